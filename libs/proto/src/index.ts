@@ -1,0 +1,1 @@
+export * from './gen/trellis/events/v1/envelope_pb';
