@@ -1,0 +1,57 @@
+import type { Metadata } from '@grpc/grpc-js';
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { createMongoAbility } from '@casl/ability';
+import { PermissionDeniedError, UnauthenticatedError } from '../errors';
+import { abilityFor, type AppAbility } from './ability';
+import { Caller } from './caller';
+import { callContextOf } from './call-context';
+import { PERMISSION_KEY, type PermissionRequirement } from './permission.decorator';
+import { TokenVerifier } from './token-verifier';
+
+const NOTHING: AppAbility = createMongoAbility([]);
+
+/**
+ * Authenticates and authorizes every gRPC call: reads `authorization: Bearer <token>`, verifies
+ * it, builds the caller's ability, checks the permission the handler declared, and binds the
+ * `Caller` to the call. Fails closed: a handler without a declared permission is refused.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly verifier: TokenVerifier,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'rpc') return true;
+    const metadata = context.switchToRpc().getContext<Metadata>();
+    const call = callContextOf(metadata);
+    const requirement = this.reflector.get<PermissionRequirement | undefined>(PERMISSION_KEY, context.getHandler());
+    if (!requirement) throw new PermissionDeniedError(`${context.getHandler().name} declares no permission`);
+    if ('public' in requirement) {
+      call.caller = new Caller(undefined, NOTHING, call.requestId, undefined);
+      return true;
+    }
+    const token = bearerToken(metadata);
+    const principal = await this.verifier.verify(token);
+    const ability = abilityFor(principal);
+    if (!ability.can(requirement.action, requirement.kind)) {
+      throw new PermissionDeniedError(
+        `${principal.id} has no role that may ${requirement.action} ${requirement.kind} in any project`,
+      );
+    }
+    call.caller = new Caller(principal, ability, call.requestId, token);
+    return true;
+  }
+}
+
+function bearerToken(metadata: Metadata): string {
+  const header = metadata.get('authorization')[0];
+  if (typeof header !== 'string' || header.length === 0) {
+    throw new UnauthenticatedError('missing credentials: send `authorization: Bearer <token>`');
+  }
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match) throw new UnauthenticatedError('malformed authorization header: expected `Bearer <token>`');
+  return match[1];
+}

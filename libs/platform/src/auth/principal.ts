@@ -1,0 +1,23 @@
+/** The roles a principal can hold in a project, weakest first. */
+export const PROJECT_ROLES = ['viewer', 'editor', 'admin', 'owner'] as const;
+/** A project role. */
+export type ProjectRole = (typeof PROJECT_ROLES)[number];
+
+/** One role of a principal in one project, as carried in its token. */
+export interface RoleBinding {
+  projectId: string;
+  role: ProjectRole;
+}
+
+/** Who is calling: what a verified token says about its bearer. */
+export interface Principal {
+  /** User or service-account id (the token's `sub`). */
+  id: string;
+  kind: 'user' | 'service_account';
+  orgId: string;
+  /** Org admins may do anything inside their org. */
+  orgAdmin: boolean;
+  bindings: RoleBinding[];
+  /** When the token stops being valid, in milliseconds since the epoch. */
+  expiresAt: number;
+}

@@ -1,0 +1,114 @@
+import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { UnauthenticatedError } from '../errors';
+import { PROJECT_ROLES, type Principal, type RoleBinding } from './principal';
+
+/** Where token signing keys come from. */
+export type KeySetSource =
+  /** Governance's published key set, fetched over HTTP and cached (rotations are picked up). */
+  | { kind: 'remote'; url: string }
+  /** A key set given inline (tests, or an air-gapped deployment that ships keys as files). */
+  | { kind: 'local'; keys: JSONWebKeySet };
+
+/** How tokens are checked. */
+export interface TokenVerifierOptions {
+  keys: KeySetSource;
+  issuer: string;
+  audience: string;
+  /** Accepted clock skew, in seconds. */
+  clockToleranceSeconds?: number;
+  /** How many verified tokens to remember; a token is verified once, then looked up until it expires. */
+  cacheSize?: number;
+}
+
+/** The claims Trellis tokens carry beyond the registered ones. */
+interface TrellisClaims extends JWTPayload {
+  kind?: unknown;
+  org?: unknown;
+  org_admin?: unknown;
+  bindings?: unknown;
+}
+
+/**
+ * Verifies `Bearer` tokens locally: EdDSA signatures only (so `alg: none` and HMAC tricks fail),
+ * issuer, audience and expiry. Verified tokens are cached until they expire, so the signature is
+ * checked once per token, not once per call.
+ */
+export class TokenVerifier {
+  private readonly keySet;
+  private readonly cache = new Map<string, Principal>();
+  private readonly cacheSize: number;
+
+  constructor(private readonly options: TokenVerifierOptions) {
+    this.keySet =
+      options.keys.kind === 'remote'
+        ? createRemoteJWKSet(new URL(options.keys.url), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 })
+        : createLocalJWKSet(options.keys.keys);
+    this.cacheSize = options.cacheSize ?? 10_000;
+  }
+
+  /** Returns the principal of a valid token, or throws UnauthenticatedError saying what is wrong. */
+  async verify(token: string): Promise<Principal> {
+    const cached = this.cache.get(token);
+    if (cached) {
+      if (cached.expiresAt > Date.now()) return cached;
+      this.cache.delete(token);
+    }
+    const principal = toPrincipal(await this.verifySignature(token));
+    if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(token, principal);
+    return principal;
+  }
+
+  private async verifySignature(token: string): Promise<TrellisClaims> {
+    try {
+      const { payload } = await jwtVerify<TrellisClaims>(token, this.keySet, {
+        algorithms: ['EdDSA', 'Ed25519'],
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        clockTolerance: this.options.clockToleranceSeconds ?? 5,
+        requiredClaims: ['sub', 'exp'],
+      });
+      return payload;
+    } catch (error) {
+      throw new UnauthenticatedError(reasonFor(error));
+    }
+  }
+}
+
+function reasonFor(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'token expired; exchange your API key for a new one';
+  if (error instanceof errors.JWTClaimValidationFailed) return `token rejected: ${error.message}`;
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'token rejected: only EdDSA-signed tokens are accepted';
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWSSignatureVerificationFailed) {
+    return 'token rejected: signature does not match any current signing key';
+  }
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JOSEError) {
+    return `token rejected: ${error.message}`;
+  }
+  return 'token rejected: not a valid JWT';
+}
+
+function toPrincipal(claims: TrellisClaims): Principal {
+  const kind = claims.kind === 'service_account' ? 'service_account' : 'user';
+  if (typeof claims.org !== 'string') throw new UnauthenticatedError('token rejected: no org claim');
+  return {
+    id: claims.sub as string,
+    kind,
+    orgId: claims.org,
+    orgAdmin: claims.org_admin === true,
+    bindings: parseBindings(claims.bindings),
+    expiresAt: (claims.exp as number) * 1000,
+  };
+}
+
+function parseBindings(value: unknown): RoleBinding[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new UnauthenticatedError('token rejected: bindings claim is not a list');
+  return value.map((entry) => {
+    const { project, role } = (entry ?? {}) as { project?: unknown; role?: unknown };
+    if (typeof project !== 'string' || !PROJECT_ROLES.includes(role as never)) {
+      throw new UnauthenticatedError('token rejected: malformed role binding');
+    }
+    return { projectId: project, role: role as RoleBinding['role'] };
+  });
+}

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { LOG_LEVELS } from '../ops/logger';
+
+const port = z.coerce.number().int().min(0, 'must be a port number from 0 to 65535').max(65535, 'must be a port number from 0 to 65535');
+const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL');
+
+/** One service's settings. */
+const serviceSchema = z.object({
+  /** gRPC port; 0 picks a free one. Defaults to the service's own port. */
+  port: port.optional(),
+  /** PostgreSQL URL of this service's own database (distributed mode). */
+  databaseUrl: postgresUrl.optional(),
+});
+
+/**
+ * The whole configuration of a Trellis process: `trellis.yaml` (or the file named by
+ * `TRELLIS_CONFIG`) overlaid with `TRELLIS_*` environment variables (see ENVIRONMENT).
+ */
+export const configSchema = z
+  .object({
+    /** standalone: every service in one process on SQLite; distributed: one service, PostgreSQL and NATS. */
+    mode: z.enum(['standalone', 'distributed']).default('standalone'),
+    /** Where standalone keeps its SQLite files and blobs. */
+    dataDir: z.string().min(1).default('./.trellis'),
+    /** Address services bind to. */
+    host: z.string().min(1).default('127.0.0.1'),
+    log: z.object({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+    /** HTTP port of /healthz, /readyz and /metrics; 0 picks a free one. */
+    opsPort: port.default(9464),
+    auth: z
+      .object({
+        /** URL of governance's JSON Web Key Set. */
+        jwksUrl: z.url().optional(),
+        /** A JSON Web Key Set file, for tests and air-gapped installs. */
+        jwksFile: z.string().min(1).optional(),
+        issuer: z.string().min(1).default('trellis-governance'),
+        audience: z.string().min(1).default('trellis'),
+      })
+      .prefault({}),
+    /** Default PostgreSQL URL; each service uses a database named `trellis_<service>` on that server. */
+    databaseUrl: postgresUrl.optional(),
+    nats: z
+      .object({
+        url: z.string().regex(/^(nats|tls):\/\//, 'must be a nats:// URL').default('nats://127.0.0.1:4222'),
+        stream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, - and _').default('TRELLIS'),
+      })
+      .prefault({}),
+    /** Per-service settings, keyed by service name. */
+    services: z.record(z.string(), serviceSchema).default({}),
+    /** npm packages of plugins to load. */
+    plugins: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+/** The validated configuration. */
+export type TrellisConfig = z.infer<typeof configSchema>;
+
+/**
+ * The environment variables the kit reads and the config key each sets; services add
+ * `TRELLIS_<SERVICE>_PORT` and `TRELLIS_<SERVICE>_DATABASE_URL` for each service name.
+ */
+export const ENVIRONMENT: Record<string, string> = {
+  TRELLIS_MODE: 'mode',
+  TRELLIS_DATA_DIR: 'dataDir',
+  TRELLIS_HOST: 'host',
+  TRELLIS_LOG_LEVEL: 'log.level',
+  TRELLIS_OPS_PORT: 'opsPort',
+  TRELLIS_AUTH_JWKS_URL: 'auth.jwksUrl',
+  TRELLIS_AUTH_JWKS_FILE: 'auth.jwksFile',
+  TRELLIS_AUTH_ISSUER: 'auth.issuer',
+  TRELLIS_AUTH_AUDIENCE: 'auth.audience',
+  TRELLIS_DATABASE_URL: 'databaseUrl',
+  TRELLIS_NATS_URL: 'nats.url',
+  TRELLIS_NATS_STREAM: 'nats.stream',
+  TRELLIS_PLUGINS: 'plugins',
+};

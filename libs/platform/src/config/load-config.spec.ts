@@ -1,0 +1,52 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './load-config';
+
+describe('loadConfig', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'trellis-config-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const write = (yaml: string) => {
+    const file = join(dir, 'trellis.yaml');
+    writeFileSync(file, yaml);
+    return file;
+  };
+
+  it('gives standalone defaults when nothing is set', () => {
+    const config = loadConfig({ file: write(''), env: {} });
+    expect(config).toMatchObject({ mode: 'standalone', dataDir: './.trellis', opsPort: 9464, log: { level: 'info' } });
+    expect(config.nats).toEqual({ url: 'nats://127.0.0.1:4222', stream: 'TRELLIS' });
+  });
+
+  it('overlays TRELLIS_* variables on the file, per service too', () => {
+    const file = write('mode: distributed\nopsPort: 9000\nservices:\n  tracking:\n    port: 6000\n');
+    const config = loadConfig({
+      file,
+      services: ['tracking'],
+      env: { TRELLIS_OPS_PORT: '9100', TRELLIS_TRACKING_DATABASE_URL: 'postgres://db/tracking', TRELLIS_PLUGINS: 'a, b' },
+    });
+    expect(config.mode).toBe('distributed');
+    expect(config.opsPort).toBe(9100);
+    expect(config.services.tracking).toEqual({ port: 6000, databaseUrl: 'postgres://db/tracking' });
+    expect(config.plugins).toEqual(['a', 'b']);
+  });
+
+  it('fails naming the key, the variable it came from, and why', () => {
+    expect(() => loadConfig({ file: write(''), env: { TRELLIS_OPS_PORT: '70000' } })).toThrow(
+      'opsPort (from TRELLIS_OPS_PORT): must be a port number from 0 to 65535',
+    );
+    expect(() => loadConfig({ file: write('mode: clustered\n'), env: {} })).toThrow(/mode \(in .*trellis.yaml\): Invalid option/);
+  });
+
+  it('refuses unknown keys, so a typo does not pass silently', () => {
+    expect(() => loadConfig({ file: write('opsport: 1\n'), env: {} })).toThrow(ConfigError);
+    expect(() => loadConfig({ file: write('opsport: 1\n'), env: {} })).toThrow(/opsport/);
+  });
+
+  it('says when the file is not YAML or cannot be read', () => {
+    expect(() => loadConfig({ file: write('a: [\n'), env: {} })).toThrow(/is not valid YAML/);
+    expect(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} })).toThrow(/cannot read config file/);
+  });
+});

@@ -1,0 +1,83 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, ENVIRONMENT, type TrellisConfig } from './config.schema';
+
+/** A configuration that cannot be used; the message names every bad key, where it came from and why. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Where to read configuration from; both default to the process's own. */
+export interface ConfigSources {
+  /** Path of the YAML file; defaults to `TRELLIS_CONFIG`, else `./trellis.yaml` when it exists. */
+  file?: string;
+  env?: Record<string, string | undefined>;
+  /** Service names whose `TRELLIS_<SERVICE>_*` variables are read. */
+  services?: readonly string[];
+}
+
+/** Reads, overlays and validates the configuration, or throws ConfigError. */
+export function loadConfig(sources: ConfigSources = {}): TrellisConfig {
+  const env = sources.env ?? process.env;
+  const file = sources.file ?? env.TRELLIS_CONFIG ?? (existsSync('trellis.yaml') ? 'trellis.yaml' : undefined);
+  const raw = file ? readYaml(file) : {};
+  const origin = new Map<string, string>();
+
+  for (const [variable, key] of Object.entries(environmentFor(sources.services ?? []))) {
+    const value = env[variable];
+    if (value === undefined || value === '') continue;
+    setPath(raw, key, key === 'plugins' ? value.split(',').map((name) => name.trim()) : value);
+    origin.set(key, variable);
+  }
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(describe(parsed.error, origin, file));
+  return parsed.data;
+}
+
+function environmentFor(services: readonly string[]): Record<string, string> {
+  const variables = { ...ENVIRONMENT };
+  for (const service of services) {
+    const prefix = `TRELLIS_${service.toUpperCase()}`;
+    variables[`${prefix}_PORT`] = `services.${service}.port`;
+    variables[`${prefix}_DATABASE_URL`] = `services.${service}.databaseUrl`;
+  }
+  return variables;
+}
+
+function readYaml(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  try {
+    const value: unknown = parse(text) ?? {};
+    if (typeof value !== 'object' || Array.isArray(value)) throw new Error('the top level must be a mapping');
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`config file ${file} is not valid YAML: ${(error as Error).message}`);
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+function describe(error: z.ZodError, origin: Map<string, string>, file: string | undefined): string {
+  const lines = error.issues.map((issue) => {
+    const key = issue.path.join('.') || '(top level)';
+    const source = origin.get(key) ?? (file ? `in ${file}` : 'default');
+    const where = origin.has(key) ? `from ${source}` : source;
+    return `  ${key} (${where}): ${issue.message}`;
+  });
+  return `invalid Trellis configuration:\n${lines.join('\n')}`;
+}

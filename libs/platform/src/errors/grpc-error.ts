@@ -1,0 +1,33 @@
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { DomainError } from './domain-errors';
+
+/** What grpc-js needs to answer a call with a status: a code, details, and trailing metadata. */
+export type GrpcStatusError = Pick<ServiceError, 'code' | 'details' | 'metadata' | 'message'>;
+
+/** Reports an unexpected error with its stack; never reaches the wire. */
+export type UnexpectedErrorReporter = (error: unknown, requestId: string) => void;
+
+/**
+ * Turns anything a handler threw into a gRPC status. Domain errors keep their code and message;
+ * errors that already carry a gRPC code (from a downstream call) pass through; anything else
+ * becomes INTERNAL with only the request id on the wire, and is reported with its stack.
+ */
+export function toGrpcError(error: unknown, requestId: string, report: UnexpectedErrorReporter): GrpcStatusError {
+  const metadata = new Metadata();
+  metadata.set('x-request-id', requestId);
+  if (error instanceof DomainError) {
+    return { code: error.code, details: error.message, message: error.message, metadata };
+  }
+  if (isGrpcStatus(error)) {
+    return { code: error.code, details: error.details, message: error.details, metadata };
+  }
+  report(error, requestId);
+  const details = `internal error (request id ${requestId}); the server log has the details`;
+  return { code: status.INTERNAL, details, message: details, metadata };
+}
+
+function isGrpcStatus(error: unknown): error is { code: status; details: string } {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, details } = error as { code?: unknown; details?: unknown };
+  return typeof code === 'number' && Number.isInteger(code) && code > 0 && code <= 16 && typeof details === 'string';
+}

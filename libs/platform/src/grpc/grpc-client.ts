@@ -1,0 +1,130 @@
+import { create, fromBinary, toBinary, type DescMethod, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { Client, credentials as grpcCredentials, Metadata, type CallOptions, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+
+type Method = GenServiceMethods[string];
+
+/** Options of one call. */
+export interface GrpcCallOptions {
+  /** Overrides the client's token for this call. */
+  token?: string;
+  /** Sent as `x-request-id`, so the server's logs and errors name the same request. */
+  requestId?: string;
+  /** Deadline in milliseconds from now. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+type Input<M extends Method> = MessageInitShape<M['input']>;
+type Output<M extends Method> = MessageShape<M['output']>;
+
+/** A method of a typed client, shaped by its kind (unary, server, client or bidi streaming). */
+export type ClientMethod<M extends Method> = M['methodKind'] extends 'unary'
+  ? (request: Input<M>, options?: GrpcCallOptions) => Promise<Output<M>>
+  : M['methodKind'] extends 'server_streaming'
+    ? (request: Input<M>, options?: GrpcCallOptions) => AsyncIterable<Output<M>>
+    : M['methodKind'] extends 'client_streaming'
+      ? (requests: AsyncIterable<Input<M>> | Iterable<Input<M>>, options?: GrpcCallOptions) => Promise<Output<M>>
+      : (requests: AsyncIterable<Input<M>> | Iterable<Input<M>>, options?: GrpcCallOptions) => AsyncIterable<Output<M>>;
+
+/** A typed client of one gRPC service: one method per RPC, named as protobuf-es names them. */
+export type GrpcClient<T extends GenServiceMethods> = { [K in keyof T]: ClientMethod<T[K]> } & {
+  /** Closes the channel. */
+  close(): void;
+};
+
+/** How a client connects and who it calls as. */
+export interface GrpcClientOptions {
+  /** Bearer token sent with every call, or a function that returns a current one. */
+  token?: string | (() => string | Promise<string>);
+  credentials?: ChannelCredentials;
+  channelOptions?: ChannelOptions;
+}
+
+/**
+ * Creates a typed client of a service from its protobuf-es descriptor: requests are message init
+ * shapes, responses are protobuf-es messages, errors are grpc-js ServiceErrors (`code`, `details`).
+ */
+export function createGrpcClient<T extends GenServiceMethods>(
+  service: GenService<T>,
+  address: string,
+  options: GrpcClientOptions = {},
+): GrpcClient<T> {
+  const client = new Client(address, options.credentials ?? grpcCredentials.createInsecure(), options.channelOptions);
+  const methods: Record<string, unknown> = { close: () => client.close() };
+  const metadataFor = async (call: GrpcCallOptions = {}): Promise<Metadata> => {
+    const metadata = new Metadata();
+    const token = call.token ?? (typeof options.token === 'function' ? await options.token() : options.token);
+    if (token) metadata.set('authorization', `Bearer ${token}`);
+    if (call.requestId) metadata.set('x-request-id', call.requestId);
+    return metadata;
+  };
+  for (const method of service.methods) {
+    methods[method.localName] = bindMethod(client, `/${service.typeName}/${method.name}`, method, metadataFor);
+  }
+  return methods as GrpcClient<T>;
+}
+
+function bindMethod(
+  client: Client,
+  path: string,
+  method: DescMethod,
+  metadataFor: (call?: GrpcCallOptions) => Promise<Metadata>,
+) {
+  const serialize = (message: never) => Buffer.from(toBinary(method.input, create(method.input, message)));
+  const deserialize = (bytes: Buffer) => fromBinary(method.output, bytes);
+  const callOptions = (call: GrpcCallOptions = {}): CallOptions =>
+    call.timeoutMs === undefined ? {} : { deadline: Date.now() + call.timeoutMs };
+
+  switch (method.methodKind) {
+    case 'unary':
+      return async (request: never, call?: GrpcCallOptions) => {
+        const metadata = await metadataFor(call);
+        return new Promise((resolve, reject) => {
+          const pending = client.makeUnaryRequest(path, serialize, deserialize, request, metadata, callOptions(call), (error, response) =>
+            error ? reject(error) : resolve(response),
+          );
+          call?.signal?.addEventListener('abort', () => pending.cancel(), { once: true });
+        });
+      };
+    case 'server_streaming':
+      return (request: never, call?: GrpcCallOptions) =>
+        (async function* () {
+          const stream = client.makeServerStreamRequest(path, serialize, deserialize, request, await metadataFor(call), callOptions(call));
+          call?.signal?.addEventListener('abort', () => stream.cancel(), { once: true });
+          yield* stream;
+        })();
+    case 'client_streaming':
+      return async (requests: AsyncIterable<never> | Iterable<never>, call?: GrpcCallOptions) => {
+        const metadata = await metadataFor(call);
+        return new Promise((resolve, reject) => {
+          const stream = client.makeClientStreamRequest(path, serialize, deserialize, metadata, callOptions(call), (error, response) =>
+            error ? reject(error) : resolve(response),
+          );
+          call?.signal?.addEventListener('abort', () => stream.cancel(), { once: true });
+          writeAll(stream, requests).catch((error: unknown) => {
+            stream.cancel();
+            reject(error);
+          });
+        });
+      };
+    case 'bidi_streaming':
+      return (requests: AsyncIterable<never> | Iterable<never>, call?: GrpcCallOptions) =>
+        (async function* () {
+          const stream = client.makeBidiStreamRequest(path, serialize, deserialize, await metadataFor(call), callOptions(call));
+          call?.signal?.addEventListener('abort', () => stream.cancel(), { once: true });
+          writeAll(stream, requests).catch(() => stream.cancel());
+          yield* stream;
+        })();
+  }
+}
+
+async function writeAll(
+  stream: NodeJS.WritableStream & { end(): void },
+  requests: AsyncIterable<unknown> | Iterable<unknown>,
+): Promise<void> {
+  for await (const request of requests) {
+    if (!stream.write(request as never)) await new Promise((resolve) => stream.once('drain', resolve));
+  }
+  stream.end();
+}

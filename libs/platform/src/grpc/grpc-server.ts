@@ -1,0 +1,48 @@
+import type { DescService } from '@bufbuild/protobuf';
+import type { Server } from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { Transport, type GrpcOptions } from '@nestjs/microservices';
+import { HealthImplementation } from 'grpc-health-check';
+import { packageDefinitionFor } from './package-definition';
+
+/**
+ * The gRPC server options of one service: its protobuf-es services as a package definition,
+ * plus `grpc.health.v1.Health` and server reflection (v1 and v1alpha) on the same port.
+ * Shutdown is graceful: in-flight calls finish before the server closes.
+ */
+export function grpcServerOptions(options: {
+  services: readonly DescService[];
+  url: string;
+  health: HealthImplementation;
+  maxReceiveMessageBytes?: number;
+}): GrpcOptions {
+  const packageDefinition = packageDefinitionFor(options.services);
+  return {
+    transport: Transport.GRPC,
+    options: {
+      url: options.url,
+      package: [...new Set(options.services.map((service) => service.file.proto.package))],
+      packageDefinition,
+      gracefulShutdown: true,
+      maxReceiveMessageLength: options.maxReceiveMessageBytes ?? 16 * 1024 * 1024,
+      onLoadPackageDefinition: (_definition: unknown, server: Pick<Server, 'addService'>) => {
+        new ReflectionService(packageDefinition).addToServer(server);
+        options.health.addToServer(server);
+      },
+    },
+  };
+}
+
+/** Health with the whole server (`""`) and each service NOT_SERVING until the server is up. */
+export function createHealth(services: readonly DescService[]): HealthImplementation {
+  return new HealthImplementation(
+    Object.fromEntries(['', ...services.map((service) => service.typeName)].map((name) => [name, 'NOT_SERVING'])),
+  );
+}
+
+/** Sets the health of the whole server and each of its services. */
+export function setHealth(health: HealthImplementation, services: readonly DescService[], serving: boolean): void {
+  for (const name of ['', ...services.map((service) => service.typeName)]) {
+    health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
+  }
+}

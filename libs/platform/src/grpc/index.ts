@@ -1,0 +1,4 @@
+export * from './call-pipeline';
+export * from './grpc-client';
+export * from './grpc-server';
+export * from './package-definition';

@@ -1,0 +1,37 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+/**
+ * The Prometheus metrics of one process. In standalone every service shares it; each series is
+ * labelled with its gRPC service and method, so nothing collides.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  /** Completed gRPC calls by service, method and status code (grpc-ecosystem naming). */
+  readonly grpcHandled = new Counter({
+    name: 'grpc_server_handled_total',
+    help: 'gRPC calls completed on the server, by status code.',
+    labelNames: ['grpc_service', 'grpc_method', 'grpc_code'] as const,
+    registers: [this.registry],
+  });
+
+  /** How long gRPC calls took on the server. */
+  readonly grpcSeconds = new Histogram({
+    name: 'grpc_server_handling_seconds',
+    help: 'Time from receiving a gRPC call to answering it, in seconds.',
+    labelNames: ['grpc_service', 'grpc_method'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Records one finished call. */
+  observeCall(service: string, method: string, code: string, startedAt: bigint): void {
+    const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+    this.grpcHandled.inc({ grpc_service: service, grpc_method: method, grpc_code: code });
+    this.grpcSeconds.observe({ grpc_service: service, grpc_method: method }, seconds);
+  }
+}

@@ -1,0 +1,87 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+
+/** A readiness check: resolves when the dependency is usable, rejects with the reason when not. */
+export type ReadinessCheck = { name: string; check: () => Promise<void> };
+
+/**
+ * The operations endpoints of a process, on their own HTTP port and without auth:
+ * `/healthz` (the process is alive), `/readyz` (every readiness check passes; 503 naming the
+ * failing ones otherwise, and while shutting down) and `/metrics` (Prometheus text format).
+ */
+export class OpsServer {
+  private readonly server: Server;
+  private readonly checks: ReadinessCheck[] = [];
+  private draining = false;
+
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {
+    this.server = createServer((request, response) => {
+      this.route(request.url ?? '/')
+        .then(({ status, type, body }) => response.writeHead(status, { 'content-type': type }).end(body))
+        .catch((error: unknown) => {
+          this.logger.error({ err: error }, 'ops endpoint failed');
+          response.writeHead(500).end();
+        });
+    });
+  }
+
+  /** Adds a dependency that must be usable for `/readyz` to answer 200. */
+  addReadinessCheck(check: ReadinessCheck): void {
+    this.checks.push(check);
+  }
+
+  /** From now on `/readyz` answers 503, so load balancers stop sending traffic before shutdown. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  /** Listens on host:port (port 0 picks a free one) and returns the bound address. */
+  async listen(host: string, port: number): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    const address = this.server.address() as AddressInfo;
+    return `http://${host}:${address.port}`;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server.listening) return;
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async route(url: string): Promise<{ status: number; type: string; body: string }> {
+    const path = url.split('?')[0];
+    if (path === '/healthz') return json(200, { status: 'ok' });
+    if (path === '/readyz') return this.readiness();
+    if (path === '/metrics') {
+      return { status: 200, type: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
+    }
+    return json(404, { error: `no such endpoint ${path}; try /healthz, /readyz or /metrics` });
+  }
+
+  private async readiness(): Promise<{ status: number; type: string; body: string }> {
+    if (this.draining) return json(503, { status: 'draining' });
+    const results = await Promise.all(
+      this.checks.map(async ({ name, check }) => {
+        try {
+          await check();
+          return { name, ok: true };
+        } catch (error) {
+          return { name, ok: false, reason: error instanceof Error ? error.message : String(error) };
+        }
+      }),
+    );
+    const failing = results.filter((result) => !result.ok);
+    return json(failing.length ? 503 : 200, { status: failing.length ? 'not ready' : 'ready', checks: results });
+  }
+}
+
+function json(status: number, body: unknown) {
+  return { status, type: 'application/json', body: JSON.stringify(body) };
+}

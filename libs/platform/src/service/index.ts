@@ -1,0 +1,6 @@
+export * from './define-service';
+export * from './kit.module';
+export * from './permission-check';
+export * from './platform-runtime';
+export * from './start-service';
+export * from './run-process';

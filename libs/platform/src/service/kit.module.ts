@@ -1,0 +1,47 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { TokenVerifier } from '../auth/token-verifier';
+import type { TrellisConfig } from '../config';
+import type { EventBus } from '../events';
+import { Outbox } from '../events';
+import type { Logger } from '../ops/logger';
+import { Metrics } from '../ops/metrics';
+
+/** Injection token of the service's logger (a pino child named after the service). */
+export const LOGGER = Symbol('trellis:logger');
+/** Injection token of the validated TrellisConfig. */
+export const CONFIG = Symbol('trellis:config');
+/** Injection token of the process's EventBus (for subscriptions). */
+export const EVENT_BUS = Symbol('trellis:event-bus');
+
+/** What the kit hands to one service's Nest container. */
+export interface KitDependencies {
+  config: TrellisConfig;
+  logger: Logger;
+  metrics: Metrics;
+  verifier: TokenVerifier;
+  dataSource: DataSource;
+  outbox: Outbox;
+  bus: EventBus;
+}
+
+/**
+ * Makes the kit's objects injectable in a service: its DataSource and Outbox, the logger
+ * (`@Inject(LOGGER)`), config (`@Inject(CONFIG)`), metrics, token verifier and event bus.
+ */
+@Global()
+@Module({})
+export class KitModule {
+  static with(deps: KitDependencies): DynamicModule {
+    const providers = [
+      { provide: CONFIG, useValue: deps.config },
+      { provide: LOGGER, useValue: deps.logger },
+      { provide: EVENT_BUS, useValue: deps.bus },
+      { provide: Metrics, useValue: deps.metrics },
+      { provide: TokenVerifier, useValue: deps.verifier },
+      { provide: DataSource, useValue: deps.dataSource },
+      { provide: Outbox, useValue: deps.outbox },
+    ];
+    return { module: KitModule, providers, exports: providers.map((provider) => provider.provide) };
+  }
+}

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import type { JSONWebKeySet } from 'jose';
+import { TokenVerifier, type KeySetSource } from '../auth/token-verifier';
+import { ConfigError, type TrellisConfig } from '../config';
+import { InProcessBus, JetStreamBus, type EventBus } from '../events';
+import { createLogger, type Logger } from '../ops/logger';
+import { Metrics } from '../ops/metrics';
+import { OpsServer } from '../ops/ops-server';
+
+/**
+ * What one process shares between the services it runs: config, logger, metrics, the ops HTTP
+ * endpoints, the token verifier and the event bus (in-process in standalone, JetStream otherwise).
+ */
+export class PlatformRuntime {
+  private verifierInstance?: TokenVerifier;
+  private opsAddress?: string;
+
+  private constructor(
+    readonly config: TrellisConfig,
+    readonly logger: Logger,
+    readonly metrics: Metrics,
+    readonly ops: OpsServer,
+    readonly bus: EventBus,
+  ) {}
+
+  /** Connects what the process needs (NATS in distributed mode); nothing listens yet. */
+  static async create(config: TrellisConfig, options: { logger?: Logger } = {}): Promise<PlatformRuntime> {
+    const logger = options.logger ?? createLogger({ level: config.log.level });
+    const metrics = new Metrics();
+    const ops = new OpsServer(metrics, logger);
+    const bus =
+      config.mode === 'standalone'
+        ? new InProcessBus({ logger })
+        : await JetStreamBus.connect({ servers: config.nats.url, stream: config.nats.stream, logger });
+    return new PlatformRuntime(config, logger, metrics, ops, bus);
+  }
+
+  /** The token verifier, built on first use from `auth.jwksUrl` or `auth.jwksFile`. */
+  get verifier(): TokenVerifier {
+    this.verifierInstance ??= new TokenVerifier({
+      keys: keySetSource(this.config),
+      issuer: this.config.auth.issuer,
+      audience: this.config.auth.audience,
+    });
+    return this.verifierInstance;
+  }
+
+  /** Starts the ops HTTP endpoints (once) and returns their address. */
+  async listenOps(): Promise<string> {
+    this.opsAddress ??= await this.ops.listen(this.config.host, this.config.opsPort);
+    return this.opsAddress;
+  }
+
+  /** Marks the process as not ready, so traffic stops arriving before shutdown. */
+  drain(): void {
+    this.ops.drain();
+  }
+
+  async close(): Promise<void> {
+    await this.bus.close();
+    await this.ops.close();
+  }
+}
+
+function keySetSource(config: TrellisConfig): KeySetSource {
+  if (config.auth.jwksUrl) return { kind: 'remote', url: config.auth.jwksUrl };
+  if (config.auth.jwksFile) {
+    try {
+      return { kind: 'local', keys: JSON.parse(readFileSync(config.auth.jwksFile, 'utf8')) as JSONWebKeySet };
+    } catch (error) {
+      throw new ConfigError(`auth.jwksFile: cannot read a JSON Web Key Set from ${config.auth.jwksFile}: ${(error as Error).message}`);
+    }
+  }
+  throw new ConfigError('auth.jwksUrl (TRELLIS_AUTH_JWKS_URL) or auth.jwksFile (TRELLIS_AUTH_JWKS_FILE) must be set: services verify tokens against governance\'s keys');
+}

@@ -1,0 +1,152 @@
+import { Module, type DynamicModule, type INestMicroservice, type LoggerService } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
+import { AuthGuard } from '../auth/auth.guard';
+import { ConfigError, type TrellisConfig } from '../config';
+import { Outbox, OutboxRelay } from '../events';
+import { CallMetricsInterceptor, GrpcExceptionFilter } from '../grpc/call-pipeline';
+import { createHealth, grpcServerOptions, setHealth } from '../grpc/grpc-server';
+import type { Logger } from '../ops/logger';
+import { Metrics } from '../ops/metrics';
+import { openDatabase, type DatabaseConfig } from '../persistence';
+import type { ServiceDefinition } from './define-service';
+import { KitModule, LOGGER } from './kit.module';
+import { assertEveryMethodGuarded } from './permission-check';
+import type { PlatformRuntime } from './platform-runtime';
+
+/** A service that is up: where it listens and how to stop it. */
+export interface RunningService {
+  name: string;
+  /** host:port of its gRPC server. */
+  grpcAddress: string;
+  app: INestMicroservice;
+  dataSource: DataSource;
+  /** Stops taking calls, lets in-flight calls finish, flushes the outbox, closes the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts one service on a runtime: opens and migrates its database, starts its outbox relay,
+ * checks that every gRPC method is guarded, and serves gRPC with health and reflection.
+ */
+export async function startService(definition: ServiceDefinition, runtime: PlatformRuntime): Promise<RunningService> {
+  assertEveryMethodGuarded(definition.module, definition.grpcServices);
+  const { config } = runtime;
+  const logger = runtime.logger.child({ service: definition.name });
+  const dataSource = await openDatabase({
+    service: definition.name,
+    database: databaseFor(definition.name, config),
+    entities: definition.entities ?? [],
+    migrations: definition.migrations ?? [],
+    logger,
+  });
+  const relay = new OutboxRelay({ dataSource, bus: runtime.bus, logger });
+  const outbox = new Outbox({ relay });
+  relay.start();
+
+  const health = createHealth(definition.grpcServices);
+  const configured = config.services[definition.name]?.port ?? definition.defaultPort;
+  const port = configured === 0 ? await freePort(config.host) : configured;
+  const app = await NestFactory.createMicroservice(
+    rootModule(definition, {
+      config,
+      logger,
+      metrics: runtime.metrics,
+      verifier: runtime.verifier,
+      dataSource,
+      outbox,
+      bus: runtime.bus,
+    }),
+    {
+      ...grpcServerOptions({ services: definition.grpcServices, url: `${config.host}:${port}`, health }),
+      logger: new NestLogger(logger),
+      bufferLogs: false,
+    },
+  );
+  await app.listen();
+  const grpcAddress = `${config.host}:${port}`;
+  setHealth(health, definition.grpcServices, true);
+  runtime.ops.addReadinessCheck({
+    name: `${definition.name}.database`,
+    check: async () => void (await dataSource.query('SELECT 1')),
+  });
+  logger.info({ grpcAddress }, `${definition.name} listening`);
+
+  return {
+    name: definition.name,
+    grpcAddress,
+    app,
+    dataSource,
+    async close() {
+      setHealth(health, definition.grpcServices, false);
+      await app.close();
+      await relay.stop();
+      await dataSource.destroy();
+      logger.info(`${definition.name} stopped`);
+    },
+  };
+}
+
+function rootModule(definition: ServiceDefinition, deps: Parameters<typeof KitModule.with>[0]): DynamicModule {
+  @Module({})
+  class ServiceRootModule {}
+  return {
+    module: ServiceRootModule,
+    imports: [KitModule.with(deps), definition.module],
+    providers: [
+      { provide: APP_GUARD, useClass: AuthGuard },
+      { provide: APP_INTERCEPTOR, useClass: CallMetricsInterceptor },
+      {
+        provide: APP_FILTER,
+        useFactory: (logger: Logger, metrics: Metrics) => new GrpcExceptionFilter(logger, metrics),
+        inject: [LOGGER, Metrics],
+      },
+    ],
+  };
+}
+
+/** The database of a service: a SQLite file in standalone, its own PostgreSQL database otherwise. */
+export function databaseFor(service: string, config: TrellisConfig): DatabaseConfig {
+  if (config.mode === 'standalone') return { type: 'sqlite', path: join(config.dataDir, `${service}.sqlite`) };
+  const own = config.services[service]?.databaseUrl;
+  if (own) return { type: 'postgres', url: own };
+  if (!config.databaseUrl) {
+    throw new ConfigError(
+      `distributed mode needs a database for ${service}: set databaseUrl (TRELLIS_DATABASE_URL) or services.${service}.databaseUrl (TRELLIS_${service.toUpperCase()}_DATABASE_URL)`,
+    );
+  }
+  const url = new URL(config.databaseUrl);
+  url.pathname = `/trellis_${service}`;
+  return { type: 'postgres', url: url.toString() };
+}
+
+/** A port that is free right now, for services configured with port 0 (tests, ad-hoc runs). */
+async function freePort(host: string): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Sends NestJS's own log lines to the service's pino logger. */
+class NestLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+  log(message: unknown, context?: string) {
+    this.logger.debug({ context }, String(message));
+  }
+  error(message: unknown, trace?: string, context?: string) {
+    this.logger.error({ context, trace }, String(message));
+  }
+  warn(message: unknown, context?: string) {
+    this.logger.warn({ context }, String(message));
+  }
+  debug(message: unknown, context?: string) {
+    this.logger.debug({ context }, String(message));
+  }
+  verbose(message: unknown, context?: string) {
+    this.logger.trace({ context }, String(message));
+  }
+}

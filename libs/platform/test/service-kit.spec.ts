@@ -1,0 +1,240 @@
+import { fromBinary } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
+import { credentials, loadPackageDefinition, status, type GrpcObject, type ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { Controller, Module } from '@nestjs/common';
+import { GrpcMethod } from '@nestjs/microservices';
+import { callEveryMethodWithoutToken, TestKeySet, unsignedToken } from '@trellis/testing';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  assertEveryMethodGuarded,
+  createGrpcClient,
+  defineService,
+  loadConfig,
+  PlatformRuntime,
+  startService,
+  type GrpcClient,
+  type RunningService,
+} from '../src';
+import { WidgetService } from './gen/trellis/kittest/v1/widget_service_pb';
+import { widgetService } from './widget/widget.service';
+
+type WidgetClient = GrpcClient<(typeof WidgetService)['method']>;
+
+describe('the service kit, through real gRPC', () => {
+  let dir: string;
+  let keys: TestKeySet;
+  let runtime: PlatformRuntime;
+  let service: RunningService;
+  let opsAddress: string;
+  let editor: WidgetClient;
+  let viewer: WidgetClient;
+  let anonymous: WidgetClient;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'trellis-kit-'));
+    keys = await TestKeySet.create();
+    writeFileSync(join(dir, 'jwks.json'), JSON.stringify(keys.jwks));
+    const config = loadConfig({
+      env: {
+        TRELLIS_DATA_DIR: dir,
+        TRELLIS_AUTH_JWKS_FILE: join(dir, 'jwks.json'),
+        TRELLIS_OPS_PORT: '0',
+        TRELLIS_LOG_LEVEL: 'silent',
+      },
+    });
+    runtime = await PlatformRuntime.create(config);
+    opsAddress = await runtime.listenOps();
+    service = await startService(widgetService, runtime);
+    const token = await keys.mint({ sub: 'editor-1', bindings: [{ project: 'p1', role: 'editor' }] });
+    const viewerToken = await keys.mint({ sub: 'viewer-1', bindings: [{ project: 'p1', role: 'viewer' }] });
+    editor = createGrpcClient(WidgetService, service.grpcAddress, { token });
+    viewer = createGrpcClient(WidgetService, service.grpcAddress, { token: viewerToken });
+    anonymous = createGrpcClient(WidgetService, service.grpcAddress);
+  });
+
+  afterAll(async () => {
+    for (const client of [editor, viewer, anonymous]) client?.close();
+    await service?.close();
+    await runtime?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('every RPC kind', () => {
+    it('answers a unary call with protobuf-es messages, int64 included', async () => {
+      const { widget } = await editor.createWidget({ projectId: 'p1', name: 'gear', size: 9_007_199_254_740_993n });
+      expect(widget?.size).toBe(9_007_199_254_740_993n);
+      const fetched = await editor.getWidget({ id: widget!.id });
+      expect(fetched.widget).toMatchObject({ id: widget!.id, projectId: 'p1', name: 'gear', size: 9_007_199_254_740_993n });
+    });
+
+    it('streams responses to the client (server streaming)', async () => {
+      const names: string[] = [];
+      for await (const { widget } of viewer.watchWidgets({ projectId: 'p1', count: 5 })) names.push(widget!.name);
+      expect(names).toEqual(['streamed-0', 'streamed-1', 'streamed-2', 'streamed-3', 'streamed-4']);
+    });
+
+    it('takes a stream from the client (client streaming)', async () => {
+      const uploads = [1n, 2n, 3n, 4n].map((size) => ({ widget: { projectId: 'p1', name: `u${size}`, size } }));
+      const answer = await editor.uploadWidgets(uploads);
+      expect(answer.count).toBe(4);
+      expect(answer.totalSize).toBe(10n);
+    });
+  });
+
+  describe('errors', () => {
+    it('maps domain errors to their gRPC codes with a message a person can act on', async () => {
+      await expect(editor.getWidget({ id: 'nope' })).rejects.toMatchObject({ code: status.NOT_FOUND, details: 'widget nope not found' });
+      await editor.createWidget({ projectId: 'p1', name: 'twice' });
+      await expect(editor.createWidget({ projectId: 'p1', name: 'twice' })).rejects.toMatchObject({
+        code: status.ALREADY_EXISTS,
+        details: 'widget twice already exists in project p1',
+      });
+      await expect(editor.createWidget({ projectId: 'p1', name: 'has space' })).rejects.toMatchObject({
+        code: status.INVALID_ARGUMENT,
+        details: 'name: must be 1 to 64 letters, digits, - or _',
+      });
+    });
+
+    it('answers an unexpected error with INTERNAL, the request id, and nothing of the cause', async () => {
+      const error = (await editor.createWidget({ projectId: 'p1', name: 'explode' }, { requestId: 'req-42' }).catch((e) => e)) as ServiceError;
+      expect(error.code).toBe(status.INTERNAL);
+      expect(error.details).toBe('internal error (request id req-42); the server log has the details');
+      expect(error.details).not.toContain('hunter2');
+      expect(error.metadata.get('x-request-id')).toEqual(['req-42']);
+    });
+  });
+
+  describe('auth', () => {
+    const expectCode = async (promise: Promise<unknown>, code: status) =>
+      expect(((await promise.catch((e) => e)) as ServiceError).code).toBe(code);
+
+    it('rejects a call without a token', async () => {
+      await expect(anonymous.getWidget({ id: 'x' })).rejects.toMatchObject({
+        code: status.UNAUTHENTICATED,
+        details: 'missing credentials: send `authorization: Bearer <token>`',
+      });
+    });
+
+    it('rejects expired, wrongly signed, unsigned and wrong-audience tokens', async () => {
+      const otherKeys = await TestKeySet.create();
+      const bindings = [{ project: 'p1', role: 'owner' as const }];
+      const bad = {
+        expired: await keys.mint({ bindings, ttlSeconds: -60 }),
+        wrongKey: await otherKeys.mint({ bindings }),
+        unsigned: unsignedToken({ bindings: [{ project: 'p1', role: 'owner' }] }),
+        wrongAudience: await keys.mint({ bindings, audience: 'someone-else' }),
+        garbage: 'not-a-jwt',
+      };
+      for (const token of Object.values(bad)) {
+        await expectCode(anonymous.getWidget({ id: 'x' }, { token }), status.UNAUTHENTICATED);
+      }
+      await expect(anonymous.getWidget({ id: 'x' }, { token: bad.expired })).rejects.toMatchObject({
+        details: 'token expired; exchange your API key for a new one',
+      });
+    });
+
+    it('denies a role too weak for the method', async () => {
+      await expect(viewer.createWidget({ projectId: 'p1', name: 'nope' })).rejects.toMatchObject({
+        code: status.PERMISSION_DENIED,
+        details: 'viewer-1 has no role that may create Widget in any project',
+      });
+      const { widget } = await editor.createWidget({ projectId: 'p1', name: 'keep' });
+      await expect(viewer.deleteWidget({ id: widget!.id })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+      await editor.deleteWidget({ id: widget!.id });
+      await expectCode(editor.getWidget({ id: widget!.id }), status.NOT_FOUND);
+    });
+
+    it('never lets a role reach into another project', async () => {
+      const { widget } = await editor.createWidget({ projectId: 'p1', name: 'private' });
+      const outsider = await keys.mint({ sub: 'owner-2', bindings: [{ project: 'p2', role: 'owner' }] });
+      await expect(editor.createWidget({ projectId: 'p2', name: 'intrude' })).rejects.toMatchObject({
+        code: status.PERMISSION_DENIED,
+        details: 'editor-1 may not create Widget in project p2',
+      });
+      await expectCode(editor.getWidget({ id: widget!.id }, { token: outsider }), status.NOT_FOUND);
+    });
+
+    it('guards every method of every registered service', async () => {
+      expect(() => assertEveryMethodGuarded(widgetService.module, widgetService.grpcServices)).not.toThrow();
+      const results = await callEveryMethodWithoutToken(widgetService.grpcServices, service.grpcAddress);
+      expect(results.map((result) => result.method)).toEqual(WidgetService.methods.map((m) => `trellis.kittest.v1.WidgetService/${m.name}`));
+      for (const result of results) expect(result).toMatchObject({ code: status.UNAUTHENTICATED });
+    });
+
+    it('refuses to start a service with a method that declares no permission', async () => {
+      @Controller()
+      class Careless {
+        @GrpcMethod('WidgetService', 'GetWidget')
+        getWidget() {
+          return {};
+        }
+      }
+      @Module({ controllers: [Careless] })
+      class CarelessModule {}
+      const careless = defineService({ ...widgetService, name: 'careless', module: CarelessModule });
+      await expect(startService(careless, runtime)).rejects.toThrow(
+        'trellis.kittest.v1.WidgetService/GetWidget declares no permission (@Requires or @Public)',
+      );
+    });
+  });
+
+  describe('health and reflection', () => {
+    const load = (path: string, includeDirs: string[] = []) =>
+      loadPackageDefinition(loadSync(path, { keepCase: true, longs: String, enums: String, defaults: true, includeDirs })) as GrpcObject;
+
+    it('answers grpc.health.v1 Check for the server, each service, and NOT_FOUND for others', async () => {
+      const health = load(healthProtoPath) as unknown as { grpc: { health: { v1: { Health: new (a: string, c: unknown) => HealthClient } } } };
+      type HealthClient = { check(r: { service: string }, cb: (e: ServiceError | null, r: { status: string }) => void): void; close(): void };
+      const client = new health.grpc.health.v1.Health(service.grpcAddress, credentials.createInsecure());
+      const check = (name: string) => new Promise<string>((resolve, reject) => client.check({ service: name }, (e, r) => (e ? reject(e) : resolve(r.status))));
+      expect(await check('')).toBe('SERVING');
+      expect(await check('trellis.kittest.v1.WidgetService')).toBe('SERVING');
+      await expect(check('no.such.Service')).rejects.toMatchObject({ code: status.NOT_FOUND });
+      client.close();
+    });
+
+    it('lists services and serves their descriptors through server reflection', async () => {
+      const reflectionProto = join(require.resolve('@grpc/reflection/package.json'), '../build/proto/grpc/reflection/v1/reflection.proto');
+      const pkg = load(reflectionProto) as unknown as {
+        grpc: { reflection: { v1: { ServerReflection: new (a: string, c: unknown) => { ServerReflectionInfo(): ReflectionStream; close(): void } } } };
+      };
+      type ReflectionStream = NodeJS.EventEmitter & { write(m: object): void; end(): void };
+      const client = new pkg.grpc.reflection.v1.ServerReflection(service.grpcAddress, credentials.createInsecure());
+      const ask = (request: object) =>
+        new Promise<Record<string, unknown>>((resolve, reject) => {
+          const stream = client.ServerReflectionInfo();
+          stream.once('data', (answer: Record<string, unknown>) => {
+            resolve(answer);
+            stream.end();
+          });
+          stream.once('error', reject);
+          stream.write(request);
+        });
+      const listed = (await ask({ list_services: '' })) as { list_services_response: { service: Array<{ name: string }> } };
+      expect(listed.list_services_response.service.map((s) => s.name)).toContain('trellis.kittest.v1.WidgetService');
+      const files = (await ask({ file_containing_symbol: 'trellis.kittest.v1.WidgetService' })) as {
+        file_descriptor_response: { file_descriptor_proto: Buffer[] };
+      };
+      const described = files.file_descriptor_response.file_descriptor_proto.map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes));
+      const file = described.find((f) => f.name === 'trellis/kittest/v1/widget_service.proto');
+      expect(file?.service[0].method.map((m) => m.name)).toEqual(['CreateWidget', 'GetWidget', 'WatchWidgets', 'UploadWidgets', 'DeleteWidget']);
+      client.close();
+    });
+  });
+
+  describe('operations endpoints', () => {
+    it('answers /healthz, /readyz and /metrics with the calls made', async () => {
+      expect((await fetch(`${opsAddress}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${opsAddress}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: 'ready', checks: [{ name: 'widgets.database', ok: true }] });
+      const metrics = await (await fetch(`${opsAddress}/metrics`)).text();
+      expect(metrics).toMatch(/grpc_server_handled_total\{grpc_service="trellis.kittest.v1.WidgetService",grpc_method="CreateWidget",grpc_code="OK"\} [1-9]/);
+      expect(metrics).toMatch(/grpc_server_handled_total\{grpc_service="trellis.kittest.v1.WidgetService",grpc_method="GetWidget",grpc_code="UNAUTHENTICATED"\} [1-9]/);
+    });
+  });
+});

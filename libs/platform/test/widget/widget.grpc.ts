@@ -1,0 +1,111 @@
+import { create } from '@bufbuild/protobuf';
+import { Controller } from '@nestjs/common';
+import { GrpcMethod, GrpcStreamMethod, Payload } from '@nestjs/microservices';
+import { randomUUID } from 'node:crypto';
+import { defer, from, lastValueFrom, reduce, type Observable } from 'rxjs';
+import { DataSource } from 'typeorm';
+import {
+  AlreadyExistsError,
+  Caller,
+  CurrentCaller,
+  InvalidArgumentError,
+  NotFoundError,
+  Outbox,
+  Requires,
+} from '../../src';
+import {
+  WidgetCreatedSchema,
+  WidgetSchema,
+  type CreateWidgetRequest,
+  type CreateWidgetResponse,
+  type DeleteWidgetRequest,
+  type DeleteWidgetResponse,
+  type GetWidgetRequest,
+  type GetWidgetResponse,
+  type UploadWidgetsRequest,
+  type UploadWidgetsResponse,
+  type WatchWidgetsRequest,
+  type WatchWidgetsResponse,
+  type Widget,
+} from '../gen/trellis/kittest/v1/widget_service_pb';
+import { WidgetEntity } from './widget.entity';
+
+/** Handlers of the kit's test service: one of each RPC kind, persisted, with events and errors. */
+@Controller()
+export class WidgetGrpc {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: Outbox,
+  ) {}
+
+  @GrpcMethod('WidgetService', 'CreateWidget')
+  @Requires('create', 'Widget')
+  async createWidget(@Payload() request: CreateWidgetRequest, @CurrentCaller() caller: Caller): Promise<CreateWidgetResponse> {
+    caller.assert('create', 'Widget', { projectId: request.projectId });
+    if (!/^[\w-]{1,64}$/.test(request.name)) {
+      throw new InvalidArgumentError('must be 1 to 64 letters, digits, - or _', 'name');
+    }
+    if (request.name === 'explode') throw new Error('database password is hunter2');
+    const widget = create(WidgetSchema, { id: randomUUID(), projectId: request.projectId, name: request.name, size: request.size });
+    await this.dataSource.transaction(async (manager) => {
+      const taken = await manager.findOneBy(WidgetEntity, { projectId: widget.projectId, name: widget.name });
+      if (taken) throw new AlreadyExistsError(`widget ${widget.name} already exists in project ${widget.projectId}`);
+      await manager.insert(WidgetEntity, { ...widget, size: widget.size.toString() });
+      await this.outbox.publish(manager, {
+        subject: 'trellis.kittest.v1.widget.created',
+        schema: WidgetCreatedSchema,
+        message: create(WidgetCreatedSchema, { widget }),
+        projectId: widget.projectId,
+        actor: caller.principal?.id,
+        requestId: caller.requestId,
+      });
+    });
+    return { $typeName: 'trellis.kittest.v1.CreateWidgetResponse', widget };
+  }
+
+  @GrpcMethod('WidgetService', 'GetWidget')
+  @Requires('read', 'Widget')
+  async getWidget(@Payload() request: GetWidgetRequest, @CurrentCaller() caller: Caller): Promise<GetWidgetResponse> {
+    const widget = await this.find(request.id, caller, 'read');
+    return { $typeName: 'trellis.kittest.v1.GetWidgetResponse', widget };
+  }
+
+  @GrpcMethod('WidgetService', 'WatchWidgets')
+  @Requires('read', 'Widget')
+  watchWidgets(@Payload() request: WatchWidgetsRequest, @CurrentCaller() caller: Caller): Observable<WatchWidgetsResponse> {
+    caller.assert('read', 'Widget', { projectId: request.projectId });
+    return defer(() =>
+      from(
+        Array.from({ length: request.count }, (_, index) => ({
+          $typeName: 'trellis.kittest.v1.WatchWidgetsResponse' as const,
+          widget: create(WidgetSchema, { id: `w${index}`, projectId: request.projectId, name: `streamed-${index}`, size: BigInt(index) }),
+        })),
+      ),
+    );
+  }
+
+  @GrpcStreamMethod('WidgetService', 'UploadWidgets')
+  @Requires('create', 'Widget')
+  async uploadWidgets(requests: Observable<UploadWidgetsRequest>): Promise<UploadWidgetsResponse> {
+    const total = await lastValueFrom(
+      requests.pipe(reduce((sum, request) => ({ count: sum.count + 1, size: sum.size + (request.widget?.size ?? 0n) }), { count: 0, size: 0n })),
+    );
+    return { $typeName: 'trellis.kittest.v1.UploadWidgetsResponse', count: total.count, totalSize: total.size };
+  }
+
+  @GrpcMethod('WidgetService', 'DeleteWidget')
+  @Requires('delete', 'Widget')
+  async deleteWidget(@Payload() request: DeleteWidgetRequest, @CurrentCaller() caller: Caller): Promise<DeleteWidgetResponse> {
+    const widget = await this.find(request.id, caller, 'delete');
+    await this.dataSource.getRepository(WidgetEntity).delete({ id: widget.id });
+    return { $typeName: 'trellis.kittest.v1.DeleteWidgetResponse' };
+  }
+
+  private async find(id: string, caller: Caller, action: 'read' | 'delete'): Promise<Widget> {
+    const row = await this.dataSource.getRepository(WidgetEntity).findOneBy({ id });
+    // Not found and not allowed to read look the same, so ids of other projects do not leak.
+    if (!row || !caller.can('read', 'Widget', { projectId: row.projectId })) throw new NotFoundError(`widget ${id} not found`);
+    caller.assert(action, 'Widget', { projectId: row.projectId });
+    return create(WidgetSchema, { ...row, size: BigInt(row.size) });
+  }
+}

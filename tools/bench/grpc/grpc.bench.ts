@@ -1,0 +1,152 @@
+// Unary round trip through the service kit (NestJS gRPC, auth guard with a real EdDSA token,
+// metrics, error filter) against a bare @grpc/grpc-js server answering the same message with the
+// same protobuf-es serializers, in one run. Prints p50/p99 of sequential calls and throughput
+// sequentially and at 64 calls in flight, and the kit/bare ratios.
+import 'reflect-metadata';
+import { create } from '@bufbuild/protobuf';
+import { Server, ServerCredentials, type ServiceDefinition as GrpcServiceDefinition } from '@grpc/grpc-js';
+import { Controller, Module } from '@nestjs/common';
+import { GrpcMethod, Payload } from '@nestjs/microservices';
+import {
+  createGrpcClient,
+  CurrentCaller,
+  defineService,
+  loadConfig,
+  packageDefinitionFor,
+  PlatformRuntime,
+  Requires,
+  startService,
+  type Caller,
+} from '@trellis/platform';
+import { TestKeySet } from '@trellis/testing';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  WidgetSchema,
+  WidgetService,
+  type GetWidgetRequest,
+  type GetWidgetResponse,
+} from '../../../libs/platform/test/gen/trellis/kittest/v1/widget_service_pb';
+
+const SEQUENTIAL = Number(process.env.BENCH_CALLS ?? 5000);
+const CONCURRENT = Number(process.env.BENCH_CONCURRENT_CALLS ?? 20000);
+const IN_FLIGHT = 64;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+const widget = create(WidgetSchema, { id: 'w1', projectId: 'p1', name: 'gear', size: 42n });
+const answer = (): GetWidgetResponse => ({ $typeName: 'trellis.kittest.v1.GetWidgetResponse', widget });
+
+@Controller()
+class BenchGrpc {
+  @GrpcMethod('WidgetService', 'GetWidget')
+  @Requires('read', 'Widget')
+  getWidget(@Payload() _request: GetWidgetRequest, @CurrentCaller() caller: Caller): GetWidgetResponse {
+    caller.assert('read', 'Widget', { projectId: 'p1' });
+    return answer();
+  }
+  // The other methods exist so the kit's start-up check (every method guarded) passes.
+  @GrpcMethod('WidgetService', 'CreateWidget') @Requires('create', 'Widget') createWidget() { return {}; }
+  @GrpcMethod('WidgetService', 'WatchWidgets') @Requires('read', 'Widget') watchWidgets() { return []; }
+  @GrpcMethod('WidgetService', 'UploadWidgets') @Requires('create', 'Widget') uploadWidgets() { return {}; }
+  @GrpcMethod('WidgetService', 'DeleteWidget') @Requires('delete', 'Widget') deleteWidget() { return {}; }
+}
+
+@Module({ controllers: [BenchGrpc] })
+class BenchModule {}
+
+async function startBare(): Promise<{ address: string; stop(): void }> {
+  const server = new Server();
+  const definition = packageDefinitionFor([WidgetService])[WidgetService.typeName] as unknown as GrpcServiceDefinition;
+  server.addService(definition, { GetWidget: (_call: unknown, callback: (e: null, r: GetWidgetResponse) => void) => callback(null, answer()) });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+  return { address: `127.0.0.1:${port}`, stop: () => server.forceShutdown() };
+}
+
+type Client = ReturnType<typeof createGrpcClient<(typeof WidgetService)['method']>>;
+
+async function sequential(client: Client): Promise<{ p50: number; p99: number; perSecond: number }> {
+  const latencies: number[] = [];
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < SEQUENTIAL; i++) {
+    const t = process.hrtime.bigint();
+    await client.getWidget({ id: 'w1' });
+    latencies.push(Number(process.hrtime.bigint() - t) / 1e3);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  latencies.sort((a, b) => a - b);
+  return { p50: latencies[Math.floor(latencies.length * 0.5)], p99: latencies[Math.floor(latencies.length * 0.99)], perSecond: SEQUENTIAL / seconds };
+}
+
+async function concurrent(client: Client): Promise<number> {
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next++ < CONCURRENT) await client.getWidget({ id: 'w1' });
+    }),
+  );
+  return CONCURRENT / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-'));
+  const keys = await TestKeySet.create();
+  writeFileSync(join(dir, 'jwks.json'), JSON.stringify(keys.jwks));
+  const config = loadConfig({
+    env: { TRELLIS_DATA_DIR: dir, TRELLIS_AUTH_JWKS_FILE: join(dir, 'jwks.json'), TRELLIS_OPS_PORT: '0', TRELLIS_LOG_LEVEL: 'warn' },
+  });
+  const runtime = await PlatformRuntime.create(config);
+  const kit = await startService(defineService({ name: 'bench', defaultPort: 0, module: BenchModule, grpcServices: [WidgetService] }), runtime);
+  const bare = await startBare();
+  const token = await keys.mint({ sub: 'bench', bindings: [{ project: 'p1', role: 'viewer' }] });
+  const kitClient = createGrpcClient(WidgetService, kit.grpcAddress, { token });
+  const bareClient = createGrpcClient(WidgetService, bare.address, { token });
+
+  for (const client of [kitClient, bareClient]) for (let i = 0; i < 1000; i++) await client.getWidget({ id: 'w1' });
+
+  const rows: Record<string, Record<string, number[]>> = { kit: {}, bare: {} };
+  const record = (who: string, key: string, value: number) => (rows[who][key] ??= []).push(value);
+  // Alternate kit and bare within each round, so machine noise hits both alike.
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [who, client] of [['kit', kitClient], ['bare', bareClient]] as const) {
+      const seq = await sequential(client);
+      record(who, 'p50', seq.p50);
+      record(who, 'p99', seq.p99);
+      record(who, 'seq', seq.perSecond);
+      record(who, 'c64', await concurrent(client));
+    }
+  }
+
+  const m = (who: string, key: string) => median(rows[who][key]);
+  console.log(`grpc unary round trip, ${ROUNDS} rounds (medians), ${SEQUENTIAL} sequential + ${CONCURRENT} at ${IN_FLIGHT} in flight per round`);
+  console.log(`node ${process.version}, ${cpus().length} cpus (${cpus()[0]?.model ?? 'unknown'}), client and server in one process, loopback`);
+  console.log('metric                 bare grpc-js      trellis kit      kit/bare');
+  const line = (label: string, key: string, unit: string, lowerIsBetter: boolean) => {
+    const ratio = m('kit', key) / m('bare', key);
+    const overhead = lowerIsBetter ? ratio - 1 : 1 / ratio - 1;
+    console.log(
+      `${label.padEnd(22)} ${`${m('bare', key).toFixed(1)} ${unit}`.padEnd(17)} ${`${m('kit', key).toFixed(1)} ${unit}`.padEnd(16)} ${ratio.toFixed(3)} (cost ${(overhead * 100).toFixed(1)}%)`,
+    );
+  };
+  line('p50 sequential', 'p50', 'us', true);
+  line('p99 sequential', 'p99', 'us', true);
+  line('throughput, 1 in flight', 'seq', '/s', false);
+  line('throughput, 64 in flight', 'c64', '/s', false);
+
+  kitClient.close();
+  bareClient.close();
+  bare.stop();
+  await kit.close();
+  await runtime.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
