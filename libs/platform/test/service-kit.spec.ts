@@ -4,7 +4,7 @@ import { credentials, loadPackageDefinition, status, type GrpcObject, type Servi
 import { loadSync } from '@grpc/proto-loader';
 import { Controller, Module } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { callEveryMethodWithoutToken, TestKeySet, unsignedToken } from '@trellis/testing';
+import { callEveryMethodWithoutToken, eventually, TestKeySet, unsignedToken } from '@trellis/testing';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ import {
   type GrpcClient,
   type RunningService,
 } from '../src';
-import { WidgetService } from './gen/trellis/kittest/v1/widget_service_pb';
+import { WidgetCreatedSchema, WidgetService } from './gen/trellis/kittest/v1/widget_service_pb';
 import { widgetService } from './widget/widget.service';
 
 type WidgetClient = GrpcClient<(typeof WidgetService)['method']>;
@@ -222,6 +222,38 @@ describe('the service kit, through real gRPC', () => {
       const described = files.file_descriptor_response.file_descriptor_proto.map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes));
       const file = described.find((f) => f.name === 'trellis/kittest/v1/widget_service.proto');
       expect(file?.service[0].method.map((m) => m.name)).toEqual(['CreateWidget', 'GetWidget', 'WatchWidgets', 'UploadWidgets', 'DeleteWidget']);
+      client.close();
+    });
+  });
+
+  describe('events', () => {
+    it('publishes the event of a change once the change commits, and nothing for a refused one', async () => {
+      const seen: string[] = [];
+      const subscription = await runtime.bus.subscribe({
+        durable: 'kit-spec',
+        subject: 'trellis.kittest.v1.widget.*',
+        handler: async (envelope) => {
+          seen.push(fromBinary(WidgetCreatedSchema, envelope.payload).widget!.name);
+          expect(envelope).toMatchObject({ subject: 'trellis.kittest.v1.widget.created', actor: 'editor-1', requestId: 'req-7', projectId: 'p1' });
+        },
+      });
+      await editor.createWidget({ projectId: 'p1', name: 'evented' }, { requestId: 'req-7' });
+      await expect(editor.createWidget({ projectId: 'p1', name: 'evented' })).rejects.toMatchObject({ code: status.ALREADY_EXISTS });
+      await eventually(() => expect(seen).toEqual(['evented']));
+      await subscription.stop();
+    });
+  });
+
+  describe('shutdown', () => {
+    it('lets in-flight calls finish, then refuses new ones', async () => {
+      const second = await startService(defineService({ ...widgetService, name: 'widgetstwo' }), runtime);
+      const token = await keys.mint({ sub: 'editor-1', bindings: [{ project: 'p1', role: 'editor' }] });
+      const client = createGrpcClient(WidgetService, second.grpcAddress, { token });
+      const inFlight = client.createWidget({ projectId: 'p1', name: 'slow' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await second.close();
+      expect((await inFlight).widget?.name).toBe('slow');
+      await expect(client.getWidget({ id: 'x' }, { timeoutMs: 1000 })).rejects.toMatchObject({ code: status.UNAVAILABLE });
       client.close();
     });
   });

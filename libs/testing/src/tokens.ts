@@ -1,6 +1,8 @@
 import { exportJWK, generateKeyPair, SignJWT, type JSONWebKeySet } from 'jose';
 import { randomUUID } from 'node:crypto';
 
+type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
 /** What a test token says about its bearer. */
 export interface TestTokenClaims {
   sub?: string;
@@ -20,7 +22,7 @@ export interface TestTokenClaims {
  */
 export class TestKeySet {
   private constructor(
-    private readonly privateKey: CryptoKey,
+    private readonly privateKey: PrivateKey,
     private readonly kid: string,
     /** The public key set services are configured with. */
     readonly jwks: JSONWebKeySet,

@@ -12,7 +12,7 @@ import { tap, throwError, type Observable } from 'rxjs';
 import { callContextOf } from '../auth/call-context';
 import { toGrpcError } from '../errors';
 import type { Logger } from '../ops/logger';
-import type { Metrics } from '../ops/metrics';
+import { Metrics } from '../ops/metrics';
 
 /** The part of every server call the kit reads. */
 type ServerSurfaceCall = { getPath(): string };

@@ -30,9 +30,13 @@ export class OpsServer {
     });
   }
 
-  /** Adds a dependency that must be usable for `/readyz` to answer 200. */
-  addReadinessCheck(check: ReadinessCheck): void {
+  /** Adds a dependency that must be usable for `/readyz` to answer 200; returns its removal. */
+  addReadinessCheck(check: ReadinessCheck): () => void {
     this.checks.push(check);
+    return () => {
+      const index = this.checks.indexOf(check);
+      if (index >= 0) this.checks.splice(index, 1);
+    };
   }
 
   /** From now on `/readyz` answers 503, so load balancers stop sending traffic before shutdown. */

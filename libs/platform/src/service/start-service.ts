@@ -63,12 +63,13 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
       ...grpcServerOptions({ services: definition.grpcServices, url: `${config.host}:${port}`, health }),
       logger: new NestLogger(logger),
       bufferLogs: false,
+      abortOnError: false,
     },
   );
   await app.listen();
   const grpcAddress = `${config.host}:${port}`;
   setHealth(health, definition.grpcServices, true);
-  runtime.ops.addReadinessCheck({
+  const removeReadinessCheck = runtime.ops.addReadinessCheck({
     name: `${definition.name}.database`,
     check: async () => void (await dataSource.query('SELECT 1')),
   });
@@ -81,6 +82,7 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
     dataSource,
     async close() {
       setHealth(health, definition.grpcServices, false);
+      removeReadinessCheck();
       await app.close();
       await relay.stop();
       await dataSource.destroy();

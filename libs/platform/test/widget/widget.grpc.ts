@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod, GrpcStreamMethod, Payload } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
-import { defer, from, lastValueFrom, reduce, type Observable } from 'rxjs';
+import { defer, from, map, reduce, type Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import {
   AlreadyExistsError,
@@ -46,6 +46,7 @@ export class WidgetGrpc {
       throw new InvalidArgumentError('must be 1 to 64 letters, digits, - or _', 'name');
     }
     if (request.name === 'explode') throw new Error('database password is hunter2');
+    if (request.name === 'slow') await new Promise((resolve) => setTimeout(resolve, 300));
     const widget = create(WidgetSchema, { id: randomUUID(), projectId: request.projectId, name: request.name, size: request.size });
     await this.dataSource.transaction(async (manager) => {
       const taken = await manager.findOneBy(WidgetEntity, { projectId: widget.projectId, name: widget.name });
@@ -84,13 +85,15 @@ export class WidgetGrpc {
     );
   }
 
+  // A stream handler returns an Observable: NestJS feeds the request stream only once the
+  // handler has returned, so awaiting the stream inside an async handler would never finish.
   @GrpcStreamMethod('WidgetService', 'UploadWidgets')
   @Requires('create', 'Widget')
-  async uploadWidgets(requests: Observable<UploadWidgetsRequest>): Promise<UploadWidgetsResponse> {
-    const total = await lastValueFrom(
-      requests.pipe(reduce((sum, request) => ({ count: sum.count + 1, size: sum.size + (request.widget?.size ?? 0n) }), { count: 0, size: 0n })),
+  uploadWidgets(requests: Observable<UploadWidgetsRequest>): Observable<UploadWidgetsResponse> {
+    return requests.pipe(
+      reduce((sum, request) => ({ count: sum.count + 1, size: sum.size + (request.widget?.size ?? 0n) }), { count: 0, size: 0n }),
+      map((total) => ({ $typeName: 'trellis.kittest.v1.UploadWidgetsResponse' as const, count: total.count, totalSize: total.size })),
     );
-    return { $typeName: 'trellis.kittest.v1.UploadWidgetsResponse', count: total.count, totalSize: total.size };
   }
 
   @GrpcMethod('WidgetService', 'DeleteWidget')
