@@ -5,6 +5,7 @@ import { createMongoAbility } from '@casl/ability';
 import { PermissionDeniedError, UnauthenticatedError } from '../errors';
 import { abilityFor, type AppAbility } from './ability';
 import { Caller } from './caller';
+import type { Principal } from './principal';
 import { callContextOf } from './call-context';
 import { PERMISSION_KEY, type PermissionRequirement } from './permission.decorator';
 import { TokenVerifier } from './token-verifier';
@@ -18,10 +19,22 @@ const NOTHING: AppAbility = createMongoAbility([]);
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  // The verifier returns the same Principal object for the same token, so its ability is built once.
+  private readonly abilities = new WeakMap<Principal, AppAbility>();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly verifier: TokenVerifier,
   ) {}
+
+  private abilityOf(principal: Principal): AppAbility {
+    let ability = this.abilities.get(principal);
+    if (!ability) {
+      ability = abilityFor(principal);
+      this.abilities.set(principal, ability);
+    }
+    return ability;
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'rpc') return true;
@@ -35,7 +48,7 @@ export class AuthGuard implements CanActivate {
     }
     const token = bearerToken(metadata);
     const principal = await this.verifier.verify(token);
-    const ability = abilityFor(principal);
+    const ability = this.abilityOf(principal);
     if (!ability.can(requirement.action, requirement.kind)) {
       throw new PermissionDeniedError(
         `${principal.id} has no role that may ${requirement.action} ${requirement.kind} in any project`,

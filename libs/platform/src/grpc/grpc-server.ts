@@ -1,8 +1,10 @@
 import type { DescService } from '@bufbuild/protobuf';
-import type { Server } from '@grpc/grpc-js';
+import type { ChannelOptions, Server } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
 import { HealthImplementation } from 'grpc-health-check';
+import type { Metrics } from '../ops/metrics';
+import { metricsInterceptor } from './metrics-interceptor';
 import { packageDefinitionFor } from './package-definition';
 
 /**
@@ -14,6 +16,7 @@ export function grpcServerOptions(options: {
   services: readonly DescService[];
   url: string;
   health: HealthImplementation;
+  metrics: Metrics;
   maxReceiveMessageBytes?: number;
 }): GrpcOptions {
   const packageDefinition = packageDefinitionFor(options.services);
@@ -24,6 +27,8 @@ export function grpcServerOptions(options: {
       package: [...new Set(options.services.map((service) => service.file.proto.package))],
       packageDefinition,
       gracefulShutdown: true,
+      // NestJS passes channelOptions to the grpc-js Server constructor, which takes interceptors.
+      channelOptions: { interceptors: [metricsInterceptor(options.metrics)] } as ChannelOptions,
       maxReceiveMessageLength: options.maxReceiveMessageBytes ?? 16 * 1024 * 1024,
       onLoadPackageDefinition: (_definition: unknown, server: Pick<Server, 'addService'>) => {
         new ReflectionService(packageDefinition).addToServer(server);

@@ -2,3 +2,4 @@ export * from './call-pipeline';
 export * from './grpc-client';
 export * from './grpc-server';
 export * from './package-definition';
+export * from './metrics-interceptor';

@@ -1,15 +1,14 @@
 import { Module, type DynamicModule, type INestMicroservice, type LoggerService } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { AuthGuard } from '../auth/auth.guard';
 import { ConfigError, type TrellisConfig } from '../config';
 import { Outbox, OutboxRelay } from '../events';
-import { CallMetricsInterceptor, GrpcExceptionFilter } from '../grpc/call-pipeline';
+import { GrpcExceptionFilter } from '../grpc/call-pipeline';
 import { createHealth, grpcServerOptions, setHealth } from '../grpc/grpc-server';
 import type { Logger } from '../ops/logger';
-import { Metrics } from '../ops/metrics';
 import { openDatabase, type DatabaseConfig } from '../persistence';
 import type { ServiceDefinition } from './define-service';
 import { KitModule, LOGGER } from './kit.module';
@@ -60,7 +59,7 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
       bus: runtime.bus,
     }),
     {
-      ...grpcServerOptions({ services: definition.grpcServices, url: `${config.host}:${port}`, health }),
+      ...grpcServerOptions({ services: definition.grpcServices, url: `${config.host}:${port}`, health, metrics: runtime.metrics }),
       logger: new NestLogger(logger),
       bufferLogs: false,
       abortOnError: false,
@@ -99,12 +98,7 @@ function rootModule(definition: ServiceDefinition, deps: Parameters<typeof KitMo
     imports: [KitModule.with(deps), definition.module],
     providers: [
       { provide: APP_GUARD, useClass: AuthGuard },
-      { provide: APP_INTERCEPTOR, useClass: CallMetricsInterceptor },
-      {
-        provide: APP_FILTER,
-        useFactory: (logger: Logger, metrics: Metrics) => new GrpcExceptionFilter(logger, metrics),
-        inject: [LOGGER, Metrics],
-      },
+      { provide: APP_FILTER, useFactory: (logger: Logger) => new GrpcExceptionFilter(logger), inject: [LOGGER] },
     ],
   };
 }
