@@ -43,6 +43,8 @@ export const configSchema = z
       .object({
         url: z.string().regex(/^(nats|tls):\/\//, 'must be a nats:// URL').default('nats://127.0.0.1:4222'),
         stream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, - and _').default('TRELLIS'),
+        /** Prepended to every subject on the wire, so several installations can share one NATS. */
+        subjectPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated tokens of letters, digits, - and _').optional(),
       })
       .prefault({}),
     /** Per-service settings, keyed by service name. */
@@ -72,5 +74,6 @@ export const ENVIRONMENT: Record<string, string> = {
   TRELLIS_DATABASE_URL: 'databaseUrl',
   TRELLIS_NATS_URL: 'nats.url',
   TRELLIS_NATS_STREAM: 'nats.stream',
+  TRELLIS_NATS_SUBJECT_PREFIX: 'nats.subjectPrefix',
   TRELLIS_PLUGINS: 'plugins',
 };

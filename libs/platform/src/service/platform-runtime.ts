@@ -31,7 +31,7 @@ export class PlatformRuntime {
     const bus =
       config.mode === 'standalone'
         ? new InProcessBus({ logger })
-        : await JetStreamBus.connect({ servers: config.nats.url, stream: config.nats.stream, logger });
+        : await JetStreamBus.connect({ servers: config.nats.url, stream: config.nats.stream, subjectPrefix: config.nats.subjectPrefix, logger });
     return new PlatformRuntime(config, logger, metrics, ops, bus);
   }
 
