@@ -23,14 +23,18 @@ export class PlatformRuntime {
     readonly bus: EventBus,
   ) {}
 
-  /** Connects what the process needs (NATS in distributed mode); nothing listens yet. */
-  static async create(config: TrellisConfig, options: { logger?: Logger } = {}): Promise<PlatformRuntime> {
+  /**
+   * Connects what the process needs (NATS in distributed mode); nothing listens yet.
+   * With `holdEvents`, in-process delivery waits for `releaseEvents()`, so events left in an outbox
+   * by the last run are not handed out before every service has subscribed.
+   */
+  static async create(config: TrellisConfig, options: { logger?: Logger; holdEvents?: boolean } = {}): Promise<PlatformRuntime> {
     const logger = options.logger ?? createLogger({ level: config.log.level });
     const metrics = new Metrics();
     const ops = new OpsServer(metrics, logger);
     const bus =
       config.mode === 'standalone'
-        ? new InProcessBus({ logger })
+        ? new InProcessBus({ logger, paused: options.holdEvents })
         : await JetStreamBus.connect({ servers: config.nats.url, stream: config.nats.stream, subjectPrefix: config.nats.subjectPrefix, logger });
     return new PlatformRuntime(config, logger, metrics, ops, bus);
   }
@@ -49,6 +53,11 @@ export class PlatformRuntime {
   async listenOps(): Promise<string> {
     this.opsAddress ??= await this.ops.listen(this.config.host, this.config.opsPort);
     return this.opsAddress;
+  }
+
+  /** Starts in-process delivery held by `holdEvents` (JetStream needs no such step). */
+  releaseEvents(): void {
+    if (this.bus instanceof InProcessBus) this.bus.resume();
   }
 
   /** Marks the process as not ready, so traffic stops arriving before shutdown. */

@@ -34,7 +34,7 @@ export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
   }
   if (config.mode === 'standalone') mkdirSync(config.dataDir, { recursive: true });
 
-  const runtime = await PlatformRuntime.create(config);
+  const runtime = await PlatformRuntime.create(config, { holdEvents: true });
   const services: RunningService[] = [];
   const stop = async () => {
     runtime.drain();
@@ -44,6 +44,7 @@ export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
   try {
     const opsAddress = await runtime.listenOps();
     for (const definition of plan.services) services.push(await startService(definition, runtime));
+    runtime.releaseEvents();
 
     print(`Trellis (${config.mode}) is running.`);
     print(`  ops      ${opsAddress}  (/healthz /readyz /metrics)`);
