@@ -1,6 +1,5 @@
 import 'reflect-metadata';
-import { assertEveryMethodGuarded, runProcess, type RunningProcess } from '@trellis/platform';
-import { callEveryMethodWithoutToken } from '@trellis/testing';
+import { assertEveryMethodGuarded, callEveryMethodWithoutToken, runProcess, type RunningProcess } from '@trellis/platform';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

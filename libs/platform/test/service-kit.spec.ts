@@ -4,13 +4,14 @@ import { credentials, loadPackageDefinition, status, type GrpcObject, type Servi
 import { loadSync } from '@grpc/proto-loader';
 import { Controller, Module } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { callEveryMethodWithoutToken, eventually, TestKeySet, unsignedToken } from '@trellis/testing';
+import { eventually, TestKeySet, unsignedToken } from '@trellis/testing';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   assertEveryMethodGuarded,
+  callEveryMethodWithoutToken,
   createGrpcClient,
   defineService,
   loadConfig,

@@ -1,1 +1,6 @@
-export {};
+export * from './tokens';
+export { eventually } from './eventually';
+export { testRunId, uniqueTestName } from './run-id';
+export { createTestDatabase, testPostgresUrl, testSqliteDatabase, type TestDatabase } from './test-database';
+export { testNatsConfig, testNatsUrl, type TestNatsConfig } from './test-nats';
+export { startTcpProxy, type TcpProxy } from './tcp-proxy';

@@ -1,6 +1,6 @@
 import type { DescService } from '@bufbuild/protobuf';
 import type { Type } from '@nestjs/common';
-import type { MixedList } from 'typeorm';
+import type { DataSourceOptions } from 'typeorm';
 
 /**
  * Everything the kit needs to run one Trellis service, in either mode. A service lib exports one
@@ -16,9 +16,9 @@ export interface ServiceDefinition {
   /** The protobuf-es services it answers; every method must have a handler with a declared permission. */
   grpcServices: readonly DescService[];
   /** TypeORM entities of the service's own database. */
-  entities?: MixedList<Function>;
+  entities?: DataSourceOptions['entities'];
   /** Migrations of the service's own database, in order. */
-  migrations?: MixedList<Function>;
+  migrations?: DataSourceOptions['migrations'];
 }
 
 /** Declares a service (identity function, for type checking and discoverability). */

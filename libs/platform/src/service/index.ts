@@ -4,3 +4,4 @@ export * from './permission-check';
 export * from './platform-runtime';
 export * from './start-service';
 export * from './run-process';
+export * from './unauthenticated-probe';

@@ -28,8 +28,8 @@ export function grpcHandlersOf(module: ModuleRef, services: readonly DescService
       const patterns = (Reflect.getMetadata(PATTERN_METADATA, handler) ?? []) as Array<{ service?: string; rpc?: string }>;
       for (const { service, rpc } of patterns) {
         const id = `${service}/${rpc}`;
-        if (!wanted.has(id)) continue;
-        found.set(id, { service: service!, method: rpc!, declared: Reflect.getMetadata(PERMISSION_KEY, handler) !== undefined });
+        if (!service || !rpc || !wanted.has(id)) continue;
+        found.set(id, { service, method: rpc, declared: Reflect.getMetadata(PERMISSION_KEY, handler) !== undefined });
       }
     }
   }

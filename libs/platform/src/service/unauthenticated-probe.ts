@@ -1,5 +1,5 @@
 import type { DescService } from '@bufbuild/protobuf';
-import { createGrpcClient } from '@trellis/platform';
+import { createGrpcClient } from '../grpc/grpc-client';
 import type { ServiceError } from '@grpc/grpc-js';
 
 /** How one method answered a call without a token. */
@@ -12,7 +12,8 @@ export interface UnauthenticatedCallResult {
 
 /**
  * Calls every method of every given service without a token and reports what each answered.
- * A guarded method answers UNAUTHENTICATED (16); anything else is a hole.
+ * A guarded method answers UNAUTHENTICATED (16); anything else is a hole. Tests run it over every
+ * registered service; operators can run it against a deployment.
  */
 export async function callEveryMethodWithoutToken(
   services: readonly DescService[],

@@ -1,0 +1,44 @@
+import type { EventEnvelope } from '@trellis/proto';
+
+/**
+ * Handles one delivered event. Resolving acknowledges it; throwing (or rejecting) asks for it to
+ * be delivered again later. Delivery is at-least-once: a handler may see the same event id more
+ * than once and must act on it once (see `subscribeIdempotent`).
+ */
+export type EventHandler = (envelope: EventEnvelope) => Promise<void>;
+
+/** A durable subscription request. */
+export interface SubscribeOptions {
+  /**
+   * The durable consumer's name (letters, digits, `-`, `_`), unique per consuming purpose, e.g.
+   * `monitoring-run-finished`. It survives restarts; processes that subscribe with the same name
+   * share its events, each event going to one of them.
+   */
+  durable: string;
+  /** The subject to receive, with NATS wildcards: `*` one token, `>` one or more trailing tokens. */
+  subject: string;
+  handler: EventHandler;
+}
+
+/** A running subscription. */
+export interface EventSubscription {
+  /** Stops receiving; resolves once handlers already running have finished. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Where the outbox relay sends events and where consumers receive them: NATS JetStream in
+ * distributed mode (`JetStreamBus`), in-process delivery in standalone mode (`InProcessBus`).
+ */
+export interface EventBus {
+  /**
+   * Hands one event to the bus. Resolves only once the bus has taken responsibility for it
+   * (stored by JetStream, or handled by every in-process subscriber); rejects otherwise, and the
+   * caller publishes it again later with the same id.
+   */
+  publish(envelope: EventEnvelope): Promise<void>;
+  /** Starts a durable subscription; see {@link SubscribeOptions}. */
+  subscribe(options: SubscribeOptions): Promise<EventSubscription>;
+  /** Stops every subscription, waits for running handlers, and releases connections. */
+  close(): Promise<void>;
+}

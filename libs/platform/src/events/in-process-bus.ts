@@ -1,0 +1,144 @@
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { EventEnvelopeSchema, type EventEnvelope } from '@trellis/proto';
+import { silentLogger, type KitLogger } from '../persistence/logger';
+import type { EventBus, EventHandler, EventSubscription, SubscribeOptions } from './event-bus';
+import { checkDurableName, checkSubject, subjectMatches } from './subject-match';
+
+/** How an {@link InProcessBus} delivers. */
+export interface InProcessBusOptions {
+  /**
+   * Deliveries of one event to one durable before the bus gives up on that pair, logs an error
+   * and treats it as handled (so one broken handler cannot hold back a service's outbox forever).
+   * Default 10, as on JetStream.
+   */
+  maxDeliver?: number;
+  /**
+   * Start paused: `publish` waits until `resume()`. Standalone mode starts paused and resumes once
+   * every service has subscribed, so an event left in an outbox from the last run is not handed
+   * out before its consumers exist (there is no stream here to keep it for them).
+   */
+  paused?: boolean;
+  logger?: KitLogger;
+}
+
+interface Subscriber {
+  durable: string;
+  subject: string;
+  handler: EventHandler;
+  running: Set<Promise<unknown>>;
+}
+
+/**
+ * The event bus of standalone mode: every service in one process, events delivered by function
+ * call to the subscribers whose subject pattern matches (NATS wildcard rules).
+ *
+ * `publish` resolves only after every matching durable has handled the event, so the outbox relay
+ * removes a row only once it was delivered; if a handler throws, `publish` rejects and the relay
+ * publishes the event again later. Durables that already handled it are not called again for
+ * that retry (while this process lives), and each handler gets its own decoded copy of the
+ * envelope, as it would from the wire. Subscribers that share a durable name take turns.
+ *
+ * Because the relay keeps outbox order, an event whose handler keeps failing holds back the
+ * events after it in its service's outbox until `maxDeliver` is reached.
+ */
+export class InProcessBus implements EventBus {
+  private readonly subscribers: Subscriber[] = [];
+  private readonly turns = new Map<string, number>();
+  /** Per event id still being retried: per durable, failed deliveries so far, or 'done'. */
+  private readonly deliveries = new Map<string, Map<string, number | 'done'>>();
+  private readonly maxDeliver: number;
+  private readonly logger: KitLogger;
+  private closed = false;
+  private resumed: Promise<void>;
+  private release: () => void = () => undefined;
+
+  constructor(options: InProcessBusOptions = {}) {
+    this.maxDeliver = options.maxDeliver ?? 10;
+    this.logger = options.logger ?? silentLogger;
+    this.resumed = options.paused ? new Promise((resolve) => (this.release = resolve)) : Promise.resolve();
+  }
+
+  /** Lets publishing proceed (see {@link InProcessBusOptions.paused}); does nothing if not paused. */
+  resume(): void {
+    this.release();
+  }
+
+  async publish(envelope: EventEnvelope): Promise<void> {
+    await this.resumed;
+    if (this.closed) throw new Error('the in-process event bus is closed');
+    const bytes = toBinary(EventEnvelopeSchema, envelope);
+    const state = this.deliveries.get(envelope.id) ?? new Map<string, number | 'done'>();
+    const failures: unknown[] = [];
+    await Promise.all(
+      this.pickOnePerDurable(envelope.subject).map(async (subscriber) => {
+        const before = state.get(subscriber.durable) ?? 0;
+        if (before === 'done') return;
+        try {
+          await this.deliver(subscriber, fromBinary(EventEnvelopeSchema, bytes));
+          state.set(subscriber.durable, 'done');
+        } catch (error) {
+          const attempts = before + 1;
+          const fields = { durable: subscriber.durable, eventId: envelope.id, subject: envelope.subject, deliveries: attempts, err: error };
+          if (attempts >= this.maxDeliver) {
+            this.logger.error(fields, 'event handler failed on every delivery; giving up on this event');
+            state.set(subscriber.durable, 'done');
+          } else {
+            this.logger.warn(fields, 'event handler failed; the event will be delivered again');
+            state.set(subscriber.durable, attempts);
+            failures.push(error);
+          }
+        }
+      }),
+    );
+    if (failures.length > 0) {
+      this.deliveries.set(envelope.id, state);
+      throw new AggregateError(failures, `${failures.length} subscriber(s) failed to handle event ${envelope.id}`);
+    }
+    this.deliveries.delete(envelope.id);
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<EventSubscription> {
+    if (this.closed) throw new Error('the in-process event bus is closed');
+    checkDurableName(options.durable);
+    checkSubject(options.subject, { wildcards: true });
+    const subscriber: Subscriber = { ...options, running: new Set() };
+    this.subscribers.push(subscriber);
+    return {
+      stop: async () => {
+        const index = this.subscribers.indexOf(subscriber);
+        if (index >= 0) this.subscribers.splice(index, 1);
+        await Promise.allSettled(subscriber.running);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.release();
+    const all = this.subscribers.splice(0);
+    await Promise.allSettled(all.flatMap((subscriber) => [...subscriber.running]));
+  }
+
+  private async deliver(subscriber: Subscriber, envelope: EventEnvelope): Promise<void> {
+    const handling = subscriber.handler(envelope);
+    subscriber.running.add(handling);
+    try {
+      await handling;
+    } finally {
+      subscriber.running.delete(handling);
+    }
+  }
+
+  private pickOnePerDurable(subject: string): Subscriber[] {
+    const byDurable = new Map<string, Subscriber[]>();
+    for (const subscriber of this.subscribers) {
+      if (!subjectMatches(subscriber.subject, subject)) continue;
+      byDurable.set(subscriber.durable, [...(byDurable.get(subscriber.durable) ?? []), subscriber]);
+    }
+    return [...byDurable].map(([durable, candidates]) => {
+      const turn = this.turns.get(durable) ?? 0;
+      this.turns.set(durable, turn + 1);
+      return candidates[turn % candidates.length];
+    });
+  }
+}

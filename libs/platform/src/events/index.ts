@@ -1,0 +1,7 @@
+export type { EventBus, EventHandler, EventSubscription, SubscribeOptions } from './event-bus';
+export { InProcessBus, type InProcessBusOptions } from './in-process-bus';
+export { JetStreamBus, type JetStreamBusOptions } from './jetstream-bus';
+export { Outbox, type OutboxEvent, type OutboxWaker } from './outbox';
+export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
+export { subscribeIdempotent, type IdempotentSubscribeOptions } from './subscribe-idempotent';
+export { subjectMatches } from './subject-match';

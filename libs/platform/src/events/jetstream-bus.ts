@@ -1,0 +1,258 @@
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { EventEnvelopeSchema, type EventEnvelope } from '@trellis/proto';
+import {
+  AckPolicy,
+  connect,
+  DeliverPolicy,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  type ConnectionOptions,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type NatsConnection,
+  type NatsError,
+} from 'nats';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { silentLogger, type KitLogger } from '../persistence/logger';
+import type { EventBus, EventHandler, EventSubscription, SubscribeOptions } from './event-bus';
+import { checkDurableName, checkSubject } from './subject-match';
+
+/** Where and how a {@link JetStreamBus} talks to NATS. */
+export interface JetStreamBusOptions {
+  /** NATS server URL(s), e.g. `nats://127.0.0.1:4222`. */
+  servers: string | string[];
+  /** The stream holding Trellis events. Default `TRELLIS`. */
+  stream?: string;
+  /**
+   * Prepended (with a dot) to every subject on the wire, so that several installations or test
+   * runs can share a NATS server. Default none: the stream captures `trellis.>`. Envelopes and
+   * handlers always see the unprefixed subject.
+   */
+  subjectPrefix?: string;
+  /** How long JetStream remembers an event id to drop a republished copy. Default 2 minutes. */
+  duplicateWindowMs?: number;
+  /** How long the stream keeps events. Default 7 days. */
+  maxAgeMs?: number;
+  /** Deliveries of one event to one durable before it is given up (and logged). Default 10. */
+  maxDeliver?: number;
+  /** How long a delivered event may go unacknowledged before it is redelivered. Default 30 s. */
+  ackWaitMs?: number;
+  /** Delay before the first redelivery after a handler failed; doubles per delivery, up to 1 minute. Default 1 s. */
+  redeliveryDelayMs?: number;
+  /** How long `publish` waits for JetStream's acknowledgement. Default 5 s. */
+  publishTimeoutMs?: number;
+  /** Further nats.js connection options (credentials, TLS, reconnect timing). Reconnection is on by default, forever. */
+  connection?: Omit<ConnectionOptions, 'servers'>;
+  logger?: KitLogger;
+}
+
+const STREAM_NOT_FOUND = 10059;
+const STREAM_NAME_IN_USE = 10058;
+const CLOSE_FLUSH_TIMEOUT_MS = 1000;
+const CONSUMER_NOT_FOUND = 10014;
+
+/**
+ * The event bus of distributed mode: NATS JetStream.
+ *
+ * - `publish` stores the binary `EventEnvelope` in the stream with the event id as `Nats-Msg-Id`,
+ *   so a copy published again within the duplicate window is dropped by JetStream; it resolves
+ *   once JetStream has acknowledged storing the event (or recognised a duplicate).
+ * - `subscribe` creates (or updates) a durable pull consumer with explicit acks. An event is acked
+ *   after its handler resolves, and negatively acked with a growing delay when it throws; after
+ *   `maxDeliver` deliveries it is terminated with an error log line. A new durable starts from the
+ *   oldest event the stream still holds.
+ * - While NATS is unreachable the connection keeps reconnecting; `publish` rejects (after
+ *   `publishTimeoutMs`) so the outbox relay retries later, and consumers resume on reconnection.
+ *   `connect` and `subscribe` reject if NATS cannot be reached when they are called.
+ * - Each subscription handles its events one at a time, in stream order.
+ */
+export class JetStreamBus implements EventBus {
+  private readonly stream: string;
+  private readonly prefix: string;
+  private readonly maxDeliver: number;
+  private readonly ackWaitMs: number;
+  private readonly redeliveryDelayMs: number;
+  private readonly publishTimeoutMs: number;
+  private readonly logger: KitLogger;
+  private readonly subscriptions = new Set<EventSubscription>();
+
+  private constructor(
+    private readonly connection: NatsConnection,
+    private readonly manager: JetStreamManager,
+    private readonly client: JetStreamClient,
+    options: JetStreamBusOptions,
+  ) {
+    this.stream = options.stream ?? 'TRELLIS';
+    this.prefix = options.subjectPrefix ? `${options.subjectPrefix}.` : '';
+    this.maxDeliver = options.maxDeliver ?? 10;
+    this.ackWaitMs = options.ackWaitMs ?? 30_000;
+    this.redeliveryDelayMs = options.redeliveryDelayMs ?? 1000;
+    this.publishTimeoutMs = options.publishTimeoutMs ?? 5000;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /**
+   * Connects to NATS and creates the stream if it does not exist yet (adding the Trellis subjects
+   * to it if it exists without them). Rejects if NATS cannot be reached now; once connected, the
+   * bus reconnects by itself.
+   */
+  static async connect(options: JetStreamBusOptions): Promise<JetStreamBus> {
+    if (options.subjectPrefix !== undefined) checkSubject(options.subjectPrefix, { wildcards: false });
+    const connection = await connect({
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      name: 'trellis',
+      ...options.connection,
+      servers: options.servers,
+    });
+    try {
+      const manager = await connection.jetstreamManager();
+      const bus = new JetStreamBus(connection, manager, connection.jetstream(), options);
+      await bus.ensureStream(options);
+      bus.watchConnection();
+      return bus;
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+  }
+
+  async publish(envelope: EventEnvelope): Promise<void> {
+    const ack = await this.client.publish(this.prefix + envelope.subject, toBinary(EventEnvelopeSchema, envelope), {
+      msgID: envelope.id,
+      expect: { streamName: this.stream },
+      timeout: this.publishTimeoutMs,
+    });
+    if (ack.duplicate) this.logger.debug({ eventId: envelope.id, seq: ack.seq }, 'JetStream already held this event');
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<EventSubscription> {
+    checkDurableName(options.durable);
+    checkSubject(options.subject, { wildcards: true });
+    await this.ensureConsumer(options.durable, this.prefix + options.subject);
+    const consumer = await this.client.consumers.get(this.stream, options.durable);
+    const messages = await consumer.consume({ max_messages: 16 });
+    let stopping = false;
+    const loop = this.consume(messages, options, () => stopping);
+    const subscription: EventSubscription = {
+      stop: async () => {
+        stopping = true;
+        this.subscriptions.delete(subscription);
+        messages.stop();
+        await loop;
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+    if (this.connection.isClosed()) return;
+    // Send the last acks before closing, but do not wait on a server that is unreachable.
+    await Promise.race([this.connection.flush().catch(() => undefined), sleep(CLOSE_FLUSH_TIMEOUT_MS)]);
+    await this.connection.close();
+  }
+
+  private async consume(messages: ConsumerMessages, options: SubscribeOptions, stopping: () => boolean): Promise<void> {
+    try {
+      for await (const message of messages) {
+        // Messages already fetched when the subscription stops go back for immediate redelivery.
+        if (stopping()) message.nak();
+        else await this.handle(message, options);
+      }
+    } catch (error) {
+      this.logger.error({ durable: options.durable, err: error }, 'event subscription ended with an error');
+    }
+  }
+
+  private async handle(message: JsMsg, { durable, handler }: { durable: string; handler: EventHandler }): Promise<void> {
+    let envelope: EventEnvelope;
+    try {
+      envelope = fromBinary(EventEnvelopeSchema, message.data);
+    } catch (error) {
+      this.logger.error({ durable, subject: message.subject, seq: message.seq, err: error }, 'not a trellis.events.v1.EventEnvelope; dropping it');
+      message.term();
+      return;
+    }
+    const keepAlive = setInterval(() => message.working(), Math.max(this.ackWaitMs / 2, 100));
+    try {
+      await handler(envelope);
+      message.ack();
+    } catch (error) {
+      const deliveries = message.info.deliveryCount;
+      const fields = { durable, eventId: envelope.id, subject: envelope.subject, deliveries, err: error };
+      if (deliveries >= this.maxDeliver) {
+        this.logger.error(fields, 'event handler failed on every delivery; giving up on this event');
+        // No reason argument: NATS servers before 2.10.4 ignore a `+TERM <reason>` and keep the message pending.
+        message.term();
+      } else {
+        const retryInMs = Math.min(this.redeliveryDelayMs * 2 ** (deliveries - 1), 60_000);
+        this.logger.warn({ ...fields, retryInMs }, 'event handler failed; the event will be delivered again');
+        message.nak(retryInMs);
+      }
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private async ensureStream(options: JetStreamBusOptions): Promise<void> {
+    const subject = `${this.prefix}trellis.>`;
+    const info = await this.manager.streams.info(this.stream).catch(unless(STREAM_NOT_FOUND));
+    if (info) {
+      if (!info.config.subjects?.includes(subject)) {
+        await this.manager.streams.update(this.stream, { subjects: [...(info.config.subjects ?? []), subject] });
+      }
+      return;
+    }
+    await this.manager.streams
+      .add({
+        name: this.stream,
+        subjects: [subject],
+        retention: RetentionPolicy.Limits,
+        storage: StorageType.File,
+        max_age: nanos(options.maxAgeMs ?? 7 * 24 * 3600 * 1000),
+        duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
+      })
+      .catch(unless(STREAM_NAME_IN_USE));
+    this.logger.info({ stream: this.stream, subject }, 'JetStream stream ready');
+  }
+
+  private async ensureConsumer(durable: string, filterSubject: string): Promise<void> {
+    const settings = { filter_subject: filterSubject, max_deliver: this.maxDeliver, ack_wait: nanos(this.ackWaitMs) };
+    const info = await this.manager.consumers.info(this.stream, durable).catch(unless(CONSUMER_NOT_FOUND));
+    if (!info) {
+      await this.manager.consumers.add(this.stream, {
+        ...settings,
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+      });
+      return;
+    }
+    const current = info.config;
+    if (current.filter_subject !== filterSubject || current.max_deliver !== this.maxDeliver || current.ack_wait !== settings.ack_wait) {
+      await this.manager.consumers.update(this.stream, durable, settings);
+    }
+  }
+
+  private watchConnection(): void {
+    void (async () => {
+      for await (const status of this.connection.status()) {
+        if (status.type === 'disconnect') this.logger.warn({ server: status.data }, 'NATS connection lost; reconnecting');
+        else if (status.type === 'reconnect') this.logger.info({ server: status.data }, 'NATS connection restored');
+      }
+    })();
+  }
+}
+
+/** A rejection handler that turns the JetStream API error `code` into `undefined` and rethrows anything else. */
+function unless(code: number): (error: unknown) => undefined {
+  return (error) => {
+    if ((error as NatsError).api_error?.err_code !== code) throw error;
+    return undefined;
+  };
+}

@@ -1,0 +1,124 @@
+import type { DataSource } from 'typeorm';
+import { silentLogger, type KitLogger } from '../persistence/logger';
+import type { EventBus } from './event-bus';
+import { outboxStoreFor, type OutboxStore } from './outbox-store';
+
+/** How an {@link OutboxRelay} runs. */
+export interface OutboxRelayOptions {
+  /** The service's DataSource (from `openDatabase`), whose outbox the relay drains. */
+  dataSource: DataSource;
+  /** Where events go. */
+  bus: EventBus;
+  /** Most rows read per pass. Default 100. */
+  batchSize?: number;
+  /** How often the outbox is checked when nothing wakes the relay. Default 1000 ms. */
+  pollIntervalMs?: number;
+  /** First wait after the bus refuses an event; doubles per failure in a row. Default 100 ms. */
+  retryInitialMs?: number;
+  /** Longest wait between retries. Default 30 000 ms. */
+  retryMaxMs?: number;
+  logger?: KitLogger;
+}
+
+/**
+ * Delivers the outbox: reads committed rows in insertion order, hands each to the bus as an
+ * `EventEnvelope`, and deletes a row only after the bus has accepted it. A crash between the two
+ * means the row is published again with the same event id, which JetStream (by `Nats-Msg-Id`) and
+ * `subscribeIdempotent` (by its inbox) turn into a single effect; nothing is ever lost.
+ *
+ * When the bus refuses an event the relay keeps that row and the ones after it, waits (exponential
+ * backoff), and tries again; a commit notification does not cut the wait short. On PostgreSQL any
+ * number of relays may drain one database; on SQLite run one per database. Stop the relay before
+ * destroying its DataSource.
+ */
+export class OutboxRelay {
+  private readonly store: OutboxStore;
+  private readonly bus: EventBus;
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly retryInitialMs: number;
+  private readonly retryMaxMs: number;
+  private readonly logger: KitLogger;
+  private loop?: Promise<void>;
+  private running = false;
+  private notified = false;
+  private wake?: () => void;
+  private wakeOnNotify = false;
+
+  constructor(options: OutboxRelayOptions) {
+    this.store = outboxStoreFor(options.dataSource);
+    this.bus = options.bus;
+    this.batchSize = options.batchSize ?? 100;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.retryInitialMs = options.retryInitialMs ?? 100;
+    this.retryMaxMs = options.retryMaxMs ?? 30_000;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Starts draining in the background. Calling it again while running does nothing. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Says that events were committed: the relay looks at the outbox now instead of at its next poll. */
+  notify(): void {
+    this.notified = true;
+    if (this.wakeOnNotify) this.wake?.();
+  }
+
+  /** Stops the relay once the batch in flight (if any) is published and recorded. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      this.notified = false;
+      let published = 0;
+      let drained = true;
+      let failure: { eventId?: string; error: unknown } | undefined;
+      try {
+        const batch = await this.store.relayBatch(this.batchSize, (envelope) => this.bus.publish(envelope));
+        published = batch.published;
+        drained = batch.read < this.batchSize;
+        failure = batch.failure;
+      } catch (error) {
+        failure = { error };
+      }
+      if (published > 0) this.logger.debug({ published }, 'outbox events published');
+      if (failure) {
+        failures += 1;
+        const retryInMs = Math.min(this.retryInitialMs * 2 ** (failures - 1), this.retryMaxMs);
+        this.logger.warn(
+          { err: failure.error, eventId: failure.eventId, failures, retryInMs },
+          failure.eventId ? 'event bus did not take an outbox event; will retry' : 'reading the outbox failed; will retry',
+        );
+        await this.pause(retryInMs, false);
+        continue;
+      }
+      if (failures > 0) this.logger.info({ failures }, 'outbox relay recovered');
+      failures = 0;
+      if (!drained || this.notified) continue;
+      await this.pause(this.pollIntervalMs, true);
+    }
+  }
+
+  private pause(ms: number, wakeOnNotify: boolean): Promise<void> {
+    if (!this.running || (wakeOnNotify && this.notified)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.wake?.(), ms);
+      this.wakeOnNotify = wakeOnNotify;
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+}

@@ -1,0 +1,158 @@
+import { create, fromBinary } from '@bufbuild/protobuf';
+import { timestampDate } from '@bufbuild/protobuf/wkt';
+import type { EventEnvelope } from '@trellis/proto';
+import { eventually } from '@trellis/testing';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DataSource } from 'typeorm';
+import { WidgetCreatedSchema, WidgetSchema } from '../../test/gen/trellis/kittest/v1/widget_service_pb';
+import { openDatabase } from '../persistence/open-database';
+import { OutboxEntity } from '../persistence/outbox.entity';
+import { WidgetRow, widgetTables } from '../persistence/test-fixtures/widgets';
+import type { EventBus } from './event-bus';
+import { InProcessBus } from './in-process-bus';
+import { Outbox } from './outbox';
+import { OutboxRelay } from './outbox-relay';
+import { createWidget, WIDGET_CREATED } from './test-fixtures/widget-events';
+
+describe('Outbox and OutboxRelay on SQLite', () => {
+  let dataSource: DataSource;
+  let bus: InProcessBus;
+  let received: EventEnvelope[];
+  let relay: OutboxRelay | undefined;
+
+  const startRelay = (options: { pollIntervalMs?: number; bus?: EventBus } = {}) => {
+    relay = new OutboxRelay({ dataSource, bus: options.bus ?? bus, pollIntervalMs: options.pollIntervalMs ?? 10 });
+    relay.start();
+    return relay;
+  };
+  const receivedNames = () => received.map((envelope) => fromBinary(WidgetCreatedSchema, envelope.payload).widget?.name);
+
+  beforeEach(async () => {
+    dataSource = await openDatabase({ service: 'kit-test', database: { type: 'sqlite', path: ':memory:' }, ...widgetTables });
+    bus = new InProcessBus();
+    received = [];
+    await bus.subscribe({ durable: 'test', subject: 'trellis.kittest.>', handler: async (envelope) => void received.push(envelope) });
+  });
+
+  afterEach(async () => {
+    await relay?.stop();
+    relay = undefined;
+    await bus.close();
+    await dataSource.destroy();
+  });
+
+  it('delivers an event committed with its change, as an envelope carrying the message and its context', async () => {
+    const before = Date.now();
+    const { widgetId, eventId } = await createWidget(dataSource, new Outbox(), 'sprocket');
+    startRelay();
+
+    await eventually(() => expect(received).toHaveLength(1));
+    const [envelope] = received;
+    expect(envelope).toMatchObject({
+      id: eventId,
+      subject: WIDGET_CREATED,
+      payloadType: 'trellis.kittest.v1.WidgetCreated',
+      projectId: 'p-1',
+      actor: 'user-7',
+      requestId: 'req-sprocket',
+    });
+    expect(eventId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(fromBinary(WidgetCreatedSchema, envelope.payload).widget).toEqual(
+      create(WidgetSchema, { id: widgetId, projectId: 'p-1', name: 'sprocket', size: 42n }),
+    );
+    const occurredAt = envelope.occurredAt ? timestampDate(envelope.occurredAt).getTime() : Number.NaN;
+    expect(occurredAt).toBeGreaterThanOrEqual(before);
+    expect(occurredAt).toBeLessThanOrEqual(Date.now());
+    await eventually(async () => expect(await dataSource.getRepository(OutboxEntity).count()).toBe(0));
+  });
+
+  it('publishes nothing when the transaction rolls back', async () => {
+    const outbox = new Outbox();
+    await expect(createWidget(dataSource, outbox, 'doomed', { failAfterPublish: true })).rejects.toThrow('creating doomed failed');
+    await createWidget(dataSource, outbox, 'kept');
+    startRelay();
+
+    // The relay drains in order, so once "kept" arrived "doomed" would have arrived before it.
+    await eventually(() => expect(receivedNames()).toEqual(['kept']));
+    expect(await dataSource.getRepository(WidgetRow).count()).toBe(1);
+  });
+
+  it('never hands out an event whose transaction has not committed yet', async () => {
+    startRelay({ pollIntervalMs: 1 });
+    let commit = () => undefined as void;
+    const transaction = createWidgetWhenReleased(new Promise<void>((resolve) => (commit = resolve)));
+
+    await sleep(100);
+    expect(received).toHaveLength(0);
+    commit();
+    await transaction;
+    await eventually(() => expect(receivedNames()).toEqual(['slow']));
+  });
+
+  async function createWidgetWhenReleased(release: Promise<void>) {
+    const outbox = new Outbox();
+    await dataSource.transaction(async (manager) => {
+      await outbox.publish(manager, {
+        subject: WIDGET_CREATED,
+        schema: WidgetCreatedSchema,
+        message: create(WidgetCreatedSchema, { widget: { name: 'slow' } }),
+      });
+      await release;
+    });
+  }
+
+  it('delivers events in the order they were committed', async () => {
+    const outbox = new Outbox();
+    const names = Array.from({ length: 25 }, (_, index) => `widget-${String(index).padStart(2, '0')}`);
+    for (const name of names) await createWidget(dataSource, outbox, name);
+    relay = new OutboxRelay({ dataSource, bus, batchSize: 10 });
+    relay.start();
+
+    await eventually(() => expect(receivedNames()).toEqual(names));
+  });
+
+  it('wakes the relay at commit instead of waiting for its next poll', async () => {
+    const relay = startRelay({ pollIntervalMs: 600_000 });
+    await sleep(50);
+    await createWidget(dataSource, new Outbox({ relay }), 'prompt');
+
+    await eventually(() => expect(receivedNames()).toEqual(['prompt']), { timeoutMs: 5000 });
+  });
+
+  it('finishes and records the batch in flight when stopped', async () => {
+    let release = () => undefined as void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const slowBus: EventBus = { publish: async (envelope) => held.then(() => bus.publish(envelope)), subscribe: bus.subscribe.bind(bus), close: bus.close.bind(bus) };
+    await createWidget(dataSource, new Outbox(), 'in-flight');
+    const relay = startRelay({ bus: slowBus });
+    await sleep(50);
+
+    const stopped = relay.stop();
+    release();
+    await stopped;
+
+    expect(receivedNames()).toEqual(['in-flight']);
+    expect(await dataSource.getRepository(OutboxEntity).count()).toBe(0);
+  });
+
+  it('refuses to publish outside a transaction', async () => {
+    await expect(
+      new Outbox().publish(dataSource.manager, { subject: WIDGET_CREATED, schema: WidgetCreatedSchema, message: create(WidgetCreatedSchema) }),
+    ).rejects.toThrow('Outbox.publish needs the EntityManager of an open transaction');
+  });
+
+  it('refuses subjects with wildcards or outside trellis., and messages of another schema', async () => {
+    const outbox = new Outbox();
+    const publish = (subject: string) =>
+      dataSource.transaction((manager) => outbox.publish(manager, { subject, schema: WidgetCreatedSchema, message: create(WidgetCreatedSchema) }));
+
+    await expect(publish('trellis.kittest.v1.widget.*')).rejects.toThrow('without wildcards');
+    await expect(publish('kittest.v1.widget.created')).rejects.toThrow('must start with "trellis."');
+    await expect(
+      dataSource.transaction((manager) =>
+        outbox.publish(manager, { subject: WIDGET_CREATED, schema: WidgetCreatedSchema, message: create(WidgetSchema) as never }),
+      ),
+    ).rejects.toThrow('event message is a trellis.kittest.v1.Widget, but its schema is trellis.kittest.v1.WidgetCreated');
+    expect(await dataSource.getRepository(OutboxEntity).count()).toBe(0);
+  });
+});

@@ -1,0 +1,100 @@
+import { toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { randomUUID } from 'node:crypto';
+import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
+import { OutboxEntity } from '../persistence/outbox.entity';
+import { checkSubject } from './subject-match';
+
+/** An event to publish: a protobuf-es message, its schema, and where it goes. */
+export interface OutboxEvent<Desc extends DescMessage = DescMessage> {
+  /** `trellis.<service>.v1.<entity>.<verb>`, without wildcards. */
+  subject: string;
+  /** The generated schema of `message` (e.g. `RunFinishedSchema`). */
+  schema: Desc;
+  message: MessageShape<Desc>;
+  projectId?: string;
+  /** The principal that caused the change. */
+  actor?: string;
+  /** The id of the request that caused the change. */
+  requestId?: string;
+}
+
+/** What the Outbox wakes after a commit that wrote events; an `OutboxRelay` fits. */
+export interface OutboxWaker {
+  notify(): void;
+}
+
+/**
+ * The transactional outbox: `publish` writes an event into the caller's open transaction, so the
+ * event exists if and only if the change it describes commits. An `OutboxRelay` delivers it later.
+ */
+export class Outbox {
+  private readonly relay?: OutboxWaker;
+  private readonly hooked = new WeakSet<DataSource>();
+  private readonly wroteEvents = new WeakSet<QueryRunner>();
+
+  /**
+   * @param options.relay woken right after each commit that published events, so delivery does not
+   *   wait for the relay's next poll. Optional: without it events still go out on the next poll.
+   */
+  constructor(options: { relay?: OutboxWaker } = {}) {
+    this.relay = options.relay;
+  }
+
+  /**
+   * Adds `event` to the outbox inside the transaction of `manager` (the manager passed to
+   * `dataSource.transaction(...)`'s callback) and returns the new event's id (a UUID v4).
+   * Nothing is ever published if that transaction rolls back. The envelope's `occurred_at` is the
+   * time of this call.
+   *
+   * @throws if `manager` has no open transaction, if the subject is not `trellis.`-prefixed and
+   *   wildcard-free, or if `message` is not a message of `schema`.
+   */
+  async publish<Desc extends DescMessage>(manager: EntityManager, event: OutboxEvent<Desc>): Promise<string> {
+    const queryRunner = manager.queryRunner;
+    if (!queryRunner?.isTransactionActive) {
+      throw new Error(
+        'Outbox.publish needs the EntityManager of an open transaction (dataSource.transaction(async (manager) => ...)), ' +
+          'so that the event commits or rolls back with the change',
+      );
+    }
+    checkSubject(event.subject, { wildcards: false });
+    if (!event.subject.startsWith('trellis.')) {
+      throw new Error(`event subject "${event.subject}" must start with "trellis." (trellis.<service>.v1.<entity>.<verb>)`);
+    }
+    if (event.message.$typeName !== event.schema.typeName) {
+      throw new Error(`event message is a ${event.message.$typeName}, but its schema is ${event.schema.typeName}`);
+    }
+    const id = randomUUID();
+    const payload = toBinary(event.schema, event.message);
+    await manager.insert(OutboxEntity, {
+      id,
+      subject: event.subject,
+      payloadType: event.schema.typeName,
+      payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+      occurredAt: new Date(),
+      requestId: event.requestId ?? null,
+      actor: event.actor ?? null,
+      projectId: event.projectId ?? null,
+    });
+    if (this.relay) {
+      this.wakeRelayAfterCommit(manager.connection);
+      this.wroteEvents.add(queryRunner);
+    }
+    return id;
+  }
+
+  private wakeRelayAfterCommit(dataSource: DataSource): void {
+    if (this.hooked.has(dataSource)) return;
+    this.hooked.add(dataSource);
+    const subscriber: EntitySubscriberInterface = {
+      // A nested transaction (savepoint) ending is not a commit: wait until the outermost one ends.
+      afterTransactionCommit: ({ queryRunner }) => {
+        if (!queryRunner.isTransactionActive && this.wroteEvents.delete(queryRunner)) this.relay?.notify();
+      },
+      afterTransactionRollback: ({ queryRunner }) => {
+        if (!queryRunner.isTransactionActive) this.wroteEvents.delete(queryRunner);
+      },
+    };
+    dataSource.subscribers.push(subscriber);
+  }
+}

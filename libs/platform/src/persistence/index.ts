@@ -1,0 +1,6 @@
+export type { DatabaseConfig, DatabaseKind } from './database-config';
+export { silentLogger, type KitLogger } from './logger';
+export { openDatabase, type OpenDatabaseOptions } from './open-database';
+export { OutboxEntity } from './outbox.entity';
+export { ProcessedEventEntity } from './processed-event.entity';
+export { OUTBOX_TABLE, PROCESSED_EVENTS_TABLE } from './kit-table-names';

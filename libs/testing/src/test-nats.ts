@@ -1,0 +1,42 @@
+import { connect, type NatsError } from 'nats';
+import { testRunId, uniqueTestName } from './run-id';
+
+/** NATS settings for one test's own stream; the fields match `JetStreamBus.connect`'s options. */
+export interface TestNatsConfig {
+  /** `TRELLIS_TEST_NATS_URL`, default `nats://127.0.0.1:4222`. */
+  servers: string;
+  /** `TRELLIS_<RUN ID>_<n>`: a stream no other test or run uses. */
+  stream: string;
+  /** `t_<run id>_<n>`: the stream captures `<prefix>.trellis.>`, so streams never overlap. */
+  subjectPrefix: string;
+  /** Deletes the stream (and its consumers); does nothing if it was never created. */
+  cleanup(): Promise<void>;
+}
+
+/** The NATS server tests use. */
+export function testNatsUrl(): string {
+  return process.env['TRELLIS_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+}
+
+/** A fresh stream name and subject prefix on the test NATS server, for one test. */
+export function testNatsConfig(): TestNatsConfig {
+  const name = uniqueTestName('t');
+  const stream = `TRELLIS_${name.slice(2).toUpperCase()}`;
+  const servers = testNatsUrl();
+  return {
+    servers,
+    stream,
+    subjectPrefix: name,
+    cleanup: async () => {
+      const connection = await connect({ servers, name: `trellis-test-cleanup-${testRunId()}` });
+      try {
+        const manager = await connection.jetstreamManager();
+        await manager.streams.delete(stream).catch((error: NatsError) => {
+          if (error.api_error?.code !== 404) throw error;
+        });
+      } finally {
+        await connection.close();
+      }
+    },
+  };
+}
