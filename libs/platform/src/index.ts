@@ -6,3 +6,4 @@ export * from './grpc';
 export * from './ops';
 export * from './persistence';
 export * from './service';
+export * from './audit';

@@ -20,6 +20,7 @@ import {
   type GrpcClient,
   type RunningService,
 } from '../src';
+import { AuditEventSchema, Outcome, type AuditEvent } from '@trellis/proto';
 import { WidgetCreatedSchema, WidgetService } from './gen/trellis/kittest/v1/widget_service_pb';
 import { widgetService } from './widget/widget.service';
 
@@ -241,6 +242,40 @@ describe('the service kit, through real gRPC', () => {
       await editor.createWidget({ projectId: 'p1', name: 'evented' }, { requestId: 'req-7' });
       await expect(editor.createWidget({ projectId: 'p1', name: 'evented' })).rejects.toMatchObject({ code: status.ALREADY_EXISTS });
       await eventually(() => expect(seen).toEqual(['evented']));
+      await subscription.stop();
+    });
+  });
+
+  describe('audit', () => {
+    it('audits mutating calls that succeed and every denied call, never reads', async () => {
+      const events: AuditEvent[] = [];
+      const subscription = await runtime.bus.subscribe({
+        durable: 'kit-audit-spec',
+        subject: 'trellis.widgets.v1.audit.recorded',
+        handler: async (envelope) => void events.push(fromBinary(AuditEventSchema, envelope.payload)),
+      });
+      const { widget } = await editor.createWidget({ projectId: 'p1', name: 'audited' }, { requestId: 'req-audit-1' });
+      await editor.getWidget({ id: widget!.id });
+      await viewer.deleteWidget({ id: widget!.id }, { requestId: 'req-audit-2' }).catch(() => undefined);
+      await anonymous.getWidget({ id: widget!.id }, { requestId: 'req-audit-3' }).catch(() => undefined);
+
+      const mine = () => events.filter((event) => event.requestId.startsWith('req-audit-'));
+      await eventually(() => expect(mine()).toHaveLength(3));
+      const [created, deniedDelete, deniedRead] = [1, 2, 3].map((n) => mine().find((e) => e.requestId === `req-audit-${n}`)!);
+      expect(created).toMatchObject({
+        service: 'widgets',
+        actor: 'editor-1',
+        action: 'create',
+        method: 'trellis.kittest.v1.WidgetService/CreateWidget',
+        resource: 'Widget',
+        projectId: 'p1',
+        outcome: Outcome.SUCCEEDED,
+      });
+      expect(created.clientAddress).toMatch(/127\.0\.0\.1/);
+      expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(deniedDelete).toMatchObject({ actor: 'viewer-1', action: 'delete', resource: 'Widget', outcome: Outcome.DENIED });
+      expect(deniedDelete.reason).toBe('viewer-1 has no role that may delete Widget in any project');
+      expect(deniedRead).toMatchObject({ actor: '', action: 'read', method: 'trellis.kittest.v1.WidgetService/GetWidget', outcome: Outcome.DENIED });
       await subscription.stop();
     });
   });

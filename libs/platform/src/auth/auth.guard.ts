@@ -39,22 +39,23 @@ export class AuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'rpc') return true;
     const metadata = context.switchToRpc().getContext<Metadata>();
-    const call = callContextOf(metadata);
+    const call = callContextOf(metadata, context.getArgByIndex(2));
     const requirement = this.reflector.get<PermissionRequirement | undefined>(PERMISSION_KEY, context.getHandler());
     if (!requirement) throw new PermissionDeniedError(`${context.getHandler().name} declares no permission`);
+    if (!('public' in requirement)) call.required = requirement;
     if ('public' in requirement) {
-      call.caller = new Caller(undefined, NOTHING, call.requestId, undefined);
+      call.caller = new Caller(undefined, NOTHING, call.requestId, undefined, call.clientAddress);
       return true;
     }
     const token = bearerToken(metadata);
     const principal = await this.verifier.verify(token);
     const ability = this.abilityOf(principal);
+    call.caller = new Caller(principal, ability, call.requestId, token, call.clientAddress);
     if (!ability.can(requirement.action, requirement.kind)) {
       throw new PermissionDeniedError(
         `${principal.id} has no role that may ${requirement.action} ${requirement.kind} in any project`,
       );
     }
-    call.caller = new Caller(principal, ability, call.requestId, token);
     return true;
   }
 }

@@ -8,6 +8,10 @@ export interface CallContext {
   requestId: string;
   /** `process.hrtime.bigint()` when the kit first saw the call. */
   startedAt: bigint;
+  /** The client's address as the server saw it (`ipv4:127.0.0.1:5123`), when known. */
+  clientAddress: string;
+  /** The permission the handler declared, once the auth guard has read it. */
+  required?: { action: string; kind: string };
   /** Set once the auth guard has let the call through. */
   caller?: Caller;
 }
@@ -16,12 +20,12 @@ const calls = new WeakMap<Metadata, CallContext>();
 
 /**
  * The context of the call these metadata belong to, created on first use with the request id
- * the client sent (`x-request-id`) or a new one.
+ * the client sent (`x-request-id`) or a new one, and the peer address of `call` when given.
  */
-export function callContextOf(metadata: Metadata): CallContext {
+export function callContextOf(metadata: Metadata, call?: { getPeer?(): string }): CallContext {
   let context = calls.get(metadata);
   if (!context) {
-    context = { requestId: requestIdFrom(metadata), startedAt: process.hrtime.bigint() };
+    context = { requestId: requestIdFrom(metadata), startedAt: process.hrtime.bigint(), clientAddress: call?.getPeer?.() ?? '' };
     calls.set(metadata, context);
   }
   return context;

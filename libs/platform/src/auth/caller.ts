@@ -3,11 +3,21 @@ import { PermissionDeniedError } from '../errors';
 import type { Action, AppAbility, SubjectKind } from './ability';
 import type { Principal } from './principal';
 
+/** What identifies a resource to the rules: its project (and org, for org-level kinds), and its id. */
+export interface ResourceFields {
+  projectId: string;
+  orgId?: string;
+  id?: string;
+}
+
 /**
  * Who made the current call and what they may do. Handlers receive it with `@CurrentCaller()`
  * and check each resource they touch: `caller.assert('update', 'Run', run)`.
  */
 export class Caller {
+  /** The resource last checked with `assert`: what the audit log names as this call's target. */
+  target?: { kind: SubjectKind; projectId: string; id?: string };
+
   constructor(
     /** The verified principal; undefined only on methods marked `@Public()`. */
     readonly principal: Principal | undefined,
@@ -16,15 +26,21 @@ export class Caller {
     readonly requestId: string,
     /** The bearer token, forwarded when this call makes calls to other services. */
     readonly token: string | undefined,
+    /** The client's network address as the server saw it. */
+    readonly clientAddress: string,
   ) {}
 
   /** Whether the caller may do `action` to a `kind` resource with these fields (its `projectId`). */
-  can(action: Action, kind: SubjectKind, fields: { projectId: string; orgId?: string }): boolean {
+  can(action: Action, kind: SubjectKind, fields: ResourceFields): boolean {
     return this.ability.can(action, asSubject(kind, { ...fields }) as never);
   }
 
-  /** Throws PermissionDeniedError naming the action, kind and project unless the caller may. */
-  assert(action: Action, kind: SubjectKind, fields: { projectId: string; orgId?: string }): void {
+  /**
+   * Throws PermissionDeniedError naming the action, kind and project unless the caller may.
+   * The resource checked becomes the call's audit target; pass its `id` when it has one.
+   */
+  assert(action: Action, kind: SubjectKind, fields: ResourceFields): void {
+    this.target = { kind, projectId: fields.projectId, id: fields.id };
     if (!this.can(action, kind, fields)) {
       throw new PermissionDeniedError(
         `${this.principal?.id ?? 'anonymous'} may not ${action} ${kind} in project ${fields.projectId}`,

@@ -1,4 +1,5 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata, UseInterceptors } from '@nestjs/common';
+import { AuditInterceptor } from '../audit/audit.interceptor';
 import type { Action, SubjectKind } from './ability';
 
 /** Metadata key under which a handler's declared permission is kept. */
@@ -11,9 +12,12 @@ export type PermissionRequirement = { action: Action; kind: SubjectKind } | { pu
  * Declares the permission a gRPC handler needs. The caller must hold `action` on `kind` in at
  * least one project to get past the kit; the handler then checks the resource's own project.
  * Every handler must declare one: a service with an undeclared method refuses to start.
+ * A handler that changes anything (any action but `read`) is audited when it succeeds.
  */
-export const Requires = (action: Action, kind: SubjectKind) =>
-  SetMetadata(PERMISSION_KEY, { action, kind } satisfies PermissionRequirement);
+export const Requires = (action: Action, kind: SubjectKind) => {
+  const declare = SetMetadata(PERMISSION_KEY, { action, kind } satisfies PermissionRequirement);
+  return action === 'read' ? declare : applyDecorators(declare, UseInterceptors(AuditInterceptor));
+};
 
 /** Marks a handler that answers without a token (only credential exchange should need this). */
 export const Public = () => SetMetadata(PERMISSION_KEY, { public: true } satisfies PermissionRequirement);

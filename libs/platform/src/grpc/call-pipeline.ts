@@ -1,8 +1,10 @@
 import { status, type Metadata } from '@grpc/grpc-js';
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import { throwError, type Observable } from 'rxjs';
+import { from, mergeMap, throwError, type Observable } from 'rxjs';
 import { callContextOf } from '../auth/call-context';
-import { toGrpcError } from '../errors';
+import { AuditRecorder } from '../audit/audit-recorder';
+import { auditedCall, methodOf } from '../audit/audit.interceptor';
+import { PermissionDeniedError, toGrpcError, UnauthenticatedError } from '../errors';
 import type { Logger } from '../ops/logger';
 
 /** The part of every server call the kit reads. */
@@ -12,21 +14,28 @@ type ServerSurfaceCall = { getPath(): string };
 export const CODE_NAMES = Object.fromEntries(Object.entries(status).map(([name, code]) => [code, name])) as Record<number, string>;
 
 /**
- * Answers every error of a gRPC call with a status a client can act on (see toGrpcError) and
- * logs unexpected ones with their stack and request id.
+ * Answers every error of a gRPC call with a status a client can act on (see toGrpcError),
+ * logs unexpected ones with their stack and request id, and audits denied calls.
  */
 @Catch()
 export class GrpcExceptionFilter implements ExceptionFilter {
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly audit: AuditRecorder,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): Observable<never> {
     const metadata = host.switchToRpc().getContext<Metadata>();
     const call = callContextOf(metadata);
-    const [service, method] = splitPath(host.getArgByIndex<ServerSurfaceCall | undefined>(2));
+    const grpcCall = host.getArgByIndex<ServerSurfaceCall | undefined>(2);
+    const [service, method] = splitPath(grpcCall);
     const error = toGrpcError(exception, call.requestId, (unexpected, requestId) =>
       this.logger.error({ err: unexpected, requestId, service, method }, 'unexpected error in gRPC handler'),
     );
     this.logger.debug({ requestId: call.requestId, service, method, code: CODE_NAMES[error.code] }, error.details);
+    if (exception instanceof UnauthenticatedError || exception instanceof PermissionDeniedError) {
+      return from(this.audit.denied(auditedCall(call, methodOf(grpcCall)), exception.message)).pipe(mergeMap(() => throwError(() => error)));
+    }
     return throwError(() => error);
   }
 }

@@ -3,6 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 
+/** What an extra ops route answers. */
+export interface OpsResponse {
+  status: number;
+  type: string;
+  body: string;
+}
+
 /** A readiness check: resolves when the dependency is usable, rejects with the reason when not. */
 export type ReadinessCheck = { name: string; check: () => Promise<void> };
 
@@ -14,6 +21,7 @@ export type ReadinessCheck = { name: string; check: () => Promise<void> };
 export class OpsServer {
   private readonly server: Server;
   private readonly checks: ReadinessCheck[] = [];
+  private readonly routes = new Map<string, () => Promise<OpsResponse>>();
   private draining = false;
 
   constructor(
@@ -39,6 +47,14 @@ export class OpsServer {
     };
   }
 
+  /**
+   * Serves an extra unauthenticated GET route, for public documents such as governance's
+   * `/.well-known/jwks.json`. Never for anything that needs a caller's identity.
+   */
+  addRoute(path: string, answer: () => Promise<OpsResponse>): void {
+    this.routes.set(path, answer);
+  }
+
   /** From now on `/readyz` answers 503, so load balancers stop sending traffic before shutdown. */
   drain(): void {
     this.draining = true;
@@ -59,8 +75,10 @@ export class OpsServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private async route(url: string): Promise<{ status: number; type: string; body: string }> {
+  private async route(url: string): Promise<OpsResponse> {
     const path = url.split('?')[0];
+    const extra = this.routes.get(path);
+    if (extra) return extra();
     if (path === '/healthz') return json(200, { status: 'ok' });
     if (path === '/readyz') return this.readiness();
     if (path === '/metrics') {
@@ -69,7 +87,7 @@ export class OpsServer {
     return json(404, { error: `no such endpoint ${path}; try /healthz, /readyz or /metrics` });
   }
 
-  private async readiness(): Promise<{ status: number; type: string; body: string }> {
+  private async readiness(): Promise<OpsResponse> {
     if (this.draining) return json(503, { status: 'draining' });
     const results = await Promise.all(
       this.checks.map(async ({ name, check }) => {
@@ -86,6 +104,6 @@ export class OpsServer {
   }
 }
 
-function json(status: number, body: unknown) {
+function json(status: number, body: unknown): OpsResponse {
   return { status, type: 'application/json', body: JSON.stringify(body) };
 }

@@ -1,11 +1,13 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AuditRecorder } from '../audit/audit-recorder';
 import { TokenVerifier } from '../auth/token-verifier';
 import type { TrellisConfig } from '../config';
 import type { EventBus } from '../events';
 import { Outbox } from '../events';
 import type { Logger } from '../ops/logger';
 import { Metrics } from '../ops/metrics';
+import { OpsServer } from '../ops/ops-server';
 
 /** Injection token of the service's logger (a pino child named after the service). */
 export const LOGGER = Symbol('trellis:logger');
@@ -16,9 +18,12 @@ export const EVENT_BUS = Symbol('trellis:event-bus');
 
 /** What the kit hands to one service's Nest container. */
 export interface KitDependencies {
+  /** The service's name; its audit events go out on `trellis.<service>.v1.audit.recorded`. */
+  service: string;
   config: TrellisConfig;
   logger: Logger;
   metrics: Metrics;
+  ops: OpsServer;
   verifier: TokenVerifier;
   dataSource: DataSource;
   outbox: Outbox;
@@ -27,7 +32,8 @@ export interface KitDependencies {
 
 /**
  * Makes the kit's objects injectable in a service: its DataSource and Outbox, the logger
- * (`@Inject(LOGGER)`), config (`@Inject(CONFIG)`), metrics, token verifier and event bus.
+ * (`@Inject(LOGGER)`), config (`@Inject(CONFIG)`), metrics, the ops HTTP server, the token
+ * verifier and the event bus.
  */
 @Global()
 @Module({})
@@ -38,9 +44,11 @@ export class KitModule {
       { provide: LOGGER, useValue: deps.logger },
       { provide: EVENT_BUS, useValue: deps.bus },
       { provide: Metrics, useValue: deps.metrics },
+      { provide: OpsServer, useValue: deps.ops },
       { provide: TokenVerifier, useValue: deps.verifier },
       { provide: DataSource, useValue: deps.dataSource },
       { provide: Outbox, useValue: deps.outbox },
+      { provide: AuditRecorder, useValue: new AuditRecorder(deps.service, deps.dataSource, deps.outbox, deps.logger) },
     ];
     return { module: KitModule, providers, exports: providers.map((provider) => provider.provide) };
   }

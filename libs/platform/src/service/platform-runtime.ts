@@ -7,6 +7,9 @@ import { createLogger, type Logger } from '../ops/logger';
 import { Metrics } from '../ops/metrics';
 import { OpsServer } from '../ops/ops-server';
 
+/** Where governance publishes its signing keys on the ops HTTP port. */
+export const JWKS_PATH = '/.well-known/jwks.json';
+
 /**
  * What one process shares between the services it runs: config, logger, metrics, the ops HTTP
  * endpoints, the token verifier and the event bus (in-process in standalone, JetStream otherwise).
@@ -39,10 +42,14 @@ export class PlatformRuntime {
     return new PlatformRuntime(config, logger, metrics, ops, bus);
   }
 
-  /** The token verifier, built on first use from `auth.jwksUrl` or `auth.jwksFile`. */
+  /**
+   * The token verifier, built on first use from `auth.jwksUrl` or `auth.jwksFile`; when neither
+   * is set, from this process's own `/.well-known/jwks.json`, which governance serves when it runs
+   * here (standalone, or the governance process itself).
+   */
   get verifier(): TokenVerifier {
     this.verifierInstance ??= new TokenVerifier({
-      keys: keySetSource(this.config),
+      keys: keySetSource(this.config, this.opsAddress),
       issuer: this.config.auth.issuer,
       audience: this.config.auth.audience,
     });
@@ -71,7 +78,7 @@ export class PlatformRuntime {
   }
 }
 
-function keySetSource(config: TrellisConfig): KeySetSource {
+function keySetSource(config: TrellisConfig, opsAddress: string | undefined): KeySetSource {
   if (config.auth.jwksUrl) return { kind: 'remote', url: config.auth.jwksUrl };
   if (config.auth.jwksFile) {
     try {
@@ -80,5 +87,6 @@ function keySetSource(config: TrellisConfig): KeySetSource {
       throw new ConfigError(`auth.jwksFile: cannot read a JSON Web Key Set from ${config.auth.jwksFile}: ${(error as Error).message}`);
     }
   }
+  if (opsAddress) return { kind: 'remote', url: `${opsAddress}${JWKS_PATH}` };
   throw new ConfigError('auth.jwksUrl (TRELLIS_AUTH_JWKS_URL) or auth.jwksFile (TRELLIS_AUTH_JWKS_FILE) must be set: services verify tokens against governance\'s keys');
 }

@@ -33,6 +33,12 @@ export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
     throw new ConfigError(`mode is "${config.mode}" but this program runs ${plan.mode} mode; set mode (TRELLIS_MODE) to ${plan.mode}`);
   }
   if (config.mode === 'standalone') mkdirSync(config.dataDir, { recursive: true });
+  const hostsGovernance = plan.services.some((service) => service.name === 'governance');
+  if (config.mode === 'distributed' && !hostsGovernance && !config.auth.jwksUrl && !config.auth.jwksFile) {
+    throw new ConfigError(
+      "auth.jwksUrl (TRELLIS_AUTH_JWKS_URL) must point at governance's /.well-known/jwks.json: services verify tokens against its keys",
+    );
+  }
 
   const runtime = await PlatformRuntime.create(config, { holdEvents: true });
   const services: RunningService[] = [];

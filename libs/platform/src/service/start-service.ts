@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
+import { AuditRecorder } from '../audit/audit-recorder';
 import { AuthGuard } from '../auth/auth.guard';
 import { ConfigError, type TrellisConfig } from '../config';
 import { Outbox, OutboxRelay } from '../events';
@@ -50,9 +51,11 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
   const port = configured === 0 ? await freePort(config.host) : configured;
   const app = await NestFactory.createMicroservice(
     rootModule(definition, {
+      service: definition.name,
       config,
       logger,
       metrics: runtime.metrics,
+      ops: runtime.ops,
       verifier: runtime.verifier,
       dataSource,
       outbox,
@@ -98,7 +101,11 @@ function rootModule(definition: ServiceDefinition, deps: Parameters<typeof KitMo
     imports: [KitModule.with(deps), definition.module],
     providers: [
       { provide: APP_GUARD, useClass: AuthGuard },
-      { provide: APP_FILTER, useFactory: (logger: Logger) => new GrpcExceptionFilter(logger), inject: [LOGGER] },
+      {
+        provide: APP_FILTER,
+        useFactory: (logger: Logger, audit: AuditRecorder) => new GrpcExceptionFilter(logger, audit),
+        inject: [LOGGER, AuditRecorder],
+      },
     ],
   };
 }

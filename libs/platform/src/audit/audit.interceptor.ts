@@ -1,0 +1,48 @@
+import type { Metadata } from '@grpc/grpc-js';
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { concatMap, tap, type Observable } from 'rxjs';
+import { callContextOf, type CallContext } from '../auth/call-context';
+import { AuditRecorder, type AuditedCall } from './audit-recorder';
+
+/**
+ * Audits a mutating call once it has succeeded, before its answer goes out (streams: when they
+ * complete). `@Requires` attaches it to every handler whose action is not `read`; reads skip it.
+ */
+@Injectable()
+export class AuditInterceptor implements NestInterceptor {
+  constructor(private readonly recorder: AuditRecorder) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const call = callContextOf(context.switchToRpc().getContext<Metadata>());
+    const method = methodOf(context.getArgByIndex(2));
+    let recorded: Promise<void> | undefined;
+    const record = () => (recorded ??= this.recorder.succeeded(auditedCall(call, method)));
+    return next.handle().pipe(
+      concatMap(async (value: unknown) => {
+        await record();
+        return value;
+      }),
+      tap({ complete: () => void record() }),
+    );
+  }
+}
+
+/** What the audit log says about a call, from what the kit knows of it. */
+export function auditedCall(call: CallContext, method: string): AuditedCall {
+  const target = call.caller?.target;
+  const kind = target?.kind ?? call.required?.kind ?? '';
+  return {
+    actor: call.caller?.principal?.id ?? '',
+    action: call.required?.action ?? '',
+    method,
+    resource: target?.id ? `${kind}/${target.id}` : kind,
+    projectId: target?.projectId ?? '',
+    requestId: call.requestId,
+    clientAddress: call.clientAddress,
+  };
+}
+
+/** `package.Service/Method` of a grpc-js server call. */
+export function methodOf(call: { getPath?(): string } | undefined): string {
+  return (call?.getPath?.() ?? '').replace(/^\//, '');
+}
