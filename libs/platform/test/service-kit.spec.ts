@@ -179,7 +179,7 @@ describe('the service kit, through real gRPC', () => {
       class CarelessModule {}
       const careless = defineService({ ...widgetService, name: 'careless', module: CarelessModule });
       await expect(startService(careless, runtime)).rejects.toThrow(
-        'trellis.kittest.v1.WidgetService/GetWidget declares no permission (@Requires or @Public)',
+        'trellis.kittest.v1.WidgetService/GetWidget declares no permission (@Requires, @Authenticated or @Public)',
       );
     });
   });

@@ -51,7 +51,7 @@ export class AuthGuard implements CanActivate {
     const principal = await this.verifier.verify(token);
     const ability = this.abilityOf(principal);
     call.caller = new Caller(principal, ability, call.requestId, token, call.clientAddress);
-    if (!ability.can(requirement.action, requirement.kind)) {
+    if (!requirement.anyRole && !ability.can(requirement.action, requirement.kind)) {
       throw new PermissionDeniedError(
         `${principal.id} has no role that may ${requirement.action} ${requirement.kind} in any project`,
       );

@@ -5,8 +5,12 @@ import type { Action, SubjectKind } from './ability';
 /** Metadata key under which a handler's declared permission is kept. */
 export const PERMISSION_KEY = 'trellis:permission';
 
-/** What a handler declares it needs: an action on a resource kind, or nothing (public). */
-export type PermissionRequirement = { action: Action; kind: SubjectKind } | { public: true };
+/**
+ * What a handler declares it needs: an action on a resource kind (checked against the caller's
+ * roles), the same with `anyRole` (any authenticated principal; the handler decides, as for a
+ * user's own API keys), or nothing (public).
+ */
+export type PermissionRequirement = { action: Action; kind: SubjectKind; anyRole?: true } | { public: true };
 
 /**
  * Declares the permission a gRPC handler needs. The caller must hold `action` on `kind` in at
@@ -16,6 +20,15 @@ export type PermissionRequirement = { action: Action; kind: SubjectKind } | { pu
  */
 export const Requires = (action: Action, kind: SubjectKind) => {
   const declare = SetMetadata(PERMISSION_KEY, { action, kind } satisfies PermissionRequirement);
+  return action === 'read' ? declare : applyDecorators(declare, UseInterceptors(AuditInterceptor));
+};
+
+/**
+ * Declares a handler any authenticated principal may call whatever its roles, because the
+ * handler itself decides (a user managing their own API keys). Audited like `@Requires`.
+ */
+export const Authenticated = (action: Action, kind: SubjectKind) => {
+  const declare = SetMetadata(PERMISSION_KEY, { action, kind, anyRole: true } satisfies PermissionRequirement);
   return action === 'read' ? declare : applyDecorators(declare, UseInterceptors(AuditInterceptor));
 };
 

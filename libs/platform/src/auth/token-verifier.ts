@@ -2,6 +2,9 @@ import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebK
 import { UnauthenticatedError } from '../errors';
 import { PROJECT_ROLES, type Principal, type RoleBinding } from './principal';
 
+/** How soon an unknown key id may make the verifier fetch the key set again. */
+const REFETCH_COOLDOWN_MS = 1000;
+
 /** Where token signing keys come from. */
 export type KeySetSource =
   /** Governance's published key set, fetched over HTTP and cached (rotations are picked up). */
@@ -41,7 +44,7 @@ export class TokenVerifier {
   constructor(private readonly options: TokenVerifierOptions) {
     this.keySet =
       options.keys.kind === 'remote'
-        ? createRemoteJWKSet(new URL(options.keys.url), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 })
+        ? createRemoteJWKSet(new URL(options.keys.url), { cacheMaxAge: 10 * 60_000, cooldownDuration: REFETCH_COOLDOWN_MS })
         : createLocalJWKSet(options.keys.keys);
     this.cacheSize = options.cacheSize ?? 10_000;
   }
@@ -61,17 +64,28 @@ export class TokenVerifier {
 
   private async verifySignature(token: string): Promise<TrellisClaims> {
     try {
-      const { payload } = await jwtVerify<TrellisClaims>(token, this.keySet, {
-        algorithms: ['EdDSA', 'Ed25519'],
-        issuer: this.options.issuer,
-        audience: this.options.audience,
-        clockTolerance: this.options.clockToleranceSeconds ?? 5,
-        requiredClaims: ['sub', 'exp'],
-      });
-      return payload;
+      return await this.checkJwt(token);
     } catch (error) {
+      // A key rotated in the last second is unknown until the set may be fetched again; wait once.
+      if (error instanceof errors.JWKSNoMatchingKey && this.options.keys.kind === 'remote') {
+        await new Promise((resolve) => setTimeout(resolve, REFETCH_COOLDOWN_MS));
+        return this.checkJwt(token).catch((retried: unknown) => {
+          throw new UnauthenticatedError(reasonFor(retried));
+        });
+      }
       throw new UnauthenticatedError(reasonFor(error));
     }
+  }
+
+  private async checkJwt(token: string): Promise<TrellisClaims> {
+    const { payload } = await jwtVerify<TrellisClaims>(token, this.keySet, {
+      algorithms: ['EdDSA', 'Ed25519'],
+      issuer: this.options.issuer,
+      audience: this.options.audience,
+      clockTolerance: this.options.clockToleranceSeconds ?? 5,
+      requiredClaims: ['sub', 'exp'],
+    });
+    return payload;
   }
 }
 

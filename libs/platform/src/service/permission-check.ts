@@ -1,7 +1,7 @@
 import type { DescService } from '@bufbuild/protobuf';
 import type { DynamicModule, Type } from '@nestjs/common';
 import { PATTERN_METADATA } from '@nestjs/microservices/constants';
-import { PERMISSION_KEY } from '../auth/permission.decorator';
+import { PERMISSION_KEY, type PermissionRequirement } from '../auth/permission.decorator';
 
 type ModuleRef = Type<unknown> | DynamicModule | Promise<DynamicModule>;
 
@@ -9,8 +9,10 @@ type ModuleRef = Type<unknown> | DynamicModule | Promise<DynamicModule>;
 export interface GrpcHandlerInfo {
   service: string;
   method: string;
-  /** Whether its handler declares a permission (`@Requires` or `@Public`). */
+  /** Whether its handler declares a permission (`@Requires`, `@Authenticated` or `@Public`). */
   declared: boolean;
+  /** Whether it answers without a token (`@Public`). */
+  public: boolean;
 }
 
 /**
@@ -29,7 +31,8 @@ export function grpcHandlersOf(module: ModuleRef, services: readonly DescService
       for (const { service, rpc } of patterns) {
         const id = `${service}/${rpc}`;
         if (!service || !rpc || !wanted.has(id)) continue;
-        found.set(id, { service, method: rpc, declared: Reflect.getMetadata(PERMISSION_KEY, handler) !== undefined });
+        const requirement = Reflect.getMetadata(PERMISSION_KEY, handler) as PermissionRequirement | undefined;
+        found.set(id, { service, method: rpc, declared: requirement !== undefined, public: !!requirement && 'public' in requirement });
       }
     }
   }
@@ -47,7 +50,7 @@ export function assertEveryMethodGuarded(module: ModuleRef, services: readonly D
     for (const method of service.methods) {
       const handler = handlers.get(`${service.name}/${method.name}`);
       if (!handler) problems.push(`${service.typeName}/${method.name} has no handler`);
-      else if (!handler.declared) problems.push(`${service.typeName}/${method.name} declares no permission (@Requires or @Public)`);
+      else if (!handler.declared) problems.push(`${service.typeName}/${method.name} declares no permission (@Requires, @Authenticated or @Public)`);
     }
   }
   if (problems.length) throw new Error(`refusing to start:\n  ${problems.join('\n  ')}`);

@@ -1,0 +1,35 @@
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { InvalidArgumentError, type ProjectRole } from '@trellis/platform';
+import { PrincipalKind, Role, type PrincipalSchema, type ProjectSchema, type RoleBindingSchema } from '@trellis/proto';
+import type { PrincipalEntity, ProjectEntity, RoleBindingEntity } from './identity.entities';
+
+const ROLES: Record<ProjectRole, Role> = { viewer: Role.VIEWER, editor: Role.EDITOR, admin: Role.ADMIN, owner: Role.OWNER };
+
+/** The proto role of a stored one. */
+export function roleToProto(role: ProjectRole): Role {
+  return ROLES[role];
+}
+
+/** The stored role of a proto one; INVALID_ARGUMENT naming `field` for UNSPECIFIED or unknown values. */
+export function roleFromProto(role: Role, field: string): ProjectRole {
+  const found = (Object.keys(ROLES) as ProjectRole[]).find((name) => ROLES[name] === role);
+  if (!found) throw new InvalidArgumentError('must be ROLE_VIEWER, ROLE_EDITOR, ROLE_ADMIN or ROLE_OWNER', field);
+  return found;
+}
+
+export function projectToProto(project: ProjectEntity): MessageInitShape<typeof ProjectSchema> {
+  return { ...project, createTime: timestampFromMs(project.createdAt) };
+}
+
+export function principalToProto(principal: PrincipalEntity): MessageInitShape<typeof PrincipalSchema> {
+  return {
+    ...principal,
+    kind: principal.kind === 'user' ? PrincipalKind.USER : PrincipalKind.SERVICE_ACCOUNT,
+    createTime: timestampFromMs(principal.createdAt),
+  };
+}
+
+export function bindingToProto(binding: RoleBindingEntity): MessageInitShape<typeof RoleBindingSchema> {
+  return { projectId: binding.projectId, principalId: binding.principalId, role: roleToProto(binding.role) };
+}

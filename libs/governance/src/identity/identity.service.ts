@@ -1,0 +1,179 @@
+import { Injectable } from '@nestjs/common';
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  PermissionDeniedError,
+  PROJECT_ROLES,
+  type Caller,
+  type ProjectRole,
+} from '@trellis/platform';
+import { randomUUID } from 'node:crypto';
+import { DataSource, In, MoreThan, type EntityManager } from 'typeorm';
+import type { Page } from '../paging';
+import { OrgEntity, PrincipalEntity, ProjectEntity, RoleBindingEntity } from './identity.entities';
+
+const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Projects, principals and role bindings, with the rules of who may change them. */
+@Injectable()
+export class IdentityService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async createProject(caller: Caller, input: { name: string; description: string; encryptAtRest: boolean }): Promise<ProjectEntity> {
+    const orgId = this.orgOf(caller);
+    caller.assert('create', 'Project', { projectId: '', orgId });
+    checkName(input.name, 'name');
+    checkLength(input.description, 2000, 'description');
+    return this.dataSource.transaction(async (manager) => {
+      if (await manager.existsBy(ProjectEntity, { orgId, name: input.name })) {
+        throw new AlreadyExistsError(`project ${input.name} already exists`);
+      }
+      const project = manager.create(ProjectEntity, { id: randomUUID(), orgId, ...input, createdAt: Date.now() });
+      await manager.insert(ProjectEntity, project);
+      await manager.insert(RoleBindingEntity, { projectId: project.id, principalId: caller.principal!.id, role: 'owner' });
+      return project;
+    });
+  }
+
+  async getProject(caller: Caller, projectId: string): Promise<ProjectEntity> {
+    const project = await this.dataSource.getRepository(ProjectEntity).findOneBy({ id: projectId });
+    if (!project || !caller.can('read', 'Project', { projectId, orgId: project.orgId })) {
+      throw new NotFoundError(`project ${projectId} not found`);
+    }
+    caller.assert('read', 'Project', { projectId, orgId: project.orgId, id: projectId });
+    return project;
+  }
+
+  async listProjects(caller: Caller, page: Page): Promise<ProjectEntity[]> {
+    const orgId = this.orgOf(caller);
+    const visible = caller.projectsWhere('read', 'Project');
+    return this.dataSource.getRepository(ProjectEntity).find({
+      where: { orgId, ...(visible === 'all' ? {} : { id: In(visible) }), ...(page.after ? { name: MoreThan(page.after) } : {}) },
+      order: { name: 'ASC' },
+      take: page.size,
+    });
+  }
+
+  async updateProject(caller: Caller, input: { projectId: string; description: string; encryptAtRest: boolean }): Promise<ProjectEntity> {
+    const project = await this.getProject(caller, input.projectId);
+    caller.assert('update', 'Project', { projectId: project.id, orgId: project.orgId, id: project.id });
+    checkLength(input.description, 2000, 'description');
+    Object.assign(project, { description: input.description, encryptAtRest: input.encryptAtRest });
+    await this.dataSource.getRepository(ProjectEntity).update({ id: project.id }, { description: project.description, encryptAtRest: project.encryptAtRest });
+    return project;
+  }
+
+  async createPrincipal(
+    caller: Caller,
+    input: { kind: 'user' | 'service_account'; name: string; displayName: string; orgAdmin: boolean },
+  ): Promise<PrincipalEntity> {
+    const orgId = this.orgOf(caller);
+    caller.assert('create', 'Principal', { projectId: '', orgId });
+    checkName(input.name, 'name');
+    checkLength(input.displayName, 200, 'display_name');
+    return this.dataSource.transaction(async (manager) => {
+      if (await manager.existsBy(PrincipalEntity, { orgId, name: input.name })) {
+        throw new AlreadyExistsError(`a user or service account named ${input.name} already exists`);
+      }
+      const principal = manager.create(PrincipalEntity, { id: randomUUID(), orgId, ...input, createdAt: Date.now() });
+      await manager.insert(PrincipalEntity, principal);
+      return principal;
+    });
+  }
+
+  async listPrincipals(caller: Caller, page: Page): Promise<PrincipalEntity[]> {
+    const orgId = this.orgOf(caller);
+    caller.assert('read', 'Principal', { projectId: '', orgId });
+    return this.dataSource.getRepository(PrincipalEntity).find({
+      where: { orgId, ...(page.after ? { name: MoreThan(page.after) } : {}) },
+      order: { name: 'ASC' },
+      take: page.size,
+    });
+  }
+
+  async setRoleBinding(caller: Caller, binding: { projectId: string; principalId: string; role: ProjectRole }): Promise<RoleBindingEntity> {
+    const project = await this.getProject(caller, binding.projectId);
+    caller.assert('create', 'Member', { projectId: project.id, orgId: project.orgId, id: binding.principalId });
+    this.assertMayGrant(caller, project, binding.role);
+    return this.dataSource.transaction(async (manager) => {
+      const principal = await manager.findOneBy(PrincipalEntity, { id: binding.principalId, orgId: project.orgId });
+      if (!principal) throw new NotFoundError(`user or service account ${binding.principalId} not found`);
+      const current = await manager.findOneBy(RoleBindingEntity, { projectId: project.id, principalId: principal.id });
+      if (current?.role === 'owner' && binding.role !== 'owner') await this.assertAnotherOwner(manager, project.id, principal.id);
+      await manager.upsert(RoleBindingEntity, binding, ['projectId', 'principalId']);
+      return manager.create(RoleBindingEntity, binding);
+    });
+  }
+
+  async deleteRoleBinding(caller: Caller, projectId: string, principalId: string): Promise<void> {
+    const project = await this.getProject(caller, projectId);
+    caller.assert('delete', 'Member', { projectId, orgId: project.orgId, id: principalId });
+    await this.dataSource.transaction(async (manager) => {
+      const current = await manager.findOneBy(RoleBindingEntity, { projectId, principalId });
+      if (!current) throw new NotFoundError(`${principalId} is not a member of project ${projectId}`);
+      if (current.role === 'owner') await this.assertAnotherOwner(manager, projectId, principalId);
+      await manager.delete(RoleBindingEntity, { projectId, principalId });
+    });
+  }
+
+  async listRoleBindings(caller: Caller, projectId: string): Promise<RoleBindingEntity[]> {
+    const project = await this.getProject(caller, projectId);
+    caller.assert('read', 'Member', { projectId, orgId: project.orgId });
+    return this.dataSource.getRepository(RoleBindingEntity).find({ where: { projectId }, order: { principalId: 'ASC' } });
+  }
+
+  /** A principal's bindings as its token carries them: an org admin owns every project of its org. */
+  async bindingsOf(principal: PrincipalEntity): Promise<Array<{ projectId: string; role: ProjectRole }>> {
+    if (principal.orgAdmin) {
+      const projects = await this.dataSource.getRepository(ProjectEntity).find({ where: { orgId: principal.orgId }, select: { id: true } });
+      return projects.map((project) => ({ projectId: project.id, role: 'owner' as const }));
+    }
+    const bindings = await this.dataSource.getRepository(RoleBindingEntity).findBy({ principalId: principal.id });
+    return bindings.map(({ projectId, role }) => ({ projectId, role }));
+  }
+
+  /** Creates the default org, project and admin on first start; returns the admin, or undefined if an org exists. */
+  async bootstrap(manager: EntityManager): Promise<PrincipalEntity | undefined> {
+    if ((await manager.count(OrgEntity)) > 0) return undefined;
+    const now = Date.now();
+    const org = manager.create(OrgEntity, { id: randomUUID(), name: 'default', createdAt: now });
+    const project = manager.create(ProjectEntity, { id: randomUUID(), orgId: org.id, name: 'default', description: 'Created at first start.', encryptAtRest: false, createdAt: now });
+    const admin = manager.create(PrincipalEntity, { id: randomUUID(), orgId: org.id, kind: 'user', name: 'admin', displayName: 'Administrator', orgAdmin: true, createdAt: now });
+    await manager.insert(OrgEntity, org);
+    await manager.insert(ProjectEntity, project);
+    await manager.insert(PrincipalEntity, admin);
+    await manager.insert(RoleBindingEntity, { projectId: project.id, principalId: admin.id, role: 'owner' });
+    return admin;
+  }
+
+  private orgOf(caller: Caller): string {
+    if (!caller.principal) throw new PermissionDeniedError('this call needs an authenticated caller');
+    return caller.principal.orgId;
+  }
+
+  /** Only owners (and org admins) may make owners; nobody may grant more than they hold. */
+  private assertMayGrant(caller: Caller, project: ProjectEntity, role: ProjectRole): void {
+    if (caller.principal?.orgAdmin && caller.principal.orgId === project.orgId) return;
+    const held = caller.principal?.bindings.find((binding) => binding.projectId === project.id)?.role;
+    if (!held || PROJECT_ROLES.indexOf(role) > PROJECT_ROLES.indexOf(held)) {
+      throw new PermissionDeniedError(`${caller.principal?.id} may not grant ${role}, a role above their own (${held ?? 'none'})`);
+    }
+  }
+
+  private async assertAnotherOwner(manager: EntityManager, projectId: string, leaving: string): Promise<void> {
+    const owners = await manager.countBy(RoleBindingEntity, { projectId, role: 'owner' });
+    if (owners <= 1) {
+      throw new FailedPreconditionError(`${leaving} is the last owner of project ${projectId}; make someone else owner first`);
+    }
+  }
+}
+
+function checkName(value: string, field: string): void {
+  if (!NAME.test(value)) throw new InvalidArgumentError('must be 1 to 63 lowercase letters, digits or dashes, not starting or ending with a dash', field);
+}
+
+function checkLength(value: string, max: number, field: string): void {
+  if (value.length > max) throw new InvalidArgumentError(`must be at most ${max} characters`, field);
+}

@@ -1,0 +1,1 @@
+export { governanceService } from './governance.service';

@@ -1,0 +1,104 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { CONFIG, JWKS_PATH, OpsServer, type TrellisConfig } from '@trellis/platform';
+import { importPKCS8, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { DataSource, IsNull, MoreThan } from 'typeorm';
+import { SigningKeyEntity } from './tokens.entities';
+
+/** How long a process keeps using the signing key it last read, before checking for a rotation. */
+const ACTIVE_KEY_CACHE_MS = 10_000;
+/** Slack added to the token lifetime before a retired key leaves the key set. */
+const RETIRED_KEY_GRACE_MS = 60_000;
+
+/** What a token says, beyond the registered claims governance sets itself. */
+export interface TokenClaims {
+  sub: string;
+  kind: 'user' | 'service_account';
+  org: string;
+  org_admin: boolean;
+  bindings: Array<{ project: string; role: string }>;
+}
+
+type PrivateKey = Awaited<ReturnType<typeof importPKCS8>>;
+
+/**
+ * Governance's token signing keys (Ed25519). The newest unretired key signs; rotating retires it,
+ * and a retired key stays in the published key set until every token it signed has expired.
+ * The set is served on the ops port at `/.well-known/jwks.json` for services to verify locally.
+ */
+@Injectable()
+export class SigningKeys implements OnModuleInit {
+  private active?: { kid: string; key: PrivateKey; readAt: number };
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(CONFIG) private readonly config: TrellisConfig,
+    private readonly ops: OpsServer,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      if (!(await manager.existsBy(SigningKeyEntity, { retiredAt: IsNull() }))) await manager.insert(SigningKeyEntity, newKey());
+    });
+    this.ops.addRoute(JWKS_PATH, async () => ({ status: 200, type: 'application/jwk-set+json', body: JSON.stringify(await this.keySet()) }));
+  }
+
+  /** Every public key a valid token may be signed with. */
+  async keySet(): Promise<JSONWebKeySet> {
+    const oldestValid = Date.now() - this.config.auth.tokenTtlSeconds * 1000 - RETIRED_KEY_GRACE_MS;
+    const keys = await this.dataSource.getRepository(SigningKeyEntity).find({
+      where: [{ retiredAt: IsNull() }, { retiredAt: MoreThan(oldestValid) }],
+      order: { createdAt: 'DESC' },
+    });
+    return { keys: keys.map((key) => JSON.parse(key.publicJwk) as JWK) };
+  }
+
+  /** Retires the signing key and starts signing with a new one; returns the new key's id. */
+  async rotate(): Promise<string> {
+    const next = newKey();
+    await this.dataSource.transaction(async (manager) => {
+      await manager.update(SigningKeyEntity, { retiredAt: IsNull() }, { retiredAt: next.createdAt });
+      await manager.insert(SigningKeyEntity, next);
+    });
+    this.active = undefined;
+    return next.kid;
+  }
+
+  /** Signs a token for `claims` that expires after the configured lifetime. */
+  async sign(claims: TokenClaims): Promise<{ token: string; expiresAt: number }> {
+    const { kid, key } = await this.signingKey();
+    const now = Math.floor(Date.now() / 1000);
+    const exp = now + this.config.auth.tokenTtlSeconds;
+    const token = await new SignJWT({ ...claims })
+      .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'JWT' })
+      .setIssuer(this.config.auth.issuer)
+      .setAudience(this.config.auth.audience)
+      .setIssuedAt(now)
+      .setExpirationTime(exp)
+      .setJti(randomUUID())
+      .sign(key);
+    return { token, expiresAt: exp * 1000 };
+  }
+
+  private async signingKey(): Promise<{ kid: string; key: PrivateKey }> {
+    if (this.active && Date.now() - this.active.readAt < ACTIVE_KEY_CACHE_MS) return this.active;
+    const row = await this.dataSource.getRepository(SigningKeyEntity).findOne({ where: { retiredAt: IsNull() }, order: { createdAt: 'DESC' } });
+    if (!row) throw new Error('no active signing key: governance was not initialised');
+    if (this.active?.kid !== row.kid) this.active = { kid: row.kid, key: await importPKCS8(row.privatePem, 'EdDSA'), readAt: Date.now() };
+    this.active.readAt = Date.now();
+    return this.active;
+  }
+}
+
+function newKey(): SigningKeyEntity {
+  const kid = randomUUID();
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'EdDSA', use: 'sig' };
+  return Object.assign(new SigningKeyEntity(), {
+    kid,
+    publicJwk: JSON.stringify(jwk),
+    privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    createdAt: Date.now(),
+    retiredAt: null,
+  });
+}

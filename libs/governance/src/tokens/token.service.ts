@@ -1,0 +1,134 @@
+import { Injectable } from '@nestjs/common';
+import {
+  InvalidArgumentError,
+  NotFoundError,
+  PermissionDeniedError,
+  ResourceExhaustedError,
+  UnauthenticatedError,
+  type Caller,
+} from '@trellis/platform';
+import { DataSource, type EntityManager } from 'typeorm';
+import { PrincipalEntity } from '../identity/identity.entities';
+import { IdentityService } from '../identity/identity.service';
+import { apiKeyMatches, hashApiKey, newApiKey, parseApiKey } from './api-key-secret';
+import { RateLimiter } from './rate-limiter';
+import { SigningKeys } from './signing-keys';
+import { ApiKeyEntity } from './tokens.entities';
+
+/** Same message for every bad key, so a caller learns nothing about which keys exist. */
+const REJECTED = 'API key rejected: unknown, revoked or expired';
+
+/** API keys and their exchange for tokens. */
+@Injectable()
+export class TokenService {
+  // Per key: a script that leaks a key cannot mint tokens fast; per address: guessing is slow.
+  private readonly perKey = new RateLimiter({ ratePerSecond: 5, burst: 20 });
+  private readonly perAddress = new RateLimiter({ ratePerSecond: 20, burst: 50 });
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly identity: IdentityService,
+    private readonly signingKeys: SigningKeys,
+  ) {}
+
+  async createApiKey(
+    caller: Caller,
+    input: { principalId: string; name: string; projectIds: string[]; expiresAt: number | null },
+  ): Promise<{ apiKey: ApiKeyEntity; secret: string }> {
+    const principal = await this.ownedPrincipal(caller, input.principalId || caller.principal!.id, 'create');
+    if (input.name.length > 200) throw new InvalidArgumentError('must be at most 200 characters', 'name');
+    if (input.expiresAt !== null && input.expiresAt <= Date.now()) throw new InvalidArgumentError('must be in the future', 'expire_time');
+    if (input.projectIds.length > 100) throw new InvalidArgumentError('at most 100 projects', 'project_ids');
+    return this.dataSource.transaction((manager) => this.storeKey(manager, principal.id, input));
+  }
+
+  /** Stores a key (a new one, or `secret` given by the operator) and returns it with its secret. */
+  async storeKey(
+    manager: EntityManager,
+    principalId: string,
+    input: { name: string; projectIds: string[]; expiresAt: number | null },
+    given?: string,
+  ): Promise<{ apiKey: ApiKeyEntity; secret: string }> {
+    const { id, secret } = given ? { id: parseApiKey(given)!.id, secret: given } : newApiKey();
+    const apiKey = manager.create(ApiKeyEntity, {
+      id,
+      principalId,
+      name: input.name,
+      projectIds: input.projectIds,
+      secretSha256: hashApiKey(secret),
+      createdAt: Date.now(),
+      expiresAt: input.expiresAt,
+      revokedAt: null,
+      lastUsedAt: null,
+    });
+    await manager.insert(ApiKeyEntity, apiKey);
+    return { apiKey, secret };
+  }
+
+  async listApiKeys(caller: Caller, principalId: string): Promise<ApiKeyEntity[]> {
+    const principal = await this.ownedPrincipal(caller, principalId || caller.principal!.id, 'read');
+    return this.dataSource.getRepository(ApiKeyEntity).find({ where: { principalId: principal.id }, order: { createdAt: 'ASC' } });
+  }
+
+  async revokeApiKey(caller: Caller, apiKeyId: string): Promise<ApiKeyEntity> {
+    const apiKey = await this.dataSource.getRepository(ApiKeyEntity).findOneBy({ id: apiKeyId });
+    if (!apiKey) throw new NotFoundError(`API key ${apiKeyId} not found`);
+    await this.ownedPrincipal(caller, apiKey.principalId, 'delete').catch(() => {
+      throw new NotFoundError(`API key ${apiKeyId} not found`);
+    });
+    if (apiKey.revokedAt === null) {
+      apiKey.revokedAt = Date.now();
+      await this.dataSource.getRepository(ApiKeyEntity).update({ id: apiKey.id }, { revokedAt: apiKey.revokedAt });
+    }
+    return apiKey;
+  }
+
+  /**
+   * Trades a key for a token. Checked at every exchange, so a revoked key fails at once; the
+   * token carries the principal's current bindings, narrowed to the key's projects.
+   */
+  async exchange(secret: string, clientAddress: string): Promise<{ token: string; expiresAt: number }> {
+    if (!this.perAddress.take(addressKey(clientAddress))) {
+      throw new ResourceExhaustedError('too many key exchanges from this address; wait a few seconds');
+    }
+    const parsed = parseApiKey(secret);
+    if (!parsed) throw new UnauthenticatedError('API key rejected: not a Trellis API key (trellis_...)');
+    if (!this.perKey.take(parsed.id)) throw new ResourceExhaustedError('too many exchanges of this API key; reuse the token until it expires');
+
+    const apiKey = await this.dataSource.getRepository(ApiKeyEntity).findOneBy({ id: parsed.id });
+    const now = Date.now();
+    if (!apiKey || !apiKeyMatches(secret, apiKey.secretSha256) || apiKey.revokedAt !== null || (apiKey.expiresAt !== null && apiKey.expiresAt <= now)) {
+      throw new UnauthenticatedError(REJECTED);
+    }
+    const principal = await this.dataSource.getRepository(PrincipalEntity).findOneBy({ id: apiKey.principalId });
+    if (!principal) throw new UnauthenticatedError(REJECTED);
+
+    const scoped = apiKey.projectIds.length > 0;
+    const bindings = (await this.identity.bindingsOf(principal)).filter((binding) => !scoped || apiKey.projectIds.includes(binding.projectId));
+    await this.dataSource.getRepository(ApiKeyEntity).update({ id: apiKey.id }, { lastUsedAt: now });
+    return this.signingKeys.sign({
+      sub: principal.id,
+      kind: principal.kind,
+      org: principal.orgId,
+      // A key limited to some projects never carries org-wide powers.
+      org_admin: principal.orgAdmin && !scoped,
+      bindings: bindings.map(({ projectId, role }) => ({ project: projectId, role })),
+    });
+  }
+
+  /** The principal whose keys the caller manages: their own, or any in their org for org admins. */
+  private async ownedPrincipal(caller: Caller, principalId: string, action: 'create' | 'read' | 'delete'): Promise<PrincipalEntity> {
+    const self = caller.principal!;
+    if (principalId !== self.id && !(self.orgAdmin && caller.can(action, 'ApiKey', { projectId: '', orgId: self.orgId }))) {
+      throw new PermissionDeniedError(`${self.id} may only manage their own API keys`);
+    }
+    const principal = await this.dataSource.getRepository(PrincipalEntity).findOneBy({ id: principalId, orgId: self.orgId });
+    if (!principal) throw new NotFoundError(`user or service account ${principalId} not found`);
+    return principal;
+  }
+}
+
+/** `ipv4:10.0.0.1:5123` -> `ipv4:10.0.0.1`: the port changes per connection, the host does not. */
+function addressKey(peer: string): string {
+  return peer.replace(/:\d+$/, '');
+}

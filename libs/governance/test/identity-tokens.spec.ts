@@ -1,0 +1,171 @@
+import { status } from '@grpc/grpc-js';
+import { Module } from '@nestjs/common';
+import { defineService } from '@trellis/platform';
+import { toJsonString } from '@bufbuild/protobuf';
+import { IdentityService, ListApiKeysResponseSchema, PrincipalKind, Role, TokenService } from '@trellis/proto';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { IDENTITY_ENTITIES, IDENTITY_MIGRATIONS } from '../src/identity';
+import { IdentityModule } from '../src/identity/identity.module';
+import { TOKEN_ENTITIES, TOKEN_MIGRATIONS } from '../src/tokens';
+import { TokensModule } from '../src/tokens/tokens.module';
+import { GovernanceHarness } from './governance-harness';
+
+@Module({ imports: [IdentityModule, TokensModule] })
+class IdentityAndTokensModule {}
+
+const identityAndTokens = defineService({
+  name: 'governance',
+  defaultPort: 0,
+  module: IdentityAndTokensModule,
+  grpcServices: [IdentityService, TokenService],
+  entities: [...IDENTITY_ENTITIES, ...TOKEN_ENTITIES],
+  migrations: [...IDENTITY_MIGRATIONS, ...TOKEN_MIGRATIONS],
+});
+
+describe('governance identity, API keys and tokens', () => {
+  let gov: GovernanceHarness;
+  let adminToken: string;
+  const secrets: string[] = [];
+
+  beforeAll(async () => {
+    gov = await GovernanceHarness.start(identityAndTokens, { TRELLIS_AUTH_TOKEN_TTL_SECONDS: '60' });
+    secrets.push(gov.adminKey);
+    adminToken = await gov.exchange(gov.adminKey);
+    secrets.push(adminToken);
+  });
+
+  afterAll(async () => {
+    await gov?.dispose();
+  });
+
+  it('creates the default org, project and an admin at first start and prints the key once', async () => {
+    expect(gov.printed.join('')).toContain('Its API key is shown this once');
+    const projects = await gov.identity(adminToken).listProjects({});
+    expect(projects.projects.map((p) => p.name)).toEqual(['default']);
+    await gov.stop();
+    gov.printed.length = 0;
+    await gov.boot();
+    expect(gov.printed).toEqual([]);
+    adminToken = await gov.exchange(secrets[0]);
+  });
+
+  it('issues EdDSA tokens carrying the principal, org and bindings, for the configured lifetime', () => {
+    expect(decodeProtectedHeader(adminToken)).toMatchObject({ alg: 'EdDSA', typ: 'JWT' });
+    const claims = decodeJwt(adminToken);
+    expect(claims).toMatchObject({ kind: 'user', org_admin: true, iss: 'trellis-governance', aud: 'trellis' });
+    expect(claims.exp! - claims.iat!).toBe(60);
+    expect(claims.bindings).toEqual([{ project: expect.any(String), role: 'owner' }]);
+  });
+
+  it('publishes its signing keys at /.well-known/jwks.json', async () => {
+    const response = await fetch(`${gov.opsAddress}/.well-known/jwks.json`);
+    const jwks = (await response.json()) as { keys: Array<{ kid: string; crv: string; d?: string }> };
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', kid: decodeProtectedHeader(adminToken).kid });
+    expect(jwks.keys[0].d).toBeUndefined();
+  });
+
+  describe('with a second user', () => {
+    let projectId: string;
+    let bobId: string;
+    let bobKey: string;
+
+    beforeAll(async () => {
+      const admin = gov.identity(adminToken);
+      projectId = (await admin.createProject({ name: 'fraud', description: 'fraud models' })).project!.id;
+      bobId = (await admin.createPrincipal({ kind: PrincipalKind.USER, name: 'bob', displayName: 'Bob' })).principal!.id;
+      await admin.setRoleBinding({ binding: { projectId, principalId: bobId, role: Role.VIEWER } });
+      const created = await gov.tokens(adminToken).createApiKey({ principalId: bobId, name: 'laptop' });
+      bobKey = created.secret;
+      secrets.push(bobKey);
+      expect(created.apiKey?.id).toBe(bobKey.split('_')[1]);
+    });
+
+    it('lets a viewer read the project but not change it, and hides other projects', async () => {
+      const bob = gov.identity(await gov.exchange(bobKey));
+      expect((await bob.getProject({ projectId })).project?.name).toBe('fraud');
+      await expect(bob.updateProject({ projectId, description: 'mine now' })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+      expect((await bob.listProjects({})).projects.map((p) => p.name)).toEqual(['fraud']);
+      await expect(bob.createProject({ name: 'bobs' })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+    });
+
+    it('gives a changed binding effect with the next token, and never lets a role grant more than it holds', async () => {
+      const admin = gov.identity(adminToken);
+      await admin.setRoleBinding({ binding: { projectId, principalId: bobId, role: Role.ADMIN } });
+      const bob = gov.identity(await gov.exchange(bobKey));
+      await bob.updateProject({ projectId, description: 'now an admin' });
+      await expect(bob.setRoleBinding({ binding: { projectId, principalId: bobId, role: Role.OWNER } })).rejects.toMatchObject({
+        code: status.PERMISSION_DENIED,
+        details: `${bobId} may not grant owner, a role above their own (admin)`,
+      });
+    });
+
+    it('refuses to remove the last owner of a project', async () => {
+      const admin = gov.identity(adminToken);
+      const adminId = decodeJwt(adminToken).sub!;
+      await expect(admin.deleteRoleBinding({ projectId, principalId: adminId })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
+    });
+
+    it('shows keys without secrets, and a revoked key cannot be exchanged again at once', async () => {
+      const listed = await gov.tokens(adminToken).listApiKeys({ principalId: bobId });
+      expect(toJsonString(ListApiKeysResponseSchema, listed)).not.toContain(bobKey.split('_')[2]);
+      const [key] = listed.apiKeys;
+      expect(key.lastUsedTime).toBeDefined();
+      await gov.tokens(adminToken).revokeApiKey({ apiKeyId: key.id });
+      await expect(gov.exchange(bobKey)).rejects.toMatchObject({
+        code: status.UNAUTHENTICATED,
+        details: 'API key rejected: unknown, revoked or expired',
+      });
+    });
+
+    it('lets users manage only their own keys', async () => {
+      const own = await gov.tokens(adminToken).createApiKey({ principalId: bobId, name: 'second' });
+      secrets.push(own.secret);
+      const bobTokens = gov.tokens(await gov.exchange(own.secret));
+      const adminId = decodeJwt(adminToken).sub!;
+      await expect(bobTokens.listApiKeys({ principalId: adminId })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+      expect((await bobTokens.listApiKeys({})).apiKeys.map((k) => k.name)).toEqual(['laptop', 'second']);
+    });
+
+    it('limits a project-scoped key to its projects and drops org-wide powers', async () => {
+      const scoped = await gov.tokens(adminToken).createApiKey({ name: 'ci', projectIds: [projectId] });
+      secrets.push(scoped.secret);
+      const claims = decodeJwt(await gov.exchange(scoped.secret));
+      expect(claims.org_admin).toBe(false);
+      expect(claims.bindings).toEqual([{ project: projectId, role: 'owner' }]);
+    });
+  });
+
+  it('rate limits exchanges of one key', async () => {
+    const results = await Promise.allSettled(Array.from({ length: 30 }, () => gov.exchange(secrets[0])));
+    const limited = results.filter((r) => r.status === 'rejected' && (r.reason as { code: number }).code === status.RESOURCE_EXHAUSTED);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(results.some((r) => r.status === 'fulfilled')).toBe(true);
+  });
+
+  it('rejects malformed keys with a message that says what a key looks like', async () => {
+    await expect(gov.exchange('not-a-key')).rejects.toMatchObject({
+      code: status.UNAUTHENTICATED,
+      details: 'API key rejected: not a Trellis API key (trellis_...)',
+    });
+  });
+
+  it('rotates the signing key: old tokens stay valid, new ones are signed by the new key', async () => {
+    const { secret } = await gov.tokens(adminToken).createApiKey({ name: 'rotation' });
+    secrets.push(secret);
+    const oldToken = await gov.exchange(secret);
+    const { keyId } = await gov.tokens(adminToken).rotateSigningKey({});
+    const newToken = await gov.exchange(secret);
+    expect(decodeProtectedHeader(newToken).kid).toBe(keyId);
+    expect(decodeProtectedHeader(oldToken).kid).not.toBe(keyId);
+    for (const token of [oldToken, newToken]) expect((await gov.identity(token).listProjects({})).projects.length).toBeGreaterThan(0);
+    const jwks = (await (await fetch(`${gov.opsAddress}/.well-known/jwks.json`)).json()) as { keys: unknown[] };
+    expect(jwks.keys).toHaveLength(2);
+  });
+
+  it('never writes a key or a token to the logs', () => {
+    const logs = gov.logs.join('');
+    expect(logs.length).toBeGreaterThan(1000);
+    for (const secret of secrets) expect(logs).not.toContain(secret);
+  });
+});
