@@ -1,0 +1,31 @@
+import type { PluginInstance } from './plugin-instance';
+
+/**
+ * Authenticated data bound to a wrapped key (the names of the object it encrypts, say): unwrapping
+ * needs exactly the same context, so a wrapped key cannot be moved to another object.
+ */
+export type EncryptionContext = Readonly<Record<string, string>>;
+
+/** A fresh data key: use `plaintext` and forget it, store `wrapped` next to the data. */
+export interface DataKey {
+  /** The key-encryption key that wrapped it. */
+  keyId: string;
+  /** 32 random bytes (AES-256). */
+  plaintext: Uint8Array;
+  /** `plaintext` encrypted under `keyId`; only `unwrapKey` of the same key and context opens it. */
+  wrapped: Uint8Array;
+}
+
+/**
+ * KMS contract, v1: envelope encryption. Key-encryption keys never leave the KMS; Trellis only ever
+ * holds data keys, wrapped at rest. `unwrapKey` rejects a wrapped key that another key or another
+ * context produced, or that was altered.
+ */
+export interface KeyManager extends PluginInstance {
+  /** A new data key, returned both in the clear and wrapped by `keyId`. */
+  generateDataKey(keyId: string, context?: EncryptionContext): Promise<DataKey>;
+  /** Encrypts a data key under `keyId`. */
+  wrapKey(keyId: string, plaintext: Uint8Array, context?: EncryptionContext): Promise<Uint8Array>;
+  /** Decrypts a data key that `wrapKey` or `generateDataKey` of `keyId` produced with the same context. */
+  unwrapKey(keyId: string, wrapped: Uint8Array, context?: EncryptionContext): Promise<Uint8Array>;
+}

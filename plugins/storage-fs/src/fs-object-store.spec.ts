@@ -1,0 +1,214 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { Readable } from 'node:stream';
+import { type ObjectStore, PluginRegistry } from '@trellis/plugin-sdk';
+import { createTestContext } from '@trellis/plugin-sdk/testing';
+import storageFs from './index';
+
+let base: string;
+let root: string;
+let store: ObjectStore;
+
+beforeAll(async () => {
+  base = await mkdtemp(join(tmpdir(), 'storage-fs-spec-'));
+});
+
+afterAll(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  root = await mkdtemp(join(base, 'root-'));
+  store = await open(root);
+});
+
+function open(at: string): Promise<ObjectStore> {
+  return Promise.resolve(storageFs.create(createTestContext({ dataDir: base }), { root: at }));
+}
+
+/** Every file under `dir`, as paths relative to it. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => relative(dir, join(e.parentPath ?? e.path, e.name))).sort();
+}
+
+function stalled(): Readable {
+  return new Readable({ read: () => undefined });
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe('storage-fs on disk', () => {
+  it('keeps each object as a plain file at its key under objects/', async () => {
+    await store.put('models/churn/model.onnx', Buffer.from('weights'));
+    expect(await readFile(join(root, 'objects', 'models', 'churn', 'model.onnx'), 'utf8')).toBe('weights');
+  });
+
+  it('takes a relative root from the working directory', async () => {
+    const cwd = process.cwd();
+    process.chdir(base);
+    try {
+      const relativeStore = await open('relative-root');
+      await relativeStore.put('a.txt', Buffer.from('here'));
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(await readFile(join(base, 'relative-root', 'objects', 'a.txt'), 'utf8')).toBe('here');
+  });
+
+  it('leaves nothing but the staging area when a write fails midway', async () => {
+    const body = stalled();
+    const putting = store.put('half/written', body);
+    body.push(Buffer.alloc(3 * 1024 * 1024, 1));
+    setTimeout(() => body.destroy(new Error('connection reset')), 20);
+    await expect(putting).rejects.toThrow('connection reset');
+    expect(await store.head('half/written')).toBeUndefined();
+    expect(await filesUnder(join(root, 'objects'))).toEqual([]);
+    expect(await filesUnder(join(root, 'staging'))).toEqual([]);
+  });
+
+  it('removes empty directories when their last object is deleted', async () => {
+    await store.put('deep/er/still/object', Buffer.from('x'));
+    await store.delete('deep/er/still/object');
+    expect(await readdir(join(root, 'objects'))).toEqual([]);
+    await store.put('deep/er/again', Buffer.from('y'));
+    expect((await readAll(await store.get('deep/er/again'))).toString()).toBe('y');
+  });
+
+  it('reports the hash of the content on disk when a file was changed behind its back', async () => {
+    await store.put('edited', Buffer.from('original'));
+    await writeFile(join(root, 'objects', 'edited'), 'changed by hand');
+    const info = await store.head('edited');
+    expect(info).toMatchObject({ size: 15, sha256: createHash('sha256').update('changed by hand').digest('hex') });
+  });
+
+  it('refuses an object under another object, and an object where other keys continue, naming the conflict', async () => {
+    await store.put('a', Buffer.from('file'));
+    await expect(store.put('a/b', Buffer.from('x'))).rejects.toMatchObject({ code: 'INVALID_KEY', message: expect.stringContaining('"a" is an object') });
+    await store.put('c/d', Buffer.from('x'));
+    await expect(store.put('c', Buffer.from('x'))).rejects.toMatchObject({ code: 'INVALID_KEY', message: expect.stringContaining('objects exist under "c/"') });
+    expect(await filesUnder(join(root, 'staging'))).toEqual([]);
+    expect((await readAll(await store.get('a'))).toString()).toBe('file');
+  });
+});
+
+describe('storage-fs and symbolic links', () => {
+  let outside: string;
+
+  beforeEach(async () => {
+    outside = await mkdtemp(join(base, 'outside-'));
+    await writeFile(join(outside, 'secret'), 'not for the store');
+    await symlink(outside, join(root, 'objects', 'link'));
+    await symlink(join(outside, 'secret'), join(root, 'objects', 'leak'));
+  });
+
+  it('does not read through a symlink that points outside the root', async () => {
+    await expect(store.get('link/secret')).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND' });
+    await expect(store.get('leak')).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND' });
+    expect(await store.head('link/secret')).toBeUndefined();
+    expect(await store.head('leak')).toBeUndefined();
+  });
+
+  it('refuses to write through a symlinked directory and writes nothing outside', async () => {
+    await expect(store.put('link/planted', Buffer.from('x'))).rejects.toMatchObject({ code: 'INVALID_KEY', message: expect.stringContaining('symbolic link') });
+    await expect(store.put('link/new/dir/planted', Buffer.from('x'))).rejects.toMatchObject({ code: 'INVALID_KEY' });
+    expect(await readdir(outside)).toEqual(['secret']);
+  });
+
+  it('neither lists nor deletes what lies behind a symlink', async () => {
+    await store.put('real', Buffer.from('x'));
+    expect((await store.list()).objects.map((o) => o.key)).toEqual(['real']);
+    expect((await store.list({ prefix: 'link/' })).objects).toEqual([]);
+    await store.delete('link/secret');
+    await store.delete('leak');
+    expect(await readFile(join(outside, 'secret'), 'utf8')).toBe('not for the store');
+  });
+});
+
+describe('storage-fs after a crash', () => {
+  const children: ChildProcess[] = [];
+
+  afterEach(() => {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+  });
+
+  /** A process that is writing 'crashed/object' into `at`, once its bytes are in the staging area. */
+  async function startWriter(at: string): Promise<ChildProcess> {
+    const child = spawn(process.execPath, [join(__dirname, '..', 'test', 'crash-writer.cjs'), at], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    const stdout = child.stdout as Readable;
+    await new Promise<void>((resolve, reject) => {
+      stdout.on('data', (data: Buffer) => data.toString().includes('writing') && resolve());
+      child.on('exit', (code) => reject(new Error(`crash writer exited early with ${code}`)));
+    });
+    return child;
+  }
+
+  async function kill(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null) throw new Error(`crash writer exited by itself with ${child.exitCode}`);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  it('shows no object from a process killed mid-write, and create() removes its temp file', async () => {
+    await kill(await startWriter(root));
+    expect(await filesUnder(join(root, 'objects'))).toEqual([]);
+    expect(await filesUnder(join(root, 'staging', 'tmp'))).toHaveLength(1);
+
+    const reopened = await open(root);
+    expect(await filesUnder(join(root, 'staging', 'tmp'))).toEqual([]);
+    expect(await reopened.head('crashed/object')).toBeUndefined();
+    expect(await reopened.list()).toEqual({ objects: [] });
+  });
+
+  it('keeps the temp file of a write still running in another process', async () => {
+    const writer = await startWriter(root);
+    await open(root);
+    expect(await filesUnder(join(root, 'staging', 'tmp'))).toHaveLength(1);
+    await kill(writer);
+    await open(root);
+    expect(await filesUnder(join(root, 'staging', 'tmp'))).toEqual([]);
+  });
+});
+
+describe('storage-fs through the plugin registry', () => {
+  it('loads by package name and creates a named instance', async () => {
+    const registry = new PluginRegistry({ dataDir: join(base, 'data') });
+    await registry.load(['@trellis/plugin-storage-fs']);
+    const instance = await registry.createInstance('storage', { name: 'default', plugin: 'storage-fs', config: { root: join(base, 'registry-root') } });
+    await instance.put('hello.txt', Buffer.from('hi'));
+    expect(await readFile(join(base, 'registry-root', 'objects', 'hello.txt'), 'utf8')).toBe('hi');
+    await registry.close();
+  });
+
+  it('refuses a config without a root, naming the instance and the path', async () => {
+    const registry = new PluginRegistry({ dataDir: join(base, 'data') });
+    registry.register(storageFs);
+    await expect(registry.createInstance('storage', { name: 'profile-a', plugin: 'storage-fs', config: { rot: '/tmp' } })).rejects.toThrow(
+      'storage instance "profile-a" (plugin storage-fs) has an invalid config: root: Invalid input: expected string, received undefined',
+    );
+  });
+});
+
+describe('storage-fs staging', () => {
+  it('creates its directories in an empty root', async () => {
+    const fresh = join(base, 'fresh', 'nested');
+    await open(fresh);
+    expect((await readdir(fresh)).sort()).toEqual(['meta', 'objects', 'staging']);
+  });
+
+  it('keeps an unrelated file in the root alone', async () => {
+    await mkdir(join(root, 'notes'), { recursive: true });
+    await writeFile(join(root, 'notes', 'readme.txt'), 'mine');
+    await open(root);
+    expect(await readFile(join(root, 'notes', 'readme.txt'), 'utf8')).toBe('mine');
+  });
+});
