@@ -1,11 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
+  CONFIG,
   InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
   ResourceExhaustedError,
   UnauthenticatedError,
   type Caller,
+  type TrellisConfig,
 } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { PrincipalEntity } from '../identity/identity.entities';
@@ -22,14 +24,19 @@ const REJECTED = 'API key rejected: unknown, revoked or expired';
 @Injectable()
 export class TokenService {
   // Per key: a script that leaks a key cannot mint tokens fast; per address: guessing is slow.
-  private readonly perKey = new RateLimiter({ ratePerSecond: 5, burst: 20 });
-  private readonly perAddress = new RateLimiter({ ratePerSecond: 20, burst: 50 });
+  private readonly perKey: RateLimiter;
+  private readonly perAddress: RateLimiter;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly identity: IdentityService,
     private readonly signingKeys: SigningKeys,
-  ) {}
+    @Inject(CONFIG) config: TrellisConfig,
+  ) {
+    const { exchangesPerKeyPerSecond: perKey, exchangesPerAddressPerSecond: perAddress } = config.auth;
+    this.perKey = new RateLimiter({ ratePerSecond: perKey, burst: perKey * 4 });
+    this.perAddress = new RateLimiter({ ratePerSecond: perAddress, burst: perAddress * 4 });
+  }
 
   async createApiKey(
     caller: Caller,

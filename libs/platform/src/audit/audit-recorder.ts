@@ -2,7 +2,8 @@ import { create } from '@bufbuild/protobuf';
 import { timestampNow } from '@bufbuild/protobuf/wkt';
 import { AuditEventSchema, Outcome } from '@trellis/proto';
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Caller } from '../auth/caller';
 import type { Outbox } from '../events';
 import type { Logger } from '../ops/logger';
 
@@ -37,21 +38,47 @@ export class AuditRecorder {
     return `trellis.${this.service}.v1.audit.recorded`;
   }
 
-  /** Records a call that changed something. */
+  /** Records a call that changed something, in a transaction of its own. */
   succeeded(call: AuditedCall): Promise<void> {
-    return this.record(call, Outcome.SUCCEEDED, '');
+    return this.dataSource.transaction((manager) => this.publish(manager, call, Outcome.SUCCEEDED, ''));
+  }
+
+  /**
+   * Records the caller's change inside the handler's own transaction (`manager`), so the record
+   * exists exactly when the change does; the kit then does not record the call again. `id` names
+   * the resource when it was created by this call (after the permission check).
+   */
+  async recordIn(manager: EntityManager, caller: Caller, id?: string): Promise<void> {
+    const target = caller.target;
+    const kind = target?.kind ?? '';
+    const resourceId = id ?? target?.id;
+    await this.publish(
+      manager,
+      {
+        actor: caller.principal?.id ?? '',
+        action: caller.call.action,
+        method: caller.call.method,
+        resource: resourceId ? `${kind}/${resourceId}` : kind,
+        projectId: target?.projectId ?? '',
+        requestId: caller.requestId,
+        clientAddress: caller.clientAddress,
+      },
+      Outcome.SUCCEEDED,
+      '',
+    );
+    caller.audited = true;
   }
 
   /** Records a call refused for want of credentials or permission; never throws. */
   async denied(call: AuditedCall, reason: string): Promise<void> {
     try {
-      await this.record(call, Outcome.DENIED, reason);
+      await this.dataSource.transaction((manager) => this.publish(manager, call, Outcome.DENIED, reason));
     } catch (error) {
       this.logger.error({ err: error, requestId: call.requestId }, 'could not record a denied call in the audit log');
     }
   }
 
-  private async record(call: AuditedCall, outcome: Outcome, reason: string): Promise<void> {
+  private async publish(manager: EntityManager, call: AuditedCall, outcome: Outcome, reason: string): Promise<void> {
     const event = create(AuditEventSchema, {
       id: randomUUID(),
       service: this.service,
@@ -66,15 +93,13 @@ export class AuditRecorder {
       occurredAt: timestampNow(),
       clientAddress: call.clientAddress,
     });
-    await this.dataSource.transaction((manager) =>
-      this.outbox.publish(manager, {
-        subject: this.subject,
-        schema: AuditEventSchema,
-        message: event,
-        projectId: call.projectId || undefined,
-        actor: call.actor || undefined,
-        requestId: call.requestId,
-      }),
-    );
+    await this.outbox.publish(manager, {
+      subject: this.subject,
+      schema: AuditEventSchema,
+      message: event,
+      projectId: call.projectId || undefined,
+      actor: call.actor || undefined,
+      requestId: call.requestId,
+    });
   }
 }

@@ -6,7 +6,8 @@ import { AuditRecorder, type AuditedCall } from './audit-recorder';
 
 /**
  * Audits a mutating call once it has succeeded, before its answer goes out (streams: when they
- * complete). `@Requires` attaches it to every handler whose action is not `read`; reads skip it.
+ * complete), unless the handler already recorded it in its own transaction (`recordIn`).
+ * `@Requires` attaches it to every handler whose action is not `read`; reads skip it.
  */
 @Injectable()
 export class AuditInterceptor implements NestInterceptor {
@@ -16,7 +17,10 @@ export class AuditInterceptor implements NestInterceptor {
     const call = callContextOf(context.switchToRpc().getContext<Metadata>());
     const method = methodOf(context.getArgByIndex(2));
     let recorded: Promise<void> | undefined;
-    const record = () => (recorded ??= this.recorder.succeeded(auditedCall(call, method)));
+    const record = () => {
+      if (call.caller?.audited) return Promise.resolve();
+      return (recorded ??= this.recorder.succeeded(auditedCall(call, method)));
+    };
     return next.handle().pipe(
       concatMap(async (value: unknown) => {
         await record();

@@ -39,18 +39,20 @@ export class AuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'rpc') return true;
     const metadata = context.switchToRpc().getContext<Metadata>();
-    const call = callContextOf(metadata, context.getArgByIndex(2));
+    const grpcCall = context.getArgByIndex<{ getPeer?(): string; getPath?(): string } | undefined>(2);
+    const call = callContextOf(metadata, grpcCall);
+    const method = (grpcCall?.getPath?.() ?? '').replace(/^\//, '');
     const requirement = this.reflector.get<PermissionRequirement | undefined>(PERMISSION_KEY, context.getHandler());
     if (!requirement) throw new PermissionDeniedError(`${context.getHandler().name} declares no permission`);
     if (!('public' in requirement)) call.required = requirement;
     if ('public' in requirement) {
-      call.caller = new Caller(undefined, NOTHING, call.requestId, undefined, call.clientAddress);
+      call.caller = new Caller(undefined, NOTHING, call.requestId, undefined, call.clientAddress, { method, action: '' });
       return true;
     }
     const token = bearerToken(metadata);
     const principal = await this.verifier.verify(token);
     const ability = this.abilityOf(principal);
-    call.caller = new Caller(principal, ability, call.requestId, token, call.clientAddress);
+    call.caller = new Caller(principal, ability, call.requestId, token, call.clientAddress, { method, action: requirement.action });
     if (!requirement.anyRole && !ability.can(requirement.action, requirement.kind)) {
       throw new PermissionDeniedError(
         `${principal.id} has no role that may ${requirement.action} ${requirement.kind} in any project`,

@@ -17,6 +17,8 @@ export interface ResourceFields {
 export class Caller {
   /** The resource last checked with `assert`: what the audit log names as this call's target. */
   target?: { kind: SubjectKind; projectId: string; id?: string };
+  /** Set once the call's change was audited inside its own transaction (see `AuditRecorder.recordIn`). */
+  audited = false;
 
   constructor(
     /** The verified principal; undefined only on methods marked `@Public()`. */
@@ -28,6 +30,8 @@ export class Caller {
     readonly token: string | undefined,
     /** The client's network address as the server saw it. */
     readonly clientAddress: string,
+    /** The gRPC method called (`package.Service/Method`) and the action it declared. */
+    readonly call: { method: string; action: string } = { method: '', action: '' },
   ) {}
 
   /** Whether the caller may do `action` to a `kind` resource with these fields (its `projectId`). */

@@ -37,6 +37,10 @@ export const configSchema = z
         audience: z.string().min(1).default('trellis'),
         /** Lifetime of tokens governance issues; a changed role binding takes effect within it. */
         tokenTtlSeconds: z.coerce.number().int().min(30, 'must be at least 30 seconds').max(86_400, 'must be at most a day').default(300),
+        /** Key exchanges allowed per API key per second (burst: four times as many). */
+        exchangesPerKeyPerSecond: z.coerce.number().positive('must be a positive number').default(5),
+        /** Key exchanges allowed per client address per second (burst: four times as many). */
+        exchangesPerAddressPerSecond: z.coerce.number().positive('must be a positive number').default(20),
         /** The bootstrap admin's API key (trellis_...), instead of a generated one; used on first start only. */
         adminKey: z.string().regex(/^trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/, 'must be an API key as governance issues them: trellis_<16 hex>_<43 base64url>').optional(),
       })
@@ -77,6 +81,8 @@ export const ENVIRONMENT: Record<string, string> = {
   TRELLIS_AUTH_AUDIENCE: 'auth.audience',
   TRELLIS_AUTH_TOKEN_TTL_SECONDS: 'auth.tokenTtlSeconds',
   TRELLIS_ADMIN_KEY: 'auth.adminKey',
+  TRELLIS_AUTH_EXCHANGES_PER_KEY_PER_SECOND: 'auth.exchangesPerKeyPerSecond',
+  TRELLIS_AUTH_EXCHANGES_PER_ADDRESS_PER_SECOND: 'auth.exchangesPerAddressPerSecond',
   TRELLIS_DATABASE_URL: 'databaseUrl',
   TRELLIS_NATS_URL: 'nats.url',
   TRELLIS_NATS_STREAM: 'nats.stream',

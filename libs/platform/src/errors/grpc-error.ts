@@ -1,5 +1,16 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import type { PluginErrorCode } from '@trellis/plugin-sdk';
 import { DomainError } from './domain-errors';
+
+/** How plugin errors (matched by code: a plugin may bundle its own SDK copy) answer on the wire. */
+const PLUGIN_ERROR_CODES: Partial<Record<PluginErrorCode, status>> = {
+  OBJECT_NOT_FOUND: status.NOT_FOUND,
+  UPLOAD_NOT_FOUND: status.NOT_FOUND,
+  JOB_NOT_FOUND: status.NOT_FOUND,
+  INVALID_KEY: status.INVALID_ARGUMENT,
+  INVALID_RANGE: status.OUT_OF_RANGE,
+  INVALID_PART: status.INVALID_ARGUMENT,
+};
 
 /** What grpc-js needs to answer a call with a status: a code, details, and trailing metadata. */
 export type GrpcStatusError = Pick<ServiceError, 'code' | 'details' | 'metadata' | 'message'>;
@@ -17,6 +28,10 @@ export function toGrpcError(error: unknown, requestId: string, report: Unexpecte
   metadata.set('x-request-id', requestId);
   if (error instanceof DomainError) {
     return { code: error.code, details: error.message, message: error.message, metadata };
+  }
+  const pluginCode = error instanceof Error ? PLUGIN_ERROR_CODES[(error as { code?: PluginErrorCode }).code as PluginErrorCode] : undefined;
+  if (pluginCode !== undefined) {
+    return { code: pluginCode, details: (error as Error).message, message: (error as Error).message, metadata };
   }
   if (isGrpcStatus(error)) {
     return { code: error.code, details: error.details, message: error.details, metadata };

@@ -326,7 +326,7 @@ export type Approval = Message<"trellis.governance.v1.Approval"> & {
   details: { [key: string]: string };
 
   /**
-   * requester_id is who asked; they can never decide their own request.
+   * requester_id is who asked; they may withdraw (reject) their own request but never approve it.
    *
    * @generated from field: string requester_id = 6;
    */

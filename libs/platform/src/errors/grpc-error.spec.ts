@@ -1,0 +1,28 @@
+import { status } from '@grpc/grpc-js';
+import { InvalidKeyError, ObjectNotFoundError } from '@trellis/plugin-sdk';
+import { AlreadyExistsError } from './domain-errors';
+import { toGrpcError } from './grpc-error';
+
+describe('toGrpcError', () => {
+  const unexpected: unknown[] = [];
+  const report = (error: unknown) => void unexpected.push(error);
+  beforeEach(() => (unexpected.length = 0));
+
+  it('keeps a domain error\'s code and message', () => {
+    expect(toGrpcError(new AlreadyExistsError('run r1 exists'), 'req', report)).toMatchObject({ code: status.ALREADY_EXISTS, details: 'run r1 exists' });
+    expect(unexpected).toEqual([]);
+  });
+
+  it('maps plugin errors by their stable code', () => {
+    expect(toGrpcError(new ObjectNotFoundError('a/b'), 'req', report)).toMatchObject({ code: status.NOT_FOUND });
+    expect(toGrpcError(new InvalidKeyError('../x', 'it escapes the root'), 'req', report)).toMatchObject({ code: status.INVALID_ARGUMENT });
+    expect(unexpected).toEqual([]);
+  });
+
+  it('turns anything else into INTERNAL naming only the request id, and reports the cause', () => {
+    const cause = new Error('connection string postgres://user:secret@db');
+    const answer = toGrpcError(cause, 'req-9', report);
+    expect(answer).toMatchObject({ code: status.INTERNAL, details: 'internal error (request id req-9); the server log has the details' });
+    expect(unexpected).toEqual([cause]);
+  });
+});
