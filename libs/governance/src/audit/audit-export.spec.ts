@@ -1,0 +1,80 @@
+import { fromJsonString } from '@bufbuild/protobuf';
+import { AuditRecordSchema } from '@trellis/proto';
+import { eventually, testSqliteDatabase, type TestDatabase } from '@trellis/testing';
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DataSource } from 'typeorm';
+import { exportLines } from './audit-export';
+import { appendEvents, auditEvent, openAuditDatabase } from './test-fixtures/audit-fixtures';
+
+/** A stand-in for a grpc-js server stream whose client reads only when the test says so. */
+class SlowCall extends EventEmitter {
+  writableNeedDrain = true;
+
+  drain(): void {
+    this.writableNeedDrain = false;
+    this.emit('drain');
+  }
+}
+
+describe('exportLines', () => {
+  let database: TestDatabase<{ type: 'sqlite'; path: string }>;
+  let dataSource: DataSource;
+
+  beforeEach(async () => {
+    database = testSqliteDatabase();
+    dataSource = await openAuditDatabase(database.config);
+    await appendEvents(dataSource, Array.from({ length: 25 }, (_, index) => auditEvent({ projectId: index % 5 === 0 ? 'p2' : 'p1' })));
+  });
+
+  afterEach(async () => {
+    await dataSource.destroy();
+    await database.drop();
+  });
+
+  it('reads the next batch only once the call has drained', async () => {
+    const call = new SlowCall();
+    const lines: string[] = [];
+    let completed = false;
+    exportLines(dataSource, { projects: ['p1'] }, call, 8).subscribe({ next: ({ line }) => lines.push(line), complete: () => (completed = true) });
+
+    await eventually(() => expect(lines).toHaveLength(8));
+    await sleep(50);
+    expect(lines).toHaveLength(8);
+    call.drain();
+    await eventually(() => expect(completed).toBe(true));
+
+    expect(lines.map((line) => Number(fromJsonString(AuditRecordSchema, line).sequence))).toEqual(
+      Array.from({ length: 25 }, (_, index) => index + 1).filter((sequence) => (sequence - 1) % 5 !== 0),
+    );
+  });
+
+  it('stops reading when the client goes away', async () => {
+    const call = new SlowCall();
+    const lines: string[] = [];
+    const subscription = exportLines(dataSource, { projects: 'all' }, call, 10).subscribe({ next: ({ line }) => lines.push(line) });
+    await eventually(() => expect(lines).toHaveLength(10));
+    const reads = jest.spyOn(dataSource, 'transaction');
+
+    subscription.unsubscribe();
+    call.drain();
+    await sleep(50);
+
+    expect(reads).not.toHaveBeenCalled();
+    expect(call.listenerCount('drain')).toBe(0);
+  });
+
+  it('leaves out records appended after the export started', async () => {
+    const call = new SlowCall();
+    const lines: string[] = [];
+    let completed = false;
+    exportLines(dataSource, { projects: 'all' }, call, 20).subscribe({ next: ({ line }) => lines.push(line), complete: () => (completed = true) });
+    await eventually(() => expect(lines).toHaveLength(20));
+
+    await appendEvents(dataSource, [auditEvent(), auditEvent()]);
+    call.drain();
+
+    await eventually(() => expect(completed).toBe(true));
+    expect(lines).toHaveLength(25);
+  });
+});

@@ -1,0 +1,74 @@
+import { create } from '@bufbuild/protobuf';
+import { status } from '@grpc/grpc-js';
+import { abilityFor, Caller, type Principal } from '@trellis/platform';
+import { AuditFilterSchema } from '@trellis/proto';
+import { pageSizeOf, pageTokenAfter, recordFilterFor, sequenceAfter } from './audit-filter';
+
+function callerWith(principal: Partial<Principal>): Caller {
+  const full: Principal = { id: 'user-1', kind: 'user', orgId: 'org-1', orgAdmin: false, bindings: [], expiresAt: Date.now() + 60_000, ...principal };
+  return new Caller(full, abilityFor(full), 'req-1', undefined, 'ipv4:127.0.0.1:5000');
+}
+
+const adminOfP1AndP2 = callerWith({
+  bindings: [
+    { projectId: 'p1', role: 'admin' },
+    { projectId: 'p2', role: 'owner' },
+    { projectId: 'p3', role: 'editor' },
+  ],
+});
+const filter = (fields: Parameters<typeof create<typeof AuditFilterSchema>>[1]) => create(AuditFilterSchema, fields);
+
+describe('audit list requests', () => {
+  it('narrow a query to the projects where the caller may read the audit log, or all of them for an org admin', () => {
+    expect(recordFilterFor(undefined, adminOfP1AndP2)).toEqual({ projects: ['p1', 'p2'] });
+    const orgAdmin = callerWith({ orgAdmin: true });
+    expect(recordFilterFor(undefined, orgAdmin)).toEqual({ projects: 'all' });
+    expect(recordFilterFor(filter({ projectId: 'p9' }), orgAdmin)).toEqual({ projects: 'all', projectId: 'p9' });
+  });
+
+  it('refuse a caller who may read the audit log of no project', () => {
+    const editor = callerWith({ id: 'editor-1', bindings: [{ projectId: 'p1', role: 'editor' }] });
+    expect(() => recordFilterFor(undefined, editor)).toThrow(
+      expect.objectContaining({ code: status.PERMISSION_DENIED, message: 'editor-1 has no role that may read Audit in any project' }),
+    );
+  });
+
+  it('refuse a project the caller may not read, naming it', () => {
+    expect(() => recordFilterFor(filter({ projectId: 'p3' }), adminOfP1AndP2)).toThrow(
+      expect.objectContaining({ code: status.PERMISSION_DENIED, message: 'user-1 may not read Audit in project p3' }),
+    );
+  });
+
+  it('read exact and prefix resource matches, and times in microseconds', () => {
+    const query = recordFilterFor(
+      filter({ projectId: 'p1', actor: 'user-9', resource: 'Run/*', startTime: { seconds: 10n, nanos: 5000 }, endTime: { seconds: 20n } }),
+      adminOfP1AndP2,
+    );
+    expect(query).toEqual({ projects: ['p1', 'p2'], projectId: 'p1', actor: 'user-9', resource: { prefix: 'Run/' }, startUs: 10_000_005n, endUs: 20_000_000n });
+    expect(recordFilterFor(filter({ resource: 'Run/r-1' }), adminOfP1AndP2).resource).toEqual({ exact: 'Run/r-1' });
+  });
+
+  it('refuse a * anywhere but at the end of the resource, and an end before the start', () => {
+    expect(() => recordFilterFor(filter({ resource: 'Run/*/x' }), adminOfP1AndP2)).toThrow('filter.resource: may contain * only as its last character');
+    expect(() => recordFilterFor(filter({ startTime: { seconds: 20n }, endTime: { seconds: 20n } }), adminOfP1AndP2)).toThrow(
+      'filter.end_time: must be after filter.start_time',
+    );
+  });
+
+  it('take page sizes from 0 (meaning 100) to 1000 and refuse others, naming page_size', () => {
+    expect(pageSizeOf(0)).toBe(100);
+    expect(pageSizeOf(1000)).toBe(1000);
+    for (const bad of [-1, 1001]) {
+      expect(() => pageSizeOf(bad)).toThrow(expect.objectContaining({ code: status.INVALID_ARGUMENT, message: 'page_size: must be between 0 and 1000' }));
+    }
+  });
+
+  it('read back the tokens they hand out, and refuse anything else, naming page_token', () => {
+    expect(sequenceAfter(pageTokenAfter(42n))).toBe(42n);
+    expect(sequenceAfter('')).toBe(0n);
+    const forgedZero = Buffer.from('after:0').toString('base64url');
+    for (const bad of ['42', 'not a token!', forgedZero, Buffer.from('after:1e3').toString('base64url')]) {
+      expect(() => sequenceAfter(bad)).toThrow(expect.objectContaining({ code: status.INVALID_ARGUMENT, message: expect.stringMatching(/^page_token: /) }));
+    }
+  });
+});

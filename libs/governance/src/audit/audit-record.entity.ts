@@ -1,0 +1,78 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+/** Name of the append-only table of the audit chain. */
+export const AUDIT_RECORDS_TABLE = 'audit_records';
+/** Name of the one-row table holding the chain's last sequence and hash. */
+export const AUDIT_CHAIN_HEAD_TABLE = 'audit_chain_head';
+
+/**
+ * One record of the audit chain. Rows are only ever inserted (the migration installs triggers that
+ * refuse UPDATE and DELETE); `hash` covers `previous_hash` and the event columns (see canonical.ts).
+ */
+@Entity(AUDIT_RECORDS_TABLE)
+export class AuditRecordEntity {
+  /** Position in the chain, from 1 without gaps (a decimal string: a 64-bit integer). */
+  @PrimaryColumn('bigint')
+  sequence!: string;
+
+  @Column('varchar', { name: 'event_id', unique: true })
+  eventId!: string;
+
+  @Column('text')
+  service!: string;
+
+  @Column('text')
+  actor!: string;
+
+  @Column('text')
+  action!: string;
+
+  @Column('text')
+  method!: string;
+
+  @Column('text')
+  resource!: string;
+
+  @Column('text', { name: 'project_id' })
+  projectId!: string;
+
+  @Column('text')
+  outcome!: string;
+
+  @Column('text')
+  reason!: string;
+
+  @Column('text', { name: 'request_id' })
+  requestId!: string;
+
+  /** Microseconds since the Unix epoch, UTC (exact on both engines, unlike their time types). */
+  @Column('bigint', { name: 'occurred_at_us' })
+  occurredAtUs!: string;
+
+  @Column('text', { name: 'client_address' })
+  clientAddress!: string;
+
+  @Column('varchar', { name: 'previous_hash', length: 64 })
+  previousHash!: string;
+
+  @Column('varchar', { length: 64 })
+  hash!: string;
+}
+
+/**
+ * The head of the chain: the last record's sequence and hash, updated in the transaction that
+ * appends. Appenders lock this row, so the chain never forks; Verify compares it with the last
+ * record, so cutting records off the end shows.
+ */
+@Entity(AUDIT_CHAIN_HEAD_TABLE)
+export class AuditChainHeadEntity {
+  /** Always 1. */
+  @PrimaryColumn('integer')
+  id!: number;
+
+  @Column('bigint')
+  sequence!: string;
+
+  @Column('varchar', { length: 64 })
+  hash!: string;
+}

@@ -1,0 +1,221 @@
+import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
+import { AuditChainHeadEntity, AuditRecordEntity } from './audit-record.entity';
+import type { AuditFields } from './canonical';
+
+/** A record as stored: its place in the chain, its event columns and its hashes. */
+export interface StoredRecord {
+  sequence: bigint;
+  fields: AuditFields;
+  previousHash: string;
+  hash: string;
+}
+
+/** The last record's sequence and hash (0 and the genesis hash for an empty chain). */
+export interface ChainHead {
+  sequence: bigint;
+  hash: string;
+}
+
+/** Which records a query returns; every condition must hold. Values are always bound, never spliced. */
+export interface RecordFilter {
+  /** Projects the caller may read; `'all'` for an org admin. */
+  projects: readonly string[] | 'all';
+  projectId?: string;
+  actor?: string;
+  resource?: { exact: string } | { prefix: string };
+  /** Earliest `occurred_at_us`, inclusive. */
+  startUs?: bigint;
+  /** Latest `occurred_at_us`, exclusive. */
+  endUs?: bigint;
+}
+
+const COLUMNS =
+  'sequence, event_id, service, actor, action, method, resource, project_id, outcome, reason, request_id, occurred_at_us, client_address, previous_hash, hash';
+const ROWS_PER_INSERT = 1000;
+const IDS_PER_LOOKUP = 1000;
+
+/**
+ * Reads the chain head and, on PostgreSQL, locks its row until the transaction ends, so appenders
+ * in any process take turns. (On SQLite the kit already runs transactions one at a time.)
+ */
+export async function lockChainHead(manager: EntityManager): Promise<ChainHead> {
+  const lock = isPostgres(manager) ? ' FOR UPDATE' : '';
+  const head = await selectHead(manager, lock);
+  if (!head) throw new Error(`${tableOf(manager, AuditChainHeadEntity)} has no row: the audit chain cannot be appended to`);
+  return head;
+}
+
+/** The chain head, or undefined if its row is gone. */
+export function readChainHead(manager: EntityManager): Promise<ChainHead | undefined> {
+  return selectHead(manager, '');
+}
+
+/** Moves the chain head to the last appended record. */
+export async function moveChainHead(manager: EntityManager, head: ChainHead): Promise<void> {
+  const params = new Params(manager);
+  await manager.query(
+    `UPDATE ${tableOf(manager, AuditChainHeadEntity)} SET sequence = ${params.add(head.sequence)}, hash = ${params.add(head.hash)} WHERE id = 1`,
+    params.values,
+  );
+}
+
+/** The event ids among `ids` that the chain already holds. */
+export async function knownEventIds(manager: EntityManager, ids: readonly string[]): Promise<Set<string>> {
+  const known = new Set<string>();
+  for (let start = 0; start < ids.length; start += IDS_PER_LOOKUP) {
+    const params = new Params(manager);
+    const list = ids.slice(start, start + IDS_PER_LOOKUP).map((id) => params.add(id));
+    const rows: Array<{ event_id: string }> = await manager.query(
+      `SELECT event_id FROM ${tableOf(manager, AuditRecordEntity)} WHERE event_id IN (${list.join(', ')})`,
+      params.values,
+    );
+    for (const row of rows) known.add(row.event_id);
+  }
+  return known;
+}
+
+/** Inserts records with multi-row INSERTs. */
+export async function insertRecords(manager: EntityManager, records: readonly StoredRecord[]): Promise<void> {
+  const table = tableOf(manager, AuditRecordEntity);
+  for (let start = 0; start < records.length; start += ROWS_PER_INSERT) {
+    const params = new Params(manager);
+    const rows = records.slice(start, start + ROWS_PER_INSERT).map((record) => `(${rowValues(record).map((value) => params.add(value)).join(', ')})`);
+    await manager.query(`INSERT INTO ${table} (${COLUMNS}) VALUES ${rows.join(', ')}`, params.values);
+  }
+}
+
+/**
+ * Up to `limit` records matching `filter` with a sequence above `after` (and at most `upTo`, if
+ * given), in sequence order.
+ */
+export async function findRecords(
+  manager: EntityManager,
+  filter: RecordFilter,
+  page: { after: bigint; limit: number; upTo?: bigint },
+): Promise<StoredRecord[]> {
+  const params = new Params(manager);
+  const where = [`sequence > ${params.add(page.after)}`];
+  if (page.upTo !== undefined) where.push(`sequence <= ${params.add(page.upTo)}`);
+  if (filter.projects !== 'all') {
+    if (filter.projects.length === 0) return [];
+    where.push(`project_id IN (${filter.projects.map((project) => params.add(project)).join(', ')})`);
+  }
+  if (filter.projectId) where.push(`project_id = ${params.add(filter.projectId)}`);
+  if (filter.actor) where.push(`actor = ${params.add(filter.actor)}`);
+  if (filter.resource && 'exact' in filter.resource) where.push(`resource = ${params.add(filter.resource.exact)}`);
+  if (filter.resource && 'prefix' in filter.resource && filter.resource.prefix) {
+    // substr compares code points on both engines; LIKE would be case-insensitive on SQLite.
+    const length = [...filter.resource.prefix].length;
+    where.push(`substr(resource, 1, ${length}) = ${params.add(filter.resource.prefix)}`);
+  }
+  if (filter.startUs !== undefined) where.push(`occurred_at_us >= ${params.add(filter.startUs)}`);
+  if (filter.endUs !== undefined) where.push(`occurred_at_us < ${params.add(filter.endUs)}`);
+  const rows: RawRecord[] = await manager.query(
+    `SELECT ${COLUMNS} FROM ${tableOf(manager, AuditRecordEntity)} WHERE ${where.join(' AND ')} ORDER BY sequence LIMIT ${page.limit}`,
+    params.values,
+  );
+  return rows.map(fromRow);
+}
+
+/** The lowest sequence above the chain head, read in one statement; undefined if there is none. */
+export async function firstSequenceAfterHead(manager: EntityManager): Promise<bigint | undefined> {
+  const rows: Array<{ first: string | number | null }> = await manager.query(
+    `SELECT MIN(sequence) AS first FROM ${tableOf(manager, AuditRecordEntity)}
+     WHERE sequence > (SELECT sequence FROM ${tableOf(manager, AuditChainHeadEntity)} WHERE id = 1)`,
+  );
+  const first = rows[0]?.first;
+  return first === null || first === undefined ? undefined : BigInt(first);
+}
+
+interface RawRecord {
+  sequence: string | number;
+  event_id: string;
+  service: string;
+  actor: string;
+  action: string;
+  method: string;
+  resource: string;
+  project_id: string;
+  outcome: string;
+  reason: string;
+  request_id: string;
+  occurred_at_us: string | number;
+  client_address: string;
+  previous_hash: string;
+  hash: string;
+}
+
+function fromRow(row: RawRecord): StoredRecord {
+  return {
+    sequence: BigInt(row.sequence),
+    fields: {
+      eventId: row.event_id,
+      service: row.service,
+      actor: row.actor,
+      action: row.action,
+      method: row.method,
+      resource: row.resource,
+      projectId: row.project_id,
+      outcome: row.outcome,
+      reason: row.reason,
+      requestId: row.request_id,
+      occurredAtUs: BigInt(row.occurred_at_us),
+      clientAddress: row.client_address,
+    },
+    previousHash: row.previous_hash,
+    hash: row.hash,
+  };
+}
+
+function rowValues({ sequence, fields, previousHash, hash }: StoredRecord): unknown[] {
+  return [
+    sequence,
+    fields.eventId,
+    fields.service,
+    fields.actor,
+    fields.action,
+    fields.method,
+    fields.resource,
+    fields.projectId,
+    fields.outcome,
+    fields.reason,
+    fields.requestId,
+    fields.occurredAtUs,
+    fields.clientAddress,
+    previousHash,
+    hash,
+  ];
+}
+
+async function selectHead(manager: EntityManager, suffix: string): Promise<ChainHead | undefined> {
+  const rows: Array<{ sequence: string | number; hash: string }> = await manager.query(
+    `SELECT sequence, hash FROM ${tableOf(manager, AuditChainHeadEntity)} WHERE id = 1${suffix}`,
+  );
+  return rows[0] ? { sequence: BigInt(rows[0].sequence), hash: rows[0].hash } : undefined;
+}
+
+function isPostgres(manager: EntityManager): boolean {
+  return manager.connection.options.type === 'postgres';
+}
+
+function tableOf(manager: EntityManager, entity: EntityTarget<ObjectLiteral>): string {
+  const { driver } = manager.connection;
+  const metadata = manager.connection.getMetadata(entity);
+  const table = driver.escape(metadata.tableName);
+  return metadata.schema ? `${driver.escape(metadata.schema)}.${table}` : table;
+}
+
+/** Bound parameters in the placeholder style of the engine: `$1` on PostgreSQL, `?` on SQLite. */
+class Params {
+  readonly values: unknown[] = [];
+  private readonly postgres: boolean;
+
+  constructor(manager: EntityManager) {
+    this.postgres = isPostgres(manager);
+  }
+
+  add(value: unknown): string {
+    this.values.push(typeof value === 'bigint' && this.postgres ? value.toString() : value);
+    return this.postgres ? `$${this.values.length}` : '?';
+  }
+}

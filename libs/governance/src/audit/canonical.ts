@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+
+/** `previous_hash` of the first record in the chain: 64 zeros. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/**
+ * An audit event exactly as the chain stores and hashes it: one property per column of
+ * `audit_records`, in canonical order.
+ */
+export interface AuditFields {
+  eventId: string;
+  service: string;
+  actor: string;
+  action: string;
+  method: string;
+  resource: string;
+  projectId: string;
+  /** The `trellis.audit.v1.Outcome` value's proto name (`OUTCOME_SUCCEEDED`), or its decimal number if unnamed. */
+  outcome: string;
+  reason: string;
+  requestId: string;
+  /** `occurred_at` in whole microseconds since the Unix epoch (UTC). */
+  occurredAtUs: bigint;
+  clientAddress: string;
+}
+
+/**
+ * The canonical bytes of a record: the UTF-8 encoding of a JSON array of twelve strings, without
+ * whitespace, in this order:
+ *
+ * `[event_id, service, actor, action, method, resource, project_id, outcome, reason, request_id,
+ * occurred_at_us, client_address]`
+ *
+ * where `occurred_at_us` is the decimal integer of microseconds since the Unix epoch and `outcome`
+ * is the stored outcome text. Strings are escaped as RFC 8785 (JCS) and ECMAScript's
+ * `JSON.stringify` escape them (`"`, `\`, control characters; nothing else). Every value is taken
+ * from the stored columns, so anyone holding a row can recompute its hash.
+ */
+export function canonicalBytes(fields: AuditFields): Buffer {
+  return Buffer.from(
+    JSON.stringify([
+      fields.eventId,
+      fields.service,
+      fields.actor,
+      fields.action,
+      fields.method,
+      fields.resource,
+      fields.projectId,
+      fields.outcome,
+      fields.reason,
+      fields.requestId,
+      fields.occurredAtUs.toString(),
+      fields.clientAddress,
+    ]),
+    'utf8',
+  );
+}
+
+/**
+ * A record's hash: lowercase hex SHA-256 over the ASCII bytes of `previousHash` (64 lowercase hex
+ * digits) followed by the record's {@link canonicalBytes}.
+ */
+export function chainHash(previousHash: string, fields: AuditFields): string {
+  return createHash('sha256').update(previousHash, 'latin1').update(canonicalBytes(fields)).digest('hex');
+}

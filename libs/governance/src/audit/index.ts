@@ -1,0 +1,10 @@
+import { AuditChainHeadEntity, AuditRecordEntity } from './audit-record.entity';
+import { CreateAuditRecords1767300000000 } from './migrations/1767300000000-create-audit-records';
+
+/** Entities of the audit chain, for governance's DataSource. */
+export const AUDIT_ENTITIES = [AuditRecordEntity, AuditChainHeadEntity];
+/** Migrations of the audit chain, in order. */
+export const AUDIT_MIGRATIONS = [CreateAuditRecords1767300000000];
+
+export { AuditChain, type AppendedRecord } from './audit-chain';
+export type { AuditEventInput } from './audit-fields';

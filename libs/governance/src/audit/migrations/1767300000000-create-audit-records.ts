@@ -1,0 +1,78 @@
+import { Table, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { GENESIS_HASH } from '../canonical';
+import { AUDIT_CHAIN_HEAD_TABLE, AUDIT_RECORDS_TABLE } from '../audit-record.entity';
+
+/**
+ * Creates the audit chain: `audit_records` (append-only: triggers refuse UPDATE, DELETE and, on
+ * PostgreSQL, TRUNCATE) and `audit_chain_head`, seeded with sequence 0 and the genesis hash.
+ * Runs on SQLite and PostgreSQL.
+ */
+export class CreateAuditRecords1767300000000 implements MigrationInterface {
+  name = 'CreateAuditRecords1767300000000';
+
+  async up(runner: QueryRunner): Promise<void> {
+    await runner.createTable(
+      new Table({
+        name: AUDIT_RECORDS_TABLE,
+        columns: [
+          { name: 'sequence', type: 'bigint', isPrimary: true },
+          { name: 'event_id', type: 'varchar', isUnique: true },
+          ...['service', 'actor', 'action', 'method', 'resource', 'project_id', 'outcome', 'reason', 'request_id'].map((name) => ({ name, type: 'text' })),
+          { name: 'occurred_at_us', type: 'bigint' },
+          { name: 'client_address', type: 'text' },
+          { name: 'previous_hash', type: 'varchar', length: '64' },
+          { name: 'hash', type: 'varchar', length: '64' },
+        ],
+        indices: [
+          new TableIndex({ name: 'audit_records_project', columnNames: ['project_id', 'sequence'] }),
+          new TableIndex({ name: 'audit_records_actor', columnNames: ['actor', 'sequence'] }),
+          new TableIndex({ name: 'audit_records_occurred_at', columnNames: ['occurred_at_us'] }),
+        ],
+      }),
+    );
+    await runner.createTable(
+      new Table({
+        name: AUDIT_CHAIN_HEAD_TABLE,
+        columns: [
+          { name: 'id', type: 'integer', isPrimary: true },
+          { name: 'sequence', type: 'bigint' },
+          { name: 'hash', type: 'varchar', length: '64' },
+        ],
+      }),
+    );
+    const head = tablePath(runner, AUDIT_CHAIN_HEAD_TABLE);
+    await runner.query(`INSERT INTO ${head} (id, sequence, hash) VALUES (1, 0, '${GENESIS_HASH}')`);
+    for (const statement of appendOnlyTriggers(runner)) await runner.query(statement);
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.dropTable(AUDIT_CHAIN_HEAD_TABLE);
+    await runner.dropTable(AUDIT_RECORDS_TABLE);
+    if (runner.connection.options.type === 'postgres') await runner.query('DROP FUNCTION audit_records_refuse_change()');
+  }
+}
+
+function appendOnlyTriggers(runner: QueryRunner): string[] {
+  const records = tablePath(runner, AUDIT_RECORDS_TABLE);
+  if (runner.connection.options.type === 'postgres') {
+    return [
+      `CREATE FUNCTION audit_records_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'audit_records is append-only: % refused', TG_OP; END $$`,
+      `CREATE TRIGGER audit_records_append_only BEFORE UPDATE OR DELETE ON ${records}
+       FOR EACH ROW EXECUTE FUNCTION audit_records_refuse_change()`,
+      `CREATE TRIGGER audit_records_no_truncate BEFORE TRUNCATE ON ${records}
+       FOR EACH STATEMENT EXECUTE FUNCTION audit_records_refuse_change()`,
+    ];
+  }
+  return ['UPDATE', 'DELETE'].map(
+    (operation) =>
+      `CREATE TRIGGER audit_records_no_${operation.toLowerCase()} BEFORE ${operation} ON ${records}
+       BEGIN SELECT RAISE(ABORT, 'audit_records is append-only: ${operation} refused'); END`,
+  );
+}
+
+function tablePath(runner: QueryRunner, table: string): string {
+  const { options, driver } = runner.connection;
+  const schema = options.type === 'postgres' ? options.schema : undefined;
+  return schema ? `${driver.escape(schema)}.${driver.escape(table)}` : driver.escape(table);
+}

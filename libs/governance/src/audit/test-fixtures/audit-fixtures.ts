@@ -1,0 +1,59 @@
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { timestampFromMs, type TimestampSchema } from '@bufbuild/protobuf/wkt';
+import { openDatabase, type DatabaseConfig } from '@trellis/platform';
+import { AuditEventSchema, Outcome, type AuditEvent } from '@trellis/proto';
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { AuditChain } from '../audit-chain';
+import type { AuditEventInput } from '../audit-fields';
+import { AUDIT_ENTITIES, AUDIT_MIGRATIONS } from '../index';
+
+/** Test-only: 2026-01-01T00:00:00Z in milliseconds; events of a test happen a second apart from here. */
+export const T0_MS = Date.UTC(2026, 0, 1);
+
+/** Test-only: the fields of an audit event a test sets. */
+export type AuditEventFields = Partial<Omit<AuditEvent, '$typeName' | '$unknown' | 'occurredAt'>> & {
+  occurredAt?: MessageInitShape<typeof TimestampSchema>;
+};
+
+/** Test-only: an audit event as a service would send it, with a fresh id and the given fields. */
+export function auditEvent(fields: AuditEventFields = {}): AuditEvent {
+  return create(AuditEventSchema, {
+    id: randomUUID(),
+    service: 'tracking',
+    actor: 'user-1',
+    action: 'create',
+    method: 'trellis.tracking.v1.RunService/CreateRun',
+    resource: 'Run/r-1',
+    projectId: 'p1',
+    outcome: Outcome.SUCCEEDED,
+    requestId: 'req-1',
+    occurredAt: timestampFromMs(T0_MS),
+    clientAddress: 'ipv4:10.0.0.7:51234',
+    ...fields,
+  });
+}
+
+/** Test-only: governance's audit tables (and the kit's) on a fresh database. */
+export function openAuditDatabase(database: DatabaseConfig): Promise<DataSource> {
+  return openDatabase({ service: 'governance', database, entities: AUDIT_ENTITIES, migrations: AUDIT_MIGRATIONS });
+}
+
+/** Test-only: appends events in one transaction. */
+export function appendEvents(dataSource: DataSource, events: AuditEventInput[], chain = new AuditChain()) {
+  return dataSource.transaction((manager) => chain.append(manager, events));
+}
+
+/**
+ * Test-only: runs SQL on the chain's tables behind the service's back, as someone with direct
+ * database access would: first lifting the append-only triggers, as such a person could.
+ */
+export async function tamper(dataSource: DataSource, sql: string): Promise<void> {
+  if (dataSource.options.type === 'postgres') {
+    await dataSource.query('ALTER TABLE audit_records DISABLE TRIGGER USER');
+  } else {
+    await dataSource.query('DROP TRIGGER IF EXISTS audit_records_no_update');
+    await dataSource.query('DROP TRIGGER IF EXISTS audit_records_no_delete');
+  }
+  await dataSource.query(sql);
+}
