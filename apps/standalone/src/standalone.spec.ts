@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { assertEveryMethodGuarded, callEveryMethodWithoutToken, grpcHandlersOf, runProcess, type RunningProcess } from '@trellis/platform';
+import { assertEveryMethodGuarded, callEveryMethodWithoutToken, createGrpcClient, grpcHandlersOf, runProcess, type RunningProcess } from '@trellis/platform';
+import { IdentityService, TokenService } from '@trellis/proto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,10 +18,15 @@ describe('the standalone process', () => {
       TRELLIS_DATA_DIR: join(dir, 'data'),
       TRELLIS_OPS_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
-      TRELLIS_AUTH_JWKS_FILE: join(dir, 'jwks.json'),
     });
     for (const service of SERVICES) process.env[`TRELLIS_${service.name.toUpperCase()}_PORT`] = '0';
-    running = await runProcess({ mode: 'standalone', services: SERVICES, print: (line) => printed.push(line) });
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((text: string) => void printed.push(String(text)) || true) as typeof process.stdout.write;
+    try {
+      running = await runProcess({ mode: 'standalone', services: SERVICES, print: (line) => printed.push(line) });
+    } finally {
+      process.stdout.write = write;
+    }
   });
 
   afterAll(async () => {
@@ -30,10 +36,18 @@ describe('the standalone process', () => {
   });
 
   it('prints where the ops endpoints and every service listen', () => {
-    expect(printed[0]).toBe('Trellis (standalone) is running.');
+    expect(printed).toContain('Trellis (standalone) is running.');
     expect(printed).toContain(`  ops      ${running.opsAddress}  (/healthz /readyz /metrics)`);
     for (const service of running.services) expect(printed).toContain(`  ${service.name.padEnd(8)} grpc://${service.grpcAddress}`);
     expect(running.services.map((service) => service.name)).toEqual(SERVICES.map((service) => service.name));
+  });
+
+  it('prints the admin key once, and it works against every service through governance\'s key set', async () => {
+    const apiKey = /trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/.exec(printed.join(''))![0];
+    const governance = running.services.find((service) => service.name === 'governance')!;
+    const { token } = await createGrpcClient(TokenService, governance.grpcAddress).exchangeApiKey({ apiKey });
+    const projects = await createGrpcClient(IdentityService, governance.grpcAddress, { token }).listProjects({});
+    expect(projects.projects.map((project) => project.name)).toEqual(['default']);
   });
 
   it('is ready once every service is up', async () => {
