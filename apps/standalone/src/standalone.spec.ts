@@ -21,7 +21,10 @@ describe('the standalone process', () => {
     });
     for (const service of SERVICES) process.env[`TRELLIS_${service.name.toUpperCase()}_PORT`] = '0';
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((text: string) => void printed.push(String(text)) || true) as typeof process.stdout.write;
+    process.stdout.write = ((text: string) => {
+      printed.push(String(text));
+      return true;
+    }) as typeof process.stdout.write;
     try {
       running = await runProcess({ mode: 'standalone', services: SERVICES, print: (line) => printed.push(line) });
     } finally {

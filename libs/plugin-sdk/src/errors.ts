@@ -8,6 +8,9 @@ export type PluginErrorCode =
   | 'INVALID_RANGE'
   | 'UPLOAD_NOT_FOUND'
   | 'INVALID_PART'
+  | 'OBJECT_INTEGRITY'
+  | 'KEY_NOT_FOUND'
+  | 'INVALID_WRAPPED_KEY'
   | 'JOB_NOT_FOUND'
   | 'PLUGIN_CONFIG'
   | 'PLUGIN_LOAD'
@@ -72,6 +75,45 @@ export class UploadNotFoundError extends PluginError {
 /** The parts given to complete a multipart upload are wrong: missing, out of order, too small or with a stale etag. */
 export class InvalidPartError extends PluginError {
   readonly code = 'INVALID_PART';
+}
+
+/**
+ * A stored object failed its integrity check: a byte of it was altered, part of it was dropped,
+ * reordered or cut off, or it was moved to another key. Reading it fails rather than returning
+ * plaintext that was not written; `detail` says what was found, for whoever investigates.
+ */
+export class ObjectIntegrityError extends PluginError {
+  readonly code = 'OBJECT_INTEGRITY';
+  constructor(
+    readonly key: string,
+    readonly detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`object ${JSON.stringify(key)} failed its integrity check: it was altered or truncated (${detail})`, options);
+  }
+}
+
+/**
+ * A KMS was asked to use a key it does not hold: `keyId` names it (for kms-local, the id of a
+ * master key that is no longer configured). The message says how to make the key available.
+ */
+export class KeyNotFoundError extends PluginError {
+  readonly code = 'KEY_NOT_FOUND';
+  constructor(
+    readonly keyId: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A wrapped data key did not verify: it was altered, is not in the KMS's format, or was wrapped
+ * under another key id or encryption context than the one given to unwrap it.
+ */
+export class InvalidWrappedKeyError extends PluginError {
+  readonly code = 'INVALID_WRAPPED_KEY';
 }
 
 /** A compute job id that the backend does not know was used. */

@@ -16,3 +16,10 @@ export { checkManifest, type ManifestProblem, PLUGIN_ID_PATTERN, type PluginMani
 export { INSTANCE_NAME_PATTERN, type InstanceRef, type InstanceSpec, PluginRegistry, type PluginRegistryOptions } from './registry';
 export { iterateObjects } from './storage/iterate-objects';
 export { compareKeys, validateObjectKey } from './storage/object-key';
+export {
+  encryptingObjectStore,
+  type EncryptingObjectStore,
+  type EncryptingObjectStoreOptions,
+  type RewrapReport,
+} from './storage/encrypting-storage';
+export { KEY_RECORDS_PREFIX } from './storage/envelope/key-record';

@@ -60,7 +60,7 @@ async function exchange() {
   await runtime.listenOps();
   const service = await startService(governanceService, runtime);
   const client = createGrpcClient(TokenService, service.grpcAddress);
-  const apiKey = config.auth.adminKey!;
+  const apiKey = config.auth.adminKey ?? '';
   const time = async (call: () => Promise<unknown>) => {
     const latencies: number[] = [];
     for (let i = 0; i < EXCHANGES; i++) {

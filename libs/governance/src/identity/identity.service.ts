@@ -32,7 +32,7 @@ export class IdentityService {
       }
       const project = manager.create(ProjectEntity, { id: randomUUID(), orgId, ...input, createdAt: Date.now() });
       await manager.insert(ProjectEntity, project);
-      await manager.insert(RoleBindingEntity, { projectId: project.id, principalId: caller.principal!.id, role: 'owner' });
+      await manager.insert(RoleBindingEntity, { projectId: project.id, principalId: caller.authenticated.id, role: 'owner' });
       return project;
     });
   }
@@ -149,8 +149,7 @@ export class IdentityService {
   }
 
   private orgOf(caller: Caller): string {
-    if (!caller.principal) throw new PermissionDeniedError('this call needs an authenticated caller');
-    return caller.principal.orgId;
+    return caller.authenticated.orgId;
   }
 
   /** Only owners (and org admins) may make owners; nobody may grant more than they hold. */

@@ -42,7 +42,7 @@ export class TokenService {
     caller: Caller,
     input: { principalId: string; name: string; projectIds: string[]; expiresAt: number | null },
   ): Promise<{ apiKey: ApiKeyEntity; secret: string }> {
-    const principal = await this.ownedPrincipal(caller, input.principalId || caller.principal!.id, 'create');
+    const principal = await this.ownedPrincipal(caller, input.principalId || caller.authenticated.id, 'create');
     if (input.name.length > 200) throw new InvalidArgumentError('must be at most 200 characters', 'name');
     if (input.expiresAt !== null && input.expiresAt <= Date.now()) throw new InvalidArgumentError('must be in the future', 'expire_time');
     if (input.projectIds.length > 100) throw new InvalidArgumentError('at most 100 projects', 'project_ids');
@@ -56,7 +56,9 @@ export class TokenService {
     input: { name: string; projectIds: string[]; expiresAt: number | null },
     given?: string,
   ): Promise<{ apiKey: ApiKeyEntity; secret: string }> {
-    const { id, secret } = given ? { id: parseApiKey(given)!.id, secret: given } : newApiKey();
+    const parsed = given ? parseApiKey(given) : undefined;
+    if (given && !parsed) throw new InvalidArgumentError('is not a Trellis API key (trellis_<16 hex>_<43 base64url>)', 'api_key');
+    const { id, secret } = parsed && given ? { id: parsed.id, secret: given } : newApiKey();
     const apiKey = manager.create(ApiKeyEntity, {
       id,
       principalId,
@@ -73,7 +75,7 @@ export class TokenService {
   }
 
   async listApiKeys(caller: Caller, principalId: string): Promise<ApiKeyEntity[]> {
-    const principal = await this.ownedPrincipal(caller, principalId || caller.principal!.id, 'read');
+    const principal = await this.ownedPrincipal(caller, principalId || caller.authenticated.id, 'read');
     return this.dataSource.getRepository(ApiKeyEntity).find({ where: { principalId: principal.id }, order: { createdAt: 'ASC' } });
   }
 
@@ -125,7 +127,7 @@ export class TokenService {
 
   /** The principal whose keys the caller manages: their own, or any in their org for org admins. */
   private async ownedPrincipal(caller: Caller, principalId: string, action: 'create' | 'read' | 'delete'): Promise<PrincipalEntity> {
-    const self = caller.principal!;
+    const self = caller.authenticated;
     if (principalId !== self.id && !(self.orgAdmin && caller.can(action, 'ApiKey', { projectId: '', orgId: self.orgId }))) {
       throw new PermissionDeniedError(`${self.id} may only manage their own API keys`);
     }

@@ -1,5 +1,5 @@
 import { subject as asSubject } from '@casl/ability';
-import { PermissionDeniedError } from '../errors';
+import { PermissionDeniedError, UnauthenticatedError } from '../errors';
 import type { Action, AppAbility, SubjectKind } from './ability';
 import type { Principal } from './principal';
 
@@ -33,6 +33,12 @@ export class Caller {
     /** The gRPC method called (`package.Service/Method`) and the action it declared. */
     readonly call: { method: string; action: string } = { method: '', action: '' },
   ) {}
+
+  /** The verified principal; throws UnauthenticatedError on a `@Public()` call that has none. */
+  get authenticated(): Principal {
+    if (!this.principal) throw new UnauthenticatedError('this call needs credentials: send `authorization: Bearer <token>`');
+    return this.principal;
+  }
 
   /** Whether the caller may do `action` to a `kind` resource with these fields (its `projectId`). */
   can(action: Action, kind: SubjectKind, fields: ResourceFields): boolean {

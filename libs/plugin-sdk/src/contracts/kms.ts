@@ -19,7 +19,12 @@ export interface DataKey {
 /**
  * KMS contract, v1: envelope encryption. Key-encryption keys never leave the KMS; Trellis only ever
  * holds data keys, wrapped at rest. `unwrapKey` rejects a wrapped key that another key or another
- * context produced, or that was altered.
+ * context produced, or that was altered (`InvalidWrappedKeyError`), and one whose key the KMS no
+ * longer holds (`KeyNotFoundError`).
+ *
+ * A `keyId` names a key-encryption key that stays the same across rotations: a KMS may rotate the
+ * key material behind it, wrapping with the newest version and unwrapping with any version it
+ * still holds, so a wrapped key records which version made it.
  */
 export interface KeyManager extends PluginInstance {
   /** A new data key, returned both in the clear and wrapped by `keyId`. */
@@ -28,4 +33,11 @@ export interface KeyManager extends PluginInstance {
   wrapKey(keyId: string, plaintext: Uint8Array, context?: EncryptionContext): Promise<Uint8Array>;
   /** Decrypts a data key that `wrapKey` or `generateDataKey` of `keyId` produced with the same context. */
   unwrapKey(keyId: string, wrapped: Uint8Array, context?: EncryptionContext): Promise<Uint8Array>;
+  /**
+   * Re-wraps a data key under the current version of `keyId` (after a rotation) without the data
+   * key leaving the KMS, so that older versions can be retired. Gives back bytes equal to `wrapped`
+   * when it already is under the current version; throws as `unwrapKey` does. Optional: where a
+   * KMS lacks it, a caller unwraps and wraps again.
+   */
+  rewrapKey?(keyId: string, wrapped: Uint8Array, context?: EncryptionContext): Promise<Uint8Array>;
 }

@@ -4,3 +4,5 @@
  */
 export { describeStorageConformance, ESCAPING_KEYS, type StorageFactory } from './storage.conformance';
 export { createTestContext } from './test-context';
+export { MemoryKeyManager } from './memory-key-manager';
+export { MemoryObjectStore, type StoredObject } from './memory-object-store';
