@@ -4,22 +4,20 @@ import { credentials, loadPackageDefinition, status, type GrpcObject, type Servi
 import { loadSync } from '@grpc/proto-loader';
 import { Controller, Module } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { eventually, TestKeySet, unsignedToken } from '@trellis/testing';
+import { eventually } from '@trellis/testing';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   assertEveryMethodGuarded,
   callEveryMethodWithoutToken,
   createGrpcClient,
   defineService,
-  loadConfig,
-  PlatformRuntime,
   startService,
   type GrpcClient,
+  type PlatformRuntime,
   type RunningService,
 } from '../src';
+import { TestKeySet, TestPlatform, unsignedToken } from '../src/testing';
 import { AuditEventSchema, Outcome, type AuditEvent } from '@trellis/proto';
 import { WidgetCreatedSchema, WidgetService } from './gen/trellis/kittest/v1/widget_service_pb';
 import { widgetService } from './widget/widget.service';
@@ -27,7 +25,7 @@ import { widgetService } from './widget/widget.service';
 type WidgetClient = GrpcClient<(typeof WidgetService)['method']>;
 
 describe('the service kit, through real gRPC', () => {
-  let dir: string;
+  let platform: TestPlatform;
   let keys: TestKeySet;
   let runtime: PlatformRuntime;
   let service: RunningService;
@@ -37,32 +35,16 @@ describe('the service kit, through real gRPC', () => {
   let anonymous: WidgetClient;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'trellis-kit-'));
-    keys = await TestKeySet.create();
-    writeFileSync(join(dir, 'jwks.json'), JSON.stringify(keys.jwks));
-    const config = loadConfig({
-      env: {
-        TRELLIS_DATA_DIR: dir,
-        TRELLIS_AUTH_JWKS_FILE: join(dir, 'jwks.json'),
-        TRELLIS_OPS_PORT: '0',
-        TRELLIS_LOG_LEVEL: 'silent',
-      },
-    });
-    runtime = await PlatformRuntime.create(config);
-    opsAddress = await runtime.listenOps();
-    service = await startService(widgetService, runtime);
-    const token = await keys.mint({ sub: 'editor-1', bindings: [{ project: 'p1', role: 'editor' }] });
-    const viewerToken = await keys.mint({ sub: 'viewer-1', bindings: [{ project: 'p1', role: 'viewer' }] });
-    editor = createGrpcClient(WidgetService, service.grpcAddress, { token });
-    viewer = createGrpcClient(WidgetService, service.grpcAddress, { token: viewerToken });
-    anonymous = createGrpcClient(WidgetService, service.grpcAddress);
+    platform = await TestPlatform.start();
+    ({ keys, runtime, opsAddress } = platform);
+    service = await platform.startService(widgetService);
+    editor = await platform.client(WidgetService, service.grpcAddress, { sub: 'editor-1', bindings: [{ project: 'p1', role: 'editor' }] });
+    viewer = await platform.client(WidgetService, service.grpcAddress, { sub: 'viewer-1', bindings: [{ project: 'p1', role: 'viewer' }] });
+    anonymous = await platform.client(WidgetService, service.grpcAddress);
   });
 
   afterAll(async () => {
-    for (const client of [editor, viewer, anonymous]) client?.close();
-    await service?.close();
-    await runtime?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await platform?.stop();
   });
 
   describe('every RPC kind', () => {

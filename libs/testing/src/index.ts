@@ -1,4 +1,3 @@
-export * from './tokens';
 export { eventually } from './eventually';
 export { testRunId, uniqueTestName } from './run-id';
 export { createTestDatabase, testPostgresUrl, testSqliteDatabase, type TestDatabase } from './test-database';

@@ -8,7 +8,7 @@ import 'reflect-metadata';
 import { governanceService } from '@trellis/governance';
 import { createGrpcClient, loadConfig, PlatformRuntime, startService, TokenVerifier } from '@trellis/platform';
 import { TokenService } from '@trellis/proto';
-import { TestKeySet } from '@trellis/testing';
+import { TestKeySet } from '@trellis/platform/testing';
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';

@@ -18,7 +18,7 @@ import {
   startService,
   type Caller,
 } from '@trellis/platform';
-import { TestKeySet } from '@trellis/testing';
+import { TestKeySet } from '@trellis/platform/testing';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';

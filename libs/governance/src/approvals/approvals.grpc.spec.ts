@@ -1,21 +1,9 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import {
-  callEveryMethodWithoutToken,
-  createGrpcClient,
-  defineService,
-  loadConfig,
-  PlatformRuntime,
-  startService,
-  type EventSubscription,
-  type GrpcClient,
-  type RunningService,
-} from '@trellis/platform';
+import { callEveryMethodWithoutToken, defineService, type EventSubscription, type GrpcClient, type RunningService } from '@trellis/platform';
+import { TestPlatform } from '@trellis/platform/testing';
 import { ApprovalService, ApprovalState, AuditEventSchema, Outcome, type AuditEvent } from '@trellis/proto';
-import { eventually, TestKeySet } from '@trellis/testing';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { eventually } from '@trellis/testing';
 import { APPROVAL_ENTITIES, APPROVAL_MIGRATIONS } from '.';
 import { ApprovalsModule } from './approvals.module';
 
@@ -33,12 +21,10 @@ const approvalTest = defineService({
 const ask = { projectId: 'p1', action: 'registry.alias.set', resource: 'models/churn@champion', details: { version: '7' } };
 
 describe('ApprovalService through the service kit', () => {
-  let dir: string;
-  let runtime: PlatformRuntime;
+  let platform: TestPlatform;
   let service: RunningService;
   let subscription: EventSubscription;
   const audits: AuditEvent[] = [];
-  const clients: ApprovalClient[] = [];
   let alice: ApprovalClient;
   let bob: ApprovalClient;
   let viewer: ApprovalClient;
@@ -46,29 +32,15 @@ describe('ApprovalService through the service kit', () => {
   let lister: ApprovalClient;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'trellis-approvals-'));
-    const keys = await TestKeySet.create();
-    writeFileSync(join(dir, 'jwks.json'), JSON.stringify(keys.jwks));
-    const config = loadConfig({
-      env: {
-        TRELLIS_DATA_DIR: dir,
-        TRELLIS_AUTH_JWKS_FILE: join(dir, 'jwks.json'),
-        TRELLIS_OPS_PORT: '0',
-        TRELLIS_LOG_LEVEL: 'silent',
-      },
-    });
-    runtime = await PlatformRuntime.create(config);
-    subscription = await runtime.bus.subscribe({
+    platform = await TestPlatform.start();
+    subscription = await platform.runtime.bus.subscribe({
       durable: 'approvals-spec',
       subject: 'trellis.governance.v1.audit.recorded',
       handler: async (envelope) => void audits.push(fromBinary(AuditEventSchema, envelope.payload)),
     });
-    service = await startService(approvalTest, runtime);
-    const client = async (sub: string, bindings: Array<{ project: string; role: 'viewer' | 'editor' | 'admin' | 'owner' }>) => {
-      const made = createGrpcClient(ApprovalService, service.grpcAddress, { token: await keys.mint({ sub, bindings }) });
-      clients.push(made);
-      return made;
-    };
+    service = await platform.startService(approvalTest);
+    const client = (sub: string, bindings: Array<{ project: string; role: 'viewer' | 'editor' | 'admin' | 'owner' }>) =>
+      platform.client(ApprovalService, service.grpcAddress, { sub, bindings });
     alice = await client('alice', [{ project: 'p1', role: 'editor' }]);
     bob = await client('bob', [{ project: 'p1', role: 'editor' }]);
     viewer = await client('vic', [{ project: 'p1', role: 'viewer' }]);
@@ -77,11 +49,8 @@ describe('ApprovalService through the service kit', () => {
   });
 
   afterAll(async () => {
-    for (const client of clients) client.close();
     await subscription?.stop();
-    await service?.close();
-    await runtime?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await platform?.stop();
   });
 
   const codeOf = async (call: Promise<unknown>) => ((await call.catch((e: unknown) => e)) as ServiceError).code;

@@ -1,21 +1,10 @@
 import { create, fromJsonString, toBinary } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { status } from '@grpc/grpc-js';
-import {
-  callEveryMethodWithoutToken,
-  createGrpcClient,
-  defineService,
-  loadConfig,
-  PlatformRuntime,
-  startService,
-  type GrpcClient,
-  type RunningService,
-} from '@trellis/platform';
+import { callEveryMethodWithoutToken, defineService, type GrpcClient, type PlatformRuntime, type RunningService } from '@trellis/platform';
+import { TestPlatform, type TestTokenClaims } from '@trellis/platform/testing';
 import { AuditEventSchema, AuditRecordSchema, AuditService, EventEnvelopeSchema, type AuditEvent } from '@trellis/proto';
-import { eventually, TestKeySet } from '@trellis/testing';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { eventually } from '@trellis/testing';
 import { AUDIT_ENTITIES, AUDIT_MIGRATIONS } from './index';
 import { AuditModule } from './audit.module';
 import { auditEvent, tamper, T0_MS } from './test-fixtures/audit-fixtures';
@@ -35,8 +24,7 @@ const auditTestService = defineService({
 const EXPORTED = 1203;
 
 describe('AuditService through real gRPC', () => {
-  let dir: string;
-  let keys: TestKeySet;
+  let platform: TestPlatform;
   let runtime: PlatformRuntime;
   let service: RunningService;
   let orgAdmin: AuditClient;
@@ -57,15 +45,10 @@ describe('AuditService through real gRPC', () => {
   const sequencesOf = (answer: { records: Array<{ sequence: bigint }> }) => answer.records.map((record) => Number(record.sequence));
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'trellis-audit-'));
-    keys = await TestKeySet.create();
-    writeFileSync(join(dir, 'jwks.json'), JSON.stringify(keys.jwks));
-    const config = loadConfig({
-      env: { TRELLIS_DATA_DIR: dir, TRELLIS_AUTH_JWKS_FILE: join(dir, 'jwks.json'), TRELLIS_OPS_PORT: '0', TRELLIS_LOG_LEVEL: 'silent' },
-    });
-    runtime = await PlatformRuntime.create(config);
-    service = await startService(auditTestService, runtime);
-    const client = async (claims: Parameters<TestKeySet['mint']>[0]) => createGrpcClient(AuditService, service.grpcAddress, { token: await keys.mint(claims) });
+    platform = await TestPlatform.start();
+    runtime = platform.runtime;
+    service = await platform.startService(auditTestService);
+    const client = (claims: TestTokenClaims) => platform.client(AuditService, service.grpcAddress, claims);
     orgAdmin = await client({ sub: 'root', orgAdmin: true });
     projectAdmin = await client({ sub: 'admin-1', bindings: [{ project: 'p1', role: 'admin' }] });
     editor = await client({ sub: 'editor-1', bindings: [{ project: 'p1', role: 'editor' }] });
@@ -83,10 +66,7 @@ describe('AuditService through real gRPC', () => {
   });
 
   afterAll(async () => {
-    for (const client of [orgAdmin, projectAdmin, editor]) client?.close();
-    await service?.close();
-    await runtime?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await platform?.stop();
   });
 
   describe('ListAuditRecords', () => {

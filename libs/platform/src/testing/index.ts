@@ -1,0 +1,2 @@
+export * from './test-key-set';
+export * from './test-platform';
