@@ -2,16 +2,16 @@
 // - append throughput with the chain (lock the head, skip known event ids, hash, multi-row INSERT,
 //   move the head), in batches and one event per transaction, against a baseline of the same rows
 //   inserted with plain `pg` INSERTs (no hashing, no lock) into a copy of the table with the same
-//   indexes, and the chain/baseline ratio; and the ingest path itself (subscribeIdempotent's
-//   transaction: inbox row + chain append, one event at a time, as the durable consumer runs it);
+//   indexes, and the chain/baseline ratio; and the ingest path itself (governance's
+//   JetStream durable consumer feeding the chain in group commits, end to end from a stream);
 // - Verify over a chain of BENCH_VERIFY_RECORDS records (default 1,000,000), built with batch appends.
 // Run: node tools/bench/run.cjs tools/bench/audit/audit.bench.ts
 import 'reflect-metadata';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import { openDatabase, type EventBus, type EventHandler } from '@trellis/platform';
+import { JetStreamBus, openDatabase, type EventSubscription } from '@trellis/platform';
 import { AuditEventSchema, EventEnvelopeSchema, Outcome, type AuditEvent } from '@trellis/proto';
-import { createTestDatabase } from '@trellis/testing';
+import { createTestDatabase, testNatsConfig } from '@trellis/testing';
 import { randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { Client } from 'pg';
@@ -25,6 +25,7 @@ import { verifyAuditChain } from '../../../libs/governance/src/audit/verify';
 const BATCHED = Number(process.env.BENCH_EVENTS ?? 100_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 500);
 const SINGLE = Number(process.env.BENCH_SINGLE ?? 2000);
+const INGEST = Number(process.env.BENCH_INGEST ?? 20_000);
 const VERIFY_RECORDS = Number(process.env.BENCH_VERIFY_RECORDS ?? 1_000_000);
 const FILL_BATCH = 5000;
 const TARGET_PER_SECOND = 5000;
@@ -138,24 +139,27 @@ async function main(): Promise<void> {
     console.log(`  ratio     ${(singleChainRate / rate(SINGLE, singleBaseline)).toFixed(2)}  chain/baseline`);
     await client.query('DROP TABLE audit_baseline');
 
-    console.log(`\ningest handler, one event per transaction (${fmt(SINGLE)} events)`);
-    let handler: EventHandler | undefined;
-    const bus: EventBus = {
-      publish: async () => undefined,
-      subscribe: async (options) => {
-        handler = options.handler;
-        return { stop: async () => undefined };
-      },
-      close: async () => undefined,
-    };
-    await subscribeAuditEvents(bus, dataSource, chain);
-    const envelopes = events(SINGLE).map((item) =>
-      create(EventEnvelopeSchema, { id: randomUUID(), subject: `trellis.${item.service}.v1.audit.recorded`, payloadType: AuditEventSchema.typeName, payload: toBinary(AuditEventSchema, item) }),
-    );
-    const ingestSeconds = await timed(async () => {
-      for (const envelope of envelopes) await handler?.(envelope);
-    });
-    console.log(`  ingest    ${fmt(rate(SINGLE, ingestSeconds)).padStart(9)} events/s  (${((ingestSeconds / SINGLE) * 1000).toFixed(2)} ms each: decode, inbox row, chain append)`);
+    console.log(`\ningest through NATS JetStream (${fmt(INGEST)} events waiting in the stream, then consumed)`);
+    const nats = testNatsConfig();
+    const bus = await JetStreamBus.connect({ servers: nats.servers, stream: nats.stream, subjectPrefix: nats.subjectPrefix });
+    try {
+      const envelopes = events(INGEST).map((item) =>
+        create(EventEnvelopeSchema, { id: randomUUID(), subject: `trellis.${item.service}.v1.audit.recorded`, payloadType: AuditEventSchema.typeName, payload: toBinary(AuditEventSchema, item) }),
+      );
+      for (let i = 0; i < envelopes.length; i += 1000) await Promise.all(envelopes.slice(i, i + 1000).map((envelope) => bus.publish(envelope)));
+      const countRecords = async () => Number((await client.query('SELECT count(*)::int AS count FROM audit_records')).rows[0].count);
+      const before = await countRecords();
+      let subscription: EventSubscription | undefined;
+      const ingestSeconds = await timed(async () => {
+        subscription = await subscribeAuditEvents(bus, dataSource, chain);
+        while ((await countRecords()) < before + INGEST) await new Promise((resolve) => setTimeout(resolve, 20));
+      });
+      await subscription?.stop();
+      console.log(`  ingest    ${fmt(rate(INGEST, ingestSeconds)).padStart(9)} events/s  (consume, decode, group commit into the chain, ack)`);
+    } finally {
+      await bus.close();
+      await nats.cleanup();
+    }
 
     const [{ count }] = (await client.query('SELECT count(*)::int AS count FROM audit_records')).rows;
     const missing = VERIFY_RECORDS - count;

@@ -1,9 +1,13 @@
-import { create } from '@bufbuild/protobuf';
+import { create, fromBinary } from '@bufbuild/protobuf';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { EVENT_BUS, LOGGER, subscribeIdempotent, type EventBus, type EventSubscription, type KitLogger } from '@trellis/platform';
-import { AuditEventSchema } from '@trellis/proto';
+import { EVENT_BUS, type EventBus, type EventSubscription } from '@trellis/platform';
+import { AuditEventSchema, type AuditEvent } from '@trellis/proto';
 import { DataSource } from 'typeorm';
 import { AuditChain } from './audit-chain';
+import { GroupCommit } from './group-commit';
+
+/** Events handed to the ingest at once; they are appended in groups of up to this many. */
+const INGEST_CONCURRENCY = 500;
 
 /** The durable consumer that feeds the chain. */
 export const AUDIT_DURABLE = 'governance-audit';
@@ -11,24 +15,28 @@ export const AUDIT_DURABLE = 'governance-audit';
 export const AUDIT_SUBJECT = 'trellis.*.v1.audit.recorded';
 
 /**
- * Subscribes the chain to every service's audit events: each is appended in the transaction that
- * records it in the inbox, so a redelivered event is appended once. An event without an id, a
- * service or a time takes the envelope's id, the service named in its subject and the envelope's time.
+ * Subscribes the chain to every service's audit events. Events are appended in groups (one
+ * transaction for all events that arrived while the previous group committed) and acknowledged
+ * once their group has committed; the chain skips event ids it already holds, so a redelivered or
+ * republished event is appended once. An event without an id, a service or a time takes the
+ * envelope's id, the service named in its subject and the envelope's time.
  */
-export function subscribeAuditEvents(bus: EventBus, dataSource: DataSource, chain: AuditChain, logger?: KitLogger): Promise<EventSubscription> {
-  return subscribeIdempotent(bus, dataSource, {
+export function subscribeAuditEvents(bus: EventBus, dataSource: DataSource, chain: AuditChain): Promise<EventSubscription> {
+  const groups = new GroupCommit<AuditEvent>((events) => dataSource.transaction(async (manager) => void (await chain.append(manager, events))));
+  return bus.subscribe({
     durable: AUDIT_DURABLE,
     subject: AUDIT_SUBJECT,
-    schema: AuditEventSchema,
-    logger,
-    handle: async (event, envelope, manager) => {
-      const completed = create(AuditEventSchema, {
-        ...event,
-        id: event.id || envelope.id,
-        service: event.service || envelope.subject.split('.')[1],
-        occurredAt: event.occurredAt ?? envelope.occurredAt,
-      });
-      await chain.append(manager, [completed]);
+    concurrency: INGEST_CONCURRENCY,
+    handler: async (envelope) => {
+      const event = fromBinary(AuditEventSchema, envelope.payload);
+      await groups.add(
+        create(AuditEventSchema, {
+          ...event,
+          id: event.id || envelope.id,
+          service: event.service || envelope.subject.split('.')[1],
+          occurredAt: event.occurredAt ?? envelope.occurredAt,
+        }),
+      );
     },
   });
 }
@@ -42,11 +50,10 @@ export class AuditIngest implements OnModuleInit, OnModuleDestroy {
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     private readonly dataSource: DataSource,
     private readonly chain: AuditChain,
-    @Inject(LOGGER) private readonly logger: KitLogger,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.subscription = await subscribeAuditEvents(this.bus, this.dataSource, this.chain, this.logger);
+    this.subscription = await subscribeAuditEvents(this.bus, this.dataSource, this.chain);
   }
 
   async onModuleDestroy(): Promise<void> {

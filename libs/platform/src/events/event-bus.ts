@@ -18,6 +18,12 @@ export interface SubscribeOptions {
   /** The subject to receive, with NATS wildcards: `*` one token, `>` one or more trailing tokens. */
   subject: string;
   handler: EventHandler;
+  /**
+   * How many events the handler may be given at once. Default 1: one after another, in stream
+   * order. Above 1 (JetStream only; in-process delivery is always one at a time) order is lost,
+   * which suits handlers that batch work, such as an append-only log committing in groups.
+   */
+  concurrency?: number;
 }
 
 /** A running subscription. */

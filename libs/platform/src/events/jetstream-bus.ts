@@ -134,7 +134,7 @@ export class JetStreamBus implements EventBus {
     checkSubject(options.subject, { wildcards: true });
     await this.ensureConsumer(options.durable, this.prefix + options.subject);
     const consumer = await this.client.consumers.get(this.stream, options.durable);
-    const messages = await consumer.consume({ max_messages: 16 });
+    const messages = await consumer.consume({ max_messages: Math.max(16, 2 * (options.concurrency ?? 1)) });
     let stopping = false;
     const loop = this.consume(messages, options, () => stopping);
     const subscription: EventSubscription = {
@@ -158,14 +158,23 @@ export class JetStreamBus implements EventBus {
   }
 
   private async consume(messages: ConsumerMessages, options: SubscribeOptions, stopping: () => boolean): Promise<void> {
+    const limit = options.concurrency ?? 1;
+    const running = new Set<Promise<void>>();
     try {
       for await (const message of messages) {
         // Messages already fetched when the subscription stops go back for immediate redelivery.
-        if (stopping()) message.nak();
-        else await this.handle(message, options);
+        if (stopping()) {
+          message.nak();
+          continue;
+        }
+        const handled = this.handle(message, options).finally(() => running.delete(handled));
+        running.add(handled);
+        if (running.size >= limit) await Promise.race(running);
       }
     } catch (error) {
       this.logger.error({ durable: options.durable, err: error }, 'event subscription ended with an error');
+    } finally {
+      await Promise.all(running);
     }
   }
 

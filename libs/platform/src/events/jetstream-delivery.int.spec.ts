@@ -1,4 +1,5 @@
-import { fromBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { EventEnvelopeSchema } from '@trellis/proto';
 import { createTestDatabase, eventually, startTcpProxy, testNatsConfig, type TcpProxy, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import type { DataSource } from 'typeorm';
@@ -280,5 +281,36 @@ describe('distributed delivery: PostgreSQL outbox -> JetStream -> idempotent con
     await subscribeSeen(await connectBus());
 
     await eventually(async () => expect(await seenWidgets(consumer)).toEqual([first.widgetId, second.widgetId].sort()));
+  });
+  it('hands a subscription with concurrency above 1 several events at once', async () => {
+    const bus = await connectBus();
+    for (let i = 0; i < 20; i++) {
+      await bus.publish(
+        create(EventEnvelopeSchema, {
+          id: `concurrent-${i}`,
+          subject: WIDGET_CREATED,
+          payloadType: WidgetCreatedSchema.typeName,
+          payload: toBinary(WidgetCreatedSchema, create(WidgetCreatedSchema, {})),
+        }),
+      );
+    }
+    let inFlight = 0;
+    let most = 0;
+    const handled = new Set<string>();
+    const subscription = await bus.subscribe({
+      durable: 'concurrent',
+      subject: WIDGET_CREATED,
+      concurrency: 8,
+      handler: async (envelope) => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        inFlight -= 1;
+        handled.add(envelope.id);
+      },
+    });
+    subscriptions.push(subscription);
+    await eventually(() => expect(handled.size).toBe(20));
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(8);
   });
 });
