@@ -143,6 +143,16 @@ describe('governance identity, API keys and tokens', () => {
     expect(results.some((r) => r.status === 'fulfilled')).toBe(true);
   });
 
+  it('rate limits exchanges from one client address, whatever the keys', async () => {
+    const guesses = Array.from({ length: 120 }, (_, i) => `trellis_${i.toString(16).padStart(16, '0')}_${'x'.repeat(43)}`);
+    const results = await Promise.allSettled(guesses.map((guess) => gov.exchange(guess)));
+    const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as { code: number }).code : 0));
+    expect(codes).toContain(status.UNAUTHENTICATED);
+    expect(codes).toContain(status.RESOURCE_EXHAUSTED);
+    // Every test calls from 127.0.0.1: let the address's bucket refill for the ones after this.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+  });
+
   it('rejects malformed keys with a message that says what a key looks like', async () => {
     await expect(gov.exchange('not-a-key')).rejects.toMatchObject({
       code: status.UNAUTHENTICATED,
