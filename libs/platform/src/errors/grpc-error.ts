@@ -10,6 +10,10 @@ const PLUGIN_ERROR_CODES: Partial<Record<PluginErrorCode, status>> = {
   INVALID_KEY: status.INVALID_ARGUMENT,
   INVALID_RANGE: status.OUT_OF_RANGE,
   INVALID_PART: status.INVALID_ARGUMENT,
+  // Stored data that fails its integrity check, or whose key is gone, is lost data, not a bad request.
+  OBJECT_INTEGRITY: status.DATA_LOSS,
+  KEY_NOT_FOUND: status.FAILED_PRECONDITION,
+  INVALID_WRAPPED_KEY: status.DATA_LOSS,
 };
 
 /** What grpc-js needs to answer a call with a status: a code, details, and trailing metadata. */
