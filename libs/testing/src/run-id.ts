@@ -13,8 +13,11 @@ export function testRunId(): string {
   return runId;
 }
 
-/** A name unique within this process and run: `<prefix>_<run id>_<n>`. */
+/**
+ * A name unique within this run: `<prefix>_<run id>_<pid>_<n>`. The pid matters because one run
+ * starts several jest processes (a project each, in parallel) that share the run id.
+ */
 export function uniqueTestName(prefix: string): string {
   counter += 1;
-  return `${prefix}_${runId}_${counter}`;
+  return `${prefix}_${runId}_${process.pid}_${counter}`;
 }

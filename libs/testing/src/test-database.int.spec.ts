@@ -19,7 +19,7 @@ describe('createTestDatabase', () => {
   it('creates an empty database named after the run, and drop() removes it even while connected', async () => {
     const database = await createTestDatabase();
     const name = new URL(database.config.url).pathname.slice(1);
-    expect(name).toMatch(new RegExp(`^trellis_t_${testRunId()}_\\d+$`));
+    expect(name).toMatch(new RegExp(`^trellis_t_${testRunId()}_${process.pid}_\\d+$`));
     expect(await databaseExists(name)).toBe(true);
     const client = new Client({ connectionString: database.config.url });
     await client.connect();

@@ -17,8 +17,8 @@ describe('testNatsConfig', () => {
     const one = testNatsConfig();
     const two = testNatsConfig();
 
-    expect(one.stream).toMatch(new RegExp(`^TRELLIS_${testRunId().toUpperCase()}_\\d+$`));
-    expect(one.subjectPrefix).toMatch(new RegExp(`^t_${testRunId()}_\\d+$`));
+    expect(one.stream).toMatch(new RegExp(`^TRELLIS_${testRunId().toUpperCase()}_${process.pid}_\\d+$`));
+    expect(one.subjectPrefix).toMatch(new RegExp(`^t_${testRunId()}_${process.pid}_\\d+$`));
     expect(two.stream).not.toBe(one.stream);
     expect(two.subjectPrefix).not.toBe(one.subjectPrefix);
   });
