@@ -40,8 +40,8 @@ describe('the standalone process', () => {
 
   it('prints where the ops endpoints and every service listen', () => {
     expect(printed).toContain('Trellis (standalone) is running.');
-    expect(printed).toContain(`  ops      ${running.opsAddress}  (/healthz /readyz /metrics)`);
-    for (const service of running.services) expect(printed).toContain(`  ${service.name.padEnd(8)} grpc://${service.grpcAddress}`);
+    expect(printed).toContain(`  ${'ops'.padEnd(12)} ${running.opsAddress}  (/healthz /readyz /metrics)`);
+    for (const service of running.services) expect(printed).toContain(`  ${service.name.padEnd(12)} grpc://${service.grpcAddress}`);
     expect(running.services.map((service) => service.name)).toEqual(SERVICES.map((service) => service.name));
   });
 

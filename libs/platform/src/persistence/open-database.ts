@@ -90,7 +90,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<DataSo
     await dataSource.destroy();
     throw err;
   }
-  logger.info({ service: options.service, database: kind }, 'database ready');
+  logger.info({ database: kind, migrationsTable: `${options.service}_migrations` }, 'database ready');
   return dataSource;
 }
 

@@ -52,11 +52,12 @@ export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
     for (const definition of plan.services) services.push(await startService(definition, runtime));
     runtime.releaseEvents();
 
+    const row = (label: string, value: string) => print(`  ${label.padEnd(12)} ${value}`);
     print(`Trellis (${config.mode}) is running.`);
-    print(`  ops      ${opsAddress}  (/healthz /readyz /metrics)`);
-    for (const service of services) print(`  ${service.name.padEnd(8)} grpc://${service.grpcAddress}`);
+    row('ops', `${opsAddress}  (/healthz /readyz /metrics)`);
+    for (const service of services) row(service.name, `grpc://${service.grpcAddress}`);
     if (services.length === 0) print('  no services are registered in this build yet');
-    if (config.mode === 'standalone') print(`  data     ${config.dataDir}`);
+    if (config.mode === 'standalone') row('data', config.dataDir);
     return { runtime, services, opsAddress, stop };
   } catch (error) {
     await stop();
