@@ -4,19 +4,18 @@
 // sequentially and at 64 calls in flight, and the kit/bare ratios.
 import 'reflect-metadata';
 import { create } from '@bufbuild/protobuf';
-import { Server, ServerCredentials, type ServiceDefinition as GrpcServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type Metadata, type ServiceDefinition as GrpcServiceDefinition } from '@grpc/grpc-js';
 import { Controller, Module } from '@nestjs/common';
-import { GrpcMethod, Payload } from '@nestjs/microservices';
+import { GrpcMethod } from '@nestjs/microservices';
 import {
+  callerOf,
   createGrpcClient,
-  CurrentCaller,
   defineService,
   loadConfig,
   packageDefinitionFor,
   PlatformRuntime,
   Requires,
   startService,
-  type Caller,
 } from '@trellis/platform';
 import { TestKeySet } from '@trellis/platform/testing';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,7 +40,8 @@ const answer = (): GetWidgetResponse => ({ $typeName: 'trellis.kittest.v1.GetWid
 class BenchGrpc {
   @GrpcMethod('WidgetService', 'GetWidget')
   @Requires('read', 'Widget')
-  getWidget(@Payload() _request: GetWidgetRequest, @CurrentCaller() caller: Caller): GetWidgetResponse {
+  getWidget(_request: GetWidgetRequest, metadata: Metadata): GetWidgetResponse {
+    const caller = callerOf(metadata);
     caller.assert('read', 'Widget', { projectId: 'p1' });
     return answer();
   }

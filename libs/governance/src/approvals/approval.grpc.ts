@@ -1,8 +1,9 @@
+import type { Metadata } from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Controller } from '@nestjs/common';
-import { GrpcMethod, Payload } from '@nestjs/microservices';
-import { Caller, CurrentCaller, InvalidArgumentError, Requires } from '@trellis/platform';
+import { GrpcMethod } from '@nestjs/microservices';
+import { callerOf, InvalidArgumentError, Requires } from '@trellis/platform';
 import {
   ApprovalSchema,
   ApprovalState,
@@ -39,7 +40,8 @@ export class ApprovalGrpc {
 
   @GrpcMethod('ApprovalService', 'RequestApproval')
   @Requires('create', APPROVAL_KIND)
-  async requestApproval(@Payload() request: RequestApprovalRequest, @CurrentCaller() caller: Caller): Promise<RequestApprovalResponse> {
+  async requestApproval(request: RequestApprovalRequest, metadata: Metadata): Promise<RequestApprovalResponse> {
+    const caller = callerOf(metadata);
     const { projectId, action, resource, details } = request;
     const approval = await this.approvals.request(caller, { projectId, action, resource, details });
     return create(RequestApprovalResponseSchema, { approval: toProto(approval) });
@@ -47,28 +49,32 @@ export class ApprovalGrpc {
 
   @GrpcMethod('ApprovalService', 'Approve')
   @Requires('update', APPROVAL_KIND)
-  async approve(@Payload() request: ApproveRequest, @CurrentCaller() caller: Caller): Promise<ApproveResponse> {
+  async approve(request: ApproveRequest, metadata: Metadata): Promise<ApproveResponse> {
+    const caller = callerOf(metadata);
     const approval = await this.approvals.approve(caller, request.approvalId, request.comment);
     return create(ApproveResponseSchema, { approval: toProto(approval) });
   }
 
   @GrpcMethod('ApprovalService', 'Reject')
   @Requires('update', APPROVAL_KIND)
-  async reject(@Payload() request: RejectRequest, @CurrentCaller() caller: Caller): Promise<RejectResponse> {
+  async reject(request: RejectRequest, metadata: Metadata): Promise<RejectResponse> {
+    const caller = callerOf(metadata);
     const approval = await this.approvals.reject(caller, request.approvalId, request.comment);
     return create(RejectResponseSchema, { approval: toProto(approval) });
   }
 
   @GrpcMethod('ApprovalService', 'GetApproval')
   @Requires('read', APPROVAL_KIND)
-  async getApproval(@Payload() request: GetApprovalRequest, @CurrentCaller() caller: Caller): Promise<GetApprovalResponse> {
+  async getApproval(request: GetApprovalRequest, metadata: Metadata): Promise<GetApprovalResponse> {
+    const caller = callerOf(metadata);
     const approval = await this.approvals.get(caller, request.approvalId);
     return create(GetApprovalResponseSchema, { approval: toProto(approval) });
   }
 
   @GrpcMethod('ApprovalService', 'ListApprovals')
   @Requires('read', APPROVAL_KIND)
-  async listApprovals(@Payload() request: ListApprovalsRequest, @CurrentCaller() caller: Caller): Promise<ListApprovalsResponse> {
+  async listApprovals(request: ListApprovalsRequest, metadata: Metadata): Promise<ListApprovalsResponse> {
+    const caller = callerOf(metadata);
     const page = await this.approvals.list(caller, {
       projectId: request.projectId,
       state: stateFromProto(request.state),

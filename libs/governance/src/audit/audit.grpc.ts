@@ -1,7 +1,8 @@
+import type { Metadata } from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
-import { Controller, createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { GrpcMethod, Payload } from '@nestjs/microservices';
-import { Caller, CurrentCaller, PermissionDeniedError, Requires } from '@trellis/platform';
+import { Controller } from '@nestjs/common';
+import { GrpcMethod } from '@nestjs/microservices';
+import { callerOf, PermissionDeniedError, Requires } from '@trellis/platform';
 import {
   ListAuditRecordsResponseSchema,
   VerifyAuditChainResponseSchema,
@@ -19,9 +20,6 @@ import { pageSizeOf, pageTokenAfter, recordFilterFor, sequenceAfter } from './au
 import { findRecords } from './audit-record.repository';
 import { verifyAuditChain } from './verify';
 
-/** The grpc-js call object of the current call (the third argument Nest hands a gRPC handler). */
-const GrpcCall = createParamDecorator((_: unknown, context: ExecutionContext) => context.getArgByIndex<DrainableCall>(2));
-
 /** AuditService handlers: list, export and verify governance's audit chain. */
 @Controller()
 export class AuditGrpc {
@@ -29,7 +27,8 @@ export class AuditGrpc {
 
   @GrpcMethod('AuditService', 'ListAuditRecords')
   @Requires('read', 'Audit')
-  async listAuditRecords(@Payload() request: ListAuditRecordsRequest, @CurrentCaller() caller: Caller): Promise<ListAuditRecordsResponse> {
+  async listAuditRecords(request: ListAuditRecordsRequest, metadata: Metadata): Promise<ListAuditRecordsResponse> {
+    const caller = callerOf(metadata);
     const pageSize = pageSizeOf(request.pageSize);
     const after = sequenceAfter(request.pageToken);
     const filter = recordFilterFor(request.filter, caller);
@@ -43,17 +42,14 @@ export class AuditGrpc {
 
   @GrpcMethod('AuditService', 'ExportAuditRecords')
   @Requires('read', 'Audit')
-  exportAuditRecords(
-    @Payload() request: ExportAuditRecordsRequest,
-    @CurrentCaller() caller: Caller,
-    @GrpcCall() call: DrainableCall,
-  ): Observable<ExportAuditRecordsResponse> {
-    return exportLines(this.dataSource, recordFilterFor(request.filter, caller), call);
+  exportAuditRecords(request: ExportAuditRecordsRequest, metadata: Metadata, call: DrainableCall): Observable<ExportAuditRecordsResponse> {
+    return exportLines(this.dataSource, recordFilterFor(request.filter, callerOf(metadata)), call);
   }
 
   @GrpcMethod('AuditService', 'VerifyAuditChain')
   @Requires('read', 'Audit')
-  async verifyAuditChain(@CurrentCaller() caller: Caller): Promise<VerifyAuditChainResponse> {
+  async verifyAuditChain(_request: unknown, metadata: Metadata): Promise<VerifyAuditChainResponse> {
+    const caller = callerOf(metadata);
     if (!caller.principal?.orgAdmin) {
       throw new PermissionDeniedError(`${caller.principal?.id ?? 'anonymous'} may not verify the audit chain: only an org admin may`);
     }

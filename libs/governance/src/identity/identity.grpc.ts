@@ -1,7 +1,8 @@
+import type { Metadata } from '@grpc/grpc-js';
 import type { DescMessage, MessageInitShape } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
-import { GrpcMethod, Payload } from '@nestjs/microservices';
-import { CurrentCaller, InvalidArgumentError, Requires, type Caller } from '@trellis/platform';
+import { GrpcMethod } from '@nestjs/microservices';
+import { callerOf, InvalidArgumentError, Requires } from '@trellis/platform';
 import {
   PrincipalKind,
   type CreatePrincipalRequest,
@@ -36,19 +37,22 @@ export class IdentityGrpc {
 
   @GrpcMethod('IdentityService', 'CreateProject')
   @Requires('create', 'Project')
-  async createProject(@Payload() request: CreateProjectRequest, @CurrentCaller() caller: Caller): Reply<typeof CreateProjectResponseSchema> {
+  async createProject(request: CreateProjectRequest, metadata: Metadata): Reply<typeof CreateProjectResponseSchema> {
+    const caller = callerOf(metadata);
     return { project: projectToProto(await this.identity.createProject(caller, request)) };
   }
 
   @GrpcMethod('IdentityService', 'GetProject')
   @Requires('read', 'Project')
-  async getProject(@Payload() request: GetProjectRequest, @CurrentCaller() caller: Caller): Reply<typeof GetProjectResponseSchema> {
+  async getProject(request: GetProjectRequest, metadata: Metadata): Reply<typeof GetProjectResponseSchema> {
+    const caller = callerOf(metadata);
     return { project: projectToProto(await this.identity.getProject(caller, request.projectId)) };
   }
 
   @GrpcMethod('IdentityService', 'ListProjects')
   @Requires('read', 'Project')
-  async listProjects(@Payload() request: ListProjectsRequest, @CurrentCaller() caller: Caller): Reply<typeof ListProjectsResponseSchema> {
+  async listProjects(request: ListProjectsRequest, metadata: Metadata): Reply<typeof ListProjectsResponseSchema> {
+    const caller = callerOf(metadata);
     const page = readPage(request.pageSize, request.pageToken);
     const projects = await this.identity.listProjects(caller, page);
     return { projects: projects.map(projectToProto), nextPageToken: nextPageToken(projects, page.size, (p) => p.name) };
@@ -56,13 +60,15 @@ export class IdentityGrpc {
 
   @GrpcMethod('IdentityService', 'UpdateProject')
   @Requires('update', 'Project')
-  async updateProject(@Payload() request: UpdateProjectRequest, @CurrentCaller() caller: Caller): Reply<typeof UpdateProjectResponseSchema> {
+  async updateProject(request: UpdateProjectRequest, metadata: Metadata): Reply<typeof UpdateProjectResponseSchema> {
+    const caller = callerOf(metadata);
     return { project: projectToProto(await this.identity.updateProject(caller, request)) };
   }
 
   @GrpcMethod('IdentityService', 'CreatePrincipal')
   @Requires('create', 'Principal')
-  async createPrincipal(@Payload() request: CreatePrincipalRequest, @CurrentCaller() caller: Caller): Reply<typeof CreatePrincipalResponseSchema> {
+  async createPrincipal(request: CreatePrincipalRequest, metadata: Metadata): Reply<typeof CreatePrincipalResponseSchema> {
+    const caller = callerOf(metadata);
     if (request.kind === PrincipalKind.UNSPECIFIED) throw new InvalidArgumentError('must be PRINCIPAL_KIND_USER or PRINCIPAL_KIND_SERVICE_ACCOUNT', 'kind');
     const kind = request.kind === PrincipalKind.USER ? 'user' : 'service_account';
     const principal = await this.identity.createPrincipal(caller, { ...request, kind });
@@ -71,7 +77,8 @@ export class IdentityGrpc {
 
   @GrpcMethod('IdentityService', 'ListPrincipals')
   @Requires('read', 'Principal')
-  async listPrincipals(@Payload() request: ListPrincipalsRequest, @CurrentCaller() caller: Caller): Reply<typeof ListPrincipalsResponseSchema> {
+  async listPrincipals(request: ListPrincipalsRequest, metadata: Metadata): Reply<typeof ListPrincipalsResponseSchema> {
+    const caller = callerOf(metadata);
     const page = readPage(request.pageSize, request.pageToken);
     const principals = await this.identity.listPrincipals(caller, page);
     return { principals: principals.map(principalToProto), nextPageToken: nextPageToken(principals, page.size, (p) => p.name) };
@@ -79,7 +86,8 @@ export class IdentityGrpc {
 
   @GrpcMethod('IdentityService', 'SetRoleBinding')
   @Requires('create', 'Member')
-  async setRoleBinding(@Payload() request: SetRoleBindingRequest, @CurrentCaller() caller: Caller): Reply<typeof SetRoleBindingResponseSchema> {
+  async setRoleBinding(request: SetRoleBindingRequest, metadata: Metadata): Reply<typeof SetRoleBindingResponseSchema> {
+    const caller = callerOf(metadata);
     const binding = request.binding;
     if (!binding) throw new InvalidArgumentError('is required', 'binding');
     const stored = await this.identity.setRoleBinding(caller, {
@@ -92,14 +100,16 @@ export class IdentityGrpc {
 
   @GrpcMethod('IdentityService', 'DeleteRoleBinding')
   @Requires('delete', 'Member')
-  async deleteRoleBinding(@Payload() request: DeleteRoleBindingRequest, @CurrentCaller() caller: Caller): Reply<typeof DeleteRoleBindingResponseSchema> {
+  async deleteRoleBinding(request: DeleteRoleBindingRequest, metadata: Metadata): Reply<typeof DeleteRoleBindingResponseSchema> {
+    const caller = callerOf(metadata);
     await this.identity.deleteRoleBinding(caller, request.projectId, request.principalId);
     return {};
   }
 
   @GrpcMethod('IdentityService', 'ListRoleBindings')
   @Requires('read', 'Member')
-  async listRoleBindings(@Payload() request: ListRoleBindingsRequest, @CurrentCaller() caller: Caller): Reply<typeof ListRoleBindingsResponseSchema> {
+  async listRoleBindings(request: ListRoleBindingsRequest, metadata: Metadata): Reply<typeof ListRoleBindingsResponseSchema> {
+    const caller = callerOf(metadata);
     const bindings = await this.identity.listRoleBindings(caller, request.projectId);
     return { bindings: bindings.map(bindingToProto) };
   }

@@ -1,8 +1,9 @@
+import type { Metadata } from '@grpc/grpc-js';
 import type { DescMessage, MessageInitShape } from '@bufbuild/protobuf';
 import { timestampDate, timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { Controller } from '@nestjs/common';
-import { GrpcMethod, Payload } from '@nestjs/microservices';
-import { Authenticated, CurrentCaller, PermissionDeniedError, Public, type Caller } from '@trellis/platform';
+import { GrpcMethod } from '@nestjs/microservices';
+import { Authenticated, callerOf, PermissionDeniedError, Public } from '@trellis/platform';
 import type {
   ApiKeySchema,
   CreateApiKeyRequest,
@@ -32,7 +33,8 @@ export class TokenGrpc {
 
   @GrpcMethod('TokenService', 'CreateApiKey')
   @Authenticated('create', 'ApiKey')
-  async createApiKey(@Payload() request: CreateApiKeyRequest, @CurrentCaller() caller: Caller): Reply<typeof CreateApiKeyResponseSchema> {
+  async createApiKey(request: CreateApiKeyRequest, metadata: Metadata): Reply<typeof CreateApiKeyResponseSchema> {
+    const caller = callerOf(metadata);
     const { apiKey, secret } = await this.tokens.createApiKey(caller, {
       principalId: request.principalId,
       name: request.name,
@@ -44,19 +46,22 @@ export class TokenGrpc {
 
   @GrpcMethod('TokenService', 'ListApiKeys')
   @Authenticated('read', 'ApiKey')
-  async listApiKeys(@Payload() request: ListApiKeysRequest, @CurrentCaller() caller: Caller): Reply<typeof ListApiKeysResponseSchema> {
+  async listApiKeys(request: ListApiKeysRequest, metadata: Metadata): Reply<typeof ListApiKeysResponseSchema> {
+    const caller = callerOf(metadata);
     return { apiKeys: (await this.tokens.listApiKeys(caller, request.principalId)).map(apiKeyToProto) };
   }
 
   @GrpcMethod('TokenService', 'RevokeApiKey')
   @Authenticated('delete', 'ApiKey')
-  async revokeApiKey(@Payload() request: RevokeApiKeyRequest, @CurrentCaller() caller: Caller): Reply<typeof RevokeApiKeyResponseSchema> {
+  async revokeApiKey(request: RevokeApiKeyRequest, metadata: Metadata): Reply<typeof RevokeApiKeyResponseSchema> {
+    const caller = callerOf(metadata);
     return { apiKey: apiKeyToProto(await this.tokens.revokeApiKey(caller, request.apiKeyId)) };
   }
 
   @GrpcMethod('TokenService', 'ExchangeApiKey')
   @Public()
-  async exchangeApiKey(@Payload() request: ExchangeApiKeyRequest, @CurrentCaller() caller: Caller): Reply<typeof ExchangeApiKeyResponseSchema> {
+  async exchangeApiKey(request: ExchangeApiKeyRequest, metadata: Metadata): Reply<typeof ExchangeApiKeyResponseSchema> {
+    const caller = callerOf(metadata);
     const { token, expiresAt } = await this.tokens.exchange(request.apiKey, caller.clientAddress);
     return { token, expireTime: timestampFromMs(expiresAt) };
   }
@@ -69,7 +74,8 @@ export class TokenGrpc {
 
   @GrpcMethod('TokenService', 'RotateSigningKey')
   @Authenticated('manage', 'SigningKey')
-  async rotateSigningKey(@CurrentCaller() caller: Caller): Reply<typeof RotateSigningKeyResponseSchema> {
+  async rotateSigningKey(_request: unknown, metadata: Metadata): Reply<typeof RotateSigningKeyResponseSchema> {
+    const caller = callerOf(metadata);
     if (!caller.principal?.orgAdmin) throw new PermissionDeniedError(`${caller.principal?.id} is not an org admin; only org admins rotate signing keys`);
     return { keyId: await this.signingKeys.rotate() };
   }

@@ -11,7 +11,7 @@ export interface ResourceFields {
 }
 
 /**
- * Who made the current call and what they may do. Handlers receive it with `@CurrentCaller()`
+ * Who made the current call and what they may do. Handlers get it with `callerOf(metadata)`
  * and check each resource they touch: `caller.assert('update', 'Run', run)`.
  */
 export class Caller {

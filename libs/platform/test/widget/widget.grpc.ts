@@ -1,13 +1,14 @@
+import type { Metadata } from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
-import { GrpcMethod, GrpcStreamMethod, Payload } from '@nestjs/microservices';
+import { GrpcMethod, GrpcStreamMethod } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import { defer, from, map, reduce, type Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import {
   AlreadyExistsError,
   Caller,
-  CurrentCaller,
+  callerOf,
   InvalidArgumentError,
   NotFoundError,
   Outbox,
@@ -40,7 +41,8 @@ export class WidgetGrpc {
 
   @GrpcMethod('WidgetService', 'CreateWidget')
   @Requires('create', 'Widget')
-  async createWidget(@Payload() request: CreateWidgetRequest, @CurrentCaller() caller: Caller): Promise<CreateWidgetResponse> {
+  async createWidget(request: CreateWidgetRequest, metadata: Metadata): Promise<CreateWidgetResponse> {
+    const caller = callerOf(metadata);
     caller.assert('create', 'Widget', { projectId: request.projectId });
     if (!/^[\w-]{1,64}$/.test(request.name)) {
       throw new InvalidArgumentError('must be 1 to 64 letters, digits, - or _', 'name');
@@ -66,14 +68,16 @@ export class WidgetGrpc {
 
   @GrpcMethod('WidgetService', 'GetWidget')
   @Requires('read', 'Widget')
-  async getWidget(@Payload() request: GetWidgetRequest, @CurrentCaller() caller: Caller): Promise<GetWidgetResponse> {
+  async getWidget(request: GetWidgetRequest, metadata: Metadata): Promise<GetWidgetResponse> {
+    const caller = callerOf(metadata);
     const widget = await this.find(request.id, caller, 'read');
     return { $typeName: 'trellis.kittest.v1.GetWidgetResponse', widget };
   }
 
   @GrpcMethod('WidgetService', 'WatchWidgets')
   @Requires('read', 'Widget')
-  watchWidgets(@Payload() request: WatchWidgetsRequest, @CurrentCaller() caller: Caller): Observable<WatchWidgetsResponse> {
+  watchWidgets(request: WatchWidgetsRequest, metadata: Metadata): Observable<WatchWidgetsResponse> {
+    const caller = callerOf(metadata);
     caller.assert('read', 'Widget', { projectId: request.projectId });
     return defer(() =>
       from(
@@ -98,7 +102,8 @@ export class WidgetGrpc {
 
   @GrpcMethod('WidgetService', 'DeleteWidget')
   @Requires('delete', 'Widget')
-  async deleteWidget(@Payload() request: DeleteWidgetRequest, @CurrentCaller() caller: Caller): Promise<DeleteWidgetResponse> {
+  async deleteWidget(request: DeleteWidgetRequest, metadata: Metadata): Promise<DeleteWidgetResponse> {
+    const caller = callerOf(metadata);
     const widget = await this.find(request.id, caller, 'delete');
     await this.dataSource.getRepository(WidgetEntity).delete({ id: widget.id });
     return { $typeName: 'trellis.kittest.v1.DeleteWidgetResponse' };
