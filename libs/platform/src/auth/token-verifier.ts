@@ -49,13 +49,20 @@ export class TokenVerifier {
     this.cacheSize = options.cacheSize ?? 10_000;
   }
 
+  /** The principal of a token this verifier has already verified and that has not expired. */
+  verified(token: string): Principal | undefined {
+    const cached = this.cache.get(token);
+    if (cached && cached.expiresAt <= Date.now()) {
+      this.cache.delete(token);
+      return undefined;
+    }
+    return cached;
+  }
+
   /** Returns the principal of a valid token, or throws UnauthenticatedError saying what is wrong. */
   async verify(token: string): Promise<Principal> {
-    const cached = this.cache.get(token);
-    if (cached) {
-      if (cached.expiresAt > Date.now()) return cached;
-      this.cache.delete(token);
-    }
+    const cached = this.verified(token);
+    if (cached) return cached;
     const principal = toPrincipal(await this.verifySignature(token));
     if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(token, principal);

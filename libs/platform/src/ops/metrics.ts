@@ -28,10 +28,25 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  // Series bound to their labels once, so recording a call does not hash label objects.
+  private readonly handledSeries = new Map<string, { inc(): void }>();
+  private readonly secondsSeries = new Map<string, { observe(value: number): void }>();
+
   /** Records one finished call. */
   observeCall(service: string, method: string, code: string, startedAt: bigint): void {
     const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-    this.grpcHandled.inc({ grpc_service: service, grpc_method: method, grpc_code: code });
-    this.grpcSeconds.observe({ grpc_service: service, grpc_method: method }, seconds);
+    const call = `${service}/${method}`;
+    let handled = this.handledSeries.get(`${call} ${code}`);
+    if (!handled) {
+      handled = this.grpcHandled.labels({ grpc_service: service, grpc_method: method, grpc_code: code });
+      this.handledSeries.set(`${call} ${code}`, handled);
+    }
+    let timing = this.secondsSeries.get(call);
+    if (!timing) {
+      timing = this.grpcSeconds.labels({ grpc_service: service, grpc_method: method });
+      this.secondsSeries.set(call, timing);
+    }
+    handled.inc();
+    timing.observe(seconds);
   }
 }
