@@ -100,6 +100,15 @@ describe('governance identity, API keys and tokens', () => {
       });
     });
 
+    it('pages projects by name, and the last page says so', async () => {
+      const admin = gov.identity(adminToken);
+      const first = await admin.listProjects({ pageSize: 1 });
+      const second = await admin.listProjects({ pageSize: 1, pageToken: first.nextPageToken });
+      expect([first.projects[0].name, second.projects[0].name]).toEqual(['default', 'fraud']);
+      expect(second.nextPageToken).toBe('');
+      await expect(admin.listProjects({ pageSize: 5000 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'page_size: must be between 0 and 1000' });
+    });
+
     it('refuses to remove the last owner of a project', async () => {
       const admin = gov.identity(adminToken);
       const adminId = decodeJwt(adminToken).sub!;

@@ -4,14 +4,17 @@ import {
   FailedPreconditionError,
   NotFoundError,
   AuditRecorder,
+  decodePageToken,
+  encodePageToken,
+  pageSizeOf,
+  SEQUENCE_POSITION,
   PermissionDeniedError,
   UnauthenticatedError,
 } from '@trellis/platform';
 import { randomUUID } from 'node:crypto';
-import { decodePageToken, encodePageToken } from './approval-page-token';
 import { ApprovalEntity, type ApprovalStateName } from './approval.entity';
 import { ApprovalRepository } from './approval.repository';
-import { checkApprovalId, checkComment, checkNewApproval, checkProjectId, pageSizeOf, type NewApproval } from './approval.validation';
+import { checkApprovalId, checkComment, checkNewApproval, checkProjectId, type NewApproval } from './approval.validation';
 
 /** Resource kind of approvals in permission rules. */
 export const APPROVAL_KIND = 'Approval';
@@ -98,10 +101,11 @@ export class ApprovalDomainService {
     caller.assert('read', APPROVAL_KIND, { projectId: query.projectId });
     const limit = pageSizeOf(query.pageSize);
     const filter = { projectId: query.projectId, state: query.state };
-    const beforeSeq = query.pageToken ? decodePageToken(query.pageToken, filter) : undefined;
+    const position = decodePageToken(query.pageToken, filter, SEQUENCE_POSITION);
+    const beforeSeq = position === undefined ? undefined : Number(position);
     const rows = await this.repository.page({ ...filter, beforeSeq, limit: limit + 1 });
     const approvals = rows.slice(0, limit);
-    const nextPageToken = rows.length > limit ? encodePageToken({ ...filter, beforeSeq: approvals[limit - 1].seq }) : '';
+    const nextPageToken = rows.length > limit ? encodePageToken(String(approvals[limit - 1].seq), filter) : '';
     return { approvals, nextPageToken };
   }
 

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@trellis/platform';
-import { checkApprovalId, checkComment, checkNewApproval, pageSizeOf, type NewApproval } from './approval.validation';
+import { checkApprovalId, checkComment, checkNewApproval, type NewApproval } from './approval.validation';
 
 const valid: NewApproval = {
   projectId: 'p1',
@@ -67,12 +67,5 @@ describe('approval input checks', () => {
     expect(() => checkComment('c'.repeat(2048))).not.toThrow();
     expect(refusal(() => checkComment('c'.repeat(2049))).message).toBe('comment: must be at most 2048 characters');
     expect(refusal(() => checkApprovalId('')).message).toBe('approval_id: is required');
-  });
-
-  it('pages 100 by default, at most 1000, and refuses a negative size', () => {
-    expect(pageSizeOf(0)).toBe(100);
-    expect(pageSizeOf(7)).toBe(7);
-    expect(pageSizeOf(5000)).toBe(1000);
-    expect(refusal(() => pageSizeOf(-1)).field).toBe('page_size');
   });
 });

@@ -76,10 +76,3 @@ export function checkComment(comment: string): void {
     throw new InvalidArgumentError(`must be at most ${APPROVAL_LIMITS.comment} characters`, 'comment');
   }
 }
-
-/** The number of rows a page holds: 100 for 0, at most 1000; a negative size is refused. */
-export function pageSizeOf(requested: number): number {
-  if (requested < 0) throw new InvalidArgumentError('must not be negative', 'page_size');
-  if (requested === 0) return 100;
-  return Math.min(requested, 1000);
-}

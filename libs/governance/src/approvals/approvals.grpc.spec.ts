@@ -176,7 +176,7 @@ describe('ApprovalService through the service kit', () => {
     ]);
     await expect(lister.listApprovals({ projectId: 'p-list', pageToken: 'forged' })).rejects.toMatchObject({
       code: status.INVALID_ARGUMENT,
-      details: 'page_token: is not a token this service returned',
+      details: 'page_token: is not a token a previous page of this list returned',
     });
   });
 

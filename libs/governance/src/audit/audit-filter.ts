@@ -3,12 +3,7 @@ import type { AuditFilter } from '@trellis/proto';
 import { microsOf } from './audit-fields';
 import type { RecordFilter } from './audit-record.repository';
 
-/** Page size when the request names none. */
-export const DEFAULT_PAGE_SIZE = 100;
-/** Largest page a request may ask for. */
-export const MAX_PAGE_SIZE = 1000;
 const MAX_FILTER_LENGTH = 1024;
-const TOKEN_PREFIX = 'after:';
 
 /**
  * Turns a request's AuditFilter into a query the caller is allowed to run: only projects where the
@@ -38,29 +33,6 @@ export function recordFilterFor(filter: AuditFilter | undefined, caller: Caller)
     throw new InvalidArgumentError('must be after filter.start_time', 'filter.end_time');
   }
   return query;
-}
-
-/** The page size a request asks for: 0 means {@link DEFAULT_PAGE_SIZE}. */
-export function pageSizeOf(requested: number): number {
-  if (requested === 0) return DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(requested) || requested < 0 || requested > MAX_PAGE_SIZE) {
-    throw new InvalidArgumentError(`must be between 0 and ${MAX_PAGE_SIZE}`, 'page_size');
-  }
-  return requested;
-}
-
-/** The opaque token of the page after the record with this sequence. */
-export function pageTokenAfter(sequence: bigint): string {
-  return Buffer.from(`${TOKEN_PREFIX}${sequence}`).toString('base64url');
-}
-
-/** The sequence a page token continues after; 0n for no token. */
-export function sequenceAfter(token: string): bigint {
-  if (token === '') return 0n;
-  const decoded = /^[\w-]+$/.test(token) ? Buffer.from(token, 'base64url').toString('utf8') : '';
-  const match = /^after:([1-9]\d{0,18})$/.exec(decoded);
-  if (!match) throw new InvalidArgumentError('is not a token from a previous ListAuditRecords answer', 'page_token');
-  return BigInt(match[1]);
 }
 
 function resourceMatch(resource: string): RecordFilter['resource'] {

@@ -98,7 +98,7 @@ describe('AuditService through real gRPC', () => {
     it('refuses a bad page token or page size, naming the field', async () => {
       await expect(orgAdmin.listAuditRecords({ pageToken: 'garbage!' })).rejects.toMatchObject({
         code: status.INVALID_ARGUMENT,
-        details: 'page_token: is not a token from a previous ListAuditRecords answer',
+        details: 'page_token: is not a token a previous page of this list returned',
       });
       await expect(orgAdmin.listAuditRecords({ pageSize: 5000 })).rejects.toMatchObject({
         code: status.INVALID_ARGUMENT,

@@ -1,9 +1,10 @@
 import type { Metadata } from '@grpc/grpc-js';
-import { create } from '@bufbuild/protobuf';
+import { create, toJsonString } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { callerOf, PermissionDeniedError, Requires } from '@trellis/platform';
+import { callerOf, decodePageToken, encodePageToken, pageSizeOf, PermissionDeniedError, Requires, SEQUENCE_POSITION } from '@trellis/platform';
 import {
+  AuditFilterSchema,
   ListAuditRecordsResponseSchema,
   VerifyAuditChainResponseSchema,
   type ExportAuditRecordsRequest,
@@ -16,7 +17,7 @@ import type { Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { auditRecordOf } from './audit-fields';
 import { exportLines, type DrainableCall } from './audit-export';
-import { pageSizeOf, pageTokenAfter, recordFilterFor, sequenceAfter } from './audit-filter';
+import { recordFilterFor } from './audit-filter';
 import { findRecords } from './audit-record.repository';
 import { verifyAuditChain } from './verify';
 
@@ -30,13 +31,14 @@ export class AuditGrpc {
   async listAuditRecords(request: ListAuditRecordsRequest, metadata: Metadata): Promise<ListAuditRecordsResponse> {
     const caller = callerOf(metadata);
     const pageSize = pageSizeOf(request.pageSize);
-    const after = sequenceAfter(request.pageToken);
+    const query = { filter: request.filter ? toJsonString(AuditFilterSchema, request.filter) : '' };
+    const after = BigInt(decodePageToken(request.pageToken, query, SEQUENCE_POSITION) ?? 0);
     const filter = recordFilterFor(request.filter, caller);
     const rows = await this.dataSource.transaction((manager) => findRecords(manager, filter, { after, limit: pageSize + 1 }));
     const page = rows.slice(0, pageSize);
     return create(ListAuditRecordsResponseSchema, {
       records: page.map(auditRecordOf),
-      nextPageToken: rows.length > pageSize ? pageTokenAfter(page[page.length - 1].sequence) : '',
+      nextPageToken: rows.length > pageSize ? encodePageToken(String(page[page.length - 1].sequence), query) : '',
     });
   }
 

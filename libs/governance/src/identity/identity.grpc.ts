@@ -2,7 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import type { DescMessage, MessageInitShape } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { callerOf, InvalidArgumentError, Requires } from '@trellis/platform';
+import { callerOf, decodePageToken, encodePageToken, InvalidArgumentError, pageSizeOf, Requires } from '@trellis/platform';
 import {
   PrincipalKind,
   type CreatePrincipalRequest,
@@ -24,7 +24,6 @@ import {
   type UpdateProjectRequest,
   type UpdateProjectResponseSchema,
 } from '@trellis/proto';
-import { nextPageToken, readPage } from '../paging';
 import { bindingToProto, principalToProto, projectToProto, roleFromProto } from './identity.mapping';
 import { IdentityService } from './identity.service';
 
@@ -53,9 +52,10 @@ export class IdentityGrpc {
   @Requires('read', 'Project')
   async listProjects(request: ListProjectsRequest, metadata: Metadata): Reply<typeof ListProjectsResponseSchema> {
     const caller = callerOf(metadata);
-    const page = readPage(request.pageSize, request.pageToken);
-    const projects = await this.identity.listProjects(caller, page);
-    return { projects: projects.map(projectToProto), nextPageToken: nextPageToken(projects, page.size, (p) => p.name) };
+    const size = pageSizeOf(request.pageSize);
+    const rows = await this.identity.listProjects(caller, { size: size + 1, after: decodePageToken(request.pageToken) });
+    const projects = rows.slice(0, size);
+    return { projects: projects.map(projectToProto), nextPageToken: rows.length > size ? encodePageToken(projects[size - 1].name) : '' };
   }
 
   @GrpcMethod('IdentityService', 'UpdateProject')
@@ -79,9 +79,10 @@ export class IdentityGrpc {
   @Requires('read', 'Principal')
   async listPrincipals(request: ListPrincipalsRequest, metadata: Metadata): Reply<typeof ListPrincipalsResponseSchema> {
     const caller = callerOf(metadata);
-    const page = readPage(request.pageSize, request.pageToken);
-    const principals = await this.identity.listPrincipals(caller, page);
-    return { principals: principals.map(principalToProto), nextPageToken: nextPageToken(principals, page.size, (p) => p.name) };
+    const size = pageSizeOf(request.pageSize);
+    const rows = await this.identity.listPrincipals(caller, { size: size + 1, after: decodePageToken(request.pageToken) });
+    const principals = rows.slice(0, size);
+    return { principals: principals.map(principalToProto), nextPageToken: rows.length > size ? encodePageToken(principals[size - 1].name) : '' };
   }
 
   @GrpcMethod('IdentityService', 'SetRoleBinding')

@@ -11,8 +11,13 @@ import {
 } from '@trellis/platform';
 import { randomUUID } from 'node:crypto';
 import { DataSource, In, MoreThan, type EntityManager } from 'typeorm';
-import type { Page } from '../paging';
 import { OrgEntity, PrincipalEntity, ProjectEntity, RoleBindingEntity } from './identity.entities';
+
+/** Which rows of a list to read: at most `size`, sorted after `after`. */
+interface Page {
+  size: number;
+  after?: string;
+}
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 

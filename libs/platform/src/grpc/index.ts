@@ -3,3 +3,4 @@ export * from './grpc-client';
 export * from './grpc-server';
 export * from './package-definition';
 export * from './metrics-interceptor';
+export * from './paging';
