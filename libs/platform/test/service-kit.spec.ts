@@ -20,7 +20,9 @@ import {
 import { TestKeySet, TestPlatform, unsignedToken } from '../src/testing';
 import { AuditEventSchema, Outcome, type AuditEvent } from '@trellis/proto';
 import { WidgetCreatedSchema, WidgetService } from './gen/trellis/kittest/v1/widget_service_pb';
+import { slowCalls } from './widget/widget.grpc';
 import { widgetService } from './widget/widget.service';
+import { once } from 'node:events';
 
 type WidgetClient = GrpcClient<(typeof WidgetService)['method']>;
 
@@ -267,8 +269,9 @@ describe('the service kit, through real gRPC', () => {
       const second = await startService(defineService({ ...widgetService, name: 'widgetstwo' }), runtime);
       const token = await keys.mint({ sub: 'editor-1', bindings: [{ project: 'p1', role: 'editor' }] });
       const client = createGrpcClient(WidgetService, second.grpcAddress, { token });
+      const started = once(slowCalls, 'started');
       const inFlight = client.createWidget({ projectId: 'p1', name: 'slow' });
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await started;
       await second.close();
       expect((await inFlight).widget?.name).toBe('slow');
       await expect(client.getWidget({ id: 'x' }, { timeoutMs: 1000 })).rejects.toMatchObject({ code: status.UNAVAILABLE });

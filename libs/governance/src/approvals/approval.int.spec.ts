@@ -15,7 +15,7 @@ function editor(id: string): Caller {
     orgId: 'org-1',
     orgAdmin: false,
     bindings: [{ projectId: 'p1', role: 'editor' }],
-    expiresAt: Date.now() + 60_000,
+    expiresAt: Date.now() + 60_000, scoped: false,
   };
   return new Caller(principal, abilityFor(principal), `req-${id}`, undefined, '127.0.0.1:5000');
 }

@@ -26,7 +26,7 @@ function callerOf(id: string, bindings: Array<[string, ProjectRole]>, requestId 
     orgId: 'org-1',
     orgAdmin: false,
     bindings: bindings.map(([projectId, role]) => ({ projectId, role })),
-    expiresAt: Date.now() + 60_000,
+    expiresAt: Date.now() + 60_000, scoped: false,
   };
   return new Caller(principal, abilityFor(principal), requestId, undefined, '127.0.0.1:5000');
 }

@@ -5,7 +5,7 @@ import { AuditFilterSchema } from '@trellis/proto';
 import { recordFilterFor } from './audit-filter';
 
 function callerWith(principal: Partial<Principal>): Caller {
-  const full: Principal = { id: 'user-1', kind: 'user', orgId: 'org-1', orgAdmin: false, bindings: [], expiresAt: Date.now() + 60_000, ...principal };
+  const full: Principal = { id: 'user-1', kind: 'user', orgId: 'org-1', orgAdmin: false, bindings: [], expiresAt: Date.now() + 60_000, scoped: false, ...principal };
   return new Caller(full, abilityFor(full), 'req-1', undefined, 'ipv4:127.0.0.1:5000');
 }
 

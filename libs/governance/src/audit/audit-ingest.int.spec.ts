@@ -82,6 +82,12 @@ describe('audit ingest through the in-process bus (standalone)', () => {
       expect.objectContaining({ eventId: envelope.id, service: 'registry', actor: 'user-3', occurredAtUs: BigInt(T0_MS + 5) * 1000n }),
     ]);
   });
+
+  it('records the service that published the event, whatever its payload claims', async () => {
+    await bus.publish(envelopeOf(auditEvent({ service: 'governance' }), { subject: 'trellis.tracking.v1.audit.recorded' }));
+
+    expect((await storedEvents(governance)).map((fields) => fields.service)).toEqual(['tracking']);
+  });
 });
 
 describe('audit ingest through NATS JetStream (distributed)', () => {

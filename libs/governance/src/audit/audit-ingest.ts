@@ -18,8 +18,8 @@ export const AUDIT_SUBJECT = 'trellis.*.v1.audit.recorded';
  * Subscribes the chain to every service's audit events. Events are appended in groups (one
  * transaction for all events that arrived while the previous group committed) and acknowledged
  * once their group has committed; the chain skips event ids it already holds, so a redelivered or
- * republished event is appended once. An event without an id, a service or a time takes the
- * envelope's id, the service named in its subject and the envelope's time.
+ * republished event is appended once. The service recorded is the one named in the subject,
+ * whatever the payload says; an event without an id or a time takes the envelope's.
  */
 export function subscribeAuditEvents(bus: EventBus, dataSource: DataSource, chain: AuditChain): Promise<EventSubscription> {
   const groups = new GroupCommit<AuditEvent>((events) => dataSource.transaction(async (manager) => void (await chain.append(manager, events))));
@@ -33,7 +33,8 @@ export function subscribeAuditEvents(bus: EventBus, dataSource: DataSource, chai
         create(AuditEventSchema, {
           ...event,
           id: event.id || envelope.id,
-          service: event.service || envelope.subject.split('.')[1],
+          // The subject names the service that published it; a payload cannot claim to be another.
+          service: envelope.subject.split('.')[1],
           occurredAt: event.occurredAt ?? envelope.occurredAt,
         }),
       );

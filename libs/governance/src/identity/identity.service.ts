@@ -66,7 +66,9 @@ export class IdentityService {
     caller.assert('update', 'Project', { projectId: project.id, orgId: project.orgId, id: project.id });
     checkLength(input.description, 2000, 'description');
     Object.assign(project, { description: input.description, encryptAtRest: input.encryptAtRest });
-    await this.dataSource.getRepository(ProjectEntity).update({ id: project.id }, { description: project.description, encryptAtRest: project.encryptAtRest });
+    await this.dataSource.transaction((manager) =>
+      manager.update(ProjectEntity, { id: project.id }, { description: project.description, encryptAtRest: project.encryptAtRest }),
+    );
     return project;
   }
 
@@ -101,11 +103,12 @@ export class IdentityService {
   async setRoleBinding(caller: Caller, binding: { projectId: string; principalId: string; role: ProjectRole }): Promise<RoleBindingEntity> {
     const project = await this.getProject(caller, binding.projectId);
     caller.assert('create', 'Member', { projectId: project.id, orgId: project.orgId, id: binding.principalId });
-    this.assertMayGrant(caller, project, binding.role);
+    this.assertOutranks(caller, project, binding.role, 'grant');
     return this.dataSource.transaction(async (manager) => {
       const principal = await manager.findOneBy(PrincipalEntity, { id: binding.principalId, orgId: project.orgId });
       if (!principal) throw new NotFoundError(`user or service account ${binding.principalId} not found`);
       const current = await manager.findOneBy(RoleBindingEntity, { projectId: project.id, principalId: principal.id });
+      if (current) this.assertOutranks(caller, project, current.role, 'change the role of');
       if (current?.role === 'owner' && binding.role !== 'owner') await this.assertAnotherOwner(manager, project.id, principal.id);
       await manager.upsert(RoleBindingEntity, binding, ['projectId', 'principalId']);
       return manager.create(RoleBindingEntity, binding);
@@ -118,6 +121,7 @@ export class IdentityService {
     await this.dataSource.transaction(async (manager) => {
       const current = await manager.findOneBy(RoleBindingEntity, { projectId, principalId });
       if (!current) throw new NotFoundError(`${principalId} is not a member of project ${projectId}`);
+      this.assertOutranks(caller, project, current.role, 'remove');
       if (current.role === 'owner') await this.assertAnotherOwner(manager, projectId, principalId);
       await manager.delete(RoleBindingEntity, { projectId, principalId });
     });
@@ -157,17 +161,22 @@ export class IdentityService {
     return caller.authenticated.orgId;
   }
 
-  /** Only owners (and org admins) may make owners; nobody may grant more than they hold. */
-  private assertMayGrant(caller: Caller, project: ProjectEntity, role: ProjectRole): void {
+  /**
+   * Nobody acts on a role above their own: an admin neither grants owner nor demotes or removes
+   * an owner. Org admins of the project's org may do anything.
+   */
+  private assertOutranks(caller: Caller, project: ProjectEntity, role: ProjectRole, act: string): void {
     if (caller.principal?.orgAdmin && caller.principal.orgId === project.orgId) return;
     const held = caller.principal?.bindings.find((binding) => binding.projectId === project.id)?.role;
     if (!held || PROJECT_ROLES.indexOf(role) > PROJECT_ROLES.indexOf(held)) {
-      throw new PermissionDeniedError(`${caller.principal?.id} may not grant ${role}, a role above their own (${held ?? 'none'})`);
+      throw new PermissionDeniedError(`${caller.principal?.id} may not ${act} ${role}, a role above their own (${held ?? 'none'})`);
     }
   }
 
   private async assertAnotherOwner(manager: EntityManager, projectId: string, leaving: string): Promise<void> {
-    const owners = await manager.countBy(RoleBindingEntity, { projectId, role: 'owner' });
+    // Lock the owners on PostgreSQL, so two owners leaving at once cannot both see the other stay.
+    const lock = manager.connection.options.type === 'postgres' ? { lock: { mode: 'pessimistic_write' as const } } : {};
+    const owners = (await manager.find(RoleBindingEntity, { where: { projectId, role: 'owner' }, ...lock })).length;
     if (owners <= 1) {
       throw new FailedPreconditionError(`${leaving} is the last owner of project ${projectId}; make someone else owner first`);
     }

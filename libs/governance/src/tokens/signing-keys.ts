@@ -17,6 +17,8 @@ export interface TokenClaims {
   org: string;
   org_admin: boolean;
   bindings: Array<{ project: string; role: string }>;
+  /** Set when the key behind the token is limited to some projects. */
+  scoped: boolean;
 }
 
 type PrivateKey = Awaited<ReturnType<typeof importPKCS8>>;

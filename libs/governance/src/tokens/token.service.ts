@@ -4,16 +4,16 @@ import {
   InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
+  RateLimiter,
   ResourceExhaustedError,
   UnauthenticatedError,
   type Caller,
   type TrellisConfig,
 } from '@trellis/platform';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, IsNull, type EntityManager } from 'typeorm';
 import { PrincipalEntity } from '../identity/identity.entities';
 import { IdentityService } from '../identity/identity.service';
 import { apiKeyMatches, hashApiKey, newApiKey, parseApiKey } from './api-key-secret';
-import { RateLimiter } from './rate-limiter';
 import { SigningKeys } from './signing-keys';
 import { ApiKeyEntity } from './tokens.entities';
 
@@ -87,7 +87,7 @@ export class TokenService {
     });
     if (apiKey.revokedAt === null) {
       apiKey.revokedAt = Date.now();
-      await this.dataSource.getRepository(ApiKeyEntity).update({ id: apiKey.id }, { revokedAt: apiKey.revokedAt });
+      await this.dataSource.transaction((manager) => manager.update(ApiKeyEntity, { id: apiKey.id, revokedAt: IsNull() }, { revokedAt: apiKey.revokedAt }));
     }
     return apiKey;
   }
@@ -102,19 +102,20 @@ export class TokenService {
     }
     const parsed = parseApiKey(secret);
     if (!parsed) throw new UnauthenticatedError('API key rejected: not a Trellis API key (trellis_...)');
-    if (!this.perKey.take(parsed.id)) throw new ResourceExhaustedError('too many exchanges of this API key; reuse the token until it expires');
 
-    const apiKey = await this.dataSource.getRepository(ApiKeyEntity).findOneBy({ id: parsed.id });
+    const apiKey = await this.dataSource.transaction((manager) => manager.findOneBy(ApiKeyEntity, { id: parsed.id }));
     const now = Date.now();
     if (!apiKey || !apiKeyMatches(secret, apiKey.secretSha256) || apiKey.revokedAt !== null || (apiKey.expiresAt !== null && apiKey.expiresAt <= now)) {
       throw new UnauthenticatedError(REJECTED);
     }
+    // Counted only once the secret matched: key ids are not secret, and a guesser must not lock the holder out.
+    if (!this.perKey.take(parsed.id)) throw new ResourceExhaustedError('too many exchanges of this API key; reuse the token until it expires');
     const principal = await this.dataSource.getRepository(PrincipalEntity).findOneBy({ id: apiKey.principalId });
     if (!principal) throw new UnauthenticatedError(REJECTED);
 
     const scoped = apiKey.projectIds.length > 0;
     const bindings = (await this.identity.bindingsOf(principal)).filter((binding) => !scoped || apiKey.projectIds.includes(binding.projectId));
-    await this.dataSource.getRepository(ApiKeyEntity).update({ id: apiKey.id }, { lastUsedAt: now });
+    await this.dataSource.transaction((manager) => manager.update(ApiKeyEntity, { id: apiKey.id }, { lastUsedAt: now }));
     return this.signingKeys.sign({
       sub: principal.id,
       kind: principal.kind,
@@ -122,12 +123,15 @@ export class TokenService {
       // A key limited to some projects never carries org-wide powers.
       org_admin: principal.orgAdmin && !scoped,
       bindings: bindings.map(({ projectId, role }) => ({ project: projectId, role })),
+      scoped,
     });
   }
 
   /** The principal whose keys the caller manages: their own, or any in their org for org admins. */
   private async ownedPrincipal(caller: Caller, principalId: string, action: 'create' | 'read' | 'delete'): Promise<PrincipalEntity> {
     const self = caller.authenticated;
+    // Otherwise a leaked CI key limited to one project could mint itself an unlimited key.
+    if (self.scoped) throw new PermissionDeniedError('a token from a project-scoped API key cannot manage API keys; use an unscoped key');
     if (principalId !== self.id && !(self.orgAdmin && caller.can(action, 'ApiKey', { projectId: '', orgId: self.orgId }))) {
       throw new PermissionDeniedError(`${self.id} may only manage their own API keys`);
     }

@@ -2,6 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { concatMap, tap, type Observable } from 'rxjs';
 import { callContextOf, type CallContext } from '../auth/call-context';
+import { grpcMethodOf } from '../grpc/method-path';
 import { AuditRecorder, type AuditedCall } from './audit-recorder';
 
 /**
@@ -15,7 +16,7 @@ export class AuditInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const call = callContextOf(context.switchToRpc().getContext<Metadata>());
-    const method = methodOf(context.getArgByIndex(2));
+    const method = grpcMethodOf(context.getArgByIndex<{ getPath?(): string } | undefined>(2)?.getPath?.()).full;
     let recorded: Promise<void> | undefined;
     const record = () => {
       if (call.caller?.audited) return Promise.resolve();
@@ -44,9 +45,4 @@ export function auditedCall(call: CallContext, method: string): AuditedCall {
     requestId: call.requestId,
     clientAddress: call.clientAddress,
   };
-}
-
-/** `package.Service/Method` of a grpc-js server call. */
-export function methodOf(call: { getPath?(): string } | undefined): string {
-  return (call?.getPath?.() ?? '').replace(/^\//, '');
 }

@@ -26,7 +26,7 @@ const callerWith = (role: ProjectRole): Caller => {
     orgId: 'org-1',
     orgAdmin: false,
     bindings: [{ projectId: 'mine', role }],
-    expiresAt: Date.now() + 60_000,
+    expiresAt: Date.now() + 60_000, scoped: false,
   };
   return new Caller(principal, abilityFor(principal), 'req', undefined, '');
 };
@@ -55,7 +55,7 @@ describe('the RBAC matrix: every role, action and kind, in its own project and a
         { projectId: 'a', role: 'viewer' },
         { projectId: 'b', role: 'admin' },
       ],
-      expiresAt: Date.now() + 60_000,
+      expiresAt: Date.now() + 60_000, scoped: false,
     };
     const caller = new Caller(principal, abilityFor(principal), 'req', undefined, '');
     expect(caller.projectsWhere('read', 'Run')).toEqual(['a', 'b']);
@@ -64,7 +64,7 @@ describe('the RBAC matrix: every role, action and kind, in its own project and a
   });
 
   it('lets an org admin act on org-level kinds of its own org only', () => {
-    const principal: Principal = { id: 'root', kind: 'user', orgId: 'org-1', orgAdmin: true, bindings: [], expiresAt: Date.now() + 60_000 };
+    const principal: Principal = { id: 'root', kind: 'user', orgId: 'org-1', orgAdmin: true, bindings: [], expiresAt: Date.now() + 60_000, scoped: false };
     const caller = new Caller(principal, abilityFor(principal), 'req', undefined, '');
     expect(caller.can('create', 'Project', { projectId: '', orgId: 'org-1' })).toBe(true);
     expect(caller.can('create', 'Project', { projectId: '', orgId: 'org-2' })).toBe(false);

@@ -10,6 +10,7 @@ import { callContextOf, type CallContext } from './call-context';
 import { PERMISSION_KEY, type PermissionRequirement } from './permission.decorator';
 
 type RoleRequirement = Exclude<PermissionRequirement, { public: true }>;
+import { grpcMethodOf } from '../grpc/method-path';
 import { TokenVerifier } from './token-verifier';
 
 const NOTHING: AppAbility = createMongoAbility([]);
@@ -44,7 +45,7 @@ export class AuthGuard implements CanActivate {
     const metadata = context.switchToRpc().getContext<Metadata>();
     const grpcCall = context.getArgByIndex<{ getPeer?(): string; getPath?(): string } | undefined>(2);
     const call = callContextOf(metadata, grpcCall);
-    const method = (grpcCall?.getPath?.() ?? '').replace(/^\//, '');
+    const method = grpcMethodOf(grpcCall?.getPath?.()).full;
     const requirement = this.reflector.get<PermissionRequirement | undefined>(PERMISSION_KEY, context.getHandler());
     if (!requirement) throw new PermissionDeniedError(`${context.getHandler().name} declares no permission`);
     if ('public' in requirement) {

@@ -5,3 +5,4 @@ export * from './caller';
 export * from './permission.decorator';
 export * from './principal';
 export * from './token-verifier';
+export * from './rate-limiter';

@@ -20,4 +20,6 @@ export interface Principal {
   bindings: RoleBinding[];
   /** When the token stops being valid, in milliseconds since the epoch. */
   expiresAt: number;
+  /** The token came from an API key limited to some projects: it may not manage credentials. */
+  scoped: boolean;
 }

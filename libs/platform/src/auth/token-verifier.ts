@@ -29,6 +29,7 @@ interface TrellisClaims extends JWTPayload {
   org?: unknown;
   org_admin?: unknown;
   bindings?: unknown;
+  scoped?: unknown;
 }
 
 /**
@@ -119,6 +120,7 @@ function toPrincipal(claims: TrellisClaims): Principal {
     orgAdmin: claims.org_admin === true,
     bindings: parseBindings(claims.bindings),
     expiresAt: (claims.exp as number) * 1000,
+    scoped: claims.scoped === true,
   };
 }
 

@@ -19,6 +19,14 @@ describe('toGrpcError', () => {
     expect(unexpected).toEqual([]);
   });
 
+  it('answers a unique-constraint violation (a lost create race) with ALREADY_EXISTS', () => {
+    for (const code of ['23505', 'SQLITE_CONSTRAINT_UNIQUE']) {
+      const raced = Object.assign(new Error('duplicate key value violates unique constraint'), { driverError: { code } });
+      expect(toGrpcError(raced, 'req', report)).toMatchObject({ code: status.ALREADY_EXISTS });
+    }
+    expect(unexpected).toEqual([]);
+  });
+
   it('turns anything else into INTERNAL naming only the request id, and reports the cause', () => {
     const cause = new Error('connection string postgres://user:secret@db');
     const answer = toGrpcError(cause, 'req-9', report);

@@ -37,12 +37,23 @@ export function toGrpcError(error: unknown, requestId: string, report: Unexpecte
   if (pluginCode !== undefined) {
     return { code: pluginCode, details: (error as Error).message, message: (error as Error).message, metadata };
   }
+  if (isUniqueViolation(error)) {
+    // Two creates raced past the service's own existence check; the database kept one.
+    const details = 'a resource with the same unique name was created at the same time; read it, or retry with another name';
+    return { code: status.ALREADY_EXISTS, details, message: details, metadata };
+  }
   if (isGrpcStatus(error)) {
     return { code: error.code, details: error.details, message: error.details, metadata };
   }
   report(error, requestId);
   const details = `internal error (request id ${requestId}); the server log has the details`;
   return { code: status.INTERNAL, details, message: details, metadata };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const driverError = (error as { driverError?: { code?: unknown } } | null)?.driverError;
+  // PostgreSQL's unique_violation, and better-sqlite3's unique and primary-key constraint codes.
+  return driverError?.code === '23505' || driverError?.code === 'SQLITE_CONSTRAINT_UNIQUE' || driverError?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
 function isGrpcStatus(error: unknown): error is { code: status; details: string } {

@@ -121,11 +121,21 @@ describe('Outbox and OutboxRelay on SQLite', () => {
 
   it('finishes and records the batch in flight when stopped', async () => {
     let release = () => undefined as void;
+    let picked = () => undefined as void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    const slowBus: EventBus = { publish: async (envelope) => held.then(() => bus.publish(envelope)), subscribe: bus.subscribe.bind(bus), close: bus.close.bind(bus) };
+    const pickedUp = new Promise<void>((resolve) => (picked = resolve));
+    const slowBus: EventBus = {
+      publish: async (envelope) => {
+        picked();
+        await held;
+        await bus.publish(envelope);
+      },
+      subscribe: bus.subscribe.bind(bus),
+      close: bus.close.bind(bus),
+    };
     await createWidget(dataSource, new Outbox(), 'in-flight');
     const relay = startRelay({ bus: slowBus });
-    await sleep(50);
+    await pickedUp;
 
     const stopped = relay.stop();
     release();

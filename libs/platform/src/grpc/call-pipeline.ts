@@ -3,9 +3,12 @@ import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common'
 import { from, mergeMap, throwError, type Observable } from 'rxjs';
 import { callContextOf } from '../auth/call-context';
 import { AuditRecorder } from '../audit/audit-recorder';
-import { auditedCall, methodOf } from '../audit/audit.interceptor';
+import { auditedCall } from '../audit/audit.interceptor';
+import { RateLimiter } from '../auth/rate-limiter';
+import { grpcMethodOf } from './method-path';
 import { PermissionDeniedError, toGrpcError, UnauthenticatedError } from '../errors';
 import type { Logger } from '../ops/logger';
+import type { Metrics } from '../ops/metrics';
 
 /** The part of every server call the kit reads. */
 type ServerSurfaceCall = { getPath(): string };
@@ -19,29 +22,30 @@ export const CODE_NAMES = Object.fromEntries(Object.entries(status).map(([name, 
  */
 @Catch()
 export class GrpcExceptionFilter implements ExceptionFilter {
+  private readonly deniedAudits = new RateLimiter({ ratePerSecond: 50, burst: 200 });
+
   constructor(
     private readonly logger: Logger,
     private readonly audit: AuditRecorder,
+    private readonly metrics: Metrics,
   ) {}
 
   catch(exception: unknown, host: ArgumentsHost): Observable<never> {
     const metadata = host.switchToRpc().getContext<Metadata>();
     const call = callContextOf(metadata);
-    const grpcCall = host.getArgByIndex<ServerSurfaceCall | undefined>(2);
-    const [service, method] = splitPath(grpcCall);
+    const { service, method, full } = grpcMethodOf(host.getArgByIndex<ServerSurfaceCall | undefined>(2)?.getPath());
     const error = toGrpcError(exception, call.requestId, (unexpected, requestId) =>
       this.logger.error({ err: unexpected, requestId, service, method }, 'unexpected error in gRPC handler'),
     );
     this.logger.debug({ requestId: call.requestId, service, method, code: CODE_NAMES[error.code] }, error.details);
     if (exception instanceof UnauthenticatedError || exception instanceof PermissionDeniedError) {
-      return from(this.audit.denied(auditedCall(call, methodOf(grpcCall)), exception.message)).pipe(mergeMap(() => throwError(() => error)));
+      // Denied calls cost a write each: past a generous rate per address they are counted, not recorded.
+      if (!this.deniedAudits.take(call.clientAddress.replace(/:\d+$/, ''))) {
+        this.metrics.deniedCallsUnaudited.inc();
+        return throwError(() => error);
+      }
+      return from(this.audit.denied(auditedCall(call, full), exception.message)).pipe(mergeMap(() => throwError(() => error)));
     }
     return throwError(() => error);
   }
-}
-
-function splitPath(call: ServerSurfaceCall | undefined): [string, string] {
-  const path = call?.getPath?.() ?? '/unknown/unknown';
-  const slash = path.lastIndexOf('/');
-  return [path.slice(1, slash), path.slice(slash + 1)];
 }

@@ -4,3 +4,4 @@ export * from './grpc-server';
 export * from './package-definition';
 export * from './metrics-interceptor';
 export * from './paging';
+export * from './method-path';

@@ -1,6 +1,7 @@
 import { ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
 import type { Metrics } from '../ops/metrics';
 import { CODE_NAMES } from './call-pipeline';
+import { grpcMethodOf } from './method-path';
 
 /**
  * A grpc-js server interceptor that records every call's status and duration, whatever answered
@@ -9,9 +10,7 @@ import { CODE_NAMES } from './call-pipeline';
 export function metricsInterceptor(metrics: Metrics): ServerInterceptor {
   return (method, call) => {
     const startedAt = process.hrtime.bigint();
-    const slash = method.path.lastIndexOf('/');
-    const service = method.path.slice(1, slash);
-    const name = method.path.slice(slash + 1);
+    const { service, method: name } = grpcMethodOf(method.path);
     return new ServerInterceptingCall(call, {
       sendStatus: (status, next) => {
         metrics.observeCall(service, name, CODE_NAMES[status.code] ?? String(status.code), startedAt);

@@ -24,6 +24,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Denied calls not written to the audit log because one address sent too many. */
+  readonly deniedCallsUnaudited = new Counter({
+    name: 'trellis_denied_calls_unaudited_total',
+    help: 'Denied calls counted here instead of the audit log: their client address exceeded the audit rate for denials.',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -44,6 +44,7 @@ export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
   const services: RunningService[] = [];
   const stop = async () => {
     runtime.drain();
+    for (const service of services) await service.stopRelay();
     for (const service of services.reverse()) await service.close();
     await runtime.close();
   };

@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { AuditRecorder } from '../audit/audit-recorder';
+import { Metrics } from '../ops/metrics';
 import { AuthGuard } from '../auth/auth.guard';
 import { ConfigError, type TrellisConfig } from '../config';
 import { Outbox, OutboxRelay } from '../events';
@@ -23,7 +24,12 @@ export interface RunningService {
   grpcAddress: string;
   app: INestMicroservice;
   dataSource: DataSource;
-  /** Stops taking calls, lets in-flight calls finish, flushes the outbox, closes the database. */
+  /**
+   * Stops delivering the outbox (events stay stored). A process stops every service's relay before
+   * closing any service, so no event is handed to a subscriber that is going away.
+   */
+  stopRelay(): Promise<void>;
+  /** Stops the relay, stops taking calls, lets in-flight calls finish, closes the database. */
   close(): Promise<void>;
 }
 
@@ -48,28 +54,38 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
 
   const health = createHealth(definition.grpcServices);
   const configured = config.services[definition.name]?.port ?? definition.defaultPort;
-  const port = configured === 0 ? await freePort(config.host) : configured;
-  const app = await NestFactory.createMicroservice(
-    rootModule(definition, {
-      service: definition.name,
-      config,
-      logger,
-      metrics: runtime.metrics,
-      ops: runtime.ops,
-      verifier: runtime.verifier,
-      dataSource,
-      outbox,
-      bus: runtime.bus,
-    }),
-    {
-      ...grpcServerOptions({ services: definition.grpcServices, url: `${config.host}:${port}`, health, metrics: runtime.metrics }),
-      logger: new NestLogger(logger),
-      bufferLogs: false,
-      abortOnError: false,
-    },
-  );
-  await app.listen();
-  const grpcAddress = `${config.host}:${port}`;
+  let app: INestMicroservice | undefined;
+  let grpcAddress: string;
+  try {
+    const port = configured === 0 ? await freePort(config.host) : configured;
+    app = await NestFactory.createMicroservice(
+      rootModule(definition, {
+        service: definition.name,
+        config,
+        logger,
+        metrics: runtime.metrics,
+        ops: runtime.ops,
+        verifier: runtime.verifier,
+        dataSource,
+        outbox,
+        bus: runtime.bus,
+      }),
+      {
+        ...grpcServerOptions({ services: definition.grpcServices, url: `${config.host}:${port}`, health, metrics: runtime.metrics }),
+        logger: new NestLogger(logger),
+        bufferLogs: false,
+        abortOnError: false,
+      },
+    );
+    await app.listen();
+    grpcAddress = `${config.host}:${port}`;
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await relay.stop();
+    await dataSource.destroy();
+    throw error;
+  }
+  const started = app;
   setHealth(health, definition.grpcServices, true);
   const removeReadinessCheck = runtime.ops.addReadinessCheck({
     name: `${definition.name}.database`,
@@ -80,13 +96,16 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
   return {
     name: definition.name,
     grpcAddress,
-    app,
+    app: started,
     dataSource,
+    stopRelay: () => relay.stop(),
     async close() {
       setHealth(health, definition.grpcServices, false);
       removeReadinessCheck();
-      await app.close();
+      // The relay stops first: events of calls still finishing stay in the outbox for the next
+      // start, rather than going to subscribers that are shutting down and losing them.
       await relay.stop();
+      await started.close();
       await dataSource.destroy();
       logger.info(`${definition.name} stopped`);
     },
@@ -103,8 +122,8 @@ function rootModule(definition: ServiceDefinition, deps: Parameters<typeof KitMo
       { provide: APP_GUARD, useClass: AuthGuard },
       {
         provide: APP_FILTER,
-        useFactory: (logger: Logger, audit: AuditRecorder) => new GrpcExceptionFilter(logger, audit),
-        inject: [LOGGER, AuditRecorder],
+        useFactory: (logger: Logger, audit: AuditRecorder, metrics: Metrics) => new GrpcExceptionFilter(logger, audit, metrics),
+        inject: [LOGGER, AuditRecorder, Metrics],
       },
     ],
   };

@@ -3,6 +3,7 @@ import { create } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod, GrpcStreamMethod } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { defer, from, map, reduce, type Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import {
@@ -31,6 +32,9 @@ import {
 } from '../gen/trellis/kittest/v1/widget_service_pb';
 import { WidgetEntity } from './widget.entity';
 
+/** Emits `started` when a call named `slow` reaches its handler, so a spec can act while it runs. */
+export const slowCalls = new EventEmitter();
+
 /** Handlers of the kit's test service: one of each RPC kind, persisted, with events and errors. */
 @Controller()
 export class WidgetGrpc {
@@ -48,7 +52,10 @@ export class WidgetGrpc {
       throw new InvalidArgumentError('must be 1 to 64 letters, digits, - or _', 'name');
     }
     if (request.name === 'explode') throw new Error('database password is hunter2');
-    if (request.name === 'slow') await new Promise((resolve) => setTimeout(resolve, 300));
+    if (request.name === 'slow') {
+      slowCalls.emit('started');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
     const widget = create(WidgetSchema, { id: randomUUID(), projectId: request.projectId, name: request.name, size: request.size });
     await this.dataSource.transaction(async (manager) => {
       const taken = await manager.findOneBy(WidgetEntity, { projectId: widget.projectId, name: widget.name });
