@@ -1,5 +1,5 @@
 import { fromBinary } from '@bufbuild/protobuf';
-import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
+import { createTestDatabase, eventually, testNatsConfig, testPostgresUrl, uniqueTestName, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
 import { Client } from 'pg';
 import type { RunningService } from '../src';
 import { TestPlatform } from '../src/testing';
@@ -55,5 +55,32 @@ describe('a service in distributed mode (PostgreSQL, NATS JetStream)', () => {
     await client.createWidget({ projectId: 'p1', name: 'via-jetstream' });
     await eventually(() => expect(names).toContain('via-jetstream'));
     await subscription.stop();
+  });
+});
+
+describe('a service whose PostgreSQL database does not exist yet', () => {
+  it('creates its database at first start', async () => {
+    const server = new URL(testPostgresUrl());
+    const name = uniqueTestName('trellis_new');
+    server.pathname = `/${name}`;
+    const nats = testNatsConfig();
+    const platform = await TestPlatform.start({
+      TRELLIS_MODE: 'distributed',
+      TRELLIS_WIDGETS_DATABASE_URL: server.toString(),
+      TRELLIS_NATS_URL: nats.servers,
+      TRELLIS_NATS_STREAM: nats.stream,
+      TRELLIS_NATS_SUBJECT_PREFIX: nats.subjectPrefix,
+    });
+    try {
+      const service = await platform.startService(widgetService);
+      expect((await service.dataSource.query('SELECT current_database() AS name'))[0].name).toBe(name);
+    } finally {
+      await platform.stop();
+      await nats.cleanup();
+      const admin = new Client({ connectionString: testPostgresUrl() });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    }
   });
 });

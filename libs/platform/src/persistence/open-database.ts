@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { DataSource, type DataSourceOptions, type MixedList } from 'typeorm';
 import type { DatabaseConfig } from './database-config';
 import { silentLogger, type KitLogger } from './logger';
@@ -77,6 +78,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<DataSo
           extra: schema ? { options: `-c search_path=${schema},public` } : undefined,
         });
 
+  if (database.type === 'postgres') await createDatabaseIfMissing(database.url, logger);
   await dataSource.initialize();
   try {
     if (database.type === 'postgres') {
@@ -92,6 +94,37 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<DataSo
   }
   logger.info({ database: kind, migrationsTable: `${options.service}_migrations` }, 'database ready');
   return dataSource;
+}
+
+/**
+ * Creates the service's PostgreSQL database when the server does not have it yet, so a new
+ * deployment needs only a server and a role allowed to create databases. Several processes
+ * starting at once may race; the loser sees `duplicate_database` and goes on.
+ */
+async function createDatabaseIfMissing(url: string, logger: KitLogger): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  if (!name) return;
+  const probe = new Client({ connectionString: url });
+  try {
+    await probe.connect();
+    return;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '3D000') throw error;
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+  target.pathname = '/postgres';
+  const admin = new Client({ connectionString: target.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+    logger.info({ database: name }, 'created the service database');
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42P04') throw error;
+  } finally {
+    await admin.end();
+  }
 }
 
 async function runMigrationsLocked(dataSource: DataSource, lockName: string): Promise<void> {
