@@ -1,0 +1,36 @@
+import { Scanner } from './scanner';
+import type { SearchEntity } from './search-grammar';
+
+/** One `order_by` entry of a run search. Datasets cannot be ordered by. */
+export interface RunOrderBy {
+  entity: Exclude<SearchEntity, 'dataset'>;
+  key: string;
+  ascending: boolean;
+}
+
+/**
+ * Parses one MLflow `order_by` entry such as `metrics.acc DESC` or `attributes.start_time`
+ * (ascending unless DESC is given). Throws FilterSyntaxError naming the position.
+ */
+export function parseOrderBy(text: string): RunOrderBy {
+  const scanner: Scanner = new Scanner(text, 'order_by');
+  scanner.skipSpace();
+  const id = scanner.readIdentifier('order_by');
+  if (id.entity === 'dataset') {
+    scanner.error(
+      `ordering by datasets is not supported (position ${id.start}); expected attributes, metrics, params or tags`,
+      id.start,
+      'an orderable entity',
+    );
+  }
+  scanner.skipSpace();
+  let ascending = true;
+  const word = scanner.peekWord()?.toUpperCase();
+  if (word === 'ASC' || word === 'DESC') {
+    ascending = word === 'ASC';
+    scanner.pos += word.length;
+    scanner.skipSpace();
+  }
+  if (!scanner.atEnd()) scanner.fail(word === 'ASC' || word === 'DESC' ? 'the end of the clause' : 'ASC, DESC or the end of the clause');
+  return { entity: id.entity, key: id.key, ascending };
+}
