@@ -70,7 +70,7 @@ export class ApprovalDomainService {
     };
     return this.repository.transaction(async (tx) => {
       const stored = await this.repository.insert(tx, approval);
-      await this.audit.recordIn(tx, caller, stored.id);
+      await this.audit.recordIn(tx, caller, { id: stored.id });
       return stored;
     });
   }
@@ -129,7 +129,7 @@ export class ApprovalDomainService {
       const decided = await this.repository.findById(approvalId, tx);
       if (!decided) throw new NotFoundError(`approval ${approvalId} not found`);
       if (!won) throw notPending(decided, state);
-      await this.audit.recordIn(tx, caller, decided.id);
+      await this.audit.recordIn(tx, caller, { id: decided.id });
       return decided;
     });
   }

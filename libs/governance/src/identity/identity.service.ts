@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   AlreadyExistsError,
+  AuditRecorder,
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
@@ -24,7 +25,10 @@ const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Projects, principals and role bindings, with the rules of who may change them. */
 @Injectable()
 export class IdentityService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditRecorder,
+  ) {}
 
   async createProject(caller: Caller, input: { name: string; description: string; encryptAtRest: boolean }): Promise<ProjectEntity> {
     const orgId = this.orgOf(caller);
@@ -38,6 +42,7 @@ export class IdentityService {
       const project = manager.create(ProjectEntity, { id: randomUUID(), orgId, ...input, createdAt: Date.now() });
       await manager.insert(ProjectEntity, project);
       await manager.insert(RoleBindingEntity, { projectId: project.id, principalId: caller.authenticated.id, role: 'owner' });
+      await this.audit.recordIn(manager, caller, { id: project.id, projectId: project.id });
       return project;
     });
   }
@@ -66,9 +71,10 @@ export class IdentityService {
     caller.assert('update', 'Project', { projectId: project.id, orgId: project.orgId, id: project.id });
     checkLength(input.description, 2000, 'description');
     Object.assign(project, { description: input.description, encryptAtRest: input.encryptAtRest });
-    await this.dataSource.transaction((manager) =>
-      manager.update(ProjectEntity, { id: project.id }, { description: project.description, encryptAtRest: project.encryptAtRest }),
-    );
+    await this.dataSource.transaction(async (manager) => {
+      await manager.update(ProjectEntity, { id: project.id }, { description: project.description, encryptAtRest: project.encryptAtRest });
+      await this.audit.recordIn(manager, caller);
+    });
     return project;
   }
 
@@ -86,6 +92,7 @@ export class IdentityService {
       }
       const principal = manager.create(PrincipalEntity, { id: randomUUID(), orgId, ...input, createdAt: Date.now() });
       await manager.insert(PrincipalEntity, principal);
+      await this.audit.recordIn(manager, caller, { id: principal.id });
       return principal;
     });
   }
@@ -111,6 +118,7 @@ export class IdentityService {
       if (current) this.assertOutranks(caller, project, current.role, 'change the role of');
       if (current?.role === 'owner' && binding.role !== 'owner') await this.assertAnotherOwner(manager, project.id, principal.id);
       await manager.upsert(RoleBindingEntity, binding, ['projectId', 'principalId']);
+      await this.audit.recordIn(manager, caller);
       return manager.create(RoleBindingEntity, binding);
     });
   }
@@ -124,6 +132,7 @@ export class IdentityService {
       this.assertOutranks(caller, project, current.role, 'remove');
       if (current.role === 'owner') await this.assertAnotherOwner(manager, projectId, principalId);
       await manager.delete(RoleBindingEntity, { projectId, principalId });
+      await this.audit.recordIn(manager, caller);
     });
   }
 

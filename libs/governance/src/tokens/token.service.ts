@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  AuditRecorder,
   CONFIG,
   InvalidArgumentError,
   NotFoundError,
@@ -31,6 +32,7 @@ export class TokenService {
     private readonly dataSource: DataSource,
     private readonly identity: IdentityService,
     private readonly signingKeys: SigningKeys,
+    private readonly audit: AuditRecorder,
     @Inject(CONFIG) config: TrellisConfig,
   ) {
     const { exchangesPerKeyPerSecond: perKey, exchangesPerAddressPerSecond: perAddress } = config.auth;
@@ -46,7 +48,12 @@ export class TokenService {
     if (input.name.length > 200) throw new InvalidArgumentError('must be at most 200 characters', 'name');
     if (input.expiresAt !== null && input.expiresAt <= Date.now()) throw new InvalidArgumentError('must be in the future', 'expire_time');
     if (input.projectIds.length > 100) throw new InvalidArgumentError('at most 100 projects', 'project_ids');
-    return this.dataSource.transaction((manager) => this.storeKey(manager, principal.id, input));
+    return this.dataSource.transaction(async (manager) => {
+      const stored = await this.storeKey(manager, principal.id, input);
+      caller.target = { kind: 'ApiKey', projectId: '', id: stored.apiKey.id };
+      await this.audit.recordIn(manager, caller);
+      return stored;
+    });
   }
 
   /** Stores a key (a new one, or `secret` given by the operator) and returns it with its secret. */
@@ -87,7 +94,11 @@ export class TokenService {
     });
     if (apiKey.revokedAt === null) {
       apiKey.revokedAt = Date.now();
-      await this.dataSource.transaction((manager) => manager.update(ApiKeyEntity, { id: apiKey.id, revokedAt: IsNull() }, { revokedAt: apiKey.revokedAt }));
+      await this.dataSource.transaction(async (manager) => {
+        await manager.update(ApiKeyEntity, { id: apiKey.id, revokedAt: IsNull() }, { revokedAt: apiKey.revokedAt });
+        caller.target = { kind: 'ApiKey', projectId: '', id: apiKey.id };
+        await this.audit.recordIn(manager, caller);
+      });
     }
     return apiKey;
   }

@@ -45,13 +45,14 @@ export class AuditRecorder {
 
   /**
    * Records the caller's change inside the handler's own transaction (`manager`), so the record
-   * exists exactly when the change does; the kit then does not record the call again. `id` names
-   * the resource when it was created by this call (after the permission check).
+   * exists exactly when the change does; the kit then does not record the call again. `created`
+   * names a resource this call created after its permission check (its id, and its project when
+   * the resource is one).
    */
-  async recordIn(manager: EntityManager, caller: Caller, id?: string): Promise<void> {
+  async recordIn(manager: EntityManager, caller: Caller, created?: { id: string; projectId?: string }): Promise<void> {
     const target = caller.target;
     const kind = target?.kind ?? '';
-    const resourceId = id ?? target?.id;
+    const resourceId = created?.id ?? target?.id;
     await this.publish(
       manager,
       {
@@ -59,7 +60,7 @@ export class AuditRecorder {
         action: caller.call.action,
         method: caller.call.method,
         resource: resourceId ? `${kind}/${resourceId}` : kind,
-        projectId: target?.projectId ?? '',
+        projectId: created?.projectId ?? target?.projectId ?? '',
         requestId: caller.requestId,
         clientAddress: caller.clientAddress,
       },
