@@ -5,7 +5,7 @@ import {
   NotFoundError,
   AuditRecorder,
   decodePageToken,
-  encodePageToken,
+  pageOf,
   pageSizeOf,
   SEQUENCE_POSITION,
   PermissionDeniedError,
@@ -104,9 +104,8 @@ export class ApprovalDomainService {
     const position = decodePageToken(query.pageToken, filter, SEQUENCE_POSITION);
     const beforeSeq = position === undefined ? undefined : Number(position);
     const rows = await this.repository.page({ ...filter, beforeSeq, limit: limit + 1 });
-    const approvals = rows.slice(0, limit);
-    const nextPageToken = rows.length > limit ? encodePageToken(String(approvals[limit - 1].seq), filter) : '';
-    return { approvals, nextPageToken };
+    const { items, nextPageToken } = pageOf(rows, limit, (approval) => String(approval.seq), filter);
+    return { approvals: items, nextPageToken };
   }
 
   private async decide(

@@ -2,7 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { create, toJsonString } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { callerOf, decodePageToken, encodePageToken, pageSizeOf, PermissionDeniedError, Requires, SEQUENCE_POSITION } from '@trellis/platform';
+import { callerOf, decodePageToken, pageOf, pageSizeOf, PermissionDeniedError, Requires, SEQUENCE_POSITION } from '@trellis/platform';
 import {
   AuditFilterSchema,
   ListAuditRecordsResponseSchema,
@@ -35,11 +35,8 @@ export class AuditGrpc {
     const after = BigInt(decodePageToken(request.pageToken, query, SEQUENCE_POSITION) ?? 0);
     const filter = recordFilterFor(request.filter, caller);
     const rows = await this.dataSource.transaction((manager) => findRecords(manager, filter, { after, limit: pageSize + 1 }));
-    const page = rows.slice(0, pageSize);
-    return create(ListAuditRecordsResponseSchema, {
-      records: page.map(auditRecordOf),
-      nextPageToken: rows.length > pageSize ? encodePageToken(String(page[page.length - 1].sequence), query) : '',
-    });
+    const { items, nextPageToken } = pageOf(rows, pageSize, (record) => String(record.sequence), query);
+    return create(ListAuditRecordsResponseSchema, { records: items.map(auditRecordOf), nextPageToken });
   }
 
   @GrpcMethod('AuditService', 'ExportAuditRecords')

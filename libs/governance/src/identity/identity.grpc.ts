@@ -2,7 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import type { DescMessage, MessageInitShape } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { callerOf, decodePageToken, encodePageToken, InvalidArgumentError, pageSizeOf, Requires } from '@trellis/platform';
+import { callerOf, decodePageToken, InvalidArgumentError, pageOf, pageSizeOf, Requires } from '@trellis/platform';
 import {
   PrincipalKind,
   type CreatePrincipalRequest,
@@ -54,8 +54,8 @@ export class IdentityGrpc {
     const caller = callerOf(metadata);
     const size = pageSizeOf(request.pageSize);
     const rows = await this.identity.listProjects(caller, { size: size + 1, after: decodePageToken(request.pageToken) });
-    const projects = rows.slice(0, size);
-    return { projects: projects.map(projectToProto), nextPageToken: rows.length > size ? encodePageToken(projects[size - 1].name) : '' };
+    const { items, nextPageToken } = pageOf(rows, size, (project) => project.name);
+    return { projects: items.map(projectToProto), nextPageToken };
   }
 
   @GrpcMethod('IdentityService', 'UpdateProject')
@@ -81,8 +81,8 @@ export class IdentityGrpc {
     const caller = callerOf(metadata);
     const size = pageSizeOf(request.pageSize);
     const rows = await this.identity.listPrincipals(caller, { size: size + 1, after: decodePageToken(request.pageToken) });
-    const principals = rows.slice(0, size);
-    return { principals: principals.map(principalToProto), nextPageToken: rows.length > size ? encodePageToken(principals[size - 1].name) : '' };
+    const { items, nextPageToken } = pageOf(rows, size, (principal) => principal.name);
+    return { principals: items.map(principalToProto), nextPageToken };
   }
 
   @GrpcMethod('IdentityService', 'SetRoleBinding')

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { decodePageToken, encodePageToken, pageSizeOf, SEQUENCE_POSITION } from './paging';
+import { decodePageToken, encodePageToken, pageOf, pageSizeOf, SEQUENCE_POSITION } from './paging';
 
 describe('paging', () => {
   it('reads page_size: 0 is the default, up to 1000, and nothing else', () => {
@@ -20,6 +20,13 @@ describe('paging', () => {
   it('refuses a position that does not look like what the list sorts by', () => {
     expect(decodePageToken(encodePageToken('17'), {}, SEQUENCE_POSITION)).toBe('17');
     expect(() => decodePageToken(encodePageToken('1e3'), {}, SEQUENCE_POSITION)).toThrow(/^page_token: /);
+  });
+
+  it('cuts a page from rows read one past its size, with a token only when more follow', () => {
+    const more = pageOf([1, 2, 3], 2, String, { q: 1 });
+    expect(more.items).toEqual([1, 2]);
+    expect(decodePageToken(more.nextPageToken, { q: 1 })).toBe('2');
+    expect(pageOf([1, 2], 2, String)).toEqual({ items: [1, 2], nextPageToken: '' });
   });
 
   it('refuses tokens it did not make', () => {

@@ -52,6 +52,20 @@ export function decodePageToken(
   return decoded.a;
 }
 
+/**
+ * One page out of `rows` read with a limit of `size + 1`: the first `size` rows, and the token of
+ * the page after them, or '' when the extra row shows there is none.
+ */
+export function pageOf<T>(
+  rows: T[],
+  size: number,
+  positionOf: (row: T) => string,
+  query: Record<string, string | number | boolean | null | undefined> = {},
+): { items: T[]; nextPageToken: string } {
+  const items = rows.slice(0, size);
+  return { items, nextPageToken: rows.length > size ? encodePageToken(positionOf(items[size - 1]), query) : '' };
+}
+
 function fingerprint(query: Record<string, unknown>): string {
   const canonical = JSON.stringify(Object.keys(query).sort().map((key) => [key, query[key] ?? null]));
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
