@@ -1,5 +1,5 @@
 import 'reflect-metadata';
 import { runUntilSignalled } from '@trellis/platform';
-import { SERVICES } from './services';
+import { BUILT_IN_PLUGINS, EDGES, SERVICES } from './services';
 
-runUntilSignalled({ mode: 'standalone', services: SERVICES });
+runUntilSignalled({ mode: 'standalone', services: SERVICES, edges: EDGES, plugins: BUILT_IN_PLUGINS });

@@ -1,8 +1,18 @@
+import { gatewayEdge } from '@trellis/gateway';
 import { governanceService } from '@trellis/governance';
-import type { ServiceDefinition } from '@trellis/platform';
+import type { EdgeDefinition, ServiceDefinition } from '@trellis/platform';
+import type { AnyPlugin } from '@trellis/plugin-sdk';
+import storageFs from '@trellis/plugin-storage-fs';
+import { trackingService } from '@trellis/tracking';
 
 /**
  * Every service the standalone process runs, in start order. Adding a service lib is one line
  * here (and one `apps/<service>/src/main.ts` for distributed mode).
  */
-export const SERVICES: readonly ServiceDefinition[] = [governanceService];
+export const SERVICES: readonly ServiceDefinition[] = [governanceService, trackingService];
+
+/** Plugins built into the program, so the embedded defaults need no configuration. */
+export const BUILT_IN_PLUGINS: readonly AnyPlugin[] = [storageFs];
+
+/** The edges the standalone process serves in front of its services: the HTTP gateway. */
+export const EDGES: readonly EdgeDefinition[] = [gatewayEdge];

@@ -4,7 +4,7 @@ import { IdentityService, TokenService } from '@trellis/proto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SERVICES } from './services';
+import { EDGES, SERVICES } from './services';
 
 describe('the standalone process', () => {
   let dir: string;
@@ -17,6 +17,7 @@ describe('the standalone process', () => {
     Object.assign(process.env, {
       TRELLIS_DATA_DIR: join(dir, 'data'),
       TRELLIS_OPS_PORT: '0',
+      TRELLIS_GATEWAY_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
     });
     for (const service of SERVICES) process.env[`TRELLIS_${service.name.toUpperCase()}_PORT`] = '0';
@@ -26,7 +27,7 @@ describe('the standalone process', () => {
       return true;
     }) as typeof process.stdout.write;
     try {
-      running = await runProcess({ mode: 'standalone', services: SERVICES, print: (line) => printed.push(line) });
+      running = await runProcess({ mode: 'standalone', services: SERVICES, edges: EDGES, print: (line) => printed.push(line) });
     } finally {
       process.stdout.write = write;
     }
@@ -51,6 +52,19 @@ describe('the standalone process', () => {
     const { token } = await createGrpcClient(TokenService, governance.grpcAddress).exchangeApiKey({ apiKey });
     const projects = await createGrpcClient(IdentityService, governance.grpcAddress, { token }).listProjects({});
     expect(projects.projects.map((project) => project.name)).toEqual(['default']);
+  });
+
+  it('serves every RPC over HTTP through the gateway, calling the services of the process', async () => {
+    const gateway = running.edges.find((edge) => edge.name === 'gateway')!;
+    expect(printed).toContain(`  ${'gateway'.padEnd(12)} ${gateway.address}`);
+    const apiKey = /trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/.exec(printed.join(''))![0];
+    const response = await fetch(`${gateway.address}/v1/${IdentityService.typeName}/ListProjects`, {
+      method: 'POST',
+      body: '{}',
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ projects: [{ name: 'default' }] });
   });
 
   it('is ready once every service is up', async () => {

@@ -12,15 +12,26 @@ export const PERMISSION_KEY = 'trellis:permission';
  */
 export type PermissionRequirement = { action: Action; kind: SubjectKind; anyRole?: true } | { public: true };
 
+/** Options of `@Requires`. */
+export interface RequiresOptions {
+  /**
+   * false for high-volume writes whose records would drown the audit log (metric points): the
+   * resource's creation, end and deletion stay audited. Default true for any action but `read`.
+   */
+  audit?: boolean;
+}
+
 /**
  * Declares the permission a gRPC handler needs. The caller must hold `action` on `kind` in at
  * least one project to get past the kit; the handler then checks the resource's own project.
  * Every handler must declare one: a service with an undeclared method refuses to start.
- * A handler that changes anything (any action but `read`) is audited when it succeeds.
+ * A handler that changes anything (any action but `read`) is audited when it succeeds, unless
+ * it opts out with `{ audit: false }`.
  */
-export const Requires = (action: Action, kind: SubjectKind) => {
+export const Requires = (action: Action, kind: SubjectKind, options: RequiresOptions = {}) => {
   const declare = SetMetadata(PERMISSION_KEY, { action, kind } satisfies PermissionRequirement);
-  return action === 'read' ? declare : applyDecorators(declare, UseInterceptors(AuditInterceptor));
+  const audited = options.audit ?? action !== 'read';
+  return audited ? applyDecorators(declare, UseInterceptors(AuditInterceptor)) : declare;
 };
 
 /**

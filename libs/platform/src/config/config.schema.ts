@@ -3,6 +3,7 @@ import { LOG_LEVELS } from '../ops/logger';
 
 const port = z.coerce.number().int().min(0, 'must be a port number from 0 to 65535').max(65535, 'must be a port number from 0 to 65535');
 const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL');
+const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port');
 
 /** One service's settings. */
 const serviceSchema = z.object({
@@ -55,6 +56,31 @@ export const configSchema = z
         subjectPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated tokens of letters, digits, - and _').optional(),
       })
       .prefault({}),
+    /** The HTTP gateway: every RPC as JSON over HTTP, and the REST APIs built on it. */
+    gateway: z
+      .object({
+        /** HTTP port; 0 picks a free one. */
+        port: port.default(8080),
+        /**
+         * Where each service's gRPC server listens (`host:port`), keyed by service name. In
+         * standalone the services of the same process are used unless listed here.
+         */
+        upstreams: z.record(z.string().regex(/^[a-z][a-z0-9]*$/, 'must be a service name'), hostPort).default({}),
+        /** Largest request body a JSON route reads, in bytes; larger ones are answered 413. */
+        maxBodyBytes: z.coerce.number().int().positive('must be a positive number of bytes').default(1_048_576),
+      })
+      .prefault({}),
+    /**
+     * Storage plugin instances by name (`default`, `team-a-s3`): the plugin's id and its config.
+     * Services that store objects (tracking's artifacts) pick instances by these names; `default`
+     * is storage-fs under the data directory unless configured here.
+     */
+    storage: z
+      .record(
+        z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be an instance name: lowercase letters, digits, . _ and -'),
+        z.object({ plugin: z.string().min(1), config: z.unknown().default({}) }).strict(),
+      )
+      .default({}),
     /** Per-service settings, keyed by service name. */
     services: z.record(z.string(), serviceSchema).default({}),
     /** npm packages of plugins to load. */
@@ -67,7 +93,8 @@ export type TrellisConfig = z.infer<typeof configSchema>;
 
 /**
  * The environment variables the kit reads and the config key each sets; services add
- * `TRELLIS_<SERVICE>_PORT` and `TRELLIS_<SERVICE>_DATABASE_URL` for each service name.
+ * `TRELLIS_<SERVICE>_PORT` and `TRELLIS_<SERVICE>_DATABASE_URL` for each service name, and
+ * ENVIRONMENT_PREFIXES adds families of variables named after a key of their own.
  */
 export const ENVIRONMENT: Record<string, string> = {
   TRELLIS_MODE: 'mode',
@@ -88,4 +115,15 @@ export const ENVIRONMENT: Record<string, string> = {
   TRELLIS_NATS_STREAM: 'nats.stream',
   TRELLIS_NATS_SUBJECT_PREFIX: 'nats.subjectPrefix',
   TRELLIS_PLUGINS: 'plugins',
+  TRELLIS_GATEWAY_PORT: 'gateway.port',
+  TRELLIS_GATEWAY_MAX_BODY_BYTES: 'gateway.maxBodyBytes',
+};
+
+/**
+ * Families of variables: each variable that starts with a prefix sets the key under the path
+ * named by the rest of its name, lowercased (`TRELLIS_GATEWAY_UPSTREAM_TRACKING` sets
+ * `gateway.upstreams.tracking`).
+ */
+export const ENVIRONMENT_PREFIXES: Record<string, string> = {
+  TRELLIS_GATEWAY_UPSTREAM_: 'gateway.upstreams',
 };

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, ENVIRONMENT, type TrellisConfig } from './config.schema';
+import { configSchema, ENVIRONMENT, ENVIRONMENT_PREFIXES, type TrellisConfig } from './config.schema';
 
 /** A configuration that cannot be used; the message names every bad key, where it came from and why. */
 export class ConfigError extends Error {
@@ -24,7 +24,7 @@ export function loadConfig(sources: ConfigSources = {}): TrellisConfig {
   const raw = file ? readYaml(file) : {};
   const origin = new Map<string, string>();
 
-  for (const [variable, key] of Object.entries(environmentFor(sources.services ?? []))) {
+  for (const [variable, key] of Object.entries(environmentFor(sources.services ?? [], env))) {
     const value = env[variable];
     if (value === undefined || value === '') continue;
     setPath(raw, key, key === 'plugins' ? value.split(',').map((name) => name.trim()) : value);
@@ -36,12 +36,20 @@ export function loadConfig(sources: ConfigSources = {}): TrellisConfig {
   return parsed.data;
 }
 
-function environmentFor(services: readonly string[]): Record<string, string> {
+function environmentFor(services: readonly string[], env: Record<string, string | undefined>): Record<string, string> {
   const variables = { ...ENVIRONMENT };
   for (const service of services) {
     const prefix = `TRELLIS_${service.toUpperCase()}`;
-    variables[`${prefix}_PORT`] = `services.${service}.port`;
-    variables[`${prefix}_DATABASE_URL`] = `services.${service}.databaseUrl`;
+    // A kit variable keeps its meaning even when a name in `services` would shadow it.
+    variables[`${prefix}_PORT`] ??= `services.${service}.port`;
+    variables[`${prefix}_DATABASE_URL`] ??= `services.${service}.databaseUrl`;
+  }
+  for (const [prefix, parent] of Object.entries(ENVIRONMENT_PREFIXES)) {
+    for (const variable of Object.keys(env)) {
+      if (variable.startsWith(prefix) && variable.length > prefix.length) {
+        variables[variable] = `${parent}.${variable.slice(prefix.length).toLowerCase()}`;
+      }
+    }
   }
   return variables;
 }

@@ -1,4 +1,5 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { PluginRegistry } from '@trellis/plugin-sdk';
 import { DataSource } from 'typeorm';
 import { AuditRecorder } from '../audit/audit-recorder';
 import { TokenVerifier } from '../auth/token-verifier';
@@ -28,12 +29,14 @@ export interface KitDependencies {
   dataSource: DataSource;
   outbox: Outbox;
   bus: EventBus;
+  /** The process's plugins and their named instances. */
+  plugins: PluginRegistry;
 }
 
 /**
  * Makes the kit's objects injectable in a service: its DataSource and Outbox, the logger
  * (`@Inject(LOGGER)`), config (`@Inject(CONFIG)`), metrics, the ops HTTP server, the token
- * verifier and the event bus.
+ * verifier, the event bus and the plugin registry.
  */
 @Global()
 @Module({})
@@ -48,6 +51,7 @@ export class KitModule {
       { provide: TokenVerifier, useValue: deps.verifier },
       { provide: DataSource, useValue: deps.dataSource },
       { provide: Outbox, useValue: deps.outbox },
+      { provide: PluginRegistry, useValue: deps.plugins },
       { provide: AuditRecorder, useValue: new AuditRecorder(deps.service, deps.dataSource, deps.outbox, deps.logger) },
     ];
     return { module: KitModule, providers, exports: providers.map((provider) => provider.provide) };

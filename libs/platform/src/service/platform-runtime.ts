@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PluginRegistry, type AnyPlugin } from '@trellis/plugin-sdk';
 import type { JSONWebKeySet } from 'jose';
 import { TokenVerifier, type KeySetSource } from '../auth/token-verifier';
 import { ConfigError, type TrellisConfig } from '../config';
@@ -24,22 +26,41 @@ export class PlatformRuntime {
     readonly metrics: Metrics,
     readonly ops: OpsServer,
     readonly bus: EventBus,
+    /** Plugins built into the program and those listed in `plugins`, with their instances. */
+    readonly plugins: PluginRegistry,
   ) {}
 
   /**
    * Connects what the process needs (NATS in distributed mode); nothing listens yet.
    * With `holdEvents`, in-process delivery waits for `releaseEvents()`, so events left in an outbox
-   * by the last run are not handed out before every service has subscribed.
+   * by the last run are not handed out before every service has subscribed. With `withoutBroker`,
+   * events stay in process in distributed mode too: a process that hosts no service (a gateway)
+   * neither publishes nor consumes any, so it needs no NATS. `plugins` are registered before the
+   * packages listed in the config's `plugins` are loaded (the standalone program builds some in).
    */
-  static async create(config: TrellisConfig, options: { logger?: Logger; holdEvents?: boolean } = {}): Promise<PlatformRuntime> {
+  static async create(
+    config: TrellisConfig,
+    options: { logger?: Logger; holdEvents?: boolean; withoutBroker?: boolean; plugins?: readonly AnyPlugin[] } = {},
+  ): Promise<PlatformRuntime> {
     const logger = options.logger ?? createLogger({ level: config.log.level });
     const metrics = new Metrics();
     const ops = new OpsServer(metrics, logger);
     const bus =
-      config.mode === 'standalone'
+      config.mode === 'standalone' || options.withoutBroker
         ? new InProcessBus({ logger, paused: options.holdEvents })
         : await JetStreamBus.connect({ servers: config.nats.url, stream: config.nats.stream, subjectPrefix: config.nats.subjectPrefix, logger });
-    return new PlatformRuntime(config, logger, metrics, ops, bus);
+    const plugins = new PluginRegistry({
+      dataDir: join(config.dataDir, 'plugins'),
+      loggerFor: (instance) => logger.child({ plugin: instance.plugin, instance: instance.name }),
+    });
+    try {
+      for (const plugin of options.plugins ?? []) plugins.register(plugin, 'built in');
+      await plugins.load(config.plugins);
+    } catch (error) {
+      await bus.close();
+      throw error;
+    }
+    return new PlatformRuntime(config, logger, metrics, ops, bus, plugins);
   }
 
   /**
@@ -73,6 +94,7 @@ export class PlatformRuntime {
   }
 
   async close(): Promise<void> {
+    await this.plugins.close();
     await this.bus.close();
     await this.ops.close();
   }

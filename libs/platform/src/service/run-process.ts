@@ -1,29 +1,62 @@
 import { mkdirSync } from 'node:fs';
+import type { AnyPlugin } from '@trellis/plugin-sdk';
 import { ConfigError, loadConfig } from '../config';
 import type { ServiceDefinition } from './define-service';
 import { PlatformRuntime } from './platform-runtime';
 import { startService, type RunningService } from './start-service';
 
-/** What a process runs: the mode it insists on and the services it hosts. */
+/** What an edge is given when its process starts it. */
+export interface EdgeContext {
+  runtime: PlatformRuntime;
+  /** Service name -> gRPC address (`host:port`) of each service this process hosts. */
+  upstreams: Readonly<Record<string, string>>;
+}
+
+/** An edge that is up: where it listens and how to stop it. */
+export interface RunningEdge {
+  /** The URL it serves, as printed in the summary (`http://127.0.0.1:8080`). */
+  address: string;
+  /** Stops accepting connections and lets requests in flight finish, then resolves. */
+  close(): Promise<void>;
+}
+
+/**
+ * A front a process serves next to its services, such as the HTTP gateway: it owns no data and
+ * reaches services only as a gRPC client. A process starts its edges after its services (so
+ * `upstreams` names them) and closes them before its services, so no request that an edge has
+ * accepted finds its service gone.
+ */
+export interface EdgeDefinition {
+  /** Lowercase name, printed in the summary next to `address`. */
+  name: string;
+  start(context: EdgeContext): Promise<RunningEdge>;
+}
+
+/** What a process runs: the mode it insists on, the services it hosts and the edges it serves. */
 export interface ProcessPlan {
   mode: 'standalone' | 'distributed';
   services: readonly ServiceDefinition[];
+  /** Edges started after the services; a process may host edges only (a gateway process). */
+  edges?: readonly EdgeDefinition[];
+  /** Plugins built into the program (storage-fs in standalone); the config's `plugins` add more. */
+  plugins?: readonly AnyPlugin[];
   /** Where the human-readable summary goes (default: stdout). */
   print?: (line: string) => void;
 }
 
-/** A started process: its services and ops address, and how to stop it all. */
+/** A started process: its services, edges and ops address, and how to stop it all. */
 export interface RunningProcess {
   runtime: PlatformRuntime;
   services: RunningService[];
+  edges: Array<{ name: string; address: string }>;
   opsAddress: string;
-  /** Drains: readiness goes 503, in-flight calls finish, outboxes flush, then everything closes. */
+  /** Drains: readiness goes 503, edges finish their requests, in-flight calls finish, outboxes flush, then everything closes. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts a Trellis process: loads and checks the config, starts the ops endpoints and every
- * service, prints where each listens, and stops gracefully on SIGINT or SIGTERM.
+ * Starts a Trellis process: loads and checks the config, starts the ops endpoints, every service
+ * and then every edge, prints where each listens, and stops gracefully on SIGINT or SIGTERM.
  * `apps/standalone` and `apps/<service>` are each one call of this.
  */
 export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
@@ -33,17 +66,20 @@ export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
     throw new ConfigError(`mode is "${config.mode}" but this program runs ${plan.mode} mode; set mode (TRELLIS_MODE) to ${plan.mode}`);
   }
   if (config.mode === 'standalone') mkdirSync(config.dataDir, { recursive: true });
+  // Services verify tokens against governance's keys; edges only forward tokens, so need none.
   const hostsGovernance = plan.services.some((service) => service.name === 'governance');
-  if (config.mode === 'distributed' && !hostsGovernance && !config.auth.jwksUrl && !config.auth.jwksFile) {
+  if (config.mode === 'distributed' && plan.services.length > 0 && !hostsGovernance && !config.auth.jwksUrl && !config.auth.jwksFile) {
     throw new ConfigError(
       "auth.jwksUrl (TRELLIS_AUTH_JWKS_URL) must point at governance's /.well-known/jwks.json: services verify tokens against its keys",
     );
   }
 
-  const runtime = await PlatformRuntime.create(config, { holdEvents: true });
+  const runtime = await PlatformRuntime.create(config, { holdEvents: true, withoutBroker: plan.services.length === 0, plugins: plan.plugins });
   const services: RunningService[] = [];
+  const edges: Array<RunningEdge & { name: string }> = [];
   const stop = async () => {
     runtime.drain();
+    for (const edge of edges.reverse()) await edge.close();
     for (const service of services) await service.stopRelay();
     for (const service of services.reverse()) await service.close();
     await runtime.close();
@@ -52,14 +88,17 @@ export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
     const opsAddress = await runtime.listenOps();
     for (const definition of plan.services) services.push(await startService(definition, runtime));
     runtime.releaseEvents();
+    const upstreams = Object.fromEntries(services.map((service) => [service.name, service.grpcAddress]));
+    for (const definition of plan.edges ?? []) edges.push({ name: definition.name, ...(await definition.start({ runtime, upstreams })) });
 
     const row = (label: string, value: string) => print(`  ${label.padEnd(12)} ${value}`);
     print(`Trellis (${config.mode}) is running.`);
     row('ops', `${opsAddress}  (/healthz /readyz /metrics)`);
     for (const service of services) row(service.name, `grpc://${service.grpcAddress}`);
-    if (services.length === 0) print('  no services are registered in this build yet');
+    for (const edge of edges) row(edge.name, edge.address);
+    if (services.length === 0 && edges.length === 0) print('  no services are registered in this build yet');
     if (config.mode === 'standalone') row('data', config.dataDir);
-    return { runtime, services, opsAddress, stop };
+    return { runtime, services, edges: edges.map(({ name, address }) => ({ name, address })), opsAddress, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -69,6 +69,7 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
         dataSource,
         outbox,
         bus: runtime.bus,
+        plugins: runtime.plugins,
       }),
       {
         ...grpcServerOptions({ services: definition.grpcServices, url: `${config.host}:${port}`, health, metrics: runtime.metrics }),

@@ -2,6 +2,7 @@ import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AnyPlugin } from '@trellis/plugin-sdk';
 import { loadConfig } from '../config';
 import { createGrpcClient, type GrpcClient } from '../grpc/grpc-client';
 import type { ServiceDefinition } from '../service/define-service';
@@ -28,8 +29,11 @@ export class TestPlatform {
     readonly opsAddress: string,
   ) {}
 
-  /** Starts the runtime; `env` adds or overrides `TRELLIS_*` settings (say, distributed mode). */
-  static async start(env: Record<string, string> = {}): Promise<TestPlatform> {
+  /**
+   * Starts the runtime; `env` adds or overrides `TRELLIS_*` settings (say, distributed mode), and
+   * `plugins` are built in as a program would (storage-fs for a service that stores objects).
+   */
+  static async start(env: Record<string, string> = {}, options: { plugins?: readonly AnyPlugin[] } = {}): Promise<TestPlatform> {
     const dir = mkdtempSync(join(tmpdir(), 'trellis-test-'));
     const keys = await TestKeySet.create();
     writeFileSync(join(dir, 'jwks.json'), JSON.stringify(keys.jwks));
@@ -45,7 +49,7 @@ export class TestPlatform {
         ...env,
       },
     });
-    const runtime = await PlatformRuntime.create(config);
+    const runtime = await PlatformRuntime.create(config, { plugins: options.plugins });
     return new TestPlatform(dir, keys, runtime, await runtime.listenOps());
   }
 

@@ -13,12 +13,16 @@ export interface RunOrderBy {
  * (ascending unless DESC is given). Throws FilterSyntaxError naming the position.
  */
 export function parseOrderBy(text: string): RunOrderBy {
-  const scanner: Scanner = new Scanner(text, 'order_by');
+  return parseOrderClause(new Scanner(text, 'order_by')) as RunOrderBy;
+}
+
+/** Reads one order_by entry by the scanner's vocabulary (the run and experiment grammars share this). */
+export function parseOrderClause(scanner: Scanner): { entity: SearchEntity; key: string; ascending: boolean } {
   scanner.skipSpace();
   const id = scanner.readIdentifier('order_by');
-  if (id.entity === 'dataset') {
+  if (!scanner.vocabulary.orderableEntities.includes(id.entity)) {
     scanner.error(
-      `ordering by datasets is not supported (position ${id.start}); expected attributes, metrics, params or tags`,
+      `ordering by ${id.entity}s is not supported (position ${id.start}); expected ${scanner.vocabulary.orderableList}`,
       id.start,
       'an orderable entity',
     );

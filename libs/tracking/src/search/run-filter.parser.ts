@@ -21,7 +21,14 @@ export type RunFilter = RunComparison[];
  * An empty or blank filter has no comparisons. Throws FilterSyntaxError naming the position.
  */
 export function parseRunFilter(text: string): RunFilter {
-  const scanner: Scanner = new Scanner(text, 'filter');
+  return parseConjunction(new Scanner(text, 'filter'));
+}
+
+/**
+ * Reads comparisons joined by AND up to the end of the scanner's text, by the scanner's
+ * vocabulary (the run and experiment grammars share this).
+ */
+export function parseConjunction(scanner: Scanner): RunComparison[] {
   const comparisons: RunComparison[] = [];
   scanner.skipSpace();
   if (scanner.atEnd()) return comparisons;

@@ -1,10 +1,10 @@
 import { FilterSyntaxError } from './filter-syntax.error';
 import {
   DATASET_KEYS,
-  ENTITY_PREFIXES,
-  RUN_ATTRIBUTES,
+  RUN_VOCABULARY,
   type RunAttributeRule,
   type SearchEntity,
+  type SearchVocabulary,
 } from './search-grammar';
 
 const WORD = /[\p{L}\p{N}_]+/uy;
@@ -16,11 +16,13 @@ const QUOTES = new Set(["'", '"', '`']);
 // What to show as "found" when a number-like token stands where it should not (`1.5`, `1e3x`).
 const NUMBER_LIKE = /-?\.?\d(?:[eE][+-]|[\p{L}\p{N}_.])*/uy;
 
-const PREFIX_LIST = Object.keys(ENTITY_PREFIXES).join(', ');
 // The spellings worth suggesting; the capitalised and spaced aliases are accepted but not listed.
-const ATTRIBUTE_LIST = Object.keys(RUN_ATTRIBUTES)
-  .filter((name) => /^[a-z_]+$/.test(name))
-  .join(', ');
+function attributeList(vocabulary: SearchVocabulary, purpose: 'filter' | 'order_by'): string {
+  return Object.entries(vocabulary.attributes)
+    .filter(([name, rule]) => /^[a-z_]+$/.test(name) && (purpose === 'filter' ? rule.filterable !== false : rule.orderable))
+    .map(([name]) => name)
+    .join(', ');
+}
 
 /** An identifier such as `metrics.acc`, resolved against the grammar. */
 export interface ResolvedIdentifier {
@@ -43,6 +45,7 @@ export class Scanner {
   constructor(
     readonly text: string,
     private readonly label: 'filter' | 'order_by',
+    readonly vocabulary: SearchVocabulary = RUN_VOCABULARY,
   ) {}
 
   skipSpace(): void {
@@ -74,9 +77,10 @@ export class Scanner {
 
   readIdentifier(purpose: 'filter' | 'order_by'): ResolvedIdentifier {
     const start = this.pos;
-    const first = this.readSegment('an identifier such as metrics.acc');
+    const prefixes = this.vocabulary.prefixes;
+    const first = this.readSegment(`an identifier such as ${this.vocabulary.exampleIdentifier}`);
     if (this.text[this.pos] !== '.') {
-      if (!first.quoted && Object.hasOwn(ENTITY_PREFIXES, first.text)) {
+      if (!first.quoted && Object.hasOwn(prefixes, first.text)) {
         this.skipSpace();
         this.fail(`"." and a key after "${first.text}"`);
       }
@@ -91,10 +95,10 @@ export class Scanner {
         'an entity prefix',
       );
     }
-    const entity = Object.hasOwn(ENTITY_PREFIXES, first.text) ? ENTITY_PREFIXES[first.text] : undefined;
+    const entity = Object.hasOwn(prefixes, first.text) ? prefixes[first.text] : undefined;
     if (entity === undefined) {
       this.error(
-        `unknown entity "${first.text}" at position ${start}; expected one of ${PREFIX_LIST}`,
+        `unknown entity "${first.text}" at position ${start}; expected one of ${Object.keys(prefixes).join(', ')}`,
         start,
         'an entity prefix',
       );
@@ -146,10 +150,12 @@ export class Scanner {
     keyStart: number,
     purpose: 'filter' | 'order_by',
   ): ResolvedIdentifier {
-    const attribute = Object.hasOwn(RUN_ATTRIBUTES, name) ? RUN_ATTRIBUTES[name] : undefined;
-    if (attribute === undefined || (purpose === 'order_by' && !attribute.orderable)) {
+    const attributes = this.vocabulary.attributes;
+    const attribute = Object.hasOwn(attributes, name) ? attributes[name] : undefined;
+    const usable = purpose === 'order_by' ? attribute?.orderable : attribute !== undefined && attribute.filterable !== false;
+    if (attribute === undefined || !usable) {
       this.error(
-        `unknown attribute "${name}" at position ${keyStart}; expected one of ${ATTRIBUTE_LIST}`,
+        `unknown attribute "${name}" at position ${keyStart}; expected one of ${attributeList(this.vocabulary, purpose)}`,
         keyStart,
         'an attribute',
       );

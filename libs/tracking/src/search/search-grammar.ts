@@ -39,6 +39,8 @@ export interface RunAttributeRule {
   readonly operators: readonly ComparisonOperator[];
   /** Whether `order_by` accepts this spelling. */
   readonly orderable: boolean;
+  /** Whether a filter accepts this spelling; true unless set to false. */
+  readonly filterable?: boolean;
 }
 
 /**
@@ -72,3 +74,44 @@ export const ENTITY_OPERATORS: Readonly<Record<Exclude<SearchEntity, 'attribute'
 
 /** Keys a `datasets.` comparison may name. */
 export const DATASET_KEYS: readonly string[] = ['name', 'digest', 'context'];
+
+/**
+ * What one search grammar (runs or experiments) accepts, so that the scanner and the parsers
+ * serve both: entity prefixes, attribute spellings, what order_by may name, and the example an
+ * error message offers for an identifier.
+ */
+export interface SearchVocabulary {
+  readonly prefixes: Readonly<Record<string, SearchEntity>>;
+  readonly attributes: Readonly<Record<string, RunAttributeRule>>;
+  readonly orderableEntities: readonly SearchEntity[];
+  /** How an order_by error lists the orderable entities (`attributes, metrics, params or tags`). */
+  readonly orderableList: string;
+  readonly exampleIdentifier: string;
+}
+
+/** The run search grammar of `runs/search`. */
+export const RUN_VOCABULARY: SearchVocabulary = {
+  prefixes: ENTITY_PREFIXES,
+  attributes: RUN_ATTRIBUTES,
+  orderableEntities: ['attribute', 'metric', 'param', 'tag'],
+  orderableList: 'attributes, metrics, params or tags',
+  exampleIdentifier: 'metrics.acc',
+};
+
+/**
+ * The experiment search grammar of `experiments/search` (MLflow's `SearchExperimentsUtils`):
+ * attributes `name` and the two times, and tags; order_by on attributes only, `experiment_id`
+ * among them although no filter may name it.
+ */
+export const EXPERIMENT_VOCABULARY: SearchVocabulary = {
+  prefixes: { attributes: 'attribute', attribute: 'attribute', attr: 'attribute', tags: 'tag', tag: 'tag' },
+  attributes: {
+    name: { key: 'name', type: 'string', operators: STRING, orderable: true },
+    creation_time: { key: 'creation_time', type: 'number', operators: NUMERIC, orderable: true },
+    last_update_time: { key: 'last_update_time', type: 'number', operators: NUMERIC, orderable: true },
+    experiment_id: { key: 'experiment_id', type: 'number', operators: NUMERIC, orderable: true, filterable: false },
+  },
+  orderableEntities: ['attribute'],
+  orderableList: 'attributes',
+  exampleIdentifier: 'tags.team',
+};

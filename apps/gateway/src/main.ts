@@ -1,0 +1,4 @@
+import { gatewayEdge } from '@trellis/gateway';
+import { runUntilSignalled } from '@trellis/platform';
+
+runUntilSignalled({ mode: 'distributed', services: [], edges: [gatewayEdge] });

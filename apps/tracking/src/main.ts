@@ -1,0 +1,6 @@
+import 'reflect-metadata';
+import { runUntilSignalled } from '@trellis/platform';
+import storageFs from '@trellis/plugin-storage-fs';
+import { trackingService } from '@trellis/tracking';
+
+runUntilSignalled({ mode: 'distributed', services: [trackingService], plugins: [storageFs] });

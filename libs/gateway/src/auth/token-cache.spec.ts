@@ -1,0 +1,71 @@
+import { TokenCache, type ExchangedToken } from './token-cache';
+
+describe('TokenCache', () => {
+  const key = (n: number) => `trellis_${String(n).padStart(16, '0')}_${'A'.repeat(43)}`;
+  let now: number;
+  let exchanges: string[];
+  let answer: (apiKey: string) => Promise<ExchangedToken>;
+  const cache = (maxEntries?: number) =>
+    new TokenCache(
+      (apiKey) => {
+        exchanges.push(apiKey);
+        return answer(apiKey);
+      },
+      { maxEntries, now: () => now },
+    );
+
+  beforeEach(() => {
+    now = 1_000_000;
+    exchanges = [];
+    answer = async (apiKey) => ({ token: `token-for-${apiKey.slice(8, 24)}-at-${now}`, expiresAt: now + 300_000 });
+  });
+
+  it('shares one exchange between concurrent requests with the same key', async () => {
+    const tokens = cache();
+    const results = await Promise.all([tokens.tokenFor(key(1), 'r1'), tokens.tokenFor(key(1), 'r2'), tokens.tokenFor(key(2), 'r3')]);
+    expect(exchanges).toEqual([key(1), key(2)]);
+    expect(results[0]).toBe(results[1]);
+  });
+
+  it('uses a token until 30 s before it expires, then exchanges again', async () => {
+    const tokens = cache();
+    const first = await tokens.tokenFor(key(1), 'r1');
+    now += 269_000;
+    expect(await tokens.tokenFor(key(1), 'r2')).toBe(first);
+    now += 1_000;
+    expect(await tokens.tokenFor(key(1), 'r3')).not.toBe(first);
+    expect(exchanges).toHaveLength(2);
+  });
+
+  it('refreshes a short-lived token a quarter of its lifetime early', async () => {
+    answer = async () => ({ token: `t-${now}`, expiresAt: now + 40_000 });
+    const tokens = cache();
+    await tokens.tokenFor(key(1), 'r1');
+    now += 29_999;
+    await tokens.tokenFor(key(1), 'r2');
+    now += 1;
+    await tokens.tokenFor(key(1), 'r3');
+    expect(exchanges).toHaveLength(2);
+  });
+
+  it('does not cache a failed exchange', async () => {
+    const tokens = cache();
+    answer = () => Promise.reject(new Error('API key rejected'));
+    await expect(tokens.tokenFor(key(1), 'r1')).rejects.toThrow('API key rejected');
+    answer = async () => ({ token: 'good', expiresAt: now + 300_000 });
+    expect(await tokens.tokenFor(key(1), 'r2')).toBe('good');
+    expect(tokens.size).toBe(1);
+  });
+
+  it('drops the least recently used key past its bound', async () => {
+    const tokens = cache(2);
+    await tokens.tokenFor(key(1), 'r');
+    await tokens.tokenFor(key(2), 'r');
+    await tokens.tokenFor(key(1), 'r');
+    await tokens.tokenFor(key(3), 'r');
+    expect(tokens.size).toBe(2);
+    await tokens.tokenFor(key(1), 'r');
+    await tokens.tokenFor(key(2), 'r');
+    expect(exchanges).toEqual([key(1), key(2), key(3), key(2)]);
+  });
+});

@@ -1,0 +1,41 @@
+import { status } from '@grpc/grpc-js';
+
+/**
+ * An error a route answers with: a gRPC code (what the error means, whoever raised it) and a
+ * message for the user. `httpStatus` overrides the status the code maps to, for what only HTTP
+ * has words for (405, 413).
+ */
+export class GatewayError extends Error {
+  override name = 'GatewayError';
+
+  constructor(
+    readonly code: status,
+    message: string,
+    readonly httpStatus?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Raises a 400 INVALID_ARGUMENT. */
+export function badRequest(message: string): GatewayError {
+  return new GatewayError(status.INVALID_ARGUMENT, message);
+}
+
+/**
+ * The GatewayError of anything a handler threw: gateway errors as they are, gRPC errors of an
+ * upstream call with their code and details, anything else as INTERNAL naming only the request id
+ * (`onUnexpected` gets the original, to log it with its stack).
+ */
+export function toGatewayError(error: unknown, requestId: string, onUnexpected: (error: unknown) => void): GatewayError {
+  if (error instanceof GatewayError) return error;
+  if (isGrpcError(error)) return new GatewayError(error.code, error.details);
+  onUnexpected(error);
+  return new GatewayError(status.INTERNAL, `internal error (request id ${requestId}); the gateway log has the details`);
+}
+
+function isGrpcError(error: unknown): error is { code: status; details: string } {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, details } = error as { code?: unknown; details?: unknown };
+  return typeof code === 'number' && Number.isInteger(code) && code > 0 && code <= 16 && typeof details === 'string';
+}

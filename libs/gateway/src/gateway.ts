@@ -1,0 +1,113 @@
+import type { DescService } from '@bufbuild/protobuf';
+import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import type { EdgeDefinition, GrpcCallOptions, GrpcClient, Logger } from '@trellis/platform';
+import { EdgeAuth } from './auth/edge-auth';
+import { toGatewayError } from './errors/gateway-error';
+import { HttpServer, renderJsonError } from './http/http-server';
+import type { RequestContext } from './http/request-context';
+import { Router } from './http/router';
+import { openApiRoutes } from './openapi/openapi.routes';
+import { rpcRoutes } from './rpc/rpc.routes';
+import { EXPOSED_SERVICES } from './upstreams/exposed-services';
+import { Upstreams } from './upstreams/upstreams';
+
+/** Adds a family of routes to a gateway (`gateway.router.add(...)`); each is one entry of ROUTE_MODULES. */
+export type RouteModule = (gateway: Gateway) => void;
+
+/** Every family of routes the gateway serves, in registration order. */
+const ROUTE_MODULES: readonly RouteModule[] = [rpcRoutes, openApiRoutes];
+
+/** The upstream clients of one request, and the call options that carry its caller. */
+export interface RequestClients {
+  /** The typed client of `service` (shared; 503 UNAVAILABLE naming the service when it has no upstream). */
+  of<T extends GenServiceMethods>(service: GenService<T>): GrpcClient<T>;
+  /** The caller's token, the request id and the request's abort signal; pass them to every call. */
+  options: GrpcCallOptions;
+}
+
+/** What a gateway needs. */
+export interface GatewayOptions {
+  /** Platform service name -> `host:port` of its gRPC server. */
+  upstreams: Readonly<Record<string, string>>;
+  /** Default body limit of routes that read their body. */
+  maxBodyBytes: number;
+  logger: Logger;
+  /** The gRPC services served over HTTP, by platform service (default: EXPOSED_SERVICES). */
+  services?: Readonly<Record<string, readonly DescService[]>>;
+}
+
+/**
+ * The HTTP edge of the platform: stateless, a client of the services' gRPC servers. It owns the
+ * router its route modules add to, the upstream clients, and the caller's credentials.
+ */
+export class Gateway {
+  readonly router = new Router();
+  readonly upstreams: Upstreams;
+  readonly logger: Logger;
+  private readonly auth: EdgeAuth;
+  private readonly server: HttpServer;
+
+  constructor(options: GatewayOptions) {
+    this.logger = options.logger;
+    this.upstreams = new Upstreams(options.upstreams, options.services ?? EXPOSED_SERVICES);
+    this.auth = new EdgeAuth(this.upstreams);
+    this.server = new HttpServer(this.router, { maxBodyBytes: options.maxBodyBytes, logger: options.logger });
+    for (const addRoutes of ROUTE_MODULES) addRoutes(this);
+  }
+
+  /**
+   * The clients a route calls upstream with on behalf of this request's caller:
+   * `const rpc = await gateway.clientsFor(ctx); await rpc.of(RunService).getRun({ runId }, rpc.options)`.
+   * Rejects with 401 when the credentials are malformed or the API key is refused.
+   */
+  async clientsFor(ctx: RequestContext): Promise<RequestClients> {
+    const options = await this.callOptions(ctx);
+    return { of: (service) => this.upstreams.client(service), options };
+  }
+
+  /** The call options of this request's caller (see RequestClients.options). */
+  async callOptions(ctx: RequestContext): Promise<GrpcCallOptions> {
+    return { token: await this.auth.tokenOf(ctx), requestId: ctx.requestId, signal: ctx.signal };
+  }
+
+  /** The gateway's error body for `error`, for errors that arrive once a response has started. */
+  errorBody(ctx: RequestContext, error: unknown): unknown {
+    const failure = toGatewayError(error, ctx.requestId, (unexpected) =>
+      this.logger.error({ err: unexpected, requestId: ctx.requestId }, 'unexpected error in a gateway stream'),
+    );
+    return renderJsonError(failure, ctx).body;
+  }
+
+  /** Listens on host:port (0 picks a free port) and returns the URL it serves. */
+  listen(host: string, port: number): Promise<string> {
+    return this.server.listen(host, port);
+  }
+
+  /** Stops accepting requests, lets those in flight finish, then closes the upstream channels. */
+  async close(): Promise<void> {
+    await this.server.close();
+    this.upstreams.close();
+  }
+}
+
+/**
+ * The gateway as an edge of a process: upstreams are the process's own services, overridden by
+ * `gateway.upstreams`; it listens on `host`:`gateway.port`.
+ */
+export const gatewayEdge: EdgeDefinition = {
+  name: 'gateway',
+  async start({ runtime, upstreams }) {
+    const { config } = runtime;
+    const logger = runtime.logger.child({ edge: 'gateway' });
+    const gateway = new Gateway({ upstreams: { ...upstreams, ...config.gateway.upstreams }, maxBodyBytes: config.gateway.maxBodyBytes, logger });
+    const address = await gateway.listen(config.host, config.gateway.port);
+    logger.info({ address, upstreams: { ...upstreams, ...config.gateway.upstreams } }, 'gateway listening');
+    return {
+      address,
+      async close() {
+        await gateway.close();
+        logger.info('gateway stopped');
+      },
+    };
+  },
+};

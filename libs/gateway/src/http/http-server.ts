@@ -1,0 +1,117 @@
+import { status } from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '@trellis/platform';
+import { badRequest, GatewayError, toGatewayError } from '../errors/gateway-error';
+import { grpcToHttp } from '../errors/status-mapping';
+import { RequestContext, type ErrorRenderer } from './request-context';
+import type { Route, Router } from './router';
+
+/**
+ * The gateway's error body: `{"code": 5, "status": "NOT_FOUND", "message": "...", "request_id": "..."}`,
+ * with the HTTP status the gRPC code maps to (see grpcToHttp).
+ */
+export const renderJsonError: ErrorRenderer = (error, ctx) => {
+  const { httpStatus, status: name } = grpcToHttp(error.code);
+  return { status: error.httpStatus ?? httpStatus, body: { code: error.code, status: name, message: error.message, request_id: ctx.requestId } };
+};
+
+/** How long `close()` lets requests in flight finish before cutting their connections. */
+const DRAIN_MS = 10_000;
+
+/**
+ * A node:http server that routes each request through a Router: it assigns the request id,
+ * answers unknown paths (404) and methods (405), and turns whatever a handler throws into the
+ * route's error body. Nothing is parsed that the handler does not ask for.
+ */
+export class HttpServer {
+  private readonly server: Server;
+  private closing = false;
+
+  constructor(
+    private readonly router: Router,
+    private readonly options: { maxBodyBytes: number; logger: Logger },
+  ) {
+    this.server = createServer((req, res) => this.handle(req, res));
+  }
+
+  /** Listens on host:port (0 picks a free port) and returns the URL it serves. */
+  async listen(host: string, port: number): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    const bound = (this.server.address() as AddressInfo).port;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  }
+
+  /** Stops accepting connections; requests in flight finish (for at most ten seconds), then it resolves. */
+  async close(): Promise<void> {
+    if (!this.server.listening) return;
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Keep-alive connections go as soon as their request in flight is answered.
+    const idle = setInterval(() => this.server.closeIdleConnections(), 50);
+    const cut = setTimeout(() => this.server.closeAllConnections(), DRAIN_MS);
+    this.server.closeIdleConnections();
+    await closed;
+    clearInterval(idle);
+    clearTimeout(cut);
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const requestId = requestIdOf(req.headers['x-request-id']);
+    res.setHeader('x-request-id', requestId);
+    if (this.closing) res.setHeader('connection', 'close');
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt < 0 ? url : url.slice(0, queryAt);
+    const query = queryAt < 0 ? '' : url.slice(queryAt + 1);
+    const method = req.method ?? 'GET';
+    let match: ReturnType<Router['match']>;
+    try {
+      match = this.router.match(method, path);
+    } catch {
+      this.fail(new RequestContext(req, res, requestId, path, {}, this.options.maxBodyBytes, query), badRequest(`the path ${path} is not validly percent-encoded`));
+      return;
+    }
+    if (match.kind !== 'found') {
+      const ctx = new RequestContext(req, res, requestId, path, {}, this.options.maxBodyBytes, query);
+      if (match.kind === 'method-not-allowed') {
+        res.setHeader('allow', match.allowed.join(', '));
+        this.fail(ctx, new GatewayError(status.UNIMPLEMENTED, `${method} is not allowed on ${path}; it answers ${match.allowed.join(', ')}`, 405));
+      } else {
+        this.fail(ctx, new GatewayError(status.NOT_FOUND, `no route for ${method} ${path}; GET /openapi.json describes the API`));
+      }
+      return;
+    }
+    const { route, params } = match;
+    const ctx = new RequestContext(req, res, requestId, path, params, route.maxBodyBytes ?? this.options.maxBodyBytes, query);
+    try {
+      const done = route.handler(ctx);
+      if (done) done.catch((error: unknown) => this.fail(ctx, error, route));
+    } catch (error) {
+      this.fail(ctx, error, route);
+    }
+  }
+
+  private fail(ctx: RequestContext, thrown: unknown, route?: Route): void {
+    const error = toGatewayError(thrown, ctx.requestId, (unexpected) =>
+      this.options.logger.error({ err: unexpected, requestId: ctx.requestId, route: route?.pattern }, 'unexpected error in gateway route'),
+    );
+    if (ctx.res.headersSent || ctx.res.destroyed) {
+      // Too late for a status: cut the response so the client sees it incomplete, not complete and short.
+      ctx.res.destroy();
+      return;
+    }
+    this.options.logger.debug({ requestId: ctx.requestId, route: route?.pattern, code: error.code }, error.message);
+    const { status: httpStatus, body } = (route?.renderError ?? renderJsonError)(error, ctx);
+    ctx.sendJson(httpStatus, body);
+  }
+}
+
+/** The client's request id when it is a sane token, else a new one (as the kit's gRPC servers do). */
+function requestIdOf(sent: string | string[] | undefined): string {
+  return typeof sent === 'string' && /^[\w.:-]{1,128}$/.test(sent) ? sent : randomUUID();
+}

@@ -1,0 +1,13 @@
+export { gatewayEdge, Gateway, type GatewayOptions, type RequestClients, type RouteModule } from './gateway';
+export { EXPOSED_SERVICES } from './upstreams/exposed-services';
+export { Upstreams } from './upstreams/upstreams';
+export { Router, type Route, type RouteHandler, type RouteMatch, type RouteOptions } from './http/router';
+export { RequestContext, type ErrorRenderer } from './http/request-context';
+export { renderJsonError } from './http/http-server';
+export { sendNdjson, ndjsonLines } from './http/ndjson';
+export { GatewayError, badRequest } from './errors/gateway-error';
+export { GRPC_STATUS_NAMES, grpcToHttp, grpcToMlflow } from './errors/status-mapping';
+export { credentialsOf, type Credentials } from './auth/credentials';
+export { TokenCache, type ExchangeApiKey, type ExchangedToken } from './auth/token-cache';
+export { buildOpenApi, type OpenApiDocument } from './openapi/openapi';
+export { rpcPath } from './rpc/rpc.routes';

@@ -1,0 +1,129 @@
+import { createRegistry, fromJson, toJson, type DescMessage, type DescMethod, type DescService, type JsonValue, type Message, type Registry } from '@bufbuild/protobuf';
+import type { GrpcCallOptions } from '@trellis/platform';
+import { badRequest } from '../errors/gateway-error';
+import type { Gateway } from '../gateway';
+import { ndjsonLines, sendNdjson } from '../http/ndjson';
+import type { RequestContext } from '../http/request-context';
+import type { RouteHandler } from '../http/router';
+
+/** The HTTP path of an RPC: `/v1/trellis.governance.v1.IdentityService/CreateProject`. */
+export function rpcPath(service: DescService, method: DescMethod): string {
+  return `/v1/${service.typeName}/${method.name}`;
+}
+
+/**
+ * `POST /v1/<package.Service>/<Method>` for every method of every exposed service. Bodies and
+ * answers use the protobuf JSON mapping: unknown fields are a 400 naming them; answers carry every
+ * field, defaults included (`"projects": []`, `"intact": false`), so a client sees one shape.
+ * Server-streaming methods answer NDJSON, one message per line; client-streaming and bidi methods
+ * take an NDJSON body, one request message per line, streamed into the call as it arrives.
+ */
+export function rpcRoutes(gateway: Gateway): void {
+  const services = Object.values(gateway.upstreams.exposed).flat();
+  const registry = createRegistry(...services.map((service) => service.file));
+  for (const service of services) {
+    for (const method of service.methods) gateway.router.add('POST', rpcPath(service, method), rpcHandler(gateway, service, method, registry));
+  }
+}
+
+type Call = (request: unknown, options: GrpcCallOptions) => unknown;
+
+function rpcHandler(gateway: Gateway, service: DescService, method: DescMethod, registry: Registry): RouteHandler {
+  const answer = (message: Message) => toJson(method.output, message, { registry, alwaysEmitImplicit: true });
+  const start = async (ctx: RequestContext) => {
+    const call = gateway.upstreams.client(service)[method.localName] as unknown as Call;
+    return { call, options: await gateway.callOptions(ctx) };
+  };
+  const errorBody = (ctx: RequestContext) => (error: unknown) => gateway.errorBody(ctx, error);
+
+  switch (method.methodKind) {
+    case 'unary':
+      return async (ctx) => {
+        const request = messageOf(method.input, await ctx.json(), registry);
+        const { call, options } = await start(ctx);
+        ctx.sendJson(200, answer((await call(request, options)) as Message));
+      };
+    case 'server_streaming':
+      return async (ctx) => {
+        const request = messageOf(method.input, await ctx.json(), registry);
+        const { call, options } = await start(ctx);
+        await sendNdjson(ctx, call(request, options) as AsyncIterable<Message>, answer, errorBody(ctx));
+      };
+    case 'client_streaming':
+      return async (ctx) => {
+        const { call, options } = await start(ctx);
+        const requests = new NdjsonRequests(ctx, method.input, registry);
+        let response: Message;
+        try {
+          response = (await call(requests.messages(), options)) as Message;
+        } catch (error) {
+          throw requests.error ?? error;
+        }
+        ctx.sendJson(200, answer(response));
+      };
+    case 'bidi_streaming':
+      return async (ctx) => {
+        const { call, options } = await start(ctx);
+        const requests = new NdjsonRequests(ctx, method.input, registry);
+        await sendNdjson(ctx, requests.failingFirst(call(requests.messages(), options) as AsyncIterable<Message>), answer, errorBody(ctx));
+      };
+  }
+}
+
+/** A message from its JSON, or a 400 saying what does not fit (an unknown field, a wrong type). */
+function messageOf(schema: DescMessage, json: unknown, registry: Registry): Message {
+  try {
+    return fromJson(schema, (json ?? {}) as JsonValue, { registry });
+  } catch (error) {
+    throw badRequest((error as Error).message);
+  }
+}
+
+/**
+ * The request messages of a streaming call, read line by line from the NDJSON body. The client
+ * library cancels the call when the body turns out bad and reports CANCELLED; `error` keeps the
+ * reason, which is what the client is told.
+ */
+class NdjsonRequests {
+  error?: unknown;
+
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly schema: DescMessage,
+    private readonly registry: Registry,
+  ) {}
+
+  async *messages(): AsyncGenerator<Message> {
+    try {
+      for await (const line of ndjsonLines(this.ctx)) yield this.messageOf(line);
+    } catch (error) {
+      this.error ??= error;
+      // The rest of the body is not read: the connection closes after the answer.
+      if (!this.ctx.res.headersSent) this.ctx.res.setHeader('connection', 'close');
+      throw error;
+    }
+  }
+
+  private messageOf(line: { text: string; number: number }): Message {
+    let json: unknown;
+    try {
+      json = JSON.parse(line.text);
+    } catch (error) {
+      throw badRequest(`line ${line.number} of the request body is not valid JSON: ${(error as Error).message}`);
+    }
+    try {
+      return messageOf(this.schema, json, this.registry);
+    } catch (error) {
+      throw badRequest(`line ${line.number} of the request body: ${(error as Error).message}`);
+    }
+  }
+
+  /** The responses of the call, failing with the request body's error rather than the cancellation it caused. */
+  async *failingFirst(responses: AsyncIterable<Message>): AsyncGenerator<Message> {
+    try {
+      yield* responses;
+    } catch (error) {
+      throw this.error ?? error;
+    }
+  }
+}

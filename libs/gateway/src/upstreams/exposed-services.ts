@@ -1,0 +1,10 @@
+import type { DescService } from '@bufbuild/protobuf';
+import { ApprovalService, AuditService, IdentityService, TokenService } from '@trellis/proto';
+
+/**
+ * The gRPC services the gateway serves over HTTP, by the platform service that answers them
+ * (whose upstream address is `gateway.upstreams.<name>`). Exposing a service is one entry here.
+ */
+export const EXPOSED_SERVICES: Readonly<Record<string, readonly DescService[]>> = {
+  governance: [IdentityService, TokenService, AuditService, ApprovalService],
+};

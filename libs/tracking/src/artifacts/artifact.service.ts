@@ -1,0 +1,93 @@
+import type { Readable } from 'node:stream';
+import { Injectable } from '@nestjs/common';
+import { decodePageToken, encodePageToken, InvalidArgumentError, NotFoundError, type Caller } from '@trellis/platform';
+import { compareKeys, iterateObjects } from '@trellis/plugin-sdk';
+import { RunAccess } from '../runs/run-access';
+import type { RunEntity } from '../runs/run.entity';
+import { artifactPathOf } from './artifact-path';
+import { ArtifactStores } from './artifact-stores';
+
+/** One entry of an artifact listing. */
+export interface ArtifactEntry {
+  path: string;
+  isDir: boolean;
+  size: number;
+}
+
+const MAX_LIST_PAGE = 1000;
+
+/**
+ * A run's files in its storage instance, under `<experiment_id>/<run_id>/artifacts/`, so
+ * runs never see each other's files; every path is checked before it becomes a key.
+ */
+@Injectable()
+export class ArtifactService {
+  constructor(
+    private readonly access: RunAccess,
+    private readonly stores: ArtifactStores,
+  ) {}
+
+  async upload(caller: Caller, runId: string, path: string, body: Readable): Promise<ArtifactEntry> {
+    const relative = artifactPathOf(path);
+    const run = await this.access.require(caller, 'update', runId);
+    if (run.lifecycleStage !== 'active') throw new InvalidArgumentError(`run ${runId} is deleted; restore it before uploading to it`, 'run_id');
+    const store = await this.stores.store(run.artifactStore);
+    const stored = await store.put(keyOf(run, relative), body);
+    return { path: relative, isDir: false, size: stored.size };
+  }
+
+  async download(caller: Caller, runId: string, path: string): Promise<{ body: Readable; size: number }> {
+    const relative = artifactPathOf(path);
+    const run = await this.access.require(caller, 'read', runId);
+    const store = await this.stores.store(run.artifactStore);
+    const key = keyOf(run, relative);
+    const info = await store.head(key);
+    if (!info) throw new NotFoundError(`run ${runId} has no artifact "${relative}"`);
+    return { body: await store.get(key), size: info.size };
+  }
+
+  /** The files and directories directly under `path`, by path, paged. */
+  async list(caller: Caller, runId: string, path: string, pageSize: number, pageToken: string): Promise<{ rootUri: string; entries: ArtifactEntry[]; nextPageToken: string }> {
+    const relative = artifactPathOf(path, { allowRoot: true });
+    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_LIST_PAGE) {
+      throw new InvalidArgumentError(`must be between 0 and ${MAX_LIST_PAGE}`, 'page_size');
+    }
+    const size = pageSize || MAX_LIST_PAGE;
+    const after = decodePageToken(pageToken, { runId, path: relative }) ?? '';
+    const run = await this.access.require(caller, 'read', runId);
+    const store = await this.stores.store(run.artifactStore);
+    const root = keyOf(run, '');
+    const prefix = relative ? `${root}${relative}/` : root;
+    // Entries are named by a token in key order (`name` for a file, `name/` for a directory), so
+    // pages continue where the last one stopped however names sort.
+    const entries: ArtifactEntry[] = [];
+    let lastToken = '';
+    for await (const object of iterateObjects(store, { prefix })) {
+      const rest = object.key.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      const token = slash === -1 ? rest : rest.slice(0, slash + 1);
+      if ((after && compareKeys(token, after) <= 0) || token === lastToken) continue;
+      if (entries.length === size) return { rootUri: run.artifactUri, entries, nextPageToken: encodePageToken(lastToken, { runId, path: relative }) };
+      lastToken = token;
+      const entryPath = relative ? `${relative}/${token.replace(/\/$/, '')}` : token.replace(/\/$/, '');
+      entries.push(slash === -1 ? { path: entryPath, isDir: false, size: object.size } : { path: entryPath, isDir: true, size: 0 });
+    }
+    return { rootUri: run.artifactUri, entries, nextPageToken: '' };
+  }
+
+  /** Deletes a file, or every file under a directory; deleting what is not there succeeds. */
+  async delete(caller: Caller, runId: string, path: string): Promise<void> {
+    const relative = artifactPathOf(path);
+    const run = await this.access.require(caller, 'update', runId);
+    const store = await this.stores.store(run.artifactStore);
+    const key = keyOf(run, relative);
+    await store.delete(key);
+    const under: string[] = [];
+    for await (const object of iterateObjects(store, { prefix: `${key}/` })) under.push(object.key);
+    for (const objectKey of under) await store.delete(objectKey);
+  }
+}
+
+function keyOf(run: RunEntity, relative: string): string {
+  return `${run.experimentId}/${run.id}/artifacts/${relative}`;
+}

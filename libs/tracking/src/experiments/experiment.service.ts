@@ -1,0 +1,180 @@
+import { Injectable } from '@nestjs/common';
+import { AlreadyExistsError, AuditRecorder, FailedPreconditionError, NotFoundError, type Caller } from '@trellis/platform';
+import { DataSource, type EntityManager } from 'typeorm';
+import { RunEntity } from '../runs/run.entity';
+import { ExperimentSearch } from '../search/experiment-search';
+import { checkKey, checkLength, checkRequired, experimentIdOf, TRACKING_LIMITS } from '../validation/tracking-limits';
+import { ExperimentEntity, ExperimentTagEntity, type LifecycleStageName } from './experiment.entity';
+
+/** The experiment MLflow clients use when they name none; each project gets its own, on first use. */
+export const DEFAULT_EXPERIMENT_NAME = 'Default';
+
+/** What a new experiment needs. */
+export interface NewExperiment {
+  projectId: string;
+  name: string;
+  tags: Array<{ key: string; value: string }>;
+}
+
+/** What a search of experiments asks for. */
+export interface ExperimentQuery {
+  projectIds: string[];
+  filter: string;
+  orderBy: string[];
+  viewType: 'active' | 'deleted' | 'all';
+  pageSize: number;
+  pageToken: string;
+}
+
+/** Experiments: create, find, rename, delete and restore (with their runs), tags. */
+@Injectable()
+export class ExperimentService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditRecorder,
+    private readonly search: ExperimentSearch,
+  ) {}
+
+  async create(caller: Caller, input: NewExperiment): Promise<ExperimentEntity> {
+    checkRequired(input.projectId, 'project_id');
+    caller.assert('create', 'Experiment', { projectId: input.projectId });
+    checkName(input.name, 'name');
+    input.tags.forEach((tag, index) => checkExperimentTag(tag, `tags[${index}]`));
+    return this.dataSource.transaction(async (manager) => {
+      const experiment = await this.insert(manager, input);
+      await this.audit.recordIn(manager, caller, { id: String(experiment.id), projectId: experiment.projectId });
+      return experiment;
+    });
+  }
+
+  async get(caller: Caller, experimentId: string, manager: EntityManager = this.dataSource.manager): Promise<ExperimentEntity> {
+    const id = experimentIdOf(experimentId);
+    const experiment = await manager.findOne(ExperimentEntity, { where: { id }, relations: { tags: true } });
+    if (!experiment) throw new NotFoundError(`experiment ${experimentId} does not exist`);
+    caller.assert('read', 'Experiment', { projectId: experiment.projectId, id: experimentId });
+    return experiment;
+  }
+
+  /**
+   * The experiment of that name in the project. The project's `Default` experiment is created on
+   * first use by anyone who may create experiments there, as MLflow's experiment "0" always exists.
+   */
+  async getByName(caller: Caller, projectId: string, name: string): Promise<ExperimentEntity> {
+    checkRequired(projectId, 'project_id');
+    checkRequired(name, 'name');
+    caller.assert('read', 'Experiment', { projectId });
+    const found = await this.findByName(projectId, name);
+    if (found) return found;
+    if (name === DEFAULT_EXPERIMENT_NAME && caller.can('create', 'Experiment', { projectId })) {
+      try {
+        await this.dataSource.transaction((manager) => this.insert(manager, { projectId, name, tags: [] }));
+      } catch (error) {
+        if (!(error instanceof AlreadyExistsError)) throw error;
+      }
+      const created = await this.findByName(projectId, name);
+      if (created) return created;
+    }
+    throw new NotFoundError(`experiment "${name}" does not exist in project ${projectId}`);
+  }
+
+  async searchExperiments(caller: Caller, query: ExperimentQuery): Promise<{ experiments: ExperimentEntity[]; nextPageToken: string }> {
+    const readable = caller.projectsWhere('read', 'Experiment');
+    for (const projectId of query.projectIds) caller.assert('read', 'Experiment', { projectId });
+    const projectIds = query.projectIds.length > 0 ? query.projectIds : readable;
+    const page = await this.search.search({ ...query, projectIds });
+    if (page.experimentIds.length === 0) return { experiments: [], nextPageToken: page.nextPageToken };
+    const rows = await this.dataSource.getRepository(ExperimentEntity).find({
+      where: page.experimentIds.map((id) => ({ id })),
+      relations: { tags: true },
+    });
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    const experiments = page.experimentIds.map((id) => byId.get(id)).filter((row): row is ExperimentEntity => !!row);
+    return { experiments, nextPageToken: page.nextPageToken };
+  }
+
+  async rename(caller: Caller, experimentId: string, newName: string): Promise<ExperimentEntity> {
+    checkName(newName, 'new_name');
+    return this.change(caller, experimentId, async (manager, experiment) => {
+      if (experiment.name === DEFAULT_EXPERIMENT_NAME) {
+        throw new FailedPreconditionError(`the ${DEFAULT_EXPERIMENT_NAME} experiment keeps its name: MLflow clients find it by name`);
+      }
+      experiment.name = newName;
+      await manager.update(ExperimentEntity, { id: experiment.id }, { name: newName, updatedAt: Date.now() });
+    });
+  }
+
+  /** Marks the experiment and its active runs deleted; restore brings back exactly those runs. */
+  async setDeleted(caller: Caller, experimentId: string, deleted: boolean): Promise<void> {
+    const stage: LifecycleStageName = deleted ? 'deleted' : 'active';
+    await this.change(caller, experimentId, async (manager, experiment) => {
+      await manager.update(ExperimentEntity, { id: experiment.id }, { lifecycleStage: stage, updatedAt: Date.now() });
+      if (deleted) {
+        await manager.update(RunEntity, { experimentId: experiment.id, lifecycleStage: 'active' }, { lifecycleStage: 'deleted', deletedWithExperiment: true });
+      } else {
+        await manager.update(RunEntity, { experimentId: experiment.id, deletedWithExperiment: true }, { lifecycleStage: 'active', deletedWithExperiment: false });
+      }
+    });
+  }
+
+  async setTag(caller: Caller, experimentId: string, tag: { key: string; value: string }): Promise<void> {
+    checkExperimentTag(tag, 'tag');
+    await this.change(caller, experimentId, async (manager, experiment) => {
+      await manager.upsert(ExperimentTagEntity, { experimentId: experiment.id, ...tag }, ['experimentId', 'key']);
+      await manager.update(ExperimentEntity, { id: experiment.id }, { updatedAt: Date.now() });
+    });
+  }
+
+  async deleteTag(caller: Caller, experimentId: string, key: string): Promise<void> {
+    checkKey(key, 'key');
+    await this.change(caller, experimentId, async (manager, experiment) => {
+      const { affected } = await manager.delete(ExperimentTagEntity, { experimentId: experiment.id, key });
+      if (!affected) throw new NotFoundError(`experiment ${experimentId} has no tag "${key}"`);
+      await manager.update(ExperimentEntity, { id: experiment.id }, { updatedAt: Date.now() });
+    });
+  }
+
+  /** Runs `apply` on the experiment in a transaction, after checking the caller may update it, and audits it. */
+  private async change(
+    caller: Caller,
+    experimentId: string,
+    apply: (manager: EntityManager, experiment: ExperimentEntity) => Promise<void>,
+  ): Promise<ExperimentEntity> {
+    return this.dataSource.transaction(async (manager) => {
+      const experiment = await this.get(caller, experimentId, manager);
+      caller.assert('update', 'Experiment', { projectId: experiment.projectId, id: experimentId });
+      await apply(manager, experiment);
+      await this.audit.recordIn(manager, caller);
+      return experiment;
+    });
+  }
+
+  private async insert(manager: EntityManager, input: NewExperiment): Promise<ExperimentEntity> {
+    if (await manager.existsBy(ExperimentEntity, { projectId: input.projectId, name: input.name })) {
+      throw new AlreadyExistsError(`experiment "${input.name}" already exists in project ${input.projectId}`);
+    }
+    const now = Date.now();
+    const saved = await manager.save(
+      manager.create(ExperimentEntity, { projectId: input.projectId, name: input.name, artifactLocation: '', lifecycleStage: 'active', createdAt: now, updatedAt: now }),
+    );
+    saved.artifactLocation = `mlflow-artifacts:/${saved.id}`;
+    await manager.update(ExperimentEntity, { id: saved.id }, { artifactLocation: saved.artifactLocation });
+    const tags = input.tags.map((tag) => manager.create(ExperimentTagEntity, { experimentId: saved.id, ...tag }));
+    if (tags.length > 0) await manager.upsert(ExperimentTagEntity, tags, ['experimentId', 'key']);
+    saved.tags = tags;
+    return saved;
+  }
+
+  private findByName(projectId: string, name: string): Promise<ExperimentEntity | null> {
+    return this.dataSource.getRepository(ExperimentEntity).findOne({ where: { projectId, name }, relations: { tags: true } });
+  }
+}
+
+function checkName(name: string, field: string): void {
+  checkRequired(name.trim(), field);
+  checkLength(name, TRACKING_LIMITS.experimentNameLength, field);
+}
+
+function checkExperimentTag(tag: { key: string; value: string }, field: string): void {
+  checkKey(tag.key, `${field}.key`);
+  checkLength(tag.value, TRACKING_LIMITS.experimentTagValueLength, `${field}.value`);
+}

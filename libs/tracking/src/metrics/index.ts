@@ -1,0 +1,11 @@
+import { CreateMetricTables1767500001000 } from './create-metric-tables.migration';
+import { MetricPointEntity, MetricRollupEntity, MetricSeriesEntity } from './metric.entity';
+
+export { MetricGrpc, toMetricProto } from './metric.grpc';
+export { MetricStore, type MetricHistoryPage, type MetricPoint, type SampledMetric, type SampleRange } from './metric-store';
+
+/** Entities of the metrics feature, for tracking's DataSource. */
+export const METRIC_ENTITIES = [MetricSeriesEntity, MetricPointEntity, MetricRollupEntity];
+
+/** Migrations of the metrics feature, in order; they follow CreateTrackingTables1767500000000 (runs). */
+export const METRIC_MIGRATIONS = [CreateMetricTables1767500001000];

@@ -1,0 +1,132 @@
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { Module } from '@nestjs/common';
+import { defineService, type GrpcClient, type RunningService } from '@trellis/platform';
+import { TestPlatform } from '@trellis/platform/testing';
+import { MetricService } from '@trellis/proto';
+import { METRIC_ENTITIES, METRIC_MIGRATIONS, MetricGrpc, MetricStore, type MetricPoint } from '.';
+import { CreateTrackingTables1767500000000 } from '../migrations/1767500000000-create-tracking-tables';
+import { RunAccess } from '../runs/run-access';
+import { RunEntity } from '../runs/run.entity';
+
+@Module({ controllers: [MetricGrpc], providers: [MetricStore, RunAccess] })
+class MetricsTestModule {}
+
+const metricsTest = defineService({
+  name: 'tracking',
+  defaultPort: 0,
+  module: MetricsTestModule,
+  grpcServices: [MetricService],
+  entities: [RunEntity, ...METRIC_ENTITIES],
+  migrations: [CreateTrackingTables1767500000000, ...METRIC_MIGRATIONS],
+});
+
+type MetricClient = GrpcClient<(typeof MetricService)['method']>;
+
+const points = (key: string, count: number): MetricPoint[] =>
+  Array.from({ length: count }, (_, i) => ({ key, value: i === 3 ? Number.NaN : i / 2, step: i, timestampMs: 1_767_225_600_000 + i }));
+
+describe('MetricService through the service kit', () => {
+  let platform: TestPlatform;
+  let service: RunningService;
+  let reader: MetricClient;
+  let outsider: MetricClient;
+  const runA = 'a'.repeat(32);
+  const runB = 'b'.repeat(32);
+  const hidden = 'c'.repeat(32);
+
+  beforeAll(async () => {
+    platform = await TestPlatform.start();
+    service = await platform.startService(metricsTest);
+    const dataSource = service.dataSource;
+    const store = new MetricStore(dataSource);
+    await dataSource.transaction(async (m) => {
+      await m.query(`INSERT INTO experiments (project_id, name, artifact_location, lifecycle_stage, created_at, updated_at) VALUES ('p1', 'e', '', 'active', 0, 0)`);
+      await m.query(`INSERT INTO experiments (project_id, name, artifact_location, lifecycle_stage, created_at, updated_at) VALUES ('p2', 'e', '', 'active', 0, 0)`);
+      for (const [id, experiment, project] of [[runA, 1, 'p1'], [runB, 1, 'p1'], [hidden, 2, 'p2']]) {
+        await m.query(
+          `INSERT INTO runs (id, experiment_id, project_id, name, user_id, status, start_time, artifact_uri, artifact_store, lifecycle_stage)
+           VALUES (?, ?, ?, 'r', 'alice', 'RUNNING', 0, '', 'default', 'active')`,
+          [id, experiment, project],
+        );
+      }
+    });
+    for (let i = 0; i < 25_000; i += 5000) {
+      await dataSource.transaction((m) => store.append(m, runA, points('loss', 25_000).slice(i, i + 5000)));
+    }
+    await dataSource.transaction((m) => store.append(m, runB, [...points('loss', 10), ...points('acc', 3)]));
+    await dataSource.transaction((m) => store.append(m, hidden, points('loss', 3)));
+    reader = await platform.client(MetricService, service.grpcAddress, { sub: 'vic', bindings: [{ project: 'p1', role: 'viewer' }] });
+    outsider = await platform.client(MetricService, service.grpcAddress, { sub: 'oscar', bindings: [{ project: 'p3', role: 'owner' }] });
+  });
+
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  const codeOf = async (call: Promise<unknown>) => ((await call.catch((e: unknown) => e)) as ServiceError).code;
+  const drain = async (stream: AsyncIterable<{ metrics: unknown[] }>) => {
+    const sizes: number[] = [];
+    for await (const message of stream) sizes.push(message.metrics.length);
+    return sizes;
+  };
+
+  it('pages through a history with tokens, keeping NaN', async () => {
+    const first = await reader.getMetricHistory({ runId: runB, key: 'loss', pageSize: 4 });
+    expect(first.metrics.map((m) => [m.step, m.value, m.timestampMs])).toEqual([
+      [0n, 0, 1_767_225_600_000n],
+      [1n, 0.5, 1_767_225_600_001n],
+      [2n, 1, 1_767_225_600_002n],
+      [3n, Number.NaN, 1_767_225_600_003n],
+    ]);
+    const rest = await reader.getMetricHistory({ runId: runB, key: 'loss', pageSize: 0, pageToken: first.nextPageToken });
+    expect(rest.metrics.map((m) => Number(m.step))).toEqual([4, 5, 6, 7, 8, 9]);
+    expect(rest.nextPageToken).toBe('');
+  });
+
+  it('streams a whole series in chunks', async () => {
+    expect(await drain(reader.streamMetricHistory({ runId: runA, key: 'loss' }))).toEqual([10_000, 10_000, 5000]);
+    expect(await drain(reader.streamMetricHistory({ runId: runA, key: 'absent' }))).toEqual([]);
+  });
+
+  it('samples the series of each run in request order, leaving out runs without the key', async () => {
+    const response = await reader.getSampledMetricHistory({ runIds: [runB, runA], key: 'loss', maxPoints: 100, startStep: 2n });
+    expect(response.series.map((s) => [s.runId, s.totalPoints])).toEqual([
+      [runB, 8n],
+      [runA, 24_998n],
+    ]);
+    expect(response.series[0].metrics.map((m) => Number(m.step))).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    const sampled = response.series[1].metrics.map((m) => Number(m.step));
+    expect(sampled.length).toBeGreaterThan(50);
+    expect(sampled.length).toBeLessThanOrEqual(100);
+    expect([sampled[0], sampled[sampled.length - 1]]).toEqual([2, 24_999]);
+    const withoutKey = await reader.getSampledMetricHistory({ runIds: [runA, runB], key: 'acc' });
+    expect(withoutKey.series.map((s) => s.runId)).toEqual([runB]);
+  });
+
+  it('answers PERMISSION_DENIED for a run of a project the caller cannot read, NOT_FOUND for none', async () => {
+    expect(await codeOf(reader.getMetricHistory({ runId: hidden, key: 'loss' }))).toBe(status.PERMISSION_DENIED);
+    expect(await codeOf(reader.getSampledMetricHistory({ runIds: [runA, hidden], key: 'loss' }))).toBe(status.PERMISSION_DENIED);
+    expect(await codeOf(drain(reader.streamMetricHistory({ runId: hidden, key: 'loss' })))).toBe(status.PERMISSION_DENIED);
+    expect(await codeOf(outsider.getMetricHistory({ runId: runA, key: 'loss' }))).toBe(status.PERMISSION_DENIED);
+    expect(await codeOf(reader.getSampledMetricHistory({ runIds: [runA, 'f'.repeat(32)], key: 'loss' }))).toBe(status.NOT_FOUND);
+    expect(await codeOf(drain(reader.streamMetricHistory({ runId: 'f'.repeat(32), key: 'loss' })))).toBe(status.NOT_FOUND);
+  });
+
+  it.each([
+    ['an empty key', () => reader.getMetricHistory({ runId: runA, key: '' })],
+    ['a key over 250 characters', () => reader.getSampledMetricHistory({ runIds: [runA], key: 'k'.repeat(251) })],
+    ['a page over 25000', () => reader.getMetricHistory({ runId: runA, key: 'loss', pageSize: 25_001 })],
+    ['max_points 1', () => reader.getSampledMetricHistory({ runIds: [runA], key: 'loss', maxPoints: 1 })],
+    ['max_points over 10000', () => reader.getSampledMetricHistory({ runIds: [runA], key: 'loss', maxPoints: 10_001 })],
+    ['no run ids', () => reader.getSampledMetricHistory({ runIds: [], key: 'loss' })],
+    ['101 run ids', () => reader.getSampledMetricHistory({ runIds: Array.from({ length: 101 }, () => runA), key: 'loss' })],
+    ['end_step below start_step', () => reader.getSampledMetricHistory({ runIds: [runA], key: 'loss', startStep: 5n, endStep: 4n })],
+    ['a page token of another key', async () => {
+      const { nextPageToken } = await reader.getMetricHistory({ runId: runB, key: 'loss', pageSize: 1 });
+      return reader.getMetricHistory({ runId: runB, key: 'acc', pageToken: nextPageToken });
+    }],
+    ['an empty key on a stream', () => drain(reader.streamMetricHistory({ runId: runA, key: '' }))],
+  ])('answers INVALID_ARGUMENT for %s', async (_, call) => {
+    expect(await codeOf(call())).toBe(status.INVALID_ARGUMENT);
+  });
+});

@@ -1,0 +1,27 @@
+import { checkLength, checkRequired, TRACKING_LIMITS } from '../validation/tracking-limits';
+
+/** A dataset input as a client logs it. */
+export interface NewDatasetInput {
+  dataset: { name: string; digest: string; sourceType: string; source: string; schema: string; profile: string };
+  tags: Array<{ key: string; value: string }>;
+}
+
+/** Checks a dataset input against MLflow's limits, naming the field (`datasets[0].dataset.digest`). */
+export function checkDatasetInput(input: NewDatasetInput, field: string): void {
+  const { dataset } = input;
+  checkRequired(dataset.name, `${field}.dataset.name`);
+  checkRequired(dataset.digest, `${field}.dataset.digest`);
+  checkRequired(dataset.sourceType, `${field}.dataset.source_type`);
+  checkRequired(dataset.source, `${field}.dataset.source`);
+  checkLength(dataset.name, TRACKING_LIMITS.datasetNameLength, `${field}.dataset.name`);
+  checkLength(dataset.digest, TRACKING_LIMITS.datasetDigestLength, `${field}.dataset.digest`);
+  checkLength(dataset.sourceType, 64, `${field}.dataset.source_type`);
+  checkLength(dataset.source, TRACKING_LIMITS.datasetSourceLength, `${field}.dataset.source`);
+  checkLength(dataset.schema, TRACKING_LIMITS.datasetSchemaLength, `${field}.dataset.schema`);
+  checkLength(dataset.profile, TRACKING_LIMITS.datasetProfileLength, `${field}.dataset.profile`);
+  input.tags.forEach((tag, index) => {
+    checkRequired(tag.key, `${field}.tags[${index}].key`);
+    checkLength(tag.key, TRACKING_LIMITS.inputTagKeyLength, `${field}.tags[${index}].key`);
+    checkLength(tag.value, TRACKING_LIMITS.inputTagValueLength, `${field}.tags[${index}].value`);
+  });
+}

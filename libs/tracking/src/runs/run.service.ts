@@ -1,0 +1,286 @@
+import { randomBytes } from 'node:crypto';
+import { create } from '@bufbuild/protobuf';
+import { Injectable } from '@nestjs/common';
+import { AuditRecorder, FailedPreconditionError, InvalidArgumentError, NotFoundError, Outbox, type Caller } from '@trellis/platform';
+import { RunCreatedEventSchema, RunFinishedEventSchema } from '@trellis/proto';
+import { DataSource, In, type EntityManager } from 'typeorm';
+import { ArtifactStores } from '../artifacts/artifact-stores';
+import { ExperimentService } from '../experiments/experiment.service';
+import { MetricStore } from '../metrics';
+import { RunSearch } from '../search/run-search';
+import { checkLogBatch, type KeyValue, type LogBatch, type MetricPoint } from '../validation/log-batch.validation';
+import { checkKey, checkLength, experimentIdOf, TRACKING_LIMITS } from '../validation/tracking-limits';
+import { runInfoToProto } from './run.mapping';
+import { RunAccess } from './run-access';
+import { RunEntity, RunInputEntity, RunParamEntity, RunTagEntity, TERMINAL_STATUSES, type RunStatusName } from './run.entity';
+import { generatedRunName } from './run-name';
+import { checkDatasetInput, type NewDatasetInput } from './dataset-input.validation';
+
+/** MLflow's system tags that carry run fields. */
+const PARENT_TAG = 'mlflow.parentRunId';
+const RUN_NAME_TAG = 'mlflow.runName';
+const USER_TAG = 'mlflow.user';
+
+/** A run with everything it logged, as GetRun and SearchRuns return it. */
+export interface RunView {
+  run: RunEntity;
+  params: KeyValue[];
+  tags: KeyValue[];
+  metrics: MetricPoint[];
+  inputs: RunInputEntity[];
+}
+
+/** What a new run needs. */
+export interface NewRun {
+  experimentId: string;
+  runName: string;
+  startTimeMs: number;
+  tags: KeyValue[];
+  parentRunId: string;
+}
+
+/** What a search of runs asks for. */
+export interface RunQuery {
+  experimentIds: string[];
+  filter: string;
+  orderBy: string[];
+  viewType: 'active' | 'deleted' | 'all';
+  pageSize: number;
+  pageToken: string;
+}
+
+/** Runs: create, read, update, delete and restore, logging, inputs and search. */
+@Injectable()
+export class RunService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditRecorder,
+    private readonly outbox: Outbox,
+    private readonly access: RunAccess,
+    private readonly experiments: ExperimentService,
+    private readonly metrics: MetricStore,
+    private readonly runSearch: RunSearch,
+    private readonly stores: ArtifactStores,
+  ) {}
+
+  async create(caller: Caller, input: NewRun): Promise<RunView> {
+    const experiment = await this.experiments.get(caller, input.experimentId);
+    caller.assert('create', 'Run', { projectId: experiment.projectId });
+    if (experiment.lifecycleStage !== 'active') {
+      throw new FailedPreconditionError(`experiment ${input.experimentId} is deleted; restore it before starting runs in it`);
+    }
+    if (!Number.isSafeInteger(input.startTimeMs) || input.startTimeMs < 0) {
+      throw new InvalidArgumentError('must be a non-negative number of milliseconds', 'start_time');
+    }
+    input.tags.forEach((tag, index) => {
+      checkKey(tag.key, `tags[${index}].key`);
+      checkLength(tag.value, TRACKING_LIMITS.runTagValueLength, `tags[${index}].value`);
+    });
+    const tags = new Map(input.tags.map((tag) => [tag.key, tag.value]));
+    const name = input.runName || tags.get(RUN_NAME_TAG) || generatedRunName();
+    checkLength(name, TRACKING_LIMITS.runNameLength, 'run_name');
+    tags.set(RUN_NAME_TAG, name);
+    const parentRunId = input.parentRunId || tags.get(PARENT_TAG) || null;
+    if (parentRunId) {
+      const parent = await this.access.require(caller, 'read', parentRunId);
+      if (parent.experimentId !== experiment.id) {
+        throw new InvalidArgumentError(`parent run ${parentRunId} belongs to another experiment`, 'parent_run_id');
+      }
+      tags.set(PARENT_TAG, parentRunId);
+    }
+
+    const id = randomBytes(16).toString('hex');
+    const run: RunEntity = Object.assign(new RunEntity(), {
+      id,
+      experimentId: experiment.id,
+      projectId: experiment.projectId,
+      name,
+      userId: tags.get(USER_TAG) || caller.authenticated.id,
+      status: 'RUNNING' as const,
+      startTime: input.startTimeMs || Date.now(),
+      endTime: null,
+      artifactUri: `${experiment.artifactLocation}/${id}/artifacts`,
+      artifactStore: await this.stores.storeNameFor(experiment.projectId),
+      lifecycleStage: 'active' as const,
+      parentRunId,
+      deletedWithExperiment: false,
+    });
+    const tagRows = [...tags].map(([key, value]) => ({ runId: id, key, value }));
+    await this.dataSource.transaction(async (manager) => {
+      await manager.insert(RunEntity, run);
+      await manager.insert(RunTagEntity, tagRows);
+      await this.outbox.publish(manager, {
+        subject: 'trellis.tracking.v1.run.created',
+        schema: RunCreatedEventSchema,
+        message: create(RunCreatedEventSchema, { runInfo: runInfoToProto(run) }),
+        projectId: run.projectId,
+        actor: caller.authenticated.id,
+        requestId: caller.requestId,
+      });
+      await this.audit.recordIn(manager, caller, { id, projectId: run.projectId });
+    });
+    return { run, params: [], tags: tagRows.map(({ key, value }) => ({ key, value })), metrics: [], inputs: [] };
+  }
+
+  async get(caller: Caller, runId: string): Promise<RunView> {
+    const run = await this.access.require(caller, 'read', runId);
+    const [view] = await this.hydrate([run]);
+    return view;
+  }
+
+  /** Changes status, end time or name; reaching a terminal status publishes run.finished once. */
+  async update(caller: Caller, input: { runId: string; status?: RunStatusName; endTimeMs: number; runName: string }): Promise<RunEntity> {
+    if (input.runName) checkLength(input.runName, TRACKING_LIMITS.runNameLength, 'run_name');
+    if (!Number.isSafeInteger(input.endTimeMs) || input.endTimeMs < 0) {
+      throw new InvalidArgumentError('must be a non-negative number of milliseconds', 'end_time');
+    }
+    return this.dataSource.transaction(async (manager) => {
+      const run = await this.access.require(caller, 'update', input.runId, manager);
+      const wasTerminal = TERMINAL_STATUSES.includes(run.status);
+      if (input.status) run.status = input.status;
+      const finishing = !wasTerminal && TERMINAL_STATUSES.includes(run.status);
+      if (input.endTimeMs) run.endTime = input.endTimeMs;
+      else if (finishing) run.endTime = Date.now();
+      if (input.runName) {
+        run.name = input.runName;
+        await manager.upsert(RunTagEntity, { runId: run.id, key: RUN_NAME_TAG, value: run.name }, ['runId', 'key']);
+      }
+      await manager.update(RunEntity, { id: run.id }, { status: run.status, endTime: run.endTime, name: run.name });
+      if (finishing) {
+        await this.outbox.publish(manager, {
+          subject: 'trellis.tracking.v1.run.finished',
+          schema: RunFinishedEventSchema,
+          message: create(RunFinishedEventSchema, { runInfo: runInfoToProto(run) }),
+          projectId: run.projectId,
+          actor: caller.authenticated.id,
+          requestId: caller.requestId,
+        });
+      }
+      await this.audit.recordIn(manager, caller);
+      return run;
+    });
+  }
+
+  async setDeleted(caller: Caller, runId: string, deleted: boolean): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const run = await this.access.require(caller, 'update', runId, manager);
+      await manager.update(RunEntity, { id: run.id }, { lifecycleStage: deleted ? 'deleted' : 'active', deletedWithExperiment: false });
+      await this.audit.recordIn(manager, caller);
+    });
+  }
+
+  /**
+   * Logs metrics, params and tags all or nothing. Params are immutable: the same value again is
+   * accepted, another value is INVALID_ARGUMENT naming the param.
+   */
+  async logBatch(caller: Caller, runId: string, batch: LogBatch): Promise<void> {
+    checkLogBatch(batch);
+    const run = await this.access.require(caller, 'update', runId);
+    checkActive(run);
+    await this.dataSource.transaction(async (manager) => {
+      if (batch.params.length > 0) await this.logParams(manager, run.id, batch.params);
+      if (batch.tags.length > 0) {
+        const latest = new Map(batch.tags.map((tag) => [tag.key, tag.value]));
+        await manager.upsert(RunTagEntity, [...latest].map(([key, value]) => ({ runId: run.id, key, value })), ['runId', 'key']);
+      }
+      if (batch.metrics.length > 0) await this.metrics.append(manager, run.id, batch.metrics);
+    });
+  }
+
+  async deleteTag(caller: Caller, runId: string, key: string): Promise<void> {
+    checkKey(key, 'key');
+    const run = await this.access.require(caller, 'update', runId);
+    checkActive(run);
+    const { affected } = await this.dataSource.transaction((manager) => manager.delete(RunTagEntity, { runId: run.id, key }));
+    if (!affected) throw new NotFoundError(`run ${runId} has no tag "${key}"`);
+  }
+
+  /** Records dataset inputs; a dataset logged again (same name and digest) only gains new tags. */
+  async logInputs(caller: Caller, runId: string, inputs: NewDatasetInput[]): Promise<void> {
+    inputs.forEach((input, index) => checkDatasetInput(input, `datasets[${index}]`));
+    const run = await this.access.require(caller, 'update', runId);
+    checkActive(run);
+    await this.dataSource.transaction(async (manager) => {
+      const existing = await manager.find(RunInputEntity, { where: { runId: run.id }, order: { position: 'ASC' } });
+      let position = existing.length;
+      for (const input of inputs) {
+        const context = input.tags.find((tag) => tag.key === 'mlflow.data.context')?.value ?? null;
+        const known = existing.find((row) => row.name === input.dataset.name && row.digest === input.dataset.digest);
+        if (known) {
+          const tags = new Map(known.tags.map((tag) => [tag.key, tag.value]));
+          for (const tag of input.tags) tags.set(tag.key, tag.value);
+          known.tags = [...tags].map(([key, value]) => ({ key, value }));
+          await manager.update(RunInputEntity, { runId: run.id, position: known.position }, { tags: known.tags, context: known.context ?? context });
+          continue;
+        }
+        const row = manager.create(RunInputEntity, { runId: run.id, position: position++, ...input.dataset, context, tags: input.tags });
+        await manager.insert(RunInputEntity, row);
+        existing.push(row);
+      }
+    });
+  }
+
+  async search(caller: Caller, query: RunQuery): Promise<{ runs: RunView[]; nextPageToken: string }> {
+    if (query.experimentIds.length === 0) throw new InvalidArgumentError('name at least one experiment to search', 'experiment_ids');
+    const ids = query.experimentIds.map((id, index) => experimentIdOf(id, `experiment_ids[${index}]`));
+    for (const id of query.experimentIds) await this.experiments.get(caller, id);
+    const page = await this.runSearch.search({ ...query, experimentIds: ids });
+    if (page.runIds.length === 0) return { runs: [], nextPageToken: page.nextPageToken };
+    const rows = await this.dataSource.getRepository(RunEntity).findBy({ id: In(page.runIds) });
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    const runs = await this.hydrate(page.runIds.map((id) => byId.get(id)).filter((row): row is RunEntity => !!row));
+    return { runs, nextPageToken: page.nextPageToken };
+  }
+
+  private async logParams(manager: EntityManager, runId: string, params: KeyValue[]): Promise<void> {
+    const logged = await manager.find(RunParamEntity, { where: { runId, key: In(params.map((param) => param.key)) } });
+    const values = new Map(logged.map((param) => [param.key, param.value]));
+    for (const param of params) {
+      const earlier = values.get(param.key);
+      if (earlier !== undefined && earlier !== param.value) {
+        throw new InvalidArgumentError(
+          `param "${param.key}" was already logged with value "${earlier}"; params cannot change (log "${param.value}" under another key)`,
+          'params',
+        );
+      }
+    }
+    const fresh = params.filter((param) => !values.has(param.key)).map((param) => ({ runId, ...param }));
+    if (fresh.length > 0) await manager.insert(RunParamEntity, fresh);
+  }
+
+  private async hydrate(runs: RunEntity[]): Promise<RunView[]> {
+    const ids = runs.map((run) => run.id);
+    const manager = this.dataSource.manager;
+    const [params, tags, inputs, metrics] = await Promise.all([
+      manager.find(RunParamEntity, { where: { runId: In(ids) }, order: { key: 'ASC' } }),
+      manager.find(RunTagEntity, { where: { runId: In(ids) }, order: { key: 'ASC' } }),
+      manager.find(RunInputEntity, { where: { runId: In(ids) }, order: { position: 'ASC' } }),
+      this.metrics.latestFor(ids),
+    ]);
+    const group = <T extends { runId: string }>(rows: T[]) => {
+      const byRun = new Map<string, T[]>();
+      for (const row of rows) {
+        const list = byRun.get(row.runId);
+        if (list) list.push(row);
+        else byRun.set(row.runId, [row]);
+      }
+      return byRun;
+    };
+    const paramsByRun = group(params);
+    const tagsByRun = group(tags);
+    const inputsByRun = group(inputs);
+    return runs.map((run) => ({
+      run,
+      params: (paramsByRun.get(run.id) ?? []).map(({ key, value }) => ({ key, value })),
+      tags: (tagsByRun.get(run.id) ?? []).map(({ key, value }) => ({ key, value })),
+      metrics: metrics.get(run.id) ?? [],
+      inputs: inputsByRun.get(run.id) ?? [],
+    }));
+  }
+}
+
+function checkActive(run: RunEntity): void {
+  if (run.lifecycleStage !== 'active') {
+    throw new FailedPreconditionError(`run ${run.id} is deleted; restore it before logging to it`);
+  }
+}

@@ -1,0 +1,212 @@
+import { fromBinary } from '@bufbuild/protobuf';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { callEveryMethodWithoutToken, type EventSubscription, type GrpcClient, type RunningService } from '@trellis/platform';
+import { TestPlatform } from '@trellis/platform/testing';
+import storageFs from '@trellis/plugin-storage-fs';
+import {
+  ArtifactService,
+  ExperimentService,
+  LifecycleStage,
+  MetricService,
+  RunCreatedEventSchema,
+  RunFinishedEventSchema,
+  RunService,
+  RunStatus,
+  ViewType,
+} from '@trellis/proto';
+import { eventually } from '@trellis/testing';
+import { trackingService } from './tracking.service';
+
+type Clients = {
+  experiments: GrpcClient<(typeof ExperimentService)['method']>;
+  runs: GrpcClient<(typeof RunService)['method']>;
+  metrics: GrpcClient<(typeof MetricService)['method']>;
+  artifacts: GrpcClient<(typeof ArtifactService)['method']>;
+};
+type Role = 'viewer' | 'editor' | 'admin' | 'owner';
+
+const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as ServiceError | undefined;
+const point = (key: string, value: number, step: number, timestampMs = 1_700_000_000_000 + step) => ({ key, value, step: BigInt(step), timestampMs: BigInt(timestampMs) });
+
+describe('tracking through gRPC (SQLite, standalone kit)', () => {
+  let platform: TestPlatform;
+  let service: RunningService;
+  let editor: Clients;
+  let viewer: Clients;
+  let outsider: Clients;
+  let subscription: EventSubscription;
+  const events: Array<{ subject: string; payload: Uint8Array }> = [];
+
+  const clientsFor = async (sub: string, role: Role, project = 'p1'): Promise<Clients> => {
+    const claims = { sub, bindings: [{ project, role }] };
+    return {
+      experiments: await platform.client(ExperimentService, service.grpcAddress, claims),
+      runs: await platform.client(RunService, service.grpcAddress, claims),
+      metrics: await platform.client(MetricService, service.grpcAddress, claims),
+      artifacts: await platform.client(ArtifactService, service.grpcAddress, claims),
+    };
+  };
+
+  beforeAll(async () => {
+    platform = await TestPlatform.start({}, { plugins: [storageFs] });
+    subscription = await platform.runtime.bus.subscribe({
+      durable: 'tracking-spec',
+      subject: 'trellis.tracking.v1.run.>',
+      handler: async (envelope) => void events.push({ subject: envelope.subject, payload: envelope.payload }),
+    });
+    service = await platform.startService(trackingService);
+    editor = await clientsFor('erin', 'editor');
+    viewer = await clientsFor('vic', 'viewer');
+    outsider = await clientsFor('oscar', 'owner', 'p2');
+  });
+
+  afterAll(async () => {
+    await subscription?.stop();
+    await platform?.stop();
+  });
+
+  const newExperiment = async (name: string) => (await editor.experiments.createExperiment({ projectId: 'p1', name })).experiment!;
+  const newRun = async (experimentId: string, runName = '') => (await editor.runs.createRun({ experimentId, runName })).run!;
+
+  it('answers UNAUTHENTICATED on every method without a token', async () => {
+    const results = await callEveryMethodWithoutToken(trackingService.grpcServices, service.grpcAddress);
+    expect(results.filter((result) => result.code !== status.UNAUTHENTICATED)).toEqual([]);
+  });
+
+  it('creates experiments with unique names per project, and finds them by name', async () => {
+    const experiment = await newExperiment('churn');
+    expect(experiment).toMatchObject({ projectId: 'p1', name: 'churn', lifecycleStage: LifecycleStage.ACTIVE });
+    expect(experiment.artifactLocation).toBe(`mlflow-artifacts:/${experiment.experimentId}`);
+    expect((await failure(editor.experiments.createExperiment({ projectId: 'p1', name: 'churn' })))?.code).toBe(status.ALREADY_EXISTS);
+    const found = await viewer.experiments.getExperimentByName({ projectId: 'p1', name: 'churn' });
+    expect(found.experiment?.experimentId).toBe(experiment.experimentId);
+    expect((await failure(viewer.experiments.createExperiment({ projectId: 'p1', name: 'x' })))?.code).toBe(status.PERMISSION_DENIED);
+    expect((await failure(outsider.experiments.getExperiment({ experimentId: experiment.experimentId })))?.code).toBe(status.PERMISSION_DENIED);
+  });
+
+  it("creates a project's Default experiment on first use, once", async () => {
+    const [a, b] = await Promise.all([
+      editor.experiments.getExperimentByName({ projectId: 'p1', name: 'Default' }),
+      editor.experiments.getExperimentByName({ projectId: 'p1', name: 'Default' }),
+    ]);
+    expect(a.experiment?.experimentId).toBe(b.experiment?.experimentId);
+    expect((await failure(viewer.experiments.getExperimentByName({ projectId: 'p1', name: 'nope' })))?.code).toBe(status.NOT_FOUND);
+  });
+
+  it('creates a run, publishes run.created, and returns what it logged with the latest value per metric', async () => {
+    const experiment = await newExperiment('logging');
+    const run = await newRun(experiment.experimentId, 'first');
+    expect(run.info).toMatchObject({ runName: 'first', status: RunStatus.RUNNING, userId: 'erin', experimentId: experiment.experimentId });
+    expect(run.info?.runId).toMatch(/^[0-9a-f]{32}$/);
+    expect(run.info?.artifactUri).toBe(`mlflow-artifacts:/${experiment.experimentId}/${run.info?.runId}/artifacts`);
+    const runId = run.info!.runId;
+
+    await editor.runs.logBatch({
+      runId,
+      metrics: [point('loss', 0.9, 0), point('loss', 0.5, 2), point('loss', 0.7, 1, 1_800_000_000_000), point('acc', Number.NaN, 0)],
+      params: [{ key: 'lr', value: '0.01' }],
+      tags: [{ key: 'team', value: 'a' }, { key: 'team', value: 'b' }],
+    });
+    await editor.runs.logParam({ runId, param: { key: 'lr', value: '0.01' } });
+    const got = (await viewer.runs.getRun({ runId })).run!;
+    expect(got.data?.params).toEqual([expect.objectContaining({ key: 'lr', value: '0.01' })]);
+    expect(got.data?.tags).toEqual(expect.arrayContaining([expect.objectContaining({ key: 'team', value: 'b' })]));
+    const latest = Object.fromEntries((got.data?.metrics ?? []).map((metric) => [metric.key, metric]));
+    // The highest step wins over a later timestamp, as on MLflow's server.
+    expect(latest.loss).toMatchObject({ value: 0.5, step: 2n });
+    expect(latest.acc.value).toBeNaN();
+
+    await eventually(() => expect(events.some((event) => event.subject === 'trellis.tracking.v1.run.created' && fromBinary(RunCreatedEventSchema, event.payload).runInfo?.runId === runId)).toBe(true));
+  });
+
+  it('keeps params immutable and stores nothing of a rejected batch', async () => {
+    const { runId } = (await newRun((await newExperiment('immutable')).experimentId)).info!;
+    await editor.runs.logParam({ runId, param: { key: 'depth', value: '3' } });
+    const changed = await failure(editor.runs.logBatch({ runId, params: [{ key: 'depth', value: '4' }], metrics: [point('m', 1, 0)], tags: [{ key: 't', value: 'v' }] }));
+    expect(changed?.code).toBe(status.INVALID_ARGUMENT);
+    expect(changed?.details).toContain('depth');
+    const overLimit = await failure(editor.runs.logBatch({ runId, metrics: Array.from({ length: 1001 }, (_, i) => point('m', i, i)) }));
+    expect(overLimit?.code).toBe(status.INVALID_ARGUMENT);
+    expect(overLimit?.details).toContain('1000');
+    const badKey = await failure(editor.runs.logMetric({ runId, metric: point('../escape', 1, 0) }));
+    expect(badKey?.code).toBe(status.INVALID_ARGUMENT);
+    const run = (await editor.runs.getRun({ runId })).run!;
+    expect(run.data?.metrics).toEqual([]);
+    expect(run.data?.tags.map((tag) => tag.key)).not.toContain('t');
+    expect(run.data?.params.map((param) => `${param.key}=${param.value}`)).toEqual(['depth=3']);
+  });
+
+  it('lets a viewer read but not log, and an outsider neither', async () => {
+    const { runId } = (await newRun((await newExperiment('rbac')).experimentId)).info!;
+    expect((await failure(viewer.runs.logMetric({ runId, metric: point('m', 1, 0) })))?.code).toBe(status.PERMISSION_DENIED);
+    expect((await failure(outsider.runs.getRun({ runId })))?.code).toBe(status.PERMISSION_DENIED);
+    expect((await failure(viewer.runs.getRun({ runId: '0'.repeat(32) })))?.code).toBe(status.NOT_FOUND);
+    expect((await failure(viewer.runs.getRun({ runId: "x' or 1=1" })))?.code).toBe(status.INVALID_ARGUMENT);
+  });
+
+  it('finishes a run once: run.finished is published for the first terminal status only', async () => {
+    const { runId } = (await newRun((await newExperiment('finishing')).experimentId)).info!;
+    const finished = await editor.runs.updateRun({ runId, status: RunStatus.FINISHED });
+    expect(finished.runInfo?.status).toBe(RunStatus.FINISHED);
+    expect(Number(finished.runInfo?.endTimeMs)).toBeGreaterThan(0);
+    await editor.runs.updateRun({ runId, status: RunStatus.FAILED });
+    const finishedEvents = () => events.filter((event) => event.subject === 'trellis.tracking.v1.run.finished' && fromBinary(RunFinishedEventSchema, event.payload).runInfo?.runId === runId);
+    await eventually(() => expect(finishedEvents()).toHaveLength(1));
+    expect(fromBinary(RunFinishedEventSchema, finishedEvents()[0].payload).runInfo?.status).toBe(RunStatus.FINISHED);
+  });
+
+  it('searches runs with a filter and an order, and names the position of a bad filter', async () => {
+    const experiment = await newExperiment('search');
+    for (const [name, rmse, model] of [['a', 0.3, 'tree'], ['b', 0.1, 'tree'], ['c', 0.2, 'linear']] as const) {
+      const { runId } = (await newRun(experiment.experimentId, name)).info!;
+      await editor.runs.logBatch({ runId, metrics: [point('rmse', rmse, 0)], params: [{ key: 'model', value: model }] });
+    }
+    const page = await viewer.runs.searchRuns({ experimentIds: [experiment.experimentId], filter: "params.model = 'tree'", orderBy: ['metrics.rmse ASC'] });
+    expect(page.runs.map((run) => run.info?.runName)).toEqual(['b', 'a']);
+    expect(page.runs[0].data?.params).toEqual([expect.objectContaining({ key: 'model', value: 'tree' })]);
+    const bad = await failure(viewer.runs.searchRuns({ experimentIds: [experiment.experimentId], filter: 'metrics.rmse < 1 or params.x = 1' }));
+    expect(bad?.code).toBe(status.INVALID_ARGUMENT);
+    expect(bad?.details).toMatch(/position/);
+    expect((await failure(outsider.runs.searchRuns({ experimentIds: [experiment.experimentId] })))?.code).toBe(status.PERMISSION_DENIED);
+  });
+
+  it('deletes and restores runs and experiments; deleted ones leave default searches', async () => {
+    const experiment = await newExperiment('lifecycle');
+    const kept = (await newRun(experiment.experimentId, 'kept')).info!.runId;
+    const removed = (await newRun(experiment.experimentId, 'removed')).info!.runId;
+    await editor.runs.deleteRun({ runId: removed });
+    const names = async (viewType = ViewType.ACTIVE_ONLY) =>
+      (await viewer.runs.searchRuns({ experimentIds: [experiment.experimentId], viewType })).runs.map((run) => run.info?.runName).sort();
+    expect(await names()).toEqual(['kept']);
+    expect(await names(ViewType.DELETED_ONLY)).toEqual(['removed']);
+    expect((await failure(editor.runs.logMetric({ runId: removed, metric: point('m', 1, 0) })))?.code).toBe(status.FAILED_PRECONDITION);
+
+    await editor.experiments.deleteExperiment({ experimentId: experiment.experimentId });
+    expect(await names()).toEqual([]);
+    await editor.experiments.restoreExperiment({ experimentId: experiment.experimentId });
+    expect(await names()).toEqual(['kept']);
+    await editor.runs.restoreRun({ runId: removed });
+    expect(await names()).toEqual(['kept', 'removed']);
+    expect(kept).not.toBe(removed);
+  });
+
+  it('stores artifacts under the run, lists them by directory, and refuses paths that escape', async () => {
+    const { runId } = (await newRun((await newExperiment('artifacts')).experimentId)).info!;
+    const upload = (path: string, ...chunks: string[]) =>
+      editor.artifacts.uploadArtifact([{ part: { case: 'header', value: { runId, path } } }, ...chunks.map((chunk) => ({ part: { case: 'chunk' as const, value: Buffer.from(chunk) } }))]);
+    expect((await upload('model/model.onnx', 'hello ', 'world')).file).toMatchObject({ path: 'model/model.onnx', sizeBytes: 11n });
+    await upload('metrics.json', '{}');
+    const listing = await viewer.artifacts.listArtifacts({ runId, path: '' });
+    expect(listing.files.map((file) => [file.path, file.isDir])).toEqual([['metrics.json', false], ['model', true]]);
+    expect((await viewer.artifacts.listArtifacts({ runId, path: 'model' })).files.map((file) => file.path)).toEqual(['model/model.onnx']);
+    const chunks: Buffer[] = [];
+    for await (const piece of viewer.artifacts.downloadArtifact({ runId, path: 'model/model.onnx' })) chunks.push(Buffer.from(piece.chunk));
+    expect(Buffer.concat(chunks).toString()).toBe('hello world');
+    for (const path of ['../other/x', '/etc/passwd', 'a/../../b', 'a\\b']) {
+      expect((await failure(upload(path, 'x')))?.code).toBe(status.INVALID_ARGUMENT);
+    }
+    expect((await failure(viewer.artifacts.uploadArtifact([{ part: { case: 'header', value: { runId, path: 'v.txt' } } }])))?.code).toBe(status.PERMISSION_DENIED);
+    const missing = viewer.artifacts.downloadArtifact({ runId, path: 'nope.bin' });
+    expect((await failure((async () => { for await (const _ of missing) void _; })()))?.code).toBe(status.NOT_FOUND);
+  });
+});

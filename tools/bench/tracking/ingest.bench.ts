@@ -1,0 +1,121 @@
+// Metric ingest through the tracking service on PostgreSQL, end to end, in one run:
+// BENCH_WRITERS concurrent clients each log BENCH_BATCHES batches of 1000 points (10 keys x 100
+// steps, as MLflow's log-batch sends them) to their own run, through
+//   (1) gRPC RunService/LogBatch (token verified, run checked, validated, appended in a transaction);
+//   (2) the gateway's MLflow route POST /api/2.0/mlflow/runs/log-batch (JSON, API key exchanged once);
+// against a baseline of the same points inserted by as many `pg` clients with one
+// INSERT ... SELECT FROM unnest(...) per batch into a bare table with the same columns and primary
+// key. Rounds alternate; the figures are medians of points per second and their ratio to the baseline.
+// Run: node tools/bench/run.cjs tools/bench/tracking/ingest.bench.ts
+import 'reflect-metadata';
+import { type GrpcClient } from '@trellis/platform';
+import { TestPlatform } from '@trellis/platform/testing';
+import storageFs from '@trellis/plugin-storage-fs';
+import { ExperimentService, RunService, type Metric } from '@trellis/proto';
+import { createTestDatabase, testNatsConfig } from '@trellis/testing';
+import { cpus, totalmem } from 'node:os';
+import { Pool } from 'pg';
+import { trackingService } from '../../../libs/tracking/src';
+
+const WRITERS = Number(process.env.BENCH_WRITERS ?? 4);
+const BATCHES = Number(process.env.BENCH_BATCHES ?? 100);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const BATCH = 1000;
+const KEYS = 10;
+const TARGET = 100_000;
+
+const fmt = (value: number) => Math.round(value).toLocaleString('en-US');
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** Points per second of WRITERS loops of BATCHES calls of `write(writer, batch)`. */
+async function pointsPerSecond(write: (writer: number, batch: number) => Promise<unknown>): Promise<number> {
+  const started = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: WRITERS }, async (_, writer) => {
+    for (let batch = 0; batch < BATCHES; batch++) await write(writer, batch);
+  }));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return (WRITERS * BATCHES * BATCH) / seconds;
+}
+
+function protoBatch(batch: number): Metric[] {
+  const metrics: Metric[] = [];
+  for (let s = 0; s < BATCH / KEYS; s++) {
+    const step = batch * (BATCH / KEYS) + s;
+    for (let k = 0; k < KEYS; k++) {
+      metrics.push({ $typeName: 'trellis.tracking.v1.Metric', key: `metric_${k}`, value: Math.sin(step + k), step: BigInt(step), timestampMs: BigInt(1_700_000_000_000 + step) });
+    }
+  }
+  return metrics;
+}
+
+async function main(): Promise<void> {
+  const trackingDb = await createTestDatabase();
+  const baselineDb = await createTestDatabase();
+  const nats = testNatsConfig();
+  const platform = await TestPlatform.start(
+    {
+      TRELLIS_MODE: 'distributed',
+      TRELLIS_TRACKING_DATABASE_URL: trackingDb.config.url,
+      TRELLIS_TRACKING_PORT: '0',
+      TRELLIS_NATS_URL: nats.servers,
+      TRELLIS_NATS_STREAM: nats.stream,
+      TRELLIS_NATS_SUBJECT_PREFIX: nats.subjectPrefix,
+    },
+    { plugins: [storageFs] },
+  );
+  const pool = new Pool({ connectionString: baselineDb.config.url, max: WRITERS });
+  try {
+    const tracking = await platform.startService(trackingService);
+    const claims = { sub: 'bench', bindings: [{ project: 'bench', role: 'editor' as const }] };
+    const experiments = await platform.client(ExperimentService, tracking.grpcAddress, claims);
+    const clients: Array<GrpcClient<(typeof RunService)['method']>> = [];
+    for (let i = 0; i < WRITERS; i++) clients.push(await platform.client(RunService, tracking.grpcAddress, claims));
+    const { experiment } = await experiments.createExperiment({ projectId: 'bench', name: 'ingest' });
+    const batches = Array.from({ length: BATCHES }, (_, batch) => protoBatch(batch));
+
+    await pool.query('CREATE TABLE baseline_points (series_id integer, seq bigint, step bigint, "timestamp" bigint, value double precision, PRIMARY KEY (series_id, seq))');
+    let nextSeries = 0;
+    const baselineRound = async () => {
+      const firstSeries = nextSeries;
+      nextSeries += WRITERS * KEYS;
+      return pointsPerSecond(async (writer, batch) => {
+        const metrics = batches[batch];
+        const series = metrics.map((_, i) => firstSeries + writer * KEYS + (i % KEYS));
+        const seq = metrics.map((_, i) => batch * (BATCH / KEYS) + Math.floor(i / KEYS));
+        await pool.query(
+          'INSERT INTO baseline_points SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::bigint[], $5::float8[])',
+          [series, seq, metrics.map((m) => m.step.toString()), metrics.map((m) => m.timestampMs.toString()), metrics.map((m) => m.value)],
+        );
+      });
+    };
+    const grpcRound = async () => {
+      const runIds: string[] = [];
+      for (let i = 0; i < WRITERS; i++) runIds.push((await clients[i].createRun({ experimentId: experiment!.experimentId })).run!.info!.runId);
+      return pointsPerSecond((writer, batch) => clients[writer].logBatch({ runId: runIds[writer], metrics: batches[batch] }));
+    };
+
+    await grpcRound();
+    await baselineRound();
+    const figures = { grpc: [] as number[], baseline: [] as number[] };
+    for (let round = 0; round < ROUNDS; round++) {
+      figures.grpc.push(await grpcRound());
+      figures.baseline.push(await baselineRound());
+    }
+    const grpc = median(figures.grpc);
+    const baseline = median(figures.baseline);
+    console.log(`machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${WRITERS} writers x ${BATCHES} batches x ${BATCH} points, ${ROUNDS} rounds (medians)`);
+    console.log(`baseline (pg unnest INSERT, bare table)  ${fmt(baseline)} points/s  rounds: ${figures.baseline.map(fmt).join(', ')}`);
+    console.log(`gRPC RunService/LogBatch                 ${fmt(grpc)} points/s  rounds: ${figures.grpc.map(fmt).join(', ')}  ratio ${(grpc / baseline).toFixed(2)}  target >= ${fmt(TARGET)}: ${grpc >= TARGET ? 'met' : 'NOT met'}`);
+  } finally {
+    await pool.end();
+    await platform.stop();
+    await nats.cleanup();
+    await trackingDb.drop();
+    await baselineDb.drop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
