@@ -6,6 +6,7 @@ import { toGatewayError } from './errors/gateway-error';
 import { HttpServer, renderJsonError } from './http/http-server';
 import type { RequestContext } from './http/request-context';
 import { Router } from './http/router';
+import { mlflowRoutes } from './mlflow/mlflow.routes';
 import { openApiRoutes } from './openapi/openapi.routes';
 import { rpcRoutes } from './rpc/rpc.routes';
 import { EXPOSED_SERVICES } from './upstreams/exposed-services';
@@ -15,7 +16,7 @@ import { Upstreams } from './upstreams/upstreams';
 export type RouteModule = (gateway: Gateway) => void;
 
 /** Every family of routes the gateway serves, in registration order. */
-const ROUTE_MODULES: readonly RouteModule[] = [rpcRoutes, openApiRoutes];
+const ROUTE_MODULES: readonly RouteModule[] = [rpcRoutes, openApiRoutes, mlflowRoutes];
 
 /** The upstream clients of one request, and the call options that carry its caller. */
 export interface RequestClients {

@@ -3,13 +3,17 @@
 // for a few realistic filters and orders, the first page of RunSearch.search (parse, build, bind,
 // TypeORM query) against a baseline of the same query written by hand and sent with plain `pg`.
 // Both return the same ids (checked). Rounds alternate the two; medians and p99 of the rounds.
+// BENCH_EXPLAIN=1 also prints the plans (EXPLAIN ANALYZE) of both queries of each case.
 // BENCH_COVERING_INDEX=1 gives metric_series the index (key, latest_value, run_id) instead of (key, latest_value).
 // Run: node tools/bench/run.cjs tools/bench/tracking/search.bench.ts
 import 'reflect-metadata';
 import { createTestDatabase } from '@trellis/testing';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { Client } from 'pg';
+import { parseOrderBy } from '../../../libs/tracking/src/search/order-by.parser';
+import { parseRunFilter } from '../../../libs/tracking/src/search/run-filter.parser';
 import { RunSearch } from '../../../libs/tracking/src/search/run-search';
+import { buildRunSearchSql } from '../../../libs/tracking/src/search/run-search.query';
 import { openSearchDatabase } from '../../../libs/tracking/src/search/test-fixtures/search-tables';
 import { seedRuns } from './search-seed';
 
@@ -19,6 +23,7 @@ const WARMUP = 3;
 const PAGE_SIZES = [100, 1000];
 const TARGET_MS = 200;
 const COVERING_INDEX = process.env.BENCH_COVERING_INDEX === '1';
+const EXPLAIN = process.env.BENCH_EXPLAIN === '1';
 
 interface Case {
   label: string;
@@ -110,6 +115,21 @@ function quantile(values: number[], q: number): number {
 
 const ms = (value: number) => `${value.toFixed(1)} ms`.padStart(9);
 
+async function printPlans(client: Client, benchCase: Case, experimentId: number, pageSize: number): Promise<void> {
+  const built = buildRunSearchSql('postgres', {
+    experimentIds: [experimentId],
+    lifecycleStage: 'active',
+    filter: parseRunFilter(benchCase.filter),
+    orderBy: benchCase.orderBy.map(parseOrderBy),
+    limit: pageSize + 1,
+    offset: 0,
+  });
+  for (const [label, sql, parameters] of [['RunSearch', built.sql, built.parameters], ['baseline', benchCase.baseline, [experimentId, pageSize + 1]]] as const) {
+    const plan = await client.query(`EXPLAIN (ANALYZE, COSTS OFF) ${sql}`, [...parameters]);
+    console.log(`    ${label}:\n${plan.rows.map((row: Record<string, string>) => `      ${row['QUERY PLAN']}`).join('\n')}`);
+  }
+}
+
 async function main(): Promise<void> {
   const database = await createTestDatabase();
   const dataSource = await openSearchDatabase(database.config);
@@ -127,7 +147,9 @@ async function main(): Promise<void> {
     const [{ server_version: pgVersion }] = (await client.query('SHOW server_version')).rows;
     const [{ work_mem: workMem }] = (await client.query('SHOW work_mem')).rows;
     console.log('run search benchmark (first page of runs/search)');
-    console.log(`  node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB memory`);
+    console.log(
+      `  node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB memory, load average ${loadavg()[0].toFixed(2)} at the start`,
+    );
     console.log(`  PostgreSQL ${pgVersion}, fresh database, default settings (work_mem ${workMem}), VACUUM ANALYZE after seeding`);
     console.log(`  ${RUNS.toLocaleString('en-US')} runs in one experiment x 20 params x 10 metrics x 3 tags, seeded in ${seedSeconds.toFixed(1)} s`);
     console.log(`  metric_series index: ${COVERING_INDEX ? '(key, latest_value, run_id)' : '(key, latest_value)'}`);
@@ -160,9 +182,11 @@ async function main(): Promise<void> {
         console.log(
           `  ${benchCase.label.padEnd(64)} ${ms(searchMedian).padStart(10)} ${ms(quantile(searchTimes, 0.99))} ${ms(baselineMedian).padStart(12)} ${ms(quantile(baselineTimes, 0.99))}  ${(searchMedian / baselineMedian).toFixed(2)}`,
         );
+        if (EXPLAIN) await printPlans(client, benchCase, experimentId, pageSize);
       }
     }
-    console.log(`\ntarget: first page under ${TARGET_MS} ms: ${worstMedian < TARGET_MS ? 'met' : 'NOT met'} (slowest median ${worstMedian.toFixed(1)} ms)`);
+    console.log(`\nload average at the end: ${loadavg().map((load) => load.toFixed(2)).join(', ')} (1, 5, 15 min)`);
+    console.log(`target: first page under ${TARGET_MS} ms: ${worstMedian < TARGET_MS ? 'met' : 'NOT met'} (slowest median ${worstMedian.toFixed(1)} ms)`);
   } finally {
     await client.end();
     await dataSource.destroy();

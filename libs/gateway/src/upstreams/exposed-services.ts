@@ -1,5 +1,5 @@
 import type { DescService } from '@bufbuild/protobuf';
-import { ApprovalService, AuditService, IdentityService, TokenService } from '@trellis/proto';
+import { ApprovalService, ArtifactService, AuditService, ExperimentService, IdentityService, MetricService, RunService, TokenService } from '@trellis/proto';
 
 /**
  * The gRPC services the gateway serves over HTTP, by the platform service that answers them
@@ -7,4 +7,5 @@ import { ApprovalService, AuditService, IdentityService, TokenService } from '@t
  */
 export const EXPOSED_SERVICES: Readonly<Record<string, readonly DescService[]>> = {
   governance: [IdentityService, TokenService, AuditService, ApprovalService],
+  tracking: [ExperimentService, RunService, MetricService, ArtifactService],
 };

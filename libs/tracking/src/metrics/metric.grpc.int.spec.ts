@@ -1,8 +1,10 @@
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { Module } from '@nestjs/common';
-import { defineService, type GrpcClient, type RunningService } from '@trellis/platform';
+import { abilityFor, Caller, callContextOf, defineService, type GrpcClient, type Principal, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
-import { MetricService } from '@trellis/proto';
+import { MetricService, type StreamMetricHistoryResponse } from '@trellis/proto';
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { METRIC_ENTITIES, METRIC_MIGRATIONS, MetricGrpc, MetricStore, type MetricPoint } from '.';
 import { CreateTrackingTables1767500000000 } from '../migrations/1767500000000-create-tracking-tables';
 import { RunAccess } from '../runs/run-access';
@@ -128,5 +130,55 @@ describe('MetricService through the service kit', () => {
     ['an empty key on a stream', () => drain(reader.streamMetricHistory({ runId: runA, key: '' }))],
   ])('answers INVALID_ARGUMENT for %s', async (_, call) => {
     expect(await codeOf(call())).toBe(status.INVALID_ARGUMENT);
+  });
+
+  describe('StreamMetricHistory with a slow client', () => {
+    /** A stand-in for a grpc-js server stream whose client reads only when the test says so. */
+    class SlowCall extends EventEmitter {
+      writableNeedDrain = true;
+
+      drain(): void {
+        this.writableNeedDrain = false;
+        this.emit('drain');
+      }
+    }
+
+    const metadataOf = () => {
+      const principal: Principal = { id: 'vic', kind: 'user', orgId: 'org-1', orgAdmin: false, bindings: [{ projectId: 'p1', role: 'viewer' }], expiresAt: Date.now() + 60_000, scoped: false };
+      const metadata = new Metadata();
+      callContextOf(metadata).caller = new Caller(principal, abilityFor(principal), 'req-slow', undefined, '127.0.0.1:5000');
+      return metadata;
+    };
+    const handler = () => new MetricGrpc(new MetricStore(service.dataSource), new RunAccess(service.dataSource));
+
+    it('reads the next chunk only once the call has drained the last', async () => {
+      const call = new SlowCall();
+      const sizes: number[] = [];
+      let completed = false;
+      handler()
+        .streamMetricHistory({ runId: runA, key: 'loss' } as never, metadataOf(), call)
+        .subscribe({ next: (message: StreamMetricHistoryResponse) => sizes.push(message.metrics.length), complete: () => (completed = true) });
+      while (sizes.length === 0) await sleep(10);
+      await sleep(200);
+      expect(sizes).toEqual([10_000]);
+      call.drain();
+      while (!completed) await sleep(10);
+      expect(sizes).toEqual([10_000, 10_000, 5000]);
+    });
+
+    it('stops reading when the client cancels', async () => {
+      const call = new SlowCall();
+      const sizes: number[] = [];
+      const errors: unknown[] = [];
+      const subscription = handler()
+        .streamMetricHistory({ runId: runA, key: 'loss' } as never, metadataOf(), call)
+        .subscribe({ next: (message: StreamMetricHistoryResponse) => sizes.push(message.metrics.length), error: (error: unknown) => errors.push(error) });
+      while (sizes.length === 0) await sleep(10);
+      subscription.unsubscribe();
+      call.drain();
+      await sleep(200);
+      expect(sizes).toEqual([10_000]);
+      expect(errors).toEqual([]);
+    });
   });
 });

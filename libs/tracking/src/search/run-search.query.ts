@@ -54,12 +54,10 @@ export function buildRunSearchSql(dialect: SqlDialect, query: RunSearchQuery): B
     } else if (dialect === 'sqlite') {
       // SQLite stores NaN as NULL: a NULL value of a present row is NaN, after the numbers.
       orderTerms.push(`${alias}.run_id IS NULL`, `${alias}.latest_value ${dir} NULLS LAST`);
-    } else if (order.ascending) {
-      // PostgreSQL sorts NaN above every number, so ascending is already numbers, NaN, missing.
-      orderTerms.push(`${alias}.latest_value ASC NULLS LAST`);
     } else {
-      // NaN = NaN is true, a number false, a missing key NULL (last); plain keys keep the sort small.
-      orderTerms.push(`${alias}.latest_value = 'NaN'::float8`, `${alias}.latest_value DESC`);
+      // PostgreSQL sorts NaN above every number, so ascending is numbers, NaN, missing; descending
+      // sorts the negated value ascending (-NaN is NaN), which keeps NaN after the numbers.
+      orderTerms.push(`${order.ascending ? `${alias}.latest_value` : `(-${alias}.latest_value)`} ASC NULLS LAST`);
     }
   });
   if (!query.orderBy.some((order) => order.entity === 'attribute' && order.key === 'start_time')) orderTerms.push('r.start_time DESC');

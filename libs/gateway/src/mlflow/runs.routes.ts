@@ -1,0 +1,219 @@
+import { RunService, type Metric } from '@trellis/proto';
+import type { MlflowCall, MlflowRoute } from './mlflow-call';
+import { DEFAULT_EXPERIMENT_ID } from './mlflow-call';
+import { missingParameter } from './mlflow-errors';
+import { keyValuesOf, readArray, readDouble, readInt64, readObject, readString, requireString, type MlflowFields } from './mlflow-fields';
+import { runInfoJson, runJson, runStatusOf, viewTypeOf, withPageToken } from './mlflow-json';
+
+/** MLflow's log-batch body limit (`MAX_BATCH_LOG_REQUEST_SIZE`, 1 MB). Counts and sizes are tracking's to check. */
+export const LOG_BATCH_MAX_BODY_BYTES = 1_000_000;
+/** Dataset schemas (1 MiB) and profiles (16 MiB) make log-inputs bodies large. */
+const LOG_INPUTS_MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+const METRIC = 'trellis.tracking.v1.Metric' as const;
+
+const runs = (call: MlflowCall) => call.rpc.of(RunService);
+
+/** A metric as MLflow sends it (`key`, `value`, `timestamp` required; `step` 0 when absent), checked field by field. */
+function metricOf(value: unknown, path: string): Metric {
+  const at = (name: string) => (path ? `${path}.${name}` : name);
+  const metric = readObject(value, path) ?? {};
+  const key = requireString(metric.key, at('key'));
+  const number = readDouble(metric.value, at('value'));
+  if (number === undefined) throw missingParameter(at('value'));
+  const timestamp = readInt64(metric.timestamp, at('timestamp'));
+  if (timestamp === undefined) throw missingParameter(at('timestamp'));
+  return { $typeName: METRIC, key, value: number, timestampMs: timestamp, step: readInt64(metric.step, at('step')) ?? 0n };
+}
+
+/**
+ * The metrics of a log-batch: the common shape (string key, number value, integer timestamp and
+ * step) is taken as it is, with no per-field paths built; anything else goes through metricOf,
+ * which accepts the other spellings and names the field it refuses.
+ */
+function batchMetricsOf(list: readonly unknown[]): Metric[] {
+  const metrics = new Array<Metric>(list.length);
+  for (let index = 0; index < list.length; index++) {
+    const entry = list[index] as { key?: unknown; value?: unknown; timestamp?: unknown; step?: unknown } | null;
+    const step = entry?.step;
+    if (
+      typeof entry === 'object' &&
+      entry !== null &&
+      typeof entry.key === 'string' &&
+      typeof entry.value === 'number' &&
+      Number.isInteger(entry.timestamp) &&
+      (step === undefined || Number.isInteger(step))
+    ) {
+      metrics[index] = { $typeName: METRIC, key: entry.key, value: entry.value, timestampMs: BigInt(entry.timestamp as number), step: step === undefined ? 0n : BigInt(step as number) };
+    } else {
+      metrics[index] = metricOf(entry, `metrics[${index}]`);
+    }
+  }
+  return metrics;
+}
+
+async function experimentIdOf(call: MlflowCall, fields: MlflowFields): Promise<string> {
+  return call.experimentId(fields.string('experiment_id') || DEFAULT_EXPERIMENT_ID);
+}
+
+/** Runs and what they log. */
+export const runRoutes: readonly MlflowRoute[] = [
+  {
+    method: 'POST',
+    path: '/mlflow/runs/create',
+    async handle(call) {
+      const fields = await call.fields();
+      const request = {
+        runName: fields.string('run_name') ?? '',
+        startTimeMs: fields.int64('start_time') ?? 0n,
+        tags: keyValuesOf(fields.objects('tags'), 'tags'),
+      };
+      const { run } = await runs(call).createRun({ experimentId: await experimentIdOf(call, fields), ...request }, call.rpc.options);
+      return { run: run && runJson(run) };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/mlflow/runs/update',
+    async handle(call) {
+      const fields = await call.fields();
+      const { runInfo } = await runs(call).updateRun(
+        {
+          runId: fields.runId(),
+          status: runStatusOf(fields.value('status'), 'status'),
+          endTimeMs: fields.int64('end_time') ?? 0n,
+          runName: fields.string('run_name') ?? '',
+        },
+        call.rpc.options,
+      );
+      return { run_info: runInfo && runInfoJson(runInfo) };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/mlflow/runs/delete',
+    async handle(call) {
+      await runs(call).deleteRun({ runId: (await call.fields()).runId() }, call.rpc.options);
+      return {};
+    },
+  },
+  {
+    method: 'POST',
+    path: '/mlflow/runs/restore',
+    async handle(call) {
+      await runs(call).restoreRun({ runId: (await call.fields()).runId() }, call.rpc.options);
+      return {};
+    },
+  },
+  {
+    method: 'GET',
+    path: '/mlflow/runs/get',
+    async handle(call) {
+      const { run } = await runs(call).getRun({ runId: (await call.fields()).runId() }, call.rpc.options);
+      return { run: run && runJson(run) };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/mlflow/runs/search',
+    async handle(call) {
+      const fields = await call.fields();
+      const request = {
+        filter: fields.string('filter') ?? '',
+        orderBy: fields.strings('order_by'),
+        viewType: viewTypeOf(fields.value('run_view_type'), 'run_view_type'),
+        pageSize: fields.count('max_results') ?? 0,
+        pageToken: fields.string('page_token') ?? '',
+      };
+      const experimentIds = await Promise.all(fields.strings('experiment_ids').map((id) => call.experimentId(id)));
+      const page = await runs(call).searchRuns({ experimentIds, ...request }, call.rpc.options);
+      return withPageToken({ runs: page.runs.map(runJson) }, page.nextPageToken);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/mlflow/runs/log-metric',
+    async handle(call) {
+      const fields = await call.fields();
+      const runId = fields.runId();
+      const metric = metricOf({ key: fields.value('key'), value: fields.value('value'), timestamp: fields.value('timestamp'), step: fields.value('step') }, '');
+      await runs(call).logMetric({ runId, metric }, call.rpc.options);
+      return {};
+    },
+  },
+  {
+    method: 'POST',
+    path: '/mlflow/runs/log-parameter',
+    async handle(call) {
+      const fields = await call.fields();
+      const runId = fields.runId();
+      const param = { key: fields.requiredString('key'), value: fields.requiredString('value') };
+      await runs(call).logParam({ runId, param }, call.rpc.options);
+      return {};
+    },
+  },
+  {
+    method: 'POST',
+    path: '/mlflow/runs/set-tag',
+    async handle(call) {
+      const fields = await call.fields();
+      const runId = fields.runId();
+      const tag = { key: fields.requiredString('key'), value: fields.string('value') ?? '' };
+      await runs(call).setTag({ runId, tag }, call.rpc.options);
+      return {};
+    },
+  },
+  {
+    method: 'POST',
+    path: '/mlflow/runs/delete-tag',
+    async handle(call) {
+      const fields = await call.fields();
+      await runs(call).deleteTag({ runId: fields.runId(), key: fields.requiredString('key') }, call.rpc.options);
+      return {};
+    },
+  },
+  {
+    // The hot path: one JSON parse, the protobuf messages built straight from it.
+    method: 'POST',
+    path: '/mlflow/runs/log-batch',
+    maxBodyBytes: LOG_BATCH_MAX_BODY_BYTES,
+    async handle(call) {
+      const fields = await call.fields();
+      const runId = fields.runId();
+      const metrics = batchMetricsOf(readArray(fields.value('metrics'), 'metrics'));
+      const params = keyValuesOf(fields.objects('params'), 'params', true);
+      const tags = keyValuesOf(fields.objects('tags'), 'tags');
+      await runs(call).logBatch({ runId, metrics, params, tags }, call.rpc.options);
+      return {};
+    },
+  },
+  {
+    method: 'POST',
+    path: '/mlflow/runs/log-inputs',
+    maxBodyBytes: LOG_INPUTS_MAX_BODY_BYTES,
+    async handle(call) {
+      const fields = await call.fields();
+      const runId = fields.runId();
+      const datasets = fields.objects('datasets').map((input, index) => {
+        const path = `datasets[${index}]`;
+        const dataset = readObject(input.dataset, `${path}.dataset`);
+        if (!dataset) throw missingParameter(`${path}.dataset`);
+        const text = (name: string) => readString(dataset[name], `${path}.dataset.${name}`) ?? '';
+        return {
+          tags: keyValuesOf(readArray(input.tags, `${path}.tags`), `${path}.tags`),
+          dataset: {
+            name: text('name'),
+            digest: text('digest'),
+            sourceType: text('source_type'),
+            source: text('source'),
+            schema: text('schema'),
+            profile: text('profile'),
+          },
+        };
+      });
+      // `models` (MLflow 3 logged-model inputs) is not kept: Trellis has no logged models yet.
+      await runs(call).logInputs({ runId, datasets }, call.rpc.options);
+      return {};
+    },
+  },
+];
