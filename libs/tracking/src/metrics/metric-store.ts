@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { decodePageToken, pageOf, SEQUENCE_POSITION } from '@trellis/platform';
+import { decodePageToken, FailedPreconditionError, pageOf, SEQUENCE_POSITION } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { appendTo, type PointColumns, type RollupDelta, type SeriesState } from './metric-append';
 import { bucketWidth, Buckets, byStep, coverage, levelFor, ROLLUP_SIZES, type BlockRange, type SeriesPoint } from './metric-sampling';
@@ -198,14 +198,26 @@ export class MetricStore {
     }, true);
   }
 
+  /**
+   * Creates or locks the batch's series and returns their counts. Only an active run takes points:
+   * the run's state is checked in the same statement (PostgreSQL) or transaction (SQLite), so the
+   * caller needs no separate read of the run.
+   */
   private async lockSeries(manager: EntityManager, runId: string, keys: string[]): Promise<SeriesState[]> {
     // The no-op update makes the upsert lock and return existing rows as well as new ones.
     const upsert = `ON CONFLICT (run_id, key) DO UPDATE SET point_count = metric_series.point_count RETURNING ${SERIES_COLUMNS}`;
     const insert = 'INSERT INTO metric_series (run_id, key, point_count, latest_value, latest_step, latest_timestamp, max_step, monotonic)';
     if (this.postgres) {
-      const rows = (await manager.query(`${insert} SELECT $1, key, 0, 0, 0, 0, 0, true FROM unnest($2::varchar[]) AS key ${upsert}`, [runId, keys])) as Row[];
+      const rows = (await manager.query(
+        `${insert} SELECT $1::varchar, key, 0, 0, 0, 0, 0, true FROM unnest($2::varchar[]) AS key
+         WHERE EXISTS (SELECT 1 FROM runs WHERE id = $1::varchar AND lifecycle_stage = 'active') ${upsert}`,
+        [runId, keys],
+      )) as Row[];
+      if (rows.length === 0) throw inactiveRun(runId);
       return rows.map(seriesOf);
     }
+    const active = (await manager.query(`SELECT 1 FROM runs WHERE id = ? AND lifecycle_stage = 'active'`, [runId])) as Row[];
+    if (active.length === 0) throw inactiveRun(runId);
     const series: SeriesState[] = [];
     for (let i = 0; i < keys.length; i += SQLITE_ROWS) {
       const chunk = keys.slice(i, i + SQLITE_ROWS);
@@ -508,4 +520,8 @@ async function sqliteRows(
     for (let i = start; i < end; i++) params.push(...row(i));
     await manager.query(statement(Array.from({ length: end - start }, () => `(${marks(width)})`).join(', ')), params);
   }
+}
+
+function inactiveRun(runId: string): FailedPreconditionError {
+  return new FailedPreconditionError(`run ${runId} is deleted or missing; restore it before logging to it`);
 }

@@ -1,25 +1,52 @@
 import { Injectable } from '@nestjs/common';
-import { NotFoundError, type Caller } from '@trellis/platform';
-import type { Action } from '@trellis/platform';
+import { NotFoundError, type Action, type Caller } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { checkRunId } from '../validation/tracking-limits';
 import { RunEntity } from './run.entity';
 
+const PROJECT_CACHE_SIZE = 10_000;
+
 /**
  * Finds a run and checks that the caller may act on it, in one place for every feature that
- * takes a `run_id` (runs, metrics, artifacts). A run the caller may not read is reported as
- * missing only when it really is missing; otherwise PERMISSION_DENIED names the project.
+ * takes a `run_id` (runs, metrics, artifacts).
  */
 @Injectable()
 export class RunAccess {
+  /** A run's project never changes, so logging calls check permissions without reading the run. */
+  private readonly projects = new Map<string, string>();
+
   constructor(private readonly dataSource: DataSource) {}
 
-  /** The run, after `caller.assert(action, 'Run', ...)`; NOT_FOUND naming run_id when there is none. */
+  /** The run, after `caller.assert(action, 'Run', ...)`; NOT_FOUND naming the run when there is none. */
   async require(caller: Caller, action: Action, runId: string, manager: EntityManager = this.dataSource.manager): Promise<RunEntity> {
     checkRunId(runId);
     const run = await manager.findOneBy(RunEntity, { id: runId });
     if (!run) throw new NotFoundError(`run ${runId} does not exist`);
+    this.remember(run.id, run.projectId);
     caller.assert(action, 'Run', { projectId: run.projectId, id: run.id });
     return run;
+  }
+
+  /**
+   * Checks that the caller may `action` the run, reading only its (immutable) project, from
+   * memory after the first time. It says nothing of the run's state: callers that need an active
+   * run check that in their own transaction.
+   */
+  async assert(caller: Caller, action: Action, runId: string): Promise<void> {
+    checkRunId(runId);
+    let projectId = this.projects.get(runId);
+    if (projectId === undefined) {
+      const run = await this.dataSource.getRepository(RunEntity).findOne({ where: { id: runId }, select: { id: true, projectId: true } });
+      if (!run) throw new NotFoundError(`run ${runId} does not exist`);
+      projectId = run.projectId;
+      this.remember(runId, projectId);
+    }
+    caller.assert(action, 'Run', { projectId, id: runId });
+  }
+
+  private remember(runId: string, projectId: string): void {
+    if (this.projects.has(runId)) return;
+    if (this.projects.size >= PROJECT_CACHE_SIZE) this.projects.delete(this.projects.keys().next().value as string);
+    this.projects.set(runId, projectId);
   }
 }

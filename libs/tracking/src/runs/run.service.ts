@@ -175,10 +175,16 @@ export class RunService {
    */
   async logBatch(caller: Caller, runId: string, batch: LogBatch): Promise<void> {
     checkLogBatch(batch);
+    if (batch.params.length === 0 && batch.tags.length === 0) {
+      // The hot path: the metric store checks that the run is active as it locks the series.
+      await this.access.assert(caller, 'update', runId);
+      if (batch.metrics.length > 0) await this.dataSource.transaction((manager) => this.metrics.append(manager, runId, batch.metrics));
+      return;
+    }
     const run = await this.access.require(caller, 'update', runId);
     checkActive(run);
     await this.dataSource.transaction(async (manager) => {
-      if (batch.params.length > 0) await this.logParams(manager, run.id, batch.params);
+      await this.logParams(manager, run.id, batch.params);
       if (batch.tags.length > 0) {
         const latest = new Map(batch.tags.map((tag) => [tag.key, tag.value]));
         await manager.upsert(RunTagEntity, [...latest].map(([key, value]) => ({ runId: run.id, key, value })), ['runId', 'key']);
@@ -233,6 +239,7 @@ export class RunService {
   }
 
   private async logParams(manager: EntityManager, runId: string, params: KeyValue[]): Promise<void> {
+    if (params.length === 0) return;
     const logged = await manager.find(RunParamEntity, { where: { runId, key: In(params.map((param) => param.key)) } });
     const values = new Map(logged.map((param) => [param.key, param.value]));
     for (const param of params) {

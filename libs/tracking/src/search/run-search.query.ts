@@ -32,7 +32,8 @@ const KEYED_TABLES = { metric: 'metric_series', param: 'run_params', tag: 'run_t
  * on params, tags and metrics are EXISTS on (run_id, key), which leaves out runs without the key
  * for every operator, `!=` included, as MLflow does; keys ordered by are LEFT JOINed (at most
  * one row each: (run_id, key) is unique) and runs without them sort last in either direction,
- * then NaN metrics, as MLflow. `start_time DESC, id ASC` always ends the order.
+ * with NaN metrics after the numbers and before them, as MLflow. `start_time DESC, id ASC`
+ * always ends the order.
  */
 export function buildRunSearchSql(dialect: SqlDialect, query: RunSearchQuery): BoundSql {
   const sql = new SqlParameters(dialect);

@@ -1,0 +1,556 @@
+import 'reflect-metadata';
+import { gatewayEdge } from '@trellis/gateway';
+import { governanceService } from '@trellis/governance';
+import { runProcess, type RunningProcess } from '@trellis/platform';
+import storageFs from '@trellis/plugin-storage-fs';
+import { trackingService } from '@trellis/tracking';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+
+const ADMIN_KEY = `trellis_00000000000000ad_${'m'.repeat(43)}`;
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * The HTTP calls MLflow's Python client makes (mlflow/store/tracking/rest_store.py and
+ * utils/rest_utils.py): `{tracking_uri}{endpoint}`; a GET carries its fields in the query string,
+ * lists as repeated keys and numbers as text; anything else a JSON body; int64 fields as JSON
+ * numbers and NaN or infinities as strings (protobuf JSON). Credentials: MLFLOW_TRACKING_TOKEN as
+ * Bearer, MLFLOW_TRACKING_USERNAME and _PASSWORD as Basic.
+ */
+class PythonClient {
+  constructor(
+    readonly trackingUri: string,
+    private readonly credentials: { token?: string; username?: string; password?: string } = {},
+  ) {}
+
+  get authorization(): Record<string, string> {
+    const { token, username, password } = this.credentials;
+    if (username !== undefined && password !== undefined) return { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` };
+    return token ? { authorization: `Bearer ${token}` } : {};
+  }
+
+  async call(method: string, endpoint: string, fields: Json = {}): Promise<{ status: number; body: Json }> {
+    const headers: Record<string, string> = { 'user-agent': 'mlflow-python-client/2.22.0', ...this.authorization };
+    let url = `${this.trackingUri.replace(/\/$/, '')}${endpoint}`;
+    let body: string | undefined;
+    if (method === 'GET') {
+      const query = new URLSearchParams();
+      for (const [name, value] of Object.entries(fields)) {
+        for (const item of Array.isArray(value) ? value : [value]) if (item !== undefined) query.append(name, String(item));
+      }
+      if ([...query].length > 0) url += `?${query}`;
+    } else {
+      body = JSON.stringify(fields);
+      headers['content-type'] = 'application/json';
+    }
+    const response = await fetch(url, { method, headers, body });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as Json) : {} };
+  }
+
+  /** `_call_endpoint`: the answer of a 200, else the MLflow error the client would raise. */
+  async ok(method: string, endpoint: string, fields: Json = {}): Promise<Json> {
+    const { status, body } = await this.call(method, `/api/2.0/mlflow/${endpoint}`, fields);
+    if (status !== 200) throw new Error(`${method} ${endpoint} answered ${status}: ${JSON.stringify(body)}`);
+    return body;
+  }
+
+  /** `mlflow.set_experiment(name)`: get-by-name; on RESOURCE_DOES_NOT_EXIST create, then get. */
+  async setExperiment(name: string): Promise<Json> {
+    const found = await this.call('GET', '/api/2.0/mlflow/experiments/get-by-name', { experiment_name: name });
+    if (found.status === 200) return found.body.experiment;
+    expect(found).toMatchObject({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST' } });
+    const { experiment_id } = await this.ok('POST', 'experiments/create', { name });
+    return (await this.ok('GET', 'experiments/get', { experiment_id })).experiment;
+  }
+
+  /** `mlflow.start_run()`, with the context tags the client adds. */
+  async startRun(experimentId: string, options: { runName?: string; tags?: Json } = {}): Promise<Json> {
+    const tags = { 'mlflow.user': 'alice', 'mlflow.source.name': 'train.py', 'mlflow.source.type': 'LOCAL', ...options.tags };
+    const { run } = await this.ok('POST', 'runs/create', {
+      experiment_id: experimentId,
+      user_id: 'alice',
+      start_time: Date.now(),
+      run_name: options.runName,
+      tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
+    });
+    return run;
+  }
+
+  /**
+   * The artifact repository of a run: `MlflowArtifactsRepository.resolve_uri` turns
+   * `mlflow-artifacts:/<path>` into `<tracking URI scheme and host><tracking URI path>/api/2.0/mlflow-artifacts/artifacts/<path>`.
+   */
+  artifactRepository(artifactUri: string): string {
+    const tracking = new URL(this.trackingUri);
+    const artifact = new URL(artifactUri);
+    const resolved = `${tracking.pathname}//api/2.0/mlflow-artifacts/artifacts/${artifact.pathname}`.replace(/\/\/+/g, '/');
+    return `${tracking.protocol}//${artifact.host || tracking.host}${resolved}`.replace(/\/$/, '');
+  }
+
+  /** `mlflow.log_artifact(local_file, artifact_path)`: runs/get for artifact_uri, then one PUT of the file. */
+  async logArtifact(runId: string, fileName: string, bytes: Buffer, artifactPath?: string): Promise<number> {
+    const { run } = await this.ok('GET', 'runs/get', { run_uuid: runId, run_id: runId });
+    const endpoint = posix.join('/', ...(artifactPath ? [artifactPath, fileName] : [fileName]));
+    const response = await fetch(`${this.artifactRepository(run.info.artifact_uri)}${endpoint}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'text/plain', ...this.authorization },
+      body: bytes,
+    });
+    await response.text();
+    return response.status;
+  }
+
+  /** `HttpArtifactRepository.list_artifacts(path)`: GET mlflow-artifacts/artifacts?path=<root>/<path> at the URI before the artifacts endpoint. */
+  async listArtifacts(artifactUri: string, path?: string): Promise<{ status: number; body: Json }> {
+    const [base, tail] = this.artifactRepository(artifactUri).split('/mlflow-artifacts/artifacts');
+    const root = tail.replace(/^\/+/, '');
+    const response = await fetch(`${base}/mlflow-artifacts/artifacts?${new URLSearchParams({ path: path ? posix.join(root, path) : root })}`, { headers: this.authorization });
+    return { status: response.status, body: (await response.json()) as Json };
+  }
+
+  /** `HttpArtifactRepository._download_file`: GET of the file under the repository. */
+  async download(artifactUri: string, path: string): Promise<{ status: number; bytes: Buffer }> {
+    const response = await fetch(`${this.artifactRepository(artifactUri)}${posix.join('/', path)}`, { headers: this.authorization });
+    return { status: response.status, bytes: Buffer.from(await response.arrayBuffer()) };
+  }
+}
+
+describe('the MLflow REST API, as the Python client calls it', () => {
+  let dir: string;
+  let running: RunningProcess;
+  let base: string;
+  let client: PythonClient;
+  const saved = { ...process.env };
+
+  /** A call of the gateway's gRPC-as-JSON routes as the admin (to set up projects and principals). */
+  const admin = async (service: string, method: string, body: Json): Promise<Json> => {
+    const response = await fetch(`${base}/v1/trellis.governance.v1.${service}/${method}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
+    expect(response.status).toBe(200);
+    return (await response.json()) as Json;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'trellis-mlflow-'));
+    Object.assign(process.env, {
+      TRELLIS_DATA_DIR: join(dir, 'data'),
+      TRELLIS_OPS_PORT: '0',
+      TRELLIS_GATEWAY_PORT: '0',
+      TRELLIS_GOVERNANCE_PORT: '0',
+      TRELLIS_TRACKING_PORT: '0',
+      TRELLIS_LOG_LEVEL: 'silent',
+      TRELLIS_ADMIN_KEY: ADMIN_KEY,
+    });
+    running = await runProcess({
+      mode: 'standalone',
+      services: [governanceService, trackingService],
+      edges: [gatewayEdge],
+      plugins: [storageFs],
+      print: () => undefined,
+    });
+    base = running.edges.find((edge) => edge.name === 'gateway')!.address;
+    client = new PythonClient(base, { token: ADMIN_KEY });
+  });
+
+  afterAll(async () => {
+    await running?.stop();
+    process.env = saved;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('a training script: set_experiment, start_run, log, end_run', () => {
+    let experiment: Json;
+    let run: Json;
+
+    it('set_experiment creates the experiment after get-by-name answers 404 RESOURCE_DOES_NOT_EXIST, then reads it', async () => {
+      experiment = await client.setExperiment('churn');
+      expect(experiment).toEqual({
+        experiment_id: expect.stringMatching(/^[1-9]\d*$/),
+        name: 'churn',
+        artifact_location: `mlflow-artifacts:/${experiment.experiment_id}`,
+        lifecycle_stage: 'active',
+        creation_time: expect.any(Number),
+        last_update_time: expect.any(Number),
+        tags: [],
+      });
+      // A second set_experiment finds it by name.
+      expect(await client.setExperiment('churn')).toEqual(experiment);
+    });
+
+    it('answers a duplicate experiment with 400 RESOURCE_ALREADY_EXISTS', async () => {
+      const again = await client.call('POST', '/api/2.0/mlflow/experiments/create', { name: 'churn' });
+      expect(again.status).toBe(400);
+      expect(again.body).toEqual({ error_code: 'RESOURCE_ALREADY_EXISTS', message: expect.stringContaining('churn') });
+    });
+
+    it('start_run creates a run with its name, start time and the client\'s context tags', async () => {
+      const started = Date.now();
+      run = await client.startRun(experiment.experiment_id, { runName: 'baseline' });
+      const runId = run.info.run_id as string;
+      expect(run.info).toEqual({
+        run_id: expect.stringMatching(/^[0-9a-f]{32}$/),
+        run_uuid: runId,
+        run_name: 'baseline',
+        experiment_id: experiment.experiment_id,
+        user_id: 'alice',
+        status: 'RUNNING',
+        start_time: expect.any(Number),
+        artifact_uri: `mlflow-artifacts:/${experiment.experiment_id}/${runId}/artifacts`,
+        lifecycle_stage: 'active',
+      });
+      expect(run.info.start_time).toBeGreaterThanOrEqual(started);
+      expect(run.info).not.toHaveProperty('end_time');
+      expect(run.data.tags).toEqual(
+        expect.arrayContaining([
+          { key: 'mlflow.user', value: 'alice' },
+          { key: 'mlflow.source.name', value: 'train.py' },
+          { key: 'mlflow.source.type', value: 'LOCAL' },
+          { key: 'mlflow.runName', value: 'baseline' },
+        ]),
+      );
+      expect(run).toMatchObject({ data: { metrics: [], params: [] }, inputs: { dataset_inputs: [] } });
+    });
+
+    it('log_param, log_metric (with and without step), set_tag, and their batch forms', async () => {
+      const runId = run.info.run_id as string;
+      const now = Date.now();
+      expect(await client.ok('POST', 'runs/log-parameter', { run_id: runId, run_uuid: runId, key: 'lr', value: '0.1' })).toEqual({});
+      expect(await client.ok('POST', 'runs/log-metric', { run_id: runId, run_uuid: runId, key: 'loss', value: 0.9, timestamp: now, step: 0 })).toEqual({});
+      expect(await client.ok('POST', 'runs/log-metric', { run_id: runId, run_uuid: runId, key: 'loss', value: 0.5, timestamp: now + 1, step: 1 })).toEqual({});
+      expect(await client.ok('POST', 'runs/log-metric', { run_id: runId, run_uuid: runId, key: 'acc', value: 0.75, timestamp: now })).toEqual({});
+      expect(await client.ok('POST', 'runs/log-metric', { run_id: runId, key: 'grad_norm', value: 'NaN', timestamp: now })).toEqual({});
+      expect(await client.ok('POST', 'runs/set-tag', { run_id: runId, run_uuid: runId, key: 'team', value: 'growth' })).toEqual({});
+      expect(
+        await client.ok('POST', 'runs/log-batch', {
+          run_id: runId,
+          metrics: [
+            { key: 'loss', value: 0.25, timestamp: now + 2, step: 2 },
+            { key: 'val_loss', value: 'Infinity', timestamp: now + 2, step: 2 },
+          ],
+          params: [
+            { key: 'epochs', value: '3' },
+            { key: 'optimizer', value: 'adam' },
+          ],
+          tags: [{ key: 'stage', value: 'dev' }],
+        }),
+      ).toEqual({});
+      // Logging a param again with the same value is idempotent.
+      expect(await client.ok('POST', 'runs/log-parameter', { run_id: runId, key: 'lr', value: '0.1' })).toEqual({});
+    });
+
+    it('log_input records a dataset with its context tag', async () => {
+      const runId = run.info.run_id as string;
+      const dataset = {
+        name: 'churn-train',
+        digest: 'a1b2c3d4',
+        source_type: 'local',
+        source: '{"uri": "/data/churn.parquet"}',
+        schema: '{"mlflow_colspec": [{"type": "double", "name": "tenure"}]}',
+        profile: '{"num_rows": 1000}',
+      };
+      expect(await client.ok('POST', 'runs/log-inputs', { run_id: runId, datasets: [{ tags: [{ key: 'mlflow.data.context', value: 'training' }], dataset }] })).toEqual({});
+      const { run: read } = await client.ok('GET', 'runs/get', { run_uuid: runId, run_id: runId });
+      expect(read.inputs).toEqual({ dataset_inputs: [{ tags: [{ key: 'mlflow.data.context', value: 'training' }], dataset }] });
+    });
+
+    it('runs/get returns the latest value of each metric, the params and the tags, with numbers as numbers', async () => {
+      const { run: read } = await client.ok('GET', 'runs/get', { run_uuid: run.info.run_id, run_id: run.info.run_id });
+      const byKey = Object.fromEntries((read.data.metrics as Json[]).map((metric) => [metric.key, metric]));
+      expect(byKey.loss).toEqual({ key: 'loss', value: 0.25, timestamp: expect.any(Number), step: 2 });
+      expect(byKey.acc).toMatchObject({ value: 0.75, step: 0 });
+      expect(byKey.grad_norm).toMatchObject({ value: 'NaN' });
+      expect(byKey.val_loss).toMatchObject({ value: 'Infinity' });
+      expect(read.data.params).toEqual(
+        expect.arrayContaining([
+          { key: 'lr', value: '0.1' },
+          { key: 'epochs', value: '3' },
+          { key: 'optimizer', value: 'adam' },
+        ]),
+      );
+      expect(read.data.tags).toEqual(expect.arrayContaining([{ key: 'team', value: 'growth' }, { key: 'stage', value: 'dev' }]));
+    });
+
+    it('refuses a param overwrite with 400 INVALID_PARAMETER_VALUE naming the param', async () => {
+      const overwrite = await client.call('POST', '/api/2.0/mlflow/runs/log-parameter', { run_id: run.info.run_id, key: 'lr', value: '0.2' });
+      expect(overwrite.status).toBe(400);
+      expect(overwrite.body).toEqual({ error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining('"lr"') });
+    });
+
+    it('log_artifact PUTs to the URL the client derives from artifact_uri; both listings and the download agree', async () => {
+      const runId = run.info.run_id as string;
+      expect(await client.logArtifact(runId, 'model.txt', Buffer.from('weights v1'), 'model')).toBe(200);
+      expect(await client.logArtifact(runId, 'notes.md', Buffer.from('# notes'))).toBe(200);
+      const big = Buffer.alloc(3 * 1024 * 1024 + 17, 7);
+      expect(await client.logArtifact(runId, 'big.bin', big, 'model')).toBe(200);
+      const artifactUri = run.info.artifact_uri as string;
+
+      const root = await client.listArtifacts(artifactUri);
+      expect(root).toEqual({ status: 200, body: { files: [{ path: 'model', is_dir: true }, { path: 'notes.md', is_dir: false, file_size: 7 }] } });
+      const model = await client.listArtifacts(artifactUri, 'model');
+      expect(model.body).toEqual({
+        files: [
+          { path: 'big.bin', is_dir: false, file_size: big.length },
+          { path: 'model.txt', is_dir: false, file_size: 10 },
+        ],
+      });
+      // A file listed as a directory lists nothing, as MLflow's does.
+      expect((await client.listArtifacts(artifactUri, 'notes.md')).body).toEqual({ files: [] });
+
+      const tracked = await client.ok('GET', 'artifacts/list', { run_id: runId, path: 'model' });
+      expect(tracked).toEqual({
+        root_uri: artifactUri,
+        files: [
+          { path: 'model/big.bin', is_dir: false, file_size: big.length },
+          { path: 'model/model.txt', is_dir: false, file_size: 10 },
+        ],
+      });
+
+      const downloaded = await client.download(artifactUri, 'model/big.bin');
+      expect(downloaded.status).toBe(200);
+      expect(downloaded.bytes.equals(big)).toBe(true);
+      expect((await client.download(artifactUri, 'model/model.txt')).bytes.toString()).toBe('weights v1');
+
+      const missing = await fetch(`${client.artifactRepository(artifactUri)}/model/nope.txt`, { headers: client.authorization });
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toMatchObject({ error_code: 'RESOURCE_DOES_NOT_EXIST' });
+
+      const deleted = await fetch(`${client.artifactRepository(artifactUri)}/notes.md`, { method: 'DELETE', headers: client.authorization });
+      expect(deleted.status).toBe(200);
+      expect((await client.listArtifacts(artifactUri)).body).toEqual({ files: [{ path: 'model', is_dir: true }] });
+    });
+
+    it('answers a multipart upload request as MLflow without multipart support, so the client falls back to one PUT', async () => {
+      const [root, tail] = client.artifactRepository(run.info.artifact_uri).split('/mlflow-artifacts/artifacts');
+      const response = await fetch(`${root}/mlflow-artifacts/mpu/create/${tail.replace(/^\//, '')}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...client.authorization },
+        body: JSON.stringify({ path: 'big.bin', num_parts: 2 }),
+      });
+      expect(response.status).toBe(501);
+      expect(((await response.json()) as Json).message).toMatch(/^Multipart upload is not supported for the current artifact repository/);
+    });
+
+    it('end_run finishes the run with its end time', async () => {
+      const endTime = Date.now();
+      const { run_info } = await client.ok('POST', 'runs/update', { run_id: run.info.run_id, run_uuid: run.info.run_id, status: 'FINISHED', end_time: endTime });
+      expect(run_info).toMatchObject({ run_id: run.info.run_id, status: 'FINISHED', end_time: endTime, start_time: run.info.start_time });
+    });
+
+    it('nests a run through the mlflow.parentRunId tag, and search_runs finds runs by filter in the asked order', async () => {
+      const child = await client.startRun(experiment.experiment_id, { runName: 'child', tags: { 'mlflow.parentRunId': run.info.run_id } });
+      await client.ok('POST', 'runs/log-batch', { run_id: child.info.run_id, metrics: [{ key: 'acc', value: 0.9, timestamp: Date.now(), step: 0 }], params: [{ key: 'lr', value: '0.1' }] });
+      const other = await client.startRun(experiment.experiment_id, { runName: 'other' });
+      await client.ok('POST', 'runs/log-batch', { run_id: other.info.run_id, metrics: [{ key: 'acc', value: 0.95, timestamp: Date.now() }], params: [{ key: 'lr', value: '0.3' }] });
+
+      const found = await client.ok('POST', 'runs/search', {
+        experiment_ids: [experiment.experiment_id],
+        filter: "metrics.acc > 0.5 and params.lr = '0.1'",
+        run_view_type: 'ACTIVE_ONLY',
+        max_results: 1000,
+        order_by: ['metrics.acc DESC'],
+      });
+      expect(found.runs.map((one: Json) => one.info.run_name)).toEqual(['child', 'baseline']);
+      expect(found).not.toHaveProperty('next_page_token');
+
+      const nested = await client.ok('POST', 'runs/search', { experiment_ids: [experiment.experiment_id], filter: `tags.mlflow.parentRunId = '${run.info.run_id}'` });
+      expect(nested.runs.map((one: Json) => one.info.run_id)).toEqual([child.info.run_id]);
+
+      const paged = await client.ok('POST', 'runs/search', { experiment_ids: [experiment.experiment_id], max_results: 2 });
+      expect(paged.runs).toHaveLength(2);
+      expect(paged.next_page_token).toEqual(expect.any(String));
+      const rest = await client.ok('POST', 'runs/search', { experiment_ids: [experiment.experiment_id], max_results: 2, page_token: paged.next_page_token });
+      expect(rest.runs).toHaveLength(1);
+    });
+
+    it('answers a bad filter with 400 INVALID_PARAMETER_VALUE naming the position', async () => {
+      const bad = await client.call('POST', '/api/2.0/mlflow/runs/search', { experiment_ids: [experiment.experiment_id], filter: "metrics.acc > 0.5 or params.lr = '0.1'" });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error_code).toBe('INVALID_PARAMETER_VALUE');
+      expect(bad.body.message).toMatch(/position 18\b/);
+    });
+
+    it('search_experiments finds the experiment by name, POST and GET alike', async () => {
+      const posted = await client.ok('POST', 'experiments/search', { filter: "name = 'churn'", max_results: 10, view_type: 'ACTIVE_ONLY' });
+      expect(posted.experiments).toEqual([experiment.experiment_id].map((id) => expect.objectContaining({ experiment_id: id, name: 'churn' })));
+      const got = await client.ok('GET', 'experiments/search', { filter: "name LIKE 'chu%'", order_by: ['name ASC', 'creation_time DESC'] });
+      expect(got.experiments.map((one: Json) => one.name)).toEqual(['churn']);
+    });
+  });
+
+  describe('metric histories', () => {
+    let runIds: string[];
+
+    beforeAll(async () => {
+      const experiment = await client.setExperiment('histories');
+      runIds = [];
+      for (const name of ['a', 'b']) {
+        const run = await client.startRun(experiment.experiment_id, { runName: name });
+        const metrics = Array.from({ length: 1000 }, (_, step) => ({ key: 'loss', value: step === 500 ? 'NaN' : 1 / (step + 1), timestamp: 1_700_000_000_000 + step, step }));
+        await client.ok('POST', 'runs/log-batch', { run_id: run.info.run_id, metrics });
+        runIds.push(run.info.run_id);
+      }
+    });
+
+    it('get-history without max_results returns every point in logged order, numbers as numbers and NaN as "NaN"', async () => {
+      const { metrics } = await client.ok('GET', 'metrics/get-history', { run_uuid: runIds[0], run_id: runIds[0], metric_key: 'loss' });
+      expect(metrics).toHaveLength(1000);
+      expect(metrics[0]).toEqual({ key: 'loss', value: 1, timestamp: 1_700_000_000_000, step: 0 });
+      expect(metrics[500]).toEqual({ key: 'loss', value: 'NaN', timestamp: 1_700_000_000_500, step: 500 });
+      expect(metrics.map((metric: Json) => metric.step)).toEqual(Array.from({ length: 1000 }, (_, step) => step));
+    });
+
+    it('get-history pages with max_results and page_token', async () => {
+      const first = await client.ok('GET', 'metrics/get-history', { run_id: runIds[0], metric_key: 'loss', max_results: 600 });
+      expect(first.metrics).toHaveLength(600);
+      expect(first.next_page_token).toEqual(expect.any(String));
+      const second = await client.ok('GET', 'metrics/get-history', { run_id: runIds[0], metric_key: 'loss', max_results: 600, page_token: first.next_page_token });
+      expect(second.metrics.map((metric: Json) => metric.step)).toEqual(Array.from({ length: 400 }, (_, i) => 600 + i));
+      expect(second).not.toHaveProperty('next_page_token');
+    });
+
+    it('get-history of a metric never logged is empty, of a missing run 404', async () => {
+      expect(await client.ok('GET', 'metrics/get-history', { run_id: runIds[0], metric_key: 'nothing' })).toEqual({ metrics: [] });
+      const missing = await client.call('GET', '/api/2.0/mlflow/metrics/get-history', { run_id: 'f'.repeat(32), metric_key: 'loss' });
+      expect(missing).toMatchObject({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST' } });
+    });
+
+    it('get-history-bulk-interval samples each run over the step range, run by run in step order, with run_id', async () => {
+      const { metrics } = await client.ok('GET', 'metrics/get-history-bulk-interval', { run_ids: runIds, metric_key: 'loss', start_step: 100, end_step: 899, max_results: 50 });
+      for (const runId of runIds) {
+        const points = (metrics as Json[]).filter((metric) => metric.run_id === runId);
+        // About max_results points: the lowest and highest value of each bucket, and the range's first and last.
+        expect(points.length).toBeGreaterThanOrEqual(25);
+        expect(points.length).toBeLessThanOrEqual(102);
+        const steps = points.map((point) => point.step as number);
+        expect(steps).toEqual([...steps].sort((a, b) => a - b));
+        expect(steps[0]).toBe(100);
+        expect(steps.at(-1)).toBe(899);
+        expect(points[0]).toEqual({ key: 'loss', value: 1 / 101, timestamp: 1_700_000_000_100, step: 100, run_id: runId });
+      }
+      expect((metrics as Json[]).map((metric) => metric.run_id)).toEqual([...(metrics as Json[])].map((metric) => metric.run_id).sort((a, b) => runIds.indexOf(a) - runIds.indexOf(b)));
+      const oneSided = await client.call('GET', '/api/2.0/mlflow/metrics/get-history-bulk-interval', { run_ids: runIds, metric_key: 'loss', start_step: 3 });
+      expect(oneSided).toMatchObject({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE' } });
+    });
+  });
+
+  describe('errors', () => {
+    let runId: string;
+
+    beforeAll(async () => {
+      const experiment = await client.setExperiment('errors');
+      runId = (await client.startRun(experiment.experiment_id)).info.run_id;
+    });
+
+    it('answers a missing run with 404 RESOURCE_DOES_NOT_EXIST', async () => {
+      const missing = await client.call('GET', '/api/2.0/mlflow/runs/get', { run_id: '0'.repeat(32) });
+      expect(missing).toEqual({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: expect.stringContaining('0'.repeat(32)) } });
+    });
+
+    it('refuses a batch over the limits with 400 naming the limit, and stores none of it', async () => {
+      const metrics = Array.from({ length: 1001 }, (_, step) => ({ key: 'over', value: step, timestamp: 1, step }));
+      const over = await client.call('POST', '/api/2.0/mlflow/runs/log-batch', { run_id: runId, metrics, params: [{ key: 'kept', value: 'no' }] });
+      expect(over.status).toBe(400);
+      expect(over.body).toEqual({ error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining('1000') });
+
+      const huge = await client.call('POST', '/api/2.0/mlflow/runs/log-batch', { run_id: runId, params: [{ key: 'blob', value: 'x'.repeat(1_000_001) }] });
+      expect(huge.status).toBe(400);
+      expect(huge.body).toEqual({ error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining('1000000 bytes') });
+
+      expect(await client.ok('GET', 'metrics/get-history', { run_id: runId, metric_key: 'over' })).toEqual({ metrics: [] });
+      const { run } = await client.ok('GET', 'runs/get', { run_id: runId });
+      expect(run.data.params).toEqual([]);
+    });
+
+    it('names a missing required field', async () => {
+      const noTimestamp = await client.call('POST', '/api/2.0/mlflow/runs/log-metric', { run_id: runId, key: 'loss', value: 1 });
+      expect(noTimestamp).toEqual({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining("'timestamp'") } });
+      const badValue = await client.call('POST', '/api/2.0/mlflow/runs/log-batch', { run_id: runId, metrics: [{ key: 'loss', value: true, timestamp: 1 }] });
+      expect(badValue).toEqual({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining("'metrics[0].value'") } });
+      const noName = await client.call('POST', '/api/2.0/mlflow/experiments/create', {});
+      expect(noName.body.message).toContain("'name'");
+    });
+
+    it('answers an unknown endpoint with 404 ENDPOINT_NOT_FOUND, and a known one with the wrong method with 405', async () => {
+      const unknown = await client.call('POST', '/api/2.0/mlflow/runs/fly', {});
+      expect(unknown).toMatchObject({ status: 404, body: { error_code: 'ENDPOINT_NOT_FOUND' } });
+      const wrongMethod = await client.call('GET', '/api/2.0/mlflow/runs/log-batch');
+      expect(wrongMethod.status).toBe(405);
+    });
+
+    it('answers a request without credentials with 401, and a viewer who logs with 403', async () => {
+      const anonymous = await new PythonClient(base).call('GET', '/api/2.0/mlflow/runs/get', { run_id: runId });
+      expect(anonymous).toMatchObject({ status: 401, body: { error_code: 'UNAUTHENTICATED' } });
+
+      const { projects } = await admin('IdentityService', 'ListProjects', {});
+      const project = (projects as Json[]).find((one) => one.name === 'default')!;
+      const { principal } = await admin('IdentityService', 'CreatePrincipal', { kind: 'PRINCIPAL_KIND_SERVICE_ACCOUNT', name: 'dashboard', displayName: 'Dashboard' });
+      await admin('IdentityService', 'SetRoleBinding', { binding: { projectId: project.id, principalId: principal.id, role: 'ROLE_VIEWER' } });
+      const { secret } = await admin('TokenService', 'CreateApiKey', { principalId: principal.id, name: 'dashboard' });
+
+      const viewer = new PythonClient(base, { username: 'dashboard', password: secret });
+      expect((await viewer.ok('GET', 'runs/get', { run_id: runId })).run.info.run_id).toBe(runId);
+      const logged = await viewer.call('POST', '/api/2.0/mlflow/runs/log-metric', { run_id: runId, key: 'loss', value: 1, timestamp: 1 });
+      expect(logged).toMatchObject({ status: 403, body: { error_code: 'PERMISSION_DENIED' } });
+    });
+  });
+
+  describe('Basic auth, experiment "0" and project selection', () => {
+    it('works with the API key as the Basic password (MLFLOW_TRACKING_USERNAME and _PASSWORD)', async () => {
+      const basic = new PythonClient(base, { username: 'admin', password: ADMIN_KEY });
+      const experiment = await basic.setExperiment('basic-auth');
+      const run = await basic.startRun(experiment.experiment_id);
+      expect(await basic.ok('POST', 'runs/log-metric', { run_id: run.info.run_id, key: 'x', value: 1, timestamp: Date.now() })).toEqual({});
+    });
+
+    it('treats experiment "0" as the project\'s Default experiment, answering with its real id', async () => {
+      const run = await client.startRun('0');
+      const { experiment } = await client.ok('GET', 'experiments/get', { experiment_id: '0' });
+      expect(experiment).toMatchObject({ name: 'Default', lifecycle_stage: 'active', experiment_id: expect.stringMatching(/^[1-9]\d*$/) });
+      expect(run.info.experiment_id).toBe(experiment.experiment_id);
+      const { runs } = await client.ok('POST', 'runs/search', { experiment_ids: ['0'] });
+      expect(runs.map((one: Json) => one.info.run_id)).toContain(run.info.run_id);
+    });
+
+    it('selects the project named in the tracking URI path, for names, searches, "0" and artifacts', async () => {
+      await admin('IdentityService', 'CreateProject', { name: 'research' });
+      // A token carries the bindings of its exchange: a key exchanged before the project existed does not reach it until its token is renewed.
+      const { secret } = await admin('TokenService', 'CreateApiKey', { name: 'research' });
+      const research = new PythonClient(`${base}/projects/research`, { token: secret });
+      const churnInDefault = await client.setExperiment('churn');
+      const churnInResearch = await research.setExperiment('churn');
+      expect(churnInResearch.experiment_id).not.toBe(churnInDefault.experiment_id);
+      const { experiments } = await research.ok('POST', 'experiments/search', {});
+      expect(experiments.map((one: Json) => one.name)).toEqual(['churn']);
+
+      const defaultInResearch = (await research.ok('GET', 'experiments/get', { experiment_id: '0' })).experiment;
+      const defaultInDefault = (await client.ok('GET', 'experiments/get', { experiment_id: '0' })).experiment;
+      expect(defaultInResearch.experiment_id).not.toBe(defaultInDefault.experiment_id);
+
+      const run = await research.startRun(churnInResearch.experiment_id);
+      expect(await research.logArtifact(run.info.run_id, 'report.txt', Buffer.from('done'))).toBe(200);
+      expect(research.artifactRepository(run.info.artifact_uri)).toBe(`${base}/projects/research/api/2.0/mlflow-artifacts/artifacts/${churnInResearch.experiment_id}/${run.info.run_id}/artifacts`);
+      expect((await research.listArtifacts(run.info.artifact_uri)).body).toEqual({ files: [{ path: 'report.txt', is_dir: false, file_size: 4 }] });
+      expect((await research.download(run.info.artifact_uri, 'report.txt')).bytes.toString()).toBe('done');
+    });
+
+    it('answers a project the caller cannot see with 404 RESOURCE_DOES_NOT_EXIST naming it', async () => {
+      const nowhere = new PythonClient(`${base}/projects/nowhere`, { token: ADMIN_KEY });
+      const response = await nowhere.call('GET', '/api/2.0/mlflow/experiments/get-by-name', { experiment_name: 'churn' });
+      expect(response).toEqual({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: expect.stringContaining('"nowhere"') } });
+    });
+
+    it('serves the same handlers under /ajax-api/2.0, and /health and /version', async () => {
+      const ajax = await client.call('GET', '/ajax-api/2.0/mlflow/experiments/get-by-name', { experiment_name: 'churn' });
+      expect(ajax).toMatchObject({ status: 200, body: { experiment: { name: 'churn' } } });
+      const health = await fetch(`${base}/health`);
+      expect(await health.text()).toBe('OK');
+      expect(await (await fetch(`${base}/version`)).text()).toMatch(/^\d+\.\d+\.\d+$/);
+    });
+  });
+});
