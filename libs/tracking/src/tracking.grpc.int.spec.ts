@@ -209,4 +209,14 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
     const missing = viewer.artifacts.downloadArtifact({ runId, path: 'nope.bin' });
     expect((await failure((async () => { for await (const _ of missing) void _; })()))?.code).toBe(status.NOT_FOUND);
   });
+
+  it('lets a project admin choose among configured storage instances, and nobody else', async () => {
+    const admin = await clientsFor('ada', 'admin');
+    expect((await admin.artifacts.getArtifactStore({ projectId: 'p1' })).store).toBe('default');
+    const unknown = await failure(admin.artifacts.setArtifactStore({ projectId: 'p1', store: 'nowhere' }));
+    expect(unknown?.code).toBe(status.INVALID_ARGUMENT);
+    expect(unknown?.details).toContain('configured: default');
+    expect((await failure(editor.artifacts.setArtifactStore({ projectId: 'p1', store: 'default' })))?.code).toBe(status.PERMISSION_DENIED);
+    expect((await admin.artifacts.setArtifactStore({ projectId: 'p1', store: 'default' })).store).toBe('default');
+  });
 });
