@@ -11,3 +11,6 @@ export * from './gen/trellis/tracking/v1/run_service_pb';
 export * from './gen/trellis/tracking/v1/metric_service_pb';
 export * from './gen/trellis/tracking/v1/artifact_service_pb';
 export * from './gen/trellis/tracking/v1/events_pb';
+export * from './gen/trellis/registry/v1/resources_pb';
+export * from './gen/trellis/registry/v1/registry_service_pb';
+export * from './gen/trellis/registry/v1/events_pb';

@@ -11,6 +11,8 @@ const serviceSchema = z.object({
   port: port.optional(),
   /** PostgreSQL URL of this service's own database (distributed mode). */
   databaseUrl: postgresUrl.optional(),
+  /** `host:port` where the service answers when it runs in another process, for services that call it. */
+  address: hostPort.optional(),
 });
 
 /**

@@ -44,6 +44,11 @@ function environmentFor(services: readonly string[], env: Record<string, string 
     variables[`${prefix}_PORT`] ??= `services.${service}.port`;
     variables[`${prefix}_DATABASE_URL`] ??= `services.${service}.databaseUrl`;
   }
+  // Where other services answer is set for services this process does not host.
+  for (const variable of Object.keys(env)) {
+    const other = /^TRELLIS_([A-Z][A-Z0-9]*)_ADDRESS$/.exec(variable)?.[1];
+    if (other) variables[variable] ??= `services.${other.toLowerCase()}.address`;
+  }
   for (const [prefix, parent] of Object.entries(ENVIRONMENT_PREFIXES)) {
     for (const variable of Object.keys(env)) {
       if (variable.startsWith(prefix) && variable.length > prefix.length) {

@@ -5,3 +5,4 @@ export * from './package-definition';
 export * from './metrics-interceptor';
 export * from './paging';
 export * from './method-path';
+export * from './service-clients';

@@ -6,6 +6,7 @@ import { TokenVerifier } from '../auth/token-verifier';
 import type { TrellisConfig } from '../config';
 import type { EventBus } from '../events';
 import { Outbox } from '../events';
+import { ServiceClients } from '../grpc/service-clients';
 import type { Logger } from '../ops/logger';
 import { Metrics } from '../ops/metrics';
 import { OpsServer } from '../ops/ops-server';
@@ -31,6 +32,8 @@ export interface KitDependencies {
   bus: EventBus;
   /** The process's plugins and their named instances. */
   plugins: PluginRegistry;
+  /** Clients of the other platform services. */
+  clients: ServiceClients;
 }
 
 /**
@@ -52,6 +55,7 @@ export class KitModule {
       { provide: DataSource, useValue: deps.dataSource },
       { provide: Outbox, useValue: deps.outbox },
       { provide: PluginRegistry, useValue: deps.plugins },
+      { provide: ServiceClients, useValue: deps.clients },
       { provide: AuditRecorder, useValue: new AuditRecorder(deps.service, deps.dataSource, deps.outbox, deps.logger) },
     ];
     return { module: KitModule, providers, exports: providers.map((provider) => provider.provide) };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { PluginRegistry, type AnyPlugin } from '@trellis/plugin-sdk';
 import type { JSONWebKeySet } from 'jose';
 import { TokenVerifier, type KeySetSource } from '../auth/token-verifier';
+import { ServiceClients } from '../grpc/service-clients';
 import { ConfigError, type TrellisConfig } from '../config';
 import { InProcessBus, JetStreamBus, type EventBus } from '../events';
 import { createLogger, type Logger } from '../ops/logger';
@@ -18,6 +19,9 @@ export const JWKS_PATH = '/.well-known/jwks.json';
  */
 export class PlatformRuntime {
   private verifierInstance?: TokenVerifier;
+  private readonly addresses = new Map<string, string>();
+  /** Clients of the platform's services, found in this process first, else at `services.<name>.address`. */
+  readonly clients = new ServiceClients((service) => this.addresses.get(service) ?? this.config.services[service]?.address);
   private opsAddress?: string;
 
   private constructor(
@@ -93,7 +97,13 @@ export class PlatformRuntime {
     this.ops.drain();
   }
 
+  /** Records where a service of this process answers, so its neighbours call it directly. */
+  serviceListening(service: string, grpcAddress: string): void {
+    this.addresses.set(service, grpcAddress);
+  }
+
   async close(): Promise<void> {
+    this.clients.close();
     await this.plugins.close();
     await this.bus.close();
     await this.ops.close();

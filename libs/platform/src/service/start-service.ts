@@ -70,6 +70,7 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
         outbox,
         bus: runtime.bus,
         plugins: runtime.plugins,
+        clients: runtime.clients,
       }),
       {
         ...grpcServerOptions({ services: definition.grpcServices, url: `${config.host}:${port}`, health, metrics: runtime.metrics }),
@@ -92,6 +93,7 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
     name: `${definition.name}.database`,
     check: async () => void (await dataSource.query('SELECT 1')),
   });
+  runtime.serviceListening(definition.name, grpcAddress);
   logger.info({ grpcAddress }, `${definition.name} listening`);
 
   return {
