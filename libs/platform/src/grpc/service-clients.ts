@@ -22,7 +22,8 @@ export class ServiceClients {
   constructor(private readonly addressOf: (service: string) => string | undefined) {}
 
   of<T extends GenServiceMethods>(service: GenService<T>, owner: string): GrpcClient<T> {
-    const known = this.clients.get(service.typeName);
+    const key = `${owner}/${service.typeName}`;
+    const known = this.clients.get(key);
     if (known) return known as GrpcClient<T>;
     const address = this.addressOf(owner);
     if (!address) {
@@ -31,7 +32,7 @@ export class ServiceClients {
       );
     }
     const client = createGrpcClient(service, address);
-    this.clients.set(service.typeName, client as unknown as GrpcClient<GenServiceMethods>);
+    this.clients.set(key, client as unknown as GrpcClient<GenServiceMethods>);
     return client;
   }
 
