@@ -320,6 +320,15 @@ describe('the MLflow REST API, as the Python client calls it', () => {
       expect(missing.status).toBe(404);
       expect(await missing.json()).toMatchObject({ error_code: 'RESOURCE_DOES_NOT_EXIST' });
 
+      const [, experimentId] = /^mlflow-artifacts:\/(\d+)\//.exec(artifactUri)!;
+      const toMissingRun = await fetch(`${base}/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${'0'.repeat(32)}/artifacts/x.txt`, {
+        method: 'PUT',
+        headers: client.authorization,
+        body: 'lost',
+      });
+      expect(toMissingRun.status).toBe(404);
+      expect(await toMissingRun.json()).toMatchObject({ error_code: 'RESOURCE_DOES_NOT_EXIST' });
+
       const deleted = await fetch(`${client.artifactRepository(artifactUri)}/notes.md`, { method: 'DELETE', headers: client.authorization });
       expect(deleted.status).toBe(200);
       expect((await client.listArtifacts(artifactUri)).body).toEqual({ files: [{ path: 'model', is_dir: true }] });
@@ -403,6 +412,15 @@ describe('the MLflow REST API, as the Python client calls it', () => {
       expect(metrics[0]).toEqual({ key: 'loss', value: 1, timestamp: 1_700_000_000_000, step: 0 });
       expect(metrics[500]).toEqual({ key: 'loss', value: 'NaN', timestamp: 1_700_000_000_500, step: 500 });
       expect(metrics.map((metric: Json) => metric.step)).toEqual(Array.from({ length: 1000 }, (_, step) => step));
+    });
+
+    it('get-history streams a history longer than one upstream chunk as one JSON document', async () => {
+      for (let batch = 0; batch < 12; batch++) {
+        const metrics = Array.from({ length: 1000 }, (_, i) => ({ key: 'long', value: batch * 1000 + i, timestamp: 1_700_000_000_000, step: batch * 1000 + i }));
+        await client.ok('POST', 'runs/log-batch', { run_id: runIds[1], metrics });
+      }
+      const { metrics } = await client.ok('GET', 'metrics/get-history', { run_id: runIds[1], metric_key: 'long' });
+      expect(metrics.map((metric: Json) => metric.value)).toEqual(Array.from({ length: 12_000 }, (_, i) => i));
     });
 
     it('get-history pages with max_results and page_token', async () => {
@@ -537,6 +555,9 @@ describe('the MLflow REST API, as the Python client calls it', () => {
       expect(research.artifactRepository(run.info.artifact_uri)).toBe(`${base}/projects/research/api/2.0/mlflow-artifacts/artifacts/${churnInResearch.experiment_id}/${run.info.run_id}/artifacts`);
       expect((await research.listArtifacts(run.info.artifact_uri)).body).toEqual({ files: [{ path: 'report.txt', is_dir: false, file_size: 4 }] });
       expect((await research.download(run.info.artifact_uri, 'report.txt')).bytes.toString()).toBe('done');
+      // MLflow 3 asks the server beside the artifacts endpoint whether multipart transfers are on.
+      const serverInfo = await fetch(`${base}/projects/research/api/3.0/mlflow/server-info`);
+      expect(await serverInfo.json()).toEqual({ multipart_uploads_enabled: false, multipart_downloads_enabled: false });
     });
 
     it('answers a project the caller cannot see with 404 RESOURCE_DOES_NOT_EXIST naming it', async () => {

@@ -178,16 +178,16 @@ describe('the gateway over HTTP', () => {
     };
     gateway.router.add(
       'GET',
-      '/api/2.0/mlflow-artifacts/artifacts/*',
+      '/example/artifacts/*',
       (ctx) => {
         if (ctx.params['*'].endsWith('missing.txt')) throw { code: status.NOT_FOUND, details: `no artifact ${ctx.params['*']}` };
         ctx.sendJson(200, { path: ctx.params['*'], run: ctx.query.get('run_id') });
       },
       { renderError: mlflowError },
     );
-    const found = await fetch(`${base}/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/model%20v1/MLmodel?run_id=abc`);
+    const found = await fetch(`${base}/example/artifacts/1/abc/artifacts/model%20v1/MLmodel?run_id=abc`);
     expect(await found.json()).toEqual({ path: '1/abc/artifacts/model v1/MLmodel', run: 'abc' });
-    const missing = await fetch(`${base}/api/2.0/mlflow-artifacts/artifacts/1/missing.txt`);
+    const missing = await fetch(`${base}/example/artifacts/1/missing.txt`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no artifact 1/missing.txt' });
   });

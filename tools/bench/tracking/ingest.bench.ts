@@ -4,12 +4,17 @@
 //   (1) gRPC RunService/LogBatch (token verified, run checked, validated, appended in a transaction);
 //       the requests are encoded once up front, as the figure is the server's: a client elsewhere
 //       pays its own encoding (protobuf-es spends about 5 ms encoding a 1000-point batch);
-//   (2) the gateway's MLflow route POST /api/2.0/mlflow/runs/log-batch (JSON, API key exchanged once);
+//   (2) the gateway's MLflow route POST /api/2.0/mlflow/runs/log-batch: the JSON body MLflow's client
+//       sends, over keep-alive HTTP/1.1 connections (one per writer), with a token the gateway
+//       forwards as it is; the gateway parses the JSON, builds the LogBatch request and calls (1).
+//       The bodies are serialized up front too. The gateway runs in this process, next to tracking
+//       and the clients: they share one event loop, as in standalone mode;
 // against a baseline of the same points inserted by as many `pg` clients with one
 // INSERT ... SELECT FROM unnest(...) per batch into a bare table with the same columns and primary
 // key. Rounds alternate; the figures are medians of points per second and their ratio to the baseline.
 // Run: node tools/bench/run.cjs tools/bench/tracking/ingest.bench.ts
 import 'reflect-metadata';
+import { gatewayEdge } from '@trellis/gateway';
 import { type GrpcClient } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
 import storageFs from '@trellis/plugin-storage-fs';
@@ -17,6 +22,7 @@ import { toBinary, create } from '@bufbuild/protobuf';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import { ExperimentService, LogBatchRequestSchema, RunService, type Metric } from '@trellis/proto';
 import { createTestDatabase, testNatsConfig } from '@trellis/testing';
+import { Agent, request } from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import { Pool } from 'pg';
 import { trackingService } from '../../../libs/tracking/src';
@@ -61,6 +67,7 @@ async function main(): Promise<void> {
       TRELLIS_MODE: 'distributed',
       TRELLIS_TRACKING_DATABASE_URL: trackingDb.config.url,
       TRELLIS_TRACKING_PORT: '0',
+      TRELLIS_GATEWAY_PORT: '0',
       TRELLIS_NATS_URL: nats.servers,
       TRELLIS_NATS_STREAM: nats.stream,
       TRELLIS_NATS_SUBJECT_PREFIX: nats.subjectPrefix,
@@ -109,18 +116,48 @@ async function main(): Promise<void> {
       return pointsPerSecond((writer, batch) => logBatch(writer, encoded[writer][batch]));
     };
 
+    const gateway = await gatewayEdge.start({ runtime: platform.runtime, upstreams: { tracking: tracking.grpcAddress } });
+    const agent = new Agent({ keepAlive: true, maxSockets: WRITERS });
+    const logBatchUrl = new URL('/api/2.0/mlflow/runs/log-batch', gateway.address);
+    const post = (body: Buffer) =>
+      new Promise<void>((resolve, reject) => {
+        const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': body.length };
+        const sent = request(logBatchUrl, { method: 'POST', agent, headers }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`log-batch answered ${response.statusCode}: ${Buffer.concat(chunks)}`))));
+        });
+        sent.on('error', reject);
+        sent.end(body);
+      });
+    const mlflowMetrics = batches.map((metrics) => JSON.stringify(metrics.map((m) => ({ key: m.key, value: m.value, timestamp: Number(m.timestampMs), step: Number(m.step) }))));
+    const gatewayRound = async () => {
+      const bodies: Buffer[][] = [];
+      for (let i = 0; i < WRITERS; i++) {
+        const runId = (await clients[i].createRun({ experimentId: experiment!.experimentId })).run!.info!.runId;
+        bodies.push(mlflowMetrics.map((metrics) => Buffer.from(`{"run_id":"${runId}","metrics":${metrics}}`)));
+      }
+      return pointsPerSecond((writer, batch) => post(bodies[writer][batch]));
+    };
+
     await grpcRound();
+    await gatewayRound();
     await baselineRound();
-    const figures = { grpc: [] as number[], baseline: [] as number[] };
+    const figures = { grpc: [] as number[], gateway: [] as number[], baseline: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
       figures.grpc.push(await grpcRound());
+      figures.gateway.push(await gatewayRound());
       figures.baseline.push(await baselineRound());
     }
+    agent.destroy();
+    await gateway.close();
     const grpc = median(figures.grpc);
+    const viaGateway = median(figures.gateway);
     const baseline = median(figures.baseline);
     console.log(`machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${WRITERS} writers x ${BATCHES} batches x ${BATCH} points, ${ROUNDS} rounds (medians)`);
     console.log(`baseline (pg unnest INSERT, bare table)  ${fmt(baseline)} points/s  rounds: ${figures.baseline.map(fmt).join(', ')}`);
     console.log(`gRPC RunService/LogBatch                 ${fmt(grpc)} points/s  rounds: ${figures.grpc.map(fmt).join(', ')}  ratio ${(grpc / baseline).toFixed(2)}  target >= ${fmt(TARGET)}: ${grpc >= TARGET ? 'met' : 'NOT met'}`);
+    console.log(`gateway POST /api/2.0/mlflow/runs/log-batch  ${fmt(viaGateway)} points/s  rounds: ${figures.gateway.map(fmt).join(', ')}  ratio ${(viaGateway / baseline).toFixed(2)}  target >= ${fmt(TARGET)}: ${viaGateway >= TARGET ? 'met' : 'NOT met'}`);
   } finally {
     await pool.end();
     await platform.stop();

@@ -6,7 +6,7 @@ import { fileInfoJson, withPageToken } from './mlflow-json';
 import { sendStream } from './streamed-response';
 
 /** The largest artifact one PUT uploads; MLflow's proxy sets none, and tracking streams whatever it gets. */
-export const MAX_ARTIFACT_BYTES = 5 * 1024 ** 3;
+const MAX_ARTIFACT_BYTES = 5 * 1024 ** 3;
 
 const artifacts = (call: MlflowCall) => call.rpc.of(ArtifactService);
 

@@ -1,7 +1,7 @@
 import { MetricService } from '@trellis/proto';
 import type { MlflowCall, MlflowRoute } from './mlflow-call';
 import { invalidParameter } from './mlflow-errors';
-import { doubleJson, metricJson, withPageToken } from './mlflow-json';
+import { metricJson, withPageToken } from './mlflow-json';
 import { sendStream } from './streamed-response';
 
 /** Tracking's largest history page; MLflow's GET_METRIC_HISTORY_MAX_RESULTS is the same. */
@@ -68,15 +68,7 @@ async function getHistoryBulkInterval(call: MlflowCall): Promise<unknown> {
   // Tracking keeps at least two points per run (the first and last of the range).
   const { series } = await metrics(call).getSampledMetricHistory({ runIds, key, startStep, endStep, maxPoints: Math.max(maxResults, 2) }, call.rpc.options);
   return {
-    metrics: series.flatMap((one) =>
-      one.metrics.map((metric) => ({
-        key: metric.key,
-        value: doubleJson(metric.value),
-        timestamp: Number(metric.timestampMs),
-        step: Number(metric.step),
-        run_id: one.runId,
-      })),
-    ),
+    metrics: series.flatMap((one) => one.metrics.map((metric) => ({ ...metricJson(metric), run_id: one.runId }))),
   };
 }
 

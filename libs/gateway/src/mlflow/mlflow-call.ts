@@ -7,7 +7,7 @@ import { DEFAULT_PROJECT, type ProjectResolver } from './project-resolver';
 /** MLflow's id of the experiment clients use when they name none. */
 export const DEFAULT_EXPERIMENT_ID = '0';
 /** The experiment "0" stands for: each project's, which tracking creates on first use. */
-export const DEFAULT_EXPERIMENT_NAME = 'Default';
+const DEFAULT_EXPERIMENT_NAME = 'Default';
 
 /** What the MLflow routes of one gateway share. */
 export interface MlflowShared {

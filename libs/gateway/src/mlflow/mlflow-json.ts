@@ -40,7 +40,7 @@ export function viewTypeOf(value: unknown, path: string): ViewType {
   return enumOf(VIEW_TYPE_NAMES, value, path) ?? ViewType.UNSPECIFIED;
 }
 
-export function lifecycleStageJson(stage: LifecycleStage): string {
+function lifecycleStageJson(stage: LifecycleStage): string {
   return stage === LifecycleStage.DELETED ? 'deleted' : 'active';
 }
 

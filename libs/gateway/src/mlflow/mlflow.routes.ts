@@ -11,7 +11,7 @@ import { ProjectResolver } from './project-resolver';
 import { runRoutes } from './runs.routes';
 
 /** What `GET /version` answers: the Trellis release, not an MLflow one. */
-export const TRELLIS_VERSION = '0.1.0';
+const TRELLIS_VERSION = '0.1.0';
 
 /** Where MLflow clients send their calls: the REST API, and the same handlers under the UI's prefix. */
 const API_PREFIXES = ['/api/2.0', '/ajax-api/2.0'];

@@ -1,56 +1,16 @@
-import { RunService, type Metric } from '@trellis/proto';
-import type { MlflowCall, MlflowRoute } from './mlflow-call';
-import { DEFAULT_EXPERIMENT_ID } from './mlflow-call';
+import { RunService } from '@trellis/proto';
+import { metricOf, logBatchRequest } from './metric-batch.encoding';
+import { DEFAULT_EXPERIMENT_ID, type MlflowCall, type MlflowRoute } from './mlflow-call';
 import { missingParameter } from './mlflow-errors';
-import { keyValuesOf, readArray, readDouble, readInt64, readObject, readString, requireString, type MlflowFields } from './mlflow-fields';
+import { keyValuesOf, readArray, readObject, readString, type MlflowFields } from './mlflow-fields';
 import { runInfoJson, runJson, runStatusOf, viewTypeOf, withPageToken } from './mlflow-json';
 
 /** MLflow's log-batch body limit (`MAX_BATCH_LOG_REQUEST_SIZE`, 1 MB). Counts and sizes are tracking's to check. */
-export const LOG_BATCH_MAX_BODY_BYTES = 1_000_000;
+const LOG_BATCH_MAX_BODY_BYTES = 1_000_000;
 /** Dataset schemas (1 MiB) and profiles (16 MiB) make log-inputs bodies large. */
 const LOG_INPUTS_MAX_BODY_BYTES = 32 * 1024 * 1024;
 
-const METRIC = 'trellis.tracking.v1.Metric' as const;
-
 const runs = (call: MlflowCall) => call.rpc.of(RunService);
-
-/** A metric as MLflow sends it (`key`, `value`, `timestamp` required; `step` 0 when absent), checked field by field. */
-function metricOf(value: unknown, path: string): Metric {
-  const at = (name: string) => (path ? `${path}.${name}` : name);
-  const metric = readObject(value, path) ?? {};
-  const key = requireString(metric.key, at('key'));
-  const number = readDouble(metric.value, at('value'));
-  if (number === undefined) throw missingParameter(at('value'));
-  const timestamp = readInt64(metric.timestamp, at('timestamp'));
-  if (timestamp === undefined) throw missingParameter(at('timestamp'));
-  return { $typeName: METRIC, key, value: number, timestampMs: timestamp, step: readInt64(metric.step, at('step')) ?? 0n };
-}
-
-/**
- * The metrics of a log-batch: the common shape (string key, number value, integer timestamp and
- * step) is taken as it is, with no per-field paths built; anything else goes through metricOf,
- * which accepts the other spellings and names the field it refuses.
- */
-function batchMetricsOf(list: readonly unknown[]): Metric[] {
-  const metrics = new Array<Metric>(list.length);
-  for (let index = 0; index < list.length; index++) {
-    const entry = list[index] as { key?: unknown; value?: unknown; timestamp?: unknown; step?: unknown } | null;
-    const step = entry?.step;
-    if (
-      typeof entry === 'object' &&
-      entry !== null &&
-      typeof entry.key === 'string' &&
-      typeof entry.value === 'number' &&
-      Number.isInteger(entry.timestamp) &&
-      (step === undefined || Number.isInteger(step))
-    ) {
-      metrics[index] = { $typeName: METRIC, key: entry.key, value: entry.value, timestampMs: BigInt(entry.timestamp as number), step: step === undefined ? 0n : BigInt(step as number) };
-    } else {
-      metrics[index] = metricOf(entry, `metrics[${index}]`);
-    }
-  }
-  return metrics;
-}
 
 async function experimentIdOf(call: MlflowCall, fields: MlflowFields): Promise<string> {
   return call.experimentId(fields.string('experiment_id') || DEFAULT_EXPERIMENT_ID);
@@ -173,17 +133,17 @@ export const runRoutes: readonly MlflowRoute[] = [
     },
   },
   {
-    // The hot path: one JSON parse, the protobuf messages built straight from it.
+    // The hot path: one JSON parse, the metrics written from it straight to protobuf's wire format.
     method: 'POST',
     path: '/mlflow/runs/log-batch',
     maxBodyBytes: LOG_BATCH_MAX_BODY_BYTES,
     async handle(call) {
       const fields = await call.fields();
       const runId = fields.runId();
-      const metrics = batchMetricsOf(readArray(fields.value('metrics'), 'metrics'));
       const params = keyValuesOf(fields.objects('params'), 'params', true);
       const tags = keyValuesOf(fields.objects('tags'), 'tags');
-      await runs(call).logBatch({ runId, metrics, params, tags }, call.rpc.options);
+      const request = logBatchRequest(runId, readArray(fields.value('metrics'), 'metrics'), params, tags);
+      await runs(call).logBatch(request, call.rpc.options);
       return {};
     },
   },

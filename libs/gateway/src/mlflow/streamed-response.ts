@@ -1,13 +1,12 @@
-import type { ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import type { RequestContext } from '../http/request-context';
 
 /**
  * Answers 200 with a body streamed from `source`: `prefix`, each item as `render` writes it,
- * `suffix`, waiting for the client to take each piece (backpressure). The status line waits for
- * the first item, so an upstream error before it (a missing run) still answers with its own status;
- * one after it is thrown with the response started, and the gateway cuts the connection, so the
- * client sees a truncated body rather than a complete, short one. Stops reading `source` when the
- * client goes away.
+ * `suffix`, as fast as the client takes it (backpressure). The status line waits for the first
+ * item, so an upstream error before it (a missing run) still answers with its own status; one after
+ * it is thrown with the response started, and the gateway cuts the connection, so the client sees a
+ * truncated body rather than a complete, short one. When the client goes away, `source` is closed.
  */
 export async function sendStream<T>(
   ctx: RequestContext,
@@ -18,32 +17,25 @@ export async function sendStream<T>(
   render: (item: T) => string | Uint8Array,
 ): Promise<void> {
   const items = source[Symbol.asyncIterator]();
-  let next = await items.next();
-  const { res } = ctx;
-  res.writeHead(200, { 'content-type': contentType });
-  let finished = false;
-  try {
-    if (prefix) res.write(prefix);
-    for (; !next.done; next = await items.next()) {
-      if (res.destroyed) return;
-      const piece = render(next.value);
-      if (piece.length > 0 && !res.write(piece)) await drained(res);
+  const first = await items.next();
+  ctx.res.writeHead(200, { 'content-type': contentType });
+  async function* body() {
+    try {
+      if (prefix) yield prefix;
+      for (let next = first; !next.done; next = await items.next()) {
+        const piece = render(next.value);
+        if (piece.length > 0) yield piece;
+      }
+      if (suffix) yield suffix;
+    } finally {
+      await items.return?.();
     }
-    finished = true;
-    res.end(suffix);
-  } finally {
-    if (!finished) await items.return?.().catch(() => undefined);
   }
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
+  try {
+    await pipeline(body(), ctx.res);
+  } catch (error) {
+    // The client went away: nothing to answer, and nothing went wrong here.
+    if ((error as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    throw error;
+  }
 }

@@ -1,0 +1,73 @@
+import { createLogger } from '@trellis/platform';
+import { Gateway } from '../gateway';
+import { proxiedArtifactPath } from './artifacts.routes';
+
+/** The MLflow routes of a gateway with no upstreams: what they answer before calling any service. */
+describe('MLflow routes', () => {
+  let gateway: Gateway;
+  let base: string;
+
+  beforeAll(async () => {
+    gateway = new Gateway({ upstreams: {}, maxBodyBytes: 1024, logger: createLogger({ level: 'silent' }) });
+    base = await gateway.listen('127.0.0.1', 0);
+  });
+
+  afterAll(() => gateway.close());
+
+  const send = async (method: string, path: string, body?: string) => {
+    const response = await fetch(`${base}${path}`, { method, body });
+    return { status: response.status, allow: response.headers.get('allow'), body: (await response.json()) as unknown };
+  };
+
+  it('serves every route under /api/2.0 and /ajax-api/2.0, with and without a /projects/<name> prefix', () => {
+    const patterns = new Set(gateway.router.routes().map((route) => `${route.method} ${route.pattern}`));
+    for (const prefix of ['/api/2.0', '/ajax-api/2.0', '/projects/:project/api/2.0', '/projects/:project/ajax-api/2.0']) {
+      for (const route of ['POST /mlflow/runs/log-batch', 'GET /mlflow/metrics/get-history-bulk-interval', 'PUT /mlflow-artifacts/artifacts/*', 'GET /mlflow/experiments/search']) {
+        const [method, path] = route.split(' ');
+        expect(patterns).toContain(`${method} ${prefix}${path}`);
+      }
+    }
+  });
+
+  it('answers an unknown MLflow path with 404 ENDPOINT_NOT_FOUND, and a known one with the wrong method with 405 naming the right one', async () => {
+    expect(await send('POST', '/api/2.0/mlflow/registered-models/create', '{}')).toMatchObject({ status: 404, body: { error_code: 'ENDPOINT_NOT_FOUND' } });
+    expect(await send('GET', '/projects/p/ajax-api/2.0/mlflow/runs/log-batch')).toMatchObject({ status: 405, allow: 'POST', body: { error_code: 'BAD_REQUEST' } });
+    expect(await send('POST', '/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/x')).toMatchObject({ status: 405, allow: 'GET, PUT, DELETE' });
+  });
+
+  it('refuses a log-batch body over 1 MB with 400 INVALID_PARAMETER_VALUE naming the limit, before calling tracking', async () => {
+    const body = JSON.stringify({ run_id: 'r', params: [{ key: 'k', value: 'x'.repeat(1_000_000) }] });
+    expect(await send('POST', '/api/2.0/mlflow/runs/log-batch', body)).toEqual({
+      status: 400,
+      allow: null,
+      body: { error_code: 'INVALID_PARAMETER_VALUE', message: "the request body is larger than this route's limit of 1000000 bytes" },
+    });
+  });
+
+  it('names the field a request lacks or mistypes, before calling tracking', async () => {
+    expect(await send('POST', '/api/2.0/mlflow/runs/log-batch', '{"metrics": []}')).toMatchObject({ status: 400, body: { message: expect.stringContaining("'run_id'") } });
+    const badStep = JSON.stringify({ run_id: 'r', metrics: [{ key: 'k', value: 1, timestamp: 1 }, { key: 'k', value: 1, timestamp: 1, step: 'two' }] });
+    expect(await send('POST', '/api/2.0/mlflow/runs/log-batch', badStep)).toMatchObject({ status: 400, body: { message: expect.stringContaining("'metrics[1].step'") } });
+    expect(await send('GET', '/api/2.0/mlflow/metrics/get-history-bulk-interval?metric_key=loss')).toMatchObject({
+      status: 400,
+      body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining('at least one run_id') },
+    });
+  });
+
+  it('answers an unavailable tracking service with 503 TEMPORARILY_UNAVAILABLE', async () => {
+    expect(await send('GET', `/api/2.0/mlflow/runs/get?run_id=${'a'.repeat(32)}`)).toMatchObject({ status: 503, body: { error_code: 'TEMPORARILY_UNAVAILABLE' } });
+  });
+
+  it('answers /health, /version and the multipart capability probe', async () => {
+    expect(await (await fetch(`${base}/health`)).text()).toBe('OK');
+    expect(await (await fetch(`${base}/projects/p/version`)).text()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(await (await fetch(`${base}/projects/p/api/3.0/mlflow/server-info`)).json()).toEqual({ multipart_uploads_enabled: false, multipart_downloads_enabled: false });
+  });
+
+  it("reads a proxied artifact path as the run and the path under its root, refusing paths outside a run's artifacts", () => {
+    expect(proxiedArtifactPath(`3/${'a'.repeat(32)}/artifacts/model/weights.bin`)).toEqual({ runId: 'a'.repeat(32), path: 'model/weights.bin' });
+    expect(proxiedArtifactPath('3/abc/artifacts/')).toEqual({ runId: 'abc', path: '' });
+    expect(() => proxiedArtifactPath('3/abc/other/x')).toThrow("expected <experiment_id>/<run_id>/artifacts[/<path>]");
+    expect(() => proxiedArtifactPath('3')).toThrow();
+  });
+});
