@@ -15,7 +15,7 @@ import {
   ViewType,
 } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
-import { trackingService } from './tracking.service';
+import { trackingService } from '@trellis/tracking';
 
 type Clients = {
   experiments: GrpcClient<(typeof ExperimentService)['method']>;
