@@ -3,13 +3,14 @@ import { governanceService } from '@trellis/governance';
 import type { EdgeDefinition, ServiceDefinition } from '@trellis/platform';
 import type { AnyPlugin } from '@trellis/plugin-sdk';
 import storageFs from '@trellis/plugin-storage-fs';
+import { registryService } from '@trellis/registry';
 import { trackingService } from '@trellis/tracking';
 
 /**
  * Every service the standalone process runs, in start order. Adding a service lib is one line
  * here (and one `apps/<service>/src/main.ts` for distributed mode).
  */
-export const SERVICES: readonly ServiceDefinition[] = [governanceService, trackingService];
+export const SERVICES: readonly ServiceDefinition[] = [governanceService, trackingService, registryService];
 
 /** Plugins built into the program, so the embedded defaults need no configuration. */
 export const BUILT_IN_PLUGINS: readonly AnyPlugin[] = [storageFs];

@@ -1,0 +1,134 @@
+import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { governanceService } from '@trellis/governance';
+import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { createGrpcClient, runProcess, type GrpcClient, type RunningProcess } from '@trellis/platform';
+import storageFs from '@trellis/plugin-storage-fs';
+import {
+  ApprovalService,
+  ArtifactService,
+  AuditService,
+  ExperimentService,
+  IdentityService,
+  ModelVersionStatus,
+  PrincipalKind,
+  RegistryService,
+  Role,
+  RunService,
+  TokenService,
+} from '@trellis/proto';
+import { registryService } from '@trellis/registry';
+import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
+import { trackingService } from '@trellis/tracking';
+
+const ADMIN_KEY = `trellis_00000000000000ae_${'R'.repeat(43)}`;
+
+describe('registry as its own process beside tracking and governance (distributed: PostgreSQL, NATS JetStream)', () => {
+  const databases: Array<TestDatabase<{ type: 'postgres'; url: string }>> = [];
+  const processes: RunningProcess[] = [];
+  const dirs = [mkdtempSync(join(tmpdir(), 'trellis-registry-')), mkdtempSync(join(tmpdir(), 'trellis-registry-'))];
+  let nats: TestNatsConfig;
+  const saved = { ...process.env };
+
+  const start = async (services: Parameters<typeof runProcess>[0]['services'], env: Record<string, string>) => {
+    Object.assign(process.env, env);
+    const running = await runProcess({ mode: 'distributed', services, plugins: [storageFs], print: () => undefined });
+    processes.push(running);
+    return running.services[0].grpcAddress;
+  };
+
+  let governanceAddress: string;
+  let trackingAddress: string;
+  let registryAddress: string;
+
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) databases.push(await createTestDatabase());
+    nats = testNatsConfig();
+    Object.assign(process.env, {
+      TRELLIS_MODE: 'distributed',
+      TRELLIS_OPS_PORT: '0',
+      TRELLIS_LOG_LEVEL: 'silent',
+      TRELLIS_NATS_URL: nats.servers,
+      TRELLIS_NATS_STREAM: nats.stream,
+      TRELLIS_NATS_SUBJECT_PREFIX: nats.subjectPrefix,
+      TRELLIS_ADMIN_KEY: ADMIN_KEY,
+    });
+    governanceAddress = await start([governanceService], { TRELLIS_DATA_DIR: dirs[0], TRELLIS_GOVERNANCE_DATABASE_URL: databases[0].config.url, TRELLIS_GOVERNANCE_PORT: '0' });
+    process.env.TRELLIS_AUTH_JWKS_URL = `${processes[0].opsAddress}/.well-known/jwks.json`;
+    trackingAddress = await start([trackingService], { TRELLIS_TRACKING_DATABASE_URL: databases[1].config.url, TRELLIS_TRACKING_PORT: '0' });
+    registryAddress = await start([registryService], {
+      TRELLIS_DATA_DIR: dirs[1],
+      TRELLIS_REGISTRY_DATABASE_URL: databases[2].config.url,
+      TRELLIS_REGISTRY_PORT: '0',
+      TRELLIS_TRACKING_ADDRESS: trackingAddress,
+      TRELLIS_GOVERNANCE_ADDRESS: governanceAddress,
+    });
+  });
+
+  afterAll(async () => {
+    for (const running of processes.reverse()) await running.stop();
+    process.env = saved;
+    await nats?.cleanup();
+    for (const database of databases) await database.drop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('copies from tracking, numbers concurrent versions without gaps on PostgreSQL, and moves a protected alias with an approval', async () => {
+    const tokens = createGrpcClient(TokenService, governanceAddress);
+    const adminToken = (await tokens.exchangeApiKey({ apiKey: ADMIN_KEY })).token;
+    const identity = createGrpcClient(IdentityService, governanceAddress, { token: adminToken });
+    const projectId = (await identity.createProject({ name: 'registry-distributed' })).project!.id;
+    const bobId = (await identity.createPrincipal({ kind: PrincipalKind.USER, name: 'bob', displayName: 'Bob' })).principal!.id;
+    await identity.setRoleBinding({ binding: { projectId, principalId: bobId, role: Role.EDITOR } });
+    // Tokens minted now carry the new project's bindings.
+    const admin = (await tokens.exchangeApiKey({ apiKey: ADMIN_KEY })).token;
+    const bobKey = (await createGrpcClient(TokenService, governanceAddress, { token: admin }).createApiKey({ principalId: bobId, name: 'bob' })).secret;
+    const bob = (await tokens.exchangeApiKey({ apiKey: bobKey })).token;
+    const clients: Array<{ close(): void }> = [tokens, identity];
+    const client = <T extends GenServiceMethods>(service: GenService<T>, address: string, token: string): GrpcClient<T> => {
+      const made = createGrpcClient(service, address, { token });
+      clients.push(made);
+      return made;
+    };
+
+    const experimentId = (await client(ExperimentService, trackingAddress, admin).createExperiment({ projectId, name: 'pg' })).experiment!.experimentId;
+    const runId = (await client(RunService, trackingAddress, admin).createRun({ experimentId })).run!.info!.runId;
+    await client(ArtifactService, trackingAddress, admin).uploadArtifact([
+      { part: { case: 'header', value: { runId, path: 'model/model.onnx' } } },
+      { part: { case: 'chunk', value: Buffer.from('onnx bytes') } },
+    ]);
+
+    const registry = client(RegistryService, registryAddress, admin);
+    await registry.createModel({ projectId, name: 'churn', protectedAliases: ['champion'] });
+    await registry.createVersion({ projectId, name: 'churn', source: `runs:/${runId}/model` });
+    await eventually(async () => expect((await registry.getVersion({ projectId, name: 'churn', version: 1n })).version?.status).toBe(ModelVersionStatus.READY));
+    const chunks: Buffer[] = [];
+    for await (const piece of registry.downloadVersionFile({ projectId, name: 'churn', version: 1n, path: 'model.onnx' })) chunks.push(Buffer.from(piece.chunk));
+    expect(Buffer.concat(chunks).toString()).toBe('onnx bytes');
+
+    const created = await Promise.all(Array.from({ length: 10 }, (_, i) => registry.createVersion({ projectId, name: 'churn', source: `s3://bucket/m${i}` })));
+    expect(created.map((response) => Number(response.version!.version)).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+
+    const approvalId = (await client(ApprovalService, governanceAddress, admin).requestApproval({
+      projectId,
+      action: 'registry.alias.set',
+      resource: 'models/churn@champion',
+      details: { version: '1' },
+    })).approval!.id;
+    await client(ApprovalService, governanceAddress, bob).approve({ approvalId });
+    const change = (await registry.setAlias({ projectId, name: 'churn', alias: 'champion', version: 1n, approvalId })).change!;
+    expect(change).toMatchObject({ fromVersion: 0n, toVersion: 1n, approvalId });
+    expect((await client(RegistryService, registryAddress, bob).getVersionByAlias({ projectId, name: 'churn', alias: 'champion' })).version?.version).toBe(1n);
+
+    const audit = client(AuditService, governanceAddress, admin);
+    await eventually(async () => {
+      const { records } = await audit.listAuditRecords({ pageSize: 1000 });
+      const methods = records.map((record) => record.event?.method);
+      expect(methods.filter((method) => method === 'trellis.registry.v1.RegistryService/CreateVersion')).toHaveLength(11);
+      expect(records.find((record) => record.event?.method === 'trellis.registry.v1.RegistryService/SetAlias')?.event?.resource).toBe('Alias/churn@champion');
+    });
+    for (const made of clients) made.close();
+  });
+});

@@ -1,0 +1,6 @@
+import 'reflect-metadata';
+import { runUntilSignalled } from '@trellis/platform';
+import storageFs from '@trellis/plugin-storage-fs';
+import { registryService } from '@trellis/registry';
+
+runUntilSignalled({ mode: 'distributed', services: [registryService], plugins: [storageFs] });

@@ -1,0 +1,160 @@
+import { create } from '@bufbuild/protobuf';
+import { Injectable } from '@nestjs/common';
+import {
+  AuditRecorder,
+  decodePageToken,
+  FailedPreconditionError,
+  NotFoundError,
+  Outbox,
+  pageOf,
+  pageSizeOf,
+  SEQUENCE_POSITION,
+  type Caller,
+} from '@trellis/platform';
+import { AliasDeletedEventSchema, AliasSetEventSchema } from '@trellis/proto';
+import { DataSource, LessThan, LessThanOrEqual, type EntityManager } from 'typeorm';
+import { ModelAccess } from '../models/model-access';
+import { RegisteredModelEntity } from '../models/model.entity';
+import { checkAlias, checkLength, REGISTRY_LIMITS, versionOf } from '../registry-limits';
+import { changeToProto, RegistryViews, type VersionView } from '../registry-views';
+import { findVersion } from '../versions/version.service';
+import { ApprovalCheck, approvalMissing, type ProtectedChange } from './alias-approval';
+import { AliasChangeEntity, AliasEntity, UsedApprovalEntity } from './alias.entity';
+
+/** What SetAlias and DeleteAlias ask for. */
+export interface AliasRequest {
+  projectId: string;
+  name: string;
+  alias: string;
+  /** The version to point at; absent for a delete. */
+  version?: bigint;
+  approvalId: string;
+}
+
+/**
+ * Aliases: set, move, delete, resolve (now or at a past moment), history. Every change appends to
+ * the history and publishes its event in the same transaction. A protected alias changes only with
+ * an approved governance approval naming exactly that change, and each approval is spent once.
+ */
+@Injectable()
+export class AliasService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditRecorder,
+    private readonly outbox: Outbox,
+    private readonly access: ModelAccess,
+    private readonly views: RegistryViews,
+    private readonly approvals: ApprovalCheck,
+  ) {}
+
+  set(caller: Caller, request: AliasRequest): Promise<AliasChangeEntity> {
+    return this.change(caller, request, versionOf(request.version ?? 0n));
+  }
+
+  delete(caller: Caller, request: AliasRequest): Promise<AliasChangeEntity> {
+    return this.change(caller, request, undefined);
+  }
+
+  /** The version the alias points at now, or held at `atTimeMs` according to its history. */
+  async resolve(caller: Caller, projectId: string, name: string, alias: string, atTimeMs: number): Promise<VersionView> {
+    checkAlias(alias);
+    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'Alias', id: `${name}@${alias}` });
+    const manager = this.dataSource.manager;
+    let number: number | undefined;
+    if (atTimeMs === 0) {
+      number = (await manager.findOneBy(AliasEntity, { modelId: model.id, alias }))?.version;
+      if (number === undefined) throw new NotFoundError(`model "${name}" has no alias ${alias}`);
+    } else {
+      const last = await manager.findOne(AliasChangeEntity, { where: { modelId: model.id, alias, timeMs: LessThanOrEqual(atTimeMs) }, order: { timeMs: 'DESC', seq: 'DESC' } });
+      if (!last || last.toVersion === 0) throw new NotFoundError(`alias ${alias} of model "${name}" pointed at no version at ${new Date(atTimeMs).toISOString()}`);
+      number = last.toVersion;
+    }
+    const version = await findVersion(manager, model, number).catch(() => {
+      throw new NotFoundError(`alias ${alias} of model "${name}" pointed at version ${number}, which has since been deleted`);
+    });
+    return (await this.views.versions([{ version, model }]))[0];
+  }
+
+  /** A page of the model's alias changes (one alias's, when named), newest first. */
+  async history(caller: Caller, projectId: string, name: string, alias: string, pageSize: number, pageToken: string): Promise<{ changes: AliasChangeEntity[]; nextPageToken: string }> {
+    if (alias) checkLength(alias, REGISTRY_LIMITS.aliasLength, 'alias');
+    const size = pageSizeOf(pageSize);
+    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'Alias', id: alias ? `${name}@${alias}` : undefined });
+    const listing = { model: model.id, alias };
+    const before = decodePageToken(pageToken, listing, SEQUENCE_POSITION);
+    const rows = await this.dataSource.manager.find(AliasChangeEntity, {
+      where: { modelId: model.id, ...(alias ? { alias } : {}), ...(before ? { seq: LessThan(Number(before)) } : {}) },
+      order: { seq: 'DESC' },
+      take: size + 1,
+    });
+    const page = pageOf(rows, size, (row) => String(row.seq), listing);
+    return { changes: page.items, nextPageToken: page.nextPageToken };
+  }
+
+  /** Sets (`version`) or deletes (undefined) an alias, with its history entry, event and audit record. */
+  private async change(caller: Caller, request: AliasRequest, version: number | undefined): Promise<AliasChangeEntity> {
+    checkAlias(request.alias);
+    const { name, alias } = request;
+    const target = { action: version === undefined ? 'delete' : 'update', kind: 'Alias', id: `${name}@${alias}` } as const;
+    const model = await this.access.require(caller, request.projectId, name, target);
+    const change: ProtectedChange = { projectId: model.projectId, model: name, alias, version };
+    // Governance is asked before the transaction, so no lock is held across a network call.
+    const approvalId = model.protectedAliases.includes(alias) ? await this.approve(caller, request.approvalId, change) : '';
+
+    return this.dataSource.transaction(async (manager) => {
+      const locked = await this.access.lock(manager, caller, request.projectId, name, target);
+      if (locked.protectedAliases.includes(alias) && !approvalId) throw approvalMissing(change);
+      if (approvalId) await spend(manager, approvalId, locked, alias);
+      const current = await manager.findOneBy(AliasEntity, { modelId: locked.id, alias });
+      if (version === undefined) {
+        if (!current) throw new NotFoundError(`model "${name}" has no alias ${alias}`);
+        await manager.delete(AliasEntity, { modelId: locked.id, alias });
+      } else {
+        const row = await findVersion(manager, locked, version);
+        if (row.status === 'FAILED') throw new FailedPreconditionError(`version ${version} of model "${name}" FAILED (${row.statusMessage}); an alias cannot point at it`);
+        await manager.upsert(AliasEntity, { modelId: locked.id, alias, version }, ['modelId', 'alias']);
+      }
+      const now = Date.now();
+      const entry = manager.create(AliasChangeEntity, {
+        modelId: locked.id,
+        projectId: locked.projectId,
+        alias,
+        fromVersion: current?.version ?? 0,
+        toVersion: version ?? 0,
+        actorId: caller.authenticated.id,
+        timeMs: now,
+        approvalId,
+      });
+      await manager.insert(AliasChangeEntity, entry);
+      await manager.update(RegisteredModelEntity, { id: locked.id }, { updatedAt: now });
+      await this.publish(manager, caller, locked, entry);
+      await this.audit.recordIn(manager, caller);
+      return entry;
+    });
+  }
+
+  /** The approval id once governance confirms it allows the change; FAILED_PRECONDITION saying how to get one when there is none. */
+  private async approve(caller: Caller, approvalId: string, change: ProtectedChange): Promise<string> {
+    if (!approvalId) throw approvalMissing(change);
+    checkLength(approvalId, 128, 'approval_id');
+    await this.approvals.verify(caller, approvalId, change);
+    return approvalId;
+  }
+
+  private async publish(manager: EntityManager, caller: Caller, model: RegisteredModelEntity, entry: AliasChangeEntity): Promise<void> {
+    const fields = { projectId: model.projectId, name: model.name, change: changeToProto(entry) };
+    const common = { projectId: model.projectId, actor: caller.authenticated.id, requestId: caller.requestId };
+    if (entry.toVersion === 0) {
+      await this.outbox.publish(manager, { subject: 'trellis.registry.v1.alias.deleted', schema: AliasDeletedEventSchema, message: create(AliasDeletedEventSchema, fields), ...common });
+    } else {
+      await this.outbox.publish(manager, { subject: 'trellis.registry.v1.alias.set', schema: AliasSetEventSchema, message: create(AliasSetEventSchema, fields), ...common });
+    }
+  }
+}
+
+/** Marks an approval used; FAILED_PRECONDITION when it already was, so each approval allows one change. */
+async function spend(manager: EntityManager, approvalId: string, model: RegisteredModelEntity, alias: string): Promise<void> {
+  const used = await manager.findOneBy(UsedApprovalEntity, { approvalId });
+  if (used) throw new FailedPreconditionError(`approval ${approvalId} was already used on ${new Date(used.usedAt).toISOString()}; each approval allows one change, request a new one`);
+  await manager.insert(UsedApprovalEntity, { approvalId, modelId: model.id, alias, usedAt: Date.now() });
+}

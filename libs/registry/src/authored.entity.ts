@@ -1,0 +1,14 @@
+import { Column } from 'typeorm';
+import { millisColumn } from './epoch-millis';
+
+/** Who created a model or version, and when it was created and last changed. */
+export abstract class AuthoredEntity {
+  @Column('varchar', { name: 'creator_id', length: 256 })
+  creatorId!: string;
+
+  @Column('bigint', { name: 'created_at', transformer: millisColumn })
+  createdAt!: number;
+
+  @Column('bigint', { name: 'updated_at', transformer: millisColumn })
+  updatedAt!: number;
+}

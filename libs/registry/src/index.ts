@@ -1,0 +1,2 @@
+export { registryService } from './registry.service';
+export { REGISTRY_LIMITS } from './registry-limits';

@@ -1,0 +1,84 @@
+import { InvalidArgumentError } from '@trellis/platform';
+
+/** MLflow's limits on registered models, which the registry enforces as they are. */
+export const REGISTRY_LIMITS = Object.freeze({
+  modelNameLength: 256,
+  tagKeyLength: 250,
+  tagValueLength: 5000,
+  aliasLength: 255,
+  descriptionLength: 5000,
+  sourceLength: 4096,
+  formatLength: 64,
+  tagsPerRequest: 100,
+  runIdsPerSearch: 1000,
+});
+
+/** A tag on a model or a version. */
+export interface Tag {
+  key: string;
+  value: string;
+}
+
+/** INVALID_ARGUMENT naming `field` unless `value` is non-empty. */
+export function checkRequired(value: string, field: string): void {
+  if (value.length === 0) throw new InvalidArgumentError('is required', field);
+}
+
+/** INVALID_ARGUMENT naming `field` and the limit when `value` is longer. */
+export function checkLength(value: string, limit: number, field: string): void {
+  if (value.length > limit) throw new InvalidArgumentError(`is ${value.length} characters; the limit is ${limit}`, field);
+}
+
+/** A model name: 1 to 256 characters, no `/` (it would make `models:/<name>/<version>` ambiguous). */
+export function checkModelName(name: string, field = 'name'): void {
+  checkRequired(name.trim(), field);
+  checkLength(name, REGISTRY_LIMITS.modelNameLength, field);
+  if (name.includes('/')) throw new InvalidArgumentError(`"${name}" must not contain "/"`, field);
+}
+
+/** A tag of a model or version: key 1 to 250 characters, value at most 5000. */
+export function checkTag(tag: Tag, field: string): void {
+  checkTagKey(tag.key, `${field}.key`);
+  checkLength(tag.value, REGISTRY_LIMITS.tagValueLength, `${field}.value`);
+}
+
+/** A tag key alone, as DeleteModelTag and DeleteVersionTag take it. */
+export function checkTagKey(key: string, field = 'key'): void {
+  checkRequired(key, field);
+  checkLength(key, REGISTRY_LIMITS.tagKeyLength, field);
+}
+
+/** Every tag of a request, naming the first bad one (`tags[2].key`). */
+export function checkTags(tags: Tag[], field = 'tags'): void {
+  if (tags.length > REGISTRY_LIMITS.tagsPerRequest) {
+    throw new InvalidArgumentError(`has ${tags.length} entries; the limit is ${REGISTRY_LIMITS.tagsPerRequest}`, field);
+  }
+  tags.forEach((tag, index) => checkTag(tag, `${field}[${index}]`));
+}
+
+const ALIAS_PATTERN = /^[\w-]*$/;
+const VERSION_LIKE = /^v\d+$/i;
+
+/**
+ * An alias by MLflow's rules: 1 to 255 letters, digits, `_` and `-`; not `latest` in any case
+ * (MLflow resolves it to the newest version) and not `v<digits>` (read as a version number).
+ */
+export function checkAlias(alias: string, field = 'alias'): void {
+  checkRequired(alias, field);
+  checkLength(alias, REGISTRY_LIMITS.aliasLength, field);
+  if (!ALIAS_PATTERN.test(alias)) throw new InvalidArgumentError(`"${alias}" may only contain letters, digits, underscores and dashes`, field);
+  if (alias.toLowerCase() === 'latest') throw new InvalidArgumentError('"latest" is reserved: it always means the newest version', field);
+  if (VERSION_LIKE.test(alias)) throw new InvalidArgumentError(`"${alias}" is reserved: v<number> reads as a version`, field);
+}
+
+/** A version number as stored: a positive integer that fits 32 bits. */
+export function versionOf(version: bigint | number, field = 'version'): number {
+  const value = Number(version);
+  if (!Number.isSafeInteger(value) || value < 1 || value > 2_147_483_647) throw new InvalidArgumentError(`${version} is not a version number`, field);
+  return value;
+}
+
+/** Tags with one entry per key, the last one given. */
+export function lastWins(tags: Tag[]): Tag[] {
+  return [...new Map(tags.map((tag) => [tag.key, tag.value])).entries()].map(([key, value]) => ({ key, value }));
+}

@@ -1,0 +1,323 @@
+import { fromBinary } from '@bufbuild/protobuf';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { callEveryMethodWithoutToken, startService, type EventSubscription, type GrpcClient, type RunningService } from '@trellis/platform';
+import { TestPlatform } from '@trellis/platform/testing';
+import {
+  AliasDeletedEventSchema,
+  AliasSetEventSchema,
+  ModelVersionStatus,
+  RegistryService,
+  VersionCreatedEventSchema,
+} from '@trellis/proto';
+import { eventually } from '@trellis/testing';
+import { RegisteredModelEntity } from './models/model.entity';
+import { INTERRUPTED } from './versions/version-files';
+import { ModelVersionEntity } from './versions/version.entity';
+import { registryService } from './registry.service';
+
+type Client = GrpcClient<(typeof RegistryService)['method']>;
+type Role = 'viewer' | 'editor' | 'admin' | 'owner';
+
+const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as ServiceError | undefined;
+
+/** The registry on its own (SQLite, standalone kit): what needs neither tracking nor governance. */
+describe('registry through gRPC (SQLite, standalone kit)', () => {
+  let platform: TestPlatform;
+  let service: RunningService;
+  let editor: Client;
+  let viewer: Client;
+  let admin: Client;
+  let outsider: Client;
+  let subscription: EventSubscription;
+  const events: Array<{ subject: string; payload: Uint8Array }> = [];
+
+  const clientFor = (sub: string, bindings: Array<{ project: string; role: Role }>) => platform.client(RegistryService, service.grpcAddress, { sub, bindings });
+
+  beforeAll(async () => {
+    platform = await TestPlatform.start({ TRELLIS_REGISTRY_PORT: '0' });
+    subscription = await platform.runtime.bus.subscribe({
+      durable: 'registry-spec',
+      subject: 'trellis.registry.v1.>',
+      handler: async (envelope) => void events.push({ subject: envelope.subject, payload: envelope.payload }),
+    });
+    service = await platform.startService(registryService);
+    editor = await clientFor('erin', [{ project: 'p1', role: 'editor' }, { project: 'p2', role: 'editor' }]);
+    viewer = await clientFor('vic', [{ project: 'p1', role: 'viewer' }]);
+    admin = await clientFor('ada', [{ project: 'p1', role: 'admin' }]);
+    outsider = await clientFor('oscar', [{ project: 'p3', role: 'owner' }]);
+  });
+
+  afterAll(async () => {
+    await subscription?.stop();
+    await platform?.stop();
+  });
+
+  const newModel = async (name: string, projectId = 'p1') => (await editor.createModel({ projectId, name })).model!;
+  const newVersion = async (name: string, source = 's3://bucket/model.onnx', projectId = 'p1') =>
+    (await editor.createVersion({ projectId, name, source })).version!;
+
+  it('answers UNAUTHENTICATED on every method without a token', async () => {
+    const results = await callEveryMethodWithoutToken(registryService.grpcServices, service.grpcAddress);
+    expect(results.filter((result) => result.code !== status.UNAUTHENTICATED)).toEqual([]);
+  });
+
+  it('creates, reads, updates, renames and deletes a model, with names unique per project', async () => {
+    const created = (await editor.createModel({ projectId: 'p1', name: 'churn', description: 'first', tags: [{ key: 'team', value: 'a' }] })).model!;
+    expect(created).toMatchObject({ projectId: 'p1', name: 'churn', description: 'first', latestVersion: 0n, creatorId: 'erin', tags: [{ key: 'team', value: 'a' }] });
+    expect((await failure(editor.createModel({ projectId: 'p1', name: 'churn' })))?.code).toBe(status.ALREADY_EXISTS);
+    expect((await editor.createModel({ projectId: 'p2', name: 'churn' })).model?.projectId).toBe('p2');
+
+    const updated = (await editor.updateModel({ projectId: 'p1', name: 'churn', description: 'second', updateMask: ['description'] })).model!;
+    expect(updated.description).toBe('second');
+    expect((await failure(editor.updateModel({ projectId: 'p1', name: 'churn', description: 'x' })))?.details).toContain('update_mask');
+    await editor.setModelTag({ projectId: 'p1', name: 'churn', tag: { key: 'team', value: 'b' } });
+    expect((await failure(editor.deleteModelTag({ projectId: 'p1', name: 'churn', key: 'nope' })))?.code).toBe(status.NOT_FOUND);
+
+    const renamed = (await editor.renameModel({ projectId: 'p1', name: 'churn', newName: 'churn-v2' })).model!;
+    expect(renamed).toMatchObject({ name: 'churn-v2', tags: [{ key: 'team', value: 'b' }] });
+    expect((await failure(viewer.getModel({ projectId: 'p1', name: 'churn' })))?.code).toBe(status.NOT_FOUND);
+    expect((await viewer.getModel({ projectId: 'p1', name: 'churn-v2' })).model?.description).toBe('second');
+
+    await editor.deleteModel({ projectId: 'p1', name: 'churn-v2' });
+    expect((await failure(viewer.getModel({ projectId: 'p1', name: 'churn-v2' })))?.code).toBe(status.NOT_FOUND);
+  });
+
+  it('rejects bad names and tags, naming the field', async () => {
+    const cases: Array<[Parameters<Client['createModel']>[0], string]> = [
+      [{ projectId: 'p1', name: '' }, 'name'],
+      [{ projectId: 'p1', name: 'a/b' }, 'name'],
+      [{ projectId: 'p1', name: 'x'.repeat(257) }, 'name'],
+      [{ projectId: 'p1', name: 'ok', tags: [{ key: '', value: 'v' }] }, 'tags[0].key'],
+      [{ projectId: 'p1', name: 'ok', tags: [{ key: 'k'.repeat(251), value: 'v' }] }, 'tags[0].key'],
+      [{ projectId: 'p1', name: 'ok', tags: [{ key: 'k', value: 'v'.repeat(5001) }] }, 'tags[0].value'],
+    ];
+    for (const [request, field] of cases) {
+      const error = await failure(editor.createModel(request));
+      expect(error?.code).toBe(status.INVALID_ARGUMENT);
+      expect(error?.details).toContain(field);
+    }
+    expect((await editor.createModel({ projectId: 'p1', name: 'x'.repeat(256) })).model?.name).toHaveLength(256);
+  });
+
+  it('lets a viewer read but not write, and an outsider neither', async () => {
+    await newModel('guarded');
+    expect((await viewer.getModel({ projectId: 'p1', name: 'guarded' })).model?.name).toBe('guarded');
+    expect((await failure(viewer.createModel({ projectId: 'p1', name: 'mine' })))?.code).toBe(status.PERMISSION_DENIED);
+    expect((await failure(viewer.createVersion({ projectId: 'p1', name: 'guarded', source: 's3://b/m' })))?.code).toBe(status.PERMISSION_DENIED);
+    expect((await failure(viewer.deleteModel({ projectId: 'p1', name: 'guarded' })))?.code).toBe(status.PERMISSION_DENIED);
+    const outside = await failure(outsider.getModel({ projectId: 'p1', name: 'guarded' }));
+    expect(outside?.code).toBe(status.PERMISSION_DENIED);
+    // An outsider is refused before the name is looked up, so missing and existing models look alike.
+    expect((await failure(outsider.getModel({ projectId: 'p1', name: 'no-such-model' })))?.code).toBe(status.PERMISSION_DENIED);
+    expect((await failure(outsider.searchModels({ projectIds: ['p1'] })))?.code).toBe(status.PERMISSION_DENIED);
+  });
+
+  it('lets only project admins choose protected aliases', async () => {
+    expect((await failure(editor.createModel({ projectId: 'p1', name: 'prod', protectedAliases: ['champion'] })))?.code).toBe(status.PERMISSION_DENIED);
+    await admin.createModel({ projectId: 'p1', name: 'prod', protectedAliases: ['champion'] });
+    const denied = await failure(editor.updateModel({ projectId: 'p1', name: 'prod', protectedAliases: [], updateMask: ['protected_aliases'] }));
+    expect(denied?.code).toBe(status.PERMISSION_DENIED);
+    expect((await failure(admin.updateModel({ projectId: 'p1', name: 'prod', protectedAliases: ['latest'], updateMask: ['protected_aliases'] })))?.code).toBe(
+      status.INVALID_ARGUMENT,
+    );
+    const model = (await admin.updateModel({ projectId: 'p1', name: 'prod', protectedAliases: ['champion', 'canary'], updateMask: ['protected_aliases'] })).model!;
+    expect(model.protectedAliases).toEqual(['canary', 'champion']);
+  });
+
+  it('numbers versions from 1 without gaps or duplicates when many are created at once', async () => {
+    await newModel('parallel');
+    const created = await Promise.all(Array.from({ length: 10 }, (_, i) => editor.createVersion({ projectId: 'p1', name: 'parallel', source: `s3://b/m${i}` })));
+    expect(created.map((response) => Number(response.version!.version)).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect((await viewer.getModel({ projectId: 'p1', name: 'parallel' })).model?.latestVersion).toBe(10n);
+    // A deleted number is not given out again.
+    await editor.deleteVersion({ projectId: 'p1', name: 'parallel', version: 10n });
+    expect((await newVersion('parallel')).version).toBe(11n);
+  });
+
+  it('keeps other URIs as references, READY at once, and copies a reference version as a reference', async () => {
+    await newModel('refs');
+    const version = (await editor.createVersion({
+      projectId: 'p1',
+      name: 'refs',
+      source: 'https://example.com/model.onnx',
+      format: 'onnx',
+      description: 'a reference',
+      signature: { inputs: [{ name: 'x', dtype: 'float32', shape: [-1n, 3n] }], outputs: [{ name: 'y', dtype: 'float32', shape: [-1n] }] },
+      tags: [{ key: 'stage', value: 'dev' }],
+    })).version!;
+    expect(version).toMatchObject({ version: 1n, status: ModelVersionStatus.READY, storageUri: 'https://example.com/model.onnx', format: 'onnx', runId: '' });
+    expect(version.signature?.inputs[0]).toMatchObject({ name: 'x', dtype: 'float32', shape: [-1n, 3n] });
+    const got = (await viewer.getVersion({ projectId: 'p1', name: 'refs', version: 1n })).version!;
+    expect(got.tags).toEqual([expect.objectContaining({ key: 'stage', value: 'dev' })]);
+    expect(got.signature?.outputs[0].shape).toEqual([-1n]);
+
+    const copy = (await editor.createVersion({ projectId: 'p1', name: 'refs', source: 'models:/refs/1' })).version!;
+    expect(copy).toMatchObject({ version: 2n, status: ModelVersionStatus.READY, storageUri: 'https://example.com/model.onnx', source: 'models:/refs/1' });
+    const files = await failure(viewer.listVersionFiles({ projectId: 'p1', name: 'refs', version: 2n }));
+    expect(files?.code).toBe(status.FAILED_PRECONDITION);
+    expect(files?.details).toContain('reference');
+
+    const updated = (await editor.updateVersion({ projectId: 'p1', name: 'refs', version: 2n, description: 'copied' })).version!;
+    expect(updated.description).toBe('copied');
+    await editor.setVersionTag({ projectId: 'p1', name: 'refs', version: 2n, tag: { key: 'k', value: 'v' } });
+    await editor.deleteVersionTag({ projectId: 'p1', name: 'refs', version: 2n, key: 'k' });
+    expect((await viewer.getVersion({ projectId: 'p1', name: 'refs', version: 2n })).version?.tags).toEqual([]);
+    expect((await viewer.getVersionLineage({ projectId: 'p1', name: 'refs', version: 1n })).lineage).toMatchObject({ runId: '', datasets: [] });
+  });
+
+  it('rejects malformed sources and unknown versions, naming them', async () => {
+    await newModel('sources');
+    for (const source of ['', 'runs:/', 'runs:/abc/../x', 'models:/sources', 'models:/sources/abc', 'models:/sources@latest']) {
+      const error = await failure(editor.createVersion({ projectId: 'p1', name: 'sources', source }));
+      expect([source, error?.code]).toEqual([source, status.INVALID_ARGUMENT]);
+    }
+    expect((await failure(editor.createVersion({ projectId: 'p1', name: 'sources', source: 'models:/sources/7' })))?.details).toContain('no version 7');
+    expect((await failure(editor.createVersion({ projectId: 'p1', name: 'sources', source: 'models:/sources@prod' })))?.details).toContain('no alias prod');
+    expect((await failure(viewer.getVersion({ projectId: 'p1', name: 'sources', version: 3n })))?.code).toBe(status.NOT_FOUND);
+    expect((await failure(viewer.getVersion({ projectId: 'p1', name: 'sources', version: 0n })))?.code).toBe(status.INVALID_ARGUMENT);
+  });
+
+  it('answers UNAVAILABLE, creating nothing, for a run source while tracking is not reachable', async () => {
+    await newModel('no-tracking');
+    const error = await failure(editor.createVersion({ projectId: 'p1', name: 'no-tracking', source: `runs:/${'a'.repeat(32)}/model` }));
+    expect(error?.code).toBe(status.UNAVAILABLE);
+    expect(error?.details).toContain('TRELLIS_TRACKING_ADDRESS');
+    expect((await viewer.getModel({ projectId: 'p1', name: 'no-tracking' })).model?.latestVersion).toBe(0n);
+  });
+
+  it('sets, moves and deletes aliases, keeping every change in the history', async () => {
+    await newModel('aliased');
+    for (let i = 0; i < 3; i++) await newVersion('aliased');
+    const set = (await editor.setAlias({ projectId: 'p1', name: 'aliased', alias: 'prod', version: 1n })).change!;
+    expect(set).toMatchObject({ alias: 'prod', fromVersion: 0n, toVersion: 1n, actorId: 'erin', approvalId: '' });
+    const afterFirst = Number(set.timeMs);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const moved = (await editor.setAlias({ projectId: 'p1', name: 'aliased', alias: 'prod', version: 2n })).change!;
+    expect(moved).toMatchObject({ fromVersion: 1n, toVersion: 2n });
+    await editor.setAlias({ projectId: 'p1', name: 'aliased', alias: 'canary', version: 3n });
+
+    expect((await viewer.getVersionByAlias({ projectId: 'p1', name: 'aliased', alias: 'prod' })).version).toMatchObject({ version: 2n, aliases: ['prod'] });
+    expect((await viewer.getModel({ projectId: 'p1', name: 'aliased' })).model?.aliases.map((a) => `${a.alias}=${a.version}`)).toEqual(['canary=3', 'prod=2']);
+    expect((await viewer.getVersionByAlias({ projectId: 'p1', name: 'aliased', alias: 'prod', atTimeMs: BigInt(afterFirst) })).version?.version).toBe(1n);
+    expect((await failure(viewer.getVersionByAlias({ projectId: 'p1', name: 'aliased', alias: 'prod', atTimeMs: BigInt(afterFirst - 1) })))?.code).toBe(status.NOT_FOUND);
+
+    const heldVersion = await failure(editor.deleteVersion({ projectId: 'p1', name: 'aliased', version: 2n }));
+    expect(heldVersion?.code).toBe(status.FAILED_PRECONDITION);
+    expect(heldVersion?.details).toContain('prod');
+    const heldModel = await failure(editor.deleteModel({ projectId: 'p1', name: 'aliased' }));
+    expect(heldModel?.code).toBe(status.FAILED_PRECONDITION);
+    expect(heldModel?.details).toMatch(/canary.*prod/);
+
+    const deleted = (await editor.deleteAlias({ projectId: 'p1', name: 'aliased', alias: 'prod' })).change!;
+    expect(deleted).toMatchObject({ fromVersion: 2n, toVersion: 0n });
+    expect((await failure(viewer.getVersionByAlias({ projectId: 'p1', name: 'aliased', alias: 'prod' })))?.code).toBe(status.NOT_FOUND);
+    expect((await failure(editor.deleteAlias({ projectId: 'p1', name: 'aliased', alias: 'prod' })))?.code).toBe(status.NOT_FOUND);
+    // The history outlives the version it names.
+    await editor.deleteVersion({ projectId: 'p1', name: 'aliased', version: 1n });
+    const gone = await failure(viewer.getVersionByAlias({ projectId: 'p1', name: 'aliased', alias: 'prod', atTimeMs: BigInt(afterFirst) }));
+    expect(gone?.details).toContain('since been deleted');
+
+    const first = await viewer.listAliasHistory({ projectId: 'p1', name: 'aliased', pageSize: 2 });
+    expect(first.changes.map((c) => `${c.alias}:${c.fromVersion}->${c.toVersion}`)).toEqual(['prod:2->0', 'canary:0->3']);
+    const second = await viewer.listAliasHistory({ projectId: 'p1', name: 'aliased', pageSize: 2, pageToken: first.nextPageToken });
+    expect(second.changes.map((c) => `${c.alias}:${c.fromVersion}->${c.toVersion}`)).toEqual(['prod:1->2', 'prod:0->1']);
+    expect(second.nextPageToken).toBe('');
+    expect((await viewer.listAliasHistory({ projectId: 'p1', name: 'aliased', alias: 'canary' })).changes).toHaveLength(1);
+    expect((await failure(viewer.listAliasHistory({ projectId: 'p1', name: 'aliased', alias: 'canary', pageToken: first.nextPageToken })))?.code).toBe(
+      status.INVALID_ARGUMENT,
+    );
+    expect((await failure(viewer.setAlias({ projectId: 'p1', name: 'aliased', alias: 'x', version: 3n })))?.code).toBe(status.PERMISSION_DENIED);
+  });
+
+  it('refuses alias names MLflow reserves or cannot read', async () => {
+    await newModel('names');
+    await newVersion('names');
+    for (const alias of ['latest', 'LATEST', 'v1', 'V12', 'a b', 'a/b', 'x'.repeat(256), '']) {
+      expect([alias, (await failure(editor.setAlias({ projectId: 'p1', name: 'names', alias, version: 1n })))?.code]).toEqual([alias, status.INVALID_ARGUMENT]);
+    }
+    expect((await editor.setAlias({ projectId: 'p1', name: 'names', alias: 'v1-candidate_2', version: 1n })).change?.toVersion).toBe(1n);
+    expect((await failure(editor.setAlias({ projectId: 'p1', name: 'names', alias: 'ok', version: 9n })))?.code).toBe(status.NOT_FOUND);
+  });
+
+  it('refuses to move a protected alias without an approval, saying which approval to request', async () => {
+    await admin.createModel({ projectId: 'p1', name: 'guard', protectedAliases: ['champion'] });
+    await newVersion('guard');
+    await newVersion('guard');
+    await newVersion('guard');
+    const error = await failure(editor.setAlias({ projectId: 'p1', name: 'guard', alias: 'champion', version: 3n }));
+    expect(error?.code).toBe(status.FAILED_PRECONDITION);
+    expect(error?.details).toBe(
+      'alias champion of model guard is protected: request an approval of registry.alias.set for models/guard@champion with detail version=3 and pass its approval_id',
+    );
+    const deleting = await failure(editor.deleteAlias({ projectId: 'p1', name: 'guard', alias: 'champion' }));
+    expect(deleting?.details).toContain('registry.alias.delete for models/guard@champion');
+    // Other aliases of the model move freely.
+    expect((await editor.setAlias({ projectId: 'p1', name: 'guard', alias: 'staging', version: 3n })).change?.toVersion).toBe(3n);
+  });
+
+  it('publishes version.created, alias.set and alias.deleted through the outbox', async () => {
+    await newModel('evented');
+    await newVersion('evented');
+    await editor.setAlias({ projectId: 'p1', name: 'evented', alias: 'prod', version: 1n });
+    await editor.deleteAlias({ projectId: 'p1', name: 'evented', alias: 'prod' });
+    await eventually(() => {
+      const created = events.filter((e) => e.subject === 'trellis.registry.v1.version.created').map((e) => fromBinary(VersionCreatedEventSchema, e.payload).version);
+      expect(created).toContainEqual(expect.objectContaining({ name: 'evented', version: 1n, projectId: 'p1', status: ModelVersionStatus.READY }));
+      const set = events.filter((e) => e.subject === 'trellis.registry.v1.alias.set').map((e) => fromBinary(AliasSetEventSchema, e.payload));
+      expect(set).toContainEqual(expect.objectContaining({ name: 'evented', projectId: 'p1', change: expect.objectContaining({ alias: 'prod', toVersion: 1n }) }));
+      const deleted = events.filter((e) => e.subject === 'trellis.registry.v1.alias.deleted').map((e) => fromBinary(AliasDeletedEventSchema, e.payload));
+      expect(deleted).toContainEqual(expect.objectContaining({ name: 'evented', change: expect.objectContaining({ fromVersion: 1n, toVersion: 0n }) }));
+    });
+  });
+
+  it('searches models and versions by name pattern and tags, page by page, in readable projects only', async () => {
+    for (const [name, project] of [['search-a', 'p1'], ['search-b', 'p2'], ['search-c', 'p1'], ['search_d', 'p1'], ['Search-e', 'p1'], ['search-x', 'p3']] as const) {
+      if (project === 'p3') await outsider.createModel({ projectId: 'p3', name, tags: [{ key: 'kind', value: 'tree' }] });
+      else await editor.createModel({ projectId: project, name, tags: [{ key: 'kind', value: name.endsWith('c') ? 'linear' : 'tree' }] });
+    }
+    const names = async (client: Client, request: Parameters<Client['searchModels']>[0]) => {
+      const found: string[] = [];
+      let pageToken = '';
+      do {
+        const page = await client.searchModels({ ...request, pageSize: 2, pageToken });
+        found.push(...page.models.map((model) => `${model.projectId}/${model.name}`));
+        pageToken = page.nextPageToken;
+      } while (pageToken);
+      return found;
+    };
+    expect(await names(editor, { nameLike: 'search%' })).toEqual(['p1/search-a', 'p2/search-b', 'p1/search-c', 'p1/search_d']);
+    expect(await names(editor, { nameLike: 'search\\_%' })).toEqual(['p1/search_d']);
+    expect(await names(editor, { nameLike: 'search%', tags: [{ key: 'kind', value: 'tree' }] })).toEqual(['p1/search-a', 'p2/search-b', 'p1/search_d']);
+    expect(await names(editor, { nameLike: 'search%', projectIds: ['p2'] })).toEqual(['p2/search-b']);
+    expect(await names(viewer, { nameLike: '%search%' })).toEqual(['p1/search-a', 'p1/search-c', 'p1/search_d']);
+    expect(await names(outsider, { nameLike: '%' })).toEqual(['p3/search-x']);
+
+    await newVersion('search-a');
+    await editor.createVersion({ projectId: 'p1', name: 'search-a', source: 's3://b/2', tags: [{ key: 'stage', value: 'prod' }] });
+    await newVersion('search-b', 's3://b/1', 'p2');
+    const versions = await editor.searchVersions({ nameLike: 'search-%', pageSize: 2 });
+    expect(versions.versions.map((v) => `${v.name}/${v.version}`)).toEqual(['search-a/2', 'search-a/1']);
+    const rest = await editor.searchVersions({ nameLike: 'search-%', pageSize: 2, pageToken: versions.nextPageToken });
+    expect(rest.versions.map((v) => `${v.name}/${v.version}`)).toEqual(['search-b/1']);
+    expect((await editor.searchVersions({ tags: [{ key: 'stage', value: 'prod' }] })).versions.map((v) => `${v.name}/${v.version}`)).toEqual(['search-a/2']);
+    expect((await viewer.searchVersions({ nameLike: 'search-b' })).versions).toEqual([]);
+  });
+
+  it('fails versions a stopped registry left PENDING when it starts again', async () => {
+    await newModel('crashed');
+    await newVersion('crashed');
+    // As a crash mid-copy leaves it.
+    const { id } = await service.dataSource.manager.findOneByOrFail(RegisteredModelEntity, { projectId: 'p1', name: 'crashed' });
+    await service.dataSource.transaction((manager) => manager.update(ModelVersionEntity, { modelId: id, version: 1 }, { status: 'PENDING' }));
+    expect((await viewer.getVersion({ projectId: 'p1', name: 'crashed', version: 1n })).version?.status).toBe(ModelVersionStatus.PENDING);
+    const restarted = await startService(registryService, platform.runtime);
+    try {
+      expect((await viewer.getVersion({ projectId: 'p1', name: 'crashed', version: 1n })).version).toMatchObject({
+        status: ModelVersionStatus.FAILED,
+        statusMessage: INTERRUPTED,
+      });
+    } finally {
+      await restarted.close();
+    }
+  });
+});

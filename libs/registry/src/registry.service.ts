@@ -1,0 +1,21 @@
+import { defineService } from '@trellis/platform';
+import { RegistryService } from '@trellis/proto';
+import { AliasChangeEntity, AliasEntity, UsedApprovalEntity } from './aliases/alias.entity';
+import { CreateRegistryTables1767600000000 } from './migrations/1767600000000-create-registry-tables';
+import { ModelTagEntity, RegisteredModelEntity } from './models/model.entity';
+import { RegistryModule } from './registry.module';
+import { ModelVersionEntity, VersionTagEntity } from './versions/version.entity';
+
+/**
+ * The model registry: models per project, numbered versions whose files it copies out of tracking
+ * into its own store, aliases with an append-only history, protected aliases behind governance
+ * approvals, and each version's lineage (its run and datasets).
+ */
+export const registryService = defineService({
+  name: 'registry',
+  defaultPort: 50054,
+  module: RegistryModule,
+  grpcServices: [RegistryService],
+  entities: [RegisteredModelEntity, ModelTagEntity, ModelVersionEntity, VersionTagEntity, AliasEntity, AliasChangeEntity, UsedApprovalEntity],
+  migrations: [CreateRegistryTables1767600000000],
+});

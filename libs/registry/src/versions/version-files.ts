@@ -1,0 +1,235 @@
+import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { status } from '@grpc/grpc-js';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { forwardAs, InvalidArgumentError, LOGGER, ServiceClients, type Caller, type Logger } from '@trellis/platform';
+import { iterateObjects, type ObjectStore } from '@trellis/plugin-sdk';
+import { ArtifactService } from '@trellis/proto';
+import { DataSource } from 'typeorm';
+import { RegistryStore, REGISTRY_STORE } from './registry-store';
+import { ModelVersionEntity, type VersionStatusName } from './version.entity';
+
+/** One file or directory directly under a path of a version's copy. */
+export interface VersionFileEntry {
+  path: string;
+  isDir: boolean;
+  size: number;
+}
+
+/** Where a new version's files come from. */
+export type CopySource =
+  | { kind: 'run'; caller: Caller; runId: string; path: string }
+  | { kind: 'version'; prefix: string; label: string };
+
+/** A copy into a new version's prefix. */
+export interface CopyJob {
+  modelId: number;
+  version: number;
+  prefix: string;
+  from: CopySource;
+}
+
+/** What a version left PENDING by a stopped registry says; its copy is not resumed. */
+export const INTERRUPTED = 'the registry stopped while copying; create the version again';
+
+/** Deadline of one call to tracking during a copy; a file's download must finish within it. */
+const COPY_CALL_TIMEOUT_MS = 60 * 60 * 1000;
+
+/** The key prefix of a version's files in the registry's store. */
+export function versionPrefix(projectId: string, modelId: number, version?: number): string {
+  return version === undefined ? `models/${projectId}/${modelId}/` : `models/${projectId}/${modelId}/${version}/`;
+}
+
+/** Where a version's copy lives, as clients see it in `storage_uri`. */
+export function storageUriOf(prefix: string): string {
+  return `registry://${REGISTRY_STORE}/${prefix}`;
+}
+
+/**
+ * A path relative to a version's root, normalised: `/` separators, no empty, `.` or `..`
+ * segments, no backslashes or control characters; '' is the root. Nothing a client sends can
+ * reach outside the version's prefix.
+ */
+export function versionPathOf(path: string, field = 'path'): string {
+  const trimmed = path.replace(/\/+$/, '');
+  // eslint-disable-next-line no-control-regex
+  const unsafe = /[\u0000-\u001f\u007f\\]/.test(trimmed) || trimmed.split('/').some((segment) => ['', '.', '..'].includes(segment));
+  if (trimmed !== '' && unsafe) {
+    throw new InvalidArgumentError(`"${path}" must be a relative path without empty, . or .. segments, backslashes or control characters`, field);
+  }
+  return trimmed;
+}
+
+/**
+ * A version's files in the registry's own store, under `models/<project_id>/<model id>/<version>/`.
+ * New versions are copied in the background, so a CreateVersion call does not wait for gigabytes:
+ * the version is PENDING until its files are all in place, then READY, or FAILED saying why.
+ */
+@Injectable()
+export class VersionFiles implements OnModuleInit, OnModuleDestroy {
+  private readonly copies = new Map<string, { controller: AbortController; done: Promise<void> }>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly stores: RegistryStore,
+    private readonly clients: ServiceClients,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Copies do not survive a restart: what a stopped process left PENDING becomes FAILED. One
+   * registry process per database is assumed; a second one starting would fail the first's copies.
+   */
+  async onModuleInit(): Promise<void> {
+    const { affected } = await this.dataSource.transaction((manager) =>
+      manager.update(ModelVersionEntity, { status: 'PENDING' }, { status: 'FAILED', statusMessage: INTERRUPTED, updatedAt: Date.now() }),
+    );
+    if (affected) this.logger.warn({ versions: affected }, 'versions left PENDING by the last run are now FAILED');
+  }
+
+  /** Stops the copies in flight; their versions become FAILED as after a crash, but at once. */
+  async onModuleDestroy(): Promise<void> {
+    const running = [...this.copies.values()];
+    for (const copy of running) copy.controller.abort();
+    await Promise.all(running.map((copy) => copy.done));
+  }
+
+  /** Starts copying a PENDING version's files; the version becomes READY or FAILED when it ends. */
+  start(job: CopyJob): void {
+    const id = `${job.modelId}/${job.version}`;
+    const controller = new AbortController();
+    const done = this.copy(job, controller.signal)
+      .then(
+        () => this.finish(job, 'READY', ''),
+        (error: unknown) => this.finish(job, 'FAILED', controller.signal.aborted ? INTERRUPTED : failureOf(job, error)),
+      )
+      .catch((error: unknown) => this.logger.error({ err: error, modelId: job.modelId, version: job.version }, 'could not record the end of a version copy'))
+      .finally(() => this.copies.delete(id));
+    this.copies.set(id, { controller, done });
+  }
+
+  /** Stops the copies of a model's versions (all, or one) that is being deleted. */
+  cancel(modelId: number, version?: number): void {
+    for (const [id, copy] of this.copies) {
+      if (id === `${modelId}/${version}` || (version === undefined && id.startsWith(`${modelId}/`))) copy.controller.abort();
+    }
+  }
+
+  /** The files and directories directly under `relative` of the copy at `prefix`, by path. */
+  async list(prefix: string, relative: string): Promise<VersionFileEntry[]> {
+    const store = await this.stores.store();
+    const under = relative ? `${prefix}${relative}/` : prefix;
+    const entries = new Map<string, VersionFileEntry>();
+    for await (const object of iterateObjects(store, { prefix: under })) {
+      const rest = object.key.slice(under.length);
+      const slash = rest.indexOf('/');
+      const name = slash === -1 ? rest : rest.slice(0, slash);
+      const path = relative ? `${relative}/${name}` : name;
+      if (!entries.has(path)) entries.set(path, slash === -1 ? { path, isDir: false, size: object.size } : { path, isDir: true, size: 0 });
+    }
+    return [...entries.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /** The file at `key`, or undefined when there is none. */
+  async open(key: string): Promise<{ body: Readable; size: number } | undefined> {
+    const store = await this.stores.store();
+    const info = await store.head(key);
+    return info ? { body: await store.get(key), size: info.size } : undefined;
+  }
+
+  /** Deletes every file under `prefix`; best effort, for versions and models that are gone. */
+  async deleteUnder(prefix: string): Promise<void> {
+    try {
+      const store = await this.stores.store();
+      const keys: string[] = [];
+      for await (const object of iterateObjects(store, { prefix })) keys.push(object.key);
+      for (const key of keys) await store.delete(key);
+    } catch (error) {
+      this.logger.warn({ err: error, prefix }, 'could not delete the files of a deleted version');
+    }
+  }
+
+  private async copy(job: CopyJob, signal: AbortSignal): Promise<void> {
+    const store = await this.stores.store();
+    if (job.from.kind === 'version') {
+      for await (const object of iterateObjects(store, { prefix: job.from.prefix })) {
+        signal.throwIfAborted();
+        await store.put(`${job.prefix}${object.key.slice(job.from.prefix.length)}`, await store.get(object.key), { signal });
+      }
+      return;
+    }
+    const from = job.from;
+    let copied = 0;
+    for await (const path of this.runFiles(from, from.path, signal)) {
+      await this.copyRunFile(store, from, path, `${job.prefix}${from.path ? path.slice(from.path.length + 1) : path}`, signal);
+      copied++;
+    }
+    if (copied > 0) return;
+    if (!from.path) throw new CopyFailure(`run ${from.runId} has no artifacts to copy`);
+    // No directory of that name: it may name a single file, which becomes the version's only file.
+    await this.copyRunFile(store, from, from.path, `${job.prefix}${posix.basename(from.path)}`, signal);
+  }
+
+  /** Every file under `dir` of the run, depth first, through tracking's paged listing. */
+  private async *runFiles(from: Extract<CopySource, { kind: 'run' }>, dir: string, signal: AbortSignal): AsyncGenerator<string> {
+    const artifacts = this.clients.of(ArtifactService, 'tracking');
+    let pageToken = '';
+    do {
+      signal.throwIfAborted();
+      // The copy acts with the creator's token: a copy that outlasts the token's lifetime fails
+      // (the version becomes FAILED). A service identity of the registry's own would fix that.
+      const page = await artifacts.listArtifacts({ runId: from.runId, path: dir, pageToken }, { ...forwardAs(from.caller), signal });
+      for (const file of page.files) {
+        if (file.isDir) yield* this.runFiles(from, file.path, signal);
+        else yield file.path;
+      }
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+  }
+
+  /** Streams one run file into the store chunk by chunk, never holding the whole file. */
+  private async copyRunFile(store: ObjectStore, from: Extract<CopySource, { kind: 'run' }>, path: string, key: string, signal: AbortSignal): Promise<void> {
+    const chunks = this.clients.of(ArtifactService, 'tracking').downloadArtifact({ runId: from.runId, path }, { ...forwardAs(from.caller, COPY_CALL_TIMEOUT_MS), signal });
+    const body = Readable.from(
+      (async function* () {
+        for await (const { chunk } of chunks) yield chunk;
+      })(),
+      { objectMode: false },
+    );
+    try {
+      await store.put(key, body, { signal });
+    } catch (error) {
+      if ((error as { code?: unknown }).code === status.NOT_FOUND) throw new CopyFailure(`run ${from.runId} has no artifact "${path}"`);
+      throw error;
+    }
+  }
+
+  private async finish(job: CopyJob, outcome: VersionStatusName, message: string): Promise<void> {
+    const { affected } = await this.dataSource.transaction((manager) =>
+      manager.update(
+        ModelVersionEntity,
+        { modelId: job.modelId, version: job.version, status: 'PENDING' },
+        { status: outcome, statusMessage: message, updatedAt: Date.now() },
+      ),
+    );
+    // A failed copy leaves nothing behind; nor does one whose version was deleted meanwhile.
+    if (outcome === 'FAILED' || !affected) await this.deleteUnder(job.prefix);
+    if (outcome === 'FAILED') this.logger.warn({ modelId: job.modelId, version: job.version, reason: message }, 'version copy failed');
+  }
+}
+
+/** A copy that cannot succeed, with the message the version's status_message shows. */
+class CopyFailure extends Error {}
+
+/** What a FAILED version says, written for the person who created it. */
+function failureOf(job: CopyJob, error: unknown): string {
+  if (error instanceof CopyFailure) return error.message;
+  const code = (error as { code?: unknown }).code;
+  const details = (error as { details?: string }).details ?? (error as Error).message ?? String(error);
+  const source = job.from.kind === 'run' ? `run ${job.from.runId}` : job.from.label;
+  if (code === status.UNAUTHENTICATED) return `the copy from ${source} acts with the creator's token, which expired before it finished; create the version again`;
+  if (code === status.PERMISSION_DENIED) return `the creator may not read the files of ${source}: ${details}`;
+  if (code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED) return `tracking did not answer while copying from ${source} (${details}); create the version again`;
+  if (code === 'OBJECT_NOT_FOUND') return `${source} lost its files while they were copied; create the version again`;
+  return `copying from ${source} failed: ${details}`;
+}

@@ -1,0 +1,169 @@
+import type { Metadata } from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import { Controller } from '@nestjs/common';
+import { GrpcMethod } from '@nestjs/microservices';
+import { callerOf, Requires } from '@trellis/platform';
+import {
+  CreateVersionResponseSchema,
+  DeleteVersionResponseSchema,
+  DeleteVersionTagResponseSchema,
+  DownloadVersionFileResponseSchema,
+  GetVersionLineageResponseSchema,
+  GetVersionResponseSchema,
+  LineageSchema,
+  ListVersionFilesResponseSchema,
+  SearchVersionsResponseSchema,
+  SetVersionTagResponseSchema,
+  UpdateVersionResponseSchema,
+  type CreateVersionRequest,
+  type CreateVersionResponse,
+  type DeleteVersionRequest,
+  type DeleteVersionResponse,
+  type DeleteVersionTagRequest,
+  type DeleteVersionTagResponse,
+  type DownloadVersionFileRequest,
+  type DownloadVersionFileResponse,
+  type GetVersionLineageRequest,
+  type GetVersionLineageResponse,
+  type GetVersionRequest,
+  type GetVersionResponse,
+  type ListVersionFilesRequest,
+  type ListVersionFilesResponse,
+  type SearchVersionsRequest,
+  type SearchVersionsResponse,
+  type SetVersionTagRequest,
+  type SetVersionTagResponse,
+  type TensorSpec,
+  type UpdateVersionRequest,
+  type UpdateVersionResponse,
+} from '@trellis/proto';
+import { Observable } from 'rxjs';
+import { versionToProto } from '../registry-views';
+import type { StoredTensor } from './version.entity';
+import { VersionService } from './version.service';
+
+const CHUNK_BYTES = 64 * 1024;
+
+const tagOf = (tag: { key: string; value: string } | undefined) => ({ key: tag?.key ?? '', value: tag?.value ?? '' });
+const tensorsOf = (tensors: TensorSpec[]): StoredTensor[] => tensors.map(({ name, dtype, shape }) => ({ name, dtype, shape: shape.map(Number) }));
+
+/** Handlers of the version methods of `trellis.registry.v1.RegistryService`. */
+@Controller()
+export class VersionGrpc {
+  constructor(private readonly versions: VersionService) {}
+
+  @GrpcMethod('RegistryService', 'CreateVersion')
+  @Requires('create', 'ModelVersion')
+  async createVersion(request: CreateVersionRequest, metadata: Metadata): Promise<CreateVersionResponse> {
+    const view = await this.versions.create(callerOf(metadata), {
+      projectId: request.projectId,
+      name: request.name,
+      source: request.source,
+      runId: request.runId,
+      format: request.format,
+      signature: request.signature ? { inputs: tensorsOf(request.signature.inputs), outputs: tensorsOf(request.signature.outputs) } : null,
+      description: request.description,
+      tags: request.tags.map(tagOf),
+    });
+    return create(CreateVersionResponseSchema, { version: versionToProto(view) });
+  }
+
+  @GrpcMethod('RegistryService', 'GetVersion')
+  @Requires('read', 'ModelVersion')
+  async getVersion(request: GetVersionRequest, metadata: Metadata): Promise<GetVersionResponse> {
+    const view = await this.versions.get(callerOf(metadata), request.projectId, request.name, request.version);
+    return create(GetVersionResponseSchema, { version: versionToProto(view) });
+  }
+
+  @GrpcMethod('RegistryService', 'UpdateVersion')
+  @Requires('update', 'ModelVersion')
+  async updateVersion(request: UpdateVersionRequest, metadata: Metadata): Promise<UpdateVersionResponse> {
+    const view = await this.versions.updateDescription(callerOf(metadata), request.projectId, request.name, request.version, request.description);
+    return create(UpdateVersionResponseSchema, { version: versionToProto(view) });
+  }
+
+  @GrpcMethod('RegistryService', 'DeleteVersion')
+  @Requires('delete', 'ModelVersion')
+  async deleteVersion(request: DeleteVersionRequest, metadata: Metadata): Promise<DeleteVersionResponse> {
+    await this.versions.delete(callerOf(metadata), request.projectId, request.name, request.version);
+    return create(DeleteVersionResponseSchema);
+  }
+
+  @GrpcMethod('RegistryService', 'SearchVersions')
+  @Requires('read', 'ModelVersion')
+  async searchVersions(request: SearchVersionsRequest, metadata: Metadata): Promise<SearchVersionsResponse> {
+    const page = await this.versions.search(callerOf(metadata), {
+      projectIds: request.projectIds,
+      nameLike: request.nameLike,
+      runIds: request.runIds,
+      tags: request.tags.map(tagOf),
+      pageSize: request.pageSize,
+      pageToken: request.pageToken,
+    });
+    return create(SearchVersionsResponseSchema, { versions: page.versions.map(versionToProto), nextPageToken: page.nextPageToken });
+  }
+
+  @GrpcMethod('RegistryService', 'SetVersionTag')
+  @Requires('update', 'ModelVersion')
+  async setVersionTag(request: SetVersionTagRequest, metadata: Metadata): Promise<SetVersionTagResponse> {
+    await this.versions.setTag(callerOf(metadata), request.projectId, request.name, request.version, tagOf(request.tag));
+    return create(SetVersionTagResponseSchema);
+  }
+
+  @GrpcMethod('RegistryService', 'DeleteVersionTag')
+  @Requires('update', 'ModelVersion')
+  async deleteVersionTag(request: DeleteVersionTagRequest, metadata: Metadata): Promise<DeleteVersionTagResponse> {
+    await this.versions.deleteTag(callerOf(metadata), request.projectId, request.name, request.version, request.key);
+    return create(DeleteVersionTagResponseSchema);
+  }
+
+  @GrpcMethod('RegistryService', 'GetVersionLineage')
+  @Requires('read', 'ModelVersion')
+  async getVersionLineage(request: GetVersionLineageRequest, metadata: Metadata): Promise<GetVersionLineageResponse> {
+    const { view, lineage } = await this.versions.lineage(callerOf(metadata), request.projectId, request.name, request.version);
+    return create(GetVersionLineageResponseSchema, {
+      lineage: create(LineageSchema, {
+        version: versionToProto(view),
+        runId: lineage?.runId ?? '',
+        experimentId: lineage?.experimentId ?? '',
+        runName: lineage?.runName ?? '',
+        datasets: lineage?.datasets ?? [],
+      }),
+    });
+  }
+
+  @GrpcMethod('RegistryService', 'ListVersionFiles')
+  @Requires('read', 'ModelVersion')
+  async listVersionFiles(request: ListVersionFilesRequest, metadata: Metadata): Promise<ListVersionFilesResponse> {
+    const entries = await this.versions.listFiles(callerOf(metadata), request.projectId, request.name, request.version, request.path);
+    return create(ListVersionFilesResponseSchema, { files: entries.map((entry) => ({ path: entry.path, isDir: entry.isDir, sizeBytes: BigInt(entry.size) })) });
+  }
+
+  // Stream handlers return Observables, as the kit requires (see tracking's artifact handlers).
+  @GrpcMethod('RegistryService', 'DownloadVersionFile')
+  @Requires('read', 'ModelVersion')
+  downloadVersionFile(request: DownloadVersionFileRequest, metadata: Metadata): Observable<DownloadVersionFileResponse> {
+    const caller = callerOf(metadata);
+    return new Observable<DownloadVersionFileResponse>((subscriber) => {
+      let body: NodeJS.ReadableStream | undefined;
+      this.versions
+        .openFile(caller, request.projectId, request.name, request.version, request.path)
+        .then(async (file) => {
+          body = file.body;
+          let sent = false;
+          // Pieces as the store reads them, cut to at most CHUNK_BYTES; never the whole file at once.
+          for await (const piece of file.body) {
+            const bytes = piece as Buffer;
+            for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES) {
+              subscriber.next(create(DownloadVersionFileResponseSchema, { chunk: bytes.subarray(offset, offset + CHUNK_BYTES) }));
+              sent = true;
+            }
+          }
+          if (!sent) subscriber.next(create(DownloadVersionFileResponseSchema, { chunk: new Uint8Array() }));
+          subscriber.complete();
+        })
+        .catch((error: unknown) => subscriber.error(error));
+      return () => (body as { destroy?: () => void } | undefined)?.destroy?.();
+    });
+  }
+}
