@@ -17,6 +17,7 @@ import { ModelAccess } from '../models/model-access';
 import { RegisteredModelEntity } from '../models/model.entity';
 import { checkAlias, checkLength, REGISTRY_LIMITS, versionOf } from '../registry-limits';
 import { changeToProto, RegistryViews, type VersionView } from '../registry-views';
+import { ModelVersionEntity } from '../versions/version.entity';
 import { findVersion } from '../versions/version.service';
 import { ApprovalCheck, approvalMissing, type ProtectedChange } from './alias-approval';
 import { AliasChangeEntity, AliasEntity, UsedApprovalEntity } from './alias.entity';
@@ -58,8 +59,24 @@ export class AliasService {
   /** The version the alias points at now, or held at `atTimeMs` according to its history. */
   async resolve(caller: Caller, projectId: string, name: string, alias: string, atTimeMs: number): Promise<VersionView> {
     checkAlias(alias);
-    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'Alias', id: `${name}@${alias}` });
+    const target = { action: 'read', kind: 'Alias', id: `${name}@${alias}` } as const;
     const manager = this.dataSource.manager;
+    if (atTimeMs === 0) {
+      // The hot path (serving resolves aliases): one query for model, alias and version; the
+      // slower path below tells which of them is missing.
+      caller.assert(target.action, target.kind, { projectId });
+      const version = await manager
+        .createQueryBuilder(ModelVersionEntity, 'v')
+        .innerJoin(AliasEntity, 'a', 'a.model_id = v.model_id AND a.version = v.version AND a.alias = :alias', { alias })
+        .innerJoin(RegisteredModelEntity, 'm', 'm.id = v.model_id')
+        .where('m.project_id = :projectId AND m.name = :name', { projectId, name })
+        .getOne();
+      if (version) {
+        caller.assert(target.action, target.kind, { projectId, id: target.id });
+        return (await this.views.versions([{ version, model: { id: version.modelId, projectId, name } }]))[0];
+      }
+    }
+    const model = await this.access.require(caller, projectId, name, target);
     let number: number | undefined;
     if (atTimeMs === 0) {
       number = (await manager.findOneBy(AliasEntity, { modelId: model.id, alias }))?.version;
