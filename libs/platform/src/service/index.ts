@@ -5,3 +5,4 @@ export * from './platform-runtime';
 export * from './start-service';
 export * from './run-process';
 export * from './unauthenticated-probe';
+export * from './storage-instances';

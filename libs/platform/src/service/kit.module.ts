@@ -7,6 +7,7 @@ import type { TrellisConfig } from '../config';
 import type { EventBus } from '../events';
 import { Outbox } from '../events';
 import { ServiceClients } from '../grpc/service-clients';
+import { StorageInstances } from './storage-instances';
 import type { Logger } from '../ops/logger';
 import { Metrics } from '../ops/metrics';
 import { OpsServer } from '../ops/ops-server';
@@ -34,6 +35,8 @@ export interface KitDependencies {
   plugins: PluginRegistry;
   /** Clients of the other platform services. */
   clients: ServiceClients;
+  /** Storage plugin instances by configured name. */
+  storage: StorageInstances;
 }
 
 /**
@@ -56,6 +59,7 @@ export class KitModule {
       { provide: Outbox, useValue: deps.outbox },
       { provide: PluginRegistry, useValue: deps.plugins },
       { provide: ServiceClients, useValue: deps.clients },
+      { provide: StorageInstances, useValue: deps.storage },
       { provide: AuditRecorder, useValue: new AuditRecorder(deps.service, deps.dataSource, deps.outbox, deps.logger) },
     ];
     return { module: KitModule, providers, exports: providers.map((provider) => provider.provide) };

@@ -4,6 +4,7 @@ import { PluginRegistry, type AnyPlugin } from '@trellis/plugin-sdk';
 import type { JSONWebKeySet } from 'jose';
 import { TokenVerifier, type KeySetSource } from '../auth/token-verifier';
 import { ServiceClients } from '../grpc/service-clients';
+import { StorageInstances } from './storage-instances';
 import { ConfigError, type TrellisConfig } from '../config';
 import { InProcessBus, JetStreamBus, type EventBus } from '../events';
 import { createLogger, type Logger } from '../ops/logger';
@@ -20,6 +21,8 @@ export const JWKS_PATH = '/.well-known/jwks.json';
 export class PlatformRuntime {
   private verifierInstance?: TokenVerifier;
   private readonly addresses = new Map<string, string>();
+  /** Storage plugin instances by configured name, shared by the services of this process. */
+  readonly storage: StorageInstances;
   /** Clients of the platform's services, found in this process first, else at `services.<name>.address`. */
   readonly clients = new ServiceClients((service) => this.addresses.get(service) ?? this.config.services[service]?.address);
   private opsAddress?: string;
@@ -32,7 +35,9 @@ export class PlatformRuntime {
     readonly bus: EventBus,
     /** Plugins built into the program and those listed in `plugins`, with their instances. */
     readonly plugins: PluginRegistry,
-  ) {}
+  ) {
+    this.storage = new StorageInstances(plugins, config);
+  }
 
   /**
    * Connects what the process needs (NATS in distributed mode); nothing listens yet.

@@ -71,6 +71,7 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
         bus: runtime.bus,
         plugins: runtime.plugins,
         clients: runtime.clients,
+        storage: runtime.storage,
       }),
       {
         ...grpcServerOptions({ services: definition.grpcServices, url: `${config.host}:${port}`, health, metrics: runtime.metrics }),
