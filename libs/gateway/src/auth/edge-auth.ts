@@ -15,9 +15,10 @@ const NOT_ABOUT_THE_KEY = new Set<number>([status.UNAVAILABLE, status.RESOURCE_E
  * TokenService.ExchangeApiKey issued for the API key sent, cached (see TokenCache). The gateway
  * verifies nothing itself: the services do, on every call.
  *
- * Governance rate-limits exchanges per client address, and the address it sees is the gateway's:
- * every caller of one gateway shares that budget (the cache makes that one exchange per key per
- * token lifetime). The kit has no trusted way to forward the caller's address yet.
+ * Governance limits rejected exchanges per client address, and the address it sees is the
+ * gateway's: callers sending bad keys share that budget, while good keys are never refused for
+ * it (the cache makes that one exchange per key per token lifetime). The kit has no trusted way to
+ * forward the caller's address yet.
  */
 export class EdgeAuth {
   private readonly tokens: TokenCache;

@@ -108,16 +108,13 @@ export class TokenService {
    * token carries the principal's current bindings, narrowed to the key's projects.
    */
   async exchange(secret: string, clientAddress: string): Promise<{ token: string; expiresAt: number }> {
-    if (!this.perAddress.take(addressKey(clientAddress))) {
-      throw new ResourceExhaustedError('too many key exchanges from this address; wait a few seconds');
-    }
     const parsed = parseApiKey(secret);
-    if (!parsed) throw new UnauthenticatedError('API key rejected: not a Trellis API key (trellis_...)');
+    if (!parsed) throw this.rejected(clientAddress, 'API key rejected: not a Trellis API key (trellis_...)');
 
     const apiKey = await this.dataSource.transaction((manager) => manager.findOneBy(ApiKeyEntity, { id: parsed.id }));
     const now = Date.now();
     if (!apiKey || !apiKeyMatches(secret, apiKey.secretSha256) || apiKey.revokedAt !== null || (apiKey.expiresAt !== null && apiKey.expiresAt <= now)) {
-      throw new UnauthenticatedError(REJECTED);
+      throw this.rejected(clientAddress, REJECTED);
     }
     // Counted only once the secret matched: key ids are not secret, and a guesser must not lock the holder out.
     if (!this.perKey.take(parsed.id)) throw new ResourceExhaustedError('too many exchanges of this API key; reuse the token until it expires');
@@ -136,6 +133,18 @@ export class TokenService {
       bindings: bindings.map(({ projectId, role }) => ({ project: projectId, role })),
       scoped,
     });
+  }
+
+  /**
+   * The error of a rejected exchange. Only rejections count against the client address's budget:
+   * every client behind the gateway shares its address, and someone sending bad keys must not
+   * stop everyone else's good ones.
+   */
+  private rejected(clientAddress: string, message: string): Error {
+    if (!this.perAddress.take(addressKey(clientAddress))) {
+      return new ResourceExhaustedError('too many rejected key exchanges from this address; wait a few seconds');
+    }
+    return new UnauthenticatedError(message);
   }
 
   /** The principal whose keys the caller manages: their own, or any in their org for org admins. */

@@ -42,7 +42,7 @@ export const configSchema = z
         tokenTtlSeconds: z.coerce.number().int().min(30, 'must be at least 30 seconds').max(86_400, 'must be at most a day').default(300),
         /** Key exchanges allowed per API key per second (burst: four times as many). */
         exchangesPerKeyPerSecond: z.coerce.number().positive('must be a positive number').default(5),
-        /** Key exchanges allowed per client address per second (burst: four times as many). */
+        /** Rejected key exchanges allowed per client address per second (burst: four times as many); good keys are never refused for it. */
         exchangesPerAddressPerSecond: z.coerce.number().positive('must be a positive number').default(20),
         /** The bootstrap admin's API key (trellis_...), instead of a generated one; used on first start only. */
         adminKey: z.string().regex(/^trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/, 'must be an API key as governance issues them: trellis_<16 hex>_<43 base64url>').optional(),
