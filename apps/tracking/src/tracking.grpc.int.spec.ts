@@ -219,4 +219,11 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
     expect((await failure(editor.artifacts.setArtifactStore({ projectId: 'p1', store: 'default' })))?.code).toBe(status.PERMISSION_DENIED);
     expect((await admin.artifacts.setArtifactStore({ projectId: 'p1', store: 'default' })).store).toBe('default');
   });
+
+  it("never lists experiments of projects an org admin's token does not name", async () => {
+    await newExperiment('org-scoped');
+    const otherOrgAdmin = await platform.client(ExperimentService, service.grpcAddress, { sub: 'root', org: 'another-org', orgAdmin: true, bindings: [] });
+    expect((await otherOrgAdmin.searchExperiments({})).experiments).toEqual([]);
+    expect((await editor.experiments.searchExperiments({})).experiments.map((experiment) => experiment.name)).toContain('org-scoped');
+  });
 });

@@ -291,6 +291,10 @@ describe('registry through gRPC (SQLite, standalone kit)', () => {
     expect(await names(editor, { nameLike: 'search%', projectIds: ['p2'] })).toEqual(['p2/search-b']);
     expect(await names(viewer, { nameLike: '%search%' })).toEqual(['p1/search-a', 'p1/search-c', 'p1/search_d']);
     expect(await names(outsider, { nameLike: '%' })).toEqual(['p3/search-x']);
+    // An org admin's token names the projects of their org; the registry knows no orgs, so it never widens a search beyond them.
+    const otherOrgAdmin = await platform.client(RegistryService, service.grpcAddress, { sub: 'root', org: 'another-org', orgAdmin: true, bindings: [] });
+    expect(await names(otherOrgAdmin as Client, { nameLike: '%' })).toEqual([]);
+    expect((await otherOrgAdmin.searchVersions({ nameLike: '%' })).versions).toEqual([]);
 
     await newVersion('search-a');
     await editor.createVersion({ projectId: 'p1', name: 'search-a', source: 's3://b/2', tags: [{ key: 'stage', value: 'prod' }] });

@@ -64,8 +64,15 @@ export class Caller {
    */
   projectsWhere(action: Action, kind: SubjectKind): string[] | 'all' {
     if (this.principal?.orgAdmin) return 'all';
-    return (this.principal?.bindings ?? [])
-      .map((binding) => binding.projectId)
-      .filter((projectId) => this.can(action, kind, { projectId }));
+    return this.boundProjectsWhere(action, kind);
+  }
+
+  /**
+   * The projects named in the caller's token in which it may do `action` to `kind`. Services that
+   * do not know which org a project belongs to narrow lists with this, never with `'all'`: an
+   * org admin's token names every project of their org.
+   */
+  boundProjectsWhere(action: Action, kind: SubjectKind): string[] {
+    return (this.principal?.bindings ?? []).map((binding) => binding.projectId).filter((projectId) => this.can(action, kind, { projectId }));
   }
 }

@@ -142,7 +142,7 @@ export class ModelService {
   /** A page of the models the caller may read, in the projects asked for (all readable ones when none are). */
   async search(caller: Caller, query: Omit<ModelQuery, 'projectIds'> & { projectIds: string[] }): Promise<{ models: ModelView[]; nextPageToken: string }> {
     for (const projectId of query.projectIds) caller.assert('read', 'Model', { projectId });
-    const projectIds = query.projectIds.length > 0 ? query.projectIds : caller.projectsWhere('read', 'Model');
+    const projectIds = query.projectIds.length > 0 ? query.projectIds : caller.boundProjectsWhere('read', 'Model');
     const page = await this.modelSearch.search({ ...query, projectIds });
     return { models: await this.views.models(page.models), nextPageToken: page.nextPageToken };
   }

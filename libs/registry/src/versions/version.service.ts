@@ -171,7 +171,7 @@ export class VersionService {
   /** A page of versions of the models the caller may read. */
   async search(caller: Caller, query: Omit<VersionQuery, 'projectIds'> & { projectIds: string[] }): Promise<{ versions: VersionView[]; nextPageToken: string }> {
     for (const projectId of query.projectIds) caller.assert('read', 'ModelVersion', { projectId });
-    const projectIds = query.projectIds.length > 0 ? query.projectIds : caller.projectsWhere('read', 'ModelVersion');
+    const projectIds = query.projectIds.length > 0 ? query.projectIds : caller.boundProjectsWhere('read', 'ModelVersion');
     const page = await this.versionSearch.search({ ...query, projectIds });
     if (page.hits.length === 0) return { versions: [], nextPageToken: page.nextPageToken };
     const manager = this.dataSource.manager;

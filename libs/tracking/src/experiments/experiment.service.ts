@@ -78,7 +78,7 @@ export class ExperimentService {
   }
 
   async searchExperiments(caller: Caller, query: ExperimentQuery): Promise<{ experiments: ExperimentEntity[]; nextPageToken: string }> {
-    const readable = caller.projectsWhere('read', 'Experiment');
+    const readable = caller.boundProjectsWhere('read', 'Experiment');
     for (const projectId of query.projectIds) caller.assert('read', 'Experiment', { projectId });
     const projectIds = query.projectIds.length > 0 ? query.projectIds : readable;
     const page = await this.search.search({ ...query, projectIds });
