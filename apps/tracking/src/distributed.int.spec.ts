@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { governanceService } from '@trellis/governance';
 import { createGrpcClient, runProcess, type RunningProcess } from '@trellis/platform';
 import storageFs from '@trellis/plugin-storage-fs';
-import { AuditService, ExperimentService, IdentityService, RunService, TokenService } from '@trellis/proto';
+import { fromBinary } from '@bufbuild/protobuf';
+import { AuditService, ExperimentService, IdentityService, RunFinishedEventSchema, RunService, RunStatus, TokenService } from '@trellis/proto';
 import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,5 +86,36 @@ describe('tracking as its own process beside governance (distributed: PostgreSQL
       expect(created.map((record) => record.event?.resource).sort()).toEqual(ids.map((id) => `Run/${id}`).sort());
     });
     for (const client of [identity, experiments, runs, audit]) client.close();
+  });
+
+  it('on PostgreSQL, concurrent identical params both succeed and concurrent finishes publish run.finished once', async () => {
+    const governanceAddress = governance.services[0].grpcAddress;
+    const trackingAddress = tracking.services[0].grpcAddress;
+    const { token } = await createGrpcClient(TokenService, governanceAddress).exchangeApiKey({ apiKey: ADMIN_KEY });
+    const identity = createGrpcClient(IdentityService, governanceAddress, { token });
+    const { project } = await identity.createProject({ name: 'tracking-races' });
+    const fresh = (await createGrpcClient(TokenService, governanceAddress).exchangeApiKey({ apiKey: ADMIN_KEY })).token;
+    const experiments = createGrpcClient(ExperimentService, trackingAddress, { token: fresh });
+    const runs = createGrpcClient(RunService, trackingAddress, { token: fresh });
+    const { experiment } = await experiments.createExperiment({ projectId: project!.id, name: 'races' });
+    const { run } = await runs.createRun({ experimentId: experiment!.experimentId });
+    const runId = run!.info!.runId;
+
+    const finished: string[] = [];
+    const subscription = await tracking.runtime.bus.subscribe({
+      durable: 'tracking-races-spec',
+      subject: 'trellis.tracking.v1.run.finished',
+      handler: async (envelope) => void finished.push(fromBinary(RunFinishedEventSchema, envelope.payload).runInfo?.runId ?? ''),
+    });
+    const params = Array.from({ length: 4 }, () => runs.logBatch({ runId, params: [{ key: 'lr', value: '0.1' }, { key: 'depth', value: '3' }] }));
+    await expect(Promise.all(params)).resolves.toHaveLength(4);
+    await Promise.all(Array.from({ length: 4 }, () => runs.updateRun({ runId, status: RunStatus.FINISHED })));
+    // Events leave the outbox in order: once a later run's has arrived, a second one of this run would have too.
+    const { run: next } = await runs.createRun({ experimentId: experiment!.experimentId });
+    await runs.updateRun({ runId: next!.info!.runId, status: RunStatus.FINISHED });
+    await eventually(() => expect(finished).toContain(next!.info!.runId));
+    expect(finished.filter((id) => id === runId)).toHaveLength(1);
+    await subscription.stop();
+    for (const client of [identity, experiments, runs]) client.close();
   });
 });

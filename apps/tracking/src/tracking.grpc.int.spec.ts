@@ -81,7 +81,8 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
     const found = await viewer.experiments.getExperimentByName({ projectId: 'p1', name: 'churn' });
     expect(found.experiment?.experimentId).toBe(experiment.experimentId);
     expect((await failure(viewer.experiments.createExperiment({ projectId: 'p1', name: 'x' })))?.code).toBe(status.PERMISSION_DENIED);
-    expect((await failure(outsider.experiments.getExperiment({ experimentId: experiment.experimentId })))?.code).toBe(status.PERMISSION_DENIED);
+    // Experiment ids are sequential: another project's look missing rather than forbidden.
+    expect((await failure(outsider.experiments.getExperiment({ experimentId: experiment.experimentId })))?.code).toBe(status.NOT_FOUND);
   });
 
   it("creates a project's Default experiment on first use, once", async () => {
@@ -167,7 +168,7 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
     const bad = await failure(viewer.runs.searchRuns({ experimentIds: [experiment.experimentId], filter: 'metrics.rmse < 1 or params.x = 1' }));
     expect(bad?.code).toBe(status.INVALID_ARGUMENT);
     expect(bad?.details).toMatch(/position/);
-    expect((await failure(outsider.runs.searchRuns({ experimentIds: [experiment.experimentId] })))?.code).toBe(status.PERMISSION_DENIED);
+    expect((await failure(outsider.runs.searchRuns({ experimentIds: [experiment.experimentId] })))?.code).toBe(status.NOT_FOUND);
   });
 
   it('deletes and restores runs and experiments; deleted ones leave default searches', async () => {

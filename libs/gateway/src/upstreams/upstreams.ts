@@ -1,7 +1,7 @@
 import type { DescService } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { Channel, credentials, status } from '@grpc/grpc-js';
-import { createGrpcClient, type GrpcClient } from '@trellis/platform';
+import { CLIENT_CHANNEL_OPTIONS, createGrpcClient, type GrpcClient } from '@trellis/platform';
 import { GatewayError } from '../errors/gateway-error';
 
 /**
@@ -41,7 +41,7 @@ export class Upstreams {
       );
     }
     let channel = this.channels.get(address);
-    if (!channel) this.channels.set(address, (channel = new Channel(address, credentials.createInsecure(), {})));
+    if (!channel) this.channels.set(address, (channel = new Channel(address, credentials.createInsecure(), CLIENT_CHANNEL_OPTIONS)));
     // grpc-js takes `channelOverride` among a client's options: every client of one upstream shares its channel.
     const client = createGrpcClient(service, address, { channelOptions: { channelOverride: channel } });
     this.clients.set(service.typeName, client as unknown as GrpcClient<GenServiceMethods>);

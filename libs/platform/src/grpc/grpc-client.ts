@@ -4,6 +4,12 @@ import { Client, credentials as grpcCredentials, Metadata, type CallOptions, typ
 
 type Method = GenServiceMethods[string];
 
+/**
+ * Channel options of the platform's clients: answers up to 256 MiB (grpc-js stops at 4 MiB by
+ * default, less than a page of 10,000 runs).
+ */
+export const CLIENT_CHANNEL_OPTIONS: ChannelOptions = { 'grpc.max_receive_message_length': 256 * 1024 * 1024 };
+
 /** Options of one call. */
 export interface GrpcCallOptions {
   /** Overrides the client's token for this call. */
@@ -50,7 +56,7 @@ export function createGrpcClient<T extends GenServiceMethods>(
   address: string,
   options: GrpcClientOptions = {},
 ): GrpcClient<T> {
-  const client = new Client(address, options.credentials ?? grpcCredentials.createInsecure(), options.channelOptions);
+  const client = new Client(address, options.credentials ?? grpcCredentials.createInsecure(), { ...CLIENT_CHANNEL_OPTIONS, ...options.channelOptions });
   const methods: Record<string, unknown> = { close: () => client.close() };
   const metadataFor = async (call: GrpcCallOptions = {}): Promise<Metadata> => {
     const metadata = new Metadata();
@@ -81,27 +87,37 @@ function bindMethod(
       return async (request: never, call?: GrpcCallOptions) => {
         const metadata = await metadataFor(call);
         return new Promise((resolve, reject) => {
-          const pending = client.makeUnaryRequest(path, serialize, deserialize, request, metadata, callOptions(call), (error, response) =>
-            error ? reject(error) : resolve(response),
-          );
-          call?.signal?.addEventListener('abort', () => pending.cancel(), { once: true });
+          let release = () => {};
+          const pending = client.makeUnaryRequest(path, serialize, deserialize, request, metadata, callOptions(call), (error, response) => {
+            release();
+            if (error) reject(error);
+            else resolve(response);
+          });
+          release = cancelOnAbort(call?.signal, () => pending.cancel());
         });
       };
     case 'server_streaming':
       return (request: never, call?: GrpcCallOptions) =>
         (async function* () {
           const stream = client.makeServerStreamRequest(path, serialize, deserialize, request, await metadataFor(call), callOptions(call));
-          call?.signal?.addEventListener('abort', () => stream.cancel(), { once: true });
-          yield* stream;
+          const release = cancelOnAbort(call?.signal, () => stream.cancel());
+          try {
+            yield* stream;
+          } finally {
+            release();
+          }
         })();
     case 'client_streaming':
       return async (requests: AsyncIterable<never> | Iterable<never>, call?: GrpcCallOptions) => {
         const metadata = await metadataFor(call);
         return new Promise((resolve, reject) => {
-          const stream = client.makeClientStreamRequest(path, serialize, deserialize, metadata, callOptions(call), (error, response) =>
-            error ? reject(error) : resolve(response),
-          );
-          call?.signal?.addEventListener('abort', () => stream.cancel(), { once: true });
+          let release = () => {};
+          const stream = client.makeClientStreamRequest(path, serialize, deserialize, metadata, callOptions(call), (error, response) => {
+            release();
+            if (error) reject(error);
+            else resolve(response);
+          });
+          release = cancelOnAbort(call?.signal, () => stream.cancel());
           writeAll(stream, requests).catch((error: unknown) => {
             stream.cancel();
             reject(error);
@@ -112,11 +128,22 @@ function bindMethod(
       return (requests: AsyncIterable<never> | Iterable<never>, call?: GrpcCallOptions) =>
         (async function* () {
           const stream = client.makeBidiStreamRequest(path, serialize, deserialize, await metadataFor(call), callOptions(call));
-          call?.signal?.addEventListener('abort', () => stream.cancel(), { once: true });
+          const release = cancelOnAbort(call?.signal, () => stream.cancel());
           writeAll(stream, requests).catch(() => stream.cancel());
-          yield* stream;
+          try {
+            yield* stream;
+          } finally {
+            release();
+          }
         })();
   }
+}
+
+/** Cancels the call when `signal` aborts; returns how to stop listening once the call is over (one signal may serve many calls). */
+function cancelOnAbort(signal: AbortSignal | undefined, cancel: () => void): () => void {
+  if (!signal) return () => {};
+  signal.addEventListener('abort', cancel, { once: true });
+  return () => signal.removeEventListener('abort', cancel);
 }
 
 async function writeAll(

@@ -44,5 +44,6 @@ describe('storage instances of a process', () => {
     expect(roots).toEqual(['/srv/team-a']);
     await expect(storage.open('team-b')).rejects.toThrow(InvalidArgumentError);
     await expect(storage.open('team-b')).rejects.toThrow('configured: default, team-a');
+    expect(storage.has('toString')).toBe(false);
   });
 });

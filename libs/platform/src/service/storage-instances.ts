@@ -26,7 +26,7 @@ export class StorageInstances {
   }
 
   has(name: string): boolean {
-    return name === DEFAULT_STORAGE || name in this.config.storage;
+    return name === DEFAULT_STORAGE || Object.hasOwn(this.config.storage, name);
   }
 
   /** The instance named `name`, created on first use; INVALID_ARGUMENT naming the configured ones for another name. */
@@ -45,7 +45,7 @@ export class StorageInstances {
     if (!this.has(name)) {
       return Promise.reject(new InvalidArgumentError(`no storage instance is named "${name}"; configured: ${this.names().join(', ')}`, 'store'));
     }
-    const configured = this.config.storage[name];
+    const configured = Object.hasOwn(this.config.storage, name) ? this.config.storage[name] : undefined;
     return this.plugins.createInstance('storage', {
       name,
       plugin: configured?.plugin ?? 'storage-fs',

@@ -50,7 +50,10 @@ export class ExperimentService {
   async get(caller: Caller, experimentId: string, manager: EntityManager = this.dataSource.manager): Promise<ExperimentEntity> {
     const id = experimentIdOf(experimentId);
     const experiment = await manager.findOne(ExperimentEntity, { where: { id }, relations: { tags: true } });
-    if (!experiment) throw new NotFoundError(`experiment ${experimentId} does not exist`);
+    // Ids are sequential: one the caller may not read looks missing, so other projects' ids do not leak.
+    if (!experiment || !caller.can('read', 'Experiment', { projectId: experiment.projectId })) {
+      throw new NotFoundError(`experiment ${experimentId} does not exist`);
+    }
     caller.assert('read', 'Experiment', { projectId: experiment.projectId, id: experimentId });
     return experiment;
   }
@@ -69,7 +72,10 @@ export class ExperimentService {
       try {
         await this.dataSource.transaction((manager) => this.insert(manager, { projectId, name, tags: [] }));
       } catch (error) {
-        if (!(error instanceof AlreadyExistsError)) throw error;
+        // Two first uses raced (on PostgreSQL the loser's insert breaks the unique constraint): use the winner's.
+        const created = await this.findByName(projectId, name);
+        if (created) return created;
+        throw error;
       }
       const created = await this.findByName(projectId, name);
       if (created) return created;

@@ -17,10 +17,15 @@ export class RunAccess {
 
   constructor(private readonly dataSource: DataSource) {}
 
-  /** The run, after `caller.assert(action, 'Run', ...)`; NOT_FOUND naming the run when there is none. */
-  async require(caller: Caller, action: Action, runId: string, manager: EntityManager = this.dataSource.manager): Promise<RunEntity> {
+  /**
+   * The run, after `caller.assert(action, 'Run', ...)`; NOT_FOUND naming the run when there is none.
+   * With `lock`, inside `manager`'s transaction, the run's row stays locked until it ends
+   * (PostgreSQL; SQLite runs one write transaction at a time).
+   */
+  async require(caller: Caller, action: Action, runId: string, manager: EntityManager = this.dataSource.manager, options: { lock?: boolean } = {}): Promise<RunEntity> {
     checkRunId(runId);
-    const run = await manager.findOneBy(RunEntity, { id: runId });
+    const lock = options.lock && manager.connection.options.type === 'postgres';
+    const run = await manager.findOne(RunEntity, { where: { id: runId }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
     if (!run) throw new NotFoundError(`run ${runId} does not exist`);
     this.remember(run.id, run.projectId);
     caller.assert(action, 'Run', { projectId: run.projectId, id: run.id });

@@ -138,7 +138,8 @@ export class RunService {
       throw new InvalidArgumentError('must be a non-negative number of milliseconds', 'end_time');
     }
     return this.dataSource.transaction(async (manager) => {
-      const run = await this.access.require(caller, 'update', input.runId, manager);
+      // Locked, so of two concurrent updates that finish the run only the first publishes run.finished.
+      const run = await this.access.require(caller, 'update', input.runId, manager, { lock: true });
       const wasTerminal = TERMINAL_STATUSES.includes(run.status);
       if (input.status) run.status = input.status;
       const finishing = !wasTerminal && TERMINAL_STATUSES.includes(run.status);
@@ -235,7 +236,7 @@ export class RunService {
     for (const id of query.experimentIds) await this.experiments.get(caller, id);
     const page = await this.runSearch.search({ ...query, experimentIds: ids });
     if (page.runIds.length === 0) return { runs: [], nextPageToken: page.nextPageToken };
-    const rows = await this.dataSource.getRepository(RunEntity).findBy({ id: In(page.runIds) });
+    const rows = await this.byIds(page.runIds, (chunk) => this.dataSource.getRepository(RunEntity).findBy({ id: In(chunk) }));
     const byId = new Map(rows.map((row) => [row.id, row]));
     const runs = await this.hydrate(page.runIds.map((id) => byId.get(id)).filter((row): row is RunEntity => !!row));
     return { runs, nextPageToken: page.nextPageToken };
@@ -255,7 +256,15 @@ export class RunService {
       }
     }
     const fresh = params.filter((param) => !values.has(param.key)).map((param) => ({ runId, ...param }));
-    if (fresh.length > 0) await manager.insert(RunParamEntity, fresh);
+    if (fresh.length === 0) return;
+    // A concurrent batch may log some of these keys first: the same value is then no conflict, another one is.
+    await manager.createQueryBuilder().insert().into(RunParamEntity).values(fresh).orIgnore().execute();
+    const stored = await manager.find(RunParamEntity, { where: { runId, key: In(fresh.map((param) => param.key)) } });
+    const wanted = new Map(fresh.map((param) => [param.key, param.value]));
+    const changed = stored.find((param) => wanted.get(param.key) !== param.value);
+    if (changed) {
+      throw new InvalidArgumentError(`param "${changed.key}" was logged at the same time with value "${changed.value}"; params cannot change`, 'params');
+    }
   }
 
   /**
@@ -273,19 +282,25 @@ export class RunService {
       for (const row of rows) byRun.set(row.run_id, (JSON.parse(row.pairs) as Array<[string, string]>).map(([key, value]) => ({ key, value })));
       return byRun;
     }
-    for (let start = 0; start < runIds.length; start += SQLITE_IN_LIMIT) {
-      const chunk = runIds.slice(start, start + SQLITE_IN_LIMIT);
-      const rows = (await this.dataSource.query(
-        `SELECT run_id, key, value FROM ${table} WHERE run_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY run_id, key`,
-        chunk,
-      )) as Array<{ run_id: string; key: string; value: string }>;
-      for (const { run_id: runId, key, value } of rows) {
-        const list = byRun.get(runId);
-        if (list) list.push({ key, value });
-        else byRun.set(runId, [{ key, value }]);
-      }
+    const rows = await this.byIds(
+      runIds,
+      (chunk): Promise<Array<{ run_id: string; key: string; value: string }>> =>
+        this.dataSource.query(`SELECT run_id, key, value FROM ${table} WHERE run_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY run_id, key`, chunk),
+    );
+    for (const { run_id: runId, key, value } of rows) {
+      const list = byRun.get(runId);
+      if (list) list.push({ key, value });
+      else byRun.set(runId, [{ key, value }]);
     }
     return byRun;
+  }
+
+  /** Rows for many run ids: in chunks on SQLite, which binds at most 32,766 values a statement (a page may hold 50,000 runs). */
+  private async byIds<T>(ids: string[], load: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
+    if (this.dataSource.options.type === 'postgres') return load(ids);
+    const rows: T[] = [];
+    for (let start = 0; start < ids.length; start += SQLITE_IN_LIMIT) rows.push(...(await load(ids.slice(start, start + SQLITE_IN_LIMIT))));
+    return rows;
   }
 
   private async hydrate(runs: RunEntity[]): Promise<RunView[]> {
@@ -294,7 +309,7 @@ export class RunService {
     const [paramsByRun, tagsByRun, inputs, metrics] = await Promise.all([
       this.keyValuesOf('run_params', ids),
       this.keyValuesOf('run_tags', ids),
-      manager.find(RunInputEntity, { where: { runId: In(ids) }, order: { position: 'ASC' } }),
+      this.byIds(ids, (chunk) => manager.find(RunInputEntity, { where: { runId: In(chunk) }, order: { position: 'ASC' } })),
       this.metrics.latestFor(ids),
     ]);
     const inputsByRun = new Map<string, RunInputEntity[]>();
