@@ -87,7 +87,7 @@ function bindMethod(
       return async (request: never, call?: GrpcCallOptions) => {
         const metadata = await metadataFor(call);
         return new Promise((resolve, reject) => {
-          let release = () => {};
+          let release = ignore;
           const pending = client.makeUnaryRequest(path, serialize, deserialize, request, metadata, callOptions(call), (error, response) => {
             release();
             if (error) reject(error);
@@ -111,7 +111,7 @@ function bindMethod(
       return async (requests: AsyncIterable<never> | Iterable<never>, call?: GrpcCallOptions) => {
         const metadata = await metadataFor(call);
         return new Promise((resolve, reject) => {
-          let release = () => {};
+          let release = ignore;
           const stream = client.makeClientStreamRequest(path, serialize, deserialize, metadata, callOptions(call), (error, response) => {
             release();
             if (error) reject(error);
@@ -139,9 +139,11 @@ function bindMethod(
   }
 }
 
+const ignore = () => undefined;
+
 /** Cancels the call when `signal` aborts; returns how to stop listening once the call is over (one signal may serve many calls). */
 function cancelOnAbort(signal: AbortSignal | undefined, cancel: () => void): () => void {
-  if (!signal) return () => {};
+  if (!signal) return ignore;
   signal.addEventListener('abort', cancel, { once: true });
   return () => signal.removeEventListener('abort', cancel);
 }
