@@ -139,7 +139,7 @@ function bindMethod(
   }
 }
 
-const ignore = () => undefined;
+const ignore = (): void => undefined;
 
 /** Cancels the call when `signal` aborts; returns how to stop listening once the call is over (one signal may serve many calls). */
 function cancelOnAbort(signal: AbortSignal | undefined, cancel: () => void): () => void {
