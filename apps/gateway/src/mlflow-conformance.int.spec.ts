@@ -1,168 +1,20 @@
 import 'reflect-metadata';
-import { gatewayEdge } from '@trellis/gateway';
 import { governanceService } from '@trellis/governance';
-import { runProcess, type RunningProcess } from '@trellis/platform';
-import storageFs from '@trellis/plugin-storage-fs';
+import { IdentityService, TokenService } from '@trellis/proto';
 import { trackingService } from '@trellis/tracking';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
-
-const ADMIN_KEY = `trellis_00000000000000ad_${'m'.repeat(43)}`;
-
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/**
- * The HTTP calls MLflow's Python client makes (mlflow/store/tracking/rest_store.py and
- * utils/rest_utils.py): `{tracking_uri}{endpoint}`; a GET carries its fields in the query string,
- * lists as repeated keys and numbers as text; anything else a JSON body; int64 fields as JSON
- * numbers and NaN or infinities as strings (protobuf JSON). Credentials: MLFLOW_TRACKING_TOKEN as
- * Bearer, MLFLOW_TRACKING_USERNAME and _PASSWORD as Basic.
- */
-class PythonClient {
-  constructor(
-    readonly trackingUri: string,
-    private readonly credentials: { token?: string; username?: string; password?: string } = {},
-  ) {}
-
-  get authorization(): Record<string, string> {
-    const { token, username, password } = this.credentials;
-    if (username !== undefined && password !== undefined) return { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` };
-    return token ? { authorization: `Bearer ${token}` } : {};
-  }
-
-  async call(method: string, endpoint: string, fields: Json = {}): Promise<{ status: number; body: Json }> {
-    const headers: Record<string, string> = { 'user-agent': 'mlflow-python-client/2.22.0', ...this.authorization };
-    let url = `${this.trackingUri.replace(/\/$/, '')}${endpoint}`;
-    let body: string | undefined;
-    if (method === 'GET') {
-      const query = new URLSearchParams();
-      for (const [name, value] of Object.entries(fields)) {
-        for (const item of Array.isArray(value) ? value : [value]) if (item !== undefined) query.append(name, String(item));
-      }
-      if ([...query].length > 0) url += `?${query}`;
-    } else {
-      body = JSON.stringify(fields);
-      headers['content-type'] = 'application/json';
-    }
-    const response = await fetch(url, { method, headers, body });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as Json) : {} };
-  }
-
-  /** `_call_endpoint`: the answer of a 200, else the MLflow error the client would raise. */
-  async ok(method: string, endpoint: string, fields: Json = {}): Promise<Json> {
-    const { status, body } = await this.call(method, `/api/2.0/mlflow/${endpoint}`, fields);
-    if (status !== 200) throw new Error(`${method} ${endpoint} answered ${status}: ${JSON.stringify(body)}`);
-    return body;
-  }
-
-  /** `mlflow.set_experiment(name)`: get-by-name; on RESOURCE_DOES_NOT_EXIST create, then get. */
-  async setExperiment(name: string): Promise<Json> {
-    const found = await this.call('GET', '/api/2.0/mlflow/experiments/get-by-name', { experiment_name: name });
-    if (found.status === 200) return found.body.experiment;
-    expect(found).toMatchObject({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST' } });
-    const { experiment_id } = await this.ok('POST', 'experiments/create', { name });
-    return (await this.ok('GET', 'experiments/get', { experiment_id })).experiment;
-  }
-
-  /** `mlflow.start_run()`, with the context tags the client adds. */
-  async startRun(experimentId: string, options: { runName?: string; tags?: Json } = {}): Promise<Json> {
-    const tags = { 'mlflow.user': 'alice', 'mlflow.source.name': 'train.py', 'mlflow.source.type': 'LOCAL', ...options.tags };
-    const { run } = await this.ok('POST', 'runs/create', {
-      experiment_id: experimentId,
-      user_id: 'alice',
-      start_time: Date.now(),
-      run_name: options.runName,
-      tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
-    });
-    return run;
-  }
-
-  /**
-   * The artifact repository of a run: `MlflowArtifactsRepository.resolve_uri` turns
-   * `mlflow-artifacts:/<path>` into `<tracking URI scheme and host><tracking URI path>/api/2.0/mlflow-artifacts/artifacts/<path>`.
-   */
-  artifactRepository(artifactUri: string): string {
-    const tracking = new URL(this.trackingUri);
-    const artifact = new URL(artifactUri);
-    const resolved = `${tracking.pathname}//api/2.0/mlflow-artifacts/artifacts/${artifact.pathname}`.replace(/\/\/+/g, '/');
-    return `${tracking.protocol}//${artifact.host || tracking.host}${resolved}`.replace(/\/$/, '');
-  }
-
-  /** `mlflow.log_artifact(local_file, artifact_path)`: runs/get for artifact_uri, then one PUT of the file. */
-  async logArtifact(runId: string, fileName: string, bytes: Buffer, artifactPath?: string): Promise<number> {
-    const { run } = await this.ok('GET', 'runs/get', { run_uuid: runId, run_id: runId });
-    const endpoint = posix.join('/', ...(artifactPath ? [artifactPath, fileName] : [fileName]));
-    const response = await fetch(`${this.artifactRepository(run.info.artifact_uri)}${endpoint}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'text/plain', ...this.authorization },
-      body: bytes,
-    });
-    await response.text();
-    return response.status;
-  }
-
-  /** `HttpArtifactRepository.list_artifacts(path)`: GET mlflow-artifacts/artifacts?path=<root>/<path> at the URI before the artifacts endpoint. */
-  async listArtifacts(artifactUri: string, path?: string): Promise<{ status: number; body: Json }> {
-    const [base, tail] = this.artifactRepository(artifactUri).split('/mlflow-artifacts/artifacts');
-    const root = tail.replace(/^\/+/, '');
-    const response = await fetch(`${base}/mlflow-artifacts/artifacts?${new URLSearchParams({ path: path ? posix.join(root, path) : root })}`, { headers: this.authorization });
-    return { status: response.status, body: (await response.json()) as Json };
-  }
-
-  /** `HttpArtifactRepository._download_file`: GET of the file under the repository. */
-  async download(artifactUri: string, path: string): Promise<{ status: number; bytes: Buffer }> {
-    const response = await fetch(`${this.artifactRepository(artifactUri)}${posix.join('/', path)}`, { headers: this.authorization });
-    return { status: response.status, bytes: Buffer.from(await response.arrayBuffer()) };
-  }
-}
+import { ADMIN_KEY, PythonClient, startMlflowStack, type Json, type MlflowStack } from './mlflow-python-client';
 
 describe('the MLflow REST API, as the Python client calls it', () => {
-  let dir: string;
-  let running: RunningProcess;
+  let stack: MlflowStack;
   let base: string;
   let client: PythonClient;
-  const saved = { ...process.env };
-
-  /** A call of the gateway's gRPC-as-JSON routes as the admin (to set up projects and principals). */
-  const admin = async (service: string, method: string, body: Json): Promise<Json> => {
-    const response = await fetch(`${base}/v1/trellis.governance.v1.${service}/${method}`, {
-      method: 'POST',
-      body: JSON.stringify(body),
-      headers: { authorization: `Bearer ${ADMIN_KEY}` },
-    });
-    expect(response.status).toBe(200);
-    return (await response.json()) as Json;
-  };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'trellis-mlflow-'));
-    Object.assign(process.env, {
-      TRELLIS_DATA_DIR: join(dir, 'data'),
-      TRELLIS_OPS_PORT: '0',
-      TRELLIS_GATEWAY_PORT: '0',
-      TRELLIS_GOVERNANCE_PORT: '0',
-      TRELLIS_TRACKING_PORT: '0',
-      TRELLIS_LOG_LEVEL: 'silent',
-      TRELLIS_ADMIN_KEY: ADMIN_KEY,
-    });
-    running = await runProcess({
-      mode: 'standalone',
-      services: [governanceService, trackingService],
-      edges: [gatewayEdge],
-      plugins: [storageFs],
-      print: () => undefined,
-    });
-    base = running.edges.find((edge) => edge.name === 'gateway')!.address;
-    client = new PythonClient(base, { token: ADMIN_KEY });
+    stack = await startMlflowStack([governanceService, trackingService]);
+    ({ base, client } = stack);
   });
 
-  afterAll(async () => {
-    await running?.stop();
-    process.env = saved;
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.stop());
 
   describe('a training script: set_experiment, start_run, log, end_run', () => {
     let experiment: Json;
@@ -505,11 +357,7 @@ describe('the MLflow REST API, as the Python client calls it', () => {
       const anonymous = await new PythonClient(base).call('GET', '/api/2.0/mlflow/runs/get', { run_id: runId });
       expect(anonymous).toMatchObject({ status: 401, body: { error_code: 'UNAUTHENTICATED' } });
 
-      const { projects } = await admin('IdentityService', 'ListProjects', {});
-      const project = (projects as Json[]).find((one) => one.name === 'default')!;
-      const { principal } = await admin('IdentityService', 'CreatePrincipal', { kind: 'PRINCIPAL_KIND_SERVICE_ACCOUNT', name: 'dashboard', displayName: 'Dashboard' });
-      await admin('IdentityService', 'SetRoleBinding', { binding: { projectId: project.id, principalId: principal.id, role: 'ROLE_VIEWER' } });
-      const { secret } = await admin('TokenService', 'CreateApiKey', { principalId: principal.id, name: 'dashboard' });
+      const secret = await stack.keyFor('dashboard', 'ROLE_VIEWER');
 
       const viewer = new PythonClient(base, { username: 'dashboard', password: secret });
       expect((await viewer.ok('GET', 'runs/get', { run_id: runId })).run.info.run_id).toBe(runId);
@@ -536,9 +384,9 @@ describe('the MLflow REST API, as the Python client calls it', () => {
     });
 
     it('selects the project named in the tracking URI path, for names, searches, "0" and artifacts', async () => {
-      await admin('IdentityService', 'CreateProject', { name: 'research' });
+      await stack.rpc(IdentityService, 'CreateProject', { name: 'research' });
       // A token carries the bindings of its exchange: a key exchanged before the project existed does not reach it until its token is renewed.
-      const { secret } = await admin('TokenService', 'CreateApiKey', { name: 'research' });
+      const { secret } = await stack.rpc(TokenService, 'CreateApiKey', { name: 'research' });
       const research = new PythonClient(`${base}/projects/research`, { token: secret });
       const churnInDefault = await client.setExperiment('churn');
       const churnInResearch = await research.setExperiment('churn');

@@ -3,6 +3,7 @@ import { ArtifactService, type FileInfo, type UploadArtifactRequestSchema } from
 import type { MlflowCall, MlflowRoute } from './mlflow-call';
 import { invalidParameter, missingParameter } from './mlflow-errors';
 import { fileInfoJson, withPageToken } from './mlflow-json';
+import { isVersionArtifactPath, listVersionArtifacts } from './registry-artifacts.routes';
 import { sendStream } from './streamed-response';
 
 /** The largest artifact one PUT uploads; MLflow's proxy sets none, and tracking streams whatever it gets. */
@@ -93,11 +94,13 @@ export const artifactRoutes: readonly MlflowRoute[] = [
   },
   {
     // Entries are named by base name, as MLflow's proxy names them; the client joins them to the path it listed.
+    // Paths under models/ are a model version's files (registry-artifacts.routes.ts).
     method: 'GET',
     path: '/mlflow-artifacts/artifacts',
     async handle(call) {
       const listed = (await call.fields()).string('path');
       if (!listed) throw missingParameter('path');
+      if (isVersionArtifactPath(listed)) return listVersionArtifacts(call, listed);
       const { runId, path } = proxiedArtifactPath(listed);
       const files = await listAll(call, runId, path);
       return { files: files.map((file) => fileInfoJson(file, file.path.slice(file.path.lastIndexOf('/') + 1))) };

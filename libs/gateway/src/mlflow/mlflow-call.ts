@@ -38,7 +38,12 @@ export class MlflowCall {
 
   /** The id of the project the request addresses, as the caller sees it (404 when the caller cannot). */
   projectId(): Promise<string> {
-    return this.shared.projects.idOf(this.rpc.options.token, this.projectName, (pageToken) =>
+    return this.projectIdOf(this.projectName);
+  }
+
+  /** The id of the project named `name`, as the caller sees it (404 when the caller cannot). */
+  projectIdOf(name: string): Promise<string> {
+    return this.shared.projects.idOf(this.rpc.options.token, name, (pageToken) =>
       this.rpc.of(IdentityService).listProjects({ pageSize: 1000, pageToken }, this.rpc.options),
     );
   }
@@ -59,7 +64,7 @@ export class MlflowCall {
 
 /** A route of MLflow's REST API, relative to `/api/2.0` (or `/ajax-api/2.0`). */
 export interface MlflowRoute {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   /** Answers with the JSON it returns, or (`streams`) writes the response itself. */
   handle(call: MlflowCall): Promise<unknown>;

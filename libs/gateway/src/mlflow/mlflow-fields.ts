@@ -63,7 +63,7 @@ export function requireString(value: unknown, path: string): string {
 
 /**
  * The fields of an MLflow request: the JSON body of a POST (or PATCH, DELETE), the query string of
- * a GET, where a repeated field is a repeated key (`run_ids=a&run_ids=b`). Fields the gateway does
+ * a GET (or of a DELETE without a body), where a repeated field is a repeated key (`run_ids=a&run_ids=b`). Fields the gateway does
  * not know are ignored: MLflow clients add fields with every release.
  */
 export class MlflowFields {
@@ -74,7 +74,10 @@ export class MlflowFields {
 
   static async of(ctx: RequestContext): Promise<MlflowFields> {
     if (ctx.req.method === 'GET' || ctx.req.method === 'HEAD') return new MlflowFields(undefined, ctx.query);
-    return MlflowFields.fromJson(await ctx.json());
+    const json = await ctx.json();
+    // MLflow's registry DELETEs carry their fields in a JSON body or, from other clients, in the query string.
+    if (json === undefined && ctx.req.method === 'DELETE') return new MlflowFields(undefined, ctx.query);
+    return MlflowFields.fromJson(json);
   }
 
   static fromJson(json: unknown): MlflowFields {

@@ -55,7 +55,8 @@ export function metricJson(metric: Metric): Json {
   return { key: metric.key, value: doubleJson(metric.value), timestamp: Number(metric.timestampMs), step: Number(metric.step) };
 }
 
-const keyValues = (entries: ReadonlyArray<{ key: string; value: string }>) => entries.map(({ key, value }) => ({ key, value }));
+/** Tags and params as MLflow writes them, `[{"key": ..., "value": ...}]`. */
+export const keyValues = (entries: ReadonlyArray<{ key: string; value: string }>) => entries.map(({ key, value }) => ({ key, value }));
 
 export function experimentJson(experiment: Experiment): Json {
   return {
@@ -106,8 +107,8 @@ export function runJson(run: Run): Json {
   };
 }
 
-/** A FileInfo; `path` replaces the stored path (the proxied listing names entries by base name). Directories carry no size. */
-export function fileInfoJson(file: FileInfo, path = file.path): Json {
+/** A FileInfo (of a run, or a registry VersionFile); `path` replaces the stored path (the proxied listing names entries by base name). Directories carry no size. */
+export function fileInfoJson(file: Pick<FileInfo, 'path' | 'isDir' | 'sizeBytes'>, path = file.path): Json {
   return file.isDir ? { path, is_dir: true } : { path, is_dir: false, file_size: Number(file.sizeBytes) };
 }
 

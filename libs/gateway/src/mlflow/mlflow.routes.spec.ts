@@ -22,7 +22,16 @@ describe('MLflow routes', () => {
   it('serves every route under /api/2.0 and /ajax-api/2.0, with and without a /projects/<name> prefix', () => {
     const patterns = new Set(gateway.router.routes().map((route) => `${route.method} ${route.pattern}`));
     for (const prefix of ['/api/2.0', '/ajax-api/2.0', '/projects/:project/api/2.0', '/projects/:project/ajax-api/2.0']) {
-      for (const route of ['POST /mlflow/runs/log-batch', 'GET /mlflow/metrics/get-history-bulk-interval', 'PUT /mlflow-artifacts/artifacts/*', 'GET /mlflow/experiments/search']) {
+      for (const route of [
+        'POST /mlflow/runs/log-batch',
+        'GET /mlflow/metrics/get-history-bulk-interval',
+        'PUT /mlflow-artifacts/artifacts/*',
+        'GET /mlflow/experiments/search',
+        'PATCH /mlflow/registered-models/update',
+        'DELETE /mlflow/registered-models/alias',
+        'GET /mlflow/model-versions/search',
+        'GET /mlflow-artifacts/artifacts/models/*',
+      ]) {
         const [method, path] = route.split(' ');
         expect(patterns).toContain(`${method} ${prefix}${path}`);
       }
@@ -30,7 +39,7 @@ describe('MLflow routes', () => {
   });
 
   it('answers an unknown MLflow path with 404 ENDPOINT_NOT_FOUND, and a known one with the wrong method with 405 naming the right one', async () => {
-    expect(await send('POST', '/api/2.0/mlflow/registered-models/create', '{}')).toMatchObject({ status: 404, body: { error_code: 'ENDPOINT_NOT_FOUND' } });
+    expect(await send('POST', '/api/2.0/mlflow/logged-models', '{}')).toMatchObject({ status: 404, body: { error_code: 'ENDPOINT_NOT_FOUND' } });
     expect(await send('GET', '/projects/p/ajax-api/2.0/mlflow/runs/log-batch')).toMatchObject({ status: 405, allow: 'POST', body: { error_code: 'BAD_REQUEST' } });
     expect(await send('POST', '/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/x')).toMatchObject({ status: 405, allow: 'GET, PUT, DELETE' });
   });
@@ -51,6 +60,24 @@ describe('MLflow routes', () => {
     expect(await send('GET', '/api/2.0/mlflow/metrics/get-history-bulk-interval?metric_key=loss')).toMatchObject({
       status: 400,
       body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining('at least one run_id') },
+    });
+  });
+
+  it("reads a registry DELETE's fields from its JSON body, or from the query string when it has none", async () => {
+    expect(await send('DELETE', '/api/2.0/mlflow/model-versions/delete?name=churn')).toMatchObject({ status: 400, body: { message: expect.stringContaining("'version'") } });
+    expect(await send('DELETE', '/api/2.0/mlflow/model-versions/delete', '{"name": "churn"}')).toMatchObject({ status: 400, body: { message: expect.stringContaining("'version'") } });
+    expect(await send('DELETE', '/api/2.0/mlflow/model-versions/delete')).toMatchObject({ status: 400, body: { message: expect.stringContaining("'name'") } });
+  });
+
+  it('refuses a registry search it cannot answer before calling the registry', async () => {
+    expect(await send('GET', `/api/2.0/mlflow/registered-models/search?${new URLSearchParams({ filter: "name = 'a' OR name = 'b'" })}`)).toMatchObject({
+      status: 400,
+      body: { error_code: 'INVALID_PARAMETER_VALUE', message: 'filter: expected AND at position 11, found "OR"' },
+    });
+    expect(await send('GET', '/api/2.0/mlflow/registered-models/search?max_results=1001')).toMatchObject({ status: 400, body: { message: expect.stringContaining("'max_results'") } });
+    expect(await send('GET', '/api/2.0/mlflow/registered-models/search?order_by=creation_timestamp+DESC')).toMatchObject({
+      status: 400,
+      body: { message: expect.stringContaining('registered models come in one order, name ASC') },
     });
   });
 

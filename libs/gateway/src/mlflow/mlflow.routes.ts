@@ -8,6 +8,9 @@ import { metricRoutes } from './metrics.routes';
 import { MlflowCall, type MlflowRoute, type MlflowShared } from './mlflow-call';
 import { endpointNotFound, MlflowError, renderMlflowError } from './mlflow-errors';
 import { ProjectResolver } from './project-resolver';
+import { registryArtifactRoutes } from './registry-artifacts.routes';
+import { registeredModelRoutes } from './registry-models.routes';
+import { modelVersionRoutes } from './registry-versions.routes';
 import { runRoutes } from './runs.routes';
 
 /** What `GET /version` answers: the Trellis release, not an MLflow one. */
@@ -21,15 +24,24 @@ const BASES = ['', '/projects/:project'];
 const FAMILIES = ['/mlflow', '/mlflow-artifacts'];
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
-const MLFLOW_ROUTES: readonly MlflowRoute[] = [...experimentRoutes, ...runRoutes, ...metricRoutes, ...artifactRoutes];
+const MLFLOW_ROUTES: readonly MlflowRoute[] = [
+  ...experimentRoutes,
+  ...runRoutes,
+  ...metricRoutes,
+  ...artifactRoutes,
+  ...registeredModelRoutes,
+  ...modelVersionRoutes,
+  ...registryArtifactRoutes,
+];
 
 /** MLflow's message for a server without proxied multipart uploads; the client then uploads in one PUT. */
 const NO_MULTIPART = 'Multipart upload is not supported for the current artifact repository';
 
 /**
- * MLflow's tracking REST API (`/api/2.0/mlflow/...`) and proxied artifact store
- * (`/api/2.0/mlflow-artifacts/...`) over tracking's gRPC services, so the stock MLflow client
- * works with `MLFLOW_TRACKING_URI` pointed at the gateway (docs/mlflow.md). Every route is also
+ * MLflow's tracking and model registry REST API (`/api/2.0/mlflow/...`) and proxied artifact
+ * store (`/api/2.0/mlflow-artifacts/...`) over the tracking and registry services' gRPC APIs, so
+ * the stock MLflow client works with `MLFLOW_TRACKING_URI` pointed at the gateway
+ * (docs/mlflow.md). Every route is also
  * served under `/ajax-api/2.0` and under `/projects/<name>`, which selects the project.
  */
 export function mlflowRoutes(gateway: Gateway): void {

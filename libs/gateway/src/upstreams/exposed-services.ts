@@ -1,5 +1,15 @@
 import type { DescService } from '@bufbuild/protobuf';
-import { ApprovalService, ArtifactService, AuditService, ExperimentService, IdentityService, MetricService, RunService, TokenService } from '@trellis/proto';
+import {
+  ApprovalService,
+  ArtifactService,
+  AuditService,
+  ExperimentService,
+  IdentityService,
+  MetricService,
+  RegistryService,
+  RunService,
+  TokenService,
+} from '@trellis/proto';
 
 /**
  * The gRPC services the gateway serves over HTTP, by the platform service that answers them
@@ -8,4 +18,5 @@ import { ApprovalService, ArtifactService, AuditService, ExperimentService, Iden
 export const EXPOSED_SERVICES: Readonly<Record<string, readonly DescService[]>> = {
   governance: [IdentityService, TokenService, AuditService, ApprovalService],
   tracking: [ExperimentService, RunService, MetricService, ArtifactService],
+  registry: [RegistryService],
 };

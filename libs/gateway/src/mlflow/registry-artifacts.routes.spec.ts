@@ -1,0 +1,32 @@
+import { create } from '@bufbuild/protobuf';
+import { ModelVersionSchema } from '@trellis/proto';
+import { isVersionArtifactPath, versionArtifactPath, versionDownloadUri } from './registry-artifacts.routes';
+import { registrySourceOf } from './registry-versions.routes';
+
+describe('model version files through the proxied artifact store', () => {
+  it('answers get-download-uri with a gateway URI for copied versions, and the referenced URI for references', () => {
+    const copied = create(ModelVersionSchema, { name: 'churn', version: 2n, storageUri: 'registry://default/models/p1/7/2/' });
+    expect(versionDownloadUri('research', copied)).toBe('mlflow-artifacts:/models/research/churn/2');
+    expect(versionDownloadUri('research', { ...copied, storageUri: 's3://bucket/churn.onnx' })).toBe('s3://bucket/churn.onnx');
+  });
+
+  it('reads models/<project>/<name>/<version>[/<path>], which no run path can be (experiment ids are digits)', () => {
+    expect(versionArtifactPath('models/research/churn/2/MLmodel')).toEqual({ project: 'research', name: 'churn', version: 2n, path: 'MLmodel' });
+    expect(versionArtifactPath('models/research/churn/12/data/weights.bin/')).toEqual({ project: 'research', name: 'churn', version: 12n, path: 'data/weights.bin' });
+    expect(versionArtifactPath('models/default/churn model/1')).toMatchObject({ name: 'churn model', path: '' });
+    expect(() => versionArtifactPath('models/research/churn/latest')).toThrow('expected models/<project>/<name>/<version>[/<path>]');
+    expect(() => versionArtifactPath('models/research')).toThrow();
+    expect(isVersionArtifactPath('models/research/churn/1')).toBe(true);
+    expect(isVersionArtifactPath('3/abc/artifacts/models')).toBe(false);
+  });
+
+  it("registers a run's artifact location, as register_model sends it, as the runs:/ source the registry copies", () => {
+    const runId = 'a'.repeat(32);
+    expect(registrySourceOf(`mlflow-artifacts:/4/${runId}/artifacts/model`)).toBe(`runs:/${runId}/model`);
+    expect(registrySourceOf(`mlflow-artifacts://gateway:8080/4/${runId}/artifacts/model/`)).toBe(`runs:/${runId}/model`);
+    expect(registrySourceOf(`mlflow-artifacts:/4/${runId}/artifacts`)).toBe(`runs:/${runId}`);
+    for (const kept of [`runs:/${runId}/model`, 'models:/churn@champion', 's3://bucket/model', 'mlflow-artifacts:/models/research/churn/1']) {
+      expect(registrySourceOf(kept)).toBe(kept);
+    }
+  });
+});

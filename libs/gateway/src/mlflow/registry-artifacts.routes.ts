@@ -1,0 +1,66 @@
+import type { ModelVersion } from '@trellis/proto';
+import type { MlflowCall, MlflowRoute } from './mlflow-call';
+import { invalidParameter } from './mlflow-errors';
+import { fileInfoJson } from './mlflow-json';
+import { registry } from './registry-call';
+import { sendStream } from './streamed-response';
+
+/**
+ * The first segment of the proxied paths of model versions: `models/<project>/<name>/<version>/<path>`.
+ * Tracking's proxied paths start with an experiment id, which is all digits, so the two never meet.
+ */
+const MODELS = 'models';
+
+/**
+ * What `get-download-uri` answers: for a version whose files the registry copied,
+ * `mlflow-artifacts:/models/<project>/<name>/<version>`, which the client turns into gateway URLs
+ * as it does a run's artifact URI; for a reference, the URI it refers to.
+ */
+export function versionDownloadUri(projectName: string, version: ModelVersion): string {
+  if (!version.storageUri.startsWith('registry:')) return version.storageUri;
+  return `mlflow-artifacts:/${MODELS}/${projectName}/${version.name}/${version.version}`;
+}
+
+/** Whether a proxied path (of a listing) is under a model version rather than a run. */
+export function isVersionArtifactPath(path: string): boolean {
+  return path === MODELS || path.startsWith(`${MODELS}/`);
+}
+
+/** A proxied path `models/<project>/<name>/<version>[/<path>]` as the version and the path in its files. */
+export function versionArtifactPath(path: string): { project: string; name: string; version: bigint; path: string } {
+  const segments = path.replace(/\/+$/, '').split('/');
+  const [root, project, name, version] = segments;
+  if (root !== MODELS || !project || !name || !/^[1-9]\d{0,9}$/.test(version ?? '')) {
+    throw invalidParameter(`'${path}' is not a path in a model version's files: expected ${MODELS}/<project>/<name>/<version>[/<path>]`);
+  }
+  return { project, name, version: BigInt(version), path: segments.slice(4).join('/') };
+}
+
+/** The proxied listing (`GET mlflow-artifacts/artifacts?path=models/...`): entries by base name, as for runs. */
+export async function listVersionArtifacts(call: MlflowCall, listed: string): Promise<unknown> {
+  const { project, ...file } = versionArtifactPath(listed);
+  const projectId = await call.projectIdOf(project);
+  const { files } = await registry(call).listVersionFiles({ projectId, ...file }, call.rpc.options);
+  return { files: files.map((entry) => fileInfoJson(entry, entry.path.slice(entry.path.lastIndexOf('/') + 1))) };
+}
+
+async function download(call: MlflowCall): Promise<void> {
+  const { project, ...file } = versionArtifactPath(`${MODELS}/${call.ctx.params['*']}`);
+  if (!file.path) throw invalidParameter(`'${MODELS}/${call.ctx.params['*']}' names a model version's root, not a file`);
+  const projectId = await call.projectIdOf(project);
+  const chunks = registry(call).downloadVersionFile({ projectId, ...file }, call.rpc.options);
+  await sendStream(call.ctx, 'application/octet-stream', '', '', chunks, (response) => response.chunk);
+}
+
+async function refuseChange(call: MlflowCall): Promise<never> {
+  // The body is not read: the connection closes after the answer rather than carry it into the next request.
+  if (!call.ctx.req.complete) call.ctx.res.setHeader('connection', 'close');
+  throw invalidParameter("a model version's files cannot be changed: register a new version instead");
+}
+
+/** Model versions' files through MLflow's proxied artifact store, read-only. */
+export const registryArtifactRoutes: readonly MlflowRoute[] = [
+  { method: 'GET', path: `/mlflow-artifacts/artifacts/${MODELS}/*`, handle: download, streams: true },
+  { method: 'PUT', path: `/mlflow-artifacts/artifacts/${MODELS}/*`, handle: refuseChange },
+  { method: 'DELETE', path: `/mlflow-artifacts/artifacts/${MODELS}/*`, handle: refuseChange },
+];
