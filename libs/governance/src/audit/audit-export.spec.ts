@@ -32,15 +32,15 @@ describe('exportLines', () => {
     await database.drop();
   });
 
-  it('reads the next batch only once the call has drained', async () => {
+  it('sends the next line only once the call has drained the last', async () => {
     const call = new SlowCall();
     const lines: string[] = [];
     let completed = false;
     exportLines(dataSource, { projects: ['p1'] }, call, 8).subscribe({ next: ({ line }) => lines.push(line), complete: () => (completed = true) });
 
-    await eventually(() => expect(lines).toHaveLength(8));
+    await eventually(() => expect(lines).toHaveLength(1));
     await sleep(50);
-    expect(lines).toHaveLength(8);
+    expect(lines).toHaveLength(1);
     call.drain();
     await eventually(() => expect(completed).toBe(true));
 
@@ -53,7 +53,7 @@ describe('exportLines', () => {
     const call = new SlowCall();
     const lines: string[] = [];
     const subscription = exportLines(dataSource, { projects: 'all' }, call, 10).subscribe({ next: ({ line }) => lines.push(line) });
-    await eventually(() => expect(lines).toHaveLength(10));
+    await eventually(() => expect(lines).toHaveLength(1));
     const reads = jest.spyOn(dataSource, 'transaction');
 
     subscription.unsubscribe();
@@ -69,7 +69,7 @@ describe('exportLines', () => {
     const lines: string[] = [];
     let completed = false;
     exportLines(dataSource, { projects: 'all' }, call, 20).subscribe({ next: ({ line }) => lines.push(line), complete: () => (completed = true) });
-    await eventually(() => expect(lines).toHaveLength(20));
+    await eventually(() => expect(lines).toHaveLength(1));
 
     await appendEvents(dataSource, [auditEvent(), auditEvent()]);
     call.drain();

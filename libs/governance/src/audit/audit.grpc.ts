@@ -2,7 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { create, toJsonString } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { callerOf, decodePageToken, pageOf, pageSizeOf, PermissionDeniedError, Requires, SEQUENCE_POSITION } from '@trellis/platform';
+import { callerOf, decodePageToken, pageOf, pageSizeOf, PermissionDeniedError, Requires, SEQUENCE_POSITION, type DrainableCall } from '@trellis/platform';
 import {
   AuditFilterSchema,
   ListAuditRecordsResponseSchema,
@@ -16,7 +16,7 @@ import {
 import type { Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { auditRecordOf } from './audit-fields';
-import { exportLines, type DrainableCall } from './audit-export';
+import { exportLines } from './audit-export';
 import { recordFilterFor } from './audit-filter';
 import { findRecords } from './audit-record.repository';
 import { verifyAuditChain } from './verify';

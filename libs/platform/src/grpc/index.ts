@@ -6,3 +6,4 @@ export * from './metrics-interceptor';
 export * from './paging';
 export * from './method-path';
 export * from './service-clients';
+export * from './drained-stream';

@@ -2,7 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { callerOf, Requires } from '@trellis/platform';
+import { callerOf, chunksOf, drainedStream, Requires, type Caller, type DrainableCall } from '@trellis/platform';
 import {
   CreateVersionResponseSchema,
   DeleteVersionResponseSchema,
@@ -142,28 +142,18 @@ export class VersionGrpc {
   // Stream handlers return Observables, as the kit requires (see tracking's artifact handlers).
   @GrpcMethod('RegistryService', 'DownloadVersionFile')
   @Requires('read', 'ModelVersion')
-  downloadVersionFile(request: DownloadVersionFileRequest, metadata: Metadata): Observable<DownloadVersionFileResponse> {
+  downloadVersionFile(request: DownloadVersionFileRequest, metadata: Metadata, call?: DrainableCall): Observable<DownloadVersionFileResponse> {
     const caller = callerOf(metadata);
-    return new Observable<DownloadVersionFileResponse>((subscriber) => {
-      let body: NodeJS.ReadableStream | undefined;
-      this.versions
-        .openFile(caller, request.projectId, request.name, request.version, request.path)
-        .then(async (file) => {
-          body = file.body;
-          let sent = false;
-          // Pieces as the store reads them, cut to at most CHUNK_BYTES; never the whole file at once.
-          for await (const piece of file.body) {
-            const bytes = piece as Buffer;
-            for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES) {
-              subscriber.next(create(DownloadVersionFileResponseSchema, { chunk: bytes.subarray(offset, offset + CHUNK_BYTES) }));
-              sent = true;
-            }
-          }
-          if (!sent) subscriber.next(create(DownloadVersionFileResponseSchema, { chunk: new Uint8Array() }));
-          subscriber.complete();
-        })
-        .catch((error: unknown) => subscriber.error(error));
-      return () => (body as { destroy?: () => void } | undefined)?.destroy?.();
-    });
+    return drainedStream(call, (signal) => this.fileChunks(caller, request, signal));
+  }
+
+  private async *fileChunks(caller: Caller, request: DownloadVersionFileRequest, signal: AbortSignal): AsyncGenerator<DownloadVersionFileResponse> {
+    const file = await this.versions.openFile(caller, request.projectId, request.name, request.version, request.path);
+    signal.addEventListener('abort', () => file.body.destroy(), { once: true });
+    try {
+      for await (const chunk of chunksOf(file.body, CHUNK_BYTES)) yield create(DownloadVersionFileResponseSchema, { chunk });
+    } finally {
+      file.body.destroy();
+    }
   }
 }

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { create } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
@@ -200,7 +201,7 @@ export class VersionService {
     return this.files.list(prefix, relative);
   }
 
-  async openFile(caller: Caller, projectId: string, name: string, version: bigint, path: string): Promise<{ body: NodeJS.ReadableStream; size: number }> {
+  async openFile(caller: Caller, projectId: string, name: string, version: bigint, path: string): Promise<{ body: Readable; size: number }> {
     const relative = versionPathOf(path);
     if (!relative) throw new InvalidArgumentError('must name a file of the version', 'path');
     const { prefix, label } = await this.copyOf(caller, projectId, name, version);

@@ -3,7 +3,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod, GrpcStreamMethod } from '@nestjs/microservices';
-import { callerOf, InvalidArgumentError, Requires } from '@trellis/platform';
+import { callerOf, chunksOf, drainedStream, InvalidArgumentError, Requires, type Caller, type DrainableCall } from '@trellis/platform';
 import {
   DeleteArtifactResponseSchema,
   DownloadArtifactResponseSchema,
@@ -80,25 +80,19 @@ export class ArtifactGrpc {
 
   @GrpcMethod('ArtifactService', 'DownloadArtifact')
   @Requires('read', 'Run')
-  downloadArtifact(request: DownloadArtifactRequest, metadata: Metadata): Observable<DownloadArtifactResponse> {
+  downloadArtifact(request: DownloadArtifactRequest, metadata: Metadata, call?: DrainableCall): Observable<DownloadArtifactResponse> {
     const caller = callerOf(metadata);
-    return new Observable<DownloadArtifactResponse>((subscriber) => {
-      let body: NodeJS.ReadableStream | undefined;
-      this.artifacts.download(caller, request.runId, request.path).then(async (file) => {
-        body = file.body;
-        let pending = Buffer.alloc(0);
-        for await (const piece of file.body) {
-          pending = Buffer.concat([pending, piece as Buffer]);
-          while (pending.length >= CHUNK_BYTES) {
-            subscriber.next(create(DownloadArtifactResponseSchema, { chunk: pending.subarray(0, CHUNK_BYTES) }));
-            pending = pending.subarray(CHUNK_BYTES);
-          }
-        }
-        if (pending.length > 0 || file.size === 0) subscriber.next(create(DownloadArtifactResponseSchema, { chunk: pending }));
-        subscriber.complete();
-      }).catch((error: unknown) => subscriber.error(error));
-      return () => (body as { destroy?: () => void } | undefined)?.destroy?.();
-    });
+    return drainedStream(call, (signal) => this.chunks(caller, request, signal));
+  }
+
+  private async *chunks(caller: Caller, request: DownloadArtifactRequest, signal: AbortSignal): AsyncGenerator<DownloadArtifactResponse> {
+    const file = await this.artifacts.download(caller, request.runId, request.path);
+    signal.addEventListener('abort', () => file.body.destroy(), { once: true });
+    try {
+      for await (const chunk of chunksOf(file.body, CHUNK_BYTES)) yield create(DownloadArtifactResponseSchema, { chunk });
+    } finally {
+      file.body.destroy();
+    }
   }
 
   @GrpcMethod('ArtifactService', 'ListArtifacts')

@@ -2,7 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { callerOf, InvalidArgumentError, Requires } from '@trellis/platform';
+import { callerOf, drainedStream, InvalidArgumentError, Requires, type Caller, type DrainableCall } from '@trellis/platform';
 import {
   GetMetricHistoryResponseSchema,
   GetSampledMetricHistoryResponseSchema,
@@ -17,15 +17,9 @@ import {
   type StreamMetricHistoryRequest,
   type StreamMetricHistoryResponse,
 } from '@trellis/proto';
-import { once } from 'node:events';
 import { Observable } from 'rxjs';
 import { RunAccess } from '../runs/run-access';
 import { MetricStore, type MetricPoint } from './metric-store';
-
-/** The part of a grpc-js server stream the handler watches, to read no faster than the client takes. */
-export interface DrainableCall extends NodeJS.EventEmitter {
-  readonly writableNeedDrain: boolean;
-}
 
 const MAX_HISTORY_PAGE = 25_000;
 const MAX_SAMPLED_RUNS = 100;
@@ -61,24 +55,18 @@ export class MetricGrpc {
   @GrpcMethod('MetricService', 'StreamMetricHistory')
   @Requires('read', 'Run')
   streamMetricHistory(request: StreamMetricHistoryRequest, metadata: Metadata, call?: DrainableCall): Observable<StreamMetricHistoryResponse> {
-    return new Observable<StreamMetricHistoryResponse>((subscriber) => {
-      const stop = new AbortController();
-      const run = async () => {
-        const key = keyOf(request.key);
-        await this.runs.require(callerOf(metadata), 'read', runIdOf(request.runId));
-        const chunkSize = Math.min(STREAM_CHUNK, pointsPerMessage(key));
-        for await (const points of this.metrics.stream(request.runId, key, chunkSize)) {
-          if (stop.signal.aborted) return;
-          subscriber.next(create(StreamMetricHistoryResponseSchema, { metrics: points.map(toMetricProto) }));
-          while (call?.writableNeedDrain && !stop.signal.aborted) await once(call, 'drain', { signal: stop.signal });
-        }
-        subscriber.complete();
-      };
-      run().catch((error: unknown) => {
-        if (!stop.signal.aborted) subscriber.error(error);
-      });
-      return () => stop.abort();
-    });
+    const caller = callerOf(metadata);
+    return drainedStream(call, (signal) => this.historyChunks(caller, request, signal));
+  }
+
+  private async *historyChunks(caller: Caller, request: StreamMetricHistoryRequest, signal: AbortSignal): AsyncGenerator<StreamMetricHistoryResponse> {
+    const key = keyOf(request.key);
+    await this.runs.require(caller, 'read', runIdOf(request.runId));
+    const chunkSize = Math.min(STREAM_CHUNK, pointsPerMessage(key));
+    for await (const points of this.metrics.stream(request.runId, key, chunkSize)) {
+      if (signal.aborted) return;
+      yield create(StreamMetricHistoryResponseSchema, { metrics: points.map(toMetricProto) });
+    }
   }
 
   @GrpcMethod('MetricService', 'GetSampledMetricHistory')
