@@ -4,7 +4,8 @@
  * is; SQLite's LIKE ignores case, so there it becomes a GLOB pattern.
  */
 export function likeCondition(column: string, pattern: string, dialect: 'postgres' | 'sqlite', bind: (value: string) => string): string {
-  if (dialect === 'postgres') return `${column} LIKE ${bind(pattern)} ESCAPE '\\'`;
+  // A trailing lone backslash escapes nothing: it is a literal one, as SQLite below takes it (PostgreSQL would refuse the pattern).
+  if (dialect === 'postgres') return `${column} LIKE ${bind(/(^|[^\\])(\\\\)*\\$/.test(pattern) ? `${pattern}\\` : pattern)} ESCAPE '\\'`;
   let glob = '';
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i];

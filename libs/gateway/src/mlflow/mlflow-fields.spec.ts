@@ -8,6 +8,12 @@ describe('MLflow request fields', () => {
     expect(() => readInt64(1.5, 'metrics[2].step')).toThrow("Invalid value 1.5 for parameter 'metrics[2].step' supplied: expected an integer.");
   });
 
+  it('refuses integers beyond 64 bits as a bad parameter, not a server error', () => {
+    expect(readInt64('-9223372036854775808', 'step')).toBe(-(2n ** 63n));
+    expect(() => readInt64('99999999999999999999999', 'timestamp')).toThrow('expected an integer that fits 64 bits');
+    expect(() => readInt64(1e30, 'timestamp')).toThrow('expected an integer that fits 64 bits');
+  });
+
   it('reads doubles as numbers, numeric strings and the protobuf JSON names of NaN and the infinities; refuses booleans', () => {
     expect(readDouble(0.25, 'value')).toBe(0.25);
     expect(readDouble('1e-3', 'value')).toBe(0.001);

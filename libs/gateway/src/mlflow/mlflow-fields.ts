@@ -20,9 +20,12 @@ export function readString(value: unknown, path: string): string | undefined {
 /** An int64 field, as a JSON number or a decimal string (the protobuf JSON mapping allows both). */
 export function readInt64(value: unknown, path: string): bigint | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
-  if (typeof value === 'string' && INTEGER.test(value)) return BigInt(value);
-  throw invalid(value, path, 'expected an integer');
+  let parsed: bigint | undefined;
+  if (typeof value === 'number' && Number.isInteger(value)) parsed = BigInt(value);
+  else if (typeof value === 'string' && INTEGER.test(value)) parsed = BigInt(value);
+  if (parsed === undefined) throw invalid(value, path, 'expected an integer');
+  if (parsed !== BigInt.asIntN(64, parsed)) throw invalid(value, path, 'expected an integer that fits 64 bits');
+  return parsed;
 }
 
 /**

@@ -3,13 +3,7 @@ import { ProjectResolver, type ListProjects } from './project-resolver';
 describe('ProjectResolver', () => {
   let now: number;
   let resolver: ProjectResolver;
-  const views: Record<string, Array<{ id: string; name: string }>> = {
-    alice: [
-      { id: 'p-1', name: 'default' },
-      { id: 'p-2', name: 'research' },
-    ],
-    bob: [{ id: 'p-1', name: 'default' }],
-  };
+  let views: Record<string, Array<{ id: string; name: string }>>;
   const calls: string[] = [];
   /** Lists `who`'s projects one to a page, so every lookup pages. */
   const listAs =
@@ -21,6 +15,13 @@ describe('ProjectResolver', () => {
     };
 
   beforeEach(() => {
+    views = {
+      alice: [
+        { id: 'p-1', name: 'default' },
+        { id: 'p-2', name: 'research' },
+      ],
+      bob: [{ id: 'p-1', name: 'default' }],
+    };
     now = 0;
     calls.length = 0;
     resolver = new ProjectResolver({ ttlMs: 1000, now: () => now });
