@@ -183,7 +183,7 @@ export type RegisteredModel = Message<"trellis.registry.v1.RegisteredModel"> & {
   protectedAliases: string[];
 
   /**
-   * latest_version is the highest version number; 0 before the first version.
+   * latest_version is the highest version number issued so far (numbers are never reused, even after a delete); 0 before the first version.
    *
    * @generated from field: int64 latest_version = 7;
    */
