@@ -3,16 +3,19 @@
 // and a `prod` alias on each; a client bound to all 10 projects calls
 //   (1) GetVersionByAlias of one model after another, against a baseline of the cheapest
 //       authenticated call of the same service, GetModel (one model, no tags beyond one);
+//   (1b) the same two calls through the gateway's JSON route for each RPC;
 //   (2) SearchModels, first page of 100 (no filter; and name LIKE + tag), against a baseline of the
 //       same page written by hand as one SQL query (tags and aliases aggregated) sent with plain `pg`.
 // Calls are sequential; rounds alternate figure and baseline; p50 and p99 are medians over rounds.
 // Run: node tools/bench/run.cjs tools/bench/registry/registry.bench.ts
 import 'reflect-metadata';
+import { gatewayEdge } from '@trellis/gateway';
 import { TestPlatform } from '@trellis/platform/testing';
 import storageFs from '@trellis/plugin-storage-fs';
 import { RegistryService } from '@trellis/proto';
 import { registryService } from '@trellis/registry';
 import { createTestDatabase, testNatsConfig } from '@trellis/testing';
+import { Agent, request } from 'node:http';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Client } from 'pg';
 
@@ -110,6 +113,7 @@ async function main(): Promise<void> {
     { plugins: [storageFs] },
   );
   const pg = new Client({ connectionString: database.config.url });
+  const stops: Array<() => Promise<void>> = [];
   try {
     const registry = await platform.startService(registryService);
     await pg.connect();
@@ -125,6 +129,27 @@ async function main(): Promise<void> {
       CALLS,
       (i) => client.getVersionByAlias({ ...model(i), alias: 'prod' }),
       (i) => client.getModel(model(i)),
+    );
+    // The same two calls through the gateway's JSON route for each RPC (keep-alive HTTP, the token forwarded as it is).
+    const gateway = await gatewayEdge.start({ runtime: platform.runtime, upstreams: { registry: registry.grpcAddress } });
+    stops.push(() => gateway.close());
+    const token = await platform.keys.mint({ sub: 'bench', bindings: PROJECTS.map((project) => ({ project, role: 'viewer' as const })) });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (method: string, body: unknown) =>
+      new Promise<void>((resolve, reject) => {
+        const payload = Buffer.from(JSON.stringify(body));
+        const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': payload.length };
+        const sent = request(new URL(`/v1/trellis.registry.v1.RegistryService/${method}`, gateway.address), { method: 'POST', agent, headers }, (response) => {
+          response.resume();
+          response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`${method} answered ${response.statusCode}`))));
+        });
+        sent.on('error', reject);
+        sent.end(payload);
+      });
+    const viaGateway = await compare(
+      CALLS,
+      (i) => post('GetVersionByAlias', { ...model(i), alias: 'prod' }),
+      (i) => post('GetModel', model(i)),
     );
     const cases = [
       { label: 'no filter', nameLike: '', tag: undefined },
@@ -152,6 +177,9 @@ async function main(): Promise<void> {
     console.log(
       `  GetVersionByAlias                           p50 ${ms(alias.figure.p50)}  p99 ${ms(alias.figure.p99)}  p50 target < ${ALIAS_TARGET_MS} ms: ${alias.figure.p50 < ALIAS_TARGET_MS ? 'met' : 'NOT met'}`,
     );
+    console.log(`GetVersionByAlias through the gateway (POST /v1/trellis.registry.v1.RegistryService/GetVersionByAlias, JSON):`);
+    console.log(`  baseline GetModel through the gateway      p50 ${ms(viaGateway.baseline.p50)}  p99 ${ms(viaGateway.baseline.p99)}`);
+    console.log(`  GetVersionByAlias                           p50 ${ms(viaGateway.figure.p50)}  p99 ${ms(viaGateway.figure.p99)}`);
     console.log(`SearchModels first page of 100, ${SEARCHES} sequential calls a round, across the caller's ${PROJECTS.length} projects:`);
     for (const { label, figures } of searches) {
       console.log(`  ${label}`);
@@ -161,6 +189,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
+    for (const stop of stops) await stop();
     await pg.end().catch(() => undefined);
     await platform.stop();
     await nats.cleanup();
