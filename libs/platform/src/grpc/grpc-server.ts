@@ -29,7 +29,8 @@ export function grpcServerOptions(options: {
       gracefulShutdown: true,
       // NestJS passes channelOptions to the grpc-js Server constructor, which takes interceptors.
       channelOptions: { interceptors: [metricsInterceptor(options.metrics)] } as ChannelOptions,
-      maxReceiveMessageLength: options.maxReceiveMessageBytes ?? 16 * 1024 * 1024,
+      // Room for MLflow's largest request: log-inputs with a 16 MiB dataset profile and a 1 MiB schema (32 MiB of JSON at the gateway).
+      maxReceiveMessageLength: options.maxReceiveMessageBytes ?? 40 * 1024 * 1024,
       onLoadPackageDefinition: (_definition: unknown, server: Pick<Server, 'addService'>) => {
         new ReflectionService(packageDefinition).addToServer(server);
         options.health.addToServer(server);
