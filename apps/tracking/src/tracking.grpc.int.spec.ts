@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { fromBinary } from '@bufbuild/protobuf';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { callEveryMethodWithoutToken, type EventSubscription, type GrpcClient, type RunningService } from '@trellis/platform';
@@ -226,5 +227,16 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
     const otherOrgAdmin = await platform.client(ExperimentService, service.grpcAddress, { sub: 'root', org: 'another-org', orgAdmin: true, bindings: [] });
     expect((await otherOrgAdmin.searchExperiments({})).experiments).toEqual([]);
     expect((await editor.experiments.searchExperiments({})).experiments.map((experiment) => experiment.name)).toContain('org-scoped');
+  });
+
+  it('streams a large artifact up and down intact, the upload paced by the store', async () => {
+    const { runId } = (await newRun((await newExperiment('large-artifact')).experimentId)).info!;
+    const content = randomBytes(8 * 1024 * 1024);
+    const chunks = Array.from({ length: content.length / 65_536 }, (_, i) => ({ part: { case: 'chunk' as const, value: content.subarray(i * 65_536, (i + 1) * 65_536) } }));
+    const stored = await editor.artifacts.uploadArtifact([{ part: { case: 'header', value: { runId, path: 'data/big.bin' } } }, ...chunks]);
+    expect(stored.file?.sizeBytes).toBe(BigInt(content.length));
+    const hash = createHash('sha256');
+    for await (const piece of viewer.artifacts.downloadArtifact({ runId, path: 'data/big.bin' })) hash.update(piece.chunk);
+    expect(hash.digest('hex')).toBe(createHash('sha256').update(content).digest('hex'));
   });
 });

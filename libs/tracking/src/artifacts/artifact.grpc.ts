@@ -30,6 +30,12 @@ import { ArtifactStores } from './artifact-stores';
 
 const CHUNK_BYTES = 64 * 1024;
 
+/** The part of a grpc-js client stream an upload pauses while the store is behind. */
+interface PausableCall {
+  pause(): void;
+  resume(): void;
+}
+
 /** Handlers of `trellis.tracking.v1.ArtifactService`. */
 @Controller()
 export class ArtifactGrpc {
@@ -41,7 +47,7 @@ export class ArtifactGrpc {
   // Stream handlers return Observables: Nest feeds the request stream only after the handler returns.
   @GrpcStreamMethod('ArtifactService', 'UploadArtifact')
   @Requires('update', 'Run')
-  uploadArtifact(requests: Observable<UploadArtifactRequest>, metadata: Metadata): Observable<UploadArtifactResponse> {
+  uploadArtifact(requests: Observable<UploadArtifactRequest>, metadata: Metadata, call?: PausableCall): Observable<UploadArtifactResponse> {
     const caller = callerOf(metadata);
     return new Observable<UploadArtifactResponse>((subscriber) => {
       const body = new PassThrough();
@@ -66,7 +72,11 @@ export class ArtifactGrpc {
             return;
           }
           if (request.part.case !== 'chunk') return fail(new InvalidArgumentError('only the first message may be a header', 'header'));
-          body.write(request.part.value);
+          // Nest feeds the request stream without backpressure: pause the call itself until the store catches up.
+          if (!body.write(request.part.value) && call) {
+            call.pause();
+            body.once('drain', () => call.resume());
+          }
         },
         error: fail,
         complete: () => {
