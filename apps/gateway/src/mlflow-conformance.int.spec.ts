@@ -290,6 +290,15 @@ describe('the MLflow REST API, as the Python client calls it', () => {
       expect(missing).toMatchObject({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST' } });
     });
 
+    it("get-history-bulk (the UI's) returns every run's full history with run_id, up to max_results in all", async () => {
+      const { metrics } = await client.ok('GET', 'metrics/get-history-bulk', { run_id: runIds, metric_key: 'loss' });
+      for (const runId of runIds) expect((metrics as Json[]).filter((metric) => metric.run_id === runId)).toHaveLength(1000);
+      expect((metrics as Json[])[0]).toEqual({ key: 'loss', value: 1, timestamp: 1_700_000_000_000, step: 0, run_id: runIds[0] });
+      const capped = await client.ok('GET', 'metrics/get-history-bulk', { run_id: runIds, metric_key: 'loss', max_results: 1500 });
+      expect(capped.metrics).toHaveLength(1500);
+      expect(new Set((capped.metrics as Json[]).map((metric) => metric.run_id))).toEqual(new Set(runIds.slice(0, 2)));
+    });
+
     it('get-history-bulk-interval samples each run over the step range, run by run in step order, with run_id', async () => {
       const { metrics } = await client.ok('GET', 'metrics/get-history-bulk-interval', { run_ids: runIds, metric_key: 'loss', start_step: 100, end_step: 899, max_results: 50 });
       for (const runId of runIds) {

@@ -72,8 +72,35 @@ async function getHistoryBulkInterval(call: MlflowCall): Promise<unknown> {
   };
 }
 
+/**
+ * The full history of one metric of several runs (the UI's `get-history-bulk`, `run_id` repeated),
+ * as `metrics[]` with `run_id`, run by run in the order asked, each in logged order, at most
+ * `max_results` points in all (25,000 by default and at most, as MLflow).
+ */
+async function getHistoryBulk(call: MlflowCall): Promise<unknown> {
+  const fields = await call.fields();
+  const runIds = fields.strings('run_id');
+  if (runIds.length === 0) throw invalidParameter('GetMetricHistoryBulk request must specify at least one run_id.');
+  if (runIds.length > MAX_BULK_RUNS) throw invalidParameter(`GetMetricHistoryBulk request cannot specify more than ${MAX_BULK_RUNS} run_ids. Received ${runIds.length} run_ids.`);
+  const key = fields.requiredString('metric_key');
+  const maxResults = fields.count('max_results') ?? MAX_HISTORY_PAGE;
+  if (maxResults < 1 || maxResults > MAX_HISTORY_PAGE) throw invalidParameter(`max_results must be between 1 and ${MAX_HISTORY_PAGE}.`);
+  const points: unknown[] = [];
+  for (const runId of runIds) {
+    let pageToken = '';
+    do {
+      const page = await metrics(call).getMetricHistory({ runId, key, pageSize: maxResults - points.length, pageToken }, call.rpc.options);
+      for (const metric of page.metrics) points.push({ ...metricJson(metric), run_id: runId });
+      pageToken = page.nextPageToken;
+    } while (pageToken && points.length < maxResults);
+    if (points.length >= maxResults) break;
+  }
+  return { metrics: points };
+}
+
 /** Metric histories. */
 export const metricRoutes: readonly MlflowRoute[] = [
+  { method: 'GET', path: '/mlflow/metrics/get-history-bulk', handle: getHistoryBulk },
   { method: 'GET', path: '/mlflow/metrics/get-history', handle: getHistory, streams: true },
   { method: 'GET', path: '/mlflow/metrics/get-history-bulk-interval', handle: getHistoryBulkInterval },
 ];
