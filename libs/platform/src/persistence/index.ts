@@ -4,3 +4,4 @@ export { openDatabase, type OpenDatabaseOptions } from './open-database';
 export { OutboxEntity } from './outbox.entity';
 export { ProcessedEventEntity } from './processed-event.entity';
 export { OUTBOX_TABLE, PROCESSED_EVENTS_TABLE } from './kit-table-names';
+export { escapedLikePattern, globPattern, likeCondition } from './like-pattern';

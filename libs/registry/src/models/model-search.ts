@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { decodePageToken, encodePageToken, pageSizeOf } from '@trellis/platform';
+import { decodePageToken, encodePageToken, likeCondition, pageSizeOf } from '@trellis/platform';
 import { DataSource, In } from 'typeorm';
-import { likeCondition } from '../like-pattern';
 import { checkLength, checkTags, REGISTRY_LIMITS, type Tag } from '../registry-limits';
 import { dialectOf, positionOf, SqlParameters } from '../registry-sql';
 import { RegisteredModelEntity } from './model.entity';

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { decodePageToken, encodePageToken, InvalidArgumentError, pageSizeOf } from '@trellis/platform';
+import { decodePageToken, encodePageToken, InvalidArgumentError, likeCondition, pageSizeOf } from '@trellis/platform';
 import { DataSource } from 'typeorm';
-import { likeCondition } from '../like-pattern';
 import { checkLength, checkTags, REGISTRY_LIMITS, type Tag } from '../registry-limits';
 import { dialectOf, positionOf, SqlParameters } from '../registry-sql';
 

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { escapedLikePattern, globPattern } from './like-pattern';
+import { escapedLikePattern, globPattern } from '@trellis/platform';
 import type { ComparisonOperator } from './search-grammar';
 
 /** The two databases a search runs on. */
