@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@trellis/platform';
+import { checkLength, checkRequired, InvalidArgumentError } from '@trellis/platform';
 
 /** MLflow's limits on registered models, which the registry enforces as they are. */
 export const REGISTRY_LIMITS = Object.freeze({
@@ -17,16 +17,6 @@ export const REGISTRY_LIMITS = Object.freeze({
 export interface Tag {
   key: string;
   value: string;
-}
-
-/** INVALID_ARGUMENT naming `field` unless `value` is non-empty. */
-export function checkRequired(value: string, field: string): void {
-  if (value.length === 0) throw new InvalidArgumentError('is required', field);
-}
-
-/** INVALID_ARGUMENT naming `field` and the limit when `value` is longer. */
-export function checkLength(value: string, limit: number, field: string): void {
-  if (value.length > limit) throw new InvalidArgumentError(`is ${value.length} characters; the limit is ${limit}`, field);
 }
 
 /** A model name: 1 to 256 characters, no `/` (it would make `models:/<name>/<version>` ambiguous). */

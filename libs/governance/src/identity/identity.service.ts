@@ -1,15 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import {
-  AlreadyExistsError,
-  AuditRecorder,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
-  PermissionDeniedError,
-  PROJECT_ROLES,
-  type Caller,
-  type ProjectRole,
-} from '@trellis/platform';
+import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, PROJECT_ROLES, type ProjectRole } from '@trellis/platform';
 import { randomUUID } from 'node:crypto';
 import { DataSource, In, MoreThan, type EntityManager } from 'typeorm';
 import { OrgEntity, PrincipalEntity, ProjectEntity, RoleBindingEntity } from './identity.entities';
@@ -196,6 +186,3 @@ function checkName(value: string, field: string): void {
   if (!NAME.test(value)) throw new InvalidArgumentError('must be 1 to 63 lowercase letters, digits or dashes, not starting or ending with a dash', field);
 }
 
-function checkLength(value: string, max: number, field: string): void {
-  if (value.length > max) throw new InvalidArgumentError(`must be at most ${max} characters`, field);
-}

@@ -1,2 +1,3 @@
 export * from './domain-errors';
 export * from './grpc-error';
+export * from './field-checks';

@@ -1,21 +1,11 @@
 import { create } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
-import {
-  AuditRecorder,
-  decodePageToken,
-  FailedPreconditionError,
-  NotFoundError,
-  Outbox,
-  pageOf,
-  pageSizeOf,
-  SEQUENCE_POSITION,
-  type Caller,
-} from '@trellis/platform';
+import { AuditRecorder, type Caller, checkLength, decodePageToken, FailedPreconditionError, NotFoundError, Outbox, pageOf, pageSizeOf, SEQUENCE_POSITION } from '@trellis/platform';
 import { AliasDeletedEventSchema, AliasSetEventSchema } from '@trellis/proto';
 import { DataSource, LessThan, LessThanOrEqual, type EntityManager } from 'typeorm';
 import { ModelAccess } from '../models/model-access';
 import { RegisteredModelEntity } from '../models/model.entity';
-import { checkAlias, checkLength, REGISTRY_LIMITS, versionOf } from '../registry-limits';
+import { checkAlias, REGISTRY_LIMITS, versionOf } from '../registry-limits';
 import { changeToProto, RegistryViews, type VersionView } from '../registry-views';
 import { ModelVersionEntity } from '../versions/version.entity';
 import { findVersion } from '../versions/version.service';

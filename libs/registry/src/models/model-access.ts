@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { NotFoundError, type Action, type Caller, type SubjectKind } from '@trellis/platform';
+import { type Action, type Caller, checkRequired, NotFoundError, type SubjectKind } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
-import { checkModelName, checkRequired } from '../registry-limits';
+import { checkModelName } from '../registry-limits';
 import { RegisteredModelEntity } from './model.entity';
 
 /** What a caller acts on under a model: the model itself, one of its versions, or an alias. */

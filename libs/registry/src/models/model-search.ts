@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { decodePageToken, encodePageToken, likeCondition, pageSizeOf } from '@trellis/platform';
+import { checkLength, decodePageToken, encodePageToken, likeCondition, pageSizeOf } from '@trellis/platform';
 import { DataSource, In } from 'typeorm';
-import { checkLength, checkTags, REGISTRY_LIMITS, type Tag } from '../registry-limits';
+import { checkTags, REGISTRY_LIMITS, type Tag } from '../registry-limits';
 import { dialectOf, positionOf, SqlParameters } from '../registry-sql';
 import { RegisteredModelEntity } from './model.entity';
 

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { AlreadyExistsError, AuditRecorder, FailedPreconditionError, InvalidArgumentError, NotFoundError, type Caller } from '@trellis/platform';
+import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkRequired, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AliasEntity } from '../aliases/alias.entity';
-import { checkAlias, checkLength, checkModelName, checkRequired, checkTag, checkTagKey, checkTags, lastWins, REGISTRY_LIMITS, type Tag } from '../registry-limits';
+import { checkAlias, checkModelName, checkTag, checkTagKey, checkTags, lastWins, REGISTRY_LIMITS, type Tag } from '../registry-limits';
 import { RegistryViews, type ModelView } from '../registry-views';
 import { versionPrefix, VersionFiles } from '../versions/version-files';
 import { ModelAccess, type ModelTarget } from './model-access';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { decodePageToken, encodePageToken, InvalidArgumentError, likeCondition, pageSizeOf } from '@trellis/platform';
+import { checkLength, decodePageToken, encodePageToken, InvalidArgumentError, likeCondition, pageSizeOf } from '@trellis/platform';
 import { DataSource } from 'typeorm';
-import { checkLength, checkTags, REGISTRY_LIMITS, type Tag } from '../registry-limits';
+import { checkTags, REGISTRY_LIMITS, type Tag } from '../registry-limits';
 import { dialectOf, positionOf, SqlParameters } from '../registry-sql';
 
 /** A search of versions once the caller's readable projects are known. */

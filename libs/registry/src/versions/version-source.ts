@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from '@trellis/platform';
-import { checkAlias, checkModelName, checkRequired, versionOf } from '../registry-limits';
+import { checkRequired, InvalidArgumentError } from '@trellis/platform';
+import { checkAlias, checkModelName, versionOf } from '../registry-limits';
 import { versionPathOf } from './version-files';
 
 /** What a version's `source` says its files are. */

@@ -2,22 +2,13 @@ import type { Readable } from 'node:stream';
 import { create } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
-import {
-  AuditRecorder,
-  FailedPreconditionError,
-  forwardAs,
-  InvalidArgumentError,
-  NotFoundError,
-  Outbox,
-  ServiceClients,
-  type Caller,
-} from '@trellis/platform';
+import { AuditRecorder, type Caller, checkLength, checkRequired, FailedPreconditionError, forwardAs, InvalidArgumentError, NotFoundError, Outbox, ServiceClients } from '@trellis/platform';
 import { RunService, VersionCreatedEventSchema } from '@trellis/proto';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { AliasEntity } from '../aliases/alias.entity';
 import { ModelAccess } from '../models/model-access';
 import { RegisteredModelEntity } from '../models/model.entity';
-import { checkLength, checkModelName, checkRequired, checkTag, checkTagKey, checkTags, lastWins, REGISTRY_LIMITS, versionOf, type Tag } from '../registry-limits';
+import { checkModelName, checkTag, checkTagKey, checkTags, lastWins, REGISTRY_LIMITS, versionOf, type Tag } from '../registry-limits';
 import { RegistryViews, versionToProto, type VersionView } from '../registry-views';
 import { REGISTRY_STORE } from './registry-store';
 import { storageUriOf, versionPathOf, versionPrefix, VersionFiles, type CopyJob, type CopySource, type VersionFileEntry } from './version-files';

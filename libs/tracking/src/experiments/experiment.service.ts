@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { AlreadyExistsError, AuditRecorder, FailedPreconditionError, NotFoundError, type Caller } from '@trellis/platform';
+import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkRequired, FailedPreconditionError, NotFoundError } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { RunEntity } from '../runs/run.entity';
 import { ExperimentSearch } from '../search/experiment-search';
-import { checkKey, checkLength, checkRequired, experimentIdOf, TRACKING_LIMITS } from '../validation/tracking-limits';
+import { checkKey, experimentIdOf, TRACKING_LIMITS } from '../validation/tracking-limits';
 import { ExperimentEntity, ExperimentTagEntity, type LifecycleStageName } from './experiment.entity';
 
 /** The experiment MLflow clients use when they name none; each project gets its own, on first use. */

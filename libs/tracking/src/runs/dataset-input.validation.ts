@@ -1,4 +1,5 @@
-import { checkLength, checkRequired, TRACKING_LIMITS } from '../validation/tracking-limits';
+import { checkLength, checkRequired } from '@trellis/platform';
+import { TRACKING_LIMITS } from '../validation/tracking-limits';
 
 /** A dataset input as a client logs it. */
 export interface NewDatasetInput {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
-import { AuditRecorder, FailedPreconditionError, InvalidArgumentError, NotFoundError, Outbox, type Caller } from '@trellis/platform';
+import { AuditRecorder, type Caller, checkLength, FailedPreconditionError, InvalidArgumentError, NotFoundError, Outbox } from '@trellis/platform';
 import { RunCreatedEventSchema, RunFinishedEventSchema } from '@trellis/proto';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { ArtifactStores } from '../artifacts/artifact-stores';
@@ -9,7 +9,7 @@ import { ExperimentService } from '../experiments/experiment.service';
 import { MetricStore } from '../metrics';
 import { RunSearch } from '../search/run-search';
 import { checkLogBatch, type KeyValue, type LogBatch, type MetricPoint } from '../validation/log-batch.validation';
-import { checkKey, checkLength, experimentIdOf, TRACKING_LIMITS } from '../validation/tracking-limits';
+import { checkKey, experimentIdOf, TRACKING_LIMITS } from '../validation/tracking-limits';
 import { runInfoToProto } from './run.mapping';
 import { RunAccess } from './run-access';
 import { RunEntity, RunInputEntity, RunParamEntity, RunTagEntity, TERMINAL_STATUSES, type RunStatusName } from './run.entity';

@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from '@trellis/platform';
-import { checkKey, checkLength, TRACKING_LIMITS } from './tracking-limits';
+import { checkLength, InvalidArgumentError } from '@trellis/platform';
+import { checkKey, TRACKING_LIMITS } from './tracking-limits';
 
 /** One metric point as the domain handles it. */
 export interface MetricPoint {

@@ -43,16 +43,6 @@ export function checkKey(key: string, field: string): void {
   }
 }
 
-/** Checks that a string is at most `limit` characters, naming the limit. */
-export function checkLength(value: string, limit: number, field: string): void {
-  if (value.length > limit) throw new InvalidArgumentError(`is ${value.length} characters; the limit is ${limit}`, field);
-}
-
-/** Checks that a string is not empty. */
-export function checkRequired(value: string, field: string): void {
-  if (value.length === 0) throw new InvalidArgumentError('is required', field);
-}
-
 const RUN_ID_PATTERN = /^[a-zA-Z0-9][\w-]{0,255}$/;
 const EXPERIMENT_ID_PATTERN = /^(0|[1-9]\d{0,9})$/;
 
