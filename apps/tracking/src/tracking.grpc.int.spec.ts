@@ -6,6 +6,8 @@ import { TestPlatform } from '@trellis/platform/testing';
 import storageFs from '@trellis/plugin-storage-fs';
 import {
   ArtifactService,
+  AuditEventSchema,
+  type AuditEvent,
   ExperimentService,
   LifecycleStage,
   MetricService,
@@ -86,12 +88,24 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
     expect((await failure(outsider.experiments.getExperiment({ experimentId: experiment.experimentId })))?.code).toBe(status.NOT_FOUND);
   });
 
-  it("creates a project's Default experiment on first use, once", async () => {
+  it("creates a project's Default experiment on first use, once, and audits its creation", async () => {
+    const audits: AuditEvent[] = [];
+    const audited = await platform.runtime.bus.subscribe({
+      durable: 'tracking-default-audit-spec',
+      subject: 'trellis.tracking.v1.audit.recorded',
+      handler: async (envelope) => void audits.push(fromBinary(AuditEventSchema, envelope.payload)),
+    });
     const [a, b] = await Promise.all([
       editor.experiments.getExperimentByName({ projectId: 'p1', name: 'Default' }),
       editor.experiments.getExperimentByName({ projectId: 'p1', name: 'Default' }),
     ]);
     expect(a.experiment?.experimentId).toBe(b.experiment?.experimentId);
+    await eventually(() =>
+      expect(audits.filter((event) => event.resource === `Experiment/${a.experiment?.experimentId}`)).toEqual([
+        expect.objectContaining({ action: 'create', actor: 'erin', projectId: 'p1' }),
+      ]),
+    );
+    await audited.stop();
     expect((await failure(viewer.experiments.getExperimentByName({ projectId: 'p1', name: 'nope' })))?.code).toBe(status.NOT_FOUND);
   });
 

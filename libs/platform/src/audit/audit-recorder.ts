@@ -47,17 +47,18 @@ export class AuditRecorder {
    * Records the caller's change inside the handler's own transaction (`manager`), so the record
    * exists exactly when the change does; the kit then does not record the call again. `created`
    * names a resource this call created after its permission check (its id, and its project when
-   * the resource is one).
+   * the resource is one); `kind` and `action`, a change of another kind than the call declared
+   * (a read that creates what it reads on first use).
    */
-  async recordIn(manager: EntityManager, caller: Caller, created?: { id: string; projectId?: string }): Promise<void> {
+  async recordIn(manager: EntityManager, caller: Caller, created?: { id: string; projectId?: string; kind?: string; action?: string }): Promise<void> {
     const target = caller.target;
-    const kind = target?.kind ?? '';
+    const kind = created?.kind ?? target?.kind ?? '';
     const resourceId = created?.id ?? target?.id;
     await this.publish(
       manager,
       {
         actor: caller.principal?.id ?? '',
-        action: caller.call.action,
+        action: created?.action ?? caller.call.action,
         method: caller.call.method,
         resource: resourceId ? `${kind}/${resourceId}` : kind,
         projectId: created?.projectId ?? target?.projectId ?? '',

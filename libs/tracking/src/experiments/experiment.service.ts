@@ -70,7 +70,10 @@ export class ExperimentService {
     if (found) return found;
     if (name === DEFAULT_EXPERIMENT_NAME && caller.can('create', 'Experiment', { projectId })) {
       try {
-        await this.dataSource.transaction((manager) => this.insert(manager, { projectId, name, tags: [] }));
+        await this.dataSource.transaction(async (manager) => {
+          const created = await this.insert(manager, { projectId, name, tags: [] });
+          await this.audit.recordIn(manager, caller, { id: String(created.id), projectId, kind: 'Experiment', action: 'create' });
+        });
       } catch (error) {
         // Two first uses raced (on PostgreSQL the loser's insert breaks the unique constraint): use the winner's.
         const created = await this.findByName(projectId, name);
