@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { status } from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +102,8 @@ describe('registry as its own process beside tracking and governance (distribute
     ]);
 
     const registry = client(RegistryService, registryAddress, admin);
+    // PostgreSQL refuses a NUL character: a bad request, not an internal error.
+    await expect(registry.createModel({ projectId, name: 'nul\u0000name' })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     await registry.createModel({ projectId, name: 'churn', protectedAliases: ['champion'] });
     await registry.createVersion({ projectId, name: 'churn', source: `runs:/${runId}/model` });
     await eventually(async () => expect((await registry.getVersion({ projectId, name: 'churn', version: 1n })).version?.status).toBe(ModelVersionStatus.READY));

@@ -124,6 +124,19 @@ describe('registry through gRPC (SQLite, standalone kit)', () => {
     expect(model.protectedAliases).toEqual(['canary', 'champion']);
   });
 
+  it('lets no editor swap a protected model out by name: renaming or deleting it takes a project admin', async () => {
+    await admin.createModel({ projectId: 'p1', name: 'served', protectedAliases: ['champion'] });
+    await editor.createModel({ projectId: 'p1', name: 'shadow' });
+    await editor.createVersion({ projectId: 'p1', name: 'shadow', source: 's3://elsewhere/model' });
+    await editor.setAlias({ projectId: 'p1', name: 'shadow', alias: 'champion', version: 1n });
+    const renamed = await failure(editor.renameModel({ projectId: 'p1', name: 'served', newName: 'served-old' }));
+    expect(renamed?.code).toBe(status.PERMISSION_DENIED);
+    expect(renamed?.details).toBe('model "served" has protected aliases (champion): only a project admin may rename it');
+    expect((await failure(editor.deleteModel({ projectId: 'p1', name: 'served' })))?.code).toBe(status.PERMISSION_DENIED);
+    expect((await editor.renameModel({ projectId: 'p1', name: 'shadow', newName: 'shadow-2' })).model?.name).toBe('shadow-2');
+    expect((await admin.renameModel({ projectId: 'p1', name: 'served', newName: 'served-2' })).model?.name).toBe('served-2');
+  });
+
   it('numbers versions from 1 without gaps or duplicates when many are created at once', async () => {
     await newModel('parallel');
     const created = await Promise.all(Array.from({ length: 10 }, (_, i) => editor.createVersion({ projectId: 'p1', name: 'parallel', source: `s3://b/m${i}` })));
@@ -200,6 +213,7 @@ describe('registry through gRPC (SQLite, standalone kit)', () => {
     expect((await viewer.getModel({ projectId: 'p1', name: 'aliased' })).model?.aliases.map((a) => `${a.alias}=${a.version}`)).toEqual(['canary=3', 'prod=2']);
     expect((await viewer.getVersionByAlias({ projectId: 'p1', name: 'aliased', alias: 'prod', atTimeMs: BigInt(afterFirst) })).version?.version).toBe(1n);
     expect((await failure(viewer.getVersionByAlias({ projectId: 'p1', name: 'aliased', alias: 'prod', atTimeMs: BigInt(afterFirst - 1) })))?.code).toBe(status.NOT_FOUND);
+    expect((await failure(viewer.getVersionByAlias({ projectId: 'p1', name: 'aliased', alias: 'prod', atTimeMs: 9_000_000_000_000_000n })))?.code).toBe(status.INVALID_ARGUMENT);
 
     const heldVersion = await failure(editor.deleteVersion({ projectId: 'p1', name: 'aliased', version: 2n }));
     expect(heldVersion?.code).toBe(status.FAILED_PRECONDITION);

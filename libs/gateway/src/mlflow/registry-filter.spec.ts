@@ -1,4 +1,4 @@
-import { checkOrderBy, likeRegExp, parseRegistryFilter } from './registry-filter';
+import { checkOrderBy, likeMatcher, parseRegistryFilter } from './registry-filter';
 
 describe('registry search filters', () => {
   it('maps name =, LIKE and tags.<key> = onto the registry search, escaping LIKE wildcards of an exact name', () => {
@@ -39,12 +39,12 @@ describe('registry search filters', () => {
   });
 
   it('reads LIKE patterns as MLflow does: % any run, _ one character, backslash a literal', () => {
-    expect(likeRegExp('a_c%', false).test('abcdef')).toBe(true);
-    expect(likeRegExp('a_c%', false).test('ABC')).toBe(false);
-    expect(likeRegExp('a_c%', true).test('ABC')).toBe(true);
-    expect(likeRegExp('50\\%', false).test('50%')).toBe(true);
-    expect(likeRegExp('50\\%', false).test('500')).toBe(false);
-    expect(likeRegExp('a.b(c)', false).test('a.b(c)')).toBe(true);
+    expect(likeMatcher('a_c%', false).test('abcdef')).toBe(true);
+    expect(likeMatcher('a_c%', false).test('ABC')).toBe(false);
+    expect(likeMatcher('a_c%', true).test('ABC')).toBe(true);
+    expect(likeMatcher('50\\%', false).test('50%')).toBe(true);
+    expect(likeMatcher('50\\%', false).test('500')).toBe(false);
+    expect(likeMatcher('a.b(c)', false).test('a.b(c)')).toBe(true);
   });
 
   it('takes the order the registry has, and refuses any other saying what it is', () => {
@@ -56,5 +56,13 @@ describe('registry search filters', () => {
     );
     expect(() => checkOrderBy(['version_number DESC', 'name ASC'], ['name ASC', 'version_number DESC'], 'model versions')).toThrow('"name ASC" is not supported');
     expect(() => checkOrderBy(['name DESC'], ['name ASC'], 'registered models')).toThrow('"name DESC"');
+  });
+
+  it('answers patterns of many % on names that fail them (a backtracking regular expression would run for hours)', () => {
+    const pattern = `${'%x'.repeat(30)}%!`;
+    expect(likeMatcher(pattern, true).test('x'.repeat(200))).toBe(false);
+    expect(likeMatcher(pattern, false).test(`${'x'.repeat(30)}!`)).toBe(true);
+    expect(likeMatcher('a%b_c\\%', false).test('aXXbYc%')).toBe(true);
+    expect(likeMatcher('a%b_c\\%', false).test('aXXbYcd')).toBe(false);
   });
 });

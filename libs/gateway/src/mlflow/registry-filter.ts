@@ -9,7 +9,7 @@ export interface RegistryFilter {
   /** Run ids a version must come from (versions only); undefined when the filter names none, [] when none can match. */
   runIds?: string[];
   /** Name conditions the registry cannot evaluate (ILIKE, a second pattern), checked here on each name it returns. */
-  nameChecks: RegExp[];
+  nameChecks: NameCheck[];
 }
 
 /** Which of MLflow's registry searches a filter is for: they differ in the fields they know. */
@@ -68,11 +68,11 @@ function readComparison(reader: FilterReader, kind: RegistrySearchKind, filter: 
   const value = reader.string();
   if (field.tag !== undefined) filter.tags.push({ key: field.tag, value });
   else if (field.name === 'run_id') filter.runIds = filter.runIds ? filter.runIds.filter((id) => id === value) : [value];
-  else if (op === 'ILIKE') filter.nameChecks.push(likeRegExp(value, true));
+  else if (op === 'ILIKE') filter.nameChecks.push(likeMatcher(value, true));
   else {
     const pattern = op === '=' ? likeLiteral(value) : value;
     // The registry takes one name pattern; any further one is checked here.
-    if (filter.nameLike) filter.nameChecks.push(likeRegExp(pattern, false));
+    if (filter.nameLike) filter.nameChecks.push(likeMatcher(pattern, false));
     else filter.nameLike = pattern;
   }
 }
@@ -82,16 +82,53 @@ export function likeLiteral(value: string): string {
   return value.replace(/[\\%_]/g, '\\$&');
 }
 
-/** A LIKE pattern as a regular expression over the whole name: `%` any run, `_` one character, `\` makes the next one literal. */
-export function likeRegExp(pattern: string, ignoreCase: boolean): RegExp {
-  const literal = (ch: string) => ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  let source = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i];
-    if (ch === '\\' && i + 1 < pattern.length) source += literal(pattern[++i]);
-    else source += ch === '%' ? '.*' : ch === '_' ? '.' : literal(ch);
+/** A name test: whether a whole name matches a LIKE pattern. */
+export interface NameCheck {
+  test(name: string): boolean;
+}
+
+/**
+ * A LIKE pattern as a test over the whole name: `%` any run, `_` one character, `\` makes the next
+ * one literal. Matched by the two-pointer wildcard walk, at most (name length x pattern length)
+ * steps: a regular expression of many `%` backtracks exponentially on a name that fails, and a
+ * crafted filter would stall the gateway.
+ */
+export function likeMatcher(pattern: string, ignoreCase: boolean): NameCheck {
+  type Token = { kind: 'many' } | { kind: 'one' } | { kind: 'char'; char: string };
+  const fold = (text: string) => (ignoreCase ? text.toLowerCase() : text);
+  const tokens: Token[] = [];
+  const chars = Array.from(pattern);
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i];
+    if (ch === '\\' && i + 1 < chars.length) tokens.push({ kind: 'char', char: fold(chars[++i]) });
+    else tokens.push(ch === '%' ? { kind: 'many' } : ch === '_' ? { kind: 'one' } : { kind: 'char', char: fold(ch) });
   }
-  return new RegExp(`^${source}$`, ignoreCase ? 'isu' : 'su');
+  return {
+    test(name: string): boolean {
+      const text = Array.from(fold(name));
+      let t = 0;
+      let p = 0;
+      let star = -1;
+      let resume = 0;
+      while (t < text.length) {
+        const token = tokens[p];
+        if (token && (token.kind === 'one' || (token.kind === 'char' && token.char === text[t]))) {
+          t++;
+          p++;
+        } else if (token?.kind === 'many') {
+          star = p++;
+          resume = t;
+        } else if (star >= 0) {
+          p = star + 1;
+          t = ++resume;
+        } else {
+          return false;
+        }
+      }
+      while (tokens[p]?.kind === 'many') p++;
+      return p === tokens.length;
+    },
+  };
 }
 
 /** A cursor over a filter; errors name the 0-based position, as tracking's search errors do. */

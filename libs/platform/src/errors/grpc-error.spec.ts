@@ -27,6 +27,15 @@ describe('toGrpcError', () => {
     expect(unexpected).toEqual([]);
   });
 
+  it("answers a value PostgreSQL refuses (a NUL character, a number out of range) with INVALID_ARGUMENT and the database's reason", () => {
+    const refused = Object.assign(new Error('query failed'), { driverError: { code: '22021', message: 'invalid byte sequence for encoding "UTF8": 0x00' } });
+    expect(toGrpcError(refused, 'req', report)).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: 'a value of the request cannot be stored or compared: invalid byte sequence for encoding "UTF8": 0x00',
+    });
+    expect(unexpected).toEqual([]);
+  });
+
   it('turns anything else into INTERNAL naming only the request id, and reports the cause', () => {
     const cause = new Error('connection string postgres://user:secret@db');
     const answer = toGrpcError(cause, 'req-9', report);

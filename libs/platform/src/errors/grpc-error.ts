@@ -42,6 +42,12 @@ export function toGrpcError(error: unknown, requestId: string, report: Unexpecte
     const details = 'a resource with the same unique name was created at the same time; read it, or retry with another name';
     return { code: status.ALREADY_EXISTS, details, message: details, metadata };
   }
+  const rejectedValue = valueRejectedByDatabase(error);
+  if (rejectedValue) {
+    // Input the service's own checks let through but the database cannot hold (an edited page token, a NUL character).
+    const details = `a value of the request cannot be stored or compared: ${rejectedValue}`;
+    return { code: status.INVALID_ARGUMENT, details, message: details, metadata };
+  }
   if (isGrpcStatus(error)) {
     return { code: error.code, details: error.details, message: error.details, metadata };
   }
@@ -54,6 +60,22 @@ function isUniqueViolation(error: unknown): boolean {
   const driverError = (error as { driverError?: { code?: unknown } } | null)?.driverError;
   // PostgreSQL's unique_violation, and better-sqlite3's unique and primary-key constraint codes.
   return driverError?.code === '23505' || driverError?.code === 'SQLITE_CONSTRAINT_UNIQUE' || driverError?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** PostgreSQL's data exceptions that only a value sent by the client can cause, by SQLSTATE. */
+const VALUE_ERRORS = new Set([
+  '22P02', // invalid_text_representation: "x" where a number goes
+  '22003', // numeric_value_out_of_range
+  '22021', // character_not_in_repertoire: a NUL character in text
+  '22001', // string_data_right_truncation: longer than the column
+  '22007', // invalid_datetime_format
+  '22008', // datetime_field_overflow
+]);
+
+function valueRejectedByDatabase(error: unknown): string | undefined {
+  const driverError = (error as { driverError?: { code?: unknown; message?: unknown } } | null)?.driverError;
+  if (typeof driverError?.code !== 'string' || !VALUE_ERRORS.has(driverError.code)) return undefined;
+  return typeof driverError.message === 'string' ? driverError.message : driverError.code;
 }
 
 function isGrpcStatus(error: unknown): error is { code: status; details: string } {

@@ -28,15 +28,22 @@ describe('drainedStream', () => {
 
   it('stops reading when the client cancels, and aborts the producer', async () => {
     const call = new SlowCall();
+    const asked: number[] = [];
     let aborted = false;
     const subscription = drainedStream(call, async function* (signal) {
       signal.addEventListener('abort', () => (aborted = true));
-      yield 1;
-      yield 2;
+      for (let i = 0; i < 3; i++) {
+        asked.push(i);
+        yield i;
+      }
     }).subscribe();
     await new Promise((resolve) => setImmediate(resolve));
     subscription.unsubscribe();
+    call.writableNeedDrain = false;
+    call.emit('drain');
+    await new Promise((resolve) => setImmediate(resolve));
     expect(aborted).toBe(true);
+    expect(asked).toEqual([0]);
   });
 
   it('passes an error of the producer to the client', async () => {

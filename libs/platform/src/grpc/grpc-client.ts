@@ -105,6 +105,8 @@ function bindMethod(
             yield* stream;
           } finally {
             release();
+            // A reader that stops early (break, an error) ends the call too; after a finished call this does nothing.
+            stream.cancel();
           }
         })();
     case 'client_streaming':
@@ -134,6 +136,8 @@ function bindMethod(
             yield* stream;
           } finally {
             release();
+            // A reader that stops early (break, an error) ends the call too; after a finished call this does nothing.
+            stream.cancel();
           }
         })();
   }

@@ -43,7 +43,10 @@ export class AliasGrpc {
   @Requires('read', 'Alias')
   async getVersionByAlias(request: GetVersionByAliasRequest, metadata: Metadata): Promise<GetVersionByAliasResponse> {
     const atTimeMs = Number(request.atTimeMs);
-    if (!Number.isSafeInteger(atTimeMs) || atTimeMs < 0) throw new InvalidArgumentError('must be a non-negative number of milliseconds', 'at_time_ms');
+    // 8.64e15 ms is the last moment a date can name (year 275760).
+    if (!Number.isSafeInteger(atTimeMs) || atTimeMs < 0 || atTimeMs > 8.64e15) {
+      throw new InvalidArgumentError('must be milliseconds since the epoch, from 0 to 8640000000000000', 'at_time_ms');
+    }
     const view = await this.aliases.resolve(callerOf(metadata), request.projectId, request.name, request.alias, atTimeMs);
     return create(GetVersionByAliasResponseSchema, { version: versionToProto(view) });
   }

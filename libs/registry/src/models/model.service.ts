@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkRequired, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@trellis/platform';
+import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkRequired, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AliasEntity } from '../aliases/alias.entity';
 import { checkAlias, checkModelName, checkTag, checkTagKey, checkTags, lastWins, REGISTRY_LIMITS, type Tag } from '../registry-limits';
@@ -98,6 +98,7 @@ export class ModelService {
   async rename(caller: Caller, projectId: string, name: string, newName: string): Promise<ModelView> {
     checkModelName(newName, 'new_name');
     return this.change(caller, projectId, name, async (manager, model) => {
+      checkMayReplace(caller, model, 'rename');
       if (newName !== name && (await manager.existsBy(RegisteredModelEntity, { projectId, name: newName }))) {
         throw new AlreadyExistsError(`model "${newName}" already exists in project ${projectId}`);
       }
@@ -110,6 +111,7 @@ export class ModelService {
   async delete(caller: Caller, projectId: string, name: string): Promise<void> {
     const model = await this.dataSource.transaction(async (manager) => {
       const model = await this.access.lock(manager, caller, projectId, name, { action: 'delete', kind: 'Model' });
+      checkMayReplace(caller, model, 'delete');
       const held = await manager.find(AliasEntity, { where: { modelId: model.id }, order: { alias: 'ASC' } });
       if (held.length > 0) {
         const named = held.map((alias) => `${alias.alias} (version ${alias.version})`).join(', ');
@@ -159,6 +161,18 @@ export class ModelService {
       return (await this.views.models([model], manager))[0];
     });
   }
+}
+
+/**
+ * Renaming or deleting a model with protected aliases is a project admin's decision too: clients
+ * and approvals name models by name, so an editor who could swap names (or delete the model and
+ * create it again unprotected) would move a protected alias without an approval.
+ */
+function checkMayReplace(caller: Caller, model: RegisteredModelEntity, what: 'rename' | 'delete'): void {
+  if (model.protectedAliases.length === 0 || caller.can('update', 'Project', { projectId: model.projectId, id: model.projectId })) return;
+  throw new PermissionDeniedError(
+    `model "${model.name}" has protected aliases (${model.protectedAliases.join(', ')}): only a project admin may ${what} it`,
+  );
 }
 
 /**

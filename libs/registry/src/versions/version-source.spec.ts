@@ -15,7 +15,7 @@ describe('reading a version source', () => {
     expect(parseSource(source)).toEqual(expected);
   });
 
-  it.each(['', 'runs:/', 'runs:/a/../b', 'runs:/a//b', 'runs:/a/b\\c', 'models:/churn', 'models:/churn/v3', 'models:/churn/0', 'models:/a/b/3', 'models:/churn@latest', 'models:/@prod'])(
+  it.each(['', 'registry://default/models/p2/7/1/', 'REGISTRY://x', 'runs:/', 'runs:/a/../b', 'runs:/a//b', 'runs:/a/b\\c', 'models:/churn', 'models:/churn/v3', 'models:/churn/0', 'models:/a/b/3', 'models:/churn@latest', 'models:/@prod'])(
     'refuses %j, naming source',
     (source) => {
       expect(() => parseSource(source)).toThrow(InvalidArgumentError);

@@ -42,5 +42,7 @@ export function parseSource(source: string): VersionSource {
     checkModelName(name, 'source');
     return { kind: 'model', name, version: versionOf(Number(rest.slice(slash + 1)), 'source') };
   }
+  // registry:// names the registry's own copies; a reference to one would reach another project's files.
+  if (/^registry:/i.test(source)) throw new InvalidArgumentError(`"${source}" names a registry copy; use models:/<name>/<version> or models:/<name>@<alias>`, 'source');
   return { kind: 'reference', uri: source };
 }
