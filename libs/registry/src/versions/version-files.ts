@@ -68,6 +68,7 @@ export function versionPathOf(path: string, field = 'path'): string {
 @Injectable()
 export class VersionFiles implements OnModuleInit, OnModuleDestroy {
   private readonly copies = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private closing = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -87,8 +88,13 @@ export class VersionFiles implements OnModuleInit, OnModuleDestroy {
     if (affected) this.logger.warn({ versions: affected }, 'versions left PENDING by the last run are now FAILED');
   }
 
-  /** Stops the copies in flight; their versions become FAILED as after a crash, but at once. */
+  /**
+   * Stops the copies in flight; their versions become FAILED as after a crash, but at once. A
+   * version created while the service drains fails the same way rather than start a copy the
+   * closing database would strand PENDING.
+   */
   async onModuleDestroy(): Promise<void> {
+    this.closing = true;
     const running = [...this.copies.values()];
     for (const copy of running) copy.controller.abort();
     await Promise.all(running.map((copy) => copy.done));
@@ -98,6 +104,7 @@ export class VersionFiles implements OnModuleInit, OnModuleDestroy {
   start(job: CopyJob): void {
     const id = `${job.modelId}/${job.version}`;
     const controller = new AbortController();
+    if (this.closing) controller.abort();
     const done = this.copy(job, controller.signal)
       .then(
         () => this.finish(job, 'READY', ''),
@@ -151,6 +158,7 @@ export class VersionFiles implements OnModuleInit, OnModuleDestroy {
 
   private async copy(job: CopyJob, signal: AbortSignal): Promise<void> {
     const store = await this.stores.store();
+    signal.throwIfAborted();
     if (job.from.kind === 'version') {
       for await (const object of iterateObjects(store, { prefix: job.from.prefix })) {
         signal.throwIfAborted();
