@@ -10,6 +10,11 @@ import {
   VersionCreatedEventSchema,
 } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
+import { definePlugin, z } from '@trellis/plugin-sdk';
+import { MemoryObjectStore } from '@trellis/plugin-sdk/testing';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RegisteredModelEntity } from './models/model.entity';
 import { INTERRUPTED } from './versions/version-files';
 import { ModelVersionEntity } from './versions/version.entity';
@@ -33,8 +38,18 @@ describe('registry through gRPC (SQLite, standalone kit)', () => {
 
   const clientFor = (sub: string, bindings: Array<{ project: string; role: Role }>) => platform.client(RegistryService, service.grpcAddress, { sub, bindings });
 
+  let configDir: string;
+
   beforeAll(async () => {
-    platform = await TestPlatform.start({ TRELLIS_REGISTRY_PORT: '0' });
+    // The registry's store: the SDK's in-memory one (a service lib builds in no real plugin).
+    const memoryStorage = definePlugin({
+      manifest: { kind: 'storage', id: 'storage-memory', apiVersion: 'v1' },
+      configSchema: z.object({}),
+      create: () => new MemoryObjectStore(),
+    });
+    configDir = mkdtempSync(join(tmpdir(), 'trellis-registry-spec-'));
+    writeFileSync(join(configDir, 'trellis.yaml'), 'storage:\n  default:\n    plugin: storage-memory\n');
+    platform = await TestPlatform.start({ TRELLIS_REGISTRY_PORT: '0', TRELLIS_CONFIG: join(configDir, 'trellis.yaml') }, { plugins: [memoryStorage] });
     subscription = await platform.runtime.bus.subscribe({
       durable: 'registry-spec',
       subject: 'trellis.registry.v1.>',
@@ -48,6 +63,7 @@ describe('registry through gRPC (SQLite, standalone kit)', () => {
   });
 
   afterAll(async () => {
+    rmSync(configDir, { recursive: true, force: true });
     await subscription?.stop();
     await platform?.stop();
   });
@@ -327,6 +343,9 @@ describe('registry through gRPC (SQLite, standalone kit)', () => {
     // As a crash mid-copy leaves it.
     const { id } = await service.dataSource.manager.findOneByOrFail(RegisteredModelEntity, { projectId: 'p1', name: 'crashed' });
     await service.dataSource.transaction((manager) => manager.update(ModelVersionEntity, { modelId: id, version: 1 }, { status: 'PENDING' }));
+    const store = await platform.runtime.storage.open('default');
+    const partial = `models/p1/${id}/1/model.onnx`;
+    await store.put(partial, Buffer.from('half a model'));
     expect((await viewer.getVersion({ projectId: 'p1', name: 'crashed', version: 1n })).version?.status).toBe(ModelVersionStatus.PENDING);
     const restarted = await startService(registryService, platform.runtime);
     try {
@@ -334,6 +353,7 @@ describe('registry through gRPC (SQLite, standalone kit)', () => {
         status: ModelVersionStatus.FAILED,
         statusMessage: INTERRUPTED,
       });
+      await eventually(async () => expect(await store.head(partial)).toBeUndefined());
     } finally {
       await restarted.close();
     }

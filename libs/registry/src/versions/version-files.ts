@@ -7,6 +7,7 @@ import { iterateObjects, type ObjectStore } from '@trellis/plugin-sdk';
 import { ArtifactService } from '@trellis/proto';
 import { DataSource } from 'typeorm';
 import { RegistryStore, REGISTRY_STORE } from './registry-store';
+import { RegisteredModelEntity } from '../models/model.entity';
 import { ModelVersionEntity, type VersionStatusName } from './version.entity';
 
 /** One file or directory directly under a path of a version's copy. */
@@ -82,10 +83,20 @@ export class VersionFiles implements OnModuleInit, OnModuleDestroy {
    * registry process per database is assumed; a second one starting would fail the first's copies.
    */
   async onModuleInit(): Promise<void> {
-    const { affected } = await this.dataSource.transaction((manager) =>
-      manager.update(ModelVersionEntity, { status: 'PENDING' }, { status: 'FAILED', statusMessage: INTERRUPTED, updatedAt: Date.now() }),
-    );
-    if (affected) this.logger.warn({ versions: affected }, 'versions left PENDING by the last run are now FAILED');
+    const stranded = await this.dataSource.transaction(async (manager) => {
+      const rows: Array<{ modelId: number; version: number; projectId: string }> = await manager
+        .createQueryBuilder(ModelVersionEntity, 'v')
+        .innerJoin(RegisteredModelEntity, 'm', 'm.id = v.model_id')
+        .select(['v.model_id AS "modelId"', 'v.version AS "version"', 'm.project_id AS "projectId"'])
+        .where("v.status = 'PENDING'")
+        .getRawMany();
+      await manager.update(ModelVersionEntity, { status: 'PENDING' }, { status: 'FAILED', statusMessage: INTERRUPTED, updatedAt: Date.now() });
+      return rows;
+    });
+    if (stranded.length === 0) return;
+    this.logger.warn({ versions: stranded.length }, 'versions left PENDING by the last run are now FAILED');
+    // Their partial copies go too, without holding up the start.
+    void Promise.all(stranded.map((row) => this.deleteUnder(versionPrefix(row.projectId, Number(row.modelId), Number(row.version)))));
   }
 
   /**
