@@ -21,9 +21,7 @@ describe('governance as its own process (distributed: PostgreSQL, NATS JetStream
       TRELLIS_GOVERNANCE_PORT: '0',
       TRELLIS_OPS_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
-      TRELLIS_NATS_URL: nats.servers,
-      TRELLIS_NATS_STREAM: nats.stream,
-      TRELLIS_NATS_SUBJECT_PREFIX: nats.subjectPrefix,
+      ...nats.env,
       TRELLIS_ADMIN_KEY: ADMIN_KEY,
     });
     running = await runProcess({ mode: 'distributed', services: [governanceService], print: () => undefined });

@@ -51,9 +51,7 @@ describe('registry as its own process beside tracking and governance (distribute
       TRELLIS_MODE: 'distributed',
       TRELLIS_OPS_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
-      TRELLIS_NATS_URL: nats.servers,
-      TRELLIS_NATS_STREAM: nats.stream,
-      TRELLIS_NATS_SUBJECT_PREFIX: nats.subjectPrefix,
+      ...nats.env,
       TRELLIS_ADMIN_KEY: ADMIN_KEY,
     });
     governanceAddress = await start([governanceService], { TRELLIS_DATA_DIR: dirs[0], TRELLIS_GOVERNANCE_DATABASE_URL: databases[0].config.url, TRELLIS_GOVERNANCE_PORT: '0' });

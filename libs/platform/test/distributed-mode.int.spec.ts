@@ -18,9 +18,7 @@ describe('a service in distributed mode (PostgreSQL, NATS JetStream)', () => {
     platform = await TestPlatform.start({
       TRELLIS_MODE: 'distributed',
       TRELLIS_WIDGETS_DATABASE_URL: database.config.url,
-      TRELLIS_NATS_URL: nats.servers,
-      TRELLIS_NATS_STREAM: nats.stream,
-      TRELLIS_NATS_SUBJECT_PREFIX: nats.subjectPrefix,
+      ...nats.env,
     });
     service = await platform.startService(widgetService);
   });
@@ -67,9 +65,7 @@ describe('a service whose PostgreSQL database does not exist yet', () => {
     const platform = await TestPlatform.start({
       TRELLIS_MODE: 'distributed',
       TRELLIS_WIDGETS_DATABASE_URL: server.toString(),
-      TRELLIS_NATS_URL: nats.servers,
-      TRELLIS_NATS_STREAM: nats.stream,
-      TRELLIS_NATS_SUBJECT_PREFIX: nats.subjectPrefix,
+      ...nats.env,
     });
     try {
       const service = await platform.startService(widgetService);

@@ -9,6 +9,8 @@ export interface TestNatsConfig {
   stream: string;
   /** `t_<run id>_<n>`: the stream captures `<prefix>.trellis.>`, so streams never overlap. */
   subjectPrefix: string;
+  /** The `TRELLIS_NATS_*` variables that point a process at this stream. */
+  env: Record<string, string>;
   /** Deletes the stream (and its consumers); does nothing if it was never created. */
   cleanup(): Promise<void>;
 }
@@ -27,6 +29,7 @@ export function testNatsConfig(): TestNatsConfig {
     servers,
     stream,
     subjectPrefix: name,
+    env: { TRELLIS_NATS_URL: servers, TRELLIS_NATS_STREAM: stream, TRELLIS_NATS_SUBJECT_PREFIX: name },
     cleanup: async () => {
       const connection = await connect({ servers, name: `trellis-test-cleanup-${testRunId()}` });
       try {

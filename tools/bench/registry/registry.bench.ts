@@ -106,9 +106,7 @@ async function main(): Promise<void> {
       TRELLIS_MODE: 'distributed',
       TRELLIS_REGISTRY_DATABASE_URL: database.config.url,
       TRELLIS_REGISTRY_PORT: '0',
-      TRELLIS_NATS_URL: nats.servers,
-      TRELLIS_NATS_STREAM: nats.stream,
-      TRELLIS_NATS_SUBJECT_PREFIX: nats.subjectPrefix,
+      ...nats.env,
     },
     { plugins: [storageFs] },
   );

@@ -68,9 +68,7 @@ async function main(): Promise<void> {
       TRELLIS_TRACKING_DATABASE_URL: trackingDb.config.url,
       TRELLIS_TRACKING_PORT: '0',
       TRELLIS_GATEWAY_PORT: '0',
-      TRELLIS_NATS_URL: nats.servers,
-      TRELLIS_NATS_STREAM: nats.stream,
-      TRELLIS_NATS_SUBJECT_PREFIX: nats.subjectPrefix,
+      ...nats.env,
     },
     { plugins: [storageFs] },
   );

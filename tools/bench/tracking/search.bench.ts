@@ -160,9 +160,7 @@ async function main(): Promise<void> {
       TRELLIS_MODE: 'distributed',
       TRELLIS_TRACKING_DATABASE_URL: database.config.url,
       TRELLIS_TRACKING_PORT: '0',
-      TRELLIS_NATS_URL: nats.servers,
-      TRELLIS_NATS_STREAM: nats.stream,
-      TRELLIS_NATS_SUBJECT_PREFIX: nats.subjectPrefix,
+      ...nats.env,
     }, { plugins: [storageFs] });
     stops.push(async () => {
       await platform.stop();
