@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
-import { createLogger } from '@trellis/platform';
+import { createLogger, Metrics } from '@trellis/platform';
+import { eventually } from '@trellis/testing';
 import { IdentityService, TokenService } from '@trellis/proto';
 import { EchoService, startEchoServer } from '../test/echo-service';
 import { GatewayError } from './errors/gateway-error';
@@ -12,6 +13,7 @@ describe('the gateway over HTTP', () => {
   let echo: { address: string; stop(): Promise<void> };
   let gateway: Gateway;
   let base: string;
+  const metrics = new Metrics();
 
   beforeAll(async () => {
     echo = await startEchoServer();
@@ -19,6 +21,7 @@ describe('the gateway over HTTP', () => {
       upstreams: { echo: echo.address },
       maxBodyBytes: 1024,
       logger: createLogger({ level: 'silent' }),
+      metrics,
       services: { echo: [EchoService], governance: [IdentityService, TokenService] },
     });
     base = await gateway.listen('127.0.0.1', 0);
@@ -91,6 +94,24 @@ describe('the gateway over HTTP', () => {
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('POST');
     expect(await wrongMethod.json()).toMatchObject({ message: 'GET is not allowed on /v1/trellis.gatewaytest.v1.EchoService/Echo; it answers POST' });
+  });
+
+  it('counts requests by route pattern, method and status on the process metrics, never by raw path', async () => {
+    await (await post(`${ECHO}/Echo`, '{"text":"hi"}')).text();
+    await (await post('/v1/unknown/path-1', '{}')).text();
+    await (await post('/v1/unknown/path-2', '{}')).text();
+    await (await fetch(`${base}${ECHO}/Echo`, { method: 'PROPFIND' })).text();
+    // Counted when the response closes, a moment after the client has it.
+    const text = await eventually(async () => {
+      const exposed = await metrics.registry.metrics();
+      expect(exposed).toContain('method="OTHER"');
+      return exposed;
+    });
+    expect(text).toMatch(new RegExp(`trellis_http_requests_total\\{edge="gateway",route="/v1/${EchoService.typeName.replace(/\./g, '\\.')}/Echo",method="POST",status="200"\\} [1-9]`));
+    expect(text).toMatch(/trellis_http_requests_total\{edge="gateway",route="unmatched",method="POST",status="404"\} [2-9]/);
+    expect(text).toMatch(/trellis_http_requests_total\{edge="gateway",route="[^"]*",method="OTHER",status="405"\} 1/);
+    expect(text).not.toContain('path-1');
+    expect(text).toContain('trellis_http_request_duration_seconds_bucket');
   });
 
   it('answers 413 naming the limit when a body is larger than the route takes', async () => {

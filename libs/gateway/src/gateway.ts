@@ -1,6 +1,6 @@
 import type { DescService } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
-import type { EdgeDefinition, GrpcCallOptions, GrpcClient, Logger } from '@trellis/platform';
+import type { EdgeDefinition, GrpcCallOptions, GrpcClient, Logger, Metrics } from '@trellis/platform';
 import { EdgeAuth } from './auth/edge-auth';
 import { toGatewayError } from './errors/gateway-error';
 import { HttpServer, renderJsonError } from './http/http-server';
@@ -33,6 +33,8 @@ export interface GatewayOptions {
   /** Default body limit of routes that read their body. */
   maxBodyBytes: number;
   logger: Logger;
+  /** Where request counts and durations go (`trellis_http_*` on the process's /metrics); none when absent. */
+  metrics?: Metrics;
   /** The gRPC services served over HTTP, by platform service (default: EXPOSED_SERVICES). */
   services?: Readonly<Record<string, readonly DescService[]>>;
 }
@@ -52,7 +54,7 @@ export class Gateway {
     this.logger = options.logger;
     this.upstreams = new Upstreams(options.upstreams, options.services ?? EXPOSED_SERVICES);
     this.auth = new EdgeAuth(this.upstreams);
-    this.server = new HttpServer(this.router, { maxBodyBytes: options.maxBodyBytes, logger: options.logger });
+    this.server = new HttpServer(this.router, { maxBodyBytes: options.maxBodyBytes, logger: options.logger, metrics: options.metrics, edge: 'gateway' });
     for (const addRoutes of ROUTE_MODULES) addRoutes(this);
   }
 
@@ -100,7 +102,7 @@ export const gatewayEdge: EdgeDefinition = {
   async start({ runtime, upstreams }) {
     const { config } = runtime;
     const logger = runtime.logger.child({ edge: 'gateway' });
-    const gateway = new Gateway({ upstreams: { ...upstreams, ...config.gateway.upstreams }, maxBodyBytes: config.gateway.maxBodyBytes, logger });
+    const gateway = new Gateway({ upstreams: { ...upstreams, ...config.gateway.upstreams }, maxBodyBytes: config.gateway.maxBodyBytes, logger, metrics: runtime.metrics });
     const address = await gateway.listen(config.host, config.gateway.port);
     logger.info({ address, upstreams: { ...upstreams, ...config.gateway.upstreams } }, 'gateway listening');
     return {

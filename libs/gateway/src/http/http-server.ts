@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '@trellis/platform';
+import type { Logger, Metrics } from '@trellis/platform';
 import { badRequest, GatewayError, toGatewayError } from '../errors/gateway-error';
 import { grpcToHttp } from '../errors/status-mapping';
 import { RequestContext, type ErrorRenderer } from './request-context';
@@ -31,7 +31,7 @@ export class HttpServer {
 
   constructor(
     private readonly router: Router,
-    private readonly options: { maxBodyBytes: number; logger: Logger },
+    private readonly options: { maxBodyBytes: number; logger: Logger; metrics?: Metrics; edge?: string },
   ) {
     this.server = createServer((req, res) => this.handle(req, res));
   }
@@ -61,6 +61,10 @@ export class HttpServer {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    const startedAt = process.hrtime.bigint();
+    let routeLabel = 'unmatched';
+    const { metrics, edge = 'gateway' } = this.options;
+    if (metrics) res.once('close', () => metrics.observeHttp(edge, routeLabel, methodLabel(req.method), res.statusCode, startedAt));
     const requestId = requestIdOf(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
     if (this.closing) res.setHeader('connection', 'close');
@@ -87,6 +91,7 @@ export class HttpServer {
       return;
     }
     const { route, params } = match;
+    routeLabel = route.pattern;
     const ctx = new RequestContext(req, res, requestId, path, params, route.maxBodyBytes ?? this.options.maxBodyBytes, query);
     try {
       const done = route.handler(ctx);
@@ -109,6 +114,13 @@ export class HttpServer {
     const { status: httpStatus, body } = (route?.renderError ?? renderJsonError)(error, ctx);
     ctx.sendJson(httpStatus, body);
   }
+}
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** A request method as a metric label: any other method a client invents counts as OTHER, so series stay bounded. */
+function methodLabel(method: string | undefined): string {
+  return method && METHODS.has(method) ? method : 'OTHER';
 }
 
 /** The client's request id when it is a sane token, else a new one (as the kit's gRPC servers do). */

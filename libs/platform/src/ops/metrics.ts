@@ -24,6 +24,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Finished HTTP requests of an edge (the gateway), by route pattern, method and status. */
+  readonly httpHandled = new Counter({
+    name: 'trellis_http_requests_total',
+    help: 'HTTP requests answered by an edge, by route pattern (not the path, to bound the series), method and status.',
+    labelNames: ['edge', 'route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  /** How long an edge's HTTP requests took, to the last byte of the response. */
+  readonly httpSeconds = new Histogram({
+    name: 'trellis_http_request_duration_seconds',
+    help: 'Time from receiving an HTTP request to finishing its response, in seconds.',
+    labelNames: ['edge', 'route', 'method'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
   /** Denied calls not written to the audit log because one address sent too many. */
   readonly deniedCallsUnaudited = new Counter({
     name: 'trellis_denied_calls_unaudited_total',
@@ -38,6 +55,13 @@ export class Metrics {
   // Series bound to their labels once, so recording a call does not hash label objects.
   private readonly handledSeries = new Map<string, { inc(): void }>();
   private readonly secondsSeries = new Map<string, { observe(value: number): void }>();
+
+  /** Records one finished HTTP request of `edge`; `route` is the pattern that matched (`unmatched` when none did). */
+  observeHttp(edge: string, route: string, method: string, status: number, startedAt: bigint): void {
+    const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+    this.httpHandled.labels({ edge, route, method, status: String(status) }).inc();
+    this.httpSeconds.labels({ edge, route, method }).observe(seconds);
+  }
 
   /** Records one finished call. */
   observeCall(service: string, method: string, code: string, startedAt: bigint): void {
