@@ -223,7 +223,7 @@ describe.each(['postgres', 'sqlite'] as const)('MetricStore on %s', (kind) => {
     expect((await store.sample(runId, 'shared', { maxPoints: 10 }))?.totalPoints).toBe(total);
   });
 
-  (kind === 'postgres' ? it : it.skip)('makes a second transaction appending to a series wait for the first to commit', async () => {
+  it('makes a second transaction appending to a series wait for the first to commit', async () => {
     const runId = await newRun();
     let release = () => undefined as void;
     const held = new Promise<void>((resolve) => (release = resolve));
