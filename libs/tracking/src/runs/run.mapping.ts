@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { InvalidArgumentError } from '@trellis/platform';
 import { RunInfoSchema, RunSchema, RunStatus, type Metric, type Run, type RunInfo } from '@trellis/proto';
 import { lifecycleStageToProto } from '../lifecycle.mapping';
-import type { MetricPoint } from '../validation/log-batch.validation';
+import { toMetricProto, type MetricPoint } from '../metrics';
 import type { RunEntity, RunStatusName } from './run.entity';
 import type { RunView } from './run.service';
 
@@ -38,10 +38,6 @@ export function runInfoToProto(run: RunEntity): RunInfo {
   });
 }
 
-export function metricToProto(point: MetricPoint): Metric {
-  return { $typeName: 'trellis.tracking.v1.Metric', key: point.key, value: point.value, timestampMs: BigInt(point.timestampMs), step: BigInt(point.step) };
-}
-
 /** A proto metric as a domain point; int64 fields beyond 2^53 are rejected by validation, not rounded silently. */
 export function metricFromProto(metric: Metric | undefined): MetricPoint {
   return {
@@ -55,7 +51,7 @@ export function metricFromProto(metric: Metric | undefined): MetricPoint {
 export function runToProto(view: RunView): Run {
   return create(RunSchema, {
     info: runInfoToProto(view.run),
-    data: { metrics: view.metrics.map(metricToProto), params: view.params, tags: view.tags },
+    data: { metrics: view.metrics.map(toMetricProto), params: view.params, tags: view.tags },
     inputs: {
       datasetInputs: view.inputs.map((input) => ({
         tags: input.tags,

@@ -1,13 +1,6 @@
 import { checkLength, InvalidArgumentError } from '@trellis/platform';
+import type { MetricPoint } from '../metrics/metric-store';
 import { checkKey, TRACKING_LIMITS } from './tracking-limits';
-
-/** One metric point as the domain handles it. */
-export interface MetricPoint {
-  key: string;
-  value: number;
-  timestampMs: number;
-  step: number;
-}
 
 /** A key and a value (a param or a tag). */
 export interface KeyValue {
