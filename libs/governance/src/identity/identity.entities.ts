@@ -1,5 +1,5 @@
+import { epochMillis } from '@trellis/platform';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { epochMillis } from '../epoch-millis';
 
 /** An organization: the top of the tenancy tree. */
 @Entity('orgs')

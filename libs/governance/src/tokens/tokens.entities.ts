@@ -1,5 +1,5 @@
+import { epochMillis } from '@trellis/platform';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { epochMillis } from '../epoch-millis';
 
 /** An API key: only the SHA-256 of its secret part is kept. */
 @Entity('api_keys')

@@ -5,3 +5,4 @@ export { OutboxEntity } from './outbox.entity';
 export { ProcessedEventEntity } from './processed-event.entity';
 export { OUTBOX_TABLE, PROCESSED_EVENTS_TABLE } from './kit-table-names';
 export { escapedLikePattern, globPattern, likeCondition } from './like-pattern';
+export { epochMillis } from './epoch-millis';

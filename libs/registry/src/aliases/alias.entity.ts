@@ -1,5 +1,5 @@
+import { epochMillis } from '@trellis/platform';
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
-import { millisColumn } from '../epoch-millis';
 
 /** Where an alias of a model points now. */
 @Entity('model_aliases')
@@ -43,7 +43,7 @@ export class AliasChangeEntity {
   @Column('varchar', { name: 'actor_id', length: 256 })
   actorId!: string;
 
-  @Column('bigint', { name: 'time_ms', transformer: millisColumn })
+  @Column('bigint', { name: 'time_ms', transformer: epochMillis })
   timeMs!: number;
 
   @Column('varchar', { name: 'approval_id', length: 128 })
@@ -62,6 +62,6 @@ export class UsedApprovalEntity {
   @Column('varchar', { length: 255 })
   alias!: string;
 
-  @Column('bigint', { name: 'used_at', transformer: millisColumn })
+  @Column('bigint', { name: 'used_at', transformer: epochMillis })
   usedAt!: number;
 }

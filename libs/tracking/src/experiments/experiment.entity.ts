@@ -1,5 +1,5 @@
+import { epochMillis } from '@trellis/platform';
 import { Column, Entity, OneToMany, PrimaryColumn, PrimaryGeneratedColumn, ManyToOne, JoinColumn } from 'typeorm';
-import { millisColumn } from '../epoch-millis';
 
 /** Whether an experiment or run is deleted; MLflow's lifecycle_stage values. */
 export type LifecycleStageName = 'active' | 'deleted';
@@ -23,10 +23,10 @@ export class ExperimentEntity {
   @Column('varchar', { name: 'lifecycle_stage', length: 16 })
   lifecycleStage!: LifecycleStageName;
 
-  @Column('bigint', { name: 'created_at', transformer: millisColumn })
+  @Column('bigint', { name: 'created_at', transformer: epochMillis })
   createdAt!: number;
 
-  @Column('bigint', { name: 'updated_at', transformer: millisColumn })
+  @Column('bigint', { name: 'updated_at', transformer: epochMillis })
   updatedAt!: number;
 
   @OneToMany(() => ExperimentTagEntity, (tag) => tag.experiment)

@@ -1,5 +1,5 @@
+import { epochMillis } from '@trellis/platform';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { millisColumn } from '../epoch-millis';
 import type { LifecycleStageName } from '../experiments/experiment.entity';
 
 /** A run's status as stored: MLflow's names. */
@@ -30,10 +30,10 @@ export class RunEntity {
   @Column('varchar', { length: 16 })
   status!: RunStatusName;
 
-  @Column('bigint', { name: 'start_time', transformer: millisColumn })
+  @Column('bigint', { name: 'start_time', transformer: epochMillis })
   startTime!: number;
 
-  @Column('bigint', { name: 'end_time', nullable: true, transformer: millisColumn })
+  @Column('bigint', { name: 'end_time', nullable: true, transformer: epochMillis })
   endTime!: number | null;
 
   @Column('text', { name: 'artifact_uri' })

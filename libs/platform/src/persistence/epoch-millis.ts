@@ -1,8 +1,8 @@
 import type { ValueTransformer } from 'typeorm';
 
 /**
- * Times are stored as milliseconds since the epoch in bigint columns, the same on SQLite and
- * PostgreSQL (which returns bigint as a string).
+ * A TypeORM transformer for times kept as milliseconds since the epoch in bigint columns: the same
+ * number on SQLite and PostgreSQL (whose driver returns bigint as a string).
  */
 export const epochMillis: ValueTransformer = {
   to: (value: number | null | undefined) => value,
