@@ -122,15 +122,21 @@ describe('PluginRegistry.createInstance', () => {
 
   it('refuses a second instance of a name while the first is still being created', async () => {
     let finish!: () => void;
+    let createCalled!: () => void;
+    const creating = new Promise<void>((resolve) => (createCalled = resolve));
     const slow = definePlugin({
       manifest: { kind: 'notifier', id: 'notifier-slow', apiVersion: 'v1' },
       configSchema: z.object({}),
-      create: () => new Promise<Notifier>((resolve) => (finish = () => resolve({ deliver: async () => undefined }))),
+      create: () =>
+        new Promise<Notifier>((resolve) => {
+          finish = () => resolve({ deliver: async () => undefined });
+          createCalled();
+        }),
     });
     const registry = new PluginRegistry({ dataDir });
     registry.register(slow);
     const first = registry.createInstance('notifier', { name: 'ops', plugin: 'notifier-slow', config: {} });
-    await new Promise((r) => setTimeout(r, 20));
+    await creating;
     await expect(registry.createInstance('notifier', { name: 'ops', plugin: 'notifier-slow', config: {} })).rejects.toThrow('(being created)');
     finish();
     await expect(first).resolves.toBeDefined();
