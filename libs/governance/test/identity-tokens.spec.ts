@@ -7,6 +7,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { IDENTITY_ENTITIES, IDENTITY_MIGRATIONS } from '../src/identity';
 import { IdentityModule } from '../src/identity/identity.module';
 import { TOKEN_ENTITIES, TOKEN_MIGRATIONS } from '../src/tokens';
+import { parseApiKey } from '../src/tokens/api-key-secret';
 import { TokensModule } from '../src/tokens/tokens.module';
 import { GovernanceHarness } from './governance-harness';
 
@@ -28,7 +29,8 @@ describe('governance identity, API keys and tokens', () => {
   const secrets: string[] = [];
 
   beforeAll(async () => {
-    gov = await GovernanceHarness.start(identityAndTokens, { TRELLIS_AUTH_TOKEN_TTL_SECONDS: '60' });
+    // One exchange per key per second (a burst of 4): the burst of 30 below must outrun the refill even on a busy machine.
+    gov = await GovernanceHarness.start(identityAndTokens, { TRELLIS_AUTH_TOKEN_TTL_SECONDS: '60', TRELLIS_AUTH_EXCHANGES_PER_KEY_PER_SECOND: '1' });
     secrets.push(gov.adminKey);
     adminToken = await gov.exchange(gov.adminKey);
     secrets.push(adminToken);
@@ -78,7 +80,7 @@ describe('governance identity, API keys and tokens', () => {
       const created = await gov.tokens(adminToken).createApiKey({ principalId: bobId, name: 'laptop' });
       bobKey = created.secret;
       secrets.push(bobKey);
-      expect(created.apiKey?.id).toBe(bobKey.split('_')[1]);
+      expect(created.apiKey?.id).toBe(parseApiKey(bobKey)?.id);
     });
 
     it('lets a viewer read the project but not change it, and hides other projects', async () => {
@@ -126,7 +128,7 @@ describe('governance identity, API keys and tokens', () => {
 
     it('shows keys without secrets, and a revoked key cannot be exchanged again at once', async () => {
       const listed = await gov.tokens(adminToken).listApiKeys({ principalId: bobId });
-      expect(toJsonString(ListApiKeysResponseSchema, listed)).not.toContain(bobKey.split('_')[2]);
+      expect(toJsonString(ListApiKeysResponseSchema, listed)).not.toContain(parseApiKey(bobKey)!.random);
       const [key] = listed.apiKeys;
       expect(key.lastUsedTime).toBeDefined();
       await gov.tokens(adminToken).revokeApiKey({ apiKeyId: key.id });
@@ -205,7 +207,7 @@ describe('governance key exchange limits per client address', () => {
   let gov: GovernanceHarness;
 
   beforeAll(async () => {
-    gov = await GovernanceHarness.start(identityAndTokens, { TRELLIS_AUTH_EXCHANGES_PER_ADDRESS_PER_SECOND: '2' });
+    gov = await GovernanceHarness.start(identityAndTokens, { TRELLIS_AUTH_EXCHANGES_PER_ADDRESS_PER_SECOND: '1' });
   });
 
   afterAll(async () => {
@@ -214,13 +216,12 @@ describe('governance key exchange limits per client address', () => {
 
   it('limits rejected exchanges from one address, and never lets them stop a good key from it', async () => {
     const guesses = Array.from({ length: 20 }, (_, i) => `trellis_${i.toString(16).padStart(16, '0')}_${'x'.repeat(43)}`);
-    const codes = await Promise.all(guesses.map((guess) => gov.exchange(guess).then(() => 0, (error: { code: number }) => error.code)));
-    expect(codes).toContain(status.UNAUTHENTICATED);
-    expect(codes).toContain(status.RESOURCE_EXHAUSTED);
-    await expect(gov.exchange(guesses[0])).rejects.toMatchObject({
-      code: status.RESOURCE_EXHAUSTED,
-      details: 'too many rejected key exchanges from this address; wait a few seconds',
-    });
+    // Asserted on this one burst: a later call could find the bucket refilled on a busy machine.
+    const failures = await Promise.all(guesses.map((guess) => gov.exchange(guess).then(() => undefined, (error: { code: number; details: string }) => error)));
+    expect(failures).toContainEqual(expect.objectContaining({ code: status.UNAUTHENTICATED }));
+    expect(failures).toContainEqual(
+      expect.objectContaining({ code: status.RESOURCE_EXHAUSTED, details: 'too many rejected key exchanges from this address; wait a few seconds' }),
+    );
     // The gateway exchanges every user's key from one address: a stranger's bad keys must not lock them out.
     await expect(gov.exchange(gov.adminKey)).resolves.toMatch(/^eyJ/);
   });
