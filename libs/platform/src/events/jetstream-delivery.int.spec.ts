@@ -77,7 +77,21 @@ describe('distributed delivery: PostgreSQL outbox -> JetStream -> idempotent con
     return subscription;
   };
   const outboxSize = () => producer.getRepository(OutboxEntity).count();
-  const storedCopies = async (config = nats) => (await jsm.streams.info(config.stream)).state.messages;
+  /** How many WidgetCreated messages the stream holds (a probe of the duplicate window is not one). */
+  const storedCopies = async (config = nats) => {
+    const subject = `${config.subjectPrefix}.${WIDGET_CREATED}`;
+    return (await jsm.streams.info(config.stream, { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
+  };
+  /**
+   * Waits until the stream has forgotten the message ids of everything published so far: a probe
+   * published now is taken as new again only once its id, the newest, has left the duplicate window.
+   */
+  const duplicateWindowPassed = async (config: TestNatsConfig) => {
+    const js = inspector.jetstream();
+    const probe = () => js.publish(`${config.subjectPrefix}.trellis.kittest.v1.probe.sent`, undefined, { msgID: 'duplicate-window-probe' });
+    await probe();
+    await eventually(async () => expect((await probe()).duplicate).toBe(false));
+  };
   /** Waits until the durable has been delivered everything in the stream and acknowledged it. */
   const consumerSettled = (durable: string, config = nats) =>
     eventually(async () => {
@@ -172,7 +186,7 @@ describe('distributed delivery: PostgreSQL outbox -> JetStream -> idempotent con
     const first = startRelay(dying);
     await eventually(() => expect(dying.published).toContain(eventId));
     await first.stop();
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await duplicateWindowPassed(shortWindow);
 
     startRelay(relayBus);
 
@@ -296,6 +310,9 @@ describe('distributed delivery: PostgreSQL outbox -> JetStream -> idempotent con
     }
     let inFlight = 0;
     let most = 0;
+    let openGate!: () => void;
+    // Every handler waits until 8 are running together, so the limit is reached however slowly they start.
+    const eightAtOnce = new Promise<void>((resolve) => (openGate = resolve));
     const handled = new Set<string>();
     const subscription = await bus.subscribe({
       durable: 'concurrent',
@@ -303,14 +320,14 @@ describe('distributed delivery: PostgreSQL outbox -> JetStream -> idempotent con
       concurrency: 8,
       handler: async (envelope) => {
         most = Math.max(most, ++inFlight);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        if (inFlight === 8) openGate();
+        await eightAtOnce;
         inFlight -= 1;
         handled.add(envelope.id);
       },
     });
     subscriptions.push(subscription);
     await eventually(() => expect(handled.size).toBe(20));
-    expect(most).toBeGreaterThan(1);
-    expect(most).toBeLessThanOrEqual(8);
+    expect(most).toBe(8);
   });
 });
