@@ -3,7 +3,7 @@ import { create } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod, GrpcStreamMethod } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { defer, from, map, reduce, type Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
 import {
@@ -32,7 +32,7 @@ import {
 } from '../gen/trellis/kittest/v1/widget_service_pb';
 import { WidgetEntity } from './widget.entity';
 
-/** Emits `started` when a call named `slow` reaches its handler, so a spec can act while it runs. */
+/** Emits `started` when a call named `slow` reaches its handler, which then waits for `release`, so a spec can act while it runs. */
 export const slowCalls = new EventEmitter();
 
 /** Handlers of the kit's test service: one of each RPC kind, persisted, with events and errors. */
@@ -53,8 +53,9 @@ export class WidgetGrpc {
     }
     if (request.name === 'explode') throw new Error('database password is hunter2');
     if (request.name === 'slow') {
+      const released = once(slowCalls, 'release');
       slowCalls.emit('started');
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await released;
     }
     const widget = create(WidgetSchema, { id: randomUUID(), projectId: request.projectId, name: request.name, size: request.size });
     await this.dataSource.transaction(async (manager) => {
