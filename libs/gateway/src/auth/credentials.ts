@@ -1,10 +1,9 @@
 import { status } from '@grpc/grpc-js';
+import { API_KEY_PATTERN } from '@trellis/platform';
 import { GatewayError } from '../errors/gateway-error';
 
 /** What an `Authorization` header carries: nothing, an API key to exchange, or a token to forward. */
 export type Credentials = { kind: 'none' } | { kind: 'apiKey'; apiKey: string } | { kind: 'token'; token: string };
-
-const API_KEY = /^trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/;
 
 /**
  * Reads `Authorization: Bearer <API key or token>` or `Authorization: Basic base64(user:<API key>)`
@@ -27,7 +26,7 @@ export function credentialsOf(header: string | undefined): Credentials {
 }
 
 function secret(value: string): Credentials {
-  return API_KEY.test(value) ? { kind: 'apiKey', apiKey: value } : { kind: 'token', token: value };
+  return API_KEY_PATTERN.test(value) ? { kind: 'apiKey', apiKey: value } : { kind: 'token', token: value };
 }
 
 export function unauthenticated(message: string): GatewayError {

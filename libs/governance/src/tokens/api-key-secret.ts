@@ -1,6 +1,5 @@
+import { API_KEY_PATTERN } from '@trellis/platform';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-
-const FORMAT = /^trellis_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
 /** A new API key: `trellis_<16 hex id>_<43 base64url characters of 256 random bits>`. */
 export function newApiKey(): { id: string; secret: string } {
@@ -10,7 +9,7 @@ export function newApiKey(): { id: string; secret: string } {
 
 /** The id and secret part of a key, or undefined if it is not shaped like a Trellis key. */
 export function parseApiKey(secret: string): { id: string; random: string } | undefined {
-  const match = FORMAT.exec(secret);
+  const match = API_KEY_PATTERN.exec(secret);
   return match ? { id: match[1], random: match[2] } : undefined;
 }
 

@@ -4,6 +4,7 @@ import { Reflector } from '@nestjs/core';
 import { createMongoAbility } from '@casl/ability';
 import { PermissionDeniedError, UnauthenticatedError } from '../errors';
 import { abilityFor, type AppAbility } from './ability';
+import { HOW_TO_GET_A_TOKEN } from './api-key-format';
 import { Caller } from './caller';
 import type { Principal } from './principal';
 import { callContextOf, type CallContext } from './call-context';
@@ -72,7 +73,7 @@ export class AuthGuard implements CanActivate {
 function bearerToken(metadata: Metadata): string {
   const header = metadata.get('authorization')[0];
   if (typeof header !== 'string' || header.length === 0) {
-    throw new UnauthenticatedError('missing credentials: send `authorization: Bearer <token>`');
+    throw new UnauthenticatedError(`missing credentials: send \`authorization: Bearer <token>\`; ${HOW_TO_GET_A_TOKEN}`);
   }
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match) throw new UnauthenticatedError('malformed authorization header: expected `Bearer <token>`');

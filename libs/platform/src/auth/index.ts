@@ -6,3 +6,4 @@ export * from './permission.decorator';
 export * from './principal';
 export * from './token-verifier';
 export * from './rate-limiter';
+export * from './api-key-format';

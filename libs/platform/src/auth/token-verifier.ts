@@ -1,5 +1,6 @@
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { UnauthenticatedError } from '../errors';
+import { API_KEY_PATTERN, HOW_TO_GET_A_TOKEN } from './api-key-format';
 import { PROJECT_ROLES, type Principal, type RoleBinding } from './principal';
 
 /** How soon an unknown key id may make the verifier fetch the key set again. */
@@ -71,6 +72,7 @@ export class TokenVerifier {
   }
 
   private async verifySignature(token: string): Promise<TrellisClaims> {
+    if (API_KEY_PATTERN.test(token)) throw new UnauthenticatedError(`token rejected: this is an API key, not a token; ${HOW_TO_GET_A_TOKEN}`);
     try {
       return await this.checkJwt(token);
     } catch (error) {
