@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { LOG_LEVELS } from '../ops/logger';
+import { API_KEY_PATTERN } from '../auth/api-key-format';
+import { LOG_FORMATS, LOG_LEVELS } from '../ops/logger';
 
 const port = z.coerce.number().int().min(0, 'must be a port number from 0 to 65535').max(65535, 'must be a port number from 0 to 65535');
 const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL');
@@ -27,7 +28,13 @@ export const configSchema = z
     dataDir: z.string().min(1).default('./.trellis'),
     /** Address services bind to. */
     host: z.string().min(1).default('127.0.0.1'),
-    log: z.object({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+    log: z
+      .object({
+        level: z.enum(LOG_LEVELS).default('info'),
+        /** `pretty`: one readable line per entry; `json`: one JSON object per line; `auto`: pretty when stdout is a terminal. */
+        format: z.enum(LOG_FORMATS).default('auto'),
+      })
+      .prefault({}),
     /** HTTP port of /healthz, /readyz and /metrics; 0 picks a free one. */
     opsPort: port.default(9464),
     auth: z
@@ -45,7 +52,7 @@ export const configSchema = z
         /** Rejected key exchanges allowed per client address per second (burst: four times as many); good keys are never refused for it. */
         exchangesPerAddressPerSecond: z.coerce.number().positive('must be a positive number').default(20),
         /** The bootstrap admin's API key (trellis_...), instead of a generated one; used on first start only. */
-        adminKey: z.string().regex(/^trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/, 'must be an API key as governance issues them: trellis_<16 hex>_<43 base64url>').optional(),
+        adminKey: z.string().regex(API_KEY_PATTERN, 'must be an API key as governance issues them: trellis_<16 hex>_<43 base64url>').optional(),
       })
       .prefault({}),
     /** Default PostgreSQL URL; each service uses a database named `trellis_<service>` on that server. */
@@ -103,6 +110,7 @@ export const ENVIRONMENT: Record<string, string> = {
   TRELLIS_DATA_DIR: 'dataDir',
   TRELLIS_HOST: 'host',
   TRELLIS_LOG_LEVEL: 'log.level',
+  TRELLIS_LOG_FORMAT: 'log.format',
   TRELLIS_OPS_PORT: 'opsPort',
   TRELLIS_AUTH_JWKS_URL: 'auth.jwksUrl',
   TRELLIS_AUTH_JWKS_FILE: 'auth.jwksFile',

@@ -1,9 +1,13 @@
 import pino, { type Logger } from 'pino';
+import { formatLogLine } from './pretty-log';
 
 export type { Logger } from 'pino';
 
 /** Log levels the config accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Log formats the config accepts; `auto` is `pretty` on a terminal and `json` otherwise. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
 /**
  * Paths that may carry secrets anywhere in a log object. pino replaces their values, so a token
@@ -24,8 +28,23 @@ const REDACTED = [
   '*.headers.authorization',
 ];
 
-/** Creates the JSON logger of a process; services take children named after themselves. */
-export function createLogger(options: { level: (typeof LOG_LEVELS)[number]; destination?: pino.DestinationStream }): Logger {
+/** The format a `log.format` setting means for an output: `auto` is pretty only on a terminal. */
+export function logFormatFor(setting: (typeof LOG_FORMATS)[number], output: { isTTY?: boolean } = process.stdout): 'json' | 'pretty' {
+  if (setting !== 'auto') return setting;
+  return output.isTTY ? 'pretty' : 'json';
+}
+
+/**
+ * Creates the logger of a process (services take children named after themselves): JSON lines by
+ * default, for log collectors; with `format: 'pretty'`, one readable line per entry, for a person
+ * at a terminal. Either way secrets are redacted before anything is written.
+ */
+export function createLogger(options: {
+  level: (typeof LOG_LEVELS)[number];
+  format?: 'json' | 'pretty';
+  destination?: pino.DestinationStream;
+}): Logger {
+  const pretty = (destination: pino.DestinationStream) => ({ write: (line: string) => destination.write(formatLogLine(line)) });
   return pino(
     {
       level: options.level,
@@ -33,6 +52,6 @@ export function createLogger(options: { level: (typeof LOG_LEVELS)[number]; dest
       redact: { paths: REDACTED, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination,
+    options.format === 'pretty' ? pretty(options.destination ?? process.stdout) : options.destination,
   );
 }
