@@ -60,6 +60,14 @@ export class OpsServer {
     this.draining = true;
   }
 
+  /**
+   * The answer of `/healthz` or `/readyz`, for an edge that serves them on its own port too (the
+   * gateway), so a load balancer in front of it needs no second port.
+   */
+  probe(path: '/healthz' | '/readyz'): Promise<OpsResponse> {
+    return path === '/healthz' ? Promise.resolve(json(200, { status: 'ok' })) : this.readiness();
+  }
+
   /** Listens on host:port (port 0 picks a free one) and returns the bound address. */
   async listen(host: string, port: number): Promise<string> {
     await new Promise<void>((resolve, reject) => {
@@ -79,8 +87,7 @@ export class OpsServer {
     const path = url.split('?')[0];
     const extra = this.routes.get(path);
     if (extra) return extra();
-    if (path === '/healthz') return json(200, { status: 'ok' });
-    if (path === '/readyz') return this.readiness();
+    if (path === '/healthz' || path === '/readyz') return this.probe(path);
     if (path === '/metrics') {
       return { status: 200, type: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
     }

@@ -92,7 +92,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<DataSo
     await dataSource.destroy();
     throw err;
   }
-  logger.info({ database: kind, migrationsTable: `${options.service}_migrations` }, 'database ready');
+  logger.info({ engine: kind, database: databaseName(database), migrationsTable: `${options.service}_migrations` }, 'database ready');
   return dataSource;
 }
 
@@ -140,6 +140,13 @@ async function runMigrationsLocked(dataSource: DataSource, lockName: string): Pr
   } finally {
     await lock.release();
   }
+}
+
+/** What the database is called where it lives: the SQLite file, or the PostgreSQL database's name (never the URL's credentials). */
+function databaseName(database: DatabaseConfig): string {
+  if (database.type === 'sqlite') return database.path;
+  const name = decodeURIComponent(new URL(database.url).pathname.slice(1)) || "(the login's default database)";
+  return database.schema ? `${name}, schema ${database.schema}` : name;
 }
 
 function listOf<T>(list: MixedList<T> | undefined): T[] {

@@ -15,6 +15,11 @@ export interface ServiceDefinition {
   module: Type<unknown>;
   /** The protobuf-es services it answers; every method must have a handler with a declared permission. */
   grpcServices: readonly DescService[];
+  /**
+   * Other platform services this one calls (registry calls tracking and governance). A process
+   * that does not host one of them refuses to start unless `services.<name>.address` says where it is.
+   */
+  calls?: readonly string[];
   /** TypeORM entities of the service's own database. */
   entities?: DataSourceOptions['entities'];
   /** Migrations of the service's own database, in order. */

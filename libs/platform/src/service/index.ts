@@ -6,3 +6,5 @@ export * from './start-service';
 export * from './run-process';
 export * from './unauthenticated-probe';
 export * from './storage-instances';
+export * from './after-start';
+export * from './startup-error';

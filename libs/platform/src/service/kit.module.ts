@@ -7,6 +7,7 @@ import type { TrellisConfig } from '../config';
 import type { EventBus } from '../events';
 import { Outbox } from '../events';
 import { ServiceClients } from '../grpc/service-clients';
+import { AfterStart } from './after-start';
 import { StorageInstances } from './storage-instances';
 import type { Logger } from '../ops/logger';
 import { Metrics } from '../ops/metrics';
@@ -37,12 +38,14 @@ export interface KitDependencies {
   clients: ServiceClients;
   /** Storage plugin instances by configured name. */
   storage: StorageInstances;
+  /** Work deferred until every server of the process listens. */
+  afterStart: AfterStart;
 }
 
 /**
  * Makes the kit's objects injectable in a service: its DataSource and Outbox, the logger
  * (`@Inject(LOGGER)`), config (`@Inject(CONFIG)`), metrics, the ops HTTP server, the token
- * verifier, the event bus and the plugin registry.
+ * verifier, the event bus, the plugin registry and the process's AfterStart.
  */
 @Global()
 @Module({})
@@ -60,6 +63,7 @@ export class KitModule {
       { provide: PluginRegistry, useValue: deps.plugins },
       { provide: ServiceClients, useValue: deps.clients },
       { provide: StorageInstances, useValue: deps.storage },
+      { provide: AfterStart, useValue: deps.afterStart },
       { provide: AuditRecorder, useValue: new AuditRecorder(deps.service, deps.dataSource, deps.outbox, deps.logger) },
     ];
     return { module: KitModule, providers, exports: providers.map((provider) => provider.provide) };

@@ -7,9 +7,11 @@ import { ServiceClients } from '../grpc/service-clients';
 import { StorageInstances } from './storage-instances';
 import { ConfigError, type TrellisConfig } from '../config';
 import { InProcessBus, JetStreamBus, type EventBus } from '../events';
-import { createLogger, type Logger } from '../ops/logger';
+import { createLogger, logFormatFor, type Logger } from '../ops/logger';
 import { Metrics } from '../ops/metrics';
 import { OpsServer } from '../ops/ops-server';
+import { AfterStart } from './after-start';
+import { listenError, printableUrl, unreachableError } from './startup-error';
 
 /** Where governance publishes its signing keys on the ops HTTP port. */
 export const JWKS_PATH = '/.well-known/jwks.json';
@@ -35,6 +37,8 @@ export class PlatformRuntime {
     readonly bus: EventBus,
     /** Plugins built into the program and those listed in `plugins`, with their instances. */
     readonly plugins: PluginRegistry,
+    /** Work the services defer until every server of the process listens. */
+    readonly afterStart: AfterStart,
   ) {
     this.storage = new StorageInstances(plugins, config);
   }
@@ -46,18 +50,16 @@ export class PlatformRuntime {
    * events stay in process in distributed mode too: a process that hosts no service (a gateway)
    * neither publishes nor consumes any, so it needs no NATS. `plugins` are registered before the
    * packages listed in the config's `plugins` are loaded (the standalone program builds some in).
+   * With `holdAfterStart`, the services' after-start work waits for `afterStart.release()`.
    */
   static async create(
     config: TrellisConfig,
-    options: { logger?: Logger; holdEvents?: boolean; withoutBroker?: boolean; plugins?: readonly AnyPlugin[] } = {},
+    options: { logger?: Logger; holdEvents?: boolean; withoutBroker?: boolean; holdAfterStart?: boolean; plugins?: readonly AnyPlugin[] } = {},
   ): Promise<PlatformRuntime> {
-    const logger = options.logger ?? createLogger({ level: config.log.level });
+    const logger = options.logger ?? createLogger({ level: config.log.level, format: logFormatFor(config.log.format) });
     const metrics = new Metrics();
     const ops = new OpsServer(metrics, logger);
-    const bus =
-      config.mode === 'standalone' || options.withoutBroker
-        ? new InProcessBus({ logger, paused: options.holdEvents })
-        : await JetStreamBus.connect({ servers: config.nats.url, stream: config.nats.stream, subjectPrefix: config.nats.subjectPrefix, logger });
+    const bus = config.mode === 'standalone' || options.withoutBroker ? new InProcessBus({ logger, paused: options.holdEvents }) : await connectNats(config, logger);
     const plugins = new PluginRegistry({
       dataDir: join(config.dataDir, 'plugins'),
       loggerFor: (instance) => logger.child({ plugin: instance.plugin, instance: instance.name }),
@@ -69,7 +71,7 @@ export class PlatformRuntime {
       await bus.close();
       throw error;
     }
-    return new PlatformRuntime(config, logger, metrics, ops, bus, plugins);
+    return new PlatformRuntime(config, logger, metrics, ops, bus, plugins, new AfterStart(options.holdAfterStart ?? false));
   }
 
   /**
@@ -88,7 +90,12 @@ export class PlatformRuntime {
 
   /** Starts the ops HTTP endpoints (once) and returns their address. */
   async listenOps(): Promise<string> {
-    this.opsAddress ??= await this.ops.listen(this.config.host, this.config.opsPort);
+    const { host, opsPort } = this.config;
+    try {
+      this.opsAddress ??= await this.ops.listen(host, opsPort);
+    } catch (error) {
+      throw listenError(error, 'the ops endpoints (/healthz /readyz /metrics)', `${host}:${opsPort}`, 'opsPort (TRELLIS_OPS_PORT; each process on a host needs its own)');
+    }
     return this.opsAddress;
   }
 
@@ -112,6 +119,16 @@ export class PlatformRuntime {
     await this.plugins.close();
     await this.bus.close();
     await this.ops.close();
+  }
+}
+
+/** The JetStream bus of distributed mode; an unreachable NATS is a StartupError naming `nats.url`. */
+async function connectNats(config: TrellisConfig, logger: Logger): Promise<JetStreamBus> {
+  const { url, stream, subjectPrefix } = config.nats;
+  try {
+    return await JetStreamBus.connect({ servers: url, stream, subjectPrefix, logger });
+  } catch (error) {
+    throw unreachableError('NATS', printableUrl(url), 'nats.url (TRELLIS_NATS_URL)', error);
   }
 }
 

@@ -1,9 +1,11 @@
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { AnyPlugin } from '@trellis/plugin-sdk';
-import { ConfigError, loadConfig } from '../config';
+import { ConfigError, loadConfig, type TrellisConfig } from '../config';
 import type { ServiceDefinition } from './define-service';
 import { PlatformRuntime } from './platform-runtime';
 import { startService, type RunningService } from './start-service';
+import { StartupError } from './startup-error';
 
 /** What an edge is given when its process starts it. */
 export interface EdgeContext {
@@ -56,25 +58,23 @@ export interface RunningProcess {
 
 /**
  * Starts a Trellis process: loads and checks the config, starts the ops endpoints, every service
- * and then every edge, prints where each listens, and stops gracefully on SIGINT or SIGTERM.
- * `apps/standalone` and `apps/<service>` are each one call of this.
+ * and then every edge, runs the work services deferred until then (the first admin key), and
+ * prints where each listens, then that work's notices, so a terminal ends with them rather than
+ * with log lines. Stops gracefully on SIGINT or SIGTERM. `apps/standalone` and `apps/<service>`
+ * are each one call of this.
  */
 export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
   const print = plan.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const config = loadConfig({ services: plan.services.map((service) => service.name) });
-  if (config.mode !== plan.mode) {
-    throw new ConfigError(`mode is "${config.mode}" but this program runs ${plan.mode} mode; set mode (TRELLIS_MODE) to ${plan.mode}`);
-  }
+  checkPlan(plan, config);
   if (config.mode === 'standalone') mkdirSync(config.dataDir, { recursive: true });
-  // Services verify tokens against governance's keys; edges only forward tokens, so need none.
-  const hostsGovernance = plan.services.some((service) => service.name === 'governance');
-  if (config.mode === 'distributed' && plan.services.length > 0 && !hostsGovernance && !config.auth.jwksUrl && !config.auth.jwksFile) {
-    throw new ConfigError(
-      "auth.jwksUrl (TRELLIS_AUTH_JWKS_URL) must point at governance's /.well-known/jwks.json: services verify tokens against its keys",
-    );
-  }
 
-  const runtime = await PlatformRuntime.create(config, { holdEvents: true, withoutBroker: plan.services.length === 0, plugins: plan.plugins });
+  const runtime = await PlatformRuntime.create(config, {
+    holdEvents: true,
+    holdAfterStart: true,
+    withoutBroker: plan.services.length === 0,
+    plugins: plan.plugins,
+  });
   const services: RunningService[] = [];
   const edges: Array<RunningEdge & { name: string }> = [];
   const stop = async () => {
@@ -90,6 +90,7 @@ export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
     runtime.releaseEvents();
     const upstreams = Object.fromEntries(services.map((service) => [service.name, service.grpcAddress]));
     for (const definition of plan.edges ?? []) edges.push({ name: definition.name, ...(await definition.start({ runtime, upstreams })) });
+    const notices = await runtime.afterStart.release();
 
     const row = (label: string, value: string) => print(`  ${label.padEnd(12)} ${value}`);
     print(`Trellis (${config.mode}) is running.`);
@@ -97,7 +98,8 @@ export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
     for (const service of services) row(service.name, `grpc://${service.grpcAddress}`);
     for (const edge of edges) row(edge.name, edge.address);
     if (services.length === 0 && edges.length === 0) print('  no services are registered in this build yet');
-    if (config.mode === 'standalone') row('data', config.dataDir);
+    if (services.length > 0) row('data', resolve(config.dataDir));
+    for (const notice of notices) print(`\n${notice.trimEnd()}`);
     return { runtime, services, edges: edges.map(({ name, address }) => ({ name, address })), opsAddress, stop };
   } catch (error) {
     await stop();
@@ -105,7 +107,44 @@ export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
   }
 }
 
-/** Runs a process until SIGINT or SIGTERM, exiting non-zero with a readable message if it cannot start. */
+/** Refuses a config this plan cannot run on, naming the setting to change. */
+function checkPlan(plan: ProcessPlan, config: TrellisConfig): void {
+  if (config.mode !== plan.mode) {
+    throw new ConfigError(`mode is "${config.mode}" but this program runs ${plan.mode} mode; set mode (TRELLIS_MODE) to ${plan.mode}`);
+  }
+  if (config.mode !== 'distributed') return;
+  const hosted = new Set(plan.services.map((service) => service.name));
+  // Services verify tokens against governance's keys; edges only forward tokens, so need none.
+  if (hosted.size > 0 && !hosted.has('governance') && !config.auth.jwksUrl && !config.auth.jwksFile) {
+    throw new ConfigError(
+      "auth.jwksUrl (TRELLIS_AUTH_JWKS_URL) must point at governance's /.well-known/jwks.json: services verify tokens against its keys",
+    );
+  }
+  for (const service of plan.services) {
+    const missing = (service.calls ?? []).filter((other) => !hosted.has(other) && !config.services[other]?.address);
+    if (missing.length > 0) {
+      const settings = missing.map((other) => `services.${other}.address (TRELLIS_${other.toUpperCase()}_ADDRESS)`);
+      throw new ConfigError(`${service.name} calls ${missing.join(' and ')}, which this process does not run: set ${settings.join(' and ')} to host:port of their gRPC servers`);
+    }
+  }
+}
+
+/** What a program tells the parent that started it with an IPC channel once it is up (tools/start-distributed.mjs waits for it). */
+export interface StartedMessage {
+  type: 'trellis.started';
+  opsAddress: string;
+  /** Service name -> gRPC address (`host:port`). */
+  services: Record<string, string>;
+  /** Edge name -> URL. */
+  edges: Record<string, string>;
+}
+
+/**
+ * Runs a process until SIGINT or SIGTERM. A start that fails exits non-zero with a readable
+ * message: for a bad setting, a port in use or a server out of reach, the message alone, naming
+ * the setting; for anything unexpected, the stack too. A parent that started the program with an
+ * IPC channel is sent a StartedMessage once everything listens.
+ */
 export function runUntilSignalled(plan: ProcessPlan): void {
   runProcess(plan).then(
     (running) => {
@@ -124,10 +163,26 @@ export function runUntilSignalled(plan: ProcessPlan): void {
       };
       process.once('SIGINT', () => shutdown('SIGINT'));
       process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.send?.(startedMessage(running));
     },
     (error: unknown) => {
-      process.stderr.write(`${error instanceof ConfigError ? error.message : (error as Error).stack ?? String(error)}\n`);
+      process.stderr.write(`${describeStartFailure(error)}\n`);
       process.exit(1);
     },
   );
+}
+
+function startedMessage(running: RunningProcess): StartedMessage {
+  return {
+    type: 'trellis.started',
+    opsAddress: running.opsAddress,
+    services: Object.fromEntries(running.services.map((service) => [service.name, service.grpcAddress])),
+    edges: Object.fromEntries(running.edges.map((edge) => [edge.name, edge.address])),
+  };
+}
+
+/** What a failed start prints: the message of an error the operator can fix, the stack of any other. */
+export function describeStartFailure(error: unknown): string {
+  if (error instanceof ConfigError || error instanceof StartupError) return `Trellis could not start: ${error.message}`;
+  return `Trellis could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
 }

@@ -16,6 +16,7 @@ import type { ServiceDefinition } from './define-service';
 import { KitModule, LOGGER } from './kit.module';
 import { assertEveryMethodGuarded } from './permission-check';
 import type { PlatformRuntime } from './platform-runtime';
+import { listenError, printableUrl, unreachableError } from './startup-error';
 
 /** A service that is up: where it listens and how to stop it. */
 export interface RunningService {
@@ -41,12 +42,17 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
   assertEveryMethodGuarded(definition.module, definition.grpcServices);
   const { config } = runtime;
   const logger = runtime.logger.child({ service: definition.name });
+  const database = databaseFor(definition.name, config);
   const dataSource = await openDatabase({
     service: definition.name,
-    database: databaseFor(definition.name, config),
+    database,
     entities: definition.entities ?? [],
     migrations: definition.migrations ?? [],
     logger,
+  }).catch((error: unknown) => {
+    throw database.type === 'postgres' && isConnectionFailure(error)
+      ? unreachableError('PostgreSQL', printableUrl(database.url), databaseSetting(definition.name, config), error)
+      : error;
   });
   const relay = new OutboxRelay({ dataSource, bus: runtime.bus, logger });
   const outbox = new Outbox({ relay });
@@ -55,9 +61,10 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
   const health = createHealth(definition.grpcServices);
   const configured = config.services[definition.name]?.port ?? definition.defaultPort;
   let app: INestMicroservice | undefined;
-  let grpcAddress: string;
+  let grpcAddress = `${config.host}:${configured}`;
   try {
     const port = configured === 0 ? await freePort(config.host) : configured;
+    grpcAddress = `${config.host}:${port}`;
     app = await NestFactory.createMicroservice(
       rootModule(definition, {
         service: definition.name,
@@ -72,6 +79,7 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
         plugins: runtime.plugins,
         clients: runtime.clients,
         storage: runtime.storage,
+        afterStart: runtime.afterStart,
       }),
       {
         ...grpcServerOptions({ services: definition.grpcServices, url: `${config.host}:${port}`, health, metrics: runtime.metrics }),
@@ -81,12 +89,12 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
       },
     );
     await app.listen();
-    grpcAddress = `${config.host}:${port}`;
   } catch (error) {
     await app?.close().catch(() => undefined);
     await relay.stop();
     await dataSource.destroy();
-    throw error;
+    const name = definition.name;
+    throw listenError(error, `the ${name} gRPC server`, grpcAddress, `services.${name}.port (TRELLIS_${name.toUpperCase()}_PORT)`);
   }
   const started = app;
   setHealth(health, definition.grpcServices, true);
@@ -146,6 +154,22 @@ export function databaseFor(service: string, config: TrellisConfig): DatabaseCon
   const url = new URL(config.databaseUrl);
   url.pathname = `/trellis_${service}`;
   return { type: 'postgres', url: url.toString() };
+}
+
+/** The setting that names a service's PostgreSQL database, as an error message should name it. */
+function databaseSetting(service: string, config: TrellisConfig): string {
+  const own = `services.${service}.databaseUrl (TRELLIS_${service.toUpperCase()}_DATABASE_URL)`;
+  return config.services[service]?.databaseUrl ? own : `databaseUrl (TRELLIS_DATABASE_URL; the database trellis_${service} on that server)`;
+}
+
+/**
+ * Whether opening a database failed for want of a usable server: no answer (system errors such as
+ * ECONNREFUSED, ENOTFOUND), a refused login (SQLSTATE class 28), a connection failure (class 08), or
+ * a database that is missing and may not be created (3D000, 42501). Failed migrations are not.
+ */
+function isConnectionFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (/^E[A-Z]+$/.test(code) || /^(08|28)/.test(code) || code === '3D000' || code === '42501');
 }
 
 /** A port that is free right now, for services configured with port 0 (tests, ad-hoc runs). */
