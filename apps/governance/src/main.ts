@@ -1,5 +1,7 @@
 import 'reflect-metadata';
-import { governanceService } from '@trellis/governance';
+import { governanceService, runAdminKeyCommand } from '@trellis/governance';
 import { runUntilSignalled } from '@trellis/platform';
 
-runUntilSignalled({ mode: 'distributed', services: [governanceService] });
+// `main.js admin-key` issues a new admin API key in governance's database instead of serving.
+if (process.argv[2] === 'admin-key') runAdminKeyCommand();
+else runUntilSignalled({ mode: 'distributed', services: [governanceService] });

@@ -1,1 +1,2 @@
 export { governanceService } from './governance.service';
+export { issueAdminKey, runAdminKeyCommand } from './tokens/admin-key';

@@ -3,4 +3,3 @@ import { ApiKeyEntity, SigningKeyEntity } from './tokens.entities';
 
 export const TOKEN_ENTITIES = [ApiKeyEntity, SigningKeyEntity];
 export const TOKEN_MIGRATIONS = [CreateTokenTables1767200000000];
-export { BOOTSTRAP_OUTPUT } from './bootstrap';

@@ -49,36 +49,11 @@ export class TokenService {
     if (input.expiresAt !== null && input.expiresAt <= Date.now()) throw new InvalidArgumentError('must be in the future', 'expire_time');
     if (input.projectIds.length > 100) throw new InvalidArgumentError('at most 100 projects', 'project_ids');
     return this.dataSource.transaction(async (manager) => {
-      const stored = await this.storeKey(manager, principal.id, input);
+      const stored = await storeApiKey(manager, principal.id, input);
       caller.target = { kind: 'ApiKey', projectId: '', id: stored.apiKey.id };
       await this.audit.recordIn(manager, caller);
       return stored;
     });
-  }
-
-  /** Stores a key (a new one, or `secret` given by the operator) and returns it with its secret. */
-  async storeKey(
-    manager: EntityManager,
-    principalId: string,
-    input: { name: string; projectIds: string[]; expiresAt: number | null },
-    given?: string,
-  ): Promise<{ apiKey: ApiKeyEntity; secret: string }> {
-    const parsed = given ? parseApiKey(given) : undefined;
-    if (given && !parsed) throw new InvalidArgumentError('is not a Trellis API key (trellis_<16 hex>_<43 base64url>)', 'api_key');
-    const { id, secret } = parsed && given ? { id: parsed.id, secret: given } : newApiKey();
-    const apiKey = manager.create(ApiKeyEntity, {
-      id,
-      principalId,
-      name: input.name,
-      projectIds: input.projectIds,
-      secretSha256: hashApiKey(secret),
-      createdAt: Date.now(),
-      expiresAt: input.expiresAt,
-      revokedAt: null,
-      lastUsedAt: null,
-    });
-    await manager.insert(ApiKeyEntity, apiKey);
-    return { apiKey, secret };
   }
 
   async listApiKeys(caller: Caller, principalId: string): Promise<ApiKeyEntity[]> {
@@ -159,6 +134,34 @@ export class TokenService {
     if (!principal) throw new NotFoundError(`user or service account ${principalId} not found`);
     return principal;
   }
+}
+
+/**
+ * Stores an API key of `principalId` (a new one, or `given`, a key the operator chose) inside the
+ * transaction of `manager`, and returns it with its secret, which is never stored.
+ */
+export async function storeApiKey(
+  manager: EntityManager,
+  principalId: string,
+  input: { name: string; projectIds: string[]; expiresAt: number | null },
+  given?: string,
+): Promise<{ apiKey: ApiKeyEntity; secret: string }> {
+  const parsed = given ? parseApiKey(given) : undefined;
+  if (given && !parsed) throw new InvalidArgumentError('is not a Trellis API key (trellis_<16 hex>_<43 base64url>)', 'api_key');
+  const { id, secret } = parsed && given ? { id: parsed.id, secret: given } : newApiKey();
+  const apiKey = manager.create(ApiKeyEntity, {
+    id,
+    principalId,
+    name: input.name,
+    projectIds: input.projectIds,
+    secretSha256: hashApiKey(secret),
+    createdAt: Date.now(),
+    expiresAt: input.expiresAt,
+    revokedAt: null,
+    lastUsedAt: null,
+  });
+  await manager.insert(ApiKeyEntity, apiKey);
+  return { apiKey, secret };
 }
 
 /** `ipv4:10.0.0.1:5123` -> `ipv4:10.0.0.1`: the port changes per connection, the host does not. */

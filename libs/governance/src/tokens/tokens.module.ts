@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { IdentityModule } from '../identity/identity.module';
-import { Bootstrap, BOOTSTRAP_OUTPUT } from './bootstrap';
+import { Bootstrap } from './bootstrap';
 import { SigningKeys } from './signing-keys';
 import { TokenGrpc } from './token.grpc';
 import { TokenService } from './token.service';
@@ -9,11 +9,6 @@ import { TokenService } from './token.service';
 @Module({
   imports: [IdentityModule],
   controllers: [TokenGrpc],
-  providers: [
-    TokenService,
-    SigningKeys,
-    Bootstrap,
-    { provide: BOOTSTRAP_OUTPUT, useValue: (text: string) => process.stdout.write(text) },
-  ],
+  providers: [TokenService, SigningKeys, Bootstrap],
 })
 export class TokensModule {}

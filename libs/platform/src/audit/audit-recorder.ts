@@ -71,6 +71,11 @@ export class AuditRecorder {
     caller.audited = true;
   }
 
+  /** Records a change made outside any call (an operator's command on the database) inside its transaction (`manager`). */
+  recordChangeIn(manager: EntityManager, change: AuditedCall): Promise<void> {
+    return this.publish(manager, change, Outcome.SUCCEEDED, '');
+  }
+
   /** Records a call refused for want of credentials or permission; never throws. */
   async denied(call: AuditedCall, reason: string): Promise<void> {
     try {

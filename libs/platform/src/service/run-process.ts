@@ -166,7 +166,7 @@ export function runUntilSignalled(plan: ProcessPlan): void {
       process.send?.(startedMessage(running));
     },
     (error: unknown) => {
-      process.stderr.write(`${describeStartFailure(error)}\n`);
+      process.stderr.write(`Trellis could not start: ${readableFailure(error)}\n`);
       process.exit(1);
     },
   );
@@ -181,8 +181,8 @@ function startedMessage(running: RunningProcess): StartedMessage {
   };
 }
 
-/** What a failed start prints: the message of an error the operator can fix, the stack of any other. */
-export function describeStartFailure(error: unknown): string {
-  if (error instanceof ConfigError || error instanceof StartupError) return `Trellis could not start: ${error.message}`;
-  return `Trellis could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+/** What a failed start or command prints: the message of an error the operator can fix (a setting, a server), the stack of any other. */
+export function readableFailure(error: unknown): string {
+  if (error instanceof ConfigError || error instanceof StartupError) return error.message;
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

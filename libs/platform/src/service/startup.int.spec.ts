@@ -11,7 +11,7 @@ import { ConfigError, loadConfig } from '../config';
 import { AfterStart } from './after-start';
 import { defineService } from './define-service';
 import { PlatformRuntime } from './platform-runtime';
-import { describeStartFailure, runProcess, type EdgeDefinition } from './run-process';
+import { readableFailure, runProcess, type EdgeDefinition } from './run-process';
 import { startService } from './start-service';
 import { StartupError } from './startup-error';
 
@@ -51,8 +51,8 @@ describe('a process that cannot start says why, naming the setting, without a st
     const error = await runProcess({ mode: 'standalone', services: [widgetService], ...quiet }).catch((thrown: unknown) => thrown);
     server.close();
     expect(error).toBeInstanceOf(StartupError);
-    expect(describeStartFailure(error)).toBe(
-      `Trellis could not start: the ops endpoints (/healthz /readyz /metrics) cannot listen on 127.0.0.1:${port}: ` +
+    expect(readableFailure(error)).toBe(
+      `the ops endpoints (/healthz /readyz /metrics) cannot listen on 127.0.0.1:${port}: ` +
         'the port is in use (another Trellis process, or another program); choose another with opsPort (TRELLIS_OPS_PORT; each process on a host needs its own)',
     );
   });
@@ -62,8 +62,8 @@ describe('a process that cannot start says why, naming the setting, without a st
     process.env.TRELLIS_WIDGETS_PORT = String(port);
     const error = await runProcess({ mode: 'standalone', services: [widgetService], ...quiet }).catch((thrown: unknown) => thrown);
     server.close();
-    expect(describeStartFailure(error)).toBe(
-      `Trellis could not start: the widgets gRPC server cannot listen on 127.0.0.1:${port}: ` +
+    expect(readableFailure(error)).toBe(
+      `the widgets gRPC server cannot listen on 127.0.0.1:${port}: ` +
         'the port is in use (another Trellis process, or another program); choose another with services.widgets.port (TRELLIS_WIDGETS_PORT)',
     );
   });
@@ -102,7 +102,7 @@ describe('a process that cannot start says why, naming the setting, without a st
 
   it('prints the stack of an unexpected failure, which no setting explains', () => {
     const error = new TypeError('x is undefined');
-    expect(describeStartFailure(error)).toBe(`Trellis could not start: ${error.stack}`);
+    expect(readableFailure(error)).toBe(error.stack);
   });
 });
 
