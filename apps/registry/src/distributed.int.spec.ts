@@ -133,3 +133,19 @@ describe('registry as its own process beside tracking and governance (distribute
     for (const made of clients) made.close();
   });
 });
+
+describe('the registry program in distributed mode without its neighbours', () => {
+  const saved = { ...process.env };
+
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it('refuses to start, naming the address settings of tracking and governance, before it connects to anything', async () => {
+    for (const variable of ['TRELLIS_TRACKING_ADDRESS', 'TRELLIS_GOVERNANCE_ADDRESS']) delete process.env[variable];
+    Object.assign(process.env, { TRELLIS_MODE: 'distributed', TRELLIS_AUTH_JWKS_URL: 'http://127.0.0.1:1/.well-known/jwks.json', TRELLIS_NATS_URL: 'nats://127.0.0.1:1' });
+    await expect(runProcess({ mode: 'distributed', services: [registryService], plugins: [storageFs], print: () => undefined })).rejects.toThrow(
+      'registry calls tracking and governance, which this process does not run: set services.tracking.address (TRELLIS_TRACKING_ADDRESS) and services.governance.address (TRELLIS_GOVERNANCE_ADDRESS) to host:port of their gRPC servers',
+    );
+  });
+});

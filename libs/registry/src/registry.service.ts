@@ -16,6 +16,7 @@ export const registryService = defineService({
   defaultPort: 50054,
   module: RegistryModule,
   grpcServices: [RegistryService],
+  calls: ['tracking', 'governance'],
   entities: [RegisteredModelEntity, ModelTagEntity, ModelVersionEntity, VersionTagEntity, AliasEntity, AliasChangeEntity, UsedApprovalEntity],
   migrations: [CreateRegistryTables1767600000000],
 });
