@@ -9,3 +9,25 @@ export function checkRequired(value: string, field: string): void {
 export function checkLength(value: string, limit: number, field: string): void {
   if (value.length > limit) throw new InvalidArgumentError(`is ${value.length} characters; the limit is ${limit}`, field);
 }
+
+/** Longest part of a caller's value that `excerpt` echoes. */
+const EXCERPT_LENGTH = 100;
+
+/**
+ * What an error message may echo of a caller's value: the value itself when short, else its
+ * first characters and `...`, so a message never carries a whole oversized input back.
+ */
+export function excerpt(value: string, limit = EXCERPT_LENGTH): string {
+  return value.length > limit ? `${value.slice(0, limit)}...` : value;
+}
+
+/**
+ * `text` with its `%XX` escapes decoded (as UTF-8) again and again until none is left, as a path
+ * check must see it: `..%252f` is `../` to whatever decodes it twice. Malformed escapes stay as they are.
+ */
+export function fullyPercentDecoded(text: string): string {
+  const decodeOnce = (value: string) => value.replace(/(?:%[0-9a-fA-F]{2})+/g, (run) => Buffer.from(run.replace(/%/g, ''), 'hex').toString('utf8'));
+  let decoded = text;
+  for (let next = decodeOnce(decoded); next !== decoded; next = decodeOnce(decoded)) decoded = next;
+  return decoded;
+}
