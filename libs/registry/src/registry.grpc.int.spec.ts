@@ -196,10 +196,13 @@ describe('registry through gRPC (SQLite, standalone kit)', () => {
 
   it('rejects malformed sources and unknown versions, naming them', async () => {
     await newModel('sources');
-    for (const source of ['', 'runs:/', 'runs:/abc/../x', 'models:/sources', 'models:/sources/abc', 'models:/sources@latest']) {
+    const escaping = ['s3a://bucket/models/../../other', 'mlflow-artifacts://host/..%2f..%2fetc', 'https://host/api/2.0/mlflow-artifacts/artifacts%00', 'dbfs:/a/./b', 'ftp://host/a/%2e%2e/b'];
+    for (const source of ['', 'runs:/', 'runs:/abc/../x', 'models:/sources', 'models:/sources/abc', 'models:/sources@latest', ...escaping]) {
       const error = await failure(editor.createVersion({ projectId: 'p1', name: 'sources', source }));
       expect([source, error?.code]).toEqual([source, status.INVALID_ARGUMENT]);
     }
+    expect((await failure(editor.createVersion({ projectId: 'p1', name: 'sources', source: escaping[0] })))?.details).toMatch(/^Invalid model version source: .*without relative path references/);
+    expect((await viewer.getModel({ projectId: 'p1', name: 'sources' })).model?.latestVersion).toBe(0n);
     expect((await failure(editor.createVersion({ projectId: 'p1', name: 'sources', source: 'models:/sources/7' })))?.details).toContain('no version 7');
     expect((await failure(editor.createVersion({ projectId: 'p1', name: 'sources', source: 'models:/sources@prod' })))?.details).toContain('no alias prod');
     expect((await failure(viewer.getVersion({ projectId: 'p1', name: 'sources', version: 3n })))?.code).toBe(status.NOT_FOUND);

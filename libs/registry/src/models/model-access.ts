@@ -41,7 +41,7 @@ export class ModelAccess {
     caller.assert(target.action, target.kind, { projectId });
     const query = manager.createQueryBuilder(RegisteredModelEntity, 'model').where('model.project_id = :projectId AND model.name = :name', { projectId, name });
     const model = await (forUpdate ? query.setLock('pessimistic_write') : query).getOne();
-    if (!model) throw new NotFoundError(`model "${name}" does not exist in project ${projectId}`);
+    if (!model) throw new NotFoundError(`Registered Model with name=${name} not found`);
     caller.assert(target.action, target.kind, { projectId, id: target.id ?? model.name });
     return model;
   }

@@ -49,7 +49,7 @@ export class ModelService {
     caller.assert('create', 'Model', { projectId: input.projectId });
     return this.dataSource.transaction(async (manager) => {
       if (await manager.existsBy(RegisteredModelEntity, { projectId: input.projectId, name: input.name })) {
-        throw new AlreadyExistsError(`model "${input.name}" already exists in project ${input.projectId}`);
+        throw new AlreadyExistsError(`Registered Model (name=${input.name}) already exists.`);
       }
       const now = Date.now();
       const model = manager.create(RegisteredModelEntity, {
@@ -100,7 +100,7 @@ export class ModelService {
     return this.change(caller, projectId, name, async (manager, model) => {
       checkMayReplace(caller, model, 'rename');
       if (newName !== name && (await manager.existsBy(RegisteredModelEntity, { projectId, name: newName }))) {
-        throw new AlreadyExistsError(`model "${newName}" already exists in project ${projectId}`);
+        throw new AlreadyExistsError(`Registered Model (name=${newName}) already exists.`);
       }
       model.name = newName;
       await manager.update(RegisteredModelEntity, { id: model.id }, { name: newName });

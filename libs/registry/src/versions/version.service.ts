@@ -66,6 +66,9 @@ export class VersionService {
     await this.access.require(caller, input.projectId, input.name, target);
     const runId = source.kind === 'run' ? source.runId : input.runId;
     const lineage = runId ? await this.readRun(caller, runId, input.projectId) : null;
+    if (source.kind === 'run' && source.experimentId && lineage?.experimentId !== source.experimentId) {
+      throw new InvalidArgumentError(`names experiment ${source.experimentId}, but run ${runId} is in experiment ${lineage?.experimentId}`, 'source');
+    }
 
     const { view, job } = await this.dataSource.transaction(async (manager) => {
       const model = await this.access.lock(manager, caller, input.projectId, input.name, target);
@@ -292,7 +295,7 @@ export class VersionService {
 /** The version of the model, or NOT_FOUND naming both. */
 export async function findVersion(manager: EntityManager, model: RegisteredModelEntity, version: number): Promise<ModelVersionEntity> {
   const row = await manager.findOneBy(ModelVersionEntity, { modelId: model.id, version });
-  if (!row) throw new NotFoundError(`model "${model.name}" has no version ${version}`);
+  if (!row) throw new NotFoundError(`Model Version (name=${model.name}, version=${version}) not found`);
   return row;
 }
 
