@@ -52,7 +52,7 @@ export class ExperimentService {
     const experiment = await manager.findOne(ExperimentEntity, { where: { id }, relations: { tags: true } });
     // Ids are sequential: one the caller may not read looks missing, so other projects' ids do not leak.
     if (!experiment || !caller.can('read', 'Experiment', { projectId: experiment.projectId })) {
-      throw new NotFoundError(`experiment ${experimentId} does not exist`);
+      throw new NotFoundError(`No Experiment with id=${experimentId} exists`);
     }
     caller.assert('read', 'Experiment', { projectId: experiment.projectId, id: experimentId });
     return experiment;
@@ -83,7 +83,7 @@ export class ExperimentService {
       const created = await this.findByName(projectId, name);
       if (created) return created;
     }
-    throw new NotFoundError(`experiment "${name}" does not exist in project ${projectId}`);
+    throw new NotFoundError(`Could not find experiment with name '${name}'`);
   }
 
   async searchExperiments(caller: Caller, query: ExperimentQuery): Promise<{ experiments: ExperimentEntity[]; nextPageToken: string }> {
@@ -137,7 +137,7 @@ export class ExperimentService {
     checkKey(key, 'key');
     await this.change(caller, experimentId, async (manager, experiment) => {
       const { affected } = await manager.delete(ExperimentTagEntity, { experimentId: experiment.id, key });
-      if (!affected) throw new NotFoundError(`experiment ${experimentId} has no tag "${key}"`);
+      if (!affected) throw new NotFoundError(`No tag with name: ${key} in experiment with id ${experimentId}`);
       await manager.update(ExperimentEntity, { id: experiment.id }, { updatedAt: Date.now() });
     });
   }
@@ -159,7 +159,7 @@ export class ExperimentService {
 
   private async insert(manager: EntityManager, input: NewExperiment): Promise<ExperimentEntity> {
     if (await manager.existsBy(ExperimentEntity, { projectId: input.projectId, name: input.name })) {
-      throw new AlreadyExistsError(`experiment "${input.name}" already exists in project ${input.projectId}`);
+      throw new AlreadyExistsError(`Experiment(name=${input.name}) already exists.`);
     }
     const now = Date.now();
     const saved = await manager.save(

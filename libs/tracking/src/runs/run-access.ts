@@ -6,6 +6,9 @@ import { RunEntity } from './run.entity';
 
 const PROJECT_CACHE_SIZE = 10_000;
 
+/** MLflow's words for a missing run. */
+const runNotFound = (runId: string) => `Run with id=${runId} not found`;
+
 /**
  * Finds a run and checks that the caller may act on it, in one place for every feature that
  * takes a `run_id` (runs, metrics, artifacts).
@@ -26,7 +29,7 @@ export class RunAccess {
     checkRunId(runId);
     const lock = options.lock && manager.connection.options.type === 'postgres';
     const run = await manager.findOne(RunEntity, { where: { id: runId }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
-    if (!run) throw new NotFoundError(`run ${runId} does not exist`);
+    if (!run) throw new NotFoundError(runNotFound(runId));
     this.remember(run.id, run.projectId);
     caller.assert(action, 'Run', { projectId: run.projectId, id: run.id });
     return run;
@@ -42,7 +45,7 @@ export class RunAccess {
     let projectId = this.projects.get(runId);
     if (projectId === undefined) {
       const run = await this.dataSource.getRepository(RunEntity).findOne({ where: { id: runId }, select: { id: true, projectId: true } });
-      if (!run) throw new NotFoundError(`run ${runId} does not exist`);
+      if (!run) throw new NotFoundError(runNotFound(runId));
       projectId = run.projectId;
       this.remember(runId, projectId);
     }

@@ -68,6 +68,7 @@ export class RunGrpc {
       startTimeMs: Number(request.startTimeMs),
       tags: request.tags.map(keyValue),
       parentRunId: request.parentRunId,
+      userId: request.userId,
     });
     return create(CreateRunResponseSchema, { run: runToProto(view) });
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
-import { AuditRecorder, type Caller, checkLength, FailedPreconditionError, InvalidArgumentError, NotFoundError, Outbox } from '@trellis/platform';
+import { AuditRecorder, type Caller, checkLength, DomainError, excerpt, FailedPreconditionError, InvalidArgumentError, NotFoundError, Outbox } from '@trellis/platform';
 import { RunCreatedEventSchema, RunFinishedEventSchema } from '@trellis/proto';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { ArtifactStores } from '../artifacts/artifact-stores';
@@ -40,6 +40,8 @@ export interface NewRun {
   startTimeMs: number;
   tags: KeyValue[];
   parentRunId: string;
+  /** The user the caller names (MLflow's `user_id`), kept as given; absent: the mlflow.user tag, else the caller. */
+  userId?: string;
 }
 
 /** What a search of runs asks for. */
@@ -70,7 +72,7 @@ export class RunService {
     const experiment = await this.experiments.get(caller, input.experimentId);
     caller.assert('create', 'Run', { projectId: experiment.projectId });
     if (experiment.lifecycleStage !== 'active') {
-      throw new FailedPreconditionError(`experiment ${input.experimentId} is deleted; restore it before starting runs in it`);
+      throw new FailedPreconditionError(`The experiment ${input.experimentId} must be in the 'active' state. Current state is deleted.`);
     }
     if (!Number.isSafeInteger(input.startTimeMs) || input.startTimeMs < 0) {
       throw new InvalidArgumentError('must be a non-negative number of milliseconds', 'start_time');
@@ -80,16 +82,25 @@ export class RunService {
       checkLength(tag.value, TRACKING_LIMITS.runTagValueLength, `tags[${index}].value`);
     });
     const tags = new Map(input.tags.map((tag) => [tag.key, tag.value]));
-    const name = input.runName || tags.get(RUN_NAME_TAG) || generatedRunName();
+    const nameTag = tags.get(RUN_NAME_TAG);
+    if (input.runName && nameTag && input.runName !== nameTag) {
+      throw new InvalidArgumentError(
+        `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${input.runName}', mlflow.runName='${excerpt(nameTag)}').`,
+      );
+    }
+    const name = input.runName || nameTag || generatedRunName();
     checkLength(name, TRACKING_LIMITS.runNameLength, 'run_name');
     tags.set(RUN_NAME_TAG, name);
-    const parentRunId = input.parentRunId || tags.get(PARENT_TAG) || null;
-    if (parentRunId) {
-      const parent = await this.access.require(caller, 'read', parentRunId);
+    let parentRunId: string | null = null;
+    if (input.parentRunId) {
+      const parent = await this.access.require(caller, 'read', input.parentRunId);
       if (parent.experimentId !== experiment.id) {
-        throw new InvalidArgumentError(`parent run ${parentRunId} belongs to another experiment`, 'parent_run_id');
+        throw new InvalidArgumentError(`parent run ${input.parentRunId} belongs to another experiment`, 'parent_run_id');
       }
+      parentRunId = parent.id;
       tags.set(PARENT_TAG, parentRunId);
+    } else if (tags.has(PARENT_TAG)) {
+      parentRunId = await this.nestingParent(caller, experiment.id, tags.get(PARENT_TAG) ?? '');
     }
 
     const id = randomBytes(16).toString('hex');
@@ -98,7 +109,7 @@ export class RunService {
       experimentId: experiment.id,
       projectId: experiment.projectId,
       name,
-      userId: tags.get(USER_TAG) || caller.authenticated.id,
+      userId: input.userId ?? (tags.get(USER_TAG) || caller.authenticated.id),
       status: 'RUNNING' as const,
       startTime: input.startTimeMs || Date.now(),
       endTime: null,
@@ -202,7 +213,7 @@ export class RunService {
     const run = await this.access.require(caller, 'update', runId);
     checkActive(run);
     const { affected } = await this.dataSource.transaction((manager) => manager.delete(RunTagEntity, { runId: run.id, key }));
-    if (!affected) throw new NotFoundError(`run ${runId} has no tag "${key}"`);
+    if (!affected) throw new NotFoundError(`No tag with name: ${key} in run with id ${runId}`);
   }
 
   /** Records dataset inputs; a dataset logged again (same name and digest) only gains new tags. */
@@ -242,6 +253,21 @@ export class RunService {
     return { runs, nextPageToken: page.nextPageToken };
   }
 
+  /**
+   * The run an mlflow.parentRunId tag nests a new run in: the run it names when that is a run of
+   * the same experiment the caller may read, else none (MLflow keeps any value as a plain tag).
+   */
+  private async nestingParent(caller: Caller, experimentId: number, parentRunId: string): Promise<string | null> {
+    try {
+      const parent = await this.access.require(caller, 'read', parentRunId);
+      return parent.experimentId === experimentId ? parent.id : null;
+    } catch (error) {
+      // No such run, a malformed id, or a run the caller may not read.
+      if (error instanceof DomainError) return null;
+      throw error;
+    }
+  }
+
   private async logParams(manager: EntityManager, runId: string, params: KeyValue[]): Promise<void> {
     if (params.length === 0) return;
     const logged = await manager.find(RunParamEntity, { where: { runId, key: In(params.map((param) => param.key)) } });
@@ -249,10 +275,7 @@ export class RunService {
     for (const param of params) {
       const earlier = values.get(param.key);
       if (earlier !== undefined && earlier !== param.value) {
-        throw new InvalidArgumentError(
-          `param "${param.key}" was already logged with value "${earlier}"; params cannot change (log "${param.value}" under another key)`,
-          'params',
-        );
+        throw new InvalidArgumentError(paramChanged(param.key, earlier, param.value, runId));
       }
     }
     const fresh = params.filter((param) => !values.has(param.key)).map((param) => ({ runId, ...param }));
@@ -263,7 +286,7 @@ export class RunService {
     const wanted = new Map(fresh.map((param) => [param.key, param.value]));
     const changed = stored.find((param) => wanted.get(param.key) !== param.value);
     if (changed) {
-      throw new InvalidArgumentError(`param "${changed.key}" was logged at the same time with value "${changed.value}"; params cannot change`, 'params');
+      throw new InvalidArgumentError(paramChanged(changed.key, changed.value, wanted.get(changed.key) ?? '', runId));
     }
   }
 
@@ -324,8 +347,13 @@ export class RunService {
   }
 }
 
+/** MLflow's words for a param logged again with another value. */
+function paramChanged(key: string, logged: string, attempted: string, runId: string): string {
+  return `Changing param values is not allowed. Param with key='${key}' was already logged with value='${excerpt(logged)}' for run ID='${runId}'. Attempted logging new value '${excerpt(attempted)}'.`;
+}
+
 function checkActive(run: RunEntity): void {
   if (run.lifecycleStage !== 'active') {
-    throw new FailedPreconditionError(`run ${run.id} is deleted; restore it before logging to it`);
+    throw new FailedPreconditionError(`The run ${run.id} must be in the 'active' state. Current state is deleted.`);
   }
 }
