@@ -38,7 +38,7 @@ describe('the MLflow REST API, as the Python client calls it', () => {
     it('answers a duplicate experiment with 400 RESOURCE_ALREADY_EXISTS', async () => {
       const again = await client.call('POST', '/api/2.0/mlflow/experiments/create', { name: 'churn' });
       expect(again.status).toBe(400);
-      expect(again.body).toEqual({ error_code: 'RESOURCE_ALREADY_EXISTS', message: expect.stringContaining('churn') });
+      expect(again.body).toEqual({ error_code: 'RESOURCE_ALREADY_EXISTS', message: 'Experiment(name=churn) already exists.' });
     });
 
     it('start_run creates a run with its name, start time and the client\'s context tags', async () => {
@@ -67,6 +67,31 @@ describe('the MLflow REST API, as the Python client calls it', () => {
         ]),
       );
       expect(run).toMatchObject({ data: { metrics: [], params: [] }, inputs: { dataset_inputs: [] } });
+    });
+
+    it('runs/create echoes the user_id sent, "" when none is, whatever the caller and the mlflow.user tag', async () => {
+      const { experiment_id } = await client.setExperiment('run-fields');
+      const create = (fields: Json) => client.ok('POST', 'runs/create', { experiment_id, start_time: Date.now(), ...fields });
+      expect((await create({ user_id: 'bob', tags: [{ key: 'mlflow.user', value: 'alice' }] })).run.info.user_id).toBe('bob');
+      const { run: anonymous } = await create({ tags: [{ key: 'mlflow.user', value: 'alice' }] });
+      expect(anonymous.info.user_id).toBe('');
+      expect((await client.ok('GET', 'runs/get', { run_id: anonymous.info.run_id })).run.info.user_id).toBe('');
+    });
+
+    it('runs/create keeps an mlflow.parentRunId tag naming no run, as MLflow keeps it, and refuses a run_name the mlflow.runName tag contradicts', async () => {
+      const { experiment_id } = await client.setExperiment('run-fields');
+      const ghost = 'f'.repeat(32);
+      const { run: orphan } = await client.ok('POST', 'runs/create', { experiment_id, tags: [{ key: 'mlflow.parentRunId', value: ghost }] });
+      expect(orphan.data.tags).toContainEqual({ key: 'mlflow.parentRunId', value: ghost });
+      expect((await client.ok('POST', 'runs/search', { experiment_ids: [experiment_id], filter: `tags.mlflow.parentRunId = '${ghost}'` })).runs).toHaveLength(1);
+      const contradicted = await client.call('POST', '/api/2.0/mlflow/runs/create', { experiment_id, run_name: 'a', tags: [{ key: 'mlflow.runName', value: 'b' }] });
+      expect(contradicted).toEqual({
+        status: 400,
+        body: {
+          error_code: 'INVALID_PARAMETER_VALUE',
+          message: "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='a', mlflow.runName='b').",
+        },
+      });
     });
 
     it('log_param, log_metric (with and without step), set_tag, and their batch forms', async () => {
@@ -131,7 +156,10 @@ describe('the MLflow REST API, as the Python client calls it', () => {
     it('refuses a param overwrite with 400 INVALID_PARAMETER_VALUE naming the param', async () => {
       const overwrite = await client.call('POST', '/api/2.0/mlflow/runs/log-parameter', { run_id: run.info.run_id, key: 'lr', value: '0.2' });
       expect(overwrite.status).toBe(400);
-      expect(overwrite.body).toEqual({ error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining('"lr"') });
+      expect(overwrite.body).toEqual({
+        error_code: 'INVALID_PARAMETER_VALUE',
+        message: `Changing param values is not allowed. Param with key='lr' was already logged with value='0.1' for run ID='${run.info.run_id}'. Attempted logging new value '0.2'.`,
+      });
     });
 
     it('log_artifact PUTs to the URL the client derives from artifact_uri; both listings and the download agree', async () => {
@@ -153,6 +181,17 @@ describe('the MLflow REST API, as the Python client calls it', () => {
       });
       // A file listed as a directory lists nothing, as MLflow's does.
       expect((await client.listArtifacts(artifactUri, 'notes.md')).body).toEqual({ files: [] });
+      // download_artifacts(artifact_path=".") lists <root>/.: the root.
+      expect(await client.listArtifacts(artifactUri, '.')).toEqual(root);
+      expect(await client.listArtifacts(artifactUri, './model/.')).toEqual(model);
+      expect(await client.listArtifacts(artifactUri, 'model/../..')).toEqual({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: 'Invalid path' } });
+
+      // The UI's get-artifact: the file as an attachment.
+      const shown = await fetch(`${base}/get-artifact?${new URLSearchParams({ run_id: runId, path: 'model/model.txt' })}`, { headers: client.authorization });
+      expect(shown.status).toBe(200);
+      expect(shown.headers.get('content-disposition')).toBe('attachment; filename="model.txt"');
+      expect(shown.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(await shown.text()).toBe('weights v1');
 
       const tracked = await client.ok('GET', 'artifacts/list', { run_id: runId, path: 'model' });
       expect(tracked).toEqual({
@@ -328,7 +367,27 @@ describe('the MLflow REST API, as the Python client calls it', () => {
 
     it('answers a missing run with 404 RESOURCE_DOES_NOT_EXIST', async () => {
       const missing = await client.call('GET', '/api/2.0/mlflow/runs/get', { run_id: '0'.repeat(32) });
-      expect(missing).toEqual({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: expect.stringContaining('0'.repeat(32)) } });
+      expect(missing).toEqual({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: `Run with id=${'0'.repeat(32)} not found` } });
+    });
+
+    it("words its errors as MLflow's server does where MLflow's status and error_code are the same", async () => {
+      const expectError = async (method: string, endpoint: string, fields: Json, status: number, error_code: string, message: string | RegExp) => {
+        const answer = await client.call(method, `/api/2.0/mlflow/${endpoint}`, fields);
+        expect([endpoint, answer]).toEqual([endpoint, { status, body: { error_code, message: typeof message === 'string' ? message : expect.stringMatching(message) } }]);
+      };
+      const bad = 'INVALID_PARAMETER_VALUE';
+      await expectError('POST', 'runs/log-metric', { run_id: runId, key: 'loss', value: 1, timestamp: 1, step: 'foo' }, 400, bad, /^Invalid value "foo" for parameter 'step' supplied/);
+      await expectError('POST', 'runs/search', { experiment_ids: ['0'], max_results: 123456789 }, 400, bad, /^Invalid value 123456789 for parameter 'max_results' supplied/);
+      await expectError('POST', 'runs/delete-tag', { run_id: runId, key: 'never' }, 404, 'RESOURCE_DOES_NOT_EXIST', `No tag with name: never in run with id ${runId}`);
+      await expectError('GET', 'experiments/get', { experiment_id: '999999' }, 404, 'RESOURCE_DOES_NOT_EXIST', 'No Experiment with id=999999 exists');
+      await expectError('GET', 'experiments/get-by-name', { experiment_name: 'nowhere' }, 404, 'RESOURCE_DOES_NOT_EXIST', "Could not find experiment with name 'nowhere'");
+      await expectError('POST', 'runs/log-inputs', { run_id: runId }, 400, bad, "Missing value for required parameter 'datasets'. See the API docs for more information about request parameters.");
+      await expectError('POST', 'experiments/create', { name: 'typed', artifact_location: 12 }, 400, bad, /^Invalid value 12 for parameter 'artifact_location' supplied/);
+      await expectError('GET', 'artifacts/list', { run_id: runId, path: '../other' }, 400, bad, 'Invalid path');
+
+      const deleted = (await client.startRun((await client.setExperiment('errors')).experiment_id)).info.run_id;
+      await client.ok('POST', 'runs/delete', { run_id: deleted });
+      await expectError('POST', 'runs/set-tag', { run_id: deleted, key: 'k', value: 'v' }, 400, bad, `The run ${deleted} must be in the 'active' state. Current state is deleted.`);
     });
 
     it('refuses a batch over the limits with 400 naming the limit, and stores none of it', async () => {
@@ -358,6 +417,9 @@ describe('the MLflow REST API, as the Python client calls it', () => {
     it('answers an unknown endpoint with 404 ENDPOINT_NOT_FOUND, and a known one with the wrong method with 405', async () => {
       const unknown = await client.call('POST', '/api/2.0/mlflow/runs/fly', {});
       expect(unknown).toMatchObject({ status: 404, body: { error_code: 'ENDPOINT_NOT_FOUND' } });
+      for (const path of ['/graphql', '/projects/default/graphql']) {
+        expect(await client.call('POST', path, { query: '{ test }' })).toMatchObject({ status: 404, body: { error_code: 'ENDPOINT_NOT_FOUND' } });
+      }
       const wrongMethod = await client.call('GET', '/api/2.0/mlflow/runs/log-batch');
       expect(wrongMethod.status).toBe(405);
     });

@@ -105,11 +105,14 @@ export class PythonClient {
     return response.status;
   }
 
-  /** `HttpArtifactRepository.list_artifacts(path)`: GET mlflow-artifacts/artifacts?path=<root>/<path> at the URI before the artifacts endpoint. */
+  /**
+   * `HttpArtifactRepository.list_artifacts(path)`: GET mlflow-artifacts/artifacts?path=<root>/<path> at the URI before the
+   * artifacts endpoint, joined as Python's `posixpath.join` joins, which keeps `.` (`download_artifacts(artifact_path=".")`).
+   */
   async listArtifacts(artifactUri: string, path?: string): Promise<{ status: number; body: Json }> {
     const [base, tail] = this.artifactRepository(artifactUri).split('/mlflow-artifacts/artifacts');
     const root = tail.replace(/^\/+/, '');
-    const response = await fetch(`${base}/mlflow-artifacts/artifacts?${new URLSearchParams({ path: path ? posix.join(root, path) : root })}`, { headers: this.authorization });
+    const response = await fetch(`${base}/mlflow-artifacts/artifacts?${new URLSearchParams({ path: path ? `${root}/${path}` : root })}`, { headers: this.authorization });
     return { status: response.status, body: (await response.json()) as Json };
   }
 

@@ -115,6 +115,8 @@ describe("the MLflow model registry REST API, as the Python client calls it", ()
       const started = Date.now();
       const { created, version } = await client.registerModel(`runs:/${runId}/model`, 'churn', { team: 'risk' });
       expect(created).toBe(200);
+      // MLflow answers source as the client sent it: the run's artifact location, never a runs:/ URI of its own.
+      const source = `${artifactUri}/model`;
       expect(version).toEqual({
         name: 'churn',
         version: '1',
@@ -123,7 +125,7 @@ describe("the MLflow model registry REST API, as the Python client calls it", ()
         user_id: expect.any(String),
         current_stage: 'None',
         description: '',
-        source: `runs:/${runId}/model`,
+        source,
         run_id: runId,
         status: 'READY',
         status_message: '',
@@ -132,11 +134,53 @@ describe("the MLflow model registry REST API, as the Python client calls it", ()
         aliases: [],
       });
       expect(version.creation_timestamp).toBeGreaterThanOrEqual(started);
+      await http.ok('POST', 'registered-models/alias', { name: 'churn', alias: 'first', version: '1' });
+      const reads = [
+        (await http.ok('GET', 'model-versions/get', { name: 'churn', version: '1' })).model_version,
+        (await http.ok('GET', 'model-versions/search', { filter: `run_id = '${runId}'` })).model_versions[0],
+        (await http.ok('GET', 'registered-models/alias', { name: 'churn', alias: 'first' })).model_version,
+        (await http.ok('GET', 'registered-models/get', { name: 'churn' })).registered_model.latest_versions[0],
+      ];
+      expect(reads.map((read: Json) => read.source)).toEqual([source, source, source, source]);
+      expect(await http.ok('DELETE', 'registered-models/alias', { name: 'churn', alias: 'first' })).toEqual({});
+    });
+
+    it("refuses a run's artifact location whose experiment is not the run's: its files are elsewhere", async () => {
+      const [, experimentId] = /^mlflow-artifacts:\/(\d+)\//.exec(artifactUri)!;
+      const elsewhere = artifactUri.replace(`:/${experimentId}/`, `:/${Number(experimentId) + 100}/`);
+      const refused = await http.call('POST', '/api/2.0/mlflow/model-versions/create', { name: 'churn', source: `${elsewhere}/model`, run_id: runId });
+      expect(refused).toMatchObject({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining(`but run ${runId} is in experiment ${experimentId}`) } });
+    });
+
+    it('refuses sources with relative path references in MLflow\'s words, over every scheme, and stores no version', async () => {
+      const before = (await http.ok('GET', 'model-versions/search', { filter: "name = 'churn'" })).model_versions.length;
+      for (const source of [
+        `${artifactUri}/../../other/artifacts/model`,
+        'mlflow-artifacts://host:5000/..%2f..%2f..%2fetc',
+        'http://host/api/2.0/mlflow-artifacts/artifacts/../../../../',
+        'https://host/api/2.0/mlflow-artifacts/artifacts%00',
+        's3a://bucket/models/../../secrets',
+        'ftp://host/models/%2e%2e/x',
+        'dbfs:/models/a/..%252fb',
+      ]) {
+        const refused = await http.call('POST', '/api/2.0/mlflow/model-versions/create', { name: 'churn', source });
+        expect([source, refused]).toEqual([
+          source,
+          {
+            status: 400,
+            body: {
+              error_code: 'INVALID_PARAMETER_VALUE',
+              message: `Invalid model version source: '${source}'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.`,
+            },
+          },
+        ]);
+      }
+      expect((await http.ok('GET', 'model-versions/search', { filter: "name = 'churn'" })).model_versions).toHaveLength(before);
     });
 
     it('register_model again goes on past 400 RESOURCE_ALREADY_EXISTS and makes version 2', async () => {
       const duplicate = await http.call('POST', '/api/2.0/mlflow/registered-models/create', { name: 'churn' });
-      expect(duplicate).toEqual({ status: 400, body: { error_code: 'RESOURCE_ALREADY_EXISTS', message: expect.stringContaining('"churn"') } });
+      expect(duplicate).toEqual({ status: 400, body: { error_code: 'RESOURCE_ALREADY_EXISTS', message: 'Registered Model (name=churn) already exists.' } });
       const { created, version } = await client.registerModel(`runs:/${otherRunId}/model`, 'churn');
       expect(created).toBe(400);
       expect(version).toMatchObject({ version: '2', run_id: otherRunId, status: 'READY' });
@@ -200,15 +244,20 @@ describe("the MLflow model registry REST API, as the Python client calls it", ()
       expect(await http.ok('DELETE', 'model-versions/delete-tag', { name: 'churn', version: '1', key: 'validated' })).toEqual({});
       expect(await http.ok('DELETE', 'registered-models/delete-tag', { name: 'churn', key: 'owner' })).toEqual({});
       expect((await http.ok('GET', 'registered-models/get', { name: 'churn' })).registered_model.tags).toEqual([]);
-      const missing = await http.call('DELETE', '/api/2.0/mlflow/registered-models/delete-tag', { name: 'churn', key: 'owner' });
-      expect(missing).toMatchObject({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST' } });
+      // As MLflow: deleting a tag that is not there is done; deleting one of a model that is not there is not.
+      expect(await http.ok('DELETE', 'registered-models/delete-tag', { name: 'churn', key: 'owner' })).toEqual({});
+      expect(await http.ok('DELETE', 'model-versions/delete-tag', { name: 'churn', version: '1', key: 'validated' })).toEqual({});
+      const noModel = await http.call('DELETE', '/api/2.0/mlflow/registered-models/delete-tag', { name: 'nope', key: 'owner' });
+      expect(noModel).toEqual({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'Registered Model with name=nope not found' } });
+      const noVersion = await http.call('DELETE', '/api/2.0/mlflow/model-versions/delete-tag', { name: 'churn', version: '99', key: 'validated' });
+      expect(noVersion).toEqual({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'Model Version (name=churn, version=99) not found' } });
     });
 
     it('answers a missing model or version with 404 RESOURCE_DOES_NOT_EXIST', async () => {
       const model = await http.call('GET', '/api/2.0/mlflow/registered-models/get', { name: 'nope' });
-      expect(model).toEqual({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: expect.stringContaining('"nope"') } });
+      expect(model).toEqual({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'Registered Model with name=nope not found' } });
       const version = await http.call('GET', '/api/2.0/mlflow/model-versions/get', { name: 'churn', version: '99' });
-      expect(version).toEqual({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: expect.stringContaining('version 99') } });
+      expect(version).toEqual({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'Model Version (name=churn, version=99) not found' } });
       const noVersion = await http.call('GET', '/api/2.0/mlflow/model-versions/get', { name: 'churn' });
       expect(noVersion).toMatchObject({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining("'version'") } });
     });
@@ -226,13 +275,16 @@ describe("the MLflow model registry REST API, as the Python client calls it", ()
       await http.ok('POST', 'registered-models/alias', { name: 'churn', alias: 'champion', version: '1' });
     });
 
-    it('refuses the reserved aliases "latest" and v<number>, and a missing alias is 404', async () => {
+    it('refuses the reserved aliases "latest" and v<number>; a missing alias is a bad parameter, as MLflow answers it', async () => {
       for (const alias of ['latest', 'Latest', 'v1']) {
         const refused = await http.call('POST', '/api/2.0/mlflow/registered-models/alias', { name: 'churn', alias, version: '1' });
         expect(refused).toMatchObject({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining('reserved') } });
       }
       const missing = await http.call('GET', '/api/2.0/mlflow/registered-models/alias', { name: 'churn', alias: 'nobody' });
-      expect(missing).toMatchObject({ status: 404, body: { error_code: 'RESOURCE_DOES_NOT_EXIST' } });
+      expect(missing).toEqual({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: 'Registered model alias nobody not found.' } });
+      const ofNoModel = await http.call('GET', '/api/2.0/mlflow/registered-models/alias', { name: 'nope', alias: 'champion' });
+      expect(ofNoModel).toEqual({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: 'Registered model alias champion not found.' } });
+      expect(await http.ok('DELETE', 'registered-models/alias', { name: 'churn', alias: 'nobody' })).toEqual({});
     });
 
     it('registers models:/<name>@<alias> as a copy of the version the alias points at', async () => {
@@ -291,6 +343,18 @@ describe("the MLflow model registry REST API, as the Python client calls it", ()
     it('downloads models:/<name>@<alias> as ModelsArtifactRepository does: the alias, then the download URI', async () => {
       const { model_version } = await http.ok('GET', 'registered-models/alias', { name: 'churn', alias: 'champion' });
       expect(await client.downloadVersion('churn', model_version.version)).toEqual(MODEL_FILES);
+    });
+
+    it("serves the UI's model-versions/get-artifact as an attachment, and lists '.' as the version's root", async () => {
+      const response = await fetch(`${stack.base}/model-versions/get-artifact?${new URLSearchParams({ name: 'churn', version: '1', path: 'data/vocab.txt' })}`, { headers: http.authorization });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-disposition')).toBe('attachment; filename="vocab.txt"');
+      expect(await response.text()).toBe(MODEL_FILES['data/vocab.txt']);
+      const climbing = await fetch(`${stack.base}/model-versions/get-artifact?${new URLSearchParams({ name: 'churn', version: '1', path: '../2/model.pkl' })}`, { headers: http.authorization });
+      expect(climbing.status).toBe(400);
+      expect(await climbing.json()).toEqual({ error_code: 'INVALID_PARAMETER_VALUE', message: 'Invalid path' });
+      const root = await http.listArtifacts('mlflow-artifacts:/models/default/churn/1');
+      expect(await http.listArtifacts('mlflow-artifacts:/models/default/churn/1', '.')).toEqual(root);
     });
 
     it("keeps run artifact paths apart, refuses changes to a version's files, and names a missing file", async () => {
@@ -353,7 +417,8 @@ describe("the MLflow model registry REST API, as the Python client calls it", ()
       const order = await http.call('GET', '/api/2.0/mlflow/registered-models/search', { order_by: ['last_updated_timestamp DESC'] });
       expect(order).toMatchObject({ status: 400, body: { message: expect.stringContaining('registered models come in one order, name ASC') } });
       const tooMany = await http.call('GET', '/api/2.0/mlflow/registered-models/search', { max_results: 1001 });
-      expect(tooMany).toMatchObject({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining('1000') } });
+      // As MLflow's handler words it: a GET's fields are text.
+      expect(tooMany).toMatchObject({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringMatching(/^Invalid value "1001" for parameter 'max_results' supplied: {2}Hint: Value was of type 'str'\./) } });
     });
 
     it('search_model_versions by name, run_id, run_id IN and tags, newest first, paging past the page size', async () => {

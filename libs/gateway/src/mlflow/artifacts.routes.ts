@@ -1,10 +1,12 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
+import { excerpt } from '@trellis/platform';
 import { ArtifactService, type FileInfo, type UploadArtifactRequestSchema } from '@trellis/proto';
+import { safeArtifactPath } from './artifact-path';
 import type { MlflowCall, MlflowRoute } from './mlflow-call';
 import { invalidParameter, missingParameter } from './mlflow-errors';
 import { fileInfoJson, withPageToken } from './mlflow-json';
 import { isVersionArtifactPath, listVersionArtifacts } from './registry-artifacts.routes';
-import { sendStream } from './streamed-response';
+import { sendAttachment, sendStream } from './streamed-response';
 
 /** The largest artifact one PUT uploads; MLflow's proxy sets none, and tracking streams whatever it gets. */
 const MAX_ARTIFACT_BYTES = 5 * 1024 ** 3;
@@ -15,19 +17,19 @@ const artifacts = (call: MlflowCall) => call.rpc.of(ArtifactService);
  * A path of MLflow's proxied artifact store, `<experiment_id>/<run_id>/artifacts/<path>` (a run's
  * `artifact_uri` is `mlflow-artifacts:/<experiment_id>/<run_id>/artifacts`), as the run and the
  * path under its artifact root. Tracking keys a run's files by its own experiment, so the
- * experiment segment is not checked; tracking checks the path itself (no `..`, no empty segments).
+ * experiment segment is not checked; tracking checks the path under the root again.
  */
 export function proxiedArtifactPath(path: string): { runId: string; path: string } {
-  const segments = path.replace(/\/+$/, '').split('/');
+  const segments = safeArtifactPath(path).split('/');
   if (segments.length < 3 || !segments[0] || !segments[1] || segments[2] !== 'artifacts') {
-    throw invalidParameter(`'${path}' is not a path in a run's artifacts: expected <experiment_id>/<run_id>/artifacts[/<path>]`);
+    throw invalidParameter(`'${excerpt(path)}' is not a path in a run's artifacts: expected <experiment_id>/<run_id>/artifacts[/<path>]`);
   }
   return { runId: segments[1], path: segments.slice(3).join('/') };
 }
 
 function wildcardPath(call: MlflowCall): { runId: string; path: string } {
   const target = proxiedArtifactPath(call.ctx.params['*']);
-  if (!target.path) throw invalidParameter(`'${call.ctx.params['*']}' names a run's artifact root, not a file`);
+  if (!target.path) throw invalidParameter(`'${excerpt(call.ctx.params['*'])}' names a run's artifact root, not a file`);
   return target;
 }
 
@@ -77,6 +79,19 @@ async function download(call: MlflowCall): Promise<void> {
   await sendStream(call.ctx, 'application/octet-stream', '', '', chunks, (response) => response.chunk);
 }
 
+/** `GET /get-artifact?run_id=&path=`, with which MLflow's UI shows a run's file. */
+export const runArtifactFileRoute: MlflowRoute = {
+  method: 'GET',
+  path: '/get-artifact',
+  streams: true,
+  async handle(call) {
+    const fields = await call.fields();
+    const runId = fields.runId();
+    const path = safeArtifactPath(fields.requiredString('path'));
+    await sendAttachment(call.ctx, path, artifacts(call).downloadArtifact({ runId, path }, call.rpc.options), (response) => response.chunk);
+  },
+};
+
 /** Artifacts: tracking's listing, and MLflow's proxied artifact store (`mlflow-artifacts:` URIs). */
 export const artifactRoutes: readonly MlflowRoute[] = [
   {
@@ -85,10 +100,8 @@ export const artifactRoutes: readonly MlflowRoute[] = [
     path: '/mlflow/artifacts/list',
     async handle(call) {
       const fields = await call.fields();
-      const page = await artifacts(call).listArtifacts(
-        { runId: fields.runId(), path: fields.string('path') ?? '', pageToken: fields.string('page_token') ?? '' },
-        call.rpc.options,
-      );
+      const request = { runId: fields.runId(), path: safeArtifactPath(fields.string('path') ?? ''), pageToken: fields.string('page_token') ?? '' };
+      const page = await artifacts(call).listArtifacts(request, call.rpc.options);
       return withPageToken({ root_uri: page.rootUri, files: page.files.map((file) => fileInfoJson(file)) }, page.nextPageToken);
     },
   },
@@ -98,8 +111,9 @@ export const artifactRoutes: readonly MlflowRoute[] = [
     method: 'GET',
     path: '/mlflow-artifacts/artifacts',
     async handle(call) {
-      const listed = (await call.fields()).string('path');
-      if (!listed) throw missingParameter('path');
+      const asked = (await call.fields()).string('path');
+      if (!asked) throw missingParameter('path');
+      const listed = safeArtifactPath(asked);
       if (isVersionArtifactPath(listed)) return listVersionArtifacts(call, listed);
       const { runId, path } = proxiedArtifactPath(listed);
       const files = await listAll(call, runId, path);

@@ -36,7 +36,8 @@ export const experimentRoutes: readonly MlflowRoute[] = [
       const fields = await call.fields();
       const name = fields.requiredString('name');
       const tags = keyValuesOf(fields.objects('tags'), 'tags');
-      // artifact_location is not taken: tracking decides where artifacts live (docs/mlflow.md).
+      // artifact_location is checked as MLflow checks it, but not taken: tracking decides where artifacts live (docs/mlflow.md).
+      fields.string('artifact_location');
       const { experiment } = await experiments(call).createExperiment({ projectId: await call.projectId(), name, tags }, call.rpc.options);
       return { experiment_id: experiment?.experimentId ?? '' };
     },

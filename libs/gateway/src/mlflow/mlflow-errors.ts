@@ -1,4 +1,5 @@
 import { status } from '@grpc/grpc-js';
+import { excerpt } from '@trellis/platform';
 import { GatewayError } from '../errors/gateway-error';
 import { grpcToMlflow } from '../errors/status-mapping';
 import type { ErrorRenderer } from '../http/request-context';
@@ -18,6 +19,36 @@ export class MlflowError extends GatewayError {
 /** 400 INVALID_PARAMETER_VALUE. */
 export function invalidParameter(message: string): GatewayError {
   return new GatewayError(status.INVALID_ARGUMENT, message);
+}
+
+/**
+ * 400 INVALID_PARAMETER_VALUE for a field of the wrong type or out of range, worded as MLflow's
+ * handlers word it: the value as Python's `json.dumps` writes it (at most a short prefix), the
+ * field, and the Python type of what was sent.
+ */
+export function invalidValue(value: unknown, field: string): GatewayError {
+  return invalidParameter(
+    `Invalid value ${excerpt(pythonJson(value))} for parameter '${field}' supplied:  Hint: Value was of type '${pythonType(value)}'. See the API docs for more information about request parameters.`,
+  );
+}
+
+/** JSON as `json.dumps(value, sort_keys=True, separators=(",", ":"))` writes it: sorted keys, no spaces, non-ASCII escaped. */
+function pythonJson(value: unknown): string {
+  const sorted = (item: unknown): unknown =>
+    item && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(Object.keys(item).sort().map((key) => [key, sorted((item as Record<string, unknown>)[key])]))
+      : Array.isArray(item)
+        ? item.map(sorted)
+        : item;
+  return (JSON.stringify(sorted(value)) ?? 'null').replace(/[\u0080-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The name of the Python type `json.loads` makes of a JSON value. */
+function pythonType(value: unknown): string {
+  if (value === null || value === undefined) return 'NoneType';
+  if (Array.isArray(value)) return 'list';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  return { string: 'str', boolean: 'bool', object: 'dict' }[typeof value as string] ?? typeof value;
 }
 
 /** 400 INVALID_PARAMETER_VALUE for a required field that is absent, worded as MLflow words it. */

@@ -1,17 +1,33 @@
-import { MlflowFields, keyValuesOf, readDouble, readInt64 } from './mlflow-fields';
+import { MlflowFields, keyValuesOf, readArray, readDouble, readInt64, readObject, readString } from './mlflow-fields';
+
+const API_DOCS = ' See the API docs for more information about request parameters.';
 
 describe('MLflow request fields', () => {
   it('reads int64 fields sent as JSON numbers or decimal strings, and refuses fractions naming the field', () => {
     expect(readInt64(1_700_000_000_000, 'timestamp')).toBe(1_700_000_000_000n);
     expect(readInt64('-42', 'step')).toBe(-42n);
     expect(readInt64(undefined, 'step')).toBeUndefined();
-    expect(() => readInt64(1.5, 'metrics[2].step')).toThrow("Invalid value 1.5 for parameter 'metrics[2].step' supplied: expected an integer.");
+    expect(() => readInt64(1.5, 'metrics[2].step')).toThrow("Invalid value 1.5 for parameter 'metrics[2].step' supplied:  Hint: Value was of type 'float'." + API_DOCS);
+  });
+
+  it("words a mistyped field as MLflow's handlers do: the value as Python's JSON, and its Python type", () => {
+    expect(() => readInt64('foo', 'step')).toThrow(`Invalid value "foo" for parameter 'step' supplied:  Hint: Value was of type 'str'.${API_DOCS}`);
+    expect(() => readString(12, 'artifact_location')).toThrow(`Invalid value 12 for parameter 'artifact_location' supplied:  Hint: Value was of type 'int'.${API_DOCS}`);
+    expect(() => readArray({ b: 1, a: ['é'] }, 'tags')).toThrow(`Invalid value {"a":["\\u00e9"],"b":1} for parameter 'tags' supplied:  Hint: Value was of type 'dict'.`);
+    expect(() => readObject([true, null], 'dataset')).toThrow(`Invalid value [true,null] for parameter 'dataset' supplied:  Hint: Value was of type 'list'.`);
+    expect(() => MlflowFields.fromJson({ max_results: 123456789 }).count('max_results', 50_000)).toThrow(
+      `Invalid value 123456789 for parameter 'max_results' supplied:  Hint: Value was of type 'int'.${API_DOCS}`,
+    );
+  });
+
+  it('echoes only the first 100 characters of a long mistyped value', () => {
+    expect(() => readInt64('9'.repeat(300), 'step')).toThrow(`Invalid value "${'9'.repeat(99)}... for parameter 'step'`);
   });
 
   it('refuses integers beyond 64 bits as a bad parameter, not a server error', () => {
     expect(readInt64('-9223372036854775808', 'step')).toBe(-(2n ** 63n));
-    expect(() => readInt64('99999999999999999999999', 'timestamp')).toThrow('expected an integer that fits 64 bits');
-    expect(() => readInt64(1e30, 'timestamp')).toThrow('expected an integer that fits 64 bits');
+    expect(() => readInt64('99999999999999999999999', 'timestamp')).toThrow(`Invalid value "99999999999999999999999" for parameter 'timestamp'`);
+    expect(() => readInt64(1e30, 'timestamp')).toThrow("Invalid value 1e+30 for parameter 'timestamp'");
   });
 
   it('reads doubles as numbers, numeric strings and the protobuf JSON names of NaN and the infinities; refuses booleans', () => {
@@ -21,7 +37,7 @@ describe('MLflow request fields', () => {
     expect(readDouble('Infinity', 'value')).toBe(Infinity);
     expect(readDouble('-Infinity', 'value')).toBe(-Infinity);
     expect(() => readDouble(true, 'value')).toThrow("parameter 'value'");
-    expect(() => readDouble('fast', 'value')).toThrow("Invalid value 'fast'");
+    expect(() => readDouble('fast', 'value')).toThrow(`Invalid value "fast" for parameter 'value' supplied:  Hint: Value was of type 'str'.`);
   });
 
   it("reads a GET's fields from the query string, repeated keys as lists and numbers from text", () => {

@@ -1,19 +1,14 @@
 import type { RequestContext } from '../http/request-context';
-import { invalidParameter, missingParameter } from './mlflow-errors';
+import { invalidValue, missingParameter } from './mlflow-errors';
 
 const INTEGER = /^-?\d+$/;
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 const SPECIAL_DOUBLES: Readonly<Record<string, number>> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
 
-function invalid(value: unknown, path: string, expected: string) {
-  const shown = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
-  return invalidParameter(`Invalid value ${shown} for parameter '${path}' supplied: ${expected}.`);
-}
-
 /** A string field; absent (or null) is undefined, any other type a 400 naming `path`. */
 export function readString(value: unknown, path: string): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw invalid(value, path, 'expected a string');
+  if (typeof value !== 'string') throw invalidValue(value, path);
   return value;
 }
 
@@ -23,8 +18,7 @@ export function readInt64(value: unknown, path: string): bigint | undefined {
   let parsed: bigint | undefined;
   if (typeof value === 'number' && Number.isInteger(value)) parsed = BigInt(value);
   else if (typeof value === 'string' && INTEGER.test(value)) parsed = BigInt(value);
-  if (parsed === undefined) throw invalid(value, path, 'expected an integer');
-  if (parsed !== BigInt.asIntN(64, parsed)) throw invalid(value, path, 'expected an integer that fits 64 bits');
+  if (parsed === undefined || parsed !== BigInt.asIntN(64, parsed)) throw invalidValue(value, path);
   return parsed;
 }
 
@@ -40,20 +34,20 @@ export function readDouble(value: unknown, path: string): number | undefined {
     if (special !== undefined) return special;
     if (NUMBER.test(value.trim())) return Number(value);
   }
-  throw invalid(value, path, 'expected a number');
+  throw invalidValue(value, path);
 }
 
 /** An object field (a nested message); absent is undefined. */
 export function readObject(value: unknown, path: string): Record<string, unknown> | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'object' || Array.isArray(value)) throw invalid(value, path, 'expected an object');
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalidValue(value, path);
   return value as Record<string, unknown>;
 }
 
 /** A repeated field; absent is empty. */
 export function readArray(value: unknown, path: string): readonly unknown[] {
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw invalid(value, path, 'expected a list');
+  if (!Array.isArray(value)) throw invalidValue(value, path);
   return value;
 }
 
@@ -115,11 +109,11 @@ export class MlflowFields {
     return readInt64(this.value(name), name);
   }
 
-  /** A non-negative int32 field such as `max_results`. */
-  count(name: string): number | undefined {
+  /** A non-negative int32 field such as `max_results`, at most `limit` when given (as MLflow's handlers bound max_results). */
+  count(name: string, limit = 2_147_483_647): number | undefined {
     const value = this.int64(name);
     if (value === undefined) return undefined;
-    if (value < 0n || value > 2_147_483_647n) throw invalid(this.value(name), name, 'expected a non-negative 32-bit integer');
+    if (value < 0n || value > BigInt(limit)) throw invalidValue(this.value(name), name);
     return Number(value);
   }
 

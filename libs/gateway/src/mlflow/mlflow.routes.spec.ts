@@ -44,6 +44,51 @@ describe('MLflow routes', () => {
     expect(await send('POST', '/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/x')).toMatchObject({ status: 405, allow: 'GET, PUT, DELETE' });
   });
 
+  it("answers MLflow's server routes outside the API prefixes as MLflow does: files for the UI, GraphQL as an unknown endpoint", async () => {
+    const patterns = new Set(gateway.router.routes().map((route) => `${route.method} ${route.pattern}`));
+    for (const base of ['', '/projects/:project']) {
+      expect(patterns).toContain(`GET ${base}/get-artifact`);
+      expect(patterns).toContain(`GET ${base}/model-versions/get-artifact`);
+    }
+    for (const method of ['GET', 'POST']) {
+      expect(await send(method, '/graphql', method === 'POST' ? '{}' : undefined)).toMatchObject({ status: 404, body: { error_code: 'ENDPOINT_NOT_FOUND' } });
+    }
+    expect(await send('GET', `/get-artifact?run_id=${'a'.repeat(32)}&path=..%2F..%2Fsecrets`)).toMatchObject({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: 'Invalid path' } });
+    expect(await send('GET', '/model-versions/get-artifact?name=churn&version=1')).toMatchObject({ status: 400, body: { message: expect.stringContaining("'path'") } });
+  });
+
+  it("answers the UI's AI-gateway proxy as MLflow without a deployments target, and its prompt-lab runs as an unknown endpoint", async () => {
+    expect(await send('GET', '/ajax-api/2.0/mlflow/gateway-proxy?gateway_path=api/2.0/endpoints/')).toMatchObject({ status: 200, body: { endpoints: [] } });
+    expect(await send('POST', '/ajax-api/2.0/mlflow/gateway-proxy', '{"gateway_path": "gateway/chat/invocations"}')).toMatchObject({ status: 200, body: { endpoints: [] } });
+    expect(await send('POST', '/ajax-api/2.0/mlflow/runs/create-promptlab-run', '{}')).toMatchObject({ status: 404, body: { error_code: 'ENDPOINT_NOT_FOUND' } });
+  });
+
+  it('refuses what MLflow refuses before calling tracking: log-inputs without datasets, a mistyped artifact_location, too many runs a page', async () => {
+    expect(await send('POST', '/api/2.0/mlflow/runs/log-inputs', '{"run_id": "r"}')).toMatchObject({
+      status: 400,
+      body: { error_code: 'INVALID_PARAMETER_VALUE', message: "Missing value for required parameter 'datasets'. See the API docs for more information about request parameters." },
+    });
+    expect(await send('POST', '/api/2.0/mlflow/experiments/create', '{"name": "e", "artifact_location": 5}')).toMatchObject({
+      status: 400,
+      body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringMatching(/^Invalid value 5 for parameter 'artifact_location' supplied: {2}Hint: Value was of type 'int'\./) },
+    });
+    expect(await send('POST', '/api/2.0/mlflow/runs/search', '{"experiment_ids": ["1"], "max_results": 123456789}')).toMatchObject({
+      status: 400,
+      body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringMatching(/^Invalid value 123456789 for parameter 'max_results' supplied/) },
+    });
+    const badStep = JSON.stringify({ run_id: 'r', key: 'k', value: 1, timestamp: 1, step: 'foo' });
+    expect(await send('POST', '/api/2.0/mlflow/runs/log-metric', badStep)).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^Invalid value "foo" for parameter 'step' supplied/) } });
+  });
+
+  it("refuses artifact paths that climb out of a run's artifacts with MLflow's 400 Invalid path", async () => {
+    const run = 'a'.repeat(32);
+    for (const path of [`1/${run}/artifacts/../../2`, `1/${run}/artifacts/..%2F..%2F2`, `1/${run}/artifacts/%252e%252e/x`, `/1/${run}/artifacts`]) {
+      expect([path, await send('GET', `/api/2.0/mlflow-artifacts/artifacts?${new URLSearchParams({ path })}`)]).toMatchObject([path, { status: 400, body: { message: 'Invalid path' } }]);
+    }
+    expect(await send('GET', `/api/2.0/mlflow/artifacts/list?run_id=${run}&path=..`)).toMatchObject({ status: 400, body: { message: 'Invalid path' } });
+    expect(await send('PUT', `/api/2.0/mlflow-artifacts/artifacts/1/${run}/artifacts/a/%2e%2e%2f%2e%2e/x`, 'data')).toMatchObject({ status: 400, body: { message: 'Invalid path' } });
+  });
+
   it('refuses a log-batch body over 1 MB with 400 INVALID_PARAMETER_VALUE naming the limit, before calling tracking', async () => {
     const body = JSON.stringify({ run_id: 'r', params: [{ key: 'k', value: 'x'.repeat(1_000_000) }] });
     expect(await send('POST', '/api/2.0/mlflow/runs/log-batch', body)).toEqual({
@@ -96,5 +141,10 @@ describe('MLflow routes', () => {
     expect(proxiedArtifactPath('3/abc/artifacts/')).toEqual({ runId: 'abc', path: '' });
     expect(() => proxiedArtifactPath('3/abc/other/x')).toThrow("expected <experiment_id>/<run_id>/artifacts[/<path>]");
     expect(() => proxiedArtifactPath('3')).toThrow();
+  });
+
+  it('reads the . and empty segments MLflow clients send as the paths they resolve to', () => {
+    expect(proxiedArtifactPath('3/abc/artifacts/.')).toEqual({ runId: 'abc', path: '' });
+    expect(proxiedArtifactPath('3//abc/./artifacts/model/./weights.bin')).toEqual({ runId: 'abc', path: 'model/weights.bin' });
   });
 });

@@ -2,13 +2,13 @@ import { status } from '@grpc/grpc-js';
 import type { Gateway } from '../gateway';
 import type { RequestContext } from '../http/request-context';
 import type { RouteHandler } from '../http/router';
-import { artifactRoutes } from './artifacts.routes';
+import { artifactRoutes, runArtifactFileRoute } from './artifacts.routes';
 import { experimentRoutes } from './experiments.routes';
 import { metricRoutes } from './metrics.routes';
 import { MlflowCall, type MlflowRoute, type MlflowShared } from './mlflow-call';
 import { endpointNotFound, MlflowError, renderMlflowError } from './mlflow-errors';
 import { ProjectResolver } from './project-resolver';
-import { registryArtifactRoutes } from './registry-artifacts.routes';
+import { registryArtifactRoutes, versionArtifactFileRoute } from './registry-artifacts.routes';
 import { registeredModelRoutes } from './registry-models.routes';
 import { modelVersionRoutes } from './registry-versions.routes';
 import { runRoutes } from './runs.routes';
@@ -24,7 +24,12 @@ const BASES = ['', '/projects/:project'];
 const FAMILIES = ['/mlflow', '/mlflow-artifacts'];
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
+/** What MLflow's server answers the UI's AI-gateway proxy when no deployments target is configured: an empty gateway. */
+const NO_AI_GATEWAY = { endpoints: [] };
+
 const MLFLOW_ROUTES: readonly MlflowRoute[] = [
+  { method: 'GET', path: '/mlflow/gateway-proxy', handle: async () => NO_AI_GATEWAY },
+  { method: 'POST', path: '/mlflow/gateway-proxy', handle: async () => NO_AI_GATEWAY },
   ...experimentRoutes,
   ...runRoutes,
   ...metricRoutes,
@@ -33,6 +38,9 @@ const MLFLOW_ROUTES: readonly MlflowRoute[] = [
   ...modelVersionRoutes,
   ...registryArtifactRoutes,
 ];
+
+/** Routes of MLflow's server outside its API prefixes, with which its UI shows files. */
+const FILE_ROUTES: readonly MlflowRoute[] = [runArtifactFileRoute, versionArtifactFileRoute];
 
 /** MLflow's message for a server without proxied multipart uploads; the client then uploads in one PUT. */
 const NO_MULTIPART = 'Multipart upload is not supported for the current artifact repository';
@@ -81,6 +89,9 @@ export function mlflowRoutes(gateway: Gateway): void {
       router.add('POST', `${base}${prefix}/mlflow-artifacts/mpu/*`, multipartUnsupported, options);
       for (const family of FAMILIES) for (const method of METHODS) router.add(method, `${base}${prefix}${family}/*`, notFound, options);
     }
+    for (const route of FILE_ROUTES) router.add(route.method, `${base}${route.path}`, handlerOf(route), options);
+    // The UI's GraphQL endpoint is not served: it answers as an unknown MLflow endpoint.
+    for (const method of ['GET', 'POST']) router.add(method, `${base}/graphql`, notFound, options);
     // Recent clients ask whether proxied multipart transfers are on before large ones.
     router.add('GET', `${base}/api/3.0/mlflow/server-info`, (ctx) => ctx.sendJson(200, { multipart_uploads_enabled: false, multipart_downloads_enabled: false }));
     router.add('GET', `${base}/health`, text('OK'));

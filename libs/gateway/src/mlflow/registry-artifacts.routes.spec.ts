@@ -1,7 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { ModelVersionSchema } from '@trellis/proto';
 import { isVersionArtifactPath, versionArtifactPath, versionDownloadUri } from './registry-artifacts.routes';
-import { registrySourceOf } from './registry-versions.routes';
 
 describe('model version files through the proxied artifact store', () => {
   it('answers get-download-uri with a gateway URI for copied versions, and the referenced URI for references', () => {
@@ -20,13 +19,10 @@ describe('model version files through the proxied artifact store', () => {
     expect(isVersionArtifactPath('3/abc/artifacts/models')).toBe(false);
   });
 
-  it("registers a run's artifact location, as register_model sends it, as the runs:/ source the registry copies", () => {
-    const runId = 'a'.repeat(32);
-    expect(registrySourceOf(`mlflow-artifacts:/4/${runId}/artifacts/model`)).toBe(`runs:/${runId}/model`);
-    expect(registrySourceOf(`mlflow-artifacts://gateway:8080/4/${runId}/artifacts/model/`)).toBe(`runs:/${runId}/model`);
-    expect(registrySourceOf(`mlflow-artifacts:/4/${runId}/artifacts`)).toBe(`runs:/${runId}`);
-    for (const kept of [`runs:/${runId}/model`, 'models:/churn@champion', 's3://bucket/model', 'mlflow-artifacts:/models/research/churn/1']) {
-      expect(registrySourceOf(kept)).toBe(kept);
+  it("refuses paths that climb out of a version's files in MLflow's words, and drops the . segments a listing of '.' sends", () => {
+    expect(versionArtifactPath('models/research/churn/2/./data/.')).toMatchObject({ version: 2n, path: 'data' });
+    for (const path of ['models/research/churn/2/../3/MLmodel', 'models/research/churn/2/..%2f3', 'models/research/churn/2/%252e%252e/x']) {
+      expect(() => versionArtifactPath(path)).toThrow(/^Invalid path$/);
     }
   });
 });

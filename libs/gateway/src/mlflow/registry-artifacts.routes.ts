@@ -1,9 +1,10 @@
 import type { ModelVersion } from '@trellis/proto';
+import { safeArtifactPath } from './artifact-path';
 import type { MlflowCall, MlflowRoute } from './mlflow-call';
 import { invalidParameter } from './mlflow-errors';
 import { fileInfoJson } from './mlflow-json';
-import { registry } from './registry-call';
-import { sendStream } from './streamed-response';
+import { registry, versionKeyOf } from './registry-call';
+import { sendAttachment, sendStream } from './streamed-response';
 
 /**
  * The first segment of the proxied paths of model versions: `models/<project>/<name>/<version>/<path>`.
@@ -28,7 +29,7 @@ export function isVersionArtifactPath(path: string): boolean {
 
 /** A proxied path `models/<project>/<name>/<version>[/<path>]` as the version and the path in its files. */
 export function versionArtifactPath(path: string): { project: string; name: string; version: bigint; path: string } {
-  const segments = path.replace(/\/+$/, '').split('/');
+  const segments = safeArtifactPath(path).split('/');
   const [root, project, name, version] = segments;
   if (root !== MODELS || !project || !name || !/^[1-9]\d{0,9}$/.test(version ?? '')) {
     throw invalidParameter(`'${path}' is not a path in a model version's files: expected ${MODELS}/<project>/<name>/<version>[/<path>]`);
@@ -57,6 +58,19 @@ async function refuseChange(call: MlflowCall): Promise<never> {
   if (!call.ctx.req.complete) call.ctx.res.setHeader('connection', 'close');
   throw invalidParameter("a model version's files cannot be changed: register a new version instead");
 }
+
+/** `GET /model-versions/get-artifact?name=&version=&path=`, with which MLflow's UI shows a version's file. */
+export const versionArtifactFileRoute: MlflowRoute = {
+  method: 'GET',
+  path: '/model-versions/get-artifact',
+  streams: true,
+  async handle(call) {
+    const fields = await call.fields();
+    const path = safeArtifactPath(fields.requiredString('path'));
+    const { projectId, ...key } = await versionKeyOf(call, fields);
+    await sendAttachment(call.ctx, path, registry(call).downloadVersionFile({ projectId, ...key, path }, call.rpc.options), (response) => response.chunk);
+  },
+};
 
 /** Model versions' files through MLflow's proxied artifact store, read-only. */
 export const registryArtifactRoutes: readonly MlflowRoute[] = [

@@ -1,6 +1,7 @@
+import { status } from '@grpc/grpc-js';
 import { RegistryService, type ModelVersion, type RegisteredModel } from '@trellis/proto';
 import type { MlflowCall } from './mlflow-call';
-import { invalidParameter, missingParameter } from './mlflow-errors';
+import { invalidValue, missingParameter } from './mlflow-errors';
 import type { MlflowFields } from './mlflow-fields';
 import { likeLiteral } from './registry-filter';
 import { registeredModelJson } from './registry-json';
@@ -11,6 +12,26 @@ const LATEST_VERSION_READS = 16;
 
 /** The registry's client for this request's caller. */
 export const registry = (call: MlflowCall) => call.rpc.of(RegistryService);
+
+/** Whether an upstream call failed with NOT_FOUND. */
+export function isNotFound(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === status.NOT_FOUND;
+}
+
+/**
+ * A delete as MLflow answers it: done when there is nothing to delete. A NOT_FOUND from `remove`
+ * is success once `readHolder` (a read of the model or version the tag or alias belongs to) finds
+ * it, and that read's own NOT_FOUND when it does not.
+ */
+export async function deleteIfPresent(remove: () => Promise<unknown>, readHolder: () => Promise<unknown>): Promise<Record<string, never>> {
+  try {
+    await remove();
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    await readHolder();
+  }
+  return {};
+}
 
 /** The model a request names (`name`), in the project the tracking URI names. */
 export async function modelKeyOf(call: MlflowCall, fields: MlflowFields): Promise<{ projectId: string; name: string }> {
@@ -28,8 +49,8 @@ export async function versionKeyOf(call: MlflowCall, fields: MlflowFields): Prom
 
 /** `max_results`: `byDefault` when absent, a 400 outside 1 to `limit`. */
 export function maxResultsOf(fields: MlflowFields, byDefault: number, limit: number): number {
-  const max = fields.count('max_results') ?? byDefault;
-  if (max < 1 || max > limit) throw invalidParameter(`Invalid value ${max} for parameter 'max_results' supplied: it must be between 1 and ${limit}.`);
+  const max = fields.count('max_results', limit) ?? byDefault;
+  if (max < 1) throw invalidValue(fields.value('max_results'), 'max_results');
   return max;
 }
 

@@ -3,7 +3,7 @@ import type { MlflowCall, MlflowRoute } from './mlflow-call';
 import { invalidParameter, missingParameter } from './mlflow-errors';
 import { keyValuesOf } from './mlflow-fields';
 import { withPageToken } from './mlflow-json';
-import { latestVersionOf, maxResultsOf, modelKeyOf, modelsJson, registry } from './registry-call';
+import { deleteIfPresent, isNotFound, latestVersionOf, maxResultsOf, modelKeyOf, modelsJson, registry } from './registry-call';
 import { checkOrderBy, parseRegistryFilter } from './registry-filter';
 import { modelVersionJson, NO_STAGE } from './registry-json';
 import { nameCheckOf, registryPage } from './registry-paging';
@@ -124,8 +124,10 @@ export const registeredModelRoutes: readonly MlflowRoute[] = [
       const fields = await call.fields();
       const tagKey = fields.requiredString('key');
       const key = await modelKeyOf(call, fields);
-      await registry(call).deleteModelTag({ ...key, key: tagKey }, call.rpc.options);
-      return {};
+      return deleteIfPresent(
+        () => registry(call).deleteModelTag({ ...key, key: tagKey }, call.rpc.options),
+        () => registry(call).getModel(key, call.rpc.options),
+      );
     },
   },
   {
@@ -151,8 +153,10 @@ export const registeredModelRoutes: readonly MlflowRoute[] = [
       const alias = fields.requiredString('alias');
       const approvalId = fields.string('approval_id') ?? '';
       const key = await modelKeyOf(call, fields);
-      await registry(call).deleteAlias({ ...key, alias, approvalId }, call.rpc.options);
-      return {};
+      return deleteIfPresent(
+        () => registry(call).deleteAlias({ ...key, alias, approvalId }, call.rpc.options),
+        () => registry(call).getModel(key, call.rpc.options),
+      );
     },
   },
   {
@@ -162,8 +166,14 @@ export const registeredModelRoutes: readonly MlflowRoute[] = [
       const fields = await call.fields();
       const alias = fields.requiredString('alias');
       const key = await modelKeyOf(call, fields);
-      const { version } = await registry(call).getVersionByAlias({ ...key, alias }, call.rpc.options);
-      return { model_version: version && modelVersionJson(version) };
+      try {
+        const { version } = await registry(call).getVersionByAlias({ ...key, alias }, call.rpc.options);
+        return { model_version: version && modelVersionJson(version) };
+      } catch (error) {
+        // MLflow answers a missing alias, of a missing model too, as a bad parameter.
+        if (isNotFound(error)) throw invalidParameter(`Registered model alias ${alias} not found.`);
+        throw error;
+      }
     },
   },
 ];

@@ -1,10 +1,9 @@
-import { proxiedArtifactPath } from './artifacts.routes';
 import type { MlflowCall, MlflowRoute } from './mlflow-call';
 import { invalidParameter } from './mlflow-errors';
 import { keyValuesOf } from './mlflow-fields';
 import { withPageToken } from './mlflow-json';
 import { versionDownloadUri } from './registry-artifacts.routes';
-import { maxResultsOf, registry, versionKeyOf } from './registry-call';
+import { deleteIfPresent, maxResultsOf, registry, versionKeyOf } from './registry-call';
 import { checkOrderBy, parseRegistryFilter } from './registry-filter';
 import { modelVersionJson, NO_STAGE } from './registry-json';
 import { nameCheckOf, registryPage } from './registry-paging';
@@ -13,23 +12,6 @@ import { nameCheckOf, registryPage } from './registry-paging';
 const SEARCH_DEFAULT = 1000;
 const SEARCH_LIMIT = 200_000;
 const REGISTRY_PAGE_LIMIT = 1000;
-const RUN_ARTIFACTS = /^mlflow-artifacts:(?:\/\/[^/]*)?\/(\d+\/.*)$/;
-
-/**
- * The source the registry copies from. `mlflow.register_model("runs:/<run_id>/model", ...)` sends
- * the run's artifact location, `mlflow-artifacts:/<experiment_id>/<run_id>/artifacts/model`; as
- * `runs:/<run_id>/model` the registry copies the files. Any other source goes as it came.
- */
-export function registrySourceOf(source: string): string {
-  const match = RUN_ARTIFACTS.exec(source);
-  if (!match) return source;
-  try {
-    const { runId, path } = proxiedArtifactPath(match[1]);
-    return path ? `runs:/${runId}/${path}` : `runs:/${runId}`;
-  } catch {
-    return source;
-  }
-}
 
 async function searchVersions(call: MlflowCall): Promise<unknown> {
   const fields = await call.fields();
@@ -62,7 +44,8 @@ export const modelVersionRoutes: readonly MlflowRoute[] = [
       const name = fields.requiredString('name');
       const request = {
         name,
-        source: registrySourceOf(fields.requiredString('source')),
+        // As given: the registry copies the files of a run's artifact location and keeps the caller's words for it.
+        source: fields.requiredString('source'),
         runId: fields.string('run_id') ?? '',
         description: fields.string('description') ?? '',
         tags: keyValuesOf(fields.objects('tags'), 'tags'),
@@ -146,8 +129,10 @@ export const modelVersionRoutes: readonly MlflowRoute[] = [
       const fields = await call.fields();
       const tagKey = fields.requiredString('key');
       const key = await versionKeyOf(call, fields);
-      await registry(call).deleteVersionTag({ ...key, key: tagKey }, call.rpc.options);
-      return {};
+      return deleteIfPresent(
+        () => registry(call).deleteVersionTag({ ...key, key: tagKey }, call.rpc.options),
+        () => registry(call).getVersion(key, call.rpc.options),
+      );
     },
   },
 ];

@@ -9,6 +9,8 @@ import { runInfoJson, runJson, runStatusOf, viewTypeOf, withPageToken } from './
 const LOG_BATCH_MAX_BODY_BYTES = 1_000_000;
 /** Dataset schemas (1 MiB) and profiles (16 MiB) make log-inputs bodies large. */
 const LOG_INPUTS_MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** The most runs one search page may ask for (MLflow's handler refuses more). */
+const MAX_SEARCH_RESULTS = 50_000;
 
 const runs = (call: MlflowCall) => call.rpc.of(RunService);
 
@@ -27,6 +29,8 @@ export const runRoutes: readonly MlflowRoute[] = [
         runName: fields.string('run_name') ?? '',
         startTimeMs: fields.int64('start_time') ?? 0n,
         tags: keyValuesOf(fields.objects('tags'), 'tags'),
+        // As MLflow stores it: what the client sends, "" when it sends none (the caller is in the audit log).
+        userId: fields.string('user_id') ?? '',
       };
       const { run } = await runs(call).createRun({ experimentId: await experimentIdOf(call, fields), ...request }, call.rpc.options);
       return { run: run && runJson(run) };
@@ -82,7 +86,7 @@ export const runRoutes: readonly MlflowRoute[] = [
         filter: fields.string('filter') ?? '',
         orderBy: fields.strings('order_by'),
         viewType: viewTypeOf(fields.value('run_view_type'), 'run_view_type'),
-        pageSize: fields.count('max_results') ?? 0,
+        pageSize: fields.count('max_results', MAX_SEARCH_RESULTS) ?? 0,
         pageToken: fields.string('page_token') ?? '',
       };
       const experimentIds = await Promise.all(fields.strings('experiment_ids').map((id) => call.experimentId(id)));
@@ -154,6 +158,8 @@ export const runRoutes: readonly MlflowRoute[] = [
     async handle(call) {
       const fields = await call.fields();
       const runId = fields.runId();
+      // MLflow 2 requires datasets; MLflow 3 also accepts models alone.
+      if ((fields.value('datasets') ?? fields.value('models') ?? null) === null) throw missingParameter('datasets');
       const datasets = fields.objects('datasets').map((input, index) => {
         const path = `datasets[${index}]`;
         const dataset = readObject(input.dataset, `${path}.dataset`);

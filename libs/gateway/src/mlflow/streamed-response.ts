@@ -39,3 +39,10 @@ export async function sendStream<T>(
     throw error;
   }
 }
+
+/** Streams a file as MLflow's server sends one for its UI: an attachment named for the file, never sniffed into a page. */
+export async function sendAttachment<T>(ctx: RequestContext, path: string, source: AsyncIterable<T>, render: (item: T) => Uint8Array): Promise<void> {
+  ctx.res.setHeader('content-disposition', `attachment; filename="${encodeURIComponent(path.slice(path.lastIndexOf('/') + 1))}"`);
+  ctx.res.setHeader('x-content-type-options', 'nosniff');
+  await sendStream(ctx, 'application/octet-stream', '', '', source, render);
+}
