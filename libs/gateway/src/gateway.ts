@@ -1,9 +1,10 @@
 import type { DescService } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
-import type { EdgeDefinition, GrpcCallOptions, GrpcClient, Logger, Metrics } from '@trellis/platform';
+import { ConfigError, listenError, type EdgeDefinition, type GrpcCallOptions, type GrpcClient, type Logger, type Metrics } from '@trellis/platform';
 import { EdgeAuth } from './auth/edge-auth';
 import { toGatewayError } from './errors/gateway-error';
 import { HttpServer, renderJsonError } from './http/http-server';
+import { probeRoutes } from './http/probe.routes';
 import type { RequestContext } from './http/request-context';
 import { Router } from './http/router';
 import { mlflowRoutes } from './mlflow/mlflow.routes';
@@ -95,22 +96,54 @@ export class Gateway {
 
 /**
  * The gateway as an edge of a process: upstreams are the process's own services, overridden by
- * `gateway.upstreams`; it listens on `host`:`gateway.port`.
+ * `gateway.upstreams`; it listens on `host`:`gateway.port`, where it also answers `/healthz` and
+ * `/readyz`. The process is ready only while every upstream answers its health check. In
+ * distributed mode it refuses to start without upstreams, or with one the gateway does not know.
  */
 export const gatewayEdge: EdgeDefinition = {
   name: 'gateway',
-  async start({ runtime, upstreams }) {
+  async start({ runtime, upstreams: own }) {
     const { config } = runtime;
+    const upstreams = { ...own, ...config.gateway.upstreams };
+    checkUpstreams(upstreams, config.gateway.upstreams, config.mode);
     const logger = runtime.logger.child({ edge: 'gateway' });
-    const gateway = new Gateway({ upstreams: { ...upstreams, ...config.gateway.upstreams }, maxBodyBytes: config.gateway.maxBodyBytes, logger, metrics: runtime.metrics });
-    const address = await gateway.listen(config.host, config.gateway.port);
-    logger.info({ address, upstreams: { ...upstreams, ...config.gateway.upstreams } }, 'gateway listening');
+    const gateway = new Gateway({ upstreams, maxBodyBytes: config.gateway.maxBodyBytes, logger, metrics: runtime.metrics });
+    probeRoutes(gateway.router, runtime.ops);
+    const removeChecks = Object.keys(upstreams).map((owner) =>
+      runtime.ops.addReadinessCheck({ name: `gateway.upstream.${owner}`, check: () => gateway.upstreams.checkHealth(owner) }),
+    );
+    let address: string;
+    try {
+      address = await gateway.listen(config.host, config.gateway.port);
+    } catch (error) {
+      for (const remove of removeChecks) remove();
+      await gateway.close();
+      throw listenError(error, 'the gateway', `${config.host}:${config.gateway.port}`, 'gateway.port (TRELLIS_GATEWAY_PORT)');
+    }
+    logger.info({ address, upstreams }, 'gateway listening');
     return {
       address,
       async close() {
+        for (const remove of removeChecks) remove();
         await gateway.close();
         logger.info('gateway stopped');
       },
     };
   },
 };
+
+/** Refuses upstreams the gateway cannot use, naming the settings, before anything listens. */
+function checkUpstreams(upstreams: Record<string, string>, configured: Record<string, string>, mode: string): void {
+  const known = Object.keys(EXPOSED_SERVICES);
+  const unknown = Object.keys(configured).filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    const settings = unknown.map((name) => `gateway.upstreams.${name} (TRELLIS_GATEWAY_UPSTREAM_${name.toUpperCase()})`);
+    throw new ConfigError(`${settings.join(', ')}: the gateway serves no service of that name; it serves ${known.join(', ')}`);
+  }
+  if (mode === 'distributed' && Object.keys(upstreams).length === 0) {
+    const variables = known.map((name) => `TRELLIS_GATEWAY_UPSTREAM_${name.toUpperCase()}`);
+    throw new ConfigError(
+      `the gateway has no upstreams: set gateway.upstreams.<service> to host:port of each service's gRPC server (${variables.join(', ')}); governance's is needed for API keys`,
+    );
+  }
+}

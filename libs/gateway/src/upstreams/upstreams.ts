@@ -1,17 +1,23 @@
 import type { DescService } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
-import { Channel, credentials, status } from '@grpc/grpc-js';
+import { Channel, Client, credentials, status, type ClientOptions } from '@grpc/grpc-js';
 import { CLIENT_CHANNEL_OPTIONS, createGrpcClient, type GrpcClient } from '@trellis/platform';
 import { GatewayError } from '../errors/gateway-error';
+import { checkUpstreamHealth, namingUnreachableUpstream } from './upstream-health';
+
+/** How long a readiness check waits for an upstream's health answer. */
+const HEALTH_TIMEOUT_MS = 2000;
 
 /**
  * The gateway's clients of the platform's services: one gRPC channel per upstream address,
- * shared by the typed clients of every service it serves, made on first use and kept.
+ * shared by the typed clients of every service it serves, made on first use and kept. A call that
+ * fails because its upstream is down answers UNAVAILABLE naming that service and its setting.
  */
 export class Upstreams {
   private readonly owners = new Map<string, string>();
   private readonly channels = new Map<string, Channel>();
   private readonly clients = new Map<string, GrpcClient<GenServiceMethods>>();
+  private readonly healthClients = new Map<string, Client>();
 
   constructor(
     /** Platform service name -> `host:port` of its gRPC server. */
@@ -40,12 +46,21 @@ export class Upstreams {
         `${service.typeName} is answered by the ${owner} service, and no address is configured for it: set gateway.upstreams.${owner} (TRELLIS_GATEWAY_UPSTREAM_${owner.toUpperCase()})`,
       );
     }
-    let channel = this.channels.get(address);
-    if (!channel) this.channels.set(address, (channel = new Channel(address, credentials.createInsecure(), CLIENT_CHANNEL_OPTIONS)));
-    // grpc-js takes `channelOverride` among a client's options: every client of one upstream shares its channel.
-    const client = createGrpcClient(service, address, { channelOptions: { channelOverride: channel } });
+    const client = createGrpcClient(service, address, { channelOptions: this.clientOptions(owner, address) });
     this.clients.set(service.typeName, client as unknown as GrpcClient<GenServiceMethods>);
     return client;
+  }
+
+  /**
+   * Resolves when the upstream of platform service `owner` answers its gRPC health check as
+   * SERVING; rejects with the reason, naming the service and its setting, otherwise.
+   */
+  checkHealth(owner: string): Promise<void> {
+    const address = this.addresses[owner];
+    if (!address) return Promise.reject(new Error(`no address is configured for the ${owner} service`));
+    let client = this.healthClients.get(owner);
+    if (!client) this.healthClients.set(owner, (client = new Client(address, credentials.createInsecure(), this.clientOptions(owner, address))));
+    return checkUpstreamHealth(client, { owner, address }, HEALTH_TIMEOUT_MS);
   }
 
   /** Closes every channel; calls in flight fail with CANCELLED. */
@@ -53,5 +68,14 @@ export class Upstreams {
     for (const channel of this.channels.values()) channel.close();
     this.channels.clear();
     this.clients.clear();
+    this.healthClients.clear();
+  }
+
+  /** Options of a client of `owner`: the shared channel of its address, and errors that name it when it is down. */
+  private clientOptions(owner: string, address: string): ClientOptions {
+    let channel = this.channels.get(address);
+    if (!channel) this.channels.set(address, (channel = new Channel(address, credentials.createInsecure(), CLIENT_CHANNEL_OPTIONS)));
+    // grpc-js takes `channelOverride` among a client's options: every client of one upstream shares its channel.
+    return { channelOverride: channel, interceptors: [namingUnreachableUpstream({ owner, address }, channel)] };
   }
 }
