@@ -388,6 +388,13 @@ describe('the MLflow REST API, as the Python client calls it', () => {
       const deleted = (await client.startRun((await client.setExperiment('errors')).experiment_id)).info.run_id;
       await client.ok('POST', 'runs/delete', { run_id: deleted });
       await expectError('POST', 'runs/set-tag', { run_id: deleted, key: 'k', value: 'v' }, 400, bad, `The run ${deleted} must be in the 'active' state. Current state is deleted.`);
+      await expectError('POST', 'runs/update', { run_id: deleted, status: 'FINISHED' }, 400, bad, `The run ${deleted} must be in the 'active' state. Current state is deleted.`);
+
+      const { experiment_id: gone } = await client.setExperiment('deleted-experiment');
+      await client.ok('POST', 'experiments/delete', { experiment_id: gone });
+      const inactive = `The experiment ${gone} must be in the 'active' state. Current state is deleted.`;
+      await expectError('POST', 'runs/create', { experiment_id: gone }, 400, bad, inactive);
+      await expectError('POST', 'experiments/set-experiment-tag', { experiment_id: gone, key: 'k', value: 'v' }, 400, bad, inactive);
     });
 
     it('refuses a batch over the limits with 400 naming the limit, and stores none of it', async () => {

@@ -128,6 +128,7 @@ export class ExperimentService {
   async setTag(caller: Caller, experimentId: string, tag: { key: string; value: string }): Promise<void> {
     checkExperimentTag(tag, 'tag');
     await this.change(caller, experimentId, async (manager, experiment) => {
+      checkExperimentActive(experiment);
       await manager.upsert(ExperimentTagEntity, { experimentId: experiment.id, ...tag }, ['experimentId', 'key']);
       await manager.update(ExperimentEntity, { id: experiment.id }, { updatedAt: Date.now() });
     });
@@ -136,6 +137,7 @@ export class ExperimentService {
   async deleteTag(caller: Caller, experimentId: string, key: string): Promise<void> {
     checkKey(key, 'key');
     await this.change(caller, experimentId, async (manager, experiment) => {
+      checkExperimentActive(experiment);
       const { affected } = await manager.delete(ExperimentTagEntity, { experimentId: experiment.id, key });
       if (!affected) throw new NotFoundError(`No tag with name: ${key} in experiment with id ${experimentId}`);
       await manager.update(ExperimentEntity, { id: experiment.id }, { updatedAt: Date.now() });
@@ -186,4 +188,11 @@ function checkName(name: string, field: string): void {
 function checkExperimentTag(tag: { key: string; value: string }, field: string): void {
   checkKey(tag.key, `${field}.key`);
   checkLength(tag.value, TRACKING_LIMITS.experimentTagValueLength, `${field}.value`);
+}
+
+/** FAILED_PRECONDITION, in MLflow's words, unless the experiment is active: a deleted one takes no new runs or tags. */
+export function checkExperimentActive(experiment: ExperimentEntity): void {
+  if (experiment.lifecycleStage !== 'active') {
+    throw new FailedPreconditionError(`The experiment ${experiment.id} must be in the 'active' state. Current state is ${experiment.lifecycleStage}.`);
+  }
 }

@@ -5,7 +5,7 @@ import { AuditRecorder, type Caller, checkLength, DomainError, excerpt, FailedPr
 import { RunCreatedEventSchema, RunFinishedEventSchema } from '@trellis/proto';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { ArtifactStores } from '../artifacts/artifact-stores';
-import { ExperimentService } from '../experiments/experiment.service';
+import { checkExperimentActive, ExperimentService } from '../experiments/experiment.service';
 import { MetricStore, type MetricPoint } from '../metrics';
 import { RunSearch } from '../search/run-search';
 import { checkLogBatch, type KeyValue, type LogBatch } from '../validation/log-batch.validation';
@@ -71,9 +71,7 @@ export class RunService {
   async create(caller: Caller, input: NewRun): Promise<RunView> {
     const experiment = await this.experiments.get(caller, input.experimentId);
     caller.assert('create', 'Run', { projectId: experiment.projectId });
-    if (experiment.lifecycleStage !== 'active') {
-      throw new FailedPreconditionError(`The experiment ${input.experimentId} must be in the 'active' state. Current state is deleted.`);
-    }
+    checkExperimentActive(experiment);
     if (!Number.isSafeInteger(input.startTimeMs) || input.startTimeMs < 0) {
       throw new InvalidArgumentError('must be a non-negative number of milliseconds', 'start_time');
     }
@@ -151,6 +149,7 @@ export class RunService {
     return this.dataSource.transaction(async (manager) => {
       // Locked, so of two concurrent updates that finish the run only the first publishes run.finished.
       const run = await this.access.require(caller, 'update', input.runId, manager, { lock: true });
+      checkActive(run);
       const wasTerminal = TERMINAL_STATUSES.includes(run.status);
       if (input.status) run.status = input.status;
       const finishing = !wasTerminal && TERMINAL_STATUSES.includes(run.status);
@@ -354,6 +353,6 @@ function paramChanged(key: string, logged: string, attempted: string, runId: str
 
 function checkActive(run: RunEntity): void {
   if (run.lifecycleStage !== 'active') {
-    throw new FailedPreconditionError(`The run ${run.id} must be in the 'active' state. Current state is deleted.`);
+    throw new FailedPreconditionError(`The run ${run.id} must be in the 'active' state. Current state is ${run.lifecycleStage}.`);
   }
 }
