@@ -37,14 +37,16 @@ export function logFormatFor(setting: (typeof LOG_FORMATS)[number], output: { is
 /**
  * Creates the logger of a process (services take children named after themselves): JSON lines by
  * default, for log collectors; with `format: 'pretty'`, one readable line per entry, for a person
- * at a terminal. Either way secrets are redacted before anything is written.
+ * at a terminal. Either way secrets are redacted before anything is written, and lines go to
+ * stdout (unless `destination` says otherwise) synchronously, so they keep their order with what the
+ * process prints itself and none is lost when it exits.
  */
 export function createLogger(options: {
   level: (typeof LOG_LEVELS)[number];
   format?: 'json' | 'pretty';
   destination?: pino.DestinationStream;
 }): Logger {
-  const pretty = (destination: pino.DestinationStream) => ({ write: (line: string) => destination.write(formatLogLine(line)) });
+  const destination = options.destination ?? (options.format === 'pretty' ? process.stdout : pino.destination({ dest: 1, sync: true }));
   return pino(
     {
       level: options.level,
@@ -52,6 +54,6 @@ export function createLogger(options: {
       redact: { paths: REDACTED, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.format === 'pretty' ? pretty(options.destination ?? process.stdout) : options.destination,
+    options.format === 'pretty' ? { write: (line: string) => destination.write(formatLogLine(line)) } : destination,
   );
 }

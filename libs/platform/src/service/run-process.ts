@@ -143,7 +143,7 @@ export interface StartedMessage {
  * Runs a process until SIGINT or SIGTERM. A start that fails exits non-zero with a readable
  * message: for a bad setting, a port in use or a server out of reach, the message alone, naming
  * the setting; for anything unexpected, the stack too. A parent that started the program with an
- * IPC channel is sent a StartedMessage once everything listens.
+ * IPC channel is sent a StartedMessage once everything listens, and its going away stops the process.
  */
 export function runUntilSignalled(plan: ProcessPlan): void {
   runProcess(plan).then(
@@ -163,7 +163,11 @@ export function runUntilSignalled(plan: ProcessPlan): void {
       };
       process.once('SIGINT', () => shutdown('SIGINT'));
       process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.send?.(startedMessage(running));
+      if (process.send) {
+        // A parent that started the program (tools/start-distributed.mjs) and goes away takes it along.
+        process.once('disconnect', () => shutdown('parent disconnected'));
+        process.send(startedMessage(running));
+      }
     },
     (error: unknown) => {
       process.stderr.write(`Trellis could not start: ${readableFailure(error)}\n`);

@@ -1,0 +1,166 @@
+// `npm run start:distributed`: distributed mode on one host, for trying it out. Every service runs in
+// its own process (as each would in its own container), against PostgreSQL and NATS JetStream,
+// which are started first when they are not running (as `npm test` does, with the same script).
+// Each process gets its own ops port, and each learns where the ones before it listen:
+// governance, then tracking, then registry, then the gateway. Ctrl-C stops them all.
+//
+// Settings, all optional (docs/configuration.md has the rest):
+//   TRELLIS_DATABASE_URL  PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres);
+//                         each service creates its database trellis_<service> there
+//   TRELLIS_NATS_URL      NATS with JetStream (default nats://127.0.0.1:4222)
+//   TRELLIS_DATA_DIR      where tracking's artifacts and the registry's copies go (default ./.trellis/distributed)
+//   TRELLIS_OPS_PORT      the first ops port (default 9464; the next processes take the next ports; 0: any free ones)
+//   TRELLIS_<SERVICE>_PORT, TRELLIS_GATEWAY_PORT   gRPC and HTTP ports (defaults 50051, 50053, 50054, 8080)
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureInstalled } from './ensure-installed.mjs';
+
+/** The programs, in start order; each entry says what it needs to know about those before it. */
+const PROGRAMS = [
+  { name: 'governance', env: () => ({}) },
+  { name: 'tracking', env: (up) => ({ TRELLIS_AUTH_JWKS_URL: jwksUrl(up) }) },
+  {
+    name: 'registry',
+    env: (up) => ({ TRELLIS_AUTH_JWKS_URL: jwksUrl(up), TRELLIS_TRACKING_ADDRESS: up.tracking.grpc, TRELLIS_GOVERNANCE_ADDRESS: up.governance.grpc }),
+  },
+  {
+    name: 'gateway',
+    env: (up) => ({
+      TRELLIS_GATEWAY_UPSTREAM_GOVERNANCE: up.governance.grpc,
+      TRELLIS_GATEWAY_UPSTREAM_TRACKING: up.tracking.grpc,
+      TRELLIS_GATEWAY_UPSTREAM_REGISTRY: up.registry.grpc,
+    }),
+  },
+];
+const READY_TIMEOUT_MS = 120_000;
+const API_KEY = /trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/;
+
+const jwksUrl = (up) => `${up.governance.ops}/.well-known/jwks.json`;
+const print = (line) => process.stdout.write(`${line}\n`);
+
+/** A URL as it may be printed: never its user name or password. */
+function printable(url) {
+  const parsed = new URL(url);
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+}
+
+/** Where each service's database is: its own setting, else `trellis_<service>` on the shared server. */
+function databases() {
+  return PROGRAMS.filter(({ name }) => name !== 'gateway').map(({ name }) => {
+    const own = process.env[`TRELLIS_${name.toUpperCase()}_DATABASE_URL`];
+    if (own) return printable(own);
+    const shared = new URL(settings.databaseUrl);
+    shared.pathname = `/trellis_${name}`;
+    return printable(shared.toString());
+  });
+}
+
+const settings = {
+  databaseUrl: process.env.TRELLIS_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  natsUrl: process.env.TRELLIS_NATS_URL ?? 'nats://127.0.0.1:4222',
+  dataDir: resolve(process.env.TRELLIS_DATA_DIR ?? '.trellis/distributed'),
+  firstOpsPort: Number(process.env.TRELLIS_OPS_PORT ?? 9464),
+};
+
+ensureInstalled();
+const { build } = await import('./build.mjs');
+await build();
+// Starts (or installs) local PostgreSQL and NATS; servers named by the settings are only used.
+const services = spawnSync('bash', ['tools/services/ensure-services.sh'], {
+  stdio: 'inherit',
+  env: { ...process.env, TRELLIS_TEST_PG_URL: process.env.TRELLIS_DATABASE_URL, TRELLIS_TEST_NATS_URL: process.env.TRELLIS_NATS_URL },
+});
+if (services.status !== 0) process.exit(services.status ?? 1);
+
+const running = [];
+let stopping = false;
+
+/** Stops every process (the last started first), then exits with `code`. */
+async function stopAll(code) {
+  if (stopping) return;
+  stopping = true;
+  for (const program of [...running].reverse()) {
+    if (program.child.exitCode !== null || program.child.signalCode !== null) continue;
+    program.child.kill('SIGTERM');
+    await once(program.child, 'exit');
+  }
+  process.exit(code);
+}
+process.once('SIGINT', () => void stopAll(0));
+process.once('SIGTERM', () => void stopAll(0));
+
+/** Starts one program and resolves with where it listens once its /readyz answers 200. */
+async function start(program, index, up) {
+  const env = {
+    ...process.env,
+    TRELLIS_MODE: 'distributed',
+    TRELLIS_DATABASE_URL: settings.databaseUrl,
+    TRELLIS_NATS_URL: settings.natsUrl,
+    TRELLIS_DATA_DIR: settings.dataDir,
+    TRELLIS_OPS_PORT: String(settings.firstOpsPort === 0 ? 0 : settings.firstOpsPort + index),
+    TRELLIS_LOG_FORMAT: process.env.TRELLIS_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+    ...program.env(up),
+  };
+  const child = spawn(process.execPath, [`apps/${program.name}/dist/main.js`], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const entry = { name: program.name, child, adminKey: undefined };
+  running.push(entry);
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      entry.adminKey ??= API_KEY.exec(line)?.[0];
+      print(`[${program.name}] ${line}`);
+    });
+  }
+  child.once('exit', (code, signal) => {
+    if (stopping) return;
+    print(`[trellis] ${program.name} stopped (${signal ?? `exit code ${code}`}); its output above says why. Stopping the others.`);
+    void stopAll(1);
+  });
+  const [message] = await once(child, 'message');
+  if (message?.type !== 'trellis.started') throw new Error(`${program.name} sent an unexpected message: ${JSON.stringify(message)}`);
+  await untilReady(program.name, message.opsAddress);
+  return {
+    ops: message.opsAddress,
+    grpc: message.services[program.name],
+    http: message.edges[program.name],
+    adminKey: () => entry.adminKey,
+  };
+}
+
+/** Polls /readyz until it answers 200 (a process is ready when its database and upstreams are). */
+async function untilReady(name, opsAddress) {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const status = await fetch(`${opsAddress}/readyz`).then((response) => response.status, () => 0);
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${name} was not ready after ${READY_TIMEOUT_MS / 1000} s; ${opsAddress}/readyz says why`);
+    await sleep(100);
+  }
+}
+
+const up = {};
+try {
+  for (const [index, program] of PROGRAMS.entries()) up[program.name] = await start(program, index, up);
+} catch (error) {
+  print(`[trellis] could not start distributed mode: ${error.message}`);
+  await stopAll(1);
+}
+
+const row = (label, value) => print(`  ${label.padEnd(12)} ${value}`);
+const adminKey = up.governance.adminKey();
+print('');
+print('Trellis (distributed) is running: one process per service on this host.');
+for (const program of PROGRAMS) {
+  const { grpc, http, ops } = up[program.name];
+  row(program.name, `${grpc ? `grpc://${grpc}` : http}   ops ${ops}`);
+}
+row('data', settings.dataDir);
+row('PostgreSQL', databases().join(', '));
+row('NATS', printable(settings.natsUrl));
+print('');
+if (adminKey) print(`The admin's API key, shown this once; store it now:\n\n    ${adminKey}\n`);
+else print('The admin key was shown at the first start; `npm run admin-key` issues a new one.');
+print(`MLflow clients: MLFLOW_TRACKING_URI=${up.gateway.http} MLFLOW_TRACKING_TOKEN=<the admin's API key>`);
+print('Ctrl-C stops every process.');
