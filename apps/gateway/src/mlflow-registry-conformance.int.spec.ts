@@ -195,8 +195,9 @@ describe("the MLflow model registry REST API, as the Python client calls it", ()
         description: 'from a runs:/ URI',
         tags: [{ key: 'stage', value: 'candidate' }],
       });
-      expect(fromRun).toMatchObject({ version: '3', source: `runs:/${runId}/model`, description: 'from a runs:/ URI', tags: [{ key: 'stage', value: 'candidate' }] });
-      await client.awaitReady(fromRun);
+      const fields = { source: `runs:/${runId}/model`, run_link: 'http://example.com/run', description: 'from a runs:/ URI', tags: [{ key: 'stage', value: 'candidate' }] };
+      expect(fromRun).toMatchObject({ version: '3', ...fields });
+      expect((await client.awaitReady(fromRun)).run_link).toBe('http://example.com/run');
 
       const { model_version: reference } = await http.ok('POST', 'model-versions/create', { name: 'churn', source: 's3://bucket/churn/model' });
       expect(reference).toMatchObject({ version: '4', source: 's3://bucket/churn/model', run_id: '', status: 'READY' });

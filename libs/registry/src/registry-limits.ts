@@ -8,6 +8,7 @@ export const REGISTRY_LIMITS = Object.freeze({
   aliasLength: 255,
   descriptionLength: 5000,
   sourceLength: 4096,
+  runLinkLength: 4096,
   formatLength: 64,
   tagsPerRequest: 100,
   runIdsPerSearch: 1000,

@@ -106,6 +106,7 @@ export function versionToProto(view: VersionView): ModelVersion {
     format: version.format,
     signature: version.signature ? { inputs: tensors(version.signature.inputs), outputs: tensors(version.signature.outputs) } : undefined,
     description: version.description,
+    runLink: version.runLink,
     tags: view.tags,
     aliases: view.aliases,
     creatorId: version.creatorId,

@@ -2,6 +2,7 @@ import { defineService } from '@trellis/platform';
 import { RegistryService } from '@trellis/proto';
 import { AliasChangeEntity, AliasEntity, UsedApprovalEntity } from './aliases/alias.entity';
 import { CreateRegistryTables1767600000000 } from './migrations/1767600000000-create-registry-tables';
+import { AddVersionRunLink1767610000000 } from './migrations/1767610000000-add-version-run-link';
 import { ModelTagEntity, RegisteredModelEntity } from './models/model.entity';
 import { RegistryModule } from './registry.module';
 import { ModelVersionEntity, VersionTagEntity } from './versions/version.entity';
@@ -18,5 +19,5 @@ export const registryService = defineService({
   grpcServices: [RegistryService],
   calls: ['tracking', 'governance'],
   entities: [RegisteredModelEntity, ModelTagEntity, ModelVersionEntity, VersionTagEntity, AliasEntity, AliasChangeEntity, UsedApprovalEntity],
-  migrations: [CreateRegistryTables1767600000000],
+  migrations: [CreateRegistryTables1767600000000, AddVersionRunLink1767610000000],
 });

@@ -104,7 +104,7 @@ describe('MLflow routes', () => {
     expect(await send('POST', '/api/2.0/mlflow/runs/log-batch', badStep)).toMatchObject({ status: 400, body: { message: expect.stringContaining("'metrics[1].step'") } });
     expect(await send('GET', '/api/2.0/mlflow/metrics/get-history-bulk-interval?metric_key=loss')).toMatchObject({
       status: 400,
-      body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining('at least one run_id') },
+      body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining('run_id') },
     });
   });
 

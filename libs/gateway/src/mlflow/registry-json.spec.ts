@@ -13,6 +13,7 @@ describe("MLflow's registry JSON", () => {
     status: ModelVersionStatus.FAILED,
     statusMessage: 'run abc has no artifacts to copy',
     description: 'third',
+    runLink: 'http://ci.example.com/run/abc',
     tags: [{ key: 'k', value: 'v' }],
     aliases: ['champion'],
     creatorId: 'alice',
@@ -34,7 +35,7 @@ describe("MLflow's registry JSON", () => {
       status: 'FAILED_REGISTRATION',
       status_message: 'run abc has no artifacts to copy',
       tags: [{ key: 'k', value: 'v' }],
-      run_link: '',
+      run_link: 'http://ci.example.com/run/abc',
       aliases: ['champion'],
     });
     expect(modelVersionJson({ ...version, status: ModelVersionStatus.PENDING }).status).toBe('PENDING_REGISTRATION');

@@ -14,7 +14,7 @@ const VERSION_STATUS_NAMES: Readonly<Record<number, string>> = {
   [ModelVersionStatus.FAILED]: 'FAILED_REGISTRATION',
 };
 
-/** A ModelVersion. `run_link` is not kept by the registry, so it is always empty. */
+/** A ModelVersion. */
 export function modelVersionJson(version: ModelVersion): Json {
   return {
     name: version.name,
@@ -29,7 +29,7 @@ export function modelVersionJson(version: ModelVersion): Json {
     status: VERSION_STATUS_NAMES[version.status] ?? 'PENDING_REGISTRATION',
     status_message: version.statusMessage,
     tags: keyValues(version.tags),
-    run_link: '',
+    run_link: version.runLink,
     aliases: [...version.aliases],
   };
 }

@@ -49,8 +49,9 @@ export const modelVersionRoutes: readonly MlflowRoute[] = [
         runId: fields.string('run_id') ?? '',
         description: fields.string('description') ?? '',
         tags: keyValuesOf(fields.objects('tags'), 'tags'),
+        runLink: fields.string('run_link') ?? '',
       };
-      // run_link is not kept: the registry has no field for it. Nor is MLflow 3's model_id (no logged models).
+      // MLflow 3's model_id is not kept: Trellis has no logged models.
       const projectId = await call.projectId();
       const { version } = await registry(call).createVersion({ projectId, ...request }, call.rpc.options);
       return { model_version: version && modelVersionJson(version) };

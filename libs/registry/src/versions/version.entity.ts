@@ -49,6 +49,10 @@ export class ModelVersionEntity extends AuthoredEntity {
   @Column('text')
   description!: string;
 
+  /** The link to its run the creator gave (MLflow's run_link); '' when none. */
+  @Column('text', { name: 'run_link' })
+  runLink!: string;
+
   /** Where the files are: the registry's copy, or the source itself for a version kept as a reference. */
   @Column('text', { name: 'storage_uri' })
   storageUri!: string;

@@ -64,6 +64,7 @@ export class VersionGrpc {
       signature: request.signature ? { inputs: tensorsOf(request.signature.inputs), outputs: tensorsOf(request.signature.outputs) } : null,
       description: request.description,
       tags: request.tags.map(tagOf),
+      runLink: request.runLink,
     });
     return create(CreateVersionResponseSchema, { version: versionToProto(view) });
   }

@@ -26,6 +26,8 @@ export interface NewVersion {
   signature: { inputs: StoredTensor[]; outputs: StoredTensor[] } | null;
   description: string;
   tags: Tag[];
+  /** A link to the run, kept as given. */
+  runLink: string;
 }
 
 const RUN_ID = /^[a-zA-Z0-9][\w-]{0,63}$/;
@@ -55,6 +57,7 @@ export class VersionService {
     const source = parseSource(input.source);
     checkLength(input.format, REGISTRY_LIMITS.formatLength, 'format');
     checkLength(input.description, REGISTRY_LIMITS.descriptionLength, 'description');
+    checkLength(input.runLink, REGISTRY_LIMITS.runLinkLength, 'run_link');
     checkTags(input.tags);
     checkSignature(input.signature);
     if (input.runId && !RUN_ID.test(input.runId)) throw new InvalidArgumentError(`"${input.runId}" is not a run id`, 'run_id');
@@ -86,6 +89,7 @@ export class VersionService {
         format: input.format,
         signature: input.signature,
         description: input.description,
+        runLink: input.runLink,
         storageUri: origin.storageUri,
         artifactStore: origin.copy ? REGISTRY_STORE : null,
         lineage: origin.lineage,
