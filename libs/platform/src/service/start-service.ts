@@ -159,7 +159,7 @@ export function databaseFor(service: string, config: TrellisConfig): DatabaseCon
 /** The setting that names a service's PostgreSQL database, as an error message should name it. */
 function databaseSetting(service: string, config: TrellisConfig): string {
   const own = `services.${service}.databaseUrl (TRELLIS_${service.toUpperCase()}_DATABASE_URL)`;
-  return config.services[service]?.databaseUrl ? own : `databaseUrl (TRELLIS_DATABASE_URL; the database trellis_${service} on that server)`;
+  return config.services[service]?.databaseUrl ? own : 'databaseUrl (TRELLIS_DATABASE_URL)';
 }
 
 /**

@@ -35,7 +35,7 @@ export function listenError(error: unknown, what: string, address: string, setti
  */
 export function unreachableError(what: string, address: string, setting: string, error: unknown): StartupError {
   const reason = error instanceof Error ? error.message || (error as { code?: string }).code || error.name : String(error);
-  return new StartupError(`cannot reach ${what} at ${address} (set by ${setting}): ${reason}`);
+  return new StartupError(`cannot reach ${what} at ${address}: ${reason}; check that it runs there, or set ${setting} to where it does`);
 }
 
 /** A URL as it may be printed: scheme, host, port and path, never a user name or password. */
