@@ -1,3 +1,4 @@
+import { excerpt } from '@trellis/platform';
 import type { RegisteredModel } from '@trellis/proto';
 import type { MlflowCall, MlflowRoute } from './mlflow-call';
 import { invalidParameter, missingParameter } from './mlflow-errors';
@@ -171,7 +172,7 @@ export const registeredModelRoutes: readonly MlflowRoute[] = [
         return { model_version: version && modelVersionJson(version) };
       } catch (error) {
         // MLflow answers a missing alias, of a missing model too, as a bad parameter.
-        if (isNotFound(error)) throw invalidParameter(`Registered model alias ${alias} not found.`);
+        if (isNotFound(error)) throw invalidParameter(`Registered model alias ${excerpt(alias)} not found.`);
         throw error;
       }
     },

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkRequired, FailedPreconditionError, NotFoundError } from '@trellis/platform';
+import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkRequired, excerpt, FailedPreconditionError, NotFoundError } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { RunEntity } from '../runs/run.entity';
 import { ExperimentSearch } from '../search/experiment-search';
@@ -83,7 +83,7 @@ export class ExperimentService {
       const created = await this.findByName(projectId, name);
       if (created) return created;
     }
-    throw new NotFoundError(`Could not find experiment with name '${name}'`);
+    throw new NotFoundError(`Could not find experiment with name '${excerpt(name)}'`);
   }
 
   async searchExperiments(caller: Caller, query: ExperimentQuery): Promise<{ experiments: ExperimentEntity[]; nextPageToken: string }> {

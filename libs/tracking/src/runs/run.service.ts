@@ -83,7 +83,7 @@ export class RunService {
     const nameTag = tags.get(RUN_NAME_TAG);
     if (input.runName && nameTag && input.runName !== nameTag) {
       throw new InvalidArgumentError(
-        `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${input.runName}', mlflow.runName='${excerpt(nameTag)}').`,
+        `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${excerpt(input.runName)}', mlflow.runName='${excerpt(nameTag)}').`,
       );
     }
     const name = input.runName || nameTag || generatedRunName();
