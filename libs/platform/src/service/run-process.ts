@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { AnyPlugin } from '@trellis/plugin-sdk';
+import { isPluginError, type AnyPlugin } from '@trellis/plugin-sdk';
 import { ConfigError, loadConfig, type TrellisConfig } from '../config';
 import type { ServiceDefinition } from './define-service';
 import { PlatformRuntime } from './platform-runtime';
@@ -185,8 +185,15 @@ function startedMessage(running: RunningProcess): StartedMessage {
   };
 }
 
-/** What a failed start or command prints: the message of an error the operator can fix (a setting, a server), the stack of any other. */
+/** Plugin errors a start can fail with that a setting fixes: their messages name the plugin, instance and setting. */
+const PLUGIN_SETUP_ERRORS = ['PLUGIN_CONFIG', 'PLUGIN_LOAD', 'PLUGIN_INSTANCE'] as const;
+
+/**
+ * What a failed start or command prints: the message of an error the operator can fix (a setting,
+ * a port, a server, a plugin's configuration), the stack of any other.
+ */
 export function readableFailure(error: unknown): string {
   if (error instanceof ConfigError || error instanceof StartupError) return error.message;
+  if (PLUGIN_SETUP_ERRORS.some((code) => isPluginError(error, code))) return (error as Error).message;
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

@@ -102,6 +102,13 @@ describe('a process that cannot start says why, naming the setting, without a st
     );
   });
 
+  it('prints the message of a plugin that cannot be loaded, naming the package', async () => {
+    process.env.TRELLIS_PLUGINS = '@trellis/plugin-storage-nowhere';
+    const error = await runProcess({ mode: 'standalone', services: [widgetService], ...quiet }).catch((thrown: unknown) => thrown);
+    expect(readableFailure(error)).toBe((error as Error).message);
+    expect(readableFailure(error)).toContain('@trellis/plugin-storage-nowhere');
+  });
+
   it('prints the stack of an unexpected failure, which no setting explains', () => {
     const error = new TypeError('x is undefined');
     expect(readableFailure(error)).toBe(error.stack);
