@@ -86,7 +86,7 @@ describe('governance identity, API keys and tokens', () => {
     it('lets a viewer read the project but not change it, and hides other projects', async () => {
       const bob = gov.identity(await gov.exchange(bobKey));
       expect((await bob.getProject({ projectId })).project?.name).toBe('fraud');
-      await expect(bob.updateProject({ projectId, description: 'mine now' })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+      await expect(bob.updateProject({ projectId, description: 'mine now', updateMask: ['description'] })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
       expect((await bob.listProjects({})).projects.map((p) => p.name)).toEqual(['fraud']);
       await expect(bob.createProject({ name: 'bobs' })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
     });
@@ -95,7 +95,7 @@ describe('governance identity, API keys and tokens', () => {
       const admin = gov.identity(adminToken);
       await admin.setRoleBinding({ binding: { projectId, principalId: bobId, role: Role.ADMIN } });
       const bob = gov.identity(await gov.exchange(bobKey));
-      await bob.updateProject({ projectId, description: 'now an admin' });
+      await bob.updateProject({ projectId, description: 'now an admin', updateMask: ['description'] });
       await expect(bob.setRoleBinding({ binding: { projectId, principalId: bobId, role: Role.OWNER } })).rejects.toMatchObject({
         code: status.PERMISSION_DENIED,
         details: `${bobId} may not grant owner, a role above their own (admin)`,
@@ -118,6 +118,25 @@ describe('governance identity, API keys and tokens', () => {
       expect([first.projects[0].name, second.projects[0].name]).toEqual(['default', 'fraud']);
       expect(second.nextPageToken).toBe('');
       await expect(admin.listProjects({ pageSize: 5000 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'page_size: must be between 0 and 1000' });
+    });
+
+    it('changes only the project fields named in update_mask, so a security setting never flips as a side effect', async () => {
+      const admin = gov.identity(adminToken);
+      const { project } = await admin.createProject({ name: 'vault', description: 'keep me', encryptAtRest: true });
+      const described = (await admin.updateProject({ projectId: project!.id, description: 'still encrypted', updateMask: ['description'] })).project!;
+      expect(described).toMatchObject({ description: 'still encrypted', encryptAtRest: true });
+      const plain = (await admin.updateProject({ projectId: project!.id, encryptAtRest: false, updateMask: ['encrypt_at_rest'] })).project!;
+      expect(plain).toMatchObject({ description: 'still encrypted', encryptAtRest: false });
+      expect((await admin.getProject({ projectId: project!.id })).project).toMatchObject({ description: 'still encrypted', encryptAtRest: false });
+      await expect(admin.updateProject({ projectId: project!.id, description: 'no mask' })).rejects.toMatchObject({
+        code: status.INVALID_ARGUMENT,
+        details: 'update_mask: name the fields to change: description, encrypt_at_rest',
+      });
+      await expect(admin.updateProject({ projectId: project!.id, updateMask: ['name'] })).rejects.toMatchObject({
+        code: status.INVALID_ARGUMENT,
+        details: 'update_mask: "name" cannot be changed; the fields are description, encrypt_at_rest',
+      });
+      expect((await admin.getProject({ projectId: project!.id })).project?.description).toBe('still encrypted');
     });
 
     it('refuses to remove the last owner of a project', async () => {

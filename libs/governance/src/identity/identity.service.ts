@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, PROJECT_ROLES, type ProjectRole } from '@trellis/platform';
+import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkUpdateMask, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, PROJECT_ROLES, type ProjectRole } from '@trellis/platform';
 import { randomUUID } from 'node:crypto';
 import { DataSource, In, MoreThan, type EntityManager } from 'typeorm';
 import { OrgEntity, PrincipalEntity, ProjectEntity, RoleBindingEntity } from './identity.entities';
@@ -11,6 +11,8 @@ interface Page {
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** The fields UpdateProject may change, named in its update_mask. */
+const PROJECT_UPDATABLE = ['description', 'encrypt_at_rest'] as const;
 
 /** Projects, principals and role bindings, with the rules of who may change them. */
 @Injectable()
@@ -56,13 +58,20 @@ export class IdentityService {
     });
   }
 
-  async updateProject(caller: Caller, input: { projectId: string; description: string; encryptAtRest: boolean }): Promise<ProjectEntity> {
+  /** Changes the fields named in the mask and nothing else. */
+  async updateProject(caller: Caller, input: { projectId: string; description: string; encryptAtRest: boolean; updateMask: string[] }): Promise<ProjectEntity> {
+    const mask = checkUpdateMask(input.updateMask, PROJECT_UPDATABLE);
+    const changes: Partial<Pick<ProjectEntity, 'description' | 'encryptAtRest'>> = {};
+    if (mask.has('description')) {
+      checkLength(input.description, 2000, 'description');
+      changes.description = input.description;
+    }
+    if (mask.has('encrypt_at_rest')) changes.encryptAtRest = input.encryptAtRest;
     const project = await this.getProject(caller, input.projectId);
     caller.assert('update', 'Project', { projectId: project.id, orgId: project.orgId, id: project.id });
-    checkLength(input.description, 2000, 'description');
-    Object.assign(project, { description: input.description, encryptAtRest: input.encryptAtRest });
+    Object.assign(project, changes);
     await this.dataSource.transaction(async (manager) => {
-      await manager.update(ProjectEntity, { id: project.id }, { description: project.description, encryptAtRest: project.encryptAtRest });
+      await manager.update(ProjectEntity, { id: project.id }, changes);
       await this.audit.recordIn(manager, caller);
     });
     return project;

@@ -10,6 +10,18 @@ export function checkLength(value: string, limit: number, field: string): void {
   if (value.length > limit) throw new InvalidArgumentError(`is ${value.length} characters; the limit is ${limit}`, field);
 }
 
+/**
+ * Checks an update's `update_mask`: INVALID_ARGUMENT unless it names at least one field and only
+ * fields of `updatable`, so an update changes exactly what its caller named and nothing as a side
+ * effect. Returns the mask as a set of those fields.
+ */
+export function checkUpdateMask<Field extends string>(mask: readonly string[], updatable: readonly Field[]): ReadonlySet<Field> {
+  if (mask.length === 0) throw new InvalidArgumentError(`name the fields to change: ${updatable.join(', ')}`, 'update_mask');
+  const unknown = mask.find((field) => !(updatable as readonly string[]).includes(field));
+  if (unknown !== undefined) throw new InvalidArgumentError(`"${excerpt(unknown, 64)}" cannot be changed; the fields are ${updatable.join(', ')}`, 'update_mask');
+  return new Set(mask as readonly Field[]);
+}
+
 /** Longest part of a caller's value that `excerpt` echoes. */
 const EXCERPT_LENGTH = 100;
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkRequired, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@trellis/platform';
+import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkRequired, checkUpdateMask, FailedPreconditionError, NotFoundError, PermissionDeniedError } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AliasEntity } from '../aliases/alias.entity';
 import { checkAlias, checkModelName, checkTag, checkTagKey, checkTags, lastWins, REGISTRY_LIMITS, type Tag } from '../registry-limits';
@@ -77,15 +77,13 @@ export class ModelService {
 
   /** Changes the fields named in the mask; protected_aliases only by someone who may update the project. */
   async update(caller: Caller, projectId: string, name: string, update: ModelUpdate): Promise<ModelView> {
-    if (update.updateMask.length === 0) throw new InvalidArgumentError(`name the fields to change: ${UPDATABLE.join(', ')}`, 'update_mask');
-    const unknown = update.updateMask.find((field) => !(UPDATABLE as readonly string[]).includes(field));
-    if (unknown !== undefined) throw new InvalidArgumentError(`"${unknown}" cannot be changed; the fields are ${UPDATABLE.join(', ')}`, 'update_mask');
+    const mask = checkUpdateMask(update.updateMask, UPDATABLE);
     const changes: Partial<RegisteredModelEntity> = {};
-    if (update.updateMask.includes('description')) {
+    if (mask.has('description')) {
       checkLength(update.description, REGISTRY_LIMITS.descriptionLength, 'description');
       changes.description = update.description;
     }
-    if (update.updateMask.includes('protected_aliases')) {
+    if (mask.has('protected_aliases')) {
       checkRequired(projectId, 'project_id');
       changes.protectedAliases = protectedAliasesOf(caller, projectId, update.protectedAliases, true);
     }
