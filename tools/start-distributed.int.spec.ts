@@ -32,7 +32,7 @@ describe('npm run start:distributed', () => {
       TRELLIS_DATA_DIR: dataDir,
       TRELLIS_OPS_PORT: '0',
       TRELLIS_GATEWAY_PORT: '0',
-      TRELLIS_LOG_LEVEL: 'warn',
+      TRELLIS_LOG_LEVEL: 'info',
     };
     for (const [index, service] of SERVICES.entries()) {
       env[`TRELLIS_${service.toUpperCase()}_PORT`] = '0';
@@ -77,6 +77,24 @@ describe('npm run start:distributed', () => {
     expect(new Set(opsPorts).size).toBe(4);
     expect(output).toContain(`\n  ${'data'.padEnd(12)} ${dataDir}\n`);
     expect(adminKey()).toMatch(/^trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('lets each process log JSON (its output is not a terminal), then print its summary in one block, the admin key after it', () => {
+    expect(output).toMatch(/\n\[governance\] \{"level":30,.*"msg":"database ready"\}\n/);
+    const summary = new RegExp(
+      [
+        '\\[governance\\] Trellis \\(distributed\\) is running\\.',
+        '\\[governance\\]   ops .+',
+        '\\[governance\\]   governance +grpc://.+',
+        '\\[governance\\]   data +.+',
+        '\\[governance\\] ',
+        "\\[governance\\] Trellis: created the admin user. Its API key is shown this once; store it now:",
+      ].join('\n'),
+    );
+    expect(output).toMatch(summary);
+    const governanceLines = output.split('\n').filter((line) => line.startsWith('[governance] '));
+    const bannerAt = governanceLines.indexOf('[governance] Trellis (distributed) is running.');
+    expect(governanceLines.slice(0, bannerAt).some((line) => line.includes('"msg":"governance listening"'))).toBe(true);
   });
 
   it("answers /readyz on the gateway's own port once every upstream is up", async () => {
