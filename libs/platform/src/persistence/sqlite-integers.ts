@@ -1,6 +1,10 @@
+import type { EntityManager } from 'typeorm';
+import { sqliteHandle } from './sqlite-transactions';
+
 interface RawStatement {
   readonly reader: boolean;
   safeIntegers(toggle: boolean): RawStatement;
+  pluck(toggle: boolean): RawStatement;
   all(...params: unknown[]): unknown[];
   get(...params: unknown[]): unknown;
   iterate(...params: unknown[]): IterableIterator<unknown>;
@@ -10,6 +14,9 @@ interface RawDatabase {
   prepare(sql: string): RawStatement;
 }
 
+/** Each patched connection's own `prepare`, for reads that need no exact integers. */
+const plainPrepare = new WeakMap<RawDatabase, (sql: string) => RawStatement>();
+
 /**
  * Makes a better-sqlite3 connection read 64-bit integers exactly. By default it turns every
  * INTEGER into a JavaScript number, silently rounding values beyond 2^53 (an int64 `size` of
@@ -18,6 +25,7 @@ interface RawDatabase {
  */
 export function readIntegersExactly(db: RawDatabase): void {
   const prepare = db.prepare.bind(db);
+  plainPrepare.set(db, prepare);
   db.prepare = (sql: string) => {
     const statement = prepare(sql);
     // Only for statements that return rows: a writer's lastInsertRowid must stay a number for TypeORM.
@@ -33,6 +41,21 @@ export function readIntegersExactly(db: RawDatabase): void {
     };
     return statement;
   };
+}
+
+/**
+ * The first column of the rows `sql` selects on the SQLite connection under `manager`, as one
+ * array, with integers as plain numbers: for integer columns whose values were checked to be safe
+ * integers when written (metric steps and timestamps). A BigInt per integer, then a number, and an
+ * object per row are most of the cost of a read of tens of thousands of rows; one statement per
+ * column costs a third of one statement of three columns. Run it inside a transaction of the
+ * DataSource's, as the connection is shared: outside one it could see another caller's
+ * uncommitted rows.
+ */
+export function sqliteColumn(manager: EntityManager, sql: string, params: readonly unknown[]): unknown[] {
+  const db = sqliteHandle(manager.connection) as unknown as RawDatabase;
+  const prepare = plainPrepare.get(db) ?? db.prepare.bind(db);
+  return prepare(sql).pluck(true).all(...params);
 }
 
 function exactRow(row: unknown): unknown {
