@@ -2,8 +2,8 @@
 // @generated from file trellis/tracking/v1/metric_service.proto (package trellis.tracking.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Metric } from "./resources_pb";
 import { file_trellis_tracking_v1_resources } from "./resources_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/tracking/v1/metric_service.proto.
  */
 export const file_trellis_tracking_v1_metric_service: GenFile = /*@__PURE__*/
-  fileDesc("Cih0cmVsbGlzL3RyYWNraW5nL3YxL21ldHJpY19zZXJ2aWNlLnByb3RvEhN0cmVsbGlzLnRyYWNraW5nLnYxIl0KF0dldE1ldHJpY0hpc3RvcnlSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRILCgNrZXkYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiYQoYR2V0TWV0cmljSGlzdG9yeVJlc3BvbnNlEiwKB21ldHJpY3MYASADKAsyGy50cmVsbGlzLnRyYWNraW5nLnYxLk1ldHJpYxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiOQoaU3RyZWFtTWV0cmljSGlzdG9yeVJlcXVlc3QSDgoGcnVuX2lkGAEgASgJEgsKA2tleRgCIAEoCSJLChtTdHJlYW1NZXRyaWNIaXN0b3J5UmVzcG9uc2USLAoHbWV0cmljcxgBIAMoCzIbLnRyZWxsaXMudHJhY2tpbmcudjEuTWV0cmljIp4BCh5HZXRTYW1wbGVkTWV0cmljSGlzdG9yeVJlcXVlc3QSDwoHcnVuX2lkcxgBIAMoCRILCgNrZXkYAiABKAkSFwoKc3RhcnRfc3RlcBgDIAEoA0gAiAEBEhUKCGVuZF9zdGVwGAQgASgDSAGIAQESEgoKbWF4X3BvaW50cxgFIAEoBUINCgtfc3RhcnRfc3RlcEILCglfZW5kX3N0ZXAiYwoNU2FtcGxlZFNlcmllcxIOCgZydW5faWQYASABKAkSLAoHbWV0cmljcxgCIAMoCzIbLnRyZWxsaXMudHJhY2tpbmcudjEuTWV0cmljEhQKDHRvdGFsX3BvaW50cxgDIAEoAyJVCh9HZXRTYW1wbGVkTWV0cmljSGlzdG9yeVJlc3BvbnNlEjIKBnNlcmllcxgBIAMoCzIiLnRyZWxsaXMudHJhY2tpbmcudjEuU2FtcGxlZFNlcmllczKDAwoNTWV0cmljU2VydmljZRJvChBHZXRNZXRyaWNIaXN0b3J5EiwudHJlbGxpcy50cmFja2luZy52MS5HZXRNZXRyaWNIaXN0b3J5UmVxdWVzdBotLnRyZWxsaXMudHJhY2tpbmcudjEuR2V0TWV0cmljSGlzdG9yeVJlc3BvbnNlEnoKE1N0cmVhbU1ldHJpY0hpc3RvcnkSLy50cmVsbGlzLnRyYWNraW5nLnYxLlN0cmVhbU1ldHJpY0hpc3RvcnlSZXF1ZXN0GjAudHJlbGxpcy50cmFja2luZy52MS5TdHJlYW1NZXRyaWNIaXN0b3J5UmVzcG9uc2UwARKEAQoXR2V0U2FtcGxlZE1ldHJpY0hpc3RvcnkSMy50cmVsbGlzLnRyYWNraW5nLnYxLkdldFNhbXBsZWRNZXRyaWNIaXN0b3J5UmVxdWVzdBo0LnRyZWxsaXMudHJhY2tpbmcudjEuR2V0U2FtcGxlZE1ldHJpY0hpc3RvcnlSZXNwb25zZWIGcHJvdG8z", [file_trellis_tracking_v1_resources]);
+  fileDesc("Cih0cmVsbGlzL3RyYWNraW5nL3YxL21ldHJpY19zZXJ2aWNlLnByb3RvEhN0cmVsbGlzLnRyYWNraW5nLnYxIl0KF0dldE1ldHJpY0hpc3RvcnlSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRILCgNrZXkYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiYQoYR2V0TWV0cmljSGlzdG9yeVJlc3BvbnNlEiwKB21ldHJpY3MYASADKAsyGy50cmVsbGlzLnRyYWNraW5nLnYxLk1ldHJpYxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiOQoaU3RyZWFtTWV0cmljSGlzdG9yeVJlcXVlc3QSDgoGcnVuX2lkGAEgASgJEgsKA2tleRgCIAEoCSJLChtTdHJlYW1NZXRyaWNIaXN0b3J5UmVzcG9uc2USLAoHbWV0cmljcxgBIAMoCzIbLnRyZWxsaXMudHJhY2tpbmcudjEuTWV0cmljIp4BCh5HZXRTYW1wbGVkTWV0cmljSGlzdG9yeVJlcXVlc3QSDwoHcnVuX2lkcxgBIAMoCRILCgNrZXkYAiABKAkSFwoKc3RhcnRfc3RlcBgDIAEoA0gAiAEBEhUKCGVuZF9zdGVwGAQgASgDSAGIAQESEgoKbWF4X3BvaW50cxgFIAEoBUINCgtfc3RhcnRfc3RlcEILCglfZW5kX3N0ZXAiYwoNU2FtcGxlZFNlcmllcxIOCgZydW5faWQYASABKAkSLAoHbWV0cmljcxgCIAMoCzIbLnRyZWxsaXMudHJhY2tpbmcudjEuTWV0cmljEhQKDHRvdGFsX3BvaW50cxgDIAEoAyJVCh9HZXRTYW1wbGVkTWV0cmljSGlzdG9yeVJlc3BvbnNlEjIKBnNlcmllcxgBIAMoCzIiLnRyZWxsaXMudHJhY2tpbmcudjEuU2FtcGxlZFNlcmllcyJSCg1NZXRyaWNDb2x1bW5zEgsKA2tleRgBIAEoCRINCgVzdGVwcxgCIAMoAxIVCg10aW1lc3RhbXBzX21zGAMgAygDEg4KBnZhbHVlcxgEIAMoASJcChZHZXRNZXRyaWNTZXJpZXNSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRILCgNrZXkYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiZgoXR2V0TWV0cmljU2VyaWVzUmVzcG9uc2USMgoGcG9pbnRzGAEgASgLMiIudHJlbGxpcy50cmFja2luZy52MS5NZXRyaWNDb2x1bW5zEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI4ChlTdHJlYW1NZXRyaWNTZXJpZXNSZXF1ZXN0Eg4KBnJ1bl9pZBgBIAEoCRILCgNrZXkYAiABKAkiUAoaU3RyZWFtTWV0cmljU2VyaWVzUmVzcG9uc2USMgoGcG9pbnRzGAEgASgLMiIudHJlbGxpcy50cmFja2luZy52MS5NZXRyaWNDb2x1bW5zItQBCh1HZXRTYW1wbGVkTWV0cmljU2VyaWVzUmVxdWVzdBIPCgdydW5faWRzGAEgAygJEgsKA2tleRgCIAEoCRIXCgpzdGFydF9zdGVwGAMgASgDSACIAQESFQoIZW5kX3N0ZXAYBCABKANIAYgBARISCgptYXhfcG9pbnRzGAUgASgFEjUKCHNhbXBsaW5nGAYgASgOMiMudHJlbGxpcy50cmFja2luZy52MS5NZXRyaWNTYW1wbGluZ0INCgtfc3RhcnRfc3RlcEILCglfZW5kX3N0ZXAibwoTU2FtcGxlZE1ldHJpY1NlcmllcxIOCgZydW5faWQYASABKAkSMgoGcG9pbnRzGAIgASgLMiIudHJlbGxpcy50cmFja2luZy52MS5NZXRyaWNDb2x1bW5zEhQKDHRvdGFsX3BvaW50cxgDIAEoAyJaCh5HZXRTYW1wbGVkTWV0cmljU2VyaWVzUmVzcG9uc2USOAoGc2VyaWVzGAEgAygLMigudHJlbGxpcy50cmFja2luZy52MS5TYW1wbGVkTWV0cmljU2VyaWVzKm8KDk1ldHJpY1NhbXBsaW5nEh8KG01FVFJJQ19TQU1QTElOR19VTlNQRUNJRklFRBAAEhwKGE1FVFJJQ19TQU1QTElOR19FWFRSRU1FUxABEh4KGk1FVFJJQ19TQU1QTElOR19FVkVOX1NURVBTEAIy7gUKDU1ldHJpY1NlcnZpY2USbwoQR2V0TWV0cmljSGlzdG9yeRIsLnRyZWxsaXMudHJhY2tpbmcudjEuR2V0TWV0cmljSGlzdG9yeVJlcXVlc3QaLS50cmVsbGlzLnRyYWNraW5nLnYxLkdldE1ldHJpY0hpc3RvcnlSZXNwb25zZRJ6ChNTdHJlYW1NZXRyaWNIaXN0b3J5Ei8udHJlbGxpcy50cmFja2luZy52MS5TdHJlYW1NZXRyaWNIaXN0b3J5UmVxdWVzdBowLnRyZWxsaXMudHJhY2tpbmcudjEuU3RyZWFtTWV0cmljSGlzdG9yeVJlc3BvbnNlMAEShAEKF0dldFNhbXBsZWRNZXRyaWNIaXN0b3J5EjMudHJlbGxpcy50cmFja2luZy52MS5HZXRTYW1wbGVkTWV0cmljSGlzdG9yeVJlcXVlc3QaNC50cmVsbGlzLnRyYWNraW5nLnYxLkdldFNhbXBsZWRNZXRyaWNIaXN0b3J5UmVzcG9uc2USbAoPR2V0TWV0cmljU2VyaWVzEisudHJlbGxpcy50cmFja2luZy52MS5HZXRNZXRyaWNTZXJpZXNSZXF1ZXN0GiwudHJlbGxpcy50cmFja2luZy52MS5HZXRNZXRyaWNTZXJpZXNSZXNwb25zZRJ3ChJTdHJlYW1NZXRyaWNTZXJpZXMSLi50cmVsbGlzLnRyYWNraW5nLnYxLlN0cmVhbU1ldHJpY1Nlcmllc1JlcXVlc3QaLy50cmVsbGlzLnRyYWNraW5nLnYxLlN0cmVhbU1ldHJpY1Nlcmllc1Jlc3BvbnNlMAESgQEKFkdldFNhbXBsZWRNZXRyaWNTZXJpZXMSMi50cmVsbGlzLnRyYWNraW5nLnYxLkdldFNhbXBsZWRNZXRyaWNTZXJpZXNSZXF1ZXN0GjMudHJlbGxpcy50cmFja2luZy52MS5HZXRTYW1wbGVkTWV0cmljU2VyaWVzUmVzcG9uc2ViBnByb3RvMw", [file_trellis_tracking_v1_resources]);
 
 /**
  * GetMetricHistoryRequest names a series.
@@ -239,7 +239,321 @@ export const GetSampledMetricHistoryResponseSchema: GenMessage<GetSampledMetricH
   messageDesc(file_trellis_tracking_v1_metric_service, 6);
 
 /**
- * MetricService reads metric series: whole, paged, streamed or downsampled.
+ * MetricColumns is points of one series as packed columns: point i is steps[i], timestamps_ms[i]
+ * and values[i]; the three arrays always have the same length.
+ *
+ * @generated from message trellis.tracking.v1.MetricColumns
+ */
+export type MetricColumns = Message<"trellis.tracking.v1.MetricColumns"> & {
+  /**
+   * key of the metric.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * steps of the points.
+   *
+   * @generated from field: repeated int64 steps = 2;
+   */
+  steps: bigint[];
+
+  /**
+   * timestamps_ms of the points: when each was measured.
+   *
+   * @generated from field: repeated int64 timestamps_ms = 3;
+   */
+  timestampsMs: bigint[];
+
+  /**
+   * values of the points; NaN and infinities are kept.
+   *
+   * @generated from field: repeated double values = 4;
+   */
+  values: number[];
+};
+
+/**
+ * Describes the message trellis.tracking.v1.MetricColumns.
+ * Use `create(MetricColumnsSchema)` to create a new message.
+ */
+export const MetricColumnsSchema: GenMessage<MetricColumns> = /*@__PURE__*/
+  messageDesc(file_trellis_tracking_v1_metric_service, 7);
+
+/**
+ * GetMetricSeriesRequest names a series, as GetMetricHistoryRequest does.
+ *
+ * @generated from message trellis.tracking.v1.GetMetricSeriesRequest
+ */
+export type GetMetricSeriesRequest = Message<"trellis.tracking.v1.GetMetricSeriesRequest"> & {
+  /**
+   * run_id of the run.
+   *
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * key of the metric.
+   *
+   * @generated from field: string key = 2;
+   */
+  key: string;
+
+  /**
+   * page_size is at most 25000; 0 means 25000.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * page_token is next_page_token of the previous page.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message trellis.tracking.v1.GetMetricSeriesRequest.
+ * Use `create(GetMetricSeriesRequestSchema)` to create a new message.
+ */
+export const GetMetricSeriesRequestSchema: GenMessage<GetMetricSeriesRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_tracking_v1_metric_service, 8);
+
+/**
+ * GetMetricSeriesResponse is one page of points in logged order.
+ *
+ * @generated from message trellis.tracking.v1.GetMetricSeriesResponse
+ */
+export type GetMetricSeriesResponse = Message<"trellis.tracking.v1.GetMetricSeriesResponse"> & {
+  /**
+   * points on this page.
+   *
+   * @generated from field: trellis.tracking.v1.MetricColumns points = 1;
+   */
+  points?: MetricColumns | undefined;
+
+  /**
+   * next_page_token is empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message trellis.tracking.v1.GetMetricSeriesResponse.
+ * Use `create(GetMetricSeriesResponseSchema)` to create a new message.
+ */
+export const GetMetricSeriesResponseSchema: GenMessage<GetMetricSeriesResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_tracking_v1_metric_service, 9);
+
+/**
+ * StreamMetricSeriesRequest names a series.
+ *
+ * @generated from message trellis.tracking.v1.StreamMetricSeriesRequest
+ */
+export type StreamMetricSeriesRequest = Message<"trellis.tracking.v1.StreamMetricSeriesRequest"> & {
+  /**
+   * run_id of the run.
+   *
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * key of the metric.
+   *
+   * @generated from field: string key = 2;
+   */
+  key: string;
+};
+
+/**
+ * Describes the message trellis.tracking.v1.StreamMetricSeriesRequest.
+ * Use `create(StreamMetricSeriesRequestSchema)` to create a new message.
+ */
+export const StreamMetricSeriesRequestSchema: GenMessage<StreamMetricSeriesRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_tracking_v1_metric_service, 10);
+
+/**
+ * StreamMetricSeriesResponse is one chunk of points, in logged order.
+ *
+ * @generated from message trellis.tracking.v1.StreamMetricSeriesResponse
+ */
+export type StreamMetricSeriesResponse = Message<"trellis.tracking.v1.StreamMetricSeriesResponse"> & {
+  /**
+   * points in this chunk.
+   *
+   * @generated from field: trellis.tracking.v1.MetricColumns points = 1;
+   */
+  points?: MetricColumns | undefined;
+};
+
+/**
+ * Describes the message trellis.tracking.v1.StreamMetricSeriesResponse.
+ * Use `create(StreamMetricSeriesResponseSchema)` to create a new message.
+ */
+export const StreamMetricSeriesResponseSchema: GenMessage<StreamMetricSeriesResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_tracking_v1_metric_service, 11);
+
+/**
+ * GetSampledMetricSeriesRequest names a metric of some runs, a step range and how to sample.
+ *
+ * @generated from message trellis.tracking.v1.GetSampledMetricSeriesRequest
+ */
+export type GetSampledMetricSeriesRequest = Message<"trellis.tracking.v1.GetSampledMetricSeriesRequest"> & {
+  /**
+   * run_ids of the runs (at most 100).
+   *
+   * @generated from field: repeated string run_ids = 1;
+   */
+  runIds: string[];
+
+  /**
+   * key of the metric.
+   *
+   * @generated from field: string key = 2;
+   */
+  key: string;
+
+  /**
+   * start_step is the first step included; unset means from the first.
+   *
+   * @generated from field: optional int64 start_step = 3;
+   */
+  startStep?: bigint | undefined;
+
+  /**
+   * end_step is the last step included; unset means to the last.
+   *
+   * @generated from field: optional int64 end_step = 4;
+   */
+  endStep?: bigint | undefined;
+
+  /**
+   * max_points per run, at least 2 and at most 10000 (at least 1 for METRIC_SAMPLING_EVEN_STEPS); 0 means 1000.
+   *
+   * @generated from field: int32 max_points = 5;
+   */
+  maxPoints: number;
+
+  /**
+   * sampling chooses which points are kept.
+   *
+   * @generated from field: trellis.tracking.v1.MetricSampling sampling = 6;
+   */
+  sampling: MetricSampling;
+};
+
+/**
+ * Describes the message trellis.tracking.v1.GetSampledMetricSeriesRequest.
+ * Use `create(GetSampledMetricSeriesRequestSchema)` to create a new message.
+ */
+export const GetSampledMetricSeriesRequestSchema: GenMessage<GetSampledMetricSeriesRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_tracking_v1_metric_service, 12);
+
+/**
+ * SampledMetricSeries is one run's sampled points.
+ *
+ * @generated from message trellis.tracking.v1.SampledMetricSeries
+ */
+export type SampledMetricSeries = Message<"trellis.tracking.v1.SampledMetricSeries"> & {
+  /**
+   * run_id of the run.
+   *
+   * @generated from field: string run_id = 1;
+   */
+  runId: string;
+
+  /**
+   * points in step order, then logged order.
+   *
+   * @generated from field: trellis.tracking.v1.MetricColumns points = 2;
+   */
+  points?: MetricColumns | undefined;
+
+  /**
+   * total_points is how many points the range held before sampling.
+   *
+   * @generated from field: int64 total_points = 3;
+   */
+  totalPoints: bigint;
+};
+
+/**
+ * Describes the message trellis.tracking.v1.SampledMetricSeries.
+ * Use `create(SampledMetricSeriesSchema)` to create a new message.
+ */
+export const SampledMetricSeriesSchema: GenMessage<SampledMetricSeries> = /*@__PURE__*/
+  messageDesc(file_trellis_tracking_v1_metric_service, 13);
+
+/**
+ * GetSampledMetricSeriesResponse carries the sampled points of each run that has the metric.
+ *
+ * @generated from message trellis.tracking.v1.GetSampledMetricSeriesResponse
+ */
+export type GetSampledMetricSeriesResponse = Message<"trellis.tracking.v1.GetSampledMetricSeriesResponse"> & {
+  /**
+   * series in the order of run_ids.
+   *
+   * @generated from field: repeated trellis.tracking.v1.SampledMetricSeries series = 1;
+   */
+  series: SampledMetricSeries[];
+};
+
+/**
+ * Describes the message trellis.tracking.v1.GetSampledMetricSeriesResponse.
+ * Use `create(GetSampledMetricSeriesResponseSchema)` to create a new message.
+ */
+export const GetSampledMetricSeriesResponseSchema: GenMessage<GetSampledMetricSeriesResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_tracking_v1_metric_service, 14);
+
+/**
+ * MetricSampling is how a sampled read chooses the points it keeps.
+ *
+ * @generated from enum trellis.tracking.v1.MetricSampling
+ */
+export enum MetricSampling {
+  /**
+   * METRIC_SAMPLING_UNSPECIFIED means METRIC_SAMPLING_EXTREMES.
+   *
+   * @generated from enum value: METRIC_SAMPLING_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * METRIC_SAMPLING_EXTREMES keeps the lowest and highest point of each bucket of consecutive
+   * points, and the first and last points of the range, so spikes survive.
+   *
+   * @generated from enum value: METRIC_SAMPLING_EXTREMES = 1;
+   */
+  EXTREMES = 1,
+
+  /**
+   * METRIC_SAMPLING_EVEN_STEPS keeps, in every run, the points at about max_points steps chosen
+   * evenly among the distinct steps all the runs have in the range (its first and last included),
+   * and at each run's own first and last step when they are in the range, as MLflow's
+   * get-history-bulk-interval does: the runs' points line up step by step.
+   *
+   * @generated from enum value: METRIC_SAMPLING_EVEN_STEPS = 2;
+   */
+  EVEN_STEPS = 2,
+}
+
+/**
+ * Describes the enum trellis.tracking.v1.MetricSampling.
+ */
+export const MetricSamplingSchema: GenEnum<MetricSampling> = /*@__PURE__*/
+  enumDesc(file_trellis_tracking_v1_metric_service, 0);
+
+/**
+ * MetricService reads metric series: whole, paged, streamed or downsampled. Each read comes in two
+ * forms: a message per point (GetMetricHistory, ...) and packed columns (GetMetricSeries, ...),
+ * which carry the same points in three arrays and cost a client far less to decode.
  *
  * @generated from service trellis.tracking.v1.MetricService
  */
@@ -274,6 +588,37 @@ export const MetricService: GenService<{
     methodKind: "unary";
     input: typeof GetSampledMetricHistoryRequestSchema;
     output: typeof GetSampledMetricHistoryResponseSchema;
+  },
+  /**
+   * GetMetricSeries pages through one series as GetMetricHistory does, a page as packed columns.
+   *
+   * @generated from rpc trellis.tracking.v1.MetricService.GetMetricSeries
+   */
+  getMetricSeries: {
+    methodKind: "unary";
+    input: typeof GetMetricSeriesRequestSchema;
+    output: typeof GetMetricSeriesResponseSchema;
+  },
+  /**
+   * StreamMetricSeries sends a whole series as StreamMetricHistory does, each chunk as packed columns.
+   *
+   * @generated from rpc trellis.tracking.v1.MetricService.StreamMetricSeries
+   */
+  streamMetricSeries: {
+    methodKind: "server_streaming";
+    input: typeof StreamMetricSeriesRequestSchema;
+    output: typeof StreamMetricSeriesResponseSchema;
+  },
+  /**
+   * GetSampledMetricSeries samples the series of each run as GetSampledMetricHistory does, or as
+   * MLflow's get-history-bulk-interval does (sampling), each run's points as packed columns.
+   *
+   * @generated from rpc trellis.tracking.v1.MetricService.GetSampledMetricSeries
+   */
+  getSampledMetricSeries: {
+    methodKind: "unary";
+    input: typeof GetSampledMetricSeriesRequestSchema;
+    output: typeof GetSampledMetricSeriesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_trellis_tracking_v1_metric_service, 0);
