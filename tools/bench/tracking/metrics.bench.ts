@@ -8,7 +8,7 @@
 //     whole and over a step range cutting blocks, against a plain GROUP BY over the raw points
 //     (min and max value per bucket, without finding which points they are); and the fallback path
 //     (a step range of a series whose steps went back) on a second series of the same size.
-// (c) the whole of that series through MetricStore.stream (chunks of 10,000): time and peak RSS
+// (c) the whole of that series through MetricStore.stream (chunks of 10,000 points as columns): time and peak RSS
 //     growth, against reading all of it with one query; each in a fresh process.
 // Run: node tools/bench/run.cjs tools/bench/tracking/metrics.bench.ts
 import 'reflect-metadata';
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     );
     const sample = await store.sample(longRun, 'loss', { maxPoints: 1000 });
     console.log(`\n(b) one series of ${fmt(SERIES_POINTS)} points (built in ${built.toFixed(1)} s by appends of 10,000), sampled to 1000 points`);
-    console.log(`  whole series        p50 ${whole.p50.toFixed(2)} ms  p99 ${whole.p99.toFixed(2)} ms  (${READS} reads; ${sample?.points.length} points; rollups)`);
+    console.log(`  whole series        p50 ${whole.p50.toFixed(2)} ms  p99 ${whole.p99.toFixed(2)} ms  (${READS} reads; ${sample?.points.steps.length} points; rollups)`);
     console.log(`  step range          p50 ${ranged.p50.toFixed(2)} ms  p99 ${ranged.p99.toFixed(2)} ms  (steps ${fmt(range.startStep)}-${fmt(range.endStep)}; rollups, under 64 points read at each end)`);
     console.log(`  baseline GROUP BY   p50 ${groupBy.p50.toFixed(2)} ms  p99 ${groupBy.p99.toFixed(2)} ms  (${BASELINE_READS} reads; min/max value per bucket of 2048, points not identified)`);
     console.log(`  ratio               ${(groupBy.p50 / whole.p50).toFixed(1)}x faster at p50 (whole series vs GROUP BY)`);
@@ -212,7 +212,7 @@ async function fullHistory(how: string, url: string, runId: string, seriesId: nu
       return;
     }
     for await (const chunk of new MetricStore(dataSource).stream(runId, 'loss')) {
-      count += chunk.length;
+      count += chunk.steps.length;
       if (how === 'stream-gc') (globalThis as { gc?: () => void }).gc?.();
     }
   });

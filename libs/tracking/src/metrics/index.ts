@@ -3,6 +3,7 @@ import { MetricPointEntity, MetricRollupEntity, MetricSeriesEntity } from './met
 
 export { MetricGrpc, toMetricProto } from './metric.grpc';
 export { MetricStore, type MetricHistoryPage, type MetricPoint, type SampledMetric, type SampleRange } from './metric-store';
+export type { SeriesColumns } from './metric-sampling';
 
 /** Entities of the metrics feature, for tracking's DataSource. */
 export const METRIC_ENTITIES = [MetricSeriesEntity, MetricPointEntity, MetricRollupEntity];

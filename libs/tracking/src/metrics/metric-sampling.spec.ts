@@ -1,11 +1,18 @@
-import { bucketWidth, coverage, levelFor, ROLLUP_SIZES } from './metric-sampling';
+import { bucketWidth, coverage, evenSteps, levelFor, ROLLUP_SIZES } from './metric-sampling';
 
 describe('bucketWidth', () => {
+  const bucketsOver = (low: number, high: number, width: number) => Math.floor(high / width) - Math.floor(low / width) + 1;
+
   it('keeps at most maxPoints points: (maxPoints / 2 - 2) buckets cover the span, plus one for misaligned ends', () => {
-    for (const [low, high, maxPoints] of [[0, 999_999, 1000], [1234, 98_765, 100], [7, 70, 10], [0, 19_999, 6], [3000, 3200, 7]]) {
-      const width = bucketWidth(low, high, maxPoints);
-      const buckets = Math.floor(high / width) - Math.floor(low / width) + 1;
-      expect(2 * buckets + 2).toBeLessThanOrEqual(maxPoints);
+    for (const [low, high, maxPoints] of [[0, 999_999, 1000], [1234, 98_765, 100], [7, 70, 10], [0, 19_999, 12], [3000, 3200, 11]]) {
+      expect(2 * bucketsOver(low, high, bucketWidth(low, high, maxPoints)) + 2).toBeLessThanOrEqual(maxPoints);
+    }
+  });
+
+  it('gives a small maxPoints about as many buckets as half of it, and never more than 10 points', () => {
+    for (const [maxPoints, buckets] of [[4, 2], [5, 2], [6, 3], [7, 3], [8, 3], [9, 3]]) {
+      expect(bucketsOver(0, 9999, bucketWidth(0, 9999, maxPoints))).toBe(buckets);
+      for (const [low, high] of [[0, 999_999], [3000, 3200], [1, 10]]) expect(2 * bucketsOver(low, high, bucketWidth(low, high, maxPoints)) + 2).toBeLessThanOrEqual(10);
     }
   });
 
@@ -18,8 +25,17 @@ describe('bucketWidth', () => {
     expect(levelFor(41)).toBe(-1);
   });
 
-  it('makes one bucket of everything under 6 points', () => {
-    expect(Math.floor(19_999 / bucketWidth(500, 19_999, 5))).toBe(0);
+});
+
+describe('evenSteps', () => {
+  it("keeps MLflow's steps: every one up to maxPoints, else evenly spaced from the first, and the last", () => {
+    const steps = Array.from({ length: 10 }, (_, i) => i);
+    expect(evenSteps(steps, 5)).toEqual([0, 2, 4, 6, 8, 9]);
+    expect(evenSteps(steps, 10)).toEqual(steps);
+    expect(evenSteps(steps, 3)).toEqual([0, 3, 6, 9]);
+    expect(evenSteps(steps, 1)).toEqual([0, 9]);
+    expect(evenSteps([5, 50, 500], 2)).toEqual([5, 50, 500]);
+    expect(evenSteps([], 5)).toEqual([]);
   });
 });
 

@@ -12,6 +12,13 @@ export interface SeriesPoint {
   value: number;
 }
 
+/** Points of one series as columns: point i is `steps[i]`, `timestampsMs[i]` and `values[i]`. */
+export interface SeriesColumns {
+  steps: number[];
+  timestampsMs: number[];
+  values: number[];
+}
+
 /**
  * Whether `a` is a lower point than `b` for sampling: a lower value, NaN counting as above every
  * number (PostgreSQL's order of floats), and of equal values the first logged.
@@ -54,17 +61,33 @@ export class Extremes {
 /**
  * The width, in seq, of the sampling buckets for points whose seq run from `lowSeq` to `highSeq`:
  * `bucket = floor(seq / width)`. Each bucket keeps its lowest and highest point, and the first and
- * last points are added, so at most `maxPoints` points come out: `floor(maxPoints / 2) - 2` buckets
- * of `ceil(span / that)` seq cover the span, plus one for the misaligned ends. A width of at least
- * one rollup block is rounded up to whole blocks of the largest size that fits in it, so rollups
- * can stand in for their points. Under 6 points there is one bucket (under 4, only the first and
- * last point are kept).
+ * last points are added: `floor(maxPoints / 2) - 2` buckets of `ceil(span / that)` seq cover the
+ * span, plus one for the misaligned ends, so at most `maxPoints` points come out. A small
+ * `maxPoints` still gets `min(floor(maxPoints / 2), 3)` buckets, so about that many points (a
+ * smooth series gives two a bucket) and at most 10. (Under 4, only the first and last point are
+ * kept.) A width of at least one rollup block is rounded up to whole blocks of the largest size
+ * that fits in it, so rollups can stand in for their points.
  */
 export function bucketWidth(lowSeq: number, highSeq: number, maxPoints: number): number {
-  const buckets = Math.floor(maxPoints / 2) - 2;
-  const width = buckets < 1 ? highSeq + 1 : Math.ceil((highSeq - lowSeq + 1) / buckets);
+  const half = Math.floor(maxPoints / 2);
+  const buckets = Math.max(half - 2, Math.min(half, 3));
+  const width = Math.ceil((highSeq - lowSeq + 1) / buckets);
   const size = [...ROLLUP_SIZES].reverse().find((candidate) => candidate <= width);
   return size ? Math.ceil(width / size) * size : width;
+}
+
+/**
+ * The steps MLflow's get-history-bulk-interval keeps of `steps` (distinct, ascending): all of them
+ * when there are at most `maxPoints`, else the first, those at `maxPoints - 1` more positions spaced
+ * `steps.length / maxPoints` apart, and the last; ascending.
+ */
+export function evenSteps(steps: readonly number[], maxPoints: number): number[] {
+  if (steps.length <= maxPoints) return [...steps];
+  const interval = steps.length / maxPoints;
+  const kept: number[] = [];
+  for (let i = 0; i < maxPoints; i++) kept.push(steps[Math.floor(i * interval)]);
+  kept.push(steps[steps.length - 1]);
+  return kept;
 }
 
 /** A rollup level's blocks from `from` to `to`, both included. */

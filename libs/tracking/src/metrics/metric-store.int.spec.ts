@@ -2,7 +2,7 @@ import { InvalidArgumentError, openDatabase } from '@trellis/platform';
 import { createTestDatabase, testSqliteDatabase, type TestDatabase } from '@trellis/testing';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
-import { METRIC_ENTITIES, METRIC_MIGRATIONS, MetricStore, type MetricPoint, type SampleRange } from '.';
+import { METRIC_ENTITIES, METRIC_MIGRATIONS, MetricStore, type MetricPoint, type SampleRange, type SeriesColumns } from '.';
 import { CreateTrackingTables1767500000000 } from '../migrations/1767500000000-create-tracking-tables';
 import { RunEntity } from '../runs/run.entity';
 import { bucketWidth, ROLLUP_SIZES } from './metric-sampling';
@@ -27,6 +27,10 @@ function random(seed: number): () => number {
 function series(key: string, count: number, step: (i: number) => number, value: (i: number) => number): MetricPoint[] {
   return Array.from({ length: count }, (_, i) => ({ key, step: step(i), value: value(i), timestampMs: 1_767_000_000_000 + i }));
 }
+
+/** Columns of the series `key` as points, to compare with what was logged. */
+const pointsOf = (key: string, columns: SeriesColumns): MetricPoint[] =>
+  columns.steps.map((step, i) => ({ key, step, timestampMs: columns.timestampsMs[i], value: columns.values[i] }));
 
 const lowerFirst = (a: Logged, b: Logged) => rank(a.value) - rank(b.value) || (Number.isNaN(a.value) ? 0 : a.value - b.value) || a.seq - b.seq;
 const higherFirst = (a: Logged, b: Logged) => rank(b.value) - rank(a.value) || (Number.isNaN(a.value) ? 0 : b.value - a.value) || a.seq - b.seq;
@@ -127,7 +131,7 @@ describe.each(['postgres', 'sqlite'] as const)('MetricStore on %s', (kind) => {
     let pageToken = '';
     do {
       const page = await store.history(runId, key, { pageSize, pageToken });
-      all.push(...page.points);
+      all.push(...pointsOf(key, page.points));
       pageToken = page.nextPageToken;
     } while (pageToken);
     return all;
@@ -261,11 +265,14 @@ describe.each(['postgres', 'sqlite'] as const)('MetricStore on %s', (kind) => {
       short: series('short', 40, (i) => (i * 7) % 40, (i) => i % 5),
     };
     let runId: string;
+    let smoothRun: string;
     const logged: Record<string, Logged[]> = {};
 
     beforeAll(async () => {
       runId = await newRun();
       for (const [key, points] of Object.entries(shapes)) logged[key] = await log(runId, points);
+      smoothRun = await newRun();
+      await log(smoothRun, series('rising', 10_000, (i) => i, (i) => i));
     });
 
     const cases: Array<[string, SampleRange, string]> = [
@@ -273,10 +280,10 @@ describe.each(['postgres', 'sqlite'] as const)('MetricStore on %s', (kind) => {
       ['dense', { maxPoints: 1000 }, 'whole series, buckets narrower than a block'],
       ['dense', { maxPoints: 100 }, 'whole series from the smallest rollups'],
       ['dense', { startStep: 1500, endStep: 17_777, maxPoints: 100 }, 'a step range from the smallest rollups and edge points'],
-      ['dense', { maxPoints: 5 }, 'one bucket, from the largest rollups'],
+      ['dense', { maxPoints: 5 }, 'two buckets, from rollups'],
       ['dense', { maxPoints: 2 }, 'first and last only'],
       ['dense', { startStep: 1500, endStep: 17_777, maxPoints: 10 }, 'a step range cutting blocks, from rollups and edge points'],
-      ['dense', { startStep: 1500, endStep: 2600, maxPoints: 5 }, 'one bucket in a step range inside two blocks'],
+      ['dense', { startStep: 1500, endStep: 2600, maxPoints: 5 }, 'two buckets in a step range inside two blocks'],
       ['dense', { startStep: 1500, endStep: 2600, maxPoints: 10 }, 'a short step range'],
       ['dense', { startStep: 30_000, maxPoints: 10 }, 'a step range past the end'],
       ['spikes', { maxPoints: 10 }, 'spikes and NaN from rollups'],
@@ -300,19 +307,111 @@ describe.each(['postgres', 'sqlite'] as const)('MetricStore on %s', (kind) => {
       const sampled = await store.sample(runId, key, range);
       const expected = bruteForceSample(logged[key], range);
       expect(sampled?.totalPoints).toBe(expected.totalPoints);
-      expect(sampled?.points).toEqual(expected.points);
-      expect(sampled!.points.length).toBeLessThanOrEqual(range.maxPoints);
+      expect(pointsOf(key, sampled!.points)).toEqual(expected.points);
+      expect(sampled!.points.steps.length).toBeLessThanOrEqual(Math.max(range.maxPoints, 10));
+    });
+
+    it.each([4, 5, 6, 7])('keeps about max_points points when max_points is as small as %d', async (maxPoints) => {
+      for (const key of ['dense', 'spikes', 'resumed']) {
+        const kept = (await store.sample(runId, key, { maxPoints }))!.points.steps.length;
+        expect(kept).toBeGreaterThanOrEqual(4);
+        expect(kept).toBeLessThanOrEqual(10);
+      }
+      const rising = (await store.sample(smoothRun, 'rising', { maxPoints }))!.points.steps;
+      expect(rising.length).toBeGreaterThanOrEqual(maxPoints - 1);
+      expect(rising.length).toBeLessThanOrEqual(maxPoints + 1);
     });
 
     it('keeps the lowest and highest points of the range, so spikes survive', async () => {
       // Buckets of 7168 points: the NaN, the infinity and the negative spike each fall in another.
       const sampled = await store.sample(runId, 'spikes', { maxPoints: 10 });
-      const values = sampled!.points.map((p) => p.value);
+      const values = sampled!.points.values;
       expect(values).toEqual(expect.arrayContaining([Number.NaN, Number.POSITIVE_INFINITY, -1e300]));
     });
 
     it('answers undefined for a key the run never logged', async () => {
       expect(await store.sample(runId, 'nope', { maxPoints: 10 })).toBeUndefined();
+    });
+  });
+
+  describe('sampling evenly by step, as MLflow', () => {
+    const runs: Array<{ runId: string; points: Logged[] }> = [];
+    const next = random(7);
+
+    beforeAll(async () => {
+      const shapes = [
+        series('loss', 10, (i) => i, (i) => 10 - i),
+        series('loss', 20_000, (i) => i * 2, () => next()),
+        series('loss', 3000, (i) => (i < 2000 ? i * 3 : (i - 1000) * 3 + 1), () => next()),
+        series('loss', 50, (i) => 40_000 + i, (i) => (i === 7 ? Number.NaN : i)),
+      ];
+      for (const points of shapes) {
+        const runId = await newRun();
+        runs.push({ runId, points: await log(runId, points, 5000) });
+      }
+      await log(runs[0].runId, series('other', 5, (i) => i, (i) => i));
+    });
+
+    /**
+     * MLflow's get-history-bulk-interval, from every point: the distinct steps of the runs in the
+     * range, evenly chosen, with each run's lowest and highest step when in the range; then each
+     * run's points at those steps by step, timestamp and value.
+     */
+    function mlflowSample(chosen: Array<{ runId: string; points: Logged[] }>, range: SampleRange) {
+      const within = (step: number) => (range.startStep === undefined || step >= range.startStep) && (range.endStep === undefined || step <= range.endStep);
+      const distinct = [...new Set(chosen.flatMap(({ points }) => points.map((p) => p.step)).filter(within))].sort((a, b) => a - b);
+      const kept = new Set<number>();
+      if (distinct.length <= range.maxPoints) distinct.forEach((step) => kept.add(step));
+      else {
+        const interval = distinct.length / range.maxPoints;
+        for (let i = 0; i < range.maxPoints; i++) kept.add(distinct[Math.floor(i * interval)]);
+        kept.add(distinct[distinct.length - 1]);
+      }
+      for (const { points } of chosen) {
+        const steps = points.map((p) => p.step);
+        for (const step of [Math.min(...steps), Math.max(...steps)]) if (within(step)) kept.add(step);
+      }
+      return chosen.map(({ runId, points }) => ({
+        runId,
+        totalPoints: points.filter((p) => within(p.step)).length,
+        points: points
+          .filter((p) => kept.has(p.step))
+          .sort((a, b) => a.step - b.step || a.timestampMs - b.timestampMs || a.value - b.value)
+          .map(({ key, value, timestampMs, step }) => ({ key, value, timestampMs, step })),
+      }));
+    }
+
+    it('keeps the first, evenly spaced and last steps of a short series: 10 steps to 5 gives 0, 2, 4, 6, 8 and 9', async () => {
+      const sampled = await store.sampleSteps([runs[0].runId], 'loss', { startStep: 0, maxPoints: 5 });
+      expect(sampled.get(runs[0].runId)?.points.steps).toEqual([0, 2, 4, 6, 8, 9]);
+      expect(sampled.get(runs[0].runId)?.points.values).toEqual([10, 8, 6, 4, 2, 1]);
+    });
+
+    it.each<[string, number[], SampleRange]>([
+      ['one long run', [1], { startStep: 0, maxPoints: 320 }],
+      ['runs whose steps differ, lined up on shared steps', [0, 1, 2, 3], { startStep: 0, maxPoints: 100 }],
+      ['a step range inside every run', [1, 2], { startStep: 1000, endStep: 5000, maxPoints: 50 }],
+      ['a step range that leaves out some runs', [0, 2, 3], { startStep: 5, endStep: 40_010, maxPoints: 7 }],
+      ['one point per run', [1, 2, 3], { startStep: 0, maxPoints: 1 }],
+      ['more points than the series have', [0, 3], { maxPoints: 10_000 }],
+    ])('samples %s as MLflow does', async (_, which, range) => {
+      const chosen = which.map((i) => runs[i]);
+      const sampled = await store.sampleSteps(
+        chosen.map(({ runId }) => runId),
+        'loss',
+        range,
+      );
+      for (const { runId, totalPoints, points } of mlflowSample(chosen, range)) {
+        expect(sampled.get(runId)?.totalPoints).toBe(totalPoints);
+        expect(pointsOf('loss', sampled.get(runId)!.points)).toEqual(points);
+      }
+    });
+
+    it('leaves out runs without the series', async () => {
+      const sampled = await store.sampleSteps([runs[1].runId, runs[0].runId], 'other', { maxPoints: 3 });
+      expect([...sampled.keys()]).toEqual([runs[0].runId]);
+      expect(sampled.get(runs[0].runId)?.points.steps).toEqual([0, 1, 3, 4]);
+      expect((await store.sampleSteps([runs[1].runId], 'other', { maxPoints: 3 })).size).toBe(0);
     });
   });
 
@@ -322,13 +421,13 @@ describe.each(['postgres', 'sqlite'] as const)('MetricStore on %s', (kind) => {
     await log(runId, points, 5000);
     const chunks: MetricPoint[][] = [];
     for await (const chunk of store.stream(runId, 'long', 10_000)) {
-      chunks.push(chunk);
+      chunks.push(pointsOf('long', chunk));
       // Another writer gets through while the reader is between chunks; what it adds is not streamed.
       if (chunks.length === 1) await dataSource.transaction((m) => store.append(m, runId, series('long', 10, () => 99_999, () => 0)));
     }
     expect(chunks.map((chunk) => chunk.length)).toEqual([10_000, 10_000, 5000]);
     expect(chunks.flat()).toEqual(points);
-    const none: MetricPoint[][] = [];
+    const none: SeriesColumns[] = [];
     for await (const chunk of store.stream(runId, 'absent')) none.push(chunk);
     expect(none).toEqual([]);
   });

@@ -1,8 +1,19 @@
 import { Injectable } from '@nestjs/common';
-import { decodePageToken, FailedPreconditionError, pageOf, SEQUENCE_POSITION } from '@trellis/platform';
+import { decodePageToken, encodePageToken, FailedPreconditionError, SEQUENCE_POSITION, sqliteColumn } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { appendTo, type PointColumns, type RollupDelta, type SeriesState } from './metric-append';
-import { bucketWidth, Buckets, byStep, coverage, levelFor, ROLLUP_SIZES, type BlockRange, type SeriesPoint } from './metric-sampling';
+import {
+  bucketWidth,
+  Buckets,
+  byStep,
+  coverage,
+  evenSteps,
+  levelFor,
+  ROLLUP_SIZES,
+  type BlockRange,
+  type SeriesColumns,
+  type SeriesPoint,
+} from './metric-sampling';
 
 /** One point of a metric as clients log and read it. */
 export interface MetricPoint {
@@ -14,7 +25,7 @@ export interface MetricPoint {
 
 /** One page of a series in logged order. */
 export interface MetricHistoryPage {
-  points: MetricPoint[];
+  points: SeriesColumns;
   /** '' on the last page. */
   nextPageToken: string;
 }
@@ -29,7 +40,7 @@ export interface SampleRange {
 
 /** A downsampled series and how many points its range held. */
 export interface SampledMetric {
-  points: MetricPoint[];
+  points: SeriesColumns;
   totalPoints: number;
 }
 
@@ -145,17 +156,13 @@ export class MetricStore {
   async history(runId: string, key: string, page: { pageSize: number; pageToken: string }): Promise<MetricHistoryPage> {
     const query = { run_id: runId, key };
     const from = Number(decodePageToken(page.pageToken, query, SEQUENCE_POSITION) ?? 0);
-    const rows = (await this.read((m) =>
-      m.query(
-        this.sql(
-          `SELECT p.seq, p.step, p."timestamp", p.value FROM metric_points p JOIN metric_series s ON s.id = p.series_id
-           WHERE s.run_id = ? AND s.key = ? AND p.seq >= ? ORDER BY p.seq LIMIT ?`,
-        ),
-        [runId, key, from, page.pageSize + 1],
-      ),
-    )) as Row[];
-    const { items, nextPageToken } = pageOf(rows.map(pointOf), page.pageSize, (point) => String(point.seq + 1), query);
-    return { points: items.map((point) => metricOf(key, point)), nextPageToken };
+    return this.read(async (m) => {
+      const series = await this.findSeries(m, runId, key);
+      const to = Math.min(series?.pointCount ?? 0, from + page.pageSize);
+      if (!series || to <= from) return { points: noPoints(), nextPageToken: '' };
+      const points = await this.columnsOf(m, 'FROM metric_points WHERE series_id = ? AND seq >= ? AND seq < ? ORDER BY seq', [series.id, from, to]);
+      return { points, nextPageToken: to < series.pointCount ? encodePageToken(String(to), query) : '' };
+    });
   }
 
   /**
@@ -163,21 +170,15 @@ export class MetricStore {
    * points. Each chunk is one keyset query on its own: nothing is held between chunks but the
    * position, so memory stays flat however long the series and however slow the consumer.
    */
-  async *stream(runId: string, key: string, chunkSize = 10_000): AsyncGenerator<MetricPoint[]> {
+  async *stream(runId: string, key: string, chunkSize = 10_000): AsyncGenerator<SeriesColumns> {
     const series = await this.read((m) => this.findSeries(m, runId, key));
     if (!series) return;
     for (let next = 0; next < series.pointCount; ) {
-      const rows = (await this.read((m) =>
-        m.query(this.sql(`SELECT ${POINT_COLUMNS} FROM metric_points WHERE series_id = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?`), [
-          series.id,
-          next,
-          series.pointCount,
-          chunkSize,
-        ]),
-      )) as Row[];
-      if (rows.length === 0) return;
-      next = Number(rows[rows.length - 1]['seq']) + 1;
-      yield rows.map((row) => ({ key, value: valueOf(row['value']), timestampMs: Number(row['timestamp']), step: Number(row['step']) }));
+      const to = Math.min(series.pointCount, next + chunkSize);
+      const points = await this.read((m) => this.columnsOf(m, 'FROM metric_points WHERE series_id = ? AND seq >= ? AND seq < ? ORDER BY seq', [series.id, next, to]));
+      if (points.steps.length === 0) return;
+      next = to;
+      yield points;
     }
   }
 
@@ -196,8 +197,8 @@ export class MetricStore {
       const series = await this.findSeries(m, runId, key);
       if (!series) return undefined;
       const scope = await this.scopeOf(m, series, range);
-      if (scope.total === 0) return { points: [], totalPoints: 0 };
-      const metrics = (points: SeriesPoint[]) => ({ points: points.map((point) => metricOf(key, point)), totalPoints: scope.total });
+      if (scope.total === 0) return { points: noPoints(), totalPoints: 0 };
+      const metrics = (points: SeriesPoint[]) => ({ points: columnsFrom(points), totalPoints: scope.total });
       if (scope.total <= range.maxPoints) return metrics(byStep(await this.pointsIn(m, scope, [[scope.low, scope.high]])));
       const ends = await this.pointsIn(m, { ...scope, contiguous: true }, [[scope.low, scope.low], [scope.high, scope.high]]);
       const first = ends[0];
@@ -209,6 +210,46 @@ export class MetricStore {
       const candidates = scope.contiguous && level >= 0 ? await this.rollupExtremes(m, scope, width, level) : await this.pointExtremes(m, scope, width);
       for (const point of candidates) buckets.add(point);
       return metrics(buckets.points(first, last));
+    }, true);
+  }
+
+  /**
+   * The series `key` of each of `runIds` sampled as MLflow's get-history-bulk-interval samples
+   * them: of the distinct steps all the series have in the step range, about `range.maxPoints`
+   * chosen evenly (see {@link evenSteps}), with each series' own first and last step when they are
+   * in the range; every run gets its points at those steps, ordered by step, timestamp and value,
+   * so the runs line up step by step. Runs without the series are absent. This reads the steps of
+   * the range (a scan of the runs' points), where {@link sample} reads rollups.
+   */
+  async sampleSteps(runIds: readonly string[], key: string, range: SampleRange): Promise<Map<string, SampledMetric>> {
+    return this.read(async (m) => {
+      const found: Array<{ runId: string; series: SeriesState }> = [];
+      for (const runId of runIds) {
+        const series = await this.findSeries(m, runId, key);
+        if (series && series.pointCount > 0) found.push({ runId, series });
+      }
+      const sampled = new Map<string, SampledMetric>();
+      if (found.length === 0) return sampled;
+      const within = stepRange(range);
+      const ids = found.map(({ series }) => series.id);
+      const distinct = await this.integers(m, `SELECT DISTINCT step FROM metric_points WHERE series_id IN (${marks(ids.length)})${within.sql} ORDER BY step`, [
+        ...ids,
+        ...within.params,
+      ]);
+      const kept = new Set(evenSteps(distinct, range.maxPoints));
+      for (const { series } of found) {
+        for (const step of await this.stepBounds(m, series)) if (within.includes(step)) kept.add(step);
+      }
+      const steps = [...kept].sort((a, b) => a - b);
+      for (const { runId, series } of found) {
+        const { total } = await this.scopeOf(m, series, range);
+        const points =
+          steps.length === 0
+            ? noPoints()
+            : await this.columnsOf(m, `FROM metric_points WHERE series_id = ? AND step IN (${marks(steps.length)}) ORDER BY step, "timestamp", value`, [series.id, ...steps]);
+        sampled.set(runId, { points, totalPoints: total });
+      }
+      return sampled;
     }, true);
   }
 
@@ -275,6 +316,46 @@ export class MetricStore {
     );
   }
 
+  /**
+   * The step, timestamp and value of the points `from` (`FROM ... ORDER BY ...`) selects, as
+   * columns. On SQLite each column is one statement whose values come back as one array, integers
+   * as plain numbers: steps and timestamps were checked to be safe integers when they were logged.
+   */
+  private async columnsOf(m: EntityManager, from: string, params: unknown[]): Promise<SeriesColumns> {
+    if (this.postgres) {
+      const rows = (await m.query(this.sql(`SELECT step, "timestamp", value ${from}`), params)) as Row[];
+      const points: SeriesColumns = { steps: new Array(rows.length), timestampsMs: new Array(rows.length), values: new Array(rows.length) };
+      for (let i = 0; i < rows.length; i++) {
+        points.steps[i] = Number(rows[i]['step']);
+        points.timestampsMs[i] = Number(rows[i]['timestamp']);
+        points.values[i] = valueOf(rows[i]['value']);
+      }
+      return points;
+    }
+    const values = sqliteColumn(m, `SELECT value ${from}`, params) as Array<number | null>;
+    for (let i = 0; i < values.length; i++) if (values[i] === null) values[i] = Number.NaN;
+    return {
+      steps: sqliteColumn(m, `SELECT step ${from}`, params) as number[],
+      timestampsMs: sqliteColumn(m, `SELECT "timestamp" ${from}`, params) as number[],
+      values: values as number[],
+    };
+  }
+
+  /** The values of the one integer column `sql` selects. */
+  private async integers(m: EntityManager, sql: string, params: unknown[]): Promise<number[]> {
+    if (!this.postgres) return sqliteColumn(m, sql, params) as number[];
+    const rows = (await m.query(this.sql(sql), params)) as Row[];
+    return rows.map((row) => Number(Object.values(row)[0]));
+  }
+
+  /** The lowest and highest step of a series that has points. */
+  private async stepBounds(m: EntityManager, series: SeriesState): Promise<[number, number]> {
+    // While a series is monotonic its first point has its lowest step.
+    const lowest = series.monotonic ? 'SELECT step FROM metric_points WHERE series_id = ? AND seq = 0' : 'SELECT min(step) FROM metric_points WHERE series_id = ?';
+    const [low] = await this.integers(m, lowest, [series.id]);
+    return [low, series.maxStep];
+  }
+
   private async findSeries(m: EntityManager, runId: string, key: string): Promise<SeriesState | undefined> {
     const rows = (await m.query(this.sql(`SELECT ${SERIES_COLUMNS} FROM metric_series WHERE run_id = ? AND key = ?`), [runId, key])) as Row[];
     return rows.length ? seriesOf(rows[0]) : undefined;
@@ -291,15 +372,7 @@ export class MetricStore {
       if (low === undefined || high === undefined || low > high) return { ...scope, low: 0, high: -1, total: 0 };
       return { ...scope, low, high, total: high - low + 1 };
     }
-    const steps = { sql: '', params: [] as number[] };
-    if (startStep !== undefined) {
-      steps.sql += ' AND step >= ?';
-      steps.params.push(startStep);
-    }
-    if (endStep !== undefined) {
-      steps.sql += ' AND step <= ?';
-      steps.params.push(endStep);
-    }
+    const steps = stepRange(range);
     const [row] = (await m.query(this.sql(`SELECT count(*) AS n, min(seq) AS low, max(seq) AS high FROM metric_points WHERE series_id = ?${steps.sql}`), [
       series.id,
       ...steps.params,
@@ -493,8 +566,28 @@ function prefixedPointOf(row: Row, prefix: '' | 'min_' | 'max_'): SeriesPoint {
   };
 }
 
-function metricOf(key: string, point: SeriesPoint): MetricPoint {
-  return { key, value: point.value, timestampMs: point.timestampMs, step: point.step };
+/** `points` as columns, in their order. */
+function columnsFrom(points: readonly SeriesPoint[]): SeriesColumns {
+  return { steps: points.map((p) => p.step), timestampsMs: points.map((p) => p.timestampMs), values: points.map((p) => p.value) };
+}
+
+function noPoints(): SeriesColumns {
+  return { steps: [], timestampsMs: [], values: [] };
+}
+
+/** The SQL condition (` AND ...`) of a step range, its parameters, and the same test in code. */
+function stepRange({ startStep, endStep }: SampleRange): { sql: string; params: number[]; includes: (step: number) => boolean } {
+  const conditions: string[] = [];
+  const params: number[] = [];
+  if (startStep !== undefined) {
+    conditions.push(' AND step >= ?');
+    params.push(startStep);
+  }
+  if (endStep !== undefined) {
+    conditions.push(' AND step <= ?');
+    params.push(endStep);
+  }
+  return { sql: conditions.join(''), params, includes: (step) => (startStep === undefined || step >= startStep) && (endStep === undefined || step <= endStep) };
 }
 
 /** A stored float: SQLite gives NULL for NaN. */

@@ -2,7 +2,7 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { Module } from '@nestjs/common';
 import { abilityFor, Caller, callContextOf, defineService, type GrpcClient, type Principal, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
-import { MetricService, type StreamMetricHistoryResponse } from '@trellis/proto';
+import { MetricSampling, MetricService, type Metric, type MetricColumns, type StreamMetricHistoryResponse } from '@trellis/proto';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { METRIC_ENTITIES, METRIC_MIGRATIONS, MetricGrpc, MetricStore, type MetricPoint } from '.';
@@ -103,6 +103,56 @@ describe('MetricService through the service kit', () => {
     expect([sampled[0], sampled[sampled.length - 1]]).toEqual([2, 24_999]);
     const withoutKey = await reader.getSampledMetricHistory({ runIds: [runA, runB], key: 'acc' });
     expect(withoutKey.series.map((s) => s.runId)).toEqual([runB]);
+  });
+
+  describe('as packed columns', () => {
+    /** Columns as the messages per point the other RPCs answer with. */
+    const asMetrics = (columns: MetricColumns | undefined) =>
+      (columns?.steps ?? []).map((step, i) => ({ key: columns!.key, step, timestampMs: columns!.timestampsMs[i], value: columns!.values[i] }));
+    const plain = (metrics: Metric[]) => metrics.map(({ key, step, timestampMs, value }) => ({ key, step, timestampMs, value }));
+
+    it('pages through a history with tokens, as GetMetricHistory does', async () => {
+      const first = await reader.getMetricSeries({ runId: runB, key: 'loss', pageSize: 4 });
+      expect(asMetrics(first.points)).toEqual(plain((await reader.getMetricHistory({ runId: runB, key: 'loss', pageSize: 4 })).metrics));
+      const rest = await reader.getMetricSeries({ runId: runB, key: 'loss', pageToken: first.nextPageToken });
+      expect(rest.points?.steps).toEqual([4n, 5n, 6n, 7n, 8n, 9n]);
+      expect(rest.nextPageToken).toBe('');
+      expect(asMetrics((await reader.getMetricSeries({ runId: runB, key: 'absent' })).points)).toEqual([]);
+    });
+
+    it('streams a whole series in one message per 50,000 points, the same points as StreamMetricHistory', async () => {
+      const chunks: MetricColumns[] = [];
+      for await (const message of reader.streamMetricSeries({ runId: runA, key: 'loss' })) chunks.push(message.points!);
+      expect(chunks.map((chunk) => chunk.steps.length)).toEqual([25_000]);
+      const perPoint: Metric[] = [];
+      for await (const message of reader.streamMetricHistory({ runId: runA, key: 'loss' })) perPoint.push(...message.metrics);
+      expect(asMetrics(chunks[0])).toEqual(plain(perPoint));
+    });
+
+    it('samples as GetSampledMetricHistory does, or evenly by step as MLflow', async () => {
+      const request = { runIds: [runB, runA], key: 'loss', maxPoints: 100, startStep: 2n };
+      const columns = await reader.getSampledMetricSeries(request);
+      const perPoint = await reader.getSampledMetricHistory(request);
+      expect(columns.series.map((s) => [s.runId, s.totalPoints, asMetrics(s.points)])).toEqual(perPoint.series.map((s) => [s.runId, s.totalPoints, plain(s.metrics)]));
+      const even = await reader.getSampledMetricSeries({ runIds: [runB], key: 'loss', maxPoints: 5, sampling: MetricSampling.EVEN_STEPS });
+      expect(even.series.map((s) => [s.runId, s.totalPoints, s.points?.steps])).toEqual([[runB, 10n, [0n, 2n, 4n, 6n, 8n, 9n]]]);
+      expect((await reader.getSampledMetricSeries({ runIds: [runB], key: 'loss', maxPoints: 1, sampling: MetricSampling.EVEN_STEPS })).series[0].points?.steps).toEqual([0n, 9n]);
+    });
+
+    it('answers PERMISSION_DENIED for a run of a project the caller cannot read', async () => {
+      expect(await codeOf(reader.getMetricSeries({ runId: hidden, key: 'loss' }))).toBe(status.PERMISSION_DENIED);
+      expect(await codeOf(drain(reader.streamMetricSeries({ runId: hidden, key: 'loss' }) as never))).toBe(status.PERMISSION_DENIED);
+      expect(await codeOf(reader.getSampledMetricSeries({ runIds: [runA, hidden], key: 'loss', sampling: MetricSampling.EVEN_STEPS }))).toBe(status.PERMISSION_DENIED);
+    });
+
+    it.each([
+      ['an unknown sampling', () => reader.getSampledMetricSeries({ runIds: [runA], key: 'loss', sampling: 7 as MetricSampling })],
+      ['max_points 1 for extremes', () => reader.getSampledMetricSeries({ runIds: [runA], key: 'loss', maxPoints: 1 })],
+      ['a page over 25000', () => reader.getMetricSeries({ runId: runA, key: 'loss', pageSize: 25_001 })],
+      ['an empty key on a stream', () => drain(reader.streamMetricSeries({ runId: runA, key: '' }) as never)],
+    ])('answers INVALID_ARGUMENT for %s', async (_, call) => {
+      expect(await codeOf(call())).toBe(status.INVALID_ARGUMENT);
+    });
   });
 
   it('answers PERMISSION_DENIED for a run of a project the caller cannot read, NOT_FOUND for none', async () => {

@@ -5,31 +5,54 @@ import { GrpcMethod } from '@nestjs/microservices';
 import { callerOf, drainedStream, InvalidArgumentError, Requires, type Caller, type DrainableCall } from '@trellis/platform';
 import {
   GetMetricHistoryResponseSchema,
+  GetMetricSeriesResponseSchema,
   GetSampledMetricHistoryResponseSchema,
+  GetSampledMetricSeriesResponseSchema,
+  MetricSampling,
   MetricSchema,
   SampledSeriesSchema,
   StreamMetricHistoryResponseSchema,
+  StreamMetricSeriesResponseSchema,
   type GetMetricHistoryRequest,
   type GetMetricHistoryResponse,
+  type GetMetricSeriesRequest,
+  type GetMetricSeriesResponse,
   type GetSampledMetricHistoryRequest,
   type GetSampledMetricHistoryResponse,
+  type GetSampledMetricSeriesRequest,
+  type GetSampledMetricSeriesResponse,
   type Metric,
   type StreamMetricHistoryRequest,
   type StreamMetricHistoryResponse,
+  type StreamMetricSeriesRequest,
+  type StreamMetricSeriesResponse,
 } from '@trellis/proto';
 import { Observable } from 'rxjs';
 import { RunAccess } from '../runs/run-access';
-import { MetricStore, type MetricPoint } from './metric-store';
+import { encodedColumns, encodedSampledSeries, type RunSeries } from './metric-columns.encoding';
+import type { SeriesColumns } from './metric-sampling';
+import { MetricStore, type MetricHistoryPage, type MetricPoint } from './metric-store';
 
 const MAX_HISTORY_PAGE = 25_000;
 const MAX_SAMPLED_RUNS = 100;
 const DEFAULT_MAX_POINTS = 1000;
 const MAX_POINTS = 10_000;
 const STREAM_CHUNK = 10_000;
+/** Points per chunk of StreamMetricSeries: at most 28 bytes each, about 1.4 MB a message. */
+const COLUMNS_CHUNK = 50_000;
 /** Bytes of points per message: clients accept 4 MiB by default, and a key may be 250 characters. */
 const MESSAGE_BUDGET = 3_000_000;
 
-/** Handlers of `trellis.tracking.v1.MetricService`: check the run, read the series, map to proto. */
+/** The fields a paged read names, the same in both forms. */
+type HistoryRequest = Pick<GetMetricHistoryRequest, 'runId' | 'key' | 'pageSize' | 'pageToken'>;
+/** The fields a sampled read names, the same in both forms. */
+type SampledRequest = Pick<GetSampledMetricHistoryRequest, 'runIds' | 'key' | 'startStep' | 'endStep' | 'maxPoints'> & { sampling?: MetricSampling };
+
+/**
+ * Handlers of `trellis.tracking.v1.MetricService`: check the run, read the series, map to proto.
+ * Each read has two forms over the same store call: a message per point (the first RPCs) and
+ * packed columns (`...Series`), which are written straight to the wire.
+ */
 @Controller()
 export class MetricGrpc {
   constructor(
@@ -40,12 +63,17 @@ export class MetricGrpc {
   @GrpcMethod('MetricService', 'GetMetricHistory')
   @Requires('read', 'Run')
   async getMetricHistory(request: GetMetricHistoryRequest, metadata: Metadata): Promise<GetMetricHistoryResponse> {
-    const caller = callerOf(metadata);
-    const key = keyOf(request.key);
-    const pageSize = pageSizeOf(request.pageSize, key);
-    await this.runs.require(caller, 'read', runIdOf(request.runId));
-    const page = await this.metrics.history(request.runId, key, { pageSize, pageToken: request.pageToken });
-    return create(GetMetricHistoryResponseSchema, { metrics: page.points.map(toMetricProto), nextPageToken: page.nextPageToken });
+    const page = await this.historyPage(callerOf(metadata), request, pointsPerMessage(request.key));
+    return create(GetMetricHistoryResponseSchema, { metrics: metricsOf(request.key, page.points), nextPageToken: page.nextPageToken });
+  }
+
+  @GrpcMethod('MetricService', 'GetMetricSeries')
+  @Requires('read', 'Run')
+  async getMetricSeries(request: GetMetricSeriesRequest, metadata: Metadata): Promise<GetMetricSeriesResponse> {
+    const page = await this.historyPage(callerOf(metadata), request, MAX_HISTORY_PAGE);
+    const response = create(GetMetricSeriesResponseSchema, { nextPageToken: page.nextPageToken });
+    response.$unknown = encodedColumns(1, request.key, page.points);
+    return response;
   }
 
   /**
@@ -56,26 +84,78 @@ export class MetricGrpc {
   @Requires('read', 'Run')
   streamMetricHistory(request: StreamMetricHistoryRequest, metadata: Metadata, call?: DrainableCall): Observable<StreamMetricHistoryResponse> {
     const caller = callerOf(metadata);
-    return drainedStream(call, (signal) => this.historyChunks(caller, request, signal));
+    return drainedStream(call, (signal) =>
+      this.chunks(caller, request, Math.min(STREAM_CHUNK, pointsPerMessage(request.key)), signal, (points) =>
+        create(StreamMetricHistoryResponseSchema, { metrics: metricsOf(request.key, points) }),
+      ),
+    );
   }
 
-  private async *historyChunks(caller: Caller, request: StreamMetricHistoryRequest, signal: AbortSignal): AsyncGenerator<StreamMetricHistoryResponse> {
-    const key = keyOf(request.key);
-    await this.runs.require(caller, 'read', runIdOf(request.runId));
-    const chunkSize = Math.min(STREAM_CHUNK, pointsPerMessage(key));
-    for await (const points of this.metrics.stream(request.runId, key, chunkSize)) {
-      if (signal.aborted) return;
-      yield create(StreamMetricHistoryResponseSchema, { metrics: points.map(toMetricProto) });
-    }
+  /** StreamMetricHistory, each chunk as packed columns. */
+  @GrpcMethod('MetricService', 'StreamMetricSeries')
+  @Requires('read', 'Run')
+  streamMetricSeries(request: StreamMetricSeriesRequest, metadata: Metadata, call?: DrainableCall): Observable<StreamMetricSeriesResponse> {
+    const caller = callerOf(metadata);
+    return drainedStream(call, (signal) =>
+      this.chunks(caller, request, COLUMNS_CHUNK, signal, (points) => {
+        const response = create(StreamMetricSeriesResponseSchema);
+        response.$unknown = encodedColumns(1, request.key, points);
+        return response;
+      }),
+    );
   }
 
   @GrpcMethod('MetricService', 'GetSampledMetricHistory')
   @Requires('read', 'Run')
   async getSampledMetricHistory(request: GetSampledMetricHistoryRequest, metadata: Metadata): Promise<GetSampledMetricHistoryResponse> {
-    const caller = callerOf(metadata);
+    const series = await this.sampled(callerOf(metadata), request);
+    return create(GetSampledMetricHistoryResponseSchema, {
+      series: series.map(({ runId, points, totalPoints }) =>
+        create(SampledSeriesSchema, { runId, metrics: metricsOf(request.key, points), totalPoints: BigInt(totalPoints) }),
+      ),
+    });
+  }
+
+  @GrpcMethod('MetricService', 'GetSampledMetricSeries')
+  @Requires('read', 'Run')
+  async getSampledMetricSeries(request: GetSampledMetricSeriesRequest, metadata: Metadata): Promise<GetSampledMetricSeriesResponse> {
+    const series = await this.sampled(callerOf(metadata), request);
+    const response = create(GetSampledMetricSeriesResponseSchema);
+    response.$unknown = encodedSampledSeries(1, request.key, series);
+    return response;
+  }
+
+  /** A page of at most `largestPage` points (what fits one message), whatever `page_size` asks. */
+  private async historyPage(caller: Caller, request: HistoryRequest, largestPage: number): Promise<MetricHistoryPage> {
+    const key = keyOf(request.key);
+    if (request.pageSize < 0 || request.pageSize > MAX_HISTORY_PAGE) throw new InvalidArgumentError(`must be between 0 and ${MAX_HISTORY_PAGE}`, 'page_size');
+    const pageSize = Math.min(request.pageSize || MAX_HISTORY_PAGE, largestPage);
+    await this.runs.require(caller, 'read', runIdOf(request.runId));
+    return this.metrics.history(request.runId, key, { pageSize, pageToken: request.pageToken });
+  }
+
+  private async *chunks<T>(
+    caller: Caller,
+    request: StreamMetricHistoryRequest | StreamMetricSeriesRequest,
+    chunkSize: number,
+    signal: AbortSignal,
+    message: (points: SeriesColumns) => T,
+  ): AsyncGenerator<T> {
+    const key = keyOf(request.key);
+    await this.runs.require(caller, 'read', runIdOf(request.runId));
+    for await (const points of this.metrics.stream(request.runId, key, chunkSize)) {
+      if (signal.aborted) return;
+      yield message(points);
+    }
+  }
+
+  /** The sampled series of each run that has the metric, in the order of `run_ids`. */
+  private async sampled(caller: Caller, request: SampledRequest): Promise<RunSeries[]> {
     const key = keyOf(request.key);
     const runIds = runIdsOf(request.runIds);
-    const maxPoints = maxPointsOf(request.maxPoints);
+    const sampling = request.sampling ?? MetricSampling.UNSPECIFIED;
+    if (!(sampling in MetricSampling)) throw new InvalidArgumentError(`${sampling} is not a MetricSampling`, 'sampling');
+    const maxPoints = maxPointsOf(request.maxPoints, sampling === MetricSampling.EVEN_STEPS ? 1 : 2);
     const startStep = request.startStep === undefined ? undefined : Number(request.startStep);
     const endStep = request.endStep === undefined ? undefined : Number(request.endStep);
     if (startStep !== undefined && endStep !== undefined && endStep < startStep) {
@@ -83,19 +163,30 @@ export class MetricGrpc {
     }
     // One at a time, so the error reported is the first run's in request order.
     for (const runId of runIds) await this.runs.require(caller, 'read', runId);
-    const sampled = await Promise.all(runIds.map((runId) => this.metrics.sample(runId, key, { startStep, endStep, maxPoints })));
-    const series = runIds.flatMap((runId, i) => {
+    const range = { startStep, endStep, maxPoints };
+    if (sampling === MetricSampling.EVEN_STEPS) {
+      const sampled = await this.metrics.sampleSteps(runIds, key, range);
+      return runIds.flatMap((runId) => {
+        const found = sampled.get(runId);
+        return found ? [{ runId, ...found }] : [];
+      });
+    }
+    const sampled = await Promise.all(runIds.map((runId) => this.metrics.sample(runId, key, range)));
+    return runIds.flatMap((runId, i) => {
       const found = sampled[i];
-      if (!found) return [];
-      return [create(SampledSeriesSchema, { runId, metrics: found.points.map(toMetricProto), totalPoints: BigInt(found.totalPoints) })];
+      return found ? [{ runId, ...found }] : [];
     });
-    return create(GetSampledMetricHistoryResponseSchema, { series });
   }
 }
 
 /** A stored point as the proto `Metric`. */
 export function toMetricProto(point: MetricPoint): Metric {
   return create(MetricSchema, { key: point.key, value: point.value, timestampMs: BigInt(point.timestampMs), step: BigInt(point.step) });
+}
+
+/** Columns of the series `key` as a message per point. */
+function metricsOf(key: string, points: SeriesColumns): Metric[] {
+  return points.steps.map((step, i) => toMetricProto({ key, step, timestampMs: points.timestampsMs[i], value: points.values[i] }));
 }
 
 function keyOf(key: string): string {
@@ -115,18 +206,13 @@ function runIdsOf(runIds: string[]): string[] {
   return [...new Set(runIds.map((runId) => runIdOf(runId, 'run_ids')))];
 }
 
-function maxPointsOf(requested: number): number {
+function maxPointsOf(requested: number, least: number): number {
   if (requested === 0) return DEFAULT_MAX_POINTS;
-  if (requested < 2 || requested > MAX_POINTS) throw new InvalidArgumentError(`must be 0 or between 2 and ${MAX_POINTS}`, 'max_points');
+  if (requested < least || requested > MAX_POINTS) throw new InvalidArgumentError(`must be 0 or between ${least} and ${MAX_POINTS}`, 'max_points');
   return requested;
 }
 
-/** `page_size`, 0 meaning the most; a page of a long key holds fewer points, to fit one message. */
-function pageSizeOf(requested: number, key: string): number {
-  if (requested < 0 || requested > MAX_HISTORY_PAGE) throw new InvalidArgumentError(`must be between 0 and ${MAX_HISTORY_PAGE}`, 'page_size');
-  return Math.min(requested === 0 ? MAX_HISTORY_PAGE : requested, pointsPerMessage(key));
-}
-
+/** Points of a long key that fit one message when each point carries the key. */
 function pointsPerMessage(key: string): number {
   // Each point carries its key, a double and two varints, with tags and lengths.
   return Math.floor(MESSAGE_BUDGET / (Buffer.byteLength(key) + 32));

@@ -1,5 +1,4 @@
 import type { UnknownField } from '@bufbuild/protobuf';
-import { WireType } from '@bufbuild/protobuf/wire';
 import { LifecycleStage, RunStatus } from '@trellis/proto';
 import type { KeyValue } from '../validation/log-batch.validation';
 import type { RunView } from './run.service';
@@ -28,10 +27,7 @@ export function encodedRuns(views: readonly RunView[], field: number): UnknownFi
     writeRun(writer, view);
     writer.end();
   }
-  // The writer wrote each run's tag; protobuf-es writes the first one itself.
-  const bytes = writer.finish();
-  const firstTagLength = field < 16 ? 1 : 2;
-  return [{ no: field, wireType: WireType.LengthDelimited, data: Uint8Array.prototype.slice.call(bytes, firstTagLength) }];
+  return [writer.unknownField(field)];
 }
 
 function writeRun(w: WireWriter, { run, params, tags, metrics, inputs }: RunView): void {

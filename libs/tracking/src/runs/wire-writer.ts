@@ -1,3 +1,6 @@
+import type { UnknownField } from '@bufbuild/protobuf';
+import { WireType } from '@bufbuild/protobuf/wire';
+
 /**
  * A minimal protobuf wire-format writer into one growing buffer: tags, varints, doubles, UTF-8
  * strings, and nested messages whose length is patched in when they end. protobuf-es' own writer
@@ -5,9 +8,14 @@
  * of small messages that is most of the time spent.
  */
 export class WireWriter {
-  private buffer = Buffer.allocUnsafe(64 * 1024);
+  private buffer: Buffer;
   private at = 0;
   private readonly open: number[] = [];
+
+  /** Starts with room for `expectedBytes`: growing a large message means copying it again. */
+  constructor(expectedBytes = 64 * 1024) {
+    this.buffer = Buffer.allocUnsafe(expectedBytes);
+  }
 
   /** Starts a length-delimited field holding a message; `end()` closes it. */
   begin(field: number): this {
@@ -56,6 +64,37 @@ export class WireWriter {
     this.reserve(8);
     this.at = this.buffer.writeDoubleLE(value, this.at);
     return this;
+  }
+
+  /** A packed repeated int64 field from safe integers; an empty list is left out. */
+  integers(field: number, values: readonly number[]): this {
+    if (values.length === 0) return this;
+    this.begin(field);
+    this.reserve(10 * values.length);
+    for (const value of values) {
+      this.at = value >= 0 ? writeVarint(this.buffer, this.at, value) : writeVarintBig(this.buffer, this.at, BigInt.asUintN(64, BigInt(value)));
+    }
+    return this.end();
+  }
+
+  /** A packed repeated double field; an empty list is left out. */
+  doubles(field: number, values: readonly number[]): this {
+    if (values.length === 0) return this;
+    this.begin(field);
+    this.reserve(8 * values.length);
+    for (const value of values) this.at = this.buffer.writeDoubleLE(value, this.at);
+    return this.end();
+  }
+
+  /**
+   * What was written, one or more length-delimited fields numbered `field` (a message each), as the
+   * unknown field of the message they go out in: protobuf-es' toBinary copies its data as it is
+   * after the field's tag, so the data is the bytes less that first tag. A view of the buffer, like
+   * finish(): write nothing more.
+   */
+  unknownField(field: number): UnknownField {
+    const firstTagLength = field < 16 ? 1 : 2;
+    return { no: field, wireType: WireType.LengthDelimited, data: this.finish().subarray(firstTagLength) };
   }
 
   /** The bytes written so far (a view of the buffer, valid until the next write). */
