@@ -3,3 +3,4 @@ export { testRunId, uniqueTestName } from './run-id';
 export { createTestDatabase, testPostgresUrl, testSqliteDatabase, type TestDatabase } from './test-database';
 export { testNatsConfig, testNatsUrl, type TestNatsConfig } from './test-nats';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy';
+export { closedPort, occupiedPort } from './ports';

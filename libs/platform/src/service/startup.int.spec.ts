@@ -1,7 +1,6 @@
 import { Injectable, Module, type OnModuleInit } from '@nestjs/common';
-import { createTestDatabase, testPostgresUrl } from '@trellis/testing';
+import { closedPort, createTestDatabase, occupiedPort, testPostgresUrl } from '@trellis/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -15,41 +14,26 @@ import { readableFailure, runProcess, type EdgeDefinition } from './run-process'
 import { startService } from './start-service';
 import { StartupError } from './startup-error';
 
-/** A port something listens on for as long as the test holds it. */
-async function occupiedPort(): Promise<{ port: number; server: Server }> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as AddressInfo).port, server };
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const { port, server } = await occupiedPort();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const quiet = { print: () => undefined };
+const saved = { ...process.env };
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'trellis-startup-'));
+  Object.assign(process.env, { TRELLIS_DATA_DIR: dir, TRELLIS_OPS_PORT: '0', TRELLIS_WIDGETS_PORT: '0', TRELLIS_LOG_LEVEL: 'silent' });
+});
+
+afterEach(() => {
+  process.env = { ...saved };
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('a process that cannot start says why, naming the setting, without a stack trace', () => {
-  const saved = { ...process.env };
-  let dir: string;
-
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'trellis-startup-'));
-    Object.assign(process.env, { TRELLIS_DATA_DIR: dir, TRELLIS_OPS_PORT: '0', TRELLIS_WIDGETS_PORT: '0', TRELLIS_LOG_LEVEL: 'silent' });
-  });
-
-  afterEach(() => {
-    process.env = { ...saved };
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it('names opsPort when the ops port is in use, as when a second process on a host keeps the default', async () => {
-    const { port, server } = await occupiedPort();
+    const { port, release } = await occupiedPort();
     process.env.TRELLIS_OPS_PORT = String(port);
     const error = await runProcess({ mode: 'standalone', services: [widgetService], ...quiet }).catch((thrown: unknown) => thrown);
-    server.close();
+    await release();
     expect(error).toBeInstanceOf(StartupError);
     expect(readableFailure(error)).toBe(
       `the ops endpoints (/healthz /readyz /metrics) cannot listen on 127.0.0.1:${port}: ` +
@@ -58,10 +42,10 @@ describe('a process that cannot start says why, naming the setting, without a st
   });
 
   it("names the service's port setting when its gRPC port is in use", async () => {
-    const { port, server } = await occupiedPort();
+    const { port, release } = await occupiedPort();
     process.env.TRELLIS_WIDGETS_PORT = String(port);
     const error = await runProcess({ mode: 'standalone', services: [widgetService], ...quiet }).catch((thrown: unknown) => thrown);
-    server.close();
+    await release();
     expect(readableFailure(error)).toBe(
       `the widgets gRPC server cannot listen on 127.0.0.1:${port}: ` +
         'the port is in use (another Trellis process, or another program); choose another with services.widgets.port (TRELLIS_WIDGETS_PORT)',
@@ -116,19 +100,6 @@ describe('a process that cannot start says why, naming the setting, without a st
 });
 
 describe('a process that starts', () => {
-  const saved = { ...process.env };
-  let dir: string;
-
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'trellis-startup-'));
-    Object.assign(process.env, { TRELLIS_DATA_DIR: dir, TRELLIS_OPS_PORT: '0', TRELLIS_WIDGETS_PORT: '0', TRELLIS_LOG_LEVEL: 'silent' });
-  });
-
-  afterEach(() => {
-    process.env = { ...saved };
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   /** A service that defers a notice until its process is up, recording whether the work ran. */
   function noticingService() {
     const ran: string[] = [];
