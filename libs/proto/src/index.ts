@@ -5,6 +5,7 @@ export * from './gen/trellis/governance/v1/audit_service_pb';
 export * from './gen/trellis/governance/v1/identity_service_pb';
 export * from './gen/trellis/governance/v1/resources_pb';
 export * from './gen/trellis/governance/v1/token_service_pb';
+export * from './gen/trellis/governance/v1/events_pb';
 export * from './gen/trellis/tracking/v1/resources_pb';
 export * from './gen/trellis/tracking/v1/experiment_service_pb';
 export * from './gen/trellis/tracking/v1/run_service_pb';
