@@ -117,7 +117,7 @@ function checkPlan(plan: ProcessPlan, config: TrellisConfig): void {
   // Services verify tokens against governance's keys; edges only forward tokens, so need none.
   if (hosted.size > 0 && !hosted.has('governance') && !config.auth.jwksUrl && !config.auth.jwksFile) {
     throw new ConfigError(
-      "auth.jwksUrl (TRELLIS_AUTH_JWKS_URL) must point at governance's /.well-known/jwks.json: services verify tokens against its keys",
+      "auth.jwksUrl (TRELLIS_AUTH_JWKS_URL) must point at governance's key set, http://<governance host>:<its ops port>/.well-known/jwks.json: services verify tokens against its keys",
     );
   }
   for (const service of plan.services) {
