@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { badRequest, GatewayError } from '../errors/gateway-error';
+import { GatewayError } from '../errors/gateway-error';
+import { parseJson } from './json-body';
 
 /** How a route's errors answer: an HTTP status and a JSON body. */
 export type ErrorRenderer = (error: GatewayError, ctx: RequestContext) => { status: number; body: unknown };
@@ -76,15 +77,11 @@ export class RequestContext {
     });
   }
 
-  /** The body parsed as JSON; `undefined` when it is empty, a 400 when it is not JSON. */
+  /** The body parsed as JSON; `undefined` when it is empty, a 400 when it is not JSON or nests too deep. */
   async json(): Promise<unknown> {
     const body = await this.body();
     if (body.length === 0) return undefined;
-    try {
-      return JSON.parse(body.toString('utf8'));
-    } catch (error) {
-      throw badRequest(`the request body is not valid JSON: ${(error as Error).message}`);
-    }
+    return parseJson(body.toString('utf8'), 'the request body');
   }
 
   /** Answers with a JSON body. */

@@ -2,6 +2,7 @@ import { createRegistry, fromJson, toJson, type DescMessage, type DescMethod, ty
 import type { GrpcCallOptions } from '@trellis/platform';
 import { badRequest } from '../errors/gateway-error';
 import type { Gateway } from '../gateway';
+import { parseJson } from '../http/json-body';
 import { ndjsonLines, sendNdjson } from '../http/ndjson';
 import type { RequestContext } from '../http/request-context';
 import type { RouteHandler } from '../http/router';
@@ -105,12 +106,7 @@ class NdjsonRequests {
   }
 
   private messageOf(line: { text: string; number: number }): Message {
-    let json: unknown;
-    try {
-      json = JSON.parse(line.text);
-    } catch (error) {
-      throw badRequest(`line ${line.number} of the request body is not valid JSON: ${(error as Error).message}`);
-    }
+    const json = parseJson(line.text, `line ${line.number} of the request body`);
     try {
       return messageOf(this.schema, json, this.registry);
     } catch (error) {
