@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   AuditRecorder,
   CONFIG,
+  excerpt,
   InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
@@ -11,8 +12,8 @@ import {
   type Caller,
   type TrellisConfig,
 } from '@trellis/platform';
-import { DataSource, IsNull, type EntityManager } from 'typeorm';
-import { PrincipalEntity } from '../identity/identity.entities';
+import { DataSource, In, IsNull, type EntityManager } from 'typeorm';
+import { PrincipalEntity, ProjectEntity } from '../identity/identity.entities';
 import { IdentityService } from '../identity/identity.service';
 import { apiKeyMatches, hashApiKey, newApiKey, parseApiKey } from './api-key-secret';
 import { SigningKeys } from './signing-keys';
@@ -48,6 +49,7 @@ export class TokenService {
     if (input.name.length > 200) throw new InvalidArgumentError('must be at most 200 characters', 'name');
     if (input.expiresAt !== null && input.expiresAt <= Date.now()) throw new InvalidArgumentError('must be in the future', 'expire_time');
     if (input.projectIds.length > 100) throw new InvalidArgumentError('at most 100 projects', 'project_ids');
+    await this.assertVisibleProjects(caller, input.projectIds);
     return this.dataSource.transaction(async (manager) => {
       const stored = await storeApiKey(manager, principal.id, input);
       caller.target = { kind: 'ApiKey', projectId: '', id: stored.apiKey.id };
@@ -92,7 +94,9 @@ export class TokenService {
       throw this.rejected(clientAddress, REJECTED);
     }
     // Counted only once the secret matched: key ids are not secret, and a guesser must not lock the holder out.
-    if (!this.perKey.take(parsed.id)) throw new ResourceExhaustedError('too many exchanges of this API key; reuse the token until it expires');
+    if (!this.perKey.take(parsed.id)) {
+      throw new ResourceExhaustedError('too many exchanges of this API key; reuse the token until it expires', this.perKey.retryAfterSeconds(parsed.id));
+    }
     const principal = await this.dataSource.getRepository(PrincipalEntity).findOneBy({ id: apiKey.principalId });
     if (!principal) throw new UnauthenticatedError(REJECTED);
 
@@ -116,10 +120,23 @@ export class TokenService {
    * stop everyone else's good ones.
    */
   private rejected(clientAddress: string, message: string): Error {
-    if (!this.perAddress.take(addressKey(clientAddress))) {
-      return new ResourceExhaustedError('too many rejected key exchanges from this address; wait a few seconds');
+    const address = addressKey(clientAddress);
+    if (!this.perAddress.take(address)) {
+      return new ResourceExhaustedError('too many rejected key exchanges from this address; wait a few seconds', this.perAddress.retryAfterSeconds(address));
     }
     return new UnauthenticatedError(message);
+  }
+
+  /**
+   * Refuses project ids that name no project the caller may read, in the same words whether the
+   * project exists or not, so a key's scope cannot be used to learn other projects' ids.
+   */
+  private async assertVisibleProjects(caller: Caller, projectIds: string[]): Promise<void> {
+    if (projectIds.length === 0) return;
+    const projects = await this.dataSource.getRepository(ProjectEntity).findBy({ id: In(projectIds) });
+    const visible = new Set(projects.filter((project) => caller.can('read', 'Project', { projectId: project.id, orgId: project.orgId })).map((project) => project.id));
+    const hidden = projectIds.find((projectId) => !visible.has(projectId));
+    if (hidden !== undefined) throw new NotFoundError(`project_ids: project ${excerpt(hidden)} not found`);
   }
 
   /** The principal whose keys the caller manages: their own, or any in their org for org admins. */

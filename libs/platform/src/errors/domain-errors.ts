@@ -49,9 +49,18 @@ export class UnauthenticatedError extends DomainError {
   readonly code = status.UNAUTHENTICATED;
 }
 
-/** A quota or rate limit was reached. */
+/**
+ * A quota or rate limit was reached. `retryAfterSeconds`, when known, is how long the caller
+ * should wait: clients get it as `retry-after` trailing metadata (and the gateway as `Retry-After`).
+ */
 export class ResourceExhaustedError extends DomainError {
   readonly code = status.RESOURCE_EXHAUSTED;
+  constructor(
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
 }
 
 /** A dependency (database, message bus, another service) is not reachable right now; retry later. */

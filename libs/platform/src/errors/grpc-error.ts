@@ -1,6 +1,6 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { PluginErrorCode } from '@trellis/plugin-sdk';
-import { DomainError } from './domain-errors';
+import { DomainError, ResourceExhaustedError } from './domain-errors';
 
 /** How plugin errors (matched by code: a plugin may bundle its own SDK copy) answer on the wire. */
 const PLUGIN_ERROR_CODES: Partial<Record<PluginErrorCode, status>> = {
@@ -31,6 +31,7 @@ export function toGrpcError(error: unknown, requestId: string, report: Unexpecte
   const metadata = new Metadata();
   metadata.set('x-request-id', requestId);
   if (error instanceof DomainError) {
+    if (error instanceof ResourceExhaustedError && error.retryAfterSeconds) metadata.set('retry-after', String(error.retryAfterSeconds));
     return { code: error.code, details: error.message, message: error.message, metadata };
   }
   const pluginCode = error instanceof Error ? PLUGIN_ERROR_CODES[(error as { code?: PluginErrorCode }).code as PluginErrorCode] : undefined;
