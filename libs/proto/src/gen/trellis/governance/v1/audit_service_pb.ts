@@ -14,7 +14,68 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/governance/v1/audit_service.proto.
  */
 export const file_trellis_governance_v1_audit_service: GenFile = /*@__PURE__*/
-  fileDesc("Cil0cmVsbGlzL2dvdmVybmFuY2UvdjEvYXVkaXRfc2VydmljZS5wcm90bxIVdHJlbGxpcy5nb3Zlcm5hbmNlLnYxIqABCgtBdWRpdEZpbHRlchISCgpwcm9qZWN0X2lkGAEgASgJEg0KBWFjdG9yGAIgASgJEhAKCHJlc291cmNlGAMgASgJEi4KCnN0YXJ0X3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ0ChdMaXN0QXVkaXRSZWNvcmRzUmVxdWVzdBIyCgZmaWx0ZXIYASABKAsyIi50cmVsbGlzLmdvdmVybmFuY2UudjEuQXVkaXRGaWx0ZXISEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiaAoYTGlzdEF1ZGl0UmVjb3Jkc1Jlc3BvbnNlEjMKB3JlY29yZHMYASADKAsyIi50cmVsbGlzLmdvdmVybmFuY2UudjEuQXVkaXRSZWNvcmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIk8KGUV4cG9ydEF1ZGl0UmVjb3Jkc1JlcXVlc3QSMgoGZmlsdGVyGAEgASgLMiIudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkF1ZGl0RmlsdGVyIioKGkV4cG9ydEF1ZGl0UmVjb3Jkc1Jlc3BvbnNlEgwKBGxpbmUYASABKAkiGQoXVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QicAoYVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlEg4KBmludGFjdBgBIAEoCBIXCg9yZWNvcmRzX2NoZWNrZWQYAiABKAMSGgoSZmlyc3RfYmFkX3NlcXVlbmNlGAMgASgDEg8KB3Byb2JsZW0YBCABKAky9QIKDEF1ZGl0U2VydmljZRJzChBMaXN0QXVkaXRSZWNvcmRzEi4udHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkxpc3RBdWRpdFJlY29yZHNSZXF1ZXN0Gi8udHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkxpc3RBdWRpdFJlY29yZHNSZXNwb25zZRJ7ChJFeHBvcnRBdWRpdFJlY29yZHMSMC50cmVsbGlzLmdvdmVybmFuY2UudjEuRXhwb3J0QXVkaXRSZWNvcmRzUmVxdWVzdBoxLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5FeHBvcnRBdWRpdFJlY29yZHNSZXNwb25zZTABEnMKEFZlcmlmeUF1ZGl0Q2hhaW4SLi50cmVsbGlzLmdvdmVybmFuY2UudjEuVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QaLy50cmVsbGlzLmdvdmVybmFuY2UudjEuVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_trellis_governance_v1_resources]);
+  fileDesc("Cil0cmVsbGlzL2dvdmVybmFuY2UvdjEvYXVkaXRfc2VydmljZS5wcm90bxIVdHJlbGxpcy5nb3Zlcm5hbmNlLnYxIpQBCg9BdWRpdENoZWNrcG9pbnQSDgoGbnVtYmVyGAEgASgDEhAKCHNlcXVlbmNlGAIgASgDEhEKCWhlYWRfaGFzaBgDIAEoCRIvCgtjcmVhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGa2V5X2lkGAUgASgJEgsKA21hYxgGIAEoDCKgAQoLQXVkaXRGaWx0ZXISEgoKcHJvamVjdF9pZBgBIAEoCRINCgVhY3RvchgCIAEoCRIQCghyZXNvdXJjZRgDIAEoCRIuCgpzdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAidAoXTGlzdEF1ZGl0UmVjb3Jkc1JlcXVlc3QSMgoGZmlsdGVyGAEgASgLMiIudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkF1ZGl0RmlsdGVyEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJImgKGExpc3RBdWRpdFJlY29yZHNSZXNwb25zZRIzCgdyZWNvcmRzGAEgAygLMiIudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkF1ZGl0UmVjb3JkEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJPChlFeHBvcnRBdWRpdFJlY29yZHNSZXF1ZXN0EjIKBmZpbHRlchgBIAEoCzIiLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5BdWRpdEZpbHRlciIqChpFeHBvcnRBdWRpdFJlY29yZHNSZXNwb25zZRIMCgRsaW5lGAEgASgJIhkKF1ZlcmlmeUF1ZGl0Q2hhaW5SZXF1ZXN0ItgBChhWZXJpZnlBdWRpdENoYWluUmVzcG9uc2USDgoGaW50YWN0GAEgASgIEhcKD3JlY29yZHNfY2hlY2tlZBgCIAEoAxIaChJmaXJzdF9iYWRfc2VxdWVuY2UYAyABKAMSDwoHcHJvYmxlbRgEIAEoCRIbChNjaGVja3BvaW50c19jaGVja2VkGAUgASgDEhwKFGZpcnN0X2JhZF9jaGVja3BvaW50GAYgASgDEhsKE3JlY29yZHNfbm90X2NvdmVyZWQYByABKAMSDgoGZGV0YWlsGAggASgJIh4KHENyZWF0ZUF1ZGl0Q2hlY2twb2ludFJlcXVlc3QiWwodQ3JlYXRlQXVkaXRDaGVja3BvaW50UmVzcG9uc2USOgoKY2hlY2twb2ludBgBIAEoCzImLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5BdWRpdENoZWNrcG9pbnQy+gMKDEF1ZGl0U2VydmljZRJzChBMaXN0QXVkaXRSZWNvcmRzEi4udHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkxpc3RBdWRpdFJlY29yZHNSZXF1ZXN0Gi8udHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkxpc3RBdWRpdFJlY29yZHNSZXNwb25zZRJ7ChJFeHBvcnRBdWRpdFJlY29yZHMSMC50cmVsbGlzLmdvdmVybmFuY2UudjEuRXhwb3J0QXVkaXRSZWNvcmRzUmVxdWVzdBoxLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5FeHBvcnRBdWRpdFJlY29yZHNSZXNwb25zZTABEnMKEFZlcmlmeUF1ZGl0Q2hhaW4SLi50cmVsbGlzLmdvdmVybmFuY2UudjEuVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QaLy50cmVsbGlzLmdvdmVybmFuY2UudjEuVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlEoIBChVDcmVhdGVBdWRpdENoZWNrcG9pbnQSMy50cmVsbGlzLmdvdmVybmFuY2UudjEuQ3JlYXRlQXVkaXRDaGVja3BvaW50UmVxdWVzdBo0LnRyZWxsaXMuZ292ZXJuYW5jZS52MS5DcmVhdGVBdWRpdENoZWNrcG9pbnRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp, file_trellis_governance_v1_resources]);
+
+/**
+ * AuditCheckpoint is the chain's head signed with a key the database does not hold (a MAC made by
+ * a KMS), so that a chain rewritten in the database with every later hash recomputed no longer
+ * matches it. Checkpoints are numbered from 1 without gaps; each covers every record up to its
+ * sequence. Governance publishes each one as AuditCheckpointedEvent and in the export.
+ *
+ * @generated from message trellis.governance.v1.AuditCheckpoint
+ */
+export type AuditCheckpoint = Message<"trellis.governance.v1.AuditCheckpoint"> & {
+  /**
+   * number is the checkpoint's position among checkpoints, from 1.
+   *
+   * @generated from field: int64 number = 1;
+   */
+  number: bigint;
+
+  /**
+   * sequence is the last record it covers (the chain head's sequence when it was made).
+   *
+   * @generated from field: int64 sequence = 2;
+   */
+  sequence: bigint;
+
+  /**
+   * head_hash is that record's hash (hex).
+   *
+   * @generated from field: string head_hash = 3;
+   */
+  headHash: string;
+
+  /**
+   * create_time is when it was made, in whole microseconds.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 4;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * key_id names the KMS key that signed it.
+   *
+   * @generated from field: string key_id = 5;
+   */
+  keyId: string;
+
+  /**
+   * mac is the KMS's MAC, under key_id, over the UTF-8 JSON array
+   * ["trellis audit checkpoint v1", number, sequence, head_hash, create_time in microseconds since
+   * the Unix epoch], every number as a decimal string.
+   *
+   * @generated from field: bytes mac = 6;
+   */
+  mac: Uint8Array;
+};
+
+/**
+ * Describes the message trellis.governance.v1.AuditCheckpoint.
+ * Use `create(AuditCheckpointSchema)` to create a new message.
+ */
+export const AuditCheckpointSchema: GenMessage<AuditCheckpoint> = /*@__PURE__*/
+  messageDesc(file_trellis_governance_v1_audit_service, 0);
 
 /**
  * AuditFilter narrows audit records; empty fields match everything.
@@ -63,7 +124,7 @@ export type AuditFilter = Message<"trellis.governance.v1.AuditFilter"> & {
  * Use `create(AuditFilterSchema)` to create a new message.
  */
 export const AuditFilterSchema: GenMessage<AuditFilter> = /*@__PURE__*/
-  messageDesc(file_trellis_governance_v1_audit_service, 0);
+  messageDesc(file_trellis_governance_v1_audit_service, 1);
 
 /**
  * ListAuditRecordsRequest filters and pages.
@@ -98,7 +159,7 @@ export type ListAuditRecordsRequest = Message<"trellis.governance.v1.ListAuditRe
  * Use `create(ListAuditRecordsRequestSchema)` to create a new message.
  */
 export const ListAuditRecordsRequestSchema: GenMessage<ListAuditRecordsRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_governance_v1_audit_service, 1);
+  messageDesc(file_trellis_governance_v1_audit_service, 2);
 
 /**
  * ListAuditRecordsResponse is one page.
@@ -126,7 +187,7 @@ export type ListAuditRecordsResponse = Message<"trellis.governance.v1.ListAuditR
  * Use `create(ListAuditRecordsResponseSchema)` to create a new message.
  */
 export const ListAuditRecordsResponseSchema: GenMessage<ListAuditRecordsResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_governance_v1_audit_service, 2);
+  messageDesc(file_trellis_governance_v1_audit_service, 3);
 
 /**
  * ExportAuditRecordsRequest filters the export.
@@ -147,7 +208,7 @@ export type ExportAuditRecordsRequest = Message<"trellis.governance.v1.ExportAud
  * Use `create(ExportAuditRecordsRequestSchema)` to create a new message.
  */
 export const ExportAuditRecordsRequestSchema: GenMessage<ExportAuditRecordsRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_governance_v1_audit_service, 3);
+  messageDesc(file_trellis_governance_v1_audit_service, 4);
 
 /**
  * ExportAuditRecordsResponse is one JSON Lines line.
@@ -156,7 +217,8 @@ export const ExportAuditRecordsRequestSchema: GenMessage<ExportAuditRecordsReque
  */
 export type ExportAuditRecordsResponse = Message<"trellis.governance.v1.ExportAuditRecordsResponse"> & {
   /**
-   * line is one record as a JSON object, newline-terminated.
+   * line is one AuditRecord as a JSON object, or {"checkpoint": AuditCheckpoint} after the record
+   * it covers; newline-terminated.
    *
    * @generated from field: string line = 1;
    */
@@ -168,7 +230,7 @@ export type ExportAuditRecordsResponse = Message<"trellis.governance.v1.ExportAu
  * Use `create(ExportAuditRecordsResponseSchema)` to create a new message.
  */
 export const ExportAuditRecordsResponseSchema: GenMessage<ExportAuditRecordsResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_governance_v1_audit_service, 4);
+  messageDesc(file_trellis_governance_v1_audit_service, 5);
 
 /**
  * VerifyAuditChainRequest is empty: the whole chain is checked.
@@ -183,7 +245,7 @@ export type VerifyAuditChainRequest = Message<"trellis.governance.v1.VerifyAudit
  * Use `create(VerifyAuditChainRequestSchema)` to create a new message.
  */
 export const VerifyAuditChainRequestSchema: GenMessage<VerifyAuditChainRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_governance_v1_audit_service, 5);
+  messageDesc(file_trellis_governance_v1_audit_service, 6);
 
 /**
  * VerifyAuditChainResponse says whether the chain is intact, and if not, where it breaks.
@@ -192,7 +254,7 @@ export const VerifyAuditChainRequestSchema: GenMessage<VerifyAuditChainRequest> 
  */
 export type VerifyAuditChainResponse = Message<"trellis.governance.v1.VerifyAuditChainResponse"> & {
   /**
-   * intact is true when every record fits the chain.
+   * intact is true when every record fits the chain and every checkpoint.
    *
    * @generated from field: bool intact = 1;
    */
@@ -206,18 +268,51 @@ export type VerifyAuditChainResponse = Message<"trellis.governance.v1.VerifyAudi
   recordsChecked: bigint;
 
   /**
-   * first_bad_sequence is the first record that does not fit (0 when intact).
+   * first_bad_sequence is the first record that does not fit (0 when intact); for rewritten, the
+   * record whose hash is not the one its checkpoint signed.
    *
    * @generated from field: int64 first_bad_sequence = 3;
    */
   firstBadSequence: bigint;
 
   /**
-   * problem says what is wrong there: altered, inserted or missing.
+   * problem says what is wrong there: altered, inserted or missing (a record); rewritten (the
+   * chain disagrees with a signed checkpoint: records were changed and every later hash
+   * recomputed); checkpoint_missing (a checkpoint number is skipped) or checkpoint_forged (a
+   * checkpoint whose signature does not verify under the KMS's key).
    *
    * @generated from field: string problem = 4;
    */
   problem: string;
+
+  /**
+   * checkpoints_checked is how many checkpoints were checked.
+   *
+   * @generated from field: int64 checkpoints_checked = 5;
+   */
+  checkpointsChecked: bigint;
+
+  /**
+   * first_bad_checkpoint is the number of the checkpoint a problem concerns (0 when none does).
+   *
+   * @generated from field: int64 first_bad_checkpoint = 6;
+   */
+  firstBadCheckpoint: bigint;
+
+  /**
+   * records_not_covered is how many records come after the last checkpoint: a signature vouches
+   * only for the records up to it, so these are checked against their hashes alone.
+   *
+   * @generated from field: int64 records_not_covered = 7;
+   */
+  recordsNotCovered: bigint;
+
+  /**
+   * detail says in words what was found, and why something could not be checked.
+   *
+   * @generated from field: string detail = 8;
+   */
+  detail: string;
 };
 
 /**
@@ -225,7 +320,43 @@ export type VerifyAuditChainResponse = Message<"trellis.governance.v1.VerifyAudi
  * Use `create(VerifyAuditChainResponseSchema)` to create a new message.
  */
 export const VerifyAuditChainResponseSchema: GenMessage<VerifyAuditChainResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_governance_v1_audit_service, 6);
+  messageDesc(file_trellis_governance_v1_audit_service, 7);
+
+/**
+ * CreateAuditCheckpointRequest is empty: the current head is signed.
+ *
+ * @generated from message trellis.governance.v1.CreateAuditCheckpointRequest
+ */
+export type CreateAuditCheckpointRequest = Message<"trellis.governance.v1.CreateAuditCheckpointRequest"> & {
+};
+
+/**
+ * Describes the message trellis.governance.v1.CreateAuditCheckpointRequest.
+ * Use `create(CreateAuditCheckpointRequestSchema)` to create a new message.
+ */
+export const CreateAuditCheckpointRequestSchema: GenMessage<CreateAuditCheckpointRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_governance_v1_audit_service, 8);
+
+/**
+ * CreateAuditCheckpointResponse holds the checkpoint.
+ *
+ * @generated from message trellis.governance.v1.CreateAuditCheckpointResponse
+ */
+export type CreateAuditCheckpointResponse = Message<"trellis.governance.v1.CreateAuditCheckpointResponse"> & {
+  /**
+   * checkpoint covering the chain's head: a new one, or the last one when the head has not moved since.
+   *
+   * @generated from field: trellis.governance.v1.AuditCheckpoint checkpoint = 1;
+   */
+  checkpoint?: AuditCheckpoint | undefined;
+};
+
+/**
+ * Describes the message trellis.governance.v1.CreateAuditCheckpointResponse.
+ * Use `create(CreateAuditCheckpointResponseSchema)` to create a new message.
+ */
+export const CreateAuditCheckpointResponseSchema: GenMessage<CreateAuditCheckpointResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_governance_v1_audit_service, 9);
 
 /**
  * AuditService reads and checks the append-only, hash-chained audit log.
@@ -244,7 +375,8 @@ export const AuditService: GenService<{
     output: typeof ListAuditRecordsResponseSchema;
   },
   /**
-   * ExportAuditRecords streams matching records as JSON Lines, one record per message.
+   * ExportAuditRecords streams matching records as JSON Lines, one record per message, with the
+   * chain's checkpoints among them.
    *
    * @generated from rpc trellis.governance.v1.AuditService.ExportAuditRecords
    */
@@ -254,7 +386,8 @@ export const AuditService: GenService<{
     output: typeof ExportAuditRecordsResponseSchema;
   },
   /**
-   * VerifyAuditChain recomputes the chain and names the first record that does not fit.
+   * VerifyAuditChain recomputes the chain, checks every checkpoint's signature and that the chain
+   * still has the head each one signed, and names the first record that does not fit.
    *
    * @generated from rpc trellis.governance.v1.AuditService.VerifyAuditChain
    */
@@ -262,6 +395,18 @@ export const AuditService: GenService<{
     methodKind: "unary";
     input: typeof VerifyAuditChainRequestSchema;
     output: typeof VerifyAuditChainResponseSchema;
+  },
+  /**
+   * CreateAuditCheckpoint signs the chain's current head now (governance also does so every
+   * audit.checkpointEveryRecords records and every audit.checkpointEverySeconds seconds), and
+   * answers the checkpoint covering the head. Only an org admin may.
+   *
+   * @generated from rpc trellis.governance.v1.AuditService.CreateAuditCheckpoint
+   */
+  createAuditCheckpoint: {
+    methodKind: "unary";
+    input: typeof CreateAuditCheckpointRequestSchema;
+    output: typeof CreateAuditCheckpointResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_trellis_governance_v1_audit_service, 0);

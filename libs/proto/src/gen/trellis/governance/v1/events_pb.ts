@@ -6,13 +6,15 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { AuditCheckpoint } from "./audit_service_pb";
+import { file_trellis_governance_v1_audit_service } from "./audit_service_pb";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file trellis/governance/v1/events.proto.
  */
 export const file_trellis_governance_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0cmVsbGlzL2dvdmVybmFuY2UvdjEvZXZlbnRzLnByb3RvEhV0cmVsbGlzLmdvdmVybmFuY2UudjEihwEKEkFjY2Vzc1Jldm9rZWRFdmVudBISCgphcGlfa2V5X2lkGAEgASgJEhQKDHByaW5jaXBhbF9pZBgCIAEoCRIWCg5hY2Nlc3NfdmVyc2lvbhgDIAEoDRIvCgtleHBpcmVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiJ0cmVsbGlzL2dvdmVybmFuY2UvdjEvZXZlbnRzLnByb3RvEhV0cmVsbGlzLmdvdmVybmFuY2UudjEihwEKEkFjY2Vzc1Jldm9rZWRFdmVudBISCgphcGlfa2V5X2lkGAEgASgJEhQKDHByaW5jaXBhbF9pZBgCIAEoCRIWCg5hY2Nlc3NfdmVyc2lvbhgDIAEoDRIvCgtleHBpcmVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiVAoWQXVkaXRDaGVja3BvaW50ZWRFdmVudBI6CgpjaGVja3BvaW50GAEgASgLMiYudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkF1ZGl0Q2hlY2twb2ludGIGcHJvdG8z", [file_google_protobuf_timestamp, file_trellis_governance_v1_audit_service]);
 
 /**
  * AccessRevokedEvent is published on trellis.governance.v1.access.revoked when access is taken
@@ -60,4 +62,26 @@ export type AccessRevokedEvent = Message<"trellis.governance.v1.AccessRevokedEve
  */
 export const AccessRevokedEventSchema: GenMessage<AccessRevokedEvent> = /*@__PURE__*/
   messageDesc(file_trellis_governance_v1_events, 0);
+
+/**
+ * AuditCheckpointedEvent is published on trellis.governance.v1.audit.checkpointed when governance
+ * signs the audit chain's head, so copies of every checkpoint exist outside its database.
+ *
+ * @generated from message trellis.governance.v1.AuditCheckpointedEvent
+ */
+export type AuditCheckpointedEvent = Message<"trellis.governance.v1.AuditCheckpointedEvent"> & {
+  /**
+   * checkpoint as stored.
+   *
+   * @generated from field: trellis.governance.v1.AuditCheckpoint checkpoint = 1;
+   */
+  checkpoint?: AuditCheckpoint | undefined;
+};
+
+/**
+ * Describes the message trellis.governance.v1.AuditCheckpointedEvent.
+ * Use `create(AuditCheckpointedEventSchema)` to create a new message.
+ */
+export const AuditCheckpointedEventSchema: GenMessage<AuditCheckpointedEvent> = /*@__PURE__*/
+  messageDesc(file_trellis_governance_v1_events, 1);
 
