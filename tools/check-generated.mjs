@@ -1,23 +1,46 @@
-// Fails when committed generated code (libs/proto, the kit's test service) differs from what
-// `buf generate` makes of proto/ now. Fix: run `node tools/generate.mjs` and commit the result.
+// Fails when committed generated code (libs/proto, the kit's test service) or a vendored .proto
+// differs from what tools/generate.mjs makes now, or when buf does not compile a vendored .proto
+// back to the descriptor it was written from. Fix: run `node tools/generate.mjs` and commit the result.
 import { execSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TEMPLATES } from './generate.mjs';
+import { createRegistry, equals, fromBinary } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { TEMPLATES, VENDORED, vendoredFiles } from './generate.mjs';
 
 let stale = false;
+for (const { path, text } of vendoredFiles()) {
+  if (!existsSync(path) || readFileSync(path, 'utf8') !== text) {
+    console.error(`${path} is stale: run \`node tools/generate.mjs\` and commit the result`);
+    stale = true;
+  }
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'trellis-gen-'));
+execSync(`npx buf build --exclude-source-info -o ${join(scratch, 'image.binpb')}`, { stdio: 'inherit' });
+const built = fromBinary(FileDescriptorSetSchema, readFileSync(join(scratch, 'image.binpb'))).file;
+for (const { descriptor } of VENDORED) {
+  const compiled = built.find((file) => file.name === descriptor.proto.name);
+  // buf marks files of its image with an extension of its own; the descriptor proper is what must match.
+  if (compiled) compiled.$unknown = undefined;
+  if (!compiled || !equals(FileDescriptorProtoSchema, compiled, descriptor.proto, { registry: createRegistry(descriptor), unknown: true, extensions: true })) {
+    console.error(`buf does not compile ${descriptor.proto.name} back to the descriptor it was written from: tools/proto-source.mjs misses something it holds`);
+    stale = true;
+  }
+}
+
 for (const { template, out } of TEMPLATES) {
-  const dir = mkdtempSync(join(tmpdir(), 'trellis-gen-'));
+  const dir = join(scratch, out.replace(/\//g, '_'));
   const config = readFileSync(template, 'utf8').replace(`out: ${out}`, `out: ${join(dir, 'out')}`);
-  writeFileSync(join(dir, 'buf.gen.yaml'), config);
-  execSync(`npx buf generate --template ${join(dir, 'buf.gen.yaml')}`, { stdio: 'inherit' });
+  writeFileSync(join(scratch, 'buf.gen.yaml'), config);
+  execSync(`npx buf generate --template ${join(scratch, 'buf.gen.yaml')}`, { stdio: 'inherit' });
   try {
     execSync(`diff -r ${join(dir, 'out')} ${out}`, { stdio: 'inherit' });
   } catch {
     console.error(`\n${out} is stale: run \`node tools/generate.mjs\` and commit the result`);
     stale = true;
   }
-  rmSync(dir, { recursive: true, force: true });
 }
+rmSync(scratch, { recursive: true, force: true });
 process.exit(stale ? 1 : 0);
