@@ -2,7 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { create, toJsonString } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { callerOf, decodePageToken, pageOf, pageSizeOf, PermissionDeniedError, Requires, SEQUENCE_POSITION, type DrainableCall } from '@trellis/platform';
+import { callerOf, FailedPreconditionError, decodePageToken, pageOf, pageSizeOf, PermissionDeniedError, Requires, SEQUENCE_POSITION, type DrainableCall } from '@trellis/platform';
 import {
   AuditFilterSchema,
   ListAuditRecordsResponseSchema,
@@ -59,5 +59,11 @@ export class AuditGrpc {
       firstBadSequence: verdict.firstBadSequence,
       problem: verdict.problem ?? '',
     });
+  }
+
+  @GrpcMethod('AuditService', 'CreateAuditCheckpoint')
+  @Requires('create', 'Audit')
+  createAuditCheckpoint(): never {
+    throw new FailedPreconditionError('audit checkpoints are being built (issue 10, item 3)');
   }
 }

@@ -26,6 +26,19 @@ export interface SubscribeOptions {
   concurrency?: number;
 }
 
+/** A watch request: see {@link EventBus.watch}. */
+export interface WatchOptions {
+  /** The subject to receive, with NATS wildcards. */
+  subject: string;
+  /**
+   * Receive the events published from this time on. JetStream replays those it still holds;
+   * in-process delivery keeps no history, so there a watch starts with the next event.
+   */
+  since: Date;
+  /** Called once per event, in stream order. An error is logged and the event is not delivered again. */
+  handler: (envelope: EventEnvelope) => void | Promise<void>;
+}
+
 /** A running subscription. */
 export interface EventSubscription {
   /** Stops receiving; resolves once handlers already running have finished. */
@@ -45,6 +58,13 @@ export interface EventBus {
   publish(envelope: EventEnvelope): Promise<void>;
   /** Starts a durable subscription; see {@link SubscribeOptions}. */
   subscribe(options: SubscribeOptions): Promise<EventSubscription>;
+  /**
+   * Starts a watch: unlike a durable subscription, every process that watches receives every
+   * matching event; nothing is acknowledged and nothing outlives the process. For state each
+   * process keeps in memory (a deny list), rebuilt from `since` when the process starts. Across
+   * a lost NATS connection the watch resumes after the last event it received.
+   */
+  watch(options: WatchOptions): Promise<EventSubscription>;
   /** Stops every subscription, waits for running handlers, and releases connections. */
   close(): Promise<void>;
 }

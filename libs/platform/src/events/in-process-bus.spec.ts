@@ -159,6 +159,27 @@ describe('InProcessBus', () => {
     await expect(bus.publish(envelope('trellis.a.v1.b.c'))).rejects.toThrow('the in-process event bus is closed');
   });
 
+  it('gives every watch every event, and a failing watch holds nothing back', async () => {
+    bus = new InProcessBus();
+    const seen: string[][] = [[], []];
+    for (const ids of seen) await bus.watch({ subject: 'trellis.>', since: new Date(), handler: (event) => void ids.push(event.id) });
+    await bus.watch({
+      subject: 'trellis.>',
+      since: new Date(),
+      handler: () => {
+        throw new Error('cannot apply');
+      },
+    });
+
+    await bus.publish(envelope('trellis.a.v1.b.c', 'one'));
+    await bus.publish(envelope('trellis.a.v1.b.c', 'two'));
+
+    expect(seen).toEqual([
+      ['one', 'two'],
+      ['one', 'two'],
+    ]);
+  });
+
   it('refuses durable names and subject patterns JetStream would refuse', async () => {
     bus = new InProcessBus();
     const handler = async () => undefined;

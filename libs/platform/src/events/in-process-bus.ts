@@ -1,7 +1,7 @@
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { EventEnvelopeSchema, type EventEnvelope } from '@trellis/proto';
 import { silentLogger, type KitLogger } from '../persistence/logger';
-import type { EventBus, EventHandler, EventSubscription, SubscribeOptions } from './event-bus';
+import type { EventBus, EventHandler, EventSubscription, SubscribeOptions, WatchOptions } from './event-bus';
 import { checkDurableName, checkSubject, subjectMatches } from './subject-match';
 
 /** How an {@link InProcessBus} delivers. */
@@ -49,6 +49,7 @@ export class InProcessBus implements EventBus {
   private readonly maxDeliver: number;
   private readonly logger: KitLogger;
   private closed = false;
+  private watches = 0;
   private resumed: Promise<void>;
   private release: () => void = () => undefined;
 
@@ -110,6 +111,22 @@ export class InProcessBus implements EventBus {
         await Promise.allSettled(subscriber.running);
       },
     };
+  }
+
+  /** Every watch is a durable of its own, so it gets every event; there is no history to replay. */
+  watch(options: WatchOptions): Promise<EventSubscription> {
+    this.watches += 1;
+    return this.subscribe({
+      durable: `watch-${this.watches}`,
+      subject: options.subject,
+      handler: async (envelope) => {
+        try {
+          await options.handler(envelope);
+        } catch (error) {
+          this.logger.error({ subject: envelope.subject, eventId: envelope.id, err: error }, 'event watcher failed; it skips this event');
+        }
+      },
+    });
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-export type { EventBus, EventHandler, EventSubscription, SubscribeOptions } from './event-bus';
+export type { EventBus, EventHandler, EventSubscription, SubscribeOptions, WatchOptions } from './event-bus';
 export { InProcessBus, type InProcessBusOptions } from './in-process-bus';
 export { JetStreamBus, type JetStreamBusOptions } from './jetstream-bus';
 export { Outbox, type OutboxEvent, type OutboxWaker } from './outbox';

@@ -17,7 +17,7 @@ import {
 } from 'nats';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger, type KitLogger } from '../persistence/logger';
-import type { EventBus, EventHandler, EventSubscription, SubscribeOptions } from './event-bus';
+import type { EventBus, EventHandler, EventSubscription, SubscribeOptions, WatchOptions } from './event-bus';
 import { checkDurableName, checkSubject } from './subject-match';
 
 /** Where and how a {@link JetStreamBus} talks to NATS. */
@@ -68,6 +68,8 @@ const CONSUMER_NOT_FOUND = 10014;
  *   `publishTimeoutMs`) so the outbox relay retries later, and consumers resume on reconnection.
  *   `connect` and `subscribe` reject if NATS cannot be reached when they are called.
  * - Each subscription handles its events one at a time, in stream order.
+ * - `watch` reads through an ordered consumer of its own (ephemeral, unacknowledged, in memory on
+ *   the server), which starts at `since` and, after a lost connection, resumes where it stopped.
  */
 export class JetStreamBus implements EventBus {
   private readonly stream: string;
@@ -149,6 +151,25 @@ export class JetStreamBus implements EventBus {
     return subscription;
   }
 
+  async watch(options: WatchOptions): Promise<EventSubscription> {
+    checkSubject(options.subject, { wildcards: true });
+    const consumer = await this.client.consumers.get(this.stream, {
+      filterSubjects: this.prefix + options.subject,
+      opt_start_time: options.since.toISOString(),
+    });
+    const messages = await consumer.consume();
+    const loop = this.follow(messages, options);
+    const subscription: EventSubscription = {
+      stop: async () => {
+        this.subscriptions.delete(subscription);
+        messages.stop();
+        await loop;
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
     if (this.connection.isClosed()) return;
@@ -175,6 +196,20 @@ export class JetStreamBus implements EventBus {
       this.logger.error({ durable: options.durable, err: error }, 'event subscription ended with an error');
     } finally {
       await Promise.all(running);
+    }
+  }
+
+  private async follow(messages: ConsumerMessages, { subject, handler }: WatchOptions): Promise<void> {
+    try {
+      for await (const message of messages) {
+        try {
+          await handler(fromBinary(EventEnvelopeSchema, message.data));
+        } catch (error) {
+          this.logger.error({ subject: message.subject, seq: message.seq, err: error }, 'event watcher failed; it skips this event');
+        }
+      }
+    } catch (error) {
+      this.logger.error({ subject, err: error }, 'event watch ended with an error');
     }
   }
 

@@ -18,6 +18,7 @@ function recordingBus(): EventBus & { envelopes: EventEnvelope[] } {
     envelopes,
     publish: async (envelope) => void envelopes.push(envelope),
     subscribe: () => Promise.reject(new Error('not used')),
+    watch: () => Promise.reject(new Error('not used')),
     close: async () => undefined,
   };
 }

@@ -133,6 +133,7 @@ describe('Outbox and OutboxRelay on SQLite', () => {
         await bus.publish(envelope);
       },
       subscribe: bus.subscribe.bind(bus),
+      watch: bus.watch.bind(bus),
       close: bus.close.bind(bus),
     };
     await createWidget(dataSource, new Outbox(), 'in-flight');

@@ -36,6 +36,7 @@ describe('subscribeIdempotent on PostgreSQL', () => {
           handlers.push(options.handler);
           return { stop: async () => undefined };
         },
+        watch: () => Promise.reject(new Error('not used')),
         close: async () => undefined,
       };
       await subscribeIdempotent(bus, consumer, {

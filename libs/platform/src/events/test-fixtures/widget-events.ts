@@ -60,6 +60,7 @@ export function busThatDiesAfterPublishing(bus: EventBus): EventBus & { publishe
       throw new Error('relay process died before recording the publish');
     },
     subscribe: (options) => bus.subscribe(options),
+    watch: (options) => bus.watch(options),
     close: () => bus.close(),
   };
 }
