@@ -1,9 +1,11 @@
 import { create } from '@bufbuild/protobuf';
+import { status } from '@grpc/grpc-js';
 import { timestampNow } from '@bufbuild/protobuf/wkt';
 import { AuditEventSchema, Outcome } from '@trellis/proto';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Caller } from '../auth/caller';
+import { PermissionDeniedError, UnauthenticatedError, type GrpcStatusError } from '../errors';
 import type { Outbox } from '../events';
 import type { Logger } from '../ops/logger';
 
@@ -23,7 +25,8 @@ export interface AuditedCall {
 /**
  * Writes audit events (`trellis.audit.v1.AuditEvent`) through a service's outbox on
  * `trellis.<service>.v1.audit.recorded`, so they reach governance even if NATS is down when the
- * call happens. The kit calls it for every mutating call that succeeds and every denied call.
+ * call happens. The kit calls it for every mutating call that succeeds and every refused call
+ * (see {@link refusalOf}).
  */
 export class AuditRecorder {
   constructor(
@@ -76,7 +79,7 @@ export class AuditRecorder {
     return this.publish(manager, change, Outcome.SUCCEEDED, '');
   }
 
-  /** Records a call refused for want of credentials or permission; never throws. */
+  /** Records a refused call (see {@link refusalOf}) as denied, with `reason`; never throws. */
   async denied(call: AuditedCall, reason: string): Promise<void> {
     try {
       await this.dataSource.transaction((manager) => this.publish(manager, call, Outcome.DENIED, reason));
@@ -109,4 +112,16 @@ export class AuditRecorder {
       requestId: call.requestId,
     });
   }
+}
+
+/**
+ * Why the audit log records a failed call as denied, or undefined if it does not: a call refused
+ * for want of credentials or permission, and one answered NOT_FOUND, since services answer so for
+ * another project's resources, which must look missing rather than forbidden. A probe of other
+ * projects' ids thus leaves a trace; a lookup of something that really is missing reads the same
+ * to the caller and is recorded the same way.
+ */
+export function refusalOf(exception: unknown, answer: GrpcStatusError): string | undefined {
+  if (exception instanceof UnauthenticatedError || exception instanceof PermissionDeniedError) return exception.message;
+  return answer.code === status.NOT_FOUND ? `NOT_FOUND: ${answer.details}` : undefined;
 }

@@ -2,11 +2,11 @@ import { status, type Metadata } from '@grpc/grpc-js';
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { from, mergeMap, throwError, type Observable } from 'rxjs';
 import { callContextOf } from '../auth/call-context';
-import { AuditRecorder } from '../audit/audit-recorder';
+import { AuditRecorder, refusalOf } from '../audit/audit-recorder';
 import { auditedCall } from '../audit/audit.interceptor';
 import { RateLimiter } from '../auth/rate-limiter';
 import { grpcMethodOf } from './method-path';
-import { PermissionDeniedError, toGrpcError, UnauthenticatedError } from '../errors';
+import { toGrpcError } from '../errors';
 import type { Logger } from '../ops/logger';
 import type { Metrics } from '../ops/metrics';
 
@@ -18,7 +18,7 @@ export const CODE_NAMES = Object.fromEntries(Object.entries(status).map(([name, 
 
 /**
  * Answers every error of a gRPC call with a status a client can act on (see toGrpcError),
- * logs unexpected ones with their stack and request id, and audits denied calls.
+ * logs unexpected ones with their stack and request id, and audits refused calls (see refusalOf).
  */
 @Catch()
 export class GrpcExceptionFilter implements ExceptionFilter {
@@ -38,13 +38,14 @@ export class GrpcExceptionFilter implements ExceptionFilter {
       this.logger.error({ err: unexpected, requestId, service, method }, 'unexpected error in gRPC handler'),
     );
     this.logger.debug({ requestId: call.requestId, service, method, code: CODE_NAMES[error.code] }, error.details);
-    if (exception instanceof UnauthenticatedError || exception instanceof PermissionDeniedError) {
+    const refusal = refusalOf(exception, error);
+    if (refusal !== undefined) {
       // Denied calls cost a write each: past a generous rate per address they are counted, not recorded.
       if (!this.deniedAudits.take(call.clientAddress.replace(/:\d+$/, ''))) {
         this.metrics.deniedCallsUnaudited.inc();
         return throwError(() => error);
       }
-      return from(this.audit.denied(auditedCall(call, full), exception.message)).pipe(mergeMap(() => throwError(() => error)));
+      return from(this.audit.denied(auditedCall(call, full), refusal)).pipe(mergeMap(() => throwError(() => error)));
     }
     return throwError(() => error);
   }
