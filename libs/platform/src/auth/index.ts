@@ -7,3 +7,5 @@ export * from './principal';
 export * from './token-verifier';
 export * from './rate-limiter';
 export * from './api-key-format';
+export * from './revocation-list';
+export * from './revocation-feed';

@@ -22,4 +22,11 @@ export interface Principal {
   expiresAt: number;
   /** The token came from an API key limited to some projects: it may not manage credentials. */
   scoped: boolean;
+  /** The API key the token was issued for (claim `key_id`): revoking the key refuses the token. */
+  apiKeyId?: string;
+  /**
+   * The version of the principal's roles when the token was issued (claim `access_version`; 0 when
+   * absent): once a role is reduced, tokens with an older version are refused.
+   */
+  accessVersion?: number;
 }

@@ -2,6 +2,7 @@ import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebK
 import { UnauthenticatedError } from '../errors';
 import { API_KEY_PATTERN, HOW_TO_GET_A_TOKEN } from './api-key-format';
 import { PROJECT_ROLES, type Principal, type RoleBinding } from './principal';
+import { revocableClaims, RevocationList } from './revocation-list';
 
 /** How soon an unknown key id may make the verifier fetch the key set again. */
 const REFETCH_COOLDOWN_MS = 1000;
@@ -22,6 +23,8 @@ export interface TokenVerifierOptions {
   clockToleranceSeconds?: number;
   /** How many verified tokens to remember; a token is verified once, then looked up until it expires. */
   cacheSize?: number;
+  /** The process's deny list, consulted on every call (default: an empty list of its own). */
+  revocations?: RevocationList;
 }
 
 /** The claims Trellis tokens carry beyond the registered ones. */
@@ -36,12 +39,14 @@ interface TrellisClaims extends JWTPayload {
 /**
  * Verifies `Bearer` tokens locally: EdDSA signatures only (so `alg: none` and HMAC tricks fail),
  * issuer, audience and expiry. Verified tokens are cached until they expire, so the signature is
- * checked once per token, not once per call.
+ * checked once per token, not once per call; revocations are checked on every call.
  */
 export class TokenVerifier {
   private readonly keySet;
   private readonly cache = new Map<string, Principal>();
   private readonly cacheSize: number;
+  /** The revocations this verifier refuses tokens by. */
+  readonly revocations: RevocationList;
 
   constructor(private readonly options: TokenVerifierOptions) {
     this.keySet =
@@ -49,26 +54,35 @@ export class TokenVerifier {
         ? createRemoteJWKSet(new URL(options.keys.url), { cacheMaxAge: 10 * 60_000, cooldownDuration: REFETCH_COOLDOWN_MS })
         : createLocalJWKSet(options.keys.keys);
     this.cacheSize = options.cacheSize ?? 10_000;
+    this.revocations = options.revocations ?? new RevocationList();
   }
 
-  /** The principal of a token this verifier has already verified and that has not expired. */
+  /** The principal of a token this verifier has already verified, that has not expired and that no revocation names. */
   verified(token: string): Principal | undefined {
+    const cached = this.unexpired(token);
+    return cached && !this.revocations.reasonToRefuse(cached) ? cached : undefined;
+  }
+
+  /** Returns the principal of a valid token, or throws UnauthenticatedError saying what is wrong. */
+  async verify(token: string): Promise<Principal> {
+    let principal = this.unexpired(token);
+    if (!principal) {
+      principal = toPrincipal(await this.verifySignature(token));
+      if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(token, principal);
+    }
+    const revoked = this.revocations.reasonToRefuse(principal);
+    if (revoked) throw new UnauthenticatedError(`token revoked: ${revoked}`);
+    return principal;
+  }
+
+  private unexpired(token: string): Principal | undefined {
     const cached = this.cache.get(token);
     if (cached && cached.expiresAt <= Date.now()) {
       this.cache.delete(token);
       return undefined;
     }
     return cached;
-  }
-
-  /** Returns the principal of a valid token, or throws UnauthenticatedError saying what is wrong. */
-  async verify(token: string): Promise<Principal> {
-    const cached = this.verified(token);
-    if (cached) return cached;
-    const principal = toPrincipal(await this.verifySignature(token));
-    if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(token, principal);
-    return principal;
   }
 
   private async verifySignature(token: string): Promise<TrellisClaims> {
@@ -116,7 +130,7 @@ function toPrincipal(claims: TrellisClaims): Principal {
   const kind = claims.kind === 'service_account' ? 'service_account' : 'user';
   if (typeof claims.org !== 'string') throw new UnauthenticatedError('token rejected: no org claim');
   return {
-    id: claims.sub as string,
+    ...revocableClaims(claims),
     kind,
     orgId: claims.org,
     orgAdmin: claims.org_admin === true,

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PluginRegistry, type AnyPlugin } from '@trellis/plugin-sdk';
 import type { JSONWebKeySet } from 'jose';
+import { followRevocations } from '../auth/revocation-feed';
+import { revocationLifetimeMs, RevocationList } from '../auth/revocation-list';
 import { TokenVerifier, type KeySetSource } from '../auth/token-verifier';
 import { ServiceClients } from '../grpc/service-clients';
 import { StorageInstances } from './storage-instances';
@@ -18,7 +20,8 @@ export const JWKS_PATH = '/.well-known/jwks.json';
 
 /**
  * What one process shares between the services it runs: config, logger, metrics, the ops HTTP
- * endpoints, the token verifier and the event bus (in-process in standalone, JetStream otherwise).
+ * endpoints, the token verifier, the deny list of revoked tokens and the event bus (in-process in
+ * standalone, JetStream otherwise).
  */
 export class PlatformRuntime {
   private verifierInstance?: TokenVerifier;
@@ -39,6 +42,8 @@ export class PlatformRuntime {
     readonly plugins: PluginRegistry,
     /** Work the services defer until every server of the process listens. */
     readonly afterStart: AfterStart,
+    /** Revocations governance published, followed from the bus: the verifier and the gateway refuse what they name. */
+    readonly revocations: RevocationList,
   ) {
     this.storage = new StorageInstances(plugins, config);
   }
@@ -47,8 +52,8 @@ export class PlatformRuntime {
    * Connects what the process needs (NATS in distributed mode); nothing listens yet.
    * With `holdEvents`, in-process delivery waits for `releaseEvents()`, so events left in an outbox
    * by the last run are not handed out before every service has subscribed. With `withoutBroker`,
-   * events stay in process in distributed mode too: a process that hosts no service (a gateway)
-   * neither publishes nor consumes any, so it needs no NATS. `plugins` are registered before the
+   * events stay in process in distributed mode too, so nothing needs NATS (checks of a process's
+   * settings); such a process hears of no revocation made elsewhere. `plugins` are registered before the
    * packages listed in the config's `plugins` are loaded (the standalone program builds some in).
    * With `holdAfterStart`, the services' after-start work waits for `afterStart.release()`.
    */
@@ -60,6 +65,7 @@ export class PlatformRuntime {
     const metrics = new Metrics();
     const ops = new OpsServer(metrics, logger);
     const bus = config.mode === 'standalone' || options.withoutBroker ? new InProcessBus({ logger, paused: options.holdEvents }) : await connectNats(config, logger);
+    const revocations = new RevocationList();
     const plugins = new PluginRegistry({
       dataDir: join(config.dataDir, 'plugins'),
       loggerFor: (instance) => logger.child({ plugin: instance.plugin, instance: instance.name }),
@@ -67,11 +73,12 @@ export class PlatformRuntime {
     try {
       for (const plugin of options.plugins ?? []) plugins.register(plugin, 'built in');
       await plugins.load(config.plugins);
+      await followRevocations(bus, revocations, { lookbackMs: revocationLifetimeMs(config.auth.tokenTtlSeconds) });
     } catch (error) {
       await bus.close();
       throw error;
     }
-    return new PlatformRuntime(config, logger, metrics, ops, bus, plugins, new AfterStart(options.holdAfterStart ?? false));
+    return new PlatformRuntime(config, logger, metrics, ops, bus, plugins, new AfterStart(options.holdAfterStart ?? false), revocations);
   }
 
   /**
@@ -84,6 +91,7 @@ export class PlatformRuntime {
       keys: keySetSource(this.config, this.opsAddress),
       issuer: this.config.auth.issuer,
       audience: this.config.auth.audience,
+      revocations: this.revocations,
     });
     return this.verifierInstance;
   }

@@ -10,6 +10,10 @@ export interface TestTokenClaims {
   org?: string;
   orgAdmin?: boolean;
   bindings?: Array<{ project: string; role: 'viewer' | 'editor' | 'admin' | 'owner' }>;
+  /** The API key the token says it was issued for (claim `key_id`). */
+  apiKeyId?: string;
+  /** The version of the principal's roles it says it carries (claim `access_version`). */
+  accessVersion?: number;
   /** Lifetime in seconds; negative for an already expired token. */
   ttlSeconds?: number;
   audience?: string;
@@ -43,6 +47,8 @@ export class TestKeySet {
       org: claims.org ?? 'org-1',
       org_admin: claims.orgAdmin ?? false,
       bindings: claims.bindings ?? [],
+      ...(claims.apiKeyId === undefined ? {} : { key_id: claims.apiKeyId }),
+      ...(claims.accessVersion === undefined ? {} : { access_version: claims.accessVersion }),
     })
       .setProtectedHeader({ alg: 'EdDSA', kid: this.kid })
       .setSubject(claims.sub ?? 'user-1')
