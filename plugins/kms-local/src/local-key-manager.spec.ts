@@ -76,6 +76,50 @@ describe('LocalKeyManager', () => {
     await expect(during.rewrapKey('project-2', wrapped, context)).rejects.toMatchObject({ code: 'INVALID_WRAPPED_KEY' });
   });
 
+  describe('MACs', () => {
+    const head = Buffer.from('["trellis audit checkpoint v1","1","1000","ab12"]');
+
+    it('are version, master key id and HMAC-SHA256, verifying under the same key id and data only', async () => {
+      const mac = Buffer.from(await before.mac('audit', head));
+      expect(mac).toHaveLength(1 + 8 + 32);
+      expect(mac.subarray(1, 9).toString('hex')).toBe(oldKey.id);
+      expect(Buffer.from(await before.mac('audit', head)).equals(mac)).toBe(true);
+      expect(await before.verifyMac('audit', head, mac)).toBe(true);
+      expect(await before.verifyMac('other', head, mac)).toBe(false);
+      expect(await before.verifyMac('audit', Buffer.from('["trellis audit checkpoint v1","1","1000","ab13"]'), mac)).toBe(false);
+      expect(Buffer.from(await before.mac('other', head)).equals(mac)).toBe(false);
+    });
+
+    it('do not verify with any byte altered, and name an unknown master key', async () => {
+      const mac = await before.mac('audit', head);
+      for (let at = 0; at < mac.length; at++) {
+        const altered = Buffer.from(mac);
+        altered[at] ^= 0x01;
+        const outcome = await before.verifyMac('audit', head, altered).catch((err: Error & { code: string }) => err.code);
+        expect({ at, outcome }).toEqual({ at, outcome: at > 0 && at < 9 ? 'KEY_NOT_FOUND' : false });
+      }
+      expect(await before.verifyMac('audit', head, mac.subarray(0, 40))).toBe(false);
+      await expect(after.verifyMac('audit', head, mac)).rejects.toMatchObject({
+        code: 'KEY_NOT_FOUND',
+        message: expect.stringContaining(`the MAC was made by master key ${oldKey.id}, which kms-local instance "keys" does not hold`),
+      });
+    });
+
+    it('made before a rotation verify while the previous key is configured; new ones use the current key', async () => {
+      const old = await before.mac('audit', head);
+      expect(await during.verifyMac('audit', head, old)).toBe(true);
+      const fresh = Buffer.from(await during.mac('audit', head));
+      expect(fresh.subarray(1, 9).toString('hex')).toBe(newKey.id);
+      expect(await after.verifyMac('audit', head, fresh)).toBe(true);
+    });
+
+    it('are made of 1 to 4096 bytes', async () => {
+      await expect(before.mac('audit', new Uint8Array(0))).rejects.toThrow('kms-local computes MACs over 1 to 4096 bytes, got 0 bytes');
+      await expect(before.mac('audit', new Uint8Array(4097))).rejects.toThrow('got 4097 bytes');
+      await expect(before.mac('', head)).rejects.toThrow('a key id is a string of 1 to 256 characters');
+    });
+  });
+
   it('refuses malformed arguments and, once closed, every call', async () => {
     await expect(before.wrapKey('', randomBytes(32))).rejects.toThrow('a key id is a string of 1 to 256 characters, got ""');
     await expect(before.wrapKey('k', new Uint8Array(0))).rejects.toThrow('kms-local wraps data keys of 1 to 1024 bytes, got 0 bytes');
@@ -83,5 +127,6 @@ describe('LocalKeyManager', () => {
     const closing = new LocalKeyManager('closing', masterKey(), []);
     closing.close();
     await expect(closing.generateDataKey('k')).rejects.toThrow('kms-local instance "closing" is closed');
+    await expect(closing.mac('k', Buffer.from('x'))).rejects.toThrow('kms-local instance "closing" is closed');
   });
 });

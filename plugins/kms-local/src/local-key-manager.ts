@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { type DataKey, type EncryptionContext, InvalidWrappedKeyError, type KeyManager, KeyNotFoundError } from '@trellis/plugin-sdk';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { type DataKey, type EncryptionContext, InvalidWrappedKeyError, type KeyManager, KeyNotFoundError, MAX_MAC_DATA_BYTES } from '@trellis/plugin-sdk';
 import type { MasterKey } from './master-keys';
 
 const FORMAT_VERSION = 1;
@@ -9,6 +9,7 @@ const TAG_LENGTH = 16;
 const PREFIX_LENGTH = 1 + ID_LENGTH;
 const DATA_KEY_LENGTH = 32;
 const MAX_KEY_ID_LENGTH = 256;
+const MAC_LENGTH = 32;
 
 /**
  * Envelope encryption under a master key this process holds. A wrapped key is
@@ -19,6 +20,10 @@ const MAX_KEY_ID_LENGTH = 256;
  * so it opens only under the same key id and context. New wraps use the current master key;
  * unwrapping uses whichever configured key the wrapped key names, so a rotation keeps old data
  * keys readable until `rewrapKey` has moved them to the current key.
+ *
+ * A MAC is version (1) || master key id (8) || HMAC-SHA256 (32), keyed by HKDF-SHA256 of the
+ * master key with the key id in its info, so each key id has a key of its own and a MAC made
+ * before a rotation verifies while its master key is configured.
  */
 export class LocalKeyManager implements KeyManager {
   private readonly keys = new Map<string, MasterKey>();
@@ -88,21 +93,39 @@ export class LocalKeyManager implements KeyManager {
     }
   }
 
+  async mac(keyId: string, data: Uint8Array): Promise<Uint8Array> {
+    this.checkOpen();
+    checkKeyId(keyId);
+    checkMacData(data);
+    const prefix = Buffer.concat([Buffer.from([FORMAT_VERSION]), Buffer.from(this.current.id, 'hex')]);
+    return Buffer.concat([prefix, hmac(this.current, keyId, data)]);
+  }
+
+  async verifyMac(keyId: string, data: Uint8Array, mac: Uint8Array): Promise<boolean> {
+    this.checkOpen();
+    checkKeyId(keyId);
+    checkMacData(data);
+    const bytes = Buffer.from(mac);
+    if (bytes.length !== PREFIX_LENGTH + MAC_LENGTH || bytes[0] !== FORMAT_VERSION) return false;
+    return timingSafeEqual(bytes.subarray(PREFIX_LENGTH), hmac(this.masterKeyOf(bytes, 'the MAC was made'), keyId, data));
+  }
+
   /** Forgets the master keys (overwriting them in memory); the instance refuses calls from then on. */
   close(): void {
     this.closed = true;
     for (const key of this.keys.values()) key.bytes.fill(0);
   }
 
-  private masterKeyOf(wrapped: Buffer): MasterKey {
-    const id = wrapped.subarray(1, PREFIX_LENGTH).toString('hex');
+  /** The master key that `bytes` (a wrapped key or a MAC, by `made`) names in its prefix. */
+  private masterKeyOf(bytes: Buffer, made = 'the data key was wrapped'): MasterKey {
+    const id = bytes.subarray(1, PREFIX_LENGTH).toString('hex');
     const master = this.keys.get(id);
     if (master) return master;
     const previous = [...this.keys.keys()].filter((k) => k !== this.current.id);
     const holds = `${this.current.id} (current)${previous.length ? ` and ${previous.join(', ')} (previous)` : ''}`;
     throw new KeyNotFoundError(
       id,
-      `the data key was wrapped by master key ${id}, which kms-local instance "${this.instanceName}" does not hold (it holds ${holds}); add that key to previousMasterKeyFiles or previousMasterKeyEnvs until every data key is rewrapped`,
+      `${made} by master key ${id}, which kms-local instance "${this.instanceName}" does not hold (it holds ${holds}); add that key to previousMasterKeyFiles or previousMasterKeyEnvs until every data key is rewrapped`,
     );
   }
 
@@ -114,6 +137,21 @@ export class LocalKeyManager implements KeyManager {
 function checkKeyId(keyId: unknown): void {
   if (typeof keyId !== 'string' || keyId.length === 0 || keyId.length > MAX_KEY_ID_LENGTH) {
     throw new TypeError(`a key id is a string of 1 to ${MAX_KEY_ID_LENGTH} characters, got ${JSON.stringify(keyId)}`);
+  }
+}
+
+function checkMacData(data: unknown): void {
+  if (!(data instanceof Uint8Array) || data.length === 0 || data.length > MAX_MAC_DATA_BYTES) {
+    throw new TypeError(`kms-local computes MACs over 1 to ${MAX_MAC_DATA_BYTES} bytes, got ${data instanceof Uint8Array ? `${data.length} bytes` : typeof data}`);
+  }
+}
+
+function hmac(master: MasterKey, keyId: string, data: Uint8Array): Buffer {
+  const key = Buffer.from(hkdfSync('sha256', master.bytes, Buffer.alloc(0), Buffer.from(`trellis kms-local mac v1\0${keyId}`), MAC_LENGTH));
+  try {
+    return createHmac('sha256', key).update(data).digest();
+  } finally {
+    key.fill(0);
   }
 }
 

@@ -40,4 +40,21 @@ export interface KeyManager extends PluginInstance {
    * KMS lacks it, a caller unwraps and wraps again.
    */
   rewrapKey?(keyId: string, wrapped: Uint8Array, context?: EncryptionContext): Promise<Uint8Array>;
+  /**
+   * A message authentication code (HMAC-SHA256 or the KMS's equivalent) over `data` (1 to
+   * {@link MAX_MAC_DATA_BYTES} bytes) under the current version of `keyId`, so that whoever can
+   * read `data` and the MAC but not the key can neither forge nor alter either unnoticed (governance
+   * signs its audit chain's head so). The bytes name the key version that made them, as a wrapped
+   * key does. Optional: a KMS that has `mac` has `verifyMac` too.
+   */
+  mac?(keyId: string, data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Whether `mac` is a MAC that `mac(keyId, data)` made under a version of `keyId` this KMS still
+   * holds: false when `data` or `mac` was altered or `mac` is not one at all; `KeyNotFoundError`
+   * when it names a version the KMS does not hold, which says nothing either way.
+   */
+  verifyMac?(keyId: string, data: Uint8Array, mac: Uint8Array): Promise<boolean>;
 }
+
+/** The most bytes `KeyManager.mac` takes at once (as cloud KMSes take): MAC a digest of anything longer. */
+export const MAX_MAC_DATA_BYTES = 4096;

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DataKey, EncryptionContext, KeyManager } from '../contracts';
 import { InvalidWrappedKeyError, KeyNotFoundError } from '../errors';
 
@@ -6,7 +6,8 @@ import { InvalidWrappedKeyError, KeyNotFoundError } from '../errors';
  * The KMS contract in memory, for specs: every key id is served by one key that `rotate()` gives a
  * new version and `forget()` drops old versions of, as a real KMS rotates key material. A wrapped
  * key is the version (4 bytes), a 12-byte IV, the AES-256-GCM ciphertext and tag, with the key id
- * and context as associated data. Not for production: the keys live only in this process.
+ * and context as associated data; a MAC is the version (4 bytes) and an HMAC-SHA256 under that
+ * version and the key id. Not for production: the keys live only in this process.
  */
 export class MemoryKeyManager implements KeyManager {
   private readonly versions = new Map<number, Buffer>();
@@ -61,10 +62,28 @@ export class MemoryKeyManager implements KeyManager {
     }
   }
 
+  async mac(keyId: string, data: Uint8Array): Promise<Uint8Array> {
+    const version = Buffer.alloc(4);
+    version.writeUInt32BE(this.current);
+    return Buffer.concat([version, this.hmac(keyId, this.current, data)]);
+  }
+
+  async verifyMac(keyId: string, data: Uint8Array, mac: Uint8Array): Promise<boolean> {
+    const bytes = Buffer.from(mac);
+    if (bytes.length !== 4 + 32) return false;
+    return timingSafeEqual(bytes.subarray(4), this.hmac(keyId, bytes.readUInt32BE(0), data));
+  }
+
   async rewrapKey(keyId: string, wrapped: Uint8Array, context?: EncryptionContext): Promise<Uint8Array> {
     const plaintext = await this.unwrapKey(keyId, wrapped, context);
     if (Buffer.from(wrapped).readUInt32BE(0) === this.current) return wrapped;
     return this.wrapKey(keyId, plaintext, context);
+  }
+
+  private hmac(keyId: string, version: number, data: Uint8Array): Buffer {
+    const key = this.versions.get(version);
+    if (!key) throw new KeyNotFoundError(`${keyId}@${version}`, `version ${version} of key ${keyId} is not held (forgotten)`);
+    return createHmac('sha256', key).update(`mac\0${keyId}\0`).update(data).digest();
   }
 }
 
