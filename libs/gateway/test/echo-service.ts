@@ -51,9 +51,18 @@ type Echo = { text: string; count: bigint };
 /** `Bearer <token>|<x-request-id>` as the call's metadata carried them. */
 const whoami = (metadata: Metadata) => `${metadata.get('authorization')[0] ?? ''}|${metadata.get('x-request-id')[0] ?? ''}`;
 
+function retryAfter(seconds: bigint): Metadata {
+  const metadata = new Metadata();
+  if (seconds > 0n) metadata.set('retry-after', String(seconds));
+  return metadata;
+}
+
 const implementation: UntypedServiceImplementation = {
   Echo: (call: ServerUnaryCall<Echo, unknown>, done: sendUnaryData<unknown>) => {
     if (call.request.text === 'missing') return done({ code: status.NOT_FOUND, details: 'no echo named missing' });
+    // Over a limit that asks for `count` seconds of patience (none when 0) in retry-after trailing metadata.
+    if (call.request.text === 'busy') return done({ code: status.RESOURCE_EXHAUSTED, details: 'slow down', metadata: retryAfter(call.request.count) });
+    if (call.request.text === 'crash') return done({ code: status.INTERNAL, details: 'the echo broke' });
     done(null, { text: call.request.text === 'whoami' ? whoami(call.metadata) : call.request.text, count: call.request.count });
   },
   Repeat: (call: ServerWritableStream<Echo, unknown>) => {

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { TokenService } from '@trellis/proto';
-import { GatewayError } from '../errors/gateway-error';
+import { GatewayError, retryAfterOf } from '../errors/gateway-error';
 import type { RequestContext } from '../http/request-context';
 import type { Upstreams } from '../upstreams/upstreams';
 import { credentialsOf, unauthenticated } from './credentials';
@@ -46,7 +46,7 @@ export class EdgeAuth {
       if (error instanceof GatewayError) throw error;
       const { code, details } = error as { code?: number; details?: string };
       const message = `API key exchange failed: ${details ?? String(error)}`;
-      throw code !== undefined && NOT_ABOUT_THE_KEY.has(code) ? new GatewayError(code, message) : unauthenticated(message);
+      throw code !== undefined && NOT_ABOUT_THE_KEY.has(code) ? new GatewayError(code, message, undefined, retryAfterOf(error)) : unauthenticated(message);
     }
   }
 }

@@ -1,9 +1,10 @@
-import { status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 
 /**
  * An error a route answers with: a gRPC code (what the error means, whoever raised it) and a
  * message for the user. `httpStatus` overrides the status the code maps to, for what only HTTP
- * has words for (405, 413).
+ * has words for (405, 413, 415). `retryAfterSeconds` is what a 429 tells the client to wait, when
+ * the limit that refused it said.
  */
 export class GatewayError extends Error {
   override name = 'GatewayError';
@@ -12,6 +13,7 @@ export class GatewayError extends Error {
     readonly code: status,
     message: string,
     readonly httpStatus?: number,
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -29,9 +31,17 @@ export function badRequest(message: string): GatewayError {
  */
 export function toGatewayError(error: unknown, requestId: string, onUnexpected: (error: unknown) => void): GatewayError {
   if (error instanceof GatewayError) return error;
-  if (isGrpcError(error)) return new GatewayError(error.code, error.details);
+  if (isGrpcError(error)) return new GatewayError(error.code, error.details, undefined, retryAfterOf(error));
   onUnexpected(error);
   return new GatewayError(status.INTERNAL, `internal error (request id ${requestId}); the gateway log has the details`);
+}
+
+/** The seconds an upstream's `retry-after` trailing metadata asks a refused caller to wait, when it is a sane number. */
+export function retryAfterOf(error: unknown): number | undefined {
+  const metadata = (error as { metadata?: unknown } | null)?.metadata;
+  if (!(metadata instanceof Metadata)) return undefined;
+  const [value] = metadata.get('retry-after');
+  return typeof value === 'string' && /^[1-9]\d{0,5}$/.test(value) ? Number(value) : undefined;
 }
 
 function isGrpcError(error: unknown): error is { code: status; details: string } {

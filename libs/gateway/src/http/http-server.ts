@@ -17,6 +17,9 @@ export const renderJsonError: ErrorRenderer = (error, ctx) => {
   return { status: error.httpStatus ?? httpStatus, body: { code: error.code, status: name, message: error.message, request_id: ctx.requestId } };
 };
 
+/** What a 429 tells the client to wait when the limit that refused it did not say: the next second's budget. */
+const DEFAULT_RETRY_AFTER_SECONDS = 1;
+
 /** How long `close()` lets requests in flight finish before cutting their connections. */
 const DRAIN_MS = 10_000;
 
@@ -112,6 +115,7 @@ export class HttpServer {
     }
     this.options.logger.debug({ requestId: ctx.requestId, route: route?.pattern, code: error.code }, error.message);
     const { status: httpStatus, body } = (route?.renderError ?? renderJsonError)(error, ctx);
+    if (httpStatus === 429) ctx.res.setHeader('retry-after', String(error.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS));
     ctx.sendJson(httpStatus, body);
   }
 }
