@@ -90,6 +90,25 @@ export const configSchema = z
         z.object({ plugin: z.string().min(1), config: z.unknown().default({}) }).strict(),
       )
       .default({}),
+    /**
+     * Governance's audit chain: how often its head is signed (a checkpoint), and by which KMS, so
+     * that a chain rewritten in the database no longer matches a signature made with a key the
+     * database does not hold.
+     */
+    audit: z
+      .object({
+        /** Sign the head once this many records were appended since the last checkpoint. */
+        checkpointEveryRecords: z.coerce.number().int().min(1, 'must be a positive number of records').default(1000),
+        /** Sign the head this often, in seconds, when records were appended since the last checkpoint. */
+        checkpointEverySeconds: z.coerce.number().int().min(1, 'must be a positive number of seconds').default(60),
+        /**
+         * The KMS plugin instance that signs (its plugin must compute MACs): the plugin's id and
+         * config. Default: kms-local with the key file `<dataDir>/keys/audit-checkpoint.key`,
+         * written at first start when missing.
+         */
+        checkpointKms: z.object({ plugin: z.string().min(1), config: z.unknown().default({}) }).strict().optional(),
+      })
+      .prefault({}),
     /** Per-service settings, keyed by service name. */
     services: z.record(z.string(), serviceSchema).default({}),
     /** npm packages of plugins to load. */
@@ -125,6 +144,8 @@ export const ENVIRONMENT: Record<string, string> = {
   TRELLIS_NATS_STREAM: 'nats.stream',
   TRELLIS_NATS_SUBJECT_PREFIX: 'nats.subjectPrefix',
   TRELLIS_PLUGINS: 'plugins',
+  TRELLIS_AUDIT_CHECKPOINT_EVERY_RECORDS: 'audit.checkpointEveryRecords',
+  TRELLIS_AUDIT_CHECKPOINT_EVERY_SECONDS: 'audit.checkpointEverySeconds',
   TRELLIS_GATEWAY_PORT: 'gateway.port',
   TRELLIS_GATEWAY_MAX_BODY_BYTES: 'gateway.maxBodyBytes',
 };
