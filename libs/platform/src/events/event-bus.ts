@@ -67,4 +67,14 @@ export interface EventBus {
   watch(options: WatchOptions): Promise<EventSubscription>;
   /** Stops every subscription, waits for running handlers, and releases connections. */
   close(): Promise<void>;
+  /**
+   * Whether the bus reaches its broker now, for `/readyz`. A bus without a broker (in-process
+   * delivery) leaves it out: it is always connected.
+   */
+  isConnected?(): boolean;
+  /**
+   * Calls `listener` each time a lost broker connection is restored, so work waiting on the broker
+   * (the outbox relay's retry) resumes at once; returns what removes the listener.
+   */
+  onReconnect?(listener: () => void): () => void;
 }

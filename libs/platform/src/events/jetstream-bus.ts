@@ -66,6 +66,7 @@ const CONSUMER_NOT_FOUND = 10014;
  *   oldest event the stream still holds.
  * - While NATS is unreachable the connection keeps reconnecting; `publish` rejects (after
  *   `publishTimeoutMs`) so the outbox relay retries later, and consumers resume on reconnection.
+ *   `isConnected` says which, and `onReconnect` listeners (the relay) are called when it is back.
  *   `connect` and `subscribe` reject if NATS cannot be reached when they are called.
  * - Each subscription handles its events one at a time, in stream order.
  * - `watch` reads through an ordered consumer of its own (ephemeral, unacknowledged, in memory on
@@ -80,6 +81,8 @@ export class JetStreamBus implements EventBus {
   private readonly publishTimeoutMs: number;
   private readonly logger: KitLogger;
   private readonly subscriptions = new Set<EventSubscription>();
+  private readonly reconnectListeners = new Set<() => void>();
+  private connected = true;
 
   private constructor(
     private readonly connection: NatsConnection,
@@ -168,6 +171,15 @@ export class JetStreamBus implements EventBus {
     };
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  isConnected(): boolean {
+    return this.connected;
+  }
+
+  onReconnect(listener: () => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
   }
 
   async close(): Promise<void> {
@@ -286,8 +298,14 @@ export class JetStreamBus implements EventBus {
   private watchConnection(): void {
     void (async () => {
       for await (const status of this.connection.status()) {
-        if (status.type === 'disconnect') this.logger.warn({ server: status.data }, 'NATS connection lost; reconnecting');
-        else if (status.type === 'reconnect') this.logger.info({ server: status.data }, 'NATS connection restored');
+        if (status.type === 'disconnect') {
+          this.connected = false;
+          this.logger.warn({ server: status.data }, 'NATS connection lost; reconnecting');
+        } else if (status.type === 'reconnect') {
+          this.connected = true;
+          this.logger.info({ server: status.data }, 'NATS connection restored');
+          for (const listener of this.reconnectListeners) listener();
+        }
       }
     })();
   }

@@ -3,6 +3,14 @@ import { silentLogger, type KitLogger } from '../persistence/logger';
 import type { EventBus } from './event-bus';
 import { outboxStoreFor, type OutboxStore } from './outbox-store';
 
+/** What an {@link OutboxRelay} is doing about failures, for `/readyz`. */
+export interface RelayFailure {
+  /** When the first failure of the current run of failures happened. */
+  since: Date;
+  /** Why the last pass could not deliver (the bus's or the database's error message). */
+  reason: string;
+}
+
 /** How an {@link OutboxRelay} runs. */
 export interface OutboxRelayOptions {
   /** The service's DataSource (from `openDatabase`), whose outbox the relay drains. */
@@ -15,7 +23,7 @@ export interface OutboxRelayOptions {
   pollIntervalMs?: number;
   /** First wait after the bus refuses an event; doubles per failure in a row. Default 100 ms. */
   retryInitialMs?: number;
-  /** Longest wait between retries. Default 30 000 ms. */
+  /** Longest wait between retries. Default 5000 ms; a restored bus connection ends a wait at once. */
   retryMaxMs?: number;
   logger?: KitLogger;
 }
@@ -27,9 +35,10 @@ export interface OutboxRelayOptions {
  * `subscribeIdempotent` (by its inbox) turn into a single effect; nothing is ever lost.
  *
  * When the bus refuses an event the relay keeps that row and the ones after it, waits (exponential
- * backoff), and tries again; a commit notification does not cut the wait short. On PostgreSQL any
- * number of relays may drain one database; on SQLite run one per database. Stop the relay before
- * destroying its DataSource.
+ * backoff, at most `retryMaxMs`), and tries again; a commit notification does not cut the wait
+ * short, but the bus regaining its broker connection does (`EventBus.onReconnect`). On PostgreSQL
+ * any number of relays may drain one database; on SQLite run one per database. Stop the relay
+ * before destroying its DataSource.
  */
 export class OutboxRelay {
   private readonly store: OutboxStore;
@@ -44,6 +53,9 @@ export class OutboxRelay {
   private notified = false;
   private wake?: () => void;
   private wakeOnNotify = false;
+  private reconnected = false;
+  private stopWatchingBus?: () => void;
+  private failure?: RelayFailure;
 
   constructor(options: OutboxRelayOptions) {
     this.store = outboxStoreFor(options.dataSource);
@@ -51,7 +63,7 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? 100;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.retryInitialMs = options.retryInitialMs ?? 100;
-    this.retryMaxMs = options.retryMaxMs ?? 30_000;
+    this.retryMaxMs = options.retryMaxMs ?? 5000;
     this.logger = options.logger ?? silentLogger;
   }
 
@@ -59,6 +71,10 @@ export class OutboxRelay {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopWatchingBus = this.bus.onReconnect?.(() => {
+      this.reconnected = true;
+      this.wake?.();
+    });
     this.loop = this.run();
   }
 
@@ -68,9 +84,16 @@ export class OutboxRelay {
     if (this.wakeOnNotify) this.wake?.();
   }
 
+  /** Set while the relay is retrying after a failed pass: events wait in the outbox meanwhile. */
+  get failing(): RelayFailure | undefined {
+    return this.failure;
+  }
+
   /** Stops the relay once the batch in flight (if any) is published and recorded. */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopWatchingBus?.();
+    this.stopWatchingBus = undefined;
     this.wake?.();
     await this.loop;
     this.loop = undefined;
@@ -78,39 +101,44 @@ export class OutboxRelay {
 
   private async run(): Promise<void> {
     let failures = 0;
+    let retryInMs = this.retryInitialMs;
     while (this.running) {
       this.notified = false;
-      let published = 0;
-      let drained = true;
-      let failure: { eventId?: string; error: unknown } | undefined;
-      try {
-        const batch = await this.store.relayBatch(this.batchSize, (envelope) => this.bus.publish(envelope));
-        published = batch.published;
-        drained = batch.read < this.batchSize;
-        failure = batch.failure;
-      } catch (error) {
-        failure = { error };
-      }
+      this.reconnected = false;
+      const { published, drained, failure } = await this.pass();
       if (published > 0) this.logger.debug({ published }, 'outbox events published');
       if (failure) {
         failures += 1;
-        const retryInMs = Math.min(this.retryInitialMs * 2 ** (failures - 1), this.retryMaxMs);
+        this.failure = { since: this.failure?.since ?? new Date(), reason: failure.error instanceof Error ? failure.error.message : String(failure.error) };
         this.logger.warn(
           { err: failure.error, eventId: failure.eventId, failures, retryInMs },
           failure.eventId ? 'event bus did not take an outbox event; will retry' : 'reading the outbox failed; will retry',
         );
         await this.pause(retryInMs, false);
+        // A restored connection starts the back-off afresh: what fails next is a new problem.
+        retryInMs = this.reconnected ? this.retryInitialMs : Math.min(retryInMs * 2, this.retryMaxMs);
         continue;
       }
       if (failures > 0) this.logger.info({ failures }, 'outbox relay recovered');
       failures = 0;
+      retryInMs = this.retryInitialMs;
+      this.failure = undefined;
       if (!drained || this.notified) continue;
       await this.pause(this.pollIntervalMs, true);
     }
   }
 
+  private async pass(): Promise<{ published: number; drained: boolean; failure?: { eventId?: string; error: unknown } }> {
+    try {
+      const batch = await this.store.relayBatch(this.batchSize, (envelope) => this.bus.publish(envelope));
+      return { published: batch.published, drained: batch.read < this.batchSize, failure: batch.failure };
+    } catch (error) {
+      return { published: 0, drained: true, failure: { error } };
+    }
+  }
+
   private pause(ms: number, wakeOnNotify: boolean): Promise<void> {
-    if (!this.running || (wakeOnNotify && this.notified)) return Promise.resolve();
+    if (!this.running || this.reconnected || (wakeOnNotify && this.notified)) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.wake?.(), ms);
       this.wakeOnNotify = wakeOnNotify;
