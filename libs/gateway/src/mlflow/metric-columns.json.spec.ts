@@ -38,7 +38,7 @@ describe('MetricsJson', () => {
     expect(JSON.parse(text).metrics.map((m: { value: unknown }) => m.value)).toEqual([0, 0, 'NaN', 'Infinity', '-Infinity', 5e-324, 1e21, -1.7976931348623157e308, 0.30000000000000004, 1 / 3]);
   });
 
-  it('joins several series with their run ids, in the order given, over pieces of 64 KiB', () => {
+  it('joins several series with their run ids, in the order given, over blocks of points and pieces of 64 KiB', () => {
     const long = columns('loss', Array.from({ length: 5000 }, (_, i) => [i, 1_767_225_600_000 + i, Math.sin(i)]));
     const json = new MetricsJson('[').add(awkward, 'a'.repeat(32), [9, 0, 4]).add(columns('empty', [])).add(long, 'b"c').text(']');
     expect(json.count).toBe(5003);
@@ -46,6 +46,8 @@ describe('MetricsJson', () => {
     expect(pieces.length).toBeGreaterThan(1);
     expect(Buffer.concat(pieces).toString()).toBe(JSON.stringify([...reference(awkward, 'a'.repeat(32), [9, 0, 4]), ...reference(long, 'b"c')]));
     expect(Buffer.concat(new MetricsJson('[').add(undefined).text(']').finish()).toString()).toBe('[]');
+    const backwards = Array.from({ length: 5000 }, (_, i) => 4999 - i);
+    expect(Buffer.concat(new MetricsJson().add(long, undefined, backwards).finish()).toString()).toBe(JSON.stringify(reference(long, undefined, backwards)).slice(1, -1));
     const longText = 'x'.repeat(100_000);
     expect(Buffer.concat(new MetricsJson('[').text(longText).finish()).toString()).toBe(`[${longText}`);
   });

@@ -7,6 +7,12 @@ const ZERO = 0x30;
 /** Bytes a point takes besides its key and run id: a double, two int64 and the field names. */
 const POINT_BYTES = 96;
 /**
+ * Points whose doubles are converted to text together: JSON.stringify of an array of numbers takes a
+ * third of the time of converting them one by one, and a block this small stays out of V8's
+ * large-object space, whose fresh pages cost more than the conversion on a loaded machine.
+ */
+const BLOCK = 2048;
+/**
  * Bytes of each piece of the document. Pieces this small come from memory the process already
  * has; one buffer the size of a whole history (1.6 MB for 20,000 points) is fresh memory, and on
  * a loaded machine its page faults cost as much as writing it.
@@ -17,9 +23,8 @@ const PIECE_BYTES = 64 * 1024;
  * MLflow's JSON of metric points, `{"key":...,"value":...,"timestamp":...,"step":...}` each (then
  * `"run_id"` when given), comma-separated, written straight from packed columns into pieces of
  * 64 KiB. An object per point, then JSON.stringify of them all, cost a history of 20,000 points
- * about three times as much, most of it in collecting the objects. Doubles are written as
- * JSON.stringify writes a whole array of them (a third of the time of converting them one by one),
- * NaN and the infinities as MLflow's strings; integers digit by digit.
+ * about twice as much, most of it in collecting the objects. Doubles are written as JSON.stringify
+ * writes blocks of them (NaN and the infinities as MLflow's strings); integers digit by digit.
  */
 export class MetricsJson {
   private readonly done: Buffer[] = [];
@@ -46,28 +51,33 @@ export class MetricsJson {
     const step = Buffer.from(',"step":');
     const tail = Buffer.from(runId === undefined ? '}' : `,"run_id":${JSON.stringify(runId)}}`);
     const pointBytes = head.length + tail.length + POINT_BYTES;
-    const doubles = JSON.stringify(values);
-    const starts = valueStarts(doubles, values.length);
     const count = order ? order.length : steps.length;
-    for (let n = 0; n < count; n++) {
-      if (this.at + pointBytes > this.piece.length) this.nextPiece(pointBytes);
-      const buffer = this.piece;
-      let at = this.at;
-      const i = order ? order[n] : n;
-      if (this.points > 0) buffer[at++] = COMMA;
-      at = copy(buffer, at, head);
-      const value = values[i];
-      if (Number.isFinite(value)) {
-        for (let c = starts[i], end = starts[i + 1] - 1; c < end; c++) buffer[at++] = doubles.charCodeAt(c);
-      } else {
-        at += buffer.write(`"${doubleJson(value)}"`, at, 'latin1');
+    const starts = new Uint32Array(BLOCK + 1);
+    for (let first = 0; first < count; first += BLOCK) {
+      const end = Math.min(count, first + BLOCK);
+      const indexes = order ? order.slice(first, end) : undefined;
+      const doubles = JSON.stringify(indexes ? indexes.map((i) => values[i]) : values.slice(first, end));
+      numberStarts(doubles, starts);
+      for (let n = first; n < end; n++) {
+        if (this.at + pointBytes > this.piece.length) this.nextPiece(pointBytes);
+        const buffer = this.piece;
+        let at = this.at;
+        const i = indexes ? indexes[n - first] : n;
+        if (this.points > 0) buffer[at++] = COMMA;
+        at = copy(buffer, at, head);
+        const value = values[i];
+        if (Number.isFinite(value)) {
+          for (let c = starts[n - first], last = starts[n - first + 1] - 1; c < last; c++) buffer[at++] = doubles.charCodeAt(c);
+        } else {
+          at += buffer.write(`"${doubleJson(value)}"`, at, 'latin1');
+        }
+        at = copy(buffer, at, timestamp);
+        at = writeInteger(buffer, at, Number(timestampsMs[i]));
+        at = copy(buffer, at, step);
+        at = writeInteger(buffer, at, Number(steps[i]));
+        this.at = copy(buffer, at, tail);
+        this.points++;
       }
-      at = copy(buffer, at, timestamp);
-      at = writeInteger(buffer, at, Number(timestampsMs[i]));
-      at = copy(buffer, at, step);
-      at = writeInteger(buffer, at, Number(steps[i]));
-      this.at = copy(buffer, at, tail);
-      this.points++;
     }
     return this;
   }
@@ -112,19 +122,14 @@ export function byTimestamp(points: MetricColumns | undefined): number[] | undef
 }
 
 /**
- * Where each number starts in `json`, JSON.stringify of `count` numbers: entry i is the index of
- * number i's first character, and entry `count` is one past the closing bracket's index, so number
- * i ends before `starts[i + 1] - 1`.
+ * Where each number starts in `json`, JSON.stringify of an array of numbers: `starts[i]` is the
+ * index of number i's first character, and the entry after the last number is one past the closing
+ * bracket, so number i ends before `starts[i + 1] - 1`.
  */
-function valueStarts(json: string, count: number): Uint32Array {
-  const starts = new Uint32Array(count + 1);
+function numberStarts(json: string, starts: Uint32Array): void {
   let n = 0;
   starts[n++] = 1;
-  for (let c = 1; c < json.length; c++) {
-    const code = json.charCodeAt(c);
-    if (code === COMMA || c === json.length - 1) starts[n++] = c + 1;
-  }
-  return starts;
+  for (let c = 1; c < json.length; c++) if (json.charCodeAt(c) === COMMA || c === json.length - 1) starts[n++] = c + 1;
 }
 
 function copy(buffer: Buffer, at: number, bytes: Buffer): number {
@@ -138,12 +143,22 @@ function writeInteger(buffer: Buffer, at: number, value: number): number {
     buffer[at++] = MINUS;
     value = -value;
   }
+  if (value < 2 ** 31) return writeSmall(buffer, at, value);
+  // Above 2^31, the digits below 10^9 separately: each part fits the 32-bit arithmetic of writeSmall.
+  const high = Math.floor(value / 1e9);
+  at = writeSmall(buffer, at, high);
+  writeSmall(buffer, at, value - high * 1e9, 9);
+  return at + 9;
+}
+
+/** The digits of 0 <= `value` < 2^31, at least `width` of them (leading zeros). */
+function writeSmall(buffer: Buffer, at: number, value: number, width = 1): number {
   let digits = 1;
-  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-  const end = at + digits;
+  for (let rest = value; rest >= 10; rest = (rest / 10) | 0) digits++;
+  const end = at + Math.max(digits, width);
   for (let p = end - 1; p >= at; p--) {
-    const rest = Math.floor(value / 10);
-    buffer[p] = ZERO + (value - rest * 10);
+    const rest = (value / 10) | 0;
+    buffer[p] = ZERO + value - rest * 10;
     value = rest;
   }
   return end;

@@ -167,7 +167,7 @@ export class MetricStore {
 
   /**
    * The whole series as it was when reading started, in logged order, in chunks of `chunkSize`
-   * points. Each chunk is one keyset query on its own: nothing is held between chunks but the
+   * points. Each chunk is a keyset read on its own: nothing is held between chunks but the
    * position, so memory stays flat however long the series and however slow the consumer.
    */
   async *stream(runId: string, key: string, chunkSize = 10_000): AsyncGenerator<SeriesColumns> {
