@@ -21,7 +21,12 @@ export class GovernanceHarness {
 
   static async start(definition: ServiceDefinition, env: Record<string, string> = {}): Promise<GovernanceHarness> {
     const harness = new GovernanceHarness(mkdtempSync(join(tmpdir(), 'trellis-gov-')), definition, env);
-    await harness.boot();
+    try {
+      await harness.boot();
+    } catch (error) {
+      rmSync(harness.dir, { recursive: true, force: true });
+      throw error;
+    }
     return harness;
   }
 
@@ -47,6 +52,10 @@ export class GovernanceHarness {
     }) as typeof process.stdout.write;
     try {
       this.service = await startService(this.definition, this.runtime);
+    } catch (error) {
+      // An open ops server would keep jest from ever exiting.
+      await this.runtime.close();
+      throw error;
     } finally {
       process.stdout.write = write;
     }
