@@ -30,6 +30,8 @@ export class PrincipalEntity {
   @Column('varchar', { name: 'display_name', length: 200 }) displayName!: string;
   @Column('boolean', { name: 'org_admin' }) orgAdmin!: boolean;
   @Column('bigint', { name: 'created_at', transformer: epochMillis }) createdAt!: number;
+  /** Raised each time one of its roles is reduced: tokens issued at an older version are refused. */
+  @Column('integer', { name: 'access_version', default: 0 }) accessVersion!: number;
 }
 
 /** A principal's role in a project. */

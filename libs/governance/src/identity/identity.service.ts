@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkUpdateMask, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, PROJECT_ROLES, type ProjectRole } from '@trellis/platform';
 import { randomUUID } from 'node:crypto';
 import { DataSource, In, MoreThan, type EntityManager } from 'typeorm';
+import { AccessRevocations } from './access-revocations';
 import { OrgEntity, PrincipalEntity, ProjectEntity, RoleBindingEntity } from './identity.entities';
 
 /** Which rows of a list to read: at most `size`, sorted after `after`. */
@@ -20,6 +21,7 @@ export class IdentityService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly audit: AuditRecorder,
+    private readonly revocations: AccessRevocations,
   ) {}
 
   async createProject(caller: Caller, input: { name: string; description: string; encryptAtRest: boolean }): Promise<ProjectEntity> {
@@ -117,6 +119,9 @@ export class IdentityService {
       if (current) this.assertOutranks(caller, project, current.role, 'change the role of');
       if (current?.role === 'owner' && binding.role !== 'owner') await this.assertAnotherOwner(manager, project.id, principal.id);
       await manager.upsert(RoleBindingEntity, binding, ['projectId', 'principalId']);
+      if (current && PROJECT_ROLES.indexOf(binding.role) < PROJECT_ROLES.indexOf(current.role)) {
+        await this.revocations.rolesReduced(manager, caller, principal.id, project.id);
+      }
       await this.audit.recordIn(manager, caller);
       return manager.create(RoleBindingEntity, binding);
     });
@@ -131,6 +136,7 @@ export class IdentityService {
       this.assertOutranks(caller, project, current.role, 'remove');
       if (current.role === 'owner') await this.assertAnotherOwner(manager, projectId, principalId);
       await manager.delete(RoleBindingEntity, { projectId, principalId });
+      await this.revocations.rolesReduced(manager, caller, principalId, projectId);
       await this.audit.recordIn(manager, caller);
     });
   }

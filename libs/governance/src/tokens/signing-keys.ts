@@ -19,6 +19,10 @@ export interface TokenClaims {
   bindings: Array<{ project: string; role: string }>;
   /** Set when the key behind the token is limited to some projects. */
   scoped: boolean;
+  /** The API key the token was issued for: revoking the key refuses the token. */
+  key_id: string;
+  /** The principal's access version when its bindings were read: a reduction of its roles refuses older tokens. */
+  access_version: number;
 }
 
 type PrivateKey = Awaited<ReturnType<typeof importPKCS8>>;

@@ -14,6 +14,7 @@ import {
 } from '@trellis/platform';
 import { DataSource, In, IsNull, type EntityManager } from 'typeorm';
 import { PrincipalEntity, ProjectEntity } from '../identity/identity.entities';
+import { AccessRevocations } from '../identity/access-revocations';
 import { IdentityService } from '../identity/identity.service';
 import { apiKeyMatches, hashApiKey, newApiKey, parseApiKey } from './api-key-secret';
 import { SigningKeys } from './signing-keys';
@@ -32,6 +33,7 @@ export class TokenService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly identity: IdentityService,
+    private readonly revocations: AccessRevocations,
     private readonly signingKeys: SigningKeys,
     private readonly audit: AuditRecorder,
     @Inject(CONFIG) config: TrellisConfig,
@@ -73,6 +75,7 @@ export class TokenService {
       apiKey.revokedAt = Date.now();
       await this.dataSource.transaction(async (manager) => {
         await manager.update(ApiKeyEntity, { id: apiKey.id, revokedAt: IsNull() }, { revokedAt: apiKey.revokedAt });
+        await this.revocations.apiKeyRevoked(manager, caller, apiKey);
         caller.target = { kind: 'ApiKey', projectId: '', id: apiKey.id };
         await this.audit.recordIn(manager, caller);
       });
@@ -82,7 +85,8 @@ export class TokenService {
 
   /**
    * Trades a key for a token. Checked at every exchange, so a revoked key fails at once; the
-   * token carries the principal's current bindings, narrowed to the key's projects.
+   * token carries the principal's current bindings, narrowed to the key's projects, the key's id
+   * and the principal's access version, which revocations name.
    */
   async exchange(secret: string, clientAddress: string): Promise<{ token: string; expiresAt: number }> {
     const parsed = parseApiKey(secret);
@@ -111,6 +115,9 @@ export class TokenService {
       org_admin: principal.orgAdmin && !scoped,
       bindings: bindings.map(({ projectId, role }) => ({ project: projectId, role })),
       scoped,
+      key_id: apiKey.id,
+      // Read before the bindings: a reduction committed in between makes this token too old, never too new.
+      access_version: principal.accessVersion,
     });
   }
 

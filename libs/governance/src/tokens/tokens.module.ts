@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { IdentityModule } from '../identity/identity.module';
 import { Bootstrap } from './bootstrap';
+import { RevocationsInForce } from './revocations-in-force';
 import { SigningKeys } from './signing-keys';
 import { TokenGrpc } from './token.grpc';
 import { TokenService } from './token.service';
@@ -9,6 +10,6 @@ import { TokenService } from './token.service';
 @Module({
   imports: [IdentityModule],
   controllers: [TokenGrpc],
-  providers: [TokenService, SigningKeys, Bootstrap],
+  providers: [TokenService, SigningKeys, Bootstrap, RevocationsInForce],
 })
 export class TokensModule {}

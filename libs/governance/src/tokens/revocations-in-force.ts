@@ -1,0 +1,32 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { CONFIG, revocationLifetimeMs, TokenVerifier, type TrellisConfig } from '@trellis/platform';
+import { DataSource, MoreThan } from 'typeorm';
+import { PrincipalEntity } from '../identity/identity.entities';
+import { ApiKeyEntity } from './tokens.entities';
+
+/**
+ * Adds the revocations still in force to this process's deny list when governance starts. Other
+ * processes replay recent ones from JetStream; in standalone, where delivery is in process, nothing
+ * else would remember across a restart a key revoked just before it.
+ */
+@Injectable()
+export class RevocationsInForce implements OnModuleInit {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly verifier: TokenVerifier,
+    @Inject(CONFIG) private readonly config: TrellisConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const lifetime = revocationLifetimeMs(this.config.auth.tokenTtlSeconds);
+    const now = Date.now();
+    const keys = await this.dataSource.getRepository(ApiKeyEntity).find({
+      where: { revokedAt: MoreThan(now - lifetime) },
+      select: { id: true, principalId: true, revokedAt: true },
+    });
+    for (const key of keys) this.verifier.revocations.add({ apiKeyId: key.id, principalId: key.principalId, expiresAt: (key.revokedAt ?? now) + lifetime });
+    // When a version was raised is not kept; a token older than its principal's version is stale whenever it was issued.
+    const principals = await this.dataSource.getRepository(PrincipalEntity).find({ where: { accessVersion: MoreThan(0) }, select: { id: true, accessVersion: true } });
+    for (const principal of principals) this.verifier.revocations.add({ principalId: principal.id, accessVersion: principal.accessVersion, expiresAt: now + lifetime });
+  }
+}
