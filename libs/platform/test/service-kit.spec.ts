@@ -288,7 +288,13 @@ describe('the service kit, through real gRPC', () => {
       expect((await fetch(`${opsAddress}/healthz`)).status).toBe(200);
       const ready = await fetch(`${opsAddress}/readyz`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toMatchObject({ status: 'ready', checks: [{ name: 'widgets.database', ok: true }] });
+      expect(await ready.json()).toEqual({
+        status: 'ready',
+        checks: [
+          { name: 'widgets.database', ok: true },
+          { name: 'widgets.outbox', ok: true, pending: expect.any(Number) },
+        ],
+      });
       const metrics = await (await fetch(`${opsAddress}/metrics`)).text();
       expect(metrics).toMatch(/grpc_server_handled_total\{grpc_service="trellis.kittest.v1.WidgetService",grpc_method="CreateWidget",grpc_code="OK"\} [1-9]/);
       expect(metrics).toMatch(/grpc_server_handled_total\{grpc_service="trellis.kittest.v1.WidgetService",grpc_method="GetWidget",grpc_code="UNAUTHENTICATED"\} [1-9]/);

@@ -10,13 +10,29 @@ export interface OpsResponse {
   body: string;
 }
 
-/** A readiness check: resolves when the dependency is usable, rejects with the reason when not. */
-export type ReadinessCheck = { name: string; check: () => Promise<void> };
+/** What a passing readiness check found worth reporting. */
+export interface ReadinessReport {
+  /**
+   * Set when the dependency works only in part and calls still succeed (NATS out of reach: events
+   * wait in the outbox): `/readyz` stays 200 and says "degraded", with this reason.
+   */
+  degraded?: string;
+  /** Figures an operator reads in the answer, next to the check's name (say, `pending` events). */
+  figures?: Record<string, number>;
+}
+
+/**
+ * A readiness check: resolves when the dependency is usable (with what it found worth reporting),
+ * rejects with the reason when not.
+ */
+export type ReadinessCheck = { name: string; check: () => Promise<void | ReadinessReport> };
 
 /**
  * The operations endpoints of a process, on their own HTTP port and without auth:
- * `/healthz` (the process is alive), `/readyz` (every readiness check passes; 503 naming the
- * failing ones otherwise, and while shutting down) and `/metrics` (Prometheus text format).
+ * `/healthz` (the process is alive), `/readyz` and `/metrics` (Prometheus text format).
+ * `/readyz` answers a JSON body with a `status` and an entry per check: 200 `ready` when every
+ * check passes, 200 `degraded` when they pass but some report a reason to be degraded, 503
+ * `not ready` naming the failing ones, and 503 `draining` while shutting down.
  */
 export class OpsServer {
   private readonly server: Server;
@@ -99,15 +115,15 @@ export class OpsServer {
     const results = await Promise.all(
       this.checks.map(async ({ name, check }) => {
         try {
-          await check();
-          return { name, ok: true };
+          const { degraded, figures } = (await check()) ?? {};
+          return { name, ok: true, ...figures, ...(degraded ? { degraded } : {}) };
         } catch (error) {
           return { name, ok: false, reason: error instanceof Error ? error.message : String(error) };
         }
       }),
     );
-    const failing = results.filter((result) => !result.ok);
-    return json(failing.length ? 503 : 200, { status: failing.length ? 'not ready' : 'ready', checks: results });
+    if (results.some((result) => !result.ok)) return json(503, { status: 'not ready', checks: results });
+    return json(200, { status: results.some((result) => 'degraded' in result) ? 'degraded' : 'ready', checks: results });
   }
 }
 

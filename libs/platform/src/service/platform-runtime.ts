@@ -11,7 +11,7 @@ import { ConfigError, type TrellisConfig } from '../config';
 import { InProcessBus, JetStreamBus, type EventBus } from '../events';
 import { createLogger, logFormatFor, type Logger } from '../ops/logger';
 import { Metrics } from '../ops/metrics';
-import { OpsServer } from '../ops/ops-server';
+import { OpsServer, type ReadinessCheck } from '../ops/ops-server';
 import { AfterStart } from './after-start';
 import { listenError, printableUrl, unreachableError } from './startup-error';
 
@@ -65,6 +65,7 @@ export class PlatformRuntime {
     const metrics = new Metrics();
     const ops = new OpsServer(metrics, logger);
     const bus = config.mode === 'standalone' || options.withoutBroker ? new InProcessBus({ logger, paused: options.holdEvents }) : await connectNats(config, logger);
+    if (bus instanceof JetStreamBus) ops.addReadinessCheck(natsReadiness(bus, config));
     const revocations = new RevocationList();
     const plugins = new PluginRegistry({
       dataDir: join(config.dataDir, 'plugins'),
@@ -138,6 +139,12 @@ async function connectNats(config: TrellisConfig, logger: Logger): Promise<JetSt
   } catch (error) {
     throw unreachableError('NATS', printableUrl(url), 'nats.url (TRELLIS_NATS_URL)', error);
   }
+}
+
+/** NATS out of reach leaves the process ready, since writes keep their events in the outboxes, but degraded. */
+function natsReadiness(bus: JetStreamBus, config: TrellisConfig): ReadinessCheck {
+  const degraded = `NATS at ${printableUrl(config.nats.url)} is out of reach; reconnecting. Writes still succeed: their events wait in the outboxes`;
+  return { name: 'events.nats', check: async () => (bus.isConnected() ? undefined : { degraded }) };
 }
 
 function keySetSource(config: TrellisConfig, opsAddress: string | undefined): KeySetSource {

@@ -84,6 +84,8 @@ export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
     for (const service of services.reverse()) await service.close();
     await runtime.close();
   };
+  // Until every server listens, /readyz answers 503: checks a service adds come with its server.
+  const starting = runtime.ops.addReadinessCheck({ name: 'process', check: () => Promise.reject(new Error('starting: not every server listens yet')) });
   try {
     const opsAddress = await runtime.listenOps();
     for (const definition of plan.services) services.push(await startService(definition, runtime));
@@ -91,6 +93,7 @@ export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
     const upstreams = Object.fromEntries(services.map((service) => [service.name, service.grpcAddress]));
     for (const definition of plan.edges ?? []) edges.push({ name: definition.name, ...(await definition.start({ runtime, upstreams })) });
     const notices = await runtime.afterStart.release();
+    starting();
 
     const row = (label: string, value: string) => print(`  ${label.padEnd(12)} ${value}`);
     print(`Trellis (${config.mode}) is running.`);

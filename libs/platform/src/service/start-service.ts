@@ -11,7 +11,8 @@ import { Outbox, OutboxRelay } from '../events';
 import { GrpcExceptionFilter } from '../grpc/call-pipeline';
 import { createHealth, grpcServerOptions, setHealth } from '../grpc/grpc-server';
 import type { Logger } from '../ops/logger';
-import { openDatabase, type DatabaseConfig } from '../persistence';
+import type { ReadinessReport } from '../ops/ops-server';
+import { openDatabase, OutboxEntity, type DatabaseConfig } from '../persistence';
 import type { ServiceDefinition } from './define-service';
 import { KitModule, LOGGER } from './kit.module';
 import { assertEveryMethodGuarded } from './permission-check';
@@ -98,10 +99,10 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
   }
   const started = app;
   setHealth(health, definition.grpcServices, true);
-  const removeReadinessCheck = runtime.ops.addReadinessCheck({
-    name: `${definition.name}.database`,
-    check: async () => void (await dataSource.query('SELECT 1')),
-  });
+  const readinessChecks = [
+    runtime.ops.addReadinessCheck({ name: `${definition.name}.database`, check: async () => void (await dataSource.query('SELECT 1')) }),
+    runtime.ops.addReadinessCheck({ name: `${definition.name}.outbox`, check: () => outboxReadiness(dataSource, relay) }),
+  ];
   runtime.serviceListening(definition.name, grpcAddress);
   logger.info({ grpcAddress }, `${definition.name} listening`);
 
@@ -113,7 +114,7 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
     stopRelay: () => relay.stop(),
     async close() {
       setHealth(health, definition.grpcServices, false);
-      removeReadinessCheck();
+      for (const remove of readinessChecks) remove();
       // The relay stops first: events of calls still finishing stay in the outbox for the next
       // start, rather than going to subscribers that are shutting down and losing them.
       await relay.stop();
@@ -122,6 +123,17 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
       logger.info(`${definition.name} stopped`);
     },
   };
+}
+
+/**
+ * How many events wait in the outbox (on PostgreSQL, those of every process on the database), and,
+ * while the relay cannot deliver them, why: degraded, not unready, since writes still succeed.
+ */
+async function outboxReadiness(dataSource: DataSource, relay: OutboxRelay): Promise<ReadinessReport> {
+  const pending = await dataSource.getRepository(OutboxEntity).count();
+  const failing = relay.failing;
+  const degraded = failing && `events wait in the outbox: the relay cannot deliver them since ${failing.since.toISOString()} (${failing.reason}); retrying`;
+  return { figures: { pending }, degraded };
 }
 
 function rootModule(definition: ServiceDefinition, deps: Parameters<typeof KitModule.with>[0]): DynamicModule {
