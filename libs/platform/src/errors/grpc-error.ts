@@ -1,5 +1,6 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { PluginErrorCode } from '@trellis/plugin-sdk';
+import { isDatabaseUnavailable } from '../persistence/database-unavailable';
 import { DomainError, ResourceExhaustedError } from './domain-errors';
 
 /** How plugin errors (matched by code: a plugin may bundle its own SDK copy) answer on the wire. */
@@ -24,8 +25,9 @@ export type UnexpectedErrorReporter = (error: unknown, requestId: string) => voi
 
 /**
  * Turns anything a handler threw into a gRPC status. Domain errors keep their code and message;
- * errors that already carry a gRPC code (from a downstream call) pass through; anything else
- * becomes INTERNAL with only the request id on the wire, and is reported with its stack.
+ * errors that already carry a gRPC code (from a downstream call) pass through; a database that is
+ * restarting or out of reach is UNAVAILABLE, so clients retry; anything else becomes INTERNAL
+ * with only the request id on the wire, and is reported with its stack.
  */
 export function toGrpcError(error: unknown, requestId: string, report: UnexpectedErrorReporter): GrpcStatusError {
   const metadata = new Metadata();
@@ -51,6 +53,11 @@ export function toGrpcError(error: unknown, requestId: string, report: Unexpecte
   }
   if (isGrpcStatus(error)) {
     return { code: error.code, details: error.details, message: error.details, metadata };
+  }
+  if (isDatabaseUnavailable(error)) {
+    // A restarting or unreachable database: nothing is wrong with the call, so the client retries it.
+    const details = `the service's database is unavailable right now (restarting or out of reach); retry the call (request id ${requestId})`;
+    return { code: status.UNAVAILABLE, details, message: details, metadata };
   }
   report(error, requestId);
   const details = `internal error (request id ${requestId}); the server log has the details`;
