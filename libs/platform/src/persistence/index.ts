@@ -1,7 +1,6 @@
 export type { DatabaseConfig, DatabaseKind } from './database-config';
 export { silentLogger, type KitLogger } from './logger';
 export { openDatabase, type OpenDatabaseOptions } from './open-database';
-export { isDatabaseUnavailable } from './database-unavailable';
 export { sqliteColumn } from './sqlite-integers';
 export { OutboxEntity } from './outbox.entity';
 export { ProcessedEventEntity } from './processed-event.entity';
