@@ -47,7 +47,7 @@ describe('the gateway and its upstreams', () => {
 
   /** An RPC through the gateway with an empty request, as the admin. */
   const rpc = (service: { typeName: string }, method: string) =>
-    fetch(`${gatewayAddress}/v1/${service.typeName}/${method}`, { method: 'POST', body: '{}', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    fetch(`${gatewayAddress}/v1/${service.typeName}/${method}`, { method: 'POST', body: '{}', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' } });
   const describeTracking = () => `the tracking service at ${trackingAddress} (gateway.upstreams.tracking, TRELLIS_GATEWAY_UPSTREAM_TRACKING)`;
 
   it("answers /healthz on its own port, and /readyz 503 naming the upstream that does not answer while governance's does", async () => {

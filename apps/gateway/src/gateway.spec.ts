@@ -34,7 +34,7 @@ describe('the gateway in front of governance', () => {
   });
 
   const call = (service: { typeName: string }, method: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${gateway.address}/v1/${service.typeName}/${method}`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers });
+    fetch(`${gateway.address}/v1/${service.typeName}/${method}`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
   const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
   const exchanges = async () =>
     (await platform.runtime.metrics.grpcHandled.get()).values
@@ -151,7 +151,11 @@ describe('the gateway in front of governance', () => {
       try {
         const [edge] = running.edges;
         expect(printed).toContain(`  ${'gateway'.padEnd(12)} ${edge.address}`);
-        const response = await fetch(`${edge.address}/v1/${IdentityService.typeName}/ListProjects`, { method: 'POST', body: '{}', headers: bearer(ADMIN_KEY) });
+        const response = await fetch(`${edge.address}/v1/${IdentityService.typeName}/ListProjects`, {
+          method: 'POST',
+          body: '{}',
+          headers: { 'content-type': 'application/json', ...bearer(ADMIN_KEY) },
+        });
         expect(response.status).toBe(200);
       } finally {
         await running.stop();

@@ -162,7 +162,7 @@ export async function startMlflowStack(services: ServiceDefinition[]): Promise<M
   }
   const base = running.edges.find((edge) => edge.name === 'gateway')?.address ?? '';
   const rpc = async (service: { typeName: string }, method: string, body: Json, key = ADMIN_KEY): Promise<Json> => {
-    const response = await fetch(`${base}/v1/${service.typeName}/${method}`, { method: 'POST', body: JSON.stringify(body), headers: { authorization: `Bearer ${key}` } });
+    const response = await fetch(`${base}/v1/${service.typeName}/${method}`, { method: 'POST', body: JSON.stringify(body), headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } });
     const answer = (await response.json()) as Json;
     if (response.status !== 200) throw new Error(`${service.typeName}/${method} answered ${response.status}: ${JSON.stringify(answer)}`);
     return answer;

@@ -61,7 +61,7 @@ describe('the standalone process', () => {
     const response = await fetch(`${gateway.address}/v1/${IdentityService.typeName}/ListProjects`, {
       method: 'POST',
       body: '{}',
-      headers: { authorization: `Bearer ${apiKey}` },
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ projects: [{ name: 'default' }] });

@@ -32,7 +32,8 @@ describe('the gateway over HTTP', () => {
     await echo.stop();
   });
 
-  const post = (path: string, body: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { method: 'POST', body, headers });
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${base}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
   const lines = async (response: Response) => (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as unknown);
 
   it('answers a unary call in the protobuf JSON mapping, with every field present', async () => {

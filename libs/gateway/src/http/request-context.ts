@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from '../errors/gateway-error';
+import { assertJsonContentType } from './content-type';
 import { parseJson } from './json-body';
 
 /** How a route's errors answer: an HTTP status and a JSON body. */
@@ -77,10 +78,14 @@ export class RequestContext {
     });
   }
 
-  /** The body parsed as JSON; `undefined` when it is empty, a 400 when it is not JSON or nests too deep. */
+  /**
+   * The body parsed as JSON; `undefined` when it is empty (whatever its Content-Type), a 415 when
+   * it is not sent as `application/json`, a 400 when it is not JSON or nests too deep.
+   */
   async json(): Promise<unknown> {
     const body = await this.body();
     if (body.length === 0) return undefined;
+    assertJsonContentType(this.req.headers['content-type']);
     return parseJson(body.toString('utf8'), 'the request body');
   }
 

@@ -14,7 +14,7 @@ describe('MLflow request limits', () => {
   afterAll(() => gateway.close());
 
   const post = async (path: string, body: string) => {
-    const response = await fetch(`${base}${path}`, { method: 'POST', body });
+    const response = await fetch(`${base}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     return { status: response.status, body: (await response.json()) as unknown };
   };
 

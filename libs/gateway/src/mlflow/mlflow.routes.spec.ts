@@ -15,7 +15,7 @@ describe('MLflow routes', () => {
   afterAll(() => gateway.close());
 
   const send = async (method: string, path: string, body?: string) => {
-    const response = await fetch(`${base}${path}`, { method, body });
+    const response = await fetch(`${base}${path}`, { method, body, headers: body === undefined ? {} : { 'content-type': 'application/json' } });
     return { status: response.status, allow: response.headers.get('allow'), body: (await response.json()) as unknown };
   };
 

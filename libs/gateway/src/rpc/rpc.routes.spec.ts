@@ -22,7 +22,7 @@ describe('RPC routes over JSON', () => {
   });
 
   const post = async (path: string, body: string) => {
-    const response = await fetch(`${base}${path}`, { method: 'POST', body, headers: { 'x-request-id': 'req-deep' } });
+    const response = await fetch(`${base}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-request-id': 'req-deep' } });
     return { status: response.status, body: (await response.json()) as unknown };
   };
   const nested = (levels: number) => `{"text": ${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`;
