@@ -143,6 +143,15 @@ describe.each(engines)('ExperimentSearch on %s', (_engine, makeDatabase) => {
     expect([error.field, error.message]).toEqual([field, message]);
   });
 
+  it('answers a filter of 100 comparisons, the most it takes', async () => {
+    expect(await idsOf(Array.from({ length: 100 }, () => "tags.team = 'risk'").join(' and '))).toEqual([1]);
+  });
+
+  it.each([1000, 5000])('refuses a filter of %d comparisons with INVALID_ARGUMENT naming the limit', async (count) => {
+    const error = await rejection({ filter: Array.from({ length: count }, () => "tags.a='x'").join(' AND ') });
+    expect([error.field, error.message]).toEqual(['filter', 'filter: has more than 100 comparisons (comparison 101 starts at position 1500); the limit is 100']);
+  });
+
   it('refuses ordering by tags or an unknown attribute', async () => {
     expect((await rejection({ orderBy: ['tags.team'] })).message).toBe('order_by: ordering by tags is not supported (position 0); expected attributes');
     expect((await rejection({ orderBy: ['start_time'] })).message).toBe(

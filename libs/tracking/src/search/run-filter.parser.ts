@@ -1,5 +1,6 @@
 import { Scanner, type ResolvedIdentifier } from './scanner';
 import { ENTITY_OPERATORS, type ComparisonOperator, type SearchEntity } from './search-grammar';
+import { SEARCH_LIMITS } from './search-limits';
 
 /**
  * One condition of a run search. `value` is a number for metrics and the numeric attributes
@@ -26,13 +27,20 @@ export function parseRunFilter(text: string): RunFilter {
 
 /**
  * Reads comparisons joined by AND up to the end of the scanner's text, by the scanner's
- * vocabulary (the run and experiment grammars share this).
+ * vocabulary (the run and experiment grammars share this), within SEARCH_LIMITS.
  */
 export function parseConjunction(scanner: Scanner): RunComparison[] {
+  const { filterLength, comparisons: most } = SEARCH_LIMITS;
+  if (scanner.text.length > filterLength) {
+    scanner.error(`is ${scanner.text.length} characters; the limit is ${filterLength}`, filterLength, 'a shorter filter');
+  }
   const comparisons: RunComparison[] = [];
   scanner.skipSpace();
   if (scanner.atEnd()) return comparisons;
   for (;;) {
+    if (comparisons.length === most) {
+      scanner.error(`has more than ${most} comparisons (comparison ${most + 1} starts at position ${scanner.pos}); the limit is ${most}`, scanner.pos, 'the end of the filter');
+    }
     comparisons.push(parseComparison(scanner));
     scanner.skipSpace();
     if (scanner.atEnd()) return comparisons;
@@ -116,7 +124,9 @@ function readList(scanner: Scanner, id: ResolvedIdentifier): string[] {
     );
   }
   const values: string[] = [];
+  const most = SEARCH_LIMITS.inListValues;
   for (;;) {
+    if (values.length === most) scanner.error(`the IN list at position ${open} has more than ${most} values; the limit is ${most}`, scanner.pos, '")"');
     values.push(scanner.readString('in the IN list'));
     scanner.skipSpace();
     const ch = scanner.text[scanner.pos];

@@ -340,6 +340,34 @@ describe.each(engines)('RunSearch on %s', (_engine, makeDatabase) => {
     });
   });
 
+  describe('limits', () => {
+    const comparisons = (count: number) => Array.from({ length: count }, () => "params.a='x'").join(' AND ');
+
+    it('answers a filter of 100 comparisons, the most it takes, and an IN list of 1000 run ids', async () => {
+      expect(await idsOf(Array.from({ length: 100 }, () => "params.lr = '0.01'").join(' and '))).toEqual(['r4', 'r1']);
+      const runIds = ['r2', ...Array.from({ length: 998 }, (_, index) => `x${index}`), 'r3'];
+      expect(await idsOf(`attributes.run_id IN (${runIds.map((id) => `'${id}'`).join(', ')})`)).toEqual(['r3', 'r2']);
+    });
+
+    it.each([1000, 5000])('refuses a filter of %d comparisons with INVALID_ARGUMENT naming the limit', async (count) => {
+      const error = await rejection({ filter: comparisons(count) });
+      expect([error.field, error.message]).toEqual(['filter', `filter: has more than 100 comparisons (comparison 101 starts at position ${comparisons(100).length + 5}); the limit is 100`]);
+    });
+
+    it('refuses an IN list of more than 1000 values and a filter longer than 100,000 characters, naming the limit', async () => {
+      const list = Array.from({ length: 1001 }, (_, index) => `'r${index}'`).join(',');
+      expect((await rejection({ filter: `attributes.run_id IN (${list})` })).message).toBe('filter: the IN list at position 21 has more than 1000 values; the limit is 1000');
+      expect((await rejection({ filter: `params.lr = '${'x'.repeat(100_000)}'` })).message).toBe('filter: is 100014 characters; the limit is 100000');
+    });
+
+    it('orders by 20 params, tags and metrics at once, the most it takes, and refuses 21 naming the limit', async () => {
+      const keyed = (count: number) => Array.from({ length: count }, (_, index) => `${['params', 'tags', 'metrics'][index % 3]}.k${index}`);
+      expect(await idsOf('', { orderBy: [...keyed(19), 'metrics.acc DESC'] })).toEqual(['r1', 'r2', 'r3', 'r4']);
+      const error = await rejection({ orderBy: keyed(21) });
+      expect([error.field, error.message]).toEqual(['order_by', 'order_by: has 21 entries; the limit is 20']);
+    });
+  });
+
   describe('errors', () => {
     it('refuses a bad filter with INVALID_ARGUMENT on filter, naming the position and the expected token', async () => {
       const error = await rejection({ filter: "metrics.acc > 0.5 and params.lr ~ '1'" });

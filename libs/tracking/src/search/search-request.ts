@@ -1,5 +1,6 @@
 import { decodePageToken, encodePageToken, InvalidArgumentError } from '@trellis/platform';
 import { FilterSyntaxError } from './filter-syntax.error';
+import { SEARCH_LIMITS } from './search-limits';
 
 /**
  * Runs a parser over a request's `filter` or one of its `order_by` entries, turning its
@@ -16,8 +17,9 @@ export function parseField<T>(field: 'filter' | 'order_by', parse: () => T, entr
   }
 }
 
-/** Parses every order_by entry and refuses one that names a key twice, as MLflow does. */
+/** Parses every order_by entry, at most SEARCH_LIMITS.orderByEntries, and refuses one that names a key twice, as MLflow does. */
 export function parseOrderByList<T extends { entity: string; key: string }>(texts: readonly string[], parse: (text: string) => T): T[] {
+  if (texts.length > SEARCH_LIMITS.orderByEntries) throw new InvalidArgumentError(`has ${texts.length} entries; the limit is ${SEARCH_LIMITS.orderByEntries}`, 'order_by');
   const orders = texts.map((text, index) => parseField('order_by', () => parse(text), texts.length > 1 ? index : undefined));
   const seen = new Set<string>();
   orders.forEach((order, index) => {
