@@ -41,7 +41,7 @@ export function buildExperimentSearchSql(dialect: SqlDialect, query: ExperimentS
     } else {
       const alias = `t${index}`;
       conditions.push(
-        `EXISTS (SELECT 1 FROM experiment_tags ${alias} WHERE ${alias}.experiment_id = e.id AND ${alias}.key = ${sql.bind(key)} AND ${sql.compare(`${alias}.value`, op, value)})`,
+        sql.exists(`SELECT 1 FROM experiment_tags ${alias} WHERE ${alias}.experiment_id = e.id AND ${alias}.key = ${sql.bind(key)} AND ${sql.compare(`${alias}.value`, op, value)}`),
       );
     }
   });

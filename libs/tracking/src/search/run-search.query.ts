@@ -87,17 +87,17 @@ function conditionOf(sql: SqlParameters, { entity, key, op, value }: RunComparis
     case 'attribute':
       return sql.compare(RUN_COLUMNS[key].column, op, value);
     case 'dataset':
-      return `EXISTS (SELECT 1 FROM run_inputs ${alias} WHERE ${alias}.run_id = r.id AND ${sql.compare(`${alias}.${DATASET_COLUMNS[key]}`, op, value)})`;
+      return sql.exists(`SELECT 1 FROM run_inputs ${alias} WHERE ${alias}.run_id = r.id AND ${sql.compare(`${alias}.${DATASET_COLUMNS[key]}`, op, value)}`);
     case 'metric': {
-      const head = `EXISTS (SELECT 1 FROM metric_series ${alias} WHERE ${alias}.run_id = r.id AND ${alias}.key = ${sql.bind(key)}`;
+      const head = `SELECT 1 FROM metric_series ${alias} WHERE ${alias}.run_id = r.id AND ${alias}.key = ${sql.bind(key)}`;
       const compared = sql.compare(`${alias}.latest_value`, op, value);
       // NaN matches no comparison; on PostgreSQL it is above every number and unequal to all.
       const notNan = sql.dialect === 'postgres' && ['>', '>=', '!='].includes(op) ? ` AND ${alias}.latest_value <> 'NaN'::float8` : '';
-      return `${head} AND ${compared}${notNan})`;
+      return sql.exists(`${head} AND ${compared}${notNan}`);
     }
     default: {
       const table = KEYED_TABLES[entity];
-      return `EXISTS (SELECT 1 FROM ${table} ${alias} WHERE ${alias}.run_id = r.id AND ${alias}.key = ${sql.bind(key)} AND ${sql.compare(`${alias}.value`, op, value)})`;
+      return sql.exists(`SELECT 1 FROM ${table} ${alias} WHERE ${alias}.run_id = r.id AND ${alias}.key = ${sql.bind(key)} AND ${sql.compare(`${alias}.value`, op, value)}`);
     }
   }
 }

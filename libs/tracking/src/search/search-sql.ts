@@ -21,14 +21,33 @@ export interface BoundSql {
 }
 
 /**
+ * How many EXISTS subqueries of one statement PostgreSQL may turn into semi-joins. Its planner
+ * weighs every order of the joins, and subqueries that all join on the same id can go in any
+ * order: planning took 20 ms for 4 of them, 1.4 s for 8 and 50 s for 40 (on a loaded 2-core machine).
+ */
+const PLANNED_SUBQUERIES = 4;
+
+/**
  * Hands out placeholders (`$1` on PostgreSQL, `?` on SQLite) and keeps the values, so that no
  * user text ever becomes SQL. SQLite's placeholders are positional: bind in the order the
  * fragments appear in the statement.
  */
 export class SqlParameters {
   readonly values: unknown[] = [];
+  private subqueries = 0;
 
   constructor(readonly dialect: SqlDialect) {}
+
+  /**
+   * `EXISTS (<select>)`. On PostgreSQL those after the first PLANNED_SUBQUERIES are fenced with
+   * OFFSET 0, which keeps the planner from making joins of them: they filter row by row, and a
+   * long filter plans in time linear in its length.
+   */
+  exists(select: string): string {
+    this.subqueries += 1;
+    const fence = this.dialect === 'postgres' && this.subqueries > PLANNED_SUBQUERIES ? ' OFFSET 0' : '';
+    return `EXISTS (${select}${fence})`;
+  }
 
   bind(value: string | number): string {
     this.values.push(value);
