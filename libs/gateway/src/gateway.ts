@@ -1,6 +1,6 @@
 import type { DescService } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
-import { ConfigError, listenError, type EdgeDefinition, type GrpcCallOptions, type GrpcClient, type Logger, type Metrics } from '@trellis/platform';
+import { ConfigError, listenError, type EdgeDefinition, type GrpcCallOptions, type GrpcClient, type Logger, type Metrics, type RevocationList } from '@trellis/platform';
 import { EdgeAuth } from './auth/edge-auth';
 import { toGatewayError } from './errors/gateway-error';
 import { HttpServer, renderJsonError } from './http/http-server';
@@ -38,6 +38,8 @@ export interface GatewayOptions {
   metrics?: Metrics;
   /** The gRPC services served over HTTP, by platform service (default: EXPOSED_SERVICES). */
   services?: Readonly<Record<string, readonly DescService[]>>;
+  /** The process's deny list: cached tokens it names are dropped (none when absent). */
+  revocations?: RevocationList;
 }
 
 /**
@@ -54,7 +56,7 @@ export class Gateway {
   constructor(options: GatewayOptions) {
     this.logger = options.logger;
     this.upstreams = new Upstreams(options.upstreams, options.services ?? EXPOSED_SERVICES);
-    this.auth = new EdgeAuth(this.upstreams);
+    this.auth = new EdgeAuth(this.upstreams, { revocations: options.revocations });
     this.server = new HttpServer(this.router, { maxBodyBytes: options.maxBodyBytes, logger: options.logger, metrics: options.metrics, edge: 'gateway' });
     for (const addRoutes of ROUTE_MODULES) addRoutes(this);
   }
@@ -107,7 +109,7 @@ export const gatewayEdge: EdgeDefinition = {
     const upstreams = { ...own, ...config.gateway.upstreams };
     checkUpstreams(upstreams, config.gateway.upstreams, config.mode);
     const logger = runtime.logger.child({ edge: 'gateway' });
-    const gateway = new Gateway({ upstreams, maxBodyBytes: config.gateway.maxBodyBytes, logger, metrics: runtime.metrics });
+    const gateway = new Gateway({ upstreams, maxBodyBytes: config.gateway.maxBodyBytes, logger, metrics: runtime.metrics, revocations: runtime.revocations });
     probeRoutes(gateway.router, runtime.ops);
     const removeChecks = Object.keys(upstreams).map((owner) =>
       runtime.ops.addReadinessCheck({ name: `gateway.upstream.${owner}`, check: () => gateway.upstreams.checkHealth(owner) }),

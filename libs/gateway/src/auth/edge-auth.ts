@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
+import { unverifiedRevocableClaims, type RevocationList } from '@trellis/platform';
 import { TokenService } from '@trellis/proto';
 import { GatewayError, retryAfterOf } from '../errors/gateway-error';
 import type { RequestContext } from '../http/request-context';
@@ -12,8 +13,9 @@ const NOT_ABOUT_THE_KEY = new Set<number>([status.UNAVAILABLE, status.RESOURCE_E
 
 /**
  * The caller's token for a request: a token (JWT) sent as it is, or the token governance's
- * TokenService.ExchangeApiKey issued for the API key sent, cached (see TokenCache). The gateway
- * verifies nothing itself: the services do, on every call.
+ * TokenService.ExchangeApiKey issued for the API key sent, cached (see TokenCache) until it is
+ * due for refresh or `revocations` names it. The gateway verifies nothing itself: the services
+ * do, on every call.
  *
  * Governance limits rejected exchanges per client address, and the address it sees is the
  * gateway's: callers sending bad keys share that budget, while good keys are never refused for
@@ -25,9 +27,9 @@ export class EdgeAuth {
 
   constructor(
     private readonly upstreams: Upstreams,
-    options: { cacheEntries?: number } = {},
+    options: { cacheEntries?: number; revocations?: RevocationList } = {},
   ) {
-    this.tokens = new TokenCache((apiKey, requestId) => this.exchange(apiKey, requestId), { maxEntries: options.cacheEntries });
+    this.tokens = new TokenCache((apiKey, requestId) => this.exchange(apiKey, requestId), { maxEntries: options.cacheEntries, revocations: options.revocations });
   }
 
   /** The token to call upstream with, or undefined when the request sent no credentials. */
@@ -41,7 +43,8 @@ export class EdgeAuth {
   private async exchange(apiKey: string, requestId: string) {
     try {
       const { token, expireTime } = await this.upstreams.client(TokenService).exchangeApiKey({ apiKey }, { requestId });
-      return { token, expiresAt: expireTime ? timestampMs(expireTime) : 0 };
+      // Governance issued it: its claims are read only to drop it from the cache when revoked.
+      return { token, expiresAt: expireTime ? timestampMs(expireTime) : 0, claims: unverifiedRevocableClaims(token) };
     } catch (error) {
       if (error instanceof GatewayError) throw error;
       const { code, details } = error as { code?: number; details?: string };

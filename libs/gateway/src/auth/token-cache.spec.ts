@@ -1,3 +1,4 @@
+import { RevocationList } from '@trellis/platform';
 import { TokenCache, type ExchangedToken } from './token-cache';
 
 describe('TokenCache', () => {
@@ -5,19 +6,22 @@ describe('TokenCache', () => {
   let now: number;
   let exchanges: string[];
   let answer: (apiKey: string) => Promise<ExchangedToken>;
+  let revocations: RevocationList;
   const cache = (maxEntries?: number) =>
     new TokenCache(
       (apiKey) => {
         exchanges.push(apiKey);
         return answer(apiKey);
       },
-      { maxEntries, now: () => now },
+      { maxEntries, now: () => now, revocations },
     );
+  const claims = { id: 'user-1', apiKeyId: 'key-1', accessVersion: 0 };
 
   beforeEach(() => {
     now = 1_000_000;
     exchanges = [];
-    answer = async (apiKey) => ({ token: `token-for-${apiKey.slice(8, 24)}-at-${now}`, expiresAt: now + 300_000 });
+    revocations = new RevocationList(() => now);
+    answer = async (apiKey) => ({ token: `token-for-${apiKey.slice(8, 24)}-at-${now}`, expiresAt: now + 300_000, claims });
   });
 
   it('shares one exchange between concurrent requests with the same key', async () => {
@@ -38,7 +42,7 @@ describe('TokenCache', () => {
   });
 
   it('refreshes a short-lived token a quarter of its lifetime early', async () => {
-    answer = async () => ({ token: `t-${now}`, expiresAt: now + 40_000 });
+    answer = async () => ({ token: `t-${now}`, expiresAt: now + 40_000, claims });
     const tokens = cache();
     await tokens.tokenFor(key(1), 'r1');
     now += 29_999;
@@ -52,7 +56,7 @@ describe('TokenCache', () => {
     const tokens = cache();
     answer = () => Promise.reject(new Error('API key rejected'));
     await expect(tokens.tokenFor(key(1), 'r1')).rejects.toThrow('API key rejected');
-    answer = async () => ({ token: 'good', expiresAt: now + 300_000 });
+    answer = async () => ({ token: 'good', expiresAt: now + 300_000, claims });
     expect(await tokens.tokenFor(key(1), 'r2')).toBe('good');
     expect(tokens.size).toBe(1);
   });
@@ -67,5 +71,30 @@ describe('TokenCache', () => {
     await tokens.tokenFor(key(1), 'r');
     await tokens.tokenFor(key(2), 'r');
     expect(exchanges).toEqual([key(1), key(2), key(3), key(2)]);
+  });
+
+  it('exchanges the key again instead of reusing a token whose API key was revoked', async () => {
+    const tokens = cache();
+    await tokens.tokenFor(key(1), 'r1');
+    revocations.add({ apiKeyId: 'key-2', principalId: 'user-1', expiresAt: now + 60_000 });
+    await tokens.tokenFor(key(1), 'r2');
+    expect(exchanges).toHaveLength(1);
+
+    revocations.add({ apiKeyId: 'key-1', principalId: 'user-1', expiresAt: now + 60_000 });
+    answer = () => Promise.reject(new Error('API key rejected: unknown, revoked or expired'));
+    await expect(tokens.tokenFor(key(1), 'r3')).rejects.toThrow('API key rejected');
+  });
+
+  it('exchanges the key again for a token with current roles once the principal\'s roles were reduced', async () => {
+    const tokens = cache();
+    const before = await tokens.tokenFor(key(1), 'r1');
+    revocations.add({ principalId: 'user-1', accessVersion: 1, expiresAt: now + 60_000 });
+    now += 1;
+    answer = async () => ({ token: `current-${now}`, expiresAt: now + 300_000, claims: { ...claims, accessVersion: 1 } });
+
+    const after = await tokens.tokenFor(key(1), 'r2');
+    expect(after).not.toBe(before);
+    expect(await tokens.tokenFor(key(1), 'r3')).toBe(after);
+    expect(exchanges).toHaveLength(2);
   });
 });

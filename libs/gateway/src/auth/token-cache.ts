@@ -1,9 +1,11 @@
+import type { RevocableToken, RevocationList } from '@trellis/platform';
 import { createHash } from 'node:crypto';
 
-/** A token governance issued for an API key, and when it expires (ms since the epoch). */
+/** A token governance issued for an API key, when it expires (ms since the epoch), and what revocations can name in it. */
 export interface ExchangedToken {
   token: string;
   expiresAt: number;
+  claims: RevocableToken;
 }
 
 /** Trades an API key for a token; `requestId` names the request that needed it. */
@@ -14,20 +16,24 @@ export type ExchangeApiKey = (apiKey: string, requestId: string) => Promise<Exch
  * token lifetime. Keys are held only as SHA-256 digests. A token is used until shortly before it
  * expires (a quarter of its lifetime, at most 30 s, early: clocks differ and calls take time);
  * concurrent requests with the same key share one exchange; the least recently used entries go
- * first past `maxEntries`. Failed exchanges are not cached: governance rate-limits them itself.
+ * first past `maxEntries`. A token that `revocations` names is dropped, so a revoked key is
+ * exchanged again (and refused) and a principal whose roles were reduced gets a current token.
+ * Failed exchanges are not cached: governance rate-limits them itself.
  */
 export class TokenCache {
-  private readonly entries = new Map<string, { token: string; refreshAt: number }>();
+  private readonly entries = new Map<string, { token: string; refreshAt: number; claims: RevocableToken }>();
   private readonly pending = new Map<string, Promise<string>>();
   private readonly maxEntries: number;
   private readonly now: () => number;
+  private readonly revocations?: RevocationList;
 
   constructor(
     private readonly exchange: ExchangeApiKey,
-    options: { maxEntries?: number; now?: () => number } = {},
+    options: { maxEntries?: number; now?: () => number; revocations?: RevocationList } = {},
   ) {
     this.maxEntries = options.maxEntries ?? 10_000;
     this.now = options.now ?? Date.now;
+    this.revocations = options.revocations;
   }
 
   /** How many tokens are cached. */
@@ -40,7 +46,7 @@ export class TokenCache {
     const cached = this.entries.get(digest);
     if (cached) {
       this.entries.delete(digest);
-      if (cached.refreshAt > this.now()) {
+      if (cached.refreshAt > this.now() && !this.revocations?.reasonToRefuse(cached.claims)) {
         this.entries.set(digest, cached);
         return Promise.resolve(cached.token);
       }
@@ -49,8 +55,8 @@ export class TokenCache {
     if (!exchanging) {
       const startedAt = this.now();
       exchanging = this.exchange(apiKey, requestId)
-        .then(({ token, expiresAt }) => {
-          this.store(digest, token, expiresAt - Math.min(30_000, (expiresAt - startedAt) / 4));
+        .then(({ token, expiresAt, claims }) => {
+          this.store(digest, { token, claims, refreshAt: expiresAt - Math.min(30_000, (expiresAt - startedAt) / 4) });
           return token;
         })
         .finally(() => this.pending.delete(digest));
@@ -59,9 +65,9 @@ export class TokenCache {
     return exchanging;
   }
 
-  private store(digest: string, token: string, refreshAt: number): void {
-    if (refreshAt <= this.now()) return;
-    this.entries.set(digest, { token, refreshAt });
+  private store(digest: string, entry: { token: string; refreshAt: number; claims: RevocableToken }): void {
+    if (entry.refreshAt <= this.now()) return;
+    this.entries.set(digest, entry);
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
   }
 }

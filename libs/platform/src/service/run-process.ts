@@ -72,7 +72,6 @@ export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
   const runtime = await PlatformRuntime.create(config, {
     holdEvents: true,
     holdAfterStart: true,
-    withoutBroker: plan.services.length === 0,
     plugins: plan.plugins,
   });
   const services: RunningService[] = [];
