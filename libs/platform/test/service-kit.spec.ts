@@ -273,9 +273,12 @@ describe('the service kit, through real gRPC', () => {
       const inFlight = client.createWidget({ projectId: 'p1', name: 'slow' });
       await started;
       const closing = second.close();
-      // Released only once the closing server refuses new calls, so the call is in flight through the shutdown.
-      await eventually(() => expect(client.getWidget({ id: 'x' }, { timeoutMs: 1000 })).rejects.toMatchObject({ code: status.UNAVAILABLE }));
-      slowCalls.emit('release');
+      try {
+        // Released only once the closing server refuses new calls, so the call is in flight through the shutdown.
+        await eventually(() => expect(client.getWidget({ id: 'x' }, { timeoutMs: 1000 })).rejects.toMatchObject({ code: status.UNAVAILABLE }));
+      } finally {
+        slowCalls.emit('release');
+      }
       expect((await inFlight).widget?.name).toBe('slow');
       await closing;
       await expect(client.getWidget({ id: 'x' }, { timeoutMs: 1000 })).rejects.toMatchObject({ code: status.UNAVAILABLE });
