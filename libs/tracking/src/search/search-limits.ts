@@ -5,8 +5,8 @@
  * MLflow sets none of these; its own SQL store fails the same way, past them.
  */
 export const SEARCH_LIMITS = Object.freeze({
-  /** Characters of a filter: room for an IN list of `inListValues` run ids and more. */
-  filterLength: 100_000,
+  /** Characters of a filter (64 KiB, as the protos declare): room for an IN list of `inListValues` run ids and more. */
+  filterLength: 65_536,
   /** Comparisons a filter joins with AND. */
   comparisons: 100,
   /** Values of one IN or NOT IN list (as many as a registry search takes run ids). */
