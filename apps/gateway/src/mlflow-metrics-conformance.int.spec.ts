@@ -48,20 +48,20 @@ describe('metric histories over the MLflow REST API', () => {
   });
 
   describe('get-history-bulk', () => {
-    it("orders the runs by run id and each run's points by timestamp, then step, as MLflow's store does", async () => {
-      const runs = [
-        await newRun(points([0, 1, 2])),
-        await newRun([...points([5, 6]), { key: 'loss', value: 9, timestamp: 1_600_000_000_000, step: 7 }]),
-        await newRun(points([3])),
-      ];
+    it("orders the runs by run id and each run's points by timestamp, then step, as MLflow's store does, before max_results cuts", async () => {
+      const late = { key: 'loss', value: 9, timestamp: 1_600_000_000_000, step: 7 };
+      const runs = [await newRun(points([0, 1, 2])), await newRun([...points([5, 6]), late]), await newRun(points([3, 4, 8]))];
       const { metrics } = await client.ok('GET', 'metrics/get-history-bulk', { run_id: [runs[2], runs[0], runs[1], runs[0]], metric_key: 'loss' });
       const sorted = [...runs].sort();
-      expect((metrics as Json[]).map((metric) => metric.run_id)).toEqual(sorted.flatMap((runId) => Array(runId === runs[2] ? 1 : 3).fill(runId)));
+      expect((metrics as Json[]).map((metric) => metric.run_id)).toEqual(sorted.flatMap((runId) => [runId, runId, runId]));
       expect((metrics as Json[]).filter((metric) => metric.run_id === runs[1]).map((metric) => metric.step)).toEqual([7, 5, 6]);
       expect(metrics).toContainEqual({ key: 'loss', value: 0.3, timestamp: 1_700_000_000_003, step: 3, run_id: runs[2] });
-      const capped = await client.ok('GET', 'metrics/get-history-bulk', { run_id: runs, metric_key: 'loss', max_results: 4 });
-      expect(capped.metrics).toEqual(metrics.slice(0, 4));
-      expect((await client.ok('GET', 'metrics/get-history-bulk', { run_id: runs, metric_key: 'loss', max_results: 1_000_000 })).metrics).toHaveLength(7);
+      // A cut inside the run whose last logged point is its earliest keeps that point.
+      const cut = 3 * sorted.indexOf(runs[1]) + 1;
+      const capped = await client.ok('GET', 'metrics/get-history-bulk', { run_id: runs, metric_key: 'loss', max_results: cut });
+      expect(capped.metrics).toEqual(metrics.slice(0, cut));
+      expect(capped.metrics.at(-1)).toEqual({ ...late, run_id: runs[1] });
+      expect((await client.ok('GET', 'metrics/get-history-bulk', { run_id: runs, metric_key: 'loss', max_results: 1_000_000 })).metrics).toHaveLength(9);
     });
 
     it("refuses a request without runs or metric_key in MLflow's words", async () => {

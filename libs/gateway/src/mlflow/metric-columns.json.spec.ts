@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { MetricColumnsSchema, MetricSchema, type MetricColumns } from '@trellis/proto';
-import { byTimestamp, MetricsJson } from './metric-columns.json';
+import { earliestPoints, MetricsJson } from './metric-columns.json';
 import { metricJson } from './mlflow-json';
 
 const columns = (key: string, points: Array<[step: number, timestamp: number, value: number]>): MetricColumns =>
@@ -12,8 +12,8 @@ const columns = (key: string, points: Array<[step: number, timestamp: number, va
   });
 
 /** What JSON.stringify writes of MLflow's metric objects, the reference. */
-const reference = (series: MetricColumns, runId?: string, order?: number[]) =>
-  (order ?? series.steps.map((_, i) => i)).map((i) => {
+const reference = (series: MetricColumns, runId?: string) =>
+  series.steps.map((_, i) => {
     const metric = metricJson(create(MetricSchema, { key: series.key, step: series.steps[i], timestampMs: series.timestampsMs[i], value: series.values[i] }));
     return runId === undefined ? metric : { ...metric, run_id: runId };
   });
@@ -38,25 +38,33 @@ describe('MetricsJson', () => {
     expect(JSON.parse(text).metrics.map((m: { value: unknown }) => m.value)).toEqual([0, 0, 'NaN', 'Infinity', '-Infinity', 5e-324, 1e21, -1.7976931348623157e308, 0.30000000000000004, 1 / 3]);
   });
 
-  it('joins several series with their run ids, in the order given, over blocks of points and pieces of 64 KiB', () => {
+  it('joins several series with their run ids, over blocks of points and pieces of 64 KiB', () => {
     const long = columns('loss', Array.from({ length: 5000 }, (_, i) => [i, 1_767_225_600_000 + i, Math.sin(i)]));
-    const json = new MetricsJson('[').add(awkward, 'a'.repeat(32), [9, 0, 4]).add(columns('empty', [])).add(long, 'b"c').text(']');
-    expect(json.count).toBe(5003);
+    const json = new MetricsJson('[').add(awkward, 'a'.repeat(32)).add(columns('empty', [])).add(long, 'b"c').text(']');
+    expect(json.count).toBe(5010);
     const pieces = json.finish();
     expect(pieces.length).toBeGreaterThan(1);
-    expect(Buffer.concat(pieces).toString()).toBe(JSON.stringify([...reference(awkward, 'a'.repeat(32), [9, 0, 4]), ...reference(long, 'b"c')]));
+    expect(Buffer.concat(pieces).toString()).toBe(JSON.stringify([...reference(awkward, 'a'.repeat(32)), ...reference(long, 'b"c')]));
     expect(Buffer.concat(new MetricsJson('[').add(undefined).text(']').finish()).toString()).toBe('[]');
-    const backwards = Array.from({ length: 5000 }, (_, i) => 4999 - i);
-    expect(Buffer.concat(new MetricsJson().add(long, undefined, backwards).finish()).toString()).toBe(JSON.stringify(reference(long, undefined, backwards)).slice(1, -1));
     const longText = 'x'.repeat(100_000);
     expect(Buffer.concat(new MetricsJson('[').text(longText).finish()).toString()).toBe(`[${longText}`);
   });
 });
 
-describe('byTimestamp', () => {
-  it('orders by timestamp, then step, then value (NaN last), keeping logged order on ties; nothing when already in order', () => {
-    expect(byTimestamp(columns('k', [[0, 1, 1], [1, 2, 1], [1, 2, 2]]))).toBeUndefined();
-    expect(byTimestamp(columns('k', [[5, 3, 0], [1, 2, Number.NaN], [1, 2, 7], [0, 2, 9], [2, 1, 0], [2, 1, 0]]))).toEqual([4, 5, 3, 2, 1, 0]);
-    expect(byTimestamp(undefined)).toBeUndefined();
+describe('earliestPoints', () => {
+  const stepsOf = (points: MetricColumns | undefined) => points?.steps.map(Number);
+
+  it('orders by timestamp, then step, then value (NaN last), then as logged, and keeps the first `limit`', () => {
+    const shuffled = columns('k', [[5, 3, 0], [1, 2, Number.NaN], [1, 2, 7], [0, 2, 9], [2, 1, 0], [6, 1, 0]]);
+    expect(stepsOf(earliestPoints([shuffled], 10))).toEqual([2, 6, 0, 1, 1, 5]);
+    expect(earliestPoints([shuffled], 10)?.values).toEqual([0, 0, 9, 7, Number.NaN, 0]);
+    expect(stepsOf(earliestPoints([shuffled], 2))).toEqual([2, 6]);
+  });
+
+  it('chooses among every part, and answers a part already in order and within the limit as it is', () => {
+    const inOrder = columns('k', [[0, 1, 1], [1, 2, 1], [1, 2, 2]]);
+    expect(earliestPoints([inOrder], 3)).toBe(inOrder);
+    expect(stepsOf(earliestPoints([inOrder, columns('k', [[9, 0, 0]])], 2))).toEqual([9, 0]);
+    expect(earliestPoints([undefined, columns('k', [])], 5)).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
-import type { MetricColumns } from '@trellis/proto';
+import { create } from '@bufbuild/protobuf';
+import { MetricColumnsSchema, type MetricColumns } from '@trellis/proto';
 import { doubleJson } from './mlflow-json';
 
 const COMMA = 0x2c;
@@ -42,8 +43,8 @@ export class MetricsJson {
     return this.points;
   }
 
-  /** Adds `points` of one series, those `order` lists by index when given, each with `runId` when given. */
-  add(series: MetricColumns | undefined, runId?: string, order?: readonly number[]): this {
+  /** Adds the points of one series, each with `runId` when given. */
+  add(series: MetricColumns | undefined, runId?: string): this {
     if (!series || series.steps.length === 0) return this;
     const { steps, timestampsMs, values } = series;
     const head = Buffer.from(`{"key":${JSON.stringify(series.key)},"value":`);
@@ -51,23 +52,20 @@ export class MetricsJson {
     const step = Buffer.from(',"step":');
     const tail = Buffer.from(runId === undefined ? '}' : `,"run_id":${JSON.stringify(runId)}}`);
     const pointBytes = head.length + tail.length + POINT_BYTES;
-    const count = order ? order.length : steps.length;
     const starts = new Uint32Array(BLOCK + 1);
-    for (let first = 0; first < count; first += BLOCK) {
-      const end = Math.min(count, first + BLOCK);
-      const indexes = order ? order.slice(first, end) : undefined;
-      const doubles = JSON.stringify(indexes ? indexes.map((i) => values[i]) : values.slice(first, end));
+    for (let first = 0; first < steps.length; first += BLOCK) {
+      const end = Math.min(steps.length, first + BLOCK);
+      const doubles = JSON.stringify(values.slice(first, end));
       numberStarts(doubles, starts);
-      for (let n = first; n < end; n++) {
+      for (let i = first; i < end; i++) {
         if (this.at + pointBytes > this.piece.length) this.nextPiece(pointBytes);
         const buffer = this.piece;
         let at = this.at;
-        const i = indexes ? indexes[n - first] : n;
         if (this.points > 0) buffer[at++] = COMMA;
         at = copy(buffer, at, head);
         const value = values[i];
         if (Number.isFinite(value)) {
-          for (let c = starts[n - first], last = starts[n - first + 1] - 1; c < last; c++) buffer[at++] = doubles.charCodeAt(c);
+          for (let c = starts[i - first], last = starts[i - first + 1] - 1; c < last; c++) buffer[at++] = doubles.charCodeAt(c);
         } else {
           at += buffer.write(`"${doubleJson(value)}"`, at, 'latin1');
         }
@@ -106,19 +104,31 @@ export class MetricsJson {
 }
 
 /**
- * The indexes of the points ordered as MLflow's store orders a run's history for get-history-bulk:
- * by timestamp, then step, then value; undefined when they already are (as logged points nearly
- * always are).
+ * The first `limit` of the points of `parts` (of one series, in logged order) in the order MLflow's
+ * store gives a run's history for get-history-bulk: by timestamp, then step, then value (NaN last),
+ * then as logged. The part itself when there is one, already in that order (as logged points nearly
+ * always are) and within the limit.
  */
-export function byTimestamp(points: MetricColumns | undefined): number[] | undefined {
-  if (!points) return undefined;
+export function earliestPoints(parts: ReadonlyArray<MetricColumns | undefined>, limit: number): MetricColumns | undefined {
+  const pages = parts.filter((part): part is MetricColumns => part !== undefined && part.steps.length > 0);
+  if (pages.length === 0) return undefined;
+  const [first] = pages;
+  const points = pages.length === 1 ? first : create(MetricColumnsSchema, {
+    key: first.key,
+    steps: pages.flatMap((page) => page.steps),
+    timestampsMs: pages.flatMap((page) => page.timestampsMs),
+    values: pages.flatMap((page) => page.values),
+  });
   const { steps, timestampsMs, values } = points;
   const compare = (a: number, b: number) =>
-    compareIntegers(timestampsMs[a], timestampsMs[b]) || compareIntegers(steps[a], steps[b]) || compareValues(values[a], values[b]);
+    compareIntegers(timestampsMs[a], timestampsMs[b]) || compareIntegers(steps[a], steps[b]) || compareValues(values[a], values[b]) || a - b;
   let sorted = true;
-  for (let i = 1; i < steps.length && sorted; i++) sorted = compare(i - 1, i) <= 0;
-  if (sorted) return undefined;
-  return Array.from(steps, (_, i) => i).sort((a, b) => compare(a, b) || a - b);
+  for (let i = 1; i < steps.length && sorted; i++) sorted = compare(i - 1, i) < 0;
+  if (sorted && steps.length <= limit) return points;
+  const order = Array.from(steps, (_, i) => i);
+  if (!sorted) order.sort(compare);
+  const kept = order.slice(0, limit);
+  return create(MetricColumnsSchema, { key: points.key, steps: kept.map((i) => steps[i]), timestampsMs: kept.map((i) => timestampsMs[i]), values: kept.map((i) => values[i]) });
 }
 
 /**

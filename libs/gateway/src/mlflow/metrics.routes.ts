@@ -1,6 +1,6 @@
-import { MetricSampling, MetricService, type StreamMetricSeriesResponse } from '@trellis/proto';
+import { MetricSampling, MetricService, type MetricColumns, type StreamMetricSeriesResponse } from '@trellis/proto';
 import type { RequestContext } from '../http/request-context';
-import { byTimestamp, MetricsJson } from './metric-columns.json';
+import { earliestPoints, MetricsJson } from './metric-columns.json';
 import type { MlflowCall, MlflowRoute } from './mlflow-call';
 import { invalidParameter, missingParameter } from './mlflow-errors';
 import { sendStream } from './streamed-response';
@@ -97,7 +97,7 @@ async function getHistoryBulkInterval(call: MlflowCall): Promise<void> {
  * The full history of one metric of several runs (the UI's `get-history-bulk`, `run_id` repeated),
  * as `metrics[]` with `run_id`, ordered as MLflow's store orders them: by run id, each run's points
  * by timestamp, step and value; at most `max_results` points in all (25,000 by default and at most,
- * as MLflow), the first a run logged when it has more.
+ * as MLflow).
  */
 async function getHistoryBulk(call: MlflowCall): Promise<void> {
   const fields = await call.fields();
@@ -110,11 +110,24 @@ async function getHistoryBulk(call: MlflowCall): Promise<void> {
   const json = new MetricsJson('{"metrics":[');
   for (const runId of [...new Set(runIds)].sort()) {
     if (json.count === maxResults) break;
-    // One page holds what is left: at most 25,000 points.
-    const { points } = await metrics(call).getMetricSeries({ runId, key, pageSize: maxResults - json.count }, call.rpc.options);
-    json.add(points, runId, byTimestamp(points));
+    json.add(await earliestOfRun(call, runId, key, maxResults - json.count), runId);
   }
   sendWritten(call.ctx, json.text(']}'));
+}
+
+/**
+ * The first `limit` points of a run's series in MLflow's order (see earliestPoints), read page by
+ * page (25,000 points a page: one page for most series), holding at most a page more than that.
+ */
+async function earliestOfRun(call: MlflowCall, runId: string, key: string, limit: number): Promise<MetricColumns | undefined> {
+  let kept: MetricColumns | undefined;
+  let pageToken = '';
+  do {
+    const page = await metrics(call).getMetricSeries({ runId, key, pageToken }, call.rpc.options);
+    kept = earliestPoints([kept, page.points], limit);
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  return kept;
 }
 
 /** Metric histories. */
