@@ -55,7 +55,7 @@ export class Gateway {
 
   constructor(options: GatewayOptions) {
     this.logger = options.logger;
-    this.upstreams = new Upstreams(options.upstreams, options.services ?? EXPOSED_SERVICES);
+    this.upstreams = new Upstreams(options.upstreams, options.services ?? EXPOSED_SERVICES, options.logger);
     this.auth = new EdgeAuth(this.upstreams, { revocations: options.revocations });
     this.server = new HttpServer(this.router, { maxBodyBytes: options.maxBodyBytes, logger: options.logger, metrics: options.metrics, edge: 'gateway' });
     for (const addRoutes of ROUTE_MODULES) addRoutes(this);

@@ -1,8 +1,9 @@
 import type { DescService } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { Channel, Client, credentials, status, type ClientOptions } from '@grpc/grpc-js';
-import { CLIENT_CHANNEL_OPTIONS, createGrpcClient, type GrpcClient } from '@trellis/platform';
+import { CLIENT_CHANNEL_OPTIONS, createGrpcClient, type GrpcClient, type Logger } from '@trellis/platform';
 import { GatewayError } from '../errors/gateway-error';
+import { UpstreamFailureLog } from './upstream-failures';
 import { checkUpstreamHealth, namingUnreachableUpstream } from './upstream-health';
 
 /** How long a readiness check waits for an upstream's health answer. */
@@ -11,20 +12,24 @@ const HEALTH_TIMEOUT_MS = 2000;
 /**
  * The gateway's clients of the platform's services: one gRPC channel per upstream address,
  * shared by the typed clients of every service it serves, made on first use and kept. A call that
- * fails because its upstream is down answers UNAVAILABLE naming that service and its setting.
+ * fails because its upstream is down answers UNAVAILABLE naming that service and its setting, and
+ * every call an upstream fails is logged (see UpstreamFailureLog).
  */
 export class Upstreams {
   private readonly owners = new Map<string, string>();
   private readonly channels = new Map<string, Channel>();
   private readonly clients = new Map<string, GrpcClient<GenServiceMethods>>();
   private readonly healthClients = new Map<string, Client>();
+  private readonly failures: UpstreamFailureLog;
 
   constructor(
     /** Platform service name -> `host:port` of its gRPC server. */
     private readonly addresses: Readonly<Record<string, string>>,
     /** Platform service name -> the gRPC services it answers. */
     readonly exposed: Readonly<Record<string, readonly DescService[]>>,
+    logger: Logger,
   ) {
+    this.failures = new UpstreamFailureLog(logger);
     for (const [owner, services] of Object.entries(exposed)) for (const service of services) this.owners.set(service.typeName, owner);
   }
 
@@ -46,7 +51,10 @@ export class Upstreams {
         `${service.typeName} is answered by the ${owner} service, and no address is configured for it: set gateway.upstreams.${owner} (TRELLIS_GATEWAY_UPSTREAM_${owner.toUpperCase()})`,
       );
     }
-    const client = createGrpcClient(service, address, { channelOptions: this.clientOptions(owner, address) });
+    const options = this.clientOptions(owner, address);
+    // Requests' calls only: a failed readiness check answers /readyz, not the log.
+    const interceptors = [this.failures.interceptor({ owner, address }), ...(options.interceptors ?? [])];
+    const client = createGrpcClient(service, address, { channelOptions: { ...options, interceptors } });
     this.clients.set(service.typeName, client as unknown as GrpcClient<GenServiceMethods>);
     return client;
   }
