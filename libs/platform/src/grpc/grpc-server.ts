@@ -4,22 +4,25 @@ import { ReflectionService } from '@grpc/reflection';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Metrics } from '../ops/metrics';
+import { limitsInterceptor } from './limits-interceptor';
 import { metricsInterceptor } from './metrics-interceptor';
 import { packageDefinitionFor } from './package-definition';
+import { maxRequestBytesOf } from './request-limits';
 
 /**
  * The gRPC server options of one service: its protobuf-es services as a package definition,
  * plus `grpc.health.v1.Health` and server reflection (v1 and v1alpha) on the same port.
- * Shutdown is graceful: in-flight calls finish before the server closes.
+ * Requests over their method's size or field limits are refused before any handler sees them
+ * (see requestDecoder). Shutdown is graceful: in-flight calls finish before the server closes.
  */
 export function grpcServerOptions(options: {
   services: readonly DescService[];
   url: string;
   health: HealthImplementation;
   metrics: Metrics;
-  maxReceiveMessageBytes?: number;
 }): GrpcOptions {
   const packageDefinition = packageDefinitionFor(options.services);
+  const maxRequestBytes = Math.max(...options.services.flatMap((service) => service.methods.map(maxRequestBytesOf)));
   return {
     transport: Transport.GRPC,
     options: {
@@ -27,10 +30,11 @@ export function grpcServerOptions(options: {
       package: [...new Set(options.services.map((service) => service.file.proto.package))],
       packageDefinition,
       gracefulShutdown: true,
-      // NestJS passes channelOptions to the grpc-js Server constructor, which takes interceptors.
-      channelOptions: { interceptors: [metricsInterceptor(options.metrics)] } as ChannelOptions,
-      // Room for MLflow's largest request: log-inputs with a 16 MiB dataset profile and a 1 MiB schema (32 MiB of JSON at the gateway).
-      maxReceiveMessageLength: options.maxReceiveMessageBytes ?? 40 * 1024 * 1024,
+      // NestJS passes channelOptions to the grpc-js Server constructor, which takes interceptors;
+      // the last is outermost, so the metrics see the limits' answers.
+      channelOptions: { interceptors: [metricsInterceptor(options.metrics), limitsInterceptor()] } as ChannelOptions,
+      // grpc-js's own cap, per server: the largest any of its methods takes; each method's own is checked before decoding.
+      maxReceiveMessageLength: maxRequestBytes,
       onLoadPackageDefinition: (_definition: unknown, server: Pick<Server, 'addService'>) => {
         new ReflectionService(packageDefinition).addToServer(server);
         options.health.addToServer(server);

@@ -7,3 +7,5 @@ export * from './paging';
 export * from './method-path';
 export * from './service-clients';
 export * from './drained-stream';
+export * from './request-limits';
+export * from './limits-interceptor';

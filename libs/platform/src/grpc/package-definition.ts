@@ -2,10 +2,14 @@ import { create, fromBinary, toBinary, type DescFile, type DescMethod, type Desc
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import type { MethodDefinition } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
+import { requestDecoder } from './request-limits';
 
 /**
  * Builds a grpc-js PackageDefinition from protobuf-es service descriptors, so that servers and
  * clients exchange real protobuf-es messages and no `.proto` file is read at run time.
+ *
+ * Requests are decoded by `requestDecoder`, which refuses one over its method's size or field
+ * limits with a `RefusedRequest`: serve the definition with `limitsInterceptor`, which answers those.
  *
  * Every file that declares a service, with its imports, is also listed as
  * `fileDescriptorProtos`, which is what gRPC server reflection answers from.
@@ -43,7 +47,7 @@ function methodDefinition(service: DescService, method: DescMethod): MethodDefin
     requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
     responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
     requestSerialize: (message) => Buffer.from(toBinary(method.input, create(method.input, message as never))),
-    requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
+    requestDeserialize: requestDecoder(method),
     responseSerialize: (message) => Buffer.from(toBinary(method.output, create(method.output, message as never))),
     responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
     originalName: method.localName,
