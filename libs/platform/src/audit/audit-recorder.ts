@@ -5,8 +5,9 @@ import { AuditEventSchema, Outcome } from '@trellis/proto';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Caller } from '../auth/caller';
-import { PermissionDeniedError, UnauthenticatedError, type GrpcStatusError } from '../errors';
+import { excerpt, PermissionDeniedError, UnauthenticatedError, type GrpcStatusError } from '../errors';
 import type { Outbox } from '../events';
+import { MAX_STATUS_DETAILS } from '../grpc/limits-interceptor';
 import type { Logger } from '../ops/logger';
 
 /** What one audited call did, as the kit saw it. */
@@ -21,6 +22,12 @@ export interface AuditedCall {
   requestId: string;
   clientAddress: string;
 }
+
+/**
+ * Longest text an audit event keeps of a field other than `reason` (which keeps as much as a
+ * status's details): ids, names and `Kind/<id>` fit, a caller's oversized value does not.
+ */
+const AUDIT_FIELD_LENGTH = 256;
 
 /**
  * Writes audit events (`trellis.audit.v1.AuditEvent`) through a service's outbox on
@@ -89,27 +96,28 @@ export class AuditRecorder {
   }
 
   private async publish(manager: EntityManager, call: AuditedCall, outcome: Outcome, reason: string): Promise<void> {
+    const kept = (text: string) => excerpt(text, AUDIT_FIELD_LENGTH);
     const event = create(AuditEventSchema, {
       id: randomUUID(),
       service: this.service,
-      actor: call.actor,
-      action: call.action,
-      method: call.method,
-      resource: call.resource,
-      projectId: call.projectId,
+      actor: kept(call.actor),
+      action: kept(call.action),
+      method: kept(call.method),
+      resource: kept(call.resource),
+      projectId: kept(call.projectId),
       outcome,
-      reason,
-      requestId: call.requestId,
+      reason: excerpt(reason, MAX_STATUS_DETAILS),
+      requestId: kept(call.requestId),
       occurredAt: timestampNow(),
-      clientAddress: call.clientAddress,
+      clientAddress: kept(call.clientAddress),
     });
     await this.outbox.publish(manager, {
       subject: this.subject,
       schema: AuditEventSchema,
       message: event,
-      projectId: call.projectId || undefined,
-      actor: call.actor || undefined,
-      requestId: call.requestId,
+      projectId: event.projectId || undefined,
+      actor: event.actor || undefined,
+      requestId: event.requestId,
     });
   }
 }
