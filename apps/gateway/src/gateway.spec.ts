@@ -4,7 +4,7 @@ import { governanceService } from '@trellis/governance';
 import { runProcess, type RunningEdge, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
 import { AuditService, IdentityService, TokenService } from '@trellis/proto';
-import { eventually } from '@trellis/testing';
+import { eventually, testNatsConfig } from '@trellis/testing';
 
 const ADMIN_KEY = `trellis_00000000000000ad_${'k'.repeat(43)}`;
 const WRONG_KEY = `trellis_00000000000000ad_${'w'.repeat(43)}`;
@@ -135,14 +135,15 @@ describe('the gateway in front of governance', () => {
     }
   });
 
-  it('runs as a distributed process that hosts only the gateway, with no database, NATS or key set', async () => {
+  it('runs as a distributed process that hosts only the gateway, with no database or key set (NATS brings it revocations)', async () => {
     const saved = { ...process.env };
+    const nats = testNatsConfig();
     Object.assign(process.env, {
       TRELLIS_MODE: 'distributed',
       TRELLIS_OPS_PORT: '0',
       TRELLIS_GATEWAY_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
-      TRELLIS_NATS_URL: 'nats://127.0.0.1:1',
+      ...nats.env,
       TRELLIS_GATEWAY_UPSTREAM_GOVERNANCE: governance.grpcAddress,
     });
     const printed: string[] = [];
@@ -162,6 +163,7 @@ describe('the gateway in front of governance', () => {
       }
     } finally {
       process.env = saved;
+      await nats.cleanup();
     }
   });
 });

@@ -58,12 +58,13 @@ describe('a process with edges', () => {
     expect(await listening(widgets.grpcAddress)).toBe(false);
   });
 
-  it('runs in distributed mode hosting only edges, with no database, NATS or key set', async () => {
+  it('needs NATS in distributed mode even when it hosts only edges, which follow revocations from it, and says so', async () => {
     Object.assign(process.env, { TRELLIS_MODE: 'distributed', TRELLIS_NATS_URL: 'nats://127.0.0.1:1' });
     const { edge, seen } = recordingEdge();
-    const running = await runProcess({ mode: 'distributed', services: [], edges: [edge], print: () => undefined });
-    expect(seen.upstreams).toEqual({});
-    await running.stop();
+    await expect(runProcess({ mode: 'distributed', services: [], edges: [edge], print: () => undefined })).rejects.toThrow(
+      'cannot reach NATS at nats://127.0.0.1:1: CONNECTION_REFUSED; check that it runs there, or set nats.url (TRELLIS_NATS_URL) to where it does',
+    );
+    expect(seen.upstreams).toBeUndefined();
   });
 
   it('still requires a key set in distributed mode for a process hosting a service other than governance', async () => {
