@@ -1,29 +1,18 @@
-import { createLogger } from '@trellis/platform';
-import { EchoService, startEchoServer } from '../../test/echo-service';
-import { Gateway } from '../gateway';
+import { startEchoGateway, type EchoGateway } from '../../test/echo-gateway';
+import { EchoService } from '../../test/echo-service';
 
 const ECHO = `/v1/${EchoService.typeName}/Echo`;
 
 /** JSON routes read a body only when it is sent as JSON. */
 describe('the Content-Type of JSON routes', () => {
-  let echo: { address: string; stop(): Promise<void> };
-  let gateway: Gateway;
-  let base: string;
+  let echo: EchoGateway;
 
-  beforeAll(async () => {
-    echo = await startEchoServer();
-    gateway = new Gateway({ upstreams: { echo: echo.address }, maxBodyBytes: 1024, logger: createLogger({ level: 'silent' }), services: { echo: [EchoService] } });
-    base = await gateway.listen('127.0.0.1', 0);
-  });
-
-  afterAll(async () => {
-    await gateway.close();
-    await echo.stop();
-  });
+  beforeAll(async () => (echo = await startEchoGateway()));
+  afterAll(() => echo.close());
 
   /** POSTs `body`; a Uint8Array goes without a Content-Type (fetch labels a string text/plain). */
   const post = async (path: string, body: string | Uint8Array, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${base}${path}`, { method: 'POST', body, headers: { 'x-request-id': 'req-ct', ...headers } });
+    const response = await fetch(`${echo.base}${path}`, { method: 'POST', body, headers: { 'x-request-id': 'req-ct', ...headers } });
     return { status: response.status, body: (await response.json()) as unknown };
   };
   const json = (type: string) => ({ 'content-type': type });

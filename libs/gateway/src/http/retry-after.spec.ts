@@ -1,26 +1,15 @@
-import { createLogger } from '@trellis/platform';
-import { EchoService, startEchoServer } from '../../test/echo-service';
-import { Gateway } from '../gateway';
+import { startEchoGateway, type EchoGateway } from '../../test/echo-gateway';
+import { EchoService } from '../../test/echo-service';
 
 /** 429 answers say when to come back, as HTTP clients (MLflow's among them) read it. */
 describe('Retry-After on 429', () => {
-  let echo: { address: string; stop(): Promise<void> };
-  let gateway: Gateway;
-  let base: string;
+  let echo: EchoGateway;
 
-  beforeAll(async () => {
-    echo = await startEchoServer();
-    gateway = new Gateway({ upstreams: { echo: echo.address }, maxBodyBytes: 1024, logger: createLogger({ level: 'silent' }), services: { echo: [EchoService] } });
-    base = await gateway.listen('127.0.0.1', 0);
-  });
-
-  afterAll(async () => {
-    await gateway.close();
-    await echo.stop();
-  });
+  beforeAll(async () => (echo = await startEchoGateway()));
+  afterAll(() => echo.close());
 
   const echoing = (body: unknown) =>
-    fetch(`${base}/v1/${EchoService.typeName}/Echo`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    fetch(`${echo.base}/v1/${EchoService.typeName}/Echo`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
 
   it("passes on the seconds the upstream's limit asked for in its retry-after trailing metadata", async () => {
     const response = await echoing({ text: 'busy', count: 7 });

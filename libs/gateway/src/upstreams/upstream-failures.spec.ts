@@ -2,8 +2,8 @@ import { status } from '@grpc/grpc-js';
 import { IdentityService } from '@trellis/proto';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { EchoService, startEchoServer } from '../../test/echo-service';
-import { Gateway } from '../gateway';
+import { startEchoGateway, type EchoGateway } from '../../test/echo-gateway';
+import { EchoService } from '../../test/echo-service';
 import { UpstreamFailureLog } from './upstream-failures';
 
 /** A logger at info, as a process logs by default, whose lines land in `lines`. */
@@ -19,26 +19,16 @@ function capturingLogger() {
 }
 
 describe('logs of failed upstream calls', () => {
-  let echo: { address: string; stop(): Promise<void> };
-  let gateway: Gateway;
-  let base: string;
+  let echo: EchoGateway;
   const { logger, lines } = capturingLogger();
   // Nothing listens on port 1.
   const down = '127.0.0.1:1';
 
-  beforeAll(async () => {
-    echo = await startEchoServer();
-    gateway = new Gateway({ upstreams: { echo: echo.address, governance: down }, maxBodyBytes: 1024, logger, services: { echo: [EchoService], governance: [IdentityService] } });
-    base = await gateway.listen('127.0.0.1', 0);
-  });
-
-  afterAll(async () => {
-    await gateway.close();
-    await echo.stop();
-  });
+  beforeAll(async () => (echo = await startEchoGateway({ logger, upstreams: { governance: down }, services: { governance: [IdentityService] } })));
+  afterAll(() => echo.close());
 
   const post = async (path: string, body: unknown, requestId: string) => {
-    const response = await fetch(`${base}${path}`, {
+    const response = await fetch(`${echo.base}${path}`, {
       method: 'POST',
       body: JSON.stringify(body),
       headers: { 'content-type': 'application/json', 'x-request-id': requestId },
@@ -65,7 +55,7 @@ describe('logs of failed upstream calls', () => {
   it('logs an internal error of an upstream that answers', async () => {
     expect(await post(`/v1/${EchoService.typeName}/Echo`, { text: 'crash' }, 'req-crash')).toBe(500);
     expect(linesOf('req-crash')).toEqual([
-      expect.objectContaining({ level: 40, upstream: 'echo', address: echo.address, code: 'INTERNAL', msg: expect.stringContaining('the echo broke') }),
+      expect.objectContaining({ level: 40, upstream: 'echo', address: echo.echoAddress, code: 'INTERNAL', msg: expect.stringContaining('the echo broke') }),
     ]);
   });
 
