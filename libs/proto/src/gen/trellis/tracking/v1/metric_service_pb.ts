@@ -471,7 +471,8 @@ export type SampledMetricSeries = Message<"trellis.tracking.v1.SampledMetricSeri
   runId: string;
 
   /**
-   * points in step order, then logged order.
+   * points in step order; of one step, in logged order (by timestamp, then value, with
+   * METRIC_SAMPLING_EVEN_STEPS).
    *
    * @generated from field: trellis.tracking.v1.MetricColumns points = 2;
    */
