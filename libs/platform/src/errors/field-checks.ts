@@ -43,3 +43,28 @@ export function fullyPercentDecoded(text: string): string {
   for (let next = decodeOnce(decoded); next !== decoded; next = decodeOnce(decoded)) decoded = next;
   return decoded;
 }
+
+// eslint-disable-next-line no-control-regex -- control characters are what this looks for
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+/**
+ * INVALID_ARGUMENT naming `field`, the first control character (U+0000 to U+001F, U+007F) of the
+ * name `value` and its position: names are shown in lists, paths and logs, where a NUL, a line
+ * break or an escape sequence would mislead, and PostgreSQL cannot store a NUL at all.
+ */
+export function checkNoControlCharacters(value: string, field: string): void {
+  const at = value.search(CONTROL_CHARACTER);
+  if (at === -1) return;
+  const code = `U+${value.charCodeAt(at).toString(16).toUpperCase().padStart(4, '0')}`;
+  throw new InvalidArgumentError(`contains the control character ${code} at position ${at}; a name may not contain control characters`, field);
+}
+
+/**
+ * INVALID_ARGUMENT naming `field` and the position when the text `value` holds a NUL (U+0000),
+ * which PostgreSQL cannot store, so that SQLite refuses it alike. Free text keeps its other
+ * control characters (line breaks, tabs).
+ */
+export function checkNoNul(value: string, field: string): void {
+  const at = value.indexOf('\0');
+  if (at !== -1) throw new InvalidArgumentError(`contains a NUL character (U+0000) at position ${at}, which cannot be stored`, field);
+}

@@ -1,0 +1,37 @@
+import { InvalidArgumentError } from './domain-errors';
+import { checkNoControlCharacters, checkNoNul } from './field-checks';
+
+const messageOf = (check: () => void) => {
+  try {
+    check();
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) return error.message;
+    throw error;
+  }
+  return undefined;
+};
+
+describe('checkNoControlCharacters', () => {
+  it.each([
+    ['a\0b', 'name: contains the control character U+0000 at position 1; a name may not contain control characters'],
+    ['line\nbreak', 'name: contains the control character U+000A at position 4; a name may not contain control characters'],
+    ['\u001b[31mred', 'name: contains the control character U+001B at position 0; a name may not contain control characters'],
+    ['del\u007f', 'name: contains the control character U+007F at position 3; a name may not contain control characters'],
+  ])('refuses %j naming the field, the character and its position', (value, message) => {
+    expect(messageOf(() => checkNoControlCharacters(value, 'name'))).toBe(message);
+  });
+
+  it('accepts names with spaces, punctuation and any other script', () => {
+    expect(messageOf(() => checkNoControlCharacters('churn model v2 (ünïcode, 日本語) - ok!', 'name'))).toBeUndefined();
+  });
+});
+
+describe('checkNoNul', () => {
+  it('refuses a NUL anywhere, naming the field and its position', () => {
+    expect(messageOf(() => checkNoNul('value\0', 'tags[2].value'))).toBe('tags[2].value: contains a NUL character (U+0000) at position 5, which cannot be stored');
+  });
+
+  it('accepts line breaks, tabs and other control characters in free text', () => {
+    expect(messageOf(() => checkNoNul('first line\nsecond\tcolumn\r\n\u001b', 'description'))).toBeUndefined();
+  });
+});
