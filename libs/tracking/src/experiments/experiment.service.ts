@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkRequired, excerpt, FailedPreconditionError, NotFoundError } from '@trellis/platform';
+import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkNoControlCharacters, checkNoNul, checkRequired, excerpt, FailedPreconditionError, NotFoundError } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { RunEntity } from '../runs/run.entity';
 import { ExperimentSearch } from '../search/experiment-search';
@@ -65,6 +65,7 @@ export class ExperimentService {
   async getByName(caller: Caller, projectId: string, name: string): Promise<ExperimentEntity> {
     checkRequired(projectId, 'project_id');
     checkRequired(name, 'name');
+    checkNoNul(name, 'name');
     caller.assert('read', 'Experiment', { projectId });
     const found = await this.findByName(projectId, name);
     if (found) return found;
@@ -183,11 +184,13 @@ export class ExperimentService {
 function checkName(name: string, field: string): void {
   checkRequired(name.trim(), field);
   checkLength(name, TRACKING_LIMITS.experimentNameLength, field);
+  checkNoControlCharacters(name, field);
 }
 
 function checkExperimentTag(tag: { key: string; value: string }, field: string): void {
   checkKey(tag.key, `${field}.key`);
   checkLength(tag.value, TRACKING_LIMITS.experimentTagValueLength, `${field}.value`);
+  checkNoNul(tag.value, `${field}.value`);
 }
 
 /** FAILED_PRECONDITION, in MLflow's words, unless the experiment is active: a deleted one takes no new runs or tags. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
-import { AuditRecorder, type Caller, checkLength, DomainError, excerpt, FailedPreconditionError, InvalidArgumentError, NotFoundError, Outbox } from '@trellis/platform';
+import { AuditRecorder, type Caller, checkLength, checkNoControlCharacters, checkNoNul, DomainError, excerpt, FailedPreconditionError, InvalidArgumentError, NotFoundError, Outbox } from '@trellis/platform';
 import { RunCreatedEventSchema, RunFinishedEventSchema } from '@trellis/proto';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { ArtifactStores } from '../artifacts/artifact-stores';
@@ -78,7 +78,9 @@ export class RunService {
     input.tags.forEach((tag, index) => {
       checkKey(tag.key, `tags[${index}].key`);
       checkLength(tag.value, TRACKING_LIMITS.runTagValueLength, `tags[${index}].value`);
+      checkNoNul(tag.value, `tags[${index}].value`);
     });
+    if (input.userId) checkNoNul(input.userId, 'user_id');
     const tags = new Map(input.tags.map((tag) => [tag.key, tag.value]));
     const nameTag = tags.get(RUN_NAME_TAG);
     if (input.runName && nameTag && input.runName !== nameTag) {
@@ -87,7 +89,7 @@ export class RunService {
       );
     }
     const name = input.runName || nameTag || generatedRunName();
-    checkLength(name, TRACKING_LIMITS.runNameLength, 'run_name');
+    checkRunName(name);
     tags.set(RUN_NAME_TAG, name);
     let parentRunId: string | null = null;
     if (input.parentRunId) {
@@ -142,7 +144,7 @@ export class RunService {
 
   /** Changes status, end time or name; reaching a terminal status publishes run.finished once. */
   async update(caller: Caller, input: { runId: string; status?: RunStatusName; endTimeMs: number; runName: string }): Promise<RunEntity> {
-    if (input.runName) checkLength(input.runName, TRACKING_LIMITS.runNameLength, 'run_name');
+    if (input.runName) checkRunName(input.runName);
     if (!Number.isSafeInteger(input.endTimeMs) || input.endTimeMs < 0) {
       throw new InvalidArgumentError('must be a non-negative number of milliseconds', 'end_time');
     }
@@ -355,4 +357,10 @@ function checkActive(run: RunEntity): void {
   if (run.lifecycleStage !== 'active') {
     throw new FailedPreconditionError(`The run ${run.id} must be in the 'active' state. Current state is ${run.lifecycleStage}.`);
   }
+}
+
+/** A run name: at most 250 characters, none of them a control character. */
+function checkRunName(name: string): void {
+  checkLength(name, TRACKING_LIMITS.runNameLength, 'run_name');
+  checkNoControlCharacters(name, 'run_name');
 }

@@ -1,4 +1,4 @@
-import { checkLength, InvalidArgumentError } from '@trellis/platform';
+import { checkLength, checkNoNul, InvalidArgumentError } from '@trellis/platform';
 import type { MetricPoint } from '../metrics/metric-store';
 import { checkKey, TRACKING_LIMITS } from './tracking-limits';
 
@@ -19,7 +19,7 @@ const POINT_OVERHEAD_BYTES = 32;
 
 /**
  * Checks a batch against MLflow's limits before anything is written, so a rejected batch stores
- * nothing: counts, total size, keys, value lengths, timestamps, and duplicate param keys.
+ * nothing: counts, total size, keys, value lengths and NULs, timestamps, and duplicate param keys.
  * Each error names the limit and the entry (`metrics[3].key`).
  */
 export function checkLogBatch(batch: LogBatch): void {
@@ -49,6 +49,7 @@ export function checkLogBatch(batch: LogBatch): void {
   params.forEach((param, index) => {
     checkKey(param.key, `params[${index}].key`);
     checkLength(param.value, TRACKING_LIMITS.paramValueLength, `params[${index}].value`);
+    checkNoNul(param.value, `params[${index}].value`);
     const earlier = seen.get(param.key);
     if (earlier !== undefined) {
       throw new InvalidArgumentError(`param "${param.key}" appears twice in the batch; log each param once`, `params[${index}].key`);
@@ -59,6 +60,7 @@ export function checkLogBatch(batch: LogBatch): void {
   tags.forEach((tag, index) => {
     checkKey(tag.key, `tags[${index}].key`);
     checkLength(tag.value, TRACKING_LIMITS.runTagValueLength, `tags[${index}].value`);
+    checkNoNul(tag.value, `tags[${index}].value`);
     bytes += tag.key.length + tag.value.length;
   });
   if (bytes > TRACKING_LIMITS.batchBytes) {
