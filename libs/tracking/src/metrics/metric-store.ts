@@ -241,12 +241,12 @@ export class MetricStore {
         for (const step of await this.stepBounds(m, series)) if (within.includes(step)) kept.add(step);
       }
       const steps = [...kept].sort((a, b) => a - b);
+      const order = 'ORDER BY step, "timestamp", value';
       for (const { runId, series } of found) {
         const { total } = await this.scopeOf(m, series, range);
-        const points =
-          steps.length === 0
-            ? noPoints()
-            : await this.columnsOf(m, `FROM metric_points WHERE series_id = ? AND step IN (${marks(steps.length)}) ORDER BY step, "timestamp", value`, [series.id, ...steps]);
+        // One scan finds the points at those steps; the columns are then read by primary key.
+        const seqs = steps.length === 0 ? [] : await this.integers(m, `SELECT seq FROM metric_points WHERE series_id = ? AND step IN (${marks(steps.length)}) ${order}`, [series.id, ...steps]);
+        const points = seqs.length === 0 ? noPoints() : await this.columnsOf(m, `FROM metric_points WHERE series_id = ? AND seq IN (${marks(seqs.length)}) ${order}`, [series.id, ...seqs]);
         sampled.set(runId, { points, totalPoints: total });
       }
       return sampled;
