@@ -1,4 +1,4 @@
-import { checkLength, checkRequired, InvalidArgumentError } from '@trellis/platform';
+import { checkLength, checkNoControlCharacters, checkNoNul, checkRequired, InvalidArgumentError } from '@trellis/platform';
 
 /** MLflow's limits on registered models, which the registry enforces as they are. */
 export const REGISTRY_LIMITS = Object.freeze({
@@ -20,23 +20,34 @@ export interface Tag {
   value: string;
 }
 
-/** A model name: 1 to 256 characters, no `/` (it would make `models:/<name>/<version>` ambiguous). */
+/**
+ * A model name: 1 to 256 characters, no control character, no `/` (it would make
+ * `models:/<name>/<version>` ambiguous).
+ */
 export function checkModelName(name: string, field = 'name'): void {
   checkRequired(name.trim(), field);
   checkLength(name, REGISTRY_LIMITS.modelNameLength, field);
+  checkNoControlCharacters(name, field);
   if (name.includes('/')) throw new InvalidArgumentError(`"${name}" must not contain "/"`, field);
 }
 
-/** A tag of a model or version: key 1 to 250 characters, value at most 5000. */
-export function checkTag(tag: Tag, field: string): void {
-  checkTagKey(tag.key, `${field}.key`);
-  checkLength(tag.value, REGISTRY_LIMITS.tagValueLength, `${field}.value`);
+/** A free text of a model or version (a description, a source, a pattern): at most `limit` characters, no NUL. */
+export function checkText(text: string, limit: number, field: string): void {
+  checkLength(text, limit, field);
+  checkNoNul(text, field);
 }
 
-/** A tag key alone, as DeleteModelTag and DeleteVersionTag take it. */
+/** A tag of a model or version: key 1 to 250 characters, value at most 5000 and no NUL. */
+export function checkTag(tag: Tag, field: string): void {
+  checkTagKey(tag.key, `${field}.key`);
+  checkText(tag.value, REGISTRY_LIMITS.tagValueLength, `${field}.value`);
+}
+
+/** A tag key alone, as DeleteModelTag and DeleteVersionTag take it: 1 to 250 characters, no control character. */
 export function checkTagKey(key: string, field = 'key'): void {
   checkRequired(key, field);
   checkLength(key, REGISTRY_LIMITS.tagKeyLength, field);
+  checkNoControlCharacters(key, field);
 }
 
 /** Every tag of a request, naming the first bad one (`tags[2].key`). */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { checkLength, decodePageToken, encodePageToken, likeCondition, pageSizeOf } from '@trellis/platform';
+import { decodePageToken, encodePageToken, likeCondition, pageSizeOf } from '@trellis/platform';
 import { DataSource, In } from 'typeorm';
-import { checkTags, REGISTRY_LIMITS, type Tag } from '../registry-limits';
+import { checkTags, checkText, REGISTRY_LIMITS, type Tag } from '../registry-limits';
 import { dialectOf, positionOf, SqlParameters } from '../registry-sql';
 import { RegisteredModelEntity } from './model.entity';
 
@@ -23,7 +23,7 @@ export class ModelSearch {
   constructor(private readonly dataSource: DataSource) {}
 
   async search(query: ModelQuery): Promise<{ models: RegisteredModelEntity[]; nextPageToken: string }> {
-    checkLength(query.nameLike, REGISTRY_LIMITS.modelNameLength, 'name_like');
+    checkText(query.nameLike, REGISTRY_LIMITS.modelNameLength, 'name_like');
     checkTags(query.tags);
     const size = pageSizeOf(query.pageSize);
     const projectIds = query.projectIds === 'all' ? 'all' : [...new Set(query.projectIds)].sort();

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkRequired, checkUpdateMask, FailedPreconditionError, NotFoundError, PermissionDeniedError } from '@trellis/platform';
+import { AlreadyExistsError, AuditRecorder, type Caller, checkRequired, checkUpdateMask, FailedPreconditionError, NotFoundError, PermissionDeniedError } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AliasEntity } from '../aliases/alias.entity';
-import { checkAlias, checkModelName, checkTag, checkTagKey, checkTags, lastWins, REGISTRY_LIMITS, type Tag } from '../registry-limits';
+import { checkAlias, checkModelName, checkTag, checkTagKey, checkTags, checkText, lastWins, REGISTRY_LIMITS, type Tag } from '../registry-limits';
 import { RegistryViews, type ModelView } from '../registry-views';
 import { versionPrefix, VersionFiles } from '../versions/version-files';
 import { ModelAccess, type ModelTarget } from './model-access';
@@ -43,7 +43,7 @@ export class ModelService {
   async create(caller: Caller, input: NewModel): Promise<ModelView> {
     checkRequired(input.projectId, 'project_id');
     checkModelName(input.name);
-    checkLength(input.description, REGISTRY_LIMITS.descriptionLength, 'description');
+    checkText(input.description, REGISTRY_LIMITS.descriptionLength, 'description');
     checkTags(input.tags);
     const protectedAliases = protectedAliasesOf(caller, input.projectId, input.protectedAliases);
     caller.assert('create', 'Model', { projectId: input.projectId });
@@ -80,7 +80,7 @@ export class ModelService {
     const mask = checkUpdateMask(update.updateMask, UPDATABLE);
     const changes: Partial<RegisteredModelEntity> = {};
     if (mask.has('description')) {
-      checkLength(update.description, REGISTRY_LIMITS.descriptionLength, 'description');
+      checkText(update.description, REGISTRY_LIMITS.descriptionLength, 'description');
       changes.description = update.description;
     }
     if (mask.has('protected_aliases')) {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { checkLength, decodePageToken, encodePageToken, InvalidArgumentError, likeCondition, pageSizeOf } from '@trellis/platform';
+import { decodePageToken, encodePageToken, InvalidArgumentError, likeCondition, pageSizeOf } from '@trellis/platform';
 import { DataSource } from 'typeorm';
-import { checkTags, REGISTRY_LIMITS, type Tag } from '../registry-limits';
+import { checkTags, checkText, REGISTRY_LIMITS, type Tag } from '../registry-limits';
 import { dialectOf, positionOf, SqlParameters } from '../registry-sql';
 
 /** A search of versions once the caller's readable projects are known. */
@@ -29,12 +29,12 @@ export class VersionSearch {
   constructor(private readonly dataSource: DataSource) {}
 
   async search(query: VersionQuery): Promise<{ hits: VersionHit[]; nextPageToken: string }> {
-    checkLength(query.nameLike, REGISTRY_LIMITS.modelNameLength, 'name_like');
+    checkText(query.nameLike, REGISTRY_LIMITS.modelNameLength, 'name_like');
     checkTags(query.tags);
     if (query.runIds.length > REGISTRY_LIMITS.runIdsPerSearch) {
       throw new InvalidArgumentError(`has ${query.runIds.length} entries; the limit is ${REGISTRY_LIMITS.runIdsPerSearch}`, 'run_ids');
     }
-    query.runIds.forEach((runId, index) => checkLength(runId, 64, `run_ids[${index}]`));
+    query.runIds.forEach((runId, index) => checkText(runId, 64, `run_ids[${index}]`));
     const size = pageSizeOf(query.pageSize);
     const projectIds = query.projectIds === 'all' ? 'all' : [...new Set(query.projectIds)].sort();
     const listing = {

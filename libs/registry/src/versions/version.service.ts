@@ -2,13 +2,13 @@ import type { Readable } from 'node:stream';
 import { create } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
-import { AuditRecorder, type Caller, checkLength, checkRequired, FailedPreconditionError, forwardAs, InvalidArgumentError, NotFoundError, Outbox, ServiceClients } from '@trellis/platform';
+import { AuditRecorder, type Caller, checkRequired, FailedPreconditionError, forwardAs, InvalidArgumentError, NotFoundError, Outbox, ServiceClients } from '@trellis/platform';
 import { RunService, VersionCreatedEventSchema } from '@trellis/proto';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { AliasEntity } from '../aliases/alias.entity';
 import { ModelAccess } from '../models/model-access';
 import { RegisteredModelEntity } from '../models/model.entity';
-import { checkModelName, checkTag, checkTagKey, checkTags, lastWins, REGISTRY_LIMITS, versionOf, type Tag } from '../registry-limits';
+import { checkModelName, checkTag, checkTagKey, checkTags, checkText, lastWins, REGISTRY_LIMITS, versionOf, type Tag } from '../registry-limits';
 import { RegistryViews, versionToProto, type VersionView } from '../registry-views';
 import { REGISTRY_STORE } from './registry-store';
 import { storageUriOf, versionPathOf, versionPrefix, VersionFiles, type CopyJob, type CopySource, type VersionFileEntry } from './version-files';
@@ -53,11 +53,11 @@ export class VersionService {
   async create(caller: Caller, input: NewVersion): Promise<VersionView> {
     checkRequired(input.projectId, 'project_id');
     checkModelName(input.name);
-    checkLength(input.source, REGISTRY_LIMITS.sourceLength, 'source');
+    checkText(input.source, REGISTRY_LIMITS.sourceLength, 'source');
     const source = parseSource(input.source);
-    checkLength(input.format, REGISTRY_LIMITS.formatLength, 'format');
-    checkLength(input.description, REGISTRY_LIMITS.descriptionLength, 'description');
-    checkLength(input.runLink, REGISTRY_LIMITS.runLinkLength, 'run_link');
+    checkText(input.format, REGISTRY_LIMITS.formatLength, 'format');
+    checkText(input.description, REGISTRY_LIMITS.descriptionLength, 'description');
+    checkText(input.runLink, REGISTRY_LIMITS.runLinkLength, 'run_link');
     checkTags(input.tags);
     checkSignature(input.signature);
     if (input.runId && !RUN_ID.test(input.runId)) throw new InvalidArgumentError(`"${input.runId}" is not a run id`, 'run_id');
@@ -125,7 +125,7 @@ export class VersionService {
   }
 
   async updateDescription(caller: Caller, projectId: string, name: string, version: bigint, description: string): Promise<VersionView> {
-    checkLength(description, REGISTRY_LIMITS.descriptionLength, 'description');
+    checkText(description, REGISTRY_LIMITS.descriptionLength, 'description');
     return this.change(caller, projectId, name, version, async (manager, row) => {
       row.description = description;
       await manager.update(ModelVersionEntity, { modelId: row.modelId, version: row.version }, { description, updatedAt: row.updatedAt });
@@ -307,8 +307,8 @@ function checkSignature(signature: NewVersion['signature']): void {
   for (const [side, tensors] of Object.entries(signature ?? {}) as Array<[string, StoredTensor[]]>) {
     if (tensors.length > 1000) throw new InvalidArgumentError(`has ${tensors.length} tensors; the limit is 1000`, `signature.${side}`);
     tensors.forEach((tensor, index) => {
-      checkLength(tensor.name, 500, `signature.${side}[${index}].name`);
-      checkLength(tensor.dtype, 64, `signature.${side}[${index}].dtype`);
+      checkText(tensor.name, 500, `signature.${side}[${index}].name`);
+      checkText(tensor.dtype, 64, `signature.${side}[${index}].dtype`);
       if (tensor.shape.some((dimension) => !Number.isSafeInteger(dimension) || dimension < -1)) {
         throw new InvalidArgumentError('dimensions must be -1 (variable) or a size', `signature.${side}[${index}].shape`);
       }
