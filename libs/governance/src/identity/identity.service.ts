@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkUpdateMask, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, PROJECT_ROLES, type ProjectRole } from '@trellis/platform';
+import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkNoControlCharacters, checkNoNul, checkUpdateMask, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, PROJECT_ROLES, type ProjectRole } from '@trellis/platform';
 import { randomUUID } from 'node:crypto';
 import { DataSource, In, MoreThan, type EntityManager } from 'typeorm';
 import { AccessRevocations } from './access-revocations';
@@ -28,7 +28,7 @@ export class IdentityService {
     const orgId = this.orgOf(caller);
     caller.assert('create', 'Project', { projectId: '', orgId });
     checkName(input.name, 'name');
-    checkLength(input.description, 2000, 'description');
+    checkDescription(input.description);
     return this.dataSource.transaction(async (manager) => {
       if (await manager.existsBy(ProjectEntity, { orgId, name: input.name })) {
         throw new AlreadyExistsError(`project ${input.name} already exists`);
@@ -65,7 +65,7 @@ export class IdentityService {
     const mask = checkUpdateMask(input.updateMask, PROJECT_UPDATABLE);
     const changes: Partial<Pick<ProjectEntity, 'description' | 'encryptAtRest'>> = {};
     if (mask.has('description')) {
-      checkLength(input.description, 2000, 'description');
+      checkDescription(input.description);
       changes.description = input.description;
     }
     if (mask.has('encrypt_at_rest')) changes.encryptAtRest = input.encryptAtRest;
@@ -87,6 +87,7 @@ export class IdentityService {
     caller.assert('create', 'Principal', { projectId: '', orgId });
     checkName(input.name, 'name');
     checkLength(input.displayName, 200, 'display_name');
+    checkNoControlCharacters(input.displayName, 'display_name');
     return this.dataSource.transaction(async (manager) => {
       if (await manager.existsBy(PrincipalEntity, { orgId, name: input.name })) {
         throw new AlreadyExistsError(`a user or service account named ${input.name} already exists`);
@@ -201,3 +202,8 @@ function checkName(value: string, field: string): void {
   if (!NAME.test(value)) throw new InvalidArgumentError('must be 1 to 63 lowercase letters, digits or dashes, not starting or ending with a dash', field);
 }
 
+/** A project's description: at most 2000 characters, line breaks allowed, no NUL. */
+function checkDescription(description: string): void {
+  checkLength(description, 2000, 'description');
+  checkNoNul(description, 'description');
+}

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   AuditRecorder,
+  checkNoControlCharacters,
   CONFIG,
   excerpt,
   InvalidArgumentError,
@@ -49,6 +50,7 @@ export class TokenService {
   ): Promise<{ apiKey: ApiKeyEntity; secret: string }> {
     const principal = await this.ownedPrincipal(caller, input.principalId || caller.authenticated.id, 'create');
     if (input.name.length > 200) throw new InvalidArgumentError('must be at most 200 characters', 'name');
+    checkNoControlCharacters(input.name, 'name');
     if (input.expiresAt !== null && input.expiresAt <= Date.now()) throw new InvalidArgumentError('must be in the future', 'expire_time');
     if (input.projectIds.length > 100) throw new InvalidArgumentError('at most 100 projects', 'project_ids');
     await this.assertVisibleProjects(caller, input.projectIds);
