@@ -1,11 +1,17 @@
 import { createTestDatabase, testSqliteDatabase, type TestDatabase } from '@trellis/testing';
 import type { DatabaseConfig } from '@trellis/platform';
+import { fromBinary } from '@bufbuild/protobuf';
+import { Outbox, OutboxEntity } from '@trellis/platform';
+import { MemoryKeyManager } from '@trellis/plugin-sdk/testing';
+import { AuditCheckpointedEventSchema } from '@trellis/proto';
 import type { DataSource } from 'typeorm';
 import { AuditChain } from './audit-chain';
-import { auditFieldsOf } from './audit-fields';
+import { auditCheckpointOf, auditFieldsOf } from './audit-fields';
 import { findRecords, readChainHead } from './audit-record.repository';
 import { chainHash, GENESIS_HASH } from './canonical';
-import { appendEvents, auditEvent, openAuditDatabase, tamper } from './test-fixtures/audit-fixtures';
+import { AUDIT_CHECKPOINTED_SUBJECT, createCheckpoint } from './checkpoint';
+import { CHECKPOINT_KEY_ID, CheckpointSigner } from './checkpoint-signer';
+import { appendEvents, auditEvent, openAuditDatabase, rewriteChainFrom, tamper, UNSIGNED } from './test-fixtures/audit-fixtures';
 import { verifyAuditChain } from './verify';
 
 const engines: Array<[string, () => Promise<TestDatabase<DatabaseConfig>>]> = [
@@ -49,7 +55,7 @@ describe.each(engines)('the audit chain on %s', (_engine, createDatabase) => {
     }
     expect(appended).toEqual([{ sequence: 4n, eventId: records[3].fields.eventId, hash: records[3].hash }]);
     expect(await dataSource.transaction((manager) => readChainHead(manager))).toEqual({ sequence: 4n, hash: previousHash });
-    expect(await verifyAuditChain(dataSource)).toEqual({ intact: true, recordsChecked: 4n, firstBadSequence: 0n });
+    expect(await verifyAuditChain(dataSource, UNSIGNED)).toMatchObject({ intact: true, recordsChecked: 4n, firstBadSequence: 0n });
   });
 
   it('stores the event columns exactly, so Verify recomputes the hash from them alone', async () => {
@@ -78,7 +84,7 @@ describe.each(engines)('the audit chain on %s', (_engine, createDatabase) => {
     ).rejects.toThrow('the change failed');
     await appendEvents(dataSource, [auditEvent()]);
     expect((await all()).map((record) => record.sequence)).toEqual([1n]);
-    expect((await verifyAuditChain(dataSource)).intact).toBe(true);
+    expect((await verifyAuditChain(dataSource, UNSIGNED)).intact).toBe(true);
   });
 
   it('refuses to append outside a transaction', async () => {
@@ -96,21 +102,21 @@ describe.each(engines)('the audit chain on %s', (_engine, createDatabase) => {
     await appendMany(20);
     await tamper(dataSource, `UPDATE audit_records SET actor = 'mallory' WHERE sequence = 13`);
 
-    expect(await verifyAuditChain(dataSource, { batchSize: 4 })).toEqual({ intact: false, recordsChecked: 13n, firstBadSequence: 13n, problem: 'altered' });
+    expect(await verifyAuditChain(dataSource, UNSIGNED, { batchSize: 4 })).toMatchObject({ intact: false, recordsChecked: 13n, firstBadSequence: 13n, problem: 'altered' });
   });
 
   it('names a deleted record as missing', async () => {
     await appendMany(10);
     await tamper(dataSource, 'DELETE FROM audit_records WHERE sequence = 6');
 
-    expect(await verifyAuditChain(dataSource, { batchSize: 4 })).toMatchObject({ intact: false, firstBadSequence: 6n, problem: 'missing' });
+    expect(await verifyAuditChain(dataSource, UNSIGNED, { batchSize: 4 })).toMatchObject({ intact: false, firstBadSequence: 6n, problem: 'missing' });
   });
 
   it('names records deleted from the end as missing', async () => {
     await appendMany(10);
     await tamper(dataSource, 'DELETE FROM audit_records WHERE sequence > 8');
 
-    expect(await verifyAuditChain(dataSource)).toMatchObject({ intact: false, firstBadSequence: 9n, problem: 'missing' });
+    expect(await verifyAuditChain(dataSource, UNSIGNED)).toMatchObject({ intact: false, firstBadSequence: 9n, problem: 'missing' });
   });
 
   it('names a forged record added after the last one as inserted', async () => {
@@ -119,7 +125,7 @@ describe.each(engines)('the audit chain on %s', (_engine, createDatabase) => {
     const fields = auditFieldsOf(auditEvent({ actor: 'mallory' }));
     await tamper(dataSource, insertSql(6n, fields, last.hash, chainHash(last.hash, fields)));
 
-    expect(await verifyAuditChain(dataSource)).toEqual({ intact: false, recordsChecked: 5n, firstBadSequence: 6n, problem: 'inserted' });
+    expect(await verifyAuditChain(dataSource, UNSIGNED)).toMatchObject({ intact: false, recordsChecked: 5n, firstBadSequence: 6n, problem: 'inserted' });
   });
 
   it('names a forged record slipped into the middle, the rest renumbered, as inserted', async () => {
@@ -130,7 +136,103 @@ describe.each(engines)('the audit chain on %s', (_engine, createDatabase) => {
     const fields = auditFieldsOf(auditEvent({ actor: 'mallory' }));
     await tamper(dataSource, insertSql(5n, fields, fourth.hash, chainHash(fourth.hash, fields)));
 
-    expect(await verifyAuditChain(dataSource, { batchSize: 3 })).toMatchObject({ intact: false, firstBadSequence: 5n, problem: 'inserted' });
+    expect(await verifyAuditChain(dataSource, UNSIGNED, { batchSize: 3 })).toMatchObject({ intact: false, firstBadSequence: 5n, problem: 'inserted' });
+  });
+
+  describe('checkpoints', () => {
+    const signer = new CheckpointSigner(new MemoryKeyManager());
+    const key = { signer };
+    const checkpoint = () => createCheckpoint(dataSource, new Outbox(), signer);
+    /** Appends each batch of records and signs the head after it. */
+    const checkpointedBatches = async (...batches: number[]) => {
+      for (const count of batches) {
+        await appendMany(count);
+        await checkpoint();
+      }
+    };
+
+    it('sign the head, numbered from 1, once per head, each stored and published through the outbox', async () => {
+      expect(await checkpoint()).toBeUndefined();
+      await appendMany(5);
+      const first = await checkpoint();
+      expect(first).toMatchObject({ number: 1n, sequence: 5n, headHash: (await all())[4].hash, keyId: CHECKPOINT_KEY_ID });
+      expect(await checkpoint()).toEqual(first);
+      await appendMany(3);
+      const second = await checkpoint();
+      expect(second).toMatchObject({ number: 2n, sequence: 8n });
+
+      const published = await dataSource.getRepository(OutboxEntity).find({ where: { subject: AUDIT_CHECKPOINTED_SUBJECT }, order: { seq: 'ASC' } });
+      expect(published.map((row) => fromBinary(AuditCheckpointedEventSchema, row.payload).checkpoint)).toEqual([auditCheckpointOf(first!), auditCheckpointOf(second!)]);
+      expect(await verifyAuditChain(dataSource, key)).toEqual({
+        intact: true,
+        recordsChecked: 8n,
+        firstBadSequence: 0n,
+        checkpointsChecked: 2n,
+        firstBadCheckpoint: 0n,
+        recordsNotCovered: 0n,
+        detail: 'every record fits the chain and its 2 checkpoints; the last, number 2, covers the records up to 8',
+      });
+    });
+
+    it('refuse UPDATE and DELETE in the database itself', async () => {
+      await checkpointedBatches(2);
+      await expect(dataSource.query(`UPDATE audit_checkpoints SET head_hash = 'x'`)).rejects.toThrow(/audit_checkpoints is append-only: UPDATE refused/);
+      await expect(dataSource.query('DELETE FROM audit_checkpoints')).rejects.toThrow(/audit_checkpoints is append-only: DELETE refused/);
+    });
+
+    it('expose a row edited and every later hash recomputed, which the hashes alone cannot show', async () => {
+      await checkpointedBatches(10, 10);
+      await appendMany(5);
+
+      await rewriteChainFrom(dataSource, 7n);
+
+      expect(await verifyAuditChain(dataSource, UNSIGNED)).toMatchObject({ intact: true, recordsChecked: 25n });
+      expect(await verifyAuditChain(dataSource, key, { batchSize: 4 })).toMatchObject({
+        intact: false,
+        recordsChecked: 10n,
+        firstBadSequence: 10n,
+        problem: 'rewritten',
+        firstBadCheckpoint: 1n,
+        checkpointsChecked: 0n,
+        detail: "record 10's hash is not the one checkpoint 1 signed: the chain was rewritten at or after its first record, with every later hash recomputed",
+      });
+    });
+
+    it('leave a rewrite after the last checkpoint unseen, and say how many records that may be', async () => {
+      await checkpointedBatches(10);
+      await appendMany(5);
+      await rewriteChainFrom(dataSource, 12n);
+      expect(await verifyAuditChain(dataSource, key)).toMatchObject({ intact: true, checkpointsChecked: 1n, recordsNotCovered: 5n });
+    });
+
+    it('expose a checkpoint whose MAC or head was altered in the database, or that was deleted', async () => {
+      await checkpointedBatches(4, 4, 4);
+      const [mac] = await dataSource.query('SELECT mac FROM audit_checkpoints WHERE number = 2');
+      const altered = Buffer.from(mac.mac, 'base64');
+      altered[altered.length - 1] ^= 1;
+
+      await tamper(dataSource, `UPDATE audit_checkpoints SET mac = '${altered.toString('base64')}' WHERE number = 2`);
+      expect(await verifyAuditChain(dataSource, key)).toMatchObject({
+        intact: false,
+        problem: 'checkpoint_forged',
+        firstBadCheckpoint: 2n,
+        detail: 'checkpoint 2: its MAC does not verify under key trellis-audit-checkpoints: the checkpoint or its MAC was altered',
+      });
+      await tamper(dataSource, `UPDATE audit_checkpoints SET mac = '${mac.mac}', head_hash = '${'0'.repeat(64)}' WHERE number = 2`);
+      expect(await verifyAuditChain(dataSource, key)).toMatchObject({ intact: false, problem: 'checkpoint_forged', firstBadCheckpoint: 2n });
+      await tamper(dataSource, 'DELETE FROM audit_checkpoints WHERE number = 2');
+      expect(await verifyAuditChain(dataSource, key)).toMatchObject({ intact: false, problem: 'checkpoint_missing', firstBadCheckpoint: 2n });
+    });
+
+    it('expose records cut off the end with the head moved back, by a checkpoint that covers them', async () => {
+      await checkpointedBatches(10);
+      const eighth = (await all())[7];
+      await tamper(dataSource, 'DELETE FROM audit_records WHERE sequence > 8');
+      await tamper(dataSource, `UPDATE audit_chain_head SET sequence = 8, hash = '${eighth.hash}' WHERE id = 1`);
+
+      expect(await verifyAuditChain(dataSource, UNSIGNED)).toMatchObject({ intact: true });
+      expect(await verifyAuditChain(dataSource, key)).toMatchObject({ intact: false, problem: 'missing', firstBadSequence: 9n, firstBadCheckpoint: 1n });
+    });
   });
 
   it('finds records by project, actor, exact or prefix resource and time, in sequence order', async () => {
@@ -178,13 +280,13 @@ describe('the audit chain on PostgreSQL, appended to by several processes at onc
       const events = index % 10 === 0 ? Array.from({ length: 25 }, () => auditEvent()) : [auditEvent()];
       return appendEvents(processes[index % 2], events);
     });
-    const duringAppends = verifyAuditChain(processes[0], { batchSize: 7 });
+    const duringAppends = verifyAuditChain(processes[0], UNSIGNED, { batchSize: 7 });
     const appended = (await Promise.all(appends)).flat();
     const total = 54 + 6 * 25;
 
     expect((await duringAppends).intact).toBe(true);
     expect(appended.map((record) => record.sequence).sort((a, b) => Number(a - b))).toEqual(Array.from({ length: total }, (_, index) => BigInt(index + 1)));
-    expect(await verifyAuditChain(processes[1])).toEqual({ intact: true, recordsChecked: BigInt(total), firstBadSequence: 0n });
+    expect(await verifyAuditChain(processes[1], UNSIGNED)).toMatchObject({ intact: true, recordsChecked: BigInt(total), firstBadSequence: 0n });
   });
 });
 

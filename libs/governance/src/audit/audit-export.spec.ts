@@ -1,10 +1,15 @@
-import { fromJsonString } from '@bufbuild/protobuf';
-import { AuditRecordSchema } from '@trellis/proto';
+import { fromJsonString, toJsonString } from '@bufbuild/protobuf';
+import { Outbox } from '@trellis/platform';
+import { MemoryKeyManager } from '@trellis/plugin-sdk/testing';
+import { AuditCheckpointSchema, AuditRecordSchema } from '@trellis/proto';
 import { eventually, testSqliteDatabase, type TestDatabase } from '@trellis/testing';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
 import { exportLines } from './audit-export';
+import { auditCheckpointOf } from './audit-fields';
+import { createCheckpoint } from './checkpoint';
+import { CheckpointSigner } from './checkpoint-signer';
 import { appendEvents, auditEvent, openAuditDatabase } from './test-fixtures/audit-fixtures';
 
 /** A stand-in for a grpc-js server stream whose client reads only when the test says so. */
@@ -76,5 +81,27 @@ describe('exportLines', () => {
 
     await eventually(() => expect(completed).toBe(true));
     expect(lines).toHaveLength(25);
+  });
+
+  it('puts each checkpoint right after the record it covers, also where a filter leaves that record out', async () => {
+    const signer = new CheckpointSigner(new MemoryKeyManager());
+    await createCheckpoint(dataSource, new Outbox(), signer);
+    await appendEvents(dataSource, [auditEvent({ projectId: 'p2' })]);
+    const last = await createCheckpoint(dataSource, new Outbox(), signer);
+    const linesOf = (projects: string[] | 'all') =>
+      new Promise<string[]>((resolve, reject) => {
+        const lines: string[] = [];
+        exportLines(dataSource, { projects }, undefined, 7).subscribe({ next: ({ line }) => lines.push(line), complete: () => resolve(lines), error: reject });
+      });
+    const exported = async (projects: string[] | 'all') =>
+      (await linesOf(projects)).map((line) => {
+        const { checkpoint } = JSON.parse(line) as { checkpoint?: unknown };
+        return checkpoint ? `checkpoint ${fromJsonString(AuditCheckpointSchema, JSON.stringify(checkpoint)).sequence}` : Number(fromJsonString(AuditRecordSchema, line).sequence);
+      });
+
+    expect(await exported('all')).toEqual([...Array.from({ length: 25 }, (_, index) => index + 1), 'checkpoint 25', 26, 'checkpoint 26']);
+    expect((await exported(['p1'])).slice(-4)).toEqual([24, 25, 'checkpoint 25', 'checkpoint 26']);
+    expect(await exported(['p2'])).toEqual([1, 6, 11, 16, 21, 'checkpoint 25', 26, 'checkpoint 26']);
+    expect((await linesOf('all')).at(-1)).toBe(`{"checkpoint":${toJsonString(AuditCheckpointSchema, auditCheckpointOf(last!), { alwaysEmitImplicit: true })}}\n`);
   });
 });

@@ -1,7 +1,8 @@
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampNow, type Timestamp } from '@bufbuild/protobuf/wkt';
-import { AuditEventSchema, AuditRecordSchema, OutcomeSchema, type AuditEvent, type AuditRecord } from '@trellis/proto';
+import { AuditCheckpointSchema, AuditEventSchema, AuditRecordSchema, OutcomeSchema, type AuditCheckpoint, type AuditEvent, type AuditRecord } from '@trellis/proto';
 import { randomUUID } from 'node:crypto';
+import type { StoredCheckpoint } from './audit-checkpoint.repository';
 import type { StoredRecord } from './audit-record.repository';
 import type { AuditFields } from './canonical';
 
@@ -59,6 +60,18 @@ export function auditRecordOf(record: StoredRecord): AuditRecord {
     event: auditEventOf(record.fields),
     previousHash: record.previousHash,
     hash: record.hash,
+  });
+}
+
+/** The `trellis.governance.v1.AuditCheckpoint` of a stored checkpoint. */
+export function auditCheckpointOf(checkpoint: StoredCheckpoint): AuditCheckpoint {
+  return create(AuditCheckpointSchema, {
+    number: checkpoint.number,
+    sequence: checkpoint.sequence,
+    headHash: checkpoint.headHash,
+    createTime: timestampOf(checkpoint.createdAtUs),
+    keyId: checkpoint.keyId,
+    mac: checkpoint.mac,
   });
 }
 

@@ -4,6 +4,7 @@ import { EVENT_BUS, type EventBus, type EventSubscription } from '@trellis/platf
 import { AuditEventSchema, type AuditEvent } from '@trellis/proto';
 import { DataSource } from 'typeorm';
 import { AuditChain } from './audit-chain';
+import { AuditCheckpointer } from './audit-checkpointer';
 import { GroupCommit } from './group-commit';
 
 /** Events handed to the ingest at once; they are appended in groups of up to this many. */
@@ -19,10 +20,11 @@ export const AUDIT_SUBJECT = 'trellis.*.v1.audit.recorded';
  * transaction for all events that arrived while the previous group committed) and acknowledged
  * once their group has committed; the chain skips event ids it already holds, so a redelivered or
  * republished event is appended once. The service recorded is the one named in the subject,
- * whatever the payload says; an event without an id or a time takes the envelope's.
+ * whatever the payload says; an event without an id or a time takes the envelope's. `appended`
+ * hears how many records each committed group added.
  */
-export function subscribeAuditEvents(bus: EventBus, dataSource: DataSource, chain: AuditChain): Promise<EventSubscription> {
-  const groups = new GroupCommit<AuditEvent>((events) => dataSource.transaction(async (manager) => void (await chain.append(manager, events))));
+export function subscribeAuditEvents(bus: EventBus, dataSource: DataSource, chain: AuditChain, appended: (count: number) => void = () => undefined): Promise<EventSubscription> {
+  const groups = new GroupCommit<AuditEvent>(async (events) => appended((await dataSource.transaction((manager) => chain.append(manager, events))).length));
   return bus.subscribe({
     durable: AUDIT_DURABLE,
     subject: AUDIT_SUBJECT,
@@ -42,7 +44,7 @@ export function subscribeAuditEvents(bus: EventBus, dataSource: DataSource, chai
   });
 }
 
-/** Runs {@link subscribeAuditEvents} while the governance module lives. */
+/** Runs {@link subscribeAuditEvents} while the governance module lives, telling the checkpointer what it appended. */
 @Injectable()
 export class AuditIngest implements OnModuleInit, OnModuleDestroy {
   private subscription?: EventSubscription;
@@ -51,10 +53,11 @@ export class AuditIngest implements OnModuleInit, OnModuleDestroy {
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     private readonly dataSource: DataSource,
     private readonly chain: AuditChain,
+    private readonly checkpointer: AuditCheckpointer,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.subscription = await subscribeAuditEvents(this.bus, this.dataSource, this.chain);
+    this.subscription = await subscribeAuditEvents(this.bus, this.dataSource, this.chain, (count) => this.checkpointer.recordsAppended(count));
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -1,4 +1,5 @@
-import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { isPostgres, Params, tableOf } from './audit-sql';
 import { AuditChainHeadEntity, AuditRecordEntity } from './audit-record.entity';
 import type { AuditFields } from './canonical';
 
@@ -192,30 +193,4 @@ async function selectHead(manager: EntityManager, suffix: string): Promise<Chain
     `SELECT sequence, hash FROM ${tableOf(manager, AuditChainHeadEntity)} WHERE id = 1${suffix}`,
   );
   return rows[0] ? { sequence: BigInt(rows[0].sequence), hash: rows[0].hash } : undefined;
-}
-
-function isPostgres(manager: EntityManager): boolean {
-  return manager.connection.options.type === 'postgres';
-}
-
-function tableOf(manager: EntityManager, entity: EntityTarget<ObjectLiteral>): string {
-  const { driver } = manager.connection;
-  const metadata = manager.connection.getMetadata(entity);
-  const table = driver.escape(metadata.tableName);
-  return metadata.schema ? `${driver.escape(metadata.schema)}.${table}` : table;
-}
-
-/** Bound parameters in the placeholder style of the engine: `$1` on PostgreSQL, `?` on SQLite. */
-class Params {
-  readonly values: unknown[] = [];
-  private readonly postgres: boolean;
-
-  constructor(manager: EntityManager) {
-    this.postgres = isPostgres(manager);
-  }
-
-  add(value: unknown): string {
-    this.values.push(typeof value === 'bigint' && this.postgres ? value.toString() : value);
-    return this.postgres ? `$${this.values.length}` : '?';
-  }
 }

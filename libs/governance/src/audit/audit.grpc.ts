@@ -5,8 +5,10 @@ import { GrpcMethod } from '@nestjs/microservices';
 import { callerOf, FailedPreconditionError, decodePageToken, pageOf, pageSizeOf, PermissionDeniedError, Requires, SEQUENCE_POSITION, type DrainableCall } from '@trellis/platform';
 import {
   AuditFilterSchema,
+  CreateAuditCheckpointResponseSchema,
   ListAuditRecordsResponseSchema,
   VerifyAuditChainResponseSchema,
+  type CreateAuditCheckpointResponse,
   type ExportAuditRecordsRequest,
   type ExportAuditRecordsResponse,
   type ListAuditRecordsRequest,
@@ -15,16 +17,22 @@ import {
 } from '@trellis/proto';
 import type { Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
-import { auditRecordOf } from './audit-fields';
+import { AuditCheckpointer } from './audit-checkpointer';
+import { auditCheckpointOf, auditRecordOf } from './audit-fields';
 import { exportLines } from './audit-export';
 import { recordFilterFor } from './audit-filter';
 import { findRecords } from './audit-record.repository';
+import { CheckpointKeySource } from './checkpoint-key';
 import { verifyAuditChain } from './verify';
 
-/** AuditService handlers: list, export and verify governance's audit chain. */
+/** AuditService handlers: list, export and verify governance's audit chain, and sign its head. */
 @Controller()
 export class AuditGrpc {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly keys: CheckpointKeySource,
+    private readonly checkpointer: AuditCheckpointer,
+  ) {}
 
   @GrpcMethod('AuditService', 'ListAuditRecords')
   @Requires('read', 'Audit')
@@ -48,22 +56,22 @@ export class AuditGrpc {
   @GrpcMethod('AuditService', 'VerifyAuditChain')
   @Requires('read', 'Audit')
   async verifyAuditChain(_request: unknown, metadata: Metadata): Promise<VerifyAuditChainResponse> {
-    const caller = callerOf(metadata);
-    if (!caller.principal?.orgAdmin) {
-      throw new PermissionDeniedError(`${caller.principal?.id ?? 'anonymous'} may not verify the audit chain: only an org admin may`);
-    }
-    const verdict = await verifyAuditChain(this.dataSource);
-    return create(VerifyAuditChainResponseSchema, {
-      intact: verdict.intact,
-      recordsChecked: verdict.recordsChecked,
-      firstBadSequence: verdict.firstBadSequence,
-      problem: verdict.problem ?? '',
-    });
+    assertOrgAdmin(metadata, 'verify the audit chain');
+    const verdict = await verifyAuditChain(this.dataSource, await this.keys.key());
+    return create(VerifyAuditChainResponseSchema, { ...verdict, problem: verdict.problem ?? '' });
   }
 
   @GrpcMethod('AuditService', 'CreateAuditCheckpoint')
   @Requires('create', 'Audit')
-  createAuditCheckpoint(): never {
-    throw new FailedPreconditionError('audit checkpoints are being built (issue 10, item 3)');
+  async createAuditCheckpoint(_request: unknown, metadata: Metadata): Promise<CreateAuditCheckpointResponse> {
+    assertOrgAdmin(metadata, 'checkpoint the audit chain');
+    const checkpoint = await this.checkpointer.checkpointNow();
+    if (!checkpoint) throw new FailedPreconditionError('the audit chain has no records yet: there is nothing to checkpoint');
+    return create(CreateAuditCheckpointResponseSchema, { checkpoint: auditCheckpointOf(checkpoint) });
   }
+}
+
+function assertOrgAdmin(metadata: Metadata, what: string): void {
+  const caller = callerOf(metadata);
+  if (!caller.principal?.orgAdmin) throw new PermissionDeniedError(`${caller.principal?.id ?? 'anonymous'} may not ${what}: only an org admin may`);
 }

@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
 import { AuditChain } from './audit-chain';
+import { AuditCheckpointer } from './audit-checkpointer';
 import { AuditIngest } from './audit-ingest';
 import { AuditGrpc } from './audit.grpc';
+import { CheckpointKeySource } from './checkpoint-key';
 
 /**
  * Governance's audit log: the AuditService handlers, the ingest of every service's audit events,
- * and {@link AuditChain}, exported so governance's other modules can audit their own changes.
+ * the checkpoints that sign the chain's head, and {@link AuditChain}, exported so governance's
+ * other modules can audit their own changes.
  */
-@Module({ controllers: [AuditGrpc], providers: [AuditChain, AuditIngest], exports: [AuditChain] })
+@Module({ controllers: [AuditGrpc], providers: [AuditChain, AuditIngest, CheckpointKeySource, AuditCheckpointer], exports: [AuditChain] })
 export class AuditModule {}

@@ -63,3 +63,23 @@ export function canonicalBytes(fields: AuditFields): Buffer {
 export function chainHash(previousHash: string, fields: AuditFields): string {
   return createHash('sha256').update(previousHash, 'latin1').update(canonicalBytes(fields)).digest('hex');
 }
+
+/** What a checkpoint signs: the chain head at a moment, and the checkpoint's number. */
+export interface CheckpointFields {
+  number: bigint;
+  sequence: bigint;
+  headHash: string;
+  createdAtUs: bigint;
+}
+
+/**
+ * The bytes a checkpoint's MAC covers: the UTF-8 encoding of the JSON array, without whitespace,
+ * `["trellis audit checkpoint v1", number, sequence, head_hash, created_at_us]`, the numbers as
+ * decimal strings. Whoever holds the key can recompute a checkpoint's MAC from an export.
+ */
+export function checkpointBytes(fields: CheckpointFields): Buffer {
+  return Buffer.from(
+    JSON.stringify(['trellis audit checkpoint v1', fields.number.toString(), fields.sequence.toString(), fields.headHash, fields.createdAtUs.toString()]),
+    'utf8',
+  );
+}

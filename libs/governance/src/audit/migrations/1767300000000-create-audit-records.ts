@@ -1,6 +1,7 @@
 import { Table, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { GENESIS_HASH } from '../canonical';
 import { AUDIT_CHAIN_HEAD_TABLE, AUDIT_RECORDS_TABLE } from '../audit-record.entity';
+import { appendOnlyTriggers, dropAppendOnly, tablePath } from './append-only';
 
 /**
  * Creates the audit chain: `audit_records` (append-only: triggers refuse UPDATE, DELETE and, on
@@ -42,37 +43,12 @@ export class CreateAuditRecords1767300000000 implements MigrationInterface {
     );
     const head = tablePath(runner, AUDIT_CHAIN_HEAD_TABLE);
     await runner.query(`INSERT INTO ${head} (id, sequence, hash) VALUES (1, 0, '${GENESIS_HASH}')`);
-    for (const statement of appendOnlyTriggers(runner)) await runner.query(statement);
+    for (const statement of appendOnlyTriggers(runner, AUDIT_RECORDS_TABLE)) await runner.query(statement);
   }
 
   async down(runner: QueryRunner): Promise<void> {
     await runner.dropTable(AUDIT_CHAIN_HEAD_TABLE);
     await runner.dropTable(AUDIT_RECORDS_TABLE);
-    if (runner.connection.options.type === 'postgres') await runner.query('DROP FUNCTION audit_records_refuse_change()');
+    await dropAppendOnly(runner, AUDIT_RECORDS_TABLE);
   }
-}
-
-function appendOnlyTriggers(runner: QueryRunner): string[] {
-  const records = tablePath(runner, AUDIT_RECORDS_TABLE);
-  if (runner.connection.options.type === 'postgres') {
-    return [
-      `CREATE FUNCTION audit_records_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN RAISE EXCEPTION 'audit_records is append-only: % refused', TG_OP; END $$`,
-      `CREATE TRIGGER audit_records_append_only BEFORE UPDATE OR DELETE ON ${records}
-       FOR EACH ROW EXECUTE FUNCTION audit_records_refuse_change()`,
-      `CREATE TRIGGER audit_records_no_truncate BEFORE TRUNCATE ON ${records}
-       FOR EACH STATEMENT EXECUTE FUNCTION audit_records_refuse_change()`,
-    ];
-  }
-  return ['UPDATE', 'DELETE'].map(
-    (operation) =>
-      `CREATE TRIGGER audit_records_no_${operation.toLowerCase()} BEFORE ${operation} ON ${records}
-       BEGIN SELECT RAISE(ABORT, 'audit_records is append-only: ${operation} refused'); END`,
-  );
-}
-
-function tablePath(runner: QueryRunner, table: string): string {
-  const { options, driver } = runner.connection;
-  const schema = options.type === 'postgres' ? options.schema : undefined;
-  return schema ? `${driver.escape(schema)}.${driver.escape(table)}` : driver.escape(table);
 }

@@ -1,11 +1,16 @@
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromMs, type TimestampSchema } from '@bufbuild/protobuf/wkt';
-import { openDatabase, type DatabaseConfig } from '@trellis/platform';
-import { AuditEventSchema, Outcome, type AuditEvent } from '@trellis/proto';
+import { defineService, openDatabase, type DatabaseConfig } from '@trellis/platform';
+import { definePlugin, z } from '@trellis/plugin-sdk';
+import { MemoryKeyManager } from '@trellis/plugin-sdk/testing';
+import { AuditEventSchema, AuditService, Outcome, type AuditEvent } from '@trellis/proto';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { AuditChain } from '../audit-chain';
 import type { AuditEventInput } from '../audit-fields';
+import { findRecords } from '../audit-record.repository';
+import { chainHash } from '../canonical';
+import { AuditModule } from '../audit.module';
 import { AUDIT_ENTITIES, AUDIT_MIGRATIONS } from '../index';
 
 /** Test-only: 2026-01-01T00:00:00Z in milliseconds; events of a test happen a second apart from here. */
@@ -34,6 +39,16 @@ export function auditEvent(fields: AuditEventFields = {}): AuditEvent {
   });
 }
 
+/** Test-only: governance's audit feature alone, served by the kit as governance serves it. */
+export const auditTestService = defineService({
+  name: 'audittest',
+  defaultPort: 0,
+  module: AuditModule,
+  grpcServices: [AuditService],
+  entities: AUDIT_ENTITIES,
+  migrations: AUDIT_MIGRATIONS,
+});
+
 /** Test-only: governance's audit tables (and the kit's) on a fresh database. */
 export function openAuditDatabase(database: DatabaseConfig): Promise<DataSource> {
   return openDatabase({ service: 'governance', database, entities: AUDIT_ENTITIES, migrations: AUDIT_MIGRATIONS });
@@ -49,11 +64,39 @@ export function appendEvents(dataSource: DataSource, events: AuditEventInput[], 
  * database access would: first lifting the append-only triggers, as such a person could.
  */
 export async function tamper(dataSource: DataSource, sql: string): Promise<void> {
-  if (dataSource.options.type === 'postgres') {
-    await dataSource.query('ALTER TABLE audit_records DISABLE TRIGGER USER');
-  } else {
-    await dataSource.query('DROP TRIGGER IF EXISTS audit_records_no_update');
-    await dataSource.query('DROP TRIGGER IF EXISTS audit_records_no_delete');
+  for (const table of ['audit_records', 'audit_checkpoints']) {
+    if (dataSource.options.type === 'postgres') {
+      await dataSource.query(`ALTER TABLE ${table} DISABLE TRIGGER USER`);
+    } else {
+      await dataSource.query(`DROP TRIGGER IF EXISTS ${table}_no_update`);
+      await dataSource.query(`DROP TRIGGER IF EXISTS ${table}_no_delete`);
+    }
   }
   await dataSource.query(sql);
 }
+
+/**
+ * Test-only: gives record `sequence` the actor `mallory` and recomputes every later hash and the
+ * head with the chain's own code, as someone holding the database could.
+ */
+export async function rewriteChainFrom(dataSource: DataSource, sequence: bigint): Promise<void> {
+  const records = await dataSource.transaction((manager) => findRecords(manager, { projects: 'all' }, { after: sequence - 1n, limit: 100_000 }));
+  let previousHash = records[0].previousHash;
+  for (const record of records) {
+    const fields = record.sequence === sequence ? { ...record.fields, actor: 'mallory' } : record.fields;
+    const hash = chainHash(previousHash, fields);
+    await tamper(dataSource, `UPDATE audit_records SET actor = '${fields.actor}', previous_hash = '${previousHash}', hash = '${hash}' WHERE sequence = ${record.sequence}`);
+    previousHash = hash;
+  }
+  await tamper(dataSource, `UPDATE audit_chain_head SET hash = '${previousHash}' WHERE id = 1`);
+}
+
+/** Test-only: checkpoints off, for specs of the records' hashes alone. */
+export const UNSIGNED = { off: 'not under test' };
+
+/** Test-only: a kms plugin whose instances keep their keys in memory (MemoryKeyManager). */
+export const memoryKms = definePlugin({
+  manifest: { kind: 'kms', id: 'kms-memory', apiVersion: 'v1' },
+  configSchema: z.object({}),
+  create: async () => new MemoryKeyManager(),
+});
