@@ -2,6 +2,7 @@ import { gatewayEdge } from '@trellis/gateway';
 import { governanceService } from '@trellis/governance';
 import type { EdgeDefinition, ServiceDefinition } from '@trellis/platform';
 import type { AnyPlugin } from '@trellis/plugin-sdk';
+import kmsLocal from '@trellis/plugin-kms-local';
 import storageFs from '@trellis/plugin-storage-fs';
 import { registryService } from '@trellis/registry';
 import { trackingService } from '@trellis/tracking';
@@ -12,8 +13,8 @@ import { trackingService } from '@trellis/tracking';
  */
 export const SERVICES: readonly ServiceDefinition[] = [governanceService, trackingService, registryService];
 
-/** Plugins built into the program, so the embedded defaults need no configuration. */
-export const BUILT_IN_PLUGINS: readonly AnyPlugin[] = [storageFs];
+/** Plugins built into the program, so the embedded defaults (artifacts on disk, audit checkpoints signed with a local key) need no configuration. */
+export const BUILT_IN_PLUGINS: readonly AnyPlugin[] = [storageFs, kmsLocal];
 
 /** The edges the standalone process serves in front of its services: the HTTP gateway. */
 export const EDGES: readonly EdgeDefinition[] = [gatewayEdge];
