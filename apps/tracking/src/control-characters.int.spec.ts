@@ -3,27 +3,12 @@ import type { GrpcClient, RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
 import storageFs from '@trellis/plugin-storage-fs';
 import { ExperimentService, RunService } from '@trellis/proto';
-import { createTestDatabase, testNatsConfig } from '@trellis/testing';
+import { serviceDatabases } from '@trellis/testing';
 import { trackingService } from '@trellis/tracking';
-
-/** The settings of a platform on one database, and what removes that database afterwards. */
-type Engine = () => Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>;
-
-const engines: Array<[string, Engine]> = [
-  ['SQLite', async () => ({ env: {}, cleanup: async () => undefined })],
-  [
-    'PostgreSQL',
-    async () => {
-      const [database, nats] = [await createTestDatabase(), testNatsConfig()];
-      const env = { TRELLIS_MODE: 'distributed', TRELLIS_TRACKING_DATABASE_URL: database.config.url, ...nats.env };
-      return { env, cleanup: async () => (await nats.cleanup(), await database.drop()) };
-    },
-  ],
-];
 
 const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as ServiceError | undefined;
 
-describe.each(engines)('tracking on %s refuses control characters in names and NUL in values, naming the field', (_engine, engine) => {
+describe.each(serviceDatabases('tracking'))('tracking on %s refuses control characters in names and NUL in values, naming the field', (_setup, setup) => {
   let cleanup: () => Promise<void>;
   let platform: TestPlatform;
   let service: RunningService;
@@ -33,7 +18,7 @@ describe.each(engines)('tracking on %s refuses control characters in names and N
   let runId: string;
 
   beforeAll(async () => {
-    const { env, cleanup: drop } = await engine();
+    const { env, cleanup: drop } = await setup();
     cleanup = drop;
     platform = await TestPlatform.start(env, { plugins: [storageFs] });
     service = await platform.startService(trackingService);

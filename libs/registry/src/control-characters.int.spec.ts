@@ -4,26 +4,11 @@ import { TestPlatform } from '@trellis/platform/testing';
 import { definePlugin, z } from '@trellis/plugin-sdk';
 import { MemoryObjectStore } from '@trellis/plugin-sdk/testing';
 import { RegistryService } from '@trellis/proto';
-import { createTestDatabase, testNatsConfig } from '@trellis/testing';
+import { serviceDatabases } from '@trellis/testing';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registryService } from './registry.service';
-
-/** The settings of a platform on one database, and what removes that database afterwards. */
-type Engine = () => Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>;
-
-const engines: Array<[string, Engine]> = [
-  ['SQLite', async () => ({ env: {}, cleanup: async () => undefined })],
-  [
-    'PostgreSQL',
-    async () => {
-      const [database, nats] = [await createTestDatabase(), testNatsConfig()];
-      const env = { TRELLIS_MODE: 'distributed', TRELLIS_REGISTRY_DATABASE_URL: database.config.url, ...nats.env };
-      return { env, cleanup: async () => (await nats.cleanup(), await database.drop()) };
-    },
-  ],
-];
 
 const memoryStorage = definePlugin({
   manifest: { kind: 'storage', id: 'storage-memory', apiVersion: 'v1' },
@@ -33,14 +18,14 @@ const memoryStorage = definePlugin({
 
 const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as ServiceError | undefined;
 
-describe.each(engines)('the registry on %s refuses control characters in names and NUL in texts, naming the field', (_engine, engine) => {
+describe.each(serviceDatabases('registry'))('the registry on %s refuses control characters in names and NUL in texts, naming the field', (_setup, setup) => {
   const configDir = mkdtempSync(join(tmpdir(), 'trellis-registry-names-'));
   let cleanup: () => Promise<void>;
   let platform: TestPlatform;
   let registry: GrpcClient<(typeof RegistryService)['method']>;
 
   beforeAll(async () => {
-    const { env, cleanup: drop } = await engine();
+    const { env, cleanup: drop } = await setup();
     cleanup = drop;
     writeFileSync(join(configDir, 'trellis.yaml'), 'storage:\n  default:\n    plugin: storage-memory\n');
     platform = await TestPlatform.start({ TRELLIS_REGISTRY_PORT: '0', TRELLIS_CONFIG: join(configDir, 'trellis.yaml'), ...env }, { plugins: [memoryStorage] });

@@ -4,3 +4,4 @@ export { createTestDatabase, testPostgresUrl, testSqliteDatabase, type TestDatab
 export { testNatsConfig, testNatsUrl, type TestNatsConfig } from './test-nats';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy';
 export { closedPort, occupiedPort } from './ports';
+export { serviceDatabases, type ServiceDatabase } from './service-databases';

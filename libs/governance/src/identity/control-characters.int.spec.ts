@@ -1,28 +1,13 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { IdentityService, PrincipalKind, TokenService } from '@trellis/proto';
 import type { GrpcClient } from '@trellis/platform';
-import { createTestDatabase, testNatsConfig } from '@trellis/testing';
+import { serviceDatabases } from '@trellis/testing';
 import { GovernanceHarness } from '../../test/governance-harness';
 import { governanceService } from '../governance.service';
 
-/** The settings of governance on one database, and what removes that database afterwards. */
-type Engine = () => Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>;
-
-const engines: Array<[string, Engine]> = [
-  ['SQLite', async () => ({ env: {}, cleanup: async () => undefined })],
-  [
-    'PostgreSQL',
-    async () => {
-      const [database, nats] = [await createTestDatabase(), testNatsConfig()];
-      const env = { TRELLIS_MODE: 'distributed', TRELLIS_GOVERNANCE_DATABASE_URL: database.config.url, ...nats.env };
-      return { env, cleanup: async () => (await nats.cleanup(), await database.drop()) };
-    },
-  ],
-];
-
 const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as ServiceError | undefined;
 
-describe.each(engines)('governance on %s refuses control characters in names and NUL in descriptions, naming the field', (_engine, engine) => {
+describe.each(serviceDatabases('governance'))('governance on %s refuses control characters in names and NUL in descriptions, naming the field', (_setup, setup) => {
   let cleanup: () => Promise<void>;
   let gov: GovernanceHarness;
   let identity: GrpcClient<(typeof IdentityService)['method']>;
@@ -30,7 +15,7 @@ describe.each(engines)('governance on %s refuses control characters in names and
   let projectId: string;
 
   beforeAll(async () => {
-    const { env, cleanup: drop } = await engine();
+    const { env, cleanup: drop } = await setup();
     cleanup = drop;
     gov = await GovernanceHarness.start(governanceService, env);
     const token = await gov.exchange(gov.adminKey);
