@@ -53,6 +53,7 @@ describe('parseOrderBy', () => {
     ['DESC', 'order_by: unknown attribute "DESC" at position 0; expected one of run_id, run_name, status, user_id, artifact_uri, start_time, end_time, created', 0],
     ['foo.bar', 'order_by: unknown entity "foo" at position 0; expected one of attributes, attribute, attr, run, metrics, metric, params, param, parameters, parameter, tags, tag, datasets, dataset', 0],
     ['metrics.`acc DESC', 'order_by: unterminated quoted key starting at position 8; expected a closing quote (`)', 8],
+    ['metrics.`a\0` DESC', 'order_by: contains a NUL character (U+0000) at position 10', 10],
   ])('refuses %j', (text, message, position) => {
     const error = errorOf(text);
     expect(error.message).toBe(message);

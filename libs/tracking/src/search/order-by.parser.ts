@@ -18,6 +18,7 @@ export function parseOrderBy(text: string): RunOrderBy {
 
 /** Reads one order_by entry by the scanner's vocabulary (the run and experiment grammars share this). */
 export function parseOrderClause(scanner: Scanner): { entity: SearchEntity; key: string; ascending: boolean } {
+  scanner.refuseNul();
   scanner.skipSpace();
   const id = scanner.readIdentifier('order_by');
   if (!scanner.vocabulary.orderableEntities.includes(id.entity)) {

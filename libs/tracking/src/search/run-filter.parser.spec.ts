@@ -446,6 +446,10 @@ describe('parseRunFilter', () => {
       expectError(list(1001), 'filter: the IN list at position 10 has more than 1000 values; the limit is 1000', 11 + 4 * 1000, '")"');
     });
 
+    it('refuses a NUL anywhere in a filter, naming its position', () => {
+      expectError("params.a = 'x\0'", 'filter: contains a NUL character (U+0000) at position 13', 13, 'a character other than NUL');
+    });
+
     it('refuses a filter over 65,536 characters before reading it', () => {
       expectError(`params.a = '${'x'.repeat(65_524)}'`, 'filter: is 65537 characters; the limit is 65536', 65_536, 'a shorter filter');
     });

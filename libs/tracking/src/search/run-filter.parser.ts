@@ -34,6 +34,7 @@ export function parseConjunction(scanner: Scanner): RunComparison[] {
   if (scanner.text.length > filterLength) {
     scanner.error(`is ${scanner.text.length} characters; the limit is ${filterLength}`, filterLength, 'a shorter filter');
   }
+  scanner.refuseNul();
   const comparisons: RunComparison[] = [];
   scanner.skipSpace();
   if (scanner.atEnd()) return comparisons;

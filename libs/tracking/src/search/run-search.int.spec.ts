@@ -390,6 +390,11 @@ describe.each(engines)('RunSearch on %s', (_engine, makeDatabase) => {
       expect(error.message).toBe('order_by: entry 1: expected ASC, DESC or the end of the clause at position 10, found "DOWN"');
     });
 
+    it('refuses a NUL in a filter or an order_by entry, which PostgreSQL cannot compare, on either database', async () => {
+      expect((await rejection({ filter: "params.lr = '0.01\0'" })).message).toBe('filter: contains a NUL character (U+0000) at position 17');
+      expect((await rejection({ orderBy: ['params.`lr\0`'] })).message).toBe('order_by: contains a NUL character (U+0000) at position 10');
+    });
+
     it('refuses an order_by that names a key twice', async () => {
       expect((await rejection({ orderBy: ['metrics.acc DESC', 'metric.acc'] })).message).toBe(
         'order_by: entry 1 orders by "metric.acc" again; name each key once',

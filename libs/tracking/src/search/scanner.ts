@@ -48,6 +48,12 @@ export class Scanner {
     readonly vocabulary: SearchVocabulary = RUN_VOCABULARY,
   ) {}
 
+  /** Refuses a text with a NUL, which PostgreSQL cannot compare and SQLite would quietly match nothing with. */
+  refuseNul(): void {
+    const at = this.text.indexOf('\0');
+    if (at !== -1) this.error(`contains a NUL character (U+0000) at position ${at}`, at, 'a character other than NUL');
+  }
+
   skipSpace(): void {
     while (this.pos < this.text.length && /\s/.test(this.text[this.pos])) this.pos++;
   }
