@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
-import { defineService } from '@trellis/platform';
+import { defineService, PlatformRuntime } from '@trellis/platform';
 import { AuditService, IdentityService } from '@trellis/proto';
-import { eventually } from '@trellis/testing';
 import { IDENTITY_ENTITIES, IDENTITY_MIGRATIONS } from '../src/identity';
 import { IdentityModule } from '../src/identity/identity.module';
 import { GovernanceHarness } from './governance-harness';
@@ -20,13 +19,14 @@ const unstartable = defineService({
 });
 
 describe('GovernanceHarness', () => {
-  it('closes the servers it opened when the service refuses to start, so the test process can exit', async () => {
-    const servers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'TCPServerWrap').length;
-    const before = servers();
+  afterEach(() => jest.restoreAllMocks());
+
+  it('closes the ops server it opened when the service refuses to start, so the test process can exit', async () => {
+    const listened = jest.spyOn(PlatformRuntime.prototype, 'listenOps');
 
     await expect(GovernanceHarness.start(unstartable)).rejects.toThrow('refusing to start');
 
-    // A closed server's handle is released at the end of the event-loop turn it closed in.
-    await eventually(() => expect(servers()).toBe(before));
+    const opsAddress = await (listened.mock.results[0].value as Promise<string>);
+    await expect(fetch(`${opsAddress}/healthz`)).rejects.toThrow('fetch failed');
   });
 });
