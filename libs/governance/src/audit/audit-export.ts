@@ -30,14 +30,18 @@ export function exportLines(dataSource: DataSource, filter: RecordFilter, call?:
     const { head, lastNumber } = await dataSource.transaction((manager) => headAndLastCheckpoint(manager));
     const upTo = head?.sequence ?? 0n;
     const line = (text: string) => create(ExportAuditRecordsResponseSchema, { line: text });
-    const checkpoints = storedCheckpoints(dataSource, lastNumber, batchSize)[Symbol.asyncIterator]();
-    let checkpoint = await checkpoints.next();
+    const checkpoints = storedCheckpoints(dataSource, lastNumber, batchSize);
     const records = readAhead((after) => dataSource.transaction((manager) => findRecords(manager, filter, { after, limit: batchSize, upTo })), (record) => record.sequence, batchSize);
-    for await (const record of records) {
-      if (signal.aborted) return;
-      for (; !checkpoint.done && checkpoint.value.sequence < record.sequence; checkpoint = await checkpoints.next()) yield line(checkpointLineOf(checkpoint.value));
-      yield line(jsonLineOf(record));
+    try {
+      let checkpoint = await checkpoints.next();
+      for await (const record of records) {
+        if (signal.aborted) return;
+        for (; !checkpoint.done && checkpoint.value.sequence < record.sequence; checkpoint = await checkpoints.next()) yield line(checkpointLineOf(checkpoint.value));
+        yield line(jsonLineOf(record));
+      }
+      for (; !checkpoint.done && !signal.aborted; checkpoint = await checkpoints.next()) yield line(checkpointLineOf(checkpoint.value));
+    } finally {
+      await checkpoints.return(undefined);
     }
-    for (; !checkpoint.done && !signal.aborted; checkpoint = await checkpoints.next()) yield line(checkpointLineOf(checkpoint.value));
   });
 }

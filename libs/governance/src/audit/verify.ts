@@ -93,13 +93,13 @@ export async function checkChain(records: AsyncIterable<StoredRecord>, head: Cha
       chain.sequence = record.sequence;
       chain.hash = record.hash;
     }
+    if (chain.sequence < head.sequence) return verdict(recordProblem(chain.sequence + 1n, 'missing'));
+    if (chain.sequence > 0n && chain.hash !== head.hash) return verdict(recordProblem(chain.sequence, 'altered'));
+    return verdict(await signed?.checkBeyond(chain.sequence));
   } finally {
     await iterator.return?.();
+    await signed?.close();
   }
-  if (chain.sequence < head.sequence) return verdict(recordProblem(chain.sequence + 1n, 'missing'));
-  if (chain.sequence > 0n && chain.hash !== head.hash) return verdict(recordProblem(chain.sequence, 'altered'));
-  const beyond = await signed?.checkBeyond(chain.sequence);
-  return verdict(beyond);
 }
 
 function misfit(record: StoredRecord, following: StoredRecord | undefined, chain: Chain): Found | undefined {
@@ -196,6 +196,11 @@ class CheckpointCursor {
     if (signature) return forged(signature);
     if (checkpoint.sequence <= (this.last?.sequence ?? 0n)) return forged(`it covers the records up to ${checkpoint.sequence}, no further than the checkpoint before it`);
     return undefined;
+  }
+
+  /** Stops reading checkpoints (a read ahead under way finishes unobserved). */
+  async close(): Promise<void> {
+    await this.iterator.return?.(undefined);
   }
 
   private async advance(): Promise<void> {
