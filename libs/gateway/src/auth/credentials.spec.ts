@@ -14,6 +14,11 @@ describe('credentialsOf', () => {
     expect(credentialsOf(basic('', apiKey))).toEqual({ kind: 'apiKey', apiKey });
   });
 
+  it('takes a key whose base64url secret holds _ and - as an API key, not a token', () => {
+    const underscored = `trellis_0123456789abcdef_${'_-'.repeat(21)}_`;
+    expect(credentialsOf(`Bearer ${underscored}`)).toEqual({ kind: 'apiKey', apiKey: underscored });
+  });
+
   it('is nothing without a header', () => {
     expect(credentialsOf(undefined)).toEqual({ kind: 'none' });
     expect(credentialsOf('')).toEqual({ kind: 'none' });
