@@ -64,7 +64,7 @@ export class TokenService {
 
   async listApiKeys(caller: Caller, principalId: string): Promise<ApiKeyEntity[]> {
     const principal = await this.ownedPrincipal(caller, principalId || caller.authenticated.id, 'read');
-    return this.dataSource.getRepository(ApiKeyEntity).find({ where: { principalId: principal.id }, order: { createdAt: 'ASC' } });
+    return this.dataSource.getRepository(ApiKeyEntity).find({ where: { principalId: principal.id }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   async revokeApiKey(caller: Caller, apiKeyId: string): Promise<ApiKeyEntity> {

@@ -5,6 +5,7 @@ import { TestPlatform } from '@trellis/platform/testing';
 import { MetricSampling, MetricService, type Metric, type MetricColumns, type StreamMetricHistoryResponse } from '@trellis/proto';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually } from '@trellis/testing';
 import { METRIC_ENTITIES, METRIC_MIGRATIONS, MetricGrpc, MetricStore, type MetricPoint } from '.';
 import { CreateTrackingTables1767500000000 } from '../migrations/1767500000000-create-tracking-tables';
 import { RunAccess } from '../runs/run-access';
@@ -208,11 +209,12 @@ describe('MetricService through the service kit', () => {
       handler()
         .streamMetricHistory({ runId: runA, key: 'loss' } as never, metadataOf(), call)
         .subscribe({ next: (message: StreamMetricHistoryResponse) => sizes.push(message.metrics.length), complete: () => (completed = true) });
-      while (sizes.length === 0) await sleep(10);
+      await eventually(() => expect(sizes).toHaveLength(1));
+      // A reader that ignored back pressure would send its next chunk in this time.
       await sleep(200);
       expect(sizes).toEqual([10_000]);
       call.drain();
-      while (!completed) await sleep(10);
+      await eventually(() => expect(completed).toBe(true));
       expect(sizes).toEqual([10_000, 10_000, 5000]);
     });
 
@@ -223,9 +225,10 @@ describe('MetricService through the service kit', () => {
       const subscription = handler()
         .streamMetricHistory({ runId: runA, key: 'loss' } as never, metadataOf(), call)
         .subscribe({ next: (message: StreamMetricHistoryResponse) => sizes.push(message.metrics.length), error: (error: unknown) => errors.push(error) });
-      while (sizes.length === 0) await sleep(10);
+      await eventually(() => expect(sizes).toHaveLength(1));
       subscription.unsubscribe();
       call.drain();
+      // A reader that kept going after the cancel would send its next chunk in this time.
       await sleep(200);
       expect(sizes).toEqual([10_000]);
       expect(errors).toEqual([]);
