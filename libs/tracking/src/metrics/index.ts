@@ -1,3 +1,4 @@
+import { MetricRollupTimestamps1767700000000 } from '../migrations/1767700000000-metric-rollup-timestamps';
 import { CreateMetricTables1767500001000 } from './create-metric-tables.migration';
 import { MetricPointEntity, MetricRollupEntity, MetricSeriesEntity } from './metric.entity';
 
@@ -9,4 +10,4 @@ export type { SeriesColumns } from './metric-sampling';
 export const METRIC_ENTITIES = [MetricSeriesEntity, MetricPointEntity, MetricRollupEntity];
 
 /** Migrations of the metrics feature, in order; they follow CreateTrackingTables1767500000000 (runs). */
-export const METRIC_MIGRATIONS = [CreateMetricTables1767500001000];
+export const METRIC_MIGRATIONS = [CreateMetricTables1767500001000, MetricRollupTimestamps1767700000000];

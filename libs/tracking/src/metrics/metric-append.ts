@@ -30,6 +30,9 @@ export interface RollupDelta {
   max: SeriesPoint;
   firstStep: number;
   lastStep: number;
+  /** The lowest and highest timestamp of the block's points: where a point given again can be. */
+  earliestTimestamp: number;
+  latestTimestamp: number;
 }
 
 /**
@@ -65,12 +68,25 @@ export function appendTo(
       const number = Math.floor(point.seq / ROLLUP_SIZES[level]);
       let block = open[level];
       if (!block || block.block !== number) {
-        block = { seriesId: series.id, level, block: number, count: 0, min: point, max: point, firstStep: step, lastStep: step };
+        block = {
+          seriesId: series.id,
+          level,
+          block: number,
+          count: 0,
+          min: point,
+          max: point,
+          firstStep: step,
+          lastStep: step,
+          earliestTimestamp: timestampMs,
+          latestTimestamp: timestampMs,
+        };
         open[level] = block;
         rollups.push(block);
       }
       block.count++;
       block.lastStep = step;
+      if (timestampMs < block.earliestTimestamp) block.earliestTimestamp = timestampMs;
+      if (timestampMs > block.latestTimestamp) block.latestTimestamp = timestampMs;
       if (isLower(point, block.min)) block.min = point;
       if (isHigher(point, block.max)) block.max = point;
     }
@@ -83,4 +99,23 @@ export function isLater(a: SeriesPoint, b: SeriesPoint): boolean {
   if (a.step !== b.step) return a.step > b.step;
   if (a.timestampMs !== b.timestampMs) return a.timestampMs > b.timestampMs;
   return a.value > b.value;
+}
+
+/**
+ * What makes points identical for MLflow, besides their key: step, timestamp and value, NaN equal
+ * to NaN (MLflow keeps NaN as a flag of the point) and -0 to 0.
+ */
+export function identityOf(point: { step: number; timestampMs: number; value: number }): string {
+  const { step, timestampMs, value } = point;
+  return `${step}:${timestampMs}:${Number.isNaN(value) ? 'NaN' : value === 0 ? '0' : String(value)}`;
+}
+
+/**
+ * Whether `point` may be identical to one `series` holds. The latest point is the highest by step,
+ * then timestamp, so a point above it in step and timestamp is new without looking: the case of
+ * every batch a training loop logs, with steps or timestamps that grow.
+ */
+export function mayRepeat(series: SeriesState, point: { step: number; timestampMs: number }): boolean {
+  if (series.pointCount === 0) return false;
+  return point.step < series.latest.step || (point.step === series.latest.step && point.timestampMs <= series.latest.timestampMs);
 }

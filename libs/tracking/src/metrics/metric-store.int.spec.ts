@@ -250,6 +250,59 @@ describe.each(['postgres', 'sqlite'] as const)('MetricStore on %s', (kind) => {
     expect(await storedSeqs(runId, 'new')).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
 
+  describe('points identical to stored ones (same key, step, timestamp and value), as MLflow stores them once', () => {
+    /** What a run answers: every page of history, the latest points, and samples whole and over a step range. */
+    const readings = async (runId: string, keys: string[]) => ({
+      histories: await Promise.all(keys.map((key) => wholeHistory(runId, key))),
+      latest: (await store.latestFor([runId])).get(runId),
+      samples: await Promise.all(
+        keys.flatMap((key) => [store.sample(runId, key, { maxPoints: 100 }), store.sample(runId, key, { startStep: 700, endStep: 4100, maxPoints: 100 })]),
+      ),
+      stepSamples: (await store.sampleSteps([runId], 'loss', { maxPoints: 100 })).get(runId),
+    });
+
+    it('reads a run sent a batch twice, or a part of it again, as a run sent it once: history, latest, rollup samples', async () => {
+      const batch = [
+        ...series('loss', 5000, (i) => i, (i) => (i % 97 === 0 ? Number.NaN : Math.sin(i / 40))),
+        ...series('acc', 1000, () => 0, (i) => i / 1000),
+      ];
+      const once = await newRun();
+      await log(once, batch);
+      const repeated = await newRun();
+      await log(repeated, batch);
+      await log(repeated, batch);
+      await log(repeated, batch.slice(1200, 2600), 700);
+
+      expect(await readings(repeated, ['loss', 'acc'])).toEqual(await readings(once, ['loss', 'acc']));
+      expect(await storedSeqs(repeated, 'loss')).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+    });
+
+    it('stores a point repeated within one batch once, NaN equal to NaN, and keeps points that differ in step, timestamp or value', async () => {
+      const runId = await newRun();
+      const point = { key: 'loss', step: 3, timestampMs: 1_767_000_000_000, value: 0.25 };
+      const nan = { ...point, step: 4, value: Number.NaN };
+      const others = [
+        { ...point, step: 2 },
+        { ...point, timestampMs: point.timestampMs + 1 },
+        { ...point, value: 0.5 },
+      ];
+      await log(runId, [point, nan, point, nan, ...others, { ...point }]);
+      await log(runId, [nan, point, ...others]);
+
+      expect(await wholeHistory(runId, 'loss')).toEqual([point, nan, ...others]);
+      expect((await store.sample(runId, 'loss', { maxPoints: 10 }))?.totalPoints).toBe(5);
+    });
+
+    it('stores a batch that concurrent transactions append at once a single time', async () => {
+      const runId = await newRun();
+      const batch = series('loss', 300, (i) => i, (i) => i / 3);
+      await Promise.all(Array.from({ length: 4 }, () => dataSource.transaction((m) => store.append(m, runId, batch))));
+
+      expect(await wholeHistory(runId, 'loss')).toEqual(batch);
+      expect(await storedSeqs(runId, 'loss')).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    });
+  });
+
   describe('sampling', () => {
     const next = random(42);
     let walk = 0;

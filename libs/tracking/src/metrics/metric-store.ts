@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { decodePageToken, encodePageToken, FailedPreconditionError, SEQUENCE_POSITION, sqliteColumn } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
-import { appendTo, type PointColumns, type RollupDelta, type SeriesState } from './metric-append';
+import { appendTo, identityOf, mayRepeat, type PointColumns, type RollupDelta, type SeriesState } from './metric-append';
 import {
   bucketWidth,
   Buckets,
@@ -61,8 +61,8 @@ type Row = Record<string, unknown>;
 const POINT_COLUMNS = 'seq, step, "timestamp", value';
 const SERIES_COLUMNS = 'id, key, point_count, latest_value, latest_step, latest_timestamp, max_step, monotonic';
 const ROLLUP_COLUMNS =
-  'series_id, level, block, count, min_value, min_seq, min_step, min_timestamp, max_value, max_seq, max_step, max_timestamp, first_step, last_step';
-const ROLLUP_TYPES = ['int', 'int', 'bigint', 'int', 'float8', 'bigint', 'bigint', 'bigint', 'float8', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint'];
+  'series_id, level, block, count, min_value, min_seq, min_step, min_timestamp, max_value, max_seq, max_step, max_timestamp, first_step, last_step, earliest_timestamp, latest_timestamp';
+const ROLLUP_TYPES = ['int', 'int', 'bigint', 'int', 'float8', 'bigint', 'bigint', 'bigint', 'float8', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint'];
 const SERIES_UPDATE_COLUMNS = 'id, point_count, latest_value, latest_step, latest_timestamp, max_step, monotonic';
 const SERIES_UPDATE_TYPES = ['int', 'bigint', 'float8', 'bigint', 'bigint', 'bigint', 'bool'];
 /** The rollup level that locates a step in a series whose steps never decrease: blocks of 1024. */
@@ -87,22 +87,32 @@ export class MetricStore {
   /**
    * Appends `points` (validated, in logged order) to the run's series, creating missing ones,
    * inside the caller's transaction `manager`: two statements on PostgreSQL whatever the number of
-   * keys. Appends to the same series from concurrent transactions queue on the series row (at
-   * READ COMMITTED), so each point gets its own seq, in commit order.
+   * keys, three when points may repeat stored ones. A point identical to one the series holds, or
+   * to an earlier one of the batch (see {@link identityOf}), is left out, as MLflow stores it once:
+   * a retried batch changes nothing. Appends to the same series from concurrent transactions queue
+   * on the series row (at READ COMMITTED), so each point gets its own seq, in commit order, and a
+   * batch appended by two at once is stored by the first.
    */
   async append(manager: EntityManager, runId: string, points: ReadonlyArray<MetricPoint>): Promise<void> {
     if (points.length === 0) return;
-    const byKey = new Map<string, MetricPoint[]>();
+    const byKey = new Map<string, Map<string, MetricPoint>>();
     for (const point of points) {
-      const list = byKey.get(point.key);
-      if (list) list.push(point);
-      else byKey.set(point.key, [point]);
+      let list = byKey.get(point.key);
+      if (!list) byKey.set(point.key, (list = new Map()));
+      const identity = identityOf(point);
+      // The first of identical points in the batch is the one kept.
+      if (!list.has(identity)) list.set(identity, point);
     }
     // Sorted, so concurrent appends lock the series rows they share in the same order.
     const series = await this.lockSeries(manager, runId, [...byKey.keys()].sort());
+    const stored = await this.storedAmong(manager, series, byKey);
     const columns: PointColumns = { seriesId: [], seq: [], step: [], timestamp: [], value: [] };
     const rollups: RollupDelta[] = [];
-    const updated = series.map((current) => appendTo(current, byKey.get(current.key) ?? [], columns, rollups));
+    const updated = series.map((current) => {
+      const fresh = [...(byKey.get(current.key)?.entries() ?? [])].filter(([identity]) => !stored.has(`${current.id}:${identity}`));
+      return appendTo(current, fresh.map(([, point]) => point), columns, rollups);
+    });
+    if (columns.seq.length === 0) return;
     if (this.postgres) await this.writePostgres(manager, columns, rollups, updated);
     else await this.writeSqlite(manager, columns, rollups, updated);
   }
@@ -281,6 +291,43 @@ export class MetricStore {
       series.push(...rows.map(seriesOf));
     }
     return series;
+  }
+
+  /**
+   * `<series id>:<identity>` of the points stored in the batch's (locked) series within the
+   * timestamp span of the batch's points that may repeat one (see {@link mayRepeat}): those of the
+   * blocks whose timestamps overlap it, found by the rollups, so a retried batch reads about itself.
+   */
+  private async storedAmong(manager: EntityManager, series: SeriesState[], byKey: Map<string, Map<string, MetricPoint>>): Promise<Set<string>> {
+    const spans: Array<{ seriesId: number; earliest: number; latest: number }> = [];
+    for (const current of series) {
+      const timestamps = [...(byKey.get(current.key)?.values() ?? [])].filter((point) => mayRepeat(current, point)).map((point) => point.timestampMs);
+      if (timestamps.length === 0) continue;
+      spans.push({ seriesId: current.id, earliest: timestamps.reduce((a, b) => Math.min(a, b)), latest: timestamps.reduce((a, b) => Math.max(a, b)) });
+    }
+    const stored = new Set<string>();
+    if (spans.length === 0) return stored;
+    const size = ROLLUP_SIZES[LOCATING_LEVEL];
+    const inSpans = `JOIN metric_rollups r ON r.series_id = c.series_id AND r.level = ${LOCATING_LEVEL} AND r.earliest_timestamp <= c.latest AND r.latest_timestamp >= c.earliest
+       JOIN metric_points p ON p.series_id = c.series_id AND p.seq >= r.block * ${size} AND p.seq < (r.block + 1) * ${size} AND p."timestamp" BETWEEN c.earliest AND c.latest`;
+    const select = 'SELECT p.series_id, p.step, p."timestamp", p.value';
+    const rows = (
+      this.postgres
+        ? await manager.query(`${select} FROM unnest($1::int[], $2::bigint[], $3::bigint[]) AS c(series_id, earliest, latest) ${inSpans}`, [
+            pgArray(spans.map((span) => span.seriesId)),
+            pgArray(spans.map((span) => span.earliest)),
+            pgArray(spans.map((span) => span.latest)),
+          ])
+        : await manager.query(
+            `WITH c(series_id, earliest, latest) AS (VALUES ${spans.map(() => '(?, ?, ?)').join(', ')}) ${select} FROM c ${inSpans}`,
+            spans.flatMap((span) => [span.seriesId, span.earliest, span.latest]),
+          )
+    ) as Row[];
+    for (const row of rows) {
+      const point = { step: Number(row['step']), timestampMs: Number(row['timestamp']), value: valueOf(row['value']) };
+      stored.add(`${Number(row['series_id'])}:${identityOf(point)}`);
+    }
+    return stored;
   }
 
   /** Points, rollups and series in one statement: one round trip per append after the lock. */
@@ -499,7 +546,8 @@ function extremesOf({ lo, hi }: ExtremeRow): SeriesPoint[] {
 
 /**
  * The upsert of rollup deltas: a block that already has points keeps its first step, its lower
- * minimum and its higher maximum; on ties the stored (earlier) point stays. SQLite has NULL for NaN.
+ * minimum and its higher maximum, and widens its timestamp span; on ties the stored (earlier)
+ * point stays. SQLite has NULL for NaN.
  */
 function rollupMerge(dialect: 'postgres' | 'sqlite'): string {
   const lower =
@@ -517,6 +565,8 @@ function rollupMerge(dialect: 'postgres' | 'sqlite'): string {
     ...pick(lower, ['min_value', 'min_seq', 'min_step', 'min_timestamp']),
     ...pick(higher, ['max_value', 'max_seq', 'max_step', 'max_timestamp']),
     'last_step = excluded.last_step',
+    `earliest_timestamp = ${dialect === 'postgres' ? 'LEAST' : 'min'}(metric_rollups.earliest_timestamp, excluded.earliest_timestamp)`,
+    `latest_timestamp = ${dialect === 'postgres' ? 'GREATEST' : 'max'}(metric_rollups.latest_timestamp, excluded.latest_timestamp)`,
   ];
   return `ON CONFLICT (series_id, level, block) DO UPDATE SET ${merge.join(', ')}`;
 }
@@ -526,7 +576,7 @@ function rollupValues(row: RollupDelta): number[] {
     row.seriesId, row.level, row.block, row.count,
     row.min.value, row.min.seq, row.min.step, row.min.timestampMs,
     row.max.value, row.max.seq, row.max.step, row.max.timestampMs,
-    row.firstStep, row.lastStep,
+    row.firstStep, row.lastStep, row.earliestTimestamp, row.latestTimestamp,
   ];
 }
 

@@ -105,4 +105,12 @@ export class MetricRollupEntity {
 
   @Column('bigint', { name: 'last_step', transformer: integerColumn })
   lastStep!: number;
+
+  /** The lowest timestamp of the block's points. */
+  @Column('bigint', { name: 'earliest_timestamp', transformer: integerColumn })
+  earliestTimestamp!: number;
+
+  /** The highest timestamp of the block's points. */
+  @Column('bigint', { name: 'latest_timestamp', transformer: integerColumn })
+  latestTimestamp!: number;
 }
