@@ -97,11 +97,11 @@ describe('npm run start:distributed', () => {
     expect(governanceLines.slice(0, bannerAt).some((line) => line.includes('"msg":"governance listening"'))).toBe(true);
   });
 
-  it("answers /readyz on the gateway's own port once every upstream is up", async () => {
+  it("answers /readyz on the gateway's own port once every upstream is up, with its NATS connection", async () => {
     const response = await fetch(`${gatewayUrl()}/readyz`);
     expect(response.status).toBe(200);
     const { checks } = (await response.json()) as { checks: Array<{ name: string; ok: boolean }> };
-    expect(checks.map((check) => check.name).sort()).toEqual(['gateway.upstream.governance', 'gateway.upstream.registry', 'gateway.upstream.tracking']);
+    expect(checks.map((check) => check.name).sort()).toEqual(['events.nats', 'gateway.upstream.governance', 'gateway.upstream.registry', 'gateway.upstream.tracking']);
   });
 
   it('takes an MLflow flow through the gateway: experiment, run, metrics, an artifact, and a registered version copied from the run', async () => {
