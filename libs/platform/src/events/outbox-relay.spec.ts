@@ -77,31 +77,35 @@ describe('OutboxRelay retries', () => {
     expect(relay.failing).toBeUndefined();
   });
 
-  it('waits at most 5 s between retries by default, however long the bus refuses', async () => {
+  /** A relay with default settings whose bus refuses everything, on fake timers; `untilWaits` lets time pass until it logged `count` waits. */
+  const refusedRelay = async () => {
     const flaky = flakyBus();
     const { logger, waits } = retryWaits();
     await createWidget(dataSource, new Outbox(), 'sprocket');
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     relay = new OutboxRelay({ dataSource, bus: flaky.bus, logger });
     relay.start();
+    const untilWaits = async (count: number, tickMs: number) => {
+      for (let tick = 0; tick < 1000 && waits.length < count; tick++) await jest.advanceTimersByTimeAsync(tickMs);
+    };
+    return { flaky, waits, untilWaits };
+  };
 
-    for (let tick = 0; tick < 1000 && waits.length < 9; tick++) await jest.advanceTimersByTimeAsync(100);
+  it('waits at most 5 s between retries by default, however long the bus refuses', async () => {
+    const { waits, untilWaits } = await refusedRelay();
+
+    await untilWaits(9, 100);
 
     expect(waits).toEqual([100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
   });
 
   it('starts its back-off afresh after a reconnection', async () => {
-    const flaky = flakyBus();
-    const { logger, waits } = retryWaits();
-    await createWidget(dataSource, new Outbox(), 'sprocket');
-    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
-    relay = new OutboxRelay({ dataSource, bus: flaky.bus, logger });
-    relay.start();
-    for (let tick = 0; tick < 1000 && waits.length < 4; tick++) await jest.advanceTimersByTimeAsync(100);
+    const { flaky, waits, untilWaits } = await refusedRelay();
+    await untilWaits(4, 100);
 
     // Reconnected, yet still refused: the next waits start from the first one again.
     for (const listener of flaky.listeners) listener();
-    for (let tick = 0; tick < 1000 && waits.length < 6; tick++) await jest.advanceTimersByTimeAsync(10);
+    await untilWaits(6, 10);
 
     expect(waits).toEqual([100, 200, 400, 800, 100, 200]);
   });
