@@ -1,5 +1,5 @@
-import { create, getOption, ScalarType, toBinary, type DescField, type DescMessage, type DescMethod, type DescService, type MessageInitShape } from '@bufbuild/protobuf';
-import { field as fieldRules } from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
+import { create, getOption, isFieldSet, ScalarType, toBinary, type DescField, type DescMessage, type DescMethod, type DescService, type MessageInitShape } from '@bufbuild/protobuf';
+import { field as fieldRules, MapRulesSchema, RepeatedRulesSchema, StringRulesSchema, type FieldRules } from '@bufbuild/protovalidate/gen/buf/validate/validate_pb.js';
 import { status } from '@grpc/grpc-js';
 import * as proto from '@trellis/proto';
 import { ApprovalService, RunService } from '@trellis/proto';
@@ -14,16 +14,21 @@ function decode<M extends DescMethod>(method: M, request: MessageInitShape<M['in
   return decoded instanceof RefusedRequest ? { code: decoded.reason.code, message: decoded.reason.message } : decoded;
 }
 
-/** Whether a field's `buf.validate` rules bound it: a string's length, a list's or a map's entries, a list's strings. */
+/** Whether a field's `buf.validate` rules bound it: a string's length, a list's or a map's entries, and the strings in them. */
 function isLimited(field: DescField): boolean {
   const { type } = getOption(field, fieldRules);
-  if (field.fieldKind === 'map') return type.case === 'map' && type.value.maxPairs !== undefined;
-  if (field.fieldKind === 'list') {
-    const items = type.case === 'repeated' ? type.value.items?.type : undefined;
-    const stringItems = field.listKind === 'scalar' && field.scalar === ScalarType.STRING;
-    return type.case === 'repeated' && type.value.maxItems !== undefined && (!stringItems || (items?.case === 'string' && items.value.maxLen !== undefined));
+  const maxLen = (rules: FieldRules['type']) => rules.case === 'string' && isFieldSet(rules.value, StringRulesSchema.field.maxLen);
+  if (field.fieldKind === 'map') {
+    if (type.case !== 'map' || !isFieldSet(type.value, MapRulesSchema.field.maxPairs)) return false;
+    const { keys, values } = type.value;
+    const valuesLimited = field.mapKind !== 'scalar' || field.scalar !== ScalarType.STRING || (values !== undefined && maxLen(values.type));
+    return (field.mapKey !== ScalarType.STRING || (keys !== undefined && maxLen(keys.type))) && valuesLimited;
   }
-  if (field.fieldKind === 'scalar' && field.scalar === ScalarType.STRING) return type.case === 'string' && type.value.maxLen !== undefined;
+  if (field.fieldKind === 'list') {
+    if (type.case !== 'repeated' || !isFieldSet(type.value, RepeatedRulesSchema.field.maxItems)) return false;
+    return field.listKind !== 'scalar' || field.scalar !== ScalarType.STRING || (type.value.items !== undefined && maxLen(type.value.items.type));
+  }
+  if (field.fieldKind === 'scalar' && field.scalar === ScalarType.STRING) return maxLen(type);
   return true;
 }
 
