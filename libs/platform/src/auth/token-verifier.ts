@@ -90,9 +90,10 @@ export class TokenVerifier {
     try {
       return await this.checkJwt(token);
     } catch (error) {
-      // A key rotated in the last second is unknown until the set may be fetched again; wait once.
+      // A key rotated in the last second is unknown until the set may be fetched again; wait once,
+      // a little past the cooldown, as a timer may fire a millisecond before Date.now() says it is due.
       if (error instanceof errors.JWKSNoMatchingKey && this.options.keys.kind === 'remote') {
-        await new Promise((resolve) => setTimeout(resolve, REFETCH_COOLDOWN_MS));
+        await new Promise((resolve) => setTimeout(resolve, REFETCH_COOLDOWN_MS + 50));
         return this.checkJwt(token).catch((retried: unknown) => {
           throw new UnauthenticatedError(reasonFor(retried));
         });
