@@ -53,9 +53,12 @@ export class TestPlatform {
     return new TestPlatform(dir, keys, runtime, await runtime.listenOps());
   }
 
-  /** Starts a service on this platform; it is stopped with the platform. */
+  /**
+   * Starts a service on this platform, on a free port unless `env` named one (never its default
+   * port, which two specs running side by side would both want); it is stopped with the platform.
+   */
   async startService(definition: ServiceDefinition): Promise<RunningService> {
-    const service = await startService(definition, this.runtime);
+    const service = await startService({ ...definition, defaultPort: 0 }, this.runtime);
     this.services.push(service);
     return service;
   }
