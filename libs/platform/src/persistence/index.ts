@@ -7,3 +7,4 @@ export { ProcessedEventEntity } from './processed-event.entity';
 export { OUTBOX_TABLE, PROCESSED_EVENTS_TABLE } from './kit-table-names';
 export { escapedLikePattern, globPattern, likeCondition } from './like-pattern';
 export { epochMillis } from './epoch-millis';
+export { Dialect, SqlParameters, tableOf, type Connected, type DialectName } from './dialect';

@@ -1,0 +1,162 @@
+import type { DataSource, EntityManager, EntityTarget, FindOneOptions, ObjectLiteral, QueryRunner } from 'typeorm';
+import { escapedLikePattern, globPattern } from './like-pattern';
+
+/** The databases the kit runs on: PostgreSQL (distributed) and SQLite through better-sqlite3 (standalone). */
+export type DialectName = 'postgres' | 'sqlite';
+
+/** Anything that knows its connection: a DataSource, an EntityManager or a QueryRunner. */
+export type Connected = DataSource | EntityManager | QueryRunner;
+
+/**
+ * Everything that differs between SQLite and PostgreSQL in the SQL a repository writes:
+ * placeholders, lists, case-sensitive LIKE, JSON aggregation, LEAST/GREATEST, row locks, and the
+ * column types and collations of migrations. Repositories (and migrations) are the only code that
+ * asks; nothing else branches on the database.
+ */
+export class Dialect {
+  private static readonly postgresDialect = new Dialect('postgres');
+  private static readonly sqliteDialect = new Dialect('sqlite');
+
+  private constructor(readonly name: DialectName) {}
+
+  /** The dialect of a connection; throws for a driver the kit does not run on. */
+  static of(connected: Connected): Dialect {
+    const type = connectionOf(connected).options.type;
+    if (type === 'postgres') return Dialect.postgresDialect;
+    if (type === 'better-sqlite3') return Dialect.sqliteDialect;
+    throw new Error(`Trellis does not run on the ${type} driver: use postgres or better-sqlite3`);
+  }
+
+  get isPostgres(): boolean {
+    return this.name === 'postgres';
+  }
+
+  /** A fresh set of bound parameters for one statement. */
+  parameters(): SqlParameters {
+    return new SqlParameters(this);
+  }
+
+  /** The placeholder of the `index`th (1-based) parameter: `$1` or `?`. */
+  placeholder(index: number): string {
+    return this.isPostgres ? `$${index}` : '?';
+  }
+
+  /** `LEAST(a, b)`: SQLite's two-argument `min` is the same scalar function. */
+  least(a: string, b: string): string {
+    return this.isPostgres ? `LEAST(${a}, ${b})` : `min(${a}, ${b})`;
+  }
+
+  /** `GREATEST(a, b)`: SQLite's two-argument `max`. */
+  greatest(a: string, b: string): string {
+    return this.isPostgres ? `GREATEST(${a}, ${b})` : `max(${a}, ${b})`;
+  }
+
+  /**
+   * A JSON array (as text) of `expression` over the group, in `orderBy` order (compared byte by
+   * byte on PostgreSQL, as SQLite does): one row per group instead of one per element.
+   */
+  jsonArrayAgg(expression: string, orderBy?: string): string {
+    if (this.isPostgres) return `json_agg(${expression}${orderBy ? ` ORDER BY ${orderBy} COLLATE "C"` : ''})::text`;
+    // SQLite aggregates in the order rows arrive; the caller orders them in a subquery.
+    return `json_group_array(${expression})`;
+  }
+
+  /** A JSON array of its arguments: `json_build_array` or `json_array`. */
+  jsonArray(...expressions: string[]): string {
+    return `${this.isPostgres ? 'json_build_array' : 'json_array'}(${expressions.join(', ')})`;
+  }
+
+  /**
+   * Find options that lock the row read until the transaction ends. SQLite runs one write
+   * transaction at a time, so there is nothing to lock.
+   */
+  lockForUpdate<T extends ObjectLiteral>(): Pick<FindOneOptions<T>, 'lock'> {
+    return this.isPostgres ? { lock: { mode: 'pessimistic_write' } } : {};
+  }
+
+  /** ` FOR UPDATE` for a hand-written SELECT, or nothing on SQLite. */
+  get forUpdate(): string {
+    return this.isPostgres ? ' FOR UPDATE' : '';
+  }
+
+  /** The column type of an instant in migrations: `timestamptz`, SQLite's `datetime`. */
+  get timestampType(): string {
+    return this.isPostgres ? 'timestamptz' : 'datetime';
+  }
+
+  /**
+   * The collation under which text compares byte by byte (names, keys, page positions): `C` on
+   * PostgreSQL; undefined on SQLite, whose default (BINARY) already does.
+   */
+  get binaryCollation(): string | undefined {
+    return this.isPostgres ? 'C' : undefined;
+  }
+
+  /**
+   * `INSERT INTO table (columns) VALUES (...) ON CONFLICT (conflict) DO UPDATE SET ...`, the same
+   * on both (SQLite 3.24+). Each update is `column = expression`, where `excluded.<column>` is the
+   * row that was refused. Without updates, a conflicting row is left as it is.
+   */
+  upsert(table: string, columns: readonly string[], rows: number, conflict: readonly string[], updates: readonly string[] = []): string {
+    let next = 0;
+    const row = () => `(${columns.map(() => this.placeholder(++next)).join(', ')})`;
+    const values = Array.from({ length: rows }, row).join(', ');
+    const action = updates.length ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING';
+    return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values} ON CONFLICT (${conflict.join(', ')}) ${action}`;
+  }
+}
+
+/**
+ * The values bound to one statement's placeholders, in order. SQLite's placeholders are
+ * positional: bind in the order the fragments appear in the statement.
+ */
+export class SqlParameters {
+  readonly values: unknown[] = [];
+
+  constructor(readonly dialect: Dialect) {}
+
+  /** Binds a value and returns its placeholder; bigints go to PostgreSQL as text (pg has no bigint type). */
+  bind(value: unknown): string {
+    this.values.push(typeof value === 'bigint' && this.dialect.isPostgres ? value.toString() : value);
+    return this.dialect.placeholder(this.values.length);
+  }
+
+  /**
+   * `column` is (or, negated, is not) one of `values`, bound as one parameter whatever their number
+   * (SQLite binds at most 32,766 values a statement; a page may hold 50,000 ids).
+   */
+  inList(column: string, values: ReadonlyArray<string | number>, negate = false): string {
+    if (this.dialect.isPostgres) {
+      // A JS array binds as a PostgreSQL array of the column's type.
+      const placeholder = this.bind(values);
+      return negate ? `${column} <> ALL(${placeholder})` : `${column} = ANY(${placeholder})`;
+    }
+    return `${column} ${negate ? 'NOT IN' : 'IN'} (SELECT value FROM json_each(${this.bind(JSON.stringify(values))}))`;
+  }
+
+  /**
+   * `column` matches a client's LIKE pattern (`%`, `_`, backslash escapes), case-sensitively on
+   * both: PostgreSQL's LIKE, SQLite's GLOB (its LIKE ignores case).
+   */
+  like(column: string, pattern: string): string {
+    return this.dialect.isPostgres ? `${column} LIKE ${this.bind(escapedLikePattern(pattern))} ESCAPE '\\'` : `${column} GLOB ${this.bind(globPattern(pattern))}`;
+  }
+
+  /** `column` matches a LIKE pattern ignoring case: ILIKE, or SQLite's LIKE (ASCII case only). */
+  ilike(column: string, pattern: string): string {
+    const bound = this.bind(escapedLikePattern(pattern));
+    return this.dialect.isPostgres ? `${column} ILIKE ${bound} ESCAPE '\\'` : `${column} LIKE ${bound} ESCAPE '\\'`;
+  }
+}
+
+/** The escaped, schema-qualified table of an entity, for hand-written SQL. */
+export function tableOf(connected: Connected, entity: EntityTarget<ObjectLiteral>): string {
+  const connection = connectionOf(connected);
+  const metadata = connection.getMetadata(entity);
+  const table = connection.driver.escape(metadata.tableName);
+  return metadata.schema ? `${connection.driver.escape(metadata.schema)}.${table}` : table;
+}
+
+function connectionOf(connected: Connected): DataSource {
+  return 'connection' in connected ? connected.connection : connected;
+}
