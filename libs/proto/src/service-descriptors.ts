@@ -1,0 +1,12 @@
+// The gRPC service descriptors under the names code uses for them: `<Service>Desc`. A service lib's
+// own Nest class is `RunService` (the logic behind RunService's calls), so the descriptor that
+// protobuf-es also names `RunService` is imported under this name everywhere (lint enforces it).
+export { ApprovalService as ApprovalServiceDesc } from './gen/trellis/governance/v1/approval_service_pb';
+export { AuditService as AuditServiceDesc } from './gen/trellis/governance/v1/audit_service_pb';
+export { IdentityService as IdentityServiceDesc } from './gen/trellis/governance/v1/identity_service_pb';
+export { TokenService as TokenServiceDesc } from './gen/trellis/governance/v1/token_service_pb';
+export { ExperimentService as ExperimentServiceDesc } from './gen/trellis/tracking/v1/experiment_service_pb';
+export { RunService as RunServiceDesc } from './gen/trellis/tracking/v1/run_service_pb';
+export { MetricService as MetricServiceDesc } from './gen/trellis/tracking/v1/metric_service_pb';
+export { ArtifactService as ArtifactServiceDesc } from './gen/trellis/tracking/v1/artifact_service_pb';
+export { RegistryService as RegistryServiceDesc } from './gen/trellis/registry/v1/registry_service_pb';
