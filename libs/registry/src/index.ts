@@ -1,2 +1,2 @@
-export { registryService } from './registry.service';
+export { registryService } from './registry.definition';
 export { REGISTRY_LIMITS } from './registry-limits';

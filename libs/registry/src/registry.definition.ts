@@ -1,5 +1,5 @@
 import { defineService } from '@trellis/platform';
-import { RegistryService } from '@trellis/proto';
+import { RegistryServiceDesc } from '@trellis/proto';
 import { AliasChangeEntity, AliasEntity, UsedApprovalEntity } from './aliases/alias.entity';
 import { CreateRegistryTables1767600000000 } from './migrations/1767600000000-create-registry-tables';
 import { AddVersionRunLink1767610000000 } from './migrations/1767610000000-add-version-run-link';
@@ -16,7 +16,7 @@ export const registryService = defineService({
   name: 'registry',
   defaultPort: 50054,
   module: RegistryModule,
-  grpcServices: [RegistryService],
+  grpcServices: [RegistryServiceDesc],
   calls: ['tracking', 'governance'],
   entities: [RegisteredModelEntity, ModelTagEntity, ModelVersionEntity, VersionTagEntity, AliasEntity, AliasChangeEntity, UsedApprovalEntity],
   migrations: [CreateRegistryTables1767600000000, AddVersionRunLink1767610000000],
