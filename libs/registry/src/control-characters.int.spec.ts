@@ -8,7 +8,7 @@ import { serviceDatabases } from '@trellis/testing';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registryService } from './registry.service';
+import { registryService } from './registry.definition';
 
 const memoryStorage = definePlugin({
   manifest: { kind: 'storage', id: 'storage-memory', apiVersion: 'v1' },

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { RegisteredModelEntity } from './models/model.entity';
 import { INTERRUPTED } from './versions/version-files';
 import { ModelVersionEntity } from './versions/version.entity';
-import { registryService } from './registry.service';
+import { registryService } from './registry.definition';
 
 type Client = GrpcClient<(typeof RegistryService)['method']>;
 type Role = 'viewer' | 'editor' | 'admin' | 'owner';
