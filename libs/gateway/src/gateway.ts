@@ -1,6 +1,5 @@
 import type { DescService } from '@bufbuild/protobuf';
-import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
-import { ConfigError, listenError, type EdgeDefinition, type GrpcCallOptions, type GrpcClient, type Logger, type Metrics, type RevocationList } from '@trellis/platform';
+import { ConfigError, listenError, type EdgeDefinition, type GrpcCallOptions, type Logger, type Metrics, type RevocationList } from '@trellis/platform';
 import { EdgeAuth } from './auth/edge-auth';
 import { toGatewayError } from './errors/gateway-error';
 import { HttpServer, renderJsonError } from './http/http-server';
@@ -9,23 +8,13 @@ import type { RequestContext } from './http/request-context';
 import { Router } from './http/router';
 import { mlflowRoutes } from './mlflow/mlflow.routes';
 import { openApiRoutes } from './openapi/openapi.routes';
+import type { RequestClients, RouteHost, RouteModule } from './route-host';
 import { rpcRoutes } from './rpc/rpc.routes';
 import { EXPOSED_SERVICES } from './upstreams/exposed-services';
 import { Upstreams } from './upstreams/upstreams';
 
-/** Adds a family of routes to a gateway (`gateway.router.add(...)`); each is one entry of ROUTE_MODULES. */
-export type RouteModule = (gateway: Gateway) => void;
-
 /** Every family of routes the gateway serves, in registration order. */
 const ROUTE_MODULES: readonly RouteModule[] = [rpcRoutes, openApiRoutes, mlflowRoutes];
-
-/** The upstream clients of one request, and the call options that carry its caller. */
-export interface RequestClients {
-  /** The typed client of `service` (shared; 503 UNAVAILABLE naming the service when it has no upstream). */
-  of<T extends GenServiceMethods>(service: GenService<T>): GrpcClient<T>;
-  /** The caller's token, the request id and the request's abort signal; pass them to every call. */
-  options: GrpcCallOptions;
-}
 
 /** What a gateway needs. */
 export interface GatewayOptions {
@@ -46,7 +35,7 @@ export interface GatewayOptions {
  * The HTTP edge of the platform: stateless, a client of the services' gRPC servers. It owns the
  * router its route modules add to, the upstream clients, and the caller's credentials.
  */
-export class Gateway {
+export class Gateway implements RouteHost {
   readonly router = new Router();
   readonly upstreams: Upstreams;
   readonly logger: Logger;
@@ -61,22 +50,15 @@ export class Gateway {
     for (const addRoutes of ROUTE_MODULES) addRoutes(this);
   }
 
-  /**
-   * The clients a route calls upstream with on behalf of this request's caller:
-   * `const rpc = await gateway.clientsFor(ctx); await rpc.of(RunService).getRun({ runId }, rpc.options)`.
-   * Rejects with 401 when the credentials are malformed or the API key is refused.
-   */
   async clientsFor(ctx: RequestContext): Promise<RequestClients> {
     const options = await this.callOptions(ctx);
     return { of: (service) => this.upstreams.client(service), options };
   }
 
-  /** The call options of this request's caller (see RequestClients.options). */
   async callOptions(ctx: RequestContext): Promise<GrpcCallOptions> {
     return { token: await this.auth.tokenOf(ctx), requestId: ctx.requestId, signal: ctx.signal };
   }
 
-  /** The gateway's error body for `error`, for errors that arrive once a response has started. */
   errorBody(ctx: RequestContext, error: unknown): unknown {
     const failure = toGatewayError(error, ctx.requestId, (unexpected) =>
       this.logger.error({ err: unexpected, requestId: ctx.requestId }, 'unexpected error in a gateway stream'),

@@ -1,4 +1,5 @@
-export { gatewayEdge, Gateway, type GatewayOptions, type RequestClients, type RouteModule } from './gateway';
+export { gatewayEdge, Gateway, type GatewayOptions } from './gateway';
+export type { RequestClients, RouteHost, RouteModule } from './route-host';
 export { EXPOSED_SERVICES } from './upstreams/exposed-services';
 export { Upstreams } from './upstreams/upstreams';
 export { Router, type Route, type RouteHandler, type RouteMatch, type RouteOptions } from './http/router';

@@ -1,5 +1,5 @@
 import { ExperimentService, IdentityService } from '@trellis/proto';
-import type { RequestClients } from '../gateway';
+import type { RequestClients } from '../route-host';
 import type { RequestContext } from '../http/request-context';
 import { MlflowFields } from './mlflow-fields';
 import { DEFAULT_PROJECT, type ProjectResolver } from './project-resolver';

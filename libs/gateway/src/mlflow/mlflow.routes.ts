@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import type { Gateway } from '../gateway';
+import type { RouteHost } from '../route-host';
 import type { RequestContext } from '../http/request-context';
 import type { RouteHandler } from '../http/router';
 import { artifactRoutes, runArtifactFileRoute } from './artifacts.routes';
@@ -52,7 +52,7 @@ const NO_MULTIPART = 'Multipart upload is not supported for the current artifact
  * (docs/mlflow.md). Every route is also
  * served under `/ajax-api/2.0` and under `/projects/<name>`, which selects the project.
  */
-export function mlflowRoutes(gateway: Gateway): void {
+export function mlflowRoutes(gateway: RouteHost): void {
   const shared: MlflowShared = { projects: new ProjectResolver(), defaultExperiments: new Map() };
   const { router } = gateway;
   const options = { renderError: renderMlflowError };

@@ -1,8 +1,8 @@
-import type { Gateway } from '../gateway';
+import type { RouteHost } from '../route-host';
 import { buildOpenApi } from './openapi';
 
 /** `GET /openapi.json`: the OpenAPI 3.1 document of the RPC routes, built once at start. */
-export function openApiRoutes(gateway: Gateway): void {
+export function openApiRoutes(gateway: RouteHost): void {
   const document = Buffer.from(JSON.stringify(buildOpenApi(gateway.upstreams.exposed)));
   gateway.router.add('GET', '/openapi.json', (ctx) => {
     ctx.res.writeHead(200, { 'content-type': 'application/json', 'content-length': document.length }).end(document);

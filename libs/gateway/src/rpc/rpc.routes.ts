@@ -1,7 +1,7 @@
 import { createRegistry, fromJson, toJson, type DescMessage, type DescMethod, type DescService, type JsonValue, type Message, type Registry } from '@bufbuild/protobuf';
 import type { GrpcCallOptions } from '@trellis/platform';
 import { badRequest } from '../errors/gateway-error';
-import type { Gateway } from '../gateway';
+import type { RouteHost } from '../route-host';
 import { parseJson } from '../http/json-body';
 import { ndjsonLines, sendNdjson } from '../http/ndjson';
 import type { RequestContext } from '../http/request-context';
@@ -19,7 +19,7 @@ export function rpcPath(service: DescService, method: DescMethod): string {
  * Server-streaming methods answer NDJSON, one message per line; client-streaming and bidi methods
  * take an NDJSON body, one request message per line, streamed into the call as it arrives.
  */
-export function rpcRoutes(gateway: Gateway): void {
+export function rpcRoutes(gateway: RouteHost): void {
   const services = Object.values(gateway.upstreams.exposed).flat();
   const registry = createRegistry(...services.map((service) => service.file));
   for (const service of services) {
@@ -29,7 +29,7 @@ export function rpcRoutes(gateway: Gateway): void {
 
 type Call = (request: unknown, options: GrpcCallOptions) => unknown;
 
-function rpcHandler(gateway: Gateway, service: DescService, method: DescMethod, registry: Registry): RouteHandler {
+function rpcHandler(gateway: RouteHost, service: DescService, method: DescMethod, registry: Registry): RouteHandler {
   const answer = (message: Message) => toJson(method.output, message, { registry, alwaysEmitImplicit: true });
   const start = async (ctx: RequestContext) => {
     const call = gateway.upstreams.client(service)[method.localName] as unknown as Call;
