@@ -1,5 +1,5 @@
 import { defineService } from '@trellis/platform';
-import { ArtifactService, ExperimentService, MetricService, RunService } from '@trellis/proto';
+import { ArtifactServiceDesc, ExperimentServiceDesc, MetricServiceDesc, RunServiceDesc } from '@trellis/proto';
 import { ExperimentEntity, ExperimentTagEntity } from './experiments/experiment.entity';
 import { METRIC_ENTITIES, METRIC_MIGRATIONS } from './metrics';
 import { CreateTrackingTables1767500000000 } from './migrations/1767500000000-create-tracking-tables';
@@ -11,7 +11,7 @@ export const trackingService = defineService({
   name: 'tracking',
   defaultPort: 50053,
   module: TrackingModule,
-  grpcServices: [ExperimentService, RunService, MetricService, ArtifactService],
+  grpcServices: [ExperimentServiceDesc, RunServiceDesc, MetricServiceDesc, ArtifactServiceDesc],
   entities: [ExperimentEntity, ExperimentTagEntity, RunEntity, RunParamEntity, RunTagEntity, RunInputEntity, ProjectSettingsEntity, ...METRIC_ENTITIES],
   migrations: [CreateTrackingTables1767500000000, ...METRIC_MIGRATIONS],
 });
