@@ -4,7 +4,7 @@ import { AuditService, IdentityService, Outcome } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
 import { decodeJwt } from 'jose';
 import { GovernanceHarness } from '../../test/governance-harness';
-import { governanceService } from '../governance.service';
+import { governanceService } from '../governance.definition';
 
 describe('the audit log of a running governance service', () => {
   let gov: GovernanceHarness;

@@ -3,7 +3,7 @@ import { IdentityService, PrincipalKind, TokenService } from '@trellis/proto';
 import type { GrpcClient } from '@trellis/platform';
 import { serviceDatabases } from '@trellis/testing';
 import { GovernanceHarness } from '../../test/governance-harness';
-import { governanceService } from '../governance.service';
+import { governanceService } from '../governance.definition';
 
 const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as ServiceError | undefined;
 

@@ -3,7 +3,7 @@ import { createGrpcClient } from '@trellis/platform';
 import { IdentityService, PrincipalKind, Role } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
 import { GovernanceHarness } from '../../test/governance-harness';
-import { governanceService } from '../governance.service';
+import { governanceService } from '../governance.definition';
 
 /** The requirement: a revocation takes effect everywhere within 2 seconds. */
 const WITHIN = { timeoutMs: 2000 };

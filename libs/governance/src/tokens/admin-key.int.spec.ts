@@ -5,7 +5,7 @@ import { eventually } from '@trellis/testing';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { governanceService } from '../governance.service';
+import { governanceService } from '../governance.definition';
 import { issueAdminKey } from './admin-key';
 
 const KEY = /trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/g;

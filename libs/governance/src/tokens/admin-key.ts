@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { governanceService } from '../governance.service';
+import { governanceService } from '../governance.definition';
 import { bootstrapAdmin } from './bootstrap';
 import { storeApiKey } from './token.service';
 

@@ -2,7 +2,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { PrincipalKind, Role } from '@trellis/proto';
 import { randomUUID } from 'node:crypto';
 import { GovernanceHarness } from '../../test/governance-harness';
-import { governanceService } from '../governance.service';
+import { governanceService } from '../governance.definition';
 
 describe('API keys: project scope and exchange limits', () => {
   let gov: GovernanceHarness;

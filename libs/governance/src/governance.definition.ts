@@ -1,4 +1,4 @@
-import { ApprovalService, AuditService, IdentityService, TokenService } from '@trellis/proto';
+import { ApprovalServiceDesc, AuditServiceDesc, IdentityServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { defineService } from '@trellis/platform';
 import { APPROVAL_ENTITIES, APPROVAL_MIGRATIONS } from './approvals';
 import { AUDIT_ENTITIES, AUDIT_MIGRATIONS } from './audit';
@@ -11,7 +11,7 @@ export const governanceService = defineService({
   name: 'governance',
   defaultPort: 50051,
   module: GovernanceModule,
-  grpcServices: [IdentityService, TokenService, AuditService, ApprovalService],
+  grpcServices: [IdentityServiceDesc, TokenServiceDesc, AuditServiceDesc, ApprovalServiceDesc],
   entities: [...IDENTITY_ENTITIES, ...TOKEN_ENTITIES, ...AUDIT_ENTITIES, ...APPROVAL_ENTITIES],
   migrations: [...IDENTITY_MIGRATIONS, ...TOKEN_MIGRATIONS, ...AUDIT_MIGRATIONS, ...APPROVAL_MIGRATIONS],
 });
