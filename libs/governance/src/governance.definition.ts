@@ -1,10 +1,17 @@
 import { ApprovalServiceDesc, AuditServiceDesc, IdentityServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { defineService } from '@trellis/platform';
-import { APPROVAL_ENTITIES, APPROVAL_MIGRATIONS } from './approvals';
-import { AUDIT_ENTITIES, AUDIT_MIGRATIONS } from './audit';
+import { ApprovalEntity } from './approvals/approval.entity';
+import { AuditCheckpointEntity } from './audit/audit-checkpoint.entity';
+import { AuditChainHeadEntity, AuditRecordEntity } from './audit/audit-record.entity';
 import { GovernanceModule } from './governance.module';
-import { IDENTITY_ENTITIES, IDENTITY_MIGRATIONS } from './identity';
-import { TOKEN_ENTITIES, TOKEN_MIGRATIONS } from './tokens';
+import { OrgEntity, PrincipalEntity, ProjectEntity, RoleBindingEntity } from './identity/identity.entities';
+import { CreateIdentityTables1767100000000 } from './migrations/1767100000000-create-identity-tables';
+import { CreateTokenTables1767200000000 } from './migrations/1767200000000-create-token-tables';
+import { CreateAuditRecords1767300000000 } from './migrations/1767300000000-create-audit-records';
+import { CreateApprovals1767400000000 } from './migrations/1767400000000-create-approvals';
+import { AddPrincipalAccessVersion1767450000000 } from './migrations/1767450000000-add-principal-access-version';
+import { CreateAuditCheckpoints1767460000000 } from './migrations/1767460000000-create-audit-checkpoints';
+import { ApiKeyEntity, SigningKeyEntity } from './tokens/tokens.entities';
 
 /** Governance: identity, API keys and tokens, the audit chain, approvals. */
 export const governanceService = defineService({
@@ -12,6 +19,25 @@ export const governanceService = defineService({
   defaultPort: 50051,
   module: GovernanceModule,
   grpcServices: [IdentityServiceDesc, TokenServiceDesc, AuditServiceDesc, ApprovalServiceDesc],
-  entities: [...IDENTITY_ENTITIES, ...TOKEN_ENTITIES, ...AUDIT_ENTITIES, ...APPROVAL_ENTITIES],
-  migrations: [...IDENTITY_MIGRATIONS, ...TOKEN_MIGRATIONS, ...AUDIT_MIGRATIONS, ...APPROVAL_MIGRATIONS],
+  entities: [
+    OrgEntity,
+    ProjectEntity,
+    PrincipalEntity,
+    RoleBindingEntity,
+    ApiKeyEntity,
+    SigningKeyEntity,
+    AuditRecordEntity,
+    AuditChainHeadEntity,
+    AuditCheckpointEntity,
+    ApprovalEntity,
+  ],
+  // In the order existing databases ran them (TypeORM records each by its class name).
+  migrations: [
+    CreateIdentityTables1767100000000,
+    AddPrincipalAccessVersion1767450000000,
+    CreateTokenTables1767200000000,
+    CreateAuditRecords1767300000000,
+    CreateAuditCheckpoints1767460000000,
+    CreateApprovals1767400000000,
+  ],
 });

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { defineService, PlatformRuntime } from '@trellis/platform';
 import { AuditService, IdentityService } from '@trellis/proto';
-import { IDENTITY_ENTITIES, IDENTITY_MIGRATIONS } from '../src/identity';
+import { governanceService } from '../src/governance.definition';
 import { IdentityModule } from '../src/identity/identity.module';
 import { GovernanceHarness } from './governance-harness';
 
@@ -14,8 +14,8 @@ const unstartable = defineService({
   defaultPort: 0,
   module: IdentityOnlyModule,
   grpcServices: [IdentityService, AuditService],
-  entities: IDENTITY_ENTITIES,
-  migrations: IDENTITY_MIGRATIONS,
+  entities: governanceService.entities,
+  migrations: governanceService.migrations,
 });
 
 describe('GovernanceHarness', () => {

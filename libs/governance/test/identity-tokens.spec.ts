@@ -4,9 +4,8 @@ import { defineService } from '@trellis/platform';
 import { toJsonString } from '@bufbuild/protobuf';
 import { IdentityService, ListApiKeysResponseSchema, PrincipalKind, Role, TokenService } from '@trellis/proto';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { IDENTITY_ENTITIES, IDENTITY_MIGRATIONS } from '../src/identity';
+import { governanceService } from '../src/governance.definition';
 import { IdentityModule } from '../src/identity/identity.module';
-import { TOKEN_ENTITIES, TOKEN_MIGRATIONS } from '../src/tokens';
 import { parseApiKey } from '../src/tokens/api-key-secret';
 import { TokensModule } from '../src/tokens/tokens.module';
 import { GovernanceHarness } from './governance-harness';
@@ -19,8 +18,8 @@ const identityAndTokens = defineService({
   defaultPort: 0,
   module: IdentityAndTokensModule,
   grpcServices: [IdentityService, TokenService],
-  entities: [...IDENTITY_ENTITIES, ...TOKEN_ENTITIES],
-  migrations: [...IDENTITY_MIGRATIONS, ...TOKEN_MIGRATIONS],
+  entities: governanceService.entities,
+  migrations: governanceService.migrations,
 });
 
 describe('governance identity, API keys and tokens', () => {

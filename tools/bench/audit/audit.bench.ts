@@ -18,7 +18,8 @@ import { randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { AuditChain, AUDIT_ENTITIES, AUDIT_MIGRATIONS } from '../../../libs/governance/src/audit';
+import { AuditChain } from '../../../libs/governance/src/audit/audit-chain';
+import { governanceService } from '../../../libs/governance/src/governance.definition';
 import { auditFieldsOf } from '../../../libs/governance/src/audit/audit-fields';
 import { subscribeAuditEvents } from '../../../libs/governance/src/audit/audit-ingest';
 import { chainHash, GENESIS_HASH } from '../../../libs/governance/src/audit/canonical';
@@ -90,7 +91,7 @@ const fmt = (value: number) => value.toLocaleString('en-US');
 
 async function main(): Promise<void> {
   const database = await createTestDatabase();
-  const dataSource: DataSource = await openDatabase({ service: 'governance', database: database.config, entities: AUDIT_ENTITIES, migrations: AUDIT_MIGRATIONS });
+  const dataSource: DataSource = await openDatabase({ service: 'governance', database: database.config, entities: governanceService.entities, migrations: governanceService.migrations });
   const client = new Client({ connectionString: database.config.url });
   await client.connect();
   const chain = new AuditChain();

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { AuditEventSchema } from '@trellis/proto';
 import { createTestDatabase, type TestDatabase } from '@trellis/testing';
 import type { DataSource } from 'typeorm';
-import { APPROVAL_ENTITIES, APPROVAL_MIGRATIONS } from '.';
+import { governanceService } from '../governance.definition';
 import { ApprovalRepository } from './approval.repository';
 import { ApprovalDomainService } from './approval.service';
 
@@ -30,8 +30,8 @@ describe('approvals on PostgreSQL', () => {
     dataSource = await openDatabase({
       service: 'governance',
       database: database.config,
-      entities: APPROVAL_ENTITIES,
-      migrations: APPROVAL_MIGRATIONS,
+      entities: governanceService.entities,
+      migrations: governanceService.migrations,
     });
     approvals = new ApprovalDomainService(new ApprovalRepository(dataSource), new AuditRecorder('governance', dataSource, new Outbox(), pino({ level: 'silent' })));
   });

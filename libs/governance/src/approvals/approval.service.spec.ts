@@ -15,7 +15,7 @@ import {
 import { AuditEventSchema, Outcome } from '@trellis/proto';
 import pino from 'pino';
 import type { DataSource } from 'typeorm';
-import { APPROVAL_ENTITIES, APPROVAL_MIGRATIONS } from '.';
+import { governanceService } from '../governance.definition';
 import { ApprovalRepository } from './approval.repository';
 import { ApprovalDomainService } from './approval.service';
 
@@ -47,8 +47,8 @@ describe('ApprovalDomainService', () => {
     dataSource = await openDatabase({
       service: 'approvals',
       database: { type: 'sqlite', path: ':memory:' },
-      entities: APPROVAL_ENTITIES,
-      migrations: APPROVAL_MIGRATIONS,
+      entities: governanceService.entities,
+      migrations: governanceService.migrations,
     });
     approvals = new ApprovalDomainService(new ApprovalRepository(dataSource), new AuditRecorder('governance', dataSource, new Outbox(), pino({ level: 'silent' })));
   });

@@ -4,7 +4,7 @@ import { callEveryMethodWithoutToken, defineService, type EventSubscription, typ
 import { TestPlatform } from '@trellis/platform/testing';
 import { ApprovalService, ApprovalState, AuditEventSchema, Outcome, type AuditEvent } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
-import { APPROVAL_ENTITIES, APPROVAL_MIGRATIONS } from '.';
+import { governanceService } from '../governance.definition';
 import { ApprovalsModule } from './approvals.module';
 
 type ApprovalClient = GrpcClient<(typeof ApprovalService)['method']>;
@@ -14,8 +14,8 @@ const approvalTest = defineService({
   defaultPort: 0,
   module: ApprovalsModule,
   grpcServices: [ApprovalService],
-  entities: APPROVAL_ENTITIES,
-  migrations: APPROVAL_MIGRATIONS,
+  entities: governanceService.entities,
+  migrations: governanceService.migrations,
 });
 
 const ask = { projectId: 'p1', action: 'registry.alias.set', resource: 'models/churn@champion', details: { version: '7' } };

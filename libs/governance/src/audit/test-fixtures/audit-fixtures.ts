@@ -11,7 +11,7 @@ import type { AuditEventInput } from '../audit-fields';
 import { findRecords } from '../audit-record.repository';
 import { chainHash } from '../canonical';
 import { AuditModule } from '../audit.module';
-import { AUDIT_ENTITIES, AUDIT_MIGRATIONS } from '../index';
+import { governanceService } from '../../governance.definition';
 
 /** Test-only: 2026-01-01T00:00:00Z in milliseconds; events of a test happen a second apart from here. */
 export const T0_MS = Date.UTC(2026, 0, 1);
@@ -45,13 +45,13 @@ export const auditTestService = defineService({
   defaultPort: 0,
   module: AuditModule,
   grpcServices: [AuditService],
-  entities: AUDIT_ENTITIES,
-  migrations: AUDIT_MIGRATIONS,
+  entities: governanceService.entities,
+  migrations: governanceService.migrations,
 });
 
-/** Test-only: governance's audit tables (and the kit's) on a fresh database. */
+/** Test-only: governance's tables (and the kit's) on a fresh database. */
 export function openAuditDatabase(database: DatabaseConfig): Promise<DataSource> {
-  return openDatabase({ service: 'governance', database, entities: AUDIT_ENTITIES, migrations: AUDIT_MIGRATIONS });
+  return openDatabase({ service: 'governance', database, entities: governanceService.entities, migrations: governanceService.migrations });
 }
 
 /** Test-only: appends events in one transaction. */

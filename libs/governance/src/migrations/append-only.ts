@@ -1,3 +1,4 @@
+import { Dialect } from '@trellis/platform';
 import type { QueryRunner } from 'typeorm';
 
 /**
@@ -7,7 +8,7 @@ import type { QueryRunner } from 'typeorm';
  */
 export function appendOnlyTriggers(runner: QueryRunner, table: string): string[] {
   const path = tablePath(runner, table);
-  if (runner.connection.options.type === 'postgres') {
+  if (Dialect.of(runner).isPostgres) {
     return [
       `CREATE FUNCTION ${table}_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN RAISE EXCEPTION '${table} is append-only: % refused', TG_OP; END $$`,
@@ -26,12 +27,13 @@ export function appendOnlyTriggers(runner: QueryRunner, table: string): string[]
 
 /** Drops what {@link appendOnlyTriggers} created beyond the table's own triggers (run after dropping the table). */
 export async function dropAppendOnly(runner: QueryRunner, table: string): Promise<void> {
-  if (runner.connection.options.type === 'postgres') await runner.query(`DROP FUNCTION ${table}_refuse_change()`);
+  if (Dialect.of(runner).isPostgres) await runner.query(`DROP FUNCTION ${table}_refuse_change()`);
 }
 
 /** The escaped table name, schema-qualified on PostgreSQL when the connection names a schema. */
 export function tablePath(runner: QueryRunner, table: string): string {
   const { options, driver } = runner.connection;
-  const schema = options.type === 'postgres' ? options.schema : undefined;
+  // Only PostgreSQL's options name a schema.
+  const schema = 'schema' in options ? options.schema : undefined;
   return schema ? `${driver.escape(schema)}.${driver.escape(table)}` : driver.escape(table);
 }

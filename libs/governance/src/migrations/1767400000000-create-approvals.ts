@@ -1,3 +1,4 @@
+import { Dialect } from '@trellis/platform';
 import { Table, type MigrationInterface, type QueryRunner } from 'typeorm';
 
 /** Creates the approvals table; the same migration runs on SQLite and PostgreSQL. */
@@ -5,7 +6,7 @@ export class CreateApprovals1767400000000 implements MigrationInterface {
   name = 'CreateApprovals1767400000000';
 
   async up(runner: QueryRunner): Promise<void> {
-    const time = runner.connection.options.type === 'postgres' ? 'timestamptz' : 'datetime';
+    const time = Dialect.of(runner).timestampType;
     await runner.createTable(
       new Table({
         name: 'approvals',
