@@ -1,2 +1,2 @@
 export { trackingService } from './tracking.definition';
-export { TRACKING_LIMITS } from './validation/tracking-limits';
+export { TRACKING_LIMITS } from './shared/tracking-limits';

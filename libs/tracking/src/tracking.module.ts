@@ -8,8 +8,8 @@ import { MetricGrpc, MetricStore } from './metrics';
 import { RunAccess } from './runs/run-access';
 import { RunGrpc } from './runs/run.grpc';
 import { RunService } from './runs/run.service';
-import { ExperimentSearch } from './search/experiment-search';
-import { RunSearch } from './search/run-search';
+import { ExperimentSearch } from './experiments/experiment-search';
+import { RunSearch } from './runs/run-search';
 
 /** Wires tracking's handlers and services; nothing else. */
 @Module({

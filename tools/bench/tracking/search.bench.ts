@@ -6,17 +6,18 @@
 // BENCH_EXPLAIN=1 also prints the plans (EXPLAIN ANALYZE) of both queries of each case.
 // Run: node tools/bench/run.cjs tools/bench/tracking/search.bench.ts
 import 'reflect-metadata';
+import { Dialect } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
 import storageFs from '@trellis/plugin-storage-fs';
 import { RunService } from '@trellis/proto';
 import { createTestDatabase, testNatsConfig } from '@trellis/testing';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Client } from 'pg';
-import { parseOrderBy } from '../../../libs/tracking/src/search/order-by.parser';
-import { parseRunFilter } from '../../../libs/tracking/src/search/run-filter.parser';
-import { RunSearch } from '../../../libs/tracking/src/search/run-search';
-import { buildRunSearchSql } from '../../../libs/tracking/src/search/run-search.query';
-import { openSearchDatabase } from '../../../libs/tracking/src/search/test-fixtures/search-tables';
+import { parseOrderBy } from '../../../libs/tracking/src/shared/search/order-by.parser';
+import { parseRunFilter } from '../../../libs/tracking/src/shared/search/run-filter.parser';
+import { RunSearch } from '../../../libs/tracking/src/runs/run-search';
+import { buildRunSearchSql } from '../../../libs/tracking/src/runs/run-search.query';
+import { openSearchDatabase } from '../../../libs/tracking/src/shared/search/test-fixtures/search-tables';
 import { trackingService } from '../../../libs/tracking/src';
 import { seedRuns } from './search-seed';
 
@@ -118,7 +119,7 @@ function quantile(values: number[], q: number): number {
 const ms = (value: number) => `${value.toFixed(1)} ms`.padStart(9);
 
 async function printPlans(client: Client, benchCase: Case, experimentId: number, pageSize: number): Promise<void> {
-  const built = buildRunSearchSql('postgres', {
+  const built = buildRunSearchSql(Dialect.named('postgres'), {
     experimentIds: [experimentId],
     lifecycleStage: 'active',
     filter: parseRunFilter(benchCase.filter),

@@ -98,6 +98,27 @@ describe.each(engines)('Dialect on %s', (_engine, makeDatabase) => {
     expect(await names((p) => p.inList('id', ids))).toEqual(['Alpha', 'alpha_2', 'beta%']);
   });
 
+  it('compares and orders floats with NaN above every number, though SQLite stores NaN as NULL', async () => {
+    await dataSource.query('CREATE TABLE kit_floats (id integer PRIMARY KEY, a double precision, b double precision)');
+    const rows = [[1, 1, 2], [2, 2, 1], [3, 1, Number.NaN], [4, Number.NaN, 1], [5, Number.NaN, Number.NaN]];
+    for (const row of rows) await dataSource.query(`INSERT INTO kit_floats (id, a, b) VALUES (${[1, 2, 3].map((i) => dialect.placeholder(i)).join(', ')})`, row);
+    const ids = async (sql: string) => ((await dataSource.query(sql)) as Array<{ id: number | string }>).map((row) => Number(row.id));
+    const where = (condition: string) => ids(`SELECT id FROM kit_floats WHERE ${condition} ORDER BY id`);
+    expect(await where(dialect.floatBelow('a', 'b'))).toEqual([1, 3]);
+    expect(await where(dialect.floatAbove('a', 'b'))).toEqual([2, 4]);
+    expect(await where(dialect.isNumber('a'))).toEqual([1, 2, 3]);
+    // Row 6 has no floats row: it comes after the NaNs either way.
+    const ordered = (ascending: boolean) =>
+      ids(`SELECT s.id FROM (SELECT id FROM kit_floats UNION ALL SELECT 6) s LEFT JOIN kit_floats f ON f.id = s.id
+           ORDER BY ${dialect.nanLastOrder('f.a', ascending, 'f.id IS NULL')}, s.id`);
+    expect(await ordered(true)).toEqual([1, 3, 2, 4, 5, 6]);
+    expect(await ordered(false)).toEqual([2, 1, 3, 4, 5, 6]);
+  });
+
+  it('is the same dialect by name as of a connection', () => {
+    expect(Dialect.named(dialect.name)).toBe(dialect);
+  });
+
   it('reads a row for update inside a transaction', async () => {
     const row = await dataSource.transaction((manager) => manager.findOne(WidgetRow, { where: { id: 'w2' }, ...Dialect.of(manager).lockForUpdate<WidgetRow>() }));
     expect(row?.name).toBe('alpha_2');

@@ -104,6 +104,42 @@ export class Dialect {
     const action = updates.length ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING';
     return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values} ON CONFLICT (${conflict.join(', ')}) ${action}`;
   }
+
+  /**
+   * The dialect of that name, for SQL built apart from any connection (a query builder's unit
+   * spec); code that has a connection asks {@link Dialect.of}.
+   */
+  static named(name: DialectName): Dialect {
+    return name === 'postgres' ? Dialect.postgresDialect : Dialect.sqliteDialect;
+  }
+
+  /**
+   * Float `a` is below `b` in PostgreSQL's order of floats, where NaN is above every number. SQLite
+   * stores NaN as NULL, so there a NULL stands for NaN.
+   */
+  floatBelow(a: string, b: string): string {
+    return this.isPostgres ? `${a} < ${b}` : `(${a} < ${b} OR (${b} IS NULL AND ${a} IS NOT NULL))`;
+  }
+
+  /** Float `a` is above `b`, NaN above every number (NULL standing for NaN on SQLite). */
+  floatAbove(a: string, b: string): string {
+    return this.isPostgres ? `${a} > ${b}` : `(${a} > ${b} OR (${a} IS NULL AND ${b} IS NOT NULL))`;
+  }
+
+  /** Float `column` holds a number, not NaN (which SQLite stores as NULL). */
+  isNumber(column: string): string {
+    return this.isPostgres ? `${column} <> 'NaN'::float8` : `${column} IS NOT NULL`;
+  }
+
+  /**
+   * Order terms for a float `column` of an outer join: its numbers in the direction asked, then NaN,
+   * then rows the join found nothing for (`absent` holds for those), in either direction.
+   */
+  nanLastOrder(column: string, ascending: boolean, absent: string): string {
+    // PostgreSQL sorts NaN above every number, and -NaN is NaN: descending is the negation ascending.
+    if (this.isPostgres) return `${ascending ? column : `(-${column})`} ASC NULLS LAST`;
+    return `${absent}, ${column} ${ascending ? 'ASC' : 'DESC'} NULLS LAST`;
+  }
 }
 
 /**

@@ -34,7 +34,7 @@ import {
   type UpdateExperimentRequest,
   type UpdateExperimentResponse,
 } from '@trellis/proto';
-import { lifecycleStageToProto, viewTypeFromProto } from '../lifecycle.mapping';
+import { lifecycleStageToProto, viewTypeFromProto } from '../shared/lifecycle.mapping';
 import type { ExperimentEntity } from './experiment.entity';
 import { ExperimentService } from './experiment.service';
 

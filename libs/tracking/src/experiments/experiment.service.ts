@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkNoControlCharacters, checkNoNul, checkRequired, excerpt, FailedPreconditionError, NotFoundError } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { RunEntity } from '../runs/run.entity';
-import { ExperimentSearch } from '../search/experiment-search';
-import { checkKey, experimentIdOf, TRACKING_LIMITS } from '../validation/tracking-limits';
+import { ExperimentSearch } from './experiment-search';
+import { checkKey, experimentIdOf, TRACKING_LIMITS } from '../shared/tracking-limits';
 import { ExperimentEntity, ExperimentTagEntity, type LifecycleStageName } from './experiment.entity';
 
 /** The experiment MLflow clients use when they name none; each project gets its own, on first use. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { NotFoundError, type Action, type Caller } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
-import { checkRunId } from '../validation/tracking-limits';
+import { checkRunId } from '../shared/tracking-limits';
 import { RunEntity } from './run.entity';
 
 const PROJECT_CACHE_SIZE = 10_000;

@@ -41,7 +41,7 @@ import {
   type UpdateRunRequest,
   type UpdateRunResponse,
 } from '@trellis/proto';
-import { viewTypeFromProto } from '../lifecycle.mapping';
+import { viewTypeFromProto } from '../shared/lifecycle.mapping';
 import { encodedRuns } from './run.encoding';
 import { metricFromProto, runInfoToProto, runStatusFromProto, runToProto } from './run.mapping';
 import { RunService } from './run.service';

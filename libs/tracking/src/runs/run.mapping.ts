@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { InvalidArgumentError } from '@trellis/platform';
 import { RunInfoSchema, RunSchema, RunStatus, type Metric, type Run, type RunInfo } from '@trellis/proto';
-import { lifecycleStageToProto } from '../lifecycle.mapping';
+import { lifecycleStageToProto } from '../shared/lifecycle.mapping';
 import { toMetricProto, type MetricPoint } from '../metrics';
 import type { RunEntity, RunStatusName } from './run.entity';
 import type { RunView } from './run.service';

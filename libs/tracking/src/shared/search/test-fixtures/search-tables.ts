@@ -1,7 +1,7 @@
-import { openDatabase, type DatabaseConfig } from '@trellis/platform';
+import { Dialect, openDatabase, type DatabaseConfig } from '@trellis/platform';
 import type { DataSource } from 'typeorm';
-import { CreateMetricTables1767500001000 } from '../../metrics/create-metric-tables.migration';
-import { CreateTrackingTables1767500000000 } from '../../migrations/1767500000000-create-tracking-tables';
+import { CreateMetricTables1767500001000 } from '../../../metrics/create-metric-tables.migration';
+import { CreateTrackingTables1767500000000 } from '../../../migrations/1767500000000-create-tracking-tables';
 
 /** Opens a tracking database with the tables searches read (runs and what they log, metric series, experiments). */
 export function openSearchDatabase(database: DatabaseConfig): Promise<DataSource> {
@@ -11,8 +11,9 @@ export function openSearchDatabase(database: DatabaseConfig): Promise<DataSource
 /** Inserts one row with bound values, in either dialect. */
 export async function insertRow(dataSource: DataSource, table: string, row: Record<string, unknown>): Promise<void> {
   const columns = Object.keys(row);
-  const postgres = dataSource.options.type === 'postgres';
-  const placeholders = columns.map((_, index) => (postgres ? `$${index + 1}` : '?'));
-  const values = columns.map((column) => (typeof row[column] === 'boolean' && !postgres ? Number(row[column]) : row[column]));
+  const dialect = Dialect.of(dataSource);
+  const placeholders = columns.map((_, index) => dialect.placeholder(index + 1));
+  // better-sqlite3 binds no booleans.
+  const values = columns.map((column) => (typeof row[column] === 'boolean' && !dialect.isPostgres ? Number(row[column]) : row[column]));
   await dataSource.query(`INSERT INTO ${table} (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${placeholders.join(', ')})`, values);
 }

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '@trellis/platform';
+import { DEFAULT_PAGE_SIZE, Dialect, MAX_PAGE_SIZE } from '@trellis/platform';
 import { DataSource } from 'typeorm';
-import { parseExperimentFilter, parseExperimentOrderBy } from './experiment-filter.parser';
+import { parseExperimentFilter, parseExperimentOrderBy } from '../shared/search/experiment-filter.parser';
 import { buildExperimentSearchSql } from './experiment-search.query';
-import { dialectOf } from './search-sql';
-import { offsetOf, offsetPage, pageSizeWithin, parseField, parseOrderByList } from './search-request';
+import { offsetOf, offsetPage, pageSizeWithin, parseField, parseOrderByList } from '../shared/search/search-request';
 
 /** An `experiments/search` request after the caller has worked out which projects it may read. */
 export interface ExperimentSearchRequest {
@@ -52,7 +51,7 @@ export class ExperimentSearch {
     const offset = offsetOf(request.pageToken, listing);
     if (projectIds?.length === 0) return { experimentIds: [], nextPageToken: '' };
 
-    const { sql, parameters } = buildExperimentSearchSql(dialectOf(this.dataSource), {
+    const { sql, parameters } = buildExperimentSearchSql(Dialect.of(this.dataSource), {
       projectIds,
       lifecycleStage: request.viewType === 'all' ? undefined : request.viewType,
       filter,

@@ -1,10 +1,10 @@
-import { parseOrderBy } from './order-by.parser';
-import { parseRunFilter } from './run-filter.parser';
+import { Dialect, type DialectName } from '@trellis/platform';
+import { parseOrderBy } from '../shared/search/order-by.parser';
+import { parseRunFilter } from '../shared/search/run-filter.parser';
 import { buildRunSearchSql, type RunSearchQuery } from './run-search.query';
-import type { SqlDialect } from './search-sql';
 
-function build(dialect: SqlDialect, filter: string, orderBy: string[] = [], extra: Partial<RunSearchQuery> = {}) {
-  return buildRunSearchSql(dialect, {
+function build(dialect: DialectName, filter: string, orderBy: string[] = [], extra: Partial<RunSearchQuery> = {}) {
+  return buildRunSearchSql(Dialect.named(dialect), {
     experimentIds: [7],
     lifecycleStage: 'active',
     filter: parseRunFilter(filter),
@@ -15,13 +15,13 @@ function build(dialect: SqlDialect, filter: string, orderBy: string[] = [], extr
   });
 }
 
-function placeholders(dialect: SqlDialect, sql: string): string[] {
+function placeholders(dialect: DialectName, sql: string): string[] {
   return sql.match(dialect === 'postgres' ? /\$\d+/g : /\?/g) ?? [];
 }
 
 const HOSTILE = "params.`k' OR '1'='1` = 'v'' OR 1=1 --' and tags.`t\"` LIKE '%x' and datasets.name IN ('a'') --') and metrics.`m;--` > 1";
 
-describe.each<SqlDialect>(['postgres', 'sqlite'])('buildRunSearchSql for %s', (dialect) => {
+describe.each<DialectName>(['postgres', 'sqlite'])('buildRunSearchSql for %s', (dialect) => {
   it('binds every key and value, so no text of the filter reaches the SQL', () => {
     const { sql, parameters } = build(dialect, HOSTILE, ['params.`o\'rder` DESC', 'tags.`x"y`']);
     for (const fragment of ["k'", "OR '1'", "1=1", 't"', "'a'", 'm;--', "o'rder", 'x"y']) expect(sql).not.toContain(fragment);

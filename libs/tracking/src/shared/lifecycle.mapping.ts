@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@trellis/platform';
 import { LifecycleStage, ViewType } from '@trellis/proto';
-import type { LifecycleStageName } from './experiments/experiment.entity';
+import type { LifecycleStageName } from '../experiments/experiment.entity';
 
 /** The stored stage as the proto enum. */
 export function lifecycleStageToProto(stage: LifecycleStageName): LifecycleStage {

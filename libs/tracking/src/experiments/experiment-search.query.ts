@@ -1,5 +1,6 @@
-import type { ExperimentComparison, ExperimentOrderBy } from './experiment-filter.parser';
-import { direction, SqlParameters, type BoundSql, type SqlDialect } from './search-sql';
+import type { Dialect } from '@trellis/platform';
+import type { ExperimentComparison, ExperimentOrderBy } from '../shared/search/experiment-filter.parser';
+import { direction, SearchParameters, type BoundSql } from '../shared/search/search-sql';
 
 /** What one page of an experiment search reads, after parsing and paging. */
 export interface ExperimentSearchQuery {
@@ -28,8 +29,8 @@ const DEFAULT_ORDER: readonly ExperimentOrderBy[] = [{ entity: 'attribute', key:
  * bound. A tag comparison leaves out experiments without the tag (`!=` too); `experiment_id ASC`
  * ends the order unless the request ordered by it.
  */
-export function buildExperimentSearchSql(dialect: SqlDialect, query: ExperimentSearchQuery): BoundSql {
-  const sql = new SqlParameters(dialect);
+export function buildExperimentSearchSql(dialect: Dialect, query: ExperimentSearchQuery): BoundSql {
+  const sql = new SearchParameters(dialect);
   const conditions: string[] = [];
   if (query.projectIds) {
     conditions.push(query.projectIds.length === 1 ? `e.project_id = ${sql.bind(query.projectIds[0])}` : sql.inList('e.project_id', query.projectIds, false));

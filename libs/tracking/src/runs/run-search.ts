@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InvalidArgumentError } from '@trellis/platform';
+import { Dialect, InvalidArgumentError } from '@trellis/platform';
 import { DataSource } from 'typeorm';
-import { parseOrderBy } from './order-by.parser';
-import { parseRunFilter } from './run-filter.parser';
+import { parseOrderBy } from '../shared/search/order-by.parser';
+import { parseRunFilter } from '../shared/search/run-filter.parser';
 import { buildRunSearchSql } from './run-search.query';
-import { dialectOf } from './search-sql';
-import { offsetOf, offsetPage, pageSizeWithin, parseField, parseOrderByList } from './search-request';
+import { offsetOf, offsetPage, pageSizeWithin, parseField, parseOrderByList } from '../shared/search/search-request';
 
 /** Runs a search returns when `page_size` is 0 (MLflow's `max_results` default). */
 export const DEFAULT_RUN_PAGE_SIZE = 1000;
@@ -60,7 +59,7 @@ export class RunSearch {
     const offset = offsetOf(request.pageToken, listing);
     if (experimentIds.length === 0) return { runIds: [], nextPageToken: '' };
 
-    const { sql, parameters } = buildRunSearchSql(dialectOf(this.dataSource), {
+    const { sql, parameters } = buildRunSearchSql(Dialect.of(this.dataSource), {
       experimentIds,
       lifecycleStage: request.viewType === 'all' ? undefined : request.viewType,
       filter,

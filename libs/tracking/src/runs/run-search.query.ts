@@ -1,6 +1,7 @@
-import type { RunOrderBy } from './order-by.parser';
-import type { RunComparison, RunFilter } from './run-filter.parser';
-import { direction, SqlParameters, type BoundSql, type SqlDialect } from './search-sql';
+import type { Dialect } from '@trellis/platform';
+import type { RunOrderBy } from '../shared/search/order-by.parser';
+import type { RunComparison, RunFilter } from '../shared/search/run-filter.parser';
+import { direction, SearchParameters, type BoundSql } from '../shared/search/search-sql';
 
 /** What one page of a run search reads, after parsing and paging. */
 export interface RunSearchQuery {
@@ -35,8 +36,8 @@ const KEYED_TABLES = { metric: 'metric_series', param: 'run_params', tag: 'run_t
  * with NaN metrics after the numbers and before them, as MLflow. `start_time DESC, id ASC`
  * always ends the order.
  */
-export function buildRunSearchSql(dialect: SqlDialect, query: RunSearchQuery): BoundSql {
-  const sql = new SqlParameters(dialect);
+export function buildRunSearchSql(dialect: Dialect, query: RunSearchQuery): BoundSql {
+  const sql = new SearchParameters(dialect);
   // Placeholders are positional on SQLite: build the statement in the order it reads.
   const joins: string[] = [];
   const orderTerms: string[] = [];
@@ -52,13 +53,9 @@ export function buildRunSearchSql(dialect: SqlDialect, query: RunSearchQuery): B
     if (order.entity !== 'metric') {
       // Values are never NULL: NULL is a run without the key.
       orderTerms.push(`${sql.textOrder(`${alias}.value`)} ${dir} NULLS LAST`);
-    } else if (dialect === 'sqlite') {
-      // SQLite stores NaN as NULL: a NULL value of a present row is NaN, after the numbers.
-      orderTerms.push(`${alias}.run_id IS NULL`, `${alias}.latest_value ${dir} NULLS LAST`);
     } else {
-      // PostgreSQL sorts NaN above every number, so ascending is numbers, NaN, missing; descending
-      // sorts the negated value ascending (-NaN is NaN), which keeps NaN after the numbers.
-      orderTerms.push(`${order.ascending ? `${alias}.latest_value` : `(-${alias}.latest_value)`} ASC NULLS LAST`);
+      // Numbers, then NaN, then runs without the metric, as MLflow orders them.
+      orderTerms.push(dialect.nanLastOrder(`${alias}.latest_value`, order.ascending, `${alias}.run_id IS NULL`));
     }
   });
   if (!query.orderBy.some((order) => order.entity === 'attribute' && order.key === 'start_time')) orderTerms.push('r.start_time DESC');
@@ -82,7 +79,7 @@ export function buildRunSearchSql(dialect: SqlDialect, query: RunSearchQuery): B
   return { sql: statement, parameters: sql.values };
 }
 
-function conditionOf(sql: SqlParameters, { entity, key, op, value }: RunComparison, alias: string): string {
+function conditionOf(sql: SearchParameters, { entity, key, op, value }: RunComparison, alias: string): string {
   switch (entity) {
     case 'attribute':
       return sql.compare(RUN_COLUMNS[key].column, op, value);
@@ -91,8 +88,8 @@ function conditionOf(sql: SqlParameters, { entity, key, op, value }: RunComparis
     case 'metric': {
       const head = `SELECT 1 FROM metric_series ${alias} WHERE ${alias}.run_id = r.id AND ${alias}.key = ${sql.bind(key)}`;
       const compared = sql.compare(`${alias}.latest_value`, op, value);
-      // NaN matches no comparison; on PostgreSQL it is above every number and unequal to all.
-      const notNan = sql.dialect === 'postgres' && ['>', '>=', '!='].includes(op) ? ` AND ${alias}.latest_value <> 'NaN'::float8` : '';
+      // NaN matches no comparison, where PostgreSQL holds it above every number and unequal to all.
+      const notNan = ['>', '>=', '!='].includes(op) ? ` AND ${sql.dialect.isNumber(`${alias}.latest_value`)}` : '';
       return sql.exists(`${head} AND ${compared}${notNan}`);
     }
     default: {

@@ -3,7 +3,7 @@ import { InvalidArgumentError, type DatabaseConfig } from '@trellis/platform';
 import { createTestDatabase, testSqliteDatabase, type TestDatabase } from '@trellis/testing';
 import type { DataSource } from 'typeorm';
 import { RunSearch, type RunSearchRequest } from './run-search';
-import { insertRow, openSearchDatabase } from './test-fixtures/search-tables';
+import { insertRow, openSearchDatabase } from '../shared/search/test-fixtures/search-tables';
 
 interface SeedRun {
   id: string;

@@ -3,7 +3,7 @@ import { InvalidArgumentError, type DatabaseConfig } from '@trellis/platform';
 import { createTestDatabase, testSqliteDatabase, type TestDatabase } from '@trellis/testing';
 import type { DataSource } from 'typeorm';
 import { ExperimentSearch, type ExperimentSearchRequest } from './experiment-search';
-import { insertRow, openSearchDatabase } from './test-fixtures/search-tables';
+import { insertRow, openSearchDatabase } from '../shared/search/test-fixtures/search-tables';
 
 const EXPERIMENTS = [
   { id: 1, project: 'p1', name: 'fraud-detection', created: 1000, updated: 5000, tags: { team: 'risk' } },
