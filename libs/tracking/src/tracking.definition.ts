@@ -1,8 +1,10 @@
 import { defineService } from '@trellis/platform';
 import { ArtifactServiceDesc, ExperimentServiceDesc, MetricServiceDesc, RunServiceDesc } from '@trellis/proto';
 import { ExperimentEntity, ExperimentTagEntity } from './experiments/experiment.entity';
-import { METRIC_ENTITIES, METRIC_MIGRATIONS } from './metrics';
+import { MetricPointEntity, MetricRollupEntity, MetricSeriesEntity } from './metrics/metric.entity';
 import { CreateTrackingTables1767500000000 } from './migrations/1767500000000-create-tracking-tables';
+import { CreateMetricTables1767500001000 } from './migrations/1767500001000-create-metric-tables';
+import { MetricRollupTimestamps1767700000000 } from './migrations/1767700000000-metric-rollup-timestamps';
 import { ProjectSettingsEntity, RunEntity, RunInputEntity, RunParamEntity, RunTagEntity } from './runs/run.entity';
 import { TrackingModule } from './tracking.module';
 
@@ -12,6 +14,6 @@ export const trackingService = defineService({
   defaultPort: 50053,
   module: TrackingModule,
   grpcServices: [ExperimentServiceDesc, RunServiceDesc, MetricServiceDesc, ArtifactServiceDesc],
-  entities: [ExperimentEntity, ExperimentTagEntity, RunEntity, RunParamEntity, RunTagEntity, RunInputEntity, ProjectSettingsEntity, ...METRIC_ENTITIES],
-  migrations: [CreateTrackingTables1767500000000, ...METRIC_MIGRATIONS],
+  entities: [ExperimentEntity, ExperimentTagEntity, RunEntity, RunParamEntity, RunTagEntity, RunInputEntity, ProjectSettingsEntity, MetricSeriesEntity, MetricPointEntity, MetricRollupEntity],
+  migrations: [CreateTrackingTables1767500000000, CreateMetricTables1767500001000, MetricRollupTimestamps1767700000000],
 });

@@ -20,8 +20,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
-import { METRIC_ENTITIES, METRIC_MIGRATIONS, MetricStore, type MetricPoint } from '../../../libs/tracking/src/metrics';
+import { METRIC_ENTITIES } from '../../../libs/tracking/src/metrics/metric.entity';
+import { MetricStore, type MetricPoint } from '../../../libs/tracking/src/metrics/metric-store';
 import { CreateTrackingTables1767500000000 } from '../../../libs/tracking/src/migrations/1767500000000-create-tracking-tables';
+import { CreateMetricTables1767500001000 } from '../../../libs/tracking/src/migrations/1767500001000-create-metric-tables';
+import { MetricRollupTimestamps1767700000000 } from '../../../libs/tracking/src/migrations/1767700000000-metric-rollup-timestamps';
 import { RunEntity } from '../../../libs/tracking/src/runs/run.entity';
 
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 4);
@@ -71,7 +74,7 @@ async function main(): Promise<void> {
     service: 'tracking',
     database: database.config,
     entities: [RunEntity, ...METRIC_ENTITIES],
-    migrations: [CreateTrackingTables1767500000000, ...METRIC_MIGRATIONS],
+    migrations: [CreateTrackingTables1767500000000, CreateMetricTables1767500001000, MetricRollupTimestamps1767700000000],
   });
   const pool = new Pool({ connectionString: database.config.url, max: WRITERS });
   const store = new MetricStore(dataSource);

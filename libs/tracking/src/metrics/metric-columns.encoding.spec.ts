@@ -18,7 +18,7 @@ describe('metric columns encoded straight to the wire', () => {
     ['a key longer than 127 bytes', `ü${'k'.repeat(200)}`, { steps: [1], timestampsMs: [2], values: [3] }],
   ])('writes a page as protobuf-es would (%s)', (_, key, points) => {
     const fast = create(GetMetricSeriesResponseSchema, { nextPageToken: 'next' });
-    fast.$unknown = encodedColumns(1, key, points);
+    fast.$unknown = encodedColumns(GetMetricSeriesResponseSchema, key, points);
     const reference = create(GetMetricSeriesResponseSchema, { points: init(key, points), nextPageToken: 'next' });
     expect(fromBinary(GetMetricSeriesResponseSchema, toBinary(GetMetricSeriesResponseSchema, fast))).toEqual(
       fromBinary(GetMetricSeriesResponseSchema, toBinary(GetMetricSeriesResponseSchema, reference)),
@@ -28,7 +28,7 @@ describe('metric columns encoded straight to the wire', () => {
 
   it('writes a chunk of a stream as protobuf-es would', () => {
     const fast = create(StreamMetricSeriesResponseSchema);
-    fast.$unknown = encodedColumns(1, 'loss', awkward);
+    fast.$unknown = encodedColumns(StreamMetricSeriesResponseSchema, 'loss', awkward);
     const reference = create(StreamMetricSeriesResponseSchema, { points: init('loss', awkward) });
     expect(toBinary(StreamMetricSeriesResponseSchema, fast)).toEqual(toBinary(StreamMetricSeriesResponseSchema, reference));
   });
@@ -40,11 +40,11 @@ describe('metric columns encoded straight to the wire', () => {
       { runId: 'c'.repeat(32), points: { steps: [3], timestampsMs: [4], values: [0.5] }, totalPoints: 1 },
     ];
     const fast = create(GetSampledMetricSeriesResponseSchema);
-    fast.$unknown = encodedSampledSeries(1, 'loss', series);
+    fast.$unknown = encodedSampledSeries('loss', series);
     const reference = create(GetSampledMetricSeriesResponseSchema, {
       series: series.map(({ runId, points, totalPoints }) => ({ runId, points: init('loss', points), totalPoints: BigInt(totalPoints) })),
     });
     expect(toBinary(GetSampledMetricSeriesResponseSchema, fast)).toEqual(toBinary(GetSampledMetricSeriesResponseSchema, reference));
-    expect(encodedSampledSeries(1, 'loss', [])).toEqual([]);
+    expect(encodedSampledSeries('loss', [])).toEqual([]);
   });
 });

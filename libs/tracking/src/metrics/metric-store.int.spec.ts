@@ -2,8 +2,12 @@ import { InvalidArgumentError, openDatabase } from '@trellis/platform';
 import { createTestDatabase, testSqliteDatabase, type TestDatabase } from '@trellis/testing';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
-import { METRIC_ENTITIES, METRIC_MIGRATIONS, MetricStore, type MetricPoint, type SampleRange, type SeriesColumns } from '.';
 import { CreateTrackingTables1767500000000 } from '../migrations/1767500000000-create-tracking-tables';
+import { CreateMetricTables1767500001000 } from '../migrations/1767500001000-create-metric-tables';
+import { MetricRollupTimestamps1767700000000 } from '../migrations/1767700000000-metric-rollup-timestamps';
+import { METRIC_ENTITIES } from './metric.entity';
+import type { SeriesColumns } from './metric-sampling';
+import { MetricStore, type MetricPoint, type SampleRange } from './metric-store';
 import { RunEntity } from '../runs/run.entity';
 import { bucketWidth, ROLLUP_SIZES } from './metric-sampling';
 
@@ -79,7 +83,7 @@ describe.each(['postgres', 'sqlite'] as const)('MetricStore on %s', (kind) => {
       service: 'tracking',
       database: database.config as { type: 'postgres'; url: string } | { type: 'sqlite'; path: string },
       entities: [RunEntity, ...METRIC_ENTITIES],
-      migrations: [CreateTrackingTables1767500000000, ...METRIC_MIGRATIONS],
+      migrations: [CreateTrackingTables1767500000000, CreateMetricTables1767500001000, MetricRollupTimestamps1767700000000],
     });
     store = new MetricStore(dataSource);
     await dataSource.transaction((m) =>

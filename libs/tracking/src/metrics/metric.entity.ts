@@ -114,3 +114,6 @@ export class MetricRollupEntity {
   @Column('bigint', { name: 'latest_timestamp', transformer: integerColumn })
   latestTimestamp!: number;
 }
+
+/** Entities of the metrics feature, for a DataSource that holds its tables. */
+export const METRIC_ENTITIES = [MetricSeriesEntity, MetricPointEntity, MetricRollupEntity];

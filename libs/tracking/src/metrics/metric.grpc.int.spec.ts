@@ -6,10 +6,14 @@ import { MetricSampling, MetricService, type Metric, type MetricColumns, type St
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '@trellis/testing';
-import { METRIC_ENTITIES, METRIC_MIGRATIONS, MetricGrpc, MetricStore, type MetricPoint } from '.';
 import { CreateTrackingTables1767500000000 } from '../migrations/1767500000000-create-tracking-tables';
+import { CreateMetricTables1767500001000 } from '../migrations/1767500001000-create-metric-tables';
+import { MetricRollupTimestamps1767700000000 } from '../migrations/1767700000000-metric-rollup-timestamps';
 import { RunAccess } from '../runs/run-access';
 import { RunEntity } from '../runs/run.entity';
+import { METRIC_ENTITIES } from './metric.entity';
+import { MetricGrpc } from './metric.grpc';
+import { MetricStore, type MetricPoint } from './metric-store';
 
 @Module({ controllers: [MetricGrpc], providers: [MetricStore, RunAccess] })
 class MetricsTestModule {}
@@ -20,7 +24,7 @@ const metricsTest = defineService({
   module: MetricsTestModule,
   grpcServices: [MetricService],
   entities: [RunEntity, ...METRIC_ENTITIES],
-  migrations: [CreateTrackingTables1767500000000, ...METRIC_MIGRATIONS],
+  migrations: [CreateTrackingTables1767500000000, CreateMetricTables1767500001000, MetricRollupTimestamps1767700000000],
 });
 
 type MetricClient = GrpcClient<(typeof MetricService)['method']>;

@@ -72,7 +72,7 @@ export class MetricGrpc {
   async getMetricSeries(request: GetMetricSeriesRequest, metadata: Metadata): Promise<GetMetricSeriesResponse> {
     const page = await this.historyPage(callerOf(metadata), request, MAX_HISTORY_PAGE);
     const response = create(GetMetricSeriesResponseSchema, { nextPageToken: page.nextPageToken });
-    response.$unknown = encodedColumns(1, request.key, page.points);
+    response.$unknown = encodedColumns(GetMetricSeriesResponseSchema, request.key, page.points);
     return response;
   }
 
@@ -99,7 +99,7 @@ export class MetricGrpc {
     return drainedStream(call, (signal) =>
       this.chunks(caller, request, COLUMNS_CHUNK, signal, (points) => {
         const response = create(StreamMetricSeriesResponseSchema);
-        response.$unknown = encodedColumns(1, request.key, points);
+        response.$unknown = encodedColumns(StreamMetricSeriesResponseSchema, request.key, points);
         return response;
       }),
     );
@@ -121,7 +121,7 @@ export class MetricGrpc {
   async getSampledMetricSeries(request: GetSampledMetricSeriesRequest, metadata: Metadata): Promise<GetSampledMetricSeriesResponse> {
     const series = await this.sampled(callerOf(metadata), request);
     const response = create(GetSampledMetricSeriesResponseSchema);
-    response.$unknown = encodedSampledSeries(1, request.key, series);
+    response.$unknown = encodedSampledSeries(request.key, series);
     return response;
   }
 

@@ -1,9 +1,11 @@
 import { openDatabase } from '@trellis/platform';
 import { createTestDatabase, testSqliteDatabase, type TestDatabase } from '@trellis/testing';
 import type { DataSource } from 'typeorm';
-import { METRIC_ENTITIES, METRIC_MIGRATIONS, MetricStore, type MetricPoint } from '../metrics';
+import { METRIC_ENTITIES } from '../metrics/metric.entity';
+import { MetricStore, type MetricPoint } from '../metrics/metric-store';
 import { RunEntity } from '../runs/run.entity';
 import { CreateTrackingTables1767500000000 } from './1767500000000-create-tracking-tables';
+import { CreateMetricTables1767500001000 } from './1767500001000-create-metric-tables';
 import { MetricRollupTimestamps1767700000000 } from './1767700000000-metric-rollup-timestamps';
 
 describe.each(['postgres', 'sqlite'] as const)('MetricRollupTimestamps1767700000000 on %s', (kind) => {
@@ -16,7 +18,7 @@ describe.each(['postgres', 'sqlite'] as const)('MetricRollupTimestamps1767700000
       service: 'tracking',
       database: database.config as { type: 'postgres'; url: string } | { type: 'sqlite'; path: string },
       entities: [RunEntity, ...METRIC_ENTITIES],
-      migrations: [CreateTrackingTables1767500000000, ...METRIC_MIGRATIONS],
+      migrations: [CreateTrackingTables1767500000000, CreateMetricTables1767500001000, MetricRollupTimestamps1767700000000],
     });
   });
 

@@ -2,7 +2,8 @@ import { create } from '@bufbuild/protobuf';
 import { InvalidArgumentError } from '@trellis/platform';
 import { RunInfoSchema, RunSchema, RunStatus, type Metric, type Run, type RunInfo } from '@trellis/proto';
 import { lifecycleStageToProto } from '../shared/lifecycle.mapping';
-import { toMetricProto, type MetricPoint } from '../metrics';
+import { toMetricProto } from '../metrics/metric.grpc';
+import type { MetricPoint } from '../metrics/metric-store';
 import type { RunEntity, RunStatusName } from './run.entity';
 import type { RunView } from './run.service';
 

@@ -6,7 +6,7 @@ import { RunCreatedEventSchema, RunFinishedEventSchema } from '@trellis/proto';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { ArtifactStores } from '../artifacts/artifact-stores';
 import { checkExperimentActive, ExperimentService } from '../experiments/experiment.service';
-import { MetricStore, type MetricPoint } from '../metrics';
+import { MetricStore, type MetricPoint } from '../metrics/metric-store';
 import { RunSearch } from './run-search';
 import { checkLogBatch, type KeyValue, type LogBatch } from '../validation/log-batch.validation';
 import { checkKey, experimentIdOf, TRACKING_LIMITS } from '../shared/tracking-limits';

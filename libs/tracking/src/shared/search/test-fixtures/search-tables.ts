@@ -1,6 +1,6 @@
 import { Dialect, openDatabase, type DatabaseConfig } from '@trellis/platform';
 import type { DataSource } from 'typeorm';
-import { CreateMetricTables1767500001000 } from '../../../metrics/create-metric-tables.migration';
+import { CreateMetricTables1767500001000 } from '../../../migrations/1767500001000-create-metric-tables';
 import { CreateTrackingTables1767500000000 } from '../../../migrations/1767500000000-create-tracking-tables';
 
 /** Opens a tracking database with the tables searches read (runs and what they log, metric series, experiments). */

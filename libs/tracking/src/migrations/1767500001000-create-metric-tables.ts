@@ -1,3 +1,4 @@
+import { Dialect } from '@trellis/platform';
 import { Table, type MigrationInterface, type QueryRunner } from 'typeorm';
 
 /**
@@ -9,8 +10,8 @@ export class CreateMetricTables1767500001000 implements MigrationInterface {
   name = 'CreateMetricTables1767500001000';
 
   async up(runner: QueryRunner): Promise<void> {
-    const postgres = runner.connection.options.type === 'postgres';
-    const value = (name: string) => ({ name, type: 'double precision', isNullable: !postgres });
+    const { isPostgres } = Dialect.of(runner);
+    const value = (name: string) => ({ name, type: 'double precision', isNullable: !isPostgres });
     const bigint = (name: string) => ({ name, type: 'bigint' });
     await runner.createTable(
       new Table({
@@ -73,7 +74,7 @@ export class CreateMetricTables1767500001000 implements MigrationInterface {
         withoutRowid: true,
       }),
     );
-    if (postgres) {
+    if (isPostgres) {
       await runner.query(`CREATE FUNCTION metric_series_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
           DELETE FROM metric_points WHERE series_id = OLD.id;
@@ -90,8 +91,9 @@ export class CreateMetricTables1767500001000 implements MigrationInterface {
   }
 
   async down(runner: QueryRunner): Promise<void> {
-    await runner.query('DROP TRIGGER metric_series_deleted' + (runner.connection.options.type === 'postgres' ? ' ON metric_series' : ''));
-    if (runner.connection.options.type === 'postgres') await runner.query('DROP FUNCTION metric_series_deleted()');
+    const { isPostgres } = Dialect.of(runner);
+    await runner.query('DROP TRIGGER metric_series_deleted' + (isPostgres ? ' ON metric_series' : ''));
+    if (isPostgres) await runner.query('DROP FUNCTION metric_series_deleted()');
     for (const table of ['metric_rollups', 'metric_points', 'metric_series']) await runner.dropTable(table);
   }
 }
