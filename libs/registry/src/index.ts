@@ -1,2 +1,1 @@
 export { registryService } from './registry.definition';
-export { REGISTRY_LIMITS } from './registry-limits';

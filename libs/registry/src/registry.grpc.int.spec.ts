@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegisteredModelEntity } from './models/model.entity';
-import { INTERRUPTED } from './versions/version-files';
+import { INTERRUPTED } from './version-files/version-file.service';
 import { ModelVersionEntity } from './versions/version.entity';
 import { registryService } from './registry.definition';
 

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
 import { FailedPreconditionError, forwardAs, PermissionDeniedError, ServiceClients, type Caller, type DomainError } from '@trellis/platform';
-import { ApprovalService, ApprovalState, type Approval } from '@trellis/proto';
+import { ApprovalServiceDesc, ApprovalState, type Approval } from '@trellis/proto';
 
 /** The governance action that allows setting or moving a protected alias. */
 export const SET_ACTION = 'registry.alias.set';
@@ -65,7 +65,7 @@ export class ApprovalCheck {
   async verify(caller: Caller, approvalId: string, change: ProtectedChange): Promise<void> {
     let approval: Approval | undefined;
     try {
-      approval = (await this.clients.of(ApprovalService, 'governance').getApproval({ approvalId }, forwardAs(caller))).approval;
+      approval = (await this.clients.of(ApprovalServiceDesc, 'governance').getApproval({ approvalId }, forwardAs(caller))).approval;
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (code !== status.NOT_FOUND && code !== status.INVALID_ARGUMENT) throw error;

@@ -17,7 +17,8 @@ import {
   type SetAliasRequest,
   type SetAliasResponse,
 } from '@trellis/proto';
-import { changeToProto, versionToProto } from '../registry-views';
+import { versionToProto } from '../versions/version.mapping';
+import { changeToProto } from './alias.mapping';
 import { AliasService } from './alias.service';
 
 /** Handlers of the alias methods of `trellis.registry.v1.RegistryService`. */

@@ -2,15 +2,17 @@ import { create } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
 import { AuditRecorder, type Caller, checkLength, decodePageToken, FailedPreconditionError, NotFoundError, Outbox, pageOf, pageSizeOf, SEQUENCE_POSITION } from '@trellis/platform';
 import { AliasDeletedEventSchema, AliasSetEventSchema } from '@trellis/proto';
-import { DataSource, LessThan, LessThanOrEqual, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { ModelAccess } from '../models/model-access';
-import { RegisteredModelEntity } from '../models/model.entity';
-import { checkAlias, REGISTRY_LIMITS, versionOf } from '../registry-limits';
-import { changeToProto, RegistryViews, type VersionView } from '../registry-views';
-import { ModelVersionEntity } from '../versions/version.entity';
-import { findVersion } from '../versions/version.service';
+import type { RegisteredModelEntity } from '../models/model.entity';
+import { ModelRepository } from '../models/model.repository';
+import { checkAlias, REGISTRY_LIMITS, versionOf } from '../shared/registry-limits';
+import type { VersionView } from '../versions/version.mapping';
+import { VersionService } from '../versions/version.service';
 import { ApprovalCheck, approvalMissing, type ProtectedChange } from './alias-approval';
-import { AliasChangeEntity, AliasEntity, UsedApprovalEntity } from './alias.entity';
+import type { AliasChangeEntity } from './alias.entity';
+import { changeToProto } from './alias.mapping';
+import { AliasRepository } from './alias.repository';
 
 /** What SetAlias and DeleteAlias ask for. */
 export interface AliasRequest {
@@ -30,11 +32,12 @@ export interface AliasRequest {
 @Injectable()
 export class AliasService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly aliases: AliasRepository,
+    private readonly models: ModelRepository,
+    private readonly versions: VersionService,
     private readonly audit: AuditRecorder,
     private readonly outbox: Outbox,
     private readonly access: ModelAccess,
-    private readonly views: RegistryViews,
     private readonly approvals: ApprovalCheck,
   ) {}
 
@@ -50,36 +53,30 @@ export class AliasService {
   async resolve(caller: Caller, projectId: string, name: string, alias: string, atTimeMs: number): Promise<VersionView> {
     checkAlias(alias);
     const target = { action: 'read', kind: 'Alias', id: `${name}@${alias}` } as const;
-    const manager = this.dataSource.manager;
     if (atTimeMs === 0) {
       // The hot path (serving resolves aliases): one query for model, alias and version; the
       // slower path below tells which of them is missing.
       caller.assert(target.action, target.kind, { projectId });
-      const version = await manager
-        .createQueryBuilder(ModelVersionEntity, 'v')
-        .innerJoin(AliasEntity, 'a', 'a.model_id = v.model_id AND a.version = v.version AND a.alias = :alias', { alias })
-        .innerJoin(RegisteredModelEntity, 'm', 'm.id = v.model_id')
-        .where('m.project_id = :projectId AND m.name = :name', { projectId, name })
-        .getOne();
+      const version = await this.aliases.currentVersion(projectId, name, alias);
       if (version) {
         caller.assert(target.action, target.kind, { projectId, id: target.id });
-        return (await this.views.versions([{ version, model: { id: version.modelId, projectId, name } }]))[0];
+        return (await this.versions.views([{ version, model: { id: version.modelId, projectId, name } }]))[0];
       }
     }
     const model = await this.access.require(caller, projectId, name, target);
     let number: number | undefined;
     if (atTimeMs === 0) {
-      number = (await manager.findOneBy(AliasEntity, { modelId: model.id, alias }))?.version;
+      number = (await this.aliases.find(model.id, alias))?.version;
       if (number === undefined) throw new NotFoundError(`model "${name}" has no alias ${alias}`);
     } else {
-      const last = await manager.findOne(AliasChangeEntity, { where: { modelId: model.id, alias, timeMs: LessThanOrEqual(atTimeMs) }, order: { timeMs: 'DESC', seq: 'DESC' } });
+      const last = await this.aliases.lastChangeAt(model.id, alias, atTimeMs);
       if (!last || last.toVersion === 0) throw new NotFoundError(`alias ${alias} of model "${name}" pointed at no version at ${new Date(atTimeMs).toISOString()}`);
       number = last.toVersion;
     }
-    const version = await findVersion(manager, model, number).catch(() => {
+    const version = await this.versions.find(model, number).catch(() => {
       throw new NotFoundError(`alias ${alias} of model "${name}" pointed at version ${number}, which has since been deleted`);
     });
-    return (await this.views.versions([{ version, model }]))[0];
+    return (await this.versions.views([{ version, model }]))[0];
   }
 
   /** A page of the model's alias changes (one alias's, when named), newest first. */
@@ -89,11 +86,7 @@ export class AliasService {
     const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'Alias', id: alias ? `${name}@${alias}` : undefined });
     const listing = { model: model.id, alias };
     const before = decodePageToken(pageToken, listing, SEQUENCE_POSITION);
-    const rows = await this.dataSource.manager.find(AliasChangeEntity, {
-      where: { modelId: model.id, ...(alias ? { alias } : {}), ...(before ? { seq: LessThan(Number(before)) } : {}) },
-      order: { seq: 'DESC' },
-      take: size + 1,
-    });
+    const rows = await this.aliases.history(model.id, alias, before ? Number(before) : undefined, size + 1);
     const page = pageOf(rows, size, (row) => String(row.seq), listing);
     return { changes: page.items, nextPageToken: page.nextPageToken };
   }
@@ -108,21 +101,21 @@ export class AliasService {
     // Governance is asked before the transaction, so no lock is held across a network call.
     const approvalId = model.protectedAliases.includes(alias) ? await this.approve(caller, request.approvalId, change) : '';
 
-    return this.dataSource.transaction(async (manager) => {
-      const locked = await this.access.lock(manager, caller, request.projectId, name, target);
+    return this.aliases.transaction(async (tx) => {
+      const locked = await this.access.lock(tx, caller, request.projectId, name, target);
       if (locked.protectedAliases.includes(alias) && !approvalId) throw approvalMissing(change);
-      if (approvalId) await spend(manager, approvalId, locked, alias);
-      const current = await manager.findOneBy(AliasEntity, { modelId: locked.id, alias });
+      if (approvalId) await this.spend(tx, approvalId, locked, alias);
+      const current = await this.aliases.find(locked.id, alias, tx);
       if (version === undefined) {
         if (!current) throw new NotFoundError(`model "${name}" has no alias ${alias}`);
-        await manager.delete(AliasEntity, { modelId: locked.id, alias });
+        await this.aliases.delete(tx, locked.id, alias);
       } else {
-        const row = await findVersion(manager, locked, version);
+        const row = await this.versions.find(locked, version, tx);
         if (row.status === 'FAILED') throw new FailedPreconditionError(`version ${version} of model "${name}" FAILED (${row.statusMessage}); an alias cannot point at it`);
-        await manager.upsert(AliasEntity, { modelId: locked.id, alias, version }, ['modelId', 'alias']);
+        await this.aliases.set(tx, locked.id, alias, version);
       }
       const now = Date.now();
-      const entry = manager.create(AliasChangeEntity, {
+      const entry = await this.aliases.appendChange(tx, {
         modelId: locked.id,
         projectId: locked.projectId,
         alias,
@@ -132,10 +125,9 @@ export class AliasService {
         timeMs: now,
         approvalId,
       });
-      await manager.insert(AliasChangeEntity, entry);
-      await manager.update(RegisteredModelEntity, { id: locked.id }, { updatedAt: now });
-      await this.publish(manager, caller, locked, entry);
-      await this.audit.recordIn(manager, caller);
+      await this.models.update(tx, locked.id, { updatedAt: now });
+      await this.publish(tx, caller, locked, entry);
+      await this.audit.recordIn(tx, caller);
       return entry;
     });
   }
@@ -148,20 +140,20 @@ export class AliasService {
     return approvalId;
   }
 
-  private async publish(manager: EntityManager, caller: Caller, model: RegisteredModelEntity, entry: AliasChangeEntity): Promise<void> {
+  /** Marks an approval used; FAILED_PRECONDITION when it already was, so each approval allows one change. */
+  private async spend(tx: EntityManager, approvalId: string, model: RegisteredModelEntity, alias: string): Promise<void> {
+    const used = await this.aliases.usedApproval(tx, approvalId);
+    if (used) throw new FailedPreconditionError(`approval ${approvalId} was already used on ${new Date(used.usedAt).toISOString()}; each approval allows one change, request a new one`);
+    await this.aliases.recordUsedApproval(tx, { approvalId, modelId: model.id, alias, usedAt: Date.now() });
+  }
+
+  private async publish(tx: EntityManager, caller: Caller, model: RegisteredModelEntity, entry: AliasChangeEntity): Promise<void> {
     const fields = { projectId: model.projectId, name: model.name, change: changeToProto(entry) };
     const common = { projectId: model.projectId, actor: caller.authenticated.id, requestId: caller.requestId };
     if (entry.toVersion === 0) {
-      await this.outbox.publish(manager, { subject: 'trellis.registry.v1.alias.deleted', schema: AliasDeletedEventSchema, message: create(AliasDeletedEventSchema, fields), ...common });
+      await this.outbox.publish(tx, { subject: 'trellis.registry.v1.alias.deleted', schema: AliasDeletedEventSchema, message: create(AliasDeletedEventSchema, fields), ...common });
     } else {
-      await this.outbox.publish(manager, { subject: 'trellis.registry.v1.alias.set', schema: AliasSetEventSchema, message: create(AliasSetEventSchema, fields), ...common });
+      await this.outbox.publish(tx, { subject: 'trellis.registry.v1.alias.set', schema: AliasSetEventSchema, message: create(AliasSetEventSchema, fields), ...common });
     }
   }
-}
-
-/** Marks an approval used; FAILED_PRECONDITION when it already was, so each approval allows one change. */
-async function spend(manager: EntityManager, approvalId: string, model: RegisteredModelEntity, alias: string): Promise<void> {
-  const used = await manager.findOneBy(UsedApprovalEntity, { approvalId });
-  if (used) throw new FailedPreconditionError(`approval ${approvalId} was already used on ${new Date(used.usedAt).toISOString()}; each approval allows one change, request a new one`);
-  await manager.insert(UsedApprovalEntity, { approvalId, modelId: model.id, alias, usedAt: Date.now() });
 }

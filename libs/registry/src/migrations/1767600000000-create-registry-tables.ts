@@ -1,3 +1,4 @@
+import { Dialect } from '@trellis/platform';
 import { Table, type MigrationInterface, type QueryRunner } from 'typeorm';
 
 /**
@@ -9,7 +10,7 @@ export class CreateRegistryTables1767600000000 implements MigrationInterface {
   name = 'CreateRegistryTables1767600000000';
 
   async up(runner: QueryRunner): Promise<void> {
-    const collation = runner.connection.options.type === 'postgres' ? 'C' : undefined;
+    const collation = Dialect.of(runner).binaryCollation;
     await runner.createTable(
       new Table({
         name: 'registered_models',

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { type Action, type Caller, checkRequired, NotFoundError, type SubjectKind } from '@trellis/platform';
-import { DataSource, type EntityManager } from 'typeorm';
-import { checkModelName } from '../registry-limits';
-import { RegisteredModelEntity } from './model.entity';
+import type { EntityManager } from 'typeorm';
+import { checkModelName } from '../shared/registry-limits';
+import type { RegisteredModelEntity } from './model.entity';
+import { ModelRepository } from './model.repository';
 
 /** What a caller acts on under a model: the model itself, one of its versions, or an alias. */
 export interface ModelTarget {
@@ -18,11 +19,11 @@ export interface ModelTarget {
  */
 @Injectable()
 export class ModelAccess {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly models: ModelRepository) {}
 
   /** The model, after `caller.assert(...)`; NOT_FOUND naming it when there is none. */
-  require(caller: Caller, projectId: string, name: string, target: ModelTarget, manager: EntityManager = this.dataSource.manager): Promise<RegisteredModelEntity> {
-    return this.find(caller, projectId, name, target, manager, false);
+  require(caller: Caller, projectId: string, name: string, target: ModelTarget, tx?: EntityManager): Promise<RegisteredModelEntity> {
+    return this.find(caller, projectId, name, target, false, tx);
   }
 
   /**
@@ -30,17 +31,16 @@ export class ModelAccess {
    * runs one transaction at a time). Every change to a model's versions or aliases takes this
    * lock first, so version numbers, alias moves and their history never interleave.
    */
-  lock(manager: EntityManager, caller: Caller, projectId: string, name: string, target: ModelTarget): Promise<RegisteredModelEntity> {
-    return this.find(caller, projectId, name, target, manager, manager.connection.options.type === 'postgres');
+  lock(tx: EntityManager, caller: Caller, projectId: string, name: string, target: ModelTarget): Promise<RegisteredModelEntity> {
+    return this.find(caller, projectId, name, target, true, tx);
   }
 
-  private async find(caller: Caller, projectId: string, name: string, target: ModelTarget, manager: EntityManager, forUpdate: boolean): Promise<RegisteredModelEntity> {
+  private async find(caller: Caller, projectId: string, name: string, target: ModelTarget, lock: boolean, tx: EntityManager | undefined): Promise<RegisteredModelEntity> {
     checkRequired(projectId, 'project_id');
     checkModelName(name);
     // Checked against the project first, so a caller outside it learns nothing of its models.
     caller.assert(target.action, target.kind, { projectId });
-    const query = manager.createQueryBuilder(RegisteredModelEntity, 'model').where('model.project_id = :projectId AND model.name = :name', { projectId, name });
-    const model = await (forUpdate ? query.setLock('pessimistic_write') : query).getOne();
+    const model = await this.models.findByName(projectId, name, lock, tx);
     if (!model) throw new NotFoundError(`Registered Model with name=${name} not found`);
     caller.assert(target.action, target.kind, { projectId, id: target.id ?? model.name });
     return model;

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
-import { AuthoredEntity } from '../authored.entity';
+import { AuthoredEntity } from '../shared/authored.entity';
 
 /** A registered model: a name in a project, under which numbered versions are kept. */
 @Entity('registered_models')

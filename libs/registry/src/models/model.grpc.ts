@@ -29,7 +29,7 @@ import {
   type UpdateModelRequest,
   type UpdateModelResponse,
 } from '@trellis/proto';
-import { modelToProto } from '../registry-views';
+import { modelToProto } from './model.mapping';
 import { ModelService } from './model.service';
 
 const tagOf = (tag: { key: string; value: string } | undefined) => ({ key: tag?.key ?? '', value: tag?.value ?? '' });

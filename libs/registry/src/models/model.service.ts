@@ -1,13 +1,26 @@
 import { Injectable } from '@nestjs/common';
-import { AlreadyExistsError, AuditRecorder, type Caller, checkRequired, checkUpdateMask, FailedPreconditionError, NotFoundError, PermissionDeniedError } from '@trellis/platform';
-import { DataSource, type EntityManager } from 'typeorm';
-import { AliasEntity } from '../aliases/alias.entity';
-import { checkAlias, checkModelName, checkTag, checkTagKey, checkTags, checkText, lastWins, REGISTRY_LIMITS, type Tag } from '../registry-limits';
-import { RegistryViews, type ModelView } from '../registry-views';
-import { versionPrefix, VersionFiles } from '../versions/version-files';
+import {
+  AlreadyExistsError,
+  AuditRecorder,
+  type Caller,
+  checkRequired,
+  checkUpdateMask,
+  decodePageToken,
+  encodePageToken,
+  FailedPreconditionError,
+  NotFoundError,
+  pageSizeOf,
+  PermissionDeniedError,
+} from '@trellis/platform';
+import type { EntityManager } from 'typeorm';
+import { positionOf } from '../shared/page-position';
+import { checkAlias, checkModelName, checkTag, checkTagKey, checkTags, checkText, lastWins, REGISTRY_LIMITS, type Tag } from '../shared/registry-limits';
+import { versionPrefix } from '../version-files/version-file.paths';
+import { VersionFileService } from '../version-files/version-file.service';
 import { ModelAccess, type ModelTarget } from './model-access';
-import { ModelSearch, type ModelQuery } from './model-search';
-import { ModelTagEntity, RegisteredModelEntity } from './model.entity';
+import type { RegisteredModelEntity } from './model.entity';
+import type { ModelView } from './model.mapping';
+import { ModelRepository } from './model.repository';
 
 /** What a new model needs. */
 export interface NewModel {
@@ -16,6 +29,15 @@ export interface NewModel {
   description: string;
   tags: Tag[];
   protectedAliases: string[];
+}
+
+/** A search of models as SearchModels asks it: in the projects named, or all the caller may read when none are. */
+export interface ModelQuery {
+  projectIds: string[];
+  nameLike: string;
+  tags: Tag[];
+  pageSize: number;
+  pageToken: string;
 }
 
 /** The fields UpdateModel may change, named in its update_mask. */
@@ -32,12 +54,10 @@ export interface ModelUpdate {
 @Injectable()
 export class ModelService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly models: ModelRepository,
     private readonly audit: AuditRecorder,
     private readonly access: ModelAccess,
-    private readonly views: RegistryViews,
-    private readonly modelSearch: ModelSearch,
-    private readonly files: VersionFiles,
+    private readonly files: VersionFileService,
   ) {}
 
   async create(caller: Caller, input: NewModel): Promise<ModelView> {
@@ -47,32 +67,34 @@ export class ModelService {
     checkTags(input.tags);
     const protectedAliases = protectedAliasesOf(caller, input.projectId, input.protectedAliases);
     caller.assert('create', 'Model', { projectId: input.projectId });
-    return this.dataSource.transaction(async (manager) => {
-      if (await manager.existsBy(RegisteredModelEntity, { projectId: input.projectId, name: input.name })) {
+    return this.models.transaction(async (tx) => {
+      if (await this.models.exists(tx, input.projectId, input.name)) {
         throw new AlreadyExistsError(`Registered Model (name=${input.name}) already exists.`);
       }
       const now = Date.now();
-      const model = manager.create(RegisteredModelEntity, {
-        projectId: input.projectId,
-        name: input.name,
-        description: input.description,
-        protectedAliases,
-        latestVersion: 0,
-        creatorId: caller.authenticated.id,
-        createdAt: now,
-        updatedAt: now,
-      });
-      await manager.save(model);
       const tags = lastWins(input.tags);
-      if (tags.length > 0) await manager.insert(ModelTagEntity, tags.map((tag) => ({ modelId: model.id, ...tag })));
-      await this.audit.recordIn(manager, caller, { id: model.name, projectId: model.projectId });
+      const model = await this.models.insert(
+        tx,
+        {
+          projectId: input.projectId,
+          name: input.name,
+          description: input.description,
+          protectedAliases,
+          latestVersion: 0,
+          creatorId: caller.authenticated.id,
+          createdAt: now,
+          updatedAt: now,
+        },
+        tags,
+      );
+      await this.audit.recordIn(tx, caller, { id: model.name, projectId: model.projectId });
       return { model, tags, aliases: [] };
     });
   }
 
   async get(caller: Caller, projectId: string, name: string): Promise<ModelView> {
     const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'Model' });
-    return (await this.views.models([model]))[0];
+    return (await this.models.views([model]))[0];
   }
 
   /** Changes the fields named in the mask; protected_aliases only by someone who may update the project. */
@@ -87,37 +109,36 @@ export class ModelService {
       checkRequired(projectId, 'project_id');
       changes.protectedAliases = protectedAliasesOf(caller, projectId, update.protectedAliases, true);
     }
-    return this.change(caller, projectId, name, async (manager, model) => {
+    return this.change(caller, projectId, name, async (tx, model) => {
       Object.assign(model, changes);
-      await manager.update(RegisteredModelEntity, { id: model.id }, changes);
+      await this.models.update(tx, model.id, changes);
     });
   }
 
   async rename(caller: Caller, projectId: string, name: string, newName: string): Promise<ModelView> {
     checkModelName(newName, 'new_name');
-    return this.change(caller, projectId, name, async (manager, model) => {
+    return this.change(caller, projectId, name, async (tx, model) => {
       checkMayReplace(caller, model, 'rename');
-      if (newName !== name && (await manager.existsBy(RegisteredModelEntity, { projectId, name: newName }))) {
+      if (newName !== name && (await this.models.exists(tx, projectId, newName))) {
         throw new AlreadyExistsError(`Registered Model (name=${newName}) already exists.`);
       }
       model.name = newName;
-      await manager.update(RegisteredModelEntity, { id: model.id }, { name: newName });
+      await this.models.update(tx, model.id, { name: newName });
     });
   }
 
   /** Deletes the model and its versions; FAILED_PRECONDITION naming an alias while one points at a version. */
   async delete(caller: Caller, projectId: string, name: string): Promise<void> {
-    const model = await this.dataSource.transaction(async (manager) => {
-      const model = await this.access.lock(manager, caller, projectId, name, { action: 'delete', kind: 'Model' });
+    const model = await this.models.transaction(async (tx) => {
+      const model = await this.access.lock(tx, caller, projectId, name, { action: 'delete', kind: 'Model' });
       checkMayReplace(caller, model, 'delete');
-      const held = await manager.find(AliasEntity, { where: { modelId: model.id }, order: { alias: 'ASC' } });
+      const held = await this.models.aliasesOf(tx, model.id);
       if (held.length > 0) {
         const named = held.map((alias) => `${alias.alias} (version ${alias.version})`).join(', ');
         throw new FailedPreconditionError(`model "${name}" still has aliases: ${named}; delete them before the model`);
       }
-      // Versions and tags go with the model (foreign keys cascade); the alias history stays.
-      await manager.delete(RegisteredModelEntity, { id: model.id });
-      await this.audit.recordIn(manager, caller);
+      await this.models.delete(tx, model.id);
+      await this.audit.recordIn(tx, caller);
       return model;
     });
     this.files.cancel(model.id);
@@ -126,37 +147,53 @@ export class ModelService {
 
   async setTag(caller: Caller, projectId: string, name: string, tag: Tag): Promise<void> {
     checkTag(tag, 'tag');
-    await this.change(caller, projectId, name, async (manager, model) => {
-      await manager.upsert(ModelTagEntity, { modelId: model.id, ...tag }, ['modelId', 'key']);
-    });
+    await this.change(caller, projectId, name, (tx, model) => this.models.setTag(tx, model.id, tag));
   }
 
   async deleteTag(caller: Caller, projectId: string, name: string, key: string): Promise<void> {
     checkTagKey(key);
-    await this.change(caller, projectId, name, async (manager, model) => {
-      const { affected } = await manager.delete(ModelTagEntity, { modelId: model.id, key });
-      if (!affected) throw new NotFoundError(`model "${name}" has no tag "${key}"`);
+    await this.change(caller, projectId, name, async (tx, model) => {
+      if (!(await this.models.deleteTag(tx, model.id, key))) throw new NotFoundError(`model "${name}" has no tag "${key}"`);
     });
   }
 
-  /** A page of the models the caller may read, in the projects asked for (all readable ones when none are). */
-  async search(caller: Caller, query: Omit<ModelQuery, 'projectIds'> & { projectIds: string[] }): Promise<{ models: ModelView[]; nextPageToken: string }> {
+  /**
+   * A page of the models the caller may read, in the projects asked for (all readable ones when
+   * none are), by name then project; page tokens carry the last name and project, so a page
+   * continues where the last one stopped.
+   */
+  async search(caller: Caller, query: ModelQuery): Promise<{ models: ModelView[]; nextPageToken: string }> {
     for (const projectId of query.projectIds) caller.assert('read', 'Model', { projectId });
-    const projectIds = query.projectIds.length > 0 ? query.projectIds : caller.boundProjectsWhere('read', 'Model');
-    const page = await this.modelSearch.search({ ...query, projectIds });
-    return { models: await this.views.models(page.models), nextPageToken: page.nextPageToken };
+    const readable = query.projectIds.length > 0 ? query.projectIds : caller.boundProjectsWhere('read', 'Model');
+    checkText(query.nameLike, REGISTRY_LIMITS.modelNameLength, 'name_like');
+    checkTags(query.tags);
+    const size = pageSizeOf(query.pageSize);
+    const projectIds = [...new Set(readable)].sort();
+    const listing = { projects: JSON.stringify(projectIds), nameLike: query.nameLike, tags: JSON.stringify(query.tags) };
+    const after = positionOf(decodePageToken(query.pageToken, listing));
+    if (projectIds.length === 0) return { models: [], nextPageToken: '' };
+    const page = await this.models.search({
+      projectIds,
+      nameLike: query.nameLike,
+      tags: query.tags,
+      after,
+      limit: size,
+    });
+    const last = page.models[page.models.length - 1];
+    const nextPageToken = page.more && last ? encodePageToken(JSON.stringify([last.name, last.projectId]), listing) : '';
+    return { models: await this.models.views(page.models), nextPageToken };
   }
 
   /** Runs `apply` on the locked model after checking the caller may update it, then audits the change. */
-  private async change(caller: Caller, projectId: string, name: string, apply: (manager: EntityManager, model: RegisteredModelEntity) => Promise<void>): Promise<ModelView> {
+  private async change(caller: Caller, projectId: string, name: string, apply: (tx: EntityManager, model: RegisteredModelEntity) => Promise<void>): Promise<ModelView> {
     const target: ModelTarget = { action: 'update', kind: 'Model' };
-    return this.dataSource.transaction(async (manager) => {
-      const model = await this.access.lock(manager, caller, projectId, name, target);
+    return this.models.transaction(async (tx) => {
+      const model = await this.access.lock(tx, caller, projectId, name, target);
       model.updatedAt = Date.now();
-      await apply(manager, model);
-      await manager.update(RegisteredModelEntity, { id: model.id }, { updatedAt: model.updatedAt });
-      await this.audit.recordIn(manager, caller);
-      return (await this.views.models([model], manager))[0];
+      await apply(tx, model);
+      await this.models.update(tx, model.id, { updatedAt: model.updatedAt });
+      await this.audit.recordIn(tx, caller);
+      return (await this.models.views([model], tx))[0];
     });
   }
 }

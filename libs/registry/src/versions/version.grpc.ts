@@ -38,7 +38,7 @@ import {
   type UpdateVersionResponse,
 } from '@trellis/proto';
 import { Observable } from 'rxjs';
-import { versionToProto } from '../registry-views';
+import { versionToProto } from './version.mapping';
 import type { StoredTensor } from './version.entity';
 import { VersionService } from './version.service';
 

@@ -2,19 +2,34 @@ import type { Readable } from 'node:stream';
 import { create } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
-import { AuditRecorder, type Caller, checkRequired, FailedPreconditionError, forwardAs, InvalidArgumentError, NotFoundError, Outbox, ServiceClients } from '@trellis/platform';
-import { RunService, VersionCreatedEventSchema } from '@trellis/proto';
-import { DataSource, In, type EntityManager } from 'typeorm';
-import { AliasEntity } from '../aliases/alias.entity';
+import {
+  AuditRecorder,
+  type Caller,
+  checkRequired,
+  decodePageToken,
+  encodePageToken,
+  FailedPreconditionError,
+  forwardAs,
+  InvalidArgumentError,
+  NotFoundError,
+  Outbox,
+  pageSizeOf,
+  ServiceClients,
+} from '@trellis/platform';
+import { RunServiceDesc, VersionCreatedEventSchema } from '@trellis/proto';
+import type { EntityManager } from 'typeorm';
 import { ModelAccess } from '../models/model-access';
-import { RegisteredModelEntity } from '../models/model.entity';
-import { checkModelName, checkTag, checkTagKey, checkTags, checkText, lastWins, REGISTRY_LIMITS, versionOf, type Tag } from '../registry-limits';
-import { RegistryViews, versionToProto, type VersionView } from '../registry-views';
-import { REGISTRY_STORE } from './registry-store';
-import { storageUriOf, versionPathOf, versionPrefix, VersionFiles, type CopyJob, type CopySource, type VersionFileEntry } from './version-files';
-import { VersionSearch, type VersionQuery } from './version-search';
-import { parseSource, type VersionSource } from './version-source';
-import { ModelVersionEntity, VersionTagEntity, type StoredLineage, type StoredTensor } from './version.entity';
+import type { RegisteredModelEntity } from '../models/model.entity';
+import { ModelRepository } from '../models/model.repository';
+import { positionOf } from '../shared/page-position';
+import { checkModelName, checkTag, checkTagKey, checkTags, checkText, lastWins, REGISTRY_LIMITS, versionOf, type Tag } from '../shared/registry-limits';
+import { REGISTRY_STORE } from '../version-files/registry-store';
+import { storageUriOf, versionPathOf, versionPrefix } from '../version-files/version-file.paths';
+import { VersionFileService, type CopyJob, type CopySource, type VersionFileEntry } from '../version-files/version-file.service';
+import { parseSource, type VersionSource } from './version-source.parser';
+import { ModelVersionEntity, type StoredLineage, type StoredTensor } from './version.entity';
+import { versionToProto, type VersionView } from './version.mapping';
+import { VersionRepository, type VersionOfModel } from './version.repository';
 
 /** What a new version needs. */
 export interface NewVersion {
@@ -30,19 +45,28 @@ export interface NewVersion {
   runLink: string;
 }
 
+/** A search of versions as SearchVersions asks it: in the projects named, or all the caller may read when none are. */
+export interface VersionQuery {
+  projectIds: string[];
+  nameLike: string;
+  runIds: string[];
+  tags: Tag[];
+  pageSize: number;
+  pageToken: string;
+}
+
 const RUN_ID = /^[a-zA-Z0-9][\w-]{0,63}$/;
 
 /** Versions: create (copying files in the background), read, update, delete, tags, search, lineage, files. */
 @Injectable()
 export class VersionService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly versions: VersionRepository,
+    private readonly models: ModelRepository,
     private readonly audit: AuditRecorder,
     private readonly outbox: Outbox,
     private readonly access: ModelAccess,
-    private readonly views: RegistryViews,
-    private readonly files: VersionFiles,
-    private readonly versionSearch: VersionSearch,
+    private readonly files: VersionFileService,
     private readonly clients: ServiceClients,
   ) {}
 
@@ -73,13 +97,13 @@ export class VersionService {
       throw new InvalidArgumentError(`names experiment ${source.experimentId}, but run ${runId} is in experiment ${lineage?.experimentId}`, 'source');
     }
 
-    const { view, job } = await this.dataSource.transaction(async (manager) => {
-      const model = await this.access.lock(manager, caller, input.projectId, input.name, target);
+    const { view, job } = await this.versions.transaction(async (tx) => {
+      const model = await this.access.lock(tx, caller, input.projectId, input.name, target);
       const number = model.latestVersion + 1;
       const prefix = versionPrefix(model.projectId, model.id, number);
-      const origin = await this.originOf(manager, model, source, prefix, caller, lineage);
+      const origin = await this.originOf(tx, model, source, prefix, caller, lineage);
       const now = Date.now();
-      const version = manager.create(ModelVersionEntity, {
+      const version = tx.create(ModelVersionEntity, {
         modelId: model.id,
         version: number,
         source: input.source,
@@ -97,12 +121,11 @@ export class VersionService {
         createdAt: now,
         updatedAt: now,
       });
-      await manager.insert(ModelVersionEntity, version);
-      await manager.update(RegisteredModelEntity, { id: model.id }, { latestVersion: number, updatedAt: now });
       const tags = lastWins(input.tags);
-      if (tags.length > 0) await manager.insert(VersionTagEntity, tags.map((tag) => ({ modelId: model.id, version: number, ...tag })));
+      await this.versions.insert(tx, version, tags);
+      await this.models.update(tx, model.id, { latestVersion: number, updatedAt: now });
       const view: VersionView = { version, model, tags, aliases: [] };
-      await this.outbox.publish(manager, {
+      await this.outbox.publish(tx, {
         subject: 'trellis.registry.v1.version.created',
         schema: VersionCreatedEventSchema,
         message: create(VersionCreatedEventSchema, { version: versionToProto(view) }),
@@ -110,7 +133,7 @@ export class VersionService {
         actor: caller.authenticated.id,
         requestId: caller.requestId,
       });
-      await this.audit.recordIn(manager, caller, { id: `${model.name}/${number}`, projectId: model.projectId });
+      await this.audit.recordIn(tx, caller, { id: `${model.name}/${number}`, projectId: model.projectId });
       const job: CopyJob | undefined = origin.copy && { modelId: model.id, version: number, prefix, from: origin.copy };
       return { view, job };
     });
@@ -121,70 +144,89 @@ export class VersionService {
   async get(caller: Caller, projectId: string, name: string, version: bigint | number): Promise<VersionView> {
     const number = versionOf(version);
     const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'ModelVersion', id: `${name}/${number}` });
-    return (await this.views.versions([{ version: await findVersion(this.dataSource.manager, model, number), model }]))[0];
+    return (await this.versions.views([{ version: await this.find(model, number), model }]))[0];
   }
 
   async updateDescription(caller: Caller, projectId: string, name: string, version: bigint, description: string): Promise<VersionView> {
     checkText(description, REGISTRY_LIMITS.descriptionLength, 'description');
-    return this.change(caller, projectId, name, version, async (manager, row) => {
+    return this.change(caller, projectId, name, version, async (tx, row) => {
       row.description = description;
-      await manager.update(ModelVersionEntity, { modelId: row.modelId, version: row.version }, { description, updatedAt: row.updatedAt });
+      await this.versions.update(tx, row.modelId, row.version, { description, updatedAt: row.updatedAt });
     });
   }
 
   async setTag(caller: Caller, projectId: string, name: string, version: bigint, tag: Tag): Promise<void> {
     checkTag(tag, 'tag');
-    await this.change(caller, projectId, name, version, async (manager, row) => {
-      await manager.upsert(VersionTagEntity, { modelId: row.modelId, version: row.version, ...tag }, ['modelId', 'version', 'key']);
-    });
+    await this.change(caller, projectId, name, version, (tx, row) => this.versions.setTag(tx, row.modelId, row.version, tag));
   }
 
   async deleteTag(caller: Caller, projectId: string, name: string, version: bigint, key: string): Promise<void> {
     checkTagKey(key);
-    await this.change(caller, projectId, name, version, async (manager, row) => {
-      const { affected } = await manager.delete(VersionTagEntity, { modelId: row.modelId, version: row.version, key });
-      if (!affected) throw new NotFoundError(`version ${row.version} of model "${name}" has no tag "${key}"`);
+    await this.change(caller, projectId, name, version, async (tx, row) => {
+      if (!(await this.versions.deleteTag(tx, row.modelId, row.version, key))) throw new NotFoundError(`version ${row.version} of model "${name}" has no tag "${key}"`);
     });
   }
 
   /** Deletes a version and its copy; FAILED_PRECONDITION naming the aliases that still point at it. */
   async delete(caller: Caller, projectId: string, name: string, version: bigint): Promise<void> {
     const number = versionOf(version);
-    const { model, row } = await this.dataSource.transaction(async (manager) => {
-      const model = await this.access.lock(manager, caller, projectId, name, { action: 'delete', kind: 'ModelVersion', id: `${name}/${number}` });
-      const row = await findVersion(manager, model, number);
-      const held = await manager.find(AliasEntity, { where: { modelId: model.id, version: number }, order: { alias: 'ASC' } });
+    const { model, row } = await this.versions.transaction(async (tx) => {
+      const model = await this.access.lock(tx, caller, projectId, name, { action: 'delete', kind: 'ModelVersion', id: `${name}/${number}` });
+      const row = await this.find(model, number, tx);
+      const held = await this.versions.aliasesOf(tx, model.id, number);
       if (held.length > 0) {
         const aliases = held.map((alias) => alias.alias).join(', ');
         throw new FailedPreconditionError(`version ${number} of model "${name}" is held by alias${held.length > 1 ? 'es' : ''} ${aliases}; move or delete ${held.length > 1 ? 'them' : 'it'} first`);
       }
-      await manager.delete(ModelVersionEntity, { modelId: model.id, version: number });
-      await manager.update(RegisteredModelEntity, { id: model.id }, { updatedAt: Date.now() });
-      await this.audit.recordIn(manager, caller);
+      await this.versions.delete(tx, model.id, number);
+      await this.models.update(tx, model.id, { updatedAt: Date.now() });
+      await this.audit.recordIn(tx, caller);
       return { model, row };
     });
     this.files.cancel(model.id, number);
     if (row.artifactStore) await this.files.deleteUnder(versionPrefix(model.projectId, model.id, number));
   }
 
-  /** A page of versions of the models the caller may read. */
-  async search(caller: Caller, query: Omit<VersionQuery, 'projectIds'> & { projectIds: string[] }): Promise<{ versions: VersionView[]; nextPageToken: string }> {
+  /**
+   * A page of versions of the models the caller may read, by model name, project, then version
+   * newest first; page tokens carry the last (name, project, version).
+   */
+  async search(caller: Caller, query: VersionQuery): Promise<{ versions: VersionView[]; nextPageToken: string }> {
     for (const projectId of query.projectIds) caller.assert('read', 'ModelVersion', { projectId });
-    const projectIds = query.projectIds.length > 0 ? query.projectIds : caller.boundProjectsWhere('read', 'ModelVersion');
-    const page = await this.versionSearch.search({ ...query, projectIds });
-    if (page.hits.length === 0) return { versions: [], nextPageToken: page.nextPageToken };
-    const manager = this.dataSource.manager;
-    const modelIds = [...new Set(page.hits.map((hit) => hit.modelId))];
-    const [models, rows] = await Promise.all([
-      manager.findBy(RegisteredModelEntity, { id: In(modelIds) }),
-      manager.findBy(ModelVersionEntity, { modelId: In(modelIds), version: In([...new Set(page.hits.map((hit) => hit.version))]) }),
-    ]);
-    const found = page.hits.flatMap((hit) => {
-      const model = models.find((candidate) => candidate.id === hit.modelId);
-      const version = rows.find((row) => row.modelId === hit.modelId && row.version === hit.version);
-      return model && version ? [{ model, version }] : [];
-    });
-    return { versions: await this.views.versions(found), nextPageToken: page.nextPageToken };
+    const readable = query.projectIds.length > 0 ? query.projectIds : caller.boundProjectsWhere('read', 'ModelVersion');
+    checkText(query.nameLike, REGISTRY_LIMITS.modelNameLength, 'name_like');
+    checkTags(query.tags);
+    if (query.runIds.length > REGISTRY_LIMITS.runIdsPerSearch) {
+      throw new InvalidArgumentError(`has ${query.runIds.length} entries; the limit is ${REGISTRY_LIMITS.runIdsPerSearch}`, 'run_ids');
+    }
+    query.runIds.forEach((runId, index) => checkText(runId, 64, `run_ids[${index}]`));
+    const size = pageSizeOf(query.pageSize);
+    const projectIds = [...new Set(readable)].sort();
+    const listing = {
+      projects: JSON.stringify(projectIds),
+      nameLike: query.nameLike,
+      runIds: JSON.stringify([...new Set(query.runIds)].sort()),
+      tags: JSON.stringify(query.tags),
+    };
+    const after = positionOf(decodePageToken(query.pageToken, listing), 3);
+    if (projectIds.length === 0) return { versions: [], nextPageToken: '' };
+    const page = await this.versions.search({ projectIds, nameLike: query.nameLike, runIds: query.runIds, tags: query.tags, after, limit: size });
+    const last = page.hits[page.hits.length - 1];
+    const nextPageToken = page.more && last ? encodePageToken(JSON.stringify([last.name, last.projectId, last.version]), listing) : '';
+    if (page.hits.length === 0) return { versions: [], nextPageToken };
+    return { versions: await this.versions.views(await this.versions.versionsOf(page.hits)), nextPageToken };
+  }
+
+  /** The versions with their tags and aliases, read in `tx` when given. */
+  views(rows: VersionOfModel[], tx?: EntityManager): Promise<VersionView[]> {
+    return this.versions.views(rows, tx);
+  }
+
+  /** The version of the model, or NOT_FOUND naming both. */
+  async find(model: RegisteredModelEntity, version: number, tx?: EntityManager): Promise<ModelVersionEntity> {
+    const row = await this.versions.find(model.id, version, tx);
+    if (!row) throw new NotFoundError(`Model Version (name=${model.name}, version=${version}) not found`);
+    return row;
   }
 
   /** The version and the run it came from, as recorded when it was created. */
@@ -219,22 +261,22 @@ export class VersionService {
   }
 
   /** Runs `apply` on a version after locking its model and checking the caller may update it; audits it. */
-  private async change(caller: Caller, projectId: string, name: string, version: bigint, apply: (manager: EntityManager, row: ModelVersionEntity) => Promise<void>): Promise<VersionView> {
+  private async change(caller: Caller, projectId: string, name: string, version: bigint, apply: (tx: EntityManager, row: ModelVersionEntity) => Promise<void>): Promise<VersionView> {
     const number = versionOf(version);
-    return this.dataSource.transaction(async (manager) => {
-      const model = await this.access.lock(manager, caller, projectId, name, { action: 'update', kind: 'ModelVersion', id: `${name}/${number}` });
-      const row = await findVersion(manager, model, number);
+    return this.versions.transaction(async (tx) => {
+      const model = await this.access.lock(tx, caller, projectId, name, { action: 'update', kind: 'ModelVersion', id: `${name}/${number}` });
+      const row = await this.find(model, number, tx);
       row.updatedAt = Date.now();
-      await apply(manager, row);
-      await manager.update(ModelVersionEntity, { modelId: row.modelId, version: row.version }, { updatedAt: row.updatedAt });
-      await this.audit.recordIn(manager, caller);
-      return (await this.views.versions([{ version: row, model }], manager))[0];
+      await apply(tx, row);
+      await this.versions.update(tx, row.modelId, row.version, { updatedAt: row.updatedAt });
+      await this.audit.recordIn(tx, caller);
+      return (await this.versions.views([{ version: row, model }], tx))[0];
     });
   }
 
   /** Where a new version's files come from, where they will be, and the lineage it carries. */
   private async originOf(
-    manager: EntityManager,
+    tx: EntityManager,
     model: RegisteredModelEntity,
     source: VersionSource,
     prefix: string,
@@ -243,17 +285,17 @@ export class VersionService {
   ): Promise<{ copy?: CopySource; storageUri: string; lineage: StoredLineage | null }> {
     if (source.kind === 'reference') return { storageUri: source.uri, lineage };
     if (source.kind === 'run') return { copy: { ...source, caller }, storageUri: storageUriOf(prefix), lineage };
-    const from = await manager.findOneBy(RegisteredModelEntity, { projectId: model.projectId, name: source.name });
+    const from = await this.models.findByName(model.projectId, source.name, false, tx);
     if (!from) throw new InvalidArgumentError(`model "${source.name}" does not exist in project ${model.projectId}`, 'source');
     let number: number;
     if ('alias' in source) {
-      const alias = await manager.findOneBy(AliasEntity, { modelId: from.id, alias: source.alias });
-      if (!alias) throw new InvalidArgumentError(`model "${source.name}" has no alias ${source.alias}`, 'source');
-      number = alias.version;
+      const target = await this.versions.aliasTarget(tx, from.id, source.alias);
+      if (target === undefined) throw new InvalidArgumentError(`model "${source.name}" has no alias ${source.alias}`, 'source');
+      number = target;
     } else {
       number = source.version;
     }
-    const origin = await manager.findOneBy(ModelVersionEntity, { modelId: from.id, version: number });
+    const origin = await this.versions.find(from.id, number, tx);
     if (!origin) throw new InvalidArgumentError(`model "${source.name}" has no version ${number}`, 'source');
     const label = `version ${number} of model "${source.name}"`;
     if (origin.status !== 'READY') throw new FailedPreconditionError(`${label} is ${origin.status}; only a READY version can be copied`);
@@ -271,7 +313,7 @@ export class VersionService {
   private async readRun(caller: Caller, runId: string, projectId: string): Promise<StoredLineage> {
     let response;
     try {
-      response = await this.clients.of(RunService, 'tracking').getRun({ runId }, forwardAs(caller));
+      response = await this.clients.of(RunServiceDesc, 'tracking').getRun({ runId }, forwardAs(caller));
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (code === status.NOT_FOUND || code === status.INVALID_ARGUMENT) throw new InvalidArgumentError(`run ${runId} does not exist`, 'run_id');
@@ -294,13 +336,6 @@ export class VersionService {
       })),
     };
   }
-}
-
-/** The version of the model, or NOT_FOUND naming both. */
-export async function findVersion(manager: EntityManager, model: RegisteredModelEntity, version: number): Promise<ModelVersionEntity> {
-  const row = await manager.findOneBy(ModelVersionEntity, { modelId: model.id, version });
-  if (!row) throw new NotFoundError(`Model Version (name=${model.name}, version=${version}) not found`);
-  return row;
 }
 
 function checkSignature(signature: NewVersion['signature']): void {

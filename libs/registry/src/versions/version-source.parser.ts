@@ -1,6 +1,6 @@
 import { checkRequired, excerpt, fullyPercentDecoded, InvalidArgumentError } from '@trellis/platform';
-import { checkAlias, checkModelName, versionOf } from '../registry-limits';
-import { versionPathOf } from './version-files';
+import { checkAlias, checkModelName, versionOf } from '../shared/registry-limits';
+import { versionPathOf } from '../version-files/version-file.paths';
 
 /** What a version's `source` says its files are. */
 export type VersionSource =

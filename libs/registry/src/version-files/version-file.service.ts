@@ -2,13 +2,13 @@ import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { status } from '@grpc/grpc-js';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { forwardAs, InvalidArgumentError, LOGGER, ServiceClients, type Caller, type Logger } from '@trellis/platform';
+import { forwardAs, LOGGER, ServiceClients, type Caller, type Logger } from '@trellis/platform';
 import { iterateObjects, type ObjectStore } from '@trellis/plugin-sdk';
-import { ArtifactService } from '@trellis/proto';
-import { DataSource } from 'typeorm';
-import { RegistryStore, REGISTRY_STORE } from './registry-store';
-import { RegisteredModelEntity } from '../models/model.entity';
-import { ModelVersionEntity, type VersionStatusName } from './version.entity';
+import { ArtifactServiceDesc } from '@trellis/proto';
+import type { VersionStatusName } from '../versions/version.entity';
+import { RegistryStore } from './registry-store';
+import { versionPrefix } from './version-file.paths';
+import { VersionFileRepository } from './version-file.repository';
 
 /** One file or directory directly under a path of a version's copy. */
 export interface VersionFileEntry {
@@ -36,43 +36,18 @@ export const INTERRUPTED = 'the registry stopped while copying; create the versi
 /** Deadline of one call to tracking during a copy; a file's download must finish within it. */
 const COPY_CALL_TIMEOUT_MS = 60 * 60 * 1000;
 
-/** The key prefix of a version's files in the registry's store. */
-export function versionPrefix(projectId: string, modelId: number, version?: number): string {
-  return version === undefined ? `models/${projectId}/${modelId}/` : `models/${projectId}/${modelId}/${version}/`;
-}
-
-/** Where a version's copy lives, as clients see it in `storage_uri`. */
-export function storageUriOf(prefix: string): string {
-  return `registry://${REGISTRY_STORE}/${prefix}`;
-}
-
-/**
- * A path relative to a version's root, normalised: `/` separators, no empty, `.` or `..`
- * segments, no backslashes or control characters; '' is the root. Nothing a client sends can
- * reach outside the version's prefix.
- */
-export function versionPathOf(path: string, field = 'path'): string {
-  const trimmed = path.replace(/\/+$/, '');
-  // eslint-disable-next-line no-control-regex
-  const unsafe = /[\u0000-\u001f\u007f\\]/.test(trimmed) || trimmed.split('/').some((segment) => ['', '.', '..'].includes(segment));
-  if (trimmed !== '' && unsafe) {
-    throw new InvalidArgumentError(`"${path}" must be a relative path without empty, . or .. segments, backslashes or control characters`, field);
-  }
-  return trimmed;
-}
-
 /**
  * A version's files in the registry's own store, under `models/<project_id>/<model id>/<version>/`.
  * New versions are copied in the background, so a CreateVersion call does not wait for gigabytes:
  * the version is PENDING until its files are all in place, then READY, or FAILED saying why.
  */
 @Injectable()
-export class VersionFiles implements OnModuleInit, OnModuleDestroy {
+export class VersionFileService implements OnModuleInit, OnModuleDestroy {
   private readonly copies = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private closing = false;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly repository: VersionFileRepository,
     private readonly stores: RegistryStore,
     private readonly clients: ServiceClients,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -83,20 +58,11 @@ export class VersionFiles implements OnModuleInit, OnModuleDestroy {
    * registry process per database is assumed; a second one starting would fail the first's copies.
    */
   async onModuleInit(): Promise<void> {
-    const stranded = await this.dataSource.transaction(async (manager) => {
-      const rows: Array<{ modelId: number; version: number; projectId: string }> = await manager
-        .createQueryBuilder(ModelVersionEntity, 'v')
-        .innerJoin(RegisteredModelEntity, 'm', 'm.id = v.model_id')
-        .select(['v.model_id AS "modelId"', 'v.version AS "version"', 'm.project_id AS "projectId"'])
-        .where("v.status = 'PENDING'")
-        .getRawMany();
-      await manager.update(ModelVersionEntity, { status: 'PENDING' }, { status: 'FAILED', statusMessage: INTERRUPTED, updatedAt: Date.now() });
-      return rows;
-    });
+    const stranded = await this.repository.failPending(INTERRUPTED);
     if (stranded.length === 0) return;
     this.logger.warn({ versions: stranded.length }, 'versions left PENDING by the last run are now FAILED');
     // Their partial copies go too, without holding up the start.
-    void Promise.all(stranded.map((row) => this.deleteUnder(versionPrefix(row.projectId, Number(row.modelId), Number(row.version)))));
+    void Promise.all(stranded.map((row) => this.deleteUnder(versionPrefix(row.projectId, row.modelId, row.version))));
   }
 
   /**
@@ -191,7 +157,7 @@ export class VersionFiles implements OnModuleInit, OnModuleDestroy {
 
   /** Every file under `dir` of the run, depth first, through tracking's paged listing. */
   private async *runFiles(from: Extract<CopySource, { kind: 'run' }>, dir: string, signal: AbortSignal): AsyncGenerator<string> {
-    const artifacts = this.clients.of(ArtifactService, 'tracking');
+    const artifacts = this.clients.of(ArtifactServiceDesc, 'tracking');
     let pageToken = '';
     do {
       signal.throwIfAborted();
@@ -208,7 +174,7 @@ export class VersionFiles implements OnModuleInit, OnModuleDestroy {
 
   /** Streams one run file into the store chunk by chunk, never holding the whole file. */
   private async copyRunFile(store: ObjectStore, from: Extract<CopySource, { kind: 'run' }>, path: string, key: string, signal: AbortSignal): Promise<void> {
-    const chunks = this.clients.of(ArtifactService, 'tracking').downloadArtifact({ runId: from.runId, path }, { ...forwardAs(from.caller, COPY_CALL_TIMEOUT_MS), signal });
+    const chunks = this.clients.of(ArtifactServiceDesc, 'tracking').downloadArtifact({ runId: from.runId, path }, { ...forwardAs(from.caller, COPY_CALL_TIMEOUT_MS), signal });
     const body = Readable.from(
       (async function* () {
         for await (const { chunk } of chunks) yield chunk;
@@ -224,15 +190,9 @@ export class VersionFiles implements OnModuleInit, OnModuleDestroy {
   }
 
   private async finish(job: CopyJob, outcome: VersionStatusName, message: string): Promise<void> {
-    const { affected } = await this.dataSource.transaction((manager) =>
-      manager.update(
-        ModelVersionEntity,
-        { modelId: job.modelId, version: job.version, status: 'PENDING' },
-        { status: outcome, statusMessage: message, updatedAt: Date.now() },
-      ),
-    );
+    const ended = await this.repository.finish(job.modelId, job.version, outcome, message);
     // A failed copy leaves nothing behind; nor does one whose version was deleted meanwhile.
-    if (outcome === 'FAILED' || !affected) await this.deleteUnder(job.prefix);
+    if (outcome === 'FAILED' || !ended) await this.deleteUnder(job.prefix);
     if (outcome === 'FAILED') this.logger.warn({ modelId: job.modelId, version: job.version, reason: message }, 'version copy failed');
   }
 }

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@trellis/platform';
-import { parseSource } from './version-source';
+import { parseSource } from './version-source.parser';
 
 describe('reading a version source', () => {
   it.each([

@@ -1,0 +1,14 @@
+import { create } from '@bufbuild/protobuf';
+import { AliasChangeSchema, type AliasChange } from '@trellis/proto';
+import type { AliasChangeEntity } from './alias.entity';
+
+export function changeToProto(change: AliasChangeEntity): AliasChange {
+  return create(AliasChangeSchema, {
+    alias: change.alias,
+    fromVersion: BigInt(change.fromVersion),
+    toVersion: BigInt(change.toVersion),
+    actorId: change.actorId,
+    timeMs: BigInt(change.timeMs),
+    approvalId: change.approvalId,
+  });
+}
