@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { governanceService } from '@trellis/governance';
 import { createGrpcClient, runProcess, type RunningProcess } from '@trellis/platform';
-import { AuditService, IdentityService, TokenService } from '@trellis/proto';
+import { AuditServiceDesc, IdentityServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
 
 const ADMIN_KEY = `trellis_00000000000000aa_${'B'.repeat(43)}`;
@@ -36,12 +36,12 @@ describe('governance as its own process (distributed: PostgreSQL, NATS JetStream
 
   it('takes the admin key from TRELLIS_ADMIN_KEY, and its audit log fills through JetStream', async () => {
     const [governance] = running.services;
-    const { token } = await createGrpcClient(TokenService, governance.grpcAddress).exchangeApiKey({ apiKey: ADMIN_KEY });
-    const identity = createGrpcClient(IdentityService, governance.grpcAddress, { token });
+    const { token } = await createGrpcClient(TokenServiceDesc, governance.grpcAddress).exchangeApiKey({ apiKey: ADMIN_KEY });
+    const identity = createGrpcClient(IdentityServiceDesc, governance.grpcAddress, { token });
     const { project } = await identity.createProject({ name: 'distributed' });
     expect(project?.name).toBe('distributed');
 
-    const audit = createGrpcClient(AuditService, governance.grpcAddress, { token });
+    const audit = createGrpcClient(AuditServiceDesc, governance.grpcAddress, { token });
     await eventually(async () => {
       const { records } = await audit.listAuditRecords({});
       const created = records.filter((record) => record.event?.method === 'trellis.governance.v1.IdentityService/CreateProject');

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { defineService, PlatformRuntime } from '@trellis/platform';
-import { AuditService, IdentityService } from '@trellis/proto';
+import { AuditServiceDesc, IdentityServiceDesc } from '@trellis/proto';
 import { governanceService } from '../src/governance.definition';
 import { IdentityModule } from '../src/identity/identity.module';
 import { GovernanceHarness } from './governance-harness';
@@ -13,7 +13,7 @@ const unstartable = defineService({
   name: 'governance',
   defaultPort: 0,
   module: IdentityOnlyModule,
-  grpcServices: [IdentityService, AuditService],
+  grpcServices: [IdentityServiceDesc, AuditServiceDesc],
   entities: governanceService.entities,
   migrations: governanceService.migrations,
 });

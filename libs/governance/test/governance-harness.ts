@@ -1,5 +1,5 @@
 import { createGrpcClient, loadConfig, PlatformRuntime, startService, type RunningService, type ServiceDefinition } from '@trellis/platform';
-import { IdentityService, TokenService } from '@trellis/proto';
+import { IdentityServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,11 +79,11 @@ export class GovernanceHarness {
   }
 
   tokens(token?: string) {
-    return createGrpcClient(TokenService, this.service.grpcAddress, { token });
+    return createGrpcClient(TokenServiceDesc, this.service.grpcAddress, { token });
   }
 
   identity(token: string) {
-    return createGrpcClient(IdentityService, this.service.grpcAddress, { token });
+    return createGrpcClient(IdentityServiceDesc, this.service.grpcAddress, { token });
   }
 
   async exchange(apiKey: string): Promise<string> {

@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { Module } from '@nestjs/common';
 import { defineService } from '@trellis/platform';
 import { toJsonString } from '@bufbuild/protobuf';
-import { IdentityService, ListApiKeysResponseSchema, PrincipalKind, Role, TokenService } from '@trellis/proto';
+import { IdentityServiceDesc, ListApiKeysResponseSchema, PrincipalKind, Role, TokenServiceDesc } from '@trellis/proto';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { governanceService } from '../src/governance.definition';
 import { IdentityModule } from '../src/identity/identity.module';
@@ -17,7 +17,7 @@ const identityAndTokens = defineService({
   name: 'governance',
   defaultPort: 0,
   module: IdentityAndTokensModule,
-  grpcServices: [IdentityService, TokenService],
+  grpcServices: [IdentityServiceDesc, TokenServiceDesc],
   entities: governanceService.entities,
   migrations: governanceService.migrations,
 });

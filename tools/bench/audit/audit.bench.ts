@@ -20,7 +20,7 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { AuditChain } from '../../../libs/governance/src/audit/audit-chain';
 import { governanceService } from '../../../libs/governance/src/governance.definition';
-import { auditFieldsOf } from '../../../libs/governance/src/audit/audit-fields';
+import { auditFieldsOf } from '../../../libs/governance/src/audit/audit.mapping';
 import { subscribeAuditEvents } from '../../../libs/governance/src/audit/audit-ingest';
 import { chainHash, GENESIS_HASH } from '../../../libs/governance/src/audit/canonical';
 import { createCheckpoint } from '../../../libs/governance/src/audit/checkpoint';

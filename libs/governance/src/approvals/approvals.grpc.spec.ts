@@ -2,18 +2,18 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { callEveryMethodWithoutToken, defineService, type EventSubscription, type GrpcClient, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
-import { ApprovalService, ApprovalState, AuditEventSchema, Outcome, type AuditEvent } from '@trellis/proto';
+import { ApprovalServiceDesc, ApprovalState, AuditEventSchema, Outcome, type AuditEvent } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
 import { governanceService } from '../governance.definition';
 import { ApprovalsModule } from './approvals.module';
 
-type ApprovalClient = GrpcClient<(typeof ApprovalService)['method']>;
+type ApprovalClient = GrpcClient<(typeof ApprovalServiceDesc)['method']>;
 
 const approvalTest = defineService({
   name: 'governance',
   defaultPort: 0,
   module: ApprovalsModule,
-  grpcServices: [ApprovalService],
+  grpcServices: [ApprovalServiceDesc],
   entities: governanceService.entities,
   migrations: governanceService.migrations,
 });
@@ -40,7 +40,7 @@ describe('ApprovalService through the service kit', () => {
     });
     service = await platform.startService(approvalTest);
     const client = (sub: string, bindings: Array<{ project: string; role: 'viewer' | 'editor' | 'admin' | 'owner' }>) =>
-      platform.client(ApprovalService, service.grpcAddress, { sub, bindings });
+      platform.client(ApprovalServiceDesc, service.grpcAddress, { sub, bindings });
     alice = await client('alice', [{ project: 'p1', role: 'editor' }]);
     bob = await client('bob', [{ project: 'p1', role: 'editor' }]);
     viewer = await client('vic', [{ project: 'p1', role: 'viewer' }]);
@@ -199,7 +199,7 @@ describe('ApprovalService through the service kit', () => {
 
   it('answers UNAUTHENTICATED on every method without a token', async () => {
     const results = await callEveryMethodWithoutToken(approvalTest.grpcServices, service.grpcAddress);
-    expect(results).toHaveLength(ApprovalService.methods.length);
+    expect(results).toHaveLength(ApprovalServiceDesc.methods.length);
     for (const result of results) expect(result).toMatchObject({ code: status.UNAUTHENTICATED });
   });
 });

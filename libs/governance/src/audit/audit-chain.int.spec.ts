@@ -6,7 +6,7 @@ import { MemoryKeyManager } from '@trellis/plugin-sdk/testing';
 import { AuditCheckpointedEventSchema } from '@trellis/proto';
 import type { DataSource } from 'typeorm';
 import { AuditChain } from './audit-chain';
-import { auditCheckpointOf, auditFieldsOf } from './audit-fields';
+import { auditCheckpointOf, auditFieldsOf } from './audit.mapping';
 import { findRecords, readChainHead } from './audit-record.repository';
 import { chainHash, GENESIS_HASH } from './canonical';
 import { AUDIT_CHECKPOINTED_SUBJECT, createCheckpoint } from './checkpoint';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { auditFieldsOf, type AuditEventInput } from './audit-fields';
+import { auditFieldsOf, type AuditEventInput } from './audit.mapping';
 import { insertRecords, knownEventIds, lockChainHead, moveChainHead, type StoredRecord } from './audit-record.repository';
 import { chainHash, type AuditFields } from './canonical';
 

@@ -1,7 +1,7 @@
+import { Dialect, tableOf } from '@trellis/platform';
 import type { DataSource, EntityManager } from 'typeorm';
 import { AuditCheckpointEntity } from './audit-checkpoint.entity';
 import { readChainHead, type ChainHead } from './audit-record.repository';
-import { Params, tableOf } from './audit-sql';
 import { readAhead } from './read-ahead';
 
 /** A checkpoint as stored: which head it signed, when, and the MAC over that. */
@@ -25,20 +25,20 @@ export async function lastCheckpoint(manager: EntityManager): Promise<StoredChec
 
 /** Stores a checkpoint. */
 export async function insertCheckpoint(manager: EntityManager, checkpoint: StoredCheckpoint): Promise<void> {
-  const params = new Params(manager);
+  const params = Dialect.of(manager).parameters();
   const values = [checkpoint.number, checkpoint.sequence, checkpoint.headHash, checkpoint.createdAtUs, checkpoint.keyId, checkpoint.mac.toString('base64')];
   await manager.query(
-    `INSERT INTO ${tableOf(manager, AuditCheckpointEntity)} (${COLUMNS}) VALUES (${values.map((value) => params.add(value)).join(', ')})`,
+    `INSERT INTO ${tableOf(manager, AuditCheckpointEntity)} (${COLUMNS}) VALUES (${values.map((value) => params.bind(value)).join(', ')})`,
     params.values,
   );
 }
 
 /** Up to `limit` checkpoints numbered above `after` and at most `upTo`, by number. */
 export async function findCheckpoints(manager: EntityManager, page: { after: bigint; limit: number; upTo: bigint }): Promise<StoredCheckpoint[]> {
-  const params = new Params(manager);
+  const params = Dialect.of(manager).parameters();
   const rows: RawCheckpoint[] = await manager.query(
     `SELECT ${COLUMNS} FROM ${tableOf(manager, AuditCheckpointEntity)}
-     WHERE number > ${params.add(page.after)} AND number <= ${params.add(page.upTo)} ORDER BY number LIMIT ${page.limit}`,
+     WHERE number > ${params.bind(page.after)} AND number <= ${params.bind(page.upTo)} ORDER BY number LIMIT ${page.limit}`,
     params.values,
   );
   return rows.map(fromRow);

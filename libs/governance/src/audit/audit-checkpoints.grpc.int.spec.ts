@@ -2,7 +2,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import { type EventSubscription, type GrpcClient, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
-import { AuditCheckpointedEventSchema, AuditEventSchema, AuditService, EventEnvelopeSchema, type AuditCheckpoint } from '@trellis/proto';
+import { AuditCheckpointedEventSchema, AuditEventSchema, AuditServiceDesc, EventEnvelopeSchema, type AuditCheckpoint } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { AUDIT_CHECKPOINTED_SUBJECT } from './checkpoint';
 import { auditEvent, auditTestService, memoryKms, rewriteChainFrom } from './test-fixtures/audit-fixtures';
 
-type AuditClient = GrpcClient<(typeof AuditService)['method']>;
+type AuditClient = GrpcClient<(typeof AuditServiceDesc)['method']>;
 
 const EVENTS = 120;
 
@@ -33,8 +33,8 @@ describe('audit checkpoints through real gRPC, signed by a configured KMS', () =
       handler: async (envelope) => void published.push(fromBinary(AuditCheckpointedEventSchema, envelope.payload).checkpoint!),
     });
     service = await platform.startService(auditTestService);
-    orgAdmin = await platform.client(AuditService, service.grpcAddress, { sub: 'root', orgAdmin: true });
-    projectAdmin = await platform.client(AuditService, service.grpcAddress, { sub: 'admin-1', bindings: [{ project: 'p1', role: 'admin' }] });
+    orgAdmin = await platform.client(AuditServiceDesc, service.grpcAddress, { sub: 'root', orgAdmin: true });
+    projectAdmin = await platform.client(AuditServiceDesc, service.grpcAddress, { sub: 'admin-1', bindings: [{ project: 'p1', role: 'admin' }] });
     for (let index = 0; index < EVENTS; index++) {
       const event = auditEvent({ resource: `Run/r-${index}` });
       await platform.runtime.bus.publish(

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
 import { exportLines } from './audit-export';
-import { auditCheckpointOf } from './audit-fields';
+import { auditCheckpointOf } from './audit.mapping';
 import { createCheckpoint } from './checkpoint';
 import { CheckpointSigner } from './checkpoint-signer';
 import { appendEvents, auditEvent, openAuditDatabase } from './test-fixtures/audit-fixtures';

@@ -4,7 +4,7 @@ import { drainedStream, type DrainableCall } from '@trellis/platform';
 import type { Observable } from 'rxjs';
 import type { DataSource } from 'typeorm';
 import { headAndLastCheckpoint, storedCheckpoints, type StoredCheckpoint } from './audit-checkpoint.repository';
-import { auditCheckpointOf, auditRecordOf } from './audit-fields';
+import { auditCheckpointOf, auditRecordOf } from './audit.mapping';
 import { findRecords, type RecordFilter, type StoredRecord } from './audit-record.repository';
 import { readAhead } from './read-ahead';
 

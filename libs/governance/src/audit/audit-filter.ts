@@ -1,6 +1,6 @@
 import { InvalidArgumentError, PermissionDeniedError, type Caller } from '@trellis/platform';
 import type { AuditFilter } from '@trellis/proto';
-import { microsOf } from './audit-fields';
+import { microsOf } from './audit.mapping';
 import type { RecordFilter } from './audit-record.repository';
 
 const MAX_FILTER_LENGTH = 1024;

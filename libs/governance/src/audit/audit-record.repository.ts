@@ -1,5 +1,5 @@
+import { Dialect, tableOf } from '@trellis/platform';
 import type { EntityManager } from 'typeorm';
-import { isPostgres, Params, tableOf } from './audit-sql';
 import { AuditChainHeadEntity, AuditRecordEntity } from './audit-record.entity';
 import type { AuditFields } from './canonical';
 
@@ -33,15 +33,13 @@ export interface RecordFilter {
 const COLUMNS =
   'sequence, event_id, service, actor, action, method, resource, project_id, outcome, reason, request_id, occurred_at_us, client_address, previous_hash, hash';
 const ROWS_PER_INSERT = 1000;
-const IDS_PER_LOOKUP = 1000;
 
 /**
  * Reads the chain head and, on PostgreSQL, locks its row until the transaction ends, so appenders
  * in any process take turns. (On SQLite the kit already runs transactions one at a time.)
  */
 export async function lockChainHead(manager: EntityManager): Promise<ChainHead> {
-  const lock = isPostgres(manager) ? ' FOR UPDATE' : '';
-  const head = await selectHead(manager, lock);
+  const head = await selectHead(manager, Dialect.of(manager).forUpdate);
   if (!head) throw new Error(`${tableOf(manager, AuditChainHeadEntity)} has no row: the audit chain cannot be appended to`);
   return head;
 }
@@ -53,34 +51,30 @@ export function readChainHead(manager: EntityManager): Promise<ChainHead | undef
 
 /** Moves the chain head to the last appended record. */
 export async function moveChainHead(manager: EntityManager, head: ChainHead): Promise<void> {
-  const params = new Params(manager);
+  const params = Dialect.of(manager).parameters();
   await manager.query(
-    `UPDATE ${tableOf(manager, AuditChainHeadEntity)} SET sequence = ${params.add(head.sequence)}, hash = ${params.add(head.hash)} WHERE id = 1`,
+    `UPDATE ${tableOf(manager, AuditChainHeadEntity)} SET sequence = ${params.bind(head.sequence)}, hash = ${params.bind(head.hash)} WHERE id = 1`,
     params.values,
   );
 }
 
-/** The event ids among `ids` that the chain already holds. */
+/** The event ids among `ids` that the chain already holds (the list is bound as one parameter, whatever its length). */
 export async function knownEventIds(manager: EntityManager, ids: readonly string[]): Promise<Set<string>> {
-  const known = new Set<string>();
-  for (let start = 0; start < ids.length; start += IDS_PER_LOOKUP) {
-    const params = new Params(manager);
-    const list = ids.slice(start, start + IDS_PER_LOOKUP).map((id) => params.add(id));
-    const rows: Array<{ event_id: string }> = await manager.query(
-      `SELECT event_id FROM ${tableOf(manager, AuditRecordEntity)} WHERE event_id IN (${list.join(', ')})`,
-      params.values,
-    );
-    for (const row of rows) known.add(row.event_id);
-  }
-  return known;
+  if (ids.length === 0) return new Set();
+  const params = Dialect.of(manager).parameters();
+  const rows: Array<{ event_id: string }> = await manager.query(
+    `SELECT event_id FROM ${tableOf(manager, AuditRecordEntity)} WHERE ${params.inList('event_id', ids)}`,
+    params.values,
+  );
+  return new Set(rows.map((row) => row.event_id));
 }
 
 /** Inserts records with multi-row INSERTs. */
 export async function insertRecords(manager: EntityManager, records: readonly StoredRecord[]): Promise<void> {
   const table = tableOf(manager, AuditRecordEntity);
   for (let start = 0; start < records.length; start += ROWS_PER_INSERT) {
-    const params = new Params(manager);
-    const rows = records.slice(start, start + ROWS_PER_INSERT).map((record) => `(${rowValues(record).map((value) => params.add(value)).join(', ')})`);
+    const params = Dialect.of(manager).parameters();
+    const rows = records.slice(start, start + ROWS_PER_INSERT).map((record) => `(${rowValues(record).map((value) => params.bind(value)).join(', ')})`);
     await manager.query(`INSERT INTO ${table} (${COLUMNS}) VALUES ${rows.join(', ')}`, params.values);
   }
 }
@@ -94,23 +88,23 @@ export async function findRecords(
   filter: RecordFilter,
   page: { after: bigint; limit: number; upTo?: bigint },
 ): Promise<StoredRecord[]> {
-  const params = new Params(manager);
-  const where = [`sequence > ${params.add(page.after)}`];
-  if (page.upTo !== undefined) where.push(`sequence <= ${params.add(page.upTo)}`);
+  const params = Dialect.of(manager).parameters();
+  const where = [`sequence > ${params.bind(page.after)}`];
+  if (page.upTo !== undefined) where.push(`sequence <= ${params.bind(page.upTo)}`);
   if (filter.projects !== 'all') {
     if (filter.projects.length === 0) return [];
-    where.push(`project_id IN (${filter.projects.map((project) => params.add(project)).join(', ')})`);
+    where.push(params.inList('project_id', filter.projects));
   }
-  if (filter.projectId) where.push(`project_id = ${params.add(filter.projectId)}`);
-  if (filter.actor) where.push(`actor = ${params.add(filter.actor)}`);
-  if (filter.resource && 'exact' in filter.resource) where.push(`resource = ${params.add(filter.resource.exact)}`);
+  if (filter.projectId) where.push(`project_id = ${params.bind(filter.projectId)}`);
+  if (filter.actor) where.push(`actor = ${params.bind(filter.actor)}`);
+  if (filter.resource && 'exact' in filter.resource) where.push(`resource = ${params.bind(filter.resource.exact)}`);
   if (filter.resource && 'prefix' in filter.resource && filter.resource.prefix) {
     // substr compares code points on both engines; LIKE would be case-insensitive on SQLite.
     const length = [...filter.resource.prefix].length;
-    where.push(`substr(resource, 1, ${length}) = ${params.add(filter.resource.prefix)}`);
+    where.push(`substr(resource, 1, ${length}) = ${params.bind(filter.resource.prefix)}`);
   }
-  if (filter.startUs !== undefined) where.push(`occurred_at_us >= ${params.add(filter.startUs)}`);
-  if (filter.endUs !== undefined) where.push(`occurred_at_us < ${params.add(filter.endUs)}`);
+  if (filter.startUs !== undefined) where.push(`occurred_at_us >= ${params.bind(filter.startUs)}`);
+  if (filter.endUs !== undefined) where.push(`occurred_at_us < ${params.bind(filter.endUs)}`);
   const rows: RawRecord[] = await manager.query(
     `SELECT ${COLUMNS} FROM ${tableOf(manager, AuditRecordEntity)} WHERE ${where.join(' AND ')} ORDER BY sequence LIMIT ${page.limit}`,
     params.values,

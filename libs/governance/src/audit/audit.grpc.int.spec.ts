@@ -3,11 +3,11 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { status } from '@grpc/grpc-js';
 import { callEveryMethodWithoutToken, type GrpcClient, type PlatformRuntime, type RunningService } from '@trellis/platform';
 import { TestPlatform, type TestTokenClaims } from '@trellis/platform/testing';
-import { AuditEventSchema, AuditRecordSchema, AuditService, EventEnvelopeSchema, type AuditEvent } from '@trellis/proto';
+import { AuditEventSchema, AuditRecordSchema, AuditServiceDesc, EventEnvelopeSchema, type AuditEvent } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
 import { auditEvent, auditTestService, tamper, T0_MS } from './test-fixtures/audit-fixtures';
 
-type AuditClient = GrpcClient<(typeof AuditService)['method']>;
+type AuditClient = GrpcClient<(typeof AuditServiceDesc)['method']>;
 
 const EXPORTED = 1203;
 
@@ -36,7 +36,7 @@ describe('AuditService through real gRPC', () => {
     platform = await TestPlatform.start();
     runtime = platform.runtime;
     service = await platform.startService(auditTestService);
-    const client = (claims: TestTokenClaims) => platform.client(AuditService, service.grpcAddress, claims);
+    const client = (claims: TestTokenClaims) => platform.client(AuditServiceDesc, service.grpcAddress, claims);
     orgAdmin = await client({ sub: 'root', orgAdmin: true });
     projectAdmin = await client({ sub: 'admin-1', bindings: [{ project: 'p1', role: 'admin' }] });
     editor = await client({ sub: 'editor-1', bindings: [{ project: 'p1', role: 'editor' }] });
@@ -149,8 +149,8 @@ describe('AuditService through real gRPC', () => {
 
   describe('permissions', () => {
     it('answers UNAUTHENTICATED to every method called without a token', async () => {
-      const results = await callEveryMethodWithoutToken([AuditService], service.grpcAddress);
-      expect(results.map((result) => result.code)).toEqual(AuditService.methods.map(() => status.UNAUTHENTICATED));
+      const results = await callEveryMethodWithoutToken([AuditServiceDesc], service.grpcAddress);
+      expect(results.map((result) => result.code)).toEqual(AuditServiceDesc.methods.map(() => status.UNAUTHENTICATED));
     });
 
     it('lets no one below project admin read the log, and only an org admin verify it', async () => {

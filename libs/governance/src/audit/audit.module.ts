@@ -3,6 +3,7 @@ import { AuditChain } from './audit-chain';
 import { AuditCheckpointer } from './audit-checkpointer';
 import { AuditIngest } from './audit-ingest';
 import { AuditGrpc } from './audit.grpc';
+import { AuditService } from './audit.service';
 import { CheckpointKeySource } from './checkpoint-key';
 
 /**
@@ -10,5 +11,5 @@ import { CheckpointKeySource } from './checkpoint-key';
  * the checkpoints that sign the chain's head, and {@link AuditChain}, exported so governance's
  * other modules can audit their own changes.
  */
-@Module({ controllers: [AuditGrpc], providers: [AuditChain, AuditIngest, CheckpointKeySource, AuditCheckpointer], exports: [AuditChain] })
+@Module({ controllers: [AuditGrpc], providers: [AuditService, AuditChain, AuditIngest, CheckpointKeySource, AuditCheckpointer], exports: [AuditChain] })
 export class AuditModule {}

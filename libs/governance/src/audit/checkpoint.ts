@@ -4,7 +4,7 @@ import type { Outbox } from '@trellis/platform';
 import { AuditCheckpointedEventSchema } from '@trellis/proto';
 import type { DataSource } from 'typeorm';
 import { insertCheckpoint, lastCheckpoint, type StoredCheckpoint } from './audit-checkpoint.repository';
-import { auditCheckpointOf, microsOf } from './audit-fields';
+import { auditCheckpointOf, microsOf } from './audit.mapping';
 import { lockChainHead } from './audit-record.repository';
 import type { CheckpointSigner } from './checkpoint-signer';
 

@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { createGrpcClient } from '@trellis/platform';
-import { AuditService, IdentityService, Outcome } from '@trellis/proto';
+import { AuditServiceDesc, IdentityServiceDesc, Outcome } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
 import { decodeJwt } from 'jose';
 import { GovernanceHarness } from '../../test/governance-harness';
@@ -9,12 +9,12 @@ import { governanceService } from '../governance.definition';
 describe('the audit log of a running governance service', () => {
   let gov: GovernanceHarness;
   let adminToken: string;
-  let audit: ReturnType<typeof createGrpcClient<(typeof AuditService)['method']>>;
+  let audit: ReturnType<typeof createGrpcClient<(typeof AuditServiceDesc)['method']>>;
 
   beforeAll(async () => {
     gov = await GovernanceHarness.start(governanceService);
     adminToken = await gov.exchange(gov.adminKey);
-    audit = createGrpcClient(AuditService, gov.service.grpcAddress, { token: adminToken });
+    audit = createGrpcClient(AuditServiceDesc, gov.service.grpcAddress, { token: adminToken });
   });
 
   afterAll(async () => {
@@ -23,9 +23,9 @@ describe('the audit log of a running governance service', () => {
   });
 
   it('records governance’s own changes and denied calls, in a chain that verifies', async () => {
-    const method = `${IdentityService.typeName}/CreateProject`;
+    const method = `${IdentityServiceDesc.typeName}/CreateProject`;
     await gov.identity(adminToken).createProject({ name: 'audited' });
-    const anonymous = createGrpcClient(IdentityService, gov.service.grpcAddress);
+    const anonymous = createGrpcClient(IdentityServiceDesc, gov.service.grpcAddress);
     await expect(anonymous.createProject({ name: 'sneaky' })).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
     anonymous.close();
 

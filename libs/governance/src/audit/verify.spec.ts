@@ -1,6 +1,6 @@
 import { MemoryKeyManager } from '@trellis/plugin-sdk/testing';
 import type { StoredCheckpoint } from './audit-checkpoint.repository';
-import { auditFieldsOf } from './audit-fields';
+import { auditFieldsOf } from './audit.mapping';
 import type { ChainHead, StoredRecord } from './audit-record.repository';
 import { chainHash, GENESIS_HASH, type AuditFields } from './canonical';
 import { CheckpointSigner } from './checkpoint-signer';

@@ -1,5 +1,5 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { IdentityService, PrincipalKind, TokenService } from '@trellis/proto';
+import { IdentityServiceDesc, PrincipalKind, TokenServiceDesc } from '@trellis/proto';
 import type { GrpcClient } from '@trellis/platform';
 import { serviceDatabases } from '@trellis/testing';
 import { GovernanceHarness } from '../../test/governance-harness';
@@ -10,8 +10,8 @@ const failure = async (call: Promise<unknown>) => (await call.then(() => undefin
 describe.each(serviceDatabases('governance'))('governance on %s refuses control characters in names and NUL in descriptions, naming the field', (_setup, setup) => {
   let cleanup: () => Promise<void>;
   let gov: GovernanceHarness;
-  let identity: GrpcClient<(typeof IdentityService)['method']>;
-  let tokens: GrpcClient<(typeof TokenService)['method']>;
+  let identity: GrpcClient<(typeof IdentityServiceDesc)['method']>;
+  let tokens: GrpcClient<(typeof TokenServiceDesc)['method']>;
   let projectId: string;
 
   beforeAll(async () => {

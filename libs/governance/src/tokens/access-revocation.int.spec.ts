@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { createGrpcClient } from '@trellis/platform';
-import { IdentityService, PrincipalKind, Role } from '@trellis/proto';
+import { IdentityServiceDesc, PrincipalKind, Role } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
 import { GovernanceHarness } from '../../test/governance-harness';
 import { governanceService } from '../governance.definition';
@@ -23,7 +23,7 @@ describe('revoking access in a running governance (standalone)', () => {
 
   /** What governance answers `token` for ListProjects: 'ok', or the refusal's details. */
   const listProjectsAs = async (token: string) => {
-    const client = createGrpcClient(IdentityService, gov.service.grpcAddress, { token });
+    const client = createGrpcClient(IdentityServiceDesc, gov.service.grpcAddress, { token });
     try {
       await client.listProjects({});
       return 'ok';
@@ -66,7 +66,7 @@ describe('revoking access in a running governance (standalone)', () => {
     const bind = (role: Role) => gov.identity(adminToken).setRoleBinding({ binding: { projectId, principalId: botId, role } });
     /** What the project answers `token`: 'ok', or the refusal's code and details. */
     const getProjectAs = (token: string, id = projectId) =>
-      createGrpcClient(IdentityService, gov.service.grpcAddress, { token })
+      createGrpcClient(IdentityServiceDesc, gov.service.grpcAddress, { token })
         .getProject({ projectId: id })
         .then(
           () => 'ok',

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { ConfigError, createGrpcClient, loadConfig, runProcess, StartupError, type EdgeDefinition, type RunningProcess } from '@trellis/platform';
-import { AuditService, IdentityService, TokenService } from '@trellis/proto';
+import { AuditServiceDesc, IdentityServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,9 +36,9 @@ describe("the admin's API key", () => {
   /** A token for `apiKey` from the running governance, and the projects it may list. */
   const projectsWith = async (apiKey: string) => {
     const address = running!.services[0].grpcAddress;
-    const tokens = createGrpcClient(TokenService, address);
+    const tokens = createGrpcClient(TokenServiceDesc, address);
     const { token } = await tokens.exchangeApiKey({ apiKey });
-    const identity = createGrpcClient(IdentityService, address, { token });
+    const identity = createGrpcClient(IdentityServiceDesc, address, { token });
     try {
       return { token, projects: (await identity.listProjects({})).projects.map((project) => project.name) };
     } finally {
@@ -80,7 +80,7 @@ describe("the admin's API key", () => {
     expect(projects).toEqual(['default']);
     expect((await projectsWith(firstKey)).projects).toEqual(['default']);
 
-    const audit = createGrpcClient(AuditService, running!.services[0].grpcAddress, { token });
+    const audit = createGrpcClient(AuditServiceDesc, running!.services[0].grpcAddress, { token });
     const record = await eventually(async () => {
       const { records } = await audit.listAuditRecords({ pageSize: 1000 });
       const found = records.find((candidate) => candidate.event?.resource === `ApiKey/${issued.apiKeyId}`);

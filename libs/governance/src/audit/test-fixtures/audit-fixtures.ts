@@ -1,13 +1,13 @@
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromMs, type TimestampSchema } from '@bufbuild/protobuf/wkt';
-import { defineService, openDatabase, type DatabaseConfig } from '@trellis/platform';
+import { defineService, Dialect, openDatabase, type DatabaseConfig } from '@trellis/platform';
 import { definePlugin, z } from '@trellis/plugin-sdk';
 import { MemoryKeyManager } from '@trellis/plugin-sdk/testing';
-import { AuditEventSchema, AuditService, Outcome, type AuditEvent } from '@trellis/proto';
+import { AuditEventSchema, AuditServiceDesc, Outcome, type AuditEvent } from '@trellis/proto';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { AuditChain } from '../audit-chain';
-import type { AuditEventInput } from '../audit-fields';
+import type { AuditEventInput } from '../audit.mapping';
 import { findRecords } from '../audit-record.repository';
 import { chainHash } from '../canonical';
 import { AuditModule } from '../audit.module';
@@ -44,7 +44,7 @@ export const auditTestService = defineService({
   name: 'audittest',
   defaultPort: 0,
   module: AuditModule,
-  grpcServices: [AuditService],
+  grpcServices: [AuditServiceDesc],
   entities: governanceService.entities,
   migrations: governanceService.migrations,
 });
@@ -65,7 +65,7 @@ export function appendEvents(dataSource: DataSource, events: AuditEventInput[], 
  */
 export async function tamper(dataSource: DataSource, sql: string): Promise<void> {
   for (const table of ['audit_records', 'audit_checkpoints']) {
-    if (dataSource.options.type === 'postgres') {
+    if (Dialect.of(dataSource).isPostgres) {
       await dataSource.query(`ALTER TABLE ${table} DISABLE TRIGGER USER`);
     } else {
       await dataSource.query(`DROP TRIGGER IF EXISTS ${table}_no_update`);

@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { AuditEventSchema, Outcome } from '@trellis/proto';
-import { auditEventOf, auditFieldsOf, microsOf, timestampOf } from './audit-fields';
+import { auditEventOf, auditFieldsOf, microsOf, timestampOf } from './audit.mapping';
 import { auditEvent } from './test-fixtures/audit-fixtures';
 
 describe('audit fields', () => {
