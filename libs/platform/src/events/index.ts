@@ -1,4 +1,14 @@
+export { subscribeToEvent, watchEvent, type CatalogSubscribeOptions, type CatalogWatchOptions } from './catalog-subscriptions';
 export type { EventBus, EventHandler, EventSubscription, SubscribeOptions, WatchOptions } from './event-bus';
+export {
+  defineEvents,
+  type CatalogEvent,
+  type EventCatalog,
+  type EventContext,
+  type EventMessage,
+  type EventSubject,
+  type EventTable,
+} from './event-catalog';
 export { InProcessBus, type InProcessBusOptions } from './in-process-bus';
 export { JetStreamBus, type JetStreamBusOptions } from './jetstream-bus';
 export { Outbox, type OutboxEvent, type OutboxWaker } from './outbox';

@@ -2,20 +2,16 @@ import { toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobu
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
 import { OutboxEntity } from '../persistence/outbox.entity';
+import type { CatalogEvent, EventCatalog, EventContext, EventSubject, EventTable } from './event-catalog';
 import { checkSubject } from './subject-match';
 
-/** An event to publish: a protobuf-es message, its schema, and where it goes. */
-export interface OutboxEvent<Desc extends DescMessage = DescMessage> {
+/** An event to publish without a catalog: a protobuf-es message, its schema, and where it goes. */
+export interface OutboxEvent<Desc extends DescMessage = DescMessage> extends EventContext {
   /** `trellis.<service>.v1.<entity>.<verb>`, without wildcards. */
   subject: string;
-  /** The generated schema of `message` (e.g. `RunFinishedSchema`). */
+  /** The generated schema of `message` (e.g. `RunFinishedEventSchema`). */
   schema: Desc;
   message: MessageShape<Desc>;
-  projectId?: string;
-  /** The principal that caused the change. */
-  actor?: string;
-  /** The id of the request that caused the change. */
-  requestId?: string;
 }
 
 /** What the Outbox wakes after a commit that wrote events; an `OutboxRelay` fits. */
@@ -41,15 +37,37 @@ export class Outbox {
   }
 
   /**
-   * Adds `event` to the outbox inside the transaction of `manager` (the manager passed to
-   * `dataSource.transaction(...)`'s callback) and returns the new event's id (a UUID v4).
-   * Nothing is ever published if that transaction rolls back. The envelope's `occurred_at` is the
-   * time of this call.
+   * Adds an event of `events` to the outbox inside the transaction of `manager` (the manager passed
+   * to `dataSource.transaction(...)`'s callback) and returns the new event's id (a UUID v4). The
+   * message must be the one `events` declares for the subject: anything else fails type-checking,
+   * and is refused at run time for callers without types. Nothing is ever published if that
+   * transaction rolls back. The envelope's `occurred_at` is the time of this call.
+   *
+   * @throws if `manager` has no open transaction, if the subject is not in `events`, or if
+   *   `message` is not a message of the subject's schema.
+   */
+  publish<T extends EventTable, S extends EventSubject<T>>(manager: EntityManager, events: EventCatalog<T>, event: CatalogEvent<T, S>): Promise<string>;
+  /**
+   * Adds `event`, whose subject no catalog declares, to the outbox (for the kit's own per-service
+   * subjects, such as audit events); otherwise as the typed overload.
    *
    * @throws if `manager` has no open transaction, if the subject is not `trellis.`-prefixed and
    *   wildcard-free, or if `message` is not a message of `schema`.
    */
-  async publish<Desc extends DescMessage>(manager: EntityManager, event: OutboxEvent<Desc>): Promise<string> {
+  publish<Desc extends DescMessage>(manager: EntityManager, event: OutboxEvent<Desc>): Promise<string>;
+  async publish<T extends EventTable, S extends EventSubject<T>>(
+    manager: EntityManager,
+    eventsOrEvent: EventCatalog<T> | OutboxEvent,
+    typed?: CatalogEvent<T, S>,
+  ): Promise<string> {
+    if (typed) {
+      const schema = (eventsOrEvent as EventCatalog<T>).checked(typed.subject, typed.message);
+      return this.write(manager, { ...typed, schema });
+    }
+    return this.write(manager, eventsOrEvent as OutboxEvent);
+  }
+
+  private async write(manager: EntityManager, event: OutboxEvent): Promise<string> {
     const queryRunner = manager.queryRunner;
     if (!queryRunner?.isTransactionActive) {
       throw new Error(

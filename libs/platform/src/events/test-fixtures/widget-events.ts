@@ -1,14 +1,24 @@
 import { create } from '@bufbuild/protobuf';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { WidgetCreatedSchema, type WidgetCreated } from '../../../test/gen/trellis/kittest/v1/widget_service_pb';
+import { WidgetCreatedSchema, WidgetSchema, type WidgetCreated } from '../../../test/gen/trellis/kittest/v1/widget_service_pb';
 import { SeenWidgetRow, WidgetRow } from '../../persistence/test-fixtures/widgets';
 import type { EventEnvelope } from '@trellis/proto';
 import type { EventBus } from '../event-bus';
+import { defineEvents } from '../event-catalog';
 import type { Outbox } from '../outbox';
 
 /** Test-only: the subject WidgetCreated events go to. */
 export const WIDGET_CREATED = 'trellis.kittest.v1.widget.created';
+
+/** Test-only: the subject a deleted Widget goes to. */
+export const WIDGET_DELETED = 'trellis.kittest.v1.widget.deleted';
+
+/** Test-only: the kittest service's event catalog. */
+export const widgetEvents = defineEvents({
+  [WIDGET_CREATED]: WidgetCreatedSchema,
+  [WIDGET_DELETED]: WidgetSchema,
+});
 
 /**
  * Test-only: what a service does: stores a widget and publishes WidgetCreated in one transaction.
@@ -23,9 +33,8 @@ export async function createWidget(
   const widgetId = randomUUID();
   return dataSource.transaction(async (manager) => {
     await manager.insert(WidgetRow, { id: widgetId, name, size: '42' });
-    const eventId = await outbox.publish(manager, {
+    const eventId = await outbox.publish(manager, widgetEvents, {
       subject: WIDGET_CREATED,
-      schema: WidgetCreatedSchema,
       message: create(WidgetCreatedSchema, { widget: { id: widgetId, projectId: 'p-1', name, size: 42n } }),
       projectId: 'p-1',
       actor: 'user-7',
