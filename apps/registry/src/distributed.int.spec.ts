@@ -8,17 +8,17 @@ import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2
 import { createGrpcClient, runProcess, type GrpcClient, type RunningProcess } from '@trellis/platform';
 import storageFs from '@trellis/plugin-storage-fs';
 import {
-  ApprovalService,
-  ArtifactService,
-  AuditService,
-  ExperimentService,
-  IdentityService,
+  ApprovalServiceDesc,
+  ArtifactServiceDesc,
+  AuditServiceDesc,
+  ExperimentServiceDesc,
+  IdentityServiceDesc,
   ModelVersionStatus,
   PrincipalKind,
-  RegistryService,
+  RegistryServiceDesc,
   Role,
-  RunService,
-  TokenService,
+  RunServiceDesc,
+  TokenServiceDesc,
 } from '@trellis/proto';
 import { registryService } from '@trellis/registry';
 import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
@@ -75,15 +75,15 @@ describe('registry as its own process beside tracking and governance (distribute
   });
 
   it('copies from tracking, numbers concurrent versions without gaps on PostgreSQL, and moves a protected alias with an approval', async () => {
-    const tokens = createGrpcClient(TokenService, governanceAddress);
+    const tokens = createGrpcClient(TokenServiceDesc, governanceAddress);
     const adminToken = (await tokens.exchangeApiKey({ apiKey: ADMIN_KEY })).token;
-    const identity = createGrpcClient(IdentityService, governanceAddress, { token: adminToken });
+    const identity = createGrpcClient(IdentityServiceDesc, governanceAddress, { token: adminToken });
     const projectId = (await identity.createProject({ name: 'registry-distributed' })).project!.id;
     const bobId = (await identity.createPrincipal({ kind: PrincipalKind.USER, name: 'bob', displayName: 'Bob' })).principal!.id;
     await identity.setRoleBinding({ binding: { projectId, principalId: bobId, role: Role.EDITOR } });
     // Tokens minted now carry the new project's bindings.
     const admin = (await tokens.exchangeApiKey({ apiKey: ADMIN_KEY })).token;
-    const bobKey = (await createGrpcClient(TokenService, governanceAddress, { token: admin }).createApiKey({ principalId: bobId, name: 'bob' })).secret;
+    const bobKey = (await createGrpcClient(TokenServiceDesc, governanceAddress, { token: admin }).createApiKey({ principalId: bobId, name: 'bob' })).secret;
     const bob = (await tokens.exchangeApiKey({ apiKey: bobKey })).token;
     const clients: Array<{ close(): void }> = [tokens, identity];
     const client = <T extends GenServiceMethods>(service: GenService<T>, address: string, token: string): GrpcClient<T> => {
@@ -92,14 +92,14 @@ describe('registry as its own process beside tracking and governance (distribute
       return made;
     };
 
-    const experimentId = (await client(ExperimentService, trackingAddress, admin).createExperiment({ projectId, name: 'pg' })).experiment!.experimentId;
-    const runId = (await client(RunService, trackingAddress, admin).createRun({ experimentId })).run!.info!.runId;
-    await client(ArtifactService, trackingAddress, admin).uploadArtifact([
+    const experimentId = (await client(ExperimentServiceDesc, trackingAddress, admin).createExperiment({ projectId, name: 'pg' })).experiment!.experimentId;
+    const runId = (await client(RunServiceDesc, trackingAddress, admin).createRun({ experimentId })).run!.info!.runId;
+    await client(ArtifactServiceDesc, trackingAddress, admin).uploadArtifact([
       { part: { case: 'header', value: { runId, path: 'model/model.onnx' } } },
       { part: { case: 'chunk', value: Buffer.from('onnx bytes') } },
     ]);
 
-    const registry = client(RegistryService, registryAddress, admin);
+    const registry = client(RegistryServiceDesc, registryAddress, admin);
     // PostgreSQL refuses a NUL character: a bad request, not an internal error.
     await expect(registry.createModel({ projectId, name: 'nul\u0000name' })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     await registry.createModel({ projectId, name: 'churn', protectedAliases: ['champion'] });
@@ -112,18 +112,18 @@ describe('registry as its own process beside tracking and governance (distribute
     const created = await Promise.all(Array.from({ length: 10 }, (_, i) => registry.createVersion({ projectId, name: 'churn', source: `s3://bucket/m${i}` })));
     expect(created.map((response) => Number(response.version!.version)).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
 
-    const approvalId = (await client(ApprovalService, governanceAddress, admin).requestApproval({
+    const approvalId = (await client(ApprovalServiceDesc, governanceAddress, admin).requestApproval({
       projectId,
       action: 'registry.alias.set',
       resource: 'models/churn@champion',
       details: { version: '1' },
     })).approval!.id;
-    await client(ApprovalService, governanceAddress, bob).approve({ approvalId });
+    await client(ApprovalServiceDesc, governanceAddress, bob).approve({ approvalId });
     const change = (await registry.setAlias({ projectId, name: 'churn', alias: 'champion', version: 1n, approvalId })).change!;
     expect(change).toMatchObject({ fromVersion: 0n, toVersion: 1n, approvalId });
-    expect((await client(RegistryService, registryAddress, bob).getVersionByAlias({ projectId, name: 'churn', alias: 'champion' })).version?.version).toBe(1n);
+    expect((await client(RegistryServiceDesc, registryAddress, bob).getVersionByAlias({ projectId, name: 'churn', alias: 'champion' })).version?.version).toBe(1n);
 
-    const audit = client(AuditService, governanceAddress, admin);
+    const audit = client(AuditServiceDesc, governanceAddress, admin);
     await eventually(async () => {
       const { records } = await audit.listAuditRecords({ pageSize: 1000 });
       const methods = records.map((record) => record.event?.method);

@@ -5,17 +5,17 @@ import { governanceService } from '@trellis/governance';
 import type { GrpcClient, RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
 import storageFs from '@trellis/plugin-storage-fs';
-import { ApprovalService, ArtifactService, ExperimentService, ModelVersionStatus, RegistryService, RunService } from '@trellis/proto';
+import { ApprovalServiceDesc, ArtifactServiceDesc, ExperimentServiceDesc, ModelVersionStatus, RegistryServiceDesc, RunServiceDesc } from '@trellis/proto';
 import { registryService } from '@trellis/registry';
 import { trackingService } from '@trellis/tracking';
 import { eventually } from '@trellis/testing';
 
 type Role = 'viewer' | 'editor' | 'admin' | 'owner';
 type Clients = {
-  registry: GrpcClient<(typeof RegistryService)['method']>;
-  runs: GrpcClient<(typeof RunService)['method']>;
-  artifacts: GrpcClient<(typeof ArtifactService)['method']>;
-  approvals: GrpcClient<(typeof ApprovalService)['method']>;
+  registry: GrpcClient<(typeof RegistryServiceDesc)['method']>;
+  runs: GrpcClient<(typeof RunServiceDesc)['method']>;
+  artifacts: GrpcClient<(typeof ArtifactServiceDesc)['method']>;
+  approvals: GrpcClient<(typeof ApprovalServiceDesc)['method']>;
 };
 
 const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as ServiceError | undefined;
@@ -34,10 +34,10 @@ describe('registry with tracking and governance (SQLite, standalone kit)', () =>
   const clientsFor = async (sub: string, bindings: Array<{ project: string; role: Role }>): Promise<Clients> => {
     const claims = { sub, bindings };
     return {
-      registry: await platform.client(RegistryService, registry.grpcAddress, claims),
-      runs: await platform.client(RunService, tracking.grpcAddress, claims),
-      artifacts: await platform.client(ArtifactService, tracking.grpcAddress, claims),
-      approvals: await platform.client(ApprovalService, governance.grpcAddress, claims),
+      registry: await platform.client(RegistryServiceDesc, registry.grpcAddress, claims),
+      runs: await platform.client(RunServiceDesc, tracking.grpcAddress, claims),
+      artifacts: await platform.client(ArtifactServiceDesc, tracking.grpcAddress, claims),
+      approvals: await platform.client(ApprovalServiceDesc, governance.grpcAddress, claims),
     };
   };
 
@@ -59,7 +59,7 @@ describe('registry with tracking and governance (SQLite, standalone kit)', () =>
     alice = await clientsFor('alice', [{ project: 'p1', role: 'editor' }, { project: 'p2', role: 'editor' }]);
     bob = await clientsFor('bob', [{ project: 'p1', role: 'editor' }]);
     admin = await clientsFor('ada', [{ project: 'p1', role: 'admin' }]);
-    const experiments = await platform.client(ExperimentService, tracking.grpcAddress, { sub: 'alice', bindings: [{ project: 'p1', role: 'editor' }] });
+    const experiments = await platform.client(ExperimentServiceDesc, tracking.grpcAddress, { sub: 'alice', bindings: [{ project: 'p1', role: 'editor' }] });
     experimentId = (await experiments.createExperiment({ projectId: 'p1', name: 'models' })).experiment!.experimentId;
   });
 
@@ -164,7 +164,7 @@ describe('registry with tracking and governance (SQLite, standalone kit)', () =>
     expect(missing?.code).toBe(status.INVALID_ARGUMENT);
     expect(missing?.details).toContain(`run ${'0'.repeat(32)} does not exist`);
 
-    const experiments = await platform.client(ExperimentService, tracking.grpcAddress, { sub: 'alice', bindings: [{ project: 'p2', role: 'editor' }] });
+    const experiments = await platform.client(ExperimentServiceDesc, tracking.grpcAddress, { sub: 'alice', bindings: [{ project: 'p2', role: 'editor' }] });
     const otherExperiment = (await experiments.createExperiment({ projectId: 'p2', name: 'elsewhere' })).experiment!.experimentId;
     const otherRun = await newRun(alice, otherExperiment);
     const foreign = await failure(alice.registry.createVersion({ projectId: 'p1', name: 'runs', source: `runs:/${otherRun}/m` }));

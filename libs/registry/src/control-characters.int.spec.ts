@@ -3,7 +3,7 @@ import type { GrpcClient } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
 import { definePlugin, z } from '@trellis/plugin-sdk';
 import { MemoryObjectStore } from '@trellis/plugin-sdk/testing';
-import { RegistryService } from '@trellis/proto';
+import { RegistryServiceDesc } from '@trellis/proto';
 import { serviceDatabases } from '@trellis/testing';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ describe.each(serviceDatabases('registry'))('the registry on %s refuses control 
   const configDir = mkdtempSync(join(tmpdir(), 'trellis-registry-names-'));
   let cleanup: () => Promise<void>;
   let platform: TestPlatform;
-  let registry: GrpcClient<(typeof RegistryService)['method']>;
+  let registry: GrpcClient<(typeof RegistryServiceDesc)['method']>;
 
   beforeAll(async () => {
     const { env, cleanup: drop } = await setup();
@@ -30,7 +30,7 @@ describe.each(serviceDatabases('registry'))('the registry on %s refuses control 
     writeFileSync(join(configDir, 'trellis.yaml'), 'storage:\n  default:\n    plugin: storage-memory\n');
     platform = await TestPlatform.start({ TRELLIS_REGISTRY_PORT: '0', TRELLIS_CONFIG: join(configDir, 'trellis.yaml'), ...env }, { plugins: [memoryStorage] });
     const service = await platform.startService(registryService);
-    registry = await platform.client(RegistryService, service.grpcAddress, { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' }] });
+    registry = await platform.client(RegistryServiceDesc, service.grpcAddress, { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' }] });
     await registry.createModel({ projectId: 'p1', name: 'churn' });
     await registry.createVersion({ projectId: 'p1', name: 'churn', source: 's3://bucket/model.onnx' });
     await registry.createModel({ projectId: 'p1', name: 'other' });

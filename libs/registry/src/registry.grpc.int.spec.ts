@@ -6,7 +6,7 @@ import {
   AliasDeletedEventSchema,
   AliasSetEventSchema,
   ModelVersionStatus,
-  RegistryService,
+  RegistryServiceDesc,
   VersionCreatedEventSchema,
 } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
@@ -20,7 +20,7 @@ import { INTERRUPTED } from './version-files/version-file.service';
 import { ModelVersionEntity } from './versions/version.entity';
 import { registryService } from './registry.definition';
 
-type Client = GrpcClient<(typeof RegistryService)['method']>;
+type Client = GrpcClient<(typeof RegistryServiceDesc)['method']>;
 type Role = 'viewer' | 'editor' | 'admin' | 'owner';
 
 const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as ServiceError | undefined;
@@ -36,7 +36,7 @@ describe('registry through gRPC (SQLite, standalone kit)', () => {
   let subscription: EventSubscription;
   const events: Array<{ subject: string; payload: Uint8Array }> = [];
 
-  const clientFor = (sub: string, bindings: Array<{ project: string; role: Role }>) => platform.client(RegistryService, service.grpcAddress, { sub, bindings });
+  const clientFor = (sub: string, bindings: Array<{ project: string; role: Role }>) => platform.client(RegistryServiceDesc, service.grpcAddress, { sub, bindings });
 
   let configDir: string;
 
@@ -325,7 +325,7 @@ describe('registry through gRPC (SQLite, standalone kit)', () => {
     expect(await names(viewer, { nameLike: '%search%' })).toEqual(['p1/search-a', 'p1/search-c', 'p1/search_d']);
     expect(await names(outsider, { nameLike: '%' })).toEqual(['p3/search-x']);
     // An org admin's token names the projects of their org; the registry knows no orgs, so it never widens a search beyond them.
-    const otherOrgAdmin = await platform.client(RegistryService, service.grpcAddress, { sub: 'root', org: 'another-org', orgAdmin: true, bindings: [] });
+    const otherOrgAdmin = await platform.client(RegistryServiceDesc, service.grpcAddress, { sub: 'root', org: 'another-org', orgAdmin: true, bindings: [] });
     expect(await names(otherOrgAdmin as Client, { nameLike: '%' })).toEqual([]);
     expect((await otherOrgAdmin.searchVersions({ nameLike: '%' })).versions).toEqual([]);
 
