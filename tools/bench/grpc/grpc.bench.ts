@@ -6,7 +6,7 @@ import 'reflect-metadata';
 import { create } from '@bufbuild/protobuf';
 import { Server, ServerCredentials, type Metadata, type ServiceDefinition as GrpcServiceDefinition } from '@grpc/grpc-js';
 import { Controller, Module } from '@nestjs/common';
-import { GrpcMethod } from '@nestjs/microservices';
+import { GrpcMethod, GrpcStreamMethod } from '@nestjs/microservices';
 import {
   callerOf,
   createGrpcClient,
@@ -48,7 +48,7 @@ class BenchGrpc {
   // The other methods exist so the kit's start-up check (every method guarded) passes.
   @GrpcMethod('WidgetService', 'CreateWidget') @Requires('create', 'Widget') createWidget() { return {}; }
   @GrpcMethod('WidgetService', 'WatchWidgets') @Requires('read', 'Widget') watchWidgets() { return []; }
-  @GrpcMethod('WidgetService', 'UploadWidgets') @Requires('create', 'Widget') uploadWidgets() { return {}; }
+  @GrpcStreamMethod('WidgetService', 'UploadWidgets') @Requires('create', 'Widget') uploadWidgets() { return {}; }
   @GrpcMethod('WidgetService', 'DeleteWidget') @Requires('delete', 'Widget') deleteWidget() { return {}; }
 }
 

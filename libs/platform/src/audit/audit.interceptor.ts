@@ -1,35 +1,20 @@
-import type { Metadata } from '@grpc/grpc-js';
-import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import { concatMap, tap, type Observable } from 'rxjs';
-import { callContextOf, type CallContext } from '../auth/call-context';
-import { grpcMethodOf } from '../grpc/method-path';
-import { AuditRecorder, type AuditedCall } from './audit-recorder';
+import { INTERCEPTORS_METADATA } from '@nestjs/common/constants';
+import type { CallContext } from '../auth/call-context';
+import type { AuditedCall } from './audit-recorder';
 
 /**
- * Audits a mutating call once it has succeeded, before its answer goes out (streams: when they
- * complete), unless the handler already recorded it in its own transaction (`recordIn`).
- * `@Requires` attaches it to every handler whose action is not `read`; reads skip it.
+ * The mark of an audited gRPC handler: `@Requires` attaches it (with `UseInterceptors`) to every
+ * handler whose action is not `read`, unless it opts out. The kit's gRPC transport reads the mark
+ * when the server starts and audits such a call once it has succeeded, before its answer goes out
+ * (streams: before their first message, or when they complete), unless the handler already
+ * recorded it in its own transaction (`recordIn`). Nest never runs it as an interceptor.
  */
-@Injectable()
-export class AuditInterceptor implements NestInterceptor {
-  constructor(private readonly recorder: AuditRecorder) {}
+export class AuditInterceptor {}
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const call = callContextOf(context.switchToRpc().getContext<Metadata>());
-    const method = grpcMethodOf(context.getArgByIndex<{ getPath?(): string } | undefined>(2)?.getPath?.()).full;
-    let recorded: Promise<void> | undefined;
-    const record = () => {
-      if (call.caller?.audited) return Promise.resolve();
-      return (recorded ??= this.recorder.succeeded(auditedCall(call, method)));
-    };
-    return next.handle().pipe(
-      concatMap(async (value: unknown) => {
-        await record();
-        return value;
-      }),
-      tap({ complete: () => void record() }),
-    );
-  }
+/** Whether `handler` carries the audit mark (see {@link AuditInterceptor}). */
+export function isAudited(handler: object): boolean {
+  const interceptors = (Reflect.getMetadata(INTERCEPTORS_METADATA, handler) ?? []) as unknown[];
+  return interceptors.includes(AuditInterceptor);
 }
 
 /** What the audit log says about a call, from what the kit knows of it. */

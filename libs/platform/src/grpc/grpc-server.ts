@@ -1,46 +1,100 @@
 import type { DescService } from '@bufbuild/protobuf';
-import type { ChannelOptions, Server } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type MethodDefinition } from '@grpc/grpc-js';
+import type { DynamicModule, INestApplicationContext, LoggerService, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { ReflectionService } from '@grpc/reflection';
-import { Transport, type GrpcOptions } from '@nestjs/microservices';
 import { HealthImplementation } from 'grpc-health-check';
+import { AuditRecorder } from '../audit/audit-recorder';
+import { AuthGuard } from '../auth/auth.guard';
+import type { TokenVerifier } from '../auth/token-verifier';
+import type { Logger } from '../ops/logger';
 import type { Metrics } from '../ops/metrics';
+import { callHandler } from './call-handlers';
+import { CallFailures } from './call-pipeline';
+import { grpcRoutesOf } from './grpc-routes';
 import { limitsInterceptor } from './limits-interceptor';
 import { metricsInterceptor } from './metrics-interceptor';
 import { packageDefinitionFor } from './package-definition';
 import { maxRequestBytesOf } from './request-limits';
 
-/**
- * The gRPC server options of one service: its protobuf-es services as a package definition,
- * plus `grpc.health.v1.Health` and server reflection (v1 and v1alpha) on the same port.
- * Requests over their method's size or field limits are refused before any handler sees them
- * (see requestDecoder). Shutdown is graceful: in-flight calls finish before the server closes.
- */
-export function grpcServerOptions(options: {
+/** What serves one service's gRPC methods. */
+export interface GrpcServiceOptions {
+  /** The protobuf-es services it answers. */
   services: readonly DescService[];
+  /** `host:port` to listen on. */
   url: string;
   health: HealthImplementation;
   metrics: Metrics;
-}): GrpcOptions {
-  const packageDefinition = packageDefinitionFor(options.services);
-  const maxRequestBytes = Math.max(...options.services.flatMap((service) => service.methods.map(maxRequestBytesOf)));
+  logger: Logger;
+  verifier: TokenVerifier;
+  /** Where Nest's own log lines go. */
+  nestLogger: LoggerService;
+}
+
+/** A service's Nest container and its gRPC server, listening. */
+export interface ServedApplication {
+  /** An instance from the service's container (a provider or controller of any of its modules). */
+  get<T>(type: Type<T>, options?: { strict?: boolean }): T;
+  /** Stops taking calls, lets the calls in flight finish, then closes the container (its destroy and shutdown hooks). */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds a service's container from `module` with Nest (dependency injection and lifecycle hooks
+ * only) and serves its handlers on a grpc-js server at `url`. Each method of `services` is routed
+ * straight to the handler a controller in `module` declares for it (`@GrpcMethod`, or
+ * `@GrpcStreamMethod` for client streams), through the kit's guard, audit and error answers,
+ * with no Nest pipeline per call; `grpc.health.v1.Health` and server reflection (v1 and v1alpha)
+ * answer on the same port. Requests over their method's size or field limits are refused before
+ * any handler sees them (see requestDecoder), and every call is counted in the metrics, whatever
+ * answered it.
+ */
+export async function serveService(module: DynamicModule, options: GrpcServiceOptions): Promise<ServedApplication> {
+  const app = await NestFactory.createApplicationContext(module, { logger: options.nestLogger, bufferLogs: false, abortOnError: false });
+  let close: () => Promise<void>;
+  try {
+    close = await serveGrpc(app, module, options);
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   return {
-    transport: Transport.GRPC,
-    options: {
-      url: options.url,
-      package: [...new Set(options.services.map((service) => service.file.proto.package))],
-      packageDefinition,
-      gracefulShutdown: true,
-      // NestJS passes channelOptions to the grpc-js Server constructor, which takes interceptors;
-      // the last is outermost, so the metrics see the limits' answers.
-      channelOptions: { interceptors: [metricsInterceptor(options.metrics), limitsInterceptor()] } as ChannelOptions,
-      // grpc-js's own cap, per server: the largest any of its methods takes; each method's own is checked before decoding.
-      maxReceiveMessageLength: maxRequestBytes,
-      onLoadPackageDefinition: (_definition: unknown, server: Pick<Server, 'addService'>) => {
-        new ReflectionService(packageDefinition).addToServer(server);
-        options.health.addToServer(server);
-      },
+    get: <T>(type: Type<T>, lookup?: { strict?: boolean }) => app.get<T>(type, { strict: lookup?.strict ?? false }),
+    async close() {
+      await close();
+      await app.close();
     },
   };
+}
+
+/** Serves the routes of `module`'s handlers; resolves once listening, to a graceful close. */
+async function serveGrpc(app: INestApplicationContext, module: DynamicModule, options: GrpcServiceOptions): Promise<() => Promise<void>> {
+  const { services, metrics } = options;
+  const routes = grpcRoutesOf(app, module, services);
+  const packageDefinition = packageDefinitionFor(services);
+  const audit = app.get(AuditRecorder, { strict: false });
+  const pipeline = { guard: new AuthGuard(options.verifier), failures: new CallFailures(options.logger, audit, metrics), audit };
+  const server = new Server({
+    // The last interceptor is outermost, so the metrics see the limits' answers.
+    interceptors: [metricsInterceptor(metrics), limitsInterceptor()],
+    // grpc-js's own cap, per server: the largest any of its methods takes; each method's own is checked before decoding.
+    'grpc.max_receive_message_length': Math.max(...services.flatMap((service) => service.methods.map(maxRequestBytesOf))),
+  });
+  for (const route of routes) {
+    const definition = (packageDefinition[route.service] as Record<string, MethodDefinition<unknown, unknown>>)[route.method];
+    server.register(route.path, callHandler(route, pipeline), definition.responseSerialize, definition.requestDeserialize, route.kind);
+  }
+  new ReflectionService(packageDefinition).addToServer(server);
+  options.health.addToServer(server);
+  try {
+    await new Promise<number>((resolve, reject) =>
+      server.bindAsync(options.url, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+    );
+  } catch (error) {
+    server.forceShutdown();
+    throw error;
+  }
+  return () => new Promise<void>((resolve, reject) => server.tryShutdown((error) => (error ? reject(error) : resolve())));
 }
 
 /** Health with the whole server (`""`) and each service NOT_SERVING until the server is up. */

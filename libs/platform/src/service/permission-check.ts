@@ -13,6 +13,14 @@ export interface GrpcHandlerInfo {
   declared: boolean;
   /** Whether it answers without a token (`@Public`). */
   public: boolean;
+  /** The controller class that declares the handler. */
+  controller: Type<unknown>;
+  /** The handler's property name on the controller. */
+  key: string;
+  /** How the handler takes its requests: `rx_stream` for `@GrpcStreamMethod` (an Observable of messages), else `no_stream`. */
+  streaming: string;
+  /** The permission the handler declares, if any. */
+  requirement?: PermissionRequirement;
 }
 
 /**
@@ -27,12 +35,21 @@ export function grpcHandlersOf(module: ModuleRef, services: readonly DescService
     for (const key of Object.getOwnPropertyNames(prototype)) {
       const handler = prototype[key];
       if (typeof handler !== 'function') continue;
-      const patterns = (Reflect.getMetadata(PATTERN_METADATA, handler) ?? []) as Array<{ service?: string; rpc?: string }>;
-      for (const { service, rpc } of patterns) {
+      const patterns = (Reflect.getMetadata(PATTERN_METADATA, handler) ?? []) as Array<{ service?: string; rpc?: string; streaming?: string }>;
+      for (const { service, rpc, streaming } of patterns) {
         const id = `${service}/${rpc}`;
         if (!service || !rpc || !wanted.has(id)) continue;
         const requirement = Reflect.getMetadata(PERMISSION_KEY, handler) as PermissionRequirement | undefined;
-        found.set(id, { service, method: rpc, declared: requirement !== undefined, public: !!requirement && 'public' in requirement });
+        found.set(id, {
+          service,
+          method: rpc,
+          declared: requirement !== undefined,
+          public: !!requirement && 'public' in requirement,
+          controller,
+          key,
+          streaming: streaming ?? 'no_stream',
+          requirement,
+        });
       }
     }
   }

@@ -1,20 +1,15 @@
-import { Module, type DynamicModule, type INestMicroservice, type LoggerService } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
+import { Module, type DynamicModule, type LoggerService } from '@nestjs/common';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
-import { AuditRecorder } from '../audit/audit-recorder';
-import { Metrics } from '../ops/metrics';
-import { AuthGuard } from '../auth/auth.guard';
 import { ConfigError, type TrellisConfig } from '../config';
 import { Outbox, OutboxRelay } from '../events';
-import { GrpcExceptionFilter } from '../grpc/call-pipeline';
-import { createHealth, grpcServerOptions, setHealth } from '../grpc/grpc-server';
+import { createHealth, serveService, setHealth, type ServedApplication } from '../grpc/grpc-server';
 import type { Logger } from '../ops/logger';
 import type { ReadinessReport } from '../ops/ops-server';
 import { openDatabase, OutboxEntity, type DatabaseConfig } from '../persistence';
 import type { ServiceDefinition } from './define-service';
-import { KitModule, LOGGER } from './kit.module';
+import { KitModule } from './kit.module';
 import { assertEveryMethodGuarded } from './permission-check';
 import type { PlatformRuntime } from './platform-runtime';
 import { listenError, printableUrl, unreachableError } from './startup-error';
@@ -24,7 +19,7 @@ export interface RunningService {
   name: string;
   /** host:port of its gRPC server. */
   grpcAddress: string;
-  app: INestMicroservice;
+  app: ServedApplication;
   dataSource: DataSource;
   /**
    * Stops delivering the outbox (events stay stored). A process stops every service's relay before
@@ -61,12 +56,12 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
 
   const health = createHealth(definition.grpcServices);
   const configured = config.services[definition.name]?.port ?? definition.defaultPort;
-  let app: INestMicroservice | undefined;
+  let app: ServedApplication | undefined;
   let grpcAddress = `${config.host}:${configured}`;
   try {
     const port = configured === 0 ? await freePort(config.host) : configured;
     grpcAddress = `${config.host}:${port}`;
-    app = await NestFactory.createMicroservice(
+    app = await serveService(
       rootModule(definition, {
         service: definition.name,
         config,
@@ -83,13 +78,15 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
         afterStart: runtime.afterStart,
       }),
       {
-        ...grpcServerOptions({ services: definition.grpcServices, url: `${config.host}:${port}`, health, metrics: runtime.metrics }),
-        logger: new NestLogger(logger),
-        bufferLogs: false,
-        abortOnError: false,
+        services: definition.grpcServices,
+        url: `${config.host}:${port}`,
+        health,
+        metrics: runtime.metrics,
+        logger,
+        verifier: runtime.verifier,
+        nestLogger: new NestLogger(logger),
       },
     );
-    await app.listen();
   } catch (error) {
     await app?.close().catch(() => undefined);
     await relay.stop();
@@ -142,14 +139,6 @@ function rootModule(definition: ServiceDefinition, deps: Parameters<typeof KitMo
   return {
     module: ServiceRootModule,
     imports: [KitModule.with(deps), definition.module],
-    providers: [
-      { provide: APP_GUARD, useClass: AuthGuard },
-      {
-        provide: APP_FILTER,
-        useFactory: (logger: Logger, audit: AuditRecorder, metrics: Metrics) => new GrpcExceptionFilter(logger, audit, metrics),
-        inject: [LOGGER, AuditRecorder, Metrics],
-      },
-    ],
   };
 }
 
