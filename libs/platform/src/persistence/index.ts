@@ -5,6 +5,6 @@ export { sqliteColumn } from './sqlite-integers';
 export { OutboxEntity } from './outbox.entity';
 export { ProcessedEventEntity } from './processed-event.entity';
 export { OUTBOX_TABLE, PROCESSED_EVENTS_TABLE } from './kit-table-names';
-export { escapedLikePattern, globPattern, likeCondition } from './like-pattern';
+export { escapedLikePattern, globPattern } from './like-pattern';
 export { epochMillis } from './epoch-millis';
 export { Dialect, SqlParameters, tableOf, type Connected, type DialectName } from './dialect';

@@ -34,12 +34,3 @@ export function globPattern(pattern: string): string {
     .map((part) => (part.kind === 'many' ? '*' : part.kind === 'one' ? '?' : /[*?[]/.test(part.char) ? `[${part.char}]` : part.char))
     .join('');
 }
-
-/**
- * A case-sensitive LIKE of `column` against a client's pattern on either database: PostgreSQL's
- * `LIKE ... ESCAPE '\'`, SQLite's `GLOB` (its LIKE ignores case). `bind` adds a parameter and
- * returns its placeholder.
- */
-export function likeCondition(column: string, pattern: string, dialect: 'postgres' | 'sqlite', bind: (value: string) => string): string {
-  return dialect === 'postgres' ? `${column} LIKE ${bind(escapedLikePattern(pattern))} ESCAPE '\\'` : `${column} GLOB ${bind(globPattern(pattern))}`;
-}
