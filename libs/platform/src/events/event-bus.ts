@@ -56,6 +56,19 @@ export interface EventBus {
    * caller publishes it again later with the same id.
    */
   publish(envelope: EventEnvelope): Promise<void>;
+  /**
+   * Hands several events to the bus at once, for throughput (the `BatchPublisher`): resolves once
+   * the bus has taken every one, rejects if it refused any (some may have been taken: publish the
+   * whole batch again, and the bus drops the copies it already holds by event id). A bus without
+   * it gets the events one `publish` at a time.
+   */
+  publishBatch?(envelopes: readonly EventEnvelope[]): Promise<void>;
+  /**
+   * How long after a consumer first handled an event the bus may still deliver that event to it
+   * again, in ms (Infinity for ever): the inbox keeps its records at least this long, and prunes
+   * older ones. A bus that leaves it out never has its inboxes pruned.
+   */
+  readonly redeliveryWindowMs?: number;
   /** Starts a durable subscription; see {@link SubscribeOptions}. */
   subscribe(options: SubscribeOptions): Promise<EventSubscription>;
   /**

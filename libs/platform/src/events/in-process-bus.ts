@@ -18,6 +18,13 @@ export interface InProcessBusOptions {
    * out before its consumers exist (there is no stream here to keep it for them).
    */
   paused?: boolean;
+  /**
+   * How long the inboxes keep their records (see `EventBus.redeliveryWindowMs`). Here an event
+   * comes again only when a relay publishes its outbox row again: within seconds while the process
+   * runs, but after a restart as long as the process was down. Default 7 days, as JetStream's
+   * default max age.
+   */
+  redeliveryWindowMs?: number;
   logger?: KitLogger;
 }
 
@@ -48,6 +55,7 @@ export class InProcessBus implements EventBus {
   private readonly deliveries = new Map<string, Map<string, number | 'done'>>();
   private readonly maxDeliver: number;
   private readonly logger: KitLogger;
+  readonly redeliveryWindowMs: number;
   private closed = false;
   private watches = 0;
   private resumed: Promise<void>;
@@ -55,6 +63,7 @@ export class InProcessBus implements EventBus {
 
   constructor(options: InProcessBusOptions = {}) {
     this.maxDeliver = options.maxDeliver ?? 10;
+    this.redeliveryWindowMs = options.redeliveryWindowMs ?? 7 * 24 * 3600 * 1000;
     this.logger = options.logger ?? silentLogger;
     this.resumed = options.paused ? new Promise((resolve) => (this.release = resolve)) : Promise.resolve();
   }

@@ -9,6 +9,7 @@ export {
   type EventSubject,
   type EventTable,
 } from './event-catalog';
+export { InboxPruner, inboxRetentionMs, INBOX_CLOCK_MARGIN_MS, type InboxPrunerOptions } from './inbox-pruner';
 export { InProcessBus, type InProcessBusOptions } from './in-process-bus';
 export { JetStreamBus, type JetStreamBusOptions } from './jetstream-bus';
 export { Outbox, type OutboxEvent, type OutboxWaker } from './outbox';

@@ -4,6 +4,7 @@ import {
   AckPolicy,
   connect,
   DeliverPolicy,
+  millis,
   nanos,
   RetentionPolicy,
   StorageType,
@@ -53,6 +54,8 @@ const STREAM_NOT_FOUND = 10059;
 const STREAM_NAME_IN_USE = 10058;
 const CLOSE_FLUSH_TIMEOUT_MS = 1000;
 const CONSUMER_NOT_FOUND = 10014;
+/** The longest delay `handle` asks before redelivering an event whose handler failed. */
+const MAX_REDELIVERY_DELAY_MS = 60_000;
 
 /**
  * The event bus of distributed mode: NATS JetStream.
@@ -83,6 +86,7 @@ export class JetStreamBus implements EventBus {
   private readonly subscriptions = new Set<EventSubscription>();
   private readonly reconnectListeners = new Set<() => void>();
   private connected = true;
+  private streamLimits = { maxAgeMs: 0, duplicateWindowMs: 0 };
 
   private constructor(
     private readonly connection: NatsConnection,
@@ -132,6 +136,27 @@ export class JetStreamBus implements EventBus {
       timeout: this.publishTimeoutMs,
     });
     if (ack.duplicate) this.logger.debug({ eventId: envelope.id, seq: ack.seq }, 'JetStream already held this event');
+  }
+
+  /** Sends every event before waiting for any acknowledgement, so a batch costs about one round trip. */
+  async publishBatch(envelopes: readonly EventEnvelope[]): Promise<void> {
+    const outcomes = await Promise.allSettled(envelopes.map((envelope) => this.publish(envelope)));
+    const refused = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (refused) throw refused.reason;
+  }
+
+  /**
+   * The longest of: the stream's max age (a durable consumer created again, say by an operator,
+   * replays every event the stream still holds, and an event is stored before anyone handles it),
+   * its duplicate window (a relay's republished copy is dropped only within it), and `maxDeliver`
+   * deliveries each left unacknowledged for `ackWaitMs` plus the longest redelivery delay. Read
+   * from the stream as it exists, which may predate this process's options; Infinity when the
+   * stream keeps events for ever.
+   */
+  get redeliveryWindowMs(): number {
+    const { maxAgeMs, duplicateWindowMs } = this.streamLimits;
+    if (maxAgeMs === 0) return Infinity;
+    return Math.max(maxAgeMs, duplicateWindowMs, this.maxDeliver * (this.ackWaitMs + MAX_REDELIVERY_DELAY_MS));
   }
 
   async subscribe(options: SubscribeOptions): Promise<EventSubscription> {
@@ -262,9 +287,10 @@ export class JetStreamBus implements EventBus {
       if (!info.config.subjects?.includes(subject)) {
         await this.manager.streams.update(this.stream, { subjects: [...(info.config.subjects ?? []), subject] });
       }
+      this.streamLimits = { maxAgeMs: millis(info.config.max_age), duplicateWindowMs: millis(info.config.duplicate_window) };
       return;
     }
-    await this.manager.streams
+    const created = await this.manager.streams
       .add({
         name: this.stream,
         subjects: [subject],
@@ -274,6 +300,9 @@ export class JetStreamBus implements EventBus {
         duplicate_window: nanos(options.duplicateWindowMs ?? 120_000),
       })
       .catch(unless(STREAM_NAME_IN_USE));
+    // Another process created it first: read the limits it chose.
+    const config = created?.config ?? (await this.manager.streams.info(this.stream)).config;
+    this.streamLimits = { maxAgeMs: millis(config.max_age), duplicateWindowMs: millis(config.duplicate_window) };
     this.logger.info({ stream: this.stream, subject }, 'JetStream stream ready');
   }
 

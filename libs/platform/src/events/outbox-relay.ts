@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { silentLogger, type KitLogger } from '../persistence/logger';
 import type { EventBus } from './event-bus';
+import { InboxPruner, inboxRetentionMs, type InboxPrunerOptions } from './inbox-pruner';
 import { outboxStoreFor, type OutboxStore } from './outbox-store';
 
 /** What an {@link OutboxRelay} is doing about failures, for `/readyz`. */
@@ -25,6 +26,12 @@ export interface OutboxRelayOptions {
   retryInitialMs?: number;
   /** Longest wait between retries. Default 5000 ms; a restored bus connection ends a wait at once. */
   retryMaxMs?: number;
+  /**
+   * The relay also prunes the inbox of its database (an {@link InboxPruner}, keeping records for
+   * `inboxRetentionMs(bus)`), since a relay already runs once per service database. On by default
+   * when the bus states its redelivery window; `false` turns it off.
+   */
+  inboxPruning?: false | Pick<InboxPrunerOptions, 'batchSize' | 'intervalMs' | 'now'>;
   logger?: KitLogger;
 }
 
@@ -39,6 +46,8 @@ export interface OutboxRelayOptions {
  * short, but the bus regaining its broker connection does (`EventBus.onReconnect`). On PostgreSQL
  * any number of relays may drain one database; on SQLite run one per database. Stop the relay
  * before destroying its DataSource.
+ *
+ * The relay also prunes its database's inbox while it runs (see `inboxPruning`).
  */
 export class OutboxRelay {
   private readonly store: OutboxStore;
@@ -48,6 +57,7 @@ export class OutboxRelay {
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
   private readonly logger: KitLogger;
+  private readonly pruner?: InboxPruner;
   private loop?: Promise<void>;
   private running = false;
   private notified = false;
@@ -65,6 +75,10 @@ export class OutboxRelay {
     this.retryInitialMs = options.retryInitialMs ?? 100;
     this.retryMaxMs = options.retryMaxMs ?? 5000;
     this.logger = options.logger ?? silentLogger;
+    const retentionMs = inboxRetentionMs(options.bus);
+    if (options.inboxPruning !== false && retentionMs !== undefined) {
+      this.pruner = new InboxPruner({ ...options.inboxPruning, dataSource: options.dataSource, retentionMs, logger: this.logger });
+    }
   }
 
   /** Starts draining in the background. Calling it again while running does nothing. */
@@ -76,6 +90,7 @@ export class OutboxRelay {
       this.wake?.();
     });
     this.loop = this.run();
+    this.pruner?.start();
   }
 
   /** Says that events were committed: the relay looks at the outbox now instead of at its next poll. */
@@ -89,13 +104,13 @@ export class OutboxRelay {
     return this.failure;
   }
 
-  /** Stops the relay once the batch in flight (if any) is published and recorded. */
+  /** Stops the relay once the batch in flight (if any) is published and recorded, and the inbox pruning with it. */
   async stop(): Promise<void> {
     this.running = false;
     this.stopWatchingBus?.();
     this.stopWatchingBus = undefined;
     this.wake?.();
-    await this.loop;
+    await Promise.all([this.loop, this.pruner?.stop()]);
     this.loop = undefined;
   }
 

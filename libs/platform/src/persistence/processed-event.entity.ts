@@ -5,7 +5,8 @@ import { PROCESSED_EVENTS_TABLE } from './kit-table-names';
 /**
  * A row of a consumer's inbox: the consumer (durable name) `consumer` has acted on event
  * `eventId`. Written in the same transaction as the consumer's own changes, so an event that
- * arrives again is recognised and skipped.
+ * arrives again is recognised and skipped. Kept only while the bus can still deliver the event
+ * again: the `InboxPruner` deletes older rows.
  */
 export class ProcessedEventEntity {
   consumer!: string;
