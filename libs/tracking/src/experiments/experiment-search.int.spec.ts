@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { InvalidArgumentError, type DatabaseConfig } from '@trellis/platform';
 import { createTestDatabase, testSqliteDatabase, type TestDatabase } from '@trellis/testing';
 import type { DataSource } from 'typeorm';
+import { ExperimentRepository } from './experiment.repository';
 import { ExperimentSearch, type ExperimentSearchRequest } from './experiment-search';
 import { insertRow, openSearchDatabase } from '../shared/search/test-fixtures/search-tables';
 
@@ -42,7 +43,7 @@ describe.each(engines)('ExperimentSearch on %s', (_engine, makeDatabase) => {
         await insertRow(dataSource, 'experiment_tags', { experiment_id: experiment.id, key, value });
       }
     }
-    experimentSearch = new ExperimentSearch(dataSource);
+    experimentSearch = new ExperimentSearch(new ExperimentRepository(dataSource));
   });
 
   afterAll(async () => {

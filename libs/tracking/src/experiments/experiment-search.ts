@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DEFAULT_PAGE_SIZE, Dialect, MAX_PAGE_SIZE } from '@trellis/platform';
-import { DataSource } from 'typeorm';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '@trellis/platform';
 import { parseExperimentFilter, parseExperimentOrderBy } from '../shared/search/experiment-filter.parser';
-import { buildExperimentSearchSql } from './experiment-search.query';
+import { ExperimentRepository } from './experiment.repository';
 import { offsetOf, offsetPage, pageSizeWithin, parseField, parseOrderByList } from '../shared/search/search-request';
 
 /** An `experiments/search` request after the caller has worked out which projects it may read. */
@@ -29,12 +28,12 @@ export interface ExperimentSearchPage {
 /**
  * MLflow's experiment search over the tracking tables: the ids of one page of matching
  * experiments, in order (default `creation_time DESC`, always then `experiment_id ASC`), from one
- * SELECT with every key and value bound. Page tokens are offsets bound to the request's filter,
- * order, projects and view type.
+ * SELECT of the repository with every key and value bound. Page tokens are offsets bound to the
+ * request's filter, order, projects and view type.
  */
 @Injectable()
 export class ExperimentSearch {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly experiments: ExperimentRepository) {}
 
   /** INVALID_ARGUMENT naming `filter`, `order_by`, `page_size` or `page_token` for a bad request. */
   async search(request: ExperimentSearchRequest): Promise<ExperimentSearchPage> {
@@ -51,7 +50,7 @@ export class ExperimentSearch {
     const offset = offsetOf(request.pageToken, listing);
     if (projectIds?.length === 0) return { experimentIds: [], nextPageToken: '' };
 
-    const { sql, parameters } = buildExperimentSearchSql(Dialect.of(this.dataSource), {
+    const ids = await this.experiments.searchIds({
       projectIds,
       lifecycleStage: request.viewType === 'all' ? undefined : request.viewType,
       filter,
@@ -59,8 +58,7 @@ export class ExperimentSearch {
       limit: pageSize + 1,
       offset,
     });
-    const rows: Array<{ id: number | string }> = await this.dataSource.query(sql, parameters);
-    const page = offsetPage(rows, pageSize, offset, listing);
-    return { experimentIds: page.items.map((row) => Number(row.id)), nextPageToken: page.nextPageToken };
+    const page = offsetPage(ids, pageSize, offset, listing);
+    return { experimentIds: page.items, nextPageToken: page.nextPageToken };
   }
 }

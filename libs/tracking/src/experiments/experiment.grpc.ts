@@ -7,7 +7,6 @@ import {
   CreateExperimentResponseSchema,
   DeleteExperimentResponseSchema,
   DeleteExperimentTagResponseSchema,
-  ExperimentSchema,
   GetExperimentByNameResponseSchema,
   GetExperimentResponseSchema,
   RestoreExperimentResponseSchema,
@@ -20,7 +19,6 @@ import {
   type DeleteExperimentResponse,
   type DeleteExperimentTagRequest,
   type DeleteExperimentTagResponse,
-  type Experiment,
   type GetExperimentByNameRequest,
   type GetExperimentByNameResponse,
   type GetExperimentRequest,
@@ -34,8 +32,8 @@ import {
   type UpdateExperimentRequest,
   type UpdateExperimentResponse,
 } from '@trellis/proto';
-import { lifecycleStageToProto, viewTypeFromProto } from '../shared/lifecycle.mapping';
-import type { ExperimentEntity } from './experiment.entity';
+import { viewTypeFromProto } from '../shared/lifecycle.mapping';
+import { experimentToProto } from './experiment.mapping';
 import { ExperimentService } from './experiment.service';
 
 /** Handlers of `trellis.tracking.v1.ExperimentService`: map proto to domain and back. */
@@ -116,17 +114,4 @@ export class ExperimentGrpc {
     await this.experiments.deleteTag(callerOf(metadata), request.experimentId, request.key);
     return create(DeleteExperimentTagResponseSchema);
   }
-}
-
-function experimentToProto(experiment: ExperimentEntity): Experiment {
-  return create(ExperimentSchema, {
-    experimentId: String(experiment.id),
-    projectId: experiment.projectId,
-    name: experiment.name,
-    artifactLocation: experiment.artifactLocation,
-    lifecycleStage: lifecycleStageToProto(experiment.lifecycleStage),
-    createTimeMs: BigInt(experiment.createdAt),
-    updateTimeMs: BigInt(experiment.updatedAt),
-    tags: (experiment.tags ?? []).map(({ key, value }) => ({ key, value })),
-  });
 }

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkNoControlCharacters, checkNoNul, checkRequired, excerpt, FailedPreconditionError, NotFoundError } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
-import { RunEntity } from '../runs/run.entity';
 import { ExperimentSearch } from './experiment-search';
 import { checkKey, experimentIdOf, TRACKING_LIMITS } from '../shared/tracking-limits';
-import { ExperimentEntity, ExperimentTagEntity, type LifecycleStageName } from './experiment.entity';
+import type { ExperimentEntity, LifecycleStageName } from './experiment.entity';
+import { ExperimentRepository, type ExperimentTag } from './experiment.repository';
 
 /** The experiment MLflow clients use when they name none; each project gets its own, on first use. */
 export const DEFAULT_EXPERIMENT_NAME = 'Default';
@@ -13,7 +13,7 @@ export const DEFAULT_EXPERIMENT_NAME = 'Default';
 export interface NewExperiment {
   projectId: string;
   name: string;
-  tags: Array<{ key: string; value: string }>;
+  tags: ExperimentTag[];
 }
 
 /** What a search of experiments asks for. */
@@ -33,6 +33,7 @@ export class ExperimentService {
     private readonly dataSource: DataSource,
     private readonly audit: AuditRecorder,
     private readonly search: ExperimentSearch,
+    private readonly experiments: ExperimentRepository,
   ) {}
 
   async create(caller: Caller, input: NewExperiment): Promise<ExperimentEntity> {
@@ -49,7 +50,7 @@ export class ExperimentService {
 
   async get(caller: Caller, experimentId: string, manager: EntityManager = this.dataSource.manager): Promise<ExperimentEntity> {
     const id = experimentIdOf(experimentId);
-    const experiment = await manager.findOne(ExperimentEntity, { where: { id }, relations: { tags: true } });
+    const experiment = await this.experiments.findById(id, manager);
     // Ids are sequential: one the caller may not read looks missing, so other projects' ids do not leak.
     if (!experiment || !caller.can('read', 'Experiment', { projectId: experiment.projectId })) {
       throw new NotFoundError(`No Experiment with id=${experimentId} exists`);
@@ -67,7 +68,7 @@ export class ExperimentService {
     checkRequired(name, 'name');
     checkNoNul(name, 'name');
     caller.assert('read', 'Experiment', { projectId });
-    const found = await this.findByName(projectId, name);
+    const found = await this.experiments.findByName(projectId, name);
     if (found) return found;
     if (name === DEFAULT_EXPERIMENT_NAME && caller.can('create', 'Experiment', { projectId })) {
       try {
@@ -77,11 +78,11 @@ export class ExperimentService {
         });
       } catch (error) {
         // Two first uses raced (on PostgreSQL the loser's insert breaks the unique constraint): use the winner's.
-        const created = await this.findByName(projectId, name);
+        const created = await this.experiments.findByName(projectId, name);
         if (created) return created;
         throw error;
       }
-      const created = await this.findByName(projectId, name);
+      const created = await this.experiments.findByName(projectId, name);
       if (created) return created;
     }
     throw new NotFoundError(`Could not find experiment with name '${excerpt(name)}'`);
@@ -93,10 +94,7 @@ export class ExperimentService {
     const projectIds = query.projectIds.length > 0 ? query.projectIds : readable;
     const page = await this.search.search({ ...query, projectIds });
     if (page.experimentIds.length === 0) return { experiments: [], nextPageToken: page.nextPageToken };
-    const rows = await this.dataSource.getRepository(ExperimentEntity).find({
-      where: page.experimentIds.map((id) => ({ id })),
-      relations: { tags: true },
-    });
+    const rows = await this.experiments.findByIds(page.experimentIds);
     const byId = new Map(rows.map((row) => [row.id, row]));
     const experiments = page.experimentIds.map((id) => byId.get(id)).filter((row): row is ExperimentEntity => !!row);
     return { experiments, nextPageToken: page.nextPageToken };
@@ -109,29 +107,21 @@ export class ExperimentService {
         throw new FailedPreconditionError(`the ${DEFAULT_EXPERIMENT_NAME} experiment keeps its name: MLflow clients find it by name`);
       }
       experiment.name = newName;
-      await manager.update(ExperimentEntity, { id: experiment.id }, { name: newName, updatedAt: Date.now() });
+      await this.experiments.rename(manager, experiment.id, newName);
     });
   }
 
   /** Marks the experiment and its active runs deleted; restore brings back exactly those runs. */
   async setDeleted(caller: Caller, experimentId: string, deleted: boolean): Promise<void> {
     const stage: LifecycleStageName = deleted ? 'deleted' : 'active';
-    await this.change(caller, experimentId, async (manager, experiment) => {
-      await manager.update(ExperimentEntity, { id: experiment.id }, { lifecycleStage: stage, updatedAt: Date.now() });
-      if (deleted) {
-        await manager.update(RunEntity, { experimentId: experiment.id, lifecycleStage: 'active' }, { lifecycleStage: 'deleted', deletedWithExperiment: true });
-      } else {
-        await manager.update(RunEntity, { experimentId: experiment.id, deletedWithExperiment: true }, { lifecycleStage: 'active', deletedWithExperiment: false });
-      }
-    });
+    await this.change(caller, experimentId, (manager, experiment) => this.experiments.setStage(manager, experiment.id, stage));
   }
 
-  async setTag(caller: Caller, experimentId: string, tag: { key: string; value: string }): Promise<void> {
+  async setTag(caller: Caller, experimentId: string, tag: ExperimentTag): Promise<void> {
     checkExperimentTag(tag, 'tag');
     await this.change(caller, experimentId, async (manager, experiment) => {
       checkExperimentActive(experiment);
-      await manager.upsert(ExperimentTagEntity, { experimentId: experiment.id, ...tag }, ['experimentId', 'key']);
-      await manager.update(ExperimentEntity, { id: experiment.id }, { updatedAt: Date.now() });
+      await this.experiments.setTag(manager, experiment.id, tag);
     });
   }
 
@@ -139,9 +129,9 @@ export class ExperimentService {
     checkKey(key, 'key');
     await this.change(caller, experimentId, async (manager, experiment) => {
       checkExperimentActive(experiment);
-      const { affected } = await manager.delete(ExperimentTagEntity, { experimentId: experiment.id, key });
-      if (!affected) throw new NotFoundError(`No tag with name: ${key} in experiment with id ${experimentId}`);
-      await manager.update(ExperimentEntity, { id: experiment.id }, { updatedAt: Date.now() });
+      if (!(await this.experiments.deleteTag(manager, experiment.id, key))) {
+        throw new NotFoundError(`No tag with name: ${key} in experiment with id ${experimentId}`);
+      }
     });
   }
 
@@ -161,23 +151,10 @@ export class ExperimentService {
   }
 
   private async insert(manager: EntityManager, input: NewExperiment): Promise<ExperimentEntity> {
-    if (await manager.existsBy(ExperimentEntity, { projectId: input.projectId, name: input.name })) {
+    if (await this.experiments.existsByName(manager, input.projectId, input.name)) {
       throw new AlreadyExistsError(`Experiment(name=${input.name}) already exists.`);
     }
-    const now = Date.now();
-    const saved = await manager.save(
-      manager.create(ExperimentEntity, { projectId: input.projectId, name: input.name, artifactLocation: '', lifecycleStage: 'active', createdAt: now, updatedAt: now }),
-    );
-    saved.artifactLocation = `mlflow-artifacts:/${saved.id}`;
-    await manager.update(ExperimentEntity, { id: saved.id }, { artifactLocation: saved.artifactLocation });
-    const tags = input.tags.map((tag) => manager.create(ExperimentTagEntity, { experimentId: saved.id, ...tag }));
-    if (tags.length > 0) await manager.upsert(ExperimentTagEntity, tags, ['experimentId', 'key']);
-    saved.tags = tags;
-    return saved;
-  }
-
-  private findByName(projectId: string, name: string): Promise<ExperimentEntity | null> {
-    return this.dataSource.getRepository(ExperimentEntity).findOne({ where: { projectId, name }, relations: { tags: true } });
+    return this.experiments.insert(manager, input);
   }
 }
 
@@ -187,7 +164,7 @@ function checkName(name: string, field: string): void {
   checkNoControlCharacters(name, field);
 }
 
-function checkExperimentTag(tag: { key: string; value: string }, field: string): void {
+function checkExperimentTag(tag: ExperimentTag, field: string): void {
   checkKey(tag.key, `${field}.key`);
   checkLength(tag.value, TRACKING_LIMITS.experimentTagValueLength, `${field}.value`);
   checkNoNul(tag.value, `${field}.value`);
