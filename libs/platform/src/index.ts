@@ -6,4 +6,5 @@ export * from './grpc';
 export * from './ops';
 export * from './persistence';
 export * from './service';
+export * from './workers';
 export * from './audit';

@@ -1,20 +1,11 @@
 import { z } from 'zod';
 import { API_KEY_PATTERN } from '../auth/api-key-format';
 import { LOG_FORMATS, LOG_LEVELS } from '../ops/logger';
+import { serviceSectionSchema } from './service-section';
 
 const port = z.coerce.number().int().min(0, 'must be a port number from 0 to 65535').max(65535, 'must be a port number from 0 to 65535');
 const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL');
 const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port');
-
-/** One service's settings. */
-const serviceSchema = z.object({
-  /** gRPC port; 0 picks a free one. Defaults to the service's own port. */
-  port: port.optional(),
-  /** PostgreSQL URL of this service's own database (distributed mode). */
-  databaseUrl: postgresUrl.optional(),
-  /** `host:port` where the service answers when it runs in another process, for services that call it. */
-  address: hostPort.optional(),
-});
 
 /**
  * The whole configuration of a Trellis process: `trellis.yaml` (or the file named by
@@ -109,8 +100,8 @@ export const configSchema = z
         checkpointKms: z.object({ plugin: z.string().min(1), config: z.unknown().default({}) }).strict().optional(),
       })
       .prefault({}),
-    /** Per-service settings, keyed by service name. */
-    services: z.record(z.string(), serviceSchema).default({}),
+    /** Per-service sections, keyed by service name: the kit's keys, and the service's own (checked when it starts). */
+    services: z.record(z.string(), serviceSectionSchema).default({}),
     /** npm packages of plugins to load. */
     plugins: z.array(z.string().min(1)).default([]),
   })
@@ -120,8 +111,8 @@ export const configSchema = z
 export type TrellisConfig = z.infer<typeof configSchema>;
 
 /**
- * The environment variables the kit reads and the config key each sets; services add
- * `TRELLIS_<SERVICE>_PORT` and `TRELLIS_<SERVICE>_DATABASE_URL` for each service name, and
+ * The environment variables the kit reads and the config key each sets; each service's section
+ * adds `TRELLIS_<SERVICE>_<KEY>` for each of its keys (see serviceVariable), and
  * ENVIRONMENT_PREFIXES adds families of variables named after a key of their own.
  */
 export const ENVIRONMENT: Record<string, string> = {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from './load-config';
+import { sectionKeyOf, serviceVariable } from './service-section';
 
 describe('loadConfig', () => {
   let dir: string;
@@ -59,6 +60,13 @@ describe('loadConfig', () => {
   it('refuses unknown keys, so a typo does not pass silently', () => {
     expect(() => loadConfig({ file: write('opsport: 1\n'), env: {} })).toThrow(ConfigError);
     expect(() => loadConfig({ file: write('opsport: 1\n'), env: {} })).toThrow(/opsport/);
+  });
+
+  it('reads TRELLIS_<SERVICE>_<KEY> into the section of each service named, for its schema to check at start', () => {
+    const config = loadConfig({ file: write(''), services: ['governance'], env: { TRELLIS_GOVERNANCE_CHECKPOINT_EVERY_SECONDS: '5', TRELLIS_TRACKING_SOMETHING: 'x' } });
+    expect(config.services).toEqual({ governance: { checkpointEverySeconds: '5' } });
+    expect(serviceVariable('governance', 'checkpointEverySeconds')).toBe('TRELLIS_GOVERNANCE_CHECKPOINT_EVERY_SECONDS');
+    expect(sectionKeyOf('CHECKPOINT_EVERY_SECONDS')).toBe('checkpointEverySeconds');
   });
 
   it('says when the file is not YAML or cannot be read', () => {

@@ -1,23 +1,25 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { z } from 'zod';
+import { ConfigError } from './config-error';
 import { configSchema, ENVIRONMENT, ENVIRONMENT_PREFIXES, type TrellisConfig } from './config.schema';
+import { sectionKeyOf } from './service-section';
 
-/** A configuration that cannot be used; the message names every bad key, where it came from and why. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError } from './config-error';
 
 /** Where to read configuration from; both default to the process's own. */
 export interface ConfigSources {
   /** Path of the YAML file; defaults to `TRELLIS_CONFIG`, else `./trellis.yaml` when it exists. */
   file?: string;
   env?: Record<string, string | undefined>;
-  /** Service names whose `TRELLIS_<SERVICE>_*` variables are read. */
+  /** Service names whose `TRELLIS_<SERVICE>_<KEY>` variables set keys of their sections. */
   services?: readonly string[];
 }
 
-/** Reads, overlays and validates the configuration, or throws ConfigError. */
+/**
+ * Reads, overlays and validates the kit's configuration, or throws ConfigError. Each service's
+ * own keys are read into its section `services.<name>` and checked when the service starts.
+ */
 export function loadConfig(sources: ConfigSources = {}): TrellisConfig {
   const env = sources.env ?? process.env;
   const file = sources.file ?? env.TRELLIS_CONFIG ?? (existsSync('trellis.yaml') ? 'trellis.yaml' : undefined);
@@ -38,11 +40,15 @@ export function loadConfig(sources: ConfigSources = {}): TrellisConfig {
 
 function environmentFor(services: readonly string[], env: Record<string, string | undefined>): Record<string, string> {
   const variables = { ...ENVIRONMENT };
+  const families = Object.keys(ENVIRONMENT_PREFIXES);
   for (const service of services) {
-    const prefix = `TRELLIS_${service.toUpperCase()}`;
-    // A kit variable keeps its meaning even when a name in `services` would shadow it.
-    variables[`${prefix}_PORT`] ??= `services.${service}.port`;
-    variables[`${prefix}_DATABASE_URL`] ??= `services.${service}.databaseUrl`;
+    const prefix = `TRELLIS_${service.toUpperCase()}_`;
+    for (const variable of Object.keys(env)) {
+      const rest = variable.slice(prefix.length);
+      // A kit variable keeps its meaning even when a service's name would shadow it.
+      if (!variable.startsWith(prefix) || !/^[A-Z][A-Z0-9_]*$/.test(rest) || families.some((family) => variable.startsWith(family))) continue;
+      variables[variable] ??= `services.${service}.${sectionKeyOf(rest)}`;
+    }
   }
   // Where other services answer is set for services this process does not host.
   for (const variable of Object.keys(env)) {

@@ -1,20 +1,88 @@
-import type { DescService } from '@bufbuild/protobuf';
+import type { DescMessage, DescService, MessageShape } from '@bufbuild/protobuf';
 import type { Type } from '@nestjs/common';
-import type { DataSourceOptions } from 'typeorm';
+import type { PluginKind } from '@trellis/plugin-sdk';
+import type { EventEnvelope } from '@trellis/proto';
+import type { DataSourceOptions, EntityManager } from 'typeorm';
+import { z } from 'zod';
+import { KIT_SECTION_KEYS } from '../config/service-section';
+import type { Worker } from '../workers/worker';
 
 /**
- * Everything the kit needs to run one Trellis service, in either mode. A service lib exports one
- * of these; `apps/standalone` and `apps/<service>` each register it with one line.
+ * A Nest provider that acts on one kind of event. The kit calls `handle` inside a transaction of
+ * the service's database that also records the event id in the inbox, so each event acts once.
  */
-export interface ServiceDefinition {
+export interface EventHandlerProvider<Desc extends DescMessage = DescMessage> {
+  /** Writes through `manager` commit with the inbox record; throwing rolls back and the event comes again. */
+  handle(message: MessageShape<Desc>, envelope: EventEnvelope, manager: EntityManager): Promise<void>;
+}
+
+/** One event subscription of a service: what it receives and which provider handles it. */
+export interface SubscriptionDefinition<Desc extends DescMessage = DescMessage> {
+  /** Subject pattern, NATS wildcards allowed: `trellis.tracking.v1.run.finished`. */
+  subject: string;
+  /** The payload's generated schema; events with another payload type are acknowledged and skipped. */
+  schema: Desc;
+  /** The handler: a provider of the service's module. */
+  handler: Type<EventHandlerProvider<Desc>>;
+  /**
+   * The durable consumer's name, kept across restarts and shared by the service's replicas.
+   * Default: `<service>-<handler class name in kebab case>`.
+   */
+  durable?: string;
+}
+
+/** Declares a subscription, inferring the handler's message type from `schema`. */
+export function subscription<Desc extends DescMessage>(definition: SubscriptionDefinition<Desc>): SubscriptionDefinition {
+  return definition as unknown as SubscriptionDefinition;
+}
+
+/** How a service uses a kind of plugin, as the docs list it and the start checks it. */
+export interface PluginUse {
+  /** What the service does with it, for the docs and the start-up error. */
+  purpose: string;
+  /**
+   * A service that can run without any plugin of the kind (with the feature off) says so; by
+   * default a process without one refuses to start.
+   */
+  optional?: boolean;
+}
+
+/**
+ * Everything the kit needs to run one Trellis service, in either mode: its whole contract with
+ * the kit. A service lib exports one of these; `apps/standalone` and `apps/<service>` each
+ * register it with one line.
+ */
+export interface ServiceDefinition<Config extends z.ZodObject = z.ZodObject> {
   /** Lowercase name: `governance`, `tracking`, ... Used in config keys, database names and logs. */
   name: string;
+  /** One line on what the service is for, as docs/configuration.md lists it. */
+  description?: string;
   /** The gRPC port used unless configured otherwise. */
   defaultPort: number;
+  /**
+   * The service's own settings: a zod object of flat keys, validated at start as the section
+   * `services.<name>` of trellis.yaml, each key also set by `TRELLIS_<NAME>_<KEY>` (the key in
+   * upper snake case). Describe each key (`.describe()`): docs/configuration.md is generated from
+   * it. Inject the parsed values with `@Inject(SERVICE_CONFIG)`.
+   */
+  config?: Config;
   /** The service's Nest module: its gRPC controllers and their providers. */
   module: Type<unknown>;
   /** The protobuf-es services it answers; every method must have a handler with a declared permission. */
   grpcServices: readonly DescService[];
+  /**
+   * Events it acts on, each once (through the inbox), subscribed when the service starts and
+   * stopped when it drains. Declare each with {@link subscription}.
+   */
+  subscriptions?: readonly SubscriptionDefinition[];
+  /**
+   * Background work: providers of the module started once the database is migrated and the
+   * server listens, stopped first when the service drains, and run by one replica at a time
+   * when several share a PostgreSQL database.
+   */
+  workers?: readonly Type<Worker>[];
+  /** The plugin kinds it uses; the start refuses a process without a plugin of a kind it needs. */
+  plugins?: Partial<Record<PluginKind, PluginUse>>;
   /**
    * Other platform services this one calls (registry calls tracking and governance). A process
    * that does not host one of them refuses to start unless `services.<name>.address` says where it is.
@@ -26,10 +94,17 @@ export interface ServiceDefinition {
   migrations?: DataSourceOptions['migrations'];
 }
 
-/** Declares a service (identity function, for type checking and discoverability). */
-export function defineService(definition: ServiceDefinition): ServiceDefinition {
+/** The parsed config section of a service definition, as `@Inject(SERVICE_CONFIG)` gives it. */
+export type ServiceConfigOf<Config extends z.ZodObject> = z.output<Config>;
+
+/** Declares a service, checking what can be checked before anything starts. */
+export function defineService<Config extends z.ZodObject>(definition: ServiceDefinition<Config>): ServiceDefinition {
   if (!/^[a-z][a-z0-9]*$/.test(definition.name)) {
     throw new Error(`service name "${definition.name}" must be lowercase letters and digits`);
   }
-  return definition;
+  for (const key of Object.keys(definition.config?.shape ?? {})) {
+    if (KIT_SECTION_KEYS.includes(key)) throw new Error(`${definition.name}'s config declares ${key}, which the kit sets for every service`);
+    if (!/^[a-z][a-zA-Z0-9]*$/.test(key)) throw new Error(`${definition.name}'s config key "${key}" must be lowerCamelCase, so that its variable name maps back to it`);
+  }
+  return definition as unknown as ServiceDefinition;
 }

@@ -17,6 +17,11 @@ import { OpsServer } from '../ops/ops-server';
 export const LOGGER = Symbol('trellis:logger');
 /** Injection token of the validated TrellisConfig. */
 export const CONFIG = Symbol('trellis:config');
+/**
+ * Injection token of the service's own settings, parsed by the `config` schema of its definition:
+ * `@Inject(SERVICE_CONFIG) config: ServiceConfigOf<typeof mySchema>`.
+ */
+export const SERVICE_CONFIG = Symbol('trellis:service-config');
 /** Injection token of the process's EventBus (for subscriptions). */
 export const EVENT_BUS = Symbol('trellis:event-bus');
 
@@ -25,6 +30,8 @@ export interface KitDependencies {
   /** The service's name; its audit events go out on `trellis.<service>.v1.audit.recorded`. */
   service: string;
   config: TrellisConfig;
+  /** The service's own settings (its section, parsed by its definition's schema). */
+  serviceConfig: unknown;
   logger: Logger;
   metrics: Metrics;
   ops: OpsServer;
@@ -44,7 +51,7 @@ export interface KitDependencies {
 
 /**
  * Makes the kit's objects injectable in a service: its DataSource and Outbox, the logger
- * (`@Inject(LOGGER)`), config (`@Inject(CONFIG)`), metrics, the ops HTTP server, the token
+ * (`@Inject(LOGGER)`), config (`@Inject(CONFIG)`, the service's own `@Inject(SERVICE_CONFIG)`), metrics, the ops HTTP server, the token
  * verifier, the event bus, the plugin registry and the process's AfterStart.
  */
 @Global()
@@ -53,6 +60,7 @@ export class KitModule {
   static with(deps: KitDependencies): DynamicModule {
     const providers = [
       { provide: CONFIG, useValue: deps.config },
+      { provide: SERVICE_CONFIG, useValue: deps.serviceConfig },
       { provide: LOGGER, useValue: deps.logger },
       { provide: EVENT_BUS, useValue: deps.bus },
       { provide: Metrics, useValue: deps.metrics },

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isPluginError, type AnyPlugin } from '@trellis/plugin-sdk';
-import { ConfigError, loadConfig, type TrellisConfig } from '../config';
+import { ConfigError, loadConfig, parseServiceSection, type TrellisConfig } from '../config';
 import type { ServiceDefinition } from './define-service';
 import { PlatformRuntime } from './platform-runtime';
 import { startService, type RunningService } from './start-service';
@@ -52,7 +52,7 @@ export interface RunningProcess {
   services: RunningService[];
   edges: Array<{ name: string; address: string }>;
   opsAddress: string;
-  /** Drains: readiness goes 503, edges finish their requests, in-flight calls finish, outboxes flush, then everything closes. */
+  /** Drains: readiness goes 503, edges finish their requests, workers stop, in-flight calls finish, outboxes flush, then everything closes. */
   stop(): Promise<void>;
 }
 
@@ -79,6 +79,7 @@ export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
   const stop = async () => {
     runtime.drain();
     for (const edge of edges.reverse()) await edge.close();
+    for (const service of services) await service.stopWorkers();
     for (const service of services) await service.stopRelay();
     for (const service of services.reverse()) await service.close();
     await runtime.close();
@@ -114,6 +115,8 @@ function checkPlan(plan: ProcessPlan, config: TrellisConfig): void {
   if (config.mode !== plan.mode) {
     throw new ConfigError(`mode is "${config.mode}" but this program runs ${plan.mode} mode; set mode (TRELLIS_MODE) to ${plan.mode}`);
   }
+  // Every hosted service's section is checked before anything starts, not as each one starts.
+  for (const service of plan.services) parseServiceSection(service.name, service.config, config.services[service.name]);
   if (config.mode !== 'distributed') return;
   const hosted = new Set(plan.services.map((service) => service.name));
   // Services verify tokens against governance's keys; edges only forward tokens, so need none.

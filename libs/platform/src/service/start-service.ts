@@ -1,17 +1,20 @@
-import { Module, type DynamicModule, type LoggerService } from '@nestjs/common';
+import { Module, type DynamicModule, type LoggerService, type Type } from '@nestjs/common';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
-import { ConfigError, type TrellisConfig } from '../config';
+import { ConfigError, parseServiceSection, type TrellisConfig } from '../config';
 import { Outbox, OutboxRelay } from '../events';
 import { createHealth, serveService, setHealth, type ServedApplication } from '../grpc/grpc-server';
 import type { Logger } from '../ops/logger';
 import type { ReadinessReport } from '../ops/ops-server';
 import { openDatabase, OutboxEntity, type DatabaseConfig } from '../persistence';
 import type { ServiceDefinition } from './define-service';
-import { KitModule } from './kit.module';
+import { KitModule, type KitDependencies } from './kit.module';
 import { assertEveryMethodGuarded } from './permission-check';
 import type { PlatformRuntime } from './platform-runtime';
+import { checkPluginKinds } from './service-plugins';
+import { startSubscriptions } from './service-subscriptions';
+import { startWorkers } from '../workers/service-workers';
 import { listenError, printableUrl, unreachableError } from './startup-error';
 
 /** A service that is up: where it listens and how to stop it. */
@@ -21,21 +24,29 @@ export interface RunningService {
   grpcAddress: string;
   app: ServedApplication;
   dataSource: DataSource;
+  /** Stops the service's workers, first of all on drain; resolves once each has returned. */
+  stopWorkers(): Promise<void>;
   /**
    * Stops delivering the outbox (events stay stored). A process stops every service's relay before
    * closing any service, so no event is handed to a subscriber that is going away.
    */
   stopRelay(): Promise<void>;
-  /** Stops the relay, stops taking calls, lets in-flight calls finish, closes the database. */
+  /**
+   * Stops the workers, the relay and the event subscriptions, stops taking calls, lets in-flight
+   * calls finish, closes the database.
+   */
   close(): Promise<void>;
 }
 
 /**
- * Starts one service on a runtime: opens and migrates its database, starts its outbox relay,
- * checks that every gRPC method is guarded, and serves gRPC with health and reflection.
+ * Starts one service on a runtime: checks that every gRPC method is guarded and that the plugin
+ * kinds it needs are loaded, opens and migrates its database, starts its outbox relay, serves gRPC
+ * with health and reflection (its config section validated as the container is built), then
+ * subscribes its event handlers and starts its workers.
  */
 export async function startService(definition: ServiceDefinition, runtime: PlatformRuntime): Promise<RunningService> {
   assertEveryMethodGuarded(definition.module, definition.grpcServices);
+  checkPluginKinds(definition, runtime.plugins);
   const { config } = runtime;
   const logger = runtime.logger.child({ service: definition.name });
   const database = databaseFor(definition.name, config);
@@ -95,6 +106,17 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
     throw listenError(error, `the ${name} gRPC server`, grpcAddress, `services.${name}.port (TRELLIS_${name.toUpperCase()}_PORT)`);
   }
   const started = app;
+  const get = <T>(type: Type<T>): T => started.get(type, { strict: false });
+  let subscriptions: Awaited<ReturnType<typeof startSubscriptions>>;
+  try {
+    subscriptions = await startSubscriptions({ service: definition.name, subscriptions: definition.subscriptions ?? [], get, bus: runtime.bus, dataSource, logger });
+  } catch (error) {
+    await started.close().catch(() => undefined);
+    await relay.stop();
+    await dataSource.destroy();
+    throw error;
+  }
+  const workers = startWorkers({ service: definition.name, workers: definition.workers ?? [], get, database, logger });
   setHealth(health, definition.grpcServices, true);
   const readinessChecks = [
     runtime.ops.addReadinessCheck({ name: `${definition.name}.database`, check: async () => void (await dataSource.query('SELECT 1')) }),
@@ -108,13 +130,17 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
     grpcAddress,
     app: started,
     dataSource,
+    stopWorkers: () => workers.stop(),
     stopRelay: () => relay.stop(),
     async close() {
       setHealth(health, definition.grpcServices, false);
       for (const remove of readinessChecks) remove();
-      // The relay stops first: events of calls still finishing stay in the outbox for the next
-      // start, rather than going to subscribers that are shutting down and losing them.
+      // Workers stop first, so none is left working on a service that is going away. The relay
+      // stops next: events of calls still finishing stay in the outbox for the next start,
+      // rather than going to subscribers that are shutting down and losing them.
+      await workers.stop();
       await relay.stop();
+      await subscriptions.stop();
       await started.close();
       await dataSource.destroy();
       logger.info(`${definition.name} stopped`);
@@ -133,12 +159,14 @@ async function outboxReadiness(dataSource: DataSource, relay: OutboxRelay): Prom
   return { figures: { pending }, degraded };
 }
 
-function rootModule(definition: ServiceDefinition, deps: Parameters<typeof KitModule.with>[0]): DynamicModule {
+/** The service's container: the kit's providers (its config section validated here) and its module. */
+function rootModule(definition: ServiceDefinition, deps: Omit<KitDependencies, 'serviceConfig'>): DynamicModule {
   @Module({})
   class ServiceRootModule {}
+  const serviceConfig = parseServiceSection(definition.name, definition.config, deps.config.services[definition.name]);
   return {
     module: ServiceRootModule,
-    imports: [KitModule.with(deps), definition.module],
+    imports: [KitModule.with({ ...deps, serviceConfig }), definition.module],
   };
 }
 

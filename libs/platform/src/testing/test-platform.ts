@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AnyPlugin } from '@trellis/plugin-sdk';
-import { loadConfig } from '../config';
+import { ENVIRONMENT, ENVIRONMENT_PREFIXES, loadConfig } from '../config';
 import { createGrpcClient, type GrpcClient } from '../grpc/grpc-client';
 import type { ServiceDefinition } from '../service/define-service';
 import { PlatformRuntime } from '../service/platform-runtime';
@@ -38,8 +38,10 @@ export class TestPlatform {
     const keys = await TestKeySet.create();
     writeFileSync(join(dir, 'jwks.json'), JSON.stringify(keys.jwks));
     const config = loadConfig({
+      // Variables the kit does not own set keys of service sections: TRELLIS_GOVERNANCE_ADMIN_KEY.
       services: Object.keys(env)
-        .map((name) => /^TRELLIS_(.+)_(PORT|DATABASE_URL)$/.exec(name)?.[1]?.toLowerCase())
+        .filter((name) => !Object.hasOwn(ENVIRONMENT, name) && !Object.keys(ENVIRONMENT_PREFIXES).some((prefix) => name.startsWith(prefix)))
+        .map((name) => /^TRELLIS_([A-Z][A-Z0-9]*)_[A-Z]/.exec(name)?.[1]?.toLowerCase())
         .filter((name): name is string => !!name),
       env: {
         TRELLIS_DATA_DIR: dir,
