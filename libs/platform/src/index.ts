@@ -8,3 +8,4 @@ export * from './persistence';
 export * from './service';
 export * from './workers';
 export * from './audit';
+export * from './wire';
