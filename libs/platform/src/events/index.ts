@@ -1,3 +1,4 @@
+export { BatchPublisher, type BatchPublisherOptions, type BufferFullPolicy } from './batch-publisher';
 export { subscribeToEvent, watchEvent, type CatalogSubscribeOptions, type CatalogWatchOptions } from './catalog-subscriptions';
 export type { EventBus, EventHandler, EventSubscription, SubscribeOptions, WatchOptions } from './event-bus';
 export {

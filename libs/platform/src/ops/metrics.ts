@@ -48,6 +48,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Events of lossy high-volume streams that a `BatchPublisher` dropped instead of publishing, by subject. */
+  readonly eventsDropped = new Counter({
+    name: 'trellis_events_dropped_total',
+    help: 'Events of lossy high-volume streams (batch publishing, no outbox) dropped before the event bus took them, by subject.',
+    labelNames: ['subject'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
