@@ -41,6 +41,7 @@ describe('runs encoded straight to the wire', () => {
           { key: 'nan', value: Number.NaN, timestampMs: 0, step: 0 },
           { key: 'inf', value: Number.NEGATIVE_INFINITY, timestampMs: 1, step: -5 },
           { key: 'zero', value: 0, timestampMs: 2, step: 2 ** 53 - 1 },
+          { key: 'negative zero', value: -0, timestampMs: -(2 ** 53 - 1), step: -1 },
         ],
         inputs: [input],
       }),
@@ -48,9 +49,12 @@ describe('runs encoded straight to the wire', () => {
     ];
     const reference = toBinary(SearchRunsResponseSchema, create(SearchRunsResponseSchema, { runs: views.map(runToProto), nextPageToken: 'next' }));
     const fast = create(SearchRunsResponseSchema, { nextPageToken: 'next' });
-    fast.$unknown = encodedRuns(views, 1);
+    fast.$unknown = encodedRuns(views);
     const decoded = fromBinary(SearchRunsResponseSchema, toBinary(SearchRunsResponseSchema, fast));
     expect(decoded).toEqual(fromBinary(SearchRunsResponseSchema, reference));
+    const runsOnly = create(SearchRunsResponseSchema);
+    runsOnly.$unknown = encodedRuns(views);
+    expect(Buffer.from(toBinary(SearchRunsResponseSchema, runsOnly))).toEqual(Buffer.from(toBinary(SearchRunsResponseSchema, create(SearchRunsResponseSchema, { runs: views.map(runToProto) }))));
     expect(decoded.runs).toHaveLength(2);
     expect(decoded.runs[0].data?.metrics[1].value).toBeNaN();
   });

@@ -46,9 +46,6 @@ import { encodedRuns } from './run.encoding';
 import { metricFromProto, runInfoToProto, runStatusFromProto, runToProto } from './run.mapping';
 import { RunService } from './run.service';
 
-/** `SearchRunsResponse.runs`, written by `encodedRuns` (a page of 1000 runs is 35,000 messages). */
-const SEARCH_RUNS_FIELD = 1;
-
 const keyValue = (entry: { key: string; value: string } | undefined) => ({ key: entry?.key ?? '', value: entry?.value ?? '' });
 
 /**
@@ -177,7 +174,7 @@ export class RunGrpc {
       pageToken: request.pageToken,
     });
     const response = create(SearchRunsResponseSchema, { nextPageToken: page.nextPageToken });
-    response.$unknown = encodedRuns(page.runs, SEARCH_RUNS_FIELD);
+    response.$unknown = encodedRuns(page.runs);
     return response;
   }
 }
