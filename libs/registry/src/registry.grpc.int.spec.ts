@@ -9,7 +9,7 @@ import {
   RegistryServiceDesc,
   VersionCreatedEventSchema,
 } from '@trellis/proto';
-import { eventually } from '@trellis/testing';
+import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
 import { definePlugin, z } from '@trellis/plugin-sdk';
 import { MemoryObjectStore } from '@trellis/plugin-sdk/testing';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,8 +25,14 @@ type Role = 'viewer' | 'editor' | 'admin' | 'owner';
 
 const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as ServiceError | undefined;
 
-/** The registry on its own (SQLite, standalone kit): what needs neither tracking nor governance. */
-describe('registry through gRPC (SQLite, standalone kit)', () => {
+// Each database once: the searches, row locks and upserts are written for both.
+const databases = [
+  { label: 'SQLite, standalone kit', distributed: false },
+  { label: 'PostgreSQL and NATS JetStream, distributed kit', distributed: true },
+];
+
+/** The registry on its own: what needs neither tracking nor governance. */
+describe.each(databases)('registry through gRPC ($label)', ({ distributed }) => {
   let platform: TestPlatform;
   let service: RunningService;
   let editor: Client;
@@ -39,6 +45,8 @@ describe('registry through gRPC (SQLite, standalone kit)', () => {
   const clientFor = (sub: string, bindings: Array<{ project: string; role: Role }>) => platform.client(RegistryServiceDesc, service.grpcAddress, { sub, bindings });
 
   let configDir: string;
+  let database: TestDatabase<{ type: 'postgres'; url: string }> | undefined;
+  let nats: TestNatsConfig | undefined;
 
   beforeAll(async () => {
     // The registry's store: the SDK's in-memory one (a service lib builds in no real plugin).
@@ -49,7 +57,13 @@ describe('registry through gRPC (SQLite, standalone kit)', () => {
     });
     configDir = mkdtempSync(join(tmpdir(), 'trellis-registry-spec-'));
     writeFileSync(join(configDir, 'trellis.yaml'), 'storage:\n  default:\n    plugin: storage-memory\n');
-    platform = await TestPlatform.start({ TRELLIS_REGISTRY_PORT: '0', TRELLIS_CONFIG: join(configDir, 'trellis.yaml') }, { plugins: [memoryStorage] });
+    let env: Record<string, string> = { TRELLIS_REGISTRY_PORT: '0', TRELLIS_CONFIG: join(configDir, 'trellis.yaml') };
+    if (distributed) {
+      database = await createTestDatabase();
+      nats = testNatsConfig();
+      env = { ...env, TRELLIS_MODE: 'distributed', TRELLIS_REGISTRY_DATABASE_URL: database.config.url, ...nats.env };
+    }
+    platform = await TestPlatform.start(env, { plugins: [memoryStorage] });
     subscription = await platform.runtime.bus.subscribe({
       durable: 'registry-spec',
       subject: 'trellis.registry.v1.>',
@@ -66,6 +80,8 @@ describe('registry through gRPC (SQLite, standalone kit)', () => {
     rmSync(configDir, { recursive: true, force: true });
     await subscription?.stop();
     await platform?.stop();
+    await nats?.cleanup();
+    await database?.drop();
   });
 
   const newModel = async (name: string, projectId = 'p1') => (await editor.createModel({ projectId, name })).model!;
