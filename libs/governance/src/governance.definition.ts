@@ -4,7 +4,7 @@ import { ApprovalEntity } from './approvals/approval.entity';
 import { AuditCheckpointEntity } from './audit/audit-checkpoint.entity';
 import { AuditChainHeadEntity, AuditRecordEntity } from './audit/audit-record.entity';
 import { GovernanceModule } from './governance.module';
-import { OrgEntity, PrincipalEntity, ProjectEntity, RoleBindingEntity } from './identity/identity.entities';
+import { OrgEntity, PrincipalEntity, ProjectEntity, RoleBindingEntity } from './identity/identity.entity';
 import { CreateIdentityTables1767100000000 } from './migrations/1767100000000-create-identity-tables';
 import { CreateTokenTables1767200000000 } from './migrations/1767200000000-create-token-tables';
 import { CreateAuditRecords1767300000000 } from './migrations/1767300000000-create-audit-records';

@@ -1,33 +1,40 @@
 import type { Metadata } from '@grpc/grpc-js';
-import type { DescMessage, MessageInitShape } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import { callerOf, decodePageToken, InvalidArgumentError, pageOf, pageSizeOf, Requires } from '@trellis/platform';
 import {
+  CreatePrincipalResponseSchema,
+  CreateProjectResponseSchema,
+  DeleteRoleBindingResponseSchema,
+  GetProjectResponseSchema,
+  ListPrincipalsResponseSchema,
+  ListProjectsResponseSchema,
+  ListRoleBindingsResponseSchema,
   PrincipalKind,
+  SetRoleBindingResponseSchema,
+  UpdateProjectResponseSchema,
   type CreatePrincipalRequest,
-  type CreatePrincipalResponseSchema,
+  type CreatePrincipalResponse,
   type CreateProjectRequest,
-  type CreateProjectResponseSchema,
+  type CreateProjectResponse,
   type DeleteRoleBindingRequest,
-  type DeleteRoleBindingResponseSchema,
+  type DeleteRoleBindingResponse,
   type GetProjectRequest,
-  type GetProjectResponseSchema,
+  type GetProjectResponse,
   type ListPrincipalsRequest,
-  type ListPrincipalsResponseSchema,
+  type ListPrincipalsResponse,
   type ListProjectsRequest,
-  type ListProjectsResponseSchema,
+  type ListProjectsResponse,
   type ListRoleBindingsRequest,
-  type ListRoleBindingsResponseSchema,
+  type ListRoleBindingsResponse,
   type SetRoleBindingRequest,
-  type SetRoleBindingResponseSchema,
+  type SetRoleBindingResponse,
   type UpdateProjectRequest,
-  type UpdateProjectResponseSchema,
+  type UpdateProjectResponse,
 } from '@trellis/proto';
-import { bindingToProto, principalToProto, projectToProto, roleFromProto } from './identity.mapping';
+import { bindingToProto, principalKindFromProto, principalToProto, projectToProto, roleFromProto } from './identity.mapping';
 import { IdentityService } from './identity.service';
-
-type Reply<S extends DescMessage> = Promise<MessageInitShape<S>>;
 
 /** IdentityService handlers: map proto to the service and back. */
 @Controller()
@@ -36,58 +43,60 @@ export class IdentityGrpc {
 
   @GrpcMethod('IdentityService', 'CreateProject')
   @Requires('create', 'Project')
-  async createProject(request: CreateProjectRequest, metadata: Metadata): Reply<typeof CreateProjectResponseSchema> {
+  async createProject(request: CreateProjectRequest, metadata: Metadata): Promise<CreateProjectResponse> {
     const caller = callerOf(metadata);
-    return { project: projectToProto(await this.identity.createProject(caller, request)) };
+    const { name, description, encryptAtRest } = request;
+    return create(CreateProjectResponseSchema, { project: projectToProto(await this.identity.createProject(caller, { name, description, encryptAtRest })) });
   }
 
   @GrpcMethod('IdentityService', 'GetProject')
   @Requires('read', 'Project')
-  async getProject(request: GetProjectRequest, metadata: Metadata): Reply<typeof GetProjectResponseSchema> {
+  async getProject(request: GetProjectRequest, metadata: Metadata): Promise<GetProjectResponse> {
     const caller = callerOf(metadata);
-    return { project: projectToProto(await this.identity.getProject(caller, request.projectId)) };
+    return create(GetProjectResponseSchema, { project: projectToProto(await this.identity.getProject(caller, request.projectId)) });
   }
 
   @GrpcMethod('IdentityService', 'ListProjects')
   @Requires('read', 'Project')
-  async listProjects(request: ListProjectsRequest, metadata: Metadata): Reply<typeof ListProjectsResponseSchema> {
+  async listProjects(request: ListProjectsRequest, metadata: Metadata): Promise<ListProjectsResponse> {
     const caller = callerOf(metadata);
     const size = pageSizeOf(request.pageSize);
     const rows = await this.identity.listProjects(caller, { size: size + 1, after: decodePageToken(request.pageToken) });
     const { items, nextPageToken } = pageOf(rows, size, (project) => project.name);
-    return { projects: items.map(projectToProto), nextPageToken };
+    return create(ListProjectsResponseSchema, { projects: items.map(projectToProto), nextPageToken });
   }
 
   @GrpcMethod('IdentityService', 'UpdateProject')
   @Requires('update', 'Project')
-  async updateProject(request: UpdateProjectRequest, metadata: Metadata): Reply<typeof UpdateProjectResponseSchema> {
+  async updateProject(request: UpdateProjectRequest, metadata: Metadata): Promise<UpdateProjectResponse> {
     const caller = callerOf(metadata);
-    return { project: projectToProto(await this.identity.updateProject(caller, request)) };
+    const { projectId, description, encryptAtRest, updateMask } = request;
+    return create(UpdateProjectResponseSchema, { project: projectToProto(await this.identity.updateProject(caller, { projectId, description, encryptAtRest, updateMask })) });
   }
 
   @GrpcMethod('IdentityService', 'CreatePrincipal')
   @Requires('create', 'Principal')
-  async createPrincipal(request: CreatePrincipalRequest, metadata: Metadata): Reply<typeof CreatePrincipalResponseSchema> {
+  async createPrincipal(request: CreatePrincipalRequest, metadata: Metadata): Promise<CreatePrincipalResponse> {
     const caller = callerOf(metadata);
-    if (request.kind === PrincipalKind.UNSPECIFIED) throw new InvalidArgumentError('must be PRINCIPAL_KIND_USER or PRINCIPAL_KIND_SERVICE_ACCOUNT', 'kind');
-    const kind = request.kind === PrincipalKind.USER ? 'user' : 'service_account';
-    const principal = await this.identity.createPrincipal(caller, { ...request, kind });
-    return { principal: principalToProto(principal) };
+    const kind = principalKindFromProto(request.kind, 'kind');
+    const { name, displayName, orgAdmin } = request;
+    const principal = await this.identity.createPrincipal(caller, { kind, name, displayName, orgAdmin });
+    return create(CreatePrincipalResponseSchema, { principal: principalToProto(principal) });
   }
 
   @GrpcMethod('IdentityService', 'ListPrincipals')
   @Requires('read', 'Principal')
-  async listPrincipals(request: ListPrincipalsRequest, metadata: Metadata): Reply<typeof ListPrincipalsResponseSchema> {
+  async listPrincipals(request: ListPrincipalsRequest, metadata: Metadata): Promise<ListPrincipalsResponse> {
     const caller = callerOf(metadata);
     const size = pageSizeOf(request.pageSize);
     const rows = await this.identity.listPrincipals(caller, { size: size + 1, after: decodePageToken(request.pageToken) });
     const { items, nextPageToken } = pageOf(rows, size, (principal) => principal.name);
-    return { principals: items.map(principalToProto), nextPageToken };
+    return create(ListPrincipalsResponseSchema, { principals: items.map(principalToProto), nextPageToken });
   }
 
   @GrpcMethod('IdentityService', 'SetRoleBinding')
   @Requires('create', 'Member')
-  async setRoleBinding(request: SetRoleBindingRequest, metadata: Metadata): Reply<typeof SetRoleBindingResponseSchema> {
+  async setRoleBinding(request: SetRoleBindingRequest, metadata: Metadata): Promise<SetRoleBindingResponse> {
     const caller = callerOf(metadata);
     const binding = request.binding;
     if (!binding) throw new InvalidArgumentError('is required', 'binding');
@@ -96,22 +105,22 @@ export class IdentityGrpc {
       principalId: binding.principalId,
       role: roleFromProto(binding.role, 'binding.role'),
     });
-    return { binding: bindingToProto(stored) };
+    return create(SetRoleBindingResponseSchema, { binding: bindingToProto(stored) });
   }
 
   @GrpcMethod('IdentityService', 'DeleteRoleBinding')
   @Requires('delete', 'Member')
-  async deleteRoleBinding(request: DeleteRoleBindingRequest, metadata: Metadata): Reply<typeof DeleteRoleBindingResponseSchema> {
+  async deleteRoleBinding(request: DeleteRoleBindingRequest, metadata: Metadata): Promise<DeleteRoleBindingResponse> {
     const caller = callerOf(metadata);
     await this.identity.deleteRoleBinding(caller, request.projectId, request.principalId);
-    return {};
+    return create(DeleteRoleBindingResponseSchema);
   }
 
   @GrpcMethod('IdentityService', 'ListRoleBindings')
   @Requires('read', 'Member')
-  async listRoleBindings(request: ListRoleBindingsRequest, metadata: Metadata): Reply<typeof ListRoleBindingsResponseSchema> {
+  async listRoleBindings(request: ListRoleBindingsRequest, metadata: Metadata): Promise<ListRoleBindingsResponse> {
     const caller = callerOf(metadata);
     const bindings = await this.identity.listRoleBindings(caller, request.projectId);
-    return { bindings: bindings.map(bindingToProto) };
+    return create(ListRoleBindingsResponseSchema, { bindings: bindings.map(bindingToProto) });
   }
 }

@@ -1,15 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkNoControlCharacters, checkNoNul, checkUpdateMask, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, PROJECT_ROLES, type ProjectRole } from '@trellis/platform';
 import { randomUUID } from 'node:crypto';
-import { DataSource, In, MoreThan, type EntityManager } from 'typeorm';
-import { AccessRevocations } from './access-revocations';
-import { OrgEntity, PrincipalEntity, ProjectEntity, RoleBindingEntity } from './identity.entities';
-
-/** Which rows of a list to read: at most `size`, sorted after `after`. */
-interface Page {
-  size: number;
-  after?: string;
-}
+import type { EntityManager } from 'typeorm';
+import { AccessRevocationPublisher } from './access-revocation.publisher';
+import type { PrincipalEntity, ProjectEntity, RoleBindingEntity } from './identity.entity';
+import { IdentityRepository, type Page } from './identity.repository';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** The fields UpdateProject may change, named in its update_mask. */
@@ -19,9 +14,9 @@ const PROJECT_UPDATABLE = ['description', 'encrypt_at_rest'] as const;
 @Injectable()
 export class IdentityService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly repository: IdentityRepository,
     private readonly audit: AuditRecorder,
-    private readonly revocations: AccessRevocations,
+    private readonly revocations: AccessRevocationPublisher,
   ) {}
 
   async createProject(caller: Caller, input: { name: string; description: string; encryptAtRest: boolean }): Promise<ProjectEntity> {
@@ -29,20 +24,19 @@ export class IdentityService {
     caller.assert('create', 'Project', { projectId: '', orgId });
     checkName(input.name, 'name');
     checkDescription(input.description);
-    return this.dataSource.transaction(async (manager) => {
-      if (await manager.existsBy(ProjectEntity, { orgId, name: input.name })) {
+    return this.repository.transaction(async (tx) => {
+      if (await this.repository.projectNamed(tx, orgId, input.name)) {
         throw new AlreadyExistsError(`project ${input.name} already exists`);
       }
-      const project = manager.create(ProjectEntity, { id: randomUUID(), orgId, ...input, createdAt: Date.now() });
-      await manager.insert(ProjectEntity, project);
-      await manager.insert(RoleBindingEntity, { projectId: project.id, principalId: caller.authenticated.id, role: 'owner' });
-      await this.audit.recordIn(manager, caller, { id: project.id, projectId: project.id });
+      const project = await this.repository.insertProject(tx, { id: randomUUID(), orgId, ...input, createdAt: Date.now() });
+      await this.repository.insertRoleBinding(tx, { projectId: project.id, principalId: caller.authenticated.id, role: 'owner' });
+      await this.audit.recordIn(tx, caller, { id: project.id, projectId: project.id });
       return project;
     });
   }
 
   async getProject(caller: Caller, projectId: string): Promise<ProjectEntity> {
-    const project = await this.dataSource.getRepository(ProjectEntity).findOneBy({ id: projectId });
+    const project = await this.repository.findProject(projectId);
     if (!project || !caller.can('read', 'Project', { projectId, orgId: project.orgId })) {
       throw new NotFoundError(`project ${projectId} not found`);
     }
@@ -53,11 +47,7 @@ export class IdentityService {
   async listProjects(caller: Caller, page: Page): Promise<ProjectEntity[]> {
     const orgId = this.orgOf(caller);
     const visible = caller.projectsWhere('read', 'Project');
-    return this.dataSource.getRepository(ProjectEntity).find({
-      where: { orgId, ...(visible === 'all' ? {} : { id: In(visible) }), ...(page.after ? { name: MoreThan(page.after) } : {}) },
-      order: { name: 'ASC' },
-      take: page.size,
-    });
+    return this.repository.listProjects(orgId, visible, page);
   }
 
   /** Changes the fields named in the mask and nothing else. */
@@ -72,9 +62,9 @@ export class IdentityService {
     const project = await this.getProject(caller, input.projectId);
     caller.assert('update', 'Project', { projectId: project.id, orgId: project.orgId, id: project.id });
     Object.assign(project, changes);
-    await this.dataSource.transaction(async (manager) => {
-      await manager.update(ProjectEntity, { id: project.id }, changes);
-      await this.audit.recordIn(manager, caller);
+    await this.repository.transaction(async (tx) => {
+      await this.repository.updateProject(tx, project.id, changes);
+      await this.audit.recordIn(tx, caller);
     });
     return project;
   }
@@ -88,13 +78,12 @@ export class IdentityService {
     checkName(input.name, 'name');
     checkLength(input.displayName, 200, 'display_name');
     checkNoControlCharacters(input.displayName, 'display_name');
-    return this.dataSource.transaction(async (manager) => {
-      if (await manager.existsBy(PrincipalEntity, { orgId, name: input.name })) {
+    return this.repository.transaction(async (tx) => {
+      if (await this.repository.principalNamed(tx, orgId, input.name)) {
         throw new AlreadyExistsError(`a user or service account named ${input.name} already exists`);
       }
-      const principal = manager.create(PrincipalEntity, { id: randomUUID(), orgId, ...input, createdAt: Date.now() });
-      await manager.insert(PrincipalEntity, principal);
-      await this.audit.recordIn(manager, caller, { id: principal.id });
+      const principal = await this.repository.insertPrincipal(tx, { id: randomUUID(), orgId, ...input, createdAt: Date.now() });
+      await this.audit.recordIn(tx, caller, { id: principal.id });
       return principal;
     });
   }
@@ -102,73 +91,66 @@ export class IdentityService {
   async listPrincipals(caller: Caller, page: Page): Promise<PrincipalEntity[]> {
     const orgId = this.orgOf(caller);
     caller.assert('read', 'Principal', { projectId: '', orgId });
-    return this.dataSource.getRepository(PrincipalEntity).find({
-      where: { orgId, ...(page.after ? { name: MoreThan(page.after) } : {}) },
-      order: { name: 'ASC' },
-      take: page.size,
-    });
+    return this.repository.listPrincipals(orgId, page);
   }
 
   async setRoleBinding(caller: Caller, binding: { projectId: string; principalId: string; role: ProjectRole }): Promise<RoleBindingEntity> {
     const project = await this.getProject(caller, binding.projectId);
     caller.assert('create', 'Member', { projectId: project.id, orgId: project.orgId, id: binding.principalId });
     this.assertOutranks(caller, project, binding.role, 'grant');
-    return this.dataSource.transaction(async (manager) => {
-      const principal = await manager.findOneBy(PrincipalEntity, { id: binding.principalId, orgId: project.orgId });
+    return this.repository.transaction(async (tx) => {
+      const principal = await this.repository.findPrincipal({ id: binding.principalId, orgId: project.orgId }, tx);
       if (!principal) throw new NotFoundError(`user or service account ${binding.principalId} not found`);
-      const current = await manager.findOneBy(RoleBindingEntity, { projectId: project.id, principalId: principal.id });
+      const current = await this.repository.findRoleBinding(tx, project.id, principal.id);
       if (current) this.assertOutranks(caller, project, current.role, 'change the role of');
-      if (current?.role === 'owner' && binding.role !== 'owner') await this.assertAnotherOwner(manager, project.id, principal.id);
-      await manager.upsert(RoleBindingEntity, binding, ['projectId', 'principalId']);
+      if (current?.role === 'owner' && binding.role !== 'owner') await this.assertAnotherOwner(tx, project.id, principal.id);
+      const stored = await this.repository.upsertRoleBinding(tx, binding);
       if (current && PROJECT_ROLES.indexOf(binding.role) < PROJECT_ROLES.indexOf(current.role)) {
-        await this.revocations.rolesReduced(manager, caller, principal.id, project.id);
+        await this.revocations.rolesReduced(tx, caller, principal.id, project.id);
       }
-      await this.audit.recordIn(manager, caller);
-      return manager.create(RoleBindingEntity, binding);
+      await this.audit.recordIn(tx, caller);
+      return stored;
     });
   }
 
   async deleteRoleBinding(caller: Caller, projectId: string, principalId: string): Promise<void> {
     const project = await this.getProject(caller, projectId);
     caller.assert('delete', 'Member', { projectId, orgId: project.orgId, id: principalId });
-    await this.dataSource.transaction(async (manager) => {
-      const current = await manager.findOneBy(RoleBindingEntity, { projectId, principalId });
+    await this.repository.transaction(async (tx) => {
+      const current = await this.repository.findRoleBinding(tx, projectId, principalId);
       if (!current) throw new NotFoundError(`${principalId} is not a member of project ${projectId}`);
       this.assertOutranks(caller, project, current.role, 'remove');
-      if (current.role === 'owner') await this.assertAnotherOwner(manager, projectId, principalId);
-      await manager.delete(RoleBindingEntity, { projectId, principalId });
-      await this.revocations.rolesReduced(manager, caller, principalId, projectId);
-      await this.audit.recordIn(manager, caller);
+      if (current.role === 'owner') await this.assertAnotherOwner(tx, projectId, principalId);
+      await this.repository.deleteRoleBinding(tx, projectId, principalId);
+      await this.revocations.rolesReduced(tx, caller, principalId, projectId);
+      await this.audit.recordIn(tx, caller);
     });
   }
 
   async listRoleBindings(caller: Caller, projectId: string): Promise<RoleBindingEntity[]> {
     const project = await this.getProject(caller, projectId);
     caller.assert('read', 'Member', { projectId, orgId: project.orgId });
-    return this.dataSource.getRepository(RoleBindingEntity).find({ where: { projectId }, order: { principalId: 'ASC' } });
+    return this.repository.listRoleBindings(projectId);
   }
 
   /** A principal's bindings as its token carries them: an org admin owns every project of its org. */
   async bindingsOf(principal: PrincipalEntity): Promise<Array<{ projectId: string; role: ProjectRole }>> {
     if (principal.orgAdmin) {
-      const projects = await this.dataSource.getRepository(ProjectEntity).find({ where: { orgId: principal.orgId }, select: { id: true } });
-      return projects.map((project) => ({ projectId: project.id, role: 'owner' as const }));
+      const projectIds = await this.repository.projectIdsOfOrg(principal.orgId);
+      return projectIds.map((projectId) => ({ projectId, role: 'owner' as const }));
     }
-    const bindings = await this.dataSource.getRepository(RoleBindingEntity).findBy({ principalId: principal.id });
+    const bindings = await this.repository.roleBindingsOf(principal.id);
     return bindings.map(({ projectId, role }) => ({ projectId, role }));
   }
 
   /** Creates the default org, project and admin on first start; returns the admin, or undefined if an org exists. */
-  async bootstrap(manager: EntityManager): Promise<PrincipalEntity | undefined> {
-    if ((await manager.count(OrgEntity)) > 0) return undefined;
+  async bootstrap(tx: EntityManager): Promise<PrincipalEntity | undefined> {
+    if (await this.repository.anyOrg(tx)) return undefined;
     const now = Date.now();
-    const org = manager.create(OrgEntity, { id: randomUUID(), name: 'default', createdAt: now });
-    const project = manager.create(ProjectEntity, { id: randomUUID(), orgId: org.id, name: 'default', description: 'Created at first start.', encryptAtRest: false, createdAt: now });
-    const admin = manager.create(PrincipalEntity, { id: randomUUID(), orgId: org.id, kind: 'user', name: 'admin', displayName: 'Administrator', orgAdmin: true, createdAt: now });
-    await manager.insert(OrgEntity, org);
-    await manager.insert(ProjectEntity, project);
-    await manager.insert(PrincipalEntity, admin);
-    await manager.insert(RoleBindingEntity, { projectId: project.id, principalId: admin.id, role: 'owner' });
+    const org = await this.repository.insertOrg(tx, { id: randomUUID(), name: 'default', createdAt: now });
+    const project = await this.repository.insertProject(tx, { id: randomUUID(), orgId: org.id, name: 'default', description: 'Created at first start.', encryptAtRest: false, createdAt: now });
+    const admin = await this.repository.insertPrincipal(tx, { id: randomUUID(), orgId: org.id, kind: 'user', name: 'admin', displayName: 'Administrator', orgAdmin: true, createdAt: now });
+    await this.repository.insertRoleBinding(tx, { projectId: project.id, principalId: admin.id, role: 'owner' });
     return admin;
   }
 
@@ -188,11 +170,8 @@ export class IdentityService {
     }
   }
 
-  private async assertAnotherOwner(manager: EntityManager, projectId: string, leaving: string): Promise<void> {
-    // Lock the owners on PostgreSQL, so two owners leaving at once cannot both see the other stay.
-    const lock = manager.connection.options.type === 'postgres' ? { lock: { mode: 'pessimistic_write' as const } } : {};
-    const owners = (await manager.find(RoleBindingEntity, { where: { projectId, role: 'owner' }, ...lock })).length;
-    if (owners <= 1) {
+  private async assertAnotherOwner(tx: EntityManager, projectId: string, leaving: string): Promise<void> {
+    if ((await this.repository.countOwnersForUpdate(tx, projectId)) <= 1) {
       throw new FailedPreconditionError(`${leaving} is the last owner of project ${projectId}; make someone else owner first`);
     }
   }

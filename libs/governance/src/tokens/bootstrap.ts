@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { AfterStart, CONFIG, LOGGER, type Logger, type TrellisConfig } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
-import { OrgEntity, PrincipalEntity } from '../identity/identity.entities';
+import { OrgEntity, PrincipalEntity } from '../identity/identity.entity';
 import { IdentityService } from '../identity/identity.service';
 import { storeApiKey } from './token.service';
 import { ApiKeyEntity } from './tokens.entities';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { CONFIG, revocationLifetimeMs, TokenVerifier, type TrellisConfig } from '@trellis/platform';
 import { DataSource, MoreThan } from 'typeorm';
-import { PrincipalEntity } from '../identity/identity.entities';
+import { PrincipalEntity } from '../identity/identity.entity';
 import { ApiKeyEntity } from './tokens.entities';
 
 /**

@@ -14,8 +14,8 @@ import {
   type TrellisConfig,
 } from '@trellis/platform';
 import { DataSource, In, IsNull, type EntityManager } from 'typeorm';
-import { PrincipalEntity, ProjectEntity } from '../identity/identity.entities';
-import { AccessRevocations } from '../identity/access-revocations';
+import { PrincipalEntity, ProjectEntity } from '../identity/identity.entity';
+import { AccessRevocationPublisher } from '../identity/access-revocation.publisher';
 import { IdentityService } from '../identity/identity.service';
 import { apiKeyMatches, hashApiKey, newApiKey, parseApiKey } from './api-key-secret';
 import { SigningKeys } from './signing-keys';
@@ -34,7 +34,7 @@ export class TokenService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly identity: IdentityService,
-    private readonly revocations: AccessRevocations,
+    private readonly revocations: AccessRevocationPublisher,
     private readonly signingKeys: SigningKeys,
     private readonly audit: AuditRecorder,
     @Inject(CONFIG) config: TrellisConfig,

@@ -4,7 +4,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ACCESS_REVOKED_SUBJECT, CONFIG, Outbox, revocationLifetimeMs, type Caller, type TrellisConfig } from '@trellis/platform';
 import { AccessRevokedEventSchema } from '@trellis/proto';
 import type { EntityManager } from 'typeorm';
-import { PrincipalEntity } from './identity.entities';
+import { IdentityRepository } from './identity.repository';
 
 /**
  * Publishes access taken away (trellis.governance.v1.access.revoked) in the transaction of the
@@ -12,9 +12,10 @@ import { PrincipalEntity } from './identity.entities';
  * delivers it, instead of when those tokens expire.
  */
 @Injectable()
-export class AccessRevocations {
+export class AccessRevocationPublisher {
   constructor(
     private readonly outbox: Outbox,
+    private readonly repository: IdentityRepository,
     @Inject(CONFIG) private readonly config: TrellisConfig,
   ) {}
 
@@ -28,9 +29,7 @@ export class AccessRevocations {
    * issued before (which carry the old roles) are refused and an exchange issues current ones.
    */
   async rolesReduced(manager: EntityManager, caller: Caller, principalId: string, projectId: string): Promise<void> {
-    // An atomic increment: two reductions at once both raise the version.
-    await manager.increment(PrincipalEntity, { id: principalId }, 'accessVersion', 1);
-    const { accessVersion } = await manager.findOneByOrFail(PrincipalEntity, { id: principalId });
+    const accessVersion = await this.repository.raiseAccessVersion(manager, principalId);
     await this.publish(manager, caller, { principalId, accessVersion }, projectId);
   }
 
