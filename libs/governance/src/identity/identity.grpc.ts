@@ -11,7 +11,6 @@ import {
   ListPrincipalsResponseSchema,
   ListProjectsResponseSchema,
   ListRoleBindingsResponseSchema,
-  PrincipalKind,
   SetRoleBindingResponseSchema,
   UpdateProjectResponseSchema,
   type CreatePrincipalRequest,
