@@ -63,6 +63,8 @@ const MAX_REDELIVERY_DELAY_MS = 60_000;
  * - `publish` stores the binary `EventEnvelope` in the stream with the event id as `Nats-Msg-Id`,
  *   so a copy published again within the duplicate window is dropped by JetStream; it resolves
  *   once JetStream has acknowledged storing the event (or recognised a duplicate).
+ * - `publishBatch` sends a batch's events before waiting for their acknowledgements (for the
+ *   `BatchPublisher`); `redeliveryWindowMs` says how long inboxes must remember an event.
  * - `subscribe` creates (or updates) a durable pull consumer with explicit acks. An event is acked
  *   after its handler resolves, and negatively acked with a growing delay when it throws; after
  *   `maxDeliver` deliveries it is terminated with an error log line. A new durable starts from the
