@@ -1,15 +1,22 @@
 // Fails when committed generated code (libs/proto, the kit's test service) or a vendored .proto
 // differs from what tools/generate.mjs makes now, or when buf does not compile a vendored .proto
 // back to the descriptor it was written from. Fix: run `node tools/generate.mjs` and commit the result.
+// Also fails when the settings in docs/configuration.md differ from the config schemas
+// (fix: `node tools/config-docs.mjs`).
 import { execSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRegistry, equals, fromBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { CONFIGURATION_DOC, configurationDoc } from './config-docs.mjs';
 import { TEMPLATES, VENDORED, vendoredFiles } from './generate.mjs';
 
 let stale = false;
+if (readFileSync(CONFIGURATION_DOC, 'utf8') !== configurationDoc()) {
+  console.error('docs/configuration.md is stale: run `node tools/config-docs.mjs` and commit the result');
+  stale = true;
+}
 for (const { path, text } of vendoredFiles()) {
   if (!existsSync(path) || readFileSync(path, 'utf8') !== text) {
     console.error(`${path} is stale: run \`node tools/generate.mjs\` and commit the result`);

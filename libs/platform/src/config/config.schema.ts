@@ -8,102 +8,155 @@ const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:
 const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port');
 
 /**
- * The whole configuration of a Trellis process: `trellis.yaml` (or the file named by
- * `TRELLIS_CONFIG`) overlaid with `TRELLIS_*` environment variables (see ENVIRONMENT).
+ * The kit's configuration of a Trellis process: `trellis.yaml` (or the file named by
+ * `TRELLIS_CONFIG`) overlaid with `TRELLIS_*` environment variables (see ENVIRONMENT). Each
+ * service's own settings are in its section `services.<name>`, checked by the service's schema
+ * when it starts. docs/configuration.md is generated from the descriptions here.
  */
 export const configSchema = z
   .object({
-    /** standalone: every service in one process on SQLite; distributed: one service, PostgreSQL and NATS. */
-    mode: z.enum(['standalone', 'distributed']).default('standalone'),
-    /** Where standalone keeps its SQLite files and blobs. */
-    dataDir: z.string().min(1).default('./.trellis'),
-    /** Address services bind to. */
-    host: z.string().min(1).default('127.0.0.1'),
+    mode: z
+      .enum(['standalone', 'distributed'])
+      .default('standalone')
+      .describe('`standalone`: every service in one process on SQLite; `distributed`: one service per process on PostgreSQL and NATS JetStream'),
+    dataDir: z
+      .string()
+      .min(1)
+      .default('./.trellis')
+      .describe(
+        "where files go: standalone's SQLite databases, and in both modes tracking's artifacts and the registry's model copies (the `default` storage instance) and plugin data; a relative path is taken from the directory the process starts in, and the summary prints it in full. In distributed mode give tracking and the registry the same absolute path, or a shared storage plugin",
+      ),
+    host: z.string().min(1).default('127.0.0.1').describe('address the gRPC and ops servers bind to'),
     log: z
       .object({
-        level: z.enum(LOG_LEVELS).default('info'),
-        /** `pretty`: one readable line per entry; `json`: one JSON object per line; `auto`: pretty when stdout is a terminal. */
-        format: z.enum(LOG_FORMATS).default('auto'),
+        level: z.enum(LOG_LEVELS).default('info').describe('how much is logged (pino levels, most severe first)'),
+        format: z
+          .enum(LOG_FORMATS)
+          .default('auto')
+          .describe('`json`: one JSON object per line (for log collectors); `pretty`: one readable line per entry; `auto`: `pretty` when stdout is a terminal, `json` otherwise'),
       })
       .prefault({}),
-    /** HTTP port of /healthz, /readyz and /metrics; 0 picks a free one. */
-    opsPort: port.default(9464),
+    opsPort: port
+      .default(9464)
+      .describe(
+        'HTTP port of `/healthz`, `/readyz`, `/metrics` (0 picks a free port); every process has its own, so processes on one host need different ones. Governance also serves its key set here, at `/.well-known/jwks.json`',
+      ),
     auth: z
       .object({
-        /** URL of governance's JSON Web Key Set. */
-        jwksUrl: z.url().optional(),
-        /** A JSON Web Key Set file, for tests and air-gapped installs. */
-        jwksFile: z.string().min(1).optional(),
-        issuer: z.string().min(1).default('trellis-governance'),
-        audience: z.string().min(1).default('trellis'),
-        /** Lifetime of tokens governance issues; a changed role binding takes effect within it. */
-        tokenTtlSeconds: z.coerce.number().int().min(30, 'must be at least 30 seconds').max(86_400, 'must be at most a day').default(300),
-        /** Key exchanges allowed per API key per second (burst: four times as many). */
-        exchangesPerKeyPerSecond: z.coerce.number().positive('must be a positive number').default(5),
-        /** Rejected key exchanges allowed per client address per second (burst: four times as many); good keys are never refused for it. */
-        exchangesPerAddressPerSecond: z.coerce.number().positive('must be a positive number').default(20),
-        /** The bootstrap admin's API key (trellis_...), instead of a generated one; used on first start only. */
-        adminKey: z.string().regex(API_KEY_PATTERN, 'must be an API key as governance issues them: trellis_<16 hex>_<43 base64url>').optional(),
+        jwksUrl: z
+          .url()
+          .optional()
+          .describe("governance's JSON Web Key Set URL (`http://<governance ops address>/.well-known/jwks.json`); required in distributed mode for every service but governance")
+          .meta({ defaultText: "this process's `/.well-known/jwks.json`" }),
+        jwksFile: z.string().min(1).optional().describe('a JSON Web Key Set file instead (tests, air-gapped installs)'),
+        issuer: z.string().min(1).default('trellis-governance').describe('required `iss` of tokens'),
+        audience: z.string().min(1).default('trellis').describe('required `aud` of tokens'),
+        tokenTtlSeconds: z.coerce
+          .number()
+          .int()
+          .min(30, 'must be at least 30 seconds')
+          .max(86_400, 'must be at most a day')
+          .default(300)
+          .describe('lifetime of tokens governance issues; a changed role binding takes effect within it'),
+        exchangesPerKeyPerSecond: z.coerce
+          .number()
+          .positive('must be a positive number')
+          .default(5)
+          .describe('key exchanges per API key per second (bursts of four times as many)'),
+        exchangesPerAddressPerSecond: z.coerce
+          .number()
+          .positive('must be a positive number')
+          .default(20)
+          .describe(
+            'rejected key exchanges per client address per second (bursts of four times as many); a good key is never refused for it, so clients behind one gateway cannot lock each other out',
+          ),
+        adminKey: z
+          .string()
+          .regex(API_KEY_PATTERN, 'must be an API key as governance issues them: trellis_<16 hex>_<43 base64url>')
+          .optional()
+          .describe(
+            "the bootstrap admin's API key on first start, instead of a generated (printed) one; ignored once the admin exists (`npm run admin-key` issues a new key)",
+          ),
       })
       .prefault({}),
-    /** Default PostgreSQL URL; each service uses a database named `trellis_<service>` on that server. */
-    databaseUrl: postgresUrl.optional(),
+    databaseUrl: postgresUrl
+      .optional()
+      .describe(
+        'PostgreSQL server for distributed mode (the database named in the URL is not used); each service uses the database `trellis_<service>` on it, which it creates at first start if it is missing (the role needs `CREATEDB`, or create the databases beforehand)',
+      ),
     nats: z
       .object({
-        url: z.string().regex(/^(nats|tls):\/\//, 'must be a nats:// URL').default('nats://127.0.0.1:4222'),
-        stream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, - and _').default('TRELLIS'),
-        /** Prepended to every subject on the wire, so several installations can share one NATS. */
-        subjectPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated tokens of letters, digits, - and _').optional(),
+        url: z
+          .string()
+          .regex(/^(nats|tls):\/\//, 'must be a nats:// URL')
+          .default('nats://127.0.0.1:4222')
+          .describe('NATS server with JetStream enabled (distributed mode; every process, the gateway too: it follows revocations)'),
+        stream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, - and _').default('TRELLIS').describe('JetStream stream holding `trellis.>` events'),
+        subjectPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated tokens of letters, digits, - and _')
+          .optional()
+          .describe('prepended to every subject on the wire, so installations (or test runs) can share one NATS'),
       })
       .prefault({}),
-    /** The HTTP gateway: every RPC as JSON over HTTP, and the REST APIs built on it. */
     gateway: z
       .object({
-        /** HTTP port; 0 picks a free one. */
-        port: port.default(8080),
-        /**
-         * Where each service's gRPC server listens (`host:port`), keyed by service name. In
-         * standalone the services of the same process are used unless listed here.
-         */
-        upstreams: z.record(z.string().regex(/^[a-z][a-z0-9]*$/, 'must be a service name'), hostPort).default({}),
-        /** Largest request body a JSON route reads, in bytes; larger ones are answered 413. */
-        maxBodyBytes: z.coerce.number().int().positive('must be a positive number of bytes').default(1_048_576),
+        port: port.default(8080).describe('HTTP port of the gateway (0 picks a free port); it also answers `/healthz` and `/readyz` there'),
+        upstreams: z
+          .record(z.string().regex(/^[a-z][a-z0-9]*$/, 'must be a service name'), hostPort)
+          .default({})
+          .describe(
+            '`host:port` of the gRPC server of service `<name>`, one of `governance`, `tracking`, `registry` (`TRELLIS_GATEWAY_UPSTREAM_GOVERNANCE`, ...). In distributed mode the gateway refuses to start without any (governance\'s is needed for API keys) or with another name; in standalone one overrides the in-process service. `/readyz` fails while an upstream does not answer its gRPC health check',
+          )
+          .meta({ defaultText: "the process's own services" }),
+        maxBodyBytes: z.coerce
+          .number()
+          .int()
+          .positive('must be a positive number of bytes')
+          .default(1_048_576)
+          .describe('largest JSON request body the gateway reads; larger ones are answered 413 (an NDJSON body: the largest line)'),
       })
       .prefault({}),
-    /**
-     * Storage plugin instances by name (`default`, `team-a-s3`): the plugin's id and its config.
-     * Services that store objects (tracking's artifacts) pick instances by these names; `default`
-     * is storage-fs under the data directory unless configured here.
-     */
     storage: z
       .record(
         z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be an instance name: lowercase letters, digits, . _ and -'),
         z.object({ plugin: z.string().min(1), config: z.unknown().default({}) }).strict(),
       )
-      .default({}),
-    /**
-     * Governance's audit chain: how often its head is signed (a checkpoint), and by which KMS, so
-     * that a chain rewritten in the database no longer matches a signature made with a key the
-     * database does not hold.
-     */
+      .default({})
+      .describe(
+        "a storage plugin instance: `{ plugin: <plugin id>, config: {...} }`; services that store objects (tracking's artifacts, the registry's model copies) pick instances by these names: a project's chosen instance (`ArtifactService/SetArtifactStore`), `default` until one is chosen",
+      )
+      .meta({ defaultText: '`default`: storage-fs under `<dataDir>/artifacts`' }),
     audit: z
       .object({
-        /** Sign the head once this many records were appended since the last checkpoint. */
-        checkpointEveryRecords: z.coerce.number().int().min(1, 'must be a positive number of records').default(1000),
-        /** Sign the head this often, in seconds, when records were appended since the last checkpoint. */
-        checkpointEverySeconds: z.coerce.number().int().min(1, 'must be a positive number of seconds').default(60),
-        /**
-         * The KMS plugin instance that signs (its plugin must compute MACs): the plugin's id and
-         * config. Default: kms-local with the key file `<dataDir>/keys/audit-checkpoint.key`,
-         * written at first start when missing.
-         */
-        checkpointKms: z.object({ plugin: z.string().min(1), config: z.unknown().default({}) }).strict().optional(),
+        checkpointEveryRecords: z.coerce
+          .number()
+          .int()
+          .min(1, 'must be a positive number of records')
+          .default(1000)
+          .describe('sign the head of the audit chain once this many records were appended since the last checkpoint'),
+        checkpointEverySeconds: z.coerce
+          .number()
+          .int()
+          .min(1, 'must be a positive number of seconds')
+          .default(60)
+          .describe('sign the head this often while records keep arriving'),
+        checkpointKms: z
+          .object({ plugin: z.string().min(1), config: z.unknown().default({}) })
+          .strict()
+          .optional()
+          .describe('the KMS plugin instance that signs checkpoints: `{ plugin: <plugin id>, config: {...} }`; its plugin must compute MACs (kms-local does)')
+          .meta({ defaultText: 'kms-local, key file `<dataDir>/keys/audit-checkpoint.key`' }),
       })
       .prefault({}),
-    /** Per-service sections, keyed by service name: the kit's keys, and the service's own (checked when it starts). */
-    services: z.record(z.string(), serviceSectionSchema).default({}),
-    /** npm packages of plugins to load. */
-    plugins: z.array(z.string().min(1)).default([]),
+    services: z
+      .record(z.string(), serviceSectionSchema)
+      .default({})
+      .describe("each service's section: the kit's keys below, and the service's own (see the service's table)"),
+    plugins: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('npm packages of plugins to load (storage-fs and kms-local are built into `apps/standalone`; see each program for its own)'),
   })
   .strict();
 
@@ -111,8 +164,8 @@ export const configSchema = z
 export type TrellisConfig = z.infer<typeof configSchema>;
 
 /**
- * The environment variables the kit reads and the config key each sets; each service's section
- * adds `TRELLIS_<SERVICE>_<KEY>` for each of its keys (see serviceVariable), and
+ * The environment variables of the kit's keys: each is `TRELLIS_` and the key's path in upper
+ * snake case (but TRELLIS_ADMIN_KEY). Each service's keys add `TRELLIS_<SERVICE>_<KEY>` (see serviceVariable), and
  * ENVIRONMENT_PREFIXES adds families of variables named after a key of their own.
  */
 export const ENVIRONMENT: Record<string, string> = {
