@@ -27,7 +27,7 @@ import { REGISTRY_STORE } from '../version-files/registry-store';
 import { storageUriOf, versionPathOf, versionPrefix } from '../version-files/version-file.paths';
 import { VersionFileService, type CopyJob, type CopySource, type VersionFileEntry } from '../version-files/version-file.service';
 import { parseSource, type VersionSource } from './version-source.parser';
-import { ModelVersionEntity, type StoredLineage, type StoredTensor } from './version.entity';
+import type { ModelVersionEntity, StoredLineage, StoredTensor } from './version.entity';
 import { versionToProto, type VersionView } from './version.mapping';
 import { VersionRepository, type VersionOfModel } from './version.repository';
 
@@ -103,7 +103,7 @@ export class VersionService {
       const prefix = versionPrefix(model.projectId, model.id, number);
       const origin = await this.originOf(tx, model, source, prefix, caller, lineage);
       const now = Date.now();
-      const version = tx.create(ModelVersionEntity, {
+      const version: ModelVersionEntity = {
         modelId: model.id,
         version: number,
         source: input.source,
@@ -120,7 +120,7 @@ export class VersionService {
         creatorId: caller.authenticated.id,
         createdAt: now,
         updatedAt: now,
-      });
+      };
       const tags = lastWins(input.tags);
       await this.versions.insert(tx, version, tags);
       await this.models.update(tx, model.id, { latestVersion: number, updatedAt: now });
@@ -213,7 +213,6 @@ export class VersionService {
     const page = await this.versions.search({ projectIds, nameLike: query.nameLike, runIds: query.runIds, tags: query.tags, after, limit: size });
     const last = page.hits[page.hits.length - 1];
     const nextPageToken = page.more && last ? encodePageToken(JSON.stringify([last.name, last.projectId, last.version]), listing) : '';
-    if (page.hits.length === 0) return { versions: [], nextPageToken };
     return { versions: await this.versions.views(await this.versions.versionsOf(page.hits)), nextPageToken };
   }
 
