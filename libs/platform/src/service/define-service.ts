@@ -106,5 +106,13 @@ export function defineService<Config extends z.ZodObject>(definition: ServiceDef
     if (KIT_SECTION_KEYS.includes(key)) throw new Error(`${definition.name}'s config declares ${key}, which the kit sets for every service`);
     if (!/^[a-z][a-zA-Z0-9]*$/.test(key)) throw new Error(`${definition.name}'s config key "${key}" must be lowerCamelCase, so that its variable name maps back to it`);
   }
+  const durables = (definition.subscriptions ?? []).map((declared) => durableName(definition.name, declared));
+  const repeated = durables.find((durable, index) => durables.indexOf(durable) !== index);
+  if (repeated) throw new Error(`${definition.name} subscribes twice as ${repeated}: give one of them a durable name of its own`);
   return definition as unknown as ServiceDefinition;
+}
+
+/** The durable name of a subscription: its own, else `<service>-<handler class in kebab case>`. */
+export function durableName(service: string, subscription: SubscriptionDefinition): string {
+  return subscription.durable ?? `${service}-${subscription.handler.name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`;
 }

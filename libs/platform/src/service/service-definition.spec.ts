@@ -91,6 +91,13 @@ describe('a service declared with defineService', () => {
       expect(activity.handled).toBe(1);
     });
 
+    it('refuses two subscriptions under one durable name, which would share their events', () => {
+      const [seen] = kitV2WidgetService.subscriptions ?? [];
+      expect(() => defineService({ ...kitV2WidgetService, subscriptions: [seen, { ...seen, subject: 'trellis.kittest.v1.widget.deleted' }] })).toThrow(
+        'widgets subscribes twice as widgets-widget-seen-handler: give one of them a durable name of its own',
+      );
+    });
+
     it('stops receiving when the service closes', async () => {
       const { runtime, service } = await start(dir);
       await service.close();

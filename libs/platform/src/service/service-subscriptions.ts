@@ -3,14 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { EventBus, EventSubscription } from '../events';
 import { subscribeIdempotent } from '../events/subscribe-idempotent';
 import type { KitLogger } from '../persistence/logger';
-import type { EventHandlerProvider, SubscriptionDefinition } from './define-service';
-
-/** The durable name of a subscription: its own, else `<service>-<handler class in kebab case>`. */
-export function durableName(service: string, subscription: SubscriptionDefinition): string {
-  if (subscription.durable) return subscription.durable;
-  const handler = subscription.handler.name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
-  return `${service}-${handler}`;
-}
+import { durableName, type EventHandlerProvider, type SubscriptionDefinition } from './define-service';
 
 /**
  * Subscribes each of a service's declared handlers, durably and through the inbox (each event
