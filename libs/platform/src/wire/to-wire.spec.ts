@@ -12,7 +12,7 @@ import {
 } from '@trellis/proto';
 import fc from 'fast-check';
 import { arbitraryMessage, withNumbers } from './test-fixtures/arbitrary-message';
-import { ChoicesSchema, FarFieldsSchema, MapsSchema, OptionalsSchema, RepeatsSchema, ScalarsSchema } from './test-fixtures/gen/wire_test_pb';
+import { ChoicesSchema, FarFieldsSchema, MapsSchema, OptionalsSchema, RepeatsSchema, ScalarsSchema, Shade } from './test-fixtures/gen/wire_test_pb';
 import { toWire, wireField } from './to-wire';
 import type { WireMessage } from './wire-message';
 
@@ -21,6 +21,12 @@ const SEED = 20261204;
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const reference = (schema: DescMessage, init: Record<string, unknown>) => hex(toBinary(schema, create(schema, init)));
+/** The maps of MapsSchema with their int64 values as protobuf-es' create wants them. */
+const withBigInts = (maps: WireMessage<typeof MapsSchema>) => ({
+  ...maps,
+  int64ToMessage: Object.fromEntries(Object.entries(maps.int64ToMessage).map(([key, value]) => [key, { ...value, anInt64: BigInt(value.anInt64) }])),
+  sint32ToInt64: Object.fromEntries(Object.entries(maps.sint32ToInt64).map(([key, value]) => [key, BigInt(value)])),
+});
 const written = (schema: DescMessage, init: Record<string, unknown>) => hex(toWire(schema, init as WireMessage<DescMessage>));
 
 /** The messages that services write with wireField, and the fields they write so. */
@@ -33,7 +39,13 @@ const FAST_PATH: Array<[DescMessage, string]> = [
 ];
 
 const SHAPES = [ScalarsSchema, OptionalsSchema, RepeatsSchema, MapsSchema, ChoicesSchema, FarFieldsSchema];
-const WELL_KNOWN = [StructSchema, ValueSchema, TimestampSchema, AnySchema, FileDescriptorProtoSchema];
+const WELL_KNOWN: Array<[DescMessage, number]> = [
+  [StructSchema, 100],
+  [ValueSchema, 100],
+  [TimestampSchema, 100],
+  [AnySchema, 100],
+  [FileDescriptorProtoSchema, 40],
+];
 const CONTRACTS = (Object.values(contracts) as unknown[]).filter((value): value is DescMessage => typeof value === 'object' && value !== null && (value as DescMessage).kind === 'message');
 
 function writesAsProtobufEs(schema: DescMessage, runs: number): void {
@@ -75,7 +87,9 @@ describe('the wire writer against protobuf-es', () => {
     (_, schema) => writesAsProtobufEs(schema, 500),
   );
 
-  it.each(WELL_KNOWN.map((schema) => [schema.typeName, schema] as const))('writes %s (recursive, proto2) as toBinary does', (_, schema) => writesAsProtobufEs(schema, 100));
+  it.each(WELL_KNOWN.map(([schema, runs]) => [schema.typeName, schema, runs] as const))('writes the well-known %s (recursive messages, proto2) as toBinary does', (_, schema, runs) =>
+    writesAsProtobufEs(schema, runs),
+  );
 
   it('writes every message of the public contracts as toBinary does', () => {
     expect(CONTRACTS.length).toBeGreaterThan(100);
@@ -112,6 +126,31 @@ describe('the wire writer against protobuf-es', () => {
     const incomplete: WireMessage<typeof MetricSchema> = { key: 'loss', value: 1, timestampMs: 1 };
     const complete: WireMessage<typeof MetricSchema> = { key: 'loss', value: 1, timestampMs: 1, step: 2n };
     expect(hex(toWire(MetricSchema, complete))).not.toBe(hex(toWire(MetricSchema, incomplete)));
+  });
+
+  it('takes maps and oneofs in their protobuf-es shapes', () => {
+    const maps: WireMessage<typeof MapsSchema> = {
+      stringToString: { a: 'b' },
+      int32ToDouble: { [-1]: 0.5 },
+      int64ToMessage: { '9007199254740993': { ...create(ScalarsSchema, { aString: 'x' }), anInt64: 5 } },
+      uint32ToShade: { 7: Shade.LIGHT },
+      uint64ToBytes: {},
+      sint32ToInt64: { 3: -2 },
+      sint64ToBool: {},
+      fixed32ToFloat: {},
+      fixed64ToString: {},
+      sfixed32ToSint64: {},
+      sfixed64ToUint32: {},
+      boolToString: { true: 'yes' },
+    };
+    const choices: WireMessage<typeof ChoicesSchema> = {
+      kind: { case: 'count', value: 3 },
+      label: '',
+      other: { case: undefined },
+      children: [{ kind: { case: 'shade', value: Shade.NEGATIVE }, label: 'child', other: { case: 'flag', value: false }, children: [] }],
+    };
+    expect(written(MapsSchema, maps)).toBe(reference(MapsSchema, withBigInts(maps)));
+    expect(written(ChoicesSchema, choices)).toBe(reference(ChoicesSchema, { ...choices, kind: { case: 'count', value: 3n } }));
   });
 
   it('answers nothing for a field that toBinary would leave out', () => {

@@ -22,10 +22,13 @@ export type WireValue<T> = T extends bigint
       ? WireShape<T>
       : T extends ReadonlyArray<infer E>
         ? ReadonlyArray<WireValue<E>>
-        : T extends { case: undefined }
-          ? { case: undefined; value?: undefined }
-          : T extends { case: string; value: unknown }
-            ? { case: T['case']; value: WireValue<T['value']> }
-            : T extends object
-              ? { readonly [K in keyof T]: WireValue<T[K]> }
-              : T;
+        : T extends object
+          ? string extends keyof T
+            ? { readonly [key: string]: WireValue<T[string & keyof T]> }
+            : number extends keyof T
+              ? { readonly [key: number]: WireValue<T[number & keyof T]> }
+              : WireOneof<T>
+          : T;
+
+/** A oneof's `{ case, value }` with the value mapped by WireValue. */
+type WireOneof<T> = T extends { case: undefined } ? { case: undefined; value?: undefined } : T extends { case: string; value: unknown } ? { case: T['case']; value: WireValue<T['value']> } : T;
