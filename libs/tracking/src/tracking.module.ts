@@ -1,19 +1,11 @@
 import { Module } from '@nestjs/common';
-import { ArtifactGrpc } from './artifacts/artifact.grpc';
-import { ArtifactService } from './artifacts/artifact.service';
-import { ArtifactStores } from './artifacts/artifact-stores';
+import { ArtifactsModule } from './artifacts/artifacts.module';
 import { ExperimentsModule } from './experiments/experiments.module';
-import { MetricGrpc } from './metrics/metric.grpc';
-import { MetricStore } from './metrics/metric-store';
-import { RunAccess } from './runs/run-access';
-import { RunGrpc } from './runs/run.grpc';
-import { RunService } from './runs/run.service';
-import { RunSearch } from './runs/run-search';
+import { MetricsModule } from './metrics/metrics.module';
+import { RunsModule } from './runs/runs.module';
 
-/** Wires tracking's handlers and services; nothing else. */
+/** Wires tracking's feature modules; nothing else. */
 @Module({
-  imports: [ExperimentsModule],
-  controllers: [RunGrpc, MetricGrpc, ArtifactGrpc],
-  providers: [RunService, RunAccess, MetricStore, RunSearch, ArtifactService, ArtifactStores],
+  imports: [ExperimentsModule, RunsModule, MetricsModule, ArtifactsModule],
 })
 export class TrackingModule {}

@@ -15,6 +15,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { Client } from 'pg';
 import { parseOrderBy } from '../../../libs/tracking/src/shared/search/order-by.parser';
 import { parseRunFilter } from '../../../libs/tracking/src/shared/search/run-filter.parser';
+import { RunRepository } from '../../../libs/tracking/src/runs/run.repository';
 import { RunSearch } from '../../../libs/tracking/src/runs/run-search';
 import { buildRunSearchSql } from '../../../libs/tracking/src/runs/run-search.query';
 import { openSearchDatabase } from '../../../libs/tracking/src/shared/search/test-fixtures/search-tables';
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
     console.log(`  ${RUNS.toLocaleString('en-US')} runs in one experiment x 20 params x 10 metrics x 3 tags, seeded in ${seedSeconds.toFixed(1)} s`);
     console.log(`  ${ROUNDS} rounds after ${WARMUP} warm-up, RunSearch and baseline alternating; baseline = the same query hand-written, plain pg`);
 
-    const search = new RunSearch(dataSource);
+    const search = new RunSearch(new RunRepository(dataSource));
     // The same searches end to end: tracking on this database, through gRPC with a verified token,
     // the page hydrated with each run's params, tags, latest metrics and inputs.
     const nats = testNatsConfig();

@@ -11,11 +11,13 @@ import { CreateMetricTables1767500001000 } from '../migrations/1767500001000-cre
 import { MetricRollupTimestamps1767700000000 } from '../migrations/1767700000000-metric-rollup-timestamps';
 import { RunAccess } from '../runs/run-access';
 import { RunEntity } from '../runs/run.entity';
+import { RunRepository } from '../runs/run.repository';
 import { METRIC_ENTITIES } from './metric.entity';
 import { MetricGrpc } from './metric.grpc';
 import { MetricStore, type MetricPoint } from './metric-store';
+import { MetricsModule } from './metrics.module';
 
-@Module({ controllers: [MetricGrpc], providers: [MetricStore, RunAccess] })
+@Module({ imports: [MetricsModule] })
 class MetricsTestModule {}
 
 const metricsTest = defineService({
@@ -204,7 +206,7 @@ describe('MetricService through the service kit', () => {
       callContextOf(metadata).caller = new Caller(principal, abilityFor(principal), 'req-slow', undefined, '127.0.0.1:5000');
       return metadata;
     };
-    const handler = () => new MetricGrpc(new MetricStore(service.dataSource), new RunAccess(service.dataSource));
+    const handler = () => new MetricGrpc(new MetricStore(service.dataSource), new RunAccess(new RunRepository(service.dataSource)));
 
     it('reads the next chunk only once the call has drained the last', async () => {
       const call = new SlowCall();

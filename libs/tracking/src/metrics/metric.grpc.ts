@@ -9,7 +9,6 @@ import {
   GetSampledMetricHistoryResponseSchema,
   GetSampledMetricSeriesResponseSchema,
   MetricSampling,
-  MetricSchema,
   SampledSeriesSchema,
   StreamMetricHistoryResponseSchema,
   StreamMetricSeriesResponseSchema,
@@ -21,7 +20,6 @@ import {
   type GetSampledMetricHistoryResponse,
   type GetSampledMetricSeriesRequest,
   type GetSampledMetricSeriesResponse,
-  type Metric,
   type StreamMetricHistoryRequest,
   type StreamMetricHistoryResponse,
   type StreamMetricSeriesRequest,
@@ -31,7 +29,8 @@ import { Observable } from 'rxjs';
 import { RunAccess } from '../runs/run-access';
 import { encodedColumns, encodedSampledSeries, type RunSeries } from './metric-columns.encoding';
 import type { SeriesColumns } from './metric-sampling';
-import { MetricStore, type MetricHistoryPage, type MetricPoint } from './metric-store';
+import { metricsOf } from './metric.mapping';
+import { MetricStore, type MetricHistoryPage } from './metric-store';
 
 const MAX_HISTORY_PAGE = 25_000;
 const MAX_SAMPLED_RUNS = 100;
@@ -177,16 +176,6 @@ export class MetricGrpc {
       return found ? [{ runId, ...found }] : [];
     });
   }
-}
-
-/** A stored point as the proto `Metric`. */
-export function toMetricProto(point: MetricPoint): Metric {
-  return create(MetricSchema, { key: point.key, value: point.value, timestampMs: BigInt(point.timestampMs), step: BigInt(point.step) });
-}
-
-/** Columns of the series `key` as a message per point. */
-function metricsOf(key: string, points: SeriesColumns): Metric[] {
-  return points.steps.map((step, i) => toMetricProto({ key, step, timestampMs: points.timestampsMs[i], value: points.values[i] }));
 }
 
 function keyOf(key: string): string {

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { NotFoundError, type Action, type Caller } from '@trellis/platform';
-import { DataSource, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { checkRunId } from '../shared/tracking-limits';
-import { RunEntity } from './run.entity';
+import type { RunEntity } from './run.entity';
+import { RunRepository } from './run.repository';
 
 const PROJECT_CACHE_SIZE = 10_000;
 
@@ -18,17 +19,16 @@ export class RunAccess {
   /** A run's project never changes, so logging calls check permissions without reading the run. */
   private readonly projects = new Map<string, string>();
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly runs: RunRepository) {}
 
   /**
    * The run, after `caller.assert(action, 'Run', ...)`; NOT_FOUND naming the run when there is none.
    * With `lock`, inside `manager`'s transaction, the run's row stays locked until it ends
    * (PostgreSQL; SQLite runs one write transaction at a time).
    */
-  async require(caller: Caller, action: Action, runId: string, manager: EntityManager = this.dataSource.manager, options: { lock?: boolean } = {}): Promise<RunEntity> {
+  async require(caller: Caller, action: Action, runId: string, manager?: EntityManager, options: { lock?: boolean } = {}): Promise<RunEntity> {
     checkRunId(runId);
-    const lock = options.lock && manager.connection.options.type === 'postgres';
-    const run = await manager.findOne(RunEntity, { where: { id: runId }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+    const run = await this.runs.findById(runId, manager, options);
     if (!run) throw new NotFoundError(runNotFound(runId));
     this.remember(run.id, run.projectId);
     caller.assert(action, 'Run', { projectId: run.projectId, id: run.id });
@@ -44,9 +44,8 @@ export class RunAccess {
     checkRunId(runId);
     let projectId = this.projects.get(runId);
     if (projectId === undefined) {
-      const run = await this.dataSource.getRepository(RunEntity).findOne({ where: { id: runId }, select: { id: true, projectId: true } });
-      if (!run) throw new NotFoundError(runNotFound(runId));
-      projectId = run.projectId;
+      projectId = await this.runs.projectOf(runId);
+      if (projectId === undefined) throw new NotFoundError(runNotFound(runId));
       this.remember(runId, projectId);
     }
     caller.assert(action, 'Run', { projectId, id: runId });

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { InvalidArgumentError, type DatabaseConfig } from '@trellis/platform';
 import { createTestDatabase, testSqliteDatabase, type TestDatabase } from '@trellis/testing';
 import type { DataSource } from 'typeorm';
+import { RunRepository } from './run.repository';
 import { RunSearch, type RunSearchRequest } from './run-search';
 import { insertRow, openSearchDatabase } from '../shared/search/test-fixtures/search-tables';
 
@@ -112,7 +113,7 @@ describe.each(engines)('RunSearch on %s', (_engine, makeDatabase) => {
     database = await makeDatabase();
     dataSource = await openSearchDatabase(database.config);
     await seed(dataSource);
-    runSearch = new RunSearch(dataSource);
+    runSearch = new RunSearch(new RunRepository(dataSource));
   });
 
   afterAll(async () => {

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Dialect, InvalidArgumentError } from '@trellis/platform';
-import { DataSource } from 'typeorm';
+import { InvalidArgumentError } from '@trellis/platform';
 import { parseOrderBy } from '../shared/search/order-by.parser';
 import { parseRunFilter } from '../shared/search/run-filter.parser';
-import { buildRunSearchSql } from './run-search.query';
+import { RunRepository } from './run.repository';
 import { offsetOf, offsetPage, pageSizeWithin, parseField, parseOrderByList } from '../shared/search/search-request';
 
 /** Runs a search returns when `page_size` is 0 (MLflow's `max_results` default). */
@@ -33,13 +32,13 @@ export interface RunSearchPage {
 
 /**
  * MLflow's run search over the tracking tables, as MLflow's SQL store answers it: the ids of one
- * page of matching runs, in order, from one SELECT with every key and value bound. Pages are
+ * page of matching runs, in order, from one SELECT of the repository with every key and value bound. Pages are
  * offsets in a token bound to the filter, order, experiments and view type, as MLflow's own
  * tokens are offsets; a page may therefore shift when runs are added between calls.
  */
 @Injectable()
 export class RunSearch {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly runs: RunRepository) {}
 
   /** INVALID_ARGUMENT naming `filter`, `order_by`, `page_size` or `page_token` for a bad request. */
   async search(request: RunSearchRequest): Promise<RunSearchPage> {
@@ -59,7 +58,7 @@ export class RunSearch {
     const offset = offsetOf(request.pageToken, listing);
     if (experimentIds.length === 0) return { runIds: [], nextPageToken: '' };
 
-    const { sql, parameters } = buildRunSearchSql(Dialect.of(this.dataSource), {
+    const ids = await this.runs.searchIds({
       experimentIds,
       lifecycleStage: request.viewType === 'all' ? undefined : request.viewType,
       filter,
@@ -67,8 +66,7 @@ export class RunSearch {
       limit: pageSize + 1,
       offset,
     });
-    const rows: Array<{ id: string }> = await this.dataSource.query(sql, parameters);
-    const page = offsetPage(rows, pageSize, offset, listing);
-    return { runIds: page.items.map((row) => row.id), nextPageToken: page.nextPageToken };
+    const page = offsetPage(ids, pageSize, offset, listing);
+    return { runIds: page.items, nextPageToken: page.nextPageToken };
   }
 }

@@ -43,7 +43,9 @@ import {
 } from '@trellis/proto';
 import { viewTypeFromProto } from '../shared/lifecycle.mapping';
 import { encodedRuns } from './run.encoding';
-import { metricFromProto, runInfoToProto, runStatusFromProto, runToProto } from './run.mapping';
+import { metricFromProto } from '../metrics/metric.mapping';
+import { runInfoToProto, runStatusFromProto } from './run-info.mapping';
+import { runToProto } from './run.mapping';
 import { RunService } from './run.service';
 
 const keyValue = (entry: { key: string; value: string } | undefined) => ({ key: entry?.key ?? '', value: entry?.value ?? '' });

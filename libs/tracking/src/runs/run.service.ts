@@ -3,21 +3,19 @@ import { create } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
 import { AuditRecorder, type Caller, checkLength, checkNoControlCharacters, checkNoNul, DomainError, excerpt, FailedPreconditionError, InvalidArgumentError, NotFoundError, Outbox } from '@trellis/platform';
 import { RunCreatedEventSchema, RunFinishedEventSchema } from '@trellis/proto';
-import { DataSource, In, type EntityManager } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { ArtifactStores } from '../artifacts/artifact-stores';
 import { checkExperimentActive, ExperimentService } from '../experiments/experiment.service';
 import { MetricStore, type MetricPoint } from '../metrics/metric-store';
 import { RunSearch } from './run-search';
 import { checkLogBatch, type KeyValue, type LogBatch } from '../validation/log-batch.validation';
 import { checkKey, experimentIdOf, TRACKING_LIMITS } from '../shared/tracking-limits';
-import { runInfoToProto } from './run.mapping';
+import { runInfoToProto } from './run-info.mapping';
 import { RunAccess } from './run-access';
-import { RunEntity, RunInputEntity, RunParamEntity, RunTagEntity, TERMINAL_STATUSES, type RunStatusName } from './run.entity';
+import { RunEntity, TERMINAL_STATUSES, type RunInputEntity, type RunStatusName } from './run.entity';
+import { RunRepository } from './run.repository';
 import { generatedRunName } from './run-name';
 import { checkDatasetInput, type NewDatasetInput } from './dataset-input.validation';
-
-/** Ids per statement on SQLite, well under its limit of bound variables. */
-const SQLITE_IN_LIMIT = 500;
 
 /** MLflow's system tags that carry run fields. */
 const PARENT_TAG = 'mlflow.parentRunId';
@@ -62,6 +60,7 @@ export class RunService {
     private readonly audit: AuditRecorder,
     private readonly outbox: Outbox,
     private readonly access: RunAccess,
+    private readonly runs: RunRepository,
     private readonly experiments: ExperimentService,
     private readonly metrics: MetricStore,
     private readonly runSearch: RunSearch,
@@ -119,10 +118,9 @@ export class RunService {
       parentRunId,
       deletedWithExperiment: false,
     });
-    const tagRows = [...tags].map(([key, value]) => ({ runId: id, key, value }));
+    const tagRows = [...tags].map(([key, value]) => ({ key, value }));
     await this.dataSource.transaction(async (manager) => {
-      await manager.insert(RunEntity, run);
-      await manager.insert(RunTagEntity, tagRows);
+      await this.runs.insert(manager, run, tagRows);
       await this.outbox.publish(manager, {
         subject: 'trellis.tracking.v1.run.created',
         schema: RunCreatedEventSchema,
@@ -133,7 +131,7 @@ export class RunService {
       });
       await this.audit.recordIn(manager, caller, { id, projectId: run.projectId });
     });
-    return { run, params: [], tags: tagRows.map(({ key, value }) => ({ key, value })), metrics: [], inputs: [] };
+    return { run, params: [], tags: tagRows, metrics: [], inputs: [] };
   }
 
   async get(caller: Caller, runId: string): Promise<RunView> {
@@ -159,9 +157,9 @@ export class RunService {
       else if (finishing) run.endTime = Date.now();
       if (input.runName) {
         run.name = input.runName;
-        await manager.upsert(RunTagEntity, { runId: run.id, key: RUN_NAME_TAG, value: run.name }, ['runId', 'key']);
+        await this.runs.setTags(manager, run.id, [{ key: RUN_NAME_TAG, value: run.name }]);
       }
-      await manager.update(RunEntity, { id: run.id }, { status: run.status, endTime: run.endTime, name: run.name });
+      await this.runs.updateState(manager, run);
       if (finishing) {
         await this.outbox.publish(manager, {
           subject: 'trellis.tracking.v1.run.finished',
@@ -180,7 +178,7 @@ export class RunService {
   async setDeleted(caller: Caller, runId: string, deleted: boolean): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       const run = await this.access.require(caller, 'update', runId, manager);
-      await manager.update(RunEntity, { id: run.id }, { lifecycleStage: deleted ? 'deleted' : 'active', deletedWithExperiment: false });
+      await this.runs.setStage(manager, run.id, deleted ? 'deleted' : 'active');
       await this.audit.recordIn(manager, caller);
     });
   }
@@ -203,7 +201,7 @@ export class RunService {
       await this.logParams(manager, run.id, batch.params);
       if (batch.tags.length > 0) {
         const latest = new Map(batch.tags.map((tag) => [tag.key, tag.value]));
-        await manager.upsert(RunTagEntity, [...latest].map(([key, value]) => ({ runId: run.id, key, value })), ['runId', 'key']);
+        await this.runs.setTags(manager, run.id, [...latest].map(([key, value]) => ({ key, value })));
       }
       if (batch.metrics.length > 0) await this.metrics.append(manager, run.id, batch.metrics);
     });
@@ -213,8 +211,8 @@ export class RunService {
     checkKey(key, 'key');
     const run = await this.access.require(caller, 'update', runId);
     checkActive(run);
-    const { affected } = await this.dataSource.transaction((manager) => manager.delete(RunTagEntity, { runId: run.id, key }));
-    if (!affected) throw new NotFoundError(`No tag with name: ${key} in run with id ${runId}`);
+    const deleted = await this.dataSource.transaction((manager) => this.runs.deleteTag(manager, run.id, key));
+    if (!deleted) throw new NotFoundError(`No tag with name: ${key} in run with id ${runId}`);
   }
 
   /** Records dataset inputs; a dataset logged again (same name and digest) only gains new tags. */
@@ -223,7 +221,7 @@ export class RunService {
     const run = await this.access.require(caller, 'update', runId);
     checkActive(run);
     await this.dataSource.transaction(async (manager) => {
-      const existing = await manager.find(RunInputEntity, { where: { runId: run.id }, order: { position: 'ASC' } });
+      const existing = await this.runs.inputsOf(manager, run.id);
       let position = existing.length;
       for (const input of inputs) {
         const context = input.tags.find((tag) => tag.key === 'mlflow.data.context')?.value ?? null;
@@ -232,12 +230,11 @@ export class RunService {
           const tags = new Map(known.tags.map((tag) => [tag.key, tag.value]));
           for (const tag of input.tags) tags.set(tag.key, tag.value);
           known.tags = [...tags].map(([key, value]) => ({ key, value }));
-          await manager.update(RunInputEntity, { runId: run.id, position: known.position }, { tags: known.tags, context: known.context ?? context });
+          known.context = known.context ?? context;
+          await this.runs.updateInput(manager, known);
           continue;
         }
-        const row = manager.create(RunInputEntity, { runId: run.id, position: position++, ...input.dataset, context, tags: input.tags });
-        await manager.insert(RunInputEntity, row);
-        existing.push(row);
+        existing.push(await this.runs.insertInput(manager, run.id, position++, { ...input.dataset, context, tags: input.tags }));
       }
     });
   }
@@ -248,7 +245,7 @@ export class RunService {
     for (const id of query.experimentIds) await this.experiments.get(caller, id);
     const page = await this.runSearch.search({ ...query, experimentIds: ids });
     if (page.runIds.length === 0) return { runs: [], nextPageToken: page.nextPageToken };
-    const rows = await this.byIds(page.runIds, (chunk) => this.dataSource.getRepository(RunEntity).findBy({ id: In(chunk) }));
+    const rows = await this.runs.findByIds(page.runIds);
     const byId = new Map(rows.map((row) => [row.id, row]));
     const runs = await this.hydrate(page.runIds.map((id) => byId.get(id)).filter((row): row is RunEntity => !!row));
     return { runs, nextPageToken: page.nextPageToken };
@@ -271,7 +268,7 @@ export class RunService {
 
   private async logParams(manager: EntityManager, runId: string, params: KeyValue[]): Promise<void> {
     if (params.length === 0) return;
-    const logged = await manager.find(RunParamEntity, { where: { runId, key: In(params.map((param) => param.key)) } });
+    const logged = await this.runs.paramsOf(manager, runId, params.map((param) => param.key));
     const values = new Map(logged.map((param) => [param.key, param.value]));
     for (const param of params) {
       const earlier = values.get(param.key);
@@ -279,11 +276,11 @@ export class RunService {
         throw new InvalidArgumentError(paramChanged(param.key, earlier, param.value, runId));
       }
     }
-    const fresh = params.filter((param) => !values.has(param.key)).map((param) => ({ runId, ...param }));
+    const fresh = params.filter((param) => !values.has(param.key));
     if (fresh.length === 0) return;
     // A concurrent batch may log some of these keys first: the same value is then no conflict, another one is.
-    await manager.createQueryBuilder().insert().into(RunParamEntity).values(fresh).orIgnore().execute();
-    const stored = await manager.find(RunParamEntity, { where: { runId, key: In(fresh.map((param) => param.key)) } });
+    await this.runs.insertParamsIfAbsent(manager, runId, fresh);
+    const stored = await this.runs.paramsOf(manager, runId, fresh.map((param) => param.key));
     const wanted = new Map(fresh.map((param) => [param.key, param.value]));
     const changed = stored.find((param) => wanted.get(param.key) !== param.value);
     if (changed) {
@@ -291,59 +288,15 @@ export class RunService {
     }
   }
 
-  /**
-   * The params or tags of some runs, by run, each run's by key. PostgreSQL sends each run's as one
-   * JSON array: a page of 1000 runs has some 20,000 params, and parsing that many rows cost more
-   * than the query.
-   */
-  private async keyValuesOf(table: 'run_params' | 'run_tags', runIds: string[]): Promise<Map<string, KeyValue[]>> {
-    const byRun = new Map<string, KeyValue[]>();
-    if (this.dataSource.options.type === 'postgres') {
-      const rows = (await this.dataSource.query(
-        `SELECT run_id, json_agg(json_build_array(key, value) ORDER BY key COLLATE "C")::text AS pairs FROM ${table} WHERE run_id = ANY($1) GROUP BY run_id`,
-        [runIds],
-      )) as Array<{ run_id: string; pairs: string }>;
-      for (const row of rows) byRun.set(row.run_id, (JSON.parse(row.pairs) as Array<[string, string]>).map(([key, value]) => ({ key, value })));
-      return byRun;
-    }
-    const rows = await this.byIds(
-      runIds,
-      (chunk): Promise<Array<{ run_id: string; key: string; value: string }>> =>
-        this.dataSource.query(`SELECT run_id, key, value FROM ${table} WHERE run_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY run_id, key`, chunk),
-    );
-    for (const { run_id: runId, key, value } of rows) {
-      const list = byRun.get(runId);
-      if (list) list.push({ key, value });
-      else byRun.set(runId, [{ key, value }]);
-    }
-    return byRun;
-  }
-
-  /** Rows for many run ids: in chunks on SQLite, which binds at most 32,766 values a statement (a page may hold 50,000 runs). */
-  private async byIds<T>(ids: string[], load: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
-    if (this.dataSource.options.type === 'postgres') return load(ids);
-    const rows: T[] = [];
-    for (let start = 0; start < ids.length; start += SQLITE_IN_LIMIT) rows.push(...(await load(ids.slice(start, start + SQLITE_IN_LIMIT))));
-    return rows;
-  }
-
   private async hydrate(runs: RunEntity[]): Promise<RunView[]> {
     const ids = runs.map((run) => run.id);
-    const manager = this.dataSource.manager;
-    const [paramsByRun, tagsByRun, inputs, metrics] = await Promise.all([
-      this.keyValuesOf('run_params', ids),
-      this.keyValuesOf('run_tags', ids),
-      this.byIds(ids, (chunk) => manager.find(RunInputEntity, { where: { runId: In(chunk) }, order: { position: 'ASC' } })),
-      this.metrics.latestFor(ids),
-    ]);
-    const inputsByRun = new Map<string, RunInputEntity[]>();
-    for (const input of inputs) inputsByRun.set(input.runId, [...(inputsByRun.get(input.runId) ?? []), input]);
+    const [logged, metrics] = await Promise.all([this.runs.loggedBy(ids), this.metrics.latestFor(ids)]);
     return runs.map((run) => ({
       run,
-      params: paramsByRun.get(run.id) ?? [],
-      tags: tagsByRun.get(run.id) ?? [],
+      params: logged.params.get(run.id) ?? [],
+      tags: logged.tags.get(run.id) ?? [],
       metrics: metrics.get(run.id) ?? [],
-      inputs: inputsByRun.get(run.id) ?? [],
+      inputs: logged.inputs.get(run.id) ?? [],
     }));
   }
 }

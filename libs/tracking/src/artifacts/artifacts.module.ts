@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { RunAccessModule } from '../runs/run-access.module';
+import { ArtifactGrpc } from './artifact.grpc';
+import { ArtifactService } from './artifact.service';
+import { ArtifactStores } from './artifact-stores';
+
+/** Artifacts: their handlers, files and each project's storage instance; new runs ask ArtifactStores for theirs. */
+@Module({
+  imports: [RunAccessModule],
+  controllers: [ArtifactGrpc],
+  providers: [ArtifactService, ArtifactStores],
+  exports: [ArtifactStores],
+})
+export class ArtifactsModule {}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { RunAccessModule } from '../runs/run-access.module';
+import { MetricGrpc } from './metric.grpc';
+import { MetricStore } from './metric-store';
+
+/** Metrics: their handlers and series; runs log and read latest metrics through MetricStore. */
+@Module({
+  imports: [RunAccessModule],
+  controllers: [MetricGrpc],
+  providers: [MetricStore],
+  exports: [MetricStore],
+})
+export class MetricsModule {}
