@@ -20,6 +20,7 @@ describe('event catalogs', () => {
       expect(() => defineEvents({ 'trellis.kittest.v1.widget.*': WidgetSchema })).toThrow('without wildcards');
       expect(() => defineEvents({ 'kittest.v1.widget.created': WidgetSchema })).toThrow('trellis.<service>.v<n>.<entity>.<verb>');
       expect(() => defineEvents({ 'trellis.kittest.widget.created': WidgetSchema })).toThrow('trellis.<service>.v<n>.<entity>.<verb>');
+      expect(() => defineEvents({ 'trellis.kittest.v1.created': WidgetSchema })).toThrow('trellis.<service>.v<n>.<entity>.<verb>');
       expect(() => defineEvents({ 'trellis.kittest.v1.widget.created': { kind: 'enum' } as never })).toThrow('not a generated message schema');
     });
 

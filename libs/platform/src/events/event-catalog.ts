@@ -44,7 +44,7 @@ export interface EventCatalog<T extends EventTable> {
   checked<S extends EventSubject<T>>(subject: S, message: EventMessage<T, S>): T[S];
 }
 
-const SUBJECT_SHAPE = /^trellis\.[a-z][a-z0-9_]*\.v[0-9]+\.[a-z0-9_.]+$/;
+const SUBJECT_SHAPE = /^trellis\.[a-z][a-z0-9_]*\.v[0-9]+(\.[a-z0-9_]+){2,}$/;
 
 /**
  * Declares a service's events: one entry per subject, valued by the generated schema of its
