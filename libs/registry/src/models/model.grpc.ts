@@ -29,10 +29,9 @@ import {
   type UpdateModelRequest,
   type UpdateModelResponse,
 } from '@trellis/proto';
+import { tagOf } from '../shared/tag.mapping';
 import { modelToProto } from './model.mapping';
 import { ModelService } from './model.service';
-
-const tagOf = (tag: { key: string; value: string } | undefined) => ({ key: tag?.key ?? '', value: tag?.value ?? '' });
 
 /** Handlers of the model methods of `trellis.registry.v1.RegistryService`. */
 @Controller()

@@ -33,19 +33,15 @@ import {
   type SearchVersionsResponse,
   type SetVersionTagRequest,
   type SetVersionTagResponse,
-  type TensorSpec,
   type UpdateVersionRequest,
   type UpdateVersionResponse,
 } from '@trellis/proto';
 import { Observable } from 'rxjs';
-import { versionToProto } from './version.mapping';
-import type { StoredTensor } from './version.entity';
+import { tagOf } from '../shared/tag.mapping';
+import { signatureOf, versionToProto } from './version.mapping';
 import { VersionService } from './version.service';
 
 const CHUNK_BYTES = 64 * 1024;
-
-const tagOf = (tag: { key: string; value: string } | undefined) => ({ key: tag?.key ?? '', value: tag?.value ?? '' });
-const tensorsOf = (tensors: TensorSpec[]): StoredTensor[] => tensors.map(({ name, dtype, shape }) => ({ name, dtype, shape: shape.map(Number) }));
 
 /** Handlers of the version methods of `trellis.registry.v1.RegistryService`. */
 @Controller()
@@ -61,7 +57,7 @@ export class VersionGrpc {
       source: request.source,
       runId: request.runId,
       format: request.format,
-      signature: request.signature ? { inputs: tensorsOf(request.signature.inputs), outputs: tensorsOf(request.signature.outputs) } : null,
+      signature: signatureOf(request.signature),
       description: request.description,
       tags: request.tags.map(tagOf),
       runLink: request.runLink,

@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { ModelVersionSchema, ModelVersionStatus, type ModelVersion } from '@trellis/proto';
+import { ModelVersionSchema, ModelVersionStatus, type Signature, type ModelVersion, type TensorSpec } from '@trellis/proto';
 import type { RegisteredModelEntity } from '../models/model.entity';
 import type { Tag } from '../shared/registry-limits';
 import type { ModelVersionEntity, StoredTensor, VersionStatusName } from './version.entity';
@@ -17,6 +17,12 @@ const STATUSES: Record<VersionStatusName, ModelVersionStatus> = {
   READY: ModelVersionStatus.READY,
   FAILED: ModelVersionStatus.FAILED,
 };
+
+/** A request's signature as stored; null when the request has none. */
+export function signatureOf(signature: Signature | undefined): { inputs: StoredTensor[]; outputs: StoredTensor[] } | null {
+  const tensors = (specs: TensorSpec[]): StoredTensor[] => specs.map(({ name, dtype, shape }) => ({ name, dtype, shape: shape.map(Number) }));
+  return signature ? { inputs: tensors(signature.inputs), outputs: tensors(signature.outputs) } : null;
+}
 
 export function versionToProto(view: VersionView): ModelVersion {
   const { version } = view;
