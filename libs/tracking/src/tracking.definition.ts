@@ -1,11 +1,12 @@
 import { defineService } from '@trellis/platform';
 import { ArtifactServiceDesc, ExperimentServiceDesc, MetricServiceDesc, RunServiceDesc } from '@trellis/proto';
+import { ProjectSettingsEntity } from './artifacts/artifact.entity';
 import { ExperimentEntity, ExperimentTagEntity } from './experiments/experiment.entity';
 import { MetricPointEntity, MetricRollupEntity, MetricSeriesEntity } from './metrics/metric.entity';
 import { CreateTrackingTables1767500000000 } from './migrations/1767500000000-create-tracking-tables';
 import { CreateMetricTables1767500001000 } from './migrations/1767500001000-create-metric-tables';
 import { MetricRollupTimestamps1767700000000 } from './migrations/1767700000000-metric-rollup-timestamps';
-import { ProjectSettingsEntity, RunEntity, RunInputEntity, RunParamEntity, RunTagEntity } from './runs/run.entity';
+import { RunEntity, RunInputEntity, RunParamEntity, RunTagEntity } from './runs/run.entity';
 import { TrackingModule } from './tracking.module';
 
 /** Tracking: experiments, runs, params, metrics, tags, dataset inputs and artifacts. */

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DEFAULT_STORAGE, InvalidArgumentError, StorageInstances } from '@trellis/platform';
 import type { ObjectStore } from '@trellis/plugin-sdk';
-import { DataSource } from 'typeorm';
-import { ProjectSettingsEntity } from '../runs/run.entity';
+import { ArtifactRepository } from './artifact.repository';
 
 /**
  * Which storage instance holds a run's artifacts: each project chooses one of the process's
@@ -12,21 +11,20 @@ import { ProjectSettingsEntity } from '../runs/run.entity';
 @Injectable()
 export class ArtifactStores {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly artifacts: ArtifactRepository,
     private readonly storage: StorageInstances,
   ) {}
 
   /** The instance a project's new runs use. */
   async storeNameFor(projectId: string): Promise<string> {
-    const settings = await this.dataSource.getRepository(ProjectSettingsEntity).findOneBy({ projectId });
-    return settings?.artifactStore ?? DEFAULT_STORAGE;
+    return (await this.artifacts.storeNameOf(projectId)) ?? DEFAULT_STORAGE;
   }
 
   async setStoreFor(projectId: string, name: string): Promise<void> {
     if (!this.storage.has(name)) {
       throw new InvalidArgumentError(`no storage instance is named "${name}"; configured: ${this.storage.names().join(', ')}`, 'store');
     }
-    await this.dataSource.transaction((manager) => manager.upsert(ProjectSettingsEntity, { projectId, artifactStore: name }, ['projectId']));
+    await this.artifacts.setStoreName(projectId, name);
   }
 
   /** The named instance, created on first use (a run's instance may have left the config since). */

@@ -26,7 +26,6 @@ import {
 } from '@trellis/proto';
 import { Observable } from 'rxjs';
 import { ArtifactService } from './artifact.service';
-import { ArtifactStores } from './artifact-stores';
 
 const CHUNK_BYTES = 64 * 1024;
 
@@ -39,10 +38,7 @@ interface PausableCall {
 /** Handlers of `trellis.tracking.v1.ArtifactService`. */
 @Controller()
 export class ArtifactGrpc {
-  constructor(
-    private readonly artifacts: ArtifactService,
-    private readonly stores: ArtifactStores,
-  ) {}
+  constructor(private readonly artifacts: ArtifactService) {}
 
   // Stream handlers return Observables: Nest feeds the request stream only after the handler returns.
   @GrpcStreamMethod('ArtifactService', 'UploadArtifact')
@@ -126,15 +122,13 @@ export class ArtifactGrpc {
   @GrpcMethod('ArtifactService', 'GetArtifactStore')
   @Requires('read', 'Experiment')
   async getArtifactStore(request: GetArtifactStoreRequest, metadata: Metadata): Promise<GetArtifactStoreResponse> {
-    callerOf(metadata).assert('read', 'Experiment', { projectId: request.projectId });
-    return create(GetArtifactStoreResponseSchema, { store: await this.stores.storeNameFor(request.projectId) });
+    return create(GetArtifactStoreResponseSchema, { store: await this.artifacts.storeOf(callerOf(metadata), request.projectId) });
   }
 
   @GrpcMethod('ArtifactService', 'SetArtifactStore')
   @Requires('update', 'Project')
   async setArtifactStore(request: SetArtifactStoreRequest, metadata: Metadata): Promise<SetArtifactStoreResponse> {
-    callerOf(metadata).assert('update', 'Project', { projectId: request.projectId, id: request.projectId });
-    await this.stores.setStoreFor(request.projectId, request.store);
+    await this.artifacts.setStore(callerOf(metadata), request.projectId, request.store);
     return create(SetArtifactStoreResponseSchema, { store: request.store });
   }
 }

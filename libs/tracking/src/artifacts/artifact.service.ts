@@ -27,6 +27,18 @@ export class ArtifactService {
     private readonly stores: ArtifactStores,
   ) {}
 
+  /** The storage instance of the project's new runs, to a caller who may read its experiments. */
+  storeOf(caller: Caller, projectId: string): Promise<string> {
+    caller.assert('read', 'Experiment', { projectId });
+    return this.stores.storeNameFor(projectId);
+  }
+
+  /** Chooses the storage instance of the project's new runs, for a caller who may update the project. */
+  async setStore(caller: Caller, projectId: string, name: string): Promise<void> {
+    caller.assert('update', 'Project', { projectId, id: projectId });
+    await this.stores.setStoreFor(projectId, name);
+  }
+
   async upload(caller: Caller, runId: string, path: string, body: Readable): Promise<ArtifactEntry> {
     const relative = artifactPathOf(path);
     const run = await this.access.require(caller, 'update', runId);

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { RunAccessModule } from '../runs/run-access.module';
 import { ArtifactGrpc } from './artifact.grpc';
+import { ArtifactRepository } from './artifact.repository';
 import { ArtifactService } from './artifact.service';
 import { ArtifactStores } from './artifact-stores';
 
@@ -8,7 +9,7 @@ import { ArtifactStores } from './artifact-stores';
 @Module({
   imports: [RunAccessModule],
   controllers: [ArtifactGrpc],
-  providers: [ArtifactService, ArtifactStores],
+  providers: [ArtifactService, ArtifactStores, ArtifactRepository],
   exports: [ArtifactStores],
 })
 export class ArtifactsModule {}

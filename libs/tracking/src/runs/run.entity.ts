@@ -113,13 +113,3 @@ export class RunInputEntity {
   @Column('simple-json')
   tags!: Array<{ key: string; value: string }>;
 }
-
-/** Per-project settings of tracking. */
-@Entity('project_settings')
-export class ProjectSettingsEntity {
-  @PrimaryColumn('varchar', { name: 'project_id', length: 64 })
-  projectId!: string;
-
-  @Column('varchar', { name: 'artifact_store', length: 64 })
-  artifactStore!: string;
-}
