@@ -11,7 +11,7 @@ import { CreateAuditRecords1767300000000 } from './migrations/1767300000000-crea
 import { CreateApprovals1767400000000 } from './migrations/1767400000000-create-approvals';
 import { AddPrincipalAccessVersion1767450000000 } from './migrations/1767450000000-add-principal-access-version';
 import { CreateAuditCheckpoints1767460000000 } from './migrations/1767460000000-create-audit-checkpoints';
-import { ApiKeyEntity, SigningKeyEntity } from './tokens/tokens.entities';
+import { ApiKeyEntity, SigningKeyEntity } from './tokens/token.entity';
 
 /** Governance: identity, API keys and tokens, the audit chain, approvals. */
 export const governanceService = defineService({

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { governanceService } from '../governance.definition';
-import { issueAdminKey } from './admin-key';
+import { issueAdminKey } from './admin-key.command';
 
 const KEY = /trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/g;
 

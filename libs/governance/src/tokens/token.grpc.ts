@@ -1,39 +1,38 @@
 import type { Metadata } from '@grpc/grpc-js';
-import type { DescMessage, MessageInitShape } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
 import { timestampDate, timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { Authenticated, callerOf, PermissionDeniedError, Public } from '@trellis/platform';
-import type {
-  ApiKeySchema,
-  CreateApiKeyRequest,
+import { Authenticated, callerOf, Public } from '@trellis/platform';
+import {
   CreateApiKeyResponseSchema,
-  ExchangeApiKeyRequest,
   ExchangeApiKeyResponseSchema,
   GetSigningKeysResponseSchema,
-  ListApiKeysRequest,
   ListApiKeysResponseSchema,
-  RevokeApiKeyRequest,
   RevokeApiKeyResponseSchema,
   RotateSigningKeyResponseSchema,
+  type CreateApiKeyRequest,
+  type CreateApiKeyResponse,
+  type ExchangeApiKeyRequest,
+  type ExchangeApiKeyResponse,
+  type GetSigningKeysResponse,
+  type ListApiKeysRequest,
+  type ListApiKeysResponse,
+  type RevokeApiKeyRequest,
+  type RevokeApiKeyResponse,
+  type RotateSigningKeyResponse,
 } from '@trellis/proto';
-import { SigningKeys } from './signing-keys';
+import { apiKeyToProto } from './token.mapping';
 import { TokenService } from './token.service';
-import type { ApiKeyEntity } from './tokens.entities';
-
-type Reply<S extends DescMessage> = Promise<MessageInitShape<S>>;
 
 /** TokenService handlers. */
 @Controller()
 export class TokenGrpc {
-  constructor(
-    private readonly tokens: TokenService,
-    private readonly signingKeys: SigningKeys,
-  ) {}
+  constructor(private readonly tokens: TokenService) {}
 
   @GrpcMethod('TokenService', 'CreateApiKey')
   @Authenticated('create', 'ApiKey')
-  async createApiKey(request: CreateApiKeyRequest, metadata: Metadata): Reply<typeof CreateApiKeyResponseSchema> {
+  async createApiKey(request: CreateApiKeyRequest, metadata: Metadata): Promise<CreateApiKeyResponse> {
     const caller = callerOf(metadata);
     const { apiKey, secret } = await this.tokens.createApiKey(caller, {
       principalId: request.principalId,
@@ -41,56 +40,40 @@ export class TokenGrpc {
       projectIds: request.projectIds,
       expiresAt: request.expireTime ? timestampDate(request.expireTime).getTime() : null,
     });
-    return { apiKey: apiKeyToProto(apiKey), secret };
+    return create(CreateApiKeyResponseSchema, { apiKey: apiKeyToProto(apiKey), secret });
   }
 
   @GrpcMethod('TokenService', 'ListApiKeys')
   @Authenticated('read', 'ApiKey')
-  async listApiKeys(request: ListApiKeysRequest, metadata: Metadata): Reply<typeof ListApiKeysResponseSchema> {
+  async listApiKeys(request: ListApiKeysRequest, metadata: Metadata): Promise<ListApiKeysResponse> {
     const caller = callerOf(metadata);
-    return { apiKeys: (await this.tokens.listApiKeys(caller, request.principalId)).map(apiKeyToProto) };
+    return create(ListApiKeysResponseSchema, { apiKeys: (await this.tokens.listApiKeys(caller, request.principalId)).map(apiKeyToProto) });
   }
 
   @GrpcMethod('TokenService', 'RevokeApiKey')
   @Authenticated('delete', 'ApiKey')
-  async revokeApiKey(request: RevokeApiKeyRequest, metadata: Metadata): Reply<typeof RevokeApiKeyResponseSchema> {
+  async revokeApiKey(request: RevokeApiKeyRequest, metadata: Metadata): Promise<RevokeApiKeyResponse> {
     const caller = callerOf(metadata);
-    return { apiKey: apiKeyToProto(await this.tokens.revokeApiKey(caller, request.apiKeyId)) };
+    return create(RevokeApiKeyResponseSchema, { apiKey: apiKeyToProto(await this.tokens.revokeApiKey(caller, request.apiKeyId)) });
   }
 
   @GrpcMethod('TokenService', 'ExchangeApiKey')
   @Public()
-  async exchangeApiKey(request: ExchangeApiKeyRequest, metadata: Metadata): Reply<typeof ExchangeApiKeyResponseSchema> {
+  async exchangeApiKey(request: ExchangeApiKeyRequest, metadata: Metadata): Promise<ExchangeApiKeyResponse> {
     const caller = callerOf(metadata);
     const { token, expiresAt } = await this.tokens.exchange(request.apiKey, caller.clientAddress);
-    return { token, expireTime: timestampFromMs(expiresAt) };
+    return create(ExchangeApiKeyResponseSchema, { token, expireTime: timestampFromMs(expiresAt) });
   }
 
   @GrpcMethod('TokenService', 'GetSigningKeys')
   @Public()
-  async getSigningKeys(): Reply<typeof GetSigningKeysResponseSchema> {
-    return { jwksJson: JSON.stringify(await this.signingKeys.keySet()) };
+  async getSigningKeys(): Promise<GetSigningKeysResponse> {
+    return create(GetSigningKeysResponseSchema, { jwksJson: JSON.stringify(await this.tokens.signingKeySet()) });
   }
 
   @GrpcMethod('TokenService', 'RotateSigningKey')
   @Authenticated('manage', 'SigningKey')
-  async rotateSigningKey(_request: unknown, metadata: Metadata): Reply<typeof RotateSigningKeyResponseSchema> {
-    const caller = callerOf(metadata);
-    if (!caller.principal?.orgAdmin) throw new PermissionDeniedError(`${caller.principal?.id} is not an org admin; only org admins rotate signing keys`);
-    return { keyId: await this.signingKeys.rotate() };
+  async rotateSigningKey(_request: unknown, metadata: Metadata): Promise<RotateSigningKeyResponse> {
+    return create(RotateSigningKeyResponseSchema, { keyId: await this.tokens.rotateSigningKey(callerOf(metadata)) });
   }
-}
-
-function apiKeyToProto(key: ApiKeyEntity): MessageInitShape<typeof ApiKeySchema> {
-  const time = (ms: number | null) => (ms === null ? undefined : timestampFromMs(ms));
-  return {
-    id: key.id,
-    principalId: key.principalId,
-    name: key.name,
-    projectIds: key.projectIds,
-    createTime: timestampFromMs(key.createdAt),
-    expireTime: time(key.expiresAt),
-    revokeTime: time(key.revokedAt),
-    lastUsedTime: time(key.lastUsedAt),
-  };
 }

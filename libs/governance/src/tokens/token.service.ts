@@ -13,13 +13,16 @@ import {
   type Caller,
   type TrellisConfig,
 } from '@trellis/platform';
-import { DataSource, In, IsNull, type EntityManager } from 'typeorm';
-import { PrincipalEntity, ProjectEntity } from '../identity/identity.entity';
+import type { JSONWebKeySet } from 'jose';
+import type { EntityManager } from 'typeorm';
 import { AccessRevocationPublisher } from '../identity/access-revocation.publisher';
+import type { PrincipalEntity } from '../identity/identity.entity';
+import { IdentityRepository } from '../identity/identity.repository';
 import { IdentityService } from '../identity/identity.service';
 import { apiKeyMatches, hashApiKey, newApiKey, parseApiKey } from './api-key-secret';
-import { SigningKeys } from './signing-keys';
-import { ApiKeyEntity } from './tokens.entities';
+import { SigningKeyService } from './signing-key.service';
+import type { ApiKeyEntity } from './token.entity';
+import { TokenRepository } from './token.repository';
 
 /** Same message for every bad key, so a caller learns nothing about which keys exist. */
 const REJECTED = 'API key rejected: unknown, revoked or expired';
@@ -32,10 +35,11 @@ export class TokenService {
   private readonly perAddress: RateLimiter;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly repository: TokenRepository,
+    private readonly identities: IdentityRepository,
     private readonly identity: IdentityService,
     private readonly revocations: AccessRevocationPublisher,
-    private readonly signingKeys: SigningKeys,
+    private readonly signingKeys: SigningKeyService,
     private readonly audit: AuditRecorder,
     @Inject(CONFIG) config: TrellisConfig,
   ) {
@@ -54,32 +58,33 @@ export class TokenService {
     if (input.expiresAt !== null && input.expiresAt <= Date.now()) throw new InvalidArgumentError('must be in the future', 'expire_time');
     if (input.projectIds.length > 100) throw new InvalidArgumentError('at most 100 projects', 'project_ids');
     await this.assertVisibleProjects(caller, input.projectIds);
-    return this.dataSource.transaction(async (manager) => {
-      const stored = await storeApiKey(manager, principal.id, input);
+    return this.repository.transaction(async (tx) => {
+      const stored = await storeApiKey(this.repository, tx, principal.id, input);
       caller.target = { kind: 'ApiKey', projectId: '', id: stored.apiKey.id };
-      await this.audit.recordIn(manager, caller);
+      await this.audit.recordIn(tx, caller);
       return stored;
     });
   }
 
   async listApiKeys(caller: Caller, principalId: string): Promise<ApiKeyEntity[]> {
     const principal = await this.ownedPrincipal(caller, principalId || caller.authenticated.id, 'read');
-    return this.dataSource.getRepository(ApiKeyEntity).find({ where: { principalId: principal.id }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return this.repository.apiKeysOf(principal.id);
   }
 
   async revokeApiKey(caller: Caller, apiKeyId: string): Promise<ApiKeyEntity> {
-    const apiKey = await this.dataSource.getRepository(ApiKeyEntity).findOneBy({ id: apiKeyId });
+    const apiKey = await this.repository.findApiKey(apiKeyId);
     if (!apiKey) throw new NotFoundError(`API key ${apiKeyId} not found`);
     await this.ownedPrincipal(caller, apiKey.principalId, 'delete').catch(() => {
       throw new NotFoundError(`API key ${apiKeyId} not found`);
     });
     if (apiKey.revokedAt === null) {
-      apiKey.revokedAt = Date.now();
-      await this.dataSource.transaction(async (manager) => {
-        await manager.update(ApiKeyEntity, { id: apiKey.id, revokedAt: IsNull() }, { revokedAt: apiKey.revokedAt });
-        await this.revocations.apiKeyRevoked(manager, caller, apiKey);
+      const revokedAt = Date.now();
+      apiKey.revokedAt = revokedAt;
+      await this.repository.transaction(async (tx) => {
+        await this.repository.revokeApiKey(tx, apiKey.id, revokedAt);
+        await this.revocations.apiKeyRevoked(tx, caller, apiKey);
         caller.target = { kind: 'ApiKey', projectId: '', id: apiKey.id };
-        await this.audit.recordIn(manager, caller);
+        await this.audit.recordIn(tx, caller);
       });
     }
     return apiKey;
@@ -94,7 +99,7 @@ export class TokenService {
     const parsed = parseApiKey(secret);
     if (!parsed) throw this.rejected(clientAddress, 'API key rejected: not a Trellis API key (trellis_...)');
 
-    const apiKey = await this.dataSource.transaction((manager) => manager.findOneBy(ApiKeyEntity, { id: parsed.id }));
+    const apiKey = await this.repository.transaction((tx) => this.repository.findApiKey(parsed.id, tx));
     const now = Date.now();
     if (!apiKey || !apiKeyMatches(secret, apiKey.secretSha256) || apiKey.revokedAt !== null || (apiKey.expiresAt !== null && apiKey.expiresAt <= now)) {
       throw this.rejected(clientAddress, REJECTED);
@@ -103,12 +108,12 @@ export class TokenService {
     if (!this.perKey.take(parsed.id)) {
       throw new ResourceExhaustedError('too many exchanges of this API key; reuse the token until it expires', this.perKey.retryAfterSeconds(parsed.id));
     }
-    const principal = await this.dataSource.getRepository(PrincipalEntity).findOneBy({ id: apiKey.principalId });
+    const principal = await this.identities.findPrincipal({ id: apiKey.principalId });
     if (!principal) throw new UnauthenticatedError(REJECTED);
 
     const scoped = apiKey.projectIds.length > 0;
     const bindings = (await this.identity.bindingsOf(principal)).filter((binding) => !scoped || apiKey.projectIds.includes(binding.projectId));
-    await this.dataSource.transaction((manager) => manager.update(ApiKeyEntity, { id: apiKey.id }, { lastUsedAt: now }));
+    await this.repository.transaction((tx) => this.repository.markApiKeyUsed(tx, apiKey.id, now));
     return this.signingKeys.sign({
       sub: principal.id,
       kind: principal.kind,
@@ -121,6 +126,17 @@ export class TokenService {
       // Read before the bindings: a reduction committed in between makes this token too old, never too new.
       access_version: principal.accessVersion,
     });
+  }
+
+  /** Every public key a valid token may be signed with. */
+  signingKeySet(): Promise<JSONWebKeySet> {
+    return this.signingKeys.keySet();
+  }
+
+  /** Retires the signing key and starts signing with a new one (org admins only); returns the new key's id. */
+  rotateSigningKey(caller: Caller): Promise<string> {
+    if (!caller.principal?.orgAdmin) throw new PermissionDeniedError(`${caller.principal?.id} is not an org admin; only org admins rotate signing keys`);
+    return this.signingKeys.rotate();
   }
 
   /**
@@ -142,7 +158,7 @@ export class TokenService {
    */
   private async assertVisibleProjects(caller: Caller, projectIds: string[]): Promise<void> {
     if (projectIds.length === 0) return;
-    const projects = await this.dataSource.getRepository(ProjectEntity).findBy({ id: In(projectIds) });
+    const projects = await this.identities.findProjects(projectIds);
     const visible = new Set(projects.filter((project) => caller.can('read', 'Project', { projectId: project.id, orgId: project.orgId })).map((project) => project.id));
     const hidden = projectIds.find((projectId) => !visible.has(projectId));
     if (hidden !== undefined) throw new NotFoundError(`project_ids: project ${excerpt(hidden)} not found`);
@@ -156,7 +172,7 @@ export class TokenService {
     if (principalId !== self.id && !(self.orgAdmin && caller.can(action, 'ApiKey', { projectId: '', orgId: self.orgId }))) {
       throw new PermissionDeniedError(`${self.id} may only manage their own API keys`);
     }
-    const principal = await this.dataSource.getRepository(PrincipalEntity).findOneBy({ id: principalId, orgId: self.orgId });
+    const principal = await this.identities.findPrincipal({ id: principalId, orgId: self.orgId });
     if (!principal) throw new NotFoundError(`user or service account ${principalId} not found`);
     return principal;
   }
@@ -164,10 +180,11 @@ export class TokenService {
 
 /**
  * Stores an API key of `principalId` (a new one, or `given`, a key the operator chose) inside the
- * transaction of `manager`, and returns it with its secret, which is never stored.
+ * transaction `tx`, and returns it with its secret, which is never stored.
  */
 export async function storeApiKey(
-  manager: EntityManager,
+  repository: TokenRepository,
+  tx: EntityManager,
   principalId: string,
   input: { name: string; projectIds: string[]; expiresAt: number | null },
   given?: string,
@@ -175,7 +192,7 @@ export async function storeApiKey(
   const parsed = given ? parseApiKey(given) : undefined;
   if (given && !parsed) throw new InvalidArgumentError('is not a Trellis API key (trellis_<16 hex>_<43 base64url>)', 'api_key');
   const { id, secret } = parsed && given ? { id: parsed.id, secret: given } : newApiKey();
-  const apiKey = manager.create(ApiKeyEntity, {
+  const apiKey = await repository.insertApiKey(tx, {
     id,
     principalId,
     name: input.name,
@@ -186,7 +203,6 @@ export async function storeApiKey(
     revokedAt: null,
     lastUsedAt: null,
   });
-  await manager.insert(ApiKeyEntity, apiKey);
   return { apiKey, secret };
 }
 

@@ -1,15 +1,16 @@
 import { Module } from '@nestjs/common';
 import { IdentityModule } from '../identity/identity.module';
-import { Bootstrap } from './bootstrap';
-import { RevocationsInForce } from './revocations-in-force';
-import { SigningKeys } from './signing-keys';
+import { FirstStartBootstrap } from './first-start.bootstrap';
+import { RevocationsInForce } from './revocations-in-force.loader';
+import { SigningKeyService } from './signing-key.service';
 import { TokenGrpc } from './token.grpc';
+import { TokenRepository } from './token.repository';
 import { TokenService } from './token.service';
 
 /** API keys, token exchange, signing keys, and the first-start bootstrap. */
 @Module({
   imports: [IdentityModule],
   controllers: [TokenGrpc],
-  providers: [TokenService, SigningKeys, Bootstrap, RevocationsInForce],
+  providers: [TokenService, TokenRepository, SigningKeyService, FirstStartBootstrap, RevocationsInForce],
 })
 export class TokensModule {}

@@ -1,19 +1,9 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { AfterStart, CONFIG, LOGGER, type Logger, type TrellisConfig } from '@trellis/platform';
-import { DataSource, type EntityManager } from 'typeorm';
-import { OrgEntity, PrincipalEntity } from '../identity/identity.entity';
+import { IdentityRepository } from '../identity/identity.repository';
 import { IdentityService } from '../identity/identity.service';
+import { TokenRepository } from './token.repository';
 import { storeApiKey } from './token.service';
-import { ApiKeyEntity } from './tokens.entities';
-
-/** The admin user created at first start, in the first org (as IdentityService.bootstrap names it); undefined if gone. */
-export async function bootstrapAdmin(manager: EntityManager): Promise<PrincipalEntity | undefined> {
-  const [org] = await manager.find(OrgEntity, { order: { createdAt: 'ASC' }, take: 1 });
-  if (!org) return undefined;
-  // On PostgreSQL the row is locked, so two replicas starting at once do not both issue a first key.
-  const lock = manager.connection.options.type === 'postgres' ? { lock: { mode: 'pessimistic_write' as const } } : {};
-  return (await manager.findOne(PrincipalEntity, { where: { orgId: org.id, kind: 'user', name: 'admin' }, ...lock })) ?? undefined;
-}
 
 /**
  * First start: creates the `default` org and project and an admin who owns it, in one
@@ -22,9 +12,10 @@ export async function bootstrapAdmin(manager: EntityManager): Promise<PrincipalE
  * key, and the next start issues it. The key never reaches the logs.
  */
 @Injectable()
-export class Bootstrap implements OnModuleInit {
+export class FirstStartBootstrap implements OnModuleInit {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly tokens: TokenRepository,
+    private readonly identities: IdentityRepository,
     private readonly identity: IdentityService,
     @Inject(CONFIG) private readonly config: TrellisConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -33,9 +24,9 @@ export class Bootstrap implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     const given = this.config.auth.adminKey;
-    const created = await this.dataSource.transaction(async (manager) => {
-      const admin = await this.identity.bootstrap(manager);
-      if (admin && given) await storeApiKey(manager, admin.id, { name: 'bootstrap admin', projectIds: [], expiresAt: null }, given);
+    const created = await this.tokens.transaction(async (tx) => {
+      const admin = await this.identity.bootstrap(tx);
+      if (admin && given) await storeApiKey(this.tokens, tx, admin.id, { name: 'bootstrap admin', projectIds: [], expiresAt: null }, given);
       return admin;
     });
     if (created) this.logger.info({ principal: created.id }, 'created the default org, project and admin');
@@ -48,10 +39,10 @@ export class Bootstrap implements OnModuleInit {
 
   /** The notice of the admin's first key, issued now if the admin has never had one. */
   private async issueFirstKey(): Promise<string | undefined> {
-    const issued = await this.dataSource.transaction(async (manager) => {
-      const admin = await bootstrapAdmin(manager);
-      if (!admin || (await manager.countBy(ApiKeyEntity, { principalId: admin.id })) > 0) return undefined;
-      return storeApiKey(manager, admin.id, { name: 'bootstrap admin', projectIds: [], expiresAt: null });
+    const issued = await this.tokens.transaction(async (tx) => {
+      const admin = await this.identities.firstAdminForUpdate(tx);
+      if (!admin || (await this.tokens.countApiKeysOf(tx, admin.id)) > 0) return undefined;
+      return storeApiKey(this.tokens, tx, admin.id, { name: 'bootstrap admin', projectIds: [], expiresAt: null });
     });
     if (!issued) return undefined;
     this.logger.info({ principal: issued.apiKey.principalId, apiKeyId: issued.apiKey.id }, "issued the admin's first API key");

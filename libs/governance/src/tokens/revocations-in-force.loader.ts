@@ -1,8 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { CONFIG, revocationLifetimeMs, TokenVerifier, type TrellisConfig } from '@trellis/platform';
-import { DataSource, MoreThan } from 'typeorm';
-import { PrincipalEntity } from '../identity/identity.entity';
-import { ApiKeyEntity } from './tokens.entities';
+import { IdentityRepository } from '../identity/identity.repository';
+import { TokenRepository } from './token.repository';
 
 /**
  * Adds the revocations still in force to this process's deny list when governance starts. Other
@@ -12,7 +11,8 @@ import { ApiKeyEntity } from './tokens.entities';
 @Injectable()
 export class RevocationsInForce implements OnModuleInit {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly tokens: TokenRepository,
+    private readonly identity: IdentityRepository,
     private readonly verifier: TokenVerifier,
     @Inject(CONFIG) private readonly config: TrellisConfig,
   ) {}
@@ -20,13 +20,10 @@ export class RevocationsInForce implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     const lifetime = revocationLifetimeMs(this.config.auth.tokenTtlSeconds);
     const now = Date.now();
-    const keys = await this.dataSource.getRepository(ApiKeyEntity).find({
-      where: { revokedAt: MoreThan(now - lifetime) },
-      select: { id: true, principalId: true, revokedAt: true },
-    });
+    const keys = await this.tokens.apiKeysRevokedAfter(now - lifetime);
     for (const key of keys) this.verifier.revocations.add({ apiKeyId: key.id, principalId: key.principalId, expiresAt: (key.revokedAt ?? now) + lifetime });
     // When a version was raised is not kept; a token older than its principal's version is stale whenever it was issued.
-    const principals = await this.dataSource.getRepository(PrincipalEntity).find({ where: { accessVersion: MoreThan(0) }, select: { id: true, accessVersion: true } });
+    const principals = await this.identity.principalsWithRaisedAccess();
     for (const principal of principals) this.verifier.revocations.add({ principalId: principal.id, accessVersion: principal.accessVersion, expiresAt: now + lifetime });
   }
 }

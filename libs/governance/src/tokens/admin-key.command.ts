@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { governanceService } from '../governance.definition';
-import { bootstrapAdmin } from './bootstrap';
+import { IdentityRepository } from '../identity/identity.repository';
+import { TokenRepository } from './token.repository';
 import { storeApiKey } from './token.service';
 
 /** A key issued to the admin by someone holding governance's database. */
@@ -36,11 +37,13 @@ export async function issueAdminKey(config: TrellisConfig): Promise<IssuedAdminK
   });
   try {
     const audit = new AuditRecorder(governanceService.name, dataSource, new Outbox(), createLogger({ level: 'silent' }));
-    return await dataSource.transaction(async (manager) => {
-      const admin = await bootstrapAdmin(manager);
+    const tokens = new TokenRepository(dataSource);
+    const identities = new IdentityRepository(dataSource);
+    return await tokens.transaction(async (tx) => {
+      const admin = await identities.firstAdminForUpdate(tx);
       if (!admin) throw new ConfigError('this governance database has no admin user yet: start Trellis once, and it creates one');
-      const { apiKey, secret } = await storeApiKey(manager, admin.id, { name: 'admin key issued by an operator', projectIds: [], expiresAt: null });
-      await audit.recordChangeIn(manager, {
+      const { apiKey, secret } = await storeApiKey(tokens, tx, admin.id, { name: 'admin key issued by an operator', projectIds: [], expiresAt: null });
+      await audit.recordChangeIn(tx, {
         actor: `operator:${userInfo().username}@${hostname()}`,
         action: 'create',
         method: 'trellis.governance.v1.TokenService/CreateApiKey',

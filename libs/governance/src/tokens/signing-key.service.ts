@@ -2,8 +2,8 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { CONFIG, JWKS_PATH, OpsServer, type TrellisConfig } from '@trellis/platform';
 import { importPKCS8, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { DataSource, IsNull, MoreThan } from 'typeorm';
-import { SigningKeyEntity } from './tokens.entities';
+import { SigningKeyEntity } from './token.entity';
+import { TokenRepository } from './token.repository';
 
 /** How long a process keeps using the signing key it last read, before checking for a rotation. */
 const ACTIVE_KEY_CACHE_MS = 10_000;
@@ -33,18 +33,18 @@ type PrivateKey = Awaited<ReturnType<typeof importPKCS8>>;
  * The set is served on the ops port at `/.well-known/jwks.json` for services to verify locally.
  */
 @Injectable()
-export class SigningKeys implements OnModuleInit {
+export class SigningKeyService implements OnModuleInit {
   private active?: { kid: string; key: PrivateKey; readAt: number };
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly repository: TokenRepository,
     @Inject(CONFIG) private readonly config: TrellisConfig,
     private readonly ops: OpsServer,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      if (!(await manager.existsBy(SigningKeyEntity, { retiredAt: IsNull() }))) await manager.insert(SigningKeyEntity, newKey());
+    await this.repository.transaction(async (tx) => {
+      if (!(await this.repository.hasActiveSigningKey(tx))) await this.repository.insertSigningKey(tx, newKey());
     });
     this.ops.addRoute(JWKS_PATH, async () => ({ status: 200, type: 'application/jwk-set+json', body: JSON.stringify(await this.keySet()) }));
   }
@@ -52,19 +52,16 @@ export class SigningKeys implements OnModuleInit {
   /** Every public key a valid token may be signed with. */
   async keySet(): Promise<JSONWebKeySet> {
     const oldestValid = Date.now() - this.config.auth.tokenTtlSeconds * 1000 - RETIRED_KEY_GRACE_MS;
-    const keys = await this.dataSource.getRepository(SigningKeyEntity).find({
-      where: [{ retiredAt: IsNull() }, { retiredAt: MoreThan(oldestValid) }],
-      order: { createdAt: 'DESC' },
-    });
+    const keys = await this.repository.signingKeysRetiredAfter(oldestValid);
     return { keys: keys.map((key) => JSON.parse(key.publicJwk) as JWK) };
   }
 
   /** Retires the signing key and starts signing with a new one; returns the new key's id. */
   async rotate(): Promise<string> {
     const next = newKey();
-    await this.dataSource.transaction(async (manager) => {
-      await manager.update(SigningKeyEntity, { retiredAt: IsNull() }, { retiredAt: next.createdAt });
-      await manager.insert(SigningKeyEntity, next);
+    await this.repository.transaction(async (tx) => {
+      await this.repository.retireSigningKeys(tx, next.createdAt);
+      await this.repository.insertSigningKey(tx, next);
     });
     this.active = undefined;
     return next.kid;
@@ -88,7 +85,7 @@ export class SigningKeys implements OnModuleInit {
 
   private async signingKey(): Promise<{ kid: string; key: PrivateKey }> {
     if (this.active && Date.now() - this.active.readAt < ACTIVE_KEY_CACHE_MS) return this.active;
-    const row = await this.dataSource.getRepository(SigningKeyEntity).findOne({ where: { retiredAt: IsNull() }, order: { createdAt: 'DESC' } });
+    const row = await this.repository.activeSigningKey();
     if (!row) throw new Error('no active signing key: governance was not initialised');
     if (this.active?.kid !== row.kid) this.active = { kid: row.kid, key: await importPKCS8(row.privatePem, 'EdDSA'), readAt: Date.now() };
     this.active.readAt = Date.now();

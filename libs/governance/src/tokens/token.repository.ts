@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, IsNull, MoreThan, type EntityManager } from 'typeorm';
+import { ApiKeyEntity, SigningKeyEntity } from './token.entity';
+
+/** Reads and writes API keys and signing keys; the only code of governance that knows their tables. */
+@Injectable()
+export class TokenRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Runs `work` in one transaction; pass its manager to the writes, the audit and the outbox. */
+  transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  /** Stores a new API key and returns it. */
+  async insertApiKey(tx: EntityManager, apiKey: ApiKeyEntity): Promise<ApiKeyEntity> {
+    const created = tx.create(ApiKeyEntity, apiKey);
+    await tx.insert(ApiKeyEntity, created);
+    return created;
+  }
+
+  /** The key with this id; read in `tx` when given. */
+  findApiKey(apiKeyId: string, tx?: EntityManager): Promise<ApiKeyEntity | null> {
+    return (tx ?? this.dataSource.manager).findOneBy(ApiKeyEntity, { id: apiKeyId });
+  }
+
+  /** The principal's keys, oldest first (by id within a millisecond). */
+  apiKeysOf(principalId: string): Promise<ApiKeyEntity[]> {
+    return this.dataSource.getRepository(ApiKeyEntity).find({ where: { principalId }, order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  countApiKeysOf(tx: EntityManager, principalId: string): Promise<number> {
+    return tx.countBy(ApiKeyEntity, { principalId });
+  }
+
+  /** Marks the key revoked at `revokedAt` unless it already was. */
+  async revokeApiKey(tx: EntityManager, apiKeyId: string, revokedAt: number): Promise<void> {
+    await tx.update(ApiKeyEntity, { id: apiKeyId, revokedAt: IsNull() }, { revokedAt });
+  }
+
+  async markApiKeyUsed(tx: EntityManager, apiKeyId: string, usedAt: number): Promise<void> {
+    await tx.update(ApiKeyEntity, { id: apiKeyId }, { lastUsedAt: usedAt });
+  }
+
+  /** The keys revoked after `since`: who they belonged to and when. */
+  apiKeysRevokedAfter(since: number): Promise<Array<Pick<ApiKeyEntity, 'id' | 'principalId' | 'revokedAt'>>> {
+    return this.dataSource.getRepository(ApiKeyEntity).find({
+      where: { revokedAt: MoreThan(since) },
+      select: { id: true, principalId: true, revokedAt: true },
+    });
+  }
+
+  /** Whether a signing key is in use (not retired). */
+  hasActiveSigningKey(tx: EntityManager): Promise<boolean> {
+    return tx.existsBy(SigningKeyEntity, { retiredAt: IsNull() });
+  }
+
+  async insertSigningKey(tx: EntityManager, key: SigningKeyEntity): Promise<void> {
+    await tx.insert(SigningKeyEntity, key);
+  }
+
+  /** Retires every signing key in use at `retiredAt`. */
+  async retireSigningKeys(tx: EntityManager, retiredAt: number): Promise<void> {
+    await tx.update(SigningKeyEntity, { retiredAt: IsNull() }, { retiredAt });
+  }
+
+  /** The newest signing key in use, if any. */
+  activeSigningKey(): Promise<SigningKeyEntity | null> {
+    return this.dataSource.getRepository(SigningKeyEntity).findOne({ where: { retiredAt: IsNull() }, order: { createdAt: 'DESC' } });
+  }
+
+  /** The signing keys in use or retired after `retiredAfter`, newest first. */
+  signingKeysRetiredAfter(retiredAfter: number): Promise<SigningKeyEntity[]> {
+    return this.dataSource.getRepository(SigningKeyEntity).find({
+      where: [{ retiredAt: IsNull() }, { retiredAt: MoreThan(retiredAfter) }],
+      order: { createdAt: 'DESC' },
+    });
+  }
+}
