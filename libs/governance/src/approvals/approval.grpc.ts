@@ -1,18 +1,14 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
-import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { callerOf, InvalidArgumentError, Requires } from '@trellis/platform';
+import { callerOf, Requires } from '@trellis/platform';
 import {
-  ApprovalSchema,
-  ApprovalState,
   ApproveResponseSchema,
   GetApprovalResponseSchema,
   ListApprovalsResponseSchema,
   RejectResponseSchema,
   RequestApprovalResponseSchema,
-  type Approval,
   type ApproveRequest,
   type ApproveResponse,
   type GetApprovalRequest,
@@ -24,19 +20,13 @@ import {
   type RequestApprovalRequest,
   type RequestApprovalResponse,
 } from '@trellis/proto';
-import type { ApprovalEntity, ApprovalStateName } from './approval.entity';
-import { APPROVAL_KIND, ApprovalDomainService } from './approval.service';
-
-const STATES: Record<ApprovalStateName, ApprovalState> = {
-  pending: ApprovalState.PENDING,
-  approved: ApprovalState.APPROVED,
-  rejected: ApprovalState.REJECTED,
-};
+import { approvalToProto, stateFromProto } from './approval.mapping';
+import { APPROVAL_KIND, ApprovalService } from './approval.service';
 
 /** Handlers of `trellis.governance.v1.ApprovalService`: map proto to domain and back. */
 @Controller()
 export class ApprovalGrpc {
-  constructor(private readonly approvals: ApprovalDomainService) {}
+  constructor(private readonly approvals: ApprovalService) {}
 
   @GrpcMethod('ApprovalService', 'RequestApproval')
   @Requires('create', APPROVAL_KIND)
@@ -44,7 +34,7 @@ export class ApprovalGrpc {
     const caller = callerOf(metadata);
     const { projectId, action, resource, details } = request;
     const approval = await this.approvals.request(caller, { projectId, action, resource, details });
-    return create(RequestApprovalResponseSchema, { approval: toProto(approval) });
+    return create(RequestApprovalResponseSchema, { approval: approvalToProto(approval) });
   }
 
   @GrpcMethod('ApprovalService', 'Approve')
@@ -52,7 +42,7 @@ export class ApprovalGrpc {
   async approve(request: ApproveRequest, metadata: Metadata): Promise<ApproveResponse> {
     const caller = callerOf(metadata);
     const approval = await this.approvals.approve(caller, request.approvalId, request.comment);
-    return create(ApproveResponseSchema, { approval: toProto(approval) });
+    return create(ApproveResponseSchema, { approval: approvalToProto(approval) });
   }
 
   @GrpcMethod('ApprovalService', 'Reject')
@@ -60,7 +50,7 @@ export class ApprovalGrpc {
   async reject(request: RejectRequest, metadata: Metadata): Promise<RejectResponse> {
     const caller = callerOf(metadata);
     const approval = await this.approvals.reject(caller, request.approvalId, request.comment);
-    return create(RejectResponseSchema, { approval: toProto(approval) });
+    return create(RejectResponseSchema, { approval: approvalToProto(approval) });
   }
 
   @GrpcMethod('ApprovalService', 'GetApproval')
@@ -68,7 +58,7 @@ export class ApprovalGrpc {
   async getApproval(request: GetApprovalRequest, metadata: Metadata): Promise<GetApprovalResponse> {
     const caller = callerOf(metadata);
     const approval = await this.approvals.get(caller, request.approvalId);
-    return create(GetApprovalResponseSchema, { approval: toProto(approval) });
+    return create(GetApprovalResponseSchema, { approval: approvalToProto(approval) });
   }
 
   @GrpcMethod('ApprovalService', 'ListApprovals')
@@ -81,29 +71,6 @@ export class ApprovalGrpc {
       pageSize: request.pageSize,
       pageToken: request.pageToken,
     });
-    return create(ListApprovalsResponseSchema, { approvals: page.approvals.map(toProto), nextPageToken: page.nextPageToken });
+    return create(ListApprovalsResponseSchema, { approvals: page.approvals.map(approvalToProto), nextPageToken: page.nextPageToken });
   }
-}
-
-function stateFromProto(state: ApprovalState): ApprovalStateName | null {
-  if (state === ApprovalState.UNSPECIFIED) return null;
-  const name = (Object.keys(STATES) as ApprovalStateName[]).find((key) => STATES[key] === state);
-  if (!name) throw new InvalidArgumentError(`unknown state ${state}`, 'state');
-  return name;
-}
-
-function toProto(approval: ApprovalEntity): Approval {
-  return create(ApprovalSchema, {
-    id: approval.id,
-    projectId: approval.projectId,
-    action: approval.action,
-    resource: approval.resource,
-    details: approval.details,
-    requesterId: approval.requesterId,
-    state: STATES[approval.state],
-    deciderId: approval.deciderId ?? '',
-    comment: approval.comment ?? '',
-    createTime: timestampFromDate(approval.createdAt),
-    decideTime: approval.decidedAt ? timestampFromDate(approval.decidedAt) : undefined,
-  });
 }

@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from '@trellis/testing';
 import type { DataSource } from 'typeorm';
 import { governanceService } from '../governance.definition';
 import { ApprovalRepository } from './approval.repository';
-import { ApprovalDomainService } from './approval.service';
+import { ApprovalService } from './approval.service';
 
 function editor(id: string): Caller {
   const principal: Principal = {
@@ -23,7 +23,7 @@ function editor(id: string): Caller {
 describe('approvals on PostgreSQL', () => {
   let database: TestDatabase<{ type: 'postgres'; url: string }>;
   let dataSource: DataSource;
-  let approvals: ApprovalDomainService;
+  let approvals: ApprovalService;
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -33,7 +33,7 @@ describe('approvals on PostgreSQL', () => {
       entities: governanceService.entities,
       migrations: governanceService.migrations,
     });
-    approvals = new ApprovalDomainService(new ApprovalRepository(dataSource), new AuditRecorder('governance', dataSource, new Outbox(), pino({ level: 'silent' })));
+    approvals = new ApprovalService(new ApprovalRepository(dataSource), new AuditRecorder('governance', dataSource, new Outbox(), pino({ level: 'silent' })));
   });
 
   afterAll(async () => {

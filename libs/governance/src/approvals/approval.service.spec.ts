@@ -17,7 +17,7 @@ import pino from 'pino';
 import type { DataSource } from 'typeorm';
 import { governanceService } from '../governance.definition';
 import { ApprovalRepository } from './approval.repository';
-import { ApprovalDomainService } from './approval.service';
+import { ApprovalService } from './approval.service';
 
 function callerOf(id: string, bindings: Array<[string, ProjectRole]>, requestId = `req-${id}`): Caller {
   const principal: Principal = {
@@ -39,9 +39,9 @@ const outsider = callerOf('oscar', [['p2', 'owner']]);
 
 const ask = { projectId: 'p1', action: 'registry.alias.set', resource: 'models/churn@champion', details: { version: '7' } };
 
-describe('ApprovalDomainService', () => {
+describe('ApprovalService', () => {
   let dataSource: DataSource;
-  let approvals: ApprovalDomainService;
+  let approvals: ApprovalService;
 
   beforeEach(async () => {
     dataSource = await openDatabase({
@@ -50,7 +50,7 @@ describe('ApprovalDomainService', () => {
       entities: governanceService.entities,
       migrations: governanceService.migrations,
     });
-    approvals = new ApprovalDomainService(new ApprovalRepository(dataSource), new AuditRecorder('governance', dataSource, new Outbox(), pino({ level: 'silent' })));
+    approvals = new ApprovalService(new ApprovalRepository(dataSource), new AuditRecorder('governance', dataSource, new Outbox(), pino({ level: 'silent' })));
   });
 
   afterEach(async () => {

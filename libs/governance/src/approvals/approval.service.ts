@@ -43,7 +43,7 @@ export interface ApprovalPage {
  * approve it. Each change is written with its audit event in one transaction.
  */
 @Injectable()
-export class ApprovalDomainService {
+export class ApprovalService {
   constructor(
     private readonly repository: ApprovalRepository,
     private readonly audit: AuditRecorder,

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ApprovalGrpc } from './approval.grpc';
 import { ApprovalRepository } from './approval.repository';
-import { ApprovalDomainService } from './approval.service';
+import { ApprovalService } from './approval.service';
 
-/** Four-eyes approvals: the `ApprovalService` gRPC handlers and what they need. */
-@Module({ controllers: [ApprovalGrpc], providers: [ApprovalDomainService, ApprovalRepository] })
+/** Four-eyes approvals: the ApprovalService gRPC handlers, the rules and the repository behind them. */
+@Module({ controllers: [ApprovalGrpc], providers: [ApprovalService, ApprovalRepository] })
 export class ApprovalsModule {}
