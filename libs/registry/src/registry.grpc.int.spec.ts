@@ -9,7 +9,7 @@ import {
   RegistryServiceDesc,
   VersionCreatedEventSchema,
 } from '@trellis/proto';
-import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
+import { createTestDatabase, eventually, testNatsConfig, type TestNatsConfig } from '@trellis/testing';
 import { definePlugin, z } from '@trellis/plugin-sdk';
 import { MemoryObjectStore } from '@trellis/plugin-sdk/testing';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,7 +45,7 @@ describe.each(databases)('registry through gRPC ($label)', ({ distributed }) => 
   const clientFor = (sub: string, bindings: Array<{ project: string; role: Role }>) => platform.client(RegistryServiceDesc, service.grpcAddress, { sub, bindings });
 
   let configDir: string;
-  let database: TestDatabase<{ type: 'postgres'; url: string }> | undefined;
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
   let nats: TestNatsConfig | undefined;
 
   beforeAll(async () => {
