@@ -2,7 +2,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { abilityFor, AuditRecorder, Caller, FailedPreconditionError, openDatabase, Outbox, OutboxEntity, type Principal } from '@trellis/platform';
 import pino from 'pino';
 import { AuditEventSchema } from '@trellis/proto';
-import { createTestDatabase, type TestDatabase } from '@trellis/testing';
+import { createTestDatabase } from '@trellis/testing';
 import type { DataSource } from 'typeorm';
 import { governanceService } from '../governance.definition';
 import { ApprovalRepository } from './approval.repository';
@@ -21,7 +21,7 @@ function editor(id: string): Caller {
 }
 
 describe('approvals on PostgreSQL', () => {
-  let database: TestDatabase<{ type: 'postgres'; url: string }>;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let dataSource: DataSource;
   let approvals: ApprovalService;
 

@@ -262,7 +262,7 @@ describe.each(engines)('the audit chain on %s', (_engine, createDatabase) => {
 });
 
 describe('the audit chain on PostgreSQL, appended to by several processes at once', () => {
-  let database: TestDatabase<{ type: 'postgres'; url: string }>;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let processes: DataSource[];
 
   beforeEach(async () => {

@@ -91,7 +91,7 @@ describe('audit ingest through the in-process bus (standalone)', () => {
 });
 
 describe('audit ingest through NATS JetStream (distributed)', () => {
-  let databases: TestDatabase<{ type: 'postgres'; url: string }>[];
+  let databases: Awaited<ReturnType<typeof createTestDatabase>>[];
   let dataSources: DataSource[];
   let buses: EventBus[];
   let relays: OutboxRelay[];
