@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { gatewayEdge } from '@trellis/gateway';
 import { governanceService } from '@trellis/governance';
 import { ConfigError, loadConfig, PlatformRuntime, runProcess, StartupError, type RunningProcess } from '@trellis/platform';
-import { ExperimentService, IdentityService } from '@trellis/proto';
+import { ExperimentServiceDesc, IdentityServiceDesc } from '@trellis/proto';
 import { closedPort, occupiedPort } from '@trellis/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,7 +69,7 @@ describe('the gateway and its upstreams', () => {
   });
 
   it('answers a call whose upstream is down with 503 naming that service, not the transport error', async () => {
-    const response = await rpc(ExperimentService, 'SearchExperiments');
+    const response = await rpc(ExperimentServiceDesc, 'SearchExperiments');
     expect(response.status).toBe(503);
     const body = (await response.json()) as { status: string; message: string };
     expect(body).toMatchObject({ status: 'UNAVAILABLE', message: `${describeTracking()} is not answering; check that it runs there` });
@@ -83,7 +83,7 @@ describe('the gateway and its upstreams', () => {
   });
 
   it('still answers calls to the upstreams that are up', async () => {
-    expect((await rpc(IdentityService, 'ListProjects')).status).toBe(200);
+    expect((await rpc(IdentityServiceDesc, 'ListProjects')).status).toBe(200);
   });
 });
 

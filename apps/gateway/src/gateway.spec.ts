@@ -3,7 +3,7 @@ import { gatewayEdge, EXPOSED_SERVICES } from '@trellis/gateway';
 import { governanceService } from '@trellis/governance';
 import { runProcess, type RunningEdge, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
-import { AuditService, IdentityService, TokenService } from '@trellis/proto';
+import { AuditServiceDesc, IdentityServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { eventually, testNatsConfig } from '@trellis/testing';
 
 const ADMIN_KEY = `trellis_00000000000000ad_${'k'.repeat(43)}`;
@@ -42,57 +42,57 @@ describe('the gateway in front of governance', () => {
       .reduce((sum, value) => sum + value.value, 0);
 
   it('answers a unary call made with an API key as Bearer', async () => {
-    const response = await call(IdentityService, 'ListProjects', {}, bearer(ADMIN_KEY));
+    const response = await call(IdentityServiceDesc, 'ListProjects', {}, bearer(ADMIN_KEY));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ projects: [expect.objectContaining({ name: 'default', encryptAtRest: false })], nextPageToken: '' });
   });
 
   it('answers a call made with an API key as the Basic password, as the MLflow client sends it', async () => {
     const basic = `Basic ${Buffer.from(`admin:${ADMIN_KEY}`).toString('base64')}`;
-    const response = await call(IdentityService, 'ListProjects', {}, { authorization: basic });
+    const response = await call(IdentityServiceDesc, 'ListProjects', {}, { authorization: basic });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ projects: [{ name: 'default' }] });
   });
 
   it('forwards a token as it is', async () => {
-    const { token } = await (await platform.client(TokenService, governance.grpcAddress)).exchangeApiKey({ apiKey: ADMIN_KEY });
-    const response = await call(IdentityService, 'ListProjects', {}, bearer(token));
+    const { token } = await (await platform.client(TokenServiceDesc, governance.grpcAddress)).exchangeApiKey({ apiKey: ADMIN_KEY });
+    const response = await call(IdentityServiceDesc, 'ListProjects', {}, bearer(token));
     expect(response.status).toBe(200);
   });
 
   it("refuses a wrong key with 401 and governance's reason", async () => {
-    const response = await call(IdentityService, 'ListProjects', {}, bearer(WRONG_KEY));
+    const response = await call(IdentityServiceDesc, 'ListProjects', {}, bearer(WRONG_KEY));
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ code: 16, status: 'UNAUTHENTICATED', message: expect.stringContaining('API key rejected') });
   });
 
   it('sends calls without credentials upstream as they are: public methods answer, others are 401', async () => {
-    const anonymous = await call(IdentityService, 'ListProjects', {});
+    const anonymous = await call(IdentityServiceDesc, 'ListProjects', {});
     expect(anonymous.status).toBe(401);
     expect(await anonymous.json()).toMatchObject({ status: 'UNAUTHENTICATED', message: expect.stringContaining('missing credentials') });
 
-    const publicMethod = await call(TokenService, 'GetSigningKeys', {});
+    const publicMethod = await call(TokenServiceDesc, 'GetSigningKeys', {});
     expect(publicMethod.status).toBe(200);
     expect(JSON.parse(((await publicMethod.json()) as { jwksJson: string }).jwksJson)).toMatchObject({ keys: [expect.objectContaining({ kty: 'OKP' })] });
   });
 
   it('refuses an unknown field with 400 naming it, and malformed JSON with 400', async () => {
-    const unknown = await call(IdentityService, 'CreateProject', { name: 'p1', colour: 'red' }, bearer(ADMIN_KEY));
+    const unknown = await call(IdentityServiceDesc, 'CreateProject', { name: 'p1', colour: 'red' }, bearer(ADMIN_KEY));
     expect(unknown.status).toBe(400);
     expect(await unknown.json()).toMatchObject({ status: 'INVALID_ARGUMENT', message: expect.stringContaining('key "colour" is unknown') });
 
-    const malformed = await call(IdentityService, 'CreateProject', '{"name": p1}', bearer(ADMIN_KEY));
+    const malformed = await call(IdentityServiceDesc, 'CreateProject', '{"name": p1}', bearer(ADMIN_KEY));
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toMatchObject({ message: expect.stringContaining('not valid JSON') });
   });
 
   it("answers governance's NOT_FOUND and ALREADY_EXISTS with 404 and 409", async () => {
-    const missing = await call(IdentityService, 'GetProject', { projectId: 'no-such-project' }, { ...bearer(ADMIN_KEY), 'x-request-id': 'req-404' });
+    const missing = await call(IdentityServiceDesc, 'GetProject', { projectId: 'no-such-project' }, { ...bearer(ADMIN_KEY), 'x-request-id': 'req-404' });
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ code: 5, status: 'NOT_FOUND', request_id: 'req-404' });
 
-    expect((await call(IdentityService, 'CreateProject', { name: 'twice' }, bearer(ADMIN_KEY))).status).toBe(200);
-    const again = await call(IdentityService, 'CreateProject', { name: 'twice' }, bearer(ADMIN_KEY));
+    expect((await call(IdentityServiceDesc, 'CreateProject', { name: 'twice' }, bearer(ADMIN_KEY))).status).toBe(200);
+    const again = await call(IdentityServiceDesc, 'CreateProject', { name: 'twice' }, bearer(ADMIN_KEY));
     expect(again.status).toBe(409);
     expect(await again.json()).toMatchObject({ status: 'ALREADY_EXISTS' });
   });
@@ -104,10 +104,10 @@ describe('the gateway in front of governance', () => {
   });
 
   it('streams a server-streaming method (the audit export) as NDJSON', async () => {
-    await call(IdentityService, 'CreateProject', { name: 'audited' }, bearer(ADMIN_KEY));
+    await call(IdentityServiceDesc, 'CreateProject', { name: 'audited' }, bearer(ADMIN_KEY));
     // Governance's own audit events reach its chain through the outbox, a moment after the call.
     await eventually(async () => {
-      const response = await call(AuditService, 'ExportAuditRecords', {}, bearer(ADMIN_KEY));
+      const response = await call(AuditServiceDesc, 'ExportAuditRecords', {}, bearer(ADMIN_KEY));
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toBe('application/x-ndjson');
       const lines = (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as { line: string });
@@ -117,12 +117,12 @@ describe('the gateway in front of governance', () => {
   });
 
   it('exchanges an API key once for many requests, concurrent ones included', async () => {
-    const created = await call(TokenService, 'CreateApiKey', { name: 'cache-test' }, bearer(ADMIN_KEY));
+    const created = await call(TokenServiceDesc, 'CreateApiKey', { name: 'cache-test' }, bearer(ADMIN_KEY));
     const { secret } = (await created.json()) as { secret: string };
     const before = await exchanges();
-    const statuses = await Promise.all(Array.from({ length: 5 }, async () => (await call(IdentityService, 'ListProjects', {}, bearer(secret))).status));
+    const statuses = await Promise.all(Array.from({ length: 5 }, async () => (await call(IdentityServiceDesc, 'ListProjects', {}, bearer(secret))).status));
     expect(statuses).toEqual([200, 200, 200, 200, 200]);
-    expect((await call(IdentityService, 'ListProjects', {}, bearer(secret))).status).toBe(200);
+    expect((await call(IdentityServiceDesc, 'ListProjects', {}, bearer(secret))).status).toBe(200);
     expect((await exchanges()) - before).toBe(1);
   });
 
@@ -152,7 +152,7 @@ describe('the gateway in front of governance', () => {
       try {
         const [edge] = running.edges;
         expect(printed).toContain(`  ${'gateway'.padEnd(12)} ${edge.address}`);
-        const response = await fetch(`${edge.address}/v1/${IdentityService.typeName}/ListProjects`, {
+        const response = await fetch(`${edge.address}/v1/${IdentityServiceDesc.typeName}/ListProjects`, {
           method: 'POST',
           body: '{}',
           headers: { 'content-type': 'application/json', ...bearer(ADMIN_KEY) },

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { governanceService } from '@trellis/governance';
-import { IdentityService, TokenService } from '@trellis/proto';
+import { IdentityServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { trackingService } from '@trellis/tracking';
 import { ADMIN_KEY, PythonClient, startMlflowStack, type Json, type MlflowStack } from './mlflow-python-client';
 
@@ -462,9 +462,9 @@ describe('the MLflow REST API, as the Python client calls it', () => {
     });
 
     it('selects the project named in the tracking URI path, for names, searches, "0" and artifacts', async () => {
-      await stack.rpc(IdentityService, 'CreateProject', { name: 'research' });
+      await stack.rpc(IdentityServiceDesc, 'CreateProject', { name: 'research' });
       // A token carries the bindings of its exchange: a key exchanged before the project existed does not reach it until its token is renewed.
-      const { secret } = await stack.rpc(TokenService, 'CreateApiKey', { name: 'research' });
+      const { secret } = await stack.rpc(TokenServiceDesc, 'CreateApiKey', { name: 'research' });
       const research = new PythonClient(`${base}/projects/research`, { token: secret });
       const churnInDefault = await client.setExperiment('churn');
       const churnInResearch = await research.setExperiment('churn');

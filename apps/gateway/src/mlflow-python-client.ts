@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { gatewayEdge } from '@trellis/gateway';
 import { runProcess, type RunningProcess, type ServiceDefinition } from '@trellis/platform';
 import storageFs from '@trellis/plugin-storage-fs';
-import { IdentityService, TokenService } from '@trellis/proto';
+import { IdentityServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
@@ -168,15 +168,15 @@ export async function startMlflowStack(services: ServiceDefinition[]): Promise<M
     return answer;
   };
   const projectId = async (name: string): Promise<string> => {
-    const { projects } = await rpc(IdentityService, 'ListProjects', {});
+    const { projects } = await rpc(IdentityServiceDesc, 'ListProjects', {});
     const project = (projects as Json[]).find((one) => one.name === name);
     if (!project) throw new Error(`no project "${name}"`);
     return project.id;
   };
   const keyFor = async (name: string, role: string, projectName = 'default') => {
-    const { principal } = await rpc(IdentityService, 'CreatePrincipal', { kind: 'PRINCIPAL_KIND_SERVICE_ACCOUNT', name, displayName: name });
-    await rpc(IdentityService, 'SetRoleBinding', { binding: { projectId: await projectId(projectName), principalId: principal.id, role } });
-    return (await rpc(TokenService, 'CreateApiKey', { principalId: principal.id, name })).secret as string;
+    const { principal } = await rpc(IdentityServiceDesc, 'CreatePrincipal', { kind: 'PRINCIPAL_KIND_SERVICE_ACCOUNT', name, displayName: name });
+    await rpc(IdentityServiceDesc, 'SetRoleBinding', { binding: { projectId: await projectId(projectName), principalId: principal.id, role } });
+    return (await rpc(TokenServiceDesc, 'CreateApiKey', { principalId: principal.id, name })).secret as string;
   };
   return { base, client: new PythonClient(base, { token: ADMIN_KEY }), rpc, projectId, keyFor, stop };
 }

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { governanceService } from '@trellis/governance';
-import { ApprovalService, IdentityService, RegistryService, TokenService } from '@trellis/proto';
+import { ApprovalServiceDesc, IdentityServiceDesc, RegistryServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { registryService } from '@trellis/registry';
 import { trackingService } from '@trellis/tracking';
 import { posix } from 'node:path';
@@ -298,7 +298,7 @@ describe("the MLflow model registry REST API, as the Python client calls it", ()
 
     it('a protected alias answers without an approval with what to ask for, and moves with an approval_id', async () => {
       const projectId = await stack.projectId('default');
-      await stack.rpc(RegistryService, 'UpdateModel', { projectId, name: 'churn', protectedAliases: ['production'], updateMask: ['protected_aliases'] });
+      await stack.rpc(RegistryServiceDesc, 'UpdateModel', { projectId, name: 'churn', protectedAliases: ['production'], updateMask: ['protected_aliases'] });
       const refused = await http.call('POST', '/api/2.0/mlflow/registered-models/alias', { name: 'churn', alias: 'production', version: '1' });
       expect(refused).toEqual({
         status: 400,
@@ -308,11 +308,11 @@ describe("the MLflow model registry REST API, as the Python client calls it", ()
         },
       });
 
-      const { approval } = await stack.rpc(ApprovalService, 'RequestApproval', { projectId, action: 'registry.alias.set', resource: 'models/churn@production', details: { version: '1' } });
+      const { approval } = await stack.rpc(ApprovalServiceDesc, 'RequestApproval', { projectId, action: 'registry.alias.set', resource: 'models/churn@production', details: { version: '1' } });
       const pending = await http.call('POST', '/api/2.0/mlflow/registered-models/alias', { name: 'churn', alias: 'production', version: '1', approval_id: approval.id });
       expect(pending).toMatchObject({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining('still pending') } });
 
-      await stack.rpc(ApprovalService, 'Approve', { approvalId: approval.id }, await stack.keyFor('reviewer', 'ROLE_EDITOR'));
+      await stack.rpc(ApprovalServiceDesc, 'Approve', { approvalId: approval.id }, await stack.keyFor('reviewer', 'ROLE_EDITOR'));
       const wrongVersion = await http.call('POST', '/api/2.0/mlflow/registered-models/alias', { name: 'churn', alias: 'production', version: '2', approval_id: approval.id });
       expect(wrongVersion).toMatchObject({ status: 403, body: { error_code: 'PERMISSION_DENIED', message: expect.stringContaining('approves version 1') } });
       expect(await http.ok('POST', 'registered-models/alias', { name: 'churn', alias: 'production', version: '1', approval_id: approval.id })).toEqual({});
@@ -508,8 +508,8 @@ describe("the MLflow model registry REST API, as the Python client calls it", ()
     });
 
     it('keeps models per project, the project named in the tracking URI, download URIs included', async () => {
-      await stack.rpc(IdentityService, 'CreateProject', { name: 'research' });
-      const { secret } = await stack.rpc(TokenService, 'CreateApiKey', { name: 'research-registry' });
+      await stack.rpc(IdentityServiceDesc, 'CreateProject', { name: 'research' });
+      const { secret } = await stack.rpc(TokenServiceDesc, 'CreateApiKey', { name: 'research-registry' });
       const research = new PythonClient(`${stack.base}/projects/research`, { token: secret });
       const experiment = await research.setExperiment('churn');
       const run = await research.startRun(experiment.experiment_id);

@@ -4,7 +4,7 @@ import { gatewayEdge } from '@trellis/gateway';
 import { governanceService } from '@trellis/governance';
 import { createGrpcClient, runProcess, type RunningProcess } from '@trellis/platform';
 import storageFs from '@trellis/plugin-storage-fs';
-import { ExperimentService, IdentityService, PrincipalKind, Role, TokenService } from '@trellis/proto';
+import { ExperimentServiceDesc, IdentityServiceDesc, PrincipalKind, Role, TokenServiceDesc } from '@trellis/proto';
 import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
 import { trackingService } from '@trellis/tracking';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -56,11 +56,11 @@ describe('revocation in distributed mode: governance, tracking and the gateway e
     );
     gatewayUrl = gateway.edges[0].address;
 
-    const identity = createGrpcClient(IdentityService, governanceAddress, { token: await exchange(ADMIN_KEY) });
+    const identity = createGrpcClient(IdentityServiceDesc, governanceAddress, { token: await exchange(ADMIN_KEY) });
     projectId = (await identity.createProject({ name: 'revoked' })).project!.id;
     otherProjectId = (await identity.createProject({ name: 'kept' })).project!.id;
     identity.close();
-    const experiments = createGrpcClient(ExperimentService, trackingAddress, { token: await exchange(ADMIN_KEY) });
+    const experiments = createGrpcClient(ExperimentServiceDesc, trackingAddress, { token: await exchange(ADMIN_KEY) });
     for (const id of [projectId, otherProjectId]) await experiments.createExperiment({ projectId: id, name: 'exp' });
     experiments.close();
   });
@@ -74,7 +74,7 @@ describe('revocation in distributed mode: governance, tracking and the gateway e
   });
 
   async function exchange(apiKey: string): Promise<string> {
-    const tokens = createGrpcClient(TokenService, governanceAddress);
+    const tokens = createGrpcClient(TokenServiceDesc, governanceAddress);
     try {
       return (await tokens.exchangeApiKey({ apiKey })).token;
     } finally {
@@ -82,13 +82,13 @@ describe('revocation in distributed mode: governance, tracking and the gateway e
     }
   }
   const asAdmin = async () => ({
-    identity: createGrpcClient(IdentityService, governanceAddress, { token: await exchange(ADMIN_KEY) }),
-    tokens: createGrpcClient(TokenService, governanceAddress, { token: await exchange(ADMIN_KEY) }),
+    identity: createGrpcClient(IdentityServiceDesc, governanceAddress, { token: await exchange(ADMIN_KEY) }),
+    tokens: createGrpcClient(TokenServiceDesc, governanceAddress, { token: await exchange(ADMIN_KEY) }),
   });
   /** The HTTP status the gateway answers for the experiment of `project`, sending `apiKey`. */
   const throughGateway = async (apiKey: string, project = projectId) =>
     (
-      await fetch(`${gatewayUrl}/v1/${ExperimentService.typeName}/GetExperimentByName`, {
+      await fetch(`${gatewayUrl}/v1/${ExperimentServiceDesc.typeName}/GetExperimentByName`, {
         method: 'POST',
         body: JSON.stringify({ projectId: project, name: 'exp' }),
         headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
@@ -96,7 +96,7 @@ describe('revocation in distributed mode: governance, tracking and the gateway e
     ).status;
   /** What tracking answers `token` for the experiment of `project`: 'ok', or the refusal. */
   const atTracking = (token: string, project = projectId) => {
-    const experiments = createGrpcClient(ExperimentService, trackingAddress, { token });
+    const experiments = createGrpcClient(ExperimentServiceDesc, trackingAddress, { token });
     return experiments
       .getExperimentByName({ projectId: project, name: 'exp' })
       .then(

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { status } from '@grpc/grpc-js';
 import { createGrpcClient, runProcess, type RunningProcess } from '@trellis/platform';
-import { AuditService, ExperimentService, IdentityService, Outcome, PrincipalKind, Role, TokenService } from '@trellis/proto';
+import { AuditServiceDesc, ExperimentServiceDesc, IdentityServiceDesc, Outcome, PrincipalKind, Role, TokenServiceDesc } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ describe('the audit log of the standalone program', () => {
   let running: RunningProcess;
   let admin: string;
   const address = (name: string) => running.services.find((service) => service.name === name)!.grpcAddress;
-  const tokenFor = async (apiKey: string) => (await createGrpcClient(TokenService, address('governance')).exchangeApiKey({ apiKey })).token;
+  const tokenFor = async (apiKey: string) => (await createGrpcClient(TokenServiceDesc, address('governance')).exchangeApiKey({ apiKey })).token;
 
   beforeAll(async () => {
     Object.assign(process.env, {
@@ -39,26 +39,26 @@ describe('the audit log of the standalone program', () => {
   });
 
   it('records a viewer probing another project’s experiment, API key and members as denied', async () => {
-    const identity = createGrpcClient(IdentityService, address('governance'), { token: admin });
+    const identity = createGrpcClient(IdentityServiceDesc, address('governance'), { token: admin });
     const alpha = (await identity.createProject({ name: 'alpha' })).project!;
     const beta = (await identity.createProject({ name: 'beta' })).project!;
     const viewer = (await identity.createPrincipal({ kind: PrincipalKind.SERVICE_ACCOUNT, name: 'prober', displayName: 'prober' })).principal!;
     await identity.setRoleBinding({ binding: { projectId: alpha.id, principalId: viewer.id, role: Role.VIEWER } });
-    const viewerKey = (await createGrpcClient(TokenService, address('governance'), { token: admin }).createApiKey({ principalId: viewer.id, name: 'probe' })).secret;
-    const adminKey = (await createGrpcClient(TokenService, address('governance'), { token: admin }).createApiKey({ name: 'beta work' })).apiKey!;
+    const viewerKey = (await createGrpcClient(TokenServiceDesc, address('governance'), { token: admin }).createApiKey({ principalId: viewer.id, name: 'probe' })).secret;
+    const adminKey = (await createGrpcClient(TokenServiceDesc, address('governance'), { token: admin }).createApiKey({ name: 'beta work' })).apiKey!;
     // A token carries the bindings its exchange found, so beta's owner exchanges again.
     const betaOwner = { token: await tokenFor(ADMIN_KEY) };
-    const experiment = (await createGrpcClient(ExperimentService, address('tracking'), betaOwner).createExperiment({ projectId: beta.id, name: 'secret' })).experiment!;
+    const experiment = (await createGrpcClient(ExperimentServiceDesc, address('tracking'), betaOwner).createExperiment({ projectId: beta.id, name: 'secret' })).experiment!;
     const asViewer = { token: await tokenFor(viewerKey) };
 
     const probes = [
-      createGrpcClient(ExperimentService, address('tracking'), asViewer).getExperiment({ experimentId: experiment.experimentId }),
-      createGrpcClient(TokenService, address('governance'), asViewer).revokeApiKey({ apiKeyId: adminKey.id }),
-      createGrpcClient(IdentityService, address('governance'), asViewer).listRoleBindings({ projectId: beta.id }),
+      createGrpcClient(ExperimentServiceDesc, address('tracking'), asViewer).getExperiment({ experimentId: experiment.experimentId }),
+      createGrpcClient(TokenServiceDesc, address('governance'), asViewer).revokeApiKey({ apiKeyId: adminKey.id }),
+      createGrpcClient(IdentityServiceDesc, address('governance'), asViewer).listRoleBindings({ projectId: beta.id }),
     ];
     for (const probe of probes) await expect(probe).rejects.toMatchObject({ code: status.NOT_FOUND });
 
-    const audit = createGrpcClient(AuditService, address('governance'), { token: admin });
+    const audit = createGrpcClient(AuditServiceDesc, address('governance'), { token: admin });
     const denied = await eventually(async () => {
       const { records } = await audit.listAuditRecords({ filter: { actor: viewer.id }, pageSize: 1000 });
       const found = records.map((record) => record.event!).filter((event) => event.outcome === Outcome.DENIED);
@@ -74,7 +74,7 @@ describe('the audit log of the standalone program', () => {
   });
 
   it('signs checkpoints with a key file it writes under the data directory, readable by its owner only, and Verify checks them', async () => {
-    const audit = createGrpcClient(AuditService, address('governance'), { token: admin });
+    const audit = createGrpcClient(AuditServiceDesc, address('governance'), { token: admin });
     const { checkpoint } = await audit.createAuditCheckpoint({});
     expect(checkpoint).toMatchObject({ number: 1n, keyId: 'trellis-audit-checkpoints' });
     expect(statSync(join(dir, 'data', 'keys', 'audit-checkpoint.key')).mode & 0o777).toBe(0o600);

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { create, ScalarType, toBinary, type DescField, type DescMessage, type DescMethod } from '@bufbuild/protobuf';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { createGrpcClient, maxRequestBytesOf, runProcess, type RunningProcess } from '@trellis/platform';
-import { IdentityService, TokenService } from '@trellis/proto';
+import { IdentityServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,7 +119,7 @@ describe('oversized requests to every method of every service', () => {
     }
     apiKey = /trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/.exec(printed.join(''))![0];
     const governance = running.services.find((service) => service.name === 'governance')!;
-    ({ token } = await createGrpcClient(TokenService, governance.grpcAddress).exchangeApiKey({ apiKey }));
+    ({ token } = await createGrpcClient(TokenServiceDesc, governance.grpcAddress).exchangeApiKey({ apiKey }));
   }, 120_000);
 
   afterAll(async () => {
@@ -160,7 +160,7 @@ describe('oversized requests to every method of every service', () => {
   it("answers a 100,000-character project id through the gateway with 400, and the gateway's channel to governance keeps working", async () => {
     const gateway = running.edges.find((edge) => edge.name === 'gateway')!;
     const post = (method: string, body: unknown) =>
-      fetch(`${gateway.address}/v1/${IdentityService.typeName}/${method}`, {
+      fetch(`${gateway.address}/v1/${IdentityServiceDesc.typeName}/${method}`, {
         method: 'POST',
         body: JSON.stringify(body),
         headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { assertEveryMethodGuarded, callEveryMethodWithoutToken, createGrpcClient, grpcHandlersOf, runProcess, type RunningProcess } from '@trellis/platform';
-import { IdentityService, TokenService } from '@trellis/proto';
+import { IdentityServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,8 +49,8 @@ describe('the standalone process', () => {
   it('prints the admin key once, and it works against every service through governance\'s key set', async () => {
     const apiKey = /trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/.exec(printed.join(''))![0];
     const governance = running.services.find((service) => service.name === 'governance')!;
-    const { token } = await createGrpcClient(TokenService, governance.grpcAddress).exchangeApiKey({ apiKey });
-    const projects = await createGrpcClient(IdentityService, governance.grpcAddress, { token }).listProjects({});
+    const { token } = await createGrpcClient(TokenServiceDesc, governance.grpcAddress).exchangeApiKey({ apiKey });
+    const projects = await createGrpcClient(IdentityServiceDesc, governance.grpcAddress, { token }).listProjects({});
     expect(projects.projects.map((project) => project.name)).toEqual(['default']);
   });
 
@@ -58,7 +58,7 @@ describe('the standalone process', () => {
     const gateway = running.edges.find((edge) => edge.name === 'gateway')!;
     expect(printed).toContain(`  ${'gateway'.padEnd(12)} ${gateway.address}`);
     const apiKey = /trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/.exec(printed.join(''))![0];
-    const response = await fetch(`${gateway.address}/v1/${IdentityService.typeName}/ListProjects`, {
+    const response = await fetch(`${gateway.address}/v1/${IdentityServiceDesc.typeName}/ListProjects`, {
       method: 'POST',
       body: '{}',
       headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },

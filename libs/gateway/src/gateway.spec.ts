@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { createLogger, Metrics } from '@trellis/platform';
 import { eventually } from '@trellis/testing';
-import { IdentityService, TokenService } from '@trellis/proto';
+import { IdentityServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { EchoService, startEchoServer } from '../test/echo-service';
 import { GatewayError } from './errors/gateway-error';
 import { grpcToMlflow } from './errors/status-mapping';
@@ -22,7 +22,7 @@ describe('the gateway over HTTP', () => {
       maxBodyBytes: 1024,
       logger: createLogger({ level: 'silent' }),
       metrics,
-      services: { echo: [EchoService], governance: [IdentityService, TokenService] },
+      services: { echo: [EchoService], governance: [IdentityServiceDesc, TokenServiceDesc] },
     });
     base = await gateway.listen('127.0.0.1', 0);
   });
@@ -129,7 +129,7 @@ describe('the gateway over HTTP', () => {
   });
 
   it('answers 503 naming the service when no upstream is configured for it', async () => {
-    const response = await post(`/v1/${IdentityService.typeName}/ListProjects`, '{}');
+    const response = await post(`/v1/${IdentityServiceDesc.typeName}/ListProjects`, '{}');
     expect(response.status).toBe(503);
     expect(await response.json()).toMatchObject({
       status: 'UNAVAILABLE',
@@ -139,7 +139,7 @@ describe('the gateway over HTTP', () => {
     const key = `trellis_${'0'.repeat(16)}_${'A'.repeat(43)}`;
     const exchange = await post(`${ECHO}/Echo`, '{}', { authorization: `Bearer ${key}` });
     expect(exchange.status).toBe(503);
-    expect(await exchange.json()).toMatchObject({ message: expect.stringContaining(`${TokenService.typeName} is answered by the governance service`) });
+    expect(await exchange.json()).toMatchObject({ message: expect.stringContaining(`${TokenServiceDesc.typeName} is answered by the governance service`) });
   });
 
   it('answers 401 to a malformed authorization header', async () => {

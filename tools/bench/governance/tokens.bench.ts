@@ -7,7 +7,7 @@
 import 'reflect-metadata';
 import { governanceService } from '@trellis/governance';
 import { createGrpcClient, loadConfig, PlatformRuntime, startService, TokenVerifier } from '@trellis/platform';
-import { TokenService } from '@trellis/proto';
+import { TokenServiceDesc } from '@trellis/proto';
 import { TestKeySet } from '@trellis/platform/testing';
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -59,7 +59,7 @@ async function exchange() {
   const runtime = await PlatformRuntime.create(config);
   await runtime.listenOps();
   const service = await startService(governanceService, runtime);
-  const client = createGrpcClient(TokenService, service.grpcAddress);
+  const client = createGrpcClient(TokenServiceDesc, service.grpcAddress);
   const apiKey = config.auth.adminKey ?? '';
   const time = async (call: () => Promise<unknown>) => {
     const latencies: number[] = [];

@@ -12,7 +12,7 @@ import 'reflect-metadata';
 import { gatewayEdge } from '@trellis/gateway';
 import { TestPlatform } from '@trellis/platform/testing';
 import storageFs from '@trellis/plugin-storage-fs';
-import { RegistryService } from '@trellis/proto';
+import { RegistryServiceDesc } from '@trellis/proto';
 import { registryService } from '@trellis/registry';
 import { createTestDatabase, testNatsConfig } from '@trellis/testing';
 import { Agent, request } from 'node:http';
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     const seeding = Date.now();
     await seed(pg);
     const seeded = Date.now() - seeding;
-    const client = await platform.client(RegistryService, registry.grpcAddress, { sub: 'bench', bindings: PROJECTS.map((project) => ({ project, role: 'viewer' as const })) });
+    const client = await platform.client(RegistryServiceDesc, registry.grpcAddress, { sub: 'bench', bindings: PROJECTS.map((project) => ({ project, role: 'viewer' as const })) });
     const model = (i: number) => ({ projectId: PROJECTS[(i * 7919) % MODELS % PROJECTS.length], name: nameOf((i * 7919) % MODELS) });
     const check = await client.getVersionByAlias({ ...model(1), alias: 'prod' });
     if (check.version?.version !== BigInt(VERSIONS)) throw new Error('the seeded alias does not resolve');

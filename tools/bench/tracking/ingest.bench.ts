@@ -20,7 +20,7 @@ import { TestPlatform } from '@trellis/platform/testing';
 import storageFs from '@trellis/plugin-storage-fs';
 import { toBinary, create } from '@bufbuild/protobuf';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
-import { ExperimentService, LogBatchRequestSchema, RunService, type Metric } from '@trellis/proto';
+import { ExperimentServiceDesc, LogBatchRequestSchema, RunServiceDesc, type Metric } from '@trellis/proto';
 import { createTestDatabase, testNatsConfig } from '@trellis/testing';
 import { Agent, request } from 'node:http';
 import { cpus, totalmem } from 'node:os';
@@ -76,9 +76,9 @@ async function main(): Promise<void> {
   try {
     const tracking = await platform.startService(trackingService);
     const claims = { sub: 'bench', bindings: [{ project: 'bench', role: 'editor' as const }] };
-    const experiments = await platform.client(ExperimentService, tracking.grpcAddress, claims);
-    const clients: Array<GrpcClient<(typeof RunService)['method']>> = [];
-    for (let i = 0; i < WRITERS; i++) clients.push(await platform.client(RunService, tracking.grpcAddress, claims));
+    const experiments = await platform.client(ExperimentServiceDesc, tracking.grpcAddress, claims);
+    const clients: Array<GrpcClient<(typeof RunServiceDesc)['method']>> = [];
+    for (let i = 0; i < WRITERS; i++) clients.push(await platform.client(RunServiceDesc, tracking.grpcAddress, claims));
     const { experiment } = await experiments.createExperiment({ projectId: 'bench', name: 'ingest' });
     const batches = Array.from({ length: BATCHES }, (_, batch) => protoBatch(batch));
 

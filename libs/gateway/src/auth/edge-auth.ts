@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { unverifiedRevocableClaims, type RevocationList } from '@trellis/platform';
-import { TokenService } from '@trellis/proto';
+import { TokenServiceDesc } from '@trellis/proto';
 import { GatewayError, retryAfterOf } from '../errors/gateway-error';
 import type { RequestContext } from '../http/request-context';
 import type { Upstreams } from '../upstreams/upstreams';
@@ -13,7 +13,7 @@ const NOT_ABOUT_THE_KEY = new Set<number>([status.UNAVAILABLE, status.RESOURCE_E
 
 /**
  * The caller's token for a request: a token (JWT) sent as it is, or the token governance's
- * TokenService.ExchangeApiKey issued for the API key sent, cached (see TokenCache) until it is
+ * TokenServiceDesc.ExchangeApiKey issued for the API key sent, cached (see TokenCache) until it is
  * due for refresh or `revocations` names it. The gateway verifies nothing itself: the services
  * do, on every call.
  *
@@ -42,7 +42,7 @@ export class EdgeAuth {
 
   private async exchange(apiKey: string, requestId: string) {
     try {
-      const { token, expireTime } = await this.upstreams.client(TokenService).exchangeApiKey({ apiKey }, { requestId });
+      const { token, expireTime } = await this.upstreams.client(TokenServiceDesc).exchangeApiKey({ apiKey }, { requestId });
       // Governance issued it: its claims are read only to drop it from the cache when revoked.
       return { token, expiresAt: expireTime ? timestampMs(expireTime) : 0, claims: unverifiedRevocableClaims(token) };
     } catch (error) {

@@ -1,6 +1,6 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { excerpt } from '@trellis/platform';
-import { ArtifactService, type FileInfo, type UploadArtifactRequestSchema } from '@trellis/proto';
+import { ArtifactServiceDesc, type FileInfo, type UploadArtifactRequestSchema } from '@trellis/proto';
 import { safeArtifactPath } from './artifact-path';
 import type { MlflowCall, MlflowRoute } from './mlflow-call';
 import { invalidParameter, missingParameter } from './mlflow-errors';
@@ -11,7 +11,7 @@ import { sendAttachment, sendStream } from './streamed-response';
 /** The largest artifact one PUT uploads; MLflow's proxy sets none, and tracking streams whatever it gets. */
 const MAX_ARTIFACT_BYTES = 5 * 1024 ** 3;
 
-const artifacts = (call: MlflowCall) => call.rpc.of(ArtifactService);
+const artifacts = (call: MlflowCall) => call.rpc.of(ArtifactServiceDesc);
 
 /**
  * A path of MLflow's proxied artifact store, `<experiment_id>/<run_id>/artifacts/<path>` (a run's

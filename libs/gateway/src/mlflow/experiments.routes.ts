@@ -1,4 +1,4 @@
-import { ExperimentService } from '@trellis/proto';
+import { ExperimentServiceDesc } from '@trellis/proto';
 import type { MlflowCall, MlflowRoute } from './mlflow-call';
 import { keyValuesOf } from './mlflow-fields';
 import { experimentJson, viewTypeOf, withPageToken } from './mlflow-json';
@@ -6,7 +6,7 @@ import { experimentJson, viewTypeOf, withPageToken } from './mlflow-json';
 /** Tracking pages experiments by at most this many; a larger max_results gets a next page token. */
 const MAX_EXPERIMENTS_PAGE = 1000;
 
-const experiments = (call: MlflowCall) => call.rpc.of(ExperimentService);
+const experiments = (call: MlflowCall) => call.rpc.of(ExperimentServiceDesc);
 
 async function searchExperiments(call: MlflowCall): Promise<unknown> {
   const fields = await call.fields();

@@ -1,4 +1,4 @@
-import { MetricSampling, MetricService, type MetricColumns, type StreamMetricSeriesResponse } from '@trellis/proto';
+import { MetricSampling, MetricServiceDesc, type MetricColumns, type StreamMetricSeriesResponse } from '@trellis/proto';
 import type { RequestContext } from '../http/request-context';
 import { earliestPoints, MetricsJson } from './metric-columns.json';
 import type { MlflowCall, MlflowRoute } from './mlflow-call';
@@ -11,7 +11,7 @@ const MAX_HISTORY_PAGE = 25_000;
 const MAX_BULK_RUNS = 100;
 const MAX_RESULTS_PER_RUN = 2500;
 
-const metrics = (call: MlflowCall) => call.rpc.of(MetricService);
+const metrics = (call: MlflowCall) => call.rpc.of(MetricServiceDesc);
 
 /** A request that fails one of the checks of MLflow's handler, in its words. */
 const failedCheck = (message: string) => invalidParameter(`${message} See the API docs for more information about request parameters.`);

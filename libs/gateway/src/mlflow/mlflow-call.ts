@@ -1,4 +1,4 @@
-import { ExperimentService, IdentityService } from '@trellis/proto';
+import { ExperimentServiceDesc, IdentityServiceDesc } from '@trellis/proto';
 import type { RequestClients } from '../route-host';
 import type { RequestContext } from '../http/request-context';
 import { MlflowFields } from './mlflow-fields';
@@ -44,7 +44,7 @@ export class MlflowCall {
   /** The id of the project named `name`, as the caller sees it (404 when the caller cannot). */
   projectIdOf(name: string): Promise<string> {
     return this.shared.projects.idOf(this.rpc.options.token, name, (pageToken) =>
-      this.rpc.of(IdentityService).listProjects({ pageSize: 1000, pageToken }, this.rpc.options),
+      this.rpc.of(IdentityServiceDesc).listProjects({ pageSize: 1000, pageToken }, this.rpc.options),
     );
   }
 
@@ -54,7 +54,7 @@ export class MlflowCall {
     const projectId = await this.projectId();
     const known = this.shared.defaultExperiments.get(projectId);
     if (known) return known;
-    const { experiment } = await this.rpc.of(ExperimentService).getExperimentByName({ projectId, name: DEFAULT_EXPERIMENT_NAME }, this.rpc.options);
+    const { experiment } = await this.rpc.of(ExperimentServiceDesc).getExperimentByName({ projectId, name: DEFAULT_EXPERIMENT_NAME }, this.rpc.options);
     const experimentId = experiment?.experimentId ?? '';
     if (this.shared.defaultExperiments.size >= MAX_DEFAULT_EXPERIMENTS) this.shared.defaultExperiments.clear();
     this.shared.defaultExperiments.set(projectId, experimentId);

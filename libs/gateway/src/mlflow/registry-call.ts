@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { RegistryService, type ModelVersion, type RegisteredModel } from '@trellis/proto';
+import { RegistryServiceDesc, type ModelVersion, type RegisteredModel } from '@trellis/proto';
 import type { MlflowCall } from './mlflow-call';
 import { invalidValue, missingParameter } from './mlflow-errors';
 import type { MlflowFields } from './mlflow-fields';
@@ -11,7 +11,7 @@ import { mapConcurrently } from './registry-paging';
 const LATEST_VERSION_READS = 16;
 
 /** The registry's client for this request's caller. */
-export const registry = (call: MlflowCall) => call.rpc.of(RegistryService);
+export const registry = (call: MlflowCall) => call.rpc.of(RegistryServiceDesc);
 
 /** Whether an upstream call failed with NOT_FOUND. */
 export function isNotFound(error: unknown): boolean {

@@ -1,4 +1,4 @@
-import { RunService } from '@trellis/proto';
+import { RunServiceDesc } from '@trellis/proto';
 import { metricOf, logBatchRequest } from './metric-batch.encoding';
 import { DEFAULT_EXPERIMENT_ID, type MlflowCall, type MlflowRoute } from './mlflow-call';
 import { missingParameter } from './mlflow-errors';
@@ -12,7 +12,7 @@ const LOG_INPUTS_MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** The most runs one search page may ask for (MLflow's handler refuses more). */
 const MAX_SEARCH_RESULTS = 50_000;
 
-const runs = (call: MlflowCall) => call.rpc.of(RunService);
+const runs = (call: MlflowCall) => call.rpc.of(RunServiceDesc);
 
 async function experimentIdOf(call: MlflowCall, fields: MlflowFields): Promise<string> {
   return call.experimentId(fields.string('experiment_id') || DEFAULT_EXPERIMENT_ID);

@@ -6,7 +6,7 @@ import {
   file_google_protobuf_wrappers,
   FileDescriptorProtoSchema,
 } from '@bufbuild/protobuf/wkt';
-import { AuditService, IdentityService } from '@trellis/proto';
+import { AuditServiceDesc, IdentityServiceDesc } from '@trellis/proto';
 import { EXPOSED_SERVICES } from '../upstreams/exposed-services';
 import { buildOpenApi, type OpenApiDocument } from './openapi';
 
@@ -101,10 +101,10 @@ describe('the OpenAPI document', () => {
   });
 
   it('says that server-streaming methods answer NDJSON', () => {
-    const path = `/v1/${AuditService.typeName}/ExportAuditRecords`;
+    const path = `/v1/${AuditServiceDesc.typeName}/ExportAuditRecords`;
     expect(Object.keys(document.paths[path].post.responses as object)).toEqual(['200', 'default']);
     expect(document.paths[path].post).toMatchObject({ responses: { '200': { content: { 'application/x-ndjson': {} } } } });
-    expect(document.paths[`/v1/${IdentityService.typeName}/ListProjects`].post).toMatchObject({ responses: { '200': { content: { 'application/json': {} } } } });
+    expect(document.paths[`/v1/${IdentityServiceDesc.typeName}/ListProjects`].post).toMatchObject({ responses: { '200': { content: { 'application/json': {} } } } });
   });
 
   it('follows the JSON mapping for every kind of field', () => {

@@ -1,14 +1,14 @@
 import type { DescService } from '@bufbuild/protobuf';
 import {
-  ApprovalService,
-  ArtifactService,
-  AuditService,
-  ExperimentService,
-  IdentityService,
-  MetricService,
-  RegistryService,
-  RunService,
-  TokenService,
+  ApprovalServiceDesc,
+  ArtifactServiceDesc,
+  AuditServiceDesc,
+  ExperimentServiceDesc,
+  IdentityServiceDesc,
+  MetricServiceDesc,
+  RegistryServiceDesc,
+  RunServiceDesc,
+  TokenServiceDesc,
 } from '@trellis/proto';
 
 /**
@@ -16,7 +16,7 @@ import {
  * (whose upstream address is `gateway.upstreams.<name>`). Exposing a service is one entry here.
  */
 export const EXPOSED_SERVICES: Readonly<Record<string, readonly DescService[]>> = {
-  governance: [IdentityService, TokenService, AuditService, ApprovalService],
-  tracking: [ExperimentService, RunService, MetricService, ArtifactService],
-  registry: [RegistryService],
+  governance: [IdentityServiceDesc, TokenServiceDesc, AuditServiceDesc, ApprovalServiceDesc],
+  tracking: [ExperimentServiceDesc, RunServiceDesc, MetricServiceDesc, ArtifactServiceDesc],
+  registry: [RegistryServiceDesc],
 };

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { IdentityService } from '@trellis/proto';
+import { IdentityServiceDesc } from '@trellis/proto';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { startEchoGateway, type EchoGateway } from '../../test/echo-gateway';
@@ -24,7 +24,7 @@ describe('logs of failed upstream calls', () => {
   // Nothing listens on port 1.
   const down = '127.0.0.1:1';
 
-  beforeAll(async () => (echo = await startEchoGateway({ logger, upstreams: { governance: down }, services: { governance: [IdentityService] } })));
+  beforeAll(async () => (echo = await startEchoGateway({ logger, upstreams: { governance: down }, services: { governance: [IdentityServiceDesc] } })));
   afterAll(() => echo.close());
 
   const post = async (path: string, body: unknown, requestId: string) => {
@@ -39,13 +39,13 @@ describe('logs of failed upstream calls', () => {
   const linesOf = (requestId: string) => lines.filter((line) => line.requestId === requestId);
 
   it('logs an unreachable upstream at warn, with the upstream, its address, the method and the request id', async () => {
-    expect(await post(`/v1/${IdentityService.typeName}/ListProjects`, {}, 'req-down')).toBe(503);
+    expect(await post(`/v1/${IdentityServiceDesc.typeName}/ListProjects`, {}, 'req-down')).toBe(503);
     expect(linesOf('req-down')).toEqual([
       expect.objectContaining({
         level: 40,
         upstream: 'governance',
         address: down,
-        method: `/${IdentityService.typeName}/ListProjects`,
+        method: `/${IdentityServiceDesc.typeName}/ListProjects`,
         code: 'UNAVAILABLE',
         msg: expect.stringMatching(/^\/trellis\.governance\.v1\.IdentityService\/ListProjects failed at the governance service with UNAVAILABLE: the governance service at 127\.0\.0\.1:1 .* is not answering/),
       }),
