@@ -2,7 +2,7 @@ import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { Module } from '@nestjs/common';
 import { abilityFor, Caller, callContextOf, defineService, type GrpcClient, type Principal, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
-import { MetricSampling, MetricService, type Metric, type MetricColumns, type StreamMetricHistoryResponse } from '@trellis/proto';
+import { MetricSampling, MetricServiceDesc, type Metric, type MetricColumns, type StreamMetricHistoryResponse } from '@trellis/proto';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '@trellis/testing';
@@ -14,6 +14,7 @@ import { RunEntity } from '../runs/run.entity';
 import { RunRepository } from '../runs/run.repository';
 import { METRIC_ENTITIES } from './metric.entity';
 import { MetricGrpc } from './metric.grpc';
+import { MetricService } from './metric.service';
 import { MetricStore, type MetricPoint } from './metric-store';
 import { MetricsModule } from './metrics.module';
 
@@ -24,12 +25,12 @@ const metricsTest = defineService({
   name: 'tracking',
   defaultPort: 0,
   module: MetricsTestModule,
-  grpcServices: [MetricService],
+  grpcServices: [MetricServiceDesc],
   entities: [RunEntity, ...METRIC_ENTITIES],
   migrations: [CreateTrackingTables1767500000000, CreateMetricTables1767500001000, MetricRollupTimestamps1767700000000],
 });
 
-type MetricClient = GrpcClient<(typeof MetricService)['method']>;
+type MetricClient = GrpcClient<(typeof MetricServiceDesc)['method']>;
 
 const points = (key: string, count: number): MetricPoint[] =>
   Array.from({ length: count }, (_, i) => ({ key, value: i === 3 ? Number.NaN : i / 2, step: i, timestampMs: 1_767_225_600_000 + i }));
@@ -64,8 +65,8 @@ describe('MetricService through the service kit', () => {
     }
     await dataSource.transaction((m) => store.append(m, runB, [...points('loss', 10), ...points('acc', 3)]));
     await dataSource.transaction((m) => store.append(m, hidden, points('loss', 3)));
-    reader = await platform.client(MetricService, service.grpcAddress, { sub: 'vic', bindings: [{ project: 'p1', role: 'viewer' }] });
-    outsider = await platform.client(MetricService, service.grpcAddress, { sub: 'oscar', bindings: [{ project: 'p3', role: 'owner' }] });
+    reader = await platform.client(MetricServiceDesc, service.grpcAddress, { sub: 'vic', bindings: [{ project: 'p1', role: 'viewer' }] });
+    outsider = await platform.client(MetricServiceDesc, service.grpcAddress, { sub: 'oscar', bindings: [{ project: 'p3', role: 'owner' }] });
   });
 
   afterAll(async () => {
@@ -206,7 +207,7 @@ describe('MetricService through the service kit', () => {
       callContextOf(metadata).caller = new Caller(principal, abilityFor(principal), 'req-slow', undefined, '127.0.0.1:5000');
       return metadata;
     };
-    const handler = () => new MetricGrpc(new MetricStore(service.dataSource), new RunAccess(new RunRepository(service.dataSource)));
+    const handler = () => new MetricGrpc(new MetricService(new MetricStore(service.dataSource), new RunAccess(new RunRepository(service.dataSource))));
 
     it('reads the next chunk only once the call has drained the last', async () => {
       const call = new SlowCall();

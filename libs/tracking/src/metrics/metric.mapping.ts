@@ -1,7 +1,9 @@
 import { create } from '@bufbuild/protobuf';
-import { MetricSchema, type Metric } from '@trellis/proto';
+import { InvalidArgumentError } from '@trellis/platform';
+import { MetricSampling, MetricSchema, type GetSampledMetricHistoryRequest, type Metric } from '@trellis/proto';
 import type { SeriesColumns } from './metric-sampling';
 import type { MetricPoint } from './metric-store';
+import type { SampleRequest } from './metric.service';
 
 /** A stored point as the proto `Metric`. */
 export function toMetricProto(point: MetricPoint): Metric {
@@ -21,4 +23,20 @@ export function metricFromProto(metric: Metric | undefined): MetricPoint {
 /** Columns of the series `key` as a message per point. */
 export function metricsOf(key: string, points: SeriesColumns): Metric[] {
   return points.steps.map((step, i) => toMetricProto({ key, step, timestampMs: points.timestampsMs[i], value: points.values[i] }));
+}
+
+/** What a sampled read (either form) names, as the service takes it. */
+export function sampleRequestOf(
+  request: Pick<GetSampledMetricHistoryRequest, 'runIds' | 'key' | 'startStep' | 'endStep' | 'maxPoints'> & { sampling?: MetricSampling },
+): SampleRequest {
+  const sampling = request.sampling ?? MetricSampling.UNSPECIFIED;
+  if (!(sampling in MetricSampling)) throw new InvalidArgumentError(`${sampling} is not a MetricSampling`, 'sampling');
+  return {
+    runIds: request.runIds,
+    key: request.key,
+    startStep: request.startStep === undefined ? undefined : Number(request.startStep),
+    endStep: request.endStep === undefined ? undefined : Number(request.endStep),
+    maxPoints: request.maxPoints,
+    sampling: sampling === MetricSampling.EVEN_STEPS ? 'even-steps' : 'extremes',
+  };
 }
