@@ -1,8 +1,7 @@
 import { ApprovalServiceDesc, AuditServiceDesc, IdentityServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { defineService } from '@trellis/platform';
 import { ApprovalEntity } from './approvals/approval.entity';
-import { AuditCheckpointEntity } from './audit/audit-checkpoint.entity';
-import { AuditChainHeadEntity, AuditRecordEntity } from './audit/audit-record.entity';
+import { AuditChainHeadEntity, AuditCheckpointEntity, AuditRecordEntity } from './audit/audit.entity';
 import { GovernanceModule } from './governance.module';
 import { OrgEntity, PrincipalEntity, ProjectEntity, RoleBindingEntity } from './identity/identity.entity';
 import { CreateIdentityTables1767100000000 } from './migrations/1767100000000-create-identity-tables';

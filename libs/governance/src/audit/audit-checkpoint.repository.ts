@@ -1,6 +1,6 @@
 import { Dialect, tableOf } from '@trellis/platform';
 import type { DataSource, EntityManager } from 'typeorm';
-import { AuditCheckpointEntity } from './audit-checkpoint.entity';
+import { AuditCheckpointEntity } from './audit.entity';
 import { readChainHead, type ChainHead } from './audit-record.repository';
 import { readAhead } from './read-ahead';
 

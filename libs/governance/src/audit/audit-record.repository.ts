@@ -1,6 +1,6 @@
 import { Dialect, tableOf } from '@trellis/platform';
 import type { EntityManager } from 'typeorm';
-import { AuditChainHeadEntity, AuditRecordEntity } from './audit-record.entity';
+import { AuditChainHeadEntity, AuditRecordEntity } from './audit.entity';
 import type { AuditFields } from './canonical';
 
 /** A record as stored: its place in the chain, its event columns and its hashes. */

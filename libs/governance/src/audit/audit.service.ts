@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import type { StoredCheckpoint } from './audit-checkpoint.repository';
 import { AuditCheckpointer } from './audit-checkpointer';
 import { exportLines } from './audit-export';
-import { recordFilterFor } from './audit-filter';
+import { recordFilterFor } from './audit-filter.parser';
 import { findRecords, type StoredRecord } from './audit-record.repository';
 import { CheckpointKeySource } from './checkpoint-key';
 import { verifyAuditChain, type ChainVerdict } from './verify';

@@ -1,6 +1,6 @@
 import { Table, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { GENESIS_HASH } from '../audit/canonical';
-import { AUDIT_CHAIN_HEAD_TABLE, AUDIT_RECORDS_TABLE } from '../audit/audit-record.entity';
+import { AUDIT_CHAIN_HEAD_TABLE, AUDIT_RECORDS_TABLE } from '../audit/audit.entity';
 import { appendOnlyTriggers, dropAppendOnly, tablePath } from './append-only';
 
 /**

@@ -1,5 +1,5 @@
 import { Table, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { AUDIT_CHECKPOINTS_TABLE } from '../audit/audit-checkpoint.entity';
+import { AUDIT_CHECKPOINTS_TABLE } from '../audit/audit.entity';
 import { appendOnlyTriggers, dropAppendOnly } from './append-only';
 
 /** Creates `audit_checkpoints`, append-only like `audit_records`. Runs on SQLite and PostgreSQL. */

@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import { abilityFor, Caller, type Principal } from '@trellis/platform';
 import { AuditFilterSchema } from '@trellis/proto';
-import { recordFilterFor } from './audit-filter';
+import { recordFilterFor } from './audit-filter.parser';
 
 function callerWith(principal: Partial<Principal>): Caller {
   const full: Principal = { id: 'user-1', kind: 'user', orgId: 'org-1', orgAdmin: false, bindings: [], expiresAt: Date.now() + 60_000, scoped: false, ...principal };
