@@ -1,6 +1,6 @@
 // Tracking metric figures on PostgreSQL, in one run on a fresh database:
 // (a) ingest: BENCH_WRITERS concurrent writers, each logging to its own run batches of 1000 points
-//     (10 keys x 100 steps, as MLflow's log-batch sends them) through MetricStore.append in a
+//     (10 keys x 100 steps, as MLflow's log-batch sends them) through MetricRepository.append in a
 //     transaction each, against a baseline of the same rows (seq assigned up front) inserted by as
 //     many pg clients with one INSERT ... SELECT FROM unnest(...) per batch into a bare table with
 //     the same columns and primary key; rounds alternate, medians. Also all writers on one series.
@@ -8,7 +8,7 @@
 //     whole and over a step range cutting blocks, against a plain GROUP BY over the raw points
 //     (min and max value per bucket, without finding which points they are); and the fallback path
 //     (a step range of a series whose steps went back) on a second series of the same size.
-// (c) the whole of that series through MetricStore.stream (chunks of 10,000 points as columns): time and peak RSS
+// (c) the whole of that series through MetricRepository.stream (chunks of 10,000 points as columns): time and peak RSS
 //     growth, against reading all of it with one query; each in a fresh process.
 // Run: node tools/bench/run.cjs tools/bench/tracking/metrics.bench.ts
 import 'reflect-metadata';
@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import { METRIC_ENTITIES } from '../../../libs/tracking/src/metrics/metric.entity';
-import { MetricStore, type MetricPoint } from '../../../libs/tracking/src/metrics/metric-store';
+import { MetricRepository, type MetricPoint } from '../../../libs/tracking/src/metrics/metric.repository';
 import { CreateTrackingTables1767500000000 } from '../../../libs/tracking/src/migrations/1767500000000-create-tracking-tables';
 import { CreateMetricTables1767500001000 } from '../../../libs/tracking/src/migrations/1767500001000-create-metric-tables';
 import { MetricRollupTimestamps1767700000000 } from '../../../libs/tracking/src/migrations/1767700000000-metric-rollup-timestamps';
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     migrations: [CreateTrackingTables1767500000000, CreateMetricTables1767500001000, MetricRollupTimestamps1767700000000],
   });
   const pool = new Pool({ connectionString: database.config.url, max: WRITERS });
-  const store = new MetricStore(dataSource);
+  const store = new MetricRepository(dataSource);
   let runs = 0;
   const newRun = async () => {
     const id = (++runs).toString(16).padStart(32, '0');
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     const storeRate = perRound / median(storeTimes);
     const baselineRate = perRound / median(baselineTimes);
     console.log(`\n(a) ingest: ${WRITERS} writers x ${BATCHES} batches of ${BATCH} points (${KEYS} keys x ${BATCH / KEYS} steps), ${ROUNDS} rounds, medians`);
-    console.log(`  MetricStore.append  ${fmt(storeRate).padStart(9)} points/s  (${median(storeTimes).toFixed(2)} s per ${fmt(perRound)} points; each writer its own run)`);
+    console.log(`  MetricRepository.append  ${fmt(storeRate).padStart(9)} points/s  (${median(storeTimes).toFixed(2)} s per ${fmt(perRound)} points; each writer its own run)`);
     console.log(`  baseline            ${fmt(baselineRate).padStart(9)} points/s  (${median(baselineTimes).toFixed(2)} s; pg unnest INSERT, seq given, PK only)`);
     console.log(`  ratio               ${(storeRate / baselineRate).toFixed(2)}  store/baseline`);
     console.log(`  one run, same keys  ${fmt(perRound / contended).padStart(9)} points/s  (all ${WRITERS} writers queue on the same 10 series)`);
@@ -214,7 +214,7 @@ async function fullHistory(how: string, url: string, runId: string, seriesId: nu
       count = (await dataSource.query(`SELECT seq, step, "timestamp", value FROM metric_points WHERE series_id = $1 ORDER BY seq`, [seriesId])).length;
       return;
     }
-    for await (const chunk of new MetricStore(dataSource).stream(runId, 'loss')) {
+    for await (const chunk of new MetricRepository(dataSource).stream(runId, 'loss')) {
       count += chunk.steps.length;
       if (how === 'stream-gc') (globalThis as { gc?: () => void }).gc?.();
     }

@@ -1,7 +1,7 @@
 import type { UnknownField } from '@bufbuild/protobuf';
 import { wireField, type WireMessage } from '@trellis/platform';
 import { GetSampledMetricSeriesResponseSchema, type GetMetricSeriesResponseSchema, type MetricColumnsSchema, type StreamMetricSeriesResponseSchema } from '@trellis/proto';
-import type { SampledMetric } from './metric-store';
+import type { SampledMetric } from './metric.repository';
 import type { SeriesColumns } from './metric-sampling';
 
 /**

@@ -15,7 +15,7 @@ import { RunRepository } from '../runs/run.repository';
 import { METRIC_ENTITIES } from './metric.entity';
 import { MetricGrpc } from './metric.grpc';
 import { MetricService } from './metric.service';
-import { MetricStore, type MetricPoint } from './metric-store';
+import { MetricRepository, type MetricPoint } from './metric.repository';
 import { MetricsModule } from './metrics.module';
 
 @Module({ imports: [MetricsModule] })
@@ -48,7 +48,7 @@ describe('MetricService through the service kit', () => {
     platform = await TestPlatform.start();
     service = await platform.startService(metricsTest);
     const dataSource = service.dataSource;
-    const store = new MetricStore(dataSource);
+    const store = new MetricRepository(dataSource);
     await dataSource.transaction(async (m) => {
       await m.query(`INSERT INTO experiments (project_id, name, artifact_location, lifecycle_stage, created_at, updated_at) VALUES ('p1', 'e', '', 'active', 0, 0)`);
       await m.query(`INSERT INTO experiments (project_id, name, artifact_location, lifecycle_stage, created_at, updated_at) VALUES ('p2', 'e', '', 'active', 0, 0)`);
@@ -207,7 +207,7 @@ describe('MetricService through the service kit', () => {
       callContextOf(metadata).caller = new Caller(principal, abilityFor(principal), 'req-slow', undefined, '127.0.0.1:5000');
       return metadata;
     };
-    const handler = () => new MetricGrpc(new MetricService(new MetricStore(service.dataSource), new RunAccess(new RunRepository(service.dataSource))));
+    const handler = () => new MetricGrpc(new MetricService(new MetricRepository(service.dataSource), new RunAccess(new RunRepository(service.dataSource))));
 
     it('reads the next chunk only once the call has drained the last', async () => {
       const call = new SlowCall();

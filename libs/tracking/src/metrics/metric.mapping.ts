@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { InvalidArgumentError } from '@trellis/platform';
 import { MetricSampling, MetricSchema, type GetSampledMetricHistoryRequest, type Metric } from '@trellis/proto';
 import type { SeriesColumns } from './metric-sampling';
-import type { MetricPoint } from './metric-store';
+import type { MetricPoint } from './metric.repository';
 import type { SampleRequest } from './metric.service';
 
 /** A stored point as the proto `Metric`. */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InvalidArgumentError, type Caller } from '@trellis/platform';
 import { RunAccess } from '../runs/run-access';
 import type { SeriesColumns } from './metric-sampling';
-import { MetricStore, type MetricHistoryPage, type SampledMetric } from './metric-store';
+import { MetricRepository, type MetricHistoryPage, type SampledMetric } from './metric.repository';
 
 const MAX_HISTORY_PAGE = 25_000;
 const MAX_SAMPLED_RUNS = 100;
@@ -39,7 +39,7 @@ export type RunSample = SampledMetric & { runId: string };
 @Injectable()
 export class MetricService {
   constructor(
-    private readonly metrics: MetricStore,
+    private readonly metrics: MetricRepository,
     private readonly runs: RunAccess,
   ) {}
 

@@ -2,7 +2,7 @@ import { openDatabase } from '@trellis/platform';
 import { createTestDatabase, testSqliteDatabase, type TestDatabase } from '@trellis/testing';
 import type { DataSource } from 'typeorm';
 import { METRIC_ENTITIES } from '../metrics/metric.entity';
-import { MetricStore, type MetricPoint } from '../metrics/metric-store';
+import { MetricRepository, type MetricPoint } from '../metrics/metric.repository';
 import { RunEntity } from '../runs/run.entity';
 import { CreateTrackingTables1767500000000 } from './1767500000000-create-tracking-tables';
 import { CreateMetricTables1767500001000 } from './1767500001000-create-metric-tables';
@@ -51,7 +51,7 @@ describe.each(['postgres', 'sqlite'] as const)('MetricRollupTimestamps1767700000
       timestampMs: 1_767_000_000_000 + i * 10 - (i % 7 === 0 ? 5_000 : 0),
       value: i / 7,
     }));
-    const store = new MetricStore(dataSource);
+    const store = new MetricRepository(dataSource);
     await dataSource.transaction((m) => store.append(m, runId, batch));
     const fromIngest = await spans();
 

@@ -6,7 +6,7 @@ import { RunCreatedEventSchema, RunFinishedEventSchema } from '@trellis/proto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ArtifactStores } from '../artifacts/artifact-stores';
 import { checkExperimentActive, ExperimentService } from '../experiments/experiment.service';
-import { MetricStore, type MetricPoint } from '../metrics/metric-store';
+import { MetricRepository, type MetricPoint } from '../metrics/metric.repository';
 import { RunSearch } from './run-search';
 import { checkLogBatch, type KeyValue, type LogBatch } from '../validation/log-batch.validation';
 import { checkKey, experimentIdOf, TRACKING_LIMITS } from '../shared/tracking-limits';
@@ -62,7 +62,7 @@ export class RunService {
     private readonly access: RunAccess,
     private readonly runs: RunRepository,
     private readonly experiments: ExperimentService,
-    private readonly metrics: MetricStore,
+    private readonly metrics: MetricRepository,
     private readonly runSearch: RunSearch,
     private readonly stores: ArtifactStores,
   ) {}

@@ -1,5 +1,5 @@
 import { checkLength, checkNoNul, InvalidArgumentError } from '@trellis/platform';
-import type { MetricPoint } from '../metrics/metric-store';
+import type { MetricPoint } from '../metrics/metric.repository';
 import { checkKey, TRACKING_LIMITS } from '../shared/tracking-limits';
 
 /** A key and a value (a param or a tag). */

@@ -7,7 +7,7 @@ import { CreateMetricTables1767500001000 } from '../migrations/1767500001000-cre
 import { MetricRollupTimestamps1767700000000 } from '../migrations/1767700000000-metric-rollup-timestamps';
 import { METRIC_ENTITIES } from './metric.entity';
 import type { SeriesColumns } from './metric-sampling';
-import { MetricStore, type MetricPoint, type SampleRange } from './metric-store';
+import { MetricRepository, type MetricPoint, type SampleRange } from './metric.repository';
 import { RunEntity } from '../runs/run.entity';
 import { bucketWidth, ROLLUP_SIZES } from './metric-sampling';
 
@@ -71,10 +71,10 @@ function bruteForceSample(points: Logged[], range: SampleRange): { points: Metri
   return { points: strip([...kept.values()]), totalPoints: inRange.length };
 }
 
-describe.each(['postgres', 'sqlite'] as const)('MetricStore on %s', (kind) => {
+describe.each(['postgres', 'sqlite'] as const)('MetricRepository on %s', (kind) => {
   let database: TestDatabase<unknown>;
   let dataSource: DataSource;
-  let store: MetricStore;
+  let store: MetricRepository;
   let runs = 0;
 
   beforeAll(async () => {
@@ -85,7 +85,7 @@ describe.each(['postgres', 'sqlite'] as const)('MetricStore on %s', (kind) => {
       entities: [RunEntity, ...METRIC_ENTITIES],
       migrations: [CreateTrackingTables1767500000000, CreateMetricTables1767500001000, MetricRollupTimestamps1767700000000],
     });
-    store = new MetricStore(dataSource);
+    store = new MetricRepository(dataSource);
     await dataSource.transaction((m) =>
       m.query(
         sql(`INSERT INTO experiments (project_id, name, artifact_location, lifecycle_stage, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`),

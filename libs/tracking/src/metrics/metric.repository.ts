@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { decodePageToken, encodePageToken, FailedPreconditionError, SEQUENCE_POSITION, sqliteColumn } from '@trellis/platform';
+import { decodePageToken, Dialect, encodePageToken, FailedPreconditionError, SEQUENCE_POSITION, sqliteColumn } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { appendTo, identityOf, mayRepeat, type PointColumns, type RollupDelta, type SeriesState } from './metric-append';
 import {
@@ -30,7 +30,7 @@ export interface MetricHistoryPage {
   nextPageToken: string;
 }
 
-/** What {@link MetricStore.sample} reads: a step range (both ends included) cut to about `maxPoints`. */
+/** What {@link MetricRepository.sample} reads: a step range (both ends included) cut to about `maxPoints`. */
 export interface SampleRange {
   startStep?: number;
   endStep?: number;
@@ -77,11 +77,13 @@ const SQLITE_ROWS = 500;
  * steps went backwards. Metric points publish no events (high-volume streams skip the outbox).
  */
 @Injectable()
-export class MetricStore {
+export class MetricRepository {
+  private readonly dialect: Dialect;
   private readonly postgres: boolean;
 
   constructor(private readonly dataSource: DataSource) {
-    this.postgres = dataSource.options.type === 'postgres';
+    this.dialect = Dialect.of(dataSource);
+    this.postgres = this.dialect.isPostgres;
   }
 
   /**
@@ -125,36 +127,22 @@ export class MetricStore {
     const latest = new Map<string, MetricPoint[]>();
     if (runIds.length === 0) return latest;
     const run = <T>(query: (m: EntityManager) => Promise<T>) => (manager ? query(manager) : this.read(query));
-    if (this.postgres) {
-      // One JSON array per run: a page of 1000 runs has some 10,000 series, and parsing that many
-      // rows cost more than the query. JSON spells NaN and the infinities as strings; Number reads them.
-      const rows = (await run((m) =>
-        m.query(
-          `SELECT run_id, json_agg(json_build_array(key, latest_value, latest_step, latest_timestamp) ORDER BY key COLLATE "C")::text AS points
-           FROM metric_series WHERE run_id = ANY($1) GROUP BY run_id`,
-          [runIds],
-        ),
-      )) as Array<{ run_id: string; points: string }>;
-      for (const row of rows) {
-        const points = JSON.parse(row.points) as Array<[string, number | string, number, number]>;
-        latest.set(row.run_id, points.map(([key, value, step, timestampMs]) => ({ key, value: Number(value), step, timestampMs })));
-      }
-      return latest;
-    }
-    const rows = await run(async (m) => {
-      const found: Row[] = [];
-      for (let i = 0; i < runIds.length; i += SQLITE_ROWS) {
-        const chunk = runIds.slice(i, i + SQLITE_ROWS);
-        found.push(...((await m.query(`SELECT run_id, key, latest_value, latest_step, latest_timestamp FROM metric_series WHERE run_id IN (${marks(chunk.length)}) ORDER BY key`, chunk)) as Row[]));
-      }
-      return found;
-    });
+    // One JSON array per run: a page of 1000 runs has some 10,000 series, and parsing that many rows
+    // cost more than the query. PostgreSQL's JSON spells NaN and the infinities as strings, SQLite's
+    // has null for NaN: valueOf reads them all.
+    const { dialect } = this;
+    const parameters = dialect.parameters();
+    const rows = (await run((m) =>
+      m.query(
+        `SELECT run_id, ${dialect.jsonArrayAgg(dialect.jsonArray('key', 'latest_value', 'latest_step', 'latest_timestamp'), 'key')} AS points
+         FROM (SELECT run_id, key, latest_value, latest_step, latest_timestamp FROM metric_series WHERE ${parameters.inList('run_id', runIds)} ORDER BY run_id, key) AS latest
+         GROUP BY run_id`,
+        parameters.values,
+      ),
+    )) as Array<{ run_id: string; points: string }>;
     for (const row of rows) {
-      const runId = String(row['run_id']);
-      const point = { key: String(row['key']), value: valueOf(row['latest_value']), timestampMs: Number(row['latest_timestamp']), step: Number(row['latest_step']) };
-      const list = latest.get(runId);
-      if (list) list.push(point);
-      else latest.set(runId, [point]);
+      const points = JSON.parse(row.points) as Array<[string, number | string | null, number, number]>;
+      latest.set(row.run_id, points.map(([key, value, step, timestampMs]) => ({ key, value: valueOf(value), step, timestampMs })));
     }
     return latest;
   }
@@ -339,7 +327,7 @@ export class MetricStore {
       `WITH points AS (
          INSERT INTO metric_points (series_id, seq, step, "timestamp", value) SELECT * FROM ${unnest(['int', 'bigint', 'bigint', 'bigint', 'float8'], 0)}
        ), rollups AS (
-         INSERT INTO metric_rollups (${ROLLUP_COLUMNS}) SELECT * FROM ${unnest(ROLLUP_TYPES, 5)} ${rollupMerge('postgres')}
+         INSERT INTO metric_rollups (${ROLLUP_COLUMNS}) SELECT * FROM ${unnest(ROLLUP_TYPES, 5)} ${rollupMerge(this.dialect)}
        )
        UPDATE metric_series AS s SET ${seriesAssignments()}
        FROM ${unnest(SERIES_UPDATE_TYPES, 5 + ROLLUP_TYPES.length)} AS u(${SERIES_UPDATE_COLUMNS}) WHERE s.id = u.id`,
@@ -356,7 +344,7 @@ export class MetricStore {
       `INSERT INTO metric_points (series_id, seq, step, "timestamp", value) VALUES ${values}`,
     );
     await sqliteRows(manager, rollups.length, ROLLUP_TYPES.length, (i) => rollupValues(rollups[i]), (values) =>
-      `INSERT INTO metric_rollups (${ROLLUP_COLUMNS}) VALUES ${values} ${rollupMerge('sqlite')}`,
+      `INSERT INTO metric_rollups (${ROLLUP_COLUMNS}) VALUES ${values} ${rollupMerge(this.dialect)}`,
     );
     await sqliteRows(manager, series.length, SERIES_UPDATE_TYPES.length, (i) => seriesValues(series[i]).map(Number), (values) =>
       `WITH u(${SERIES_UPDATE_COLUMNS}) AS (VALUES ${values}) UPDATE metric_series SET ${seriesAssignments()} FROM u WHERE metric_series.id = u.id`,
@@ -549,15 +537,9 @@ function extremesOf({ lo, hi }: ExtremeRow): SeriesPoint[] {
  * minimum and its higher maximum, and widens its timestamp span; on ties the stored (earlier)
  * point stays. SQLite has NULL for NaN.
  */
-function rollupMerge(dialect: 'postgres' | 'sqlite'): string {
-  const lower =
-    dialect === 'postgres'
-      ? 'excluded.min_value < metric_rollups.min_value'
-      : '(excluded.min_value < metric_rollups.min_value OR (metric_rollups.min_value IS NULL AND excluded.min_value IS NOT NULL))';
-  const higher =
-    dialect === 'postgres'
-      ? 'excluded.max_value > metric_rollups.max_value'
-      : '(excluded.max_value > metric_rollups.max_value OR (excluded.max_value IS NULL AND metric_rollups.max_value IS NOT NULL))';
+function rollupMerge(dialect: Dialect): string {
+  const lower = dialect.floatBelow('excluded.min_value', 'metric_rollups.min_value');
+  const higher = dialect.floatAbove('excluded.max_value', 'metric_rollups.max_value');
   const pick = (condition: string, columns: string[]) =>
     columns.map((column) => `${column} = CASE WHEN ${condition} THEN excluded.${column} ELSE metric_rollups.${column} END`);
   const merge = [
@@ -565,8 +547,8 @@ function rollupMerge(dialect: 'postgres' | 'sqlite'): string {
     ...pick(lower, ['min_value', 'min_seq', 'min_step', 'min_timestamp']),
     ...pick(higher, ['max_value', 'max_seq', 'max_step', 'max_timestamp']),
     'last_step = excluded.last_step',
-    `earliest_timestamp = ${dialect === 'postgres' ? 'LEAST' : 'min'}(metric_rollups.earliest_timestamp, excluded.earliest_timestamp)`,
-    `latest_timestamp = ${dialect === 'postgres' ? 'GREATEST' : 'max'}(metric_rollups.latest_timestamp, excluded.latest_timestamp)`,
+    `earliest_timestamp = ${dialect.least('metric_rollups.earliest_timestamp', 'excluded.earliest_timestamp')}`,
+    `latest_timestamp = ${dialect.greatest('metric_rollups.latest_timestamp', 'excluded.latest_timestamp')}`,
   ];
   return `ON CONFLICT (series_id, level, block) DO UPDATE SET ${merge.join(', ')}`;
 }
