@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Dialect } from '@trellis/platform';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import type { LifecycleStageName } from '../experiments/experiment.entity';
-import type { KeyValue } from '../validation/log-batch.validation';
+import type { KeyValue } from './log-batch.validation';
 import { RunEntity, RunInputEntity, RunParamEntity, RunTagEntity } from './run.entity';
 import { buildRunSearchSql, type RunSearchQuery } from './run-search.query';
 

@@ -8,7 +8,7 @@ import { ArtifactStores } from '../artifacts/artifact-stores';
 import { checkExperimentActive, ExperimentService } from '../experiments/experiment.service';
 import { MetricRepository, type MetricPoint } from '../metrics/metric.repository';
 import { RunSearch } from './run-search';
-import { checkLogBatch, type KeyValue, type LogBatch } from '../validation/log-batch.validation';
+import { checkLogBatch, type KeyValue, type LogBatch } from './log-batch.validation';
 import { checkKey, experimentIdOf, TRACKING_LIMITS } from '../shared/tracking-limits';
 import { runInfoToProto } from './run-info.mapping';
 import { RunAccess } from './run-access';
