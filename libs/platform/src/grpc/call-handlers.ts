@@ -16,6 +16,7 @@ import type { AuthGuard } from '../auth/auth.guard';
 import { callContextOf, type CallContext } from '../auth/call-context';
 import type { CallFailures } from './call-pipeline';
 import type { GrpcRoute } from './grpc-routes';
+import { RefusedRequest } from './request-limits';
 
 /** What every call of a service goes through besides its handler. */
 export interface CallPipeline {
@@ -27,11 +28,15 @@ export interface CallPipeline {
 /** The client cancelled before the handler answered: nothing more is sent. */
 const CANCELLED = Symbol('cancelled');
 
+/** A status to answer a call with: what grpc-js takes from a handler that fails. */
+type Status = { code: number; details: string };
+
 /**
- * The grpc-js handler of `route`: binds the call's context (request id, peer), lets the guard
- * admit it, runs the controller's handler, audits a mutating call that succeeded, and answers any
- * error with the status CallFailures chooses. Plain functions and promises per call; the route
- * holds everything that does not change between calls.
+ * The grpc-js handler of `route`: answers a request message the kit refused (a `RefusedRequest`
+ * from requestDecoder) with its status before anything else sees it, binds the call's context
+ * (request id, peer), lets the guard admit it, runs the controller's handler, audits a mutating
+ * call that succeeded, and answers any error with the status CallFailures chooses. Plain functions
+ * and promises per call; the route holds everything that does not change between calls.
  */
 export function callHandler(route: GrpcRoute, pipeline: CallPipeline): UntypedHandleCall {
   switch (route.kind) {
@@ -48,6 +53,7 @@ export function callHandler(route: GrpcRoute, pipeline: CallPipeline): UntypedHa
 
 function unaryHandler(route: GrpcRoute, pipeline: CallPipeline): handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
+    if (call.request instanceof RefusedRequest) return callback(refusal(call.request));
     const context = callContextOf(call.metadata, call);
     answer(route, pipeline, context, call.request, call.metadata, call).then(
       (response) => callback(null, response),
@@ -69,6 +75,7 @@ async function answer(route: GrpcRoute, pipeline: CallPipeline, context: CallCon
 
 function serverStreamHandler(route: GrpcRoute, pipeline: CallPipeline): handleServerStreamingCall<unknown, unknown> {
   return (call) => {
+    if (call.request instanceof RefusedRequest) return void call.emit('error', refusal(call.request));
     const context = callContextOf(call.metadata, call);
     stream(route, pipeline, context, call.request, call).catch(
       (error: unknown) => void pipeline.failures.answer(error, context, route).then((status) => call.emit('error', status)),
@@ -79,7 +86,8 @@ function serverStreamHandler(route: GrpcRoute, pipeline: CallPipeline): handleSe
 function bidiHandler(route: GrpcRoute, pipeline: CallPipeline): handleBidiStreamingCall<unknown, unknown> {
   return (call) => {
     const context = callContextOf(call.metadata, call);
-    stream(route, pipeline, context, requestsOf(call), call).catch(
+    const requests = requestsOf(call, (status) => call.emit('error', status));
+    stream(route, pipeline, context, requests, call).catch(
       (error: unknown) => void pipeline.failures.answer(error, context, route).then((status) => call.emit('error', status)),
     );
   };
@@ -135,7 +143,7 @@ function writeAll(
 function clientStreamHandler(route: GrpcRoute, pipeline: CallPipeline): handleClientStreamingCall<unknown, unknown> {
   return (call, callback) => {
     const context = callContextOf(call.metadata, call);
-    answerStream(route, pipeline, context, call).then(
+    answerStream(route, pipeline, context, call, requestsOf(call, callback)).then(
       (response) => {
         if (response !== CANCELLED) callback(null, response);
       },
@@ -144,10 +152,16 @@ function clientStreamHandler(route: GrpcRoute, pipeline: CallPipeline): handleCl
   };
 }
 
-async function answerStream(route: GrpcRoute, pipeline: CallPipeline, context: CallContext, call: ServerReadableStream<unknown, unknown>): Promise<unknown> {
+async function answerStream(
+  route: GrpcRoute,
+  pipeline: CallPipeline,
+  context: CallContext,
+  call: ServerReadableStream<unknown, unknown>,
+  requests: Observable<unknown>,
+): Promise<unknown> {
   const admitted = pipeline.guard.admit(context, call.metadata, route);
   if (admitted) await admitted;
-  let response = route.invoke(requestsOf(call), call.metadata, call);
+  let response = route.invoke(requests, call.metadata, call);
   if (isPromiseLike(response)) response = await response;
   const last = await lastMessage(isObservable(response) ? response : of(response), call);
   if (last !== CANCELLED && route.audited) await auditOnce(route, pipeline, context)();
@@ -173,11 +187,19 @@ function lastMessage(answers: Observable<unknown>, call: ServerReadableStream<un
 /**
  * The request messages of a client stream, as the Observable a `@GrpcStreamMethod` handler
  * takes. It reads the call only once subscribed, so nothing is lost before the handler listens,
- * and a handler that pauses the call holds the client back.
+ * and a handler that pauses the call holds the client back. A message the kit refused is never
+ * handed on: `refuse` answers the call with its status, which ends the call, and grpc-js then
+ * cancels the handler.
  */
-function requestsOf(call: ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>): Observable<unknown> {
+function requestsOf(call: ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>, refuse: (status: Status) => void): Observable<unknown> {
   return new Observable<unknown>((subscriber) => {
-    const next = (message: unknown) => subscriber.next(message);
+    let refused = false;
+    const next = (message: unknown) => {
+      if (refused) return;
+      if (!(message instanceof RefusedRequest)) return subscriber.next(message);
+      refused = true;
+      refuse(refusal(message));
+    };
     const complete = () => subscriber.complete();
     const error = (failure: unknown) => subscriber.error(failure);
     call.on('data', next).once('end', complete).once('error', error);
@@ -192,6 +214,11 @@ function auditOnce(route: GrpcRoute, pipeline: CallPipeline, context: CallContex
     if (context.caller?.audited) return Promise.resolve();
     return (recorded ??= pipeline.audit.succeeded(auditedCall(context, route.full)));
   };
+}
+
+/** How a refused request is answered: its reason's code and message, nothing of the caller's value. */
+function refusal(refused: RefusedRequest): Status {
+  return { code: refused.reason.code, details: refused.reason.message };
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -12,10 +12,9 @@ import type { Metrics } from '../ops/metrics';
 import { callHandler } from './call-handlers';
 import { CallFailures } from './call-pipeline';
 import { grpcRoutesOf } from './grpc-routes';
-import { limitsInterceptor } from './limits-interceptor';
-import { metricsInterceptor } from './metrics-interceptor';
 import { packageDefinitionFor } from './package-definition';
 import { maxRequestBytesOf } from './request-limits';
+import { statusInterceptor } from './status-interceptor';
 
 /** What serves one service's gRPC methods. */
 export interface GrpcServiceOptions {
@@ -75,8 +74,7 @@ async function serveGrpc(app: INestApplicationContext, module: DynamicModule, op
   const audit = app.get(AuditRecorder, { strict: false });
   const pipeline = { guard: new AuthGuard(options.verifier), failures: new CallFailures(options.logger, audit, metrics), audit };
   const server = new Server({
-    // The last interceptor is outermost, so the metrics see the limits' answers.
-    interceptors: [metricsInterceptor(metrics), limitsInterceptor()],
+    interceptors: [statusInterceptor(metrics)],
     // grpc-js's own cap, per server: the largest any of its methods takes; each method's own is checked before decoding.
     'grpc.max_receive_message_length': Math.max(...services.flatMap((service) => service.methods.map(maxRequestBytesOf))),
   });

@@ -9,7 +9,7 @@ import { requestDecoder } from './request-limits';
  * clients exchange real protobuf-es messages and no `.proto` file is read at run time.
  *
  * Requests are decoded by `requestDecoder`, which refuses one over its method's size or field
- * limits with a `RefusedRequest`: serve the definition with `limitsInterceptor`, which answers those.
+ * limits with a `RefusedRequest`, which the kit's gRPC server (see serveService) answers.
  *
  * Every file that declares a service, with its imports, is also listed as
  * `fileDescriptorProtos`, which is what gRPC server reflection answers from.
@@ -46,12 +46,17 @@ function methodDefinition(service: DescService, method: DescMethod): MethodDefin
     path: methodPath(service, method),
     requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
     responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
-    requestSerialize: (message) => Buffer.from(toBinary(method.input, create(method.input, message as never))),
+    requestSerialize: (message) => asBuffer(toBinary(method.input, create(method.input, message as never))),
     requestDeserialize: requestDecoder(method),
-    responseSerialize: (message) => Buffer.from(toBinary(method.output, create(method.output, message as never))),
+    responseSerialize: (message) => asBuffer(toBinary(method.output, create(method.output, message as never))),
     responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
     originalName: method.localName,
   };
+}
+
+/** The same bytes as a Buffer, without copying them: grpc-js copies each message into its frame anyway. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function collectFiles(file: DescFile, into: Map<string, Buffer>): void {

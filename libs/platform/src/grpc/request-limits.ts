@@ -29,8 +29,8 @@ const validator = createValidator();
  * Decodes one request message of `method`, or refuses it: RESOURCE_EXHAUSTED, undecoded, when it
  * is larger than the method's `max_request_bytes`; INVALID_ARGUMENT naming the field and the limit
  * when a field breaks the message's `buf.validate` rules (lengths of strings, entries of lists and
- * maps). Neither echoes the caller's values. A refusal is a `RefusedRequest`, which
- * `limitsInterceptor` answers so that no handler sees it. Rules that do not compile throw.
+ * maps). Neither echoes the caller's values. A refusal is a `RefusedRequest`, which the kit's
+ * gRPC server answers with its status so that no handler sees it. Rules that do not compile throw.
  */
 export function requestDecoder(method: DescMethod): (bytes: Buffer) => Message | RefusedRequest {
   const maxBytes = maxRequestBytesOf(method);

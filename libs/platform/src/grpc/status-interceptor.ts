@@ -1,0 +1,92 @@
+import type { Metadata, ServerInterceptingCall, ServerInterceptingCallInterface, ServerInterceptor } from '@grpc/grpc-js';
+import { excerpt } from '../errors';
+import type { Metrics } from '../ops/metrics';
+import { CODE_NAMES } from './call-pipeline';
+import { grpcMethodOf, type GrpcMethodName } from './method-path';
+
+/**
+ * Longest status details a call is answered with. Clients refuse trailers past their metadata
+ * limit (8 KiB in many), and losing the connection fails every other call on it.
+ */
+export const MAX_STATUS_DETAILS = 1024;
+
+type Listener = Parameters<ServerInterceptingCallInterface['start']>[0];
+type Status = Parameters<ServerInterceptingCallInterface['sendStatus']>[0];
+
+/**
+ * A grpc-js server interceptor that records every call's status and duration, whatever answered
+ * it (a handler, the auth guard, a request limit, health or reflection), at the transport level,
+ * and cuts every status's details to MAX_STATUS_DETAILS characters, whoever wrote them.
+ */
+export function statusInterceptor(metrics: Metrics): ServerInterceptor {
+  const names = new Map<string, GrpcMethodName>();
+  return (method, call) => {
+    let name = names.get(method.path);
+    if (!name) {
+      name = grpcMethodOf(method.path);
+      names.set(method.path, name);
+    }
+    // grpc-js types interceptors as returning its own class; any object with its methods serves.
+    return new ObservedCall(call, metrics, name) as unknown as ServerInterceptingCall;
+  };
+}
+
+/**
+ * The call as handlers see it: everything passes straight to grpc-js, but the status. (grpc-js's
+ * ServerInterceptingCall would also wrap the listener and every message, several objects a call.)
+ */
+class ObservedCall implements ServerInterceptingCallInterface {
+  private readonly startedAt = process.hrtime.bigint();
+
+  constructor(
+    private readonly call: ServerInterceptingCallInterface,
+    private readonly metrics: Metrics,
+    private readonly name: GrpcMethodName,
+  ) {}
+
+  sendStatus(status: Status): void {
+    this.metrics.observeCall(this.name.service, this.name.method, CODE_NAMES[status.code] ?? String(status.code), this.startedAt);
+    const { details } = status;
+    this.call.sendStatus(details.length > MAX_STATUS_DETAILS ? { ...status, details: excerpt(details, MAX_STATUS_DETAILS) } : status);
+  }
+
+  start(listener: Listener): void {
+    this.call.start(listener);
+  }
+
+  sendMetadata(metadata: Metadata): void {
+    this.call.sendMetadata(metadata);
+  }
+
+  sendMessage(message: unknown, callback: () => void): void {
+    this.call.sendMessage(message, callback);
+  }
+
+  startRead(): void {
+    this.call.startRead();
+  }
+
+  getPeer(): string {
+    return this.call.getPeer();
+  }
+
+  getDeadline(): ReturnType<ServerInterceptingCallInterface['getDeadline']> {
+    return this.call.getDeadline();
+  }
+
+  getHost(): string {
+    return this.call.getHost();
+  }
+
+  getAuthContext(): ReturnType<ServerInterceptingCallInterface['getAuthContext']> {
+    return this.call.getAuthContext();
+  }
+
+  getConnectionInfo(): ReturnType<ServerInterceptingCallInterface['getConnectionInfo']> {
+    return this.call.getConnectionInfo();
+  }
+
+  getMetricsRecorder(): ReturnType<ServerInterceptingCallInterface['getMetricsRecorder']> {
+    return this.call.getMetricsRecorder();
+  }
+}
