@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { GrpcClient, RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
 import storageFs from '@trellis/plugin-storage-fs';
-import { ArtifactService, ExperimentService, RunService } from '@trellis/proto';
+import { ArtifactServiceDesc, ExperimentServiceDesc, RunServiceDesc } from '@trellis/proto';
 import { trackingService } from '@trellis/tracking';
 
 describe("a project's choice of storage instance for artifacts", () => {
@@ -13,9 +13,9 @@ describe("a project's choice of storage instance for artifacts", () => {
   let platform: TestPlatform;
   let service: RunningService;
   let admin: {
-    experiments: GrpcClient<(typeof ExperimentService)['method']>;
-    runs: GrpcClient<(typeof RunService)['method']>;
-    artifacts: GrpcClient<(typeof ArtifactService)['method']>;
+    experiments: GrpcClient<(typeof ExperimentServiceDesc)['method']>;
+    runs: GrpcClient<(typeof RunServiceDesc)['method']>;
+    artifacts: GrpcClient<(typeof ArtifactServiceDesc)['method']>;
   };
 
   beforeAll(async () => {
@@ -25,9 +25,9 @@ describe("a project's choice of storage instance for artifacts", () => {
     service = await platform.startService(trackingService);
     const claims = { sub: 'ada', bindings: [{ project: 'p1', role: 'admin' as const }] };
     admin = {
-      experiments: await platform.client(ExperimentService, service.grpcAddress, claims),
-      runs: await platform.client(RunService, service.grpcAddress, claims),
-      artifacts: await platform.client(ArtifactService, service.grpcAddress, claims),
+      experiments: await platform.client(ExperimentServiceDesc, service.grpcAddress, claims),
+      runs: await platform.client(RunServiceDesc, service.grpcAddress, claims),
+      artifacts: await platform.client(ArtifactServiceDesc, service.grpcAddress, claims),
     };
   });
 

@@ -2,7 +2,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import type { GrpcClient, RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
 import storageFs from '@trellis/plugin-storage-fs';
-import { ExperimentService, RunService } from '@trellis/proto';
+import { ExperimentServiceDesc, RunServiceDesc } from '@trellis/proto';
 import { serviceDatabases } from '@trellis/testing';
 import { trackingService } from '@trellis/tracking';
 
@@ -12,8 +12,8 @@ describe.each(serviceDatabases('tracking'))('tracking on %s refuses control char
   let cleanup: () => Promise<void>;
   let platform: TestPlatform;
   let service: RunningService;
-  let experiments: GrpcClient<(typeof ExperimentService)['method']>;
-  let runs: GrpcClient<(typeof RunService)['method']>;
+  let experiments: GrpcClient<(typeof ExperimentServiceDesc)['method']>;
+  let runs: GrpcClient<(typeof RunServiceDesc)['method']>;
   let experimentId: string;
   let runId: string;
 
@@ -23,8 +23,8 @@ describe.each(serviceDatabases('tracking'))('tracking on %s refuses control char
     platform = await TestPlatform.start(env, { plugins: [storageFs] });
     service = await platform.startService(trackingService);
     const claims = { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' as const }] };
-    experiments = await platform.client(ExperimentService, service.grpcAddress, claims);
-    runs = await platform.client(RunService, service.grpcAddress, claims);
+    experiments = await platform.client(ExperimentServiceDesc, service.grpcAddress, claims);
+    runs = await platform.client(RunServiceDesc, service.grpcAddress, claims);
     experimentId = (await experiments.createExperiment({ projectId: 'p1', name: 'names' })).experiment!.experimentId;
     runId = (await runs.createRun({ experimentId, runName: 'run' })).run!.info!.runId;
   });

@@ -3,7 +3,7 @@ import { governanceService } from '@trellis/governance';
 import { createGrpcClient, runProcess, type RunningProcess } from '@trellis/platform';
 import storageFs from '@trellis/plugin-storage-fs';
 import { fromBinary } from '@bufbuild/protobuf';
-import { AuditService, ExperimentService, IdentityService, RunFinishedEventSchema, RunService, RunStatus, TokenService } from '@trellis/proto';
+import { AuditServiceDesc, ExperimentServiceDesc, IdentityServiceDesc, RunFinishedEventSchema, RunServiceDesc, RunStatus, TokenServiceDesc } from '@trellis/proto';
 import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,13 +55,13 @@ describe('tracking as its own process beside governance (distributed: PostgreSQL
   it("accepts governance's tokens, searches on PostgreSQL, and its audit records reach governance's chain", async () => {
     const governanceAddress = governance.services[0].grpcAddress;
     const trackingAddress = tracking.services[0].grpcAddress;
-    const { token } = await createGrpcClient(TokenService, governanceAddress).exchangeApiKey({ apiKey: ADMIN_KEY });
-    const identity = createGrpcClient(IdentityService, governanceAddress, { token });
+    const { token } = await createGrpcClient(TokenServiceDesc, governanceAddress).exchangeApiKey({ apiKey: ADMIN_KEY });
+    const identity = createGrpcClient(IdentityServiceDesc, governanceAddress, { token });
     const { project } = await identity.createProject({ name: 'tracking-distributed' });
     // The admin's token predates the project: a fresh one carries the new binding.
-    const fresh = (await createGrpcClient(TokenService, governanceAddress).exchangeApiKey({ apiKey: ADMIN_KEY })).token;
-    const experiments = createGrpcClient(ExperimentService, trackingAddress, { token: fresh });
-    const runs = createGrpcClient(RunService, trackingAddress, { token: fresh });
+    const fresh = (await createGrpcClient(TokenServiceDesc, governanceAddress).exchangeApiKey({ apiKey: ADMIN_KEY })).token;
+    const experiments = createGrpcClient(ExperimentServiceDesc, trackingAddress, { token: fresh });
+    const runs = createGrpcClient(RunServiceDesc, trackingAddress, { token: fresh });
 
     const { experiment } = await experiments.createExperiment({ projectId: project!.id, name: 'pg' });
     const ids: string[] = [];
@@ -77,7 +77,7 @@ describe('tracking as its own process beside governance (distributed: PostgreSQL
     const page = await runs.searchRuns({ experimentIds: [experiment!.experimentId], filter: "params.model LIKE 't%' AND metrics.rmse < 0.5", orderBy: ['metrics.rmse DESC'] });
     expect(page.runs.map((run) => run.info?.runName)).toEqual(['r0', 'r1']);
 
-    const audit = createGrpcClient(AuditService, governanceAddress, { token: fresh });
+    const audit = createGrpcClient(AuditServiceDesc, governanceAddress, { token: fresh });
     await eventually(async () => {
       const { records } = await audit.listAuditRecords({});
       const created = records.filter((record) => record.event?.method === 'trellis.tracking.v1.RunService/CreateRun');
@@ -89,12 +89,12 @@ describe('tracking as its own process beside governance (distributed: PostgreSQL
   it('on PostgreSQL, concurrent identical params both succeed and concurrent finishes publish run.finished once', async () => {
     const governanceAddress = governance.services[0].grpcAddress;
     const trackingAddress = tracking.services[0].grpcAddress;
-    const { token } = await createGrpcClient(TokenService, governanceAddress).exchangeApiKey({ apiKey: ADMIN_KEY });
-    const identity = createGrpcClient(IdentityService, governanceAddress, { token });
+    const { token } = await createGrpcClient(TokenServiceDesc, governanceAddress).exchangeApiKey({ apiKey: ADMIN_KEY });
+    const identity = createGrpcClient(IdentityServiceDesc, governanceAddress, { token });
     const { project } = await identity.createProject({ name: 'tracking-races' });
-    const fresh = (await createGrpcClient(TokenService, governanceAddress).exchangeApiKey({ apiKey: ADMIN_KEY })).token;
-    const experiments = createGrpcClient(ExperimentService, trackingAddress, { token: fresh });
-    const runs = createGrpcClient(RunService, trackingAddress, { token: fresh });
+    const fresh = (await createGrpcClient(TokenServiceDesc, governanceAddress).exchangeApiKey({ apiKey: ADMIN_KEY })).token;
+    const experiments = createGrpcClient(ExperimentServiceDesc, trackingAddress, { token: fresh });
+    const runs = createGrpcClient(RunServiceDesc, trackingAddress, { token: fresh });
     const { experiment } = await experiments.createExperiment({ projectId: project!.id, name: 'races' });
     const { run } = await runs.createRun({ experimentId: experiment!.experimentId });
     const runId = run!.info!.runId;

@@ -1,7 +1,7 @@
 import type { GrpcClient, RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
 import storageFs from '@trellis/plugin-storage-fs';
-import { ExperimentService, MetricService, RunService } from '@trellis/proto';
+import { ExperimentServiceDesc, MetricServiceDesc, RunServiceDesc } from '@trellis/proto';
 import { trackingService } from '@trellis/tracking';
 
 /** A LogBatch of 2 keys x 600 steps, a NaN among them, as a retrying client sends it again. */
@@ -13,17 +13,17 @@ const batch = Array.from({ length: 1200 }, (_, i) => {
 describe('a LogBatch sent again over gRPC (a client retrying after an answer it did not get)', () => {
   let platform: TestPlatform;
   let service: RunningService;
-  let runs: GrpcClient<(typeof RunService)['method']>;
-  let metrics: GrpcClient<(typeof MetricService)['method']>;
+  let runs: GrpcClient<(typeof RunServiceDesc)['method']>;
+  let metrics: GrpcClient<(typeof MetricServiceDesc)['method']>;
   let experimentId: string;
 
   beforeAll(async () => {
     platform = await TestPlatform.start({}, { plugins: [storageFs] });
     service = await platform.startService(trackingService);
     const claims = { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' as const }] };
-    runs = await platform.client(RunService, service.grpcAddress, claims);
-    metrics = await platform.client(MetricService, service.grpcAddress, claims);
-    const experiments = await platform.client(ExperimentService, service.grpcAddress, claims);
+    runs = await platform.client(RunServiceDesc, service.grpcAddress, claims);
+    metrics = await platform.client(MetricServiceDesc, service.grpcAddress, claims);
+    const experiments = await platform.client(ExperimentServiceDesc, service.grpcAddress, claims);
     experimentId = (await experiments.createExperiment({ projectId: 'p1', name: 'retries' })).experiment!.experimentId;
   });
 

@@ -5,15 +5,15 @@ import { callEveryMethodWithoutToken, type EventSubscription, type GrpcClient, t
 import { TestPlatform } from '@trellis/platform/testing';
 import storageFs from '@trellis/plugin-storage-fs';
 import {
-  ArtifactService,
+  ArtifactServiceDesc,
   AuditEventSchema,
   type AuditEvent,
-  ExperimentService,
+  ExperimentServiceDesc,
   LifecycleStage,
-  MetricService,
+  MetricServiceDesc,
   RunCreatedEventSchema,
   RunFinishedEventSchema,
-  RunService,
+  RunServiceDesc,
   RunStatus,
   ViewType,
 } from '@trellis/proto';
@@ -21,10 +21,10 @@ import { eventually } from '@trellis/testing';
 import { trackingService } from '@trellis/tracking';
 
 type Clients = {
-  experiments: GrpcClient<(typeof ExperimentService)['method']>;
-  runs: GrpcClient<(typeof RunService)['method']>;
-  metrics: GrpcClient<(typeof MetricService)['method']>;
-  artifacts: GrpcClient<(typeof ArtifactService)['method']>;
+  experiments: GrpcClient<(typeof ExperimentServiceDesc)['method']>;
+  runs: GrpcClient<(typeof RunServiceDesc)['method']>;
+  metrics: GrpcClient<(typeof MetricServiceDesc)['method']>;
+  artifacts: GrpcClient<(typeof ArtifactServiceDesc)['method']>;
 };
 type Role = 'viewer' | 'editor' | 'admin' | 'owner';
 
@@ -43,10 +43,10 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
   const clientsFor = async (sub: string, role: Role, project = 'p1'): Promise<Clients> => {
     const claims = { sub, bindings: [{ project, role }] };
     return {
-      experiments: await platform.client(ExperimentService, service.grpcAddress, claims),
-      runs: await platform.client(RunService, service.grpcAddress, claims),
-      metrics: await platform.client(MetricService, service.grpcAddress, claims),
-      artifacts: await platform.client(ArtifactService, service.grpcAddress, claims),
+      experiments: await platform.client(ExperimentServiceDesc, service.grpcAddress, claims),
+      runs: await platform.client(RunServiceDesc, service.grpcAddress, claims),
+      metrics: await platform.client(MetricServiceDesc, service.grpcAddress, claims),
+      artifacts: await platform.client(ArtifactServiceDesc, service.grpcAddress, claims),
     };
   };
 
@@ -238,7 +238,7 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
 
   it("never lists experiments of projects an org admin's token does not name", async () => {
     await newExperiment('org-scoped');
-    const otherOrgAdmin = await platform.client(ExperimentService, service.grpcAddress, { sub: 'root', org: 'another-org', orgAdmin: true, bindings: [] });
+    const otherOrgAdmin = await platform.client(ExperimentServiceDesc, service.grpcAddress, { sub: 'root', org: 'another-org', orgAdmin: true, bindings: [] });
     expect((await otherOrgAdmin.searchExperiments({})).experiments).toEqual([]);
     expect((await editor.experiments.searchExperiments({})).experiments.map((experiment) => experiment.name)).toContain('org-scoped');
   });

@@ -1,2 +1,1 @@
 export { trackingService } from './tracking.definition';
-export { TRACKING_LIMITS } from './shared/tracking-limits';
