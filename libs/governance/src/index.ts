@@ -1,2 +1,2 @@
 export { governanceService } from './governance.definition';
-export { issueAdminKey, runAdminKeyCommand } from './tokens/admin-key.command';
+export { runAdminKeyCommand } from './tokens/admin-key.command';
