@@ -30,7 +30,7 @@ export const governanceService = defineService({
     AuditCheckpointEntity,
     ApprovalEntity,
   ],
-  // In the order existing databases ran them (TypeORM records each by its class name).
+  // TypeORM runs them by timestamp and records each by class name in existing databases: never rename one.
   migrations: [
     CreateIdentityTables1767100000000,
     AddPrincipalAccessVersion1767450000000,
