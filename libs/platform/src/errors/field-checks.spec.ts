@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from './domain-errors';
-import { checkNoControlCharacters, checkNoNul } from './field-checks';
+import { checkNoControlCharacters, checkNoNul, checkUpdateMask } from './field-checks';
 
 const messageOf = (check: () => void) => {
   try {
@@ -33,5 +33,23 @@ describe('checkNoNul', () => {
 
   it('accepts line breaks, tabs and other control characters in free text', () => {
     expect(messageOf(() => checkNoNul('first line\nsecond\tcolumn\r\n\u001b', 'description'))).toBeUndefined();
+  });
+});
+
+describe('checkUpdateMask', () => {
+  const updatable = ['description', 'tags'] as const;
+
+  it('returns the named fields, or every updatable field for "*"', () => {
+    expect([...checkUpdateMask(['tags'], updatable)]).toEqual(['tags']);
+    expect([...checkUpdateMask(['*'], updatable)]).toEqual(['description', 'tags']);
+  });
+
+  it('refuses an empty mask, listing what can be changed', () => {
+    expect(() => checkUpdateMask([], updatable)).toThrow('update_mask: name the fields to change: description, tags');
+  });
+
+  it('refuses a field that cannot be changed, naming it', () => {
+    expect(() => checkUpdateMask(['description', 'id'], updatable)).toThrow('update_mask: "id" cannot be changed; the fields are description, tags');
+    expect(() => checkUpdateMask(['*', 'tags'], updatable)).toThrow('"*" cannot be changed');
   });
 });

@@ -11,12 +11,13 @@ export function checkLength(value: string, limit: number, field: string): void {
 }
 
 /**
- * Checks an update's `update_mask`: INVALID_ARGUMENT unless it names at least one field and only
- * fields of `updatable`, so an update changes exactly what its caller named and nothing as a side
- * effect. Returns the mask as a set of those fields.
+ * Checks an update's `update_mask` (its paths): INVALID_ARGUMENT unless it names at least one field
+ * and only fields of `updatable`, so an update changes exactly what its caller named and nothing as
+ * a side effect; `*` alone names every updatable field. Returns the mask as a set of those fields.
  */
 export function checkUpdateMask<Field extends string>(mask: readonly string[], updatable: readonly Field[]): ReadonlySet<Field> {
   if (mask.length === 0) throw new InvalidArgumentError(`name the fields to change: ${updatable.join(', ')}`, 'update_mask');
+  if (mask.length === 1 && mask[0] === '*') return new Set(updatable);
   const unknown = mask.find((field) => !(updatable as readonly string[]).includes(field));
   if (unknown !== undefined) throw new InvalidArgumentError(`"${excerpt(unknown, 64)}" cannot be changed; the fields are ${updatable.join(', ')}`, 'update_mask');
   return new Set(mask as readonly Field[]);
