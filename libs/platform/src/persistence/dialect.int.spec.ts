@@ -115,6 +115,18 @@ describe.each(engines)('Dialect on %s', (_engine, makeDatabase) => {
     expect(await ordered(false)).toEqual([2, 1, 3, 4, 5, 6]);
   });
 
+  it('aggregates each group into one JSON array in order, from a source ordered where the dialect needs it', async () => {
+    const source = dialect.aggregateInput(`SELECT name, CASE WHEN size < 10 THEN 'small' ELSE 'big' END AS band FROM ${widgets}`, 'band, name');
+    const rows = (await dataSource.query(`SELECT band, ${dialect.jsonArrayAgg('name', 'name')} AS names FROM ${source} AS w GROUP BY band ORDER BY band`)) as Array<{
+      band: string;
+      names: string;
+    }>;
+    expect(rows.map((row) => [row.band, JSON.parse(row.names)])).toEqual([
+      ['big', ['beta%']],
+      ['small', ['Alpha', 'alpha_2']],
+    ]);
+  });
+
   it('is the same dialect by name as of a connection', () => {
     expect(Dialect.named(dialect.name)).toBe(dialect);
   });

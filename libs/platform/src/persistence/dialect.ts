@@ -140,6 +140,15 @@ export class Dialect {
     if (this.isPostgres) return `${ascending ? column : `(-${column})`} ASC NULLS LAST`;
     return `${absent}, ${column} ${ascending ? 'ASC' : 'DESC'} NULLS LAST`;
   }
+
+  /**
+   * `select` as the FROM source of a {@link jsonArrayAgg}, its rows in `orderBy` order where the
+   * dialect needs it: SQLite aggregates rows in the order they arrive, while PostgreSQL orders
+   * inside the aggregate and would only pay for a second sort. Give it an alias.
+   */
+  aggregateInput(select: string, orderBy: string): string {
+    return this.isPostgres ? `(${select})` : `(${select} ORDER BY ${orderBy})`;
+  }
 }
 
 /**

@@ -132,11 +132,13 @@ export class MetricRepository {
     // has null for NaN: valueOf reads them all.
     const { dialect } = this;
     const parameters = dialect.parameters();
+    const series = dialect.aggregateInput(
+      `SELECT run_id, key, latest_value, latest_step, latest_timestamp FROM metric_series WHERE ${parameters.inList('run_id', runIds)}`,
+      'run_id, key',
+    );
     const rows = (await run((m) =>
       m.query(
-        `SELECT run_id, ${dialect.jsonArrayAgg(dialect.jsonArray('key', 'latest_value', 'latest_step', 'latest_timestamp'), 'key')} AS points
-         FROM (SELECT run_id, key, latest_value, latest_step, latest_timestamp FROM metric_series WHERE ${parameters.inList('run_id', runIds)} ORDER BY run_id, key) AS latest
-         GROUP BY run_id`,
+        `SELECT run_id, ${dialect.jsonArrayAgg(dialect.jsonArray('key', 'latest_value', 'latest_step', 'latest_timestamp'), 'key')} AS points FROM ${series} AS latest GROUP BY run_id`,
         parameters.values,
       ),
     )) as Array<{ run_id: string; points: string }>;

@@ -124,10 +124,9 @@ export class RunRepository {
   private async keyValuesOf(table: 'run_params' | 'run_tags', runIds: string[]): Promise<Map<string, KeyValue[]>> {
     const dialect = Dialect.of(this.dataSource);
     const parameters = dialect.parameters();
-    // SQLite aggregates in the order rows arrive, hence the ordered subquery.
+    const logged = dialect.aggregateInput(`SELECT run_id, key, value FROM ${table} WHERE ${parameters.inList('run_id', runIds)}`, 'run_id, key');
     const rows = (await this.dataSource.query(
-      `SELECT run_id, ${dialect.jsonArrayAgg(dialect.jsonArray('key', 'value'), 'key')} AS pairs
-       FROM (SELECT run_id, key, value FROM ${table} WHERE ${parameters.inList('run_id', runIds)} ORDER BY run_id, key) AS logged GROUP BY run_id`,
+      `SELECT run_id, ${dialect.jsonArrayAgg(dialect.jsonArray('key', 'value'), 'key')} AS pairs FROM ${logged} AS logged GROUP BY run_id`,
       parameters.values,
     )) as Array<{ run_id: string; pairs: string }>;
     const byRun = new Map<string, KeyValue[]>();
