@@ -25,9 +25,10 @@ export function checkServiceName(name) {
   if (RESERVED_SERVICE_NAMES.includes(name)) throw new Error(`"${name}" is reserved (${RESERVED_SERVICE_NAMES.join(', ')}); choose another service name`);
 }
 
-/** Throws an Error whose message says what is wrong with `resource` as the first resource of service `service`. */
-export function checkResourceName(resource, service) {
+/** Throws an Error whose message says what is wrong with `resource` (and its plural `resources`) as the first resource of service `service`. */
+export function checkResourceName(resource, service, resources = plural(resource)) {
   if (!RESOURCE_NAME.test(resource)) throw new Error(`"${resource}" is not a resource name: use 2 to 30 lowercase letters, singular (--resource dataset)`);
+  if (!RESOURCE_NAME.test(resources) || resources === resource) throw new Error(`"${resources}" is not a plural of "${resource}": use 2 to 30 lowercase letters (--plural shelves)`);
   if (RESERVED_RESOURCE_NAMES.includes(resource)) throw new Error(`"${resource}" is reserved for the generated code (${RESERVED_RESOURCE_NAMES.join(', ')}); choose another resource name`);
   if (resource === service) throw new Error(`the resource must be named differently from the service ("${service}"): their modules would both be ${pascal(service)}Module`);
 }
@@ -45,8 +46,7 @@ export function plural(noun) {
 }
 
 /** Every spelling of a service and its resource that the service templates use, by placeholder. */
-export function serviceSpellings({ name, resource, port, migration }) {
-  const resources = plural(resource);
+export function serviceSpellings({ name, resource, resources = plural(resource), port, migration }) {
   return {
     name,
     Name: pascal(name),

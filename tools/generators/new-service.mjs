@@ -1,11 +1,12 @@
-// `npm run new:service <name> [-- --resource <noun>]`: adds a service in the repository's shape,
-// with one resource (default `item`) that clients create, get, list, update and delete. See
+// `npm run new:service <name> [-- --resource <noun> [--plural <nouns>]]`: adds a service in the
+// repository's shape, with one resource (default `item`; its plural by the regular rules unless
+// --plural gives it) that clients create, get, list, update and delete. See
 // "Adding a service or a plugin" in docs/architecture.md for what it makes.
 import { execSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkResourceName, checkServiceName, serviceSpellings } from './names.mjs';
+import { checkResourceName, checkServiceName, plural, serviceSpellings } from './names.mjs';
 import { refuseExisting, render, writeFiles } from './templates.mjs';
 import { highestServicePort, insertAt, linkWorkspace, lockedWorkspaces, planEdits, replaceMatch, tsconfigPath, writeEdits } from './workspace.mjs';
 
@@ -65,13 +66,13 @@ function registrations(s) {
 }
 
 /** Checks everything, then writes the service and its registrations, then regenerates code and docs. Returns the paths it made. */
-export function newService(root, name, { resource = 'item', migration = Date.now() } = {}) {
+export function newService(root, name, { resource = 'item', resources = plural(resource), migration = Date.now() } = {}) {
   checkServiceName(name);
-  checkResourceName(resource, name);
+  checkResourceName(resource, name, resources);
   for (const dir of [`libs/${name}`, `apps/${name}`, `proto/trellis/${name}`]) {
     if (existsSync(join(root, dir))) throw new Error(`a service named "${name}" exists already (${dir}); choose another name`);
   }
-  const spellings = serviceSpellings({ name, resource, port: highestServicePort(root) + 1, migration });
+  const spellings = serviceSpellings({ name, resource, resources, port: highestServicePort(root) + 1, migration });
   const files = render(join(HERE, 'templates', 'service'), spellings);
   refuseExisting(root, files.map(({ path }) => path));
   const edits = planEdits(root, registrations(spellings));
@@ -84,18 +85,19 @@ export function newService(root, name, { resource = 'item', migration = Date.now
   return { port: Number(spellings.port), created: files.map(({ path }) => path), edited: edits.map(({ path }) => path) };
 }
 
-/** `--resource <noun>` out of the arguments after the name. */
-function resourceOption(args) {
-  const at = args.indexOf('--resource');
+/** The value of `--<option>` among the arguments after the name, or undefined. */
+function option(args, name, example) {
+  const at = args.indexOf(`--${name}`);
   if (at < 0) return undefined;
-  if (!args[at + 1]) throw new Error('--resource needs a noun: --resource dataset');
+  if (!args[at + 1] || args[at + 1].startsWith('--')) throw new Error(`--${name} needs a value: --${name} ${example}`);
   return args[at + 1];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [name, ...rest] = process.argv.slice(2);
   try {
-    const made = newService(ROOT, name, { resource: resourceOption(rest) });
+    const resource = option(rest, 'resource', 'dataset') ?? 'item';
+    const made = newService(ROOT, name, { resource, resources: option(rest, 'plural', 'datasets') ?? plural(resource) });
     console.log(`\nnew:service made ${name} (gRPC port ${made.port}):`);
     for (const path of made.created) console.log(`  created ${path}`);
     for (const path of made.edited) console.log(`  edited  ${path}`);

@@ -1,0 +1,130 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const SERVICE = 'inventory';
+const RESOURCE = 'batch';
+const PLUGIN = 'storage-scratch';
+
+/** Type-check, lint and the generated specs each take minutes on a busy machine. */
+const STEP_TIMEOUT = 10 * 60_000;
+
+/**
+ * A copy of the working tree (tracked files and new ones git does not ignore) in a temporary
+ * folder. Its node_modules links every installed package of this repository's except the
+ * workspace links (@trellis/*) and caches, which are the copy's own, so that nothing run in the
+ * copy resolves to, or writes into, this repository's sources.
+ */
+function copyOfRepository(): string {
+  const copy = mkdtempSync(join(tmpdir(), 'trellis-generators-'));
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\0');
+  for (const file of files.filter((path) => path && existsSync(join(ROOT, path)))) {
+    mkdirSync(dirname(join(copy, file)), { recursive: true });
+    cpSync(join(ROOT, file), join(copy, file), { verbatimSymlinks: true });
+  }
+  mkdirSync(join(copy, 'node_modules', '@trellis'), { recursive: true });
+  for (const entry of readdirSync(join(ROOT, 'node_modules'))) {
+    if (entry !== '@trellis' && entry !== '.cache') symlinkSync(join(ROOT, 'node_modules', entry), join(copy, 'node_modules', entry));
+  }
+  const { packages } = JSON.parse(readFileSync(join(copy, 'package-lock.json'), 'utf8')) as { packages: Record<string, { resolved?: string; link?: boolean }> };
+  for (const [path, entry] of Object.entries(packages)) {
+    if (path.startsWith('node_modules/@trellis/') && entry.link && entry.resolved) symlinkSync(join('..', '..', entry.resolved), join(copy, path));
+  }
+  return copy;
+}
+
+/** Runs a command in the copy; its exit status and what it printed, for an assertion to show. */
+function run(copy: string, command: string, args: string[]): { status: number | null; output: string } {
+  const result = spawnSync(command, args, {
+    cwd: copy,
+    encoding: 'utf8',
+    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', FORCE_COLOR: '0' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { status: result.status, output: `${result.stdout}${result.stderr}`.slice(-20_000) };
+}
+
+/** `{ status: 0 }` when the command succeeded, else its status and output, so a failure shows why. */
+function succeeded({ status, output }: { status: number | null; output: string }): { status: number | null; output?: string } {
+  return status === 0 ? { status } : { status, output };
+}
+
+/**
+ * `npm run new:service` and `npm run new:plugin` as a platform team runs them, in a temporary copy
+ * of the repository: what they make must type-check, lint and pass its own specs, and the
+ * repository's own checks must still pass with it.
+ */
+describe('the generators, run in a copy of the repository', () => {
+  let copy: string;
+  let lockBefore: string;
+  const generated: Record<'service' | 'plugin', { status: number | null; output: string }> = {} as never;
+
+  beforeAll(() => {
+    copy = copyOfRepository();
+    lockBefore = readFileSync(join(copy, 'package-lock.json'), 'utf8');
+    generated.service = run(copy, 'node', ['tools/generators/new-service.mjs', SERVICE, '--resource', RESOURCE]);
+    generated.plugin = run(copy, 'node', ['tools/generators/new-plugin.mjs', 'storage', 'scratch']);
+  }, STEP_TIMEOUT);
+
+  afterAll(() => {
+    if (copy) rmSync(copy, { recursive: true, force: true });
+  });
+
+  it('makes the service and the plugin, and touches nothing of this repository', () => {
+    expect(succeeded(generated.service)).toEqual({ status: 0 });
+    expect(succeeded(generated.plugin)).toEqual({ status: 0 });
+    for (const path of [`proto/trellis/${SERVICE}/v1/${SERVICE}_service.proto`, `libs/${SERVICE}/src/batches/batch.service.ts`, `apps/${SERVICE}/src/main.ts`, `plugins/${PLUGIN}/src/index.ts`]) {
+      expect({ path, inCopy: existsSync(join(copy, path)), here: existsSync(join(ROOT, path)) }).toEqual({ path, inCopy: true, here: false });
+    }
+    expect(readFileSync(join(ROOT, 'tsconfig.base.json'), 'utf8')).not.toContain(`@trellis/${SERVICE}`);
+    expect(readFileSync(join(copy, 'package-lock.json'), 'utf8')).not.toBe(lockBefore);
+  });
+
+  it('gives the service the port after the highest one in use, and names it where the docs spec looks', () => {
+    expect(readFileSync(join(copy, `libs/${SERVICE}/src/${SERVICE}.definition.ts`), 'utf8')).toContain('defaultPort: 50055');
+    expect(readFileSync(join(copy, 'docs/architecture.md'), 'utf8')).toContain(`| ${SERVICE} (:50055) |`);
+    expect(readFileSync(join(copy, 'docs/configuration.md'), 'utf8')).toContain(`TRELLIS_INVENTORY_MAX_BATCHES_PER_PROJECT`);
+  });
+
+  it('refuses a taken name, a bad name and a kind without a conformance suite, changing nothing', () => {
+    const before = readFileSync(join(copy, 'tsconfig.base.json'), 'utf8');
+    const again = run(copy, 'node', ['tools/generators/new-service.mjs', SERVICE]);
+    expect(again.status).not.toBe(0);
+    expect(again.output).toContain(`a service named "${SERVICE}" exists already`);
+    expect(run(copy, 'node', ['tools/generators/new-service.mjs', 'Bad-Name']).output).toContain('"Bad-Name" is not a service name');
+    expect(run(copy, 'node', ['tools/generators/new-service.mjs', 'platform']).output).toContain('"platform" is reserved');
+    expect(run(copy, 'node', ['tools/generators/new-plugin.mjs', 'storage', 'scratch']).output).toContain(`plugins/${PLUGIN} exists already`);
+    expect(run(copy, 'node', ['tools/generators/new-plugin.mjs', 'kms', 'vault']).output).toContain('has no conformance suite for kms plugins yet');
+    expect(readFileSync(join(copy, 'tsconfig.base.json'), 'utf8')).toBe(before);
+    expect(existsSync(join(copy, 'plugins/kms-vault'))).toBe(false);
+  });
+
+  it('leaves proto/ passing buf lint and the generated code and docs fresh', () => {
+    expect(succeeded(run(copy, 'npx', ['buf', 'lint']))).toEqual({ status: 0 });
+    expect(succeeded(run(copy, 'node', ['tools/check-generated.mjs']))).toEqual({ status: 0 });
+  }, STEP_TIMEOUT);
+
+  it('type-checks the whole copy', () => {
+    expect(succeeded(run(copy, 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']))).toEqual({ status: 0 });
+  }, STEP_TIMEOUT);
+
+  it('lints what it made and what it edited, module boundaries included', () => {
+    // The boundary rule reads the project graph, which nx computes and caches in the copy.
+    expect(succeeded(run(copy, 'npx', ['nx', 'show', 'projects']))).toEqual({ status: 0 });
+    const paths = [`libs/${SERVICE}`, `apps/${SERVICE}`, `plugins/${PLUGIN}`, 'apps/standalone/src/services.ts', 'libs/gateway/src/upstreams/exposed-services.ts', 'libs/proto/src/index.ts'];
+    const lint = run(copy, 'npx', ['eslint', '--max-warnings', '0', ...paths]);
+    expect(succeeded(lint)).toEqual({ status: 0 });
+  }, STEP_TIMEOUT);
+
+  it("passes the new service's specs (SQLite and PostgreSQL) and the plugin's conformance suite", () => {
+    expect(succeeded(run(copy, 'npx', ['jest', '-c', `libs/${SERVICE}/jest.config.js`]))).toEqual({ status: 0 });
+    expect(succeeded(run(copy, 'npx', ['jest', '-c', `plugins/${PLUGIN}/jest.config.js`]))).toEqual({ status: 0 });
+  }, STEP_TIMEOUT);
+
+  it('keeps the docs spec and the standalone process passing with the service registered', () => {
+    expect(succeeded(run(copy, 'npx', ['jest', '-c', 'tools/jest.config.js', 'tools/lint/repository-docs.spec.ts']))).toEqual({ status: 0 });
+    expect(succeeded(run(copy, 'npx', ['jest', '-c', 'apps/standalone/jest.config.js', 'apps/standalone/src/standalone.spec.ts']))).toEqual({ status: 0 });
+  }, STEP_TIMEOUT);
+});
