@@ -1,4 +1,5 @@
 import { create, fromBinary } from '@bufbuild/protobuf';
+import { connect } from 'nats';
 import { eventually, startTcpProxy, testNatsConfig, type TcpProxy, type TestNatsConfig } from '@trellis/testing';
 import { WidgetSchema } from '../../test/gen/trellis/kittest/v1/widget_service_pb';
 import { Metrics } from '../ops/metrics';
@@ -25,6 +26,15 @@ describe('BatchPublisher on NATS JetStream', () => {
   let warnings: string[];
   const logger: KitLogger = { debug: () => undefined, info: () => undefined, warn: (_fields, msg) => void warnings.push(msg ?? ''), error: () => undefined };
 
+  /** How many messages the test's stream holds: each event once, however often it was sent. */
+  const storedCount = async () => {
+    const connection = await connect({ servers: nats.servers });
+    try {
+      return (await (await connection.jetstreamManager()).streams.info(nats.stream)).state.messages;
+    } finally {
+      await connection.close();
+    }
+  };
   const publisher = (options: Partial<BatchPublisherOptions<WidgetEvents>> = {}) => {
     const made = new BatchPublisher({ bus: publisherBus, events: widgetEvents, metrics, logger, retryInitialMs: 20, retryMaxMs: 200, ...options });
     publishers.push(made);
@@ -66,6 +76,7 @@ describe('BatchPublisher on NATS JetStream', () => {
 
     await eventually(() => expect(received).toHaveLength(3000));
     expect(received).toEqual(expected);
+    expect(await storedCount()).toBe(3000);
   });
 
   it('holds publishers back while NATS is unreachable, and delivers every event once when it is back', async () => {
@@ -86,6 +97,7 @@ describe('BatchPublisher on NATS JetStream', () => {
     expect(eleventh).toBe(true);
     await events.flush();
     await eventually(() => expect([...received].sort()).toEqual([...first, 'late'].sort()));
+    expect(await storedCount()).toBe(11);
     expect(await droppedCount(metrics)).toBe(0);
   });
 

@@ -57,10 +57,11 @@ export interface EventBus {
    */
   publish(envelope: EventEnvelope): Promise<void>;
   /**
-   * Hands several events to the bus at once, for throughput (the `BatchPublisher`): resolves once
-   * the bus has taken every one, rejects if it refused any (some may have been taken: publish the
-   * whole batch again, and the bus drops the copies it already holds by event id). A bus without
-   * it gets the events one `publish` at a time.
+   * Hands several events to the bus at once, for throughput (the `BatchPublisher`), in order.
+   * Resolves once the bus has taken the batch, which may promise less than `publish` does for each
+   * event (JetStream: see `JetStreamBus.publishBatch`); rejects if it did not (some may have been
+   * taken: publish the whole batch again, and the bus drops the copies it holds by event id). A bus
+   * without it gets the events one `publish` at a time.
    */
   publishBatch?(envelopes: readonly EventEnvelope[]): Promise<void>;
   /**
