@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkResourceName, checkServiceName, plural, serviceSpellings } from './names.mjs';
 import { refuseExisting, render, writeFiles } from './templates.mjs';
-import { highestServicePort, insertAt, linkWorkspace, lockedWorkspaces, planEdits, replaceMatch, tsconfigPath, writeEdits } from './workspace.mjs';
+import { addImport, addImportedName, highestServicePort, insertAt, linkWorkspace, lockedWorkspaces, planEdits, replaceMatch, tsconfigPath, writeEdits } from './workspace.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
@@ -33,14 +33,14 @@ function registrations(s) {
     {
       path: 'apps/standalone/src/services.ts',
       edit: (text, file) => {
-        const imported = insertAt(text, '\n/**', `import { ${s.name}Service } from '@trellis/${s.name}';\n`, file);
+        const imported = addImport(text, `import { ${s.name}Service } from '@trellis/${s.name}';`, `@trellis/${s.name}`, file);
         return replaceMatch(imported, /(export const SERVICES: readonly ServiceDefinition\[\] = \[)([^\]]*)\]/, (match) => `${match[1]}${match[2]}, ${s.name}Service]`, file);
       },
     },
     {
       path: 'libs/gateway/src/upstreams/exposed-services.ts',
       edit: (text, file) => {
-        const imported = replaceMatch(text, /import \{([^}]*)\} from '@trellis\/proto';/, (match) => `import {${match[1]}  ${s.Name}ServiceDesc,\n} from '@trellis/proto';`, file);
+        const imported = addImportedName(text, `${s.Name}ServiceDesc`, '@trellis/proto', file);
         return replaceMatch(imported, /(EXPOSED_SERVICES[^=]*= \{\n[\s\S]*?)(\n\};)/, (match) => `${match[1]}\n  ${s.name}: [${s.Name}ServiceDesc],${match[2]}`, file);
       },
     },

@@ -23,6 +23,32 @@ export function replaceMatch(text, pattern, replace, file) {
   return `${text.slice(0, match.index)}${replace(match)}${text.slice(match.index + match[0].length)}`;
 }
 
+/**
+ * `text` with the one-line import `line` of `specifier` put among the file's one-line imports in
+ * order of their specifiers (after the last when it sorts last), as they are written by hand.
+ */
+export function addImport(text, line, specifier, file) {
+  const imports = [...text.matchAll(/^import [^\n]* from '([^']+)';$/gm)];
+  if (imports.length === 0) throw new Error(`${file} has no one-line import to put ${JSON.stringify(line)} beside; update tools/generators to its new shape`);
+  const next = imports.find((match) => match[1].localeCompare(specifier, 'en') > 0);
+  const at = next ? next.index : imports[imports.length - 1].index + imports[imports.length - 1][0].length + 1;
+  return `${text.slice(0, at)}${line}\n${text.slice(at)}`;
+}
+
+/** `text` with `name` added, in alphabetical order, to the names of its multi-line `import { ... } from 'specifier'`. */
+export function addImportedName(text, name, specifier, file) {
+  const pattern = new RegExp(`import \\{\\n([^}]*)\\} from '${specifier.replace(/[/.]/g, '\\$&')}';`);
+  return replaceMatch(
+    text,
+    pattern,
+    (match) => {
+      const names = [...match[1].split(',').map((entry) => entry.trim()).filter(Boolean), name].sort((a, b) => a.localeCompare(b, 'en'));
+      return `import {\n${names.map((entry) => `  ${entry},\n`).join('')}} from '${specifier}';`;
+    },
+    file,
+  );
+}
+
 /** Computes every edit (`{ path, edit(text) }`) in memory; throws before writing if any of them cannot be made. */
 export function planEdits(root, edits) {
   const texts = new Map();
