@@ -118,8 +118,9 @@ describe('the generators, run in a copy of the repository', () => {
     expect(succeeded(lint)).toEqual({ status: 0 });
   }, STEP_TIMEOUT);
 
-  it("passes the new service's specs (SQLite and PostgreSQL) and the plugin's conformance suite", () => {
+  it("passes the new service's specs (SQLite, PostgreSQL, its own process beside governance) and the plugin's conformance suite", () => {
     expect(succeeded(run(copy, 'npx', ['jest', '-c', `libs/${SERVICE}/jest.config.js`]))).toEqual({ status: 0 });
+    expect(succeeded(run(copy, 'npx', ['jest', '-c', `apps/${SERVICE}/jest.config.js`]))).toEqual({ status: 0 });
     expect(succeeded(run(copy, 'npx', ['jest', '-c', `plugins/${PLUGIN}/jest.config.js`]))).toEqual({ status: 0 });
   }, STEP_TIMEOUT);
 
