@@ -191,7 +191,7 @@ export class WireBuffer {
   }
 
   /** Room for `count` more bytes. */
-  reserve(count: number): void {
+  private reserve(count: number): void {
     if (this.at + count <= this.bytes.length) return;
     const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.at + count));
     this.bytes.copy(bigger, 0, 0, this.at);
