@@ -124,8 +124,9 @@ describe('the generators, run in a copy of the repository', () => {
     expect(succeeded(run(copy, 'npx', ['jest', '-c', `plugins/${PLUGIN}/jest.config.js`]))).toEqual({ status: 0 });
   }, STEP_TIMEOUT);
 
-  it('keeps the docs spec and the standalone process passing with the service registered', () => {
+  it('keeps the docs spec, the gateway (an OpenAPI path for every exposed method) and the standalone process passing with the service registered', () => {
     expect(succeeded(run(copy, 'npx', ['jest', '-c', 'tools/jest.config.js', 'tools/lint/repository-docs.spec.ts']))).toEqual({ status: 0 });
+    expect(succeeded(run(copy, 'npx', ['jest', '-c', 'apps/gateway/jest.config.js', 'apps/gateway/src/gateway.spec.ts']))).toEqual({ status: 0 });
     expect(succeeded(run(copy, 'npx', ['jest', '-c', 'apps/standalone/jest.config.js', 'apps/standalone/src/standalone.spec.ts']))).toEqual({ status: 0 });
   }, STEP_TIMEOUT);
 });
