@@ -95,6 +95,8 @@ describe('the generators, run in a copy of the repository', () => {
     expect(again.output).toContain(`a service named "${SERVICE}" exists already`);
     expect(run(copy, 'node', ['tools/generators/new-service.mjs', 'Bad-Name']).output).toContain('"Bad-Name" is not a service name');
     expect(run(copy, 'node', ['tools/generators/new-service.mjs', 'platform']).output).toContain('"platform" is reserved');
+    // npm keeps options given before `--` to itself: the value that arrives alone is refused, not ignored.
+    expect(run(copy, 'node', ['tools/generators/new-service.mjs', 'data', 'dataset']).output).toContain('unexpected argument "dataset"');
     expect(run(copy, 'node', ['tools/generators/new-plugin.mjs', 'storage', 'scratch']).output).toContain(`plugins/${PLUGIN} exists already`);
     expect(run(copy, 'node', ['tools/generators/new-plugin.mjs', 'kms', 'vault']).output).toContain('has no conformance suite for kms plugins yet');
     expect(readFileSync(join(copy, 'tsconfig.base.json'), 'utf8')).toBe(before);

@@ -71,8 +71,9 @@ export function newPlugin(root, kind, name) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [kind, name] = process.argv.slice(2);
+  const [kind, name, ...rest] = process.argv.slice(2);
   try {
+    if (rest.length > 0) throw new Error(`unexpected argument "${rest[0]}": the command is npm run new:plugin <kind> <name>`);
     const made = newPlugin(ROOT, kind, name);
     console.log(`\nnew:plugin made ${made.id} (@trellis/plugin-${made.id}):`);
     for (const path of made.created) console.log(`  created ${path}`);

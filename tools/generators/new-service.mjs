@@ -80,24 +80,35 @@ export function newService(root, name, { resource = 'item', resources = plural(r
   writeEdits(root, edits);
   linkWorkspace(root, `@trellis/${name}`, `libs/${name}`);
   linkWorkspace(root, `@trellis/${name}-app`, `apps/${name}`);
-  execSync('node tools/generate.mjs', { cwd: root, stdio: 'inherit' });
-  execSync('node tools/config-docs.mjs', { cwd: root, stdio: 'inherit' });
+  for (const command of ['node tools/generate.mjs', 'node tools/config-docs.mjs']) {
+    try {
+      execSync(command, { cwd: root, stdio: 'inherit' });
+    } catch {
+      throw new Error(`the service's files and registrations are written, but \`${command}\` failed (above): fix that and run it again`);
+    }
+  }
   return { port: Number(spellings.port), created: files.map(({ path }) => path), edited: edits.map(({ path }) => path) };
 }
 
-/** The value of `--<option>` among the arguments after the name, or undefined. */
-function option(args, name, example) {
-  const at = args.indexOf(`--${name}`);
-  if (at < 0) return undefined;
-  if (!args[at + 1] || args[at + 1].startsWith('--')) throw new Error(`--${name} needs a value: --${name} ${example}`);
-  return args[at + 1];
+/** The options after the name (`--resource <noun>`, `--plural <nouns>`); anything else is refused, so no option is silently lost. */
+function optionsOf(args) {
+  const options = {};
+  for (let at = 0; at < args.length; at += 2) {
+    const name = args[at].replace(/^--/, '');
+    if (!args[at].startsWith('--') || !['resource', 'plural'].includes(name)) {
+      throw new Error(`unexpected argument "${args[at]}": the options are --resource <noun> and --plural <nouns>, after --: npm run new:service data -- --resource dataset`);
+    }
+    if (!args[at + 1] || args[at + 1].startsWith('--')) throw new Error(`--${name} needs a value: --${name} ${name === 'plural' ? 'datasets' : 'dataset'}`);
+    options[name] = args[at + 1];
+  }
+  return options;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [name, ...rest] = process.argv.slice(2);
   try {
-    const resource = option(rest, 'resource', 'dataset') ?? 'item';
-    const made = newService(ROOT, name, { resource, resources: option(rest, 'plural', 'datasets') ?? plural(resource) });
+    const { resource = 'item', plural: resources = plural(resource) } = optionsOf(rest);
+    const made = newService(ROOT, name, { resource, resources });
     console.log(`\nnew:service made ${name} (gRPC port ${made.port}):`);
     for (const path of made.created) console.log(`  created ${path}`);
     for (const path of made.edited) console.log(`  edited  ${path}`);
