@@ -1,8 +1,8 @@
 import type { Metadata, ServerInterceptingCall, ServerInterceptingCallInterface, ServerInterceptor } from '@grpc/grpc-js';
 import { excerpt } from '../errors';
-import type { Metrics } from '../ops/metrics';
+import type { GrpcCallSeries, Metrics } from '../ops/metrics';
 import { CODE_NAMES } from './call-pipeline';
-import { grpcMethodOf, type GrpcMethodName } from './method-path';
+import { grpcMethodOf } from './method-path';
 
 /**
  * Longest status details a call is answered with. Clients refuse trailers past their metadata
@@ -19,15 +19,16 @@ type Status = Parameters<ServerInterceptingCallInterface['sendStatus']>[0];
  * and cuts every status's details to MAX_STATUS_DETAILS characters, whoever wrote them.
  */
 export function statusInterceptor(metrics: Metrics): ServerInterceptor {
-  const names = new Map<string, GrpcMethodName>();
+  const recorders = new Map<string, GrpcCallSeries>();
   return (method, call) => {
-    let name = names.get(method.path);
-    if (!name) {
-      name = grpcMethodOf(method.path);
-      names.set(method.path, name);
+    let calls = recorders.get(method.path);
+    if (!calls) {
+      const { service, method: name } = grpcMethodOf(method.path);
+      calls = metrics.grpcCalls(service, name);
+      recorders.set(method.path, calls);
     }
     // grpc-js types interceptors as returning its own class; any object with its methods serves.
-    return new ObservedCall(call, metrics, name) as unknown as ServerInterceptingCall;
+    return new ObservedCall(call, calls) as unknown as ServerInterceptingCall;
   };
 }
 
@@ -40,12 +41,11 @@ class ObservedCall implements ServerInterceptingCallInterface {
 
   constructor(
     private readonly call: ServerInterceptingCallInterface,
-    private readonly metrics: Metrics,
-    private readonly name: GrpcMethodName,
+    private readonly calls: GrpcCallSeries,
   ) {}
 
   sendStatus(status: Status): void {
-    this.metrics.observeCall(this.name.service, this.name.method, CODE_NAMES[status.code] ?? String(status.code), this.startedAt);
+    this.calls.observe(CODE_NAMES[status.code] ?? String(status.code), this.startedAt);
     const { details } = status;
     this.call.sendStatus(details.length > MAX_STATUS_DETAILS ? { ...status, details: excerpt(details, MAX_STATUS_DETAILS) } : status);
   }

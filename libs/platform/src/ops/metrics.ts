@@ -13,6 +13,7 @@ export class Metrics {
     help: 'gRPC calls completed on the server, by status code.',
     labelNames: ['grpc_service', 'grpc_method', 'grpc_code'] as const,
     registers: [this.registry],
+    collect: () => this.flushCalls(),
   });
 
   /** How long gRPC calls took on the server. */
@@ -22,6 +23,7 @@ export class Metrics {
     labelNames: ['grpc_service', 'grpc_method'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
+    collect: () => this.flushCalls(),
   });
 
   /** Finished HTTP requests of an edge (the gateway), by route pattern, method and status. */
@@ -60,9 +62,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  // Series bound to their labels once, so recording a call does not hash label objects.
-  private readonly handledSeries = new Map<string, { inc(): void }>();
-  private readonly secondsSeries = new Map<string, { observe(value: number): void }>();
+  private readonly calls = new Map<string, GrpcCallSeries>();
 
   /** Records one finished HTTP request of `edge`; `route` is the pattern that matched (`unmatched` when none did). */
   observeHttp(edge: string, route: string, method: string, status: number, startedAt: bigint): void {
@@ -71,21 +71,54 @@ export class Metrics {
     this.httpSeconds.labels({ edge, route, method }).observe(seconds);
   }
 
-  /** Records one finished call. */
-  observeCall(service: string, method: string, code: string, startedAt: bigint): void {
-    const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-    const call = `${service}/${method}`;
-    let handled = this.handledSeries.get(`${call} ${code}`);
-    if (!handled) {
-      handled = this.grpcHandled.labels({ grpc_service: service, grpc_method: method, grpc_code: code });
-      this.handledSeries.set(`${call} ${code}`, handled);
+  /** The recorder of `service`'s `method` calls; keep it rather than asking per call. */
+  grpcCalls(service: string, method: string): GrpcCallSeries {
+    const key = `${service}/${method}`;
+    let series = this.calls.get(key);
+    if (!series) {
+      series = new GrpcCallSeries(this, service, method);
+      this.calls.set(key, series);
     }
-    let timing = this.secondsSeries.get(call);
-    if (!timing) {
-      timing = this.grpcSeconds.labels({ grpc_service: service, grpc_method: method });
-      this.secondsSeries.set(call, timing);
-    }
-    handled.inc();
-    timing.observe(seconds);
+    return series;
+  }
+
+  private flushCalls(): void {
+    for (const series of this.calls.values()) series.flush();
+  }
+}
+
+/** Calls a recorder holds before handing them to prom-client, when nothing reads the metrics meanwhile. */
+const PENDING_CALLS = 1024;
+
+/**
+ * One gRPC method's finished calls, counted in plain numbers and handed to
+ * `grpc_server_handled_total` and `grpc_server_handling_seconds` in batches: whenever the metrics
+ * are read, and every PENDING_CALLS calls. (prom-client hashes a series' labels on every update,
+ * which cost a call more than the kit's guard.)
+ */
+export class GrpcCallSeries {
+  private readonly codes = new Map<string, number>();
+  private readonly seconds: number[] = [];
+
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly service: string,
+    private readonly method: string,
+  ) {}
+
+  /** Records one call answered with `code` (`OK`, `NOT_FOUND`, ...), started at `startedAt` (`process.hrtime.bigint()`). */
+  observe(code: string, startedAt: bigint): void {
+    this.seconds.push(Number(process.hrtime.bigint() - startedAt) / 1e9);
+    this.codes.set(code, (this.codes.get(code) ?? 0) + 1);
+    if (this.seconds.length >= PENDING_CALLS) this.flush();
+  }
+
+  /** Hands the calls recorded since the last flush to prom-client. */
+  flush(): void {
+    const labels = { grpc_service: this.service, grpc_method: this.method };
+    for (const [code, count] of this.codes) this.metrics.grpcHandled.inc({ ...labels, grpc_code: code }, count);
+    for (const seconds of this.seconds) this.metrics.grpcSeconds.observe(labels, seconds);
+    this.codes.clear();
+    this.seconds.length = 0;
   }
 }
