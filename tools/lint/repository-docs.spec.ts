@@ -4,11 +4,11 @@ import { dirname, join, resolve } from 'node:path';
 const root = join(__dirname, '..', '..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 
-/** The services the code defines (`defineService({ name: '...' })` in libs/<service>/src). */
+/** The services the code defines (`defineService({ name: '...' })` in libs/<service>/src/<service>.definition.ts). */
 function definedServices(): string[] {
   return readdirSync(join(root, 'libs'))
     .flatMap((lib) => {
-      const file = join(root, 'libs', lib, 'src', `${lib}.service.ts`);
+      const file = join(root, 'libs', lib, 'src', `${lib}.definition.ts`);
       return existsSync(file) ? [...readFileSync(file, 'utf8').matchAll(/defineService\(\{\s*name: '([a-z0-9]+)'/g)].map((match) => match[1]) : [];
     })
     .sort();

@@ -9,7 +9,7 @@ import 'reflect-metadata';
 import { Dialect } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
 import storageFs from '@trellis/plugin-storage-fs';
-import { RunService } from '@trellis/proto';
+import { RunServiceDesc } from '@trellis/proto';
 import { createTestDatabase, testNatsConfig } from '@trellis/testing';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Client } from 'pg';
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
       await nats.cleanup();
     });
     const tracking = await platform.startService(trackingService);
-    const runs = await platform.client(RunService, tracking.grpcAddress, { sub: 'bench', bindings: [{ project: 'bench', role: 'viewer' }] });
+    const runs = await platform.client(RunServiceDesc, tracking.grpcAddress, { sub: 'bench', bindings: [{ project: 'bench', role: 'viewer' }] });
     let worstMedian = 0;
     for (const pageSize of PAGE_SIZES) {
       console.log(`\npage size ${pageSize}`);
