@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { RegisteredModelEntity } from '../models/model.entity';
-import { ModelVersionEntity, type VersionStatusName } from '../versions/version.entity';
+import { ModelVersionEntity } from '../versions/version.entity';
 
 /** A version whose copy was under way, by its model's project and key. */
 export interface PendingCopy {
@@ -27,13 +27,5 @@ export class VersionFileRepository {
       await tx.update(ModelVersionEntity, { status: 'PENDING' }, { status: 'FAILED', statusMessage: message, updatedAt: Date.now() });
       return rows.map((row) => ({ projectId: row.projectId, modelId: Number(row.modelId), version: Number(row.version) }));
     });
-  }
-
-  /** Ends a copy: the version becomes `outcome` if it is still PENDING. Returns whether it was. */
-  async finish(modelId: number, version: number, outcome: VersionStatusName, message: string): Promise<boolean> {
-    const { affected } = await this.dataSource.transaction((tx) =>
-      tx.update(ModelVersionEntity, { modelId, version, status: 'PENDING' }, { status: outcome, statusMessage: message, updatedAt: Date.now() }),
-    );
-    return !!affected;
   }
 }

@@ -28,6 +28,8 @@ export interface CopyJob {
   version: number;
   prefix: string;
   from: CopySource;
+  /** Records how the copy ended, if the version is still PENDING; resolves to whether it was. */
+  settle(outcome: VersionStatusName, message: string): Promise<boolean>;
 }
 
 /** What a version left PENDING by a stopped registry says; its copy is not resumed. */
@@ -190,7 +192,7 @@ export class VersionFileService implements OnModuleInit, OnModuleDestroy {
   }
 
   private async finish(job: CopyJob, outcome: VersionStatusName, message: string): Promise<void> {
-    const ended = await this.repository.finish(job.modelId, job.version, outcome, message);
+    const ended = await job.settle(outcome, message);
     // A failed copy leaves nothing behind; nor does one whose version was deleted meanwhile.
     if (outcome === 'FAILED' || !ended) await this.deleteUnder(job.prefix);
     if (outcome === 'FAILED') this.logger.warn({ modelId: job.modelId, version: job.version, reason: message }, 'version copy failed');

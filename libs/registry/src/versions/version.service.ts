@@ -6,30 +6,37 @@ import {
   AuditRecorder,
   type Caller,
   checkRequired,
+  checkUpdateMask,
   decodePageToken,
+  DomainError,
   encodePageToken,
   FailedPreconditionError,
   forwardAs,
   InvalidArgumentError,
   NotFoundError,
   Outbox,
+  pageOf,
   pageSizeOf,
   ServiceClients,
 } from '@trellis/platform';
-import { RunServiceDesc, VersionCreatedEventSchema } from '@trellis/proto';
+import { RunServiceDesc, VersionCreatedEventSchema, VersionSettledEventSchema } from '@trellis/proto';
 import type { EntityManager } from 'typeorm';
 import { ModelAccess } from '../models/model-access';
 import type { RegisteredModelEntity } from '../models/model.entity';
 import { ModelRepository } from '../models/model.repository';
+import { registryEvents } from '../registry.events';
 import { positionOf } from '../shared/page-position';
 import { checkModelName, checkTag, checkTagKey, checkTags, checkText, lastWins, REGISTRY_LIMITS, versionOf, type Tag } from '../shared/registry-limits';
 import { REGISTRY_STORE } from '../version-files/registry-store';
 import { storageUriOf, versionPathOf, versionPrefix } from '../version-files/version-file.paths';
 import { VersionFileService, type CopyJob, type CopySource, type VersionFileEntry } from '../version-files/version-file.service';
 import { parseSource, type VersionSource } from './version-source.parser';
-import type { ModelVersionEntity, StoredLineage, StoredTensor } from './version.entity';
+import { VersionWaiters, type WaitEnd } from './version-waiters';
+import type { ModelVersionEntity, StoredLineage, StoredTensor, VersionStatusName } from './version.entity';
 import { versionToProto, type VersionView } from './version.mapping';
 import { VersionRepository, type VersionOfModel } from './version.repository';
+
+export type { WaitEnd } from './version-waiters';
 
 /** What a new version needs. */
 export interface NewVersion {
@@ -55,6 +62,35 @@ export interface VersionQuery {
   pageToken: string;
 }
 
+/** What UpdateVersion changes: the version (named by project, model name and number, with the new values) and the paths of the fields to change. */
+export interface VersionUpdate {
+  version?: { projectId: string; name: string; version: bigint; description: string };
+  updateMask: readonly string[];
+}
+
+/** The fields UpdateVersion may change, named in its update_mask. */
+const UPDATABLE = ['description'] as const;
+
+/** A page of a version's directory, as ListVersionFiles asks for it. */
+export interface FileQuery {
+  projectId: string;
+  name: string;
+  version: bigint;
+  path: string;
+  pageSize: number;
+  pageToken: string;
+}
+
+/** How a wait ends with the version still PENDING: DEADLINE_EXCEEDED at the call's deadline, CANCELLED when the client left. */
+class WaitEndedError extends DomainError {
+  constructor(
+    readonly code: status.DEADLINE_EXCEEDED | status.CANCELLED,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 const RUN_ID = /^[a-zA-Z0-9][\w-]{0,63}$/;
 
 /** Versions: create (copying files in the background), read, update, delete, tags, search, lineage, files. */
@@ -68,6 +104,7 @@ export class VersionService {
     private readonly access: ModelAccess,
     private readonly files: VersionFileService,
     private readonly clients: ServiceClients,
+    private readonly waiters: VersionWaiters,
   ) {}
 
   /**
@@ -76,7 +113,7 @@ export class VersionService {
    */
   async create(caller: Caller, input: NewVersion): Promise<VersionView> {
     checkRequired(input.projectId, 'project_id');
-    checkModelName(input.name);
+    checkModelName(input.name, 'model_name');
     checkText(input.source, REGISTRY_LIMITS.sourceLength, 'source');
     const source = parseSource(input.source);
     checkText(input.format, REGISTRY_LIMITS.formatLength, 'format');
@@ -134,7 +171,8 @@ export class VersionService {
         requestId: caller.requestId,
       });
       await this.audit.recordIn(tx, caller, { id: `${model.name}/${number}`, projectId: model.projectId });
-      const job: CopyJob | undefined = origin.copy && { modelId: model.id, version: number, prefix, from: origin.copy };
+      const settle = (outcome: VersionStatusName, message: string) => this.settle(caller, model.id, number, outcome, message);
+      const job: CopyJob | undefined = origin.copy && { modelId: model.id, version: number, prefix, from: origin.copy, settle };
       return { view, job };
     });
     if (job) this.files.start(job);
@@ -147,11 +185,50 @@ export class VersionService {
     return (await this.versions.views([{ version: await this.find(model, number), model }]))[0];
   }
 
-  async updateDescription(caller: Caller, projectId: string, name: string, version: bigint, description: string): Promise<VersionView> {
-    checkText(description, REGISTRY_LIMITS.descriptionLength, 'description');
+  /**
+   * The version once it is no longer PENDING, read from the database whenever this process may
+   * have news of it (see VersionWaiters); DEADLINE_EXCEEDED when `end.deadlineMs` comes first.
+   */
+  async wait(caller: Caller, projectId: string, name: string, version: bigint, end: WaitEnd): Promise<VersionView> {
+    const number = versionOf(version);
+    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'ModelVersion', id: `${name}/${number}` });
+    for (;;) {
+      const news = this.waiters.listen(model.projectId, end);
+      let row: ModelVersionEntity;
+      try {
+        row = await this.find(model, number);
+      } catch (error) {
+        news.stop();
+        throw error;
+      }
+      if (row.status !== 'PENDING') {
+        news.stop();
+        return (await this.versions.views([{ version: row, model }]))[0];
+      }
+      const reason = await news.reason;
+      if (reason === 'deadline') {
+        throw new WaitEndedError(status.DEADLINE_EXCEEDED, `version ${number} of model "${name}" is still PENDING at the call's deadline; call WaitVersion again to keep waiting`);
+      }
+      if (reason === 'cancelled') throw new WaitEndedError(status.CANCELLED, `the wait for version ${number} of model "${name}" was cancelled`);
+    }
+  }
+
+  /** Changes the fields of a version named in the mask (its description). */
+  async update(caller: Caller, update: VersionUpdate): Promise<VersionView> {
+    if (!update.version) throw new InvalidArgumentError('is required: it names the version and holds the new values', 'version');
+    const { projectId, name, version, description } = update.version;
+    checkRequired(projectId, 'version.project_id');
+    checkModelName(name, 'version.model_name');
+    versionOf(version, 'version.version');
+    const mask = checkUpdateMask(update.updateMask, UPDATABLE);
+    const changes: Partial<Pick<ModelVersionEntity, 'description'>> = {};
+    if (mask.has('description')) {
+      checkText(description, REGISTRY_LIMITS.descriptionLength, 'version.description');
+      changes.description = description;
+    }
     return this.change(caller, projectId, name, version, async (tx, row) => {
-      row.description = description;
-      await this.versions.update(tx, row.modelId, row.version, { description, updatedAt: row.updatedAt });
+      Object.assign(row, changes);
+      await this.versions.update(tx, row.modelId, row.version, { ...changes, updatedAt: row.updatedAt });
     });
   }
 
@@ -234,10 +311,16 @@ export class VersionService {
     return { view, lineage: view.version.lineage };
   }
 
-  async listFiles(caller: Caller, projectId: string, name: string, version: bigint, path: string): Promise<VersionFileEntry[]> {
-    const relative = versionPathOf(path);
-    const { prefix } = await this.copyOf(caller, projectId, name, version);
-    return this.files.list(prefix, relative);
+  /** A page of the files and directories directly under a path of a version's copy, by path; tokens carry the last path. */
+  async listFiles(caller: Caller, query: FileQuery): Promise<{ files: VersionFileEntry[]; nextPageToken: string }> {
+    const relative = versionPathOf(query.path);
+    const size = pageSizeOf(query.pageSize);
+    const listing = { projectId: query.projectId, name: query.name, version: String(query.version), path: relative };
+    const after = decodePageToken(query.pageToken, listing);
+    const { prefix } = await this.copyOf(caller, query.projectId, query.name, query.version);
+    const entries = await this.files.list(prefix, relative);
+    const page = pageOf(after === undefined ? entries : entries.filter((entry) => entry.path > after), size, (entry) => entry.path, listing);
+    return { files: page.items, nextPageToken: page.nextPageToken };
   }
 
   async openFile(caller: Caller, projectId: string, name: string, version: bigint, path: string): Promise<{ body: Readable; size: number }> {
@@ -257,6 +340,29 @@ export class VersionService {
     if (row.status === 'PENDING') throw new FailedPreconditionError(`${label} is still being copied; its files can be read once it is READY`);
     if (row.status === 'FAILED') throw new FailedPreconditionError(`${label} has no files: ${row.statusMessage}`);
     return { prefix: versionPrefix(projectId, row.modelId, row.version), label };
+  }
+
+  /**
+   * Records how a version's copy ended, if the version is still PENDING, with its settled event,
+   * and wakes this process's waiters; returns whether it was still PENDING.
+   */
+  private async settle(caller: Caller, modelId: number, number: number, outcome: VersionStatusName, message: string): Promise<boolean> {
+    const settled = await this.versions.transaction(async (tx) => {
+      const row = await this.versions.settle(tx, modelId, number, outcome, message);
+      const model = row && (await this.models.findById(tx, modelId));
+      if (!row || !model) return undefined;
+      const [view] = await this.versions.views([{ version: row, model }], tx);
+      await this.outbox.publish(tx, registryEvents, {
+        subject: 'trellis.registry.v1.version.settled',
+        message: create(VersionSettledEventSchema, { version: versionToProto(view) }),
+        projectId: model.projectId,
+        actor: caller.authenticated.id,
+        requestId: caller.requestId,
+      });
+      return model;
+    });
+    if (settled) this.waiters.wake(settled.projectId);
+    return settled !== undefined;
   }
 
   /** Runs `apply` on a version after locking its model and checking the caller may update it; audits it. */
