@@ -420,7 +420,7 @@ describe.each(databases)('registry through gRPC ($label)', ({ distributed }) => 
     expect((await failure(viewer.waitVersion({ ...key, version: 2n })))?.code).toBe(status.NOT_FOUND);
   });
 
-  it('fails versions a stopped registry left PENDING when it starts again', async () => {
+  it('fails versions a stopped registry left PENDING when it starts again, and says so with version.settled', async () => {
     await newModel('crashed');
     await newVersion('crashed');
     // As a crash mid-copy leaves it.
@@ -437,6 +437,10 @@ describe.each(databases)('registry through gRPC ($label)', ({ distributed }) => 
         statusMessage: INTERRUPTED,
       });
       await eventually(async () => expect(await store.head(partial)).toBeUndefined());
+      await eventually(() => {
+        const settled = events.filter((e) => e.subject === 'trellis.registry.v1.version.settled').map((e) => fromBinary(VersionSettledEventSchema, e.payload).version);
+        expect(settled).toContainEqual(expect.objectContaining({ modelName: 'crashed', version: 1n, status: ModelVersionStatus.FAILED, statusMessage: INTERRUPTED }));
+      });
     } finally {
       await restarted.close();
     }

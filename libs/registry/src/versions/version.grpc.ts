@@ -42,7 +42,8 @@ import {
 import { Observable } from 'rxjs';
 import { tagOf } from '../shared/tag.mapping';
 import { signatureOf, versionToProto } from './version.mapping';
-import { VersionService, type WaitEnd } from './version.service';
+import type { WaitEnd } from './version-waiters';
+import { VersionService } from './version.service';
 
 const CHUNK_BYTES = 64 * 1024;
 

@@ -54,6 +54,17 @@ export class VersionRepository {
     if (tags.length > 0) await tx.insert(VersionTagEntity, tags.map((tag) => ({ modelId: version.modelId, version: version.version, ...tag })));
   }
 
+  /** Every PENDING version with its model: the copies a stopped process left behind, when read at start. */
+  async pending(tx: EntityManager): Promise<VersionOfModel[]> {
+    const rows = await tx.findBy(ModelVersionEntity, { status: 'PENDING' });
+    if (rows.length === 0) return [];
+    const models = await tx.findBy(RegisteredModelEntity, { id: In([...new Set(rows.map((row) => row.modelId))]) });
+    return rows.flatMap((version) => {
+      const model = models.find((candidate) => candidate.id === version.modelId);
+      return model ? [{ version, model }] : [];
+    });
+  }
+
   /** Ends a copy: the version becomes `outcome` if it is still PENDING. Returns it as changed, or null when it was not PENDING (or is gone). */
   async settle(tx: EntityManager, modelId: number, version: number, outcome: VersionStatusName, message: string): Promise<ModelVersionEntity | null> {
     const { affected } = await tx.update(ModelVersionEntity, { modelId, version, status: 'PENDING' }, { status: outcome, statusMessage: message, updatedAt: Date.now() });

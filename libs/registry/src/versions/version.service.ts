@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { create } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import {
   AuditRecorder,
   type Caller,
@@ -13,6 +13,8 @@ import {
   FailedPreconditionError,
   forwardAs,
   InvalidArgumentError,
+  LOGGER,
+  type Logger,
   NotFoundError,
   Outbox,
   pageOf,
@@ -29,14 +31,12 @@ import { positionOf } from '../shared/page-position';
 import { checkModelName, checkTag, checkTagKey, checkTags, checkText, lastWins, REGISTRY_LIMITS, versionOf, type Tag } from '../shared/registry-limits';
 import { REGISTRY_STORE } from '../version-files/registry-store';
 import { storageUriOf, versionPathOf, versionPrefix } from '../version-files/version-file.paths';
-import { VersionFileService, type CopyJob, type CopySource, type VersionFileEntry } from '../version-files/version-file.service';
+import { INTERRUPTED, VersionFileService, type CopyJob, type CopySource, type VersionFileEntry } from '../version-files/version-file.service';
 import { parseSource, type VersionSource } from './version-source.parser';
 import { VersionWaiters, type WaitEnd } from './version-waiters';
 import type { ModelVersionEntity, StoredLineage, StoredTensor, VersionStatusName } from './version.entity';
 import { versionToProto, type VersionView } from './version.mapping';
 import { VersionRepository, type VersionOfModel } from './version.repository';
-
-export type { WaitEnd } from './version-waiters';
 
 /** What a new version needs. */
 export interface NewVersion {
@@ -95,7 +95,7 @@ const RUN_ID = /^[a-zA-Z0-9][\w-]{0,63}$/;
 
 /** Versions: create (copying files in the background), read, update, delete, tags, search, lineage, files. */
 @Injectable()
-export class VersionService {
+export class VersionService implements OnModuleInit {
   constructor(
     private readonly versions: VersionRepository,
     private readonly models: ModelRepository,
@@ -105,7 +105,25 @@ export class VersionService {
     private readonly files: VersionFileService,
     private readonly clients: ServiceClients,
     private readonly waiters: VersionWaiters,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
+
+  /**
+   * Copies do not survive a restart: what a stopped process left PENDING becomes FAILED, with its
+   * settled event, and its partial files go. One registry process per database is assumed; a
+   * second one starting would fail the first's copies.
+   */
+  async onModuleInit(): Promise<void> {
+    const stranded = await this.versions.transaction(async (tx) => {
+      const pending = await this.versions.pending(tx);
+      for (const { version } of pending) await this.recordSettled(tx, version.modelId, version.version, 'FAILED', INTERRUPTED, {});
+      return pending;
+    });
+    if (stranded.length === 0) return;
+    this.logger.warn({ versions: stranded.length }, 'versions left PENDING by the last run are now FAILED');
+    // Their partial copies go too, without holding up the start.
+    void Promise.all(stranded.map(({ version, model }) => this.files.deleteUnder(versionPrefix(model.projectId, model.id, version.version))));
+  }
 
   /**
    * Adds the model's next version. A runs:/ or models:/ source leaves it PENDING while its files are
@@ -347,22 +365,28 @@ export class VersionService {
    * and wakes this process's waiters; returns whether it was still PENDING.
    */
   private async settle(caller: Caller, modelId: number, number: number, outcome: VersionStatusName, message: string): Promise<boolean> {
-    const settled = await this.versions.transaction(async (tx) => {
-      const row = await this.versions.settle(tx, modelId, number, outcome, message);
-      const model = row && (await this.models.findById(tx, modelId));
-      if (!row || !model) return undefined;
-      const [view] = await this.versions.views([{ version: row, model }], tx);
-      await this.outbox.publish(tx, registryEvents, {
-        subject: 'trellis.registry.v1.version.settled',
-        message: create(VersionSettledEventSchema, { version: versionToProto(view) }),
-        projectId: model.projectId,
-        actor: caller.authenticated.id,
-        requestId: caller.requestId,
-      });
-      return model;
-    });
-    if (settled) this.waiters.wake(settled.projectId);
-    return settled !== undefined;
+    const context = { actor: caller.authenticated.id, requestId: caller.requestId };
+    const model = await this.versions.transaction((tx) => this.recordSettled(tx, modelId, number, outcome, message, context));
+    if (model) this.waiters.wake(model.projectId);
+    return model !== undefined;
+  }
+
+  /** The status write and settled event of `settle`, in `tx`; the version's model, or undefined when it was not PENDING. */
+  private async recordSettled(
+    tx: EntityManager,
+    modelId: number,
+    number: number,
+    outcome: VersionStatusName,
+    message: string,
+    context: { actor?: string; requestId?: string },
+  ): Promise<RegisteredModelEntity | undefined> {
+    const row = await this.versions.settle(tx, modelId, number, outcome, message);
+    const model = row && (await this.models.findById(tx, modelId));
+    if (!row || !model) return undefined;
+    const [view] = await this.versions.views([{ version: row, model }], tx);
+    const event = create(VersionSettledEventSchema, { version: versionToProto(view) });
+    await this.outbox.publish(tx, registryEvents, { subject: 'trellis.registry.v1.version.settled', message: event, projectId: model.projectId, ...context });
+    return model;
   }
 
   /** Runs `apply` on a version after locking its model and checking the caller may update it; audits it. */
