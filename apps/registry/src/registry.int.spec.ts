@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
+import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { governanceService } from '@trellis/governance';
 import type { GrpcClient, RunningService } from '@trellis/platform';
@@ -144,6 +145,22 @@ describe('registry with tracking and governance (SQLite, standalone kit)', () =>
     expect(files?.code).toBe(status.FAILED_PRECONDITION);
     expect(files?.details).toContain('has no artifact "nope"');
     expect((await failure(alice.registry.setAlias({ projectId: 'p1', modelName: 'single', alias: 'prod', version: 2n })))?.code).toBe(status.FAILED_PRECONDITION);
+  });
+
+  it('answers WaitVersion once a copy has ended: READY, or FAILED with its reason', async () => {
+    const runId = await newRun();
+    await upload(runId, 'w/model.bin', Buffer.from('weights'));
+    await alice.registry.createModel({ projectId: 'p1', name: 'waited' });
+    const pending = (await alice.registry.createVersion({ projectId: 'p1', modelName: 'waited', source: `runs:/${runId}/w` })).version!;
+    expect(pending.status).toBe(ModelVersionStatus.PENDING);
+    const copied = (await bob.registry.waitVersion({ projectId: 'p1', modelName: 'waited', version: 1n }, { timeoutMs: 30_000 })).version!;
+    expect(copied).toMatchObject({ modelName: 'waited', version: 1n, status: ModelVersionStatus.READY, statusMessage: '' });
+    expect(timestampMs(copied.updateTime!)).toBeGreaterThanOrEqual(timestampMs(pending.createTime!));
+    expect(await paths('waited', 1n)).toEqual(['model.bin 7']);
+
+    await alice.registry.createVersion({ projectId: 'p1', modelName: 'waited', source: `runs:/${runId}/missing` });
+    const failed = (await bob.registry.waitVersion({ projectId: 'p1', modelName: 'waited', version: 2n }, { timeoutMs: 30_000 })).version!;
+    expect(failed).toMatchObject({ status: ModelVersionStatus.FAILED, statusMessage: `run ${runId} has no artifact "missing"` });
   });
 
   it("keeps the run's datasets as lineage, which still answers once the run is deleted", async () => {
