@@ -17,11 +17,19 @@ export interface ProtectedChange {
   version?: number;
 }
 
+/**
+ * The resource name of a model's alias, as approvals name it (docs/api-style.md, Resource names).
+ * Model names and aliases hold no `/`, so no segment needs percent-encoding.
+ */
+export function aliasResourceName(projectId: string, model: string, alias: string): string {
+  return `projects/${projectId}/models/${model}/aliases/${alias}`;
+}
+
 /** What a request for approval of `change` must say, in the words the error messages use. */
 export function approvalWanted(change: ProtectedChange): { action: string; resource: string; details: Record<string, string> } {
   return {
     action: change.version === undefined ? DELETE_ACTION : SET_ACTION,
-    resource: `models/${change.model}@${change.alias}`,
+    resource: aliasResourceName(change.projectId, change.model, change.alias),
     details: change.version === undefined ? {} : { version: String(change.version) },
   };
 }

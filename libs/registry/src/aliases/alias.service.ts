@@ -49,11 +49,11 @@ export class AliasService {
     return this.change(caller, request, undefined);
   }
 
-  /** The version the alias points at now, or held at `atTimeMs` according to its history. */
-  async resolve(caller: Caller, projectId: string, name: string, alias: string, atTimeMs: number): Promise<VersionView> {
+  /** The version the alias points at now (`atTimeMs` undefined), or held at `atTimeMs` according to its history. */
+  async resolve(caller: Caller, projectId: string, name: string, alias: string, atTimeMs: number | undefined): Promise<VersionView> {
     checkAlias(alias);
     const target = { action: 'read', kind: 'Alias', id: `${name}@${alias}` } as const;
-    if (atTimeMs === 0) {
+    if (atTimeMs === undefined) {
       // The hot path (serving resolves aliases): one query for model, alias and version; the
       // slower path below tells which of them is missing.
       caller.assert(target.action, target.kind, { projectId });
@@ -65,7 +65,7 @@ export class AliasService {
     }
     const model = await this.access.require(caller, projectId, name, target);
     let number: number | undefined;
-    if (atTimeMs === 0) {
+    if (atTimeMs === undefined) {
       number = (await this.aliases.find(model.id, alias))?.version;
       if (number === undefined) throw new NotFoundError(`model "${name}" has no alias ${alias}`);
     } else {
@@ -148,7 +148,7 @@ export class AliasService {
   }
 
   private async publish(tx: EntityManager, caller: Caller, model: RegisteredModelEntity, entry: AliasChangeEntity): Promise<void> {
-    const fields = { projectId: model.projectId, name: model.name, change: changeToProto(entry) };
+    const fields = { projectId: model.projectId, modelName: model.name, change: changeToProto(entry) };
     const common = { projectId: model.projectId, actor: caller.authenticated.id, requestId: caller.requestId };
     if (entry.toVersion === 0) {
       await this.outbox.publish(tx, { subject: 'trellis.registry.v1.alias.deleted', schema: AliasDeletedEventSchema, message: create(AliasDeletedEventSchema, fields), ...common });

@@ -37,7 +37,7 @@ export class ModelAccess {
 
   private async find(caller: Caller, projectId: string, name: string, target: ModelTarget, lock: boolean, tx: EntityManager | undefined): Promise<RegisteredModelEntity> {
     checkRequired(projectId, 'project_id');
-    checkModelName(name);
+    checkModelName(name, 'model_name');
     // Checked against the project first, so a caller outside it learns nothing of its models.
     caller.assert(target.action, target.kind, { projectId });
     const model = await this.models.findByName(projectId, name, lock, tx);

@@ -8,6 +8,7 @@ import {
   decodePageToken,
   encodePageToken,
   FailedPreconditionError,
+  InvalidArgumentError,
   NotFoundError,
   pageSizeOf,
   PermissionDeniedError,
@@ -43,11 +44,10 @@ export interface ModelQuery {
 /** The fields UpdateModel may change, named in its update_mask. */
 const UPDATABLE = ['description', 'protected_aliases'] as const;
 
-/** What UpdateModel changes. */
+/** What UpdateModel changes: the model (named by project and name, with the new values) and the paths of the fields to change. */
 export interface ModelUpdate {
-  description: string;
-  protectedAliases: string[];
-  updateMask: string[];
+  model?: { projectId: string; name: string; description: string; protectedAliases: string[] };
+  updateMask: readonly string[];
 }
 
 /** Registered models: create, read, update, rename, delete, tags and search. */
@@ -98,16 +98,19 @@ export class ModelService {
   }
 
   /** Changes the fields named in the mask; protected_aliases only by someone who may update the project. */
-  async update(caller: Caller, projectId: string, name: string, update: ModelUpdate): Promise<ModelView> {
+  async update(caller: Caller, update: ModelUpdate): Promise<ModelView> {
+    if (!update.model) throw new InvalidArgumentError('is required: it names the model and holds the new values', 'model');
+    const { projectId, name, description, protectedAliases } = update.model;
+    checkRequired(projectId, 'model.project_id');
+    checkModelName(name, 'model.name');
     const mask = checkUpdateMask(update.updateMask, UPDATABLE);
     const changes: Partial<RegisteredModelEntity> = {};
     if (mask.has('description')) {
-      checkText(update.description, REGISTRY_LIMITS.descriptionLength, 'description');
-      changes.description = update.description;
+      checkText(description, REGISTRY_LIMITS.descriptionLength, 'model.description');
+      changes.description = description;
     }
     if (mask.has('protected_aliases')) {
-      checkRequired(projectId, 'project_id');
-      changes.protectedAliases = protectedAliasesOf(caller, projectId, update.protectedAliases, true);
+      changes.protectedAliases = protectedAliasesOf(caller, projectId, protectedAliases, true, 'model.protected_aliases');
     }
     return this.change(caller, projectId, name, async (tx, model) => {
       Object.assign(model, changes);
@@ -214,8 +217,8 @@ function checkMayReplace(caller: Caller, model: RegisteredModelEntity, what: 're
  * Protected aliases as given, checked and de-duplicated. Choosing them is a project admin's
  * decision (`update` on the project), as they decide who may move production's aliases.
  */
-function protectedAliasesOf(caller: Caller, projectId: string, aliases: string[], always = false): string[] {
-  aliases.forEach((alias, index) => checkAlias(alias, `protected_aliases[${index}]`));
+function protectedAliasesOf(caller: Caller, projectId: string, aliases: string[], always = false, field = 'protected_aliases'): string[] {
+  aliases.forEach((alias, index) => checkAlias(alias, `${field}[${index}]`));
   if (always || aliases.length > 0) caller.assert('update', 'Project', { projectId, id: projectId });
   return [...new Set(aliases)].sort();
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ModelModule } from '../models/model.module';
 import { VersionFileModule } from '../version-files/version-file.module';
+import { VersionWaiters } from './version-waiters';
 import { VersionGrpc } from './version.grpc';
 import { VersionRepository } from './version.repository';
 import { VersionService } from './version.service';
@@ -9,7 +10,7 @@ import { VersionService } from './version.service';
 @Module({
   imports: [ModelModule, VersionFileModule],
   controllers: [VersionGrpc],
-  providers: [VersionRepository, VersionService],
+  providers: [VersionRepository, VersionService, VersionWaiters],
   exports: [VersionService],
 })
 export class VersionModule {}
