@@ -101,7 +101,7 @@ export class ExperimentService {
   }
 
   async rename(caller: Caller, experimentId: string, newName: string): Promise<ExperimentEntity> {
-    checkName(newName, 'new_name');
+    checkName(newName, 'name');
     return this.change(caller, experimentId, async (manager, experiment) => {
       if (experiment.name === DEFAULT_EXPERIMENT_NAME) {
         throw new FailedPreconditionError(`the ${DEFAULT_EXPERIMENT_NAME} experiment keeps its name: MLflow clients find it by name`);
