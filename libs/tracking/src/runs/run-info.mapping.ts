@@ -13,7 +13,7 @@ const STATUSES: Record<RunStatusName, RunStatus> = {
   KILLED: RunStatus.KILLED,
 };
 
-/** The stored status of a proto status; undefined for UNSPECIFIED (keep the current one). */
+/** The stored status of a proto status; undefined for UNSPECIFIED, which no run holds. */
 export function runStatusFromProto(status: RunStatus): RunStatusName | undefined {
   if (status === RunStatus.UNSPECIFIED) return undefined;
   const name = (Object.keys(STATUSES) as RunStatusName[]).find((key) => STATUSES[key] === status);

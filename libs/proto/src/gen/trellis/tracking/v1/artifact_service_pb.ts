@@ -366,8 +366,7 @@ export const SetArtifactStoreResponseSchema: GenMessage<SetArtifactStoreResponse
  * ArtifactService stores a run's files through the project's storage plugin instance. Files are
  * addressed by their run's id and a path; the store of a project's new runs by the project's id.
  * Beyond the codes any call can return, each method lists its own; INVALID_ARGUMENT always comes
- * with a BadRequest naming the field. A run the caller may not read is RUN_NOT_FOUND, as a missing
- * one is.
+ * with a BadRequest naming the field. A run the caller may not read is PERMISSION_DENIED.
  *
  * @generated from service trellis.tracking.v1.ArtifactService
  */

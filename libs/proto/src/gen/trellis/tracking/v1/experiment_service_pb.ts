@@ -476,7 +476,8 @@ export const DeleteExperimentTagResponseSchema: GenMessage<DeleteExperimentTagRe
  * name and searching take the project; every other call addresses an experiment by its id alone,
  * which is unique across projects. Beyond the codes any call can return, each method lists its
  * own; INVALID_ARGUMENT always comes with a BadRequest naming the field. An experiment the caller
- * may not read is EXPERIMENT_NOT_FOUND, as a missing one is.
+ * may not read is EXPERIMENT_NOT_FOUND, as a missing one is: experiment ids are sequential, and
+ * PERMISSION_DENIED would tell which exist.
  *
  * @generated from service trellis.tracking.v1.ExperimentService
  */

@@ -565,7 +565,7 @@ export const MetricSamplingSchema: GenEnum<MetricSampling> = /*@__PURE__*/
  * which carry the same points in three arrays and cost a client far less to decode. A series of
  * a run that has no points under the key is empty, not an error. Beyond the codes any call can
  * return, each method lists its own; INVALID_ARGUMENT always comes with a BadRequest naming the
- * field. A run the caller may not read is RUN_NOT_FOUND, as a missing one is.
+ * field. A run the caller may not read is PERMISSION_DENIED.
  *
  * @generated from service trellis.tracking.v1.MetricService
  */

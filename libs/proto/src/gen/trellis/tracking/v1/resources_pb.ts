@@ -246,7 +246,7 @@ export type RunInfo = Message<"trellis.tracking.v1.RunInfo"> & {
   startTime?: Timestamp | undefined;
 
   /**
-   * end_time is when it ended, to the millisecond; unset while it has not.
+   * end_time is when it ended, to the millisecond; unset until it ends (or an UpdateRun sets it).
    *
    * @generated from field: google.protobuf.Timestamp end_time = 8;
    */
@@ -498,7 +498,7 @@ export const FileInfoSchema: GenMessage<FileInfo> = /*@__PURE__*/
  */
 export enum RunStatus {
   /**
-   * RUN_STATUS_UNSPECIFIED leaves the status unchanged in updates; runs never hold it.
+   * RUN_STATUS_UNSPECIFIED is never stored; an UpdateRun whose update_mask names status refuses it.
    *
    * @generated from enum value: RUN_STATUS_UNSPECIFIED = 0;
    */

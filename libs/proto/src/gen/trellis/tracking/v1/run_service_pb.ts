@@ -645,8 +645,9 @@ export const SearchRunsResponseSchema: GenMessage<SearchRunsResponse> = /*@__PUR
  * RunService manages runs and what they log: params, metrics, tags and dataset inputs. Runs are
  * addressed by their id alone: tracking knows each run's project and checks the caller's role in
  * it. Beyond the codes any call can return, each method lists its own; INVALID_ARGUMENT always
- * comes with a BadRequest naming the field. A run the caller may not read is RUN_NOT_FOUND, as a
- * missing one is.
+ * comes with a BadRequest naming the field. Run ids are random, so a run the caller may not read is
+ * PERMISSION_DENIED; an experiment the caller may not read is EXPERIMENT_NOT_FOUND, as a missing
+ * one is (experiment ids are sequential and would leak).
  *
  * @generated from service trellis.tracking.v1.RunService
  */
