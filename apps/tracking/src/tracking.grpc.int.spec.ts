@@ -198,6 +198,9 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
     ]);
     const { experiment: updated } = await editor.experiments.updateExperiment({ experimentId: experiment.id, name: 'masked, renamed', updateMask: { paths: ['*'] } });
     expect(updated).toMatchObject({ id: experiment.id, name: 'masked, renamed', createTime: experiment.createTime });
+    await newExperiment('masked, taken');
+    const taken = await failure(editor.experiments.updateExperiment({ experimentId: experiment.id, name: 'masked, taken', updateMask: { paths: ['name'] } }));
+    expect([taken?.code, taken?.details]).toEqual([status.ALREADY_EXISTS, 'Experiment(name=masked, taken) already exists.']);
   });
 
   it('searches runs with a filter and an order, and names the position of a bad filter', async () => {

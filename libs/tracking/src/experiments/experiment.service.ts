@@ -106,6 +106,9 @@ export class ExperimentService {
       if (experiment.name === DEFAULT_EXPERIMENT_NAME) {
         throw new FailedPreconditionError(`the ${DEFAULT_EXPERIMENT_NAME} experiment keeps its name: MLflow clients find it by name`);
       }
+      if (newName !== experiment.name && (await this.experiments.existsByName(manager, experiment.projectId, newName))) {
+        throw new AlreadyExistsError(`Experiment(name=${excerpt(newName)}) already exists.`);
+      }
       experiment.name = newName;
       await this.experiments.rename(manager, experiment.id, newName);
     });
