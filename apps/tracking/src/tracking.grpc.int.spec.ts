@@ -228,6 +228,8 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
     expect(await names()).toEqual(['kept']);
     expect(await names(ViewType.DELETED_ONLY)).toEqual(['removed']);
     expect((await failure(editor.runs.logMetric({ runId: removed, metric: point('m', 1, 0) })))?.code).toBe(status.FAILED_PRECONDITION);
+    const upload = editor.artifacts.uploadArtifact([{ part: { case: 'header', value: { runId: removed, path: 'late.txt' } } }, { part: { case: 'chunk', value: Buffer.from('x') } }]);
+    expect((await failure(upload))?.code).toBe(status.FAILED_PRECONDITION);
 
     await editor.experiments.deleteExperiment({ experimentId: experiment.id });
     expect(await names()).toEqual([]);

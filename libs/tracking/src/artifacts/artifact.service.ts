@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
-import { decodePageToken, encodePageToken, InvalidArgumentError, NotFoundError, pageSizeOf, type Caller } from '@trellis/platform';
+import { decodePageToken, encodePageToken, FailedPreconditionError, NotFoundError, pageSizeOf, type Caller } from '@trellis/platform';
 import { compareKeys, iterateObjects } from '@trellis/plugin-sdk';
 import { RunAccess } from '../runs/run-access';
 import type { RunEntity } from '../runs/run.entity';
@@ -40,7 +40,7 @@ export class ArtifactService {
   async upload(caller: Caller, runId: string, path: string, body: Readable): Promise<ArtifactEntry> {
     const relative = artifactPathOf(path);
     const run = await this.access.require(caller, 'update', runId);
-    if (run.lifecycleStage !== 'active') throw new InvalidArgumentError(`run ${runId} is deleted; restore it before uploading to it`, 'run_id');
+    if (run.lifecycleStage !== 'active') throw new FailedPreconditionError(`run ${runId} is deleted; restore it before uploading to it`);
     const store = await this.stores.store(run.artifactStore);
     const stored = await store.put(keyOf(run, relative), body);
     return { path: relative, isDir: false, size: stored.size };

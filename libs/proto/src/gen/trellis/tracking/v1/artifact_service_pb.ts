@@ -373,8 +373,8 @@ export const SetArtifactStoreResponseSchema: GenMessage<SetArtifactStoreResponse
 export const ArtifactService: GenService<{
   /**
    * UploadArtifact streams one file: a header first, then its bytes in chunks. It replaces a file at the same path.
-   * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT (a deleted run, a bad path, a stream that
-   * does not start with the header).
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); FAILED_PRECONDITION (RUN_NOT_ACTIVE: the run is deleted);
+   * INVALID_ARGUMENT (a bad path, a stream that does not start with the header).
    *
    * @generated from rpc trellis.tracking.v1.ArtifactService.UploadArtifact
    */
