@@ -178,8 +178,8 @@ export type ListArtifactsRequest = Message<"trellis.tracking.v1.ListArtifactsReq
   pageSize: number;
 
   /**
-   * page_token is next_page_token of the previous page of the same listing; another is
-   * INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * page_token is next_page_token of the previous page of the same listing; a token of
+   * another request is INVALID_ARGUMENT naming page_token.
    *
    * @generated from field: string page_token = 4;
    */
@@ -366,7 +366,8 @@ export const SetArtifactStoreResponseSchema: GenMessage<SetArtifactStoreResponse
  * ArtifactService stores a run's files through the project's storage plugin instance. Files are
  * addressed by their run's id and a path; the store of a project's new runs by the project's id.
  * Beyond the codes any call can return, each method lists its own; INVALID_ARGUMENT always comes
- * with a BadRequest naming the field. A run the caller may not read is PERMISSION_DENIED.
+ * with a BadRequest naming the field, and has the reason INVALID_ARGUMENT unless the method names
+ * another. A run the caller may not read is PERMISSION_DENIED.
  *
  * @generated from service trellis.tracking.v1.ArtifactService
  */
@@ -397,7 +398,7 @@ export const ArtifactService: GenService<{
   /**
    * ListArtifacts lists the files and directories directly under a path, by path; a path with
    * nothing under it lists nothing.
-   * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT (PAGE_TOKEN_INVALID, or a BadRequest).
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.ArtifactService.ListArtifacts
    */

@@ -213,8 +213,8 @@ export type SearchExperimentsRequest = Message<"trellis.tracking.v1.SearchExperi
   pageSize: number;
 
   /**
-   * page_token is next_page_token of the previous page of the same search; another is
-   * INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * page_token is next_page_token of the previous page of the same search; a token of
+   * another request is INVALID_ARGUMENT naming page_token.
    *
    * @generated from field: string page_token = 6;
    */
@@ -475,7 +475,8 @@ export const DeleteExperimentTagResponseSchema: GenMessage<DeleteExperimentTagRe
  * ExperimentService manages experiments, the groups of runs inside a project. Creating, finding by
  * name and searching take the project; every other call addresses an experiment by its id alone,
  * which is unique across projects. Beyond the codes any call can return, each method lists its
- * own; INVALID_ARGUMENT always comes with a BadRequest naming the field. An experiment the caller
+ * own; INVALID_ARGUMENT always comes with a BadRequest naming the field, and has the reason
+ * INVALID_ARGUMENT unless the method names another. An experiment the caller
  * may not read is EXPERIMENT_NOT_FOUND, as a missing one is: experiment ids are sequential, and
  * PERMISSION_DENIED would tell which exist.
  *
@@ -519,8 +520,8 @@ export const ExperimentService: GenService<{
   /**
    * SearchExperiments pages through the experiments of the projects the caller may read, in the
    * order order_by names (creation time, newest first, by default), ties broken by id.
-   * Errors: INVALID_ARGUMENT (PAGE_TOKEN_INVALID, or a BadRequest naming filter, order_by or
-   * page_size); PERMISSION_DENIED for a project in project_ids the caller may not read.
+   * Errors: INVALID_ARGUMENT (a BadRequest naming filter, order_by, page_size or page_token);
+   * PERMISSION_DENIED for a project in project_ids the caller may not read.
    *
    * @generated from rpc trellis.tracking.v1.ExperimentService.SearchExperiments
    */

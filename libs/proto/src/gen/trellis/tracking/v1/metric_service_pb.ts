@@ -46,8 +46,8 @@ export type GetMetricHistoryRequest = Message<"trellis.tracking.v1.GetMetricHist
   pageSize: number;
 
   /**
-   * page_token is next_page_token of the previous page of the same series; another is
-   * INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * page_token is next_page_token of the previous page of the same series; a token of
+   * another request is INVALID_ARGUMENT naming page_token.
    *
    * @generated from field: string page_token = 4;
    */
@@ -316,8 +316,8 @@ export type GetMetricSeriesRequest = Message<"trellis.tracking.v1.GetMetricSerie
   pageSize: number;
 
   /**
-   * page_token is next_page_token of the previous page of the same series; another is
-   * INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * page_token is next_page_token of the previous page of the same series; a token of
+   * another request is INVALID_ARGUMENT naming page_token.
    *
    * @generated from field: string page_token = 4;
    */
@@ -565,14 +565,14 @@ export const MetricSamplingSchema: GenEnum<MetricSampling> = /*@__PURE__*/
  * which carry the same points in three arrays and cost a client far less to decode. A series of
  * a run that has no points under the key is empty, not an error. Beyond the codes any call can
  * return, each method lists its own; INVALID_ARGUMENT always comes with a BadRequest naming the
- * field. A run the caller may not read is PERMISSION_DENIED.
+ * field, and has the reason INVALID_ARGUMENT. A run the caller may not read is PERMISSION_DENIED.
  *
  * @generated from service trellis.tracking.v1.MetricService
  */
 export const MetricService: GenService<{
   /**
    * GetMetricHistory pages through one series in the order its points were logged.
-   * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT (PAGE_TOKEN_INVALID, or a BadRequest).
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.MetricService.GetMetricHistory
    */
@@ -606,7 +606,7 @@ export const MetricService: GenService<{
   },
   /**
    * GetMetricSeries pages through one series as GetMetricHistory does, a page as packed columns.
-   * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT (PAGE_TOKEN_INVALID, or a BadRequest).
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.MetricService.GetMetricSeries
    */

@@ -598,8 +598,8 @@ export type SearchRunsRequest = Message<"trellis.tracking.v1.SearchRunsRequest">
   pageSize: number;
 
   /**
-   * page_token is next_page_token of the previous page of the same search; another is
-   * INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * page_token is next_page_token of the previous page of the same search; a token of
+   * another request is INVALID_ARGUMENT naming page_token.
    *
    * @generated from field: string page_token = 6;
    */
@@ -645,9 +645,10 @@ export const SearchRunsResponseSchema: GenMessage<SearchRunsResponse> = /*@__PUR
  * RunService manages runs and what they log: params, metrics, tags and dataset inputs. Runs are
  * addressed by their id alone: tracking knows each run's project and checks the caller's role in
  * it. Beyond the codes any call can return, each method lists its own; INVALID_ARGUMENT always
- * comes with a BadRequest naming the field. Run ids are random, so a run the caller may not read is
- * PERMISSION_DENIED; an experiment the caller may not read is EXPERIMENT_NOT_FOUND, as a missing
- * one is (experiment ids are sequential and would leak).
+ * comes with a BadRequest naming the field, and has the reason INVALID_ARGUMENT unless the method
+ * names another. Run ids are random, so a run the caller may not read is PERMISSION_DENIED; an
+ * experiment the caller may not read is EXPERIMENT_NOT_FOUND, as a missing one is (experiment ids
+ * are sequential and would leak).
  *
  * @generated from service trellis.tracking.v1.RunService
  */
@@ -784,8 +785,8 @@ export const RunService: GenService<{
    * SearchRuns filters and orders the runs of some experiments with MLflow's grammar, in the order
    * order_by names, ties broken by start time, newest first, then by id. It pages up to 50,000 runs
    * at once, more than other searches (MLflow's SearchRuns allows as many).
-   * Errors: NOT_FOUND (EXPERIMENT_NOT_FOUND); INVALID_ARGUMENT (PAGE_TOKEN_INVALID, or a BadRequest
-   * naming filter, order_by or page_size).
+   * Errors: NOT_FOUND (EXPERIMENT_NOT_FOUND); INVALID_ARGUMENT (a BadRequest naming filter,
+   * order_by, page_size or page_token).
    *
    * @generated from rpc trellis.tracking.v1.RunService.SearchRuns
    */
