@@ -92,8 +92,8 @@ describe('registry as its own process beside tracking and governance (distribute
       return made;
     };
 
-    const experimentId = (await client(ExperimentServiceDesc, trackingAddress, admin).createExperiment({ projectId, name: 'pg' })).experiment!.experimentId;
-    const runId = (await client(RunServiceDesc, trackingAddress, admin).createRun({ experimentId })).run!.info!.runId;
+    const experimentId = (await client(ExperimentServiceDesc, trackingAddress, admin).createExperiment({ projectId, name: 'pg' })).experiment!.id;
+    const runId = (await client(RunServiceDesc, trackingAddress, admin).createRun({ experimentId })).run!.info!.id;
     await client(ArtifactServiceDesc, trackingAddress, admin).uploadArtifact([
       { part: { case: 'header', value: { runId, path: 'model/model.onnx' } } },
       { part: { case: 'chunk', value: Buffer.from('onnx bytes') } },

@@ -60,14 +60,14 @@ describe('registry with tracking and governance (SQLite, standalone kit)', () =>
     bob = await clientsFor('bob', [{ project: 'p1', role: 'editor' }]);
     admin = await clientsFor('ada', [{ project: 'p1', role: 'admin' }]);
     const experiments = await platform.client(ExperimentServiceDesc, tracking.grpcAddress, { sub: 'alice', bindings: [{ project: 'p1', role: 'editor' }] });
-    experimentId = (await experiments.createExperiment({ projectId: 'p1', name: 'models' })).experiment!.experimentId;
+    experimentId = (await experiments.createExperiment({ projectId: 'p1', name: 'models' })).experiment!.id;
   });
 
   afterAll(async () => {
     await platform?.stop();
   });
 
-  const newRun = async (client: Clients = alice, experiment = experimentId) => (await client.runs.createRun({ experimentId: experiment, runName: 'train' })).run!.info!.runId;
+  const newRun = async (client: Clients = alice, experiment = experimentId) => (await client.runs.createRun({ experimentId: experiment, runName: 'train' })).run!.info!.id;
   const upload = (runId: string, path: string, content: Buffer) =>
     alice.artifacts.uploadArtifact([
       { part: { case: 'header', value: { runId, path } } },
@@ -192,7 +192,7 @@ describe('registry with tracking and governance (SQLite, standalone kit)', () =>
     expect(missing?.details).toContain(`run ${'0'.repeat(32)} does not exist`);
 
     const experiments = await platform.client(ExperimentServiceDesc, tracking.grpcAddress, { sub: 'alice', bindings: [{ project: 'p2', role: 'editor' }] });
-    const otherExperiment = (await experiments.createExperiment({ projectId: 'p2', name: 'elsewhere' })).experiment!.experimentId;
+    const otherExperiment = (await experiments.createExperiment({ projectId: 'p2', name: 'elsewhere' })).experiment!.id;
     const otherRun = await newRun(alice, otherExperiment);
     const foreign = await failure(alice.registry.createVersion({ projectId: 'p1', modelName: 'runs', source: `runs:/${otherRun}/m` }));
     expect(foreign?.code).toBe(status.INVALID_ARGUMENT);

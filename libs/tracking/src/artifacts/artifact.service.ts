@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
-import { decodePageToken, encodePageToken, InvalidArgumentError, NotFoundError, type Caller } from '@trellis/platform';
+import { decodePageToken, encodePageToken, FailedPreconditionError, NotFoundError, pageSizeOf, type Caller } from '@trellis/platform';
 import { compareKeys, iterateObjects } from '@trellis/plugin-sdk';
 import { RunAccess } from '../runs/run-access';
 import type { RunEntity } from '../runs/run.entity';
@@ -13,8 +13,6 @@ export interface ArtifactEntry {
   isDir: boolean;
   size: number;
 }
-
-const MAX_LIST_PAGE = 1000;
 
 /**
  * A run's files in its storage instance, under `<experiment_id>/<run_id>/artifacts/`, so
@@ -42,7 +40,7 @@ export class ArtifactService {
   async upload(caller: Caller, runId: string, path: string, body: Readable): Promise<ArtifactEntry> {
     const relative = artifactPathOf(path);
     const run = await this.access.require(caller, 'update', runId);
-    if (run.lifecycleStage !== 'active') throw new InvalidArgumentError(`run ${runId} is deleted; restore it before uploading to it`, 'run_id');
+    if (run.lifecycleStage !== 'active') throw new FailedPreconditionError(`run ${runId} is deleted; restore it before uploading to it`);
     const store = await this.stores.store(run.artifactStore);
     const stored = await store.put(keyOf(run, relative), body);
     return { path: relative, isDir: false, size: stored.size };
@@ -58,13 +56,10 @@ export class ArtifactService {
     return { body: await store.get(key), size: info.size };
   }
 
-  /** The files and directories directly under `path`, by path, paged. */
+  /** The files and directories directly under `path`, by path, paged (100 by default, at most 1000). */
   async list(caller: Caller, runId: string, path: string, pageSize: number, pageToken: string): Promise<{ rootUri: string; entries: ArtifactEntry[]; nextPageToken: string }> {
     const relative = artifactPathOf(path, { allowRoot: true });
-    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_LIST_PAGE) {
-      throw new InvalidArgumentError(`must be between 0 and ${MAX_LIST_PAGE}`, 'page_size');
-    }
-    const size = pageSize || MAX_LIST_PAGE;
+    const size = pageSizeOf(pageSize);
     const after = decodePageToken(pageToken, { runId, path: relative }) ?? '';
     const run = await this.access.require(caller, 'read', runId);
     const store = await this.stores.store(run.artifactStore);

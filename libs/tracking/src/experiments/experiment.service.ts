@@ -101,10 +101,13 @@ export class ExperimentService {
   }
 
   async rename(caller: Caller, experimentId: string, newName: string): Promise<ExperimentEntity> {
-    checkName(newName, 'new_name');
+    checkName(newName, 'name');
     return this.change(caller, experimentId, async (manager, experiment) => {
       if (experiment.name === DEFAULT_EXPERIMENT_NAME) {
         throw new FailedPreconditionError(`the ${DEFAULT_EXPERIMENT_NAME} experiment keeps its name: MLflow clients find it by name`);
+      }
+      if (newName !== experiment.name && (await this.experiments.existsByName(manager, experiment.projectId, newName))) {
+        throw new AlreadyExistsError(`Experiment(name=${excerpt(newName)}) already exists.`);
       }
       experiment.name = newName;
       await this.experiments.rename(manager, experiment.id, newName);
