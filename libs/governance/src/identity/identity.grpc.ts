@@ -69,8 +69,10 @@ export class IdentityGrpc {
   @Requires('update', 'Project')
   async updateProject(request: UpdateProjectRequest, metadata: Metadata): Promise<UpdateProjectResponse> {
     const caller = callerOf(metadata);
-    const { projectId, description, encryptAtRest, updateMask } = request;
-    return create(UpdateProjectResponseSchema, { project: projectToProto(await this.identity.updateProject(caller, { projectId, description, encryptAtRest, updateMask })) });
+    if (!request.project) throw new InvalidArgumentError('is required: its id and the new values of the fields in update_mask', 'project');
+    const { id: projectId, description, encryptAtRest } = request.project;
+    const project = await this.identity.updateProject(caller, { projectId, description, encryptAtRest, updateMask: request.updateMask?.paths ?? [] });
+    return create(UpdateProjectResponseSchema, { project: projectToProto(project) });
   }
 
   @GrpcMethod('IdentityService', 'CreatePrincipal')
@@ -119,7 +121,10 @@ export class IdentityGrpc {
   @Requires('read', 'Member')
   async listRoleBindings(request: ListRoleBindingsRequest, metadata: Metadata): Promise<ListRoleBindingsResponse> {
     const caller = callerOf(metadata);
-    const bindings = await this.identity.listRoleBindings(caller, request.projectId);
-    return create(ListRoleBindingsResponseSchema, { bindings: bindings.map(bindingToProto) });
+    const size = pageSizeOf(request.pageSize);
+    const listing = { projectId: request.projectId };
+    const rows = await this.identity.listRoleBindings(caller, request.projectId, { size: size + 1, after: decodePageToken(request.pageToken, listing) });
+    const { items, nextPageToken } = pageOf(rows, size, (binding) => binding.principalId, listing);
+    return create(ListRoleBindingsResponseSchema, { bindings: items.map(bindingToProto), nextPageToken });
   }
 }

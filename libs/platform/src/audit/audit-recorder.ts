@@ -116,7 +116,7 @@ export class AuditRecorder {
       outcome,
       reason: excerpt(reason, MAX_STATUS_DETAILS),
       requestId: kept(call.requestId),
-      occurredAt: timestampNow(),
+      eventTime: timestampNow(),
       clientAddress: kept(call.clientAddress),
     });
     await this.outbox.publish(manager, {
