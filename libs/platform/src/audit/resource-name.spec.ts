@@ -7,9 +7,9 @@ describe('resourceName', () => {
     expect(resourceName(['runs', 'a1b2'])).toBe('runs/a1b2');
   });
 
-  it('percent-encodes ids, so a name holding a slash stays one segment and splits back into its parts', () => {
+  it('percent-encodes only % and /, so a name stays readable, one holding a slash stays one segment, and each segment decodes back', () => {
     const name = resourceName(['projects', 'p1'], ['models', 'team/churn 100%'], ['aliases', 'a@b']);
-    expect(name).toBe('projects/p1/models/team%2Fchurn%20100%25/aliases/a%40b');
+    expect(name).toBe('projects/p1/models/team%2Fchurn 100%25/aliases/a@b');
     expect(name.split('/').map(decodeURIComponent)).toEqual(['projects', 'p1', 'models', 'team/churn 100%', 'aliases', 'a@b']);
   });
 });

@@ -8,12 +8,17 @@ export type ResourceNameStep = readonly [collection: string, id: string | number
  * The resource name of docs/api-style.md: each collection followed by the id or name of one of its
  * members, outermost first. `resourceName(['projects', 'p1'], ['models', 'churn'], ['aliases',
  * 'champion'])` is `projects/p1/models/churn/aliases/champion`; `resourceName(['runs', id])` is
- * `runs/<id>`. Ids and names are percent-encoded (`encodeURIComponent`), so one that holds `/`
- * stays one segment and a name always splits back into the steps it was built from. Audit records,
- * approvals and error details all name resources with it, so that their names are equal strings.
+ * `runs/<id>`. In ids and names, `%` and `/` are percent-encoded (`%25`, `%2F`) and nothing
+ * else, so a name stays readable, one that holds `/` stays one segment, and `decodeURIComponent`
+ * of each segment gives back the steps it was built from. Audit records, approvals and error
+ * details all name resources with it, so that their names are equal strings.
  */
 export function resourceName(...steps: ResourceNameStep[]): string {
-  return steps.map(([collection, id]) => `${collection}/${encodeURIComponent(String(id))}`).join('/');
+  return steps.map(([collection, id]) => `${collection}/${segmentOf(String(id))}`).join('/');
+}
+
+function segmentOf(id: string): string {
+  return id.replace(/%/g, '%25').replace(/\//g, '%2F');
 }
 
 /** How a kind's resources are named. */
