@@ -101,7 +101,7 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
     ]);
     expect(a.experiment?.experimentId).toBe(b.experiment?.experimentId);
     await eventually(() =>
-      expect(audits.filter((event) => event.resource === `Experiment/${a.experiment?.experimentId}`)).toEqual([
+      expect(audits.filter((event) => event.resource === `projects/p1/experiments/${a.experiment?.experimentId}`)).toEqual([
         expect.objectContaining({ action: 'create', actor: 'erin', projectId: 'p1' }),
       ]),
     );
