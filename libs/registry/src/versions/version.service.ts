@@ -18,7 +18,7 @@ import {
 } from '@trellis/platform';
 import { RunServiceDesc, VersionCreatedEventSchema } from '@trellis/proto';
 import type { EntityManager } from 'typeorm';
-import { ModelAccess } from '../models/model-access';
+import { ModelAccess, versionResourceName } from '../models/model-access';
 import type { RegisteredModelEntity } from '../models/model.entity';
 import { ModelRepository } from '../models/model.repository';
 import { positionOf } from '../shared/page-position';
@@ -133,7 +133,7 @@ export class VersionService {
         actor: caller.authenticated.id,
         requestId: caller.requestId,
       });
-      await this.audit.recordIn(tx, caller, { id: `${model.name}/${number}`, projectId: model.projectId });
+      await this.audit.recordIn(tx, caller, { id: String(number), projectId: model.projectId, name: versionResourceName(model.projectId, model.name, number) });
       const job: CopyJob | undefined = origin.copy && { modelId: model.id, version: number, prefix, from: origin.copy };
       return { view, job };
     });
@@ -143,7 +143,7 @@ export class VersionService {
 
   async get(caller: Caller, projectId: string, name: string, version: bigint | number): Promise<VersionView> {
     const number = versionOf(version);
-    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'ModelVersion', id: `${name}/${number}` });
+    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'ModelVersion', name: versionResourceName(projectId, name, number) });
     return (await this.versions.views([{ version: await this.find(model, number), model }]))[0];
   }
 
@@ -171,7 +171,7 @@ export class VersionService {
   async delete(caller: Caller, projectId: string, name: string, version: bigint): Promise<void> {
     const number = versionOf(version);
     const { model, row } = await this.versions.transaction(async (tx) => {
-      const model = await this.access.lock(tx, caller, projectId, name, { action: 'delete', kind: 'ModelVersion', id: `${name}/${number}` });
+      const model = await this.access.lock(tx, caller, projectId, name, { action: 'delete', kind: 'ModelVersion', name: versionResourceName(projectId, name, number) });
       const row = await this.find(model, number, tx);
       const held = await this.versions.aliasesOf(tx, model.id, number);
       if (held.length > 0) {
@@ -263,7 +263,7 @@ export class VersionService {
   private async change(caller: Caller, projectId: string, name: string, version: bigint, apply: (tx: EntityManager, row: ModelVersionEntity) => Promise<void>): Promise<VersionView> {
     const number = versionOf(version);
     return this.versions.transaction(async (tx) => {
-      const model = await this.access.lock(tx, caller, projectId, name, { action: 'update', kind: 'ModelVersion', id: `${name}/${number}` });
+      const model = await this.access.lock(tx, caller, projectId, name, { action: 'update', kind: 'ModelVersion', name: versionResourceName(projectId, name, number) });
       const row = await this.find(model, number, tx);
       row.updatedAt = Date.now();
       await apply(tx, row);
