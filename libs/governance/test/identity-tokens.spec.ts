@@ -116,6 +116,7 @@ describe('governance identity, API keys and tokens', () => {
       const second = await admin.listProjects({ pageSize: 1, pageToken: first.nextPageToken });
       expect([first.projects[0].name, second.projects[0].name]).toEqual(['default', 'fraud']);
       expect(second.nextPageToken).toBe('');
+      await expect(admin.listPrincipals({ pageToken: first.nextPageToken })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/^page_token: /) });
       await expect(admin.listProjects({ pageSize: 5000 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'page_size: must be between 0 and 1000' });
     });
 

@@ -60,8 +60,9 @@ export class IdentityGrpc {
   async listProjects(request: ListProjectsRequest, metadata: Metadata): Promise<ListProjectsResponse> {
     const caller = callerOf(metadata);
     const size = pageSizeOf(request.pageSize);
-    const rows = await this.identity.listProjects(caller, { size: size + 1, after: decodePageToken(request.pageToken) });
-    const { items, nextPageToken } = pageOf(rows, size, (project) => project.name);
+    const listing = { list: 'projects', orgId: caller.authenticated.orgId };
+    const rows = await this.identity.listProjects(caller, { size: size + 1, after: decodePageToken(request.pageToken, listing) });
+    const { items, nextPageToken } = pageOf(rows, size, (project) => project.name, listing);
     return create(ListProjectsResponseSchema, { projects: items.map(projectToProto), nextPageToken });
   }
 
@@ -90,8 +91,9 @@ export class IdentityGrpc {
   async listPrincipals(request: ListPrincipalsRequest, metadata: Metadata): Promise<ListPrincipalsResponse> {
     const caller = callerOf(metadata);
     const size = pageSizeOf(request.pageSize);
-    const rows = await this.identity.listPrincipals(caller, { size: size + 1, after: decodePageToken(request.pageToken) });
-    const { items, nextPageToken } = pageOf(rows, size, (principal) => principal.name);
+    const listing = { list: 'principals', orgId: caller.authenticated.orgId };
+    const rows = await this.identity.listPrincipals(caller, { size: size + 1, after: decodePageToken(request.pageToken, listing) });
+    const { items, nextPageToken } = pageOf(rows, size, (principal) => principal.name, listing);
     return create(ListPrincipalsResponseSchema, { principals: items.map(principalToProto), nextPageToken });
   }
 
