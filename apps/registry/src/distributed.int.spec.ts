@@ -128,7 +128,7 @@ describe('registry as its own process beside tracking and governance (distribute
       const { records } = await audit.listAuditRecords({ pageSize: 1000 });
       const methods = records.map((record) => record.event?.method);
       expect(methods.filter((method) => method === 'trellis.registry.v1.RegistryService/CreateVersion')).toHaveLength(11);
-      expect(records.find((record) => record.event?.method === 'trellis.registry.v1.RegistryService/SetAlias')?.event?.resource).toBe('Alias/churn@champion');
+      expect(records.find((record) => record.event?.method === 'trellis.registry.v1.RegistryService/SetAlias')?.event?.resource).toBe(`projects/${projectId}/models/churn/aliases/champion`);
     });
     for (const made of clients) made.close();
   });

@@ -81,7 +81,7 @@ describe('tracking as its own process beside governance (distributed: PostgreSQL
     await eventually(async () => {
       const { records } = await audit.listAuditRecords({});
       const created = records.filter((record) => record.event?.method === 'trellis.tracking.v1.RunService/CreateRun');
-      expect(created.map((record) => record.event?.resource).sort()).toEqual(ids.map((id) => `Run/${id}`).sort());
+      expect(created.map((record) => record.event?.resource).sort()).toEqual(ids.map((id) => `runs/${id}`).sort());
     });
     for (const client of [identity, experiments, runs, audit]) client.close();
   });

@@ -102,7 +102,7 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
     ]);
     expect(a.experiment?.id).toBe(b.experiment?.id);
     await eventually(() =>
-      expect(audits.filter((event) => event.resource === `Experiment/${a.experiment?.id}`)).toEqual([
+      expect(audits.filter((event) => event.resource === `projects/p1/experiments/${a.experiment?.id}`)).toEqual([
         expect.objectContaining({ action: 'create', actor: 'erin', projectId: 'p1' }),
       ]),
     );

@@ -85,7 +85,7 @@ describe('governance identity, API keys and tokens', () => {
     it('lets a viewer read the project but not change it, and hides other projects', async () => {
       const bob = gov.identity(await gov.exchange(bobKey));
       expect((await bob.getProject({ projectId })).project?.name).toBe('fraud');
-      await expect(bob.updateProject({ projectId, description: 'mine now', updateMask: ['description'] })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+      await expect(bob.updateProject({ project: { id: projectId, description: 'mine now' }, updateMask: { paths: ['description'] } })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
       expect((await bob.listProjects({})).projects.map((p) => p.name)).toEqual(['fraud']);
       await expect(bob.createProject({ name: 'bobs' })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
     });
@@ -94,7 +94,7 @@ describe('governance identity, API keys and tokens', () => {
       const admin = gov.identity(adminToken);
       await admin.setRoleBinding({ binding: { projectId, principalId: bobId, role: Role.ADMIN } });
       const bob = gov.identity(await gov.exchange(bobKey));
-      await bob.updateProject({ projectId, description: 'now an admin', updateMask: ['description'] });
+      await bob.updateProject({ project: { id: projectId, description: 'now an admin' }, updateMask: { paths: ['description'] } });
       await expect(bob.setRoleBinding({ binding: { projectId, principalId: bobId, role: Role.OWNER } })).rejects.toMatchObject({
         code: status.PERMISSION_DENIED,
         details: `${bobId} may not grant owner, a role above their own (admin)`,
@@ -116,26 +116,41 @@ describe('governance identity, API keys and tokens', () => {
       const second = await admin.listProjects({ pageSize: 1, pageToken: first.nextPageToken });
       expect([first.projects[0].name, second.projects[0].name]).toEqual(['default', 'fraud']);
       expect(second.nextPageToken).toBe('');
+      await expect(admin.listPrincipals({ pageToken: first.nextPageToken })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/^page_token: /) });
       await expect(admin.listProjects({ pageSize: 5000 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'page_size: must be between 0 and 1000' });
     });
 
     it('changes only the project fields named in update_mask, so a security setting never flips as a side effect', async () => {
       const admin = gov.identity(adminToken);
       const { project } = await admin.createProject({ name: 'vault', description: 'keep me', encryptAtRest: true });
-      const described = (await admin.updateProject({ projectId: project!.id, description: 'still encrypted', updateMask: ['description'] })).project!;
+      const described = (await admin.updateProject({ project: { id: project!.id, description: 'still encrypted' }, updateMask: { paths: ['description'] } })).project!;
       expect(described).toMatchObject({ description: 'still encrypted', encryptAtRest: true });
-      const plain = (await admin.updateProject({ projectId: project!.id, encryptAtRest: false, updateMask: ['encrypt_at_rest'] })).project!;
+      const plain = (await admin.updateProject({ project: { id: project!.id, encryptAtRest: false }, updateMask: { paths: ['encrypt_at_rest'] } })).project!;
       expect(plain).toMatchObject({ description: 'still encrypted', encryptAtRest: false });
       expect((await admin.getProject({ projectId: project!.id })).project).toMatchObject({ description: 'still encrypted', encryptAtRest: false });
-      await expect(admin.updateProject({ projectId: project!.id, description: 'no mask' })).rejects.toMatchObject({
+      await expect(admin.updateProject({ project: { id: project!.id, description: 'no mask' } })).rejects.toMatchObject({
         code: status.INVALID_ARGUMENT,
         details: 'update_mask: name the fields to change: description, encrypt_at_rest',
       });
-      await expect(admin.updateProject({ projectId: project!.id, updateMask: ['name'] })).rejects.toMatchObject({
+      await expect(admin.updateProject({ project: { id: project!.id, name: 'renamed' }, updateMask: { paths: ['name'] } })).rejects.toMatchObject({
         code: status.INVALID_ARGUMENT,
         details: 'update_mask: "name" cannot be changed; the fields are description, encrypt_at_rest',
       });
-      expect((await admin.getProject({ projectId: project!.id })).project?.description).toBe('still encrypted');
+      await expect(admin.updateProject({ updateMask: { paths: ['description'] } })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/^project: is required/) });
+      expect((await admin.getProject({ projectId: project!.id })).project).toMatchObject({ name: 'vault', description: 'still encrypted' });
+    });
+
+    it('pages a project\'s members by principal id, and a token continues only the listing it came from', async () => {
+      const admin = gov.identity(adminToken);
+      const all = (await admin.listRoleBindings({ projectId })).bindings.map((binding) => binding.principalId);
+      expect(all).toEqual([...all].sort());
+      expect(all).toHaveLength(2);
+      const first = await admin.listRoleBindings({ projectId, pageSize: 1 });
+      const second = await admin.listRoleBindings({ projectId, pageSize: 1, pageToken: first.nextPageToken });
+      expect([...first.bindings, ...second.bindings].map((binding) => binding.principalId)).toEqual(all);
+      expect(second.nextPageToken).toBe('');
+      const other = (await admin.listProjects({})).projects.find((candidate) => candidate.id !== projectId)!;
+      await expect(admin.listRoleBindings({ projectId: other.id, pageToken: first.nextPageToken })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/^page_token: /) });
     });
 
     it('refuses to remove the last owner of a project', async () => {
@@ -163,6 +178,15 @@ describe('governance identity, API keys and tokens', () => {
       const adminId = decodeJwt(adminToken).sub!;
       await expect(bobTokens.listApiKeys({ principalId: adminId })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
       expect((await bobTokens.listApiKeys({})).apiKeys.map((k) => k.name)).toEqual(['laptop', 'second']);
+    });
+
+    it('pages a principal\'s keys oldest first, and a token continues only the listing it came from', async () => {
+      const tokens = gov.tokens(adminToken);
+      const first = await tokens.listApiKeys({ principalId: bobId, pageSize: 1 });
+      const second = await tokens.listApiKeys({ principalId: bobId, pageSize: 1, pageToken: first.nextPageToken });
+      expect([first.apiKeys[0].name, second.apiKeys[0].name]).toEqual(['laptop', 'second']);
+      expect(second.nextPageToken).toBe('');
+      await expect(tokens.listApiKeys({ pageSize: 1, pageToken: first.nextPageToken })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/^page_token: /) });
     });
 
     it('limits a project-scoped key to its projects and drops org-wide powers', async () => {

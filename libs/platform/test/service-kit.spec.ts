@@ -251,13 +251,13 @@ describe('the service kit, through real gRPC', () => {
         actor: 'editor-1',
         action: 'create',
         method: 'trellis.kittest.v1.WidgetService/CreateWidget',
-        resource: 'Widget',
+        resource: 'projects/p1/widgets',
         projectId: 'p1',
         outcome: Outcome.SUCCEEDED,
       });
       expect(created.clientAddress).toMatch(/127\.0\.0\.1/);
       expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
-      expect(deniedDelete).toMatchObject({ actor: 'viewer-1', action: 'delete', resource: 'Widget', outcome: Outcome.DENIED });
+      expect(deniedDelete).toMatchObject({ actor: 'viewer-1', action: 'delete', resource: 'widgets', outcome: Outcome.DENIED });
       expect(deniedDelete.reason).toBe('viewer-1 has no role that may delete Widget in any project');
       expect(deniedRead).toMatchObject({ actor: '', action: 'read', method: 'trellis.kittest.v1.WidgetService/GetWidget', outcome: Outcome.DENIED });
       await subscription.stop();

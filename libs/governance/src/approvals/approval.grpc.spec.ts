@@ -18,7 +18,7 @@ const approvalTest = defineService({
   migrations: governanceService.migrations,
 });
 
-const ask = { projectId: 'p1', action: 'registry.alias.set', resource: 'models/churn@champion', details: { version: '7' } };
+const ask = { projectId: 'p1', action: 'registry.alias.set', resource: 'projects/p1/models/churn/aliases/champion', details: { version: '7' } };
 
 describe('ApprovalService through the service kit', () => {
   let platform: TestPlatform;
@@ -54,8 +54,8 @@ describe('ApprovalService through the service kit', () => {
   });
 
   const codeOf = async (call: Promise<unknown>) => ((await call.catch((e: unknown) => e)) as ServiceError).code;
-  const auditsOf = (id: string) => audits.filter((event) => event.resource === `Approval/${id}` && event.outcome === Outcome.SUCCEEDED);
-  const denialsOf = (id: string) => audits.filter((event) => event.resource === `Approval/${id}` && event.outcome === Outcome.DENIED);
+  const auditsOf = (id: string) => audits.filter((event) => event.resource.endsWith(`/approvals/${id}`) && event.outcome === Outcome.SUCCEEDED);
+  const denialsOf = (id: string) => audits.filter((event) => event.resource.endsWith(`/approvals/${id}`) && event.outcome === Outcome.DENIED);
   /** Waits until every event of the calls made so far was delivered: the relay keeps outbox order. */
   const settled = async () => {
     const { approval } = await alice.requestApproval({ ...ask, resource: 'marker' });
@@ -153,7 +153,7 @@ describe('ApprovalService through the service kit', () => {
   it('pages a project newest first, filters by state, and refuses a bad token', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      ids.push((await lister.requestApproval({ ...ask, projectId: 'p-list', resource: `models/m${i}@prod` })).approval!.id);
+      ids.push((await lister.requestApproval({ ...ask, projectId: 'p-list', resource: `projects/p-list/models/m${i}/aliases/prod` })).approval!.id);
     }
     await lister.reject({ approvalId: ids[2] });
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkNoControlCharacters, checkNoNul, checkUpdateMask, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, PROJECT_ROLES, type ProjectRole } from '@trellis/platform';
+import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkNoControlCharacters, checkNoNul, checkRequired, checkUpdateMask, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, PROJECT_ROLES, type ProjectRole } from '@trellis/platform';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { AccessRevocationPublisher } from './access-revocation.publisher';
@@ -52,6 +52,7 @@ export class IdentityService {
 
   /** Changes the fields named in the mask and nothing else. */
   async updateProject(caller: Caller, input: { projectId: string; description: string; encryptAtRest: boolean; updateMask: string[] }): Promise<ProjectEntity> {
+    checkRequired(input.projectId, 'project.id');
     const mask = checkUpdateMask(input.updateMask, PROJECT_UPDATABLE);
     const changes: Partial<Pick<ProjectEntity, 'description' | 'encryptAtRest'>> = {};
     if (mask.has('description')) {
@@ -127,10 +128,10 @@ export class IdentityService {
     });
   }
 
-  async listRoleBindings(caller: Caller, projectId: string): Promise<RoleBindingEntity[]> {
+  async listRoleBindings(caller: Caller, projectId: string, page: Page): Promise<RoleBindingEntity[]> {
     const project = await this.getProject(caller, projectId);
     caller.assert('read', 'Member', { projectId, orgId: project.orgId });
-    return this.repository.listRoleBindings(projectId);
+    return this.repository.listRoleBindings(projectId, page);
   }
 
   /** A principal's bindings as its token carries them: an org admin owns every project of its org. */

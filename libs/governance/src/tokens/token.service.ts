@@ -3,9 +3,12 @@ import {
   AuditRecorder,
   checkNoControlCharacters,
   CONFIG,
+  decodePageToken,
   excerpt,
   InvalidArgumentError,
   NotFoundError,
+  pageOf,
+  pageSizeOf,
   PermissionDeniedError,
   RateLimiter,
   ResourceExhaustedError,
@@ -26,6 +29,8 @@ import { TokenRepository } from './token.repository';
 
 /** Same message for every bad key, so a caller learns nothing about which keys exist. */
 const REJECTED = 'API key rejected: unknown, revoked or expired';
+/** Where a page of API keys continues: `<created_at ms>:<key id>`. */
+const API_KEY_POSITION = /^\d{1,16}:[0-9a-f]{16}$/;
 
 /** API keys and their exchange for tokens. */
 @Injectable()
@@ -66,9 +71,16 @@ export class TokenService {
     });
   }
 
-  async listApiKeys(caller: Caller, principalId: string): Promise<ApiKeyEntity[]> {
-    const principal = await this.ownedPrincipal(caller, principalId || caller.authenticated.id, 'read');
-    return this.repository.apiKeysOf(principal.id);
+  /** A page of a principal's keys (the caller's when `principalId` is empty), oldest first, ties by id. */
+  async listApiKeys(caller: Caller, query: { principalId: string; pageSize: number; pageToken: string }): Promise<{ apiKeys: ApiKeyEntity[]; nextPageToken: string }> {
+    const size = pageSizeOf(query.pageSize);
+    const principal = await this.ownedPrincipal(caller, query.principalId || caller.authenticated.id, 'read');
+    const listing = { principalId: principal.id };
+    const position = decodePageToken(query.pageToken, listing, API_KEY_POSITION);
+    const after = position === undefined ? undefined : { createdAt: Number(position.slice(0, position.indexOf(':'))), id: position.slice(position.indexOf(':') + 1) };
+    const rows = await this.repository.apiKeysOf(principal.id, { after, limit: size + 1 });
+    const { items, nextPageToken } = pageOf(rows, size, (key) => `${key.createdAt}:${key.id}`, listing);
+    return { apiKeys: items, nextPageToken };
   }
 
   async revokeApiKey(caller: Caller, apiKeyId: string): Promise<ApiKeyEntity> {

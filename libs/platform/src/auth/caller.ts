@@ -8,6 +8,8 @@ export interface ResourceFields {
   projectId: string;
   orgId?: string;
   id?: string;
+  /** Its full resource name (`resourceName`), for the audit log, when it lives under another resource (a model's alias). */
+  name?: string;
 }
 
 /**
@@ -16,7 +18,7 @@ export interface ResourceFields {
  */
 export class Caller {
   /** The resource last checked with `assert`: what the audit log names as this call's target. */
-  target?: { kind: SubjectKind; projectId: string; id?: string };
+  target?: { kind: SubjectKind; projectId: string; id?: string; name?: string };
   /** Set once the call's change was audited inside its own transaction (see `AuditRecorder.recordIn`). */
   audited = false;
 
@@ -50,7 +52,7 @@ export class Caller {
    * The resource checked becomes the call's audit target; pass its `id` when it has one.
    */
   assert(action: Action, kind: SubjectKind, fields: ResourceFields): void {
-    this.target = { kind, projectId: fields.projectId, id: fields.id };
+    this.target = { kind, projectId: fields.projectId, id: fields.id, name: fields.name };
     if (!this.can(action, kind, fields)) {
       throw new PermissionDeniedError(
         `${this.principal?.id ?? 'anonymous'} may not ${action} ${kind} in project ${fields.projectId}`,

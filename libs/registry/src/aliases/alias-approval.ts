@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
 import { FailedPreconditionError, forwardAs, PermissionDeniedError, ServiceClients, type Caller, type DomainError } from '@trellis/platform';
 import { ApprovalServiceDesc, ApprovalState, type Approval } from '@trellis/proto';
+import { aliasResourceName } from '../models/model-access';
 
 /** The governance action that allows setting or moving a protected alias. */
 export const SET_ACTION = 'registry.alias.set';
@@ -15,14 +16,6 @@ export interface ProtectedChange {
   alias: string;
   /** The version a set points the alias at; absent for a delete. */
   version?: number;
-}
-
-/**
- * The resource name of a model's alias, as approvals name it (docs/api-style.md, Resource names).
- * Model names and aliases hold no `/`, so no segment needs percent-encoding.
- */
-export function aliasResourceName(projectId: string, model: string, alias: string): string {
-  return `projects/${projectId}/models/${model}/aliases/${alias}`;
 }
 
 /** What a request for approval of `change` must say, in the words the error messages use. */

@@ -1,9 +1,9 @@
 import { create } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
-import { AuditRecorder, type Caller, checkLength, decodePageToken, FailedPreconditionError, NotFoundError, Outbox, pageOf, pageSizeOf, SEQUENCE_POSITION } from '@trellis/platform';
+import { AuditRecorder, type Caller, checkLength, decodePageToken, FailedPreconditionError, NotFoundError, Outbox, pageOf, pageSizeOf, resourceName, SEQUENCE_POSITION } from '@trellis/platform';
 import { AliasDeletedEventSchema, AliasSetEventSchema } from '@trellis/proto';
 import type { EntityManager } from 'typeorm';
-import { ModelAccess } from '../models/model-access';
+import { aliasResourceName, ModelAccess } from '../models/model-access';
 import type { RegisteredModelEntity } from '../models/model.entity';
 import { ModelRepository } from '../models/model.repository';
 import { checkAlias, REGISTRY_LIMITS, versionOf } from '../shared/registry-limits';
@@ -52,14 +52,14 @@ export class AliasService {
   /** The version the alias points at now (`atTimeMs` undefined), or held at `atTimeMs` according to its history. */
   async resolve(caller: Caller, projectId: string, name: string, alias: string, atTimeMs: number | undefined): Promise<VersionView> {
     checkAlias(alias);
-    const target = { action: 'read', kind: 'Alias', id: `${name}@${alias}` } as const;
+    const target = { action: 'read', kind: 'Alias', name: aliasResourceName(projectId, name, alias) } as const;
     if (atTimeMs === undefined) {
       // The hot path (serving resolves aliases): one query for model, alias and version; the
       // slower path below tells which of them is missing.
       caller.assert(target.action, target.kind, { projectId });
       const version = await this.aliases.currentVersion(projectId, name, alias);
       if (version) {
-        caller.assert(target.action, target.kind, { projectId, id: target.id });
+        caller.assert(target.action, target.kind, { projectId, name: target.name });
         return (await this.versions.views([{ version, model: { id: version.modelId, projectId, name } }]))[0];
       }
     }
@@ -83,7 +83,7 @@ export class AliasService {
   async history(caller: Caller, projectId: string, name: string, alias: string, pageSize: number, pageToken: string): Promise<{ changes: AliasChangeEntity[]; nextPageToken: string }> {
     if (alias) checkLength(alias, REGISTRY_LIMITS.aliasLength, 'alias');
     const size = pageSizeOf(pageSize);
-    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'Alias', id: alias ? `${name}@${alias}` : undefined });
+    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'Alias', name: alias ? aliasResourceName(projectId, name, alias) : resourceName(['projects', projectId], ['models', name]) });
     const listing = { model: model.id, alias };
     const before = decodePageToken(pageToken, listing, SEQUENCE_POSITION);
     const rows = await this.aliases.history(model.id, alias, before ? Number(before) : undefined, size + 1);
@@ -95,7 +95,7 @@ export class AliasService {
   private async change(caller: Caller, request: AliasRequest, version: number | undefined): Promise<AliasChangeEntity> {
     checkAlias(request.alias);
     const { name, alias } = request;
-    const target = { action: version === undefined ? 'delete' : 'update', kind: 'Alias', id: `${name}@${alias}` } as const;
+    const target = { action: version === undefined ? 'delete' : 'update', kind: 'Alias', name: aliasResourceName(request.projectId, name, alias) } as const;
     const model = await this.access.require(caller, request.projectId, name, target);
     const change: ProtectedChange = { projectId: model.projectId, model: name, alias, version };
     // Governance is asked before the transaction, so no lock is held across a network call.

@@ -23,7 +23,7 @@ import {
 } from '@trellis/platform';
 import { RunServiceDesc, VersionCreatedEventSchema, VersionSettledEventSchema } from '@trellis/proto';
 import type { EntityManager } from 'typeorm';
-import { ModelAccess } from '../models/model-access';
+import { ModelAccess, versionResourceName } from '../models/model-access';
 import type { RegisteredModelEntity } from '../models/model.entity';
 import { ModelRepository } from '../models/model.repository';
 import { registryEvents } from '../registry.events';
@@ -188,7 +188,7 @@ export class VersionService implements OnModuleInit {
         actor: caller.authenticated.id,
         requestId: caller.requestId,
       });
-      await this.audit.recordIn(tx, caller, { id: `${model.name}/${number}`, projectId: model.projectId });
+      await this.audit.recordIn(tx, caller, { id: String(number), projectId: model.projectId, name: versionResourceName(model.projectId, model.name, number) });
       const settle = (outcome: VersionStatusName, message: string) => this.settle(caller, model.id, number, outcome, message);
       const job: CopyJob | undefined = origin.copy && { modelId: model.id, version: number, prefix, from: origin.copy, settle };
       return { view, job };
@@ -199,7 +199,7 @@ export class VersionService implements OnModuleInit {
 
   async get(caller: Caller, projectId: string, name: string, version: bigint | number): Promise<VersionView> {
     const number = versionOf(version);
-    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'ModelVersion', id: `${name}/${number}` });
+    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'ModelVersion', name: versionResourceName(projectId, name, number) });
     return (await this.versions.views([{ version: await this.find(model, number), model }]))[0];
   }
 
@@ -266,7 +266,7 @@ export class VersionService implements OnModuleInit {
   async delete(caller: Caller, projectId: string, name: string, version: bigint): Promise<void> {
     const number = versionOf(version);
     const { model, row } = await this.versions.transaction(async (tx) => {
-      const model = await this.access.lock(tx, caller, projectId, name, { action: 'delete', kind: 'ModelVersion', id: `${name}/${number}` });
+      const model = await this.access.lock(tx, caller, projectId, name, { action: 'delete', kind: 'ModelVersion', name: versionResourceName(projectId, name, number) });
       const row = await this.find(model, number, tx);
       const held = await this.versions.aliasesOf(tx, model.id, number);
       if (held.length > 0) {
@@ -393,7 +393,7 @@ export class VersionService implements OnModuleInit {
   private async change(caller: Caller, projectId: string, name: string, version: bigint, apply: (tx: EntityManager, row: ModelVersionEntity) => Promise<void>): Promise<VersionView> {
     const number = versionOf(version);
     return this.versions.transaction(async (tx) => {
-      const model = await this.access.lock(tx, caller, projectId, name, { action: 'update', kind: 'ModelVersion', id: `${name}/${number}` });
+      const model = await this.access.lock(tx, caller, projectId, name, { action: 'update', kind: 'ModelVersion', name: versionResourceName(projectId, name, number) });
       const row = await this.find(model, number, tx);
       row.updatedAt = Date.now();
       await apply(tx, row);
