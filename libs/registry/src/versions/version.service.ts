@@ -209,7 +209,7 @@ export class VersionService implements OnModuleInit {
    */
   async wait(caller: Caller, projectId: string, name: string, version: bigint, end: WaitEnd): Promise<VersionView> {
     const number = versionOf(version);
-    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'ModelVersion', id: `${name}/${number}` });
+    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'ModelVersion', name: versionResourceName(projectId, name, number) });
     for (;;) {
       const news = this.waiters.listen(model.projectId, end);
       let row: ModelVersionEntity;
