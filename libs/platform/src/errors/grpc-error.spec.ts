@@ -2,7 +2,11 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { InvalidKeyError, ObjectNotFoundError } from '@trellis/plugin-sdk';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, UnavailableError } from './domain-errors';
 import { toGrpcError } from './grpc-error';
-import { statusDetailsOf } from './status-details';
+import { fromBinary } from '@bufbuild/protobuf';
+import { StatusSchema } from '@trellis/proto';
+import { MAX_STATUS_DETAILS } from '../grpc/status-interceptor';
+import { excerpt } from './field-checks';
+import { STATUS_DETAILS_KEY, statusDetailsOf } from './status-details';
 
 describe('toGrpcError', () => {
   const unexpected: unknown[] = [];
@@ -75,6 +79,12 @@ describe('toGrpcError', () => {
     expect(detailsOf(toGrpcError(Object.assign(new Error('5 NOT_FOUND'), downstream), call, report))).toMatchObject({ reason: 'RUN_NOT_FOUND', domain: 'tracking.trellis', resource: 'runs/r1' });
     const bare = Object.assign(new Error('14 UNAVAILABLE'), { code: status.UNAVAILABLE, details: 'no connection', metadata: new Metadata() });
     expect(detailsOf(toGrpcError(bare, call, report))).toMatchObject({ reason: 'UNAVAILABLE', domain: 'widgets.trellis' });
+  });
+
+  it("repeats the status message in the Status as clients see it, cut as the status interceptor cuts grpc-message", () => {
+    const long = `run ${'r'.repeat(5000)} not found`;
+    const bytes = toGrpcError(new NotFoundError(long), call, report).metadata.get(STATUS_DETAILS_KEY)[0] as Buffer;
+    expect(fromBinary(StatusSchema, bytes)).toMatchObject({ code: status.NOT_FOUND, message: excerpt(long, MAX_STATUS_DETAILS) });
   });
 
   it('refuses a reason that is not UPPER_SNAKE_CASE where it is written', () => {
