@@ -9,8 +9,11 @@ import { statusDetailsOf, type FieldViolation, type StatusDetails } from '../err
  */
 export class GrpcCallError extends Error implements ServiceError {
   override name = 'GrpcCallError';
+  /** The gRPC status code. */
   readonly code: status;
+  /** The status message, as the server wrote it (`grpc-message`). */
   readonly details: string;
+  /** The trailing metadata (`x-request-id`, `retry-after`, `grpc-status-details-bin`). */
   readonly metadata: Metadata;
   /** The decoded details, when the server sent them. */
   readonly statusDetails: StatusDetails | undefined;
