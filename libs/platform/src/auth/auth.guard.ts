@@ -75,7 +75,7 @@ export class AuthGuard {
       mayCall.set(method, allowed);
     }
     if (!allowed) {
-      throw new PermissionDeniedError(`${principal.id} has no role that may ${requirement.action} ${requirement.kind} in any project`);
+      throw new PermissionDeniedError(`${principal.id} has no role that may ${requirement.action} ${requirement.kind} in any project`, { reason: 'ROLE_MISSING' });
     }
   }
 }
@@ -83,9 +83,9 @@ export class AuthGuard {
 function bearerToken(metadata: Metadata): string {
   const header = metadata.get('authorization')[0];
   if (typeof header !== 'string' || header.length === 0) {
-    throw new UnauthenticatedError(`missing credentials: send \`authorization: Bearer <token>\`; ${HOW_TO_GET_A_TOKEN}`);
+    throw new UnauthenticatedError(`missing credentials: send \`authorization: Bearer <token>\`; ${HOW_TO_GET_A_TOKEN}`, { reason: 'CREDENTIALS_MISSING' });
   }
   const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match) throw new UnauthenticatedError('malformed authorization header: expected `Bearer <token>`');
+  if (!match) throw new UnauthenticatedError('malformed authorization header: expected `Bearer <token>`', { reason: 'AUTHORIZATION_MALFORMED' });
   return match[1];
 }

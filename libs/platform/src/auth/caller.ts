@@ -38,7 +38,7 @@ export class Caller {
 
   /** The verified principal; throws UnauthenticatedError on a `@Public()` call that has none. */
   get authenticated(): Principal {
-    if (!this.principal) throw new UnauthenticatedError('this call needs credentials: send `authorization: Bearer <token>`');
+    if (!this.principal) throw new UnauthenticatedError('this call needs credentials: send `authorization: Bearer <token>`', { reason: 'CREDENTIALS_MISSING' });
     return this.principal;
   }
 
@@ -56,6 +56,7 @@ export class Caller {
     if (!this.can(action, kind, fields)) {
       throw new PermissionDeniedError(
         `${this.principal?.id ?? 'anonymous'} may not ${action} ${kind} in project ${fields.projectId}`,
+        { reason: 'ROLE_MISSING', resource: `projects/${encodeURIComponent(fields.projectId)}` },
       );
     }
   }

@@ -72,7 +72,7 @@ export class TokenVerifier {
       this.cache.set(token, principal);
     }
     const revoked = this.revocations.reasonToRefuse(principal);
-    if (revoked) throw new UnauthenticatedError(`token revoked: ${revoked}`);
+    if (revoked) throw new UnauthenticatedError(`token revoked: ${revoked}`, { reason: 'TOKEN_REVOKED' });
     return principal;
   }
 
@@ -86,7 +86,7 @@ export class TokenVerifier {
   }
 
   private async verifySignature(token: string): Promise<TrellisClaims> {
-    if (API_KEY_PATTERN.test(token)) throw new UnauthenticatedError(`token rejected: this is an API key, not a token; ${HOW_TO_GET_A_TOKEN}`);
+    if (API_KEY_PATTERN.test(token)) throw new UnauthenticatedError(`token rejected: this is an API key, not a token; ${HOW_TO_GET_A_TOKEN}`, { reason: 'API_KEY_NOT_A_TOKEN' });
     try {
       return await this.checkJwt(token);
     } catch (error) {
@@ -95,10 +95,10 @@ export class TokenVerifier {
       if (error instanceof errors.JWKSNoMatchingKey && this.options.keys.kind === 'remote') {
         await new Promise((resolve) => setTimeout(resolve, REFETCH_COOLDOWN_MS + 50));
         return this.checkJwt(token).catch((retried: unknown) => {
-          throw new UnauthenticatedError(reasonFor(retried));
+          throw tokenRefusal(retried);
         });
       }
-      throw new UnauthenticatedError(reasonFor(error));
+      throw tokenRefusal(error);
     }
   }
 
@@ -112,6 +112,11 @@ export class TokenVerifier {
     });
     return payload;
   }
+}
+
+/** UNAUTHENTICATED saying why the token failed its check: TOKEN_EXPIRED, or TOKEN_INVALID for anything else. */
+function tokenRefusal(error: unknown): UnauthenticatedError {
+  return new UnauthenticatedError(reasonFor(error), { reason: error instanceof errors.JWTExpired ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID' });
 }
 
 function reasonFor(error: unknown): string {
@@ -129,7 +134,7 @@ function reasonFor(error: unknown): string {
 
 function toPrincipal(claims: TrellisClaims): Principal {
   const kind = claims.kind === 'service_account' ? 'service_account' : 'user';
-  if (typeof claims.org !== 'string') throw new UnauthenticatedError('token rejected: no org claim');
+  if (typeof claims.org !== 'string') throw new UnauthenticatedError('token rejected: no org claim', { reason: 'TOKEN_INVALID' });
   return {
     ...revocableClaims(claims),
     kind,
@@ -143,11 +148,11 @@ function toPrincipal(claims: TrellisClaims): Principal {
 
 function parseBindings(value: unknown): RoleBinding[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new UnauthenticatedError('token rejected: bindings claim is not a list');
+  if (!Array.isArray(value)) throw new UnauthenticatedError('token rejected: bindings claim is not a list', { reason: 'TOKEN_INVALID' });
   return value.map((entry) => {
     const { project, role } = (entry ?? {}) as { project?: unknown; role?: unknown };
     if (typeof project !== 'string' || !PROJECT_ROLES.includes(role as never)) {
-      throw new UnauthenticatedError('token rejected: malformed role binding');
+      throw new UnauthenticatedError('token rejected: malformed role binding', { reason: 'TOKEN_INVALID' });
     }
     return { projectId: project, role: role as RoleBinding['role'] };
   });

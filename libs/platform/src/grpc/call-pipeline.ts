@@ -18,6 +18,8 @@ export interface FailedMethod {
   method: string;
   /** `package.Service/Method`. */
   full: string;
+  /** The ErrorInfo domain its errors carry: `<service>.trellis`. */
+  domain: string;
 }
 
 /**
@@ -35,8 +37,8 @@ export class CallFailures {
 
   /** The status to answer `exception` with, once a refused call is recorded; never rejects. */
   async answer(exception: unknown, call: CallContext, method: FailedMethod): Promise<GrpcStatusError> {
-    const { service, method: name, full } = method;
-    const error = toGrpcError(exception, call.requestId, (unexpected, requestId) =>
+    const { service, method: name, full, domain } = method;
+    const error = toGrpcError(exception, { requestId: call.requestId, domain }, (unexpected, requestId) =>
       this.logger.error({ err: unexpected, requestId, service, method: name }, 'unexpected error in gRPC handler'),
     );
     this.logger.debug({ requestId: call.requestId, service, method: name, code: CODE_NAMES[error.code] }, error.details);

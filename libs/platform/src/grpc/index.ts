@@ -1,4 +1,5 @@
 export * from './call-pipeline';
+export * from './call-error';
 export * from './grpc-client';
 export * from './grpc-server';
 export * from './package-definition';
