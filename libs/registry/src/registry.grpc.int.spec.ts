@@ -409,7 +409,7 @@ describe.each(databases)('registry through gRPC ($label)', ({ distributed }) => 
           subject: 'trellis.registry.v1.version.settled',
           payloadType: VersionSettledEventSchema.typeName,
           payload: toBinary(VersionSettledEventSchema, settled),
-          occurredAt: timestampNow(),
+          eventTime: timestampNow(),
           projectId: 'p1',
         }),
       );

@@ -50,7 +50,7 @@ async function oneAtATime(bus: EventBus, count: number): Promise<number> {
         subject: SUBJECT,
         payloadType: AuditEventSchema.typeName,
         payload: toBinary(AuditEventSchema, event),
-        occurredAt: timestampNow(),
+        eventTime: timestampNow(),
         projectId: event.projectId,
       }),
     );

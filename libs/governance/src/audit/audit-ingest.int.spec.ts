@@ -39,7 +39,7 @@ function envelopeOf(event: AuditEvent, fields: { id?: string; subject?: string; 
     subject: fields.subject ?? 'trellis.tracking.v1.audit.recorded',
     payloadType: AuditEventSchema.typeName,
     payload: toBinary(AuditEventSchema, event),
-    occurredAt: timestampFromMs(fields.occurredAtMs ?? T0_MS),
+    eventTime: timestampFromMs(fields.occurredAtMs ?? T0_MS),
   });
 }
 
