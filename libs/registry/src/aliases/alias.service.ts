@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditRecorder, type Caller, checkLength, decodePageToken, FailedPreconditionError, NotFoundError, Outbox, pageOf, pageSizeOf, resourceName, SEQUENCE_POSITION } from '@trellis/platform';
 import { AliasDeletedEventSchema, AliasSetEventSchema } from '@trellis/proto';
 import type { EntityManager } from 'typeorm';
-import { aliasResourceName, ModelAccess } from '../models/model-access';
+import { aliasResourceName, ModelAccess, versionResourceName } from '../models/model-access';
 import type { RegisteredModelEntity } from '../models/model.entity';
 import { ModelRepository } from '../models/model.repository';
 import { checkAlias, REGISTRY_LIMITS, versionOf } from '../shared/registry-limits';
@@ -67,14 +67,17 @@ export class AliasService {
     let number: number | undefined;
     if (atTimeMs === undefined) {
       number = (await this.aliases.find(model.id, alias))?.version;
-      if (number === undefined) throw new NotFoundError(`model "${name}" has no alias ${alias}`);
+      if (number === undefined) throw aliasNotFound(projectId, name, alias, `model "${name}" has no alias ${alias}`);
     } else {
       const last = await this.aliases.lastChangeAt(model.id, alias, atTimeMs);
-      if (!last || last.toVersion === 0) throw new NotFoundError(`alias ${alias} of model "${name}" pointed at no version at ${new Date(atTimeMs).toISOString()}`);
+      if (!last || last.toVersion === 0) throw aliasNotFound(projectId, name, alias, `alias ${alias} of model "${name}" pointed at no version at ${new Date(atTimeMs).toISOString()}`);
       number = last.toVersion;
     }
     const version = await this.versions.find(model, number).catch(() => {
-      throw new NotFoundError(`alias ${alias} of model "${name}" pointed at version ${number}, which has since been deleted`);
+      throw new NotFoundError(`alias ${alias} of model "${name}" pointed at version ${number}, which has since been deleted`, {
+        reason: 'ALIAS_TARGET_DELETED',
+        resource: aliasResourceName(projectId, name, alias),
+      });
     });
     return (await this.versions.views([{ version, model }]))[0];
   }
@@ -107,11 +110,16 @@ export class AliasService {
       if (approvalId) await this.spend(tx, approvalId, locked, alias);
       const current = await this.aliases.find(locked.id, alias, tx);
       if (version === undefined) {
-        if (!current) throw new NotFoundError(`model "${name}" has no alias ${alias}`);
+        if (!current) throw aliasNotFound(request.projectId, name, alias, `model "${name}" has no alias ${alias}`);
         await this.aliases.delete(tx, locked.id, alias);
       } else {
         const row = await this.versions.find(locked, version, tx);
-        if (row.status === 'FAILED') throw new FailedPreconditionError(`version ${version} of model "${name}" FAILED (${row.statusMessage}); an alias cannot point at it`);
+        if (row.status === 'FAILED') {
+          throw new FailedPreconditionError(`version ${version} of model "${name}" FAILED (${row.statusMessage}); an alias cannot point at it`, {
+            reason: 'VERSION_FAILED',
+            resource: versionResourceName(request.projectId, name, version),
+          });
+        }
         await this.aliases.set(tx, locked.id, alias, version);
       }
       const now = Date.now();
@@ -143,7 +151,12 @@ export class AliasService {
   /** Marks an approval used; FAILED_PRECONDITION when it already was, so each approval allows one change. */
   private async spend(tx: EntityManager, approvalId: string, model: RegisteredModelEntity, alias: string): Promise<void> {
     const used = await this.aliases.usedApproval(tx, approvalId);
-    if (used) throw new FailedPreconditionError(`approval ${approvalId} was already used on ${new Date(used.usedAt).toISOString()}; each approval allows one change, request a new one`);
+    if (used) {
+      throw new FailedPreconditionError(`approval ${approvalId} was already used on ${new Date(used.usedAt).toISOString()}; each approval allows one change, request a new one`, {
+        reason: 'APPROVAL_USED',
+        resource: aliasResourceName(model.projectId, model.name, alias),
+      });
+    }
     await this.aliases.recordUsedApproval(tx, { approvalId, modelId: model.id, alias, usedAt: Date.now() });
   }
 
@@ -156,4 +169,9 @@ export class AliasService {
       await this.outbox.publish(tx, { subject: 'trellis.registry.v1.alias.set', schema: AliasSetEventSchema, message: create(AliasSetEventSchema, fields), ...common });
     }
   }
+}
+
+/** NOT_FOUND (ALIAS_NOT_FOUND): the alias points, or pointed, at no version; `message` says when. */
+function aliasNotFound(projectId: string, model: string, alias: string, message: string): NotFoundError {
+  return new NotFoundError(message, { reason: 'ALIAS_NOT_FOUND', resource: aliasResourceName(projectId, model, alias) });
 }

@@ -13,14 +13,19 @@ export interface ModelTarget {
   name?: string;
 }
 
+/** The resource name of a model: `projects/{project_id}/models/{model_name}`. */
+export function modelResourceName(projectId: string, model: string): string {
+  return resourceName(['projects', projectId], ['models', model]);
+}
+
 /** The resource name of a model's version: `projects/{project_id}/models/{model_name}/versions/{version}`. */
 export function versionResourceName(projectId: string, model: string, version: number): string {
-  return resourceName(['projects', projectId], ['models', model], ['versions', version]);
+  return `${modelResourceName(projectId, model)}/${resourceName(['versions', version])}`;
 }
 
 /** The resource name of a model's alias: `projects/{project_id}/models/{model_name}/aliases/{alias}`. */
 export function aliasResourceName(projectId: string, model: string, alias: string): string {
-  return resourceName(['projects', projectId], ['models', model], ['aliases', alias]);
+  return `${modelResourceName(projectId, model)}/${resourceName(['aliases', alias])}`;
 }
 
 /**
@@ -51,7 +56,7 @@ export class ModelAccess {
     // Checked against the project first, so a caller outside it learns nothing of its models.
     caller.assert(target.action, target.kind, { projectId });
     const model = await this.models.findByName(projectId, name, lock, tx);
-    if (!model) throw new NotFoundError(`Registered Model with name=${name} not found`);
+    if (!model) throw new NotFoundError(`Registered Model with name=${name} not found`, { reason: 'MODEL_NOT_FOUND', resource: modelResourceName(projectId, name) });
     caller.assert(target.action, target.kind, { projectId, id: model.name, name: target.name });
     return model;
   }

@@ -18,7 +18,7 @@ import { positionOf } from '../shared/page-position';
 import { checkAlias, checkModelName, checkTag, checkTagKey, checkTags, checkText, lastWins, REGISTRY_LIMITS, type Tag } from '../shared/registry-limits';
 import { versionPrefix } from '../version-files/version-file.paths';
 import { VersionFileService } from '../version-files/version-file.service';
-import { ModelAccess, type ModelTarget } from './model-access';
+import { ModelAccess, modelResourceName, type ModelTarget } from './model-access';
 import type { RegisteredModelEntity } from './model.entity';
 import type { ModelView } from './model.mapping';
 import { ModelRepository } from './model.repository';
@@ -69,7 +69,7 @@ export class ModelService {
     caller.assert('create', 'Model', { projectId: input.projectId });
     return this.models.transaction(async (tx) => {
       if (await this.models.exists(tx, input.projectId, input.name)) {
-        throw new AlreadyExistsError(`Registered Model (name=${input.name}) already exists.`);
+        throw modelNameTaken(input.projectId, input.name);
       }
       const now = Date.now();
       const tags = lastWins(input.tags);
@@ -123,7 +123,7 @@ export class ModelService {
     return this.change(caller, projectId, name, async (tx, model) => {
       checkMayReplace(caller, model, 'rename');
       if (newName !== name && (await this.models.exists(tx, projectId, newName))) {
-        throw new AlreadyExistsError(`Registered Model (name=${newName}) already exists.`);
+        throw modelNameTaken(projectId, newName);
       }
       model.name = newName;
       await this.models.update(tx, model.id, { name: newName });
@@ -138,7 +138,7 @@ export class ModelService {
       const held = await this.models.aliasesOf(tx, model.id);
       if (held.length > 0) {
         const named = held.map((alias) => `${alias.alias} (version ${alias.version})`).join(', ');
-        throw new FailedPreconditionError(`model "${name}" still has aliases: ${named}; delete them before the model`);
+        throw new FailedPreconditionError(`model "${name}" still has aliases: ${named}; delete them before the model`, { reason: 'MODEL_HAS_ALIASES', resource: modelResourceName(projectId, name) });
       }
       await this.models.delete(tx, model.id);
       await this.audit.recordIn(tx, caller);
@@ -156,7 +156,7 @@ export class ModelService {
   async deleteTag(caller: Caller, projectId: string, name: string, key: string): Promise<void> {
     checkTagKey(key);
     await this.change(caller, projectId, name, async (tx, model) => {
-      if (!(await this.models.deleteTag(tx, model.id, key))) throw new NotFoundError(`model "${name}" has no tag "${key}"`);
+      if (!(await this.models.deleteTag(tx, model.id, key))) throw new NotFoundError(`model "${name}" has no tag "${key}"`, { reason: 'MODEL_TAG_NOT_FOUND', resource: modelResourceName(projectId, name) });
     });
   }
 
@@ -208,9 +208,15 @@ export class ModelService {
  */
 function checkMayReplace(caller: Caller, model: RegisteredModelEntity, what: 'rename' | 'delete'): void {
   if (model.protectedAliases.length === 0 || caller.can('update', 'Project', { projectId: model.projectId, id: model.projectId })) return;
-  throw new PermissionDeniedError(
-    `model "${model.name}" has protected aliases (${model.protectedAliases.join(', ')}): only a project admin may ${what} it`,
-  );
+  throw new PermissionDeniedError(`model "${model.name}" has protected aliases (${model.protectedAliases.join(', ')}): only a project admin may ${what} it`, {
+    reason: 'MODEL_PROTECTED',
+    resource: modelResourceName(model.projectId, model.name),
+  });
+}
+
+/** ALREADY_EXISTS (MODEL_NAME_TAKEN), in MLflow's words, naming the model that holds the name. */
+function modelNameTaken(projectId: string, name: string): AlreadyExistsError {
+  return new AlreadyExistsError(`Registered Model (name=${name}) already exists.`, { reason: 'MODEL_NAME_TAKEN', resource: modelResourceName(projectId, name) });
 }
 
 /**

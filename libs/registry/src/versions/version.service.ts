@@ -10,6 +10,7 @@ import {
   decodePageToken,
   DomainError,
   encodePageToken,
+  type ErrorDetails,
   FailedPreconditionError,
   forwardAs,
   InvalidArgumentError,
@@ -86,8 +87,9 @@ class WaitEndedError extends DomainError {
   constructor(
     readonly code: status.DEADLINE_EXCEEDED | status.CANCELLED,
     message: string,
+    details: ErrorDetails = {},
   ) {
-    super(message);
+    super(message, details);
   }
 }
 
@@ -225,7 +227,10 @@ export class VersionService implements OnModuleInit {
       }
       const reason = await news.reason;
       if (reason === 'deadline') {
-        throw new WaitEndedError(status.DEADLINE_EXCEEDED, `version ${number} of model "${name}" is still PENDING at the call's deadline; call WaitVersion again to keep waiting`);
+        throw new WaitEndedError(status.DEADLINE_EXCEEDED, `version ${number} of model "${name}" is still PENDING at the call's deadline; call WaitVersion again to keep waiting`, {
+          reason: 'VERSION_STILL_PENDING',
+          resource: versionResourceName(projectId, name, number),
+        });
       }
       if (reason === 'cancelled') throw new WaitEndedError(status.CANCELLED, `the wait for version ${number} of model "${name}" was cancelled`);
     }
@@ -258,7 +263,9 @@ export class VersionService implements OnModuleInit {
   async deleteTag(caller: Caller, projectId: string, name: string, version: bigint, key: string): Promise<void> {
     checkTagKey(key);
     await this.change(caller, projectId, name, version, async (tx, row) => {
-      if (!(await this.versions.deleteTag(tx, row.modelId, row.version, key))) throw new NotFoundError(`version ${row.version} of model "${name}" has no tag "${key}"`);
+      if (!(await this.versions.deleteTag(tx, row.modelId, row.version, key))) {
+        throw new NotFoundError(`version ${row.version} of model "${name}" has no tag "${key}"`, { reason: 'VERSION_TAG_NOT_FOUND', resource: versionResourceName(projectId, name, row.version) });
+      }
     });
   }
 
@@ -271,7 +278,10 @@ export class VersionService implements OnModuleInit {
       const held = await this.versions.aliasesOf(tx, model.id, number);
       if (held.length > 0) {
         const aliases = held.map((alias) => alias.alias).join(', ');
-        throw new FailedPreconditionError(`version ${number} of model "${name}" is held by alias${held.length > 1 ? 'es' : ''} ${aliases}; move or delete ${held.length > 1 ? 'them' : 'it'} first`);
+        throw new FailedPreconditionError(`version ${number} of model "${name}" is held by alias${held.length > 1 ? 'es' : ''} ${aliases}; move or delete ${held.length > 1 ? 'them' : 'it'} first`, {
+          reason: 'VERSION_HAS_ALIASES',
+          resource: versionResourceName(projectId, name, number),
+        });
       }
       await this.versions.delete(tx, model.id, number);
       await this.models.update(tx, model.id, { updatedAt: Date.now() });
@@ -319,7 +329,7 @@ export class VersionService implements OnModuleInit {
   /** The version of the model, or NOT_FOUND naming both. */
   async find(model: RegisteredModelEntity, version: number, tx?: EntityManager): Promise<ModelVersionEntity> {
     const row = await this.versions.find(model.id, version, tx);
-    if (!row) throw new NotFoundError(`Model Version (name=${model.name}, version=${version}) not found`);
+    if (!row) throw new NotFoundError(`Model Version (name=${model.name}, version=${version}) not found`, { reason: 'VERSION_NOT_FOUND', resource: versionResourceName(model.projectId, model.name, version) });
     return row;
   }
 
@@ -346,7 +356,7 @@ export class VersionService implements OnModuleInit {
     if (!relative) throw new InvalidArgumentError('must name a file of the version', 'path');
     const { prefix, label } = await this.copyOf(caller, projectId, name, version);
     const file = await this.files.open(`${prefix}${relative}`);
-    if (!file) throw new NotFoundError(`${label} has no file "${relative}"`);
+    if (!file) throw new NotFoundError(`${label} has no file "${relative}"`, { reason: 'FILE_NOT_FOUND', resource: versionResourceName(projectId, name, Number(version)) });
     return file;
   }
 
@@ -354,9 +364,10 @@ export class VersionService implements OnModuleInit {
   private async copyOf(caller: Caller, projectId: string, name: string, version: bigint): Promise<{ prefix: string; label: string }> {
     const { version: row } = await this.get(caller, projectId, name, version);
     const label = `version ${row.version} of model "${name}"`;
-    if (!row.artifactStore) throw new FailedPreconditionError(`${label} is a reference to ${row.storageUri}; the registry keeps no files for it`);
-    if (row.status === 'PENDING') throw new FailedPreconditionError(`${label} is still being copied; its files can be read once it is READY`);
-    if (row.status === 'FAILED') throw new FailedPreconditionError(`${label} has no files: ${row.statusMessage}`);
+    const resource = versionResourceName(projectId, name, row.version);
+    if (!row.artifactStore) throw new FailedPreconditionError(`${label} is a reference to ${row.storageUri}; the registry keeps no files for it`, { reason: 'VERSION_IS_REFERENCE', resource });
+    if (row.status === 'PENDING') throw new FailedPreconditionError(`${label} is still being copied; its files can be read once it is READY`, { reason: 'VERSION_NOT_READY', resource });
+    if (row.status === 'FAILED') throw new FailedPreconditionError(`${label} has no files: ${row.statusMessage}`, { reason: 'VERSION_FAILED', resource });
     return { prefix: versionPrefix(projectId, row.modelId, row.version), label };
   }
 
@@ -427,7 +438,9 @@ export class VersionService implements OnModuleInit {
     const origin = await this.versions.find(from.id, number, tx);
     if (!origin) throw new InvalidArgumentError(`model "${source.name}" has no version ${number}`, 'source');
     const label = `version ${number} of model "${source.name}"`;
-    if (origin.status !== 'READY') throw new FailedPreconditionError(`${label} is ${origin.status}; only a READY version can be copied`);
+    if (origin.status !== 'READY') {
+      throw new FailedPreconditionError(`${label} is ${origin.status}; only a READY version can be copied`, { reason: 'VERSION_NOT_READY', resource: versionResourceName(from.projectId, source.name, number) });
+    }
     // Without a run of its own, the version came from wherever its source did.
     const inherited = lineage ?? origin.lineage;
     // A reference stays a reference: the registry has no files of it to copy.

@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
-import { decodePageToken, encodePageToken, FailedPreconditionError, NotFoundError, pageSizeOf, type Caller } from '@trellis/platform';
+import { decodePageToken, encodePageToken, NotFoundError, pageSizeOf, resourceName, type Caller } from '@trellis/platform';
 import { compareKeys, iterateObjects } from '@trellis/plugin-sdk';
 import { RunAccess } from '../runs/run-access';
+import { runNotActive } from '../runs/run-errors';
 import type { RunEntity } from '../runs/run.entity';
 import { artifactPathOf } from './artifact-path';
 import { ArtifactStores } from './artifact-stores';
@@ -40,7 +41,7 @@ export class ArtifactService {
   async upload(caller: Caller, runId: string, path: string, body: Readable): Promise<ArtifactEntry> {
     const relative = artifactPathOf(path);
     const run = await this.access.require(caller, 'update', runId);
-    if (run.lifecycleStage !== 'active') throw new FailedPreconditionError(`run ${runId} is deleted; restore it before uploading to it`);
+    if (run.lifecycleStage !== 'active') throw runNotActive(runId, `run ${runId} is deleted; restore it before uploading to it`);
     const store = await this.stores.store(run.artifactStore);
     const stored = await store.put(keyOf(run, relative), body);
     return { path: relative, isDir: false, size: stored.size };
@@ -52,7 +53,7 @@ export class ArtifactService {
     const store = await this.stores.store(run.artifactStore);
     const key = keyOf(run, relative);
     const info = await store.head(key);
-    if (!info) throw new NotFoundError(`run ${runId} has no artifact "${relative}"`);
+    if (!info) throw new NotFoundError(`run ${runId} has no artifact "${relative}"`, { reason: 'ARTIFACT_NOT_FOUND', resource: resourceName(['runs', runId], ['artifacts', relative]) });
     return { body: await store.get(key), size: info.size };
   }
 

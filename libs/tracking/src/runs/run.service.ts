@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
-import { AuditRecorder, type Caller, checkLength, checkRequired, checkNoControlCharacters, checkNoNul, DomainError, excerpt, FailedPreconditionError, InvalidArgumentError, NotFoundError, Outbox } from '@trellis/platform';
+import { AuditRecorder, type Caller, checkLength, checkRequired, checkNoControlCharacters, checkNoNul, DomainError, excerpt, InvalidArgumentError, NotFoundError, Outbox, resourceName } from '@trellis/platform';
 import { RunCreatedEventSchema, RunFinishedEventSchema } from '@trellis/proto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ArtifactStores } from '../artifacts/artifact-stores';
@@ -16,6 +16,7 @@ import { RunEntity, TERMINAL_STATUSES, type RunInputEntity, type RunStatusName }
 import { RunRepository } from './run.repository';
 import { generatedRunName } from './run-name';
 import { checkDatasetInput, type NewDatasetInput } from './dataset-input.validation';
+import { runNotActive } from './run-errors';
 
 /** MLflow's system tags that carry run fields. */
 const PARENT_TAG = 'mlflow.parentRunId';
@@ -220,7 +221,7 @@ export class RunService {
     const run = await this.access.require(caller, 'update', runId);
     checkActive(run);
     const deleted = await this.dataSource.transaction((manager) => this.runs.deleteTag(manager, run.id, key));
-    if (!deleted) throw new NotFoundError(`No tag with name: ${key} in run with id ${runId}`);
+    if (!deleted) throw new NotFoundError(`No tag with name: ${key} in run with id ${runId}`, { reason: 'TAG_NOT_FOUND', resource: resourceName(['runs', run.id]) });
   }
 
   /** Records dataset inputs; a dataset logged again (same name and digest) only gains new tags. */
@@ -292,7 +293,7 @@ export class RunService {
     const wanted = new Map(fresh.map((param) => [param.key, param.value]));
     const changed = stored.find((param) => wanted.get(param.key) !== param.value);
     if (changed) {
-      throw new InvalidArgumentError(paramChanged(changed.key, changed.value, wanted.get(changed.key) ?? '', runId));
+      throw new InvalidArgumentError(paramChanged(changed.key, changed.value, wanted.get(changed.key) ?? '', runId), undefined, { reason: 'PARAM_VALUE_CHANGED', resource: resourceName(['runs', runId]) });
     }
   }
 
@@ -316,7 +317,7 @@ function paramChanged(key: string, logged: string, attempted: string, runId: str
 
 function checkActive(run: RunEntity): void {
   if (run.lifecycleStage !== 'active') {
-    throw new FailedPreconditionError(`The run ${run.id} must be in the 'active' state. Current state is ${run.lifecycleStage}.`);
+    throw runNotActive(run.id, `The run ${run.id} must be in the 'active' state. Current state is ${run.lifecycleStage}.`);
   }
 }
 
