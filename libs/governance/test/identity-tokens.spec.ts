@@ -98,6 +98,9 @@ describe('governance identity, API keys and tokens', () => {
       await expect(bob.setRoleBinding({ binding: { projectId, principalId: bobId, role: Role.OWNER } })).rejects.toMatchObject({
         code: status.PERMISSION_DENIED,
         details: `${bobId} may not grant owner, a role above their own (admin)`,
+        reason: 'ROLE_ABOVE_CALLER',
+        domain: 'governance.trellis',
+        resource: `projects/${projectId}`,
       });
       const adminId = decodeJwt(adminToken).sub!;
       await expect(bob.setRoleBinding({ binding: { projectId, principalId: adminId, role: Role.VIEWER } })).rejects.toMatchObject({
@@ -156,7 +159,48 @@ describe('governance identity, API keys and tokens', () => {
     it('refuses to remove the last owner of a project', async () => {
       const admin = gov.identity(adminToken);
       const adminId = decodeJwt(adminToken).sub!;
-      await expect(admin.deleteRoleBinding({ projectId, principalId: adminId })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
+      await expect(admin.deleteRoleBinding({ projectId, principalId: adminId })).rejects.toMatchObject({
+        code: status.FAILED_PRECONDITION,
+        reason: 'LAST_OWNER',
+        resource: `projects/${projectId}`,
+      });
+      await expect(admin.setRoleBinding({ binding: { projectId, principalId: adminId, role: Role.EDITOR } })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION, reason: 'LAST_OWNER' });
+    });
+
+    it('names the reason and the resource of each missing or taken project, principal, member and key', async () => {
+      const admin = gov.identity(adminToken);
+      const tokens = gov.tokens(adminToken);
+      await expect(admin.createProject({ name: 'fraud' })).rejects.toMatchObject({ code: status.ALREADY_EXISTS, details: 'project fraud already exists', reason: 'PROJECT_NAME_TAKEN' });
+      await expect(admin.createPrincipal({ kind: PrincipalKind.USER, name: 'bob', displayName: 'Bob' })).rejects.toMatchObject({ code: status.ALREADY_EXISTS, reason: 'PRINCIPAL_NAME_TAKEN' });
+      await expect(admin.getProject({ projectId: 'no-such-project' })).rejects.toMatchObject({
+        code: status.NOT_FOUND,
+        details: 'project no-such-project not found',
+        reason: 'PROJECT_NOT_FOUND',
+        domain: 'governance.trellis',
+        resource: 'projects/no-such-project',
+      });
+      await expect(admin.setRoleBinding({ binding: { projectId, principalId: 'ghost', role: Role.VIEWER } })).rejects.toMatchObject({
+        code: status.NOT_FOUND,
+        reason: 'PRINCIPAL_NOT_FOUND',
+        resource: 'principals/ghost',
+      });
+      await expect(admin.deleteRoleBinding({ projectId, principalId: 'ghost' })).rejects.toMatchObject({
+        code: status.NOT_FOUND,
+        reason: 'ROLE_BINDING_NOT_FOUND',
+        resource: `projects/${projectId}/members/ghost`,
+      });
+      await expect(tokens.listApiKeys({ principalId: 'ghost' })).rejects.toMatchObject({ code: status.NOT_FOUND, reason: 'PRINCIPAL_NOT_FOUND' });
+      await expect(tokens.createApiKey({ name: 'scoped', projectIds: ['hidden'] })).rejects.toMatchObject({
+        code: status.NOT_FOUND,
+        details: 'project_ids: project hidden not found',
+        reason: 'PROJECT_NOT_FOUND',
+        resource: 'projects/hidden',
+      });
+      await expect(tokens.revokeApiKey({ apiKeyId: '0123456789abcdef' })).rejects.toMatchObject({
+        code: status.NOT_FOUND,
+        reason: 'API_KEY_NOT_FOUND',
+        resource: 'apiKeys/0123456789abcdef',
+      });
     });
 
     it('shows keys without secrets, and a revoked key cannot be exchanged again at once', async () => {
@@ -199,6 +243,7 @@ describe('governance identity, API keys and tokens', () => {
       await expect(gov.tokens(scopedToken).createApiKey({ name: 'escape' })).rejects.toMatchObject({
         code: status.PERMISSION_DENIED,
         details: 'a token from a project-scoped API key cannot manage API keys; use an unscoped key',
+        reason: 'API_KEY_SCOPED',
       });
     });
 
@@ -215,6 +260,7 @@ describe('governance identity, API keys and tokens', () => {
     const results = await Promise.allSettled(Array.from({ length: 30 }, () => gov.exchange(secrets[0])));
     const limited = results.filter((r) => r.status === 'rejected' && (r.reason as { code: number }).code === status.RESOURCE_EXHAUSTED);
     expect(limited.length).toBeGreaterThan(0);
+    expect((limited[0] as PromiseRejectedResult).reason).toMatchObject({ reason: 'EXCHANGE_RATE_LIMITED', retryAfterSeconds: expect.any(Number) });
     expect(results.some((r) => r.status === 'fulfilled')).toBe(true);
   });
 
@@ -222,6 +268,7 @@ describe('governance identity, API keys and tokens', () => {
     await expect(gov.exchange('not-a-key')).rejects.toMatchObject({
       code: status.UNAUTHENTICATED,
       details: 'API key rejected: not a Trellis API key (trellis_...)',
+      reason: 'API_KEY_REJECTED',
     });
   });
 

@@ -72,6 +72,9 @@ describe('ApprovalService through the service kit', () => {
     await expect(alice.approve({ approvalId: id })).rejects.toMatchObject({
       code: status.PERMISSION_DENIED,
       details: 'you requested this approval; someone else must approve it',
+      reason: 'APPROVAL_BY_REQUESTER',
+      domain: 'governance.trellis',
+      resource: `projects/p1/approvals/${id}`,
     });
     const approved = await bob.approve({ approvalId: id, comment: 'ship it' }, { requestId: 'req-approve' });
     expect(approved.approval).toMatchObject({ state: ApprovalState.APPROVED, deciderId: 'bob', comment: 'ship it' });
@@ -79,8 +82,10 @@ describe('ApprovalService through the service kit', () => {
     await expect(bob.approve({ approvalId: id })).rejects.toMatchObject({
       code: status.FAILED_PRECONDITION,
       details: `approval ${id} is already approved; only a pending request can be approved`,
+      reason: 'APPROVAL_NOT_PENDING',
+      resource: `projects/p1/approvals/${id}`,
     });
-    await expect(alice.reject({ approvalId: id })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
+    await expect(alice.reject({ approvalId: id })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION, reason: 'APPROVAL_NOT_PENDING' });
 
     // What a protected action in another service checks before it proceeds.
     const { approval: checked } = await viewer.getApproval({ approvalId: id });
@@ -140,7 +145,8 @@ describe('ApprovalService through the service kit', () => {
     const { approval } = await alice.requestApproval(ask);
     const id = approval!.id;
     for (const call of [outsider.getApproval({ approvalId: id }), outsider.approve({ approvalId: id }), outsider.reject({ approvalId: id })]) {
-      await expect(call).rejects.toMatchObject({ code: status.NOT_FOUND, details: `approval ${id} not found` });
+      // No resource: naming the request's project would tell an outsider which project it is in.
+      await expect(call).rejects.toMatchObject({ code: status.NOT_FOUND, details: `approval ${id} not found`, reason: 'APPROVAL_NOT_FOUND', resource: undefined });
     }
     await expect(outsider.listApprovals({ projectId: 'p1' })).rejects.toMatchObject({
       code: status.PERMISSION_DENIED,

@@ -63,6 +63,7 @@ describe('audit checkpoints through real gRPC, signed by a configured KMS', () =
     await expect(projectAdmin.createAuditCheckpoint({})).rejects.toMatchObject({
       code: status.PERMISSION_DENIED,
       details: 'admin-1 may not checkpoint the audit chain: only an org admin may',
+      reason: 'ORG_ADMIN_REQUIRED',
     });
   });
 

@@ -143,6 +143,7 @@ describe('AuditService through real gRPC', () => {
       await expect(orgAdmin.createAuditCheckpoint({})).rejects.toMatchObject({
         code: status.FAILED_PRECONDITION,
         details: 'audit checkpoints are off: audit.checkpointKms is not set and kms-local, the default, is not built into this program',
+        reason: 'AUDIT_CHECKPOINTS_OFF',
       });
     });
   });
@@ -169,6 +170,7 @@ describe('AuditService through real gRPC', () => {
       await expect(projectAdmin.verifyAuditChain({})).rejects.toMatchObject({
         code: status.PERMISSION_DENIED,
         details: 'admin-1 may not verify the audit chain: only an org admin may',
+        reason: 'ORG_ADMIN_REQUIRED',
       });
     });
   });
