@@ -240,6 +240,49 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
     expect(kept).not.toBe(removed);
   });
 
+  it('answers each refusal with the reason its RPC comment names, and the resource it concerns', async () => {
+    const experiment = await newExperiment('reasons');
+    const { id: runId } = (await newRun(experiment.id)).info!;
+    const missingRun = '0'.repeat(32);
+    const notFound = { code: status.NOT_FOUND, domain: 'tracking.trellis' };
+    await expect(viewer.runs.getRun({ runId: missingRun })).rejects.toMatchObject({ ...notFound, details: `Run with id=${missingRun} not found`, reason: 'RUN_NOT_FOUND', resource: `runs/${missingRun}` });
+    await expect(editor.runs.createRun({ experimentId: experiment.id, parentRunId: missingRun })).rejects.toMatchObject({ ...notFound, reason: 'RUN_NOT_FOUND' });
+    // Experiment ids are sequential: a refusal names no project, for one that exists elsewhere as for none.
+    await expect(outsider.experiments.getExperiment({ experimentId: experiment.id })).rejects.toMatchObject({ ...notFound, reason: 'EXPERIMENT_NOT_FOUND', resource: undefined });
+    await expect(viewer.experiments.getExperimentByName({ projectId: 'p1', name: 'nope' })).rejects.toMatchObject({ ...notFound, reason: 'EXPERIMENT_NOT_FOUND' });
+    await expect(editor.runs.deleteTag({ runId, key: 'absent' })).rejects.toMatchObject({ ...notFound, reason: 'TAG_NOT_FOUND', resource: `runs/${runId}` });
+    await expect(editor.experiments.deleteExperimentTag({ experimentId: experiment.id, key: 'absent' })).rejects.toMatchObject({
+      ...notFound,
+      reason: 'TAG_NOT_FOUND',
+      resource: `projects/p1/experiments/${experiment.id}`,
+    });
+    const download = viewer.artifacts.downloadArtifact({ runId, path: 'absent.bin' });
+    await expect((async () => { for await (const _ of download) void _; })()).rejects.toMatchObject({ ...notFound, reason: 'ARTIFACT_NOT_FOUND', resource: `runs/${runId}/artifacts/absent.bin` });
+
+    await expect(editor.experiments.createExperiment({ projectId: 'p1', name: 'reasons' })).rejects.toMatchObject({ code: status.ALREADY_EXISTS, reason: 'EXPERIMENT_NAME_TAKEN' });
+    await editor.runs.logParam({ runId, param: { key: 'lr', value: '0.1' } });
+    await expect(editor.runs.logParam({ runId, param: { key: 'lr', value: '0.2' } })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, reason: 'PARAM_VALUE_CHANGED', resource: `runs/${runId}` });
+    const defaultExperiment = (await editor.experiments.getExperimentByName({ projectId: 'p1', name: 'Default' })).experiment!;
+    await expect(editor.experiments.updateExperiment({ experimentId: defaultExperiment.id, name: 'Renamed', updateMask: { paths: ['name'] } })).rejects.toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      reason: 'DEFAULT_EXPERIMENT_NAME_FIXED',
+      resource: `projects/p1/experiments/${defaultExperiment.id}`,
+    });
+
+    await editor.runs.deleteRun({ runId });
+    const notActive = { code: status.FAILED_PRECONDITION, reason: 'RUN_NOT_ACTIVE', resource: `runs/${runId}` };
+    await expect(editor.runs.setTag({ runId, tag: { key: 'k', value: 'v' } })).rejects.toMatchObject(notActive);
+    await expect(editor.runs.logMetric({ runId, metric: point('m', 1, 0) })).rejects.toMatchObject(notActive);
+    await expect(editor.artifacts.uploadArtifact([{ part: { case: 'header', value: { runId, path: 'late.txt' } } }])).rejects.toMatchObject(notActive);
+    await editor.experiments.deleteExperiment({ experimentId: experiment.id });
+    await expect(editor.experiments.setExperimentTag({ experimentId: experiment.id, tag: { key: 'k', value: 'v' } })).rejects.toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      reason: 'EXPERIMENT_NOT_ACTIVE',
+      resource: `projects/p1/experiments/${experiment.id}`,
+    });
+    await expect(editor.runs.createRun({ experimentId: experiment.id })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION, reason: 'EXPERIMENT_NOT_ACTIVE' });
+  });
+
   it('stores artifacts under the run, lists them by directory, and refuses paths that escape', async () => {
     const { id: runId } = (await newRun((await newExperiment('artifacts')).id)).info!;
     const upload = (path: string, ...chunks: string[]) =>

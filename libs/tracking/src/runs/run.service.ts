@@ -282,7 +282,7 @@ export class RunService {
     for (const param of params) {
       const earlier = values.get(param.key);
       if (earlier !== undefined && earlier !== param.value) {
-        throw new InvalidArgumentError(paramChanged(param.key, earlier, param.value, runId));
+        throw paramChanged(param.key, earlier, param.value, runId);
       }
     }
     const fresh = params.filter((param) => !values.has(param.key));
@@ -293,7 +293,7 @@ export class RunService {
     const wanted = new Map(fresh.map((param) => [param.key, param.value]));
     const changed = stored.find((param) => wanted.get(param.key) !== param.value);
     if (changed) {
-      throw new InvalidArgumentError(paramChanged(changed.key, changed.value, wanted.get(changed.key) ?? '', runId), undefined, { reason: 'PARAM_VALUE_CHANGED', resource: resourceName(['runs', runId]) });
+      throw paramChanged(changed.key, changed.value, wanted.get(changed.key) ?? '', runId);
     }
   }
 
@@ -310,9 +310,13 @@ export class RunService {
   }
 }
 
-/** MLflow's words for a param logged again with another value. */
-function paramChanged(key: string, logged: string, attempted: string, runId: string): string {
-  return `Changing param values is not allowed. Param with key='${key}' was already logged with value='${excerpt(logged)}' for run ID='${runId}'. Attempted logging new value '${excerpt(attempted)}'.`;
+/** INVALID_ARGUMENT (PARAM_VALUE_CHANGED), in MLflow's words, for a param logged again with another value. */
+function paramChanged(key: string, logged: string, attempted: string, runId: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `Changing param values is not allowed. Param with key='${key}' was already logged with value='${excerpt(logged)}' for run ID='${runId}'. Attempted logging new value '${excerpt(attempted)}'.`,
+    undefined,
+    { reason: 'PARAM_VALUE_CHANGED', resource: resourceName(['runs', runId]) },
+  );
 }
 
 function checkActive(run: RunEntity): void {
