@@ -125,7 +125,7 @@ describe('registry with tracking and governance (SQLite, standalone kit)', () =>
     expect((await download('churn', 1n, 'model.onnx')).equals(weights)).toBe(true);
     expect((await download('churn', 1n, 'conf/params.json')).toString()).toBe('{"depth":3}');
     const missing = await failure(download('churn', 1n, 'nope.bin'));
-    expect(missing?.code).toBe(status.NOT_FOUND);
+    expect(missing).toMatchObject({ code: status.NOT_FOUND, reason: 'FILE_NOT_FOUND', domain: 'registry.trellis', resource: 'projects/p1/models/churn/versions/1' });
     expect((await failure(download('churn', 1n, '../../other')))?.code).toBe(status.INVALID_ARGUMENT);
   });
 
@@ -142,9 +142,13 @@ describe('registry with tracking and governance (SQLite, standalone kit)', () =>
     const failed = await ready('single', 2n);
     expect(failed).toMatchObject({ status: ModelVersionStatus.FAILED, statusMessage: `run ${runId} has no artifact "nope"` });
     const files = await failure(bob.registry.listVersionFiles({ projectId: 'p1', modelName: 'single', version: 2n }));
-    expect(files?.code).toBe(status.FAILED_PRECONDITION);
+    expect(files).toMatchObject({ code: status.FAILED_PRECONDITION, reason: 'VERSION_FAILED', resource: 'projects/p1/models/single/versions/2' });
     expect(files?.details).toContain('has no artifact "nope"');
-    expect((await failure(alice.registry.setAlias({ projectId: 'p1', modelName: 'single', alias: 'prod', version: 2n })))?.code).toBe(status.FAILED_PRECONDITION);
+    expect(await failure(alice.registry.setAlias({ projectId: 'p1', modelName: 'single', alias: 'prod', version: 2n }))).toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      reason: 'VERSION_FAILED',
+      resource: 'projects/p1/models/single/versions/2',
+    });
   });
 
   it('answers WaitVersion once a copy has ended: READY, or FAILED with its reason', async () => {
@@ -238,28 +242,36 @@ describe('registry with tracking and governance (SQLite, standalone kit)', () =>
     });
 
     it('needs an approval, approved by someone other than its requester, of exactly that change', async () => {
-      expect((await failure(setChampion(3n)))?.details).toContain('request an approval of registry.alias.set for projects/p1/models/prod-model/aliases/champion with detail version=3');
+      const unapproved = await failure(setChampion(3n));
+      expect(unapproved?.details).toContain('request an approval of registry.alias.set for projects/p1/models/prod-model/aliases/champion with detail version=3');
+      expect(unapproved).toMatchObject({ code: status.FAILED_PRECONDITION, reason: 'APPROVAL_REQUIRED', resource: 'projects/p1/models/prod-model/aliases/champion' });
 
       const pending = await request({ version: '3' });
       const stillPending = await failure(setChampion(3n, pending));
-      expect(stillPending?.code).toBe(status.FAILED_PRECONDITION);
+      expect(stillPending).toMatchObject({ code: status.FAILED_PRECONDITION, reason: 'APPROVAL_PENDING', resource: 'projects/p1/models/prod-model/aliases/champion' });
       expect(stillPending?.details).toContain('still pending');
       expect((await failure(alice.approvals.approve({ approvalId: pending })))?.code).toBe(status.PERMISSION_DENIED);
 
       const rejected = await request({ version: '3' });
       await bob.approvals.reject({ approvalId: rejected });
-      expect((await failure(setChampion(3n, rejected)))?.details).toContain('was rejected');
+      const refused = await failure(setChampion(3n, rejected));
+      expect(refused?.details).toContain('was rejected');
+      expect(refused).toMatchObject({ code: status.PERMISSION_DENIED, reason: 'APPROVAL_REJECTED' });
 
       const otherVersion = await request({ version: '2' });
       await approve(otherVersion);
       const wrongVersion = await failure(setChampion(3n, otherVersion));
-      expect(wrongVersion?.code).toBe(status.PERMISSION_DENIED);
+      expect(wrongVersion).toMatchObject({ code: status.PERMISSION_DENIED, reason: 'APPROVAL_MISMATCH', resource: 'projects/p1/models/prod-model/aliases/champion' });
       expect(wrongVersion?.details).toContain('approves version 2; this sets champion to version 3');
 
       const otherAlias = await request({ version: '3' }, 'projects/p1/models/prod-model/aliases/canary');
       await approve(otherAlias);
-      expect((await failure(setChampion(3n, otherAlias)))?.details).toContain('needs one for projects/p1/models/prod-model/aliases/champion');
-      expect((await failure(setChampion(3n, '5d2c4c1e-0000-4000-8000-000000000000')))?.details).toContain('does not exist');
+      const elsewhere = await failure(setChampion(3n, otherAlias));
+      expect(elsewhere?.details).toContain('needs one for projects/p1/models/prod-model/aliases/champion');
+      expect(elsewhere).toMatchObject({ code: status.PERMISSION_DENIED, reason: 'APPROVAL_MISMATCH' });
+      const unknown = await failure(setChampion(3n, '5d2c4c1e-0000-4000-8000-000000000000'));
+      expect(unknown?.details).toContain('does not exist');
+      expect(unknown).toMatchObject({ code: status.FAILED_PRECONDITION, reason: 'APPROVAL_NOT_FOUND' });
 
       await approve(pending);
       const change = (await setChampion(3n, pending)).change!;
@@ -267,7 +279,7 @@ describe('registry with tracking and governance (SQLite, standalone kit)', () =>
       expect((await bob.registry.listAliasHistory({ projectId: 'p1', modelName: 'prod-model', alias: 'champion' })).changes[0].approvalId).toBe(pending);
 
       const reused = await failure(setChampion(3n, pending));
-      expect(reused?.code).toBe(status.FAILED_PRECONDITION);
+      expect(reused).toMatchObject({ code: status.FAILED_PRECONDITION, reason: 'APPROVAL_USED', resource: 'projects/p1/models/prod-model/aliases/champion' });
       expect(reused?.details).toContain('already used');
       expect((await bob.registry.getVersionByAlias({ projectId: 'p1', modelName: 'prod-model', alias: 'champion' })).version?.version).toBe(3n);
     });

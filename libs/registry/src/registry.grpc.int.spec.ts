@@ -180,6 +180,7 @@ describe.each(databases)('registry through gRPC ($label)', ({ distributed }) => 
     const renamed = await failure(editor.renameModel({ projectId: 'p1', modelName: 'served', newName: 'served-old' }));
     expect(renamed?.code).toBe(status.PERMISSION_DENIED);
     expect(renamed?.details).toBe('model "served" has protected aliases (champion): only a project admin may rename it');
+    expect(renamed).toMatchObject({ reason: 'MODEL_PROTECTED', resource: 'projects/p1/models/served' });
     expect((await failure(editor.deleteModel({ projectId: 'p1', modelName: 'served' })))?.code).toBe(status.PERMISSION_DENIED);
     expect((await editor.renameModel({ projectId: 'p1', modelName: 'shadow', newName: 'shadow-2' })).model?.name).toBe('shadow-2');
     expect((await admin.renameModel({ projectId: 'p1', modelName: 'served', newName: 'served-2' })).model?.name).toBe('served-2');
@@ -290,6 +291,7 @@ describe.each(databases)('registry through gRPC ($label)', ({ distributed }) => 
     await editor.deleteVersion({ projectId: 'p1', modelName: 'aliased', version: 1n });
     const gone = await failure(viewer.getVersionByAlias({ projectId: 'p1', modelName: 'aliased', alias: 'prod', atTime: timestampFromMs(afterFirst) }));
     expect(gone?.details).toContain('since been deleted');
+    expect(gone).toMatchObject({ code: status.NOT_FOUND, reason: 'ALIAS_TARGET_DELETED', resource: 'projects/p1/models/aliased/aliases/prod' });
 
     const first = await viewer.listAliasHistory({ projectId: 'p1', modelName: 'aliased', pageSize: 2 });
     expect(first.changes.map((c) => `${c.alias}:${c.fromVersion}->${c.toVersion}`)).toEqual(['prod:2->0', 'canary:0->3']);
@@ -301,6 +303,54 @@ describe.each(databases)('registry through gRPC ($label)', ({ distributed }) => 
       status.INVALID_ARGUMENT,
     );
     expect((await failure(viewer.setAlias({ projectId: 'p1', modelName: 'aliased', alias: 'x', version: 3n })))?.code).toBe(status.PERMISSION_DENIED);
+  });
+
+  it('answers each refusal with the reason its RPC comment names, and the resource it concerns', async () => {
+    await newModel('reasons');
+    await newModel('reasons-2');
+    await newVersion('reasons');
+    await newVersion('reasons');
+    const model = 'projects/p1/models/reasons';
+    const notFound = { code: status.NOT_FOUND, domain: 'registry.trellis' };
+    await expect(editor.createModel({ projectId: 'p1', name: 'reasons' })).rejects.toMatchObject({
+      code: status.ALREADY_EXISTS,
+      details: 'Registered Model (name=reasons) already exists.',
+      reason: 'MODEL_NAME_TAKEN',
+      resource: model,
+    });
+    await expect(editor.renameModel({ projectId: 'p1', modelName: 'reasons-2', newName: 'reasons' })).rejects.toMatchObject({ code: status.ALREADY_EXISTS, reason: 'MODEL_NAME_TAKEN' });
+    await expect(viewer.getModel({ projectId: 'p1', modelName: 'absent' })).rejects.toMatchObject({ ...notFound, reason: 'MODEL_NOT_FOUND', resource: 'projects/p1/models/absent' });
+    await expect(viewer.getVersion({ projectId: 'p1', modelName: 'reasons', version: 9n })).rejects.toMatchObject({ ...notFound, reason: 'VERSION_NOT_FOUND', resource: `${model}/versions/9` });
+    await expect(editor.deleteModelTag({ projectId: 'p1', modelName: 'reasons', key: 'absent' })).rejects.toMatchObject({ ...notFound, reason: 'MODEL_TAG_NOT_FOUND', resource: model });
+    await expect(editor.deleteVersionTag({ projectId: 'p1', modelName: 'reasons', version: 1n, key: 'absent' })).rejects.toMatchObject({
+      ...notFound,
+      reason: 'VERSION_TAG_NOT_FOUND',
+      resource: `${model}/versions/1`,
+    });
+    await expect(viewer.getVersionByAlias({ projectId: 'p1', modelName: 'reasons', alias: 'absent' })).rejects.toMatchObject({ ...notFound, reason: 'ALIAS_NOT_FOUND', resource: `${model}/aliases/absent` });
+    await expect(editor.deleteAlias({ projectId: 'p1', modelName: 'reasons', alias: 'absent' })).rejects.toMatchObject({ ...notFound, reason: 'ALIAS_NOT_FOUND' });
+    await expect(viewer.listVersionFiles({ projectId: 'p1', modelName: 'reasons', version: 1n })).rejects.toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      reason: 'VERSION_IS_REFERENCE',
+      resource: `${model}/versions/1`,
+    });
+
+    await editor.setAlias({ projectId: 'p1', modelName: 'reasons', alias: 'prod', version: 1n });
+    await expect(editor.deleteVersion({ projectId: 'p1', modelName: 'reasons', version: 1n })).rejects.toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      reason: 'VERSION_HAS_ALIASES',
+      resource: `${model}/versions/1`,
+    });
+    await expect(editor.deleteModel({ projectId: 'p1', modelName: 'reasons' })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION, reason: 'MODEL_HAS_ALIASES', resource: model });
+
+    // A version still being copied, as a copy under way leaves it.
+    const { id } = await service.dataSource.manager.findOneByOrFail(RegisteredModelEntity, { projectId: 'p1', name: 'reasons' });
+    await service.dataSource.transaction((manager) => manager.update(ModelVersionEntity, { modelId: id, version: 2 }, { status: 'PENDING' }));
+    await expect(editor.createVersion({ projectId: 'p1', modelName: 'reasons-2', source: 'models:/reasons/2' })).rejects.toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      reason: 'VERSION_NOT_READY',
+      resource: `${model}/versions/2`,
+    });
   });
 
   it('refuses alias names MLflow reserves or cannot read', async () => {
