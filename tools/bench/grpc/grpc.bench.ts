@@ -21,6 +21,8 @@ import { TestKeySet } from '@trellis/platform/testing';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   WidgetSchema,
   WidgetService,
@@ -93,6 +95,9 @@ async function concurrent(client: Client): Promise<number> {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-'));
   const keys = await TestKeySet.create();
@@ -112,27 +117,32 @@ async function main() {
   const rows: Record<string, Record<string, number[]>> = { kit: {}, bare: {} };
   const record = (who: string, key: string, value: number) => (rows[who][key] ??= []).push(value);
   // Alternate kit and bare within each round, so machine noise hits both alike, and which goes
-  // first from round to round: whichever runs first in a round pays for the other's garbage.
+  // first from round to round. Each part starts on a collected heap: otherwise it pays for the
+  // garbage of the part before it, and whichever went first in a round lost 20 to 30%.
   const both = [['kit', kitClient], ['bare', bareClient]] as const;
   for (let round = 0; round < ROUNDS; round++) {
     for (const [who, client] of round % 2 === 0 ? both : [...both].reverse()) {
+      collectGarbage();
       const seq = await sequential(client);
       record(who, 'p50', seq.p50);
       record(who, 'p99', seq.p99);
       record(who, 'seq', seq.perSecond);
+      collectGarbage();
       record(who, 'c64', await concurrent(client));
     }
   }
 
   const m = (who: string, key: string) => median(rows[who][key]);
-  console.log(`grpc unary round trip, ${ROUNDS} rounds (medians, kit and bare first in turn), ${SEQUENTIAL} sequential + ${CONCURRENT} at ${IN_FLIGHT} in flight per round`);
+  console.log(`grpc unary round trip, ${ROUNDS} rounds (medians; kit and bare first in turn, each part on a collected heap), ${SEQUENTIAL} sequential + ${CONCURRENT} at ${IN_FLIGHT} in flight per round`);
   console.log(`node ${process.version}, ${cpus().length} cpus (${cpus()[0]?.model ?? 'unknown'}), client and server in one process, loopback`);
-  console.log('metric                 bare grpc-js      trellis kit      kit/bare');
+  console.log('metric                 bare grpc-js      trellis kit      kit/bare             paired');
+  // paired: the median of each round's own kit/bare ratio, which a machine whose load drifts between rounds moves less.
+  const paired = (key: string) => median(rows.kit[key].map((kit, round) => kit / rows.bare[key][round]));
   const line = (label: string, key: string, unit: string, lowerIsBetter: boolean) => {
     const ratio = m('kit', key) / m('bare', key);
     const overhead = lowerIsBetter ? ratio - 1 : 1 / ratio - 1;
     console.log(
-      `${label.padEnd(22)} ${`${m('bare', key).toFixed(1)} ${unit}`.padEnd(17)} ${`${m('kit', key).toFixed(1)} ${unit}`.padEnd(16)} ${ratio.toFixed(3)} (cost ${(overhead * 100).toFixed(1)}%)`,
+      `${label.padEnd(22)} ${`${m('bare', key).toFixed(1)} ${unit}`.padEnd(17)} ${`${m('kit', key).toFixed(1)} ${unit}`.padEnd(16)} ${`${ratio.toFixed(3)} (cost ${(overhead * 100).toFixed(1)}%)`.padEnd(20)} ${paired(key).toFixed(3)}`,
     );
   };
   line('p50 sequential', 'p50', 'us', true);

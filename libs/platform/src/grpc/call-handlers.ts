@@ -3,7 +3,6 @@ import type {
   handleClientStreamingCall,
   handleServerStreamingCall,
   handleUnaryCall,
-  Metadata,
   ServerDuplexStream,
   ServerReadableStream,
   ServerWritableStream,
@@ -52,23 +51,28 @@ export function callHandler(route: GrpcRoute, pipeline: CallPipeline): UntypedHa
 function unaryHandler(route: GrpcRoute, pipeline: CallPipeline): handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const context = callContextOf(call.metadata, call);
-    if (call.request instanceof RefusedRequest) return void pipeline.failures.answer(call.request.reason, context, route).then(callback);
-    answer(route, pipeline, context, call.request, call.metadata, call).then(
-      (response) => callback(null, response),
-      (error: unknown) => void pipeline.failures.answer(error, context, route).then(callback),
-    );
+    const fail = (error: unknown) => void pipeline.failures.answer(error, context, route).then(callback);
+    if (call.request instanceof RefusedRequest) return fail(call.request.reason);
+    let response: unknown;
+    try {
+      const admitted = pipeline.guard.admit(context, call.metadata, route);
+      response = admitted ? admitted.then(() => route.invoke(call.request, call.metadata, call)) : route.invoke(call.request, call.metadata, call);
+    } catch (error) {
+      return fail(error);
+    }
+    // Most calls get here with no await at all (a token already verified); each await costs a turn.
+    if (!isPromiseLike(response) && !isObservable(response) && !route.audited) return callback(null, response);
+    finish(route, pipeline, context, response).then((answer) => callback(null, answer), fail);
   };
 }
 
-async function answer(route: GrpcRoute, pipeline: CallPipeline, context: CallContext, request: unknown, metadata: Metadata, call: unknown): Promise<unknown> {
-  const admitted = pipeline.guard.admit(context, metadata, route);
-  if (admitted) await admitted;
-  let response = route.invoke(request, metadata, call);
-  if (isPromiseLike(response)) response = await response;
+/** The answer of a unary handler that returned a promise or an Observable, or of an audited call, once audited. */
+async function finish(route: GrpcRoute, pipeline: CallPipeline, context: CallContext, response: unknown): Promise<unknown> {
+  let answer = await response;
   // A unary handler may answer with an Observable, as Nest allowed: its first message is the answer.
-  if (isObservable(response)) response = await firstValueFrom(response);
+  if (isObservable(answer)) answer = await firstValueFrom(answer);
   if (route.audited) await auditOnce(route, pipeline, context)();
-  return response;
+  return answer;
 }
 
 function serverStreamHandler(route: GrpcRoute, pipeline: CallPipeline): handleServerStreamingCall<unknown, unknown> {

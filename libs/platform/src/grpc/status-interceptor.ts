@@ -37,7 +37,7 @@ export function statusInterceptor(metrics: Metrics): ServerInterceptor {
  * ServerInterceptingCall would also wrap the listener and every message, several objects a call.)
  */
 class ObservedCall implements ServerInterceptingCallInterface {
-  private readonly startedAt = process.hrtime.bigint();
+  private readonly startedAt = performance.now();
 
   constructor(
     private readonly call: ServerInterceptingCallInterface,

@@ -106,9 +106,9 @@ export class GrpcCallSeries {
     private readonly method: string,
   ) {}
 
-  /** Records one call answered with `code` (`OK`, `NOT_FOUND`, ...), started at `startedAt` (`process.hrtime.bigint()`). */
-  observe(code: string, startedAt: bigint): void {
-    this.seconds.push(Number(process.hrtime.bigint() - startedAt) / 1e9);
+  /** Records one call answered with `code` (`OK`, `NOT_FOUND`, ...), started at `startedAt` (`performance.now()`). */
+  observe(code: string, startedAt: number): void {
+    this.seconds.push((performance.now() - startedAt) / 1000);
     this.codes.set(code, (this.codes.get(code) ?? 0) + 1);
     if (this.seconds.length >= PENDING_CALLS) this.flush();
   }

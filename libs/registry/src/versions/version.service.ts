@@ -391,7 +391,8 @@ export class VersionService implements OnModuleInit {
     message: string,
     context: { actor?: string; requestId?: string },
   ): Promise<RegisteredModelEntity | undefined> {
-    const row = await this.versions.settle(tx, modelId, number, outcome, message);
+    // A copy's failure may quote a long error; the contract shows at most statusMessageLength characters.
+    const row = await this.versions.settle(tx, modelId, number, outcome, message.slice(0, REGISTRY_LIMITS.statusMessageLength));
     const model = row && (await this.models.findById(tx, modelId));
     if (!row || !model) return undefined;
     const [view] = await this.versions.views([{ version: row, model }], tx);
