@@ -7,7 +7,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Caller } from '../auth/caller';
 import { excerpt, PermissionDeniedError, UnauthenticatedError, type GrpcStatusError } from '../errors';
 import type { Outbox } from '../events';
-import { MAX_STATUS_DETAILS } from '../grpc/status-interceptor';
+import { MAX_STATUS_DETAILS } from '../grpc/grpc-status';
 import type { Logger } from '../ops/logger';
 import { auditResourceName } from './resource-name';
 

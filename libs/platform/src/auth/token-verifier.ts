@@ -3,6 +3,7 @@ import { UnauthenticatedError } from '../errors';
 import { API_KEY_PATTERN, HOW_TO_GET_A_TOKEN } from './api-key-format';
 import { PROJECT_ROLES, type Principal, type RoleBinding } from './principal';
 import { revocableClaims, RevocationList } from './revocation-list';
+import { TokenCache } from './token-cache';
 
 /** How soon an unknown key id may make the verifier fetch the key set again. */
 const REFETCH_COOLDOWN_MS = 1000;
@@ -43,8 +44,7 @@ interface TrellisClaims extends JWTPayload {
  */
 export class TokenVerifier {
   private readonly keySet;
-  private readonly cache = new Map<string, Principal>();
-  private readonly cacheSize: number;
+  private readonly cache: TokenCache<Principal>;
   /** The revocations this verifier refuses tokens by. */
   readonly revocations: RevocationList;
 
@@ -53,7 +53,7 @@ export class TokenVerifier {
       options.keys.kind === 'remote'
         ? createRemoteJWKSet(new URL(options.keys.url), { cacheMaxAge: 10 * 60_000, cooldownDuration: REFETCH_COOLDOWN_MS })
         : createLocalJWKSet(options.keys.keys);
-    this.cacheSize = options.cacheSize ?? 10_000;
+    this.cache = new TokenCache(options.cacheSize ?? 10_000);
     this.revocations = options.revocations ?? new RevocationList();
   }
 
@@ -68,7 +68,6 @@ export class TokenVerifier {
     let principal = this.unexpired(token);
     if (!principal) {
       principal = toPrincipal(await this.verifySignature(token));
-      if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
       this.cache.set(token, principal);
     }
     const revoked = this.revocations.reasonToRefuse(principal);

@@ -4,7 +4,7 @@ import { AlreadyExistsError, InvalidArgumentError, NotFoundError, ResourceExhaus
 import { toGrpcError } from './grpc-error';
 import { fromBinary } from '@bufbuild/protobuf';
 import { StatusSchema } from '@trellis/proto';
-import { MAX_STATUS_DETAILS } from '../grpc/status-interceptor';
+import { MAX_STATUS_DETAILS } from '../grpc/grpc-status';
 import { excerpt } from './field-checks';
 import { STATUS_DETAILS_KEY, statusDetailsOf } from './status-details';
 

@@ -31,7 +31,7 @@ const CANCELLED = Symbol('cancelled');
 /**
  * The grpc-js handler of `route`: answers a request message the kit refused (a `RefusedRequest`
  * from requestDecoder) with its status, details included, before anything else sees it, binds the call's context
- * (request id, peer), lets the guard admit it, runs the controller's handler, audits a mutating
+ * (request id and peer, read when first needed), lets the guard admit it, runs the controller's handler, audits a mutating
  * call that succeeded, and answers any error with the status CallFailures chooses. Plain functions
  * and promises per call; the route holds everything that does not change between calls.
  */

@@ -1,4 +1,3 @@
-import { status } from '@grpc/grpc-js';
 import type { CallContext } from '../auth/call-context';
 import { AuditRecorder, refusalOf } from '../audit/audit-recorder';
 import { auditedCall } from '../audit/audit.interceptor';
@@ -6,9 +5,7 @@ import { RateLimiter } from '../auth/rate-limiter';
 import { toGrpcError, type GrpcStatusError } from '../errors';
 import type { Logger } from '../ops/logger';
 import type { Metrics } from '../ops/metrics';
-
-/** gRPC status names by code, as Prometheus labels and logs show them. */
-export const CODE_NAMES = Object.fromEntries(Object.entries(status).map(([name, code]) => [code, name])) as Record<number, string>;
+import { CODE_NAMES } from './grpc-status';
 
 /** The method a failed call was made to, as logs and audit records name it. */
 export interface FailedMethod {

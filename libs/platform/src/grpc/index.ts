@@ -2,6 +2,7 @@ export * from './call-pipeline';
 export * from './call-error';
 export * from './grpc-client';
 export * from './grpc-server';
+export * from './grpc-status';
 export * from './package-definition';
 export * from './status-interceptor';
 export * from './paging';

@@ -1,6 +1,7 @@
 import { Metadata, status, type ServerInterceptingCallInterface, type ServerMethodDefinition } from '@grpc/grpc-js';
 import { Metrics } from '../ops/metrics';
-import { MAX_STATUS_DETAILS, statusInterceptor } from './status-interceptor';
+import { MAX_STATUS_DETAILS } from './grpc-status';
+import { statusInterceptor } from './status-interceptor';
 
 /** The call under the interceptor: what grpc-js was asked to send. */
 function interceptedCall(metrics: Metrics) {
