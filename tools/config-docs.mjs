@@ -128,6 +128,8 @@ export function settingsSection() {
       const uses = plugins.map(([kind, use]) => `${code(kind)}${use.optional ? ' (optional)' : ''}: ${use.purpose}`);
       out.push(`Plugin kinds it uses: ${uses.join('; ')}.`);
     }
+    if (service.workers?.length) out.push(`Background workers, each run by one replica at a time: ${service.workers.map((worker) => code(worker.name)).join(', ')}.`);
+    if (service.subscriptions?.length) out.push(`Events it acts on: ${service.subscriptions.map((declared) => code(declared.subject)).join(', ')}.`);
     const own = service.config ? rows(json(service.config), `services.${service.name}`, (path, node) => {
       if (node.type === 'object') return '(file only)';
       return code(kit.serviceVariable(service.name, path.split('.').pop()));

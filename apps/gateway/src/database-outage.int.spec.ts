@@ -35,7 +35,7 @@ describe("MLflow's REST API while tracking's PostgreSQL database is out of reach
       TRELLIS_TRACKING_PORT: '0',
       TRELLIS_GATEWAY_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
-      TRELLIS_ADMIN_KEY: ADMIN_KEY,
+      TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
       TRELLIS_GOVERNANCE_DATABASE_URL: governanceDatabase,
       TRELLIS_TRACKING_DATABASE_URL: server.toString(),
       ...nats.env,

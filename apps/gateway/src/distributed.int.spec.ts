@@ -32,7 +32,7 @@ describe('the gateway and its upstreams', () => {
       TRELLIS_GOVERNANCE_PORT: '0',
       TRELLIS_GATEWAY_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
-      TRELLIS_ADMIN_KEY: ADMIN_KEY,
+      TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
       TRELLIS_GATEWAY_UPSTREAM_TRACKING: trackingAddress,
     });
     running = await runProcess({ mode: 'standalone', services: [governanceService], edges: [gatewayEdge], print: () => undefined });

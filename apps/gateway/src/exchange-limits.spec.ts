@@ -12,7 +12,7 @@ describe('the gateway when governance refuses key exchanges for a while', () => 
 
   beforeAll(async () => {
     // One rejected exchange per four seconds from one address, a burst of one: a burst of five always meets the limit.
-    platform = await TestPlatform.start({ TRELLIS_GOVERNANCE_PORT: '0', TRELLIS_GATEWAY_PORT: '0', TRELLIS_AUTH_JWKS_FILE: '', TRELLIS_AUTH_EXCHANGES_PER_ADDRESS_PER_SECOND: '0.25' });
+    platform = await TestPlatform.start({ TRELLIS_GOVERNANCE_PORT: '0', TRELLIS_GATEWAY_PORT: '0', TRELLIS_AUTH_JWKS_FILE: '', TRELLIS_GOVERNANCE_EXCHANGES_PER_ADDRESS_PER_SECOND: '0.25' });
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = (() => true) as typeof process.stdout.write;
     try {

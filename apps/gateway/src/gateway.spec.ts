@@ -17,7 +17,7 @@ describe('the gateway in front of governance', () => {
 
   beforeAll(async () => {
     // Governance signs with its own keys, which this process serves: no test key set.
-    platform = await TestPlatform.start({ TRELLIS_GOVERNANCE_PORT: '0', TRELLIS_GATEWAY_PORT: '0', TRELLIS_ADMIN_KEY: ADMIN_KEY, TRELLIS_AUTH_JWKS_FILE: '' });
+    platform = await TestPlatform.start({ TRELLIS_GOVERNANCE_PORT: '0', TRELLIS_GATEWAY_PORT: '0', TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY, TRELLIS_AUTH_JWKS_FILE: '' });
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = (() => true) as typeof process.stdout.write;
     try {

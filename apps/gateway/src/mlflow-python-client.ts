@@ -145,7 +145,7 @@ export async function startMlflowStack(services: ServiceDefinition[]): Promise<M
     TRELLIS_OPS_PORT: '0',
     TRELLIS_GATEWAY_PORT: '0',
     TRELLIS_LOG_LEVEL: 'silent',
-    TRELLIS_ADMIN_KEY: ADMIN_KEY,
+    TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
     ...Object.fromEntries(services.map((service) => [`TRELLIS_${service.name.toUpperCase()}_PORT`, '0'])),
   });
   let running: RunningProcess | undefined;

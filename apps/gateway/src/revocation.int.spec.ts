@@ -41,7 +41,7 @@ describe('revocation in distributed mode: governance, tracking and the gateway e
     nats = testNatsConfig();
     Object.assign(process.env, { TRELLIS_MODE: 'distributed', TRELLIS_DATA_DIR: dataDir, TRELLIS_OPS_PORT: '0', TRELLIS_LOG_LEVEL: 'silent', ...nats.env });
     const governance = await start(
-      { TRELLIS_ADMIN_KEY: ADMIN_KEY, TRELLIS_GOVERNANCE_DATABASE_URL: governanceDb.config.url, TRELLIS_GOVERNANCE_PORT: '0' },
+      { TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY, TRELLIS_GOVERNANCE_DATABASE_URL: governanceDb.config.url, TRELLIS_GOVERNANCE_PORT: '0' },
       { services: [governanceService] },
     );
     governanceAddress = governance.services[0].grpcAddress;

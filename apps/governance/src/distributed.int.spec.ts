@@ -22,7 +22,7 @@ describe('governance as its own process (distributed: PostgreSQL, NATS JetStream
       TRELLIS_OPS_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
       ...nats.env,
-      TRELLIS_ADMIN_KEY: ADMIN_KEY,
+      TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
     });
     running = await runProcess({ mode: 'distributed', services: [governanceService], print: () => undefined });
   });
@@ -34,7 +34,7 @@ describe('governance as its own process (distributed: PostgreSQL, NATS JetStream
     await database?.drop();
   });
 
-  it('takes the admin key from TRELLIS_ADMIN_KEY, and its audit log fills through JetStream', async () => {
+  it('takes the admin key from TRELLIS_GOVERNANCE_ADMIN_KEY, and its audit log fills through JetStream', async () => {
     const [governance] = running.services;
     const { token } = await createGrpcClient(TokenServiceDesc, governance.grpcAddress).exchangeApiKey({ apiKey: ADMIN_KEY });
     const identity = createGrpcClient(IdentityServiceDesc, governance.grpcAddress, { token });

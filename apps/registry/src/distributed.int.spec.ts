@@ -52,7 +52,7 @@ describe('registry as its own process beside tracking and governance (distribute
       TRELLIS_OPS_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
       ...nats.env,
-      TRELLIS_ADMIN_KEY: ADMIN_KEY,
+      TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
     });
     governanceAddress = await start([governanceService], { TRELLIS_DATA_DIR: dirs[0], TRELLIS_GOVERNANCE_DATABASE_URL: databases[0].config.url, TRELLIS_GOVERNANCE_PORT: '0' });
     process.env.TRELLIS_AUTH_JWKS_URL = `${processes[0].opsAddress}/.well-known/jwks.json`;

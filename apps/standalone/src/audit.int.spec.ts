@@ -23,9 +23,9 @@ describe('the audit log of the standalone program', () => {
       TRELLIS_DATA_DIR: join(dir, 'data'),
       TRELLIS_OPS_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
-      TRELLIS_ADMIN_KEY: ADMIN_KEY,
+      TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
       // Checkpoints on demand only: a timer's would be numbered at a moment the spec cannot know.
-      TRELLIS_AUDIT_CHECKPOINT_EVERY_SECONDS: '86400',
+      TRELLIS_GOVERNANCE_CHECKPOINT_EVERY_SECONDS: '86400',
     });
     for (const service of SERVICES) process.env[`TRELLIS_${service.name.toUpperCase()}_PORT`] = '0';
     running = await runProcess({ mode: 'standalone', services: SERVICES, plugins: BUILT_IN_PLUGINS, print: () => undefined });

@@ -6,7 +6,7 @@ import { IdentityServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EDGES, SERVICES } from './services';
+import { BUILT_IN_PLUGINS, EDGES, SERVICES } from './services';
 
 /** Longer than any string limit but the dataset schema's and profile's, far shorter than a request may be. */
 const OVERSIZED = 'x'.repeat(100_000);
@@ -113,7 +113,7 @@ describe('oversized requests to every method of every service', () => {
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = ((text: string) => printed.push(String(text)) > 0) as typeof process.stdout.write;
     try {
-      running = await runProcess({ mode: 'standalone', services: SERVICES, edges: EDGES, print: (line) => printed.push(line) });
+      running = await runProcess({ mode: 'standalone', services: SERVICES, edges: EDGES, plugins: BUILT_IN_PLUGINS, print: (line) => printed.push(line) });
     } finally {
       process.stdout.write = write;
     }

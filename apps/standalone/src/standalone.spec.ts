@@ -4,7 +4,7 @@ import { IdentityServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EDGES, SERVICES } from './services';
+import { BUILT_IN_PLUGINS, EDGES, SERVICES } from './services';
 
 describe('the standalone process', () => {
   let dir: string;
@@ -27,7 +27,7 @@ describe('the standalone process', () => {
       return true;
     }) as typeof process.stdout.write;
     try {
-      running = await runProcess({ mode: 'standalone', services: SERVICES, edges: EDGES, print: (line) => printed.push(line) });
+      running = await runProcess({ mode: 'standalone', services: SERVICES, edges: EDGES, plugins: BUILT_IN_PLUGINS, print: (line) => printed.push(line) });
     } finally {
       process.stdout.write = write;
     }

@@ -30,7 +30,7 @@ describe('tracking as its own process beside governance (distributed: PostgreSQL
       TRELLIS_OPS_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
       ...nats.env,
-      TRELLIS_ADMIN_KEY: ADMIN_KEY,
+      TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
       TRELLIS_GOVERNANCE_DATABASE_URL: governanceDb.config.url,
       TRELLIS_GOVERNANCE_PORT: '0',
     });

@@ -1,7 +1,9 @@
 import { ApprovalServiceDesc, AuditServiceDesc, IdentityServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { defineService } from '@trellis/platform';
 import { ApprovalEntity } from './approvals/approval.entity';
+import { AuditCheckpointer } from './audit/audit-checkpointer';
 import { AuditChainHeadEntity, AuditCheckpointEntity, AuditRecordEntity } from './audit/audit.entity';
+import { governanceConfig } from './governance.config';
 import { GovernanceModule } from './governance.module';
 import { OrgEntity, PrincipalEntity, ProjectEntity, RoleBindingEntity } from './identity/identity.entity';
 import { CreateIdentityTables1767100000000 } from './migrations/1767100000000-create-identity-tables';
@@ -15,9 +17,13 @@ import { ApiKeyEntity, SigningKeyEntity } from './tokens/token.entity';
 /** Governance: identity, API keys and tokens, the audit chain, approvals. */
 export const governanceService = defineService({
   name: 'governance',
+  description: 'Identity, API keys and tokens, the audit chain and approvals',
   defaultPort: 50051,
+  config: governanceConfig,
   module: GovernanceModule,
   grpcServices: [IdentityServiceDesc, TokenServiceDesc, AuditServiceDesc, ApprovalServiceDesc],
+  workers: [AuditCheckpointer],
+  plugins: { kms: { purpose: 'signs audit checkpoints; without one they are off', optional: true } },
   entities: [
     OrgEntity,
     ProjectEntity,

@@ -11,6 +11,7 @@ class IdentityOnlyModule {}
 /** Declares AuditService without its handlers, so the kit refuses to start it. */
 const unstartable = defineService({
   name: 'governance',
+  config: governanceService.config,
   defaultPort: 0,
   module: IdentityOnlyModule,
   grpcServices: [IdentityServiceDesc, AuditServiceDesc],

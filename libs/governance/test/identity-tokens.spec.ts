@@ -15,6 +15,7 @@ class IdentityAndTokensModule {}
 
 const identityAndTokens = defineService({
   name: 'governance',
+  config: governanceService.config,
   defaultPort: 0,
   module: IdentityAndTokensModule,
   grpcServices: [IdentityServiceDesc, TokenServiceDesc],
@@ -29,7 +30,7 @@ describe('governance identity, API keys and tokens', () => {
 
   beforeAll(async () => {
     // One exchange per key per second (a burst of 4): the burst of 30 below must outrun the refill even on a busy machine.
-    gov = await GovernanceHarness.start(identityAndTokens, { TRELLIS_AUTH_TOKEN_TTL_SECONDS: '60', TRELLIS_AUTH_EXCHANGES_PER_KEY_PER_SECOND: '1' });
+    gov = await GovernanceHarness.start(identityAndTokens, { TRELLIS_AUTH_TOKEN_TTL_SECONDS: '60', TRELLIS_GOVERNANCE_EXCHANGES_PER_KEY_PER_SECOND: '1' });
     secrets.push(gov.adminKey);
     adminToken = await gov.exchange(gov.adminKey);
     secrets.push(adminToken);
@@ -296,7 +297,7 @@ describe('governance key exchange limits per client address', () => {
   let gov: GovernanceHarness;
 
   beforeAll(async () => {
-    gov = await GovernanceHarness.start(identityAndTokens, { TRELLIS_AUTH_EXCHANGES_PER_ADDRESS_PER_SECOND: '1' });
+    gov = await GovernanceHarness.start(identityAndTokens, { TRELLIS_GOVERNANCE_EXCHANGES_PER_ADDRESS_PER_SECOND: '1' });
   });
 
   afterAll(async () => {

@@ -14,10 +14,12 @@ import { ModelVersionEntity, VersionTagEntity } from './versions/version.entity'
  */
 export const registryService = defineService({
   name: 'registry',
+  description: 'Registered models, numbered versions with their lineage, aliases with their history, protected aliases behind approvals',
   defaultPort: 50054,
   module: RegistryModule,
   grpcServices: [RegistryServiceDesc],
   calls: ['tracking', 'governance'],
+  plugins: { storage: { purpose: "keeps the copies of versions' files" } },
   entities: [RegisteredModelEntity, ModelTagEntity, ModelVersionEntity, VersionTagEntity, AliasEntity, AliasChangeEntity, UsedApprovalEntity],
   migrations: [CreateRegistryTables1767600000000, AddVersionRunLink1767610000000],
 });

@@ -12,9 +12,11 @@ import { TrackingModule } from './tracking.module';
 /** Tracking: experiments, runs, params, metrics, tags, dataset inputs and artifacts. */
 export const trackingService = defineService({
   name: 'tracking',
+  description: 'Experiments, runs, params, metrics, tags, dataset inputs and artifacts',
   defaultPort: 50053,
   module: TrackingModule,
   grpcServices: [ExperimentServiceDesc, RunServiceDesc, MetricServiceDesc, ArtifactServiceDesc],
+  plugins: { storage: { purpose: "keeps runs' artifacts, in the instance each project chose" } },
   entities: [ExperimentEntity, ExperimentTagEntity, RunEntity, RunParamEntity, RunTagEntity, RunInputEntity, ProjectSettingsEntity, MetricSeriesEntity, MetricPointEntity, MetricRollupEntity],
   migrations: [CreateTrackingTables1767500000000, CreateMetricTables1767500001000, MetricRollupTimestamps1767700000000],
 });

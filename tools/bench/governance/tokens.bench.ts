@@ -42,6 +42,8 @@ async function verification() {
   return { raw, first, cached };
 }
 
+const ADMIN_KEY = `trellis_0123456789abcdef_${'A'.repeat(43)}`;
+
 async function exchange() {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-gov-'));
   const config = loadConfig({
@@ -51,16 +53,16 @@ async function exchange() {
       TRELLIS_OPS_PORT: '0',
       TRELLIS_GOVERNANCE_PORT: '0',
       TRELLIS_LOG_LEVEL: 'warn',
-      TRELLIS_ADMIN_KEY: `trellis_0123456789abcdef_${'A'.repeat(43)}`,
-      TRELLIS_AUTH_EXCHANGES_PER_KEY_PER_SECOND: '1000000',
-      TRELLIS_AUTH_EXCHANGES_PER_ADDRESS_PER_SECOND: '1000000',
+      TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
+      TRELLIS_GOVERNANCE_EXCHANGES_PER_KEY_PER_SECOND: '1000000',
+      TRELLIS_GOVERNANCE_EXCHANGES_PER_ADDRESS_PER_SECOND: '1000000',
     },
   });
   const runtime = await PlatformRuntime.create(config);
   await runtime.listenOps();
   const service = await startService(governanceService, runtime);
   const client = createGrpcClient(TokenServiceDesc, service.grpcAddress);
-  const apiKey = config.auth.adminKey ?? '';
+  const apiKey = ADMIN_KEY;
   const time = async (call: () => Promise<unknown>) => {
     const latencies: number[] = [];
     for (let i = 0; i < EXCHANGES; i++) {

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     TRELLIS_GOVERNANCE_PORT: '0',
     TRELLIS_TRACKING_PORT: '0',
     TRELLIS_LOG_LEVEL: 'silent',
-    TRELLIS_ADMIN_KEY: ADMIN_KEY,
+    TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
   });
   let running: RunningProcess | undefined;
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });

@@ -11,6 +11,7 @@ type ApprovalClient = GrpcClient<(typeof ApprovalServiceDesc)['method']>;
 
 const approvalTest = defineService({
   name: 'governance',
+  config: governanceService.config,
   defaultPort: 0,
   module: ApprovalsModule,
   grpcServices: [ApprovalServiceDesc],

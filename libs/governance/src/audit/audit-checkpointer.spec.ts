@@ -1,4 +1,4 @@
-import { createLogger, loadConfig, Outbox } from '@trellis/platform';
+import { createLogger, Outbox } from '@trellis/platform';
 import { MemoryKeyManager } from '@trellis/plugin-sdk/testing';
 import { eventually, testSqliteDatabase, type TestDatabase } from '@trellis/testing';
 import { Writable } from 'node:stream';
@@ -7,19 +7,23 @@ import { lastCheckpoint } from './audit-checkpoint.repository';
 import { AuditCheckpointer } from './audit-checkpointer';
 import type { CheckpointKey, CheckpointKeySource } from './checkpoint-key';
 import { CheckpointSigner } from './checkpoint-signer';
+import { governanceConfig, type GovernanceConfig } from '../governance.config';
 import { appendEvents, auditEvent, openAuditDatabase } from './test-fixtures/audit-fixtures';
 
 describe('AuditCheckpointer', () => {
   let database: TestDatabase<{ type: 'sqlite'; path: string }>;
   let dataSource: DataSource;
   let checkpointer: AuditCheckpointer | undefined;
+  let stopping: AbortController;
+  let running: Promise<void>;
   const logged: string[] = [];
 
-  const start = (env: Record<string, string>, key: CheckpointKey) => {
+  const start = (settings: Partial<GovernanceConfig>, key: CheckpointKey) => {
     const keys = { key: async () => key } as CheckpointKeySource;
     const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => done(void logged.push(chunk.toString())) });
-    checkpointer = new AuditCheckpointer(dataSource, new Outbox(), keys, loadConfig({ env }), createLogger({ level: 'error', destination: sink }));
-    checkpointer.onModuleInit();
+    checkpointer = new AuditCheckpointer(dataSource, new Outbox(), keys, { ...governanceConfig.parse({}), ...settings }, createLogger({ level: 'error', destination: sink }));
+    stopping = new AbortController();
+    running = checkpointer.run(stopping.signal);
     return checkpointer;
   };
   const last = () => dataSource.transaction((manager) => lastCheckpoint(manager));
@@ -31,20 +35,22 @@ describe('AuditCheckpointer', () => {
   });
 
   afterEach(async () => {
+    stopping.abort();
+    await running;
     await checkpointer?.onModuleDestroy();
     await dataSource.destroy();
     await database.drop();
   });
 
   it('signs the head every checkpointEverySeconds once records were appended', async () => {
-    start({ TRELLIS_AUDIT_CHECKPOINT_EVERY_SECONDS: '1' }, { signer: new CheckpointSigner(new MemoryKeyManager()) });
+    start({ checkpointEverySeconds: 1 }, { signer: new CheckpointSigner(new MemoryKeyManager()) });
     await appendEvents(dataSource, [auditEvent(), auditEvent(), auditEvent()]);
 
     await eventually(async () => expect(await last()).toMatchObject({ number: 1n, sequence: 3n }));
   });
 
   it('signs once checkpointEveryRecords records were reported appended, and not before', async () => {
-    const running = start({ TRELLIS_AUDIT_CHECKPOINT_EVERY_RECORDS: '5', TRELLIS_AUDIT_CHECKPOINT_EVERY_SECONDS: '86400' }, { signer: new CheckpointSigner(new MemoryKeyManager()) });
+    const running = start({ checkpointEveryRecords: 5, checkpointEverySeconds: 86400 }, { signer: new CheckpointSigner(new MemoryKeyManager()) });
     await appendEvents(dataSource, [auditEvent(), auditEvent(), auditEvent(), auditEvent()]);
     running.recordsAppended(4);
     expect(await running.checkpointNow()).toMatchObject({ number: 1n, sequence: 4n });
@@ -60,7 +66,7 @@ describe('AuditCheckpointer', () => {
   it('logs a checkpoint that could not be signed, and signs at the next occasion', async () => {
     const kms = new MemoryKeyManager();
     const failing = jest.spyOn(kms, 'mac').mockRejectedValueOnce(new Error('KMS unreachable'));
-    const running = start({ TRELLIS_AUDIT_CHECKPOINT_EVERY_RECORDS: '1', TRELLIS_AUDIT_CHECKPOINT_EVERY_SECONDS: '86400' }, { signer: new CheckpointSigner(kms) });
+    const running = start({ checkpointEveryRecords: 1, checkpointEverySeconds: 86400 }, { signer: new CheckpointSigner(kms) });
     await appendEvents(dataSource, [auditEvent()]);
     running.recordsAppended(1);
     await eventually(() => expect(logged.join('')).toContain('could not sign an audit checkpoint'));

@@ -133,7 +133,7 @@ describe('AuditService through real gRPC', () => {
         problem: '',
         checkpointsChecked: 0n,
         recordsNotCovered: BigInt(EXPORTED),
-        detail: `every record fits the chain; checkpoints are off (audit.checkpointKms is not set and kms-local, the default, is not built into this program), so only their hashes vouch for the ${EXPORTED} records`,
+        detail: `every record fits the chain; checkpoints are off (services.governance.checkpointKms is not set and kms-local, the default, is not built into this program), so only their hashes vouch for the ${EXPORTED} records`,
       });
     });
   });
@@ -142,7 +142,7 @@ describe('AuditService through real gRPC', () => {
     it('says checkpoints are off, and why, when there is no KMS to sign with', async () => {
       await expect(orgAdmin.createAuditCheckpoint({})).rejects.toMatchObject({
         code: status.FAILED_PRECONDITION,
-        details: 'audit checkpoints are off: audit.checkpointKms is not set and kms-local, the default, is not built into this program',
+        details: 'audit checkpoints are off: services.governance.checkpointKms is not set and kms-local, the default, is not built into this program',
         reason: 'AUDIT_CHECKPOINTS_OFF',
       });
     });

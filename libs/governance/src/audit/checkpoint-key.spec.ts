@@ -4,6 +4,7 @@ import { MemoryKeyManager } from '@trellis/plugin-sdk/testing';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { governanceConfig } from '../governance.config';
 import { CheckpointKeySource } from './checkpoint-key';
 import { memoryKms } from './test-fixtures/audit-fixtures';
 
@@ -34,7 +35,8 @@ describe('the key that signs audit checkpoints', () => {
     const registry = new PluginRegistry({ dataDir: join(dir, 'plugins') });
     for (const plugin of plugins) registry.register(plugin);
     const config = loadConfig({ env: { TRELLIS_DATA_DIR: join(dir, 'data') } });
-    return new CheckpointKeySource(registry, { ...config, audit: { ...config.audit, checkpointKms: checkpointKms && { config: {}, ...checkpointKms } } }, createLogger({ level: 'silent' }));
+    const settings = governanceConfig.parse({ checkpointKms });
+    return new CheckpointKeySource(registry, config, settings, createLogger({ level: 'silent' }));
   };
 
   it('is kms-local by default, with a key file it writes under the data directory, readable by its owner only, and keeps', async () => {
@@ -52,7 +54,7 @@ describe('the key that signs audit checkpoints', () => {
   });
 
   it('is off, saying why, when nothing is configured and kms-local is not built in', async () => {
-    expect(await sourceWith([]).key()).toEqual({ off: 'audit.checkpointKms is not set and kms-local, the default, is not built into this program' });
+    expect(await sourceWith([]).key()).toEqual({ off: 'services.governance.checkpointKms is not set and kms-local, the default, is not built into this program' });
   });
 
   it('is the configured instance, which must exist and compute MACs', async () => {
@@ -63,7 +65,7 @@ describe('the key that signs audit checkpoints', () => {
       return { generateDataKey: kms.generateDataKey.bind(kms), wrapKey: kms.wrapKey.bind(kms), unwrapKey: kms.unwrapKey.bind(kms) };
     });
     await expect(sourceWith([wrapsOnly], { plugin: 'kms-wrap-only' }).key()).rejects.toThrow(
-      'audit.checkpointKms: plugin kms-wrap-only computes no MACs (the kms contract\'s mac and verifyMac); audit checkpoints need a KMS that does, such as kms-local',
+      'services.governance.checkpointKms: plugin kms-wrap-only computes no MACs (the kms contract\'s mac and verifyMac); audit checkpoints need a KMS that does, such as kms-local',
     );
   });
 });

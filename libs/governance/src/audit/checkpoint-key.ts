@@ -1,10 +1,11 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { CONFIG, ConfigError, LOGGER, type Logger, type TrellisConfig } from '@trellis/platform';
+import { CONFIG, ConfigError, LOGGER, SERVICE_CONFIG, type Logger, type TrellisConfig } from '@trellis/platform';
 import { type InstanceSpec, PluginRegistry } from '@trellis/plugin-sdk';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CheckpointSigner, computesMacs } from './checkpoint-signer';
+import type { GovernanceConfig } from '../governance.config';
 
 /** The name of the kms instance that signs checkpoints. */
 export const CHECKPOINT_KMS_INSTANCE = 'audit-checkpoints';
@@ -14,7 +15,7 @@ export type CheckpointKey = { signer: CheckpointSigner } | { off: string };
 
 /**
  * Opens the KMS instance that signs checkpoints, once, when governance starts: the one in
- * `audit.checkpointKms`, else kms-local with the key file `<dataDir>/keys/audit-checkpoint.key`
+ * `services.governance.checkpointKms`, else kms-local with the key file `<dataDir>/keys/audit-checkpoint.key`
  * (written with 32 random bytes when missing). A configured instance that cannot be created or
  * computes no MACs stops the start. With nothing configured and kms-local not built into the
  * program, checkpoints are off, which the start logs and Verify reports.
@@ -26,6 +27,7 @@ export class CheckpointKeySource implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly plugins: PluginRegistry,
     @Inject(CONFIG) private readonly config: TrellisConfig,
+    @Inject(SERVICE_CONFIG) private readonly settings: GovernanceConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -49,17 +51,17 @@ export class CheckpointKeySource implements OnModuleInit, OnModuleDestroy {
     if (typeof spec === 'string') return { off: spec };
     const kms = await this.plugins.createInstance('kms', spec);
     if (!computesMacs(kms)) {
-      throw new ConfigError(`audit.checkpointKms: plugin ${spec.plugin} computes no MACs (the kms contract's mac and verifyMac); audit checkpoints need a KMS that does, such as kms-local`);
+      throw new ConfigError(`services.governance.checkpointKms: plugin ${spec.plugin} computes no MACs (the kms contract's mac and verifyMac); audit checkpoints need a KMS that does, such as kms-local`);
     }
     this.logger.info({ instance: CHECKPOINT_KMS_INSTANCE, plugin: spec.plugin }, 'audit checkpoints are signed with a KMS key');
     return { signer: new CheckpointSigner(kms) };
   }
 
   private async instanceSpec(): Promise<InstanceSpec | string> {
-    const configured = this.config.audit.checkpointKms;
+    const configured = this.settings.checkpointKms;
     if (configured) return { name: CHECKPOINT_KMS_INSTANCE, plugin: configured.plugin, config: configured.config };
     if (!this.plugins.plugin('kms', 'kms-local')) {
-      return 'audit.checkpointKms is not set and kms-local, the default, is not built into this program';
+      return 'services.governance.checkpointKms is not set and kms-local, the default, is not built into this program';
     }
     const masterKeyFile = resolve(join(this.config.dataDir, 'keys', 'audit-checkpoint.key'));
     await writeKeyFileIfMissing(masterKeyFile);

@@ -10,7 +10,7 @@ describe('API keys: project scope and exchange limits', () => {
 
   beforeAll(async () => {
     // Half an exchange per second per key, a burst of two: a burst of five always meets the limit.
-    gov = await GovernanceHarness.start(governanceService, { TRELLIS_AUTH_EXCHANGES_PER_KEY_PER_SECOND: '0.5' });
+    gov = await GovernanceHarness.start(governanceService, { TRELLIS_GOVERNANCE_EXCHANGES_PER_KEY_PER_SECOND: '0.5' });
     adminToken = await gov.exchange(gov.adminKey);
   });
 

@@ -1,13 +1,14 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { AfterStart, CONFIG, LOGGER, type Logger, type TrellisConfig } from '@trellis/platform';
+import { AfterStart, LOGGER, SERVICE_CONFIG, type Logger } from '@trellis/platform';
 import { IdentityRepository } from '../identity/identity.repository';
 import { IdentityService } from '../identity/identity.service';
 import { TokenRepository } from './token.repository';
 import { storeApiKey } from './token.service';
+import type { GovernanceConfig } from '../governance.config';
 
 /**
  * First start: creates the `default` org and project and an admin who owns it, in one
- * transaction (with the key of TRELLIS_ADMIN_KEY, when set). A generated key is issued and shown
+ * transaction (with the key of TRELLIS_GOVERNANCE_ADMIN_KEY, when set). A generated key is issued and shown
  * only once every server of the process listens: a first start that fails before then shows no
  * key, and the next start issues it. The key never reaches the logs.
  */
@@ -17,13 +18,13 @@ export class FirstStartBootstrap implements OnModuleInit {
     private readonly tokens: TokenRepository,
     private readonly identities: IdentityRepository,
     private readonly identity: IdentityService,
-    @Inject(CONFIG) private readonly config: TrellisConfig,
+    @Inject(SERVICE_CONFIG) private readonly config: GovernanceConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly afterStart: AfterStart,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const given = this.config.auth.adminKey;
+    const given = this.config.adminKey;
     const created = await this.tokens.transaction(async (tx) => {
       const admin = await this.identity.bootstrap(tx);
       if (admin && given) await storeApiKey(this.tokens, tx, admin.id, { name: 'bootstrap admin', projectIds: [], expiresAt: null }, given);
@@ -31,7 +32,7 @@ export class FirstStartBootstrap implements OnModuleInit {
     });
     if (created) this.logger.info({ principal: created.id }, 'created the default org, project and admin');
     if (created && given) {
-      await this.afterStart.add(async () => 'Trellis: created the admin user with the API key from TRELLIS_ADMIN_KEY.\n');
+      await this.afterStart.add(async () => 'Trellis: created the admin user with the API key from TRELLIS_GOVERNANCE_ADMIN_KEY.\n');
     } else {
       await this.afterStart.add(() => this.issueFirstKey());
     }

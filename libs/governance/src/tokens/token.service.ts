@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   AuditRecorder,
   checkNoControlCharacters,
-  CONFIG,
   decodePageToken,
+  SERVICE_CONFIG,
   excerpt,
   InvalidArgumentError,
   NotFoundError,
@@ -15,7 +15,6 @@ import {
   ResourceExhaustedError,
   UnauthenticatedError,
   type Caller,
-  type TrellisConfig,
 } from '@trellis/platform';
 import type { JSONWebKeySet } from 'jose';
 import type { EntityManager } from 'typeorm';
@@ -28,6 +27,7 @@ import { apiKeyMatches, hashApiKey, newApiKey, parseApiKey } from './api-key-sec
 import { SigningKeyService } from './signing-key.service';
 import type { ApiKeyEntity } from './token.entity';
 import { TokenRepository } from './token.repository';
+import type { GovernanceConfig } from '../governance.config';
 
 /** Same message for every bad key, so a caller learns nothing about which keys exist. */
 const REJECTED = 'API key rejected: unknown, revoked or expired';
@@ -48,9 +48,9 @@ export class TokenService {
     private readonly revocations: AccessRevocationPublisher,
     private readonly signingKeys: SigningKeyService,
     private readonly audit: AuditRecorder,
-    @Inject(CONFIG) config: TrellisConfig,
+    @Inject(SERVICE_CONFIG) config: GovernanceConfig,
   ) {
-    const { exchangesPerKeyPerSecond: perKey, exchangesPerAddressPerSecond: perAddress } = config.auth;
+    const { exchangesPerKeyPerSecond: perKey, exchangesPerAddressPerSecond: perAddress } = config;
     this.perKey = new RateLimiter({ ratePerSecond: perKey, burst: perKey * 4 });
     this.perAddress = new RateLimiter({ ratePerSecond: perAddress, burst: perAddress * 4 });
   }

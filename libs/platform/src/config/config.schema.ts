@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { API_KEY_PATTERN } from '../auth/api-key-format';
 import { LOG_FORMATS, LOG_LEVELS } from '../ops/logger';
 import { serviceSectionSchema } from './service-section';
 
@@ -58,25 +57,6 @@ export const configSchema = z
           .max(86_400, 'must be at most a day')
           .default(300)
           .describe('lifetime of tokens governance issues; a changed role binding takes effect within it'),
-        exchangesPerKeyPerSecond: z.coerce
-          .number()
-          .positive('must be a positive number')
-          .default(5)
-          .describe('key exchanges per API key per second (bursts of four times as many)'),
-        exchangesPerAddressPerSecond: z.coerce
-          .number()
-          .positive('must be a positive number')
-          .default(20)
-          .describe(
-            'rejected key exchanges per client address per second (bursts of four times as many); a good key is never refused for it, so clients behind one gateway cannot lock each other out',
-          ),
-        adminKey: z
-          .string()
-          .regex(API_KEY_PATTERN, 'must be an API key as governance issues them: trellis_<16 hex>_<43 base64url>')
-          .optional()
-          .describe(
-            "the bootstrap admin's API key on first start, instead of a generated (printed) one; ignored once the admin exists (`npm run admin-key` issues a new key)",
-          ),
       })
       .prefault({}),
     databaseUrl: postgresUrl
@@ -127,28 +107,6 @@ export const configSchema = z
         "a storage plugin instance: `{ plugin: <plugin id>, config: {...} }`; services that store objects (tracking's artifacts, the registry's model copies) pick instances by these names: a project's chosen instance (`ArtifactService/SetArtifactStore`), `default` until one is chosen",
       )
       .meta({ defaultText: '`default`: storage-fs under `<dataDir>/artifacts`' }),
-    audit: z
-      .object({
-        checkpointEveryRecords: z.coerce
-          .number()
-          .int()
-          .min(1, 'must be a positive number of records')
-          .default(1000)
-          .describe('sign the head of the audit chain once this many records were appended since the last checkpoint'),
-        checkpointEverySeconds: z.coerce
-          .number()
-          .int()
-          .min(1, 'must be a positive number of seconds')
-          .default(60)
-          .describe('sign the head this often while records keep arriving'),
-        checkpointKms: z
-          .object({ plugin: z.string().min(1), config: z.unknown().default({}) })
-          .strict()
-          .optional()
-          .describe('the KMS plugin instance that signs checkpoints: `{ plugin: <plugin id>, config: {...} }`; its plugin must compute MACs (kms-local does)')
-          .meta({ defaultText: 'kms-local, key file `<dataDir>/keys/audit-checkpoint.key`' }),
-      })
-      .prefault({}),
     services: z
       .record(z.string(), serviceSectionSchema)
       .default({})
@@ -165,7 +123,7 @@ export type TrellisConfig = z.infer<typeof configSchema>;
 
 /**
  * The environment variables of the kit's keys: each is `TRELLIS_` and the key's path in upper
- * snake case (but TRELLIS_ADMIN_KEY). Each service's keys add `TRELLIS_<SERVICE>_<KEY>` (see serviceVariable), and
+ * snake case. Each service's keys add `TRELLIS_<SERVICE>_<KEY>` (see serviceVariable), and
  * ENVIRONMENT_PREFIXES adds families of variables named after a key of their own.
  */
 export const ENVIRONMENT: Record<string, string> = {
@@ -180,16 +138,11 @@ export const ENVIRONMENT: Record<string, string> = {
   TRELLIS_AUTH_ISSUER: 'auth.issuer',
   TRELLIS_AUTH_AUDIENCE: 'auth.audience',
   TRELLIS_AUTH_TOKEN_TTL_SECONDS: 'auth.tokenTtlSeconds',
-  TRELLIS_ADMIN_KEY: 'auth.adminKey',
-  TRELLIS_AUTH_EXCHANGES_PER_KEY_PER_SECOND: 'auth.exchangesPerKeyPerSecond',
-  TRELLIS_AUTH_EXCHANGES_PER_ADDRESS_PER_SECOND: 'auth.exchangesPerAddressPerSecond',
   TRELLIS_DATABASE_URL: 'databaseUrl',
   TRELLIS_NATS_URL: 'nats.url',
   TRELLIS_NATS_STREAM: 'nats.stream',
   TRELLIS_NATS_SUBJECT_PREFIX: 'nats.subjectPrefix',
   TRELLIS_PLUGINS: 'plugins',
-  TRELLIS_AUDIT_CHECKPOINT_EVERY_RECORDS: 'audit.checkpointEveryRecords',
-  TRELLIS_AUDIT_CHECKPOINT_EVERY_SECONDS: 'audit.checkpointEverySeconds',
   TRELLIS_GATEWAY_PORT: 'gateway.port',
   TRELLIS_GATEWAY_MAX_BODY_BYTES: 'gateway.maxBodyBytes',
 };

@@ -69,6 +69,14 @@ describe('loadConfig', () => {
     expect(sectionKeyOf('CHECKPOINT_EVERY_SECONDS')).toBe('checkpointEverySeconds');
   });
 
+  it('fails on a setting that moved into a service section, naming where it is now', () => {
+    expect(() => loadConfig({ file: write('audit:\n  checkpointEverySeconds: 30\n'), env: { TRELLIS_ADMIN_KEY: 'trellis_x' } })).toThrow(
+      'invalid Trellis configuration:\n' +
+        '  TRELLIS_ADMIN_KEY: moved to TRELLIS_GOVERNANCE_ADMIN_KEY (services.governance.adminKey)\n' +
+        '  audit.checkpointEverySeconds (in the file): moved to services.governance.checkpointEverySeconds',
+    );
+  });
+
   it('says when the file is not YAML or cannot be read', () => {
     expect(() => loadConfig({ file: write('a: [\n'), env: {} })).toThrow(/is not valid YAML/);
     expect(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} })).toThrow(/cannot read config file/);

@@ -3,6 +3,7 @@ import { parse } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from './config-error';
 import { configSchema, ENVIRONMENT, ENVIRONMENT_PREFIXES, type TrellisConfig } from './config.schema';
+import { movedSettingLines } from './moved-settings';
 import { sectionKeyOf } from './service-section';
 
 export { ConfigError } from './config-error';
@@ -24,6 +25,8 @@ export function loadConfig(sources: ConfigSources = {}): TrellisConfig {
   const env = sources.env ?? process.env;
   const file = sources.file ?? env.TRELLIS_CONFIG ?? (existsSync('trellis.yaml') ? 'trellis.yaml' : undefined);
   const raw = file ? readYaml(file) : {};
+  const moved = movedSettingLines(raw, env);
+  if (moved.length > 0) throw new ConfigError(`invalid Trellis configuration:\n${moved.join('\n')}`);
   const origin = new Map<string, string>();
 
   for (const [variable, key] of Object.entries(environmentFor(sources.services ?? [], env))) {

@@ -57,4 +57,10 @@ describe('statusInterceptor', () => {
     expect(sent[0].code).toBe(status.NOT_FOUND);
     expect(sent[0].details).toBe(`project ${'p'.repeat(MAX_STATUS_DETAILS - 'project '.length)}...`);
   });
+
+  it('names the address the call came from even once grpc-js, the call having ended, says unknown', () => {
+    const inner = { getPeer: () => 'unknown', getConnectionInfo: () => ({ remoteAddress: '127.0.0.1', remotePort: 5123 }) } as unknown as ServerInterceptingCallInterface;
+    const call = statusInterceptor(new Metrics())({ path: '/a.v1.B/C' } as ServerMethodDefinition<unknown, unknown>, inner);
+    expect(call.getPeer()).toBe('127.0.0.1:5123');
+  });
 });

@@ -51,8 +51,9 @@ export interface KitDependencies {
 
 /**
  * Makes the kit's objects injectable in a service: its DataSource and Outbox, the logger
- * (`@Inject(LOGGER)`), config (`@Inject(CONFIG)`, the service's own `@Inject(SERVICE_CONFIG)`), metrics, the ops HTTP server, the token
- * verifier, the event bus, the plugin registry and the process's AfterStart.
+ * (`@Inject(LOGGER)`), the config (`@Inject(CONFIG)`) and the service's own section
+ * (`@Inject(SERVICE_CONFIG)`), metrics, the ops HTTP server, the token verifier, the event bus,
+ * the plugin registry and the process's AfterStart.
  */
 @Global()
 @Module({})

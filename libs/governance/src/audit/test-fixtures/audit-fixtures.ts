@@ -43,6 +43,8 @@ export function auditEvent(fields: AuditEventFields = {}): AuditEvent {
 export const auditTestService = defineService({
   name: 'audittest',
   defaultPort: 0,
+  config: governanceService.config,
+  workers: governanceService.workers,
   module: AuditModule,
   grpcServices: [AuditServiceDesc],
   entities: governanceService.entities,
