@@ -409,7 +409,8 @@ export const AuditService: GenService<{
   },
   /**
    * CreateAuditCheckpoint signs the chain's current head now (governance also does so every
-   * audit.checkpointEveryRecords records and every audit.checkpointEverySeconds seconds), and
+   * services.governance.checkpointEveryRecords records and every
+   * services.governance.checkpointEverySeconds seconds), and
    * answers the checkpoint covering the head. PERMISSION_DENIED (ORG_ADMIN_REQUIRED): the caller
    * is not an org admin. FAILED_PRECONDITION: AUDIT_CHECKPOINTS_OFF (no KMS is configured to sign
    * them), AUDIT_CHAIN_EMPTY (there is no record to sign yet).
