@@ -4,4 +4,4 @@ import { VersionFileService } from './version-file.service';
 
 /** The files of versions in the registry's own store: background copies, listing, reading and deleting them. */
 @Module({ providers: [RegistryStore, VersionFileService], exports: [VersionFileService] })
-export class VersionFileModule {}
+export class VersionFilesModule {}
