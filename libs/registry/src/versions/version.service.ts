@@ -18,6 +18,7 @@ import {
 } from '@trellis/platform';
 import { RunServiceDesc, VersionCreatedEventSchema } from '@trellis/proto';
 import type { EntityManager } from 'typeorm';
+import { registryEvents } from '../registry.events';
 import { ModelAccess } from '../models/model-access';
 import type { RegisteredModelEntity } from '../models/model.entity';
 import { ModelRepository } from '../models/model.repository';
@@ -125,9 +126,8 @@ export class VersionService {
       await this.versions.insert(tx, version, tags);
       await this.models.update(tx, model.id, { latestVersion: number, updatedAt: now });
       const view: VersionView = { version, model, tags, aliases: [] };
-      await this.outbox.publish(tx, {
+      await this.outbox.publish(tx, registryEvents, {
         subject: 'trellis.registry.v1.version.created',
-        schema: VersionCreatedEventSchema,
         message: create(VersionCreatedEventSchema, { version: versionToProto(view) }),
         projectId: model.projectId,
         actor: caller.authenticated.id,
