@@ -3,6 +3,7 @@ import { timestampNow } from '@bufbuild/protobuf/wkt';
 import type { Outbox } from '@trellis/platform';
 import { AuditCheckpointedEventSchema } from '@trellis/proto';
 import type { DataSource } from 'typeorm';
+import { governanceEvents } from '../governance.events';
 import { insertCheckpoint, lastCheckpoint, type StoredCheckpoint } from './audit-checkpoint.repository';
 import { auditCheckpointOf, microsOf } from './audit.mapping';
 import { lockChainHead } from './audit-record.repository';
@@ -29,9 +30,8 @@ export function createCheckpoint(dataSource: DataSource, outbox: Outbox, signer:
       createdAtUs: microsOf(timestampNow()),
     });
     await insertCheckpoint(manager, checkpoint);
-    await outbox.publish(manager, {
+    await outbox.publish(manager, governanceEvents, {
       subject: AUDIT_CHECKPOINTED_SUBJECT,
-      schema: AuditCheckpointedEventSchema,
       message: create(AuditCheckpointedEventSchema, { checkpoint: auditCheckpointOf(checkpoint) }),
     });
     return checkpoint;

@@ -4,6 +4,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ACCESS_REVOKED_SUBJECT, CONFIG, Outbox, revocationLifetimeMs, type Caller, type TrellisConfig } from '@trellis/platform';
 import { AccessRevokedEventSchema } from '@trellis/proto';
 import type { EntityManager } from 'typeorm';
+import { governanceEvents } from '../governance.events';
 import { IdentityRepository } from './identity.repository';
 
 /**
@@ -40,9 +41,8 @@ export class AccessRevocationPublisher {
     projectId?: string,
   ): Promise<void> {
     const expireTime = timestampFromMs(Date.now() + revocationLifetimeMs(this.config.auth.tokenTtlSeconds));
-    await this.outbox.publish(manager, {
+    await this.outbox.publish(manager, governanceEvents, {
       subject: ACCESS_REVOKED_SUBJECT,
-      schema: AccessRevokedEventSchema,
       message: create(AccessRevokedEventSchema, { ...revoked, expireTime }),
       projectId,
       actor: caller.principal?.id,

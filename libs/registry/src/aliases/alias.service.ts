@@ -6,6 +6,7 @@ import type { EntityManager } from 'typeorm';
 import { aliasResourceName, ModelAccess, versionResourceName } from '../models/model-access';
 import type { RegisteredModelEntity } from '../models/model.entity';
 import { ModelRepository } from '../models/model.repository';
+import { registryEvents } from '../registry.events';
 import { checkAlias, REGISTRY_LIMITS, versionOf } from '../shared/registry-limits';
 import type { VersionView } from '../versions/version.mapping';
 import { VersionService } from '../versions/version.service';
@@ -164,9 +165,9 @@ export class AliasService {
     const fields = { projectId: model.projectId, modelName: model.name, change: changeToProto(entry) };
     const common = { projectId: model.projectId, actor: caller.authenticated.id, requestId: caller.requestId };
     if (entry.toVersion === 0) {
-      await this.outbox.publish(tx, { subject: 'trellis.registry.v1.alias.deleted', schema: AliasDeletedEventSchema, message: create(AliasDeletedEventSchema, fields), ...common });
+      await this.outbox.publish(tx, registryEvents, { subject: 'trellis.registry.v1.alias.deleted', message: create(AliasDeletedEventSchema, fields), ...common });
     } else {
-      await this.outbox.publish(tx, { subject: 'trellis.registry.v1.alias.set', schema: AliasSetEventSchema, message: create(AliasSetEventSchema, fields), ...common });
+      await this.outbox.publish(tx, registryEvents, { subject: 'trellis.registry.v1.alias.set', message: create(AliasSetEventSchema, fields), ...common });
     }
   }
 }

@@ -182,9 +182,8 @@ export class VersionService implements OnModuleInit {
       await this.versions.insert(tx, version, tags);
       await this.models.update(tx, model.id, { latestVersion: number, updatedAt: now });
       const view: VersionView = { version, model, tags, aliases: [] };
-      await this.outbox.publish(tx, {
+      await this.outbox.publish(tx, registryEvents, {
         subject: 'trellis.registry.v1.version.created',
-        schema: VersionCreatedEventSchema,
         message: create(VersionCreatedEventSchema, { version: versionToProto(view) }),
         projectId: model.projectId,
         actor: caller.authenticated.id,

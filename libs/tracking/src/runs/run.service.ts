@@ -6,6 +6,7 @@ import { RunCreatedEventSchema, RunFinishedEventSchema } from '@trellis/proto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ArtifactStores } from '../artifacts/artifact-stores';
 import { checkExperimentActive, ExperimentService } from '../experiments/experiment.service';
+import { trackingEvents } from '../tracking.events';
 import { MetricRepository, type MetricPoint } from '../metrics/metric.repository';
 import { RunSearch } from './run-search';
 import { checkLogBatch, type KeyValue, type LogBatch } from './log-batch.validation';
@@ -127,9 +128,8 @@ export class RunService {
     const tagRows = [...tags].map(([key, value]) => ({ key, value }));
     await this.dataSource.transaction(async (manager) => {
       await this.runs.insert(manager, run, tagRows);
-      await this.outbox.publish(manager, {
+      await this.outbox.publish(manager, trackingEvents, {
         subject: 'trellis.tracking.v1.run.created',
-        schema: RunCreatedEventSchema,
         message: create(RunCreatedEventSchema, { runInfo: runInfoToProto(run) }),
         projectId: run.projectId,
         actor: caller.authenticated.id,
@@ -170,9 +170,8 @@ export class RunService {
       }
       await this.runs.updateState(manager, run);
       if (finishing) {
-        await this.outbox.publish(manager, {
+        await this.outbox.publish(manager, trackingEvents, {
           subject: 'trellis.tracking.v1.run.finished',
-          schema: RunFinishedEventSchema,
           message: create(RunFinishedEventSchema, { runInfo: runInfoToProto(run) }),
           projectId: run.projectId,
           actor: caller.authenticated.id,
