@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the services the integration tests use are running on this machine:
-# PostgreSQL on 127.0.0.1:5432 and NATS with JetStream on 127.0.0.1:4222.
+# PostgreSQL on 127.0.0.1:5432 and NATS with JetStream on 127.0.0.1:4222; and the oldest protoc
+# the contracts must compile with (3.5, Debian's python3-grpc-tools).
 # Starts them when they are down and installs them (Debian packages) when they are missing.
 # Override the addresses with TRELLIS_TEST_PG_URL / TRELLIS_TEST_NATS_URL to use servers elsewhere;
 # then this script only checks them.
@@ -56,5 +57,12 @@ ensure_nats() {
   wait_port 127.0.0.1 4222 NATS
 }
 
+# The contracts compile with protoc 3.5 (docs/api-style.md); tools/lint/protoc-compat.spec.ts checks it.
+ensure_old_protoc() {
+  if /usr/bin/python3 -c 'import grpc_tools.protoc' >/dev/null 2>&1; then log "protoc 3.5: python3-grpc-tools installed"; return; fi
+  apt_install python3-grpc-tools
+}
+
 ensure_postgres
 ensure_nats
+ensure_old_protoc

@@ -3,6 +3,7 @@ import { gatewayEdge } from '@trellis/gateway';
 import { governanceService } from '@trellis/governance';
 import type { RunningEdge } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
+import { IdentityServiceDesc } from '@trellis/proto';
 
 /** Governance's limit on rejected key exchanges, as a client of the gateway meets it. */
 describe('the gateway when governance refuses key exchanges for a while', () => {
@@ -43,5 +44,21 @@ describe('the gateway when governance refuses key exchanges for a while', () => 
       });
     }
     expect(responses.filter((response) => response.status !== 429).map((response) => response.status)).toEqual(expect.arrayContaining([401]));
+  });
+
+  it('answers the /rpc routes with 429 and the limit\'s RetryInfo in the error body', async () => {
+    const guesses = Array.from({ length: 5 }, (_, i) => `trellis_${(i + 16).toString(16).padStart(16, '0')}_${'g'.repeat(43)}`);
+    const responses = await Promise.all(
+      guesses.map((key) =>
+        fetch(`${gateway.address}/v1/${IdentityServiceDesc.typeName}/ListProjects`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` } }),
+      ),
+    );
+    const limited = responses.filter((response) => response.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    for (const response of limited) {
+      const body = (await response.json()) as { retry_delay_seconds: number };
+      expect(body).toMatchObject({ status: 'RESOURCE_EXHAUSTED', domain: 'governance.trellis', reason: expect.stringMatching(/^[A-Z_]+$/) });
+      expect(String(body.retry_delay_seconds)).toBe(response.headers.get('retry-after'));
+    }
   });
 });

@@ -97,6 +97,19 @@ describe('the gateway in front of governance', () => {
     expect(await again.json()).toMatchObject({ status: 'ALREADY_EXISTS' });
   });
 
+  it("carries governance's error details in the body: its domain, a stable reason, the wrong fields", async () => {
+    expect(await (await call(IdentityServiceDesc, 'ListProjects', {})).json()).toMatchObject({ reason: 'CREDENTIALS_MISSING', domain: 'governance.trellis', field_violations: [] });
+    const missing = await call(IdentityServiceDesc, 'GetProject', { projectId: 'no-such-project' }, bearer(ADMIN_KEY));
+    expect(await missing.json()).toMatchObject({ status: 'NOT_FOUND', reason: expect.stringMatching(/NOT_FOUND$/), domain: 'governance.trellis' });
+    const tooLong = await call(IdentityServiceDesc, 'CreateProject', { name: 'n'.repeat(64) }, bearer(ADMIN_KEY));
+    expect(tooLong.status).toBe(400);
+    expect(await tooLong.json()).toMatchObject({
+      status: 'INVALID_ARGUMENT',
+      domain: 'governance.trellis',
+      field_violations: [{ field: 'name', description: 'must be at most 63 characters', reason: 'STRING_MAX_LEN' }],
+    });
+  });
+
   it('answers 404 for an unknown route', async () => {
     const response = await fetch(`${gateway.address}/v1/trellis.governance.v1.IdentityService/DropEverything`, { method: 'POST', body: '{}' });
     expect(response.status).toBe(404);

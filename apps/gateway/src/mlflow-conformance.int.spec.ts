@@ -242,6 +242,17 @@ describe('the MLflow REST API, as the Python client calls it', () => {
       expect(run_info).toMatchObject({ run_id: run.info.run_id, status: 'FINISHED', end_time: endTime, start_time: run.info.start_time });
     });
 
+    it('renames runs and experiments, and answers an update that changes nothing with the run as it is', async () => {
+      const { experiment_id } = await client.setExperiment('to-rename');
+      const started = await client.startRun(experiment_id, { runName: 'before' });
+      const unchanged = await client.ok('POST', 'runs/update', { run_id: started.info.run_id, end_time: 0, run_name: '' });
+      expect(unchanged).toEqual({ run_info: started.info });
+      const { run_info } = await client.ok('POST', 'runs/update', { run_id: started.info.run_id, run_name: 'after' });
+      expect(run_info).toEqual({ ...started.info, run_name: 'after' });
+      await client.ok('POST', 'experiments/update', { experiment_id, new_name: 'renamed' });
+      expect((await client.ok('GET', 'experiments/get', { experiment_id })).experiment).toMatchObject({ experiment_id, name: 'renamed' });
+    });
+
     it('nests a run through the mlflow.parentRunId tag, and search_runs finds runs by filter in the asked order', async () => {
       const child = await client.startRun(experiment.experiment_id, { runName: 'child', tags: { 'mlflow.parentRunId': run.info.run_id } });
       await client.ok('POST', 'runs/log-batch', { run_id: child.info.run_id, metrics: [{ key: 'acc', value: 0.9, timestamp: Date.now(), step: 0 }], params: [{ key: 'lr', value: '0.1' }] });
@@ -389,6 +400,7 @@ describe('the MLflow REST API, as the Python client calls it', () => {
       await client.ok('POST', 'runs/delete', { run_id: deleted });
       await expectError('POST', 'runs/set-tag', { run_id: deleted, key: 'k', value: 'v' }, 400, bad, `The run ${deleted} must be in the 'active' state. Current state is deleted.`);
       await expectError('POST', 'runs/update', { run_id: deleted, status: 'FINISHED' }, 400, bad, `The run ${deleted} must be in the 'active' state. Current state is deleted.`);
+      await expectError('POST', 'runs/update', { run_id: deleted }, 400, bad, `The run ${deleted} must be in the 'active' state. Current state is deleted.`);
 
       const { experiment_id: gone } = await client.setExperiment('deleted-experiment');
       await client.ok('POST', 'experiments/delete', { experiment_id: gone });

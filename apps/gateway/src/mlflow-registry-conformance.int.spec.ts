@@ -298,17 +298,18 @@ describe("the MLflow model registry REST API, as the Python client calls it", ()
 
     it('a protected alias answers without an approval with what to ask for, and moves with an approval_id', async () => {
       const projectId = await stack.projectId('default');
-      await stack.rpc(RegistryServiceDesc, 'UpdateModel', { projectId, name: 'churn', protectedAliases: ['production'], updateMask: ['protected_aliases'] });
+      // A FieldMask in JSON is its paths in lower camel case, joined by commas.
+      await stack.rpc(RegistryServiceDesc, 'UpdateModel', { model: { projectId, name: 'churn', protectedAliases: ['production'] }, updateMask: 'protectedAliases' });
       const refused = await http.call('POST', '/api/2.0/mlflow/registered-models/alias', { name: 'churn', alias: 'production', version: '1' });
       expect(refused).toEqual({
         status: 400,
         body: {
           error_code: 'INVALID_PARAMETER_VALUE',
-          message: expect.stringContaining('is protected: request an approval of registry.alias.set for models/churn@production with detail version=1 and pass its approval_id'),
+          message: expect.stringContaining(`is protected: request an approval of registry.alias.set for projects/${projectId}/models/churn/aliases/production with detail version=1 and pass its approval_id`),
         },
       });
 
-      const { approval } = await stack.rpc(ApprovalServiceDesc, 'RequestApproval', { projectId, action: 'registry.alias.set', resource: 'models/churn@production', details: { version: '1' } });
+      const { approval } = await stack.rpc(ApprovalServiceDesc, 'RequestApproval', { projectId, action: 'registry.alias.set', resource: `projects/${projectId}/models/churn/aliases/production`, details: { version: '1' } });
       const pending = await http.call('POST', '/api/2.0/mlflow/registered-models/alias', { name: 'churn', alias: 'production', version: '1', approval_id: approval.id });
       expect(pending).toMatchObject({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining('still pending') } });
 

@@ -47,7 +47,7 @@ describe('governance as its own process (distributed: PostgreSQL, NATS JetStream
       const created = records.filter((record) => record.event?.method === 'trellis.governance.v1.IdentityService/CreateProject');
       // Recorded once, in the transaction that created the project, naming it and its project.
       expect(created).toHaveLength(1);
-      expect(created[0].event).toMatchObject({ resource: `Project/${project!.id}`, projectId: project!.id, actor: expect.any(String) });
+      expect(created[0].event).toMatchObject({ resource: `projects/${project!.id}`, projectId: project!.id, actor: expect.any(String) });
     });
     expect(await audit.verifyAuditChain({})).toMatchObject({ intact: true });
     for (const client of [identity, audit]) client.close();

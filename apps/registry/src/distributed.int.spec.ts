@@ -92,8 +92,8 @@ describe('registry as its own process beside tracking and governance (distribute
       return made;
     };
 
-    const experimentId = (await client(ExperimentServiceDesc, trackingAddress, admin).createExperiment({ projectId, name: 'pg' })).experiment!.experimentId;
-    const runId = (await client(RunServiceDesc, trackingAddress, admin).createRun({ experimentId })).run!.info!.runId;
+    const experimentId = (await client(ExperimentServiceDesc, trackingAddress, admin).createExperiment({ projectId, name: 'pg' })).experiment!.id;
+    const runId = (await client(RunServiceDesc, trackingAddress, admin).createRun({ experimentId })).run!.info!.id;
     await client(ArtifactServiceDesc, trackingAddress, admin).uploadArtifact([
       { part: { case: 'header', value: { runId, path: 'model/model.onnx' } } },
       { part: { case: 'chunk', value: Buffer.from('onnx bytes') } },
@@ -103,32 +103,32 @@ describe('registry as its own process beside tracking and governance (distribute
     // PostgreSQL refuses a NUL character: a bad request, not an internal error.
     await expect(registry.createModel({ projectId, name: 'nul\u0000name' })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     await registry.createModel({ projectId, name: 'churn', protectedAliases: ['champion'] });
-    await registry.createVersion({ projectId, name: 'churn', source: `runs:/${runId}/model` });
-    await eventually(async () => expect((await registry.getVersion({ projectId, name: 'churn', version: 1n })).version?.status).toBe(ModelVersionStatus.READY));
+    await registry.createVersion({ projectId, modelName: 'churn', source: `runs:/${runId}/model` });
+    expect((await registry.waitVersion({ projectId, modelName: 'churn', version: 1n }, { timeoutMs: 30_000 })).version?.status).toBe(ModelVersionStatus.READY);
     const chunks: Buffer[] = [];
-    for await (const piece of registry.downloadVersionFile({ projectId, name: 'churn', version: 1n, path: 'model.onnx' })) chunks.push(Buffer.from(piece.chunk));
+    for await (const piece of registry.downloadVersionFile({ projectId, modelName: 'churn', version: 1n, path: 'model.onnx' })) chunks.push(Buffer.from(piece.chunk));
     expect(Buffer.concat(chunks).toString()).toBe('onnx bytes');
 
-    const created = await Promise.all(Array.from({ length: 10 }, (_, i) => registry.createVersion({ projectId, name: 'churn', source: `s3://bucket/m${i}` })));
+    const created = await Promise.all(Array.from({ length: 10 }, (_, i) => registry.createVersion({ projectId, modelName: 'churn', source: `s3://bucket/m${i}` })));
     expect(created.map((response) => Number(response.version!.version)).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
 
     const approvalId = (await client(ApprovalServiceDesc, governanceAddress, admin).requestApproval({
       projectId,
       action: 'registry.alias.set',
-      resource: 'models/churn@champion',
+      resource: `projects/${projectId}/models/churn/aliases/champion`,
       details: { version: '1' },
     })).approval!.id;
     await client(ApprovalServiceDesc, governanceAddress, bob).approve({ approvalId });
-    const change = (await registry.setAlias({ projectId, name: 'churn', alias: 'champion', version: 1n, approvalId })).change!;
+    const change = (await registry.setAlias({ projectId, modelName: 'churn', alias: 'champion', version: 1n, approvalId })).change!;
     expect(change).toMatchObject({ fromVersion: 0n, toVersion: 1n, approvalId });
-    expect((await client(RegistryServiceDesc, registryAddress, bob).getVersionByAlias({ projectId, name: 'churn', alias: 'champion' })).version?.version).toBe(1n);
+    expect((await client(RegistryServiceDesc, registryAddress, bob).getVersionByAlias({ projectId, modelName: 'churn', alias: 'champion' })).version?.version).toBe(1n);
 
     const audit = client(AuditServiceDesc, governanceAddress, admin);
     await eventually(async () => {
       const { records } = await audit.listAuditRecords({ pageSize: 1000 });
       const methods = records.map((record) => record.event?.method);
       expect(methods.filter((method) => method === 'trellis.registry.v1.RegistryService/CreateVersion')).toHaveLength(11);
-      expect(records.find((record) => record.event?.method === 'trellis.registry.v1.RegistryService/SetAlias')?.event?.resource).toBe('Alias/churn@champion');
+      expect(records.find((record) => record.event?.method === 'trellis.registry.v1.RegistryService/SetAlias')?.event?.resource).toBe(`projects/${projectId}/models/churn/aliases/champion`);
     });
     for (const made of clients) made.close();
   });

@@ -52,7 +52,7 @@ describe('the audit log of the standalone program', () => {
     const asViewer = { token: await tokenFor(viewerKey) };
 
     const probes = [
-      createGrpcClient(ExperimentServiceDesc, address('tracking'), asViewer).getExperiment({ experimentId: experiment.experimentId }),
+      createGrpcClient(ExperimentServiceDesc, address('tracking'), asViewer).getExperiment({ experimentId: experiment.id }),
       createGrpcClient(TokenServiceDesc, address('governance'), asViewer).revokeApiKey({ apiKeyId: adminKey.id }),
       createGrpcClient(IdentityServiceDesc, address('governance'), asViewer).listRoleBindings({ projectId: beta.id }),
     ];
@@ -67,7 +67,7 @@ describe('the audit log of the standalone program', () => {
     });
     // Each service's records reach the chain through its own outbox, so their order is not the calls'.
     expect(denied.map((event) => [event.method, event.reason]).sort()).toEqual([
-      ['trellis.tracking.v1.ExperimentService/GetExperiment', `NOT_FOUND: No Experiment with id=${experiment.experimentId} exists`],
+      ['trellis.tracking.v1.ExperimentService/GetExperiment', `NOT_FOUND: No Experiment with id=${experiment.id} exists`],
       ['trellis.governance.v1.TokenService/RevokeApiKey', `NOT_FOUND: API key ${adminKey.id} not found`],
       ['trellis.governance.v1.IdentityService/ListRoleBindings', `NOT_FOUND: project ${beta.id} not found`],
     ].sort());

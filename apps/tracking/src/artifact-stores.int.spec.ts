@@ -40,16 +40,16 @@ describe("a project's choice of storage instance for artifacts", () => {
     const { experiment } = await admin.experiments.createExperiment({ projectId: 'p1', name: 'stores' });
     const upload = async (runId: string) =>
       admin.artifacts.uploadArtifact([{ part: { case: 'header', value: { runId, path: 'notes.txt' } } }, { part: { case: 'chunk', value: Buffer.from(runId) } }]);
-    const before = (await admin.runs.createRun({ experimentId: experiment!.experimentId })).run!.info!.runId;
+    const before = (await admin.runs.createRun({ experimentId: experiment!.id })).run!.info!.id;
     await upload(before);
 
     expect((await admin.artifacts.setArtifactStore({ projectId: 'p1', store: 'team-a' })).store).toBe('team-a');
-    const after = (await admin.runs.createRun({ experimentId: experiment!.experimentId })).run!.info!.runId;
+    const after = (await admin.runs.createRun({ experimentId: experiment!.id })).run!.info!.id;
     await upload(after);
     await upload(before);
 
     // storage-fs keeps object <key> at <root>/objects/<key>.
-    const objectIn = (root: string, runId: string) => join(root, 'objects', experiment!.experimentId, runId, 'artifacts', 'notes.txt');
+    const objectIn = (root: string, runId: string) => join(root, 'objects', experiment!.id, runId, 'artifacts', 'notes.txt');
     expect(readFileSync(objectIn(teamRoot, after), 'utf8')).toBe(after);
     expect(existsSync(objectIn(teamRoot, before))).toBe(false);
     expect(readFileSync(objectIn(join(platform.dir, 'artifacts'), before), 'utf8')).toBe(before);

@@ -25,8 +25,8 @@ describe.each(serviceDatabases('tracking'))('tracking on %s refuses control char
     const claims = { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' as const }] };
     experiments = await platform.client(ExperimentServiceDesc, service.grpcAddress, claims);
     runs = await platform.client(RunServiceDesc, service.grpcAddress, claims);
-    experimentId = (await experiments.createExperiment({ projectId: 'p1', name: 'names' })).experiment!.experimentId;
-    runId = (await runs.createRun({ experimentId, runName: 'run' })).run!.info!.runId;
+    experimentId = (await experiments.createExperiment({ projectId: 'p1', name: 'names' })).experiment!.id;
+    runId = (await runs.createRun({ experimentId, runName: 'run' })).run!.info!.id;
   });
 
   afterAll(async () => {
@@ -39,12 +39,12 @@ describe.each(serviceDatabases('tracking'))('tracking on %s refuses control char
   it.each<[string, () => Promise<unknown>, string]>([
     ['an experiment name with a NUL', () => experiments.createExperiment({ projectId: 'p1', name: 'a\0b' }), 'name'],
     ['an experiment name with a line break', () => experiments.createExperiment({ projectId: 'p1', name: 'two\nlines' }), 'name'],
-    ['a new experiment name with an escape', () => experiments.updateExperiment({ experimentId, newName: 'red\u001b[31m' }), 'new_name'],
+    ['a new experiment name with an escape', () => experiments.updateExperiment({ experimentId, name: 'red\u001b[31m', updateMask: { paths: ['name'] } }), 'name'],
     ['an experiment looked up by a name with a NUL', () => experiments.getExperimentByName({ projectId: 'p1', name: 'a\0' }), 'name'],
     ['an experiment tag value with a NUL', () => experiments.createExperiment({ projectId: 'p1', name: 'tagged', tags: [{ key: 'k', value: 'v\0' }] }), 'tags[0].value'],
     ['an experiment tag key with a NUL', () => experiments.setExperimentTag({ experimentId, tag: { key: 'k\0', value: 'v' } }), 'tag.key'],
     ['a run name with a NUL', () => runs.createRun({ experimentId, runName: 'r\0' }), 'run_name'],
-    ['a run name with a tab, on update', () => runs.updateRun({ runId, runName: 'a\tb' }), 'run_name'],
+    ['a run name with a tab, on update', () => runs.updateRun({ runId, runName: 'a\tb', updateMask: { paths: ['run_name'] } }), 'run_name'],
     ['a run user with a NUL', () => runs.createRun({ experimentId, userId: 'ann\0' }), 'user_id'],
     ['a run tag value with a NUL', () => runs.createRun({ experimentId, tags: [{ key: 'k', value: '\0' }] }), 'tags[0].value'],
     ['a param value with a NUL', () => runs.logParam({ runId, param: { key: 'lr', value: '0.1\0' } }), 'params[0].value'],

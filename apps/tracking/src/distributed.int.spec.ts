@@ -66,22 +66,22 @@ describe('tracking as its own process beside governance (distributed: PostgreSQL
     const { experiment } = await experiments.createExperiment({ projectId: project!.id, name: 'pg' });
     const ids: string[] = [];
     for (const [index, rmse] of [0.4, 0.2, 0.3].entries()) {
-      const { run } = await runs.createRun({ experimentId: experiment!.experimentId, runName: `r${index}` });
-      ids.push(run!.info!.runId);
+      const { run } = await runs.createRun({ experimentId: experiment!.id, runName: `r${index}` });
+      ids.push(run!.info!.id);
       await runs.logBatch({
-        runId: run!.info!.runId,
+        runId: run!.info!.id,
         metrics: [{ key: 'rmse', value: rmse, step: 0n, timestampMs: 1n }],
         params: [{ key: 'model', value: index === 2 ? 'linear' : 'tree' }],
       });
     }
-    const page = await runs.searchRuns({ experimentIds: [experiment!.experimentId], filter: "params.model LIKE 't%' AND metrics.rmse < 0.5", orderBy: ['metrics.rmse DESC'] });
+    const page = await runs.searchRuns({ experimentIds: [experiment!.id], filter: "params.model LIKE 't%' AND metrics.rmse < 0.5", orderBy: ['metrics.rmse DESC'] });
     expect(page.runs.map((run) => run.info?.runName)).toEqual(['r0', 'r1']);
 
     const audit = createGrpcClient(AuditServiceDesc, governanceAddress, { token: fresh });
     await eventually(async () => {
       const { records } = await audit.listAuditRecords({});
       const created = records.filter((record) => record.event?.method === 'trellis.tracking.v1.RunService/CreateRun');
-      expect(created.map((record) => record.event?.resource).sort()).toEqual(ids.map((id) => `Run/${id}`).sort());
+      expect(created.map((record) => record.event?.resource).sort()).toEqual(ids.map((id) => `runs/${id}`).sort());
     });
     for (const client of [identity, experiments, runs, audit]) client.close();
   });
@@ -96,22 +96,22 @@ describe('tracking as its own process beside governance (distributed: PostgreSQL
     const experiments = createGrpcClient(ExperimentServiceDesc, trackingAddress, { token: fresh });
     const runs = createGrpcClient(RunServiceDesc, trackingAddress, { token: fresh });
     const { experiment } = await experiments.createExperiment({ projectId: project!.id, name: 'races' });
-    const { run } = await runs.createRun({ experimentId: experiment!.experimentId });
-    const runId = run!.info!.runId;
+    const { run } = await runs.createRun({ experimentId: experiment!.id });
+    const runId = run!.info!.id;
 
     const finished: string[] = [];
     const subscription = await tracking.runtime.bus.subscribe({
       durable: 'tracking-races-spec',
       subject: 'trellis.tracking.v1.run.finished',
-      handler: async (envelope) => void finished.push(fromBinary(RunFinishedEventSchema, envelope.payload).runInfo?.runId ?? ''),
+      handler: async (envelope) => void finished.push(fromBinary(RunFinishedEventSchema, envelope.payload).runInfo?.id ?? ''),
     });
     const params = Array.from({ length: 4 }, () => runs.logBatch({ runId, params: [{ key: 'lr', value: '0.1' }, { key: 'depth', value: '3' }] }));
     await expect(Promise.all(params)).resolves.toHaveLength(4);
-    await Promise.all(Array.from({ length: 4 }, () => runs.updateRun({ runId, status: RunStatus.FINISHED })));
+    await Promise.all(Array.from({ length: 4 }, () => runs.updateRun({ runId, status: RunStatus.FINISHED, updateMask: { paths: ['status'] } })));
     // Events leave the outbox in order: once a later run's has arrived, a second one of this run would have too.
-    const { run: next } = await runs.createRun({ experimentId: experiment!.experimentId });
-    await runs.updateRun({ runId: next!.info!.runId, status: RunStatus.FINISHED });
-    await eventually(() => expect(finished).toContain(next!.info!.runId));
+    const { run: next } = await runs.createRun({ experimentId: experiment!.id });
+    await runs.updateRun({ runId: next!.info!.id, status: RunStatus.FINISHED, updateMask: { paths: ['status'] } });
+    await eventually(() => expect(finished).toContain(next!.info!.id));
     expect(finished.filter((id) => id === runId)).toHaveLength(1);
     await subscription.stop();
     for (const client of [identity, experiments, runs]) client.close();

@@ -24,14 +24,14 @@ describe('a LogBatch sent again over gRPC (a client retrying after an answer it 
     runs = await platform.client(RunServiceDesc, service.grpcAddress, claims);
     metrics = await platform.client(MetricServiceDesc, service.grpcAddress, claims);
     const experiments = await platform.client(ExperimentServiceDesc, service.grpcAddress, claims);
-    experimentId = (await experiments.createExperiment({ projectId: 'p1', name: 'retries' })).experiment!.experimentId;
+    experimentId = (await experiments.createExperiment({ projectId: 'p1', name: 'retries' })).experiment!.id;
   });
 
   afterAll(() => platform?.stop());
 
   /** A run that got the batch `times` times (1000 points per LogBatch at most). */
   const runLogged = async (times: number) => {
-    const { runId } = (await runs.createRun({ experimentId })).run!.info!;
+    const { id: runId } = (await runs.createRun({ experimentId })).run!.info!;
     for (let time = 0; time < times; time++) {
       for (let i = 0; i < batch.length; i += 1000) await runs.logBatch({ runId, metrics: batch.slice(i, i + 1000) });
     }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { fromBinary } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { callEveryMethodWithoutToken, type EventSubscription, type GrpcClient, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
@@ -79,13 +80,13 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
   it('creates experiments with unique names per project, and finds them by name', async () => {
     const experiment = await newExperiment('churn');
     expect(experiment).toMatchObject({ projectId: 'p1', name: 'churn', lifecycleStage: LifecycleStage.ACTIVE });
-    expect(experiment.artifactLocation).toBe(`mlflow-artifacts:/${experiment.experimentId}`);
+    expect(experiment.artifactLocation).toBe(`mlflow-artifacts:/${experiment.id}`);
     expect((await failure(editor.experiments.createExperiment({ projectId: 'p1', name: 'churn' })))?.code).toBe(status.ALREADY_EXISTS);
     const found = await viewer.experiments.getExperimentByName({ projectId: 'p1', name: 'churn' });
-    expect(found.experiment?.experimentId).toBe(experiment.experimentId);
+    expect(found.experiment?.id).toBe(experiment.id);
     expect((await failure(viewer.experiments.createExperiment({ projectId: 'p1', name: 'x' })))?.code).toBe(status.PERMISSION_DENIED);
     // Experiment ids are sequential: another project's look missing rather than forbidden.
-    expect((await failure(outsider.experiments.getExperiment({ experimentId: experiment.experimentId })))?.code).toBe(status.NOT_FOUND);
+    expect((await failure(outsider.experiments.getExperiment({ experimentId: experiment.id })))?.code).toBe(status.NOT_FOUND);
   });
 
   it("creates a project's Default experiment on first use, once, and audits its creation", async () => {
@@ -99,9 +100,9 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
       editor.experiments.getExperimentByName({ projectId: 'p1', name: 'Default' }),
       editor.experiments.getExperimentByName({ projectId: 'p1', name: 'Default' }),
     ]);
-    expect(a.experiment?.experimentId).toBe(b.experiment?.experimentId);
+    expect(a.experiment?.id).toBe(b.experiment?.id);
     await eventually(() =>
-      expect(audits.filter((event) => event.resource === `Experiment/${a.experiment?.experimentId}`)).toEqual([
+      expect(audits.filter((event) => event.resource === `projects/p1/experiments/${a.experiment?.id}`)).toEqual([
         expect.objectContaining({ action: 'create', actor: 'erin', projectId: 'p1' }),
       ]),
     );
@@ -111,11 +112,11 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
 
   it('creates a run, publishes run.created, and returns what it logged with the latest value per metric', async () => {
     const experiment = await newExperiment('logging');
-    const run = await newRun(experiment.experimentId, 'first');
-    expect(run.info).toMatchObject({ runName: 'first', status: RunStatus.RUNNING, userId: 'erin', experimentId: experiment.experimentId });
-    expect(run.info?.runId).toMatch(/^[0-9a-f]{32}$/);
-    expect(run.info?.artifactUri).toBe(`mlflow-artifacts:/${experiment.experimentId}/${run.info?.runId}/artifacts`);
-    const runId = run.info!.runId;
+    const run = await newRun(experiment.id, 'first');
+    expect(run.info).toMatchObject({ runName: 'first', status: RunStatus.RUNNING, userId: 'erin', experimentId: experiment.id });
+    expect(run.info?.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(run.info?.artifactUri).toBe(`mlflow-artifacts:/${experiment.id}/${run.info?.id}/artifacts`);
+    const runId = run.info!.id;
 
     await editor.runs.logBatch({
       runId,
@@ -132,11 +133,11 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
     expect(latest.loss).toMatchObject({ value: 0.5, step: 2n });
     expect(latest.acc.value).toBeNaN();
 
-    await eventually(() => expect(events.some((event) => event.subject === 'trellis.tracking.v1.run.created' && fromBinary(RunCreatedEventSchema, event.payload).runInfo?.runId === runId)).toBe(true));
+    await eventually(() => expect(events.some((event) => event.subject === 'trellis.tracking.v1.run.created' && fromBinary(RunCreatedEventSchema, event.payload).runInfo?.id === runId)).toBe(true));
   });
 
   it('keeps params immutable and stores nothing of a rejected batch', async () => {
-    const { runId } = (await newRun((await newExperiment('immutable')).experimentId)).info!;
+    const { id: runId } = (await newRun((await newExperiment('immutable')).id)).info!;
     await editor.runs.logParam({ runId, param: { key: 'depth', value: '3' } });
     const changed = await failure(editor.runs.logBatch({ runId, params: [{ key: 'depth', value: '4' }], metrics: [point('m', 1, 0)], tags: [{ key: 't', value: 'v' }] }));
     expect(changed?.code).toBe(status.INVALID_ARGUMENT);
@@ -153,7 +154,7 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
   });
 
   it('lets a viewer read but not log, and an outsider neither', async () => {
-    const { runId } = (await newRun((await newExperiment('rbac')).experimentId)).info!;
+    const { id: runId } = (await newRun((await newExperiment('rbac')).id)).info!;
     expect((await failure(viewer.runs.logMetric({ runId, metric: point('m', 1, 0) })))?.code).toBe(status.PERMISSION_DENIED);
     expect((await failure(outsider.runs.getRun({ runId })))?.code).toBe(status.PERMISSION_DENIED);
     expect((await failure(viewer.runs.getRun({ runId: '0'.repeat(32) })))?.code).toBe(status.NOT_FOUND);
@@ -161,53 +162,129 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
   });
 
   it('finishes a run once: run.finished is published for the first terminal status only', async () => {
-    const { runId } = (await newRun((await newExperiment('finishing')).experimentId)).info!;
-    const finished = await editor.runs.updateRun({ runId, status: RunStatus.FINISHED });
-    expect(finished.runInfo?.status).toBe(RunStatus.FINISHED);
-    expect(Number(finished.runInfo?.endTimeMs)).toBeGreaterThan(0);
-    await editor.runs.updateRun({ runId, status: RunStatus.FAILED });
-    const finishedEvents = () => events.filter((event) => event.subject === 'trellis.tracking.v1.run.finished' && fromBinary(RunFinishedEventSchema, event.payload).runInfo?.runId === runId);
+    const { id: runId } = (await newRun((await newExperiment('finishing')).id, 'kept name')).info!;
+    const finished = await editor.runs.updateRun({ runId, status: RunStatus.FINISHED, runName: 'not named in the mask', updateMask: { paths: ['status'] } });
+    expect(finished.runInfo).toMatchObject({ status: RunStatus.FINISHED, runName: 'kept name' });
+    expect(Number(finished.runInfo?.endTime?.seconds)).toBeGreaterThan(0);
+    await editor.runs.updateRun({ runId, status: RunStatus.FAILED, updateMask: { paths: ['status'] } });
+    const finishedEvents = () => events.filter((event) => event.subject === 'trellis.tracking.v1.run.finished' && fromBinary(RunFinishedEventSchema, event.payload).runInfo?.id === runId);
     await eventually(() => expect(finishedEvents()).toHaveLength(1));
     expect(fromBinary(RunFinishedEventSchema, finishedEvents()[0].payload).runInfo?.status).toBe(RunStatus.FINISHED);
+  });
+
+  it('changes exactly the fields an update_mask names, and refuses a mask that names none or another field', async () => {
+    const experiment = await newExperiment('masked');
+    const { id: runId, startTime } = (await newRun(experiment.id, 'before')).info!;
+    const endTime = timestampFromMs(1_700_000_000_123);
+    const renamed = await editor.runs.updateRun({ runId, runName: 'after', endTime, status: RunStatus.KILLED, updateMask: { paths: ['run_name', 'end_time'] } });
+    expect(renamed.runInfo).toMatchObject({ runName: 'after', status: RunStatus.RUNNING, endTime: { seconds: 1_700_000_000n, nanos: 123_000_000 }, startTime });
+    const tags = (await viewer.runs.getRun({ runId })).run?.data?.tags ?? [];
+    expect(tags).toContainEqual(expect.objectContaining({ key: 'mlflow.runName', value: 'after' }));
+    const refusals = await Promise.all([
+      failure(editor.runs.updateRun({ runId, runName: 'x' })),
+      failure(editor.runs.updateRun({ runId, runName: 'x', updateMask: { paths: ['run_name', 'start_time'] } })),
+      failure(editor.runs.updateRun({ runId, updateMask: { paths: ['status'] } })),
+      failure(editor.runs.updateRun({ runId, updateMask: { paths: ['end_time'] } })),
+      failure(editor.runs.updateRun({ runId, updateMask: { paths: ['run_name'] } })),
+      failure(editor.experiments.updateExperiment({ experimentId: experiment.id, name: 'renamed' })),
+    ]);
+    expect(refusals.map((error) => [error?.code, error?.details.split(':')[0]])).toEqual([
+      [status.INVALID_ARGUMENT, 'update_mask'],
+      [status.INVALID_ARGUMENT, 'update_mask'],
+      [status.INVALID_ARGUMENT, 'status'],
+      [status.INVALID_ARGUMENT, 'end_time'],
+      [status.INVALID_ARGUMENT, 'run_name'],
+      [status.INVALID_ARGUMENT, 'update_mask'],
+    ]);
+    const { experiment: updated } = await editor.experiments.updateExperiment({ experimentId: experiment.id, name: 'masked, renamed', updateMask: { paths: ['*'] } });
+    expect(updated).toMatchObject({ id: experiment.id, name: 'masked, renamed', createTime: experiment.createTime });
+    await newExperiment('masked, taken');
+    const taken = await failure(editor.experiments.updateExperiment({ experimentId: experiment.id, name: 'masked, taken', updateMask: { paths: ['name'] } }));
+    expect([taken?.code, taken?.details]).toEqual([status.ALREADY_EXISTS, 'Experiment(name=masked, taken) already exists.']);
   });
 
   it('searches runs with a filter and an order, and names the position of a bad filter', async () => {
     const experiment = await newExperiment('search');
     for (const [name, rmse, model] of [['a', 0.3, 'tree'], ['b', 0.1, 'tree'], ['c', 0.2, 'linear']] as const) {
-      const { runId } = (await newRun(experiment.experimentId, name)).info!;
+      const { id: runId } = (await newRun(experiment.id, name)).info!;
       await editor.runs.logBatch({ runId, metrics: [point('rmse', rmse, 0)], params: [{ key: 'model', value: model }] });
     }
-    const page = await viewer.runs.searchRuns({ experimentIds: [experiment.experimentId], filter: "params.model = 'tree'", orderBy: ['metrics.rmse ASC'] });
+    const page = await viewer.runs.searchRuns({ experimentIds: [experiment.id], filter: "params.model = 'tree'", orderBy: ['metrics.rmse ASC'] });
     expect(page.runs.map((run) => run.info?.runName)).toEqual(['b', 'a']);
     expect(page.runs[0].data?.params).toEqual([expect.objectContaining({ key: 'model', value: 'tree' })]);
-    const bad = await failure(viewer.runs.searchRuns({ experimentIds: [experiment.experimentId], filter: 'metrics.rmse < 1 or params.x = 1' }));
+    const bad = await failure(viewer.runs.searchRuns({ experimentIds: [experiment.id], filter: 'metrics.rmse < 1 or params.x = 1' }));
     expect(bad?.code).toBe(status.INVALID_ARGUMENT);
     expect(bad?.details).toMatch(/position/);
-    expect((await failure(outsider.runs.searchRuns({ experimentIds: [experiment.experimentId] })))?.code).toBe(status.NOT_FOUND);
+    expect((await failure(outsider.runs.searchRuns({ experimentIds: [experiment.id] })))?.code).toBe(status.NOT_FOUND);
   });
 
   it('deletes and restores runs and experiments; deleted ones leave default searches', async () => {
     const experiment = await newExperiment('lifecycle');
-    const kept = (await newRun(experiment.experimentId, 'kept')).info!.runId;
-    const removed = (await newRun(experiment.experimentId, 'removed')).info!.runId;
+    const kept = (await newRun(experiment.id, 'kept')).info!.id;
+    const removed = (await newRun(experiment.id, 'removed')).info!.id;
     await editor.runs.deleteRun({ runId: removed });
     const names = async (viewType = ViewType.ACTIVE_ONLY) =>
-      (await viewer.runs.searchRuns({ experimentIds: [experiment.experimentId], viewType })).runs.map((run) => run.info?.runName).sort();
+      (await viewer.runs.searchRuns({ experimentIds: [experiment.id], viewType })).runs.map((run) => run.info?.runName).sort();
     expect(await names()).toEqual(['kept']);
     expect(await names(ViewType.DELETED_ONLY)).toEqual(['removed']);
     expect((await failure(editor.runs.logMetric({ runId: removed, metric: point('m', 1, 0) })))?.code).toBe(status.FAILED_PRECONDITION);
+    const upload = editor.artifacts.uploadArtifact([{ part: { case: 'header', value: { runId: removed, path: 'late.txt' } } }, { part: { case: 'chunk', value: Buffer.from('x') } }]);
+    expect((await failure(upload))?.code).toBe(status.FAILED_PRECONDITION);
 
-    await editor.experiments.deleteExperiment({ experimentId: experiment.experimentId });
+    await editor.experiments.deleteExperiment({ experimentId: experiment.id });
     expect(await names()).toEqual([]);
-    await editor.experiments.restoreExperiment({ experimentId: experiment.experimentId });
+    await editor.experiments.restoreExperiment({ experimentId: experiment.id });
     expect(await names()).toEqual(['kept']);
     await editor.runs.restoreRun({ runId: removed });
     expect(await names()).toEqual(['kept', 'removed']);
     expect(kept).not.toBe(removed);
   });
 
+  it('answers each refusal with the reason its RPC comment names, and the resource it concerns', async () => {
+    const experiment = await newExperiment('reasons');
+    const { id: runId } = (await newRun(experiment.id)).info!;
+    const missingRun = '0'.repeat(32);
+    const notFound = { code: status.NOT_FOUND, domain: 'tracking.trellis' };
+    await expect(viewer.runs.getRun({ runId: missingRun })).rejects.toMatchObject({ ...notFound, details: `Run with id=${missingRun} not found`, reason: 'RUN_NOT_FOUND', resource: `runs/${missingRun}` });
+    await expect(editor.runs.createRun({ experimentId: experiment.id, parentRunId: missingRun })).rejects.toMatchObject({ ...notFound, reason: 'RUN_NOT_FOUND' });
+    // Experiment ids are sequential: a refusal names no project, for one that exists elsewhere as for none.
+    await expect(outsider.experiments.getExperiment({ experimentId: experiment.id })).rejects.toMatchObject({ ...notFound, reason: 'EXPERIMENT_NOT_FOUND', resource: undefined });
+    await expect(viewer.experiments.getExperimentByName({ projectId: 'p1', name: 'nope' })).rejects.toMatchObject({ ...notFound, reason: 'EXPERIMENT_NOT_FOUND' });
+    await expect(editor.runs.deleteTag({ runId, key: 'absent' })).rejects.toMatchObject({ ...notFound, reason: 'TAG_NOT_FOUND', resource: `runs/${runId}` });
+    await expect(editor.experiments.deleteExperimentTag({ experimentId: experiment.id, key: 'absent' })).rejects.toMatchObject({
+      ...notFound,
+      reason: 'TAG_NOT_FOUND',
+      resource: `projects/p1/experiments/${experiment.id}`,
+    });
+    const download = viewer.artifacts.downloadArtifact({ runId, path: 'absent.bin' });
+    await expect((async () => { for await (const _ of download) void _; })()).rejects.toMatchObject({ ...notFound, reason: 'ARTIFACT_NOT_FOUND', resource: `runs/${runId}/artifacts/absent.bin` });
+
+    await expect(editor.experiments.createExperiment({ projectId: 'p1', name: 'reasons' })).rejects.toMatchObject({ code: status.ALREADY_EXISTS, reason: 'EXPERIMENT_NAME_TAKEN' });
+    await editor.runs.logParam({ runId, param: { key: 'lr', value: '0.1' } });
+    await expect(editor.runs.logParam({ runId, param: { key: 'lr', value: '0.2' } })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, reason: 'PARAM_VALUE_CHANGED', resource: `runs/${runId}` });
+    const defaultExperiment = (await editor.experiments.getExperimentByName({ projectId: 'p1', name: 'Default' })).experiment!;
+    await expect(editor.experiments.updateExperiment({ experimentId: defaultExperiment.id, name: 'Renamed', updateMask: { paths: ['name'] } })).rejects.toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      reason: 'DEFAULT_EXPERIMENT_NAME_FIXED',
+      resource: `projects/p1/experiments/${defaultExperiment.id}`,
+    });
+
+    await editor.runs.deleteRun({ runId });
+    const notActive = { code: status.FAILED_PRECONDITION, reason: 'RUN_NOT_ACTIVE', resource: `runs/${runId}` };
+    await expect(editor.runs.setTag({ runId, tag: { key: 'k', value: 'v' } })).rejects.toMatchObject(notActive);
+    await expect(editor.runs.logMetric({ runId, metric: point('m', 1, 0) })).rejects.toMatchObject(notActive);
+    await expect(editor.artifacts.uploadArtifact([{ part: { case: 'header', value: { runId, path: 'late.txt' } } }])).rejects.toMatchObject(notActive);
+    await editor.experiments.deleteExperiment({ experimentId: experiment.id });
+    await expect(editor.experiments.setExperimentTag({ experimentId: experiment.id, tag: { key: 'k', value: 'v' } })).rejects.toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      reason: 'EXPERIMENT_NOT_ACTIVE',
+      resource: `projects/p1/experiments/${experiment.id}`,
+    });
+    await expect(editor.runs.createRun({ experimentId: experiment.id })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION, reason: 'EXPERIMENT_NOT_ACTIVE' });
+  });
+
   it('stores artifacts under the run, lists them by directory, and refuses paths that escape', async () => {
-    const { runId } = (await newRun((await newExperiment('artifacts')).experimentId)).info!;
+    const { id: runId } = (await newRun((await newExperiment('artifacts')).id)).info!;
     const upload = (path: string, ...chunks: string[]) =>
       editor.artifacts.uploadArtifact([{ part: { case: 'header', value: { runId, path } } }, ...chunks.map((chunk) => ({ part: { case: 'chunk' as const, value: Buffer.from(chunk) } }))]);
     expect((await upload('model/model.onnx', 'hello ', 'world')).file).toMatchObject({ path: 'model/model.onnx', sizeBytes: 11n });
@@ -244,7 +321,7 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
   });
 
   it('streams a large artifact up and down intact, the upload paced by the store', async () => {
-    const { runId } = (await newRun((await newExperiment('large-artifact')).experimentId)).info!;
+    const { id: runId } = (await newRun((await newExperiment('large-artifact')).id)).info!;
     const content = randomBytes(8 * 1024 * 1024);
     const chunks = Array.from({ length: content.length / 65_536 }, (_, i) => ({ part: { case: 'chunk' as const, value: content.subarray(i * 65_536, (i + 1) * 65_536) } }));
     const stored = await editor.artifacts.uploadArtifact([{ part: { case: 'header', value: { runId, path: 'data/big.bin' } } }, ...chunks]);

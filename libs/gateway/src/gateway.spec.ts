@@ -66,6 +66,10 @@ describe('the gateway over HTTP', () => {
       status: 'INVALID_ARGUMENT',
       message: expect.stringContaining('key "colour" is unknown'),
       request_id: 'req-1',
+      reason: 'INVALID_ARGUMENT',
+      domain: 'gateway.trellis',
+      metadata: {},
+      field_violations: [],
     });
   });
 
@@ -84,6 +88,33 @@ describe('the gateway over HTTP', () => {
     const response = await post(`${ECHO}/Echo`, '{"text": "missing"}');
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ code: status.NOT_FOUND, status: 'NOT_FOUND', message: 'no echo named missing' });
+  });
+
+  it("carries an upstream's google.rpc.Status details in the error body: reason, domain, metadata, field violations, retry delay", async () => {
+    const missing = await post(`${ECHO}/Echo`, '{"text": "missing-detailed"}', { 'x-request-id': 'req-d' });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({
+      code: status.NOT_FOUND,
+      status: 'NOT_FOUND',
+      message: 'no echo named missing',
+      request_id: 'req-d',
+      reason: 'ECHO_NOT_FOUND',
+      domain: 'echo.trellis',
+      metadata: { resource: 'echoes/missing' },
+      field_violations: [],
+    });
+    const bad = await post(`${ECHO}/Echo`, '{"text": "bad"}');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ reason: 'INVALID_ARGUMENT', field_violations: [{ field: 'text', description: 'must not be "bad"', reason: 'TEXT_FORBIDDEN' }] });
+    const busy = await post(`${ECHO}/Echo`, '{"text": "busy-detailed"}');
+    expect(busy.status).toBe(429);
+    expect(busy.headers.get('retry-after')).toBe('3');
+    expect(await busy.json()).toMatchObject({ reason: 'ECHO_QUOTA_EXCEEDED', domain: 'echo.trellis', retry_delay_seconds: 2.5 });
+  });
+
+  it("names the code as the reason, in the gateway's domain, where no service sent details", async () => {
+    expect(await (await post(`${ECHO}/Echo`, '{"text": "missing"}')).json()).toMatchObject({ reason: 'NOT_FOUND', domain: 'gateway.trellis', metadata: {}, field_violations: [] });
+    expect(await (await post('/v1/trellis.nothing.v1.NoService/Nothing', '{}')).json()).toMatchObject({ reason: 'NOT_FOUND', domain: 'gateway.trellis' });
   });
 
   it('answers 404 for an unknown route and 405 naming the methods of a known one', async () => {
@@ -161,7 +192,7 @@ describe('the gateway over HTTP', () => {
     expect(await lines(response)).toEqual([
       { text: 'fail-at-end', count: '0' },
       { text: 'fail-at-end', count: '1' },
-      { error: { code: status.DATA_LOSS, status: 'DATA_LOSS', message: 'the rest is lost', request_id: 'req-s' } },
+      { error: { code: status.DATA_LOSS, status: 'DATA_LOSS', message: 'the rest is lost', request_id: 'req-s', reason: 'DATA_LOSS', domain: 'gateway.trellis', metadata: {}, field_violations: [] } },
     ]);
   });
 

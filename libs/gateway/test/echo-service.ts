@@ -13,7 +13,7 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { packageDefinitionFor } from '@trellis/platform';
+import { packageDefinitionFor, setStatusDetails, type StatusDetails } from '@trellis/platform';
 
 /**
  * A test-only gRPC service with one method of each kind, built from a descriptor at run time so
@@ -57,12 +57,34 @@ function retryAfter(seconds: bigint): Metadata {
   return metadata;
 }
 
+/** Trailing metadata with google.rpc.Status details, as the kit's servers send them. */
+function withDetails(code: status, message: string, details: Partial<StatusDetails>): Metadata {
+  const metadata = new Metadata();
+  setStatusDetails(metadata, code, message, { reason: 'ECHO_FAILED', domain: 'echo.trellis', metadata: {}, violations: [], ...details });
+  return metadata;
+}
+
+const NOT_FOUND = 'no echo named missing';
+const INVALID = 'text: must not be "bad"';
+const SLOW = 'slow down, the quota refills in 2.5 seconds';
+
 const implementation: UntypedServiceImplementation = {
   Echo: (call: ServerUnaryCall<Echo, unknown>, done: sendUnaryData<unknown>) => {
     if (call.request.text === 'missing') return done({ code: status.NOT_FOUND, details: 'no echo named missing' });
     // Over a limit that asks for `count` seconds of patience (none when 0) in retry-after trailing metadata.
     if (call.request.text === 'busy') return done({ code: status.RESOURCE_EXHAUSTED, details: 'slow down', metadata: retryAfter(call.request.count) });
     if (call.request.text === 'crash') return done({ code: status.INTERNAL, details: 'the echo broke' });
+    // The same failures with details, as a Trellis service sends them.
+    if (call.request.text === 'missing-detailed') {
+      return done({ code: status.NOT_FOUND, details: NOT_FOUND, metadata: withDetails(status.NOT_FOUND, NOT_FOUND, { reason: 'ECHO_NOT_FOUND', resource: 'echoes/missing', metadata: { resource: 'echoes/missing' } }) });
+    }
+    if (call.request.text === 'bad') {
+      const violations = [{ field: 'text', description: 'must not be "bad"', reason: 'TEXT_FORBIDDEN' }];
+      return done({ code: status.INVALID_ARGUMENT, details: INVALID, metadata: withDetails(status.INVALID_ARGUMENT, INVALID, { reason: 'INVALID_ARGUMENT', violations }) });
+    }
+    if (call.request.text === 'busy-detailed') {
+      return done({ code: status.RESOURCE_EXHAUSTED, details: SLOW, metadata: withDetails(status.RESOURCE_EXHAUSTED, SLOW, { reason: 'ECHO_QUOTA_EXCEEDED', retryAfterSeconds: 2.5 }) });
+    }
     done(null, { text: call.request.text === 'whoami' ? whoami(call.metadata) : call.request.text, count: call.request.count });
   },
   Repeat: (call: ServerWritableStream<Echo, unknown>) => {

@@ -86,7 +86,7 @@ describe('governance identity, API keys and tokens', () => {
     it('lets a viewer read the project but not change it, and hides other projects', async () => {
       const bob = gov.identity(await gov.exchange(bobKey));
       expect((await bob.getProject({ projectId })).project?.name).toBe('fraud');
-      await expect(bob.updateProject({ projectId, description: 'mine now', updateMask: ['description'] })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+      await expect(bob.updateProject({ project: { id: projectId, description: 'mine now' }, updateMask: { paths: ['description'] } })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
       expect((await bob.listProjects({})).projects.map((p) => p.name)).toEqual(['fraud']);
       await expect(bob.createProject({ name: 'bobs' })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
     });
@@ -95,10 +95,13 @@ describe('governance identity, API keys and tokens', () => {
       const admin = gov.identity(adminToken);
       await admin.setRoleBinding({ binding: { projectId, principalId: bobId, role: Role.ADMIN } });
       const bob = gov.identity(await gov.exchange(bobKey));
-      await bob.updateProject({ projectId, description: 'now an admin', updateMask: ['description'] });
+      await bob.updateProject({ project: { id: projectId, description: 'now an admin' }, updateMask: { paths: ['description'] } });
       await expect(bob.setRoleBinding({ binding: { projectId, principalId: bobId, role: Role.OWNER } })).rejects.toMatchObject({
         code: status.PERMISSION_DENIED,
         details: `${bobId} may not grant owner, a role above their own (admin)`,
+        reason: 'ROLE_ABOVE_CALLER',
+        domain: 'governance.trellis',
+        resource: `projects/${projectId}`,
       });
       const adminId = decodeJwt(adminToken).sub!;
       await expect(bob.setRoleBinding({ binding: { projectId, principalId: adminId, role: Role.VIEWER } })).rejects.toMatchObject({
@@ -117,32 +120,88 @@ describe('governance identity, API keys and tokens', () => {
       const second = await admin.listProjects({ pageSize: 1, pageToken: first.nextPageToken });
       expect([first.projects[0].name, second.projects[0].name]).toEqual(['default', 'fraud']);
       expect(second.nextPageToken).toBe('');
+      await expect(admin.listPrincipals({ pageToken: first.nextPageToken })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/^page_token: /) });
       await expect(admin.listProjects({ pageSize: 5000 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'page_size: must be between 0 and 1000' });
     });
 
     it('changes only the project fields named in update_mask, so a security setting never flips as a side effect', async () => {
       const admin = gov.identity(adminToken);
       const { project } = await admin.createProject({ name: 'vault', description: 'keep me', encryptAtRest: true });
-      const described = (await admin.updateProject({ projectId: project!.id, description: 'still encrypted', updateMask: ['description'] })).project!;
+      const described = (await admin.updateProject({ project: { id: project!.id, description: 'still encrypted' }, updateMask: { paths: ['description'] } })).project!;
       expect(described).toMatchObject({ description: 'still encrypted', encryptAtRest: true });
-      const plain = (await admin.updateProject({ projectId: project!.id, encryptAtRest: false, updateMask: ['encrypt_at_rest'] })).project!;
+      const plain = (await admin.updateProject({ project: { id: project!.id, encryptAtRest: false }, updateMask: { paths: ['encrypt_at_rest'] } })).project!;
       expect(plain).toMatchObject({ description: 'still encrypted', encryptAtRest: false });
       expect((await admin.getProject({ projectId: project!.id })).project).toMatchObject({ description: 'still encrypted', encryptAtRest: false });
-      await expect(admin.updateProject({ projectId: project!.id, description: 'no mask' })).rejects.toMatchObject({
+      await expect(admin.updateProject({ project: { id: project!.id, description: 'no mask' } })).rejects.toMatchObject({
         code: status.INVALID_ARGUMENT,
         details: 'update_mask: name the fields to change: description, encrypt_at_rest',
       });
-      await expect(admin.updateProject({ projectId: project!.id, updateMask: ['name'] })).rejects.toMatchObject({
+      await expect(admin.updateProject({ project: { id: project!.id, name: 'renamed' }, updateMask: { paths: ['name'] } })).rejects.toMatchObject({
         code: status.INVALID_ARGUMENT,
         details: 'update_mask: "name" cannot be changed; the fields are description, encrypt_at_rest',
       });
-      expect((await admin.getProject({ projectId: project!.id })).project?.description).toBe('still encrypted');
+      await expect(admin.updateProject({ updateMask: { paths: ['description'] } })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/^project: is required/) });
+      expect((await admin.getProject({ projectId: project!.id })).project).toMatchObject({ name: 'vault', description: 'still encrypted' });
+    });
+
+    it('pages a project\'s members by principal id, and a token continues only the listing it came from', async () => {
+      const admin = gov.identity(adminToken);
+      const all = (await admin.listRoleBindings({ projectId })).bindings.map((binding) => binding.principalId);
+      expect(all).toEqual([...all].sort());
+      expect(all).toHaveLength(2);
+      const first = await admin.listRoleBindings({ projectId, pageSize: 1 });
+      const second = await admin.listRoleBindings({ projectId, pageSize: 1, pageToken: first.nextPageToken });
+      expect([...first.bindings, ...second.bindings].map((binding) => binding.principalId)).toEqual(all);
+      expect(second.nextPageToken).toBe('');
+      const other = (await admin.listProjects({})).projects.find((candidate) => candidate.id !== projectId)!;
+      await expect(admin.listRoleBindings({ projectId: other.id, pageToken: first.nextPageToken })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/^page_token: /) });
     });
 
     it('refuses to remove the last owner of a project', async () => {
       const admin = gov.identity(adminToken);
       const adminId = decodeJwt(adminToken).sub!;
-      await expect(admin.deleteRoleBinding({ projectId, principalId: adminId })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
+      await expect(admin.deleteRoleBinding({ projectId, principalId: adminId })).rejects.toMatchObject({
+        code: status.FAILED_PRECONDITION,
+        reason: 'LAST_OWNER',
+        resource: `projects/${projectId}`,
+      });
+      await expect(admin.setRoleBinding({ binding: { projectId, principalId: adminId, role: Role.EDITOR } })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION, reason: 'LAST_OWNER' });
+    });
+
+    it('names the reason and the resource of each missing or taken project, principal, member and key', async () => {
+      const admin = gov.identity(adminToken);
+      const tokens = gov.tokens(adminToken);
+      await expect(admin.createProject({ name: 'fraud' })).rejects.toMatchObject({ code: status.ALREADY_EXISTS, details: 'project fraud already exists', reason: 'PROJECT_NAME_TAKEN' });
+      await expect(admin.createPrincipal({ kind: PrincipalKind.USER, name: 'bob', displayName: 'Bob' })).rejects.toMatchObject({ code: status.ALREADY_EXISTS, reason: 'PRINCIPAL_NAME_TAKEN' });
+      await expect(admin.getProject({ projectId: 'no-such-project' })).rejects.toMatchObject({
+        code: status.NOT_FOUND,
+        details: 'project no-such-project not found',
+        reason: 'PROJECT_NOT_FOUND',
+        domain: 'governance.trellis',
+        resource: 'projects/no-such-project',
+      });
+      await expect(admin.setRoleBinding({ binding: { projectId, principalId: 'ghost', role: Role.VIEWER } })).rejects.toMatchObject({
+        code: status.NOT_FOUND,
+        reason: 'PRINCIPAL_NOT_FOUND',
+        resource: 'principals/ghost',
+      });
+      await expect(admin.deleteRoleBinding({ projectId, principalId: 'ghost' })).rejects.toMatchObject({
+        code: status.NOT_FOUND,
+        reason: 'ROLE_BINDING_NOT_FOUND',
+        resource: `projects/${projectId}/members/ghost`,
+      });
+      await expect(tokens.listApiKeys({ principalId: 'ghost' })).rejects.toMatchObject({ code: status.NOT_FOUND, reason: 'PRINCIPAL_NOT_FOUND' });
+      await expect(tokens.createApiKey({ name: 'scoped', projectIds: ['hidden'] })).rejects.toMatchObject({
+        code: status.NOT_FOUND,
+        details: 'project_ids: project hidden not found',
+        reason: 'PROJECT_NOT_FOUND',
+        resource: 'projects/hidden',
+      });
+      await expect(tokens.revokeApiKey({ apiKeyId: '0123456789abcdef' })).rejects.toMatchObject({
+        code: status.NOT_FOUND,
+        reason: 'API_KEY_NOT_FOUND',
+        resource: 'apiKeys/0123456789abcdef',
+      });
     });
 
     it('shows keys without secrets, and a revoked key cannot be exchanged again at once', async () => {
@@ -166,6 +225,15 @@ describe('governance identity, API keys and tokens', () => {
       expect((await bobTokens.listApiKeys({})).apiKeys.map((k) => k.name)).toEqual(['laptop', 'second']);
     });
 
+    it('pages a principal\'s keys oldest first, and a token continues only the listing it came from', async () => {
+      const tokens = gov.tokens(adminToken);
+      const first = await tokens.listApiKeys({ principalId: bobId, pageSize: 1 });
+      const second = await tokens.listApiKeys({ principalId: bobId, pageSize: 1, pageToken: first.nextPageToken });
+      expect([first.apiKeys[0].name, second.apiKeys[0].name]).toEqual(['laptop', 'second']);
+      expect(second.nextPageToken).toBe('');
+      await expect(tokens.listApiKeys({ pageSize: 1, pageToken: first.nextPageToken })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/^page_token: /) });
+    });
+
     it('limits a project-scoped key to its projects and drops org-wide powers', async () => {
       const scoped = await gov.tokens(adminToken).createApiKey({ name: 'ci', projectIds: [projectId] });
       secrets.push(scoped.secret);
@@ -176,6 +244,7 @@ describe('governance identity, API keys and tokens', () => {
       await expect(gov.tokens(scopedToken).createApiKey({ name: 'escape' })).rejects.toMatchObject({
         code: status.PERMISSION_DENIED,
         details: 'a token from a project-scoped API key cannot manage API keys; use an unscoped key',
+        reason: 'API_KEY_SCOPED',
       });
     });
 
@@ -192,6 +261,7 @@ describe('governance identity, API keys and tokens', () => {
     const results = await Promise.allSettled(Array.from({ length: 30 }, () => gov.exchange(secrets[0])));
     const limited = results.filter((r) => r.status === 'rejected' && (r.reason as { code: number }).code === status.RESOURCE_EXHAUSTED);
     expect(limited.length).toBeGreaterThan(0);
+    expect((limited[0] as PromiseRejectedResult).reason).toMatchObject({ reason: 'EXCHANGE_RATE_LIMITED', retryAfterSeconds: expect.any(Number) });
     expect(results.some((r) => r.status === 'fulfilled')).toBe(true);
   });
 
@@ -199,6 +269,7 @@ describe('governance identity, API keys and tokens', () => {
     await expect(gov.exchange('not-a-key')).rejects.toMatchObject({
       code: status.UNAUTHENTICATED,
       details: 'API key rejected: not a Trellis API key (trellis_...)',
+      reason: 'API_KEY_REJECTED',
     });
   });
 

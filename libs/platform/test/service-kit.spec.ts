@@ -1,5 +1,5 @@
-import { fromBinary } from '@bufbuild/protobuf';
-import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
+import { create, createRegistry, fromBinary } from '@bufbuild/protobuf';
+import { anyUnpack, FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { credentials, loadPackageDefinition, status, type GrpcObject, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { Controller, Module } from '@nestjs/common';
@@ -12,13 +12,14 @@ import {
   callEveryMethodWithoutToken,
   createGrpcClient,
   defineService,
+  GrpcCallError,
   startService,
   type GrpcClient,
   type PlatformRuntime,
   type RunningService,
 } from '../src';
 import { TestKeySet, TestPlatform, unsignedToken } from '../src/testing';
-import { AuditEventSchema, Outcome, type AuditEvent } from '@trellis/proto';
+import { AuditEventSchema, BadRequestSchema, ErrorInfoSchema, Outcome, ResourceInfoSchema, RetryInfoSchema, StatusSchema, type AuditEvent } from '@trellis/proto';
 import { WidgetCreatedSchema, WidgetService } from './gen/trellis/kittest/v1/widget_service_pb';
 import { slowCalls } from './widget/widget.grpc';
 import { widgetService } from './widget/widget.service';
@@ -85,12 +86,68 @@ describe('the service kit, through real gRPC', () => {
       });
     });
 
+    const failure = (call: Promise<unknown>) => call.then(
+      () => {
+        throw new Error('the call succeeded');
+      },
+      (error: GrpcCallError) => error,
+    );
+    /** The google.rpc.Status in the error's trailer, decoded with the contract's own schemas. */
+    const wireStatus = (error: GrpcCallError) => {
+      const status = fromBinary(StatusSchema, error.metadata.get('grpc-status-details-bin')[0] as Buffer);
+      const registry = createRegistry(ErrorInfoSchema, BadRequestSchema, RetryInfoSchema, ResourceInfoSchema);
+      return { code: status.code, message: status.message, details: status.details.map((any) => anyUnpack(any, registry)) };
+    };
+
+    it('sends NOT_FOUND with google.rpc.Status details: the reason, the domain and the resource', async () => {
+      const error = await failure(editor.getWidget({ id: 'nope' }));
+      expect(wireStatus(error)).toEqual({
+        code: status.NOT_FOUND,
+        message: 'widget nope not found',
+        details: [
+          create(ErrorInfoSchema, { reason: 'WIDGET_NOT_FOUND', domain: 'widgets.trellis', metadata: { resource: 'widgets/nope' } }),
+          create(ResourceInfoSchema, { resourceType: 'widgets', resourceName: 'widgets/nope' }),
+        ],
+      });
+      expect(error).toBeInstanceOf(GrpcCallError);
+      expect(error).toMatchObject({ code: status.NOT_FOUND, reason: 'WIDGET_NOT_FOUND', domain: 'widgets.trellis', resource: 'widgets/nope', violations: [] });
+    });
+
+    it('sends INVALID_ARGUMENT with a BadRequest field violation', async () => {
+      const error = await failure(editor.createWidget({ projectId: 'p1', name: 'has space' }));
+      expect(wireStatus(error).details).toEqual([
+        create(ErrorInfoSchema, { reason: 'INVALID_ARGUMENT', domain: 'widgets.trellis' }),
+        create(BadRequestSchema, { fieldViolations: [{ field: 'name', description: 'must be 1 to 64 letters, digits, - or _' }] }),
+      ]);
+      expect(error.violations).toEqual([{ field: 'name', description: 'must be 1 to 64 letters, digits, - or _' }]);
+    });
+
+    it('sends RESOURCE_EXHAUSTED with RetryInfo, and the retry-after trailer as before', async () => {
+      const error = await failure(editor.createWidget({ projectId: 'p1', name: 'busy' }));
+      expect(wireStatus(error).details).toEqual([
+        create(ErrorInfoSchema, { reason: 'WIDGET_RATE_EXCEEDED', domain: 'widgets.trellis' }),
+        create(RetryInfoSchema, { retryDelay: { seconds: 3n } }),
+      ]);
+      expect(error).toMatchObject({ code: status.RESOURCE_EXHAUSTED, reason: 'WIDGET_RATE_EXCEEDED', retryAfterSeconds: 3 });
+      expect(error.metadata.get('retry-after')).toEqual(['3']);
+    });
+
+    it("sends the kit's own refusals with details: a missing token, a broken field rule", async () => {
+      expect(await failure(anonymous.getWidget({ id: 'x' }))).toMatchObject({ code: status.UNAUTHENTICATED, reason: 'CREDENTIALS_MISSING', domain: 'widgets.trellis' });
+      expect(await failure(editor.getWidget({ id: 'i'.repeat(65) }))).toMatchObject({
+        code: status.INVALID_ARGUMENT,
+        domain: 'widgets.trellis',
+        violations: [{ field: 'id', description: 'must be at most 64 characters', reason: 'STRING_MAX_LEN' }],
+      });
+    });
+
     it('answers an unexpected error with INTERNAL, the request id, and nothing of the cause', async () => {
       const error = (await editor.createWidget({ projectId: 'p1', name: 'explode' }, { requestId: 'req-42' }).catch((e) => e)) as ServiceError;
       expect(error.code).toBe(status.INTERNAL);
       expect(error.details).toBe('internal error (request id req-42); the server log has the details');
       expect(error.details).not.toContain('hunter2');
       expect(error.metadata.get('x-request-id')).toEqual(['req-42']);
+      expect(error).toMatchObject({ reason: 'INTERNAL', domain: 'widgets.trellis' });
     });
   });
 
@@ -251,13 +308,13 @@ describe('the service kit, through real gRPC', () => {
         actor: 'editor-1',
         action: 'create',
         method: 'trellis.kittest.v1.WidgetService/CreateWidget',
-        resource: 'Widget',
+        resource: 'projects/p1/widgets',
         projectId: 'p1',
         outcome: Outcome.SUCCEEDED,
       });
       expect(created.clientAddress).toMatch(/127\.0\.0\.1/);
       expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
-      expect(deniedDelete).toMatchObject({ actor: 'viewer-1', action: 'delete', resource: 'Widget', outcome: Outcome.DENIED });
+      expect(deniedDelete).toMatchObject({ actor: 'viewer-1', action: 'delete', resource: 'widgets', outcome: Outcome.DENIED });
       expect(deniedDelete.reason).toBe('viewer-1 has no role that may delete Widget in any project');
       expect(deniedRead).toMatchObject({ actor: '', action: 'read', method: 'trellis.kittest.v1.WidgetService/GetWidget', outcome: Outcome.DENIED });
       await subscription.stop();

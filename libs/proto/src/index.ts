@@ -1,3 +1,5 @@
+export * from './gen/google/rpc/status_pb';
+export * from './gen/google/rpc/error_details_pb';
 export * from './gen/trellis/audit/v1/audit_event_pb';
 export * from './gen/trellis/events/v1/envelope_pb';
 export * from './gen/trellis/options/v1/options_pb';

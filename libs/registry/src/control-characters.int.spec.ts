@@ -32,7 +32,7 @@ describe.each(serviceDatabases('registry'))('the registry on %s refuses control 
     const service = await platform.startService(registryService);
     registry = await platform.client(RegistryServiceDesc, service.grpcAddress, { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' }] });
     await registry.createModel({ projectId: 'p1', name: 'churn' });
-    await registry.createVersion({ projectId: 'p1', name: 'churn', source: 's3://bucket/model.onnx' });
+    await registry.createVersion({ projectId: 'p1', modelName: 'churn', source: 's3://bucket/model.onnx' });
     await registry.createModel({ projectId: 'p1', name: 'other' });
   });
 
@@ -42,17 +42,17 @@ describe.each(serviceDatabases('registry'))('the registry on %s refuses control 
     rmSync(configDir, { recursive: true, force: true });
   });
 
-  const model = { projectId: 'p1', name: 'churn' };
+  const model = { projectId: 'p1', modelName: 'churn' };
 
   it.each<[string, () => Promise<unknown>, string]>([
     ['a model name with a NUL', () => registry.createModel({ projectId: 'p1', name: 'a\0b' }), 'name'],
     ['a model name with a line break', () => registry.createModel({ projectId: 'p1', name: 'two\nlines' }), 'name'],
-    ['a new model name with an escape', () => registry.renameModel({ projectId: 'p1', name: 'other', newName: 'red\u001b[31m' }), 'new_name'],
-    ['a model looked up by a name with a NUL', () => registry.getModel({ projectId: 'p1', name: 'churn\0' }), 'name'],
+    ['a new model name with an escape', () => registry.renameModel({ projectId: 'p1', modelName: 'other', newName: 'red\u001b[31m' }), 'new_name'],
+    ['a model looked up by a name with a NUL', () => registry.getModel({ projectId: 'p1', modelName: 'churn\0' }), 'model_name'],
     ['a model description with a NUL', () => registry.createModel({ projectId: 'p1', name: 'described', description: 'a\0' }), 'description'],
     ['a model tag key with a tab', () => registry.setModelTag({ ...model, tag: { key: 'k\t', value: 'v' } }), 'tag.key'],
     ['a model tag value with a NUL', () => registry.setModelTag({ ...model, tag: { key: 'k', value: 'v\0' } }), 'tag.value'],
-    ['a version description with a NUL', () => registry.updateVersion({ ...model, version: 1n, description: '\0' }), 'description'],
+    ['a version description with a NUL', () => registry.updateVersion({ version: { ...model, version: 1n, description: '\0' }, updateMask: { paths: ['description'] } }), 'version.description'],
     ['a version source with a NUL', () => registry.createVersion({ ...model, source: 's3://bucket/a\0b' }), 'source'],
     ['a version run link with a NUL', () => registry.createVersion({ ...model, source: 's3://bucket/m', runLink: 'http://x/\0' }), 'run_link'],
     ['a version tag value with a NUL', () => registry.setVersionTag({ ...model, version: 1n, tag: { key: 'k', value: '\0' } }), 'tag.value'],
@@ -66,7 +66,7 @@ describe.each(serviceDatabases('registry'))('the registry on %s refuses control 
   it('stores line breaks and tabs in descriptions and tag values as given', async () => {
     const text = 'first line\nsecond\tcolumn';
     await registry.setModelTag({ ...model, tag: { key: 'note', value: text } });
-    await registry.updateVersion({ ...model, version: 1n, description: text });
+    await registry.updateVersion({ version: { ...model, version: 1n, description: text }, updateMask: { paths: ['description'] } });
     expect((await registry.getModel(model)).model?.tags).toContainEqual(expect.objectContaining({ key: 'note', value: text }));
     expect((await registry.getVersion({ ...model, version: 1n })).version?.description).toBe(text);
   });

@@ -11,7 +11,7 @@ describe('the registry event catalog', () => {
   });
 
   it('does not let an AliasDeletedEvent go out as alias.set, in types or at run time', async () => {
-    const deleted = create(AliasDeletedEventSchema, { projectId: 'p-1', name: 'champion' });
+    const deleted = create(AliasDeletedEventSchema, { projectId: 'p-1', modelName: 'champion' });
     const manager = {} as EntityManager;
 
     await expect(

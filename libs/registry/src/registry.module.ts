@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
-import { AliasModule } from './aliases/alias.module';
-import { ModelModule } from './models/model.module';
-import { VersionModule } from './versions/version.module';
+import { AliasesModule } from './aliases/aliases.module';
+import { ModelsModule } from './models/models.module';
+import { VersionsModule } from './versions/versions.module';
 
 /** Wires the registry's feature modules; nothing else. */
-@Module({ imports: [ModelModule, VersionModule, AliasModule] })
+@Module({ imports: [ModelsModule, VersionsModule, AliasesModule] })
 export class RegistryModule {}

@@ -50,12 +50,12 @@ function event(): AuditEvent {
     actor: `user-${clock % 97}`,
     action: 'create',
     method: `trellis.${service}.v1.RunService/CreateRun`,
-    resource: `Run/${randomUUID()}`,
+    resource: `runs/${randomUUID()}`,
     projectId: `project-${clock % 13}`,
     outcome: denied ? Outcome.DENIED : Outcome.SUCCEEDED,
     reason: denied ? 'user-3 has no role that may create Run in any project' : '',
     requestId: randomUUID(),
-    occurredAt: timestampFromMs(clock++),
+    eventTime: timestampFromMs(clock++),
     clientAddress: 'ipv4:10.1.2.3:51234',
   });
 }

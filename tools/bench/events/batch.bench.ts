@@ -33,7 +33,7 @@ function message(index: number): AuditEvent {
     projectId: `project-${index % 13}`,
     outcome: Outcome.SUCCEEDED,
     requestId: randomUUID(),
-    occurredAt: timestampNow(),
+    eventTime: timestampNow(),
     clientAddress: 'ipv4:10.1.2.3:51234',
   });
 }
@@ -50,7 +50,7 @@ async function oneAtATime(bus: EventBus, count: number): Promise<number> {
         subject: SUBJECT,
         payloadType: AuditEventSchema.typeName,
         payload: toBinary(AuditEventSchema, event),
-        occurredAt: timestampNow(),
+        eventTime: timestampNow(),
         projectId: event.projectId,
       }),
     );

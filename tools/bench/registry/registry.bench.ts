@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     await seed(pg);
     const seeded = Date.now() - seeding;
     const client = await platform.client(RegistryServiceDesc, registry.grpcAddress, { sub: 'bench', bindings: PROJECTS.map((project) => ({ project, role: 'viewer' as const })) });
-    const model = (i: number) => ({ projectId: PROJECTS[(i * 7919) % MODELS % PROJECTS.length], name: nameOf((i * 7919) % MODELS) });
+    const model = (i: number) => ({ projectId: PROJECTS[(i * 7919) % MODELS % PROJECTS.length], modelName: nameOf((i * 7919) % MODELS) });
     const check = await client.getVersionByAlias({ ...model(1), alias: 'prod' });
     if (check.version?.version !== BigInt(VERSIONS)) throw new Error('the seeded alias does not resolve');
 

@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     const grpcRound = async () => {
       const encoded: Buffer[][] = [];
       for (let i = 0; i < WRITERS; i++) {
-        const runId = (await clients[i].createRun({ experimentId: experiment!.experimentId })).run!.info!.runId;
+        const runId = (await clients[i].createRun({ experimentId: experiment!.id })).run!.info!.id;
         encoded.push(batches.map((metrics) => Buffer.from(toBinary(LogBatchRequestSchema, create(LogBatchRequestSchema, { runId, metrics })))));
       }
       return pointsPerSecond((writer, batch) => logBatch(writer, encoded[writer][batch]));
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     const gatewayRound = async () => {
       const bodies: Buffer[][] = [];
       for (let i = 0; i < WRITERS; i++) {
-        const runId = (await clients[i].createRun({ experimentId: experiment!.experimentId })).run!.info!.runId;
+        const runId = (await clients[i].createRun({ experimentId: experiment!.id })).run!.info!.id;
         bodies.push(mlflowMetrics.map((metrics) => Buffer.from(`{"run_id":"${runId}","metrics":${metrics}}`)));
       }
       return pointsPerSecond((writer, batch) => post(bodies[writer][batch]));

@@ -185,7 +185,7 @@ async function main(): Promise<void> {
           await viaSearch();
           await viaBaseline();
         }
-        const viaGrpcIds = (await viaGrpc()).runs.map((run) => run.info?.runId);
+        const viaGrpcIds = (await viaGrpc()).runs.map((run) => run.info?.id);
         if (JSON.stringify(viaGrpcIds) !== JSON.stringify(expected)) throw new Error(`${benchCase.label}: gRPC and the baseline disagree`);
         const searchTimes: number[] = [];
         const baselineTimes: number[] = [];

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { API_KEY_PATTERN } from '@trellis/platform';
+import { API_KEY_PATTERN, type StatusDetails } from '@trellis/platform';
 import { GatewayError } from '../errors/gateway-error';
 
 /** What an `Authorization` header carries: nothing, an API key to exchange, or a token to forward. */
@@ -29,6 +29,6 @@ function secret(value: string): Credentials {
   return API_KEY_PATTERN.test(value) ? { kind: 'apiKey', apiKey: value } : { kind: 'token', token: value };
 }
 
-export function unauthenticated(message: string): GatewayError {
-  return new GatewayError(status.UNAUTHENTICATED, message);
+export function unauthenticated(message: string, details?: StatusDetails): GatewayError {
+  return new GatewayError(status.UNAUTHENTICATED, message, undefined, undefined, details);
 }

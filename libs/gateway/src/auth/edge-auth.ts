@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { unverifiedRevocableClaims, type RevocationList } from '@trellis/platform';
 import { TokenServiceDesc } from '@trellis/proto';
-import { GatewayError, retryAfterOf } from '../errors/gateway-error';
+import { GatewayError, retryAfterOf, upstreamDetailsOf } from '../errors/gateway-error';
 import type { RequestContext } from '../http/request-context';
 import type { Upstreams } from '../upstreams/upstreams';
 import { credentialsOf, unauthenticated } from './credentials';
@@ -49,7 +49,7 @@ export class EdgeAuth {
       if (error instanceof GatewayError) throw error;
       const { code, details } = error as { code?: number; details?: string };
       const message = `API key exchange failed: ${details ?? String(error)}`;
-      throw code !== undefined && NOT_ABOUT_THE_KEY.has(code) ? new GatewayError(code, message, undefined, retryAfterOf(error)) : unauthenticated(message);
+      throw code !== undefined && NOT_ABOUT_THE_KEY.has(code) ? new GatewayError(code, message, undefined, retryAfterOf(error), upstreamDetailsOf(error)) : unauthenticated(message, code === status.UNAUTHENTICATED ? upstreamDetailsOf(error) : undefined);
     }
   }
 }

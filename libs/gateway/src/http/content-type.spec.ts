@@ -31,6 +31,10 @@ describe('the Content-Type of JSON routes', () => {
         status: 'INVALID_ARGUMENT',
         message: 'the request body must be JSON sent with Content-Type: application/json; this request has Content-Type: text/plain;charset=UTF-8',
         request_id: 'req-ct',
+        reason: 'INVALID_ARGUMENT',
+        domain: 'gateway.trellis',
+        metadata: {},
+        field_violations: [],
       },
     });
     expect(await post(ECHO, '{"text": "hi"}', json('application/x-www-form-urlencoded'))).toMatchObject({ status: 415 });

@@ -8,13 +8,36 @@ import { grpcToHttp } from '../errors/status-mapping';
 import { RequestContext, type ErrorRenderer } from './request-context';
 import type { Route, Router } from './router';
 
+/** The ErrorInfo domain of failures the gateway answers itself, or that came from upstream without details. */
+export const GATEWAY_ERROR_DOMAIN = 'gateway.trellis';
+
 /**
- * The gateway's error body: `{"code": 5, "status": "NOT_FOUND", "message": "...", "request_id": "..."}`,
- * with the HTTP status the gRPC code maps to (see grpcToHttp).
+ * The gateway's error body, with the HTTP status the gRPC code maps to (see grpcToHttp):
+ * `{"code": 5, "status": "NOT_FOUND", "message": "...", "request_id": "...", "reason": "RUN_NOT_FOUND",
+ * "domain": "tracking.trellis", "metadata": {"resource": "runs/r1"}, "field_violations": [],
+ * "retry_delay_seconds": 3}`: the google.rpc.Status details of the service that failed the call
+ * (ErrorInfo, BadRequest, RetryInfo), flattened. Every field but `retry_delay_seconds` (there when
+ * a retry delay is known) is always present; `reason` is the code's name and `domain`
+ * gateway.trellis when no service sent details.
  */
 export const renderJsonError: ErrorRenderer = (error, ctx) => {
   const { httpStatus, status: name } = grpcToHttp(error.code);
-  return { status: error.httpStatus ?? httpStatus, body: { code: error.code, status: name, message: error.message, request_id: ctx.requestId } };
+  const { details } = error;
+  const retryDelay = details?.retryAfterSeconds ?? error.retryAfterSeconds;
+  return {
+    status: error.httpStatus ?? httpStatus,
+    body: {
+      code: error.code,
+      status: name,
+      message: error.message,
+      request_id: ctx.requestId,
+      reason: details?.reason || name,
+      domain: details?.domain || GATEWAY_ERROR_DOMAIN,
+      metadata: details?.metadata ?? {},
+      field_violations: details?.violations ?? [],
+      ...(retryDelay === undefined ? {} : { retry_delay_seconds: retryDelay }),
+    },
+  };
 };
 
 /** What a 429 tells the client to wait when the limit that refused it did not say: the next second's budget. */

@@ -11,6 +11,9 @@ import { sendAttachment, sendStream } from './streamed-response';
 /** The largest artifact one PUT uploads; MLflow's proxy sets none, and tracking streams whatever it gets. */
 const MAX_ARTIFACT_BYTES = 5 * 1024 ** 3;
 
+/** Entries per page of tracking's listing: its largest page, so MLflow's pages stay as they were. */
+const LIST_PAGE = 1000;
+
 const artifacts = (call: MlflowCall) => call.rpc.of(ArtifactServiceDesc);
 
 /**
@@ -38,7 +41,7 @@ async function listAll(call: MlflowCall, runId: string, path: string): Promise<F
   const files: FileInfo[] = [];
   let pageToken = '';
   do {
-    const page = await artifacts(call).listArtifacts({ runId, path, pageToken }, call.rpc.options);
+    const page = await artifacts(call).listArtifacts({ runId, path, pageSize: LIST_PAGE, pageToken }, call.rpc.options);
     files.push(...page.files);
     pageToken = page.nextPageToken;
   } while (pageToken);
@@ -100,7 +103,7 @@ export const artifactRoutes: readonly MlflowRoute[] = [
     path: '/mlflow/artifacts/list',
     async handle(call) {
       const fields = await call.fields();
-      const request = { runId: fields.runId(), path: safeArtifactPath(fields.string('path') ?? ''), pageToken: fields.string('page_token') ?? '' };
+      const request = { runId: fields.runId(), path: safeArtifactPath(fields.string('path') ?? ''), pageSize: LIST_PAGE, pageToken: fields.string('page_token') ?? '' };
       const page = await artifacts(call).listArtifacts(request, call.rpc.options);
       return withPageToken({ root_uri: page.rootUri, files: page.files.map((file) => fileInfoJson(file)) }, page.nextPageToken);
     },

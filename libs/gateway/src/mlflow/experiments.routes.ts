@@ -39,7 +39,7 @@ export const experimentRoutes: readonly MlflowRoute[] = [
       // artifact_location is checked as MLflow checks it, but not taken: tracking decides where artifacts live (docs/mlflow.md).
       fields.string('artifact_location');
       const { experiment } = await experiments(call).createExperiment({ projectId: await call.projectId(), name, tags }, call.rpc.options);
-      return { experiment_id: experiment?.experimentId ?? '' };
+      return { experiment_id: experiment?.id ?? '' };
     },
   },
   {
@@ -70,7 +70,8 @@ export const experimentRoutes: readonly MlflowRoute[] = [
     async handle(call) {
       const fields = await call.fields();
       const experimentId = await call.experimentId(fields.requiredString('experiment_id'));
-      await experiments(call).updateExperiment({ experimentId, newName: fields.requiredString('new_name') }, call.rpc.options);
+      const name = fields.requiredString('new_name');
+      await experiments(call).updateExperiment({ experimentId, name, updateMask: { paths: ['name'] } }, call.rpc.options);
       return {};
     },
   },

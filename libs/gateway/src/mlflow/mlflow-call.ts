@@ -55,7 +55,7 @@ export class MlflowCall {
     const known = this.shared.defaultExperiments.get(projectId);
     if (known) return known;
     const { experiment } = await this.rpc.of(ExperimentServiceDesc).getExperimentByName({ projectId, name: DEFAULT_EXPERIMENT_NAME }, this.rpc.options);
-    const experimentId = experiment?.experimentId ?? '';
+    const experimentId = experiment?.id ?? '';
     if (this.shared.defaultExperiments.size >= MAX_DEFAULT_EXPERIMENTS) this.shared.defaultExperiments.clear();
     this.shared.defaultExperiments.set(projectId, experimentId);
     return experimentId;

@@ -1,15 +1,16 @@
 import { create } from '@bufbuild/protobuf';
+import { timestampFromMs, timestampMs } from '@bufbuild/protobuf/wkt';
 import { FileInfoSchema, LifecycleStage, RunInfoSchema, RunStatus, ViewType } from '@trellis/proto';
-import { doubleJson, fileInfoJson, runInfoJson, runStatusOf, viewTypeOf } from './mlflow-json';
+import { doubleJson, fileInfoJson, runInfoJson, runStatusOf, timestampOfMillis, viewTypeOf } from './mlflow-json';
 
 describe("MLflow's JSON", () => {
   const info = create(RunInfoSchema, {
-    runId: 'a'.repeat(32),
+    id: 'a'.repeat(32),
     experimentId: '7',
     runName: 'baseline',
     userId: 'alice',
     status: RunStatus.RUNNING,
-    startTimeMs: 1_700_000_000_000n,
+    startTime: timestampFromMs(1_700_000_000_000),
     artifactUri: `mlflow-artifacts:/7/${'a'.repeat(32)}/artifacts`,
     lifecycleStage: LifecycleStage.ACTIVE,
   });
@@ -26,8 +27,19 @@ describe("MLflow's JSON", () => {
       artifact_uri: `mlflow-artifacts:/7/${'a'.repeat(32)}/artifacts`,
       lifecycle_stage: 'active',
     });
-    const ended = runInfoJson({ ...info, status: RunStatus.KILLED, endTimeMs: 1_700_000_000_500n, lifecycleStage: LifecycleStage.DELETED });
+    const ended = runInfoJson({ ...info, status: RunStatus.KILLED, endTime: timestampFromMs(1_700_000_000_500), lifecycleStage: LifecycleStage.DELETED });
     expect(ended).toMatchObject({ status: 'KILLED', end_time: 1_700_000_000_500, lifecycle_stage: 'deleted' });
+  });
+
+  it("reads MLflow's epoch milliseconds as Timestamps, 0 as none, and writes them back exactly", () => {
+    expect(timestampOfMillis(undefined)).toBeUndefined();
+    expect(timestampOfMillis(0n)).toBeUndefined();
+    for (const ms of [1n, 999n, 1_700_000_000_123n, 2n ** 53n - 1n, -1n, -1000n, -1001n]) {
+      const time = timestampOfMillis(ms);
+      expect(time?.nanos).toBeGreaterThanOrEqual(0);
+      expect(time?.nanos).toBeLessThan(1_000_000_000);
+      expect(BigInt(timestampMs(time!))).toBe(ms);
+    }
   });
 
   it('writes doubles JSON has no number for as protobuf JSON does', () => {

@@ -1,9 +1,12 @@
+import { create } from '@bufbuild/protobuf';
+import { TimestampSchema, timestampMs, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { LifecycleStage, RunStatus, ViewType, type DatasetInput, type Experiment, type FileInfo, type Metric, type Run, type RunInfo } from '@trellis/proto';
 import { invalidParameter } from './mlflow-errors';
 
 // MLflow's JSON as its server writes it (`message_to_json`): snake_case names, int64 as numbers,
 // enums by name, lifecycle stages as "active"/"deleted", and doubles JSON has no number for as
-// the strings "NaN", "Infinity" and "-Infinity".
+// the strings "NaN", "Infinity" and "-Infinity". Instants are epoch milliseconds, where tracking's
+// contracts carry Timestamps.
 
 type Json = Record<string, unknown>;
 
@@ -51,6 +54,21 @@ export function doubleJson(value: number): number | string {
   return value > 0 ? 'Infinity' : '-Infinity';
 }
 
+/** A Timestamp as MLflow's epoch milliseconds; 0 for none. */
+export function epochMillisJson(time: Timestamp | undefined): number {
+  return time ? timestampMs(time) : 0;
+}
+
+/**
+ * MLflow's epoch milliseconds (an int64 field) as a Timestamp; undefined for none or 0, which
+ * MLflow's requests send for "not given". Whole milliseconds, so floor division keeps nanos in range.
+ */
+export function timestampOfMillis(ms: bigint | undefined): Timestamp | undefined {
+  if (ms === undefined || ms === 0n) return undefined;
+  const seconds = ms >= 0n ? ms / 1000n : -((-ms + 999n) / 1000n);
+  return create(TimestampSchema, { seconds, nanos: Number(ms - seconds * 1000n) * 1_000_000 });
+}
+
 export function metricJson(metric: Metric): Json {
   return { key: metric.key, value: doubleJson(metric.value), timestamp: Number(metric.timestampMs), step: Number(metric.step) };
 }
@@ -60,12 +78,12 @@ export const keyValues = (entries: ReadonlyArray<{ key: string; value: string }>
 
 export function experimentJson(experiment: Experiment): Json {
   return {
-    experiment_id: experiment.experimentId,
+    experiment_id: experiment.id,
     name: experiment.name,
     artifact_location: experiment.artifactLocation,
     lifecycle_stage: lifecycleStageJson(experiment.lifecycleStage),
-    last_update_time: Number(experiment.updateTimeMs),
-    creation_time: Number(experiment.createTimeMs),
+    last_update_time: epochMillisJson(experiment.updateTime),
+    creation_time: epochMillisJson(experiment.createTime),
     tags: keyValues(experiment.tags),
   };
 }
@@ -73,17 +91,18 @@ export function experimentJson(experiment: Experiment): Json {
 /** RunInfo, with `run_uuid` (deprecated, still read by older clients) and no `end_time` while the run has not ended. */
 export function runInfoJson(info: RunInfo): Json {
   const json: Json = {
-    run_id: info.runId,
-    run_uuid: info.runId,
+    run_id: info.id,
+    run_uuid: info.id,
     run_name: info.runName,
     experiment_id: info.experimentId,
     user_id: info.userId,
     status: RUN_STATUS_NAMES[info.status] ?? 'RUNNING',
-    start_time: Number(info.startTimeMs),
+    start_time: epochMillisJson(info.startTime),
     artifact_uri: info.artifactUri,
     lifecycle_stage: lifecycleStageJson(info.lifecycleStage),
   };
-  if (info.endTimeMs > 0n) json.end_time = Number(info.endTimeMs);
+  const endTime = epochMillisJson(info.endTime);
+  if (endTime > 0) json.end_time = endTime;
   return json;
 }
 

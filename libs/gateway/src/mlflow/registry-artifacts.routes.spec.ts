@@ -4,7 +4,7 @@ import { isVersionArtifactPath, versionArtifactPath, versionDownloadUri } from '
 
 describe('model version files through the proxied artifact store', () => {
   it('answers get-download-uri with a gateway URI for copied versions, and the referenced URI for references', () => {
-    const copied = create(ModelVersionSchema, { name: 'churn', version: 2n, storageUri: 'registry://default/models/p1/7/2/' });
+    const copied = create(ModelVersionSchema, { modelName: 'churn', version: 2n, storageUri: 'registry://default/models/p1/7/2/' });
     expect(versionDownloadUri('research', copied)).toBe('mlflow-artifacts:/models/research/churn/2');
     expect(versionDownloadUri('research', { ...copied, storageUri: 's3://bucket/churn.onnx' })).toBe('s3://bucket/churn.onnx');
   });

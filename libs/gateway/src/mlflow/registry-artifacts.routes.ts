@@ -1,4 +1,4 @@
-import type { ModelVersion } from '@trellis/proto';
+import type { ModelVersion, VersionFile } from '@trellis/proto';
 import { safeArtifactPath } from './artifact-path';
 import type { MlflowCall, MlflowRoute } from './mlflow-call';
 import { invalidParameter } from './mlflow-errors';
@@ -12,6 +12,9 @@ import { sendAttachment, sendStream } from './streamed-response';
  */
 const MODELS = 'models';
 
+/** The registry's largest page of a version's files; MLflow's listing has no pages, so the gateway reads them all. */
+const LISTING_PAGE_SIZE = 1000;
+
 /**
  * What `get-download-uri` answers: for a version whose files the registry copied,
  * `mlflow-artifacts:/models/<project>/<name>/<version>`, which the client turns into gateway URLs
@@ -19,7 +22,7 @@ const MODELS = 'models';
  */
 export function versionDownloadUri(projectName: string, version: ModelVersion): string {
   if (!version.storageUri.startsWith('registry:')) return version.storageUri;
-  return `mlflow-artifacts:/${MODELS}/${projectName}/${version.name}/${version.version}`;
+  return `mlflow-artifacts:/${MODELS}/${projectName}/${version.modelName}/${version.version}`;
 }
 
 /** Whether a proxied path (of a listing) is under a model version rather than a run. */
@@ -37,19 +40,25 @@ export function versionArtifactPath(path: string): { project: string; name: stri
   return { project, name, version: BigInt(version), path: segments.slice(4).join('/') };
 }
 
-/** The proxied listing (`GET mlflow-artifacts/artifacts?path=models/...`): entries by base name, as for runs. */
+/** The proxied listing (`GET mlflow-artifacts/artifacts?path=models/...`): every entry, by base name, as for runs. */
 export async function listVersionArtifacts(call: MlflowCall, listed: string): Promise<unknown> {
-  const { project, ...file } = versionArtifactPath(listed);
+  const { project, name: modelName, ...file } = versionArtifactPath(listed);
   const projectId = await call.projectIdOf(project);
-  const { files } = await registry(call).listVersionFiles({ projectId, ...file }, call.rpc.options);
+  const files: VersionFile[] = [];
+  let pageToken = '';
+  do {
+    const page = await registry(call).listVersionFiles({ projectId, modelName, ...file, pageSize: LISTING_PAGE_SIZE, pageToken }, call.rpc.options);
+    files.push(...page.files);
+    pageToken = page.nextPageToken;
+  } while (pageToken);
   return { files: files.map((entry) => fileInfoJson(entry, entry.path.slice(entry.path.lastIndexOf('/') + 1))) };
 }
 
 async function download(call: MlflowCall): Promise<void> {
-  const { project, ...file } = versionArtifactPath(`${MODELS}/${call.ctx.params['*']}`);
+  const { project, name: modelName, ...file } = versionArtifactPath(`${MODELS}/${call.ctx.params['*']}`);
   if (!file.path) throw invalidParameter(`'${MODELS}/${call.ctx.params['*']}' names a model version's root, not a file`);
   const projectId = await call.projectIdOf(project);
-  const chunks = registry(call).downloadVersionFile({ projectId, ...file }, call.rpc.options);
+  const chunks = registry(call).downloadVersionFile({ projectId, modelName, ...file }, call.rpc.options);
   await sendStream(call.ctx, 'application/octet-stream', '', '', chunks, (response) => response.chunk);
 }
 

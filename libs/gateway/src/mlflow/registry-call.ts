@@ -34,17 +34,17 @@ export async function deleteIfPresent(remove: () => Promise<unknown>, readHolder
 }
 
 /** The model a request names (`name`), in the project the tracking URI names. */
-export async function modelKeyOf(call: MlflowCall, fields: MlflowFields): Promise<{ projectId: string; name: string }> {
-  const name = fields.requiredString('name');
-  return { projectId: await call.projectId(), name };
+export async function modelKeyOf(call: MlflowCall, fields: MlflowFields): Promise<{ projectId: string; modelName: string }> {
+  const modelName = fields.requiredString('name');
+  return { projectId: await call.projectId(), modelName };
 }
 
 /** The version a request names (`name`, `version`: a string in MLflow's JSON, a number accepted too). */
-export async function versionKeyOf(call: MlflowCall, fields: MlflowFields): Promise<{ projectId: string; name: string; version: bigint }> {
-  const name = fields.requiredString('name');
+export async function versionKeyOf(call: MlflowCall, fields: MlflowFields): Promise<{ projectId: string; modelName: string; version: bigint }> {
+  const modelName = fields.requiredString('name');
   const version = fields.int64('version');
   if (version === undefined) throw missingParameter('version');
-  return { projectId: await call.projectId(), name, version };
+  return { projectId: await call.projectId(), modelName, version };
 }
 
 /** `max_results`: `byDefault` when absent, a 400 outside 1 to `limit`. */

@@ -1,11 +1,12 @@
 import { create } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { ModelVersionSchema, ModelVersionStatus, RegisteredModelSchema } from '@trellis/proto';
 import { modelVersionJson, registeredModelJson } from './registry-json';
 
 describe("MLflow's registry JSON", () => {
   const version = create(ModelVersionSchema, {
     projectId: 'p1',
-    name: 'churn',
+    modelName: 'churn',
     version: 3n,
     source: 'runs:/abc/model',
     runId: 'abc',
@@ -17,8 +18,8 @@ describe("MLflow's registry JSON", () => {
     tags: [{ key: 'k', value: 'v' }],
     aliases: ['champion'],
     creatorId: 'alice',
-    createTimeMs: 1_700_000_000_000n,
-    updateTimeMs: 1_700_000_000_500n,
+    createTime: timestampFromMs(1_700_000_000_000),
+    updateTime: timestampFromMs(1_700_000_000_500),
   });
 
   it('writes a version with its number as a string, stage "None" and MLflow\'s status names', () => {
@@ -51,8 +52,8 @@ describe("MLflow's registry JSON", () => {
       aliases: [{ alias: 'champion', version: 3n }],
       latestVersion: 3n,
       creatorId: 'alice',
-      createTimeMs: 1n,
-      updateTimeMs: 2n,
+      createTime: timestampFromMs(1),
+      updateTime: timestampFromMs(2),
     });
     expect(registeredModelJson(model, version)).toEqual({
       name: 'churn',

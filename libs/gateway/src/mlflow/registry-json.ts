@@ -1,7 +1,13 @@
+import { timestampMs, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { ModelVersionStatus, type ModelVersion, type RegisteredModel } from '@trellis/proto';
 import { keyValues } from './mlflow-json';
 
 // MLflow's registry JSON (model_registry.proto): versions are strings, times int64 numbers.
+
+/** A registry time as MLflow writes it: milliseconds since the epoch. */
+function epochMillisOf(time: Timestamp | undefined): number {
+  return time ? timestampMs(time) : 0;
+}
 
 type Json = Record<string, unknown>;
 
@@ -17,10 +23,10 @@ const VERSION_STATUS_NAMES: Readonly<Record<number, string>> = {
 /** A ModelVersion. */
 export function modelVersionJson(version: ModelVersion): Json {
   return {
-    name: version.name,
+    name: version.modelName,
     version: String(version.version),
-    creation_timestamp: Number(version.createTimeMs),
-    last_updated_timestamp: Number(version.updateTimeMs),
+    creation_timestamp: epochMillisOf(version.createTime),
+    last_updated_timestamp: epochMillisOf(version.updateTime),
     user_id: version.creatorId,
     current_stage: NO_STAGE,
     description: version.description,
@@ -41,8 +47,8 @@ export function modelVersionJson(version: ModelVersion): Json {
 export function registeredModelJson(model: RegisteredModel, latest: ModelVersion | undefined): Json {
   return {
     name: model.name,
-    creation_timestamp: Number(model.createTimeMs),
-    last_updated_timestamp: Number(model.updateTimeMs),
+    creation_timestamp: epochMillisOf(model.createTime),
+    last_updated_timestamp: epochMillisOf(model.updateTime),
     user_id: model.creatorId,
     description: model.description,
     latest_versions: latest ? [modelVersionJson(latest)] : [],

@@ -34,7 +34,7 @@ async function searchModels(call: MlflowCall): Promise<unknown> {
     },
     max,
     fields.string('page_token') ?? '',
-    nameCheckOf(filter, text),
+    nameCheckOf<RegisteredModel>(filter, text, (model) => model.name),
   );
   return withPageToken({ registered_models: await modelsJson(call, page.items) }, page.nextPageToken);
 }
@@ -58,8 +58,8 @@ export const registeredModelRoutes: readonly MlflowRoute[] = [
     path: '/mlflow/registered-models/create',
     async handle(call) {
       const fields = await call.fields();
-      const key = await modelKeyOf(call, fields);
-      const request = { ...key, description: fields.string('description') ?? '', tags: keyValuesOf(fields.objects('tags'), 'tags') };
+      const { projectId, modelName: name } = await modelKeyOf(call, fields);
+      const request = { projectId, name, description: fields.string('description') ?? '', tags: keyValuesOf(fields.objects('tags'), 'tags') };
       const { model } = await registry(call).createModel(request, call.rpc.options);
       return { registered_model: await modelJson(call, model) };
     },
@@ -89,7 +89,8 @@ export const registeredModelRoutes: readonly MlflowRoute[] = [
     path: '/mlflow/registered-models/update',
     async handle(call) {
       const fields = await call.fields();
-      const request = { ...(await modelKeyOf(call, fields)), description: fields.string('description') ?? '', updateMask: ['description'] };
+      const { projectId, modelName: name } = await modelKeyOf(call, fields);
+      const request = { model: { projectId, name, description: fields.string('description') ?? '' }, updateMask: { paths: ['description'] } };
       const { model } = await registry(call).updateModel(request, call.rpc.options);
       return { registered_model: await modelJson(call, model) };
     },

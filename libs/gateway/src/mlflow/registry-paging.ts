@@ -17,10 +17,10 @@ export interface LocalCheck<T> {
   listing: string;
 }
 
-/** The check of a filter's name conditions the registry cannot evaluate; none when it evaluates them all. */
-export function nameCheckOf<T extends { name: string }>(filter: RegistryFilter, listing: string): LocalCheck<T> | undefined {
+/** The check of a filter's name conditions (on the model name `nameOf` reads) the registry cannot evaluate; none when it evaluates them all. */
+export function nameCheckOf<T>(filter: RegistryFilter, listing: string, nameOf: (item: T) => string): LocalCheck<T> | undefined {
   const { nameChecks } = filter;
-  return nameChecks.length > 0 ? { test: (item) => nameChecks.every((check) => check.test(item.name)), listing } : undefined;
+  return nameChecks.length > 0 ? { test: (item) => nameChecks.every((check) => check.test(nameOf(item))), listing } : undefined;
 }
 
 /** How many items a filtered page asks the registry for at a time (its largest page). */

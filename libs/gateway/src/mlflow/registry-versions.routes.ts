@@ -1,3 +1,4 @@
+import type { ModelVersion } from '@trellis/proto';
 import type { MlflowCall, MlflowRoute } from './mlflow-call';
 import { invalidParameter } from './mlflow-errors';
 import { keyValuesOf } from './mlflow-fields';
@@ -29,7 +30,7 @@ async function searchVersions(call: MlflowCall): Promise<unknown> {
     },
     max,
     fields.string('page_token') ?? '',
-    nameCheckOf(filter, text),
+    nameCheckOf<ModelVersion>(filter, text, (version) => version.modelName),
   );
   return withPageToken({ model_versions: page.items.map(modelVersionJson) }, page.nextPageToken);
 }
@@ -41,9 +42,8 @@ export const modelVersionRoutes: readonly MlflowRoute[] = [
     path: '/mlflow/model-versions/create',
     async handle(call) {
       const fields = await call.fields();
-      const name = fields.requiredString('name');
       const request = {
-        name,
+        modelName: fields.requiredString('name'),
         // As given: the registry copies the files of a run's artifact location and keeps the caller's words for it.
         source: fields.requiredString('source'),
         runId: fields.string('run_id') ?? '',
@@ -71,7 +71,8 @@ export const modelVersionRoutes: readonly MlflowRoute[] = [
     path: '/mlflow/model-versions/update',
     async handle(call) {
       const fields = await call.fields();
-      const request = { ...(await versionKeyOf(call, fields)), description: fields.string('description') ?? '' };
+      const { projectId, modelName, version: number } = await versionKeyOf(call, fields);
+      const request = { version: { projectId, modelName, version: number, description: fields.string('description') ?? '' }, updateMask: { paths: ['description'] } };
       const { version } = await registry(call).updateVersion(request, call.rpc.options);
       return { model_version: version && modelVersionJson(version) };
     },
@@ -105,7 +106,7 @@ export const modelVersionRoutes: readonly MlflowRoute[] = [
       const stage = fields.requiredString('stage');
       if (stage.toLowerCase() !== NO_STAGE.toLowerCase()) {
         throw invalidParameter(
-          `stages are not supported: every version stays in stage "None". Point an alias at version ${key.version} of "${key.name}" instead (MlflowClient.set_registered_model_alias) and load it as models:/${key.name}@<alias>.`,
+          `stages are not supported: every version stays in stage "None". Point an alias at version ${key.version} of "${key.modelName}" instead (MlflowClient.set_registered_model_alias) and load it as models:/${key.modelName}@<alias>.`,
         );
       }
       const { version } = await registry(call).getVersion(key, call.rpc.options);

@@ -1,9 +1,11 @@
-import { RunServiceDesc } from '@trellis/proto';
+import { status } from '@grpc/grpc-js';
+import { LifecycleStage, RunServiceDesc } from '@trellis/proto';
+import { GatewayError } from '../errors/gateway-error';
 import { metricOf, logBatchRequest } from './metric-batch.encoding';
 import { DEFAULT_EXPERIMENT_ID, type MlflowCall, type MlflowRoute } from './mlflow-call';
 import { missingParameter } from './mlflow-errors';
 import { keyValuesOf, readArray, readObject, readString, type MlflowFields } from './mlflow-fields';
-import { runInfoJson, runJson, runStatusOf, viewTypeOf, withPageToken } from './mlflow-json';
+import { runInfoJson, runJson, runStatusOf, timestampOfMillis, viewTypeOf, withPageToken } from './mlflow-json';
 
 /** MLflow's log-batch body limit (`MAX_BATCH_LOG_REQUEST_SIZE`, 1 MB). Counts and sizes are tracking's to check. */
 const LOG_BATCH_MAX_BODY_BYTES = 1_000_000;
@@ -11,8 +13,22 @@ const LOG_BATCH_MAX_BODY_BYTES = 1_000_000;
 const LOG_INPUTS_MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** The most runs one search page may ask for (MLflow's handler refuses more). */
 const MAX_SEARCH_RESULTS = 50_000;
+/** MLflow's default max_results for runs/search (tracking's own default page is smaller). */
+const DEFAULT_SEARCH_RESULTS = 1000;
 
 const runs = (call: MlflowCall) => call.rpc.of(RunServiceDesc);
+
+/**
+ * What MLflow's update-run answers when its request changes nothing: the run's info, or, as for
+ * any update, FAILED_PRECONDITION when the run is deleted (an update must name a field to change).
+ */
+async function unchangedRunInfo(call: MlflowCall, runId: string): Promise<unknown> {
+  const info = (await runs(call).getRun({ runId }, call.rpc.options)).run?.info;
+  if (info?.lifecycleStage === LifecycleStage.DELETED) {
+    throw new GatewayError(status.FAILED_PRECONDITION, `The run ${runId} must be in the 'active' state. Current state is deleted.`);
+  }
+  return info && runInfoJson(info);
+}
 
 async function experimentIdOf(call: MlflowCall, fields: MlflowFields): Promise<string> {
   return call.experimentId(fields.string('experiment_id') || DEFAULT_EXPERIMENT_ID);
@@ -27,7 +43,7 @@ export const runRoutes: readonly MlflowRoute[] = [
       const fields = await call.fields();
       const request = {
         runName: fields.string('run_name') ?? '',
-        startTimeMs: fields.int64('start_time') ?? 0n,
+        startTime: timestampOfMillis(fields.int64('start_time')),
         tags: keyValuesOf(fields.objects('tags'), 'tags'),
         // As MLflow stores it: what the client sends, "" when it sends none (the caller is in the audit log).
         userId: fields.string('user_id') ?? '',
@@ -41,15 +57,14 @@ export const runRoutes: readonly MlflowRoute[] = [
     path: '/mlflow/runs/update',
     async handle(call) {
       const fields = await call.fields();
-      const { runInfo } = await runs(call).updateRun(
-        {
-          runId: fields.runId(),
-          status: runStatusOf(fields.value('status'), 'status'),
-          endTimeMs: fields.int64('end_time') ?? 0n,
-          runName: fields.string('run_name') ?? '',
-        },
-        call.rpc.options,
-      );
+      const runId = fields.runId();
+      // MLflow leaves a field as it is when its request omits it, or sends 0 or "" for it.
+      const status = runStatusOf(fields.value('status'), 'status');
+      const endTime = timestampOfMillis(fields.int64('end_time'));
+      const runName = fields.string('run_name') ?? '';
+      const paths = [...(status ? ['status'] : []), ...(endTime ? ['end_time'] : []), ...(runName ? ['run_name'] : [])];
+      if (paths.length === 0) return { run_info: await unchangedRunInfo(call, runId) };
+      const { runInfo } = await runs(call).updateRun({ runId, status, endTime, runName, updateMask: { paths } }, call.rpc.options);
       return { run_info: runInfo && runInfoJson(runInfo) };
     },
   },
@@ -86,7 +101,7 @@ export const runRoutes: readonly MlflowRoute[] = [
         filter: fields.string('filter') ?? '',
         orderBy: fields.strings('order_by'),
         viewType: viewTypeOf(fields.value('run_view_type'), 'run_view_type'),
-        pageSize: fields.count('max_results', MAX_SEARCH_RESULTS) ?? 0,
+        pageSize: fields.count('max_results', MAX_SEARCH_RESULTS) || DEFAULT_SEARCH_RESULTS,
         pageToken: fields.string('page_token') ?? '',
       };
       const experimentIds = await Promise.all(fields.strings('experiment_ids').map((id) => call.experimentId(id)));

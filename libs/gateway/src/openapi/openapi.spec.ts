@@ -6,7 +6,11 @@ import {
   file_google_protobuf_wrappers,
   FileDescriptorProtoSchema,
 } from '@bufbuild/protobuf/wkt';
+import { status } from '@grpc/grpc-js';
 import { AuditServiceDesc, IdentityServiceDesc } from '@trellis/proto';
+import { GatewayError } from '../errors/gateway-error';
+import { renderJsonError } from '../http/http-server';
+import type { RequestContext } from '../http/request-context';
 import { EXPOSED_SERVICES } from '../upstreams/exposed-services';
 import { buildOpenApi, type OpenApiDocument } from './openapi';
 
@@ -98,6 +102,15 @@ describe('the OpenAPI document', () => {
     expect(schemas['trellis.governance.v1.VerifyAuditChainResponse']).toMatchObject({ properties: { recordsChecked: { type: 'string', format: 'int64' } } });
     expect(schemas['trellis.governance.v1.Role']).toMatchObject({ type: 'string', enum: expect.arrayContaining(['ROLE_VIEWER', 'ROLE_OWNER']) });
     expect(schemas['trellis.governance.v1.Approval']).toMatchObject({ properties: { details: { type: 'object', additionalProperties: { type: 'string' } } } });
+  });
+
+  it('describes the error body as the routes write it, details included', () => {
+    const details = { reason: 'RUN_NOT_FOUND', domain: 'tracking.trellis', metadata: { resource: 'runs/r1' }, violations: [{ field: 'run_id', description: 'is required' }], retryAfterSeconds: 2 };
+    const { body } = renderJsonError(new GatewayError(status.NOT_FOUND, 'run r1 not found', undefined, undefined, details), { requestId: 'req' } as RequestContext);
+    const schema = document.components.schemas.Error as { required: string[]; properties: Record<string, unknown> };
+    expect(Object.keys(body as object).sort()).toEqual(Object.keys(schema.properties).sort());
+    expect(schema.required.every((key) => key in (body as object))).toBe(true);
+    expect(document.components.responses).toMatchObject({ Error: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } });
   });
 
   it('says that server-streaming methods answer NDJSON', () => {

@@ -16,13 +16,51 @@ export interface OpenApiDocument {
 
 const ERROR_SCHEMA: Schema = {
   type: 'object',
-  description: 'Why a call failed: the gRPC status code and name, a message for the user, and the request id to quote.',
-  required: ['code', 'status', 'message', 'request_id'],
+  description:
+    'Why a call failed: the gRPC status code and name, a message for the user, the request id to quote, and the ' +
+    'google.rpc.Status details of the service that failed it (ErrorInfo, BadRequest, RetryInfo), flattened. ' +
+    'Programs branch on `reason` within `domain`, never on the message.',
+  required: ['code', 'status', 'message', 'request_id', 'reason', 'domain', 'metadata', 'field_violations'],
   properties: {
     code: { type: 'integer', description: 'gRPC status code (5 is NOT_FOUND).' },
     status: { type: 'string', description: 'gRPC status name.', examples: ['NOT_FOUND'] },
     message: { type: 'string' },
     request_id: { type: 'string', description: 'The x-request-id of the request, as the services logged it.' },
+    reason: {
+      type: 'string',
+      pattern: '^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$',
+      description: "The failure's stable name (ErrorInfo.reason); the status name when the service named none.",
+      examples: ['RUN_NOT_FOUND'],
+    },
+    domain: {
+      type: 'string',
+      description: 'Who decided the failure (ErrorInfo.domain): <service>.trellis, or gateway.trellis for what the gateway answered itself.',
+      examples: ['tracking.trellis'],
+    },
+    metadata: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description: 'Facts about the failure (ErrorInfo.metadata); `resource` is the resource name it concerns.',
+      examples: [{ resource: 'runs/0f3c' }],
+    },
+    field_violations: {
+      type: 'array',
+      description: 'The wrong fields of the request (BadRequest), on INVALID_ARGUMENT; empty otherwise.',
+      items: {
+        type: 'object',
+        required: ['field', 'description'],
+        properties: {
+          field: { type: 'string', description: 'The path of the field in the request message.', examples: ['tags[2].key'] },
+          description: { type: 'string', description: 'What is wrong with it.' },
+          reason: { type: 'string', description: 'The violation\'s stable name, when it has one.', examples: ['STRING_MAX_LEN'] },
+        },
+      },
+    },
+    retry_delay_seconds: {
+      type: 'number',
+      minimum: 0,
+      description: 'How long to wait before a retry can succeed (RetryInfo), when known: on RESOURCE_EXHAUSTED and UNAVAILABLE.',
+    },
   },
 };
 

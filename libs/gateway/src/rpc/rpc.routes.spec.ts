@@ -30,7 +30,16 @@ describe('RPC routes over JSON', () => {
   it('refuses a body nested deeper than 64 levels with 400 naming the limit, in the gateway error shape', async () => {
     expect(await post(`${ECHO}/Echo`, nested(100_000))).toEqual({
       status: 400,
-      body: { code: 3, status: 'INVALID_ARGUMENT', message: 'the request body nests deeper than 64 levels', request_id: 'req-deep' },
+      body: {
+        code: 3,
+        status: 'INVALID_ARGUMENT',
+        message: 'the request body nests deeper than 64 levels',
+        request_id: 'req-deep',
+        reason: 'INVALID_ARGUMENT',
+        domain: 'gateway.trellis',
+        metadata: {},
+        field_violations: [],
+      },
     });
     expect(await post(`${ECHO}/Repeat`, nested(65))).toMatchObject({ status: 400, body: { message: 'the request body nests deeper than 64 levels' } });
   });

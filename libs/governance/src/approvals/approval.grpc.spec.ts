@@ -19,7 +19,7 @@ const approvalTest = defineService({
   migrations: governanceService.migrations,
 });
 
-const ask = { projectId: 'p1', action: 'registry.alias.set', resource: 'models/churn@champion', details: { version: '7' } };
+const ask = { projectId: 'p1', action: 'registry.alias.set', resource: 'projects/p1/models/churn/aliases/champion', details: { version: '7' } };
 
 describe('ApprovalService through the service kit', () => {
   let platform: TestPlatform;
@@ -55,8 +55,8 @@ describe('ApprovalService through the service kit', () => {
   });
 
   const codeOf = async (call: Promise<unknown>) => ((await call.catch((e: unknown) => e)) as ServiceError).code;
-  const auditsOf = (id: string) => audits.filter((event) => event.resource === `Approval/${id}` && event.outcome === Outcome.SUCCEEDED);
-  const denialsOf = (id: string) => audits.filter((event) => event.resource === `Approval/${id}` && event.outcome === Outcome.DENIED);
+  const auditsOf = (id: string) => audits.filter((event) => event.resource.endsWith(`/approvals/${id}`) && event.outcome === Outcome.SUCCEEDED);
+  const denialsOf = (id: string) => audits.filter((event) => event.resource.endsWith(`/approvals/${id}`) && event.outcome === Outcome.DENIED);
   /** Waits until every event of the calls made so far was delivered: the relay keeps outbox order. */
   const settled = async () => {
     const { approval } = await alice.requestApproval({ ...ask, resource: 'marker' });
@@ -73,6 +73,9 @@ describe('ApprovalService through the service kit', () => {
     await expect(alice.approve({ approvalId: id })).rejects.toMatchObject({
       code: status.PERMISSION_DENIED,
       details: 'you requested this approval; someone else must approve it',
+      reason: 'APPROVAL_BY_REQUESTER',
+      domain: 'governance.trellis',
+      resource: `projects/p1/approvals/${id}`,
     });
     const approved = await bob.approve({ approvalId: id, comment: 'ship it' }, { requestId: 'req-approve' });
     expect(approved.approval).toMatchObject({ state: ApprovalState.APPROVED, deciderId: 'bob', comment: 'ship it' });
@@ -80,8 +83,10 @@ describe('ApprovalService through the service kit', () => {
     await expect(bob.approve({ approvalId: id })).rejects.toMatchObject({
       code: status.FAILED_PRECONDITION,
       details: `approval ${id} is already approved; only a pending request can be approved`,
+      reason: 'APPROVAL_NOT_PENDING',
+      resource: `projects/p1/approvals/${id}`,
     });
-    await expect(alice.reject({ approvalId: id })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
+    await expect(alice.reject({ approvalId: id })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION, reason: 'APPROVAL_NOT_PENDING' });
 
     // What a protected action in another service checks before it proceeds.
     const { approval: checked } = await viewer.getApproval({ approvalId: id });
@@ -141,7 +146,8 @@ describe('ApprovalService through the service kit', () => {
     const { approval } = await alice.requestApproval(ask);
     const id = approval!.id;
     for (const call of [outsider.getApproval({ approvalId: id }), outsider.approve({ approvalId: id }), outsider.reject({ approvalId: id })]) {
-      await expect(call).rejects.toMatchObject({ code: status.NOT_FOUND, details: `approval ${id} not found` });
+      // No resource: naming the request's project would tell an outsider which project it is in.
+      await expect(call).rejects.toMatchObject({ code: status.NOT_FOUND, details: `approval ${id} not found`, reason: 'APPROVAL_NOT_FOUND', resource: undefined });
     }
     await expect(outsider.listApprovals({ projectId: 'p1' })).rejects.toMatchObject({
       code: status.PERMISSION_DENIED,
@@ -154,7 +160,7 @@ describe('ApprovalService through the service kit', () => {
   it('pages a project newest first, filters by state, and refuses a bad token', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      ids.push((await lister.requestApproval({ ...ask, projectId: 'p-list', resource: `models/m${i}@prod` })).approval!.id);
+      ids.push((await lister.requestApproval({ ...ask, projectId: 'p-list', resource: `projects/p-list/models/m${i}/aliases/prod` })).approval!.id);
     }
     await lister.reject({ approvalId: ids[2] });
 

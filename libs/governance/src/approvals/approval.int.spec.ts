@@ -46,7 +46,7 @@ describe('approvals on PostgreSQL', () => {
     const deciders = ['bob', 'carol', 'dave', 'erin'].map(editor);
     const rounds = 20;
     for (let round = 0; round < rounds; round++) {
-      const { id } = await approvals.request(requester, { projectId: 'p1', action: 'registry.alias.set', resource: `models/m${round}@prod`, details: {} });
+      const { id } = await approvals.request(requester, { projectId: 'p1', action: 'registry.alias.set', resource: `projects/p1/models/m${round}/aliases/prod`, details: {} });
 
       const results = await Promise.allSettled(
         deciders.map((decider, i) => (i % 2 === 0 ? approvals.approve(decider, id, '') : approvals.reject(decider, id, ''))),

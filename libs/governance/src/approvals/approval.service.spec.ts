@@ -37,7 +37,7 @@ const owner = callerOf('olga', [['p1', 'owner']]);
 const viewer = callerOf('vic', [['p1', 'viewer'], ['p2', 'editor']]);
 const outsider = callerOf('oscar', [['p2', 'owner']]);
 
-const ask = { projectId: 'p1', action: 'registry.alias.set', resource: 'models/churn@champion', details: { version: '7' } };
+const ask = { projectId: 'p1', action: 'registry.alias.set', resource: 'projects/p1/models/churn/aliases/champion', details: { version: '7' } };
 
 describe('ApprovalService', () => {
   let dataSource: DataSource;
@@ -74,7 +74,7 @@ describe('ApprovalService', () => {
       expect(audit.event).toMatchObject({
         service: 'governance',
         actor: 'alice',
-        resource: `Approval/${approval.id}`,
+        resource: `projects/p1/approvals/${approval.id}`,
         projectId: 'p1',
         outcome: Outcome.SUCCEEDED,
         reason: '',
@@ -122,7 +122,7 @@ describe('ApprovalService', () => {
       expect(await approvals.get(alice, id)).toMatchObject({ state: 'approved', deciderId: 'bob' });
       const events = await auditEvents();
       expect(events.map(({ event }) => event.actor)).toEqual(['alice', 'bob']);
-      expect(events[1].event).toMatchObject({ resource: `Approval/${id}`, projectId: 'p1', requestId: 'req-bob', outcome: Outcome.SUCCEEDED });
+      expect(events[1].event).toMatchObject({ resource: `projects/p1/approvals/${id}`, projectId: 'p1', requestId: 'req-bob', outcome: Outcome.SUCCEEDED });
     });
 
     it('lets the requester reject their own request, which withdraws it', async () => {
@@ -132,8 +132,8 @@ describe('ApprovalService', () => {
 
       expect(withdrawn).toMatchObject({ state: 'rejected', deciderId: 'alice', comment: 'asked by mistake' });
       expect((await auditEvents()).map(({ event }) => [event.actor, event.resource])).toEqual([
-        ['alice', `Approval/${id}`],
-        ['alice', `Approval/${id}`],
+        ['alice', `projects/p1/approvals/${id}`],
+        ['alice', `projects/p1/approvals/${id}`],
       ]);
     });
   });
@@ -193,7 +193,7 @@ describe('ApprovalService', () => {
   describe('list', () => {
     it('pages a project newest first, filtered by state', async () => {
       const ids: string[] = [];
-      for (let i = 0; i < 5; i++) ids.push((await approvals.request(alice, { ...ask, resource: `models/m${i}@prod` })).id);
+      for (let i = 0; i < 5; i++) ids.push((await approvals.request(alice, { ...ask, resource: `projects/p1/models/m${i}/aliases/prod` })).id);
       await approvals.request(outsider, { ...ask, projectId: 'p2' });
       await approvals.approve(bob, ids[1], '');
       await approvals.reject(bob, ids[3], '');

@@ -9,6 +9,7 @@ import {
   pageSizeOf,
   SEQUENCE_POSITION,
   PermissionDeniedError,
+  resourceName,
   UnauthenticatedError,
 } from '@trellis/platform';
 import { randomUUID } from 'node:crypto';
@@ -90,7 +91,7 @@ export class ApprovalService {
     checkApprovalId(approvalId);
     const approval = await this.repository.findById(approvalId);
     if (!approval || !caller.can('read', APPROVAL_KIND, { projectId: approval.projectId })) {
-      throw new NotFoundError(`approval ${approvalId} not found`);
+      throw approvalNotFound(approvalId);
     }
     return approval;
   }
@@ -119,14 +120,14 @@ export class ApprovalService {
     caller.assert('update', APPROVAL_KIND, { projectId: current.projectId, id: current.id });
     const deciderId = principalId(caller);
     if (state === 'approved' && current.requesterId === deciderId) {
-      throw new PermissionDeniedError('you requested this approval; someone else must approve it');
+      throw new PermissionDeniedError('you requested this approval; someone else must approve it', { reason: 'APPROVAL_BY_REQUESTER', resource: approvalResourceName(current) });
     }
     if (current.state !== 'pending') throw notPending(current, state);
     const now = new Date();
     return this.repository.transaction(async (tx) => {
       const won = await this.repository.decide(tx, approvalId, { state, deciderId, comment, decidedAt: now });
       const decided = await this.repository.findById(approvalId, tx);
-      if (!decided) throw new NotFoundError(`approval ${approvalId} not found`);
+      if (!decided) throw approvalNotFound(approvalId);
       if (!won) throw notPending(decided, state);
       await this.audit.recordIn(tx, caller, { id: decided.id });
       return decided;
@@ -135,7 +136,19 @@ export class ApprovalService {
 }
 
 function notPending(approval: ApprovalEntity, wanted: 'approved' | 'rejected'): FailedPreconditionError {
-  return new FailedPreconditionError(`approval ${approval.id} is already ${approval.state}; only a pending request can be ${wanted}`);
+  return new FailedPreconditionError(`approval ${approval.id} is already ${approval.state}; only a pending request can be ${wanted}`, {
+    reason: 'APPROVAL_NOT_PENDING',
+    resource: approvalResourceName(approval),
+  });
+}
+
+/** Names no project: a request the caller may not read must not tell which project it is in. */
+function approvalNotFound(approvalId: string): NotFoundError {
+  return new NotFoundError(`approval ${approvalId} not found`, { reason: 'APPROVAL_NOT_FOUND' });
+}
+
+function approvalResourceName(approval: ApprovalEntity): string {
+  return resourceName(['projects', approval.projectId], ['approvals', approval.id]);
 }
 
 function principalId(caller: Caller): string {

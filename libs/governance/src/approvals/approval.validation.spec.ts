@@ -4,7 +4,7 @@ import { checkApprovalId, checkComment, checkNewApproval, type NewApproval } fro
 const valid: NewApproval = {
   projectId: 'p1',
   action: 'registry.alias.set',
-  resource: 'models/churn@champion',
+  resource: 'projects/p1/models/churn/aliases/champion',
   details: { version: '7' },
 };
 

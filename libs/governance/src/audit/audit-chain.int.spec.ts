@@ -25,7 +25,7 @@ describe.each(engines)('the audit chain on %s', (_engine, createDatabase) => {
 
   const all = () => dataSource.transaction((manager) => findRecords(manager, { projects: 'all' }, { after: 0n, limit: 10_000 }));
   const appendMany = async (count: number) => {
-    const events = Array.from({ length: count }, (_, index) => auditEvent({ resource: `Run/r-${index + 1}` }));
+    const events = Array.from({ length: count }, (_, index) => auditEvent({ resource: `runs/r-${index + 1}` }));
     await appendEvents(dataSource, events);
     return events;
   };
@@ -59,7 +59,7 @@ describe.each(engines)('the audit chain on %s', (_engine, createDatabase) => {
   });
 
   it('stores the event columns exactly, so Verify recomputes the hash from them alone', async () => {
-    const event = auditEvent({ reason: 'quote " backslash \\ newline \n emoji 😀', occurredAt: { seconds: 1767225600n, nanos: 123_456_789 } });
+    const event = auditEvent({ reason: 'quote " backslash \\ newline \n emoji 😀', eventTime: { seconds: 1767225600n, nanos: 123_456_789 } });
     await appendEvents(dataSource, [event]);
     const [record] = await all();
     expect(record.fields).toEqual(auditFieldsOf(event));
@@ -238,11 +238,11 @@ describe.each(engines)('the audit chain on %s', (_engine, createDatabase) => {
   it('finds records by project, actor, exact or prefix resource and time, in sequence order', async () => {
     const at = (seconds: number) => ({ seconds: BigInt(1767225600 + seconds) });
     await appendEvents(dataSource, [
-      auditEvent({ projectId: 'p1', actor: 'ann', resource: 'Run/r-1', occurredAt: at(0) }),
-      auditEvent({ projectId: 'p2', actor: 'bob', resource: 'Run/r-2', occurredAt: at(10) }),
-      auditEvent({ projectId: 'p1', actor: 'bob', resource: 'Model/m-1', occurredAt: at(20) }),
-      auditEvent({ projectId: 'p3', actor: 'ann', resource: 'run/r-3', occurredAt: at(30) }),
-      auditEvent({ projectId: 'p1', actor: 'ann', resource: 'Run', occurredAt: at(40) }),
+      auditEvent({ projectId: 'p1', actor: 'ann', resource: 'runs/r-1', eventTime: at(0) }),
+      auditEvent({ projectId: 'p2', actor: 'bob', resource: 'runs/r-2', eventTime: at(10) }),
+      auditEvent({ projectId: 'p1', actor: 'bob', resource: 'projects/p1/models/m-1', eventTime: at(20) }),
+      auditEvent({ projectId: 'p3', actor: 'ann', resource: 'Runs/r-3', eventTime: at(30) }),
+      auditEvent({ projectId: 'p1', actor: 'ann', resource: 'runs', eventTime: at(40) }),
     ]);
     const find = (filter: Omit<Parameters<typeof findRecords>[1], 'projects'> & { projects?: string[] | 'all' }, after = 0n, limit = 100) =>
       dataSource
@@ -252,9 +252,9 @@ describe.each(engines)('the audit chain on %s', (_engine, createDatabase) => {
     expect(await find({ projects: ['p1', 'p3'] })).toEqual([1, 3, 4, 5]);
     expect(await find({ projects: [] })).toEqual([]);
     expect(await find({ projectId: 'p1', actor: 'ann' })).toEqual([1, 5]);
-    expect(await find({ resource: { exact: 'Run' } })).toEqual([5]);
-    expect(await find({ resource: { prefix: 'Run/' } })).toEqual([1, 2]);
-    expect(await find({ resource: { prefix: 'Run' } })).toEqual([1, 2, 5]);
+    expect(await find({ resource: { exact: 'runs' } })).toEqual([5]);
+    expect(await find({ resource: { prefix: 'runs/' } })).toEqual([1, 2]);
+    expect(await find({ resource: { prefix: 'runs' } })).toEqual([1, 2, 5]);
     expect(await find({ startUs: 10_000_000n + 1767225600_000_000n, endUs: 40_000_000n + 1767225600_000_000n })).toEqual([2, 3, 4]);
     expect(await find({ actor: 'bob' }, 2n)).toEqual([3]);
     expect(await find({}, 1n, 2)).toEqual([2, 3]);

@@ -57,7 +57,7 @@ export class AuditCheckpointer implements Worker, OnModuleDestroy {
   checkpointNow(): Promise<StoredCheckpoint | undefined> {
     return this.inTurn(async () => {
       const key = await this.keys.key();
-      if ('off' in key) throw new FailedPreconditionError(`audit checkpoints are off: ${key.off}`);
+      if ('off' in key) throw new FailedPreconditionError(`audit checkpoints are off: ${key.off}`, { reason: 'AUDIT_CHECKPOINTS_OFF' });
       return this.sign(key.signer);
     });
   }

@@ -36,7 +36,7 @@ describe('audit checkpoints through real gRPC, signed by a configured KMS', () =
     orgAdmin = await platform.client(AuditServiceDesc, service.grpcAddress, { sub: 'root', orgAdmin: true });
     projectAdmin = await platform.client(AuditServiceDesc, service.grpcAddress, { sub: 'admin-1', bindings: [{ project: 'p1', role: 'admin' }] });
     for (let index = 0; index < EVENTS; index++) {
-      const event = auditEvent({ resource: `Run/r-${index}` });
+      const event = auditEvent({ resource: `runs/r-${index}` });
       await platform.runtime.bus.publish(
         create(EventEnvelopeSchema, { id: event.id, subject: 'trellis.tracking.v1.audit.recorded', payloadType: AuditEventSchema.typeName, payload: toBinary(AuditEventSchema, event) }),
       );
@@ -63,6 +63,7 @@ describe('audit checkpoints through real gRPC, signed by a configured KMS', () =
     await expect(projectAdmin.createAuditCheckpoint({})).rejects.toMatchObject({
       code: status.PERMISSION_DENIED,
       details: 'admin-1 may not checkpoint the audit chain: only an org admin may',
+      reason: 'ORG_ADMIN_REQUIRED',
     });
   });
 

@@ -41,15 +41,15 @@ describe('audit list requests', () => {
 
   it('read exact and prefix resource matches, and times in microseconds', () => {
     const query = recordFilterFor(
-      filter({ projectId: 'p1', actor: 'user-9', resource: 'Run/*', startTime: { seconds: 10n, nanos: 5000 }, endTime: { seconds: 20n } }),
+      filter({ projectId: 'p1', actor: 'user-9', resource: 'runs/*', startTime: { seconds: 10n, nanos: 5000 }, endTime: { seconds: 20n } }),
       adminOfP1AndP2,
     );
-    expect(query).toEqual({ projects: ['p1', 'p2'], projectId: 'p1', actor: 'user-9', resource: { prefix: 'Run/' }, startUs: 10_000_005n, endUs: 20_000_000n });
-    expect(recordFilterFor(filter({ resource: 'Run/r-1' }), adminOfP1AndP2).resource).toEqual({ exact: 'Run/r-1' });
+    expect(query).toEqual({ projects: ['p1', 'p2'], projectId: 'p1', actor: 'user-9', resource: { prefix: 'runs/' }, startUs: 10_000_005n, endUs: 20_000_000n });
+    expect(recordFilterFor(filter({ resource: 'runs/r-1' }), adminOfP1AndP2).resource).toEqual({ exact: 'runs/r-1' });
   });
 
   it('refuse a * anywhere but at the end of the resource, and an end before the start', () => {
-    expect(() => recordFilterFor(filter({ resource: 'Run/*/x' }), adminOfP1AndP2)).toThrow('filter.resource: may contain * only as its last character');
+    expect(() => recordFilterFor(filter({ resource: 'runs/*/x' }), adminOfP1AndP2)).toThrow('filter.resource: may contain * only as its last character');
     expect(() => recordFilterFor(filter({ startTime: { seconds: 20n }, endTime: { seconds: 20n } }), adminOfP1AndP2)).toThrow(
       'filter.end_time: must be after filter.start_time',
     );

@@ -39,7 +39,7 @@ function envelopeOf(event: AuditEvent, fields: { id?: string; subject?: string; 
     subject: fields.subject ?? 'trellis.tracking.v1.audit.recorded',
     payloadType: AuditEventSchema.typeName,
     payload: toBinary(AuditEventSchema, event),
-    occurredAt: timestampFromMs(fields.occurredAtMs ?? T0_MS),
+    eventTime: timestampFromMs(fields.occurredAtMs ?? T0_MS),
   });
 }
 
@@ -171,7 +171,7 @@ describe('audit ingest through NATS JetStream (distributed)', () => {
       actor: 'user-1',
       action: 'create',
       method: 'trellis.tracking.v1.RunService/CreateRun',
-      resource: 'Run/r-1',
+      resource: 'runs/r-1',
       projectId: 'p1',
       requestId: 'req-offline',
       clientAddress: 'ipv4:10.0.0.7:5000',
@@ -182,7 +182,7 @@ describe('audit ingest through NATS JetStream (distributed)', () => {
 
     proxy.unblock();
 
-    await eventually(async () => expect(await storedEvents(governance)).toEqual([expect.objectContaining({ service: 'tracking', requestId: 'req-offline', resource: 'Run/r-1' })]));
+    await eventually(async () => expect(await storedEvents(governance)).toEqual([expect.objectContaining({ service: 'tracking', requestId: 'req-offline', resource: 'runs/r-1' })]));
     await eventually(async () => expect(await tracking.getRepository(OutboxEntity).count()).toBe(0));
     await consumerSettled();
     expect(await storedEvents(governance)).toHaveLength(1);

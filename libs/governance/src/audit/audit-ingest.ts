@@ -37,7 +37,7 @@ export function subscribeAuditEvents(bus: EventBus, dataSource: DataSource, chai
           id: event.id || envelope.id,
           // The subject names the service that published it; a payload cannot claim to be another.
           service: envelope.subject.split('.')[1],
-          occurredAt: event.occurredAt ?? envelope.occurredAt,
+          eventTime: event.eventTime ?? envelope.eventTime,
         }),
       );
     },

@@ -43,13 +43,13 @@ describe('AuditService through real gRPC', () => {
 
     const at = (seconds: number) => timestampFromMs(T0_MS + seconds * 1000);
     events.push(
-      auditEvent({ service: 'tracking', projectId: 'p1', actor: 'ann', resource: 'Run/r-1', occurredAt: at(1) }),
-      auditEvent({ service: 'registry', projectId: 'p2', actor: 'bob', resource: 'Model/m-1', occurredAt: at(2) }),
-      auditEvent({ service: 'tracking', projectId: 'p1', actor: 'bob', resource: 'Run/r-2', occurredAt: at(3) }),
-      auditEvent({ service: 'data', projectId: 'p1', actor: 'ann', resource: 'Dataset/d-1', occurredAt: at(4) }),
-      auditEvent({ service: 'tracking', projectId: 'p1', actor: 'ann', resource: 'Run/r-3', occurredAt: at(5) }),
+      auditEvent({ service: 'tracking', projectId: 'p1', actor: 'ann', resource: 'runs/r-1', eventTime: at(1) }),
+      auditEvent({ service: 'registry', projectId: 'p2', actor: 'bob', resource: 'projects/p1/models/m-1', eventTime: at(2) }),
+      auditEvent({ service: 'tracking', projectId: 'p1', actor: 'bob', resource: 'runs/r-2', eventTime: at(3) }),
+      auditEvent({ service: 'data', projectId: 'p1', actor: 'ann', resource: 'projects/p1/datasets/d-1', eventTime: at(4) }),
+      auditEvent({ service: 'tracking', projectId: 'p1', actor: 'ann', resource: 'runs/r-3', eventTime: at(5) }),
     );
-    for (let index = events.length; index < EXPORTED; index++) events.push(auditEvent({ service: 'compute', projectId: 'p3', resource: `Job/j-${index}`, occurredAt: at(100 + index) }));
+    for (let index = events.length; index < EXPORTED; index++) events.push(auditEvent({ service: 'compute', projectId: 'p3', resource: `projects/p3/jobs/j-${index}`, eventTime: at(100 + index) }));
     for (const event of events) await publish(event);
   });
 
@@ -72,7 +72,7 @@ describe('AuditService through real gRPC', () => {
       const list = (filter: Parameters<AuditClient['listAuditRecords']>[0]['filter']) => orgAdmin.listAuditRecords({ filter }).then(sequencesOf);
       expect(await list({ projectId: 'p2' })).toEqual([2]);
       expect(await list({ actor: 'bob' })).toEqual([2, 3]);
-      expect(await list({ projectId: 'p1', resource: 'Run/*' })).toEqual([1, 3, 5]);
+      expect(await list({ projectId: 'p1', resource: 'runs/*' })).toEqual([1, 3, 5]);
       expect(await list({ startTime: timestampFromMs(T0_MS + 2000), endTime: timestampFromMs(T0_MS + 4000) })).toEqual([2, 3]);
     });
 
@@ -111,7 +111,7 @@ describe('AuditService through real gRPC', () => {
     it('refuses a bad filter before streaming anything, naming the field', async () => {
       const lines: string[] = [];
       const stream = async () => {
-        for await (const { line } of orgAdmin.exportAuditRecords({ filter: { resource: 'Run/*/x' } })) lines.push(line);
+        for await (const { line } of orgAdmin.exportAuditRecords({ filter: { resource: 'runs/*/x' } })) lines.push(line);
       };
       await expect(stream()).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/^filter\.resource: /) });
       expect(lines).toEqual([]);
@@ -143,6 +143,7 @@ describe('AuditService through real gRPC', () => {
       await expect(orgAdmin.createAuditCheckpoint({})).rejects.toMatchObject({
         code: status.FAILED_PRECONDITION,
         details: 'audit checkpoints are off: services.governance.checkpointKms is not set and kms-local, the default, is not built into this program',
+        reason: 'AUDIT_CHECKPOINTS_OFF',
       });
     });
   });
@@ -169,13 +170,14 @@ describe('AuditService through real gRPC', () => {
       await expect(projectAdmin.verifyAuditChain({})).rejects.toMatchObject({
         code: status.PERMISSION_DENIED,
         details: 'admin-1 may not verify the audit chain: only an org admin may',
+        reason: 'ORG_ADMIN_REQUIRED',
       });
     });
   });
 
   describe('tampering', () => {
     it('names the record altered behind the service’s back', async () => {
-      await tamper(service.dataSource, `UPDATE audit_records SET resource = 'Run/r-9' WHERE sequence = 3`);
+      await tamper(service.dataSource, `UPDATE audit_records SET resource = 'runs/r-9' WHERE sequence = 3`);
       const answer = await orgAdmin.verifyAuditChain({});
       expect(answer).toMatchObject({ intact: false, recordsChecked: 3n, firstBadSequence: 3n, problem: 'altered' });
     });

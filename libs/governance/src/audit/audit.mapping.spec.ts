@@ -5,7 +5,7 @@ import { auditEvent } from './test-fixtures/audit-fixtures';
 
 describe('audit fields', () => {
   it('store an event column by column and give the same event back', () => {
-    const event = auditEvent({ outcome: Outcome.DENIED, reason: 'no role', occurredAt: { seconds: 1767225600n, nanos: 123_456_000 } });
+    const event = auditEvent({ outcome: Outcome.DENIED, reason: 'no role', eventTime: { seconds: 1767225600n, nanos: 123_456_000 } });
     const fields = auditFieldsOf(event);
     expect(fields).toMatchObject({ outcome: 'OUTCOME_DENIED', reason: 'no role', occurredAtUs: 1767225600123456n });
     expect(auditEventOf(fields)).toEqual(event);
@@ -18,8 +18,8 @@ describe('audit fields', () => {
   });
 
   it('replace what a database could not store exactly (NUL, unpaired surrogates) with U+FFFD', () => {
-    const fields = auditFieldsOf(auditEvent({ reason: 'a\0b', resource: 'Run/\uD800x', actor: 'ok😀' }));
-    expect(fields).toMatchObject({ reason: 'a\uFFFDb', resource: 'Run/\uFFFDx', actor: 'ok😀' });
+    const fields = auditFieldsOf(auditEvent({ reason: 'a\0b', resource: 'runs/\uD800x', actor: 'ok😀' }));
+    expect(fields).toMatchObject({ reason: 'a\uFFFDb', resource: 'runs/\uFFFDx', actor: 'ok😀' });
   });
 
   it('give an event without an id a new one, and one without a time the current time', () => {

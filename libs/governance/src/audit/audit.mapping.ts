@@ -14,8 +14,8 @@ const MICROS_PER_SECOND = 1_000_000n;
 /**
  * The fields the chain stores for an event. What the databases could not store exactly is made
  * storable first, so the hash is over what is kept: NUL characters (PostgreSQL text refuses them)
- * and unpaired UTF-16 surrogates become U+FFFD, and `occurred_at` is cut to whole microseconds.
- * An event without an id gets a new UUID; one without `occurred_at` gets the current time.
+ * and unpaired UTF-16 surrogates become U+FFFD, and `event_time` is cut to whole microseconds.
+ * An event without an id gets a new UUID; one without `event_time` gets the current time.
  */
 export function auditFieldsOf(input: AuditEventInput): AuditFields {
   const event = create(AuditEventSchema, input);
@@ -30,7 +30,7 @@ export function auditFieldsOf(input: AuditEventInput): AuditFields {
     outcome: OutcomeSchema.value[event.outcome]?.name ?? String(event.outcome),
     reason: storable(event.reason),
     requestId: storable(event.requestId),
-    occurredAtUs: microsOf(event.occurredAt ?? timestampNow()),
+    occurredAtUs: microsOf(event.eventTime ?? timestampNow()),
     clientAddress: storable(event.clientAddress),
   };
 }
@@ -48,7 +48,7 @@ export function auditEventOf(fields: AuditFields): AuditEvent {
     outcome: outcomeOf(fields.outcome),
     reason: fields.reason,
     requestId: fields.requestId,
-    occurredAt: timestampOf(fields.occurredAtUs),
+    eventTime: timestampOf(fields.occurredAtUs),
     clientAddress: fields.clientAddress,
   });
 }

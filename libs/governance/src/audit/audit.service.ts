@@ -57,11 +57,11 @@ export class AuditService {
   async checkpoint(caller: Caller): Promise<StoredCheckpoint> {
     assertOrgAdmin(caller, 'checkpoint the audit chain');
     const checkpoint = await this.checkpointer.checkpointNow();
-    if (!checkpoint) throw new FailedPreconditionError('the audit chain has no records yet: there is nothing to checkpoint');
+    if (!checkpoint) throw new FailedPreconditionError('the audit chain has no records yet: there is nothing to checkpoint', { reason: 'AUDIT_CHAIN_EMPTY' });
     return checkpoint;
   }
 }
 
 function assertOrgAdmin(caller: Caller, what: string): void {
-  if (!caller.principal?.orgAdmin) throw new PermissionDeniedError(`${caller.principal?.id ?? 'anonymous'} may not ${what}: only an org admin may`);
+  if (!caller.principal?.orgAdmin) throw new PermissionDeniedError(`${caller.principal?.id ?? 'anonymous'} may not ${what}: only an org admin may`, { reason: 'ORG_ADMIN_REQUIRED' });
 }

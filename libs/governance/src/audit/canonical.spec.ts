@@ -7,7 +7,7 @@ const fields: AuditFields = {
   actor: 'user-1',
   action: 'create',
   method: 'trellis.tracking.v1.RunService/CreateRun',
-  resource: 'Run/r-1',
+  resource: 'runs/r-1',
   projectId: 'p1',
   outcome: 'OUTCOME_SUCCEEDED',
   reason: '',
@@ -19,7 +19,7 @@ const fields: AuditFields = {
 describe('canonical bytes and chain hash', () => {
   it('are a JSON array of the columns in a fixed order, with the time as a decimal string', () => {
     expect(canonicalBytes(fields).toString('utf8')).toBe(
-      '["e-1","tracking","user-1","create","trellis.tracking.v1.RunService/CreateRun","Run/r-1","p1",' +
+      '["e-1","tracking","user-1","create","trellis.tracking.v1.RunService/CreateRun","runs/r-1","p1",' +
         '"OUTCOME_SUCCEEDED","","req-1","1767225600123456","ipv4:10.0.0.7:51234"]',
     );
   });

@@ -19,7 +19,7 @@ export interface AuditFields {
   outcome: string;
   reason: string;
   requestId: string;
-  /** `occurred_at` in whole microseconds since the Unix epoch (UTC). */
+  /** `event_time` in whole microseconds since the Unix epoch (UTC). */
   occurredAtUs: bigint;
   clientAddress: string;
 }

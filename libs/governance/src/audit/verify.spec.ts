@@ -12,7 +12,7 @@ function chainOf(count: number): { records: StoredRecord[]; head: ChainHead } {
   const records: StoredRecord[] = [];
   let previousHash = GENESIS_HASH;
   for (let index = 1; index <= count; index++) {
-    const fields = auditFieldsOf(auditEvent({ resource: `Run/r-${index}` }));
+    const fields = auditFieldsOf(auditEvent({ resource: `runs/r-${index}` }));
     const hash = chainHash(previousHash, fields);
     records.push({ sequence: BigInt(index), fields, previousHash, hash });
     previousHash = hash;

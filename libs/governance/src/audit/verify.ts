@@ -221,7 +221,7 @@ class CheckpointCursor {
 export async function verifyAuditChain(dataSource: DataSource, key: CheckpointKey, options: { batchSize?: number } = {}): Promise<ChainVerdict> {
   const batchSize = options.batchSize ?? 5000;
   const { head, lastNumber } = await dataSource.transaction((manager) => headAndLastCheckpoint(manager));
-  if (!head) throw new FailedPreconditionError('the audit chain head row is gone: audit_chain_head was tampered with');
+  if (!head) throw new FailedPreconditionError('the audit chain head row is gone: audit_chain_head was tampered with', { reason: 'AUDIT_CHAIN_HEAD_MISSING' });
   const records = readAhead(
     (after) => dataSource.transaction((manager) => findRecords(manager, { projects: 'all' }, { after, limit: batchSize, upTo: head.sequence })),
     (record) => record.sequence,

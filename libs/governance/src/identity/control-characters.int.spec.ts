@@ -34,7 +34,7 @@ describe.each(serviceDatabases('governance'))('governance on %s refuses control 
   it.each<[string, () => Promise<unknown>, string]>([
     ['a project name with a NUL', () => identity.createProject({ name: 'a\0b' }), 'name'],
     ['a project description with a NUL', () => identity.createProject({ name: 'described', description: 'a\0' }), 'description'],
-    ['a new project description with a NUL', () => identity.updateProject({ projectId, description: '\0', updateMask: ['description'] }), 'description'],
+    ['a new project description with a NUL', () => identity.updateProject({ project: { id: projectId, description: '\0' }, updateMask: { paths: ['description'] } }), 'description'],
     ['a principal name with a NUL', () => identity.createPrincipal({ kind: PrincipalKind.USER, name: 'ann\0' }), 'name'],
     ['a display name with a line break', () => identity.createPrincipal({ kind: PrincipalKind.USER, name: 'ann', displayName: 'Ann\nAdmin' }), 'display_name'],
     ['an API key name with a NUL', () => tokens.createApiKey({ name: 'laptop\0' }), 'name'],
@@ -46,7 +46,7 @@ describe.each(serviceDatabases('governance'))('governance on %s refuses control 
 
   it('stores line breaks and tabs in a project description as given', async () => {
     const description = 'first line\nsecond\tcolumn';
-    await identity.updateProject({ projectId, description, updateMask: ['description'] });
+    await identity.updateProject({ project: { id: projectId, description }, updateMask: { paths: ['description'] } });
     expect((await identity.getProject({ projectId })).project?.description).toBe(description);
   });
 });

@@ -60,8 +60,9 @@ export class IdentityGrpc {
   async listProjects(request: ListProjectsRequest, metadata: Metadata): Promise<ListProjectsResponse> {
     const caller = callerOf(metadata);
     const size = pageSizeOf(request.pageSize);
-    const rows = await this.identity.listProjects(caller, { size: size + 1, after: decodePageToken(request.pageToken) });
-    const { items, nextPageToken } = pageOf(rows, size, (project) => project.name);
+    const listing = { list: 'projects', orgId: caller.authenticated.orgId };
+    const rows = await this.identity.listProjects(caller, { size: size + 1, after: decodePageToken(request.pageToken, listing) });
+    const { items, nextPageToken } = pageOf(rows, size, (project) => project.name, listing);
     return create(ListProjectsResponseSchema, { projects: items.map(projectToProto), nextPageToken });
   }
 
@@ -69,8 +70,10 @@ export class IdentityGrpc {
   @Requires('update', 'Project')
   async updateProject(request: UpdateProjectRequest, metadata: Metadata): Promise<UpdateProjectResponse> {
     const caller = callerOf(metadata);
-    const { projectId, description, encryptAtRest, updateMask } = request;
-    return create(UpdateProjectResponseSchema, { project: projectToProto(await this.identity.updateProject(caller, { projectId, description, encryptAtRest, updateMask })) });
+    if (!request.project) throw new InvalidArgumentError('is required: its id and the new values of the fields in update_mask', 'project');
+    const { id: projectId, description, encryptAtRest } = request.project;
+    const project = await this.identity.updateProject(caller, { projectId, description, encryptAtRest, updateMask: request.updateMask?.paths ?? [] });
+    return create(UpdateProjectResponseSchema, { project: projectToProto(project) });
   }
 
   @GrpcMethod('IdentityService', 'CreatePrincipal')
@@ -88,8 +91,9 @@ export class IdentityGrpc {
   async listPrincipals(request: ListPrincipalsRequest, metadata: Metadata): Promise<ListPrincipalsResponse> {
     const caller = callerOf(metadata);
     const size = pageSizeOf(request.pageSize);
-    const rows = await this.identity.listPrincipals(caller, { size: size + 1, after: decodePageToken(request.pageToken) });
-    const { items, nextPageToken } = pageOf(rows, size, (principal) => principal.name);
+    const listing = { list: 'principals', orgId: caller.authenticated.orgId };
+    const rows = await this.identity.listPrincipals(caller, { size: size + 1, after: decodePageToken(request.pageToken, listing) });
+    const { items, nextPageToken } = pageOf(rows, size, (principal) => principal.name, listing);
     return create(ListPrincipalsResponseSchema, { principals: items.map(principalToProto), nextPageToken });
   }
 
@@ -119,7 +123,10 @@ export class IdentityGrpc {
   @Requires('read', 'Member')
   async listRoleBindings(request: ListRoleBindingsRequest, metadata: Metadata): Promise<ListRoleBindingsResponse> {
     const caller = callerOf(metadata);
-    const bindings = await this.identity.listRoleBindings(caller, request.projectId);
-    return create(ListRoleBindingsResponseSchema, { bindings: bindings.map(bindingToProto) });
+    const size = pageSizeOf(request.pageSize);
+    const listing = { projectId: request.projectId };
+    const rows = await this.identity.listRoleBindings(caller, request.projectId, { size: size + 1, after: decodePageToken(request.pageToken, listing) });
+    const { items, nextPageToken } = pageOf(rows, size, (binding) => binding.principalId, listing);
+    return create(ListRoleBindingsResponseSchema, { bindings: items.map(bindingToProto), nextPageToken });
   }
 }

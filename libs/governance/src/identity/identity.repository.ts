@@ -113,9 +113,13 @@ export class IdentityRepository {
     await tx.delete(RoleBindingEntity, { projectId, principalId });
   }
 
-  /** The project's bindings by principal id. */
-  listRoleBindings(projectId: string): Promise<RoleBindingEntity[]> {
-    return this.dataSource.getRepository(RoleBindingEntity).find({ where: { projectId }, order: { principalId: 'ASC' } });
+  /** A page of the project's bindings by principal id. */
+  listRoleBindings(projectId: string, page: Page): Promise<RoleBindingEntity[]> {
+    return this.dataSource.getRepository(RoleBindingEntity).find({
+      where: { projectId, ...(page.after ? { principalId: MoreThan(page.after) } : {}) },
+      order: { principalId: 'ASC' },
+      take: page.size,
+    });
   }
 
   /** The principal's bindings, in no particular order. */

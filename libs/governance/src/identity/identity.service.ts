@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkNoControlCharacters, checkNoNul, checkUpdateMask, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, PROJECT_ROLES, type ProjectRole } from '@trellis/platform';
+import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkNoControlCharacters, checkNoNul, checkRequired, checkUpdateMask, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError, PROJECT_ROLES, type ProjectRole, resourceName } from '@trellis/platform';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { AccessRevocationPublisher } from './access-revocation.publisher';
 import type { PrincipalEntity, ProjectEntity, RoleBindingEntity } from './identity.entity';
+import { principalNotFound, projectNotFound } from './identity-errors';
 import { IdentityRepository, type Page } from './identity.repository';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -26,7 +27,7 @@ export class IdentityService {
     checkDescription(input.description);
     return this.repository.transaction(async (tx) => {
       if (await this.repository.projectNamed(tx, orgId, input.name)) {
-        throw new AlreadyExistsError(`project ${input.name} already exists`);
+        throw new AlreadyExistsError(`project ${input.name} already exists`, { reason: 'PROJECT_NAME_TAKEN' });
       }
       const project = await this.repository.insertProject(tx, { id: randomUUID(), orgId, ...input, createdAt: Date.now() });
       await this.repository.insertRoleBinding(tx, { projectId: project.id, principalId: caller.authenticated.id, role: 'owner' });
@@ -38,7 +39,7 @@ export class IdentityService {
   async getProject(caller: Caller, projectId: string): Promise<ProjectEntity> {
     const project = await this.repository.findProject(projectId);
     if (!project || !caller.can('read', 'Project', { projectId, orgId: project.orgId })) {
-      throw new NotFoundError(`project ${projectId} not found`);
+      throw projectNotFound(projectId);
     }
     caller.assert('read', 'Project', { projectId, orgId: project.orgId, id: projectId });
     return project;
@@ -52,6 +53,7 @@ export class IdentityService {
 
   /** Changes the fields named in the mask and nothing else. */
   async updateProject(caller: Caller, input: { projectId: string; description: string; encryptAtRest: boolean; updateMask: string[] }): Promise<ProjectEntity> {
+    checkRequired(input.projectId, 'project.id');
     const mask = checkUpdateMask(input.updateMask, PROJECT_UPDATABLE);
     const changes: Partial<Pick<ProjectEntity, 'description' | 'encryptAtRest'>> = {};
     if (mask.has('description')) {
@@ -80,7 +82,7 @@ export class IdentityService {
     checkNoControlCharacters(input.displayName, 'display_name');
     return this.repository.transaction(async (tx) => {
       if (await this.repository.principalNamed(tx, orgId, input.name)) {
-        throw new AlreadyExistsError(`a user or service account named ${input.name} already exists`);
+        throw new AlreadyExistsError(`a user or service account named ${input.name} already exists`, { reason: 'PRINCIPAL_NAME_TAKEN' });
       }
       const principal = await this.repository.insertPrincipal(tx, { id: randomUUID(), orgId, ...input, createdAt: Date.now() });
       await this.audit.recordIn(tx, caller, { id: principal.id });
@@ -100,7 +102,7 @@ export class IdentityService {
     this.assertOutranks(caller, project, binding.role, 'grant');
     return this.repository.transaction(async (tx) => {
       const principal = await this.repository.findPrincipal({ id: binding.principalId, orgId: project.orgId }, tx);
-      if (!principal) throw new NotFoundError(`user or service account ${binding.principalId} not found`);
+      if (!principal) throw principalNotFound(binding.principalId);
       const current = await this.repository.findRoleBinding(tx, project.id, principal.id);
       if (current) this.assertOutranks(caller, project, current.role, 'change the role of');
       if (current?.role === 'owner' && binding.role !== 'owner') await this.assertAnotherOwner(tx, project.id, principal.id);
@@ -118,7 +120,9 @@ export class IdentityService {
     caller.assert('delete', 'Member', { projectId, orgId: project.orgId, id: principalId });
     await this.repository.transaction(async (tx) => {
       const current = await this.repository.findRoleBinding(tx, projectId, principalId);
-      if (!current) throw new NotFoundError(`${principalId} is not a member of project ${projectId}`);
+      if (!current) {
+        throw new NotFoundError(`${principalId} is not a member of project ${projectId}`, { reason: 'ROLE_BINDING_NOT_FOUND', resource: resourceName(['projects', projectId], ['members', principalId]) });
+      }
       this.assertOutranks(caller, project, current.role, 'remove');
       if (current.role === 'owner') await this.assertAnotherOwner(tx, projectId, principalId);
       await this.repository.deleteRoleBinding(tx, projectId, principalId);
@@ -127,10 +131,10 @@ export class IdentityService {
     });
   }
 
-  async listRoleBindings(caller: Caller, projectId: string): Promise<RoleBindingEntity[]> {
+  async listRoleBindings(caller: Caller, projectId: string, page: Page): Promise<RoleBindingEntity[]> {
     const project = await this.getProject(caller, projectId);
     caller.assert('read', 'Member', { projectId, orgId: project.orgId });
-    return this.repository.listRoleBindings(projectId);
+    return this.repository.listRoleBindings(projectId, page);
   }
 
   /** A principal's bindings as its token carries them: an org admin owns every project of its org. */
@@ -166,13 +170,13 @@ export class IdentityService {
     if (caller.principal?.orgAdmin && caller.principal.orgId === project.orgId) return;
     const held = caller.principal?.bindings.find((binding) => binding.projectId === project.id)?.role;
     if (!held || PROJECT_ROLES.indexOf(role) > PROJECT_ROLES.indexOf(held)) {
-      throw new PermissionDeniedError(`${caller.principal?.id} may not ${act} ${role}, a role above their own (${held ?? 'none'})`);
+      throw new PermissionDeniedError(`${caller.principal?.id} may not ${act} ${role}, a role above their own (${held ?? 'none'})`, { reason: 'ROLE_ABOVE_CALLER', resource: resourceName(['projects', project.id]) });
     }
   }
 
   private async assertAnotherOwner(tx: EntityManager, projectId: string, leaving: string): Promise<void> {
     if ((await this.repository.countOwnersForUpdate(tx, projectId)) <= 1) {
-      throw new FailedPreconditionError(`${leaving} is the last owner of project ${projectId}; make someone else owner first`);
+      throw new FailedPreconditionError(`${leaving} is the last owner of project ${projectId}; make someone else owner first`, { reason: 'LAST_OWNER', resource: resourceName(['projects', projectId]) });
     }
   }
 }

@@ -1,4 +1,4 @@
-import { AuditRecorder, ConfigError, createLogger, databaseFor, readableFailure, loadConfig, openDatabase, Outbox, type TrellisConfig } from '@trellis/platform';
+import { AuditRecorder, ConfigError, createLogger, databaseFor, readableFailure, loadConfig, openDatabase, Outbox, resourceName, type TrellisConfig } from '@trellis/platform';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
@@ -47,7 +47,7 @@ export async function issueAdminKey(config: TrellisConfig): Promise<IssuedAdminK
         actor: `operator:${userInfo().username}@${hostname()}`,
         action: 'create',
         method: 'trellis.governance.v1.TokenService/CreateApiKey',
-        resource: `ApiKey/${apiKey.id}`,
+        resource: resourceName(['apiKeys', apiKey.id]),
         projectId: '',
         requestId: randomUUID(),
         clientAddress: 'local',

@@ -83,7 +83,7 @@ describe("the admin's API key", () => {
     const audit = createGrpcClient(AuditServiceDesc, running!.services[0].grpcAddress, { token });
     const record = await eventually(async () => {
       const { records } = await audit.listAuditRecords({ pageSize: 1000 });
-      const found = records.find((candidate) => candidate.event?.resource === `ApiKey/${issued.apiKeyId}`);
+      const found = records.find((candidate) => candidate.event?.resource === `apiKeys/${issued.apiKeyId}`);
       expect(found).toBeDefined();
       return found!;
     });

@@ -47,7 +47,8 @@ export class TokenGrpc {
   @Authenticated('read', 'ApiKey')
   async listApiKeys(request: ListApiKeysRequest, metadata: Metadata): Promise<ListApiKeysResponse> {
     const caller = callerOf(metadata);
-    return create(ListApiKeysResponseSchema, { apiKeys: (await this.tokens.listApiKeys(caller, request.principalId)).map(apiKeyToProto) });
+    const { apiKeys, nextPageToken } = await this.tokens.listApiKeys(caller, request);
+    return create(ListApiKeysResponseSchema, { apiKeys: apiKeys.map(apiKeyToProto), nextPageToken });
   }
 
   @GrpcMethod('TokenService', 'RevokeApiKey')

@@ -24,9 +24,11 @@ export class TokenRepository {
     return (tx ?? this.dataSource.manager).findOneBy(ApiKeyEntity, { id: apiKeyId });
   }
 
-  /** The principal's keys, oldest first (by id within a millisecond). */
-  apiKeysOf(principalId: string): Promise<ApiKeyEntity[]> {
-    return this.dataSource.getRepository(ApiKeyEntity).find({ where: { principalId }, order: { createdAt: 'ASC', id: 'ASC' } });
+  /** At most `limit` of the principal's keys, oldest first (by id within a millisecond), from the one after `after`. */
+  apiKeysOf(principalId: string, page: { after?: { createdAt: number; id: string }; limit: number }): Promise<ApiKeyEntity[]> {
+    const { after } = page;
+    const where = after ? [{ principalId, createdAt: MoreThan(after.createdAt) }, { principalId, createdAt: after.createdAt, id: MoreThan(after.id) }] : { principalId };
+    return this.dataSource.getRepository(ApiKeyEntity).find({ where, order: { createdAt: 'ASC', id: 'ASC' }, take: page.limit });
   }
 
   countApiKeysOf(tx: EntityManager, principalId: string): Promise<number> {

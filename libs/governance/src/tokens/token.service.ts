@@ -2,12 +2,16 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   AuditRecorder,
   checkNoControlCharacters,
+  decodePageToken,
   SERVICE_CONFIG,
   excerpt,
   InvalidArgumentError,
   NotFoundError,
+  pageOf,
+  pageSizeOf,
   PermissionDeniedError,
   RateLimiter,
+  resourceName,
   ResourceExhaustedError,
   UnauthenticatedError,
   type Caller,
@@ -16,6 +20,7 @@ import type { JSONWebKeySet } from 'jose';
 import type { EntityManager } from 'typeorm';
 import { AccessRevocationPublisher } from '../identity/access-revocation.publisher';
 import type { PrincipalEntity } from '../identity/identity.entity';
+import { principalNotFound, projectNotFound } from '../identity/identity-errors';
 import { IdentityRepository } from '../identity/identity.repository';
 import { IdentityService } from '../identity/identity.service';
 import { apiKeyMatches, hashApiKey, newApiKey, parseApiKey } from './api-key-secret';
@@ -26,6 +31,8 @@ import type { GovernanceConfig } from '../governance.config';
 
 /** Same message for every bad key, so a caller learns nothing about which keys exist. */
 const REJECTED = 'API key rejected: unknown, revoked or expired';
+/** Where a page of API keys continues: `<created_at ms>:<key id>`. */
+const API_KEY_POSITION = /^\d{1,16}:[0-9a-f]{16}$/;
 
 /** API keys and their exchange for tokens. */
 @Injectable()
@@ -66,16 +73,23 @@ export class TokenService {
     });
   }
 
-  async listApiKeys(caller: Caller, principalId: string): Promise<ApiKeyEntity[]> {
-    const principal = await this.ownedPrincipal(caller, principalId || caller.authenticated.id, 'read');
-    return this.repository.apiKeysOf(principal.id);
+  /** A page of a principal's keys (the caller's when `principalId` is empty), oldest first, ties by id. */
+  async listApiKeys(caller: Caller, query: { principalId: string; pageSize: number; pageToken: string }): Promise<{ apiKeys: ApiKeyEntity[]; nextPageToken: string }> {
+    const size = pageSizeOf(query.pageSize);
+    const principal = await this.ownedPrincipal(caller, query.principalId || caller.authenticated.id, 'read');
+    const listing = { principalId: principal.id };
+    const position = decodePageToken(query.pageToken, listing, API_KEY_POSITION);
+    const after = position === undefined ? undefined : { createdAt: Number(position.slice(0, position.indexOf(':'))), id: position.slice(position.indexOf(':') + 1) };
+    const rows = await this.repository.apiKeysOf(principal.id, { after, limit: size + 1 });
+    const { items, nextPageToken } = pageOf(rows, size, (key) => `${key.createdAt}:${key.id}`, listing);
+    return { apiKeys: items, nextPageToken };
   }
 
   async revokeApiKey(caller: Caller, apiKeyId: string): Promise<ApiKeyEntity> {
     const apiKey = await this.repository.findApiKey(apiKeyId);
-    if (!apiKey) throw new NotFoundError(`API key ${apiKeyId} not found`);
+    if (!apiKey) throw apiKeyNotFound(apiKeyId);
     await this.ownedPrincipal(caller, apiKey.principalId, 'delete').catch(() => {
-      throw new NotFoundError(`API key ${apiKeyId} not found`);
+      throw apiKeyNotFound(apiKeyId);
     });
     if (apiKey.revokedAt === null) {
       const revokedAt = Date.now();
@@ -106,10 +120,10 @@ export class TokenService {
     }
     // Counted only once the secret matched: key ids are not secret, and a guesser must not lock the holder out.
     if (!this.perKey.take(parsed.id)) {
-      throw new ResourceExhaustedError('too many exchanges of this API key; reuse the token until it expires', this.perKey.retryAfterSeconds(parsed.id));
+      throw new ResourceExhaustedError('too many exchanges of this API key; reuse the token until it expires', this.perKey.retryAfterSeconds(parsed.id), { reason: 'EXCHANGE_RATE_LIMITED' });
     }
     const principal = await this.identities.findPrincipal({ id: apiKey.principalId });
-    if (!principal) throw new UnauthenticatedError(REJECTED);
+    if (!principal) throw new UnauthenticatedError(REJECTED, { reason: 'API_KEY_REJECTED' });
 
     const scoped = apiKey.projectIds.length > 0;
     const bindings = (await this.identity.bindingsOf(principal)).filter((binding) => !scoped || apiKey.projectIds.includes(binding.projectId));
@@ -135,7 +149,7 @@ export class TokenService {
 
   /** Retires the signing key and starts signing with a new one (org admins only); returns the new key's id. */
   rotateSigningKey(caller: Caller): Promise<string> {
-    if (!caller.principal?.orgAdmin) throw new PermissionDeniedError(`${caller.principal?.id} is not an org admin; only org admins rotate signing keys`);
+    if (!caller.principal?.orgAdmin) throw new PermissionDeniedError(`${caller.principal?.id} is not an org admin; only org admins rotate signing keys`, { reason: 'ORG_ADMIN_REQUIRED' });
     return this.signingKeys.rotate();
   }
 
@@ -147,9 +161,9 @@ export class TokenService {
   private rejected(clientAddress: string, message: string): Error {
     const address = addressKey(clientAddress);
     if (!this.perAddress.take(address)) {
-      return new ResourceExhaustedError('too many rejected key exchanges from this address; wait a few seconds', this.perAddress.retryAfterSeconds(address));
+      return new ResourceExhaustedError('too many rejected key exchanges from this address; wait a few seconds', this.perAddress.retryAfterSeconds(address), { reason: 'EXCHANGE_RATE_LIMITED' });
     }
-    return new UnauthenticatedError(message);
+    return new UnauthenticatedError(message, { reason: 'API_KEY_REJECTED' });
   }
 
   /**
@@ -161,19 +175,19 @@ export class TokenService {
     const projects = await this.identities.findProjects(projectIds);
     const visible = new Set(projects.filter((project) => caller.can('read', 'Project', { projectId: project.id, orgId: project.orgId })).map((project) => project.id));
     const hidden = projectIds.find((projectId) => !visible.has(projectId));
-    if (hidden !== undefined) throw new NotFoundError(`project_ids: project ${excerpt(hidden)} not found`);
+    if (hidden !== undefined) throw projectNotFound(hidden, `project_ids: project ${excerpt(hidden)} not found`);
   }
 
   /** The principal whose keys the caller manages: their own, or any in their org for org admins. */
   private async ownedPrincipal(caller: Caller, principalId: string, action: 'create' | 'read' | 'delete'): Promise<PrincipalEntity> {
     const self = caller.authenticated;
     // Otherwise a leaked CI key limited to one project could mint itself an unlimited key.
-    if (self.scoped) throw new PermissionDeniedError('a token from a project-scoped API key cannot manage API keys; use an unscoped key');
+    if (self.scoped) throw new PermissionDeniedError('a token from a project-scoped API key cannot manage API keys; use an unscoped key', { reason: 'API_KEY_SCOPED' });
     if (principalId !== self.id && !(self.orgAdmin && caller.can(action, 'ApiKey', { projectId: '', orgId: self.orgId }))) {
       throw new PermissionDeniedError(`${self.id} may only manage their own API keys`);
     }
     const principal = await this.identities.findPrincipal({ id: principalId, orgId: self.orgId });
-    if (!principal) throw new NotFoundError(`user or service account ${principalId} not found`);
+    if (!principal) throw principalNotFound(principalId);
     return principal;
   }
 }
@@ -209,4 +223,9 @@ export async function storeApiKey(
 /** `ipv4:10.0.0.1:5123` -> `ipv4:10.0.0.1`: the port changes per connection, the host does not. */
 function addressKey(peer: string): string {
   return peer.replace(/:\d+$/, '');
+}
+
+/** The same words whether the key does not exist or belongs to someone the caller may not manage. */
+function apiKeyNotFound(apiKeyId: string): NotFoundError {
+  return new NotFoundError(`API key ${apiKeyId} not found`, { reason: 'API_KEY_NOT_FOUND', resource: resourceName(['apiKeys', apiKeyId]) });
 }

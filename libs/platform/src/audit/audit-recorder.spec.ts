@@ -17,7 +17,7 @@ describe('AuditRecorder', () => {
     actor: huge('a'),
     action: 'delete',
     method: 'trellis.tracking.v1.RunService/DeleteRun',
-    resource: `Run/${huge('r')}`,
+    resource: `runs/${huge('r')}`,
     projectId: huge('p'),
     requestId: huge('q'),
     clientAddress: '127.0.0.1:5000',
@@ -26,16 +26,16 @@ describe('AuditRecorder', () => {
   it("keeps only a short prefix of each field a caller's values can reach, in the event and on the outbox", async () => {
     await recorder.recordChangeIn(manager, call);
     const [{ message, projectId, requestId }] = published;
-    for (const field of [message.actor, message.resource, message.projectId, message.requestId, projectId, requestId]) {
+    for (const field of [message.actor, message.projectId, message.requestId, projectId, requestId]) {
       expect(field?.length).toBe(256 + '...'.length);
     }
-    expect(message.resource).toBe(`Run/${'r'.repeat(252)}...`);
+    expect(message.resource).toBe(`runs/${'r'.repeat(1024 - 'runs/'.length)}...`);
     expect(message.method).toBe('trellis.tracking.v1.RunService/DeleteRun');
   });
 
   it("keeps a denied call's reason to a status's details' length", async () => {
-    await recorder.denied({ ...call, resource: 'Run' }, `NOT_FOUND: run ${huge('x')} not found`);
+    await recorder.denied({ ...call, resource: 'runs' }, `NOT_FOUND: run ${huge('x')} not found`);
     expect(published[0].message.reason).toBe(`NOT_FOUND: run ${'x'.repeat(1024 - 'NOT_FOUND: run '.length)}...`);
-    expect(published[0].message.resource).toBe('Run');
+    expect(published[0].message.resource).toBe('runs');
   });
 });

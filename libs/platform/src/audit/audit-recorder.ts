@@ -7,8 +7,9 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Caller } from '../auth/caller';
 import { excerpt, PermissionDeniedError, UnauthenticatedError, type GrpcStatusError } from '../errors';
 import type { Outbox } from '../events';
-import { MAX_STATUS_DETAILS } from '../grpc/status-interceptor';
+import { MAX_STATUS_DETAILS } from '../grpc/grpc-status';
 import type { Logger } from '../ops/logger';
+import { auditResourceName } from './resource-name';
 
 /** What one audited call did, as the kit saw it. */
 export interface AuditedCall {
@@ -16,7 +17,7 @@ export interface AuditedCall {
   action: string;
   /** Full gRPC method, `package.Service/Method`. */
   method: string;
-  /** `Kind` or `Kind/<id>`. */
+  /** The resource name of what the call acted on (see {@link auditResourceName}). */
   resource: string;
   projectId: string;
   requestId: string;
@@ -24,10 +25,12 @@ export interface AuditedCall {
 }
 
 /**
- * Longest text an audit event keeps of a field other than `reason` (which keeps as much as a
- * status's details): ids, names and `Kind/<id>` fit, a caller's oversized value does not.
+ * Longest text an audit event keeps of a field other than `resource` and `reason` (which keeps as
+ * much as a status's details): ids and names fit, a caller's oversized value does not.
  */
 const AUDIT_FIELD_LENGTH = 256;
+/** Longest resource name an audit event keeps: a project's, a model's and an alias's names fit, as an audit filter's resource does. */
+const AUDIT_RESOURCE_LENGTH = 1024;
 
 /**
  * Writes audit events (`trellis.audit.v1.AuditEvent`) through a service's outbox on
@@ -57,21 +60,26 @@ export class AuditRecorder {
    * Records the caller's change inside the handler's own transaction (`manager`), so the record
    * exists exactly when the change does; the kit then does not record the call again. `created`
    * names a resource this call created after its permission check (its id, and its project when
-   * the resource is one); `kind` and `action`, a change of another kind than the call declared
-   * (a read that creates what it reads on first use).
+   * the resource is one; its full `name` when it lives under another resource); `kind` and
+   * `action`, a change of another kind than the call declared (a read that creates what it reads
+   * on first use).
    */
-  async recordIn(manager: EntityManager, caller: Caller, created?: { id: string; projectId?: string; kind?: string; action?: string }): Promise<void> {
+  async recordIn(
+    manager: EntityManager,
+    caller: Caller,
+    created?: { id: string; projectId?: string; name?: string; kind?: string; action?: string },
+  ): Promise<void> {
     const target = caller.target;
-    const kind = created?.kind ?? target?.kind ?? '';
-    const resourceId = created?.id ?? target?.id;
+    const projectId = created?.projectId ?? target?.projectId ?? '';
+    const named = created ? { kind: created.kind ?? target?.kind ?? '', projectId, id: created.id, name: created.name } : { kind: '', projectId, ...target };
     await this.publish(
       manager,
       {
         actor: caller.principal?.id ?? '',
         action: created?.action ?? caller.call.action,
         method: caller.call.method,
-        resource: resourceId ? `${kind}/${resourceId}` : kind,
-        projectId: created?.projectId ?? target?.projectId ?? '',
+        resource: auditResourceName(named),
+        projectId,
         requestId: caller.requestId,
         clientAddress: caller.clientAddress,
       },
@@ -103,12 +111,12 @@ export class AuditRecorder {
       actor: kept(call.actor),
       action: kept(call.action),
       method: kept(call.method),
-      resource: kept(call.resource),
+      resource: excerpt(call.resource, AUDIT_RESOURCE_LENGTH),
       projectId: kept(call.projectId),
       outcome,
       reason: excerpt(reason, MAX_STATUS_DETAILS),
       requestId: kept(call.requestId),
-      occurredAt: timestampNow(),
+      eventTime: timestampNow(),
       clientAddress: kept(call.clientAddress),
     });
     await this.outbox.publish(manager, {

@@ -1,6 +1,7 @@
 import { INTERCEPTORS_METADATA } from '@nestjs/common/constants';
 import type { CallContext } from '../auth/call-context';
 import type { AuditedCall } from './audit-recorder';
+import { auditResourceName } from './resource-name';
 
 /**
  * The mark of an audited gRPC handler: `@Requires` attaches it (with `UseInterceptors`) to every
@@ -19,14 +20,13 @@ export function isAudited(handler: object): boolean {
 
 /** What the audit log says about a call, from what the kit knows of it. */
 export function auditedCall(call: CallContext, method: string): AuditedCall {
-  const target = call.caller?.target;
-  const kind = target?.kind ?? call.required?.kind ?? '';
+  const target = call.caller?.target ?? { kind: call.required?.kind ?? '', projectId: '' };
   return {
     actor: call.caller?.principal?.id ?? '',
     action: call.required?.action ?? '',
     method,
-    resource: target?.id ? `${kind}/${target.id}` : kind,
-    projectId: target?.projectId ?? '',
+    resource: auditResourceName(target),
+    projectId: target.projectId,
     requestId: call.requestId,
     clientAddress: call.clientAddress,
   };

@@ -1,2 +1,3 @@
 export * from './audit-recorder';
 export * from './audit.interceptor';
+export * from './resource-name';

@@ -1,12 +1,9 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
-import type { Caller } from './caller';
+import type { Caller, CallOrigin } from './caller';
 
 /** What the kit knows about one gRPC call while it runs. */
-export interface CallContext {
-  requestId: string;
-  /** The client's address as the server saw it (`ipv4:127.0.0.1:5123`), when known. */
-  clientAddress: string;
+export interface CallContext extends CallOrigin {
   /** The permission the handler declared, once the auth guard has read it. */
   required?: { action: string; kind: string };
   /** Set once the auth guard has let the call through. */
@@ -18,17 +15,33 @@ const CONTEXT = Symbol('trellis:call-context');
 type CarriesContext = Metadata & { [CONTEXT]?: CallContext };
 
 /**
- * The context of the call these metadata belong to, created on first use with the request id
- * the client sent (`x-request-id`) or a new one, and the peer address of `call` when given.
+ * The context of the call these metadata belong to, created on first use. Its request id (the one
+ * the client sent as `x-request-id`, or a new one) and the peer address of `call`, when given, are
+ * worked out when first read and then kept: most calls succeed and never read them.
  */
 export function callContextOf(metadata: Metadata, call?: { getPeer?(): string }): CallContext {
   const carrier = metadata as CarriesContext;
-  let context = carrier[CONTEXT];
-  if (!context) {
-    context = { requestId: requestIdFrom(metadata), clientAddress: call?.getPeer?.() ?? '' };
-    carrier[CONTEXT] = context;
+  return (carrier[CONTEXT] ??= new LazyCallContext(metadata, call));
+}
+
+class LazyCallContext implements CallContext {
+  required?: { action: string; kind: string };
+  caller?: Caller;
+  private id?: string;
+  private address?: string;
+
+  constructor(
+    private readonly metadata: Metadata,
+    private readonly call: { getPeer?(): string } | undefined,
+  ) {}
+
+  get requestId(): string {
+    return (this.id ??= requestIdFrom(this.metadata));
   }
-  return context;
+
+  get clientAddress(): string {
+    return (this.address ??= this.call?.getPeer?.() ?? '');
+  }
 }
 
 function requestIdFrom(metadata: Metadata): string {

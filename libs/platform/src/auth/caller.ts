@@ -1,6 +1,6 @@
-import { subject as asSubject } from '@casl/ability';
 import { PermissionDeniedError, UnauthenticatedError } from '../errors';
 import type { Action, AppAbility, SubjectKind } from './ability';
+import { allows } from './permission-decisions';
 import type { Principal } from './principal';
 
 /** What identifies a resource to the rules: its project (and org, for org-level kinds), and its id. */
@@ -8,6 +8,16 @@ export interface ResourceFields {
   projectId: string;
   orgId?: string;
   id?: string;
+  /** Its full resource name (`resourceName`), for the audit log, when it lives under another resource (a model's alias). */
+  name?: string;
+}
+
+/** Where a call came from, as logs, errors and audit records name it. */
+export interface CallOrigin {
+  /** The id the client sent (`x-request-id`), or a new one. */
+  readonly requestId: string;
+  /** The client's address as the server saw it (`127.0.0.1:5123`), when known. */
+  readonly clientAddress: string;
 }
 
 /**
@@ -16,7 +26,7 @@ export interface ResourceFields {
  */
 export class Caller {
   /** The resource last checked with `assert`: what the audit log names as this call's target. */
-  target?: { kind: SubjectKind; projectId: string; id?: string };
+  target?: { kind: SubjectKind; projectId: string; id?: string; name?: string };
   /** Set once the call's change was audited inside its own transaction (see `AuditRecorder.recordIn`). */
   audited = false;
 
@@ -24,25 +34,33 @@ export class Caller {
     /** The verified principal; undefined only on methods marked `@Public()`. */
     readonly principal: Principal | undefined,
     readonly ability: AppAbility,
-    /** Id of this request, echoed in logs, events and error messages. */
-    readonly requestId: string,
+    private readonly givenRequestId: string,
     /** The bearer token, forwarded when this call makes calls to other services. */
     readonly token: string | undefined,
-    /** The client's network address as the server saw it. */
-    readonly clientAddress: string,
+    private readonly givenClientAddress: string,
     /** The gRPC method called (`package.Service/Method`) and the action it declared. */
     readonly call: { method: string; action: string } = { method: '', action: '' },
   ) {}
 
+  /** Id of this request, echoed in logs, events and error messages. */
+  get requestId(): string {
+    return this.givenRequestId;
+  }
+
+  /** The client's network address as the server saw it. */
+  get clientAddress(): string {
+    return this.givenClientAddress;
+  }
+
   /** The verified principal; throws UnauthenticatedError on a `@Public()` call that has none. */
   get authenticated(): Principal {
-    if (!this.principal) throw new UnauthenticatedError('this call needs credentials: send `authorization: Bearer <token>`');
+    if (!this.principal) throw new UnauthenticatedError('this call needs credentials: send `authorization: Bearer <token>`', { reason: 'CREDENTIALS_MISSING' });
     return this.principal;
   }
 
   /** Whether the caller may do `action` to a `kind` resource with these fields (its `projectId`). */
   can(action: Action, kind: SubjectKind, fields: ResourceFields): boolean {
-    return this.ability.can(action, asSubject(kind, { ...fields }) as never);
+    return allows(this.ability, action, kind, fields);
   }
 
   /**
@@ -50,10 +68,11 @@ export class Caller {
    * The resource checked becomes the call's audit target; pass its `id` when it has one.
    */
   assert(action: Action, kind: SubjectKind, fields: ResourceFields): void {
-    this.target = { kind, projectId: fields.projectId, id: fields.id };
+    this.target = { kind, projectId: fields.projectId, id: fields.id, name: fields.name };
     if (!this.can(action, kind, fields)) {
       throw new PermissionDeniedError(
         `${this.principal?.id ?? 'anonymous'} may not ${action} ${kind} in project ${fields.projectId}`,
+        { reason: 'ROLE_MISSING', resource: `projects/${encodeURIComponent(fields.projectId)}` },
       );
     }
   }
@@ -74,5 +93,29 @@ export class Caller {
    */
   boundProjectsWhere(action: Action, kind: SubjectKind): string[] {
     return (this.principal?.bindings ?? []).map((binding) => binding.projectId).filter((projectId) => this.can(action, kind, { projectId }));
+  }
+}
+
+/**
+ * The Caller of a call the kit serves: its request id and client address are read from the call
+ * (`origin`) only when something asks for them, which most calls that succeed never do.
+ */
+export class CallerOfCall extends Caller {
+  constructor(
+    principal: Principal | undefined,
+    ability: AppAbility,
+    private readonly origin: CallOrigin,
+    token: string | undefined,
+    call: { method: string; action: string },
+  ) {
+    super(principal, ability, '', token, '', call);
+  }
+
+  override get requestId(): string {
+    return this.origin.requestId;
+  }
+
+  override get clientAddress(): string {
+    return this.origin.clientAddress;
   }
 }

@@ -76,10 +76,10 @@ export class RevocationList {
  */
 export function revocableClaims(claims: JWTPayload): RevocableToken {
   const { sub, key_id: apiKeyId, access_version: accessVersion = 0 } = claims as JWTPayload & { key_id?: unknown; access_version?: unknown };
-  if (typeof sub !== 'string') throw new UnauthenticatedError('token rejected: no sub claim');
-  if (apiKeyId !== undefined && typeof apiKeyId !== 'string') throw new UnauthenticatedError('token rejected: key_id claim is not a string');
+  if (typeof sub !== 'string') throw new UnauthenticatedError('token rejected: no sub claim', { reason: 'TOKEN_INVALID' });
+  if (apiKeyId !== undefined && typeof apiKeyId !== 'string') throw new UnauthenticatedError('token rejected: key_id claim is not a string', { reason: 'TOKEN_INVALID' });
   if (!Number.isSafeInteger(accessVersion) || (accessVersion as number) < 0) {
-    throw new UnauthenticatedError('token rejected: access_version claim is not a whole number');
+    throw new UnauthenticatedError('token rejected: access_version claim is not a whole number', { reason: 'TOKEN_INVALID' });
   }
   return { id: sub, apiKeyId, accessVersion: accessVersion as number };
 }

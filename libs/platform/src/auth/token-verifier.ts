@@ -3,6 +3,7 @@ import { UnauthenticatedError } from '../errors';
 import { API_KEY_PATTERN, HOW_TO_GET_A_TOKEN } from './api-key-format';
 import { PROJECT_ROLES, type Principal, type RoleBinding } from './principal';
 import { revocableClaims, RevocationList } from './revocation-list';
+import { TokenCache } from './token-cache';
 
 /** How soon an unknown key id may make the verifier fetch the key set again. */
 const REFETCH_COOLDOWN_MS = 1000;
@@ -43,8 +44,7 @@ interface TrellisClaims extends JWTPayload {
  */
 export class TokenVerifier {
   private readonly keySet;
-  private readonly cache = new Map<string, Principal>();
-  private readonly cacheSize: number;
+  private readonly cache: TokenCache<Principal>;
   /** The revocations this verifier refuses tokens by. */
   readonly revocations: RevocationList;
 
@@ -53,7 +53,7 @@ export class TokenVerifier {
       options.keys.kind === 'remote'
         ? createRemoteJWKSet(new URL(options.keys.url), { cacheMaxAge: 10 * 60_000, cooldownDuration: REFETCH_COOLDOWN_MS })
         : createLocalJWKSet(options.keys.keys);
-    this.cacheSize = options.cacheSize ?? 10_000;
+    this.cache = new TokenCache(options.cacheSize ?? 10_000);
     this.revocations = options.revocations ?? new RevocationList();
   }
 
@@ -68,11 +68,10 @@ export class TokenVerifier {
     let principal = this.unexpired(token);
     if (!principal) {
       principal = toPrincipal(await this.verifySignature(token));
-      if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
       this.cache.set(token, principal);
     }
     const revoked = this.revocations.reasonToRefuse(principal);
-    if (revoked) throw new UnauthenticatedError(`token revoked: ${revoked}`);
+    if (revoked) throw new UnauthenticatedError(`token revoked: ${revoked}`, { reason: 'TOKEN_REVOKED' });
     return principal;
   }
 
@@ -86,7 +85,7 @@ export class TokenVerifier {
   }
 
   private async verifySignature(token: string): Promise<TrellisClaims> {
-    if (API_KEY_PATTERN.test(token)) throw new UnauthenticatedError(`token rejected: this is an API key, not a token; ${HOW_TO_GET_A_TOKEN}`);
+    if (API_KEY_PATTERN.test(token)) throw new UnauthenticatedError(`token rejected: this is an API key, not a token; ${HOW_TO_GET_A_TOKEN}`, { reason: 'API_KEY_NOT_A_TOKEN' });
     try {
       return await this.checkJwt(token);
     } catch (error) {
@@ -95,10 +94,10 @@ export class TokenVerifier {
       if (error instanceof errors.JWKSNoMatchingKey && this.options.keys.kind === 'remote') {
         await new Promise((resolve) => setTimeout(resolve, REFETCH_COOLDOWN_MS + 50));
         return this.checkJwt(token).catch((retried: unknown) => {
-          throw new UnauthenticatedError(reasonFor(retried));
+          throw tokenRefusal(retried);
         });
       }
-      throw new UnauthenticatedError(reasonFor(error));
+      throw tokenRefusal(error);
     }
   }
 
@@ -112,6 +111,11 @@ export class TokenVerifier {
     });
     return payload;
   }
+}
+
+/** UNAUTHENTICATED saying why the token failed its check: TOKEN_EXPIRED, or TOKEN_INVALID for anything else. */
+function tokenRefusal(error: unknown): UnauthenticatedError {
+  return new UnauthenticatedError(reasonFor(error), { reason: error instanceof errors.JWTExpired ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID' });
 }
 
 function reasonFor(error: unknown): string {
@@ -129,7 +133,7 @@ function reasonFor(error: unknown): string {
 
 function toPrincipal(claims: TrellisClaims): Principal {
   const kind = claims.kind === 'service_account' ? 'service_account' : 'user';
-  if (typeof claims.org !== 'string') throw new UnauthenticatedError('token rejected: no org claim');
+  if (typeof claims.org !== 'string') throw new UnauthenticatedError('token rejected: no org claim', { reason: 'TOKEN_INVALID' });
   return {
     ...revocableClaims(claims),
     kind,
@@ -143,11 +147,11 @@ function toPrincipal(claims: TrellisClaims): Principal {
 
 function parseBindings(value: unknown): RoleBinding[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new UnauthenticatedError('token rejected: bindings claim is not a list');
+  if (!Array.isArray(value)) throw new UnauthenticatedError('token rejected: bindings claim is not a list', { reason: 'TOKEN_INVALID' });
   return value.map((entry) => {
     const { project, role } = (entry ?? {}) as { project?: unknown; role?: unknown };
     if (typeof project !== 'string' || !PROJECT_ROLES.includes(role as never)) {
-      throw new UnauthenticatedError('token rejected: malformed role binding');
+      throw new UnauthenticatedError('token rejected: malformed role binding', { reason: 'TOKEN_INVALID' });
     }
     return { projectId: project, role: role as RoleBinding['role'] };
   });

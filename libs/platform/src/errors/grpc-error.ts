@@ -1,7 +1,8 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { PluginErrorCode } from '@trellis/plugin-sdk';
 import { isDatabaseUnavailable } from '../persistence/database-unavailable';
-import { DomainError, ResourceExhaustedError } from './domain-errors';
+import { codeName, DomainError } from './domain-errors';
+import { setStatusDetails, statusDetailsOf, type StatusDetails } from './status-details';
 
 /** How plugin errors (matched by code: a plugin may bundle its own SDK copy) answer on the wire. */
 const PLUGIN_ERROR_CODES: Partial<Record<PluginErrorCode, status>> = {
@@ -23,45 +24,61 @@ export type GrpcStatusError = Pick<ServiceError, 'code' | 'details' | 'metadata'
 /** Reports an unexpected error with its stack; never reaches the wire. */
 export type UnexpectedErrorReporter = (error: unknown, requestId: string) => void;
 
+/** The call an error answers. */
+export interface FailedCall {
+  /** Sent back as `x-request-id`, and named in INTERNAL's message. */
+  requestId: string;
+  /** The ErrorInfo domain of the service that answers: `<service>.trellis`. */
+  domain: string;
+}
+
 /**
- * Turns anything a handler threw into a gRPC status. Domain errors keep their code and message;
- * errors that already carry a gRPC code (from a downstream call) pass through; a database that is
- * restarting or out of reach is UNAVAILABLE, so clients retry; anything else becomes INTERNAL
- * with only the request id on the wire, and is reported with its stack.
+ * Turns anything a handler threw into a gRPC status whose trailing metadata carries its
+ * google.rpc.Status details (see setStatusDetails): an ErrorInfo with a stable reason and the
+ * call's domain, the resource, field violations and a retry delay where known. Domain errors keep
+ * their code, message and details; plugin errors answer with their stable code as the reason;
+ * errors that already carry a gRPC code (from a downstream call) pass through with the
+ * downstream's details; a database that is restarting or out of reach is UNAVAILABLE, so clients
+ * retry; anything else becomes INTERNAL with only the request id on the wire, and is reported
+ * with its stack.
  */
-export function toGrpcError(error: unknown, requestId: string, report: UnexpectedErrorReporter): GrpcStatusError {
-  const metadata = new Metadata();
-  metadata.set('x-request-id', requestId);
+export function toGrpcError(error: unknown, call: FailedCall, report: UnexpectedErrorReporter): GrpcStatusError {
+  const { requestId, domain } = call;
+  const answer = (code: status, message: string, details: Partial<StatusDetails> & { reason: string }): GrpcStatusError => {
+    const metadata = new Metadata();
+    metadata.set('x-request-id', requestId);
+    setStatusDetails(metadata, code, message, { domain, metadata: {}, violations: [], ...details });
+    return { code, details: message, message, metadata };
+  };
   if (error instanceof DomainError) {
-    if (error instanceof ResourceExhaustedError && error.retryAfterSeconds) metadata.set('retry-after', String(error.retryAfterSeconds));
-    return { code: error.code, details: error.message, message: error.message, metadata };
+    const { reason, resource, violations, retryAfterSeconds } = error;
+    return answer(error.code, error.message, { reason, resource, metadata: error.errorDetails.metadata ?? {}, violations, retryAfterSeconds });
   }
-  const pluginCode = error instanceof Error ? PLUGIN_ERROR_CODES[(error as { code?: PluginErrorCode }).code as PluginErrorCode] : undefined;
-  if (pluginCode !== undefined) {
-    return { code: pluginCode, details: (error as Error).message, message: (error as Error).message, metadata };
-  }
+  const pluginCode = error instanceof Error ? (error as { code?: PluginErrorCode }).code : undefined;
+  const pluginStatus = pluginCode === undefined ? undefined : PLUGIN_ERROR_CODES[pluginCode];
+  if (pluginCode !== undefined && pluginStatus !== undefined) return answer(pluginStatus, (error as Error).message, { reason: pluginCode });
   if (isUniqueViolation(error)) {
     // Two creates raced past the service's own existence check; the database kept one.
-    const details = 'a resource with the same unique name was created at the same time; read it, or retry with another name';
-    return { code: status.ALREADY_EXISTS, details, message: details, metadata };
+    return answer(status.ALREADY_EXISTS, 'a resource with the same unique name was created at the same time; read it, or retry with another name', {
+      reason: 'CONCURRENT_CREATE',
+    });
   }
   const rejectedValue = valueRejectedByDatabase(error);
   if (rejectedValue) {
     // Input the service's own checks let through but the database cannot hold (an edited page token, a NUL character).
-    const details = `a value of the request cannot be stored or compared: ${rejectedValue}`;
-    return { code: status.INVALID_ARGUMENT, details, message: details, metadata };
+    return answer(status.INVALID_ARGUMENT, `a value of the request cannot be stored or compared: ${rejectedValue}`, { reason: 'VALUE_NOT_STORABLE' });
   }
   if (isGrpcStatus(error)) {
-    return { code: error.code, details: error.details, message: error.details, metadata };
+    const downstream = error.metadata instanceof Metadata ? statusDetailsOf(error.metadata) : undefined;
+    return answer(error.code, error.details, downstream?.reason ? downstream : { reason: codeName(error.code) });
   }
   if (isDatabaseUnavailable(error)) {
     // A restarting or unreachable database: nothing is wrong with the call, so the client retries it.
-    const details = `the service's database is unavailable right now (restarting or out of reach); retry the call (request id ${requestId})`;
-    return { code: status.UNAVAILABLE, details, message: details, metadata };
+    const message = `the service's database is unavailable right now (restarting or out of reach); retry the call (request id ${requestId})`;
+    return answer(status.UNAVAILABLE, message, { reason: 'DATABASE_UNAVAILABLE' });
   }
   report(error, requestId);
-  const details = `internal error (request id ${requestId}); the server log has the details`;
-  return { code: status.INTERNAL, details, message: details, metadata };
+  return answer(status.INTERNAL, `internal error (request id ${requestId}); the server log has the details`, { reason: 'INTERNAL' });
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -86,7 +103,7 @@ function valueRejectedByDatabase(error: unknown): string | undefined {
   return typeof driverError.message === 'string' ? driverError.message : driverError.code;
 }
 
-function isGrpcStatus(error: unknown): error is { code: status; details: string } {
+function isGrpcStatus(error: unknown): error is { code: status; details: string; metadata?: unknown } {
   if (typeof error !== 'object' || error === null) return false;
   const { code, details } = error as { code?: unknown; details?: unknown };
   return typeof code === 'number' && Number.isInteger(code) && code > 0 && code <= 16 && typeof details === 'string';

@@ -103,7 +103,7 @@ export class BatchPublisher<T extends EventTable> {
       subject,
       payloadType: schema.typeName,
       payload,
-      occurredAt: timestampNow(),
+      eventTime: timestampNow(),
       projectId: context.projectId ?? '',
       actor: context.actor ?? '',
       requestId: context.requestId ?? '',

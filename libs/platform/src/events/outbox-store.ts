@@ -113,7 +113,7 @@ function toEnvelope(row: OutboxEntity): EventEnvelope {
     subject: row.subject,
     payloadType: row.payloadType,
     payload: new Uint8Array(row.payload),
-    occurredAt: timestampFromDate(row.occurredAt),
+    eventTime: timestampFromDate(row.occurredAt),
     requestId: row.requestId ?? '',
     actor: row.actor ?? '',
     projectId: row.projectId ?? '',

@@ -60,7 +60,7 @@ describe('Outbox and OutboxRelay on SQLite', () => {
     expect(fromBinary(WidgetCreatedSchema, envelope.payload).widget).toEqual(
       create(WidgetSchema, { id: widgetId, projectId: 'p-1', name: 'sprocket', size: 42n }),
     );
-    const occurredAt = envelope.occurredAt ? timestampDate(envelope.occurredAt).getTime() : Number.NaN;
+    const occurredAt = envelope.eventTime ? timestampDate(envelope.eventTime).getTime() : Number.NaN;
     expect(occurredAt).toBeGreaterThanOrEqual(before);
     expect(occurredAt).toBeLessThanOrEqual(Date.now());
     await eventually(async () => expect(await dataSource.getRepository(OutboxEntity).count()).toBe(0));

@@ -41,7 +41,7 @@ export class Outbox {
    * to `dataSource.transaction(...)`'s callback) and returns the new event's id (a UUID v4). The
    * message must be the one `events` declares for the subject: anything else fails type-checking,
    * and is refused at run time for callers without types. Nothing is ever published if that
-   * transaction rolls back. The envelope's `occurred_at` is the time of this call.
+   * transaction rolls back. The envelope's `event_time` is the time of this call.
    *
    * @throws if `manager` has no open transaction, if the subject is not in `events`, or if
    *   `message` is not a message of the subject's schema.

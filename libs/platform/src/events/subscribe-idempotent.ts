@@ -1,6 +1,7 @@
 import { fromBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import type { EventEnvelope } from '@trellis/proto';
 import type { DataSource, EntityManager } from 'typeorm';
+import { Dialect, tableOf } from '../persistence/dialect';
 import { silentLogger, type KitLogger } from '../persistence/logger';
 import { ProcessedEventEntity } from '../persistence/processed-event.entity';
 import type { EventBus, EventSubscription } from './event-bus';
@@ -60,16 +61,10 @@ export function subscribeIdempotent<Desc extends DescMessage>(
 /** Inserts the inbox row; false if it was already there (committed, or committing concurrently). */
 async function recordFirstDelivery(manager: EntityManager, consumer: string, eventId: string): Promise<boolean> {
   const { driver } = manager.connection;
-  const metadata = manager.connection.getMetadata(ProcessedEventEntity);
-  const table = metadata.schema ? `${driver.escape(metadata.schema)}.${driver.escape(metadata.tableName)}` : driver.escape(metadata.tableName);
-  const processedAtColumn = metadata.findColumnWithPropertyName('processedAt');
+  const processedAtColumn = manager.connection.getMetadata(ProcessedEventEntity).findColumnWithPropertyName('processedAt');
   if (!processedAtColumn) throw new Error('ProcessedEventEntity is not registered on this DataSource; open it with openDatabase');
   const processedAt = driver.preparePersistentValue(new Date(), processedAtColumn);
-  const placeholders = driver.options.type === 'postgres' ? ['$1', '$2', '$3'] : ['?', '?', '?'];
-  const rows: unknown[] = await manager.query(
-    `INSERT INTO ${table} (consumer, event_id, processed_at) VALUES (${placeholders.join(', ')})
-     ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id`,
-    [consumer, eventId, processedAt],
-  );
+  const insert = Dialect.of(manager).upsert(tableOf(manager, ProcessedEventEntity), ['consumer', 'event_id', 'processed_at'], 1, ['consumer', 'event_id']);
+  const rows: unknown[] = await manager.query(`${insert} RETURNING event_id`, [consumer, eventId, processedAt]);
   return rows.length === 1;
 }

@@ -13,6 +13,7 @@ import type { AuditRecorder } from '../audit/audit-recorder';
 import { auditedCall } from '../audit/audit.interceptor';
 import type { AuthGuard } from '../auth/auth.guard';
 import { callContextOf, type CallContext } from '../auth/call-context';
+import type { DomainError } from '../errors';
 import type { CallFailures } from './call-pipeline';
 import type { GrpcRoute } from './grpc-routes';
 import { RefusedRequest } from './request-limits';
@@ -27,13 +28,10 @@ export interface CallPipeline {
 /** The client cancelled before the handler answered: nothing more is sent. */
 const CANCELLED = Symbol('cancelled');
 
-/** A status to answer a call with: what grpc-js takes from a handler that fails. */
-type Status = { code: number; details: string };
-
 /**
  * The grpc-js handler of `route`: answers a request message the kit refused (a `RefusedRequest`
- * from requestDecoder) with its status before anything else sees it, binds the call's context
- * (request id, peer), lets the guard admit it, runs the controller's handler, audits a mutating
+ * from requestDecoder) with its status, details included, before anything else sees it, binds the call's context
+ * (request id and peer, read when first needed), lets the guard admit it, runs the controller's handler, audits a mutating
  * call that succeeded, and answers any error with the status CallFailures chooses. Plain functions
  * and promises per call; the route holds everything that does not change between calls.
  */
@@ -52,9 +50,9 @@ export function callHandler(route: GrpcRoute, pipeline: CallPipeline): UntypedHa
 
 function unaryHandler(route: GrpcRoute, pipeline: CallPipeline): handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
-    if (call.request instanceof RefusedRequest) return callback(refusal(call.request));
     const context = callContextOf(call.metadata, call);
     const fail = (error: unknown) => void pipeline.failures.answer(error, context, route).then(callback);
+    if (call.request instanceof RefusedRequest) return fail(call.request.reason);
     let response: unknown;
     try {
       const admitted = pipeline.guard.admit(context, call.metadata, route);
@@ -79,8 +77,8 @@ async function finish(route: GrpcRoute, pipeline: CallPipeline, context: CallCon
 
 function serverStreamHandler(route: GrpcRoute, pipeline: CallPipeline): handleServerStreamingCall<unknown, unknown> {
   return (call) => {
-    if (call.request instanceof RefusedRequest) return void call.emit('error', refusal(call.request));
     const context = callContextOf(call.metadata, call);
+    if (call.request instanceof RefusedRequest) return void pipeline.failures.answer(call.request.reason, context, route).then((status) => call.emit('error', status));
     stream(route, pipeline, context, call.request, call).catch(
       (error: unknown) => void pipeline.failures.answer(error, context, route).then((status) => call.emit('error', status)),
     );
@@ -90,7 +88,7 @@ function serverStreamHandler(route: GrpcRoute, pipeline: CallPipeline): handleSe
 function bidiHandler(route: GrpcRoute, pipeline: CallPipeline): handleBidiStreamingCall<unknown, unknown> {
   return (call) => {
     const context = callContextOf(call.metadata, call);
-    const requests = requestsOf(call, (status) => call.emit('error', status));
+    const requests = requestsOf(call, (refused) => void pipeline.failures.answer(refused, context, route).then((status) => call.emit('error', status)));
     stream(route, pipeline, context, requests, call).catch(
       (error: unknown) => void pipeline.failures.answer(error, context, route).then((status) => call.emit('error', status)),
     );
@@ -147,7 +145,8 @@ function writeAll(
 function clientStreamHandler(route: GrpcRoute, pipeline: CallPipeline): handleClientStreamingCall<unknown, unknown> {
   return (call, callback) => {
     const context = callContextOf(call.metadata, call);
-    answerStream(route, pipeline, context, call, requestsOf(call, callback)).then(
+    const refuse = (refused: DomainError) => void pipeline.failures.answer(refused, context, route).then(callback);
+    answerStream(route, pipeline, context, call, requestsOf(call, refuse)).then(
       (response) => {
         if (response !== CANCELLED) callback(null, response);
       },
@@ -192,17 +191,17 @@ function lastMessage(answers: Observable<unknown>, call: ServerReadableStream<un
  * The request messages of a client stream, as the Observable a `@GrpcStreamMethod` handler
  * takes. It reads the call only once subscribed, so nothing is lost before the handler listens,
  * and a handler that pauses the call holds the client back. A message the kit refused is never
- * handed on: `refuse` answers the call with its status, which ends the call, and grpc-js then
- * cancels the handler.
+ * handed on: `refuse` answers the call with the refusal's status, which ends the call, and
+ * grpc-js then cancels the handler.
  */
-function requestsOf(call: ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>, refuse: (status: Status) => void): Observable<unknown> {
+function requestsOf(call: ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>, refuse: (refused: DomainError) => void): Observable<unknown> {
   return new Observable<unknown>((subscriber) => {
     let refused = false;
     const next = (message: unknown) => {
       if (refused) return;
       if (!(message instanceof RefusedRequest)) return subscriber.next(message);
       refused = true;
-      refuse(refusal(message));
+      refuse(message.reason);
     };
     const complete = () => subscriber.complete();
     const error = (failure: unknown) => subscriber.error(failure);
@@ -218,11 +217,6 @@ function auditOnce(route: GrpcRoute, pipeline: CallPipeline, context: CallContex
     if (context.caller?.audited) return Promise.resolve();
     return (recorded ??= pipeline.audit.succeeded(auditedCall(context, route.full)));
   };
-}
-
-/** How a refused request is answered: its reason's code and message, nothing of the caller's value. */
-function refusal(refused: RefusedRequest): Status {
-  return { code: refused.reason.code, details: refused.reason.message };
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

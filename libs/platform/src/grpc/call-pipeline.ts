@@ -1,4 +1,3 @@
-import { status } from '@grpc/grpc-js';
 import type { CallContext } from '../auth/call-context';
 import { AuditRecorder, refusalOf } from '../audit/audit-recorder';
 import { auditedCall } from '../audit/audit.interceptor';
@@ -6,9 +5,7 @@ import { RateLimiter } from '../auth/rate-limiter';
 import { toGrpcError, type GrpcStatusError } from '../errors';
 import type { Logger } from '../ops/logger';
 import type { Metrics } from '../ops/metrics';
-
-/** gRPC status names by code, as Prometheus labels and logs show them. */
-export const CODE_NAMES = Object.fromEntries(Object.entries(status).map(([name, code]) => [code, name])) as Record<number, string>;
+import { CODE_NAMES } from './grpc-status';
 
 /** The method a failed call was made to, as logs and audit records name it. */
 export interface FailedMethod {
@@ -18,6 +15,8 @@ export interface FailedMethod {
   method: string;
   /** `package.Service/Method`. */
   full: string;
+  /** The ErrorInfo domain its errors carry: `<service>.trellis`. */
+  domain: string;
 }
 
 /**
@@ -35,8 +34,8 @@ export class CallFailures {
 
   /** The status to answer `exception` with, once a refused call is recorded; never rejects. */
   async answer(exception: unknown, call: CallContext, method: FailedMethod): Promise<GrpcStatusError> {
-    const { service, method: name, full } = method;
-    const error = toGrpcError(exception, call.requestId, (unexpected, requestId) =>
+    const { service, method: name, full, domain } = method;
+    const error = toGrpcError(exception, { requestId: call.requestId, domain }, (unexpected, requestId) =>
       this.logger.error({ err: unexpected, requestId, service, method: name }, 'unexpected error in gRPC handler'),
     );
     this.logger.debug({ requestId: call.requestId, service, method: name, code: CODE_NAMES[error.code] }, error.details);

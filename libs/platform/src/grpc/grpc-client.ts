@@ -1,6 +1,7 @@
 import { create, fromBinary, toBinary, type DescMethod, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { Client, credentials as grpcCredentials, Metadata, type CallOptions, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { callErrorOf } from './call-error';
 
 type Method = GenServiceMethods[string];
 
@@ -49,7 +50,9 @@ export interface GrpcClientOptions {
 
 /**
  * Creates a typed client of a service from its protobuf-es descriptor: requests are message init
- * shapes, responses are protobuf-es messages, errors are grpc-js ServiceErrors (`code`, `details`).
+ * shapes, responses are protobuf-es messages, failed calls throw GrpcCallErrors: grpc-js
+ * ServiceErrors (`code`, `details`, `metadata`) with the server's google.rpc.Status details decoded
+ * (`reason`, `resource`, `violations`, `retryAfterSeconds`).
  */
 export function createGrpcClient<T extends GenServiceMethods>(
   service: GenService<T>,
@@ -90,7 +93,7 @@ function bindMethod(
           let release = ignore;
           const pending = client.makeUnaryRequest(path, serialize, deserialize, request, metadata, callOptions(call), (error, response) => {
             release();
-            if (error) reject(error);
+            if (error) reject(callErrorOf(error));
             else resolve(response);
           });
           release = cancelOnAbort(call?.signal, () => pending.cancel());
@@ -103,6 +106,8 @@ function bindMethod(
           const release = cancelOnAbort(call?.signal, () => stream.cancel());
           try {
             yield* stream;
+          } catch (error) {
+            throw callErrorOf(error);
           } finally {
             release();
             // A reader that stops early (break, an error) ends the call too; after a finished call this does nothing.
@@ -116,7 +121,7 @@ function bindMethod(
           let release = ignore;
           const stream = client.makeClientStreamRequest(path, serialize, deserialize, metadata, callOptions(call), (error, response) => {
             release();
-            if (error) reject(error);
+            if (error) reject(callErrorOf(error));
             else resolve(response);
           });
           release = cancelOnAbort(call?.signal, () => stream.cancel());
@@ -134,6 +139,8 @@ function bindMethod(
           writeAll(stream, requests).catch(() => stream.cancel());
           try {
             yield* stream;
+          } catch (error) {
+            throw callErrorOf(error);
           } finally {
             release();
             // A reader that stops early (break, an error) ends the call too; after a finished call this does nothing.

@@ -37,7 +37,7 @@ describe('grpcRoutesOf', () => {
     const module: DynamicModule = { module: Service };
     const app = await NestFactory.createApplicationContext(module, { logger: false });
     contexts.push(app);
-    return grpcRoutesOf(app, module, [WidgetService]);
+    return grpcRoutesOf(app, module, [WidgetService], 'widgets');
   };
 
   afterAll(() => Promise.all(contexts.map((app) => app.close())));

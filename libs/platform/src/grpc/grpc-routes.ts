@@ -30,11 +30,12 @@ export interface GrpcRoute extends GuardedMethod, FailedMethod {
 /**
  * The routes of every method of `services`, each to the handler a controller of `module`
  * declares for it (`@GrpcMethod`, or `@GrpcStreamMethod` for client streams), on the instances
- * `app` made. Throws, naming the method, when a handler is missing, declares no permission, or
+ * `app` made; their errors carry the ErrorInfo domain `<serviceName>.trellis`. Throws, naming the method, when a handler is missing, declares no permission, or
  * takes its requests in a way the method cannot give them.
  */
-export function grpcRoutesOf(app: INestApplicationContext, module: DynamicModule, services: readonly DescService[]): GrpcRoute[] {
+export function grpcRoutesOf(app: INestApplicationContext, module: DynamicModule, services: readonly DescService[], serviceName: string): GrpcRoute[] {
   const handlers = grpcHandlersOf(module, services);
+  const domain = `${serviceName}.trellis`;
   return services.flatMap((service) =>
     service.methods.map((descriptor): GrpcRoute => {
       const full = `${service.typeName}/${descriptor.name}`;
@@ -57,6 +58,7 @@ export function grpcRoutesOf(app: INestApplicationContext, module: DynamicModule
         service: service.typeName,
         method: descriptor.name,
         full,
+        domain,
         requirement,
         call: { method: full, action: 'action' in requirement ? requirement.action : '' },
         audited: isAudited(method),

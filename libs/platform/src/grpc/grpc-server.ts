@@ -18,6 +18,8 @@ import { statusInterceptor } from './status-interceptor';
 
 /** What serves one service's gRPC methods. */
 export interface GrpcServiceOptions {
+  /** The service's name (`tracking`): its errors carry the ErrorInfo domain `<name>.trellis`. */
+  name: string;
   /** The protobuf-es services it answers. */
   services: readonly DescService[];
   /** `host:port` to listen on. */
@@ -69,7 +71,7 @@ export async function serveService(module: DynamicModule, options: GrpcServiceOp
 /** Serves the routes of `module`'s handlers; resolves once listening, to a graceful close. */
 async function serveGrpc(app: INestApplicationContext, module: DynamicModule, options: GrpcServiceOptions): Promise<() => Promise<void>> {
   const { services, metrics } = options;
-  const routes = grpcRoutesOf(app, module, services);
+  const routes = grpcRoutesOf(app, module, services, options.name);
   const packageDefinition = packageDefinitionFor(services);
   const audit = app.get(AuditRecorder, { strict: false });
   const pipeline = { guard: new AuthGuard(options.verifier), failures: new CallFailures(options.logger, audit, metrics), audit };

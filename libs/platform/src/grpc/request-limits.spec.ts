@@ -5,7 +5,8 @@ import * as proto from '@trellis/proto';
 import { ApprovalService, RunService } from '@trellis/proto';
 import { DEFAULT_MAX_REQUEST_BYTES, maxRequestBytesOf, RefusedRequest, requestDecoder } from './request-limits';
 
-const services = (Object.values(proto) as unknown[]).filter((value): value is DescService => (value as DescService | undefined)?.kind === 'service');
+// A set: @trellis/proto exports each descriptor twice, as `RunService` and as `RunServiceDesc`.
+const services = [...new Set((Object.values(proto) as unknown[]).filter((value): value is DescService => (value as DescService | undefined)?.kind === 'service'))];
 const methods = services.flatMap((service) => service.methods);
 
 /** Decodes `request` as `method`'s server would: a message, or the refusal's code and message. */
@@ -58,6 +59,11 @@ describe('request limits', () => {
   it('names an entry of a list by its index, and counts the other violations', () => {
     const tags = [{ key: 'a', value: 'v' }, { key: 'b', value: 'v'.repeat(8001) }, { key: 'c'.repeat(300), value: 'v' }];
     expect(decode(RunService.method.logBatch, { runId: 'r', tags })).toEqual({ code: status.INVALID_ARGUMENT, message: 'tags[1].value: must be at most 8000 characters (and 1 more)' });
+    const refused = requestDecoder(RunService.method.logBatch)(Buffer.from(toBinary(RunService.method.logBatch.input, create(RunService.method.logBatch.input, { runId: 'r', tags }))));
+    expect((refused as RefusedRequest).reason.violations).toEqual([
+      { field: 'tags[1].value', description: 'must be at most 8000 characters', reason: 'STRING_MAX_LEN' },
+      { field: 'tags[2].key', description: 'must be at most 255 characters', reason: 'STRING_MAX_LEN' },
+    ]);
   });
 
   it('shows a map key in a field path only as its first 32 characters', () => {

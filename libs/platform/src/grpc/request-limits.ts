@@ -29,7 +29,7 @@ const validator = createValidator();
  * Decodes one request message of `method`, or refuses it: RESOURCE_EXHAUSTED, undecoded, when it
  * is larger than the method's `max_request_bytes`; INVALID_ARGUMENT naming the field and the limit
  * when a field breaks the message's `buf.validate` rules (lengths of strings, entries of lists and
- * maps). Neither echoes the caller's values. A refusal is a `RefusedRequest`, which the kit's
+ * maps), with a field violation per broken rule. Neither echoes the caller's values. A refusal is a `RefusedRequest`, which the kit's
  * gRPC server answers with its status so that no handler sees it. Rules that do not compile throw.
  */
 export function requestDecoder(method: DescMethod): (bytes: Buffer) => Message | RefusedRequest {
@@ -37,7 +37,7 @@ export function requestDecoder(method: DescMethod): (bytes: Buffer) => Message |
   const name = `${method.parent.typeName}/${method.name}`;
   return (bytes) => {
     if (bytes.length > maxBytes) {
-      return new RefusedRequest(new ResourceExhaustedError(`the request is ${bytes.length} bytes; ${name} takes at most ${maxBytes}`));
+      return new RefusedRequest(new ResourceExhaustedError(`the request is ${bytes.length} bytes; ${name} takes at most ${maxBytes}`, undefined, { reason: 'REQUEST_TOO_LARGE' }));
     }
     const message = fromBinary(method.input, bytes);
     const result = validator.validate(method.input, message);
@@ -49,9 +49,20 @@ export function requestDecoder(method: DescMethod): (bytes: Buffer) => Message |
 }
 
 function violationError(violations: readonly Violation[]): InvalidArgumentError {
-  const [first] = violations;
-  const more = violations.length > 1 ? ` (and ${violations.length - 1} more)` : '';
-  return new InvalidArgumentError(`${first.forKey ? 'a key ' : ''}${first.message}${more}`, fieldPathOf(first.field));
+  const fields = violations.map((violation) => ({
+    field: fieldPathOf(violation.field),
+    description: `${violation.forKey ? 'a key ' : ''}${violation.message}`,
+    reason: reasonOf(violation.ruleId),
+  }));
+  const [first] = fields;
+  const more = fields.length > 1 ? ` (and ${fields.length - 1} more)` : '';
+  return new InvalidArgumentError(`${first.field ? `${first.field}: ` : ''}${first.description}${more}`, undefined, { violations: fields });
+}
+
+/** A protovalidate rule id (`string.max_len`) as a field violation's UPPER_SNAKE reason (`STRING_MAX_LEN`). */
+function reasonOf(ruleId: string): string | undefined {
+  const reason = ruleId.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_+|_+$/g, '').toUpperCase();
+  return reason || undefined;
 }
 
 /** `tags[3].key`, `details["a key"]`: the field a violation is about, map keys cut short. */

@@ -29,6 +29,7 @@ export class ServiceClients {
     if (!address) {
       throw new DependencyUnavailableError(
         `this call needs the ${owner} service, which is not running in this process and has no address: set services.${owner}.address (TRELLIS_${owner.toUpperCase()}_ADDRESS)`,
+        { reason: 'DEPENDENCY_NOT_CONFIGURED', metadata: { service: owner } },
       );
     }
     const client = createGrpcClient(service, address);

@@ -1,6 +1,7 @@
 import { Metadata, status, type ServerInterceptingCallInterface, type ServerMethodDefinition } from '@grpc/grpc-js';
 import { Metrics } from '../ops/metrics';
-import { MAX_STATUS_DETAILS, statusInterceptor } from './status-interceptor';
+import { MAX_STATUS_DETAILS } from './grpc-status';
+import { statusInterceptor } from './status-interceptor';
 
 /** The call under the interceptor: what grpc-js was asked to send. */
 function interceptedCall(metrics: Metrics) {
@@ -55,5 +56,11 @@ describe('statusInterceptor', () => {
     call.sendStatus({ code: status.NOT_FOUND, details: `project ${'p'.repeat(100_000)} not found` });
     expect(sent[0].code).toBe(status.NOT_FOUND);
     expect(sent[0].details).toBe(`project ${'p'.repeat(MAX_STATUS_DETAILS - 'project '.length)}...`);
+  });
+
+  it('names the address the call came from even once grpc-js, the call having ended, says unknown', () => {
+    const inner = { getPeer: () => 'unknown', getConnectionInfo: () => ({ remoteAddress: '127.0.0.1', remotePort: 5123 }) } as unknown as ServerInterceptingCallInterface;
+    const call = statusInterceptor(new Metrics())({ path: '/a.v1.B/C' } as ServerMethodDefinition<unknown, unknown>, inner);
+    expect(call.getPeer()).toBe('127.0.0.1:5123');
   });
 });

@@ -1,14 +1,8 @@
 import type { Metadata, ServerInterceptingCall, ServerInterceptingCallInterface, ServerInterceptor } from '@grpc/grpc-js';
 import { excerpt } from '../errors';
 import type { GrpcCallSeries, Metrics } from '../ops/metrics';
-import { CODE_NAMES } from './call-pipeline';
+import { CODE_NAMES, MAX_STATUS_DETAILS } from './grpc-status';
 import { grpcMethodOf } from './method-path';
-
-/**
- * Longest status details a call is answered with. Clients refuse trailers past their metadata
- * limit (8 KiB in many), and losing the connection fails every other call on it.
- */
-export const MAX_STATUS_DETAILS = 1024;
 
 type Listener = Parameters<ServerInterceptingCallInterface['start']>[0];
 type Status = Parameters<ServerInterceptingCallInterface['sendStatus']>[0];
@@ -16,7 +10,8 @@ type Status = Parameters<ServerInterceptingCallInterface['sendStatus']>[0];
 /**
  * A grpc-js server interceptor that records every call's status and duration, whatever answered
  * it (a handler, the auth guard, a request limit, health or reflection), at the transport level,
- * and cuts every status's details to MAX_STATUS_DETAILS characters, whoever wrote them.
+ * and cuts every status's details to MAX_STATUS_DETAILS characters, whoever wrote them. A call's
+ * peer is its client's address even once the call has ended.
  */
 export function statusInterceptor(metrics: Metrics): ServerInterceptor {
   const recorders = new Map<string, GrpcCallSeries>();
@@ -33,8 +28,9 @@ export function statusInterceptor(metrics: Metrics): ServerInterceptor {
 }
 
 /**
- * The call as handlers see it: everything passes straight to grpc-js, but the status. (grpc-js's
- * ServerInterceptingCall would also wrap the listener and every message, several objects a call.)
+ * The call as handlers see it: everything passes straight to grpc-js, but the status and the
+ * peer. (grpc-js's ServerInterceptingCall would also wrap the listener and every message, several
+ * objects a call.)
  */
 class ObservedCall implements ServerInterceptingCallInterface {
   private readonly startedAt = performance.now();
@@ -66,8 +62,17 @@ class ObservedCall implements ServerInterceptingCallInterface {
     this.call.startRead();
   }
 
+  /**
+   * The client's address. grpc-js reads it from the socket each time and says `unknown` once the
+   * call has ended; the kit reads it only when a log, error or audit record needs it, perhaps after
+   * the end, so it then takes the address grpc-js noted when the call started.
+   */
   getPeer(): string {
-    return this.call.getPeer();
+    const peer = this.call.getPeer();
+    if (peer !== 'unknown') return peer;
+    const { remoteAddress, remotePort } = this.call.getConnectionInfo();
+    if (!remoteAddress) return peer;
+    return remotePort ? `${remoteAddress}:${remotePort}` : remoteAddress;
   }
 
   getDeadline(): ReturnType<ServerInterceptingCallInterface['getDeadline']> {

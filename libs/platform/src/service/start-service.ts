@@ -89,6 +89,7 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
         afterStart: runtime.afterStart,
       }),
       {
+        name: definition.name,
         services: definition.grpcServices,
         url: `${config.host}:${port}`,
         health,

@@ -1,4 +1,5 @@
 import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
+import { isWrapperDesc } from '@bufbuild/protobuf/wkt';
 import type { WireBuffer } from './wire-buffer';
 
 /** Writes the fields of message `message` into `buffer`, with no tag or length of its own. */
@@ -109,6 +110,8 @@ function fieldStatement(field: DescField, nestedRef: (message: DescMessage) => s
 
 /** Writes `v`, the value of a singular field (or a oneof member), with its tag. */
 function valueStatement(field: DescField, nestedRef: (message: DescMessage) => string): string {
+  // protobuf-es unwraps google.protobuf.*Value in a singular field outside a oneof: `v` is the scalar.
+  if (field.fieldKind === 'message' && !field.oneof && isWrapperDesc(field.message)) return messageStatement(field.number, nestedRef(field.message), '{ value: v }');
   if (field.fieldKind === 'message') return messageStatement(field.number, nestedRef(field.message), 'v');
   const { method, wireType } = scalarOf(field);
   return `w.tag(${tag(field.number, wireType)}); w.${method}(v);`;

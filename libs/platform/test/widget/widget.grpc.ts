@@ -14,6 +14,7 @@ import {
   NotFoundError,
   Outbox,
   Requires,
+  ResourceExhaustedError,
 } from '../../src';
 import {
   WidgetCreatedSchema,
@@ -52,6 +53,7 @@ export class WidgetGrpc {
       throw new InvalidArgumentError('must be 1 to 64 letters, digits, - or _', 'name');
     }
     if (request.name === 'explode') throw new Error('database password is hunter2');
+    if (request.name === 'busy') throw new ResourceExhaustedError('too many widgets at once; retry in 3 seconds', 3, { reason: 'WIDGET_RATE_EXCEEDED' });
     if (request.name === 'slow') {
       const released = once(slowCalls, 'release');
       slowCalls.emit('started');
@@ -120,7 +122,7 @@ export class WidgetGrpc {
   private async find(id: string, caller: Caller, action: 'read' | 'delete'): Promise<Widget> {
     const row = await this.dataSource.getRepository(WidgetEntity).findOneBy({ id });
     // Not found and not allowed to read look the same, so ids of other projects do not leak.
-    if (!row || !caller.can('read', 'Widget', { projectId: row.projectId })) throw new NotFoundError(`widget ${id} not found`);
+    if (!row || !caller.can('read', 'Widget', { projectId: row.projectId })) throw new NotFoundError(`widget ${id} not found`, { reason: 'WIDGET_NOT_FOUND', resource: `widgets/${id}` });
     caller.assert(action, 'Widget', { projectId: row.projectId });
     return create(WidgetSchema, { ...row, size: BigInt(row.size) });
   }

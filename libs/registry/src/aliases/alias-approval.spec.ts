@@ -9,7 +9,7 @@ const approved = (fields: { projectId?: string; action?: string; resource?: stri
     id: 'a1',
     projectId: 'p1',
     action: 'registry.alias.set',
-    resource: 'models/churn@champion',
+    resource: 'projects/p1/models/churn/aliases/champion',
     details: { version: '3' },
     state: ApprovalState.APPROVED,
     ...fields,
@@ -25,8 +25,9 @@ describe('matching a governance approval to a protected alias change', () => {
   it.each([
     ['another project', { projectId: 'p2' }, 'is for project p2, not p1'],
     ['another action', { action: 'registry.alias.delete' }, 'approves registry.alias.delete; this change needs registry.alias.set'],
-    ['another alias', { resource: 'models/churn@canary' }, 'is for models/churn@canary; this change needs one for models/churn@champion'],
-    ['another model', { resource: 'models/churn2@champion' }, 'needs one for models/churn@champion'],
+    ['another alias', { resource: 'projects/p1/models/churn/aliases/canary' }, 'is for projects/p1/models/churn/aliases/canary; this change needs one for projects/p1/models/churn/aliases/champion'],
+    ['another model', { resource: 'projects/p1/models/churn2/aliases/champion' }, 'needs one for projects/p1/models/churn/aliases/champion'],
+    ['the same alias in the old form', { resource: 'models/churn@champion' }, 'needs one for projects/p1/models/churn/aliases/champion'],
     ['another version', { details: { version: '2' } }, 'approves version 2; this sets champion to version 3'],
     ['no version', { details: {} }, 'approves no version'],
     ['a rejection', { state: ApprovalState.REJECTED }, 'was rejected'],
@@ -44,8 +45,8 @@ describe('matching a governance approval to a protected alias change', () => {
 
   it('says which approval to request when there is none', () => {
     expect(approvalMissing(setChampion).message).toBe(
-      'alias champion of model churn is protected: request an approval of registry.alias.set for models/churn@champion with detail version=3 and pass its approval_id',
+      'alias champion of model churn is protected: request an approval of registry.alias.set for projects/p1/models/churn/aliases/champion with detail version=3 and pass its approval_id',
     );
-    expect(approvalMissing({ ...setChampion, version: undefined }).message).toContain('registry.alias.delete for models/churn@champion and pass');
+    expect(approvalMissing({ ...setChampion, version: undefined }).message).toContain('registry.alias.delete for projects/p1/models/churn/aliases/champion and pass');
   });
 });

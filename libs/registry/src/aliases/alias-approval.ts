@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
 import { FailedPreconditionError, forwardAs, PermissionDeniedError, ServiceClients, type Caller, type DomainError } from '@trellis/platform';
 import { ApprovalServiceDesc, ApprovalState, type Approval } from '@trellis/proto';
+import { aliasResourceName } from '../models/model-access';
 
 /** The governance action that allows setting or moving a protected alias. */
 export const SET_ACTION = 'registry.alias.set';
@@ -21,7 +22,7 @@ export interface ProtectedChange {
 export function approvalWanted(change: ProtectedChange): { action: string; resource: string; details: Record<string, string> } {
   return {
     action: change.version === undefined ? DELETE_ACTION : SET_ACTION,
-    resource: `models/${change.model}@${change.alias}`,
+    resource: aliasResourceName(change.projectId, change.model, change.alias),
     details: change.version === undefined ? {} : { version: String(change.version) },
   };
 }
@@ -32,6 +33,7 @@ export function approvalMissing(change: ProtectedChange): FailedPreconditionErro
   const detail = change.version === undefined ? '' : ` with detail version=${change.version}`;
   return new FailedPreconditionError(
     `alias ${change.alias} of model ${change.model} is protected: request an approval of ${wanted.action} for ${wanted.resource}${detail} and pass its approval_id`,
+    { reason: 'APPROVAL_REQUIRED', resource: wanted.resource },
   );
 }
 
@@ -44,15 +46,18 @@ export function approvalMissing(change: ProtectedChange): FailedPreconditionErro
 export function approvalProblem(approval: Approval, change: ProtectedChange): DomainError | undefined {
   const wanted = approvalWanted(change);
   const id = approval.id;
-  if (approval.projectId !== change.projectId) return new PermissionDeniedError(`approval ${id} is for project ${approval.projectId}, not ${change.projectId}`);
-  if (approval.action !== wanted.action) return new PermissionDeniedError(`approval ${id} approves ${approval.action}; this change needs ${wanted.action}`);
-  if (approval.resource !== wanted.resource) return new PermissionDeniedError(`approval ${id} is for ${approval.resource}; this change needs one for ${wanted.resource}`);
+  const mismatch = (message: string) => new PermissionDeniedError(message, { reason: 'APPROVAL_MISMATCH', resource: wanted.resource });
+  if (approval.projectId !== change.projectId) return mismatch(`approval ${id} is for project ${approval.projectId}, not ${change.projectId}`);
+  if (approval.action !== wanted.action) return mismatch(`approval ${id} approves ${approval.action}; this change needs ${wanted.action}`);
+  if (approval.resource !== wanted.resource) return mismatch(`approval ${id} is for ${approval.resource}; this change needs one for ${wanted.resource}`);
   if (change.version !== undefined && approval.details['version'] !== String(change.version)) {
     const approved = approval.details['version'] === undefined ? 'no version' : `version ${approval.details['version']}`;
-    return new PermissionDeniedError(`approval ${id} approves ${approved}; this sets ${change.alias} to version ${change.version}`);
+    return mismatch(`approval ${id} approves ${approved}; this sets ${change.alias} to version ${change.version}`);
   }
-  if (approval.state === ApprovalState.PENDING) return new FailedPreconditionError(`approval ${id} is still pending: someone other than its requester must approve it first`);
-  if (approval.state !== ApprovalState.APPROVED) return new PermissionDeniedError(`approval ${id} was rejected; request a new one`);
+  if (approval.state === ApprovalState.PENDING) {
+    return new FailedPreconditionError(`approval ${id} is still pending: someone other than its requester must approve it first`, { reason: 'APPROVAL_PENDING', resource: wanted.resource });
+  }
+  if (approval.state !== ApprovalState.APPROVED) return new PermissionDeniedError(`approval ${id} was rejected; request a new one`, { reason: 'APPROVAL_REJECTED', resource: wanted.resource });
   return undefined;
 }
 
@@ -70,7 +75,12 @@ export class ApprovalCheck {
       const code = (error as { code?: unknown }).code;
       if (code !== status.NOT_FOUND && code !== status.INVALID_ARGUMENT) throw error;
     }
-    if (!approval) throw new FailedPreconditionError(`approval ${approvalId} does not exist in governance, or you may not read it`);
+    if (!approval) {
+      throw new FailedPreconditionError(`approval ${approvalId} does not exist in governance, or you may not read it`, {
+        reason: 'APPROVAL_NOT_FOUND',
+        resource: approvalWanted(change).resource,
+      });
+    }
     const problem = approvalProblem(approval, change);
     if (problem) throw problem;
   }

@@ -1,4 +1,5 @@
 import { create } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { AliasChangeSchema, type AliasChange } from '@trellis/proto';
 import type { AliasChangeEntity } from './alias.entity';
 
@@ -8,7 +9,7 @@ export function changeToProto(change: AliasChangeEntity): AliasChange {
     fromVersion: BigInt(change.fromVersion),
     toVersion: BigInt(change.toVersion),
     actorId: change.actorId,
-    timeMs: BigInt(change.timeMs),
+    changeTime: timestampFromMs(change.timeMs),
     approvalId: change.approvalId,
   });
 }

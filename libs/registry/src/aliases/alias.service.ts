@@ -1,9 +1,9 @@
 import { create } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
-import { AuditRecorder, type Caller, checkLength, decodePageToken, FailedPreconditionError, NotFoundError, Outbox, pageOf, pageSizeOf, SEQUENCE_POSITION } from '@trellis/platform';
+import { AuditRecorder, type Caller, checkLength, decodePageToken, FailedPreconditionError, NotFoundError, Outbox, pageOf, pageSizeOf, resourceName, SEQUENCE_POSITION } from '@trellis/platform';
 import { AliasDeletedEventSchema, AliasSetEventSchema } from '@trellis/proto';
 import type { EntityManager } from 'typeorm';
-import { ModelAccess } from '../models/model-access';
+import { aliasResourceName, ModelAccess, versionResourceName } from '../models/model-access';
 import type { RegisteredModelEntity } from '../models/model.entity';
 import { ModelRepository } from '../models/model.repository';
 import { registryEvents } from '../registry.events';
@@ -50,32 +50,35 @@ export class AliasService {
     return this.change(caller, request, undefined);
   }
 
-  /** The version the alias points at now, or held at `atTimeMs` according to its history. */
-  async resolve(caller: Caller, projectId: string, name: string, alias: string, atTimeMs: number): Promise<VersionView> {
+  /** The version the alias points at now (`atTimeMs` undefined), or held at `atTimeMs` according to its history. */
+  async resolve(caller: Caller, projectId: string, name: string, alias: string, atTimeMs: number | undefined): Promise<VersionView> {
     checkAlias(alias);
-    const target = { action: 'read', kind: 'Alias', id: `${name}@${alias}` } as const;
-    if (atTimeMs === 0) {
+    const target = { action: 'read', kind: 'Alias', name: aliasResourceName(projectId, name, alias) } as const;
+    if (atTimeMs === undefined) {
       // The hot path (serving resolves aliases): one query for model, alias and version; the
       // slower path below tells which of them is missing.
       caller.assert(target.action, target.kind, { projectId });
       const version = await this.aliases.currentVersion(projectId, name, alias);
       if (version) {
-        caller.assert(target.action, target.kind, { projectId, id: target.id });
+        caller.assert(target.action, target.kind, { projectId, name: target.name });
         return (await this.versions.views([{ version, model: { id: version.modelId, projectId, name } }]))[0];
       }
     }
     const model = await this.access.require(caller, projectId, name, target);
     let number: number | undefined;
-    if (atTimeMs === 0) {
+    if (atTimeMs === undefined) {
       number = (await this.aliases.find(model.id, alias))?.version;
-      if (number === undefined) throw new NotFoundError(`model "${name}" has no alias ${alias}`);
+      if (number === undefined) throw aliasNotFound(projectId, name, alias, `model "${name}" has no alias ${alias}`);
     } else {
       const last = await this.aliases.lastChangeAt(model.id, alias, atTimeMs);
-      if (!last || last.toVersion === 0) throw new NotFoundError(`alias ${alias} of model "${name}" pointed at no version at ${new Date(atTimeMs).toISOString()}`);
+      if (!last || last.toVersion === 0) throw aliasNotFound(projectId, name, alias, `alias ${alias} of model "${name}" pointed at no version at ${new Date(atTimeMs).toISOString()}`);
       number = last.toVersion;
     }
     const version = await this.versions.find(model, number).catch(() => {
-      throw new NotFoundError(`alias ${alias} of model "${name}" pointed at version ${number}, which has since been deleted`);
+      throw new NotFoundError(`alias ${alias} of model "${name}" pointed at version ${number}, which has since been deleted`, {
+        reason: 'ALIAS_TARGET_DELETED',
+        resource: aliasResourceName(projectId, name, alias),
+      });
     });
     return (await this.versions.views([{ version, model }]))[0];
   }
@@ -84,7 +87,7 @@ export class AliasService {
   async history(caller: Caller, projectId: string, name: string, alias: string, pageSize: number, pageToken: string): Promise<{ changes: AliasChangeEntity[]; nextPageToken: string }> {
     if (alias) checkLength(alias, REGISTRY_LIMITS.aliasLength, 'alias');
     const size = pageSizeOf(pageSize);
-    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'Alias', id: alias ? `${name}@${alias}` : undefined });
+    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'Alias', name: alias ? aliasResourceName(projectId, name, alias) : resourceName(['projects', projectId], ['models', name]) });
     const listing = { model: model.id, alias };
     const before = decodePageToken(pageToken, listing, SEQUENCE_POSITION);
     const rows = await this.aliases.history(model.id, alias, before ? Number(before) : undefined, size + 1);
@@ -96,7 +99,7 @@ export class AliasService {
   private async change(caller: Caller, request: AliasRequest, version: number | undefined): Promise<AliasChangeEntity> {
     checkAlias(request.alias);
     const { name, alias } = request;
-    const target = { action: version === undefined ? 'delete' : 'update', kind: 'Alias', id: `${name}@${alias}` } as const;
+    const target = { action: version === undefined ? 'delete' : 'update', kind: 'Alias', name: aliasResourceName(request.projectId, name, alias) } as const;
     const model = await this.access.require(caller, request.projectId, name, target);
     const change: ProtectedChange = { projectId: model.projectId, model: name, alias, version };
     // Governance is asked before the transaction, so no lock is held across a network call.
@@ -108,11 +111,16 @@ export class AliasService {
       if (approvalId) await this.spend(tx, approvalId, locked, alias);
       const current = await this.aliases.find(locked.id, alias, tx);
       if (version === undefined) {
-        if (!current) throw new NotFoundError(`model "${name}" has no alias ${alias}`);
+        if (!current) throw aliasNotFound(request.projectId, name, alias, `model "${name}" has no alias ${alias}`);
         await this.aliases.delete(tx, locked.id, alias);
       } else {
         const row = await this.versions.find(locked, version, tx);
-        if (row.status === 'FAILED') throw new FailedPreconditionError(`version ${version} of model "${name}" FAILED (${row.statusMessage}); an alias cannot point at it`);
+        if (row.status === 'FAILED') {
+          throw new FailedPreconditionError(`version ${version} of model "${name}" FAILED (${row.statusMessage}); an alias cannot point at it`, {
+            reason: 'VERSION_FAILED',
+            resource: versionResourceName(request.projectId, name, version),
+          });
+        }
         await this.aliases.set(tx, locked.id, alias, version);
       }
       const now = Date.now();
@@ -144,12 +152,17 @@ export class AliasService {
   /** Marks an approval used; FAILED_PRECONDITION when it already was, so each approval allows one change. */
   private async spend(tx: EntityManager, approvalId: string, model: RegisteredModelEntity, alias: string): Promise<void> {
     const used = await this.aliases.usedApproval(tx, approvalId);
-    if (used) throw new FailedPreconditionError(`approval ${approvalId} was already used on ${new Date(used.usedAt).toISOString()}; each approval allows one change, request a new one`);
+    if (used) {
+      throw new FailedPreconditionError(`approval ${approvalId} was already used on ${new Date(used.usedAt).toISOString()}; each approval allows one change, request a new one`, {
+        reason: 'APPROVAL_USED',
+        resource: aliasResourceName(model.projectId, model.name, alias),
+      });
+    }
     await this.aliases.recordUsedApproval(tx, { approvalId, modelId: model.id, alias, usedAt: Date.now() });
   }
 
   private async publish(tx: EntityManager, caller: Caller, model: RegisteredModelEntity, entry: AliasChangeEntity): Promise<void> {
-    const fields = { projectId: model.projectId, name: model.name, change: changeToProto(entry) };
+    const fields = { projectId: model.projectId, modelName: model.name, change: changeToProto(entry) };
     const common = { projectId: model.projectId, actor: caller.authenticated.id, requestId: caller.requestId };
     if (entry.toVersion === 0) {
       await this.outbox.publish(tx, registryEvents, { subject: 'trellis.registry.v1.alias.deleted', message: create(AliasDeletedEventSchema, fields), ...common });
@@ -157,4 +170,9 @@ export class AliasService {
       await this.outbox.publish(tx, registryEvents, { subject: 'trellis.registry.v1.alias.set', message: create(AliasSetEventSchema, fields), ...common });
     }
   }
+}
+
+/** NOT_FOUND (ALIAS_NOT_FOUND): the alias points, or pointed, at no version; `message` says when. */
+function aliasNotFound(projectId: string, model: string, alias: string, message: string): NotFoundError {
+  return new NotFoundError(message, { reason: 'ALIAS_NOT_FOUND', resource: aliasResourceName(projectId, model, alias) });
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type Action, type Caller, checkRequired, NotFoundError, type SubjectKind } from '@trellis/platform';
+import { type Action, type Caller, checkRequired, NotFoundError, resourceName, type SubjectKind } from '@trellis/platform';
 import type { EntityManager } from 'typeorm';
 import { checkModelName } from '../shared/registry-limits';
 import type { RegisteredModelEntity } from './model.entity';
@@ -9,8 +9,23 @@ import { ModelRepository } from './model.repository';
 export interface ModelTarget {
   action: Action;
   kind: SubjectKind;
-  /** The id the audit log names (`churn/3`, `churn@champion`); the model's name when absent. */
-  id?: string;
+  /** The resource name the audit log records (a version's or an alias's, built by `resourceName`); the model's when absent. */
+  name?: string;
+}
+
+/** The resource name of a model: `projects/{project_id}/models/{model_name}`. */
+export function modelResourceName(projectId: string, model: string): string {
+  return resourceName(['projects', projectId], ['models', model]);
+}
+
+/** The resource name of a model's version: `projects/{project_id}/models/{model_name}/versions/{version}`. */
+export function versionResourceName(projectId: string, model: string, version: number): string {
+  return `${modelResourceName(projectId, model)}/${resourceName(['versions', version])}`;
+}
+
+/** The resource name of a model's alias: `projects/{project_id}/models/{model_name}/aliases/{alias}`. */
+export function aliasResourceName(projectId: string, model: string, alias: string): string {
+  return `${modelResourceName(projectId, model)}/${resourceName(['aliases', alias])}`;
 }
 
 /**
@@ -37,12 +52,12 @@ export class ModelAccess {
 
   private async find(caller: Caller, projectId: string, name: string, target: ModelTarget, lock: boolean, tx: EntityManager | undefined): Promise<RegisteredModelEntity> {
     checkRequired(projectId, 'project_id');
-    checkModelName(name);
+    checkModelName(name, 'model_name');
     // Checked against the project first, so a caller outside it learns nothing of its models.
     caller.assert(target.action, target.kind, { projectId });
     const model = await this.models.findByName(projectId, name, lock, tx);
-    if (!model) throw new NotFoundError(`Registered Model with name=${name} not found`);
-    caller.assert(target.action, target.kind, { projectId, id: target.id ?? model.name });
+    if (!model) throw new NotFoundError(`Registered Model with name=${name} not found`, { reason: 'MODEL_NOT_FOUND', resource: modelResourceName(projectId, name) });
+    caller.assert(target.action, target.kind, { projectId, id: model.name, name: target.name });
     return model;
   }
 }

@@ -54,16 +54,15 @@ export class ModelGrpc {
   @GrpcMethod('RegistryService', 'GetModel')
   @Requires('read', 'Model')
   async getModel(request: GetModelRequest, metadata: Metadata): Promise<GetModelResponse> {
-    return create(GetModelResponseSchema, { model: modelToProto(await this.models.get(callerOf(metadata), request.projectId, request.name)) });
+    return create(GetModelResponseSchema, { model: modelToProto(await this.models.get(callerOf(metadata), request.projectId, request.modelName)) });
   }
 
   @GrpcMethod('RegistryService', 'UpdateModel')
   @Requires('update', 'Model')
   async updateModel(request: UpdateModelRequest, metadata: Metadata): Promise<UpdateModelResponse> {
-    const view = await this.models.update(callerOf(metadata), request.projectId, request.name, {
-      description: request.description,
-      protectedAliases: request.protectedAliases,
-      updateMask: request.updateMask,
+    const view = await this.models.update(callerOf(metadata), {
+      model: request.model && { projectId: request.model.projectId, name: request.model.name, description: request.model.description, protectedAliases: request.model.protectedAliases },
+      updateMask: request.updateMask?.paths ?? [],
     });
     return create(UpdateModelResponseSchema, { model: modelToProto(view) });
   }
@@ -71,14 +70,14 @@ export class ModelGrpc {
   @GrpcMethod('RegistryService', 'RenameModel')
   @Requires('update', 'Model')
   async renameModel(request: RenameModelRequest, metadata: Metadata): Promise<RenameModelResponse> {
-    const view = await this.models.rename(callerOf(metadata), request.projectId, request.name, request.newName);
+    const view = await this.models.rename(callerOf(metadata), request.projectId, request.modelName, request.newName);
     return create(RenameModelResponseSchema, { model: modelToProto(view) });
   }
 
   @GrpcMethod('RegistryService', 'DeleteModel')
   @Requires('delete', 'Model')
   async deleteModel(request: DeleteModelRequest, metadata: Metadata): Promise<DeleteModelResponse> {
-    await this.models.delete(callerOf(metadata), request.projectId, request.name);
+    await this.models.delete(callerOf(metadata), request.projectId, request.modelName);
     return create(DeleteModelResponseSchema);
   }
 
@@ -98,14 +97,14 @@ export class ModelGrpc {
   @GrpcMethod('RegistryService', 'SetModelTag')
   @Requires('update', 'Model')
   async setModelTag(request: SetModelTagRequest, metadata: Metadata): Promise<SetModelTagResponse> {
-    await this.models.setTag(callerOf(metadata), request.projectId, request.name, tagOf(request.tag));
+    await this.models.setTag(callerOf(metadata), request.projectId, request.modelName, tagOf(request.tag));
     return create(SetModelTagResponseSchema);
   }
 
   @GrpcMethod('RegistryService', 'DeleteModelTag')
   @Requires('update', 'Model')
   async deleteModelTag(request: DeleteModelTagRequest, metadata: Metadata): Promise<DeleteModelTagResponse> {
-    await this.models.deleteTag(callerOf(metadata), request.projectId, request.name, request.key);
+    await this.models.deleteTag(callerOf(metadata), request.projectId, request.modelName, request.key);
     return create(DeleteModelTagResponseSchema);
   }
 }

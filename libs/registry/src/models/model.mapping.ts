@@ -1,4 +1,5 @@
 import { create } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { RegisteredModelSchema, type RegisteredModel } from '@trellis/proto';
 import type { Tag } from '../shared/registry-limits';
 import type { RegisteredModelEntity } from './model.entity';
@@ -21,7 +22,7 @@ export function modelToProto(view: ModelView): RegisteredModel {
     protectedAliases: model.protectedAliases,
     latestVersion: BigInt(model.latestVersion),
     creatorId: model.creatorId,
-    createTimeMs: BigInt(model.createdAt),
-    updateTimeMs: BigInt(model.updatedAt),
+    createTime: timestampFromMs(model.createdAt),
+    updateTime: timestampFromMs(model.updatedAt),
   });
 }

@@ -33,6 +33,10 @@ export class ModelRepository {
     return tx.findOne(RegisteredModelEntity, { where: { projectId, name }, ...(lock ? Dialect.of(tx).lockForUpdate<RegisteredModelEntity>() : {}) });
   }
 
+  findById(tx: EntityManager, id: number): Promise<RegisteredModelEntity | null> {
+    return tx.findOneBy(RegisteredModelEntity, { id });
+  }
+
   exists(tx: EntityManager, projectId: string, name: string): Promise<boolean> {
     return tx.existsBy(RegisteredModelEntity, { projectId, name });
   }

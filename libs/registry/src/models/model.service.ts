@@ -8,6 +8,7 @@ import {
   decodePageToken,
   encodePageToken,
   FailedPreconditionError,
+  InvalidArgumentError,
   NotFoundError,
   pageSizeOf,
   PermissionDeniedError,
@@ -17,7 +18,7 @@ import { positionOf } from '../shared/page-position';
 import { checkAlias, checkModelName, checkTag, checkTagKey, checkTags, checkText, lastWins, REGISTRY_LIMITS, type Tag } from '../shared/registry-limits';
 import { versionPrefix } from '../version-files/version-file.paths';
 import { VersionFileService } from '../version-files/version-file.service';
-import { ModelAccess, type ModelTarget } from './model-access';
+import { ModelAccess, modelResourceName, type ModelTarget } from './model-access';
 import type { RegisteredModelEntity } from './model.entity';
 import type { ModelView } from './model.mapping';
 import { ModelRepository } from './model.repository';
@@ -43,11 +44,10 @@ export interface ModelQuery {
 /** The fields UpdateModel may change, named in its update_mask. */
 const UPDATABLE = ['description', 'protected_aliases'] as const;
 
-/** What UpdateModel changes. */
+/** What UpdateModel changes: the model (named by project and name, with the new values) and the paths of the fields to change. */
 export interface ModelUpdate {
-  description: string;
-  protectedAliases: string[];
-  updateMask: string[];
+  model?: { projectId: string; name: string; description: string; protectedAliases: string[] };
+  updateMask: readonly string[];
 }
 
 /** Registered models: create, read, update, rename, delete, tags and search. */
@@ -69,7 +69,7 @@ export class ModelService {
     caller.assert('create', 'Model', { projectId: input.projectId });
     return this.models.transaction(async (tx) => {
       if (await this.models.exists(tx, input.projectId, input.name)) {
-        throw new AlreadyExistsError(`Registered Model (name=${input.name}) already exists.`);
+        throw modelNameTaken(input.projectId, input.name);
       }
       const now = Date.now();
       const tags = lastWins(input.tags);
@@ -98,16 +98,19 @@ export class ModelService {
   }
 
   /** Changes the fields named in the mask; protected_aliases only by someone who may update the project. */
-  async update(caller: Caller, projectId: string, name: string, update: ModelUpdate): Promise<ModelView> {
+  async update(caller: Caller, update: ModelUpdate): Promise<ModelView> {
+    if (!update.model) throw new InvalidArgumentError('is required: it names the model and holds the new values', 'model');
+    const { projectId, name, description, protectedAliases } = update.model;
+    checkRequired(projectId, 'model.project_id');
+    checkModelName(name, 'model.name');
     const mask = checkUpdateMask(update.updateMask, UPDATABLE);
     const changes: Partial<RegisteredModelEntity> = {};
     if (mask.has('description')) {
-      checkText(update.description, REGISTRY_LIMITS.descriptionLength, 'description');
-      changes.description = update.description;
+      checkText(description, REGISTRY_LIMITS.descriptionLength, 'model.description');
+      changes.description = description;
     }
     if (mask.has('protected_aliases')) {
-      checkRequired(projectId, 'project_id');
-      changes.protectedAliases = protectedAliasesOf(caller, projectId, update.protectedAliases, true);
+      changes.protectedAliases = protectedAliasesOf(caller, projectId, protectedAliases, true, 'model.protected_aliases');
     }
     return this.change(caller, projectId, name, async (tx, model) => {
       Object.assign(model, changes);
@@ -120,7 +123,7 @@ export class ModelService {
     return this.change(caller, projectId, name, async (tx, model) => {
       checkMayReplace(caller, model, 'rename');
       if (newName !== name && (await this.models.exists(tx, projectId, newName))) {
-        throw new AlreadyExistsError(`Registered Model (name=${newName}) already exists.`);
+        throw modelNameTaken(projectId, newName);
       }
       model.name = newName;
       await this.models.update(tx, model.id, { name: newName });
@@ -135,7 +138,7 @@ export class ModelService {
       const held = await this.models.aliasesOf(tx, model.id);
       if (held.length > 0) {
         const named = held.map((alias) => `${alias.alias} (version ${alias.version})`).join(', ');
-        throw new FailedPreconditionError(`model "${name}" still has aliases: ${named}; delete them before the model`);
+        throw new FailedPreconditionError(`model "${name}" still has aliases: ${named}; delete them before the model`, { reason: 'MODEL_HAS_ALIASES', resource: modelResourceName(projectId, name) });
       }
       await this.models.delete(tx, model.id);
       await this.audit.recordIn(tx, caller);
@@ -153,7 +156,7 @@ export class ModelService {
   async deleteTag(caller: Caller, projectId: string, name: string, key: string): Promise<void> {
     checkTagKey(key);
     await this.change(caller, projectId, name, async (tx, model) => {
-      if (!(await this.models.deleteTag(tx, model.id, key))) throw new NotFoundError(`model "${name}" has no tag "${key}"`);
+      if (!(await this.models.deleteTag(tx, model.id, key))) throw new NotFoundError(`model "${name}" has no tag "${key}"`, { reason: 'MODEL_TAG_NOT_FOUND', resource: modelResourceName(projectId, name) });
     });
   }
 
@@ -205,17 +208,23 @@ export class ModelService {
  */
 function checkMayReplace(caller: Caller, model: RegisteredModelEntity, what: 'rename' | 'delete'): void {
   if (model.protectedAliases.length === 0 || caller.can('update', 'Project', { projectId: model.projectId, id: model.projectId })) return;
-  throw new PermissionDeniedError(
-    `model "${model.name}" has protected aliases (${model.protectedAliases.join(', ')}): only a project admin may ${what} it`,
-  );
+  throw new PermissionDeniedError(`model "${model.name}" has protected aliases (${model.protectedAliases.join(', ')}): only a project admin may ${what} it`, {
+    reason: 'MODEL_PROTECTED',
+    resource: modelResourceName(model.projectId, model.name),
+  });
+}
+
+/** ALREADY_EXISTS (MODEL_NAME_TAKEN), in MLflow's words, naming the model that holds the name. */
+function modelNameTaken(projectId: string, name: string): AlreadyExistsError {
+  return new AlreadyExistsError(`Registered Model (name=${name}) already exists.`, { reason: 'MODEL_NAME_TAKEN', resource: modelResourceName(projectId, name) });
 }
 
 /**
  * Protected aliases as given, checked and de-duplicated. Choosing them is a project admin's
  * decision (`update` on the project), as they decide who may move production's aliases.
  */
-function protectedAliasesOf(caller: Caller, projectId: string, aliases: string[], always = false): string[] {
-  aliases.forEach((alias, index) => checkAlias(alias, `protected_aliases[${index}]`));
+function protectedAliasesOf(caller: Caller, projectId: string, aliases: string[], always = false, field = 'protected_aliases'): string[] {
+  aliases.forEach((alias, index) => checkAlias(alias, `${field}[${index}]`));
   if (always || aliases.length > 0) caller.assert('update', 'Project', { projectId, id: projectId });
   return [...new Set(aliases)].sort();
 }

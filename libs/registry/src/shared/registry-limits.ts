@@ -12,6 +12,7 @@ export const REGISTRY_LIMITS = Object.freeze({
   formatLength: 64,
   tagsPerRequest: 100,
   runIdsPerSearch: 1000,
+  statusMessageLength: 5000,
 });
 
 /** A tag on a model or a version. */

@@ -1,14 +1,12 @@
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { status } from '@grpc/grpc-js';
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { forwardAs, LOGGER, ServiceClients, type Caller, type Logger } from '@trellis/platform';
 import { iterateObjects, type ObjectStore } from '@trellis/plugin-sdk';
 import { ArtifactServiceDesc } from '@trellis/proto';
 import type { VersionStatusName } from '../versions/version.entity';
 import { RegistryStore } from './registry-store';
-import { versionPrefix } from './version-file.paths';
-import { VersionFileRepository } from './version-file.repository';
 
 /** One file or directory directly under a path of a version's copy. */
 export interface VersionFileEntry {
@@ -28,6 +26,8 @@ export interface CopyJob {
   version: number;
   prefix: string;
   from: CopySource;
+  /** Records how the copy ended, if the version is still PENDING; resolves to whether it was. */
+  settle(outcome: VersionStatusName, message: string): Promise<boolean>;
 }
 
 /** What a version left PENDING by a stopped registry says; its copy is not resumed. */
@@ -42,28 +42,15 @@ const COPY_CALL_TIMEOUT_MS = 60 * 60 * 1000;
  * the version is PENDING until its files are all in place, then READY, or FAILED saying why.
  */
 @Injectable()
-export class VersionFileService implements OnModuleInit, OnModuleDestroy {
+export class VersionFileService implements OnModuleDestroy {
   private readonly copies = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private closing = false;
 
   constructor(
-    private readonly repository: VersionFileRepository,
     private readonly stores: RegistryStore,
     private readonly clients: ServiceClients,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
-
-  /**
-   * Copies do not survive a restart: what a stopped process left PENDING becomes FAILED. One
-   * registry process per database is assumed; a second one starting would fail the first's copies.
-   */
-  async onModuleInit(): Promise<void> {
-    const stranded = await this.repository.failPending(INTERRUPTED);
-    if (stranded.length === 0) return;
-    this.logger.warn({ versions: stranded.length }, 'versions left PENDING by the last run are now FAILED');
-    // Their partial copies go too, without holding up the start.
-    void Promise.all(stranded.map((row) => this.deleteUnder(versionPrefix(row.projectId, row.modelId, row.version))));
-  }
 
   /**
    * Stops the copies in flight; their versions become FAILED as after a crash, but at once. A
@@ -190,7 +177,7 @@ export class VersionFileService implements OnModuleInit, OnModuleDestroy {
   }
 
   private async finish(job: CopyJob, outcome: VersionStatusName, message: string): Promise<void> {
-    const ended = await this.repository.finish(job.modelId, job.version, outcome, message);
+    const ended = await job.settle(outcome, message);
     // A failed copy leaves nothing behind; nor does one whose version was deleted meanwhile.
     if (outcome === 'FAILED' || !ended) await this.deleteUnder(job.prefix);
     if (outcome === 'FAILED') this.logger.warn({ modelId: job.modelId, version: job.version, reason: message }, 'version copy failed');

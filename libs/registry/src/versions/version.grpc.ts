@@ -15,6 +15,7 @@ import {
   SearchVersionsResponseSchema,
   SetVersionTagResponseSchema,
   UpdateVersionResponseSchema,
+  WaitVersionResponseSchema,
   type CreateVersionRequest,
   type CreateVersionResponse,
   type DeleteVersionRequest,
@@ -35,13 +36,29 @@ import {
   type SetVersionTagResponse,
   type UpdateVersionRequest,
   type UpdateVersionResponse,
+  type WaitVersionRequest,
+  type WaitVersionResponse,
 } from '@trellis/proto';
 import { Observable } from 'rxjs';
 import { tagOf } from '../shared/tag.mapping';
 import { signatureOf, versionToProto } from './version.mapping';
+import type { WaitEnd } from './version-waiters';
 import { VersionService } from './version.service';
 
 const CHUNK_BYTES = 64 * 1024;
+
+/** What a unary handler gets as its third argument: the grpc-js call, with its deadline and cancellation. */
+interface WaitingCall extends NodeJS.EventEmitter {
+  getDeadline(): Date | number;
+}
+
+/** When a wait ends without an answer: at the call's deadline (ms since the epoch, Infinity for none) or when the client cancels. */
+function callEnd(call: WaitingCall | undefined): WaitEnd {
+  const cancelled = new AbortController();
+  call?.once('cancelled', () => cancelled.abort());
+  const deadline = call?.getDeadline() ?? Infinity;
+  return { deadlineMs: deadline instanceof Date ? deadline.getTime() : deadline, cancelled: cancelled.signal };
+}
 
 /** Handlers of the version methods of `trellis.registry.v1.RegistryService`. */
 @Controller()
@@ -53,7 +70,7 @@ export class VersionGrpc {
   async createVersion(request: CreateVersionRequest, metadata: Metadata): Promise<CreateVersionResponse> {
     const view = await this.versions.create(callerOf(metadata), {
       projectId: request.projectId,
-      name: request.name,
+      name: request.modelName,
       source: request.source,
       runId: request.runId,
       format: request.format,
@@ -68,21 +85,32 @@ export class VersionGrpc {
   @GrpcMethod('RegistryService', 'GetVersion')
   @Requires('read', 'ModelVersion')
   async getVersion(request: GetVersionRequest, metadata: Metadata): Promise<GetVersionResponse> {
-    const view = await this.versions.get(callerOf(metadata), request.projectId, request.name, request.version);
+    const view = await this.versions.get(callerOf(metadata), request.projectId, request.modelName, request.version);
     return create(GetVersionResponseSchema, { version: versionToProto(view) });
   }
 
   @GrpcMethod('RegistryService', 'UpdateVersion')
   @Requires('update', 'ModelVersion')
   async updateVersion(request: UpdateVersionRequest, metadata: Metadata): Promise<UpdateVersionResponse> {
-    const view = await this.versions.updateDescription(callerOf(metadata), request.projectId, request.name, request.version, request.description);
+    const version = request.version;
+    const view = await this.versions.update(callerOf(metadata), {
+      version: version && { projectId: version.projectId, name: version.modelName, version: version.version, description: version.description },
+      updateMask: request.updateMask?.paths ?? [],
+    });
     return create(UpdateVersionResponseSchema, { version: versionToProto(view) });
+  }
+
+  @GrpcMethod('RegistryService', 'WaitVersion')
+  @Requires('read', 'ModelVersion')
+  async waitVersion(request: WaitVersionRequest, metadata: Metadata, call?: WaitingCall): Promise<WaitVersionResponse> {
+    const view = await this.versions.wait(callerOf(metadata), request.projectId, request.modelName, request.version, callEnd(call));
+    return create(WaitVersionResponseSchema, { version: versionToProto(view) });
   }
 
   @GrpcMethod('RegistryService', 'DeleteVersion')
   @Requires('delete', 'ModelVersion')
   async deleteVersion(request: DeleteVersionRequest, metadata: Metadata): Promise<DeleteVersionResponse> {
-    await this.versions.delete(callerOf(metadata), request.projectId, request.name, request.version);
+    await this.versions.delete(callerOf(metadata), request.projectId, request.modelName, request.version);
     return create(DeleteVersionResponseSchema);
   }
 
@@ -103,21 +131,21 @@ export class VersionGrpc {
   @GrpcMethod('RegistryService', 'SetVersionTag')
   @Requires('update', 'ModelVersion')
   async setVersionTag(request: SetVersionTagRequest, metadata: Metadata): Promise<SetVersionTagResponse> {
-    await this.versions.setTag(callerOf(metadata), request.projectId, request.name, request.version, tagOf(request.tag));
+    await this.versions.setTag(callerOf(metadata), request.projectId, request.modelName, request.version, tagOf(request.tag));
     return create(SetVersionTagResponseSchema);
   }
 
   @GrpcMethod('RegistryService', 'DeleteVersionTag')
   @Requires('update', 'ModelVersion')
   async deleteVersionTag(request: DeleteVersionTagRequest, metadata: Metadata): Promise<DeleteVersionTagResponse> {
-    await this.versions.deleteTag(callerOf(metadata), request.projectId, request.name, request.version, request.key);
+    await this.versions.deleteTag(callerOf(metadata), request.projectId, request.modelName, request.version, request.key);
     return create(DeleteVersionTagResponseSchema);
   }
 
   @GrpcMethod('RegistryService', 'GetVersionLineage')
   @Requires('read', 'ModelVersion')
   async getVersionLineage(request: GetVersionLineageRequest, metadata: Metadata): Promise<GetVersionLineageResponse> {
-    const { view, lineage } = await this.versions.lineage(callerOf(metadata), request.projectId, request.name, request.version);
+    const { view, lineage } = await this.versions.lineage(callerOf(metadata), request.projectId, request.modelName, request.version);
     return create(GetVersionLineageResponseSchema, {
       lineage: create(LineageSchema, {
         version: versionToProto(view),
@@ -132,8 +160,16 @@ export class VersionGrpc {
   @GrpcMethod('RegistryService', 'ListVersionFiles')
   @Requires('read', 'ModelVersion')
   async listVersionFiles(request: ListVersionFilesRequest, metadata: Metadata): Promise<ListVersionFilesResponse> {
-    const entries = await this.versions.listFiles(callerOf(metadata), request.projectId, request.name, request.version, request.path);
-    return create(ListVersionFilesResponseSchema, { files: entries.map((entry) => ({ path: entry.path, isDir: entry.isDir, sizeBytes: BigInt(entry.size) })) });
+    const page = await this.versions.listFiles(callerOf(metadata), {
+      projectId: request.projectId,
+      name: request.modelName,
+      version: request.version,
+      path: request.path,
+      pageSize: request.pageSize,
+      pageToken: request.pageToken,
+    });
+    const files = page.files.map((entry) => ({ path: entry.path, isDir: entry.isDir, sizeBytes: BigInt(entry.size) }));
+    return create(ListVersionFilesResponseSchema, { files, nextPageToken: page.nextPageToken });
   }
 
   // Stream handlers return Observables, as the kit requires (see tracking's artifact handlers).
@@ -145,7 +181,7 @@ export class VersionGrpc {
   }
 
   private async *fileChunks(caller: Caller, request: DownloadVersionFileRequest, signal: AbortSignal): AsyncGenerator<DownloadVersionFileResponse> {
-    const file = await this.versions.openFile(caller, request.projectId, request.name, request.version, request.path);
+    const file = await this.versions.openFile(caller, request.projectId, request.modelName, request.version, request.path);
     signal.addEventListener('abort', () => file.body.destroy(), { once: true });
     try {
       for await (const chunk of chunksOf(file.body, CHUNK_BYTES)) yield create(DownloadVersionFileResponseSchema, { chunk });

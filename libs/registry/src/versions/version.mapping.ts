@@ -1,4 +1,5 @@
 import { create } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { ModelVersionSchema, ModelVersionStatus, type Signature, type ModelVersion, type TensorSpec } from '@trellis/proto';
 import type { RegisteredModelEntity } from '../models/model.entity';
 import type { Tag } from '../shared/registry-limits';
@@ -29,7 +30,7 @@ export function versionToProto(view: VersionView): ModelVersion {
   const tensors = (list: StoredTensor[]) => list.map((tensor) => ({ ...tensor, shape: tensor.shape.map(BigInt) }));
   return create(ModelVersionSchema, {
     projectId: view.model.projectId,
-    name: view.model.name,
+    modelName: view.model.name,
     version: BigInt(version.version),
     source: version.source,
     runId: version.runId ?? '',
@@ -43,7 +44,7 @@ export function versionToProto(view: VersionView): ModelVersion {
     tags: view.tags,
     aliases: view.aliases,
     creatorId: version.creatorId,
-    createTimeMs: BigInt(version.createdAt),
-    updateTimeMs: BigInt(version.updatedAt),
+    createTime: timestampFromMs(version.createdAt),
+    updateTime: timestampFromMs(version.updatedAt),
   });
 }

@@ -5,7 +5,7 @@ import { AliasEntity } from '../aliases/alias.entity';
 import { RegisteredModelEntity } from '../models/model.entity';
 import type { PagePosition } from '../shared/page-position';
 import type { Tag } from '../shared/registry-limits';
-import { ModelVersionEntity, VersionTagEntity } from './version.entity';
+import { ModelVersionEntity, VersionTagEntity, type VersionStatusName } from './version.entity';
 import type { VersionView } from './version.mapping';
 
 /** One page of a version search, in the order SearchVersions lists: by model name, project, then version newest first. */
@@ -52,6 +52,23 @@ export class VersionRepository {
   async insert(tx: EntityManager, version: ModelVersionEntity, tags: Tag[]): Promise<void> {
     await tx.insert(ModelVersionEntity, version);
     if (tags.length > 0) await tx.insert(VersionTagEntity, tags.map((tag) => ({ modelId: version.modelId, version: version.version, ...tag })));
+  }
+
+  /** Every PENDING version with its model: the copies a stopped process left behind, when read at start. */
+  async pending(tx: EntityManager): Promise<VersionOfModel[]> {
+    const rows = await tx.findBy(ModelVersionEntity, { status: 'PENDING' });
+    if (rows.length === 0) return [];
+    const models = await tx.findBy(RegisteredModelEntity, { id: In([...new Set(rows.map((row) => row.modelId))]) });
+    return rows.flatMap((version) => {
+      const model = models.find((candidate) => candidate.id === version.modelId);
+      return model ? [{ version, model }] : [];
+    });
+  }
+
+  /** Ends a copy: the version becomes `outcome` if it is still PENDING. Returns it as changed, or null when it was not PENDING (or is gone). */
+  async settle(tx: EntityManager, modelId: number, version: number, outcome: VersionStatusName, message: string): Promise<ModelVersionEntity | null> {
+    const { affected } = await tx.update(ModelVersionEntity, { modelId, version, status: 'PENDING' }, { status: outcome, statusMessage: message, updatedAt: Date.now() });
+    return affected ? this.find(modelId, version, tx) : null;
   }
 
   async update(tx: EntityManager, modelId: number, version: number, changes: Partial<Pick<ModelVersionEntity, 'description' | 'updatedAt'>>): Promise<void> {

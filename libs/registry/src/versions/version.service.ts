@@ -1,34 +1,41 @@
 import type { Readable } from 'node:stream';
 import { create } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import {
   AuditRecorder,
   type Caller,
   checkRequired,
+  checkUpdateMask,
   decodePageToken,
+  DomainError,
   encodePageToken,
+  type ErrorDetails,
   FailedPreconditionError,
   forwardAs,
   InvalidArgumentError,
+  LOGGER,
+  type Logger,
   NotFoundError,
   Outbox,
+  pageOf,
   pageSizeOf,
   ServiceClients,
 } from '@trellis/platform';
-import { RunServiceDesc, VersionCreatedEventSchema } from '@trellis/proto';
+import { RunServiceDesc, VersionCreatedEventSchema, VersionSettledEventSchema } from '@trellis/proto';
 import type { EntityManager } from 'typeorm';
-import { registryEvents } from '../registry.events';
-import { ModelAccess } from '../models/model-access';
+import { ModelAccess, versionResourceName } from '../models/model-access';
 import type { RegisteredModelEntity } from '../models/model.entity';
 import { ModelRepository } from '../models/model.repository';
+import { registryEvents } from '../registry.events';
 import { positionOf } from '../shared/page-position';
 import { checkModelName, checkTag, checkTagKey, checkTags, checkText, lastWins, REGISTRY_LIMITS, versionOf, type Tag } from '../shared/registry-limits';
 import { REGISTRY_STORE } from '../version-files/registry-store';
 import { storageUriOf, versionPathOf, versionPrefix } from '../version-files/version-file.paths';
-import { VersionFileService, type CopyJob, type CopySource, type VersionFileEntry } from '../version-files/version-file.service';
+import { INTERRUPTED, VersionFileService, type CopyJob, type CopySource, type VersionFileEntry } from '../version-files/version-file.service';
 import { parseSource, type VersionSource } from './version-source.parser';
-import type { ModelVersionEntity, StoredLineage, StoredTensor } from './version.entity';
+import { VersionWaiters, type WaitEnd } from './version-waiters';
+import type { ModelVersionEntity, StoredLineage, StoredTensor, VersionStatusName } from './version.entity';
 import { versionToProto, type VersionView } from './version.mapping';
 import { VersionRepository, type VersionOfModel } from './version.repository';
 
@@ -56,11 +63,41 @@ export interface VersionQuery {
   pageToken: string;
 }
 
+/** What UpdateVersion changes: the version (named by project, model name and number, with the new values) and the paths of the fields to change. */
+export interface VersionUpdate {
+  version?: { projectId: string; name: string; version: bigint; description: string };
+  updateMask: readonly string[];
+}
+
+/** The fields UpdateVersion may change, named in its update_mask. */
+const UPDATABLE = ['description'] as const;
+
+/** A page of a version's directory, as ListVersionFiles asks for it. */
+export interface FileQuery {
+  projectId: string;
+  name: string;
+  version: bigint;
+  path: string;
+  pageSize: number;
+  pageToken: string;
+}
+
+/** How a wait ends with the version still PENDING: DEADLINE_EXCEEDED at the call's deadline, CANCELLED when the client left. */
+class WaitEndedError extends DomainError {
+  constructor(
+    readonly code: status.DEADLINE_EXCEEDED | status.CANCELLED,
+    message: string,
+    details: ErrorDetails = {},
+  ) {
+    super(message, details);
+  }
+}
+
 const RUN_ID = /^[a-zA-Z0-9][\w-]{0,63}$/;
 
 /** Versions: create (copying files in the background), read, update, delete, tags, search, lineage, files. */
 @Injectable()
-export class VersionService {
+export class VersionService implements OnModuleInit {
   constructor(
     private readonly versions: VersionRepository,
     private readonly models: ModelRepository,
@@ -69,7 +106,26 @@ export class VersionService {
     private readonly access: ModelAccess,
     private readonly files: VersionFileService,
     private readonly clients: ServiceClients,
+    private readonly waiters: VersionWaiters,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
+
+  /**
+   * Copies do not survive a restart: what a stopped process left PENDING becomes FAILED, with its
+   * settled event, and its partial files go. One registry process per database is assumed; a
+   * second one starting would fail the first's copies.
+   */
+  async onModuleInit(): Promise<void> {
+    const stranded = await this.versions.transaction(async (tx) => {
+      const pending = await this.versions.pending(tx);
+      for (const { version } of pending) await this.recordSettled(tx, version.modelId, version.version, 'FAILED', INTERRUPTED, {});
+      return pending;
+    });
+    if (stranded.length === 0) return;
+    this.logger.warn({ versions: stranded.length }, 'versions left PENDING by the last run are now FAILED');
+    // Their partial copies go too, without holding up the start.
+    void Promise.all(stranded.map(({ version, model }) => this.files.deleteUnder(versionPrefix(model.projectId, model.id, version.version))));
+  }
 
   /**
    * Adds the model's next version. A runs:/ or models:/ source leaves it PENDING while its files are
@@ -77,7 +133,7 @@ export class VersionService {
    */
   async create(caller: Caller, input: NewVersion): Promise<VersionView> {
     checkRequired(input.projectId, 'project_id');
-    checkModelName(input.name);
+    checkModelName(input.name, 'model_name');
     checkText(input.source, REGISTRY_LIMITS.sourceLength, 'source');
     const source = parseSource(input.source);
     checkText(input.format, REGISTRY_LIMITS.formatLength, 'format');
@@ -133,8 +189,9 @@ export class VersionService {
         actor: caller.authenticated.id,
         requestId: caller.requestId,
       });
-      await this.audit.recordIn(tx, caller, { id: `${model.name}/${number}`, projectId: model.projectId });
-      const job: CopyJob | undefined = origin.copy && { modelId: model.id, version: number, prefix, from: origin.copy };
+      await this.audit.recordIn(tx, caller, { id: String(number), projectId: model.projectId, name: versionResourceName(model.projectId, model.name, number) });
+      const settle = (outcome: VersionStatusName, message: string) => this.settle(caller, model.id, number, outcome, message);
+      const job: CopyJob | undefined = origin.copy && { modelId: model.id, version: number, prefix, from: origin.copy, settle };
       return { view, job };
     });
     if (job) this.files.start(job);
@@ -143,15 +200,57 @@ export class VersionService {
 
   async get(caller: Caller, projectId: string, name: string, version: bigint | number): Promise<VersionView> {
     const number = versionOf(version);
-    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'ModelVersion', id: `${name}/${number}` });
+    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'ModelVersion', name: versionResourceName(projectId, name, number) });
     return (await this.versions.views([{ version: await this.find(model, number), model }]))[0];
   }
 
-  async updateDescription(caller: Caller, projectId: string, name: string, version: bigint, description: string): Promise<VersionView> {
-    checkText(description, REGISTRY_LIMITS.descriptionLength, 'description');
+  /**
+   * The version once it is no longer PENDING, read from the database whenever this process may
+   * have news of it (see VersionWaiters); DEADLINE_EXCEEDED when `end.deadlineMs` comes first.
+   */
+  async wait(caller: Caller, projectId: string, name: string, version: bigint, end: WaitEnd): Promise<VersionView> {
+    const number = versionOf(version);
+    const model = await this.access.require(caller, projectId, name, { action: 'read', kind: 'ModelVersion', name: versionResourceName(projectId, name, number) });
+    for (;;) {
+      const news = this.waiters.listen(model.projectId, end);
+      let row: ModelVersionEntity;
+      try {
+        row = await this.find(model, number);
+      } catch (error) {
+        news.stop();
+        throw error;
+      }
+      if (row.status !== 'PENDING') {
+        news.stop();
+        return (await this.versions.views([{ version: row, model }]))[0];
+      }
+      const reason = await news.reason;
+      if (reason === 'deadline') {
+        throw new WaitEndedError(status.DEADLINE_EXCEEDED, `version ${number} of model "${name}" is still PENDING at the call's deadline; call WaitVersion again to keep waiting`, {
+          reason: 'VERSION_STILL_PENDING',
+          resource: versionResourceName(projectId, name, number),
+        });
+      }
+      if (reason === 'cancelled') throw new WaitEndedError(status.CANCELLED, `the wait for version ${number} of model "${name}" was cancelled`);
+    }
+  }
+
+  /** Changes the fields of a version named in the mask (its description). */
+  async update(caller: Caller, update: VersionUpdate): Promise<VersionView> {
+    if (!update.version) throw new InvalidArgumentError('is required: it names the version and holds the new values', 'version');
+    const { projectId, name, version, description } = update.version;
+    checkRequired(projectId, 'version.project_id');
+    checkModelName(name, 'version.model_name');
+    versionOf(version, 'version.version');
+    const mask = checkUpdateMask(update.updateMask, UPDATABLE);
+    const changes: Partial<Pick<ModelVersionEntity, 'description'>> = {};
+    if (mask.has('description')) {
+      checkText(description, REGISTRY_LIMITS.descriptionLength, 'version.description');
+      changes.description = description;
+    }
     return this.change(caller, projectId, name, version, async (tx, row) => {
-      row.description = description;
-      await this.versions.update(tx, row.modelId, row.version, { description, updatedAt: row.updatedAt });
+      Object.assign(row, changes);
+      await this.versions.update(tx, row.modelId, row.version, { ...changes, updatedAt: row.updatedAt });
     });
   }
 
@@ -163,7 +262,9 @@ export class VersionService {
   async deleteTag(caller: Caller, projectId: string, name: string, version: bigint, key: string): Promise<void> {
     checkTagKey(key);
     await this.change(caller, projectId, name, version, async (tx, row) => {
-      if (!(await this.versions.deleteTag(tx, row.modelId, row.version, key))) throw new NotFoundError(`version ${row.version} of model "${name}" has no tag "${key}"`);
+      if (!(await this.versions.deleteTag(tx, row.modelId, row.version, key))) {
+        throw new NotFoundError(`version ${row.version} of model "${name}" has no tag "${key}"`, { reason: 'VERSION_TAG_NOT_FOUND', resource: versionResourceName(projectId, name, row.version) });
+      }
     });
   }
 
@@ -171,12 +272,15 @@ export class VersionService {
   async delete(caller: Caller, projectId: string, name: string, version: bigint): Promise<void> {
     const number = versionOf(version);
     const { model, row } = await this.versions.transaction(async (tx) => {
-      const model = await this.access.lock(tx, caller, projectId, name, { action: 'delete', kind: 'ModelVersion', id: `${name}/${number}` });
+      const model = await this.access.lock(tx, caller, projectId, name, { action: 'delete', kind: 'ModelVersion', name: versionResourceName(projectId, name, number) });
       const row = await this.find(model, number, tx);
       const held = await this.versions.aliasesOf(tx, model.id, number);
       if (held.length > 0) {
         const aliases = held.map((alias) => alias.alias).join(', ');
-        throw new FailedPreconditionError(`version ${number} of model "${name}" is held by alias${held.length > 1 ? 'es' : ''} ${aliases}; move or delete ${held.length > 1 ? 'them' : 'it'} first`);
+        throw new FailedPreconditionError(`version ${number} of model "${name}" is held by alias${held.length > 1 ? 'es' : ''} ${aliases}; move or delete ${held.length > 1 ? 'them' : 'it'} first`, {
+          reason: 'VERSION_HAS_ALIASES',
+          resource: versionResourceName(projectId, name, number),
+        });
       }
       await this.versions.delete(tx, model.id, number);
       await this.models.update(tx, model.id, { updatedAt: Date.now() });
@@ -224,7 +328,7 @@ export class VersionService {
   /** The version of the model, or NOT_FOUND naming both. */
   async find(model: RegisteredModelEntity, version: number, tx?: EntityManager): Promise<ModelVersionEntity> {
     const row = await this.versions.find(model.id, version, tx);
-    if (!row) throw new NotFoundError(`Model Version (name=${model.name}, version=${version}) not found`);
+    if (!row) throw new NotFoundError(`Model Version (name=${model.name}, version=${version}) not found`, { reason: 'VERSION_NOT_FOUND', resource: versionResourceName(model.projectId, model.name, version) });
     return row;
   }
 
@@ -234,10 +338,16 @@ export class VersionService {
     return { view, lineage: view.version.lineage };
   }
 
-  async listFiles(caller: Caller, projectId: string, name: string, version: bigint, path: string): Promise<VersionFileEntry[]> {
-    const relative = versionPathOf(path);
-    const { prefix } = await this.copyOf(caller, projectId, name, version);
-    return this.files.list(prefix, relative);
+  /** A page of the files and directories directly under a path of a version's copy, by path; tokens carry the last path. */
+  async listFiles(caller: Caller, query: FileQuery): Promise<{ files: VersionFileEntry[]; nextPageToken: string }> {
+    const relative = versionPathOf(query.path);
+    const size = pageSizeOf(query.pageSize);
+    const listing = { projectId: query.projectId, name: query.name, version: String(query.version), path: relative };
+    const after = decodePageToken(query.pageToken, listing);
+    const { prefix } = await this.copyOf(caller, query.projectId, query.name, query.version);
+    const entries = await this.files.list(prefix, relative);
+    const page = pageOf(after === undefined ? entries : entries.filter((entry) => entry.path > after), size, (entry) => entry.path, listing);
+    return { files: page.items, nextPageToken: page.nextPageToken };
   }
 
   async openFile(caller: Caller, projectId: string, name: string, version: bigint, path: string): Promise<{ body: Readable; size: number }> {
@@ -245,7 +355,7 @@ export class VersionService {
     if (!relative) throw new InvalidArgumentError('must name a file of the version', 'path');
     const { prefix, label } = await this.copyOf(caller, projectId, name, version);
     const file = await this.files.open(`${prefix}${relative}`);
-    if (!file) throw new NotFoundError(`${label} has no file "${relative}"`);
+    if (!file) throw new NotFoundError(`${label} has no file "${relative}"`, { reason: 'FILE_NOT_FOUND', resource: versionResourceName(projectId, name, Number(version)) });
     return file;
   }
 
@@ -253,17 +363,48 @@ export class VersionService {
   private async copyOf(caller: Caller, projectId: string, name: string, version: bigint): Promise<{ prefix: string; label: string }> {
     const { version: row } = await this.get(caller, projectId, name, version);
     const label = `version ${row.version} of model "${name}"`;
-    if (!row.artifactStore) throw new FailedPreconditionError(`${label} is a reference to ${row.storageUri}; the registry keeps no files for it`);
-    if (row.status === 'PENDING') throw new FailedPreconditionError(`${label} is still being copied; its files can be read once it is READY`);
-    if (row.status === 'FAILED') throw new FailedPreconditionError(`${label} has no files: ${row.statusMessage}`);
+    const resource = versionResourceName(projectId, name, row.version);
+    if (!row.artifactStore) throw new FailedPreconditionError(`${label} is a reference to ${row.storageUri}; the registry keeps no files for it`, { reason: 'VERSION_IS_REFERENCE', resource });
+    if (row.status === 'PENDING') throw new FailedPreconditionError(`${label} is still being copied; its files can be read once it is READY`, { reason: 'VERSION_NOT_READY', resource });
+    if (row.status === 'FAILED') throw new FailedPreconditionError(`${label} has no files: ${row.statusMessage}`, { reason: 'VERSION_FAILED', resource });
     return { prefix: versionPrefix(projectId, row.modelId, row.version), label };
+  }
+
+  /**
+   * Records how a version's copy ended, if the version is still PENDING, with its settled event,
+   * and wakes this process's waiters; returns whether it was still PENDING.
+   */
+  private async settle(caller: Caller, modelId: number, number: number, outcome: VersionStatusName, message: string): Promise<boolean> {
+    const context = { actor: caller.authenticated.id, requestId: caller.requestId };
+    const model = await this.versions.transaction((tx) => this.recordSettled(tx, modelId, number, outcome, message, context));
+    if (model) this.waiters.wake(model.projectId);
+    return model !== undefined;
+  }
+
+  /** The status write and settled event of `settle`, in `tx`; the version's model, or undefined when it was not PENDING. */
+  private async recordSettled(
+    tx: EntityManager,
+    modelId: number,
+    number: number,
+    outcome: VersionStatusName,
+    message: string,
+    context: { actor?: string; requestId?: string },
+  ): Promise<RegisteredModelEntity | undefined> {
+    // A copy's failure may quote a long error; the contract shows at most statusMessageLength characters.
+    const row = await this.versions.settle(tx, modelId, number, outcome, message.slice(0, REGISTRY_LIMITS.statusMessageLength));
+    const model = row && (await this.models.findById(tx, modelId));
+    if (!row || !model) return undefined;
+    const [view] = await this.versions.views([{ version: row, model }], tx);
+    const event = create(VersionSettledEventSchema, { version: versionToProto(view) });
+    await this.outbox.publish(tx, registryEvents, { subject: 'trellis.registry.v1.version.settled', message: event, projectId: model.projectId, ...context });
+    return model;
   }
 
   /** Runs `apply` on a version after locking its model and checking the caller may update it; audits it. */
   private async change(caller: Caller, projectId: string, name: string, version: bigint, apply: (tx: EntityManager, row: ModelVersionEntity) => Promise<void>): Promise<VersionView> {
     const number = versionOf(version);
     return this.versions.transaction(async (tx) => {
-      const model = await this.access.lock(tx, caller, projectId, name, { action: 'update', kind: 'ModelVersion', id: `${name}/${number}` });
+      const model = await this.access.lock(tx, caller, projectId, name, { action: 'update', kind: 'ModelVersion', name: versionResourceName(projectId, name, number) });
       const row = await this.find(model, number, tx);
       row.updatedAt = Date.now();
       await apply(tx, row);
@@ -297,7 +438,9 @@ export class VersionService {
     const origin = await this.versions.find(from.id, number, tx);
     if (!origin) throw new InvalidArgumentError(`model "${source.name}" has no version ${number}`, 'source');
     const label = `version ${number} of model "${source.name}"`;
-    if (origin.status !== 'READY') throw new FailedPreconditionError(`${label} is ${origin.status}; only a READY version can be copied`);
+    if (origin.status !== 'READY') {
+      throw new FailedPreconditionError(`${label} is ${origin.status}; only a READY version can be copied`, { reason: 'VERSION_NOT_READY', resource: versionResourceName(from.projectId, source.name, number) });
+    }
     // Without a run of its own, the version came from wherever its source did.
     const inherited = lineage ?? origin.lineage;
     // A reference stays a reference: the registry has no files of it to copy.

@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
-import { decodePageToken, encodePageToken, InvalidArgumentError, NotFoundError, type Caller } from '@trellis/platform';
+import { decodePageToken, encodePageToken, NotFoundError, pageSizeOf, resourceName, type Caller } from '@trellis/platform';
 import { compareKeys, iterateObjects } from '@trellis/plugin-sdk';
 import { RunAccess } from '../runs/run-access';
+import { runNotActive } from '../runs/run-errors';
 import type { RunEntity } from '../runs/run.entity';
 import { artifactPathOf } from './artifact-path';
 import { ArtifactStores } from './artifact-stores';
@@ -13,8 +14,6 @@ export interface ArtifactEntry {
   isDir: boolean;
   size: number;
 }
-
-const MAX_LIST_PAGE = 1000;
 
 /**
  * A run's files in its storage instance, under `<experiment_id>/<run_id>/artifacts/`, so
@@ -42,7 +41,7 @@ export class ArtifactService {
   async upload(caller: Caller, runId: string, path: string, body: Readable): Promise<ArtifactEntry> {
     const relative = artifactPathOf(path);
     const run = await this.access.require(caller, 'update', runId);
-    if (run.lifecycleStage !== 'active') throw new InvalidArgumentError(`run ${runId} is deleted; restore it before uploading to it`, 'run_id');
+    if (run.lifecycleStage !== 'active') throw runNotActive(runId, `run ${runId} is deleted; restore it before uploading to it`);
     const store = await this.stores.store(run.artifactStore);
     const stored = await store.put(keyOf(run, relative), body);
     return { path: relative, isDir: false, size: stored.size };
@@ -54,17 +53,14 @@ export class ArtifactService {
     const store = await this.stores.store(run.artifactStore);
     const key = keyOf(run, relative);
     const info = await store.head(key);
-    if (!info) throw new NotFoundError(`run ${runId} has no artifact "${relative}"`);
+    if (!info) throw new NotFoundError(`run ${runId} has no artifact "${relative}"`, { reason: 'ARTIFACT_NOT_FOUND', resource: resourceName(['runs', runId], ['artifacts', relative]) });
     return { body: await store.get(key), size: info.size };
   }
 
-  /** The files and directories directly under `path`, by path, paged. */
+  /** The files and directories directly under `path`, by path, paged (100 by default, at most 1000). */
   async list(caller: Caller, runId: string, path: string, pageSize: number, pageToken: string): Promise<{ rootUri: string; entries: ArtifactEntry[]; nextPageToken: string }> {
     const relative = artifactPathOf(path, { allowRoot: true });
-    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_LIST_PAGE) {
-      throw new InvalidArgumentError(`must be between 0 and ${MAX_LIST_PAGE}`, 'page_size');
-    }
-    const size = pageSize || MAX_LIST_PAGE;
+    const size = pageSizeOf(pageSize);
     const after = decodePageToken(pageToken, { runId, path: relative }) ?? '';
     const run = await this.access.require(caller, 'read', runId);
     const store = await this.stores.store(run.artifactStore);

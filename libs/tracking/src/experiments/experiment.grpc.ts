@@ -2,7 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { callerOf, Requires } from '@trellis/platform';
+import { callerOf, checkUpdateMask, Requires } from '@trellis/platform';
 import {
   CreateExperimentResponseSchema,
   DeleteExperimentResponseSchema,
@@ -35,6 +35,9 @@ import {
 import { viewTypeFromProto } from '../shared/lifecycle.mapping';
 import { experimentToProto } from './experiment.mapping';
 import { ExperimentService } from './experiment.service';
+
+/** The fields of an experiment that UpdateExperiment's update_mask may name. */
+const EXPERIMENT_UPDATABLE = ['name'] as const;
 
 /** Handlers of `trellis.tracking.v1.ExperimentService`: map proto to domain and back. */
 @Controller()
@@ -83,7 +86,8 @@ export class ExperimentGrpc {
   @GrpcMethod('ExperimentService', 'UpdateExperiment')
   @Requires('update', 'Experiment')
   async updateExperiment(request: UpdateExperimentRequest, metadata: Metadata): Promise<UpdateExperimentResponse> {
-    const experiment = await this.experiments.rename(callerOf(metadata), request.experimentId, request.newName);
+    checkUpdateMask(request.updateMask?.paths ?? [], EXPERIMENT_UPDATABLE);
+    const experiment = await this.experiments.rename(callerOf(metadata), request.experimentId, request.name);
     return create(UpdateExperimentResponseSchema, { experiment: experimentToProto(experiment) });
   }
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkNoControlCharacters, checkNoNul, checkRequired, excerpt, FailedPreconditionError, NotFoundError } from '@trellis/platform';
+import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkNoControlCharacters, checkNoNul, checkRequired, excerpt, FailedPreconditionError, NotFoundError, resourceName } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ExperimentSearch } from './experiment-search';
 import { checkKey, experimentIdOf, TRACKING_LIMITS } from '../shared/tracking-limits';
@@ -53,7 +53,7 @@ export class ExperimentService {
     const experiment = await this.experiments.findById(id, manager);
     // Ids are sequential: one the caller may not read looks missing, so other projects' ids do not leak.
     if (!experiment || !caller.can('read', 'Experiment', { projectId: experiment.projectId })) {
-      throw new NotFoundError(`No Experiment with id=${experimentId} exists`);
+      throw experimentNotFound(`No Experiment with id=${experimentId} exists`);
     }
     caller.assert('read', 'Experiment', { projectId: experiment.projectId, id: experimentId });
     return experiment;
@@ -85,7 +85,7 @@ export class ExperimentService {
       const created = await this.experiments.findByName(projectId, name);
       if (created) return created;
     }
-    throw new NotFoundError(`Could not find experiment with name '${excerpt(name)}'`);
+    throw experimentNotFound(`Could not find experiment with name '${excerpt(name)}'`);
   }
 
   async searchExperiments(caller: Caller, query: ExperimentQuery): Promise<{ experiments: ExperimentEntity[]; nextPageToken: string }> {
@@ -101,10 +101,16 @@ export class ExperimentService {
   }
 
   async rename(caller: Caller, experimentId: string, newName: string): Promise<ExperimentEntity> {
-    checkName(newName, 'new_name');
+    checkName(newName, 'name');
     return this.change(caller, experimentId, async (manager, experiment) => {
       if (experiment.name === DEFAULT_EXPERIMENT_NAME) {
-        throw new FailedPreconditionError(`the ${DEFAULT_EXPERIMENT_NAME} experiment keeps its name: MLflow clients find it by name`);
+        throw new FailedPreconditionError(`the ${DEFAULT_EXPERIMENT_NAME} experiment keeps its name: MLflow clients find it by name`, {
+          reason: 'DEFAULT_EXPERIMENT_NAME_FIXED',
+          resource: experimentResourceName(experiment),
+        });
+      }
+      if (newName !== experiment.name && (await this.experiments.existsByName(manager, experiment.projectId, newName))) {
+        throw experimentNameTaken(`Experiment(name=${excerpt(newName)}) already exists.`);
       }
       experiment.name = newName;
       await this.experiments.rename(manager, experiment.id, newName);
@@ -130,7 +136,7 @@ export class ExperimentService {
     await this.change(caller, experimentId, async (manager, experiment) => {
       checkExperimentActive(experiment);
       if (!(await this.experiments.deleteTag(manager, experiment.id, key))) {
-        throw new NotFoundError(`No tag with name: ${key} in experiment with id ${experimentId}`);
+        throw new NotFoundError(`No tag with name: ${key} in experiment with id ${experimentId}`, { reason: 'TAG_NOT_FOUND', resource: experimentResourceName(experiment) });
       }
     });
   }
@@ -152,7 +158,7 @@ export class ExperimentService {
 
   private async insert(manager: EntityManager, input: NewExperiment): Promise<ExperimentEntity> {
     if (await this.experiments.existsByName(manager, input.projectId, input.name)) {
-      throw new AlreadyExistsError(`Experiment(name=${input.name}) already exists.`);
+      throw experimentNameTaken(`Experiment(name=${input.name}) already exists.`);
     }
     return this.experiments.insert(manager, input);
   }
@@ -173,6 +179,22 @@ function checkExperimentTag(tag: ExperimentTag, field: string): void {
 /** FAILED_PRECONDITION, in MLflow's words, unless the experiment is active: a deleted one takes no new runs or tags. */
 export function checkExperimentActive(experiment: ExperimentEntity): void {
   if (experiment.lifecycleStage !== 'active') {
-    throw new FailedPreconditionError(`The experiment ${experiment.id} must be in the 'active' state. Current state is ${experiment.lifecycleStage}.`);
+    throw new FailedPreconditionError(`The experiment ${experiment.id} must be in the 'active' state. Current state is ${experiment.lifecycleStage}.`, {
+      reason: 'EXPERIMENT_NOT_ACTIVE',
+      resource: experimentResourceName(experiment),
+    });
   }
+}
+
+/** Names no project: an experiment the caller may not read must look missing (ids are sequential). */
+function experimentNotFound(message: string): NotFoundError {
+  return new NotFoundError(message, { reason: 'EXPERIMENT_NOT_FOUND' });
+}
+
+function experimentNameTaken(message: string): AlreadyExistsError {
+  return new AlreadyExistsError(message, { reason: 'EXPERIMENT_NAME_TAKEN' });
+}
+
+function experimentResourceName(experiment: ExperimentEntity): string {
+  return resourceName(['projects', experiment.projectId], ['experiments', experiment.id]);
 }

@@ -170,6 +170,13 @@ describe('MetricService through the service kit', () => {
     expect(await codeOf(outsider.getMetricHistory({ runId: runA, key: 'loss' }))).toBe(status.PERMISSION_DENIED);
     expect(await codeOf(reader.getSampledMetricHistory({ runIds: [runA, 'f'.repeat(32)], key: 'loss' }))).toBe(status.NOT_FOUND);
     expect(await codeOf(drain(reader.streamMetricHistory({ runId: 'f'.repeat(32), key: 'loss' })))).toBe(status.NOT_FOUND);
+    await expect(reader.getMetricSeries({ runId: 'f'.repeat(32), key: 'loss' })).rejects.toMatchObject({
+      code: status.NOT_FOUND,
+      details: `Run with id=${'f'.repeat(32)} not found`,
+      reason: 'RUN_NOT_FOUND',
+      domain: 'tracking.trellis',
+      resource: `runs/${'f'.repeat(32)}`,
+    });
   });
 
   it.each([

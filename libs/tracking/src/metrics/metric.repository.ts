@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { decodePageToken, Dialect, encodePageToken, FailedPreconditionError, SEQUENCE_POSITION, sqliteColumn } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
+import { runNotActive } from '../runs/run-errors';
 import { appendTo, identityOf, mayRepeat, type PointColumns, type RollupDelta, type SeriesState } from './metric-append';
 import {
   bucketWidth,
@@ -664,5 +665,5 @@ async function sqliteRows(
 }
 
 function inactiveRun(runId: string): FailedPreconditionError {
-  return new FailedPreconditionError(`run ${runId} is deleted or missing; restore it before logging to it`);
+  return runNotActive(runId, `run ${runId} is deleted or missing; restore it before logging to it`);
 }

@@ -1,14 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { NotFoundError, type Action, type Caller } from '@trellis/platform';
+import type { Action, Caller } from '@trellis/platform';
 import type { EntityManager } from 'typeorm';
 import { checkRunId } from '../shared/tracking-limits';
+import { runNotFound } from './run-errors';
 import type { RunEntity } from './run.entity';
 import { RunRepository } from './run.repository';
 
 const PROJECT_CACHE_SIZE = 10_000;
-
-/** MLflow's words for a missing run. */
-const runNotFound = (runId: string) => `Run with id=${runId} not found`;
 
 /**
  * Finds a run and checks that the caller may act on it, in one place for every feature that
@@ -29,7 +27,7 @@ export class RunAccess {
   async require(caller: Caller, action: Action, runId: string, manager?: EntityManager, options: { lock?: boolean } = {}): Promise<RunEntity> {
     checkRunId(runId);
     const run = await this.runs.findById(runId, manager, options);
-    if (!run) throw new NotFoundError(runNotFound(runId));
+    if (!run) throw runNotFound(runId);
     this.remember(run.id, run.projectId);
     caller.assert(action, 'Run', { projectId: run.projectId, id: run.id });
     return run;
@@ -45,7 +43,7 @@ export class RunAccess {
     let projectId = this.projects.get(runId);
     if (projectId === undefined) {
       projectId = await this.runs.projectOf(runId);
-      if (projectId === undefined) throw new NotFoundError(runNotFound(runId));
+      if (projectId === undefined) throw runNotFound(runId);
       this.remember(runId, projectId);
     }
     caller.assert(action, 'Run', { projectId, id: runId });

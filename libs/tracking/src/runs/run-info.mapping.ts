@@ -1,4 +1,5 @@
 import { create } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { InvalidArgumentError } from '@trellis/platform';
 import { RunInfoSchema, RunStatus, type RunInfo } from '@trellis/proto';
 import { lifecycleStageToProto } from '../shared/lifecycle.mapping';
@@ -12,7 +13,7 @@ const STATUSES: Record<RunStatusName, RunStatus> = {
   KILLED: RunStatus.KILLED,
 };
 
-/** The stored status of a proto status; undefined for UNSPECIFIED (keep the current one). */
+/** The stored status of a proto status; undefined for UNSPECIFIED, which no run holds. */
 export function runStatusFromProto(status: RunStatus): RunStatusName | undefined {
   if (status === RunStatus.UNSPECIFIED) return undefined;
   const name = (Object.keys(STATUSES) as RunStatusName[]).find((key) => STATUSES[key] === status);
@@ -23,14 +24,14 @@ export function runStatusFromProto(status: RunStatus): RunStatusName | undefined
 /** A stored run as the proto `RunInfo`, as responses and the run.created and run.finished events carry it. */
 export function runInfoToProto(run: RunEntity): RunInfo {
   return create(RunInfoSchema, {
-    runId: run.id,
+    id: run.id,
     experimentId: String(run.experimentId),
     projectId: run.projectId,
     runName: run.name,
     userId: run.userId,
     status: STATUSES[run.status],
-    startTimeMs: BigInt(run.startTime),
-    endTimeMs: BigInt(run.endTime ?? 0),
+    startTime: timestampFromMs(run.startTime),
+    endTime: run.endTime === null ? undefined : timestampFromMs(run.endTime),
     artifactUri: run.artifactUri,
     lifecycleStage: lifecycleStageToProto(run.lifecycleStage),
     parentRunId: run.parentRunId ?? '',

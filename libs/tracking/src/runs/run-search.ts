@@ -1,13 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { InvalidArgumentError } from '@trellis/platform';
+import { DEFAULT_PAGE_SIZE, InvalidArgumentError } from '@trellis/platform';
 import { parseOrderBy } from '../shared/search/order-by.parser';
 import { parseRunFilter } from '../shared/search/run-filter.parser';
 import { RunRepository } from './run.repository';
 import { offsetOf, offsetPage, pageSizeWithin, parseField, parseOrderByList } from '../shared/search/search-request';
 
-/** Runs a search returns when `page_size` is 0 (MLflow's `max_results` default). */
-export const DEFAULT_RUN_PAGE_SIZE = 1000;
-/** The most runs one page may hold (MLflow's SEARCH_MAX_RESULTS_THRESHOLD). */
+/** The most runs one page may hold (MLflow's SEARCH_MAX_RESULTS_THRESHOLD), an exception to MAX_PAGE_SIZE. */
 export const MAX_RUN_PAGE_SIZE = 50_000;
 
 /** A `runs/search` request after the caller has resolved and checked the experiments. */
@@ -18,7 +16,7 @@ export interface RunSearchRequest {
   /** Entries such as `metrics.acc DESC`; empty for `start_time DESC`. */
   orderBy: string[];
   viewType: 'active' | 'deleted' | 'all';
-  /** 0 for 1000; at most 50,000. */
+  /** 0 for 100; at most 50,000. */
   pageSize: number;
   /** '' for the first page, else the previous page's `nextPageToken`. */
   pageToken: string;
@@ -44,7 +42,7 @@ export class RunSearch {
   async search(request: RunSearchRequest): Promise<RunSearchPage> {
     const filter = parseField('filter', () => parseRunFilter(request.filter));
     const orderBy = parseOrderByList(request.orderBy, parseOrderBy);
-    const pageSize = pageSizeWithin(request.pageSize, DEFAULT_RUN_PAGE_SIZE, MAX_RUN_PAGE_SIZE);
+    const pageSize = pageSizeWithin(request.pageSize, DEFAULT_PAGE_SIZE, MAX_RUN_PAGE_SIZE);
     for (const id of request.experimentIds) {
       if (!Number.isSafeInteger(id)) throw new InvalidArgumentError(`${id} is not an experiment id`, 'experiment_ids');
     }

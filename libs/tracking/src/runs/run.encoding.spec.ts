@@ -46,6 +46,7 @@ describe('runs encoded straight to the wire', () => {
         inputs: [input],
       }),
       view({ status: 'RUNNING', endTime: null, lifecycleStage: 'deleted', parentRunId: 'fedcba9876543210fedcba9876543210', name: '' }),
+      view({ startTime: 0, endTime: 1_700_000_000_123 }),
     ];
     const reference = toBinary(SearchRunsResponseSchema, create(SearchRunsResponseSchema, { runs: views.map(runToProto), nextPageToken: 'next' }));
     const fast = create(SearchRunsResponseSchema, { nextPageToken: 'next' });
@@ -55,7 +56,9 @@ describe('runs encoded straight to the wire', () => {
     const runsOnly = create(SearchRunsResponseSchema);
     runsOnly.$unknown = encodedRuns(views);
     expect(Buffer.from(toBinary(SearchRunsResponseSchema, runsOnly))).toEqual(Buffer.from(toBinary(SearchRunsResponseSchema, create(SearchRunsResponseSchema, { runs: views.map(runToProto) }))));
-    expect(decoded.runs).toHaveLength(2);
+    expect(decoded.runs).toHaveLength(3);
+    expect(decoded.runs[1].info?.endTime).toBeUndefined();
+    expect(decoded.runs[2].info?.endTime).toMatchObject({ seconds: 1_700_000_000n, nanos: 123_000_000 });
     expect(decoded.runs[0].data?.metrics[1].value).toBeNaN();
   });
 });

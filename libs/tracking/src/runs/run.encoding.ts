@@ -1,4 +1,5 @@
 import type { UnknownField } from '@bufbuild/protobuf';
+import type { TimestampSchema } from '@bufbuild/protobuf/wkt';
 import { wireField, type WireMessage } from '@trellis/platform';
 import { LifecycleStage, RunStatus, SearchRunsResponseSchema, type RunSchema } from '@trellis/proto';
 import type { RunView } from './run.service';
@@ -24,14 +25,14 @@ export function encodedRuns(views: readonly RunView[]): UnknownField[] {
 function runOnWire({ run, params, tags, metrics, inputs }: RunView): WireMessage<typeof RunSchema> {
   return {
     info: {
-      runId: run.id,
+      id: run.id,
       experimentId: String(run.experimentId),
       projectId: run.projectId,
       runName: run.name,
       userId: run.userId,
       status: STATUSES[run.status] ?? RunStatus.UNSPECIFIED,
-      startTimeMs: run.startTime,
-      endTimeMs: run.endTime ?? 0,
+      startTime: timestampOnWire(run.startTime),
+      endTime: run.endTime === null ? undefined : timestampOnWire(run.endTime),
       artifactUri: run.artifactUri,
       lifecycleStage: run.lifecycleStage === 'deleted' ? LifecycleStage.DELETED : LifecycleStage.ACTIVE,
       parentRunId: run.parentRunId ?? '',
@@ -39,4 +40,10 @@ function runOnWire({ run, params, tags, metrics, inputs }: RunView): WireMessage
     data: { metrics, params, tags },
     inputs: { datasetInputs: inputs.map((input) => ({ tags: input.tags, dataset: input })) },
   };
+}
+
+/** A stored instant (milliseconds since the Unix epoch) as a Timestamp, as timestampFromMs makes it. */
+function timestampOnWire(ms: number): WireMessage<typeof TimestampSchema> {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 };
 }

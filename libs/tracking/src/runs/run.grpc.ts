@@ -2,7 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { callerOf, Requires } from '@trellis/platform';
+import { callerOf, checkUpdateMask, InvalidArgumentError, Requires } from '@trellis/platform';
 import {
   CreateRunResponseSchema,
   DeleteRunResponseSchema,
@@ -42,11 +42,31 @@ import {
   type UpdateRunResponse,
 } from '@trellis/proto';
 import { viewTypeFromProto } from '../shared/lifecycle.mapping';
+import { millisOf } from '../shared/time.mapping';
 import { encodedRuns } from './run.encoding';
 import { metricFromProto } from '../metrics/metric.mapping';
 import { runInfoToProto, runStatusFromProto } from './run-info.mapping';
 import { runToProto } from './run.mapping';
-import { RunService } from './run.service';
+import { RunService, type RunChanges } from './run.service';
+
+/** The fields of a run that UpdateRun's update_mask may name. */
+const RUN_UPDATABLE = ['status', 'end_time', 'run_name'] as const;
+
+/** The changes an UpdateRun request names; a named field must carry a value to set. */
+function runChangesOf(request: UpdateRunRequest): RunChanges {
+  const mask = checkUpdateMask(request.updateMask?.paths ?? [], RUN_UPDATABLE);
+  const changes: RunChanges = {};
+  if (mask.has('status')) {
+    changes.status = runStatusFromProto(request.status);
+    if (!changes.status) throw new InvalidArgumentError('name the status to set; update_mask names it', 'status');
+  }
+  if (mask.has('end_time')) {
+    if (!request.endTime) throw new InvalidArgumentError('name the end time to set; update_mask names it', 'end_time');
+    changes.endTimeMs = millisOf(request.endTime, 'end_time');
+  }
+  if (mask.has('run_name')) changes.runName = request.runName;
+  return changes;
+}
 
 const keyValue = (entry: { key: string; value: string } | undefined) => ({ key: entry?.key ?? '', value: entry?.value ?? '' });
 
@@ -64,7 +84,7 @@ export class RunGrpc {
     const view = await this.runs.create(callerOf(metadata), {
       experimentId: request.experimentId,
       runName: request.runName,
-      startTimeMs: Number(request.startTimeMs),
+      startTimeMs: request.startTime ? millisOf(request.startTime, 'start_time') : 0,
       tags: request.tags.map(keyValue),
       parentRunId: request.parentRunId,
       userId: request.userId,
@@ -81,12 +101,7 @@ export class RunGrpc {
   @GrpcMethod('RunService', 'UpdateRun')
   @Requires('update', 'Run')
   async updateRun(request: UpdateRunRequest, metadata: Metadata): Promise<UpdateRunResponse> {
-    const run = await this.runs.update(callerOf(metadata), {
-      runId: request.runId,
-      status: runStatusFromProto(request.status),
-      endTimeMs: Number(request.endTimeMs),
-      runName: request.runName,
-    });
+    const run = await this.runs.update(callerOf(metadata), request.runId, runChangesOf(request));
     return create(UpdateRunResponseSchema, { runInfo: runInfoToProto(run) });
   }
 

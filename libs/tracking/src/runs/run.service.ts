@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
-import { AuditRecorder, type Caller, checkLength, checkNoControlCharacters, checkNoNul, DomainError, excerpt, FailedPreconditionError, InvalidArgumentError, NotFoundError, Outbox } from '@trellis/platform';
+import { AuditRecorder, type Caller, checkLength, checkRequired, checkNoControlCharacters, checkNoNul, DomainError, excerpt, InvalidArgumentError, NotFoundError, Outbox, resourceName } from '@trellis/platform';
 import { RunCreatedEventSchema, RunFinishedEventSchema } from '@trellis/proto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ArtifactStores } from '../artifacts/artifact-stores';
@@ -17,6 +17,7 @@ import { RunEntity, TERMINAL_STATUSES, type RunInputEntity, type RunStatusName }
 import { RunRepository } from './run.repository';
 import { generatedRunName } from './run-name';
 import { checkDatasetInput, type NewDatasetInput } from './dataset-input.validation';
+import { runNotActive } from './run-errors';
 
 /** MLflow's system tags that carry run fields. */
 const PARENT_TAG = 'mlflow.parentRunId';
@@ -36,11 +37,19 @@ export interface RunView {
 export interface NewRun {
   experimentId: string;
   runName: string;
+  /** 0 for now. */
   startTimeMs: number;
   tags: KeyValue[];
   parentRunId: string;
   /** The user the caller names (MLflow's `user_id`), kept as given; absent: the mlflow.user tag, else the caller. */
   userId?: string;
+}
+
+/** What UpdateRun changes: the fields present, each to its value. */
+export interface RunChanges {
+  status?: RunStatusName;
+  endTimeMs?: number;
+  runName?: string;
 }
 
 /** What a search of runs asks for. */
@@ -72,9 +81,6 @@ export class RunService {
     const experiment = await this.experiments.get(caller, input.experimentId);
     caller.assert('create', 'Run', { projectId: experiment.projectId });
     checkExperimentActive(experiment);
-    if (!Number.isSafeInteger(input.startTimeMs) || input.startTimeMs < 0) {
-      throw new InvalidArgumentError('must be a non-negative number of milliseconds', 'start_time');
-    }
     input.tags.forEach((tag, index) => {
       checkKey(tag.key, `tags[${index}].key`);
       checkLength(tag.value, TRACKING_LIMITS.runTagValueLength, `tags[${index}].value`);
@@ -140,23 +146,26 @@ export class RunService {
     return view;
   }
 
-  /** Changes status, end time or name; reaching a terminal status publishes run.finished once. */
-  async update(caller: Caller, input: { runId: string; status?: RunStatusName; endTimeMs: number; runName: string }): Promise<RunEntity> {
-    if (input.runName) checkRunName(input.runName);
-    if (!Number.isSafeInteger(input.endTimeMs) || input.endTimeMs < 0) {
-      throw new InvalidArgumentError('must be a non-negative number of milliseconds', 'end_time');
+  /**
+   * Changes the status, end time or name that `changes` holds; reaching a terminal status sets the
+   * end time to now unless `changes` sets it, and publishes run.finished once.
+   */
+  async update(caller: Caller, runId: string, changes: RunChanges): Promise<RunEntity> {
+    if (changes.runName !== undefined) {
+      checkRequired(changes.runName, 'run_name');
+      checkRunName(changes.runName);
     }
     return this.dataSource.transaction(async (manager) => {
       // Locked, so of two concurrent updates that finish the run only the first publishes run.finished.
-      const run = await this.access.require(caller, 'update', input.runId, manager, { lock: true });
+      const run = await this.access.require(caller, 'update', runId, manager, { lock: true });
       checkActive(run);
       const wasTerminal = TERMINAL_STATUSES.includes(run.status);
-      if (input.status) run.status = input.status;
+      if (changes.status) run.status = changes.status;
       const finishing = !wasTerminal && TERMINAL_STATUSES.includes(run.status);
-      if (input.endTimeMs) run.endTime = input.endTimeMs;
+      if (changes.endTimeMs !== undefined) run.endTime = changes.endTimeMs;
       else if (finishing) run.endTime = Date.now();
-      if (input.runName) {
-        run.name = input.runName;
+      if (changes.runName !== undefined) {
+        run.name = changes.runName;
         await this.runs.setTags(manager, run.id, [{ key: RUN_NAME_TAG, value: run.name }]);
       }
       await this.runs.updateState(manager, run);
@@ -211,7 +220,7 @@ export class RunService {
     const run = await this.access.require(caller, 'update', runId);
     checkActive(run);
     const deleted = await this.dataSource.transaction((manager) => this.runs.deleteTag(manager, run.id, key));
-    if (!deleted) throw new NotFoundError(`No tag with name: ${key} in run with id ${runId}`);
+    if (!deleted) throw new NotFoundError(`No tag with name: ${key} in run with id ${runId}`, { reason: 'TAG_NOT_FOUND', resource: resourceName(['runs', run.id]) });
   }
 
   /** Records dataset inputs; a dataset logged again (same name and digest) only gains new tags. */
@@ -272,7 +281,7 @@ export class RunService {
     for (const param of params) {
       const earlier = values.get(param.key);
       if (earlier !== undefined && earlier !== param.value) {
-        throw new InvalidArgumentError(paramChanged(param.key, earlier, param.value, runId));
+        throw paramChanged(param.key, earlier, param.value, runId);
       }
     }
     const fresh = params.filter((param) => !values.has(param.key));
@@ -283,7 +292,7 @@ export class RunService {
     const wanted = new Map(fresh.map((param) => [param.key, param.value]));
     const changed = stored.find((param) => wanted.get(param.key) !== param.value);
     if (changed) {
-      throw new InvalidArgumentError(paramChanged(changed.key, changed.value, wanted.get(changed.key) ?? '', runId));
+      throw paramChanged(changed.key, changed.value, wanted.get(changed.key) ?? '', runId);
     }
   }
 
@@ -300,14 +309,18 @@ export class RunService {
   }
 }
 
-/** MLflow's words for a param logged again with another value. */
-function paramChanged(key: string, logged: string, attempted: string, runId: string): string {
-  return `Changing param values is not allowed. Param with key='${key}' was already logged with value='${excerpt(logged)}' for run ID='${runId}'. Attempted logging new value '${excerpt(attempted)}'.`;
+/** INVALID_ARGUMENT (PARAM_VALUE_CHANGED), in MLflow's words, for a param logged again with another value. */
+function paramChanged(key: string, logged: string, attempted: string, runId: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `Changing param values is not allowed. Param with key='${key}' was already logged with value='${excerpt(logged)}' for run ID='${runId}'. Attempted logging new value '${excerpt(attempted)}'.`,
+    undefined,
+    { reason: 'PARAM_VALUE_CHANGED', resource: resourceName(['runs', runId]) },
+  );
 }
 
 function checkActive(run: RunEntity): void {
   if (run.lifecycleStage !== 'active') {
-    throw new FailedPreconditionError(`The run ${run.id} must be in the 'active' state. Current state is ${run.lifecycleStage}.`);
+    throw runNotActive(run.id, `The run ${run.id} must be in the 'active' state. Current state is ${run.lifecycleStage}.`);
   }
 }
 

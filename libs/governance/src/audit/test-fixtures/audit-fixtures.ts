@@ -17,8 +17,8 @@ import { governanceService } from '../../governance.definition';
 export const T0_MS = Date.UTC(2026, 0, 1);
 
 /** Test-only: the fields of an audit event a test sets. */
-export type AuditEventFields = Partial<Omit<AuditEvent, '$typeName' | '$unknown' | 'occurredAt'>> & {
-  occurredAt?: MessageInitShape<typeof TimestampSchema>;
+export type AuditEventFields = Partial<Omit<AuditEvent, '$typeName' | '$unknown' | 'eventTime'>> & {
+  eventTime?: MessageInitShape<typeof TimestampSchema>;
 };
 
 /** Test-only: an audit event as a service would send it, with a fresh id and the given fields. */
@@ -29,11 +29,11 @@ export function auditEvent(fields: AuditEventFields = {}): AuditEvent {
     actor: 'user-1',
     action: 'create',
     method: 'trellis.tracking.v1.RunService/CreateRun',
-    resource: 'Run/r-1',
+    resource: 'runs/r-1',
     projectId: 'p1',
     outcome: Outcome.SUCCEEDED,
     requestId: 'req-1',
-    occurredAt: timestampFromMs(T0_MS),
+    eventTime: timestampFromMs(T0_MS),
     clientAddress: 'ipv4:10.0.0.7:51234',
     ...fields,
   });

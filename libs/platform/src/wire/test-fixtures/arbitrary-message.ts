@@ -1,4 +1,5 @@
 import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
+import { isWrapperDesc } from '@bufbuild/protobuf/wkt';
 import fc from 'fast-check';
 
 type Init = Record<string, unknown>;
@@ -83,7 +84,8 @@ function singular(field: DescField, depth: number): fc.Arbitrary<unknown> {
     case 'enum':
       return fc.oneof(fc.constantFrom(...field.enum.values.map((value) => value.number)), fc.integer());
     case 'message':
-      return arbitraryMessage(field.message, depth - 1);
+      // protobuf-es takes a google.protobuf.*Value outside a oneof as the scalar it wraps.
+      return !field.oneof && isWrapperDesc(field.message) ? singular(field.message.fields[0], depth) : arbitraryMessage(field.message, depth - 1);
     default:
       throw new Error(`not a singular field: ${field.name}`);
   }
@@ -159,7 +161,7 @@ export function withNumbers(schema: DescMessage, init: Init): Init {
   const out: Init = { ...init };
   const one = (field: DescField, value: unknown): unknown => {
     if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value;
-    const message = field.fieldKind === 'scalar' || field.fieldKind === 'enum' ? undefined : field.message;
+    const message = field.fieldKind === 'scalar' || field.fieldKind === 'enum' || (field.fieldKind === 'message' && !field.oneof && isWrapperDesc(field.message)) ? undefined : field.message;
     return message && value !== undefined ? withNumbers(message, value as Init) : value;
   };
   const convert = (field: DescField, value: unknown): unknown => {

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/audit/v1/audit_event.proto.
  */
 export const file_trellis_audit_v1_audit_event: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0cmVsbGlzL2F1ZGl0L3YxL2F1ZGl0X2V2ZW50LnByb3RvEhB0cmVsbGlzLmF1ZGl0LnYxIpcCCgpBdWRpdEV2ZW50EgoKAmlkGAEgASgJEg8KB3NlcnZpY2UYAiABKAkSDQoFYWN0b3IYAyABKAkSDgoGYWN0aW9uGAQgASgJEg4KBm1ldGhvZBgFIAEoCRIQCghyZXNvdXJjZRgGIAEoCRISCgpwcm9qZWN0X2lkGAcgASgJEioKB291dGNvbWUYCCABKA4yGS50cmVsbGlzLmF1ZGl0LnYxLk91dGNvbWUSDgoGcmVhc29uGAkgASgJEhIKCnJlcXVlc3RfaWQYCiABKAkSLwoLb2NjdXJyZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmNsaWVudF9hZGRyZXNzGAwgASgJKk0KB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhUKEU9VVENPTUVfU1VDQ0VFREVEEAESEgoOT1VUQ09NRV9ERU5JRUQQAmIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiJ0cmVsbGlzL2F1ZGl0L3YxL2F1ZGl0X2V2ZW50LnByb3RvEhB0cmVsbGlzLmF1ZGl0LnYxIpYCCgpBdWRpdEV2ZW50EgoKAmlkGAEgASgJEg8KB3NlcnZpY2UYAiABKAkSDQoFYWN0b3IYAyABKAkSDgoGYWN0aW9uGAQgASgJEg4KBm1ldGhvZBgFIAEoCRIQCghyZXNvdXJjZRgGIAEoCRISCgpwcm9qZWN0X2lkGAcgASgJEioKB291dGNvbWUYCCABKA4yGS50cmVsbGlzLmF1ZGl0LnYxLk91dGNvbWUSDgoGcmVhc29uGAkgASgJEhIKCnJlcXVlc3RfaWQYCiABKAkSLgoKZXZlbnRfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOY2xpZW50X2FkZHJlc3MYDCABKAkqTQoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASFQoRT1VUQ09NRV9TVUNDRUVERUQQARISCg5PVVRDT01FX0RFTklFRBACYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * AuditEvent records one mutating call, or one denied call, of any service. Services publish it
@@ -59,7 +59,10 @@ export type AuditEvent = Message<"trellis.audit.v1.AuditEvent"> & {
   method: string;
 
   /**
-   * resource names what the call acted on, e.g. Run, or Run/5f1c... when the id is known.
+   * resource is the resource name (docs/api-style.md) of what the call acted on, e.g.
+   * runs/5f1c..., projects/{project_id}/models/churn/aliases/champion; or of the collection when
+   * the call named no member (projects/{project_id}/experiments, for a create refused before it
+   * had an id).
    *
    * @generated from field: string resource = 6;
    */
@@ -94,11 +97,11 @@ export type AuditEvent = Message<"trellis.audit.v1.AuditEvent"> & {
   requestId: string;
 
   /**
-   * occurred_at is when the service handled the call.
+   * event_time is when the service handled the call.
    *
-   * @generated from field: google.protobuf.Timestamp occurred_at = 11;
+   * @generated from field: google.protobuf.Timestamp event_time = 11;
    */
-  occurredAt?: Timestamp | undefined;
+  eventTime?: Timestamp | undefined;
 
   /**
    * client_address is the caller's network address as the service saw it.

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/events/v1/envelope.proto.
  */
 export const file_trellis_events_v1_envelope: GenFile = /*@__PURE__*/
-  fileDesc("CiB0cmVsbGlzL2V2ZW50cy92MS9lbnZlbG9wZS5wcm90bxIRdHJlbGxpcy5ldmVudHMudjEiuwEKDUV2ZW50RW52ZWxvcGUSCgoCaWQYASABKAkSDwoHc3ViamVjdBgCIAEoCRIUCgxwYXlsb2FkX3R5cGUYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIvCgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKcmVxdWVzdF9pZBgGIAEoCRINCgVhY3RvchgHIAEoCRISCgpwcm9qZWN0X2lkGAggASgJYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiB0cmVsbGlzL2V2ZW50cy92MS9lbnZlbG9wZS5wcm90bxIRdHJlbGxpcy5ldmVudHMudjEiugEKDUV2ZW50RW52ZWxvcGUSCgoCaWQYASABKAkSDwoHc3ViamVjdBgCIAEoCRIUCgxwYXlsb2FkX3R5cGUYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIuCgpldmVudF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpyZXF1ZXN0X2lkGAYgASgJEg0KBWFjdG9yGAcgASgJEhIKCnByb2plY3RfaWQYCCABKAliBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * EventEnvelope wraps every event Trellis publishes to NATS JetStream. The payload is a protobuf
@@ -54,11 +54,11 @@ export type EventEnvelope = Message<"trellis.events.v1.EventEnvelope"> & {
   payload: Uint8Array;
 
   /**
-   * occurred_at is when the change that produced the event was committed.
+   * event_time is when the change that produced the event was committed.
    *
-   * @generated from field: google.protobuf.Timestamp occurred_at = 5;
+   * @generated from field: google.protobuf.Timestamp event_time = 5;
    */
-  occurredAt?: Timestamp | undefined;
+  eventTime?: Timestamp | undefined;
 
   /**
    * request_id is the id of the request that caused the change, for tracing across services.

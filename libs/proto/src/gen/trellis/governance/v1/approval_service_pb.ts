@@ -36,7 +36,8 @@ export type RequestApprovalRequest = Message<"trellis.governance.v1.RequestAppro
   action: string;
 
   /**
-   * resource names what it acts on.
+   * resource is the resource name of what it acts on, as the service that protects the action
+   * names it (projects/{project_id}/models/{model_name}/aliases/{alias}).
    *
    * @generated from field: string resource = 3;
    */
@@ -246,7 +247,7 @@ export type ListApprovalsRequest = Message<"trellis.governance.v1.ListApprovalsR
   pageSize: number;
 
   /**
-   * page_token is next_page_token of the previous page.
+   * page_token is next_page_token of the previous page of this listing; empty for the first.
    *
    * @generated from field: string page_token = 4;
    */
@@ -289,13 +290,19 @@ export const ListApprovalsResponseSchema: GenMessage<ListApprovalsResponse> = /*
   messageDesc(file_trellis_governance_v1_approval_service, 9);
 
 /**
- * ApprovalService runs four-eyes approvals for protected actions of any service.
+ * ApprovalService runs four-eyes approvals for protected actions of any service. Every error
+ * carries an ErrorInfo of domain governance.trellis whose metadata names the resource; the codes
+ * and reasons each call returns are listed with it, beyond UNAUTHENTICATED, PERMISSION_DENIED,
+ * UNAVAILABLE and INTERNAL, which any call can return, and INVALID_ARGUMENT (with a BadRequest
+ * naming the field) for a field over its declared limit.
  *
  * @generated from service trellis.governance.v1.ApprovalService
  */
 export const ApprovalService: GenService<{
   /**
    * RequestApproval asks for a protected action; the request waits for someone else's decision.
+   * INVALID_ARGUMENT: an empty project_id or resource, an action that is not dotted lowercase
+   * words, details with an empty key.
    *
    * @generated from rpc trellis.governance.v1.ApprovalService.RequestApproval
    */
@@ -306,6 +313,9 @@ export const ApprovalService: GenService<{
   },
   /**
    * Approve approves a pending request; the requester can never approve their own.
+   * NOT_FOUND (APPROVAL_NOT_FOUND): no such request, or the caller may not read it.
+   * PERMISSION_DENIED (APPROVAL_BY_REQUESTER): the caller asked for it. FAILED_PRECONDITION
+   * (APPROVAL_NOT_PENDING): it was already approved or rejected.
    *
    * @generated from rpc trellis.governance.v1.ApprovalService.Approve
    */
@@ -315,7 +325,9 @@ export const ApprovalService: GenService<{
     output: typeof ApproveResponseSchema;
   },
   /**
-   * Reject rejects a pending request.
+   * Reject rejects a pending request; the requester may reject their own to withdraw it.
+   * NOT_FOUND (APPROVAL_NOT_FOUND): as Approve. FAILED_PRECONDITION (APPROVAL_NOT_PENDING): as
+   * Approve.
    *
    * @generated from rpc trellis.governance.v1.ApprovalService.Reject
    */
@@ -326,6 +338,7 @@ export const ApprovalService: GenService<{
   },
   /**
    * GetApproval returns one request; services call it before the protected action.
+   * NOT_FOUND (APPROVAL_NOT_FOUND): as Approve.
    *
    * @generated from rpc trellis.governance.v1.ApprovalService.GetApproval
    */
@@ -335,7 +348,9 @@ export const ApprovalService: GenService<{
     output: typeof GetApprovalResponseSchema;
   },
   /**
-   * ListApprovals pages through a project's requests, newest first.
+   * ListApprovals pages through a project's requests, newest first (the order they were made in,
+   * reversed). INVALID_ARGUMENT: an empty project_id, page_size over 1000, or a page_token of
+   * another listing.
    *
    * @generated from rpc trellis.governance.v1.ApprovalService.ListApprovals
    */

@@ -99,21 +99,22 @@ export type AuditFilter = Message<"trellis.governance.v1.AuditFilter"> & {
   actor: string;
 
   /**
-   * resource of the records (exact, or a prefix ending in *).
+   * resource of the records: a resource name, exact, or a prefix ending in *
+   * (projects/{project_id}/models/*).
    *
    * @generated from field: string resource = 3;
    */
   resource: string;
 
   /**
-   * start_time is the earliest occurred_at, inclusive.
+   * start_time is the earliest event_time, inclusive.
    *
    * @generated from field: google.protobuf.Timestamp start_time = 4;
    */
   startTime?: Timestamp | undefined;
 
   /**
-   * end_time is the latest occurred_at, exclusive.
+   * end_time is the latest event_time, exclusive.
    *
    * @generated from field: google.protobuf.Timestamp end_time = 5;
    */
@@ -148,7 +149,7 @@ export type ListAuditRecordsRequest = Message<"trellis.governance.v1.ListAuditRe
   pageSize: number;
 
   /**
-   * page_token is next_page_token of the previous page.
+   * page_token is next_page_token of the previous page of this listing; empty for the first.
    *
    * @generated from field: string page_token = 3;
    */
@@ -360,13 +361,20 @@ export const CreateAuditCheckpointResponseSchema: GenMessage<CreateAuditCheckpoi
   messageDesc(file_trellis_governance_v1_audit_service, 9);
 
 /**
- * AuditService reads and checks the append-only, hash-chained audit log.
+ * AuditService reads and checks the append-only, hash-chained audit log. Every error carries an
+ * ErrorInfo of domain governance.trellis whose metadata names the resource; the codes and reasons
+ * each call returns are listed with it, beyond UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE and
+ * INTERNAL, which any call can return, and INVALID_ARGUMENT (with a BadRequest naming the field)
+ * for a field over its declared limit.
  *
  * @generated from service trellis.governance.v1.AuditService
  */
 export const AuditService: GenService<{
   /**
-   * ListAuditRecords pages through records matching a filter, oldest first.
+   * ListAuditRecords pages through records matching a filter, oldest first (by sequence), of the
+   * projects whose audit log the caller may read (project admins and owners; org admins all).
+   * INVALID_ARGUMENT: a filter.resource with * other than last, a filter.end_time not after
+   * filter.start_time, page_size over 1000, or a page_token of another listing.
    *
    * @generated from rpc trellis.governance.v1.AuditService.ListAuditRecords
    */
@@ -376,8 +384,8 @@ export const AuditService: GenService<{
     output: typeof ListAuditRecordsResponseSchema;
   },
   /**
-   * ExportAuditRecords streams matching records as JSON Lines, one record per message, with the
-   * chain's checkpoints among them.
+   * ExportAuditRecords streams matching records as JSON Lines, one record per message, oldest first,
+   * with the chain's checkpoints among them. INVALID_ARGUMENT: a filter as ListAuditRecords refuses.
    *
    * @generated from rpc trellis.governance.v1.AuditService.ExportAuditRecords
    */
@@ -388,7 +396,9 @@ export const AuditService: GenService<{
   },
   /**
    * VerifyAuditChain recomputes the chain, checks every checkpoint's signature and that the chain
-   * still has the head each one signed, and names the first record that does not fit.
+   * still has the head each one signed, and names the first record that does not fit; a broken
+   * chain is an answer, not an error. PERMISSION_DENIED (ORG_ADMIN_REQUIRED): the caller is not an
+   * org admin. FAILED_PRECONDITION (AUDIT_CHAIN_HEAD_MISSING): the chain's head row is gone.
    *
    * @generated from rpc trellis.governance.v1.AuditService.VerifyAuditChain
    */
@@ -399,8 +409,11 @@ export const AuditService: GenService<{
   },
   /**
    * CreateAuditCheckpoint signs the chain's current head now (governance also does so every
-   * audit.checkpointEveryRecords records and every audit.checkpointEverySeconds seconds), and
-   * answers the checkpoint covering the head. Only an org admin may.
+   * services.governance.checkpointEveryRecords records and every
+   * services.governance.checkpointEverySeconds seconds), and
+   * answers the checkpoint covering the head. PERMISSION_DENIED (ORG_ADMIN_REQUIRED): the caller
+   * is not an org admin. FAILED_PRECONDITION: AUDIT_CHECKPOINTS_OFF (no KMS is configured to sign
+   * them), AUDIT_CHAIN_EMPTY (there is no record to sign yet).
    *
    * @generated from rpc trellis.governance.v1.AuditService.CreateAuditCheckpoint
    */

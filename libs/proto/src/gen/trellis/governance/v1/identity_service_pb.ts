@@ -5,6 +5,8 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb";
+import type { FieldMask } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
 import type { Principal, PrincipalKind, Project, RoleBinding } from "./resources_pb";
 import { file_trellis_governance_v1_resources } from "./resources_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -13,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/governance/v1/identity_service.proto.
  */
 export const file_trellis_governance_v1_identity_service: GenFile = /*@__PURE__*/
-  fileDesc("Cix0cmVsbGlzL2dvdmVybmFuY2UvdjEvaWRlbnRpdHlfc2VydmljZS5wcm90bxIVdHJlbGxpcy5nb3Zlcm5hbmNlLnYxImUKFENyZWF0ZVByb2plY3RSZXF1ZXN0EhUKBG5hbWUYASABKAlCB7pIBHICGD8SHQoLZGVzY3JpcHRpb24YAiABKAlCCLpIBXIDGNAPEhcKD2VuY3J5cHRfYXRfcmVzdBgDIAEoCCJIChVDcmVhdGVQcm9qZWN0UmVzcG9uc2USLwoHcHJvamVjdBgBIAEoCzIeLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5Qcm9qZWN0IjAKEUdldFByb2plY3RSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEAiRQoSR2V0UHJvamVjdFJlc3BvbnNlEi8KB3Byb2plY3QYASABKAsyHi50cmVsbGlzLmdvdmVybmFuY2UudjEuUHJvamVjdCJGChNMaXN0UHJvamVjdHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiAICJhChRMaXN0UHJvamVjdHNSZXNwb25zZRIwCghwcm9qZWN0cxgBIAMoCzIeLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5Qcm9qZWN0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKQAQoUVXBkYXRlUHJvamVjdFJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIdCgtkZXNjcmlwdGlvbhgCIAEoCUIIukgFcgMY0A8SFwoPZW5jcnlwdF9hdF9yZXN0GAMgASgIEiMKC3VwZGF0ZV9tYXNrGAQgAygJQg66SAuSAQgQECIEcgIYQCJIChVVcGRhdGVQcm9qZWN0UmVzcG9uc2USLwoHcHJvamVjdBgBIAEoCzIeLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5Qcm9qZWN0IpYBChZDcmVhdGVQcmluY2lwYWxSZXF1ZXN0EjIKBGtpbmQYASABKA4yJC50cmVsbGlzLmdvdmVybmFuY2UudjEuUHJpbmNpcGFsS2luZBIVCgRuYW1lGAIgASgJQge6SARyAhg/Eh4KDGRpc3BsYXlfbmFtZRgDIAEoCUIIukgFcgMYyAESEQoJb3JnX2FkbWluGAQgASgIIk4KF0NyZWF0ZVByaW5jaXBhbFJlc3BvbnNlEjMKCXByaW5jaXBhbBgBIAEoCzIgLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5QcmluY2lwYWwiSAoVTGlzdFByaW5jaXBhbHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiAICJnChZMaXN0UHJpbmNpcGFsc1Jlc3BvbnNlEjQKCnByaW5jaXBhbHMYASADKAsyIC50cmVsbGlzLmdvdmVybmFuY2UudjEuUHJpbmNpcGFsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJMChVTZXRSb2xlQmluZGluZ1JlcXVlc3QSMwoHYmluZGluZxgBIAEoCzIiLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5Sb2xlQmluZGluZyJNChZTZXRSb2xlQmluZGluZ1Jlc3BvbnNlEjMKB2JpbmRpbmcYASABKAsyIi50cmVsbGlzLmdvdmVybmFuY2UudjEuUm9sZUJpbmRpbmciVgoYRGVsZXRlUm9sZUJpbmRpbmdSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASHQoMcHJpbmNpcGFsX2lkGAIgASgJQge6SARyAhhAIhsKGURlbGV0ZVJvbGVCaW5kaW5nUmVzcG9uc2UiNgoXTGlzdFJvbGVCaW5kaW5nc1JlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQCJQChhMaXN0Um9sZUJpbmRpbmdzUmVzcG9uc2USNAoIYmluZGluZ3MYASADKAsyIi50cmVsbGlzLmdvdmVybmFuY2UudjEuUm9sZUJpbmRpbmcy8gcKD0lkZW50aXR5U2VydmljZRJqCg1DcmVhdGVQcm9qZWN0EisudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkNyZWF0ZVByb2plY3RSZXF1ZXN0GiwudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkNyZWF0ZVByb2plY3RSZXNwb25zZRJhCgpHZXRQcm9qZWN0EigudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkdldFByb2plY3RSZXF1ZXN0GikudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkdldFByb2plY3RSZXNwb25zZRJnCgxMaXN0UHJvamVjdHMSKi50cmVsbGlzLmdvdmVybmFuY2UudjEuTGlzdFByb2plY3RzUmVxdWVzdBorLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5MaXN0UHJvamVjdHNSZXNwb25zZRJqCg1VcGRhdGVQcm9qZWN0EisudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLlVwZGF0ZVByb2plY3RSZXF1ZXN0GiwudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLlVwZGF0ZVByb2plY3RSZXNwb25zZRJwCg9DcmVhdGVQcmluY2lwYWwSLS50cmVsbGlzLmdvdmVybmFuY2UudjEuQ3JlYXRlUHJpbmNpcGFsUmVxdWVzdBouLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5DcmVhdGVQcmluY2lwYWxSZXNwb25zZRJtCg5MaXN0UHJpbmNpcGFscxIsLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5MaXN0UHJpbmNpcGFsc1JlcXVlc3QaLS50cmVsbGlzLmdvdmVybmFuY2UudjEuTGlzdFByaW5jaXBhbHNSZXNwb25zZRJtCg5TZXRSb2xlQmluZGluZxIsLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5TZXRSb2xlQmluZGluZ1JlcXVlc3QaLS50cmVsbGlzLmdvdmVybmFuY2UudjEuU2V0Um9sZUJpbmRpbmdSZXNwb25zZRJ2ChFEZWxldGVSb2xlQmluZGluZxIvLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5EZWxldGVSb2xlQmluZGluZ1JlcXVlc3QaMC50cmVsbGlzLmdvdmVybmFuY2UudjEuRGVsZXRlUm9sZUJpbmRpbmdSZXNwb25zZRJzChBMaXN0Um9sZUJpbmRpbmdzEi4udHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkxpc3RSb2xlQmluZGluZ3NSZXF1ZXN0Gi8udHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkxpc3RSb2xlQmluZGluZ3NSZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate, file_trellis_governance_v1_resources]);
+  fileDesc("Cix0cmVsbGlzL2dvdmVybmFuY2UvdjEvaWRlbnRpdHlfc2VydmljZS5wcm90bxIVdHJlbGxpcy5nb3Zlcm5hbmNlLnYxImUKFENyZWF0ZVByb2plY3RSZXF1ZXN0EhUKBG5hbWUYASABKAlCB7pIBHICGD8SHQoLZGVzY3JpcHRpb24YAiABKAlCCLpIBXIDGNAPEhcKD2VuY3J5cHRfYXRfcmVzdBgDIAEoCCJIChVDcmVhdGVQcm9qZWN0UmVzcG9uc2USLwoHcHJvamVjdBgBIAEoCzIeLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5Qcm9qZWN0IjAKEUdldFByb2plY3RSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEAiRQoSR2V0UHJvamVjdFJlc3BvbnNlEi8KB3Byb2plY3QYASABKAsyHi50cmVsbGlzLmdvdmVybmFuY2UudjEuUHJvamVjdCJGChNMaXN0UHJvamVjdHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiAICJhChRMaXN0UHJvamVjdHNSZXNwb25zZRIwCghwcm9qZWN0cxgBIAMoCzIeLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5Qcm9qZWN0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ4ChRVcGRhdGVQcm9qZWN0UmVxdWVzdBIvCgdwcm9qZWN0GAEgASgLMh4udHJlbGxpcy5nb3Zlcm5hbmNlLnYxLlByb2plY3QSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIkgKFVVwZGF0ZVByb2plY3RSZXNwb25zZRIvCgdwcm9qZWN0GAEgASgLMh4udHJlbGxpcy5nb3Zlcm5hbmNlLnYxLlByb2plY3QilgEKFkNyZWF0ZVByaW5jaXBhbFJlcXVlc3QSMgoEa2luZBgBIAEoDjIkLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5QcmluY2lwYWxLaW5kEhUKBG5hbWUYAiABKAlCB7pIBHICGD8SHgoMZGlzcGxheV9uYW1lGAMgASgJQgi6SAVyAxjIARIRCglvcmdfYWRtaW4YBCABKAgiTgoXQ3JlYXRlUHJpbmNpcGFsUmVzcG9uc2USMwoJcHJpbmNpcGFsGAEgASgLMiAudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLlByaW5jaXBhbCJIChVMaXN0UHJpbmNpcGFsc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAgImcKFkxpc3RQcmluY2lwYWxzUmVzcG9uc2USNAoKcHJpbmNpcGFscxgBIAMoCzIgLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5QcmluY2lwYWwSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkwKFVNldFJvbGVCaW5kaW5nUmVxdWVzdBIzCgdiaW5kaW5nGAEgASgLMiIudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLlJvbGVCaW5kaW5nIk0KFlNldFJvbGVCaW5kaW5nUmVzcG9uc2USMwoHYmluZGluZxgBIAEoCzIiLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5Sb2xlQmluZGluZyJWChhEZWxldGVSb2xlQmluZGluZ1JlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIdCgxwcmluY2lwYWxfaWQYAiABKAlCB7pIBHICGEAiGwoZRGVsZXRlUm9sZUJpbmRpbmdSZXNwb25zZSJnChdMaXN0Um9sZUJpbmRpbmdzUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhEKCXBhZ2Vfc2l6ZRgCIAEoBRIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiAICJpChhMaXN0Um9sZUJpbmRpbmdzUmVzcG9uc2USNAoIYmluZGluZ3MYASADKAsyIi50cmVsbGlzLmdvdmVybmFuY2UudjEuUm9sZUJpbmRpbmcSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMvIHCg9JZGVudGl0eVNlcnZpY2USagoNQ3JlYXRlUHJvamVjdBIrLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5DcmVhdGVQcm9qZWN0UmVxdWVzdBosLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5DcmVhdGVQcm9qZWN0UmVzcG9uc2USYQoKR2V0UHJvamVjdBIoLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5HZXRQcm9qZWN0UmVxdWVzdBopLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5HZXRQcm9qZWN0UmVzcG9uc2USZwoMTGlzdFByb2plY3RzEioudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkxpc3RQcm9qZWN0c1JlcXVlc3QaKy50cmVsbGlzLmdvdmVybmFuY2UudjEuTGlzdFByb2plY3RzUmVzcG9uc2USagoNVXBkYXRlUHJvamVjdBIrLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5VcGRhdGVQcm9qZWN0UmVxdWVzdBosLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5VcGRhdGVQcm9qZWN0UmVzcG9uc2UScAoPQ3JlYXRlUHJpbmNpcGFsEi0udHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkNyZWF0ZVByaW5jaXBhbFJlcXVlc3QaLi50cmVsbGlzLmdvdmVybmFuY2UudjEuQ3JlYXRlUHJpbmNpcGFsUmVzcG9uc2USbQoOTGlzdFByaW5jaXBhbHMSLC50cmVsbGlzLmdvdmVybmFuY2UudjEuTGlzdFByaW5jaXBhbHNSZXF1ZXN0Gi0udHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkxpc3RQcmluY2lwYWxzUmVzcG9uc2USbQoOU2V0Um9sZUJpbmRpbmcSLC50cmVsbGlzLmdvdmVybmFuY2UudjEuU2V0Um9sZUJpbmRpbmdSZXF1ZXN0Gi0udHJlbGxpcy5nb3Zlcm5hbmNlLnYxLlNldFJvbGVCaW5kaW5nUmVzcG9uc2USdgoRRGVsZXRlUm9sZUJpbmRpbmcSLy50cmVsbGlzLmdvdmVybmFuY2UudjEuRGVsZXRlUm9sZUJpbmRpbmdSZXF1ZXN0GjAudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkRlbGV0ZVJvbGVCaW5kaW5nUmVzcG9uc2UScwoQTGlzdFJvbGVCaW5kaW5ncxIuLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5MaXN0Um9sZUJpbmRpbmdzUmVxdWVzdBovLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5MaXN0Um9sZUJpbmRpbmdzUmVzcG9uc2ViBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_field_mask, file_trellis_governance_v1_resources]);
 
 /**
  * CreateProjectRequest names the new project.
@@ -170,39 +172,26 @@ export const ListProjectsResponseSchema: GenMessage<ListProjectsResponse> = /*@_
   messageDesc(file_trellis_governance_v1_identity_service, 5);
 
 /**
- * UpdateProjectRequest changes a project; only the fields named in update_mask change.
+ * UpdateProjectRequest carries the new values of a project's fields and names them.
  *
  * @generated from message trellis.governance.v1.UpdateProjectRequest
  */
 export type UpdateProjectRequest = Message<"trellis.governance.v1.UpdateProjectRequest"> & {
   /**
-   * project_id of the project.
+   * project holds the project's id and the new values of the fields in update_mask; its other
+   * fields are ignored.
    *
-   * @generated from field: string project_id = 1;
+   * @generated from field: trellis.governance.v1.Project project = 1;
    */
-  projectId: string;
+  project?: Project | undefined;
 
   /**
-   * description replaces the description when update_mask names it.
+   * update_mask names the fields to change: description, encrypt_at_rest, or * for both. It is
+   * required, so a field the caller left out is never reset to its default.
    *
-   * @generated from field: string description = 2;
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
-  description: string;
-
-  /**
-   * encrypt_at_rest replaces the setting when update_mask names it.
-   *
-   * @generated from field: bool encrypt_at_rest = 3;
-   */
-  encryptAtRest: boolean;
-
-  /**
-   * update_mask lists the fields to change: description, encrypt_at_rest. It is required, so a
-   * field the caller left out is never reset to its default.
-   *
-   * @generated from field: repeated string update_mask = 4;
-   */
-  updateMask: string[];
+  updateMask?: FieldMask | undefined;
 };
 
 /**
@@ -438,7 +427,7 @@ export const DeleteRoleBindingResponseSchema: GenMessage<DeleteRoleBindingRespon
   messageDesc(file_trellis_governance_v1_identity_service, 15);
 
 /**
- * ListRoleBindingsRequest names a project.
+ * ListRoleBindingsRequest names a project and a page.
  *
  * @generated from message trellis.governance.v1.ListRoleBindingsRequest
  */
@@ -449,6 +438,20 @@ export type ListRoleBindingsRequest = Message<"trellis.governance.v1.ListRoleBin
    * @generated from field: string project_id = 1;
    */
   projectId: string;
+
+  /**
+   * page_size is at most 1000; 0 means 100.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * page_token is next_page_token of the previous page of this listing; empty for the first.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
@@ -459,17 +462,24 @@ export const ListRoleBindingsRequestSchema: GenMessage<ListRoleBindingsRequest> 
   messageDesc(file_trellis_governance_v1_identity_service, 16);
 
 /**
- * ListRoleBindingsResponse lists a project's members.
+ * ListRoleBindingsResponse is one page of a project's members.
  *
  * @generated from message trellis.governance.v1.ListRoleBindingsResponse
  */
 export type ListRoleBindingsResponse = Message<"trellis.governance.v1.ListRoleBindingsResponse"> & {
   /**
-   * bindings of the project.
+   * bindings on this page, by principal_id.
    *
    * @generated from field: repeated trellis.governance.v1.RoleBinding bindings = 1;
    */
   bindings: RoleBinding[];
+
+  /**
+   * next_page_token is empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -480,13 +490,20 @@ export const ListRoleBindingsResponseSchema: GenMessage<ListRoleBindingsResponse
   messageDesc(file_trellis_governance_v1_identity_service, 17);
 
 /**
- * IdentityService manages projects, users, service accounts and role bindings.
+ * IdentityService manages projects, users, service accounts and role bindings. Every error carries
+ * an ErrorInfo of domain governance.trellis whose metadata names the resource; the codes and
+ * reasons each call returns are listed with it, beyond UNAUTHENTICATED, PERMISSION_DENIED,
+ * UNAVAILABLE and INTERNAL, which any call can return, and INVALID_ARGUMENT (with a BadRequest
+ * naming the field) for a field over its declared limit.
  *
  * @generated from service trellis.governance.v1.IdentityService
  */
 export const IdentityService: GenService<{
   /**
    * CreateProject creates a project in the caller's org; the caller becomes its owner.
+   * INVALID_ARGUMENT: a name that is not 1 to 63 lowercase letters, digits or dashes, a description
+   * over 2000 characters or holding a NUL. ALREADY_EXISTS (PROJECT_NAME_TAKEN): the org has a
+   * project of that name.
    *
    * @generated from rpc trellis.governance.v1.IdentityService.CreateProject
    */
@@ -497,6 +514,7 @@ export const IdentityService: GenService<{
   },
   /**
    * GetProject returns one project the caller may read.
+   * NOT_FOUND (PROJECT_NOT_FOUND): no such project, or the caller may not read it.
    *
    * @generated from rpc trellis.governance.v1.IdentityService.GetProject
    */
@@ -506,7 +524,8 @@ export const IdentityService: GenService<{
     output: typeof GetProjectResponseSchema;
   },
   /**
-   * ListProjects returns the projects the caller may read.
+   * ListProjects pages through the projects of the caller's org that the caller may read, by name
+   * (unique in the org). INVALID_ARGUMENT: page_size over 1000, or a page_token of another listing.
    *
    * @generated from rpc trellis.governance.v1.IdentityService.ListProjects
    */
@@ -516,7 +535,9 @@ export const IdentityService: GenService<{
     output: typeof ListProjectsResponseSchema;
   },
   /**
-   * UpdateProject changes the fields of a project named in the request's update_mask.
+   * UpdateProject changes the fields of a project named in update_mask, and no other.
+   * INVALID_ARGUMENT: an empty update_mask, a path other than description, encrypt_at_rest or *,
+   * or a description as CreateProject refuses. NOT_FOUND (PROJECT_NOT_FOUND): as GetProject.
    *
    * @generated from rpc trellis.governance.v1.IdentityService.UpdateProject
    */
@@ -527,6 +548,9 @@ export const IdentityService: GenService<{
   },
   /**
    * CreatePrincipal creates a user or a service account (org admins only).
+   * INVALID_ARGUMENT: kind PRINCIPAL_KIND_UNSPECIFIED, a name as CreateProject refuses, a
+   * display_name over 200 characters or holding a control character. ALREADY_EXISTS
+   * (PRINCIPAL_NAME_TAKEN): the org has a user or service account of that name.
    *
    * @generated from rpc trellis.governance.v1.IdentityService.CreatePrincipal
    */
@@ -536,7 +560,8 @@ export const IdentityService: GenService<{
     output: typeof CreatePrincipalResponseSchema;
   },
   /**
-   * ListPrincipals returns the org's users and service accounts (org admins only).
+   * ListPrincipals pages through the org's users and service accounts by name (unique in the org;
+   * org admins only). INVALID_ARGUMENT: page_size over 1000, or a page_token of another listing.
    *
    * @generated from rpc trellis.governance.v1.IdentityService.ListPrincipals
    */
@@ -547,6 +572,10 @@ export const IdentityService: GenService<{
   },
   /**
    * SetRoleBinding gives a principal a role in a project, replacing any role it had there.
+   * INVALID_ARGUMENT: no binding, or role ROLE_UNSPECIFIED. NOT_FOUND: PROJECT_NOT_FOUND (as
+   * GetProject), PRINCIPAL_NOT_FOUND (no such user or service account in the project's org).
+   * PERMISSION_DENIED (ROLE_ABOVE_CALLER): granting, or changing, a role above the caller's own.
+   * FAILED_PRECONDITION (LAST_OWNER): it would leave the project without an owner.
    *
    * @generated from rpc trellis.governance.v1.IdentityService.SetRoleBinding
    */
@@ -557,6 +586,9 @@ export const IdentityService: GenService<{
   },
   /**
    * DeleteRoleBinding removes a principal from a project.
+   * NOT_FOUND: PROJECT_NOT_FOUND (as GetProject), ROLE_BINDING_NOT_FOUND (the principal is not a
+   * member). PERMISSION_DENIED (ROLE_ABOVE_CALLER): removing a member whose role is above the
+   * caller's own. FAILED_PRECONDITION (LAST_OWNER): removing the project's last owner.
    *
    * @generated from rpc trellis.governance.v1.IdentityService.DeleteRoleBinding
    */
@@ -566,7 +598,9 @@ export const IdentityService: GenService<{
     output: typeof DeleteRoleBindingResponseSchema;
   },
   /**
-   * ListRoleBindings returns a project's members.
+   * ListRoleBindings pages through a project's members by principal_id.
+   * NOT_FOUND (PROJECT_NOT_FOUND): as GetProject. INVALID_ARGUMENT: page_size over 1000, or a
+   * page_token of another listing.
    *
    * @generated from rpc trellis.governance.v1.IdentityService.ListRoleBindings
    */

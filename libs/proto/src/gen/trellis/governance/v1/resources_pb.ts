@@ -17,10 +17,11 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/governance/v1/resources.proto.
  */
 export const file_trellis_governance_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("CiV0cmVsbGlzL2dvdmVybmFuY2UvdjEvcmVzb3VyY2VzLnByb3RvEhV0cmVsbGlzLmdvdmVybmFuY2UudjEikgEKB1Byb2plY3QSCgoCaWQYASABKAkSDgoGb3JnX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSFwoPZW5jcnlwdF9hdF9yZXN0GAUgASgIEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLDAQoJUHJpbmNpcGFsEgoKAmlkGAEgASgJEg4KBm9yZ19pZBgCIAEoCRIyCgRraW5kGAMgASgOMiQudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLlByaW5jaXBhbEtpbmQSDAoEbmFtZRgEIAEoCRIUCgxkaXNwbGF5X25hbWUYBSABKAkSEQoJb3JnX2FkbWluGAYgASgIEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ0CgtSb2xlQmluZGluZxIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEh0KDHByaW5jaXBhbF9pZBgCIAEoCUIHukgEcgIYQBIpCgRyb2xlGAMgASgOMhsudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLlJvbGUilAIKBkFwaUtleRIKCgJpZBgBIAEoCRIUCgxwcmluY2lwYWxfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRITCgtwcm9qZWN0X2lkcxgEIAMoCRIvCgtjcmVhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZXhwaXJlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3Jldm9rZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X3VzZWRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAicQoLQXVkaXRSZWNvcmQSEAoIc2VxdWVuY2UYASABKAMSKwoFZXZlbnQYAiABKAsyHC50cmVsbGlzLmF1ZGl0LnYxLkF1ZGl0RXZlbnQSFQoNcHJldmlvdXNfaGFzaBgDIAEoCRIMCgRoYXNoGAQgASgJIo0DCghBcHByb3ZhbBIKCgJpZBgBIAEoCRISCgpwcm9qZWN0X2lkGAIgASgJEg4KBmFjdGlvbhgDIAEoCRIQCghyZXNvdXJjZRgEIAEoCRI9CgdkZXRhaWxzGAUgAygLMiwudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkFwcHJvdmFsLkRldGFpbHNFbnRyeRIUCgxyZXF1ZXN0ZXJfaWQYBiABKAkSMwoFc3RhdGUYByABKA4yJC50cmVsbGlzLmdvdmVybmFuY2UudjEuQXBwcm92YWxTdGF0ZRISCgpkZWNpZGVyX2lkGAggASgJEg8KB2NvbW1lbnQYCSABKAkSLwoLY3JlYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2RlY2lkZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBouCgxEZXRhaWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASpeCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX1ZJRVdFUhABEg8KC1JPTEVfRURJVE9SEAISDgoKUk9MRV9BRE1JThADEg4KClJPTEVfT1dORVIQBCpsCg1QcmluY2lwYWxLaW5kEh4KGlBSSU5DSVBBTF9LSU5EX1VOU1BFQ0lGSUVEEAASFwoTUFJJTkNJUEFMX0tJTkRfVVNFUhABEiIKHlBSSU5DSVBBTF9LSU5EX1NFUlZJQ0VfQUNDT1VOVBACKoUBCg1BcHByb3ZhbFN0YXRlEh4KGkFQUFJPVkFMX1NUQVRFX1VOU1BFQ0lGSUVEEAASGgoWQVBQUk9WQUxfU1RBVEVfUEVORElORxABEhsKF0FQUFJPVkFMX1NUQVRFX0FQUFJPVkVEEAISGwoXQVBQUk9WQUxfU1RBVEVfUkVKRUNURUQQA2IGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_trellis_audit_v1_audit_event]);
+  fileDesc("CiV0cmVsbGlzL2dvdmVybmFuY2UvdjEvcmVzb3VyY2VzLnByb3RvEhV0cmVsbGlzLmdvdmVybmFuY2UudjEitwEKB1Byb2plY3QSEwoCaWQYASABKAlCB7pIBHICGEASFwoGb3JnX2lkGAIgASgJQge6SARyAhhAEhUKBG5hbWUYAyABKAlCB7pIBHICGD8SHQoLZGVzY3JpcHRpb24YBCABKAlCCLpIBXIDGNAPEhcKD2VuY3J5cHRfYXRfcmVzdBgFIAEoCBIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiwwEKCVByaW5jaXBhbBIKCgJpZBgBIAEoCRIOCgZvcmdfaWQYAiABKAkSMgoEa2luZBgDIAEoDjIkLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5QcmluY2lwYWxLaW5kEgwKBG5hbWUYBCABKAkSFAoMZGlzcGxheV9uYW1lGAUgASgJEhEKCW9yZ19hZG1pbhgGIAEoCBIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAidAoLUm9sZUJpbmRpbmcSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIdCgxwcmluY2lwYWxfaWQYAiABKAlCB7pIBHICGEASKQoEcm9sZRgDIAEoDjIbLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5Sb2xlIpQCCgZBcGlLZXkSCgoCaWQYASABKAkSFAoMcHJpbmNpcGFsX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSEwoLcHJvamVjdF9pZHMYBCADKAkSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2V4cGlyZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXZva2VfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObGFzdF91c2VkX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInEKC0F1ZGl0UmVjb3JkEhAKCHNlcXVlbmNlGAEgASgDEisKBWV2ZW50GAIgASgLMhwudHJlbGxpcy5hdWRpdC52MS5BdWRpdEV2ZW50EhUKDXByZXZpb3VzX2hhc2gYAyABKAkSDAoEaGFzaBgEIAEoCSKNAwoIQXBwcm92YWwSCgoCaWQYASABKAkSEgoKcHJvamVjdF9pZBgCIAEoCRIOCgZhY3Rpb24YAyABKAkSEAoIcmVzb3VyY2UYBCABKAkSPQoHZGV0YWlscxgFIAMoCzIsLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5BcHByb3ZhbC5EZXRhaWxzRW50cnkSFAoMcmVxdWVzdGVyX2lkGAYgASgJEjMKBXN0YXRlGAcgASgOMiQudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkFwcHJvdmFsU3RhdGUSEgoKZGVjaWRlcl9pZBgIIAEoCRIPCgdjb21tZW50GAkgASgJEi8KC2NyZWF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtkZWNpZGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaLgoMRGV0YWlsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEqXgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9WSUVXRVIQARIPCgtST0xFX0VESVRPUhACEg4KClJPTEVfQURNSU4QAxIOCgpST0xFX09XTkVSEAQqbAoNUHJpbmNpcGFsS2luZBIeChpQUklOQ0lQQUxfS0lORF9VTlNQRUNJRklFRBAAEhcKE1BSSU5DSVBBTF9LSU5EX1VTRVIQARIiCh5QUklOQ0lQQUxfS0lORF9TRVJWSUNFX0FDQ09VTlQQAiqFAQoNQXBwcm92YWxTdGF0ZRIeChpBUFBST1ZBTF9TVEFURV9VTlNQRUNJRklFRBAAEhoKFkFQUFJPVkFMX1NUQVRFX1BFTkRJTkcQARIbChdBUFBST1ZBTF9TVEFURV9BUFBST1ZFRBACEhsKF0FQUFJPVkFMX1NUQVRFX1JFSkVDVEVEEANiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_trellis_audit_v1_audit_event]);
 
 /**
- * Project groups resources; every resource of Trellis belongs to one.
+ * Project groups resources; every resource of Trellis belongs to one. Its resource name is
+ * projects/{id}.
  *
  * @generated from message trellis.governance.v1.Project
  */
@@ -40,14 +41,15 @@ export type Project = Message<"trellis.governance.v1.Project"> & {
   orgId: string;
 
   /**
-   * name is unique in the org: lowercase letters, digits and dashes, 1 to 63 characters.
+   * name is unique in the org: lowercase letters, digits and dashes, 1 to 63 characters. It never
+   * changes.
    *
    * @generated from field: string name = 3;
    */
   name: string;
 
   /**
-   * description is free text.
+   * description is free text, at most 2000 characters.
    *
    * @generated from field: string description = 4;
    */
@@ -76,7 +78,7 @@ export const ProjectSchema: GenMessage<Project> = /*@__PURE__*/
   messageDesc(file_trellis_governance_v1_resources, 0);
 
 /**
- * Principal is a user or a service account.
+ * Principal is a user or a service account. Its resource name is principals/{id}.
  *
  * @generated from message trellis.governance.v1.Principal
  */
@@ -139,7 +141,8 @@ export const PrincipalSchema: GenMessage<Principal> = /*@__PURE__*/
   messageDesc(file_trellis_governance_v1_resources, 1);
 
 /**
- * RoleBinding gives a principal a role in a project.
+ * RoleBinding gives a principal a role in a project. Its resource name is
+ * projects/{project_id}/members/{principal_id}.
  *
  * @generated from message trellis.governance.v1.RoleBinding
  */
@@ -174,7 +177,8 @@ export const RoleBindingSchema: GenMessage<RoleBinding> = /*@__PURE__*/
   messageDesc(file_trellis_governance_v1_resources, 2);
 
 /**
- * ApiKey describes a key; the secret itself is only ever returned once, by CreateApiKey.
+ * ApiKey describes a key; the secret itself is only ever returned once, by CreateApiKey. Its
+ * resource name is apiKeys/{id}.
  *
  * @generated from message trellis.governance.v1.ApiKey
  */
@@ -286,7 +290,8 @@ export const AuditRecordSchema: GenMessage<AuditRecord> = /*@__PURE__*/
   messageDesc(file_trellis_governance_v1_resources, 4);
 
 /**
- * Approval is a request for a protected action, decided by a second person (four eyes).
+ * Approval is a request for a protected action, decided by a second person (four eyes). Its
+ * resource name is projects/{project_id}/approvals/{id}.
  *
  * @generated from message trellis.governance.v1.Approval
  */
@@ -313,7 +318,8 @@ export type Approval = Message<"trellis.governance.v1.Approval"> & {
   action: string;
 
   /**
-   * resource names what it acts on, e.g. models/churn@champion.
+   * resource is the resource name (docs/api-style.md) of what it acts on, as the service that
+   * protects the action names it, e.g. projects/{project_id}/models/churn/aliases/champion.
    *
    * @generated from field: string resource = 4;
    */

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/governance/v1/token_service.proto.
  */
 export const file_trellis_governance_v1_token_service: GenFile = /*@__PURE__*/
-  fileDesc("Cil0cmVsbGlzL2dvdmVybmFuY2UvdjEvdG9rZW5fc2VydmljZS5wcm90bxIVdHJlbGxpcy5nb3Zlcm5hbmNlLnYxIqIBChNDcmVhdGVBcGlLZXlSZXF1ZXN0Eh0KDHByaW5jaXBhbF9pZBgBIAEoCUIHukgEcgIYQBIWCgRuYW1lGAIgASgJQgi6SAVyAxjIARIjCgtwcm9qZWN0X2lkcxgDIAMoCUIOukgLkgEIEGQiBHICGEASLwoLZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlYKFENyZWF0ZUFwaUtleVJlc3BvbnNlEi4KB2FwaV9rZXkYASABKAsyHS50cmVsbGlzLmdvdmVybmFuY2UudjEuQXBpS2V5Eg4KBnNlY3JldBgCIAEoCSIzChJMaXN0QXBpS2V5c1JlcXVlc3QSHQoMcHJpbmNpcGFsX2lkGAEgASgJQge6SARyAhhAIkYKE0xpc3RBcGlLZXlzUmVzcG9uc2USLwoIYXBpX2tleXMYASADKAsyHS50cmVsbGlzLmdvdmVybmFuY2UudjEuQXBpS2V5IjIKE1Jldm9rZUFwaUtleVJlcXVlc3QSGwoKYXBpX2tleV9pZBgBIAEoCUIHukgEcgIYQCJGChRSZXZva2VBcGlLZXlSZXNwb25zZRIuCgdhcGlfa2V5GAEgASgLMh0udHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkFwaUtleSIyChVFeGNoYW5nZUFwaUtleVJlcXVlc3QSGQoHYXBpX2tleRgBIAEoCUIIukgFcgMYgAEiWAoWRXhjaGFuZ2VBcGlLZXlSZXNwb25zZRINCgV0b2tlbhgBIAEoCRIvCgtleHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFwoVR2V0U2lnbmluZ0tleXNSZXF1ZXN0IisKFkdldFNpZ25pbmdLZXlzUmVzcG9uc2USEQoJandrc19qc29uGAEgASgJIhkKF1JvdGF0ZVNpZ25pbmdLZXlSZXF1ZXN0IioKGFJvdGF0ZVNpZ25pbmdLZXlSZXNwb25zZRIOCgZrZXlfaWQYASABKAkymQUKDFRva2VuU2VydmljZRJnCgxDcmVhdGVBcGlLZXkSKi50cmVsbGlzLmdvdmVybmFuY2UudjEuQ3JlYXRlQXBpS2V5UmVxdWVzdBorLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5DcmVhdGVBcGlLZXlSZXNwb25zZRJkCgtMaXN0QXBpS2V5cxIpLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5MaXN0QXBpS2V5c1JlcXVlc3QaKi50cmVsbGlzLmdvdmVybmFuY2UudjEuTGlzdEFwaUtleXNSZXNwb25zZRJnCgxSZXZva2VBcGlLZXkSKi50cmVsbGlzLmdvdmVybmFuY2UudjEuUmV2b2tlQXBpS2V5UmVxdWVzdBorLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5SZXZva2VBcGlLZXlSZXNwb25zZRJtCg5FeGNoYW5nZUFwaUtleRIsLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5FeGNoYW5nZUFwaUtleVJlcXVlc3QaLS50cmVsbGlzLmdvdmVybmFuY2UudjEuRXhjaGFuZ2VBcGlLZXlSZXNwb25zZRJtCg5HZXRTaWduaW5nS2V5cxIsLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5HZXRTaWduaW5nS2V5c1JlcXVlc3QaLS50cmVsbGlzLmdvdmVybmFuY2UudjEuR2V0U2lnbmluZ0tleXNSZXNwb25zZRJzChBSb3RhdGVTaWduaW5nS2V5Ei4udHJlbGxpcy5nb3Zlcm5hbmNlLnYxLlJvdGF0ZVNpZ25pbmdLZXlSZXF1ZXN0Gi8udHJlbGxpcy5nb3Zlcm5hbmNlLnYxLlJvdGF0ZVNpZ25pbmdLZXlSZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_trellis_governance_v1_resources]);
+  fileDesc("Cil0cmVsbGlzL2dvdmVybmFuY2UvdjEvdG9rZW5fc2VydmljZS5wcm90bxIVdHJlbGxpcy5nb3Zlcm5hbmNlLnYxIqIBChNDcmVhdGVBcGlLZXlSZXF1ZXN0Eh0KDHByaW5jaXBhbF9pZBgBIAEoCUIHukgEcgIYQBIWCgRuYW1lGAIgASgJQgi6SAVyAxjIARIjCgtwcm9qZWN0X2lkcxgDIAMoCUIOukgLkgEIEGQiBHICGEASLwoLZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlYKFENyZWF0ZUFwaUtleVJlc3BvbnNlEi4KB2FwaV9rZXkYASABKAsyHS50cmVsbGlzLmdvdmVybmFuY2UudjEuQXBpS2V5Eg4KBnNlY3JldBgCIAEoCSJkChJMaXN0QXBpS2V5c1JlcXVlc3QSHQoMcHJpbmNpcGFsX2lkGAEgASgJQge6SARyAhhAEhEKCXBhZ2Vfc2l6ZRgCIAEoBRIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiAICJfChNMaXN0QXBpS2V5c1Jlc3BvbnNlEi8KCGFwaV9rZXlzGAEgAygLMh0udHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkFwaUtleRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiMgoTUmV2b2tlQXBpS2V5UmVxdWVzdBIbCgphcGlfa2V5X2lkGAEgASgJQge6SARyAhhAIkYKFFJldm9rZUFwaUtleVJlc3BvbnNlEi4KB2FwaV9rZXkYASABKAsyHS50cmVsbGlzLmdvdmVybmFuY2UudjEuQXBpS2V5IjIKFUV4Y2hhbmdlQXBpS2V5UmVxdWVzdBIZCgdhcGlfa2V5GAEgASgJQgi6SAVyAxiAASJYChZFeGNoYW5nZUFwaUtleVJlc3BvbnNlEg0KBXRva2VuGAEgASgJEi8KC2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIXChVHZXRTaWduaW5nS2V5c1JlcXVlc3QiKwoWR2V0U2lnbmluZ0tleXNSZXNwb25zZRIRCglqd2tzX2pzb24YASABKAkiGQoXUm90YXRlU2lnbmluZ0tleVJlcXVlc3QiKgoYUm90YXRlU2lnbmluZ0tleVJlc3BvbnNlEg4KBmtleV9pZBgBIAEoCTKZBQoMVG9rZW5TZXJ2aWNlEmcKDENyZWF0ZUFwaUtleRIqLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5DcmVhdGVBcGlLZXlSZXF1ZXN0GisudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkNyZWF0ZUFwaUtleVJlc3BvbnNlEmQKC0xpc3RBcGlLZXlzEikudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkxpc3RBcGlLZXlzUmVxdWVzdBoqLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5MaXN0QXBpS2V5c1Jlc3BvbnNlEmcKDFJldm9rZUFwaUtleRIqLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5SZXZva2VBcGlLZXlSZXF1ZXN0GisudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLlJldm9rZUFwaUtleVJlc3BvbnNlEm0KDkV4Y2hhbmdlQXBpS2V5EiwudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkV4Y2hhbmdlQXBpS2V5UmVxdWVzdBotLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5FeGNoYW5nZUFwaUtleVJlc3BvbnNlEm0KDkdldFNpZ25pbmdLZXlzEiwudHJlbGxpcy5nb3Zlcm5hbmNlLnYxLkdldFNpZ25pbmdLZXlzUmVxdWVzdBotLnRyZWxsaXMuZ292ZXJuYW5jZS52MS5HZXRTaWduaW5nS2V5c1Jlc3BvbnNlEnMKEFJvdGF0ZVNpZ25pbmdLZXkSLi50cmVsbGlzLmdvdmVybmFuY2UudjEuUm90YXRlU2lnbmluZ0tleVJlcXVlc3QaLy50cmVsbGlzLmdvdmVybmFuY2UudjEuUm90YXRlU2lnbmluZ0tleVJlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp, file_trellis_governance_v1_resources]);
 
 /**
  * CreateApiKeyRequest describes the key.
@@ -88,7 +88,7 @@ export const CreateApiKeyResponseSchema: GenMessage<CreateApiKeyResponse> = /*@_
   messageDesc(file_trellis_governance_v1_token_service, 1);
 
 /**
- * ListApiKeysRequest names a principal.
+ * ListApiKeysRequest names a principal and a page.
  *
  * @generated from message trellis.governance.v1.ListApiKeysRequest
  */
@@ -99,6 +99,20 @@ export type ListApiKeysRequest = Message<"trellis.governance.v1.ListApiKeysReque
    * @generated from field: string principal_id = 1;
    */
   principalId: string;
+
+  /**
+   * page_size is at most 1000; 0 means 100.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * page_token is next_page_token of the previous page of this listing; empty for the first.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
@@ -109,17 +123,24 @@ export const ListApiKeysRequestSchema: GenMessage<ListApiKeysRequest> = /*@__PUR
   messageDesc(file_trellis_governance_v1_token_service, 2);
 
 /**
- * ListApiKeysResponse lists keys, without secrets.
+ * ListApiKeysResponse is one page of keys, without secrets.
  *
  * @generated from message trellis.governance.v1.ListApiKeysResponse
  */
 export type ListApiKeysResponse = Message<"trellis.governance.v1.ListApiKeysResponse"> & {
   /**
-   * api_keys of the principal.
+   * api_keys on this page, oldest first.
    *
    * @generated from field: repeated trellis.governance.v1.ApiKey api_keys = 1;
    */
   apiKeys: ApiKey[];
+
+  /**
+   * next_page_token is empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -293,13 +314,22 @@ export const RotateSigningKeyResponseSchema: GenMessage<RotateSigningKeyResponse
   messageDesc(file_trellis_governance_v1_token_service, 11);
 
 /**
- * TokenService manages API keys and exchanges them for short-lived signed tokens.
+ * TokenService manages API keys and exchanges them for short-lived signed tokens. Every error
+ * carries an ErrorInfo of domain governance.trellis whose metadata names the resource; the codes
+ * and reasons each call returns are listed with it, beyond UNAUTHENTICATED, PERMISSION_DENIED,
+ * UNAVAILABLE and INTERNAL, which any call can return, and INVALID_ARGUMENT (with a BadRequest
+ * naming the field) for a field over its declared limit.
  *
  * @generated from service trellis.governance.v1.TokenService
  */
 export const TokenService: GenService<{
   /**
    * CreateApiKey creates a key for a principal; the secret is in this response and never again.
+   * INVALID_ARGUMENT: a name over 200 characters or holding a control character, an expire_time
+   * not in the future, more than 100 project_ids. NOT_FOUND: PRINCIPAL_NOT_FOUND (no such user or
+   * service account in the caller's org), PROJECT_NOT_FOUND (a project_ids entry names no project
+   * the caller may read). PERMISSION_DENIED (API_KEY_SCOPED): the caller's token comes from a key
+   * limited to projects, which may not manage keys.
    *
    * @generated from rpc trellis.governance.v1.TokenService.CreateApiKey
    */
@@ -309,7 +339,9 @@ export const TokenService: GenService<{
     output: typeof CreateApiKeyResponseSchema;
   },
   /**
-   * ListApiKeys describes a principal's keys, without secrets.
+   * ListApiKeys pages through a principal's keys, without secrets, oldest first (ties by id).
+   * INVALID_ARGUMENT: page_size over 1000, or a page_token of another listing. NOT_FOUND
+   * (PRINCIPAL_NOT_FOUND) and PERMISSION_DENIED (API_KEY_SCOPED): as CreateApiKey.
    *
    * @generated from rpc trellis.governance.v1.TokenService.ListApiKeys
    */
@@ -319,7 +351,8 @@ export const TokenService: GenService<{
     output: typeof ListApiKeysResponseSchema;
   },
   /**
-   * RevokeApiKey stops a key from being exchanged, at once.
+   * RevokeApiKey stops a key from being exchanged, at once; revoking a revoked key answers it as
+   * it is. NOT_FOUND (API_KEY_NOT_FOUND): no such key, or one the caller may not manage.
    *
    * @generated from rpc trellis.governance.v1.TokenService.RevokeApiKey
    */
@@ -330,7 +363,9 @@ export const TokenService: GenService<{
   },
   /**
    * ExchangeApiKey trades an API key for a token (EdDSA JWT); it needs no token itself.
-   * Rate limited per key and per client address (RESOURCE_EXHAUSTED).
+   * UNAUTHENTICATED (API_KEY_REJECTED): not a key, or one unknown, revoked or expired.
+   * RESOURCE_EXHAUSTED (EXCHANGE_RATE_LIMITED, with RetryInfo): too many exchanges of this key, or
+   * too many rejected exchanges from this client address.
    *
    * @generated from rpc trellis.governance.v1.TokenService.ExchangeApiKey
    */
@@ -340,7 +375,8 @@ export const TokenService: GenService<{
     output: typeof ExchangeApiKeyResponseSchema;
   },
   /**
-   * GetSigningKeys returns the public keys tokens are verified with, as a JSON Web Key Set.
+   * GetSigningKeys returns the public keys tokens are verified with, as a JSON Web Key Set; it needs
+   * no token. It returns no other codes.
    *
    * @generated from rpc trellis.governance.v1.TokenService.GetSigningKeys
    */
@@ -350,7 +386,8 @@ export const TokenService: GenService<{
     output: typeof GetSigningKeysResponseSchema;
   },
   /**
-   * RotateSigningKey starts signing with a new key; tokens signed by the old one stay valid until they expire.
+   * RotateSigningKey starts signing with a new key; tokens signed by the old one stay valid until
+   * they expire. PERMISSION_DENIED (ORG_ADMIN_REQUIRED): the caller is not an org admin.
    *
    * @generated from rpc trellis.governance.v1.TokenService.RotateSigningKey
    */

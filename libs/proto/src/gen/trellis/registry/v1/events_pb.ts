@@ -12,10 +12,11 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/registry/v1/events.proto.
  */
 export const file_trellis_registry_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("CiB0cmVsbGlzL3JlZ2lzdHJ5L3YxL2V2ZW50cy5wcm90bxITdHJlbGxpcy5yZWdpc3RyeS52MSJJChNWZXJzaW9uQ3JlYXRlZEV2ZW50EjIKB3ZlcnNpb24YASABKAsyIS50cmVsbGlzLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiJjCg1BbGlhc1NldEV2ZW50EhIKCnByb2plY3RfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIwCgZjaGFuZ2UYAyABKAsyIC50cmVsbGlzLnJlZ2lzdHJ5LnYxLkFsaWFzQ2hhbmdlImcKEUFsaWFzRGVsZXRlZEV2ZW50EhIKCnByb2plY3RfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIwCgZjaGFuZ2UYAyABKAsyIC50cmVsbGlzLnJlZ2lzdHJ5LnYxLkFsaWFzQ2hhbmdlYgZwcm90bzM", [file_trellis_registry_v1_resources]);
+  fileDesc("CiB0cmVsbGlzL3JlZ2lzdHJ5L3YxL2V2ZW50cy5wcm90bxITdHJlbGxpcy5yZWdpc3RyeS52MSJJChNWZXJzaW9uQ3JlYXRlZEV2ZW50EjIKB3ZlcnNpb24YASABKAsyIS50cmVsbGlzLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiJJChNWZXJzaW9uU2V0dGxlZEV2ZW50EjIKB3ZlcnNpb24YASABKAsyIS50cmVsbGlzLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiJpCg1BbGlhc1NldEV2ZW50EhIKCnByb2plY3RfaWQYASABKAkSEgoKbW9kZWxfbmFtZRgCIAEoCRIwCgZjaGFuZ2UYAyABKAsyIC50cmVsbGlzLnJlZ2lzdHJ5LnYxLkFsaWFzQ2hhbmdlIm0KEUFsaWFzRGVsZXRlZEV2ZW50EhIKCnByb2plY3RfaWQYASABKAkSEgoKbW9kZWxfbmFtZRgCIAEoCRIwCgZjaGFuZ2UYAyABKAsyIC50cmVsbGlzLnJlZ2lzdHJ5LnYxLkFsaWFzQ2hhbmdlYgZwcm90bzM", [file_trellis_registry_v1_resources]);
 
 /**
- * VersionCreatedEvent is published on trellis.registry.v1.version.created when a version is added.
+ * VersionCreatedEvent is published on trellis.registry.v1.version.created when a version is added,
+ * PENDING while its files are copied or READY for a reference.
  *
  * @generated from message trellis.registry.v1.VersionCreatedEvent
  */
@@ -36,24 +37,46 @@ export const VersionCreatedEventSchema: GenMessage<VersionCreatedEvent> = /*@__P
   messageDesc(file_trellis_registry_v1_events, 0);
 
 /**
+ * VersionSettledEvent is published on trellis.registry.v1.version.settled when a PENDING version's
+ * copy ends: the version is then READY, or FAILED with its status_message, for good.
+ *
+ * @generated from message trellis.registry.v1.VersionSettledEvent
+ */
+export type VersionSettledEvent = Message<"trellis.registry.v1.VersionSettledEvent"> & {
+  /**
+   * version as it settled.
+   *
+   * @generated from field: trellis.registry.v1.ModelVersion version = 1;
+   */
+  version?: ModelVersion | undefined;
+};
+
+/**
+ * Describes the message trellis.registry.v1.VersionSettledEvent.
+ * Use `create(VersionSettledEventSchema)` to create a new message.
+ */
+export const VersionSettledEventSchema: GenMessage<VersionSettledEvent> = /*@__PURE__*/
+  messageDesc(file_trellis_registry_v1_events, 1);
+
+/**
  * AliasSetEvent is published on trellis.registry.v1.alias.set when an alias is set or moved.
  *
  * @generated from message trellis.registry.v1.AliasSetEvent
  */
 export type AliasSetEvent = Message<"trellis.registry.v1.AliasSetEvent"> & {
   /**
-   * project_id of the model.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model whose alias changed.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * change appended to the history.
@@ -68,7 +91,7 @@ export type AliasSetEvent = Message<"trellis.registry.v1.AliasSetEvent"> & {
  * Use `create(AliasSetEventSchema)` to create a new message.
  */
 export const AliasSetEventSchema: GenMessage<AliasSetEvent> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_events, 1);
+  messageDesc(file_trellis_registry_v1_events, 2);
 
 /**
  * AliasDeletedEvent is published on trellis.registry.v1.alias.deleted when an alias is removed.
@@ -77,18 +100,18 @@ export const AliasSetEventSchema: GenMessage<AliasSetEvent> = /*@__PURE__*/
  */
 export type AliasDeletedEvent = Message<"trellis.registry.v1.AliasDeletedEvent"> & {
   /**
-   * project_id of the model.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model whose alias changed.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * change appended to the history.
@@ -103,5 +126,5 @@ export type AliasDeletedEvent = Message<"trellis.registry.v1.AliasDeletedEvent">
  * Use `create(AliasDeletedEventSchema)` to create a new message.
  */
 export const AliasDeletedEventSchema: GenMessage<AliasDeletedEvent> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_events, 2);
+  messageDesc(file_trellis_registry_v1_events, 3);
 

@@ -5,6 +5,8 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb";
+import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { AliasChange, Lineage, ModelTag, ModelVersion, RegisteredModel, Signature } from "./resources_pb";
 import { file_trellis_registry_v1_resources } from "./resources_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -13,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/registry/v1/registry_service.proto.
  */
 export const file_trellis_registry_v1_registry_service: GenFile = /*@__PURE__*/
-  fileDesc("Cip0cmVsbGlzL3JlZ2lzdHJ5L3YxL3JlZ2lzdHJ5X3NlcnZpY2UucHJvdG8SE3RyZWxsaXMucmVnaXN0cnkudjEiywEKEkNyZWF0ZU1vZGVsUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhYKBG5hbWUYAiABKAlCCLpIBXIDGIACEh0KC2Rlc2NyaXB0aW9uGAMgASgJQgi6SAVyAxiIJxI1CgR0YWdzGAQgAygLMh0udHJlbGxpcy5yZWdpc3RyeS52MS5Nb2RlbFRhZ0IIukgFkgECEGQSKgoRcHJvdGVjdGVkX2FsaWFzZXMYBSADKAlCD7pIDJIBCRBkIgVyAxj/ASJKChNDcmVhdGVNb2RlbFJlc3BvbnNlEjMKBW1vZGVsGAEgASgLMiQudHJlbGxpcy5yZWdpc3RyeS52MS5SZWdpc3RlcmVkTW9kZWwiRgoPR2V0TW9kZWxSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFgoEbmFtZRgCIAEoCUIIukgFcgMYgAIiRwoQR2V0TW9kZWxSZXNwb25zZRIzCgVtb2RlbBgBIAEoCzIkLnRyZWxsaXMucmVnaXN0cnkudjEuUmVnaXN0ZXJlZE1vZGVsIrkBChJVcGRhdGVNb2RlbFJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIWCgRuYW1lGAIgASgJQgi6SAVyAxiAAhIdCgtkZXNjcmlwdGlvbhgDIAEoCUIIukgFcgMYiCcSKgoRcHJvdGVjdGVkX2FsaWFzZXMYBCADKAlCD7pIDJIBCRBkIgVyAxj/ARIjCgt1cGRhdGVfbWFzaxgFIAMoCUIOukgLkgEIEBAiBHICGEAiSgoTVXBkYXRlTW9kZWxSZXNwb25zZRIzCgVtb2RlbBgBIAEoCzIkLnRyZWxsaXMucmVnaXN0cnkudjEuUmVnaXN0ZXJlZE1vZGVsImUKElJlbmFtZU1vZGVsUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhYKBG5hbWUYAiABKAlCCLpIBXIDGIACEhoKCG5ld19uYW1lGAMgASgJQgi6SAVyAxiAAiJKChNSZW5hbWVNb2RlbFJlc3BvbnNlEjMKBW1vZGVsGAEgASgLMiQudHJlbGxpcy5yZWdpc3RyeS52MS5SZWdpc3RlcmVkTW9kZWwiSQoSRGVsZXRlTW9kZWxSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFgoEbmFtZRgCIAEoCUIIukgFcgMYgAIiFQoTRGVsZXRlTW9kZWxSZXNwb25zZSLAAQoTU2VhcmNoTW9kZWxzUmVxdWVzdBIkCgtwcm9qZWN0X2lkcxgBIAMoCUIPukgMkgEJEOgHIgRyAhhAEhsKCW5hbWVfbGlrZRgCIAEoCUIIukgFcgMYgAISNQoEdGFncxgDIAMoCzIdLnRyZWxsaXMucmVnaXN0cnkudjEuTW9kZWxUYWdCCLpIBZIBAhBkEhEKCXBhZ2Vfc2l6ZRgEIAEoBRIcCgpwYWdlX3Rva2VuGAUgASgJQgi6SAVyAxiAICJlChRTZWFyY2hNb2RlbHNSZXNwb25zZRI0CgZtb2RlbHMYASADKAsyJC50cmVsbGlzLnJlZ2lzdHJ5LnYxLlJlZ2lzdGVyZWRNb2RlbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkidQoSU2V0TW9kZWxUYWdSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFgoEbmFtZRgCIAEoCUIIukgFcgMYgAISKgoDdGFnGAMgASgLMh0udHJlbGxpcy5yZWdpc3RyeS52MS5Nb2RlbFRhZyIVChNTZXRNb2RlbFRhZ1Jlc3BvbnNlImMKFURlbGV0ZU1vZGVsVGFnUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhYKBG5hbWUYAiABKAlCCLpIBXIDGIACEhUKA2tleRgDIAEoCUIIukgFcgMY+gEiGAoWRGVsZXRlTW9kZWxUYWdSZXNwb25zZSK9AgoUQ3JlYXRlVmVyc2lvblJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIWCgRuYW1lGAIgASgJQgi6SAVyAxiAAhIYCgZzb3VyY2UYAyABKAlCCLpIBXIDGIAgEhgKBnJ1bl9pZBgEIAEoCUIIukgFcgMYgAISFwoGZm9ybWF0GAUgASgJQge6SARyAhhAEjEKCXNpZ25hdHVyZRgGIAEoCzIeLnRyZWxsaXMucmVnaXN0cnkudjEuU2lnbmF0dXJlEh0KC2Rlc2NyaXB0aW9uGAcgASgJQgi6SAVyAxiIJxI1CgR0YWdzGAggAygLMh0udHJlbGxpcy5yZWdpc3RyeS52MS5Nb2RlbFRhZ0IIukgFkgECEGQSGgoIcnVuX2xpbmsYCSABKAlCCLpIBXIDGIAgIksKFUNyZWF0ZVZlcnNpb25SZXNwb25zZRIyCgd2ZXJzaW9uGAEgASgLMiEudHJlbGxpcy5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24iWQoRR2V0VmVyc2lvblJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIWCgRuYW1lGAIgASgJQgi6SAVyAxiAAhIPCgd2ZXJzaW9uGAMgASgDIkgKEkdldFZlcnNpb25SZXNwb25zZRIyCgd2ZXJzaW9uGAEgASgLMiEudHJlbGxpcy5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24iewoUVXBkYXRlVmVyc2lvblJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIWCgRuYW1lGAIgASgJQgi6SAVyAxiAAhIPCgd2ZXJzaW9uGAMgASgDEh0KC2Rlc2NyaXB0aW9uGAQgASgJQgi6SAVyAxiIJyJLChVVcGRhdGVWZXJzaW9uUmVzcG9uc2USMgoHdmVyc2lvbhgBIAEoCzIhLnRyZWxsaXMucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uIlwKFERlbGV0ZVZlcnNpb25SZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFgoEbmFtZRgCIAEoCUIIukgFcgMYgAISDwoHdmVyc2lvbhgDIAEoAyIXChVEZWxldGVWZXJzaW9uUmVzcG9uc2Ui5QEKFVNlYXJjaFZlcnNpb25zUmVxdWVzdBIkCgtwcm9qZWN0X2lkcxgBIAMoCUIPukgMkgEJEOgHIgRyAhhAEhsKCW5hbWVfbGlrZRgCIAEoCUIIukgFcgMYgAISIQoHcnVuX2lkcxgDIAMoCUIQukgNkgEKEOgHIgVyAxiAAhI1CgR0YWdzGAQgAygLMh0udHJlbGxpcy5yZWdpc3RyeS52MS5Nb2RlbFRhZ0IIukgFkgECEGQSEQoJcGFnZV9zaXplGAUgASgFEhwKCnBhZ2VfdG9rZW4YBiABKAlCCLpIBXIDGIAgImYKFlNlYXJjaFZlcnNpb25zUmVzcG9uc2USMwoIdmVyc2lvbnMYASADKAsyIS50cmVsbGlzLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiiAEKFFNldFZlcnNpb25UYWdSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFgoEbmFtZRgCIAEoCUIIukgFcgMYgAISDwoHdmVyc2lvbhgDIAEoAxIqCgN0YWcYBCABKAsyHS50cmVsbGlzLnJlZ2lzdHJ5LnYxLk1vZGVsVGFnIhcKFVNldFZlcnNpb25UYWdSZXNwb25zZSJ2ChdEZWxldGVWZXJzaW9uVGFnUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhYKBG5hbWUYAiABKAlCCLpIBXIDGIACEg8KB3ZlcnNpb24YAyABKAMSFQoDa2V5GAQgASgJQgi6SAVyAxj6ASIaChhEZWxldGVWZXJzaW9uVGFnUmVzcG9uc2UiYAoYR2V0VmVyc2lvbkxpbmVhZ2VSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFgoEbmFtZRgCIAEoCUIIukgFcgMYgAISDwoHdmVyc2lvbhgDIAEoAyJKChlHZXRWZXJzaW9uTGluZWFnZVJlc3BvbnNlEi0KB2xpbmVhZ2UYASABKAsyHC50cmVsbGlzLnJlZ2lzdHJ5LnYxLkxpbmVhZ2UijgEKD1NldEFsaWFzUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhYKBG5hbWUYAiABKAlCCLpIBXIDGIACEhcKBWFsaWFzGAMgASgJQgi6SAVyAxj/ARIPCgd2ZXJzaW9uGAQgASgDEhwKC2FwcHJvdmFsX2lkGAUgASgJQge6SARyAhhAIkQKEFNldEFsaWFzUmVzcG9uc2USMAoGY2hhbmdlGAEgASgLMiAudHJlbGxpcy5yZWdpc3RyeS52MS5BbGlhc0NoYW5nZSKAAQoSRGVsZXRlQWxpYXNSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFgoEbmFtZRgCIAEoCUIIukgFcgMYgAISFwoFYWxpYXMYAyABKAlCCLpIBXIDGP8BEhwKC2FwcHJvdmFsX2lkGAQgASgJQge6SARyAhhAIkcKE0RlbGV0ZUFsaWFzUmVzcG9uc2USMAoGY2hhbmdlGAEgASgLMiAudHJlbGxpcy5yZWdpc3RyeS52MS5BbGlhc0NoYW5nZSJ8ChhHZXRWZXJzaW9uQnlBbGlhc1JlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIWCgRuYW1lGAIgASgJQgi6SAVyAxiAAhIXCgVhbGlhcxgDIAEoCUIIukgFcgMY/wESEgoKYXRfdGltZV9tcxgEIAEoAyJPChlHZXRWZXJzaW9uQnlBbGlhc1Jlc3BvbnNlEjIKB3ZlcnNpb24YASABKAsyIS50cmVsbGlzLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiKYAQoXTGlzdEFsaWFzSGlzdG9yeVJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIWCgRuYW1lGAIgASgJQgi6SAVyAxiAAhIXCgVhbGlhcxgDIAEoCUIIukgFcgMY/wESEQoJcGFnZV9zaXplGAQgASgFEhwKCnBhZ2VfdG9rZW4YBSABKAlCCLpIBXIDGIAgImYKGExpc3RBbGlhc0hpc3RvcnlSZXNwb25zZRIxCgdjaGFuZ2VzGAEgAygLMiAudHJlbGxpcy5yZWdpc3RyeS52MS5BbGlhc0NoYW5nZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiPwoLVmVyc2lvbkZpbGUSDAoEcGF0aBgBIAEoCRIOCgZpc19kaXIYAiABKAgSEgoKc2l6ZV9ieXRlcxgDIAEoAyJ3ChdMaXN0VmVyc2lvbkZpbGVzUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhYKBG5hbWUYAiABKAlCCLpIBXIDGIACEg8KB3ZlcnNpb24YAyABKAMSFgoEcGF0aBgEIAEoCUIIukgFcgMYgAgiSwoYTGlzdFZlcnNpb25GaWxlc1Jlc3BvbnNlEi8KBWZpbGVzGAEgAygLMiAudHJlbGxpcy5yZWdpc3RyeS52MS5WZXJzaW9uRmlsZSJ6ChpEb3dubG9hZFZlcnNpb25GaWxlUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhYKBG5hbWUYAiABKAlCCLpIBXIDGIACEg8KB3ZlcnNpb24YAyABKAMSFgoEcGF0aBgEIAEoCUIIukgFcgMYgAgiLAobRG93bmxvYWRWZXJzaW9uRmlsZVJlc3BvbnNlEg0KBWNodW5rGAEgASgMMoASCg9SZWdpc3RyeVNlcnZpY2USYAoLQ3JlYXRlTW9kZWwSJy50cmVsbGlzLnJlZ2lzdHJ5LnYxLkNyZWF0ZU1vZGVsUmVxdWVzdBooLnRyZWxsaXMucmVnaXN0cnkudjEuQ3JlYXRlTW9kZWxSZXNwb25zZRJXCghHZXRNb2RlbBIkLnRyZWxsaXMucmVnaXN0cnkudjEuR2V0TW9kZWxSZXF1ZXN0GiUudHJlbGxpcy5yZWdpc3RyeS52MS5HZXRNb2RlbFJlc3BvbnNlEmAKC1VwZGF0ZU1vZGVsEicudHJlbGxpcy5yZWdpc3RyeS52MS5VcGRhdGVNb2RlbFJlcXVlc3QaKC50cmVsbGlzLnJlZ2lzdHJ5LnYxLlVwZGF0ZU1vZGVsUmVzcG9uc2USYAoLUmVuYW1lTW9kZWwSJy50cmVsbGlzLnJlZ2lzdHJ5LnYxLlJlbmFtZU1vZGVsUmVxdWVzdBooLnRyZWxsaXMucmVnaXN0cnkudjEuUmVuYW1lTW9kZWxSZXNwb25zZRJgCgtEZWxldGVNb2RlbBInLnRyZWxsaXMucmVnaXN0cnkudjEuRGVsZXRlTW9kZWxSZXF1ZXN0GigudHJlbGxpcy5yZWdpc3RyeS52MS5EZWxldGVNb2RlbFJlc3BvbnNlEmMKDFNlYXJjaE1vZGVscxIoLnRyZWxsaXMucmVnaXN0cnkudjEuU2VhcmNoTW9kZWxzUmVxdWVzdBopLnRyZWxsaXMucmVnaXN0cnkudjEuU2VhcmNoTW9kZWxzUmVzcG9uc2USYAoLU2V0TW9kZWxUYWcSJy50cmVsbGlzLnJlZ2lzdHJ5LnYxLlNldE1vZGVsVGFnUmVxdWVzdBooLnRyZWxsaXMucmVnaXN0cnkudjEuU2V0TW9kZWxUYWdSZXNwb25zZRJpCg5EZWxldGVNb2RlbFRhZxIqLnRyZWxsaXMucmVnaXN0cnkudjEuRGVsZXRlTW9kZWxUYWdSZXF1ZXN0GisudHJlbGxpcy5yZWdpc3RyeS52MS5EZWxldGVNb2RlbFRhZ1Jlc3BvbnNlEmYKDUNyZWF0ZVZlcnNpb24SKS50cmVsbGlzLnJlZ2lzdHJ5LnYxLkNyZWF0ZVZlcnNpb25SZXF1ZXN0GioudHJlbGxpcy5yZWdpc3RyeS52MS5DcmVhdGVWZXJzaW9uUmVzcG9uc2USXQoKR2V0VmVyc2lvbhImLnRyZWxsaXMucmVnaXN0cnkudjEuR2V0VmVyc2lvblJlcXVlc3QaJy50cmVsbGlzLnJlZ2lzdHJ5LnYxLkdldFZlcnNpb25SZXNwb25zZRJmCg1VcGRhdGVWZXJzaW9uEikudHJlbGxpcy5yZWdpc3RyeS52MS5VcGRhdGVWZXJzaW9uUmVxdWVzdBoqLnRyZWxsaXMucmVnaXN0cnkudjEuVXBkYXRlVmVyc2lvblJlc3BvbnNlEmYKDURlbGV0ZVZlcnNpb24SKS50cmVsbGlzLnJlZ2lzdHJ5LnYxLkRlbGV0ZVZlcnNpb25SZXF1ZXN0GioudHJlbGxpcy5yZWdpc3RyeS52MS5EZWxldGVWZXJzaW9uUmVzcG9uc2USaQoOU2VhcmNoVmVyc2lvbnMSKi50cmVsbGlzLnJlZ2lzdHJ5LnYxLlNlYXJjaFZlcnNpb25zUmVxdWVzdBorLnRyZWxsaXMucmVnaXN0cnkudjEuU2VhcmNoVmVyc2lvbnNSZXNwb25zZRJmCg1TZXRWZXJzaW9uVGFnEikudHJlbGxpcy5yZWdpc3RyeS52MS5TZXRWZXJzaW9uVGFnUmVxdWVzdBoqLnRyZWxsaXMucmVnaXN0cnkudjEuU2V0VmVyc2lvblRhZ1Jlc3BvbnNlEm8KEERlbGV0ZVZlcnNpb25UYWcSLC50cmVsbGlzLnJlZ2lzdHJ5LnYxLkRlbGV0ZVZlcnNpb25UYWdSZXF1ZXN0Gi0udHJlbGxpcy5yZWdpc3RyeS52MS5EZWxldGVWZXJzaW9uVGFnUmVzcG9uc2UScgoRR2V0VmVyc2lvbkxpbmVhZ2USLS50cmVsbGlzLnJlZ2lzdHJ5LnYxLkdldFZlcnNpb25MaW5lYWdlUmVxdWVzdBouLnRyZWxsaXMucmVnaXN0cnkudjEuR2V0VmVyc2lvbkxpbmVhZ2VSZXNwb25zZRJvChBMaXN0VmVyc2lvbkZpbGVzEiwudHJlbGxpcy5yZWdpc3RyeS52MS5MaXN0VmVyc2lvbkZpbGVzUmVxdWVzdBotLnRyZWxsaXMucmVnaXN0cnkudjEuTGlzdFZlcnNpb25GaWxlc1Jlc3BvbnNlEnoKE0Rvd25sb2FkVmVyc2lvbkZpbGUSLy50cmVsbGlzLnJlZ2lzdHJ5LnYxLkRvd25sb2FkVmVyc2lvbkZpbGVSZXF1ZXN0GjAudHJlbGxpcy5yZWdpc3RyeS52MS5Eb3dubG9hZFZlcnNpb25GaWxlUmVzcG9uc2UwARJXCghTZXRBbGlhcxIkLnRyZWxsaXMucmVnaXN0cnkudjEuU2V0QWxpYXNSZXF1ZXN0GiUudHJlbGxpcy5yZWdpc3RyeS52MS5TZXRBbGlhc1Jlc3BvbnNlEmAKC0RlbGV0ZUFsaWFzEicudHJlbGxpcy5yZWdpc3RyeS52MS5EZWxldGVBbGlhc1JlcXVlc3QaKC50cmVsbGlzLnJlZ2lzdHJ5LnYxLkRlbGV0ZUFsaWFzUmVzcG9uc2UScgoRR2V0VmVyc2lvbkJ5QWxpYXMSLS50cmVsbGlzLnJlZ2lzdHJ5LnYxLkdldFZlcnNpb25CeUFsaWFzUmVxdWVzdBouLnRyZWxsaXMucmVnaXN0cnkudjEuR2V0VmVyc2lvbkJ5QWxpYXNSZXNwb25zZRJvChBMaXN0QWxpYXNIaXN0b3J5EiwudHJlbGxpcy5yZWdpc3RyeS52MS5MaXN0QWxpYXNIaXN0b3J5UmVxdWVzdBotLnRyZWxsaXMucmVnaXN0cnkudjEuTGlzdEFsaWFzSGlzdG9yeVJlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_trellis_registry_v1_resources]);
+  fileDesc("Cip0cmVsbGlzL3JlZ2lzdHJ5L3YxL3JlZ2lzdHJ5X3NlcnZpY2UucHJvdG8SE3RyZWxsaXMucmVnaXN0cnkudjEiywEKEkNyZWF0ZU1vZGVsUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhYKBG5hbWUYAiABKAlCCLpIBXIDGIACEh0KC2Rlc2NyaXB0aW9uGAMgASgJQgi6SAVyAxiIJxI1CgR0YWdzGAQgAygLMh0udHJlbGxpcy5yZWdpc3RyeS52MS5Nb2RlbFRhZ0IIukgFkgECEGQSKgoRcHJvdGVjdGVkX2FsaWFzZXMYBSADKAlCD7pIDJIBCRBkIgVyAxj/ASJKChNDcmVhdGVNb2RlbFJlc3BvbnNlEjMKBW1vZGVsGAEgASgLMiQudHJlbGxpcy5yZWdpc3RyeS52MS5SZWdpc3RlcmVkTW9kZWwiTAoPR2V0TW9kZWxSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASHAoKbW9kZWxfbmFtZRgCIAEoCUIIukgFcgMYgAIiRwoQR2V0TW9kZWxSZXNwb25zZRIzCgVtb2RlbBgBIAEoCzIkLnRyZWxsaXMucmVnaXN0cnkudjEuUmVnaXN0ZXJlZE1vZGVsInoKElVwZGF0ZU1vZGVsUmVxdWVzdBIzCgVtb2RlbBgBIAEoCzIkLnRyZWxsaXMucmVnaXN0cnkudjEuUmVnaXN0ZXJlZE1vZGVsEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJKChNVcGRhdGVNb2RlbFJlc3BvbnNlEjMKBW1vZGVsGAEgASgLMiQudHJlbGxpcy5yZWdpc3RyeS52MS5SZWdpc3RlcmVkTW9kZWwiawoSUmVuYW1lTW9kZWxSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASHAoKbW9kZWxfbmFtZRgCIAEoCUIIukgFcgMYgAISGgoIbmV3X25hbWUYAyABKAlCCLpIBXIDGIACIkoKE1JlbmFtZU1vZGVsUmVzcG9uc2USMwoFbW9kZWwYASABKAsyJC50cmVsbGlzLnJlZ2lzdHJ5LnYxLlJlZ2lzdGVyZWRNb2RlbCJPChJEZWxldGVNb2RlbFJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIcCgptb2RlbF9uYW1lGAIgASgJQgi6SAVyAxiAAiIVChNEZWxldGVNb2RlbFJlc3BvbnNlIsABChNTZWFyY2hNb2RlbHNSZXF1ZXN0EiQKC3Byb2plY3RfaWRzGAEgAygJQg+6SAySAQkQ6AciBHICGEASGwoJbmFtZV9saWtlGAIgASgJQgi6SAVyAxiAAhI1CgR0YWdzGAMgAygLMh0udHJlbGxpcy5yZWdpc3RyeS52MS5Nb2RlbFRhZ0IIukgFkgECEGQSEQoJcGFnZV9zaXplGAQgASgFEhwKCnBhZ2VfdG9rZW4YBSABKAlCCLpIBXIDGIAgImUKFFNlYXJjaE1vZGVsc1Jlc3BvbnNlEjQKBm1vZGVscxgBIAMoCzIkLnRyZWxsaXMucmVnaXN0cnkudjEuUmVnaXN0ZXJlZE1vZGVsEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ7ChJTZXRNb2RlbFRhZ1JlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIcCgptb2RlbF9uYW1lGAIgASgJQgi6SAVyAxiAAhIqCgN0YWcYAyABKAsyHS50cmVsbGlzLnJlZ2lzdHJ5LnYxLk1vZGVsVGFnIhUKE1NldE1vZGVsVGFnUmVzcG9uc2UiaQoVRGVsZXRlTW9kZWxUYWdSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASHAoKbW9kZWxfbmFtZRgCIAEoCUIIukgFcgMYgAISFQoDa2V5GAMgASgJQgi6SAVyAxj6ASIYChZEZWxldGVNb2RlbFRhZ1Jlc3BvbnNlIsMCChRDcmVhdGVWZXJzaW9uUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhwKCm1vZGVsX25hbWUYAiABKAlCCLpIBXIDGIACEhgKBnNvdXJjZRgDIAEoCUIIukgFcgMYgCASGAoGcnVuX2lkGAQgASgJQgi6SAVyAxiAAhIXCgZmb3JtYXQYBSABKAlCB7pIBHICGEASMQoJc2lnbmF0dXJlGAYgASgLMh4udHJlbGxpcy5yZWdpc3RyeS52MS5TaWduYXR1cmUSHQoLZGVzY3JpcHRpb24YByABKAlCCLpIBXIDGIgnEjUKBHRhZ3MYCCADKAsyHS50cmVsbGlzLnJlZ2lzdHJ5LnYxLk1vZGVsVGFnQgi6SAWSAQIQZBIaCghydW5fbGluaxgJIAEoCUIIukgFcgMYgCAiSwoVQ3JlYXRlVmVyc2lvblJlc3BvbnNlEjIKB3ZlcnNpb24YASABKAsyIS50cmVsbGlzLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiJfChFHZXRWZXJzaW9uUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhwKCm1vZGVsX25hbWUYAiABKAlCCLpIBXIDGIACEg8KB3ZlcnNpb24YAyABKAMiSAoSR2V0VmVyc2lvblJlc3BvbnNlEjIKB3ZlcnNpb24YASABKAsyIS50cmVsbGlzLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiJgChJXYWl0VmVyc2lvblJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIcCgptb2RlbF9uYW1lGAIgASgJQgi6SAVyAxiAAhIPCgd2ZXJzaW9uGAMgASgDIkkKE1dhaXRWZXJzaW9uUmVzcG9uc2USMgoHdmVyc2lvbhgBIAEoCzIhLnRyZWxsaXMucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uInsKFFVwZGF0ZVZlcnNpb25SZXF1ZXN0EjIKB3ZlcnNpb24YASABKAsyIS50cmVsbGlzLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbhIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siSwoVVXBkYXRlVmVyc2lvblJlc3BvbnNlEjIKB3ZlcnNpb24YASABKAsyIS50cmVsbGlzLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiJiChREZWxldGVWZXJzaW9uUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhwKCm1vZGVsX25hbWUYAiABKAlCCLpIBXIDGIACEg8KB3ZlcnNpb24YAyABKAMiFwoVRGVsZXRlVmVyc2lvblJlc3BvbnNlIuUBChVTZWFyY2hWZXJzaW9uc1JlcXVlc3QSJAoLcHJvamVjdF9pZHMYASADKAlCD7pIDJIBCRDoByIEcgIYQBIbCgluYW1lX2xpa2UYAiABKAlCCLpIBXIDGIACEiEKB3J1bl9pZHMYAyADKAlCELpIDZIBChDoByIFcgMYgAISNQoEdGFncxgEIAMoCzIdLnRyZWxsaXMucmVnaXN0cnkudjEuTW9kZWxUYWdCCLpIBZIBAhBkEhEKCXBhZ2Vfc2l6ZRgFIAEoBRIcCgpwYWdlX3Rva2VuGAYgASgJQgi6SAVyAxiAICJmChZTZWFyY2hWZXJzaW9uc1Jlc3BvbnNlEjMKCHZlcnNpb25zGAEgAygLMiEudHJlbGxpcy5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIo4BChRTZXRWZXJzaW9uVGFnUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhwKCm1vZGVsX25hbWUYAiABKAlCCLpIBXIDGIACEg8KB3ZlcnNpb24YAyABKAMSKgoDdGFnGAQgASgLMh0udHJlbGxpcy5yZWdpc3RyeS52MS5Nb2RlbFRhZyIXChVTZXRWZXJzaW9uVGFnUmVzcG9uc2UifAoXRGVsZXRlVmVyc2lvblRhZ1JlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIcCgptb2RlbF9uYW1lGAIgASgJQgi6SAVyAxiAAhIPCgd2ZXJzaW9uGAMgASgDEhUKA2tleRgEIAEoCUIIukgFcgMY+gEiGgoYRGVsZXRlVmVyc2lvblRhZ1Jlc3BvbnNlImYKGEdldFZlcnNpb25MaW5lYWdlUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhwKCm1vZGVsX25hbWUYAiABKAlCCLpIBXIDGIACEg8KB3ZlcnNpb24YAyABKAMiSgoZR2V0VmVyc2lvbkxpbmVhZ2VSZXNwb25zZRItCgdsaW5lYWdlGAEgASgLMhwudHJlbGxpcy5yZWdpc3RyeS52MS5MaW5lYWdlIpQBCg9TZXRBbGlhc1JlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIcCgptb2RlbF9uYW1lGAIgASgJQgi6SAVyAxiAAhIXCgVhbGlhcxgDIAEoCUIIukgFcgMY/wESDwoHdmVyc2lvbhgEIAEoAxIcCgthcHByb3ZhbF9pZBgFIAEoCUIHukgEcgIYQCJEChBTZXRBbGlhc1Jlc3BvbnNlEjAKBmNoYW5nZRgBIAEoCzIgLnRyZWxsaXMucmVnaXN0cnkudjEuQWxpYXNDaGFuZ2UihgEKEkRlbGV0ZUFsaWFzUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhwKCm1vZGVsX25hbWUYAiABKAlCCLpIBXIDGIACEhcKBWFsaWFzGAMgASgJQgi6SAVyAxj/ARIcCgthcHByb3ZhbF9pZBgEIAEoCUIHukgEcgIYQCJHChNEZWxldGVBbGlhc1Jlc3BvbnNlEjAKBmNoYW5nZRgBIAEoCzIgLnRyZWxsaXMucmVnaXN0cnkudjEuQWxpYXNDaGFuZ2UimwEKGEdldFZlcnNpb25CeUFsaWFzUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhwKCm1vZGVsX25hbWUYAiABKAlCCLpIBXIDGIACEhcKBWFsaWFzGAMgASgJQgi6SAVyAxj/ARIrCgdhdF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJPChlHZXRWZXJzaW9uQnlBbGlhc1Jlc3BvbnNlEjIKB3ZlcnNpb24YASABKAsyIS50cmVsbGlzLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiKeAQoXTGlzdEFsaWFzSGlzdG9yeVJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIcCgptb2RlbF9uYW1lGAIgASgJQgi6SAVyAxiAAhIXCgVhbGlhcxgDIAEoCUIIukgFcgMY/wESEQoJcGFnZV9zaXplGAQgASgFEhwKCnBhZ2VfdG9rZW4YBSABKAlCCLpIBXIDGIAgImYKGExpc3RBbGlhc0hpc3RvcnlSZXNwb25zZRIxCgdjaGFuZ2VzGAEgAygLMiAudHJlbGxpcy5yZWdpc3RyeS52MS5BbGlhc0NoYW5nZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiPwoLVmVyc2lvbkZpbGUSDAoEcGF0aBgBIAEoCRIOCgZpc19kaXIYAiABKAgSEgoKc2l6ZV9ieXRlcxgDIAEoAyKuAQoXTGlzdFZlcnNpb25GaWxlc1JlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIcCgptb2RlbF9uYW1lGAIgASgJQgi6SAVyAxiAAhIPCgd2ZXJzaW9uGAMgASgDEhYKBHBhdGgYBCABKAlCCLpIBXIDGIAIEhEKCXBhZ2Vfc2l6ZRgFIAEoBRIcCgpwYWdlX3Rva2VuGAYgASgJQgi6SAVyAxiAICJkChhMaXN0VmVyc2lvbkZpbGVzUmVzcG9uc2USLwoFZmlsZXMYASADKAsyIC50cmVsbGlzLnJlZ2lzdHJ5LnYxLlZlcnNpb25GaWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKAAQoaRG93bmxvYWRWZXJzaW9uRmlsZVJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIcCgptb2RlbF9uYW1lGAIgASgJQgi6SAVyAxiAAhIPCgd2ZXJzaW9uGAMgASgDEhYKBHBhdGgYBCABKAlCCLpIBXIDGIAIIiwKG0Rvd25sb2FkVmVyc2lvbkZpbGVSZXNwb25zZRINCgVjaHVuaxgBIAEoDDLiEgoPUmVnaXN0cnlTZXJ2aWNlEmAKC0NyZWF0ZU1vZGVsEicudHJlbGxpcy5yZWdpc3RyeS52MS5DcmVhdGVNb2RlbFJlcXVlc3QaKC50cmVsbGlzLnJlZ2lzdHJ5LnYxLkNyZWF0ZU1vZGVsUmVzcG9uc2USVwoIR2V0TW9kZWwSJC50cmVsbGlzLnJlZ2lzdHJ5LnYxLkdldE1vZGVsUmVxdWVzdBolLnRyZWxsaXMucmVnaXN0cnkudjEuR2V0TW9kZWxSZXNwb25zZRJgCgtVcGRhdGVNb2RlbBInLnRyZWxsaXMucmVnaXN0cnkudjEuVXBkYXRlTW9kZWxSZXF1ZXN0GigudHJlbGxpcy5yZWdpc3RyeS52MS5VcGRhdGVNb2RlbFJlc3BvbnNlEmAKC1JlbmFtZU1vZGVsEicudHJlbGxpcy5yZWdpc3RyeS52MS5SZW5hbWVNb2RlbFJlcXVlc3QaKC50cmVsbGlzLnJlZ2lzdHJ5LnYxLlJlbmFtZU1vZGVsUmVzcG9uc2USYAoLRGVsZXRlTW9kZWwSJy50cmVsbGlzLnJlZ2lzdHJ5LnYxLkRlbGV0ZU1vZGVsUmVxdWVzdBooLnRyZWxsaXMucmVnaXN0cnkudjEuRGVsZXRlTW9kZWxSZXNwb25zZRJjCgxTZWFyY2hNb2RlbHMSKC50cmVsbGlzLnJlZ2lzdHJ5LnYxLlNlYXJjaE1vZGVsc1JlcXVlc3QaKS50cmVsbGlzLnJlZ2lzdHJ5LnYxLlNlYXJjaE1vZGVsc1Jlc3BvbnNlEmAKC1NldE1vZGVsVGFnEicudHJlbGxpcy5yZWdpc3RyeS52MS5TZXRNb2RlbFRhZ1JlcXVlc3QaKC50cmVsbGlzLnJlZ2lzdHJ5LnYxLlNldE1vZGVsVGFnUmVzcG9uc2USaQoORGVsZXRlTW9kZWxUYWcSKi50cmVsbGlzLnJlZ2lzdHJ5LnYxLkRlbGV0ZU1vZGVsVGFnUmVxdWVzdBorLnRyZWxsaXMucmVnaXN0cnkudjEuRGVsZXRlTW9kZWxUYWdSZXNwb25zZRJmCg1DcmVhdGVWZXJzaW9uEikudHJlbGxpcy5yZWdpc3RyeS52MS5DcmVhdGVWZXJzaW9uUmVxdWVzdBoqLnRyZWxsaXMucmVnaXN0cnkudjEuQ3JlYXRlVmVyc2lvblJlc3BvbnNlEl0KCkdldFZlcnNpb24SJi50cmVsbGlzLnJlZ2lzdHJ5LnYxLkdldFZlcnNpb25SZXF1ZXN0GicudHJlbGxpcy5yZWdpc3RyeS52MS5HZXRWZXJzaW9uUmVzcG9uc2USYAoLV2FpdFZlcnNpb24SJy50cmVsbGlzLnJlZ2lzdHJ5LnYxLldhaXRWZXJzaW9uUmVxdWVzdBooLnRyZWxsaXMucmVnaXN0cnkudjEuV2FpdFZlcnNpb25SZXNwb25zZRJmCg1VcGRhdGVWZXJzaW9uEikudHJlbGxpcy5yZWdpc3RyeS52MS5VcGRhdGVWZXJzaW9uUmVxdWVzdBoqLnRyZWxsaXMucmVnaXN0cnkudjEuVXBkYXRlVmVyc2lvblJlc3BvbnNlEmYKDURlbGV0ZVZlcnNpb24SKS50cmVsbGlzLnJlZ2lzdHJ5LnYxLkRlbGV0ZVZlcnNpb25SZXF1ZXN0GioudHJlbGxpcy5yZWdpc3RyeS52MS5EZWxldGVWZXJzaW9uUmVzcG9uc2USaQoOU2VhcmNoVmVyc2lvbnMSKi50cmVsbGlzLnJlZ2lzdHJ5LnYxLlNlYXJjaFZlcnNpb25zUmVxdWVzdBorLnRyZWxsaXMucmVnaXN0cnkudjEuU2VhcmNoVmVyc2lvbnNSZXNwb25zZRJmCg1TZXRWZXJzaW9uVGFnEikudHJlbGxpcy5yZWdpc3RyeS52MS5TZXRWZXJzaW9uVGFnUmVxdWVzdBoqLnRyZWxsaXMucmVnaXN0cnkudjEuU2V0VmVyc2lvblRhZ1Jlc3BvbnNlEm8KEERlbGV0ZVZlcnNpb25UYWcSLC50cmVsbGlzLnJlZ2lzdHJ5LnYxLkRlbGV0ZVZlcnNpb25UYWdSZXF1ZXN0Gi0udHJlbGxpcy5yZWdpc3RyeS52MS5EZWxldGVWZXJzaW9uVGFnUmVzcG9uc2UScgoRR2V0VmVyc2lvbkxpbmVhZ2USLS50cmVsbGlzLnJlZ2lzdHJ5LnYxLkdldFZlcnNpb25MaW5lYWdlUmVxdWVzdBouLnRyZWxsaXMucmVnaXN0cnkudjEuR2V0VmVyc2lvbkxpbmVhZ2VSZXNwb25zZRJvChBMaXN0VmVyc2lvbkZpbGVzEiwudHJlbGxpcy5yZWdpc3RyeS52MS5MaXN0VmVyc2lvbkZpbGVzUmVxdWVzdBotLnRyZWxsaXMucmVnaXN0cnkudjEuTGlzdFZlcnNpb25GaWxlc1Jlc3BvbnNlEnoKE0Rvd25sb2FkVmVyc2lvbkZpbGUSLy50cmVsbGlzLnJlZ2lzdHJ5LnYxLkRvd25sb2FkVmVyc2lvbkZpbGVSZXF1ZXN0GjAudHJlbGxpcy5yZWdpc3RyeS52MS5Eb3dubG9hZFZlcnNpb25GaWxlUmVzcG9uc2UwARJXCghTZXRBbGlhcxIkLnRyZWxsaXMucmVnaXN0cnkudjEuU2V0QWxpYXNSZXF1ZXN0GiUudHJlbGxpcy5yZWdpc3RyeS52MS5TZXRBbGlhc1Jlc3BvbnNlEmAKC0RlbGV0ZUFsaWFzEicudHJlbGxpcy5yZWdpc3RyeS52MS5EZWxldGVBbGlhc1JlcXVlc3QaKC50cmVsbGlzLnJlZ2lzdHJ5LnYxLkRlbGV0ZUFsaWFzUmVzcG9uc2UScgoRR2V0VmVyc2lvbkJ5QWxpYXMSLS50cmVsbGlzLnJlZ2lzdHJ5LnYxLkdldFZlcnNpb25CeUFsaWFzUmVxdWVzdBouLnRyZWxsaXMucmVnaXN0cnkudjEuR2V0VmVyc2lvbkJ5QWxpYXNSZXNwb25zZRJvChBMaXN0QWxpYXNIaXN0b3J5EiwudHJlbGxpcy5yZWdpc3RyeS52MS5MaXN0QWxpYXNIaXN0b3J5UmVxdWVzdBotLnRyZWxsaXMucmVnaXN0cnkudjEuTGlzdEFsaWFzSGlzdG9yeVJlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_trellis_registry_v1_resources]);
 
 /**
  * CreateModelRequest describes a new model.
@@ -22,7 +24,7 @@ export const file_trellis_registry_v1_registry_service: GenFile = /*@__PURE__*/
  */
 export type CreateModelRequest = Message<"trellis.registry.v1.CreateModelRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
@@ -92,18 +94,18 @@ export const CreateModelResponseSchema: GenMessage<CreateModelResponse> = /*@__P
  */
 export type GetModelRequest = Message<"trellis.registry.v1.GetModelRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 };
 
 /**
@@ -135,45 +137,25 @@ export const GetModelResponseSchema: GenMessage<GetModelResponse> = /*@__PURE__*
   messageDesc(file_trellis_registry_v1_registry_service, 3);
 
 /**
- * UpdateModelRequest changes a model; only the fields named in update_mask change.
+ * UpdateModelRequest changes the fields of a model named in update_mask.
  *
  * @generated from message trellis.registry.v1.UpdateModelRequest
  */
 export type UpdateModelRequest = Message<"trellis.registry.v1.UpdateModelRequest"> & {
   /**
-   * project_id of the project.
+   * model names the model by project_id and name, and holds the new values of the fields in
+   * update_mask; its other fields are ignored.
    *
-   * @generated from field: string project_id = 1;
+   * @generated from field: trellis.registry.v1.RegisteredModel model = 1;
    */
-  projectId: string;
+  model?: RegisteredModel | undefined;
 
   /**
-   * name of the model.
+   * update_mask names the fields to change: description, protected_aliases, or * for both.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
-  name: string;
-
-  /**
-   * description to set.
-   *
-   * @generated from field: string description = 3;
-   */
-  description: string;
-
-  /**
-   * protected_aliases to set (project admins only).
-   *
-   * @generated from field: repeated string protected_aliases = 4;
-   */
-  protectedAliases: string[];
-
-  /**
-   * update_mask lists the fields to change: description, protected_aliases.
-   *
-   * @generated from field: repeated string update_mask = 5;
-   */
-  updateMask: string[];
+  updateMask?: FieldMask | undefined;
 };
 
 /**
@@ -211,18 +193,18 @@ export const UpdateModelResponseSchema: GenMessage<UpdateModelResponse> = /*@__P
  */
 export type RenameModelRequest = Message<"trellis.registry.v1.RenameModelRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * new_name is unique in the project.
@@ -267,18 +249,18 @@ export const RenameModelResponseSchema: GenMessage<RenameModelResponse> = /*@__P
  */
 export type DeleteModelRequest = Message<"trellis.registry.v1.DeleteModelRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 };
 
 /**
@@ -387,18 +369,18 @@ export const SearchModelsResponseSchema: GenMessage<SearchModelsResponse> = /*@_
  */
 export type SetModelTagRequest = Message<"trellis.registry.v1.SetModelTagRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * tag to set.
@@ -437,18 +419,18 @@ export const SetModelTagResponseSchema: GenMessage<SetModelTagResponse> = /*@__P
  */
 export type DeleteModelTagRequest = Message<"trellis.registry.v1.DeleteModelTagRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * key of the tag.
@@ -487,18 +469,18 @@ export const DeleteModelTagResponseSchema: GenMessage<DeleteModelTagResponse> = 
  */
 export type CreateVersionRequest = Message<"trellis.registry.v1.CreateVersionRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * source of the files: runs:/<run_id>/<path> or a run's artifact location (mlflow-artifacts:/<experiment_id>/<run_id>/artifacts/<path>),
@@ -587,18 +569,18 @@ export const CreateVersionResponseSchema: GenMessage<CreateVersionResponse> = /*
  */
 export type GetVersionRequest = Message<"trellis.registry.v1.GetVersionRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * version number.
@@ -637,24 +619,24 @@ export const GetVersionResponseSchema: GenMessage<GetVersionResponse> = /*@__PUR
   messageDesc(file_trellis_registry_v1_registry_service, 19);
 
 /**
- * UpdateVersionRequest changes a version's description.
+ * WaitVersionRequest names a version to wait for.
  *
- * @generated from message trellis.registry.v1.UpdateVersionRequest
+ * @generated from message trellis.registry.v1.WaitVersionRequest
  */
-export type UpdateVersionRequest = Message<"trellis.registry.v1.UpdateVersionRequest"> & {
+export type WaitVersionRequest = Message<"trellis.registry.v1.WaitVersionRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * version number.
@@ -662,13 +644,56 @@ export type UpdateVersionRequest = Message<"trellis.registry.v1.UpdateVersionReq
    * @generated from field: int64 version = 3;
    */
   version: bigint;
+};
+
+/**
+ * Describes the message trellis.registry.v1.WaitVersionRequest.
+ * Use `create(WaitVersionRequestSchema)` to create a new message.
+ */
+export const WaitVersionRequestSchema: GenMessage<WaitVersionRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_registry_v1_registry_service, 20);
+
+/**
+ * WaitVersionResponse carries the version once it has settled.
+ *
+ * @generated from message trellis.registry.v1.WaitVersionResponse
+ */
+export type WaitVersionResponse = Message<"trellis.registry.v1.WaitVersionResponse"> & {
+  /**
+   * version as stored: READY, or FAILED with its status_message.
+   *
+   * @generated from field: trellis.registry.v1.ModelVersion version = 1;
+   */
+  version?: ModelVersion | undefined;
+};
+
+/**
+ * Describes the message trellis.registry.v1.WaitVersionResponse.
+ * Use `create(WaitVersionResponseSchema)` to create a new message.
+ */
+export const WaitVersionResponseSchema: GenMessage<WaitVersionResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_registry_v1_registry_service, 21);
+
+/**
+ * UpdateVersionRequest changes the fields of a version named in update_mask.
+ *
+ * @generated from message trellis.registry.v1.UpdateVersionRequest
+ */
+export type UpdateVersionRequest = Message<"trellis.registry.v1.UpdateVersionRequest"> & {
+  /**
+   * version names the version by project_id, model_name and version, and holds the new values of
+   * the fields in update_mask; its other fields are ignored.
+   *
+   * @generated from field: trellis.registry.v1.ModelVersion version = 1;
+   */
+  version?: ModelVersion | undefined;
 
   /**
-   * description to set.
+   * update_mask names the fields to change: description, or *.
    *
-   * @generated from field: string description = 4;
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
-  description: string;
+  updateMask?: FieldMask | undefined;
 };
 
 /**
@@ -676,7 +701,7 @@ export type UpdateVersionRequest = Message<"trellis.registry.v1.UpdateVersionReq
  * Use `create(UpdateVersionRequestSchema)` to create a new message.
  */
 export const UpdateVersionRequestSchema: GenMessage<UpdateVersionRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 20);
+  messageDesc(file_trellis_registry_v1_registry_service, 22);
 
 /**
  * UpdateVersionResponse carries the changed version.
@@ -697,7 +722,7 @@ export type UpdateVersionResponse = Message<"trellis.registry.v1.UpdateVersionRe
  * Use `create(UpdateVersionResponseSchema)` to create a new message.
  */
 export const UpdateVersionResponseSchema: GenMessage<UpdateVersionResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 21);
+  messageDesc(file_trellis_registry_v1_registry_service, 23);
 
 /**
  * DeleteVersionRequest names a version.
@@ -706,18 +731,18 @@ export const UpdateVersionResponseSchema: GenMessage<UpdateVersionResponse> = /*
  */
 export type DeleteVersionRequest = Message<"trellis.registry.v1.DeleteVersionRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * version number.
@@ -732,7 +757,7 @@ export type DeleteVersionRequest = Message<"trellis.registry.v1.DeleteVersionReq
  * Use `create(DeleteVersionRequestSchema)` to create a new message.
  */
 export const DeleteVersionRequestSchema: GenMessage<DeleteVersionRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 22);
+  messageDesc(file_trellis_registry_v1_registry_service, 24);
 
 /**
  * DeleteVersionResponse is empty.
@@ -747,7 +772,7 @@ export type DeleteVersionResponse = Message<"trellis.registry.v1.DeleteVersionRe
  * Use `create(DeleteVersionResponseSchema)` to create a new message.
  */
 export const DeleteVersionResponseSchema: GenMessage<DeleteVersionResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 23);
+  messageDesc(file_trellis_registry_v1_registry_service, 25);
 
 /**
  * SearchVersionsRequest filters versions.
@@ -803,7 +828,7 @@ export type SearchVersionsRequest = Message<"trellis.registry.v1.SearchVersionsR
  * Use `create(SearchVersionsRequestSchema)` to create a new message.
  */
 export const SearchVersionsRequestSchema: GenMessage<SearchVersionsRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 24);
+  messageDesc(file_trellis_registry_v1_registry_service, 26);
 
 /**
  * SearchVersionsResponse is one page of versions, by model name then version, newest first.
@@ -831,7 +856,7 @@ export type SearchVersionsResponse = Message<"trellis.registry.v1.SearchVersions
  * Use `create(SearchVersionsResponseSchema)` to create a new message.
  */
 export const SearchVersionsResponseSchema: GenMessage<SearchVersionsResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 25);
+  messageDesc(file_trellis_registry_v1_registry_service, 27);
 
 /**
  * SetVersionTagRequest sets a tag.
@@ -840,18 +865,18 @@ export const SearchVersionsResponseSchema: GenMessage<SearchVersionsResponse> = 
  */
 export type SetVersionTagRequest = Message<"trellis.registry.v1.SetVersionTagRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * version number.
@@ -873,7 +898,7 @@ export type SetVersionTagRequest = Message<"trellis.registry.v1.SetVersionTagReq
  * Use `create(SetVersionTagRequestSchema)` to create a new message.
  */
 export const SetVersionTagRequestSchema: GenMessage<SetVersionTagRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 26);
+  messageDesc(file_trellis_registry_v1_registry_service, 28);
 
 /**
  * SetVersionTagResponse is empty.
@@ -888,7 +913,7 @@ export type SetVersionTagResponse = Message<"trellis.registry.v1.SetVersionTagRe
  * Use `create(SetVersionTagResponseSchema)` to create a new message.
  */
 export const SetVersionTagResponseSchema: GenMessage<SetVersionTagResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 27);
+  messageDesc(file_trellis_registry_v1_registry_service, 29);
 
 /**
  * DeleteVersionTagRequest removes a tag.
@@ -897,18 +922,18 @@ export const SetVersionTagResponseSchema: GenMessage<SetVersionTagResponse> = /*
  */
 export type DeleteVersionTagRequest = Message<"trellis.registry.v1.DeleteVersionTagRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * version number.
@@ -930,7 +955,7 @@ export type DeleteVersionTagRequest = Message<"trellis.registry.v1.DeleteVersion
  * Use `create(DeleteVersionTagRequestSchema)` to create a new message.
  */
 export const DeleteVersionTagRequestSchema: GenMessage<DeleteVersionTagRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 28);
+  messageDesc(file_trellis_registry_v1_registry_service, 30);
 
 /**
  * DeleteVersionTagResponse is empty.
@@ -945,7 +970,7 @@ export type DeleteVersionTagResponse = Message<"trellis.registry.v1.DeleteVersio
  * Use `create(DeleteVersionTagResponseSchema)` to create a new message.
  */
 export const DeleteVersionTagResponseSchema: GenMessage<DeleteVersionTagResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 29);
+  messageDesc(file_trellis_registry_v1_registry_service, 31);
 
 /**
  * GetVersionLineageRequest names a version.
@@ -954,18 +979,18 @@ export const DeleteVersionTagResponseSchema: GenMessage<DeleteVersionTagResponse
  */
 export type GetVersionLineageRequest = Message<"trellis.registry.v1.GetVersionLineageRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * version number.
@@ -980,7 +1005,7 @@ export type GetVersionLineageRequest = Message<"trellis.registry.v1.GetVersionLi
  * Use `create(GetVersionLineageRequestSchema)` to create a new message.
  */
 export const GetVersionLineageRequestSchema: GenMessage<GetVersionLineageRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 30);
+  messageDesc(file_trellis_registry_v1_registry_service, 32);
 
 /**
  * GetVersionLineageResponse carries the lineage.
@@ -1001,7 +1026,7 @@ export type GetVersionLineageResponse = Message<"trellis.registry.v1.GetVersionL
  * Use `create(GetVersionLineageResponseSchema)` to create a new message.
  */
 export const GetVersionLineageResponseSchema: GenMessage<GetVersionLineageResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 31);
+  messageDesc(file_trellis_registry_v1_registry_service, 33);
 
 /**
  * SetAliasRequest points an alias at a version.
@@ -1010,18 +1035,18 @@ export const GetVersionLineageResponseSchema: GenMessage<GetVersionLineageRespon
  */
 export type SetAliasRequest = Message<"trellis.registry.v1.SetAliasRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * alias: letters, digits, _ and -, at most 255; not "latest" and not v<digits>.
@@ -1038,8 +1063,9 @@ export type SetAliasRequest = Message<"trellis.registry.v1.SetAliasRequest"> & {
   version: bigint;
 
   /**
-   * approval_id of an approved governance approval of action registry.alias.set for
-   * resource models/<name>@<alias> with detail version = <version>; required for a protected alias.
+   * approval_id of an approved governance approval of action registry.alias.set for resource
+   * projects/<project_id>/models/<model_name>/aliases/<alias> with detail version = <version>;
+   * required for a protected alias, and spent by the change.
    *
    * @generated from field: string approval_id = 5;
    */
@@ -1051,7 +1077,7 @@ export type SetAliasRequest = Message<"trellis.registry.v1.SetAliasRequest"> & {
  * Use `create(SetAliasRequestSchema)` to create a new message.
  */
 export const SetAliasRequestSchema: GenMessage<SetAliasRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 32);
+  messageDesc(file_trellis_registry_v1_registry_service, 34);
 
 /**
  * SetAliasResponse carries the history entry written.
@@ -1072,7 +1098,7 @@ export type SetAliasResponse = Message<"trellis.registry.v1.SetAliasResponse"> &
  * Use `create(SetAliasResponseSchema)` to create a new message.
  */
 export const SetAliasResponseSchema: GenMessage<SetAliasResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 33);
+  messageDesc(file_trellis_registry_v1_registry_service, 35);
 
 /**
  * DeleteAliasRequest removes an alias.
@@ -1081,18 +1107,18 @@ export const SetAliasResponseSchema: GenMessage<SetAliasResponse> = /*@__PURE__*
  */
 export type DeleteAliasRequest = Message<"trellis.registry.v1.DeleteAliasRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * alias to remove.
@@ -1102,7 +1128,8 @@ export type DeleteAliasRequest = Message<"trellis.registry.v1.DeleteAliasRequest
   alias: string;
 
   /**
-   * approval_id of an approved approval of action registry.alias.delete for models/<name>@<alias>; required for a protected alias.
+   * approval_id of an approved approval of action registry.alias.delete for resource
+   * projects/<project_id>/models/<model_name>/aliases/<alias>; required for a protected alias, and spent by the change.
    *
    * @generated from field: string approval_id = 4;
    */
@@ -1114,7 +1141,7 @@ export type DeleteAliasRequest = Message<"trellis.registry.v1.DeleteAliasRequest
  * Use `create(DeleteAliasRequestSchema)` to create a new message.
  */
 export const DeleteAliasRequestSchema: GenMessage<DeleteAliasRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 34);
+  messageDesc(file_trellis_registry_v1_registry_service, 36);
 
 /**
  * DeleteAliasResponse carries the history entry written.
@@ -1135,7 +1162,7 @@ export type DeleteAliasResponse = Message<"trellis.registry.v1.DeleteAliasRespon
  * Use `create(DeleteAliasResponseSchema)` to create a new message.
  */
 export const DeleteAliasResponseSchema: GenMessage<DeleteAliasResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 35);
+  messageDesc(file_trellis_registry_v1_registry_service, 37);
 
 /**
  * GetVersionByAliasRequest names an alias and, optionally, a moment.
@@ -1144,18 +1171,18 @@ export const DeleteAliasResponseSchema: GenMessage<DeleteAliasResponse> = /*@__P
  */
 export type GetVersionByAliasRequest = Message<"trellis.registry.v1.GetVersionByAliasRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * alias to resolve.
@@ -1165,11 +1192,11 @@ export type GetVersionByAliasRequest = Message<"trellis.registry.v1.GetVersionBy
   alias: string;
 
   /**
-   * at_time_ms asks which version the alias held at that moment; 0 means now.
+   * at_time asks which version the alias pointed at at that moment, to the millisecond; unset means now.
    *
-   * @generated from field: int64 at_time_ms = 4;
+   * @generated from field: google.protobuf.Timestamp at_time = 4;
    */
-  atTimeMs: bigint;
+  atTime?: Timestamp | undefined;
 };
 
 /**
@@ -1177,7 +1204,7 @@ export type GetVersionByAliasRequest = Message<"trellis.registry.v1.GetVersionBy
  * Use `create(GetVersionByAliasRequestSchema)` to create a new message.
  */
 export const GetVersionByAliasRequestSchema: GenMessage<GetVersionByAliasRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 36);
+  messageDesc(file_trellis_registry_v1_registry_service, 38);
 
 /**
  * GetVersionByAliasResponse carries the version the alias pointed at.
@@ -1198,7 +1225,7 @@ export type GetVersionByAliasResponse = Message<"trellis.registry.v1.GetVersionB
  * Use `create(GetVersionByAliasResponseSchema)` to create a new message.
  */
 export const GetVersionByAliasResponseSchema: GenMessage<GetVersionByAliasResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 37);
+  messageDesc(file_trellis_registry_v1_registry_service, 39);
 
 /**
  * ListAliasHistoryRequest names a model and, optionally, one alias.
@@ -1207,18 +1234,18 @@ export const GetVersionByAliasResponseSchema: GenMessage<GetVersionByAliasRespon
  */
 export type ListAliasHistoryRequest = Message<"trellis.registry.v1.ListAliasHistoryRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * alias limits the history to one alias; empty means all of the model's aliases.
@@ -1247,7 +1274,7 @@ export type ListAliasHistoryRequest = Message<"trellis.registry.v1.ListAliasHist
  * Use `create(ListAliasHistoryRequestSchema)` to create a new message.
  */
 export const ListAliasHistoryRequestSchema: GenMessage<ListAliasHistoryRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 38);
+  messageDesc(file_trellis_registry_v1_registry_service, 40);
 
 /**
  * ListAliasHistoryResponse is one page of changes, newest first.
@@ -1275,7 +1302,7 @@ export type ListAliasHistoryResponse = Message<"trellis.registry.v1.ListAliasHis
  * Use `create(ListAliasHistoryResponseSchema)` to create a new message.
  */
 export const ListAliasHistoryResponseSchema: GenMessage<ListAliasHistoryResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 39);
+  messageDesc(file_trellis_registry_v1_registry_service, 41);
 
 /**
  * VersionFile describes one file or directory of a version's copy.
@@ -1310,7 +1337,7 @@ export type VersionFile = Message<"trellis.registry.v1.VersionFile"> & {
  * Use `create(VersionFileSchema)` to create a new message.
  */
 export const VersionFileSchema: GenMessage<VersionFile> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 40);
+  messageDesc(file_trellis_registry_v1_registry_service, 42);
 
 /**
  * ListVersionFilesRequest names a directory of a version.
@@ -1319,18 +1346,18 @@ export const VersionFileSchema: GenMessage<VersionFile> = /*@__PURE__*/
  */
 export type ListVersionFilesRequest = Message<"trellis.registry.v1.ListVersionFilesRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * version number.
@@ -1345,6 +1372,20 @@ export type ListVersionFilesRequest = Message<"trellis.registry.v1.ListVersionFi
    * @generated from field: string path = 4;
    */
   path: string;
+
+  /**
+   * page_size is at most 1000; 0 means 100.
+   *
+   * @generated from field: int32 page_size = 5;
+   */
+  pageSize: number;
+
+  /**
+   * page_token is next_page_token of the previous page of this listing; empty for the first.
+   *
+   * @generated from field: string page_token = 6;
+   */
+  pageToken: string;
 };
 
 /**
@@ -1352,20 +1393,27 @@ export type ListVersionFilesRequest = Message<"trellis.registry.v1.ListVersionFi
  * Use `create(ListVersionFilesRequestSchema)` to create a new message.
  */
 export const ListVersionFilesRequestSchema: GenMessage<ListVersionFilesRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 41);
+  messageDesc(file_trellis_registry_v1_registry_service, 43);
 
 /**
- * ListVersionFilesResponse lists a directory, by path.
+ * ListVersionFilesResponse is one page of a directory, by path.
  *
  * @generated from message trellis.registry.v1.ListVersionFilesResponse
  */
 export type ListVersionFilesResponse = Message<"trellis.registry.v1.ListVersionFilesResponse"> & {
   /**
-   * files and directories directly under the path.
+   * files and directories directly under the path, on this page.
    *
    * @generated from field: repeated trellis.registry.v1.VersionFile files = 1;
    */
   files: VersionFile[];
+
+  /**
+   * next_page_token is empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -1373,7 +1421,7 @@ export type ListVersionFilesResponse = Message<"trellis.registry.v1.ListVersionF
  * Use `create(ListVersionFilesResponseSchema)` to create a new message.
  */
 export const ListVersionFilesResponseSchema: GenMessage<ListVersionFilesResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 42);
+  messageDesc(file_trellis_registry_v1_registry_service, 44);
 
 /**
  * DownloadVersionFileRequest names a file of a version.
@@ -1382,18 +1430,18 @@ export const ListVersionFilesResponseSchema: GenMessage<ListVersionFilesResponse
  */
 export type DownloadVersionFileRequest = Message<"trellis.registry.v1.DownloadVersionFileRequest"> & {
   /**
-   * project_id of the project.
+   * project_id of the model's project.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model in the project.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
    * version number.
@@ -1415,7 +1463,7 @@ export type DownloadVersionFileRequest = Message<"trellis.registry.v1.DownloadVe
  * Use `create(DownloadVersionFileRequestSchema)` to create a new message.
  */
 export const DownloadVersionFileRequestSchema: GenMessage<DownloadVersionFileRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 43);
+  messageDesc(file_trellis_registry_v1_registry_service, 45);
 
 /**
  * DownloadVersionFileResponse is the next chunk of the file.
@@ -1436,16 +1484,21 @@ export type DownloadVersionFileResponse = Message<"trellis.registry.v1.DownloadV
  * Use `create(DownloadVersionFileResponseSchema)` to create a new message.
  */
 export const DownloadVersionFileResponseSchema: GenMessage<DownloadVersionFileResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_registry_v1_registry_service, 44);
+  messageDesc(file_trellis_registry_v1_registry_service, 46);
 
 /**
- * RegistryService manages registered models, their versions and their aliases.
+ * RegistryService manages registered models, their versions and their aliases. A model is
+ * addressed by project_id and model_name, a version by those and its number. Besides the codes
+ * each method lists, any call can answer UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE and
+ * INTERNAL; INVALID_ARGUMENT always names the bad request field. ErrorInfo reasons are in the
+ * domain registry.trellis.
  *
  * @generated from service trellis.registry.v1.RegistryService
  */
 export const RegistryService: GenService<{
   /**
    * CreateModel registers a model name in a project.
+   * ALREADY_EXISTS (MODEL_NAME_TAKEN) when the project has a model of that name.
    *
    * @generated from rpc trellis.registry.v1.RegistryService.CreateModel
    */
@@ -1456,6 +1509,7 @@ export const RegistryService: GenService<{
   },
   /**
    * GetModel returns a model with its aliases.
+   * NOT_FOUND (MODEL_NOT_FOUND) when the project has no model of that name.
    *
    * @generated from rpc trellis.registry.v1.RegistryService.GetModel
    */
@@ -1465,7 +1519,9 @@ export const RegistryService: GenService<{
     output: typeof GetModelResponseSchema;
   },
   /**
-   * UpdateModel changes a model's description or its protected aliases.
+   * UpdateModel changes the fields of a model named in update_mask: description, protected_aliases
+   * (project admins only), or * for both.
+   * INVALID_ARGUMENT for an empty mask or another path; NOT_FOUND (MODEL_NOT_FOUND).
    *
    * @generated from rpc trellis.registry.v1.RegistryService.UpdateModel
    */
@@ -1476,6 +1532,8 @@ export const RegistryService: GenService<{
   },
   /**
    * RenameModel renames a model; its versions and aliases follow.
+   * NOT_FOUND (MODEL_NOT_FOUND); ALREADY_EXISTS (MODEL_NAME_TAKEN) for the new name;
+   * PERMISSION_DENIED (MODEL_PROTECTED) for anyone but a project admin while it has protected aliases.
    *
    * @generated from rpc trellis.registry.v1.RegistryService.RenameModel
    */
@@ -1485,7 +1543,9 @@ export const RegistryService: GenService<{
     output: typeof RenameModelResponseSchema;
   },
   /**
-   * DeleteModel deletes a model and its versions; it fails while an alias points at a version.
+   * DeleteModel deletes a model and its versions.
+   * NOT_FOUND (MODEL_NOT_FOUND); FAILED_PRECONDITION (MODEL_HAS_ALIASES) while an alias points at
+   * a version, naming the aliases; PERMISSION_DENIED (MODEL_PROTECTED) as RenameModel.
    *
    * @generated from rpc trellis.registry.v1.RegistryService.DeleteModel
    */
@@ -1495,7 +1555,8 @@ export const RegistryService: GenService<{
     output: typeof DeleteModelResponseSchema;
   },
   /**
-   * SearchModels pages through models by name pattern and tags, in the projects the caller may read.
+   * SearchModels pages through models by name pattern and tags, in the projects the caller may
+   * read, by name then project_id. INVALID_ARGUMENT for a page_token of another search.
    *
    * @generated from rpc trellis.registry.v1.RegistryService.SearchModels
    */
@@ -1505,7 +1566,8 @@ export const RegistryService: GenService<{
     output: typeof SearchModelsResponseSchema;
   },
   /**
-   * SetModelTag sets a tag on a model.
+   * SetModelTag sets a tag on a model; the last write wins.
+   * NOT_FOUND (MODEL_NOT_FOUND).
    *
    * @generated from rpc trellis.registry.v1.RegistryService.SetModelTag
    */
@@ -1516,6 +1578,7 @@ export const RegistryService: GenService<{
   },
   /**
    * DeleteModelTag removes a tag from a model.
+   * NOT_FOUND (MODEL_NOT_FOUND, or MODEL_TAG_NOT_FOUND when the model has no such tag).
    *
    * @generated from rpc trellis.registry.v1.RegistryService.DeleteModelTag
    */
@@ -1525,7 +1588,12 @@ export const RegistryService: GenService<{
     output: typeof DeleteModelTagResponseSchema;
   },
   /**
-   * CreateVersion adds the next version of a model from a run's artifacts or a URI.
+   * CreateVersion adds the next version of a model from a run's artifacts or a URI and answers at
+   * once: a version whose files are copied is PENDING until the copy ends (WaitVersion, or the
+   * event trellis.registry.v1.version.settled); a reference is READY at once.
+   * NOT_FOUND (MODEL_NOT_FOUND); INVALID_ARGUMENT naming source or run_id for a source or run
+   * that does not exist or is in another project; FAILED_PRECONDITION (VERSION_NOT_READY) for a
+   * models:/ source that is not READY.
    *
    * @generated from rpc trellis.registry.v1.RegistryService.CreateVersion
    */
@@ -1536,6 +1604,7 @@ export const RegistryService: GenService<{
   },
   /**
    * GetVersion returns one version.
+   * NOT_FOUND (MODEL_NOT_FOUND, VERSION_NOT_FOUND).
    *
    * @generated from rpc trellis.registry.v1.RegistryService.GetVersion
    */
@@ -1545,7 +1614,23 @@ export const RegistryService: GenService<{
     output: typeof GetVersionResponseSchema;
   },
   /**
-   * UpdateVersion changes a version's description.
+   * WaitVersion returns a version as soon as it is no longer PENDING (READY, or FAILED with its
+   * status_message), at once when it already is. A version another replica copies counts too.
+   * Without a deadline it waits until the version settles or the client cancels.
+   * DEADLINE_EXCEEDED (VERSION_STILL_PENDING) when the call's deadline passes first: the version
+   * is still PENDING; NOT_FOUND (MODEL_NOT_FOUND, VERSION_NOT_FOUND), also when the version is
+   * deleted while waited for.
+   *
+   * @generated from rpc trellis.registry.v1.RegistryService.WaitVersion
+   */
+  waitVersion: {
+    methodKind: "unary";
+    input: typeof WaitVersionRequestSchema;
+    output: typeof WaitVersionResponseSchema;
+  },
+  /**
+   * UpdateVersion changes the fields of a version named in update_mask: description, or *.
+   * INVALID_ARGUMENT for an empty mask or another path; NOT_FOUND (MODEL_NOT_FOUND, VERSION_NOT_FOUND).
    *
    * @generated from rpc trellis.registry.v1.RegistryService.UpdateVersion
    */
@@ -1555,7 +1640,9 @@ export const RegistryService: GenService<{
     output: typeof UpdateVersionResponseSchema;
   },
   /**
-   * DeleteVersion deletes a version; it fails while an alias points at it, naming the alias.
+   * DeleteVersion deletes a version and its files.
+   * NOT_FOUND (MODEL_NOT_FOUND, VERSION_NOT_FOUND); FAILED_PRECONDITION (VERSION_HAS_ALIASES)
+   * while an alias points at it, naming the alias.
    *
    * @generated from rpc trellis.registry.v1.RegistryService.DeleteVersion
    */
@@ -1565,7 +1652,9 @@ export const RegistryService: GenService<{
     output: typeof DeleteVersionResponseSchema;
   },
   /**
-   * SearchVersions pages through versions by model name pattern, run id and tags.
+   * SearchVersions pages through versions by model name pattern, run id and tags, in the projects
+   * the caller may read, by model name, project_id, then version newest first. INVALID_ARGUMENT
+   * for a page_token of another search.
    *
    * @generated from rpc trellis.registry.v1.RegistryService.SearchVersions
    */
@@ -1575,7 +1664,8 @@ export const RegistryService: GenService<{
     output: typeof SearchVersionsResponseSchema;
   },
   /**
-   * SetVersionTag sets a tag on a version.
+   * SetVersionTag sets a tag on a version; the last write wins.
+   * NOT_FOUND (MODEL_NOT_FOUND, VERSION_NOT_FOUND).
    *
    * @generated from rpc trellis.registry.v1.RegistryService.SetVersionTag
    */
@@ -1586,6 +1676,7 @@ export const RegistryService: GenService<{
   },
   /**
    * DeleteVersionTag removes a tag from a version.
+   * NOT_FOUND (MODEL_NOT_FOUND, VERSION_NOT_FOUND, or VERSION_TAG_NOT_FOUND).
    *
    * @generated from rpc trellis.registry.v1.RegistryService.DeleteVersionTag
    */
@@ -1596,6 +1687,7 @@ export const RegistryService: GenService<{
   },
   /**
    * GetVersionLineage returns the run and the datasets a version came from.
+   * NOT_FOUND (MODEL_NOT_FOUND, VERSION_NOT_FOUND).
    *
    * @generated from rpc trellis.registry.v1.RegistryService.GetVersionLineage
    */
@@ -1605,7 +1697,10 @@ export const RegistryService: GenService<{
     output: typeof GetVersionLineageResponseSchema;
   },
   /**
-   * ListVersionFiles lists the files and directories directly under a path of a version's copy.
+   * ListVersionFiles pages through the files and directories directly under a path of a version's
+   * copy, by path. NOT_FOUND (MODEL_NOT_FOUND, VERSION_NOT_FOUND); FAILED_PRECONDITION
+   * (VERSION_NOT_READY while PENDING, VERSION_FAILED, or VERSION_IS_REFERENCE for a version whose
+   * files the registry does not keep); INVALID_ARGUMENT for a page_token of another listing.
    *
    * @generated from rpc trellis.registry.v1.RegistryService.ListVersionFiles
    */
@@ -1616,6 +1711,8 @@ export const RegistryService: GenService<{
   },
   /**
    * DownloadVersionFile streams one file of a version's copy in chunks.
+   * NOT_FOUND (MODEL_NOT_FOUND, VERSION_NOT_FOUND, FILE_NOT_FOUND); FAILED_PRECONDITION as
+   * ListVersionFiles.
    *
    * @generated from rpc trellis.registry.v1.RegistryService.DownloadVersionFile
    */
@@ -1626,6 +1723,10 @@ export const RegistryService: GenService<{
   },
   /**
    * SetAlias points an alias at a version; a protected alias needs an approved approval.
+   * NOT_FOUND (MODEL_NOT_FOUND, VERSION_NOT_FOUND); FAILED_PRECONDITION (VERSION_FAILED for a
+   * FAILED version; for a protected alias APPROVAL_REQUIRED without approval_id, APPROVAL_NOT_FOUND,
+   * APPROVAL_PENDING, APPROVAL_USED); PERMISSION_DENIED (APPROVAL_MISMATCH for an approval of
+   * another change, APPROVAL_REJECTED).
    *
    * @generated from rpc trellis.registry.v1.RegistryService.SetAlias
    */
@@ -1636,6 +1737,8 @@ export const RegistryService: GenService<{
   },
   /**
    * DeleteAlias removes an alias; a protected alias needs an approved approval.
+   * NOT_FOUND (MODEL_NOT_FOUND, ALIAS_NOT_FOUND); FAILED_PRECONDITION and PERMISSION_DENIED for
+   * approvals as SetAlias.
    *
    * @generated from rpc trellis.registry.v1.RegistryService.DeleteAlias
    */
@@ -1645,7 +1748,9 @@ export const RegistryService: GenService<{
     output: typeof DeleteAliasResponseSchema;
   },
   /**
-   * GetVersionByAlias returns the version an alias points at now, or at a past time.
+   * GetVersionByAlias returns the version an alias points at now, or pointed at at a past time.
+   * NOT_FOUND (MODEL_NOT_FOUND; ALIAS_NOT_FOUND when it points, or pointed, at no version;
+   * ALIAS_TARGET_DELETED when that version has since been deleted).
    *
    * @generated from rpc trellis.registry.v1.RegistryService.GetVersionByAlias
    */
@@ -1656,6 +1761,7 @@ export const RegistryService: GenService<{
   },
   /**
    * ListAliasHistory pages through the changes of a model's aliases, newest first.
+   * NOT_FOUND (MODEL_NOT_FOUND); INVALID_ARGUMENT for a page_token of another listing.
    *
    * @generated from rpc trellis.registry.v1.RegistryService.ListAliasHistory
    */

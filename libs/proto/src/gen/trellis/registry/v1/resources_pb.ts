@@ -3,18 +3,21 @@
 /* eslint-disable */
 
 // Package trellis.registry.v1 is registered models, their numbered versions, and aliases with a
-// history of every move. Times are milliseconds since the Unix epoch, as in tracking.
+// history of every move. A model is named by its project and its name, unique in the project
+// (project_id + model_name in requests); a version by its model and its number.
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file trellis/registry/v1/resources.proto.
  */
 export const file_trellis_registry_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("CiN0cmVsbGlzL3JlZ2lzdHJ5L3YxL3Jlc291cmNlcy5wcm90bxITdHJlbGxpcy5yZWdpc3RyeS52MSI6CghNb2RlbFRhZxIVCgNrZXkYASABKAlCCLpIBXIDGPoBEhcKBXZhbHVlGAIgASgJQgi6SAVyAxiIJyJVCgpUZW5zb3JTcGVjEhYKBG5hbWUYASABKAlCCLpIBXIDGPQDEhYKBWR0eXBlGAIgASgJQge6SARyAhhAEhcKBXNoYXBlGAMgAygDQgi6SAWSAQIQQCKEAQoJU2lnbmF0dXJlEjoKBmlucHV0cxgBIAMoCzIfLnRyZWxsaXMucmVnaXN0cnkudjEuVGVuc29yU3BlY0IJukgGkgEDEOgHEjsKB291dHB1dHMYAiADKAsyHy50cmVsbGlzLnJlZ2lzdHJ5LnYxLlRlbnNvclNwZWNCCbpIBpIBAxDoByIuCgxBbGlhc1BvaW50ZXISDQoFYWxpYXMYASABKAkSDwoHdmVyc2lvbhgCIAEoAyKgAgoPUmVnaXN0ZXJlZE1vZGVsEhIKCnByb2plY3RfaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIrCgR0YWdzGAQgAygLMh0udHJlbGxpcy5yZWdpc3RyeS52MS5Nb2RlbFRhZxIyCgdhbGlhc2VzGAUgAygLMiEudHJlbGxpcy5yZWdpc3RyeS52MS5BbGlhc1BvaW50ZXISGQoRcHJvdGVjdGVkX2FsaWFzZXMYBiADKAkSFgoObGF0ZXN0X3ZlcnNpb24YByABKAMSEgoKY3JlYXRvcl9pZBgIIAEoCRIWCg5jcmVhdGVfdGltZV9tcxgJIAEoAxIWCg51cGRhdGVfdGltZV9tcxgKIAEoAyKzAwoMTW9kZWxWZXJzaW9uEhIKCnByb2plY3RfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgDEg4KBnNvdXJjZRgEIAEoCRIOCgZydW5faWQYBSABKAkSEwoLc3RvcmFnZV91cmkYBiABKAkSNwoGc3RhdHVzGAcgASgOMicudHJlbGxpcy5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb25TdGF0dXMSFgoOc3RhdHVzX21lc3NhZ2UYCCABKAkSDgoGZm9ybWF0GAkgASgJEjEKCXNpZ25hdHVyZRgKIAEoCzIeLnRyZWxsaXMucmVnaXN0cnkudjEuU2lnbmF0dXJlEhMKC2Rlc2NyaXB0aW9uGAsgASgJEisKBHRhZ3MYDCADKAsyHS50cmVsbGlzLnJlZ2lzdHJ5LnYxLk1vZGVsVGFnEg8KB2FsaWFzZXMYDSADKAkSEgoKY3JlYXRvcl9pZBgOIAEoCRIWCg5jcmVhdGVfdGltZV9tcxgPIAEoAxIWCg51cGRhdGVfdGltZV9tcxgQIAEoAxIQCghydW5fbGluaxgRIAEoCSJ+CgtBbGlhc0NoYW5nZRINCgVhbGlhcxgBIAEoCRIUCgxmcm9tX3ZlcnNpb24YAiABKAMSEgoKdG9fdmVyc2lvbhgDIAEoAxIQCghhY3Rvcl9pZBgEIAEoCRIPCgd0aW1lX21zGAUgASgDEhMKC2FwcHJvdmFsX2lkGAYgASgJImAKCkRhdGFzZXRSZWYSDAoEbmFtZRgBIAEoCRIOCgZkaWdlc3QYAiABKAkSEwoLc291cmNlX3R5cGUYAyABKAkSDgoGc291cmNlGAQgASgJEg8KB2NvbnRleHQYBSABKAkiqQEKB0xpbmVhZ2USMgoHdmVyc2lvbhgBIAEoCzIhLnRyZWxsaXMucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uEg4KBnJ1bl9pZBgCIAEoCRIVCg1leHBlcmltZW50X2lkGAMgASgJEhAKCHJ1bl9uYW1lGAQgASgJEjEKCGRhdGFzZXRzGAUgAygLMh8udHJlbGxpcy5yZWdpc3RyeS52MS5EYXRhc2V0UmVmKp0BChJNb2RlbFZlcnNpb25TdGF0dXMSJAogTU9ERUxfVkVSU0lPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIgChxNT0RFTF9WRVJTSU9OX1NUQVRVU19QRU5ESU5HEAESHgoaTU9ERUxfVkVSU0lPTl9TVEFUVVNfUkVBRFkQAhIfChtNT0RFTF9WRVJTSU9OX1NUQVRVU19GQUlMRUQQA2IGcHJvdG8z", [file_buf_validate_validate]);
+  fileDesc("CiN0cmVsbGlzL3JlZ2lzdHJ5L3YxL3Jlc291cmNlcy5wcm90bxITdHJlbGxpcy5yZWdpc3RyeS52MSI6CghNb2RlbFRhZxIVCgNrZXkYASABKAlCCLpIBXIDGPoBEhcKBXZhbHVlGAIgASgJQgi6SAVyAxiIJyJVCgpUZW5zb3JTcGVjEhYKBG5hbWUYASABKAlCCLpIBXIDGPQDEhYKBWR0eXBlGAIgASgJQge6SARyAhhAEhcKBXNoYXBlGAMgAygDQgi6SAWSAQIQQCKEAQoJU2lnbmF0dXJlEjoKBmlucHV0cxgBIAMoCzIfLnRyZWxsaXMucmVnaXN0cnkudjEuVGVuc29yU3BlY0IJukgGkgEDEOgHEjsKB291dHB1dHMYAiADKAsyHy50cmVsbGlzLnJlZ2lzdHJ5LnYxLlRlbnNvclNwZWNCCbpIBpIBAxDoByI4CgxBbGlhc1BvaW50ZXISFwoFYWxpYXMYASABKAlCCLpIBXIDGP8BEg8KB3ZlcnNpb24YAiABKAMioAMKD1JlZ2lzdGVyZWRNb2RlbBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhYKBG5hbWUYAiABKAlCCLpIBXIDGIACEh0KC2Rlc2NyaXB0aW9uGAMgASgJQgi6SAVyAxiIJxI2CgR0YWdzGAQgAygLMh0udHJlbGxpcy5yZWdpc3RyeS52MS5Nb2RlbFRhZ0IJukgGkgEDEJBOEj0KB2FsaWFzZXMYBSADKAsyIS50cmVsbGlzLnJlZ2lzdHJ5LnYxLkFsaWFzUG9pbnRlckIJukgGkgEDEJBOEioKEXByb3RlY3RlZF9hbGlhc2VzGAYgAygJQg+6SAySAQkQZCIFcgMY/wESFgoObGF0ZXN0X3ZlcnNpb24YByABKAMSHAoKY3JlYXRvcl9pZBgIIAEoCUIIukgFcgMYgAISLwoLY3JlYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLqBAoMTW9kZWxWZXJzaW9uEhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASHAoKbW9kZWxfbmFtZRgCIAEoCUIIukgFcgMYgAISDwoHdmVyc2lvbhgDIAEoAxIYCgZzb3VyY2UYBCABKAlCCLpIBXIDGIAgEhgKBnJ1bl9pZBgFIAEoCUIIukgFcgMYgAISHQoLc3RvcmFnZV91cmkYBiABKAlCCLpIBXIDGIAgEjcKBnN0YXR1cxgHIAEoDjInLnRyZWxsaXMucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uU3RhdHVzEiAKDnN0YXR1c19tZXNzYWdlGAggASgJQgi6SAVyAxiIJxIXCgZmb3JtYXQYCSABKAlCB7pIBHICGEASMQoJc2lnbmF0dXJlGAogASgLMh4udHJlbGxpcy5yZWdpc3RyeS52MS5TaWduYXR1cmUSHQoLZGVzY3JpcHRpb24YCyABKAlCCLpIBXIDGIgnEjYKBHRhZ3MYDCADKAsyHS50cmVsbGlzLnJlZ2lzdHJ5LnYxLk1vZGVsVGFnQgm6SAaSAQMQkE4SIQoHYWxpYXNlcxgNIAMoCUIQukgNkgEKEJBOIgVyAxj/ARIcCgpjcmVhdG9yX2lkGA4gASgJQgi6SAVyAxiAAhIvCgtjcmVhdGVfdGltZRgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKCHJ1bl9saW5rGBEgASgJQgi6SAVyAxiAICKeAQoLQWxpYXNDaGFuZ2USDQoFYWxpYXMYASABKAkSFAoMZnJvbV92ZXJzaW9uGAIgASgDEhIKCnRvX3ZlcnNpb24YAyABKAMSEAoIYWN0b3JfaWQYBCABKAkSLwoLY2hhbmdlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2FwcHJvdmFsX2lkGAYgASgJImAKCkRhdGFzZXRSZWYSDAoEbmFtZRgBIAEoCRIOCgZkaWdlc3QYAiABKAkSEwoLc291cmNlX3R5cGUYAyABKAkSDgoGc291cmNlGAQgASgJEg8KB2NvbnRleHQYBSABKAkiqQEKB0xpbmVhZ2USMgoHdmVyc2lvbhgBIAEoCzIhLnRyZWxsaXMucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uEg4KBnJ1bl9pZBgCIAEoCRIVCg1leHBlcmltZW50X2lkGAMgASgJEhAKCHJ1bl9uYW1lGAQgASgJEjEKCGRhdGFzZXRzGAUgAygLMh8udHJlbGxpcy5yZWdpc3RyeS52MS5EYXRhc2V0UmVmKp0BChJNb2RlbFZlcnNpb25TdGF0dXMSJAogTU9ERUxfVkVSU0lPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIgChxNT0RFTF9WRVJTSU9OX1NUQVRVU19QRU5ESU5HEAESHgoaTU9ERUxfVkVSU0lPTl9TVEFUVVNfUkVBRFkQAhIfChtNT0RFTF9WRVJTSU9OX1NUQVRVU19GQUlMRUQQA2IGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * ModelTag is a key and a value on a model or a version; the last write wins.
@@ -136,48 +139,50 @@ export const AliasPointerSchema: GenMessage<AliasPointer> = /*@__PURE__*/
   messageDesc(file_trellis_registry_v1_resources, 3);
 
 /**
- * RegisteredModel is a named model in a project.
+ * RegisteredModel is a named model in a project. Its resource name is
+ * projects/{project_id}/models/{name}.
  *
  * @generated from message trellis.registry.v1.RegisteredModel
  */
 export type RegisteredModel = Message<"trellis.registry.v1.RegisteredModel"> & {
   /**
-   * project_id is the project the model belongs to.
+   * project_id is the project the model belongs to; it never changes.
    *
    * @generated from field: string project_id = 1;
    */
   projectId: string;
 
   /**
-   * name is unique in the project.
+   * name is unique in the project: at most 256 characters, no slashes. RenameModel changes it.
    *
    * @generated from field: string name = 2;
    */
   name: string;
 
   /**
-   * description is free text.
+   * description is free text, at most 5000 characters.
    *
    * @generated from field: string description = 3;
    */
   description: string;
 
   /**
-   * tags on the model.
+   * tags on the model, by key; output only (SetModelTag and DeleteModelTag change them). The limit
+   * bounds what a request may carry; an update ignores them.
    *
    * @generated from field: repeated trellis.registry.v1.ModelTag tags = 4;
    */
   tags: ModelTag[];
 
   /**
-   * aliases of the model and the versions they point at.
+   * aliases of the model and the versions they point at, by alias; output only (SetAlias and DeleteAlias change them).
    *
    * @generated from field: repeated trellis.registry.v1.AliasPointer aliases = 5;
    */
   aliases: AliasPointer[];
 
   /**
-   * protected_aliases can only be set or moved with an approval from governance.
+   * protected_aliases can only be set or moved with an approval from governance; only a project admin changes them.
    *
    * @generated from field: repeated string protected_aliases = 6;
    */
@@ -191,25 +196,25 @@ export type RegisteredModel = Message<"trellis.registry.v1.RegisteredModel"> & {
   latestVersion: bigint;
 
   /**
-   * creator_id is who created it.
+   * creator_id is who created it; output only.
    *
    * @generated from field: string creator_id = 8;
    */
   creatorId: string;
 
   /**
-   * create_time_ms is when it was created.
+   * create_time is when it was created, to the millisecond; output only.
    *
-   * @generated from field: int64 create_time_ms = 9;
+   * @generated from field: google.protobuf.Timestamp create_time = 9;
    */
-  createTimeMs: bigint;
+  createTime?: Timestamp | undefined;
 
   /**
-   * update_time_ms is when it, a version or an alias of it last changed.
+   * update_time is when it, a version or an alias of it last changed, to the millisecond; output only.
    *
-   * @generated from field: int64 update_time_ms = 10;
+   * @generated from field: google.protobuf.Timestamp update_time = 10;
    */
-  updateTimeMs: bigint;
+  updateTime?: Timestamp | undefined;
 };
 
 /**
@@ -220,7 +225,8 @@ export const RegisteredModelSchema: GenMessage<RegisteredModel> = /*@__PURE__*/
   messageDesc(file_trellis_registry_v1_resources, 4);
 
 /**
- * ModelVersion is one immutable, numbered version of a model.
+ * ModelVersion is one numbered version of a model; its files never change. Its resource name is
+ * projects/{project_id}/models/{model_name}/versions/{version}.
  *
  * @generated from message trellis.registry.v1.ModelVersion
  */
@@ -233,14 +239,14 @@ export type ModelVersion = Message<"trellis.registry.v1.ModelVersion"> & {
   projectId: string;
 
   /**
-   * name of the model.
+   * model_name is the name of the model it is a version of.
    *
-   * @generated from field: string name = 2;
+   * @generated from field: string model_name = 2;
    */
-  name: string;
+  modelName: string;
 
   /**
-   * version number, from 1 per model.
+   * version number, from 1 per model, never reused.
    *
    * @generated from field: int64 version = 3;
    */
@@ -248,98 +254,99 @@ export type ModelVersion = Message<"trellis.registry.v1.ModelVersion"> & {
 
   /**
    * source the files came from, as the creator gave it: runs:/<run_id>/<path>, a run's artifact location,
-   * models:/<name>@<alias>, or a URI.
+   * models:/<name>@<alias>, or a URI; output only.
    *
    * @generated from field: string source = 4;
    */
   source: string;
 
   /**
-   * run_id is the tracking run that produced it, when known.
+   * run_id is the tracking run that produced it, when known; output only.
    *
    * @generated from field: string run_id = 5;
    */
   runId: string;
 
   /**
-   * storage_uri is where the registry keeps its copy of the files.
+   * storage_uri is where the registry keeps its copy of the files; output only.
    *
    * @generated from field: string storage_uri = 6;
    */
   storageUri: string;
 
   /**
-   * status of the files.
+   * status of the files: PENDING until its files are copied, then READY or FAILED for good (WaitVersion waits for it); output only.
    *
    * @generated from field: trellis.registry.v1.ModelVersionStatus status = 7;
    */
   status: ModelVersionStatus;
 
   /**
-   * status_message explains a failed status.
+   * status_message explains a FAILED status, in at most 5000 characters; output only.
    *
    * @generated from field: string status_message = 8;
    */
   statusMessage: string;
 
   /**
-   * format of the model, such as onnx.
+   * format of the model, such as onnx; output only.
    *
    * @generated from field: string format = 9;
    */
   format: string;
 
   /**
-   * signature of the model.
+   * signature of the model; output only.
    *
    * @generated from field: trellis.registry.v1.Signature signature = 10;
    */
   signature?: Signature | undefined;
 
   /**
-   * description is free text.
+   * description is free text, at most 5000 characters.
    *
    * @generated from field: string description = 11;
    */
   description: string;
 
   /**
-   * tags on the version.
+   * tags on the version, by key; output only (SetVersionTag and DeleteVersionTag change them). The
+   * limit bounds what a request may carry; an update ignores them.
    *
    * @generated from field: repeated trellis.registry.v1.ModelTag tags = 12;
    */
   tags: ModelTag[];
 
   /**
-   * aliases pointing at this version.
+   * aliases pointing at this version, by alias; output only.
    *
    * @generated from field: repeated string aliases = 13;
    */
   aliases: string[];
 
   /**
-   * creator_id is who created it.
+   * creator_id is who created it; output only.
    *
    * @generated from field: string creator_id = 14;
    */
   creatorId: string;
 
   /**
-   * create_time_ms is when it was created.
+   * create_time is when it was created, to the millisecond; output only.
    *
-   * @generated from field: int64 create_time_ms = 15;
+   * @generated from field: google.protobuf.Timestamp create_time = 15;
    */
-  createTimeMs: bigint;
+  createTime?: Timestamp | undefined;
 
   /**
-   * update_time_ms is when it last changed.
+   * update_time is when it last changed (its status, description or tags), to the millisecond; output only.
    *
-   * @generated from field: int64 update_time_ms = 16;
+   * @generated from field: google.protobuf.Timestamp update_time = 16;
    */
-  updateTimeMs: bigint;
+  updateTime?: Timestamp | undefined;
 
   /**
-   * run_link is the link to its run the creator gave; empty when none was.
+   * run_link is the link to its run the creator gave; empty when none was; output only.
    *
    * @generated from field: string run_link = 17;
    */
@@ -388,11 +395,11 @@ export type AliasChange = Message<"trellis.registry.v1.AliasChange"> & {
   actorId: string;
 
   /**
-   * time_ms is when.
+   * change_time is when, to the millisecond.
    *
-   * @generated from field: int64 time_ms = 5;
+   * @generated from field: google.protobuf.Timestamp change_time = 5;
    */
-  timeMs: bigint;
+  changeTime?: Timestamp | undefined;
 
   /**
    * approval_id is the governance approval that allowed it, for a protected alias.

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/tracking/v1/artifact_service.proto.
  */
 export const file_trellis_tracking_v1_artifact_service: GenFile = /*@__PURE__*/
-  fileDesc("Cip0cmVsbGlzL3RyYWNraW5nL3YxL2FydGlmYWN0X3NlcnZpY2UucHJvdG8SE3RyZWxsaXMudHJhY2tpbmcudjEiSAoUVXBsb2FkQXJ0aWZhY3RIZWFkZXISGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAhIWCgRwYXRoGAIgASgJQgi6SAVyAxiACCJtChVVcGxvYWRBcnRpZmFjdFJlcXVlc3QSOwoGaGVhZGVyGAEgASgLMikudHJlbGxpcy50cmFja2luZy52MS5VcGxvYWRBcnRpZmFjdEhlYWRlckgAEg8KBWNodW5rGAIgASgMSABCBgoEcGFydCJFChZVcGxvYWRBcnRpZmFjdFJlc3BvbnNlEisKBGZpbGUYASABKAsyHS50cmVsbGlzLnRyYWNraW5nLnYxLkZpbGVJbmZvIksKF0Rvd25sb2FkQXJ0aWZhY3RSZXF1ZXN0EhgKBnJ1bl9pZBgBIAEoCUIIukgFcgMYgAISFgoEcGF0aBgCIAEoCUIIukgFcgMYgAgiKQoYRG93bmxvYWRBcnRpZmFjdFJlc3BvbnNlEg0KBWNodW5rGAEgASgMInkKFExpc3RBcnRpZmFjdHNSZXF1ZXN0EhgKBnJ1bl9pZBgBIAEoCUIIukgFcgMYgAISFgoEcGF0aBgCIAEoCUIIukgFcgMYgAgSEQoJcGFnZV9zaXplGAMgASgFEhwKCnBhZ2VfdG9rZW4YBCABKAlCCLpIBXIDGIAgInAKFUxpc3RBcnRpZmFjdHNSZXNwb25zZRIQCghyb290X3VyaRgBIAEoCRIsCgVmaWxlcxgCIAMoCzIdLnRyZWxsaXMudHJhY2tpbmcudjEuRmlsZUluZm8SFwoPbmV4dF9wYWdlX3Rva2VuGAMgASgJIkkKFURlbGV0ZUFydGlmYWN0UmVxdWVzdBIYCgZydW5faWQYASABKAlCCLpIBXIDGIACEhYKBHBhdGgYAiABKAlCCLpIBXIDGIAIIhgKFkRlbGV0ZUFydGlmYWN0UmVzcG9uc2UiNgoXR2V0QXJ0aWZhY3RTdG9yZVJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQCIpChhHZXRBcnRpZmFjdFN0b3JlUmVzcG9uc2USDQoFc3RvcmUYASABKAkiTgoXU2V0QXJ0aWZhY3RTdG9yZVJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIWCgVzdG9yZRgCIAEoCUIHukgEcgIYQCIpChhTZXRBcnRpZmFjdFN0b3JlUmVzcG9uc2USDQoFc3RvcmUYASABKAkypgUKD0FydGlmYWN0U2VydmljZRJrCg5VcGxvYWRBcnRpZmFjdBIqLnRyZWxsaXMudHJhY2tpbmcudjEuVXBsb2FkQXJ0aWZhY3RSZXF1ZXN0GisudHJlbGxpcy50cmFja2luZy52MS5VcGxvYWRBcnRpZmFjdFJlc3BvbnNlKAEScQoQRG93bmxvYWRBcnRpZmFjdBIsLnRyZWxsaXMudHJhY2tpbmcudjEuRG93bmxvYWRBcnRpZmFjdFJlcXVlc3QaLS50cmVsbGlzLnRyYWNraW5nLnYxLkRvd25sb2FkQXJ0aWZhY3RSZXNwb25zZTABEmYKDUxpc3RBcnRpZmFjdHMSKS50cmVsbGlzLnRyYWNraW5nLnYxLkxpc3RBcnRpZmFjdHNSZXF1ZXN0GioudHJlbGxpcy50cmFja2luZy52MS5MaXN0QXJ0aWZhY3RzUmVzcG9uc2USaQoORGVsZXRlQXJ0aWZhY3QSKi50cmVsbGlzLnRyYWNraW5nLnYxLkRlbGV0ZUFydGlmYWN0UmVxdWVzdBorLnRyZWxsaXMudHJhY2tpbmcudjEuRGVsZXRlQXJ0aWZhY3RSZXNwb25zZRJvChBHZXRBcnRpZmFjdFN0b3JlEiwudHJlbGxpcy50cmFja2luZy52MS5HZXRBcnRpZmFjdFN0b3JlUmVxdWVzdBotLnRyZWxsaXMudHJhY2tpbmcudjEuR2V0QXJ0aWZhY3RTdG9yZVJlc3BvbnNlEm8KEFNldEFydGlmYWN0U3RvcmUSLC50cmVsbGlzLnRyYWNraW5nLnYxLlNldEFydGlmYWN0U3RvcmVSZXF1ZXN0Gi0udHJlbGxpcy50cmFja2luZy52MS5TZXRBcnRpZmFjdFN0b3JlUmVzcG9uc2ViBnByb3RvMw", [file_buf_validate_validate, file_trellis_tracking_v1_resources]);
+  fileDesc("Cip0cmVsbGlzL3RyYWNraW5nL3YxL2FydGlmYWN0X3NlcnZpY2UucHJvdG8SE3RyZWxsaXMudHJhY2tpbmcudjEiSAoUVXBsb2FkQXJ0aWZhY3RIZWFkZXISGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAhIWCgRwYXRoGAIgASgJQgi6SAVyAxiACCJtChVVcGxvYWRBcnRpZmFjdFJlcXVlc3QSOwoGaGVhZGVyGAEgASgLMikudHJlbGxpcy50cmFja2luZy52MS5VcGxvYWRBcnRpZmFjdEhlYWRlckgAEg8KBWNodW5rGAIgASgMSABCBgoEcGFydCJFChZVcGxvYWRBcnRpZmFjdFJlc3BvbnNlEisKBGZpbGUYASABKAsyHS50cmVsbGlzLnRyYWNraW5nLnYxLkZpbGVJbmZvIksKF0Rvd25sb2FkQXJ0aWZhY3RSZXF1ZXN0EhgKBnJ1bl9pZBgBIAEoCUIIukgFcgMYgAISFgoEcGF0aBgCIAEoCUIIukgFcgMYgAgiKQoYRG93bmxvYWRBcnRpZmFjdFJlc3BvbnNlEg0KBWNodW5rGAEgASgMIoUBChRMaXN0QXJ0aWZhY3RzUmVxdWVzdBIYCgZydW5faWQYASABKAlCCLpIBXIDGIACEhYKBHBhdGgYAiABKAlCCLpIBXIDGIAIEh0KCXBhZ2Vfc2l6ZRgDIAEoBUIKukgHGgUY6AcoABIcCgpwYWdlX3Rva2VuGAQgASgJQgi6SAVyAxiAICJwChVMaXN0QXJ0aWZhY3RzUmVzcG9uc2USEAoIcm9vdF91cmkYASABKAkSLAoFZmlsZXMYAiADKAsyHS50cmVsbGlzLnRyYWNraW5nLnYxLkZpbGVJbmZvEhcKD25leHRfcGFnZV90b2tlbhgDIAEoCSJJChVEZWxldGVBcnRpZmFjdFJlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAhIWCgRwYXRoGAIgASgJQgi6SAVyAxiACCIYChZEZWxldGVBcnRpZmFjdFJlc3BvbnNlIjYKF0dldEFydGlmYWN0U3RvcmVSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEAiKQoYR2V0QXJ0aWZhY3RTdG9yZVJlc3BvbnNlEg0KBXN0b3JlGAEgASgJIk4KF1NldEFydGlmYWN0U3RvcmVSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFgoFc3RvcmUYAiABKAlCB7pIBHICGEAiKQoYU2V0QXJ0aWZhY3RTdG9yZVJlc3BvbnNlEg0KBXN0b3JlGAEgASgJMqYFCg9BcnRpZmFjdFNlcnZpY2USawoOVXBsb2FkQXJ0aWZhY3QSKi50cmVsbGlzLnRyYWNraW5nLnYxLlVwbG9hZEFydGlmYWN0UmVxdWVzdBorLnRyZWxsaXMudHJhY2tpbmcudjEuVXBsb2FkQXJ0aWZhY3RSZXNwb25zZSgBEnEKEERvd25sb2FkQXJ0aWZhY3QSLC50cmVsbGlzLnRyYWNraW5nLnYxLkRvd25sb2FkQXJ0aWZhY3RSZXF1ZXN0Gi0udHJlbGxpcy50cmFja2luZy52MS5Eb3dubG9hZEFydGlmYWN0UmVzcG9uc2UwARJmCg1MaXN0QXJ0aWZhY3RzEikudHJlbGxpcy50cmFja2luZy52MS5MaXN0QXJ0aWZhY3RzUmVxdWVzdBoqLnRyZWxsaXMudHJhY2tpbmcudjEuTGlzdEFydGlmYWN0c1Jlc3BvbnNlEmkKDkRlbGV0ZUFydGlmYWN0EioudHJlbGxpcy50cmFja2luZy52MS5EZWxldGVBcnRpZmFjdFJlcXVlc3QaKy50cmVsbGlzLnRyYWNraW5nLnYxLkRlbGV0ZUFydGlmYWN0UmVzcG9uc2USbwoQR2V0QXJ0aWZhY3RTdG9yZRIsLnRyZWxsaXMudHJhY2tpbmcudjEuR2V0QXJ0aWZhY3RTdG9yZVJlcXVlc3QaLS50cmVsbGlzLnRyYWNraW5nLnYxLkdldEFydGlmYWN0U3RvcmVSZXNwb25zZRJvChBTZXRBcnRpZmFjdFN0b3JlEiwudHJlbGxpcy50cmFja2luZy52MS5TZXRBcnRpZmFjdFN0b3JlUmVxdWVzdBotLnRyZWxsaXMudHJhY2tpbmcudjEuU2V0QXJ0aWZhY3RTdG9yZVJlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_trellis_tracking_v1_resources]);
 
 /**
  * UploadArtifactHeader names the file an upload writes.
@@ -171,14 +171,15 @@ export type ListArtifactsRequest = Message<"trellis.tracking.v1.ListArtifactsReq
   path: string;
 
   /**
-   * page_size is at most 1000; 0 means 1000.
+   * page_size is at most 1000; 0 means 100.
    *
    * @generated from field: int32 page_size = 3;
    */
   pageSize: number;
 
   /**
-   * page_token is next_page_token of the previous page.
+   * page_token is next_page_token of the previous page of the same listing; a token of
+   * another request is INVALID_ARGUMENT naming page_token.
    *
    * @generated from field: string page_token = 4;
    */
@@ -362,13 +363,19 @@ export const SetArtifactStoreResponseSchema: GenMessage<SetArtifactStoreResponse
   messageDesc(file_trellis_tracking_v1_artifact_service, 12);
 
 /**
- * ArtifactService stores a run's files through the project's storage plugin instance.
+ * ArtifactService stores a run's files through the project's storage plugin instance. Files are
+ * addressed by their run's id and a path; the store of a project's new runs by the project's id.
+ * Beyond the codes any call can return, each method lists its own; INVALID_ARGUMENT always comes
+ * with a BadRequest naming the field, and has the reason INVALID_ARGUMENT unless the method names
+ * another. A run the caller may not read is PERMISSION_DENIED.
  *
  * @generated from service trellis.tracking.v1.ArtifactService
  */
 export const ArtifactService: GenService<{
   /**
    * UploadArtifact streams one file: a header first, then its bytes in chunks. It replaces a file at the same path.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); FAILED_PRECONDITION (RUN_NOT_ACTIVE: the run is deleted);
+   * INVALID_ARGUMENT (a bad path, a stream that does not start with the header).
    *
    * @generated from rpc trellis.tracking.v1.ArtifactService.UploadArtifact
    */
@@ -379,6 +386,7 @@ export const ArtifactService: GenService<{
   },
   /**
    * DownloadArtifact streams one file in chunks.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND, ARTIFACT_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.ArtifactService.DownloadArtifact
    */
@@ -388,7 +396,9 @@ export const ArtifactService: GenService<{
     output: typeof DownloadArtifactResponseSchema;
   },
   /**
-   * ListArtifacts lists the files and directories directly under a path.
+   * ListArtifacts lists the files and directories directly under a path, by path; a path with
+   * nothing under it lists nothing.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.ArtifactService.ListArtifacts
    */
@@ -398,7 +408,9 @@ export const ArtifactService: GenService<{
     output: typeof ListArtifactsResponseSchema;
   },
   /**
-   * DeleteArtifact deletes a file, or every file under a directory.
+   * DeleteArtifact deletes a file, or every file under a directory. Deleting what is not there
+   * succeeds, as MLflow's artifact repositories do.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.ArtifactService.DeleteArtifact
    */
@@ -409,6 +421,7 @@ export const ArtifactService: GenService<{
   },
   /**
    * GetArtifactStore says which storage instance new runs of a project use.
+   * Errors: INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.ArtifactService.GetArtifactStore
    */
@@ -419,6 +432,7 @@ export const ArtifactService: GenService<{
   },
   /**
    * SetArtifactStore chooses the storage instance new runs of a project use; existing runs keep theirs.
+   * Errors: INVALID_ARGUMENT (a store that is not configured; the message names those that are).
    *
    * @generated from rpc trellis.tracking.v1.ArtifactService.SetArtifactStore
    */

@@ -5,6 +5,8 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb";
+import type { FieldMask } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
 import type { Experiment, Tag, ViewType } from "./resources_pb";
 import { file_trellis_tracking_v1_resources } from "./resources_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -13,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/tracking/v1/experiment_service.proto.
  */
 export const file_trellis_tracking_v1_experiment_service: GenFile = /*@__PURE__*/
-  fileDesc("Cix0cmVsbGlzL3RyYWNraW5nL3YxL2V4cGVyaW1lbnRfc2VydmljZS5wcm90bxITdHJlbGxpcy50cmFja2luZy52MSKmAQoXQ3JlYXRlRXhwZXJpbWVudFJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIWCgRuYW1lGAIgASgJQgi6SAVyAxj0AxIjChFhcnRpZmFjdF9sb2NhdGlvbhgDIAEoCUIIukgFcgMYgCASMQoEdGFncxgEIAMoCzIYLnRyZWxsaXMudHJhY2tpbmcudjEuVGFnQgm6SAaSAQMQ6AciTwoYQ3JlYXRlRXhwZXJpbWVudFJlc3BvbnNlEjMKCmV4cGVyaW1lbnQYASABKAsyHy50cmVsbGlzLnRyYWNraW5nLnYxLkV4cGVyaW1lbnQiNgoUR2V0RXhwZXJpbWVudFJlcXVlc3QSHgoNZXhwZXJpbWVudF9pZBgBIAEoCUIHukgEcgIYQCJMChVHZXRFeHBlcmltZW50UmVzcG9uc2USMwoKZXhwZXJpbWVudBgBIAEoCzIfLnRyZWxsaXMudHJhY2tpbmcudjEuRXhwZXJpbWVudCJRChpHZXRFeHBlcmltZW50QnlOYW1lUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhYKBG5hbWUYAiABKAlCCLpIBXIDGPQDIlIKG0dldEV4cGVyaW1lbnRCeU5hbWVSZXNwb25zZRIzCgpleHBlcmltZW50GAEgASgLMh8udHJlbGxpcy50cmFja2luZy52MS5FeHBlcmltZW50IuEBChhTZWFyY2hFeHBlcmltZW50c1JlcXVlc3QSJAoLcHJvamVjdF9pZHMYASADKAlCD7pIDJIBCRDoByIEcgIYQBIZCgZmaWx0ZXIYAiABKAlCCbpIBnIEGICABBIhCghvcmRlcl9ieRgDIAMoCUIPukgMkgEJEBQiBXIDGIAEEjAKCXZpZXdfdHlwZRgEIAEoDjIdLnRyZWxsaXMudHJhY2tpbmcudjEuVmlld1R5cGUSEQoJcGFnZV9zaXplGAUgASgFEhwKCnBhZ2VfdG9rZW4YBiABKAlCCLpIBXIDGIAgImoKGVNlYXJjaEV4cGVyaW1lbnRzUmVzcG9uc2USNAoLZXhwZXJpbWVudHMYASADKAsyHy50cmVsbGlzLnRyYWNraW5nLnYxLkV4cGVyaW1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlUKF1VwZGF0ZUV4cGVyaW1lbnRSZXF1ZXN0Eh4KDWV4cGVyaW1lbnRfaWQYASABKAlCB7pIBHICGEASGgoIbmV3X25hbWUYAiABKAlCCLpIBXIDGPQDIk8KGFVwZGF0ZUV4cGVyaW1lbnRSZXNwb25zZRIzCgpleHBlcmltZW50GAEgASgLMh8udHJlbGxpcy50cmFja2luZy52MS5FeHBlcmltZW50IjkKF0RlbGV0ZUV4cGVyaW1lbnRSZXF1ZXN0Eh4KDWV4cGVyaW1lbnRfaWQYASABKAlCB7pIBHICGEAiGgoYRGVsZXRlRXhwZXJpbWVudFJlc3BvbnNlIjoKGFJlc3RvcmVFeHBlcmltZW50UmVxdWVzdBIeCg1leHBlcmltZW50X2lkGAEgASgJQge6SARyAhhAIhsKGVJlc3RvcmVFeHBlcmltZW50UmVzcG9uc2UiYAoXU2V0RXhwZXJpbWVudFRhZ1JlcXVlc3QSHgoNZXhwZXJpbWVudF9pZBgBIAEoCUIHukgEcgIYQBIlCgN0YWcYAiABKAsyGC50cmVsbGlzLnRyYWNraW5nLnYxLlRhZyIaChhTZXRFeHBlcmltZW50VGFnUmVzcG9uc2UiUwoaRGVsZXRlRXhwZXJpbWVudFRhZ1JlcXVlc3QSHgoNZXhwZXJpbWVudF9pZBgBIAEoCUIHukgEcgIYQBIVCgNrZXkYAiABKAlCCLpIBXIDGPoBIh0KG0RlbGV0ZUV4cGVyaW1lbnRUYWdSZXNwb25zZTKbCAoRRXhwZXJpbWVudFNlcnZpY2USbwoQQ3JlYXRlRXhwZXJpbWVudBIsLnRyZWxsaXMudHJhY2tpbmcudjEuQ3JlYXRlRXhwZXJpbWVudFJlcXVlc3QaLS50cmVsbGlzLnRyYWNraW5nLnYxLkNyZWF0ZUV4cGVyaW1lbnRSZXNwb25zZRJmCg1HZXRFeHBlcmltZW50EikudHJlbGxpcy50cmFja2luZy52MS5HZXRFeHBlcmltZW50UmVxdWVzdBoqLnRyZWxsaXMudHJhY2tpbmcudjEuR2V0RXhwZXJpbWVudFJlc3BvbnNlEngKE0dldEV4cGVyaW1lbnRCeU5hbWUSLy50cmVsbGlzLnRyYWNraW5nLnYxLkdldEV4cGVyaW1lbnRCeU5hbWVSZXF1ZXN0GjAudHJlbGxpcy50cmFja2luZy52MS5HZXRFeHBlcmltZW50QnlOYW1lUmVzcG9uc2UScgoRU2VhcmNoRXhwZXJpbWVudHMSLS50cmVsbGlzLnRyYWNraW5nLnYxLlNlYXJjaEV4cGVyaW1lbnRzUmVxdWVzdBouLnRyZWxsaXMudHJhY2tpbmcudjEuU2VhcmNoRXhwZXJpbWVudHNSZXNwb25zZRJvChBVcGRhdGVFeHBlcmltZW50EiwudHJlbGxpcy50cmFja2luZy52MS5VcGRhdGVFeHBlcmltZW50UmVxdWVzdBotLnRyZWxsaXMudHJhY2tpbmcudjEuVXBkYXRlRXhwZXJpbWVudFJlc3BvbnNlEm8KEERlbGV0ZUV4cGVyaW1lbnQSLC50cmVsbGlzLnRyYWNraW5nLnYxLkRlbGV0ZUV4cGVyaW1lbnRSZXF1ZXN0Gi0udHJlbGxpcy50cmFja2luZy52MS5EZWxldGVFeHBlcmltZW50UmVzcG9uc2UScgoRUmVzdG9yZUV4cGVyaW1lbnQSLS50cmVsbGlzLnRyYWNraW5nLnYxLlJlc3RvcmVFeHBlcmltZW50UmVxdWVzdBouLnRyZWxsaXMudHJhY2tpbmcudjEuUmVzdG9yZUV4cGVyaW1lbnRSZXNwb25zZRJvChBTZXRFeHBlcmltZW50VGFnEiwudHJlbGxpcy50cmFja2luZy52MS5TZXRFeHBlcmltZW50VGFnUmVxdWVzdBotLnRyZWxsaXMudHJhY2tpbmcudjEuU2V0RXhwZXJpbWVudFRhZ1Jlc3BvbnNlEngKE0RlbGV0ZUV4cGVyaW1lbnRUYWcSLy50cmVsbGlzLnRyYWNraW5nLnYxLkRlbGV0ZUV4cGVyaW1lbnRUYWdSZXF1ZXN0GjAudHJlbGxpcy50cmFja2luZy52MS5EZWxldGVFeHBlcmltZW50VGFnUmVzcG9uc2ViBnByb3RvMw", [file_buf_validate_validate, file_trellis_tracking_v1_resources]);
+  fileDesc("Cix0cmVsbGlzL3RyYWNraW5nL3YxL2V4cGVyaW1lbnRfc2VydmljZS5wcm90bxITdHJlbGxpcy50cmFja2luZy52MSKmAQoXQ3JlYXRlRXhwZXJpbWVudFJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIWCgRuYW1lGAIgASgJQgi6SAVyAxj0AxIjChFhcnRpZmFjdF9sb2NhdGlvbhgDIAEoCUIIukgFcgMYgCASMQoEdGFncxgEIAMoCzIYLnRyZWxsaXMudHJhY2tpbmcudjEuVGFnQgm6SAaSAQMQ6AciTwoYQ3JlYXRlRXhwZXJpbWVudFJlc3BvbnNlEjMKCmV4cGVyaW1lbnQYASABKAsyHy50cmVsbGlzLnRyYWNraW5nLnYxLkV4cGVyaW1lbnQiNgoUR2V0RXhwZXJpbWVudFJlcXVlc3QSHgoNZXhwZXJpbWVudF9pZBgBIAEoCUIHukgEcgIYQCJMChVHZXRFeHBlcmltZW50UmVzcG9uc2USMwoKZXhwZXJpbWVudBgBIAEoCzIfLnRyZWxsaXMudHJhY2tpbmcudjEuRXhwZXJpbWVudCJRChpHZXRFeHBlcmltZW50QnlOYW1lUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhYKBG5hbWUYAiABKAlCCLpIBXIDGPQDIlIKG0dldEV4cGVyaW1lbnRCeU5hbWVSZXNwb25zZRIzCgpleHBlcmltZW50GAEgASgLMh8udHJlbGxpcy50cmFja2luZy52MS5FeHBlcmltZW50Iu0BChhTZWFyY2hFeHBlcmltZW50c1JlcXVlc3QSJAoLcHJvamVjdF9pZHMYASADKAlCD7pIDJIBCRDoByIEcgIYQBIZCgZmaWx0ZXIYAiABKAlCCbpIBnIEGICABBIhCghvcmRlcl9ieRgDIAMoCUIPukgMkgEJEBQiBXIDGIAEEjAKCXZpZXdfdHlwZRgEIAEoDjIdLnRyZWxsaXMudHJhY2tpbmcudjEuVmlld1R5cGUSHQoJcGFnZV9zaXplGAUgASgFQgq6SAcaBRjoBygAEhwKCnBhZ2VfdG9rZW4YBiABKAlCCLpIBXIDGIAgImoKGVNlYXJjaEV4cGVyaW1lbnRzUmVzcG9uc2USNAoLZXhwZXJpbWVudHMYASADKAsyHy50cmVsbGlzLnRyYWNraW5nLnYxLkV4cGVyaW1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIoIBChdVcGRhdGVFeHBlcmltZW50UmVxdWVzdBIeCg1leHBlcmltZW50X2lkGAEgASgJQge6SARyAhhAEhYKBG5hbWUYAiABKAlCCLpIBXIDGPQDEi8KC3VwZGF0ZV9tYXNrGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJPChhVcGRhdGVFeHBlcmltZW50UmVzcG9uc2USMwoKZXhwZXJpbWVudBgBIAEoCzIfLnRyZWxsaXMudHJhY2tpbmcudjEuRXhwZXJpbWVudCI5ChdEZWxldGVFeHBlcmltZW50UmVxdWVzdBIeCg1leHBlcmltZW50X2lkGAEgASgJQge6SARyAhhAIhoKGERlbGV0ZUV4cGVyaW1lbnRSZXNwb25zZSI6ChhSZXN0b3JlRXhwZXJpbWVudFJlcXVlc3QSHgoNZXhwZXJpbWVudF9pZBgBIAEoCUIHukgEcgIYQCIbChlSZXN0b3JlRXhwZXJpbWVudFJlc3BvbnNlImAKF1NldEV4cGVyaW1lbnRUYWdSZXF1ZXN0Eh4KDWV4cGVyaW1lbnRfaWQYASABKAlCB7pIBHICGEASJQoDdGFnGAIgASgLMhgudHJlbGxpcy50cmFja2luZy52MS5UYWciGgoYU2V0RXhwZXJpbWVudFRhZ1Jlc3BvbnNlIlMKGkRlbGV0ZUV4cGVyaW1lbnRUYWdSZXF1ZXN0Eh4KDWV4cGVyaW1lbnRfaWQYASABKAlCB7pIBHICGEASFQoDa2V5GAIgASgJQgi6SAVyAxj6ASIdChtEZWxldGVFeHBlcmltZW50VGFnUmVzcG9uc2UymwgKEUV4cGVyaW1lbnRTZXJ2aWNlEm8KEENyZWF0ZUV4cGVyaW1lbnQSLC50cmVsbGlzLnRyYWNraW5nLnYxLkNyZWF0ZUV4cGVyaW1lbnRSZXF1ZXN0Gi0udHJlbGxpcy50cmFja2luZy52MS5DcmVhdGVFeHBlcmltZW50UmVzcG9uc2USZgoNR2V0RXhwZXJpbWVudBIpLnRyZWxsaXMudHJhY2tpbmcudjEuR2V0RXhwZXJpbWVudFJlcXVlc3QaKi50cmVsbGlzLnRyYWNraW5nLnYxLkdldEV4cGVyaW1lbnRSZXNwb25zZRJ4ChNHZXRFeHBlcmltZW50QnlOYW1lEi8udHJlbGxpcy50cmFja2luZy52MS5HZXRFeHBlcmltZW50QnlOYW1lUmVxdWVzdBowLnRyZWxsaXMudHJhY2tpbmcudjEuR2V0RXhwZXJpbWVudEJ5TmFtZVJlc3BvbnNlEnIKEVNlYXJjaEV4cGVyaW1lbnRzEi0udHJlbGxpcy50cmFja2luZy52MS5TZWFyY2hFeHBlcmltZW50c1JlcXVlc3QaLi50cmVsbGlzLnRyYWNraW5nLnYxLlNlYXJjaEV4cGVyaW1lbnRzUmVzcG9uc2USbwoQVXBkYXRlRXhwZXJpbWVudBIsLnRyZWxsaXMudHJhY2tpbmcudjEuVXBkYXRlRXhwZXJpbWVudFJlcXVlc3QaLS50cmVsbGlzLnRyYWNraW5nLnYxLlVwZGF0ZUV4cGVyaW1lbnRSZXNwb25zZRJvChBEZWxldGVFeHBlcmltZW50EiwudHJlbGxpcy50cmFja2luZy52MS5EZWxldGVFeHBlcmltZW50UmVxdWVzdBotLnRyZWxsaXMudHJhY2tpbmcudjEuRGVsZXRlRXhwZXJpbWVudFJlc3BvbnNlEnIKEVJlc3RvcmVFeHBlcmltZW50Ei0udHJlbGxpcy50cmFja2luZy52MS5SZXN0b3JlRXhwZXJpbWVudFJlcXVlc3QaLi50cmVsbGlzLnRyYWNraW5nLnYxLlJlc3RvcmVFeHBlcmltZW50UmVzcG9uc2USbwoQU2V0RXhwZXJpbWVudFRhZxIsLnRyZWxsaXMudHJhY2tpbmcudjEuU2V0RXhwZXJpbWVudFRhZ1JlcXVlc3QaLS50cmVsbGlzLnRyYWNraW5nLnYxLlNldEV4cGVyaW1lbnRUYWdSZXNwb25zZRJ4ChNEZWxldGVFeHBlcmltZW50VGFnEi8udHJlbGxpcy50cmFja2luZy52MS5EZWxldGVFeHBlcmltZW50VGFnUmVxdWVzdBowLnRyZWxsaXMudHJhY2tpbmcudjEuRGVsZXRlRXhwZXJpbWVudFRhZ1Jlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_field_mask, file_trellis_tracking_v1_resources]);
 
 /**
  * CreateExperimentRequest describes a new experiment.
@@ -190,7 +192,7 @@ export type SearchExperimentsRequest = Message<"trellis.tracking.v1.SearchExperi
   filter: string;
 
   /**
-   * order_by clauses such as "name ASC" or "creation_time DESC".
+   * order_by clauses such as "name ASC" or "creation_time DESC"; ties are broken by id.
    *
    * @generated from field: repeated string order_by = 3;
    */
@@ -211,7 +213,8 @@ export type SearchExperimentsRequest = Message<"trellis.tracking.v1.SearchExperi
   pageSize: number;
 
   /**
-   * page_token is next_page_token of the previous page.
+   * page_token is next_page_token of the previous page of the same search; a token of
+   * another request is INVALID_ARGUMENT naming page_token.
    *
    * @generated from field: string page_token = 6;
    */
@@ -254,7 +257,7 @@ export const SearchExperimentsResponseSchema: GenMessage<SearchExperimentsRespon
   messageDesc(file_trellis_tracking_v1_experiment_service, 7);
 
 /**
- * UpdateExperimentRequest renames an experiment.
+ * UpdateExperimentRequest changes the fields of an experiment that update_mask names.
  *
  * @generated from message trellis.tracking.v1.UpdateExperimentRequest
  */
@@ -267,11 +270,19 @@ export type UpdateExperimentRequest = Message<"trellis.tracking.v1.UpdateExperim
   experimentId: string;
 
   /**
-   * new_name is unique in the project.
+   * name to set, unique in the project.
    *
-   * @generated from field: string new_name = 2;
+   * @generated from field: string name = 2;
    */
-  newName: string;
+  name: string;
+
+  /**
+   * update_mask names the fields to change: name (the only one), or *. It is required; a path to
+   * any other field is INVALID_ARGUMENT naming it.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 3;
+   */
+  updateMask?: FieldMask | undefined;
 };
 
 /**
@@ -461,13 +472,20 @@ export const DeleteExperimentTagResponseSchema: GenMessage<DeleteExperimentTagRe
   messageDesc(file_trellis_tracking_v1_experiment_service, 17);
 
 /**
- * ExperimentService manages experiments, the groups of runs inside a project.
+ * ExperimentService manages experiments, the groups of runs inside a project. Creating, finding by
+ * name and searching take the project; every other call addresses an experiment by its id alone,
+ * which is unique across projects. Beyond the codes any call can return, each method lists its
+ * own; INVALID_ARGUMENT always comes with a BadRequest naming the field, and has the reason
+ * INVALID_ARGUMENT unless the method names another. An experiment the caller
+ * may not read is EXPERIMENT_NOT_FOUND, as a missing one is: experiment ids are sequential, and
+ * PERMISSION_DENIED would tell which exist.
  *
  * @generated from service trellis.tracking.v1.ExperimentService
  */
 export const ExperimentService: GenService<{
   /**
    * CreateExperiment creates an experiment; its name must be new in the project.
+   * Errors: ALREADY_EXISTS (EXPERIMENT_NAME_TAKEN); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.ExperimentService.CreateExperiment
    */
@@ -478,6 +496,7 @@ export const ExperimentService: GenService<{
   },
   /**
    * GetExperiment returns an experiment, deleted or not.
+   * Errors: NOT_FOUND (EXPERIMENT_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.ExperimentService.GetExperiment
    */
@@ -487,7 +506,9 @@ export const ExperimentService: GenService<{
     output: typeof GetExperimentResponseSchema;
   },
   /**
-   * GetExperimentByName returns the experiment of that name in a project.
+   * GetExperimentByName returns the experiment of that name in a project. The project's Default
+   * experiment is created on first use by a caller who may create experiments there.
+   * Errors: NOT_FOUND (EXPERIMENT_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.ExperimentService.GetExperimentByName
    */
@@ -497,7 +518,10 @@ export const ExperimentService: GenService<{
     output: typeof GetExperimentByNameResponseSchema;
   },
   /**
-   * SearchExperiments pages through the experiments of the projects the caller may read.
+   * SearchExperiments pages through the experiments of the projects the caller may read, in the
+   * order order_by names (creation time, newest first, by default), ties broken by id.
+   * Errors: INVALID_ARGUMENT (a BadRequest naming filter, order_by, page_size or page_token);
+   * PERMISSION_DENIED for a project in project_ids the caller may not read.
    *
    * @generated from rpc trellis.tracking.v1.ExperimentService.SearchExperiments
    */
@@ -507,7 +531,10 @@ export const ExperimentService: GenService<{
     output: typeof SearchExperimentsResponseSchema;
   },
   /**
-   * UpdateExperiment renames an experiment.
+   * UpdateExperiment changes the fields of an experiment that update_mask names (its name).
+   * Errors: NOT_FOUND (EXPERIMENT_NOT_FOUND); ALREADY_EXISTS (EXPERIMENT_NAME_TAKEN);
+   * FAILED_PRECONDITION (DEFAULT_EXPERIMENT_NAME_FIXED: the Default experiment keeps its name);
+   * INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.ExperimentService.UpdateExperiment
    */
@@ -517,7 +544,8 @@ export const ExperimentService: GenService<{
     output: typeof UpdateExperimentResponseSchema;
   },
   /**
-   * DeleteExperiment marks an experiment and its runs deleted; RestoreExperiment undoes it.
+   * DeleteExperiment marks an experiment and its active runs deleted; RestoreExperiment undoes it.
+   * Errors: NOT_FOUND (EXPERIMENT_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.ExperimentService.DeleteExperiment
    */
@@ -528,6 +556,7 @@ export const ExperimentService: GenService<{
   },
   /**
    * RestoreExperiment brings back a deleted experiment and the runs deleted with it.
+   * Errors: NOT_FOUND (EXPERIMENT_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.ExperimentService.RestoreExperiment
    */
@@ -538,6 +567,8 @@ export const ExperimentService: GenService<{
   },
   /**
    * SetExperimentTag sets a tag; the last write wins.
+   * Errors: NOT_FOUND (EXPERIMENT_NOT_FOUND); FAILED_PRECONDITION (EXPERIMENT_NOT_ACTIVE);
+   * INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.ExperimentService.SetExperimentTag
    */
@@ -547,7 +578,9 @@ export const ExperimentService: GenService<{
     output: typeof SetExperimentTagResponseSchema;
   },
   /**
-   * DeleteExperimentTag removes a tag.
+   * DeleteExperimentTag removes a tag; a tag that is not there is NOT_FOUND, as in MLflow.
+   * Errors: NOT_FOUND (EXPERIMENT_NOT_FOUND, TAG_NOT_FOUND); FAILED_PRECONDITION
+   * (EXPERIMENT_NOT_ACTIVE); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.ExperimentService.DeleteExperimentTag
    */

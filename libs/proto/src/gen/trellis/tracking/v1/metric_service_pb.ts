@@ -5,6 +5,7 @@
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb";
+import { file_google_protobuf_wrappers } from "@bufbuild/protobuf/wkt";
 import type { Metric } from "./resources_pb";
 import { file_trellis_tracking_v1_resources } from "./resources_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -13,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/tracking/v1/metric_service.proto.
  */
 export const file_trellis_tracking_v1_metric_service: GenFile = /*@__PURE__*/
-  fileDesc("Cih0cmVsbGlzL3RyYWNraW5nL3YxL21ldHJpY19zZXJ2aWNlLnByb3RvEhN0cmVsbGlzLnRyYWNraW5nLnYxInsKF0dldE1ldHJpY0hpc3RvcnlSZXF1ZXN0EhgKBnJ1bl9pZBgBIAEoCUIIukgFcgMYgAISFQoDa2V5GAIgASgJQgi6SAVyAxj6ARIRCglwYWdlX3NpemUYAyABKAUSHAoKcGFnZV90b2tlbhgEIAEoCUIIukgFcgMYgCAiYQoYR2V0TWV0cmljSGlzdG9yeVJlc3BvbnNlEiwKB21ldHJpY3MYASADKAsyGy50cmVsbGlzLnRyYWNraW5nLnYxLk1ldHJpYxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiTQoaU3RyZWFtTWV0cmljSGlzdG9yeVJlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAhIVCgNrZXkYAiABKAlCCLpIBXIDGPoBIksKG1N0cmVhbU1ldHJpY0hpc3RvcnlSZXNwb25zZRIsCgdtZXRyaWNzGAEgAygLMhsudHJlbGxpcy50cmFja2luZy52MS5NZXRyaWMiuQEKHkdldFNhbXBsZWRNZXRyaWNIaXN0b3J5UmVxdWVzdBIgCgdydW5faWRzGAEgAygJQg+6SAySAQkQZCIFcgMYgAISFQoDa2V5GAIgASgJQgi6SAVyAxj6ARIXCgpzdGFydF9zdGVwGAMgASgDSACIAQESFQoIZW5kX3N0ZXAYBCABKANIAYgBARISCgptYXhfcG9pbnRzGAUgASgFQg0KC19zdGFydF9zdGVwQgsKCV9lbmRfc3RlcCJjCg1TYW1wbGVkU2VyaWVzEg4KBnJ1bl9pZBgBIAEoCRIsCgdtZXRyaWNzGAIgAygLMhsudHJlbGxpcy50cmFja2luZy52MS5NZXRyaWMSFAoMdG90YWxfcG9pbnRzGAMgASgDIlUKH0dldFNhbXBsZWRNZXRyaWNIaXN0b3J5UmVzcG9uc2USMgoGc2VyaWVzGAEgAygLMiIudHJlbGxpcy50cmFja2luZy52MS5TYW1wbGVkU2VyaWVzIlIKDU1ldHJpY0NvbHVtbnMSCwoDa2V5GAEgASgJEg0KBXN0ZXBzGAIgAygDEhUKDXRpbWVzdGFtcHNfbXMYAyADKAMSDgoGdmFsdWVzGAQgAygBInoKFkdldE1ldHJpY1Nlcmllc1JlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAhIVCgNrZXkYAiABKAlCCLpIBXIDGPoBEhEKCXBhZ2Vfc2l6ZRgDIAEoBRIcCgpwYWdlX3Rva2VuGAQgASgJQgi6SAVyAxiAICJmChdHZXRNZXRyaWNTZXJpZXNSZXNwb25zZRIyCgZwb2ludHMYASABKAsyIi50cmVsbGlzLnRyYWNraW5nLnYxLk1ldHJpY0NvbHVtbnMSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkwKGVN0cmVhbU1ldHJpY1Nlcmllc1JlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAhIVCgNrZXkYAiABKAlCCLpIBXIDGPoBIlAKGlN0cmVhbU1ldHJpY1Nlcmllc1Jlc3BvbnNlEjIKBnBvaW50cxgBIAEoCzIiLnRyZWxsaXMudHJhY2tpbmcudjEuTWV0cmljQ29sdW1ucyLvAQodR2V0U2FtcGxlZE1ldHJpY1Nlcmllc1JlcXVlc3QSIAoHcnVuX2lkcxgBIAMoCUIPukgMkgEJEGQiBXIDGIACEhUKA2tleRgCIAEoCUIIukgFcgMY+gESFwoKc3RhcnRfc3RlcBgDIAEoA0gAiAEBEhUKCGVuZF9zdGVwGAQgASgDSAGIAQESEgoKbWF4X3BvaW50cxgFIAEoBRI1CghzYW1wbGluZxgGIAEoDjIjLnRyZWxsaXMudHJhY2tpbmcudjEuTWV0cmljU2FtcGxpbmdCDQoLX3N0YXJ0X3N0ZXBCCwoJX2VuZF9zdGVwIm8KE1NhbXBsZWRNZXRyaWNTZXJpZXMSDgoGcnVuX2lkGAEgASgJEjIKBnBvaW50cxgCIAEoCzIiLnRyZWxsaXMudHJhY2tpbmcudjEuTWV0cmljQ29sdW1ucxIUCgx0b3RhbF9wb2ludHMYAyABKAMiWgoeR2V0U2FtcGxlZE1ldHJpY1Nlcmllc1Jlc3BvbnNlEjgKBnNlcmllcxgBIAMoCzIoLnRyZWxsaXMudHJhY2tpbmcudjEuU2FtcGxlZE1ldHJpY1NlcmllcypvCg5NZXRyaWNTYW1wbGluZxIfChtNRVRSSUNfU0FNUExJTkdfVU5TUEVDSUZJRUQQABIcChhNRVRSSUNfU0FNUExJTkdfRVhUUkVNRVMQARIeChpNRVRSSUNfU0FNUExJTkdfRVZFTl9TVEVQUxACMu4FCg1NZXRyaWNTZXJ2aWNlEm8KEEdldE1ldHJpY0hpc3RvcnkSLC50cmVsbGlzLnRyYWNraW5nLnYxLkdldE1ldHJpY0hpc3RvcnlSZXF1ZXN0Gi0udHJlbGxpcy50cmFja2luZy52MS5HZXRNZXRyaWNIaXN0b3J5UmVzcG9uc2USegoTU3RyZWFtTWV0cmljSGlzdG9yeRIvLnRyZWxsaXMudHJhY2tpbmcudjEuU3RyZWFtTWV0cmljSGlzdG9yeVJlcXVlc3QaMC50cmVsbGlzLnRyYWNraW5nLnYxLlN0cmVhbU1ldHJpY0hpc3RvcnlSZXNwb25zZTABEoQBChdHZXRTYW1wbGVkTWV0cmljSGlzdG9yeRIzLnRyZWxsaXMudHJhY2tpbmcudjEuR2V0U2FtcGxlZE1ldHJpY0hpc3RvcnlSZXF1ZXN0GjQudHJlbGxpcy50cmFja2luZy52MS5HZXRTYW1wbGVkTWV0cmljSGlzdG9yeVJlc3BvbnNlEmwKD0dldE1ldHJpY1NlcmllcxIrLnRyZWxsaXMudHJhY2tpbmcudjEuR2V0TWV0cmljU2VyaWVzUmVxdWVzdBosLnRyZWxsaXMudHJhY2tpbmcudjEuR2V0TWV0cmljU2VyaWVzUmVzcG9uc2USdwoSU3RyZWFtTWV0cmljU2VyaWVzEi4udHJlbGxpcy50cmFja2luZy52MS5TdHJlYW1NZXRyaWNTZXJpZXNSZXF1ZXN0Gi8udHJlbGxpcy50cmFja2luZy52MS5TdHJlYW1NZXRyaWNTZXJpZXNSZXNwb25zZTABEoEBChZHZXRTYW1wbGVkTWV0cmljU2VyaWVzEjIudHJlbGxpcy50cmFja2luZy52MS5HZXRTYW1wbGVkTWV0cmljU2VyaWVzUmVxdWVzdBozLnRyZWxsaXMudHJhY2tpbmcudjEuR2V0U2FtcGxlZE1ldHJpY1Nlcmllc1Jlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_trellis_tracking_v1_resources]);
+  fileDesc("Cih0cmVsbGlzL3RyYWNraW5nL3YxL21ldHJpY19zZXJ2aWNlLnByb3RvEhN0cmVsbGlzLnRyYWNraW5nLnYxIogBChdHZXRNZXRyaWNIaXN0b3J5UmVxdWVzdBIYCgZydW5faWQYASABKAlCCLpIBXIDGIACEhUKA2tleRgCIAEoCUIIukgFcgMY+gESHgoJcGFnZV9zaXplGAMgASgFQgu6SAgaBhiowwEoABIcCgpwYWdlX3Rva2VuGAQgASgJQgi6SAVyAxiAICJhChhHZXRNZXRyaWNIaXN0b3J5UmVzcG9uc2USLAoHbWV0cmljcxgBIAMoCzIbLnRyZWxsaXMudHJhY2tpbmcudjEuTWV0cmljEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJNChpTdHJlYW1NZXRyaWNIaXN0b3J5UmVxdWVzdBIYCgZydW5faWQYASABKAlCCLpIBXIDGIACEhUKA2tleRgCIAEoCUIIukgFcgMY+gEiSwobU3RyZWFtTWV0cmljSGlzdG9yeVJlc3BvbnNlEiwKB21ldHJpY3MYASADKAsyGy50cmVsbGlzLnRyYWNraW5nLnYxLk1ldHJpYyLNAQoeR2V0U2FtcGxlZE1ldHJpY0hpc3RvcnlSZXF1ZXN0EiAKB3J1bl9pZHMYASADKAlCD7pIDJIBCRBkIgVyAxiAAhIVCgNrZXkYAiABKAlCCLpIBXIDGPoBEi8KCnN0YXJ0X3N0ZXAYAyABKAsyGy5nb29nbGUucHJvdG9idWYuSW50NjRWYWx1ZRItCghlbmRfc3RlcBgEIAEoCzIbLmdvb2dsZS5wcm90b2J1Zi5JbnQ2NFZhbHVlEhIKCm1heF9wb2ludHMYBSABKAUiYwoNU2FtcGxlZFNlcmllcxIOCgZydW5faWQYASABKAkSLAoHbWV0cmljcxgCIAMoCzIbLnRyZWxsaXMudHJhY2tpbmcudjEuTWV0cmljEhQKDHRvdGFsX3BvaW50cxgDIAEoAyJVCh9HZXRTYW1wbGVkTWV0cmljSGlzdG9yeVJlc3BvbnNlEjIKBnNlcmllcxgBIAMoCzIiLnRyZWxsaXMudHJhY2tpbmcudjEuU2FtcGxlZFNlcmllcyJSCg1NZXRyaWNDb2x1bW5zEgsKA2tleRgBIAEoCRINCgVzdGVwcxgCIAMoAxIVCg10aW1lc3RhbXBzX21zGAMgAygDEg4KBnZhbHVlcxgEIAMoASKHAQoWR2V0TWV0cmljU2VyaWVzUmVxdWVzdBIYCgZydW5faWQYASABKAlCCLpIBXIDGIACEhUKA2tleRgCIAEoCUIIukgFcgMY+gESHgoJcGFnZV9zaXplGAMgASgFQgu6SAgaBhiowwEoABIcCgpwYWdlX3Rva2VuGAQgASgJQgi6SAVyAxiAICJmChdHZXRNZXRyaWNTZXJpZXNSZXNwb25zZRIyCgZwb2ludHMYASABKAsyIi50cmVsbGlzLnRyYWNraW5nLnYxLk1ldHJpY0NvbHVtbnMSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkwKGVN0cmVhbU1ldHJpY1Nlcmllc1JlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAhIVCgNrZXkYAiABKAlCCLpIBXIDGPoBIlAKGlN0cmVhbU1ldHJpY1Nlcmllc1Jlc3BvbnNlEjIKBnBvaW50cxgBIAEoCzIiLnRyZWxsaXMudHJhY2tpbmcudjEuTWV0cmljQ29sdW1ucyKDAgodR2V0U2FtcGxlZE1ldHJpY1Nlcmllc1JlcXVlc3QSIAoHcnVuX2lkcxgBIAMoCUIPukgMkgEJEGQiBXIDGIACEhUKA2tleRgCIAEoCUIIukgFcgMY+gESLwoKc3RhcnRfc3RlcBgDIAEoCzIbLmdvb2dsZS5wcm90b2J1Zi5JbnQ2NFZhbHVlEi0KCGVuZF9zdGVwGAQgASgLMhsuZ29vZ2xlLnByb3RvYnVmLkludDY0VmFsdWUSEgoKbWF4X3BvaW50cxgFIAEoBRI1CghzYW1wbGluZxgGIAEoDjIjLnRyZWxsaXMudHJhY2tpbmcudjEuTWV0cmljU2FtcGxpbmcibwoTU2FtcGxlZE1ldHJpY1NlcmllcxIOCgZydW5faWQYASABKAkSMgoGcG9pbnRzGAIgASgLMiIudHJlbGxpcy50cmFja2luZy52MS5NZXRyaWNDb2x1bW5zEhQKDHRvdGFsX3BvaW50cxgDIAEoAyJaCh5HZXRTYW1wbGVkTWV0cmljU2VyaWVzUmVzcG9uc2USOAoGc2VyaWVzGAEgAygLMigudHJlbGxpcy50cmFja2luZy52MS5TYW1wbGVkTWV0cmljU2VyaWVzKm8KDk1ldHJpY1NhbXBsaW5nEh8KG01FVFJJQ19TQU1QTElOR19VTlNQRUNJRklFRBAAEhwKGE1FVFJJQ19TQU1QTElOR19FWFRSRU1FUxABEh4KGk1FVFJJQ19TQU1QTElOR19FVkVOX1NURVBTEAIy7gUKDU1ldHJpY1NlcnZpY2USbwoQR2V0TWV0cmljSGlzdG9yeRIsLnRyZWxsaXMudHJhY2tpbmcudjEuR2V0TWV0cmljSGlzdG9yeVJlcXVlc3QaLS50cmVsbGlzLnRyYWNraW5nLnYxLkdldE1ldHJpY0hpc3RvcnlSZXNwb25zZRJ6ChNTdHJlYW1NZXRyaWNIaXN0b3J5Ei8udHJlbGxpcy50cmFja2luZy52MS5TdHJlYW1NZXRyaWNIaXN0b3J5UmVxdWVzdBowLnRyZWxsaXMudHJhY2tpbmcudjEuU3RyZWFtTWV0cmljSGlzdG9yeVJlc3BvbnNlMAEShAEKF0dldFNhbXBsZWRNZXRyaWNIaXN0b3J5EjMudHJlbGxpcy50cmFja2luZy52MS5HZXRTYW1wbGVkTWV0cmljSGlzdG9yeVJlcXVlc3QaNC50cmVsbGlzLnRyYWNraW5nLnYxLkdldFNhbXBsZWRNZXRyaWNIaXN0b3J5UmVzcG9uc2USbAoPR2V0TWV0cmljU2VyaWVzEisudHJlbGxpcy50cmFja2luZy52MS5HZXRNZXRyaWNTZXJpZXNSZXF1ZXN0GiwudHJlbGxpcy50cmFja2luZy52MS5HZXRNZXRyaWNTZXJpZXNSZXNwb25zZRJ3ChJTdHJlYW1NZXRyaWNTZXJpZXMSLi50cmVsbGlzLnRyYWNraW5nLnYxLlN0cmVhbU1ldHJpY1Nlcmllc1JlcXVlc3QaLy50cmVsbGlzLnRyYWNraW5nLnYxLlN0cmVhbU1ldHJpY1Nlcmllc1Jlc3BvbnNlMAESgQEKFkdldFNhbXBsZWRNZXRyaWNTZXJpZXMSMi50cmVsbGlzLnRyYWNraW5nLnYxLkdldFNhbXBsZWRNZXRyaWNTZXJpZXNSZXF1ZXN0GjMudHJlbGxpcy50cmFja2luZy52MS5HZXRTYW1wbGVkTWV0cmljU2VyaWVzUmVzcG9uc2ViBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_wrappers, file_trellis_tracking_v1_resources]);
 
 /**
  * GetMetricHistoryRequest names a series.
@@ -36,14 +37,17 @@ export type GetMetricHistoryRequest = Message<"trellis.tracking.v1.GetMetricHist
   key: string;
 
   /**
-   * page_size is at most 25000; 0 means 25000.
+   * page_size is at most 25000, more than the usual 1000 because points are samples read by the
+   * ten thousand (as MLflow's get-history pages them); 0 means 25000. A page may hold fewer points
+   * than asked when a long key makes them too large for one message.
    *
    * @generated from field: int32 page_size = 3;
    */
   pageSize: number;
 
   /**
-   * page_token is next_page_token of the previous page.
+   * page_token is next_page_token of the previous page of the same series; a token of
+   * another request is INVALID_ARGUMENT naming page_token.
    *
    * @generated from field: string page_token = 4;
    */
@@ -157,14 +161,14 @@ export type GetSampledMetricHistoryRequest = Message<"trellis.tracking.v1.GetSam
   /**
    * start_step is the first step included; unset means from the first.
    *
-   * @generated from field: optional int64 start_step = 3;
+   * @generated from field: google.protobuf.Int64Value start_step = 3;
    */
   startStep?: bigint | undefined;
 
   /**
-   * end_step is the last step included; unset means to the last.
+   * end_step is the last step included, not below start_step; unset means to the last.
    *
-   * @generated from field: optional int64 end_step = 4;
+   * @generated from field: google.protobuf.Int64Value end_step = 4;
    */
   endStep?: bigint | undefined;
 
@@ -303,14 +307,17 @@ export type GetMetricSeriesRequest = Message<"trellis.tracking.v1.GetMetricSerie
   key: string;
 
   /**
-   * page_size is at most 25000; 0 means 25000.
+   * page_size is at most 25000, more than the usual 1000 because points are samples read by the
+   * ten thousand (as MLflow's get-history pages them); 0 means 25000. A page may hold fewer points
+   * than asked when a long key makes them too large for one message.
    *
    * @generated from field: int32 page_size = 3;
    */
   pageSize: number;
 
   /**
-   * page_token is next_page_token of the previous page.
+   * page_token is next_page_token of the previous page of the same series; a token of
+   * another request is INVALID_ARGUMENT naming page_token.
    *
    * @generated from field: string page_token = 4;
    */
@@ -424,14 +431,14 @@ export type GetSampledMetricSeriesRequest = Message<"trellis.tracking.v1.GetSamp
   /**
    * start_step is the first step included; unset means from the first.
    *
-   * @generated from field: optional int64 start_step = 3;
+   * @generated from field: google.protobuf.Int64Value start_step = 3;
    */
   startStep?: bigint | undefined;
 
   /**
-   * end_step is the last step included; unset means to the last.
+   * end_step is the last step included, not below start_step; unset means to the last.
    *
-   * @generated from field: optional int64 end_step = 4;
+   * @generated from field: google.protobuf.Int64Value end_step = 4;
    */
   endStep?: bigint | undefined;
 
@@ -555,13 +562,17 @@ export const MetricSamplingSchema: GenEnum<MetricSampling> = /*@__PURE__*/
 /**
  * MetricService reads metric series: whole, paged, streamed or downsampled. Each read comes in two
  * forms: a message per point (GetMetricHistory, ...) and packed columns (GetMetricSeries, ...),
- * which carry the same points in three arrays and cost a client far less to decode.
+ * which carry the same points in three arrays and cost a client far less to decode. A series of
+ * a run that has no points under the key is empty, not an error. Beyond the codes any call can
+ * return, each method lists its own; INVALID_ARGUMENT always comes with a BadRequest naming the
+ * field, and has the reason INVALID_ARGUMENT. A run the caller may not read is PERMISSION_DENIED.
  *
  * @generated from service trellis.tracking.v1.MetricService
  */
 export const MetricService: GenService<{
   /**
    * GetMetricHistory pages through one series in the order its points were logged.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.MetricService.GetMetricHistory
    */
@@ -572,6 +583,7 @@ export const MetricService: GenService<{
   },
   /**
    * StreamMetricHistory sends a whole series in chunks, however long it is.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.MetricService.StreamMetricHistory
    */
@@ -583,6 +595,7 @@ export const MetricService: GenService<{
   /**
    * GetSampledMetricHistory returns a series of each run cut down to about max_points points,
    * keeping the lowest and highest value of every bucket so spikes survive.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND, for the first run in run_ids that is); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.MetricService.GetSampledMetricHistory
    */
@@ -593,6 +606,7 @@ export const MetricService: GenService<{
   },
   /**
    * GetMetricSeries pages through one series as GetMetricHistory does, a page as packed columns.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.MetricService.GetMetricSeries
    */
@@ -603,6 +617,7 @@ export const MetricService: GenService<{
   },
   /**
    * StreamMetricSeries sends a whole series as StreamMetricHistory does, each chunk as packed columns.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.MetricService.StreamMetricSeries
    */
@@ -614,6 +629,7 @@ export const MetricService: GenService<{
   /**
    * GetSampledMetricSeries samples the series of each run as GetSampledMetricHistory does, or as
    * MLflow's get-history-bulk-interval does (sampling), each run's points as packed columns.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND, for the first run in run_ids that is); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.MetricService.GetSampledMetricSeries
    */

@@ -3,19 +3,22 @@
 /* eslint-disable */
 
 // Package trellis.tracking.v1 is experiments, runs, their params, metrics, tags, dataset inputs
-// and artifacts. Times that users supply (run start and end, metric timestamps) are milliseconds
-// since the Unix epoch, as MLflow clients send them.
+// and artifacts. Instants are google.protobuf.Timestamp, except the time of a metric point, which
+// is int64 timestamp_ms (milliseconds since the Unix epoch), as docs/api-style.md allows for samples
+// in a series. The errors the calls return carry an ErrorInfo in the domain tracking.trellis.
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file trellis/tracking/v1/resources.proto.
  */
 export const file_trellis_tracking_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("CiN0cmVsbGlzL3RyYWNraW5nL3YxL3Jlc291cmNlcy5wcm90bxITdHJlbGxpcy50cmFja2luZy52MSI1CgNUYWcSFQoDa2V5GAEgASgJQgi6SAVyAxj/ARIXCgV2YWx1ZRgCIAEoCUIIukgFcgMYwD4iNwoFUGFyYW0SFQoDa2V5GAEgASgJQgi6SAVyAxj6ARIXCgV2YWx1ZRgCIAEoCUIIukgFcgMY8C4iUgoGTWV0cmljEhUKA2tleRgBIAEoCUIIukgFcgMY+gESDQoFdmFsdWUYAiABKAESFAoMdGltZXN0YW1wX21zGAMgASgDEgwKBHN0ZXAYBCABKAMi9gEKCkV4cGVyaW1lbnQSFQoNZXhwZXJpbWVudF9pZBgBIAEoCRISCgpwcm9qZWN0X2lkGAIgASgJEgwKBG5hbWUYAyABKAkSGQoRYXJ0aWZhY3RfbG9jYXRpb24YBCABKAkSPAoPbGlmZWN5Y2xlX3N0YWdlGAUgASgOMiMudHJlbGxpcy50cmFja2luZy52MS5MaWZlY3ljbGVTdGFnZRIWCg5jcmVhdGVfdGltZV9tcxgGIAEoAxIWCg51cGRhdGVfdGltZV9tcxgHIAEoAxImCgR0YWdzGAggAygLMhgudHJlbGxpcy50cmFja2luZy52MS5UYWcirgIKB1J1bkluZm8SDgoGcnVuX2lkGAEgASgJEhUKDWV4cGVyaW1lbnRfaWQYAiABKAkSEgoKcHJvamVjdF9pZBgDIAEoCRIQCghydW5fbmFtZRgEIAEoCRIPCgd1c2VyX2lkGAUgASgJEi4KBnN0YXR1cxgGIAEoDjIeLnRyZWxsaXMudHJhY2tpbmcudjEuUnVuU3RhdHVzEhUKDXN0YXJ0X3RpbWVfbXMYByABKAMSEwoLZW5kX3RpbWVfbXMYCCABKAMSFAoMYXJ0aWZhY3RfdXJpGAkgASgJEjwKD2xpZmVjeWNsZV9zdGFnZRgKIAEoDjIjLnRyZWxsaXMudHJhY2tpbmcudjEuTGlmZWN5Y2xlU3RhZ2USFQoNcGFyZW50X3J1bl9pZBgLIAEoCSKrAQoHRGF0YXNldBIWCgRuYW1lGAEgASgJQgi6SAVyAxj0AxIXCgZkaWdlc3QYAiABKAlCB7pIBHICGCQSHAoLc291cmNlX3R5cGUYAyABKAlCB7pIBHICGEASGQoGc291cmNlGAQgASgJQgm6SAZyBBj//wMSGQoGc2NoZW1hGAUgASgJQgm6SAZyBBj//z8SGwoHcHJvZmlsZRgGIAEoCUIKukgHcgUY////ByJvCgxEYXRhc2V0SW5wdXQSMAoEdGFncxgBIAMoCzIYLnRyZWxsaXMudHJhY2tpbmcudjEuVGFnQgi6SAWSAQIQZBItCgdkYXRhc2V0GAIgASgLMhwudHJlbGxpcy50cmFja2luZy52MS5EYXRhc2V0IosBCgdSdW5EYXRhEiwKB21ldHJpY3MYASADKAsyGy50cmVsbGlzLnRyYWNraW5nLnYxLk1ldHJpYxIqCgZwYXJhbXMYAiADKAsyGi50cmVsbGlzLnRyYWNraW5nLnYxLlBhcmFtEiYKBHRhZ3MYAyADKAsyGC50cmVsbGlzLnRyYWNraW5nLnYxLlRhZyJGCglSdW5JbnB1dHMSOQoOZGF0YXNldF9pbnB1dHMYASADKAsyIS50cmVsbGlzLnRyYWNraW5nLnYxLkRhdGFzZXRJbnB1dCKNAQoDUnVuEioKBGluZm8YASABKAsyHC50cmVsbGlzLnRyYWNraW5nLnYxLlJ1bkluZm8SKgoEZGF0YRgCIAEoCzIcLnRyZWxsaXMudHJhY2tpbmcudjEuUnVuRGF0YRIuCgZpbnB1dHMYAyABKAsyHi50cmVsbGlzLnRyYWNraW5nLnYxLlJ1bklucHV0cyI8CghGaWxlSW5mbxIMCgRwYXRoGAEgASgJEg4KBmlzX2RpchgCIAEoCBISCgpzaXplX2J5dGVzGAMgASgDKqABCglSdW5TdGF0dXMSGgoWUlVOX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKElJVTl9TVEFUVVNfUlVOTklORxABEhgKFFJVTl9TVEFUVVNfU0NIRURVTEVEEAISFwoTUlVOX1NUQVRVU19GSU5JU0hFRBADEhUKEVJVTl9TVEFUVVNfRkFJTEVEEAQSFQoRUlVOX1NUQVRVU19LSUxMRUQQBSpqCg5MaWZlY3ljbGVTdGFnZRIfChtMSUZFQ1lDTEVfU1RBR0VfVU5TUEVDSUZJRUQQABIaChZMSUZFQ1lDTEVfU1RBR0VfQUNUSVZFEAESGwoXTElGRUNZQ0xFX1NUQUdFX0RFTEVURUQQAipvCghWaWV3VHlwZRIZChVWSUVXX1RZUEVfVU5TUEVDSUZJRUQQABIZChVWSUVXX1RZUEVfQUNUSVZFX09OTFkQARIaChZWSUVXX1RZUEVfREVMRVRFRF9PTkxZEAISEQoNVklFV19UWVBFX0FMTBADYgZwcm90bzM", [file_buf_validate_validate]);
+  fileDesc("CiN0cmVsbGlzL3RyYWNraW5nL3YxL3Jlc291cmNlcy5wcm90bxITdHJlbGxpcy50cmFja2luZy52MSI1CgNUYWcSFQoDa2V5GAEgASgJQgi6SAVyAxj/ARIXCgV2YWx1ZRgCIAEoCUIIukgFcgMYwD4iNwoFUGFyYW0SFQoDa2V5GAEgASgJQgi6SAVyAxj6ARIXCgV2YWx1ZRgCIAEoCUIIukgFcgMY8C4iUgoGTWV0cmljEhUKA2tleRgBIAEoCUIIukgFcgMY+gESDQoFdmFsdWUYAiABKAESFAoMdGltZXN0YW1wX21zGAMgASgDEgwKBHN0ZXAYBCABKAMinQIKCkV4cGVyaW1lbnQSCgoCaWQYASABKAkSEgoKcHJvamVjdF9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEhkKEWFydGlmYWN0X2xvY2F0aW9uGAQgASgJEjwKD2xpZmVjeWNsZV9zdGFnZRgFIAEoDjIjLnRyZWxsaXMudHJhY2tpbmcudjEuTGlmZWN5Y2xlU3RhZ2USLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgR0YWdzGAggAygLMhgudHJlbGxpcy50cmFja2luZy52MS5UYWci3AIKB1J1bkluZm8SCgoCaWQYASABKAkSFQoNZXhwZXJpbWVudF9pZBgCIAEoCRISCgpwcm9qZWN0X2lkGAMgASgJEhAKCHJ1bl9uYW1lGAQgASgJEg8KB3VzZXJfaWQYBSABKAkSLgoGc3RhdHVzGAYgASgOMh4udHJlbGxpcy50cmFja2luZy52MS5SdW5TdGF0dXMSLgoKc3RhcnRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGFydGlmYWN0X3VyaRgJIAEoCRI8Cg9saWZlY3ljbGVfc3RhZ2UYCiABKA4yIy50cmVsbGlzLnRyYWNraW5nLnYxLkxpZmVjeWNsZVN0YWdlEhUKDXBhcmVudF9ydW5faWQYCyABKAkiqwEKB0RhdGFzZXQSFgoEbmFtZRgBIAEoCUIIukgFcgMY9AMSFwoGZGlnZXN0GAIgASgJQge6SARyAhgkEhwKC3NvdXJjZV90eXBlGAMgASgJQge6SARyAhhAEhkKBnNvdXJjZRgEIAEoCUIJukgGcgQY//8DEhkKBnNjaGVtYRgFIAEoCUIJukgGcgQY//8/EhsKB3Byb2ZpbGUYBiABKAlCCrpIB3IFGP///wcibwoMRGF0YXNldElucHV0EjAKBHRhZ3MYASADKAsyGC50cmVsbGlzLnRyYWNraW5nLnYxLlRhZ0IIukgFkgECEGQSLQoHZGF0YXNldBgCIAEoCzIcLnRyZWxsaXMudHJhY2tpbmcudjEuRGF0YXNldCKLAQoHUnVuRGF0YRIsCgdtZXRyaWNzGAEgAygLMhsudHJlbGxpcy50cmFja2luZy52MS5NZXRyaWMSKgoGcGFyYW1zGAIgAygLMhoudHJlbGxpcy50cmFja2luZy52MS5QYXJhbRImCgR0YWdzGAMgAygLMhgudHJlbGxpcy50cmFja2luZy52MS5UYWciRgoJUnVuSW5wdXRzEjkKDmRhdGFzZXRfaW5wdXRzGAEgAygLMiEudHJlbGxpcy50cmFja2luZy52MS5EYXRhc2V0SW5wdXQijQEKA1J1bhIqCgRpbmZvGAEgASgLMhwudHJlbGxpcy50cmFja2luZy52MS5SdW5JbmZvEioKBGRhdGEYAiABKAsyHC50cmVsbGlzLnRyYWNraW5nLnYxLlJ1bkRhdGESLgoGaW5wdXRzGAMgASgLMh4udHJlbGxpcy50cmFja2luZy52MS5SdW5JbnB1dHMiPAoIRmlsZUluZm8SDAoEcGF0aBgBIAEoCRIOCgZpc19kaXIYAiABKAgSEgoKc2l6ZV9ieXRlcxgDIAEoAyqgAQoJUnVuU3RhdHVzEhoKFlJVTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSVU5fU1RBVFVTX1JVTk5JTkcQARIYChRSVU5fU1RBVFVTX1NDSEVEVUxFRBACEhcKE1JVTl9TVEFUVVNfRklOSVNIRUQQAxIVChFSVU5fU1RBVFVTX0ZBSUxFRBAEEhUKEVJVTl9TVEFUVVNfS0lMTEVEEAUqagoOTGlmZWN5Y2xlU3RhZ2USHwobTElGRUNZQ0xFX1NUQUdFX1VOU1BFQ0lGSUVEEAASGgoWTElGRUNZQ0xFX1NUQUdFX0FDVElWRRABEhsKF0xJRkVDWUNMRV9TVEFHRV9ERUxFVEVEEAIqbwoIVmlld1R5cGUSGQoVVklFV19UWVBFX1VOU1BFQ0lGSUVEEAASGQoVVklFV19UWVBFX0FDVElWRV9PTkxZEAESGgoWVklFV19UWVBFX0RFTEVURURfT05MWRACEhEKDVZJRVdfVFlQRV9BTEwQA2IGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * Tag is a key and a value on an experiment, a run or a dataset input; the last write wins.
@@ -74,7 +77,8 @@ export const ParamSchema: GenMessage<Param> = /*@__PURE__*/
   messageDesc(file_trellis_tracking_v1_resources, 1);
 
 /**
- * Metric is one point of a run's metric series.
+ * Metric is one point of a run's metric series. Points come by the hundred thousand, so their time
+ * is int64 milliseconds, not a Timestamp (docs/api-style.md, Time).
  *
  * @generated from message trellis.tracking.v1.Metric
  */
@@ -94,7 +98,7 @@ export type Metric = Message<"trellis.tracking.v1.Metric"> & {
   value: number;
 
   /**
-   * timestamp_ms is when it was measured.
+   * timestamp_ms is when it was measured, in milliseconds since the Unix epoch.
    *
    * @generated from field: int64 timestamp_ms = 3;
    */
@@ -116,17 +120,18 @@ export const MetricSchema: GenMessage<Metric> = /*@__PURE__*/
   messageDesc(file_trellis_tracking_v1_resources, 2);
 
 /**
- * Experiment groups runs inside a project.
+ * Experiment groups runs inside a project. Its resource name is
+ * projects/{project_id}/experiments/{id}.
  *
  * @generated from message trellis.tracking.v1.Experiment
  */
 export type Experiment = Message<"trellis.tracking.v1.Experiment"> & {
   /**
-   * experiment_id is assigned by tracking (decimal digits).
+   * id is assigned by tracking (decimal digits), unique across projects.
    *
-   * @generated from field: string experiment_id = 1;
+   * @generated from field: string id = 1;
    */
-  experimentId: string;
+  id: string;
 
   /**
    * project_id is the project the experiment belongs to.
@@ -157,18 +162,18 @@ export type Experiment = Message<"trellis.tracking.v1.Experiment"> & {
   lifecycleStage: LifecycleStage;
 
   /**
-   * create_time_ms is when it was created.
+   * create_time is when it was created, to the millisecond.
    *
-   * @generated from field: int64 create_time_ms = 6;
+   * @generated from field: google.protobuf.Timestamp create_time = 6;
    */
-  createTimeMs: bigint;
+  createTime?: Timestamp | undefined;
 
   /**
-   * update_time_ms is when it, or a tag on it, last changed.
+   * update_time is when it, or a tag on it, last changed, to the millisecond.
    *
-   * @generated from field: int64 update_time_ms = 7;
+   * @generated from field: google.protobuf.Timestamp update_time = 7;
    */
-  updateTimeMs: bigint;
+  updateTime?: Timestamp | undefined;
 
   /**
    * tags on the experiment.
@@ -186,17 +191,17 @@ export const ExperimentSchema: GenMessage<Experiment> = /*@__PURE__*/
   messageDesc(file_trellis_tracking_v1_resources, 3);
 
 /**
- * RunInfo is what a run is, without what it logged.
+ * RunInfo is what a run is, without what it logged. The run's resource name is runs/{id}.
  *
  * @generated from message trellis.tracking.v1.RunInfo
  */
 export type RunInfo = Message<"trellis.tracking.v1.RunInfo"> & {
   /**
-   * run_id is 32 hexadecimal digits.
+   * id is 32 hexadecimal digits, unique across projects.
    *
-   * @generated from field: string run_id = 1;
+   * @generated from field: string id = 1;
    */
-  runId: string;
+  id: string;
 
   /**
    * experiment_id is the run's experiment.
@@ -234,18 +239,18 @@ export type RunInfo = Message<"trellis.tracking.v1.RunInfo"> & {
   status: RunStatus;
 
   /**
-   * start_time_ms is when it started.
+   * start_time is when it started, to the millisecond.
    *
-   * @generated from field: int64 start_time_ms = 7;
+   * @generated from field: google.protobuf.Timestamp start_time = 7;
    */
-  startTimeMs: bigint;
+  startTime?: Timestamp | undefined;
 
   /**
-   * end_time_ms is when it ended; 0 while it has not.
+   * end_time is when it ended, to the millisecond; unset until it ends (or an UpdateRun sets it).
    *
-   * @generated from field: int64 end_time_ms = 8;
+   * @generated from field: google.protobuf.Timestamp end_time = 8;
    */
-  endTimeMs: bigint;
+  endTime?: Timestamp | undefined;
 
   /**
    * artifact_uri is where its artifacts live (mlflow-artifacts:/<experiment_id>/<run_id>/artifacts).
@@ -493,7 +498,7 @@ export const FileInfoSchema: GenMessage<FileInfo> = /*@__PURE__*/
  */
 export enum RunStatus {
   /**
-   * RUN_STATUS_UNSPECIFIED leaves the status unchanged in updates; runs never hold it.
+   * RUN_STATUS_UNSPECIFIED is never stored; an UpdateRun whose update_mask names status refuses it.
    *
    * @generated from enum value: RUN_STATUS_UNSPECIFIED = 0;
    */

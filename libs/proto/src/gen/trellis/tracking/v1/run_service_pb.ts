@@ -5,6 +5,8 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb";
+import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_google_protobuf_wrappers } from "@bufbuild/protobuf/wkt";
 import { file_trellis_options_v1_options } from "../../options/v1/options_pb";
 import type { DatasetInput, Metric, Param, Run, RunInfo, RunStatus, Tag, ViewType } from "./resources_pb";
 import { file_trellis_tracking_v1_resources } from "./resources_pb";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/tracking/v1/run_service.proto.
  */
 export const file_trellis_tracking_v1_run_service: GenFile = /*@__PURE__*/
-  fileDesc("CiV0cmVsbGlzL3RyYWNraW5nL3YxL3J1bl9zZXJ2aWNlLnByb3RvEhN0cmVsbGlzLnRyYWNraW5nLnYxIuUBChBDcmVhdGVSdW5SZXF1ZXN0Eh4KDWV4cGVyaW1lbnRfaWQYASABKAlCB7pIBHICGEASGgoIcnVuX25hbWUYAiABKAlCCLpIBXIDGPoBEhUKDXN0YXJ0X3RpbWVfbXMYAyABKAMSMQoEdGFncxgEIAMoCzIYLnRyZWxsaXMudHJhY2tpbmcudjEuVGFnQgm6SAaSAQMQ6AcSHwoNcGFyZW50X3J1bl9pZBgFIAEoCUIIukgFcgMYgAISHgoHdXNlcl9pZBgGIAEoCUIIukgFcgMYgAJIAIgBAUIKCghfdXNlcl9pZCI6ChFDcmVhdGVSdW5SZXNwb25zZRIlCgNydW4YASABKAsyGC50cmVsbGlzLnRyYWNraW5nLnYxLlJ1biIpCg1HZXRSdW5SZXF1ZXN0EhgKBnJ1bl9pZBgBIAEoCUIIukgFcgMYgAIiNwoOR2V0UnVuUmVzcG9uc2USJQoDcnVuGAEgASgLMhgudHJlbGxpcy50cmFja2luZy52MS5SdW4ijQEKEFVwZGF0ZVJ1blJlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAhIuCgZzdGF0dXMYAiABKA4yHi50cmVsbGlzLnRyYWNraW5nLnYxLlJ1blN0YXR1cxITCgtlbmRfdGltZV9tcxgDIAEoAxIaCghydW5fbmFtZRgEIAEoCUIIukgFcgMY+gEiQwoRVXBkYXRlUnVuUmVzcG9uc2USLgoIcnVuX2luZm8YASABKAsyHC50cmVsbGlzLnRyYWNraW5nLnYxLlJ1bkluZm8iLAoQRGVsZXRlUnVuUmVxdWVzdBIYCgZydW5faWQYASABKAlCCLpIBXIDGIACIhMKEURlbGV0ZVJ1blJlc3BvbnNlIi0KEVJlc3RvcmVSdW5SZXF1ZXN0EhgKBnJ1bl9pZBgBIAEoCUIIukgFcgMYgAIiFAoSUmVzdG9yZVJ1blJlc3BvbnNlIlkKEExvZ01ldHJpY1JlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAhIrCgZtZXRyaWMYAiABKAsyGy50cmVsbGlzLnRyYWNraW5nLnYxLk1ldHJpYyITChFMb2dNZXRyaWNSZXNwb25zZSJWCg9Mb2dQYXJhbVJlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAhIpCgVwYXJhbRgCIAEoCzIaLnRyZWxsaXMudHJhY2tpbmcudjEuUGFyYW0iEgoQTG9nUGFyYW1SZXNwb25zZSJQCg1TZXRUYWdSZXF1ZXN0EhgKBnJ1bl9pZBgBIAEoCUIIukgFcgMYgAISJQoDdGFnGAIgASgLMhgudHJlbGxpcy50cmFja2luZy52MS5UYWciEAoOU2V0VGFnUmVzcG9uc2UiQwoQRGVsZXRlVGFnUmVxdWVzdBIYCgZydW5faWQYASABKAlCCLpIBXIDGIACEhUKA2tleRgCIAEoCUIIukgFcgMY+gEiEwoRRGVsZXRlVGFnUmVzcG9uc2UizAEKD0xvZ0JhdGNoUmVxdWVzdBIYCgZydW5faWQYASABKAlCCLpIBXIDGIACEjcKB21ldHJpY3MYAiADKAsyGy50cmVsbGlzLnRyYWNraW5nLnYxLk1ldHJpY0IJukgGkgEDEOgHEjQKBnBhcmFtcxgDIAMoCzIaLnRyZWxsaXMudHJhY2tpbmcudjEuUGFyYW1CCLpIBZIBAhBkEjAKBHRhZ3MYBCADKAsyGC50cmVsbGlzLnRyYWNraW5nLnYxLlRhZ0IIukgFkgECEGQiEgoQTG9nQmF0Y2hSZXNwb25zZSJrChBMb2dJbnB1dHNSZXF1ZXN0EhgKBnJ1bl9pZBgBIAEoCUIIukgFcgMYgAISPQoIZGF0YXNldHMYAiADKAsyIS50cmVsbGlzLnRyYWNraW5nLnYxLkRhdGFzZXRJbnB1dEIIukgFkgECEGQiEwoRTG9nSW5wdXRzUmVzcG9uc2Ui3QEKEVNlYXJjaFJ1bnNSZXF1ZXN0EicKDmV4cGVyaW1lbnRfaWRzGAEgAygJQg+6SAySAQkQ6AciBHICGEASGQoGZmlsdGVyGAIgASgJQgm6SAZyBBiAgAQSIQoIb3JkZXJfYnkYAyADKAlCD7pIDJIBCRAUIgVyAxiABBIwCgl2aWV3X3R5cGUYBCABKA4yHS50cmVsbGlzLnRyYWNraW5nLnYxLlZpZXdUeXBlEhEKCXBhZ2Vfc2l6ZRgFIAEoBRIcCgpwYWdlX3Rva2VuGAYgASgJQgi6SAVyAxiAICJVChJTZWFyY2hSdW5zUmVzcG9uc2USJgoEcnVucxgBIAMoCzIYLnRyZWxsaXMudHJhY2tpbmcudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTLTCAoKUnVuU2VydmljZRJaCglDcmVhdGVSdW4SJS50cmVsbGlzLnRyYWNraW5nLnYxLkNyZWF0ZVJ1blJlcXVlc3QaJi50cmVsbGlzLnRyYWNraW5nLnYxLkNyZWF0ZVJ1blJlc3BvbnNlElEKBkdldFJ1bhIiLnRyZWxsaXMudHJhY2tpbmcudjEuR2V0UnVuUmVxdWVzdBojLnRyZWxsaXMudHJhY2tpbmcudjEuR2V0UnVuUmVzcG9uc2USWgoJVXBkYXRlUnVuEiUudHJlbGxpcy50cmFja2luZy52MS5VcGRhdGVSdW5SZXF1ZXN0GiYudHJlbGxpcy50cmFja2luZy52MS5VcGRhdGVSdW5SZXNwb25zZRJaCglEZWxldGVSdW4SJS50cmVsbGlzLnRyYWNraW5nLnYxLkRlbGV0ZVJ1blJlcXVlc3QaJi50cmVsbGlzLnRyYWNraW5nLnYxLkRlbGV0ZVJ1blJlc3BvbnNlEl0KClJlc3RvcmVSdW4SJi50cmVsbGlzLnRyYWNraW5nLnYxLlJlc3RvcmVSdW5SZXF1ZXN0GicudHJlbGxpcy50cmFja2luZy52MS5SZXN0b3JlUnVuUmVzcG9uc2USWgoJTG9nTWV0cmljEiUudHJlbGxpcy50cmFja2luZy52MS5Mb2dNZXRyaWNSZXF1ZXN0GiYudHJlbGxpcy50cmFja2luZy52MS5Mb2dNZXRyaWNSZXNwb25zZRJXCghMb2dQYXJhbRIkLnRyZWxsaXMudHJhY2tpbmcudjEuTG9nUGFyYW1SZXF1ZXN0GiUudHJlbGxpcy50cmFja2luZy52MS5Mb2dQYXJhbVJlc3BvbnNlElEKBlNldFRhZxIiLnRyZWxsaXMudHJhY2tpbmcudjEuU2V0VGFnUmVxdWVzdBojLnRyZWxsaXMudHJhY2tpbmcudjEuU2V0VGFnUmVzcG9uc2USWgoJRGVsZXRlVGFnEiUudHJlbGxpcy50cmFja2luZy52MS5EZWxldGVUYWdSZXF1ZXN0GiYudHJlbGxpcy50cmFja2luZy52MS5EZWxldGVUYWdSZXNwb25zZRJXCghMb2dCYXRjaBIkLnRyZWxsaXMudHJhY2tpbmcudjEuTG9nQmF0Y2hSZXF1ZXN0GiUudHJlbGxpcy50cmFja2luZy52MS5Mb2dCYXRjaFJlc3BvbnNlEmMKCUxvZ0lucHV0cxIlLnRyZWxsaXMudHJhY2tpbmcudjEuTG9nSW5wdXRzUmVxdWVzdBomLnRyZWxsaXMudHJhY2tpbmcudjEuTG9nSW5wdXRzUmVzcG9uc2UiB6C7GICAgBASXQoKU2VhcmNoUnVucxImLnRyZWxsaXMudHJhY2tpbmcudjEuU2VhcmNoUnVuc1JlcXVlc3QaJy50cmVsbGlzLnRyYWNraW5nLnYxLlNlYXJjaFJ1bnNSZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate, file_trellis_options_v1_options, file_trellis_tracking_v1_resources]);
+  fileDesc("CiV0cmVsbGlzL3RyYWNraW5nL3YxL3J1bl9zZXJ2aWNlLnByb3RvEhN0cmVsbGlzLnRyYWNraW5nLnYxIosCChBDcmVhdGVSdW5SZXF1ZXN0Eh4KDWV4cGVyaW1lbnRfaWQYASABKAlCB7pIBHICGEASGgoIcnVuX25hbWUYAiABKAlCCLpIBXIDGPoBEi4KCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKBHRhZ3MYBCADKAsyGC50cmVsbGlzLnRyYWNraW5nLnYxLlRhZ0IJukgGkgEDEOgHEh8KDXBhcmVudF9ydW5faWQYBSABKAlCCLpIBXIDGIACEjcKB3VzZXJfaWQYBiABKAsyHC5nb29nbGUucHJvdG9idWYuU3RyaW5nVmFsdWVCCLpIBXIDGIACIjoKEUNyZWF0ZVJ1blJlc3BvbnNlEiUKA3J1bhgBIAEoCzIYLnRyZWxsaXMudHJhY2tpbmcudjEuUnVuIikKDUdldFJ1blJlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAiI3Cg5HZXRSdW5SZXNwb25zZRIlCgNydW4YASABKAsyGC50cmVsbGlzLnRyYWNraW5nLnYxLlJ1biLXAQoQVXBkYXRlUnVuUmVxdWVzdBIYCgZydW5faWQYASABKAlCCLpIBXIDGIACEi4KBnN0YXR1cxgCIAEoDjIeLnRyZWxsaXMudHJhY2tpbmcudjEuUnVuU3RhdHVzEiwKCGVuZF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIaCghydW5fbmFtZRgEIAEoCUIIukgFcgMY+gESLwoLdXBkYXRlX21hc2sYBSABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIkMKEVVwZGF0ZVJ1blJlc3BvbnNlEi4KCHJ1bl9pbmZvGAEgASgLMhwudHJlbGxpcy50cmFja2luZy52MS5SdW5JbmZvIiwKEERlbGV0ZVJ1blJlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAiITChFEZWxldGVSdW5SZXNwb25zZSItChFSZXN0b3JlUnVuUmVxdWVzdBIYCgZydW5faWQYASABKAlCCLpIBXIDGIACIhQKElJlc3RvcmVSdW5SZXNwb25zZSJZChBMb2dNZXRyaWNSZXF1ZXN0EhgKBnJ1bl9pZBgBIAEoCUIIukgFcgMYgAISKwoGbWV0cmljGAIgASgLMhsudHJlbGxpcy50cmFja2luZy52MS5NZXRyaWMiEwoRTG9nTWV0cmljUmVzcG9uc2UiVgoPTG9nUGFyYW1SZXF1ZXN0EhgKBnJ1bl9pZBgBIAEoCUIIukgFcgMYgAISKQoFcGFyYW0YAiABKAsyGi50cmVsbGlzLnRyYWNraW5nLnYxLlBhcmFtIhIKEExvZ1BhcmFtUmVzcG9uc2UiUAoNU2V0VGFnUmVxdWVzdBIYCgZydW5faWQYASABKAlCCLpIBXIDGIACEiUKA3RhZxgCIAEoCzIYLnRyZWxsaXMudHJhY2tpbmcudjEuVGFnIhAKDlNldFRhZ1Jlc3BvbnNlIkMKEERlbGV0ZVRhZ1JlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAhIVCgNrZXkYAiABKAlCCLpIBXIDGPoBIhMKEURlbGV0ZVRhZ1Jlc3BvbnNlIswBCg9Mb2dCYXRjaFJlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAhI3CgdtZXRyaWNzGAIgAygLMhsudHJlbGxpcy50cmFja2luZy52MS5NZXRyaWNCCbpIBpIBAxDoBxI0CgZwYXJhbXMYAyADKAsyGi50cmVsbGlzLnRyYWNraW5nLnYxLlBhcmFtQgi6SAWSAQIQZBIwCgR0YWdzGAQgAygLMhgudHJlbGxpcy50cmFja2luZy52MS5UYWdCCLpIBZIBAhBkIhIKEExvZ0JhdGNoUmVzcG9uc2UiawoQTG9nSW5wdXRzUmVxdWVzdBIYCgZydW5faWQYASABKAlCCLpIBXIDGIACEj0KCGRhdGFzZXRzGAIgAygLMiEudHJlbGxpcy50cmFja2luZy52MS5EYXRhc2V0SW5wdXRCCLpIBZIBAhBkIhMKEUxvZ0lucHV0c1Jlc3BvbnNlIuoBChFTZWFyY2hSdW5zUmVxdWVzdBInCg5leHBlcmltZW50X2lkcxgBIAMoCUIPukgMkgEJEOgHIgRyAhhAEhkKBmZpbHRlchgCIAEoCUIJukgGcgQYgIAEEiEKCG9yZGVyX2J5GAMgAygJQg+6SAySAQkQFCIFcgMYgAQSMAoJdmlld190eXBlGAQgASgOMh0udHJlbGxpcy50cmFja2luZy52MS5WaWV3VHlwZRIeCglwYWdlX3NpemUYBSABKAVCC7pICBoGGNCGAygAEhwKCnBhZ2VfdG9rZW4YBiABKAlCCLpIBXIDGIAgIlUKElNlYXJjaFJ1bnNSZXNwb25zZRImCgRydW5zGAEgAygLMhgudHJlbGxpcy50cmFja2luZy52MS5SdW4SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMtMICgpSdW5TZXJ2aWNlEloKCUNyZWF0ZVJ1bhIlLnRyZWxsaXMudHJhY2tpbmcudjEuQ3JlYXRlUnVuUmVxdWVzdBomLnRyZWxsaXMudHJhY2tpbmcudjEuQ3JlYXRlUnVuUmVzcG9uc2USUQoGR2V0UnVuEiIudHJlbGxpcy50cmFja2luZy52MS5HZXRSdW5SZXF1ZXN0GiMudHJlbGxpcy50cmFja2luZy52MS5HZXRSdW5SZXNwb25zZRJaCglVcGRhdGVSdW4SJS50cmVsbGlzLnRyYWNraW5nLnYxLlVwZGF0ZVJ1blJlcXVlc3QaJi50cmVsbGlzLnRyYWNraW5nLnYxLlVwZGF0ZVJ1blJlc3BvbnNlEloKCURlbGV0ZVJ1bhIlLnRyZWxsaXMudHJhY2tpbmcudjEuRGVsZXRlUnVuUmVxdWVzdBomLnRyZWxsaXMudHJhY2tpbmcudjEuRGVsZXRlUnVuUmVzcG9uc2USXQoKUmVzdG9yZVJ1bhImLnRyZWxsaXMudHJhY2tpbmcudjEuUmVzdG9yZVJ1blJlcXVlc3QaJy50cmVsbGlzLnRyYWNraW5nLnYxLlJlc3RvcmVSdW5SZXNwb25zZRJaCglMb2dNZXRyaWMSJS50cmVsbGlzLnRyYWNraW5nLnYxLkxvZ01ldHJpY1JlcXVlc3QaJi50cmVsbGlzLnRyYWNraW5nLnYxLkxvZ01ldHJpY1Jlc3BvbnNlElcKCExvZ1BhcmFtEiQudHJlbGxpcy50cmFja2luZy52MS5Mb2dQYXJhbVJlcXVlc3QaJS50cmVsbGlzLnRyYWNraW5nLnYxLkxvZ1BhcmFtUmVzcG9uc2USUQoGU2V0VGFnEiIudHJlbGxpcy50cmFja2luZy52MS5TZXRUYWdSZXF1ZXN0GiMudHJlbGxpcy50cmFja2luZy52MS5TZXRUYWdSZXNwb25zZRJaCglEZWxldGVUYWcSJS50cmVsbGlzLnRyYWNraW5nLnYxLkRlbGV0ZVRhZ1JlcXVlc3QaJi50cmVsbGlzLnRyYWNraW5nLnYxLkRlbGV0ZVRhZ1Jlc3BvbnNlElcKCExvZ0JhdGNoEiQudHJlbGxpcy50cmFja2luZy52MS5Mb2dCYXRjaFJlcXVlc3QaJS50cmVsbGlzLnRyYWNraW5nLnYxLkxvZ0JhdGNoUmVzcG9uc2USYwoJTG9nSW5wdXRzEiUudHJlbGxpcy50cmFja2luZy52MS5Mb2dJbnB1dHNSZXF1ZXN0GiYudHJlbGxpcy50cmFja2luZy52MS5Mb2dJbnB1dHNSZXNwb25zZSIHoLsYgICAEBJdCgpTZWFyY2hSdW5zEiYudHJlbGxpcy50cmFja2luZy52MS5TZWFyY2hSdW5zUmVxdWVzdBonLnRyZWxsaXMudHJhY2tpbmcudjEuU2VhcmNoUnVuc1Jlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_google_protobuf_wrappers, file_trellis_options_v1_options, file_trellis_tracking_v1_resources]);
 
 /**
  * CreateRunRequest describes a new run.
@@ -37,11 +39,11 @@ export type CreateRunRequest = Message<"trellis.tracking.v1.CreateRunRequest"> &
   runName: string;
 
   /**
-   * start_time_ms is when it started; now when 0.
+   * start_time is when it started, kept to the millisecond; now when unset.
    *
-   * @generated from field: int64 start_time_ms = 3;
+   * @generated from field: google.protobuf.Timestamp start_time = 3;
    */
-  startTimeMs: bigint;
+  startTime?: Timestamp | undefined;
 
   /**
    * tags to set. When parent_run_id is empty, an mlflow.parentRunId tag naming a run of the same
@@ -63,7 +65,7 @@ export type CreateRunRequest = Message<"trellis.tracking.v1.CreateRunRequest"> &
    * user_id is the run's user as the caller names it (MLflow's user_id), stored as given, "" included.
    * When unset, the mlflow.user tag names the user, else the calling principal's id.
    *
-   * @generated from field: optional string user_id = 6;
+   * @generated from field: google.protobuf.StringValue user_id = 6;
    */
   userId?: string | undefined;
 };
@@ -139,7 +141,7 @@ export const GetRunResponseSchema: GenMessage<GetRunResponse> = /*@__PURE__*/
   messageDesc(file_trellis_tracking_v1_run_service, 3);
 
 /**
- * UpdateRunRequest changes a run; unset fields stay as they are.
+ * UpdateRunRequest changes the fields of a run that update_mask names; the others stay as they are.
  *
  * @generated from message trellis.tracking.v1.UpdateRunRequest
  */
@@ -152,25 +154,34 @@ export type UpdateRunRequest = Message<"trellis.tracking.v1.UpdateRunRequest"> &
   runId: string;
 
   /**
-   * status to set; RUN_STATUS_UNSPECIFIED keeps the current one.
+   * status to set; RUN_STATUS_UNSPECIFIED is INVALID_ARGUMENT when update_mask names status.
    *
    * @generated from field: trellis.tracking.v1.RunStatus status = 2;
    */
   status: RunStatus;
 
   /**
-   * end_time_ms to set; 0 keeps the current one (now, when the status becomes terminal).
+   * end_time to set, kept to the millisecond; it must be set when update_mask names it. When the
+   * status becomes terminal and update_mask does not name end_time, the end time becomes now.
    *
-   * @generated from field: int64 end_time_ms = 3;
+   * @generated from field: google.protobuf.Timestamp end_time = 3;
    */
-  endTimeMs: bigint;
+  endTime?: Timestamp | undefined;
 
   /**
-   * run_name to set; empty keeps the current one.
+   * run_name to set; it may not be empty when update_mask names it.
    *
    * @generated from field: string run_name = 4;
    */
   runName: string;
+
+  /**
+   * update_mask names the fields to change: status, end_time, run_name, or * for all three. It is
+   * required; a path to any other field is INVALID_ARGUMENT naming it.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 5;
+   */
+  updateMask?: FieldMask | undefined;
 };
 
 /**
@@ -566,7 +577,7 @@ export type SearchRunsRequest = Message<"trellis.tracking.v1.SearchRunsRequest">
   filter: string;
 
   /**
-   * order_by clauses such as "metrics.rmse ASC"; ties and the default order are start time, newest first, then run_id.
+   * order_by clauses such as "metrics.rmse ASC"; ties and the default order are start time, newest first, then id.
    *
    * @generated from field: repeated string order_by = 3;
    */
@@ -580,14 +591,15 @@ export type SearchRunsRequest = Message<"trellis.tracking.v1.SearchRunsRequest">
   viewType: ViewType;
 
   /**
-   * page_size is at most 50000; 0 means 1000.
+   * page_size is at most 50000 (an exception to the usual 1000, as MLflow allows); 0 means 100.
    *
    * @generated from field: int32 page_size = 5;
    */
   pageSize: number;
 
   /**
-   * page_token is next_page_token of the previous page.
+   * page_token is next_page_token of the previous page of the same search; a token of
+   * another request is INVALID_ARGUMENT naming page_token.
    *
    * @generated from field: string page_token = 6;
    */
@@ -630,13 +642,21 @@ export const SearchRunsResponseSchema: GenMessage<SearchRunsResponse> = /*@__PUR
   messageDesc(file_trellis_tracking_v1_run_service, 23);
 
 /**
- * RunService manages runs and what they log: params, metrics, tags and dataset inputs.
+ * RunService manages runs and what they log: params, metrics, tags and dataset inputs. Runs are
+ * addressed by their id alone: tracking knows each run's project and checks the caller's role in
+ * it. Beyond the codes any call can return, each method lists its own; INVALID_ARGUMENT always
+ * comes with a BadRequest naming the field, and has the reason INVALID_ARGUMENT unless the method
+ * names another. Run ids are random, so a run the caller may not read is PERMISSION_DENIED; an
+ * experiment the caller may not read is EXPERIMENT_NOT_FOUND, as a missing one is (experiment ids
+ * are sequential and would leak).
  *
  * @generated from service trellis.tracking.v1.RunService
  */
 export const RunService: GenService<{
   /**
-   * CreateRun starts a run in an experiment.
+   * CreateRun starts a run in an experiment and publishes trellis.tracking.v1.run.created.
+   * Errors: NOT_FOUND (EXPERIMENT_NOT_FOUND; RUN_NOT_FOUND for parent_run_id);
+   * FAILED_PRECONDITION (EXPERIMENT_NOT_ACTIVE); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.RunService.CreateRun
    */
@@ -647,6 +667,7 @@ export const RunService: GenService<{
   },
   /**
    * GetRun returns a run with its params, tags, latest metrics and inputs.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.RunService.GetRun
    */
@@ -656,7 +677,9 @@ export const RunService: GenService<{
     output: typeof GetRunResponseSchema;
   },
   /**
-   * UpdateRun changes a run's status, end time or name; a terminal status publishes run.finished.
+   * UpdateRun changes the fields of a run that update_mask names; reaching a terminal status
+   * publishes trellis.tracking.v1.run.finished, once.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); FAILED_PRECONDITION (RUN_NOT_ACTIVE); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.RunService.UpdateRun
    */
@@ -666,7 +689,8 @@ export const RunService: GenService<{
     output: typeof UpdateRunResponseSchema;
   },
   /**
-   * DeleteRun marks a run deleted; RestoreRun undoes it.
+   * DeleteRun marks a run deleted; RestoreRun undoes it. Deleting a deleted run succeeds.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.RunService.DeleteRun
    */
@@ -676,7 +700,8 @@ export const RunService: GenService<{
     output: typeof DeleteRunResponseSchema;
   },
   /**
-   * RestoreRun brings back a deleted run.
+   * RestoreRun brings back a deleted run. Restoring an active run succeeds.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.RunService.RestoreRun
    */
@@ -687,6 +712,7 @@ export const RunService: GenService<{
   },
   /**
    * LogMetric appends one point to a metric series.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); FAILED_PRECONDITION (RUN_NOT_ACTIVE); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.RunService.LogMetric
    */
@@ -696,7 +722,9 @@ export const RunService: GenService<{
     output: typeof LogMetricResponseSchema;
   },
   /**
-   * LogParam logs a param; logging a different value for a logged key fails.
+   * LogParam logs a param; logging the same value again succeeds, another value fails.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); FAILED_PRECONDITION (RUN_NOT_ACTIVE); INVALID_ARGUMENT
+   * (PARAM_VALUE_CHANGED, or a BadRequest naming the field).
    *
    * @generated from rpc trellis.tracking.v1.RunService.LogParam
    */
@@ -707,6 +735,7 @@ export const RunService: GenService<{
   },
   /**
    * SetTag sets a run tag; the last write wins.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); FAILED_PRECONDITION (RUN_NOT_ACTIVE); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.RunService.SetTag
    */
@@ -716,7 +745,9 @@ export const RunService: GenService<{
     output: typeof SetTagResponseSchema;
   },
   /**
-   * DeleteTag removes a run tag.
+   * DeleteTag removes a run tag; a tag that is not there is NOT_FOUND, as in MLflow.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND, TAG_NOT_FOUND); FAILED_PRECONDITION (RUN_NOT_ACTIVE);
+   * INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.RunService.DeleteTag
    */
@@ -727,6 +758,8 @@ export const RunService: GenService<{
   },
   /**
    * LogBatch logs metrics, params and tags at once: all of it is stored or none.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); FAILED_PRECONDITION (RUN_NOT_ACTIVE); INVALID_ARGUMENT
+   * (PARAM_VALUE_CHANGED, or a BadRequest naming the field).
    *
    * @generated from rpc trellis.tracking.v1.RunService.LogBatch
    */
@@ -738,6 +771,8 @@ export const RunService: GenService<{
   /**
    * LogInputs records the datasets a run used. Its requests may be up to 32 MiB: a dataset's profile
    * alone may be 16 MiB.
+   * Errors: NOT_FOUND (RUN_NOT_FOUND); FAILED_PRECONDITION (RUN_NOT_ACTIVE); INVALID_ARGUMENT;
+   * RESOURCE_EXHAUSTED (a request over 32 MiB).
    *
    * @generated from rpc trellis.tracking.v1.RunService.LogInputs
    */
@@ -747,7 +782,11 @@ export const RunService: GenService<{
     output: typeof LogInputsResponseSchema;
   },
   /**
-   * SearchRuns filters and orders the runs of some experiments with MLflow's grammar.
+   * SearchRuns filters and orders the runs of some experiments with MLflow's grammar, in the order
+   * order_by names, ties broken by start time, newest first, then by id. It pages up to 50,000 runs
+   * at once, more than other searches (MLflow's SearchRuns allows as many).
+   * Errors: NOT_FOUND (EXPERIMENT_NOT_FOUND); INVALID_ARGUMENT (a BadRequest naming filter,
+   * order_by, page_size or page_token).
    *
    * @generated from rpc trellis.tracking.v1.RunService.SearchRuns
    */

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ModelModule } from '../models/model.module';
-import { VersionModule } from '../versions/version.module';
+import { ModelsModule } from '../models/models.module';
+import { VersionsModule } from '../versions/versions.module';
 import { ApprovalCheck } from './alias-approval';
 import { AliasGrpc } from './alias.grpc';
 import { AliasRepository } from './alias.repository';
@@ -8,8 +8,8 @@ import { AliasService } from './alias.service';
 
 /** Aliases, their history and protected aliases behind governance approvals. */
 @Module({
-  imports: [ModelModule, VersionModule],
+  imports: [ModelsModule, VersionsModule],
   controllers: [AliasGrpc],
   providers: [AliasRepository, AliasService, ApprovalCheck],
 })
-export class AliasModule {}
+export class AliasesModule {}

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { VersionFileModule } from '../version-files/version-file.module';
+import { VersionFilesModule } from '../version-files/version-files.module';
 import { ModelAccess } from './model-access';
 import { ModelGrpc } from './model.grpc';
 import { ModelRepository } from './model.repository';
@@ -7,9 +7,9 @@ import { ModelService } from './model.service';
 
 /** Registered models: their handlers, and the access check that versions and aliases share. */
 @Module({
-  imports: [VersionFileModule],
+  imports: [VersionFilesModule],
   controllers: [ModelGrpc],
   providers: [ModelRepository, ModelAccess, ModelService],
   exports: [ModelRepository, ModelAccess],
 })
-export class ModelModule {}
+export class ModelsModule {}
