@@ -13,12 +13,12 @@ import { RunServiceDesc } from '@trellis/proto';
 import { createTestDatabase, testNatsConfig } from '@trellis/testing';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Client } from 'pg';
-import { parseOrderBy } from '../../../libs/tracking/src/shared/search/order-by.parser';
-import { parseRunFilter } from '../../../libs/tracking/src/shared/search/run-filter.parser';
+import { parseOrderBy } from '../../../libs/tracking/src/common/search/order-by.parser';
+import { parseRunFilter } from '../../../libs/tracking/src/common/search/run-filter.parser';
 import { RunRepository } from '../../../libs/tracking/src/runs/run.repository';
 import { RunSearch } from '../../../libs/tracking/src/runs/run-search';
 import { buildRunSearchSql } from '../../../libs/tracking/src/runs/run-search.query';
-import { openSearchDatabase } from '../../../libs/tracking/src/shared/search/test-fixtures/search-tables';
+import { openSearchDatabase } from '../../../libs/tracking/src/common/search/test-fixtures/search-tables';
 import { trackingService } from '../../../libs/tracking/src';
 import { seedRuns } from './search-seed';
 

@@ -7,7 +7,7 @@ import { aliasResourceName, ModelAccess, versionResourceName } from '../models/m
 import type { RegisteredModelEntity } from '../models/model.entity';
 import { ModelRepository } from '../models/model.repository';
 import { registryEvents } from '../registry.events';
-import { checkAlias, REGISTRY_LIMITS, versionOf } from '../shared/registry-limits';
+import { checkAlias, REGISTRY_LIMITS, versionOf } from '../common/registry-limits';
 import type { VersionView } from '../versions/version.mapping';
 import { VersionService } from '../versions/version.service';
 import { ApprovalCheck, approvalMissing, type ProtectedChange } from './alias-approval';

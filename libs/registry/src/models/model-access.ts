@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type Action, type Caller, checkRequired, NotFoundError, resourceName, type SubjectKind } from '@trellis/platform';
 import type { EntityManager } from 'typeorm';
-import { checkModelName } from '../shared/registry-limits';
+import { checkModelName } from '../common/registry-limits';
 import type { RegisteredModelEntity } from './model.entity';
 import { ModelRepository } from './model.repository';
 

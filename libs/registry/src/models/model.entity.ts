@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
-import { AuthoredEntity } from '../shared/authored.entity';
+import { AuthoredEntity } from '../common/authored.entity';
 
 /** A registered model: a name in a project, under which numbered versions are kept. */
 @Entity('registered_models')

@@ -29,7 +29,7 @@ import {
   type UpdateModelRequest,
   type UpdateModelResponse,
 } from '@trellis/proto';
-import { tagOf } from '../shared/tag.mapping';
+import { tagOf } from '../common/tag.mapping';
 import { modelToProto } from './model.mapping';
 import { ModelService } from './model.service';
 

@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { RegisteredModelSchema, type RegisteredModel } from '@trellis/proto';
-import type { Tag } from '../shared/registry-limits';
+import type { Tag } from '../common/registry-limits';
 import type { RegisteredModelEntity } from './model.entity';
 
 /** A model with its tags and aliases, as GetModel and SearchModels return it. */

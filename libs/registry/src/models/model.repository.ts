@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Dialect } from '@trellis/platform';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { AliasEntity } from '../aliases/alias.entity';
-import type { PagePosition } from '../shared/page-position';
-import type { Tag } from '../shared/registry-limits';
+import type { PagePosition } from '../common/page-position';
+import type { Tag } from '../common/registry-limits';
 import type { ModelView } from './model.mapping';
 import { ModelTagEntity, RegisteredModelEntity } from './model.entity';
 

@@ -14,8 +14,8 @@ import {
   PermissionDeniedError,
 } from '@trellis/platform';
 import type { EntityManager } from 'typeorm';
-import { positionOf } from '../shared/page-position';
-import { checkAlias, checkModelName, checkTag, checkTagKey, checkTags, checkText, lastWins, REGISTRY_LIMITS, type Tag } from '../shared/registry-limits';
+import { positionOf } from '../common/page-position';
+import { checkAlias, checkModelName, checkTag, checkTagKey, checkTags, checkText, lastWins, REGISTRY_LIMITS, type Tag } from '../common/registry-limits';
 import { versionPrefix } from '../version-files/version-file.paths';
 import { VersionFileService } from '../version-files/version-file.service';
 import { ModelAccess, modelResourceName, type ModelTarget } from './model-access';

@@ -1,5 +1,5 @@
 import { checkRequired, excerpt, fullyPercentDecoded, InvalidArgumentError } from '@trellis/platform';
-import { checkAlias, checkModelName, versionOf } from '../shared/registry-limits';
+import { checkAlias, checkModelName, versionOf } from '../common/registry-limits';
 import { versionPathOf } from '../version-files/version-file.paths';
 
 /** What a version's `source` says its files are. */

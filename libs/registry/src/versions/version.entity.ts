@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { AuthoredEntity } from '../shared/authored.entity';
+import { AuthoredEntity } from '../common/authored.entity';
 
 /** Whether a version's files are in place. */
 export type VersionStatusName = 'PENDING' | 'READY' | 'FAILED';

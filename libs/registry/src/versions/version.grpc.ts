@@ -40,7 +40,7 @@ import {
   type WaitVersionResponse,
 } from '@trellis/proto';
 import { Observable } from 'rxjs';
-import { tagOf } from '../shared/tag.mapping';
+import { tagOf } from '../common/tag.mapping';
 import { signatureOf, versionToProto } from './version.mapping';
 import type { WaitEnd } from './version-waiters';
 import { VersionService } from './version.service';

@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { ModelVersionSchema, ModelVersionStatus, type Signature, type ModelVersion, type TensorSpec } from '@trellis/proto';
 import type { RegisteredModelEntity } from '../models/model.entity';
-import type { Tag } from '../shared/registry-limits';
+import type { Tag } from '../common/registry-limits';
 import type { ModelVersionEntity, StoredTensor, VersionStatusName } from './version.entity';
 
 /** A version with its model's project and name, its tags and the aliases pointing at it. */

@@ -3,8 +3,8 @@ import { Dialect } from '@trellis/platform';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { AliasEntity } from '../aliases/alias.entity';
 import { RegisteredModelEntity } from '../models/model.entity';
-import type { PagePosition } from '../shared/page-position';
-import type { Tag } from '../shared/registry-limits';
+import type { PagePosition } from '../common/page-position';
+import type { Tag } from '../common/registry-limits';
 import { ModelVersionEntity, VersionTagEntity, type VersionStatusName } from './version.entity';
 import type { VersionView } from './version.mapping';
 

@@ -4,7 +4,7 @@ import { createTestDatabase, testSqliteDatabase, type TestDatabase } from '@trel
 import type { DataSource } from 'typeorm';
 import { ExperimentRepository } from './experiment.repository';
 import { ExperimentSearch, type ExperimentSearchRequest } from './experiment-search';
-import { insertRow, openSearchDatabase } from '../shared/search/test-fixtures/search-tables';
+import { insertRow, openSearchDatabase } from '../common/search/test-fixtures/search-tables';
 
 const EXPERIMENTS = [
   { id: 1, project: 'p1', name: 'fraud-detection', created: 1000, updated: 5000, tags: { team: 'risk' } },

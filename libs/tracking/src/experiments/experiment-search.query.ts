@@ -1,6 +1,6 @@
 import type { Dialect } from '@trellis/platform';
-import type { ExperimentComparison, ExperimentOrderBy } from '../shared/search/experiment-filter.parser';
-import { direction, SearchParameters, type BoundSql } from '../shared/search/search-sql';
+import type { ExperimentComparison, ExperimentOrderBy } from '../common/search/experiment-filter.parser';
+import { direction, SearchParameters, type BoundSql } from '../common/search/search-sql';
 
 /** What one page of an experiment search reads, after parsing and paging. */
 export interface ExperimentSearchQuery {

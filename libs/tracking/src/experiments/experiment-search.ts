@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '@trellis/platform';
-import { parseExperimentFilter, parseExperimentOrderBy } from '../shared/search/experiment-filter.parser';
+import { parseExperimentFilter, parseExperimentOrderBy } from '../common/search/experiment-filter.parser';
 import { ExperimentRepository } from './experiment.repository';
-import { offsetOf, offsetPage, pageSizeWithin, parseField, parseOrderByList } from '../shared/search/search-request';
+import { offsetOf, offsetPage, pageSizeWithin, parseField, parseOrderByList } from '../common/search/search-request';
 
 /** An `experiments/search` request after the caller has worked out which projects it may read. */
 export interface ExperimentSearchRequest {

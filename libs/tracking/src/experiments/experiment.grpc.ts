@@ -32,7 +32,7 @@ import {
   type UpdateExperimentRequest,
   type UpdateExperimentResponse,
 } from '@trellis/proto';
-import { viewTypeFromProto } from '../shared/lifecycle.mapping';
+import { viewTypeFromProto } from '../common/lifecycle.mapping';
 import { experimentToProto } from './experiment.mapping';
 import { ExperimentService } from './experiment.service';
 

@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { ExperimentSchema, type Experiment } from '@trellis/proto';
-import { lifecycleStageToProto } from '../shared/lifecycle.mapping';
+import { lifecycleStageToProto } from '../common/lifecycle.mapping';
 import type { ExperimentEntity } from './experiment.entity';
 
 /** A stored experiment with its tags as the proto `Experiment`; its id as a decimal string, as MLflow's. */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AlreadyExistsError, AuditRecorder, type Caller, checkLength, checkNoControlCharacters, checkNoNul, checkRequired, excerpt, FailedPreconditionError, NotFoundError, resourceName } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ExperimentSearch } from './experiment-search';
-import { checkKey, experimentIdOf, TRACKING_LIMITS } from '../shared/tracking-limits';
+import { checkKey, experimentIdOf, TRACKING_LIMITS } from '../common/tracking-limits';
 import type { ExperimentEntity, LifecycleStageName } from './experiment.entity';
 import { ExperimentRepository, type ExperimentTag } from './experiment.repository';
 

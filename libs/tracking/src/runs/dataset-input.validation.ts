@@ -1,5 +1,5 @@
 import { checkLength, checkNoControlCharacters, checkNoNul, checkRequired } from '@trellis/platform';
-import { TRACKING_LIMITS } from '../shared/tracking-limits';
+import { TRACKING_LIMITS } from '../common/tracking-limits';
 
 /** A dataset input as a client logs it. */
 export interface NewDatasetInput {

@@ -1,6 +1,6 @@
 import { checkLength, checkNoNul, InvalidArgumentError } from '@trellis/platform';
 import type { MetricPoint } from '../metrics/metric.repository';
-import { checkKey, TRACKING_LIMITS } from '../shared/tracking-limits';
+import { checkKey, TRACKING_LIMITS } from '../common/tracking-limits';
 
 /** A key and a value (a param or a tag). */
 export interface KeyValue {

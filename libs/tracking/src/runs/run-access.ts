@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Action, Caller } from '@trellis/platform';
 import type { EntityManager } from 'typeorm';
-import { checkRunId } from '../shared/tracking-limits';
+import { checkRunId } from '../common/tracking-limits';
 import { runNotFound } from './run-errors';
 import type { RunEntity } from './run.entity';
 import { RunRepository } from './run.repository';

@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { InvalidArgumentError } from '@trellis/platform';
 import { RunInfoSchema, RunStatus, type RunInfo } from '@trellis/proto';
-import { lifecycleStageToProto } from '../shared/lifecycle.mapping';
+import { lifecycleStageToProto } from '../common/lifecycle.mapping';
 import type { RunEntity, RunStatusName } from './run.entity';
 
 const STATUSES: Record<RunStatusName, RunStatus> = {

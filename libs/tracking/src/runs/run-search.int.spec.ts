@@ -4,7 +4,7 @@ import { createTestDatabase, testSqliteDatabase, type TestDatabase } from '@trel
 import type { DataSource } from 'typeorm';
 import { RunRepository } from './run.repository';
 import { RunSearch, type RunSearchRequest } from './run-search';
-import { insertRow, openSearchDatabase } from '../shared/search/test-fixtures/search-tables';
+import { insertRow, openSearchDatabase } from '../common/search/test-fixtures/search-tables';
 
 interface SeedRun {
   id: string;

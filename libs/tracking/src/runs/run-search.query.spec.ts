@@ -1,6 +1,6 @@
 import { Dialect, type DialectName } from '@trellis/platform';
-import { parseOrderBy } from '../shared/search/order-by.parser';
-import { parseRunFilter } from '../shared/search/run-filter.parser';
+import { parseOrderBy } from '../common/search/order-by.parser';
+import { parseRunFilter } from '../common/search/run-filter.parser';
 import { buildRunSearchSql, type RunSearchQuery } from './run-search.query';
 
 function build(dialect: DialectName, filter: string, orderBy: string[] = [], extra: Partial<RunSearchQuery> = {}) {

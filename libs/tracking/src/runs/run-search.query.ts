@@ -1,7 +1,7 @@
 import type { Dialect } from '@trellis/platform';
-import type { RunOrderBy } from '../shared/search/order-by.parser';
-import type { RunComparison, RunFilter } from '../shared/search/run-filter.parser';
-import { direction, SearchParameters, type BoundSql } from '../shared/search/search-sql';
+import type { RunOrderBy } from '../common/search/order-by.parser';
+import type { RunComparison, RunFilter } from '../common/search/run-filter.parser';
+import { direction, SearchParameters, type BoundSql } from '../common/search/search-sql';
 
 /** What one page of a run search reads, after parsing and paging. */
 export interface RunSearchQuery {

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DEFAULT_PAGE_SIZE, InvalidArgumentError } from '@trellis/platform';
-import { parseOrderBy } from '../shared/search/order-by.parser';
-import { parseRunFilter } from '../shared/search/run-filter.parser';
+import { parseOrderBy } from '../common/search/order-by.parser';
+import { parseRunFilter } from '../common/search/run-filter.parser';
 import { RunRepository } from './run.repository';
-import { offsetOf, offsetPage, pageSizeWithin, parseField, parseOrderByList } from '../shared/search/search-request';
+import { offsetOf, offsetPage, pageSizeWithin, parseField, parseOrderByList } from '../common/search/search-request';
 
 /** The most runs one page may hold (MLflow's SEARCH_MAX_RESULTS_THRESHOLD), an exception to MAX_PAGE_SIZE. */
 export const MAX_RUN_PAGE_SIZE = 50_000;

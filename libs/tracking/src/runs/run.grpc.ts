@@ -41,8 +41,8 @@ import {
   type UpdateRunRequest,
   type UpdateRunResponse,
 } from '@trellis/proto';
-import { viewTypeFromProto } from '../shared/lifecycle.mapping';
-import { millisOf } from '../shared/time.mapping';
+import { viewTypeFromProto } from '../common/lifecycle.mapping';
+import { millisOf } from '../common/time.mapping';
 import { encodedRuns } from './run.encoding';
 import { metricFromProto } from '../metrics/metric.mapping';
 import { runInfoToProto, runStatusFromProto } from './run-info.mapping';

@@ -10,7 +10,7 @@ import { trackingEvents } from '../tracking.events';
 import { MetricRepository, type MetricPoint } from '../metrics/metric.repository';
 import { RunSearch } from './run-search';
 import { checkLogBatch, type KeyValue, type LogBatch } from './log-batch.validation';
-import { checkKey, experimentIdOf, TRACKING_LIMITS } from '../shared/tracking-limits';
+import { checkKey, experimentIdOf, TRACKING_LIMITS } from '../common/tracking-limits';
 import { runInfoToProto } from './run-info.mapping';
 import { RunAccess } from './run-access';
 import { RunEntity, TERMINAL_STATUSES, type RunInputEntity, type RunStatusName } from './run.entity';
