@@ -9,3 +9,5 @@ export * from './service';
 export * from './workers';
 export * from './audit';
 export * from './wire';
+export * from './plugins';
+export * from './encryption';

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { type ConfigIssue, PluginConfigError } from './errors';
 import type { PluginContext } from './context';
 import type { PluginInstanceByKind } from './contracts';
 import type { PluginKind } from './kinds';
@@ -59,4 +60,23 @@ export function isPlugin(value: unknown): value is AnyPlugin {
 
 function isSchema(value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as { safeParse?: unknown }).safeParse === 'function';
+}
+
+/**
+ * `config` checked against the plugin's `configSchema`, as the host checks an instance's config
+ * before `create()`: the parsed value, or `PluginConfigError` naming the instance and each failing
+ * path.
+ */
+export function parsePluginConfig<K extends PluginKind, S extends z.ZodType>(plugin: Plugin<K, S>, instanceName: string, config: unknown): z.output<S> {
+  const parsed = plugin.configSchema.safeParse(config);
+  if (parsed.success) return parsed.data;
+  const { kind, id } = plugin.manifest;
+  throw new PluginConfigError({ instance: instanceName, kind, plugin: id, issues: parsed.error.issues.map(toConfigIssue) });
+}
+
+function toConfigIssue(issue: z.core.$ZodIssue): ConfigIssue {
+  const path = issue.path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
+    .join('');
+  return { path, message: issue.message };
 }

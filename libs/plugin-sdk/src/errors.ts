@@ -12,9 +12,7 @@ export type PluginErrorCode =
   | 'KEY_NOT_FOUND'
   | 'INVALID_WRAPPED_KEY'
   | 'JOB_NOT_FOUND'
-  | 'PLUGIN_CONFIG'
-  | 'PLUGIN_LOAD'
-  | 'PLUGIN_INSTANCE';
+  | 'PLUGIN_CONFIG';
 
 /** Base of the errors plugins throw and hosts map; the message is written for the person reading it. */
 export abstract class PluginError extends Error {
@@ -132,7 +130,11 @@ export interface ConfigIssue {
   message: string;
 }
 
-/** The config of a named instance does not match its plugin's `configSchema`. */
+/**
+ * The config of a named instance is refused: the host throws it when the config does not match the
+ * plugin's `configSchema`, and a plugin's `create()` may throw it for what no schema can check (a
+ * key file that is missing or too short).
+ */
 export class PluginConfigError extends PluginError {
   readonly code = 'PLUGIN_CONFIG';
   /** The instance, its kind and plugin id, as configured. */
@@ -149,35 +151,4 @@ export class PluginConfigError extends PluginError {
     this.plugin = details.plugin;
     this.issues = details.issues;
   }
-}
-
-/** Why a plugin package was refused at load. */
-export type PluginLoadFailure =
-  | 'not-found'
-  | 'import-failed'
-  | 'not-a-plugin'
-  | 'invalid-manifest'
-  | 'unknown-kind'
-  | 'kind-mismatch'
-  | 'unsupported-api-version'
-  | 'duplicate-id';
-
-/** A plugin package listed in the configuration could not be loaded; the host must not start. */
-export class PluginLoadError extends PluginError {
-  readonly code = 'PLUGIN_LOAD';
-  constructor(
-    /** The package (or plugin source) as listed in the configuration. */
-    readonly packageName: string,
-    /** Which check refused it. */
-    readonly failure: PluginLoadFailure,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(`cannot load plugin package ${packageName}: ${message}`, options);
-  }
-}
-
-/** A named instance could not be created or found: unknown plugin, duplicate or malformed name, bad create(). */
-export class PluginInstanceError extends PluginError {
-  readonly code = 'PLUGIN_INSTANCE';
 }

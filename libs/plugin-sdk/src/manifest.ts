@@ -1,5 +1,15 @@
-import type { PluginLoadFailure } from './errors';
 import { type ApiVersionOf, isPluginKind, isSupportedApiVersion, PLUGIN_KINDS, type PluginKind, SUPPORTED_API_VERSIONS } from './kinds';
+
+/** Why a plugin package was refused at load. */
+export type PluginLoadFailure =
+  | 'not-found'
+  | 'import-failed'
+  | 'not-a-plugin'
+  | 'invalid-manifest'
+  | 'unknown-kind'
+  | 'kind-mismatch'
+  | 'unsupported-api-version'
+  | 'duplicate-id';
 
 /** What a plugin says about itself; the host checks it before anything of the plugin runs. */
 export interface PluginManifest<K extends PluginKind = PluginKind> {

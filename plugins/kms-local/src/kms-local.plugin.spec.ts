@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type KeyManager, PluginRegistry, type PluginLogger } from '@trellis/plugin-sdk';
-import { createTestContext } from '@trellis/plugin-sdk/testing';
+import type { KeyManager, PluginLogger } from '@trellis/plugin-sdk';
+import { createPluginInstance, createTestContext } from '@trellis/plugin-sdk/testing';
 import packageJson from '../package.json';
 import kmsLocal, { masterKeyId } from './index';
 
@@ -37,9 +37,7 @@ function keyEnv(value: string): string {
 }
 
 async function create(config: unknown, logger?: PluginLogger): Promise<KeyManager> {
-  const registry = new PluginRegistry({ dataDir: dir, loggerFor: logger && (() => logger) });
-  registry.register(kmsLocal);
-  return registry.createInstance('kms', { name: 'keys', plugin: 'kms-local', config });
+  return createPluginInstance(kmsLocal, config, createTestContext({ instanceName: 'keys', dataDir: dir, logger }));
 }
 
 /** The message `create` fails with; its cause is the plugin's own error. */

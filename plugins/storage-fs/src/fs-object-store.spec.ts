@@ -4,8 +4,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
-import { type ObjectStore, PluginRegistry } from '@trellis/plugin-sdk';
-import { createTestContext } from '@trellis/plugin-sdk/testing';
+import type { ObjectStore } from '@trellis/plugin-sdk';
+import { createPluginInstance, createTestContext } from '@trellis/plugin-sdk/testing';
 import storageFs from './index';
 
 let base: string;
@@ -179,20 +179,9 @@ describe('storage-fs after a crash', () => {
   });
 });
 
-describe('storage-fs through the plugin registry', () => {
-  it('loads by package name and creates a named instance', async () => {
-    const registry = new PluginRegistry({ dataDir: join(base, 'data') });
-    await registry.load(['@trellis/plugin-storage-fs']);
-    const instance = await registry.createInstance('storage', { name: 'default', plugin: 'storage-fs', config: { root: join(base, 'registry-root') } });
-    await instance.put('hello.txt', Buffer.from('hi'));
-    expect(await readFile(join(base, 'registry-root', 'objects', 'hello.txt'), 'utf8')).toBe('hi');
-    await registry.close();
-  });
-
+describe('storage-fs as a host creates it', () => {
   it('refuses a config without a root, naming the instance and the path', async () => {
-    const registry = new PluginRegistry({ dataDir: join(base, 'data') });
-    registry.register(storageFs);
-    await expect(registry.createInstance('storage', { name: 'profile-a', plugin: 'storage-fs', config: { rot: '/tmp' } })).rejects.toThrow(
+    await expect(createPluginInstance(storageFs, { rot: '/tmp' }, createTestContext({ instanceName: 'profile-a' }))).rejects.toThrow(
       'storage instance "profile-a" (plugin storage-fs) has an invalid config: root: Invalid input: expected string, received undefined',
     );
   });

@@ -1,5 +1,5 @@
-import { createLogger, loadConfig } from '@trellis/platform';
-import { definePlugin, PluginRegistry, z, type AnyPlugin, type KeyManager } from '@trellis/plugin-sdk';
+import { createLogger, loadConfig, PluginRegistry } from '@trellis/platform';
+import { definePlugin, z, type AnyPlugin, type KeyManager } from '@trellis/plugin-sdk';
 import { MemoryKeyManager } from '@trellis/plugin-sdk/testing';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { CONFIG, ConfigError, LOGGER, SERVICE_CONFIG, type Logger, type TrellisConfig } from '@trellis/platform';
-import { type InstanceSpec, PluginRegistry } from '@trellis/plugin-sdk';
+import { CONFIG, ConfigError, LOGGER, PluginRegistry, SERVICE_CONFIG, type InstanceSpec, type Logger, type TrellisConfig } from '@trellis/platform';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';

@@ -1,5 +1,5 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { PluginRegistry } from '@trellis/plugin-sdk';
+import { PluginRegistry } from '../plugins';
 import { DataSource } from 'typeorm';
 import { AuditRecorder } from '../audit/audit-recorder';
 import { TokenVerifier } from '../auth/token-verifier';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PluginRegistry, type AnyPlugin } from '@trellis/plugin-sdk';
+import type { AnyPlugin } from '@trellis/plugin-sdk';
+import { PluginRegistry } from '../plugins';
 import type { JSONWebKeySet } from 'jose';
 import { followRevocations } from '../auth/revocation-feed';
 import { revocationLifetimeMs, RevocationList } from '../auth/revocation-list';

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { isPluginError, type AnyPlugin } from '@trellis/plugin-sdk';
+import type { AnyPlugin } from '@trellis/plugin-sdk';
 import { ConfigError, loadConfig, parseServiceSection, type TrellisConfig } from '../config';
 import type { ServiceDefinition } from './define-service';
 import { PlatformRuntime } from './platform-runtime';
@@ -199,6 +199,6 @@ const PLUGIN_SETUP_ERRORS = ['PLUGIN_CONFIG', 'PLUGIN_LOAD', 'PLUGIN_INSTANCE'] 
  */
 export function readableFailure(error: unknown): string {
   if (error instanceof ConfigError || error instanceof StartupError) return error.message;
-  if (PLUGIN_SETUP_ERRORS.some((code) => isPluginError(error, code))) return (error as Error).message;
+  if (PLUGIN_SETUP_ERRORS.some((code) => (error as { code?: unknown } | undefined)?.code === code)) return (error as Error).message;
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

@@ -1,4 +1,4 @@
-import type { PluginRegistry } from '@trellis/plugin-sdk';
+import type { PluginRegistry } from '../plugins';
 import { StartupError } from './startup-error';
 import type { ServiceDefinition } from './define-service';
 

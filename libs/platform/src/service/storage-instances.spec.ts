@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { definePlugin, PluginRegistry, z } from '@trellis/plugin-sdk';
+import { definePlugin, z } from '@trellis/plugin-sdk';
+import { PluginRegistry } from '../plugins';
 import { MemoryObjectStore } from '@trellis/plugin-sdk/testing';
 import { configSchema } from '../config';
 import { InvalidArgumentError } from '../errors';

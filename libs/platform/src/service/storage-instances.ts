@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import type { ObjectStore, PluginRegistry } from '@trellis/plugin-sdk';
+import type { ObjectStore } from '@trellis/plugin-sdk';
+import type { PluginRegistry } from '../plugins';
 import { InvalidArgumentError } from '../errors';
 import type { TrellisConfig } from '../config';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ObjectBody } from '../../contracts';
+import type { ObjectBody } from '@trellis/plugin-sdk';
 import { ByteQueue } from './byte-queue';
 import { sealChunk, segmentKey } from './cipher';
 import { CHUNK_SIZE, type SegmentHeader } from './format';

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import { MemoryKeyManager } from '../testing/memory-key-manager';
-import { MemoryObjectStore } from '../testing/memory-object-store';
+import { MemoryKeyManager } from '@trellis/plugin-sdk/testing';
+import { MemoryObjectStore } from '@trellis/plugin-sdk/testing';
 import { type EncryptingObjectStore, encryptingObjectStore } from './encrypting-storage';
 import { KEY_RECORDS_PREFIX } from './envelope/key-record';
 

@@ -1,5 +1,4 @@
-import { MULTIPART_LIMITS, type UploadedPart } from '../../contracts';
-import { InvalidPartError } from '../../errors';
+import { InvalidPartError, MULTIPART_LIMITS, type UploadedPart } from '@trellis/plugin-sdk';
 import { parseSealedPartEtag } from './uploads';
 
 /** Refuses a part number outside 1 to 10000 with `InvalidPartError`. */

@@ -1,5 +1,4 @@
-import type { EncryptionContext, KeyManager } from '../../contracts';
-import { iterateObjects } from '../iterate-objects';
+import { type EncryptionContext, iterateObjects, type KeyManager } from '@trellis/plugin-sdk';
 import { contextOf, type EnvelopeAccess } from './envelope-access';
 import { isReservedKey, readRecord, recordKeyOf, writeRecord } from './key-record';
 

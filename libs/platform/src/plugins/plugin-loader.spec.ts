@@ -1,11 +1,11 @@
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PluginLoadError } from './errors';
-import { importPluginPackage } from './loader';
-import { PluginRegistry } from './registry';
+import { PluginLoadError } from './plugin-errors';
+import { importPluginPackage } from './plugin-loader';
+import { PluginRegistry } from './plugin-registry';
 
-const fixtures = join(__dirname, '..', 'test', 'fixtures');
+const fixtures = join(__dirname, '..', '..', 'test', 'plugin-fixtures');
 const fixture = (name: string) => join(fixtures, name);
 
 describe('importPluginPackage', () => {

@@ -1,6 +1,5 @@
 import { pipeline, type Readable } from 'node:stream';
-import type { ByteRange, ObjectKey } from '../../contracts';
-import { InvalidRangeError, ObjectIntegrityError, ObjectNotFoundError } from '../../errors';
+import { type ByteRange, InvalidRangeError, ObjectIntegrityError, type ObjectKey, ObjectNotFoundError } from '@trellis/plugin-sdk';
 import { EnvelopeAccess, MissingRecord } from './envelope-access';
 import { HEADER_LENGTH, isEnvelope, plainSizeOf, type SegmentHeader } from './format';
 import { plainTotal, rangeOf, type Segment, segmentsOf, wholeBody } from './layout';

@@ -1,6 +1,6 @@
-import { MemoryKeyManager } from '../testing/memory-key-manager';
-import { MemoryObjectStore } from '../testing/memory-object-store';
-import { describeStorageConformance } from '../testing/storage.conformance';
+import { MemoryKeyManager } from '@trellis/plugin-sdk/testing';
+import { MemoryObjectStore } from '@trellis/plugin-sdk/testing';
+import { describeStorageConformance } from '@trellis/plugin-sdk/testing';
 import { encryptingObjectStore } from './encrypting-storage';
 
 describeStorageConformance('encrypting every object, over the memory store', () =>

@@ -1,5 +1,4 @@
-import type { ListOptions, ListPage, ObjectStore, ObjectSummary } from '../../contracts';
-import { compareKeys } from '../object-key';
+import { compareKeys, type ListOptions, type ListPage, type ObjectStore, type ObjectSummary } from '@trellis/plugin-sdk';
 import { isReservedKey } from './key-record';
 
 const MAX_LIMIT = 1000;

@@ -1,4 +1,4 @@
-import type { MultipartUpload } from '../../contracts';
+import type { MultipartUpload } from '@trellis/plugin-sdk';
 import { OBJECT_ID_LENGTH } from './format';
 
 /** An upload of the encrypting store, as the inner store knows it; `objectId` when its parts are encrypted. */

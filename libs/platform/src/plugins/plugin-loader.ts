@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { type AnyPlugin, isPlugin } from './define-plugin';
-import { PluginLoadError } from './errors';
-import { isPluginKind, PLUGIN_KINDS } from './kinds';
-import { checkManifest } from './manifest';
+import { type AnyPlugin, checkManifest, isPlugin, isPluginKind, PLUGIN_KINDS } from '@trellis/plugin-sdk';
+import { PluginLoadError } from './plugin-errors';
 
 /** Where plugin packages are looked up. */
 export interface ImportPluginOptions {

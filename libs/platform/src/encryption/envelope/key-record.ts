@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ObjectStore } from '../../contracts';
-import { isPluginError } from '../../errors';
+import { isPluginError, type ObjectStore } from '@trellis/plugin-sdk';
 import type { PartEntry } from './cipher';
 
 /** Where key records live in the wrapped store; keys under it are not objects of the wrapper's users. */

@@ -1,11 +1,8 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PluginContext, PluginLogger } from './context';
-import type { Alert, Notifier } from './contracts';
-import { definePlugin } from './define-plugin';
-import { PluginConfigError } from './errors';
-import { type InstanceRef, PluginRegistry } from './registry';
+import { type Alert, definePlugin, type Notifier, type PluginContext, PluginConfigError, type PluginLogger } from '@trellis/plugin-sdk';
+import { type InstanceRef, PluginRegistry } from './plugin-registry';
 import { z } from 'zod';
 
 let dataDir: string;

@@ -1,22 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type {
-  GetOptions,
-  KeyManager,
-  ListOptions,
-  ListPage,
-  MultipartUpload,
-  ObjectBody,
-  ObjectInfo,
-  ObjectKey,
-  ObjectStore,
-  PutOptions,
-  PutResult,
-  UploadedPart,
-  UploadPartResult,
-} from '../contracts';
-import type { PluginLogger } from '../context';
-import { InvalidKeyError, UploadNotFoundError } from '../errors';
+import { type GetOptions, InvalidKeyError, type KeyManager, type ListOptions, type ListPage, type MultipartUpload, type ObjectBody, type ObjectInfo, type ObjectKey, type ObjectStore, type PluginLogger, type PutOptions, type PutResult, type UploadedPart, UploadNotFoundError, type UploadPartResult, validateObjectKey } from '@trellis/plugin-sdk';
 import { type PartEntry, partsMac } from './envelope/cipher';
 import { contextOf, EnvelopeAccess, newHeader, objectIdIn } from './envelope/envelope-access';
 import { isEnvelope, OBJECT_ID_LENGTH } from './envelope/format';
@@ -27,7 +11,6 @@ import { readRange, readWhole } from './envelope/reads';
 import { type RewrapReport, rewrapKeys } from './envelope/rewrap';
 import { PlainTally, sealSegment } from './envelope/seal';
 import { innerUpload, outerUploadId, sealedPartEtag, type UploadRef } from './envelope/uploads';
-import { validateObjectKey } from './object-key';
 
 export type { RewrapReport } from './envelope/rewrap';
 

@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { ObjectIntegrityError } from '../../errors';
+import { ObjectIntegrityError } from '@trellis/plugin-sdk';
 import { ByteQueue } from './byte-queue';
 import { openChunk, segmentKey } from './cipher';
 import { HEADER_LENGTH, isEnvelope, MAGIC, parseHeader, SEALED_CHUNK_SIZE, type SegmentHeader, TAG_LENGTH } from './format';

@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { noopLogger, type PluginLogger } from '../../context';
-import type { EncryptionContext, KeyManager, ObjectKey, ObjectStore } from '../../contracts';
-import { isPluginError, KeyNotFoundError, ObjectIntegrityError } from '../../errors';
+import { type EncryptionContext, isPluginError, type KeyManager, KeyNotFoundError, noopLogger, ObjectIntegrityError, type ObjectKey, type ObjectStore, type PluginLogger } from '@trellis/plugin-sdk';
 import { partsMacMatches } from './cipher';
 import { encodeHeader, HEADER_LENGTH, isEnvelope, parseHeader, plainSizeOf, SALT_LENGTH, type SegmentHeader } from './format';
 import { type KeyRecord, readAll, readRecord, recordKeyOf } from './key-record';

@@ -3,12 +3,13 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { encryptingObjectStore, type ObjectStore } from '@trellis/plugin-sdk';
+import { encryptingObjectStore } from '@trellis/platform';
+import type { ObjectStore } from '@trellis/plugin-sdk';
 import { createTestContext, describeStorageConformance, MemoryKeyManager } from '@trellis/plugin-sdk/testing';
-import storageFs from './index';
+import storageFs from '@trellis/plugin-storage-fs';
 
-// storage-fs under the plugin SDK's encrypting store: the contract holds, and the files on disk are
-// what encryption at rest promises. (kms-local is another plugin, so the SDK's test KMS stands in.)
+// storage-fs under the kit's encrypting store: the contract holds, and the files on disk are what
+// encryption at rest promises. (The SDK's test KMS stands in for a real one.)
 
 let base: string;
 

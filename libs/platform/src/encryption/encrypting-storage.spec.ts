@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { KeyManager, ObjectBody, PutOptions, PutResult } from '../contracts';
-import { MemoryKeyManager } from '../testing/memory-key-manager';
-import { MemoryObjectStore } from '../testing/memory-object-store';
+import type { KeyManager, ObjectBody, PutOptions, PutResult } from '@trellis/plugin-sdk';
+import { MemoryKeyManager } from '@trellis/plugin-sdk/testing';
+import { MemoryObjectStore } from '@trellis/plugin-sdk/testing';
 import { type EncryptingObjectStore, encryptingObjectStore } from './encrypting-storage';
 import { KEY_RECORDS_PREFIX } from './envelope/key-record';
 

@@ -3,12 +3,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { encryptingObjectStore, KEY_RECORDS_PREFIX, type KeyManager } from '@trellis/plugin-sdk';
+import { encryptingObjectStore, KEY_RECORDS_PREFIX } from '@trellis/platform';
+import type { KeyManager } from '@trellis/plugin-sdk';
 import { createTestContext, describeStorageConformance, MemoryObjectStore } from '@trellis/plugin-sdk/testing';
-import kmsLocal, { masterKeyId } from './index';
+import kmsLocal, { masterKeyId } from '@trellis/plugin-kms-local';
 
-// The encrypting store of the plugin SDK with kms-local as its KMS. The store under it is the SDK's
-// memory store (plugins may import only the SDK), whose bytes at rest a spec can read directly.
+// The kit's encrypting store with kms-local as its KMS. The store under it is the SDK's memory
+// store, whose bytes at rest a spec can read directly.
 
 let dir: string;
 

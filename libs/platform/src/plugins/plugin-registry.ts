@@ -1,13 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { z } from 'zod';
-import { noopLogger, type PluginContext, type PluginLogger } from './context';
-import { type PluginInstanceByKind, REQUIRED_MEMBERS } from './contracts';
-import { type AnyPlugin, isPlugin } from './define-plugin';
-import { type ConfigIssue, PluginConfigError, PluginInstanceError, PluginLoadError } from './errors';
-import type { PluginKind } from './kinds';
-import { type ImportPluginOptions, importPluginPackage } from './loader';
-import { checkManifest } from './manifest';
+import { type AnyPlugin, checkManifest, isPlugin, noopLogger, parsePluginConfig, type PluginContext, type PluginInstanceByKind, type PluginKind, type PluginLogger, REQUIRED_MEMBERS } from '@trellis/plugin-sdk';
+import { PluginInstanceError, PluginLoadError } from './plugin-errors';
+import { type ImportPluginOptions, importPluginPackage } from './plugin-loader';
 
 /** Instance names: lowercase letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 64 characters. */
 export const INSTANCE_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -135,10 +130,7 @@ export class PluginRegistry {
         `${kind} instance "${name}" uses plugin "${pluginId}", which is not loaded; loaded ${kind} plugins: ${known.length ? known.join(', ') : 'none'}. Add its package to the plugin list.`,
       );
     }
-    const parsed = plugin.configSchema.safeParse(spec.config);
-    if (!parsed.success) {
-      throw new PluginConfigError({ instance: name, kind, plugin: pluginId, issues: parsed.error.issues.map(toConfigIssue) });
-    }
+    const config = parsePluginConfig(plugin, name, spec.config);
 
     this.starting.add(id);
     const ref: InstanceRef = { kind, plugin: pluginId, name };
@@ -149,7 +141,7 @@ export class PluginRegistry {
       const ctx: PluginContext = { instanceName: name, logger: this.loggerFor(ref), dataDir, signal: controller.signal };
       let instance: PluginInstanceByKind[PluginKind];
       try {
-        instance = await plugin.create(ctx, parsed.data);
+        instance = await plugin.create(ctx, config);
       } catch (err) {
         throw new PluginInstanceError(`${kind} instance "${name}" (plugin ${pluginId}) failed to start: ${(err as Error).message}`, { cause: err });
       }
@@ -214,13 +206,6 @@ export class PluginRegistry {
 
 function key(kind: string, name: string): string {
   return `${kind}/${name}`;
-}
-
-function toConfigIssue(issue: z.core.$ZodIssue): ConfigIssue {
-  const path = issue.path
-    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
-    .join('');
-  return { path, message: issue.message };
 }
 
 function missingMembers(kind: PluginKind, instance: unknown): string[] {

@@ -1,0 +1,3 @@
+export { type ImportedPlugin, type ImportPluginOptions, importPluginPackage } from './plugin-loader';
+export { PluginInstanceError, PluginLoadError } from './plugin-errors';
+export { INSTANCE_NAME_PATTERN, type InstanceRef, type InstanceSpec, PluginRegistry, type PluginRegistryOptions } from './plugin-registry';
