@@ -114,7 +114,15 @@ export const configSchema = z
     plugins: z
       .array(z.string().min(1))
       .default([])
-      .describe('npm packages of plugins to load (storage-fs and kms-local are built into `apps/standalone`; see each program for its own)'),
+      .describe('npm packages of plugins to load (storage-fs and kms-local are built into `apps/standalone`; see each program for its own), each resolved from `pluginsDir` first, then from the working directory; a path to a package folder is taken from the working directory'),
+    pluginsDir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'a directory of plugin packages, outside the repository: every package directly in it or in its `node_modules` (`npm install --prefix <pluginsDir> <package>`) whose package.json has `"trellis": { "kind": ... }` is loaded at start, and one that fails to load stops the start; a relative path is taken from the working directory (see docs/plugins.md)',
+      )
+      .meta({ defaultText: 'none: only built-in plugins and those in `plugins`' }),
   })
   .strict();
 
@@ -143,6 +151,7 @@ export const ENVIRONMENT: Record<string, string> = {
   TRELLIS_NATS_STREAM: 'nats.stream',
   TRELLIS_NATS_SUBJECT_PREFIX: 'nats.subjectPrefix',
   TRELLIS_PLUGINS: 'plugins',
+  TRELLIS_PLUGINS_DIR: 'pluginsDir',
   TRELLIS_GATEWAY_PORT: 'gateway.port',
   TRELLIS_GATEWAY_MAX_BODY_BYTES: 'gateway.maxBodyBytes',
 };

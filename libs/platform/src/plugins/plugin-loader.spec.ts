@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { PluginLoadError } from './plugin-errors';
 import { importPluginPackage } from './plugin-loader';
 import { PluginRegistry } from './plugin-registry';
@@ -31,6 +31,22 @@ describe('importPluginPackage', () => {
     it('resolves a package installed where resolveFrom points', async () => {
       const loaded = await importPluginPackage('@fixture/plugin-notifier-memory', { resolveFrom: project });
       expect(loaded.plugin.manifest.id).toBe('notifier-memory');
+    });
+
+    it('tries each resolveFrom directory in order', async () => {
+      const empty = await mkdtemp(join(tmpdir(), 'plugin-loader-empty-'));
+      try {
+        const loaded = await importPluginPackage('@fixture/plugin-notifier-memory', { resolveFrom: [empty, project] });
+        expect(loaded.packageDir).toBe(fixture('good'));
+      } finally {
+        await rm(empty, { recursive: true, force: true });
+      }
+    });
+
+    it('takes a package path from the working directory, not from resolveFrom', async () => {
+      const relativePath = relative(process.cwd(), fixture('good'));
+      const loaded = await importPluginPackage(`.${sep}${relativePath}`, { resolveFrom: project });
+      expect(loaded.packageDir).toBe(fixture('good'));
     });
 
     it('refuses a package that is not installed, saying how to install it', async () => {

@@ -1,16 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { type AnyPlugin, checkManifest, isPlugin, isPluginKind, PLUGIN_KINDS } from '@trellis/plugin-sdk';
 import { PluginLoadError } from './plugin-errors';
 
 /** Where plugin packages are looked up. */
 export interface ImportPluginOptions {
   /**
-   * The directory package names are resolved from, as `require` from a file in it would (its
-   * node_modules, then its parents'). Default: the working directory.
+   * The directories a package name is resolved from, tried in order, each as `require` from a file
+   * in it would (its node_modules, then its parents'). A path (`./x`, `/x`) is always taken from
+   * the working directory. Default: the working directory.
    */
-  resolveFrom?: string;
+  resolveFrom?: string | readonly string[];
 }
 
 /** A plugin package that passed every check but the registry's (duplicate ids). */
@@ -30,17 +31,15 @@ export interface ImportedPlugin {
  * kind. Throws `PluginLoadError` naming the package and the check that failed.
  */
 export async function importPluginPackage(packageName: string, options: ImportPluginOptions = {}): Promise<ImportedPlugin> {
-  const from = resolve(options.resolveFrom ?? process.cwd());
-  const requireFrom = createRequire(join(from, '__trellis_plugin_loader__.js'));
   const fail = (failure: ConstructorParameters<typeof PluginLoadError>[1], message: string, cause?: unknown) =>
     new PluginLoadError(packageName, failure, message, cause === undefined ? undefined : { cause });
-
-  let entry: string;
-  try {
-    entry = requireFrom.resolve(packageName);
-  } catch (err) {
-    throw fail('not-found', `it is not installed where ${from} can resolve it (npm install ${packageName}), or its entry file is missing: ${(err as Error).message.split('\n')[0]}`, err);
+  const found = resolveEntry(packageName, options.resolveFrom);
+  if ('error' in found) {
+    const { from, error } = found;
+    const where = from.length === 1 ? from[0] : `any of ${from.join(', ')}`;
+    throw fail('not-found', `it is not installed where ${where} can resolve it (npm install ${packageName}), or its entry file is missing: ${error.message.split('\n')[0]}`, error);
   }
+  const { entry, requireFrom } = found;
   const packageJsonPath = findPackageJson(requireFrom, packageName, entry);
   if (!packageJsonPath) throw fail('not-found', `no package.json found for it (looked above ${entry})`);
   const declaredKind = (readJson(packageJsonPath)?.trellis as { kind?: unknown } | undefined)?.kind;
@@ -70,6 +69,22 @@ export async function importPluginPackage(packageName: string, options: ImportPl
     );
   }
   return { packageName, packageDir: dirname(packageJsonPath), plugin };
+}
+
+/** The package's entry file, from the first directory that resolves it; a path only from the working directory. */
+function resolveEntry(packageName: string, resolveFrom: string | readonly string[] | undefined): { entry: string; requireFrom: NodeJS.Require } | { from: string[]; error: Error } {
+  const isPath = packageName.startsWith('.') || isAbsolute(packageName);
+  const from = isPath || resolveFrom === undefined ? [process.cwd()] : (typeof resolveFrom === 'string' ? [resolveFrom] : [...resolveFrom]).map((dir) => resolve(dir));
+  let error = new Error(`no directory to resolve ${packageName} from`);
+  for (const dir of from) {
+    const requireFrom = createRequire(join(dir, '__trellis_plugin_loader__.js'));
+    try {
+      return { entry: requireFrom.resolve(packageName), requireFrom };
+    } catch (err) {
+      error = err as Error;
+    }
+  }
+  return { from, error };
 }
 
 function findPackageJson(requireFrom: NodeJS.Require, packageName: string, entry: string): string | undefined {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AnyPlugin } from '@trellis/plugin-sdk';
-import { PluginRegistry } from '../plugins';
+import { loadPluginPackages, PluginRegistry } from '../plugins';
 import type { JSONWebKeySet } from 'jose';
 import { followRevocations } from '../auth/revocation-feed';
 import { revocationLifetimeMs, RevocationList } from '../auth/revocation-list';
@@ -74,7 +74,7 @@ export class PlatformRuntime {
     });
     try {
       for (const plugin of options.plugins ?? []) plugins.register(plugin, 'built in');
-      await plugins.load(config.plugins);
+      await loadPluginPackages(plugins, { packages: config.plugins, pluginsDir: config.pluginsDir, logger });
       await followRevocations(bus, revocations, { lookbackMs: revocationLifetimeMs(config.auth.tokenTtlSeconds) });
     } catch (error) {
       await bus.close();
