@@ -43,6 +43,12 @@ export const governanceConfig = z.object({
     .optional()
     .describe('the KMS plugin instance that signs audit checkpoints: `{ plugin: <plugin id>, config: {...} }`; its plugin must compute MACs (kms-local does)')
     .meta({ defaultText: 'kms-local, key file `<dataDir>/keys/audit-checkpoint.key`' }),
+  signingKeyKms: z
+    .object({ plugin: z.string().min(1), config: z.unknown().default({}) })
+    .strict()
+    .optional()
+    .describe("the KMS plugin instance that wraps the token signing keys in governance's database: `{ plugin: <plugin id>, config: {...} }`")
+    .meta({ defaultText: 'kms-local, key file `<dataDir>/keys/signing-keys.key`' }),
 });
 
 /** Governance's settings as `@Inject(SERVICE_CONFIG)` gives them. */

@@ -12,6 +12,7 @@ import { CreateAuditRecords1767300000000 } from './migrations/1767300000000-crea
 import { CreateApprovals1767400000000 } from './migrations/1767400000000-create-approvals';
 import { AddPrincipalAccessVersion1767450000000 } from './migrations/1767450000000-add-principal-access-version';
 import { CreateAuditCheckpoints1767460000000 } from './migrations/1767460000000-create-audit-checkpoints';
+import { WrapSigningKeys1767475000000 } from './migrations/1767475000000-wrap-signing-keys';
 import { ApiKeyEntity, SigningKeyEntity } from './tokens/token.entity';
 
 /** Governance: identity, API keys and tokens, the audit chain, approvals. */
@@ -23,7 +24,7 @@ export const governanceService = defineService({
   module: GovernanceModule,
   grpcServices: [IdentityServiceDesc, TokenServiceDesc, AuditServiceDesc, ApprovalServiceDesc],
   workers: [AuditCheckpointer],
-  plugins: { kms: { purpose: 'signs audit checkpoints; without one they are off', optional: true } },
+  plugins: { kms: { purpose: 'signs audit checkpoints and wraps token signing keys; without one checkpoints are off and keys are kept in the clear', optional: true } },
   entities: [
     OrgEntity,
     ProjectEntity,
@@ -43,6 +44,7 @@ export const governanceService = defineService({
     CreateTokenTables1767200000000,
     CreateAuditRecords1767300000000,
     CreateAuditCheckpoints1767460000000,
+    WrapSigningKeys1767475000000,
     CreateApprovals1767400000000,
   ],
 });

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { CONFIG, JWKS_PATH, OpsServer, type TrellisConfig } from '@trellis/platform';
 import { importPKCS8, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { SigningKeyKms } from './signing-key-kms';
 import { SigningKeyEntity } from './token.entity';
 import { TokenRepository } from './token.repository';
 
@@ -31,6 +32,8 @@ type PrivateKey = Awaited<ReturnType<typeof importPKCS8>>;
  * Governance's token signing keys (Ed25519). The newest unretired key signs; rotating retires it,
  * and a retired key stays in the published key set until every token it signed has expired.
  * The set is served on the ops port at `/.well-known/jwks.json` for services to verify locally.
+ * Private keys are stored wrapped by governance's signing-key KMS instance; keys a governance
+ * before that stored in the clear are wrapped at start.
  */
 @Injectable()
 export class SigningKeyService implements OnModuleInit {
@@ -40,11 +43,18 @@ export class SigningKeyService implements OnModuleInit {
     private readonly repository: TokenRepository,
     @Inject(CONFIG) private readonly config: TrellisConfig,
     private readonly ops: OpsServer,
+    private readonly kms: SigningKeyKms,
   ) {}
 
   async onModuleInit(): Promise<void> {
+    const kms = await this.kms.keyManager();
     await this.repository.transaction(async (tx) => {
-      if (!(await this.repository.hasActiveSigningKey(tx))) await this.repository.insertSigningKey(tx, newKey());
+      if (kms) {
+        for (const row of await this.repository.signingKeysInTheClear(tx)) {
+          await this.repository.setWrappedSigningKey(tx, row.kid, await this.kms.wrap(kms, row.kid, row.privatePem as string));
+        }
+      }
+      if (!(await this.repository.hasActiveSigningKey(tx))) await this.repository.insertSigningKey(tx, await this.newKey());
     });
     this.ops.addRoute(JWKS_PATH, async () => ({ status: 200, type: 'application/jwk-set+json', body: JSON.stringify(await this.keySet()) }));
   }
@@ -58,7 +68,7 @@ export class SigningKeyService implements OnModuleInit {
 
   /** Retires the signing key and starts signing with a new one; returns the new key's id. */
   async rotate(): Promise<string> {
-    const next = newKey();
+    const next = await this.newKey();
     await this.repository.transaction(async (tx) => {
       await this.repository.retireSigningKeys(tx, next.createdAt);
       await this.repository.insertSigningKey(tx, next);
@@ -87,21 +97,32 @@ export class SigningKeyService implements OnModuleInit {
     if (this.active && Date.now() - this.active.readAt < ACTIVE_KEY_CACHE_MS) return this.active;
     const row = await this.repository.activeSigningKey();
     if (!row) throw new Error('no active signing key: governance was not initialised');
-    if (this.active?.kid !== row.kid) this.active = { kid: row.kid, key: await importPKCS8(row.privatePem, 'EdDSA'), readAt: Date.now() };
+    if (this.active?.kid !== row.kid) this.active = { kid: row.kid, key: await importPKCS8(await this.privatePemOf(row), 'EdDSA'), readAt: Date.now() };
     this.active.readAt = Date.now();
     return this.active;
   }
-}
 
-function newKey(): SigningKeyEntity {
-  const kid = randomUUID();
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'EdDSA', use: 'sig' };
-  return Object.assign(new SigningKeyEntity(), {
-    kid,
-    publicJwk: JSON.stringify(jwk),
-    privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-    createdAt: Date.now(),
-    retiredAt: null,
-  });
+  /** The private key of `row` as PEM: unwrapped, or as stored when it is in the clear. */
+  private async privatePemOf(row: SigningKeyEntity): Promise<string> {
+    if (row.wrappedPrivateKey) return this.kms.unwrap(row.kid, row.wrappedPrivateKey);
+    if (row.privatePem) return row.privatePem;
+    throw new Error(`signing key ${row.kid} has no private key`);
+  }
+
+  /** A new key pair, its private key wrapped when a KMS instance is configured. */
+  private async newKey(): Promise<SigningKeyEntity> {
+    const kid = randomUUID();
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'EdDSA', use: 'sig' };
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const kms = await this.kms.keyManager();
+    return Object.assign(new SigningKeyEntity(), {
+      kid,
+      publicJwk: JSON.stringify(jwk),
+      privatePem: kms ? null : pem,
+      wrappedPrivateKey: kms ? await this.kms.wrap(kms, kid, pem) : null,
+      createdAt: Date.now(),
+      retiredAt: null,
+    });
+  }
 }

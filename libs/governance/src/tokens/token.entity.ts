@@ -22,8 +22,10 @@ export class SigningKeyEntity {
   @PrimaryColumn('varchar', { length: 36 }) kid!: string;
   /** The public key as a JSON Web Key. */
   @Column('text', { name: 'public_jwk' }) publicJwk!: string;
-  /** The private key, PKCS#8 PEM. */
-  @Column('text', { name: 'private_pem' }) privatePem!: string;
+  /** The private key, PKCS#8 PEM, only while it is not wrapped (written before keys were wrapped, or with no KMS). */
+  @Column('text', { name: 'private_pem', nullable: true }) privatePem!: string | null;
+  /** The private key (PKCS#8 DER) wrapped by governance's signing-key KMS instance, base64. */
+  @Column('text', { name: 'wrapped_private_key', nullable: true }) wrappedPrivateKey!: string | null;
   @Column('bigint', { name: 'created_at', transformer: epochMillis }) createdAt!: number;
   /** When it stopped signing; tokens it signed stay valid until they expire. */
   @Column('bigint', { name: 'retired_at', nullable: true, transformer: epochMillis }) retiredAt!: number | null;

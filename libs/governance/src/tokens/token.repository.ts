@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, IsNull, MoreThan, type EntityManager } from 'typeorm';
+import { Dialect } from '@trellis/platform';
+import { DataSource, IsNull, MoreThan, Not, type EntityManager } from 'typeorm';
 import { ApiKeyEntity, SigningKeyEntity } from './token.entity';
 
 /** Reads and writes API keys and signing keys; the only code of governance that knows their tables. */
@@ -64,6 +65,18 @@ export class TokenRepository {
   /** Retires every signing key in use at `retiredAt`. */
   async retireSigningKeys(tx: EntityManager, retiredAt: number): Promise<void> {
     await tx.update(SigningKeyEntity, { retiredAt: IsNull() }, { retiredAt });
+  }
+
+  /** The signing keys whose private key is still in the clear (written before keys were wrapped). */
+  signingKeysInTheClear(tx: EntityManager): Promise<SigningKeyEntity[]> {
+    return tx.findBy(SigningKeyEntity, { privatePem: Not(IsNull()) });
+  }
+
+  /** Replaces a signing key's private key in the clear with its wrapped form. */
+  async setWrappedSigningKey(tx: EntityManager, kid: string, wrappedPrivateKey: string): Promise<void> {
+    // SQLite would otherwise leave the PEM's bytes in the page's free space, in the file.
+    if (Dialect.of(tx).name === 'sqlite') await tx.query('PRAGMA secure_delete = ON');
+    await tx.update(SigningKeyEntity, { kid }, { wrappedPrivateKey, privatePem: null });
   }
 
   /** The newest signing key in use, if any. */

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { IdentityModule } from '../identity/identity.module';
 import { FirstStartBootstrap } from './first-start.bootstrap';
 import { RevocationsInForce } from './revocations-in-force.loader';
+import { SigningKeyKms } from './signing-key-kms';
 import { SigningKeyService } from './signing-key.service';
 import { TokenGrpc } from './token.grpc';
 import { TokenRepository } from './token.repository';
@@ -11,6 +12,6 @@ import { TokenService } from './token.service';
 @Module({
   imports: [IdentityModule],
   controllers: [TokenGrpc],
-  providers: [TokenService, TokenRepository, SigningKeyService, FirstStartBootstrap, RevocationsInForce],
+  providers: [TokenService, TokenRepository, SigningKeyService, SigningKeyKms, FirstStartBootstrap, RevocationsInForce],
 })
 export class TokensModule {}

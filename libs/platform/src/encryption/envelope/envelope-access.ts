@@ -9,9 +9,12 @@ import { type Segment, segmentsOf } from './layout';
 /** A body's key record went missing between reading the body's header and the record: the object was replaced meanwhile. */
 export class MissingRecord extends Error {}
 
+/** The entry of a data key's encryption context that names its object's key. */
+export const OBJECT_KEY_CONTEXT = 'trellis.object-key';
+
 /** The encryption context of a data key: it opens only for this object at this key. */
 export function contextOf(key: ObjectKey, objectId: Buffer): EncryptionContext {
-  return { 'trellis.object-key': key, 'trellis.object-id': objectId.toString('hex') };
+  return { [OBJECT_KEY_CONTEXT]: key, 'trellis.object-id': objectId.toString('hex') };
 }
 
 /** The header of a new segment, with a fresh salt. */
