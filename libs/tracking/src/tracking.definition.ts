@@ -6,6 +6,7 @@ import { MetricPointEntity, MetricRollupEntity, MetricSeriesEntity } from './met
 import { CreateTrackingTables1767500000000 } from './migrations/1767500000000-create-tracking-tables';
 import { CreateMetricTables1767500001000 } from './migrations/1767500001000-create-metric-tables';
 import { MetricRollupTimestamps1767700000000 } from './migrations/1767700000000-metric-rollup-timestamps';
+import { AddRunArtifactKms1767800000000 } from './migrations/1767800000000-add-run-artifact-kms';
 import { RunEntity, RunInputEntity, RunParamEntity, RunTagEntity } from './runs/run.entity';
 import { TrackingModule } from './tracking.module';
 
@@ -18,5 +19,5 @@ export const trackingService = defineService({
   grpcServices: [ExperimentServiceDesc, RunServiceDesc, MetricServiceDesc, ArtifactServiceDesc],
   plugins: { storage: { purpose: "keeps runs' artifacts, in the instance each project chose" } },
   entities: [ExperimentEntity, ExperimentTagEntity, RunEntity, RunParamEntity, RunTagEntity, RunInputEntity, ProjectSettingsEntity, MetricSeriesEntity, MetricPointEntity, MetricRollupEntity],
-  migrations: [CreateTrackingTables1767500000000, CreateMetricTables1767500001000, MetricRollupTimestamps1767700000000],
+  migrations: [CreateTrackingTables1767500000000, CreateMetricTables1767500001000, MetricRollupTimestamps1767700000000, AddRunArtifactKms1767800000000],
 });

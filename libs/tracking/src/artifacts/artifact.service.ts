@@ -7,6 +7,7 @@ import { runNotActive } from '../runs/run-errors';
 import type { RunEntity } from '../runs/run.entity';
 import { artifactPathOf } from './artifact-path';
 import { ArtifactStores } from './artifact-stores';
+import { RunArtifactStores } from './run-artifact-stores';
 
 /** One entry of an artifact listing. */
 export interface ArtifactEntry {
@@ -17,13 +18,16 @@ export interface ArtifactEntry {
 
 /**
  * A run's files in its storage instance, under `<experiment_id>/<run_id>/artifacts/`, so
- * runs never see each other's files; every path is checked before it becomes a key.
+ * runs never see each other's files; every path is checked before it becomes a key. An encrypted
+ * run's files are encrypted as they are written and decrypted as they are read (sizes are the
+ * plaintext's).
  */
 @Injectable()
 export class ArtifactService {
   constructor(
     private readonly access: RunAccess,
     private readonly stores: ArtifactStores,
+    private readonly runStores: RunArtifactStores,
   ) {}
 
   /** The storage instance of the project's new runs, to a caller who may read its experiments. */
@@ -42,7 +46,7 @@ export class ArtifactService {
     const relative = artifactPathOf(path);
     const run = await this.access.require(caller, 'update', runId);
     if (run.lifecycleStage !== 'active') throw runNotActive(runId, `run ${runId} is deleted; restore it before uploading to it`);
-    const store = await this.stores.store(run.artifactStore);
+    const store = await this.runStores.of(run);
     const stored = await store.put(keyOf(run, relative), body);
     return { path: relative, isDir: false, size: stored.size };
   }
@@ -50,7 +54,7 @@ export class ArtifactService {
   async download(caller: Caller, runId: string, path: string): Promise<{ body: Readable; size: number }> {
     const relative = artifactPathOf(path);
     const run = await this.access.require(caller, 'read', runId);
-    const store = await this.stores.store(run.artifactStore);
+    const store = await this.runStores.of(run);
     const key = keyOf(run, relative);
     const info = await store.head(key);
     if (!info) throw new NotFoundError(`run ${runId} has no artifact "${relative}"`, { reason: 'ARTIFACT_NOT_FOUND', resource: resourceName(['runs', runId], ['artifacts', relative]) });
@@ -63,7 +67,7 @@ export class ArtifactService {
     const size = pageSizeOf(pageSize);
     const after = decodePageToken(pageToken, { runId, path: relative }) ?? '';
     const run = await this.access.require(caller, 'read', runId);
-    const store = await this.stores.store(run.artifactStore);
+    const store = await this.runStores.of(run);
     const root = keyOf(run, '');
     const prefix = relative ? `${root}${relative}/` : root;
     // Entries are named by a token in key order (`name` for a file, `name/` for a directory), so
@@ -87,7 +91,7 @@ export class ArtifactService {
   async delete(caller: Caller, runId: string, path: string): Promise<void> {
     const relative = artifactPathOf(path);
     const run = await this.access.require(caller, 'update', runId);
-    const store = await this.stores.store(run.artifactStore);
+    const store = await this.runStores.of(run);
     const key = keyOf(run, relative);
     await store.delete(key);
     const under: string[] = [];

@@ -1,15 +1,20 @@
 import { Module } from '@nestjs/common';
+import { KmsInstances, ProjectEncryption } from '@trellis/platform';
 import { RunAccessModule } from '../runs/run-access.module';
 import { ArtifactGrpc } from './artifact.grpc';
 import { ArtifactRepository } from './artifact.repository';
 import { ArtifactService } from './artifact.service';
 import { ArtifactStores } from './artifact-stores';
+import { RunArtifactStores } from './run-artifact-stores';
 
-/** Artifacts: their handlers, files and each project's storage instance; new runs ask ArtifactStores for theirs. */
+/**
+ * Artifacts: their handlers, files and each project's storage instance; new runs ask ArtifactStores
+ * for theirs, and RunArtifactStores whether they are encrypted.
+ */
 @Module({
   imports: [RunAccessModule],
   controllers: [ArtifactGrpc],
-  providers: [ArtifactService, ArtifactStores, ArtifactRepository],
-  exports: [ArtifactStores],
+  providers: [ArtifactService, ArtifactStores, ArtifactRepository, RunArtifactStores, KmsInstances, ProjectEncryption],
+  exports: [ArtifactStores, RunArtifactStores],
 })
 export class ArtifactsModule {}

@@ -43,6 +43,10 @@ export class RunEntity {
   @Column('varchar', { name: 'artifact_store', length: 64 })
   artifactStore!: string;
 
+  /** The KMS instance that encrypts its artifacts, fixed when the run is created; null: stored in the clear. */
+  @Column('varchar', { name: 'artifact_kms', length: 64, nullable: true })
+  artifactKms!: string | null;
+
   @Column('varchar', { name: 'lifecycle_stage', length: 16 })
   lifecycleStage!: LifecycleStageName;
 

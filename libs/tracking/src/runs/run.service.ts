@@ -5,6 +5,7 @@ import { AuditRecorder, type Caller, checkLength, checkRequired, checkNoControlC
 import { RunCreatedEventSchema, RunFinishedEventSchema } from '@trellis/proto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ArtifactStores } from '../artifacts/artifact-stores';
+import { RunArtifactStores } from '../artifacts/run-artifact-stores';
 import { checkExperimentActive, ExperimentService } from '../experiments/experiment.service';
 import { trackingEvents } from '../tracking.events';
 import { MetricRepository, type MetricPoint } from '../metrics/metric.repository';
@@ -75,6 +76,7 @@ export class RunService {
     private readonly metrics: MetricRepository,
     private readonly runSearch: RunSearch,
     private readonly stores: ArtifactStores,
+    private readonly runStores: RunArtifactStores,
   ) {}
 
   async create(caller: Caller, input: NewRun): Promise<RunView> {
@@ -121,6 +123,7 @@ export class RunService {
       endTime: null,
       artifactUri: `${experiment.artifactLocation}/${id}/artifacts`,
       artifactStore: await this.stores.storeNameFor(experiment.projectId),
+      artifactKms: await this.runStores.kmsForNewRun(caller, experiment.projectId),
       lifecycleStage: 'active' as const,
       parentRunId,
       deletedWithExperiment: false,
