@@ -138,6 +138,15 @@ describe('outside plugins built against the published SDK', () => {
     }
   });
 
+  it('is quoted in docs/plugins.md as it is', async () => {
+    const page = await readFile(join(repo, 'docs', 'plugins.md'), 'utf8');
+    const quotes = [...page.matchAll(/<!-- example: (\S+) -->\n```\w*\n([\s\S]*?)\n```/g)];
+    expect(quotes.map((quote) => quote[1])).toEqual(expect.arrayContaining(['examples/plugins/storage-memory-outside/src/index.ts']));
+    for (const [, path, quoted] of quotes) {
+      expect({ path, text: quoted }).toEqual({ path, text: (await readFile(join(repo, path as string), 'utf8')).trimEnd() });
+    }
+  });
+
   it('builds each example under its strict tsconfig (strict, exactOptionalPropertyTypes, noUncheckedIndexedAccess, skipLibCheck off)', async () => {
     for (const example of examples) {
       const dir = join(work, 'build', example);
