@@ -308,7 +308,7 @@ describe('tracking through gRPC (SQLite, standalone kit)', () => {
     expect((await admin.artifacts.getArtifactStore({ projectId: 'p1' })).store).toBe('default');
     const unknown = await failure(admin.artifacts.setArtifactStore({ projectId: 'p1', store: 'nowhere' }));
     expect(unknown?.code).toBe(status.INVALID_ARGUMENT);
-    expect(unknown?.details).toContain('configured: default');
+    expect(unknown?.details).toContain('instances: default');
     expect((await failure(editor.artifacts.setArtifactStore({ projectId: 'p1', store: 'default' })))?.code).toBe(status.PERMISSION_DENIED);
     expect((await admin.artifacts.setArtifactStore({ projectId: 'p1', store: 'default' })).store).toBe('default');
   });

@@ -13,5 +13,6 @@ export { type AnyPlugin, definePlugin, isPlugin, parsePluginConfig, type Plugin 
 export * from './errors';
 export { type ApiVersionOf, isPluginKind, isSupportedApiVersion, PLUGIN_KINDS, type PluginKind, SUPPORTED_API_VERSIONS } from './kinds';
 export { checkManifest, type ManifestProblem, PLUGIN_ID_PATTERN, type PluginLoadFailure, type PluginManifest } from './manifest';
+export { isSecretSchema, secret, SECRET_MARK, SECRET_REFERENCE_PREFIXES } from './secret';
 export { iterateObjects } from './storage/iterate-objects';
 export { compareKeys, validateObjectKey } from './storage/object-key';

@@ -476,7 +476,7 @@ describe.each(databases)('registry through gRPC ($label)', ({ distributed }) => 
     // As a crash mid-copy leaves it.
     const { id } = await service.dataSource.manager.findOneByOrFail(RegisteredModelEntity, { projectId: 'p1', name: 'crashed' });
     await service.dataSource.transaction((manager) => manager.update(ModelVersionEntity, { modelId: id, version: 1 }, { status: 'PENDING' }));
-    const store = await platform.runtime.storage.open('default');
+    const store = platform.runtime.instances.get('storage', 'default')!.instance;
     const partial = `models/p1/${id}/1/model.onnx`;
     await store.put(partial, Buffer.from('half a model'));
     expect((await viewer.getVersion({ projectId: 'p1', modelName: 'crashed', version: 1n })).version?.status).toBe(ModelVersionStatus.PENDING);

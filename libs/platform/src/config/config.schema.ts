@@ -7,6 +7,24 @@ const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:
 const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port');
 
 /**
+ * A section of named plugin instances of one kind: `{ <name>: { plugin, config } }`. Secret fields
+ * of `config` (the plugin marks them with `secret()`) hold references, `env:NAME` or `file:/path`.
+ */
+function instanceSection(kind: string) {
+  return z
+    .record(
+      z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be an instance name: lowercase letters, digits, . _ and -'),
+      z
+        .object({
+          plugin: z.string().min(1).describe(`the id of a loaded ${kind} plugin`),
+          config: z.unknown().default({}).describe("the instance's settings, checked against the plugin's config schema"),
+        })
+        .strict(),
+    )
+    .default({});
+}
+
+/**
  * The kit's configuration of a Trellis process: `trellis.yaml` (or the file named by
  * `TRELLIS_CONFIG`) overlaid with `TRELLIS_*` environment variables (see ENVIRONMENT). Each
  * service's own settings are in its section `services.<name>`, checked by the service's schema
@@ -97,16 +115,18 @@ export const configSchema = z
           .describe('largest JSON request body the gateway reads; larger ones are answered 413 (an NDJSON body: the largest line)'),
       })
       .prefault({}),
-    storage: z
-      .record(
-        z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be an instance name: lowercase letters, digits, . _ and -'),
-        z.object({ plugin: z.string().min(1), config: z.unknown().default({}) }).strict(),
-      )
-      .default({})
+    storage: instanceSection('storage')
       .describe(
-        "a storage plugin instance: `{ plugin: <plugin id>, config: {...} }`; services that store objects (tracking's artifacts, the registry's model copies) pick instances by these names: a project's chosen instance (`ArtifactService/SetArtifactStore`), `default` until one is chosen",
+        "storage plugin instances: `{ <name>: { plugin: <plugin id>, config: {...} } }`; services that store objects (tracking's artifacts, the registry's model copies) pick instances by these names: a project's chosen instance (`ArtifactService/SetArtifactStore` or `PluginInstanceService/SetProjectInstance`), `default` until one is chosen",
       )
-      .meta({ defaultText: '`default`: storage-fs under `<dataDir>/artifacts`' }),
+      .meta({ defaultText: '`default`: storage-fs under `<dataDir>/artifacts` (when storage-fs is built in)' }),
+    compute: instanceSection('compute').describe('compute plugin instances (GPU clusters, job queues), same shape as `storage`'),
+    drift: instanceSection('drift').describe('drift detector instances, same shape as `storage`'),
+    runtime: instanceSection('runtime').describe('model runtime instances, same shape as `storage`'),
+    kms: instanceSection('kms')
+      .describe('KMS instances (envelope encryption, secrets given through the API), same shape as `storage`')
+      .meta({ defaultText: '`default`: kms-local with the key file `<dataDir>/keys/kms-default.key` (when kms-local is built in)' }),
+    notifier: instanceSection('notifier').describe('notifier instances (alert delivery), same shape as `storage`'),
     services: z
       .record(z.string(), serviceSectionSchema)
       .default({})

@@ -1,4 +1,12 @@
+export { PLUGIN_BACKEND_FAILED, backendFailure, guardInstance, type InstanceIdentity } from './backend-failures';
+export { ConfiguredInstances, type ConfiguredInstance, type ConfiguredInstancesOptions, type DeclaredInstance, DEFAULT_INSTANCE, type InstanceSections } from './configured-instances';
+export { checkHealth, HEALTH_TIMEOUT_MS } from './instance-health';
+export { redactSecrets, SECRETS_KEY_ID, WRAPPED_SECRET_MARKER } from './instance-secrets';
 export { type ImportedPlugin, type ImportPluginOptions, importPluginPackage } from './plugin-loader';
 export { findPluginPackages, type LoadedPluginPackage, loadPluginPackages, type PluginOrigin, type PluginPackagesOptions } from './plugins-dir';
 export { PluginInstanceError, PluginLoadError } from './plugin-errors';
+export { CreatePluginInstanceTables1767850000000, PLUGIN_CHOICES_TABLE, PLUGIN_INSTANCES_TABLE } from './plugin-instance-tables.migration';
+export { PluginInstanceRepository, type StoredInstance } from './plugin-instance.repository';
+export { type InstanceInfo, InjectPluginInstances, type NewInstance, PluginInstances, type PluginInstancesOptions, pluginInstancesToken } from './plugin-instances';
 export { INSTANCE_NAME_PATTERN, type InstanceRef, type InstanceSpec, PluginRegistry, type PluginRegistryOptions } from './plugin-registry';
+export { ServicePluginInstances } from './service-plugin-instances';

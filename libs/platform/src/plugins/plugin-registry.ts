@@ -1,6 +1,20 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type AnyPlugin, checkManifest, isPlugin, noopLogger, parsePluginConfig, type PluginContext, type PluginInstanceByKind, type PluginKind, type PluginLogger, REQUIRED_MEMBERS } from '@trellis/plugin-sdk';
+import {
+  type AnyPlugin,
+  checkManifest,
+  type ConfigIssue,
+  isPlugin,
+  noopLogger,
+  parsePluginConfig,
+  PluginConfigError,
+  type PluginContext,
+  type PluginInstanceByKind,
+  type PluginKind,
+  type PluginLogger,
+  REQUIRED_MEMBERS,
+} from '@trellis/plugin-sdk';
+import { formatPath, unknownKeys } from './config-schema-walk';
 import { PluginInstanceError, PluginLoadError } from './plugin-errors';
 import { type ImportPluginOptions, importPluginPackage } from './plugin-loader';
 
@@ -13,8 +27,14 @@ export interface InstanceSpec {
   name: string;
   /** The id of a loaded plugin of the kind (`storage-fs`). */
   plugin: string;
-  /** Checked against the plugin's `configSchema`. */
+  /** Checked against the plugin's `configSchema`; a key no object of the schema declares is refused. */
   config: unknown;
+  /**
+   * The service that owns the instance when it is one service's own (created through its API):
+   * its name is then unique per kind within that service, and its data directory is
+   * `<dataDir>/<kind>/<owner>/<name>`. Absent for the process's configured instances.
+   */
+  owner?: string;
 }
 
 /** Which instance a logger is for. */
@@ -22,6 +42,8 @@ export interface InstanceRef {
   kind: PluginKind;
   plugin: string;
   name: string;
+  /** The owning service of a service's own instance (see `InstanceSpec.owner`). */
+  owner?: string;
 }
 
 /** How the registry makes each instance's context. */
@@ -110,14 +132,14 @@ export class PluginRegistry {
    * `PluginInstanceError` for an unknown plugin, a taken or malformed name, or a failed `create()`.
    */
   async createInstance<K extends PluginKind>(kind: K, spec: InstanceSpec): Promise<PluginInstanceByKind[K]> {
-    const { name, plugin: pluginId } = spec;
+    const { name, plugin: pluginId, owner } = spec;
     if (this.closed) throw new PluginInstanceError(`cannot create ${kind} instance "${name}": the plugin registry is closed`);
     if (typeof name !== 'string' || !INSTANCE_NAME_PATTERN.test(name)) {
       throw new PluginInstanceError(
         `${kind} instance name ${JSON.stringify(name)} is not allowed; use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters`,
       );
     }
-    const id = key(kind, name);
+    const id = key(kind, name, owner);
     const taken = this.running.get(id);
     if (taken || this.starting.has(id)) {
       const by = taken ? ` (plugin ${taken.ref.plugin})` : ' (being created)';
@@ -126,17 +148,23 @@ export class PluginRegistry {
     const plugin = this.plugin(kind, pluginId);
     if (!plugin) {
       const known = this.listPlugins(kind).map((p) => p.manifest.id);
+      const other = this.listPlugins().find((p) => p.manifest.id === pluginId);
+      if (other) {
+        throw new PluginInstanceError(
+          `${kind} instance "${name}" uses plugin "${pluginId}", which is a ${other.manifest.kind} plugin, not a ${kind} plugin; loaded ${kind} plugins: ${known.length ? known.join(', ') : 'none'}`,
+        );
+      }
       throw new PluginInstanceError(
         `${kind} instance "${name}" uses plugin "${pluginId}", which is not loaded; loaded ${kind} plugins: ${known.length ? known.join(', ') : 'none'}. Add its package to the plugin list.`,
       );
     }
-    const config = parsePluginConfig(plugin, name, spec.config);
+    const config = parseStrictly(plugin, name, spec.config);
 
     this.starting.add(id);
-    const ref: InstanceRef = { kind, plugin: pluginId, name };
+    const ref: InstanceRef = owner === undefined ? { kind, plugin: pluginId, name } : { kind, plugin: pluginId, name, owner };
     const controller = new AbortController();
     try {
-      const dataDir = join(this.dataDir, kind, name);
+      const dataDir = owner === undefined ? join(this.dataDir, kind, name) : join(this.dataDir, kind, owner, name);
       await mkdir(dataDir, { recursive: true });
       const ctx: PluginContext = { instanceName: name, logger: this.loggerFor(ref), dataDir, signal: controller.signal };
       let instance: PluginInstanceByKind[PluginKind];
@@ -162,9 +190,9 @@ export class PluginRegistry {
     }
   }
 
-  /** The running instance of `kind` named `name`; throws `PluginInstanceError` listing the names there are when none. */
-  getInstance<K extends PluginKind>(kind: K, name: string): PluginInstanceByKind[K] {
-    const entry = this.running.get(key(kind, name));
+  /** The running instance of `kind` named `name` (of `owner`); throws `PluginInstanceError` listing the names there are when none. */
+  getInstance<K extends PluginKind>(kind: K, name: string, owner?: string): PluginInstanceByKind[K] {
+    const entry = this.running.get(key(kind, name, owner));
     if (!entry) {
       const names = this.instanceNames(kind);
       throw new PluginInstanceError(`no ${kind} instance named "${name}"; ${kind} instances: ${names.length ? names.join(', ') : 'none'}`);
@@ -172,16 +200,16 @@ export class PluginRegistry {
     return entry.instance as PluginInstanceByKind[K];
   }
 
-  /** Names of the running instances of `kind`, in creation order. */
-  instanceNames(kind: PluginKind): string[] {
-    return [...this.running.values()].filter((e) => e.ref.kind === kind).map((e) => e.ref.name);
+  /** Names of the running instances of `kind` (those of `owner`, or the process's when absent), in creation order. */
+  instanceNames(kind: PluginKind, owner?: string): string[] {
+    return [...this.running.values()].filter((e) => e.ref.kind === kind && e.ref.owner === owner).map((e) => e.ref.name);
   }
 
   /** Stops one instance: aborts its signal, then calls its `close()`. Closing an unknown name does nothing. */
-  async closeInstance(kind: PluginKind, name: string): Promise<void> {
-    const entry = this.running.get(key(kind, name));
+  async closeInstance(kind: PluginKind, name: string, owner?: string): Promise<void> {
+    const entry = this.running.get(key(kind, name, owner));
     if (!entry) return;
-    this.running.delete(key(kind, name));
+    this.running.delete(key(kind, name, owner));
     entry.controller.abort();
     await entry.instance.close?.();
   }
@@ -195,7 +223,7 @@ export class PluginRegistry {
     const errors: unknown[] = [];
     for (const entry of [...this.running.values()].reverse()) {
       try {
-        await this.closeInstance(entry.ref.kind, entry.ref.name);
+        await this.closeInstance(entry.ref.kind, entry.ref.name, entry.ref.owner);
       } catch (err) {
         errors.push(err);
       }
@@ -204,8 +232,30 @@ export class PluginRegistry {
   }
 }
 
-function key(kind: string, name: string): string {
-  return `${kind}/${name}`;
+function key(kind: string, name: string, owner?: string): string {
+  return owner === undefined ? `${kind}/${name}` : `${kind}/${owner}/${name}`;
+}
+
+/**
+ * `config` parsed by the plugin's schema, refusing keys that no object of the schema declares,
+ * which zod would otherwise drop in silence (a misspelt key would quietly fall back to a default).
+ */
+function parseStrictly(plugin: AnyPlugin, instanceName: string, config: unknown): unknown {
+  const unknown = unknownKeys(plugin.configSchema, config);
+  let parsed: unknown;
+  let issues: ConfigIssue[] = [];
+  try {
+    parsed = parsePluginConfig(plugin, instanceName, config);
+  } catch (error) {
+    if (!(error instanceof PluginConfigError)) throw error;
+    issues = [...error.issues];
+  }
+  const extra = unknown.map((path) => ({ path: formatPath(path), message: 'unknown key; the plugin does not take it' }));
+  if (extra.length || issues.length) {
+    const { kind, id } = plugin.manifest;
+    throw new PluginConfigError({ instance: instanceName, kind, plugin: id, issues: [...extra, ...issues] });
+  }
+  return parsed;
 }
 
 function missingMembers(kind: PluginKind, instance: unknown): string[] {

@@ -5,6 +5,5 @@ export * from './platform-runtime';
 export * from './start-service';
 export * from './run-process';
 export * from './unauthenticated-probe';
-export * from './storage-instances';
 export * from './after-start';
 export * from './startup-error';

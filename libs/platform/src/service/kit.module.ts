@@ -1,5 +1,5 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
-import { PluginRegistry } from '../plugins';
+import { PluginRegistry, pluginInstancesToken, ServicePluginInstances } from '../plugins';
 import { DataSource } from 'typeorm';
 import { AuditRecorder } from '../audit/audit-recorder';
 import { TokenVerifier } from '../auth/token-verifier';
@@ -8,7 +8,6 @@ import type { EventBus } from '../events';
 import { Outbox } from '../events';
 import { ServiceClients } from '../grpc/service-clients';
 import { AfterStart } from './after-start';
-import { StorageInstances } from './storage-instances';
 import type { Logger } from '../ops/logger';
 import { Metrics } from '../ops/metrics';
 import { OpsServer } from '../ops/ops-server';
@@ -43,8 +42,8 @@ export interface KitDependencies {
   plugins: PluginRegistry;
   /** Clients of the other platform services. */
   clients: ServiceClients;
-  /** Storage plugin instances by configured name. */
-  storage: StorageInstances;
+  /** The service's plugin instances of each kind it declares (`@InjectPluginInstances(kind)`, or all of them as `ServicePluginInstances`). */
+  pluginInstances: ServicePluginInstances;
   /** Work deferred until every server of the process listens. */
   afterStart: AfterStart;
 }
@@ -53,7 +52,8 @@ export interface KitDependencies {
  * Makes the kit's objects injectable in a service: its DataSource and Outbox, the logger
  * (`@Inject(LOGGER)`), the config (`@Inject(CONFIG)`) and the service's own section
  * (`@Inject(SERVICE_CONFIG)`), metrics, the ops HTTP server, the token verifier, the event bus,
- * the plugin registry and the process's AfterStart.
+ * the plugin registry, the service's plugin instances (`@InjectPluginInstances(kind)`) and the
+ * process's AfterStart.
  */
 @Global()
 @Module({})
@@ -71,7 +71,8 @@ export class KitModule {
       { provide: Outbox, useValue: deps.outbox },
       { provide: PluginRegistry, useValue: deps.plugins },
       { provide: ServiceClients, useValue: deps.clients },
-      { provide: StorageInstances, useValue: deps.storage },
+      { provide: ServicePluginInstances, useValue: deps.pluginInstances },
+      ...deps.pluginInstances.kinds().map((kind) => ({ provide: pluginInstancesToken(kind), useValue: deps.pluginInstances.of(kind) })),
       { provide: AfterStart, useValue: deps.afterStart },
       { provide: AuditRecorder, useValue: new AuditRecorder(deps.service, deps.dataSource, deps.outbox, deps.logger) },
     ];

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AnyPlugin } from '@trellis/plugin-sdk';
-import { loadPluginPackages, PluginRegistry } from '../plugins';
+import { ConfiguredInstances, loadPluginPackages, PluginRegistry } from '../plugins';
 import type { JSONWebKeySet } from 'jose';
 import { followRevocations } from '../auth/revocation-feed';
 import { revocationLifetimeMs, RevocationList } from '../auth/revocation-list';
 import { TokenVerifier, type KeySetSource } from '../auth/token-verifier';
 import { ServiceClients } from '../grpc/service-clients';
-import { StorageInstances } from './storage-instances';
 import { ConfigError, type TrellisConfig } from '../config';
 import { InProcessBus, JetStreamBus, type EventBus } from '../events';
 import { createLogger, logFormatFor, type Logger } from '../ops/logger';
@@ -27,8 +26,11 @@ export const JWKS_PATH = '/.well-known/jwks.json';
 export class PlatformRuntime {
   private verifierInstance?: TokenVerifier;
   private readonly addresses = new Map<string, string>();
-  /** Storage plugin instances by configured name, shared by the services of this process. */
-  readonly storage: StorageInstances;
+  /**
+   * The plugin instances the config declares (`storage.<name>`, `kms.<name>`, ...), shared by the
+   * services of this process: a kind's are created when the first service that uses it starts.
+   */
+  readonly instances: ConfiguredInstances;
   /** Clients of the platform's services, found in this process first, else at `services.<name>.address`. */
   readonly clients = new ServiceClients((service) => this.addresses.get(service) ?? this.config.services[service]?.address);
   private opsAddress?: string;
@@ -46,7 +48,12 @@ export class PlatformRuntime {
     /** Revocations governance published, followed from the bus: the verifier and the gateway refuse what they name. */
     readonly revocations: RevocationList,
   ) {
-    this.storage = new StorageInstances(plugins, config);
+    this.instances = new ConfiguredInstances(plugins, {
+      dataDir: config.dataDir,
+      sections: { storage: config.storage, compute: config.compute, drift: config.drift, runtime: config.runtime, kms: config.kms, notifier: config.notifier },
+      addReadinessCheck: (check) => ops.addReadinessCheck(check),
+      logger,
+    });
   }
 
   /**
@@ -70,7 +77,7 @@ export class PlatformRuntime {
     const revocations = new RevocationList();
     const plugins = new PluginRegistry({
       dataDir: join(config.dataDir, 'plugins'),
-      loggerFor: (instance) => logger.child({ plugin: instance.plugin, instance: instance.name }),
+      loggerFor: (instance) => logger.child({ kind: instance.kind, plugin: instance.plugin, instance: instance.name, ...(instance.owner ? { service: instance.owner } : {}) }),
     });
     try {
       for (const plugin of options.plugins ?? []) plugins.register(plugin, 'built in');
@@ -126,6 +133,7 @@ export class PlatformRuntime {
 
   async close(): Promise<void> {
     this.clients.close();
+    this.instances.close();
     await this.plugins.close();
     await this.bus.close();
     await this.ops.close();

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, parseServiceSection, type TrellisConfig } from
 import type { ServiceDefinition } from './define-service';
 import { PlatformRuntime } from './platform-runtime';
 import { startService, type RunningService } from './start-service';
+import { warnUnusedPluginKinds } from './service-plugins';
 import { StartupError } from './startup-error';
 
 /** What an edge is given when its process starts it. */
@@ -74,6 +75,7 @@ export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
     holdAfterStart: true,
     plugins: plan.plugins,
   });
+  warnUnusedPluginKinds(plan.services, runtime);
   const services: RunningService[] = [];
   const edges: Array<RunningEdge & { name: string }> = [];
   const stop = async () => {

@@ -12,7 +12,7 @@ import type { ServiceDefinition } from './define-service';
 import { KitModule, type KitDependencies } from './kit.module';
 import { assertEveryMethodGuarded } from './permission-check';
 import type { PlatformRuntime } from './platform-runtime';
-import { checkPluginKinds } from './service-plugins';
+import { checkPluginKinds, servicePluginInstances, startPluginInstances, withPluginTables } from './service-plugins';
 import { startSubscriptions } from './service-subscriptions';
 import { startWorkers } from '../workers/service-workers';
 import { listenError, printableUrl, unreachableError } from './startup-error';
@@ -54,13 +54,22 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
     service: definition.name,
     database,
     entities: definition.entities ?? [],
-    migrations: definition.migrations ?? [],
+    // Services that use plugins keep the instances their API creates, and projects' choices, in kit tables.
+    migrations: withPluginTables(definition),
     logger,
   }).catch((error: unknown) => {
     throw database.type === 'postgres' && isConnectionFailure(error)
       ? unreachableError('PostgreSQL', printableUrl(database.url), databaseSetting(definition.name, config), error)
       : error;
   });
+  const pluginInstances = servicePluginInstances(definition, runtime, dataSource, logger);
+  try {
+    await startPluginInstances(pluginInstances);
+  } catch (error) {
+    await pluginInstances.close().catch(() => undefined);
+    await dataSource.destroy();
+    throw error;
+  }
   const relay = new OutboxRelay({ dataSource, bus: runtime.bus, logger });
   const outbox = new Outbox({ relay });
   relay.start();
@@ -85,7 +94,7 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
         bus: runtime.bus,
         plugins: runtime.plugins,
         clients: runtime.clients,
-        storage: runtime.storage,
+        pluginInstances,
         afterStart: runtime.afterStart,
       }),
       {
@@ -102,6 +111,7 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
   } catch (error) {
     await app?.close().catch(() => undefined);
     await relay.stop();
+    await pluginInstances.close().catch(() => undefined);
     await dataSource.destroy();
     const name = definition.name;
     throw listenError(error, `the ${name} gRPC server`, grpcAddress, `services.${name}.port (TRELLIS_${name.toUpperCase()}_PORT)`);
@@ -114,6 +124,7 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
   } catch (error) {
     await started.close().catch(() => undefined);
     await relay.stop();
+    await pluginInstances.close().catch(() => undefined);
     await dataSource.destroy();
     throw error;
   }
@@ -143,6 +154,7 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
       await relay.stop();
       await subscriptions.stop();
       await started.close();
+      await pluginInstances.close();
       await dataSource.destroy();
       logger.info(`${definition.name} stopped`);
     },

@@ -1,17 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import { DEFAULT_STORAGE, StorageInstances } from '@trellis/platform';
+import { DEFAULT_INSTANCE, InjectPluginInstances, PluginInstances } from '@trellis/platform';
 import type { ObjectStore } from '@trellis/plugin-sdk';
 
 /**
- * The storage instance the registry keeps its copies in: the process's `default` one, which
- * tracking's runs use until their project picks another. The registry's keys all start with
- * `models/`, which no tracking key does (tracking's start with an experiment id).
+ * The storage instance the registry keeps its copies in: its `default` one, which tracking's runs
+ * use until their project picks another. The registry's keys all start with `models/`, which no
+ * tracking key does (tracking's start with an experiment id).
  */
-export const REGISTRY_STORE = DEFAULT_STORAGE;
+export const REGISTRY_STORE = DEFAULT_INSTANCE;
 
 @Injectable()
 export class RegistryStore {
-  constructor(private readonly storage: StorageInstances) {}
+  constructor(@InjectPluginInstances('storage') private readonly storage: PluginInstances<'storage'>) {}
 
   store(): Promise<ObjectStore> {
     return this.storage.open(REGISTRY_STORE);

@@ -1,33 +1,33 @@
 import { Injectable } from '@nestjs/common';
-import { DEFAULT_STORAGE, InvalidArgumentError, StorageInstances } from '@trellis/platform';
+import { InjectPluginInstances, InvalidArgumentError, PluginInstances } from '@trellis/platform';
 import type { ObjectStore } from '@trellis/plugin-sdk';
-import { ArtifactRepository } from './artifact.repository';
 
 /**
- * Which storage instance holds a run's artifacts: each project chooses one of the process's
- * configured instances for its new runs (`default` until it does); a run keeps the one it was
- * created with.
+ * Which storage instance holds a run's artifacts: each project chooses one of tracking's storage
+ * instances for its new runs (`default` until it does; the kit keeps the choice); a run keeps the
+ * one it was created with.
  */
 @Injectable()
 export class ArtifactStores {
-  constructor(
-    private readonly artifacts: ArtifactRepository,
-    private readonly storage: StorageInstances,
-  ) {}
+  constructor(@InjectPluginInstances('storage') private readonly storage: PluginInstances<'storage'>) {}
 
   /** The instance a project's new runs use. */
-  async storeNameFor(projectId: string): Promise<string> {
-    return (await this.artifacts.storeNameOf(projectId)) ?? DEFAULT_STORAGE;
+  storeNameFor(projectId: string): Promise<string> {
+    return this.storage.choiceFor(projectId);
   }
 
+  /**
+   * Chooses the project's instance: INVALID_ARGUMENT on `store` naming the instances there are for
+   * another name (as SetArtifactStore always answered), FAILED_PRECONDITION when it is not healthy now.
+   */
   async setStoreFor(projectId: string, name: string): Promise<void> {
     if (!this.storage.has(name)) {
-      throw new InvalidArgumentError(`no storage instance is named "${name}"; configured: ${this.storage.names().join(', ')}`, 'store');
+      throw new InvalidArgumentError(`no storage instance is named ${JSON.stringify(name.slice(0, 100))}; instances: ${this.storage.names().join(', ')}`, 'store');
     }
-    await this.artifacts.setStoreName(projectId, name);
+    await this.storage.choose(projectId, name);
   }
 
-  /** The named instance, created on first use (a run's instance may have left the config since). */
+  /** The named instance (a run's may have been created through the API since this process started). */
   store(name: string): Promise<ObjectStore> {
     return this.storage.open(name);
   }

@@ -432,7 +432,8 @@ export const ArtifactService: GenService<{
   },
   /**
    * SetArtifactStore chooses the storage instance new runs of a project use; existing runs keep theirs.
-   * Errors: INVALID_ARGUMENT (a store that is not configured; the message names those that are).
+   * Errors: INVALID_ARGUMENT (a store there is no instance of; the message names those there are);
+   * FAILED_PRECONDITION (PLUGIN_INSTANCE_UNHEALTHY: the instance's health check fails now).
    *
    * @generated from rpc trellis.tracking.v1.ArtifactService.SetArtifactStore
    */
