@@ -1,13 +1,24 @@
 import type { PluginInstance } from './plugin-instance';
 
-/** Amounts of compute: what a backend has, or what a job asks for per replica. */
+/** GPUs of one type that a backend has. */
+export interface GpuPool {
+  /** How many GPUs of the type (an integer, 0 or more). */
+  count: number;
+  /** Memory of each one of them, in bytes. */
+  memoryBytes: number;
+}
+
+/** Amounts of compute a backend has (in all, or free now). */
 export interface ComputeResources {
   /** CPU cores; fractions allowed (0.5 = half a core). */
   cpus: number;
   /** Memory in bytes. */
   memoryBytes: number;
-  /** GPUs by type as the backend names them (`nvidia-h100-80gb`: 8); empty when there are none. */
-  gpus: Readonly<Record<string, number>>;
+  /**
+   * GPUs by type as the backend names them, with the memory of each GPU:
+   * `{ 'nvidia-h100-80gb': { count: 8, memoryBytes: 85_899_345_920 } }`; empty when there are none.
+   */
+  gpus: Readonly<Record<string, GpuPool>>;
 }
 
 /** What a backend can run. */
@@ -24,8 +35,11 @@ export interface ResourceRequest {
   cpus: number;
   /** Memory in bytes. */
   memoryBytes: number;
-  /** GPUs: how many, and of which type when it matters. */
-  gpus?: { count: number; type?: string };
+  /**
+   * GPUs: how many, of which type when it matters (a key of `ComputeResources.gpus`), and with at
+   * least how much memory each when the type does not matter but the memory does.
+   */
+  gpus?: { count: number; type?: string; minMemoryBytes?: number };
 }
 
 /**
@@ -68,6 +82,43 @@ export interface JobStatus {
   finishedAt?: Date;
 }
 
+/** What `list` reports of a job: its status and the labels it was submitted with. */
+export interface JobSummary extends JobStatus {
+  /** The job's `JobSpec.labels` (a backend may add labels of its own). */
+  labels: Readonly<Record<string, string>>;
+}
+
+/** Options of `submit`. */
+export interface SubmitOptions {
+  /**
+   * Names the submission, chosen by the caller (1 to 128 characters of `A-Z a-z 0-9 . _ : -`; see
+   * `IDEMPOTENCY_KEY_PATTERN`): submitting again with a key the backend has already accepted
+   * returns the job id of that first submission and starts nothing new, so a caller that crashed
+   * or timed out after `submit` can simply submit again. A key stays taken at least as long as the
+   * backend lists its job.
+   */
+  idempotencyKey: string;
+}
+
+/** Options of `list`. */
+export interface ListJobsOptions {
+  /** Only jobs whose labels include every one of these (same key, same value); all jobs when empty. */
+  labels: Readonly<Record<string, string>>;
+}
+
+/** What an idempotency key is made of: 1 to 128 characters of `A-Z a-z 0-9 . _ : -`. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Checks an idempotency key against `IDEMPOTENCY_KEY_PATTERN`; a compute plugin calls it first in
+ * `submit`. Throws a `TypeError` naming `idempotencyKey` and saying what is allowed.
+ */
+export function validateIdempotencyKey(key: unknown): asserts key is string {
+  if (typeof key === 'string' && IDEMPOTENCY_KEY_PATTERN.test(key)) return;
+  const got = typeof key === 'string' ? `${JSON.stringify(key.slice(0, 40))}${key.length > 40 ? '...' : ''} (${key.length} characters)` : typeof key;
+  throw new TypeError(`idempotencyKey must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-', got ${got}`);
+}
+
 /** One line a job wrote. */
 export interface JobLogLine {
   /** When the backend received it. */
@@ -90,15 +141,25 @@ export interface LogOptions {
 
 /**
  * Compute contract, v1: runs jobs on a backend (local processes, Slurm, Kubernetes, Ray).
- * Unknown job ids throw `JobNotFoundError`.
+ * Unknown job ids throw `JobNotFoundError`. Checked by `describeComputeConformance`.
  */
 export interface ComputeBackend extends PluginInstance {
   /** What the backend can run, for placement and quotas. */
   capacity(): Promise<ComputeCapacity>;
-  /** Starts a job and returns its id once the backend has accepted it. */
-  submit(job: JobSpec): Promise<{ jobId: string }>;
+  /**
+   * Starts a job and returns its id once the backend has accepted it. With an `idempotencyKey` the
+   * backend has accepted before, returns that job's id and starts nothing. Throws a `TypeError`
+   * naming the field for an invalid key or a spec the backend cannot run, before starting anything.
+   */
+  submit(job: JobSpec, options: SubmitOptions): Promise<{ jobId: string }>;
   /** The job's state now. */
   status(jobId: string): Promise<JobStatus>;
+  /**
+   * The jobs the backend knows (running, queued, and final ones it still remembers) whose labels
+   * include all of `labels`, in no particular order: how a restarted service finds jobs it
+   * submitted but never recorded.
+   */
+  list(options: ListJobsOptions): Promise<JobSummary[]>;
   /** Each change of the job's state, starting with the current one; ends after a final state or on `signal`. */
   watch(jobId: string, options?: { signal?: AbortSignal }): AsyncIterable<JobStatus>;
   /** Stops the job; cancelling a final job changes nothing and succeeds. */

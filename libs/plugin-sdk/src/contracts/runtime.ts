@@ -52,11 +52,27 @@ export interface LoadedModel {
   describe(): ModelSignature;
   /** Runs one batch: a tensor per input, returns a tensor per output. Throws `TypeError` for a tensor that does not fit the signature. */
   infer(inputs: readonly Tensor[], options?: { signal?: AbortSignal }): Promise<Tensor[]>;
-  /** Frees what the model holds. */
+  /** Frees what the model holds; `infer` rejects from then on. */
   unload(): Promise<void>;
 }
 
-/** Runtime contract, v1: loads model artifacts of the formats it declares and runs them. */
+/**
+ * Runtime contract, v1: loads model artifacts of the formats it declares and runs them. Checked by
+ * `describeRuntimeConformance`, in the test's thread and in a worker thread.
+ *
+ * Models run in worker threads (serving): the host gives a worker the plugin's module path and the
+ * instance's config, and the worker imports the module, takes its default export and calls
+ * `create()` there. So a runtime plugin's module:
+ * - is importable on its own, by path, in a fresh thread (`import()` of its built JavaScript): no
+ *   state set up by the host process, no globals it assigns, no registration call before it;
+ * - default-exports its plugin (`export default definePlugin({ manifest: { kind: 'runtime', ... } })`);
+ * - has a `create(ctx, config)` that needs nothing of the host beyond a `PluginContext` made in
+ *   the worker (its instance name, a logger, its data directory, a signal) and a config that
+ *   survives structured cloning (plain JSON: no functions, class instances or secrets already
+ *   resolved to objects);
+ * - returns models whose tensors are plain typed arrays or arrays, which cross threads as copies.
+ * `loadPluginInWorker` in `@trellis/plugin-sdk/testing` loads a module this way in a spec.
+ */
 export interface ModelRuntime extends PluginInstance {
   /** The artifact formats it loads (`onnx`). */
   readonly formats: readonly string[];

@@ -122,6 +122,12 @@ export const MULTIPART_LIMITS = Object.freeze({
   maxPartNumber: 10_000,
 });
 
+/** Options of `copy`. */
+export interface CopyOptions {
+  /** Abandons the copy: the promise rejects and the destination keeps what it held before. */
+  signal?: AbortSignal;
+}
+
 /** Options of `presign`. */
 export interface PresignOptions {
   /** What the URL allows: reading or writing the object. */
@@ -169,6 +175,16 @@ export interface ObjectStore extends PluginInstance {
   completeMultipartUpload(upload: MultipartUpload, parts: readonly UploadedPart[]): Promise<ObjectInfo>;
   /** Ends the upload and drops its parts; aborting an upload that is already gone succeeds. */
   abortMultipartUpload(upload: MultipartUpload): Promise<void>;
+  /**
+   * Copies the object at `from` to `to` inside the backend (S3 CopyObject, a reflink), without its
+   * bytes passing through the caller, and reports the copy as `put` would. Replaces any object at
+   * `to`, atomically as `put` does: a reader sees the old object or the whole copy. The copy is
+   * independent of the source: writing or deleting one later leaves the other as it is. Throws
+   * `InvalidKeyError` for either key before touching anything, and `ObjectNotFoundError` (naming
+   * `from`) when the source is missing, leaving `to` as it was. Optional: where a store lacks it,
+   * a caller streams `get(from)` into `put(to)`.
+   */
+  copy?(from: ObjectKey, to: ObjectKey, options?: CopyOptions): Promise<PutResult>;
   /** A URL through which a client reads or writes the object directly, where the backend can issue one. */
   presign?(key: ObjectKey, options: PresignOptions): Promise<string>;
 }

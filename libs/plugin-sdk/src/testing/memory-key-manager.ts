@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { DataKey, EncryptionContext, KeyManager } from '../contracts';
+import { type DataKey, type EncryptionContext, type KeyManager, MAX_MAC_DATA_BYTES } from '../contracts';
 import { InvalidWrappedKeyError, KeyNotFoundError } from '../errors';
 
 /**
@@ -63,12 +63,14 @@ export class MemoryKeyManager implements KeyManager {
   }
 
   async mac(keyId: string, data: Uint8Array): Promise<Uint8Array> {
+    checkMacData(data);
     const version = Buffer.alloc(4);
     version.writeUInt32BE(this.current);
     return Buffer.concat([version, this.hmac(keyId, this.current, data)]);
   }
 
   async verifyMac(keyId: string, data: Uint8Array, mac: Uint8Array): Promise<boolean> {
+    checkMacData(data);
     const bytes = Buffer.from(mac);
     if (bytes.length !== 4 + 32) return false;
     return timingSafeEqual(bytes.subarray(4), this.hmac(keyId, bytes.readUInt32BE(0), data));
@@ -85,6 +87,10 @@ export class MemoryKeyManager implements KeyManager {
     if (!key) throw new KeyNotFoundError(`${keyId}@${version}`, `version ${version} of key ${keyId} is not held (forgotten)`);
     return createHmac('sha256', key).update(`mac\0${keyId}\0`).update(data).digest();
   }
+}
+
+function checkMacData(data: Uint8Array): void {
+  if (data.length === 0 || data.length > MAX_MAC_DATA_BYTES) throw new TypeError(`a MAC is computed over 1 to ${MAX_MAC_DATA_BYTES} bytes, got ${data.length}`);
 }
 
 function associatedData(keyId: string, version: Buffer, context: EncryptionContext = {}): Buffer {
