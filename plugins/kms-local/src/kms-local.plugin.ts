@@ -22,6 +22,7 @@ export const kmsLocalConfig = z
     /** Environment variables of earlier master keys, in base64. */
     previousMasterKeyEnvs: z.array(envName).default([]),
   })
+  .strict()
   .superRefine((config, ctx) => {
     if (config.masterKeyFile === undefined && config.masterKeyEnv === undefined) {
       ctx.addIssue({
