@@ -433,7 +433,7 @@ export const ArtifactService: GenService<{
   /**
    * SetArtifactStore chooses the storage instance new runs of a project use; existing runs keep theirs.
    * Errors: INVALID_ARGUMENT (a store there is no instance of; the message names those there are);
-   * FAILED_PRECONDITION (PLUGIN_INSTANCE_UNHEALTHY: the instance's health check fails now).
+   * FAILED_PRECONDITION when the instance's health check fails now, with the kit's reason PLUGIN_INSTANCE_UNHEALTHY.
    *
    * @generated from rpc trellis.tracking.v1.ArtifactService.SetArtifactStore
    */
