@@ -1,7 +1,7 @@
 import { createTestDatabase, eventually, testNatsConfig, testPostgresUrl, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -95,6 +95,14 @@ describe('npm run start:distributed', () => {
     const governanceLines = output.split('\n').filter((line) => line.startsWith('[governance] '));
     const bannerAt = governanceLines.indexOf('[governance] Trellis (distributed) is running.');
     expect(governanceLines.slice(0, bannerAt).some((line) => line.includes('"msg":"governance listening"'))).toBe(true);
+  });
+
+  it('issues the registry its own API key once, into a key file readable by its owner only, which the registry copies with', () => {
+    const keyFile = join(dataDir, 'keys', 'registry.key');
+    expect(output).toContain(`[trellis] issued the registry service's own API key into ${keyFile}`);
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(keyFile, 'utf8').trim()).toMatch(/^trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+    expect(readFileSync(keyFile, 'utf8')).not.toContain(adminKey());
   });
 
   it("answers /readyz on the gateway's own port once every upstream is up, with its NATS connection", async () => {

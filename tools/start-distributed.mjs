@@ -11,9 +11,12 @@
 //   TRELLIS_DATA_DIR      where tracking's artifacts and the registry's copies go (default ./.trellis/distributed)
 //   TRELLIS_OPS_PORT      the first ops port (default 9464; the next processes take the next ports; 0: any free ones)
 //   TRELLIS_<SERVICE>_PORT, TRELLIS_GATEWAY_PORT   gRPC and HTTP ports (defaults 50051, 50053, 50054, 8080)
+//   TRELLIS_REGISTRY_CREDENTIAL   the registry's own API key (env:NAME or file:/path); by default
+//                         one is issued once into <data dir>/keys/registry.key (npm run service-key)
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureInstalled } from './ensure-installed.mjs';
@@ -24,7 +27,12 @@ const PROGRAMS = [
   { name: 'tracking', env: (up) => ({ TRELLIS_AUTH_JWKS_URL: jwksUrl(up) }) },
   {
     name: 'registry',
-    env: (up) => ({ TRELLIS_AUTH_JWKS_URL: jwksUrl(up), TRELLIS_TRACKING_ADDRESS: up.tracking.grpc, TRELLIS_GOVERNANCE_ADDRESS: up.governance.grpc }),
+    env: (up) => ({
+      TRELLIS_AUTH_JWKS_URL: jwksUrl(up),
+      TRELLIS_TRACKING_ADDRESS: up.tracking.grpc,
+      TRELLIS_GOVERNANCE_ADDRESS: up.governance.grpc,
+      TRELLIS_REGISTRY_CREDENTIAL: serviceCredential('registry'),
+    }),
   },
   {
     name: 'gateway',
@@ -92,14 +100,38 @@ async function stopAll(code) {
 process.once('SIGINT', () => void stopAll(0));
 process.once('SIGTERM', () => void stopAll(0));
 
-/** Starts one program and resolves with where it listens once its /readyz answers 200. */
-async function start(program, index, up) {
-  const env = {
+/** What every program's environment sets. */
+function commonEnv() {
+  return {
     ...process.env,
     TRELLIS_MODE: 'distributed',
     TRELLIS_DATABASE_URL: settings.databaseUrl,
     TRELLIS_NATS_URL: settings.natsUrl,
     TRELLIS_DATA_DIR: settings.dataDir,
+  };
+}
+
+/**
+ * The credential of a service that runs work as itself: TRELLIS_<SERVICE>_CREDENTIAL when set,
+ * else its key file under the data directory, issued once by governance's `service-key` command
+ * (governance is up by then, so its database exists).
+ */
+function serviceCredential(service) {
+  const given = process.env[`TRELLIS_${service.toUpperCase()}_CREDENTIAL`];
+  if (given) return given;
+  const keyFile = join(settings.dataDir, 'keys', `${service}.key`);
+  if (!existsSync(keyFile)) {
+    const issued = spawnSync(process.execPath, ['apps/governance/dist/main.js', 'service-key', service, '--write', keyFile], { env: commonEnv(), encoding: 'utf8' });
+    if (issued.status !== 0) throw new Error(`could not issue the ${service} service's key: ${issued.stderr.trim()}`);
+    print(`[trellis] issued the ${service} service's own API key into ${keyFile}`);
+  }
+  return `file:${keyFile}`;
+}
+
+/** Starts one program and resolves with where it listens once its /readyz answers 200. */
+async function start(program, index, up) {
+  const env = {
+    ...commonEnv(),
     TRELLIS_OPS_PORT: String(settings.firstOpsPort === 0 ? 0 : settings.firstOpsPort + index),
     TRELLIS_LOG_FORMAT: process.env.TRELLIS_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'),
     ...program.env(up),

@@ -12,6 +12,8 @@ import { CreateAuditRecords1767300000000 } from './migrations/1767300000000-crea
 import { CreateApprovals1767400000000 } from './migrations/1767400000000-create-approvals';
 import { AddPrincipalAccessVersion1767450000000 } from './migrations/1767450000000-add-principal-access-version';
 import { CreateAuditCheckpoints1767460000000 } from './migrations/1767460000000-create-audit-checkpoints';
+import { AddAuditOnBehalfOf1767480000000 } from './migrations/1767480000000-add-audit-on-behalf-of';
+import { AddPrincipalService1767490000000 } from './migrations/1767490000000-add-principal-service';
 import { WrapSigningKeys1767475000000 } from './migrations/1767475000000-wrap-signing-keys';
 import { ApiKeyEntity, SigningKeyEntity } from './tokens/token.entity';
 
@@ -44,6 +46,8 @@ export const governanceService = defineService({
     CreateTokenTables1767200000000,
     CreateAuditRecords1767300000000,
     CreateAuditCheckpoints1767460000000,
+    AddAuditOnBehalfOf1767480000000,
+    AddPrincipalService1767490000000,
     WrapSigningKeys1767475000000,
     CreateApprovals1767400000000,
   ],

@@ -1,2 +1,3 @@
 export { governanceService } from './governance.definition';
 export { runAdminKeyCommand } from './tokens/admin-key.command';
+export { runServiceKeyCommand } from './tokens/service-key.command';

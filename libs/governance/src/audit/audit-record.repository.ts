@@ -31,7 +31,7 @@ export interface RecordFilter {
 }
 
 const COLUMNS =
-  'sequence, event_id, service, actor, action, method, resource, project_id, outcome, reason, request_id, occurred_at_us, client_address, previous_hash, hash';
+  'sequence, event_id, service, actor, action, method, resource, project_id, outcome, reason, request_id, occurred_at_us, client_address, on_behalf_of, previous_hash, hash';
 const ROWS_PER_INSERT = 1000;
 
 /**
@@ -136,6 +136,7 @@ interface RawRecord {
   request_id: string;
   occurred_at_us: string | number;
   client_address: string;
+  on_behalf_of: string;
   previous_hash: string;
   hash: string;
 }
@@ -156,6 +157,7 @@ function fromRow(row: RawRecord): StoredRecord {
       requestId: row.request_id,
       occurredAtUs: BigInt(row.occurred_at_us),
       clientAddress: row.client_address,
+      onBehalfOf: row.on_behalf_of,
     },
     previousHash: row.previous_hash,
     hash: row.hash,
@@ -177,6 +179,7 @@ function rowValues({ sequence, fields, previousHash, hash }: StoredRecord): unkn
     fields.requestId,
     fields.occurredAtUs,
     fields.clientAddress,
+    fields.onBehalfOf ?? '',
     previousHash,
     hash,
   ];

@@ -52,6 +52,10 @@ export class AuditRecordEntity {
   @Column('text', { name: 'client_address' })
   clientAddress!: string;
 
+  /** The user a service account acted for; '' when it acted for nobody (and on rows older than the column). */
+  @Column('text', { name: 'on_behalf_of', default: '' })
+  onBehalfOf!: string;
+
   @Column('varchar', { name: 'previous_hash', length: 64 })
   previousHash!: string;
 

@@ -32,6 +32,7 @@ export function auditFieldsOf(input: AuditEventInput): AuditFields {
     requestId: storable(event.requestId),
     occurredAtUs: microsOf(event.eventTime ?? timestampNow()),
     clientAddress: storable(event.clientAddress),
+    onBehalfOf: storable(event.onBehalfOf),
   };
 }
 
@@ -50,6 +51,7 @@ export function auditEventOf(fields: AuditFields): AuditEvent {
     requestId: fields.requestId,
     eventTime: timestampOf(fields.occurredAtUs),
     clientAddress: fields.clientAddress,
+    onBehalfOf: fields.onBehalfOf ?? '',
   });
 }
 

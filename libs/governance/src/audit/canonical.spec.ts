@@ -24,6 +24,14 @@ describe('canonical bytes and chain hash', () => {
     );
   });
 
+  it('add on_behalf_of as a thirteenth string only when a service acted for someone, so records made before the field keep their hashes', () => {
+    expect(canonicalBytes({ ...fields, onBehalfOf: '' })).toEqual(canonicalBytes(fields));
+    expect(chainHash(GENESIS_HASH, { ...fields, onBehalfOf: '' })).toBe(chainHash(GENESIS_HASH, fields));
+    const delegated = { ...fields, actor: 'service-registry', onBehalfOf: 'user-1' };
+    expect(canonicalBytes(delegated).toString('utf8')).toMatch(/,"ipv4:10\.0\.0\.7:51234","user-1"\]$/);
+    expect(chainHash(GENESIS_HASH, delegated)).not.toBe(chainHash(GENESIS_HASH, { ...delegated, onBehalfOf: 'user-2' }));
+  });
+
   it('escape only quotes, backslashes and control characters, and encode the rest as UTF-8', () => {
     const bytes = canonicalBytes({ ...fields, reason: 'no "write" on C:\\runs\n/é😀' });
     expect(bytes.toString('utf8')).toContain('"no \\"write\\" on C:\\\\runs\\n/é😀"');

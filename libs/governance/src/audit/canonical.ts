@@ -22,14 +22,17 @@ export interface AuditFields {
   /** `event_time` in whole microseconds since the Unix epoch (UTC). */
   occurredAtUs: bigint;
   clientAddress: string;
+  /** The user a service account acted for, or '' (or absent: every record made before the field existed). */
+  onBehalfOf?: string;
 }
 
 /**
- * The canonical bytes of a record: the UTF-8 encoding of a JSON array of twelve strings, without
+ * The canonical bytes of a record: the UTF-8 encoding of a JSON array of twelve or thirteen strings, without
  * whitespace, in this order:
  *
  * `[event_id, service, actor, action, method, resource, project_id, outcome, reason, request_id,
- * occurred_at_us, client_address]`
+ * occurred_at_us, client_address]`, followed by `on_behalf_of` as a thirteenth string only when it
+ * is not empty (so every record made before it existed keeps its hash)
  *
  * where `occurred_at_us` is the decimal integer of microseconds since the Unix epoch and `outcome`
  * is the stored outcome text. Strings are escaped as RFC 8785 (JCS) and ECMAScript's
@@ -51,6 +54,7 @@ export function canonicalBytes(fields: AuditFields): Buffer {
       fields.requestId,
       fields.occurredAtUs.toString(),
       fields.clientAddress,
+      ...(fields.onBehalfOf ? [fields.onBehalfOf] : []),
     ]),
     'utf8',
   );

@@ -32,6 +32,8 @@ export class PrincipalEntity {
   @Column('bigint', { name: 'created_at', transformer: epochMillis }) createdAt!: number;
   /** Raised each time one of its roles is reduced: tokens issued at an older version are refused. */
   @Column('integer', { name: 'access_version', default: 0 }) accessVersion!: number;
+  /** The platform service this service account is the identity of (`registry`), set only by governance itself; null for others. */
+  @Column('varchar', { length: 30, nullable: true }) service?: string | null;
 }
 
 /** A principal's role in a project. */

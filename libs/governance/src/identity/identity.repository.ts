@@ -152,6 +152,17 @@ export class IdentityRepository {
    * The admin user created at first start, in the first org; undefined if gone. Its row is locked
    * until `tx` ends on PostgreSQL, so two replicas starting at once do not both issue a first key.
    */
+  /** The first org (the `default` one first start made), or undefined before first start. */
+  async firstOrg(tx: EntityManager): Promise<OrgEntity | undefined> {
+    const [org] = await tx.find(OrgEntity, { order: { createdAt: 'ASC' }, take: 1 });
+    return org;
+  }
+
+  /** The service account of platform service `service` in the org, locked until the transaction ends. */
+  async serviceAccountForUpdate(tx: EntityManager, orgId: string, service: string): Promise<PrincipalEntity | undefined> {
+    return (await tx.findOne(PrincipalEntity, { where: { orgId, service }, ...Dialect.of(tx).lockForUpdate<PrincipalEntity>() })) ?? undefined;
+  }
+
   async firstAdminForUpdate(tx: EntityManager): Promise<PrincipalEntity | undefined> {
     const [org] = await tx.find(OrgEntity, { order: { createdAt: 'ASC' }, take: 1 });
     if (!org) return undefined;

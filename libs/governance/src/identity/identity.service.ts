@@ -137,13 +137,22 @@ export class IdentityService {
     return this.repository.listRoleBindings(projectId, page);
   }
 
-  /** A principal's bindings as its token carries them: an org admin owns every project of its org. */
+  /**
+   * A principal's bindings as its token carries them: an org admin owns every project of its org;
+   * a platform service's own account (the registry's) is a viewer of every project of its org,
+   * the least role that reads a run's files for any user who asked, or has a stronger role bound.
+   */
   async bindingsOf(principal: PrincipalEntity): Promise<Array<{ projectId: string; role: ProjectRole }>> {
     if (principal.orgAdmin) {
       const projectIds = await this.repository.projectIdsOfOrg(principal.orgId);
       return projectIds.map((projectId) => ({ projectId, role: 'owner' as const }));
     }
     const bindings = await this.repository.roleBindingsOf(principal.id);
+    if (principal.service) {
+      const bound = new Map(bindings.map(({ projectId, role }) => [projectId, role]));
+      const projectIds = await this.repository.projectIdsOfOrg(principal.orgId);
+      return projectIds.map((projectId) => ({ projectId, role: bound.get(projectId) ?? ('viewer' as const) }));
+    }
     return bindings.map(({ projectId, role }) => ({ projectId, role }));
   }
 

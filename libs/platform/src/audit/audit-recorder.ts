@@ -22,6 +22,8 @@ export interface AuditedCall {
   projectId: string;
   requestId: string;
   clientAddress: string;
+  /** The user a service account acted for (see `Caller.onBehalfOf`); absent when it acted for nobody. */
+  onBehalfOf?: string;
 }
 
 /**
@@ -35,8 +37,9 @@ const AUDIT_RESOURCE_LENGTH = 1024;
 /**
  * Writes audit events (`trellis.audit.v1.AuditEvent`) through a service's outbox on
  * `trellis.<service>.v1.audit.recorded`, so they reach governance even if NATS is down when the
- * call happens. The kit calls it for every mutating call that succeeds and every refused call
- * (see {@link refusalOf}).
+ * call happens. The kit calls it for every mutating call that succeeds, every call a service
+ * account makes on behalf of a user (reads too: such an account may read more than the user), and
+ * every refused call (see {@link refusalOf}).
  */
 export class AuditRecorder {
   constructor(
@@ -82,6 +85,7 @@ export class AuditRecorder {
         projectId,
         requestId: caller.requestId,
         clientAddress: caller.clientAddress,
+        onBehalfOf: caller.onBehalfOf,
       },
       Outcome.SUCCEEDED,
       '',
@@ -118,6 +122,7 @@ export class AuditRecorder {
       requestId: kept(call.requestId),
       eventTime: timestampNow(),
       clientAddress: kept(call.clientAddress),
+      onBehalfOf: kept(call.onBehalfOf ?? ''),
     });
     await this.outbox.publish(manager, {
       subject: this.subject,

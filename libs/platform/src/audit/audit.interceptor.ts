@@ -29,5 +29,14 @@ export function auditedCall(call: CallContext, method: string): AuditedCall {
     projectId: target.projectId,
     requestId: call.requestId,
     clientAddress: call.clientAddress,
+    onBehalfOf: call.caller?.onBehalfOf,
   };
+}
+
+/**
+ * Whether the kit audits this call once it succeeds: a method with the audit mark, or any call,
+ * reads included, that a service account makes on behalf of a user.
+ */
+export function auditsCall(audited: boolean, call: CallContext): boolean {
+  return audited || call.caller?.onBehalfOf !== undefined;
 }

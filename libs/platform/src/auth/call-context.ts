@@ -2,6 +2,9 @@ import type { Metadata } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { Caller, CallOrigin } from './caller';
 
+/** The metadata key in which a service account names the user it acts for (see `Caller.onBehalfOf`). */
+export const ON_BEHALF_OF_HEADER = 'x-trellis-on-behalf-of';
+
 /** What the kit knows about one gRPC call while it runs. */
 export interface CallContext extends CallOrigin {
   /** The permission the handler declared, once the auth guard has read it. */
@@ -29,6 +32,7 @@ class LazyCallContext implements CallContext {
   caller?: Caller;
   private id?: string;
   private address?: string;
+  private actingFor?: string | null;
 
   constructor(
     private readonly metadata: Metadata,
@@ -42,6 +46,17 @@ class LazyCallContext implements CallContext {
   get clientAddress(): string {
     return (this.address ??= this.call?.getPeer?.() ?? '');
   }
+
+  get onBehalfOf(): string | undefined {
+    if (this.actingFor === undefined) this.actingFor = onBehalfOfFrom(this.metadata) ?? null;
+    return this.actingFor ?? undefined;
+  }
+}
+
+/** What `x-trellis-on-behalf-of` names: a principal id (ids are short and printable), else nothing. */
+function onBehalfOfFrom(metadata: Metadata): string | undefined {
+  const sent = metadata.get(ON_BEHALF_OF_HEADER)[0];
+  return typeof sent === 'string' && /^[\w.:@-]{1,128}$/.test(sent) ? sent : undefined;
 }
 
 function requestIdFrom(metadata: Metadata): string {

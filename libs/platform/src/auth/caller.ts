@@ -18,6 +18,8 @@ export interface CallOrigin {
   readonly requestId: string;
   /** The client's address as the server saw it (`127.0.0.1:5123`), when known. */
   readonly clientAddress: string;
+  /** The principal id the client named in `x-trellis-on-behalf-of`, whoever the client is (see `Caller.onBehalfOf`). */
+  readonly onBehalfOf?: string;
 }
 
 /**
@@ -40,7 +42,18 @@ export class Caller {
     private readonly givenClientAddress: string,
     /** The gRPC method called (`package.Service/Method`) and the action it declared. */
     readonly call: { method: string; action: string } = { method: '', action: '' },
+    private readonly givenOnBehalfOf?: string,
   ) {}
+
+  /**
+   * The user a service account acts for in this call (`x-trellis-on-behalf-of`), for the audit
+   * log: a service doing work a user asked for (a registry copy) names them. Only a service
+   * account's claim counts; a user's token naming someone else is ignored, so a user cannot
+   * attribute their calls to another.
+   */
+  get onBehalfOf(): string | undefined {
+    return this.principal?.kind === 'service_account' ? this.givenOnBehalfOf : undefined;
+  }
 
   /** Id of this request, echoed in logs, events and error messages. */
   get requestId(): string {
@@ -117,5 +130,9 @@ export class CallerOfCall extends Caller {
 
   override get clientAddress(): string {
     return this.origin.clientAddress;
+  }
+
+  override get onBehalfOf(): string | undefined {
+    return this.principal?.kind === 'service_account' ? this.origin.onBehalfOf : undefined;
   }
 }

@@ -9,3 +9,4 @@ export * from './rate-limiter';
 export * from './api-key-format';
 export * from './revocation-list';
 export * from './revocation-feed';
+export * from './service-identity';

@@ -4,6 +4,7 @@ import { ConfigError } from './config-error';
 const port = z.coerce.number().int().min(0, 'must be a port number from 0 to 65535').max(65535, 'must be a port number from 0 to 65535');
 const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL');
 const hostPort = z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port');
+const secretReference = z.string().regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\/.+)$/, 'must be a secret reference, env:<VARIABLE> or file:/absolute/path, never the secret itself');
 
 /** The keys the kit sets in every service's section, next to the service's own. */
 export const kitSectionShape = {
@@ -15,6 +16,11 @@ export const kitSectionShape = {
     .optional()
     .describe(
       '`host:port` of the gRPC server of a service that runs in another process, for services that call it: the registry calls tracking and governance, so its process refuses to start without `TRELLIS_TRACKING_ADDRESS` and `TRELLIS_GOVERNANCE_ADDRESS`',
+    ),
+  credential: secretReference
+    .optional()
+    .describe(
+      "API key of the service's own service account, as a secret reference (`env:NAME` or `file:/path`), for services that run work as themselves (the registry's copies); `npm run service-key -- <service>` issues one. Standalone needs none: governance writes `<dataDir>/keys/<service>.key` at start. A distributed service that needs one refuses to start without it",
     ),
 };
 

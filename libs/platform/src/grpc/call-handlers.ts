@@ -10,7 +10,7 @@ import type {
 } from '@grpc/grpc-js';
 import { concatMap, firstValueFrom, isObservable, Observable, of } from 'rxjs';
 import type { AuditRecorder } from '../audit/audit-recorder';
-import { auditedCall } from '../audit/audit.interceptor';
+import { auditedCall, auditsCall } from '../audit/audit.interceptor';
 import type { AuthGuard } from '../auth/auth.guard';
 import { callContextOf, type CallContext } from '../auth/call-context';
 import type { DomainError } from '../errors';
@@ -61,7 +61,7 @@ function unaryHandler(route: GrpcRoute, pipeline: CallPipeline): handleUnaryCall
       return fail(error);
     }
     // Most calls get here with no await at all (a token already verified); each await costs a turn.
-    if (!isPromiseLike(response) && !isObservable(response) && !route.audited) return callback(null, response);
+    if (!isPromiseLike(response) && !isObservable(response) && !auditsCall(route.audited, context)) return callback(null, response);
     finish(route, pipeline, context, response).then((answer) => callback(null, answer), fail);
   };
 }
@@ -71,7 +71,7 @@ async function finish(route: GrpcRoute, pipeline: CallPipeline, context: CallCon
   let answer = await response;
   // A unary handler may answer with an Observable, as Nest allowed: its first message is the answer.
   if (isObservable(answer)) answer = await firstValueFrom(answer);
-  if (route.audited) await auditOnce(route, pipeline, context)();
+  if (auditsCall(route.audited, context)) await auditOnce(route, pipeline, context)();
   return answer;
 }
 
@@ -106,7 +106,7 @@ async function stream(
   if (admitted) await admitted;
   let messages = route.invoke(request, call.metadata, call);
   if (isPromiseLike(messages)) messages = await messages;
-  await writeAll(call, isObservable(messages) ? messages : of(messages), route.audited ? auditOnce(route, pipeline, context) : undefined);
+  await writeAll(call, isObservable(messages) ? messages : of(messages), auditsCall(route.audited, context) ? auditOnce(route, pipeline, context) : undefined);
 }
 
 /**
@@ -167,7 +167,7 @@ async function answerStream(
   let response = route.invoke(requests, call.metadata, call);
   if (isPromiseLike(response)) response = await response;
   const last = await lastMessage(isObservable(response) ? response : of(response), call);
-  if (last !== CANCELLED && route.audited) await auditOnce(route, pipeline, context)();
+  if (last !== CANCELLED && auditsCall(route.audited, context)) await auditOnce(route, pipeline, context)();
   return last;
 }
 

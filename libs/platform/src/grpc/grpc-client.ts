@@ -1,6 +1,7 @@
 import { create, fromBinary, toBinary, type DescMethod, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { Client, credentials as grpcCredentials, Metadata, type CallOptions, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { ON_BEHALF_OF_HEADER } from '../auth/call-context';
 import { callErrorOf } from './call-error';
 
 type Method = GenServiceMethods[string];
@@ -19,6 +20,11 @@ export interface GrpcCallOptions {
   requestId?: string;
   /** Deadline in milliseconds from now. */
   timeoutMs?: number;
+  /**
+   * The principal id of the user a service account acts for, sent as `x-trellis-on-behalf-of`;
+   * the receiving service trusts it only when the token is a service account's (see ServiceIdentity).
+   */
+  onBehalfOf?: string;
   signal?: AbortSignal;
 }
 
@@ -66,6 +72,7 @@ export function createGrpcClient<T extends GenServiceMethods>(
     const token = call.token ?? (typeof options.token === 'function' ? await options.token() : options.token);
     if (token) metadata.set('authorization', `Bearer ${token}`);
     if (call.requestId) metadata.set('x-request-id', call.requestId);
+    if (call.onBehalfOf) metadata.set(ON_BEHALF_OF_HEADER, call.onBehalfOf);
     return metadata;
   };
   for (const method of service.methods) {

@@ -84,6 +84,13 @@ export interface ServiceDefinition<Config extends z.ZodObject = z.ZodObject> {
   /** The plugin kinds it uses; the start refuses a process without a plugin of a kind it needs. */
   plugins?: Partial<Record<PluginKind, PluginUse>>;
   /**
+   * Work it runs as its own service account, beyond the request that asked for it (the registry's
+   * copies): such a service gets its credential at start (standalone: from governance in the same
+   * process; distributed: `services.<name>.credential`, without which it refuses to start) and
+   * calls other services through the injectable ServiceIdentity.
+   */
+  identity?: { purpose: string };
+  /**
    * Other platform services this one calls (registry calls tracking and governance). A process
    * that does not host one of them refuses to start unless `services.<name>.address` says where it is.
    */

@@ -2,6 +2,7 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { PluginRegistry, pluginInstancesToken, ServicePluginInstances } from '../plugins';
 import { DataSource } from 'typeorm';
 import { AuditRecorder } from '../audit/audit-recorder';
+import { LocalServiceCredentials, ServiceIdentity } from '../auth/service-identity';
 import { TokenVerifier } from '../auth/token-verifier';
 import type { TrellisConfig } from '../config';
 import type { EventBus } from '../events';
@@ -46,14 +47,18 @@ export interface KitDependencies {
   pluginInstances: ServicePluginInstances;
   /** Work deferred until every server of the process listens. */
   afterStart: AfterStart;
+  /** The service's own principal, for work that outlives a request. */
+  identity: ServiceIdentity;
+  /** Standalone: where governance provisions the credentials of the process's services. */
+  localCredentials: LocalServiceCredentials;
 }
 
 /**
  * Makes the kit's objects injectable in a service: its DataSource and Outbox, the logger
  * (`@Inject(LOGGER)`), the config (`@Inject(CONFIG)`) and the service's own section
  * (`@Inject(SERVICE_CONFIG)`), metrics, the ops HTTP server, the token verifier, the event bus,
- * the plugin registry, the service's plugin instances (`@InjectPluginInstances(kind)`) and the
- * process's AfterStart.
+ * the plugin registry, the service's plugin instances (`@InjectPluginInstances(kind)`), the
+ * process's AfterStart and the service's ServiceIdentity.
  */
 @Global()
 @Module({})
@@ -74,6 +79,8 @@ export class KitModule {
       { provide: ServicePluginInstances, useValue: deps.pluginInstances },
       ...deps.pluginInstances.kinds().map((kind) => ({ provide: pluginInstancesToken(kind), useValue: deps.pluginInstances.of(kind) })),
       { provide: AfterStart, useValue: deps.afterStart },
+      { provide: ServiceIdentity, useValue: deps.identity },
+      { provide: LocalServiceCredentials, useValue: deps.localCredentials },
       { provide: AuditRecorder, useValue: new AuditRecorder(deps.service, deps.dataSource, deps.outbox, deps.logger) },
     ];
     return { module: KitModule, providers, exports: providers.map((provider) => provider.provide) };

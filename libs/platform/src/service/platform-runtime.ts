@@ -5,6 +5,7 @@ import { ConfiguredInstances, loadPluginPackages, PluginRegistry } from '../plug
 import type { JSONWebKeySet } from 'jose';
 import { followRevocations } from '../auth/revocation-feed';
 import { revocationLifetimeMs, RevocationList } from '../auth/revocation-list';
+import { credentialReference, credentialSetting, governanceTokenSource, LocalServiceCredentials, resolveSecretReference, ServiceIdentity, type ServiceTokenSource } from '../auth/service-identity';
 import { TokenVerifier, type KeySetSource } from '../auth/token-verifier';
 import { ServiceClients } from '../grpc/service-clients';
 import { ConfigError, type TrellisConfig } from '../config';
@@ -34,6 +35,9 @@ export class PlatformRuntime {
   /** Clients of the platform's services, found in this process first, else at `services.<name>.address`. */
   readonly clients = new ServiceClients((service) => this.addresses.get(service) ?? this.config.services[service]?.address);
   private opsAddress?: string;
+  private localCredentialsInstance?: LocalServiceCredentials;
+  /** Where services' own tokens come from when not from governance: a test platform mints them with its key set. */
+  serviceTokenSource?: (service: string) => ServiceTokenSource;
 
   private constructor(
     readonly config: TrellisConfig,
@@ -103,6 +107,27 @@ export class PlatformRuntime {
       revocations: this.revocations,
     });
     return this.verifierInstance;
+  }
+
+  /** Standalone: how governance of this process hands services their credentials. */
+  get localCredentials(): LocalServiceCredentials {
+    return (this.localCredentialsInstance ??= new LocalServiceCredentials(join(this.config.dataDir, 'keys')));
+  }
+
+  /** A new ServiceIdentity of `service`, getting its tokens from governance (or {@link serviceTokenSource}). */
+  identityFor(service: string, logger?: Logger): ServiceIdentity {
+    const source = this.serviceTokenSource?.(service) ?? governanceTokenSource(service, this.config, this.clients);
+    return new ServiceIdentity({ service, source, logger });
+  }
+
+  /**
+   * Refuses to start a service that runs work as itself without a readable credential, naming
+   * the setting (standalone: the key file governance of this process wrote).
+   */
+  async checkServiceCredential(service: string): Promise<void> {
+    if (this.serviceTokenSource) return;
+    if (this.config.mode === 'standalone' && !this.config.services[service]?.credential) await this.localCredentials.ensure(service);
+    await resolveSecretReference(credentialReference(service, this.config), credentialSetting(service));
   }
 
   /** Starts the ops HTTP endpoints (once) and returns their address. */

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AnyPlugin } from '@trellis/plugin-sdk';
 import { ConfigError, loadConfig, parseServiceSection, type TrellisConfig } from '../config';
+import { credentialReference } from '../auth/service-identity';
 import type { ServiceDefinition } from './define-service';
 import { PlatformRuntime } from './platform-runtime';
 import { startService, type RunningService } from './start-service';
@@ -128,7 +129,10 @@ function checkPlan(plan: ProcessPlan, config: TrellisConfig): void {
     );
   }
   for (const service of plan.services) {
-    const missing = (service.calls ?? []).filter((other) => !hosted.has(other) && !config.services[other]?.address);
+    // Its credential is read at start; a missing setting is named before anything starts.
+    if (service.identity) credentialReference(service.name, config);
+    const calls = [...(service.calls ?? []), ...(service.identity && !service.calls?.includes('governance') ? ['governance'] : [])];
+    const missing = calls.filter((other) => !hosted.has(other) && !config.services[other]?.address);
     if (missing.length > 0) {
       const settings = missing.map((other) => `services.${other}.address (TRELLIS_${other.toUpperCase()}_ADDRESS)`);
       throw new ConfigError(`${service.name} calls ${missing.join(' and ')}, which this process does not run: set ${settings.join(' and ')} to host:port of their gRPC servers`);

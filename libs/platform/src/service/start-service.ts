@@ -47,8 +47,10 @@ export interface RunningService {
 export async function startService(definition: ServiceDefinition, runtime: PlatformRuntime): Promise<RunningService> {
   assertEveryMethodGuarded(definition.module, definition.grpcServices);
   checkPluginKinds(definition, runtime.plugins);
+  if (definition.identity) await runtime.checkServiceCredential(definition.name);
   const { config } = runtime;
   const logger = runtime.logger.child({ service: definition.name });
+  const identity = runtime.identityFor(definition.name, logger);
   const database = databaseFor(definition.name, config);
   const dataSource = await openDatabase({
     service: definition.name,
@@ -96,6 +98,8 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
         clients: runtime.clients,
         pluginInstances,
         afterStart: runtime.afterStart,
+        identity,
+        localCredentials: runtime.localCredentials,
       }),
       {
         name: definition.name,
@@ -154,6 +158,7 @@ export async function startService(definition: ServiceDefinition, runtime: Platf
       await relay.stop();
       await subscriptions.stop();
       await started.close();
+      identity.close();
       await pluginInstances.close();
       await dataSource.destroy();
       logger.info(`${definition.name} stopped`);

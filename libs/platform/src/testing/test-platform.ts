@@ -52,6 +52,15 @@ export class TestPlatform {
       },
     });
     const runtime = await PlatformRuntime.create(config, { plugins: options.plugins });
+    // Standing in for governance, the key set also issues services their own tokens: a service
+    // account with a viewer's role in each project its calls have needed, as governance's has in every project.
+    runtime.serviceTokenSource = (service) => ({
+      async issue(projects) {
+        const ttlSeconds = config.auth.tokenTtlSeconds;
+        const bindings = projects.map((project) => ({ project, role: 'viewer' as const }));
+        return { token: await keys.mint({ sub: `service-${service}`, kind: 'service_account', bindings, ttlSeconds }), expiresAt: Date.now() + ttlSeconds * 1000 };
+      },
+    });
     return new TestPlatform(dir, keys, runtime, await runtime.listenOps());
   }
 

@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { status } from '@grpc/grpc-js';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { forwardAs, LOGGER, ServiceClients, type Caller, type Logger } from '@trellis/platform';
+import { LOGGER, ServiceClients, ServiceIdentity, ServiceIdentityError, type Caller, type GrpcCallOptions, type Logger } from '@trellis/platform';
 import { iterateObjects, type ObjectStore } from '@trellis/plugin-sdk';
 import { ArtifactServiceDesc } from '@trellis/proto';
 import type { VersionStatusName } from '../versions/version.entity';
@@ -15,7 +15,11 @@ export interface VersionFileEntry {
   size: number;
 }
 
-/** Where a new version's files come from. */
+/**
+ * Where a new version's files come from. A run's are copied as the registry's own service account
+ * on behalf of `caller`, whose right to read the run was checked with their own token when the
+ * version was created.
+ */
 export type CopySource =
   | { kind: 'run'; caller: Caller; runId: string; path: string }
   | { kind: 'version'; prefix: string; label: string };
@@ -49,6 +53,7 @@ export class VersionFileService implements OnModuleDestroy {
   constructor(
     private readonly stores: RegistryStore,
     private readonly clients: ServiceClients,
+    private readonly identity: ServiceIdentity,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -131,28 +136,29 @@ export class VersionFileService implements OnModuleDestroy {
       return;
     }
     const from = job.from;
+    // The run is in the model's project (checked at creation), the second segment of models/<project_id>/...
+    const asService = (timeoutMs?: number) => this.identity.callOptions({ onBehalfOf: from.caller, projectId: job.prefix.split('/')[1], timeoutMs, signal });
     let copied = 0;
-    for await (const path of this.runFiles(from, from.path, signal)) {
-      await this.copyRunFile(store, from, path, `${job.prefix}${from.path ? path.slice(from.path.length + 1) : path}`, signal);
+    for await (const path of this.runFiles(from, from.path, asService)) {
+      await this.copyRunFile(store, from, path, `${job.prefix}${from.path ? path.slice(from.path.length + 1) : path}`, asService, signal);
       copied++;
     }
     if (copied > 0) return;
     if (!from.path) throw new CopyFailure(`run ${from.runId} has no artifacts to copy`);
     // No directory of that name: it may name a single file, which becomes the version's only file.
-    await this.copyRunFile(store, from, from.path, `${job.prefix}${posix.basename(from.path)}`, signal);
+    await this.copyRunFile(store, from, from.path, `${job.prefix}${posix.basename(from.path)}`, asService, signal);
   }
 
   /** Every file under `dir` of the run, depth first, through tracking's paged listing. */
-  private async *runFiles(from: Extract<CopySource, { kind: 'run' }>, dir: string, signal: AbortSignal): AsyncGenerator<string> {
+  private async *runFiles(from: Extract<CopySource, { kind: 'run' }>, dir: string, asService: AsService): AsyncGenerator<string> {
     const artifacts = this.clients.of(ArtifactServiceDesc, 'tracking');
     let pageToken = '';
     do {
-      signal.throwIfAborted();
-      // The copy acts with the creator's token: a copy that outlasts the token's lifetime fails
-      // (the version becomes FAILED). A service identity of the registry's own would fix that.
-      const page = await artifacts.listArtifacts({ runId: from.runId, path: dir, pageToken }, { ...forwardAs(from.caller), signal });
+      const options = await asService();
+      options.signal?.throwIfAborted();
+      const page = await artifacts.listArtifacts({ runId: from.runId, path: dir, pageToken }, options);
       for (const file of page.files) {
-        if (file.isDir) yield* this.runFiles(from, file.path, signal);
+        if (file.isDir) yield* this.runFiles(from, file.path, asService);
         else yield file.path;
       }
       pageToken = page.nextPageToken;
@@ -160,8 +166,15 @@ export class VersionFileService implements OnModuleDestroy {
   }
 
   /** Streams one run file into the store chunk by chunk, never holding the whole file. */
-  private async copyRunFile(store: ObjectStore, from: Extract<CopySource, { kind: 'run' }>, path: string, key: string, signal: AbortSignal): Promise<void> {
-    const chunks = this.clients.of(ArtifactServiceDesc, 'tracking').downloadArtifact({ runId: from.runId, path }, { ...forwardAs(from.caller, COPY_CALL_TIMEOUT_MS), signal });
+  private async copyRunFile(
+    store: ObjectStore,
+    from: Extract<CopySource, { kind: 'run' }>,
+    path: string,
+    key: string,
+    asService: AsService,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const chunks = this.clients.of(ArtifactServiceDesc, 'tracking').downloadArtifact({ runId: from.runId, path }, await asService(COPY_CALL_TIMEOUT_MS));
     const body = Readable.from(
       (async function* () {
         for await (const { chunk } of chunks) yield chunk;
@@ -184,17 +197,20 @@ export class VersionFileService implements OnModuleDestroy {
   }
 }
 
+/** Options of a call to tracking made as the registry's service account for the version's creator. */
+type AsService = (timeoutMs?: number) => Promise<GrpcCallOptions>;
+
 /** A copy that cannot succeed, with the message the version's status_message shows. */
 class CopyFailure extends Error {}
 
 /** What a FAILED version says, written for the person who created it. */
 function failureOf(job: CopyJob, error: unknown): string {
   if (error instanceof CopyFailure) return error.message;
+  if (error instanceof ServiceIdentityError) return `the registry could not act as its own service account while copying: ${error.message}`;
   const code = (error as { code?: unknown }).code;
   const details = (error as { details?: string }).details ?? (error as Error).message ?? String(error);
   const source = job.from.kind === 'run' ? `run ${job.from.runId}` : job.from.label;
-  if (code === status.UNAUTHENTICATED) return `the copy from ${source} acts with the creator's token, which expired before it finished; create the version again`;
-  if (code === status.PERMISSION_DENIED) return `the creator may not read the files of ${source}: ${details}`;
+  if (code === status.UNAUTHENTICATED || code === status.PERMISSION_DENIED) return `tracking refused the registry's service account the files of ${source}: ${details}`;
   if (code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED) return `tracking did not answer while copying from ${source} (${details}); create the version again`;
   if (code === 'OBJECT_NOT_FOUND') return `${source} lost its files while they were copied; create the version again`;
   return `copying from ${source} failed: ${details}`;

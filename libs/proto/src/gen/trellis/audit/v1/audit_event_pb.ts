@@ -14,10 +14,11 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/audit/v1/audit_event.proto.
  */
 export const file_trellis_audit_v1_audit_event: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0cmVsbGlzL2F1ZGl0L3YxL2F1ZGl0X2V2ZW50LnByb3RvEhB0cmVsbGlzLmF1ZGl0LnYxIpYCCgpBdWRpdEV2ZW50EgoKAmlkGAEgASgJEg8KB3NlcnZpY2UYAiABKAkSDQoFYWN0b3IYAyABKAkSDgoGYWN0aW9uGAQgASgJEg4KBm1ldGhvZBgFIAEoCRIQCghyZXNvdXJjZRgGIAEoCRISCgpwcm9qZWN0X2lkGAcgASgJEioKB291dGNvbWUYCCABKA4yGS50cmVsbGlzLmF1ZGl0LnYxLk91dGNvbWUSDgoGcmVhc29uGAkgASgJEhIKCnJlcXVlc3RfaWQYCiABKAkSLgoKZXZlbnRfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOY2xpZW50X2FkZHJlc3MYDCABKAkqTQoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAASFQoRT1VUQ09NRV9TVUNDRUVERUQQARISCg5PVVRDT01FX0RFTklFRBACYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiJ0cmVsbGlzL2F1ZGl0L3YxL2F1ZGl0X2V2ZW50LnByb3RvEhB0cmVsbGlzLmF1ZGl0LnYxIqwCCgpBdWRpdEV2ZW50EgoKAmlkGAEgASgJEg8KB3NlcnZpY2UYAiABKAkSDQoFYWN0b3IYAyABKAkSDgoGYWN0aW9uGAQgASgJEg4KBm1ldGhvZBgFIAEoCRIQCghyZXNvdXJjZRgGIAEoCRISCgpwcm9qZWN0X2lkGAcgASgJEioKB291dGNvbWUYCCABKA4yGS50cmVsbGlzLmF1ZGl0LnYxLk91dGNvbWUSDgoGcmVhc29uGAkgASgJEhIKCnJlcXVlc3RfaWQYCiABKAkSLgoKZXZlbnRfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOY2xpZW50X2FkZHJlc3MYDCABKAkSFAoMb25fYmVoYWxmX29mGA0gASgJKk0KB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhUKEU9VVENPTUVfU1VDQ0VFREVEEAESEgoOT1VUQ09NRV9ERU5JRUQQAmIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
- * AuditEvent records one mutating call, or one denied call, of any service. Services publish it
+ * AuditEvent records one mutating call, one denied call, or one call a service account made on
+ * behalf of a user (reads too), of any service. Services publish it
  * on trellis.<service>.v1.audit.recorded through their outbox; governance stores it in its chain.
  *
  * @generated from message trellis.audit.v1.AuditEvent
@@ -109,6 +110,15 @@ export type AuditEvent = Message<"trellis.audit.v1.AuditEvent"> & {
    * @generated from field: string client_address = 12;
    */
   clientAddress: string;
+
+  /**
+   * on_behalf_of is the principal id of the user a service acted for, when the call was made by a
+   * service account doing work that user asked for (a registry copy reading a run's files); empty
+   * otherwise. The service trusts it only from service-account callers.
+   *
+   * @generated from field: string on_behalf_of = 13;
+   */
+  onBehalfOf: string;
 };
 
 /**
