@@ -19,6 +19,7 @@ export const registryService = defineService({
   module: RegistryModule,
   grpcServices: [RegistryServiceDesc],
   calls: ['tracking', 'governance'],
+  identity: { purpose: "copies a run's files into a new version as its own service account, for as long as the copy takes" },
   plugins: { storage: { purpose: "keeps the copies of versions' files" } },
   entities: [RegisteredModelEntity, ModelTagEntity, ModelVersionEntity, VersionTagEntity, AliasEntity, AliasChangeEntity, UsedApprovalEntity],
   migrations: [CreateRegistryTables1767600000000, AddVersionRunLink1767610000000],
