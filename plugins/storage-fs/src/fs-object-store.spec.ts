@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
@@ -87,6 +87,36 @@ describe('storage-fs on disk', () => {
     await writeFile(join(root, 'objects', 'edited'), 'changed by hand');
     const info = await store.head('edited');
     expect(info).toMatchObject({ size: 15, sha256: createHash('sha256').update('changed by hand').digest('hex') });
+  });
+
+  it('copies to a file of its own, which a later overwrite of the source leaves alone, and staging empty', async () => {
+    await store.put('models/v1.bin', Buffer.from('weights v1'));
+    await store.copy?.('models/v1.bin', 'registry/m/1/model.bin');
+    const copied = await stat(join(root, 'objects', 'registry', 'm', '1', 'model.bin'));
+    expect(copied.nlink).toBe(1);
+    await writeFile(join(root, 'objects', 'models', 'v1.bin'), 'changed in place by hand');
+    expect(await readFile(join(root, 'objects', 'registry', 'm', '1', 'model.bin'), 'utf8')).toBe('weights v1');
+    expect(await filesUnder(join(root, 'staging'))).toEqual([]);
+  });
+
+  it('reports the hash of the bytes on disk when copying a file that was changed behind its back', async () => {
+    await store.put('edited-source', Buffer.from('original'));
+    await writeFile(join(root, 'objects', 'edited-source'), 'changed by hand');
+    const sha256 = createHash('sha256').update('changed by hand').digest('hex');
+    expect(await store.copy?.('edited-source', 'copied')).toMatchObject({ size: 15, sha256 });
+    expect(await store.head('copied')).toMatchObject({ size: 15, sha256 });
+  });
+
+  it('does not copy from behind a symlink, and does not copy into a symlinked directory', async () => {
+    const outside = await mkdtemp(join(base, 'outside-'));
+    await writeFile(join(outside, 'secret'), 'not for the store');
+    await symlink(join(outside, 'secret'), join(root, 'objects', 'leak'));
+    await symlink(outside, join(root, 'objects', 'link'));
+    await store.put('real', Buffer.from('x'));
+    await expect(store.copy?.('leak', 'stolen')).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND' });
+    await expect(store.copy?.('real', 'link/planted')).rejects.toMatchObject({ code: 'INVALID_KEY' });
+    expect(await readdir(outside)).toEqual(['secret']);
+    expect(await filesUnder(join(root, 'staging'))).toEqual([]);
   });
 
   it('refuses an object under another object, and an object where other keys continue, naming the conflict', async () => {

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import {
+  type CopyOptions,
   type GetOptions,
   InvalidKeyError,
   InvalidPartError,
@@ -31,7 +32,7 @@ import { withLock } from './keyed-lock';
 import { StoreLayout } from './layout';
 import { decodeCursor, encodeCursor, isValidKey, walkKeys } from './listing';
 import { commitMeta, type FileIdentity, metaOf, metaPathFor, recordedSha256, removeMeta, stageMeta } from './object-meta';
-import { removeOrphanedTemps, type StagedFile, stageBody, tempPath } from './staging';
+import { removeOrphanedTemps, type StagedFile, stageBody, stageFileCopy, tempPath } from './staging';
 
 const MAX_LIST_LIMIT = 1000;
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -123,6 +124,25 @@ export class FsObjectStore implements ObjectStore {
       }
     }
     return more ? { objects, nextCursor: encodeCursor(objects[objects.length - 1].key) } : { objects };
+  }
+
+  /**
+   * Copies inside the filesystem: the source's file is copied (a reflink where the filesystem has
+   * them) into the staging area under the source's lock, then renamed into place as `put` does.
+   * Its SHA-256 is the source's recorded one when the source's file stayed the same file
+   * throughout (same inode, size and modification time); otherwise the bytes are read and hashed.
+   */
+  async copy(from: string, to: string, options: CopyOptions = {}): Promise<PutResult> {
+    const path = this.layout.objectPath(to);
+    this.layout.objectPath(from);
+    options.signal?.throwIfAborted();
+    const staged = await withLock(this.objectLock(from), () => this.stageCopyOf(from));
+    if (options.signal?.aborted) {
+      await unlink(staged.path).catch(() => undefined);
+      options.signal.throwIfAborted();
+    }
+    await this.commit(to, path, staged);
+    return { key: to, size: staged.size, sha256: staged.sha256, etag: staged.sha256 };
   }
 
   async delete(key: string): Promise<void> {
@@ -237,6 +257,26 @@ export class FsObjectStore implements ObjectStore {
         }
         throw err;
       }
+    }
+  }
+
+  /** A staged copy of the object at `key`; `ObjectNotFoundError` when there is none. */
+  private async stageCopyOf(key: string): Promise<StagedFile> {
+    const opened = await this.layout.openObject(key);
+    if (!opened) throw new ObjectNotFoundError(key);
+    try {
+      const recorded = await recordedSha256(this.metaPath(key), opened.stats);
+      if (recorded !== undefined) {
+        const staged = await stageFileCopy(this.layout.tmpDir, this.layout.objectPath(key), recorded);
+        // The path may have been replaced (by another process) or swapped for a link since it was opened.
+        const now = await lstat(this.layout.objectPath(key), { bigint: true }).catch(() => undefined);
+        if (now?.isFile() && now.ino === opened.stats.ino && now.size === opened.stats.size && now.mtimeNs === opened.stats.mtimeNs) return staged;
+        await unlink(staged.path).catch(() => undefined);
+      }
+      // No record to trust: the bytes of the file opened, hashed on the way.
+      return await stageBody(this.layout.tmpDir, createReadStream('', { fd: opened.fd, autoClose: false, start: 0 }));
+    } finally {
+      await promisify(close)(opened.fd);
     }
   }
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type BigIntStats, close, createWriteStream, fstat, fsync, open } from 'node:fs';
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { type BigIntStats, close, constants, createWriteStream, fstat, fsync, open } from 'node:fs';
+import { copyFile, readdir, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -78,6 +78,29 @@ export async function stageBody(tmpDir: string, body: ObjectBody | AsyncIterable
     await promisify(close)(fd);
   }
   return staged;
+}
+
+/**
+ * Copies the file at `source` into a new temp file inside the filesystem (a reflink where the
+ * filesystem has them, else the kernel's copy), fsyncs it, and describes it with `sha256`, the
+ * caller's record of the source's content. The caller checks that `source` did not change meanwhile.
+ */
+export async function stageFileCopy(tmpDir: string, source: string, sha256: string): Promise<StagedFile> {
+  const path = tempPath(tmpDir);
+  try {
+    await copyFile(source, path, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    const fd = await promisify(open)(path, 'r+');
+    try {
+      await promisify(fsync)(fd);
+      const { ino, mtimeNs, size } = await fstatBigint(fd);
+      return { path, size: Number(size), sha256, ino, mtimeNs };
+    } finally {
+      await promisify(close)(fd);
+    }
+  } catch (err) {
+    await unlink(path).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** `fstat` with nanosecond times and 64-bit inode numbers. */

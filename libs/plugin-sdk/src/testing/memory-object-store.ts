@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
+  type CopyOptions,
   type GetOptions,
   type ListOptions,
   type ListPage,
@@ -82,6 +83,16 @@ export class MemoryObjectStore implements ObjectStore {
       return { key, size: entry.bytes.length, lastModified: entry.lastModified };
     });
     return keys.length > limit ? { objects, nextCursor: Buffer.from(keys[limit - 1]).toString('base64url') } : { objects };
+  }
+
+  async copy(from: string, to: string, options: CopyOptions = {}): Promise<PutResult> {
+    validateObjectKey(from);
+    validateObjectKey(to);
+    options.signal?.throwIfAborted();
+    const source = this.objects.get(from);
+    if (!source) throw new ObjectNotFoundError(from);
+    const entry = this.store(to, Buffer.from(source.bytes));
+    return { key: to, size: entry.bytes.length, sha256: entry.sha256, etag: entry.sha256 };
   }
 
   async delete(key: string): Promise<void> {

@@ -153,6 +153,111 @@ export function describeStorageConformance(name: string, factory: StorageFactory
       });
     });
 
+    describe('copy (where the store has it)', () => {
+      // A store without copy passes these as they are: callers fall back to get and put.
+      const copyOf = (s: ObjectStore) => s.copy?.bind(s);
+
+      it('copies the bytes to the new key and reports them as put does, leaving the source as it was', async () => {
+        const copy = copyOf(store);
+        if (!copy) return;
+        const bytes = pattern(300 * 1024, 21);
+        const source = await store.put('copy/from.bin', bytes);
+        const result = await copy('copy/from.bin', 'copy/sub/to.bin');
+        expect(result).toMatchObject({ key: 'copy/sub/to.bin', size: bytes.length, sha256: sha256(bytes) });
+        expect(result.etag).toEqual(expect.any(String));
+        expect(await readAll(await store.get('copy/sub/to.bin'))).toEqual(bytes);
+        expect(await store.head('copy/sub/to.bin')).toMatchObject({ size: bytes.length, etag: result.etag });
+        expect(await store.head('copy/from.bin')).toMatchObject({ size: bytes.length, etag: source.etag });
+        expect((await store.list({ prefix: 'copy/' })).objects.map((o) => o.key)).toEqual(['copy/from.bin', 'copy/sub/to.bin']);
+      });
+
+      it('replaces an object at the destination', async () => {
+        const copy = copyOf(store);
+        if (!copy) return;
+        await store.put('copy/src', Buffer.from('the new content'));
+        const old = await store.put('copy/dst', Buffer.from('old content, longer than the new one'));
+        const result = await copy('copy/src', 'copy/dst');
+        expect(result.etag).not.toBe(old.etag);
+        expect((await readAll(await store.get('copy/dst'))).toString()).toBe('the new content');
+        expect((await store.head('copy/dst'))?.size).toBe(15);
+      });
+
+      it('makes an independent copy: writing or deleting the source later leaves it alone', async () => {
+        const copy = copyOf(store);
+        if (!copy) return;
+        await store.put('copy/original', Buffer.from('version 1'));
+        await copy('copy/original', 'copy/kept');
+        await store.put('copy/original', Buffer.from('version 2'));
+        expect((await readAll(await store.get('copy/kept'))).toString()).toBe('version 1');
+        await store.delete('copy/original');
+        expect((await readAll(await store.get('copy/kept'))).toString()).toBe('version 1');
+        const info = await store.head('copy/kept');
+        if (info?.sha256 !== undefined) expect(info.sha256).toBe(sha256(Buffer.from('version 1')));
+      });
+
+      it('copies an empty object, and an object onto itself unchanged', async () => {
+        const copy = copyOf(store);
+        if (!copy) return;
+        await store.put('copy/empty', new Uint8Array(0));
+        expect(await copy('copy/empty', 'copy/empty-too')).toMatchObject({ size: 0, sha256: sha256(new Uint8Array(0)) });
+        await store.put('copy/self', Buffer.from('same'));
+        expect(await copy('copy/self', 'copy/self')).toMatchObject({ key: 'copy/self', size: 4, sha256: sha256(Buffer.from('same')) });
+        expect((await readAll(await store.get('copy/self'))).toString()).toBe('same');
+      });
+
+      it('throws ObjectNotFoundError naming the source when it is missing, leaving the destination as it was', async () => {
+        const copy = copyOf(store);
+        if (!copy) return;
+        await store.put('copy/existing', Buffer.from('stays'));
+        await expect(copy('copy/missing', 'copy/existing')).rejects.toMatchObject({ name: 'ObjectNotFoundError', code: 'OBJECT_NOT_FOUND', key: 'copy/missing' });
+        await expect(copy('copy/missing', 'copy/new')).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND' });
+        expect((await readAll(await store.get('copy/existing'))).toString()).toBe('stays');
+        expect(await store.head('copy/new')).toBeUndefined();
+      });
+
+      it.each(ESCAPING_KEYS)('refuses %j (%s) as either key with InvalidKeyError, storing nothing', async (key) => {
+        const copy = copyOf(store);
+        if (!copy) return;
+        await store.put('copy/valid', Buffer.from('x'));
+        await expect(copy(key, 'copy/elsewhere')).rejects.toMatchObject({ code: 'INVALID_KEY' });
+        await expect(copy('copy/valid', key)).rejects.toMatchObject({ code: 'INVALID_KEY' });
+        expect((await store.list()).objects.map((o) => o.key)).toEqual(['copy/valid']);
+      });
+
+      it('abandons a copy whose signal has already aborted, leaving the destination as it was', async () => {
+        const copy = copyOf(store);
+        if (!copy) return;
+        await store.put('copy/a', Buffer.from('a'));
+        await store.put('copy/b', Buffer.from('b'));
+        const controller = new AbortController();
+        controller.abort(new Error('caller gone'));
+        await expect(copy('copy/a', 'copy/b', { signal: controller.signal })).rejects.toThrow();
+        expect((await readAll(await store.get('copy/b'))).toString()).toBe('b');
+      });
+
+      it('leaves readers of the destination only whole versions while copies race with writes', async () => {
+        const copy = copyOf(store);
+        if (!copy) return;
+        const size = MiB;
+        for (let fill = 1; fill <= 4; fill++) await store.put(`copy/race-${fill}`, Buffer.alloc(size, fill));
+        const writers = [1, 2, 3, 4].map((fill) => (fill % 2 ? copy(`copy/race-${fill}`, 'copy/raced') : store.put('copy/raced', slowStream(size, fill))));
+        const seen: string[] = [];
+        const reader = (async () => {
+          for (let i = 0; i < 10; i++) {
+            await new Promise((r) => setImmediate(r));
+            try {
+              seen.push(wholeVersionOf(await readAll(await store.get('copy/raced')), size));
+            } catch (err) {
+              if ((err as { code?: string }).code !== 'OBJECT_NOT_FOUND') throw err;
+            }
+          }
+        })();
+        await Promise.all([...writers, reader]);
+        expect(seen.filter((v) => !v.startsWith('whole'))).toEqual([]);
+        expect(wholeVersionOf(await readAll(await store.get('copy/raced')), size)).toMatch(/^whole [1-4]$/);
+      });
+    });
+
     describe('delete', () => {
       it('removes an object, and succeeds again for the same key', async () => {
         await store.put('gone/soon', Buffer.from('x'));
