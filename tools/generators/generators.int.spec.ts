@@ -88,7 +88,7 @@ describe('the generators, run in a copy of the repository', () => {
     expect(readFileSync(join(copy, 'docs/configuration.md'), 'utf8')).toContain(`TRELLIS_INVENTORY_MAX_BATCHES_PER_PROJECT`);
   });
 
-  it('refuses a taken name, a bad name and a kind without a conformance suite, changing nothing', () => {
+  it('refuses a taken name, a bad name and a kind without a template, changing nothing', () => {
     const before = readFileSync(join(copy, 'tsconfig.base.json'), 'utf8');
     const again = run(copy, 'node', ['tools/generators/new-service.mjs', SERVICE]);
     expect(again.status).not.toBe(0);
@@ -98,7 +98,7 @@ describe('the generators, run in a copy of the repository', () => {
     // npm keeps options given before `--` to itself: the value that arrives alone is refused, not ignored.
     expect(run(copy, 'node', ['tools/generators/new-service.mjs', 'data', 'dataset']).output).toContain('unexpected argument "dataset"');
     expect(run(copy, 'node', ['tools/generators/new-plugin.mjs', 'storage', 'scratch']).output).toContain(`plugins/${PLUGIN} exists already`);
-    expect(run(copy, 'node', ['tools/generators/new-plugin.mjs', 'kms', 'vault']).output).toContain('has no conformance suite for kms plugins yet');
+    expect(run(copy, 'node', ['tools/generators/new-plugin.mjs', 'kms', 'vault']).output).toContain('there is no template for kms plugins yet');
     expect(readFileSync(join(copy, 'tsconfig.base.json'), 'utf8')).toBe(before);
     expect(existsSync(join(copy, 'plugins/kms-vault'))).toBe(false);
   });
