@@ -93,7 +93,7 @@ function parseModel(text: string, path: string): LinearModelFile {
   try {
     model = JSON.parse(text) as Partial<LinearModelFile>;
   } catch (err) {
-    throw new TypeError(`the model file ${path} is not JSON: ${(err as Error).message}`);
+    throw new TypeError(`the model file ${path} is not JSON: ${(err as Error).message}`, { cause: err });
   }
   const problem = (field: string, what: string) => new TypeError(`the model file ${path} is not a ${LINEAR_JSON_FORMAT} model: ${field} ${what}`);
   if (typeof model.input !== 'string' || model.input === '') throw problem('input', 'must name the input tensor');
