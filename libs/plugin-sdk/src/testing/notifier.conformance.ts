@@ -1,7 +1,7 @@
 import type { Alert, Notifier } from '../contracts';
 
-/** An alert as the receiver saw it, decoded back into the fields of `Alert` it carries. */
-export type ReceivedAlert = Pick<Alert, 'id' | 'status' | 'severity' | 'title' | 'source' | 'labels'> & Partial<Pick<Alert, 'summary' | 'url' | 'at'>>;
+/** An alert as the receiver saw it, decoded back into the fields of `Alert` it carries (`at` as a Date or an ISO 8601 string). */
+export type ReceivedAlert = Pick<Alert, 'id' | 'status' | 'severity' | 'title' | 'source' | 'labels'> & Partial<Pick<Alert, 'summary' | 'url'>> & { at?: Date | string };
 
 /**
  * The far end of a notifier, for its conformance suite: an HTTP server for a webhook notifier, a
