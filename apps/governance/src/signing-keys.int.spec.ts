@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { DataSource } from 'typeorm';
 
 const ADMIN_KEY = `trellis_00000000000000ab_${'C'.repeat(43)}`;
 
@@ -45,12 +46,12 @@ const setups: Array<[string, (dir: string) => Promise<Setup>]> = [
       env: { TRELLIS_MODE: 'standalone' },
       rows: async () => {
         // Read through a connection of its own, as anyone with the file could.
-        const { default: Database } = await import('better-sqlite3');
-        const db = new Database(join(dir, 'governance.sqlite'), { readonly: true });
+        const db = new DataSource({ type: 'better-sqlite3', database: join(dir, 'governance.sqlite'), readonly: true });
+        await db.initialize();
         try {
-          return db.prepare('SELECT kid, private_pem, wrapped_private_key FROM signing_keys').all() as Awaited<ReturnType<Setup['rows']>>;
+          return await db.query('SELECT kid, private_pem, wrapped_private_key FROM signing_keys');
         } finally {
-          db.close();
+          await db.destroy();
         }
       },
       cleanup: async () => undefined,

@@ -17,7 +17,10 @@ export const trackingService = defineService({
   defaultPort: 50053,
   module: TrackingModule,
   grpcServices: [ExperimentServiceDesc, RunServiceDesc, MetricServiceDesc, ArtifactServiceDesc],
-  plugins: { storage: { purpose: "keeps runs' artifacts, in the instance each project chose" } },
+  plugins: {
+    storage: { purpose: "keeps runs' artifacts, in the instance each project chose" },
+    kms: { purpose: 'encrypts the artifacts of projects that ask for encryption at rest', optional: true },
+  },
   entities: [ExperimentEntity, ExperimentTagEntity, RunEntity, RunParamEntity, RunTagEntity, RunInputEntity, ProjectSettingsEntity, MetricSeriesEntity, MetricPointEntity, MetricRollupEntity],
   migrations: [CreateTrackingTables1767500000000, CreateMetricTables1767500001000, MetricRollupTimestamps1767700000000, AddRunArtifactKms1767800000000],
 });

@@ -1,7 +1,9 @@
 import { type DataKey, type EncryptionContext, type KeyManager, KeyNotFoundError, type ObjectKey, type ObjectStore } from '@trellis/plugin-sdk';
 import { encryptingObjectStore } from './encrypting-storage';
 import { OBJECT_KEY_CONTEXT } from './envelope/envelope-access';
-import { OBJECT_KEY_ID } from './kms-instances';
+
+/** The KMS key id that wraps the data keys of stored objects (each key record names the id it used). */
+export const OBJECT_KEY_ID = 'trellis-objects';
 
 /**
  * The store through which one encrypted resource (a run's artifacts) is written and read: every

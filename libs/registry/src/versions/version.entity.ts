@@ -61,6 +61,10 @@ export class ModelVersionEntity extends AuthoredEntity {
   @Column('varchar', { name: 'artifact_store', length: 64, nullable: true })
   artifactStore!: string | null;
 
+  /** The KMS instance that encrypts the registry's copy, fixed when the version is created; null: stored in the clear, or no copy. */
+  @Column('varchar', { name: 'artifact_kms', length: 64, nullable: true })
+  artifactKms!: string | null;
+
   @Column('simple-json', { nullable: true })
   lineage!: StoredLineage | null;
 }

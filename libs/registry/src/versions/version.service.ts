@@ -20,6 +20,7 @@ import {
   Outbox,
   pageOf,
   pageSizeOf,
+  ProjectEncryption,
   ServiceClients,
 } from '@trellis/platform';
 import { RunServiceDesc, VersionCreatedEventSchema, VersionSettledEventSchema } from '@trellis/proto';
@@ -108,6 +109,7 @@ export class VersionService implements OnModuleInit {
     private readonly clients: ServiceClients,
     private readonly waiters: VersionWaiters,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly encryption: ProjectEncryption,
   ) {}
 
   /**
@@ -153,6 +155,8 @@ export class VersionService implements OnModuleInit {
     if (source.kind === 'run' && source.experimentId && lineage?.experimentId !== source.experimentId) {
       throw new InvalidArgumentError(`names experiment ${source.experimentId}, but run ${runId} is in experiment ${lineage?.experimentId}`, 'source');
     }
+    // Read before the transaction: a version keeps for life whether its copy is encrypted.
+    const projectKms = source.kind === 'reference' ? null : await this.encryption.kmsFor(caller, input.projectId);
 
     const { view, job } = await this.versions.transaction(async (tx) => {
       const model = await this.access.lock(tx, caller, input.projectId, input.name, target);
@@ -173,6 +177,7 @@ export class VersionService implements OnModuleInit {
         runLink: input.runLink,
         storageUri: origin.storageUri,
         artifactStore: origin.copy ? REGISTRY_STORE : null,
+        artifactKms: origin.copy ? (projectKms ?? origin.kms ?? null) : null,
         lineage: origin.lineage,
         creatorId: caller.authenticated.id,
         createdAt: now,
@@ -422,7 +427,7 @@ export class VersionService implements OnModuleInit {
     prefix: string,
     caller: Caller,
     lineage: StoredLineage | null,
-  ): Promise<{ copy?: CopySource; storageUri: string; lineage: StoredLineage | null }> {
+  ): Promise<{ copy?: CopySource; storageUri: string; lineage: StoredLineage | null; kms?: string | null }> {
     if (source.kind === 'reference') return { storageUri: source.uri, lineage };
     if (source.kind === 'run') return { copy: { ...source, caller }, storageUri: storageUriOf(prefix), lineage };
     const from = await this.models.findByName(model.projectId, source.name, false, tx);
@@ -445,7 +450,8 @@ export class VersionService implements OnModuleInit {
     const inherited = lineage ?? origin.lineage;
     // A reference stays a reference: the registry has no files of it to copy.
     if (!origin.artifactStore) return { storageUri: origin.storageUri, lineage: inherited };
-    return { copy: { kind: 'version', prefix: versionPrefix(from.projectId, from.id, number), label }, storageUri: storageUriOf(prefix), lineage: inherited };
+    // A copy of an encrypted version stays encrypted.
+    return { copy: { kind: 'version', prefix: versionPrefix(from.projectId, from.id, number), label }, storageUri: storageUriOf(prefix), lineage: inherited, kms: origin.artifactKms };
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { KmsInstances, ProjectEncryption } from '@trellis/platform';
+import { ProjectEncryption } from '@trellis/platform';
 import { RunAccessModule } from '../runs/run-access.module';
 import { ArtifactGrpc } from './artifact.grpc';
 import { ArtifactRepository } from './artifact.repository';
@@ -14,7 +14,7 @@ import { RunArtifactStores } from './run-artifact-stores';
 @Module({
   imports: [RunAccessModule],
   controllers: [ArtifactGrpc],
-  providers: [ArtifactService, ArtifactStores, ArtifactRepository, RunArtifactStores, KmsInstances, ProjectEncryption],
+  providers: [ArtifactService, ArtifactStores, ArtifactRepository, RunArtifactStores, ProjectEncryption],
   exports: [ArtifactStores, RunArtifactStores],
 })
 export class ArtifactsModule {}

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type Caller, encryptedAtRest, KmsInstances, ProjectEncryption } from '@trellis/platform';
+import { type Caller, encryptedAtRest, ProjectEncryption } from '@trellis/platform';
 import type { ObjectStore } from '@trellis/plugin-sdk';
 import type { RunEntity } from '../runs/run.entity';
 import { ArtifactStores } from './artifact-stores';
@@ -13,7 +13,6 @@ import { ArtifactStores } from './artifact-stores';
 export class RunArtifactStores {
   constructor(
     private readonly stores: ArtifactStores,
-    private readonly kms: KmsInstances,
     private readonly encryption: ProjectEncryption,
   ) {}
 
@@ -25,6 +24,6 @@ export class RunArtifactStores {
   /** The store of `run`'s artifacts, encrypting and decrypting when the run is encrypted. */
   async of(run: Pick<RunEntity, 'artifactStore' | 'artifactKms'>): Promise<ObjectStore> {
     const store = await this.stores.store(run.artifactStore);
-    return run.artifactKms ? encryptedAtRest(store, await this.kms.keyManager(run.artifactKms)) : store;
+    return run.artifactKms ? encryptedAtRest(store, await this.encryption.keyManager(run.artifactKms)) : store;
   }
 }
