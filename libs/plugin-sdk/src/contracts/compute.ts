@@ -56,7 +56,10 @@ export type JobSpec = {
   replicas?: number;
   /** Environment variables of the job. */
   env?: Readonly<Record<string, string>>;
-  /** Labels the backend attaches where it can (Kubernetes labels, Slurm comment). */
+  /**
+   * Labels kept with the job (Kubernetes labels, a Slurm comment), by which `list` finds it and which
+   * `list` reports back. Keys and values of at most 63 characters of `A-Z a-z 0-9 . _ -` fit every backend.
+   */
   labels?: Readonly<Record<string, string>>;
 } & ({ image: string; command?: readonly string[] } | { image?: undefined; command: readonly string[] });
 
