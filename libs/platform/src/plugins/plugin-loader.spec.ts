@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { PluginLoadError } from './plugin-errors';
 import { importPluginPackage } from './plugin-loader';
-import { PluginRegistry } from './plugin-registry';
 
 const fixtures = join(__dirname, '..', '..', 'test', 'plugin-fixtures');
 const fixture = (name: string) => join(fixtures, name);
@@ -112,34 +111,5 @@ describe('importPluginPackage', () => {
     const failure = importPluginPackage(fixture('throws'));
     await expect(failure).rejects.toMatchObject({ failure: 'import-failed', message: expect.stringContaining('missing native binding libfoo.so') });
     await expect(failure).rejects.toHaveProperty('cause.message', 'missing native binding libfoo.so');
-  });
-});
-
-describe('PluginRegistry.load', () => {
-  it('registers every listed package under its kind and id', async () => {
-    const registry = new PluginRegistry();
-    await registry.load([fixture('good'), fixture('esm-compiled')]);
-    expect(registry.listPlugins('notifier').map((p) => p.manifest.id)).toEqual(['notifier-memory', 'notifier-esm-compiled']);
-    expect(registry.plugin('notifier', 'notifier-memory')?.manifest.kind).toBe('notifier');
-    expect(registry.listPlugins('storage')).toEqual([]);
-  });
-
-  it('refuses two packages with the same id, naming both', async () => {
-    const registry = new PluginRegistry();
-    const failure = registry.load([fixture('good'), fixture('duplicate-id')]);
-    await expect(failure).rejects.toMatchObject({ failure: 'duplicate-id' });
-    await expect(failure).rejects.toThrow(
-      `notifier plugin id "notifier-memory" is already loaded: both ${fixture('good')} and ${fixture('duplicate-id')} provide it; list only one of them`,
-    );
-  });
-
-  it('refuses a package listed twice', async () => {
-    await expect(new PluginRegistry().load([fixture('good'), fixture('good')])).rejects.toThrow(`${fixture('good')} is listed twice`);
-  });
-
-  it('stops at the first refused package, naming it', async () => {
-    await expect(new PluginRegistry().load([fixture('good'), fixture('api-v2'), fixture('not-a-plugin')])).rejects.toThrow(
-      `cannot load plugin package ${fixture('api-v2')}:`,
-    );
   });
 });

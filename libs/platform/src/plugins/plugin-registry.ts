@@ -16,7 +16,6 @@ import {
 } from '@trellis/plugin-sdk';
 import { formatPath, unknownKeys } from './config-schema-walk';
 import { PluginInstanceError, PluginLoadError } from './plugin-errors';
-import { type ImportPluginOptions, importPluginPackage } from './plugin-loader';
 
 /** Instance names: lowercase letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 64 characters. */
 export const INSTANCE_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -81,20 +80,6 @@ export class PluginRegistry {
   constructor(options: PluginRegistryOptions = {}) {
     this.dataDir = resolve(options.dataDir ?? join('.trellis', 'plugins'));
     this.loggerFor = options.loggerFor ?? (() => noopLogger);
-  }
-
-  /**
-   * Imports and registers each listed package, in order (see `importPluginPackage`). Throws
-   * `PluginLoadError` at the first package refused, naming it and why.
-   */
-  async load(packageNames: readonly string[], options?: ImportPluginOptions): Promise<AnyPlugin[]> {
-    const loaded: AnyPlugin[] = [];
-    for (const name of packageNames) {
-      const { plugin } = await importPluginPackage(name, options);
-      this.register(plugin, name);
-      loaded.push(plugin);
-    }
-    return loaded;
   }
 
   /**

@@ -106,6 +106,27 @@ describe('loadPluginPackages', () => {
     ]);
   });
 
+  it('registers listed packages in order, a package listed twice once', async () => {
+    const registry = new PluginRegistry();
+    await loadPluginPackages(registry, { packages: [fixture('good'), fixture('esm-compiled'), fixture('good')] });
+    expect(registry.listPlugins('notifier').map((p) => p.manifest.id)).toEqual(['notifier-memory', 'notifier-esm-compiled']);
+    expect(registry.listPlugins('storage')).toEqual([]);
+  });
+
+  it('stops at the first refused listed package, naming it', async () => {
+    const registry = new PluginRegistry();
+    await expect(loadPluginPackages(registry, { packages: [fixture('good'), fixture('api-v2'), fixture('not-a-plugin')] })).rejects.toThrow(
+      `cannot load plugin package ${fixture('api-v2')}:`,
+    );
+  });
+
+  it('refuses two listed packages with one plugin id, naming both', async () => {
+    await expect(loadPluginPackages(new PluginRegistry(), { packages: [fixture('good'), fixture('duplicate-id')] })).rejects.toMatchObject({
+      failure: 'duplicate-id',
+      message: expect.stringContaining(`both ${fixture('good')} and ${fixture('duplicate-id')} provide it`),
+    });
+  });
+
   it('loads listed names from the program alone when no plugins directory is set', async () => {
     const programDir = await directory({ 'node_modules/@fixture/plugin-esm-compiled': 'esm-compiled' });
     const registry = new PluginRegistry();
