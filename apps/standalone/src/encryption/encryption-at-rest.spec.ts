@@ -34,6 +34,9 @@ describe('encryption at rest in a standalone process', () => {
   let running: RunningProcess;
   let gateway: string;
   let token: string;
+  /** The run whose file may hold the marker: set by the first spec. */
+  let clearRunId = 'none';
+  const projects = new Map<string, { id: string }>();
   const address = (service: string) => running.services.find((candidate) => candidate.name === service)!.grpcAddress;
   const client = <T extends GenServiceMethods>(desc: GenService<T>, service: string) => createGrpcClient(desc, address(service), { token });
   const exchange = async () => (await createGrpcClient(TokenServiceDesc, address('governance')).exchangeApiKey({ apiKey: ADMIN_KEY })).token;
@@ -53,6 +56,11 @@ describe('encryption at rest in a standalone process', () => {
     running = await runProcess({ mode: 'standalone', services: SERVICES, edges: EDGES, plugins: BUILT_IN_PLUGINS, print: () => undefined });
     gateway = running.edges.find((edge) => edge.name === 'gateway')!.address;
     token = await exchange();
+    for (const [name, encryptAtRest] of [['in-the-clear', false], ['secret', true], ['was-secret', true]] as const) {
+      const { project } = await client(IdentityServiceDesc, 'governance').createProject({ name, encryptAtRest });
+      projects.set(name, project!);
+    }
+    token = await exchange(); // a token that names the new projects
   });
 
   afterAll(async () => {
@@ -61,10 +69,9 @@ describe('encryption at rest in a standalone process', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A run in a new project (encrypted at rest or not), its weights uploaded through MLflow's artifact route. */
-  const runWithWeights = async (name: string, encryptAtRest: boolean) => {
-    const { project } = await client(IdentityServiceDesc, 'governance').createProject({ name, encryptAtRest });
-    token = await exchange(); // a token that names the new project
+  /** A run in the project named `name`, its weights uploaded through MLflow's artifact route. */
+  const runWithWeights = async (name: string) => {
+    const project = projects.get(name);
     const { experiment } = await client(ExperimentServiceDesc, 'tracking').createExperiment({ projectId: project!.id, name: `${name}-experiment` });
     const { run } = await client(RunServiceDesc, 'tracking').createRun({ experimentId: experiment!.id });
     const root = `${experiment!.id}/${run!.info!.id}/artifacts`;
@@ -80,8 +87,9 @@ describe('encryption at rest in a standalone process', () => {
   };
 
   it("stores an encrypted project's artifacts and registry copies with no plaintext on disk, and gives them back byte for byte", async () => {
-    const clear = await runWithWeights('in-the-clear', false);
-    const secret = await runWithWeights('secret', true);
+    const clear = await runWithWeights('in-the-clear');
+    clearRunId = clear.runId;
+    const secret = await runWithWeights('secret');
 
     // The scan finds the clear project's file, so finding nothing else means something.
     expect(filesWithMarker(dataDir).every((path) => path.includes(clear.runId))).toBe(true);
@@ -107,12 +115,22 @@ describe('encryption at rest in a standalone process', () => {
     expect(filesWithMarker(dataDir)[0]).toContain(clear.runId);
   });
 
-  it('keeps a run encrypted after its project stops asking: the flag applies to new runs and versions only', async () => {
-    const secret = await runWithWeights('was-secret', true);
+  it('keeps a run encrypted after its project stops asking, and its registry copies too: the flag applies to new runs and versions only', async () => {
+    const secret = await runWithWeights('was-secret');
     await client(IdentityServiceDesc, 'governance').updateProject({ project: { id: secret.projectId, encryptAtRest: false }, updateMask: { paths: ['encrypt_at_rest'] } });
     const upload = await http(`/api/2.0/mlflow-artifacts/artifacts/${secret.root}/later.bin`, { method: 'PUT', body: WEIGHTS });
     expect(upload.status).toBe(200);
-    expect(filesWithMarker(dataDir).filter((path) => path.includes(secret.runId))).toEqual([]);
+    const { run } = await client(RunServiceDesc, 'tracking').getRun({ runId: secret.runId });
+    expect(run?.info?.artifactsEncrypted).toBe(true);
+
+    const registry = client(RegistryServiceDesc, 'registry');
+    await registry.createModel({ projectId: secret.projectId, name: 'was-secret-model' });
+    await registry.createVersion({ projectId: secret.projectId, modelName: 'was-secret-model', source: `runs:/${secret.runId}/model` });
+    const { version } = await registry.waitVersion({ projectId: secret.projectId, modelName: 'was-secret-model', version: 1n }, { timeoutMs: 30_000 });
+    expect(version).toMatchObject({ status: ModelVersionStatus.READY, statusMessage: '' });
+
+    expect(filesWithMarker(dataDir).filter((path) => !path.includes(clearRunId))).toEqual([]);
     expect((await download(`${secret.root}/later.bin`)).equals(WEIGHTS)).toBe(true);
+    expect((await download(`models/was-secret/was-secret-model/1/weights.bin`)).equals(WEIGHTS)).toBe(true);
   });
 });

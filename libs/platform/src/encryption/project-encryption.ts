@@ -4,7 +4,7 @@ import type { KeyManager } from '@trellis/plugin-sdk';
 import { IdentityServiceDesc } from '@trellis/proto';
 import { resourceName } from '../audit/resource-name';
 import type { Caller } from '../auth/caller';
-import { FailedPreconditionError } from '../errors';
+import { UnavailableError } from '../errors';
 import { DependencyUnavailableError, forwardAs, ServiceClients } from '../grpc/service-clients';
 import type { Logger } from '../ops/logger';
 import { InjectPluginInstances, PluginInstances } from '../plugins';
@@ -35,16 +35,18 @@ export class ProjectEncryption {
 
   /**
    * The kms instance that encrypts what `projectId` stores from now on, or null when the project
-   * does not ask for encryption at rest. Fails with UNAVAILABLE when governance does not answer,
-   * and with FAILED_PRECONDITION `KMS_INSTANCE_MISSING` when the service has no such instance,
-   * rather than store in the clear what should be encrypted.
+   * does not ask for encryption at rest; `from.encrypted` says the objects are copies of encrypted
+   * ones (a run's artifacts), which stay encrypted whatever the project asks now. Fails with
+   * UNAVAILABLE when governance does not answer, or `KMS_INSTANCE_MISSING` when the service has no
+   * such instance (its configuration lacks it), rather than store in the clear what should be
+   * encrypted.
    */
-  async kmsFor(caller: Caller, projectId: string): Promise<string | null> {
-    if (!(await this.asksForEncryption(caller, projectId))) return null;
+  async kmsFor(caller: Caller, projectId: string, from: { encrypted?: boolean } = {}): Promise<string | null> {
+    if (!from.encrypted && !(await this.asksForEncryption(caller, projectId))) return null;
     const name = await this.kms.choiceFor(projectId);
     if (!this.kms.has(name)) {
       const names = this.kms.names();
-      throw new FailedPreconditionError(
+      throw new UnavailableError(
         `project ${projectId} asks for encryption at rest, and there is no kms instance "${name}" to encrypt with (instances: ${names.length ? names.join(', ') : 'none'}); build kms-local into the program or declare kms.${name} in the configuration`,
         { reason: 'KMS_INSTANCE_MISSING', resource: resourceName(['projects', projectId]) },
       );

@@ -151,12 +151,14 @@ export class VersionService implements OnModuleInit {
     // Checked before tracking is asked anything on the caller's behalf.
     await this.access.require(caller, input.projectId, input.name, target);
     const runId = source.kind === 'run' ? source.runId : input.runId;
-    const lineage = runId ? await this.readRun(caller, runId, input.projectId) : null;
+    const run = runId ? await this.readRun(caller, runId, input.projectId) : null;
+    const lineage = run?.lineage ?? null;
     if (source.kind === 'run' && source.experimentId && lineage?.experimentId !== source.experimentId) {
       throw new InvalidArgumentError(`names experiment ${source.experimentId}, but run ${runId} is in experiment ${lineage?.experimentId}`, 'source');
     }
-    // Read before the transaction: a version keeps for life whether its copy is encrypted.
-    const projectKms = source.kind === 'reference' ? null : await this.encryption.kmsFor(caller, input.projectId);
+    // Read before the transaction: a version keeps for life whether its copy is encrypted, and a
+    // copy of an encrypted run stays encrypted whatever its project now asks.
+    const kms = source.kind === 'reference' ? null : await this.encryption.kmsFor(caller, input.projectId, { encrypted: run?.artifactsEncrypted && source.kind === 'run' });
 
     const { view, job } = await this.versions.transaction(async (tx) => {
       const model = await this.access.lock(tx, caller, input.projectId, input.name, target);
@@ -177,7 +179,7 @@ export class VersionService implements OnModuleInit {
         runLink: input.runLink,
         storageUri: origin.storageUri,
         artifactStore: origin.copy ? REGISTRY_STORE : null,
-        artifactKms: origin.copy ? (projectKms ?? origin.kms ?? null) : null,
+        artifactKms: origin.copy ? (kms ?? origin.kms ?? null) : null,
         lineage: origin.lineage,
         creatorId: caller.authenticated.id,
         createdAt: now,
@@ -458,7 +460,7 @@ export class VersionService implements OnModuleInit {
    * Reads the run once, through tracking with the caller's own permissions, and keeps what
    * lineage needs, so it still answers after the run is deleted.
    */
-  private async readRun(caller: Caller, runId: string, projectId: string): Promise<StoredLineage> {
+  private async readRun(caller: Caller, runId: string, projectId: string): Promise<{ lineage: StoredLineage; artifactsEncrypted: boolean }> {
     let response;
     try {
       response = await this.clients.of(RunServiceDesc, 'tracking').getRun({ runId }, forwardAs(caller));
@@ -471,7 +473,7 @@ export class VersionService implements OnModuleInit {
     if (run?.info?.projectId !== projectId) {
       throw new InvalidArgumentError(`run ${runId} belongs to project ${run?.info?.projectId}, not to the model's project ${projectId}`, 'run_id');
     }
-    return {
+    const lineage: StoredLineage = {
       runId,
       experimentId: run.info.experimentId,
       runName: run.info.runName,
@@ -483,6 +485,7 @@ export class VersionService implements OnModuleInit {
         context: input.tags.find((tag) => tag.key === 'mlflow.data.context')?.value ?? '',
       })),
     };
+    return { lineage, artifactsEncrypted: run.info.artifactsEncrypted };
   }
 }
 

@@ -35,5 +35,6 @@ export function runInfoToProto(run: RunEntity): RunInfo {
     artifactUri: run.artifactUri,
     lifecycleStage: lifecycleStageToProto(run.lifecycleStage),
     parentRunId: run.parentRunId ?? '',
+    artifactsEncrypted: !!run.artifactKms,
   });
 }

@@ -36,6 +36,7 @@ function runOnWire({ run, params, tags, metrics, inputs }: RunView): WireMessage
       artifactUri: run.artifactUri,
       lifecycleStage: run.lifecycleStage === 'deleted' ? LifecycleStage.DELETED : LifecycleStage.ACTIVE,
       parentRunId: run.parentRunId ?? '',
+      artifactsEncrypted: !!run.artifactKms,
     },
     data: { metrics, params, tags },
     inputs: { datasetInputs: inputs.map((input) => ({ tags: input.tags, dataset: input })) },
