@@ -174,10 +174,11 @@ export class VersionFileService implements OnModuleDestroy {
     asService: AsService,
     signal: AbortSignal,
   ): Promise<void> {
-    const chunks = this.clients.of(ArtifactServiceDesc, 'tracking').downloadArtifact({ runId: from.runId, path }, await asService(COPY_CALL_TIMEOUT_MS));
+    const artifacts = this.clients.of(ArtifactServiceDesc, 'tracking');
     const body = Readable.from(
       (async function* () {
-        for await (const { chunk } of chunks) yield chunk;
+        // The call starts when the store first reads, which may be long after this; its token is got then.
+        for await (const { chunk } of artifacts.downloadArtifact({ runId: from.runId, path }, await asService(COPY_CALL_TIMEOUT_MS))) yield chunk;
       })(),
       { objectMode: false },
     );
