@@ -35,10 +35,14 @@ let work: string;
 let sdkTarball: string;
 let examples: string[];
 
-/** Runs a program, failing with its output (a compiler's errors, a test report) when it fails. */
+/**
+ * Runs a program, failing with its output (a compiler's errors, a test report) when it fails. The
+ * npm_* variables of an `npm test` that runs this spec stay out: they would point npm at the repository.
+ */
 async function exec(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
   try {
-    const { stdout, stderr } = await run(file, args, { cwd, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await run(file, args, { cwd, env: { ...inherited, ...env }, maxBuffer: 64 * 1024 * 1024 });
     return `${stdout}${stderr}`;
   } catch (error) {
     const { stdout = '', stderr = '', message } = error as { stdout?: string; stderr?: string; message: string };
