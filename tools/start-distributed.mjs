@@ -24,7 +24,7 @@ import { ensureInstalled } from './ensure-installed.mjs';
 /** The programs, in start order; each entry says what it needs to know about those before it. */
 const PROGRAMS = [
   { name: 'governance', env: () => ({}) },
-  { name: 'tracking', env: (up) => ({ TRELLIS_AUTH_JWKS_URL: jwksUrl(up) }) },
+  { name: 'tracking', env: (up) => ({ TRELLIS_AUTH_JWKS_URL: jwksUrl(up), TRELLIS_GOVERNANCE_ADDRESS: up.governance.grpc }) },
   {
     name: 'registry',
     env: (up) => ({

@@ -46,7 +46,12 @@ describe('revocation in distributed mode: governance, tracking and the gateway e
     );
     governanceAddress = governance.services[0].grpcAddress;
     const tracking = await start(
-      { TRELLIS_TRACKING_DATABASE_URL: trackingDb.config.url, TRELLIS_TRACKING_PORT: '0', TRELLIS_AUTH_JWKS_URL: `${governance.opsAddress}/.well-known/jwks.json` },
+      {
+        TRELLIS_TRACKING_DATABASE_URL: trackingDb.config.url,
+        TRELLIS_TRACKING_PORT: '0',
+        TRELLIS_AUTH_JWKS_URL: `${governance.opsAddress}/.well-known/jwks.json`,
+        TRELLIS_GOVERNANCE_ADDRESS: governanceAddress,
+      },
       { services: [trackingService], plugins: [storageFs] },
     );
     trackingAddress = tracking.services[0].grpcAddress;

@@ -56,7 +56,7 @@ describe('registry as its own process beside tracking and governance (distribute
     });
     governanceAddress = await start([governanceService], { TRELLIS_DATA_DIR: dirs[0], TRELLIS_GOVERNANCE_DATABASE_URL: databases[0].config.url, TRELLIS_GOVERNANCE_PORT: '0' });
     process.env.TRELLIS_AUTH_JWKS_URL = `${processes[0].opsAddress}/.well-known/jwks.json`;
-    trackingAddress = await start([trackingService], { TRELLIS_TRACKING_DATABASE_URL: databases[1].config.url, TRELLIS_TRACKING_PORT: '0' });
+    trackingAddress = await start([trackingService], { TRELLIS_TRACKING_DATABASE_URL: databases[1].config.url, TRELLIS_TRACKING_PORT: '0', TRELLIS_GOVERNANCE_ADDRESS: governanceAddress });
     registryAddress = await start([registryService], {
       TRELLIS_DATA_DIR: dirs[1],
       TRELLIS_REGISTRY_DATABASE_URL: databases[2].config.url,

@@ -39,6 +39,7 @@ describe('tracking as its own process beside governance (distributed: PostgreSQL
       TRELLIS_TRACKING_DATABASE_URL: trackingDb.config.url,
       TRELLIS_TRACKING_PORT: '0',
       TRELLIS_AUTH_JWKS_URL: `${governance.opsAddress}/.well-known/jwks.json`,
+      TRELLIS_GOVERNANCE_ADDRESS: governance.services[0].grpcAddress,
     });
     tracking = await runProcess({ mode: 'distributed', services: [trackingService], plugins: [storageFs], print: () => undefined });
   });

@@ -17,6 +17,8 @@ export const trackingService = defineService({
   defaultPort: 50053,
   module: TrackingModule,
   grpcServices: [ExperimentServiceDesc, RunServiceDesc, MetricServiceDesc, ArtifactServiceDesc],
+  // Asks governance whether a project encrypts at rest when one of its runs is created.
+  calls: ['governance'],
   plugins: {
     storage: { purpose: "keeps runs' artifacts, in the instance each project chose" },
     kms: { purpose: 'encrypts the artifacts of projects that ask for encryption at rest', optional: true },
