@@ -1,6 +1,9 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { loadConfig } from '../config';
+import { createLogger } from '../ops/logger';
+import { PlatformRuntime } from '../service/platform-runtime';
 import { PluginRegistry } from './plugin-registry';
 import { findPluginPackages, loadPluginPackages } from './plugins-dir';
 
@@ -155,6 +158,31 @@ describe('loadPluginPackages', () => {
     const dir = await directory({ a: 'good', b: 'duplicate-id' });
     await expect(loadPluginPackages(new PluginRegistry(), { packages: [], pluginsDir: dir })).rejects.toThrow(
       `notifier plugin id "notifier-memory" is already loaded: both ${join(dir, 'a')} and ${join(dir, 'b')} provide it`,
+    );
+  });
+});
+
+describe('a process with pluginsDir', () => {
+  const config = async (pluginsDir: string) => {
+    const file = join(base, 'trellis.yaml');
+    await writeFile(file, '{}\n');
+    return loadConfig({ file, env: { TRELLIS_PLUGINS_DIR: pluginsDir, TRELLIS_DATA_DIR: join(base, 'data'), TRELLIS_OPS_PORT: '0' } });
+  };
+
+  it('has the plugins of the directory registered when it starts', async () => {
+    const dir = await directory({ 'node_modules/@acme/notifier': 'good' });
+    const runtime = await PlatformRuntime.create(await config(dir), { withoutBroker: true, logger: createLogger({ level: 'silent' }) });
+    try {
+      expect(runtime.plugins.plugin('notifier', 'notifier-memory')).toBeDefined();
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it("refuses to start when a package there fails to load, with the loader's message", async () => {
+    const dir = await directory({ 'node_modules/storage-next': 'api-v2' });
+    await expect(PlatformRuntime.create(await config(dir), { withoutBroker: true, logger: createLogger({ level: 'silent' }) })).rejects.toThrow(
+      `cannot load plugin package ${join(dir, 'node_modules', 'storage-next')}: plugin storage-next declares apiVersion "v2"`,
     );
   });
 });
