@@ -1,4 +1,4 @@
-import { FailedPreconditionError } from '@trellis/platform';
+import { ConfigError } from '@trellis/platform';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { PrincipalEntity } from './identity.entity';
@@ -11,19 +11,17 @@ export function serviceAccountName(service: string): string {
 
 /**
  * The service account of platform service `service` in the first org, made now if it has none
- * (inside `tx`). Only governance makes such accounts (at a standalone start, or an operator's
+ * (inside `tx`); a ConfigError, which an operator fixes, when it cannot. Only governance makes such accounts (at a standalone start, or an operator's
  * `npm run service-key`); CreatePrincipal cannot, since their tokens read every project of the org.
  */
 export async function ensureServiceAccount(identities: IdentityRepository, tx: EntityManager, service: string): Promise<PrincipalEntity> {
   const org = await identities.firstOrg(tx);
-  if (!org) throw new FailedPreconditionError('governance has no org yet: start Trellis once, and it creates the default org', { reason: 'NO_ORG_YET' });
+  if (!org) throw new ConfigError('governance has no org yet: start Trellis once, and it creates the default org');
   const existing = await identities.serviceAccountForUpdate(tx, org.id, service);
   if (existing) return existing;
   const name = serviceAccountName(service);
   if (await identities.principalNamed(tx, org.id, name)) {
-    throw new FailedPreconditionError(`a principal named ${name} already exists and is not the ${service} service's own account: rename it, then try again`, {
-      reason: 'PRINCIPAL_NAME_TAKEN',
-    });
+    throw new ConfigError(`a principal named ${name} already exists and is not the ${service} service's own account: rename it, then try again`);
   }
   return identities.insertPrincipal(tx, {
     id: randomUUID(),

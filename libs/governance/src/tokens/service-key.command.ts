@@ -1,4 +1,4 @@
-import { AuditRecorder, ConfigError, DomainError, createLogger, databaseFor, loadConfig, openDatabase, Outbox, readableFailure, type TrellisConfig } from '@trellis/platform';
+import { AuditRecorder, ConfigError, createLogger, databaseFor, loadConfig, openDatabase, Outbox, readableFailure, type TrellisConfig } from '@trellis/platform';
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
@@ -61,5 +61,5 @@ export function runServiceKeyCommand(args: readonly string[]): void {
       }
       process.exit(0);
     })
-    .catch((error: unknown) => failed(error instanceof DomainError ? error.message : readableFailure(error)));
+    .catch((error: unknown) => failed(readableFailure(error)));
 }
