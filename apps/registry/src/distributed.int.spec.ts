@@ -3,9 +3,9 @@ import { status } from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { governanceService } from '@trellis/governance';
+import { governanceService, issueServiceKeyAsOperator } from '@trellis/governance';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
-import { createGrpcClient, runProcess, type GrpcClient, type RunningProcess } from '@trellis/platform';
+import { createGrpcClient, loadConfig, runProcess, type GrpcClient, type RunningProcess } from '@trellis/platform';
 import storageFs from '@trellis/plugin-storage-fs';
 import {
   ApprovalServiceDesc,
@@ -57,7 +57,10 @@ describe('registry as its own process beside tracking and governance (distribute
     governanceAddress = await start([governanceService], { TRELLIS_DATA_DIR: dirs[0], TRELLIS_GOVERNANCE_DATABASE_URL: databases[0].config.url, TRELLIS_GOVERNANCE_PORT: '0' });
     process.env.TRELLIS_AUTH_JWKS_URL = `${processes[0].opsAddress}/.well-known/jwks.json`;
     trackingAddress = await start([trackingService], { TRELLIS_TRACKING_DATABASE_URL: databases[1].config.url, TRELLIS_TRACKING_PORT: '0', TRELLIS_GOVERNANCE_ADDRESS: governanceAddress });
+    // The registry copies as its own service account: an operator issues its key, which it reads from the environment.
+    process.env.SPEC_REGISTRY_KEY = (await issueServiceKeyAsOperator(loadConfig({ services: ['governance'] }), 'registry')).secret;
     registryAddress = await start([registryService], {
+      TRELLIS_REGISTRY_CREDENTIAL: 'env:SPEC_REGISTRY_KEY',
       TRELLIS_DATA_DIR: dirs[1],
       TRELLIS_REGISTRY_DATABASE_URL: databases[2].config.url,
       TRELLIS_REGISTRY_PORT: '0',
@@ -146,6 +149,20 @@ describe('the registry program in distributed mode without its neighbours', () =
     Object.assign(process.env, { TRELLIS_MODE: 'distributed', TRELLIS_AUTH_JWKS_URL: 'http://127.0.0.1:1/.well-known/jwks.json', TRELLIS_NATS_URL: 'nats://127.0.0.1:1' });
     await expect(runProcess({ mode: 'distributed', services: [registryService], plugins: [storageFs], print: () => undefined })).rejects.toThrow(
       'registry calls tracking and governance, which this process does not run: set services.tracking.address (TRELLIS_TRACKING_ADDRESS) and services.governance.address (TRELLIS_GOVERNANCE_ADDRESS) to host:port of their gRPC servers',
+    );
+  });
+
+  it('refuses to start without its own credential, naming the setting and how to get one', async () => {
+    delete process.env.TRELLIS_REGISTRY_CREDENTIAL;
+    Object.assign(process.env, {
+      TRELLIS_MODE: 'distributed',
+      TRELLIS_AUTH_JWKS_URL: 'http://127.0.0.1:1/.well-known/jwks.json',
+      TRELLIS_NATS_URL: 'nats://127.0.0.1:1',
+      TRELLIS_TRACKING_ADDRESS: '127.0.0.1:1',
+      TRELLIS_GOVERNANCE_ADDRESS: '127.0.0.1:1',
+    });
+    await expect(runProcess({ mode: 'distributed', services: [registryService], plugins: [storageFs], print: () => undefined })).rejects.toThrow(
+      'registry runs work as its own service account, so it needs a credential: set services.registry.credential (TRELLIS_REGISTRY_CREDENTIAL) to env:<VARIABLE> or file:/path holding its API key (`npm run service-key -- registry` issues one)',
     );
   });
 });

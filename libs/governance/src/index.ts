@@ -1,3 +1,3 @@
 export { governanceService } from './governance.definition';
 export { runAdminKeyCommand } from './tokens/admin-key.command';
-export { runServiceKeyCommand } from './tokens/service-key.command';
+export { issueServiceKeyAsOperator, runServiceKeyCommand } from './tokens/service-key.command';

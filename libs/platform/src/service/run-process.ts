@@ -129,14 +129,14 @@ function checkPlan(plan: ProcessPlan, config: TrellisConfig): void {
     );
   }
   for (const service of plan.services) {
-    // Its credential is read at start; a missing setting is named before anything starts.
-    if (service.identity) credentialReference(service.name, config);
     const calls = [...(service.calls ?? []), ...(service.identity && !service.calls?.includes('governance') ? ['governance'] : [])];
     const missing = calls.filter((other) => !hosted.has(other) && !config.services[other]?.address);
     if (missing.length > 0) {
       const settings = missing.map((other) => `services.${other}.address (TRELLIS_${other.toUpperCase()}_ADDRESS)`);
       throw new ConfigError(`${service.name} calls ${missing.join(' and ')}, which this process does not run: set ${settings.join(' and ')} to host:port of their gRPC servers`);
     }
+    // Its credential is read at start; a missing setting is named before anything starts.
+    if (service.identity) credentialReference(service.name, config);
   }
 }
 
