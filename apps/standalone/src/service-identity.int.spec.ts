@@ -89,7 +89,8 @@ describe('a registry copy that outlasts every token it started with', () => {
     expect(readFileSync(keyFile, 'utf8').trim()).toMatch(/^trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
     const identity = createGrpcClient(IdentityServiceDesc, address('governance'), { token: await tokenFor(ADMIN_KEY) });
     const { principals } = await identity.listPrincipals({});
-    expect(principals.find((principal) => principal.name === 'service-registry')).toMatchObject({ kind: PrincipalKind.SERVICE_ACCOUNT, orgAdmin: false });
+    expect(principals.find((principal) => principal.name === 'service-registry')).toMatchObject({ kind: PrincipalKind.SERVICE_ACCOUNT, orgAdmin: false, service: 'registry' });
+    expect(principals.find((principal) => principal.name === 'admin')?.service).toBe('');
   });
 
   it("completes READY, as the registry acting for its creator, renewing its own token on the way, and tracking's audit says so", async () => {

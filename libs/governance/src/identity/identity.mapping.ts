@@ -32,6 +32,7 @@ export function principalToProto(principal: PrincipalEntity): MessageInitShape<t
   return {
     ...principal,
     kind: principal.kind === 'user' ? PrincipalKind.USER : PrincipalKind.SERVICE_ACCOUNT,
+    service: principal.service ?? '',
     createTime: timestampFromMs(principal.createdAt),
   };
 }
