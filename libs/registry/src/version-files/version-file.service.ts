@@ -175,18 +175,26 @@ export class VersionFileService implements OnModuleDestroy {
     signal: AbortSignal,
   ): Promise<void> {
     const artifacts = this.clients.of(ArtifactServiceDesc, 'tracking');
+    // What tracking answered, whatever the store makes of the body's failure (a plugin may wrap it as its own).
+    let sourceFailure: unknown;
     const body = Readable.from(
       (async function* () {
-        // The call starts when the store first reads, which may be long after this; its token is got then.
-        for await (const { chunk } of artifacts.downloadArtifact({ runId: from.runId, path }, await asService(COPY_CALL_TIMEOUT_MS))) yield chunk;
+        try {
+          // The call starts when the store first reads, which may be long after this; its token is got then.
+          for await (const { chunk } of artifacts.downloadArtifact({ runId: from.runId, path }, await asService(COPY_CALL_TIMEOUT_MS))) yield chunk;
+        } catch (error) {
+          sourceFailure = error;
+          throw error;
+        }
       })(),
       { objectMode: false },
     );
     try {
       await store.put(key, body, { signal });
     } catch (error) {
-      if ((error as { code?: unknown }).code === status.NOT_FOUND) throw new CopyFailure(`run ${from.runId} has no artifact "${path}"`);
-      throw error;
+      const failure = sourceFailure ?? error;
+      if ((failure as { code?: unknown }).code === status.NOT_FOUND) throw new CopyFailure(`run ${from.runId} has no artifact "${path}"`);
+      throw failure;
     }
   }
 
