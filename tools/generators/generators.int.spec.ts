@@ -1,12 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { PLUGIN_KINDS } from '@trellis/plugin-sdk';
 
 const ROOT = join(__dirname, '..', '..');
 const SERVICE = 'inventory';
 const RESOURCE = 'batch';
-const PLUGIN = 'storage-scratch';
+/** One plugin of every kind the SDK declares: `storage-scratch`, `compute-scratch`, ... */
+const PLUGINS = PLUGIN_KINDS.map((kind) => ({ kind, id: `${kind}-scratch` }));
 
 /** Type-check, lint and the generated specs each take minutes on a busy machine. */
 const STEP_TIMEOUT = 10 * 60_000;
@@ -59,23 +61,22 @@ function succeeded({ status, output }: { status: number | null; output: string }
 describe('the generators, run in a copy of the repository', () => {
   let copy: string;
   let lockBefore: string;
-  const generated: Record<'service' | 'plugin', { status: number | null; output: string }> = {} as never;
+  const generated: Record<string, { status: number | null; output: string }> = {};
 
   beforeAll(() => {
     copy = copyOfRepository();
     lockBefore = readFileSync(join(copy, 'package-lock.json'), 'utf8');
     generated.service = run(copy, 'node', ['tools/generators/new-service.mjs', SERVICE, '--resource', RESOURCE]);
-    generated.plugin = run(copy, 'node', ['tools/generators/new-plugin.mjs', 'storage', 'scratch']);
+    for (const { kind, id } of PLUGINS) generated[id] = run(copy, 'node', ['tools/generators/new-plugin.mjs', kind, 'scratch']);
   }, STEP_TIMEOUT);
 
   afterAll(() => {
     if (copy) rmSync(copy, { recursive: true, force: true });
   });
 
-  it('makes the service and the plugin, and touches nothing of this repository', () => {
-    expect(succeeded(generated.service)).toEqual({ status: 0 });
-    expect(succeeded(generated.plugin)).toEqual({ status: 0 });
-    for (const path of [`proto/trellis/${SERVICE}/v1/${SERVICE}_service.proto`, `libs/${SERVICE}/src/batches/batch.service.ts`, `apps/${SERVICE}/src/main.ts`, `plugins/${PLUGIN}/src/index.ts`]) {
+  it('makes the service and a plugin of every kind, and touches nothing of this repository', () => {
+    for (const [what, result] of Object.entries(generated)) expect({ what, ...succeeded(result) }).toEqual({ what, status: 0 });
+    for (const path of [`proto/trellis/${SERVICE}/v1/${SERVICE}_service.proto`, `libs/${SERVICE}/src/batches/batch.service.ts`, `apps/${SERVICE}/src/main.ts`, ...PLUGINS.map(({ id }) => `plugins/${id}/src/index.ts`)]) {
       expect({ path, inCopy: existsSync(join(copy, path)), here: existsSync(join(ROOT, path)) }).toEqual({ path, inCopy: true, here: false });
     }
     expect(readFileSync(join(ROOT, 'tsconfig.base.json'), 'utf8')).not.toContain(`@trellis/${SERVICE}`);
@@ -88,7 +89,7 @@ describe('the generators, run in a copy of the repository', () => {
     expect(readFileSync(join(copy, 'docs/configuration.md'), 'utf8')).toContain(`TRELLIS_INVENTORY_MAX_BATCHES_PER_PROJECT`);
   });
 
-  it('refuses a taken name, a bad name and a kind without a template, changing nothing', () => {
+  it('refuses a taken name, a bad name, an unknown kind and a kind without a template, changing nothing', () => {
     const before = readFileSync(join(copy, 'tsconfig.base.json'), 'utf8');
     const again = run(copy, 'node', ['tools/generators/new-service.mjs', SERVICE]);
     expect(again.status).not.toBe(0);
@@ -97,8 +98,17 @@ describe('the generators, run in a copy of the repository', () => {
     expect(run(copy, 'node', ['tools/generators/new-service.mjs', 'platform']).output).toContain('"platform" is reserved');
     // npm keeps options given before `--` to itself: the value that arrives alone is refused, not ignored.
     expect(run(copy, 'node', ['tools/generators/new-service.mjs', 'data', 'dataset']).output).toContain('unexpected argument "dataset"');
-    expect(run(copy, 'node', ['tools/generators/new-plugin.mjs', 'storage', 'scratch']).output).toContain(`plugins/${PLUGIN} exists already`);
-    expect(run(copy, 'node', ['tools/generators/new-plugin.mjs', 'kms', 'vault']).output).toContain('there is no template for kms plugins yet');
+    expect(run(copy, 'node', ['tools/generators/new-plugin.mjs', 'storage', 'scratch']).output).toContain('plugins/storage-scratch exists already');
+    expect(run(copy, 'node', ['tools/generators/new-plugin.mjs', 'kms', 'Vault']).output).toContain('"Vault" is not a plugin name');
+    expect(run(copy, 'node', ['tools/generators/new-plugin.mjs', 'queue', 'nats']).output).toContain('"queue" is not a plugin kind; the kinds are storage, compute, drift, runtime, kms, notifier');
+    // As for a kind the SDK adds before anyone writes its template.
+    const templates = join(copy, 'tools/generators/templates/plugin');
+    renameSync(join(templates, 'kms'), join(templates, 'kms-set-aside'));
+    try {
+      expect(run(copy, 'node', ['tools/generators/new-plugin.mjs', 'kms', 'vault']).output).toContain('there is no template for kms plugins yet: add tools/generators/templates/plugin/kms');
+    } finally {
+      renameSync(join(templates, 'kms-set-aside'), join(templates, 'kms'));
+    }
     expect(readFileSync(join(copy, 'tsconfig.base.json'), 'utf8')).toBe(before);
     expect(existsSync(join(copy, 'plugins/kms-vault'))).toBe(false);
   });
@@ -115,15 +125,24 @@ describe('the generators, run in a copy of the repository', () => {
   it('lints what it made and what it edited, module boundaries included', () => {
     // The boundary rule reads the project graph, which nx computes and caches in the copy.
     expect(succeeded(run(copy, 'npx', ['nx', 'show', 'projects']))).toEqual({ status: 0 });
-    const paths = [`libs/${SERVICE}`, `apps/${SERVICE}`, `plugins/${PLUGIN}`, 'apps/standalone/src/services.ts', 'libs/gateway/src/upstreams/exposed-services.ts', 'libs/proto/src/index.ts'];
+    const paths = [`libs/${SERVICE}`, `apps/${SERVICE}`, ...PLUGINS.map(({ id }) => `plugins/${id}`), 'apps/standalone/src/services.ts', 'libs/gateway/src/upstreams/exposed-services.ts', 'libs/proto/src/index.ts'];
     const lint = run(copy, 'npx', ['eslint', '--max-warnings', '0', ...paths]);
     expect(succeeded(lint)).toEqual({ status: 0 });
   }, STEP_TIMEOUT);
 
-  it("passes the new service's specs (SQLite, PostgreSQL, its own process beside governance) and the plugin's conformance suite", () => {
+  it("passes the new service's specs (SQLite, PostgreSQL, its own process beside governance)", () => {
     expect(succeeded(run(copy, 'npx', ['jest', '-c', `libs/${SERVICE}/jest.config.js`]))).toEqual({ status: 0 });
     expect(succeeded(run(copy, 'npx', ['jest', '-c', `apps/${SERVICE}/jest.config.js`]))).toEqual({ status: 0 });
-    expect(succeeded(run(copy, 'npx', ['jest', '-c', `plugins/${PLUGIN}/jest.config.js`]))).toEqual({ status: 0 });
+  }, STEP_TIMEOUT);
+
+  it("passes each plugin's spec, its kind's conformance suite included, as generated", () => {
+    const report = join(copy, 'plugins-jest.json');
+    const projects = PLUGINS.flatMap(({ id }) => ['--projects', `plugins/${id}/jest.config.js`]);
+    expect(succeeded(run(copy, 'npx', ['jest', ...projects, '--json', '--outputFile', report]))).toEqual({ status: 0 });
+    // Every kind's conformance suite ran and passed, not only specs that would pass without one.
+    const { testResults } = JSON.parse(readFileSync(report, 'utf8')) as { testResults: { assertionResults: { ancestorTitles: string[]; status: string }[] }[] };
+    const suites = new Set(testResults.flatMap((file) => file.assertionResults.filter((test) => test.status === 'passed').map((test) => test.ancestorTitles[0])));
+    for (const kind of PLUGIN_KINDS) expect(suites).toContain(`${kind} conformance (v1): ${kind}-scratch`);
   }, STEP_TIMEOUT);
 
   it('keeps the docs spec, the gateway (an OpenAPI path for every exposed method) and the standalone process passing with the service registered', () => {

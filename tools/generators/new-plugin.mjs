@@ -1,7 +1,8 @@
 // `npm run new:plugin <kind> <name>`: adds plugins/<kind>-<name>, the npm package
 // @trellis/plugin-<kind>-<name>, with the kind's conformance suite from @trellis/plugin-sdk/testing
-// wired into its spec and a minimal backend that passes it. See "Adding a service or a plugin" in
-// docs/architecture.md.
+// wired into its spec and a small working implementation that passes it, for every kind (the
+// templates under templates/plugin/<kind>, over templates/plugin/common). See "Adding a service or
+// a plugin" in docs/architecture.md.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,14 +26,12 @@ function pluginKinds(root) {
   return [...declared[1].matchAll(/'([a-z]+)'/g)].map((match) => match[1]);
 }
 
-/** Whether @trellis/plugin-sdk/testing exports the conformance suite of `kind` (`describeStorageConformance`). */
-function hasConformanceSuite(root, kind) {
-  return readFileSync(join(root, 'libs/plugin-sdk/src/testing/index.ts'), 'utf8').includes(`describe${pascal(kind)}Conformance`);
-}
+/** The files every plugin has whatever its kind (package, project, jest and eslint configs, index). */
+const COMMON = 'common';
 
-/** The kinds this generator makes a plugin of: a suite to hold the plugin to, and a template that passes it. */
+/** The kinds this generator makes a plugin of: those with a template, a plugin that passes the kind's conformance suite. */
 function generatableKinds(root) {
-  return pluginKinds(root).filter((kind) => hasConformanceSuite(root, kind) && existsSync(join(HERE, 'templates', 'plugin', kind)));
+  return pluginKinds(root).filter((kind) => existsSync(join(HERE, 'templates', 'plugin', kind)));
 }
 
 /** Throws an Error saying why `kind` and `name` cannot make a plugin here, and what would. */
@@ -41,15 +40,16 @@ function checkPluginNames(root, kind, name) {
   const generatable = generatableKinds(root);
   if (!kind || !name) throw new Error(`name the kind and the plugin: npm run new:plugin <kind> <name>, e.g. npm run new:plugin storage nfs (kinds it makes: ${generatable.join(', ')})`);
   if (!kinds.includes(kind)) throw new Error(`"${kind}" is not a plugin kind; the kinds are ${kinds.join(', ')}`);
-  if (!hasConformanceSuite(root, kind)) {
-    throw new Error(
-      `@trellis/plugin-sdk/testing has no conformance suite for ${kind} plugins yet, so a generated ${kind} plugin could not be checked against its contract: ` +
-        `its spec would pass without testing anything. The suites of the other kinds come with the next issue; until then new:plugin makes ${generatable.join(', ')} plugins`,
-    );
-  }
   if (!generatable.includes(kind)) throw new Error(`there is no template for ${kind} plugins yet: add tools/generators/templates/plugin/${kind}, a minimal plugin that passes describe${pascal(kind)}Conformance`);
   if (!PLUGIN_NAME.test(name)) throw new Error(`"${name}" is not a plugin name: use lowercase letters, digits and single dashes, starting with a letter (the plugin's id is ${kind}-<name>)`);
   if (`${kind}-${name}`.length > MAX_ID_LENGTH) throw new Error(`the plugin id "${kind}-${name}" is longer than ${MAX_ID_LENGTH} characters`);
+}
+
+/** The common files and the kind's, rendered; a file of the kind's replaces the common one at the same path. */
+function renderPlugin(kind, values) {
+  const files = new Map();
+  for (const dir of [COMMON, kind]) for (const file of render(join(HERE, 'templates', 'plugin', dir), values)) files.set(file.path, file);
+  return [...files.values()];
 }
 
 /** Checks everything, then writes the plugin and its registrations. Returns the paths it made. */
@@ -58,7 +58,7 @@ export function newPlugin(root, kind, name) {
   const id = `${kind}-${name}`;
   if (existsSync(join(root, 'plugins', id))) throw new Error(`plugins/${id} exists already; choose another name`);
   const camelId = id.replace(/-([a-z0-9])/g, (_, next) => next.toUpperCase());
-  const files = render(join(HERE, 'templates', 'plugin', kind), { kind, name, id, camelId });
+  const files = renderPlugin(kind, { kind, name, id, camelId });
   refuseExisting(root, files.map(({ path }) => path));
   const edits = planEdits(root, [
     tsconfigPath(`@trellis/plugin-${id}`, `plugins/${id}/src/index.ts`),
