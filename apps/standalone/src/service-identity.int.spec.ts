@@ -145,6 +145,9 @@ describe('a registry copy that outlasts every token it started with', () => {
       expect(event).toMatchObject({ actor: registryAccount.id, onBehalfOf: alice.id, action: 'read', projectId: project.id, resource: `runs/${runId}` });
     }
     expect(reads.map((event) => event.method.split('/')[1]).sort()).toEqual(['DownloadArtifact', 'DownloadArtifact', 'ListArtifacts']);
+    // What services did for Alice, whichever account acted.
+    const forAlice = (await audit.listAuditRecords({ filter: { onBehalfOf: alice.id }, pageSize: 1000 })).records.map((record) => record.event!);
+    expect(forAlice.map((event) => event.id).sort()).toEqual(reads.map((event) => event.id).sort());
     // The chain, with records that name someone acted for, still verifies.
     expect((await audit.verifyAuditChain({})).intact).toBe(true);
   }, (TOKEN_TTL_SECONDS + 90) * 1000);

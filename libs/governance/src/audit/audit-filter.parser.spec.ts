@@ -48,6 +48,10 @@ describe('audit list requests', () => {
     expect(recordFilterFor(filter({ resource: 'runs/r-1' }), adminOfP1AndP2).resource).toEqual({ exact: 'runs/r-1' });
   });
 
+  it('read on_behalf_of: what services did for a user', () => {
+    expect(recordFilterFor(filter({ onBehalfOf: 'user-1' }), adminOfP1AndP2)).toEqual({ projects: ['p1', 'p2'], onBehalfOf: 'user-1' });
+  });
+
   it('refuse a * anywhere but at the end of the resource, and an end before the start', () => {
     expect(() => recordFilterFor(filter({ resource: 'runs/*/x' }), adminOfP1AndP2)).toThrow('filter.resource: may contain * only as its last character');
     expect(() => recordFilterFor(filter({ startTime: { seconds: 20n }, endTime: { seconds: 20n } }), adminOfP1AndP2)).toThrow(

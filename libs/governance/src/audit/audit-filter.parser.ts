@@ -16,6 +16,7 @@ const MAX_FILTER_LENGTH = 1024;
 export function recordFilterFor(filter: AuditFilter | undefined, caller: Caller): RecordFilter {
   const projectId = checked(filter?.projectId ?? '', 'filter.project_id');
   const actor = checked(filter?.actor ?? '', 'filter.actor');
+  const onBehalfOf = checked(filter?.onBehalfOf ?? '', 'filter.on_behalf_of');
   const resource = checked(filter?.resource ?? '', 'filter.resource');
   const projects = caller.projectsWhere('read', 'Audit');
   // The kit's guard lets a role through on kind alone, which conditional denials (Audit for editors) do not narrow.
@@ -26,6 +27,7 @@ export function recordFilterFor(filter: AuditFilter | undefined, caller: Caller)
   const query: RecordFilter = { projects };
   if (projectId) query.projectId = projectId;
   if (actor) query.actor = actor;
+  if (onBehalfOf) query.onBehalfOf = onBehalfOf;
   if (resource) query.resource = resourceMatch(resource);
   if (filter?.startTime) query.startUs = microsOf(filter.startTime);
   if (filter?.endTime) query.endUs = microsOf(filter.endTime);

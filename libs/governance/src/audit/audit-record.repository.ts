@@ -23,6 +23,8 @@ export interface RecordFilter {
   projects: readonly string[] | 'all';
   projectId?: string;
   actor?: string;
+  /** The user a service account acted for. */
+  onBehalfOf?: string;
   resource?: { exact: string } | { prefix: string };
   /** Earliest `occurred_at_us`, inclusive. */
   startUs?: bigint;
@@ -97,6 +99,7 @@ export async function findRecords(
   }
   if (filter.projectId) where.push(`project_id = ${params.bind(filter.projectId)}`);
   if (filter.actor) where.push(`actor = ${params.bind(filter.actor)}`);
+  if (filter.onBehalfOf) where.push(`on_behalf_of = ${params.bind(filter.onBehalfOf)}`);
   if (filter.resource && 'exact' in filter.resource) where.push(`resource = ${params.bind(filter.resource.exact)}`);
   if (filter.resource && 'prefix' in filter.resource && filter.resource.prefix) {
     // substr compares code points on both engines; LIKE would be case-insensitive on SQLite.
