@@ -76,7 +76,7 @@ describe('the generators, run in a copy of the repository', () => {
 
   it('makes the service and a plugin of every kind, and touches nothing of this repository', () => {
     for (const [what, result] of Object.entries(generated)) expect({ what, ...succeeded(result) }).toEqual({ what, status: 0 });
-    for (const path of [`proto/trellis/${SERVICE}/v1/${SERVICE}_service.proto`, `libs/${SERVICE}/src/batches/batch.service.ts`, `apps/${SERVICE}/src/main.ts`, ...PLUGINS.map(({ id }) => `plugins/${id}/src/index.ts`)]) {
+    for (const path of [`proto/trellis/${SERVICE}/v1/${SERVICE}_service.proto`, `libs/${SERVICE}/src/batches/batch.service.ts`, `apps/${SERVICE}/src/main.ts`, ...PLUGINS.flatMap(({ id }) => [`plugins/${id}/src/index.ts`, `plugins/${id}/README.md`])]) {
       expect({ path, inCopy: existsSync(join(copy, path)), here: existsSync(join(ROOT, path)) }).toEqual({ path, inCopy: true, here: false });
     }
     expect(readFileSync(join(ROOT, 'tsconfig.base.json'), 'utf8')).not.toContain(`@trellis/${SERVICE}`);
