@@ -18,4 +18,6 @@ export * from './gen/trellis/tracking/v1/events_pb';
 export * from './gen/trellis/registry/v1/resources_pb';
 export * from './gen/trellis/registry/v1/registry_service_pb';
 export * from './gen/trellis/registry/v1/events_pb';
+export * from './gen/trellis/plugins/v1/resources_pb';
+export * from './gen/trellis/plugins/v1/plugin_instance_service_pb';
 export * from './service-descriptors';

@@ -10,3 +10,4 @@ export { RunService as RunServiceDesc } from './gen/trellis/tracking/v1/run_serv
 export { MetricService as MetricServiceDesc } from './gen/trellis/tracking/v1/metric_service_pb';
 export { ArtifactService as ArtifactServiceDesc } from './gen/trellis/tracking/v1/artifact_service_pb';
 export { RegistryService as RegistryServiceDesc } from './gen/trellis/registry/v1/registry_service_pb';
+export { PluginInstanceService as PluginInstanceServiceDesc } from './gen/trellis/plugins/v1/plugin_instance_service_pb';

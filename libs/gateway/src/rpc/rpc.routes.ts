@@ -1,6 +1,7 @@
 import { createRegistry, fromJson, toJson, type DescMessage, type DescMethod, type DescService, type JsonValue, type Message, type Registry } from '@bufbuild/protobuf';
 import type { GrpcCallOptions } from '@trellis/platform';
 import { badRequest } from '../errors/gateway-error';
+import { ROUTED_BY_SERVICE_FIELD } from '../upstreams/exposed-services';
 import type { RouteHost } from '../route-host';
 import { parseJson } from '../http/json-body';
 import { ndjsonLines, sendNdjson } from '../http/ndjson';
@@ -18,21 +19,27 @@ export function rpcPath(service: DescService, method: DescMethod): string {
  * field, defaults included (`"projects": []`, `"intact": false`), so a client sees one shape.
  * Server-streaming methods answer NDJSON, one message per line; client-streaming and bidi methods
  * take an NDJSON body, one request message per line, streamed into the call as it arrives.
+ * A service every platform service answers for itself (ROUTED_BY_SERVICE_FIELD) goes to the one its
+ * request's `service` field names.
  */
 export function rpcRoutes(gateway: RouteHost): void {
   const services = Object.values(gateway.upstreams.exposed).flat();
-  const registry = createRegistry(...services.map((service) => service.file));
+  const registry = createRegistry(...[...services, ...ROUTED_BY_SERVICE_FIELD].map((service) => service.file));
   for (const service of services) {
     for (const method of service.methods) gateway.router.add('POST', rpcPath(service, method), rpcHandler(gateway, service, method, registry));
+  }
+  for (const service of ROUTED_BY_SERVICE_FIELD) {
+    for (const method of service.methods) gateway.router.add('POST', rpcPath(service, method), rpcHandler(gateway, service, method, registry, true));
   }
 }
 
 type Call = (request: unknown, options: GrpcCallOptions) => unknown;
 
-function rpcHandler(gateway: RouteHost, service: DescService, method: DescMethod, registry: Registry): RouteHandler {
+function rpcHandler(gateway: RouteHost, service: DescService, method: DescMethod, registry: Registry, routedByServiceField = false): RouteHandler {
   const answer = (message: Message) => toJson(method.output, message, { registry, alwaysEmitImplicit: true });
-  const start = async (ctx: RequestContext) => {
-    const call = gateway.upstreams.client(service)[method.localName] as unknown as Call;
+  const start = async (ctx: RequestContext, request?: Message) => {
+    const client = routedByServiceField ? gateway.upstreams.clientOf(ownerNamed(gateway, request), service) : gateway.upstreams.client(service);
+    const call = client[method.localName] as unknown as Call;
     return { call, options: await gateway.callOptions(ctx) };
   };
   const errorBody = (ctx: RequestContext) => (error: unknown) => gateway.errorBody(ctx, error);
@@ -41,7 +48,7 @@ function rpcHandler(gateway: RouteHost, service: DescService, method: DescMethod
     case 'unary':
       return async (ctx) => {
         const request = messageOf(method.input, await ctx.json(), registry);
-        const { call, options } = await start(ctx);
+        const { call, options } = await start(ctx, request);
         ctx.sendJson(200, answer((await call(request, options)) as Message));
       };
     case 'server_streaming':
@@ -69,6 +76,16 @@ function rpcHandler(gateway: RouteHost, service: DescService, method: DescMethod
         await sendNdjson(ctx, requests.failingFirst(call(requests.messages(), options) as AsyncIterable<Message>), answer, errorBody(ctx));
       };
   }
+}
+
+/** The platform service a field-routed request names in `service`; 400 naming the services there are for another. */
+function ownerNamed(gateway: RouteHost, request: Message | undefined): string {
+  const owner = (request as { service?: unknown } | undefined)?.service;
+  const known = Object.keys(gateway.upstreams.exposed);
+  if (typeof owner !== 'string' || !known.includes(owner)) {
+    throw badRequest(`service must name the platform service that owns the resource, one of ${known.join(', ')}; got ${JSON.stringify(String(owner ?? '').slice(0, 100))}`);
+  }
+  return owner;
 }
 
 /** A message from its JSON, or a 400 saying what does not fit (an unknown field, a wrong type). */

@@ -6,6 +6,7 @@ import {
   ExperimentServiceDesc,
   IdentityServiceDesc,
   MetricServiceDesc,
+  PluginInstanceServiceDesc,
   RegistryServiceDesc,
   RunServiceDesc,
   TokenServiceDesc,
@@ -20,3 +21,10 @@ export const EXPOSED_SERVICES: Readonly<Record<string, readonly DescService[]>> 
   tracking: [ExperimentServiceDesc, RunServiceDesc, MetricServiceDesc, ArtifactServiceDesc],
   registry: [RegistryServiceDesc],
 };
+
+/**
+ * Services each platform service answers for itself (its own plugin instances): the gateway routes
+ * a call to the platform service its request's `service` field names, which must be one of
+ * EXPOSED_SERVICES' keys.
+ */
+export const ROUTED_BY_SERVICE_FIELD: readonly DescService[] = [PluginInstanceServiceDesc];

@@ -40,10 +40,18 @@ export class Upstreams {
 
   /** The typed client of `service`; 503 UNAVAILABLE naming the service when no upstream serves it. */
   client<T extends GenServiceMethods>(service: GenService<T>): GrpcClient<T> {
-    const known = this.clients.get(service.typeName);
-    if (known) return known as GrpcClient<T>;
     const owner = this.ownerOf(service);
     if (!owner) throw new GatewayError(status.UNIMPLEMENTED, `the gateway does not serve ${service.typeName}`);
+    return this.clientOf(owner, service);
+  }
+
+  /**
+   * The typed client of `service` as platform service `owner` answers it: for services that every
+   * platform service answers for itself (PluginInstanceService), where the request names the owner.
+   */
+  clientOf<T extends GenServiceMethods>(owner: string, service: GenService<T>): GrpcClient<T> {
+    const known = this.clients.get(`${owner}/${service.typeName}`);
+    if (known) return known as GrpcClient<T>;
     const address = this.addresses[owner];
     if (!address) {
       throw new GatewayError(
@@ -55,7 +63,7 @@ export class Upstreams {
     // Requests' calls only: a failed readiness check answers /readyz, not the log.
     const interceptors = [this.failures.interceptor({ owner, address }), ...(options.interceptors ?? [])];
     const client = createGrpcClient(service, address, { channelOptions: { ...options, interceptors } });
-    this.clients.set(service.typeName, client as unknown as GrpcClient<GenServiceMethods>);
+    this.clients.set(`${owner}/${service.typeName}`, client as unknown as GrpcClient<GenServiceMethods>);
     return client;
   }
 

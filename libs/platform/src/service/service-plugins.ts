@@ -1,6 +1,9 @@
+import { Module } from '@nestjs/common';
 import type { PluginKind } from '@trellis/plugin-sdk';
+import { PluginInstanceServiceDesc } from '@trellis/proto';
 import type { DataSource } from 'typeorm';
 import type { Logger } from '../ops/logger';
+import { PluginInstanceAdminModule } from '../plugins/plugin-instance.grpc';
 import { CreatePluginInstanceTables1767850000000, PluginInstanceRepository, PluginInstances, type PluginRegistry, ServicePluginInstances } from '../plugins';
 import type { ServiceDefinition } from './define-service';
 import type { PlatformRuntime } from './platform-runtime';
@@ -24,6 +27,17 @@ function kindsOf(definition: ServiceDefinition): PluginKind[] {
   return Object.entries(definition.plugins ?? {})
     .filter(([, use]) => use)
     .map(([kind]) => kind as PluginKind);
+}
+
+/**
+ * The definition as the kit serves it: a service that declares plugins also answers
+ * `trellis.plugins.v1.PluginInstanceService` for its own instances.
+ */
+export function withPluginAdmin(definition: ServiceDefinition): ServiceDefinition {
+  if (kindsOf(definition).length === 0) return definition;
+  @Module({ imports: [definition.module, PluginInstanceAdminModule] })
+  class ServiceWithPluginAdminModule {}
+  return { ...definition, module: ServiceWithPluginAdminModule, grpcServices: [...definition.grpcServices, PluginInstanceServiceDesc] };
 }
 
 /** The service's migrations, plus the kit's plugin instance tables when it declares plugins. */

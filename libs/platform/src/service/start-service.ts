@@ -12,7 +12,7 @@ import type { ServiceDefinition } from './define-service';
 import { KitModule, type KitDependencies } from './kit.module';
 import { assertEveryMethodGuarded } from './permission-check';
 import type { PlatformRuntime } from './platform-runtime';
-import { checkPluginKinds, servicePluginInstances, startPluginInstances, withPluginTables } from './service-plugins';
+import { checkPluginKinds, servicePluginInstances, startPluginInstances, withPluginAdmin, withPluginTables } from './service-plugins';
 import { startSubscriptions } from './service-subscriptions';
 import { startWorkers } from '../workers/service-workers';
 import { listenError, printableUrl, unreachableError } from './startup-error';
@@ -42,9 +42,12 @@ export interface RunningService {
  * Starts one service on a runtime: checks that every gRPC method is guarded and that the plugin
  * kinds it needs are loaded, opens and migrates its database, starts its outbox relay, serves gRPC
  * with health and reflection (its config section validated as the container is built), then
- * subscribes its event handlers and starts its workers.
+ * subscribes its event handlers and starts its workers. A service that declares plugins also gets
+ * its plugin instances (created before it listens; a configured one that fails stops the start),
+ * the kit's instance tables in its database, and `PluginInstanceService` on its port.
  */
-export async function startService(definition: ServiceDefinition, runtime: PlatformRuntime): Promise<RunningService> {
+export async function startService(declared: ServiceDefinition, runtime: PlatformRuntime): Promise<RunningService> {
+  const definition = withPluginAdmin(declared);
   assertEveryMethodGuarded(definition.module, definition.grpcServices);
   checkPluginKinds(definition, runtime.plugins);
   if (definition.identity) await runtime.checkServiceCredential(definition.name);
