@@ -42,9 +42,9 @@ export function formatPath(path: ConfigPath): string {
 }
 
 /**
- * The keys of `value` that an object schema of `schema` does not declare and would silently drop
- * (zod's default), with their paths. Objects that are `.strict()` (zod refuses their unknown keys
- * itself) or `.loose()`/`.catchall()` (they keep them on purpose) are not reported.
+ * The keys of `value` that an object schema of `schema` does not declare, with their paths: those
+ * zod would silently drop (its default) and those a `.strict()` object refuses (reported here per
+ * key, with its path). Objects that are `.loose()` or have a `.catchall()` keep them on purpose.
  */
 export function unknownKeys(schema: unknown, value: unknown, path: ConfigPath = []): ConfigPath[] {
   const inner = unwrapped(schema);
@@ -54,7 +54,7 @@ export function unknownKeys(schema: unknown, value: unknown, path: ConfigPath = 
     const found: ConfigPath[] = [];
     for (const [key, child] of Object.entries(value)) {
       if (Object.hasOwn(def.shape, key)) found.push(...unknownKeys(def.shape[key], child, [...path, key]));
-      else if (def.catchall === undefined) found.push([...path, key]);
+      else if (def.catchall === undefined || defOf(def.catchall)?.type === 'never') found.push([...path, key]);
     }
     return found;
   }

@@ -233,7 +233,8 @@ function parseStrictly(plugin: AnyPlugin, instanceName: string, config: unknown)
     parsed = parsePluginConfig(plugin, instanceName, config);
   } catch (error) {
     if (!(error instanceof PluginConfigError)) throw error;
-    issues = [...error.issues];
+    // Unknown keys are reported below, one per key with its path; zod's own issue names them all at the object.
+    issues = error.issues.filter((issue) => !/^Unrecognized keys?:/.test(issue.message));
   }
   const extra = unknown.map((path) => ({ path: formatPath(path), message: 'unknown key; the plugin does not take it' }));
   if (extra.length || issues.length) {
