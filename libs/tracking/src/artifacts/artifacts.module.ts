@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { ProjectEncryption } from '@trellis/platform';
 import { RunAccessModule } from '../runs/run-access.module';
 import { ArtifactGrpc } from './artifact.grpc';
-import { ArtifactRepository } from './artifact.repository';
 import { ArtifactService } from './artifact.service';
 import { ArtifactStores } from './artifact-stores';
 import { RunArtifactStores } from './run-artifact-stores';
@@ -14,7 +13,7 @@ import { RunArtifactStores } from './run-artifact-stores';
 @Module({
   imports: [RunAccessModule],
   controllers: [ArtifactGrpc],
-  providers: [ArtifactService, ArtifactStores, ArtifactRepository, RunArtifactStores, ProjectEncryption],
+  providers: [ArtifactService, ArtifactStores, RunArtifactStores, ProjectEncryption],
   exports: [ArtifactStores, RunArtifactStores],
 })
 export class ArtifactsModule {}
