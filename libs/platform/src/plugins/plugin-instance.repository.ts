@@ -41,6 +41,7 @@ export class PluginInstanceRepository {
     return rows.map(toStored);
   }
 
+  /** The stored instance of `kind` named `name`, if any. */
   async find(kind: PluginKind, name: string): Promise<StoredInstance | undefined> {
     const rows = (await this.dataSource.query(
       `SELECT kind, name, plugin, config, create_time, creator FROM ${PLUGIN_INSTANCES_TABLE} WHERE kind = ${this.dialect.placeholder(1)} AND name = ${this.dialect.placeholder(2)}`,
@@ -62,6 +63,7 @@ export class PluginInstanceRepository {
     ]);
   }
 
+  /** Removes the stored instance; removing a missing one does nothing. */
   async delete(kind: PluginKind, name: string): Promise<void> {
     await this.write(`DELETE FROM ${PLUGIN_INSTANCES_TABLE} WHERE kind = ${this.dialect.placeholder(1)} AND name = ${this.dialect.placeholder(2)}`, [kind, name]);
   }
@@ -75,6 +77,7 @@ export class PluginInstanceRepository {
     return rows[0]?.instance;
   }
 
+  /** Makes `instance` the project's choice of `kind`, replacing any earlier choice. */
   async setChoice(projectId: string, kind: PluginKind, instance: string): Promise<void> {
     const sql = this.dialect.upsert(PLUGIN_CHOICES_TABLE, ['project_id', 'kind', 'instance', 'update_time'], 1, ['project_id', 'kind'], [
       'instance = excluded.instance',
