@@ -81,7 +81,15 @@ describe('plugins of a kind no service of the process uses', () => {
   it('are loaded, and they and their config section are named in a warning', async () => {
     writeFileSync(join(dir, 'trellis.yaml'), 'notifier:\n  ops:\n    plugin: notifier-webhook\n    config:\n      url: https://hooks.example.com/x\n');
     const lines: Array<Record<string, unknown>> = [];
-    const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _encoding, done) => done(undefined, void lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>)) }));
+    const logger = pino(
+      { level: 'warn' },
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+          done();
+        },
+      }),
+    );
     const runtime = await PlatformRuntime.create(loadConfig({ services: ['widgets'] }), { logger, plugins: [bucketStorage, webhook] });
     try {
       warnUnusedPluginKinds([widgets], runtime);
