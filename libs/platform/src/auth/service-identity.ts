@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { TokenServiceDesc } from '@trellis/proto';
 import { ConfigError, serviceVariable, type TrellisConfig } from '../config';
+import { readSecretReference, secretReferenceKind } from '../config/secret-reference';
 import { DomainError } from '../errors';
 import type { GrpcCallOptions } from '../grpc/grpc-client';
 import type { ServiceClients } from '../grpc/service-clients';
@@ -250,26 +250,16 @@ export function serviceKeyFileName(service: string): string {
 
 /**
  * The secret a reference names: `env:NAME`, an environment variable; `file:/absolute/path`, a
- * file's content without its trailing newline. A ConfigError names `setting` when the reference
- * cannot be read or is empty.
+ * file's content without its trailing newline (read as plugin configs' references are). A
+ * ConfigError names `setting` when it is no reference, cannot be read or is empty.
  */
 export async function resolveSecretReference(reference: string, setting: string): Promise<string> {
-  let value: string | undefined;
-  if (reference.startsWith('env:')) {
-    value = process.env[reference.slice(4)];
-    if (value === undefined) throw new ConfigError(`${setting}: the environment variable ${reference.slice(4)} is not set`);
-  } else if (reference.startsWith('file:') && isAbsolute(reference.slice(5))) {
-    try {
-      value = await readFile(reference.slice(5), 'utf8');
-    } catch (error) {
-      throw new ConfigError(`${setting}: cannot read ${reference.slice(5)}: ${(error as Error).message}`);
-    }
-  } else {
-    throw new ConfigError(`${setting}: must be a secret reference, env:<VARIABLE> or file:/absolute/path, never the secret itself`);
+  if (!secretReferenceKind(reference)) throw new ConfigError(`${setting}: must be a secret reference, env:<VARIABLE> or file:/absolute/path, never the secret itself`);
+  try {
+    return await readSecretReference(reference);
+  } catch (error) {
+    throw new ConfigError(`${setting}: ${(error as Error).message}`);
   }
-  value = value.replace(/\r?\n$/, '');
-  if (!value) throw new ConfigError(`${setting}: ${reference} is empty`);
-  return value;
 }
 
 /**

@@ -1,7 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { isAbsolute } from 'node:path';
 import { type ConfigIssue, type KeyManager, PluginConfigError } from '@trellis/plugin-sdk';
+import { readSecretReference, secretReferenceKind, secretReferenceProblem } from '../config/secret-reference';
 import { type ConfigPath, formatPath, replaceAt, secretPaths, valueAt } from './config-schema-walk';
 
 /** The KMS key id that wraps secrets given through the API. */
@@ -9,8 +8,6 @@ export const SECRETS_KEY_ID = 'trellis-plugin-secrets';
 
 /** What an RPC returns in place of a secret the KMS wrapped: never the value, nor the wrapped bytes. */
 export const WRAPPED_SECRET_MARKER = 'kms:(wrapped)';
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Where the KMS that wraps and unwraps secrets comes from: asked only when a secret needs it. */
 export type SecretsKms = () => Promise<KeyManager | undefined>;
@@ -28,19 +25,7 @@ function refused(owner: SecretOwner, issues: ConfigIssue[]): PluginConfigError {
 
 /** A reference a secret field may hold, or undefined for a plain value. */
 function referenceOf(value: unknown): 'env' | 'file' | 'kms' | undefined {
-  if (typeof value !== 'string') return undefined;
-  if (value.startsWith('env:')) return 'env';
-  if (value.startsWith('file:')) return 'file';
-  if (value.startsWith('kms:')) return 'kms';
-  return undefined;
-}
-
-/** The problem with a reference's shape (`env:` with no name, a relative file), before anything is read. */
-function referenceProblem(value: string): string | undefined {
-  const kind = referenceOf(value);
-  if (kind === 'env' && !ENV_NAME.test(value.slice(4))) return 'env: must be followed by an environment variable name (env:S3_SECRET_KEY)';
-  if (kind === 'file' && !isAbsolute(value.slice(5))) return 'file: must be followed by an absolute path (file:/run/secrets/s3-key)';
-  return undefined;
+  return secretReferenceKind(value) ?? (typeof value === 'string' && value.startsWith('kms:') ? 'kms' : undefined);
 }
 
 /**
@@ -52,7 +37,7 @@ export function checkSecretReferences(schema: unknown, config: unknown, owner: S
   for (const path of secretPaths(schema, config)) {
     const value = valueAt(config, path);
     if (typeof value !== 'string') continue;
-    const problem = referenceOf(value) === undefined ? 'is a secret: write a reference, env:NAME or file:/path, not the value' : referenceProblem(value);
+    const problem = referenceOf(value) === undefined ? 'is a secret: write a reference, env:NAME or file:/path, not the value' : secretReferenceProblem(value);
     if (problem) issues.push({ path: formatPath(path), message: problem });
   }
   if (issues.length) throw refused(owner, issues);
@@ -71,7 +56,7 @@ export async function sealSecrets(schema: unknown, config: unknown, owner: Secre
   for (const path of paths) {
     const value = valueAt(config, path) as string;
     const kind = referenceOf(value);
-    const problem = kind === 'kms' ? 'a kms: value is wrapped by the service; send the plain value or an env:/file: reference' : kind ? referenceProblem(value) : undefined;
+    const problem = kind === 'kms' ? 'a kms: value is wrapped by the service; send the plain value or an env:/file: reference' : kind ? secretReferenceProblem(value) : undefined;
     if (problem) {
       issues.push({ path: formatPath(path), message: problem });
     } else if (!kind) {
@@ -118,20 +103,13 @@ export function redactSecrets(schema: unknown, config: unknown): unknown {
 async function resolveOne(value: string, secretsKms: SecretsKms, context: Record<string, string>): Promise<string> {
   const kind = referenceOf(value);
   if (!kind) throw new Error('is a secret given as a plain value; write a reference, env:NAME or file:/path');
-  const problem = referenceProblem(value);
-  if (problem) throw new Error(problem);
-  if (kind === 'env') {
-    const name = value.slice(4);
-    const found = process.env[name];
-    if (found === undefined || found === '') throw new Error(`${value}: the environment variable ${name} is not set`);
-    return found;
-  }
-  if (kind === 'file') {
-    const path = value.slice(5);
-    const content = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new Error(`${value}: cannot read the file (${error.code ?? error.message})`);
-    });
-    return content.replace(/\r?\n$/, '');
+  if (kind !== 'kms') {
+    try {
+      return await readSecretReference(value);
+    } catch (error) {
+      // The caller names the field; the reference goes in front of the reason, never a value.
+      throw new Error(`${value}: ${(error as Error).message}`);
+    }
   }
   const kms = await secretsKms();
   if (!kms) throw new Error('was wrapped by a KMS, and this service has no KMS instance to unwrap it');
