@@ -7,11 +7,11 @@ import {
   FileDescriptorProtoSchema,
 } from '@bufbuild/protobuf/wkt';
 import { status } from '@grpc/grpc-js';
-import { AuditServiceDesc, IdentityServiceDesc } from '@trellis/proto';
+import { AuditServiceDesc, IdentityServiceDesc, PluginInstanceServiceDesc } from '@trellis/proto';
 import { GatewayError } from '../errors/gateway-error';
 import { renderJsonError } from '../http/http-server';
 import type { RequestContext } from '../http/request-context';
-import { EXPOSED_SERVICES } from '../upstreams/exposed-services';
+import { EXPOSED_SERVICES, ROUTED_BY_SERVICE_FIELD } from '../upstreams/exposed-services';
 import { buildOpenApi, type OpenApiDocument } from './openapi';
 
 /** Every `$ref` in a document. */
@@ -76,11 +76,10 @@ function kitchenSink(): DescService {
 }
 
 describe('the OpenAPI document', () => {
-  const document = buildOpenApi(EXPOSED_SERVICES);
+  const document = buildOpenApi(EXPOSED_SERVICES, ROUTED_BY_SERVICE_FIELD);
 
   it('has a POST path for every method of every exposed service, whose every $ref resolves', () => {
-    const methods = Object.values(EXPOSED_SERVICES)
-      .flat()
+    const methods = [...Object.values(EXPOSED_SERVICES).flat(), ...ROUTED_BY_SERVICE_FIELD]
       .flatMap((service) => service.methods.map((method) => `/v1/${service.typeName}/${method.name}`));
     expect(methods.length).toBeGreaterThan(20);
     expect(Object.keys(document.paths).sort()).toEqual(methods.sort());
@@ -92,6 +91,18 @@ describe('the OpenAPI document', () => {
     expect(refs.filter((ref) => resolve(document, ref) === undefined)).toEqual([]);
     expect(document.openapi).toBe('3.1.0');
     expect(document.components.securitySchemes).toMatchObject({ bearerAuth: { scheme: 'bearer' }, basicAuth: { scheme: 'basic' } });
+  });
+
+  it("lists PluginInstanceService, saying that the request's service field names who answers", () => {
+    const path = `/v1/${PluginInstanceServiceDesc.typeName}/CreatePluginInstance`;
+    expect(document.paths[path].post).toMatchObject({
+      tags: [PluginInstanceServiceDesc.typeName],
+      requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/trellis.plugins.v1.CreatePluginInstanceRequest' } } } },
+    });
+    expect(document.tags.find((tag) => tag.name === PluginInstanceServiceDesc.typeName)?.description).toBe(
+      "Answered by the platform service the request's `service` field names (governance, tracking, registry), for its own instances.",
+    );
+    expect(document.components.schemas['trellis.plugins.v1.CreatePluginInstanceRequest']).toMatchObject({ properties: { service: { type: 'string' } } });
   });
 
   it('describes governance messages in the JSON mapping', () => {

@@ -117,9 +117,11 @@ const ref = (typeName: string): Schema => ({ $ref: `#/components/schemas/${typeN
  * The OpenAPI 3.1 document of the generic RPC routes: one POST path per method, and a component
  * schema for every message and enum they reach, in the protobuf JSON mapping (64-bit integers as
  * strings, enums by name, bytes in base64, Timestamp as an RFC 3339 string, maps as objects).
- * Field comments are not in protobuf-es descriptors, so schemas carry none.
+ * Field comments are not in protobuf-es descriptors, so schemas carry none. `routedByServiceField`
+ * are the services every platform service answers for itself (its plugin instances): their paths
+ * say that the request's `service` field names which one answers.
  */
-export function buildOpenApi(exposed: Readonly<Record<string, readonly DescService[]>>): OpenApiDocument {
+export function buildOpenApi(exposed: Readonly<Record<string, readonly DescService[]>>, routedByServiceField: readonly DescService[] = []): OpenApiDocument {
   const schemas: Record<string, Schema> = { Error: ERROR_SCHEMA };
   const pending: Array<DescMessage | DescEnum> = [];
   const use = (type: DescMessage | DescEnum): Schema => {
@@ -134,34 +136,40 @@ export function buildOpenApi(exposed: Readonly<Record<string, readonly DescServi
 
   const tags: OpenApiDocument['tags'] = [];
   const paths: OpenApiDocument['paths'] = {};
-  for (const [owner, services] of Object.entries(exposed)) {
-    for (const service of services) {
-      tags.push({ name: service.typeName, description: `Answered by the ${owner} service.` });
-      for (const method of service.methods) {
-        const streamsIn = method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming';
-        const streamsOut = method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming';
-        paths[rpcPath(service, method)] = {
-          post: {
-            operationId: `${service.name}_${method.name}`,
-            tags: [service.typeName],
-            summary: `${service.name}.${method.name} (${method.methodKind.replace('_', ' ')})`,
-            requestBody: {
-              required: !streamsIn,
-              description: streamsIn ? 'NDJSON: one request message per line, sent to the call as it arrives.' : undefined,
-              content: { [streamsIn ? 'application/x-ndjson' : 'application/json']: { schema: use(method.input) } },
-            },
-            responses: {
-              '200': {
-                description: streamsOut
-                  ? 'NDJSON: one response message per line. A failure after the first line ends the stream with a line {"error": Error}.'
-                  : 'The response message; every field is present, defaults included.',
-                content: { [streamsOut ? 'application/x-ndjson' : 'application/json']: { schema: use(method.output) } },
-              },
-              default: { $ref: '#/components/responses/Error' },
-            },
+  const owners = Object.keys(exposed);
+  const answeredBy: Array<[DescService, string]> = [
+    ...Object.entries(exposed).flatMap(([owner, services]) => services.map((service): [DescService, string] => [service, `Answered by the ${owner} service.`])),
+    ...routedByServiceField.map((service): [DescService, string] => [
+      service,
+      `Answered by the platform service the request's \`service\` field names (${owners.join(', ')}), for its own instances.`,
+    ]),
+  ];
+  for (const [service, description] of answeredBy) {
+    tags.push({ name: service.typeName, description });
+    for (const method of service.methods) {
+      const streamsIn = method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming';
+      const streamsOut = method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming';
+      paths[rpcPath(service, method)] = {
+        post: {
+          operationId: `${service.name}_${method.name}`,
+          tags: [service.typeName],
+          summary: `${service.name}.${method.name} (${method.methodKind.replace('_', ' ')})`,
+          requestBody: {
+            required: !streamsIn,
+            description: streamsIn ? 'NDJSON: one request message per line, sent to the call as it arrives.' : undefined,
+            content: { [streamsIn ? 'application/x-ndjson' : 'application/json']: { schema: use(method.input) } },
           },
-        };
-      }
+          responses: {
+            '200': {
+              description: streamsOut
+                ? 'NDJSON: one response message per line. A failure after the first line ends the stream with a line {"error": Error}.'
+                : 'The response message; every field is present, defaults included.',
+              content: { [streamsOut ? 'application/x-ndjson' : 'application/json']: { schema: use(method.output) } },
+            },
+            default: { $ref: '#/components/responses/Error' },
+          },
+        },
+      };
     }
   }
 
