@@ -44,6 +44,11 @@ const KIND_OF: Readonly<Record<number, Kind>> = {
 };
 const PROTO_KIND = Object.fromEntries(Object.entries(KIND_OF).map(([value, kind]) => [kind, Number(value)])) as Record<Kind, PluginKind>;
 
+/** INVALID_ARGUMENT naming `project_id` when a request names no project. */
+function requireProject(projectId: string): void {
+  if (!projectId) throw new InvalidArgumentError('name the project whose choice this is', 'project_id');
+}
+
 /** What `kind` a request names, as the SDK spells it; INVALID_ARGUMENT naming `kind` for none. */
 function kindOf(kind: PluginKind): Kind {
   const named = KIND_OF[kind];
@@ -113,6 +118,7 @@ export class PluginInstanceGrpc {
   @Authenticated('update', 'Project')
   async setProjectPluginInstance(request: SetProjectPluginInstanceRequest, metadata: Metadata): Promise<SetProjectPluginInstanceResponse> {
     const instances = this.instancesFor(request);
+    requireProject(request.projectId);
     callerOf(metadata).assert('update', 'Project', { projectId: request.projectId, id: request.projectId });
     await instances.choose(request.projectId, request.name);
     return create(SetProjectPluginInstanceResponseSchema, { name: request.name });
@@ -122,6 +128,7 @@ export class PluginInstanceGrpc {
   @Authenticated('read', 'Project')
   async getProjectPluginInstance(request: GetProjectPluginInstanceRequest, metadata: Metadata): Promise<GetProjectPluginInstanceResponse> {
     const instances = this.instancesFor(request);
+    requireProject(request.projectId);
     callerOf(metadata).assert('read', 'Project', { projectId: request.projectId, id: request.projectId });
     return create(GetProjectPluginInstanceResponseSchema, { name: await instances.choiceFor(request.projectId) });
   }

@@ -1,5 +1,5 @@
-import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
-import { isWrapperDesc } from '@bufbuild/protobuf/wkt';
+import { fromJson, ScalarType, type DescField, type DescMessage, type JsonObject } from '@bufbuild/protobuf';
+import { isWrapperDesc, StructSchema } from '@bufbuild/protobuf/wkt';
 import type { WireBuffer } from './wire-buffer';
 
 /** Writes the fields of message `message` into `buffer`, with no tag or length of its own. */
@@ -82,7 +82,7 @@ ${body}
   v = m.$unknown;
   if (v !== undefined) for (let i = 0; i < v.length; i++) { w.tag(((v[i].no << 3) | v[i].wireType) >>> 0); w.raw(v[i].data); }
 };`;
-  return new Function('n', source)(nested) as WriteMessage;
+  return new Function('n', 'j', source)(nested, structOf) as WriteMessage;
 }
 
 /** Statements that write `field` of message `m` as toBinary would, if it is set. */
@@ -108,10 +108,22 @@ function fieldStatement(field: DescField, nestedRef: (message: DescMessage) => s
   }
 }
 
+/** Whether protobuf-es holds `field`, a singular google.protobuf.Struct, as a JsonObject. */
+function isJsonStruct(field: DescField & { fieldKind: 'message' }): boolean {
+  return field.message.typeName === StructSchema.typeName && field.parent.typeName !== 'google.protobuf.Value';
+}
+
+/** The Struct message of a JsonObject, as protobuf-es builds it for toBinary. */
+function structOf(json: JsonObject): object {
+  return fromJson(StructSchema, json);
+}
+
 /** Writes `v`, the value of a singular field (or a oneof member), with its tag. */
 function valueStatement(field: DescField, nestedRef: (message: DescMessage) => string): string {
   // protobuf-es unwraps google.protobuf.*Value in a singular field outside a oneof: `v` is the scalar.
   if (field.fieldKind === 'message' && !field.oneof && isWrapperDesc(field.message)) return messageStatement(field.number, nestedRef(field.message), '{ value: v }');
+  // ...and holds a google.protobuf.Struct in a field (but not inside google.protobuf.Value) as a JsonObject.
+  if (field.fieldKind === 'message' && isJsonStruct(field)) return messageStatement(field.number, nestedRef(field.message), 'j(v)');
   if (field.fieldKind === 'message') return messageStatement(field.number, nestedRef(field.message), 'v');
   const { method, wireType } = scalarOf(field);
   return `w.tag(${tag(field.number, wireType)}); w.${method}(v);`;

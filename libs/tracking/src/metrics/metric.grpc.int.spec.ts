@@ -9,6 +9,7 @@ import { eventually } from '@trellis/testing';
 import { CreateTrackingTables1767500000000 } from '../migrations/1767500000000-create-tracking-tables';
 import { CreateMetricTables1767500001000 } from '../migrations/1767500001000-create-metric-tables';
 import { MetricRollupTimestamps1767700000000 } from '../migrations/1767700000000-metric-rollup-timestamps';
+import { AddRunArtifactKms1767800000000 } from '../migrations/1767800000000-add-run-artifact-kms';
 import { RunAccess } from '../runs/run-access';
 import { RunEntity } from '../runs/run.entity';
 import { RunRepository } from '../runs/run.repository';
@@ -27,7 +28,7 @@ const metricsTest = defineService({
   module: MetricsTestModule,
   grpcServices: [MetricServiceDesc],
   entities: [RunEntity, ...METRIC_ENTITIES],
-  migrations: [CreateTrackingTables1767500000000, CreateMetricTables1767500001000, MetricRollupTimestamps1767700000000],
+  migrations: [CreateTrackingTables1767500000000, CreateMetricTables1767500001000, MetricRollupTimestamps1767700000000, AddRunArtifactKms1767800000000],
 });
 
 type MetricClient = GrpcClient<(typeof MetricServiceDesc)['method']>;

@@ -1,5 +1,5 @@
 import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
-import { isWrapperDesc } from '@bufbuild/protobuf/wkt';
+import { isWrapperDesc, StructSchema } from '@bufbuild/protobuf/wkt';
 import fc from 'fast-check';
 
 type Init = Record<string, unknown>;
@@ -77,6 +77,11 @@ function mapKey(type: ScalarType): fc.Arbitrary<string> {
   }
 }
 
+/** Whether protobuf-es holds `field`, a singular google.protobuf.Struct, as a JsonObject. */
+function isJsonStruct(field: DescField & { fieldKind: 'message' }): boolean {
+  return field.message.typeName === StructSchema.typeName && field.parent.typeName !== 'google.protobuf.Value';
+}
+
 function singular(field: DescField, depth: number): fc.Arbitrary<unknown> {
   switch (field.fieldKind) {
     case 'scalar':
@@ -84,8 +89,11 @@ function singular(field: DescField, depth: number): fc.Arbitrary<unknown> {
     case 'enum':
       return fc.oneof(fc.constantFrom(...field.enum.values.map((value) => value.number)), fc.integer());
     case 'message':
-      // protobuf-es takes a google.protobuf.*Value outside a oneof as the scalar it wraps.
-      return !field.oneof && isWrapperDesc(field.message) ? singular(field.message.fields[0], depth) : arbitraryMessage(field.message, depth - 1);
+      // protobuf-es takes a google.protobuf.*Value outside a oneof as the scalar it wraps,
+      // and a google.protobuf.Struct as a JsonObject.
+      if (!field.oneof && isWrapperDesc(field.message)) return singular(field.message.fields[0], depth);
+      if (isJsonStruct(field)) return fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: depth > 0 ? 4 : 0 });
+      return arbitraryMessage(field.message, depth - 1);
     default:
       throw new Error(`not a singular field: ${field.name}`);
   }
@@ -161,7 +169,8 @@ export function withNumbers(schema: DescMessage, init: Init): Init {
   const out: Init = { ...init };
   const one = (field: DescField, value: unknown): unknown => {
     if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value;
-    const message = field.fieldKind === 'scalar' || field.fieldKind === 'enum' || (field.fieldKind === 'message' && !field.oneof && isWrapperDesc(field.message)) ? undefined : field.message;
+    const message =
+      field.fieldKind === 'scalar' || field.fieldKind === 'enum' || (field.fieldKind === 'message' && ((!field.oneof && isWrapperDesc(field.message)) || isJsonStruct(field))) ? undefined : field.message;
     return message && value !== undefined ? withNumbers(message, value as Init) : value;
   };
   const convert = (field: DescField, value: unknown): unknown => {
