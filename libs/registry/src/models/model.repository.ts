@@ -5,6 +5,7 @@ import { AliasEntity } from '../aliases/alias.entity';
 import type { PagePosition } from '../common/page-position';
 import type { Tag } from '../common/registry-limits';
 import type { ModelView } from './model.mapping';
+import { ModelVersionEntity } from '../versions/version.entity';
 import { ModelTagEntity, RegisteredModelEntity } from './model.entity';
 
 /** One page of a model search, in the order SearchModels lists: by name, then project. */
@@ -55,6 +56,17 @@ export class ModelRepository {
   /** Deletes the model; its versions and tags go with it (foreign keys cascade), its alias history stays. */
   async delete(tx: EntityManager, id: number): Promise<void> {
     await tx.delete(RegisteredModelEntity, { id });
+  }
+
+  /** The storage instances that hold copies of the model's versions, by name. */
+  async versionStoresOf(tx: EntityManager, modelId: number): Promise<string[]> {
+    const rows = await tx
+      .createQueryBuilder(ModelVersionEntity, 'v')
+      .select('DISTINCT v.artifactStore', 'store')
+      .where('v.modelId = :modelId AND v.artifactStore IS NOT NULL', { modelId })
+      .orderBy('store')
+      .getRawMany<{ store: string }>();
+    return rows.map((row) => row.store);
   }
 
   /** The aliases pointing at any of the model's versions, by alias. */

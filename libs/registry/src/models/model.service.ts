@@ -140,12 +140,13 @@ export class ModelService {
         const named = held.map((alias) => `${alias.alias} (version ${alias.version})`).join(', ');
         throw new FailedPreconditionError(`model "${name}" still has aliases: ${named}; delete them before the model`, { reason: 'MODEL_HAS_ALIASES', resource: modelResourceName(projectId, name) });
       }
+      const stores = await this.models.versionStoresOf(tx, model.id);
       await this.models.delete(tx, model.id);
       await this.audit.recordIn(tx, caller);
-      return model;
+      return { ...model, stores };
     });
     this.files.cancel(model.id);
-    await this.files.deleteUnder(versionPrefix(model.projectId, model.id));
+    for (const store of model.stores) await this.files.deleteUnder(store, versionPrefix(model.projectId, model.id));
   }
 
   async setTag(caller: Caller, projectId: string, name: string, tag: Tag): Promise<void> {

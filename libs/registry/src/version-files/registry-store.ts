@@ -1,16 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { DEFAULT_INSTANCE, encryptedPerResource, InjectPluginInstances, PluginInstances } from '@trellis/platform';
+import { encryptedPerResource, InjectPluginInstances, instanceFingerprint, PluginInstances } from '@trellis/platform';
 import type { ObjectStore } from '@trellis/plugin-sdk';
 import { VersionEncryption } from './version-encryption';
 
 /**
- * The storage instance the registry keeps its copies in: its `default` one, which tracking's runs
- * use until their project picks another. The registry's keys all start with `models/`, which no
- * tracking key does (tracking's start with an experiment id).
+ * The registry's storage instances. Each project chooses the one its new versions are copied into
+ * (`default` until it does; the kit keeps the choice), and a version keeps the one it was created
+ * with for life. The registry's keys all start with `models/`, which no tracking key does
+ * (tracking's start with an experiment id), so an instance tracking also uses is shared safely.
  */
-export const REGISTRY_STORE = DEFAULT_INSTANCE;
-
-/** The registry's store, each version's files encrypted or not as the version recorded at its creation. */
 @Injectable()
 export class RegistryStore {
   constructor(
@@ -18,7 +16,23 @@ export class RegistryStore {
     private readonly encryption: VersionEncryption,
   ) {}
 
-  async store(): Promise<ObjectStore> {
-    return encryptedPerResource(await this.storage.open(REGISTRY_STORE), (key) => this.encryption.keyManagerOf(key));
+  /** The instance a project's new versions are copied into. */
+  storeNameFor(projectId: string): Promise<string> {
+    return this.storage.choiceFor(projectId);
+  }
+
+  /** The instance named `name`, each version's files encrypted or not as the version recorded at its creation. */
+  async store(name: string): Promise<ObjectStore> {
+    return encryptedPerResource(await this.storage.open(name), (key) => this.encryption.keyManagerOf(key));
+  }
+
+  /** The instance named `name` as it stores bytes (ciphertext for an encrypted version): for copies inside it of files in the clear. */
+  raw(name: string): Promise<ObjectStore> {
+    return this.storage.open(name);
+  }
+
+  /** The kit's fingerprint of the instance named `name`, compared with the one tracking gives for a run's storage. */
+  fingerprintOf(name: string): Promise<string> {
+    return instanceFingerprint(this.storage, name);
   }
 }

@@ -1,14 +1,13 @@
 import { InvalidArgumentError } from '@trellis/platform';
-import { REGISTRY_STORE } from './registry-store';
 
 /** The key prefix of a version's files in the registry's store (of all a model's versions without `version`). */
 export function versionPrefix(projectId: string, modelId: number, version?: number): string {
   return version === undefined ? `models/${projectId}/${modelId}/` : `models/${projectId}/${modelId}/${version}/`;
 }
 
-/** Where a version's copy lives, as clients see it in `storage_uri`. */
-export function storageUriOf(prefix: string): string {
-  return `registry://${REGISTRY_STORE}/${prefix}`;
+/** Where a version's copy lives, as clients see it in `storage_uri`: the registry's storage instance and the prefix in it. */
+export function storageUriOf(store: string, prefix: string): string {
+  return `registry://${store}/${prefix}`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { LOGGER, ServiceClients, ServiceIdentity, ServiceIdentityError, type Caller, type GrpcCallOptions, type Logger } from '@trellis/platform';
 import { iterateObjects, type ObjectStore } from '@trellis/plugin-sdk';
-import { ArtifactServiceDesc } from '@trellis/proto';
+import { type ArtifactStorage, ArtifactServiceDesc } from '@trellis/proto';
 import type { VersionStatusName } from '../versions/version.entity';
 import { RegistryStore } from './registry-store';
 
@@ -22,13 +22,18 @@ export interface VersionFileEntry {
  */
 export type CopySource =
   | { kind: 'run'; caller: Caller; runId: string; path: string }
-  | { kind: 'version'; prefix: string; label: string };
+  /** Another version's copy: its storage instance and whether it is encrypted. */
+  | { kind: 'version'; prefix: string; label: string; store: string; encrypted: boolean };
 
 /** A copy into a new version's prefix. */
 export interface CopyJob {
   modelId: number;
   version: number;
+  /** The storage instance the version's files go to. */
+  store: string;
   prefix: string;
+  /** Whether the version's files are encrypted: then every byte is written through its KMS instance. */
+  encrypted: boolean;
   from: CopySource;
   /** Records how the copy ended, if the version is still PENDING; resolves to whether it was. */
   settle(outcome: VersionStatusName, message: string): Promise<boolean>;
@@ -41,9 +46,12 @@ export const INTERRUPTED = 'the registry stopped while copying; create the versi
 const COPY_CALL_TIMEOUT_MS = 60 * 60 * 1000;
 
 /**
- * A version's files in the registry's own store, under `models/<project_id>/<model id>/<version>/`.
- * New versions are copied in the background, so a CreateVersion call does not wait for gigabytes:
- * the version is PENDING until its files are all in place, then READY, or FAILED saying why.
+ * A version's files in the registry's storage instance it was created with, under
+ * `models/<project_id>/<model id>/<version>/`. New versions are copied in the background, so a
+ * CreateVersion call does not wait for gigabytes: the version is PENDING until its files are all
+ * in place, then READY, or FAILED saying why. Files in the clear that already sit in the same
+ * storage (another version's, or a run's whose storage tracking fingerprints as the target's) are
+ * copied inside it with the store's `copy` where it has one; anything else streams through here.
  */
 @Injectable()
 export class VersionFileService implements OnModuleDestroy {
@@ -91,9 +99,14 @@ export class VersionFileService implements OnModuleDestroy {
     }
   }
 
-  /** The files and directories directly under `relative` of the copy at `prefix`, by path. */
-  async list(prefix: string, relative: string): Promise<VersionFileEntry[]> {
-    const store = await this.stores.store();
+  /** The storage instance a project's new versions are copied into: the one it chose for the registry, else `default`. */
+  storeFor(projectId: string): Promise<string> {
+    return this.stores.storeNameFor(projectId);
+  }
+
+  /** The files and directories directly under `relative` of the copy at `prefix` in the instance `storeName`, by path. */
+  async list(storeName: string, prefix: string, relative: string): Promise<VersionFileEntry[]> {
+    const store = await this.stores.store(storeName);
     const under = relative ? `${prefix}${relative}/` : prefix;
     const entries = new Map<string, VersionFileEntry>();
     for await (const object of iterateObjects(store, { prefix: under })) {
@@ -106,59 +119,106 @@ export class VersionFileService implements OnModuleDestroy {
     return [...entries.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
-  /** The file at `key`, or undefined when there is none. */
-  async open(key: string): Promise<{ body: Readable; size: number } | undefined> {
-    const store = await this.stores.store();
+  /** The file at `key` in the instance `storeName`, or undefined when there is none. */
+  async open(storeName: string, key: string): Promise<{ body: Readable; size: number } | undefined> {
+    const store = await this.stores.store(storeName);
     const info = await store.head(key);
     return info ? { body: await store.get(key), size: info.size } : undefined;
   }
 
-  /** Deletes every file under `prefix`; best effort, for versions and models that are gone. */
-  async deleteUnder(prefix: string): Promise<void> {
+  /** Deletes every file under `prefix` in the instance `storeName`; best effort, for versions and models that are gone. */
+  async deleteUnder(storeName: string, prefix: string): Promise<void> {
     try {
-      const store = await this.stores.store();
+      const store = await this.stores.store(storeName);
       const keys: string[] = [];
       for await (const object of iterateObjects(store, { prefix })) keys.push(object.key);
       for (const key of keys) await store.delete(key);
     } catch (error) {
-      this.logger.warn({ err: error, prefix }, 'could not delete the files of a deleted version');
+      this.logger.warn({ err: error, store: storeName, prefix }, 'could not delete the files of a deleted version');
     }
   }
 
   private async copy(job: CopyJob, signal: AbortSignal): Promise<void> {
-    const store = await this.stores.store();
+    const target = await this.stores.store(job.store);
     signal.throwIfAborted();
     if (job.from.kind === 'version') {
-      for await (const object of iterateObjects(store, { prefix: job.from.prefix })) {
+      const from = job.from;
+      const sameStore = from.store === job.store;
+      const source = sameStore ? target : await this.stores.store(from.store);
+      // An encrypted file's stored bytes are bound to its key, so only files in the clear on both sides are copied raw.
+      const inside = sameStore && !from.encrypted && !job.encrypted ? await this.copierOf(job.store) : undefined;
+      for await (const object of iterateObjects(source, { prefix: from.prefix })) {
         signal.throwIfAborted();
-        await store.put(`${job.prefix}${object.key.slice(job.from.prefix.length)}`, await store.get(object.key), { signal });
+        const key = `${job.prefix}${object.key.slice(from.prefix.length)}`;
+        if (inside && (await inside(object.key, key, signal))) continue;
+        await target.put(key, await source.get(object.key), { signal });
       }
       return;
     }
     const from = job.from;
     // The run is in the model's project (checked at creation), the second segment of models/<project_id>/...
     const asService = (timeoutMs?: number) => this.identity.callOptions({ onBehalfOf: from.caller, projectId: job.prefix.split('/')[1], timeoutMs, signal });
+    const listed: RunListing = {};
+    let inside: CopyInside | null | undefined;
+    const copyFile = async (path: string, key: string) => {
+      // Decided once tracking has said where the run's files are (its first listing, made before any file).
+      if (inside === undefined) inside = await this.runCopierFor(job, listed.storage);
+      if (inside && listed.storage && (await inside(`${listed.storage.keyPrefix}${path}`, key, signal))) return;
+      await this.copyRunFile(target, from, path, key, asService, signal);
+    };
     let copied = 0;
-    for await (const path of this.runFiles(from, from.path, asService)) {
-      await this.copyRunFile(store, from, path, `${job.prefix}${from.path ? path.slice(from.path.length + 1) : path}`, asService, signal);
+    for await (const path of this.runFiles(from, from.path, asService, listed)) {
+      await copyFile(path, `${job.prefix}${from.path ? path.slice(from.path.length + 1) : path}`);
       copied++;
     }
     if (copied > 0) return;
     if (!from.path) throw new CopyFailure(`run ${from.runId} has no artifacts to copy`);
     // No directory of that name: it may name a single file, which becomes the version's only file.
-    await this.copyRunFile(store, from, from.path, `${job.prefix}${posix.basename(from.path)}`, asService, signal);
+    await copyFile(from.path, `${job.prefix}${posix.basename(from.path)}`);
   }
 
-  /** Every file under `dir` of the run, depth first, through tracking's paged listing. */
-  private async *runFiles(from: Extract<CopySource, { kind: 'run' }>, dir: string, asService: AsService): AsyncGenerator<string> {
+  /**
+   * How a run's files are copied inside storage: when neither the run's files nor the version's
+   * are encrypted, and tracking's fingerprint of the run's storage is the target instance's.
+   */
+  private async runCopierFor(job: CopyJob, storage: ArtifactStorage | undefined): Promise<CopyInside | null> {
+    if (!storage?.fingerprint || storage.encrypted || job.encrypted) return null;
+    if ((await this.stores.fingerprintOf(job.store)) !== storage.fingerprint) return null;
+    return (await this.copierOf(job.store)) ?? null;
+  }
+
+  /**
+   * Copies one object to another key of the instance `storeName` with its `copy` (undefined when
+   * the plugin has none); resolves false, for the caller to stream instead, when that fails for
+   * any reason but the copy being stopped: a fingerprint is a hint, and streaming gives the
+   * failure a person can act on.
+   */
+  private async copierOf(storeName: string): Promise<CopyInside | undefined> {
+    const raw = await this.stores.raw(storeName);
+    if (!raw.copy) return undefined;
+    return async (from, to, signal) => {
+      try {
+        await raw.copy!(from, to, { signal });
+        return true;
+      } catch (error) {
+        signal.throwIfAborted();
+        this.logger.warn({ err: error, store: storeName, from, to }, 'could not copy a file inside storage; streaming it instead');
+        return false;
+      }
+    };
+  }
+
+  /** Every file under `dir` of the run, depth first, through tracking's paged listing; `listed` keeps where tracking says they are stored. */
+  private async *runFiles(from: Extract<CopySource, { kind: 'run' }>, dir: string, asService: AsService, listed: RunListing): AsyncGenerator<string> {
     const artifacts = this.clients.of(ArtifactServiceDesc, 'tracking');
     let pageToken = '';
     do {
       const options = await asService();
       options.signal?.throwIfAborted();
       const page = await artifacts.listArtifacts({ runId: from.runId, path: dir, pageToken }, options);
+      listed.storage ??= page.storage;
       for (const file of page.files) {
-        if (file.isDir) yield* this.runFiles(from, file.path, asService);
+        if (file.isDir) yield* this.runFiles(from, file.path, asService, listed);
         else yield file.path;
       }
       pageToken = page.nextPageToken;
@@ -201,13 +261,21 @@ export class VersionFileService implements OnModuleDestroy {
   private async finish(job: CopyJob, outcome: VersionStatusName, message: string): Promise<void> {
     const ended = await job.settle(outcome, message);
     // A failed copy leaves nothing behind; nor does one whose version was deleted meanwhile.
-    if (outcome === 'FAILED' || !ended) await this.deleteUnder(job.prefix);
+    if (outcome === 'FAILED' || !ended) await this.deleteUnder(job.store, job.prefix);
     if (outcome === 'FAILED') this.logger.warn({ modelId: job.modelId, version: job.version, reason: message }, 'version copy failed');
   }
 }
 
 /** Options of a call to tracking made as the registry's service account for the version's creator. */
 type AsService = (timeoutMs?: number) => Promise<GrpcCallOptions>;
+
+/** Copies the object at `from` to `to` inside one storage instance; false when the caller must stream it instead. */
+type CopyInside = (from: string, to: string, signal: AbortSignal) => Promise<boolean>;
+
+/** What tracking's listing of a run said about where its files are stored (only a service account is told). */
+interface RunListing {
+  storage?: ArtifactStorage;
+}
 
 /** A copy that cannot succeed, with the message the version's status_message shows. */
 class CopyFailure extends Error {}

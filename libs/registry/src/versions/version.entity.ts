@@ -57,7 +57,10 @@ export class ModelVersionEntity extends AuthoredEntity {
   @Column('text', { name: 'storage_uri' })
   storageUri!: string;
 
-  /** The storage instance holding the registry's copy; null for a reference, whose files the registry does not keep. */
+  /**
+   * The registry's storage instance holding the copy, the one its project chose when the version
+   * was created, kept for life; null for a reference, whose files the registry does not keep.
+   */
   @Column('varchar', { name: 'artifact_store', length: 64, nullable: true })
   artifactStore!: string | null;
 

@@ -31,7 +31,6 @@ import { ModelRepository } from '../models/model.repository';
 import { registryEvents } from '../registry.events';
 import { positionOf } from '../common/page-position';
 import { checkModelName, checkTag, checkTagKey, checkTags, checkText, lastWins, REGISTRY_LIMITS, versionOf, type Tag } from '../common/registry-limits';
-import { REGISTRY_STORE } from '../version-files/registry-store';
 import { storageUriOf, versionPathOf, versionPrefix } from '../version-files/version-file.paths';
 import { INTERRUPTED, VersionFileService, type CopyJob, type CopySource, type VersionFileEntry } from '../version-files/version-file.service';
 import { parseSource, type VersionSource } from './version-source.parser';
@@ -126,7 +125,7 @@ export class VersionService implements OnModuleInit {
     if (stranded.length === 0) return;
     this.logger.warn({ versions: stranded.length }, 'versions left PENDING by the last run are now FAILED');
     // Their partial copies go too, without holding up the start.
-    void Promise.all(stranded.map(({ version, model }) => this.files.deleteUnder(versionPrefix(model.projectId, model.id, version.version))));
+    void Promise.all(stranded.map(({ version, model }) => version.artifactStore && this.files.deleteUnder(version.artifactStore, versionPrefix(model.projectId, model.id, version.version))));
   }
 
   /**
@@ -159,12 +158,14 @@ export class VersionService implements OnModuleInit {
     // Read before the transaction: a version keeps for life whether its copy is encrypted, and a
     // copy of an encrypted run stays encrypted whatever its project now asks.
     const kms = source.kind === 'reference' ? null : await this.encryption.kmsFor(caller, input.projectId, { encrypted: run?.artifactsEncrypted && source.kind === 'run' });
+    // So is the storage instance a copy goes to: the one its project chose for the registry now.
+    const store = await this.files.storeFor(input.projectId);
 
     const { view, job } = await this.versions.transaction(async (tx) => {
       const model = await this.access.lock(tx, caller, input.projectId, input.name, target);
       const number = model.latestVersion + 1;
       const prefix = versionPrefix(model.projectId, model.id, number);
-      const origin = await this.originOf(tx, model, source, prefix, caller, lineage);
+      const origin = await this.originOf(tx, model, source, store, prefix, caller, lineage);
       const now = Date.now();
       const version: ModelVersionEntity = {
         modelId: model.id,
@@ -178,7 +179,7 @@ export class VersionService implements OnModuleInit {
         description: input.description,
         runLink: input.runLink,
         storageUri: origin.storageUri,
-        artifactStore: origin.copy ? REGISTRY_STORE : null,
+        artifactStore: origin.copy ? store : null,
         artifactKms: origin.copy ? (kms ?? origin.kms ?? null) : null,
         lineage: origin.lineage,
         creatorId: caller.authenticated.id,
@@ -198,7 +199,7 @@ export class VersionService implements OnModuleInit {
       });
       await this.audit.recordIn(tx, caller, { id: String(number), projectId: model.projectId, name: versionResourceName(model.projectId, model.name, number) });
       const settle = (outcome: VersionStatusName, message: string) => this.settle(caller, model.id, number, outcome, message);
-      const job: CopyJob | undefined = origin.copy && { modelId: model.id, version: number, prefix, from: origin.copy, settle };
+      const job: CopyJob | undefined = origin.copy && { modelId: model.id, version: number, store, prefix, encrypted: version.artifactKms !== null, from: origin.copy, settle };
       return { view, job };
     });
     if (job) this.files.start(job);
@@ -295,7 +296,7 @@ export class VersionService implements OnModuleInit {
       return { model, row };
     });
     this.files.cancel(model.id, number);
-    if (row.artifactStore) await this.files.deleteUnder(versionPrefix(model.projectId, model.id, number));
+    if (row.artifactStore) await this.files.deleteUnder(row.artifactStore, versionPrefix(model.projectId, model.id, number));
   }
 
   /**
@@ -351,8 +352,8 @@ export class VersionService implements OnModuleInit {
     const size = pageSizeOf(query.pageSize);
     const listing = { projectId: query.projectId, name: query.name, version: String(query.version), path: relative };
     const after = decodePageToken(query.pageToken, listing);
-    const { prefix } = await this.copyOf(caller, query.projectId, query.name, query.version);
-    const entries = await this.files.list(prefix, relative);
+    const { store, prefix } = await this.copyOf(caller, query.projectId, query.name, query.version);
+    const entries = await this.files.list(store, prefix, relative);
     const page = pageOf(after === undefined ? entries : entries.filter((entry) => entry.path > after), size, (entry) => entry.path, listing);
     return { files: page.items, nextPageToken: page.nextPageToken };
   }
@@ -360,21 +361,21 @@ export class VersionService implements OnModuleInit {
   async openFile(caller: Caller, projectId: string, name: string, version: bigint, path: string): Promise<{ body: Readable; size: number }> {
     const relative = versionPathOf(path);
     if (!relative) throw new InvalidArgumentError('must name a file of the version', 'path');
-    const { prefix, label } = await this.copyOf(caller, projectId, name, version);
-    const file = await this.files.open(`${prefix}${relative}`);
+    const { store, prefix, label } = await this.copyOf(caller, projectId, name, version);
+    const file = await this.files.open(store, `${prefix}${relative}`);
     if (!file) throw new NotFoundError(`${label} has no file "${relative}"`, { reason: 'FILE_NOT_FOUND', resource: versionResourceName(projectId, name, Number(version)) });
     return file;
   }
 
-  /** The key prefix of a READY version's copy; FAILED_PRECONDITION saying why there is none. */
-  private async copyOf(caller: Caller, projectId: string, name: string, version: bigint): Promise<{ prefix: string; label: string }> {
+  /** The storage instance and key prefix of a READY version's copy; FAILED_PRECONDITION saying why there is none. */
+  private async copyOf(caller: Caller, projectId: string, name: string, version: bigint): Promise<{ store: string; prefix: string; label: string }> {
     const { version: row } = await this.get(caller, projectId, name, version);
     const label = `version ${row.version} of model "${name}"`;
     const resource = versionResourceName(projectId, name, row.version);
     if (!row.artifactStore) throw new FailedPreconditionError(`${label} is a reference to ${row.storageUri}; the registry keeps no files for it`, { reason: 'VERSION_IS_REFERENCE', resource });
     if (row.status === 'PENDING') throw new FailedPreconditionError(`${label} is still being copied; its files can be read once it is READY`, { reason: 'VERSION_NOT_READY', resource });
     if (row.status === 'FAILED') throw new FailedPreconditionError(`${label} has no files: ${row.statusMessage}`, { reason: 'VERSION_FAILED', resource });
-    return { prefix: versionPrefix(projectId, row.modelId, row.version), label };
+    return { store: row.artifactStore, prefix: versionPrefix(projectId, row.modelId, row.version), label };
   }
 
   /**
@@ -426,12 +427,13 @@ export class VersionService implements OnModuleInit {
     tx: EntityManager,
     model: RegisteredModelEntity,
     source: VersionSource,
+    store: string,
     prefix: string,
     caller: Caller,
     lineage: StoredLineage | null,
   ): Promise<{ copy?: CopySource; storageUri: string; lineage: StoredLineage | null; kms?: string | null }> {
     if (source.kind === 'reference') return { storageUri: source.uri, lineage };
-    if (source.kind === 'run') return { copy: { ...source, caller }, storageUri: storageUriOf(prefix), lineage };
+    if (source.kind === 'run') return { copy: { ...source, caller }, storageUri: storageUriOf(store, prefix), lineage };
     const from = await this.models.findByName(model.projectId, source.name, false, tx);
     if (!from) throw new InvalidArgumentError(`model "${source.name}" does not exist in project ${model.projectId}`, 'source');
     let number: number;
@@ -452,8 +454,9 @@ export class VersionService implements OnModuleInit {
     const inherited = lineage ?? origin.lineage;
     // A reference stays a reference: the registry has no files of it to copy.
     if (!origin.artifactStore) return { storageUri: origin.storageUri, lineage: inherited };
-    // A copy of an encrypted version stays encrypted.
-    return { copy: { kind: 'version', prefix: versionPrefix(from.projectId, from.id, number), label }, storageUri: storageUriOf(prefix), lineage: inherited, kms: origin.artifactKms };
+    // A copy of an encrypted version stays encrypted; it goes to its own project's storage instance, wherever its source is.
+    const copy: CopySource = { kind: 'version', prefix: versionPrefix(from.projectId, from.id, number), label, store: origin.artifactStore, encrypted: origin.artifactKms !== null };
+    return { copy, storageUri: storageUriOf(store, prefix), lineage: inherited, kms: origin.artifactKms };
   }
 
   /**

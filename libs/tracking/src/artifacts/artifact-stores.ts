@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectPluginInstances, InvalidArgumentError, PluginInstances } from '@trellis/platform';
+import { InjectPluginInstances, instanceFingerprint, InvalidArgumentError, PluginInstances } from '@trellis/platform';
 import type { ObjectStore } from '@trellis/plugin-sdk';
 
 /**
@@ -25,6 +25,11 @@ export class ArtifactStores {
       throw new InvalidArgumentError(`no storage instance is named ${JSON.stringify(name.slice(0, 100))}; instances: ${this.storage.names().join(', ')}`, 'store');
     }
     await this.storage.choose(projectId, name);
+  }
+
+  /** The kit's fingerprint of the named instance, by which another service tells whether it holds the same storage. */
+  fingerprintOf(name: string): Promise<string> {
+    return instanceFingerprint(this.storage, name);
   }
 
   /** The named instance (a run's may have been created through the API since this process started). */

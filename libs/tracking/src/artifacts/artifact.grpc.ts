@@ -109,6 +109,7 @@ export class ArtifactGrpc {
       rootUri: page.rootUri,
       files: page.entries.map((entry) => ({ path: entry.path, isDir: entry.isDir, sizeBytes: BigInt(entry.size) })),
       nextPageToken: page.nextPageToken,
+      storage: page.storage,
     });
   }
 

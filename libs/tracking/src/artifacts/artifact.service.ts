@@ -16,6 +16,25 @@ export interface ArtifactEntry {
   size: number;
 }
 
+/** Where a run's files are stored, as a platform service that copies them needs it. */
+export interface ArtifactStorage {
+  /** The run's storage instance's fingerprint (see `instanceFingerprint`). */
+  fingerprint: string;
+  /** Whether the stored bytes are encrypted, and so not the files. */
+  encrypted: boolean;
+  /** The key of the run's artifact root; a file's key is this followed by its path. */
+  keyPrefix: string;
+}
+
+/** A page of an artifact listing. */
+export interface ArtifactPage {
+  rootUri: string;
+  entries: ArtifactEntry[];
+  nextPageToken: string;
+  /** Only for a service account's listing. */
+  storage?: ArtifactStorage;
+}
+
 /**
  * A run's files in its storage instance, under `<experiment_id>/<run_id>/artifacts/`, so
  * runs never see each other's files; every path is checked before it becomes a key. An encrypted
@@ -61,8 +80,11 @@ export class ArtifactService {
     return { body: await store.get(key), size: info.size };
   }
 
-  /** The files and directories directly under `path`, by path, paged (100 by default, at most 1000). */
-  async list(caller: Caller, runId: string, path: string, pageSize: number, pageToken: string): Promise<{ rootUri: string; entries: ArtifactEntry[]; nextPageToken: string }> {
+  /**
+   * The files and directories directly under `path`, by path, paged (100 by default, at most
+   * 1000). A service account is also told where they are stored.
+   */
+  async list(caller: Caller, runId: string, path: string, pageSize: number, pageToken: string): Promise<ArtifactPage> {
     const relative = artifactPathOf(path, { allowRoot: true });
     const size = pageSizeOf(pageSize);
     const after = decodePageToken(pageToken, { runId, path: relative }) ?? '';
@@ -72,6 +94,7 @@ export class ArtifactService {
     const prefix = relative ? `${root}${relative}/` : root;
     // Entries are named by a token in key order (`name` for a file, `name/` for a directory), so
     // pages continue where the last one stopped however names sort.
+    const storage = caller.principal?.kind === 'service_account' ? await this.storageOf(run) : undefined;
     const entries: ArtifactEntry[] = [];
     let lastToken = '';
     for await (const object of iterateObjects(store, { prefix })) {
@@ -79,12 +102,12 @@ export class ArtifactService {
       const slash = rest.indexOf('/');
       const token = slash === -1 ? rest : rest.slice(0, slash + 1);
       if ((after && compareKeys(token, after) <= 0) || token === lastToken) continue;
-      if (entries.length === size) return { rootUri: run.artifactUri, entries, nextPageToken: encodePageToken(lastToken, { runId, path: relative }) };
+      if (entries.length === size) return { rootUri: run.artifactUri, entries, nextPageToken: encodePageToken(lastToken, { runId, path: relative }), storage };
       lastToken = token;
       const entryPath = relative ? `${relative}/${token.replace(/\/$/, '')}` : token.replace(/\/$/, '');
       entries.push(slash === -1 ? { path: entryPath, isDir: false, size: object.size } : { path: entryPath, isDir: true, size: 0 });
     }
-    return { rootUri: run.artifactUri, entries, nextPageToken: '' };
+    return { rootUri: run.artifactUri, entries, nextPageToken: '', storage };
   }
 
   /** Deletes a file, or every file under a directory; deleting what is not there succeeds. */
@@ -97,6 +120,10 @@ export class ArtifactService {
     const under: string[] = [];
     for await (const object of iterateObjects(store, { prefix: `${key}/` })) under.push(object.key);
     for (const objectKey of under) await store.delete(objectKey);
+  }
+
+  private async storageOf(run: RunEntity): Promise<ArtifactStorage> {
+    return { fingerprint: await this.stores.fingerprintOf(run.artifactStore), encrypted: !!run.artifactKms, keyPrefix: keyOf(run, '') };
   }
 }
 

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/tracking/v1/artifact_service.proto.
  */
 export const file_trellis_tracking_v1_artifact_service: GenFile = /*@__PURE__*/
-  fileDesc("Cip0cmVsbGlzL3RyYWNraW5nL3YxL2FydGlmYWN0X3NlcnZpY2UucHJvdG8SE3RyZWxsaXMudHJhY2tpbmcudjEiSAoUVXBsb2FkQXJ0aWZhY3RIZWFkZXISGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAhIWCgRwYXRoGAIgASgJQgi6SAVyAxiACCJtChVVcGxvYWRBcnRpZmFjdFJlcXVlc3QSOwoGaGVhZGVyGAEgASgLMikudHJlbGxpcy50cmFja2luZy52MS5VcGxvYWRBcnRpZmFjdEhlYWRlckgAEg8KBWNodW5rGAIgASgMSABCBgoEcGFydCJFChZVcGxvYWRBcnRpZmFjdFJlc3BvbnNlEisKBGZpbGUYASABKAsyHS50cmVsbGlzLnRyYWNraW5nLnYxLkZpbGVJbmZvIksKF0Rvd25sb2FkQXJ0aWZhY3RSZXF1ZXN0EhgKBnJ1bl9pZBgBIAEoCUIIukgFcgMYgAISFgoEcGF0aBgCIAEoCUIIukgFcgMYgAgiKQoYRG93bmxvYWRBcnRpZmFjdFJlc3BvbnNlEg0KBWNodW5rGAEgASgMIoUBChRMaXN0QXJ0aWZhY3RzUmVxdWVzdBIYCgZydW5faWQYASABKAlCCLpIBXIDGIACEhYKBHBhdGgYAiABKAlCCLpIBXIDGIAIEh0KCXBhZ2Vfc2l6ZRgDIAEoBUIKukgHGgUY6AcoABIcCgpwYWdlX3Rva2VuGAQgASgJQgi6SAVyAxiAICJwChVMaXN0QXJ0aWZhY3RzUmVzcG9uc2USEAoIcm9vdF91cmkYASABKAkSLAoFZmlsZXMYAiADKAsyHS50cmVsbGlzLnRyYWNraW5nLnYxLkZpbGVJbmZvEhcKD25leHRfcGFnZV90b2tlbhgDIAEoCSJJChVEZWxldGVBcnRpZmFjdFJlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAhIWCgRwYXRoGAIgASgJQgi6SAVyAxiACCIYChZEZWxldGVBcnRpZmFjdFJlc3BvbnNlIjYKF0dldEFydGlmYWN0U3RvcmVSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEAiKQoYR2V0QXJ0aWZhY3RTdG9yZVJlc3BvbnNlEg0KBXN0b3JlGAEgASgJIk4KF1NldEFydGlmYWN0U3RvcmVSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFgoFc3RvcmUYAiABKAlCB7pIBHICGEAiKQoYU2V0QXJ0aWZhY3RTdG9yZVJlc3BvbnNlEg0KBXN0b3JlGAEgASgJMqYFCg9BcnRpZmFjdFNlcnZpY2USawoOVXBsb2FkQXJ0aWZhY3QSKi50cmVsbGlzLnRyYWNraW5nLnYxLlVwbG9hZEFydGlmYWN0UmVxdWVzdBorLnRyZWxsaXMudHJhY2tpbmcudjEuVXBsb2FkQXJ0aWZhY3RSZXNwb25zZSgBEnEKEERvd25sb2FkQXJ0aWZhY3QSLC50cmVsbGlzLnRyYWNraW5nLnYxLkRvd25sb2FkQXJ0aWZhY3RSZXF1ZXN0Gi0udHJlbGxpcy50cmFja2luZy52MS5Eb3dubG9hZEFydGlmYWN0UmVzcG9uc2UwARJmCg1MaXN0QXJ0aWZhY3RzEikudHJlbGxpcy50cmFja2luZy52MS5MaXN0QXJ0aWZhY3RzUmVxdWVzdBoqLnRyZWxsaXMudHJhY2tpbmcudjEuTGlzdEFydGlmYWN0c1Jlc3BvbnNlEmkKDkRlbGV0ZUFydGlmYWN0EioudHJlbGxpcy50cmFja2luZy52MS5EZWxldGVBcnRpZmFjdFJlcXVlc3QaKy50cmVsbGlzLnRyYWNraW5nLnYxLkRlbGV0ZUFydGlmYWN0UmVzcG9uc2USbwoQR2V0QXJ0aWZhY3RTdG9yZRIsLnRyZWxsaXMudHJhY2tpbmcudjEuR2V0QXJ0aWZhY3RTdG9yZVJlcXVlc3QaLS50cmVsbGlzLnRyYWNraW5nLnYxLkdldEFydGlmYWN0U3RvcmVSZXNwb25zZRJvChBTZXRBcnRpZmFjdFN0b3JlEiwudHJlbGxpcy50cmFja2luZy52MS5TZXRBcnRpZmFjdFN0b3JlUmVxdWVzdBotLnRyZWxsaXMudHJhY2tpbmcudjEuU2V0QXJ0aWZhY3RTdG9yZVJlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_trellis_tracking_v1_resources]);
+  fileDesc("Cip0cmVsbGlzL3RyYWNraW5nL3YxL2FydGlmYWN0X3NlcnZpY2UucHJvdG8SE3RyZWxsaXMudHJhY2tpbmcudjEiSAoUVXBsb2FkQXJ0aWZhY3RIZWFkZXISGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAhIWCgRwYXRoGAIgASgJQgi6SAVyAxiACCJtChVVcGxvYWRBcnRpZmFjdFJlcXVlc3QSOwoGaGVhZGVyGAEgASgLMikudHJlbGxpcy50cmFja2luZy52MS5VcGxvYWRBcnRpZmFjdEhlYWRlckgAEg8KBWNodW5rGAIgASgMSABCBgoEcGFydCJFChZVcGxvYWRBcnRpZmFjdFJlc3BvbnNlEisKBGZpbGUYASABKAsyHS50cmVsbGlzLnRyYWNraW5nLnYxLkZpbGVJbmZvIksKF0Rvd25sb2FkQXJ0aWZhY3RSZXF1ZXN0EhgKBnJ1bl9pZBgBIAEoCUIIukgFcgMYgAISFgoEcGF0aBgCIAEoCUIIukgFcgMYgAgiKQoYRG93bmxvYWRBcnRpZmFjdFJlc3BvbnNlEg0KBWNodW5rGAEgASgMIoUBChRMaXN0QXJ0aWZhY3RzUmVxdWVzdBIYCgZydW5faWQYASABKAlCCLpIBXIDGIACEhYKBHBhdGgYAiABKAlCCLpIBXIDGIAIEh0KCXBhZ2Vfc2l6ZRgDIAEoBUIKukgHGgUY6AcoABIcCgpwYWdlX3Rva2VuGAQgASgJQgi6SAVyAxiAICKnAQoVTGlzdEFydGlmYWN0c1Jlc3BvbnNlEhAKCHJvb3RfdXJpGAEgASgJEiwKBWZpbGVzGAIgAygLMh0udHJlbGxpcy50cmFja2luZy52MS5GaWxlSW5mbxIXCg9uZXh0X3BhZ2VfdG9rZW4YAyABKAkSNQoHc3RvcmFnZRgEIAEoCzIkLnRyZWxsaXMudHJhY2tpbmcudjEuQXJ0aWZhY3RTdG9yYWdlIk0KD0FydGlmYWN0U3RvcmFnZRITCgtmaW5nZXJwcmludBgBIAEoCRIRCgllbmNyeXB0ZWQYAiABKAgSEgoKa2V5X3ByZWZpeBgDIAEoCSJJChVEZWxldGVBcnRpZmFjdFJlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyAxiAAhIWCgRwYXRoGAIgASgJQgi6SAVyAxiACCIYChZEZWxldGVBcnRpZmFjdFJlc3BvbnNlIjYKF0dldEFydGlmYWN0U3RvcmVSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEAiKQoYR2V0QXJ0aWZhY3RTdG9yZVJlc3BvbnNlEg0KBXN0b3JlGAEgASgJIk4KF1NldEFydGlmYWN0U3RvcmVSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFgoFc3RvcmUYAiABKAlCB7pIBHICGEAiKQoYU2V0QXJ0aWZhY3RTdG9yZVJlc3BvbnNlEg0KBXN0b3JlGAEgASgJMqYFCg9BcnRpZmFjdFNlcnZpY2USawoOVXBsb2FkQXJ0aWZhY3QSKi50cmVsbGlzLnRyYWNraW5nLnYxLlVwbG9hZEFydGlmYWN0UmVxdWVzdBorLnRyZWxsaXMudHJhY2tpbmcudjEuVXBsb2FkQXJ0aWZhY3RSZXNwb25zZSgBEnEKEERvd25sb2FkQXJ0aWZhY3QSLC50cmVsbGlzLnRyYWNraW5nLnYxLkRvd25sb2FkQXJ0aWZhY3RSZXF1ZXN0Gi0udHJlbGxpcy50cmFja2luZy52MS5Eb3dubG9hZEFydGlmYWN0UmVzcG9uc2UwARJmCg1MaXN0QXJ0aWZhY3RzEikudHJlbGxpcy50cmFja2luZy52MS5MaXN0QXJ0aWZhY3RzUmVxdWVzdBoqLnRyZWxsaXMudHJhY2tpbmcudjEuTGlzdEFydGlmYWN0c1Jlc3BvbnNlEmkKDkRlbGV0ZUFydGlmYWN0EioudHJlbGxpcy50cmFja2luZy52MS5EZWxldGVBcnRpZmFjdFJlcXVlc3QaKy50cmVsbGlzLnRyYWNraW5nLnYxLkRlbGV0ZUFydGlmYWN0UmVzcG9uc2USbwoQR2V0QXJ0aWZhY3RTdG9yZRIsLnRyZWxsaXMudHJhY2tpbmcudjEuR2V0QXJ0aWZhY3RTdG9yZVJlcXVlc3QaLS50cmVsbGlzLnRyYWNraW5nLnYxLkdldEFydGlmYWN0U3RvcmVSZXNwb25zZRJvChBTZXRBcnRpZmFjdFN0b3JlEiwudHJlbGxpcy50cmFja2luZy52MS5TZXRBcnRpZmFjdFN0b3JlUmVxdWVzdBotLnRyZWxsaXMudHJhY2tpbmcudjEuU2V0QXJ0aWZhY3RTdG9yZVJlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_trellis_tracking_v1_resources]);
 
 /**
  * UploadArtifactHeader names the file an upload writes.
@@ -219,6 +219,15 @@ export type ListArtifactsResponse = Message<"trellis.tracking.v1.ListArtifactsRe
    * @generated from field: string next_page_token = 3;
    */
   nextPageToken: string;
+
+  /**
+   * storage says where the run's files are kept, so that a platform service holding the same
+   * storage (the registry) can copy them inside it rather than stream them. Set only when the
+   * caller is a service account; empty for anyone else.
+   *
+   * @generated from field: trellis.tracking.v1.ArtifactStorage storage = 4;
+   */
+  storage?: ArtifactStorage | undefined;
 };
 
 /**
@@ -227,6 +236,44 @@ export type ListArtifactsResponse = Message<"trellis.tracking.v1.ListArtifactsRe
  */
 export const ListArtifactsResponseSchema: GenMessage<ListArtifactsResponse> = /*@__PURE__*/
   messageDesc(file_trellis_tracking_v1_artifact_service, 6);
+
+/**
+ * ArtifactStorage describes where a run's files are kept, for platform services only.
+ *
+ * @generated from message trellis.tracking.v1.ArtifactStorage
+ */
+export type ArtifactStorage = Message<"trellis.tracking.v1.ArtifactStorage"> & {
+  /**
+   * fingerprint identifies the run's storage instance: a hash of its plugin and configuration
+   * (secrets as references), equal for instances that reach the same backend the same way.
+   *
+   * @generated from field: string fingerprint = 1;
+   */
+  fingerprint: string;
+
+  /**
+   * encrypted is true when the run's files are encrypted at rest: their stored bytes are not the
+   * files, so they can only be read through tracking.
+   *
+   * @generated from field: bool encrypted = 2;
+   */
+  encrypted: boolean;
+
+  /**
+   * key_prefix is the object key of the run's artifact root: the key of a file is key_prefix
+   * followed by its path.
+   *
+   * @generated from field: string key_prefix = 3;
+   */
+  keyPrefix: string;
+};
+
+/**
+ * Describes the message trellis.tracking.v1.ArtifactStorage.
+ * Use `create(ArtifactStorageSchema)` to create a new message.
+ */
+export const ArtifactStorageSchema: GenMessage<ArtifactStorage> = /*@__PURE__*/
+  messageDesc(file_trellis_tracking_v1_artifact_service, 7);
 
 /**
  * DeleteArtifactRequest names a file or directory.
@@ -254,7 +301,7 @@ export type DeleteArtifactRequest = Message<"trellis.tracking.v1.DeleteArtifactR
  * Use `create(DeleteArtifactRequestSchema)` to create a new message.
  */
 export const DeleteArtifactRequestSchema: GenMessage<DeleteArtifactRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_tracking_v1_artifact_service, 7);
+  messageDesc(file_trellis_tracking_v1_artifact_service, 8);
 
 /**
  * DeleteArtifactResponse is empty.
@@ -269,7 +316,7 @@ export type DeleteArtifactResponse = Message<"trellis.tracking.v1.DeleteArtifact
  * Use `create(DeleteArtifactResponseSchema)` to create a new message.
  */
 export const DeleteArtifactResponseSchema: GenMessage<DeleteArtifactResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_tracking_v1_artifact_service, 8);
+  messageDesc(file_trellis_tracking_v1_artifact_service, 9);
 
 /**
  * GetArtifactStoreRequest names a project.
@@ -290,7 +337,7 @@ export type GetArtifactStoreRequest = Message<"trellis.tracking.v1.GetArtifactSt
  * Use `create(GetArtifactStoreRequestSchema)` to create a new message.
  */
 export const GetArtifactStoreRequestSchema: GenMessage<GetArtifactStoreRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_tracking_v1_artifact_service, 9);
+  messageDesc(file_trellis_tracking_v1_artifact_service, 10);
 
 /**
  * GetArtifactStoreResponse names the storage instance.
@@ -311,7 +358,7 @@ export type GetArtifactStoreResponse = Message<"trellis.tracking.v1.GetArtifactS
  * Use `create(GetArtifactStoreResponseSchema)` to create a new message.
  */
 export const GetArtifactStoreResponseSchema: GenMessage<GetArtifactStoreResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_tracking_v1_artifact_service, 10);
+  messageDesc(file_trellis_tracking_v1_artifact_service, 11);
 
 /**
  * SetArtifactStoreRequest chooses a storage instance for a project.
@@ -339,7 +386,7 @@ export type SetArtifactStoreRequest = Message<"trellis.tracking.v1.SetArtifactSt
  * Use `create(SetArtifactStoreRequestSchema)` to create a new message.
  */
 export const SetArtifactStoreRequestSchema: GenMessage<SetArtifactStoreRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_tracking_v1_artifact_service, 11);
+  messageDesc(file_trellis_tracking_v1_artifact_service, 12);
 
 /**
  * SetArtifactStoreResponse names the storage instance now chosen.
@@ -360,7 +407,7 @@ export type SetArtifactStoreResponse = Message<"trellis.tracking.v1.SetArtifactS
  * Use `create(SetArtifactStoreResponseSchema)` to create a new message.
  */
 export const SetArtifactStoreResponseSchema: GenMessage<SetArtifactStoreResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_tracking_v1_artifact_service, 12);
+  messageDesc(file_trellis_tracking_v1_artifact_service, 13);
 
 /**
  * ArtifactService stores a run's files through the project's storage plugin instance. Files are
@@ -397,7 +444,7 @@ export const ArtifactService: GenService<{
   },
   /**
    * ListArtifacts lists the files and directories directly under a path, by path; a path with
-   * nothing under it lists nothing.
+   * nothing under it lists nothing. A service account is also told where the files are stored.
    * Errors: NOT_FOUND (RUN_NOT_FOUND); INVALID_ARGUMENT.
    *
    * @generated from rpc trellis.tracking.v1.ArtifactService.ListArtifacts
