@@ -1,5 +1,23 @@
-import { API_KEY_PATTERN, type ServiceConfigOf } from '@trellis/platform';
+import { API_KEY_PATTERN, INSTANCE_NAME_PATTERN, type ServiceConfigOf } from '@trellis/platform';
 import { z } from 'zod';
+import { CHECKPOINT_KMS_INSTANCE, SIGNING_KEY_KMS_INSTANCE } from './kms-instances';
+
+/**
+ * A setting that names a kms instance, `fallback` (governance's own default instance) unless set.
+ * Before instances had names it held the instance itself (`{ plugin, config }`): that form is
+ * refused with where it goes now.
+ */
+function kmsInstanceName(key: string, fallback: string) {
+  return z
+    .string({
+      error: (issue) =>
+        typeof issue.input === 'object' && issue.input !== null
+          ? `names a kms instance now: move { plugin, config } to the section kms.${fallback} and remove services.governance.${key}, or to kms.<name> and set services.governance.${key}: <name>`
+          : undefined,
+    })
+    .regex(INSTANCE_NAME_PATTERN, 'must be the name of a kms instance: 1 to 64 lowercase letters, digits, ., _ and -')
+    .default(fallback);
+}
 
 /**
  * Governance's own settings: the section `services.governance` of trellis.yaml, each key also
@@ -37,18 +55,13 @@ export const governanceConfig = z.object({
     .min(1, 'must be a positive number of seconds')
     .default(60)
     .describe('sign the head this often while records keep arriving'),
-  checkpointKms: z
-    .object({ plugin: z.string().min(1), config: z.unknown().default({}) })
-    .strict()
-    .optional()
-    .describe('the KMS plugin instance that signs audit checkpoints: `{ plugin: <plugin id>, config: {...} }`; its plugin must compute MACs (kms-local does)')
-    .meta({ defaultText: 'kms-local, key file `<dataDir>/keys/audit-checkpoint.key`' }),
-  signingKeyKms: z
-    .object({ plugin: z.string().min(1), config: z.unknown().default({}) })
-    .strict()
-    .optional()
-    .describe("the KMS plugin instance that wraps the token signing keys in governance's database: `{ plugin: <plugin id>, config: {...} }`")
-    .meta({ defaultText: 'kms-local, key file `<dataDir>/keys/signing-keys.key`' }),
+  checkpointKms: kmsInstanceName('checkpointKms', CHECKPOINT_KMS_INSTANCE)
+    .describe(
+      `the kms instance that signs audit checkpoints, by name: governance's own \`${CHECKPOINT_KMS_INSTANCE}\` (kms-local, key file \`<dataDir>/keys/audit-checkpoint.key\`, replaced by a section \`kms.${CHECKPOINT_KMS_INSTANCE}\` when the config declares one) or any instance of the \`kms\` section; its plugin must compute MACs (kms-local does)`,
+    ),
+  signingKeyKms: kmsInstanceName('signingKeyKms', SIGNING_KEY_KMS_INSTANCE).describe(
+    `the kms instance that wraps the token signing keys in governance's database, by name: governance's own \`${SIGNING_KEY_KMS_INSTANCE}\` (kms-local, key file \`<dataDir>/keys/signing-keys.key\`, replaced by a section \`kms.${SIGNING_KEY_KMS_INSTANCE}\` when the config declares one) or any instance of the \`kms\` section`,
+  ),
 });
 
 /** Governance's settings as `@Inject(SERVICE_CONFIG)` gives them. */

@@ -4,6 +4,7 @@ import { ApprovalEntity } from './approvals/approval.entity';
 import { AuditCheckpointer } from './audit/audit-checkpointer';
 import { AuditChainHeadEntity, AuditCheckpointEntity, AuditRecordEntity } from './audit/audit.entity';
 import { governanceConfig } from './governance.config';
+import { GOVERNANCE_KMS_DEFAULTS } from './kms-instances';
 import { GovernanceModule } from './governance.module';
 import { OrgEntity, PrincipalEntity, ProjectEntity, RoleBindingEntity } from './identity/identity.entity';
 import { CreateIdentityTables1767100000000 } from './migrations/1767100000000-create-identity-tables';
@@ -26,7 +27,13 @@ export const governanceService = defineService({
   module: GovernanceModule,
   grpcServices: [IdentityServiceDesc, TokenServiceDesc, AuditServiceDesc, ApprovalServiceDesc],
   workers: [AuditCheckpointer],
-  plugins: { kms: { purpose: 'signs audit checkpoints and wraps token signing keys; without one checkpoints are off and keys are kept in the clear', optional: true } },
+  plugins: {
+    kms: {
+      purpose: 'signs audit checkpoints and wraps token signing keys; without one checkpoints are off and keys are kept in the clear',
+      optional: true,
+      defaults: GOVERNANCE_KMS_DEFAULTS,
+    },
+  },
   entities: [
     OrgEntity,
     ProjectEntity,

@@ -19,6 +19,7 @@ const identityAndTokens = defineService({
   defaultPort: 0,
   module: IdentityAndTokensModule,
   grpcServices: [IdentityServiceDesc, TokenServiceDesc],
+  plugins: governanceService.plugins,
   entities: governanceService.entities,
   migrations: governanceService.migrations,
 });

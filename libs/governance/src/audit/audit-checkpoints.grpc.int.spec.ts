@@ -25,7 +25,10 @@ describe('audit checkpoints through real gRPC, signed by a configured KMS', () =
 
   beforeAll(async () => {
     // Checkpoints by record count only: the timer would fire at a moment the spec cannot know.
-    writeFileSync(join(configDir, 'trellis.yaml'), 'services:\n  audittest:\n    checkpointKms: { plugin: kms-memory }\n    checkpointEveryRecords: 50\n    checkpointEverySeconds: 86400\n');
+    writeFileSync(
+      join(configDir, 'trellis.yaml'),
+      'kms:\n  checkpoints: { plugin: kms-memory }\nservices:\n  audittest:\n    checkpointKms: checkpoints\n    checkpointEveryRecords: 50\n    checkpointEverySeconds: 86400\n',
+    );
     platform = await TestPlatform.start({ TRELLIS_CONFIG: join(configDir, 'trellis.yaml') }, { plugins: [memoryKms] });
     subscription = await platform.runtime.bus.subscribe({
       durable: 'checkpoint-spec',

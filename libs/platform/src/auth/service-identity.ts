@@ -258,7 +258,7 @@ export async function resolveSecretReference(reference: string, setting: string)
   try {
     return await readSecretReference(reference);
   } catch (error) {
-    throw new ConfigError(`${setting}: ${(error as Error).message}`);
+    throw new ConfigError(`${setting}: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -1,5 +1,4 @@
 export { encryptingObjectStore, type EncryptingObjectStore, type EncryptingObjectStoreOptions, type RewrapReport } from './encrypting-storage';
 export { KEY_RECORDS_PREFIX } from './envelope/key-record';
 export { encryptedAtRest, encryptedPerResource, OBJECT_KEY_ID } from './encrypted-at-rest';
-export { writeKeyFileIfMissing } from './key-file';
 export { ProjectEncryption } from './project-encryption';

@@ -1,5 +1,6 @@
 export { PLUGIN_BACKEND_FAILED, backendFailure, guardInstance, type InstanceIdentity } from './backend-failures';
-export { ConfiguredInstances, type ConfiguredInstance, type ConfiguredInstancesOptions, type DeclaredInstance, DEFAULT_INSTANCE, type InstanceSections } from './configured-instances';
+export { ConfiguredInstances, type ConfiguredInstance, type ConfiguredInstancesOptions, type DeclaredInstance, DEFAULT_INSTANCE, type InstanceSections, type ServiceDefaults } from './configured-instances';
+export { type DefaultInstance, kmsLocalWithKeyFile } from './default-instances';
 export { instanceFingerprint } from './instance-fingerprint';
 export { checkHealth, HEALTH_TIMEOUT_MS } from './instance-health';
 export { redactSecrets, SECRETS_KEY_ID, WRAPPED_SECRET_MARKER } from './instance-secrets';

@@ -108,7 +108,7 @@ async function resolveOne(value: string, secretsKms: SecretsKms, context: Record
       return await readSecretReference(value);
     } catch (error) {
       // The caller names the field; the reference goes in front of the reason, never a value.
-      throw new Error(`${value}: ${(error as Error).message}`);
+      throw new Error(`${value}: ${(error as Error).message}`, { cause: error });
     }
   }
   const kms = await secretsKms();

@@ -6,6 +6,7 @@ import type { Logger } from '../ops/logger';
 import type { ReadinessCheck } from '../ops/ops-server';
 import { guardInstance, PLUGIN_BACKEND_FAILED } from './backend-failures';
 import { type ConfiguredInstances, DEFAULT_INSTANCE } from './configured-instances';
+import type { DefaultInstance } from './default-instances';
 import { checkHealth } from './instance-health';
 import { redactSecrets, resolveSecrets, sealSecrets } from './instance-secrets';
 import type { PluginInstanceRepository, StoredInstance } from './plugin-instance.repository';
@@ -41,6 +42,8 @@ export interface PluginInstancesOptions<K extends PluginKind> {
   service: string;
   registry: PluginRegistry;
   configured: ConfiguredInstances;
+  /** Instances the service declares for its own use, by name, made unless the config declares the name. */
+  defaults?: Readonly<Record<string, DefaultInstance>>;
   /** The service's database: API instances and projects' choices. */
   records: PluginInstanceRepository;
   /** Adds a `/readyz` check; returns its removal. */
@@ -98,9 +101,9 @@ export class PluginInstances<K extends PluginKind> {
    * answers UNAVAILABLE until the service restarts with its backend back.
    */
   async start(): Promise<void> {
-    await this.options.configured.start(this.kind);
+    await this.options.configured.start(this.kind, { service: this.service, defaults: this.options.defaults ?? {} });
     for (const stored of await this.options.records.list(this.kind)) {
-      if (this.options.configured.declares(this.kind, stored.name)) {
+      if (this.options.configured.declares(this.kind, stored.name, this.service)) {
         this.options.logger?.warn({ kind: this.kind, instance: stored.name }, `the config now declares ${this.kind} instance "${stored.name}", which the API created before; the config's wins`);
         continue;
       }
@@ -117,12 +120,12 @@ export class PluginInstances<K extends PluginKind> {
 
   /** The names of every instance of the kind the service has, configured first. */
   names(): string[] {
-    return [...new Set([...this.options.configured.names(this.kind), ...[...this.own.keys()].sort()])];
+    return [...new Set([...this.options.configured.names(this.kind, this.service), ...[...this.own.keys()].sort()])];
   }
 
   /** Whether the service has an instance of the kind named `name`. */
   has(name: string): boolean {
-    return this.options.configured.get(this.kind, name) !== undefined || this.own.has(name);
+    return this.options.configured.get(this.kind, name, this.service) !== undefined || this.own.has(name);
   }
 
   /**
@@ -132,7 +135,7 @@ export class PluginInstances<K extends PluginKind> {
    * first use.
    */
   async open(name: string): Promise<PluginInstanceByKind[K]> {
-    const configured = this.options.configured.get(this.kind, name);
+    const configured = this.options.configured.get(this.kind, name, this.service);
     if (configured) return configured.instance;
     const own = this.own.get(name);
     if (own && 'instance' in own) return own.instance;
@@ -182,21 +185,21 @@ export class PluginInstances<K extends PluginKind> {
   async health(name: string): Promise<InstanceHealth> {
     const own = this.own.get(name);
     if (own && 'failed' in own) return { ok: false, message: own.failed };
-    const configured = this.options.configured.get(this.kind, name);
+    const configured = this.options.configured.get(this.kind, name, this.service);
     if (configured) return checkHealth(configured.instance);
     return checkHealth(await this.open(name));
   }
 
   /** Every instance of the kind, configured first, then the API's by name; configs redacted. */
   async list(): Promise<InstanceInfo[]> {
-    const configured = this.options.configured.names(this.kind).map((name) => this.configuredInfo(name));
-    const stored = (await this.options.records.list(this.kind)).filter((entry) => !this.options.configured.declares(this.kind, entry.name));
+    const configured = this.options.configured.names(this.kind, this.service).map((name) => this.configuredInfo(name));
+    const stored = (await this.options.records.list(this.kind)).filter((entry) => !this.options.configured.declares(this.kind, entry.name, this.service));
     return [...configured, ...stored.map((entry) => this.storedInfo(entry))];
   }
 
   /** One instance, config redacted; NOT_FOUND `PLUGIN_INSTANCE_NOT_FOUND` when there is none. */
   async describe(name: string): Promise<InstanceInfo> {
-    if (this.options.configured.get(this.kind, name)) return this.configuredInfo(name);
+    if (this.options.configured.get(this.kind, name, this.service)) return this.configuredInfo(name);
     const stored = this.own.get(name)?.stored ?? (await this.options.records.find(this.kind, name));
     if (!stored) throw this.notFound(name);
     return this.storedInfo(stored);
@@ -216,7 +219,7 @@ export class PluginInstances<K extends PluginKind> {
     if (typeof name !== 'string' || !INSTANCE_NAME_PATTERN.test(name)) {
       throw new InvalidArgumentError(`${JSON.stringify(String(name).slice(0, 100))} is not an instance name: use 1 to 64 lowercase letters, digits, '.', '_' and '-', starting with a letter or digit`, 'name');
     }
-    if (this.options.configured.declares(this.kind, name)) {
+    if (this.options.configured.declares(this.kind, name, this.service)) {
       throw new FailedPreconditionError(`${this.kind} instance "${name}" is declared in the config (${this.kind}.${name}); change it there, or choose another name`, {
         reason: 'PLUGIN_INSTANCE_CONFIGURED',
         resource: this.resourceOf(name),
@@ -265,7 +268,7 @@ export class PluginInstances<K extends PluginKind> {
    * that chose it. What runs and versions recorded in it stays in its backend.
    */
   async delete(name: string): Promise<void> {
-    if (this.options.configured.declares(this.kind, name)) {
+    if (this.options.configured.declares(this.kind, name, this.service)) {
       throw new FailedPreconditionError(`${this.kind} instance "${name}" is declared in the config (${this.kind}.${name}); remove it there`, {
         reason: 'PLUGIN_INSTANCE_CONFIGURED',
         resource: this.resourceOf(name),
@@ -352,7 +355,7 @@ export class PluginInstances<K extends PluginKind> {
   }
 
   private configuredInfo(name: string): InstanceInfo {
-    const entry = this.options.configured.get(this.kind, name);
+    const entry = this.options.configured.get(this.kind, name, this.service);
     if (!entry) throw this.notFound(name);
     const plugin = this.options.registry.plugin(this.kind, entry.plugin);
     return { kind: this.kind, name, plugin: entry.plugin, source: 'config', config: plugin ? redactSecrets(plugin.configSchema, entry.declared) : {} };

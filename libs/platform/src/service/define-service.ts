@@ -6,6 +6,7 @@ import type { DataSourceOptions, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { KIT_SECTION_KEYS } from '../config/service-section';
 import type { Worker } from '../workers/worker';
+import type { DefaultInstance } from '../plugins/default-instances';
 
 /**
  * A Nest provider that acts on one kind of event. The kit calls `handle` inside a transaction of
@@ -45,6 +46,13 @@ export interface PluginUse {
    * default a process without one refuses to start.
    */
   optional?: boolean;
+  /**
+   * Instances of the kind the service needs by name for its own work, made for it when the config
+   * declares none of that name (`kms.<name>`) and the plugin is in the program: governance's
+   * `audit-checkpoints` is kms-local with `<dataDir>/keys/audit-checkpoint.key`. Its settings then
+   * name instances, and an operator replaces one by declaring it in the config.
+   */
+  defaults?: Readonly<Record<string, DefaultInstance>>;
 }
 
 /**

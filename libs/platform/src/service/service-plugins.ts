@@ -58,6 +58,7 @@ export function servicePluginInstances(definition: ServiceDefinition, runtime: P
         service: definition.name,
         registry: runtime.plugins,
         configured: runtime.instances,
+        defaults: definition.plugins?.[kind]?.defaults,
         records,
         addReadinessCheck: (check) => runtime.ops.addReadinessCheck(check),
         logger,

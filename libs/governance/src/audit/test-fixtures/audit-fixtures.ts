@@ -47,6 +47,7 @@ export const auditTestService = defineService({
   workers: governanceService.workers,
   module: AuditModule,
   grpcServices: [AuditServiceDesc],
+  plugins: governanceService.plugins,
   entities: governanceService.entities,
   migrations: governanceService.migrations,
 });
