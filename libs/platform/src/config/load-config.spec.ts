@@ -77,6 +77,12 @@ describe('loadConfig', () => {
     );
   });
 
+  it('says, of a moved setting whose value changed form, what it holds now', () => {
+    expect(() => loadConfig({ file: write('audit:\n  checkpointKms: { plugin: kms-local }\n'), env: {} })).toThrow(
+      '  audit.checkpointKms (in the file): moved to services.governance.checkpointKms, which names a kms instance: declare the instance itself ({ plugin, config }) as the section kms.audit-checkpoints',
+    );
+  });
+
   it('says when the file is not YAML or cannot be read', () => {
     expect(() => loadConfig({ file: write('a: [\n'), env: {} })).toThrow(/is not valid YAML/);
     expect(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} })).toThrow(/cannot read config file/);

@@ -8,6 +8,8 @@ interface MovedSetting {
   /** The service whose section holds it now, and its key there. */
   service: string;
   to: string;
+  /** What else changed on the way, when the value's form did. */
+  note?: string;
 }
 
 /** Settings that only one service reads, moved from the kit's schema into that service's section (issue 11). */
@@ -17,7 +19,13 @@ const MOVED: readonly MovedSetting[] = [
   { key: 'auth.exchangesPerAddressPerSecond', variable: 'TRELLIS_AUTH_EXCHANGES_PER_ADDRESS_PER_SECOND', service: 'governance', to: 'exchangesPerAddressPerSecond' },
   { key: 'audit.checkpointEveryRecords', variable: 'TRELLIS_AUDIT_CHECKPOINT_EVERY_RECORDS', service: 'governance', to: 'checkpointEveryRecords' },
   { key: 'audit.checkpointEverySeconds', variable: 'TRELLIS_AUDIT_CHECKPOINT_EVERY_SECONDS', service: 'governance', to: 'checkpointEverySeconds' },
-  { key: 'audit.checkpointKms', variable: '', service: 'governance', to: 'checkpointKms' },
+  {
+    key: 'audit.checkpointKms',
+    variable: '',
+    service: 'governance',
+    to: 'checkpointKms',
+    note: 'which names a kms instance: declare the instance itself ({ plugin, config }) as the section kms.audit-checkpoints',
+  },
 ];
 
 /**
@@ -28,7 +36,7 @@ export function movedSettingLines(raw: Record<string, unknown>, env: Record<stri
   const lines: string[] = [];
   for (const moved of MOVED) {
     const now = `services.${moved.service}.${moved.to}`;
-    if (hasPath(raw, moved.key)) lines.push(`  ${moved.key} (in the file): moved to ${now}`);
+    if (hasPath(raw, moved.key)) lines.push(`  ${moved.key} (in the file): moved to ${now}${moved.note ? `, ${moved.note}` : ''}`);
     if (moved.variable && env[moved.variable] !== undefined && env[moved.variable] !== '') {
       lines.push(`  ${moved.variable}: moved to ${serviceVariable(moved.service, moved.to)} (${now})`);
     }
