@@ -220,7 +220,7 @@ export class PluginInstances<K extends PluginKind> {
       throw new InvalidArgumentError(`${JSON.stringify(String(name).slice(0, 100))} is not an instance name: use 1 to 64 lowercase letters, digits, '.', '_' and '-', starting with a letter or digit`, 'name');
     }
     if (this.options.configured.declares(this.kind, name, this.service)) {
-      throw new FailedPreconditionError(`${this.kind} instance "${name}" is declared in the config (${this.kind}.${name}); change it there, or choose another name`, {
+      throw new FailedPreconditionError(`${this.kind} instance "${name}" ${this.configuredAs(name)}; change it there, or choose another name`, {
         reason: 'PLUGIN_INSTANCE_CONFIGURED',
         resource: this.resourceOf(name),
       });
@@ -269,7 +269,7 @@ export class PluginInstances<K extends PluginKind> {
    */
   async delete(name: string): Promise<void> {
     if (this.options.configured.declares(this.kind, name, this.service)) {
-      throw new FailedPreconditionError(`${this.kind} instance "${name}" is declared in the config (${this.kind}.${name}); remove it there`, {
+      throw new FailedPreconditionError(`${this.kind} instance "${name}" ${this.configuredAs(name)}; remove it there`, {
         reason: 'PLUGIN_INSTANCE_CONFIGURED',
         resource: this.resourceOf(name),
       });
@@ -352,6 +352,12 @@ export class PluginInstances<K extends PluginKind> {
         },
       }),
     );
+  }
+
+  /** How the config holds an instance the API may not touch: declared there, or a default of the service's own that a section of its name would replace. */
+  private configuredAs(name: string): string {
+    const own = this.options.configured.get(this.kind, name, this.service)?.owner !== undefined;
+    return own ? `is one ${this.service} makes for its own use, which a config section ${this.kind}.${name} replaces` : `is declared in the config (${this.kind}.${name})`;
   }
 
   private configuredInfo(name: string): InstanceInfo {
