@@ -2,10 +2,12 @@ import 'reflect-metadata';
 import { governanceService } from '@trellis/governance';
 import { createGrpcClient, runProcess, type RunningProcess } from '@trellis/platform';
 import kmsLocal from '@trellis/plugin-kms-local';
+import { createPluginInstance, createTestContext } from '@trellis/plugin-sdk/testing';
 import { IdentityServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { createTestDatabase, testNatsConfig } from '@trellis/testing';
 import { decodeProtectedHeader } from 'jose';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -143,6 +145,23 @@ describe.each(setups)("governance's token signing keys at rest (%s)", (database,
     await running!.stop();
     running = undefined;
     expect(filesWithClearKeys(dir)).toEqual([]);
+  });
+
+  it("wraps with the key file an older governance's data directory holds, so what it wrapped stays readable", async () => {
+    // What governance wrote before its kms instances had names: <dataDir>/keys/signing-keys.key.
+    const keyFile = join(dir, 'keys', 'signing-keys.key');
+    const masterKey = randomBytes(32);
+    mkdirSync(join(dir, 'keys'), { recursive: true });
+    writeFileSync(keyFile, masterKey, { mode: 0o600 });
+
+    const address = await start(true);
+    expect(await projectsWith(address, await exchange(address))).toEqual(['default']);
+    const [row] = await setup.rows();
+    // The wrapping's stored form: key id trellis-signing-keys, the row's kid as context; a kms-local on the old file opens it.
+    const kms = await createPluginInstance(kmsLocal, { masterKeyFile: keyFile }, createTestContext({ dataDir: dir }));
+    const der = await kms.unwrapKey('trellis-signing-keys', Buffer.from(row.wrapped_private_key!, 'base64'), { 'trellis.signing-key': row.kid });
+    expect(Buffer.from(der).includes(CLEAR_KEY_MARKERS[1])).toBe(true);
+    expect(readFileSync(keyFile).equals(masterKey)).toBe(true);
   });
 
   it('wraps the keys an older governance kept in the clear when it starts, and goes on signing with them', async () => {
