@@ -473,9 +473,9 @@ describe.each(databases)('registry through gRPC ($label)', ({ distributed }) => 
   it('fails versions a stopped registry left PENDING when it starts again, and says so with version.settled', async () => {
     await newModel('crashed');
     await newVersion('crashed');
-    // As a crash mid-copy leaves it.
+    // As a crash mid-copy leaves it: PENDING, its copy under way in the instance it recorded.
     const { id } = await service.dataSource.manager.findOneByOrFail(RegisteredModelEntity, { projectId: 'p1', name: 'crashed' });
-    await service.dataSource.transaction((manager) => manager.update(ModelVersionEntity, { modelId: id, version: 1 }, { status: 'PENDING' }));
+    await service.dataSource.transaction((manager) => manager.update(ModelVersionEntity, { modelId: id, version: 1 }, { status: 'PENDING', artifactStore: 'default' }));
     const store = platform.runtime.instances.get('storage', 'default')!.instance;
     const partial = `models/p1/${id}/1/model.onnx`;
     await store.put(partial, Buffer.from('half a model'));

@@ -195,14 +195,16 @@ export class VersionFileService implements OnModuleDestroy {
    */
   private async copierOf(storeName: string): Promise<CopyInside | undefined> {
     const raw = await this.stores.raw(storeName);
-    if (!raw.copy) return undefined;
+    const copy = raw.copy?.bind(raw);
+    if (!copy) return undefined;
     return async (from, to, signal) => {
       try {
-        await raw.copy!(from, to, { signal });
+        await copy(from, to, { signal });
         return true;
       } catch (error) {
         signal.throwIfAborted();
-        this.logger.warn({ err: error, store: storeName, from, to }, 'could not copy a file inside storage; streaming it instead');
+        // A source that is not there is the stream's to report (a run's path that names nothing); anything else is worth a line.
+        if ((error as { code?: unknown }).code !== 'OBJECT_NOT_FOUND') this.logger.warn({ err: error, store: storeName, from, to }, 'could not copy a file inside storage; streaming it instead');
         return false;
       }
     };
