@@ -1,19 +1,7 @@
-import { AuditRecorder, ConfigError, createLogger, databaseFor, readableFailure, loadConfig, openDatabase, Outbox, resourceName, type TrellisConfig } from '@trellis/platform';
-import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
-import { resolve } from 'node:path';
+import { ConfigError, loadConfig, readableFailure, type TrellisConfig } from '@trellis/platform';
 import { governanceService } from '../governance.definition';
-import { IdentityRepository } from '../identity/identity.repository';
-import { TokenRepository } from './token.repository';
-import { storeApiKey } from './token.service';
-
-/** A key issued to the admin by someone holding governance's database. */
-export interface IssuedAdminKey {
-  principalId: string;
-  apiKeyId: string;
-  secret: string;
-}
+import { withGovernanceDatabase } from './operator-database';
+import { type IssuedKey, operatorActor, storeAuditedKey } from './operator-keys';
 
 /**
  * Issues a new API key to the admin user created at first start, writing straight into
@@ -22,41 +10,14 @@ export interface IssuedAdminKey {
  * that database can do this anyway; the change is audited as the operator's (`operator:<user>@<host>`),
  * and earlier keys keep working until revoked. Governance may be running meanwhile.
  */
-export async function issueAdminKey(config: TrellisConfig): Promise<IssuedAdminKey> {
-  const database = databaseFor('governance', config);
-  if (database.type === 'sqlite' && !existsSync(database.path)) {
-    throw new ConfigError(
-      `no governance database at ${resolve(database.path)}: run this with the data directory Trellis uses (dataDir, TRELLIS_DATA_DIR), or in distributed mode with its TRELLIS_DATABASE_URL`,
-    );
-  }
-  const dataSource = await openDatabase({
-    service: governanceService.name,
-    database,
-    entities: governanceService.entities,
-    migrations: governanceService.migrations,
-  });
-  try {
-    const audit = new AuditRecorder(governanceService.name, dataSource, new Outbox(), createLogger({ level: 'silent' }));
-    const tokens = new TokenRepository(dataSource);
-    const identities = new IdentityRepository(dataSource);
-    return await tokens.transaction(async (tx) => {
-      const admin = await identities.firstAdminForUpdate(tx);
+export async function issueAdminKey(config: TrellisConfig): Promise<IssuedKey> {
+  return withGovernanceDatabase(config, (repositories) =>
+    repositories.tokens.transaction(async (tx) => {
+      const admin = await repositories.identities.firstAdminForUpdate(tx);
       if (!admin) throw new ConfigError('this governance database has no admin user yet: start Trellis once, and it creates one');
-      const { apiKey, secret } = await storeApiKey(tokens, tx, admin.id, { name: 'admin key issued by an operator', projectIds: [], expiresAt: null });
-      await audit.recordChangeIn(tx, {
-        actor: `operator:${userInfo().username}@${hostname()}`,
-        action: 'create',
-        method: 'trellis.governance.v1.TokenService/CreateApiKey',
-        resource: resourceName(['apiKeys', apiKey.id]),
-        projectId: '',
-        requestId: randomUUID(),
-        clientAddress: 'local',
-      });
-      return { principalId: admin.id, apiKeyId: apiKey.id, secret };
-    });
-  } finally {
-    await dataSource.destroy();
-  }
+      return storeAuditedKey(repositories, tx, admin.id, 'admin key issued by an operator', operatorActor());
+    }),
+  );
 }
 
 /**

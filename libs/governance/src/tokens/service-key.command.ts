@@ -1,11 +1,9 @@
-import { AuditRecorder, ConfigError, createLogger, databaseFor, loadConfig, openDatabase, Outbox, readableFailure, type TrellisConfig } from '@trellis/platform';
-import { existsSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
+import { ConfigError, loadConfig, readableFailure, type TrellisConfig } from '@trellis/platform';
 import { resolve } from 'node:path';
 import { governanceService } from '../governance.definition';
-import { IdentityRepository } from '../identity/identity.repository';
-import { issueServiceKey, writeKeyFile, type IssuedServiceKey } from './service-key';
-import { TokenRepository } from './token.repository';
+import { withGovernanceDatabase } from './operator-database';
+import { type IssuedKey, operatorActor } from './operator-keys';
+import { issueServiceKey, writeKeyFile } from './service-key';
 
 const SERVICE = /^[a-z][a-z0-9]{0,29}$/;
 
@@ -15,23 +13,9 @@ const SERVICE = /^[a-z][a-z0-9]{0,29}$/;
  * runs that service in its own process (`services.<service>.credential`). Audited as the
  * operator's (`operator:<user>@<host>`); earlier keys keep working until revoked.
  */
-export async function issueServiceKeyAsOperator(config: TrellisConfig, service: string): Promise<IssuedServiceKey> {
+export async function issueServiceKeyAsOperator(config: TrellisConfig, service: string): Promise<IssuedKey> {
   if (!SERVICE.test(service)) throw new ConfigError(`"${service.slice(0, 40)}" is not a service name: lowercase letters and digits, such as registry`);
-  const database = databaseFor('governance', config);
-  if (database.type === 'sqlite' && !existsSync(database.path)) {
-    throw new ConfigError(
-      `no governance database at ${resolve(database.path)}: run this with the data directory Trellis uses (dataDir, TRELLIS_DATA_DIR), or in distributed mode with its TRELLIS_DATABASE_URL`,
-    );
-  }
-  const dataSource = await openDatabase({ service: governanceService.name, database, entities: governanceService.entities, migrations: governanceService.migrations });
-  try {
-    const audit = new AuditRecorder(governanceService.name, dataSource, new Outbox(), createLogger({ level: 'silent' }));
-    const tokens = new TokenRepository(dataSource);
-    const repositories = { tokens, identities: new IdentityRepository(dataSource), audit };
-    return await tokens.transaction((tx) => issueServiceKey(repositories, tx, service, `operator:${userInfo().username}@${hostname()}`));
-  } finally {
-    await dataSource.destroy();
-  }
+  return withGovernanceDatabase(config, (repositories) => repositories.tokens.transaction((tx) => issueServiceKey(repositories, tx, service, operatorActor())));
 }
 
 /**
