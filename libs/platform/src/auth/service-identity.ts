@@ -7,6 +7,7 @@ import { DomainError } from '../errors';
 import type { GrpcCallOptions } from '../grpc/grpc-client';
 import type { ServiceClients } from '../grpc/service-clients';
 import type { Logger } from '../ops/logger';
+import { pause } from '../workers/leadership';
 import type { Caller } from './caller';
 
 /** A token of a service's own account, and when it stops being valid (milliseconds since the epoch). */
@@ -181,18 +182,6 @@ function asIdentityError(service: string, error: unknown): Error {
     );
   }
   return new ServiceIdentityError(`${service} could not get a token of its own from governance: ${details}`, { reason: 'SERVICE_TOKEN_UNAVAILABLE' });
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** The setting of a service's credential, as messages name it: `services.registry.credential (TRELLIS_REGISTRY_CREDENTIAL)`. */
