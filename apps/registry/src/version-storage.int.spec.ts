@@ -16,7 +16,9 @@ import {
   ModelVersionStatus,
   PluginInstanceServiceDesc,
   PluginKind,
+  PrincipalKind,
   RegistryServiceDesc,
+  Role,
   RunServiceDesc,
   TokenServiceDesc,
 } from '@trellis/proto';
@@ -138,8 +140,15 @@ describe("the registry's storage instances and server-side copies (standalone)",
 
   it("copies a run's files inside storage when tracking's run store is the registry's target, byte for byte", async () => {
     const run = await runWith('models', { 'model/weights.bin': weights, 'model/conf/params.json': params });
-    // Only a service account is told where a run's files are stored.
+    // Only a platform service's account is told where a run's files are stored: not a user, nor an org's own service account.
     expect((await client(ArtifactServiceDesc, 'tracking').listArtifacts({ runId: run.runId })).storage).toBeUndefined();
+    const identity = client(IdentityServiceDesc, 'governance');
+    const bot = (await identity.createPrincipal({ kind: PrincipalKind.SERVICE_ACCOUNT, name: 'ci-bot', displayName: 'CI' })).principal!;
+    await identity.setRoleBinding({ binding: { projectId: projects.get('models')!, principalId: bot.id, role: Role.VIEWER } });
+    const botKey = (await client(TokenServiceDesc, 'governance').createApiKey({ principalId: bot.id, name: 'ci' })).secret;
+    const botToken = (await createGrpcClient(TokenServiceDesc, address('governance')).exchangeApiKey({ apiKey: botKey })).token;
+    const asBot = await createGrpcClient(ArtifactServiceDesc, address('tracking'), { token: botToken }).listArtifacts({ runId: run.runId });
+    expect([asBot.files.length, asBot.storage]).toEqual([1, undefined]);
     await client(RegistryServiceDesc, 'registry').createModel({ projectId: projects.get('models')!, name: 'churn' });
 
     const v1 = await newVersion('models', 'churn', `runs:/${run.runId}/model`);

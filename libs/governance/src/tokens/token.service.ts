@@ -131,6 +131,8 @@ export class TokenService {
     return this.signingKeys.sign({
       sub: principal.id,
       kind: principal.kind,
+      // Only governance makes platform services' accounts, so only their tokens carry this.
+      ...(principal.service ? { service: principal.service } : {}),
       org: principal.orgId,
       // A key limited to some projects never carries org-wide powers.
       org_admin: principal.orgAdmin && !scoped,

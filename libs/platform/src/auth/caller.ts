@@ -47,12 +47,12 @@ export class Caller {
 
   /**
    * The user a service account acts for in this call (`x-trellis-on-behalf-of`), for the audit
-   * log: a service doing work a user asked for (a registry copy) names them. Only a service
-   * account's claim counts; a user's token naming someone else is ignored, so a user cannot
-   * attribute their calls to another.
+   * log: a service doing work a user asked for (a registry copy) names them. Only a platform
+   * service's claim counts (`Principal.platformService`); a user's or an org's own service
+   * account's naming someone else is ignored, so nobody can attribute their calls to another.
    */
   get onBehalfOf(): string | undefined {
-    return this.principal?.kind === 'service_account' ? this.givenOnBehalfOf : undefined;
+    return this.principal?.platformService ? this.givenOnBehalfOf : undefined;
   }
 
   /** Id of this request, echoed in logs, events and error messages. */
@@ -133,6 +133,6 @@ export class CallerOfCall extends Caller {
   }
 
   override get onBehalfOf(): string | undefined {
-    return this.principal?.kind === 'service_account' ? this.origin.onBehalfOf : undefined;
+    return this.principal?.platformService ? this.origin.onBehalfOf : undefined;
   }
 }

@@ -14,6 +14,12 @@ export interface Principal {
   /** User or service-account id (the token's `sub`). */
   id: string;
   kind: 'user' | 'service_account';
+  /**
+   * The platform service (`registry`) whose own identity this service account is (claim
+   * `service`); governance alone makes such accounts. Only such a caller may act on behalf of a
+   * user or learn where a service keeps its objects; an org's own service accounts may not.
+   */
+  platformService?: string;
   orgId: string;
   /** Org admins may do anything inside their org. */
   orgAdmin: boolean;

@@ -35,6 +35,7 @@ interface TrellisClaims extends JWTPayload {
   org_admin?: unknown;
   bindings?: unknown;
   scoped?: unknown;
+  service?: unknown;
 }
 
 /**
@@ -142,6 +143,7 @@ function toPrincipal(claims: TrellisClaims): Principal {
     bindings: parseBindings(claims.bindings),
     expiresAt: (claims.exp as number) * 1000,
     scoped: claims.scoped === true,
+    ...(kind === 'service_account' && typeof claims.service === 'string' ? { platformService: claims.service } : {}),
   };
 }
 

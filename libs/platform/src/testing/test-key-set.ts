@@ -7,6 +7,8 @@ type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 export interface TestTokenClaims {
   sub?: string;
   kind?: 'user' | 'service_account';
+  /** The platform service a service account is the identity of (claim `service`). */
+  service?: string;
   org?: string;
   orgAdmin?: boolean;
   bindings?: Array<{ project: string; role: 'viewer' | 'editor' | 'admin' | 'owner' }>;
@@ -47,6 +49,7 @@ export class TestKeySet {
       org: claims.org ?? 'org-1',
       org_admin: claims.orgAdmin ?? false,
       bindings: claims.bindings ?? [],
+      ...(claims.service === undefined ? {} : { service: claims.service }),
       ...(claims.apiKeyId === undefined ? {} : { key_id: claims.apiKeyId }),
       ...(claims.accessVersion === undefined ? {} : { access_version: claims.accessVersion }),
     })

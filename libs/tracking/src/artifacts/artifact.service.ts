@@ -94,7 +94,7 @@ export class ArtifactService {
     const prefix = relative ? `${root}${relative}/` : root;
     // Entries are named by a token in key order (`name` for a file, `name/` for a directory), so
     // pages continue where the last one stopped however names sort.
-    const storage = caller.principal?.kind === 'service_account' ? await this.storageOf(run) : undefined;
+    const storage = caller.principal?.platformService ? await this.storageOf(run) : undefined;
     const entries: ArtifactEntry[] = [];
     let lastToken = '';
     for await (const object of iterateObjects(store, { prefix })) {
