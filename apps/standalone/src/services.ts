@@ -1,3 +1,4 @@
+import { dataService } from '@trellis/data';
 import { gatewayEdge } from '@trellis/gateway';
 import { governanceService } from '@trellis/governance';
 import type { EdgeDefinition, ServiceDefinition } from '@trellis/platform';
@@ -11,7 +12,7 @@ import { trackingService } from '@trellis/tracking';
  * Every service the standalone process runs, in start order. Adding a service lib is one line
  * here (and one `apps/<service>/src/main.ts` for distributed mode).
  */
-export const SERVICES: readonly ServiceDefinition[] = [governanceService, trackingService, registryService];
+export const SERVICES: readonly ServiceDefinition[] = [governanceService, trackingService, registryService, dataService];
 
 /** Plugins built into the program, so the embedded defaults (artifacts on disk, audit checkpoints signed with a local key) need no configuration. */
 export const BUILT_IN_PLUGINS: readonly AnyPlugin[] = [storageFs, kmsLocal];

@@ -11,3 +11,4 @@ export { MetricService as MetricServiceDesc } from './gen/trellis/tracking/v1/me
 export { ArtifactService as ArtifactServiceDesc } from './gen/trellis/tracking/v1/artifact_service_pb';
 export { RegistryService as RegistryServiceDesc } from './gen/trellis/registry/v1/registry_service_pb';
 export { PluginInstanceService as PluginInstanceServiceDesc } from './gen/trellis/plugins/v1/plugin_instance_service_pb';
+export { DataService as DataServiceDesc } from './gen/trellis/data/v1/data_service_pb';

@@ -3,6 +3,7 @@ import {
   ApprovalServiceDesc,
   ArtifactServiceDesc,
   AuditServiceDesc,
+  DataServiceDesc,
   ExperimentServiceDesc,
   IdentityServiceDesc,
   MetricServiceDesc,
@@ -20,6 +21,7 @@ export const EXPOSED_SERVICES: Readonly<Record<string, readonly DescService[]>> 
   governance: [IdentityServiceDesc, TokenServiceDesc, AuditServiceDesc, ApprovalServiceDesc],
   tracking: [ExperimentServiceDesc, RunServiceDesc, MetricServiceDesc, ArtifactServiceDesc],
   registry: [RegistryServiceDesc],
+  data: [DataServiceDesc],
 };
 
 /**
