@@ -1,0 +1,4 @@
+import { storageS3Plugin } from './storage-s3.plugin';
+
+export { storageS3Config } from './storage-s3.plugin';
+export default storageS3Plugin;
