@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { governanceService } from '@trellis/governance';
 import { dataService } from '@trellis/data';
 import { createGrpcClient, runProcess, type RunningProcess } from '@trellis/platform';
+import storageFs from '@trellis/plugin-storage-fs';
 import { AuditServiceDesc, IdentityServiceDesc, TokenServiceDesc, DataServiceDesc } from '@trellis/proto';
 import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,7 +39,7 @@ describe('data as its own process beside governance (distributed: PostgreSQL, NA
       TRELLIS_DATA_PORT: '0',
       TRELLIS_AUTH_JWKS_URL: `${governance.opsAddress}/.well-known/jwks.json`,
     });
-    service = await runProcess({ mode: 'distributed', services: [dataService], print: () => undefined });
+    service = await runProcess({ mode: 'distributed', services: [dataService], plugins: [storageFs], print: () => undefined });
   });
 
   afterAll(async () => {

@@ -2,6 +2,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { callEveryMethodWithoutToken, type EventSubscription, type GrpcClient, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
+import storageFs from '@trellis/plugin-storage-fs';
 import { DataServiceDesc, DatasetCreatedEventSchema, DatasetDeletedEventSchema } from '@trellis/proto';
 import { eventually, serviceDatabases, type ServiceDatabase } from '@trellis/testing';
 import { dataService } from './data.definition';
@@ -28,7 +29,7 @@ describe.each(serviceDatabases('data'))('data through gRPC (%s)', (_database, da
 
   beforeAll(async () => {
     database = await databaseFor();
-    platform = await TestPlatform.start({ ...database.env, TRELLIS_DATA_MAX_DATASETS_PER_PROJECT: String(QUOTA) });
+    platform = await TestPlatform.start({ ...database.env, TRELLIS_DATA_MAX_DATASETS_PER_PROJECT: String(QUOTA) }, { plugins: [storageFs] });
     subscription = await platform.runtime.bus.subscribe({
       durable: 'data-spec',
       subject: 'trellis.data.v1.dataset.*',
