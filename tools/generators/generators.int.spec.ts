@@ -5,6 +5,15 @@ import { dirname, join } from 'node:path';
 import { PLUGIN_KINDS } from '@trellis/plugin-sdk';
 
 const ROOT = join(__dirname, '..', '..');
+
+/** The default ports of the repository's services, from their definitions. */
+function servicePortsIn(root: string): number[] {
+  return readdirSync(join(root, 'libs'))
+    .map((lib) => join(root, 'libs', lib, 'src', `${lib}.definition.ts`))
+    .filter((file) => existsSync(file))
+    .flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/defaultPort: (\d+)/g)].map((match) => Number(match[1])));
+}
+
 const SERVICE = 'inventory';
 const RESOURCE = 'batch';
 /** One plugin of every kind the SDK declares: `storage-scratch`, `compute-scratch`, ... */
@@ -84,8 +93,9 @@ describe('the generators, run in a copy of the repository', () => {
   });
 
   it('gives the service the port after the highest one in use, and names it where the docs spec looks', () => {
-    expect(readFileSync(join(copy, `libs/${SERVICE}/src/${SERVICE}.definition.ts`), 'utf8')).toContain('defaultPort: 50055');
-    expect(readFileSync(join(copy, 'docs/architecture.md'), 'utf8')).toContain(`| ${SERVICE} (:50055) |`);
+    const port = Math.max(...servicePortsIn(ROOT)) + 1;
+    expect(readFileSync(join(copy, `libs/${SERVICE}/src/${SERVICE}.definition.ts`), 'utf8')).toContain(`defaultPort: ${port}`);
+    expect(readFileSync(join(copy, 'docs/architecture.md'), 'utf8')).toContain(`| ${SERVICE} (:${port}) |`);
     expect(readFileSync(join(copy, 'docs/configuration.md'), 'utf8')).toContain(`TRELLIS_INVENTORY_MAX_BATCHES_PER_PROJECT`);
   });
 
@@ -145,8 +155,8 @@ describe('the generators, run in a copy of the repository', () => {
     for (const kind of PLUGIN_KINDS) expect(suites).toContain(`${kind} conformance (v1): ${kind}-scratch`);
   }, STEP_TIMEOUT);
 
-  it('keeps the docs spec, the gateway (an OpenAPI path for every exposed method) and the standalone process passing with the service registered', () => {
-    expect(succeeded(run(copy, 'npx', ['jest', '-c', 'tools/jest.config.js', 'tools/lint/repository-docs.spec.ts']))).toEqual({ status: 0 });
+  it('keeps the docs and error-reasons specs, the gateway (an OpenAPI path for every exposed method) and the standalone process passing with the service registered', () => {
+    expect(succeeded(run(copy, 'npx', ['jest', '-c', 'tools/jest.config.js', 'tools/lint/repository-docs.spec.ts', 'tools/lint/error-reasons.spec.ts']))).toEqual({ status: 0 });
     expect(succeeded(run(copy, 'npx', ['jest', '-c', 'apps/gateway/jest.config.js', 'apps/gateway/src/gateway.spec.ts']))).toEqual({ status: 0 });
     expect(succeeded(run(copy, 'npx', ['jest', '-c', 'apps/standalone/jest.config.js', 'apps/standalone/src/standalone.spec.ts']))).toEqual({ status: 0 });
   }, STEP_TIMEOUT);
