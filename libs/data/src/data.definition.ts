@@ -1,11 +1,15 @@
-import { defineService } from '@trellis/platform';
-import { DataServiceDesc } from '@trellis/proto';
+import { defineService, subscription } from '@trellis/platform';
+import { DataServiceDesc, LineageServiceDesc, RunInputsLoggedEventSchema, VersionCreatedEventSchema } from '@trellis/proto';
 import { BlobEntity } from './blobs/blob.entity';
 import { DatasetEntity } from './datasets/dataset.entity';
 import { dataConfig } from './data.config';
 import { DataModule } from './data.module';
+import { LineageEdgeEntity, LineageNodeEntity } from './lineage/lineage.entity';
+import { RUN_INPUTS_LOGGED, RunInputsLoggedHandler } from './lineage/run-inputs-logged.handler';
+import { VERSION_CREATED, VersionCreatedHandler } from './lineage/version-created.handler';
 import { CreateDataTables1796437705052 } from './migrations/1796437705052-create-data-tables';
 import { CreateBlobsTable1796460000000 } from './migrations/1796460000000-create-blobs-table';
+import { CreateLineageTables1796470000000 } from './migrations/1796470000000-create-lineage-tables';
 
 /** The data service: the datasets of each project, created, read, listed, changed and deleted over gRPC. */
 export const dataService = defineService({
@@ -14,10 +18,14 @@ export const dataService = defineService({
   defaultPort: 50055,
   config: dataConfig,
   module: DataModule,
-  grpcServices: [DataServiceDesc],
+  grpcServices: [DataServiceDesc, LineageServiceDesc],
+  subscriptions: [
+    subscription({ subject: RUN_INPUTS_LOGGED, schema: RunInputsLoggedEventSchema, handler: RunInputsLoggedHandler }),
+    subscription({ subject: VERSION_CREATED, schema: VersionCreatedEventSchema, handler: VersionCreatedHandler }),
+  ],
   plugins: {
     storage: { purpose: 'stores blobs, each once per instance under its sha256' },
   },
-  entities: [DatasetEntity, BlobEntity],
-  migrations: [CreateDataTables1796437705052, CreateBlobsTable1796460000000],
+  entities: [DatasetEntity, BlobEntity, LineageNodeEntity, LineageEdgeEntity],
+  migrations: [CreateDataTables1796437705052, CreateBlobsTable1796460000000, CreateLineageTables1796470000000],
 });

@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { BlobsModule } from './blobs/blobs.module';
 import { DatasetsModule } from './datasets/datasets.module';
+import { LineageModule } from './lineage/lineage.module';
 
 /** Wires the data service's feature modules; nothing else. */
-@Module({ imports: [DatasetsModule, BlobsModule] })
+@Module({ imports: [DatasetsModule, BlobsModule, LineageModule] })
 export class DataModule {}

@@ -6,6 +6,7 @@ import {
   DataServiceDesc,
   ExperimentServiceDesc,
   IdentityServiceDesc,
+  LineageServiceDesc,
   MetricServiceDesc,
   PluginInstanceServiceDesc,
   RegistryServiceDesc,
@@ -21,7 +22,7 @@ export const EXPOSED_SERVICES: Readonly<Record<string, readonly DescService[]>> 
   governance: [IdentityServiceDesc, TokenServiceDesc, AuditServiceDesc, ApprovalServiceDesc],
   tracking: [ExperimentServiceDesc, RunServiceDesc, MetricServiceDesc, ArtifactServiceDesc],
   registry: [RegistryServiceDesc],
-  data: [DataServiceDesc],
+  data: [DataServiceDesc, LineageServiceDesc],
 };
 
 /**

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
 import { AuditRecorder, type Caller, checkLength, checkRequired, checkNoControlCharacters, checkNoNul, DomainError, excerpt, InvalidArgumentError, NotFoundError, Outbox, resourceName } from '@trellis/platform';
-import { RunCreatedEventSchema, RunFinishedEventSchema } from '@trellis/proto';
+import { RunCreatedEventSchema, RunFinishedEventSchema, RunInputsLoggedEventSchema } from '@trellis/proto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ArtifactStores } from '../artifacts/artifact-stores';
 import { RunArtifactStores } from '../artifacts/run-artifact-stores';
@@ -247,6 +247,17 @@ export class RunService {
         }
         existing.push(await this.runs.insertInput(manager, run.id, position++, { ...input.dataset, context, tags: input.tags }));
       }
+      // Lineage links runs to the dataset versions they name; schemas and profiles stay out of the event.
+      await this.outbox.publish(manager, trackingEvents, {
+        subject: 'trellis.tracking.v1.run.inputs_logged',
+        message: create(RunInputsLoggedEventSchema, {
+          runInfo: runInfoToProto(run),
+          datasetInputs: inputs.map((input) => ({ tags: input.tags, dataset: { ...input.dataset, schema: '', profile: '' } })),
+        }),
+        projectId: run.projectId,
+        actor: caller.authenticated.id,
+        requestId: caller.requestId,
+      });
     });
   }
 

@@ -4,7 +4,8 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { RunInfo } from "./resources_pb";
+import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb";
+import type { DatasetInput, RunInfo } from "./resources_pb";
 import { file_trellis_tracking_v1_resources } from "./resources_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/tracking/v1/events.proto.
  */
 export const file_trellis_tracking_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("CiB0cmVsbGlzL3RyYWNraW5nL3YxL2V2ZW50cy5wcm90bxITdHJlbGxpcy50cmFja2luZy52MSJBCg9SdW5DcmVhdGVkRXZlbnQSLgoIcnVuX2luZm8YASABKAsyHC50cmVsbGlzLnRyYWNraW5nLnYxLlJ1bkluZm8iQgoQUnVuRmluaXNoZWRFdmVudBIuCghydW5faW5mbxgBIAEoCzIcLnRyZWxsaXMudHJhY2tpbmcudjEuUnVuSW5mb2IGcHJvdG8z", [file_trellis_tracking_v1_resources]);
+  fileDesc("CiB0cmVsbGlzL3RyYWNraW5nL3YxL2V2ZW50cy5wcm90bxITdHJlbGxpcy50cmFja2luZy52MSJBCg9SdW5DcmVhdGVkRXZlbnQSLgoIcnVuX2luZm8YASABKAsyHC50cmVsbGlzLnRyYWNraW5nLnYxLlJ1bkluZm8iQgoQUnVuRmluaXNoZWRFdmVudBIuCghydW5faW5mbxgBIAEoCzIcLnRyZWxsaXMudHJhY2tpbmcudjEuUnVuSW5mbyKMAQoUUnVuSW5wdXRzTG9nZ2VkRXZlbnQSLgoIcnVuX2luZm8YASABKAsyHC50cmVsbGlzLnRyYWNraW5nLnYxLlJ1bkluZm8SRAoOZGF0YXNldF9pbnB1dHMYAiADKAsyIS50cmVsbGlzLnRyYWNraW5nLnYxLkRhdGFzZXRJbnB1dEIJukgGkgEDEOgHYgZwcm90bzM", [file_buf_validate_validate, file_trellis_tracking_v1_resources]);
 
 /**
  * RunCreatedEvent is published on trellis.tracking.v1.run.created when a run is created.
@@ -56,4 +57,33 @@ export type RunFinishedEvent = Message<"trellis.tracking.v1.RunFinishedEvent"> &
  */
 export const RunFinishedEventSchema: GenMessage<RunFinishedEvent> = /*@__PURE__*/
   messageDesc(file_trellis_tracking_v1_events, 1);
+
+/**
+ * RunInputsLoggedEvent is published on trellis.tracking.v1.run.inputs_logged when LogInputs records
+ * dataset inputs of a run (lineage reads those with a datasets:/ source).
+ *
+ * @generated from message trellis.tracking.v1.RunInputsLoggedEvent
+ */
+export type RunInputsLoggedEvent = Message<"trellis.tracking.v1.RunInputsLoggedEvent"> & {
+  /**
+   * run_info of the run.
+   *
+   * @generated from field: trellis.tracking.v1.RunInfo run_info = 1;
+   */
+  runInfo?: RunInfo | undefined;
+
+  /**
+   * dataset_inputs as logged by this call, each dataset without its schema and profile.
+   *
+   * @generated from field: repeated trellis.tracking.v1.DatasetInput dataset_inputs = 2;
+   */
+  datasetInputs: DatasetInput[];
+};
+
+/**
+ * Describes the message trellis.tracking.v1.RunInputsLoggedEvent.
+ * Use `create(RunInputsLoggedEventSchema)` to create a new message.
+ */
+export const RunInputsLoggedEventSchema: GenMessage<RunInputsLoggedEvent> = /*@__PURE__*/
+  messageDesc(file_trellis_tracking_v1_events, 2);
 

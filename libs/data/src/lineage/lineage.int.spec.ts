@@ -1,0 +1,199 @@
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape } from '@bufbuild/protobuf';
+import { status } from '@grpc/grpc-js';
+import { callEveryMethodWithoutToken, type EventSubscription, type GrpcCallError, type GrpcClient, type RunningService } from '@trellis/platform';
+import { TestPlatform } from '@trellis/platform/testing';
+import { definePlugin } from '@trellis/plugin-sdk';
+import { MemoryObjectStore } from '@trellis/plugin-sdk/testing';
+import { AuditEventSchema, DataServiceDesc, Outcome, EventEnvelopeSchema, LineageServiceDesc, RunInputsLoggedEventSchema, VersionCreatedEventSchema, type EventEnvelope } from '@trellis/proto';
+import { LineageDirection, LineageNodeKind, type GetLineageResponse } from '@trellis/proto/trellis/data/v1/lineage_service_pb';
+import { eventually, serviceDatabases, type ServiceDatabase } from '@trellis/testing';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { dataService } from '../data.definition';
+
+type Lineage = GrpcClient<(typeof LineageServiceDesc)['method']>;
+type Role = 'viewer' | 'editor' | 'admin' | 'owner';
+
+const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as GrpcCallError | undefined;
+
+/** An envelope as tracking's or the registry's outbox relay would put it on the bus. */
+function envelope<Desc extends DescMessage>(subject: string, schema: Desc, message: MessageInitShape<Desc>, projectId: string, id = randomUUID()): EventEnvelope {
+  return create(EventEnvelopeSchema, { id, subject, projectId, actor: 'trainer', payloadType: schema.typeName, payload: toBinary(schema, create(schema, message)) });
+}
+
+const inputsLogged = (runId: string, projectId: string, sources: string[]) =>
+  envelope(
+    'trellis.tracking.v1.run.inputs_logged',
+    RunInputsLoggedEventSchema,
+    { runInfo: { id: runId, projectId }, datasetInputs: sources.map((source, index) => ({ dataset: { name: `d${index}`, digest: 'abc', sourceType: 'trellis', source } })) },
+    projectId,
+  );
+
+const versionCreated = (projectId: string, modelName: string, version: number, runId: string) =>
+  envelope('trellis.registry.v1.version.created', VersionCreatedEventSchema, { version: { projectId, modelName, version: BigInt(version), runId, source: `runs:/${runId}/model` } }, projectId);
+
+const names = (graph: GetLineageResponse) => graph.nodes.map((node) => node.name);
+const pairs = (graph: GetLineageResponse) => graph.edges.map((edge) => `${edge.source} -> ${edge.target}`);
+
+describe.each(serviceDatabases('data'))('lineage (%s)', (_database, databaseFor) => {
+  let database: ServiceDatabase;
+  let platform: TestPlatform;
+  let service: RunningService;
+  let audits: EventSubscription;
+  let editor: Lineage;
+  let viewer: Lineage;
+  let outsider: Lineage;
+  let datasetId: string;
+  let configDir: string;
+  const audited: Array<{ method: string; project: string; actor: string; outcome: string }> = [];
+
+  const lineageFor = (sub: string, bindings: Array<{ project: string; role: Role }>) => platform.client(LineageServiceDesc, service.grpcAddress, { sub, bindings });
+  const publish = (event: EventEnvelope) => platform.runtime.bus.publish(event);
+
+  beforeAll(async () => {
+    database = await databaseFor();
+    // The data service needs a storage instance; the SDK's in-memory one (a service lib builds in no real plugin).
+    const memoryStorage = definePlugin({ manifest: { kind: 'storage', id: 'storage-memory', apiVersion: 'v1' }, configSchema: z.object({}), create: () => new MemoryObjectStore() });
+    configDir = mkdtempSync(join(tmpdir(), 'trellis-lineage-spec-'));
+    writeFileSync(join(configDir, 'trellis.yaml'), 'storage:\n  default:\n    plugin: storage-memory\n');
+    platform = await TestPlatform.start({ ...database.env, TRELLIS_CONFIG: join(configDir, 'trellis.yaml') }, { plugins: [memoryStorage] });
+    audits = await platform.runtime.bus.subscribe({
+      durable: 'lineage-spec-audit',
+      subject: 'trellis.data.v1.audit.recorded',
+      handler: async (event) => {
+        const record = fromBinary(AuditEventSchema, event.payload);
+        audited.push({ method: record.method, project: record.projectId, actor: record.actor, outcome: Outcome[record.outcome] });
+      },
+    });
+    service = await platform.startService(dataService);
+    editor = await lineageFor('erin', [{ project: 'p1', role: 'editor' }]);
+    viewer = await lineageFor('vic', [{ project: 'p1', role: 'viewer' }]);
+    outsider = await lineageFor('oscar', [{ project: 'p2', role: 'owner' }]);
+    const datasets = await platform.client(DataServiceDesc, service.grpcAddress, { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' }] });
+    datasetId = (await datasets.createDataset({ projectId: 'p1', name: 'mnist', description: '' })).dataset!.id;
+  });
+
+  afterAll(async () => {
+    await audits?.stop();
+    await platform?.stop();
+    await database?.cleanup();
+    rmSync(configDir, { recursive: true, force: true });
+  });
+
+  it('answers UNAUTHENTICATED on every lineage method without a token', async () => {
+    const results = await callEveryMethodWithoutToken([LineageServiceDesc], service.grpcAddress);
+    expect(results.filter((result) => result.code !== status.UNAUTHENTICATED)).toEqual([]);
+  });
+
+  it('links dataset versions a run logs and the model versions made from it, from tracking and registry events, once however often they come', async () => {
+    const logged = inputsLogged('r1', 'p1', ['{"uri": "datasets:/mnist/2"}', 'datasets:/mnist@golden', 's3://bucket/raw.csv', 'datasets:/absent/1']);
+    const registered = versionCreated('p1', 'clf', 1, 'r1');
+    for (const event of [logged, registered, logged, registered]) await publish(event);
+    await publish({ ...registered, id: randomUUID() });
+    await publish({ ...logged, id: randomUUID() });
+
+    const model = 'projects/p1/models/clf/versions/1';
+    const graph = await eventually(async () => {
+      const answer = await viewer.getLineage({ node: model, direction: LineageDirection.UPSTREAM, depth: 2 });
+      expect(answer.nodes).toHaveLength(5);
+      return answer;
+    });
+    expect(names(graph)).toEqual([model, 'runs/r1', `datasets/${datasetId}/versions/2`, 'projects/p1/datasetReferences/absent%2F1', 'projects/p1/datasetReferences/mnist@golden']);
+    expect(graph.nodes.map((node) => [node.kind, node.depth, node.projectId, node.hidden])).toEqual([
+      [LineageNodeKind.MODEL_VERSION, 0, 'p1', false],
+      [LineageNodeKind.RUN, 1, 'p1', false],
+      [LineageNodeKind.DATASET_VERSION, 2, 'p1', false],
+      [LineageNodeKind.DATASET_VERSION, 2, 'p1', false],
+      [LineageNodeKind.DATASET_VERSION, 2, 'p1', false],
+    ]);
+    expect(graph.edges).toHaveLength(4);
+    expect(graph.edges.find((edge) => edge.target === model)).toMatchObject({ source: 'runs/r1', origin: 'trellis.registry.v1.version.created' });
+
+    const down = await viewer.getLineage({ node: `datasets/${datasetId}/versions/2`, direction: LineageDirection.DOWNSTREAM });
+    expect(names(down)).toEqual([`datasets/${datasetId}/versions/2`, 'runs/r1', model]);
+  });
+
+  it('records explicit edges for jobs with editor rights, audited, and walks them both ways', async () => {
+    const dataset = `datasets/${datasetId}/versions/3`;
+    const edges = [
+      { source: dataset, target: 'jobs/j1' },
+      { source: 'jobs/j1', target: 'runs/r2' },
+      { source: 'runs/r2', target: 'projects/p1/models/clf/versions/2' },
+    ];
+    expect((await editor.recordLineage({ projectId: 'p1', edges })).recorded).toBe(3);
+    expect((await editor.recordLineage({ projectId: 'p1', edges })).recorded).toBe(0);
+    expect((await failure(viewer.recordLineage({ projectId: 'p1', edges })))?.code).toBe(status.PERMISSION_DENIED);
+    expect((await failure(outsider.recordLineage({ projectId: 'p1', edges })))?.code).toBe(status.PERMISSION_DENIED);
+
+    const down = await viewer.getLineage({ node: dataset, direction: LineageDirection.DOWNSTREAM, depth: 3 });
+    expect(names(down)).toEqual([dataset, 'jobs/j1', 'runs/r2', 'projects/p1/models/clf/versions/2']);
+    expect(down.edges.every((edge) => edge.origin === 'RecordLineage')).toBe(true);
+    const one = await viewer.getLineage({ node: 'runs/r2', direction: LineageDirection.BOTH, depth: 1 });
+    expect(names(one)).toEqual(['runs/r2', 'jobs/j1', 'projects/p1/models/clf/versions/2']);
+    const records = () => audited.filter((record) => record.method.endsWith('RecordLineage') && record.project === 'p1');
+    await eventually(() => expect(records().map(({ actor, outcome }) => `${actor} ${outcome}`).sort()).toEqual(['erin SUCCEEDED', 'erin SUCCEEDED', 'oscar DENIED']));
+  });
+
+  it('walks a cycle without looping', async () => {
+    const edges = [
+      { source: 'runs/c1', target: 'runs/c2' },
+      { source: 'runs/c2', target: 'runs/c3' },
+      { source: 'runs/c3', target: 'runs/c1' },
+    ];
+    await editor.recordLineage({ projectId: 'p1', edges });
+    const graph = await viewer.getLineage({ node: 'runs/c1', direction: LineageDirection.BOTH, depth: 10 });
+    expect(names(graph)).toEqual(['runs/c1', 'runs/c2', 'runs/c3']);
+    expect(pairs(graph)).toEqual(['runs/c1 -> runs/c2', 'runs/c2 -> runs/c3', 'runs/c3 -> runs/c1']);
+  });
+
+  it('refuses bad nodes and depths naming the field, and a walk past its bounds with a clear message', async () => {
+    const bad = await failure(viewer.getLineage({ node: 'models/clf' }));
+    expect(bad).toMatchObject({ code: status.INVALID_ARGUMENT, reason: 'LINEAGE_NODE_INVALID' });
+    expect(bad?.details).toMatch(/^node: not a lineage node/);
+    expect(await failure(viewer.getLineage({ node: 'runs/r1', depth: 11 }))).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/^depth: is 11; walk 1 to 10 hops/) });
+    expect(await failure(viewer.getLineage({ node: 'runs/never-seen' }))).toMatchObject({ code: status.NOT_FOUND, reason: 'LINEAGE_NODE_NOT_FOUND' });
+    expect(await failure(editor.recordLineage({ projectId: 'p1', edges: [] }))).toMatchObject({ code: status.INVALID_ARGUMENT });
+    expect(await failure(editor.recordLineage({ projectId: 'p1', edges: [{ source: 'runs/a', target: 'runs/a' }] }))).toMatchObject({ code: status.INVALID_ARGUMENT });
+    expect(await failure(editor.recordLineage({ projectId: 'p1', edges: [{ source: 'runs/a', target: 'projects/p2/models/m/versions/1' }] }))).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/^edges\[0\]\.target: names project p2/),
+    });
+
+    const children = Array.from({ length: 1001 }, (_, index) => ({ source: 'runs/hub', target: `runs/hub-child-${index}` }));
+    await editor.recordLineage({ projectId: 'p1', edges: children.slice(0, 1000) });
+    await editor.recordLineage({ projectId: 'p1', edges: children.slice(1000) });
+    const tooLarge = await failure(viewer.getLineage({ node: 'runs/hub', direction: LineageDirection.DOWNSTREAM, depth: 1 }));
+    expect(tooLarge).toMatchObject({ code: status.INVALID_ARGUMENT, reason: 'LINEAGE_TOO_LARGE' });
+    expect(tooLarge?.details).toMatch(/holds more than 1000 nodes or 5000 edges .*ask for fewer hops/);
+  });
+
+  it('hides the nodes of projects the caller may not read, and does not find a start it may not read', async () => {
+    await publish(versionCreated('p2', 'borrowed', 1, 'r1'));
+    const p2Model = 'projects/p2/models/borrowed/versions/1';
+    const graph = await eventually(async () => {
+      const answer = await outsider.getLineage({ node: p2Model, depth: 2 });
+      expect(answer.nodes.length).toBeGreaterThan(1);
+      return answer;
+    });
+    expect(graph.nodes.map(({ name, kind, projectId, hidden }) => ({ name, kind, projectId, hidden }))).toEqual([
+      { name: p2Model, kind: LineageNodeKind.MODEL_VERSION, projectId: 'p2', hidden: false },
+      { name: 'hidden/1', kind: LineageNodeKind.UNSPECIFIED, projectId: '', hidden: true },
+      { name: 'hidden/2', kind: LineageNodeKind.UNSPECIFIED, projectId: '', hidden: true },
+      { name: 'hidden/3', kind: LineageNodeKind.UNSPECIFIED, projectId: '', hidden: true },
+      { name: 'hidden/4', kind: LineageNodeKind.UNSPECIFIED, projectId: '', hidden: true },
+    ]);
+    expect(graph.edges.filter((edge) => edge.origin !== '' || edge.createTime !== undefined)).toEqual([]);
+    expect(JSON.stringify(graph)).not.toMatch(/r1|mnist|p1/);
+
+    const fromP1 = await viewer.getLineage({ node: 'runs/r1', direction: LineageDirection.DOWNSTREAM });
+    expect(names(fromP1)).toEqual(['runs/r1', 'projects/p1/models/clf/versions/1', 'hidden/1']);
+    expect(await failure(outsider.getLineage({ node: 'runs/r1' }))).toMatchObject({ code: status.NOT_FOUND, reason: 'LINEAGE_NODE_NOT_FOUND' });
+    expect(await failure(outsider.recordLineage({ projectId: 'p2', edges: [{ source: 'runs/r1', target: 'jobs/j9' }] }))).toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      reason: 'LINEAGE_PROJECT_MISMATCH',
+    });
+  });
+});
