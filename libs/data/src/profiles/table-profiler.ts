@@ -1,0 +1,268 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { ColumnProfile, ProfileColumnType, TableProfile, TabularFormat } from './profile.types';
+
+/** Percentiles read out of each numeric column's sketch: 0, 0.01, ..., 1. */
+export const PROFILE_QUANTILES: readonly number[] = Array.from({ length: 101 }, (_, i) => i / 100);
+/** Equal-width bins of each numeric column's histogram. */
+export const PROFILE_HISTOGRAM_BINS = 20;
+/** Categories kept per string column; the rest are counted in `otherCount`. */
+export const PROFILE_TOP_CATEGORIES = 50;
+/** Characters of a category kept (longer values are cut, so a profile's size is bounded). */
+export const PROFILE_CATEGORY_CHARS = 256;
+/** Columns a profile covers at most; a wider file is refused. */
+export const PROFILE_MAX_COLUMNS = 1000;
+
+/** Limits of the engine: memory beyond `memoryLimitMiB` spills to a temporary directory. */
+export interface TableProfilerOptions {
+  memoryLimitMiB?: number;
+  threads?: number;
+  /** Where DuckDB keeps the parsed table and spills (a fresh directory under it, removed afterwards); the OS temp dir by default. */
+  tempDirectory?: string;
+}
+
+/** A file that cannot be profiled (malformed JSON, a corrupt Parquet file, too many columns). */
+export class ProfileError extends Error {
+  override name = 'ProfileError';
+}
+
+interface Column {
+  name: string;
+  type: ProfileColumnType;
+  /** SQL expression of the column's value as profiled. */
+  value: string;
+}
+
+type Row = Record<string, unknown>;
+
+const CSV_BUFFER_BYTES = 4 * 1024 * 1024;
+
+const quote = (identifier: string): string => `"${identifier.replaceAll('"', '""')}"`;
+const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
+const double = (n: number): string => `${literal(String(n))}::DOUBLE`;
+const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : Number(v));
+
+function source(path: string, format: TabularFormat): string {
+  const file = literal(path);
+  switch (format) {
+    case 'csv':
+      // Malformed rows are left out and counted (reject_errors), not fatal. DuckDB's default 32 MiB
+      // read buffer per thread alone would exceed a small memory limit.
+      return `read_csv(${file}, header = true, ignore_errors = true, store_rejects = true, buffer_size = ${CSV_BUFFER_BYTES})`;
+    case 'jsonl':
+      return `read_json(${file}, format = 'newline_delimited')`;
+    case 'parquet':
+      return `read_parquet(${file})`;
+  }
+}
+
+function columnType(sqlType: string): ProfileColumnType {
+  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/.test(sqlType)) return 'integer';
+  if (/^(FLOAT|DOUBLE|DECIMAL)/.test(sqlType)) return 'float';
+  if (sqlType === 'BOOLEAN') return 'boolean';
+  if (/^(DATE|TIMESTAMP)/.test(sqlType)) return 'timestamp';
+  return 'string';
+}
+
+function valueExpression(name: string, type: ProfileColumnType): string {
+  const c = quote(name);
+  switch (type) {
+    case 'integer':
+      return `${c}::DOUBLE`;
+    case 'float':
+      return `CASE WHEN isfinite(${c}::DOUBLE) THEN ${c}::DOUBLE END`;
+    case 'string':
+      return `left(${c}::VARCHAR, ${PROFILE_CATEGORY_CHARS})`;
+    default:
+      return c;
+  }
+}
+
+const isNumeric = (type: ProfileColumnType): boolean => type === 'integer' || type === 'float';
+
+function firstPassSelects(columns: Column[]): string[] {
+  return columns.flatMap(({ type, value: v }, i) => {
+    const common = [`count(${v}) AS n${i}`];
+    if (isNumeric(type)) {
+      return [
+        ...common,
+        `min(${v}) AS lo${i}`,
+        `max(${v}) AS hi${i}`,
+        `avg(${v}) AS mean${i}`,
+        `stddev_samp(${v}) AS sd${i}`,
+      ];
+    }
+    if (type === 'boolean') return [...common, `count_if(${v})::DOUBLE AS t${i}`];
+    if (type === 'timestamp') return [...common, `min(${v})::VARCHAR AS lo${i}`, `max(${v})::VARCHAR AS hi${i}`];
+    return [...common, `min(${v}) AS lo${i}`, `max(${v}) AS hi${i}`];
+  });
+}
+
+/** Equal-width edges from min to max, strictly ascending (fewer bins when the doubles do not allow it). */
+function histogramEdges(min: number, max: number): number[] {
+  if (min === max) return [min - 0.5, max + 0.5];
+  const width = (max - min) / PROFILE_HISTOGRAM_BINS;
+  const edges = Array.from({ length: PROFILE_HISTOGRAM_BINS }, (_, k) => min + k * width);
+  edges.push(max);
+  return edges.every((e, k) => k === 0 || e > edges[k - 1]) ? edges : [min, max];
+}
+
+function binExpression(value: string, edges: number[]): string {
+  const bins = edges.length - 1;
+  if (bins === 1) return `CASE WHEN ${value} IS NOT NULL THEN 0 END`;
+  const lo = edges[0];
+  const width = (edges[bins] - lo) / bins;
+  // DuckDB's least() skips NULLs, so a missing value would land in the last bin without the CASE.
+  return `CASE WHEN ${value} IS NOT NULL THEN least(floor((${value} - ${double(lo)}) / ${double(width)}), ${bins - 1})::INTEGER END`;
+}
+
+function mapEntries(v: unknown): { key: unknown; value: unknown }[] {
+  return Array.isArray(v) ? (v as { key: unknown; value: unknown }[]) : [];
+}
+
+/**
+ * Profiles a CSV (with a header), JSON Lines or Parquet file with DuckDB: schema, counts, min/max,
+ * mean/std, exact percentiles and an equal-width histogram per numeric column, the most frequent
+ * categories per string column. The file is parsed once into DuckDB's compressed columnar table;
+ * DuckDB keeps under `memoryLimitMiB` (default 64) of buffers and spills the rest (table, sorts) to
+ * a temporary directory. Column types are what DuckDB's sniffer infers from the first 20,480 rows of
+ * a CSV; a later row that does not fit, or has the wrong number of fields, is left out and counted
+ * in `invalidRows`. Malformed JSON and corrupt Parquet throw a `ProfileError`.
+ */
+export async function profileTable(path: string, format: TabularFormat, options: TableProfilerOptions = {}): Promise<TableProfile> {
+  if ((await stat(path)).size === 0) return { format, rows: 0, invalidRows: 0, columns: [] };
+  const threads = options.threads ?? availableParallelism();
+  const work = await mkdtemp(join(options.tempDirectory ?? tmpdir(), 'trellis-profile-'));
+  // In memory, but the buffer manager moves the parsed table's blocks, like intermediates, to `spill` past the limit.
+  const instance = await DuckDBInstance.create(':memory:', {
+    memory_limit: `${options.memoryLimitMiB ?? 64}MB`,
+    threads: String(threads),
+    temp_directory: join(work, 'spill'),
+    autoinstall_known_extensions: 'false',
+    preserve_insertion_order: 'false',
+  });
+  const connection = await instance.connect();
+  try {
+    return await profileWith(connection, path, format, threads);
+  } catch (error) {
+    if (error instanceof ProfileError) throw error;
+    throw new ProfileError(`cannot read the ${format} file: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function rows(connection: DuckDBConnection, sql: string): Promise<Row[]> {
+  return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Row[];
+}
+
+async function profileWith(connection: DuckDBConnection, path: string, format: TabularFormat, threads: number): Promise<TableProfile> {
+  // Parsed once into DuckDB's columnar table (compressed; beyond the memory limit it spills), then
+  // every statistic is a scan or a sort of that table.
+  // The JSON reader takes a 32 MiB buffer per thread whatever its options: one thread keeps it under the limit.
+  if (format === 'jsonl') await connection.run('SET threads = 1');
+  await connection.run(`CREATE TABLE profiled AS SELECT * FROM ${source(path, format)}`);
+  if (format === 'jsonl') await connection.run(`SET threads = ${threads}`);
+  const described = await rows(connection, 'DESCRIBE profiled');
+  if (described.length > PROFILE_MAX_COLUMNS) {
+    throw new ProfileError(`the file has ${described.length} columns; profiles cover at most ${PROFILE_MAX_COLUMNS}`);
+  }
+  const columns: Column[] = described.map((d) => {
+    const name = String(d.column_name);
+    const type = columnType(String(d.column_type));
+    return { name, type, value: valueExpression(name, type) };
+  });
+  const [first] = await rows(connection, `SELECT count(*)::DOUBLE AS total, ${firstPassSelects(columns).join(', ')} FROM profiled`);
+  const total = num(first.total);
+  let invalidRows = 0;
+  let firstInvalid: string | undefined;
+  if (format === 'csv') {
+    const [rejects] = await rows(
+      connection,
+      `SELECT count(DISTINCT line)::DOUBLE AS n, min_by(line::VARCHAR || ': ' || error_message, line) AS first FROM reject_errors`,
+    );
+    invalidRows = num(rejects?.n ?? 0);
+    if (invalidRows > 0) firstInvalid = `line ${String(rejects.first)}`;
+  }
+
+  const profiles: ColumnProfile[] = [];
+  const histograms: { i: number; value: string; edges: number[] }[] = [];
+  for (const [i, { name, type, value }] of columns.entries()) {
+    const count = num(first[`n${i}`]);
+    const missing = total - count;
+    const profile: ColumnProfile = { name, type, count, missing };
+    profiles.push(profile);
+    if (count === 0) continue;
+    if (isNumeric(type)) {
+      const min = num(first[`lo${i}`]);
+      const max = num(first[`hi${i}`]);
+      Object.assign(profile, { min, max, mean: num(first[`mean${i}`]) });
+      if (first[`sd${i}`] !== null) profile.stddev = num(first[`sd${i}`]);
+      profile.quantiles = {
+        type: 'numeric',
+        summary: 'quantiles',
+        count,
+        missing,
+        quantiles: await exactQuantiles(connection, value, count, min, max),
+      };
+      histograms.push({ i, value, edges: histogramEdges(min, max) });
+    } else if (type === 'boolean') {
+      const trues = num(first[`t${i}`]);
+      const counts: Record<string, number> = {};
+      if (trues > 0) counts.true = trues;
+      if (count - trues > 0) counts.false = count - trues;
+      profile.categories = { type: 'categorical', summary: 'categories', counts, missing };
+      profile.otherCount = 0;
+    } else {
+      profile.min = String(first[`lo${i}`]);
+      profile.max = String(first[`hi${i}`]);
+      if (type === 'string') {
+        const top = await rows(
+          connection,
+          `SELECT ${value} AS v, count(*)::DOUBLE AS n FROM profiled WHERE ${value} IS NOT NULL GROUP BY 1 ORDER BY n DESC, v LIMIT ${PROFILE_TOP_CATEGORIES}`,
+        );
+        const counts = Object.fromEntries(top.map((r) => [String(r.v), num(r.n)]));
+        profile.categories = { type: 'categorical', summary: 'categories', counts, missing };
+        profile.otherCount = count - top.reduce((sum, r) => sum + num(r.n), 0);
+      }
+    }
+  }
+  if (histograms.length > 0) {
+    const [binned] = await rows(connection, `SELECT ${histograms.map(({ i, value, edges }) => `histogram(${binExpression(value, edges)}) AS h${i}`).join(', ')} FROM profiled`);
+    for (const { i, edges } of histograms) {
+      const counts = new Array<number>(edges.length - 1).fill(0);
+      for (const entry of mapEntries(binned[`h${i}`])) if (entry.key !== null) counts[num(entry.key)] = num(entry.value);
+      profiles[i].histogram = { type: 'numeric', summary: 'histogram', edges, counts, missing: profiles[i].missing };
+    }
+  }
+  return { format, rows: total, invalidRows, ...(firstInvalid ? { firstInvalid } : {}), columns: profiles };
+}
+
+/**
+ * Exact percentiles by sorting the column (DuckDB's sort spills to disk), interpolated linearly
+ * between ranks as numpy's and pandas' default.
+ */
+async function exactQuantiles(connection: DuckDBConnection, value: string, count: number, min: number, max: number): Promise<{ p: number; value: number }[]> {
+  const positions = PROFILE_QUANTILES.map((p) => (count - 1) * p);
+  const ranks = [...new Set(positions.flatMap((h) => [Math.floor(h) + 1, Math.ceil(h) + 1]))];
+  const picked = await rows(
+    connection,
+    `SELECT rank, v FROM (SELECT ${value} AS v, row_number() OVER (ORDER BY ${value}) AS rank FROM profiled WHERE ${value} IS NOT NULL) WHERE rank IN (${ranks.join(', ')})`,
+  );
+  const at = new Map(picked.map((r) => [num(r.rank), num(r.v)]));
+  let previous = min;
+  return PROFILE_QUANTILES.map((p, k) => {
+    const h = positions[k];
+    const below = at.get(Math.floor(h) + 1) as number;
+    const above = at.get(Math.ceil(h) + 1) as number;
+    const raw = below + (h - Math.floor(h)) * (above - below);
+    // Kept in order and in range whatever the rounding of the interpolation.
+    const v = Math.min(max, Math.max(previous, raw));
+    previous = v;
+    return { p, value: v };
+  });
+}

@@ -1,0 +1,26 @@
+"""Baseline of tools/bench/data/profile.bench.ts: pandas read_csv + describe + quantiles of one CSV.
+
+Usage: python3 profile_pandas.py <file.csv>   (Debian's python3-pandas: run with `command -p python3`)
+Prints one JSON line: seconds (read_csv to the last statistic) and max_rss_kib (peak RSS of this process).
+"""
+import json
+import resource
+import sys
+import time
+
+import pandas as pd
+
+PERCENTILES = [i / 100 for i in range(101)]
+
+start = time.perf_counter()
+frame = pd.read_csv(sys.argv[1])
+described = frame.describe(include="all")
+quantiles = frame.select_dtypes(include="number", exclude="bool").quantile(PERCENTILES)
+seconds = time.perf_counter() - start
+print(json.dumps({
+    "seconds": seconds,
+    "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    "rows": int(len(frame)),
+    "columns": int(len(frame.columns)),
+    "pandas": pd.__version__,
+}))
