@@ -5,6 +5,7 @@ import type { EdgeDefinition, ServiceDefinition } from '@trellis/platform';
 import type { AnyPlugin } from '@trellis/plugin-sdk';
 import kmsLocal from '@trellis/plugin-kms-local';
 import storageFs from '@trellis/plugin-storage-fs';
+import storageS3 from '@trellis/plugin-storage-s3';
 import { registryService } from '@trellis/registry';
 import { trackingService } from '@trellis/tracking';
 
@@ -14,8 +15,11 @@ import { trackingService } from '@trellis/tracking';
  */
 export const SERVICES: readonly ServiceDefinition[] = [governanceService, trackingService, registryService, dataService];
 
-/** Plugins built into the program, so the embedded defaults (artifacts on disk, audit checkpoints signed with a local key) need no configuration. */
-export const BUILT_IN_PLUGINS: readonly AnyPlugin[] = [storageFs, kmsLocal];
+/**
+ * Plugins built into the program, so the embedded defaults (artifacts on disk, audit checkpoints
+ * signed with a local key) need no configuration, and a storage instance on S3 needs only its config.
+ */
+export const BUILT_IN_PLUGINS: readonly AnyPlugin[] = [storageFs, storageS3, kmsLocal];
 
 /** The edges the standalone process serves in front of its services: the HTTP gateway. */
 export const EDGES: readonly EdgeDefinition[] = [gatewayEdge];

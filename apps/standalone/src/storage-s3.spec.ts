@@ -1,0 +1,120 @@
+import 'reflect-metadata';
+import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { createGrpcClient, runProcess, type RunningProcess } from '@trellis/platform';
+import { S3_TEST_CREDENTIALS, startS3TestServer, type S3TestServer } from '@trellis/plugin-storage-s3/testing';
+import { ExperimentServiceDesc, IdentityServiceDesc, ModelVersionStatus, RegistryServiceDesc, RunServiceDesc, TokenServiceDesc } from '@trellis/proto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUILT_IN_PLUGINS, EDGES, SERVICES } from './services';
+
+const ADMIN_KEY = `trellis_00000000000000e3_${'S'.repeat(43)}`;
+const BUCKET = 'trellis-standalone';
+
+/** Bytes found on disk only where a file was stored: several chunks of a marker. */
+const MARKER = Buffer.from('TRELLIS-ON-S3-MARKER/');
+const WEIGHTS = Buffer.concat(Array.from({ length: Math.ceil((3 * 65536 + 500) / MARKER.length) }, () => MARKER));
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+const filesWithMarker = (dir: string) => filesUnder(dir).filter((path) => readFileSync(path).includes(MARKER));
+
+describe('a standalone process whose default storage is storage-s3', () => {
+  const saved = { ...process.env };
+  let dir: string;
+  let dataDir: string;
+  let s3: S3TestServer;
+  let running: RunningProcess;
+  let gateway: string;
+  let token: string;
+  const address = (service: string) => running.services.find((candidate) => candidate.name === service)!.grpcAddress;
+  const client = <T extends GenServiceMethods>(desc: GenService<T>, service: string) => createGrpcClient(desc, address(service), { token });
+  const exchange = async () => (await createGrpcClient(TokenServiceDesc, address('governance')).exchangeApiKey({ apiKey: ADMIN_KEY })).token;
+  const http = (path: string, init: RequestInit = {}) => fetch(`${gateway}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
+
+  beforeAll(async () => {
+    s3 = await startS3TestServer({ buckets: [BUCKET] });
+    dir = mkdtempSync(join(tmpdir(), 'trellis-standalone-s3-'));
+    dataDir = join(dir, 'data');
+    const config = join(dir, 'trellis.yaml');
+    writeFileSync(
+      config,
+      [
+        'storage:',
+        '  default:',
+        '    plugin: storage-s3',
+        '    config:',
+        `      bucket: ${BUCKET}`,
+        `      endpoint: ${s3.endpoint}`,
+        '      forcePathStyle: true',
+        '      prefix: trellis',
+        '      credentials:',
+        '        accessKeyId: env:TRELLIS_TEST_S3_ACCESS_KEY_ID',
+        '        secretAccessKey: env:TRELLIS_TEST_S3_SECRET_ACCESS_KEY',
+        '',
+      ].join('\n'),
+    );
+    Object.assign(process.env, {
+      TRELLIS_CONFIG: config,
+      TRELLIS_DATA_DIR: dataDir,
+      TRELLIS_OPS_PORT: '0',
+      TRELLIS_GATEWAY_PORT: '0',
+      TRELLIS_LOG_LEVEL: 'silent',
+      TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
+      TRELLIS_TEST_S3_ACCESS_KEY_ID: S3_TEST_CREDENTIALS.accessKeyId,
+      TRELLIS_TEST_S3_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey,
+    });
+    for (const service of SERVICES) process.env[`TRELLIS_${service.name.toUpperCase()}_PORT`] = '0';
+    running = await runProcess({ mode: 'standalone', services: SERVICES, edges: EDGES, plugins: BUILT_IN_PLUGINS, print: () => undefined });
+    gateway = running.edges.find((edge) => edge.name === 'gateway')!.address;
+    token = await exchange();
+  });
+
+  afterAll(async () => {
+    await running?.stop();
+    await s3?.close();
+    process.env = saved;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is ready, the S3 instance answering its health check', async () => {
+    expect((await fetch(`${running.opsAddress}/readyz`)).status).toBe(200);
+  });
+
+  it("keeps a run's artifacts and the registry's copy of them in the bucket, and gives them back byte for byte", async () => {
+    const { project } = await client(IdentityServiceDesc, 'governance').createProject({ name: 'on-s3' });
+    token = await exchange(); // a token that names the new project
+    const { experiment } = await client(ExperimentServiceDesc, 'tracking').createExperiment({ projectId: project!.id, name: 'on-s3-experiment' });
+    const { run } = await client(RunServiceDesc, 'tracking').createRun({ experimentId: experiment!.id });
+    const runId = run!.info!.id;
+    const root = `${experiment!.id}/${runId}/artifacts`;
+
+    const upload = await http(`/api/2.0/mlflow-artifacts/artifacts/${root}/model/weights.bin`, { method: 'PUT', body: WEIGHTS });
+    expect(upload.status).toBe(200);
+    const downloaded = await http(`/api/2.0/mlflow-artifacts/artifacts/${root}/model/weights.bin`);
+    expect(downloaded.status).toBe(200);
+    expect(Buffer.from(await downloaded.arrayBuffer()).equals(WEIGHTS)).toBe(true);
+
+    const registry = client(RegistryServiceDesc, 'registry');
+    await registry.createModel({ projectId: project!.id, name: 's3-model' });
+    await registry.createVersion({ projectId: project!.id, modelName: 's3-model', source: `runs:/${runId}/model` });
+    const { version } = await registry.waitVersion({ projectId: project!.id, modelName: 's3-model', version: 1n }, { timeoutMs: 30_000 });
+    expect(version).toMatchObject({ status: ModelVersionStatus.READY, statusMessage: '' });
+    const chunks: Buffer[] = [];
+    for await (const { chunk } of registry.downloadVersionFile({ projectId: project!.id, modelName: 's3-model', version: 1n, path: 'weights.bin' })) chunks.push(Buffer.from(chunk));
+    expect(Buffer.concat(chunks).equals(WEIGHTS)).toBe(true);
+
+    // Both copies are objects of the bucket, under the instance's prefix; none is under the data directory.
+    const stored = (await s3.storedKeys(BUCKET)).filter((key) => readFileSync(join(s3.directory, BUCKET, `${key}._S3rver_object`)).includes(MARKER));
+    expect(stored).toHaveLength(2);
+    expect(stored.every((key) => key.startsWith('trellis/'))).toBe(true);
+    expect(stored.filter((key) => key.includes(runId))).toHaveLength(1);
+    expect(filesWithMarker(dataDir)).toEqual([]);
+  });
+});
