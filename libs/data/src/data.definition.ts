@@ -1,5 +1,6 @@
 import { defineService, subscription } from '@trellis/platform';
-import { DataServiceDesc, LineageServiceDesc, RunInputsLoggedEventSchema, VersionCreatedEventSchema } from '@trellis/proto';
+import { BlobServiceDesc, DataServiceDesc, LineageServiceDesc, RunInputsLoggedEventSchema, VersionCreatedEventSchema } from '@trellis/proto';
+import { BlobUploadEntity, BlobUploadPartEntity } from './blobs/blob-upload.entity';
 import { BlobEntity } from './blobs/blob.entity';
 import { DatasetEntity } from './datasets/dataset.entity';
 import { dataConfig } from './data.config';
@@ -9,6 +10,7 @@ import { RUN_INPUTS_LOGGED, RunInputsLoggedHandler } from './lineage/run-inputs-
 import { VERSION_CREATED, VersionCreatedHandler } from './lineage/version-created.handler';
 import { CreateDataTables1796437705052 } from './migrations/1796437705052-create-data-tables';
 import { CreateBlobsTable1796460000000 } from './migrations/1796460000000-create-blobs-table';
+import { CreateBlobUploadsTables1796460100000 } from './migrations/1796460100000-create-blob-uploads-tables';
 import { CreateLineageTables1796470000000 } from './migrations/1796470000000-create-lineage-tables';
 
 /** The data service: the datasets of each project, created, read, listed, changed and deleted over gRPC. */
@@ -18,7 +20,7 @@ export const dataService = defineService({
   defaultPort: 50055,
   config: dataConfig,
   module: DataModule,
-  grpcServices: [DataServiceDesc, LineageServiceDesc],
+  grpcServices: [DataServiceDesc, BlobServiceDesc, LineageServiceDesc],
   subscriptions: [
     subscription({ subject: RUN_INPUTS_LOGGED, schema: RunInputsLoggedEventSchema, handler: RunInputsLoggedHandler }),
     subscription({ subject: VERSION_CREATED, schema: VersionCreatedEventSchema, handler: VersionCreatedHandler }),
@@ -26,6 +28,6 @@ export const dataService = defineService({
   plugins: {
     storage: { purpose: 'stores blobs, each once per instance under its sha256' },
   },
-  entities: [DatasetEntity, BlobEntity, LineageNodeEntity, LineageEdgeEntity],
-  migrations: [CreateDataTables1796437705052, CreateBlobsTable1796460000000, CreateLineageTables1796470000000],
+  entities: [DatasetEntity, BlobEntity, BlobUploadEntity, BlobUploadPartEntity, LineageNodeEntity, LineageEdgeEntity],
+  migrations: [CreateDataTables1796437705052, CreateBlobsTable1796460000000, CreateBlobUploadsTables1796460100000, CreateLineageTables1796470000000],
 });

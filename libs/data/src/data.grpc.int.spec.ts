@@ -2,9 +2,9 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { callEveryMethodWithoutToken, type EventSubscription, type GrpcClient, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
-import storageFs from '@trellis/plugin-storage-fs';
 import { DataServiceDesc, DatasetCreatedEventSchema, DatasetDeletedEventSchema } from '@trellis/proto';
 import { eventually, serviceDatabases, type ServiceDatabase } from '@trellis/testing';
+import { startTestStorage, type TestStorage } from './blobs/test-storage';
 import { dataService } from './data.definition';
 
 type Client = GrpcClient<(typeof DataServiceDesc)['method']>;
@@ -18,6 +18,7 @@ const QUOTA = 10;
 describe.each(serviceDatabases('data'))('data through gRPC (%s)', (_database, databaseFor) => {
   let database: ServiceDatabase;
   let platform: TestPlatform;
+  let storage: TestStorage;
   let service: RunningService;
   let subscription: EventSubscription;
   let editor: Client;
@@ -29,7 +30,8 @@ describe.each(serviceDatabases('data'))('data through gRPC (%s)', (_database, da
 
   beforeAll(async () => {
     database = await databaseFor();
-    platform = await TestPlatform.start({ ...database.env, TRELLIS_DATA_MAX_DATASETS_PER_PROJECT: String(QUOTA) }, { plugins: [storageFs] });
+    storage = await startTestStorage();
+    platform = await TestPlatform.start({ ...database.env, ...storage.env, TRELLIS_DATA_MAX_DATASETS_PER_PROJECT: String(QUOTA) }, { plugins: storage.plugins });
     subscription = await platform.runtime.bus.subscribe({
       durable: 'data-spec',
       subject: 'trellis.data.v1.dataset.*',
@@ -47,6 +49,7 @@ describe.each(serviceDatabases('data'))('data through gRPC (%s)', (_database, da
   afterAll(async () => {
     await subscription?.stop();
     await platform?.stop();
+    await storage?.close();
     await database?.cleanup();
   });
 

@@ -12,4 +12,5 @@ export { ArtifactService as ArtifactServiceDesc } from './gen/trellis/tracking/v
 export { RegistryService as RegistryServiceDesc } from './gen/trellis/registry/v1/registry_service_pb';
 export { PluginInstanceService as PluginInstanceServiceDesc } from './gen/trellis/plugins/v1/plugin_instance_service_pb';
 export { DataService as DataServiceDesc } from './gen/trellis/data/v1/data_service_pb';
+export { BlobService as BlobServiceDesc } from './gen/trellis/data/v1/blob_service_pb';
 export { LineageService as LineageServiceDesc } from './gen/trellis/data/v1/lineage_service_pb';

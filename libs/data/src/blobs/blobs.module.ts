@@ -1,7 +1,10 @@
 import { Module } from '@nestjs/common';
+import { BlobUploadRepository } from './blob-upload.repository';
+import { BlobGrpc } from './blob.grpc';
 import { BlobRepository } from './blob.repository';
+import { BlobService } from './blob.service';
 import { BlobStore } from './blob-store';
 
-/** Content-addressed blobs: which each storage instance holds, and the instances themselves. */
-@Module({ providers: [BlobStore, BlobRepository], exports: [BlobStore, BlobRepository] })
+/** Content-addressed blobs: the BlobService handlers, uploads in one stream or in parts, downloads, and which each storage instance holds. */
+@Module({ controllers: [BlobGrpc], providers: [BlobStore, BlobRepository, BlobService, BlobUploadRepository], exports: [BlobStore, BlobRepository] })
 export class BlobsModule {}
