@@ -50,7 +50,7 @@ import { isNotFound, s3ErrorCode, storageError } from './s3-errors';
 const MAX_LIST_LIMIT = 1000;
 /** The largest object one CopyObject copies; above it a copy goes part by part (UploadPartCopy). */
 const MAX_SINGLE_COPY = 5 * 1024 ** 3;
-/** The part size of a multipart copy. */
+/** The part size of a multipart copy (S3 takes 5 MiB to 5 GiB). */
 const COPY_PART_SIZE = 512 * 1024 ** 2;
 /** The longest a presigned URL may live (S3's limit for SigV4: 7 days). */
 const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
@@ -67,6 +67,8 @@ export interface S3ObjectStoreOptions {
   partSize: number;
   /** Where a part of unknown length is spooled to learn its length before it is sent. */
   spoolDir: string;
+  /** Above `single` bytes a copy goes in parts of `part` bytes; S3's 5 GiB and 512 MiB when absent (specs lower them). */
+  copyLimits?: { single: number; part: number };
 }
 
 /**
@@ -79,6 +81,7 @@ export class S3ObjectStore implements ObjectStore {
   private readonly keyPrefix: string;
   private readonly partSize: number;
   private readonly spoolDir: string;
+  private readonly copyLimits: { single: number; part: number };
 
   constructor(options: S3ObjectStoreOptions) {
     this.client = options.client;
@@ -86,6 +89,7 @@ export class S3ObjectStore implements ObjectStore {
     this.keyPrefix = options.prefix ? `${options.prefix}/` : '';
     this.partSize = options.partSize;
     this.spoolDir = options.spoolDir;
+    this.copyLimits = options.copyLimits ?? { single: MAX_SINGLE_COPY, part: COPY_PART_SIZE };
   }
 
   async put(key: ObjectKey, body: ObjectBody, options: PutOptions = {}): Promise<PutResult> {
@@ -226,30 +230,22 @@ export class S3ObjectStore implements ObjectStore {
     validateObjectKey(from);
     validateObjectKey(to);
     const { signal } = options;
-    signal?.throwIfAborted();
-    const source = await this.headObject(from);
-    if (!source) throw new ObjectNotFoundError(from);
-    const size = source.ContentLength ?? 0;
-    const sha256 = source.Metadata?.[SHA256_META] ?? (await this.hashOf(from, source.ETag, signal));
-    if (from === to && source.Metadata?.[SHA256_META] !== undefined) return { key: to, size, sha256, etag: source.ETag ?? '' };
-    signal?.throwIfAborted();
-    if (size > MAX_SINGLE_COPY) return this.copyInParts(from, to, size, sha256, source.ETag, signal);
-    try {
-      const out = await this.client.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key: this.fullKey(to),
-          CopySource: this.copySource(from),
-          CopySourceIfMatch: source.ETag,
-          MetadataDirective: 'REPLACE',
-          Metadata: { [SHA256_META]: sha256 },
-        }),
-        { abortSignal: signal },
-      );
-      return { key: to, size, sha256, etag: out.CopyObjectResult?.ETag ?? '' };
-    } catch (error) {
-      if (isNotFound(error)) throw new ObjectNotFoundError(from);
-      throw storageError(error, this.bucket, 'CopyObject', to);
+    // The copy applies only while the source is the version headed; one overwritten meanwhile is headed again.
+    for (let attempt = 1; ; attempt++) {
+      signal?.throwIfAborted();
+      const source = await this.headObject(from);
+      if (!source) throw new ObjectNotFoundError(from);
+      const size = source.ContentLength ?? 0;
+      const sha256 = source.Metadata?.[SHA256_META] ?? (await this.hashOf(from, source.ETag, signal));
+      if (from === to && source.Metadata?.[SHA256_META] !== undefined) return { key: to, size, sha256, etag: source.ETag ?? '' };
+      signal?.throwIfAborted();
+      try {
+        return { key: to, size, sha256, etag: await this.copyWithSha256(from, to, size, sha256, source.ETag, signal) };
+      } catch (error) {
+        if (isNotFound(error)) throw new ObjectNotFoundError(from);
+        if (s3ErrorCode(error) === 'PreconditionFailed' && attempt < 3) continue;
+        throw storageError(error, this.bucket, size > this.copyLimits.single ? 'UploadPartCopy' : 'CopyObject', to);
+      }
     }
   }
 
@@ -353,19 +349,8 @@ export class S3ObjectStore implements ObjectStore {
       signal?.removeEventListener('abort', onAbort);
     }
     const sha256 = hash.digest('hex');
-    if (size > MAX_SINGLE_COPY) return { key, size, sha256, etag };
     try {
-      const out = await this.client.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key: this.fullKey(key),
-          CopySource: this.copySource(key),
-          CopySourceIfMatch: etag,
-          MetadataDirective: 'REPLACE',
-          Metadata: { [SHA256_META]: sha256 },
-        }),
-      );
-      return { key, size, sha256, etag: out.CopyObjectResult?.ETag ?? etag };
+      return { key, size, sha256, etag: await this.copyWithSha256(key, key, size, sha256, etag, undefined) };
     } catch (error) {
       // Another writer replaced the object meanwhile: its version is the current one, and ours stands as written.
       if (s3ErrorCode(error) === 'PreconditionFailed' || isNotFound(error)) return { key, size, sha256, etag };
@@ -373,8 +358,31 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  /** A copy above CopyObject's 5 GiB: a multipart upload whose parts are ranges of the source (UploadPartCopy). */
-  private async copyInParts(from: ObjectKey, to: ObjectKey, size: number, sha256: string, etag: string | undefined, signal: AbortSignal | undefined): Promise<PutResult> {
+  /**
+   * Copies `from` (while its etag is `etag`) to `to` with `sha256` as metadata, and returns the
+   * copy's etag: one CopyObject up to its 5 GiB, else a multipart upload of ranges (UploadPartCopy).
+   * Throws S3's error as it is.
+   */
+  private async copyWithSha256(from: ObjectKey, to: ObjectKey, size: number, sha256: string, etag: string | undefined, signal: AbortSignal | undefined): Promise<string> {
+    if (size <= this.copyLimits.single) {
+      const out = await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: this.fullKey(to),
+          CopySource: this.copySource(from),
+          CopySourceIfMatch: etag,
+          MetadataDirective: 'REPLACE',
+          Metadata: { [SHA256_META]: sha256 },
+        }),
+        { abortSignal: signal },
+      );
+      return out.CopyObjectResult?.ETag ?? '';
+    }
+    return this.copyInParts(from, to, size, sha256, etag, signal);
+  }
+
+  /** A copy above CopyObject's limit: a multipart upload whose parts are ranges of the source; returns its etag. */
+  private async copyInParts(from: ObjectKey, to: ObjectKey, size: number, sha256: string, etag: string | undefined, signal: AbortSignal | undefined): Promise<string> {
     let uploadId: string | undefined;
     try {
       const created = await this.client.send(
@@ -383,8 +391,8 @@ export class S3ObjectStore implements ObjectStore {
       );
       uploadId = created.UploadId;
       const parts: { PartNumber: number; ETag: string }[] = [];
-      for (let start = 0, partNumber = 1; start < size; start += COPY_PART_SIZE, partNumber++) {
-        const end = Math.min(size, start + COPY_PART_SIZE) - 1;
+      for (let start = 0, partNumber = 1; start < size; start += this.copyLimits.part, partNumber++) {
+        const end = Math.min(size, start + this.copyLimits.part) - 1;
         const out = await this.client.send(
           new UploadPartCopyCommand({
             Bucket: this.bucket,
@@ -402,10 +410,10 @@ export class S3ObjectStore implements ObjectStore {
       const done = await this.client.send(
         new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.fullKey(to), UploadId: uploadId, MultipartUpload: { Parts: parts } }),
       );
-      return { key: to, size, sha256, etag: done.ETag ?? '' };
+      return done.ETag ?? '';
     } catch (error) {
       if (uploadId) await this.abortMultipartUpload({ key: to, uploadId }).catch(() => undefined);
-      throw storageError(error, this.bucket, 'UploadPartCopy', to);
+      throw error;
     }
   }
 

@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { checkManifest, PluginConfigError, type ObjectStore } from '@trellis/plugin-sdk';
 import { createPluginInstance, describeStorageConformance } from '@trellis/plugin-sdk/testing';
 import { S3_TEST_CREDENTIALS, startS3TestServer, type S3TestServer } from '../test/s3-test-server';
 import packageJson from '../package.json';
 import plugin from './index';
+import { S3ObjectStore } from './s3-object-store';
+import { s3ClientFor, storageS3Config } from './storage-s3.plugin';
+
+const MiB = 1024 * 1024;
 
 const BUCKET = 'trellis-test';
 let server: S3TestServer;
@@ -70,6 +75,27 @@ describe('storage-s3', () => {
     const put = await store.put('big.bin', Readable.from(Array.from({ length: 12 }, () => chunk)));
     expect(put.size).toBe(12 * 1024 * 1024);
     expect(await store.head('big.bin')).toMatchObject({ size: put.size, sha256: put.sha256, etag: put.etag });
+  });
+
+  it('copies part by part (UploadPartCopy) above the single-copy limit, recording the SHA-256 of a multipart put the same way', async () => {
+    const config = configFor();
+    const store = new S3ObjectStore({
+      client: s3ClientFor(storageS3Config.parse(config)),
+      bucket: BUCKET,
+      prefix: config.prefix,
+      partSize: 5 * MiB,
+      spoolDir: tmpdir(),
+      copyLimits: { single: 6 * MiB, part: 5 * MiB },
+    });
+    stores.push(store);
+    const bytes = Buffer.alloc(12 * MiB + 5);
+    for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (i / 4096) & 0xff;
+    const put = await store.put('parts/source.bin', Readable.from([bytes.subarray(0, 6 * MiB), bytes.subarray(6 * MiB)]));
+    expect(await store.head('parts/source.bin')).toMatchObject({ size: bytes.length, sha256: put.sha256, etag: put.etag });
+    const copied = await store.copy('parts/source.bin', 'parts/copy.bin');
+    expect(copied).toMatchObject({ size: bytes.length, sha256: put.sha256 });
+    expect(await store.head('parts/copy.bin')).toMatchObject({ size: bytes.length, sha256: put.sha256, etag: copied.etag });
+    expect((await readAll(await store.get('parts/copy.bin'))).equals(bytes)).toBe(true);
   });
 
   it('issues presigned GET and PUT URLs that fetch can use', async () => {

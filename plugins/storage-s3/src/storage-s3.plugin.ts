@@ -40,6 +40,20 @@ export const storageS3Config = z
   })
   .strict();
 
+/** The SDK client of an instance's config. */
+export function s3ClientFor(config: z.infer<typeof storageS3Config>): S3Client {
+  return new S3Client({
+    region: config.region,
+    ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
+    forcePathStyle: config.forcePathStyle,
+    ...(config.credentials === undefined ? {} : { credentials: config.credentials }),
+    // The SDK's default sends streamed bodies aws-chunked with a trailing CRC32, which several
+    // S3-compatible servers store as the content; checksums only where S3 requires them.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
 /** Storage in an S3 bucket, or any server that speaks the S3 API. */
 export const storageS3Plugin = definePlugin({
   manifest: { kind: 'storage', id: 'storage-s3', apiVersion: 'v1' },
@@ -47,16 +61,7 @@ export const storageS3Plugin = definePlugin({
   async create(ctx, config) {
     const spoolDir = join(ctx.dataDir, 'spool');
     await mkdir(spoolDir, { recursive: true });
-    const client = new S3Client({
-      region: config.region,
-      ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
-      forcePathStyle: config.forcePathStyle,
-      ...(config.credentials === undefined ? {} : { credentials: config.credentials }),
-      // The SDK's default sends streamed bodies aws-chunked with a trailing CRC32, which several
-      // S3-compatible servers store as the content; checksums only where S3 requires them.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    const client = s3ClientFor(config);
     return new S3ObjectStore({ client, bucket: config.bucket, prefix: config.prefix, partSize: config.partSizeMiB * MiB, spoolDir });
   },
 });

@@ -53,21 +53,18 @@ export async function startS3TestServer(options: { buckets: string[] }): Promise
   const store = new AtomicFilesystemStore(directory, staging);
   server.store = store;
   server.context.store = store;
-  server.middleware.splice(server.middleware.length - 1, 0, async (ctx, next) => {
-    const { method, path, query } = ctx as { method: string; path: string; query: Record<string, string> };
-    if (method !== 'DELETE' || query['uploadId'] === undefined) {
-      // s3rver makes a continuation token for a truncated listing with DES, which Node 20's OpenSSL
-      // refuses: the store reports truncation here instead, and clients page with StartAfter.
-      const listing: ListingState = { truncated: false };
-      await listingState.run(listing, next);
-      const body = (ctx as { body?: { ListBucketResult?: { IsTruncated?: boolean } } }).body;
-      if (listing.truncated && body?.ListBucketResult) body.ListBucketResult.IsTruncated = true;
-      return;
-    }
-    // s3rver has no AbortMultipartUpload: answered here, before the router (which would refuse the method).
-    const bucket = decodeURIComponent(path.split('/')[1] ?? '');
-    if (UPLOAD_ID.test(query['uploadId'])) await rm(join(directory, bucket, UPLOADS, query['uploadId']), { recursive: true, force: true });
-    (ctx as { status: number }).status = 204;
+  // Before s3rver's router, which refuses what s3rver does not implement. These requests skip its
+  // signature check, which is no loss for a test server.
+  server.middleware.splice(server.middleware.length - 1, 0, async (context, next) => {
+    const ctx = context as KoaContext;
+    if (ctx.method === 'DELETE' && ctx.query['uploadId'] !== undefined) return abortUpload(ctx, directory);
+    if (ctx.method === 'PUT' && ctx.query['uploadId'] !== undefined && ctx.headers['x-amz-copy-source'] !== undefined) return uploadPartCopy(ctx, store);
+    // s3rver makes a continuation token for a truncated listing with DES, which Node 20's OpenSSL
+    // refuses: the store reports truncation here instead, and clients page with StartAfter.
+    const listing: ListingState = { truncated: false };
+    await listingState.run(listing, next);
+    const body = ctx.body as { ListBucketResult?: { IsTruncated?: boolean } } | undefined;
+    if (listing.truncated && body?.ListBucketResult) body.ListBucketResult.IsTruncated = true;
   });
   const { port } = await server.run();
   return {
@@ -79,6 +76,36 @@ export async function startS3TestServer(options: { buckets: string[] }): Promise
       await rm(base, { recursive: true, force: true });
     },
   };
+}
+
+/** What the middleware reads and sets of koa's context. */
+interface KoaContext {
+  method: string;
+  path: string;
+  query: Record<string, string | undefined>;
+  headers: Record<string, string | undefined>;
+  status: number;
+  body: unknown;
+}
+
+/** AbortMultipartUpload, which s3rver lacks: drops the upload's parts. */
+async function abortUpload(ctx: KoaContext, directory: string): Promise<void> {
+  const bucket = decodeURIComponent(ctx.path.split('/')[1] ?? '');
+  const uploadId = ctx.query['uploadId'] ?? '';
+  if (UPLOAD_ID.test(uploadId)) await rm(join(directory, bucket, UPLOADS, uploadId), { recursive: true, force: true });
+  ctx.status = 204;
+}
+
+/** UploadPartCopy, which s3rver lacks: a byte range of a stored object becomes a part. */
+async function uploadPartCopy(ctx: KoaContext, store: AtomicFilesystemStore): Promise<void> {
+  const bucket = decodeURIComponent(ctx.path.split('/')[1] ?? '');
+  const [sourceBucket, ...keyParts] = decodeURIComponent(ctx.headers['x-amz-copy-source'] ?? '').replace(/^\//, '').split('/');
+  const range = /^bytes=(\d+)-(\d+)$/.exec(ctx.headers['x-amz-copy-source-range'] ?? '');
+  const path = store.getResourcePath(sourceBucket ?? '', keyParts.join('/'), 'object');
+  if (!(await stat(path).catch(() => undefined))) throw new S3Error('NoSuchKey', 'The specified key does not exist.');
+  const content = createReadStream(path, range ? { start: Number(range[1]), end: Number(range[2]) } : {});
+  const { md5 } = await store.putPart(bucket, ctx.query['uploadId'] ?? '', Number(ctx.query['partNumber']), content);
+  ctx.body = { CopyPartResult: { LastModified: new Date().toISOString(), ETag: JSON.stringify(md5) } };
 }
 
 class AtomicFilesystemStore extends FilesystemStore {
