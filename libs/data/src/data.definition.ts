@@ -3,12 +3,14 @@ import { BlobServiceDesc, DataServiceDesc, LineageServiceDesc, RunInputsLoggedEv
 import { BlobUploadEntity, BlobUploadPartEntity } from './blobs/blob-upload.entity';
 import { BlobEntity } from './blobs/blob.entity';
 import { DatasetEntity } from './datasets/dataset.entity';
+import { VersionEntity, VersionFileEntity, VersionTagEntity } from './versions/version.entity';
 import { dataConfig } from './data.config';
 import { DataModule } from './data.module';
 import { LineageEdgeEntity, LineageNodeEntity } from './lineage/lineage.entity';
 import { RUN_INPUTS_LOGGED, RunInputsLoggedHandler } from './lineage/run-inputs-logged.handler';
 import { VERSION_CREATED, VersionCreatedHandler } from './lineage/version-created.handler';
 import { CreateDataTables1796437705052 } from './migrations/1796437705052-create-data-tables';
+import { CreateVersionTables1796440000000 } from './migrations/1796440000000-create-version-tables';
 import { CreateBlobsTable1796460000000 } from './migrations/1796460000000-create-blobs-table';
 import { CreateBlobUploadsTables1796460100000 } from './migrations/1796460100000-create-blob-uploads-tables';
 import { CreateLineageTables1796470000000 } from './migrations/1796470000000-create-lineage-tables';
@@ -28,6 +30,6 @@ export const dataService = defineService({
   plugins: {
     storage: { purpose: 'stores blobs, each once per instance under its sha256' },
   },
-  entities: [DatasetEntity, BlobEntity, BlobUploadEntity, BlobUploadPartEntity, LineageNodeEntity, LineageEdgeEntity],
-  migrations: [CreateDataTables1796437705052, CreateBlobsTable1796460000000, CreateBlobUploadsTables1796460100000, CreateLineageTables1796470000000],
+  entities: [DatasetEntity, VersionEntity, VersionFileEntity, VersionTagEntity, BlobEntity, BlobUploadEntity, BlobUploadPartEntity, LineageNodeEntity, LineageEdgeEntity],
+  migrations: [CreateDataTables1796437705052, CreateVersionTables1796440000000, CreateBlobsTable1796460000000, CreateBlobUploadsTables1796460100000, CreateLineageTables1796470000000],
 });

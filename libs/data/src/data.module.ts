@@ -2,7 +2,8 @@ import { Module } from '@nestjs/common';
 import { BlobsModule } from './blobs/blobs.module';
 import { DatasetsModule } from './datasets/datasets.module';
 import { LineageModule } from './lineage/lineage.module';
+import { VersionsModule } from './versions/versions.module';
 
 /** Wires the data service's feature modules; nothing else. */
-@Module({ imports: [DatasetsModule, BlobsModule, LineageModule] })
+@Module({ imports: [DatasetsModule, BlobsModule, LineageModule, VersionsModule] })
 export class DataModule {}

@@ -1,7 +1,7 @@
 import { epochMillis } from '@trellis/platform';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-/** A dataset: a name in a project, with a description. */
+/** A dataset: a name in a project, with a description and tags. */
 @Entity('datasets')
 export class DatasetEntity {
   /** A UUID, the id clients name it by. */
@@ -18,6 +18,10 @@ export class DatasetEntity {
   @Column('text')
   description!: string;
 
+  /** Key/value pairs, stored as one JSON array. */
+  @Column('simple-json')
+  tags!: DatasetTag[];
+
   @Column('varchar', { name: 'creator_id', length: 256 })
   creatorId!: string;
 
@@ -26,4 +30,18 @@ export class DatasetEntity {
 
   @Column('bigint', { name: 'updated_at', transformer: epochMillis })
   updatedAt!: number;
+
+  /** The highest version number given so far (0 before the first commit); numbers are never reused. */
+  @Column('bigint', { name: 'last_version', transformer: epochMillis })
+  lastVersion!: number;
+
+  /** When the dataset was marked deleted; null while it is live. */
+  @Column('bigint', { name: 'deleted_at', nullable: true, transformer: epochMillis })
+  deletedAt!: number | null;
+}
+
+/** One key/value tag of a dataset. */
+export interface DatasetTag {
+  key: string;
+  value: string;
 }

@@ -20,7 +20,7 @@ import {
   type UpdateDatasetRequest,
   type UpdateDatasetResponse,
 } from '@trellis/proto';
-import { datasetToProto } from './dataset.mapping';
+import { datasetToProto, tagOf } from './dataset.mapping';
 import { DatasetService, DATASET_KIND } from './dataset.service';
 
 /** Handlers of `trellis.data.v1.DataService`: they map proto to domain and back, and declare each method's permission. */
@@ -31,31 +31,33 @@ export class DatasetGrpc {
   @GrpcMethod('DataService', 'CreateDataset')
   @Requires('create', DATASET_KIND)
   async createDataset(request: CreateDatasetRequest, metadata: Metadata): Promise<CreateDatasetResponse> {
-    const created = await this.datasets.create(callerOf(metadata), { projectId: request.projectId, name: request.name, description: request.description });
+    const created = await this.datasets.create(callerOf(metadata), { projectId: request.projectId, name: request.name, description: request.description, tags: request.tags.map(tagOf) });
     return create(CreateDatasetResponseSchema, { dataset: datasetToProto(created) });
   }
 
   @GrpcMethod('DataService', 'GetDataset')
   @Requires('read', DATASET_KIND)
   async getDataset(request: GetDatasetRequest, metadata: Metadata): Promise<GetDatasetResponse> {
-    return create(GetDatasetResponseSchema, { dataset: datasetToProto(await this.datasets.get(callerOf(metadata), request.datasetId)) });
+    const { dataset, latestVersion } = await this.datasets.get(callerOf(metadata), request.datasetId);
+    return create(GetDatasetResponseSchema, { dataset: datasetToProto(dataset, latestVersion) });
   }
 
   @GrpcMethod('DataService', 'ListDatasets')
   @Requires('read', DATASET_KIND)
   async listDatasets(request: ListDatasetsRequest, metadata: Metadata): Promise<ListDatasetsResponse> {
     const page = await this.datasets.list(callerOf(metadata), { projectId: request.projectId, pageSize: request.pageSize, pageToken: request.pageToken });
-    return create(ListDatasetsResponseSchema, { datasets: page.datasets.map(datasetToProto), nextPageToken: page.nextPageToken });
+    return create(ListDatasetsResponseSchema, { datasets: page.datasets.map(({ dataset, latestVersion }) => datasetToProto(dataset, latestVersion)), nextPageToken: page.nextPageToken });
   }
 
   @GrpcMethod('DataService', 'UpdateDataset')
   @Requires('update', DATASET_KIND)
   async updateDataset(request: UpdateDatasetRequest, metadata: Metadata): Promise<UpdateDatasetResponse> {
-    const updated = await this.datasets.update(callerOf(metadata), request.dataset?.id ?? '', {
+    const { dataset, latestVersion } = await this.datasets.update(callerOf(metadata), request.dataset?.id ?? '', {
       description: request.dataset?.description ?? '',
+      tags: request.dataset?.tags.map(tagOf) ?? [],
       updateMask: request.updateMask?.paths ?? [],
     });
-    return create(UpdateDatasetResponseSchema, { dataset: datasetToProto(updated) });
+    return create(UpdateDatasetResponseSchema, { dataset: datasetToProto(dataset, latestVersion) });
   }
 
   @GrpcMethod('DataService', 'DeleteDataset')

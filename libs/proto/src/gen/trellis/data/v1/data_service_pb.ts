@@ -8,7 +8,7 @@ import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
 import { file_trellis_options_v1_options } from "../../options/v1/options_pb";
-import type { Dataset } from "./resources_pb";
+import type { Dataset, DatasetFile, DatasetFileChange, DatasetTag, DatasetVersion } from "./resources_pb";
 import { file_trellis_data_v1_resources } from "./resources_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/data/v1/data_service.proto.
  */
 export const file_trellis_data_v1_data_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0cmVsbGlzL2RhdGEvdjEvZGF0YV9zZXJ2aWNlLnByb3RvEg90cmVsbGlzLmRhdGEudjEiagoUQ3JlYXRlRGF0YXNldFJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIWCgRuYW1lGAIgASgJQgi6SAVyAxiAARIdCgtkZXNjcmlwdGlvbhgDIAEoCUIIukgFcgMYgCAiQgoVQ3JlYXRlRGF0YXNldFJlc3BvbnNlEikKB2RhdGFzZXQYASABKAsyGC50cmVsbGlzLmRhdGEudjEuRGF0YXNldCIwChFHZXREYXRhc2V0UmVxdWVzdBIbCgpkYXRhc2V0X2lkGAEgASgJQge6SARyAhhAIj8KEkdldERhdGFzZXRSZXNwb25zZRIpCgdkYXRhc2V0GAEgASgLMhgudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXQiYwoTTGlzdERhdGFzZXRzUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhEKCXBhZ2Vfc2l6ZRgCIAEoBRIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiAICJbChRMaXN0RGF0YXNldHNSZXNwb25zZRIqCghkYXRhc2V0cxgBIAMoCzIYLnRyZWxsaXMuZGF0YS52MS5EYXRhc2V0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJyChRVcGRhdGVEYXRhc2V0UmVxdWVzdBIpCgdkYXRhc2V0GAEgASgLMhgudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXQSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIkIKFVVwZGF0ZURhdGFzZXRSZXNwb25zZRIpCgdkYXRhc2V0GAEgASgLMhgudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXQiMwoURGVsZXRlRGF0YXNldFJlcXVlc3QSGwoKZGF0YXNldF9pZBgBIAEoCUIHukgEcgIYQCIXChVEZWxldGVEYXRhc2V0UmVzcG9uc2UyhgQKC0RhdGFTZXJ2aWNlEmYKDUNyZWF0ZURhdGFzZXQSJS50cmVsbGlzLmRhdGEudjEuQ3JlYXRlRGF0YXNldFJlcXVlc3QaJi50cmVsbGlzLmRhdGEudjEuQ3JlYXRlRGF0YXNldFJlc3BvbnNlIgaguxiAgAQSXAoKR2V0RGF0YXNldBIiLnRyZWxsaXMuZGF0YS52MS5HZXREYXRhc2V0UmVxdWVzdBojLnRyZWxsaXMuZGF0YS52MS5HZXREYXRhc2V0UmVzcG9uc2UiBaC7GIAgEmIKDExpc3REYXRhc2V0cxIkLnRyZWxsaXMuZGF0YS52MS5MaXN0RGF0YXNldHNSZXF1ZXN0GiUudHJlbGxpcy5kYXRhLnYxLkxpc3REYXRhc2V0c1Jlc3BvbnNlIgWguxiAQBJmCg1VcGRhdGVEYXRhc2V0EiUudHJlbGxpcy5kYXRhLnYxLlVwZGF0ZURhdGFzZXRSZXF1ZXN0GiYudHJlbGxpcy5kYXRhLnYxLlVwZGF0ZURhdGFzZXRSZXNwb25zZSIGoLsYgIAEEmUKDURlbGV0ZURhdGFzZXQSJS50cmVsbGlzLmRhdGEudjEuRGVsZXRlRGF0YXNldFJlcXVlc3QaJi50cmVsbGlzLmRhdGEudjEuRGVsZXRlRGF0YXNldFJlc3BvbnNlIgWguxiAIGIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_field_mask, file_trellis_options_v1_options, file_trellis_data_v1_resources]);
+  fileDesc("CiJ0cmVsbGlzL2RhdGEvdjEvZGF0YV9zZXJ2aWNlLnByb3RvEg90cmVsbGlzLmRhdGEudjEinwEKFENyZWF0ZURhdGFzZXRSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFgoEbmFtZRgCIAEoCUIIukgFcgMYgAESHQoLZGVzY3JpcHRpb24YAyABKAlCCLpIBXIDGIAgEjMKBHRhZ3MYBCADKAsyGy50cmVsbGlzLmRhdGEudjEuRGF0YXNldFRhZ0IIukgFkgECEDIiQgoVQ3JlYXRlRGF0YXNldFJlc3BvbnNlEikKB2RhdGFzZXQYASABKAsyGC50cmVsbGlzLmRhdGEudjEuRGF0YXNldCIwChFHZXREYXRhc2V0UmVxdWVzdBIbCgpkYXRhc2V0X2lkGAEgASgJQge6SARyAhhAIj8KEkdldERhdGFzZXRSZXNwb25zZRIpCgdkYXRhc2V0GAEgASgLMhgudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXQiYwoTTGlzdERhdGFzZXRzUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhEKCXBhZ2Vfc2l6ZRgCIAEoBRIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiAICJbChRMaXN0RGF0YXNldHNSZXNwb25zZRIqCghkYXRhc2V0cxgBIAMoCzIYLnRyZWxsaXMuZGF0YS52MS5EYXRhc2V0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJyChRVcGRhdGVEYXRhc2V0UmVxdWVzdBIpCgdkYXRhc2V0GAEgASgLMhgudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXQSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIkIKFVVwZGF0ZURhdGFzZXRSZXNwb25zZRIpCgdkYXRhc2V0GAEgASgLMhgudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXQiMwoURGVsZXRlRGF0YXNldFJlcXVlc3QSGwoKZGF0YXNldF9pZBgBIAEoCUIHukgEcgIYQCIXChVEZWxldGVEYXRhc2V0UmVzcG9uc2UipQEKG0NvbW1pdERhdGFzZXRWZXJzaW9uUmVxdWVzdBI9CgZoZWFkZXIYASABKAsyKy50cmVsbGlzLmRhdGEudjEuQ29tbWl0RGF0YXNldFZlcnNpb25IZWFkZXJIABI/CgdjaGFuZ2VzGAIgASgLMiwudHJlbGxpcy5kYXRhLnYxLkNvbW1pdERhdGFzZXRWZXJzaW9uQ2hhbmdlc0gAQgYKBHBhcnQiogEKGkNvbW1pdERhdGFzZXRWZXJzaW9uSGVhZGVyEhsKCmRhdGFzZXRfaWQYASABKAlCB7pIBHICGEASFgoOcGFyZW50X3ZlcnNpb24YAiABKAMSGQoHbWVzc2FnZRgDIAEoCUIIukgFcgMYgCASFQoNZnVsbF9tYW5pZmVzdBgEIAEoCBIdCgR0YWdzGAUgAygJQg+6SAySAQkQFCIFcgMYgAEifAobQ29tbWl0RGF0YXNldFZlcnNpb25DaGFuZ2VzEjQKA3B1dBgBIAMoCzIcLnRyZWxsaXMuZGF0YS52MS5EYXRhc2V0RmlsZUIJukgGkgEDEJBOEicKDXJlbW92ZWRfcGF0aHMYAiADKAlCELpIDZIBChCQTiIFcgMYgAgiUAocQ29tbWl0RGF0YXNldFZlcnNpb25SZXNwb25zZRIwCgd2ZXJzaW9uGAEgASgLMh8udHJlbGxpcy5kYXRhLnYxLkRhdGFzZXRWZXJzaW9uIkgKGEdldERhdGFzZXRWZXJzaW9uUmVxdWVzdBIbCgpkYXRhc2V0X2lkGAEgASgJQge6SARyAhhAEg8KB3ZlcnNpb24YAiABKAMiTQoZR2V0RGF0YXNldFZlcnNpb25SZXNwb25zZRIwCgd2ZXJzaW9uGAEgASgLMh8udHJlbGxpcy5kYXRhLnYxLkRhdGFzZXRWZXJzaW9uIloKHlJlc29sdmVEYXRhc2V0UmVmZXJlbmNlUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhsKCXJlZmVyZW5jZRgCIAEoCUIIukgFcgMYgAQiUwofUmVzb2x2ZURhdGFzZXRSZWZlcmVuY2VSZXNwb25zZRIwCgd2ZXJzaW9uGAEgASgLMh8udHJlbGxpcy5kYXRhLnYxLkRhdGFzZXRWZXJzaW9uImoKGkxpc3REYXRhc2V0VmVyc2lvbnNSZXF1ZXN0EhsKCmRhdGFzZXRfaWQYASABKAlCB7pIBHICGEASEQoJcGFnZV9zaXplGAIgASgFEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGIAgImkKG0xpc3REYXRhc2V0VmVyc2lvbnNSZXNwb25zZRIxCgh2ZXJzaW9ucxgBIAMoCzIfLnRyZWxsaXMuZGF0YS52MS5EYXRhc2V0VmVyc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkingEKHkxpc3REYXRhc2V0VmVyc2lvbkZpbGVzUmVxdWVzdBIbCgpkYXRhc2V0X2lkGAEgASgJQge6SARyAhhAEg8KB3ZlcnNpb24YAiABKAMSHQoLcGF0aF9wcmVmaXgYAyABKAlCCLpIBXIDGIAIEhEKCXBhZ2Vfc2l6ZRgEIAEoBRIcCgpwYWdlX3Rva2VuGAUgASgJQgi6SAVyAxiAICJnCh9MaXN0RGF0YXNldFZlcnNpb25GaWxlc1Jlc3BvbnNlEisKBWZpbGVzGAEgAygLMhwudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXRGaWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKUAQoaRGlmZkRhdGFzZXRWZXJzaW9uc1JlcXVlc3QSGwoKZGF0YXNldF9pZBgBIAEoCUIHukgEcgIYQBIUCgxmcm9tX3ZlcnNpb24YAiABKAMSEgoKdG9fdmVyc2lvbhgDIAEoAxIRCglwYWdlX3NpemUYBCABKAUSHAoKcGFnZV90b2tlbhgFIAEoCUIIukgFcgMYgCAiawobRGlmZkRhdGFzZXRWZXJzaW9uc1Jlc3BvbnNlEjMKB2NoYW5nZXMYASADKAsyIi50cmVsbGlzLmRhdGEudjEuRGF0YXNldEZpbGVDaGFuZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInAKG1NldERhdGFzZXRWZXJzaW9uVGFnUmVxdWVzdBIbCgpkYXRhc2V0X2lkGAEgASgJQge6SARyAhhAEg8KB3ZlcnNpb24YAiABKAMSFQoDdGFnGAMgASgJQgi6SAVyAxiAARIMCgRtb3ZlGAQgASgIIlAKHFNldERhdGFzZXRWZXJzaW9uVGFnUmVzcG9uc2USMAoHdmVyc2lvbhgBIAEoCzIfLnRyZWxsaXMuZGF0YS52MS5EYXRhc2V0VmVyc2lvbiJUCh5EZWxldGVEYXRhc2V0VmVyc2lvblRhZ1JlcXVlc3QSGwoKZGF0YXNldF9pZBgBIAEoCUIHukgEcgIYQBIVCgN0YWcYAiABKAlCCLpIBXIDGIABIiEKH0RlbGV0ZURhdGFzZXRWZXJzaW9uVGFnUmVzcG9uc2UiSwobRGVsZXRlRGF0YXNldFZlcnNpb25SZXF1ZXN0EhsKCmRhdGFzZXRfaWQYASABKAlCB7pIBHICGEASDwoHdmVyc2lvbhgCIAEoAyIeChxEZWxldGVEYXRhc2V0VmVyc2lvblJlc3BvbnNlMvUMCgtEYXRhU2VydmljZRJmCg1DcmVhdGVEYXRhc2V0EiUudHJlbGxpcy5kYXRhLnYxLkNyZWF0ZURhdGFzZXRSZXF1ZXN0GiYudHJlbGxpcy5kYXRhLnYxLkNyZWF0ZURhdGFzZXRSZXNwb25zZSIGoLsYgIAEElwKCkdldERhdGFzZXQSIi50cmVsbGlzLmRhdGEudjEuR2V0RGF0YXNldFJlcXVlc3QaIy50cmVsbGlzLmRhdGEudjEuR2V0RGF0YXNldFJlc3BvbnNlIgWguxiAIBJiCgxMaXN0RGF0YXNldHMSJC50cmVsbGlzLmRhdGEudjEuTGlzdERhdGFzZXRzUmVxdWVzdBolLnRyZWxsaXMuZGF0YS52MS5MaXN0RGF0YXNldHNSZXNwb25zZSIFoLsYgEASZgoNVXBkYXRlRGF0YXNldBIlLnRyZWxsaXMuZGF0YS52MS5VcGRhdGVEYXRhc2V0UmVxdWVzdBomLnRyZWxsaXMuZGF0YS52MS5VcGRhdGVEYXRhc2V0UmVzcG9uc2UiBqC7GICABBJlCg1EZWxldGVEYXRhc2V0EiUudHJlbGxpcy5kYXRhLnYxLkRlbGV0ZURhdGFzZXRSZXF1ZXN0GiYudHJlbGxpcy5kYXRhLnYxLkRlbGV0ZURhdGFzZXRSZXNwb25zZSIFoLsYgCASfgoUQ29tbWl0RGF0YXNldFZlcnNpb24SLC50cmVsbGlzLmRhdGEudjEuQ29tbWl0RGF0YXNldFZlcnNpb25SZXF1ZXN0Gi0udHJlbGxpcy5kYXRhLnYxLkNvbW1pdERhdGFzZXRWZXJzaW9uUmVzcG9uc2UiB6C7GICAgAIoARJxChFHZXREYXRhc2V0VmVyc2lvbhIpLnRyZWxsaXMuZGF0YS52MS5HZXREYXRhc2V0VmVyc2lvblJlcXVlc3QaKi50cmVsbGlzLmRhdGEudjEuR2V0RGF0YXNldFZlcnNpb25SZXNwb25zZSIFoLsYgCASgwEKF1Jlc29sdmVEYXRhc2V0UmVmZXJlbmNlEi8udHJlbGxpcy5kYXRhLnYxLlJlc29sdmVEYXRhc2V0UmVmZXJlbmNlUmVxdWVzdBowLnRyZWxsaXMuZGF0YS52MS5SZXNvbHZlRGF0YXNldFJlZmVyZW5jZVJlc3BvbnNlIgWguxiAIBJ3ChNMaXN0RGF0YXNldFZlcnNpb25zEisudHJlbGxpcy5kYXRhLnYxLkxpc3REYXRhc2V0VmVyc2lvbnNSZXF1ZXN0GiwudHJlbGxpcy5kYXRhLnYxLkxpc3REYXRhc2V0VmVyc2lvbnNSZXNwb25zZSIFoLsYgEASgwEKF0xpc3REYXRhc2V0VmVyc2lvbkZpbGVzEi8udHJlbGxpcy5kYXRhLnYxLkxpc3REYXRhc2V0VmVyc2lvbkZpbGVzUmVxdWVzdBowLnRyZWxsaXMuZGF0YS52MS5MaXN0RGF0YXNldFZlcnNpb25GaWxlc1Jlc3BvbnNlIgWguxiAQBJ3ChNEaWZmRGF0YXNldFZlcnNpb25zEisudHJlbGxpcy5kYXRhLnYxLkRpZmZEYXRhc2V0VmVyc2lvbnNSZXF1ZXN0GiwudHJlbGxpcy5kYXRhLnYxLkRpZmZEYXRhc2V0VmVyc2lvbnNSZXNwb25zZSIFoLsYgEASegoUU2V0RGF0YXNldFZlcnNpb25UYWcSLC50cmVsbGlzLmRhdGEudjEuU2V0RGF0YXNldFZlcnNpb25UYWdSZXF1ZXN0Gi0udHJlbGxpcy5kYXRhLnYxLlNldERhdGFzZXRWZXJzaW9uVGFnUmVzcG9uc2UiBaC7GIAgEoMBChdEZWxldGVEYXRhc2V0VmVyc2lvblRhZxIvLnRyZWxsaXMuZGF0YS52MS5EZWxldGVEYXRhc2V0VmVyc2lvblRhZ1JlcXVlc3QaMC50cmVsbGlzLmRhdGEudjEuRGVsZXRlRGF0YXNldFZlcnNpb25UYWdSZXNwb25zZSIFoLsYgCASegoURGVsZXRlRGF0YXNldFZlcnNpb24SLC50cmVsbGlzLmRhdGEudjEuRGVsZXRlRGF0YXNldFZlcnNpb25SZXF1ZXN0Gi0udHJlbGxpcy5kYXRhLnYxLkRlbGV0ZURhdGFzZXRWZXJzaW9uUmVzcG9uc2UiBaC7GIAgYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_field_mask, file_trellis_options_v1_options, file_trellis_data_v1_resources]);
 
 /**
  * CreateDatasetRequest names the project and describes the new dataset.
@@ -44,6 +44,13 @@ export type CreateDatasetRequest = Message<"trellis.data.v1.CreateDatasetRequest
    * @generated from field: string description = 3;
    */
   description: string;
+
+  /**
+   * tags are key/value pairs, at most 50, each key unique.
+   *
+   * @generated from field: repeated trellis.data.v1.DatasetTag tags = 4;
+   */
+  tags: DatasetTag[];
 };
 
 /**
@@ -193,7 +200,7 @@ export type UpdateDatasetRequest = Message<"trellis.data.v1.UpdateDatasetRequest
   dataset?: Dataset | undefined;
 
   /**
-   * update_mask names the fields to change: description, or * for every field that can change.
+   * update_mask names the fields to change: description, tags (replaced whole), or * for every field that can change.
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
@@ -250,7 +257,7 @@ export const DeleteDatasetRequestSchema: GenMessage<DeleteDatasetRequest> = /*@_
   messageDesc(file_trellis_data_v1_data_service, 8);
 
 /**
- * DeleteDatasetResponse is empty: the dataset is gone.
+ * DeleteDatasetResponse is empty: the dataset is marked deleted.
  *
  * @generated from message trellis.data.v1.DeleteDatasetResponse
  */
@@ -265,15 +272,615 @@ export const DeleteDatasetResponseSchema: GenMessage<DeleteDatasetResponse> = /*
   messageDesc(file_trellis_data_v1_data_service, 9);
 
 /**
- * DataService keeps the datasets of each project. Any call can also answer
- * UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE and INTERNAL.
+ * CommitDatasetVersionRequest is one message of a commit's stream: the header first, then batches of changes.
+ *
+ * @generated from message trellis.data.v1.CommitDatasetVersionRequest
+ */
+export type CommitDatasetVersionRequest = Message<"trellis.data.v1.CommitDatasetVersionRequest"> & {
+  /**
+   * part is the header or a batch.
+   *
+   * @generated from oneof trellis.data.v1.CommitDatasetVersionRequest.part
+   */
+  part: {
+    /**
+     * header names the dataset and describes the version; only in the first message.
+     *
+     * @generated from field: trellis.data.v1.CommitDatasetVersionHeader header = 1;
+     */
+    value: CommitDatasetVersionHeader;
+    case: "header";
+  } | {
+    /**
+     * changes is the next batch of files to put and paths to remove.
+     *
+     * @generated from field: trellis.data.v1.CommitDatasetVersionChanges changes = 2;
+     */
+    value: CommitDatasetVersionChanges;
+    case: "changes";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message trellis.data.v1.CommitDatasetVersionRequest.
+ * Use `create(CommitDatasetVersionRequestSchema)` to create a new message.
+ */
+export const CommitDatasetVersionRequestSchema: GenMessage<CommitDatasetVersionRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 10);
+
+/**
+ * CommitDatasetVersionHeader names the dataset and describes the new version.
+ *
+ * @generated from message trellis.data.v1.CommitDatasetVersionHeader
+ */
+export type CommitDatasetVersionHeader = Message<"trellis.data.v1.CommitDatasetVersionHeader"> & {
+  /**
+   * dataset_id of the dataset.
+   *
+   * @generated from field: string dataset_id = 1;
+   */
+  datasetId: string;
+
+  /**
+   * parent_version is the version the changes apply to; 0 for none (the version holds exactly the files sent).
+   *
+   * @generated from field: int64 parent_version = 2;
+   */
+  parentVersion: bigint;
+
+  /**
+   * message says what changed: at most 4096 characters.
+   *
+   * @generated from field: string message = 3;
+   */
+  message: string;
+
+  /**
+   * full_manifest: the files sent are the whole version, the parent only its lineage.
+   *
+   * @generated from field: bool full_manifest = 4;
+   */
+  fullManifest: boolean;
+
+  /**
+   * tags to set on the new version as it commits, each as SetDatasetVersionTag would without move.
+   *
+   * @generated from field: repeated string tags = 5;
+   */
+  tags: string[];
+};
+
+/**
+ * Describes the message trellis.data.v1.CommitDatasetVersionHeader.
+ * Use `create(CommitDatasetVersionHeaderSchema)` to create a new message.
+ */
+export const CommitDatasetVersionHeaderSchema: GenMessage<CommitDatasetVersionHeader> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 11);
+
+/**
+ * CommitDatasetVersionChanges is one batch of a commit's changes.
+ *
+ * @generated from message trellis.data.v1.CommitDatasetVersionChanges
+ */
+export type CommitDatasetVersionChanges = Message<"trellis.data.v1.CommitDatasetVersionChanges"> & {
+  /**
+   * put adds files or replaces the parent's file at the same path.
+   *
+   * @generated from field: repeated trellis.data.v1.DatasetFile put = 1;
+   */
+  put: DatasetFile[];
+
+  /**
+   * removed_paths are paths of the parent the version does not hold.
+   *
+   * @generated from field: repeated string removed_paths = 2;
+   */
+  removedPaths: string[];
+};
+
+/**
+ * Describes the message trellis.data.v1.CommitDatasetVersionChanges.
+ * Use `create(CommitDatasetVersionChangesSchema)` to create a new message.
+ */
+export const CommitDatasetVersionChangesSchema: GenMessage<CommitDatasetVersionChanges> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 12);
+
+/**
+ * CommitDatasetVersionResponse carries the committed version.
+ *
+ * @generated from message trellis.data.v1.CommitDatasetVersionResponse
+ */
+export type CommitDatasetVersionResponse = Message<"trellis.data.v1.CommitDatasetVersionResponse"> & {
+  /**
+   * version as committed.
+   *
+   * @generated from field: trellis.data.v1.DatasetVersion version = 1;
+   */
+  version?: DatasetVersion | undefined;
+};
+
+/**
+ * Describes the message trellis.data.v1.CommitDatasetVersionResponse.
+ * Use `create(CommitDatasetVersionResponseSchema)` to create a new message.
+ */
+export const CommitDatasetVersionResponseSchema: GenMessage<CommitDatasetVersionResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 13);
+
+/**
+ * GetDatasetVersionRequest names a version.
+ *
+ * @generated from message trellis.data.v1.GetDatasetVersionRequest
+ */
+export type GetDatasetVersionRequest = Message<"trellis.data.v1.GetDatasetVersionRequest"> & {
+  /**
+   * dataset_id of the dataset.
+   *
+   * @generated from field: string dataset_id = 1;
+   */
+  datasetId: string;
+
+  /**
+   * version number.
+   *
+   * @generated from field: int64 version = 2;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message trellis.data.v1.GetDatasetVersionRequest.
+ * Use `create(GetDatasetVersionRequestSchema)` to create a new message.
+ */
+export const GetDatasetVersionRequestSchema: GenMessage<GetDatasetVersionRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 14);
+
+/**
+ * GetDatasetVersionResponse carries the version.
+ *
+ * @generated from message trellis.data.v1.GetDatasetVersionResponse
+ */
+export type GetDatasetVersionResponse = Message<"trellis.data.v1.GetDatasetVersionResponse"> & {
+  /**
+   * version as stored.
+   *
+   * @generated from field: trellis.data.v1.DatasetVersion version = 1;
+   */
+  version?: DatasetVersion | undefined;
+};
+
+/**
+ * Describes the message trellis.data.v1.GetDatasetVersionResponse.
+ * Use `create(GetDatasetVersionResponseSchema)` to create a new message.
+ */
+export const GetDatasetVersionResponseSchema: GenMessage<GetDatasetVersionResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 15);
+
+/**
+ * ResolveDatasetReferenceRequest names a project and a reference in it.
+ *
+ * @generated from message trellis.data.v1.ResolveDatasetReferenceRequest
+ */
+export type ResolveDatasetReferenceRequest = Message<"trellis.data.v1.ResolveDatasetReferenceRequest"> & {
+  /**
+   * project_id of the project the reference is read in.
+   *
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+
+  /**
+   * reference is `datasets:/<name>/<n>` or `datasets:/<name>@<tag>`.
+   *
+   * @generated from field: string reference = 2;
+   */
+  reference: string;
+};
+
+/**
+ * Describes the message trellis.data.v1.ResolveDatasetReferenceRequest.
+ * Use `create(ResolveDatasetReferenceRequestSchema)` to create a new message.
+ */
+export const ResolveDatasetReferenceRequestSchema: GenMessage<ResolveDatasetReferenceRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 16);
+
+/**
+ * ResolveDatasetReferenceResponse carries the version the reference names now.
+ *
+ * @generated from message trellis.data.v1.ResolveDatasetReferenceResponse
+ */
+export type ResolveDatasetReferenceResponse = Message<"trellis.data.v1.ResolveDatasetReferenceResponse"> & {
+  /**
+   * version the reference names.
+   *
+   * @generated from field: trellis.data.v1.DatasetVersion version = 1;
+   */
+  version?: DatasetVersion | undefined;
+};
+
+/**
+ * Describes the message trellis.data.v1.ResolveDatasetReferenceResponse.
+ * Use `create(ResolveDatasetReferenceResponseSchema)` to create a new message.
+ */
+export const ResolveDatasetReferenceResponseSchema: GenMessage<ResolveDatasetReferenceResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 17);
+
+/**
+ * ListDatasetVersionsRequest names a dataset and a page.
+ *
+ * @generated from message trellis.data.v1.ListDatasetVersionsRequest
+ */
+export type ListDatasetVersionsRequest = Message<"trellis.data.v1.ListDatasetVersionsRequest"> & {
+  /**
+   * dataset_id of the dataset.
+   *
+   * @generated from field: string dataset_id = 1;
+   */
+  datasetId: string;
+
+  /**
+   * page_size is 100 when 0; more than 1000 is INVALID_ARGUMENT.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * page_token is next_page_token of the previous page of this listing; empty for the first.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message trellis.data.v1.ListDatasetVersionsRequest.
+ * Use `create(ListDatasetVersionsRequestSchema)` to create a new message.
+ */
+export const ListDatasetVersionsRequestSchema: GenMessage<ListDatasetVersionsRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 18);
+
+/**
+ * ListDatasetVersionsResponse is one page, newest first.
+ *
+ * @generated from message trellis.data.v1.ListDatasetVersionsResponse
+ */
+export type ListDatasetVersionsResponse = Message<"trellis.data.v1.ListDatasetVersionsResponse"> & {
+  /**
+   * versions on this page.
+   *
+   * @generated from field: repeated trellis.data.v1.DatasetVersion versions = 1;
+   */
+  versions: DatasetVersion[];
+
+  /**
+   * next_page_token continues the listing; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message trellis.data.v1.ListDatasetVersionsResponse.
+ * Use `create(ListDatasetVersionsResponseSchema)` to create a new message.
+ */
+export const ListDatasetVersionsResponseSchema: GenMessage<ListDatasetVersionsResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 19);
+
+/**
+ * ListDatasetVersionFilesRequest names a version, a path prefix and a page.
+ *
+ * @generated from message trellis.data.v1.ListDatasetVersionFilesRequest
+ */
+export type ListDatasetVersionFilesRequest = Message<"trellis.data.v1.ListDatasetVersionFilesRequest"> & {
+  /**
+   * dataset_id of the dataset.
+   *
+   * @generated from field: string dataset_id = 1;
+   */
+  datasetId: string;
+
+  /**
+   * version number.
+   *
+   * @generated from field: int64 version = 2;
+   */
+  version: bigint;
+
+  /**
+   * path_prefix keeps only paths that start with it (`train/`); empty for all.
+   *
+   * @generated from field: string path_prefix = 3;
+   */
+  pathPrefix: string;
+
+  /**
+   * page_size is 100 when 0; more than 1000 is INVALID_ARGUMENT.
+   *
+   * @generated from field: int32 page_size = 4;
+   */
+  pageSize: number;
+
+  /**
+   * page_token is next_page_token of the previous page of this listing; empty for the first.
+   *
+   * @generated from field: string page_token = 5;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message trellis.data.v1.ListDatasetVersionFilesRequest.
+ * Use `create(ListDatasetVersionFilesRequestSchema)` to create a new message.
+ */
+export const ListDatasetVersionFilesRequestSchema: GenMessage<ListDatasetVersionFilesRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 20);
+
+/**
+ * ListDatasetVersionFilesResponse is one page of files, in path order.
+ *
+ * @generated from message trellis.data.v1.ListDatasetVersionFilesResponse
+ */
+export type ListDatasetVersionFilesResponse = Message<"trellis.data.v1.ListDatasetVersionFilesResponse"> & {
+  /**
+   * files on this page.
+   *
+   * @generated from field: repeated trellis.data.v1.DatasetFile files = 1;
+   */
+  files: DatasetFile[];
+
+  /**
+   * next_page_token continues the listing; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message trellis.data.v1.ListDatasetVersionFilesResponse.
+ * Use `create(ListDatasetVersionFilesResponseSchema)` to create a new message.
+ */
+export const ListDatasetVersionFilesResponseSchema: GenMessage<ListDatasetVersionFilesResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 21);
+
+/**
+ * DiffDatasetVersionsRequest names two versions of a dataset and a page.
+ *
+ * @generated from message trellis.data.v1.DiffDatasetVersionsRequest
+ */
+export type DiffDatasetVersionsRequest = Message<"trellis.data.v1.DiffDatasetVersionsRequest"> & {
+  /**
+   * dataset_id of the dataset.
+   *
+   * @generated from field: string dataset_id = 1;
+   */
+  datasetId: string;
+
+  /**
+   * from_version is the older side; 0 for an empty version.
+   *
+   * @generated from field: int64 from_version = 2;
+   */
+  fromVersion: bigint;
+
+  /**
+   * to_version is the newer side.
+   *
+   * @generated from field: int64 to_version = 3;
+   */
+  toVersion: bigint;
+
+  /**
+   * page_size is 100 when 0; more than 1000 is INVALID_ARGUMENT.
+   *
+   * @generated from field: int32 page_size = 4;
+   */
+  pageSize: number;
+
+  /**
+   * page_token is next_page_token of the previous page of this listing; empty for the first.
+   *
+   * @generated from field: string page_token = 5;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message trellis.data.v1.DiffDatasetVersionsRequest.
+ * Use `create(DiffDatasetVersionsRequestSchema)` to create a new message.
+ */
+export const DiffDatasetVersionsRequestSchema: GenMessage<DiffDatasetVersionsRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 22);
+
+/**
+ * DiffDatasetVersionsResponse is one page of differences, in path order.
+ *
+ * @generated from message trellis.data.v1.DiffDatasetVersionsResponse
+ */
+export type DiffDatasetVersionsResponse = Message<"trellis.data.v1.DiffDatasetVersionsResponse"> & {
+  /**
+   * changes on this page.
+   *
+   * @generated from field: repeated trellis.data.v1.DatasetFileChange changes = 1;
+   */
+  changes: DatasetFileChange[];
+
+  /**
+   * next_page_token continues the listing; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message trellis.data.v1.DiffDatasetVersionsResponse.
+ * Use `create(DiffDatasetVersionsResponseSchema)` to create a new message.
+ */
+export const DiffDatasetVersionsResponseSchema: GenMessage<DiffDatasetVersionsResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 23);
+
+/**
+ * SetDatasetVersionTagRequest names a version and the tag to give it.
+ *
+ * @generated from message trellis.data.v1.SetDatasetVersionTagRequest
+ */
+export type SetDatasetVersionTagRequest = Message<"trellis.data.v1.SetDatasetVersionTagRequest"> & {
+  /**
+   * dataset_id of the dataset.
+   *
+   * @generated from field: string dataset_id = 1;
+   */
+  datasetId: string;
+
+  /**
+   * version number.
+   *
+   * @generated from field: int64 version = 2;
+   */
+  version: bigint;
+
+  /**
+   * tag to set: 1 to 128 characters of letters, digits, `.`, `_` and `-`, not only digits.
+   *
+   * @generated from field: string tag = 3;
+   */
+  tag: string;
+
+  /**
+   * move lets the tag leave the version it names now.
+   *
+   * @generated from field: bool move = 4;
+   */
+  move: boolean;
+};
+
+/**
+ * Describes the message trellis.data.v1.SetDatasetVersionTagRequest.
+ * Use `create(SetDatasetVersionTagRequestSchema)` to create a new message.
+ */
+export const SetDatasetVersionTagRequestSchema: GenMessage<SetDatasetVersionTagRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 24);
+
+/**
+ * SetDatasetVersionTagResponse carries the version with its tags.
+ *
+ * @generated from message trellis.data.v1.SetDatasetVersionTagResponse
+ */
+export type SetDatasetVersionTagResponse = Message<"trellis.data.v1.SetDatasetVersionTagResponse"> & {
+  /**
+   * version as tagged.
+   *
+   * @generated from field: trellis.data.v1.DatasetVersion version = 1;
+   */
+  version?: DatasetVersion | undefined;
+};
+
+/**
+ * Describes the message trellis.data.v1.SetDatasetVersionTagResponse.
+ * Use `create(SetDatasetVersionTagResponseSchema)` to create a new message.
+ */
+export const SetDatasetVersionTagResponseSchema: GenMessage<SetDatasetVersionTagResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 25);
+
+/**
+ * DeleteDatasetVersionTagRequest names a tag of a dataset.
+ *
+ * @generated from message trellis.data.v1.DeleteDatasetVersionTagRequest
+ */
+export type DeleteDatasetVersionTagRequest = Message<"trellis.data.v1.DeleteDatasetVersionTagRequest"> & {
+  /**
+   * dataset_id of the dataset.
+   *
+   * @generated from field: string dataset_id = 1;
+   */
+  datasetId: string;
+
+  /**
+   * tag to remove.
+   *
+   * @generated from field: string tag = 2;
+   */
+  tag: string;
+};
+
+/**
+ * Describes the message trellis.data.v1.DeleteDatasetVersionTagRequest.
+ * Use `create(DeleteDatasetVersionTagRequestSchema)` to create a new message.
+ */
+export const DeleteDatasetVersionTagRequestSchema: GenMessage<DeleteDatasetVersionTagRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 26);
+
+/**
+ * DeleteDatasetVersionTagResponse is empty: the tag names nothing now.
+ *
+ * @generated from message trellis.data.v1.DeleteDatasetVersionTagResponse
+ */
+export type DeleteDatasetVersionTagResponse = Message<"trellis.data.v1.DeleteDatasetVersionTagResponse"> & {
+};
+
+/**
+ * Describes the message trellis.data.v1.DeleteDatasetVersionTagResponse.
+ * Use `create(DeleteDatasetVersionTagResponseSchema)` to create a new message.
+ */
+export const DeleteDatasetVersionTagResponseSchema: GenMessage<DeleteDatasetVersionTagResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 27);
+
+/**
+ * DeleteDatasetVersionRequest names a version.
+ *
+ * @generated from message trellis.data.v1.DeleteDatasetVersionRequest
+ */
+export type DeleteDatasetVersionRequest = Message<"trellis.data.v1.DeleteDatasetVersionRequest"> & {
+  /**
+   * dataset_id of the dataset.
+   *
+   * @generated from field: string dataset_id = 1;
+   */
+  datasetId: string;
+
+  /**
+   * version number.
+   *
+   * @generated from field: int64 version = 2;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message trellis.data.v1.DeleteDatasetVersionRequest.
+ * Use `create(DeleteDatasetVersionRequestSchema)` to create a new message.
+ */
+export const DeleteDatasetVersionRequestSchema: GenMessage<DeleteDatasetVersionRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 28);
+
+/**
+ * DeleteDatasetVersionResponse is empty: the version is marked deleted.
+ *
+ * @generated from message trellis.data.v1.DeleteDatasetVersionResponse
+ */
+export type DeleteDatasetVersionResponse = Message<"trellis.data.v1.DeleteDatasetVersionResponse"> & {
+};
+
+/**
+ * Describes the message trellis.data.v1.DeleteDatasetVersionResponse.
+ * Use `create(DeleteDatasetVersionResponseSchema)` to create a new message.
+ */
+export const DeleteDatasetVersionResponseSchema: GenMessage<DeleteDatasetVersionResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 29);
+
+/**
+ * DataService keeps the datasets of each project and their immutable versions. Any call can
+ * also answer UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE and INTERNAL.
  *
  * @generated from service trellis.data.v1.DataService
  */
 export const DataService: GenService<{
   /**
-   * CreateDataset adds a dataset to a project. ALREADY_EXISTS when the project has one of
-   * that name; RESOURCE_EXHAUSTED when the project holds as many as the service allows.
+   * CreateDataset adds a dataset to a project. ALREADY_EXISTS (DATASET_NAME_TAKEN) when the
+   * project has a live one of that name; RESOURCE_EXHAUSTED when the project holds as many as
+   * the service allows; INVALID_ARGUMENT for a bad name, description or tag.
    *
    * @generated from rpc trellis.data.v1.DataService.CreateDataset
    */
@@ -283,8 +890,8 @@ export const DataService: GenService<{
     output: typeof CreateDatasetResponseSchema;
   },
   /**
-   * GetDataset returns one dataset. NOT_FOUND when there is none with that id, or when
-   * the caller may not read its project.
+   * GetDataset returns one dataset. NOT_FOUND (DATASET_NOT_FOUND) when there is none with
+   * that id, when it is deleted, or when the caller may not read its project.
    *
    * @generated from rpc trellis.data.v1.DataService.GetDataset
    */
@@ -294,7 +901,7 @@ export const DataService: GenService<{
     output: typeof GetDatasetResponseSchema;
   },
   /**
-   * ListDatasets pages through a project's datasets by name. INVALID_ARGUMENT for a
+   * ListDatasets pages through a project's live datasets by name. INVALID_ARGUMENT for a
    * page_token of another listing.
    *
    * @generated from rpc trellis.data.v1.DataService.ListDatasets
@@ -305,8 +912,8 @@ export const DataService: GenService<{
     output: typeof ListDatasetsResponseSchema;
   },
   /**
-   * UpdateDataset changes the fields named in update_mask (description). INVALID_ARGUMENT for
-   * an empty mask or a path that cannot change; NOT_FOUND as GetDataset.
+   * UpdateDataset changes the fields named in update_mask (description, tags). INVALID_ARGUMENT
+   * for an empty mask or a path that cannot change; NOT_FOUND as GetDataset.
    *
    * @generated from rpc trellis.data.v1.DataService.UpdateDataset
    */
@@ -316,8 +923,9 @@ export const DataService: GenService<{
     output: typeof UpdateDatasetResponseSchema;
   },
   /**
-   * DeleteDataset removes a dataset. NOT_FOUND as GetDataset, also when it was
-   * already deleted.
+   * DeleteDataset marks a dataset and all its versions deleted: they are no longer listed or
+   * resolvable, their name is free again, and garbage collection frees blobs no live version
+   * names. NOT_FOUND as GetDataset, also when it was already deleted.
    *
    * @generated from rpc trellis.data.v1.DataService.DeleteDataset
    */
@@ -325,6 +933,125 @@ export const DataService: GenService<{
     methodKind: "unary";
     input: typeof DeleteDatasetRequestSchema;
     output: typeof DeleteDatasetResponseSchema;
+  },
+  /**
+   * CommitDatasetVersion writes a new version in one transaction: a reader sees all of it or nothing.
+   * The first message is the header, the next ones batches of changes. Without a parent, or
+   * with full_manifest, the version holds exactly the files sent; otherwise it holds the
+   * parent's files with the put files added or replaced and the removed paths taken out. Two
+   * commits on the same parent both succeed, as siblings numbered in the order they commit;
+   * a client that wants a linear history compares parent_version with the dataset's
+   * latest_version. Every file's blob must already be stored in the project's storage
+   * instance, which the version records for life. INVALID_ARGUMENT for a stream without a
+   * header first, a bad path, digest or size, a path sent twice, or a removed path the parent
+   * does not hold; NOT_FOUND (DATASET_NOT_FOUND as GetDataset, VERSION_NOT_FOUND for a parent
+   * that does not exist or is deleted); FAILED_PRECONDITION (BLOBS_MISSING: the message names
+   * the first missing digests); RESOURCE_EXHAUSTED for more files than a version may hold.
+   *
+   * @generated from rpc trellis.data.v1.DataService.CommitDatasetVersion
+   */
+  commitDatasetVersion: {
+    methodKind: "client_streaming";
+    input: typeof CommitDatasetVersionRequestSchema;
+    output: typeof CommitDatasetVersionResponseSchema;
+  },
+  /**
+   * GetDatasetVersion returns one live version. NOT_FOUND (DATASET_NOT_FOUND as GetDataset,
+   * VERSION_NOT_FOUND when the dataset has no live version of that number).
+   *
+   * @generated from rpc trellis.data.v1.DataService.GetDatasetVersion
+   */
+  getDatasetVersion: {
+    methodKind: "unary";
+    input: typeof GetDatasetVersionRequestSchema;
+    output: typeof GetDatasetVersionResponseSchema;
+  },
+  /**
+   * ResolveDatasetReference finds the live version a reference names in a project:
+   * `datasets:/<name>/<n>` or `datasets:/<name>@<tag>`. INVALID_ARGUMENT for a reference of
+   * another form; NOT_FOUND (DATASET_NOT_FOUND for no live dataset of that name,
+   * VERSION_NOT_FOUND for no live version of that number, TAG_NOT_FOUND for no such tag).
+   *
+   * @generated from rpc trellis.data.v1.DataService.ResolveDatasetReference
+   */
+  resolveDatasetReference: {
+    methodKind: "unary";
+    input: typeof ResolveDatasetReferenceRequestSchema;
+    output: typeof ResolveDatasetReferenceResponseSchema;
+  },
+  /**
+   * ListDatasetVersions pages through a dataset's live versions, newest first. NOT_FOUND
+   * (DATASET_NOT_FOUND as GetDataset); INVALID_ARGUMENT for a page_token of another listing.
+   *
+   * @generated from rpc trellis.data.v1.DataService.ListDatasetVersions
+   */
+  listDatasetVersions: {
+    methodKind: "unary";
+    input: typeof ListDatasetVersionsRequestSchema;
+    output: typeof ListDatasetVersionsResponseSchema;
+  },
+  /**
+   * ListDatasetVersionFiles pages through a version's files in path order (bytewise), those under
+   * path_prefix only when it is set. NOT_FOUND (DATASET_NOT_FOUND, VERSION_NOT_FOUND as
+   * GetDatasetVersion); INVALID_ARGUMENT for a page_token of another listing.
+   *
+   * @generated from rpc trellis.data.v1.DataService.ListDatasetVersionFiles
+   */
+  listDatasetVersionFiles: {
+    methodKind: "unary";
+    input: typeof ListDatasetVersionFilesRequestSchema;
+    output: typeof ListDatasetVersionFilesResponseSchema;
+  },
+  /**
+   * DiffDatasetVersions pages through the paths that differ from from_version to to_version, in path
+   * order: added, removed and changed, with sizes and digests. from_version 0 compares with an
+   * empty version. NOT_FOUND (DATASET_NOT_FOUND, VERSION_NOT_FOUND as GetDatasetVersion);
+   * INVALID_ARGUMENT for a page_token of another listing.
+   *
+   * @generated from rpc trellis.data.v1.DataService.DiffDatasetVersions
+   */
+  diffDatasetVersions: {
+    methodKind: "unary";
+    input: typeof DiffDatasetVersionsRequestSchema;
+    output: typeof DiffDatasetVersionsResponseSchema;
+  },
+  /**
+   * SetDatasetVersionTag names a version with a tag. A tag that names another version of the dataset
+   * moves only when move is set; each call is audited. INVALID_ARGUMENT for a bad tag (1 to
+   * 128 characters of letters, digits, `.`, `_` and `-`, not only digits); NOT_FOUND
+   * (DATASET_NOT_FOUND, VERSION_NOT_FOUND as GetDatasetVersion); FAILED_PRECONDITION (TAG_TAKEN: the
+   * tag names another version and move is not set; the message names that version).
+   *
+   * @generated from rpc trellis.data.v1.DataService.SetDatasetVersionTag
+   */
+  setDatasetVersionTag: {
+    methodKind: "unary";
+    input: typeof SetDatasetVersionTagRequestSchema;
+    output: typeof SetDatasetVersionTagResponseSchema;
+  },
+  /**
+   * DeleteDatasetVersionTag removes a tag from the dataset. NOT_FOUND (DATASET_NOT_FOUND as
+   * GetDataset, TAG_NOT_FOUND when no version has it).
+   *
+   * @generated from rpc trellis.data.v1.DataService.DeleteDatasetVersionTag
+   */
+  deleteDatasetVersionTag: {
+    methodKind: "unary";
+    input: typeof DeleteDatasetVersionTagRequestSchema;
+    output: typeof DeleteDatasetVersionTagResponseSchema;
+  },
+  /**
+   * DeleteDatasetVersion marks a version deleted: it is no longer listed or resolvable, its tags are
+   * removed, its number is never reused, and garbage collection frees the blobs no live version
+   * names. Versions committed on it keep their files. NOT_FOUND (DATASET_NOT_FOUND,
+   * VERSION_NOT_FOUND as GetDatasetVersion, also when it was already deleted).
+   *
+   * @generated from rpc trellis.data.v1.DataService.DeleteDatasetVersion
+   */
+  deleteDatasetVersion: {
+    methodKind: "unary";
+    input: typeof DeleteDatasetVersionRequestSchema;
+    output: typeof DeleteDatasetVersionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_trellis_data_v1_data_service, 0);

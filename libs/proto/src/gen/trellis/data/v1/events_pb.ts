@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Dataset } from "./resources_pb";
+import type { Dataset, DatasetVersion } from "./resources_pb";
 import { file_trellis_data_v1_resources } from "./resources_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/data/v1/events.proto.
  */
 export const file_trellis_data_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Chx0cmVsbGlzL2RhdGEvdjEvZXZlbnRzLnByb3RvEg90cmVsbGlzLmRhdGEudjEiQAoTRGF0YXNldENyZWF0ZWRFdmVudBIpCgdkYXRhc2V0GAEgASgLMhgudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXQiQAoTRGF0YXNldERlbGV0ZWRFdmVudBIpCgdkYXRhc2V0GAEgASgLMhgudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXRiBnByb3RvMw", [file_trellis_data_v1_resources]);
+  fileDesc("Chx0cmVsbGlzL2RhdGEvdjEvZXZlbnRzLnByb3RvEg90cmVsbGlzLmRhdGEudjEiQAoTRGF0YXNldENyZWF0ZWRFdmVudBIpCgdkYXRhc2V0GAEgASgLMhgudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXQiQAoTRGF0YXNldERlbGV0ZWRFdmVudBIpCgdkYXRhc2V0GAEgASgLMhgudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXQiUAocRGF0YXNldFZlcnNpb25Db21taXR0ZWRFdmVudBIwCgd2ZXJzaW9uGAEgASgLMh8udHJlbGxpcy5kYXRhLnYxLkRhdGFzZXRWZXJzaW9uIk4KGkRhdGFzZXRWZXJzaW9uRGVsZXRlZEV2ZW50EjAKB3ZlcnNpb24YASABKAsyHy50cmVsbGlzLmRhdGEudjEuRGF0YXNldFZlcnNpb25iBnByb3RvMw", [file_trellis_data_v1_resources]);
 
 /**
  * DatasetCreatedEvent is published on trellis.data.v1.dataset.created when a dataset is added.
@@ -36,7 +36,7 @@ export const DatasetCreatedEventSchema: GenMessage<DatasetCreatedEvent> = /*@__P
   messageDesc(file_trellis_data_v1_events, 0);
 
 /**
- * DatasetDeletedEvent is published on trellis.data.v1.dataset.deleted when a dataset is removed.
+ * DatasetDeletedEvent is published on trellis.data.v1.dataset.deleted when a dataset is marked deleted.
  *
  * @generated from message trellis.data.v1.DatasetDeletedEvent
  */
@@ -55,4 +55,47 @@ export type DatasetDeletedEvent = Message<"trellis.data.v1.DatasetDeletedEvent">
  */
 export const DatasetDeletedEventSchema: GenMessage<DatasetDeletedEvent> = /*@__PURE__*/
   messageDesc(file_trellis_data_v1_events, 1);
+
+/**
+ * DatasetVersionCommittedEvent is published on trellis.data.v1.version.committed when a version is committed.
+ *
+ * @generated from message trellis.data.v1.DatasetVersionCommittedEvent
+ */
+export type DatasetVersionCommittedEvent = Message<"trellis.data.v1.DatasetVersionCommittedEvent"> & {
+  /**
+   * version as committed: dataset, number, project, file count, bytes and storage instance.
+   *
+   * @generated from field: trellis.data.v1.DatasetVersion version = 1;
+   */
+  version?: DatasetVersion | undefined;
+};
+
+/**
+ * Describes the message trellis.data.v1.DatasetVersionCommittedEvent.
+ * Use `create(DatasetVersionCommittedEventSchema)` to create a new message.
+ */
+export const DatasetVersionCommittedEventSchema: GenMessage<DatasetVersionCommittedEvent> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_events, 2);
+
+/**
+ * DatasetVersionDeletedEvent is published on trellis.data.v1.version.deleted when DeleteDatasetVersion marks a
+ * version deleted (DeleteDataset publishes one dataset.deleted for the dataset and its versions).
+ *
+ * @generated from message trellis.data.v1.DatasetVersionDeletedEvent
+ */
+export type DatasetVersionDeletedEvent = Message<"trellis.data.v1.DatasetVersionDeletedEvent"> & {
+  /**
+   * version as it was when it was deleted.
+   *
+   * @generated from field: trellis.data.v1.DatasetVersion version = 1;
+   */
+  version?: DatasetVersion | undefined;
+};
+
+/**
+ * Describes the message trellis.data.v1.DatasetVersionDeletedEvent.
+ * Use `create(DatasetVersionDeletedEventSchema)` to create a new message.
+ */
+export const DatasetVersionDeletedEventSchema: GenMessage<DatasetVersionDeletedEvent> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_events, 3);
 

@@ -2,10 +2,10 @@
 // @generated from file trellis/data/v1/resources.proto (package trellis.data.v1, syntax proto3)
 /* eslint-disable */
 
-// Package trellis.data.v1 is the data service: the datasets of each project.
+// Package trellis.data.v1 is the data service: the datasets of each project and their immutable versions.
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/data/v1/resources.proto.
  */
 export const file_trellis_data_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("Ch90cmVsbGlzL2RhdGEvdjEvcmVzb3VyY2VzLnByb3RvEg90cmVsbGlzLmRhdGEudjEi8gEKB0RhdGFzZXQSEwoCaWQYASABKAlCB7pIBHICGEASGwoKcHJvamVjdF9pZBgCIAEoCUIHukgEcgIYQBIWCgRuYW1lGAMgASgJQgi6SAVyAxiAARIdCgtkZXNjcmlwdGlvbhgEIAEoCUIIukgFcgMYgCASHAoKY3JlYXRvcl9pZBgFIAEoCUIIukgFcgMYgAISLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Ch90cmVsbGlzL2RhdGEvdjEvcmVzb3VyY2VzLnByb3RvEg90cmVsbGlzLmRhdGEudjEivwIKB0RhdGFzZXQSEwoCaWQYASABKAlCB7pIBHICGEASGwoKcHJvamVjdF9pZBgCIAEoCUIHukgEcgIYQBIWCgRuYW1lGAMgASgJQgi6SAVyAxiAARIdCgtkZXNjcmlwdGlvbhgEIAEoCUIIukgFcgMYgCASHAoKY3JlYXRvcl9pZBgFIAEoCUIIukgFcgMYgAISLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIzCgR0YWdzGAggAygLMhsudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXRUYWdCCLpIBZIBAhAyEhYKDmxhdGVzdF92ZXJzaW9uGAkgASgDIjwKCkRhdGFzZXRUYWcSFQoDa2V5GAEgASgJQgi6SAVyAxj6ARIXCgV2YWx1ZRgCIAEoCUIIukgFcgMYiCcihQMKDkRhdGFzZXRWZXJzaW9uEhsKCmRhdGFzZXRfaWQYASABKAlCB7pIBHICGEASGwoKcHJvamVjdF9pZBgCIAEoCUIHukgEcgIYQBIeCgxkYXRhc2V0X25hbWUYAyABKAlCCLpIBXIDGIABEg8KB3ZlcnNpb24YBCABKAMSFgoOcGFyZW50X3ZlcnNpb24YBSABKAMSGQoHbWVzc2FnZRgGIAEoCUIIukgFcgMYgCASGwoJYXV0aG9yX2lkGAcgASgJQgi6SAVyAxiAAhIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZmlsZV9jb3VudBgJIAEoAxITCgt0b3RhbF9ieXRlcxgKIAEoAxIiChBzdG9yYWdlX2luc3RhbmNlGAsgASgJQgi6SAVyAxiAARIdCgR0YWdzGAwgAygJQg+6SAySAQkQZCIFcgMYgAESGwoJcmVmZXJlbmNlGA0gASgJQgi6SAVyAxiAAiJwCgtEYXRhc2V0RmlsZRIWCgRwYXRoGAEgASgJQgi6SAVyAxiACBISCgpzaXplX2J5dGVzGAIgASgDEhcKBnNoYTI1NhgDIAEoCUIHukgEcgIYQBIcCgptZWRpYV90eXBlGAQgASgJQgi6SAVyAxj/ASLEAQoRRGF0YXNldEZpbGVDaGFuZ2USFgoEcGF0aBgBIAEoCUIIukgFcgMYgAgSLQoEa2luZBgCIAEoDjIfLnRyZWxsaXMuZGF0YS52MS5GaWxlQ2hhbmdlS2luZBIXCg9mcm9tX3NpemVfYnl0ZXMYAyABKAMSFQoNdG9fc2l6ZV9ieXRlcxgEIAEoAxIcCgtmcm9tX3NoYTI1NhgFIAEoCUIHukgEcgIYQBIaCgl0b19zaGEyNTYYBiABKAlCB7pIBHICGEAqigEKDkZpbGVDaGFuZ2VLaW5kEiAKHEZJTEVfQ0hBTkdFX0tJTkRfVU5TUEVDSUZJRUQQABIaChZGSUxFX0NIQU5HRV9LSU5EX0FEREVEEAESHAoYRklMRV9DSEFOR0VfS0lORF9SRU1PVkVEEAISHAoYRklMRV9DSEFOR0VfS0lORF9DSEFOR0VEEANiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * Dataset is a named dataset in a project.
@@ -38,7 +38,7 @@ export type Dataset = Message<"trellis.data.v1.Dataset"> & {
   projectId: string;
 
   /**
-   * name is unique in the project; it never changes.
+   * name is unique among the project's live datasets; it never changes.
    *
    * @generated from field: string name = 3;
    */
@@ -71,6 +71,20 @@ export type Dataset = Message<"trellis.data.v1.Dataset"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 7;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * tags are key/value pairs, at most 50, each key unique.
+   *
+   * @generated from field: repeated trellis.data.v1.DatasetTag tags = 8;
+   */
+  tags: DatasetTag[];
+
+  /**
+   * latest_version is the number of the newest live version; 0 when there is none.
+   *
+   * @generated from field: int64 latest_version = 9;
+   */
+  latestVersion: bigint;
 };
 
 /**
@@ -79,4 +93,276 @@ export type Dataset = Message<"trellis.data.v1.Dataset"> & {
  */
 export const DatasetSchema: GenMessage<Dataset> = /*@__PURE__*/
   messageDesc(file_trellis_data_v1_resources, 0);
+
+/**
+ * DatasetTag is one key/value pair on a dataset.
+ *
+ * @generated from message trellis.data.v1.DatasetTag
+ */
+export type DatasetTag = Message<"trellis.data.v1.DatasetTag"> & {
+  /**
+   * key is 1 to 250 characters, no control character.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * value is at most 5000 characters.
+   *
+   * @generated from field: string value = 2;
+   */
+  value: string;
+};
+
+/**
+ * Describes the message trellis.data.v1.DatasetTag.
+ * Use `create(DatasetTagSchema)` to create a new message.
+ */
+export const DatasetTagSchema: GenMessage<DatasetTag> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_resources, 1);
+
+/**
+ * DatasetVersion is one immutable version of a dataset: a manifest of files with its lineage.
+ *
+ * @generated from message trellis.data.v1.DatasetVersion
+ */
+export type DatasetVersion = Message<"trellis.data.v1.DatasetVersion"> & {
+  /**
+   * dataset_id of the dataset the version belongs to.
+   *
+   * @generated from field: string dataset_id = 1;
+   */
+  datasetId: string;
+
+  /**
+   * project_id of the dataset's project.
+   *
+   * @generated from field: string project_id = 2;
+   */
+  projectId: string;
+
+  /**
+   * dataset_name is the dataset's name, as references use it.
+   *
+   * @generated from field: string dataset_name = 3;
+   */
+  datasetName: string;
+
+  /**
+   * version is the number of the version in its dataset, from 1, never reused.
+   *
+   * @generated from field: int64 version = 4;
+   */
+  version: bigint;
+
+  /**
+   * parent_version is the version this one was committed on; 0 for none.
+   *
+   * @generated from field: int64 parent_version = 5;
+   */
+  parentVersion: bigint;
+
+  /**
+   * message says what changed, as its author wrote it.
+   *
+   * @generated from field: string message = 6;
+   */
+  message: string;
+
+  /**
+   * author_id is the principal that committed the version.
+   *
+   * @generated from field: string author_id = 7;
+   */
+  authorId: string;
+
+  /**
+   * create_time is when the version was committed.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 8;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * file_count is how many files the version holds.
+   *
+   * @generated from field: int64 file_count = 9;
+   */
+  fileCount: bigint;
+
+  /**
+   * total_bytes is the sum of the sizes of its files.
+   *
+   * @generated from field: int64 total_bytes = 10;
+   */
+  totalBytes: bigint;
+
+  /**
+   * storage_instance names the storage instance that holds its blobs, chosen at commit and kept for life.
+   *
+   * @generated from field: string storage_instance = 11;
+   */
+  storageInstance: string;
+
+  /**
+   * tags name this version (`v1.2`, `golden`); a tag names one version of the dataset at a time.
+   *
+   * @generated from field: repeated string tags = 12;
+   */
+  tags: string[];
+
+  /**
+   * reference is `datasets:/<name>/<version>`, the reference that always names this version.
+   *
+   * @generated from field: string reference = 13;
+   */
+  reference: string;
+};
+
+/**
+ * Describes the message trellis.data.v1.DatasetVersion.
+ * Use `create(DatasetVersionSchema)` to create a new message.
+ */
+export const DatasetVersionSchema: GenMessage<DatasetVersion> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_resources, 2);
+
+/**
+ * DatasetFile is one file of a version's manifest.
+ *
+ * @generated from message trellis.data.v1.DatasetFile
+ */
+export type DatasetFile = Message<"trellis.data.v1.DatasetFile"> & {
+  /**
+   * path inside the version: at most 1024 bytes, no leading `/`, no `.` or `..` segment, no control character.
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * size_bytes is the file's size.
+   *
+   * @generated from field: int64 size_bytes = 2;
+   */
+  sizeBytes: bigint;
+
+  /**
+   * sha256 of the file's content, 64 lowercase hex characters; the blob must be stored already.
+   *
+   * @generated from field: string sha256 = 3;
+   */
+  sha256: string;
+
+  /**
+   * media_type of the file (`text/csv`); may be empty.
+   *
+   * @generated from field: string media_type = 4;
+   */
+  mediaType: string;
+};
+
+/**
+ * Describes the message trellis.data.v1.DatasetFile.
+ * Use `create(DatasetFileSchema)` to create a new message.
+ */
+export const DatasetFileSchema: GenMessage<DatasetFile> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_resources, 3);
+
+/**
+ * DatasetFileChange is one path that differs between two versions.
+ *
+ * @generated from message trellis.data.v1.DatasetFileChange
+ */
+export type DatasetFileChange = Message<"trellis.data.v1.DatasetFileChange"> & {
+  /**
+   * path that differs.
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * kind of the difference.
+   *
+   * @generated from field: trellis.data.v1.FileChangeKind kind = 2;
+   */
+  kind: FileChangeKind;
+
+  /**
+   * from_size_bytes is its size in the older version (0 when added).
+   *
+   * @generated from field: int64 from_size_bytes = 3;
+   */
+  fromSizeBytes: bigint;
+
+  /**
+   * to_size_bytes is its size in the newer version (0 when removed).
+   *
+   * @generated from field: int64 to_size_bytes = 4;
+   */
+  toSizeBytes: bigint;
+
+  /**
+   * from_sha256 is its digest in the older version (empty when added).
+   *
+   * @generated from field: string from_sha256 = 5;
+   */
+  fromSha256: string;
+
+  /**
+   * to_sha256 is its digest in the newer version (empty when removed).
+   *
+   * @generated from field: string to_sha256 = 6;
+   */
+  toSha256: string;
+};
+
+/**
+ * Describes the message trellis.data.v1.DatasetFileChange.
+ * Use `create(DatasetFileChangeSchema)` to create a new message.
+ */
+export const DatasetFileChangeSchema: GenMessage<DatasetFileChange> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_resources, 4);
+
+/**
+ * FileChangeKind says how a path differs between two versions.
+ *
+ * @generated from enum trellis.data.v1.FileChangeKind
+ */
+export enum FileChangeKind {
+  /**
+   * FILE_CHANGE_KIND_UNSPECIFIED is never returned.
+   *
+   * @generated from enum value: FILE_CHANGE_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * FILE_CHANGE_KIND_ADDED: the path is only in the newer version.
+   *
+   * @generated from enum value: FILE_CHANGE_KIND_ADDED = 1;
+   */
+  ADDED = 1,
+
+  /**
+   * FILE_CHANGE_KIND_REMOVED: the path is only in the older version.
+   *
+   * @generated from enum value: FILE_CHANGE_KIND_REMOVED = 2;
+   */
+  REMOVED = 2,
+
+  /**
+   * FILE_CHANGE_KIND_CHANGED: both hold the path, with different content or media type.
+   *
+   * @generated from enum value: FILE_CHANGE_KIND_CHANGED = 3;
+   */
+  CHANGED = 3,
+}
+
+/**
+ * Describes the enum trellis.data.v1.FileChangeKind.
+ */
+export const FileChangeKindSchema: GenEnum<FileChangeKind> = /*@__PURE__*/
+  enumDesc(file_trellis_data_v1_resources, 0);
 
