@@ -1,6 +1,7 @@
 import type { DescService } from '@bufbuild/protobuf';
 import { ConfigError, listenError, type EdgeDefinition, type GrpcCallOptions, type Logger, type Metrics, type RevocationList } from '@trellis/platform';
 import { EdgeAuth } from './auth/edge-auth';
+import { dataHttpRoutes } from './data-http/blob.routes';
 import { toGatewayError } from './errors/gateway-error';
 import { HttpServer, renderJsonError } from './http/http-server';
 import { probeRoutes } from './http/probe.routes';
@@ -14,7 +15,7 @@ import { EXPOSED_SERVICES } from './upstreams/exposed-services';
 import { Upstreams } from './upstreams/upstreams';
 
 /** Every family of routes the gateway serves, in registration order. */
-const ROUTE_MODULES: readonly RouteModule[] = [rpcRoutes, openApiRoutes, mlflowRoutes];
+const ROUTE_MODULES: readonly RouteModule[] = [rpcRoutes, openApiRoutes, mlflowRoutes, dataHttpRoutes];
 
 /** What a gateway needs. */
 export interface GatewayOptions {

@@ -3,6 +3,7 @@ import {
   ApprovalServiceDesc,
   ArtifactServiceDesc,
   AuditServiceDesc,
+  BlobServiceDesc,
   DataServiceDesc,
   ExperimentServiceDesc,
   IdentityServiceDesc,
@@ -22,7 +23,7 @@ export const EXPOSED_SERVICES: Readonly<Record<string, readonly DescService[]>> 
   governance: [IdentityServiceDesc, TokenServiceDesc, AuditServiceDesc, ApprovalServiceDesc],
   tracking: [ExperimentServiceDesc, RunServiceDesc, MetricServiceDesc, ArtifactServiceDesc],
   registry: [RegistryServiceDesc],
-  data: [DataServiceDesc, LineageServiceDesc],
+  data: [DataServiceDesc, BlobServiceDesc, LineageServiceDesc],
 };
 
 /**

@@ -1,0 +1,105 @@
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { BlobServiceDesc } from '@trellis/proto';
+import type { UploadBlobPartRequestSchema, UploadBlobRequestSchema } from '@trellis/proto/trellis/data/v1/blob_service_pb';
+import { badRequest } from '../errors/gateway-error';
+import type { RequestContext } from '../http/request-context';
+import type { RouteHost } from '../route-host';
+import { sendStream } from '../mlflow/streamed-response';
+
+/** The largest part one PUT takes (S3's largest part). */
+export const MAX_PART_BYTES = 5 * 1024 ** 3;
+
+/** The largest blob one PUT takes; larger ones go in parts. */
+export const MAX_SINGLE_PUT_BYTES = 5 * 1024 ** 3;
+
+/** Where the data service's byte routes live; the rest of BlobService is at `/v1/trellis.data.v1.BlobService/<Method>` as JSON. */
+export const DATA_HTTP_PREFIX = '/v1/data';
+
+/** The body's declared length: these routes stream, so the size is announced up front and checked by the data service. */
+function contentLength(ctx: RequestContext, limit: number): number {
+  const header = ctx.req.headers['content-length'];
+  const length = header === undefined ? Number.NaN : Number(header);
+  if (!Number.isSafeInteger(length) || length < 0) throw badRequest('content-length: the request must declare its body length (no chunked transfer), which the data service checks');
+  if (length > limit) throw ctx.tooLarge('the body');
+  return length;
+}
+
+/** The body's chunks as they arrive, after `first`, without holding them. */
+async function* bodyAfter<T>(ctx: RequestContext, first: T, chunk: (bytes: Uint8Array) => T): AsyncGenerator<T> {
+  yield first;
+  for await (const bytes of ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) yield chunk(bytes);
+}
+
+/** A failed upload leaves the rest of the body unread, so the connection closes after the answer. */
+async function streamingUpload<T>(ctx: RequestContext, upload: () => Promise<T>): Promise<T> {
+  try {
+    return await upload();
+  } catch (error) {
+    if (!ctx.req.complete) ctx.res.setHeader('connection', 'close');
+    throw error;
+  }
+}
+
+/** `?offset=&length=` of a download, as the service takes them (length 0 or absent: to the end). */
+function rangeOf(ctx: RequestContext): { offset: bigint; length: bigint } {
+  const field = (name: string) => {
+    const text = ctx.query.get(name) ?? '0';
+    if (!/^\d{1,15}$/.test(text)) throw badRequest(`${name}: must be a whole number of bytes`);
+    return BigInt(text);
+  };
+  return { offset: field('offset'), length: field('length') };
+}
+
+/**
+ * The data service's byte routes, which JSON cannot carry well:
+ * - `PUT /v1/data/projects/:projectId/blobs/:sha256`: the body is the blob (UploadBlob);
+ * - `PUT /v1/data/uploads/:uploadId/parts/:partNumber`: the body is one part of an upload in parts
+ *   (UploadBlobPart); a client whose connection dropped lists the parts stored
+ *   (`POST /v1/trellis.data.v1.BlobService/ListBlobUploadParts`) and sends the others;
+ * - `GET /v1/data/projects/:projectId/blobs/:sha256[?offset=&length=]`: the blob, or bytes of it.
+ * Bodies stream both ways with backpressure; the declared length is the size the service checks.
+ */
+export function dataHttpRoutes(gateway: RouteHost): void {
+  const blobs = async (ctx: RequestContext) => {
+    const rpc = await gateway.clientsFor(ctx);
+    return { client: rpc.of(BlobServiceDesc), options: rpc.options };
+  };
+
+  gateway.router.add(
+    'PUT',
+    `${DATA_HTTP_PREFIX}/projects/:projectId/blobs/:sha256`,
+    async (ctx) => {
+      const size = contentLength(ctx, MAX_SINGLE_PUT_BYTES);
+      const { client, options } = await blobs(ctx);
+      const header: MessageInitShape<typeof UploadBlobRequestSchema> = { part: { case: 'header', value: { projectId: ctx.params.projectId, sha256: ctx.params.sha256, size: BigInt(size) } } };
+      const requests = bodyAfter(ctx, header, (bytes): MessageInitShape<typeof UploadBlobRequestSchema> => ({ part: { case: 'chunk', value: bytes } }));
+      const stored = await streamingUpload(ctx, () => client.uploadBlob(requests, options));
+      ctx.sendJson(200, { sha256: stored.blob?.sha256, size: String(stored.blob?.size ?? 0n), storeName: stored.blob?.storeName, alreadyStored: stored.alreadyStored });
+    },
+    { maxBodyBytes: MAX_SINGLE_PUT_BYTES },
+  );
+
+  gateway.router.add(
+    'PUT',
+    `${DATA_HTTP_PREFIX}/uploads/:uploadId/parts/:partNumber`,
+    async (ctx) => {
+      const partNumber = Number(ctx.params.partNumber);
+      if (!Number.isInteger(partNumber)) throw badRequest('partNumber: must be an integer from 1 to 10000');
+      const size = contentLength(ctx, MAX_PART_BYTES);
+      const { client, options } = await blobs(ctx);
+      const header: MessageInitShape<typeof UploadBlobPartRequestSchema> = { part: { case: 'header', value: { uploadId: ctx.params.uploadId, partNumber, size: BigInt(size) } } };
+      const requests = bodyAfter(ctx, header, (bytes): MessageInitShape<typeof UploadBlobPartRequestSchema> => ({ part: { case: 'chunk', value: bytes } }));
+      const stored = await streamingUpload(ctx, () => client.uploadBlobPart(requests, options));
+      ctx.sendJson(200, { partNumber: stored.part?.partNumber, size: String(stored.part?.size ?? 0n) });
+    },
+    { maxBodyBytes: MAX_PART_BYTES },
+  );
+
+  gateway.router.add('GET', `${DATA_HTTP_PREFIX}/projects/:projectId/blobs/:sha256`, async (ctx) => {
+    const range = rangeOf(ctx);
+    const { client, options } = await blobs(ctx);
+    const chunks = client.downloadBlob({ projectId: ctx.params.projectId, sha256: ctx.params.sha256, ...range }, options);
+    ctx.res.setHeader('x-content-type-options', 'nosniff');
+    await sendStream(ctx, 'application/octet-stream', '', '', chunks, (response) => response.chunk);
+  });
+}
