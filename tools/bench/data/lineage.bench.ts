@@ -85,13 +85,11 @@ function recursiveUpstream(dataSource: DataSource, start: string): Promise<unkno
   const parameters = Dialect.of(dataSource).parameters();
   const edges = tableOf(dataSource, LineageEdgeEntity);
   const nodes = tableOf(dataSource, LineageNodeEntity);
-  const collation = Dialect.of(dataSource).binaryCollation;
-  const collate = collation ? ` COLLATE "${collation}"` : '';
   const sql =
-    `WITH RECURSIVE walk(name, depth) AS (SELECT CAST(${parameters.bind(start)} AS VARCHAR(1024))${collate}, 0 UNION ` +
-    `SELECT e.source, w.depth + 1 FROM ${edges} e JOIN walk w ON e.target = w.name WHERE w.depth < ${parameters.bind(HOPS)}) ` +
-    `SELECT e.source, e.target, e.origin, e.created_at, n.kind, n.project_id FROM ${edges} e JOIN walk w ON e.target = w.name ` +
-    `JOIN ${nodes} n ON n.name = e.source WHERE w.depth < ${parameters.bind(HOPS)}`;
+    `WITH RECURSIVE walk(source, target, origin, created_at, depth) AS (` +
+    `SELECT e.source, e.target, e.origin, e.created_at, 1 FROM ${edges} e WHERE e.target = ${parameters.bind(start)} UNION ` +
+    `SELECT e.source, e.target, e.origin, e.created_at, w.depth + 1 FROM ${edges} e JOIN walk w ON e.target = w.source WHERE w.depth < ${parameters.bind(HOPS)}) ` +
+    `SELECT w.source, w.target, w.origin, w.created_at, n.kind, n.project_id FROM walk w JOIN ${nodes} n ON n.name = w.source`;
   return dataSource.query(sql, parameters.values);
 }
 

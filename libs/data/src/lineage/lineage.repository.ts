@@ -42,13 +42,11 @@ export class LineageRepository {
   }
 
   /** The recorded nodes among `names`. */
-  async nodes(names: readonly string[], tx?: EntityManager): Promise<LineageNodeEntity[]> {
+  async nodes(tx: EntityManager, names: readonly string[]): Promise<LineageNodeEntity[]> {
     if (names.length === 0) return [];
-    const read = (manager: EntityManager) => {
-      const parameters = Dialect.of(manager).parameters();
-      return manager.query(`SELECT name, kind, project_id FROM ${tableOf(manager, LineageNodeEntity)} WHERE ${parameters.inList('name', names)}`, parameters.values);
-    };
-    const rows: Array<{ name: string; kind: number | string; project_id: string }> = await (tx ? read(tx) : this.transaction(read));
+    const parameters = Dialect.of(tx).parameters();
+    const sql = `SELECT name, kind, project_id FROM ${tableOf(tx, LineageNodeEntity)} WHERE ${parameters.inList('name', names)}`;
+    const rows: Array<{ name: string; kind: number | string; project_id: string }> = await tx.query(sql, parameters.values);
     return rows.map((row) => ({ name: row.name, kind: Number(row.kind), projectId: row.project_id, createdAt: 0 }));
   }
 
@@ -56,22 +54,20 @@ export class LineageRepository {
    * The edges one hop from `frontier`, upstream (edges into it) or downstream (edges out of it),
    * each with its far node; at most `limit` of them.
    */
-  hop(frontier: readonly string[], upstream: boolean, limit: number): Promise<WalkedEdge[]> {
-    return this.transaction(async (tx) => {
-      const parameters = Dialect.of(tx).parameters();
-      const [near, far] = upstream ? ['target', 'source'] : ['source', 'target'];
-      const sql =
-        `SELECT e.source, e.target, e.origin, e.created_at, n.kind, n.project_id FROM ${tableOf(tx, LineageEdgeEntity)} e ` +
-        `JOIN ${tableOf(tx, LineageNodeEntity)} n ON n.name = e.${far} WHERE ${parameters.inList(`e.${near}`, frontier)} LIMIT ${parameters.bind(limit)}`;
-      const rows: Array<{ source: string; target: string; origin: string; created_at: number | string; kind: number | string; project_id: string }> = await tx.query(sql, parameters.values);
-      return rows.map((row) => ({
-        source: row.source,
-        target: row.target,
-        origin: row.origin,
-        createdAt: Number(row.created_at),
-        far: { name: upstream ? row.source : row.target, kind: Number(row.kind), projectId: row.project_id },
-      }));
-    });
+  async hop(tx: EntityManager, frontier: readonly string[], upstream: boolean, limit: number): Promise<WalkedEdge[]> {
+    const parameters = Dialect.of(tx).parameters();
+    const [near, far] = upstream ? ['target', 'source'] : ['source', 'target'];
+    const sql =
+      `SELECT e.source, e.target, e.origin, e.created_at, n.kind, n.project_id FROM ${tableOf(tx, LineageEdgeEntity)} e ` +
+      `JOIN ${tableOf(tx, LineageNodeEntity)} n ON n.name = e.${far} WHERE ${parameters.inList(`e.${near}`, frontier)} LIMIT ${parameters.bind(limit)}`;
+    const rows: Array<{ source: string; target: string; origin: string; created_at: number | string; kind: number | string; project_id: string }> = await tx.query(sql, parameters.values);
+    return rows.map((row) => ({
+      source: row.source,
+      target: row.target,
+      origin: row.origin,
+      createdAt: Number(row.created_at),
+      far: { name: upstream ? row.source : row.target, kind: Number(row.kind), projectId: row.project_id },
+    }));
   }
 
   /** The id of the project's dataset of that name, if there is one. */

@@ -73,7 +73,7 @@ export class LineageService {
     });
     return this.repository.transaction(async (tx) => {
       const names = [...new Set(parsed.flatMap((edge) => [edge.source.name, edge.target.name]))];
-      for (const known of await this.repository.nodes(names, tx)) {
+      for (const known of await this.repository.nodes(tx, names)) {
         if (known.projectId !== projectId && !caller.can('update', PERMISSION_KIND[known.kind as LineageNodeKind], { projectId: known.projectId })) {
           throw new FailedPreconditionError(`${excerpt(known.name)} is recorded in another project, where you are not an editor`, { reason: 'LINEAGE_PROJECT_MISMATCH', resource: known.name });
         }
@@ -108,23 +108,26 @@ export class LineageService {
     const start = parseNode(node, 'node');
     const hops = depth === 0 ? LINEAGE_LIMITS.defaultDepth : depth;
     if (hops < 1 || hops > LINEAGE_LIMITS.maxDepth) throw new InvalidArgumentError(`is ${depth}; walk 1 to ${LINEAGE_LIMITS.maxDepth} hops (0 means ${LINEAGE_LIMITS.defaultDepth})`, 'depth');
-    const [recorded] = await this.repository.nodes([start.name]);
-    if (!recorded || !caller.can('read', PERMISSION_KIND[recorded.kind as LineageNodeKind], { projectId: recorded.projectId })) {
-      throw new NotFoundError(`no lineage is recorded for ${excerpt(start.name)}`, { reason: 'LINEAGE_NODE_NOT_FOUND', resource: start.name });
-    }
-    const reached = new Map<string, { kind: number; projectId: string; depth: number }>([[recorded.name, { kind: recorded.kind, projectId: recorded.projectId, depth: 0 }]]);
-    const edges = new Map<string, LineageEdgeView>();
-    const ways = direction === LineageDirection.BOTH ? [true, false] : [direction !== LineageDirection.DOWNSTREAM];
-    for (const upstream of ways) await this.walk(start.name, upstream, hops, reached, edges);
-    return present(caller, start.name, reached, [...edges.values()]);
+    // One read transaction for the whole walk: a consistent graph, and no round trips to open one per hop.
+    return this.repository.transaction(async (tx) => {
+      const [recorded] = await this.repository.nodes(tx, [start.name]);
+      if (!recorded || !caller.can('read', PERMISSION_KIND[recorded.kind as LineageNodeKind], { projectId: recorded.projectId })) {
+        throw new NotFoundError(`no lineage is recorded for ${excerpt(start.name)}`, { reason: 'LINEAGE_NODE_NOT_FOUND', resource: start.name });
+      }
+      const reached = new Map<string, { kind: number; projectId: string; depth: number }>([[recorded.name, { kind: recorded.kind, projectId: recorded.projectId, depth: 0 }]]);
+      const edges = new Map<string, LineageEdgeView>();
+      const ways = direction === LineageDirection.BOTH ? [true, false] : [direction !== LineageDirection.DOWNSTREAM];
+      for (const upstream of ways) await this.walk(tx, start.name, upstream, hops, reached, edges);
+      return present(caller, start.name, reached, [...edges.values()]);
+    });
   }
 
   /** Expands the frontier hop by hop (a cycle ends where it meets a node already reached), failing past the bounds. */
-  private async walk(start: string, upstream: boolean, hops: number, reached: Map<string, { kind: number; projectId: string; depth: number }>, edges: Map<string, LineageEdgeView>): Promise<void> {
+  private async walk(tx: EntityManager, start: string, upstream: boolean, hops: number, reached: Map<string, { kind: number; projectId: string; depth: number }>, edges: Map<string, LineageEdgeView>): Promise<void> {
     let frontier = [start];
     const seen = new Set(frontier);
     for (let depth = 1; depth <= hops && frontier.length > 0; depth++) {
-      const found: WalkedEdge[] = await this.repository.hop(frontier, upstream, LINEAGE_LIMITS.maxEdges + 1);
+      const found: WalkedEdge[] = await this.repository.hop(tx, frontier, upstream, LINEAGE_LIMITS.maxEdges + 1);
       const next: string[] = [];
       for (const edge of found) {
         edges.set(`${edge.source}\u0000${edge.target}`, { source: edge.source, target: edge.target, origin: edge.origin, createdAt: edge.createdAt });
