@@ -74,6 +74,11 @@ describe.each(serviceDatabases('data'))('lineage (%s)', (_database, databaseFor)
     outsider = await lineageFor('oscar', [{ project: 'p2', role: 'owner' }]);
     const datasets = await platform.client(DataServiceDesc, service.grpcAddress, { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' }] });
     datasetId = (await datasets.createDataset({ projectId: 'p1', name: 'mnist', description: '' })).dataset!.id;
+    // Version 1, tagged golden: a run's datasets:/mnist@golden input resolves to it.
+    async function* header() {
+      yield { part: { case: 'header' as const, value: { datasetId, message: 'first', tags: ['golden'] } } };
+    }
+    expect((await datasets.commitDatasetVersion(header())).version?.version).toBe(1n);
   });
 
   afterAll(async () => {
@@ -88,7 +93,7 @@ describe.each(serviceDatabases('data'))('lineage (%s)', (_database, databaseFor)
     expect(results.filter((result) => result.code !== status.UNAUTHENTICATED)).toEqual([]);
   });
 
-  it('links dataset versions a run logs and the model versions made from it, from tracking and registry events, once however often they come', async () => {
+  it('links the dataset versions a run logs (by number or tag) and the model versions made from it, from tracking and registry events, once however often they come', async () => {
     const logged = inputsLogged('r1', 'p1', ['{"uri": "datasets:/mnist/2"}', 'datasets:/mnist@golden', 's3://bucket/raw.csv', 'datasets:/absent/1']);
     const registered = versionCreated('p1', 'clf', 1, 'r1');
     for (const event of [logged, registered, logged, registered]) await publish(event);
@@ -101,7 +106,7 @@ describe.each(serviceDatabases('data'))('lineage (%s)', (_database, databaseFor)
       expect(answer.nodes).toHaveLength(5);
       return answer;
     });
-    expect(names(graph)).toEqual([model, 'runs/r1', `datasets/${datasetId}/versions/2`, 'projects/p1/datasetReferences/absent%2F1', 'projects/p1/datasetReferences/mnist@golden']);
+    expect(names(graph)).toEqual([model, 'runs/r1', `datasets/${datasetId}/versions/1`, `datasets/${datasetId}/versions/2`, 'projects/p1/datasetReferences/absent%2F1']);
     expect(graph.nodes.map((node) => [node.kind, node.depth, node.projectId, node.hidden])).toEqual([
       [LineageNodeKind.MODEL_VERSION, 0, 'p1', false],
       [LineageNodeKind.RUN, 1, 'p1', false],
@@ -114,6 +119,8 @@ describe.each(serviceDatabases('data'))('lineage (%s)', (_database, databaseFor)
 
     const down = await viewer.getLineage({ node: `datasets/${datasetId}/versions/2`, direction: LineageDirection.DOWNSTREAM });
     expect(names(down)).toEqual([`datasets/${datasetId}/versions/2`, 'runs/r1', model]);
+    const golden = await viewer.getLineage({ node: `datasets/${datasetId}/versions/1`, direction: LineageDirection.DOWNSTREAM, depth: 1 });
+    expect(names(golden)).toEqual([`datasets/${datasetId}/versions/1`, 'runs/r1']);
   });
 
   it('records explicit edges for jobs with editor rights, audited, and walks them both ways', async () => {

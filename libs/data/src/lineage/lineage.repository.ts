@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Dialect, tableOf } from '@trellis/platform';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, IsNull, type EntityManager } from 'typeorm';
 import { DatasetEntity } from '../datasets/dataset.entity';
+import { VersionEntity, VersionTagEntity } from '../versions/version.entity';
+import type { DatasetReference } from './lineage-node';
 import { LineageEdgeEntity, LineageNodeEntity } from './lineage.entity';
 
 /** An edge met on a walk, with the node at its far end. */
@@ -70,8 +72,17 @@ export class LineageRepository {
     }));
   }
 
-  /** The id of the project's dataset of that name, if there is one. */
-  async datasetIdByName(tx: EntityManager, projectId: string, name: string): Promise<string | undefined> {
-    return (await tx.findOneBy(DatasetEntity, { projectId, name }))?.id;
+  /**
+   * The dataset version a reference names in the project, as it stands now: `<name>/<n>` by the
+   * live dataset of that name (the number is the version's identity, committed yet or not),
+   * `<name>@<tag>` by the version the tag names now; undefined when the dataset or tag is not there.
+   */
+  async resolveReference(tx: EntityManager, projectId: string, reference: DatasetReference): Promise<{ datasetId: string; version: number } | undefined> {
+    const dataset = await tx.findOneBy(DatasetEntity, { projectId, name: reference.datasetName, deletedAt: IsNull() });
+    if (!dataset) return undefined;
+    if (reference.version !== undefined) return { datasetId: dataset.id, version: reference.version };
+    const tag = await tx.findOneBy(VersionTagEntity, { datasetId: dataset.id, tag: reference.tag });
+    const version = tag ? await tx.findOneBy(VersionEntity, { id: tag.versionId, deletedAt: IsNull() }) : null;
+    return version ? { datasetId: dataset.id, version: Number(version.number) } : undefined;
   }
 }

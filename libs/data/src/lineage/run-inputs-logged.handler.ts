@@ -13,8 +13,9 @@ export const RUN_INPUTS_LOGGED = 'trellis.tracking.v1.run.inputs_logged';
 
 /**
  * Links each dataset version a run logs as an input (a `datasets:/` source) to the run. A
- * `datasets:/<name>/<n>` reference to a dataset of the run's project becomes its version's node;
- * any other (a tag, or a dataset not there) is kept as the reference's own node.
+ * reference to a dataset of the run's project becomes its version's node, a tag resolved as it
+ * stands when the event arrives; one that resolves to nothing (no such dataset or tag) is kept as
+ * the reference's own node.
  */
 @Injectable()
 export class RunInputsLoggedHandler implements EventHandlerProvider<typeof RunInputsLoggedEventSchema> {
@@ -33,8 +34,8 @@ export class RunInputsLoggedHandler implements EventHandlerProvider<typeof RunIn
       const found = datasetReferenceOf(input.dataset?.source ?? '');
       if (!found) continue;
       const { reference, parsed } = found;
-      const datasetId = parsed.version === undefined ? undefined : await this.repository.datasetIdByName(manager, projectId, parsed.datasetName);
-      const name = datasetId && parsed.version !== undefined ? datasetVersionNode(datasetId, parsed.version) : datasetReferenceNode(projectId, reference);
+      const resolved = await this.repository.resolveReference(manager, projectId, parsed);
+      const name = resolved ? datasetVersionNode(resolved.datasetId, resolved.version) : datasetReferenceNode(projectId, reference);
       edges.push({ source: { name, kind: LineageNodeKind.DATASET_VERSION, projectId }, target });
     }
     if (edges.length > 0) await this.lineage.recordIn(manager, edges, { origin: RUN_INPUTS_LOGGED, creatorId: envelope.actor, projectId });
