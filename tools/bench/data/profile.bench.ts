@@ -81,7 +81,6 @@ async function runDuckdb(): Promise<void> {
 /** csv-parse with casting and running count/min/max/sum/sum of squares per column: no sketch yet. */
 async function runCsvParse(): Promise<void> {
   // Not a dependency of the repository: found through NODE_PATH when installed for the comparison.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { parse } = require('csv-parse') as { parse(options: { from_line: number }): NodeJS.ReadWriteStream };
   const parser = createReadStream(csvPath).pipe(parse({ from_line: 2 }));
   const stats = Array.from({ length: 20 }, () => ({ n: 0, min: Infinity, max: -Infinity, sum: 0, sq: 0 }));

@@ -31,8 +31,10 @@ export class ProfileError extends Error {
 interface Column {
   name: string;
   type: ProfileColumnType;
-  /** SQL expression of the column's value as profiled. */
+  /** The column of the loaded table holding its values as profiled. */
   value: string;
+  /** SQL that loads it from the file. */
+  load: string;
 }
 
 type Row = Record<string, unknown>;
@@ -161,21 +163,22 @@ async function rows(connection: DuckDBConnection, sql: string): Promise<Row[]> {
 }
 
 async function profileWith(connection: DuckDBConnection, path: string, format: TabularFormat, threads: number): Promise<TableProfile> {
-  // Parsed once into DuckDB's columnar table (compressed; beyond the memory limit it spills), then
-  // every statistic is a scan or a sort of that table.
-  // The JSON reader takes a 32 MiB buffer per thread whatever its options: one thread keeps it under the limit.
-  if (format === 'jsonl') await connection.run('SET threads = 1');
-  await connection.run(`CREATE TABLE profiled AS SELECT * FROM ${source(path, format)}`);
-  if (format === 'jsonl') await connection.run(`SET threads = ${threads}`);
-  const described = await rows(connection, 'DESCRIBE profiled');
+  // The file is parsed once into DuckDB's columnar table (compressed; past the memory limit it
+  // spills), each column already as profiled (c0, c1, ...), so the statistics are plain scans and sorts.
+  const from = source(path, format);
+  const described = await rows(connection, `DESCRIBE SELECT * FROM ${from}`);
   if (described.length > PROFILE_MAX_COLUMNS) {
     throw new ProfileError(`the file has ${described.length} columns; profiles cover at most ${PROFILE_MAX_COLUMNS}`);
   }
-  const columns: Column[] = described.map((d) => {
+  const columns: Column[] = described.map((d, i) => {
     const name = String(d.column_name);
     const type = columnType(String(d.column_type));
-    return { name, type, value: valueExpression(name, type) };
+    return { name, type, value: `c${i}`, load: `${valueExpression(name, type)} AS c${i}` };
   });
+  // The JSON reader takes a 32 MiB buffer per thread whatever its options: one thread keeps it under the limit.
+  if (format === 'jsonl') await connection.run('SET threads = 1');
+  await connection.run(`CREATE TABLE profiled AS SELECT ${columns.map((c) => c.load).join(', ')} FROM ${from}`);
+  if (format === 'jsonl') await connection.run(`SET threads = ${threads}`);
   const [first] = await rows(connection, `SELECT count(*)::DOUBLE AS total, ${firstPassSelects(columns).join(', ')} FROM profiled`);
   const total = num(first.total);
   let invalidRows = 0;
@@ -202,13 +205,8 @@ async function profileWith(connection: DuckDBConnection, path: string, format: T
       const max = num(first[`hi${i}`]);
       Object.assign(profile, { min, max, mean: num(first[`mean${i}`]) });
       if (first[`sd${i}`] !== null) profile.stddev = num(first[`sd${i}`]);
-      profile.quantiles = {
-        type: 'numeric',
-        summary: 'quantiles',
-        count,
-        missing,
-        quantiles: await exactQuantiles(connection, value, count, min, max),
-      };
+      const quantiles = await exactQuantiles(connection, value, count, min, max);
+      profile.quantiles = { type: 'numeric', summary: 'quantiles', count, missing, quantiles };
       histograms.push({ i, value, edges: histogramEdges(min, max) });
     } else if (type === 'boolean') {
       const trues = num(first[`t${i}`]);
@@ -243,8 +241,8 @@ async function profileWith(connection: DuckDBConnection, path: string, format: T
 }
 
 /**
- * Exact percentiles by sorting the column (DuckDB's sort spills to disk), interpolated linearly
- * between ranks as numpy's and pandas' default.
+ * Exact percentiles of a numeric column by sorting it (DuckDB's sort spills to disk), interpolated
+ * linearly between ranks as numpy's and pandas' default.
  */
 async function exactQuantiles(connection: DuckDBConnection, value: string, count: number, min: number, max: number): Promise<{ p: number; value: number }[]> {
   const positions = PROFILE_QUANTILES.map((p) => (count - 1) * p);
@@ -259,9 +257,8 @@ async function exactQuantiles(connection: DuckDBConnection, value: string, count
     const h = positions[k];
     const below = at.get(Math.floor(h) + 1) as number;
     const above = at.get(Math.ceil(h) + 1) as number;
-    const raw = below + (h - Math.floor(h)) * (above - below);
     // Kept in order and in range whatever the rounding of the interpolation.
-    const v = Math.min(max, Math.max(previous, raw));
+    const v = Math.min(max, Math.max(previous, below + (h - Math.floor(h)) * (above - below)));
     previous = v;
     return { p, value: v };
   });
