@@ -43,8 +43,9 @@ export class CreateVersionTables1796440000000 implements MigrationInterface {
         ],
       }),
     );
-    // Garbage collection asks whether any live version names a digest.
-    await runner.createIndex('dataset_version_files', new TableIndex({ name: 'dataset_version_files_sha256', columnNames: ['sha256'] }));
+    // No index on sha256: a commit copies its parent's rows, and keeping a second index of random
+    // digests up to date more than doubled the time of a 10-file change to a 100,000-file version
+    // (tools/bench/data/commit.bench.ts); garbage collection reads the live digests in one scan.
     await runner.createTable(
       new Table({
         name: 'dataset_version_tags',

@@ -202,7 +202,11 @@ export class VersionRepository {
     return new Set(rows.map((row) => row.sha256));
   }
 
-  /** Which of `sha256s` a live version with blobs in `storeName` names: the same question as {@link liveDigests}, for a batch of candidates. */
+  /**
+   * Which of `sha256s` a live version with blobs in `storeName` names: the same question as
+   * {@link liveDigests}, for a batch of candidates. Files have no index on sha256 (commits copy
+   * rows, and it would slow each copy), so this scans the live versions' files of the instance.
+   */
   async liveAmong(tx: EntityManager, storeName: string, sha256s: readonly string[]): Promise<Set<string>> {
     if (sha256s.length === 0) return new Set();
     const parameters = Dialect.of(tx).parameters();
