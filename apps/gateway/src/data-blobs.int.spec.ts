@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { dataService } from '@trellis/data';
 import { governanceService } from '@trellis/governance';
-import { BlobServiceDesc, IdentityServiceDesc } from '@trellis/proto';
+import { BlobServiceDesc, DataServiceDesc, IdentityServiceDesc } from '@trellis/proto';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { type Json, type MlflowStack, startMlflowStack } from './mlflow-python-client';
@@ -92,5 +92,39 @@ describe('blobs through the gateway (standalone, SQLite, storage-fs)', () => {
     expect(await refusal('CompleteBlobUpload', { uploadId }, outsider)).toContain('404');
     expect((await put(`/v1/data/projects/${project}/blobs/${sha256}`, bytes, viewer)).status).toBe(403);
     await blobs('AbortBlobUpload', { uploadId });
+  });
+
+  it("downloads a version's file and the whole version as a tar stream", async () => {
+    const files = new Map([
+      ['train.csv', Buffer.from('a,b\n1,2\n')],
+      ['img/x.bin', randomBytes(64 * 1024 + 1)],
+    ]);
+    for (const [, bytes] of files) await put(`/v1/data/projects/${project}/blobs/${sha256Of(bytes)}`, bytes);
+    const { dataset } = await stack.rpc(DataServiceDesc, 'CreateDataset', { projectId: project, name: 'http-downloads' });
+    const lines = [
+      { header: { datasetId: dataset.id, message: 'first' } },
+      { changes: { put: [...files].map(([path, bytes]) => ({ path, sizeBytes: String(bytes.length), sha256: sha256Of(bytes) })) } },
+    ];
+    const committed = await fetch(`${stack.base}/v1/${DataServiceDesc.typeName}/CommitDatasetVersion`, {
+      method: 'POST',
+      body: lines.map((line) => JSON.stringify(line)).join('\n'),
+      headers: { authorization: `Bearer ${editor}`, 'content-type': 'application/x-ndjson' },
+    });
+    expect(committed.status).toBe(200);
+
+    const file = await get(`/v1/data/datasets/${dataset.id}/versions/1/files/img/x.bin`);
+    expect(Buffer.from(await file.arrayBuffer()).equals(files.get('img/x.bin')!)).toBe(true);
+    const tar = await get(`/v1/data/datasets/${dataset.id}/versions/1/tar`);
+    expect(tar.headers.get('content-type')).toBe('application/x-tar');
+    const archive = Buffer.from(await tar.arrayBuffer());
+    // Each file: a 512-byte header naming it, its bytes padded to 512; then two zero blocks.
+    let at = 0;
+    for (const [path, bytes] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      expect(archive.subarray(at, at + 100).toString().replace(/\0+$/, '')).toBe(path);
+      expect(archive.subarray(at + 512, at + 512 + bytes.length).equals(bytes)).toBe(true);
+      at += 512 + Math.ceil(bytes.length / 512) * 512;
+    }
+    expect(archive.length).toBe(at + 1024);
+    expect((await get(`/v1/data/datasets/${dataset.id}/versions/1/tar`, outsider)).status).toBe(404);
   });
 });

@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
 import { BlobsModule } from './blobs/blobs.module';
+import { VersionDownloadModule } from './blobs/version-download.module';
 import { DatasetsModule } from './datasets/datasets.module';
 import { LineageModule } from './lineage/lineage.module';
 import { VersionsModule } from './versions/versions.module';
 
 /** Wires the data service's feature modules; nothing else. */
-@Module({ imports: [DatasetsModule, BlobsModule, LineageModule, VersionsModule] })
+@Module({ imports: [DatasetsModule, BlobsModule, LineageModule, VersionsModule, VersionDownloadModule] })
 export class DataModule {}

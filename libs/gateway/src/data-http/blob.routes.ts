@@ -50,13 +50,21 @@ function rangeOf(ctx: RequestContext): { offset: bigint; length: bigint } {
   return { offset: field('offset'), length: field('length') };
 }
 
+/** The `:version` segment, a version number. */
+function versionOf(ctx: RequestContext): bigint {
+  if (!/^\d{1,15}$/.test(ctx.params.version)) throw badRequest('version: must be a version number');
+  return BigInt(ctx.params.version);
+}
+
 /**
  * The data service's byte routes, which JSON cannot carry well:
  * - `PUT /v1/data/projects/:projectId/blobs/:sha256`: the body is the blob (UploadBlob);
  * - `PUT /v1/data/uploads/:uploadId/parts/:partNumber`: the body is one part of an upload in parts
  *   (UploadBlobPart); a client whose connection dropped lists the parts stored
  *   (`POST /v1/trellis.data.v1.BlobService/ListBlobUploadParts`) and sends the others;
- * - `GET /v1/data/projects/:projectId/blobs/:sha256[?offset=&length=]`: the blob, or bytes of it.
+ * - `GET /v1/data/projects/:projectId/blobs/:sha256[?offset=&length=]`: the blob, or bytes of it;
+ * - `GET /v1/data/datasets/:datasetId/versions/:version/files/<path>[?offset=&length=]`: a version's file;
+ * - `GET /v1/data/datasets/:datasetId/versions/:version/tar[?path_prefix=]`: the version as a tar stream.
  * Bodies stream both ways with backpressure; the declared length is the size the service checks.
  */
 export function dataHttpRoutes(gateway: RouteHost): void {
@@ -94,6 +102,24 @@ export function dataHttpRoutes(gateway: RouteHost): void {
     },
     { maxBodyBytes: MAX_PART_BYTES },
   );
+
+  gateway.router.add('GET', `${DATA_HTTP_PREFIX}/datasets/:datasetId/versions/:version/files/*`, async (ctx) => {
+    const range = rangeOf(ctx);
+    const { client, options } = await blobs(ctx);
+    const path = ctx.params['*'];
+    const chunks = client.downloadDatasetFile({ datasetId: ctx.params.datasetId, version: versionOf(ctx), path, ...range }, options);
+    ctx.res.setHeader('content-disposition', `attachment; filename="${encodeURIComponent(path.slice(path.lastIndexOf('/') + 1))}"`);
+    ctx.res.setHeader('x-content-type-options', 'nosniff');
+    await sendStream(ctx, 'application/octet-stream', '', '', chunks, (response) => response.chunk);
+  });
+
+  gateway.router.add('GET', `${DATA_HTTP_PREFIX}/datasets/:datasetId/versions/:version/tar`, async (ctx) => {
+    const { client, options } = await blobs(ctx);
+    const version = versionOf(ctx);
+    const chunks = client.downloadDatasetVersionTar({ datasetId: ctx.params.datasetId, version, pathPrefix: ctx.query.get('path_prefix') ?? '' }, options);
+    ctx.res.setHeader('content-disposition', `attachment; filename="${encodeURIComponent(ctx.params.datasetId)}-${version}.tar"`);
+    await sendStream(ctx, 'application/x-tar', '', '', chunks, (response) => response.chunk);
+  });
 
   gateway.router.add('GET', `${DATA_HTTP_PREFIX}/projects/:projectId/blobs/:sha256`, async (ctx) => {
     const range = rangeOf(ctx);

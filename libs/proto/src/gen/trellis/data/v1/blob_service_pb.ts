@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/data/v1/blob_service.proto.
  */
 export const file_trellis_data_v1_blob_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0cmVsbGlzL2RhdGEvdjEvYmxvYl9zZXJ2aWNlLnByb3RvEg90cmVsbGlzLmRhdGEudjEiPAoIQmxvYkluZm8SDgoGc2hhMjU2GAEgASgJEgwKBHNpemUYAiABKAMSEgoKc3RvcmVfbmFtZRgDIAEoCSJYChdGaW5kTWlzc2luZ0Jsb2JzUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEiAKB3NoYTI1NnMYAiADKAlCD7pIDJIBCRCQTiIEcgIYQCI/ChhGaW5kTWlzc2luZ0Jsb2JzUmVzcG9uc2USDwoHbWlzc2luZxgBIAMoCRISCgpzdG9yZV9uYW1lGAIgASgJIlYKEFVwbG9hZEJsb2JIZWFkZXISGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIXCgZzaGEyNTYYAiABKAlCB7pIBHICGEASDAoEc2l6ZRgDIAEoAyJhChFVcGxvYWRCbG9iUmVxdWVzdBIzCgZoZWFkZXIYASABKAsyIS50cmVsbGlzLmRhdGEudjEuVXBsb2FkQmxvYkhlYWRlckgAEg8KBWNodW5rGAIgASgMSABCBgoEcGFydCJVChJVcGxvYWRCbG9iUmVzcG9uc2USJwoEYmxvYhgBIAEoCzIZLnRyZWxsaXMuZGF0YS52MS5CbG9iSW5mbxIWCg5hbHJlYWR5X3N0b3JlZBgCIAEoCCJrChNEb3dubG9hZEJsb2JSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFwoGc2hhMjU2GAIgASgJQge6SARyAhhAEg4KBm9mZnNldBgDIAEoAxIOCgZsZW5ndGgYBCABKAMiJQoURG93bmxvYWRCbG9iUmVzcG9uc2USDQoFY2h1bmsYASABKAwibQoWU3RhcnRCbG9iVXBsb2FkUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhcKBnNoYTI1NhgCIAEoCUIHukgEcgIYQBIMCgRzaXplGAMgASgDEg8KB3ByZXNpZ24YBCABKAgijAEKF1N0YXJ0QmxvYlVwbG9hZFJlc3BvbnNlEhEKCXVwbG9hZF9pZBgBIAEoCRIWCg5hbHJlYWR5X3N0b3JlZBgCIAEoCBIVCg1wcmVzaWduZWRfdXJsGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJVChRVcGxvYWRCbG9iUGFydEhlYWRlchIaCgl1cGxvYWRfaWQYASABKAlCB7pIBHICGEASEwoLcGFydF9udW1iZXIYAiABKAUSDAoEc2l6ZRgDIAEoAyJpChVVcGxvYWRCbG9iUGFydFJlcXVlc3QSNwoGaGVhZGVyGAEgASgLMiUudHJlbGxpcy5kYXRhLnYxLlVwbG9hZEJsb2JQYXJ0SGVhZGVySAASDwoFY2h1bmsYAiABKAxIAEIGCgRwYXJ0IjMKDkJsb2JVcGxvYWRQYXJ0EhMKC3BhcnRfbnVtYmVyGAEgASgFEgwKBHNpemUYAiABKAMiRwoWVXBsb2FkQmxvYlBhcnRSZXNwb25zZRItCgRwYXJ0GAEgASgLMh8udHJlbGxpcy5kYXRhLnYxLkJsb2JVcGxvYWRQYXJ0IjgKGkxpc3RCbG9iVXBsb2FkUGFydHNSZXF1ZXN0EhoKCXVwbG9hZF9pZBgBIAEoCUIHukgEcgIYQCJ+ChtMaXN0QmxvYlVwbG9hZFBhcnRzUmVzcG9uc2USLgoFcGFydHMYASADKAsyHy50cmVsbGlzLmRhdGEudjEuQmxvYlVwbG9hZFBhcnQSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjcKGUNvbXBsZXRlQmxvYlVwbG9hZFJlcXVlc3QSGgoJdXBsb2FkX2lkGAEgASgJQge6SARyAhhAIkUKGkNvbXBsZXRlQmxvYlVwbG9hZFJlc3BvbnNlEicKBGJsb2IYASABKAsyGS50cmVsbGlzLmRhdGEudjEuQmxvYkluZm8iNAoWQWJvcnRCbG9iVXBsb2FkUmVxdWVzdBIaCgl1cGxvYWRfaWQYASABKAlCB7pIBHICGEAiGQoXQWJvcnRCbG9iVXBsb2FkUmVzcG9uc2Uy6wYKC0Jsb2JTZXJ2aWNlEm8KEEZpbmRNaXNzaW5nQmxvYnMSKC50cmVsbGlzLmRhdGEudjEuRmluZE1pc3NpbmdCbG9ic1JlcXVlc3QaKS50cmVsbGlzLmRhdGEudjEuRmluZE1pc3NpbmdCbG9ic1Jlc3BvbnNlIgaguxiAgEASVwoKVXBsb2FkQmxvYhIiLnRyZWxsaXMuZGF0YS52MS5VcGxvYWRCbG9iUmVxdWVzdBojLnRyZWxsaXMuZGF0YS52MS5VcGxvYWRCbG9iUmVzcG9uc2UoARJkCgxEb3dubG9hZEJsb2ISJC50cmVsbGlzLmRhdGEudjEuRG93bmxvYWRCbG9iUmVxdWVzdBolLnRyZWxsaXMuZGF0YS52MS5Eb3dubG9hZEJsb2JSZXNwb25zZSIFoLsYgCAwARJrCg9TdGFydEJsb2JVcGxvYWQSJy50cmVsbGlzLmRhdGEudjEuU3RhcnRCbG9iVXBsb2FkUmVxdWVzdBooLnRyZWxsaXMuZGF0YS52MS5TdGFydEJsb2JVcGxvYWRSZXNwb25zZSIFoLsYgCASYwoOVXBsb2FkQmxvYlBhcnQSJi50cmVsbGlzLmRhdGEudjEuVXBsb2FkQmxvYlBhcnRSZXF1ZXN0GicudHJlbGxpcy5kYXRhLnYxLlVwbG9hZEJsb2JQYXJ0UmVzcG9uc2UoARJ3ChNMaXN0QmxvYlVwbG9hZFBhcnRzEisudHJlbGxpcy5kYXRhLnYxLkxpc3RCbG9iVXBsb2FkUGFydHNSZXF1ZXN0GiwudHJlbGxpcy5kYXRhLnYxLkxpc3RCbG9iVXBsb2FkUGFydHNSZXNwb25zZSIFoLsYgCASdAoSQ29tcGxldGVCbG9iVXBsb2FkEioudHJlbGxpcy5kYXRhLnYxLkNvbXBsZXRlQmxvYlVwbG9hZFJlcXVlc3QaKy50cmVsbGlzLmRhdGEudjEuQ29tcGxldGVCbG9iVXBsb2FkUmVzcG9uc2UiBaC7GIAgEmsKD0Fib3J0QmxvYlVwbG9hZBInLnRyZWxsaXMuZGF0YS52MS5BYm9ydEJsb2JVcGxvYWRSZXF1ZXN0GigudHJlbGxpcy5kYXRhLnYxLkFib3J0QmxvYlVwbG9hZFJlc3BvbnNlIgWguxiAIGIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_trellis_options_v1_options]);
+  fileDesc("CiJ0cmVsbGlzL2RhdGEvdjEvYmxvYl9zZXJ2aWNlLnByb3RvEg90cmVsbGlzLmRhdGEudjEiPAoIQmxvYkluZm8SDgoGc2hhMjU2GAEgASgJEgwKBHNpemUYAiABKAMSEgoKc3RvcmVfbmFtZRgDIAEoCSJYChdGaW5kTWlzc2luZ0Jsb2JzUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEiAKB3NoYTI1NnMYAiADKAlCD7pIDJIBCRCQTiIEcgIYQCI/ChhGaW5kTWlzc2luZ0Jsb2JzUmVzcG9uc2USDwoHbWlzc2luZxgBIAMoCRISCgpzdG9yZV9uYW1lGAIgASgJIlYKEFVwbG9hZEJsb2JIZWFkZXISGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIXCgZzaGEyNTYYAiABKAlCB7pIBHICGEASDAoEc2l6ZRgDIAEoAyJhChFVcGxvYWRCbG9iUmVxdWVzdBIzCgZoZWFkZXIYASABKAsyIS50cmVsbGlzLmRhdGEudjEuVXBsb2FkQmxvYkhlYWRlckgAEg8KBWNodW5rGAIgASgMSABCBgoEcGFydCJVChJVcGxvYWRCbG9iUmVzcG9uc2USJwoEYmxvYhgBIAEoCzIZLnRyZWxsaXMuZGF0YS52MS5CbG9iSW5mbxIWCg5hbHJlYWR5X3N0b3JlZBgCIAEoCCJrChNEb3dubG9hZEJsb2JSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFwoGc2hhMjU2GAIgASgJQge6SARyAhhAEg4KBm9mZnNldBgDIAEoAxIOCgZsZW5ndGgYBCABKAMiJQoURG93bmxvYWRCbG9iUmVzcG9uc2USDQoFY2h1bmsYASABKAwibQoWU3RhcnRCbG9iVXBsb2FkUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhcKBnNoYTI1NhgCIAEoCUIHukgEcgIYQBIMCgRzaXplGAMgASgDEg8KB3ByZXNpZ24YBCABKAgijAEKF1N0YXJ0QmxvYlVwbG9hZFJlc3BvbnNlEhEKCXVwbG9hZF9pZBgBIAEoCRIWCg5hbHJlYWR5X3N0b3JlZBgCIAEoCBIVCg1wcmVzaWduZWRfdXJsGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJVChRVcGxvYWRCbG9iUGFydEhlYWRlchIaCgl1cGxvYWRfaWQYASABKAlCB7pIBHICGEASEwoLcGFydF9udW1iZXIYAiABKAUSDAoEc2l6ZRgDIAEoAyJpChVVcGxvYWRCbG9iUGFydFJlcXVlc3QSNwoGaGVhZGVyGAEgASgLMiUudHJlbGxpcy5kYXRhLnYxLlVwbG9hZEJsb2JQYXJ0SGVhZGVySAASDwoFY2h1bmsYAiABKAxIAEIGCgRwYXJ0IjMKDkJsb2JVcGxvYWRQYXJ0EhMKC3BhcnRfbnVtYmVyGAEgASgFEgwKBHNpemUYAiABKAMiRwoWVXBsb2FkQmxvYlBhcnRSZXNwb25zZRItCgRwYXJ0GAEgASgLMh8udHJlbGxpcy5kYXRhLnYxLkJsb2JVcGxvYWRQYXJ0IjgKGkxpc3RCbG9iVXBsb2FkUGFydHNSZXF1ZXN0EhoKCXVwbG9hZF9pZBgBIAEoCUIHukgEcgIYQCJ+ChtMaXN0QmxvYlVwbG9hZFBhcnRzUmVzcG9uc2USLgoFcGFydHMYASADKAsyHy50cmVsbGlzLmRhdGEudjEuQmxvYlVwbG9hZFBhcnQSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjcKGUNvbXBsZXRlQmxvYlVwbG9hZFJlcXVlc3QSGgoJdXBsb2FkX2lkGAEgASgJQge6SARyAhhAIkUKGkNvbXBsZXRlQmxvYlVwbG9hZFJlc3BvbnNlEicKBGJsb2IYASABKAsyGS50cmVsbGlzLmRhdGEudjEuQmxvYkluZm8iNAoWQWJvcnRCbG9iVXBsb2FkUmVxdWVzdBIaCgl1cGxvYWRfaWQYASABKAlCB7pIBHICGEAiGQoXQWJvcnRCbG9iVXBsb2FkUmVzcG9uc2UiggEKGkRvd25sb2FkRGF0YXNldEZpbGVSZXF1ZXN0EhsKCmRhdGFzZXRfaWQYASABKAlCB7pIBHICGEASDwoHdmVyc2lvbhgCIAEoAxIWCgRwYXRoGAMgASgJQgi6SAVyAxiACBIOCgZvZmZzZXQYBCABKAMSDgoGbGVuZ3RoGAUgASgDIiwKG0Rvd25sb2FkRGF0YXNldEZpbGVSZXNwb25zZRINCgVjaHVuaxgBIAEoDCJvCiBEb3dubG9hZERhdGFzZXRWZXJzaW9uVGFyUmVxdWVzdBIbCgpkYXRhc2V0X2lkGAEgASgJQge6SARyAhhAEg8KB3ZlcnNpb24YAiABKAMSHQoLcGF0aF9wcmVmaXgYAyABKAlCCLpIBXIDGIAIIjIKIURvd25sb2FkRGF0YXNldFZlcnNpb25UYXJSZXNwb25zZRINCgVjaHVuaxgBIAEoDDL0CAoLQmxvYlNlcnZpY2USbwoQRmluZE1pc3NpbmdCbG9icxIoLnRyZWxsaXMuZGF0YS52MS5GaW5kTWlzc2luZ0Jsb2JzUmVxdWVzdBopLnRyZWxsaXMuZGF0YS52MS5GaW5kTWlzc2luZ0Jsb2JzUmVzcG9uc2UiBqC7GICAQBJXCgpVcGxvYWRCbG9iEiIudHJlbGxpcy5kYXRhLnYxLlVwbG9hZEJsb2JSZXF1ZXN0GiMudHJlbGxpcy5kYXRhLnYxLlVwbG9hZEJsb2JSZXNwb25zZSgBEmQKDERvd25sb2FkQmxvYhIkLnRyZWxsaXMuZGF0YS52MS5Eb3dubG9hZEJsb2JSZXF1ZXN0GiUudHJlbGxpcy5kYXRhLnYxLkRvd25sb2FkQmxvYlJlc3BvbnNlIgWguxiAIDABEmsKD1N0YXJ0QmxvYlVwbG9hZBInLnRyZWxsaXMuZGF0YS52MS5TdGFydEJsb2JVcGxvYWRSZXF1ZXN0GigudHJlbGxpcy5kYXRhLnYxLlN0YXJ0QmxvYlVwbG9hZFJlc3BvbnNlIgWguxiAIBJjCg5VcGxvYWRCbG9iUGFydBImLnRyZWxsaXMuZGF0YS52MS5VcGxvYWRCbG9iUGFydFJlcXVlc3QaJy50cmVsbGlzLmRhdGEudjEuVXBsb2FkQmxvYlBhcnRSZXNwb25zZSgBEncKE0xpc3RCbG9iVXBsb2FkUGFydHMSKy50cmVsbGlzLmRhdGEudjEuTGlzdEJsb2JVcGxvYWRQYXJ0c1JlcXVlc3QaLC50cmVsbGlzLmRhdGEudjEuTGlzdEJsb2JVcGxvYWRQYXJ0c1Jlc3BvbnNlIgWguxiAIBJ0ChJDb21wbGV0ZUJsb2JVcGxvYWQSKi50cmVsbGlzLmRhdGEudjEuQ29tcGxldGVCbG9iVXBsb2FkUmVxdWVzdBorLnRyZWxsaXMuZGF0YS52MS5Db21wbGV0ZUJsb2JVcGxvYWRSZXNwb25zZSIFoLsYgCASeQoTRG93bmxvYWREYXRhc2V0RmlsZRIrLnRyZWxsaXMuZGF0YS52MS5Eb3dubG9hZERhdGFzZXRGaWxlUmVxdWVzdBosLnRyZWxsaXMuZGF0YS52MS5Eb3dubG9hZERhdGFzZXRGaWxlUmVzcG9uc2UiBaC7GIAgMAESiwEKGURvd25sb2FkRGF0YXNldFZlcnNpb25UYXISMS50cmVsbGlzLmRhdGEudjEuRG93bmxvYWREYXRhc2V0VmVyc2lvblRhclJlcXVlc3QaMi50cmVsbGlzLmRhdGEudjEuRG93bmxvYWREYXRhc2V0VmVyc2lvblRhclJlc3BvbnNlIgWguxiAIDABEmsKD0Fib3J0QmxvYlVwbG9hZBInLnRyZWxsaXMuZGF0YS52MS5BYm9ydEJsb2JVcGxvYWRSZXF1ZXN0GigudHJlbGxpcy5kYXRhLnYxLkFib3J0QmxvYlVwbG9hZFJlc3BvbnNlIgWguxiAIGIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_trellis_options_v1_options]);
 
 /**
  * BlobInfo describes a stored blob.
@@ -603,6 +603,132 @@ export const AbortBlobUploadResponseSchema: GenMessage<AbortBlobUploadResponse> 
   messageDesc(file_trellis_data_v1_blob_service, 19);
 
 /**
+ * DownloadDatasetFileRequest names a file of a dataset version and optionally a byte range.
+ *
+ * @generated from message trellis.data.v1.DownloadDatasetFileRequest
+ */
+export type DownloadDatasetFileRequest = Message<"trellis.data.v1.DownloadDatasetFileRequest"> & {
+  /**
+   * dataset_id of the dataset.
+   *
+   * @generated from field: string dataset_id = 1;
+   */
+  datasetId: string;
+
+  /**
+   * version number.
+   *
+   * @generated from field: int64 version = 2;
+   */
+  version: bigint;
+
+  /**
+   * path of the file in the version.
+   *
+   * @generated from field: string path = 3;
+   */
+  path: string;
+
+  /**
+   * offset of the first byte to send; 0 from the start.
+   *
+   * @generated from field: int64 offset = 4;
+   */
+  offset: bigint;
+
+  /**
+   * length is how many bytes at most; 0 to the end.
+   *
+   * @generated from field: int64 length = 5;
+   */
+  length: bigint;
+};
+
+/**
+ * Describes the message trellis.data.v1.DownloadDatasetFileRequest.
+ * Use `create(DownloadDatasetFileRequestSchema)` to create a new message.
+ */
+export const DownloadDatasetFileRequestSchema: GenMessage<DownloadDatasetFileRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_blob_service, 20);
+
+/**
+ * DownloadDatasetFileResponse is the next chunk of the file.
+ *
+ * @generated from message trellis.data.v1.DownloadDatasetFileResponse
+ */
+export type DownloadDatasetFileResponse = Message<"trellis.data.v1.DownloadDatasetFileResponse"> & {
+  /**
+   * chunk of the file.
+   *
+   * @generated from field: bytes chunk = 1;
+   */
+  chunk: Uint8Array;
+};
+
+/**
+ * Describes the message trellis.data.v1.DownloadDatasetFileResponse.
+ * Use `create(DownloadDatasetFileResponseSchema)` to create a new message.
+ */
+export const DownloadDatasetFileResponseSchema: GenMessage<DownloadDatasetFileResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_blob_service, 21);
+
+/**
+ * DownloadDatasetVersionTarRequest names a dataset version.
+ *
+ * @generated from message trellis.data.v1.DownloadDatasetVersionTarRequest
+ */
+export type DownloadDatasetVersionTarRequest = Message<"trellis.data.v1.DownloadDatasetVersionTarRequest"> & {
+  /**
+   * dataset_id of the dataset.
+   *
+   * @generated from field: string dataset_id = 1;
+   */
+  datasetId: string;
+
+  /**
+   * version number.
+   *
+   * @generated from field: int64 version = 2;
+   */
+  version: bigint;
+
+  /**
+   * path_prefix keeps only the files whose paths start with it; every file when empty.
+   *
+   * @generated from field: string path_prefix = 3;
+   */
+  pathPrefix: string;
+};
+
+/**
+ * Describes the message trellis.data.v1.DownloadDatasetVersionTarRequest.
+ * Use `create(DownloadDatasetVersionTarRequestSchema)` to create a new message.
+ */
+export const DownloadDatasetVersionTarRequestSchema: GenMessage<DownloadDatasetVersionTarRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_blob_service, 22);
+
+/**
+ * DownloadDatasetVersionTarResponse is the next chunk of the archive.
+ *
+ * @generated from message trellis.data.v1.DownloadDatasetVersionTarResponse
+ */
+export type DownloadDatasetVersionTarResponse = Message<"trellis.data.v1.DownloadDatasetVersionTarResponse"> & {
+  /**
+   * chunk of the archive.
+   *
+   * @generated from field: bytes chunk = 1;
+   */
+  chunk: Uint8Array;
+};
+
+/**
+ * Describes the message trellis.data.v1.DownloadDatasetVersionTarResponse.
+ * Use `create(DownloadDatasetVersionTarResponseSchema)` to create a new message.
+ */
+export const DownloadDatasetVersionTarResponseSchema: GenMessage<DownloadDatasetVersionTarResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_blob_service, 23);
+
+/**
  * BlobService stores the files of dataset versions as content-addressed blobs: each file once per
  * storage instance under its SHA-256, whatever dataset or version it appears in, in the storage
  * instance the project uses. A client asks which digests are missing, uploads only those (in one
@@ -708,6 +834,32 @@ export const BlobService: GenService<{
     methodKind: "unary";
     input: typeof CompleteBlobUploadRequestSchema;
     output: typeof CompleteBlobUploadResponseSchema;
+  },
+  /**
+   * DownloadDatasetFile streams one file of a live dataset version, or a byte range of it, from the
+   * storage instance the version recorded. NOT_FOUND (DATASET_NOT_FOUND, also when the caller may
+   * not read its project; VERSION_NOT_FOUND; FILE_NOT_FOUND when the version has no such path);
+   * INVALID_ARGUMENT for a missing dataset_id or path, or a range that starts past the end.
+   *
+   * @generated from rpc trellis.data.v1.BlobService.DownloadDatasetFile
+   */
+  downloadDatasetFile: {
+    methodKind: "server_streaming";
+    input: typeof DownloadDatasetFileRequestSchema;
+    output: typeof DownloadDatasetFileResponseSchema;
+  },
+  /**
+   * DownloadDatasetVersionTar streams a live version's files (those under path_prefix when it is
+   * set) as one POSIX tar archive (pax headers for long paths), in path order, each file's bytes
+   * read from storage as the stream goes. NOT_FOUND (DATASET_NOT_FOUND, VERSION_NOT_FOUND as
+   * DownloadDatasetFile); INVALID_ARGUMENT for a missing dataset_id.
+   *
+   * @generated from rpc trellis.data.v1.BlobService.DownloadDatasetVersionTar
+   */
+  downloadDatasetVersionTar: {
+    methodKind: "server_streaming";
+    input: typeof DownloadDatasetVersionTarRequestSchema;
+    output: typeof DownloadDatasetVersionTarResponseSchema;
   },
   /**
    * AbortBlobUpload ends an upload and drops its parts; aborting an upload that is gone succeeds.
