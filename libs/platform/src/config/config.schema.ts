@@ -134,7 +134,7 @@ export const configSchema = z
     plugins: z
       .array(z.string().min(1))
       .default([])
-      .describe('npm packages of plugins to load (storage-fs and kms-local are built into `apps/standalone`; see each program for its own), each resolved from `pluginsDir` first, then from the working directory; a path to a package folder is taken from the working directory'),
+      .describe('npm packages of plugins to load (storage-fs, storage-s3 and kms-local are built into `apps/standalone`; see each program for its own), each resolved from `pluginsDir` first, then from the working directory; a path to a package folder is taken from the working directory'),
     pluginsDir: z
       .string()
       .min(1)
