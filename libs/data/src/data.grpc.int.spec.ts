@@ -2,7 +2,7 @@ import { fromBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { callEveryMethodWithoutToken, type EventSubscription, type GrpcClient, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
-import { DataServiceDesc, DatasetCreatedEventSchema, DatasetDeletedEventSchema } from '@trellis/proto';
+import { AuditEventSchema, DataServiceDesc, DatasetCreatedEventSchema, DatasetDeletedEventSchema } from '@trellis/proto';
 import type { CommitDatasetVersionRequestSchema } from '@trellis/proto/trellis/data/v1/data_service_pb';
 import { DatasetVersionCommittedEventSchema, DatasetVersionDeletedEventSchema } from '@trellis/proto/trellis/data/v1/events_pb';
 import { FileChangeKind } from '@trellis/proto/trellis/data/v1/resources_pb';
@@ -34,6 +34,8 @@ describe.each(serviceDatabases('data'))('data through gRPC (%s)', (_database, da
   const events: Array<{ subject: string; id: string }> = [];
   const versionEvents: Array<{ subject: string; datasetId: string; version: bigint; fileCount: bigint; totalBytes: bigint; storageInstance: string }> = [];
   let versionSubscription: EventSubscription;
+  const audits: Array<{ method: string; resource: string; actor: string }> = [];
+  let auditSubscription: EventSubscription;
 
   const clientFor = (sub: string, bindings: Array<{ project: string; role: Role }>) => platform.client(DataServiceDesc, service.grpcAddress, { sub, bindings });
 
@@ -58,6 +60,14 @@ describe.each(serviceDatabases('data'))('data through gRPC (%s)', (_database, da
         versionEvents.push({ subject: envelope.subject, datasetId, version, fileCount, totalBytes, storageInstance });
       },
     });
+    auditSubscription = await platform.runtime.bus.subscribe({
+      durable: 'data-spec-audit',
+      subject: 'trellis.data.v1.audit.recorded',
+      handler: async (envelope) => {
+        const { method, resource, actor } = fromBinary(AuditEventSchema, envelope.payload);
+        audits.push({ method, resource, actor });
+      },
+    });
     service = await platform.startService(dataService);
     editor = await clientFor('erin', [{ project: 'p1', role: 'editor' }, { project: 'quota', role: 'editor' }, { project: 'pv', role: 'editor' }]);
     viewer = await clientFor('vic', [{ project: 'p1', role: 'viewer' }, { project: 'pv', role: 'viewer' }]);
@@ -67,6 +77,7 @@ describe.each(serviceDatabases('data'))('data through gRPC (%s)', (_database, da
   afterAll(async () => {
     await subscription?.stop();
     await versionSubscription?.stop();
+    await auditSubscription?.stop();
     await platform?.stop();
     await storage?.close();
     await database?.cleanup();
@@ -324,6 +335,23 @@ describe.each(serviceDatabases('data'))('data through gRPC (%s)', (_database, da
       // The name is free again for a new dataset, whose versions start from 1.
       const reborn = await newDataset('doomed');
       expect((await commit(editor, { datasetId: reborn }, [kept])).version?.version).toBe(1n);
+    });
+
+    it('audits commits, tag moves and deletes, naming the version', async () => {
+      const datasetId = await newDataset('audited');
+      await commit(editor, { datasetId }, [await stored('a', 'audited a')]);
+      await commit(editor, { datasetId, parentVersion: 1n, tags: ['prod'] }, [await stored('b', 'audited b')]);
+      await editor.setDatasetVersionTag({ datasetId, version: 1n, tag: 'prod', move: true });
+      await editor.deleteDatasetVersion({ datasetId, version: 2n });
+      const name = 'projects/pv/datasets/audited';
+      await eventually(() =>
+        expect(audits.filter((audit) => audit.resource.startsWith(`${name}/`))).toEqual([
+          { method: 'trellis.data.v1.DataService/CommitDatasetVersion', resource: `${name}/versions/1`, actor: 'erin' },
+          { method: 'trellis.data.v1.DataService/CommitDatasetVersion', resource: `${name}/versions/2`, actor: 'erin' },
+          { method: 'trellis.data.v1.DataService/SetDatasetVersionTag', resource: `${name}/tags/prod`, actor: 'erin' },
+          { method: 'trellis.data.v1.DataService/DeleteDatasetVersion', resource: `${name}/versions/2`, actor: 'erin' },
+        ]),
+      );
     });
 
     it('lets a viewer read versions but not commit, tag or delete, and shows an outsider nothing', async () => {
