@@ -96,11 +96,13 @@ export class S3ObjectStore implements ObjectStore {
     validateObjectKey(key);
     const { signal } = options;
     signal?.throwIfAborted();
-    if (body instanceof Uint8Array) return this.putWhole(key, Buffer.from(body.buffer, body.byteOffset, body.byteLength), signal);
-    const iterator = (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    if (body instanceof Uint8Array && body.byteLength <= this.partSize) return this.putWhole(key, Buffer.from(body.buffer, body.byteOffset, body.byteLength), signal);
+    // Bytes beyond one part go as a multipart upload, as a stream does (PutObject stops at 5 GiB).
+    const stream = body instanceof Uint8Array ? Readable.from([body]) : body;
+    const iterator = (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
     const head = await readUpTo(iterator, this.partSize, signal).catch((error: unknown) => {
       // An abandoned write consumes no more of its body.
-      body.destroy();
+      stream.destroy();
       throw error;
     });
     if (head.ended) return this.putWhole(key, Buffer.concat(head.chunks), signal);

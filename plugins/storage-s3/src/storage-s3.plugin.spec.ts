@@ -72,12 +72,16 @@ describe('storage-s3', () => {
     expect((await store.list()).objects.map((o) => o.key)).toEqual(['a/b.txt']);
   });
 
-  it('streams a body longer than one part as a multipart upload, with its SHA-256 recorded', async () => {
+  it('sends a body longer than one part, streamed or in memory, as a multipart upload, with its SHA-256 recorded', async () => {
     const store = await storeWith({ partSizeMiB: 5 });
     const chunk = Buffer.alloc(1024 * 1024, 7);
     const put = await store.put('big.bin', Readable.from(Array.from({ length: 12 }, () => chunk)));
     expect(put.size).toBe(12 * 1024 * 1024);
     expect(await store.head('big.bin')).toMatchObject({ size: put.size, sha256: put.sha256, etag: put.etag });
+    const inMemory = Buffer.alloc(6 * 1024 * 1024, 9);
+    const whole = await store.put('big-buffer.bin', inMemory);
+    expect(await store.head('big-buffer.bin')).toMatchObject({ size: inMemory.length, sha256: whole.sha256 });
+    expect((await readAll(await store.get('big-buffer.bin'))).equals(inMemory)).toBe(true);
   });
 
   it('copies part by part (UploadPartCopy) above the single-copy limit, recording the SHA-256 of a multipart put the same way', async () => {
