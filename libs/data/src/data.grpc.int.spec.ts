@@ -132,6 +132,17 @@ describe.each(serviceDatabases('data'))('data through gRPC (%s)', (_database, da
     expect(unmasked?.details).toContain('update_mask');
   });
 
+  it('keeps a dataset\'s tags, replaces them through the mask, and refuses a repeated key naming it', async () => {
+    const tagged = (await editor.createDataset({ projectId: 'p1', name: 'with-tags', tags: [{ key: 'team', value: 'growth' }] })).dataset!;
+    expect(tagged.tags.map(({ key, value }) => ({ key, value }))).toEqual([{ key: 'team', value: 'growth' }]);
+    const updated = (await editor.updateDataset({ dataset: { id: tagged.id, tags: [{ key: 'stage', value: 'raw' }] }, updateMask: { paths: ['tags'] } })).dataset!;
+    expect(updated.tags.map(({ key }) => key)).toEqual(['stage']);
+    const repeated = await failure(editor.updateDataset({ dataset: { id: tagged.id, tags: [{ key: 'a' }, { key: 'a' }] }, updateMask: { paths: ['tags'] } }));
+    expect(repeated?.code).toBe(status.INVALID_ARGUMENT);
+    expect(repeated?.details).toContain('dataset.tags[1].key');
+    await editor.deleteDataset({ datasetId: tagged.id });
+  });
+
   it('lets a viewer read but not write, and shows an outsider nothing of the project', async () => {
     const dataset = (await editor.createDataset({ projectId: 'p1', name: 'guarded' })).dataset!;
     expect((await failure(viewer.createDataset({ projectId: 'p1', name: 'mine' })))?.code).toBe(status.PERMISSION_DENIED);
