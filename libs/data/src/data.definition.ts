@@ -14,6 +14,12 @@ import { CreateVersionTables1796440000000 } from './migrations/1796440000000-cre
 import { CreateBlobsTable1796460000000 } from './migrations/1796460000000-create-blobs-table';
 import { CreateBlobUploadsTables1796460100000 } from './migrations/1796460100000-create-blob-uploads-tables';
 import { CreateLineageTables1796470000000 } from './migrations/1796470000000-create-lineage-tables';
+import { CreateBlobProfilesTable1796450000000 } from './migrations/1796450000000-create-blob-profiles-table';
+import { BlobProfileEntity } from './profiles/profile.entity';
+import { ProfileWorker } from './profiles/profile.worker';
+import { VERSION_COMMITTED, VersionCommittedHandler } from './profiles/version-committed.handler';
+import { DatasetVersionCommittedEventSchema } from '@trellis/proto/trellis/data/v1/events_pb';
+import { ProfileService as ProfileServiceDesc } from '@trellis/proto/trellis/data/v1/profile_service_pb';
 
 /** The data service: the datasets of each project, created, read, listed, changed and deleted over gRPC. */
 export const dataService = defineService({
@@ -22,14 +28,16 @@ export const dataService = defineService({
   defaultPort: 50055,
   config: dataConfig,
   module: DataModule,
-  grpcServices: [DataServiceDesc, BlobServiceDesc, LineageServiceDesc],
+  grpcServices: [DataServiceDesc, BlobServiceDesc, LineageServiceDesc, ProfileServiceDesc],
   subscriptions: [
     subscription({ subject: RUN_INPUTS_LOGGED, schema: RunInputsLoggedEventSchema, handler: RunInputsLoggedHandler }),
     subscription({ subject: VERSION_CREATED, schema: VersionCreatedEventSchema, handler: VersionCreatedHandler }),
+    subscription({ subject: VERSION_COMMITTED, schema: DatasetVersionCommittedEventSchema, handler: VersionCommittedHandler }),
   ],
+  workers: [ProfileWorker],
   plugins: {
     storage: { purpose: 'stores blobs, each once per instance under its sha256' },
   },
-  entities: [DatasetEntity, VersionEntity, VersionFileEntity, VersionTagEntity, BlobEntity, BlobUploadEntity, BlobUploadPartEntity, LineageNodeEntity, LineageEdgeEntity],
-  migrations: [CreateDataTables1796437705052, CreateVersionTables1796440000000, CreateBlobsTable1796460000000, CreateBlobUploadsTables1796460100000, CreateLineageTables1796470000000],
+  entities: [DatasetEntity, VersionEntity, VersionFileEntity, VersionTagEntity, BlobEntity, BlobUploadEntity, BlobUploadPartEntity, LineageNodeEntity, LineageEdgeEntity, BlobProfileEntity],
+  migrations: [CreateDataTables1796437705052, CreateVersionTables1796440000000, CreateBlobProfilesTable1796450000000, CreateBlobsTable1796460000000, CreateBlobUploadsTables1796460100000, CreateLineageTables1796470000000],
 });

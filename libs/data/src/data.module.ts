@@ -3,8 +3,9 @@ import { BlobsModule } from './blobs/blobs.module';
 import { VersionDownloadModule } from './blobs/version-download.module';
 import { DatasetsModule } from './datasets/datasets.module';
 import { LineageModule } from './lineage/lineage.module';
+import { ProfilesModule } from './profiles/profiles.module';
 import { VersionsModule } from './versions/versions.module';
 
 /** Wires the data service's feature modules; nothing else. */
-@Module({ imports: [DatasetsModule, BlobsModule, LineageModule, VersionsModule, VersionDownloadModule] })
+@Module({ imports: [DatasetsModule, BlobsModule, LineageModule, VersionsModule, VersionDownloadModule, ProfilesModule] })
 export class DataModule {}

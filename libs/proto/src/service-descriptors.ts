@@ -14,3 +14,4 @@ export { PluginInstanceService as PluginInstanceServiceDesc } from './gen/trelli
 export { DataService as DataServiceDesc } from './gen/trellis/data/v1/data_service_pb';
 export { BlobService as BlobServiceDesc } from './gen/trellis/data/v1/blob_service_pb';
 export { LineageService as LineageServiceDesc } from './gen/trellis/data/v1/lineage_service_pb';
+export { ProfileService as ProfileServiceDesc } from './gen/trellis/data/v1/profile_service_pb';

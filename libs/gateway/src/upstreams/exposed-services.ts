@@ -10,6 +10,7 @@ import {
   LineageServiceDesc,
   MetricServiceDesc,
   PluginInstanceServiceDesc,
+  ProfileServiceDesc,
   RegistryServiceDesc,
   RunServiceDesc,
   TokenServiceDesc,
@@ -23,7 +24,7 @@ export const EXPOSED_SERVICES: Readonly<Record<string, readonly DescService[]>> 
   governance: [IdentityServiceDesc, TokenServiceDesc, AuditServiceDesc, ApprovalServiceDesc],
   tracking: [ExperimentServiceDesc, RunServiceDesc, MetricServiceDesc, ArtifactServiceDesc],
   registry: [RegistryServiceDesc],
-  data: [DataServiceDesc, BlobServiceDesc, LineageServiceDesc],
+  data: [DataServiceDesc, BlobServiceDesc, LineageServiceDesc, ProfileServiceDesc],
 };
 
 /**
