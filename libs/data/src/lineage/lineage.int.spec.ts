@@ -178,8 +178,10 @@ describe.each(serviceDatabases('data'))('lineage (%s)', (_database, databaseFor)
   });
 
   it('hides the nodes of projects the caller may not read, and does not find a start it may not read', async () => {
-    await publish(versionCreated('p2', 'borrowed', 1, 'r1'));
+    // An editor of both projects links p1's run to a p2 model version (the registry itself takes runs of the version's project only).
+    const both = await lineageFor('polly', [{ project: 'p1', role: 'editor' }, { project: 'p2', role: 'editor' }]);
     const p2Model = 'projects/p2/models/borrowed/versions/1';
+    await both.recordLineage({ projectId: 'p2', edges: [{ source: 'runs/r1', target: p2Model }] });
     const graph = await eventually(async () => {
       const answer = await outsider.getLineage({ node: p2Model, depth: 2 });
       expect(answer.nodes.length).toBeGreaterThan(1);
@@ -193,6 +195,7 @@ describe.each(serviceDatabases('data'))('lineage (%s)', (_database, databaseFor)
       { name: 'hidden/4', kind: LineageNodeKind.UNSPECIFIED, projectId: '', hidden: true },
     ]);
     expect(graph.edges.filter((edge) => edge.origin !== '' || edge.createTime !== undefined)).toEqual([]);
+    expect(await viewer.getLineage({ node: 'runs/r1', depth: 1 }).then(names)).toContain(`datasets/${datasetId}/versions/2`);
     expect(JSON.stringify(graph)).not.toMatch(/r1|mnist|p1/);
 
     const fromP1 = await viewer.getLineage({ node: 'runs/r1', direction: LineageDirection.DOWNSTREAM });
@@ -202,5 +205,18 @@ describe.each(serviceDatabases('data'))('lineage (%s)', (_database, databaseFor)
       code: status.FAILED_PRECONDITION,
       reason: 'LINEAGE_PROJECT_MISMATCH',
     });
+  });
+
+  it("moves a node to the project its owner's event names, whatever an explicit record claimed first", async () => {
+    await editor.recordLineage({ projectId: 'p1', edges: [{ source: 'runs/r9', target: 'jobs/j9' }] });
+    expect((await viewer.getLineage({ node: 'runs/r9', direction: LineageDirection.DOWNSTREAM })).nodes[0]).toMatchObject({ name: 'runs/r9', projectId: 'p1' });
+    await publish(inputsLogged('r9', 'p2', ['datasets:/elsewhere/1']));
+    await eventually(async () => expect(await failure(viewer.getLineage({ node: 'runs/r9' }))).toMatchObject({ code: status.NOT_FOUND, reason: 'LINEAGE_NODE_NOT_FOUND' }));
+    const seen = await outsider.getLineage({ node: 'runs/r9', direction: LineageDirection.BOTH, depth: 1 });
+    expect(seen.nodes.map(({ name, projectId, hidden }) => ({ name, projectId, hidden }))).toEqual([
+      { name: 'runs/r9', projectId: 'p2', hidden: false },
+      { name: 'hidden/1', projectId: '', hidden: true },
+      { name: 'projects/p2/datasetReferences/elsewhere%2F1', projectId: 'p2', hidden: false },
+    ]);
   });
 });

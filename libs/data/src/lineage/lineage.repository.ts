@@ -26,11 +26,14 @@ export class LineageRepository {
     return this.dataSource.transaction(work);
   }
 
-  /** Adds the nodes not yet recorded; a recorded node keeps its kind and project. */
-  async insertNodes(tx: EntityManager, nodes: readonly LineageNodeEntity[]): Promise<void> {
+  /**
+   * Adds the nodes not yet recorded. A recorded node keeps its kind and project, unless
+   * `authoritative` (the service that owns the resource said where it is): then its project is set.
+   */
+  async insertNodes(tx: EntityManager, nodes: readonly LineageNodeEntity[], authoritative = false): Promise<void> {
     if (nodes.length === 0) return;
     const dialect = Dialect.of(tx);
-    const sql = dialect.upsert(tableOf(tx, LineageNodeEntity), ['name', 'kind', 'project_id', 'created_at'], nodes.length, ['name']);
+    const sql = dialect.upsert(tableOf(tx, LineageNodeEntity), ['name', 'kind', 'project_id', 'created_at'], nodes.length, ['name'], authoritative ? ['project_id = excluded.project_id'] : []);
     await tx.query(sql, nodes.flatMap((node) => [node.name, node.kind, node.projectId, node.createdAt]));
   }
 

@@ -41,6 +41,11 @@ export interface Recording {
   creatorId: string;
   /** The project new nodes belong to, unless their name states their own. */
   projectId: string;
+  /**
+   * The event of the service that owns the nodes says which project they are in, which replaces
+   * what an explicit record claimed before it arrived.
+   */
+  authoritative?: boolean;
 }
 
 /**
@@ -91,7 +96,7 @@ export class LineageService {
     for (const node of edges.flatMap((edge) => [edge.source, edge.target])) {
       nodes.set(node.name, { name: node.name, kind: node.kind, projectId: node.projectId ?? recording.projectId, createdAt: now });
     }
-    await this.repository.insertNodes(tx, [...nodes.values()]);
+    await this.repository.insertNodes(tx, [...nodes.values()], recording.authoritative);
     const rows = new Map<string, LineageEdgeEntity>();
     for (const edge of edges) {
       rows.set(`${edge.source.name}\u0000${edge.target.name}`, { source: edge.source.name, target: edge.target.name, origin: recording.origin, creatorId: recording.creatorId, createdAt: now });

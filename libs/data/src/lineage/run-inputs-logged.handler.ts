@@ -38,6 +38,6 @@ export class RunInputsLoggedHandler implements EventHandlerProvider<typeof RunIn
       const name = resolved ? datasetVersionNode(resolved.datasetId, resolved.version) : datasetReferenceNode(projectId, reference);
       edges.push({ source: { name, kind: LineageNodeKind.DATASET_VERSION, projectId }, target });
     }
-    if (edges.length > 0) await this.lineage.recordIn(manager, edges, { origin: RUN_INPUTS_LOGGED, creatorId: envelope.actor, projectId });
+    if (edges.length > 0) await this.lineage.recordIn(manager, edges, { origin: RUN_INPUTS_LOGGED, creatorId: envelope.actor, projectId, authoritative: true });
   }
 }

@@ -11,8 +11,8 @@ import { LineageService } from './lineage.service';
 export const VERSION_CREATED = 'trellis.registry.v1.version.created';
 
 /**
- * Links a registry version created from a run (its `run_id`, from a `runs:/` source) to that run.
- * A run lineage has not met yet joins the version's project.
+ * Links a registry version created from a run (its `run_id`, from a `runs:/` source) to that run,
+ * which is in the version's project: the registry refuses a run of another project.
  */
 @Injectable()
 export class VersionCreatedHandler implements EventHandlerProvider<typeof VersionCreatedEventSchema> {
@@ -23,6 +23,6 @@ export class VersionCreatedHandler implements EventHandlerProvider<typeof Versio
     if (!version?.runId || !version.projectId || !version.modelName) return;
     const source = { name: resourceName(['runs', version.runId]), kind: LineageNodeKind.RUN };
     const target = { name: modelVersionNode(version.projectId, version.modelName, version.version), kind: LineageNodeKind.MODEL_VERSION, projectId: version.projectId };
-    await this.lineage.recordIn(manager, [{ source, target }], { origin: VERSION_CREATED, creatorId: envelope.actor, projectId: version.projectId });
+    await this.lineage.recordIn(manager, [{ source, target }], { origin: VERSION_CREATED, creatorId: envelope.actor, projectId: version.projectId, authoritative: true });
   }
 }
