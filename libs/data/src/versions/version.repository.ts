@@ -167,9 +167,9 @@ export class VersionRepository {
     return tags;
   }
 
-  /** The tag of the dataset, its row locked until `tx` ends. */
-  findTag(tx: EntityManager, datasetId: string, tag: string): Promise<VersionTagEntity | null> {
-    return tx.findOne(VersionTagEntity, { where: { datasetId, tag }, ...Dialect.of(tx).lockForUpdate<VersionTagEntity>() });
+  /** The tag of the dataset; with `lock`, its row locked until `tx` ends. */
+  findTag(tx: EntityManager, datasetId: string, tag: string, lock = false): Promise<VersionTagEntity | null> {
+    return tx.findOne(VersionTagEntity, { where: { datasetId, tag }, ...(lock ? Dialect.of(tx).lockForUpdate<VersionTagEntity>() : {}) });
   }
 
   /** Points the tag at the version, whatever it named before. */

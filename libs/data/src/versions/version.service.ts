@@ -177,6 +177,22 @@ export class VersionService {
     });
   }
 
+  /**
+   * The live version a reference names in the project, or null, with no permission check: for the
+   * service's own work (lineage resolving a run's dataset input), never for a caller's request.
+   * INVALID_ARGUMENT for a reference of another form.
+   */
+  async lookUp(projectId: string, reference: string): Promise<VersionView | null> {
+    const parsed = parseReference(reference);
+    return this.repository.transaction(async (tx) => {
+      const dataset = await this.repository.findDatasetByName(tx, projectId, parsed.datasetName);
+      if (!dataset) return null;
+      const tag = parsed.tag === undefined ? null : await this.repository.findTag(tx, dataset.id, parsed.tag);
+      const version = parsed.version !== undefined ? await this.repository.findVersion(tx, dataset.id, parsed.version) : tag && (await this.repository.findVersionById(tx, tag.versionId));
+      return version ? this.viewOf(tx, dataset, version) : null;
+    });
+  }
+
   /** A page of the dataset's live versions, newest first. */
   async list(caller: Caller, datasetId: string, query: PageQuery): Promise<Page<VersionView>> {
     checkRequired(datasetId, 'dataset_id');
@@ -247,7 +263,7 @@ export class VersionService {
     await this.repository.transaction(async (tx) => {
       const dataset = visible(caller, await this.repository.lockDataset(tx, datasetId), datasetId);
       caller.assert('update', VERSION_KIND, { projectId: dataset.projectId, name: `${nameOf(dataset)}/tags/${excerpt(tag)}` });
-      if (!(await this.repository.findTag(tx, datasetId, tag))) {
+      if (!(await this.repository.findTag(tx, datasetId, tag, true))) {
         throw new NotFoundError(`dataset "${excerpt(dataset.name)}" has no tag "${excerpt(tag)}"`, { reason: 'TAG_NOT_FOUND', resource: nameOf(dataset) });
       }
       await this.repository.deleteTag(tx, datasetId, tag);
@@ -289,7 +305,7 @@ export class VersionService {
 
   /** Points `tag` at `version`, refusing to move it from another version unless `move`. */
   private async tag(tx: EntityManager, dataset: DatasetEntity, version: VersionEntity, tag: string, move: boolean, now: number): Promise<void> {
-    const current = await this.repository.findTag(tx, dataset.id, tag);
+    const current = await this.repository.findTag(tx, dataset.id, tag, true);
     if (current && current.versionId !== version.id && !move) {
       const named = await this.repository.findVersionById(tx, current.versionId);
       throw new FailedPreconditionError(`tag "${tag}" names version ${named?.number ?? '?'} of dataset "${excerpt(dataset.name)}"; set move to move it`, {

@@ -4,6 +4,6 @@ import { VersionGrpc } from './version.grpc';
 import { VersionRepository } from './version.repository';
 import { VersionService } from './version.service';
 
-/** Dataset versions: commits, references, listings, diffs and tags, with the repository behind them (exported for garbage collection's live-digest query). */
-@Module({ imports: [BlobsModule], controllers: [VersionGrpc], providers: [VersionService, VersionRepository], exports: [VersionRepository] })
+/** Dataset versions: commits, references, listings, diffs and tags, with the rules and repository behind them (exported: lineage resolves references with VersionService.lookUp, garbage collection reads VersionRepository.liveDigests). */
+@Module({ imports: [BlobsModule], controllers: [VersionGrpc], providers: [VersionService, VersionRepository], exports: [VersionService, VersionRepository] })
 export class VersionsModule {}
