@@ -80,16 +80,4 @@ describe('request limits', () => {
     const large = methods.filter((method) => maxRequestBytesOf(method) > DEFAULT_MAX_REQUEST_BYTES);
     expect(large.map((method) => [method.name, maxRequestBytesOf(method)])).toEqual([['LogInputs', 32 * 1024 * 1024]]);
   });
-
-  it('takes less than the default where the proto declares it: the plugin instances admin API', () => {
-    const small = methods.filter((method) => maxRequestBytesOf(method) < DEFAULT_MAX_REQUEST_BYTES);
-    expect(Object.fromEntries(small.map((method) => [`${method.parent.name}/${method.name}`, maxRequestBytesOf(method)]))).toEqual({
-      'PluginInstanceService/CreatePluginInstance': 64 * 1024,
-      'PluginInstanceService/GetPluginInstance': 4096,
-      'PluginInstanceService/ListPluginInstances': 4096,
-      'PluginInstanceService/DeletePluginInstance': 4096,
-      'PluginInstanceService/SetProjectPluginInstance': 4096,
-      'PluginInstanceService/GetProjectPluginInstance': 4096,
-    });
-  });
 });
