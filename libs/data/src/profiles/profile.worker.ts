@@ -45,6 +45,11 @@ export class ProfileWorker implements Worker {
   async profileNext(): Promise<boolean> {
     const task = await this.repository.takePending(Date.now());
     if (!task) return false;
+    // Attempts are counted before the work, so a file that brought the process down is not taken forever.
+    if (task.attempts > MAX_ATTEMPTS) {
+      await this.repository.saveFailed(task.sha256, task.format, `gave up after ${MAX_ATTEMPTS} attempts that did not finish`, Date.now());
+      return true;
+    }
     try {
       const store = await this.blobs.open(task.storeName);
       const profile = await profileStream(await store.get(blobKey(task.sha256)), task.format as TabularFormat);

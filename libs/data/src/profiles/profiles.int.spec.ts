@@ -10,6 +10,10 @@ import { blobKey, BlobStore } from '../blobs/blob-store';
 import { BlobRepository } from '../blobs/blob.repository';
 import { startTestStorage, type TestStorage } from '../blobs/test-storage';
 import { dataService } from '../data.definition';
+import { BlobProfileEntity } from './profile.entity';
+import { ProfileRepository } from './profile.repository';
+import { ProfileWorker } from './profile.worker';
+import { DataSource } from 'typeorm';
 
 const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as ServiceError | undefined;
 
@@ -120,6 +124,21 @@ describe.each(serviceDatabases('data'))('dataset profiles (%s)', (_database, dat
       ['other.txt', ProfileStatus.SKIPPED],
       ['t.csv', ProfileStatus.READY],
     ]);
+  });
+
+  it('gives up on a file whose attempts never finished (the process went down), marking it failed', async () => {
+    const repository = service.app.get(ProfileRepository);
+    const sha256 = 'f'.repeat(64);
+    const dataSource = service.app.get(DataSource);
+    await dataSource.transaction((tx) => repository.enqueue(tx, [{ sha256, format: 'csv', storeName: 'default' }], Date.now()));
+    await dataSource.getRepository(BlobProfileEntity).update({ sha256, format: 'csv' }, { attempts: 3 });
+    service.app.get(ProfileWorker).wake();
+    const row = await eventually(async () => {
+      const found = (await repository.find([{ sha256, format: 'csv' }])).get(`${sha256}/csv`);
+      expect(found?.status).toBe('failed');
+      return found;
+    });
+    expect(row?.message).toBe('gave up after 3 attempts that did not finish');
   });
 
   it('refuses a bad request naming the field, and hides other projects\' versions', async () => {
