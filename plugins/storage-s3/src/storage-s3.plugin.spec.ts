@@ -7,7 +7,8 @@ import { S3_TEST_CREDENTIALS, startS3TestServer, type S3TestServer } from '../te
 import packageJson from '../package.json';
 import plugin from './index';
 import { S3ObjectStore } from './s3-object-store';
-import { s3ClientFor, storageS3Config } from './storage-s3.plugin';
+import { s3ClientFor } from './s3-client';
+import { storageS3Config } from './storage-s3.plugin';
 
 const MiB = 1024 * 1024;
 
@@ -103,6 +104,14 @@ describe('storage-s3', () => {
     expect(copied).toMatchObject({ size: bytes.length, sha256: put.sha256 });
     expect(await store.head('parts/copy.bin')).toMatchObject({ size: bytes.length, sha256: put.sha256, etag: copied.etag });
     expect((await readAll(await store.get('parts/copy.bin'))).equals(bytes)).toBe(true);
+  });
+
+  it('works with credentials given as a frozen object (the SDK marks the object it is given)', async () => {
+    const config = configFor();
+    const client = s3ClientFor({ region: 'us-east-1', endpoint: server.endpoint, forcePathStyle: true, credentials: Object.freeze({ ...S3_TEST_CREDENTIALS }) });
+    const store = new S3ObjectStore({ client, bucket: BUCKET, prefix: config.prefix, partSize: 5 * MiB, spoolDir: tmpdir() });
+    stores.push(store);
+    expect(await store.put('frozen.txt', Buffer.from('ok'))).toMatchObject({ size: 2 });
   });
 
   it('issues presigned GET and PUT URLs that fetch can use', async () => {

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
 import { definePlugin, MULTIPART_LIMITS, secret, z } from '@trellis/plugin-sdk';
+import { s3ClientFor } from './s3-client';
 import { S3ObjectStore } from './s3-object-store';
 
 const MiB = 1024 * 1024;
@@ -40,19 +40,8 @@ export const storageS3Config = z
   })
   .strict();
 
-/** The SDK client of an instance's config. */
-export function s3ClientFor(config: z.infer<typeof storageS3Config>): S3Client {
-  return new S3Client({
-    region: config.region,
-    ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
-    forcePathStyle: config.forcePathStyle,
-    ...(config.credentials === undefined ? {} : { credentials: config.credentials }),
-    // The SDK's default sends streamed bodies aws-chunked with a trailing CRC32, which several
-    // S3-compatible servers store as the content; checksums only where S3 requires them.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
+/** A storage-s3 instance's config, as checked. */
+export type StorageS3Config = z.infer<typeof storageS3Config>;
 
 /** Storage in an S3 bucket, or any server that speaks the S3 API. */
 export const storageS3Plugin = definePlugin({

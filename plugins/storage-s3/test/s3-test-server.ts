@@ -17,8 +17,8 @@ import S3Error from 's3rver/lib/models/error';
 import S3Object from 's3rver/lib/models/object';
 import FilesystemStore from 's3rver/lib/stores/filesystem';
 
-/** s3rver's fixed credentials: the only ones it accepts. */
-export const S3_TEST_CREDENTIALS = Object.freeze({ accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
+/** s3rver's fixed credentials: the only ones it accepts. (Not frozen: the SDK marks the credentials object it is given.) */
+export const S3_TEST_CREDENTIALS: { readonly accessKeyId: string; readonly secretAccessKey: string } = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 /** A running test server. */
 export interface S3TestServer {

@@ -13,10 +13,10 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { noopLogger, type ObjectStore } from '@trellis/plugin-sdk';
-import storageS3, { s3ClientFor, storageS3Config } from '@trellis/plugin-storage-s3';
+import storageS3, { storageS3Config } from '@trellis/plugin-storage-s3';
 import { S3_TEST_CREDENTIALS, startS3TestServer } from '@trellis/plugin-storage-s3/testing';
 
 const MiB = 1024 * 1024;
@@ -69,7 +69,15 @@ function configFor(endpoint: string) {
 async function runPhase(phase: Phase, endpoint: string): Promise<PhaseResult> {
   const bytes = sizeMiB * MiB;
   const config = configFor(endpoint);
-  const client = s3ClientFor(config);
+  // The client the plugin makes for this config (plugins/storage-s3/src/s3-client.ts).
+  const client = new S3Client({
+    region: config.region,
+    endpoint,
+    forcePathStyle: true,
+    credentials: { ...S3_TEST_CREDENTIALS },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
   const store = (await storageS3.create({ instanceName: 'bench', logger: noopLogger, dataDir: tmpdir(), signal: new AbortController().signal }, config)) as ObjectStore;
   const readyRssKiB = process.resourceUsage().maxRSS;
   const started = process.hrtime.bigint();
