@@ -3,7 +3,7 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { Metadata } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod, GrpcStreamMethod } from '@nestjs/microservices';
-import { callerOf, chunksOf, drainedStream, Requires, type Caller, type DrainableCall } from '@trellis/platform';
+import { callerOf, drainedStream, Requires, type Caller, type DrainableCall } from '@trellis/platform';
 import {
   AbortBlobUploadResponseSchema,
   CompleteBlobUploadResponseSchema,
@@ -31,11 +31,12 @@ import {
   type UploadBlobResponse,
 } from '@trellis/proto/trellis/data/v1/blob_service_pb';
 import type { Observable } from 'rxjs';
+import { piecesOf } from './byte-pieces';
 import { BLOB_KIND, BlobService, type StoredBlob } from './blob.service';
 import { headerThenBody, type PausableCall } from './upload-stream';
 
-/** Bytes per message of a download. */
-const CHUNK_BYTES = 64 * 1024;
+/** Most bytes per message of a download. */
+const CHUNK_BYTES = 256 * 1024;
 
 const blobInfo = (blob: StoredBlob) => ({ sha256: blob.sha256, size: BigInt(blob.size), storeName: blob.storeName });
 
@@ -119,7 +120,7 @@ export class BlobGrpc {
     const { body } = await this.blobs.download(caller, request.projectId, request.sha256, Number(request.offset), Number(request.length));
     signal.addEventListener('abort', () => body.destroy(), { once: true });
     try {
-      for await (const chunk of chunksOf(body, CHUNK_BYTES)) yield create(DownloadBlobResponseSchema, { chunk });
+      for await (const chunk of piecesOf(body, CHUNK_BYTES)) yield create(DownloadBlobResponseSchema, { chunk });
     } finally {
       body.destroy();
     }

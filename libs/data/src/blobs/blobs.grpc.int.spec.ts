@@ -1,28 +1,14 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { callEveryMethodWithoutToken, defineService, statusDetailsOf, type GrpcClient, type RunningService } from '@trellis/platform';
+import { callEveryMethodWithoutToken, statusDetailsOf, type GrpcClient, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
 import type { ObjectStore } from '@trellis/plugin-sdk';
 import { BlobServiceDesc, PluginInstanceServiceDesc, PluginKind } from '@trellis/proto';
 import { serviceDatabases, type ServiceDatabase } from '@trellis/testing';
 import { createHash, randomBytes } from 'node:crypto';
-import { CreateBlobsTable1796460000000 } from '../migrations/1796460000000-create-blobs-table';
-import { CreateBlobUploadsTables1796460100000 } from '../migrations/1796460100000-create-blob-uploads-tables';
-import { BlobUploadEntity, BlobUploadPartEntity } from './blob-upload.entity';
-import { BlobEntity } from './blob.entity';
-import { BlobsModule } from './blobs.module';
+import { dataService } from '../data.definition';
+import { BlobUploadEntity } from './blob-upload.entity';
 import { blobKey } from './blob-store';
 import { startTestStorage, type TestStorage } from './test-storage';
-
-/** The data service's blob feature alone, as the data definition declares it, so the spec does not depend on the other features. */
-const blobsService = defineService({
-  name: 'data',
-  defaultPort: 0,
-  module: BlobsModule,
-  grpcServices: [BlobServiceDesc],
-  plugins: { storage: { purpose: 'stores blobs' } },
-  entities: [BlobEntity, BlobUploadEntity, BlobUploadPartEntity],
-  migrations: [CreateBlobsTable1796460000000, CreateBlobUploadsTables1796460100000],
-});
 
 type Client = GrpcClient<(typeof BlobServiceDesc)['method']>;
 type Role = 'viewer' | 'editor' | 'admin' | 'owner';
@@ -76,7 +62,7 @@ describe.each(serviceDatabases('data'))('blobs through gRPC (%s)', (_database, d
     database = await databaseFor();
     storage = await startTestStorage();
     platform = await TestPlatform.start({ ...database.env, ...storage.env }, { plugins: storage.plugins });
-    service = await platform.startService(blobsService);
+    service = await platform.startService(dataService);
     store = storage.stores.get('default')!;
     editor = await clientFor('erin', [{ project: 'p1', role: 'editor' }]);
     viewer = await clientFor('vic', [{ project: 'p1', role: 'viewer' }]);
@@ -90,7 +76,7 @@ describe.each(serviceDatabases('data'))('blobs through gRPC (%s)', (_database, d
   });
 
   it('answers UNAUTHENTICATED on every method without a token', async () => {
-    const results = await callEveryMethodWithoutToken([BlobServiceDesc], service.grpcAddress);
+    const results = await callEveryMethodWithoutToken(dataService.grpcServices, service.grpcAddress);
     expect(results.filter((result) => result.code !== status.UNAUTHENTICATED)).toEqual([]);
   });
 

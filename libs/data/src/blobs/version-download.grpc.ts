@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import type { Metadata } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { callerOf, chunksOf, drainedStream, Requires, type DrainableCall } from '@trellis/platform';
+import { callerOf, drainedStream, Requires, type DrainableCall } from '@trellis/platform';
 import {
   DownloadDatasetFileResponseSchema,
   DownloadDatasetVersionTarResponseSchema,
@@ -13,11 +13,12 @@ import {
 } from '@trellis/proto/trellis/data/v1/blob_service_pb';
 import { Readable } from 'node:stream';
 import type { Observable } from 'rxjs';
+import { piecesOf } from './byte-pieces';
 import { BLOB_KIND } from './blob.service';
 import { VersionDownloadService } from './version-download.service';
 
-/** Bytes per message of a download. */
-const CHUNK_BYTES = 64 * 1024;
+/** Most bytes per message of a download. */
+const CHUNK_BYTES = 256 * 1024;
 
 /** Handlers of BlobService's downloads of dataset versions' files, one file or a tar stream. */
 @Controller()
@@ -33,7 +34,7 @@ export class VersionDownloadGrpc {
       const body = await downloads.file(caller, request.datasetId, Number(request.version), request.path, Number(request.offset), Number(request.length));
       signal.addEventListener('abort', () => body.destroy(), { once: true });
       try {
-        for await (const chunk of chunksOf(body, CHUNK_BYTES)) yield create(DownloadDatasetFileResponseSchema, { chunk });
+        for await (const chunk of piecesOf(body, CHUNK_BYTES)) yield create(DownloadDatasetFileResponseSchema, { chunk });
       } finally {
         body.destroy();
       }
@@ -49,7 +50,7 @@ export class VersionDownloadGrpc {
       const archive = Readable.from(await downloads.tar(caller, request.datasetId, Number(request.version), request.pathPrefix));
       signal.addEventListener('abort', () => archive.destroy(), { once: true });
       try {
-        for await (const chunk of chunksOf(archive, CHUNK_BYTES)) yield create(DownloadDatasetVersionTarResponseSchema, { chunk });
+        for await (const chunk of piecesOf(archive, CHUNK_BYTES)) yield create(DownloadDatasetVersionTarResponseSchema, { chunk });
       } finally {
         archive.destroy();
       }
