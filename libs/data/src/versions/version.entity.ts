@@ -1,5 +1,6 @@
 import { epochMillis } from '@trellis/platform';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { DatasetEntity } from '../datasets/dataset.entity';
 
 /** The kit's bigint column transformer: counts, sizes and numbers read back as numbers (all below 2^53). */
 const asNumber = epochMillis;
@@ -78,4 +79,11 @@ export class VersionTagEntity {
 
   @Column('bigint', { name: 'updated_at', transformer: epochMillis })
   updatedAt!: number;
+}
+
+/** A version with its dataset and tags, as calls return it. */
+export interface VersionView {
+  version: VersionEntity;
+  dataset: DatasetEntity;
+  tags: string[];
 }

@@ -9,10 +9,9 @@ import {
   type DatasetVersion,
   type FileChangeKind,
 } from '@trellis/proto/trellis/data/v1/resources_pb';
-import type { VersionFileEntity } from './version.entity';
+import type { VersionFileEntity, VersionView } from './version.entity';
 import type { FileChangeRow } from './version.repository';
 import { referenceOf } from './version-rules';
-import type { VersionView } from './version.service';
 
 /** The proto of a stored version, as every call and event returns it. */
 export function versionToProto({ version, dataset, tags }: VersionView): DatasetVersion {

@@ -26,7 +26,7 @@ import { BlobStore, MAX_DIGESTS_PER_CALL } from '../blobs/blob-store';
 import { dataEvents } from '../data.events';
 import type { DatasetEntity } from '../datasets/dataset.entity';
 import { DATASET_KIND } from '../datasets/dataset.service';
-import type { VersionEntity, VersionFileEntity } from './version.entity';
+import type { VersionEntity, VersionFileEntity, VersionView } from './version.entity';
 import { versionToProto } from './version.mapping';
 import { VersionRepository, type FileChangeRow } from './version.repository';
 import { checkManifestFile, checkPath, checkTag, MAX_FILES_PER_VERSION, parseReference, type ManifestFile } from './version-rules';
@@ -36,13 +36,6 @@ export const VERSION_KIND = 'DatasetVersion';
 
 /** How many missing digests a refused commit names. */
 const MISSING_NAMED = 5;
-
-/** A version with its dataset and tags, as calls return it. */
-export interface VersionView {
-  version: VersionEntity;
-  dataset: DatasetEntity;
-  tags: string[];
-}
 
 /** What a commit sends: its header and every change of its stream. */
 export interface NewVersion {
