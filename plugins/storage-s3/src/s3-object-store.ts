@@ -99,7 +99,7 @@ export class S3ObjectStore implements ObjectStore {
     if (body instanceof Uint8Array && body.byteLength <= this.partSize) return this.putWhole(key, Buffer.from(body.buffer, body.byteOffset, body.byteLength), signal);
     // Bytes beyond one part go as a multipart upload, as a stream does (PutObject stops at 5 GiB).
     const stream = body instanceof Uint8Array ? Readable.from([body]) : body;
-    const iterator = (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    const iterator = (stream as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
     const head = await readUpTo(iterator, this.partSize, signal).catch((error: unknown) => {
       // An abandoned write consumes no more of its body.
       stream.destroy();
@@ -313,7 +313,7 @@ export class S3ObjectStore implements ObjectStore {
    * memory holds at most a few parts. The SHA-256 is known only at the end, so it is added to the
    * object's metadata by a copy onto itself that applies only while the object is still this upload's.
    */
-  private async putStreamed(key: ObjectKey, first: Buffer[], rest: AsyncIterator<Uint8Array>, signal: AbortSignal | undefined): Promise<PutResult> {
+  private async putStreamed(key: ObjectKey, first: Buffer[], rest: AsyncIterator<Uint8Array | string>, signal: AbortSignal | undefined): Promise<PutResult> {
     const hash = createHash('sha256');
     let size = 0;
     const hashed = Readable.from(
@@ -324,9 +324,10 @@ export class S3ObjectStore implements ObjectStore {
           yield chunk;
         }
         for (let next = await rest.next(); !next.done; next = await rest.next()) {
-          hash.update(next.value);
-          size += next.value.length;
-          yield next.value;
+          const chunk = asBuffer(next.value);
+          hash.update(chunk);
+          size += chunk.length;
+          yield chunk;
         }
       })(),
     );
@@ -445,7 +446,7 @@ export class S3ObjectStore implements ObjectStore {
 }
 
 /** Reads from `iterator` until more than `limit` bytes came or it ended; an abort stops the wait. */
-async function readUpTo(iterator: AsyncIterator<Uint8Array>, limit: number, signal: AbortSignal | undefined): Promise<{ chunks: Buffer[]; ended: boolean }> {
+async function readUpTo(iterator: AsyncIterator<Uint8Array | string>, limit: number, signal: AbortSignal | undefined): Promise<{ chunks: Buffer[]; ended: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   let onAbort: (() => void) | undefined;
@@ -460,7 +461,7 @@ async function readUpTo(iterator: AsyncIterator<Uint8Array>, limit: number, sign
     while (size <= limit) {
       const next = await (aborted ? Promise.race([iterator.next(), aborted]) : iterator.next());
       if (next.done) return { chunks, ended: true };
-      const chunk = Buffer.from(next.value);
+      const chunk = asBuffer(next.value);
       chunks.push(chunk);
       size += chunk.length;
     }
@@ -468,6 +469,12 @@ async function readUpTo(iterator: AsyncIterator<Uint8Array>, limit: number, sign
   } finally {
     if (signal && onAbort) signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** A chunk as a Buffer, without copying its bytes (a stream in text mode gives strings). */
+function asBuffer(chunk: Uint8Array | string): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
 function infoOf(key: ObjectKey, out: HeadObjectCommandOutput): ObjectInfo {
