@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { BlobsModule } from '../blobs/blobs.module';
-import { VersionService } from '../versions/version.service';
 import { VersionsModule } from '../versions/versions.module';
 import { ProfileGrpc } from './profile.grpc';
 import { ProfileRepository } from './profile.repository';
@@ -10,12 +9,11 @@ import { VersionCommittedHandler } from './version-committed.handler';
 
 /**
  * Profiles of tabular files: queued when a version is committed, computed by the worker, served by
- * ProfileService. VersionService is stateless; its listing (with its access rules) is used as is.
+ * ProfileService, which lists a version's files through VersionService (its access rules and errors).
  */
 @Module({
   imports: [BlobsModule, VersionsModule],
   controllers: [ProfileGrpc],
-  providers: [ProfileService, ProfileRepository, ProfileWorker, VersionCommittedHandler, VersionService],
-  exports: [ProfileWorker],
+  providers: [ProfileService, ProfileRepository, ProfileWorker, VersionCommittedHandler],
 })
 export class ProfilesModule {}
