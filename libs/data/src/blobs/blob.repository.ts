@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Dialect, tableOf } from '@trellis/platform';
+import { Dialect, FailedPreconditionError, tableOf } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
 import { BlobEntity } from './blob.entity';
 
@@ -39,15 +39,50 @@ export class BlobRepository {
   }
 
   /**
-   * Marks `sha256s` of the instance as referenced at `now`, in the caller's transaction: a commit
-   * calls it in the transaction that writes its version, and garbage collection deletes only
-   * blobs whose mark is older than its grace period, checked in its own transaction.
+   * Marks `sha256s` of the instance as referenced at `now`, in the caller's transaction, and throws
+   * FAILED_PRECONDITION (BLOBS_MISSING) when some are no longer recorded: a commit calls it in the
+   * transaction that writes its version, and garbage collection deletes only rows whose mark is
+   * older than its grace period, so either the collection's delete saw this mark (PostgreSQL makes
+   * it wait for this transaction's row locks) or this call sees the row gone and the commit fails.
    */
   async touch(tx: EntityManager, storeName: string, sha256s: readonly string[], now: number): Promise<void> {
-    if (sha256s.length === 0) return;
+    const unique = [...new Set(sha256s)];
+    if (unique.length === 0) return;
     const parameters = Dialect.of(tx).parameters();
     const at = parameters.bind(now);
-    const sql = `UPDATE ${tableOf(tx, BlobEntity)} SET last_referenced_at = ${at} WHERE store_name = ${parameters.bind(storeName)} AND ${parameters.inList('sha256', sha256s)}`;
-    await tx.query(sql, parameters.values);
+    const sql = `UPDATE ${tableOf(tx, BlobEntity)} SET last_referenced_at = ${at} WHERE store_name = ${parameters.bind(storeName)} AND ${parameters.inList('sha256', unique)} RETURNING sha256`;
+    const touched = rowsOf<{ sha256: string }>(await tx.query(sql, parameters.values));
+    if (touched.length === unique.length) return;
+    const found = new Set(touched.map((row) => row.sha256));
+    const gone = unique.filter((sha256) => !found.has(sha256));
+    throw new FailedPreconditionError(`${gone.length} blobs were removed by garbage collection while the commit ran (${gone.slice(0, 5).join(', ')}); upload them again`, { reason: 'BLOBS_MISSING' });
   }
+
+  /** The instances that hold recorded blobs. */
+  storeNames(): Promise<string[]> {
+    return this.transaction(async (tx) => ((await tx.query(`SELECT DISTINCT store_name FROM ${tableOf(tx, BlobEntity)}`)) as Array<{ store_name: string }>).map((row) => row.store_name));
+  }
+
+  /** Up to `limit` digests of the instance last referenced before `cutoff`, in digest order after `after`. */
+  async unreferencedSince(storeName: string, cutoff: number, after: string, limit: number): Promise<string[]> {
+    return this.transaction(async (tx) => {
+      const parameters = Dialect.of(tx).parameters();
+      const sql = `SELECT sha256 FROM ${tableOf(tx, BlobEntity)} WHERE store_name = ${parameters.bind(storeName)} AND last_referenced_at < ${parameters.bind(cutoff)} AND sha256 > ${parameters.bind(after)} ORDER BY sha256 LIMIT ${limit}`;
+      return ((await tx.query(sql, parameters.values)) as Array<{ sha256: string }>).map((row) => row.sha256);
+    });
+  }
+
+  /** Deletes the records of `sha256s` still last referenced before `cutoff`, in `tx`; answers those deleted, with their sizes. */
+  async deleteUnreferenced(tx: EntityManager, storeName: string, sha256s: readonly string[], cutoff: number): Promise<Array<{ sha256: string; size: number }>> {
+    if (sha256s.length === 0) return [];
+    const parameters = Dialect.of(tx).parameters();
+    const sql = `DELETE FROM ${tableOf(tx, BlobEntity)} WHERE store_name = ${parameters.bind(storeName)} AND ${parameters.inList('sha256', sha256s)} AND last_referenced_at < ${parameters.bind(cutoff)} RETURNING sha256, size`;
+    return rowsOf<{ sha256: string; size: string | number }>(await tx.query(sql, parameters.values)).map((row) => ({ sha256: row.sha256, size: Number(row.size) }));
+  }
+}
+
+/** The rows of an UPDATE or DELETE with RETURNING: TypeORM's PostgreSQL driver answers `[rows, count]`, SQLite's the rows. */
+function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
+  return result as T[];
 }
