@@ -11,7 +11,8 @@ import {
 import type { FileProfileStatus, FileProfileView } from './profile.service';
 import type { ColumnProfile, ProfileColumnType, TabularFormat } from './profile.types';
 
-const STATUS: Record<FileProfileStatus, ProfileStatus> = {
+/** Statuses of files and versions. */
+export const STATUS: Record<FileProfileStatus, ProfileStatus> = {
   pending: ProfileStatus.PENDING,
   ready: ProfileStatus.READY,
   failed: ProfileStatus.FAILED,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Dialect, tableOf } from '@trellis/platform';
 import { DataSource, type EntityManager } from 'typeorm';
+import { VersionFileEntity } from '../versions/version.entity';
 import { BlobProfileEntity } from './profile.entity';
 import type { TableProfile, TabularFormat } from './profile.types';
 
@@ -10,6 +11,16 @@ export interface ProfileTask {
   format: TabularFormat;
   storeName: string;
 }
+
+/** How many of a version's files are tabular, and how many of those are profiled or failed. */
+export interface VersionProfileCounts {
+  tabular: number;
+  ready: number;
+  failed: number;
+}
+
+/** The format of a file by its extension, in SQL: the same rule as tabularFormatOf. */
+const FORMAT_OF_PATH = `CASE WHEN lower(f.path) LIKE '%.csv' THEN 'csv' WHEN lower(f.path) LIKE '%.jsonl' OR lower(f.path) LIKE '%.ndjson' THEN 'jsonl' WHEN lower(f.path) LIKE '%.parquet' THEN 'parquet' END`;
 
 /** Reads and writes blob profiles; the only part of the feature that knows the database. */
 @Injectable()
@@ -51,5 +62,19 @@ export class ProfileRepository {
     if (keys.length === 0) return new Map();
     const found = await this.dataSource.getRepository(BlobProfileEntity).find({ where: keys.map((k) => ({ sha256: k.sha256, format: k.format })) });
     return new Map(found.map((row) => [`${row.sha256}/${row.format}`, row]));
+  }
+
+  /** Counts over all of a version's files: tabular ones, and those ready or failed. */
+  async versionCounts(versionId: string): Promise<VersionProfileCounts> {
+    const parameters = Dialect.of(this.dataSource).parameters();
+    const files = tableOf(this.dataSource, VersionFileEntity);
+    const profiles = tableOf(this.dataSource, BlobProfileEntity);
+    const sql = `SELECT count(*) AS tabular,
+        coalesce(sum(CASE WHEN p.status = 'ready' THEN 1 ELSE 0 END), 0) AS ready,
+        coalesce(sum(CASE WHEN p.status = 'failed' THEN 1 ELSE 0 END), 0) AS failed
+      FROM ${files} f LEFT JOIN ${profiles} p ON p.sha256 = f.sha256 AND p.format = ${FORMAT_OF_PATH}
+      WHERE f.version_id = ${parameters.bind(versionId)} AND ${FORMAT_OF_PATH} IS NOT NULL`;
+    const [row]: Array<{ tabular: string | number; ready: string | number; failed: string | number }> = await this.dataSource.query(sql, parameters.values);
+    return { tabular: Number(row.tabular), ready: Number(row.ready), failed: Number(row.failed) };
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { type Caller, InvalidArgumentError } from '@trellis/platform';
 import { VersionService } from '../versions/version.service';
 import type { BlobProfileEntity } from './profile.entity';
-import { ProfileRepository } from './profile.repository';
+import { ProfileRepository, type VersionProfileCounts } from './profile.repository';
 import type { TableProfile, TabularFormat } from './profile.types';
 import { tabularFormatOf } from './tabular-format';
 
@@ -37,10 +37,11 @@ export class ProfileService {
     number: number,
     prefix: string,
     query: { pageSize: number; pageToken: string },
-  ): Promise<{ items: FileProfileView[]; nextPageToken: string }> {
+  ): Promise<{ items: FileProfileView[]; nextPageToken: string; status: FileProfileStatus; counts: VersionProfileCounts }> {
     if (!Number.isInteger(query.pageSize) || query.pageSize < 0 || query.pageSize > MAX_PROFILE_PAGE_SIZE) {
       throw new InvalidArgumentError(`must be between 0 and ${MAX_PROFILE_PAGE_SIZE}`, 'page_size');
     }
+    const { version } = await this.versions.get(caller, datasetId, number);
     const page = await this.versions.files(caller, datasetId, number, prefix, { pageSize: query.pageSize || PROFILE_PAGE_SIZE, pageToken: query.pageToken });
     const keys = page.items.flatMap((file) => {
       const format = tabularFormatOf(file.path);
@@ -52,8 +53,15 @@ export class ProfileService {
       if (!format) return { path: file.path, status: 'skipped', message: '' };
       return { path: file.path, format, ...viewOf(rows.get(`${file.sha256}/${format}`)) };
     });
-    return { items, nextPageToken: page.nextPageToken };
+    const counts = await this.repository.versionCounts(version.id);
+    return { items, nextPageToken: page.nextPageToken, status: versionStatus(counts), counts };
   }
+}
+
+function versionStatus({ tabular, ready, failed }: VersionProfileCounts): FileProfileStatus {
+  if (tabular === 0) return 'skipped';
+  if (ready + failed < tabular) return 'pending';
+  return failed > 0 ? 'failed' : 'ready';
 }
 
 function viewOf(row: BlobProfileEntity | undefined): Pick<FileProfileView, 'status' | 'message' | 'profile'> {

@@ -76,9 +76,11 @@ describe.each(serviceDatabases('data'))('dataset profiles (%s)', (_database, dat
 
     const answer = await eventually(async () => {
       const page = await profiles.getVersionProfile({ datasetId, version: 1n });
-      expect(page.files.filter((f) => f.status === ProfileStatus.PENDING)).toEqual([]);
+      expect(page.status).not.toBe(ProfileStatus.PENDING);
       return page;
     });
+    // One tabular file failed, so the version is FAILED; its counts say how many of each.
+    expect(answer).toMatchObject({ status: ProfileStatus.FAILED, tabularFiles: 3n, readyFiles: 2n, failedFiles: 1n });
     const byPath = new Map(answer.files.map((f) => [f.path, f]));
     expect([...byPath.keys()]).toEqual(['README.md', 'broken.parquet', 'extra/rows.jsonl', 'train.csv']);
     expect(byPath.get('README.md')).toMatchObject({ status: ProfileStatus.SKIPPED, columns: [] });
@@ -120,6 +122,7 @@ describe.each(serviceDatabases('data'))('dataset profiles (%s)', (_database, dat
       { part: { case: 'changes', value: { put: [await stored('other.txt', 'x')] } } },
     ]);
     const child = await profiles.getVersionProfile({ datasetId, version: 2n });
+    expect(child).toMatchObject({ status: ProfileStatus.READY, tabularFiles: 1n, readyFiles: 1n, failedFiles: 0n });
     expect(child.files.map((f) => [f.path, f.status])).toEqual([
       ['other.txt', ProfileStatus.SKIPPED],
       ['t.csv', ProfileStatus.READY],
@@ -141,13 +144,19 @@ describe.each(serviceDatabases('data'))('dataset profiles (%s)', (_database, dat
     expect(row?.message).toBe('gave up after 3 attempts that did not finish');
   });
 
-  it('refuses a bad request naming the field, and hides other projects\' versions', async () => {
+  it('refuses a bad request naming the field, hides other projects\' versions, and calls a version without tabular files SKIPPED', async () => {
     const datasetId = (await editor.createDataset({ projectId: 'pp', name: 'hidden' })).dataset!.id;
     await editor.commitDatasetVersion([
       { part: { case: 'header', value: { datasetId } } },
       { part: { case: 'changes', value: { put: [await stored('a.csv', 'a\n1\n')] } } },
     ]);
     expect(await failure(profiles.getVersionProfile({ datasetId: '', version: 1n }))).toMatchObject({ code: status.INVALID_ARGUMENT });
+    const readme = (await editor.createDataset({ projectId: 'pp', name: 'docs-only' })).dataset!.id;
+    await editor.commitDatasetVersion([
+      { part: { case: 'header', value: { datasetId: readme } } },
+      { part: { case: 'changes', value: { put: [await stored('README.md', '# docs')] } } },
+    ]);
+    expect(await profiles.getVersionProfile({ datasetId: readme, version: 1n })).toMatchObject({ status: ProfileStatus.SKIPPED, tabularFiles: 0n });
     expect((await failure(profiles.getVersionProfile({ datasetId, version: 1n, pageSize: 101 })))?.details).toMatch(/page_size/);
     expect(await failure(profiles.getVersionProfile({ datasetId, version: 9n }))).toMatchObject({ code: status.NOT_FOUND });
     expect(await failure(outsider.getVersionProfile({ datasetId, version: 1n }))).toMatchObject({ code: status.NOT_FOUND });
