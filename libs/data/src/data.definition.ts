@@ -1,5 +1,6 @@
 import { defineService, subscription } from '@trellis/platform';
 import { BlobServiceDesc, DataServiceDesc, LineageServiceDesc, RunInputsLoggedEventSchema, VersionCreatedEventSchema } from '@trellis/proto';
+import { BlobGcWorker } from './blobs/blob-gc.worker';
 import { BlobUploadEntity, BlobUploadPartEntity } from './blobs/blob-upload.entity';
 import { BlobEntity } from './blobs/blob.entity';
 import { DatasetEntity } from './datasets/dataset.entity';
@@ -34,7 +35,7 @@ export const dataService = defineService({
     subscription({ subject: VERSION_CREATED, schema: VersionCreatedEventSchema, handler: VersionCreatedHandler }),
     subscription({ subject: VERSION_COMMITTED, schema: DatasetVersionCommittedEventSchema, handler: VersionCommittedHandler }),
   ],
-  workers: [ProfileWorker],
+  workers: [ProfileWorker, BlobGcWorker],
   plugins: {
     storage: { purpose: 'stores blobs, each once per instance under its sha256' },
   },

@@ -8,6 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { dataService } from '../data.definition';
 import { BlobEntity } from './blob.entity';
 import { BlobGcService } from './blob-gc.service';
+import { BlobGcWorker } from './blob-gc.worker';
+import { BlobUploadEntity } from './blob-upload.entity';
 import { blobKey } from './blob-store';
 import { startTestStorage, type TestStorage } from './test-storage';
 
@@ -107,5 +109,20 @@ describe.each(serviceDatabases('data'))('garbage collection of blobs (%s)', (_da
       const files = (await data.listDatasetVersionFiles({ datasetId, version: version.version })).files;
       for (const file of files) expect(await stored(file.sha256)).toBe(true);
     }
+  });
+
+  it("drops expired uploads and their staged parts in the worker's sweep", async () => {
+    const bytes = randomBytes(4096);
+    const { uploadId } = await blobs.startBlobUpload({ projectId: 'p1', sha256: sha256Of(bytes), size: BigInt(bytes.length) });
+    await blobs.uploadBlobPart(
+      (async function* () {
+        yield { part: { case: 'header' as const, value: { uploadId, partNumber: 1, size: BigInt(bytes.length) } } };
+        yield { part: { case: 'chunk' as const, value: bytes } };
+      })(),
+    );
+    await service.dataSource.transaction((tx) => tx.update(BlobUploadEntity, { id: uploadId }, { expiresAt: Date.now() - 1 }));
+    await service.app.get(BlobGcWorker).sweep();
+    expect((await blobs.listBlobUploadParts({ uploadId }).catch((error: ServiceError) => error))).toMatchObject({ code: status.NOT_FOUND });
+    expect((await store.list({ prefix: 'blobs/uploads/' })).objects).toEqual([]);
   });
 });

@@ -6,5 +6,5 @@ import { BlobService } from './blob.service';
 import { BlobStore } from './blob-store';
 
 /** Content-addressed blobs: the BlobService handlers, uploads in one stream or in parts, downloads, and which each storage instance holds. */
-@Module({ controllers: [BlobGrpc], providers: [BlobStore, BlobRepository, BlobService, BlobUploadRepository], exports: [BlobStore, BlobRepository] })
+@Module({ controllers: [BlobGrpc], providers: [BlobStore, BlobRepository, BlobService, BlobUploadRepository], exports: [BlobStore, BlobRepository, BlobService, BlobUploadRepository] })
 export class BlobsModule {}
