@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { gatewayEdge } from '@trellis/gateway';
+import { EXPOSED_SERVICES, gatewayEdge } from '@trellis/gateway';
 import { governanceService } from '@trellis/governance';
 import { ConfigError, loadConfig, PlatformRuntime, runProcess, StartupError, type RunningProcess } from '@trellis/platform';
 import { ExperimentServiceDesc, IdentityServiceDesc } from '@trellis/proto';
@@ -93,9 +93,10 @@ describe('a gateway that cannot start says why', () => {
     const error = await gatewayEdge.start({ runtime, upstreams: {} }).catch((thrown: unknown) => thrown);
     await runtime.close();
     expect(error).toBeInstanceOf(ConfigError);
+    const variables = Object.keys(EXPOSED_SERVICES).map((service) => `TRELLIS_GATEWAY_UPSTREAM_${service.toUpperCase()}`);
+    expect(variables.slice(0, 3)).toEqual(['TRELLIS_GATEWAY_UPSTREAM_GOVERNANCE', 'TRELLIS_GATEWAY_UPSTREAM_TRACKING', 'TRELLIS_GATEWAY_UPSTREAM_REGISTRY']);
     expect((error as Error).message).toBe(
-      "the gateway has no upstreams: set gateway.upstreams.<service> to host:port of each service's gRPC server " +
-        "(TRELLIS_GATEWAY_UPSTREAM_GOVERNANCE, TRELLIS_GATEWAY_UPSTREAM_TRACKING, TRELLIS_GATEWAY_UPSTREAM_REGISTRY); governance's is needed for API keys",
+      `the gateway has no upstreams: set gateway.upstreams.<service> to host:port of each service's gRPC server (${variables.join(', ')}); governance's is needed for API keys`,
     );
   });
 
@@ -104,8 +105,9 @@ describe('a gateway that cannot start says why', () => {
     const error = await gatewayEdge.start({ runtime, upstreams: {} }).catch((thrown: unknown) => thrown);
     await runtime.close();
     expect((error as Error).message).toBe(
-      'gateway.upstreams.trackng (TRELLIS_GATEWAY_UPSTREAM_TRACKNG): the gateway serves no service of that name; it serves governance, tracking, registry',
+      `gateway.upstreams.trackng (TRELLIS_GATEWAY_UPSTREAM_TRACKNG): the gateway serves no service of that name; it serves ${Object.keys(EXPOSED_SERVICES).join(', ')}`,
     );
+    expect(Object.keys(EXPOSED_SERVICES)).toEqual(expect.arrayContaining(['governance', 'tracking', 'registry', 'data']));
   });
 
   it('names gateway.port when its port is in use', async () => {
