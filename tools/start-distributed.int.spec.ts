@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..');
-const SERVICES = ['governance', 'tracking', 'registry'];
+const SERVICES = ['governance', 'tracking', 'registry', 'data'];
 
 /**
  * `npm run start:distributed` as a newcomer runs it: the script builds, checks PostgreSQL and NATS,
@@ -74,7 +74,7 @@ describe('npm run start:distributed', () => {
   it('prints where every process listens, each with its own ops port, the data directory and the admin key', () => {
     for (const name of [...SERVICES, 'gateway']) expect(output).toMatch(new RegExp(`\\n  ${name.padEnd(12)} \\S+ {3}ops http://127\\.0\\.0\\.1:\\d+\\n`));
     const opsPorts = [...output.matchAll(/ {3}ops http:\/\/127\.0\.0\.1:(\d+)\n/g)].map((match) => match[1]);
-    expect(new Set(opsPorts).size).toBe(4);
+    expect(new Set(opsPorts).size).toBe(SERVICES.length + 1);
     expect(output).toContain(`\n  ${'data'.padEnd(12)} ${dataDir}\n`);
     expect(adminKey()).toMatch(/^trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
   });
@@ -109,7 +109,7 @@ describe('npm run start:distributed', () => {
     const response = await fetch(`${gatewayUrl()}/readyz`);
     expect(response.status).toBe(200);
     const { checks } = (await response.json()) as { checks: Array<{ name: string; ok: boolean }> };
-    expect(checks.map((check) => check.name).sort()).toEqual(['events.nats', 'gateway.upstream.governance', 'gateway.upstream.registry', 'gateway.upstream.tracking']);
+    expect(checks.map((check) => check.name).sort()).toEqual(['events.nats', ...SERVICES.map((service) => `gateway.upstream.${service}`)].sort());
   });
 
   it('takes an MLflow flow through the gateway: experiment, run, metrics, an artifact, and a registered version copied from the run', async () => {
