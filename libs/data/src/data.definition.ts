@@ -3,6 +3,7 @@ import { BlobServiceDesc, DataServiceDesc, LineageServiceDesc, RunInputsLoggedEv
 import { BlobGcWorker } from './blobs/blob-gc.worker';
 import { BlobUploadEntity, BlobUploadPartEntity } from './blobs/blob-upload.entity';
 import { BlobEntity } from './blobs/blob.entity';
+import { ProjectBlobEntity } from './blobs/project-blob.entity';
 import { DatasetEntity } from './datasets/dataset.entity';
 import { VersionEntity, VersionFileEntity, VersionTagEntity } from './versions/version.entity';
 import { dataConfig } from './data.config';
@@ -14,6 +15,7 @@ import { CreateDataTables1796437705052 } from './migrations/1796437705052-create
 import { CreateVersionTables1796440000000 } from './migrations/1796440000000-create-version-tables';
 import { CreateBlobsTable1796460000000 } from './migrations/1796460000000-create-blobs-table';
 import { CreateBlobUploadsTables1796460100000 } from './migrations/1796460100000-create-blob-uploads-tables';
+import { CreateProjectBlobsTable1796461000000 } from './migrations/1796461000000-create-project-blobs-table';
 import { CreateLineageTables1796470000000 } from './migrations/1796470000000-create-lineage-tables';
 import { CreateBlobProfilesTable1796450000000 } from './migrations/1796450000000-create-blob-profiles-table';
 import { BlobProfileEntity } from './profiles/profile.entity';
@@ -39,6 +41,6 @@ export const dataService = defineService({
   plugins: {
     storage: { purpose: 'stores blobs, each once per instance under its sha256' },
   },
-  entities: [DatasetEntity, VersionEntity, VersionFileEntity, VersionTagEntity, BlobEntity, BlobUploadEntity, BlobUploadPartEntity, LineageNodeEntity, LineageEdgeEntity, BlobProfileEntity],
-  migrations: [CreateDataTables1796437705052, CreateVersionTables1796440000000, CreateBlobProfilesTable1796450000000, CreateBlobsTable1796460000000, CreateBlobUploadsTables1796460100000, CreateLineageTables1796470000000],
+  entities: [DatasetEntity, VersionEntity, VersionFileEntity, VersionTagEntity, BlobEntity, ProjectBlobEntity, BlobUploadEntity, BlobUploadPartEntity, LineageNodeEntity, LineageEdgeEntity, BlobProfileEntity],
+  migrations: [CreateDataTables1796437705052, CreateVersionTables1796440000000, CreateBlobProfilesTable1796450000000, CreateBlobsTable1796460000000, CreateBlobUploadsTables1796460100000, CreateProjectBlobsTable1796461000000, CreateLineageTables1796470000000],
 });

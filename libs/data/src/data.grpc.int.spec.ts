@@ -167,7 +167,7 @@ describe.each(serviceDatabases('data'))('data through gRPC (%s)', (_database, da
       const sha256 = createHash('sha256').update(content).digest('hex');
       const blobs = service.app.get(BlobRepository);
       const storeName = await service.app.get(BlobStore).storeNameFor(projectId);
-      await blobs.transaction((tx) => blobs.record(tx, storeName, sha256, content.length, Date.now()));
+      await blobs.transaction((tx) => blobs.record(tx, projectId, storeName, sha256, content.length, Date.now()));
       return { path, sizeBytes: BigInt(content.length), sha256, mediaType: 'text/plain' };
     };
     const unstored = (path: string, content: string) => ({ path, sizeBytes: BigInt(content.length), sha256: createHash('sha256').update(content).digest('hex'), mediaType: '' });

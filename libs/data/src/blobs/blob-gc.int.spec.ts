@@ -7,6 +7,7 @@ import { serviceDatabases, type ServiceDatabase } from '@trellis/testing';
 import { createHash, randomBytes } from 'node:crypto';
 import { dataService } from '../data.definition';
 import { BlobEntity } from './blob.entity';
+import { ProjectBlobEntity } from './project-blob.entity';
 import { BlobGcService } from './blob-gc.service';
 import { BlobGcWorker } from './blob-gc.worker';
 import { BlobUploadEntity } from './blob-upload.entity';
@@ -26,10 +27,10 @@ describe.each(serviceDatabases('data'))('garbage collection of blobs (%s)', (_da
   let data: GrpcClient<(typeof DataServiceDesc)['method']>;
   let blobs: GrpcClient<(typeof BlobServiceDesc)['method']>;
 
-  const upload = async (bytes: Buffer) => {
+  const upload = async (bytes: Buffer, projectId = 'p1') => {
     await blobs.uploadBlob(
       (async function* () {
-        yield { part: { case: 'header' as const, value: { projectId: 'p1', sha256: sha256Of(bytes), size: BigInt(bytes.length) } } };
+        yield { part: { case: 'header' as const, value: { projectId, sha256: sha256Of(bytes), size: BigInt(bytes.length) } } };
         yield { part: { case: 'chunk' as const, value: bytes } };
       })(),
     );
@@ -42,8 +43,12 @@ describe.each(serviceDatabases('data'))('garbage collection of blobs (%s)', (_da
         yield { part: { case: 'changes' as const, value: { put: files.map((file, i) => ({ path: `${tag}/${i}.bin`, sizeBytes: BigInt(file.size), sha256: file.sha256 })) } } };
       })(),
     );
-  /** Every blob's mark moved past the grace period, as if it were stored and last named long ago. */
-  const age = () => service.dataSource.transaction((tx) => tx.update(BlobEntity, { storeName: 'default' }, { lastReferencedAt: Date.now() - 10 * GRACE }));
+  /** Every blob's and every project hold's mark moved past the grace period, as if they were stored and last named long ago. */
+  const age = () =>
+    service.dataSource.transaction(async (tx) => {
+      await tx.update(BlobEntity, { storeName: 'default' }, { lastReferencedAt: Date.now() - 10 * GRACE });
+      await tx.update(ProjectBlobEntity, { storeName: 'default' }, { lastReferencedAt: Date.now() - 10 * GRACE });
+    });
   const stored = async (sha256: string) => (await store.head(blobKey(sha256))) !== undefined;
 
   beforeAll(async () => {
@@ -53,7 +58,7 @@ describe.each(serviceDatabases('data'))('garbage collection of blobs (%s)', (_da
     service = await platform.startService(dataService);
     store = storage.stores.get('default')!;
     gc = service.app.get(BlobGcService);
-    const identity = { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' as const }] };
+    const identity = { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' as const }, { project: 'p2', role: 'editor' as const }] };
     data = await platform.client(DataServiceDesc, service.grpcAddress, identity);
     blobs = await platform.client(BlobServiceDesc, service.grpcAddress, identity);
   });
@@ -70,16 +75,16 @@ describe.each(serviceDatabases('data'))('garbage collection of blobs (%s)', (_da
     const orphan = await upload(randomBytes(3000));
     await commit(datasetId, kept, 'v1');
 
-    expect(await gc.collect(GRACE)).toEqual([{ storeName: 'default', deletedBlobs: 0, freedBytes: 0 }]);
+    expect(await gc.collect(GRACE)).toEqual([{ storeName: 'default', deletedBlobs: 0, freedBytes: 0, releasedHolds: 0 }]);
     await age();
-    expect(await gc.collect(GRACE)).toEqual([{ storeName: 'default', deletedBlobs: 1, freedBytes: 3000 }]);
+    expect(await gc.collect(GRACE)).toEqual([{ storeName: 'default', deletedBlobs: 1, freedBytes: 3000, releasedHolds: 1 }]);
     expect(await stored(orphan.sha256)).toBe(false);
     expect((await blobs.findMissingBlobs({ projectId: 'p1', sha256s: [orphan.sha256, ...kept.map((blob) => blob.sha256)] })).missing).toEqual([orphan.sha256]);
     for (const blob of kept) expect(await stored(blob.sha256)).toBe(true);
 
     await data.deleteDatasetVersion({ datasetId, version: 1n });
     await age();
-    expect(await gc.collect(GRACE)).toEqual([{ storeName: 'default', deletedBlobs: 2, freedBytes: 3000 }]);
+    expect(await gc.collect(GRACE)).toEqual([{ storeName: 'default', deletedBlobs: 2, freedBytes: 3000, releasedHolds: 2 }]);
     for (const blob of kept) expect(await stored(blob.sha256)).toBe(false);
   });
 
@@ -109,6 +114,25 @@ describe.each(serviceDatabases('data'))('garbage collection of blobs (%s)', (_da
       const files = (await data.listDatasetVersionFiles({ datasetId, version: version.version })).files;
       for (const file of files) expect(await stored(file.sha256)).toBe(true);
     }
+  });
+
+  it("drops a project's hold that no live version of the project names, keeping the bytes while another project's version names them", async () => {
+    const datasetId = (await data.createDataset({ projectId: 'p1', name: 'gc-holds' })).dataset!.id;
+    const shared = randomBytes(1500);
+    const both = await upload(shared);
+    await upload(shared, 'p2');
+    const p2Only = await upload(randomBytes(700), 'p2');
+    const p2Dataset = (await data.createDataset({ projectId: 'p2', name: 'gc-holds' })).dataset!.id;
+    await commit(datasetId, [both], 'h1');
+    await commit(p2Dataset, [p2Only], 'h1');
+    await age();
+
+    expect(await gc.collect(GRACE)).toEqual([{ storeName: 'default', deletedBlobs: 0, freedBytes: 0, releasedHolds: 1 }]);
+    expect((await blobs.findMissingBlobs({ projectId: 'p2', sha256s: [both.sha256, p2Only.sha256] })).missing).toEqual([both.sha256]);
+    expect((await blobs.findMissingBlobs({ projectId: 'p1', sha256s: [both.sha256, p2Only.sha256] })).missing).toEqual([p2Only.sha256]);
+    expect(await stored(both.sha256)).toBe(true);
+    const released = await commit(p2Dataset, [both], 'h2').catch((error: ServiceError) => error);
+    expect(statusDetailsOf((released as ServiceError).metadata)?.reason).toBe('BLOBS_MISSING');
   });
 
   it("drops expired uploads and their staged parts in the worker's sweep", async () => {

@@ -30,8 +30,9 @@ export function checkSha256(value: string, field: string): void {
 }
 
 /**
- * The blobs of each project's storage instance: which are stored, where, and the instance itself.
- * A blob is stored once per instance; the `blobs` table records what each instance holds.
+ * The blobs of each project's storage instance: which the project holds, where, and the instance
+ * itself. A blob is stored once per instance (the `blobs` table); what each project may see, name
+ * and read is what it holds (the `project_blobs` table).
  */
 @Injectable()
 export class BlobStore {
@@ -51,20 +52,24 @@ export class BlobStore {
   }
 
   /**
-   * Which of `sha256s` the project's storage instance lacks, in the order given, each once.
-   * Throws INVALID_ARGUMENT naming `field[i]` for a digest that is not 64 lowercase hex, and for
-   * more than {@link MAX_DIGESTS_PER_CALL} digests.
+   * Which of `sha256s` the project does not hold in its storage instance, in the order given, each
+   * once. Throws INVALID_ARGUMENT naming `field[i]` for a digest that is not 64 lowercase hex, and
+   * for more than {@link MAX_DIGESTS_PER_CALL} digests.
    */
   async missing(projectId: string, sha256s: readonly string[], field = 'sha256s'): Promise<string[]> {
-    return this.missingIn(await this.storeNameFor(projectId), sha256s, field);
+    return this.missingIn(projectId, await this.storeNameFor(projectId), sha256s, field);
   }
 
-  /** Which of `sha256s` the instance `storeName` lacks, in the order given, each once; checked as in `missing`. */
-  async missingIn(storeName: string, sha256s: readonly string[], field = 'sha256s'): Promise<string[]> {
+  /**
+   * Which of `sha256s` the project does not hold in the instance `storeName`, in the order given,
+   * each once; checked as in `missing`. A blob only other projects hold is missing: knowing a
+   * digest gives a project neither the knowledge that it is stored nor its bytes.
+   */
+  async missingIn(projectId: string, storeName: string, sha256s: readonly string[], field = 'sha256s'): Promise<string[]> {
     if (sha256s.length > MAX_DIGESTS_PER_CALL) throw new InvalidArgumentError(`at most ${MAX_DIGESTS_PER_CALL} digests per call (got ${sha256s.length})`, field);
     sha256s.forEach((sha256, index) => checkSha256(sha256, `${field}[${index}]`));
     const unique = [...new Set(sha256s)];
-    const stored = await this.repository.storedOf(storeName, unique);
-    return unique.filter((sha256) => !stored.has(sha256));
+    const held = await this.repository.heldOf(projectId, storeName, unique);
+    return unique.filter((sha256) => !held.has(sha256));
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { type Caller, checkRequired, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@trellis/platform';
 import { InvalidPartError, MULTIPART_LIMITS, type ObjectStore } from '@trellis/plugin-sdk';
 import { randomUUID } from 'node:crypto';
-import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline, type Readable, Transform, type TransformCallback, Writable } from 'node:stream';
 import { BlobUploadEntity } from './blob-upload.entity';
 import { BlobUploadRepository } from './blob-upload.repository';
 import { BlobRepository } from './blob.repository';
@@ -50,9 +50,9 @@ export interface UploadPart {
 }
 
 /**
- * Content-addressed blobs: which a project's storage instance lacks, uploads that store a blob
- * under its digest only when its bytes match it, and downloads. A blob is written once per
- * instance: an upload of one already stored writes nothing.
+ * Content-addressed blobs: which a project does not hold, uploads that store a blob under its
+ * digest only when its bytes match it, and downloads of the blobs a project holds. A blob is
+ * written once per instance: an upload of one already stored writes nothing.
  */
 @Injectable()
 export class BlobService {
@@ -62,33 +62,34 @@ export class BlobService {
     private readonly uploads: BlobUploadRepository,
   ) {}
 
-  /** Which of `sha256s` the project's instance lacks, and the instance's name. */
+  /** Which of `sha256s` the project does not hold in its instance, and the instance's name. */
   async findMissing(caller: Caller, projectId: string, sha256s: readonly string[]): Promise<{ missing: string[]; storeName: string }> {
     checkRequired(projectId, 'project_id');
     caller.assert('create', BLOB_KIND, { projectId });
     const storeName = await this.blobs.storeNameFor(projectId);
-    return { missing: await this.blobs.missingIn(storeName, sha256s), storeName };
+    return { missing: await this.blobs.missingIn(projectId, storeName, sha256s), storeName };
   }
 
   /**
    * Stores `body` under its digest, hashed while it is written: a mismatch of digest or size fails
-   * the write, so nothing is stored. A blob already stored is not written again (its bytes are read
-   * and dropped, so that the client's stream ends normally).
+   * the write, so nothing is stored. A blob the project holds already is not written again (its
+   * bytes are read and dropped, so that the client's stream ends normally); one only other projects
+   * hold is hashed and, when it matches, held by this project too, its stored bytes left as they are.
    */
   async upload(caller: Caller, header: BlobHeader, body: Readable): Promise<{ blob: StoredBlob; alreadyStored: boolean }> {
     const expected = this.checkHeader(caller, header, 'header.');
     const storeName = await this.blobs.storeNameFor(header.projectId);
-    const stored = await this.repository.find(storeName, expected.sha256);
-    if (stored) {
+    const held = await this.repository.findHeld(header.projectId, storeName, expected.sha256);
+    if (held) {
       await drain(body);
-      return { blob: { sha256: stored.sha256, size: stored.size, storeName }, alreadyStored: true };
+      return { blob: { sha256: held.sha256, size: held.size, storeName }, alreadyStored: true };
     }
-    await this.storeVerified(await this.blobs.open(storeName), body, expected);
-    await this.record(storeName, expected);
+    await this.storeOnce(storeName, body, expected);
+    await this.record(header.projectId, storeName, expected);
     return { blob: { ...expected, storeName }, alreadyStored: false };
   }
 
-  /** The blob's bytes (or `length` of them from `offset`; 0 is to the end), if the project's instance holds it. */
+  /** The blob's bytes (or `length` of them from `offset`; 0 is to the end), if the project holds it; NOT_FOUND otherwise, whoever else does. */
   async download(caller: Caller, projectId: string, sha256: string, offset: number, length: number): Promise<{ blob: StoredBlob; body: Readable }> {
     checkRequired(projectId, 'project_id');
     caller.assert('read', BLOB_KIND, { projectId });
@@ -96,8 +97,8 @@ export class BlobService {
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError('must be a byte offset of 0 or more', 'offset');
     if (!Number.isSafeInteger(length) || length < 0) throw new InvalidArgumentError('must be a byte count of 0 (to the end) or more', 'length');
     const storeName = await this.blobs.storeNameFor(projectId);
-    const stored = await this.repository.find(storeName, sha256);
-    if (!stored) throw new NotFoundError(`the storage instance of project ${projectId} holds no blob ${sha256.slice(0, 12)}...`, { reason: 'BLOB_NOT_FOUND' });
+    const stored = await this.repository.findHeld(projectId, storeName, sha256);
+    if (!stored) throw new NotFoundError(`project ${projectId} holds no blob ${sha256.slice(0, 12)}...`, { reason: 'BLOB_NOT_FOUND' });
     if (offset > 0 && offset >= stored.size) throw new InvalidArgumentError(`starts past the end of the blob's ${stored.size} bytes`, 'offset');
     const store = await this.blobs.open(storeName);
     const range = offset === 0 && length === 0 ? undefined : { offset, ...(length > 0 ? { length } : {}) };
@@ -105,11 +106,11 @@ export class BlobService {
     return { blob: { sha256, size: stored.size, storeName }, body };
   }
 
-  /** Opens an upload in parts, or through a presigned URL; none when the blob is already stored. */
+  /** Opens an upload in parts, or through a presigned URL; none when the project holds the blob already. */
   async start(caller: Caller, header: BlobHeader, presign: boolean): Promise<StartedUpload> {
     const expected = this.checkHeader(caller, header, '');
     const storeName = await this.blobs.storeNameFor(header.projectId);
-    if (await this.repository.find(storeName, expected.sha256)) return { uploadId: '', alreadyStored: true, presignedUrl: '', expiresAt: 0 };
+    if (await this.repository.findHeld(header.projectId, storeName, expected.sha256)) return { uploadId: '', alreadyStored: true, presignedUrl: '', expiresAt: 0 };
     const store = await this.blobs.open(storeName);
     const id = randomUUID();
     const now = Date.now();
@@ -158,7 +159,8 @@ export class BlobService {
 
   /**
    * Joins the upload's parts (or takes its presigned URL's object) and stores the blob under its
-   * digest when the bytes match, reading them once more to hash them; the staged bytes are deleted
+   * digest when the bytes match, reading them once more to hash them (bytes the instance holds
+   * already are hashed too, and not written again); the staged bytes are deleted
    * and the upload ends either way, unless its parts cannot be joined (the client may fix them).
    */
   async complete(caller: Caller, uploadId: string): Promise<StoredBlob> {
@@ -184,8 +186,8 @@ export class BlobService {
     }
     const expected = { sha256: upload.sha256, size: upload.size };
     try {
-      if (!(await this.repository.find(upload.storeName, upload.sha256))) await this.storeVerified(store, await store.get(staged), expected);
-      await this.record(upload.storeName, expected);
+      await this.storeOnce(upload.storeName, await store.get(staged), expected, store);
+      await this.record(upload.projectId, upload.storeName, expected);
     } finally {
       await store.delete(staged);
       await this.uploads.delete(upload.id);
@@ -234,9 +236,18 @@ export class BlobService {
     if (!caller.can('create', BLOB_KIND, { projectId: upload.projectId })) throw uploadNotFound(upload.id);
   }
 
-  /** Writes `source` under its digest's key through a DigestCheck: on a mismatch the write fails and nothing is stored. */
-  private async storeVerified(store: ObjectStore, source: Readable, expected: ExpectedBlob): Promise<void> {
+  /**
+   * Writes `source` under its digest's key through a DigestCheck: on a mismatch the write fails and
+   * nothing is stored. Bytes the instance stores already (for any project) are only hashed, so a
+   * caller proves it has them without the stored object being written again.
+   */
+  private async storeOnce(storeName: string, source: Readable, expected: ExpectedBlob, opened?: ObjectStore): Promise<void> {
     const check = new DigestCheck(expected);
+    if (await this.repository.find(storeName, expected.sha256)) {
+      await new Promise<void>((resolve, reject) => pipeline(source, check, new Writable({ write: (_chunk, _encoding, done) => done() }), (error) => (error ? reject(check.failure ?? error) : resolve())));
+      return;
+    }
+    const store = opened ?? (await this.blobs.open(storeName));
     pipeline(source, check, () => undefined);
     try {
       await store.put(blobKey(expected.sha256), check);
@@ -245,8 +256,8 @@ export class BlobService {
     }
   }
 
-  private record(storeName: string, expected: ExpectedBlob): Promise<void> {
-    return this.repository.transaction((tx) => this.repository.record(tx, storeName, expected.sha256, expected.size, Date.now()));
+  private record(projectId: string, storeName: string, expected: ExpectedBlob): Promise<void> {
+    return this.repository.transaction((tx) => this.repository.record(tx, projectId, storeName, expected.sha256, expected.size, Date.now()));
   }
 }
 

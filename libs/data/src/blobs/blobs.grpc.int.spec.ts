@@ -2,7 +2,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { callEveryMethodWithoutToken, statusDetailsOf, type GrpcClient, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
 import type { ObjectStore } from '@trellis/plugin-sdk';
-import { BlobServiceDesc, PluginInstanceServiceDesc, PluginKind } from '@trellis/proto';
+import { BlobServiceDesc, DataServiceDesc, PluginInstanceServiceDesc, PluginKind } from '@trellis/proto';
 import { serviceDatabases, type ServiceDatabase } from '@trellis/testing';
 import { createHash, randomBytes } from 'node:crypto';
 import { dataService } from '../data.definition';
@@ -195,6 +195,46 @@ describe.each(serviceDatabases('data'))('blobs through gRPC (%s)', (_database, d
     expect(reasonOf(expired)).toBe('UPLOAD_EXPIRED');
     await editor.abortBlobUpload({ uploadId });
     expect((await failure(editor.listBlobUploadParts({ uploadId })))?.code).toBe(status.NOT_FOUND);
+  });
+
+  it("keeps a project's blobs its own: a project sharing the instance neither learns of nor reads them by digest until it uploads the bytes", async () => {
+    const bytes = randomBytes(200 * 1024);
+    const sha256 = sha256Of(bytes);
+    await editor.uploadBlob(uploadRequests('p1', sha256, bytes.length, bytes));
+    const stored = await store.head(blobKey(sha256));
+    const data = await platform.client(DataServiceDesc, service.grpcAddress, { sub: 'oscar', bindings: [{ project: 'p2', role: 'owner' }] });
+    const datasetId = (await data.createDataset({ projectId: 'p2', name: 'shared-bytes' })).dataset!.id;
+    const commit = () =>
+      data.commitDatasetVersion(
+        (async function* () {
+          yield { part: { case: 'header' as const, value: { datasetId, message: 'borrow' } } };
+          yield { part: { case: 'changes' as const, value: { put: [{ path: 'a.bin', sizeBytes: BigInt(bytes.length), sha256 }] } } };
+        })(),
+      );
+
+    expect((await outsider.findMissingBlobs({ projectId: 'p2', sha256s: [sha256] })).missing).toEqual([sha256]);
+    const theirs = await failure(collect(outsider.downloadBlob({ projectId: 'p2', sha256 })));
+    const nobodys = await failure(collect(outsider.downloadBlob({ projectId: 'p2', sha256: sha256Of(Buffer.from('nobody stored this')) })));
+    expect([theirs?.code, reasonOf(theirs)]).toEqual([status.NOT_FOUND, 'BLOB_NOT_FOUND']);
+    expect([nobodys?.code, reasonOf(nobodys)]).toEqual([status.NOT_FOUND, 'BLOB_NOT_FOUND']);
+    expect(reasonOf(await failure(commit()))).toBe('BLOBS_MISSING');
+    expect(await outsider.startBlobUpload({ projectId: 'p2', sha256, size: BigInt(bytes.length) })).toMatchObject({ alreadyStored: false });
+
+    // Claiming the digest with other bytes gains nothing, in one stream or in parts.
+    const forged = randomBytes(bytes.length);
+    expect(reasonOf(await failure(outsider.uploadBlob(uploadRequests('p2', sha256, bytes.length, forged))))).toBe('DIGEST_MISMATCH');
+    const { uploadId } = await outsider.startBlobUpload({ projectId: 'p2', sha256, size: BigInt(bytes.length) });
+    await outsider.uploadBlobPart(partRequests(uploadId, 1, forged));
+    expect(reasonOf(await failure(outsider.completeBlobUpload({ uploadId })))).toBe('DIGEST_MISMATCH');
+    expect((await outsider.findMissingBlobs({ projectId: 'p2', sha256s: [sha256] })).missing).toEqual([sha256]);
+    expect((await collect(editor.downloadBlob({ projectId: 'p1', sha256 }))).equals(bytes)).toBe(true);
+
+    expect(await outsider.uploadBlob(uploadRequests('p2', sha256, bytes.length, bytes))).toMatchObject({ alreadyStored: false, blob: { sha256, storeName: 'default' } });
+    expect(await store.head(blobKey(sha256))).toEqual(stored);
+    expect((await keysOf(store)).filter((key) => key.endsWith(sha256))).toEqual([blobKey(sha256)]);
+    expect((await outsider.findMissingBlobs({ projectId: 'p2', sha256s: [sha256] })).missing).toEqual([]);
+    expect((await commit()).version?.version).toBe(1n);
+    expect((await collect(outsider.downloadBlob({ projectId: 'p2', sha256 }))).equals(bytes)).toBe(true);
   });
 
   it('says PRESIGN_UNSUPPORTED where the storage plugin issues no URLs, and needs no upload for a stored blob', async () => {

@@ -55,7 +55,7 @@ describe.each(serviceDatabases('data'))('dataset profiles (%s)', (_database, dat
     const storeName = await blobStore.storeNameFor('pp');
     await (await blobStore.open(storeName)).put(blobKey(sha256), Buffer.from(content));
     const blobs = service.app.get(BlobRepository);
-    await blobs.transaction((tx) => blobs.record(tx, storeName, sha256, content.length, Date.now()));
+    await blobs.transaction((tx) => blobs.record(tx, 'pp', storeName, sha256, content.length, Date.now()));
     return { path, sizeBytes: BigInt(content.length), sha256, mediaType: '' };
   };
 

@@ -216,6 +216,17 @@ export class VersionRepository {
     const rows: Array<{ sha256: string }> = await tx.query(sql, parameters.values);
     return new Set(rows.map((row) => row.sha256));
   }
+
+  /** Which of `sha256s` a live version of the project, stored in `storeName`, names. */
+  async liveInProjectAmong(tx: EntityManager, projectId: string, storeName: string, sha256s: readonly string[]): Promise<Set<string>> {
+    if (sha256s.length === 0) return new Set();
+    const parameters = Dialect.of(tx).parameters();
+    const sql =
+      `SELECT DISTINCT f.sha256 AS sha256 FROM ${tableOf(tx, VersionFileEntity)} f JOIN ${tableOf(tx, VersionEntity)} v ON v.id = f.version_id JOIN ${tableOf(tx, DatasetEntity)} d ON d.id = v.dataset_id ` +
+      `WHERE ${parameters.inList('f.sha256', sha256s)} AND v.store_name = ${parameters.bind(storeName)} AND v.deleted_at IS NULL AND d.project_id = ${parameters.bind(projectId)}`;
+    const rows: Array<{ sha256: string }> = await tx.query(sql, parameters.values);
+    return new Set(rows.map((row) => row.sha256));
+  }
 }
 
 /** A literal prefix as a LIKE pattern's start: `%`, `_` and backslash escaped. */

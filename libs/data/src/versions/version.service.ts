@@ -95,7 +95,7 @@ export class VersionService {
     caller.assert('create', VERSION_KIND, { projectId: dataset.projectId, name: resourceName(['projects', dataset.projectId], ['datasets', dataset.name], ['versions', 'new']) });
     const storeName = await this.blobs.storeNameFor(dataset.projectId);
     const digests = [...new Set(input.put.map((file) => file.sha256))];
-    await this.checkStored(storeName, digests);
+    await this.checkStored(dataset.projectId, storeName, digests);
     const putPaths = input.put.map((file) => file.path);
     return this.repository.transaction(async (tx) => {
       const locked = visible(caller, await this.repository.lockDataset(tx, input.datasetId), input.datasetId);
@@ -129,7 +129,7 @@ export class VersionService {
       if (version.fileCount > MAX_FILES_PER_VERSION) throw new ResourceExhaustedError(`a version holds at most ${MAX_FILES_PER_VERSION} files; this one would hold ${version.fileCount}`);
       await this.repository.setTotals(tx, version.id, { fileCount: version.fileCount, totalBytes: version.totalBytes });
       // Garbage collection spares blobs referenced recently: a blob this commit names cannot go between the check above and this transaction's end.
-      await this.blobRecords.touch(tx, storeName, digests, now);
+      await this.blobRecords.touch(tx, locked.projectId, storeName, digests, now);
       for (const tag of input.tags) await this.tag(tx, locked, version, tag, false, now);
       const view = { version, dataset: locked, tags: [...input.tags].sort() };
       await this.outbox.publish(tx, dataEvents, {
@@ -282,11 +282,11 @@ export class VersionService {
     });
   }
 
-  /** Refuses the commit when the instance lacks any of `digests`, naming the first few. */
-  private async checkStored(storeName: string, digests: readonly string[]): Promise<void> {
+  /** Refuses the commit when the project does not hold any of `digests` in the instance, naming the first few. */
+  private async checkStored(projectId: string, storeName: string, digests: readonly string[]): Promise<void> {
     const missing: string[] = [];
     for (let start = 0; start < digests.length; start += MAX_DIGESTS_PER_CALL) {
-      missing.push(...(await this.blobs.missingIn(storeName, digests.slice(start, start + MAX_DIGESTS_PER_CALL))));
+      missing.push(...(await this.blobs.missingIn(projectId, storeName, digests.slice(start, start + MAX_DIGESTS_PER_CALL))));
     }
     if (missing.length === 0) return;
     const named = missing.slice(0, MISSING_NAMED).join(', ');
