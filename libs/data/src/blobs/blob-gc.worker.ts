@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { LOGGER, type Logger, type Worker } from '@trellis/platform';
+import { LOGGER, pause, type Logger, type Worker } from '@trellis/platform';
 import { BlobUploadRepository } from './blob-upload.repository';
 import { BlobService } from './blob.service';
 import { BlobGcService } from './blob-gc.service';
@@ -31,7 +31,7 @@ export class BlobGcWorker implements Worker {
       } catch (error) {
         this.logger.warn({ error: String(error) }, 'blob garbage collection failed; it runs again at the next interval');
       }
-      await wait(GC_INTERVAL_MS, signal);
+      await pause(GC_INTERVAL_MS, signal);
     }
   }
 
@@ -42,16 +42,4 @@ export class BlobGcWorker implements Worker {
     const freed = await this.gc.collect(GC_GRACE_MS, now);
     this.logger.info({ expiredUploads: expired.length, freed }, 'blob garbage collection');
   }
-}
-
-function wait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

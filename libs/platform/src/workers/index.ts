@@ -1,1 +1,2 @@
+export { pause } from './leadership';
 export type { Worker } from './worker';
