@@ -3,7 +3,7 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { Metadata } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod, GrpcStreamMethod } from '@nestjs/microservices';
-import { callerOf, drainedStream, Requires, type Caller, type DrainableCall } from '@trellis/platform';
+import { callerOf, drainedStream, headerThenBody, Requires, type Caller, type DrainableCall, type PausableCall } from '@trellis/platform';
 import {
   AbortBlobUploadResponseSchema,
   CompleteBlobUploadResponseSchema,
@@ -33,7 +33,6 @@ import {
 import type { Observable } from 'rxjs';
 import { piecesOf } from './byte-pieces';
 import { BLOB_KIND, BlobService, type StoredBlob } from './blob.service';
-import { headerThenBody, type PausableCall } from './upload-stream';
 
 /** Most bytes per message of a download. */
 const CHUNK_BYTES = 256 * 1024;

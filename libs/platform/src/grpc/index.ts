@@ -9,4 +9,5 @@ export * from './paging';
 export * from './method-path';
 export * from './service-clients';
 export * from './drained-stream';
+export * from './header-then-body';
 export * from './request-limits';

@@ -1,9 +1,8 @@
-import { PassThrough } from 'node:stream';
 import type { Metadata } from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod, GrpcStreamMethod } from '@nestjs/microservices';
-import { callerOf, chunksOf, drainedStream, InvalidArgumentError, Requires, type Caller, type DrainableCall } from '@trellis/platform';
+import { callerOf, chunksOf, drainedStream, headerThenBody, Requires, type Caller, type DrainableCall, type PausableCall } from '@trellis/platform';
 import {
   DeleteArtifactResponseSchema,
   DownloadArtifactResponseSchema,
@@ -29,12 +28,6 @@ import { ArtifactService } from './artifact.service';
 
 const CHUNK_BYTES = 64 * 1024;
 
-/** The part of a grpc-js client stream an upload pauses while the store is behind. */
-interface PausableCall {
-  pause(): void;
-  resume(): void;
-}
-
 /** Handlers of `trellis.tracking.v1.ArtifactService`. */
 @Controller()
 export class ArtifactGrpc {
@@ -45,42 +38,9 @@ export class ArtifactGrpc {
   @Requires('update', 'Run')
   uploadArtifact(requests: Observable<UploadArtifactRequest>, metadata: Metadata, call?: PausableCall): Observable<UploadArtifactResponse> {
     const caller = callerOf(metadata);
-    return new Observable<UploadArtifactResponse>((subscriber) => {
-      const body = new PassThrough();
-      let upload: Promise<void> | undefined;
-      // The store sees the body end early and gives up; the caller gets this error.
-      const fail = (error: unknown) => {
-        body.destroy();
-        subscriber.error(error);
-      };
-      const subscription = requests.subscribe({
-        next: (request) => {
-          if (!upload) {
-            if (request.part.case !== 'header') return fail(new InvalidArgumentError('the first message must be the header naming run_id and path', 'header'));
-            const { runId, path } = request.part.value;
-            upload = this.artifacts.upload(caller, runId, path, body).then(
-              (file) => {
-                subscriber.next(create(UploadArtifactResponseSchema, { file: { path: file.path, isDir: false, sizeBytes: BigInt(file.size) } }));
-                subscriber.complete();
-              },
-              fail,
-            );
-            return;
-          }
-          if (request.part.case !== 'chunk') return fail(new InvalidArgumentError('only the first message may be a header', 'header'));
-          // Nest feeds the request stream without backpressure: pause the call itself until the store catches up.
-          if (!body.write(request.part.value) && call) {
-            call.pause();
-            body.once('drain', () => call.resume());
-          }
-        },
-        error: fail,
-        complete: () => {
-          if (!upload) return fail(new InvalidArgumentError('the upload sent no header', 'header'));
-          body.end();
-        },
-      });
-      return () => subscription.unsubscribe();
+    return headerThenBody(requests, call, async ({ runId, path }, body) => {
+      const file = await this.artifacts.upload(caller, runId, path, body);
+      return create(UploadArtifactResponseSchema, { file: { path: file.path, isDir: false, sizeBytes: BigInt(file.size) } });
     });
   }
 

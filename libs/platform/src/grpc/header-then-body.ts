@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@trellis/platform';
+import { InvalidArgumentError } from '../errors';
 import { PassThrough, type Readable } from 'node:stream';
 import { Observable } from 'rxjs';
 
