@@ -47,13 +47,15 @@ export class ProfileService {
       const format = tabularFormatOf(file.path);
       return format ? [{ sha256: file.sha256, format }] : [];
     });
+    // Counts first: a file's status only moves on from pending, so every row read after them is at
+    // least as far along as the version status says (rows read first could lag behind it).
+    const counts = await this.repository.versionCounts(version.id);
     const rows = await this.repository.find(keys);
     const items = page.items.map((file): FileProfileView => {
       const format = tabularFormatOf(file.path);
       if (!format) return { path: file.path, status: 'skipped', message: '' };
       return { path: file.path, format, ...viewOf(rows.get(`${file.sha256}/${format}`)) };
     });
-    const counts = await this.repository.versionCounts(version.id);
     return { items, nextPageToken: page.nextPageToken, status: versionStatus(counts), counts };
   }
 }
