@@ -24,13 +24,8 @@ import { BUILT_IN_PLUGINS, SERVICES } from './services';
 const ADMIN_KEY = `trellis_00000000000000ad_${'B'.repeat(43)}`;
 /** The shortest token lifetime governance allows: the copy below outlasts it. */
 const TOKEN_TTL_SECONDS = 30;
-/** How long past its `exp` services still accept a token (the verifier's clock tolerance). */
-const CLOCK_TOLERANCE_MS = 5000;
-
 /** When the token's `exp` claim says it stops being valid, in milliseconds since the epoch. */
 const expiryOf = (token: string) => (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as { exp: number }).exp * 1000;
-/** Resolves at `moment` (milliseconds since the epoch): waits for a known instant, not a guessed delay. */
-const until = (moment: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, moment - Date.now())));
 
 /**
  * The registry's copy of a run's files as its own service account: the standalone program, with
@@ -116,10 +111,23 @@ describe('a registry copy that outlasts every token it started with', () => {
 
     const registryIdentity = running.services.find((service) => service.name === 'registry')!.app.get(ServiceIdentity);
     let firstOwnTokenExpiry: number | undefined;
+    /** Passes once tracking refuses `token` as expired: the event the copy waits for, not a guessed delay. */
+    const refused = async (token: string) =>
+      expect(createGrpcClient(ExperimentServiceDesc, address('tracking'), { token }).getExperiment({ experimentId: experiment.id })).rejects.toMatchObject({
+        code: status.UNAUTHENTICATED,
+        reason: 'TOKEN_EXPIRED',
+      });
     beforeFirstVersionWrite = async () => {
       // The copy has read its first file as the registry; its token of then, and Alice's, must both lapse before it goes on.
-      firstOwnTokenExpiry = registryIdentity.expiresAt;
-      await until(Math.max(expiryOf(aliceToken), firstOwnTokenExpiry ?? 0) + CLOCK_TOLERANCE_MS + 1000);
+      const ownToken = await registryIdentity.token();
+      firstOwnTokenExpiry = expiryOf(ownToken);
+      await eventually(
+        async () => {
+          await refused(aliceToken);
+          await refused(ownToken);
+        },
+        { timeoutMs: (TOKEN_TTL_SECONDS + 30) * 1000, intervalMs: 500 },
+      );
     };
     const created = (await registry.createVersion({ projectId: project.id, modelName: 'churn', source: `runs:/${runId}/model` })).version!;
     expect(created.status).toBe(ModelVersionStatus.PENDING);
