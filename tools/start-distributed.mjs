@@ -35,12 +35,14 @@ const PROGRAMS = [
     }),
   },
   { name: 'data', env: (up) => ({ TRELLIS_AUTH_JWKS_URL: jwksUrl(up) }) },
+  { name: 'compute', env: (up) => ({ TRELLIS_AUTH_JWKS_URL: jwksUrl(up) }) },
   {
     name: 'gateway',
     env: (up) => ({
       TRELLIS_GATEWAY_UPSTREAM_GOVERNANCE: up.governance.grpc,
       TRELLIS_GATEWAY_UPSTREAM_TRACKING: up.tracking.grpc,
       TRELLIS_GATEWAY_UPSTREAM_REGISTRY: up.registry.grpc,
+      TRELLIS_GATEWAY_UPSTREAM_COMPUTE: up.compute.grpc,
       TRELLIS_GATEWAY_UPSTREAM_DATA: up.data.grpc,
     }),
   },

@@ -1,3 +1,4 @@
+import { computeService } from '@trellis/compute';
 import { dataService } from '@trellis/data';
 import { gatewayEdge } from '@trellis/gateway';
 import { governanceService } from '@trellis/governance';
@@ -13,7 +14,7 @@ import { trackingService } from '@trellis/tracking';
  * Every service the standalone process runs, in start order. Adding a service lib is one line
  * here (and one `apps/<service>/src/main.ts` for distributed mode).
  */
-export const SERVICES: readonly ServiceDefinition[] = [governanceService, trackingService, registryService, dataService];
+export const SERVICES: readonly ServiceDefinition[] = [governanceService, trackingService, registryService, dataService, computeService];
 
 /**
  * Plugins built into the program, so the embedded defaults (artifacts on disk, audit checkpoints

@@ -27,4 +27,7 @@ export { type Dataset, DatasetSchema } from './gen/trellis/tracking/v1/resources
 export * from './gen/trellis/data/v1/resources_pb';
 export * from './gen/trellis/data/v1/data_service_pb';
 export * from './gen/trellis/data/v1/events_pb';
+export * from './gen/trellis/compute/v1/resources_pb';
+export * from './gen/trellis/compute/v1/compute_service_pb';
+export * from './gen/trellis/compute/v1/events_pb';
 export * from './service-descriptors';

@@ -4,6 +4,7 @@ import {
   ArtifactServiceDesc,
   AuditServiceDesc,
   BlobServiceDesc,
+  ComputeServiceDesc,
   DataServiceDesc,
   ExperimentServiceDesc,
   IdentityServiceDesc,
@@ -25,6 +26,7 @@ export const EXPOSED_SERVICES: Readonly<Record<string, readonly DescService[]>> 
   tracking: [ExperimentServiceDesc, RunServiceDesc, MetricServiceDesc, ArtifactServiceDesc],
   registry: [RegistryServiceDesc],
   data: [DataServiceDesc, BlobServiceDesc, LineageServiceDesc, ProfileServiceDesc],
+  compute: [ComputeServiceDesc],
 };
 
 /**

@@ -1,0 +1,1 @@
+export { computeService } from './compute.definition';
