@@ -64,7 +64,8 @@ export class TokenService {
     checkNoControlCharacters(input.name, 'name');
     if (input.expiresAt !== null && input.expiresAt <= Date.now()) throw new InvalidArgumentError('must be in the future', 'expire_time');
     if (input.projectIds.length > 100) throw new InvalidArgumentError('at most 100 projects', 'project_ids');
-    await this.assertVisibleProjects(caller, input.projectIds);
+    if (isDelegated(caller, principal.id)) await this.assertDelegatedKey(principal, input);
+    else await this.assertVisibleProjects(caller, input.projectIds);
     return this.repository.transaction(async (tx) => {
       const stored = await storeApiKey(this.repository, tx, principal.id, input);
       caller.target = { kind: 'ApiKey', projectId: '', id: stored.apiKey.id };
@@ -180,12 +181,30 @@ export class TokenService {
     if (hidden !== undefined) throw projectNotFound(hidden, `project_ids: project ${excerpt(hidden)} not found`);
   }
 
-  /** The principal whose keys the caller manages: their own, or any in their org for org admins. */
+  /**
+   * What a platform service may ask for a user it acts for (a compute job's credential): a key
+   * limited to projects where the user holds a role now, that expires within `DELEGATED_KEY_MAX_MS`.
+   */
+  private async assertDelegatedKey(principal: PrincipalEntity, input: { projectIds: string[]; expiresAt: number | null }): Promise<void> {
+    if (input.projectIds.length === 0) throw new InvalidArgumentError("a key made for a user by a platform service must name the projects it is for", 'project_ids');
+    if (input.expiresAt === null || input.expiresAt > Date.now() + DELEGATED_KEY_MAX_MS) {
+      throw new InvalidArgumentError(`a key made for a user by a platform service must expire within ${DELEGATED_KEY_MAX_MS / 86_400_000} days`, 'expire_time');
+    }
+    const bound = new Set((await this.identity.bindingsOf(principal)).map((binding) => binding.projectId));
+    const unbound = input.projectIds.find((projectId) => !bound.has(projectId));
+    if (unbound !== undefined) throw projectNotFound(unbound, `project_ids: project ${excerpt(unbound)} not found among ${principal.id}'s projects`);
+  }
+
+  /**
+   * The principal whose keys the caller manages: their own; any in their org for org admins; or,
+   * for a platform service (`Principal.platformService`), the user it acts for in this call (keys
+   * it creates are then limited, see `assertDelegatedKey`).
+   */
   private async ownedPrincipal(caller: Caller, principalId: string, action: 'create' | 'read' | 'delete'): Promise<PrincipalEntity> {
     const self = caller.authenticated;
     // Otherwise a leaked CI key limited to one project could mint itself an unlimited key.
     if (self.scoped) throw new PermissionDeniedError('a token from a project-scoped API key cannot manage API keys; use an unscoped key', { reason: 'API_KEY_SCOPED' });
-    if (principalId !== self.id && !(self.orgAdmin && caller.can(action, 'ApiKey', { projectId: '', orgId: self.orgId }))) {
+    if (principalId !== self.id && !isDelegated(caller, principalId) && !(self.orgAdmin && caller.can(action, 'ApiKey', { projectId: '', orgId: self.orgId }))) {
       throw new PermissionDeniedError(`${self.id} may only manage their own API keys`);
     }
     const principal = await this.identities.findPrincipal({ id: principalId, orgId: self.orgId });
@@ -220,6 +239,14 @@ export async function storeApiKey(
     lastUsedAt: null,
   });
   return { apiKey, secret };
+}
+
+/** Longest life of a key a platform service makes for a user: a compute job's credential lives as long as the job may. */
+export const DELEGATED_KEY_MAX_MS = 30 * 86_400_000;
+
+/** Whether the caller is a platform service acting, in this call, for `principalId` (`Caller.onBehalfOf`). */
+function isDelegated(caller: Caller, principalId: string): boolean {
+  return caller.authenticated.platformService !== undefined && caller.onBehalfOf === principalId;
 }
 
 /** `ipv4:10.0.0.1:5123` -> `ipv4:10.0.0.1`: the port changes per connection, the host does not. */

@@ -325,6 +325,9 @@ export const RotateSigningKeyResponseSchema: GenMessage<RotateSigningKeyResponse
 export const TokenService: GenService<{
   /**
    * CreateApiKey creates a key for a principal; the secret is in this response and never again.
+   * A platform service acting for a user (x-trellis-on-behalf-of) may create and revoke that user's
+   * keys: such a key names only projects where the user holds a role and expires within 30 days
+   * (a compute job's credential).
    * INVALID_ARGUMENT: a name over 200 characters or holding a control character, an expire_time
    * not in the future, more than 100 project_ids. NOT_FOUND: PRINCIPAL_NOT_FOUND (no such user or
    * service account in the caller's org), PROJECT_NOT_FOUND (a project_ids entry names no project
