@@ -1,0 +1,2 @@
+export type * from './admission.types';
+export { admit } from './admit';
