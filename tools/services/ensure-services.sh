@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the services the integration tests use are running on this machine:
-# PostgreSQL on 127.0.0.1:5432 and NATS with JetStream on 127.0.0.1:4222; and the oldest protoc
-# the contracts must compile with (3.5, Debian's python3-grpc-tools).
+# PostgreSQL on 127.0.0.1:5432 and NATS with JetStream on 127.0.0.1:4222; the oldest protoc
+# the contracts must compile with (3.5, Debian's python3-grpc-tools); and Slurm's programs with
+# munged running (each compute-slurm spec starts its own slurmctld, slurmd and slurmrestd).
 # Starts them when they are down and installs them (Debian packages) when they are missing.
 # Override the addresses with TRELLIS_TEST_PG_URL / TRELLIS_TEST_NATS_URL to use servers elsewhere;
 # then this script only checks them.
@@ -63,6 +64,21 @@ ensure_old_protoc() {
   apt_install python3-grpc-tools
 }
 
+# Slurm's daemons are started per spec file by @trellis/plugin-compute-slurm/testing; they all
+# authenticate through the one munged of the machine.
+ensure_slurm() {
+  if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v slurmrestd >/dev/null || ! command -v munged >/dev/null; then
+    apt_install slurm-wlm munge slurmrestd
+  fi
+  if munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then log "Slurm: installed, munged up"; return; fi
+  if [ "$(id -u)" != 0 ]; then log "munged is not running; start it (needs root: runuser -u munge -- munged)"; exit 1; fi
+  log "Slurm: starting munged"
+  mkdir -p /run/munge && chown munge:munge /run/munge
+  runuser -u munge -- munged
+  munge -n | unmunge >/dev/null
+}
+
 ensure_postgres
 ensure_nats
 ensure_old_protoc
+ensure_slurm
