@@ -34,7 +34,7 @@ import {
   type SetDatasetVersionTagResponse,
 } from '@trellis/proto/trellis/data/v1/data_service_pb';
 import { Observable } from 'rxjs';
-import { changeToProto, fileToProto, versionToProto } from './version.mapping';
+import { changeToProto, commitHeaderOf, fileToProto, versionToProto } from './version.mapping';
 import { MAX_FILES_PER_VERSION, type ManifestFile } from './version-rules';
 import { VERSION_KIND, VersionService } from './version.service';
 
@@ -81,16 +81,7 @@ export class VersionGrpc {
         complete: () => {
           if (failed) return;
           if (!header) return fail(new InvalidArgumentError('the commit sent no header', 'header'));
-          const input = {
-            datasetId: header.datasetId,
-            parentVersion: numberOf(header.parentVersion),
-            message: header.message,
-            fullManifest: header.fullManifest,
-            tags: header.tags,
-            put,
-            removedPaths,
-          };
-          this.versions.commit(caller, input).then((view) => {
+          this.versions.commit(caller, { ...commitHeaderOf(header), put, removedPaths }).then((view) => {
             subscriber.next(create(CommitDatasetVersionResponseSchema, { version: versionToProto(view) }));
             subscriber.complete();
           }, fail);

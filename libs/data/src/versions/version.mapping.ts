@@ -9,8 +9,10 @@ import {
   type DatasetVersion,
   type FileChangeKind,
 } from '@trellis/proto/trellis/data/v1/resources_pb';
+import type { CommitDatasetVersionHeader } from '@trellis/proto/trellis/data/v1/data_service_pb';
 import type { VersionFileEntity, VersionView } from './version.entity';
 import type { FileChangeRow } from './version.repository';
+import type { CommitHeader } from './version.service';
 import { referenceOf } from './version-rules';
 
 /** The proto of a stored version, as every call and event returns it. */
@@ -30,6 +32,11 @@ export function versionToProto({ version, dataset, tags }: VersionView): Dataset
     tags,
     reference: referenceOf(dataset.name, version.number),
   });
+}
+
+/** A commit's header as the service takes it; a parent number beyond 2^53 is refused by the service's range check. */
+export function commitHeaderOf(header: CommitDatasetVersionHeader): CommitHeader {
+  return { datasetId: header.datasetId, parentVersion: Number(header.parentVersion), message: header.message, fullManifest: header.fullManifest, tags: header.tags };
 }
 
 export function fileToProto(file: VersionFileEntity): DatasetFile {

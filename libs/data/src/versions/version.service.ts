@@ -37,8 +37,8 @@ export const VERSION_KIND = 'DatasetVersion';
 /** How many missing digests a refused commit names. */
 const MISSING_NAMED = 5;
 
-/** What a commit sends: its header and every change of its stream. */
-export interface NewVersion {
+/** What a commit's header says. */
+export interface CommitHeader {
   datasetId: string;
   /** 0 for none. */
   parentVersion: number;
@@ -46,6 +46,10 @@ export interface NewVersion {
   /** The files sent are the whole version; the parent is only its lineage. */
   fullManifest: boolean;
   tags: string[];
+}
+
+/** What a commit sends: its header and every change of its stream. */
+export interface NewVersion extends CommitHeader {
   put: ManifestFile[];
   removedPaths: string[];
 }
@@ -82,17 +86,12 @@ export class VersionService {
    * row lock hands out numbers one commit at a time, and neither commit reads the other's files.
    */
   async commit(caller: Caller, input: NewVersion): Promise<VersionView> {
-    checkRequired(input.datasetId, 'header.dataset_id');
-    checkLength(input.message, 4096, 'header.message');
-    checkNoNul(input.message, 'header.message');
-    input.tags.forEach((tag, index) => checkTag(tag, `header.tags[${index}]`));
-    if (new Set(input.tags).size !== input.tags.length) throw new InvalidArgumentError('names a tag twice', 'header.tags');
+    checkHeader(input);
     if (input.removedPaths.length && (input.parentVersion === 0 || input.fullManifest)) {
       throw new InvalidArgumentError('removes paths, which only a commit of changes to a parent can (set parent_version, leave full_manifest unset)', 'removed_paths');
     }
     checkChanges(input);
-    const dataset = visible(caller, await this.repository.transaction((tx) => this.repository.findDataset(tx, input.datasetId)), input.datasetId);
-    caller.assert('create', VERSION_KIND, { projectId: dataset.projectId, name: resourceName(['projects', dataset.projectId], ['datasets', dataset.name], ['versions', 'new']) });
+    const dataset = await this.committable(caller, input.datasetId);
     const storeName = await this.blobs.storeNameFor(dataset.projectId);
     const digests = [...new Set(input.put.map((file) => file.sha256))];
     await this.checkStored(dataset.projectId, storeName, digests);
@@ -140,6 +139,18 @@ export class VersionService {
       await this.audit.recordIn(tx, caller, { id: String(number), projectId: locked.projectId, name: nameOf(locked, number) });
       return view;
     });
+  }
+
+  /**
+   * The dataset a commit with this header writes, once the header is well formed and the caller
+   * may commit there: for a commit whose files are stored as they arrive, so that a refused one
+   * stores nothing. The commit checks all of it again.
+   */
+  async checkCommitHeader(caller: Caller, header: CommitHeader): Promise<DatasetEntity> {
+    checkHeader(header);
+    const dataset = await this.committable(caller, header.datasetId);
+    if (header.parentVersion) await this.repository.transaction((tx) => this.liveVersion(tx, dataset, header.parentVersion, 'header.parent_version'));
+    return dataset;
   }
 
   /** The live version `number` of the dataset. */
@@ -282,6 +293,13 @@ export class VersionService {
     });
   }
 
+  /** The dataset, if the caller may commit versions of it. */
+  private async committable(caller: Caller, datasetId: string): Promise<DatasetEntity> {
+    const dataset = visible(caller, await this.repository.transaction((tx) => this.repository.findDataset(tx, datasetId)), datasetId);
+    caller.assert('create', VERSION_KIND, { projectId: dataset.projectId, name: resourceName(['projects', dataset.projectId], ['datasets', dataset.name], ['versions', 'new']) });
+    return dataset;
+  }
+
   /** Refuses the commit when the project does not hold any of `digests` in the instance, naming the first few. */
   private async checkStored(projectId: string, storeName: string, digests: readonly string[]): Promise<void> {
     const missing: string[] = [];
@@ -331,6 +349,15 @@ function visible(caller: Caller, dataset: DatasetEntity | null, id: string): Dat
     throw new NotFoundError(`dataset ${excerpt(id)} not found`, { reason: 'DATASET_NOT_FOUND' });
   }
   return dataset;
+}
+
+/** A commit's header well formed: a dataset, a message of at most 4096 characters, tags each valid and named once. */
+function checkHeader(header: CommitHeader): void {
+  checkRequired(header.datasetId, 'header.dataset_id');
+  checkLength(header.message, 4096, 'header.message');
+  checkNoNul(header.message, 'header.message');
+  header.tags.forEach((tag, index) => checkTag(tag, `header.tags[${index}]`));
+  if (new Set(header.tags).size !== header.tags.length) throw new InvalidArgumentError('names a tag twice', 'header.tags');
 }
 
 /** Every file and removed path well formed, no path sent twice, and no more files than a version may hold. */

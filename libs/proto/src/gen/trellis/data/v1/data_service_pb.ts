@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/data/v1/data_service.proto.
  */
 export const file_trellis_data_v1_data_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0cmVsbGlzL2RhdGEvdjEvZGF0YV9zZXJ2aWNlLnByb3RvEg90cmVsbGlzLmRhdGEudjEinwEKFENyZWF0ZURhdGFzZXRSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFgoEbmFtZRgCIAEoCUIIukgFcgMYgAESHQoLZGVzY3JpcHRpb24YAyABKAlCCLpIBXIDGIAgEjMKBHRhZ3MYBCADKAsyGy50cmVsbGlzLmRhdGEudjEuRGF0YXNldFRhZ0IIukgFkgECEDIiQgoVQ3JlYXRlRGF0YXNldFJlc3BvbnNlEikKB2RhdGFzZXQYASABKAsyGC50cmVsbGlzLmRhdGEudjEuRGF0YXNldCIwChFHZXREYXRhc2V0UmVxdWVzdBIbCgpkYXRhc2V0X2lkGAEgASgJQge6SARyAhhAIj8KEkdldERhdGFzZXRSZXNwb25zZRIpCgdkYXRhc2V0GAEgASgLMhgudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXQiYwoTTGlzdERhdGFzZXRzUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhEKCXBhZ2Vfc2l6ZRgCIAEoBRIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiAICJbChRMaXN0RGF0YXNldHNSZXNwb25zZRIqCghkYXRhc2V0cxgBIAMoCzIYLnRyZWxsaXMuZGF0YS52MS5EYXRhc2V0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJyChRVcGRhdGVEYXRhc2V0UmVxdWVzdBIpCgdkYXRhc2V0GAEgASgLMhgudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXQSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIkIKFVVwZGF0ZURhdGFzZXRSZXNwb25zZRIpCgdkYXRhc2V0GAEgASgLMhgudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXQiMwoURGVsZXRlRGF0YXNldFJlcXVlc3QSGwoKZGF0YXNldF9pZBgBIAEoCUIHukgEcgIYQCIXChVEZWxldGVEYXRhc2V0UmVzcG9uc2UipQEKG0NvbW1pdERhdGFzZXRWZXJzaW9uUmVxdWVzdBI9CgZoZWFkZXIYASABKAsyKy50cmVsbGlzLmRhdGEudjEuQ29tbWl0RGF0YXNldFZlcnNpb25IZWFkZXJIABI/CgdjaGFuZ2VzGAIgASgLMiwudHJlbGxpcy5kYXRhLnYxLkNvbW1pdERhdGFzZXRWZXJzaW9uQ2hhbmdlc0gAQgYKBHBhcnQiogEKGkNvbW1pdERhdGFzZXRWZXJzaW9uSGVhZGVyEhsKCmRhdGFzZXRfaWQYASABKAlCB7pIBHICGEASFgoOcGFyZW50X3ZlcnNpb24YAiABKAMSGQoHbWVzc2FnZRgDIAEoCUIIukgFcgMYgCASFQoNZnVsbF9tYW5pZmVzdBgEIAEoCBIdCgR0YWdzGAUgAygJQg+6SAySAQkQFCIFcgMYgAEifAobQ29tbWl0RGF0YXNldFZlcnNpb25DaGFuZ2VzEjQKA3B1dBgBIAMoCzIcLnRyZWxsaXMuZGF0YS52MS5EYXRhc2V0RmlsZUIJukgGkgEDEJBOEicKDXJlbW92ZWRfcGF0aHMYAiADKAlCELpIDZIBChCQTiIFcgMYgAgiUAocQ29tbWl0RGF0YXNldFZlcnNpb25SZXNwb25zZRIwCgd2ZXJzaW9uGAEgASgLMh8udHJlbGxpcy5kYXRhLnYxLkRhdGFzZXRWZXJzaW9uIkgKGEdldERhdGFzZXRWZXJzaW9uUmVxdWVzdBIbCgpkYXRhc2V0X2lkGAEgASgJQge6SARyAhhAEg8KB3ZlcnNpb24YAiABKAMiTQoZR2V0RGF0YXNldFZlcnNpb25SZXNwb25zZRIwCgd2ZXJzaW9uGAEgASgLMh8udHJlbGxpcy5kYXRhLnYxLkRhdGFzZXRWZXJzaW9uIloKHlJlc29sdmVEYXRhc2V0UmVmZXJlbmNlUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhsKCXJlZmVyZW5jZRgCIAEoCUIIukgFcgMYgAQiUwofUmVzb2x2ZURhdGFzZXRSZWZlcmVuY2VSZXNwb25zZRIwCgd2ZXJzaW9uGAEgASgLMh8udHJlbGxpcy5kYXRhLnYxLkRhdGFzZXRWZXJzaW9uImoKGkxpc3REYXRhc2V0VmVyc2lvbnNSZXF1ZXN0EhsKCmRhdGFzZXRfaWQYASABKAlCB7pIBHICGEASEQoJcGFnZV9zaXplGAIgASgFEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGIAgImkKG0xpc3REYXRhc2V0VmVyc2lvbnNSZXNwb25zZRIxCgh2ZXJzaW9ucxgBIAMoCzIfLnRyZWxsaXMuZGF0YS52MS5EYXRhc2V0VmVyc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkingEKHkxpc3REYXRhc2V0VmVyc2lvbkZpbGVzUmVxdWVzdBIbCgpkYXRhc2V0X2lkGAEgASgJQge6SARyAhhAEg8KB3ZlcnNpb24YAiABKAMSHQoLcGF0aF9wcmVmaXgYAyABKAlCCLpIBXIDGIAIEhEKCXBhZ2Vfc2l6ZRgEIAEoBRIcCgpwYWdlX3Rva2VuGAUgASgJQgi6SAVyAxiAICJnCh9MaXN0RGF0YXNldFZlcnNpb25GaWxlc1Jlc3BvbnNlEisKBWZpbGVzGAEgAygLMhwudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXRGaWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKUAQoaRGlmZkRhdGFzZXRWZXJzaW9uc1JlcXVlc3QSGwoKZGF0YXNldF9pZBgBIAEoCUIHukgEcgIYQBIUCgxmcm9tX3ZlcnNpb24YAiABKAMSEgoKdG9fdmVyc2lvbhgDIAEoAxIRCglwYWdlX3NpemUYBCABKAUSHAoKcGFnZV90b2tlbhgFIAEoCUIIukgFcgMYgCAiawobRGlmZkRhdGFzZXRWZXJzaW9uc1Jlc3BvbnNlEjMKB2NoYW5nZXMYASADKAsyIi50cmVsbGlzLmRhdGEudjEuRGF0YXNldEZpbGVDaGFuZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInAKG1NldERhdGFzZXRWZXJzaW9uVGFnUmVxdWVzdBIbCgpkYXRhc2V0X2lkGAEgASgJQge6SARyAhhAEg8KB3ZlcnNpb24YAiABKAMSFQoDdGFnGAMgASgJQgi6SAVyAxiAARIMCgRtb3ZlGAQgASgIIlAKHFNldERhdGFzZXRWZXJzaW9uVGFnUmVzcG9uc2USMAoHdmVyc2lvbhgBIAEoCzIfLnRyZWxsaXMuZGF0YS52MS5EYXRhc2V0VmVyc2lvbiJUCh5EZWxldGVEYXRhc2V0VmVyc2lvblRhZ1JlcXVlc3QSGwoKZGF0YXNldF9pZBgBIAEoCUIHukgEcgIYQBIVCgN0YWcYAiABKAlCCLpIBXIDGIABIiEKH0RlbGV0ZURhdGFzZXRWZXJzaW9uVGFnUmVzcG9uc2UiSwobRGVsZXRlRGF0YXNldFZlcnNpb25SZXF1ZXN0EhsKCmRhdGFzZXRfaWQYASABKAlCB7pIBHICGEASDwoHdmVyc2lvbhgCIAEoAyIeChxEZWxldGVEYXRhc2V0VmVyc2lvblJlc3BvbnNlMvUMCgtEYXRhU2VydmljZRJmCg1DcmVhdGVEYXRhc2V0EiUudHJlbGxpcy5kYXRhLnYxLkNyZWF0ZURhdGFzZXRSZXF1ZXN0GiYudHJlbGxpcy5kYXRhLnYxLkNyZWF0ZURhdGFzZXRSZXNwb25zZSIGoLsYgIAEElwKCkdldERhdGFzZXQSIi50cmVsbGlzLmRhdGEudjEuR2V0RGF0YXNldFJlcXVlc3QaIy50cmVsbGlzLmRhdGEudjEuR2V0RGF0YXNldFJlc3BvbnNlIgWguxiAIBJiCgxMaXN0RGF0YXNldHMSJC50cmVsbGlzLmRhdGEudjEuTGlzdERhdGFzZXRzUmVxdWVzdBolLnRyZWxsaXMuZGF0YS52MS5MaXN0RGF0YXNldHNSZXNwb25zZSIFoLsYgEASZgoNVXBkYXRlRGF0YXNldBIlLnRyZWxsaXMuZGF0YS52MS5VcGRhdGVEYXRhc2V0UmVxdWVzdBomLnRyZWxsaXMuZGF0YS52MS5VcGRhdGVEYXRhc2V0UmVzcG9uc2UiBqC7GICABBJlCg1EZWxldGVEYXRhc2V0EiUudHJlbGxpcy5kYXRhLnYxLkRlbGV0ZURhdGFzZXRSZXF1ZXN0GiYudHJlbGxpcy5kYXRhLnYxLkRlbGV0ZURhdGFzZXRSZXNwb25zZSIFoLsYgCASfgoUQ29tbWl0RGF0YXNldFZlcnNpb24SLC50cmVsbGlzLmRhdGEudjEuQ29tbWl0RGF0YXNldFZlcnNpb25SZXF1ZXN0Gi0udHJlbGxpcy5kYXRhLnYxLkNvbW1pdERhdGFzZXRWZXJzaW9uUmVzcG9uc2UiB6C7GICAgAIoARJxChFHZXREYXRhc2V0VmVyc2lvbhIpLnRyZWxsaXMuZGF0YS52MS5HZXREYXRhc2V0VmVyc2lvblJlcXVlc3QaKi50cmVsbGlzLmRhdGEudjEuR2V0RGF0YXNldFZlcnNpb25SZXNwb25zZSIFoLsYgCASgwEKF1Jlc29sdmVEYXRhc2V0UmVmZXJlbmNlEi8udHJlbGxpcy5kYXRhLnYxLlJlc29sdmVEYXRhc2V0UmVmZXJlbmNlUmVxdWVzdBowLnRyZWxsaXMuZGF0YS52MS5SZXNvbHZlRGF0YXNldFJlZmVyZW5jZVJlc3BvbnNlIgWguxiAIBJ3ChNMaXN0RGF0YXNldFZlcnNpb25zEisudHJlbGxpcy5kYXRhLnYxLkxpc3REYXRhc2V0VmVyc2lvbnNSZXF1ZXN0GiwudHJlbGxpcy5kYXRhLnYxLkxpc3REYXRhc2V0VmVyc2lvbnNSZXNwb25zZSIFoLsYgEASgwEKF0xpc3REYXRhc2V0VmVyc2lvbkZpbGVzEi8udHJlbGxpcy5kYXRhLnYxLkxpc3REYXRhc2V0VmVyc2lvbkZpbGVzUmVxdWVzdBowLnRyZWxsaXMuZGF0YS52MS5MaXN0RGF0YXNldFZlcnNpb25GaWxlc1Jlc3BvbnNlIgWguxiAQBJ3ChNEaWZmRGF0YXNldFZlcnNpb25zEisudHJlbGxpcy5kYXRhLnYxLkRpZmZEYXRhc2V0VmVyc2lvbnNSZXF1ZXN0GiwudHJlbGxpcy5kYXRhLnYxLkRpZmZEYXRhc2V0VmVyc2lvbnNSZXNwb25zZSIFoLsYgEASegoUU2V0RGF0YXNldFZlcnNpb25UYWcSLC50cmVsbGlzLmRhdGEudjEuU2V0RGF0YXNldFZlcnNpb25UYWdSZXF1ZXN0Gi0udHJlbGxpcy5kYXRhLnYxLlNldERhdGFzZXRWZXJzaW9uVGFnUmVzcG9uc2UiBaC7GIAgEoMBChdEZWxldGVEYXRhc2V0VmVyc2lvblRhZxIvLnRyZWxsaXMuZGF0YS52MS5EZWxldGVEYXRhc2V0VmVyc2lvblRhZ1JlcXVlc3QaMC50cmVsbGlzLmRhdGEudjEuRGVsZXRlRGF0YXNldFZlcnNpb25UYWdSZXNwb25zZSIFoLsYgCASegoURGVsZXRlRGF0YXNldFZlcnNpb24SLC50cmVsbGlzLmRhdGEudjEuRGVsZXRlRGF0YXNldFZlcnNpb25SZXF1ZXN0Gi0udHJlbGxpcy5kYXRhLnYxLkRlbGV0ZURhdGFzZXRWZXJzaW9uUmVzcG9uc2UiBaC7GIAgYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_field_mask, file_trellis_options_v1_options, file_trellis_data_v1_resources]);
+  fileDesc("CiJ0cmVsbGlzL2RhdGEvdjEvZGF0YV9zZXJ2aWNlLnByb3RvEg90cmVsbGlzLmRhdGEudjEinwEKFENyZWF0ZURhdGFzZXRSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFgoEbmFtZRgCIAEoCUIIukgFcgMYgAESHQoLZGVzY3JpcHRpb24YAyABKAlCCLpIBXIDGIAgEjMKBHRhZ3MYBCADKAsyGy50cmVsbGlzLmRhdGEudjEuRGF0YXNldFRhZ0IIukgFkgECEDIiQgoVQ3JlYXRlRGF0YXNldFJlc3BvbnNlEikKB2RhdGFzZXQYASABKAsyGC50cmVsbGlzLmRhdGEudjEuRGF0YXNldCIwChFHZXREYXRhc2V0UmVxdWVzdBIbCgpkYXRhc2V0X2lkGAEgASgJQge6SARyAhhAIj8KEkdldERhdGFzZXRSZXNwb25zZRIpCgdkYXRhc2V0GAEgASgLMhgudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXQiYwoTTGlzdERhdGFzZXRzUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhEKCXBhZ2Vfc2l6ZRgCIAEoBRIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiAICJbChRMaXN0RGF0YXNldHNSZXNwb25zZRIqCghkYXRhc2V0cxgBIAMoCzIYLnRyZWxsaXMuZGF0YS52MS5EYXRhc2V0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJyChRVcGRhdGVEYXRhc2V0UmVxdWVzdBIpCgdkYXRhc2V0GAEgASgLMhgudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXQSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIkIKFVVwZGF0ZURhdGFzZXRSZXNwb25zZRIpCgdkYXRhc2V0GAEgASgLMhgudHJlbGxpcy5kYXRhLnYxLkRhdGFzZXQiMwoURGVsZXRlRGF0YXNldFJlcXVlc3QSGwoKZGF0YXNldF9pZBgBIAEoCUIHukgEcgIYQCIXChVEZWxldGVEYXRhc2V0UmVzcG9uc2UipQEKG0NvbW1pdERhdGFzZXRWZXJzaW9uUmVxdWVzdBI9CgZoZWFkZXIYASABKAsyKy50cmVsbGlzLmRhdGEudjEuQ29tbWl0RGF0YXNldFZlcnNpb25IZWFkZXJIABI/CgdjaGFuZ2VzGAIgASgLMiwudHJlbGxpcy5kYXRhLnYxLkNvbW1pdERhdGFzZXRWZXJzaW9uQ2hhbmdlc0gAQgYKBHBhcnQiogEKGkNvbW1pdERhdGFzZXRWZXJzaW9uSGVhZGVyEhsKCmRhdGFzZXRfaWQYASABKAlCB7pIBHICGEASFgoOcGFyZW50X3ZlcnNpb24YAiABKAMSGQoHbWVzc2FnZRgDIAEoCUIIukgFcgMYgCASFQoNZnVsbF9tYW5pZmVzdBgEIAEoCBIdCgR0YWdzGAUgAygJQg+6SAySAQkQFCIFcgMYgAEifAobQ29tbWl0RGF0YXNldFZlcnNpb25DaGFuZ2VzEjQKA3B1dBgBIAMoCzIcLnRyZWxsaXMuZGF0YS52MS5EYXRhc2V0RmlsZUIJukgGkgEDEJBOEicKDXJlbW92ZWRfcGF0aHMYAiADKAlCELpIDZIBChCQTiIFcgMYgAgiUAocQ29tbWl0RGF0YXNldFZlcnNpb25SZXNwb25zZRIwCgd2ZXJzaW9uGAEgASgLMh8udHJlbGxpcy5kYXRhLnYxLkRhdGFzZXRWZXJzaW9uIngKHkNvbW1pdERhdGFzZXRWZXJzaW9uVGFyUmVxdWVzdBI9CgZoZWFkZXIYASABKAsyKy50cmVsbGlzLmRhdGEudjEuQ29tbWl0RGF0YXNldFZlcnNpb25IZWFkZXJIABIPCgVjaHVuaxgCIAEoDEgAQgYKBHBhcnQigQEKH0NvbW1pdERhdGFzZXRWZXJzaW9uVGFyUmVzcG9uc2USMAoHdmVyc2lvbhgBIAEoCzIfLnRyZWxsaXMuZGF0YS52MS5EYXRhc2V0VmVyc2lvbhIVCg1ibG9ic193cml0dGVuGAIgASgDEhUKDWJ5dGVzX3dyaXR0ZW4YAyABKAMiSAoYR2V0RGF0YXNldFZlcnNpb25SZXF1ZXN0EhsKCmRhdGFzZXRfaWQYASABKAlCB7pIBHICGEASDwoHdmVyc2lvbhgCIAEoAyJNChlHZXREYXRhc2V0VmVyc2lvblJlc3BvbnNlEjAKB3ZlcnNpb24YASABKAsyHy50cmVsbGlzLmRhdGEudjEuRGF0YXNldFZlcnNpb24iWgoeUmVzb2x2ZURhdGFzZXRSZWZlcmVuY2VSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASGwoJcmVmZXJlbmNlGAIgASgJQgi6SAVyAxiABCJTCh9SZXNvbHZlRGF0YXNldFJlZmVyZW5jZVJlc3BvbnNlEjAKB3ZlcnNpb24YASABKAsyHy50cmVsbGlzLmRhdGEudjEuRGF0YXNldFZlcnNpb24iagoaTGlzdERhdGFzZXRWZXJzaW9uc1JlcXVlc3QSGwoKZGF0YXNldF9pZBgBIAEoCUIHukgEcgIYQBIRCglwYWdlX3NpemUYAiABKAUSHAoKcGFnZV90b2tlbhgDIAEoCUIIukgFcgMYgCAiaQobTGlzdERhdGFzZXRWZXJzaW9uc1Jlc3BvbnNlEjEKCHZlcnNpb25zGAEgAygLMh8udHJlbGxpcy5kYXRhLnYxLkRhdGFzZXRWZXJzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKeAQoeTGlzdERhdGFzZXRWZXJzaW9uRmlsZXNSZXF1ZXN0EhsKCmRhdGFzZXRfaWQYASABKAlCB7pIBHICGEASDwoHdmVyc2lvbhgCIAEoAxIdCgtwYXRoX3ByZWZpeBgDIAEoCUIIukgFcgMYgAgSEQoJcGFnZV9zaXplGAQgASgFEhwKCnBhZ2VfdG9rZW4YBSABKAlCCLpIBXIDGIAgImcKH0xpc3REYXRhc2V0VmVyc2lvbkZpbGVzUmVzcG9uc2USKwoFZmlsZXMYASADKAsyHC50cmVsbGlzLmRhdGEudjEuRGF0YXNldEZpbGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpQBChpEaWZmRGF0YXNldFZlcnNpb25zUmVxdWVzdBIbCgpkYXRhc2V0X2lkGAEgASgJQge6SARyAhhAEhQKDGZyb21fdmVyc2lvbhgCIAEoAxISCgp0b192ZXJzaW9uGAMgASgDEhEKCXBhZ2Vfc2l6ZRgEIAEoBRIcCgpwYWdlX3Rva2VuGAUgASgJQgi6SAVyAxiAICJrChtEaWZmRGF0YXNldFZlcnNpb25zUmVzcG9uc2USMwoHY2hhbmdlcxgBIAMoCzIiLnRyZWxsaXMuZGF0YS52MS5EYXRhc2V0RmlsZUNoYW5nZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkicAobU2V0RGF0YXNldFZlcnNpb25UYWdSZXF1ZXN0EhsKCmRhdGFzZXRfaWQYASABKAlCB7pIBHICGEASDwoHdmVyc2lvbhgCIAEoAxIVCgN0YWcYAyABKAlCCLpIBXIDGIABEgwKBG1vdmUYBCABKAgiUAocU2V0RGF0YXNldFZlcnNpb25UYWdSZXNwb25zZRIwCgd2ZXJzaW9uGAEgASgLMh8udHJlbGxpcy5kYXRhLnYxLkRhdGFzZXRWZXJzaW9uIlQKHkRlbGV0ZURhdGFzZXRWZXJzaW9uVGFnUmVxdWVzdBIbCgpkYXRhc2V0X2lkGAEgASgJQge6SARyAhhAEhUKA3RhZxgCIAEoCUIIukgFcgMYgAEiIQofRGVsZXRlRGF0YXNldFZlcnNpb25UYWdSZXNwb25zZSJLChtEZWxldGVEYXRhc2V0VmVyc2lvblJlcXVlc3QSGwoKZGF0YXNldF9pZBgBIAEoCUIHukgEcgIYQBIPCgd2ZXJzaW9uGAIgASgDIh4KHERlbGV0ZURhdGFzZXRWZXJzaW9uUmVzcG9uc2Uy9Q0KC0RhdGFTZXJ2aWNlEmYKDUNyZWF0ZURhdGFzZXQSJS50cmVsbGlzLmRhdGEudjEuQ3JlYXRlRGF0YXNldFJlcXVlc3QaJi50cmVsbGlzLmRhdGEudjEuQ3JlYXRlRGF0YXNldFJlc3BvbnNlIgaguxiAgAQSXAoKR2V0RGF0YXNldBIiLnRyZWxsaXMuZGF0YS52MS5HZXREYXRhc2V0UmVxdWVzdBojLnRyZWxsaXMuZGF0YS52MS5HZXREYXRhc2V0UmVzcG9uc2UiBaC7GIAgEmIKDExpc3REYXRhc2V0cxIkLnRyZWxsaXMuZGF0YS52MS5MaXN0RGF0YXNldHNSZXF1ZXN0GiUudHJlbGxpcy5kYXRhLnYxLkxpc3REYXRhc2V0c1Jlc3BvbnNlIgWguxiAQBJmCg1VcGRhdGVEYXRhc2V0EiUudHJlbGxpcy5kYXRhLnYxLlVwZGF0ZURhdGFzZXRSZXF1ZXN0GiYudHJlbGxpcy5kYXRhLnYxLlVwZGF0ZURhdGFzZXRSZXNwb25zZSIGoLsYgIAEEmUKDURlbGV0ZURhdGFzZXQSJS50cmVsbGlzLmRhdGEudjEuRGVsZXRlRGF0YXNldFJlcXVlc3QaJi50cmVsbGlzLmRhdGEudjEuRGVsZXRlRGF0YXNldFJlc3BvbnNlIgWguxiAIBJ+ChRDb21taXREYXRhc2V0VmVyc2lvbhIsLnRyZWxsaXMuZGF0YS52MS5Db21taXREYXRhc2V0VmVyc2lvblJlcXVlc3QaLS50cmVsbGlzLmRhdGEudjEuQ29tbWl0RGF0YXNldFZlcnNpb25SZXNwb25zZSIHoLsYgICAAigBEn4KF0NvbW1pdERhdGFzZXRWZXJzaW9uVGFyEi8udHJlbGxpcy5kYXRhLnYxLkNvbW1pdERhdGFzZXRWZXJzaW9uVGFyUmVxdWVzdBowLnRyZWxsaXMuZGF0YS52MS5Db21taXREYXRhc2V0VmVyc2lvblRhclJlc3BvbnNlKAEScQoRR2V0RGF0YXNldFZlcnNpb24SKS50cmVsbGlzLmRhdGEudjEuR2V0RGF0YXNldFZlcnNpb25SZXF1ZXN0GioudHJlbGxpcy5kYXRhLnYxLkdldERhdGFzZXRWZXJzaW9uUmVzcG9uc2UiBaC7GIAgEoMBChdSZXNvbHZlRGF0YXNldFJlZmVyZW5jZRIvLnRyZWxsaXMuZGF0YS52MS5SZXNvbHZlRGF0YXNldFJlZmVyZW5jZVJlcXVlc3QaMC50cmVsbGlzLmRhdGEudjEuUmVzb2x2ZURhdGFzZXRSZWZlcmVuY2VSZXNwb25zZSIFoLsYgCASdwoTTGlzdERhdGFzZXRWZXJzaW9ucxIrLnRyZWxsaXMuZGF0YS52MS5MaXN0RGF0YXNldFZlcnNpb25zUmVxdWVzdBosLnRyZWxsaXMuZGF0YS52MS5MaXN0RGF0YXNldFZlcnNpb25zUmVzcG9uc2UiBaC7GIBAEoMBChdMaXN0RGF0YXNldFZlcnNpb25GaWxlcxIvLnRyZWxsaXMuZGF0YS52MS5MaXN0RGF0YXNldFZlcnNpb25GaWxlc1JlcXVlc3QaMC50cmVsbGlzLmRhdGEudjEuTGlzdERhdGFzZXRWZXJzaW9uRmlsZXNSZXNwb25zZSIFoLsYgEASdwoTRGlmZkRhdGFzZXRWZXJzaW9ucxIrLnRyZWxsaXMuZGF0YS52MS5EaWZmRGF0YXNldFZlcnNpb25zUmVxdWVzdBosLnRyZWxsaXMuZGF0YS52MS5EaWZmRGF0YXNldFZlcnNpb25zUmVzcG9uc2UiBaC7GIBAEnoKFFNldERhdGFzZXRWZXJzaW9uVGFnEiwudHJlbGxpcy5kYXRhLnYxLlNldERhdGFzZXRWZXJzaW9uVGFnUmVxdWVzdBotLnRyZWxsaXMuZGF0YS52MS5TZXREYXRhc2V0VmVyc2lvblRhZ1Jlc3BvbnNlIgWguxiAIBKDAQoXRGVsZXRlRGF0YXNldFZlcnNpb25UYWcSLy50cmVsbGlzLmRhdGEudjEuRGVsZXRlRGF0YXNldFZlcnNpb25UYWdSZXF1ZXN0GjAudHJlbGxpcy5kYXRhLnYxLkRlbGV0ZURhdGFzZXRWZXJzaW9uVGFnUmVzcG9uc2UiBaC7GIAgEnoKFERlbGV0ZURhdGFzZXRWZXJzaW9uEiwudHJlbGxpcy5kYXRhLnYxLkRlbGV0ZURhdGFzZXRWZXJzaW9uUmVxdWVzdBotLnRyZWxsaXMuZGF0YS52MS5EZWxldGVEYXRhc2V0VmVyc2lvblJlc3BvbnNlIgWguxiAIGIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_field_mask, file_trellis_options_v1_options, file_trellis_data_v1_resources]);
 
 /**
  * CreateDatasetRequest names the project and describes the new dataset.
@@ -407,6 +407,78 @@ export const CommitDatasetVersionResponseSchema: GenMessage<CommitDatasetVersion
   messageDesc(file_trellis_data_v1_data_service, 13);
 
 /**
+ * CommitDatasetVersionTarRequest is one message of a tar commit's stream: the header first, then chunks of the archive.
+ *
+ * @generated from message trellis.data.v1.CommitDatasetVersionTarRequest
+ */
+export type CommitDatasetVersionTarRequest = Message<"trellis.data.v1.CommitDatasetVersionTarRequest"> & {
+  /**
+   * part is the header or a chunk.
+   *
+   * @generated from oneof trellis.data.v1.CommitDatasetVersionTarRequest.part
+   */
+  part: {
+    /**
+     * header names the dataset and describes the version; only in the first message.
+     *
+     * @generated from field: trellis.data.v1.CommitDatasetVersionHeader header = 1;
+     */
+    value: CommitDatasetVersionHeader;
+    case: "header";
+  } | {
+    /**
+     * chunk is the next bytes of the tar archive.
+     *
+     * @generated from field: bytes chunk = 2;
+     */
+    value: Uint8Array;
+    case: "chunk";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message trellis.data.v1.CommitDatasetVersionTarRequest.
+ * Use `create(CommitDatasetVersionTarRequestSchema)` to create a new message.
+ */
+export const CommitDatasetVersionTarRequestSchema: GenMessage<CommitDatasetVersionTarRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 14);
+
+/**
+ * CommitDatasetVersionTarResponse carries the committed version and what its archive stored.
+ *
+ * @generated from message trellis.data.v1.CommitDatasetVersionTarResponse
+ */
+export type CommitDatasetVersionTarResponse = Message<"trellis.data.v1.CommitDatasetVersionTarResponse"> & {
+  /**
+   * version as committed.
+   *
+   * @generated from field: trellis.data.v1.DatasetVersion version = 1;
+   */
+  version?: DatasetVersion | undefined;
+
+  /**
+   * blobs_written counts the archive's distinct contents written to storage; the others were stored already.
+   *
+   * @generated from field: int64 blobs_written = 2;
+   */
+  blobsWritten: bigint;
+
+  /**
+   * bytes_written is the size of the blobs written.
+   *
+   * @generated from field: int64 bytes_written = 3;
+   */
+  bytesWritten: bigint;
+};
+
+/**
+ * Describes the message trellis.data.v1.CommitDatasetVersionTarResponse.
+ * Use `create(CommitDatasetVersionTarResponseSchema)` to create a new message.
+ */
+export const CommitDatasetVersionTarResponseSchema: GenMessage<CommitDatasetVersionTarResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_data_service, 15);
+
+/**
  * GetDatasetVersionRequest names a version.
  *
  * @generated from message trellis.data.v1.GetDatasetVersionRequest
@@ -432,7 +504,7 @@ export type GetDatasetVersionRequest = Message<"trellis.data.v1.GetDatasetVersio
  * Use `create(GetDatasetVersionRequestSchema)` to create a new message.
  */
 export const GetDatasetVersionRequestSchema: GenMessage<GetDatasetVersionRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_data_v1_data_service, 14);
+  messageDesc(file_trellis_data_v1_data_service, 16);
 
 /**
  * GetDatasetVersionResponse carries the version.
@@ -453,7 +525,7 @@ export type GetDatasetVersionResponse = Message<"trellis.data.v1.GetDatasetVersi
  * Use `create(GetDatasetVersionResponseSchema)` to create a new message.
  */
 export const GetDatasetVersionResponseSchema: GenMessage<GetDatasetVersionResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_data_v1_data_service, 15);
+  messageDesc(file_trellis_data_v1_data_service, 17);
 
 /**
  * ResolveDatasetReferenceRequest names a project and a reference in it.
@@ -481,7 +553,7 @@ export type ResolveDatasetReferenceRequest = Message<"trellis.data.v1.ResolveDat
  * Use `create(ResolveDatasetReferenceRequestSchema)` to create a new message.
  */
 export const ResolveDatasetReferenceRequestSchema: GenMessage<ResolveDatasetReferenceRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_data_v1_data_service, 16);
+  messageDesc(file_trellis_data_v1_data_service, 18);
 
 /**
  * ResolveDatasetReferenceResponse carries the version the reference names now.
@@ -502,7 +574,7 @@ export type ResolveDatasetReferenceResponse = Message<"trellis.data.v1.ResolveDa
  * Use `create(ResolveDatasetReferenceResponseSchema)` to create a new message.
  */
 export const ResolveDatasetReferenceResponseSchema: GenMessage<ResolveDatasetReferenceResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_data_v1_data_service, 17);
+  messageDesc(file_trellis_data_v1_data_service, 19);
 
 /**
  * ListDatasetVersionsRequest names a dataset and a page.
@@ -537,7 +609,7 @@ export type ListDatasetVersionsRequest = Message<"trellis.data.v1.ListDatasetVer
  * Use `create(ListDatasetVersionsRequestSchema)` to create a new message.
  */
 export const ListDatasetVersionsRequestSchema: GenMessage<ListDatasetVersionsRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_data_v1_data_service, 18);
+  messageDesc(file_trellis_data_v1_data_service, 20);
 
 /**
  * ListDatasetVersionsResponse is one page, newest first.
@@ -565,7 +637,7 @@ export type ListDatasetVersionsResponse = Message<"trellis.data.v1.ListDatasetVe
  * Use `create(ListDatasetVersionsResponseSchema)` to create a new message.
  */
 export const ListDatasetVersionsResponseSchema: GenMessage<ListDatasetVersionsResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_data_v1_data_service, 19);
+  messageDesc(file_trellis_data_v1_data_service, 21);
 
 /**
  * ListDatasetVersionFilesRequest names a version, a path prefix and a page.
@@ -614,7 +686,7 @@ export type ListDatasetVersionFilesRequest = Message<"trellis.data.v1.ListDatase
  * Use `create(ListDatasetVersionFilesRequestSchema)` to create a new message.
  */
 export const ListDatasetVersionFilesRequestSchema: GenMessage<ListDatasetVersionFilesRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_data_v1_data_service, 20);
+  messageDesc(file_trellis_data_v1_data_service, 22);
 
 /**
  * ListDatasetVersionFilesResponse is one page of files, in path order.
@@ -642,7 +714,7 @@ export type ListDatasetVersionFilesResponse = Message<"trellis.data.v1.ListDatas
  * Use `create(ListDatasetVersionFilesResponseSchema)` to create a new message.
  */
 export const ListDatasetVersionFilesResponseSchema: GenMessage<ListDatasetVersionFilesResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_data_v1_data_service, 21);
+  messageDesc(file_trellis_data_v1_data_service, 23);
 
 /**
  * DiffDatasetVersionsRequest names two versions of a dataset and a page.
@@ -691,7 +763,7 @@ export type DiffDatasetVersionsRequest = Message<"trellis.data.v1.DiffDatasetVer
  * Use `create(DiffDatasetVersionsRequestSchema)` to create a new message.
  */
 export const DiffDatasetVersionsRequestSchema: GenMessage<DiffDatasetVersionsRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_data_v1_data_service, 22);
+  messageDesc(file_trellis_data_v1_data_service, 24);
 
 /**
  * DiffDatasetVersionsResponse is one page of differences, in path order.
@@ -719,7 +791,7 @@ export type DiffDatasetVersionsResponse = Message<"trellis.data.v1.DiffDatasetVe
  * Use `create(DiffDatasetVersionsResponseSchema)` to create a new message.
  */
 export const DiffDatasetVersionsResponseSchema: GenMessage<DiffDatasetVersionsResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_data_v1_data_service, 23);
+  messageDesc(file_trellis_data_v1_data_service, 25);
 
 /**
  * SetDatasetVersionTagRequest names a version and the tag to give it.
@@ -761,7 +833,7 @@ export type SetDatasetVersionTagRequest = Message<"trellis.data.v1.SetDatasetVer
  * Use `create(SetDatasetVersionTagRequestSchema)` to create a new message.
  */
 export const SetDatasetVersionTagRequestSchema: GenMessage<SetDatasetVersionTagRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_data_v1_data_service, 24);
+  messageDesc(file_trellis_data_v1_data_service, 26);
 
 /**
  * SetDatasetVersionTagResponse carries the version with its tags.
@@ -782,7 +854,7 @@ export type SetDatasetVersionTagResponse = Message<"trellis.data.v1.SetDatasetVe
  * Use `create(SetDatasetVersionTagResponseSchema)` to create a new message.
  */
 export const SetDatasetVersionTagResponseSchema: GenMessage<SetDatasetVersionTagResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_data_v1_data_service, 25);
+  messageDesc(file_trellis_data_v1_data_service, 27);
 
 /**
  * DeleteDatasetVersionTagRequest names a tag of a dataset.
@@ -810,7 +882,7 @@ export type DeleteDatasetVersionTagRequest = Message<"trellis.data.v1.DeleteData
  * Use `create(DeleteDatasetVersionTagRequestSchema)` to create a new message.
  */
 export const DeleteDatasetVersionTagRequestSchema: GenMessage<DeleteDatasetVersionTagRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_data_v1_data_service, 26);
+  messageDesc(file_trellis_data_v1_data_service, 28);
 
 /**
  * DeleteDatasetVersionTagResponse is empty: the tag names nothing now.
@@ -825,7 +897,7 @@ export type DeleteDatasetVersionTagResponse = Message<"trellis.data.v1.DeleteDat
  * Use `create(DeleteDatasetVersionTagResponseSchema)` to create a new message.
  */
 export const DeleteDatasetVersionTagResponseSchema: GenMessage<DeleteDatasetVersionTagResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_data_v1_data_service, 27);
+  messageDesc(file_trellis_data_v1_data_service, 29);
 
 /**
  * DeleteDatasetVersionRequest names a version.
@@ -853,7 +925,7 @@ export type DeleteDatasetVersionRequest = Message<"trellis.data.v1.DeleteDataset
  * Use `create(DeleteDatasetVersionRequestSchema)` to create a new message.
  */
 export const DeleteDatasetVersionRequestSchema: GenMessage<DeleteDatasetVersionRequest> = /*@__PURE__*/
-  messageDesc(file_trellis_data_v1_data_service, 28);
+  messageDesc(file_trellis_data_v1_data_service, 30);
 
 /**
  * DeleteDatasetVersionResponse is empty: the version is marked deleted.
@@ -868,7 +940,7 @@ export type DeleteDatasetVersionResponse = Message<"trellis.data.v1.DeleteDatase
  * Use `create(DeleteDatasetVersionResponseSchema)` to create a new message.
  */
 export const DeleteDatasetVersionResponseSchema: GenMessage<DeleteDatasetVersionResponse> = /*@__PURE__*/
-  messageDesc(file_trellis_data_v1_data_service, 29);
+  messageDesc(file_trellis_data_v1_data_service, 31);
 
 /**
  * DataService keeps the datasets of each project and their immutable versions. Any call can
@@ -954,6 +1026,28 @@ export const DataService: GenService<{
     methodKind: "client_streaming";
     input: typeof CommitDatasetVersionRequestSchema;
     output: typeof CommitDatasetVersionResponseSchema;
+  },
+  /**
+   * CommitDatasetVersionTar commits a directory in one call: the header first (as
+   * CommitDatasetVersion's), then chunks of a tar archive (ustar or pax, GNU long names) of its
+   * regular files and directories. Each file is stored as it arrives under its sha256 in the
+   * project's storage instance (bytes the instance holds already are dropped, not written again)
+   * and the version is then committed exactly as CommitDatasetVersion commits the files' paths,
+   * sizes and digests, with an empty media type: the archive's files are the files put, and with
+   * a parent and without full_manifest they are added to the parent's or replace them. Paths lose
+   * a leading `./`; directories only give paths their shape. Memory stays flat whatever the
+   * files' sizes: the call is paused while storage writes. INVALID_ARGUMENT, naming the entry,
+   * for a symbolic or hard link, a device, a FIFO or another entry that is not a regular file or
+   * a directory, an absolute path, a `..` segment or another bad path, a path sent twice, a header
+   * whose checksum fails, and an archive cut short (it must end with its zero blocks); otherwise
+   * as CommitDatasetVersion. Files stored before a failure stay stored, for a retry to find.
+   *
+   * @generated from rpc trellis.data.v1.DataService.CommitDatasetVersionTar
+   */
+  commitDatasetVersionTar: {
+    methodKind: "client_streaming";
+    input: typeof CommitDatasetVersionTarRequestSchema;
+    output: typeof CommitDatasetVersionTarResponseSchema;
   },
   /**
    * GetDatasetVersion returns one live version. NOT_FOUND (DATASET_NOT_FOUND as GetDataset,
