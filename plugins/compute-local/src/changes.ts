@@ -1,0 +1,55 @@
+/** A promise that settles at the next change of something, made anew at each change. */
+export class Changes {
+  next!: Promise<void>;
+  private wake!: () => void;
+
+  constructor() {
+    this.renew();
+  }
+
+  notify(): void {
+    const wake = this.wake;
+    this.renew();
+    wake();
+  }
+
+  private renew(): void {
+    this.next = new Promise((resolve) => (this.wake = resolve));
+  }
+}
+
+/** Resolves when `change` does or `signal` aborts, whichever is first. */
+export function untilAborted(change: Promise<void>, signal?: AbortSignal): Promise<void> {
+  if (!signal) return change;
+  return new Promise((resolve) => {
+    const stop = () => resolve();
+    signal.addEventListener('abort', stop, { once: true });
+    void change.then(() => {
+      signal.removeEventListener('abort', stop);
+      resolve();
+    });
+  });
+}
+
+/**
+ * `run` made safe to call at any time: one run at a time, and a call during a run gets one more run
+ * after it (shared by every such call), so no call misses what changed before it.
+ */
+export function coalesced<T>(run: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined;
+  let again: Promise<T> | undefined;
+  const next = (): Promise<T> => {
+    if (!running) {
+      running = run().finally(() => (running = undefined));
+      return running;
+    }
+    again ??= running
+      .catch(() => undefined)
+      .then(() => {
+        again = undefined;
+        return next();
+      });
+    return again;
+  };
+  return next;
+}

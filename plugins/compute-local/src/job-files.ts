@@ -1,0 +1,175 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { JobState, ResourceRequest } from '@trellis/plugin-sdk';
+import type { ProcessGroup } from './process-groups';
+
+/** What `submit` recorded of a job (job.json); it never changes. */
+export interface JobRecord {
+  jobId: string;
+  idempotencyKey: string;
+  name: string;
+  labels: Record<string, string>;
+  command: string[];
+  env: Record<string, string>;
+  replicas: number;
+  resources: ResourceRequest;
+  /** MASTER_PORT of every replica. */
+  masterPort: number;
+  createdAt: string;
+}
+
+/** How a job ended (final.json); the first one written stays. */
+export interface FinalRecord {
+  state: Extract<JobState, 'succeeded' | 'failed' | 'cancelled'>;
+  exitCode?: number;
+  message?: string;
+  startedAt?: string;
+  finishedAt: string;
+}
+
+/** What the files of one replica say: its process group once started, its exit code once it ended. */
+export interface ReplicaFacts {
+  group?: ProcessGroup;
+  exit?: { code: number; atMs: number };
+}
+
+const ID_PATTERN = /^local-[0-9a-f]{32}$/;
+const STALE_RESERVATION_MS = 10 * 60_000;
+
+/**
+ * The files of every job under `workDir`: `jobs/<jobId>/` holds job.json, gpus.json (the GPU UUIDs
+ * of each replica), final.json, and per replica `replica-<i>.{pid,exit,stdout,stderr}`, which the
+ * replica's wrapper writes itself; `work/` is the jobs' working directory. A job's id is a hash of
+ * its idempotency key, so the job directory is the key's reservation.
+ */
+export class JobFiles {
+  readonly jobsDir: string;
+  private readonly tmpDir: string;
+
+  constructor(workDir: string) {
+    this.jobsDir = join(workDir, 'jobs');
+    this.tmpDir = join(workDir, 'tmp');
+  }
+
+  /** Creates the directories, and removes reservations a crashed submit prepared but never made. */
+  async open(): Promise<void> {
+    await mkdir(this.jobsDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+    for (const name of await readdir(this.tmpDir)) {
+      const path = join(this.tmpDir, name);
+      const { mtimeMs } = await stat(path);
+      if (Date.now() - mtimeMs > STALE_RESERVATION_MS) await rm(path, { recursive: true, force: true });
+    }
+  }
+
+  static jobIdOf(idempotencyKey: string): string {
+    return `local-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;
+  }
+
+  static isJobId(jobId: string): boolean {
+    return ID_PATTERN.test(jobId);
+  }
+
+  dir(jobId: string): string {
+    return join(this.jobsDir, jobId);
+  }
+
+  replicaPath(jobId: string, replica: number): string {
+    return join(this.dir(jobId), `replica-${replica}`);
+  }
+
+  /**
+   * Reserves the job's key with its record and, when given, its GPUs: everything is written to a
+   * directory of its own, then renamed to the job's, which fails while a job directory of that id
+   * exists. False when another submit of the key got there first.
+   */
+  async reserve(record: JobRecord, gpus: string[][] | undefined): Promise<boolean> {
+    const staging = join(this.tmpDir, randomBytes(8).toString('hex'));
+    await mkdir(join(staging, 'work'), { recursive: true, mode: 0o700 });
+    await writeFile(join(staging, 'job.json'), JSON.stringify(record), { mode: 0o600 });
+    if (gpus) await writeFile(join(staging, 'gpus.json'), JSON.stringify(gpus));
+    try {
+      await rename(staging, this.dir(record.jobId));
+      return true;
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      if (['EEXIST', 'ENOTEMPTY'].includes((error as NodeJS.ErrnoException).code ?? '')) return false;
+      throw error;
+    }
+  }
+
+  async jobIds(): Promise<string[]> {
+    return (await readdir(this.jobsDir)).filter((name) => ID_PATTERN.test(name));
+  }
+
+  record(jobId: string): Promise<JobRecord | undefined> {
+    return readJson(join(this.dir(jobId), 'job.json'));
+  }
+
+  final(jobId: string): Promise<FinalRecord | undefined> {
+    return readJson(join(this.dir(jobId), 'final.json'));
+  }
+
+  gpus(jobId: string): Promise<string[][] | undefined> {
+    return readJson(join(this.dir(jobId), 'gpus.json'));
+  }
+
+  async assignGpus(jobId: string, gpus: string[][]): Promise<void> {
+    const temp = join(this.dir(jobId), `gpus.json.${randomBytes(4).toString('hex')}`);
+    await writeFile(temp, JSON.stringify(gpus));
+    await rename(temp, join(this.dir(jobId), 'gpus.json'));
+  }
+
+  /** Records how the job ended unless that is recorded already; returns what is recorded. */
+  async settle(jobId: string, final: FinalRecord): Promise<FinalRecord> {
+    const temp = join(this.dir(jobId), `final.json.${randomBytes(4).toString('hex')}`);
+    await writeFile(temp, JSON.stringify(final));
+    try {
+      await link(temp, join(this.dir(jobId), 'final.json'));
+      return final;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return (await this.final(jobId)) as FinalRecord;
+    } finally {
+      await unlink(temp);
+    }
+  }
+
+  /** Marks the job's processes gone and its GPUs free for good, so no later start checks them again. */
+  async markReaped(jobId: string): Promise<void> {
+    await writeFile(join(this.dir(jobId), 'reaped'), '');
+  }
+
+  async reaped(jobId: string): Promise<boolean> {
+    return (await stat(join(this.dir(jobId), 'reaped')).catch(() => undefined)) !== undefined;
+  }
+
+  async replicas(jobId: string, count: number): Promise<ReplicaFacts[]> {
+    const names = new Set(await readdir(this.dir(jobId)));
+    return Promise.all(
+      Array.from({ length: count }, async (_, replica): Promise<ReplicaFacts> => {
+        const facts: ReplicaFacts = {};
+        const path = this.replicaPath(jobId, replica);
+        if (names.has(`replica-${replica}.pid`)) facts.group = await written(`${path}.pid`, (text, atMs) => ({ pgid: Number(text), recordedAtMs: atMs }));
+        if (names.has(`replica-${replica}.exit`)) facts.exit = await written(`${path}.exit`, (text, atMs) => ({ code: Number(text), atMs }));
+        return facts;
+      }),
+    );
+  }
+}
+
+/** A number the wrapper wrote, with when; undefined while the file is still empty or gone. */
+async function written<T>(path: string, make: (text: string, atMs: number) => T): Promise<T | undefined> {
+  const [text, info] = await Promise.all([readFile(path, 'utf8').catch(() => ''), stat(path).catch(() => undefined)]);
+  return /^\d+\n?$/.test(text) && info ? make(text.trim(), info.mtimeMs) : undefined;
+}
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
