@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/data/v1/blob_service.proto.
  */
 export const file_trellis_data_v1_blob_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0cmVsbGlzL2RhdGEvdjEvYmxvYl9zZXJ2aWNlLnByb3RvEg90cmVsbGlzLmRhdGEudjEiPAoIQmxvYkluZm8SDgoGc2hhMjU2GAEgASgJEgwKBHNpemUYAiABKAMSEgoKc3RvcmVfbmFtZRgDIAEoCSJYChdGaW5kTWlzc2luZ0Jsb2JzUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEiAKB3NoYTI1NnMYAiADKAlCD7pIDJIBCRCQTiIEcgIYQCI/ChhGaW5kTWlzc2luZ0Jsb2JzUmVzcG9uc2USDwoHbWlzc2luZxgBIAMoCRISCgpzdG9yZV9uYW1lGAIgASgJIlYKEFVwbG9hZEJsb2JIZWFkZXISGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIXCgZzaGEyNTYYAiABKAlCB7pIBHICGEASDAoEc2l6ZRgDIAEoAyJhChFVcGxvYWRCbG9iUmVxdWVzdBIzCgZoZWFkZXIYASABKAsyIS50cmVsbGlzLmRhdGEudjEuVXBsb2FkQmxvYkhlYWRlckgAEg8KBWNodW5rGAIgASgMSABCBgoEcGFydCJVChJVcGxvYWRCbG9iUmVzcG9uc2USJwoEYmxvYhgBIAEoCzIZLnRyZWxsaXMuZGF0YS52MS5CbG9iSW5mbxIWCg5hbHJlYWR5X3N0b3JlZBgCIAEoCCJrChNEb3dubG9hZEJsb2JSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFwoGc2hhMjU2GAIgASgJQge6SARyAhhAEg4KBm9mZnNldBgDIAEoAxIOCgZsZW5ndGgYBCABKAMiJQoURG93bmxvYWRCbG9iUmVzcG9uc2USDQoFY2h1bmsYASABKAwibQoWU3RhcnRCbG9iVXBsb2FkUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhcKBnNoYTI1NhgCIAEoCUIHukgEcgIYQBIMCgRzaXplGAMgASgDEg8KB3ByZXNpZ24YBCABKAgijAEKF1N0YXJ0QmxvYlVwbG9hZFJlc3BvbnNlEhEKCXVwbG9hZF9pZBgBIAEoCRIWCg5hbHJlYWR5X3N0b3JlZBgCIAEoCBIVCg1wcmVzaWduZWRfdXJsGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJVChRVcGxvYWRCbG9iUGFydEhlYWRlchIaCgl1cGxvYWRfaWQYASABKAlCB7pIBHICGEASEwoLcGFydF9udW1iZXIYAiABKAUSDAoEc2l6ZRgDIAEoAyJpChVVcGxvYWRCbG9iUGFydFJlcXVlc3QSNwoGaGVhZGVyGAEgASgLMiUudHJlbGxpcy5kYXRhLnYxLlVwbG9hZEJsb2JQYXJ0SGVhZGVySAASDwoFY2h1bmsYAiABKAxIAEIGCgRwYXJ0IjMKDkJsb2JVcGxvYWRQYXJ0EhMKC3BhcnRfbnVtYmVyGAEgASgFEgwKBHNpemUYAiABKAMiRwoWVXBsb2FkQmxvYlBhcnRSZXNwb25zZRItCgRwYXJ0GAEgASgLMh8udHJlbGxpcy5kYXRhLnYxLkJsb2JVcGxvYWRQYXJ0IjgKGkxpc3RCbG9iVXBsb2FkUGFydHNSZXF1ZXN0EhoKCXVwbG9hZF9pZBgBIAEoCUIHukgEcgIYQCJ+ChtMaXN0QmxvYlVwbG9hZFBhcnRzUmVzcG9uc2USLgoFcGFydHMYASADKAsyHy50cmVsbGlzLmRhdGEudjEuQmxvYlVwbG9hZFBhcnQSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjcKGUNvbXBsZXRlQmxvYlVwbG9hZFJlcXVlc3QSGgoJdXBsb2FkX2lkGAEgASgJQge6SARyAhhAIkUKGkNvbXBsZXRlQmxvYlVwbG9hZFJlc3BvbnNlEicKBGJsb2IYASABKAsyGS50cmVsbGlzLmRhdGEudjEuQmxvYkluZm8iNAoWQWJvcnRCbG9iVXBsb2FkUmVxdWVzdBIaCgl1cGxvYWRfaWQYASABKAlCB7pIBHICGEAiGQoXQWJvcnRCbG9iVXBsb2FkUmVzcG9uc2UiggEKGkRvd25sb2FkRGF0YXNldEZpbGVSZXF1ZXN0EhsKCmRhdGFzZXRfaWQYASABKAlCB7pIBHICGEASDwoHdmVyc2lvbhgCIAEoAxIWCgRwYXRoGAMgASgJQgi6SAVyAxiACBIOCgZvZmZzZXQYBCABKAMSDgoGbGVuZ3RoGAUgASgDIiwKG0Rvd25sb2FkRGF0YXNldEZpbGVSZXNwb25zZRINCgVjaHVuaxgBIAEoDCJvCiBEb3dubG9hZERhdGFzZXRWZXJzaW9uVGFyUmVxdWVzdBIbCgpkYXRhc2V0X2lkGAEgASgJQge6SARyAhhAEg8KB3ZlcnNpb24YAiABKAMSHQoLcGF0aF9wcmVmaXgYAyABKAlCCLpIBXIDGIAIIjIKIURvd25sb2FkRGF0YXNldFZlcnNpb25UYXJSZXNwb25zZRINCgVjaHVuaxgBIAEoDDL0CAoLQmxvYlNlcnZpY2USbwoQRmluZE1pc3NpbmdCbG9icxIoLnRyZWxsaXMuZGF0YS52MS5GaW5kTWlzc2luZ0Jsb2JzUmVxdWVzdBopLnRyZWxsaXMuZGF0YS52MS5GaW5kTWlzc2luZ0Jsb2JzUmVzcG9uc2UiBqC7GICAQBJXCgpVcGxvYWRCbG9iEiIudHJlbGxpcy5kYXRhLnYxLlVwbG9hZEJsb2JSZXF1ZXN0GiMudHJlbGxpcy5kYXRhLnYxLlVwbG9hZEJsb2JSZXNwb25zZSgBEmQKDERvd25sb2FkQmxvYhIkLnRyZWxsaXMuZGF0YS52MS5Eb3dubG9hZEJsb2JSZXF1ZXN0GiUudHJlbGxpcy5kYXRhLnYxLkRvd25sb2FkQmxvYlJlc3BvbnNlIgWguxiAIDABEmsKD1N0YXJ0QmxvYlVwbG9hZBInLnRyZWxsaXMuZGF0YS52MS5TdGFydEJsb2JVcGxvYWRSZXF1ZXN0GigudHJlbGxpcy5kYXRhLnYxLlN0YXJ0QmxvYlVwbG9hZFJlc3BvbnNlIgWguxiAIBJjCg5VcGxvYWRCbG9iUGFydBImLnRyZWxsaXMuZGF0YS52MS5VcGxvYWRCbG9iUGFydFJlcXVlc3QaJy50cmVsbGlzLmRhdGEudjEuVXBsb2FkQmxvYlBhcnRSZXNwb25zZSgBEncKE0xpc3RCbG9iVXBsb2FkUGFydHMSKy50cmVsbGlzLmRhdGEudjEuTGlzdEJsb2JVcGxvYWRQYXJ0c1JlcXVlc3QaLC50cmVsbGlzLmRhdGEudjEuTGlzdEJsb2JVcGxvYWRQYXJ0c1Jlc3BvbnNlIgWguxiAIBJ0ChJDb21wbGV0ZUJsb2JVcGxvYWQSKi50cmVsbGlzLmRhdGEudjEuQ29tcGxldGVCbG9iVXBsb2FkUmVxdWVzdBorLnRyZWxsaXMuZGF0YS52MS5Db21wbGV0ZUJsb2JVcGxvYWRSZXNwb25zZSIFoLsYgCASeQoTRG93bmxvYWREYXRhc2V0RmlsZRIrLnRyZWxsaXMuZGF0YS52MS5Eb3dubG9hZERhdGFzZXRGaWxlUmVxdWVzdBosLnRyZWxsaXMuZGF0YS52MS5Eb3dubG9hZERhdGFzZXRGaWxlUmVzcG9uc2UiBaC7GIAgMAESiwEKGURvd25sb2FkRGF0YXNldFZlcnNpb25UYXISMS50cmVsbGlzLmRhdGEudjEuRG93bmxvYWREYXRhc2V0VmVyc2lvblRhclJlcXVlc3QaMi50cmVsbGlzLmRhdGEudjEuRG93bmxvYWREYXRhc2V0VmVyc2lvblRhclJlc3BvbnNlIgWguxiAIDABEmsKD0Fib3J0QmxvYlVwbG9hZBInLnRyZWxsaXMuZGF0YS52MS5BYm9ydEJsb2JVcGxvYWRSZXF1ZXN0GigudHJlbGxpcy5kYXRhLnYxLkFib3J0QmxvYlVwbG9hZFJlc3BvbnNlIgWguxiAIGIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_trellis_options_v1_options]);
+  fileDesc("CiJ0cmVsbGlzL2RhdGEvdjEvYmxvYl9zZXJ2aWNlLnByb3RvEg90cmVsbGlzLmRhdGEudjEiPAoIQmxvYkluZm8SDgoGc2hhMjU2GAEgASgJEgwKBHNpemUYAiABKAMSEgoKc3RvcmVfbmFtZRgDIAEoCSJYChdGaW5kTWlzc2luZ0Jsb2JzUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEiAKB3NoYTI1NnMYAiADKAlCD7pIDJIBCRCQTiIEcgIYQCI/ChhGaW5kTWlzc2luZ0Jsb2JzUmVzcG9uc2USDwoHbWlzc2luZxgBIAMoCRISCgpzdG9yZV9uYW1lGAIgASgJIlYKEFVwbG9hZEJsb2JIZWFkZXISGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIXCgZzaGEyNTYYAiABKAlCB7pIBHICGEASDAoEc2l6ZRgDIAEoAyJhChFVcGxvYWRCbG9iUmVxdWVzdBIzCgZoZWFkZXIYASABKAsyIS50cmVsbGlzLmRhdGEudjEuVXBsb2FkQmxvYkhlYWRlckgAEg8KBWNodW5rGAIgASgMSABCBgoEcGFydCJVChJVcGxvYWRCbG9iUmVzcG9uc2USJwoEYmxvYhgBIAEoCzIZLnRyZWxsaXMuZGF0YS52MS5CbG9iSW5mbxIWCg5hbHJlYWR5X3N0b3JlZBgCIAEoCCJrChNEb3dubG9hZEJsb2JSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFwoGc2hhMjU2GAIgASgJQge6SARyAhhAEg4KBm9mZnNldBgDIAEoAxIOCgZsZW5ndGgYBCABKAMiJQoURG93bmxvYWRCbG9iUmVzcG9uc2USDQoFY2h1bmsYASABKAwibQoWU3RhcnRCbG9iVXBsb2FkUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhcKBnNoYTI1NhgCIAEoCUIHukgEcgIYQBIMCgRzaXplGAMgASgDEg8KB3ByZXNpZ24YBCABKAgijAEKF1N0YXJ0QmxvYlVwbG9hZFJlc3BvbnNlEhEKCXVwbG9hZF9pZBgBIAEoCRIWCg5hbHJlYWR5X3N0b3JlZBgCIAEoCBIVCg1wcmVzaWduZWRfdXJsGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJVChRVcGxvYWRCbG9iUGFydEhlYWRlchIaCgl1cGxvYWRfaWQYASABKAlCB7pIBHICGEASEwoLcGFydF9udW1iZXIYAiABKAUSDAoEc2l6ZRgDIAEoAyJpChVVcGxvYWRCbG9iUGFydFJlcXVlc3QSNwoGaGVhZGVyGAEgASgLMiUudHJlbGxpcy5kYXRhLnYxLlVwbG9hZEJsb2JQYXJ0SGVhZGVySAASDwoFY2h1bmsYAiABKAxIAEIGCgRwYXJ0IjMKDkJsb2JVcGxvYWRQYXJ0EhMKC3BhcnRfbnVtYmVyGAEgASgFEgwKBHNpemUYAiABKAMiRwoWVXBsb2FkQmxvYlBhcnRSZXNwb25zZRItCgRwYXJ0GAEgASgLMh8udHJlbGxpcy5kYXRhLnYxLkJsb2JVcGxvYWRQYXJ0IjgKGkxpc3RCbG9iVXBsb2FkUGFydHNSZXF1ZXN0EhoKCXVwbG9hZF9pZBgBIAEoCUIHukgEcgIYQCJ+ChtMaXN0QmxvYlVwbG9hZFBhcnRzUmVzcG9uc2USLgoFcGFydHMYASADKAsyHy50cmVsbGlzLmRhdGEudjEuQmxvYlVwbG9hZFBhcnQSLwoLZXhwaXJlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjcKGUNvbXBsZXRlQmxvYlVwbG9hZFJlcXVlc3QSGgoJdXBsb2FkX2lkGAEgASgJQge6SARyAhhAIkUKGkNvbXBsZXRlQmxvYlVwbG9hZFJlc3BvbnNlEicKBGJsb2IYASABKAsyGS50cmVsbGlzLmRhdGEudjEuQmxvYkluZm8iNAoWQWJvcnRCbG9iVXBsb2FkUmVxdWVzdBIaCgl1cGxvYWRfaWQYASABKAlCB7pIBHICGEAiGQoXQWJvcnRCbG9iVXBsb2FkUmVzcG9uc2UiggEKGkRvd25sb2FkRGF0YXNldEZpbGVSZXF1ZXN0EhsKCmRhdGFzZXRfaWQYASABKAlCB7pIBHICGEASDwoHdmVyc2lvbhgCIAEoAxIWCgRwYXRoGAMgASgJQgi6SAVyAxiACBIOCgZvZmZzZXQYBCABKAMSDgoGbGVuZ3RoGAUgASgDIiwKG0Rvd25sb2FkRGF0YXNldEZpbGVSZXNwb25zZRINCgVjaHVuaxgBIAEoDCJvCiBEb3dubG9hZERhdGFzZXRWZXJzaW9uVGFyUmVxdWVzdBIbCgpkYXRhc2V0X2lkGAEgASgJQge6SARyAhhAEg8KB3ZlcnNpb24YAiABKAMSHQoLcGF0aF9wcmVmaXgYAyABKAlCCLpIBXIDGIAIIjIKIURvd25sb2FkRGF0YXNldFZlcnNpb25UYXJSZXNwb25zZRINCgVjaHVuaxgBIAEoDCI/ChVDb2xsZWN0R2FyYmFnZVJlcXVlc3QSDwoHZHJ5X3J1bhgBIAEoCBIVCg1ncmFjZV9zZWNvbmRzGAIgASgDIosBChhDb2xsZWN0ZWRTdG9yYWdlSW5zdGFuY2USEgoKc3RvcmVfbmFtZRgBIAEoCRIVCg1kZWxldGVkX2Jsb2JzGAIgASgDEhMKC2ZyZWVkX2J5dGVzGAMgASgDEhYKDnJlbGVhc2VkX2hvbGRzGAQgASgDEhcKD2Ryb3BwZWRfdXBsb2FkcxgFIAEoAyKYAQoWQ29sbGVjdEdhcmJhZ2VSZXNwb25zZRI8CglpbnN0YW5jZXMYASADKAsyKS50cmVsbGlzLmRhdGEudjEuQ29sbGVjdGVkU3RvcmFnZUluc3RhbmNlEi8KC2N1dG9mZl90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdkcnlfcnVuGAMgASgIMt4JCgtCbG9iU2VydmljZRJvChBGaW5kTWlzc2luZ0Jsb2JzEigudHJlbGxpcy5kYXRhLnYxLkZpbmRNaXNzaW5nQmxvYnNSZXF1ZXN0GikudHJlbGxpcy5kYXRhLnYxLkZpbmRNaXNzaW5nQmxvYnNSZXNwb25zZSIGoLsYgIBAElcKClVwbG9hZEJsb2ISIi50cmVsbGlzLmRhdGEudjEuVXBsb2FkQmxvYlJlcXVlc3QaIy50cmVsbGlzLmRhdGEudjEuVXBsb2FkQmxvYlJlc3BvbnNlKAESZAoMRG93bmxvYWRCbG9iEiQudHJlbGxpcy5kYXRhLnYxLkRvd25sb2FkQmxvYlJlcXVlc3QaJS50cmVsbGlzLmRhdGEudjEuRG93bmxvYWRCbG9iUmVzcG9uc2UiBaC7GIAgMAESawoPU3RhcnRCbG9iVXBsb2FkEicudHJlbGxpcy5kYXRhLnYxLlN0YXJ0QmxvYlVwbG9hZFJlcXVlc3QaKC50cmVsbGlzLmRhdGEudjEuU3RhcnRCbG9iVXBsb2FkUmVzcG9uc2UiBaC7GIAgEmMKDlVwbG9hZEJsb2JQYXJ0EiYudHJlbGxpcy5kYXRhLnYxLlVwbG9hZEJsb2JQYXJ0UmVxdWVzdBonLnRyZWxsaXMuZGF0YS52MS5VcGxvYWRCbG9iUGFydFJlc3BvbnNlKAESdwoTTGlzdEJsb2JVcGxvYWRQYXJ0cxIrLnRyZWxsaXMuZGF0YS52MS5MaXN0QmxvYlVwbG9hZFBhcnRzUmVxdWVzdBosLnRyZWxsaXMuZGF0YS52MS5MaXN0QmxvYlVwbG9hZFBhcnRzUmVzcG9uc2UiBaC7GIAgEnQKEkNvbXBsZXRlQmxvYlVwbG9hZBIqLnRyZWxsaXMuZGF0YS52MS5Db21wbGV0ZUJsb2JVcGxvYWRSZXF1ZXN0GisudHJlbGxpcy5kYXRhLnYxLkNvbXBsZXRlQmxvYlVwbG9hZFJlc3BvbnNlIgWguxiAIBJ5ChNEb3dubG9hZERhdGFzZXRGaWxlEisudHJlbGxpcy5kYXRhLnYxLkRvd25sb2FkRGF0YXNldEZpbGVSZXF1ZXN0GiwudHJlbGxpcy5kYXRhLnYxLkRvd25sb2FkRGF0YXNldEZpbGVSZXNwb25zZSIFoLsYgCAwARKLAQoZRG93bmxvYWREYXRhc2V0VmVyc2lvblRhchIxLnRyZWxsaXMuZGF0YS52MS5Eb3dubG9hZERhdGFzZXRWZXJzaW9uVGFyUmVxdWVzdBoyLnRyZWxsaXMuZGF0YS52MS5Eb3dubG9hZERhdGFzZXRWZXJzaW9uVGFyUmVzcG9uc2UiBaC7GIAgMAESawoPQWJvcnRCbG9iVXBsb2FkEicudHJlbGxpcy5kYXRhLnYxLkFib3J0QmxvYlVwbG9hZFJlcXVlc3QaKC50cmVsbGlzLmRhdGEudjEuQWJvcnRCbG9iVXBsb2FkUmVzcG9uc2UiBaC7GIAgEmgKDkNvbGxlY3RHYXJiYWdlEiYudHJlbGxpcy5kYXRhLnYxLkNvbGxlY3RHYXJiYWdlUmVxdWVzdBonLnRyZWxsaXMuZGF0YS52MS5Db2xsZWN0R2FyYmFnZVJlc3BvbnNlIgWguxiAIGIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp, file_trellis_options_v1_options]);
 
 /**
  * BlobInfo describes a stored blob.
@@ -729,6 +729,122 @@ export const DownloadDatasetVersionTarResponseSchema: GenMessage<DownloadDataset
   messageDesc(file_trellis_data_v1_blob_service, 23);
 
 /**
+ * CollectGarbageRequest says how to collect.
+ *
+ * @generated from message trellis.data.v1.CollectGarbageRequest
+ */
+export type CollectGarbageRequest = Message<"trellis.data.v1.CollectGarbageRequest"> & {
+  /**
+   * dry_run answers what the collection would free now and deletes nothing.
+   *
+   * @generated from field: bool dry_run = 1;
+   */
+  dryRun: boolean;
+
+  /**
+   * grace_seconds keeps every blob and hold a commit or upload named within this many seconds;
+   * 0 for the sweep's 86,400 (a day), else from 3,600 (an hour) to 31,536,000 (a year). A
+   * shorter grace never loses a committed file, but a commit naming blobs uploaded longer ago than
+   * the grace may fail with BLOBS_MISSING and need them uploaded again.
+   *
+   * @generated from field: int64 grace_seconds = 2;
+   */
+  graceSeconds: bigint;
+};
+
+/**
+ * Describes the message trellis.data.v1.CollectGarbageRequest.
+ * Use `create(CollectGarbageRequestSchema)` to create a new message.
+ */
+export const CollectGarbageRequestSchema: GenMessage<CollectGarbageRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_blob_service, 24);
+
+/**
+ * CollectedStorageInstance is what one collection freed in one storage instance.
+ *
+ * @generated from message trellis.data.v1.CollectedStorageInstance
+ */
+export type CollectedStorageInstance = Message<"trellis.data.v1.CollectedStorageInstance"> & {
+  /**
+   * store_name is the storage instance.
+   *
+   * @generated from field: string store_name = 1;
+   */
+  storeName: string;
+
+  /**
+   * deleted_blobs counts the blobs deleted (rows and objects).
+   *
+   * @generated from field: int64 deleted_blobs = 2;
+   */
+  deletedBlobs: bigint;
+
+  /**
+   * freed_bytes is the sum of the deleted blobs' sizes.
+   *
+   * @generated from field: int64 freed_bytes = 3;
+   */
+  freedBytes: bigint;
+
+  /**
+   * released_holds counts the projects' holds on blobs released (a blob's bytes may stay for
+   * another project that holds it).
+   *
+   * @generated from field: int64 released_holds = 4;
+   */
+  releasedHolds: bigint;
+
+  /**
+   * dropped_uploads counts the expired uploads dropped with their staged bytes.
+   *
+   * @generated from field: int64 dropped_uploads = 5;
+   */
+  droppedUploads: bigint;
+};
+
+/**
+ * Describes the message trellis.data.v1.CollectedStorageInstance.
+ * Use `create(CollectedStorageInstanceSchema)` to create a new message.
+ */
+export const CollectedStorageInstanceSchema: GenMessage<CollectedStorageInstance> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_blob_service, 25);
+
+/**
+ * CollectGarbageResponse is what the collection freed (or, for a dry run, would free).
+ *
+ * @generated from message trellis.data.v1.CollectGarbageResponse
+ */
+export type CollectGarbageResponse = Message<"trellis.data.v1.CollectGarbageResponse"> & {
+  /**
+   * instances are every storage instance that holds blobs or expired uploads, by name.
+   *
+   * @generated from field: repeated trellis.data.v1.CollectedStorageInstance instances = 1;
+   */
+  instances: CollectedStorageInstance[];
+
+  /**
+   * cutoff_time is now minus the grace: blobs and holds last named before it were candidates.
+   *
+   * @generated from field: google.protobuf.Timestamp cutoff_time = 2;
+   */
+  cutoffTime?: Timestamp | undefined;
+
+  /**
+   * dry_run is true when nothing was deleted.
+   *
+   * @generated from field: bool dry_run = 3;
+   */
+  dryRun: boolean;
+};
+
+/**
+ * Describes the message trellis.data.v1.CollectGarbageResponse.
+ * Use `create(CollectGarbageResponseSchema)` to create a new message.
+ */
+export const CollectGarbageResponseSchema: GenMessage<CollectGarbageResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_data_v1_blob_service, 26);
+
+/**
  * BlobService stores the files of dataset versions as content-addressed blobs: each file once per
  * storage instance under its SHA-256, whatever dataset or version it appears in, in the storage
  * instance the project uses. A client asks which digests are missing, uploads only those (in one
@@ -871,6 +987,24 @@ export const BlobService: GenService<{
     methodKind: "unary";
     input: typeof AbortBlobUploadRequestSchema;
     output: typeof AbortBlobUploadResponseSchema;
+  },
+  /**
+   * CollectGarbage runs one garbage collection now, as the service's hourly sweep does, and
+   * answers per storage instance what it freed: expired uploads dropped with their staged bytes,
+   * project holds released, blobs deleted and their bytes. Only blobs and holds that no live
+   * version names and that no commit or upload named within the grace period go, so a commit
+   * running beside it keeps its blobs or fails with BLOBS_MISSING, never loses a file. Each call is
+   * audited with what it freed. PERMISSION_DENIED (ORG_ADMIN_REQUIRED: only org admins may);
+   * ABORTED (GARBAGE_COLLECTION_RUNNING: another collection, this call's or the sweep's, runs in
+   * this service; retry once it ends); INVALID_ARGUMENT for a grace_seconds under 3,600 or over
+   * 31,536,000.
+   *
+   * @generated from rpc trellis.data.v1.BlobService.CollectGarbage
+   */
+  collectGarbage: {
+    methodKind: "unary";
+    input: typeof CollectGarbageRequestSchema;
+    output: typeof CollectGarbageResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_trellis_data_v1_blob_service, 0);
