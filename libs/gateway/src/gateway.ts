@@ -2,6 +2,7 @@ import type { DescService } from '@bufbuild/protobuf';
 import { ConfigError, listenError, type EdgeDefinition, type GrpcCallOptions, type Logger, type Metrics, type RevocationList } from '@trellis/platform';
 import { EdgeAuth } from './auth/edge-auth';
 import { dataHttpRoutes } from './data-http/blob.routes';
+import { versionPushRoutes } from './data-http/version-push.routes';
 import { toGatewayError } from './errors/gateway-error';
 import { HttpServer, renderJsonError } from './http/http-server';
 import { probeRoutes } from './http/probe.routes';
@@ -15,7 +16,7 @@ import { EXPOSED_SERVICES } from './upstreams/exposed-services';
 import { Upstreams } from './upstreams/upstreams';
 
 /** Every family of routes the gateway serves, in registration order. */
-const ROUTE_MODULES: readonly RouteModule[] = [rpcRoutes, openApiRoutes, mlflowRoutes, dataHttpRoutes];
+const ROUTE_MODULES: readonly RouteModule[] = [rpcRoutes, openApiRoutes, mlflowRoutes, dataHttpRoutes, versionPushRoutes];
 
 /** What a gateway needs. */
 export interface GatewayOptions {
