@@ -1,6 +1,165 @@
-import type { AdmissionDecisions, AdmissionSnapshot } from './admission.types';
+import { Heap } from './admission.heap';
+import { findVictims } from './admission.preemption';
+import { noGpuTypeReason, preemptedReason, unplacedReason, waitingReason } from './admission.reasons';
+import {
+  buildPassState,
+  byAdmissionOrder,
+  demandOf,
+  dominantShare,
+  grantKey,
+  shortfall,
+  take,
+  withinNominal,
+  type Demand,
+  type GrantState,
+  type PassState,
+} from './admission.state';
+import type { Admission, AdmissionDecisions, AdmissionSnapshot, PendingWorkload, Preemption, Waiting } from './admission.types';
 
-/** One admission pass: which pending jobs to admit, which admitted jobs to preempt, why the rest wait. */
+/** A pending job with the demands it may be admitted as (one per GPU type for `anyGpu`). */
+interface Candidate {
+  workload: PendingWorkload;
+  grant: GrantState;
+  variants: Demand[];
+}
+
+/**
+ * One admission pass. Pending jobs go by priority (highest first), then submission time, then id.
+ * First every job that fits within its grant's nominal quota is admitted, reclaiming nominal quota
+ * from borrowers where the queue's policy lets it; then, cohort by cohort, jobs that must borrow
+ * take idle quota by dominant resource fairness (the grant with the lowest dominant share goes
+ * next). A job that does not fit does not hold back smaller ones behind it (BestEffortFIFO). A job
+ * is admitted with all its replicas or not at all. Pure: the same snapshot gives the same decisions.
+ */
 export function admit(snapshot: AdmissionSnapshot): AdmissionDecisions {
-  throw new Error(`admission is not implemented yet (${snapshot.pending.length} pending)`);
+  const pass = new AdmissionPass(buildPassState(snapshot));
+  const borrowers = new Map<GrantState, Candidate[]>();
+  for (const workload of [...snapshot.pending].sort(byAdmissionOrder)) {
+    const candidate = pass.candidate(workload);
+    if (!candidate) continue;
+    const fitting = candidate.variants.find((demand) => withinNominal(candidate.grant, demand) && !shortfall(candidate.grant, demand));
+    if (fitting) {
+      pass.admit(candidate, fitting, undefined);
+      continue;
+    }
+    const nominal = candidate.variants.find((demand) => withinNominal(candidate.grant, demand));
+    if (nominal) {
+      pass.admitByPreempting(candidate, nominal, true);
+      continue;
+    }
+    const queued = borrowers.get(candidate.grant);
+    if (queued) queued.push(candidate);
+    else borrowers.set(candidate.grant, [candidate]);
+  }
+  for (const cohort of pass.state.cohorts) pass.shareIdleQuota(cohort.grants.filter((grant) => borrowers.has(grant)).map((grant) => borrowers.get(grant)!));
+  return { admit: pass.admitted, preempt: pass.preempted, waiting: pass.waiting };
+}
+
+class AdmissionPass {
+  readonly admitted: Admission[] = [];
+  readonly preempted: Preemption[] = [];
+  readonly waiting: Waiting[] = [];
+  // A job that found no victims tells the same for every later job of its grant, priority and demand
+  // until some victim is released: usage only grows in between.
+  private readonly noVictims = new Map<string, number>();
+  private releases = 0;
+
+  constructor(readonly state: PassState) {}
+
+  /** The job with its grant and demands, or undefined once it is decided as waiting. */
+  candidate(workload: PendingWorkload): Candidate | undefined {
+    const grant = this.state.grants.get(grantKey(workload.queueId, workload.projectId));
+    if (!grant) {
+      const queue = this.state.queues.get(workload.queueId);
+      this.wait(workload, unplacedReason(workload, queue?.name, !!queue && this.state.clusters.has(queue.clusterId)));
+      return undefined;
+    }
+    const variants = this.variants(workload, grant);
+    if (!variants.length) {
+      this.wait(workload, noGpuTypeReason(grant, workload.anyGpu!.count, workload.anyGpu!.minMemoryBytes));
+      return undefined;
+    }
+    return { workload, grant, variants };
+  }
+
+  admit(candidate: Candidate, demand: Demand, victims: string[] | undefined): void {
+    const { grant, workload } = candidate;
+    take(grant, demand);
+    let borrowing = false;
+    for (const i of demand.index) if (grant.usage[i] > grant.nominal[i]) borrowing = true;
+    this.admitted.push({ workloadId: workload.id, request: demand.request, borrowing, preempts: victims ?? [] });
+  }
+
+  /** Admits the job by preempting others if that makes room; otherwise it waits, with why. */
+  admitByPreempting(candidate: Candidate, demand: Demand, mayReclaim: boolean): void {
+    const { grant, workload } = candidate;
+    const key = `${grant.order}|${mayReclaim}|${workload.priority}|${demand.index.join(',')}|${demand.amount.join(',')}`;
+    const victims = this.noVictims.get(key) === this.releases ? undefined : findVictims(grant, demand, workload, mayReclaim);
+    if (!victims) {
+      this.noVictims.set(key, this.releases);
+      this.wait(workload, waitingReason(grant, demand, shortfall(grant, demand)!, this.state.resources, this.preemptionNote(grant, mayReclaim)));
+      return;
+    }
+    this.releases++;
+    for (const entry of victims.entries) {
+      entry.preempted = true;
+      this.preempted.push({ workloadId: entry.workload.id, by: workload.id, reason: preemptedReason(entry.workload, workload, victims.reclaim.has(entry), grant) });
+    }
+    this.admit(candidate, demand, victims.entries.map((entry) => entry.workload.id));
+  }
+
+  /**
+   * Lends a cohort's idle quota to the jobs that must borrow: the grant with the lowest dominant
+   * share goes next (ties: its next job's admission order, then the grant), one job at a time.
+   */
+  shareIdleQuota(queues: Candidate[][]): void {
+    const next = new Map(queues.map((queue) => [queue, 0]));
+    const before = (a: { queue: Candidate[]; share: number }, b: { queue: Candidate[]; share: number }) => {
+      if (a.share !== b.share) return a.share < b.share;
+      const order = byAdmissionOrder(a.queue[next.get(a.queue)!].workload, b.queue[next.get(b.queue)!].workload);
+      return order < 0 || (order === 0 && a.queue[0].grant.order < b.queue[0].grant.order);
+    };
+    const heap = new Heap(before);
+    for (const queue of queues) heap.push({ queue, share: dominantShare(queue[0].grant) });
+    while (heap.size) {
+      const { queue } = heap.pop()!;
+      const position = next.get(queue)!;
+      this.borrow(queue[position]);
+      if (position + 1 < queue.length) {
+        next.set(queue, position + 1);
+        heap.push({ queue, share: dominantShare(queue[0].grant) });
+      }
+    }
+  }
+
+  private borrow(candidate: Candidate): void {
+    const fitting = candidate.variants.find((demand) => !shortfall(candidate.grant, demand));
+    if (fitting) this.admit(candidate, fitting, undefined);
+    else this.admitByPreempting(candidate, candidate.variants[0], false);
+  }
+
+  private wait(workload: PendingWorkload, reason: string): void {
+    this.waiting.push({ workloadId: workload.id, reason });
+  }
+
+  private variants(workload: PendingWorkload, grant: GrantState): Demand[] {
+    const { resourceIndex } = this.state;
+    if (!workload.anyGpu?.count) return [demandOf(workload.request, workload.replicas, resourceIndex)];
+    const { count, minMemoryBytes = 0 } = workload.anyGpu;
+    const { cluster, gpuTypes } = grant.cluster;
+    return gpuTypes
+      .filter((type) => cluster.gpuMemoryBytes[type] >= minMemoryBytes)
+      .map((type) => {
+        const name = `gpu/${type}`;
+        return demandOf({ ...workload.request, [name]: (workload.request[name] ?? 0) + count }, workload.replicas, resourceIndex);
+      });
+  }
+
+  private preemptionNote(grant: GrantState, mayReclaim: boolean): string {
+    const { name, preemption } = grant.queue;
+    const reclaim = mayReclaim && preemption.reclaimWithinCohort !== 'NEVER';
+    const policy = `reclaimWithinCohort ${preemption.reclaimWithinCohort}, withinQueue ${preemption.withinQueue}`;
+    if (!reclaim && preemption.withinQueue === 'NEVER') return mayReclaim ? `queue ${name} preempts nothing (${policy})` : '';
+    return `preempting what queue ${name} allows would not make room (${policy})`;
+  }
 }
