@@ -185,8 +185,10 @@ export class LocalComputeBackend implements ComputeBackend {
       const next = Promise.race([job.output.next, job.states.next]);
       // Final before the read, so the read sees all the job wrote.
       const final = isFinal(await job.refresh());
-      for (const file of files) yield* file.read();
-      if (final) for (const file of files) yield* file.rest();
+      for (const file of files) {
+        yield* file.read();
+        if (final) yield* file.rest();
+      }
       if (final || !follow || signal?.aborted || this.closed) return;
       await untilAborted(next, signal);
     }
@@ -256,6 +258,7 @@ export class LocalComputeBackend implements ComputeBackend {
   }
 
   private check(job: LocalJob): void {
+    if (this.closed) return;
     job.refresh().catch((error: Error) => this.options.logger.error({ jobId: job.record.jobId, error: error.message }, 'cannot read the state of a job'));
   }
 
@@ -337,6 +340,7 @@ export class LocalComputeBackend implements ComputeBackend {
 
   /** Gives GPUs to the jobs that wait for them, in order, while they fit. */
   private async startWaiting(): Promise<void> {
+    if (this.closed) return;
     for (let job = this.waiting[0]; job; job = this.waiting[0]) {
       const gpus = this.hold(job.record.jobId, pickGpus(this.options.gpus, new Set(this.held.keys()), job.record.resources.gpus, job.record.replicas));
       if (!gpus) return;
