@@ -995,9 +995,9 @@ export const BlobService: GenService<{
    * version names and that no commit or upload named within the grace period go, so a commit
    * running beside it keeps its blobs or fails with BLOBS_MISSING, never loses a file. Each call is
    * audited with what it freed. PERMISSION_DENIED (ORG_ADMIN_REQUIRED: only org admins may);
-   * ABORTED (GARBAGE_COLLECTION_RUNNING: another collection, this call's or the sweep's, runs in
-   * this service; retry once it ends); INVALID_ARGUMENT for a grace_seconds under 3,600 or over
-   * 31,536,000.
+   * ABORTED (GARBAGE_COLLECTION_RUNNING: another collection, a call's or the sweep's, runs in any
+   * replica of the service; retry once it ends); INVALID_ARGUMENT for a grace_seconds under 3,600
+   * or over 31,536,000.
    *
    * @generated from rpc trellis.data.v1.BlobService.CollectGarbage
    */
