@@ -193,15 +193,15 @@ export function describeComputeConformance(name: string, factory: ComputeFactory
       });
 
       it('matches label values exactly, not as prefixes', async () => {
-        await submit(labelled(jobs.succeeding('x'), { team: 'vision-research' }));
-        expect(await backend.list({ labels: { 'trellis-conformance': run, team: 'vision' } })).toEqual([]);
+        await submit(labelled(jobs.succeeding('x'), { team: 'vision-research', case: 'exact' }));
+        expect(await backend.list({ labels: { 'trellis-conformance': run, case: 'exact', team: 'vision' } })).toEqual([]);
         expect(await backend.list({ labels: { 'trellis-conformance': `${run}-other` } })).toEqual([]);
       });
 
       it('lists a job that has ended, in its final state', async () => {
-        const jobId = await submit(jobs.failing());
+        const jobId = await submit(labelled(jobs.failing(), { case: 'ended' }));
         await watchAll(jobId);
-        expect(await backend.list({ labels: { 'trellis-conformance': run } })).toEqual([expect.objectContaining({ jobId, state: 'failed', exitCode: 3 })]);
+        expect(await backend.list({ labels: { 'trellis-conformance': run, case: 'ended' } })).toEqual([expect.objectContaining({ jobId, state: 'failed', exitCode: 3 })]);
       });
     });
 
