@@ -4,8 +4,8 @@ import { BlobIntake } from '../blobs/blob-intake';
 import { BlobStore } from '../blobs/blob-store';
 import { tarFiles } from '../blobs/tar-entries';
 import type { VersionView } from './version.entity';
-import { checkPath, MAX_FILES_PER_VERSION, type ManifestFile } from './version-rules';
-import { type CommitHeader, VersionService } from './version.service';
+import { checkPath, type CommitHeader, MAX_FILES_PER_VERSION, type ManifestFile } from './version-rules';
+import { VersionService } from './version.service';
 
 /** A version pushed from an archive, and what its files added to storage. */
 export interface PushedVersion {

@@ -18,6 +18,17 @@ export interface ManifestFile {
   mediaType: string;
 }
 
+/** What a commit's header says. */
+export interface CommitHeader {
+  datasetId: string;
+  /** 0 for none. */
+  parentVersion: number;
+  message: string;
+  /** The files sent are the whole version; the parent is only its lineage. */
+  fullManifest: boolean;
+  tags: string[];
+}
+
 /** A version's path: the storage key rules (no leading `/`, no `.` or `..` segment, no control character, at most 1024 bytes). */
 export function checkPath(path: string, field: string): void {
   try {

@@ -12,8 +12,7 @@ import {
 import type { CommitDatasetVersionHeader } from '@trellis/proto/trellis/data/v1/data_service_pb';
 import type { VersionFileEntity, VersionView } from './version.entity';
 import type { FileChangeRow } from './version.repository';
-import type { CommitHeader } from './version.service';
-import { referenceOf } from './version-rules';
+import { type CommitHeader, referenceOf } from './version-rules';
 
 /** The proto of a stored version, as every call and event returns it. */
 export function versionToProto({ version, dataset, tags }: VersionView): DatasetVersion {

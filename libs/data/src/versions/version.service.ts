@@ -29,24 +29,13 @@ import { DATASET_KIND } from '../datasets/dataset.service';
 import type { VersionEntity, VersionFileEntity, VersionView } from './version.entity';
 import { versionToProto } from './version.mapping';
 import { VersionRepository, type FileChangeRow } from './version.repository';
-import { checkManifestFile, checkPath, checkTag, MAX_FILES_PER_VERSION, parseReference, type ManifestFile } from './version-rules';
+import { checkManifestFile, checkPath, checkTag, type CommitHeader, MAX_FILES_PER_VERSION, parseReference, type ManifestFile } from './version-rules';
 
 /** The resource kind of dataset versions in permission rules and audit records. */
 export const VERSION_KIND = 'DatasetVersion';
 
 /** How many missing digests a refused commit names. */
 const MISSING_NAMED = 5;
-
-/** What a commit's header says. */
-export interface CommitHeader {
-  datasetId: string;
-  /** 0 for none. */
-  parentVersion: number;
-  message: string;
-  /** The files sent are the whole version; the parent is only its lineage. */
-  fullManifest: boolean;
-  tags: string[];
-}
 
 /** What a commit sends: its header and every change of its stream. */
 export interface NewVersion extends CommitHeader {

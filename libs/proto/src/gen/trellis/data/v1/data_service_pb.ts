@@ -1036,11 +1036,12 @@ export const DataService: GenService<{
    * sizes and digests, with an empty media type: the archive's files are the files put, and with
    * a parent and without full_manifest they are added to the parent's or replace them. Paths lose
    * a leading `./`; directories only give paths their shape. Memory stays flat whatever the
-   * files' sizes: the call is paused while storage writes. INVALID_ARGUMENT, naming the entry,
-   * for a symbolic or hard link, a device, a FIFO or another entry that is not a regular file or
-   * a directory, an absolute path, a `..` segment or another bad path, a path sent twice, a header
-   * whose checksum fails, and an archive cut short (it must end with its zero blocks); otherwise
-   * as CommitDatasetVersion. Files stored before a failure stay stored, for a retry to find.
+   * files' sizes: the call is paused while storage writes. INVALID_ARGUMENT (TAR_INVALID, naming
+   * the entry: a symbolic or hard link, a device, a FIFO or another entry that is not a regular
+   * file or a directory, an absolute path, a `..` segment, a header whose checksum fails, an
+   * archive cut short before its zero blocks; without a reason: another bad path, a path sent
+   * twice); otherwise as CommitDatasetVersion. Files stored before a failure stay stored, for a
+   * retry to find.
    *
    * @generated from rpc trellis.data.v1.DataService.CommitDatasetVersionTar
    */
