@@ -4,6 +4,8 @@ import { type SlurmClient, SlurmError, type SlurmJob, type SlurmNode, type Slurm
 const API = '/slurm/v0.0.38';
 const TOKEN_LIFESPAN_S = 600;
 const TIMEOUT_MS = 30_000;
+/** slurmrestd 22.05 reports a token slurmctld refuses (wrong key, unknown user) only as this. */
+const REFUSED_TOKEN_HINT = ' (slurmrestd says so when slurmctld refuses the token: check that jwtKey is its jwt_key and userName a user it knows)';
 /** slurm_load_job's "Invalid job id specified". */
 const INVALID_JOB_ID = 2017;
 
@@ -92,9 +94,9 @@ export class SlurmRest implements SlurmClient {
     } catch {
       throw new SlurmError(`slurmrestd answered ${method} ${path} with HTTP ${response.status} and no JSON: ${raw.slice(0, 200)}`);
     }
-    const errors = recordsOf(answer, 'errors').filter((error) => error['error_number'] !== tolerated);
+    const errors = recordsOf(answer, 'errors').filter((error) => tolerated === undefined || error['error_number'] !== tolerated);
     const said = errorsOf({ errors });
-    if (said) throw new SlurmError(`Slurm refused ${method} ${path}: ${said}`);
+    if (said) throw new SlurmError(`Slurm refused ${method} ${path}: ${said}${said.startsWith('Unspecified error') ? REFUSED_TOKEN_HINT : ''}`);
     if (!response.ok && tolerated === undefined) throw new SlurmError(`slurmrestd answered ${method} ${path} with HTTP ${response.status}`);
     return answer;
   }
