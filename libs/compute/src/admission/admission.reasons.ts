@@ -6,20 +6,22 @@ import type { AdmittedWorkload, PendingWorkload } from './admission.types';
 
 const GiB = 1024 ** 3;
 
-function quantity(resource: string, amount: number): string {
-  const round = (value: number) => String(Math.round(value * 100) / 100);
-  if (resource === 'cpu') return `${round(amount / 1000)} cpu`;
-  if (resource === 'memory') return `${round(amount / GiB)} GiB memory`;
-  return `${amount} ${resource}`;
+/** The amount in the resource's unit, without the unit. */
+function number(resource: string, amount: number): string {
+  if (resource === 'cpu') return String(Math.round(amount / 10) / 100);
+  if (resource === 'memory') return String(Math.round((amount / GiB) * 100) / 100);
+  return String(amount);
 }
 
-const number = (resource: string, amount: number) => quantity(resource, amount).split(' ')[0];
+const unit = (resource: string) => (resource === 'cpu' ? 'cpu' : resource === 'memory' ? 'GiB memory' : resource);
+
+const quantity = (resource: string, amount: number) => `${number(resource, amount)} ${unit(resource)}`;
 
 const projectName = (grant: GrantState) => grant.grant.projectName ?? grant.grant.projectId;
 
 function needs(resource: string, demand: Demand, k: number): string {
   const replicas = `${demand.replicas} replica${demand.replicas === 1 ? '' : 's'}`;
-  return `needs ${replicas} x ${quantity(resource, demand.perReplica[k])} = ${number(resource, demand.amount[k])}`;
+  return `needs ${replicas} x ${quantity(resource, demand.amount[k] / demand.replicas)} = ${number(resource, demand.amount[k])}`;
 }
 
 /** Why a demand does not fit; `preemption` says why preempting did not help, when it was tried or ruled out. */

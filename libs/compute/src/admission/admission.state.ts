@@ -15,8 +15,6 @@ import type {
 export interface Demand {
   index: number[];
   amount: number[];
-  /** Per replica, aligned with `index`: for reasons. */
-  perReplica: number[];
   replicas: number;
   /** The request per replica this demand stands for (`anyGpu` resolved). */
   request: Resources;
@@ -72,11 +70,15 @@ export interface PassState {
   resourceIndex: Map<string, number>;
   clusters: Map<string, ClusterState>;
   queues: Map<string, AdmissionQueue>;
-  grants: Map<string, GrantState>;
+  /** Grants by queue id, then project id. */
+  grants: Map<string, Map<string, GrantState>>;
+  /** Grants in order (queue id, then project id). */
+  grantList: GrantState[];
   cohorts: CohortState[];
 }
 
-export const grantKey = (queueId: string, projectId: string) => `${queueId}\u0000${projectId}`;
+/** The grant of a project on a queue, if there is one. */
+export const grantOf = (state: PassState, queueId: string, projectId: string) => state.grants.get(queueId)?.get(projectId);
 
 /** Victim order: lowest priority first, then the newest admitted, then by id. */
 export function byVictimOrder(a: AdmittedEntry, b: AdmittedEntry): number {
@@ -110,7 +112,8 @@ export function buildPassState(snapshot: AdmissionSnapshot): PassState {
   const queues = new Map(snapshot.queues.map((queue) => [queue.id, queue]));
 
   const cohortsByName = new Map<string, CohortState>();
-  const grants = new Map<string, GrantState>();
+  const grants = new Map<string, Map<string, GrantState>>();
+  const grantList: GrantState[] = [];
   const sortedGrants = [...snapshot.grants].sort((a, b) => compareIds(a.queueId, b.queueId) || compareIds(a.projectId, b.projectId));
   for (const grant of sortedGrants) {
     const queue = queues.get(grant.queueId);
@@ -135,14 +138,16 @@ export function buildPassState(snapshot: AdmissionSnapshot): PassState {
       cohort.poolCapacity[i] += lendable;
       cohort.nominalTotal[i] += quota.nominal;
     }
-    const state: GrantState = { order: grants.size, grant, queue, cluster, cohort, nominal, guaranteed, ceiling, usage: vector(undefined), admitted: [] };
+    const state: GrantState = { order: grantList.length, grant, queue, cluster, cohort, nominal, guaranteed, ceiling, usage: vector(undefined), admitted: [] };
     cohort.grants.push(state);
-    grants.set(grantKey(grant.queueId, grant.projectId), state);
+    grantList.push(state);
+    const ofQueue = grants.get(grant.queueId) ?? new Map<string, GrantState>();
+    grants.set(grant.queueId, ofQueue.set(grant.projectId, state));
   }
 
   for (const workload of snapshot.admitted) {
     const demand = demandOf(workload.request, workload.replicas, resourceIndex);
-    const grant = grants.get(grantKey(workload.queueId, workload.projectId));
+    const grant = grants.get(workload.queueId)?.get(workload.projectId);
     if (grant) {
       const entry: AdmittedEntry = { workload, grant, demand, preempted: false };
       grant.admitted.push(entry);
@@ -157,22 +162,21 @@ export function buildPassState(snapshot: AdmissionSnapshot): PassState {
   }
   const cohorts = [...cohortsByName.entries()].sort(([a], [b]) => compareIds(a, b)).map(([, cohort]) => cohort);
   for (const cohort of cohorts) cohort.admitted.sort(byVictimOrder);
-  for (const grant of grants.values()) grant.admitted.sort(byVictimOrder);
-  return { resources, resourceIndex, clusters, queues, grants, cohorts };
+  for (const grant of grantList) grant.admitted.sort(byVictimOrder);
+  return { resources, resourceIndex, clusters, queues, grants, grantList, cohorts };
 }
 
 /** The demand of `replicas` x `request`, over the pass's resources; zero amounts left out. */
 export function demandOf(request: Resources, replicas: number, resourceIndex: Map<string, number>): Demand {
   const index: number[] = [];
   const amount: number[] = [];
-  const perReplica: number[] = [];
-  for (const [name, each] of Object.entries(request)) {
+  for (const name in request) {
+    const each = request[name];
     if (each === 0) continue;
     index.push(resourceIndex.get(name)!);
-    perReplica.push(each);
     amount.push(each * replicas);
   }
-  return { index, amount, perReplica, replicas, request };
+  return { index, amount, replicas, request };
 }
 
 /** What `usage` counts in the cohort's pool: everything beyond the grant's unlendable part. */

@@ -6,7 +6,7 @@ import {
   byAdmissionOrder,
   demandOf,
   dominantShare,
-  grantKey,
+  grantOf,
   shortfall,
   take,
   withinNominal,
@@ -37,14 +37,14 @@ export function admit(snapshot: AdmissionSnapshot): AdmissionDecisions {
   for (const workload of [...snapshot.pending].sort(byAdmissionOrder)) {
     const candidate = pass.candidate(workload);
     if (!candidate) continue;
-    const fitting = candidate.variants.find((demand) => withinNominal(candidate.grant, demand) && !shortfall(candidate.grant, demand));
+    const nominal = candidate.variants.filter((demand) => withinNominal(candidate.grant, demand));
+    const fitting = nominal.find((demand) => !shortfall(candidate.grant, demand));
     if (fitting) {
       pass.admit(candidate, fitting, undefined);
       continue;
     }
-    const nominal = candidate.variants.find((demand) => withinNominal(candidate.grant, demand));
-    if (nominal) {
-      pass.admitByPreempting(candidate, nominal, true);
+    if (nominal.length) {
+      pass.admitByPreempting(candidate, nominal[0], true);
       continue;
     }
     const queued = borrowers.get(candidate.grant);
@@ -59,16 +59,13 @@ class AdmissionPass {
   readonly admitted: Admission[] = [];
   readonly preempted: Preemption[] = [];
   readonly waiting: Waiting[] = [];
-  // A job that found no victims tells the same for every later job of its grant, priority and demand
-  // until some victim is released: usage only grows in between.
-  private readonly noVictims = new Map<string, number>();
-  private releases = 0;
+  private readonly notes = new Map<string, string>();
 
   constructor(readonly state: PassState) {}
 
   /** The job with its grant and demands, or undefined once it is decided as waiting. */
   candidate(workload: PendingWorkload): Candidate | undefined {
-    const grant = this.state.grants.get(grantKey(workload.queueId, workload.projectId));
+    const grant = grantOf(this.state, workload.queueId, workload.projectId);
     if (!grant) {
       const queue = this.state.queues.get(workload.queueId);
       this.wait(workload, unplacedReason(workload, queue?.name, !!queue && this.state.clusters.has(queue.clusterId)));
@@ -93,14 +90,11 @@ class AdmissionPass {
   /** Admits the job by preempting others if that makes room; otherwise it waits, with why. */
   admitByPreempting(candidate: Candidate, demand: Demand, mayReclaim: boolean): void {
     const { grant, workload } = candidate;
-    const key = `${grant.order}|${mayReclaim}|${workload.priority}|${demand.index.join(',')}|${demand.amount.join(',')}`;
-    const victims = this.noVictims.get(key) === this.releases ? undefined : findVictims(grant, demand, workload, mayReclaim);
+    const victims = findVictims(grant, demand, workload, mayReclaim);
     if (!victims) {
-      this.noVictims.set(key, this.releases);
       this.wait(workload, waitingReason(grant, demand, shortfall(grant, demand)!, this.state.resources, this.preemptionNote(grant, mayReclaim)));
       return;
     }
-    this.releases++;
     for (const entry of victims.entries) {
       entry.preempted = true;
       this.preempted.push({ workloadId: entry.workload.id, by: workload.id, reason: preemptedReason(entry.workload, workload, victims.reclaim.has(entry), grant) });
@@ -113,22 +107,13 @@ class AdmissionPass {
    * share goes next (ties: its next job's admission order, then the grant), one job at a time.
    */
   shareIdleQuota(queues: Candidate[][]): void {
-    const next = new Map(queues.map((queue) => [queue, 0]));
-    const before = (a: { queue: Candidate[]; share: number }, b: { queue: Candidate[]; share: number }) => {
-      if (a.share !== b.share) return a.share < b.share;
-      const order = byAdmissionOrder(a.queue[next.get(a.queue)!].workload, b.queue[next.get(b.queue)!].workload);
-      return order < 0 || (order === 0 && a.queue[0].grant.order < b.queue[0].grant.order);
-    };
-    const heap = new Heap(before);
-    for (const queue of queues) heap.push({ queue, share: dominantShare(queue[0].grant) });
-    while (heap.size) {
-      const { queue } = heap.pop()!;
-      const position = next.get(queue)!;
-      this.borrow(queue[position]);
-      if (position + 1 < queue.length) {
-        next.set(queue, position + 1);
-        heap.push({ queue, share: dominantShare(queue[0].grant) });
-      }
+    const heap = new Heap<Turn>(beforeTurn);
+    for (const queue of queues) heap.push({ queue, position: 0, share: dominantShare(queue[0].grant) });
+    for (let turn = heap.pop(); turn; turn = heap.pop()) {
+      this.borrow(turn.queue[turn.position++]);
+      if (turn.position === turn.queue.length) continue;
+      turn.share = dominantShare(turn.queue[0].grant);
+      heap.push(turn);
     }
   }
 
@@ -156,10 +141,30 @@ class AdmissionPass {
   }
 
   private preemptionNote(grant: GrantState, mayReclaim: boolean): string {
-    const { name, preemption } = grant.queue;
-    const reclaim = mayReclaim && preemption.reclaimWithinCohort !== 'NEVER';
-    const policy = `reclaimWithinCohort ${preemption.reclaimWithinCohort}, withinQueue ${preemption.withinQueue}`;
-    if (!reclaim && preemption.withinQueue === 'NEVER') return mayReclaim ? `queue ${name} preempts nothing (${policy})` : '';
-    return `preempting what queue ${name} allows would not make room (${policy})`;
+    const { id, name, preemption } = grant.queue;
+    const key = `${mayReclaim}:${id}`;
+    let note = this.notes.get(key);
+    if (note === undefined) {
+      const reclaim = mayReclaim && preemption.reclaimWithinCohort !== 'NEVER';
+      const policy = `reclaimWithinCohort ${preemption.reclaimWithinCohort}, withinQueue ${preemption.withinQueue}`;
+      if (reclaim || preemption.withinQueue !== 'NEVER') note = `preempting what queue ${name} allows would not make room (${policy})`;
+      else note = mayReclaim ? `queue ${name} preempts nothing (${policy})` : '';
+      this.notes.set(key, note);
+    }
+    return note;
   }
+}
+
+/** A grant's turn to borrow: its next job waiting to borrow, and its dominant share now. */
+interface Turn {
+  queue: Candidate[];
+  position: number;
+  share: number;
+}
+
+/** Lowest dominant share first; then the jobs' admission order; then the grant's order. */
+function beforeTurn(a: Turn, b: Turn): boolean {
+  if (a.share !== b.share) return a.share < b.share;
+  const order = byAdmissionOrder(a.queue[a.position].workload, b.queue[b.position].workload);
+  return order < 0 || (order === 0 && a.queue[0].grant.order < b.queue[0].grant.order);
 }
