@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
-import { createGrpcClient, runProcess, type RunningProcess } from '@trellis/platform';
+import { createGrpcClient, type RunningProcess } from '@trellis/platform';
 import { S3_TEST_CREDENTIALS, startS3TestServer, type S3TestServer } from '@trellis/plugin-storage-s3/testing';
 import { BlobServiceDesc, DataServiceDesc, IdentityServiceDesc, LineageServiceDesc, ProfileServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { LineageDirection } from '@trellis/proto/trellis/data/v1/lineage_service_pb';
@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
-import { BUILT_IN_PLUGINS, EDGES, SERVICES } from './services';
+import { s3DefaultStorageEnv, startStandalone } from './spec-process';
 
 const ADMIN_KEY = `trellis_00000000000000d2_${'M'.repeat(43)}`;
 const BUCKET = 'trellis-dataset-to-model';
@@ -95,27 +95,8 @@ describe.each(['storage-fs', 'storage-s3'])('from a directory to a model, with b
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), `trellis-dataset-to-model-${storage}-`));
-    if (storage === 'storage-s3') {
-      s3 = await startS3TestServer({ buckets: [BUCKET] });
-      const config = join(dir, 'trellis.yaml');
-      const lines = ['storage:', '  default:', '    plugin: storage-s3', '    config:', `      bucket: ${BUCKET}`, `      endpoint: ${s3.endpoint}`, '      forcePathStyle: true', '      prefix: trellis'];
-      writeFileSync(config, [...lines, '      credentials:', '        accessKeyId: env:TRELLIS_TEST_S3_ACCESS_KEY_ID', '        secretAccessKey: env:TRELLIS_TEST_S3_SECRET_ACCESS_KEY', ''].join('\n'));
-      Object.assign(process.env, {
-        TRELLIS_CONFIG: config,
-        TRELLIS_TEST_S3_ACCESS_KEY_ID: S3_TEST_CREDENTIALS.accessKeyId,
-        TRELLIS_TEST_S3_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      });
-    }
-    Object.assign(process.env, {
-      TRELLIS_DATA_DIR: join(dir, 'data'),
-      TRELLIS_OPS_PORT: '0',
-      TRELLIS_GATEWAY_PORT: '0',
-      TRELLIS_LOG_LEVEL: 'silent',
-      TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
-    });
-    for (const service of SERVICES) process.env[`TRELLIS_${service.name.toUpperCase()}_PORT`] = '0';
-    running = await runProcess({ mode: 'standalone', services: SERVICES, edges: EDGES, plugins: BUILT_IN_PLUGINS, print: () => undefined });
+    if (storage === 'storage-s3') s3 = await startS3TestServer({ buckets: [BUCKET] });
+    running = await startStandalone(join(dir, 'data'), ADMIN_KEY, s3 ? s3DefaultStorageEnv(dir, s3.endpoint, BUCKET) : {});
     gateway = running.edges.find((edge) => edge.name === 'gateway')!.address;
     token = await exchange();
   });

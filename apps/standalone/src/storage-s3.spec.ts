@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
-import { createGrpcClient, runProcess, type RunningProcess } from '@trellis/platform';
-import { S3_TEST_CREDENTIALS, startS3TestServer, type S3TestServer } from '@trellis/plugin-storage-s3/testing';
+import { createGrpcClient, type RunningProcess } from '@trellis/platform';
+import { startS3TestServer, type S3TestServer } from '@trellis/plugin-storage-s3/testing';
 import { BlobServiceDesc, ExperimentServiceDesc, IdentityServiceDesc, ModelVersionStatus, RegistryServiceDesc, RunServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUILT_IN_PLUGINS, EDGES, SERVICES } from './services';
+import { s3DefaultStorageEnv, startStandalone } from './spec-process';
 
 const ADMIN_KEY = `trellis_00000000000000e3_${'S'.repeat(43)}`;
 const BUCKET = 'trellis-standalone';
@@ -50,38 +50,7 @@ describe('a standalone process whose default storage is storage-s3', () => {
     s3 = await startS3TestServer({ buckets: [BUCKET] });
     dir = mkdtempSync(join(tmpdir(), 'trellis-standalone-s3-'));
     dataDir = join(dir, 'data');
-    const config = join(dir, 'trellis.yaml');
-    writeFileSync(
-      config,
-      [
-        'storage:',
-        '  default:',
-        '    plugin: storage-s3',
-        '    config:',
-        `      bucket: ${BUCKET}`,
-        `      endpoint: ${s3.endpoint}`,
-        '      forcePathStyle: true',
-        '      prefix: trellis',
-        '      credentials:',
-        '        accessKeyId: env:TRELLIS_TEST_S3_ACCESS_KEY_ID',
-        '        secretAccessKey: env:TRELLIS_TEST_S3_SECRET_ACCESS_KEY',
-        '',
-      ].join('\n'),
-    );
-    Object.assign(process.env, {
-      TRELLIS_CONFIG: config,
-      TRELLIS_DATA_DIR: dataDir,
-      TRELLIS_OPS_PORT: '0',
-      TRELLIS_GATEWAY_PORT: '0',
-      TRELLIS_LOG_LEVEL: 'silent',
-      TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
-      TRELLIS_TEST_S3_ACCESS_KEY_ID: S3_TEST_CREDENTIALS.accessKeyId,
-      TRELLIS_TEST_S3_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey,
-      // The pinned SDK's notice that its releases after January 2027 need Node 22 (plugins/storage-s3/README.md).
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    });
-    for (const service of SERVICES) process.env[`TRELLIS_${service.name.toUpperCase()}_PORT`] = '0';
-    running = await runProcess({ mode: 'standalone', services: SERVICES, edges: EDGES, plugins: BUILT_IN_PLUGINS, print: () => undefined });
+    running = await startStandalone(dataDir, ADMIN_KEY, s3DefaultStorageEnv(dir, s3.endpoint, BUCKET));
     gateway = running.edges.find((edge) => edge.name === 'gateway')!.address;
     token = await exchange();
   });
