@@ -2,13 +2,18 @@ import 'reflect-metadata';
 import { governanceService } from '@trellis/governance';
 import { computeService } from '@trellis/compute';
 import { createGrpcClient, runProcess, type RunningProcess } from '@trellis/platform';
-import { AuditServiceDesc, IdentityServiceDesc, TokenServiceDesc, ComputeServiceDesc } from '@trellis/proto';
+import { definePlugin, z } from '@trellis/plugin-sdk';
+import { MemoryComputeBackend } from '@trellis/plugin-sdk/testing';
+import { AuditServiceDesc, IdentityServiceDesc, JobServiceDesc, JobState, QueueServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ADMIN_KEY = `trellis_0000000000000001_${'A'.repeat(43)}`;
+
+/** A cluster whose jobs run in the test process (`echo`, `exit`, `sleep`). */
+const memoryCompute = definePlugin({ manifest: { kind: 'compute', id: 'compute-memory', apiVersion: 'v1' }, configSchema: z.object({}), create: () => new MemoryComputeBackend() });
 
 describe('compute as its own process beside governance (distributed: PostgreSQL, NATS JetStream)', () => {
   const databases: Array<TestDatabase<{ type: 'postgres'; url: string }>> = [];
@@ -35,10 +40,12 @@ describe('compute as its own process beside governance (distributed: PostgreSQL,
     governance = await runProcess({ mode: 'distributed', services: [governanceService], print: () => undefined });
     Object.assign(process.env, {
       TRELLIS_COMPUTE_DATABASE_URL: ownDb.config.url,
+      TRELLIS_CONFIG: join(dataDir, 'trellis.yaml'),
       TRELLIS_COMPUTE_PORT: '0',
       TRELLIS_AUTH_JWKS_URL: `${governance.opsAddress}/.well-known/jwks.json`,
     });
-    service = await runProcess({ mode: 'distributed', services: [computeService], print: () => undefined });
+    writeFileSync(join(dataDir, 'trellis.yaml'), 'compute:\n  local:\n    plugin: compute-memory\n');
+    service = await runProcess({ mode: 'distributed', services: [computeService], plugins: [memoryCompute], print: () => undefined });
   });
 
   afterAll(async () => {
@@ -50,22 +57,25 @@ describe('compute as its own process beside governance (distributed: PostgreSQL,
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("accepts governance's tokens, keeps its queues in PostgreSQL, and its audit records reach governance's chain", async () => {
+  it("accepts governance's tokens, runs a job from PostgreSQL, and its audit records reach governance's chain", async () => {
     const governanceAddress = governance.services[0].grpcAddress;
     const tokens = createGrpcClient(TokenServiceDesc, governanceAddress);
     const identity = createGrpcClient(IdentityServiceDesc, governanceAddress, { token: (await tokens.exchangeApiKey({ apiKey: ADMIN_KEY })).token });
     const projectId = (await identity.createProject({ name: 'compute-distributed' })).project!.id;
     // Tokens minted now carry the new project's binding.
     const { token } = await tokens.exchangeApiKey({ apiKey: ADMIN_KEY });
-    const client = createGrpcClient(ComputeServiceDesc, service.services[0].grpcAddress, { token });
+    const queues = createGrpcClient(QueueServiceDesc, service.services[0].grpcAddress, { token });
+    const jobs = createGrpcClient(JobServiceDesc, service.services[0].grpcAddress, { token });
     const audit = createGrpcClient(AuditServiceDesc, governanceAddress, { token });
 
-    const created = (await client.createQueue({ projectId, name: 'first' })).queue!;
-    expect((await client.listQueues({ projectId })).queues.map(({ id }) => id)).toEqual([created.id]);
+    await queues.createQueue({ queue: { name: 'first', cluster: 'local' } });
+    await queues.setGrant({ queue: 'first', projectId, quotas: [{ resource: 'cpu', nominal: 4000n }, { resource: 'memory', nominal: 8n * 1024n ** 3n }] });
+    const { job } = await jobs.submitJob({ projectId, queue: 'first', spec: { name: 'hello', command: ['echo', 'hello'] } });
+    await eventually(async () => expect((await jobs.getJob({ jobId: job!.id })).job?.state).toBe(JobState.SUCCEEDED));
     await eventually(async () => {
       const { records } = await audit.listAuditRecords({ pageSize: 1000 });
-      expect(records.map((record) => record.event?.method)).toContain('trellis.compute.v1.ComputeService/CreateQueue');
+      expect(records.map((record) => record.event?.method)).toEqual(expect.arrayContaining(['trellis.compute.v1.QueueService/CreateQueue', 'trellis.compute.v1.JobService/SubmitJob']));
     });
-    for (const made of [tokens, identity, client, audit]) made.close();
+    for (const made of [tokens, identity, queues, jobs, audit]) made.close();
   });
 });

@@ -1,17 +1,28 @@
 import type { ServiceConfigOf } from '@trellis/platform';
 import { z } from 'zod';
 
+/** `name=priority` pairs, comma-separated, as `priorityClasses` takes them. */
+const PRIORITY_CLASSES = /^\s*[a-z][a-z0-9-]{0,62}\s*=\s*-?\d{1,9}\s*(,\s*[a-z][a-z0-9-]{0,62}\s*=\s*-?\d{1,9}\s*)*$/;
+
 /**
  * The compute service's own settings: the section `services.compute` of trellis.yaml, each key
  * also `TRELLIS_COMPUTE_<KEY>`. docs/configuration.md lists them from the descriptions here.
  */
 export const computeConfig = z.object({
-  maxQueuesPerProject: z.coerce
+  priorityClasses: z
+    .string()
+    .regex(PRIORITY_CLASSES, 'must be name=priority pairs separated by commas: low=0,normal=100,high=1000')
+    .default('low=0,normal=100,high=1000')
+    .describe('the priority classes jobs may name, as name=priority pairs (higher goes first); docs/compute.md'),
+  defaultPriorityClass: z.string().default('normal').describe('the priority class of a job that names none; one of priorityClasses'),
+  maxReplicas: z.coerce.number().int().min(1).max(10_000).default(64).describe('most replicas one job may ask for; SubmitJob answers INVALID_ARGUMENT beyond it'),
+  admissionIntervalMs: z.coerce
     .number()
     .int()
-    .min(1)
-    .default(10_000)
-    .describe('how many queues one project may hold; CreateQueue answers RESOURCE_EXHAUSTED beyond it'),
+    .min(100)
+    .default(5000)
+    .describe('how often the admission loop looks at the queues when nothing wakes it (submissions, finished jobs and grant changes wake it at once)'),
+  capacityCacheMs: z.coerce.number().int().min(0).default(30_000).describe("how long a cluster's reported capacity is reused by the admission loop before it asks the backend again"),
 });
 
 /** The parsed settings, as `@Inject(SERVICE_CONFIG)` gives them. */

@@ -1,18 +1,25 @@
 import { defineService } from '@trellis/platform';
-import { ComputeServiceDesc } from '@trellis/proto';
-import { QueueEntity } from './queues/queue.entity';
+import { ClusterServiceDesc, JobServiceDesc, QueueServiceDesc } from '@trellis/proto';
 import { computeConfig } from './compute.config';
 import { ComputeModule } from './compute.module';
-import { CreateComputeTables1796444153451 } from './migrations/1796444153451-create-compute-tables';
+import { AttemptEntity, JobEntity } from './jobs/job.entity';
+import { CreateComputeTables1796480000000 } from './migrations/1796480000000-create-compute-tables';
+import { GrantEntity, QueueEntity } from './queues/queue.entity';
+import { AdmissionWorker } from './scheduling/admission.worker';
+import { SupervisorWorker } from './scheduling/supervisor.worker';
 
-/** The compute service: the queues of each project, created, read, listed, changed and deleted over gRPC. */
+/** The compute service: clusters, queues with per-project grants, and jobs admitted to them and run on the clusters' backends. */
 export const computeService = defineService({
   name: 'compute',
-  description: 'Keeps the queues of each project',
+  description: 'Queues jobs under per-project quotas and runs them on compute clusters',
   defaultPort: 50056,
   config: computeConfig,
   module: ComputeModule,
-  grpcServices: [ComputeServiceDesc],
-  entities: [QueueEntity],
-  migrations: [CreateComputeTables1796444153451],
+  grpcServices: [ClusterServiceDesc, QueueServiceDesc, JobServiceDesc],
+  workers: [AdmissionWorker, SupervisorWorker],
+  plugins: {
+    compute: { purpose: 'runs jobs: each compute instance is a cluster that queues are made on', optional: true },
+  },
+  entities: [QueueEntity, GrantEntity, JobEntity, AttemptEntity],
+  migrations: [CreateComputeTables1796480000000],
 });

@@ -15,4 +15,6 @@ export { DataService as DataServiceDesc } from './gen/trellis/data/v1/data_servi
 export { BlobService as BlobServiceDesc } from './gen/trellis/data/v1/blob_service_pb';
 export { LineageService as LineageServiceDesc } from './gen/trellis/data/v1/lineage_service_pb';
 export { ProfileService as ProfileServiceDesc } from './gen/trellis/data/v1/profile_service_pb';
-export { ComputeService as ComputeServiceDesc } from './gen/trellis/compute/v1/compute_service_pb';
+export { ClusterService as ClusterServiceDesc } from './gen/trellis/compute/v1/cluster_service_pb';
+export { QueueService as QueueServiceDesc } from './gen/trellis/compute/v1/queue_service_pb';
+export { JobService as JobServiceDesc } from './gen/trellis/compute/v1/job_service_pb';

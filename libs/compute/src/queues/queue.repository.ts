@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Dialect } from '@trellis/platform';
-import { DataSource, MoreThan, type EntityManager } from 'typeorm';
-import { QueueEntity } from './queue.entity';
+import { DataSource, In, MoreThan, Not, type EntityManager } from 'typeorm';
+import { FINAL_STATES, HOLDING_STATES, JobEntity } from '../jobs/job.entity';
+import { GrantEntity, QueueEntity } from './queue.entity';
 
-/** Reads and writes queues; the only part of the feature that knows the database. */
+/** Reads and writes queues and grants; the only part of the feature that knows the database. */
 @Injectable()
 export class QueueRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -13,40 +14,80 @@ export class QueueRepository {
     return this.dataSource.transaction(work);
   }
 
-  /** The queue with this id, read in a transaction of its own. */
-  findById(id: string): Promise<QueueEntity | null> {
-    // On SQLite every caller shares one connection: outside a transaction a read could see another call's uncommitted write.
-    return this.transaction((tx) => tx.findOneBy(QueueEntity, { id }));
+  /** The queue of this name, read in a transaction of its own (on SQLite every caller shares one connection). */
+  find(name: string, tx?: EntityManager): Promise<QueueEntity | null> {
+    return tx ? tx.findOneBy(QueueEntity, { name }) : this.transaction((own) => own.findOneBy(QueueEntity, { name }));
   }
 
-  /** The queue with this id, its row locked until `tx` ends (PostgreSQL; SQLite runs one write transaction at a time). */
-  lockById(tx: EntityManager, id: string): Promise<QueueEntity | null> {
-    return tx.findOne(QueueEntity, { where: { id }, ...Dialect.of(tx).lockForUpdate<QueueEntity>() });
+  /** The queue, locked until the transaction ends. */
+  lock(tx: EntityManager, name: string): Promise<QueueEntity | null> {
+    return tx.findOne(QueueEntity, { where: { name }, ...Dialect.of(tx).lockForUpdate() });
   }
 
-  nameTaken(tx: EntityManager, projectId: string, name: string): Promise<boolean> {
-    return tx.existsBy(QueueEntity, { projectId, name });
+  /** Every queue. */
+  all(): Promise<QueueEntity[]> {
+    return this.transaction((tx) => tx.find(QueueEntity, { order: { name: 'ASC' } }));
   }
 
-  countIn(tx: EntityManager, projectId: string): Promise<number> {
-    return tx.countBy(QueueEntity, { projectId });
+  /** Up to `limit` queues in name order after `after`. */
+  page(after: string | undefined, limit: number): Promise<QueueEntity[]> {
+    return this.transaction((tx) => tx.find(QueueEntity, { where: after === undefined ? {} : { name: MoreThan(after) }, order: { name: 'ASC' }, take: limit }));
   }
 
-  async insert(tx: EntityManager, queue: QueueEntity): Promise<void> {
-    await tx.insert(QueueEntity, queue);
+  async save(tx: EntityManager, queue: QueueEntity): Promise<void> {
+    await tx.save(QueueEntity, queue);
   }
 
-  async update(tx: EntityManager, id: string, changes: Partial<Omit<QueueEntity, 'id'>>): Promise<void> {
-    await tx.update(QueueEntity, { id }, changes);
+  /** Deletes the queue and its grants. */
+  async delete(tx: EntityManager, name: string): Promise<void> {
+    await tx.delete(GrantEntity, { queue: name });
+    await tx.delete(QueueEntity, { name });
   }
 
-  async delete(tx: EntityManager, id: string): Promise<void> {
-    await tx.delete(QueueEntity, { id });
+  /** Whether jobs on the queue are not final yet. */
+  async hasLiveJobs(tx: EntityManager, queue: string): Promise<boolean> {
+    return (await tx.count(JobEntity, { where: { queue, state: Not(In([...FINAL_STATES])) }, take: 1 })) > 0;
   }
 
-  /** Up to `limit` of the project's queues in name order, after the name `after` (from the first without one). */
-  page(projectId: string, after: string | undefined, limit: number): Promise<QueueEntity[]> {
-    const where = after === undefined ? { projectId } : { projectId, name: MoreThan(after) };
-    return this.transaction((tx) => tx.find(QueueEntity, { where, order: { name: 'ASC' }, take: limit }));
+  findGrant(queue: string, projectId: string, tx?: EntityManager): Promise<GrantEntity | null> {
+    return tx ? tx.findOneBy(GrantEntity, { queue, projectId }) : this.transaction((own) => own.findOneBy(GrantEntity, { queue, projectId }));
+  }
+
+  /** Every grant. */
+  allGrants(): Promise<GrantEntity[]> {
+    return this.transaction((tx) => tx.find(GrantEntity));
+  }
+
+  /** Up to `limit` grants of the filter, by queue then project, after the position `after` (`<queue>\0<project>`). */
+  pageGrants(filter: { queue?: string; projectIds?: readonly string[] }, after: string | undefined, limit: number): Promise<GrantEntity[]> {
+    return this.transaction((tx) => {
+      const query = tx.createQueryBuilder(GrantEntity, 'g').orderBy('g.queue', 'ASC').addOrderBy('g.project_id', 'ASC').take(limit);
+      if (filter.queue !== undefined) query.andWhere('g.queue = :queue', { queue: filter.queue });
+      if (filter.projectIds !== undefined) query.andWhere(filter.projectIds.length ? 'g.project_id IN (:...projects)' : '1 = 0', { projects: filter.projectIds });
+      if (after !== undefined) {
+        const [queue, projectId] = after.split('\0');
+        query.andWhere('(g.queue > :afterQueue OR (g.queue = :afterQueue AND g.project_id > :afterProject))', { afterQueue: queue, afterProject: projectId });
+      }
+      return query.getMany();
+    });
+  }
+
+  async saveGrant(tx: EntityManager, grant: GrantEntity): Promise<void> {
+    await tx.save(GrantEntity, grant);
+  }
+
+  async deleteGrant(tx: EntityManager, queue: string, projectId: string): Promise<void> {
+    await tx.delete(GrantEntity, { queue, projectId });
+  }
+
+  /** The jobs of the grants that hold quota now: what one replica was admitted with, and how many replicas. */
+  holdingJobs(grants: ReadonlyArray<{ queue: string; projectId: string }>): Promise<Array<Pick<JobEntity, 'queue' | 'projectId' | 'replicas' | 'admittedRequest'>>> {
+    if (grants.length === 0) return Promise.resolve([]);
+    return this.transaction((tx) =>
+      tx.find(JobEntity, {
+        select: { queue: true, projectId: true, replicas: true, admittedRequest: true },
+        where: grants.map(({ queue, projectId }) => ({ queue, projectId, state: In([...HOLDING_STATES]) })),
+      }),
+    );
   }
 }

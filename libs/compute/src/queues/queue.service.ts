@@ -1,191 +1,153 @@
-import { create } from '@bufbuild/protobuf';
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import {
   AlreadyExistsError,
   AuditRecorder,
-  type Action,
   type Caller,
   checkLength,
-  checkNoControlCharacters,
   checkNoNul,
-  checkRequired,
   checkUpdateMask,
   decodePageToken,
   excerpt,
+  FailedPreconditionError,
+  InvalidArgumentError,
   NotFoundError,
-  Outbox,
   pageOf,
   pageSizeOf,
-  ResourceExhaustedError,
-  SERVICE_CONFIG,
+  PermissionDeniedError,
 } from '@trellis/platform';
-import { QueueCreatedEventSchema, QueueDeletedEventSchema } from '@trellis/proto';
-import { randomUUID } from 'node:crypto';
-import type { ComputeConfig } from '../compute.config';
-import { computeEvents } from '../compute.events';
+import type { ReclaimWithinCohort, WithinQueue } from '../admission';
+import { ClusterService } from '../clusters/cluster.service';
+import { AdmissionSignal } from '../scheduling/admission-signal';
 import { QueueEntity } from './queue.entity';
-import { queueToProto } from './queue.mapping';
 import { QueueRepository } from './queue.repository';
 
-/** The resource kind of queues in permission rules and audit records. */
+/** The resource kind of queues (and their grants) in permission rules and audit records. */
 export const QUEUE_KIND = 'Queue';
 
-/** The longest name and description, as resources.proto declares them. */
-const LIMITS = { nameLength: 128, descriptionLength: 4096 };
+/** Queue and cohort names: DNS labels, as Kueue's are. */
+export const QUEUE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** The fields UpdateQueue may change, named in its update_mask. */
-const UPDATABLE = ['description'] as const;
+/** The fields UpdateQueue may change. */
+const UPDATABLE = ['cohort', 'preemption', 'description'] as const;
 
-/** What a new queue needs. */
-export interface NewQueue {
-  projectId: string;
+/** What a new queue, or an update of one, holds. */
+export interface QueueFields {
   name: string;
+  cluster: string;
+  cohort: string;
+  reclaimWithinCohort: ReclaimWithinCohort;
+  withinQueue: WithinQueue;
   description: string;
-}
-
-/** What UpdateQueue changes: the fields its mask names. */
-export interface QueueUpdate {
-  description: string;
-  updateMask: readonly string[];
-}
-
-/** Which of a project's queues to list, and which page. */
-export interface QueueListQuery {
-  projectId: string;
-  /** 0 means 100; more than 1000 means 1000. */
-  pageSize: number;
-  /** `nextPageToken` of the previous page, or empty for the first. */
-  pageToken: string;
 }
 
 /** One page of queues, in name order. */
 export interface QueuePage {
   queues: QueueEntity[];
-  /** Empty on the last page. */
   nextPageToken: string;
 }
 
-/**
- * The queues of each project: who may do what, and each change written with its event and
- * its audit record in one transaction.
- */
+/** Queues are the org's: its admins make them, anyone may read them; each change is audited. */
 @Injectable()
 export class QueueService {
   constructor(
     private readonly repository: QueueRepository,
+    private readonly clusters: ClusterService,
     private readonly audit: AuditRecorder,
-    private readonly outbox: Outbox,
-    @Inject(SERVICE_CONFIG) private readonly config: ComputeConfig,
+    private readonly admission: AdmissionSignal,
   ) {}
 
-  /** Stores a new queue by the caller; its name must be free in the project, and the project under its quota. */
-  async create(caller: Caller, input: NewQueue): Promise<QueueEntity> {
-    checkRequired(input.projectId, 'project_id');
-    caller.assert('create', QUEUE_KIND, { projectId: input.projectId });
-    checkName(input.name);
+  /** Stores a new queue on an existing cluster. */
+  async create(caller: Caller, input: QueueFields): Promise<QueueEntity> {
+    assertOrgAdmin(caller, input.name);
+    checkQueueName(input.name, 'queue.name');
+    this.clusters.check(input.cluster, 'queue.cluster');
+    checkCohort(input.cohort);
     checkDescription(input.description);
     return this.repository.transaction(async (tx) => {
-      if (await this.repository.nameTaken(tx, input.projectId, input.name)) {
-        throw new AlreadyExistsError(`project ${input.projectId} already has a queue named "${excerpt(input.name)}"`, { reason: 'QUEUE_NAME_TAKEN' });
-      }
-      const limit = this.config.maxQueuesPerProject;
-      if ((await this.repository.countIn(tx, input.projectId)) >= limit) {
-        throw new ResourceExhaustedError(`project ${input.projectId} holds ${limit} queues, the most services.compute.maxQueuesPerProject allows; delete one first`, undefined, {
-          reason: 'QUEUES_LIMIT_REACHED',
-        });
-      }
+      if (await this.repository.find(input.name, tx)) throw new AlreadyExistsError(`a queue is already named "${input.name}"`, { reason: 'QUEUE_NAME_TAKEN' });
       const now = Date.now();
-      const queue: QueueEntity = { id: randomUUID(), ...input, creatorId: caller.authenticated.id, createdAt: now, updatedAt: now };
-      await this.repository.insert(tx, queue);
-      await this.outbox.publish(tx, computeEvents, {
-        subject: 'trellis.compute.v1.queue.created',
-        message: create(QueueCreatedEventSchema, { queue: queueToProto(queue) }),
-        ...contextOf(caller, queue.projectId),
-      });
-      await this.audit.recordIn(tx, caller, { id: queue.id, projectId: queue.projectId });
+      const queue: QueueEntity = { ...input, creatorId: caller.authenticated.id, createdAt: now, updatedAt: now };
+      await this.repository.save(tx, queue);
+      await this.audit.recordIn(tx, caller, { id: queue.name, projectId: '', name: queueResource(queue.name) });
       return queue;
     });
   }
 
-  /** The queue, if the caller may read it. */
-  async get(caller: Caller, id: string): Promise<QueueEntity> {
-    checkRequired(id, 'queue_id');
-    return visible(caller, await this.repository.findById(id), id, 'read');
+  /** The queue; NOT_FOUND `QUEUE_NOT_FOUND` when there is none. */
+  async get(name: string): Promise<QueueEntity> {
+    return found(await this.repository.find(name), name);
   }
 
-  /** A page of the project's queues, in name order. */
-  async list(caller: Caller, query: QueueListQuery): Promise<QueuePage> {
-    checkRequired(query.projectId, 'project_id');
-    caller.assert('read', QUEUE_KIND, { projectId: query.projectId });
-    const size = pageSizeOf(query.pageSize);
-    const listing = { projectId: query.projectId };
-    const after = decodePageToken(query.pageToken, listing);
-    const rows = await this.repository.page(query.projectId, after, size + 1);
-    const { items, nextPageToken } = pageOf(rows, size, (row) => row.name, listing);
+  /** A page of queues in name order. */
+  async list(pageSize: number, pageToken: string): Promise<QueuePage> {
+    const size = pageSizeOf(pageSize);
+    const after = decodePageToken(pageToken);
+    const { items, nextPageToken } = pageOf(await this.repository.page(after, size + 1), size, (queue) => queue.name);
     return { queues: items, nextPageToken };
   }
 
-  /** Changes the fields the mask names (`*`: every field that can change) and nothing else. */
-  async update(caller: Caller, id: string, update: QueueUpdate): Promise<QueueEntity> {
-    checkRequired(id, 'queue.id');
-    const paths = update.updateMask.length === 1 && update.updateMask[0] === '*' ? UPDATABLE : update.updateMask;
-    const mask = checkUpdateMask(paths, UPDATABLE);
-    const changes: Partial<QueueEntity> = {};
-    if (mask.has('description')) {
-      checkDescription(update.description, 'queue.description');
-      changes.description = update.description;
-    }
-    return this.repository.transaction(async (tx) => {
-      const queue = visible(caller, await this.repository.lockById(tx, id), id, 'update');
-      Object.assign(queue, changes, { updatedAt: Date.now() });
-      await this.repository.update(tx, id, { ...changes, updatedAt: queue.updatedAt });
+  /** Changes the fields the mask names (`*`: all that can change). */
+  async update(caller: Caller, input: QueueFields, updateMask: readonly string[]): Promise<QueueEntity> {
+    assertOrgAdmin(caller, input.name);
+    const mask = checkUpdateMask(updateMask.length === 1 && updateMask[0] === '*' ? UPDATABLE : updateMask, UPDATABLE);
+    if (mask.has('cohort')) checkCohort(input.cohort);
+    if (mask.has('description')) checkDescription(input.description);
+    const queue = await this.repository.transaction(async (tx) => {
+      const stored = found(await this.repository.lock(tx, input.name), input.name);
+      if (mask.has('cohort')) stored.cohort = input.cohort;
+      if (mask.has('preemption')) Object.assign(stored, { reclaimWithinCohort: input.reclaimWithinCohort, withinQueue: input.withinQueue });
+      if (mask.has('description')) stored.description = input.description;
+      stored.updatedAt = Date.now();
+      await this.repository.save(tx, stored);
       await this.audit.recordIn(tx, caller);
-      return queue;
+      return stored;
     });
+    this.admission.wake();
+    return queue;
   }
 
-  /** Removes the queue and says so in an event. */
-  async delete(caller: Caller, id: string): Promise<void> {
-    checkRequired(id, 'queue_id');
+  /** Removes a queue without live jobs, and its grants. */
+  async delete(caller: Caller, name: string): Promise<void> {
+    assertOrgAdmin(caller, name);
     await this.repository.transaction(async (tx) => {
-      const queue = visible(caller, await this.repository.lockById(tx, id), id, 'delete');
-      await this.repository.delete(tx, id);
-      await this.outbox.publish(tx, computeEvents, {
-        subject: 'trellis.compute.v1.queue.deleted',
-        message: create(QueueDeletedEventSchema, { queue: queueToProto(queue) }),
-        ...contextOf(caller, queue.projectId),
-      });
+      found(await this.repository.lock(tx, name), name);
+      if (await this.repository.hasLiveJobs(tx, name)) {
+        throw new FailedPreconditionError(`queue ${name} still has jobs that are not finished; cancel them or wait for them first`, { reason: 'QUEUE_HAS_JOBS' });
+      }
+      await this.repository.delete(tx, name);
       await this.audit.recordIn(tx, caller);
     });
   }
 }
 
-/**
- * The queue after checking that the caller may `action` it. One the caller may not even read
- * is NOT_FOUND, as a missing one is, so that ids of other projects' queues do not leak.
- */
-function visible(caller: Caller, queue: QueueEntity | null, id: string, action: Action): QueueEntity {
-  if (!queue || !caller.can('read', QUEUE_KIND, { projectId: queue.projectId, id: queue.id })) {
-    throw new NotFoundError(`queue ${excerpt(id)} not found`, { reason: 'QUEUE_NOT_FOUND' });
-  }
-  caller.assert(action, QUEUE_KIND, { projectId: queue.projectId, id: queue.id });
-  return queue;
+/** The resource name of a queue in audit records and errors. */
+export function queueResource(name: string): string {
+  return `queues/${excerpt(name)}`;
 }
 
-/** Who caused an event, for its envelope. */
-function contextOf(caller: Caller, projectId: string) {
-  return { projectId, actor: caller.authenticated.id, requestId: caller.requestId };
+/** PERMISSION_DENIED `ORG_ADMIN_REQUIRED` unless the caller is an org admin; names the queue as the call's audit target. */
+export function assertOrgAdmin(caller: Caller, queue: string): void {
+  caller.target = { kind: QUEUE_KIND, projectId: '', name: queueResource(queue) };
+  if (caller.authenticated.orgAdmin) return;
+  throw new PermissionDeniedError(`${caller.authenticated.id} may not change queues or grants: only org admins may`, { reason: 'ORG_ADMIN_REQUIRED', resource: queueResource(queue) });
 }
 
-/** A name: required, at most 128 characters, no control character (names show in lists and logs). */
-function checkName(name: string): void {
-  checkRequired(name.trim(), 'name');
-  checkLength(name, LIMITS.nameLength, 'name');
-  checkNoControlCharacters(name, 'name');
+/** The queue, or NOT_FOUND `QUEUE_NOT_FOUND`. */
+export function found(queue: QueueEntity | null, name: string): QueueEntity {
+  if (queue) return queue;
+  throw new NotFoundError(`no queue is named "${excerpt(name)}"`, { reason: 'QUEUE_NOT_FOUND', resource: queueResource(name) });
 }
 
-/** A description: at most 4096 characters, no NUL (which PostgreSQL cannot store). */
-function checkDescription(description: string, field = 'description'): void {
-  checkLength(description, LIMITS.descriptionLength, field);
-  checkNoNul(description, field);
+/** A queue name: a DNS label of 1 to 63 characters. */
+export function checkQueueName(name: string, field: string): void {
+  if (!QUEUE_NAME.test(name)) throw new InvalidArgumentError(`must be 1 to 63 of a-z, 0-9 and '-', starting and ending with a letter or digit (got "${excerpt(name)}")`, field);
+}
+
+function checkCohort(cohort: string): void {
+  if (cohort !== '') checkQueueName(cohort, 'queue.cohort');
+}
+
+function checkDescription(description: string): void {
+  checkLength(description, 4096, 'queue.description');
+  checkNoNul(description, 'queue.description');
 }

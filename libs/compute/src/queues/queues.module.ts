@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
+import { ClustersModule } from '../clusters/clusters.module';
+import { SignalsModule } from '../scheduling/signals.module';
+import { GrantService } from './grant.service';
 import { QueueGrpc } from './queue.grpc';
 import { QueueRepository } from './queue.repository';
 import { QueueService } from './queue.service';
 
-/** Queues: the ComputeService handlers, the rules and the repository behind them. */
-@Module({ controllers: [QueueGrpc], providers: [QueueService, QueueRepository] })
+/** Queues and grants: the QueueService handlers, the rules and the repository behind them. */
+@Module({ imports: [ClustersModule, SignalsModule], controllers: [QueueGrpc], providers: [QueueService, GrantService, QueueRepository], exports: [QueueRepository] })
 export class QueuesModule {}

@@ -4,14 +4,16 @@ import {
   ArtifactServiceDesc,
   AuditServiceDesc,
   BlobServiceDesc,
-  ComputeServiceDesc,
+  ClusterServiceDesc,
   DataServiceDesc,
   ExperimentServiceDesc,
   IdentityServiceDesc,
+  JobServiceDesc,
   LineageServiceDesc,
   MetricServiceDesc,
   PluginInstanceServiceDesc,
   ProfileServiceDesc,
+  QueueServiceDesc,
   RegistryServiceDesc,
   RunServiceDesc,
   TokenServiceDesc,
@@ -26,7 +28,7 @@ export const EXPOSED_SERVICES: Readonly<Record<string, readonly DescService[]>> 
   tracking: [ExperimentServiceDesc, RunServiceDesc, MetricServiceDesc, ArtifactServiceDesc],
   registry: [RegistryServiceDesc],
   data: [DataServiceDesc, BlobServiceDesc, LineageServiceDesc, ProfileServiceDesc],
-  compute: [ComputeServiceDesc],
+  compute: [ClusterServiceDesc, QueueServiceDesc, JobServiceDesc],
 };
 
 /**

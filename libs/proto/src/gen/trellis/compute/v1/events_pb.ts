@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Queue } from "./resources_pb";
+import type { JobState } from "./resources_pb";
 import { file_trellis_compute_v1_resources } from "./resources_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,47 +12,83 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/compute/v1/events.proto.
  */
 export const file_trellis_compute_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch90cmVsbGlzL2NvbXB1dGUvdjEvZXZlbnRzLnByb3RvEhJ0cmVsbGlzLmNvbXB1dGUudjEiPQoRUXVldWVDcmVhdGVkRXZlbnQSKAoFcXVldWUYASABKAsyGS50cmVsbGlzLmNvbXB1dGUudjEuUXVldWUiPQoRUXVldWVEZWxldGVkRXZlbnQSKAoFcXVldWUYASABKAsyGS50cmVsbGlzLmNvbXB1dGUudjEuUXVldWViBnByb3RvMw", [file_trellis_compute_v1_resources]);
+  fileDesc("Ch90cmVsbGlzL2NvbXB1dGUvdjEvZXZlbnRzLnByb3RvEhJ0cmVsbGlzLmNvbXB1dGUudjEiygEKCEpvYkV2ZW50Eg4KBmpvYl9pZBgBIAEoCRISCgpwcm9qZWN0X2lkGAIgASgJEg0KBXF1ZXVlGAMgASgJEisKBXN0YXRlGAQgASgOMhwudHJlbGxpcy5jb21wdXRlLnYxLkpvYlN0YXRlEg4KBnJlYXNvbhgFIAEoCRIOCgZydW5faWQYBiABKAkSDwoHYXR0ZW1wdBgHIAEoBRIWCg5kYXRhc2V0X2lucHV0cxgIIAMoCRIVCg1leHBlcmltZW50X2lkGAkgASgJYgZwcm90bzM", [file_trellis_compute_v1_resources]);
 
 /**
- * QueueCreatedEvent is published on trellis.compute.v1.queue.created when a queue is added.
+ * JobEvent is published when a job changes state, on trellis.compute.v1.job.<state> for queued,
+ * admitted, running, succeeded, failed and cancelled.
  *
- * @generated from message trellis.compute.v1.QueueCreatedEvent
+ * @generated from message trellis.compute.v1.JobEvent
  */
-export type QueueCreatedEvent = Message<"trellis.compute.v1.QueueCreatedEvent"> & {
+export type JobEvent = Message<"trellis.compute.v1.JobEvent"> & {
   /**
-   * queue as created.
+   * job_id of the job.
    *
-   * @generated from field: trellis.compute.v1.Queue queue = 1;
+   * @generated from field: string job_id = 1;
    */
-  queue?: Queue | undefined;
+  jobId: string;
+
+  /**
+   * project_id of the job's project.
+   *
+   * @generated from field: string project_id = 2;
+   */
+  projectId: string;
+
+  /**
+   * queue the job is on.
+   *
+   * @generated from field: string queue = 3;
+   */
+  queue: string;
+
+  /**
+   * state the job entered.
+   *
+   * @generated from field: trellis.compute.v1.JobState state = 4;
+   */
+  state: JobState;
+
+  /**
+   * reason for the state (why it waits, why it failed), when there is one.
+   *
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+
+  /**
+   * run_id of the job's tracking run; empty when it has none.
+   *
+   * @generated from field: string run_id = 6;
+   */
+  runId: string;
+
+  /**
+   * attempt is the number of the attempt the event is about; 0 before the first.
+   *
+   * @generated from field: int32 attempt = 7;
+   */
+  attempt: number;
+
+  /**
+   * dataset_inputs are the job's datasets:/ references as submitted, so lineage can link them to the run.
+   *
+   * @generated from field: repeated string dataset_inputs = 8;
+   */
+  datasetInputs: string[];
+
+  /**
+   * experiment_id of the job's run; empty when it has none.
+   *
+   * @generated from field: string experiment_id = 9;
+   */
+  experimentId: string;
 };
 
 /**
- * Describes the message trellis.compute.v1.QueueCreatedEvent.
- * Use `create(QueueCreatedEventSchema)` to create a new message.
+ * Describes the message trellis.compute.v1.JobEvent.
+ * Use `create(JobEventSchema)` to create a new message.
  */
-export const QueueCreatedEventSchema: GenMessage<QueueCreatedEvent> = /*@__PURE__*/
+export const JobEventSchema: GenMessage<JobEvent> = /*@__PURE__*/
   messageDesc(file_trellis_compute_v1_events, 0);
-
-/**
- * QueueDeletedEvent is published on trellis.compute.v1.queue.deleted when a queue is removed.
- *
- * @generated from message trellis.compute.v1.QueueDeletedEvent
- */
-export type QueueDeletedEvent = Message<"trellis.compute.v1.QueueDeletedEvent"> & {
-  /**
-   * queue as it was when it was deleted.
-   *
-   * @generated from field: trellis.compute.v1.Queue queue = 1;
-   */
-  queue?: Queue | undefined;
-};
-
-/**
- * Describes the message trellis.compute.v1.QueueDeletedEvent.
- * Use `create(QueueDeletedEventSchema)` to create a new message.
- */
-export const QueueDeletedEventSchema: GenMessage<QueueDeletedEvent> = /*@__PURE__*/
-  messageDesc(file_trellis_compute_v1_events, 1);
 

@@ -2,73 +2,201 @@
 // @generated from file trellis/compute/v1/resources.proto (package trellis.compute.v1, syntax proto3)
 /* eslint-disable */
 
-// Package trellis.compute.v1 is the compute service: the queues of each project.
+// Package trellis.compute.v1 is the compute service: clusters, queues with per-project quotas,
+// and jobs admitted to them and run on the clusters' backends.
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_protobuf_wrappers } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file trellis/compute/v1/resources.proto.
  */
 export const file_trellis_compute_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0cmVsbGlzL2NvbXB1dGUvdjEvcmVzb3VyY2VzLnByb3RvEhJ0cmVsbGlzLmNvbXB1dGUudjEi8AEKBVF1ZXVlEhMKAmlkGAEgASgJQge6SARyAhhAEhsKCnByb2plY3RfaWQYAiABKAlCB7pIBHICGEASFgoEbmFtZRgDIAEoCUIIukgFcgMYgAESHQoLZGVzY3JpcHRpb24YBCABKAlCCLpIBXIDGIAgEhwKCmNyZWF0b3JfaWQYBSABKAlCCLpIBXIDGIACEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("CiJ0cmVsbGlzL2NvbXB1dGUvdjEvcmVzb3VyY2VzLnByb3RvEhJ0cmVsbGlzLmNvbXB1dGUudjEiPAoOUmVzb3VyY2VBbW91bnQSGgoIcmVzb3VyY2UYASABKAlCCLpIBXIDGIABEg4KBmFtb3VudBgCIAEoAyKxAgoHQ2x1c3RlchIWCgRuYW1lGAEgASgJQgi6SAVyAxiAARIYCgZwbHVnaW4YAiABKAlCCLpIBXIDGIABEj4KCGNhcGFjaXR5GAMgAygLMiIudHJlbGxpcy5jb21wdXRlLnYxLlJlc291cmNlQW1vdW50Qgi6SAWSAQIQQBI/CglhdmFpbGFibGUYBCADKAsyIi50cmVsbGlzLmNvbXB1dGUudjEuUmVzb3VyY2VBbW91bnRCCLpIBZIBAhBAEg8KB2hlYWx0aHkYBSABKAgSIAoOaGVhbHRoX21lc3NhZ2UYBiABKAlCCLpIBXIDGIAgEkAKCmdwdV9tZW1vcnkYByADKAsyIi50cmVsbGlzLmNvbXB1dGUudjEuUmVzb3VyY2VBbW91bnRCCLpIBZIBAhBAIpEBChBQcmVlbXB0aW9uUG9saWN5EkYKFXJlY2xhaW1fd2l0aGluX2NvaG9ydBgBIAEoDjInLnRyZWxsaXMuY29tcHV0ZS52MS5SZWNsYWltV2l0aGluQ29ob3J0EjUKDHdpdGhpbl9xdWV1ZRgCIAEoDjIfLnRyZWxsaXMuY29tcHV0ZS52MS5XaXRoaW5RdWV1ZSKrAgoFUXVldWUSFQoEbmFtZRgBIAEoCUIHukgEcgIYPxIZCgdjbHVzdGVyGAIgASgJQgi6SAVyAxiAARIXCgZjb2hvcnQYAyABKAlCB7pIBHICGD8SOAoKcHJlZW1wdGlvbhgEIAEoCzIkLnRyZWxsaXMuY29tcHV0ZS52MS5QcmVlbXB0aW9uUG9saWN5Eh0KC2Rlc2NyaXB0aW9uGAUgASgJQgi6SAVyAxiAIBIcCgpjcmVhdG9yX2lkGAYgASgJQgi6SAVyAxiAAhIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqYBCg1SZXNvdXJjZVF1b3RhEhoKCHJlc291cmNlGAEgASgJQgi6SAVyAxiAARIPCgdub21pbmFsGAIgASgDEjQKD2JvcnJvd2luZ19saW1pdBgDIAEoCzIbLmdvb2dsZS5wcm90b2J1Zi5JbnQ2NFZhbHVlEjIKDWxlbmRpbmdfbGltaXQYBCABKAsyGy5nb29nbGUucHJvdG9idWYuSW50NjRWYWx1ZSKYAgoFR3JhbnQSFgoFcXVldWUYASABKAlCB7pIBHICGD8SGwoKcHJvamVjdF9pZBgCIAEoCUIHukgEcgIYQBI7CgZxdW90YXMYAyADKAsyIS50cmVsbGlzLmNvbXB1dGUudjEuUmVzb3VyY2VRdW90YUIIukgFkgECEEASOwoFdXNhZ2UYBCADKAsyIi50cmVsbGlzLmNvbXB1dGUudjEuUmVzb3VyY2VBbW91bnRCCLpIBZIBAhBAEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTAoNUHJpb3JpdHlDbGFzcxIVCgRuYW1lGAEgASgJQge6SARyAhg/EhAKCHByaW9yaXR5GAIgASgFEhIKCmlzX2RlZmF1bHQYAyABKAgiYgoPSm9iRGF0YXNldElucHV0EhsKCXJlZmVyZW5jZRgBIAEoCUIIukgFcgMYrAISMgoEbW9kZRgCIAEoDjIkLnRyZWxsaXMuY29tcHV0ZS52MS5EYXRhc2V0SW5wdXRNb2RlImEKDEpvYlJlc291cmNlcxISCgpjcHVfbWlsbGlzGAEgASgDEhQKDG1lbW9yeV9ieXRlcxgCIAEoAxIMCgRncHVzGAMgASgFEhkKCGdwdV90eXBlGAQgASgJQge6SARyAhhkIk4KC1JldHJ5UG9saWN5EhMKC21heF9yZXRyaWVzGAEgASgFEioKB2JhY2tvZmYYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24i5QMKB0pvYlNwZWMSFgoEbmFtZRgBIAEoCUIIukgFcgMYgAESFwoFaW1hZ2UYAiABKAlCCLpIBXIDGIAEEhoKB2NvbW1hbmQYAyADKAlCCbpIBpIBAxCAAhI8CgNlbnYYBCADKAsyJC50cmVsbGlzLmNvbXB1dGUudjEuSm9iU3BlYy5FbnZFbnRyeUIJukgGmgEDEIABEjMKCXJlc291cmNlcxgFIAEoCzIgLnRyZWxsaXMuY29tcHV0ZS52MS5Kb2JSZXNvdXJjZXMSEAoIcmVwbGljYXMYBiABKAUSMAoHcmV0cmllcxgHIAEoCzIfLnRyZWxsaXMuY29tcHV0ZS52MS5SZXRyeVBvbGljeRIqCgd0aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEj0KBmlucHV0cxgJIAMoCzIjLnRyZWxsaXMuY29tcHV0ZS52MS5Kb2JEYXRhc2V0SW5wdXRCCLpIBZIBAhAgEh4KDWV4cGVyaW1lbnRfaWQYCiABKAlCB7pIBHICGEASHwoOcHJpb3JpdHlfY2xhc3MYCyABKAlCB7pIBHICGD8aKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLIAgoHQXR0ZW1wdBIOCgZudW1iZXIYASABKAUSLwoFc3RhdGUYAiABKA4yIC50cmVsbGlzLmNvbXB1dGUudjEuQXR0ZW1wdFN0YXRlEiAKDmJhY2tlbmRfam9iX2lkGAMgASgJQgi6SAVyAxiAAhIuCgpzdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoJZXhpdF9jb2RlGAYgASgLMhsuZ29vZ2xlLnByb3RvYnVmLkludDMyVmFsdWUSGAoGcmVhc29uGAcgASgJQgi6SAVyAxiAIBIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi0wMKA0pvYhITCgJpZBgBIAEoCUIHukgEcgIYQBIbCgpwcm9qZWN0X2lkGAIgASgJQge6SARyAhhAEhYKBXF1ZXVlGAMgASgJQge6SARyAhg/EikKBHNwZWMYBCABKAsyGy50cmVsbGlzLmNvbXB1dGUudjEuSm9iU3BlYxIQCghwcmlvcml0eRgFIAEoBRIrCgVzdGF0ZRgGIAEoDjIcLnRyZWxsaXMuY29tcHV0ZS52MS5Kb2JTdGF0ZRIYCgZyZWFzb24YByABKAlCCLpIBXIDGIAgEhcKBnJ1bl9pZBgIIAEoCUIHukgEcgIYQBI3CghhdHRlbXB0cxgJIAMoCzIbLnRyZWxsaXMuY29tcHV0ZS52MS5BdHRlbXB0Qgi6SAWSAQIQCxIcCgpjcmVhdG9yX2lkGAogASgJQgi6SAVyAxiAAhIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKCGdwdV90eXBlGA0gASgJQge6SARyAhhkEhEKCWJvcnJvd2luZxgOIAEoCCqmAQoTUmVjbGFpbVdpdGhpbkNvaG9ydBIlCiFSRUNMQUlNX1dJVEhJTl9DT0hPUlRfVU5TUEVDSUZJRUQQABIfChtSRUNMQUlNX1dJVEhJTl9DT0hPUlRfTkVWRVIQARIoCiRSRUNMQUlNX1dJVEhJTl9DT0hPUlRfTE9XRVJfUFJJT1JJVFkQAhIdChlSRUNMQUlNX1dJVEhJTl9DT0hPUlRfQU5ZEAMqZAoLV2l0aGluUXVldWUSHAoYV0lUSElOX1FVRVVFX1VOU1BFQ0lGSUVEEAASFgoSV0lUSElOX1FVRVVFX05FVkVSEAESHwobV0lUSElOX1FVRVVFX0xPV0VSX1BSSU9SSVRZEAIqygEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQARIWChJKT0JfU1RBVEVfQURNSVRURUQQAhIWChJKT0JfU1RBVEVfU1RBUlRJTkcQAxIVChFKT0JfU1RBVEVfUlVOTklORxAEEhcKE0pPQl9TVEFURV9TVUNDRUVERUQQBRIUChBKT0JfU1RBVEVfRkFJTEVEEAYSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAHKtYBCgxBdHRlbXB0U3RhdGUSHQoZQVRURU1QVF9TVEFURV9VTlNQRUNJRklFRBAAEhwKGEFUVEVNUFRfU1RBVEVfU1VCTUlUVElORxABEhoKFkFUVEVNUFRfU1RBVEVfU1RBUlRJTkcQAhIZChVBVFRFTVBUX1NUQVRFX1JVTk5JTkcQAxIbChdBVFRFTVBUX1NUQVRFX1NVQ0NFRURFRBAEEhgKFEFUVEVNUFRfU1RBVEVfRkFJTEVEEAUSGwoXQVRURU1QVF9TVEFURV9DQU5DRUxMRUQQBip1ChBEYXRhc2V0SW5wdXRNb2RlEiIKHkRBVEFTRVRfSU5QVVRfTU9ERV9VTlNQRUNJRklFRBAAEh8KG0RBVEFTRVRfSU5QVVRfTU9ERV9ET1dOTE9BRBABEhwKGERBVEFTRVRfSU5QVVRfTU9ERV9NT1VOVBACYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_protobuf_wrappers]);
 
 /**
- * Queue is a named queue in a project.
+ * ResourceAmount is an amount of one named resource: `cpu` in millicores, `memory` in bytes,
+ * `gpu/<type>` in GPUs of that type (a type a cluster reports, `gpu/nvidia-h100`).
+ *
+ * @generated from message trellis.compute.v1.ResourceAmount
+ */
+export type ResourceAmount = Message<"trellis.compute.v1.ResourceAmount"> & {
+  /**
+   * resource is `cpu`, `memory` or `gpu/<type>`.
+   *
+   * @generated from field: string resource = 1;
+   */
+  resource: string;
+
+  /**
+   * amount of it, 0 or more.
+   *
+   * @generated from field: int64 amount = 2;
+   */
+  amount: bigint;
+};
+
+/**
+ * Describes the message trellis.compute.v1.ResourceAmount.
+ * Use `create(ResourceAmountSchema)` to create a new message.
+ */
+export const ResourceAmountSchema: GenMessage<ResourceAmount> = /*@__PURE__*/
+  messageDesc(file_trellis_compute_v1_resources, 0);
+
+/**
+ * Cluster is a compute plugin instance of the service, as jobs see it.
+ *
+ * @generated from message trellis.compute.v1.Cluster
+ */
+export type Cluster = Message<"trellis.compute.v1.Cluster"> & {
+  /**
+   * name of the plugin instance (`local`), unique in the service.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * plugin is the id of the plugin the instance runs (`compute-local`, `compute-slurm`).
+   *
+   * @generated from field: string plugin = 2;
+   */
+  plugin: string;
+
+  /**
+   * capacity is everything the backend has, as it last reported it.
+   *
+   * @generated from field: repeated trellis.compute.v1.ResourceAmount capacity = 3;
+   */
+  capacity: ResourceAmount[];
+
+  /**
+   * available is what the backend reported free; empty when it does not say.
+   *
+   * @generated from field: repeated trellis.compute.v1.ResourceAmount available = 4;
+   */
+  available: ResourceAmount[];
+
+  /**
+   * healthy is false when the backend's health check or its capacity call failed.
+   *
+   * @generated from field: bool healthy = 5;
+   */
+  healthy: boolean;
+
+  /**
+   * health_message says why it is not healthy; empty when it is.
+   *
+   * @generated from field: string health_message = 6;
+   */
+  healthMessage: string;
+
+  /**
+   * GPU memory of each type, in bytes, as `gpu/<type>` amounts.
+   *
+   * @generated from field: repeated trellis.compute.v1.ResourceAmount gpu_memory = 7;
+   */
+  gpuMemory: ResourceAmount[];
+};
+
+/**
+ * Describes the message trellis.compute.v1.Cluster.
+ * Use `create(ClusterSchema)` to create a new message.
+ */
+export const ClusterSchema: GenMessage<Cluster> = /*@__PURE__*/
+  messageDesc(file_trellis_compute_v1_resources, 1);
+
+/**
+ * PreemptionPolicy is a queue's preemption policy.
+ *
+ * @generated from message trellis.compute.v1.PreemptionPolicy
+ */
+export type PreemptionPolicy = Message<"trellis.compute.v1.PreemptionPolicy"> & {
+  /**
+   * reclaim_within_cohort applies to borrowers of other projects in the cohort.
+   *
+   * @generated from field: trellis.compute.v1.ReclaimWithinCohort reclaim_within_cohort = 1;
+   */
+  reclaimWithinCohort: ReclaimWithinCohort;
+
+  /**
+   * within_queue applies to jobs of the same project on the queue.
+   *
+   * @generated from field: trellis.compute.v1.WithinQueue within_queue = 2;
+   */
+  withinQueue: WithinQueue;
+};
+
+/**
+ * Describes the message trellis.compute.v1.PreemptionPolicy.
+ * Use `create(PreemptionPolicySchema)` to create a new message.
+ */
+export const PreemptionPolicySchema: GenMessage<PreemptionPolicy> = /*@__PURE__*/
+  messageDesc(file_trellis_compute_v1_resources, 2);
+
+/**
+ * Queue is an admin-made queue on one cluster. Projects submit to it through their grants.
  *
  * @generated from message trellis.compute.v1.Queue
  */
 export type Queue = Message<"trellis.compute.v1.Queue"> & {
   /**
-   * id is assigned by the service and never reused.
+   * name is unique in the service and never changes: 1 to 63 of a-z, 0-9 and '-'.
    *
-   * @generated from field: string id = 1;
-   */
-  id: string;
-
-  /**
-   * project_id of the project the queue belongs to; it never changes.
-   *
-   * @generated from field: string project_id = 2;
-   */
-  projectId: string;
-
-  /**
-   * name is unique in the project; it never changes.
-   *
-   * @generated from field: string name = 3;
+   * @generated from field: string name = 1;
    */
   name: string;
 
   /**
+   * cluster is the name of the compute instance the queue's jobs run on; it never changes.
+   *
+   * @generated from field: string cluster = 2;
+   */
+  cluster: string;
+
+  /**
+   * cohort names the queues that lend idle quota to each other; the queue's own name when empty.
+   *
+   * @generated from field: string cohort = 3;
+   */
+  cohort: string;
+
+  /**
+   * preemption is the queue's policy.
+   *
+   * @generated from field: trellis.compute.v1.PreemptionPolicy preemption = 4;
+   */
+  preemption?: PreemptionPolicy | undefined;
+
+  /**
    * description is free text.
    *
-   * @generated from field: string description = 4;
+   * @generated from field: string description = 5;
    */
   description: string;
 
   /**
    * creator_id is the principal that created the queue.
    *
-   * @generated from field: string creator_id = 5;
+   * @generated from field: string creator_id = 6;
    */
   creatorId: string;
 
   /**
    * create_time is when the queue was created.
    *
-   * @generated from field: google.protobuf.Timestamp create_time = 6;
+   * @generated from field: google.protobuf.Timestamp create_time = 7;
    */
   createTime?: Timestamp | undefined;
 
   /**
    * update_time is when the queue last changed.
    *
-   * @generated from field: google.protobuf.Timestamp update_time = 7;
+   * @generated from field: google.protobuf.Timestamp update_time = 8;
    */
   updateTime?: Timestamp | undefined;
 };
@@ -78,5 +206,752 @@ export type Queue = Message<"trellis.compute.v1.Queue"> & {
  * Use `create(QueueSchema)` to create a new message.
  */
 export const QueueSchema: GenMessage<Queue> = /*@__PURE__*/
-  messageDesc(file_trellis_compute_v1_resources, 0);
+  messageDesc(file_trellis_compute_v1_resources, 3);
+
+/**
+ * ResourceQuota is a project's quota of one resource on one queue (Kueue's ClusterQueue quota).
+ *
+ * @generated from message trellis.compute.v1.ResourceQuota
+ */
+export type ResourceQuota = Message<"trellis.compute.v1.ResourceQuota"> & {
+  /**
+   * resource is `cpu` (millicores), `memory` (bytes) or `gpu/<type>` (GPUs).
+   *
+   * @generated from field: string resource = 1;
+   */
+  resource: string;
+
+  /**
+   * nominal is the amount the project may always use, 0 or more.
+   *
+   * @generated from field: int64 nominal = 2;
+   */
+  nominal: bigint;
+
+  /**
+   * borrowing_limit is how much above nominal the project may borrow from the cohort's idle
+   * quota; unset: no limit.
+   *
+   * @generated from field: google.protobuf.Int64Value borrowing_limit = 3;
+   */
+  borrowingLimit?: bigint | undefined;
+
+  /**
+   * lending_limit is how much of the project's idle nominal the cohort may borrow; unset: all of it.
+   *
+   * @generated from field: google.protobuf.Int64Value lending_limit = 4;
+   */
+  lendingLimit?: bigint | undefined;
+};
+
+/**
+ * Describes the message trellis.compute.v1.ResourceQuota.
+ * Use `create(ResourceQuotaSchema)` to create a new message.
+ */
+export const ResourceQuotaSchema: GenMessage<ResourceQuota> = /*@__PURE__*/
+  messageDesc(file_trellis_compute_v1_resources, 4);
+
+/**
+ * Grant lets a project submit to a queue, with its quotas there.
+ *
+ * @generated from message trellis.compute.v1.Grant
+ */
+export type Grant = Message<"trellis.compute.v1.Grant"> & {
+  /**
+   * queue is the name of the queue.
+   *
+   * @generated from field: string queue = 1;
+   */
+  queue: string;
+
+  /**
+   * project_id of the project granted.
+   *
+   * @generated from field: string project_id = 2;
+   */
+  projectId: string;
+
+  /**
+   * quotas per resource; a resource with no quota has nominal 0 (the project may only borrow it).
+   *
+   * @generated from field: repeated trellis.compute.v1.ResourceQuota quotas = 3;
+   */
+  quotas: ResourceQuota[];
+
+  /**
+   * usage is what the project's admitted and running jobs on the queue hold now.
+   *
+   * @generated from field: repeated trellis.compute.v1.ResourceAmount usage = 4;
+   */
+  usage: ResourceAmount[];
+
+  /**
+   * create_time is when the grant was first set.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 5;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * update_time is when the grant last changed.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 6;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message trellis.compute.v1.Grant.
+ * Use `create(GrantSchema)` to create a new message.
+ */
+export const GrantSchema: GenMessage<Grant> = /*@__PURE__*/
+  messageDesc(file_trellis_compute_v1_resources, 5);
+
+/**
+ * PriorityClass is a named priority; higher runs first and may preempt per the queue's policy.
+ *
+ * @generated from message trellis.compute.v1.PriorityClass
+ */
+export type PriorityClass = Message<"trellis.compute.v1.PriorityClass"> & {
+  /**
+   * name of the class (`normal`).
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * priority of jobs of the class.
+   *
+   * @generated from field: int32 priority = 2;
+   */
+  priority: number;
+
+  /**
+   * is_default is true for the class of jobs that name none.
+   *
+   * @generated from field: bool is_default = 3;
+   */
+  isDefault: boolean;
+};
+
+/**
+ * Describes the message trellis.compute.v1.PriorityClass.
+ * Use `create(PriorityClassSchema)` to create a new message.
+ */
+export const PriorityClassSchema: GenMessage<PriorityClass> = /*@__PURE__*/
+  messageDesc(file_trellis_compute_v1_resources, 6);
+
+/**
+ * JobDatasetInput is a dataset version a job reads.
+ *
+ * @generated from message trellis.compute.v1.JobDatasetInput
+ */
+export type JobDatasetInput = Message<"trellis.compute.v1.JobDatasetInput"> & {
+  /**
+   * reference is `datasets:/<name>/<n>` or `datasets:/<name>@<tag>` in the job's project.
+   *
+   * @generated from field: string reference = 1;
+   */
+  reference: string;
+
+  /**
+   * mode is how the job gets it.
+   *
+   * @generated from field: trellis.compute.v1.DatasetInputMode mode = 2;
+   */
+  mode: DatasetInputMode;
+};
+
+/**
+ * Describes the message trellis.compute.v1.JobDatasetInput.
+ * Use `create(JobDatasetInputSchema)` to create a new message.
+ */
+export const JobDatasetInputSchema: GenMessage<JobDatasetInput> = /*@__PURE__*/
+  messageDesc(file_trellis_compute_v1_resources, 7);
+
+/**
+ * JobResources is what one replica of a job needs.
+ *
+ * @generated from message trellis.compute.v1.JobResources
+ */
+export type JobResources = Message<"trellis.compute.v1.JobResources"> & {
+  /**
+   * cpu_millis is CPU in millicores (1000 = one core); 0 means 1000.
+   *
+   * @generated from field: int64 cpu_millis = 1;
+   */
+  cpuMillis: bigint;
+
+  /**
+   * memory_bytes is memory in bytes; 0 means 1 GiB.
+   *
+   * @generated from field: int64 memory_bytes = 2;
+   */
+  memoryBytes: bigint;
+
+  /**
+   * gpus is how many GPUs, 0 for none.
+   *
+   * @generated from field: int32 gpus = 3;
+   */
+  gpus: number;
+
+  /**
+   * gpu_type is the GPU type (`nvidia-h100`); empty: the first type of the queue's cluster with
+   * enough free quota, in the order the cluster lists them.
+   *
+   * @generated from field: string gpu_type = 4;
+   */
+  gpuType: string;
+};
+
+/**
+ * Describes the message trellis.compute.v1.JobResources.
+ * Use `create(JobResourcesSchema)` to create a new message.
+ */
+export const JobResourcesSchema: GenMessage<JobResources> = /*@__PURE__*/
+  messageDesc(file_trellis_compute_v1_resources, 8);
+
+/**
+ * RetryPolicy says how often a failed job is run again, and after how long.
+ *
+ * @generated from message trellis.compute.v1.RetryPolicy
+ */
+export type RetryPolicy = Message<"trellis.compute.v1.RetryPolicy"> & {
+  /**
+   * max_retries is how many more attempts after a failed one, 0 to 10.
+   *
+   * @generated from field: int32 max_retries = 1;
+   */
+  maxRetries: number;
+
+  /**
+   * backoff is the wait before the first retry, doubled for each later one; 10 s when unset.
+   *
+   * @generated from field: google.protobuf.Duration backoff = 2;
+   */
+  backoff?: Duration | undefined;
+};
+
+/**
+ * Describes the message trellis.compute.v1.RetryPolicy.
+ * Use `create(RetryPolicySchema)` to create a new message.
+ */
+export const RetryPolicySchema: GenMessage<RetryPolicy> = /*@__PURE__*/
+  messageDesc(file_trellis_compute_v1_resources, 9);
+
+/**
+ * JobSpec is what a job runs, as submitted; it never changes.
+ *
+ * @generated from message trellis.compute.v1.JobSpec
+ */
+export type JobSpec = Message<"trellis.compute.v1.JobSpec"> & {
+  /**
+   * name is a label for people, 1 to 128 characters.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * image is a container image to run; empty to run command as a process.
+   *
+   * @generated from field: string image = 2;
+   */
+  image: string;
+
+  /**
+   * command is the program and its arguments; required without an image.
+   *
+   * @generated from field: repeated string command = 3;
+   */
+  command: string[];
+
+  /**
+   * env is added to the job's environment; at most 128 variables, 64 KiB in all.
+   *
+   * @generated from field: map<string, string> env = 4;
+   */
+  env: { [key: string]: string };
+
+  /**
+   * resources of each replica.
+   *
+   * @generated from field: trellis.compute.v1.JobResources resources = 5;
+   */
+  resources?: JobResources | undefined;
+
+  /**
+   * replicas is how many copies run at once, all or none; 0 means 1.
+   *
+   * @generated from field: int32 replicas = 6;
+   */
+  replicas: number;
+
+  /**
+   * retries after a failed attempt.
+   *
+   * @generated from field: trellis.compute.v1.RetryPolicy retries = 7;
+   */
+  retries?: RetryPolicy | undefined;
+
+  /**
+   * timeout of each attempt from the moment it runs; unset: none.
+   *
+   * @generated from field: google.protobuf.Duration timeout = 8;
+   */
+  timeout?: Duration | undefined;
+
+  /**
+   * inputs are the dataset versions the job reads, at most 32.
+   *
+   * @generated from field: repeated trellis.compute.v1.JobDatasetInput inputs = 9;
+   */
+  inputs: JobDatasetInput[];
+
+  /**
+   * experiment_id is the tracking experiment the job's run is created in; empty: no run.
+   *
+   * @generated from field: string experiment_id = 10;
+   */
+  experimentId: string;
+
+  /**
+   * priority_class names the job's priority class; empty: the default class.
+   *
+   * @generated from field: string priority_class = 11;
+   */
+  priorityClass: string;
+};
+
+/**
+ * Describes the message trellis.compute.v1.JobSpec.
+ * Use `create(JobSpecSchema)` to create a new message.
+ */
+export const JobSpecSchema: GenMessage<JobSpec> = /*@__PURE__*/
+  messageDesc(file_trellis_compute_v1_resources, 10);
+
+/**
+ * Attempt is one submission of a job to its cluster.
+ *
+ * @generated from message trellis.compute.v1.Attempt
+ */
+export type Attempt = Message<"trellis.compute.v1.Attempt"> & {
+  /**
+   * number counts the job's attempts from 1.
+   *
+   * @generated from field: int32 number = 1;
+   */
+  number: number;
+
+  /**
+   * state of the attempt.
+   *
+   * @generated from field: trellis.compute.v1.AttemptState state = 2;
+   */
+  state: AttemptState;
+
+  /**
+   * backend_job_id is the backend's id of the attempt; empty while SUBMITTING.
+   *
+   * @generated from field: string backend_job_id = 3;
+   */
+  backendJobId: string;
+
+  /**
+   * start_time is when it started running.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 4;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * finish_time is when it ended.
+   *
+   * @generated from field: google.protobuf.Timestamp finish_time = 5;
+   */
+  finishTime?: Timestamp | undefined;
+
+  /**
+   * exit_code of the attempt once final, when the backend reported one.
+   *
+   * @generated from field: google.protobuf.Int32Value exit_code = 6;
+   */
+  exitCode?: number | undefined;
+
+  /**
+   * reason says why it ended as it did, or what the backend says of it.
+   *
+   * @generated from field: string reason = 7;
+   */
+  reason: string;
+
+  /**
+   * create_time is when the attempt was recorded.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 8;
+   */
+  createTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message trellis.compute.v1.Attempt.
+ * Use `create(AttemptSchema)` to create a new message.
+ */
+export const AttemptSchema: GenMessage<Attempt> = /*@__PURE__*/
+  messageDesc(file_trellis_compute_v1_resources, 11);
+
+/**
+ * Job is a submitted job and where it is.
+ *
+ * @generated from message trellis.compute.v1.Job
+ */
+export type Job = Message<"trellis.compute.v1.Job"> & {
+  /**
+   * id is assigned by the service and never reused.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * project_id of the project the job belongs to.
+   *
+   * @generated from field: string project_id = 2;
+   */
+  projectId: string;
+
+  /**
+   * queue is the name of the queue the job was submitted to.
+   *
+   * @generated from field: string queue = 3;
+   */
+  queue: string;
+
+  /**
+   * spec as submitted.
+   *
+   * @generated from field: trellis.compute.v1.JobSpec spec = 4;
+   */
+  spec?: JobSpec | undefined;
+
+  /**
+   * priority of the job, from its priority class at submission.
+   *
+   * @generated from field: int32 priority = 5;
+   */
+  priority: number;
+
+  /**
+   * state of the job.
+   *
+   * @generated from field: trellis.compute.v1.JobState state = 6;
+   */
+  state: JobState;
+
+  /**
+   * reason says why the job is in its state: why it waits, why it failed.
+   *
+   * @generated from field: string reason = 7;
+   */
+  reason: string;
+
+  /**
+   * run_id is the tracking run of the job; empty without an experiment or until it is created.
+   *
+   * @generated from field: string run_id = 8;
+   */
+  runId: string;
+
+  /**
+   * attempts so far, first to last.
+   *
+   * @generated from field: repeated trellis.compute.v1.Attempt attempts = 9;
+   */
+  attempts: Attempt[];
+
+  /**
+   * creator_id is the principal that submitted the job.
+   *
+   * @generated from field: string creator_id = 10;
+   */
+  creatorId: string;
+
+  /**
+   * create_time is when the job was submitted.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 11;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * update_time is when the job last changed.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 12;
+   */
+  updateTime?: Timestamp | undefined;
+
+  /**
+   * gpu_type is the GPU type the job was admitted with; empty without GPUs or before admission.
+   *
+   * @generated from field: string gpu_type = 13;
+   */
+  gpuType: string;
+
+  /**
+   * borrowing is true while the job's admission uses quota borrowed from the cohort.
+   *
+   * @generated from field: bool borrowing = 14;
+   */
+  borrowing: boolean;
+};
+
+/**
+ * Describes the message trellis.compute.v1.Job.
+ * Use `create(JobSchema)` to create a new message.
+ */
+export const JobSchema: GenMessage<Job> = /*@__PURE__*/
+  messageDesc(file_trellis_compute_v1_resources, 12);
+
+/**
+ * ReclaimWithinCohort says which workloads of other projects in the cohort a job may preempt to
+ * get back its own nominal quota that they borrowed (Kueue's meanings).
+ *
+ * @generated from enum trellis.compute.v1.ReclaimWithinCohort
+ */
+export enum ReclaimWithinCohort {
+  /**
+   * RECLAIM_WITHIN_COHORT_UNSPECIFIED is NEVER.
+   *
+   * @generated from enum value: RECLAIM_WITHIN_COHORT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * RECLAIM_WITHIN_COHORT_NEVER: never preempt another project's workload.
+   *
+   * @generated from enum value: RECLAIM_WITHIN_COHORT_NEVER = 1;
+   */
+  NEVER = 1,
+
+  /**
+   * RECLAIM_WITHIN_COHORT_LOWER_PRIORITY: preempt borrowing workloads of lower priority.
+   *
+   * @generated from enum value: RECLAIM_WITHIN_COHORT_LOWER_PRIORITY = 2;
+   */
+  LOWER_PRIORITY = 2,
+
+  /**
+   * RECLAIM_WITHIN_COHORT_ANY: preempt any borrowing workload.
+   *
+   * @generated from enum value: RECLAIM_WITHIN_COHORT_ANY = 3;
+   */
+  ANY = 3,
+}
+
+/**
+ * Describes the enum trellis.compute.v1.ReclaimWithinCohort.
+ */
+export const ReclaimWithinCohortSchema: GenEnum<ReclaimWithinCohort> = /*@__PURE__*/
+  enumDesc(file_trellis_compute_v1_resources, 0);
+
+/**
+ * WithinQueue says whether a job may preempt lower-priority jobs of its own project on its queue.
+ *
+ * @generated from enum trellis.compute.v1.WithinQueue
+ */
+export enum WithinQueue {
+  /**
+   * WITHIN_QUEUE_UNSPECIFIED is NEVER.
+   *
+   * @generated from enum value: WITHIN_QUEUE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * WITHIN_QUEUE_NEVER: never preempt a job of the same grant.
+   *
+   * @generated from enum value: WITHIN_QUEUE_NEVER = 1;
+   */
+  NEVER = 1,
+
+  /**
+   * WITHIN_QUEUE_LOWER_PRIORITY: preempt lower-priority jobs of the same grant.
+   *
+   * @generated from enum value: WITHIN_QUEUE_LOWER_PRIORITY = 2;
+   */
+  LOWER_PRIORITY = 2,
+}
+
+/**
+ * Describes the enum trellis.compute.v1.WithinQueue.
+ */
+export const WithinQueueSchema: GenEnum<WithinQueue> = /*@__PURE__*/
+  enumDesc(file_trellis_compute_v1_resources, 1);
+
+/**
+ * JobState is where a job is in its life. SUCCEEDED, FAILED and CANCELLED are final.
+ *
+ * @generated from enum trellis.compute.v1.JobState
+ */
+export enum JobState {
+  /**
+   * JOB_STATE_UNSPECIFIED is never a job's state; as a filter it means any.
+   *
+   * @generated from enum value: JOB_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * JOB_STATE_QUEUED: waiting for quota; reason says why.
+   *
+   * @generated from enum value: JOB_STATE_QUEUED = 1;
+   */
+  QUEUED = 1,
+
+  /**
+   * JOB_STATE_ADMITTED: quota is reserved; an attempt is being submitted.
+   *
+   * @generated from enum value: JOB_STATE_ADMITTED = 2;
+   */
+  ADMITTED = 2,
+
+  /**
+   * JOB_STATE_STARTING: the backend accepted the attempt and has not started it yet.
+   *
+   * @generated from enum value: JOB_STATE_STARTING = 3;
+   */
+  STARTING = 3,
+
+  /**
+   * JOB_STATE_RUNNING: the attempt runs.
+   *
+   * @generated from enum value: JOB_STATE_RUNNING = 4;
+   */
+  RUNNING = 4,
+
+  /**
+   * JOB_STATE_SUCCEEDED: an attempt ended with exit code 0.
+   *
+   * @generated from enum value: JOB_STATE_SUCCEEDED = 5;
+   */
+  SUCCEEDED = 5,
+
+  /**
+   * JOB_STATE_FAILED: the last attempt failed with no retry left, or the job could not be run.
+   *
+   * @generated from enum value: JOB_STATE_FAILED = 6;
+   */
+  FAILED = 6,
+
+  /**
+   * JOB_STATE_CANCELLED: cancelled by a user or on the backend.
+   *
+   * @generated from enum value: JOB_STATE_CANCELLED = 7;
+   */
+  CANCELLED = 7,
+}
+
+/**
+ * Describes the enum trellis.compute.v1.JobState.
+ */
+export const JobStateSchema: GenEnum<JobState> = /*@__PURE__*/
+  enumDesc(file_trellis_compute_v1_resources, 2);
+
+/**
+ * AttemptState is where one attempt (one submission to the backend) is.
+ *
+ * @generated from enum trellis.compute.v1.AttemptState
+ */
+export enum AttemptState {
+  /**
+   * ATTEMPT_STATE_UNSPECIFIED is never an attempt's state.
+   *
+   * @generated from enum value: ATTEMPT_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * ATTEMPT_STATE_SUBMITTING: recorded, being submitted with its idempotency key.
+   *
+   * @generated from enum value: ATTEMPT_STATE_SUBMITTING = 1;
+   */
+  SUBMITTING = 1,
+
+  /**
+   * ATTEMPT_STATE_STARTING: the backend accepted it (backend_job_id is set).
+   *
+   * @generated from enum value: ATTEMPT_STATE_STARTING = 2;
+   */
+  STARTING = 2,
+
+  /**
+   * ATTEMPT_STATE_RUNNING: it runs.
+   *
+   * @generated from enum value: ATTEMPT_STATE_RUNNING = 3;
+   */
+  RUNNING = 3,
+
+  /**
+   * ATTEMPT_STATE_SUCCEEDED: it exited 0.
+   *
+   * @generated from enum value: ATTEMPT_STATE_SUCCEEDED = 4;
+   */
+  SUCCEEDED = 4,
+
+  /**
+   * ATTEMPT_STATE_FAILED: it failed or timed out; reason says which.
+   *
+   * @generated from enum value: ATTEMPT_STATE_FAILED = 5;
+   */
+  FAILED = 5,
+
+  /**
+   * ATTEMPT_STATE_CANCELLED: it was cancelled or preempted; reason says which.
+   *
+   * @generated from enum value: ATTEMPT_STATE_CANCELLED = 6;
+   */
+  CANCELLED = 6,
+}
+
+/**
+ * Describes the enum trellis.compute.v1.AttemptState.
+ */
+export const AttemptStateSchema: GenEnum<AttemptState> = /*@__PURE__*/
+  enumDesc(file_trellis_compute_v1_resources, 3);
+
+/**
+ * DatasetInputMode is how a job gets a dataset version.
+ *
+ * @generated from enum trellis.compute.v1.DatasetInputMode
+ */
+export enum DatasetInputMode {
+  /**
+   * DATASET_INPUT_MODE_UNSPECIFIED is DOWNLOAD.
+   *
+   * @generated from enum value: DATASET_INPUT_MODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * DATASET_INPUT_MODE_DOWNLOAD: the version's files are downloaded before the job starts.
+   *
+   * @generated from enum value: DATASET_INPUT_MODE_DOWNLOAD = 1;
+   */
+  DOWNLOAD = 1,
+
+  /**
+   * DATASET_INPUT_MODE_MOUNT: the version is mounted read-only.
+   *
+   * @generated from enum value: DATASET_INPUT_MODE_MOUNT = 2;
+   */
+  MOUNT = 2,
+}
+
+/**
+ * Describes the enum trellis.compute.v1.DatasetInputMode.
+ */
+export const DatasetInputModeSchema: GenEnum<DatasetInputMode> = /*@__PURE__*/
+  enumDesc(file_trellis_compute_v1_resources, 4);
 

@@ -1,0 +1,132 @@
+import { Injectable } from '@nestjs/common';
+import { Dialect } from '@trellis/platform';
+import { DataSource, In, IsNull, LessThanOrEqual, Not, type EntityManager, type FindOptionsWhere } from 'typeorm';
+import { AttemptEntity, HOLDING_STATES, JobEntity, LIVE_ATTEMPT_STATES, type JobStateName } from './job.entity';
+
+/** A listing's position: the last job's creation time and id. */
+export interface JobPosition {
+  createdAt: number;
+  id: string;
+}
+
+/** Reads and writes jobs and attempts; the only part of the feature that knows the database. */
+@Injectable()
+export class JobRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Runs `work` in one transaction; pass its manager to the writes and to `Outbox.publish`. */
+  transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  /** The job, read in a transaction of its own (on SQLite every caller shares one connection). */
+  find(id: string): Promise<JobEntity | null> {
+    return this.transaction((tx) => tx.findOneBy(JobEntity, { id }));
+  }
+
+  /** The job, locked until the transaction ends. */
+  lock(tx: EntityManager, id: string): Promise<JobEntity | null> {
+    return tx.findOne(JobEntity, { where: { id }, ...Dialect.of(tx).lockForUpdate() });
+  }
+
+  findByRequest(tx: EntityManager, projectId: string, requestId: string): Promise<JobEntity | null> {
+    return tx.findOneBy(JobEntity, { projectId, requestId });
+  }
+
+  async insert(tx: EntityManager, job: JobEntity): Promise<void> {
+    await tx.insert(JobEntity, job);
+  }
+
+  async update(tx: EntityManager, id: string, changes: Partial<Omit<JobEntity, 'id'>>): Promise<void> {
+    await tx.update(JobEntity, { id }, changes);
+  }
+
+  /** Up to `limit` of the project's jobs, newest first, after `after`. */
+  page(filter: { projectId: string; queue?: string; state?: JobStateName }, after: JobPosition | undefined, limit: number): Promise<JobEntity[]> {
+    return this.transaction((tx) => {
+      const query = tx
+        .createQueryBuilder(JobEntity, 'j')
+        .where('j.project_id = :projectId', { projectId: filter.projectId })
+        .orderBy('j.created_at', 'DESC')
+        .addOrderBy('j.id', 'DESC')
+        .take(limit);
+      if (filter.queue) query.andWhere('j.queue = :queue', { queue: filter.queue });
+      if (filter.state) query.andWhere('j.state = :state', { state: filter.state });
+      if (after) query.andWhere('(j.created_at < :createdAt OR (j.created_at = :createdAt AND j.id < :id))', after);
+      return query.getMany();
+    });
+  }
+
+  /** The job's attempts, first to last. */
+  attempts(jobId: string, tx?: EntityManager): Promise<AttemptEntity[]> {
+    const read = (manager: EntityManager) => manager.find(AttemptEntity, { where: { jobId }, order: { number: 'ASC' } });
+    return tx ? read(tx) : this.transaction(read);
+  }
+
+  /** The job's latest attempt, if any. */
+  async latestAttempt(tx: EntityManager, jobId: string): Promise<AttemptEntity | null> {
+    return tx.findOne(AttemptEntity, { where: { jobId }, order: { number: 'DESC' } });
+  }
+
+  async insertAttempt(tx: EntityManager, attempt: AttemptEntity): Promise<void> {
+    await tx.insert(AttemptEntity, attempt);
+  }
+
+  async updateAttempt(tx: EntityManager, attempt: Pick<AttemptEntity, 'jobId' | 'number'>, changes: Partial<AttemptEntity>): Promise<void> {
+    await tx.update(AttemptEntity, { jobId: attempt.jobId, number: attempt.number }, changes);
+  }
+
+  /** Sets why a queued job waits (only while it is still queued). */
+  async setWaitingReason(tx: EntityManager, id: string, reason: string): Promise<void> {
+    await tx.update(JobEntity, { id, state: 'QUEUED' }, { reason });
+  }
+
+  /** Queued jobs that may be admitted now (their backoff over). */
+  pending(now: number): Promise<JobEntity[]> {
+    return this.transaction((tx) =>
+      tx.find(JobEntity, {
+        select: { id: true, queue: true, projectId: true, priority: true, replicas: true, request: true, anyGpus: true, createdAt: true, reason: true },
+        where: { state: 'QUEUED', notBefore: LessThanOrEqual(now) },
+      }),
+    );
+  }
+
+  /** Jobs that hold quota now. */
+  holding(): Promise<JobEntity[]> {
+    return this.transaction((tx) =>
+      tx.find(JobEntity, {
+        select: { id: true, queue: true, projectId: true, priority: true, replicas: true, admittedRequest: true, admittedAt: true },
+        where: { state: In([...HOLDING_STATES]) },
+      }),
+    );
+  }
+
+  /** Jobs admitted that have no live attempt yet, oldest admission first. */
+  async admittedWithoutAttempt(): Promise<JobEntity[]> {
+    return this.transaction((tx) => tx.find(JobEntity, { where: { state: 'ADMITTED' }, order: { admittedAt: 'ASC' } }));
+  }
+
+  /** Attempts that may still run on a backend, in the given states. */
+  liveAttempts(states: readonly string[] = LIVE_ATTEMPT_STATES): Promise<AttemptEntity[]> {
+    return this.transaction((tx) => tx.find(AttemptEntity, { where: { state: In([...states]) } }));
+  }
+
+  /** Live attempts someone asked to stop. */
+  stoppingAttempts(): Promise<AttemptEntity[]> {
+    return this.transaction((tx) => tx.find(AttemptEntity, { where: { state: In([...LIVE_ATTEMPT_STATES]), stop: Not(IsNull()) } }));
+  }
+
+  /** The attempt, locked until the transaction ends. */
+  lockAttempt(tx: EntityManager, jobId: string, number: number): Promise<AttemptEntity | null> {
+    return tx.findOne(AttemptEntity, { where: { jobId, number } satisfies FindOptionsWhere<AttemptEntity>, ...Dialect.of(tx).lockForUpdate() });
+  }
+
+  /** The projects with jobs on `queues`: whose backend jobs reconciliation lists. */
+  async projectsOn(queues: readonly string[]): Promise<string[]> {
+    if (queues.length === 0) return [];
+    const rows = await this.transaction((tx) =>
+      tx.createQueryBuilder(JobEntity, 'j').select('DISTINCT j.project_id', 'projectId').where('j.queue IN (:...queues)', { queues }).getRawMany<{ projectId: string }>(),
+    );
+    return rows.map((row) => row.projectId);
+  }
+}

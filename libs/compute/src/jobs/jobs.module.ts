@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { ClustersModule } from '../clusters/clusters.module';
+import { QueuesModule } from '../queues/queues.module';
+import { SignalsModule } from '../scheduling/signals.module';
+import { JobGrpc } from './job.grpc';
+import { JobRepository } from './job.repository';
+import { JobService } from './job.service';
+import { PriorityClasses } from './priority-classes';
+
+/** Jobs: the JobService handlers, the rules and the repository the scheduling workers share. */
+@Module({
+  imports: [ClustersModule, QueuesModule, SignalsModule],
+  controllers: [JobGrpc],
+  providers: [JobService, JobRepository, PriorityClasses],
+  exports: [JobRepository],
+})
+export class JobsModule {}

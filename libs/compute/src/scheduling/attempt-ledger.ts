@@ -1,0 +1,127 @@
+import { Injectable } from '@nestjs/common';
+import { Outbox } from '@trellis/platform';
+import type { JobStatus } from '@trellis/plugin-sdk';
+import { publishJobEvent } from '../jobs/job-events';
+import { HOLDING_STATES, LIVE_ATTEMPT_STATES, STATE_REASONS, type AttemptEntity, type AttemptStateName, type JobEntity, type JobStateName } from '../jobs/job.entity';
+import { JobRepository } from '../jobs/job.repository';
+
+/** The actor of the supervisor's events. */
+const ACTOR = 'compute-supervisor';
+
+/** What `finish` did to the job. */
+export type FinishOutcome = 'job-ended' | 'retrying' | 'attempt-only';
+
+/**
+ * The supervisor's writes, each one transaction with its event: an attempt recorded before it is
+ * submitted, its backend id once accepted, its start, and its end with what that means for the
+ * job (done, failed, retried after a backoff, or nothing when the job moved on: cancelled or
+ * preempted).
+ */
+@Injectable()
+export class AttemptLedger {
+  constructor(
+    private readonly jobs: JobRepository,
+    private readonly outbox: Outbox,
+  ) {}
+
+  /** Records the next attempt of an admitted job as SUBMITTING; null when the job is no longer admitted or has a live attempt. */
+  async open(jobId: string, cluster: string): Promise<{ job: JobEntity; attempt: AttemptEntity } | null> {
+    return this.jobs.transaction(async (tx) => {
+      const job = await this.jobs.lock(tx, jobId);
+      if (job?.state !== 'ADMITTED') return null;
+      const latest = await this.jobs.latestAttempt(tx, jobId);
+      if (latest && LIVE_ATTEMPT_STATES.includes(latest.state)) return null;
+      const attempt: AttemptEntity = {
+        jobId,
+        number: (latest?.number ?? 0) + 1,
+        state: 'SUBMITTING',
+        cluster,
+        backendJobId: '',
+        stop: null,
+        reason: STATE_REASONS.none,
+        exitCode: null,
+        createdAt: Date.now(),
+        startedAt: null,
+        finishedAt: null,
+      };
+      await this.jobs.insertAttempt(tx, attempt);
+      return { job, attempt };
+    });
+  }
+
+  /** Records the backend's id of a submitted attempt: STARTING, and the job too while it is its current one. */
+  async submitted(attempt: AttemptEntity, backendJobId: string): Promise<AttemptEntity | null> {
+    return this.jobs.transaction(async (tx) => {
+      const current = await this.jobs.lockAttempt(tx, attempt.jobId, attempt.number);
+      if (!current || current.state !== 'SUBMITTING') return current;
+      await this.jobs.updateAttempt(tx, current, { state: 'STARTING', backendJobId });
+      const job = await this.jobs.lock(tx, attempt.jobId);
+      if (job?.state === 'ADMITTED') await this.jobs.update(tx, job.id, { state: 'STARTING', reason: STATE_REASONS.starting, updatedAt: Date.now() });
+      return { ...current, state: 'STARTING', backendJobId };
+    });
+  }
+
+  /** Records that the attempt runs, and the job with it (with its event) while it is its current one. */
+  async running(attempt: AttemptEntity, startedAt: number): Promise<AttemptEntity | null> {
+    return this.jobs.transaction(async (tx) => {
+      const current = await this.jobs.lockAttempt(tx, attempt.jobId, attempt.number);
+      if (!current || !LIVE_ATTEMPT_STATES.includes(current.state)) return null;
+      if (current.state === 'RUNNING') return current;
+      await this.jobs.updateAttempt(tx, current, { state: 'RUNNING', startedAt });
+      const job = await this.jobs.lock(tx, attempt.jobId);
+      if (job && (job.state === 'STARTING' || job.state === 'ADMITTED')) {
+        const changes = { state: 'RUNNING' as const, reason: STATE_REASONS.running, updatedAt: Date.now() };
+        await this.jobs.update(tx, job.id, changes);
+        await publishJobEvent(this.outbox, tx, { ...job, ...changes }, 'RUNNING', { actor: ACTOR, attempt: current.number });
+      }
+      return { ...current, state: 'RUNNING', startedAt };
+    });
+  }
+
+  /** Asks a live attempt to stop (its timeout passed); the supervisor then cancels it on the backend. */
+  async requestStop(attempt: AttemptEntity, stop: 'timeout', reason: string): Promise<void> {
+    await this.jobs.transaction(async (tx) => {
+      const current = await this.jobs.lockAttempt(tx, attempt.jobId, attempt.number);
+      if (current && LIVE_ATTEMPT_STATES.includes(current.state) && current.stop === null) await this.jobs.updateAttempt(tx, current, { stop, reason });
+    });
+  }
+
+  /**
+   * Records the attempt's end, and the job's when the attempt is still its current one: succeeded,
+   * failed (or queued again after a backoff while retries are left and `retry` allows: not when
+   * the backend refused the spec, which no retry changes), or cancelled on the backend.
+   */
+  async finish(attempt: AttemptEntity, status: Pick<JobStatus, 'state' | 'message' | 'exitCode' | 'startedAt' | 'finishedAt'>, retry = true): Promise<FinishOutcome> {
+    return this.jobs.transaction(async (tx) => {
+      const current = await this.jobs.lockAttempt(tx, attempt.jobId, attempt.number);
+      if (!current || !LIVE_ATTEMPT_STATES.includes(current.state)) return 'attempt-only';
+      const finishedAt = status.finishedAt?.getTime() ?? Date.now();
+      const timedOut = current.stop === 'timeout';
+      const state: AttemptStateName = timedOut ? 'FAILED' : status.state === 'succeeded' ? 'SUCCEEDED' : status.state === 'failed' ? 'FAILED' : 'CANCELLED';
+      const reason = current.stop ? current.reason : (status.message ?? (state === 'SUCCEEDED' ? '' : `ended ${status.state} on the backend`));
+      const startedAt = current.startedAt ?? status.startedAt?.getTime() ?? null;
+      await this.jobs.updateAttempt(tx, current, { state, startedAt, finishedAt, exitCode: status.exitCode ?? null, reason, stop: null });
+      const job = await this.jobs.lock(tx, attempt.jobId);
+      const latest = await this.jobs.latestAttempt(tx, attempt.jobId);
+      if (!job || !HOLDING_STATES.includes(job.state) || latest?.number !== current.number) return 'attempt-only';
+      // An attempt that ended before its watch saw it run still ran: say so, so the job's events tell its whole story.
+      if (job.state !== 'RUNNING' && status.startedAt) await publishJobEvent(this.outbox, tx, { ...job, state: 'RUNNING', reason: STATE_REASONS.running }, 'RUNNING', { actor: ACTOR, attempt: current.number });
+      const release = { admittedAt: null, admittedRequest: null, borrowing: false, updatedAt: Date.now() };
+      const retriesLeft = retry && state === 'FAILED' && current.number <= job.spec.retries.max;
+      if (retriesLeft) {
+        const backoffMs = job.spec.retries.backoffMs * 2 ** (current.number - 1);
+        const retryReason = `retrying: attempt ${current.number} failed (${reason || `exit code ${status.exitCode}`}); attempt ${current.number + 1} after ${Math.round(backoffMs / 1000)} s`;
+        const changes = { ...release, state: 'QUEUED' as const, reason: retryReason, notBefore: Date.now() + backoffMs };
+        await this.jobs.update(tx, job.id, changes);
+        await publishJobEvent(this.outbox, tx, { ...job, ...changes }, 'QUEUED', { actor: ACTOR, attempt: current.number });
+        return 'retrying';
+      }
+      const jobState: JobStateName = state === 'SUCCEEDED' ? 'SUCCEEDED' : state === 'FAILED' ? 'FAILED' : 'CANCELLED';
+      const jobReason = state === 'SUCCEEDED' ? 'succeeded' : state === 'FAILED' ? `failed: ${reason || `exit code ${status.exitCode}`}` : `cancelled on the backend: ${reason}`;
+      const changes = { ...release, state: jobState, reason: jobReason };
+      await this.jobs.update(tx, job.id, changes);
+      await publishJobEvent(this.outbox, tx, { ...job, ...changes }, jobState, { actor: ACTOR, attempt: current.number });
+      return 'job-ended';
+    });
+  }
+}
