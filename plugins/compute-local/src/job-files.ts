@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobState, ResourceRequest } from '@trellis/plugin-sdk';
@@ -84,19 +85,27 @@ export class JobFiles {
    * directory of its own, then renamed to the job's, which fails while a job directory of that id
    * exists. False when another submit of the key got there first.
    */
-  async reserve(record: JobRecord, gpus: string[][] | undefined): Promise<boolean> {
+  reserve(record: JobRecord, gpus: string[][] | undefined): boolean {
+    // Synchronous: a few small writes on a local disk take less than the trips through libuv's
+    // thread pool would, and they are most of the start overhead otherwise.
     const staging = join(this.tmpDir, randomBytes(8).toString('hex'));
-    await mkdir(join(staging, 'work'), { recursive: true, mode: 0o700 });
-    await writeFile(join(staging, 'job.json'), JSON.stringify(record), { mode: 0o600 });
-    if (gpus) await writeFile(join(staging, 'gpus.json'), JSON.stringify(gpus));
+    mkdirSync(staging, { mode: 0o700 });
+    mkdirSync(join(staging, 'work'), { mode: 0o700 });
+    writeFileSync(join(staging, 'job.json'), JSON.stringify(record), { mode: 0o600 });
+    if (gpus) writeFileSync(join(staging, 'gpus.json'), JSON.stringify(gpus));
     try {
-      await rename(staging, this.dir(record.jobId));
+      renameSync(staging, this.dir(record.jobId));
       return true;
     } catch (error) {
-      await rm(staging, { recursive: true, force: true });
+      rmSync(staging, { recursive: true, force: true });
       if (['EEXIST', 'ENOTEMPTY'].includes((error as NodeJS.ErrnoException).code ?? '')) return false;
       throw error;
     }
+  }
+
+  /** Whether a job of that id was reserved. */
+  exists(jobId: string): boolean {
+    return existsSync(this.dir(jobId));
   }
 
   async jobIds(): Promise<string[]> {

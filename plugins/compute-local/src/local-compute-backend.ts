@@ -106,7 +106,7 @@ export class LocalComputeBackend implements ComputeBackend {
   async submit(spec: JobSpec, { idempotencyKey }: SubmitOptions): Promise<{ jobId: string }> {
     validateIdempotencyKey(idempotencyKey);
     const jobId = JobFiles.jobIdOf(idempotencyKey);
-    if (this.jobs.has(jobId) || (await this.files.record(jobId))) return { jobId };
+    if (this.jobs.has(jobId) || this.files.exists(jobId)) return { jobId };
     const command = this.checked(spec);
     const replicas = spec.replicas ?? 1;
     const record: JobRecord = {
@@ -125,7 +125,7 @@ export class LocalComputeBackend implements ComputeBackend {
     const gpus = needsGpus(record) && this.waiting.length === 0 ? this.hold(jobId, pickGpus(this.options.gpus, new Set(this.held.keys()), spec.resources.gpus, replicas)) : undefined;
     let reserved = false;
     try {
-      reserved = await this.files.reserve(record, gpus);
+      reserved = this.files.reserve(record, gpus);
     } finally {
       if (!reserved) this.release(jobId, gpus);
     }
@@ -345,8 +345,8 @@ export class LocalComputeBackend implements ComputeBackend {
       const gpus = this.hold(job.record.jobId, pickGpus(this.options.gpus, new Set(this.held.keys()), job.record.resources.gpus, job.record.replicas));
       if (!gpus) return;
       this.waiting.shift();
-      await this.files.assignGpus(job.record.jobId, gpus);
       job.gpus = gpus;
+      await this.files.assignGpus(job.record.jobId, gpus);
       this.startReplicas(job, [...Array(job.record.replicas).keys()]);
       this.check(job);
     }
