@@ -7,7 +7,7 @@ import { BlobServiceDesc, DataServiceDesc, IdentityServiceDesc, LineageServiceDe
 import { LineageDirection } from '@trellis/proto/trellis/data/v1/lineage_service_pb';
 import { ProfileStatus } from '@trellis/proto/trellis/data/v1/profile_service_pb';
 import { eventually } from '@trellis/testing';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -124,8 +124,17 @@ describe.each(['storage-fs', 'storage-s3'])('from a directory to a model, with b
         duplex: 'half',
       } as RequestInit),
     );
+    const pushTo = `/v1/data/datasets/${datasetId}/versions`;
+    const notTar = await http(pushTo, { method: 'POST', body: 'a,b\n', headers: { 'content-type': 'text/csv' } });
+    expect(notTar.status).toBe(415);
     expect(pushed).toMatchObject({ version: { datasetId, version: '1', fileCount: '3', tags: ['golden'], reference: 'datasets:/churn/1' }, blobsWritten: '3' });
     expect(Number(pushed.bytesWritten)).toBe(manifest.reduce((sum, file) => sum + file.size, 0));
+
+    const archive = execFileSync('tar', ['-C', source, '-c', '.'], { maxBuffer: 64 * 1024 * 1024 });
+    const cutShort = await http(`${pushTo}?message=cut`, { method: 'POST', body: archive.subarray(0, 4096), headers: { 'content-type': 'application/x-tar' } });
+    expect(cutShort.status).toBe(400);
+    expect(await cutShort.json()).toMatchObject({ reason: 'TAR_INVALID' });
+    expect((await client(DataServiceDesc, 'data').getDataset({ datasetId })).dataset?.latestVersion).toBe(1n);
 
     const keys = await storedKeys();
     for (const { sha256 } of manifest) expect(keys.filter((key) => key.endsWith(`blobs/sha256/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`))).toHaveLength(1);
