@@ -24,26 +24,40 @@ function needs(resource: string, demand: Demand, k: number): string {
   return `needs ${replicas} x ${quantity(resource, demand.amount[k] / demand.replicas)} = ${number(resource, demand.amount[k])}`;
 }
 
-/** Why a demand does not fit; `preemption` says why preempting did not help, when it was tried or ruled out. */
-export function waitingReason(grant: GrantState, demand: Demand, short: Shortfall, resources: string[], preemption?: string): string {
-  const i = demand.index[short.at];
+/** What the job needs of the resource it falls short of: `needs 2 replicas x 4 gpu/nvidia-h100 = 8`. */
+export function needsText(demand: Demand, short: Shortfall, resources: string[]): string {
+  return needs(resources[demand.index[short.at]], demand, short.at);
+}
+
+/**
+ * What stands in the way, from the grant's, cohort's or cluster's state alone, so a pass can reuse
+ * it for every job of the grant that falls short the same way while that state holds.
+ */
+export function situationText(grant: GrantState, resourceIndex: number, kind: Situation, resources: string[]): string {
+  const i = resourceIndex;
   const resource = resources[i];
-  const head = `waiting: ${needs(resource, demand, short.at)}`;
   const { cluster, capacity, usage: clusterUsage } = grant.cluster;
   const uses = `project ${projectName(grant)} uses ${number(resource, grant.usage[i])}/${quantity(resource, grant.nominal[i])} of its quota on queue ${grant.queue.name}`;
-  const free = Math.max(0, grant.cohort.poolCapacity[i] - grant.cohort.poolUsage[i]);
-  const tail = preemption ? `; ${preemption}` : '';
-  switch (short.kind) {
+  switch (kind) {
     case 'cluster-total':
-      return `${head}, cluster ${cluster.name} has ${number(resource, capacity[i])} in all`;
+      return `, cluster ${cluster.name} has ${number(resource, capacity[i])} in all`;
     case 'cluster-free':
-      return `${head}, cluster ${cluster.name} has ${number(resource, Math.max(0, capacity[i] - clusterUsage[i]))} free of ${number(resource, capacity[i])}${tail}`;
+      return `, cluster ${cluster.name} has ${number(resource, Math.max(0, capacity[i] - clusterUsage[i]))} free of ${number(resource, capacity[i])}`;
     case 'borrowing-limit':
-      return `${head}; ${uses}, and its borrowing limit is ${number(resource, grant.ceiling[i] - grant.nominal[i])}${tail}`;
+      return `; ${uses}, and its borrowing limit is ${number(resource, grant.ceiling[i] - grant.nominal[i])}`;
+    case 'cohort-lent':
+      return `; ${uses}, and ${grant.cohort.label} has lent the rest to other projects`;
     case 'cohort':
-      if (grant.usage[i] + demand.amount[short.at] <= grant.nominal[i]) return `${head}; ${uses}, and ${grant.cohort.label} has lent the rest to other projects${tail}`;
-      return `${head}; ${uses}; ${grant.cohort.label} has ${number(resource, free)} to lend${tail}`;
+      return `; ${uses}; ${grant.cohort.label} has ${number(resource, Math.max(0, grant.cohort.poolCapacity[i] - grant.cohort.poolUsage[i]))} to lend`;
   }
+}
+
+/** A shortfall as reasons tell it: a cohort short of quota the job is within its nominal for has lent it out. */
+export type Situation = Shortfall['kind'] | 'cohort-lent';
+
+export function situationOf(grant: GrantState, demand: Demand, short: Shortfall): Situation {
+  if (short.kind !== 'cohort') return short.kind;
+  return grant.usage[demand.index[short.at]] + demand.amount[short.at] <= grant.nominal[demand.index[short.at]] ? 'cohort-lent' : 'cohort';
 }
 
 /** A pending job whose grant, queue or cluster is missing from the snapshot. */

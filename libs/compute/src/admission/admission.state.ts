@@ -13,8 +13,11 @@ import type {
 
 /** Amounts of some resources: `index[i]` is the resource, `amount[i]` the whole job's amount of it. */
 export interface Demand {
+  /** Resource indices, ascending. */
   index: number[];
   amount: number[];
+  /** Bit i set for each resource i in `index` (resources 0-29), or -1 past those: same mask, same resources. */
+  mask: number;
   replicas: number;
   /** The request per replica this demand stands for (`anyGpu` resolved). */
   request: Resources;
@@ -24,6 +27,8 @@ export interface ClusterState {
   cluster: AdmissionCluster;
   capacity: number[];
   usage: number[];
+  /** Counts changes to the cluster's usage. */
+  version: number;
   /** GPU types, by name. */
   gpuTypes: string[];
 }
@@ -34,6 +39,8 @@ export interface CohortState {
   grants: GrantState[];
   /** Σ lendable nominal (min(lendingLimit, nominal)) over the cohort's grants. */
   poolCapacity: number[];
+  /** Counts changes to the cohort's usage, so texts about it can be reused until it changes. */
+  version: number;
   /** Σ over grants of what each uses beyond its unlendable part. */
   poolUsage: number[];
   /** Σ nominal over the cohort's grants: the denominator of dominant shares. */
@@ -107,7 +114,7 @@ export function buildPassState(snapshot: AdmissionSnapshot): PassState {
   const clusters = new Map<string, ClusterState>();
   for (const cluster of snapshot.clusters) {
     const gpuTypes = Object.keys(cluster.gpuMemoryBytes).sort(compareIds);
-    clusters.set(cluster.id, { cluster, capacity: vector(cluster.capacity), usage: vector(undefined), gpuTypes });
+    clusters.set(cluster.id, { cluster, capacity: vector(cluster.capacity), usage: vector(undefined), version: 0, gpuTypes });
   }
   const queues = new Map(snapshot.queues.map((queue) => [queue.id, queue]));
 
@@ -123,7 +130,7 @@ export function buildPassState(snapshot: AdmissionSnapshot): PassState {
     let cohort = cohortsByName.get(cohortName);
     if (!cohort) {
       const label = queue.cohort ? `cohort ${queue.cohort}` : `queue ${queue.name} (no cohort)`;
-      cohort = { label, grants: [], poolCapacity: vector(undefined), poolUsage: vector(undefined), nominalTotal: vector(undefined), admitted: [] };
+      cohort = { label, grants: [], poolCapacity: vector(undefined), version: 0, poolUsage: vector(undefined), nominalTotal: vector(undefined), admitted: [] };
       cohortsByName.set(cohortName, cohort);
     }
     const nominal = vector(undefined);
@@ -170,13 +177,22 @@ export function buildPassState(snapshot: AdmissionSnapshot): PassState {
 export function demandOf(request: Resources, replicas: number, resourceIndex: Map<string, number>): Demand {
   const index: number[] = [];
   const amount: number[] = [];
+  let mask = 0;
   for (const name in request) {
-    const each = request[name];
-    if (each === 0) continue;
-    index.push(resourceIndex.get(name)!);
-    amount.push(each * replicas);
+    if (request[name] === 0) continue;
+    const i = resourceIndex.get(name)!;
+    // Insertion keeps `index` ascending: requests name a handful of resources.
+    let k = index.push(i) - 1;
+    amount.push(0);
+    for (; k > 0 && index[k - 1] > i; k--) {
+      index[k] = index[k - 1];
+      amount[k] = amount[k - 1];
+    }
+    index[k] = i;
+    amount[k] = request[name] * replicas;
+    mask = mask >= 0 && i < 30 ? mask | (1 << i) : -1;
   }
-  return { index, amount, replicas, request };
+  return { index, amount, mask, replicas, request };
 }
 
 /** What `usage` counts in the cohort's pool: everything beyond the grant's unlendable part. */
@@ -185,6 +201,8 @@ const pooled = (usage: number, guaranteed: number) => (usage > guaranteed ? usag
 /** Adds (sign 1) or removes (sign -1) a demand from a grant, its cohort's pool and its cluster. */
 function account(grant: GrantState, demand: Demand, sign: 1 | -1): void {
   const { usage, guaranteed, cohort } = grant;
+  cohort.version++;
+  grant.cluster.version++;
   for (let k = 0; k < demand.index.length; k++) {
     const i = demand.index[k];
     const before = usage[i];

@@ -1,6 +1,6 @@
 import { Heap } from './admission.heap';
 import { findVictims } from './admission.preemption';
-import { noGpuTypeReason, preemptedReason, unplacedReason, waitingReason } from './admission.reasons';
+import { needsText, noGpuTypeReason, preemptedReason, situationOf, situationText, unplacedReason } from './admission.reasons';
 import {
   buildPassState,
   byAdmissionOrder,
@@ -13,6 +13,7 @@ import {
   type Demand,
   type GrantState,
   type PassState,
+  type Shortfall,
 } from './admission.state';
 import type { Admission, AdmissionDecisions, AdmissionSnapshot, PendingWorkload, Preemption, Waiting } from './admission.types';
 
@@ -37,14 +38,22 @@ export function admit(snapshot: AdmissionSnapshot): AdmissionDecisions {
   for (const workload of [...snapshot.pending].sort(byAdmissionOrder)) {
     const candidate = pass.candidate(workload);
     if (!candidate) continue;
-    const nominal = candidate.variants.filter((demand) => withinNominal(candidate.grant, demand));
-    const fitting = nominal.find((demand) => !shortfall(candidate.grant, demand));
+    let nominal: Demand | undefined;
+    let fitting: Demand | undefined;
+    for (const demand of candidate.variants) {
+      if (!withinNominal(candidate.grant, demand)) continue;
+      nominal ??= demand;
+      if (!shortfall(candidate.grant, demand)) {
+        fitting = demand;
+        break;
+      }
+    }
     if (fitting) {
       pass.admit(candidate, fitting, undefined);
       continue;
     }
-    if (nominal.length) {
-      pass.admitByPreempting(candidate, nominal[0], true);
+    if (nominal) {
+      pass.admitByPreempting(candidate, nominal, true);
       continue;
     }
     const queued = borrowers.get(candidate.grant);
@@ -60,6 +69,13 @@ class AdmissionPass {
   readonly preempted: Preemption[] = [];
   readonly waiting: Waiting[] = [];
   private readonly notes = new Map<string, string>();
+  private readonly situations = new Map<GrantState, { cohort: number; cluster: number; texts: Map<string, string> }>();
+  // A job that found no victims tells the same for a later job of its grant with the same resources,
+  // at most its priority and at least its amounts (it has fewer candidates and needs more), until a
+  // preemption releases quota: in between usage only grows.
+  private readonly noVictims = new Map<GrantState, NoVictims[]>();
+  private preemptions = 0;
+  private noVictimsAt = 0;
 
   constructor(readonly state: PassState) {}
 
@@ -90,11 +106,15 @@ class AdmissionPass {
   /** Admits the job by preempting others if that makes room; otherwise it waits, with why. */
   admitByPreempting(candidate: Candidate, demand: Demand, mayReclaim: boolean): void {
     const { grant, workload } = candidate;
-    const victims = findVictims(grant, demand, workload, mayReclaim);
+    const victims = this.knownToFail(grant, demand, workload.priority, mayReclaim) ? undefined : findVictims(grant, demand, workload, mayReclaim);
     if (!victims) {
-      this.wait(workload, waitingReason(grant, demand, shortfall(grant, demand)!, this.state.resources, this.preemptionNote(grant, mayReclaim)));
+      this.remember(grant, { mayReclaim, priority: workload.priority, demand });
+      const short = shortfall(grant, demand)!;
+      const note = short.kind === 'cluster-total' ? '' : this.preemptionNote(grant, mayReclaim);
+      this.wait(workload, `waiting: ${needsText(demand, short, this.state.resources)}${this.situation(grant, demand, short)}${note && `; ${note}`}`);
       return;
     }
+    this.preemptions++;
     for (const entry of victims.entries) {
       entry.preempted = true;
       this.preempted.push({ workloadId: entry.workload.id, by: workload.id, reason: preemptedReason(entry.workload, workload, victims.reclaim.has(entry), grant) });
@@ -121,6 +141,45 @@ class AdmissionPass {
     const fitting = candidate.variants.find((demand) => !shortfall(candidate.grant, demand));
     if (fitting) this.admit(candidate, fitting, undefined);
     else this.admitByPreempting(candidate, candidate.variants[0], false);
+  }
+
+  private knownToFail(grant: GrantState, demand: Demand, priority: number, mayReclaim: boolean): boolean {
+    if (this.noVictimsAt !== this.preemptions) {
+      this.noVictims.clear();
+      this.noVictimsAt = this.preemptions;
+    }
+    const failures = demand.mask < 0 ? undefined : this.noVictims.get(grant);
+    return !!failures?.some(
+      (failure) =>
+        failure.mayReclaim === mayReclaim &&
+        failure.demand.mask === demand.mask &&
+        failure.priority >= priority &&
+        failure.demand.amount.every((amount, k) => amount <= demand.amount[k]),
+    );
+  }
+
+  private remember(grant: GrantState, failure: NoVictims): void {
+    if (failure.demand.mask < 0) return;
+    const failures = this.noVictims.get(grant);
+    if (failures) failures.push(failure);
+    else this.noVictims.set(grant, [failure]);
+  }
+
+  /** What stands in the way of the demand, reused while the grant's cohort and cluster are unchanged. */
+  private situation(grant: GrantState, demand: Demand, short: Shortfall): string {
+    let cached = this.situations.get(grant);
+    if (!cached || cached.cohort !== grant.cohort.version || cached.cluster !== grant.cluster.version) {
+      cached = { cohort: grant.cohort.version, cluster: grant.cluster.version, texts: new Map() };
+      this.situations.set(grant, cached);
+    }
+    const kind = situationOf(grant, demand, short);
+    const key = `${kind}:${demand.index[short.at]}`;
+    let text = cached.texts.get(key);
+    if (text === undefined) {
+      text = situationText(grant, demand.index[short.at], kind, this.state.resources);
+      cached.texts.set(key, text);
+    }
+    return text;
   }
 
   private wait(workload: PendingWorkload, reason: string): void {
@@ -153,6 +212,13 @@ class AdmissionPass {
     }
     return note;
   }
+}
+
+/** A failed search for victims. */
+interface NoVictims {
+  mayReclaim: boolean;
+  priority: number;
+  demand: Demand;
 }
 
 /** A grant's turn to borrow: its next job waiting to borrow, and its dominant share now. */
