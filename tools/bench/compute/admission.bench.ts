@@ -32,9 +32,9 @@ function naive(snapshot: AdmissionSnapshot): number {
   const sum = (jobs: AdmittedWorkload[], name: string) => jobs.reduce((total, job) => total + (job.request[name] ?? 0) * job.replicas, 0);
   let admitted = 0;
   for (const job of [...snapshot.pending].sort(byPriorityThenAge)) {
-    const queue = queues.get(job.queueId)!;
+    const queue = queues.get(job.queueId);
     const grant = snapshot.grants.find((g) => g.queueId === job.queueId && g.projectId === job.projectId);
-    if (!grant) continue;
+    if (!queue || !grant) continue;
     const cohort = new Set(snapshot.queues.filter((q) => (q.cohort ?? q.id) === (queue.cohort ?? queue.id)).map((q) => q.id));
     const cohortGrants = snapshot.grants.filter((g) => cohort.has(g.queueId));
     const mine = holding.filter((held) => held.queueId === job.queueId && held.projectId === job.projectId);

@@ -4,6 +4,7 @@ import type { AdmissionGrant, AdmissionQueue, AdmissionSnapshot, AdmittedWorkloa
 export interface ScenarioSize {
   projects: number;
   queues: number;
+  /** At most this many admitted jobs: fewer where the 90% fill of quotas stops them first. */
   admitted: number;
   pending: number;
   seed: number;

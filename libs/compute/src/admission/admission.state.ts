@@ -105,11 +105,7 @@ export const compareIds = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 export function buildPassState(snapshot: AdmissionSnapshot): PassState {
   const resources = resourceNames(snapshot);
   const resourceIndex = new Map(resources.map((name, i) => [name, i]));
-  const vector = (amounts: Resources | undefined) => {
-    const out = new Array<number>(resources.length).fill(0);
-    for (const [name, amount] of Object.entries(amounts ?? {})) out[resourceIndex.get(name)!] = amount;
-    return out;
-  };
+  const vector = (amounts: Resources | undefined) => resources.map((name) => amounts?.[name] ?? 0);
 
   const clusters = new Map<string, ClusterState>();
   for (const cluster of snapshot.clusters) {
@@ -136,8 +132,9 @@ export function buildPassState(snapshot: AdmissionSnapshot): PassState {
     const nominal = vector(undefined);
     const guaranteed = vector(undefined);
     const ceiling = vector(undefined).fill(Infinity);
-    for (const [name, quota] of Object.entries(grant.quotas)) {
-      const i = resourceIndex.get(name)!;
+    for (const [i, name] of resources.entries()) {
+      const quota = grant.quotas[name];
+      if (!quota) continue;
       nominal[i] = quota.nominal;
       const lendable = Math.min(quota.lendingLimit ?? quota.nominal, quota.nominal);
       guaranteed[i] = quota.nominal - lendable;
@@ -180,7 +177,8 @@ export function demandOf(request: Resources, replicas: number, resourceIndex: Ma
   let mask = 0;
   for (const name in request) {
     if (request[name] === 0) continue;
-    const i = resourceIndex.get(name)!;
+    const i = resourceIndex.get(name);
+    if (i === undefined) throw new Error(`resource ${name} is not one of the pass's resources`);
     // Insertion keeps `index` ascending: requests name a handful of resources.
     let k = index.push(i) - 1;
     amount.push(0);

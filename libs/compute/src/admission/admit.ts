@@ -60,7 +60,9 @@ export function admit(snapshot: AdmissionSnapshot): AdmissionDecisions {
     if (queued) queued.push(candidate);
     else borrowers.set(candidate.grant, [candidate]);
   }
-  for (const cohort of pass.state.cohorts) pass.shareIdleQuota(cohort.grants.filter((grant) => borrowers.has(grant)).map((grant) => borrowers.get(grant)!));
+  for (const cohort of pass.state.cohorts) {
+    pass.shareIdleQuota(cohort.grants.map((grant) => borrowers.get(grant)).filter((queue): queue is Candidate[] => queue !== undefined));
+  }
   return { admit: pass.admitted, preempt: pass.preempted, waiting: pass.waiting };
 }
 
@@ -89,7 +91,7 @@ class AdmissionPass {
     }
     const variants = this.variants(workload, grant);
     if (!variants.length) {
-      this.wait(workload, noGpuTypeReason(grant, workload.anyGpu!.count, workload.anyGpu!.minMemoryBytes));
+      this.wait(workload, noGpuTypeReason(grant, workload.anyGpu?.count ?? 0, workload.anyGpu?.minMemoryBytes));
       return undefined;
     }
     return { workload, grant, variants };
@@ -106,10 +108,11 @@ class AdmissionPass {
   /** Admits the job by preempting others if that makes room; otherwise it waits, with why. */
   admitByPreempting(candidate: Candidate, demand: Demand, mayReclaim: boolean): void {
     const { grant, workload } = candidate;
+    const short = shortfall(grant, demand);
+    if (!short) return this.admit(candidate, demand, undefined);
     const victims = this.knownToFail(grant, demand, workload.priority, mayReclaim) ? undefined : findVictims(grant, demand, workload, mayReclaim);
     if (!victims) {
       this.remember(grant, { mayReclaim, priority: workload.priority, demand });
-      const short = shortfall(grant, demand)!;
       const note = short.kind === 'cluster-total' ? '' : this.preemptionNote(grant, mayReclaim);
       this.wait(workload, `waiting: ${needsText(demand, short, this.state.resources)}${this.situation(grant, demand, short)}${note && `; ${note}`}`);
       return;
