@@ -96,7 +96,7 @@ export function byVictimOrder(a: AdmittedEntry, b: AdmittedEntry): number {
 
 /** Admission order: highest priority first, then the oldest, then by id. */
 export function byAdmissionOrder(a: PendingWorkload, b: PendingWorkload): number {
-  return b.priority - a.priority || a.createdAt - b.createdAt || compareIds(a.id, b.id);
+  return b.priority - a.priority || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 export const compareIds = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
