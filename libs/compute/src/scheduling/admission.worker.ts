@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { LOGGER, type Logger, Outbox, SERVICE_CONFIG, type Worker } from '@trellis/platform';
+import { LOGGER, type Logger, Outbox, pause, SERVICE_CONFIG, type Worker } from '@trellis/platform';
 import type { EntityManager } from 'typeorm';
 import { admit, type AdmissionDecisions, type AdmissionSnapshot } from '../admission';
 import { ClusterService } from '../clusters/cluster.service';
@@ -35,11 +35,15 @@ export class AdmissionWorker implements Worker {
 
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      const started = Date.now();
       try {
         await this.pass();
       } catch (error) {
         this.logger.warn({ error: String(error) }, 'admission pass failed; the loop tries again at its next wake-up');
       }
+      // A pass over many queued jobs takes the process's one thread: leave it as long to the calls
+      // (a stream of submissions wakes the loop all the time), so passes take at most half of it.
+      await pause(Date.now() - started, signal);
       await this.wakeup.wait(this.config.admissionIntervalMs, signal);
     }
   }
