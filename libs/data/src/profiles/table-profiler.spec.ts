@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { MemoryDriftDetector } from '@trellis/plugin-sdk/testing';
 import type { ColumnProfile, TableProfile } from './profile.types';
-import { PROFILE_HISTOGRAM_BINS, PROFILE_TOP_CATEGORIES, ProfileError, profileTable } from './table-profiler';
+import { PROFILE_HISTOGRAM_BINS, PROFILE_LOCATOR_BINS } from './numeric-summary';
+import { PROFILE_TOP_CATEGORIES, ProfileError, profileTable } from './table-profiler';
 
 let dir: string;
 beforeAll(async () => {
@@ -55,6 +56,31 @@ describe('profileTable', () => {
 
     const y = column(profile, 'y');
     expect(y).toMatchObject({ type: 'float', count: 10, missing: 1, min: 0.25, max: 2.5 });
+  });
+
+  it('gives percentiles within (max - min) / 2000 of the exact ones when bins hold many values, exact at min and max, and the same on every run', async () => {
+    // 20,000 distinct values crowded into few bins by one outlier; the exact percentiles lie between them.
+    const values = Array.from({ length: 20000 }, (_, i) => ((i * 7919) % 20000) / 3);
+    values.push(1e6);
+    const path = await file('crowded.csv', `v\n${values.join('\n')}\n`);
+    const first = column(await profileTable(path, 'csv'), 'v');
+    const again = column(await profileTable(path, 'csv'), 'v');
+
+    const sorted = [...values].sort((a, b) => a - b);
+    const bound = (1e6 - 0) / PROFILE_LOCATOR_BINS;
+    const quantiles = first.quantiles?.quantiles ?? [];
+    expect(quantiles).toHaveLength(101);
+    let inexact = 0;
+    for (const { p, value } of quantiles) {
+      const exact = linearQuantile(sorted, p);
+      expect(Math.abs(value - exact)).toBeLessThanOrEqual(bound);
+      if (value !== exact) inexact++;
+    }
+    expect(inexact).toBeGreaterThan(0); // the bound is what is asserted, not exactness
+    expect(quantiles[0].value).toBe(0);
+    expect(quantiles[100].value).toBe(1e6);
+    expect(first.histogram?.counts).toEqual([20000, ...new Array<number>(PROFILE_HISTOGRAM_BINS - 2).fill(0), 1]);
+    expect(again).toEqual(first);
   });
 
   it('counts the most frequent categories exactly, ties by value, the rest as other', async () => {

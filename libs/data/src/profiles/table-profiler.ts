@@ -2,12 +2,10 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { literal, num, quote, rows } from './duckdb-sql';
+import { type NumericColumn, summarizeNumeric } from './numeric-summary';
 import type { ColumnProfile, ProfileColumnType, TableProfile, TabularFormat } from './profile.types';
 
-/** Percentiles read out of each numeric column's sketch: 0, 0.01, ..., 1. */
-export const PROFILE_QUANTILES: readonly number[] = Array.from({ length: 101 }, (_, i) => i / 100);
-/** Equal-width bins of each numeric column's histogram. */
-export const PROFILE_HISTOGRAM_BINS = 20;
 /** Categories kept per string column; the rest are counted in `otherCount`. */
 export const PROFILE_TOP_CATEGORIES = 50;
 /** Characters of a category kept (longer values are cut, so a profile's size is bounded). */
@@ -37,14 +35,7 @@ interface Column {
   load: string;
 }
 
-type Row = Record<string, unknown>;
-
 const CSV_BUFFER_BYTES = 4 * 1024 * 1024;
-
-const quote = (identifier: string): string => `"${identifier.replaceAll('"', '""')}"`;
-const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
-const double = (n: number): string => `${literal(String(n))}::DOUBLE`;
-const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : Number(v));
 
 function source(path: string, format: TabularFormat): string {
   const file = literal(path);
@@ -102,32 +93,10 @@ function firstPassSelects(columns: Column[]): string[] {
   });
 }
 
-/** Equal-width edges from min to max, strictly ascending (fewer bins when the doubles do not allow it). */
-function histogramEdges(min: number, max: number): number[] {
-  if (min === max) return [min - 0.5, max + 0.5];
-  const width = (max - min) / PROFILE_HISTOGRAM_BINS;
-  const edges = Array.from({ length: PROFILE_HISTOGRAM_BINS }, (_, k) => min + k * width);
-  edges.push(max);
-  return edges.every((e, k) => k === 0 || e > edges[k - 1]) ? edges : [min, max];
-}
-
-function binExpression(value: string, edges: number[]): string {
-  const bins = edges.length - 1;
-  if (bins === 1) return `CASE WHEN ${value} IS NOT NULL THEN 0 END`;
-  const lo = edges[0];
-  const width = (edges[bins] - lo) / bins;
-  // DuckDB's least() skips NULLs, so a missing value would land in the last bin without the CASE.
-  return `CASE WHEN ${value} IS NOT NULL THEN least(floor((${value} - ${double(lo)}) / ${double(width)}), ${bins - 1})::INTEGER END`;
-}
-
-function mapEntries(v: unknown): { key: unknown; value: unknown }[] {
-  return Array.isArray(v) ? (v as { key: unknown; value: unknown }[]) : [];
-}
-
 /**
  * Profiles a CSV (with a header), JSON Lines or Parquet file with DuckDB: schema, counts, min/max,
- * mean/std, exact percentiles and an equal-width histogram per numeric column, the most frequent
- * categories per string column. The file is parsed once into DuckDB's compressed columnar table;
+ * mean/std, percentiles (within (max - min) / 2000 of the exact ones, see `summarizeNumeric`) and an
+ * equal-width histogram per numeric column, the most frequent categories per string column. The file is parsed once into DuckDB's compressed columnar table;
  * DuckDB keeps under `memoryLimitMiB` (default 64) of buffers and spills the rest (table, sorts) to
  * a temporary directory. Column types are what DuckDB's sniffer infers from the first 20,480 rows of
  * a CSV; a later row that does not fit, or has the wrong number of fields, is left out and counted
@@ -158,13 +127,9 @@ export async function profileTable(path: string, format: TabularFormat, options:
   }
 }
 
-async function rows(connection: DuckDBConnection, sql: string): Promise<Row[]> {
-  return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Row[];
-}
-
 async function profileWith(connection: DuckDBConnection, path: string, format: TabularFormat, threads: number): Promise<TableProfile> {
-  // The file is parsed once into DuckDB's columnar table (compressed; past the memory limit it
-  // spills), each column already as profiled (c0, c1, ...), so the statistics are plain scans and sorts.
+  // The file is parsed once into DuckDB's columnar table (past the memory limit it spills), each
+  // column already as profiled (c0, c1, ...), so the statistics are plain scans.
   const from = source(path, format);
   const described = await rows(connection, `DESCRIBE SELECT * FROM ${from}`);
   if (described.length > PROFILE_MAX_COLUMNS) {
@@ -193,7 +158,7 @@ async function profileWith(connection: DuckDBConnection, path: string, format: T
   }
 
   const profiles: ColumnProfile[] = [];
-  const histograms: { i: number; value: string; edges: number[] }[] = [];
+  const numeric: NumericColumn[] = [];
   for (const [i, { name, type, value }] of columns.entries()) {
     const count = num(first[`n${i}`]);
     const missing = total - count;
@@ -201,13 +166,9 @@ async function profileWith(connection: DuckDBConnection, path: string, format: T
     profiles.push(profile);
     if (count === 0) continue;
     if (isNumeric(type)) {
-      const min = num(first[`lo${i}`]);
-      const max = num(first[`hi${i}`]);
-      Object.assign(profile, { min, max, mean: num(first[`mean${i}`]) });
+      Object.assign(profile, { min: num(first[`lo${i}`]), max: num(first[`hi${i}`]), mean: num(first[`mean${i}`]) });
       if (first[`sd${i}`] !== null) profile.stddev = num(first[`sd${i}`]);
-      const quantiles = await exactQuantiles(connection, value, count, min, max);
-      profile.quantiles = { type: 'numeric', summary: 'quantiles', count, missing, quantiles };
-      histograms.push({ i, value, edges: histogramEdges(min, max) });
+      numeric.push({ profile, value });
     } else if (type === 'boolean') {
       const trues = num(first[`t${i}`]);
       const counts: Record<string, number> = {};
@@ -229,37 +190,6 @@ async function profileWith(connection: DuckDBConnection, path: string, format: T
       }
     }
   }
-  if (histograms.length > 0) {
-    const [binned] = await rows(connection, `SELECT ${histograms.map(({ i, value, edges }) => `histogram(${binExpression(value, edges)}) AS h${i}`).join(', ')} FROM profiled`);
-    for (const { i, edges } of histograms) {
-      const counts = new Array<number>(edges.length - 1).fill(0);
-      for (const entry of mapEntries(binned[`h${i}`])) if (entry.key !== null) counts[num(entry.key)] = num(entry.value);
-      profiles[i].histogram = { type: 'numeric', summary: 'histogram', edges, counts, missing: profiles[i].missing };
-    }
-  }
+  if (numeric.length > 0) await summarizeNumeric(connection, numeric);
   return { format, rows: total, invalidRows, ...(firstInvalid ? { firstInvalid } : {}), columns: profiles };
-}
-
-/**
- * Exact percentiles of a numeric column by sorting it (DuckDB's sort spills to disk), interpolated
- * linearly between ranks as numpy's and pandas' default.
- */
-async function exactQuantiles(connection: DuckDBConnection, value: string, count: number, min: number, max: number): Promise<{ p: number; value: number }[]> {
-  const positions = PROFILE_QUANTILES.map((p) => (count - 1) * p);
-  const ranks = [...new Set(positions.flatMap((h) => [Math.floor(h) + 1, Math.ceil(h) + 1]))];
-  const picked = await rows(
-    connection,
-    `SELECT rank, v FROM (SELECT ${value} AS v, row_number() OVER (ORDER BY ${value}) AS rank FROM profiled WHERE ${value} IS NOT NULL) WHERE rank IN (${ranks.join(', ')})`,
-  );
-  const at = new Map(picked.map((r) => [num(r.rank), num(r.v)]));
-  let previous = min;
-  return PROFILE_QUANTILES.map((p, k) => {
-    const h = positions[k];
-    const below = at.get(Math.floor(h) + 1) as number;
-    const above = at.get(Math.ceil(h) + 1) as number;
-    // Kept in order and in range whatever the rounding of the interpolation.
-    const v = Math.min(max, Math.max(previous, below + (h - Math.floor(h)) * (above - below)));
-    previous = v;
-    return { p, value: v };
-  });
 }
