@@ -127,4 +127,49 @@ describe('blobs through the gateway (standalone, SQLite, storage-fs)', () => {
     expect(archive.length).toBe(at + 1024);
     expect((await get(`/v1/data/datasets/${dataset.id}/versions/1/tar`, outsider)).status).toBe(404);
   });
+
+  it("answers a single byte range of a version's file with 206, and one past its end with 416", async () => {
+    const bytes = randomBytes(100_000);
+    await put(`/v1/data/projects/${project}/blobs/${sha256Of(bytes)}`, bytes);
+    const { dataset } = await stack.rpc(DataServiceDesc, 'CreateDataset', { projectId: project, name: 'http-ranges' });
+    const lines = [{ header: { datasetId: dataset.id, message: 'first' } }, { changes: { put: [{ path: 'data/part.bin', sizeBytes: String(bytes.length), sha256: sha256Of(bytes) }] } }];
+    const committed = await fetch(`${stack.base}/v1/${DataServiceDesc.typeName}/CommitDatasetVersion`, {
+      method: 'POST',
+      body: lines.map((line) => JSON.stringify(line)).join('\n'),
+      headers: { authorization: `Bearer ${editor}`, 'content-type': 'application/x-ndjson' },
+    });
+    expect(committed.status).toBe(200);
+    const file = `/v1/data/datasets/${dataset.id}/versions/1/files/data/part.bin`;
+    const ranged = (range: string) => fetch(`${stack.base}${file}`, { headers: { authorization: `Bearer ${viewer}`, range } });
+
+    const whole = await get(file);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('accept-ranges')).toBe('bytes');
+    await whole.arrayBuffer();
+    for (const [range, start, end] of [
+      ['bytes=10-19', 10, 19],
+      ['bytes=99990-', 99_990, 99_999],
+      ['bytes=-5', 99_995, 99_999],
+      ['bytes=99998-200000', 99_998, 99_999],
+    ] as const) {
+      const answer = await ranged(range);
+      expect({ range, status: answer.status, contentRange: answer.headers.get('content-range'), length: answer.headers.get('content-length') }).toEqual({
+        range,
+        status: 206,
+        contentRange: `bytes ${start}-${end}/100000`,
+        length: String(end - start + 1),
+      });
+      expect(Buffer.from(await answer.arrayBuffer()).equals(bytes.subarray(start, end + 1))).toBe(true);
+    }
+    const past = await ranged('bytes=100000-');
+    expect(past.status).toBe(416);
+    expect(past.headers.get('content-range')).toBe('bytes */100000');
+    await past.arrayBuffer();
+    const several = await ranged('bytes=0-1,5-6');
+    expect(several.status).toBe(200);
+    expect((await several.arrayBuffer()).byteLength).toBe(100_000);
+    const missing = await fetch(`${stack.base}${file}.missing`, { headers: { authorization: `Bearer ${viewer}`, range: 'bytes=0-1' } });
+    expect(missing.status).toBe(404);
+    await missing.arrayBuffer();
+  });
 });

@@ -1,10 +1,12 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { BlobServiceDesc } from '@trellis/proto';
+import { status } from '@grpc/grpc-js';
+import { BlobServiceDesc, DataServiceDesc } from '@trellis/proto';
 import type { UploadBlobPartRequestSchema, UploadBlobRequestSchema } from '@trellis/proto/trellis/data/v1/blob_service_pb';
-import { badRequest } from '../errors/gateway-error';
+import { badRequest, GatewayError } from '../errors/gateway-error';
 import type { RequestContext } from '../http/request-context';
 import type { RouteHost } from '../route-host';
 import { sendStream } from '../mlflow/streamed-response';
+import { byteRangeOf } from './byte-range';
 
 /** The largest part one PUT takes (S3's largest part). */
 export const MAX_PART_BYTES = 5 * 1024 ** 3;
@@ -50,6 +52,29 @@ function rangeOf(ctx: RequestContext): { offset: bigint; length: bigint } {
   return { offset: field('offset'), length: field('length') };
 }
 
+/**
+ * The bytes a GET of a file asks for, and the status that answers it: a `Range` header's single
+ * range (206, with Content-Range and Content-Length; 416 naming the size when it starts past the
+ * end), else `?offset=&length=` (200). `size` is asked for only when there is a Range header; when
+ * it is unknown (no such file), the whole file is asked for, and the download answers why not.
+ */
+async function requestedBytes(ctx: RequestContext, size: () => Promise<number | undefined>): Promise<{ offset: bigint; length: bigint; status: number }> {
+  const header = ctx.req.headers.range;
+  if (header === undefined) return { ...rangeOf(ctx), status: 200 };
+  if (ctx.query.has('offset') || ctx.query.has('length')) throw badRequest('range: ask for bytes with the Range header or with ?offset=&length=, not both');
+  const total = await size();
+  const range = total === undefined ? undefined : byteRangeOf(header, total);
+  if (range === undefined || total === undefined) return { offset: 0n, length: 0n, status: 200 };
+  if (range === 'unsatisfiable') {
+    ctx.res.setHeader('content-range', `bytes */${total}`);
+    throw new GatewayError(status.OUT_OF_RANGE, `range: ${header.slice(0, 64)} is not within the file's ${total} bytes`, 416);
+  }
+  const length = range.end - range.start + 1;
+  ctx.res.setHeader('content-range', `bytes ${range.start}-${range.end}/${total}`);
+  ctx.res.setHeader('content-length', length);
+  return { offset: BigInt(range.start), length: BigInt(length), status: 206 };
+}
+
 /** The `:version` segment, a version number. */
 function versionOf(ctx: RequestContext): bigint {
   if (!/^\d{1,15}$/.test(ctx.params.version)) throw badRequest('version: must be a version number');
@@ -63,7 +88,8 @@ function versionOf(ctx: RequestContext): bigint {
  *   (UploadBlobPart); a client whose connection dropped lists the parts stored
  *   (`POST /v1/trellis.data.v1.BlobService/ListBlobUploadParts`) and sends the others;
  * - `GET /v1/data/projects/:projectId/blobs/:sha256[?offset=&length=]`: the blob, or bytes of it;
- * - `GET /v1/data/datasets/:datasetId/versions/:version/files/<path>[?offset=&length=]`: a version's file;
+ * - `GET /v1/data/datasets/:datasetId/versions/:version/files/<path>[?offset=&length=]`: a version's file,
+ *   or a single range of it (`Range: bytes=a-b`, `bytes=a-`, `bytes=-n`: 206, or 416 past its end);
  * - `GET /v1/data/datasets/:datasetId/versions/:version/tar[?path_prefix=]`: the version as a tar stream.
  * Bodies stream both ways with backpressure; the declared length is the size the service checks.
  */
@@ -104,13 +130,19 @@ export function dataHttpRoutes(gateway: RouteHost): void {
   );
 
   gateway.router.add('GET', `${DATA_HTTP_PREFIX}/datasets/:datasetId/versions/:version/files/*`, async (ctx) => {
-    const range = rangeOf(ctx);
-    const { client, options } = await blobs(ctx);
-    const path = ctx.params['*'];
-    const chunks = client.downloadDatasetFile({ datasetId: ctx.params.datasetId, version: versionOf(ctx), path, ...range }, options);
+    const rpc = await gateway.clientsFor(ctx);
+    const [datasetId, version, path] = [ctx.params.datasetId, versionOf(ctx), ctx.params['*']];
+    ctx.res.setHeader('accept-ranges', 'bytes');
+    // A path sorts first among the paths it prefixes: the page of one is the file, if the version has it.
+    const size = async () => {
+      const { files } = await rpc.of(DataServiceDesc).listDatasetVersionFiles({ datasetId, version, pathPrefix: path, pageSize: 1 }, rpc.options);
+      return files[0]?.path === path ? Number(files[0].sizeBytes) : undefined;
+    };
+    const { status: answer, ...range } = await requestedBytes(ctx, size);
+    const chunks = rpc.of(BlobServiceDesc).downloadDatasetFile({ datasetId, version, path, ...range }, rpc.options);
     ctx.res.setHeader('content-disposition', `attachment; filename="${encodeURIComponent(path.slice(path.lastIndexOf('/') + 1))}"`);
     ctx.res.setHeader('x-content-type-options', 'nosniff');
-    await sendStream(ctx, 'application/octet-stream', '', '', chunks, (response) => response.chunk);
+    await sendStream(ctx, 'application/octet-stream', '', '', chunks, (response) => response.chunk, answer);
   });
 
   gateway.router.add('GET', `${DATA_HTTP_PREFIX}/datasets/:datasetId/versions/:version/tar`, async (ctx) => {

@@ -2,7 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import type { RequestContext } from '../http/request-context';
 
 /**
- * Answers 200 with a body streamed from `source`: `prefix`, each item as `render` writes it,
+ * Answers `status` (200 unless given) with a body streamed from `source`: `prefix`, each item as `render` writes it,
  * `suffix`, as fast as the client takes it (backpressure). The status line waits for the first
  * item, so an upstream error before it (a missing run) still answers with its own status; one after
  * it is thrown with the response started, and the gateway cuts the connection, so the client sees a
@@ -15,10 +15,11 @@ export async function sendStream<T>(
   suffix: string,
   source: AsyncIterable<T>,
   render: (item: T) => string | Uint8Array,
+  status = 200,
 ): Promise<void> {
   const items = source[Symbol.asyncIterator]();
   const first = await items.next();
-  ctx.res.writeHead(200, { 'content-type': contentType });
+  ctx.res.writeHead(status, { 'content-type': contentType });
   async function* body() {
     try {
       if (prefix) yield prefix;
