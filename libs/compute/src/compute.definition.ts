@@ -18,7 +18,12 @@ export const computeService = defineService({
   grpcServices: [ClusterServiceDesc, QueueServiceDesc, JobServiceDesc],
   workers: [AdmissionWorker, SupervisorWorker],
   plugins: {
-    compute: { purpose: 'runs jobs: each compute instance is a cluster that queues are made on', optional: true },
+    compute: {
+      purpose: 'runs jobs: each compute instance is a cluster that queues are made on',
+      optional: true,
+      // Jobs as local processes, when compute-local is in the program: `npm start` runs jobs out of the box.
+      defaults: { local: { plugin: 'compute-local', config: async () => ({}) } },
+    },
   },
   entities: [QueueEntity, GrantEntity, JobEntity, AttemptEntity],
   migrations: [CreateComputeTables1796480000000],
