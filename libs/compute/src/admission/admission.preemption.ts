@@ -1,24 +1,18 @@
 import { borrowsAny, release, shortfall, take, withinNominal, type AdmittedEntry, type Demand, type GrantState } from './admission.state';
 import type { PendingWorkload } from './admission.types';
 
-/** The jobs to preempt so that a demand fits, and whether they were taken to reclaim nominal quota. */
-export interface Victims {
-  entries: AdmittedEntry[];
-  reclaim: Set<AdmittedEntry>;
-}
-
 /**
  * Finds the fewest admitted jobs whose release lets `demand` fit, under the queue's policy:
  * borrowers of other grants in the cohort when the job reclaims its own nominal quota
  * (reclaimWithinCohort), then lower-priority jobs of its own grant (withinQueue); within each,
  * lowest priority first, then the newest. Returns undefined, changing nothing, when even all of
- * them would not make room. On success the victims' usage is released from the pass's state.
+ * them would not make room. On success the victims' usage is released from the pass's state; a
+ * victim of another grant is one taken to reclaim nominal quota.
  */
-export function findVictims(grant: GrantState, demand: Demand, workload: PendingWorkload, mayReclaim: boolean): Victims | undefined {
+export function findVictims(grant: GrantState, demand: Demand, workload: PendingWorkload, mayReclaim: boolean): AdmittedEntry[] | undefined {
   const { reclaimWithinCohort, withinQueue } = grant.queue.preemption;
   const reclaiming = mayReclaim && reclaimWithinCohort !== 'NEVER' && withinNominal(grant, demand);
   const removed: AdmittedEntry[] = [];
-  const reclaim = new Set<AdmittedEntry>();
   const fitsAfterRemoving = (entry: AdmittedEntry) => {
     release(entry.grant, entry.demand);
     removed.push(entry);
@@ -31,7 +25,6 @@ export function findVictims(grant: GrantState, demand: Demand, workload: Pending
     for (const entry of grant.cohort.admitted) {
       if (reclaimWithinCohort === 'LOWER_PRIORITY' && entry.workload.priority >= workload.priority) break;
       if (entry.grant === grant || !eligible(entry) || !borrowsAny(entry.grant, demand)) continue;
-      reclaim.add(entry);
       if ((fits = fitsAfterRemoving(entry))) break;
     }
   }
@@ -56,8 +49,7 @@ export function findVictims(grant: GrantState, demand: Demand, workload: Pending
       entries.push(entry);
     }
   }
-  entries.reverse();
-  return { entries, reclaim };
+  return entries.reverse();
 }
 
 function sharesResource(a: Demand, b: Demand): boolean {

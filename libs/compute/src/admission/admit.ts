@@ -1,6 +1,6 @@
 import { Heap } from './admission.heap';
 import { findVictims } from './admission.preemption';
-import { needsText, noGpuTypeReason, preemptedReason, situationOf, situationText, unplacedReason } from './admission.reasons';
+import { needsText, noGpuTypeReason, preemptedReason, situationOf, situationText, unplacedReason, type Situation } from './admission.reasons';
 import {
   buildPassState,
   byAdmissionOrder,
@@ -71,7 +71,7 @@ class AdmissionPass {
   readonly preempted: Preemption[] = [];
   readonly waiting: Waiting[] = [];
   private readonly notes = new Map<string, string>();
-  private readonly situations = new Map<GrantState, { cohort: number; cluster: number; texts: Map<string, string> }>();
+  private readonly situations = new Map<GrantState, { cohort: number; cluster: number; texts: Map<number, string> }>();
   // A job that found no victims tells the same for a later job of its grant with the same resources,
   // at most its priority and at least its amounts (it has fewer candidates and needs more), until a
   // preemption releases quota: in between usage only grows.
@@ -118,11 +118,11 @@ class AdmissionPass {
       return;
     }
     this.preemptions++;
-    for (const entry of victims.entries) {
+    for (const entry of victims) {
       entry.preempted = true;
-      this.preempted.push({ workloadId: entry.workload.id, by: workload.id, reason: preemptedReason(entry.workload, workload, victims.reclaim.has(entry), grant) });
+      this.preempted.push({ workloadId: entry.workload.id, by: workload.id, reason: preemptedReason(entry.workload, workload, entry.grant !== grant, grant) });
     }
-    this.admit(candidate, demand, victims.entries.map((entry) => entry.workload.id));
+    this.admit(candidate, demand, victims.map((entry) => entry.workload.id));
   }
 
   /**
@@ -152,13 +152,14 @@ class AdmissionPass {
       this.noVictimsAt = this.preemptions;
     }
     const failures = demand.mask < 0 ? undefined : this.noVictims.get(grant);
-    return !!failures?.some(
-      (failure) =>
-        failure.mayReclaim === mayReclaim &&
-        failure.demand.mask === demand.mask &&
-        failure.priority >= priority &&
-        failure.demand.amount.every((amount, k) => amount <= demand.amount[k]),
-    );
+    if (!failures) return false;
+    for (const failure of failures) {
+      if (failure.mayReclaim !== mayReclaim || failure.demand.mask !== demand.mask || failure.priority < priority) continue;
+      let dominated = true;
+      for (let k = 0; k < demand.amount.length && dominated; k++) dominated = failure.demand.amount[k] <= demand.amount[k];
+      if (dominated) return true;
+    }
+    return false;
   }
 
   private remember(grant: GrantState, failure: NoVictims): void {
@@ -176,7 +177,7 @@ class AdmissionPass {
       this.situations.set(grant, cached);
     }
     const kind = situationOf(grant, demand, short);
-    const key = `${kind}:${demand.index[short.at]}`;
+    const key = demand.index[short.at] * SITUATIONS.length + SITUATIONS.indexOf(kind);
     let text = cached.texts.get(key);
     if (text === undefined) {
       text = situationText(grant, demand.index[short.at], kind, this.state.resources);
@@ -216,6 +217,8 @@ class AdmissionPass {
     return note;
   }
 }
+
+const SITUATIONS: readonly Situation[] = ['cluster-total', 'cluster-free', 'borrowing-limit', 'cohort', 'cohort-lent'];
 
 /** A failed search for victims. */
 interface NoVictims {
