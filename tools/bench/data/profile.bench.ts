@@ -8,13 +8,17 @@
 // The CSV is generated from a fixed seed (the same bytes every run): 10 float columns (normal, 2%
 // missing), 4 integer, 4 string (5, 50, 500 and 20,000 categories, skewed), a boolean and a date.
 // Each row of the table is the median of the rounds. pandas missing: its rows say so and the rest runs.
+// The first round also compares the profile's percentiles with pandas' exact ones (the same linear
+// interpolation): the largest error per column as a share of the documented bound, (max - min) / 2000.
 // csv-parse is not a dependency of the repository; its phase runs when it resolves (NODE_PATH).
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, createReadStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
+import { PROFILE_LOCATOR_BINS } from '../../../libs/data/src/profiles/numeric-summary';
+import type { TableProfile } from '../../../libs/data/src/profiles/profile.types';
 import { profileTable } from '../../../libs/data/src/profiles/table-profiler';
 
 interface PhaseResult {
@@ -33,6 +37,8 @@ const rowCount = Number(argument('rows', '1000000'));
 const runs = Number(argument('runs', '3'));
 const workDir = resolve(argument('dir', join(__dirname, '..', '..', '..', 'tmp', 'bench-profile')));
 const csvPath = join(workDir, `table-${rowCount}.csv`);
+const profilePath = join(workDir, 'profile.json');
+const pandasQuantilesPath = join(workDir, 'pandas-quantiles.json');
 
 /** mulberry32: a small deterministic PRNG. */
 function prng(seed: number): () => number {
@@ -73,9 +79,10 @@ async function generate(): Promise<void> {
   await once(out, 'finish');
 }
 
-async function runDuckdb(): Promise<void> {
+async function runDuckdb(): Promise<TableProfile> {
   const profile = await profileTable(csvPath, 'csv');
   if (profile.rows !== rowCount || profile.columns.length !== 20) throw new Error(`profiled ${profile.rows} rows, ${profile.columns.length} columns`);
+  return profile;
 }
 
 /** csv-parse with casting and running count/min/max/sum/sum of squares per column: no sketch yet. */
@@ -105,7 +112,7 @@ function child(phase: string): PhaseResult | string {
   if (phase === 'pandas') {
     const probe = spawnSync('sh', ['-c', 'command -p python3 -c "import pandas"'], { encoding: 'utf8' });
     if (probe.status !== 0) return 'pandas missing: apt-get install -y python3-pandas';
-    const run = spawnSync('sh', ['-c', `command -p python3 ${join(__dirname, 'profile_pandas.py')} "$0"`, csvPath], { encoding: 'utf8' });
+    const run = spawnSync('sh', ['-c', `command -p python3 ${join(__dirname, 'profile_pandas.py')} "$0" "$1"`, csvPath, pandasQuantilesPath], { encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`pandas: ${run.stderr}`);
     const out = JSON.parse(run.stdout) as { seconds: number; max_rss_kib: number };
     return { seconds: out.seconds, maxRssKiB: out.max_rss_kib, readyRssKiB: 0 };
@@ -128,10 +135,26 @@ function child(phase: string): PhaseResult | string {
 async function inChild(phase: string): Promise<void> {
   const readyRssKiB = process.resourceUsage().maxRSS;
   const start = process.hrtime.bigint();
-  if (phase === 'duckdb') await runDuckdb();
+  let profile: TableProfile | undefined;
+  if (phase === 'duckdb') profile = await runDuckdb();
   else await runCsvParse();
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (profile) await writeFile(profilePath, JSON.stringify(profile));
   console.log(JSON.stringify({ seconds, maxRssKiB: process.resourceUsage().maxRSS, readyRssKiB }));
+}
+
+/** The profile's percentiles against pandas' exact ones: the largest error per numeric column, as a share of the bound. */
+async function compareQuantiles(): Promise<void> {
+  const pandas = JSON.parse(await readFile(pandasQuantilesPath, 'utf8')) as Record<string, number[]>;
+  const profile = JSON.parse(await readFile(profilePath, 'utf8')) as TableProfile;
+  const shares = profile.columns.flatMap(({ name, min, max, quantiles }) => {
+    const exact = pandas[name];
+    if (!quantiles || !exact) return [];
+    const bound = ((max as number) - (min as number)) / PROFILE_LOCATOR_BINS;
+    const error = Math.max(...quantiles.quantiles.map(({ value }, k) => Math.abs(value - exact[k])));
+    return [`${name} ${(error / bound).toFixed(3)}`];
+  });
+  console.log(`percentiles vs pandas, largest error / ((max - min) / ${PROFILE_LOCATOR_BINS}): ${shares.join(', ')}`);
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -144,6 +167,8 @@ async function main(): Promise<void> {
   const bytes = (await stat(csvPath)).size;
   console.log(`profile bench: ${rowCount} rows x 20 columns, ${(bytes / 2 ** 20).toFixed(0)} MiB CSV, ${runs} rounds`);
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
+  console.log(`load average at start: ${load()}`);
   const phases = ['pandas', 'duckdb', 'csv-parse'];
   const results = new Map<string, PhaseResult[]>(phases.map((p) => [p, []]));
   const skipped = new Map<string, string>();
@@ -154,7 +179,9 @@ async function main(): Promise<void> {
       if (typeof result === 'string') skipped.set(phase, result);
       else results.get(phase)?.push(result);
     }
+    if (round === 0 && !skipped.has('pandas')) await compareQuantiles();
   }
+  console.log(`load average at end: ${load()}`);
   console.log('phase                          seconds  peak RSS MiB  idle RSS MiB');
   const medians = new Map<string, number>();
   for (const phase of phases) {

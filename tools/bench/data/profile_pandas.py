@@ -1,7 +1,9 @@
 """Baseline of tools/bench/data/profile.bench.ts: pandas read_csv + describe + quantiles of one CSV.
 
-Usage: python3 profile_pandas.py <file.csv>   (Debian's python3-pandas: run with `command -p python3`)
+Usage: python3 profile_pandas.py <file.csv> [<quantiles.json>]   (Debian's python3-pandas: `command -p python3`)
 Prints one JSON line: seconds (read_csv to the last statistic) and max_rss_kib (peak RSS of this process).
+With a second argument, writes the percentiles per numeric column there (after the timing), so that
+the bench can compare the profiler's with them.
 """
 import json
 import resource
@@ -24,3 +26,6 @@ print(json.dumps({
     "columns": int(len(frame.columns)),
     "pandas": pd.__version__,
 }))
+if len(sys.argv) > 2:
+    with open(sys.argv[2], "w") as out:
+        json.dump({name: [float(v) for v in quantiles[name]] for name in quantiles.columns}, out)
