@@ -20,7 +20,7 @@ export interface ColumnProfile {
   /** Mean and sample standard deviation of numeric columns (standard deviation from 2 values). */
   mean?: number;
   stddev?: number;
-  /** Numeric columns with values: exact percentiles 0, 0.01, ..., 1 (linear interpolation). */
+  /** Numeric columns with values: percentiles 0, 0.01, ..., 1 (linear interpolation), each within (max - min) / 2000 of the exact one. */
   quantiles?: QuantileSummary;
   /** Numeric columns with values: equal-width bins from min to max. */
   histogram?: HistogramSummary;

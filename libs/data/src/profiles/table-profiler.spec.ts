@@ -83,6 +83,15 @@ describe('profileTable', () => {
     expect(again).toEqual(first);
   });
 
+  it('gives an integer column whose range is under the locator bins its exact percentiles, however many rows', async () => {
+    const values = Array.from({ length: 30000 }, (_, i) => Math.floor((((i * 7919) % 30000) / 30000) ** 3 * (PROFILE_LOCATOR_BINS - 1)));
+    const profile = await profileTable(await file('skewed-integers.csv', `k\n${values.join('\n')}\n`), 'csv');
+    const sorted = [...values].sort((a, b) => a - b);
+    const k = column(profile, 'k');
+    expect(k.type).toBe('integer');
+    for (const { p, value } of k.quantiles?.quantiles ?? []) expect(value).toBeCloseTo(linearQuantile(sorted, p), 9);
+  });
+
   it('counts the most frequent categories exactly, ties by value, the rest as other', async () => {
     const rows = ['color'];
     for (let i = 0; i < PROFILE_TOP_CATEGORIES + 10; i++) rows.push(`c${String(i).padStart(2, '0')}`);
