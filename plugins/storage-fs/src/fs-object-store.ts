@@ -35,6 +35,8 @@ import { commitMeta, type FileIdentity, metaOf, metaPathFor, recordedSha256, rem
 import { removeOrphanedTemps, type StagedFile, stageBody, stageFileCopy, tempPath } from './staging';
 
 const MAX_LIST_LIMIT = 1000;
+/** Bytes per read of `get`: large reads cost fewer system calls and stream steps per byte than the 64 KiB default. */
+const READ_BYTES = 1024 * 1024;
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PART_FILE = /^(\d{5})\.([0-9a-f]{64})\.part$/;
 
@@ -77,7 +79,7 @@ export class FsObjectStore implements ObjectStore {
     const start = range?.offset ?? 0;
     const end = range?.length === undefined ? undefined : start + range.length - 1;
     // The stream owns the descriptor: it closes it at the end, on error and when destroyed.
-    return createReadStream('', { fd, start, end });
+    return createReadStream('', { fd, start, end, highWaterMark: READ_BYTES });
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {

@@ -8,9 +8,11 @@ type Method = GenServiceMethods[string];
 
 /**
  * Channel options of the platform's clients: answers up to 256 MiB (grpc-js stops at 4 MiB by
- * default, less than a page of 10,000 runs).
+ * default, less than a page of 10,000 runs), and an HTTP/2 receive window of 4 MiB per stream and
+ * connection (HTTP/2's default is 64 KiB): a streamed answer (a blob's bytes) then flows while the
+ * client's event loop is busy, instead of stopping for a window update every 64 KiB.
  */
-export const CLIENT_CHANNEL_OPTIONS: ChannelOptions = { 'grpc.max_receive_message_length': 256 * 1024 * 1024 };
+export const CLIENT_CHANNEL_OPTIONS: ChannelOptions = { 'grpc.max_receive_message_length': 256 * 1024 * 1024, 'grpc-node.flow_control_window': 4 * 1024 * 1024 };
 
 /** Options of one call. */
 export interface GrpcCallOptions {

@@ -2,6 +2,9 @@ import { InvalidArgumentError } from '../errors';
 import { PassThrough, type Readable } from 'node:stream';
 import { Observable } from 'rxjs';
 
+/** How many bytes of a body wait for its reader before the call is paused. */
+const BODY_BUFFER_BYTES = 4 * 1024 * 1024;
+
 /** The part of a grpc-js client stream an upload pauses while the store is behind. */
 export interface PausableCall {
   pause(): void;
@@ -26,7 +29,8 @@ export function headerThenBody<Header, Response>(
   start: (header: Header, body: Readable) => Promise<Response>,
 ): Observable<Response> {
   return new Observable<Response>((subscriber) => {
-    const body = new PassThrough();
+    // Room for a few messages: the call keeps receiving while the store writes, and pauses only when the store is really behind.
+    const body = new PassThrough({ highWaterMark: BODY_BUFFER_BYTES });
     // A reader that is still to come, or gave up, learns of the failure from the call, not this event.
     body.on('error', () => undefined);
     let started: Promise<void> | undefined;
