@@ -14,7 +14,7 @@ export class Heap<T> {
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!this.before(items[i], items[parent])) break;
-      [items[i], items[parent]] = [items[parent], items[i]];
+      this.swap(i, parent);
       i = parent;
     }
   }
@@ -33,8 +33,15 @@ export class Heap<T> {
       if (left < items.length && this.before(items[left], items[first])) first = left;
       if (right < items.length && this.before(items[right], items[first])) first = right;
       if (first === i) return top;
-      [items[i], items[first]] = [items[first], items[i]];
+      this.swap(i, first);
       i = first;
     }
+  }
+
+  // A plain swap: a destructuring one allocates an array each time, and a pass swaps often.
+  private swap(i: number, j: number): void {
+    const item = this.items[i];
+    this.items[i] = this.items[j];
+    this.items[j] = item;
   }
 }

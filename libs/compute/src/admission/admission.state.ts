@@ -172,16 +172,18 @@ export function buildPassState(snapshot: AdmissionSnapshot): PassState {
 
 /** The demand of `replicas` x `request`, over the pass's resources; zero amounts left out. */
 export function demandOf(request: Resources, replicas: number, resourceIndex: Map<string, number>): Demand {
-  const index: number[] = [];
-  const amount: number[] = [];
+  // Arrays of the exact size, filled by insertion to keep `index` ascending: a pass makes one per job.
+  let size = 0;
+  for (const name in request) if (request[name] !== 0) size++;
+  const index = new Array<number>(size);
+  const amount = new Array<number>(size);
   let mask = 0;
+  let filled = 0;
   for (const name in request) {
     if (request[name] === 0) continue;
     const i = resourceIndex.get(name);
     if (i === undefined) throw new Error(`resource ${name} is not one of the pass's resources`);
-    // Insertion keeps `index` ascending: requests name a handful of resources.
-    let k = index.push(i) - 1;
-    amount.push(0);
+    let k = filled++;
     for (; k > 0 && index[k - 1] > i; k--) {
       index[k] = index[k - 1];
       amount[k] = amount[k - 1];

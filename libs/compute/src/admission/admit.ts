@@ -15,7 +15,7 @@ import {
   type PassState,
   type Shortfall,
 } from './admission.state';
-import type { Admission, AdmissionDecisions, AdmissionSnapshot, PendingWorkload, Preemption, Waiting } from './admission.types';
+import type { Admission, AdmissionDecisions, AdmissionQueue, AdmissionSnapshot, PendingWorkload, Preemption, Waiting } from './admission.types';
 
 /** A pending job with the demands it may be admitted as (one per GPU type for `anyGpu`). */
 interface Candidate {
@@ -70,7 +70,9 @@ class AdmissionPass {
   readonly admitted: Admission[] = [];
   readonly preempted: Preemption[] = [];
   readonly waiting: Waiting[] = [];
-  private readonly notes = new Map<string, string>();
+  // Why preempting did not help (`; ...`, or nothing), per queue: for jobs within their nominal quota, and for borrowers.
+  private readonly reclaimNotes = new Map<AdmissionQueue, string>();
+  private readonly queueNotes = new Map<AdmissionQueue, string>();
   private readonly situations = new Map<GrantState, { cohort: number; cluster: number; texts: Map<number, string> }>();
   // A job that found no victims tells the same for a later job of its grant with the same resources,
   // at most its priority and at least its amounts (it has fewer candidates and needs more), until a
@@ -114,7 +116,7 @@ class AdmissionPass {
     if (!victims) {
       this.remember(grant, { mayReclaim, priority: workload.priority, demand });
       const note = short.kind === 'cluster-total' ? '' : this.preemptionNote(grant, mayReclaim);
-      this.wait(workload, `waiting: ${needsText(demand, short, this.state.resources)}${this.situation(grant, demand, short)}${note && `; ${note}`}`);
+      this.wait(workload, `waiting: ${needsText(demand, short, this.state.resources)}${this.situation(grant, demand, short)}${note}`);
       return;
     }
     this.preemptions++;
@@ -204,15 +206,15 @@ class AdmissionPass {
   }
 
   private preemptionNote(grant: GrantState, mayReclaim: boolean): string {
-    const { id, name, preemption } = grant.queue;
-    const key = `${mayReclaim}:${id}`;
-    let note = this.notes.get(key);
+    const notes = mayReclaim ? this.reclaimNotes : this.queueNotes;
+    let note = notes.get(grant.queue);
     if (note === undefined) {
+      const { name, preemption } = grant.queue;
       const reclaim = mayReclaim && preemption.reclaimWithinCohort !== 'NEVER';
       const policy = `reclaimWithinCohort ${preemption.reclaimWithinCohort}, withinQueue ${preemption.withinQueue}`;
-      if (reclaim || preemption.withinQueue !== 'NEVER') note = `preempting what queue ${name} allows would not make room (${policy})`;
-      else note = mayReclaim ? `queue ${name} preempts nothing (${policy})` : '';
-      this.notes.set(key, note);
+      if (reclaim || preemption.withinQueue !== 'NEVER') note = `; preempting what queue ${name} allows would not make room (${policy})`;
+      else note = mayReclaim ? `; queue ${name} preempts nothing (${policy})` : '';
+      notes.set(grant.queue, note);
     }
     return note;
   }
