@@ -48,7 +48,7 @@ describe.each(serviceDatabases('compute'))('compute through gRPC (%s)', (_databa
   beforeAll(async () => {
     database = await databaseFor();
     configDir = mkdtempSync(join(tmpdir(), 'trellis-compute-spec-'));
-    writeFileSync(join(configDir, 'trellis.yaml'), 'compute:\n  gpu-a:\n    plugin: compute-memory\n    config:\n      gpus: 4\n');
+    writeFileSync(join(configDir, 'trellis.yaml'), 'compute:\n  gpu-a:\n    plugin: compute-memory\n    config:\n      gpus: 4\n  gpu-b:\n    plugin: compute-memory\n    config:\n      gpus: 4\n');
     platform = await TestPlatform.start(
       { ...database.env, TRELLIS_CONFIG: join(configDir, 'trellis.yaml'), TRELLIS_COMPUTE_ADMISSION_INTERVAL_MS: '60000' },
       { plugins: [memoryComputePlugin] },
@@ -93,7 +93,10 @@ describe.each(serviceDatabases('compute'))('compute through gRPC (%s)', (_databa
   it('lists the clusters with the capacity their backends report, GPUs by type', async () => {
     const clusters = await platform.client(ClusterServiceDesc, service.grpcAddress, claims('vic', [{ project: 'p1', role: 'viewer' }]));
     const { clusters: listed } = await clusters.listClusters({});
-    expect(listed.map(({ name, plugin, healthy }) => ({ name, plugin, healthy }))).toEqual([{ name: 'gpu-a', plugin: 'compute-memory', healthy: true }]);
+    expect(listed.map(({ name, plugin, healthy }) => ({ name, plugin, healthy }))).toEqual([
+      { name: 'gpu-a', plugin: 'compute-memory', healthy: true },
+      { name: 'gpu-b', plugin: 'compute-memory', healthy: true },
+    ]);
     expect(Object.fromEntries(listed[0].capacity.map(({ resource, amount }) => [resource, amount]))).toEqual({ cpu: 8000n, memory: BigInt(32 * 1024 ** 3), 'gpu/nvidia-h100': 4n });
     expect((await failure(clusters.getCluster({ name: 'nope' })))?.code).toBe(status.NOT_FOUND);
   });
@@ -178,5 +181,31 @@ describe.each(serviceDatabases('compute'))('compute through gRPC (%s)', (_databa
     const { job } = await editor.submitJob({ projectId: 'p1', queue: 'main', spec: spec({ command: ['sleep', '600'], timeout: { nanos: 200_000_000 } }) });
     await untilState(job!.id, JobState.FAILED);
     expect((await stateOf(job!.id)).attempts[0]).toMatchObject({ state: AttemptState.FAILED, reason: 'timed out after 0.2 s' });
+  });
+
+  it('lends idle quota to another project of the cohort, and preempts the borrower when its owner reclaims it', async () => {
+    const quotas = (gpus: bigint) => [{ resource: 'cpu', nominal: 4000n }, { resource: 'memory', nominal: 16n * 1024n ** 3n }, { resource: 'gpu/nvidia-h100', nominal: gpus }];
+    await admin.createQueue({ queue: { name: 'team-a', cluster: 'gpu-b', cohort: 'shared' } });
+    await admin.createQueue({ queue: { name: 'team-b', cluster: 'gpu-b', cohort: 'shared', preemption: { reclaimWithinCohort: ReclaimWithinCohort.ANY } } });
+    await admin.setGrant({ queue: 'team-a', projectId: 'p1', quotas: quotas(2n) });
+    await admin.setGrant({ queue: 'team-b', projectId: 'p2', quotas: quotas(2n) });
+
+    const borrower = (await editor.submitJob({ projectId: 'p1', queue: 'team-a', spec: spec({ command: ['sleep', '600'], resources: { gpus: 4 } }) })).job!;
+    await untilState(borrower.id, JobState.RUNNING);
+    expect((await stateOf(borrower.id)).borrowing).toBe(true);
+
+    const owner = (await editor.submitJob({ projectId: 'p2', queue: 'team-b', spec: spec({ command: ['sleep', '600'], resources: { gpus: 2 } }) })).job!;
+    await untilState(owner.id, JobState.RUNNING);
+    const preempted = await stateOf(borrower.id);
+    expect(preempted.state).toBe(JobState.QUEUED);
+    expect(preempted.reason).toContain(`preempted by job ${owner.id}`);
+    await eventually(async () => expect((await stateOf(borrower.id)).attempts[0]).toMatchObject({ state: AttemptState.CANCELLED }));
+    await eventually(() => expect(events.filter((event) => event.jobId === borrower.id).map((event) => event.subject)).toEqual(['queued', 'admitted', 'running', 'queued']));
+
+    // Once the owner's job ends, the borrower is admitted again and runs as its second attempt.
+    await editor.cancelJob({ jobId: owner.id });
+    await untilState(borrower.id, JobState.RUNNING);
+    expect((await stateOf(borrower.id)).attempts.map(({ number }) => number)).toEqual([1, 2]);
+    await editor.cancelJob({ jobId: borrower.id });
   });
 });
