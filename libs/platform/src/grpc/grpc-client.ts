@@ -3,6 +3,7 @@ import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2
 import { Client, credentials as grpcCredentials, Metadata, type CallOptions, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { ON_BEHALF_OF_HEADER } from '../auth/call-context';
 import { callErrorOf } from './call-error';
+import { asBuffer } from './package-definition';
 
 type Method = GenServiceMethods[string];
 
@@ -89,7 +90,7 @@ function bindMethod(
   method: DescMethod,
   metadataFor: (call?: GrpcCallOptions) => Promise<Metadata>,
 ) {
-  const serialize = (message: never) => Buffer.from(toBinary(method.input, create(method.input, message)));
+  const serialize = (message: never) => asBuffer(toBinary(method.input, create(method.input, message)));
   const deserialize = (bytes: Buffer) => fromBinary(method.output, bytes);
   const callOptions = (call: GrpcCallOptions = {}): CallOptions =>
     call.timeoutMs === undefined ? {} : { deadline: Date.now() + call.timeoutMs };

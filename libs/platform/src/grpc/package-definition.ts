@@ -55,7 +55,7 @@ function methodDefinition(service: DescService, method: DescMethod): MethodDefin
 }
 
 /** The same bytes as a Buffer, without copying them: grpc-js copies each message into its frame anyway. */
-function asBuffer(bytes: Uint8Array): Buffer {
+export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
