@@ -173,13 +173,14 @@ export function buildPassState(snapshot: AdmissionSnapshot): PassState {
 /** The demand of `replicas` x `request`, over the pass's resources; zero amounts left out. */
 export function demandOf(request: Resources, replicas: number, resourceIndex: Map<string, number>): Demand {
   // Arrays of the exact size, filled by insertion to keep `index` ascending: a pass makes one per job.
+  const names = Object.keys(request);
   let size = 0;
-  for (const name in request) if (request[name] !== 0) size++;
+  for (const name of names) if (request[name] !== 0) size++;
   const index = new Array<number>(size);
   const amount = new Array<number>(size);
   let mask = 0;
   let filled = 0;
-  for (const name in request) {
+  for (const name of names) {
     if (request[name] === 0) continue;
     const i = resourceIndex.get(name);
     if (i === undefined) throw new Error(`resource ${name} is not one of the pass's resources`);
