@@ -372,6 +372,14 @@ describe('admit', () => {
       });
     });
 
+    it('does not reclaim for a job that would take its project past its nominal quota', () => {
+      const decisions = admit(reclaimSnapshot(ANY, [pending('v1', 'vision', { [H100]: 6 })]));
+      expect(decisions.preempt).toEqual([]);
+      expect(decisions.waiting).toEqual([
+        { workloadId: 'v1', reason: 'waiting: needs 1 replica x 6 gpu/nvidia-h100 = 6; project vision uses 4/8 gpu/nvidia-h100 of its quota on queue gpu-a; cohort gpu has 0 to lend' },
+      ]);
+    });
+
     it('does not take from a borrower once it is back within its nominal quota', () => {
       const decisions = admit(reclaimSnapshot(ANY, [pending('v1', 'vision', { [H100]: 4 }, { at: 1 }), pending('v2', 'vision', { [H100]: 2 }, { at: 2 })]));
       expect(decisions.preempt).toEqual([reclaimed('s-low', 'v1'), reclaimed('s-new', 'v1')]);
