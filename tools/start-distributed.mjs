@@ -13,6 +13,7 @@
 //   TRELLIS_<SERVICE>_PORT, TRELLIS_GATEWAY_PORT   gRPC and HTTP ports (defaults 50051, 50053, 50054, 8080)
 //   TRELLIS_REGISTRY_CREDENTIAL   the registry's own API key (env:NAME or file:/path); by default
 //                         one is issued once into <data dir>/keys/registry.key (npm run service-key)
+//   TRELLIS_COMPUTE_CREDENTIAL    the same for the compute service (<data dir>/keys/compute.key)
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -35,7 +36,15 @@ const PROGRAMS = [
     }),
   },
   { name: 'data', env: (up) => ({ TRELLIS_AUTH_JWKS_URL: jwksUrl(up) }) },
-  { name: 'compute', env: (up) => ({ TRELLIS_AUTH_JWKS_URL: jwksUrl(up) }) },
+  {
+    name: 'compute',
+    env: (up) => ({
+      TRELLIS_AUTH_JWKS_URL: jwksUrl(up),
+      TRELLIS_TRACKING_ADDRESS: up.tracking.grpc,
+      TRELLIS_GOVERNANCE_ADDRESS: up.governance.grpc,
+      TRELLIS_COMPUTE_CREDENTIAL: serviceCredential('compute'),
+    }),
+  },
   {
     name: 'gateway',
     env: (up) => ({

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
-import { governanceService } from '@trellis/governance';
+import { governanceService, issueServiceKeyAsOperator } from '@trellis/governance';
 import { computeService } from '@trellis/compute';
-import { createGrpcClient, runProcess, type RunningProcess } from '@trellis/platform';
+import { createGrpcClient, loadConfig, runProcess, type RunningProcess } from '@trellis/platform';
 import { definePlugin, z } from '@trellis/plugin-sdk';
 import { MemoryComputeBackend } from '@trellis/plugin-sdk/testing';
 import { AuditServiceDesc, IdentityServiceDesc, JobServiceDesc, JobState, QueueServiceDesc, TokenServiceDesc } from '@trellis/proto';
-import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
+import { closedPort, createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +38,13 @@ describe('compute as its own process beside governance (distributed: PostgreSQL,
       TRELLIS_GOVERNANCE_PORT: '0',
     });
     governance = await runProcess({ mode: 'distributed', services: [governanceService], print: () => undefined });
+    // Compute acts for jobs' submitters as its own account: an operator issues its key. No job here
+    // names an experiment, so it never calls tracking, whose address is only a setting here.
+    process.env.SPEC_COMPUTE_KEY = (await issueServiceKeyAsOperator(loadConfig({ services: ['governance'] }), 'compute')).secret;
     Object.assign(process.env, {
+      TRELLIS_COMPUTE_CREDENTIAL: 'env:SPEC_COMPUTE_KEY',
+      TRELLIS_GOVERNANCE_ADDRESS: governance.services[0].grpcAddress,
+      TRELLIS_TRACKING_ADDRESS: `127.0.0.1:${await closedPort()}`,
       TRELLIS_COMPUTE_DATABASE_URL: ownDb.config.url,
       TRELLIS_CONFIG: join(dataDir, 'trellis.yaml'),
       TRELLIS_COMPUTE_PORT: '0',

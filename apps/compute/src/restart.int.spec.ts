@@ -23,6 +23,7 @@ describe('compute restarted after a SIGKILL (distributed, compute-local)', () =>
   let keys: TestKeySet;
   let dir: string;
   let port: number;
+  let unreachable: string;
   let child: ChildProcess | undefined;
   let output = '';
   let jobs: GrpcClient<(typeof JobServiceDesc)['method']>;
@@ -42,6 +43,11 @@ describe('compute restarted after a SIGKILL (distributed, compute-local)', () =>
         TRELLIS_AUTH_JWKS_FILE: join(dir, 'jwks.json'),
         TRELLIS_COMPUTE_PORT: String(port),
         TRELLIS_COMPUTE_DATABASE_URL: database.config.url,
+        // No job here names an experiment: the service never calls governance or tracking, nor uses its credential.
+        TRELLIS_COMPUTE_CREDENTIAL: 'env:SPEC_UNUSED_KEY',
+        SPEC_UNUSED_KEY: `trellis_0000000000000000_${'u'.repeat(43)}`,
+        TRELLIS_GOVERNANCE_ADDRESS: unreachable,
+        TRELLIS_TRACKING_ADDRESS: unreachable,
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,6 +77,7 @@ describe('compute restarted after a SIGKILL (distributed, compute-local)', () =>
     dir = mkdtempSync(join(tmpdir(), 'trellis-compute-restart-'));
     writeFileSync(join(dir, 'jwks.json'), JSON.stringify(keys.jwks));
     port = await closedPort();
+    unreachable = `127.0.0.1:${await closedPort()}`;
     const address = `127.0.0.1:${port}`;
     jobs = createGrpcClient(JobServiceDesc, address, { token: await keys.mint({ sub: 'erin', bindings: [{ project: 'p1', role: 'editor' }], ttlSeconds: 3600 }) });
     queues = createGrpcClient(QueueServiceDesc, address, { token: await keys.mint({ sub: 'ada', orgAdmin: true, ttlSeconds: 3600 }) });

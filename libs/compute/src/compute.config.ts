@@ -23,6 +23,10 @@ export const computeConfig = z.object({
     .default(5000)
     .describe('how often the admission loop looks at the queues when nothing wakes it (submissions, finished jobs and grant changes wake it at once)'),
   capacityCacheMs: z.coerce.number().int().min(0).default(30_000).describe("how long a cluster's reported capacity is reused by the admission loop before it asks the backend again"),
+  trackingUri: z
+    .string()
+    .default('http://127.0.0.1:8080')
+    .describe("MLFLOW_TRACKING_URI of jobs that name an experiment: the gateway's URL as the jobs reach it; empty: jobs get no tracking run"),
 });
 
 /** The parsed settings, as `@Inject(SERVICE_CONFIG)` gives them. */

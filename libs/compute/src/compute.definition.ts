@@ -4,6 +4,7 @@ import { computeConfig } from './compute.config';
 import { ComputeModule } from './compute.module';
 import { AttemptEntity, JobEntity } from './jobs/job.entity';
 import { CreateComputeTables1796480000000 } from './migrations/1796480000000-create-compute-tables';
+import { AddAttemptCredentials1796480100000 } from './migrations/1796480100000-add-attempt-credentials';
 import { GrantEntity, QueueEntity } from './queues/queue.entity';
 import { AdmissionWorker } from './scheduling/admission.worker';
 import { SupervisorWorker } from './scheduling/supervisor.worker';
@@ -17,6 +18,8 @@ export const computeService = defineService({
   module: ComputeModule,
   grpcServices: [ClusterServiceDesc, QueueServiceDesc, JobServiceDesc],
   workers: [AdmissionWorker, SupervisorWorker],
+  calls: ['tracking', 'governance'],
+  identity: { purpose: "acts for each job's submitter: has governance make the job's credential (MLFLOW_TRACKING_TOKEN) and revoke it when the attempt ends" },
   plugins: {
     compute: {
       purpose: 'runs jobs: each compute instance is a cluster that queues are made on',
@@ -26,5 +29,5 @@ export const computeService = defineService({
     },
   },
   entities: [QueueEntity, GrantEntity, JobEntity, AttemptEntity],
-  migrations: [CreateComputeTables1796480000000],
+  migrations: [CreateComputeTables1796480000000, AddAttemptCredentials1796480100000],
 });

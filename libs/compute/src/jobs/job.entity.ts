@@ -116,6 +116,10 @@ export class AttemptEntity {
   @Column('varchar', { name: 'backend_job_id', length: 256 })
   backendJobId!: string;
 
+  /** The API key of the job's submitter in the attempt's MLFLOW_TRACKING_TOKEN, revoked when it ends; empty without a run. */
+  @Column('varchar', { name: 'credential_id', length: 64 })
+  credentialId!: string;
+
   /** Set when someone asked the attempt to stop and it has not ended yet. */
   @Column('varchar', { length: 16, nullable: true })
   stop!: StopKind | null;

@@ -37,6 +37,7 @@ export class AttemptLedger {
         state: 'SUBMITTING',
         cluster,
         backendJobId: '',
+        credentialId: '',
         stop: null,
         reason: STATE_REASONS.none,
         exitCode: null,
@@ -50,14 +51,14 @@ export class AttemptLedger {
   }
 
   /** Records the backend's id of a submitted attempt: STARTING, and the job too while it is its current one. */
-  async submitted(attempt: AttemptEntity, backendJobId: string): Promise<AttemptEntity | null> {
+  async submitted(attempt: AttemptEntity, backendJobId: string, credentialId: string): Promise<AttemptEntity | null> {
     return this.jobs.transaction(async (tx) => {
       const current = await this.jobs.lockAttempt(tx, attempt.jobId, attempt.number);
       if (!current || current.state !== 'SUBMITTING') return current;
-      await this.jobs.updateAttempt(tx, current, { state: 'STARTING', backendJobId });
+      await this.jobs.updateAttempt(tx, current, { state: 'STARTING', backendJobId, credentialId });
       const job = await this.jobs.lock(tx, attempt.jobId);
       if (job?.state === 'ADMITTED') await this.jobs.update(tx, job.id, { state: 'STARTING', reason: STATE_REASONS.starting, updatedAt: Date.now() });
-      return { ...current, state: 'STARTING', backendJobId };
+      return { ...current, state: 'STARTING', backendJobId, credentialId };
     });
   }
 

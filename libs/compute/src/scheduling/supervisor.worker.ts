@@ -3,13 +3,14 @@ import { LOGGER, type Logger, pause, SERVICE_CONFIG, type Worker } from '@trelli
 import { FINAL_JOB_STATES, type JobStatus } from '@trellis/plugin-sdk';
 import { ClusterService } from '../clusters/cluster.service';
 import type { ComputeConfig } from '../compute.config';
-import { attemptKey, LIVE_ATTEMPT_STATES, type AttemptEntity } from '../jobs/job.entity';
+import { attemptKey, FINAL_STATES, LIVE_ATTEMPT_STATES, type AttemptEntity } from '../jobs/job.entity';
 import { JobRepository } from '../jobs/job.repository';
 import { QueueRepository } from '../queues/queue.repository';
 import { AdmissionSignal, DispatchSignal } from './admission-signal';
 import { AttemptLedger } from './attempt-ledger';
 import { backendSpec } from './backend-spec';
 import { failpoint } from './failpoints';
+import { JobRuns } from './job-runs';
 
 /** Longest wait between two tries to watch an attempt whose backend failed. */
 const MAX_RETRY_MS = 30_000;
@@ -33,6 +34,7 @@ export class SupervisorWorker implements Worker {
     private readonly queues: QueueRepository,
     private readonly clusters: ClusterService,
     private readonly ledger: AttemptLedger,
+    private readonly runs: JobRuns,
     private readonly wakeup: DispatchSignal,
     private readonly admission: AdmissionSignal,
     @Inject(SERVICE_CONFIG) private readonly config: ComputeConfig,
@@ -111,17 +113,17 @@ export class SupervisorWorker implements Worker {
     const job = await this.jobs.find(attempt.jobId);
     if (!job) return null;
     const backend = await this.clusters.backend(attempt.cluster);
+    const run = await this.runs.prepare(job, attempt);
     let backendJobId: string;
     try {
-      ({ jobId: backendJobId } = await backend.submit(backendSpec(job, attempt), { idempotencyKey: attemptKey(attempt) }));
+      ({ jobId: backendJobId } = await backend.submit(backendSpec({ ...job, runId: run.env.MLFLOW_RUN_ID ?? job.runId }, attempt, run.env), { idempotencyKey: attemptKey(attempt) }));
     } catch (error) {
       if (!(error instanceof TypeError)) throw error;
-      await this.ledger.finish(attempt, { state: 'failed', message: `the backend refused the job: ${error.message}` }, false);
-      this.admission.wake();
+      await this.end({ ...attempt, credentialId: run.credentialId }, { jobId: '', state: 'failed', message: `the backend refused the job: ${error.message}` }, false);
       return null;
     }
     failpoint('compute.after-submit');
-    return this.ledger.submitted(attempt, backendJobId);
+    return this.ledger.submitted(attempt, backendJobId, run.credentialId);
   }
 
   /** Follows the attempt's states on its backend until it ends, then records the end; backend failures are retried with a growing pause. */
@@ -141,8 +143,10 @@ export class SupervisorWorker implements Worker {
             retryMs = 500;
             if (status.state === 'running') {
               const startedAt = status.startedAt?.getTime() ?? Date.now();
+              const wasRunning = current.state === 'RUNNING';
               current = (await this.ledger.running(current, startedAt)) ?? current;
               armTimeout(startedAt);
+              if (!wasRunning) await this.followRun(current.jobId);
             } else if (FINAL_JOB_STATES.includes(status.state)) {
               await this.end(current, status);
               return;
@@ -170,9 +174,29 @@ export class SupervisorWorker implements Worker {
     }
   }
 
-  private async end(attempt: AttemptEntity, status: JobStatus): Promise<void> {
-    const outcome = await this.ledger.finish(attempt, status);
+  /** Records the attempt's end, revokes its credential, and sets the run's status once the job is final. */
+  private async end(attempt: AttemptEntity, status: JobStatus, retry = true): Promise<void> {
+    const outcome = await this.ledger.finish(attempt, status, retry);
     if (outcome !== 'attempt-only') this.admission.wake();
+    const job = await this.jobs.find(attempt.jobId);
+    if (!job) return;
+    try {
+      await this.runs.revoke(job, attempt.credentialId);
+    } catch (error) {
+      this.logger.warn({ job: job.id, attempt: attempt.number, error: String(error) }, "could not revoke an attempt's credential; it expires on its own");
+    }
+    if (FINAL_STATES.includes(job.state)) await this.followRun(job.id);
+  }
+
+  /** Sets the job's run status to its state's; a failure is logged, never the job's. */
+  private async followRun(jobId: string): Promise<void> {
+    const job = await this.jobs.find(jobId);
+    if (!job) return;
+    try {
+      await this.runs.follow(job.id, job.state);
+    } catch (error) {
+      this.logger.warn({ job: job.id, error: String(error) }, "could not set the run's status");
+    }
   }
 
   /** Cancels backend jobs with Trellis labels that no live attempt owns (left by a crash, or by an attempt that moved on). */

@@ -1,0 +1,114 @@
+import 'reflect-metadata';
+import { status } from '@grpc/grpc-js';
+import { computeService } from '@trellis/compute';
+import { gatewayEdge } from '@trellis/gateway';
+import { governanceService } from '@trellis/governance';
+import { createGrpcClient, runProcess, type GrpcCallError, type RunningProcess } from '@trellis/platform';
+import { definePlugin, z } from '@trellis/plugin-sdk';
+import { MemoryComputeBackend, type JobProgram } from '@trellis/plugin-sdk/testing';
+import kmsLocal from '@trellis/plugin-kms-local';
+import storageFs from '@trellis/plugin-storage-fs';
+import { ExperimentServiceDesc, IdentityServiceDesc, JobServiceDesc, JobState, MetricServiceDesc, QueueServiceDesc, RunServiceDesc, RunStatus, TokenServiceDesc } from '@trellis/proto';
+import { closedPort, eventually } from '@trellis/testing';
+import { trackingService } from '@trellis/tracking';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ADMIN_KEY = `trellis_00000000000000c0_${'C'.repeat(43)}`;
+
+/** What an unmodified training script does with MLflow's variables: logs a metric over MLflow's REST API with the token. */
+const train: JobProgram = async (_args, io) => {
+  const { MLFLOW_TRACKING_URI, MLFLOW_TRACKING_TOKEN, MLFLOW_RUN_ID, MLFLOW_EXPERIMENT_ID } = io.env;
+  io.stdout(`run ${MLFLOW_RUN_ID} in experiment ${MLFLOW_EXPERIMENT_ID}`);
+  const response = await fetch(`${MLFLOW_TRACKING_URI}/api/2.0/mlflow/runs/log-metric`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${MLFLOW_TRACKING_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ run_id: MLFLOW_RUN_ID, key: 'loss', value: 0.25, timestamp: Date.now(), step: 1 }),
+  });
+  io.stdout(`log-metric answered ${response.status}`);
+  io.stdout(`token ${MLFLOW_TRACKING_TOKEN}`);
+  return response.ok ? 0 : 1;
+};
+const memoryCompute = definePlugin({
+  manifest: { kind: 'compute', id: 'compute-memory', apiVersion: 'v1' },
+  configSchema: z.object({}),
+  create: () => new MemoryComputeBackend({ programs: { train } }),
+});
+
+/**
+ * A job's tracking run, standalone (governance, tracking, compute and the gateway in one process):
+ * the job's code gets MLflow's variables and logs into its run through the gateway with the
+ * credential the service had governance make for the submitter; the run ends FINISHED with the job,
+ * and the credential is revoked.
+ */
+describe("a job's tracking run (standalone, with the gateway)", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trellis-compute-run-'));
+  const saved = { ...process.env };
+  let running: RunningProcess;
+  const address = (name: string) => running.services.find((service) => service.name === name)!.grpcAddress;
+
+  beforeAll(async () => {
+    const gatewayPort = await closedPort();
+    writeFileSync(join(dir, 'trellis.yaml'), 'compute:\n  local:\n    plugin: compute-memory\n');
+    Object.assign(process.env, {
+      TRELLIS_CONFIG: join(dir, 'trellis.yaml'),
+      TRELLIS_DATA_DIR: join(dir, 'data'),
+      TRELLIS_OPS_PORT: '0',
+      TRELLIS_LOG_LEVEL: 'silent',
+      TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
+      TRELLIS_GOVERNANCE_PORT: '0',
+      TRELLIS_TRACKING_PORT: '0',
+      TRELLIS_COMPUTE_PORT: '0',
+      TRELLIS_GATEWAY_PORT: String(gatewayPort),
+      TRELLIS_COMPUTE_TRACKING_URI: `http://127.0.0.1:${gatewayPort}`,
+    });
+    running = await runProcess({
+      mode: 'standalone',
+      services: [governanceService, trackingService, computeService],
+      edges: [gatewayEdge],
+      plugins: [storageFs, kmsLocal, memoryCompute],
+      print: () => undefined,
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await running?.stop();
+    process.env = saved;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs the job in its own run, FINISHED with it, with a credential that is revoked at its end', async () => {
+    const tokens = createGrpcClient(TokenServiceDesc, address('governance'));
+    const adminToken = async () => (await tokens.exchangeApiKey({ apiKey: ADMIN_KEY })).token;
+    const projectId = (await createGrpcClient(IdentityServiceDesc, address('governance'), { token: await adminToken() }).createProject({ name: 'vision' })).project!.id;
+    const token = await adminToken();
+    const experiments = createGrpcClient(ExperimentServiceDesc, address('tracking'), { token });
+    const experimentId = (await experiments.createExperiment({ projectId, name: 'resnet' })).experiment!.id;
+    const queues = createGrpcClient(QueueServiceDesc, address('compute'), { token });
+    await queues.createQueue({ queue: { name: 'local', cluster: 'local' } });
+    await queues.setGrant({ queue: 'local', projectId, quotas: [{ resource: 'cpu', nominal: 8000n }, { resource: 'memory', nominal: 32n * 1024n ** 3n }] });
+    const jobs = createGrpcClient(JobServiceDesc, address('compute'), { token });
+
+    const { job } = await jobs.submitJob({ projectId, queue: 'local', spec: { name: 'train', command: ['train'], experimentId } });
+    await eventually(async () => expect((await jobs.getJob({ jobId: job!.id })).job?.state).toBe(JobState.SUCCEEDED), { timeoutMs: 30_000 });
+    const { runId } = (await jobs.getJob({ jobId: job!.id })).job!;
+    expect(runId).not.toBe('');
+    const lines: string[] = [];
+    for await (const line of jobs.streamJobLogs({ jobId: job!.id })) lines.push(line.line);
+    expect(lines.slice(0, 2)).toEqual([`run ${runId} in experiment ${experimentId}`, 'log-metric answered 200']);
+
+    const runs = createGrpcClient(RunServiceDesc, address('tracking'), { token });
+    await eventually(async () => expect((await runs.getRun({ runId })).run?.info?.status).toBe(RunStatus.FINISHED));
+    expect((await runs.getRun({ runId })).run?.data?.tags).toEqual(expect.arrayContaining([expect.objectContaining({ key: 'trellis.job_id', value: job!.id })]));
+    const metrics = createGrpcClient(MetricServiceDesc, address('tracking'), { token });
+    expect((await metrics.getMetricHistory({ runId, key: 'loss' })).metrics.map(({ value }) => value)).toEqual([0.25]);
+
+    const credential = lines[2].slice('token '.length);
+    await eventually(async () => {
+      const refused = await tokens.exchangeApiKey({ apiKey: credential }).then(() => undefined, (error: unknown) => error as GrpcCallError);
+      expect(refused?.code).toBe(status.UNAUTHENTICATED);
+    });
+    for (const client of [tokens, experiments, queues, jobs, runs, metrics]) client.close();
+  }, 60_000);
+});
