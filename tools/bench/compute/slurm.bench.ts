@@ -2,6 +2,8 @@
 // job submitted by hand: `sbatch --parsable`, then `squeue` polled at the same interval until the
 // job runs. All on one fresh test cluster (@trellis/plugin-compute-slurm/testing), rounds
 // interleaved so each way sees the same load; each job is cancelled once seen running.
+// slurmctld starts pending batch jobs on a tick of about a second, so each submission waits a
+// random part of a second first: every way then meets the tick at a uniformly random phase.
 //
 //   node tools/bench/run.cjs tools/bench/compute/slurm.bench.ts [--rounds 15] [--poll-ms 100]
 //
@@ -29,31 +31,45 @@ const STARTED = new Set(['RUNNING', 'COMPLETING', 'COMPLETED', 'FAILED', 'CANCEL
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** sbatch, then `squeue -j <id>` every pollMs until the job has started; returns ms. */
-async function byHand(cluster: SlurmCluster, command: string): Promise<number> {
+/** How long the submission call took, and how long until the job was seen running, in ms. */
+interface Sample {
+  submit: number;
+  running: number;
+}
+
+/** sbatch, then `squeue -j <id>` every pollMs until the job has started. */
+async function byHand(cluster: SlurmCluster, command: string): Promise<Sample> {
   const env = { ...process.env, SLURM_CONF: cluster.slurmConf };
+  await sleep(Math.random() * 1000);
   const started = performance.now();
   const { stdout } = await run('sbatch', ['--parsable', '--no-requeue', '--ntasks=1', '--cpus-per-task=1', '--mem-per-cpu=64M', `--chdir=${cluster.jobsDir}`, '--output=/dev/null', `--wrap=${command}`], { env });
   const jobId = stdout.trim();
+  const submit = performance.now() - started;
   for (;;) {
     const state = (await run('squeue', ['-h', '-t', 'all', '-j', jobId, '-o', '%T'], { env })).stdout.trim();
     if (STARTED.has(state)) break;
     await sleep(pollMs);
   }
-  const elapsed = performance.now() - started;
+  const running = performance.now() - started;
   await run('scancel', [jobId], { env });
-  return elapsed;
+  return { submit, running };
 }
 
-/** submit, then watch until the job is no longer pending; returns ms. */
-async function throughPlugin(compute: ComputeBackend, command: string[], round: number): Promise<number> {
+/** submit, then watch until the job is no longer pending. */
+async function throughPlugin(compute: ComputeBackend, command: string[], round: number): Promise<Sample> {
   const spec: JobSpec = { name: 'bench', command, resources: RESOURCES };
+  await sleep(Math.random() * 1000);
   const started = performance.now();
   const { jobId } = await compute.submit(spec, { idempotencyKey: `bench-${process.pid}-${round}-${command[0]}-${Math.random().toString(36).slice(2)}` });
+  const submit = performance.now() - started;
   for await (const status of compute.watch(jobId)) if (status.state !== 'pending') break;
-  const elapsed = performance.now() - started;
+  const running = performance.now() - started;
   await compute.cancel(jobId);
-  return elapsed;
+  return { submit, running };
+}
+
+function mean(values: number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 
 function median(values: number[]): number {
@@ -69,17 +85,20 @@ async function main(): Promise<void> {
     const cli = await createPluginInstance(computeSlurm, { mode: 'cli', slurmConf: cluster.slurmConf, ...common });
     const rest = await createPluginInstance(computeSlurm, { mode: 'rest', restUrl: cluster.restUrl, userName: 'root', jwtKey: await readFile(cluster.jwtKeyPath, 'utf8'), ...common });
     console.log(`compute-slurm submit-to-running, ${rounds} rounds, poll ${pollMs} ms, Slurm 22.05.8 one node, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(1)}, node ${process.version}`);
-    console.log('job        by hand ms  cli ms  rest ms  cli/hand  rest/hand');
+    console.log('job       way       submit call ms  to running ms  (mean)  running / by hand');
     for (const command of [['true'], ['sleep', '5']]) {
-      const times = { hand: [] as number[], cli: [] as number[], rest: [] as number[] };
+      const samples: Record<'by hand' | 'cli' | 'rest', Sample[]> = { 'by hand': [], cli: [], rest: [] };
       for (let round = 0; round < rounds; round++) {
-        times.hand.push(await byHand(cluster, command.join(' ')));
-        times.cli.push(await throughPlugin(cli, command, round));
-        times.rest.push(await throughPlugin(rest, command, round));
+        samples['by hand'].push(await byHand(cluster, command.join(' ')));
+        samples.cli.push(await throughPlugin(cli, command, round));
+        samples.rest.push(await throughPlugin(rest, command, round));
       }
-      const [hand, viaCli, viaRest] = [median(times.hand), median(times.cli), median(times.rest)];
-      const cells = [hand, viaCli, viaRest].map((ms) => ms.toFixed(0).padStart(7));
-      console.log(`${command.join(' ').padEnd(10)} ${cells[0]}   ${cells[1]}  ${cells[2]}  ${(viaCli / hand).toFixed(2).padStart(8)}  ${(viaRest / hand).toFixed(2).padStart(9)}`);
+      const baseline = median(samples['by hand'].map((s) => s.running));
+      for (const [way, list] of Object.entries(samples)) {
+        const running = median(list.map((s) => s.running));
+        const cells = [median(list.map((s) => s.submit)).toFixed(0).padStart(14), running.toFixed(0).padStart(13), `(${mean(list.map((s) => s.running)).toFixed(0)})`.padStart(7), (running / baseline).toFixed(2).padStart(17)];
+        console.log(`${command.join(' ').padEnd(9)} ${way.padEnd(8)}  ${cells.join('  ')}`);
+      }
     }
     console.log(`load at the end ${loadavg()[0].toFixed(1)}`);
   } finally {
