@@ -67,7 +67,8 @@ function valueExpression(name: string, type: ProfileColumnType): string {
     case 'float':
       return `CASE WHEN isfinite(${c}::DOUBLE) THEN ${c}::DOUBLE END`;
     case 'string':
-      return `left(${c}::VARCHAR, ${PROFILE_CATEGORY_CHARS})`;
+      // strlen (bytes) is stored with the string; left() counts characters, which costs a tenth of the load.
+      return `CASE WHEN strlen(${c}::VARCHAR) <= ${PROFILE_CATEGORY_CHARS} THEN ${c}::VARCHAR ELSE left(${c}::VARCHAR, ${PROFILE_CATEGORY_CHARS}) END`;
     default:
       return c;
   }
@@ -159,6 +160,7 @@ async function profileWith(connection: DuckDBConnection, path: string, format: T
 
   const profiles: ColumnProfile[] = [];
   const numeric: NumericColumn[] = [];
+  const strings: { profile: ColumnProfile; value: string }[] = [];
   for (const [i, { name, type, value }] of columns.entries()) {
     const count = num(first[`n${i}`]);
     const missing = total - count;
@@ -179,17 +181,28 @@ async function profileWith(connection: DuckDBConnection, path: string, format: T
     } else {
       profile.min = String(first[`lo${i}`]);
       profile.max = String(first[`hi${i}`]);
-      if (type === 'string') {
-        const top = await rows(
-          connection,
-          `SELECT ${value} AS v, count(*)::DOUBLE AS n FROM profiled WHERE ${value} IS NOT NULL GROUP BY 1 ORDER BY n DESC, v LIMIT ${PROFILE_TOP_CATEGORIES}`,
-        );
-        const counts = Object.fromEntries(top.map((r) => [String(r.v), num(r.n)]));
-        profile.categories = { type: 'categorical', summary: 'categories', counts, missing };
-        profile.otherCount = count - top.reduce((sum, r) => sum + num(r.n), 0);
-      }
+      if (type === 'string') strings.push({ profile, value });
     }
   }
+  if (strings.length > 0) await topCategories(connection, strings);
   if (numeric.length > 0) await summarizeNumeric(connection, numeric);
   return { format, rows: total, invalidRows, ...(firstInvalid ? { firstInvalid } : {}), columns: profiles };
+}
+
+/** The most frequent categories of string columns, ties by value, in one query. */
+async function topCategories(connection: DuckDBConnection, columns: { profile: ColumnProfile; value: string }[]): Promise<void> {
+  const top = await rows(
+    connection,
+    columns
+      .map(
+        ({ value }, c) =>
+          `(SELECT ${c} AS c, ${value} AS v, count(*)::DOUBLE AS n FROM profiled WHERE ${value} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT ${PROFILE_TOP_CATEGORIES})`,
+      )
+      .join(' UNION ALL '),
+  );
+  for (const [c, { profile }] of columns.entries()) {
+    const own = top.filter((r) => num(r.c) === c).sort((x, y) => num(y.n) - num(x.n) || (String(x.v) < String(y.v) ? -1 : 1));
+    profile.categories = { type: 'categorical', summary: 'categories', counts: Object.fromEntries(own.map((r) => [String(r.v), num(r.n)])), missing: profile.missing };
+    profile.otherCount = profile.count - own.reduce((sum, r) => sum + num(r.n), 0);
+  }
 }
