@@ -49,6 +49,8 @@ const LABEL_VALUE = /^[A-Za-z0-9._-]{0,63}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const GPU_TYPE = /^[A-Za-z0-9._-]{1,64}$/;
 const MAX_REPLICAS = 4096;
+/** The longest comment slurmctld takes (a longer one fails the submission). */
+const MAX_COMMENT = 1024;
 const MIB = 2 ** 20;
 
 /**
@@ -156,8 +158,8 @@ export class SlurmComputeBackend implements ComputeBackend {
   }
 
   /** Jobs carrying idempotency key `key`, lowest id first. */
-  private async jobsWithKey(key: string): Promise<SlurmJob[]> {
-    return (await this.slurm.jobs()).filter((job) => readMarks(job.comment)?.key === key).sort((a, b) => Number(a.id) - Number(b.id));
+  private async jobsWithKey(key: string): Promise<{ id: string }[]> {
+    return (await this.slurm.comments()).filter((job) => readMarks(job.comment)?.key === key).sort((a, b) => Number(a.id) - Number(b.id));
   }
 
   private async find(jobId: string): Promise<SlurmJob> {
@@ -185,12 +187,15 @@ export class SlurmComputeBackend implements ComputeBackend {
         throw new TypeError(`labels: ${JSON.stringify(name.slice(0, 40))} must be a key of 1 to 63 and a value of at most 63 characters of A-Z a-z 0-9 . _ -`);
       }
     }
+    const comment = COMMENT_PREFIX + JSON.stringify(marks);
+    if (comment.length > MAX_COMMENT) throw new TypeError(`labels: with the idempotency key they take ${comment.length} characters of the job's comment, where Slurm keeps ${MAX_COMMENT}; use fewer or shorter labels`);
     const cpusPerTask = Math.ceil(cpus);
     const submission: SlurmSubmission = {
-      name: job.name || 'trellis-job',
+      // One word, so that it reads as one in squeue and scontrol.
+      name: job.name.replace(/\s+/g, '-').slice(0, 128) || 'trellis-job',
       script: batchScript(this.options.workDir, job.command, replicas),
       environment: { PATH: this.options.path, ...job.env },
-      comment: COMMENT_PREFIX + JSON.stringify(marks),
+      comment,
       workDir: this.options.workDir,
       output: join(this.options.workDir, 'slurm-%j.out'),
       tasks: replicas,

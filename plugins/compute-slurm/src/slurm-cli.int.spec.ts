@@ -83,7 +83,9 @@ describe('compute-slurm, cli mode, on a real cluster', () => {
     expect(await until(compute, waiting, (status) => status.state === 'succeeded')).toMatchObject({ exitCode: 0 });
   });
 
-  it('refuses a GPU memory no configured type has, and an image, naming the field', async () => {
+  it('refuses labels too long for the job comment, a GPU memory no configured type has, and an image, naming the field', async () => {
+    const labels = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`label-${i}`, 'v'.repeat(63)]));
+    await expect(submit({ ...job('labelled', 'true'), labels })).rejects.toThrow(/^labels: with the idempotency key they take \d+ characters of the job's comment, where Slurm keeps 1024/);
     await expect(submit({ ...job('big', 'true'), resources: { ...resources, gpus: { count: 1, minMemoryBytes: 2 * TESLA_BYTES } } })).rejects.toThrow(/^resources.gpus.minMemoryBytes: /);
     await expect(submit({ name: 'img', image: 'python:3.12', resources })).rejects.toThrow(/^image: /);
   });

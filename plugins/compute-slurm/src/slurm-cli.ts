@@ -7,8 +7,8 @@ const TIMEOUT_MS = 60_000;
 
 /**
  * Slurm through its commands on this host: `sbatch --parsable`, `squeue --json`, `sinfo --json`,
- * `scancel`, `scontrol ping`. In 22.05 `squeue --json` ignores `--jobs`, so a job is looked up in
- * the whole list; concurrent lookups share one squeue.
+ * `scontrol show job -o` and `ping`, `scancel`. In 22.05 `squeue --json` ignores `--jobs`, so one
+ * job is read with scontrol; concurrent listings share one squeue.
  */
 export class SlurmCli implements SlurmClient {
   private listing?: Promise<SlurmJob[]>;
@@ -35,8 +35,13 @@ export class SlurmCli implements SlurmClient {
     return stdout.trim().split(';')[0];
   }
 
+  /** `scontrol show job -o`: one job, without listing them all. */
   async job(id: string): Promise<SlurmJob | undefined> {
-    return (await this.jobs()).find((job) => job.id === id);
+    const line = await this.run('scontrol', ['show', 'job', '-o', id]).catch((error: Error) => {
+      if (/Invalid job id specified/.test(error.message)) return undefined;
+      throw error;
+    });
+    return line === undefined ? undefined : readScontrolJob(line);
   }
 
   jobs(): Promise<SlurmJob[]> {
@@ -44,6 +49,15 @@ export class SlurmCli implements SlurmClient {
       .then((answer) => recordsOf(answer, 'jobs').map(readJob))
       .finally(() => (this.listing = undefined));
     return this.listing;
+  }
+
+  /** `squeue -o '%i %k'`: a few times faster than `squeue --json`, which loads its serializer each run. */
+  async comments(): Promise<{ id: string; comment: string }[]> {
+    const stdout = await this.run('squeue', ['--noheader', '--states=all', '--format=%i %k']);
+    return stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => ({ id: line.slice(0, line.indexOf(' ')), comment: line.slice(line.indexOf(' ') + 1) }));
   }
 
   async cancel(id: string): Promise<void> {
@@ -77,7 +91,29 @@ export class SlurmCli implements SlurmClient {
         const said = (stderr.trim() || stdout.trim() || error.message).replace(/^\w+: error: /gm, '').split('\n').join('; ');
         reject(new SlurmError(`${command} failed: ${said}`, { cause: error }));
       });
+      // A command that exits without reading its input closes the pipe: its exit status tells what happened.
+      child.stdin?.on('error', () => undefined);
       child.stdin?.end(stdin ?? '');
     });
   }
+}
+
+/** One line of `scontrol show job -o`: `Key=Value` pairs; times are the controller's local time. */
+export function readScontrolJob(line: string): SlurmJob {
+  const field = (key: string) => new RegExp(`(?:^| )${key}=(\\S*)`).exec(line)?.[1] ?? '';
+  const time = (key: string) => {
+    const value = Date.parse(field(key));
+    return Number.isNaN(value) ? 0 : Math.floor(value / 1000);
+  };
+  const [code, signal] = field('ExitCode').split(':').map(Number);
+  return {
+    id: field('JobId'),
+    state: field('JobState'),
+    reason: field('Reason'),
+    description: '',
+    waitStatus: Number.isInteger(code) && Number.isInteger(signal) ? (code << 8) | signal : undefined,
+    comment: field('Comment') === '(null)' ? '' : field('Comment'),
+    startTime: time('StartTime'),
+    endTime: time('EndTime'),
+  };
 }

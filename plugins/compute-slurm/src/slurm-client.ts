@@ -62,6 +62,8 @@ export interface SlurmClient {
   job(id: string): Promise<SlurmJob | undefined>;
   /** Every job slurmctld knows. */
   jobs(): Promise<SlurmJob[]>;
+  /** The id and comment of every job slurmctld knows: what an idempotency key is looked up in. */
+  comments(): Promise<{ id: string; comment: string }[]>;
   cancel(id: string): Promise<void>;
   nodes(): Promise<SlurmNode[]>;
   /** Resolves when slurmctld answers, throws saying why not. */

@@ -38,11 +38,11 @@ describe('compute-slurm, rest mode, on a real slurmrestd', () => {
 
   it('runs jobs as userName, with the job env and the replica variables', async () => {
     const { jobId } = await compute.submit(
-      { ...job('whoami', 'sh', '-c', 'echo "$(id -un) $GREETING $TRELLIS_REPLICA_INDEX/$WORLD_SIZE"'), env: { GREETING: 'hello' } },
+      { ...job('whoami', 'sh', '-c', 'echo "$(id -un) $GREETING $TRELLIS_JOB_ID $TRELLIS_REPLICA_INDEX/$WORLD_SIZE"'), env: { GREETING: 'hello' } },
       { idempotencyKey: `rest-whoami-${Date.now()}` },
     );
     expect((await collect(compute.watch(jobId))).pop()).toMatchObject({ state: 'succeeded', exitCode: 0 });
-    expect((await collect(compute.logs(jobId))).map((l) => l.line)).toEqual(['slurm hello 0/1']);
+    expect((await collect(compute.logs(jobId))).map((l) => l.line)).toEqual([`slurm hello ${jobId} 0/1`]);
   });
 
   it('reports the nodes and their fake GPUs from slurmrestd', async () => {

@@ -52,6 +52,10 @@ export class SlurmRest implements SlurmClient {
     return recordsOf(await this.request('GET', '/jobs'), 'jobs').map(readJob);
   }
 
+  async comments(): Promise<{ id: string; comment: string }[]> {
+    return (await this.jobs()).map(({ id, comment }) => ({ id, comment }));
+  }
+
   async cancel(id: string): Promise<void> {
     await this.request('DELETE', `/job/${id}`);
   }
