@@ -40,16 +40,18 @@ const memoryCompute = definePlugin({
  * A job's tracking run, standalone (governance, tracking, compute and the gateway in one process):
  * the job's code gets MLflow's variables and logs into its run through the gateway with the
  * credential the service had governance make for the submitter; the run ends FINISHED with the job,
- * and the credential is revoked.
+ * and the credential is revoked. The job's logs are read through the gateway, as NDJSON.
  */
 describe("a job's tracking run (standalone, with the gateway)", () => {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-compute-run-'));
   const saved = { ...process.env };
   let running: RunningProcess;
+  let gatewayUrl: string;
   const address = (name: string) => running.services.find((service) => service.name === name)!.grpcAddress;
 
   beforeAll(async () => {
     const gatewayPort = await closedPort();
+    gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     writeFileSync(join(dir, 'trellis.yaml'), 'compute:\n  local:\n    plugin: compute-memory\n');
     Object.assign(process.env, {
       TRELLIS_CONFIG: join(dir, 'trellis.yaml'),
@@ -94,8 +96,17 @@ describe("a job's tracking run (standalone, with the gateway)", () => {
     await eventually(async () => expect((await jobs.getJob({ jobId: job!.id })).job?.state).toBe(JobState.SUCCEEDED), { timeoutMs: 30_000 });
     const { runId } = (await jobs.getJob({ jobId: job!.id })).job!;
     expect(runId).not.toBe('');
-    const lines: string[] = [];
-    for await (const line of jobs.streamJobLogs({ jobId: job!.id })) lines.push(line.line);
+    // The logs through the gateway: NDJSON, one message per line.
+    const response = await fetch(`${gatewayUrl}/v1/trellis.compute.v1.JobService/StreamJobLogs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ jobId: job!.id, follow: true }),
+    });
+    expect(response.status).toBe(200);
+    const lines = (await response.text())
+      .split('\n')
+      .filter(Boolean)
+      .map((text) => (JSON.parse(text) as { line: string }).line);
     expect(lines.slice(0, 2)).toEqual([`run ${runId} in experiment ${experimentId}`, 'log-metric answered 200']);
 
     const runs = createGrpcClient(RunServiceDesc, address('tracking'), { token });

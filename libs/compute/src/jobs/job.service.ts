@@ -87,8 +87,9 @@ export class JobService {
         const earlier = await this.jobs.findByRequest(tx, submission.projectId, submission.requestId);
         if (earlier) return earlier;
       }
-      found(await this.queues.find(submission.queue, tx), submission.queue);
+      // A grant implies its queue (a queue's grants go with it): the queue is read only to say which is missing.
       if (!(await this.queues.findGrant(submission.queue, submission.projectId, tx))) {
+        found(await this.queues.find(submission.queue, tx), submission.queue);
         throw new FailedPreconditionError(`project ${submission.projectId} has no grant on queue ${submission.queue}; an org admin gives one with QueueService/SetGrant`, {
           reason: 'GRANT_MISSING',
           resource: `queues/${excerpt(submission.queue)}/grants/${excerpt(submission.projectId)}`,
