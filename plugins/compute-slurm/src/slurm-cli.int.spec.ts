@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { ComputeBackend, JobSpec, JobStatus } from '@trellis/plugin-sdk';
 import { createPluginInstance, describeComputeConformance } from '@trellis/plugin-sdk/testing';
-import { type SlurmCluster, startSlurmCluster } from '@trellis/plugin-compute-slurm/testing';
+import { type SlurmCluster, startSlurmCluster } from '../test/slurm-cluster';
 import plugin from './index';
 
 const resources = { cpus: 1, memoryBytes: 2 ** 26 };

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ComputeBackend, JobSpec } from '@trellis/plugin-sdk';
 import { createPluginInstance, describeComputeConformance } from '@trellis/plugin-sdk/testing';
-import { type SlurmCluster, startSlurmCluster } from '@trellis/plugin-compute-slurm/testing';
+import { type SlurmCluster, startSlurmCluster } from '../test/slurm-cluster';
 import plugin from './index';
 
 const resources = { cpus: 1, memoryBytes: 2 ** 26 };
