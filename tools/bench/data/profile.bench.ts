@@ -7,7 +7,10 @@
 //
 // The CSV is generated from a fixed seed (the same bytes every run): 10 float columns (normal, 2%
 // missing), 4 integer, 4 string (5, 50, 500 and 20,000 categories, skewed), a boolean and a date.
-// Each row of the table is the median of the rounds. pandas missing: its rows say so and the rest runs.
+// Each row of the table is the median of the rounds; the ratios are medians of each round's ratio
+// (pandas and the profiler run back to back, so a round's two phases see about the same load), in
+// wall time and in CPU time (user + system, which a busy machine disturbs less). pandas missing:
+// its rows say so and the rest runs.
 // The first round also compares the profile's percentiles with pandas' exact ones (the same linear
 // interpolation): the largest error per column as a share of the documented bound, (max - min) / 2000.
 // csv-parse is not a dependency of the repository; its phase runs when it resolves (NODE_PATH).
@@ -23,6 +26,8 @@ import { profileTable } from '../../../libs/data/src/profiles/table-profiler';
 
 interface PhaseResult {
   seconds: number;
+  /** User + system CPU time of the timed span, all threads. */
+  cpuSeconds: number;
   maxRssKiB: number;
   /** Peak RSS of the process before the phase started, KiB (node + swc; 0 for python). */
   readyRssKiB: number;
@@ -114,8 +119,8 @@ function child(phase: string): PhaseResult | string {
     if (probe.status !== 0) return 'pandas missing: apt-get install -y python3-pandas';
     const run = spawnSync('sh', ['-c', `command -p python3 ${join(__dirname, 'profile_pandas.py')} "$0" "$1"`, csvPath, pandasQuantilesPath], { encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`pandas: ${run.stderr}`);
-    const out = JSON.parse(run.stdout) as { seconds: number; max_rss_kib: number };
-    return { seconds: out.seconds, maxRssKiB: out.max_rss_kib, readyRssKiB: 0 };
+    const out = JSON.parse(run.stdout) as { seconds: number; cpu_seconds: number; max_rss_kib: number };
+    return { seconds: out.seconds, cpuSeconds: out.cpu_seconds, maxRssKiB: out.max_rss_kib, readyRssKiB: 0 };
   }
   if (phase === 'csv-parse') {
     try {
@@ -135,12 +140,14 @@ function child(phase: string): PhaseResult | string {
 async function inChild(phase: string): Promise<void> {
   const readyRssKiB = process.resourceUsage().maxRSS;
   const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   let profile: TableProfile | undefined;
   if (phase === 'duckdb') profile = await runDuckdb();
   else await runCsvParse();
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpuStart);
   if (profile) await writeFile(profilePath, JSON.stringify(profile));
-  console.log(JSON.stringify({ seconds, maxRssKiB: process.resourceUsage().maxRSS, readyRssKiB }));
+  console.log(JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssKiB: process.resourceUsage().maxRSS, readyRssKiB }));
 }
 
 /** The profile's percentiles against pandas' exact ones: the largest error per numeric column, as a share of the bound. */
@@ -182,25 +189,27 @@ async function main(): Promise<void> {
     if (round === 0 && !skipped.has('pandas')) await compareQuantiles();
   }
   console.log(`load average at end: ${load()}`);
-  console.log('phase                          seconds  peak RSS MiB  idle RSS MiB');
-  const medians = new Map<string, number>();
+  console.log('phase                          seconds  CPU seconds  peak RSS MiB  idle RSS MiB');
   for (const phase of phases) {
     const rs = results.get(phase) ?? [];
     if (rs.length === 0) {
       console.log(`${phase.padEnd(30)} skipped: ${skipped.get(phase)}`);
       continue;
     }
-    const seconds = median(rs.map((r) => r.seconds));
-    medians.set(phase, seconds);
     const rss = (k: number): string => (k / 1024).toFixed(0).padStart(12);
-    console.log(`${phase.padEnd(30)} ${seconds.toFixed(2).padStart(7)}  ${rss(median(rs.map((r) => r.maxRssKiB)))}  ${rss(median(rs.map((r) => r.readyRssKiB)))}`);
+    const seconds = median(rs.map((r) => r.seconds)).toFixed(2).padStart(7);
+    const cpu = median(rs.map((r) => r.cpuSeconds)).toFixed(2).padStart(11);
+    console.log(`${phase.padEnd(30)} ${seconds}  ${cpu}  ${rss(median(rs.map((r) => r.maxRssKiB)))}  ${rss(median(rs.map((r) => r.readyRssKiB)))}`);
   }
-  const pandas = medians.get('pandas');
+  const pandas = results.get('pandas') ?? [];
   for (const phase of ['duckdb', 'csv-parse']) {
-    const s = medians.get(phase);
-    if (pandas && s) console.log(`${phase} / pandas time: ${(s / pandas).toFixed(2)}`);
+    const rs = results.get(phase) ?? [];
+    if (pandas.length === 0 || rs.length !== pandas.length) continue;
+    const ratios = (of: (r: PhaseResult) => number): string => rs.map((r, k) => (of(r) / of(pandas[k])).toFixed(2)).join(' ');
+    const median2 = (of: (r: PhaseResult) => number): string => median(rs.map((r, k) => of(r) / of(pandas[k]))).toFixed(2);
+    console.log(`${phase} / pandas time: ${median2((r) => r.seconds)} (rounds: ${ratios((r) => r.seconds)}); CPU time: ${median2((r) => r.cpuSeconds)} (rounds: ${ratios((r) => r.cpuSeconds)})`);
   }
-  if (!pandas) console.log('pandas baseline missing: no ratio');
+  if (pandas.length === 0) console.log('pandas baseline missing: no ratio');
   if (!process.argv.includes('--keep')) await rm(workDir, { recursive: true, force: true });
 }
 
