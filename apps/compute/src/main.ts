@@ -2,5 +2,6 @@ import 'reflect-metadata';
 import { computeService } from '@trellis/compute';
 import { runUntilSignalled } from '@trellis/platform';
 import computeLocal from '@trellis/plugin-compute-local';
+import computeSlurm from '@trellis/plugin-compute-slurm';
 
-runUntilSignalled({ mode: 'distributed', services: [computeService], plugins: [computeLocal] });
+runUntilSignalled({ mode: 'distributed', services: [computeService], plugins: [computeLocal, computeSlurm] });
