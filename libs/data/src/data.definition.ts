@@ -1,5 +1,5 @@
 import { defineService, subscription } from '@trellis/platform';
-import { BlobServiceDesc, DataServiceDesc, LineageServiceDesc, RunInputsLoggedEventSchema, VersionCreatedEventSchema } from '@trellis/proto';
+import { BlobServiceDesc, DataServiceDesc, JobEventSchema, LineageServiceDesc, RunInputsLoggedEventSchema, VersionCreatedEventSchema } from '@trellis/proto';
 import { BlobGcWorker } from './blobs/blob-gc.worker';
 import { BlobUploadEntity, BlobUploadPartEntity } from './blobs/blob-upload.entity';
 import { BlobEntity } from './blobs/blob.entity';
@@ -9,6 +9,7 @@ import { VersionEntity, VersionFileEntity, VersionTagEntity } from './versions/v
 import { dataConfig } from './data.config';
 import { DataModule } from './data.module';
 import { LineageEdgeEntity, LineageNodeEntity } from './lineage/lineage.entity';
+import { JOB_QUEUED, JOB_RUNNING, JobEventHandler } from './lineage/job-event.handler';
 import { RUN_INPUTS_LOGGED, RunInputsLoggedHandler } from './lineage/run-inputs-logged.handler';
 import { VERSION_CREATED, VersionCreatedHandler } from './lineage/version-created.handler';
 import { CreateDataTables1796437705052 } from './migrations/1796437705052-create-data-tables';
@@ -35,6 +36,8 @@ export const dataService = defineService({
   subscriptions: [
     subscription({ subject: RUN_INPUTS_LOGGED, schema: RunInputsLoggedEventSchema, handler: RunInputsLoggedHandler }),
     subscription({ subject: VERSION_CREATED, schema: VersionCreatedEventSchema, handler: VersionCreatedHandler }),
+    subscription({ subject: JOB_QUEUED, schema: JobEventSchema, handler: JobEventHandler, durable: 'data-lineage-job-queued' }),
+    subscription({ subject: JOB_RUNNING, schema: JobEventSchema, handler: JobEventHandler, durable: 'data-lineage-job-running' }),
     subscription({ subject: VERSION_COMMITTED, schema: DatasetVersionCommittedEventSchema, handler: VersionCommittedHandler }),
   ],
   workers: [ProfileWorker, BlobGcWorker],

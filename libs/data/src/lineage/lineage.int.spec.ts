@@ -4,7 +4,7 @@ import { callEveryMethodWithoutToken, type EventSubscription, type GrpcCallError
 import { TestPlatform } from '@trellis/platform/testing';
 import { definePlugin } from '@trellis/plugin-sdk';
 import { MemoryObjectStore } from '@trellis/plugin-sdk/testing';
-import { AuditEventSchema, DataServiceDesc, Outcome, EventEnvelopeSchema, LineageServiceDesc, RunInputsLoggedEventSchema, VersionCreatedEventSchema, type EventEnvelope } from '@trellis/proto';
+import { AuditEventSchema, DataServiceDesc, Outcome, EventEnvelopeSchema, JobEventSchema, JobState, LineageServiceDesc, RunInputsLoggedEventSchema, VersionCreatedEventSchema, type EventEnvelope } from '@trellis/proto';
 import { LineageDirection, LineageNodeKind, type GetLineageResponse } from '@trellis/proto/trellis/data/v1/lineage_service_pb';
 import { eventually, serviceDatabases, type ServiceDatabase } from '@trellis/testing';
 import { randomUUID } from 'node:crypto';
@@ -34,6 +34,9 @@ const inputsLogged = (runId: string, projectId: string, sources: string[]) =>
 
 const versionCreated = (projectId: string, modelName: string, version: number, runId: string) =>
   envelope('trellis.registry.v1.version.created', VersionCreatedEventSchema, { version: { projectId, modelName, version: BigInt(version), runId, source: `runs:/${runId}/model` } }, projectId);
+
+const jobEvent = (state: 'queued' | 'running', jobId: string, projectId: string, fields: { datasetInputs?: string[]; runId?: string }) =>
+  envelope(`trellis.compute.v1.job.${state}`, JobEventSchema, { jobId, projectId, queue: 'gpu', state: state === 'queued' ? JobState.QUEUED : JobState.RUNNING, ...fields }, projectId);
 
 const names = (graph: GetLineageResponse) => graph.nodes.map((node) => node.name);
 const pairs = (graph: GetLineageResponse) => graph.edges.map((edge) => `${edge.source} -> ${edge.target}`);
@@ -121,6 +124,25 @@ describe.each(serviceDatabases('data'))('lineage (%s)', (_database, databaseFor)
     expect(names(down)).toEqual([`datasets/${datasetId}/versions/2`, 'runs/r1', model]);
     const golden = await viewer.getLineage({ node: `datasets/${datasetId}/versions/1`, direction: LineageDirection.DOWNSTREAM, depth: 1 });
     expect(names(golden)).toEqual([`datasets/${datasetId}/versions/1`, 'runs/r1']);
+  });
+
+  it("links a compute job to the dataset versions it reads when it is queued and to its run when it runs, so a model's lineage reaches the data through the job", async () => {
+    await publish(jobEvent('queued', 'job-7', 'p1', { datasetInputs: ['datasets:/mnist@golden', 'datasets:/absent/3'] }));
+    await publish(jobEvent('running', 'job-7', 'p1', { runId: 'r-j1', datasetInputs: ['datasets:/mnist@golden', 'datasets:/absent/3'] }));
+    await publish(versionCreated('p1', 'from-job', 1, 'r-j1'));
+
+    const model = 'projects/p1/models/from-job/versions/1';
+    const graph = await eventually(async () => {
+      const answer = await viewer.getLineage({ node: model, direction: LineageDirection.UPSTREAM, depth: 3 });
+      expect(answer.nodes).toHaveLength(5);
+      return answer;
+    });
+    expect(names(graph)).toEqual([model, 'runs/r-j1', 'jobs/job-7', `datasets/${datasetId}/versions/1`, 'projects/p1/datasetReferences/absent%2F3']);
+    expect(graph.nodes.find((node) => node.name === 'jobs/job-7')).toMatchObject({ kind: LineageNodeKind.JOB, projectId: 'p1', depth: 2 });
+    expect(pairs(graph).sort()).toEqual(
+      [`datasets/${datasetId}/versions/1 -> jobs/job-7`, 'jobs/job-7 -> runs/r-j1', 'projects/p1/datasetReferences/absent%2F3 -> jobs/job-7', `runs/r-j1 -> ${model}`].sort(),
+    );
+    expect(graph.edges.find((edge) => edge.target === 'runs/r-j1')).toMatchObject({ origin: 'trellis.compute.v1.job.running' });
   });
 
   it('records explicit edges for jobs with editor rights, audited, and walks them both ways', async () => {

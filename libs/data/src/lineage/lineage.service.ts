@@ -3,7 +3,7 @@ import { AuditRecorder, type Caller, checkRequired, excerpt, FailedPreconditionE
 import { LineageDirection, LineageNodeKind } from '@trellis/proto/trellis/data/v1/lineage_service_pb';
 import type { EntityManager } from 'typeorm';
 import type { LineageEdgeEntity, LineageNodeEntity } from './lineage.entity';
-import { parseNode, PERMISSION_KIND, type ParsedNode } from './lineage-node';
+import { datasetReferenceNode, datasetReferenceOf, datasetVersionNode, parseNode, PERMISSION_KIND, type ParsedNode } from './lineage-node';
 import { LineageRepository, type WalkedEdge } from './lineage.repository';
 
 /** Bounds of one GetLineage answer and one RecordLineage request. */
@@ -87,6 +87,24 @@ export class LineageService {
       await this.audit.recordIn(tx, caller, { id: `${recorded} new of ${parsed.length} edges`, projectId });
       return recorded;
     });
+  }
+
+  /**
+   * Edges from each dataset version that `sources` reference (`datasets:/` sources of a run's or a
+   * job's inputs) to `target`. A reference to a dataset of `projectId` becomes its version's node, a
+   * tag resolved as it stands now; one that resolves to nothing (no such dataset or tag) is kept as
+   * the reference's own node; a source that is no reference is skipped.
+   */
+  async inputEdges(tx: EntityManager, projectId: string, sources: readonly string[], target: ParsedNode): Promise<EdgeToRecord[]> {
+    const edges: EdgeToRecord[] = [];
+    for (const source of sources) {
+      const found = datasetReferenceOf(source);
+      if (!found) continue;
+      const resolved = await this.repository.resolveReference(tx, projectId, found.parsed);
+      const name = resolved ? datasetVersionNode(resolved.datasetId, resolved.version) : datasetReferenceNode(projectId, found.reference);
+      edges.push({ source: { name, kind: LineageNodeKind.DATASET_VERSION, projectId }, target });
+    }
+    return edges;
   }
 
   /** Records edges inside `tx` (an event handler's): nodes new to lineage join `recording.projectId`. Returns how many edges were new. */
