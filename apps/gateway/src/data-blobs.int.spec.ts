@@ -31,6 +31,23 @@ describe('blobs through the gateway (standalone, SQLite, storage-fs)', () => {
       req.write(sent, () => setImmediate(() => req.destroy()));
     });
 
+  /** A new dataset whose version 1 holds `files`, uploaded through the gateway and committed as NDJSON. */
+  const committedDataset = async (name: string, files: Map<string, Buffer>): Promise<Json> => {
+    for (const [, bytes] of files) await put(`/v1/data/projects/${project}/blobs/${sha256Of(bytes)}`, bytes);
+    const { dataset } = await stack.rpc(DataServiceDesc, 'CreateDataset', { projectId: project, name });
+    const lines = [
+      { header: { datasetId: dataset.id, message: 'first' } },
+      { changes: { put: [...files].map(([path, bytes]) => ({ path, sizeBytes: String(bytes.length), sha256: sha256Of(bytes) })) } },
+    ];
+    const committed = await fetch(`${stack.base}/v1/${DataServiceDesc.typeName}/CommitDatasetVersion`, {
+      method: 'POST',
+      body: lines.map((line) => JSON.stringify(line)).join('\n'),
+      headers: { authorization: `Bearer ${editor}`, 'content-type': 'application/x-ndjson' },
+    });
+    expect(committed.status).toBe(200);
+    return dataset;
+  };
+
   beforeAll(async () => {
     stack = await startMlflowStack([governanceService, dataService]);
     await stack.rpc(IdentityServiceDesc, 'CreateProject', { name: 'elsewhere' });
@@ -99,18 +116,7 @@ describe('blobs through the gateway (standalone, SQLite, storage-fs)', () => {
       ['train.csv', Buffer.from('a,b\n1,2\n')],
       ['img/x.bin', randomBytes(64 * 1024 + 1)],
     ]);
-    for (const [, bytes] of files) await put(`/v1/data/projects/${project}/blobs/${sha256Of(bytes)}`, bytes);
-    const { dataset } = await stack.rpc(DataServiceDesc, 'CreateDataset', { projectId: project, name: 'http-downloads' });
-    const lines = [
-      { header: { datasetId: dataset.id, message: 'first' } },
-      { changes: { put: [...files].map(([path, bytes]) => ({ path, sizeBytes: String(bytes.length), sha256: sha256Of(bytes) })) } },
-    ];
-    const committed = await fetch(`${stack.base}/v1/${DataServiceDesc.typeName}/CommitDatasetVersion`, {
-      method: 'POST',
-      body: lines.map((line) => JSON.stringify(line)).join('\n'),
-      headers: { authorization: `Bearer ${editor}`, 'content-type': 'application/x-ndjson' },
-    });
-    expect(committed.status).toBe(200);
+    const dataset = await committedDataset('http-downloads', files);
 
     const file = await get(`/v1/data/datasets/${dataset.id}/versions/1/files/img/x.bin`);
     expect(Buffer.from(await file.arrayBuffer()).equals(files.get('img/x.bin')!)).toBe(true);
@@ -130,15 +136,7 @@ describe('blobs through the gateway (standalone, SQLite, storage-fs)', () => {
 
   it("answers a single byte range of a version's file with 206, and one past its end with 416", async () => {
     const bytes = randomBytes(100_000);
-    await put(`/v1/data/projects/${project}/blobs/${sha256Of(bytes)}`, bytes);
-    const { dataset } = await stack.rpc(DataServiceDesc, 'CreateDataset', { projectId: project, name: 'http-ranges' });
-    const lines = [{ header: { datasetId: dataset.id, message: 'first' } }, { changes: { put: [{ path: 'data/part.bin', sizeBytes: String(bytes.length), sha256: sha256Of(bytes) }] } }];
-    const committed = await fetch(`${stack.base}/v1/${DataServiceDesc.typeName}/CommitDatasetVersion`, {
-      method: 'POST',
-      body: lines.map((line) => JSON.stringify(line)).join('\n'),
-      headers: { authorization: `Bearer ${editor}`, 'content-type': 'application/x-ndjson' },
-    });
-    expect(committed.status).toBe(200);
+    const dataset = await committedDataset('http-ranges', new Map([['data/part.bin', bytes]]));
     const file = `/v1/data/datasets/${dataset.id}/versions/1/files/data/part.bin`;
     const ranged = (range: string) => fetch(`${stack.base}${file}`, { headers: { authorization: `Bearer ${viewer}`, range } });
 

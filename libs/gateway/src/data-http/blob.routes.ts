@@ -7,6 +7,7 @@ import type { RequestContext } from '../http/request-context';
 import type { RouteHost } from '../route-host';
 import { sendStream } from '../mlflow/streamed-response';
 import { byteRangeOf } from './byte-range';
+import { bodyAfter, streamingUpload } from './streamed-body';
 
 /** The largest part one PUT takes (S3's largest part). */
 export const MAX_PART_BYTES = 5 * 1024 ** 3;
@@ -24,22 +25,6 @@ function contentLength(ctx: RequestContext, limit: number): number {
   if (!Number.isSafeInteger(length) || length < 0) throw badRequest('content-length: the request must declare its body length (no chunked transfer), which the data service checks');
   if (length > limit) throw ctx.tooLarge('the body');
   return length;
-}
-
-/** The body's chunks as they arrive, after `first`, without holding them. */
-async function* bodyAfter<T>(ctx: RequestContext, first: T, chunk: (bytes: Uint8Array) => T): AsyncGenerator<T> {
-  yield first;
-  for await (const bytes of ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) yield chunk(bytes);
-}
-
-/** A failed upload leaves the rest of the body unread, so the connection closes after the answer. */
-async function streamingUpload<T>(ctx: RequestContext, upload: () => Promise<T>): Promise<T> {
-  try {
-    return await upload();
-  } catch (error) {
-    if (!ctx.req.complete) ctx.res.setHeader('connection', 'close');
-    throw error;
-  }
 }
 
 /** `?offset=&length=` of a download, as the service takes them (length 0 or absent: to the end). */
