@@ -35,6 +35,7 @@ export class BlobGcGrpc {
         freedBytes: BigInt(store.freedBytes),
         releasedHolds: BigInt(store.releasedHolds),
         droppedUploads: BigInt(store.droppedUploads),
+        droppedIntakes: BigInt(store.droppedIntakes),
       })),
       cutoffTime: timestampFromMs(now - graceMs),
       dryRun: request.dryRun,

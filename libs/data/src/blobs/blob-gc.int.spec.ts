@@ -15,6 +15,7 @@ import { BlobGcService, SERVICE_ACTOR } from './blob-gc.service';
 import { BlobGcWorker } from './blob-gc.worker';
 import { BlobUploadEntity } from './blob-upload.entity';
 import { blobKey } from './blob-store';
+import { INTAKE_PREFIX } from './blob-intake';
 import { startTestStorage, type TestStorage } from './test-storage';
 
 const sha256Of = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -98,16 +99,16 @@ describe.each(serviceDatabases('data'))('garbage collection of blobs (%s)', (dat
     const orphan = await upload(randomBytes(3000));
     await commit(datasetId, kept, 'v1');
 
-    expect(await gc.collect({ graceMs: GRACE })).toEqual([{ storeName: 'default', deletedBlobs: 0, freedBytes: 0, releasedHolds: 0, droppedUploads: 0 }]);
+    expect(await gc.collect({ graceMs: GRACE })).toEqual([{ storeName: 'default', deletedBlobs: 0, freedBytes: 0, releasedHolds: 0, droppedUploads: 0, droppedIntakes: 0 }]);
     await age();
-    expect(await gc.collect({ graceMs: GRACE })).toEqual([{ storeName: 'default', deletedBlobs: 1, freedBytes: 3000, releasedHolds: 1, droppedUploads: 0 }]);
+    expect(await gc.collect({ graceMs: GRACE })).toEqual([{ storeName: 'default', deletedBlobs: 1, freedBytes: 3000, releasedHolds: 1, droppedUploads: 0, droppedIntakes: 0 }]);
     expect(await stored(orphan.sha256)).toBe(false);
     expect((await blobs.findMissingBlobs({ projectId: 'p1', sha256s: [orphan.sha256, ...kept.map((blob) => blob.sha256)] })).missing).toEqual([orphan.sha256]);
     for (const blob of kept) expect(await stored(blob.sha256)).toBe(true);
 
     await data.deleteDatasetVersion({ datasetId, version: 1n });
     await age();
-    expect(await gc.collect({ graceMs: GRACE })).toEqual([{ storeName: 'default', deletedBlobs: 2, freedBytes: 3000, releasedHolds: 2, droppedUploads: 0 }]);
+    expect(await gc.collect({ graceMs: GRACE })).toEqual([{ storeName: 'default', deletedBlobs: 2, freedBytes: 3000, releasedHolds: 2, droppedUploads: 0, droppedIntakes: 0 }]);
     for (const blob of kept) expect(await stored(blob.sha256)).toBe(false);
   });
 
@@ -154,12 +155,25 @@ describe.each(serviceDatabases('data'))('garbage collection of blobs (%s)', (dat
     await commit(p2Dataset, [p2Only], 'h1');
     await age();
 
-    expect(await gc.collect({ graceMs: GRACE })).toEqual([{ storeName: 'default', deletedBlobs: 0, freedBytes: 0, releasedHolds: 1, droppedUploads: 0 }]);
+    expect(await gc.collect({ graceMs: GRACE })).toEqual([{ storeName: 'default', deletedBlobs: 0, freedBytes: 0, releasedHolds: 1, droppedUploads: 0, droppedIntakes: 0 }]);
     expect((await blobs.findMissingBlobs({ projectId: 'p2', sha256s: [both.sha256, p2Only.sha256] })).missing).toEqual([both.sha256]);
     expect((await blobs.findMissingBlobs({ projectId: 'p1', sha256s: [both.sha256, p2Only.sha256] })).missing).toEqual([p2Only.sha256]);
     expect(await stored(both.sha256)).toBe(true);
     const released = await commit(p2Dataset, [both], 'h2').catch((error: ServiceError) => error);
     expect(statusDetailsOf((released as ServiceError).metadata)?.reason).toBe('BLOBS_MISSING');
+  });
+
+  it('deletes what a push that stopped mid-file left under blobs/intake once it is older than the grace (a dry run only counts it)', async () => {
+    const key = `${INTAKE_PREFIX}${randomBytes(8).toString('hex')}`;
+    await store.put(key, randomBytes(100));
+    const intakes = (collected: Array<{ storeName: string; droppedIntakes: number }>) => collected.find((one) => one.storeName === 'default')?.droppedIntakes;
+
+    expect(intakes(await gc.collect({ graceMs: GRACE }))).toBe(0);
+    expect(await store.head(key)).toBeDefined();
+    expect(intakes(await gc.collect({ graceMs: GRACE, now: Date.now() + 2 * GRACE, dryRun: true }))).toBe(1);
+    expect(await store.head(key)).toBeDefined();
+    expect(intakes(await gc.collect({ graceMs: GRACE, now: Date.now() + 2 * GRACE }))).toBe(1);
+    expect(await store.head(key)).toBeUndefined();
   });
 
   it("drops expired uploads and their staged parts in the worker's sweep", async () => {
@@ -175,7 +189,7 @@ describe.each(serviceDatabases('data'))('garbage collection of blobs (%s)', (dat
     await service.app.get(BlobGcWorker).sweep();
     expect((await blobs.listBlobUploadParts({ uploadId }).catch((error: ServiceError) => error))).toMatchObject({ code: status.NOT_FOUND });
     expect((await store.list({ prefix: 'blobs/uploads/' })).objects).toEqual([]);
-    const swept = { actor: SERVICE_ACTOR, action: 'delete', method: COLLECT_GARBAGE, resource: 'garbageCollections/default: 0 blobs, 0 bytes, 0 holds, 1 uploads' };
+    const swept = { actor: SERVICE_ACTOR, action: 'delete', method: COLLECT_GARBAGE, resource: 'garbageCollections/default: 0 blobs, 0 bytes, 0 holds, 1 uploads, 0 intakes' };
     await eventually(() => expect(audits.at(-1)).toEqual(swept));
     // A sweep that frees nothing leaves no record: the next record, which the outbox delivers after any it wrote, is the admin's.
     await service.app.get(BlobGcWorker).sweep();
@@ -207,12 +221,12 @@ describe.each(serviceDatabases('data'))('garbage collection of blobs (%s)', (dat
       expect((await admin.collectGarbage({ graceSeconds: BigInt(GRACE / 1000) })).instances).toMatchObject([{ storeName: 'default', deletedBlobs: 0n, freedBytes: 0n }]);
       await age();
       const answer = await admin.collectGarbage({ graceSeconds: BigInt(GRACE / 1000) });
-      expect(answer.instances).toEqual([expect.objectContaining({ storeName: 'default', deletedBlobs: 2n, freedBytes: 5555n, releasedHolds: 2n, droppedUploads: 0n })]);
+      expect(answer.instances).toEqual([expect.objectContaining({ storeName: 'default', deletedBlobs: 2n, freedBytes: 5555n, releasedHolds: 2n, droppedUploads: 0n, droppedIntakes: 0n })]);
       expect(answer.dryRun).toBe(false);
       for (const file of files) expect(await stored(file.sha256)).toBe(false);
       await eventually(() =>
         expect(audits.filter((audit) => audit.actor === 'ada')).toEqual(
-          expect.arrayContaining([{ actor: 'ada', action: 'delete', method: COLLECT_GARBAGE, resource: 'garbageCollections/default: 2 blobs, 5555 bytes, 2 holds, 0 uploads' }]),
+          expect.arrayContaining([{ actor: 'ada', action: 'delete', method: COLLECT_GARBAGE, resource: 'garbageCollections/default: 2 blobs, 5555 bytes, 2 holds, 0 uploads, 0 intakes' }]),
         ),
       );
     });
@@ -226,7 +240,7 @@ describe.each(serviceDatabases('data'))('garbage collection of blobs (%s)', (dat
       for (const file of files) expect(await stored(file.sha256)).toBe(true);
       expect((await blobs.findMissingBlobs({ projectId: 'p1', sha256s: files.map((file) => file.sha256) })).missing).toEqual([]);
       await eventually(() =>
-        expect(audits).toEqual(expect.arrayContaining([{ actor: 'ada', action: 'read', method: COLLECT_GARBAGE, resource: 'garbageCollections/dry run, default: 2 blobs, 1000 bytes, 2 holds, 0 uploads' }])),
+        expect(audits).toEqual(expect.arrayContaining([{ actor: 'ada', action: 'read', method: COLLECT_GARBAGE, resource: 'garbageCollections/dry run, default: 2 blobs, 1000 bytes, 2 holds, 0 uploads, 0 intakes' }])),
       );
 
       const real = await admin.collectGarbage({ graceSeconds: BigInt(GRACE / 1000) });

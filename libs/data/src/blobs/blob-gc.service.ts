@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
 import { AuditRecorder, DomainError, resourceName, type Caller } from '@trellis/platform';
+import { iterateObjects, type ObjectStore } from '@trellis/plugin-sdk';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { VersionRepository } from '../versions/version.repository';
@@ -9,6 +10,7 @@ import { BlobRepository, type HeldBlob } from './blob.repository';
 import { BlobService } from './blob.service';
 import { BlobGcRepository } from './blob-gc.repository';
 import { blobKey, BlobStore } from './blob-store';
+import { INTAKE_PREFIX } from './blob-intake';
 
 /** Candidates read and checked per transaction, and expired uploads read at a time. */
 const BATCH = 1000;
@@ -29,6 +31,8 @@ export interface CollectedStore {
   releasedHolds: number;
   /** Expired uploads dropped with their staged bytes. */
   droppedUploads: number;
+  /** Objects of pushes that stopped mid-file (`INTAKE_PREFIX`), last written before the cutoff. */
+  droppedIntakes: number;
 }
 
 /** What a collection is asked to do. */
@@ -96,7 +100,7 @@ export class BlobGcService {
 
   private async run({ graceMs, now = Date.now(), dryRun = false }: Collection, freed: Map<string, CollectedStore>): Promise<void> {
     const of = (storeName: string) => {
-      const known = freed.get(storeName) ?? { storeName, deletedBlobs: 0, freedBytes: 0, releasedHolds: 0, droppedUploads: 0 };
+      const known = freed.get(storeName) ?? { storeName, deletedBlobs: 0, freedBytes: 0, releasedHolds: 0, droppedUploads: 0, droppedIntakes: 0 };
       freed.set(storeName, known);
       return known;
     };
@@ -127,7 +131,23 @@ export class BlobGcService {
           result.freedBytes += blob.size;
         }
       }
+      result.droppedIntakes = await this.dropAbandonedIntakes(store, cutoff, dryRun);
     }
+  }
+
+  /**
+   * Deletes what pushes that stopped mid-file left under `INTAKE_PREFIX` (a dry run counts it): an
+   * intake object lives only while its file arrives, so one last written before `cutoff` is no
+   * push's any more.
+   */
+  private async dropAbandonedIntakes(store: ObjectStore, cutoff: number, dryRun: boolean): Promise<number> {
+    let dropped = 0;
+    for await (const object of iterateObjects(store, { prefix: INTAKE_PREFIX })) {
+      if (object.lastModified.getTime() >= cutoff) continue;
+      if (!dryRun) await store.delete(object.key);
+      dropped += 1;
+    }
+    return dropped;
   }
 
   /** Drops the uploads that expired before `now` with their staged bytes (a dry run counts them), counting them per instance. */
@@ -183,14 +203,14 @@ export class BlobGcService {
    * when it freed something.
    */
   private async record(freed: CollectedStore[], dryRun: boolean, caller?: Caller): Promise<void> {
-    const summary = freed.map((store) => `${store.storeName}: ${store.deletedBlobs} blobs, ${store.freedBytes} bytes, ${store.releasedHolds} holds, ${store.droppedUploads} uploads`).join('; ');
+    const summary = freed.map((store) => `${store.storeName}: ${store.deletedBlobs} blobs, ${store.freedBytes} bytes, ${store.releasedHolds} holds, ${store.droppedUploads} uploads, ${store.droppedIntakes} intakes`).join('; ');
     const id = `${dryRun ? 'dry run, ' : ''}${summary || 'nothing'}`;
     const action = dryRun ? 'read' : 'delete';
     if (caller) {
       await this.records.transaction((tx) => this.audit.recordIn(tx, caller, { id, projectId: '', kind: 'GarbageCollection', action }));
       return;
     }
-    if (!freed.some((store) => store.deletedBlobs + store.releasedHolds + store.droppedUploads > 0)) return;
+    if (!freed.some((store) => store.deletedBlobs + store.releasedHolds + store.droppedUploads + store.droppedIntakes > 0)) return;
     await this.records.transaction((tx) =>
       this.audit.recordChangeIn(tx, {
         actor: SERVICE_ACTOR,

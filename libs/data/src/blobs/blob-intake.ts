@@ -17,7 +17,8 @@ export interface TakenBlob {
 }
 
 /** Where bytes of a digest not yet known wait: apart from uploads' staging keys, nothing under it is a blob. */
-const intakeKey = (id: string) => `blobs/intake/${id}`;
+export const INTAKE_PREFIX = 'blobs/intake/';
+const intakeKey = (id: string) => `${INTAKE_PREFIX}${id}`;
 
 /**
  * Stores bytes whose digest the sender did not announce (the files of a tar push): hashed as they
