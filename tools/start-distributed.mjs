@@ -42,6 +42,7 @@ const PROGRAMS = [
       TRELLIS_AUTH_JWKS_URL: jwksUrl(up),
       TRELLIS_TRACKING_ADDRESS: up.tracking.grpc,
       TRELLIS_GOVERNANCE_ADDRESS: up.governance.grpc,
+      TRELLIS_DATA_ADDRESS: up.data.grpc,
       TRELLIS_COMPUTE_CREDENTIAL: serviceCredential('compute'),
     }),
   },

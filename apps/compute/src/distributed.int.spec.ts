@@ -39,12 +39,13 @@ describe('compute as its own process beside governance (distributed: PostgreSQL,
     });
     governance = await runProcess({ mode: 'distributed', services: [governanceService], print: () => undefined });
     // Compute acts for jobs' submitters as its own account: an operator issues its key. No job here
-    // names an experiment, so it never calls tracking, whose address is only a setting here.
+    // names an experiment or a dataset, so it never calls tracking or data, whose addresses are only settings here.
     process.env.SPEC_COMPUTE_KEY = (await issueServiceKeyAsOperator(loadConfig({ services: ['governance'] }), 'compute')).secret;
     Object.assign(process.env, {
       TRELLIS_COMPUTE_CREDENTIAL: 'env:SPEC_COMPUTE_KEY',
       TRELLIS_GOVERNANCE_ADDRESS: governance.services[0].grpcAddress,
       TRELLIS_TRACKING_ADDRESS: `127.0.0.1:${await closedPort()}`,
+      TRELLIS_DATA_ADDRESS: `127.0.0.1:${await closedPort()}`,
       TRELLIS_COMPUTE_DATABASE_URL: ownDb.config.url,
       TRELLIS_CONFIG: join(dataDir, 'trellis.yaml'),
       TRELLIS_COMPUTE_PORT: '0',

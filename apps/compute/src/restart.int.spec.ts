@@ -43,11 +43,12 @@ describe('compute restarted after a SIGKILL (distributed, compute-local)', () =>
         TRELLIS_AUTH_JWKS_FILE: join(dir, 'jwks.json'),
         TRELLIS_COMPUTE_PORT: String(port),
         TRELLIS_COMPUTE_DATABASE_URL: database.config.url,
-        // No job here names an experiment: the service never calls governance or tracking, nor uses its credential.
+        // No job here names an experiment or a dataset: the service never calls governance, tracking or data, nor uses its credential.
         TRELLIS_COMPUTE_CREDENTIAL: 'env:SPEC_UNUSED_KEY',
         SPEC_UNUSED_KEY: `trellis_0000000000000000_${'u'.repeat(43)}`,
         TRELLIS_GOVERNANCE_ADDRESS: unreachable,
         TRELLIS_TRACKING_ADDRESS: unreachable,
+        TRELLIS_DATA_ADDRESS: unreachable,
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

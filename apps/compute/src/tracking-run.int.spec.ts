@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { status } from '@grpc/grpc-js';
 import { computeService } from '@trellis/compute';
+import { dataService } from '@trellis/data';
 import { gatewayEdge } from '@trellis/gateway';
 import { governanceService } from '@trellis/governance';
 import { createGrpcClient, runProcess, type GrpcCallError, type RunningProcess } from '@trellis/platform';
@@ -8,10 +9,11 @@ import { definePlugin, z } from '@trellis/plugin-sdk';
 import { MemoryComputeBackend, type JobProgram } from '@trellis/plugin-sdk/testing';
 import kmsLocal from '@trellis/plugin-kms-local';
 import storageFs from '@trellis/plugin-storage-fs';
-import { ExperimentServiceDesc, IdentityServiceDesc, JobServiceDesc, JobState, MetricServiceDesc, QueueServiceDesc, RunServiceDesc, RunStatus, TokenServiceDesc } from '@trellis/proto';
+import { DataServiceDesc, ExperimentServiceDesc, IdentityServiceDesc, JobServiceDesc, JobState, MetricServiceDesc, QueueServiceDesc, RunServiceDesc, RunStatus, TokenServiceDesc } from '@trellis/proto';
 import { closedPort, eventually } from '@trellis/testing';
 import { trackingService } from '@trellis/tracking';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -27,6 +29,7 @@ const train: JobProgram = async (_args, io) => {
     body: JSON.stringify({ run_id: MLFLOW_RUN_ID, key: 'loss', value: 0.25, timestamp: Date.now(), step: 1 }),
   });
   io.stdout(`log-metric answered ${response.status}`);
+  io.stdout(`inputs ${io.env.TRELLIS_DATASET_INPUTS}`);
   io.stdout(`token ${MLFLOW_TRACKING_TOKEN}`);
   return response.ok ? 0 : 1;
 };
@@ -40,7 +43,8 @@ const memoryCompute = definePlugin({
  * A job's tracking run, standalone (governance, tracking, compute and the gateway in one process):
  * the job's code gets MLflow's variables and logs into its run through the gateway with the
  * credential the service had governance make for the submitter; the run ends FINISHED with the job,
- * and the credential is revoked. The job's logs are read through the gateway, as NDJSON.
+ * and the credential is revoked. Its dataset input is resolved at submission to the version the tag
+ * names then. The job's logs are read through the gateway, as NDJSON.
  */
 describe("a job's tracking run (standalone, with the gateway)", () => {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-compute-run-'));
@@ -62,12 +66,13 @@ describe("a job's tracking run (standalone, with the gateway)", () => {
       TRELLIS_GOVERNANCE_PORT: '0',
       TRELLIS_TRACKING_PORT: '0',
       TRELLIS_COMPUTE_PORT: '0',
+      TRELLIS_DATA_PORT: '0',
       TRELLIS_GATEWAY_PORT: String(gatewayPort),
       TRELLIS_COMPUTE_TRACKING_URI: `http://127.0.0.1:${gatewayPort}`,
     });
     running = await runProcess({
       mode: 'standalone',
-      services: [governanceService, trackingService, computeService],
+      services: [governanceService, trackingService, dataService, computeService],
       edges: [gatewayEdge],
       plugins: [storageFs, kmsLocal, memoryCompute],
       print: () => undefined,
@@ -91,8 +96,25 @@ describe("a job's tracking run (standalone, with the gateway)", () => {
     await queues.createQueue({ queue: { name: 'local', cluster: 'local' } });
     await queues.setGrant({ queue: 'local', projectId, quotas: [{ resource: 'cpu', nominal: 8000n }, { resource: 'memory', nominal: 32n * 1024n ** 3n }] });
     const jobs = createGrpcClient(JobServiceDesc, address('compute'), { token });
+    const data = createGrpcClient(DataServiceDesc, address('data'), { token });
+    const datasetId = (await data.createDataset({ projectId, name: 'churn' })).dataset!.id;
+    const files = join(dir, 'churn');
+    mkdirSync(files);
+    writeFileSync(join(files, 'train.csv'), 'a,b\n1,2\n');
+    const pushed = await fetch(`${gatewayUrl}/v1/data/datasets/${datasetId}/versions?tag=golden`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/x-tar' },
+      body: execFileSync('tar', ['-C', files, '-c', '.']),
+    });
+    expect(pushed.status).toBe(200);
+    const missing = await jobs
+      .submitJob({ projectId, queue: 'local', spec: { name: 'train', command: ['train'], inputs: [{ reference: 'datasets:/churn@nope' }] } })
+      .then(() => undefined, (error: unknown) => error as GrpcCallError);
+    expect({ code: missing?.code, details: missing?.details }).toEqual({ code: status.NOT_FOUND, details: expect.stringContaining('spec.inputs[0]') });
 
-    const { job } = await jobs.submitJob({ projectId, queue: 'local', spec: { name: 'train', command: ['train'], experimentId } });
+    const inputs = [{ reference: 'datasets:/churn@golden' }];
+    const { job } = await jobs.submitJob({ projectId, queue: 'local', spec: { name: 'train', command: ['train'], experimentId, inputs } });
+    expect(job?.spec?.inputs.map(({ reference, resolvedReference }) => ({ reference, resolvedReference }))).toEqual([{ reference: 'datasets:/churn@golden', resolvedReference: 'datasets:/churn/1' }]);
     await eventually(async () => expect((await jobs.getJob({ jobId: job!.id })).job?.state).toBe(JobState.SUCCEEDED), { timeoutMs: 30_000 });
     const { runId } = (await jobs.getJob({ jobId: job!.id })).job!;
     expect(runId).not.toBe('');
@@ -107,7 +129,11 @@ describe("a job's tracking run (standalone, with the gateway)", () => {
       .split('\n')
       .filter(Boolean)
       .map((text) => (JSON.parse(text) as { line: string }).line);
-    expect(lines.slice(0, 2)).toEqual([`run ${runId} in experiment ${experimentId}`, 'log-metric answered 200']);
+    expect(lines.slice(0, 3)).toEqual([
+      `run ${runId} in experiment ${experimentId}`,
+      'log-metric answered 200',
+      `inputs ${JSON.stringify([{ reference: 'datasets:/churn@golden', mode: 'DOWNLOAD', resolvedReference: 'datasets:/churn/1' }])}`,
+    ]);
 
     const runs = createGrpcClient(RunServiceDesc, address('tracking'), { token });
     await eventually(async () => expect((await runs.getRun({ runId })).run?.info?.status).toBe(RunStatus.FINISHED));
@@ -115,11 +141,11 @@ describe("a job's tracking run (standalone, with the gateway)", () => {
     const metrics = createGrpcClient(MetricServiceDesc, address('tracking'), { token });
     expect((await metrics.getMetricHistory({ runId, key: 'loss' })).metrics.map(({ value }) => value)).toEqual([0.25]);
 
-    const credential = lines[2].slice('token '.length);
+    const credential = lines[3].slice('token '.length);
     await eventually(async () => {
       const refused = await tokens.exchangeApiKey({ apiKey: credential }).then(() => undefined, (error: unknown) => error as GrpcCallError);
       expect(refused?.code).toBe(status.UNAUTHENTICATED);
     });
-    for (const client of [tokens, experiments, queues, jobs, runs, metrics]) client.close();
+    for (const client of [tokens, experiments, queues, jobs, data, runs, metrics]) client.close();
   }, 60_000);
 });

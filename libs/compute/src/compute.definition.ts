@@ -18,7 +18,7 @@ export const computeService = defineService({
   module: ComputeModule,
   grpcServices: [ClusterServiceDesc, QueueServiceDesc, JobServiceDesc],
   workers: [AdmissionWorker, SupervisorWorker],
-  calls: ['tracking', 'governance'],
+  calls: ['tracking', 'governance', 'data'],
   identity: { purpose: "acts for each job's submitter: has governance make the job's credential (MLFLOW_TRACKING_TOKEN) and revoke it when the attempt ends" },
   plugins: {
     compute: {

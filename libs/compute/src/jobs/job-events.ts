@@ -37,7 +37,7 @@ export async function publishJobEvent(outbox: Outbox, tx: EntityManager, job: Jo
       reason: context.reason ?? job.reason,
       runId: job.runId,
       attempt: context.attempt ?? 0,
-      datasetInputs: job.spec.inputs.map((input) => input.reference),
+      datasetInputs: job.spec.inputs.map((input) => input.resolvedReference ?? input.reference),
       experimentId: job.spec.experimentId,
     }),
     projectId: job.projectId,

@@ -6,9 +6,11 @@ import { GPU_TYPE, gpuResource } from '../resources';
 
 /** A dataset version a job reads, as SubmitJob took it. */
 export interface DatasetInputSpec {
-  /** `datasets:/<name>/<n>` or `datasets:/<name>@<tag>`. */
+  /** `datasets:/<name>/<n>` or `datasets:/<name>@<tag>`, as submitted. */
   reference: string;
   mode: 'DOWNLOAD' | 'MOUNT';
+  /** The version it named at submission, `datasets:/<name>/<n>`. */
+  resolvedReference?: string;
 }
 
 /** A job's spec as validated and stored; it never changes after submission. */

@@ -40,7 +40,7 @@ function specToProto(spec: StoredJobSpec): JobSpec {
     replicas: spec.replicas,
     retries: { maxRetries: spec.retries.max, backoff: durationOf(spec.retries.backoffMs) },
     timeout: spec.timeoutMs ? durationOf(spec.timeoutMs) : undefined,
-    inputs: spec.inputs.map((input) => ({ reference: input.reference, mode: DatasetInputMode[input.mode] })),
+    inputs: spec.inputs.map((input) => ({ reference: input.reference, mode: DatasetInputMode[input.mode], resolvedReference: input.resolvedReference ?? '' })),
     experimentId: spec.experimentId,
     priorityClass: spec.priorityClass,
   });

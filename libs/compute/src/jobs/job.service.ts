@@ -26,6 +26,7 @@ import { admissionRequest, validateJobSpec } from './job-spec';
 import { publishJobEvent } from './job-events';
 import { FINAL_STATES, LIVE_ATTEMPT_STATES, STATE_REASONS, type AttemptEntity, type JobEntity, type JobStateName } from './job.entity';
 import { JobRepository } from './job.repository';
+import { DatasetInputs } from './dataset-inputs';
 import { PriorityClasses } from './priority-classes';
 
 /** The resource kind of jobs in permission rules and audit records. */
@@ -63,6 +64,7 @@ export class JobService {
     private readonly queues: QueueRepository,
     private readonly clusters: ClusterService,
     private readonly priorities: PriorityClasses,
+    private readonly inputs: DatasetInputs,
     private readonly audit: AuditRecorder,
     private readonly outbox: Outbox,
     private readonly admission: AdmissionSignal,
@@ -80,7 +82,7 @@ export class JobService {
       throw new InvalidArgumentError("must be 1 to 128 of A-Z, a-z, 0-9, '.', '_', ':' and '-'", 'request_id');
     }
     const priority = this.priorities.resolve(submission.spec?.priorityClass ?? '');
-    const spec = validateJobSpec(submission.spec, { maxReplicas: this.config.maxReplicas, priorityClass: priority.name });
+    const spec = await this.inputs.resolve(caller, submission.projectId, validateJobSpec(submission.spec, { maxReplicas: this.config.maxReplicas, priorityClass: priority.name }));
     const { request, anyGpu } = admissionRequest(spec);
     const job = await this.jobs.transaction(async (tx) => {
       if (submission.requestId !== '') {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ClustersModule } from '../clusters/clusters.module';
 import { QueuesModule } from '../queues/queues.module';
 import { SignalsModule } from '../scheduling/signals.module';
+import { DatasetInputs } from './dataset-inputs';
 import { JobGrpc } from './job.grpc';
 import { JobRepository } from './job.repository';
 import { JobService } from './job.service';
@@ -11,7 +12,7 @@ import { PriorityClasses } from './priority-classes';
 @Module({
   imports: [ClustersModule, QueuesModule, SignalsModule],
   controllers: [JobGrpc],
-  providers: [JobService, JobRepository, PriorityClasses],
+  providers: [JobService, JobRepository, PriorityClasses, DatasetInputs],
   exports: [JobRepository],
 })
 export class JobsModule {}

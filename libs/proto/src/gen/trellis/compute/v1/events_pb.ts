@@ -71,7 +71,8 @@ export type JobEvent = Message<"trellis.compute.v1.JobEvent"> & {
   attempt: number;
 
   /**
-   * dataset_inputs are the job's datasets:/ references as submitted, so lineage can link them to the run.
+   * dataset_inputs are the versions the job reads, as `datasets:/<name>/<n>` (tags resolved at
+   * submission), so lineage can link them to the run.
    *
    * @generated from field: repeated string dataset_inputs = 8;
    */

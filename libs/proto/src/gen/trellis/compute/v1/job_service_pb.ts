@@ -413,7 +413,8 @@ export const JobService: GenService<{
    * replicas out of 1 to max_replicas, resources, retries, timeout, a dataset reference that is not
    * datasets:/...); INVALID_ARGUMENT (PRIORITY_CLASS_NOT_FOUND) for an unknown priority class;
    * NOT_FOUND (QUEUE_NOT_FOUND) for an unknown queue; FAILED_PRECONDITION (GRANT_MISSING) when the
-   * project has no grant on the queue.
+   * project has no grant on the queue; NOT_FOUND (DATASET_INPUT_NOT_FOUND) for a dataset input that
+   * names no version the caller may read (tags are resolved to versions at submission).
    *
    * @generated from rpc trellis.compute.v1.JobService.SubmitJob
    */
