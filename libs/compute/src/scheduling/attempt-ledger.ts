@@ -12,7 +12,8 @@ const ACTOR = 'compute-supervisor';
 export type FinishOutcome = 'job-ended' | 'retrying' | 'attempt-only';
 
 /**
- * The supervisor's writes, each one transaction with its event: an attempt recorded before it is
+ * The supervisor's writes, each one transaction with its event (each locks the job before its
+ * attempt, as CancelJob and the admission loop do, so that no two of them wait for each other): an attempt recorded before it is
  * submitted, its backend id once accepted, its start, and its end with what that means for the
  * job (done, failed, retried after a backoff, or nothing when the job moved on: cancelled or
  * preempted).
@@ -53,10 +54,10 @@ export class AttemptLedger {
   /** Records the backend's id of a submitted attempt: STARTING, and the job too while it is its current one. */
   async submitted(attempt: AttemptEntity, backendJobId: string, credentialId: string): Promise<AttemptEntity | null> {
     return this.jobs.transaction(async (tx) => {
+      const job = await this.jobs.lock(tx, attempt.jobId);
       const current = await this.jobs.lockAttempt(tx, attempt.jobId, attempt.number);
       if (!current || current.state !== 'SUBMITTING') return current;
       await this.jobs.updateAttempt(tx, current, { state: 'STARTING', backendJobId, credentialId });
-      const job = await this.jobs.lock(tx, attempt.jobId);
       if (job?.state === 'ADMITTED') await this.jobs.update(tx, job.id, { state: 'STARTING', reason: STATE_REASONS.starting, updatedAt: Date.now() });
       return { ...current, state: 'STARTING', backendJobId, credentialId };
     });
@@ -65,11 +66,11 @@ export class AttemptLedger {
   /** Records that the attempt runs, and the job with it (with its event) while it is its current one. */
   async running(attempt: AttemptEntity, startedAt: number): Promise<AttemptEntity | null> {
     return this.jobs.transaction(async (tx) => {
+      const job = await this.jobs.lock(tx, attempt.jobId);
       const current = await this.jobs.lockAttempt(tx, attempt.jobId, attempt.number);
       if (!current || !LIVE_ATTEMPT_STATES.includes(current.state)) return null;
       if (current.state === 'RUNNING') return current;
       await this.jobs.updateAttempt(tx, current, { state: 'RUNNING', startedAt });
-      const job = await this.jobs.lock(tx, attempt.jobId);
       if (job && (job.state === 'STARTING' || job.state === 'ADMITTED')) {
         const changes = { state: 'RUNNING' as const, reason: STATE_REASONS.running, updatedAt: Date.now() };
         await this.jobs.update(tx, job.id, changes);
@@ -82,6 +83,7 @@ export class AttemptLedger {
   /** Asks a live attempt to stop (its timeout passed); the supervisor then cancels it on the backend. */
   async requestStop(attempt: AttemptEntity, stop: 'timeout', reason: string): Promise<void> {
     await this.jobs.transaction(async (tx) => {
+      await this.jobs.lock(tx, attempt.jobId);
       const current = await this.jobs.lockAttempt(tx, attempt.jobId, attempt.number);
       if (current && LIVE_ATTEMPT_STATES.includes(current.state) && current.stop === null) await this.jobs.updateAttempt(tx, current, { stop, reason });
     });
@@ -94,6 +96,7 @@ export class AttemptLedger {
    */
   async finish(attempt: AttemptEntity, status: Pick<JobStatus, 'state' | 'message' | 'exitCode' | 'startedAt' | 'finishedAt'>, retry = true): Promise<FinishOutcome> {
     return this.jobs.transaction(async (tx) => {
+      const job = await this.jobs.lock(tx, attempt.jobId);
       const current = await this.jobs.lockAttempt(tx, attempt.jobId, attempt.number);
       if (!current || !LIVE_ATTEMPT_STATES.includes(current.state)) return 'attempt-only';
       const finishedAt = status.finishedAt?.getTime() ?? Date.now();
@@ -102,7 +105,6 @@ export class AttemptLedger {
       const reason = current.stop ? current.reason : (status.message ?? (state === 'SUCCEEDED' ? '' : `ended ${status.state} on the backend`));
       const startedAt = current.startedAt ?? status.startedAt?.getTime() ?? null;
       await this.jobs.updateAttempt(tx, current, { state, startedAt, finishedAt, exitCode: status.exitCode ?? null, reason, stop: null });
-      const job = await this.jobs.lock(tx, attempt.jobId);
       const latest = await this.jobs.latestAttempt(tx, attempt.jobId);
       if (!job || !HOLDING_STATES.includes(job.state) || latest?.number !== current.number) return 'attempt-only';
       // An attempt that ended before its watch saw it run still ran: say so, so the job's events tell its whole story.
