@@ -51,6 +51,9 @@ describe("a job's tracking run (standalone, with the gateway)", () => {
   const saved = { ...process.env };
   let running: RunningProcess;
   let gatewayUrl: string;
+  /** The project and experiment the first spec makes. */
+  let projectId: string;
+  let experimentId: string;
   const address = (name: string) => running.services.find((service) => service.name === name)!.grpcAddress;
 
   beforeAll(async () => {
@@ -88,10 +91,10 @@ describe("a job's tracking run (standalone, with the gateway)", () => {
   it('runs the job in its own run, FINISHED with it, with a credential that is revoked at its end', async () => {
     const tokens = createGrpcClient(TokenServiceDesc, address('governance'));
     const adminToken = async () => (await tokens.exchangeApiKey({ apiKey: ADMIN_KEY })).token;
-    const projectId = (await createGrpcClient(IdentityServiceDesc, address('governance'), { token: await adminToken() }).createProject({ name: 'vision' })).project!.id;
+    projectId = (await createGrpcClient(IdentityServiceDesc, address('governance'), { token: await adminToken() }).createProject({ name: 'vision' })).project!.id;
     const token = await adminToken();
     const experiments = createGrpcClient(ExperimentServiceDesc, address('tracking'), { token });
-    const experimentId = (await experiments.createExperiment({ projectId, name: 'resnet' })).experiment!.id;
+    experimentId = (await experiments.createExperiment({ projectId, name: 'resnet' })).experiment!.id;
     const queues = createGrpcClient(QueueServiceDesc, address('compute'), { token });
     await queues.createQueue({ queue: { name: 'local', cluster: 'local' } });
     await queues.setGrant({ queue: 'local', projectId, quotas: [{ resource: 'cpu', nominal: 8000n }, { resource: 'memory', nominal: 32n * 1024n ** 3n }] });
@@ -147,5 +150,23 @@ describe("a job's tracking run (standalone, with the gateway)", () => {
       expect(refused?.code).toBe(status.UNAUTHENTICATED);
     });
     for (const client of [tokens, experiments, queues, jobs, data, runs, metrics]) client.close();
+  }, 60_000);
+
+  it('sets the run KILLED when a job waiting to retry is cancelled', async () => {
+    const tokens = createGrpcClient(TokenServiceDesc, address('governance'));
+    const token = (await tokens.exchangeApiKey({ apiKey: ADMIN_KEY })).token;
+    const jobs = createGrpcClient(JobServiceDesc, address('compute'), { token });
+    const runs = createGrpcClient(RunServiceDesc, address('tracking'), { token });
+    const { job } = await jobs.submitJob({
+      projectId,
+      queue: 'local',
+      spec: { name: 'flaky', command: ['exit', '3'], experimentId, retries: { maxRetries: 1, backoff: { seconds: 3600n } } },
+    });
+    await eventually(async () => expect((await jobs.getJob({ jobId: job!.id })).job?.reason).toMatch(/^retrying: attempt 1 failed/));
+    const { runId } = (await jobs.getJob({ jobId: job!.id })).job!;
+    expect((await runs.getRun({ runId })).run?.info?.status).toBe(RunStatus.RUNNING);
+    await jobs.cancelJob({ jobId: job!.id });
+    await eventually(async () => expect((await runs.getRun({ runId })).run?.info?.status).toBe(RunStatus.KILLED));
+    for (const client of [tokens, jobs, runs]) client.close();
   }, 60_000);
 });

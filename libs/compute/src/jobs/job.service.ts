@@ -8,6 +8,8 @@ import {
   excerpt,
   FailedPreconditionError,
   InvalidArgumentError,
+  LOGGER,
+  type Logger,
   NotFoundError,
   Outbox,
   pageOf,
@@ -27,6 +29,7 @@ import { publishJobEvent } from './job-events';
 import { FINAL_STATES, LIVE_ATTEMPT_STATES, STATE_REASONS, type AttemptEntity, type JobEntity, type JobStateName } from './job.entity';
 import { JobRepository } from './job.repository';
 import { DatasetInputs } from './dataset-inputs';
+import { JobRuns } from './job-runs';
 import { PriorityClasses } from './priority-classes';
 
 /** The resource kind of jobs in permission rules and audit records. */
@@ -65,11 +68,13 @@ export class JobService {
     private readonly clusters: ClusterService,
     private readonly priorities: PriorityClasses,
     private readonly inputs: DatasetInputs,
+    private readonly runs: JobRuns,
     private readonly audit: AuditRecorder,
     private readonly outbox: Outbox,
     private readonly admission: AdmissionSignal,
     private readonly dispatch: DispatchSignal,
     @Inject(SERVICE_CONFIG) private readonly config: ComputeConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   /** Queues a job, or returns the job an earlier submission with the same request_id queued. */
@@ -154,7 +159,7 @@ export class JobService {
     const job = await this.jobs.transaction(async (tx) => {
       const locked = visible(caller, await this.jobs.lock(tx, id), id);
       caller.assert('update', JOB_KIND, { projectId: locked.projectId, id });
-      if (locked.state === 'CANCELLED') return locked;
+      if (locked.state === 'CANCELLED') return { job: locked, live: false };
       if (FINAL_STATES.includes(locked.state)) {
         throw new FailedPreconditionError(`job ${id} already ${locked.state === 'SUCCEEDED' ? 'succeeded' : 'failed'}; there is nothing to cancel`, { reason: 'JOB_ALREADY_FINISHED' });
       }
@@ -162,15 +167,20 @@ export class JobService {
       const changes = { state: 'CANCELLED' as const, reason, updatedAt: Date.now(), admittedAt: null, admittedRequest: null, borrowing: false };
       await this.jobs.update(tx, id, changes);
       const attempt = await this.jobs.latestAttempt(tx, id);
-      if (attempt && LIVE_ATTEMPT_STATES.includes(attempt.state)) await this.jobs.updateAttempt(tx, attempt, { stop: 'cancel', reason });
+      const live = !!attempt && LIVE_ATTEMPT_STATES.includes(attempt.state);
+      if (attempt && live) await this.jobs.updateAttempt(tx, attempt, { stop: 'cancel', reason });
       const cancelled = { ...locked, ...changes };
       await publishJobEvent(this.outbox, tx, cancelled, 'CANCELLED', { actor: caller.authenticated.id, requestId: caller.requestId, attempt: attempt?.number });
       await this.audit.recordIn(tx, caller);
-      return cancelled;
+      return { job: cancelled, live };
     });
     this.dispatch.wake();
     this.admission.wake();
-    return job;
+    // A live attempt's end sets the run's status (the supervisor); a job waiting for a retry has none to wait for.
+    if (!job.live && job.job.runId !== '') {
+      await this.runs.follow(job.job.id, 'CANCELLED').catch((error: unknown) => this.logger.warn({ job: id, error: String(error) }, "could not set the cancelled job's run KILLED"));
+    }
+    return job.job;
   }
 
   /** The lines of the job's attempt (`attempt` 0: the latest), following it to its end when asked. */

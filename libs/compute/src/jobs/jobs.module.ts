@@ -4,6 +4,7 @@ import { QueuesModule } from '../queues/queues.module';
 import { SignalsModule } from '../scheduling/signals.module';
 import { DatasetInputs } from './dataset-inputs';
 import { JobGrpc } from './job.grpc';
+import { JobRuns } from './job-runs';
 import { JobRepository } from './job.repository';
 import { JobService } from './job.service';
 import { PriorityClasses } from './priority-classes';
@@ -12,7 +13,7 @@ import { PriorityClasses } from './priority-classes';
 @Module({
   imports: [ClustersModule, QueuesModule, SignalsModule],
   controllers: [JobGrpc],
-  providers: [JobService, JobRepository, PriorityClasses, DatasetInputs],
-  exports: [JobRepository],
+  providers: [JobService, JobRepository, PriorityClasses, DatasetInputs, JobRuns],
+  exports: [JobRepository, JobRuns],
 })
 export class JobsModule {}

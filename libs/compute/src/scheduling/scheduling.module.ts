@@ -4,10 +4,9 @@ import { JobsModule } from '../jobs/jobs.module';
 import { QueuesModule } from '../queues/queues.module';
 import { AdmissionWorker } from './admission.worker';
 import { AttemptLedger } from './attempt-ledger';
-import { JobRuns } from './job-runs';
 import { SignalsModule } from './signals.module';
 import { SupervisorWorker } from './supervisor.worker';
 
 /** The admission loop and the supervisor: the service's two workers. */
-@Module({ imports: [ClustersModule, QueuesModule, JobsModule, SignalsModule], providers: [AdmissionWorker, SupervisorWorker, AttemptLedger, JobRuns] })
+@Module({ imports: [ClustersModule, QueuesModule, JobsModule, SignalsModule], providers: [AdmissionWorker, SupervisorWorker, AttemptLedger] })
 export class SchedulingModule {}

@@ -10,7 +10,7 @@ import { AdmissionSignal, DispatchSignal } from './admission-signal';
 import { AttemptLedger } from './attempt-ledger';
 import { backendSpec } from './backend-spec';
 import { failpoint } from './failpoints';
-import { JobRuns } from './job-runs';
+import { JobRuns } from '../jobs/job-runs';
 
 /** Longest wait between two tries to watch an attempt whose backend failed. */
 const MAX_RETRY_MS = 30_000;

@@ -3,8 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { SERVICE_CONFIG, ServiceClients, ServiceIdentity } from '@trellis/platform';
 import { RunServiceDesc, RunStatus, TokenServiceDesc } from '@trellis/proto';
 import type { ComputeConfig } from '../compute.config';
-import type { AttemptEntity, JobEntity, JobStateName } from '../jobs/job.entity';
-import { JobRepository } from '../jobs/job.repository';
+import type { AttemptEntity, JobEntity, JobStateName } from './job.entity';
+import { JobRepository } from './job.repository';
 
 /** How long a job's credential lives at most: governance's limit for a key a platform service makes for a user. */
 const CREDENTIAL_MAX_MS = 30 * 24 * 60 * 60 * 1000;
