@@ -115,6 +115,13 @@ describe.each(serviceDatabases('compute'))('compute through gRPC (%s)', (_databa
     expect((await viewerQueues.listGrants({ queue: 'gpus' })).grants).toEqual([]);
     expect((await admin.listGrants({ queue: 'gpus' })).grants.map(({ projectId }) => projectId)).toEqual(['p2']);
     expect((await failure(admin.setGrant({ queue: 'main', projectId: 'p1', quotas: [{ resource: 'disk', nominal: 1n }] })))?.details).toContain('quotas[0].resource');
+
+    await admin.createQueue({ queue: { name: 'short-lived', cluster: 'gpu-a' } });
+    await admin.setGrant({ queue: 'short-lived', projectId: 'p1', quotas: [{ resource: 'cpu', nominal: 1000n }] });
+    await admin.deleteGrant({ queue: 'short-lived', projectId: 'p1' });
+    expect((await failure(viewerQueues.getGrant({ queue: 'short-lived', projectId: 'p1' })))?.code).toBe(status.NOT_FOUND);
+    await admin.deleteQueue({ name: 'short-lived' });
+    expect((await failure(viewerQueues.getQueue({ name: 'short-lived' })))?.code).toBe(status.NOT_FOUND);
   });
 
   it('refuses a job without a grant, with bad fields, or an unknown priority class, naming what is wrong', async () => {
@@ -160,6 +167,9 @@ describe.each(serviceDatabases('compute'))('compute through gRPC (%s)', (_databa
     const waiting = (await editor.submitJob({ projectId: 'p2', queue: 'gpus', spec: spec({ resources: { gpus: 1, gpuType: 'nvidia-h100' } }) })).job!;
     await eventually(async () => expect((await stateOf(waiting.id)).reason).toMatch(/^waiting: .*gpu\/nvidia-h100/));
     expect((await stateOf(waiting.id)).state).toBe(JobState.QUEUED);
+    const usage = (await admin.getGrant({ queue: 'gpus', projectId: 'p2' })).grant!.usage;
+    expect(usage.find(({ resource }) => resource === 'gpu/nvidia-h100')?.amount).toBe(2n);
+    expect((await failure(admin.deleteQueue({ name: 'gpus' })))?.code).toBe(status.FAILED_PRECONDITION);
     expect((await editor.cancelJob({ jobId: holder.id })).job?.state).toBe(JobState.CANCELLED);
     await untilState(waiting.id, JobState.SUCCEEDED);
     await eventually(async () => expect((await stateOf(holder.id)).attempts[0].state).toBe(AttemptState.CANCELLED));

@@ -57,11 +57,12 @@ export class GrantService {
     return (await this.withUsage([grant]))[0];
   }
 
-  /** The grant, if the caller may read the project; NOT_FOUND `GRANT_NOT_FOUND` otherwise. */
+  /** The grant, if the caller is an org admin or may read the project; NOT_FOUND `GRANT_NOT_FOUND` otherwise. */
   async get(caller: Caller, queue: string, projectId: string): Promise<GrantView> {
     checkRequired(queue, 'queue');
     checkRequired(projectId, 'project_id');
-    const grant = caller.can('read', QUEUE_KIND, { projectId }) ? await this.repository.findGrant(queue, projectId) : null;
+    const mayRead = caller.authenticated.orgAdmin || caller.can('read', QUEUE_KIND, { projectId });
+    const grant = mayRead ? await this.repository.findGrant(queue, projectId) : null;
     if (!grant) throw grantNotFound(queue, projectId);
     return (await this.withUsage([grant]))[0];
   }
