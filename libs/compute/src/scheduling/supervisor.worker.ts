@@ -118,7 +118,11 @@ export class SupervisorWorker implements Worker {
     try {
       ({ jobId: backendJobId } = await backend.submit(backendSpec({ ...job, runId: run.env.MLFLOW_RUN_ID ?? job.runId }, attempt, run.env), { idempotencyKey: attemptKey(attempt) }));
     } catch (error) {
-      if (!(error instanceof TypeError)) throw error;
+      if (!(error instanceof TypeError)) {
+        // The backend is away: the attempt stays SUBMITTING and is submitted again, with a credential of its own then.
+        await this.runs.revoke(job, run.credentialId).catch(() => undefined);
+        throw error;
+      }
       await this.end({ ...attempt, credentialId: run.credentialId }, { jobId: '', state: 'failed', message: `the backend refused the job: ${error.message}` }, false);
       return null;
     }
