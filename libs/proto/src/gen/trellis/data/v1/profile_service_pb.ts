@@ -29,7 +29,9 @@ export type QuantilePoint = Message<"trellis.data.v1.QuantilePoint"> & {
   p: number;
 
   /**
-   * value is the p-quantile (linear interpolation between ranks).
+   * value is the p-quantile, read from 2,000 equal-width bins of the column: within (max - min) /
+   * 2000 of the exact value (linear interpolation between ranks), exact at p 0 and 1 and for
+   * integer columns whose range is under 2,000.
    *
    * @generated from field: double value = 2;
    */
