@@ -1,18 +1,26 @@
 // Submissions through gRPC into the compute service's queue, standalone (SQLite), in one run:
-// BENCH_JOBS (default 5,000) SubmitJob calls, BENCH_CONCURRENCY (default 64) in flight, each a
+// BENCH_JOBS (default 5,000) SubmitJob calls, BENCH_CONCURRENCY (default 64) in flight from a client
+// process of its own (this file again, with BENCH_CLIENT_OF set), each a
 // validated spec written with its event and audit record in one transaction, while the admission
 // loop runs (the grant's nominal quota is 0, so every job stays queued with its reason). Baseline in
 // the same process: the same job rows INSERTed into a SQLite file of their own with better-sqlite3,
 // one transaction per row as SubmitJob commits, no gRPC, no checks, no events. Figures: jobs/s of each
-// and the ratio. Target (issue 14): at least 2,000 jobs/s through gRPC (Slurm, tuned: about 500/s).
+// and the ratio. BENCH_DATABASE=postgres runs the same distributed (PostgreSQL, NATS JetStream) on
+// a fresh database, against INSERTs with plain `pg` on a pool of as many connections as the service
+// has, 64 in flight. Target (issue 14): at least 2,000 jobs/s through gRPC (Slurm, tuned: about 500/s).
 // Run: node tools/bench/run.cjs tools/bench/compute/submit.bench.ts
 import 'reflect-metadata';
 import { computeService } from '@trellis/compute';
 import { definePlugin, z } from '@trellis/plugin-sdk';
 import { MemoryComputeBackend } from '@trellis/plugin-sdk/testing';
+import { createGrpcClient } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
+import { createTestDatabase, testNatsConfig } from '@trellis/testing';
+import { Pool } from 'pg';
 import { JobServiceDesc, QueueServiceDesc } from '@trellis/proto';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -31,6 +39,18 @@ const Database = createRequire(__filename)('better-sqlite3') as new (path: strin
 const JOBS = Number(process.env.BENCH_JOBS ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const TARGET = 2000;
+const POSTGRES = process.env.BENCH_DATABASE === 'postgres';
+/** Connections of the baseline's pool: TypeORM's default pool for PostgreSQL. */
+const POOL_SIZE = 10;
+const JOBS_TABLE =
+  'CREATE TABLE jobs (id varchar(36) PRIMARY KEY, project_id varchar(64), queue varchar(63), request_id varchar(128), spec text, priority integer, replicas integer, request text, any_gpus integer, state varchar(16), reason text, run_id varchar(64), creator_id varchar(256), created_at bigint, updated_at bigint, not_before bigint, admitted_at bigint, admitted_request text, borrowing boolean, UNIQUE (project_id, request_id))';
+
+/** The values of one job row, in the table's column order. */
+const rowOf = (index: number) => {
+  const now = Date.now();
+  const spec = JSON.stringify(jobSpec(index), (_key, value) => (typeof value === 'bigint' ? Number(value) : value));
+  return [randomUUID(), 'p1', 'bench', `bench-${index}`, spec, 100, 1, '{"cpu":2000,"memory":4294967296}', 0, 'QUEUED', 'waiting', '', 'erin', now, now, 0, null, null, false];
+};
 
 const memoryCompute = definePlugin({ manifest: { kind: 'compute', id: 'compute-memory', apiVersion: 'v1' }, configSchema: z.object({}), create: () => new MemoryComputeBackend() });
 
@@ -42,15 +62,10 @@ const jobSpec = (index: number) => ({
   retries: { maxRetries: 2 },
 });
 
-async function viaGrpc(dir: string): Promise<number> {
-  writeFileSync(join(dir, 'trellis.yaml'), 'compute:\n  local:\n    plugin: compute-memory\n');
-  const platform = await TestPlatform.start({ TRELLIS_CONFIG: join(dir, 'trellis.yaml') }, { plugins: [memoryCompute] });
+/** Submits JOBS jobs, CONCURRENCY in flight, to the service at `address` with `token`; returns jobs/s. */
+async function submitAll(address: string, token: string): Promise<number> {
+  const jobs = createGrpcClient(JobServiceDesc, address, { token });
   try {
-    const service = await platform.startService(computeService);
-    const admin = await platform.client(QueueServiceDesc, service.grpcAddress, { sub: 'ada', orgAdmin: true });
-    await admin.createQueue({ queue: { name: 'bench', cluster: 'local' } });
-    await admin.setGrant({ queue: 'bench', projectId: 'p1', quotas: [{ resource: 'cpu', nominal: 0n }] });
-    const jobs = await platform.client(JobServiceDesc, service.grpcAddress, { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' }] });
     for (let i = 0; i < 200; i++) await jobs.submitJob({ projectId: 'p1', queue: 'bench', spec: jobSpec(i) });
     let next = 0;
     const started = performance.now();
@@ -61,6 +76,35 @@ async function viaGrpc(dir: string): Promise<number> {
     );
     return JOBS / ((performance.now() - started) / 1000);
   } finally {
+    jobs.close();
+  }
+}
+
+/** The client in a process of its own, as clients are: this file run with BENCH_CLIENT_OF=<address> and BENCH_TOKEN. */
+async function submitFromAnotherProcess(address: string, token: string): Promise<number> {
+  const child = spawn(process.execPath, [join(__dirname, '..', 'run.cjs'), __filename], {
+    env: { ...process.env, BENCH_CLIENT_OF: address, BENCH_TOKEN: token },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`the client process exited with ${code}`);
+  const rate = /rate (\S+)/.exec(output)?.[1];
+  if (rate === undefined) throw new Error(`the client process printed no rate: ${output}`);
+  return Number(rate);
+}
+
+async function viaGrpc(dir: string, env: Record<string, string>): Promise<number> {
+  writeFileSync(join(dir, 'trellis.yaml'), 'compute:\n  local:\n    plugin: compute-memory\n');
+  const platform = await TestPlatform.start({ TRELLIS_CONFIG: join(dir, 'trellis.yaml'), ...env }, { plugins: [memoryCompute] });
+  try {
+    const service = await platform.startService(computeService);
+    const admin = await platform.client(QueueServiceDesc, service.grpcAddress, { sub: 'ada', orgAdmin: true });
+    await admin.createQueue({ queue: { name: 'bench', cluster: 'local' } });
+    await admin.setGrant({ queue: 'bench', projectId: 'p1', quotas: [{ resource: 'cpu', nominal: 0n }] });
+    return await submitFromAnotherProcess(service.grpcAddress, await platform.keys.mint({ sub: 'erin', bindings: [{ project: 'p1', role: 'editor' }], ttlSeconds: 3600 }));
+  } finally {
     await platform.stop();
   }
 }
@@ -68,14 +112,9 @@ async function viaGrpc(dir: string): Promise<number> {
 function plainInserts(dir: string): number {
   const db = new Database(join(dir, 'baseline.sqlite'));
   db.pragma('journal_mode = WAL');
-  db.exec(
-    'CREATE TABLE jobs (id varchar(36) PRIMARY KEY, project_id varchar(64), queue varchar(63), request_id varchar(128), spec text, priority integer, replicas integer, request text, any_gpus integer, state varchar(16), reason text, run_id varchar(64), creator_id varchar(256), created_at bigint, updated_at bigint, not_before bigint, admitted_at bigint, admitted_request text, borrowing boolean, UNIQUE (project_id, request_id))',
-  );
+  db.exec(JOBS_TABLE);
   const insert = db.prepare(`INSERT INTO jobs VALUES (${Array(19).fill('?').join(', ')})`);
-  const one = db.transaction((index: number) => {
-    const now = Date.now();
-    insert.run(randomUUID(), 'p1', 'bench', `bench-${index}`, JSON.stringify(jobSpec(index), (_key, value) => (typeof value === 'bigint' ? Number(value) : value)), 100, 1, '{"cpu":2000,"memory":4294967296}', 0, 'QUEUED', 'waiting', '', 'erin', now, now, 0, null, null, 0);
-  });
+  const one = db.transaction((index: number) => insert.run(...rowOf(index).map((value) => (value === false ? 0 : value))));
   const started = performance.now();
   for (let i = 0; i < JOBS; i++) one(i);
   const rate = JOBS / ((performance.now() - started) / 1000);
@@ -83,17 +122,52 @@ function plainInserts(dir: string): number {
   return rate;
 }
 
+async function plainPgInserts(url: string): Promise<number> {
+  const pool = new Pool({ connectionString: url, max: POOL_SIZE });
+  try {
+    await pool.query(JOBS_TABLE.replace('CREATE TABLE jobs', 'CREATE TABLE baseline_jobs'));
+    const sql = `INSERT INTO baseline_jobs VALUES (${Array.from({ length: 19 }, (_, i) => `$${i + 1}`).join(', ')})`;
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < JOBS) {
+          const client = await pool.connect();
+          try {
+            await client.query('BEGIN');
+            await client.query(sql, rowOf(next++));
+            await client.query('COMMIT');
+          } finally {
+            client.release();
+          }
+        }
+      }),
+    );
+    return JOBS / ((performance.now() - started) / 1000);
+  } finally {
+    await pool.end();
+  }
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-submit-bench-'));
+  const databases = POSTGRES ? [await createTestDatabase(), await createTestDatabase()] : [];
+  const nats = POSTGRES ? testNatsConfig() : undefined;
   try {
-    console.log(`submissions: ${JOBS} jobs, ${CONCURRENCY} in flight; ${cpus().length} CPUs, load ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
-    const baseline = plainInserts(dir);
-    const grpc = await viaGrpc(dir);
-    console.log(`plain INSERTs (better-sqlite3, a transaction per row): ${baseline.toFixed(0)} jobs/s`);
-    console.log(`SubmitJob through gRPC (SQLite, standalone):           ${grpc.toFixed(0)} jobs/s (target ${TARGET}: ${grpc >= TARGET ? 'met' : 'not met'}; ${(baseline / grpc).toFixed(1)}x the baseline's time per job)`);
+    const where = POSTGRES ? 'PostgreSQL, distributed' : 'SQLite, standalone';
+    console.log(`submissions (${where}): ${JOBS} jobs, ${CONCURRENCY} in flight; ${cpus().length} CPUs, load ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+    const baseline = POSTGRES ? await plainPgInserts(databases[1].config.url) : plainInserts(dir);
+    const env: Record<string, string> = POSTGRES ? { TRELLIS_MODE: 'distributed', TRELLIS_COMPUTE_DATABASE_URL: databases[0].config.url, ...nats?.env } : {};
+    const grpc = await viaGrpc(dir, env);
+    const baselineName = POSTGRES ? `plain INSERTs (pg, ${POOL_SIZE} connections, a transaction per row)` : 'plain INSERTs (better-sqlite3, a transaction per row)';
+    console.log(`${baselineName}: ${baseline.toFixed(0)} jobs/s`);
+    console.log(`SubmitJob through gRPC (${where}): ${grpc.toFixed(0)} jobs/s (target ${TARGET}: ${grpc >= TARGET ? 'met' : 'not met'}; ${(baseline / grpc).toFixed(1)}x the baseline's time per job)`);
   } finally {
+    await nats?.cleanup();
+    for (const database of databases) await database.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-void main();
+if (process.env.BENCH_CLIENT_OF) void submitAll(process.env.BENCH_CLIENT_OF, process.env.BENCH_TOKEN ?? '').then((rate) => console.log(`rate ${rate}`));
+else void main();

@@ -76,9 +76,11 @@ export class JobRepository {
     await tx.update(AttemptEntity, { jobId: attempt.jobId, number: attempt.number }, changes);
   }
 
-  /** Sets why a queued job waits (only while it is still queued). */
-  async setWaitingReason(tx: EntityManager, id: string, reason: string): Promise<void> {
-    await tx.update(JobEntity, { id, state: 'QUEUED' }, { reason });
+  /** Sets why queued jobs wait (those still queued): one statement per 500 jobs, as most jobs of one grant share a reason. */
+  async setWaitingReason(tx: EntityManager, ids: readonly string[], reason: string): Promise<void> {
+    for (let start = 0; start < ids.length; start += 500) {
+      await tx.update(JobEntity, { id: In(ids.slice(start, start + 500)), state: 'QUEUED' }, { reason });
+    }
   }
 
   /** Queued jobs that may be admitted now (their backoff over). */

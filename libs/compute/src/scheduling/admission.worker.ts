@@ -103,10 +103,14 @@ export class AdmissionWorker implements Worker {
         await this.jobs.update(tx, job.id, changes);
         await publishJobEvent(this.outbox, tx, { ...job, ...changes }, 'ADMITTED', { actor: ACTOR });
       }
+      const changed = new Map<string, string[]>();
       for (const waiting of decisions.waiting) {
         if (pending.get(waiting.workloadId)?.reason === waiting.reason) continue;
-        await this.jobs.setWaitingReason(tx, waiting.workloadId, waiting.reason);
+        const ids = changed.get(waiting.reason);
+        if (ids) ids.push(waiting.workloadId);
+        else changed.set(waiting.reason, [waiting.workloadId]);
       }
+      for (const [reason, ids] of changed) await this.jobs.setWaitingReason(tx, ids, reason);
     });
   }
 
