@@ -95,7 +95,7 @@ export class JobService {
         if (earlier) return earlier;
       }
       // A grant implies its queue (a queue's grants go with it): the queue is read only to say which is missing.
-      if (!(await this.queues.findGrant(submission.queue, submission.projectId, tx))) {
+      if (!(await this.queues.hasGrant(tx, submission.queue, submission.projectId))) {
         found(await this.queues.find(submission.queue, tx), submission.queue);
         throw new FailedPreconditionError(`project ${submission.projectId} has no grant on queue ${submission.queue}; an org admin gives one with QueueService/SetGrant`, {
           reason: 'GRANT_MISSING',

@@ -49,6 +49,13 @@ export class QueueRepository {
     return (await tx.count(JobEntity, { where: { queue, state: Not(In([...FINAL_STATES])) }, take: 1 })) > 0;
   }
 
+  /** Whether the project has a grant on the queue: one written-out query, as every submission asks. */
+  async hasGrant(tx: EntityManager, queue: string, projectId: string): Promise<boolean> {
+    const dialect = Dialect.of(tx);
+    const rows = (await tx.query(`SELECT 1 AS found FROM grants WHERE queue = ${dialect.placeholder(1)} AND project_id = ${dialect.placeholder(2)}`, [queue, projectId])) as unknown[];
+    return rows.length > 0;
+  }
+
   findGrant(queue: string, projectId: string, tx?: EntityManager): Promise<GrantEntity | null> {
     return tx ? tx.findOneBy(GrantEntity, { queue, projectId }) : this.transaction((own) => own.findOneBy(GrantEntity, { queue, projectId }));
   }
