@@ -124,6 +124,18 @@ describe.each(serviceDatabases('compute'))('compute through gRPC (%s)', (_databa
     expect((await failure(viewerQueues.getQueue({ name: 'short-lived' })))?.code).toBe(status.NOT_FOUND);
   });
 
+  it("shows another org's admins and members none of the org's queues and grants, and takes none of their jobs", async () => {
+    const otherAdmin = await platform.client(QueueServiceDesc, service.grpcAddress, { sub: 'olga', org: 'org-2', orgAdmin: true });
+    expect((await failure(otherAdmin.getQueue({ name: 'main' })))?.code).toBe(status.NOT_FOUND);
+    expect((await otherAdmin.listQueues({})).queues).toEqual([]);
+    expect((await failure(otherAdmin.getGrant({ queue: 'main', projectId: 'p1' })))?.code).toBe(status.NOT_FOUND);
+    expect((await otherAdmin.listGrants({ queue: 'main' })).grants).toEqual([]);
+    expect((await failure(otherAdmin.setGrant({ queue: 'main', projectId: 'p7', quotas: [] })))?.code).toBe(status.NOT_FOUND);
+    expect((await failure(otherAdmin.deleteQueue({ name: 'main' })))?.code).toBe(status.NOT_FOUND);
+    const otherEditor = await platform.client(JobServiceDesc, service.grpcAddress, { sub: 'otto', org: 'org-2', bindings: [{ project: 'p1', role: 'editor' }] });
+    expect((await failure(otherEditor.submitJob({ projectId: 'p1', queue: 'main', spec: spec({}) })))?.code).toBe(status.NOT_FOUND);
+  });
+
   it('refuses a job without a grant, with bad fields, or an unknown priority class, naming what is wrong', async () => {
     const ungranted = await failure(editor.submitJob({ projectId: 'p2', queue: 'main', spec: spec({}) }));
     expect(ungranted?.code).toBe(status.FAILED_PRECONDITION);

@@ -95,8 +95,8 @@ export class JobService {
         if (earlier) return earlier;
       }
       // A grant implies its queue (a queue's grants go with it): the queue is read only to say which is missing.
-      if (!(await this.queues.hasGrant(tx, submission.queue, submission.projectId))) {
-        found(await this.queues.find(submission.queue, tx), submission.queue);
+      if (!(await this.queues.hasGrant(tx, caller.authenticated.orgId, submission.queue, submission.projectId))) {
+        found(await this.queues.find(submission.queue, tx), submission.queue, caller);
         throw new FailedPreconditionError(`project ${submission.projectId} has no grant on queue ${submission.queue}; an org admin gives one with QueueService/SetGrant`, {
           reason: 'GRANT_MISSING',
           resource: `queues/${excerpt(submission.queue)}/grants/${excerpt(submission.projectId)}`,

@@ -45,7 +45,7 @@ export class GrantService {
     checkRequired(projectId, 'project_id');
     const checked = checkQuotas(quotas);
     const grant = await this.repository.transaction(async (tx) => {
-      found(await this.repository.lock(tx, queue), queue);
+      found(await this.repository.lock(tx, queue), queue, caller);
       const now = Date.now();
       const existing = await this.repository.findGrant(queue, projectId, tx);
       const saved: GrantEntity = { queue, projectId, quotas: checked, createdAt: existing?.createdAt ?? now, updatedAt: now };
@@ -63,7 +63,7 @@ export class GrantService {
     checkRequired(projectId, 'project_id');
     const mayRead = caller.authenticated.orgAdmin || caller.can('read', QUEUE_KIND, { projectId });
     const grant = mayRead ? await this.repository.findGrant(queue, projectId) : null;
-    if (!grant) throw grantNotFound(queue, projectId);
+    if (!grant || (await this.repository.find(queue))?.orgId !== caller.authenticated.orgId) throw grantNotFound(queue, projectId);
     return (await this.withUsage([grant]))[0];
   }
 
@@ -75,7 +75,7 @@ export class GrantService {
     const after = decodePageToken(query.pageToken, listing);
     const readable = caller.projectsWhere('read', QUEUE_KIND);
     const projectIds = readable === 'all' ? (query.projectId ? [query.projectId] : undefined) : readable.filter((id) => query.projectId === '' || id === query.projectId);
-    const rows = await this.repository.pageGrants({ queue: query.queue || undefined, projectIds }, after, size + 1);
+    const rows = await this.repository.pageGrants({ orgId: caller.authenticated.orgId, queue: query.queue || undefined, projectIds }, after, size + 1);
     const { items, nextPageToken } = pageOf(rows, size, (grant) => `${grant.queue}\0${grant.projectId}`, listing);
     return { grants: await this.withUsage(items), nextPageToken };
   }
@@ -84,7 +84,7 @@ export class GrantService {
   async delete(caller: Caller, queue: string, projectId: string): Promise<void> {
     assertOrgAdmin(caller, queue);
     await this.repository.transaction(async (tx) => {
-      if (!(await this.repository.findGrant(queue, projectId, tx))) throw grantNotFound(queue, projectId);
+      if ((await this.repository.find(queue, tx))?.orgId !== caller.authenticated.orgId || !(await this.repository.findGrant(queue, projectId, tx))) throw grantNotFound(queue, projectId);
       await this.repository.deleteGrant(tx, queue, projectId);
       await this.audit.recordIn(tx, caller);
     });

@@ -9,6 +9,10 @@ export class QueueEntity {
   @PrimaryColumn('varchar', { length: 63 })
   name!: string;
 
+  /** The org whose admins made it; only its principals see it, and only its projects' jobs run on it. */
+  @Column('varchar', { name: 'org_id', length: 64 })
+  orgId!: string;
+
   /** The compute instance its jobs run on. */
   @Column('varchar', { length: 128 })
   cluster!: string;

@@ -56,14 +56,14 @@ export class QueueGrpc {
 
   @GrpcMethod('QueueService', 'GetQueue')
   @Authenticated('read', QUEUE_KIND)
-  async getQueue(request: GetQueueRequest): Promise<GetQueueResponse> {
-    return create(GetQueueResponseSchema, { queue: queueToProto(await this.queues.get(request.name)) });
+  async getQueue(request: GetQueueRequest, metadata: Metadata): Promise<GetQueueResponse> {
+    return create(GetQueueResponseSchema, { queue: queueToProto(await this.queues.get(callerOf(metadata), request.name)) });
   }
 
   @GrpcMethod('QueueService', 'ListQueues')
   @Authenticated('read', QUEUE_KIND)
-  async listQueues(request: ListQueuesRequest): Promise<ListQueuesResponse> {
-    const page = await this.queues.list(request.pageSize, request.pageToken);
+  async listQueues(request: ListQueuesRequest, metadata: Metadata): Promise<ListQueuesResponse> {
+    const page = await this.queues.list(callerOf(metadata), request.pageSize, request.pageToken);
     return create(ListQueuesResponseSchema, { queues: page.queues.map(queueToProto), nextPageToken: page.nextPageToken });
   }
 

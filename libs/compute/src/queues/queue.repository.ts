@@ -29,9 +29,9 @@ export class QueueRepository {
     return this.transaction((tx) => tx.find(QueueEntity, { order: { name: 'ASC' } }));
   }
 
-  /** Up to `limit` queues in name order after `after`. */
-  page(after: string | undefined, limit: number): Promise<QueueEntity[]> {
-    return this.transaction((tx) => tx.find(QueueEntity, { where: after === undefined ? {} : { name: MoreThan(after) }, order: { name: 'ASC' }, take: limit }));
+  /** Up to `limit` of the org's queues in name order after `after`. */
+  page(orgId: string, after: string | undefined, limit: number): Promise<QueueEntity[]> {
+    return this.transaction((tx) => tx.find(QueueEntity, { where: after === undefined ? { orgId } : { orgId, name: MoreThan(after) }, order: { name: 'ASC' }, take: limit }));
   }
 
   async save(tx: EntityManager, queue: QueueEntity): Promise<void> {
@@ -49,10 +49,14 @@ export class QueueRepository {
     return (await tx.count(JobEntity, { where: { queue, state: Not(In([...FINAL_STATES])) }, take: 1 })) > 0;
   }
 
-  /** Whether the project has a grant on the queue: one written-out query, as every submission asks. */
-  async hasGrant(tx: EntityManager, queue: string, projectId: string): Promise<boolean> {
-    const dialect = Dialect.of(tx);
-    const rows = (await tx.query(`SELECT 1 AS found FROM grants WHERE queue = ${dialect.placeholder(1)} AND project_id = ${dialect.placeholder(2)}`, [queue, projectId])) as unknown[];
+  /** Whether the project has a grant on the org's queue: one written-out query, as every submission asks. */
+  async hasGrant(tx: EntityManager, orgId: string, queue: string, projectId: string): Promise<boolean> {
+    const [first, second, third] = [1, 2, 3].map((index) => Dialect.of(tx).placeholder(index));
+    const rows = (await tx.query(`SELECT 1 AS found FROM grants g JOIN queues q ON q.name = g.queue WHERE g.queue = ${first} AND g.project_id = ${second} AND q.org_id = ${third}`, [
+      queue,
+      projectId,
+      orgId,
+    ])) as unknown[];
     return rows.length > 0;
   }
 
@@ -65,10 +69,16 @@ export class QueueRepository {
     return this.transaction((tx) => tx.find(GrantEntity));
   }
 
-  /** Up to `limit` grants of the filter, by queue then project, after the position `after` (`<queue>\0<project>`). */
-  pageGrants(filter: { queue?: string; projectIds?: readonly string[] }, after: string | undefined, limit: number): Promise<GrantEntity[]> {
+  /** Up to `limit` grants on the org's queues that match the filter, by queue then project, after the position `after` (`<queue>\0<project>`). */
+  pageGrants(filter: { orgId: string; queue?: string; projectIds?: readonly string[] }, after: string | undefined, limit: number): Promise<GrantEntity[]> {
     return this.transaction((tx) => {
-      const query = tx.createQueryBuilder(GrantEntity, 'g').orderBy('g.queue', 'ASC').addOrderBy('g.project_id', 'ASC').take(limit);
+      const query = tx
+        .createQueryBuilder(GrantEntity, 'g')
+        .innerJoin(QueueEntity, 'q', 'q.name = g.queue')
+        .where('q.org_id = :orgId', { orgId: filter.orgId })
+        .orderBy('g.queue', 'ASC')
+        .addOrderBy('g.project_id', 'ASC')
+        .take(limit);
       if (filter.queue !== undefined) query.andWhere('g.queue = :queue', { queue: filter.queue });
       if (filter.projectIds !== undefined) query.andWhere(filter.projectIds.length ? 'g.project_id IN (:...projects)' : '1 = 0', { projects: filter.projectIds });
       if (after !== undefined) {

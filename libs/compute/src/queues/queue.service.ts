@@ -66,23 +66,23 @@ export class QueueService {
     return this.repository.transaction(async (tx) => {
       if (await this.repository.find(input.name, tx)) throw new AlreadyExistsError(`a queue is already named "${input.name}"`, { reason: 'QUEUE_NAME_TAKEN' });
       const now = Date.now();
-      const queue: QueueEntity = { ...input, creatorId: caller.authenticated.id, createdAt: now, updatedAt: now };
+      const queue: QueueEntity = { ...input, orgId: caller.authenticated.orgId, creatorId: caller.authenticated.id, createdAt: now, updatedAt: now };
       await this.repository.save(tx, queue);
       await this.audit.recordIn(tx, caller, { id: queue.name, projectId: '', name: queueResource(queue.name) });
       return queue;
     });
   }
 
-  /** The queue; NOT_FOUND `QUEUE_NOT_FOUND` when there is none. */
-  async get(name: string): Promise<QueueEntity> {
-    return found(await this.repository.find(name), name);
+  /** The queue, if it is the caller's org's; NOT_FOUND `QUEUE_NOT_FOUND` otherwise. */
+  async get(caller: Caller, name: string): Promise<QueueEntity> {
+    return found(await this.repository.find(name), name, caller);
   }
 
-  /** A page of queues in name order. */
-  async list(pageSize: number, pageToken: string): Promise<QueuePage> {
+  /** A page of the caller's org's queues in name order. */
+  async list(caller: Caller, pageSize: number, pageToken: string): Promise<QueuePage> {
     const size = pageSizeOf(pageSize);
     const after = decodePageToken(pageToken);
-    const { items, nextPageToken } = pageOf(await this.repository.page(after, size + 1), size, (queue) => queue.name);
+    const { items, nextPageToken } = pageOf(await this.repository.page(caller.authenticated.orgId, after, size + 1), size, (queue) => queue.name);
     return { queues: items, nextPageToken };
   }
 
@@ -93,7 +93,7 @@ export class QueueService {
     if (mask.has('cohort')) checkCohort(input.cohort);
     if (mask.has('description')) checkDescription(input.description);
     const queue = await this.repository.transaction(async (tx) => {
-      const stored = found(await this.repository.lock(tx, input.name), input.name);
+      const stored = found(await this.repository.lock(tx, input.name), input.name, caller);
       if (mask.has('cohort')) stored.cohort = input.cohort;
       if (mask.has('preemption')) Object.assign(stored, { reclaimWithinCohort: input.reclaimWithinCohort, withinQueue: input.withinQueue });
       if (mask.has('description')) stored.description = input.description;
@@ -110,7 +110,7 @@ export class QueueService {
   async delete(caller: Caller, name: string): Promise<void> {
     assertOrgAdmin(caller, name);
     await this.repository.transaction(async (tx) => {
-      found(await this.repository.lock(tx, name), name);
+      found(await this.repository.lock(tx, name), name, caller);
       if (await this.repository.hasLiveJobs(tx, name)) {
         throw new FailedPreconditionError(`queue ${name} still has jobs that are not finished; cancel them or wait for them first`, { reason: 'QUEUE_HAS_JOBS' });
       }
@@ -132,9 +132,9 @@ export function assertOrgAdmin(caller: Caller, queue: string): void {
   throw new PermissionDeniedError(`${caller.authenticated.id} may not change queues or grants: only org admins may`, { reason: 'ORG_ADMIN_REQUIRED', resource: queueResource(queue) });
 }
 
-/** The queue, or NOT_FOUND `QUEUE_NOT_FOUND`. */
-export function found(queue: QueueEntity | null, name: string): QueueEntity {
-  if (queue) return queue;
+/** The queue, if it is the caller's org's; NOT_FOUND `QUEUE_NOT_FOUND` otherwise (another org's queues look missing). */
+export function found(queue: QueueEntity | null, name: string, caller: Caller): QueueEntity {
+  if (queue && queue.orgId === caller.authenticated.orgId) return queue;
   throw new NotFoundError(`no queue is named "${excerpt(name)}"`, { reason: 'QUEUE_NOT_FOUND', resource: queueResource(name) });
 }
 

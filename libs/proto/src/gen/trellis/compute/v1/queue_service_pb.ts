@@ -462,10 +462,10 @@ export const DeleteGrantResponseSchema: GenMessage<DeleteGrantResponse> = /*@__P
   messageDesc(file_trellis_compute_v1_queue_service, 17);
 
 /**
- * QueueService keeps the queues (one per cluster and purpose, the org's) and the grants that let
- * projects use them. Org admins create, change and delete queues and grants; any caller may read
- * queues, and a project's members read its grants. Any call can also answer UNAUTHENTICATED,
- * UNAVAILABLE and INTERNAL.
+ * QueueService keeps the queues (one per cluster and purpose, each an org's) and the grants that let
+ * projects use them. The org's admins create, change and delete its queues and grants; its
+ * principals read its queues, and a project's members read its grants; another org's queues look
+ * missing (NOT_FOUND). Any call can also answer UNAUTHENTICATED, UNAVAILABLE and INTERNAL.
  *
  * @generated from service trellis.compute.v1.QueueService
  */
