@@ -1,10 +1,17 @@
 /** A promise that settles at the next change of something, made anew at each change. */
 export class Changes {
-  next!: Promise<void>;
+  /** Whether anyone took `next` since the last change: a change that nobody waits for need not be looked into. */
+  awaited = false;
+  private promise!: Promise<void>;
   private wake!: () => void;
 
   constructor() {
     this.renew();
+  }
+
+  get next(): Promise<void> {
+    this.awaited = true;
+    return this.promise;
   }
 
   notify(): void {
@@ -14,7 +21,8 @@ export class Changes {
   }
 
   private renew(): void {
-    this.next = new Promise((resolve) => (this.wake = resolve));
+    this.awaited = false;
+    this.promise = new Promise((resolve) => (this.wake = resolve));
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { link, mkdir, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobState, ResourceRequest } from '@trellis/plugin-sdk';
 import type { ProcessGroup } from './process-groups';
@@ -112,15 +112,15 @@ export class JobFiles {
     return (await readdir(this.jobsDir)).filter((name) => ID_PATTERN.test(name));
   }
 
-  record(jobId: string): Promise<JobRecord | undefined> {
+  record(jobId: string): JobRecord | undefined {
     return readJson(join(this.dir(jobId), 'job.json'));
   }
 
-  final(jobId: string): Promise<FinalRecord | undefined> {
+  final(jobId: string): FinalRecord | undefined {
     return readJson(join(this.dir(jobId), 'final.json'));
   }
 
-  gpus(jobId: string): Promise<string[][] | undefined> {
+  gpus(jobId: string): string[][] | undefined {
     return readJson(join(this.dir(jobId), 'gpus.json'));
   }
 
@@ -139,7 +139,7 @@ export class JobFiles {
       return final;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      return (await this.final(jobId)) as FinalRecord;
+      return this.final(jobId) as FinalRecord;
     } finally {
       await unlink(temp);
     }
@@ -150,33 +150,42 @@ export class JobFiles {
     await writeFile(join(this.dir(jobId), 'reaped'), '');
   }
 
-  async reaped(jobId: string): Promise<boolean> {
-    return (await stat(join(this.dir(jobId), 'reaped')).catch(() => undefined)) !== undefined;
+  reaped(jobId: string): boolean {
+    return existsSync(join(this.dir(jobId), 'reaped'));
   }
 
-  async replicas(jobId: string, count: number): Promise<ReplicaFacts[]> {
-    const names = new Set(await readdir(this.dir(jobId)));
-    return Promise.all(
-      Array.from({ length: count }, async (_, replica): Promise<ReplicaFacts> => {
-        const facts: ReplicaFacts = {};
-        const path = this.replicaPath(jobId, replica);
-        if (names.has(`replica-${replica}.pid`)) facts.group = await written(`${path}.pid`, (text, atMs) => ({ pgid: Number(text), recordedAtMs: atMs }));
-        if (names.has(`replica-${replica}.exit`)) facts.exit = await written(`${path}.exit`, (text, atMs) => ({ code: Number(text), atMs }));
-        return facts;
-      }),
-    );
+  /**
+   * What the replicas' files say now. Synchronous: every check of a job reads them, a replica's start
+   * among the first, and a few reads of small files take less than their trips through libuv's
+   * thread pool, whose threads would compete with the starting replica for the CPUs.
+   */
+  replicas(jobId: string, count: number): ReplicaFacts[] {
+    const names = new Set(readdirSync(this.dir(jobId)));
+    return Array.from({ length: count }, (_, replica): ReplicaFacts => {
+      const facts: ReplicaFacts = {};
+      const path = this.replicaPath(jobId, replica);
+      if (names.has(`replica-${replica}.pid`)) facts.group = written(`${path}.pid`, (text, atMs) => ({ pgid: Number(text), recordedAtMs: atMs }));
+      if (names.has(`replica-${replica}.exit`)) facts.exit = written(`${path}.exit`, (text, atMs) => ({ code: Number(text), atMs }));
+      return facts;
+    });
   }
 }
 
 /** A number the wrapper wrote, with when; undefined while the file is still empty or gone. */
-async function written<T>(path: string, make: (text: string, atMs: number) => T): Promise<T | undefined> {
-  const [text, info] = await Promise.all([readFile(path, 'utf8').catch(() => ''), stat(path).catch(() => undefined)]);
-  return /^\d+\n?$/.test(text) && info ? make(text.trim(), info.mtimeMs) : undefined;
+function written<T>(path: string, make: (text: string, atMs: number) => T): T | undefined {
+  try {
+    const { mtimeMs } = statSync(path);
+    const text = readFileSync(path, 'utf8');
+    return /^\d+\n?$/.test(text) ? make(text.trim(), mtimeMs) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
-async function readJson<T>(path: string): Promise<T | undefined> {
+/** Synchronous, as `replicas`: small files, read at every check of a job. */
+function readJson<T>(path: string): T | undefined {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;

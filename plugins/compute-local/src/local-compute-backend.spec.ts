@@ -252,6 +252,21 @@ describe('compute-local GPUs', () => {
     expect((await waitForLine(compute, waiting, /^\[(.*)\]$/))[1]).toBe(freed);
   });
 
+  it('tells a watcher the moment a job that waited for a GPU runs, not at the next periodic check', async () => {
+    const compute = await instance({ nvidiaSmi, pollIntervalMs: 60_000 });
+    const a = await submit(compute, gpuJob('a', 1));
+    await submit(compute, gpuJob('b', 1));
+    const waiting = await submit(compute, gpuJob('waits', 1));
+    const states = compute.watch(waiting)[Symbol.asyncIterator]();
+    expect((await states.next()).value).toMatchObject({ state: 'pending' });
+    const next = states.next();
+
+    await compute.cancel(a);
+
+    expect((await next).value).toMatchObject({ state: 'running' });
+    await states.return?.();
+  });
+
   it('refuses a job that asks for more GPUs than the host has, or a type it has not', async () => {
     const compute = await instance({ nvidiaSmi });
     await expect(compute.submit({ ...gpuJob('many', 2), replicas: 2 }, { idempotencyKey: 'many' })).rejects.toThrow(/asks for 4 GPUs in all .* this host has 2/);

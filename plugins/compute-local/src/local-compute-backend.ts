@@ -208,7 +208,7 @@ export class LocalComputeBackend implements ComputeBackend {
   /** Takes over the jobs in `workDir`: reaps the ended, starts replicas that never started, queues jobs waiting for GPUs. */
   private async recover(): Promise<void> {
     const jobs: LocalJob[] = [];
-    for (const jobId of await this.files.jobIds()) if (!(await this.files.reaped(jobId))) jobs.push(await this.load(jobId));
+    for (const jobId of await this.files.jobIds()) if (!this.files.reaped(jobId)) jobs.push(await this.load(jobId));
     jobs.sort((a, b) => a.record.createdAt.localeCompare(b.record.createdAt));
     for (const job of jobs) {
       await job.refresh();
@@ -222,11 +222,9 @@ export class LocalComputeBackend implements ComputeBackend {
   private async load(jobId: string): Promise<LocalJob> {
     const known = this.jobs.get(jobId);
     if (known) return known;
-    const record = JobFiles.isJobId(jobId) ? await this.files.record(jobId) : undefined;
+    const record = JobFiles.isJobId(jobId) ? this.files.record(jobId) : undefined;
     if (!record) throw new JobNotFoundError(jobId);
-    const [gpus, final, reaped] = await Promise.all([this.files.gpus(jobId), this.files.final(jobId), this.files.reaped(jobId)]);
-    const loaded = this.jobs.get(jobId);
-    if (loaded) return loaded;
+    const [gpus, final, reaped] = [this.files.gpus(jobId), this.files.final(jobId), this.files.reaped(jobId)];
     if (!reaped) this.hold(jobId, gpus);
     return this.track(record, gpus, final, reaped);
   }
@@ -241,12 +239,16 @@ export class LocalComputeBackend implements ComputeBackend {
     return job;
   }
 
-  /** Wakes log readers when the job's files change, and checks the job when a replica started or ended. */
+  /**
+   * Wakes log readers when the job's files change, and checks the job when a replica ended, or
+   * started while someone waits for its state: a check is work that would compete with the
+   * starting replica for the CPUs, and a later look at the job reads its state from the files.
+   */
   private watchFiles(job: LocalJob): FSWatcher | undefined {
     try {
       const watcher = watch(this.files.dir(job.record.jobId), (_event, name) => {
         job.output.notify();
-        if (name && /\.(pid|exit)$/.test(name)) this.check(job);
+        if (name?.endsWith('.exit') || (name?.endsWith('.pid') && job.states.awaited)) this.check(job);
       });
       watcher.on('error', () => watcher.close());
       return watcher;
@@ -269,12 +271,16 @@ export class LocalComputeBackend implements ComputeBackend {
 
   /** The job's status from its files; settles it when they say it ended. */
   private async refresh(job: LocalJob): Promise<JobStatus> {
-    job.final ??= await this.files.final(job.record.jobId);
+    const { jobId } = job.record;
+    job.final ??= this.files.final(jobId);
+    let facts: ReplicaFacts[] = [];
     if (!job.final) {
-      const ended = await this.ending(job);
+      let alive: boolean[];
+      ({ facts, alive } = await this.observe(job));
+      const ended = ending(facts, alive);
       if (ended) await this.settle(job, ended);
     }
-    const status = job.final ? finalStatus(job.record.jobId, job.final) : await this.liveStatus(job);
+    const status = job.final ? finalStatus(jobId, job.final) : this.liveStatus(job, facts);
     if (JSON.stringify(status) !== JSON.stringify(job.status)) {
       job.status = status;
       job.states.notify();
@@ -282,29 +288,19 @@ export class LocalComputeBackend implements ComputeBackend {
     return status;
   }
 
-  /** How the job ended, when its replicas say it did: the first to fail, or all succeeded. */
-  private async ending(job: LocalJob): Promise<FinalRecord | undefined> {
+  /** What the replicas' files say, and which replicas run. */
+  private async observe(job: LocalJob): Promise<{ facts: ReplicaFacts[]; alive: boolean[] }> {
     const { jobId, replicas } = job.record;
-    let facts = await this.files.replicas(jobId, replicas);
+    const facts = this.files.replicas(jobId, replicas);
     const alive = await Promise.all(facts.map((fact) => !fact.exit && fact.group !== undefined && groupAlive(fact.group.pgid, fact.group.recordedAtMs)));
     // A wrapper writes its exit code before it exits: read again what a dead one left.
-    if (facts.some((fact, i) => fact.group && !fact.exit && !alive[i])) facts = await this.files.replicas(jobId, replicas);
-    const now = new Date().toISOString();
-    const startedAt = startOf(facts)?.toISOString();
-    const failed = facts
-      .map((fact, replica) => ({ replica, exit: fact.exit }))
-      .filter(({ exit }) => exit && exit.code !== 0)
-      .sort((a, b) => (a.exit?.atMs ?? 0) - (b.exit?.atMs ?? 0))[0];
-    if (failed?.exit) return { state: 'failed', exitCode: failed.exit.code, message: `replica ${failed.replica} exited with code ${failed.exit.code}`, startedAt, finishedAt: now };
-    const lost = facts.findIndex((fact, i) => fact.group && !fact.exit && !alive[i]);
-    if (lost >= 0) return { state: 'failed', message: `replica ${lost} ended without an exit code: its processes were killed from outside Trellis`, startedAt, finishedAt: now };
-    if (facts.every((fact) => fact.exit?.code === 0)) return { state: 'succeeded', exitCode: 0, startedAt, finishedAt: now };
-    return undefined;
+    if (facts.some((fact, i) => fact.group && !fact.exit && !alive[i])) return { facts: this.files.replicas(jobId, replicas), alive };
+    return { facts, alive };
   }
 
-  private async liveStatus(job: LocalJob): Promise<JobStatus> {
+  private liveStatus(job: LocalJob, facts: readonly ReplicaFacts[]): JobStatus {
     const { jobId } = job.record;
-    const startedAt = startOf(await this.files.replicas(jobId, job.record.replicas));
+    const startedAt = startOf(facts);
     if (startedAt) return { jobId, state: 'running', startedAt };
     return this.waiting.includes(job) ? { jobId, state: 'pending', message: this.waitingFor(job) } : { jobId, state: 'pending' };
   }
@@ -330,7 +326,7 @@ export class LocalComputeBackend implements ComputeBackend {
     if (index >= 0) this.waiting.splice(index, 1);
     job.reaped ??= (async () => {
       const { jobId, replicas } = job.record;
-      const groups = (await this.files.replicas(jobId, replicas)).flatMap((fact) => (fact.group ? [fact.group] : []));
+      const groups = this.files.replicas(jobId, replicas).flatMap((fact) => (fact.group ? [fact.group] : []));
       await killGroups(groups, this.options.killGraceMs);
       this.release(jobId, job.gpus);
       await this.files.markReaped(jobId);
@@ -354,7 +350,7 @@ export class LocalComputeBackend implements ComputeBackend {
 
   /** Starts the replicas of an accepted job that have no process yet (an instance died before it started them). */
   private async startMissing(job: LocalJob): Promise<void> {
-    const facts = await this.files.replicas(job.record.jobId, job.record.replicas);
+    const facts = this.files.replicas(job.record.jobId, job.record.replicas);
     this.startReplicas(
       job,
       facts.flatMap((fact, replica) => (fact.group ? [] : [replica])),
@@ -429,6 +425,21 @@ function isPlainString(value: unknown): value is string {
 
 function bytes(strings: readonly string[]): number {
   return strings.reduce((sum, text) => sum + Buffer.byteLength(text) + 1, 0);
+}
+
+/** How the job ended, when its replicas say it did: the first to fail, or all succeeded. */
+function ending(facts: readonly ReplicaFacts[], alive: readonly boolean[]): FinalRecord | undefined {
+  const now = new Date().toISOString();
+  const startedAt = startOf(facts)?.toISOString();
+  const failed = facts
+    .map((fact, replica) => ({ replica, exit: fact.exit }))
+    .filter(({ exit }) => exit && exit.code !== 0)
+    .sort((a, b) => (a.exit?.atMs ?? 0) - (b.exit?.atMs ?? 0))[0];
+  if (failed?.exit) return { state: 'failed', exitCode: failed.exit.code, message: `replica ${failed.replica} exited with code ${failed.exit.code}`, startedAt, finishedAt: now };
+  const lost = facts.findIndex((fact, i) => fact.group && !fact.exit && !alive[i]);
+  if (lost >= 0) return { state: 'failed', message: `replica ${lost} ended without an exit code: its processes were killed from outside Trellis`, startedAt, finishedAt: now };
+  if (facts.every((fact) => fact.exit?.code === 0)) return { state: 'succeeded', exitCode: 0, startedAt, finishedAt: now };
+  return undefined;
 }
 
 /** When the first replica started: when the first wrapper recorded its pid. */

@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Linux's USER_HZ, the unit of a process's start time in /proc/<pid>/stat (100 on every architecture Node runs on). */
@@ -14,17 +15,22 @@ interface ProcStat {
   startTicks: number;
 }
 
-async function procStat(pid: string | number): Promise<ProcStat | undefined> {
-  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
+/** Synchronous: /proc is read from memory, faster than a trip through libuv's thread pool. */
+function procStat(pid: string | number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return { state: fields[0] ?? '', pgrp: Number(fields[2]), startTicks: Number(fields[19]) };
 }
 
-let bootTimeMs: Promise<number> | undefined;
+let bootTimeMs: number | undefined;
 
-function bootTime(): Promise<number> {
-  bootTimeMs ??= readFile('/proc/stat', 'utf8').then((text) => Number(/^btime (\d+)$/m.exec(text)?.[1]) * 1000);
+function bootTime(): number {
+  bootTimeMs ??= Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]) * 1000;
   return bootTimeMs;
 }
 
@@ -35,8 +41,8 @@ function bootTime(): Promise<number> {
  */
 export async function groupAlive(pgid: number, recordedAtMs: number): Promise<boolean> {
   if (!signalGroup(pgid, 0)) return false;
-  const leader = await procStat(pgid);
-  if (leader && leader.state !== 'Z') return (await bootTime()) + (leader.startTicks * 1000) / CLOCK_TICKS_PER_SECOND <= recordedAtMs + START_TOLERANCE_MS;
+  const leader = procStat(pgid);
+  if (leader && leader.state !== 'Z') return bootTime() + (leader.startTicks * 1000) / CLOCK_TICKS_PER_SECOND <= recordedAtMs + START_TOLERANCE_MS;
   // Without its leader a group keeps its id, and Linux gives no new process that pid while it lives.
   return liveMemberOf(pgid);
 }
@@ -44,7 +50,7 @@ export async function groupAlive(pgid: number, recordedAtMs: number): Promise<bo
 async function liveMemberOf(pgid: number): Promise<boolean> {
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    const stat = await procStat(name);
+    const stat = procStat(name);
     if (stat?.pgrp === pgid && stat.state !== 'Z') return true;
   }
   return false;

@@ -7,16 +7,16 @@ import { join } from 'node:path';
  * (a restarted instance that could not know whether the last one started it) only one runs the
  * command; it runs nothing once the job is final; it sends the command's output to the replica's
  * files; and it writes the command's exit code when the command ends, so an instance started later
- * still learns it.
+ * still learns it. Its stdin and stderr are /dev/null already (spawn's `stdio: 'ignore'`).
  */
 const WRAPPER = [
   'r="$0/replica-$1"',
   'shift',
   'set -C',
-  'echo $$ 2>/dev/null >"$r.pid" || exit 0',
+  'echo $$ >"$r.pid" || exit 0',
   'set +C',
   '[ -e "$0/final.json" ] && exit 0',
-  'exec >>"$r.stdout" 2>>"$r.stderr" </dev/null',
+  'exec >>"$r.stdout" 2>>"$r.stderr"',
   '"$@"',
   'echo $? >"$r.exit"',
 ].join('\n');
