@@ -11,3 +11,4 @@ export * from './audit';
 export * from './wire';
 export * from './plugins';
 export * from './encryption';
+export * from './archives';

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { type Caller, ResourceExhaustedError } from '@trellis/platform';
+import { type Caller, ResourceExhaustedError, tarFiles } from '@trellis/platform';
 import { BlobIntake } from '../blobs/blob-intake';
 import { BlobStore } from '../blobs/blob-store';
-import { tarFiles } from '../blobs/tar-entries';
 import type { VersionView } from './version.entity';
 import { checkPath, type CommitHeader, MAX_FILES_PER_VERSION, type ManifestFile } from './version-rules';
 import { VersionService } from './version.service';

@@ -1,4 +1,4 @@
-import { excerpt, InvalidArgumentError } from '@trellis/platform';
+import { excerpt, InvalidArgumentError } from '../errors';
 
 const BLOCK = 512;
 const EMPTY: Buffer = Buffer.alloc(0);
@@ -148,11 +148,11 @@ const ENTRY_KINDS: Readonly<Record<string, string>> = {
 };
 
 /**
- * A path of the archive as a version's path: a leading `./` dropped (`tar -C dir -c .` writes
+ * A path of the archive as its reader gets it: a leading `./` dropped (`tar -C dir -c .` writes
  * them), and a trailing `/` of a directory; absolute paths and `..` segments are refused, naming
- * the entry. The version's own path rules check the rest when it commits.
+ * the entry; the caller checks the rest against its own path rules.
  */
-export function archivePath(name: string, position: number): string {
+function archivePath(name: string, position: number): string {
   if (name.startsWith('/')) throw refuse(`entry "${excerpt(name)}" has an absolute path; archive the directory's contents with relative paths (tar -C dir -c .)`, position);
   if (name.split('/').includes('..')) throw refuse(`entry "${excerpt(name)}" has a ".." segment; archive paths must stay inside the directory`, position);
   let path = name;

@@ -1,0 +1,1 @@
+export { tarFiles, type TarFile } from './tar-files';
