@@ -9,6 +9,7 @@ interface SchemaDef {
   in?: unknown;
   element?: unknown;
   getter?: () => unknown;
+  options?: unknown[];
 }
 
 function defOf(schema: unknown): SchemaDef | undefined {
@@ -72,6 +73,11 @@ export function secretPaths(schema: unknown, value: unknown, path: ConfigPath = 
     return Object.entries(def.shape).flatMap(([key, child]) => (Object.hasOwn(value, key) ? secretPaths(child, value[key], [...path, key]) : []));
   }
   if (def.type === 'array' && Array.isArray(value)) return value.flatMap((item, index) => secretPaths(def.element, item, [...path, index]));
+  // A union (a discriminated one, as compute-slurm's modes): a field any option marks is a secret.
+  if (def.type === 'union' && def.options) {
+    const found = new Map(def.options.flatMap((option) => secretPaths(option, value, path)).map((secret) => [formatPath(secret), secret]));
+    return [...found.values()];
+  }
   return [];
 }
 
