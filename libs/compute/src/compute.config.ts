@@ -27,6 +27,18 @@ export const computeConfig = z.object({
     .string()
     .default('http://127.0.0.1:8080')
     .describe("MLFLOW_TRACKING_URI of jobs that name an experiment: the gateway's URL as the jobs reach it; empty: jobs get no tracking run"),
+  datasetCacheDir: z
+    .string()
+    .default('')
+    .describe(
+      "where jobs' dataset inputs are fetched to, once per version, and copied for DOWNLOAD inputs; it must be a path every backend's jobs can read (compute-local, or Slurm with a shared filesystem); empty: `<dataDir>/compute/datasets`",
+    ),
+  datasetCacheMaxBytes: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(20 * 1024 ** 3)
+    .describe('bytes of dataset versions the cache keeps: beyond it the least recently used versions that no live attempt reads are removed; 0: no bound'),
 });
 
 /** The parsed settings, as `@Inject(SERVICE_CONFIG)` gives them. */

@@ -8,8 +8,8 @@ import { JobRepository } from './job.repository';
 
 /** How long a job's credential lives at most: governance's limit for a key a platform service makes for a user. */
 const CREDENTIAL_MAX_MS = 30 * 24 * 60 * 60 * 1000;
-/** Life of the credential the service makes to change a run's status. */
-const STATUS_CREDENTIAL_MS = 10 * 60 * 1000;
+/** Life of a credential the service makes for one task of its own as the submitter (a run's status, a job's dataset inputs). */
+const SHORT_CREDENTIAL_MS = 10 * 60 * 1000;
 
 /** What an attempt gets from its job's run: the MLflow variables, and the id of the credential in them (to revoke at its end). */
 export interface RunContext {
@@ -78,12 +78,18 @@ export class JobRuns {
     const status = RUN_STATUS[state];
     const job = await this.jobs.find(jobId);
     if (status === undefined || !job || job.runId === '' || !this.tracks(job)) return;
-    const credential = await this.credential(job, `compute job ${job.id} run status`, STATUS_CREDENTIAL_MS);
+    await this.asSubmitter(job, `compute job ${job.id} run status`, async (token) => {
+      await this.clients.of(RunServiceDesc, 'tracking').updateRun({ runId: job.runId, status, updateMask: { paths: ['status'] } }, { token });
+    });
+  }
+
+  /** Runs `use` with a token of the job's submitter, limited to its project, from a credential made for it and revoked after (expiring anyway within minutes). */
+  async asSubmitter<T>(job: JobEntity, purpose: string, use: (token: string) => Promise<T>): Promise<T> {
+    const credential = await this.credential(job, purpose, SHORT_CREDENTIAL_MS);
     try {
-      const runs = this.clients.of(RunServiceDesc, 'tracking');
-      await runs.updateRun({ runId: job.runId, status, updateMask: { paths: ['status'] } }, { token: await this.tokenOf(credential.secret) });
+      return await use(await this.tokenOf(credential.secret));
     } finally {
-      await this.revoke(job, credential.id);
+      await this.revoke(job, credential.id).catch(() => undefined);
     }
   }
 

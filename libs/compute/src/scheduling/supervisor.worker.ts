@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { LOGGER, type Logger, pause, SERVICE_CONFIG, type Worker } from '@trellis/platform';
 import { FINAL_JOB_STATES, type JobStatus } from '@trellis/plugin-sdk';
 import { ClusterService } from '../clusters/cluster.service';
+import { DatasetInputError, DatasetMaterializer } from '../datasets/dataset-materializer';
 import type { ComputeConfig } from '../compute.config';
 import { attemptKey, FINAL_STATES, LIVE_ATTEMPT_STATES, type AttemptEntity } from '../jobs/job.entity';
 import { JobRepository } from '../jobs/job.repository';
@@ -35,6 +36,7 @@ export class SupervisorWorker implements Worker {
     private readonly clusters: ClusterService,
     private readonly ledger: AttemptLedger,
     private readonly runs: JobRuns,
+    private readonly datasets: DatasetMaterializer,
     private readonly wakeup: DispatchSignal,
     private readonly admission: AdmissionSignal,
     @Inject(SERVICE_CONFIG) private readonly config: ComputeConfig,
@@ -46,6 +48,11 @@ export class SupervisorWorker implements Worker {
       await this.cancelOrphans();
     } catch (error) {
       this.logger.warn({ error: String(error) }, 'could not list backend jobs to find orphans; live attempts are still resumed');
+    }
+    try {
+      await this.datasets.prune(await this.jobs.liveAttempts());
+    } catch (error) {
+      this.logger.warn({ error: String(error) }, "could not drop the dataset copies of attempts that ended while the service was away");
     }
     while (!signal.aborted) {
       try {
@@ -113,10 +120,18 @@ export class SupervisorWorker implements Worker {
     const job = await this.jobs.find(attempt.jobId);
     if (!job) return null;
     const backend = await this.clusters.backend(attempt.cluster);
+    let inputsEnv: Record<string, string>;
+    try {
+      inputsEnv = await this.datasets.prepare(job, attempt);
+    } catch (error) {
+      if (!(error instanceof DatasetInputError)) throw error;
+      await this.end(attempt, { jobId: '', state: 'failed', message: error.message });
+      return null;
+    }
     const run = await this.runs.prepare(job, attempt);
     let backendJobId: string;
     try {
-      ({ jobId: backendJobId } = await backend.submit(backendSpec({ ...job, runId: run.env.MLFLOW_RUN_ID ?? job.runId }, attempt, run.env), { idempotencyKey: attemptKey(attempt) }));
+      ({ jobId: backendJobId } = await backend.submit(backendSpec({ ...job, runId: run.env.MLFLOW_RUN_ID ?? job.runId }, attempt, { ...inputsEnv, ...run.env }), { idempotencyKey: attemptKey(attempt) }));
     } catch (error) {
       if (!(error instanceof TypeError)) {
         // The backend is away: the attempt stays SUBMITTING and is submitted again, with a credential of its own then.
@@ -182,6 +197,7 @@ export class SupervisorWorker implements Worker {
   private async end(attempt: AttemptEntity, status: JobStatus, retry = true): Promise<void> {
     const outcome = await this.ledger.finish(attempt, status, retry);
     if (outcome !== 'attempt-only') this.admission.wake();
+    await this.datasets.release(attempt).catch((error: unknown) => this.logger.warn({ job: attempt.jobId, attempt: attempt.number, error: String(error) }, "could not drop an attempt's dataset copies; the next start drops them"));
     const job = await this.jobs.find(attempt.jobId);
     if (!job) return;
     try {
