@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -203,6 +203,17 @@ describe('compute-local after a restart', () => {
 
     const compute = await instance();
     expect(await compute.submit(job('reserved', 'echo', 'again'), { idempotencyKey: 'reserved-key' })).toEqual({ jobId });
+    expect(await finalOf(compute, jobId)).toMatchObject({ state: 'succeeded', exitCode: 0 });
+    expect(await lines(compute, jobId)).toEqual(['0 stdout: ran']);
+  });
+
+  it('runs a job whose staging directory made ahead is gone, as when another instance removed it', async () => {
+    const compute = await instance();
+    const tmp = join(dir, 'work', 'tmp');
+    for (const name of await readdir(tmp)) await rm(join(tmp, name), { recursive: true });
+
+    const jobId = await submit(compute, job('fresh', 'echo', 'ran'));
+
     expect(await finalOf(compute, jobId)).toMatchObject({ state: 'succeeded', exitCode: 0 });
     expect(await lines(compute, jobId)).toEqual(['0 stdout: ran']);
   });
