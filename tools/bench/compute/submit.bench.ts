@@ -82,7 +82,7 @@ async function submitAll(address: string, token: string): Promise<number> {
 
 /** The client in a process of its own, as clients are: this file run with BENCH_CLIENT_OF=<address> and BENCH_TOKEN. */
 async function submitFromAnotherProcess(address: string, token: string): Promise<number> {
-  const child = spawn(process.execPath, [join(__dirname, '..', 'run.cjs'), __filename], {
+  const child = spawn(process.execPath, [...process.execArgv, join(__dirname, '..', 'run.cjs'), __filename], {
     env: { ...process.env, BENCH_CLIENT_OF: address, BENCH_TOKEN: token },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -3,9 +3,13 @@ import { Dialect } from '@trellis/platform';
 import { DataSource, In, IsNull, LessThanOrEqual, Not, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { AttemptEntity, HOLDING_STATES, JobEntity, LIVE_ATTEMPT_STATES, type JobStateName } from './job.entity';
 
-/** The columns `insert` writes, in its values' order. */
+/** The columns `insertAll` writes, in its values' order. */
 const INSERTED_COLUMNS =
   'id, project_id, queue, request_id, spec, priority, replicas, request, any_gpus, state, reason, run_id, creator_id, created_at, updated_at, not_before, admitted_at, admitted_request, borrowing';
+const INSERTED_COLUMN_COUNT = INSERTED_COLUMNS.split(',').length;
+
+/** The key of a submission's request id: unique per project. */
+export const requestKey = (projectId: string, requestId: string): string => `${projectId}\0${requestId}`;
 
 /** A listing's position: the last job's creation time and id. */
 export interface JobPosition {
@@ -33,24 +37,29 @@ export class JobRepository {
     return tx.findOne(JobEntity, { where: { id }, ...Dialect.of(tx).lockForUpdate() });
   }
 
-  /** The job an earlier submission with this request id made in the project, if any. */
-  async findByRequest(tx: EntityManager, projectId: string, requestId: string): Promise<JobEntity | null> {
-    // Written out: this runs on every submission, and almost always finds nothing.
+  /** The jobs earlier submissions made with these request ids, keyed by {@link requestKey}. */
+  async findByRequests(tx: EntityManager, requests: ReadonlyArray<{ projectId: string; requestId: string }>): Promise<Map<string, JobEntity>> {
+    if (requests.length === 0) return new Map();
+    // Written out: this runs on every batch of submissions, and almost always finds nothing.
     const dialect = Dialect.of(tx);
-    const rows = (await tx.query(`SELECT id FROM jobs WHERE project_id = ${dialect.placeholder(1)} AND request_id = ${dialect.placeholder(2)}`, [projectId, requestId])) as Array<{ id: string }>;
-    return rows.length === 0 ? null : tx.findOneBy(JobEntity, { id: rows[0].id });
+    const pairs = requests.map((_, index) => `(${dialect.placeholder(2 * index + 1)}, ${dialect.placeholder(2 * index + 2)})`).join(', ');
+    const rows = (await tx.query(`SELECT id FROM jobs WHERE (project_id, request_id) IN (VALUES ${pairs})`, requests.flatMap((r) => [r.projectId, r.requestId]))) as Array<{ id: string }>;
+    const jobs = rows.length === 0 ? [] : await tx.findBy(JobEntity, { id: In(rows.map((row) => row.id)) });
+    return new Map(jobs.map((job) => [requestKey(job.projectId, job.requestId ?? ''), job]));
   }
 
-  /** Stores a new job, in one statement written out (submissions are the service's hot path). */
-  async insert(tx: EntityManager, job: JobEntity): Promise<void> {
+  /** Stores new jobs, in one statement written out (submissions are the service's hot path). */
+  async insertAll(tx: EntityManager, jobs: readonly JobEntity[]): Promise<void> {
+    if (jobs.length === 0) return;
     const dialect = Dialect.of(tx);
-    const values = [
+    const values = jobs.flatMap((job) => [
       job.id, job.projectId, job.queue, job.requestId, JSON.stringify(job.spec), job.priority, job.replicas, JSON.stringify(job.request), job.anyGpus,
       job.state, job.reason, job.runId, job.creatorId, job.createdAt, job.updatedAt, job.notBefore, job.admittedAt,
       job.admittedRequest === null ? null : JSON.stringify(job.admittedRequest),
       dialect.isPostgres ? job.borrowing : Number(job.borrowing),
-    ];
-    await tx.query(`INSERT INTO jobs (${INSERTED_COLUMNS}) VALUES (${values.map((_, index) => dialect.placeholder(index + 1)).join(', ')})`, values);
+    ]);
+    const rows = jobs.map((_, row) => `(${Array.from({ length: INSERTED_COLUMN_COUNT }, (_, column) => dialect.placeholder(row * INSERTED_COLUMN_COUNT + column + 1)).join(', ')})`);
+    await tx.query(`INSERT INTO jobs (${INSERTED_COLUMNS}) VALUES ${rows.join(', ')}`, values);
   }
 
   async update(tx: EntityManager, id: string, changes: Partial<Omit<JobEntity, 'id'>>): Promise<void> {

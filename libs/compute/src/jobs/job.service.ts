@@ -21,8 +21,6 @@ import type { JobSpec } from '@trellis/proto';
 import { randomUUID } from 'node:crypto';
 import { ClusterService } from '../clusters/cluster.service';
 import type { ComputeConfig } from '../compute.config';
-import { QueueRepository } from '../queues/queue.repository';
-import { found } from '../queues/queue.service';
 import { AdmissionSignal, DispatchSignal } from '../scheduling/admission-signal';
 import { admissionRequest, validateJobSpec } from './job-spec';
 import { publishJobEvent } from './job-events';
@@ -31,6 +29,7 @@ import { JobRepository } from './job.repository';
 import { DatasetInputs } from './dataset-inputs';
 import { JobRuns } from './job-runs';
 import { PriorityClasses } from './priority-classes';
+import { SubmissionWriter } from './submission-writer';
 
 /** The resource kind of jobs in permission rules and audit records. */
 export const JOB_KIND = 'Job';
@@ -64,11 +63,11 @@ const POSITION = /^\d{1,16}:[0-9a-f-]{36}$/;
 export class JobService {
   constructor(
     private readonly jobs: JobRepository,
-    private readonly queues: QueueRepository,
     private readonly clusters: ClusterService,
     private readonly priorities: PriorityClasses,
     private readonly inputs: DatasetInputs,
     private readonly runs: JobRuns,
+    private readonly submissions: SubmissionWriter,
     private readonly audit: AuditRecorder,
     private readonly outbox: Outbox,
     private readonly admission: AdmissionSignal,
@@ -89,21 +88,10 @@ export class JobService {
     const priority = this.priorities.resolve(submission.spec?.priorityClass ?? '');
     const spec = await this.inputs.resolve(caller, submission.projectId, validateJobSpec(submission.spec, { maxReplicas: this.config.maxReplicas, priorityClass: priority.name }));
     const { request, anyGpu } = admissionRequest(spec);
-    const job = await this.jobs.transaction(async (tx) => {
-      if (submission.requestId !== '') {
-        const earlier = await this.jobs.findByRequest(tx, submission.projectId, submission.requestId);
-        if (earlier) return earlier;
-      }
-      // A grant implies its queue (a queue's grants go with it): the queue is read only to say which is missing.
-      if (!(await this.queues.hasGrant(tx, caller.authenticated.orgId, submission.queue, submission.projectId))) {
-        found(await this.queues.find(submission.queue, tx), submission.queue, caller);
-        throw new FailedPreconditionError(`project ${submission.projectId} has no grant on queue ${submission.queue}; an org admin gives one with QueueService/SetGrant`, {
-          reason: 'GRANT_MISSING',
-          resource: `queues/${excerpt(submission.queue)}/grants/${excerpt(submission.projectId)}`,
-        });
-      }
-      const now = Date.now();
-      const created: JobEntity = {
+    const now = Date.now();
+    const job = await this.submissions.write({
+      caller,
+      job: {
         id: randomUUID(),
         projectId: submission.projectId,
         queue: submission.queue,
@@ -123,11 +111,7 @@ export class JobService {
         admittedAt: null,
         admittedRequest: null,
         borrowing: false,
-      };
-      await this.jobs.insert(tx, created);
-      await publishJobEvent(this.outbox, tx, created, 'QUEUED', { actor: caller.authenticated.id, requestId: caller.requestId });
-      await this.audit.recordIn(tx, caller, { id: created.id, projectId: created.projectId });
-      return created;
+      },
     });
     this.admission.wake();
     return job;

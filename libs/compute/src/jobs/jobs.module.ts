@@ -8,12 +8,13 @@ import { JobRuns } from './job-runs';
 import { JobRepository } from './job.repository';
 import { JobService } from './job.service';
 import { PriorityClasses } from './priority-classes';
+import { SubmissionWriter } from './submission-writer';
 
 /** Jobs: the JobService handlers, the rules and the repository the scheduling workers share. */
 @Module({
   imports: [ClustersModule, QueuesModule, SignalsModule],
   controllers: [JobGrpc],
-  providers: [JobService, JobRepository, PriorityClasses, DatasetInputs, JobRuns],
+  providers: [JobService, JobRepository, PriorityClasses, DatasetInputs, JobRuns, SubmissionWriter],
   exports: [JobRepository, JobRuns],
 })
 export class JobsModule {}
