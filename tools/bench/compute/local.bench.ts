@@ -15,7 +15,8 @@
 // exit without work of their own meanwhile; each job is waited until its processes are gone and its
 // files written (cancel of a final job waits for that), so no arm pays for another's bookkeeping.
 // Each round runs every arm once, one job at a time, in an order that rotates from round to round;
-// RUNS rounds (default 100) after 5 warm-up. Figures: median and 90th percentile over the rounds.
+// RUNS rounds (default 100) after 5 warm-up. Figures: median and 90th percentile over the rounds,
+// and compute-local's own share: its time less the floor's of the same round.
 // Run: node tools/bench/run.cjs tools/bench/compute/local.bench.ts
 import { spawn } from 'node:child_process';
 import { existsSync, watch } from 'node:fs';
@@ -120,6 +121,9 @@ async function main(): Promise<void> {
       row('bare spawn', times.bare);
       row('floor: sh parent', times.floor);
       row('compute-local', times.local, '   (target: at most 1.2x bare)');
+      // Paired by round, so that the load's swings between rounds cancel out.
+      const own = times.local.map((local, round) => local - (times.floor[round] as number));
+      console.log(`${name.padEnd(9)} compute-local - floor, paired by round: median ${quantile(own, 0.5).toFixed(2)} ms, p90 ${quantile(own, 0.9).toFixed(2)} ms`);
     }
     console.log(`load average at the end: ${load()}`);
   } finally {
