@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type Caller, ResourceExhaustedError, tarFiles } from '@trellis/platform';
+import { type Caller, InvalidArgumentError, ResourceExhaustedError, tarFiles, TarFormatError } from '@trellis/platform';
 import { BlobIntake } from '../blobs/blob-intake';
 import { BlobStore } from '../blobs/blob-store';
 import type { VersionView } from './version.entity';
@@ -34,15 +34,19 @@ export class VersionPushService {
     const put: ManifestFile[] = [];
     const written = new Set<string>();
     let bytesWritten = 0;
-    for await (const file of tarFiles(archive)) {
-      checkPath(file.path, 'chunk');
-      if (put.length === MAX_FILES_PER_VERSION) throw new ResourceExhaustedError(`a version holds at most ${MAX_FILES_PER_VERSION} files; the archive holds more`);
-      const blob = await this.intake.store(dataset.projectId, storeName, file.size, file.body);
-      if (blob.written && !written.has(blob.sha256)) {
-        written.add(blob.sha256);
-        bytesWritten += blob.size;
+    try {
+      for await (const file of tarFiles(archive)) {
+        checkPath(file.path, 'chunk');
+        if (put.length === MAX_FILES_PER_VERSION) throw new ResourceExhaustedError(`a version holds at most ${MAX_FILES_PER_VERSION} files; the archive holds more`);
+        const blob = await this.intake.store(dataset.projectId, storeName, file.size, file.body);
+        if (blob.written && !written.has(blob.sha256)) {
+          written.add(blob.sha256);
+          bytesWritten += blob.size;
+        }
+        put.push({ path: file.path, size: blob.size, sha256: blob.sha256, mediaType: '' });
       }
-      put.push({ path: file.path, size: blob.size, sha256: blob.sha256, mediaType: '' });
+    } catch (error) {
+      throw error instanceof TarFormatError ? new InvalidArgumentError(error.message, 'chunk', { reason: 'TAR_INVALID' }) : error;
     }
     const view = await this.versions.commit(caller, { ...header, put, removedPaths: [] });
     return { view, blobsWritten: written.size, bytesWritten };

@@ -1,1 +1,1 @@
-export { tarFiles, type TarFile } from './tar-files';
+export { tarFiles, TarFormatError, type TarFile } from './tar-files';

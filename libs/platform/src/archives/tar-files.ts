@@ -1,4 +1,4 @@
-import { excerpt, InvalidArgumentError } from '../errors';
+import { excerpt } from '../errors';
 
 const BLOCK = 512;
 const EMPTY: Buffer = Buffer.alloc(0);
@@ -72,12 +72,17 @@ class ByteReader {
   }
 }
 
-function cutShort(position: number): InvalidArgumentError {
-  return new InvalidArgumentError(`the tar archive ends at byte ${position}, before its end-of-archive blocks: it was cut short`, 'chunk', { reason: 'TAR_INVALID' });
+/** An archive `tarFiles` will not read: cut short, malformed, or holding what is not a regular file or directory; the message names the entry or the byte. */
+export class TarFormatError extends Error {
+  override readonly name = 'TarFormatError';
 }
 
-function refuse(what: string, position: number): InvalidArgumentError {
-  return new InvalidArgumentError(`${what} (tar header at byte ${position})`, 'chunk', { reason: 'TAR_INVALID' });
+function cutShort(position: number): TarFormatError {
+  return new TarFormatError(`the tar archive ends at byte ${position}, before its end-of-archive blocks: it was cut short`);
+}
+
+function refuse(what: string, position: number): TarFormatError {
+  return new TarFormatError(`${what} (tar header at byte ${position})`);
 }
 
 /** A NUL-terminated text field. */
@@ -166,7 +171,7 @@ function archivePath(name: string, position: number): string {
  * caller reads before asking for the next file (whatever it leaves is skipped), so memory stays
  * flat whatever the sizes. Directories are passed over. Links, devices, FIFOs and other entry
  * kinds, absolute paths, `..` segments, bad checksums and an archive that ends before its zero
- * blocks fail with INVALID_ARGUMENT (reason TAR_INVALID) naming the entry or the byte.
+ * blocks fail with a TarFormatError naming the entry or the byte.
  */
 export async function* tarFiles(source: AsyncIterable<Uint8Array>): AsyncGenerator<TarFile> {
   const reader = new ByteReader(source);
@@ -202,7 +207,7 @@ export async function* tarFiles(source: AsyncIterable<Uint8Array>): AsyncGenerat
       continue;
     }
     if (header.type !== '0' && header.type !== '7') {
-      throw refuse(`entry "${excerpt(name)}" is ${ENTRY_KINDS[header.type] ?? `of type ${JSON.stringify(header.type)}`}; push regular files and directories only`, position);
+      throw refuse(`entry "${excerpt(name)}" is ${ENTRY_KINDS[header.type] ?? `of type ${JSON.stringify(header.type)}`}; archive regular files and directories only`, position);
     }
     if (!path) throw refuse(`entry "${excerpt(name)}" is a file without a name`, position);
     yield { path, size, body: reader.pieces(size) };
