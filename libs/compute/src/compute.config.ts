@@ -31,8 +31,9 @@ export const computeConfig = z.object({
     .string()
     .default('')
     .describe(
-      "where jobs' dataset inputs are fetched to, once per version, and copied for DOWNLOAD inputs; it must be a path every backend's jobs can read (compute-local, or Slurm with a shared filesystem); empty: `<dataDir>/compute/datasets`",
-    ),
+      "where jobs' dataset inputs are fetched to, once per version, and copied for DOWNLOAD inputs: a path the backends' jobs read at the same place (compute-local; Slurm on this host or on a shared filesystem); docs/compute.md",
+    )
+    .meta({ defaultText: '`<dataDir>/compute/datasets`' }),
   datasetCacheMaxBytes: z.coerce
     .number()
     .int()

@@ -1,0 +1,129 @@
+import 'reflect-metadata';
+import { computeService } from '@trellis/compute';
+import { dataService } from '@trellis/data';
+import { governanceService } from '@trellis/governance';
+import { createGrpcClient, runProcess, type RunningProcess } from '@trellis/platform';
+import computeLocal from '@trellis/plugin-compute-local';
+import kmsLocal from '@trellis/plugin-kms-local';
+import storageFs from '@trellis/plugin-storage-fs';
+import { DataServiceDesc, DatasetInputMode, IdentityServiceDesc, JobServiceDesc, JobState, QueueServiceDesc, TokenServiceDesc } from '@trellis/proto';
+import { eventually } from '@trellis/testing';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ADMIN_KEY = `trellis_00000000000000c1_${'D'.repeat(43)}`;
+
+/** What the job does: reads its MOUNT input, writes into its DOWNLOAD copy, and tries to write into the MOUNT folder as a user who is not root (root ignores modes). */
+const SCRIPT = [
+  'cat "$TRELLIS_DATASET_CHURN_DIR/train.csv"',
+  'echo "3,4" >> "$TRELLIS_DATASET_CHURN_1_DIR/train.csv" && echo "download written: $(tail -1 "$TRELLIS_DATASET_CHURN_1_DIR/train.csv")"',
+  `setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'cat "$TRELLIS_DATASET_CHURN_DIR/train.csv" >/dev/null && touch "$TRELLIS_DATASET_CHURN_DIR/new" 2>/dev/null' && echo "mount written" || echo "mount refused a write"`,
+  'echo "mount modes $(stat -c %a "$TRELLIS_DATASET_CHURN_DIR") $(stat -c %a "$TRELLIS_DATASET_CHURN_DIR/train.csv")"',
+].join('\n');
+
+/**
+ * Dataset inputs as folders (standalone: governance, data and compute with compute-local, real
+ * processes): a version is fetched once into the cache with the submitter's credential, handed
+ * read-only for MOUNT and as a writable copy for DOWNLOAD, reused by the next job, and a version
+ * deleted before its job starts fails the attempt with the reason.
+ */
+describe('dataset inputs (standalone, compute-local)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trellis-compute-inputs-'));
+  const saved = { ...process.env };
+  let running: RunningProcess;
+  let token: string;
+  let projectId: string;
+  let datasetId: string;
+  const address = (name: string) => running.services.find((service) => service.name === name)!.grpcAddress;
+  const cache = () => join(dir, 'data', 'compute', 'datasets');
+
+  beforeAll(async () => {
+    // The job's unprivileged user must reach the cache.
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, 'trellis.yaml'), 'compute:\n  local:\n    plugin: compute-local\n    config:\n      pollIntervalMs: 100\n');
+    Object.assign(process.env, {
+      TRELLIS_CONFIG: join(dir, 'trellis.yaml'),
+      TRELLIS_DATA_DIR: join(dir, 'data'),
+      TRELLIS_OPS_PORT: '0',
+      TRELLIS_LOG_LEVEL: 'silent',
+      TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
+      TRELLIS_GOVERNANCE_PORT: '0',
+      TRELLIS_COMPUTE_PORT: '0',
+      TRELLIS_DATA_PORT: '0',
+      TRELLIS_COMPUTE_TRACKING_URI: '',
+      TRELLIS_COMPUTE_ADMISSION_INTERVAL_MS: '200',
+    });
+    running = await runProcess({ mode: 'standalone', services: [governanceService, dataService, computeService], edges: [], plugins: [storageFs, kmsLocal, computeLocal], print: () => undefined });
+    const tokens = createGrpcClient(TokenServiceDesc, address('governance'));
+    const adminToken = async () => (await tokens.exchangeApiKey({ apiKey: ADMIN_KEY })).token;
+    projectId = (await createGrpcClient(IdentityServiceDesc, address('governance'), { token: await adminToken() }).createProject({ name: 'vision' })).project!.id;
+    // A token issued after the project exists names the admin's role in it.
+    token = await adminToken();
+    const data = createGrpcClient(DataServiceDesc, address('data'), { token });
+    datasetId = (await data.createDataset({ projectId, name: 'churn' })).dataset!.id;
+    const files = join(dir, 'churn');
+    mkdirSync(files);
+    writeFileSync(join(files, 'train.csv'), 'a,b\n1,2\n');
+    const archive = execFileSync('tar', ['-C', files, '-c', '.']);
+    await data.commitDatasetVersionTar([{ part: { case: 'header', value: { datasetId } } }, { part: { case: 'chunk', value: archive } }]);
+    const queues = createGrpcClient(QueueServiceDesc, address('compute'), { token });
+    await queues.createQueue({ queue: { name: 'local', cluster: 'local' } });
+    await queues.createQueue({ queue: { name: 'closed', cluster: 'local' } });
+    await queues.setGrant({ queue: 'closed', projectId, quotas: [{ resource: 'cpu', nominal: 0n }, { resource: 'memory', nominal: 0n }] });
+    await queues.setGrant({ queue: 'local', projectId, quotas: [{ resource: 'cpu', nominal: 8000n }, { resource: 'memory', nominal: 32n * 1024n ** 3n }] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await running?.stop();
+    process.env = saved;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const jobs = () => createGrpcClient(JobServiceDesc, address('compute'), { token });
+  const untilEnded = (jobId: string) =>
+    eventually(async () => expect([JobState.SUCCEEDED, JobState.FAILED]).toContain((await jobs().getJob({ jobId })).job?.state), { timeoutMs: 30_000 });
+  const logs = async (jobId: string) => {
+    const lines: string[] = [];
+    for await (const { line } of jobs().streamJobLogs({ jobId })) lines.push(line);
+    return lines;
+  };
+  const inputs = [
+    { reference: 'datasets:/churn/1', mode: DatasetInputMode.MOUNT },
+    { reference: 'datasets:/churn/1', mode: DatasetInputMode.DOWNLOAD },
+  ];
+
+  it('hands a MOUNT input read-only and a DOWNLOAD input as a writable copy, fetched once for every job', async () => {
+    const first = (await jobs().submitJob({ projectId, queue: 'local', spec: { name: 'read', command: ['sh', '-c', SCRIPT], inputs } })).job!.id;
+    await untilEnded(first);
+    expect((await jobs().getJob({ jobId: first })).job?.state).toBe(JobState.SUCCEEDED);
+    expect(await logs(first)).toEqual(['a,b', '1,2', 'download written: 3,4', 'mount refused a write', 'mount modes 555 444']);
+    const version = join(cache(), datasetId, '1');
+    const inodes = () => [version, join(version, 'train.csv')].map((path) => statSync(path, { bigint: true }).ino);
+    const fetched = inodes();
+
+    const second = (await jobs().submitJob({ projectId, queue: 'local', spec: { name: 'read-again', command: ['sh', '-c', SCRIPT], inputs } })).job!.id;
+    await untilEnded(second);
+    // The copy the first job wrote to was its own: the second reads the version as it was.
+    expect(await logs(second)).toEqual(['a,b', '1,2', 'download written: 3,4', 'mount refused a write', 'mount modes 555 444']);
+    // Fetched once: the folder and file the first job read, not those of a second download.
+    expect(inodes()).toEqual(fetched);
+    await eventually(async () => expect(readdirSync(join(cache(), '.attempts'))).toEqual([]));
+  }, 60_000);
+
+  it('fails the attempt, naming the input, when its version was deleted before the job started', async () => {
+    const data = createGrpcClient(DataServiceDesc, address('data'), { token });
+    const files = join(dir, 'churn');
+    await data.commitDatasetVersionTar([{ part: { case: 'header', value: { datasetId } } }, { part: { case: 'chunk', value: execFileSync('tar', ['-C', files, '-c', '.']) } }]);
+    // No quota on the queue yet: the job waits, with its input resolved, until the version is gone.
+    const { job } = await jobs().submitJob({ projectId, queue: 'closed', spec: { name: 'late', command: ['true'], inputs: [{ reference: 'datasets:/churn/2' }] } });
+    await data.deleteDatasetVersion({ datasetId, version: 2n });
+    await createGrpcClient(QueueServiceDesc, address('compute'), { token }).setGrant({ queue: 'closed', projectId, quotas: [{ resource: 'cpu', nominal: 8000n }, { resource: 'memory', nominal: 32n * 1024n ** 3n }] });
+    await untilEnded(job!.id);
+    const ended = (await jobs().getJob({ jobId: job!.id })).job!;
+    expect({ state: ended.state, reason: ended.reason }).toEqual({ state: JobState.FAILED, reason: expect.stringContaining('spec.inputs[0] datasets:/churn/2: the data service could not resolve it for the submitter') });
+    expect(readdirSync(cache()).filter((name) => name !== '.attempts' && name !== '.partial')).toEqual([datasetId]);
+    expect(readdirSync(join(cache(), datasetId))).toEqual(['1']);
+  }, 60_000);
+});
