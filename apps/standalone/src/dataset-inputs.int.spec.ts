@@ -1,17 +1,12 @@
 import 'reflect-metadata';
-import { computeService } from '@trellis/compute';
-import { dataService } from '@trellis/data';
-import { governanceService } from '@trellis/governance';
-import { createGrpcClient, runProcess, type RunningProcess } from '@trellis/platform';
-import computeLocal from '@trellis/plugin-compute-local';
-import kmsLocal from '@trellis/plugin-kms-local';
-import storageFs from '@trellis/plugin-storage-fs';
+import { createGrpcClient, type RunningProcess } from '@trellis/platform';
 import { DataServiceDesc, DatasetInputMode, IdentityServiceDesc, JobServiceDesc, JobState, QueueServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startStandalone } from './spec-process';
 
 const ADMIN_KEY = `trellis_00000000000000c1_${'D'.repeat(43)}`;
 
@@ -24,8 +19,7 @@ const SCRIPT = [
 ].join('\n');
 
 /**
- * Dataset inputs as folders (standalone: governance, data and compute with compute-local, real
- * processes): a version is fetched once into the cache with the submitter's credential, handed
+ * Dataset inputs as folders (standalone, jobs as real processes of compute-local): a version is fetched once into the cache with the submitter's credential, handed
  * read-only for MOUNT and as a writable copy for DOWNLOAD, reused by the next job, and a version
  * deleted before its job starts fails the attempt with the reason.
  */
@@ -43,19 +37,11 @@ describe('dataset inputs (standalone, compute-local)', () => {
     // The job's unprivileged user must reach the cache.
     chmodSync(dir, 0o755);
     writeFileSync(join(dir, 'trellis.yaml'), 'compute:\n  local:\n    plugin: compute-local\n    config:\n      pollIntervalMs: 100\n');
-    Object.assign(process.env, {
+    running = await startStandalone(join(dir, 'data'), ADMIN_KEY, {
       TRELLIS_CONFIG: join(dir, 'trellis.yaml'),
-      TRELLIS_DATA_DIR: join(dir, 'data'),
-      TRELLIS_OPS_PORT: '0',
-      TRELLIS_LOG_LEVEL: 'silent',
-      TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
-      TRELLIS_GOVERNANCE_PORT: '0',
-      TRELLIS_COMPUTE_PORT: '0',
-      TRELLIS_DATA_PORT: '0',
       TRELLIS_COMPUTE_TRACKING_URI: '',
       TRELLIS_COMPUTE_ADMISSION_INTERVAL_MS: '200',
     });
-    running = await runProcess({ mode: 'standalone', services: [governanceService, dataService, computeService], edges: [], plugins: [storageFs, kmsLocal, computeLocal], print: () => undefined });
     const tokens = createGrpcClient(TokenServiceDesc, address('governance'));
     const adminToken = async () => (await tokens.exchangeApiKey({ apiKey: ADMIN_KEY })).token;
     projectId = (await createGrpcClient(IdentityServiceDesc, address('governance'), { token: await adminToken() }).createProject({ name: 'vision' })).project!.id;
