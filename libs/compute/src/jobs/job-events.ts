@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { Outbox } from '@trellis/platform';
+import { Outbox, type OutboxEvent } from '@trellis/platform';
 import { JobEventSchema, JobState } from '@trellis/proto';
 import type { EntityManager } from 'typeorm';
 import { computeEvents } from '../compute.events';
@@ -27,21 +27,26 @@ export interface EventActor {
  */
 export async function publishJobEvent(outbox: Outbox, tx: EntityManager, job: JobEntity, state: JobStateName, context: EventActor & { attempt?: number; reason?: string }): Promise<void> {
   if (state === 'STARTING') return;
-  await outbox.publish(tx, computeEvents, {
-    subject: SUBJECTS[state],
-    message: create(JobEventSchema, {
-      jobId: job.id,
-      projectId: job.projectId,
-      queue: job.queue,
-      state: JobState[state],
-      reason: context.reason ?? job.reason,
-      runId: job.runId,
-      attempt: context.attempt ?? 0,
-      datasetInputs: job.spec.inputs.map((input) => input.resolvedReference ?? input.reference),
-      experimentId: job.spec.experimentId,
-    }),
+  await outbox.publish(tx, jobEventOf(job, state, context));
+}
+
+/** Publishes `compute.job.queued` for each of the jobs, in one write (submissions written together). */
+export async function publishQueuedEvents(outbox: Outbox, tx: EntityManager, queued: ReadonlyArray<{ job: JobEntity; context: EventActor }>): Promise<void> {
+  await outbox.publishAll(tx, queued.map(({ job, context }) => jobEventOf(job, 'QUEUED', context)));
+}
+
+function jobEventOf(job: JobEntity, state: Exclude<JobStateName, 'STARTING'>, context: EventActor & { attempt?: number; reason?: string }): OutboxEvent {
+  const subject = SUBJECTS[state];
+  const message = create(JobEventSchema, {
+    jobId: job.id,
     projectId: job.projectId,
-    actor: context.actor,
-    requestId: context.requestId ?? '',
+    queue: job.queue,
+    state: JobState[state],
+    reason: context.reason ?? job.reason,
+    runId: job.runId,
+    attempt: context.attempt ?? 0,
+    datasetInputs: job.spec.inputs.map((input) => input.resolvedReference ?? input.reference),
+    experimentId: job.spec.experimentId,
   });
+  return { subject, schema: computeEvents.checked(subject, message), message, projectId: job.projectId, actor: context.actor, requestId: context.requestId ?? '' };
 }

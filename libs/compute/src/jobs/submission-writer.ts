@@ -3,7 +3,7 @@ import { AuditRecorder, type Caller, excerpt, FailedPreconditionError, Outbox } 
 import type { EntityManager } from 'typeorm';
 import { QueueRepository } from '../queues/queue.repository';
 import { found } from '../queues/queue.service';
-import { publishJobEvent } from './job-events';
+import { publishQueuedEvents } from './job-events';
 import type { JobEntity } from './job.entity';
 import { JobRepository, requestKey } from './job.repository';
 
@@ -23,8 +23,8 @@ const MAX_BATCH = 256;
 
 /**
  * Writes submissions with group commit: those that arrive while a transaction is open wait for it,
- * then go together into the next one (job rows in one statement, each with its event and audit
- * record), and each caller is answered once that transaction has committed. A submission that
+ * then go together into the next one (job rows in one statement, their events in one and their audit
+ * records in one), and each caller is answered once that transaction has committed. A submission that
  * fails on its own (no grant, no queue) fails alone; if the transaction itself fails, each of its
  * submissions is tried again in a transaction of its own, so an error reaches only its cause.
  */
@@ -97,9 +97,9 @@ export class SubmissionWriter {
       created.push(submission);
     }
     await this.jobs.insertAll(tx, created.map(({ job }) => job));
-    for (const { caller, job } of created) {
-      await publishJobEvent(this.outbox, tx, job, 'QUEUED', { actor: caller.authenticated.id, requestId: caller.requestId });
-      await this.audit.recordIn(tx, caller, { id: job.id, projectId: job.projectId });
+    if (created.length > 0) {
+      await publishQueuedEvents(this.outbox, tx, created.map(({ caller, job }) => ({ job, context: { actor: caller.authenticated.id, requestId: caller.requestId } })));
+      await this.audit.recordAllIn(tx, created.map(({ caller, job }) => ({ caller, created: { id: job.id, projectId: job.projectId } })));
     }
     return outcomes;
   }

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Caller } from '../auth/caller';
 import { excerpt, PermissionDeniedError, UnauthenticatedError, type GrpcStatusError } from '../errors';
-import type { Outbox } from '../events';
+import type { Outbox, OutboxEvent } from '../events';
 import { MAX_STATUS_DETAILS } from '../grpc/grpc-status';
 import type { Logger } from '../ops/logger';
 import { auditResourceName } from './resource-name';
@@ -62,35 +62,23 @@ export class AuditRecorder {
   /**
    * Records the caller's change inside the handler's own transaction (`manager`), so the record
    * exists exactly when the change does; the kit then does not record the call again. `created`
-   * names a resource this call created after its permission check (its id, and its project when
-   * the resource is one; its full `name` when it lives under another resource); `kind` and
-   * `action`, a change of another kind than the call declared (a read that creates what it reads
-   * on first use).
+   * names what the call created, if the record should name it (see {@link CreatedResource}).
    */
-  async recordIn(
-    manager: EntityManager,
-    caller: Caller,
-    created?: { id: string; projectId?: string; name?: string; kind?: string; action?: string },
-  ): Promise<void> {
-    const target = caller.target;
-    const projectId = created?.projectId ?? target?.projectId ?? '';
-    const named = created ? { kind: created.kind ?? target?.kind ?? '', projectId, id: created.id, name: created.name } : { kind: '', projectId, ...target };
-    await this.publish(
-      manager,
-      {
-        actor: caller.principal?.id ?? '',
-        action: created?.action ?? caller.call.action,
-        method: caller.call.method,
-        resource: auditResourceName(named),
-        projectId,
-        requestId: caller.requestId,
-        clientAddress: caller.clientAddress,
-        onBehalfOf: caller.onBehalfOf,
-      },
-      Outcome.SUCCEEDED,
-      '',
-    );
+  async recordIn(manager: EntityManager, caller: Caller, created?: CreatedResource): Promise<void> {
+    await this.publish(manager, changeOf(caller, created), Outcome.SUCCEEDED, '');
     caller.audited = true;
+  }
+
+  /**
+   * Records several callers' changes, made in one transaction (`manager`: calls written together),
+   * in one write to the outbox: as `recordIn` for each.
+   */
+  async recordAllIn(manager: EntityManager, changes: ReadonlyArray<{ caller: Caller; created?: CreatedResource }>): Promise<void> {
+    await this.outbox.publishAll(
+      manager,
+      changes.map(({ caller, created }) => this.eventOf(changeOf(caller, created), Outcome.SUCCEEDED, '')),
+    );
+    for (const { caller } of changes) caller.audited = true;
   }
 
   /** Records a change made outside any call (an operator's command on the database) inside its transaction (`manager`). */
@@ -108,6 +96,10 @@ export class AuditRecorder {
   }
 
   private async publish(manager: EntityManager, call: AuditedCall, outcome: Outcome, reason: string): Promise<void> {
+    await this.outbox.publish(manager, this.eventOf(call, outcome, reason));
+  }
+
+  private eventOf(call: AuditedCall, outcome: Outcome, reason: string): OutboxEvent<typeof AuditEventSchema> {
     const kept = (text: string) => excerpt(text, AUDIT_FIELD_LENGTH);
     const event = create(AuditEventSchema, {
       id: randomUUID(),
@@ -124,15 +116,45 @@ export class AuditRecorder {
       clientAddress: kept(call.clientAddress),
       onBehalfOf: kept(call.onBehalfOf ?? ''),
     });
-    await this.outbox.publish(manager, {
+    return {
       subject: this.subject,
       schema: AuditEventSchema,
       message: event,
       projectId: event.projectId || undefined,
       actor: event.actor || undefined,
       requestId: event.requestId,
-    });
+    };
   }
+}
+
+/**
+ * A resource a call created after its permission check (its id, and its project when the resource
+ * is one; its full `name` when it lives under another resource); `kind` and `action`, a change of
+ * another kind than the call declared (a read that creates what it reads on first use).
+ */
+export interface CreatedResource {
+  id: string;
+  projectId?: string;
+  name?: string;
+  kind?: string;
+  action?: string;
+}
+
+/** The change a caller made, as its audit record names it. */
+function changeOf(caller: Caller, created: CreatedResource | undefined): AuditedCall {
+  const target = caller.target;
+  const projectId = created?.projectId ?? target?.projectId ?? '';
+  const named = created ? { kind: created.kind ?? target?.kind ?? '', projectId, id: created.id, name: created.name } : { kind: '', projectId, ...target };
+  return {
+    actor: caller.principal?.id ?? '',
+    action: created?.action ?? caller.call.action,
+    method: caller.call.method,
+    resource: auditResourceName(named),
+    projectId,
+    requestId: caller.requestId,
+    clientAddress: caller.clientAddress,
+    onBehalfOf: caller.onBehalfOf,
+  };
 }
 
 /**

@@ -111,6 +111,17 @@ describe('Outbox and OutboxRelay on SQLite', () => {
     await eventually(() => expect(receivedNames()).toEqual(names));
   });
 
+  it('writes the events of publishAll in order, and none of them if one is refused', async () => {
+    const outbox = new Outbox();
+    const event = (name: string, subject = WIDGET_CREATED) => ({ subject, schema: WidgetCreatedSchema, message: create(WidgetCreatedSchema, { widget: { name } }), actor: name });
+    await expect(dataSource.transaction((manager) => outbox.publishAll(manager, [event('bad-1'), event('bad-2', 'trellis.kittest.v1.widget.*')]))).rejects.toThrow('without wildcards');
+    const ids = await dataSource.transaction((manager) => outbox.publishAll(manager, ['a', 'b', 'c'].map((name) => event(name))));
+    startRelay();
+
+    await eventually(() => expect(receivedNames()).toEqual(['a', 'b', 'c']));
+    expect(received.map(({ id, actor }) => ({ id, actor }))).toEqual(ids.map((id, index) => ({ id, actor: ['a', 'b', 'c'][index] })));
+  });
+
   it('wakes the relay at commit instead of waiting for its next poll', async () => {
     await createWidget(dataSource, new Outbox(), 'first');
     const relay = startRelay({ pollIntervalMs: 600_000 });
