@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createGrpcClient, type RunningProcess } from '@trellis/platform';
-import { DataServiceDesc, DatasetInputMode, IdentityServiceDesc, JobServiceDesc, JobState, QueueServiceDesc, TokenServiceDesc } from '@trellis/proto';
+import { DataServiceDesc, DatasetInputMode, IdentityServiceDesc, JobServiceDesc, JobState, PrincipalKind, QueueServiceDesc, Role, TokenServiceDesc } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -54,11 +54,10 @@ describe('dataset inputs (standalone, compute-local)', () => {
     writeFileSync(join(files, 'train.csv'), 'a,b\n1,2\n');
     const archive = execFileSync('tar', ['-C', files, '-c', '.']);
     await data.commitDatasetVersionTar([{ part: { case: 'header', value: { datasetId } } }, { part: { case: 'chunk', value: archive } }]);
-    const queues = createGrpcClient(QueueServiceDesc, address('compute'), { token });
-    await queues.createQueue({ queue: { name: 'local', cluster: 'local' } });
-    await queues.createQueue({ queue: { name: 'closed', cluster: 'local' } });
-    await queues.setGrant({ queue: 'closed', projectId, quotas: [{ resource: 'cpu', nominal: 0n }, { resource: 'memory', nominal: 0n }] });
-    await queues.setGrant({ queue: 'local', projectId, quotas: [{ resource: 'cpu', nominal: 8000n }, { resource: 'memory', nominal: 32n * 1024n ** 3n }] });
+    for (const queue of ['local', 'deleted', 'revoked']) {
+      await createGrpcClient(QueueServiceDesc, address('compute'), { token }).createQueue({ queue: { name: queue, cluster: 'local' } });
+      await grant(queue, queue === 'local');
+    }
   }, 60_000);
 
   afterAll(async () => {
@@ -67,7 +66,14 @@ describe('dataset inputs (standalone, compute-local)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const jobs = () => createGrpcClient(JobServiceDesc, address('compute'), { token });
+  /** Gives the project quota on the queue, or none, so that its jobs wait there. */
+  const grant = (queue: string, open: boolean) =>
+    createGrpcClient(QueueServiceDesc, address('compute'), { token }).setGrant({
+      queue,
+      projectId,
+      quotas: [{ resource: 'cpu', nominal: open ? 8000n : 0n }, { resource: 'memory', nominal: open ? 32n * 1024n ** 3n : 0n }],
+    });
+  const jobs = (as = token) => createGrpcClient(JobServiceDesc, address('compute'), { token: as });
   const untilEnded = (jobId: string) =>
     eventually(async () => expect([JobState.SUCCEEDED, JobState.FAILED]).toContain((await jobs().getJob({ jobId })).job?.state), { timeoutMs: 30_000 });
   const logs = async (jobId: string) => {
@@ -103,13 +109,30 @@ describe('dataset inputs (standalone, compute-local)', () => {
     const files = join(dir, 'churn');
     await data.commitDatasetVersionTar([{ part: { case: 'header', value: { datasetId } } }, { part: { case: 'chunk', value: execFileSync('tar', ['-C', files, '-c', '.']) } }]);
     // No quota on the queue yet: the job waits, with its input resolved, until the version is gone.
-    const { job } = await jobs().submitJob({ projectId, queue: 'closed', spec: { name: 'late', command: ['true'], inputs: [{ reference: 'datasets:/churn/2' }] } });
+    const { job } = await jobs().submitJob({ projectId, queue: 'deleted', spec: { name: 'late', command: ['true'], inputs: [{ reference: 'datasets:/churn/2' }] } });
     await data.deleteDatasetVersion({ datasetId, version: 2n });
-    await createGrpcClient(QueueServiceDesc, address('compute'), { token }).setGrant({ queue: 'closed', projectId, quotas: [{ resource: 'cpu', nominal: 8000n }, { resource: 'memory', nominal: 32n * 1024n ** 3n }] });
+    await grant('deleted', true);
     await untilEnded(job!.id);
     const ended = (await jobs().getJob({ jobId: job!.id })).job!;
     expect({ state: ended.state, reason: ended.reason }).toEqual({ state: JobState.FAILED, reason: expect.stringContaining('spec.inputs[0] datasets:/churn/2: the data service could not resolve it for the submitter') });
     expect(readdirSync(cache()).filter((name) => name !== '.attempts' && name !== '.partial')).toEqual([datasetId]);
     expect(readdirSync(join(cache(), datasetId))).toEqual(['1']);
+  }, 60_000);
+
+  it('refuses a cached version to a job whose submitter lost access to it before the job started', async () => {
+    const identity = createGrpcClient(IdentityServiceDesc, address('governance'), { token });
+    const bobId = (await identity.createPrincipal({ kind: PrincipalKind.USER, name: 'bob', displayName: 'Bob' })).principal!.id;
+    await identity.setRoleBinding({ binding: { projectId, principalId: bobId, role: Role.EDITOR } });
+    const tokens = createGrpcClient(TokenServiceDesc, address('governance'));
+    const bobKey = (await createGrpcClient(TokenServiceDesc, address('governance'), { token }).createApiKey({ principalId: bobId, name: 'bob' })).secret;
+    const bob = (await tokens.exchangeApiKey({ apiKey: bobKey })).token;
+    const command = ['sh', '-c', 'cat "$TRELLIS_DATASET_CHURN_DIR/train.csv"'];
+    const { job } = await jobs(bob).submitJob({ projectId, queue: 'revoked', spec: { name: 'bobs', command, inputs: [{ reference: 'datasets:/churn/1', mode: DatasetInputMode.MOUNT }] } });
+    await identity.deleteRoleBinding({ projectId, principalId: bobId });
+    await grant('revoked', true);
+    await untilEnded(job!.id);
+    const ended = (await jobs().getJob({ jobId: job!.id })).job!;
+    // It never reached the backend: its one attempt has no backend job.
+    expect({ state: ended.state, reason: ended.reason, backendJobIds: ended.attempts.map(({ backendJobId }) => backendJobId) }).toEqual({ state: JobState.FAILED, reason: expect.stringMatching(/^failed: the dataset inputs could not be fetched: .*not found among/), backendJobIds: [''] });
   }, 60_000);
 });

@@ -10,7 +10,7 @@ import { JobRuns } from '../jobs/job-runs';
 import type { DatasetInputSpec } from '../jobs/job-spec';
 import type { AttemptEntity, JobEntity } from '../jobs/job.entity';
 import { DatasetCache, type CachedVersion } from './dataset-cache';
-import { datasetEnv } from './dataset-env';
+import { datasetEnv, type PlacedInput } from './dataset-env';
 import { copyWritable, removeTree } from './file-trees';
 
 /** Dataset ids name cache folders: only ids that are plain path segments are taken (the data service's are UUIDs). */
@@ -55,15 +55,16 @@ export class DatasetMaterializer {
     const { inputs } = job.spec;
     if (inputs.length === 0) return {};
     const owner = attemptFolder(attempt);
+    const purpose = `compute job ${job.id} attempt ${attempt.number} dataset inputs`;
     try {
-      const resolved = await this.runs.asSubmitter(job, `compute job ${job.id} attempt ${attempt.number} dataset inputs`, async (token) => {
-        const versions = await Promise.all(inputs.map((input, index) => this.resolve(job.projectId, input, index, token)));
-        await this.cache.pin(owner, versions);
-        const fetched: CachedInput[] = [];
-        for (const version of versions) fetched.push({ ...version, dir: await this.cache.version(version, (dir) => this.download(version, token, dir)) });
-        return fetched;
-      });
-      const placed = await Promise.all(resolved.map(async (version, index) => ({ datasetName: version.datasetName, dir: await this.place(owner, version, index) })));
+      const versions = await this.runs.asSubmitter(job, purpose, (token) => Promise.all(inputs.map((input, index) => this.resolve(job.projectId, input, index, token))));
+      await this.cache.pin(owner, versions);
+      const placed: PlacedInput[] = [];
+      for (const [index, version] of versions.entries()) {
+        // A token of its own per download: one made before an earlier long download may have expired.
+        const dir = await this.cache.version(version, (target) => this.runs.asSubmitter(job, purpose, (token) => this.download(version, token, target)));
+        placed.push({ datasetName: version.datasetName, dir: await this.place(owner, { ...version, dir }, index) });
+      }
       return datasetEnv(placed);
     } catch (error) {
       if (error instanceof DatasetInputError) throw error;
