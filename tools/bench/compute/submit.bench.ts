@@ -38,6 +38,8 @@ const Database = createRequire(__filename)('better-sqlite3') as new (path: strin
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 1);
+const WORKERS_OFF = process.env.BENCH_WORKERS === 'off';
 const TARGET = 2000;
 const POSTGRES = process.env.BENCH_DATABASE === 'postgres';
 /** Connections of the baseline's pool: TypeORM's default pool for PostgreSQL. */
@@ -62,21 +64,23 @@ const jobSpec = (index: number) => ({
   retries: { maxRetries: 2 },
 });
 
-/** Submits JOBS jobs, CONCURRENCY in flight, to the service at `address` with `token`; returns jobs/s. */
+/** Submits JOBS jobs, CONCURRENCY in flight spread over CHANNELS channels, to the service at `address` with `token`; returns jobs/s. */
 async function submitAll(address: string, token: string): Promise<number> {
-  const jobs = createGrpcClient(JobServiceDesc, address, { token });
+  // A local subchannel pool each: grpc-js would otherwise share one connection between clients of one address.
+  const channels = Array.from({ length: CHANNELS }, () => createGrpcClient(JobServiceDesc, address, { token, channelOptions: { 'grpc.use_local_subchannel_pool': 1 } }));
   try {
-    for (let i = 0; i < 200; i++) await jobs.submitJob({ projectId: 'p1', queue: 'bench', spec: jobSpec(i) });
+    for (let i = 0; i < 200; i++) await channels[i % CHANNELS].submitJob({ projectId: 'p1', queue: 'bench', spec: jobSpec(i) });
     let next = 0;
     const started = performance.now();
     await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
+      Array.from({ length: CONCURRENCY }, async (_, caller) => {
+        const jobs = channels[caller % CHANNELS];
         while (next < JOBS) await jobs.submitJob({ projectId: 'p1', queue: 'bench', spec: jobSpec(next++), requestId: `bench-${next}` });
       }),
     );
     return JOBS / ((performance.now() - started) / 1000);
   } finally {
-    jobs.close();
+    for (const jobs of channels) jobs.close();
   }
 }
 
@@ -103,6 +107,8 @@ async function viaGrpc(dir: string, env: Record<string, string>): Promise<number
     const admin = await platform.client(QueueServiceDesc, service.grpcAddress, { sub: 'ada', orgAdmin: true });
     await admin.createQueue({ queue: { name: 'bench', cluster: 'local' } });
     await admin.setGrant({ queue: 'bench', projectId: 'p1', quotas: [{ resource: 'cpu', nominal: 0n }] });
+    // An experiment, not a setting: what the calls take in with the admission loop (and the other workers) stopped.
+    if (WORKERS_OFF) await service.stopWorkers();
     return await submitFromAnotherProcess(service.grpcAddress, await platform.keys.mint({ sub: 'erin', bindings: [{ project: 'p1', role: 'editor' }], ttlSeconds: 3600 }));
   } finally {
     await platform.stop();
@@ -155,7 +161,7 @@ async function main(): Promise<void> {
   const nats = POSTGRES ? testNatsConfig() : undefined;
   try {
     const where = POSTGRES ? 'PostgreSQL, distributed' : 'SQLite, standalone';
-    console.log(`submissions (${where}): ${JOBS} jobs, ${CONCURRENCY} in flight; ${cpus().length} CPUs, load ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+    console.log(`submissions (${where}): ${JOBS} jobs, ${CONCURRENCY} in flight over ${CHANNELS} channel(s)${WORKERS_OFF ? ', workers stopped' : ''}; ${cpus().length} CPUs, load ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
     const baseline = POSTGRES ? await plainPgInserts(databases[1].config.url) : plainInserts(dir);
     const env: Record<string, string> = POSTGRES ? { TRELLIS_MODE: 'distributed', TRELLIS_COMPUTE_DATABASE_URL: databases[0].config.url, ...nats?.env } : {};
     const grpc = await viaGrpc(dir, env);
