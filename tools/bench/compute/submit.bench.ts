@@ -1,13 +1,16 @@
 // Submissions through gRPC into the compute service's queue, standalone (SQLite), in one run:
-// BENCH_JOBS (default 5,000) SubmitJob calls, BENCH_CONCURRENCY (default 64) in flight from a client
-// process of its own (this file again, with BENCH_CLIENT_OF set), each a
-// validated spec written with its event and audit record in one transaction, while the admission
-// loop runs (the grant's nominal quota is 0, so every job stays queued with its reason). Baseline in
-// the same process: the same job rows INSERTed into a SQLite file of their own with better-sqlite3,
-// one transaction per row as SubmitJob commits, no gRPC, no checks, no events. Figures: jobs/s of each
-// and the ratio. BENCH_DATABASE=postgres runs the same distributed (PostgreSQL, NATS JetStream) on
-// a fresh database, against INSERTs with plain `pg` on a pool of as many connections as the service
-// has, 64 in flight. Target (issue 14): at least 2,000 jobs/s through gRPC (Slurm, tuned: about 500/s).
+// BENCH_JOBS (default 5,000) SubmitJob calls, BENCH_CONCURRENCY (default 64) in flight over
+// BENCH_CHANNELS (default 1) connections from a client process of its own (this file again, with
+// BENCH_CLIENT_OF set), each a validated spec committed with its event and audit record before the
+// answer (calls that arrive together share a transaction: group commit), while the admission loop
+// runs (the grant's nominal quota is 0, so every job stays queued with its reason; BENCH_WORKERS=off
+// stops the loop, as an experiment). Calls in flight because the figure is throughput, as Slurm's
+// (sbatch from many clients at once). Baseline in the same process: the same job rows INSERTed into
+// a SQLite file of their own with better-sqlite3, one transaction per row, no gRPC, no checks, no
+// events. Figures: jobs/s of each and the ratio. BENCH_DATABASE=postgres runs the same distributed
+// (PostgreSQL, NATS JetStream) on a fresh database, against INSERTs with plain `pg` on a pool of as
+// many connections as the service has, 64 in flight. Target (issue 14): at least 2,000 jobs/s
+// through gRPC (Slurm, tuned: about 500/s).
 // Run: node tools/bench/run.cjs tools/bench/compute/submit.bench.ts
 import 'reflect-metadata';
 import { computeService } from '@trellis/compute';
