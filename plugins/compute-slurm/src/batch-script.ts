@@ -6,13 +6,17 @@ export const REPLICA_LOG = /^replica-(\d+)\.(out|err)$/;
  * `TRELLIS_JOB_ID`, `WORLD_SIZE`, `MASTER_ADDR`, `MASTER_PORT` for distributed training, writing to
  * `<workDir>/<job id>/replica-<index>.out|err`. Several replicas are the `srun` tasks of the job's one
  * allocation; a single one runs in the script itself, which saves the step launch (most of a second).
+ * Each task is bound to its own `gpusPerReplica` GPUs of the allocation, in task order
+ * (`--gpu-bind=per_task`), so a replica's `CUDA_VISIBLE_DEVICES` names its own only. Without it, Slurm
+ * 22.05's srun gave every task all of the job's GPUs (rest mode) or none (cli mode).
  */
-export function batchScript(workDir: string, command: readonly string[], replicas: number): string {
+export function batchScript(workDir: string, command: readonly string[], replicas: number, gpusPerReplica: number): string {
   const words = command.map(quote).join(' ');
+  const bind = gpusPerReplica > 0 ? ` --gpu-bind=per_task:${gpusPerReplica}` : '';
   const run =
     replicas === 1
       ? ['exec >"$dir/replica-0.out" 2>"$dir/replica-0.err"', 'export TRELLIS_REPLICA_INDEX=0 RANK=0 LOCAL_RANK=0', `exec ${words}`]
-      : [`exec srun --export=ALL --output="$dir/replica-%t.out" --error="$dir/replica-%t.err" /bin/sh -c ${quote(REPLICA)} trellis-replica ${words}`];
+      : [`exec srun --export=ALL${bind} --output="$dir/replica-%t.out" --error="$dir/replica-%t.err" /bin/sh -c ${quote(REPLICA)} trellis-replica ${words}`];
   return [
     '#!/bin/sh',
     '# Written by Trellis compute-slurm.',

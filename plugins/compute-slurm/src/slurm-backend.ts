@@ -193,7 +193,7 @@ export class SlurmComputeBackend implements ComputeBackend {
     const submission: SlurmSubmission = {
       // One word, so that it reads as one in squeue and scontrol.
       name: job.name.replace(/\s+/g, '-').slice(0, 128) || 'trellis-job',
-      script: batchScript(this.options.workDir, job.command, replicas),
+      script: batchScript(this.options.workDir, job.command, replicas, gpus?.count ?? 0),
       environment: { PATH: this.options.path, ...job.env },
       comment,
       workDir: this.options.workDir,

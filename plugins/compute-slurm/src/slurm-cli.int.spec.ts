@@ -83,6 +83,16 @@ describe('compute-slurm, cli mode, on a real cluster', () => {
     expect(await until(compute, waiting, (status) => status.state === 'succeeded')).toMatchObject({ exitCode: 0 });
   });
 
+  it('binds each replica of a 2-replica job to its own GPU: CUDA_VISIBLE_DEVICES names that one only', async () => {
+    const jobId = await submit({ ...job('one-gpu-each', 'sh', '-c', 'echo "${CUDA_VISIBLE_DEVICES-none}"'), replicas: 2, resources: { ...resources, gpus: { count: 1, type: 'tesla' } } });
+    expect((await collect(compute.watch(jobId))).pop()).toMatchObject({ state: 'succeeded', exitCode: 0 });
+    // srun's per_task binding gives the tasks the allocation's GPUs in order: the first to task 0.
+    expect((await collect(compute.logs(jobId))).map(({ replica, line }) => ({ replica, line }))).toEqual([
+      { replica: 0, line: '0' },
+      { replica: 1, line: '1' },
+    ]);
+  });
+
   it('refuses labels too long for the job comment, a GPU memory no configured type has, and an image, naming the field', async () => {
     const labels = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`label-${i}`, 'v'.repeat(63)]));
     await expect(submit({ ...job('labelled', 'true'), labels })).rejects.toThrow(/^labels: with the idempotency key they take \d+ characters of the job's comment, where Slurm keeps 1024/);

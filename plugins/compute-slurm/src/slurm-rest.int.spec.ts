@@ -45,6 +45,16 @@ describe('compute-slurm, rest mode, on a real slurmrestd', () => {
     expect((await collect(compute.logs(jobId))).map((l) => l.line)).toEqual([`slurm hello ${jobId} 0/1`]);
   });
 
+  it('binds each replica of a 2-replica job to its own GPU', async () => {
+    const spec = { ...job('one-gpu-each', 'sh', '-c', 'echo "${CUDA_VISIBLE_DEVICES-none}"'), replicas: 2, resources: { ...resources, gpus: { count: 1, type: 'tesla' } } };
+    const { jobId } = await compute.submit(spec, { idempotencyKey: `rest-gpus-${Date.now()}` });
+    expect((await collect(compute.watch(jobId))).pop()).toMatchObject({ state: 'succeeded', exitCode: 0 });
+    expect((await collect(compute.logs(jobId))).map(({ replica, line }) => ({ replica, line }))).toEqual([
+      { replica: 0, line: '0' },
+      { replica: 1, line: '1' },
+    ]);
+  });
+
   it('reports the nodes and their fake GPUs from slurmrestd', async () => {
     expect((await compute.capacity()).total).toEqual({ cpus: 8, memoryBytes: 16000 * 2 ** 20, gpus: { tesla: { count: 2, memoryBytes: 2 ** 34 } } });
   });
