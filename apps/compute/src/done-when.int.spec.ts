@@ -276,10 +276,10 @@ describe('issue 14 done: a GPU job on Slurm under quotas, through the gateway, s
     expect(lines).toEqual([
       `0: logged loss to run ${running.runId}`,
       '0: replica 0 done',
-      // Slurm gives each task the GPUs of the job's allocation on its node; a replica picks its own by LOCAL_RANK.
-      '0: replica 0 of 2 sees gpus 0,1',
+      // Each replica is bound to its own GPU of the job's allocation, in order.
+      '0: replica 0 of 2 sees gpus 0',
       '1: replica 1 done',
-      '1: replica 1 of 2 sees gpus 0,1',
+      '1: replica 1 of 2 sees gpus 1',
     ]);
     await eventually(async () => expect((await mlflowRun(running.runId)).info.status).toBe('FINISHED'), { timeoutMs: 30_000, intervalMs: 100 });
     expect((await mlflowRun(running.runId)).data.metrics).toEqual([expect.objectContaining({ key: 'loss', value: 0.25 })]);
