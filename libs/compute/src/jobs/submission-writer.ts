@@ -22,15 +22,15 @@ interface Pending extends PreparedSubmission {
 const MAX_BATCH = 256;
 
 /**
- * Writes submissions with group commit: those that arrive while a transaction is open wait for it,
- * then go together into the next one (job rows in one statement, their events in one and their audit
- * records in one), and each caller is answered once that transaction has committed. A submission that
+ * Writes submissions with group commit: those that arrive in one turn of the event loop, or while
+ * a transaction is open, go together into the next one (job rows in one statement, their events in
+ * one and their audit records in one), and each caller is answered once that transaction has committed. A submission that
  * fails on its own (no grant, no queue) fails alone; if the transaction itself fails, each of its
  * submissions is tried again in a transaction of its own, so an error reaches only its cause.
  */
 @Injectable()
 export class SubmissionWriter {
-  private pending: Pending[] = [];
+  private readonly pending: Pending[] = [];
   private writing = false;
 
   constructor(
