@@ -35,7 +35,8 @@ const SQLITE_BUSY_TIMEOUT_MS = 5000;
  * - on PostgreSQL, processes starting at once run migrations one after another (an advisory
  *   lock), and `schema` (lowercase letters, digits, underscores), if given, is created and put
  *   first on each connection's search path;
- * - on SQLite: WAL journal (for files), a busy timeout, foreign keys enforced, and
+ * - on SQLite: WAL journal (for files) synced at every commit (`synchronous = FULL`, so an
+ *   answered write survives a power loss), a busy timeout, foreign keys enforced, and
  *   `dataSource.transaction()` calls run one at a time, because every caller shares one connection;
  *   64-bit integers read back exactly (beyond 2^53 as decimal strings, as on PostgreSQL).
  *   Write inside `transaction()`: a write outside it may land in whichever transaction is open.
@@ -66,6 +67,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<DataSo
           timeout: SQLITE_BUSY_TIMEOUT_MS,
           prepareDatabase: (db: Parameters<typeof readIntegersExactly>[0] & { pragma(source: string): unknown }) => {
             db.pragma('foreign_keys = ON');
+            // An answered write survives a power loss: better-sqlite3's build makes WAL files opened again NORMAL.
+            db.pragma('synchronous = FULL');
             readIntegersExactly(db);
           },
         })
