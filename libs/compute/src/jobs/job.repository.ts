@@ -12,7 +12,7 @@ const INSERTED_COLUMN_COUNT = INSERTED_COLUMNS.split(',').length;
 /** The key of a submission's request id: unique per project. */
 export const requestKey = (projectId: string, requestId: string): string => `${projectId}\0${requestId}`;
 
-/** A queued job's row as `pending` reads it. */
+/** A queued job's row as `queued` reads it. */
 interface PendingRow {
   id: string;
   queue: string;
@@ -22,6 +22,7 @@ interface PendingRow {
   request: string;
   any_gpus: number | string;
   created_at: number | string;
+  not_before: number | string;
   reason: string;
 }
 
@@ -122,13 +123,29 @@ export class JobRepository {
     }
   }
 
-  /** Queued jobs that may be admitted now (their backoff over): the fields admission reads. */
-  pending(now: number): Promise<JobEntity[]> {
-    // Written out: the admission loop reads every queued job on each pass, and TypeORM's hydration cost more than the read.
+  /** Every queued job, backoff or not: the fields admission reads. */
+  queued(): Promise<JobEntity[]> {
+    return this.readQueued();
+  }
+
+  /** Those of the jobs that are queued: what the admission loop reads again when it is told they changed. */
+  async queuedAmong(ids: readonly string[]): Promise<JobEntity[]> {
+    const jobs: JobEntity[] = [];
+    for (let start = 0; start < ids.length; start += 500) {
+      jobs.push(...(await this.readQueued(ids.slice(start, start + 500))));
+    }
+    return jobs;
+  }
+
+  /** Queued jobs, all or those among `ids`. */
+  private readQueued(ids: readonly string[] = []): Promise<JobEntity[]> {
+    // Written out: the admission loop reads many queued jobs, and TypeORM's hydration cost more than the read.
     return this.transaction(async (tx) => {
+      const dialect = Dialect.of(tx);
+      const among = ids.length === 0 ? '' : ` AND id IN (${ids.map((_, index) => dialect.placeholder(index + 1)).join(', ')})`;
       const rows = (await tx.query(
-        `SELECT id, queue, project_id, priority, replicas, request, any_gpus, created_at, reason FROM jobs WHERE state = 'QUEUED' AND not_before <= ${Dialect.of(tx).placeholder(1)}`,
-        [now],
+        `SELECT id, queue, project_id, priority, replicas, request, any_gpus, created_at, not_before, reason FROM jobs WHERE state = 'QUEUED'${among}`,
+        [...ids],
       )) as PendingRow[];
       return rows.map(
         (row) =>
@@ -141,6 +158,7 @@ export class JobRepository {
             request: JSON.parse(row.request) as Resources,
             anyGpus: Number(row.any_gpus),
             createdAt: Number(row.created_at),
+            notBefore: Number(row.not_before),
             reason: row.reason,
           }) as JobEntity,
       );

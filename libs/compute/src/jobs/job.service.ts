@@ -113,7 +113,7 @@ export class JobService {
         borrowing: false,
       },
     });
-    this.admission.wake();
+    this.admission.wake([job.id]);
     return job;
   }
 
@@ -159,7 +159,7 @@ export class JobService {
       return { job: cancelled, live };
     });
     this.dispatch.wake();
-    this.admission.wake();
+    this.admission.wake([id]);
     // A live attempt's end sets the run's status (the supervisor); a job waiting for a retry has none to wait for.
     if (!job.live && job.job.runId !== '') {
       await this.runs.follow(job.job.id, 'CANCELLED').catch((error: unknown) => this.logger.warn({ job: id, error: String(error) }, "could not set the cancelled job's run KILLED"));

@@ -9,19 +9,23 @@ import { HOLDING_STATES, LIVE_ATTEMPT_STATES, type JobEntity } from '../jobs/job
 import { JobRepository } from '../jobs/job.repository';
 import { QueueRepository } from '../queues/queue.repository';
 import { AdmissionSignal, DispatchSignal } from './admission-signal';
+import { PendingJobs } from './pending-jobs';
 
 /** The actor of the loop's events. */
 const ACTOR = 'compute-admission';
 
 /**
  * The admission loop (one replica decides): on each wake-up (a submission, a finished job, a grant
- * or queue change) and at least every `admissionIntervalMs`, it reads a snapshot of queues, grants,
- * jobs holding quota and queued jobs, asks `admit()`, and applies its decisions in one transaction:
+ * or queue change) and at least every `admissionIntervalMs`, it reads a snapshot of queues, grants
+ * and jobs holding quota, brings its queued jobs up to date ({@link PendingJobs}: the jobs named by
+ * the wake-ups, all of them every `admissionIntervalMs`), asks `admit()`, and applies its decisions in one transaction:
  * admitted jobs reserve their quota (state ADMITTED), preempted ones give it back (QUEUED again,
  * their attempt asked to stop), and every job that still waits gets the reason why.
  */
 @Injectable()
 export class AdmissionWorker implements Worker {
+  private readonly pendingJobs: PendingJobs;
+
   constructor(
     private readonly jobs: JobRepository,
     private readonly queues: QueueRepository,
@@ -31,14 +35,19 @@ export class AdmissionWorker implements Worker {
     private readonly dispatch: DispatchSignal,
     @Inject(SERVICE_CONFIG) private readonly config: ComputeConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.pendingJobs = new PendingJobs(jobs, config.admissionIntervalMs);
+  }
 
   async run(signal: AbortSignal): Promise<void> {
+    // What another leader did while this replica was not deciding is seen by a full read.
+    this.pendingJobs.drop();
     while (!signal.aborted) {
       const started = Date.now();
       try {
         await this.pass();
       } catch (error) {
+        this.pendingJobs.drop();
         this.logger.warn({ error: String(error) }, 'admission pass failed; the loop tries again at its next wake-up');
       }
       // A pass over many queued jobs takes the process's one thread: leave it as long to the calls
@@ -48,21 +57,40 @@ export class AdmissionWorker implements Worker {
     }
   }
 
-  /** One pass: snapshot, decide, apply. Returns the decisions. */
+  /** One pass: refresh the queued jobs, decide, apply. Returns the decisions. */
   async pass(now = Date.now()): Promise<AdmissionDecisions> {
-    const pending = await this.jobs.pending(now);
-    if (pending.length === 0) return { admit: [], preempt: [], waiting: [] };
-    const snapshot = await this.snapshot(pending);
+    const readInFull = await this.pendingJobs.refresh(this.wakeup.takeChangedJobs());
+    let decided = await this.decide(this.pendingJobs.due(now));
+    // Admissions and preemptions are decided over a full read, so that a change no one named (another replica's cancel) cannot cause one.
+    if (!readInFull && decided && changesState(decided.decisions)) {
+      await this.pendingJobs.readAll();
+      decided = await this.decide(this.pendingJobs.due(now));
+    }
+    if (!decided) return { admit: [], preempt: [], waiting: [] };
+    const { decisions, waiting, pending } = decided;
+    await this.apply({ ...decisions, waiting }, pending, now);
+    for (const { workloadId, reason } of waiting) {
+      const job = pending.get(workloadId);
+      if (job) job.reason = reason;
+    }
+    this.pendingJobs.remove(decisions.admit.map((admission) => admission.workloadId));
+    this.pendingJobs.markChanged(decisions.preempt.map((preemption) => preemption.workloadId));
+    if (changesState(decisions)) this.dispatch.wake();
+    return decisions;
+  }
+
+  /** What `admit()` decides over the snapshot with these queued jobs, and why each job without a grant waits; undefined when none is queued. */
+  private async decide(due: readonly JobEntity[]) {
+    if (due.length === 0) return undefined;
+    const snapshot = await this.snapshot(due);
     const granted = new Set(snapshot.grants.map((grant) => `${grant.queueId}\0${grant.projectId}`));
-    const [withGrant, withoutGrant] = partition(pending, (job) => granted.has(`${job.queue}\0${job.projectId}`));
+    const [withGrant, withoutGrant] = partition(due, (job) => granted.has(`${job.queue}\0${job.projectId}`));
     const decisions = admit({ ...snapshot, pending: withGrant.map(pendingWorkload) });
     const waiting = [
       ...decisions.waiting,
       ...withoutGrant.map((job) => ({ workloadId: job.id, reason: `waiting: project ${job.projectId} has no grant on queue ${job.queue}; an org admin gives one with SetGrant` })),
     ];
-    await this.apply({ ...decisions, waiting }, new Map(pending.map((job) => [job.id, job])), now);
-    if (decisions.admit.length > 0 || decisions.preempt.length > 0) this.dispatch.wake();
-    return decisions;
+    return { decisions, waiting, pending: new Map(due.map((job) => [job.id, job])) };
   }
 
   private async snapshot(pending: readonly JobEntity[]): Promise<Omit<AdmissionSnapshot, 'pending'>> {
@@ -138,6 +166,8 @@ function pendingWorkload(job: JobEntity) {
     ...(job.anyGpus > 0 ? { anyGpu: { count: job.anyGpus } } : {}),
   };
 }
+
+const changesState = (decisions: AdmissionDecisions): boolean => decisions.admit.length > 0 || decisions.preempt.length > 0;
 
 function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
   const yes: T[] = [];

@@ -196,7 +196,7 @@ export class SupervisorWorker implements Worker {
   /** Records the attempt's end, revokes its credential, and sets the run's status once the job is final. */
   private async end(attempt: AttemptEntity, status: JobStatus, retry = true): Promise<void> {
     const outcome = await this.ledger.finish(attempt, status, retry);
-    if (outcome !== 'attempt-only') this.admission.wake();
+    if (outcome !== 'attempt-only') this.admission.wake([attempt.jobId]);
     await this.datasets.release(attempt).catch((error: unknown) => this.logger.warn({ job: attempt.jobId, attempt: attempt.number, error: String(error) }, "could not drop an attempt's dataset copies; the next start drops them"));
     const job = await this.jobs.find(attempt.jobId);
     if (!job) return;
