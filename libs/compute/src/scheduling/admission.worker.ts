@@ -14,6 +14,9 @@ import { PendingJobs } from './pending-jobs';
 /** The actor of the loop's events. */
 const ACTOR = 'compute-admission';
 
+/** The least time from one pass's start to the next: what a wake-up may wait for its pass while others keep coming. */
+const MIN_PASS_SPACING_MS = 200;
+
 /**
  * The admission loop (one replica decides): on each wake-up (a submission, a finished job, a grant
  * or queue change) and at least every `admissionIntervalMs`, it reads a snapshot of queues, grants
@@ -51,8 +54,10 @@ export class AdmissionWorker implements Worker {
         this.logger.warn({ error: String(error) }, 'admission pass failed; the loop tries again at its next wake-up');
       }
       // A pass over many queued jobs takes the process's one thread: leave it as long to the calls
-      // (a stream of submissions wakes the loop all the time), so passes take at most half of it.
-      await pause(Date.now() - started, signal);
+      // (a stream of submissions wakes the loop all the time), so passes take at most half of it,
+      // and start at most every MIN_PASS_SPACING_MS, so a burst's wake-ups share passes.
+      const took = Date.now() - started;
+      await pause(Math.max(took, MIN_PASS_SPACING_MS - took), signal);
       await this.wakeup.wait(this.config.admissionIntervalMs, signal);
     }
   }
