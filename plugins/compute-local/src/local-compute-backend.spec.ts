@@ -105,16 +105,19 @@ describe('compute-local process groups', () => {
     expect(await isRunning(other)).toBe(false);
   });
 
-  it('gives each replica its rank, the world size and one master address and port', async () => {
+  it("gives each replica its rank, the world size, one master address and port and the plugin's job id, leaving the caller's TRELLIS_JOB_ID as given", async () => {
     const compute = await instance();
-    const script = 'echo "$TRELLIS_REPLICA_INDEX $RANK $LOCAL_RANK $WORLD_SIZE $MASTER_ADDR $MASTER_PORT"';
-    const jobId = await submit(compute, { ...job('ranks', 'sh', '-c', script), replicas: 2 });
+    const script = 'echo "$TRELLIS_REPLICA_INDEX $RANK $LOCAL_RANK $WORLD_SIZE $TRELLIS_JOB_ID $TRELLIS_BACKEND_JOB_ID $MASTER_ADDR $MASTER_PORT"';
+    const jobId = await submit(compute, { ...job('ranks', 'sh', '-c', script), replicas: 2, env: { TRELLIS_JOB_ID: 'the-service-job' } });
     expect(await finalOf(compute, jobId)).toMatchObject({ state: 'succeeded', exitCode: 0 });
 
     const [zero, one] = await lines(compute, jobId);
     const port = /127\.0\.0\.1 (\d+)$/.exec(zero ?? '')?.[1];
     expect(Number(port)).toBeGreaterThan(0);
-    expect([zero, one]).toEqual([`0 stdout: 0 0 0 2 127.0.0.1 ${port}`, `1 stdout: 1 1 1 2 127.0.0.1 ${port}`]);
+    expect([zero, one]).toEqual([
+      `0 stdout: 0 0 0 2 the-service-job ${jobId} 127.0.0.1 ${port}`,
+      `1 stdout: 1 1 1 2 the-service-job ${jobId} 127.0.0.1 ${port}`,
+    ]);
   });
 
   it('keeps stdout and stderr apart, and a last line without a newline', async () => {

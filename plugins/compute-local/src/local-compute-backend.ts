@@ -462,7 +462,7 @@ function finalStatus(jobId: string, final: FinalRecord): JobStatus {
 /** What a replica learns of its place in the job, and the GPUs it may use (none: an empty CUDA_VISIBLE_DEVICES). */
 function replicaEnv(record: JobRecord, replica: number, gpus: readonly string[]): Record<string, string> {
   return {
-    TRELLIS_JOB_ID: record.jobId,
+    TRELLIS_BACKEND_JOB_ID: record.jobId,
     TRELLIS_REPLICA_INDEX: String(replica),
     WORLD_SIZE: String(record.replicas),
     RANK: String(replica),

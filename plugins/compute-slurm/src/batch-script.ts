@@ -3,7 +3,7 @@ export const REPLICA_LOG = /^replica-(\d+)\.(out|err)$/;
 
 /**
  * The batch script of a job: each replica with its index as `TRELLIS_REPLICA_INDEX` and `RANK`, and
- * `TRELLIS_JOB_ID`, `WORLD_SIZE`, `MASTER_ADDR`, `MASTER_PORT` for distributed training, writing to
+ * `TRELLIS_BACKEND_JOB_ID`, `WORLD_SIZE`, `MASTER_ADDR`, `MASTER_PORT` for distributed training, writing to
  * `<workDir>/<job id>/replica-<index>.out|err`. Several replicas are the `srun` tasks of the job's one
  * allocation; a single one runs in the script itself, which saves the step launch (most of a second).
  * Each task is bound to its own `gpusPerReplica` GPUs of the allocation, in task order
@@ -22,7 +22,7 @@ export function batchScript(workDir: string, command: readonly string[], replica
     '# Written by Trellis compute-slurm.',
     `dir=${quote(workDir)}/"$SLURM_JOB_ID"`,
     'mkdir -p "$dir"',
-    `export TRELLIS_JOB_ID="$SLURM_JOB_ID" WORLD_SIZE=${replicas} MASTER_ADDR="$(hostname)" MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))`,
+    `export TRELLIS_BACKEND_JOB_ID="$SLURM_JOB_ID" WORLD_SIZE=${replicas} MASTER_ADDR="$(hostname)" MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))`,
     ...run,
     '',
   ].join('\n');

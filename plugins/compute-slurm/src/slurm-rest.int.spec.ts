@@ -38,7 +38,7 @@ describe('compute-slurm, rest mode, on a real slurmrestd', () => {
 
   it('runs jobs as userName, with the job env and the replica variables', async () => {
     const { jobId } = await compute.submit(
-      { ...job('whoami', 'sh', '-c', 'echo "$(id -un) $GREETING $TRELLIS_JOB_ID $TRELLIS_REPLICA_INDEX/$WORLD_SIZE"'), env: { GREETING: 'hello' } },
+      { ...job('whoami', 'sh', '-c', 'echo "$(id -un) $GREETING $TRELLIS_BACKEND_JOB_ID $TRELLIS_REPLICA_INDEX/$WORLD_SIZE"'), env: { GREETING: 'hello' } },
       { idempotencyKey: `rest-whoami-${Date.now()}` },
     );
     expect((await collect(compute.watch(jobId))).pop()).toMatchObject({ state: 'succeeded', exitCode: 0 });
