@@ -150,9 +150,20 @@ export interface ComputeBackend extends PluginInstance {
   /** What the backend can run, for placement and quotas. */
   capacity(): Promise<ComputeCapacity>;
   /**
+   * Optional: why this backend cannot run `job`, as a sentence a person can act on ("compute-local
+   * runs commands, not container images: ..."), or `undefined` when it can. Synchronous, with no side
+   * effects and no I/O, so a scheduler may ask it of every cluster before placing a job and only
+   * place the job where the answer is `undefined`. It judges the kind of job (an image, a command),
+   * not whether there is room now. A backend without the method can run every job `submit` accepts.
+   * `submit` of a job this method refuses throws a `TypeError` with the same sentence and starts
+   * nothing. Added to v1 as optional: plugins without it still conform.
+   */
+  whyCannotRun?(job: JobSpec): string | undefined;
+  /**
    * Starts a job and returns its id once the backend has accepted it. With an `idempotencyKey` the
    * backend has accepted before, returns that job's id and starts nothing. Throws a `TypeError`
-   * naming the field for an invalid key or a spec the backend cannot run, before starting anything.
+   * naming the field for an invalid key or a spec the backend cannot run (for a job `whyCannotRun`
+   * refuses, with its sentence), before starting anything.
    */
   submit(job: JobSpec, options: SubmitOptions): Promise<{ jobId: string }>;
   /** The job's state now. */
