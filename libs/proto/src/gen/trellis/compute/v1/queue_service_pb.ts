@@ -25,7 +25,8 @@ export const file_trellis_compute_v1_queue_service: GenFile = /*@__PURE__*/
  */
 export type CreateQueueRequest = Message<"trellis.compute.v1.CreateQueueRequest"> & {
   /**
-   * queue to create: name and cluster are required; cohort, preemption and description optional.
+   * queue to create: name and clusters (or cluster) are required; placement, cohort, preemption and
+   * description optional.
    *
    * @generated from field: trellis.compute.v1.Queue queue = 1;
    */
@@ -172,7 +173,8 @@ export type UpdateQueueRequest = Message<"trellis.compute.v1.UpdateQueueRequest"
   queue?: Queue | undefined;
 
   /**
-   * update_mask names the fields to change: cohort, preemption, description, or * for all of them.
+   * update_mask names the fields to change: clusters, placement, cohort, preemption, description,
+   * or * for all of them.
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
@@ -462,7 +464,7 @@ export const DeleteGrantResponseSchema: GenMessage<DeleteGrantResponse> = /*@__P
   messageDesc(file_trellis_compute_v1_queue_service, 17);
 
 /**
- * QueueService keeps the queues (one per cluster and purpose, each an org's) and the grants that let
+ * QueueService keeps the queues (each on one or more clusters, each an org's) and the grants that let
  * projects use them. The org's admins create, change and delete its queues and grants; its
  * principals read its queues, and a project's members read its grants; another org's queues look
  * missing (NOT_FOUND). Any call can also answer UNAUTHENTICATED, UNAVAILABLE and INTERNAL.
@@ -471,8 +473,9 @@ export const DeleteGrantResponseSchema: GenMessage<DeleteGrantResponse> = /*@__P
  */
 export const QueueService: GenService<{
   /**
-   * CreateQueue adds a queue on a cluster. INVALID_ARGUMENT for a bad name or cohort;
-   * PERMISSION_DENIED (ORG_ADMIN_REQUIRED) for a caller who is not an org admin;
+   * CreateQueue adds a queue on one or more clusters. INVALID_ARGUMENT for a bad name or cohort,
+   * no cluster, a cluster named twice, more than 16, or a cost weight that is negative or not
+   * finite; PERMISSION_DENIED (ORG_ADMIN_REQUIRED) for a caller who is not an org admin;
    * NOT_FOUND (CLUSTER_NOT_FOUND) for a cluster the service does not have;
    * ALREADY_EXISTS (QUEUE_NAME_TAKEN) when a queue has the name.
    *
@@ -504,9 +507,11 @@ export const QueueService: GenService<{
     output: typeof ListQueuesResponseSchema;
   },
   /**
-   * UpdateQueue changes the fields named in update_mask (cohort, preemption, description).
-   * INVALID_ARGUMENT for an empty mask or a path that cannot change; PERMISSION_DENIED
-   * (ORG_ADMIN_REQUIRED) as CreateQueue; NOT_FOUND (QUEUE_NOT_FOUND) as GetQueue.
+   * UpdateQueue changes the fields named in update_mask (clusters, placement, cohort, preemption,
+   * description); jobs already placed on a cluster stay there. INVALID_ARGUMENT for an empty
+   * mask, a path that cannot change, or clusters as CreateQueue; NOT_FOUND (CLUSTER_NOT_FOUND) as
+   * CreateQueue; PERMISSION_DENIED (ORG_ADMIN_REQUIRED) as CreateQueue; NOT_FOUND
+   * (QUEUE_NOT_FOUND) as GetQueue.
    *
    * @generated from rpc trellis.compute.v1.QueueService.UpdateQueue
    */

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/compute/v1/resources.proto.
  */
 export const file_trellis_compute_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0cmVsbGlzL2NvbXB1dGUvdjEvcmVzb3VyY2VzLnByb3RvEhJ0cmVsbGlzLmNvbXB1dGUudjEiPAoOUmVzb3VyY2VBbW91bnQSGgoIcmVzb3VyY2UYASABKAlCCLpIBXIDGIABEg4KBmFtb3VudBgCIAEoAyKxAgoHQ2x1c3RlchIWCgRuYW1lGAEgASgJQgi6SAVyAxiAARIYCgZwbHVnaW4YAiABKAlCCLpIBXIDGIABEj4KCGNhcGFjaXR5GAMgAygLMiIudHJlbGxpcy5jb21wdXRlLnYxLlJlc291cmNlQW1vdW50Qgi6SAWSAQIQQBI/CglhdmFpbGFibGUYBCADKAsyIi50cmVsbGlzLmNvbXB1dGUudjEuUmVzb3VyY2VBbW91bnRCCLpIBZIBAhBAEg8KB2hlYWx0aHkYBSABKAgSIAoOaGVhbHRoX21lc3NhZ2UYBiABKAlCCLpIBXIDGIAgEkAKCmdwdV9tZW1vcnkYByADKAsyIi50cmVsbGlzLmNvbXB1dGUudjEuUmVzb3VyY2VBbW91bnRCCLpIBZIBAhBAIpEBChBQcmVlbXB0aW9uUG9saWN5EkYKFXJlY2xhaW1fd2l0aGluX2NvaG9ydBgBIAEoDjInLnRyZWxsaXMuY29tcHV0ZS52MS5SZWNsYWltV2l0aGluQ29ob3J0EjUKDHdpdGhpbl9xdWV1ZRgCIAEoDjIfLnRyZWxsaXMuY29tcHV0ZS52MS5XaXRoaW5RdWV1ZSKrAgoFUXVldWUSFQoEbmFtZRgBIAEoCUIHukgEcgIYPxIZCgdjbHVzdGVyGAIgASgJQgi6SAVyAxiAARIXCgZjb2hvcnQYAyABKAlCB7pIBHICGD8SOAoKcHJlZW1wdGlvbhgEIAEoCzIkLnRyZWxsaXMuY29tcHV0ZS52MS5QcmVlbXB0aW9uUG9saWN5Eh0KC2Rlc2NyaXB0aW9uGAUgASgJQgi6SAVyAxiAIBIcCgpjcmVhdG9yX2lkGAYgASgJQgi6SAVyAxiAAhIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqYBCg1SZXNvdXJjZVF1b3RhEhoKCHJlc291cmNlGAEgASgJQgi6SAVyAxiAARIPCgdub21pbmFsGAIgASgDEjQKD2JvcnJvd2luZ19saW1pdBgDIAEoCzIbLmdvb2dsZS5wcm90b2J1Zi5JbnQ2NFZhbHVlEjIKDWxlbmRpbmdfbGltaXQYBCABKAsyGy5nb29nbGUucHJvdG9idWYuSW50NjRWYWx1ZSKYAgoFR3JhbnQSFgoFcXVldWUYASABKAlCB7pIBHICGD8SGwoKcHJvamVjdF9pZBgCIAEoCUIHukgEcgIYQBI7CgZxdW90YXMYAyADKAsyIS50cmVsbGlzLmNvbXB1dGUudjEuUmVzb3VyY2VRdW90YUIIukgFkgECEEASOwoFdXNhZ2UYBCADKAsyIi50cmVsbGlzLmNvbXB1dGUudjEuUmVzb3VyY2VBbW91bnRCCLpIBZIBAhBAEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTAoNUHJpb3JpdHlDbGFzcxIVCgRuYW1lGAEgASgJQge6SARyAhg/EhAKCHByaW9yaXR5GAIgASgFEhIKCmlzX2RlZmF1bHQYAyABKAgiiAEKD0pvYkRhdGFzZXRJbnB1dBIbCglyZWZlcmVuY2UYASABKAlCCLpIBXIDGKwCEjIKBG1vZGUYAiABKA4yJC50cmVsbGlzLmNvbXB1dGUudjEuRGF0YXNldElucHV0TW9kZRIkChJyZXNvbHZlZF9yZWZlcmVuY2UYAyABKAlCCLpIBXIDGKwCImEKDEpvYlJlc291cmNlcxISCgpjcHVfbWlsbGlzGAEgASgDEhQKDG1lbW9yeV9ieXRlcxgCIAEoAxIMCgRncHVzGAMgASgFEhkKCGdwdV90eXBlGAQgASgJQge6SARyAhhkIk4KC1JldHJ5UG9saWN5EhMKC21heF9yZXRyaWVzGAEgASgFEioKB2JhY2tvZmYYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24i/AMKB0pvYlNwZWMSFgoEbmFtZRgBIAEoCUIIukgFcgMYgAESFwoFaW1hZ2UYAiABKAlCCLpIBXIDGIAEEiIKB2NvbW1hbmQYAyADKAlCEbpIDpIBCxCAAiIGcgQYgIABEksKA2VudhgEIAMoCzIkLnRyZWxsaXMuY29tcHV0ZS52MS5Kb2JTcGVjLkVudkVudHJ5Qhi6SBWaARIQgAEiBXIDGIACKgZyBBiAgAQSMwoJcmVzb3VyY2VzGAUgASgLMiAudHJlbGxpcy5jb21wdXRlLnYxLkpvYlJlc291cmNlcxIQCghyZXBsaWNhcxgGIAEoBRIwCgdyZXRyaWVzGAcgASgLMh8udHJlbGxpcy5jb21wdXRlLnYxLlJldHJ5UG9saWN5EioKB3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SPQoGaW5wdXRzGAkgAygLMiMudHJlbGxpcy5jb21wdXRlLnYxLkpvYkRhdGFzZXRJbnB1dEIIukgFkgECECASHgoNZXhwZXJpbWVudF9pZBgKIAEoCUIHukgEcgIYQBIfCg5wcmlvcml0eV9jbGFzcxgLIAEoCUIHukgEcgIYPxoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsgCCgdBdHRlbXB0Eg4KBm51bWJlchgBIAEoBRIvCgVzdGF0ZRgCIAEoDjIgLnRyZWxsaXMuY29tcHV0ZS52MS5BdHRlbXB0U3RhdGUSIAoOYmFja2VuZF9qb2JfaWQYAyABKAlCCLpIBXIDGIACEi4KCnN0YXJ0X3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCglleGl0X2NvZGUYBiABKAsyGy5nb29nbGUucHJvdG9idWYuSW50MzJWYWx1ZRIYCgZyZWFzb24YByABKAlCCLpIBXIDGIAgEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLTAwoDSm9iEhMKAmlkGAEgASgJQge6SARyAhhAEhsKCnByb2plY3RfaWQYAiABKAlCB7pIBHICGEASFgoFcXVldWUYAyABKAlCB7pIBHICGD8SKQoEc3BlYxgEIAEoCzIbLnRyZWxsaXMuY29tcHV0ZS52MS5Kb2JTcGVjEhAKCHByaW9yaXR5GAUgASgFEisKBXN0YXRlGAYgASgOMhwudHJlbGxpcy5jb21wdXRlLnYxLkpvYlN0YXRlEhgKBnJlYXNvbhgHIAEoCUIIukgFcgMYgCASFwoGcnVuX2lkGAggASgJQge6SARyAhhAEjcKCGF0dGVtcHRzGAkgAygLMhsudHJlbGxpcy5jb21wdXRlLnYxLkF0dGVtcHRCCLpIBZIBAhALEhwKCmNyZWF0b3JfaWQYCiABKAlCCLpIBXIDGIACEi8KC2NyZWF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoIZ3B1X3R5cGUYDSABKAlCB7pIBHICGGQSEQoJYm9ycm93aW5nGA4gASgIKqYBChNSZWNsYWltV2l0aGluQ29ob3J0EiUKIVJFQ0xBSU1fV0lUSElOX0NPSE9SVF9VTlNQRUNJRklFRBAAEh8KG1JFQ0xBSU1fV0lUSElOX0NPSE9SVF9ORVZFUhABEigKJFJFQ0xBSU1fV0lUSElOX0NPSE9SVF9MT1dFUl9QUklPUklUWRACEh0KGVJFQ0xBSU1fV0lUSElOX0NPSE9SVF9BTlkQAypkCgtXaXRoaW5RdWV1ZRIcChhXSVRISU5fUVVFVUVfVU5TUEVDSUZJRUQQABIWChJXSVRISU5fUVVFVUVfTkVWRVIQARIfChtXSVRISU5fUVVFVUVfTE9XRVJfUFJJT1JJVFkQAirKAQoISm9iU3RhdGUSGQoVSk9CX1NUQVRFX1VOU1BFQ0lGSUVEEAASFAoQSk9CX1NUQVRFX1FVRVVFRBABEhYKEkpPQl9TVEFURV9BRE1JVFRFRBACEhYKEkpPQl9TVEFURV9TVEFSVElORxADEhUKEUpPQl9TVEFURV9SVU5OSU5HEAQSFwoTSk9CX1NUQVRFX1NVQ0NFRURFRBAFEhQKEEpPQl9TVEFURV9GQUlMRUQQBhIXChNKT0JfU1RBVEVfQ0FOQ0VMTEVEEAcq1gEKDEF0dGVtcHRTdGF0ZRIdChlBVFRFTVBUX1NUQVRFX1VOU1BFQ0lGSUVEEAASHAoYQVRURU1QVF9TVEFURV9TVUJNSVRUSU5HEAESGgoWQVRURU1QVF9TVEFURV9TVEFSVElORxACEhkKFUFUVEVNUFRfU1RBVEVfUlVOTklORxADEhsKF0FUVEVNUFRfU1RBVEVfU1VDQ0VFREVEEAQSGAoUQVRURU1QVF9TVEFURV9GQUlMRUQQBRIbChdBVFRFTVBUX1NUQVRFX0NBTkNFTExFRBAGKnUKEERhdGFzZXRJbnB1dE1vZGUSIgoeREFUQVNFVF9JTlBVVF9NT0RFX1VOU1BFQ0lGSUVEEAASHwobREFUQVNFVF9JTlBVVF9NT0RFX0RPV05MT0FEEAESHAoYREFUQVNFVF9JTlBVVF9NT0RFX01PVU5UEAJiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_protobuf_wrappers]);
+  fileDesc("CiJ0cmVsbGlzL2NvbXB1dGUvdjEvcmVzb3VyY2VzLnByb3RvEhJ0cmVsbGlzLmNvbXB1dGUudjEiPAoOUmVzb3VyY2VBbW91bnQSGgoIcmVzb3VyY2UYASABKAlCCLpIBXIDGIABEg4KBmFtb3VudBgCIAEoAyKxAgoHQ2x1c3RlchIWCgRuYW1lGAEgASgJQgi6SAVyAxiAARIYCgZwbHVnaW4YAiABKAlCCLpIBXIDGIABEj4KCGNhcGFjaXR5GAMgAygLMiIudHJlbGxpcy5jb21wdXRlLnYxLlJlc291cmNlQW1vdW50Qgi6SAWSAQIQQBI/CglhdmFpbGFibGUYBCADKAsyIi50cmVsbGlzLmNvbXB1dGUudjEuUmVzb3VyY2VBbW91bnRCCLpIBZIBAhBAEg8KB2hlYWx0aHkYBSABKAgSIAoOaGVhbHRoX21lc3NhZ2UYBiABKAlCCLpIBXIDGIAgEkAKCmdwdV9tZW1vcnkYByADKAsyIi50cmVsbGlzLmNvbXB1dGUudjEuUmVzb3VyY2VBbW91bnRCCLpIBZIBAhBAIpEBChBQcmVlbXB0aW9uUG9saWN5EkYKFXJlY2xhaW1fd2l0aGluX2NvaG9ydBgBIAEoDjInLnRyZWxsaXMuY29tcHV0ZS52MS5SZWNsYWltV2l0aGluQ29ob3J0EjUKDHdpdGhpbl9xdWV1ZRgCIAEoDjIfLnRyZWxsaXMuY29tcHV0ZS52MS5XaXRoaW5RdWV1ZSI7CgxRdWV1ZUNsdXN0ZXISFgoEbmFtZRgBIAEoCUIIukgFcgMYgAESEwoLY29zdF93ZWlnaHQYAiABKAEioQMKBVF1ZXVlEhUKBG5hbWUYASABKAlCB7pIBHICGD8SGQoHY2x1c3RlchgCIAEoCUIIukgFcgMYgAESFwoGY29ob3J0GAMgASgJQge6SARyAhg/EjgKCnByZWVtcHRpb24YBCABKAsyJC50cmVsbGlzLmNvbXB1dGUudjEuUHJlZW1wdGlvblBvbGljeRIdCgtkZXNjcmlwdGlvbhgFIAEoCUIIukgFcgMYgCASHAoKY3JlYXRvcl9pZBgGIAEoCUIIukgFcgMYgAISLwoLY3JlYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI8CghjbHVzdGVycxgJIAMoCzIgLnRyZWxsaXMuY29tcHV0ZS52MS5RdWV1ZUNsdXN0ZXJCCLpIBZIBAhAQEjYKCXBsYWNlbWVudBgKIAEoDjIjLnRyZWxsaXMuY29tcHV0ZS52MS5QbGFjZW1lbnRQb2xpY3kipgEKDVJlc291cmNlUXVvdGESGgoIcmVzb3VyY2UYASABKAlCCLpIBXIDGIABEg8KB25vbWluYWwYAiABKAMSNAoPYm9ycm93aW5nX2xpbWl0GAMgASgLMhsuZ29vZ2xlLnByb3RvYnVmLkludDY0VmFsdWUSMgoNbGVuZGluZ19saW1pdBgEIAEoCzIbLmdvb2dsZS5wcm90b2J1Zi5JbnQ2NFZhbHVlIpgCCgVHcmFudBIWCgVxdWV1ZRgBIAEoCUIHukgEcgIYPxIbCgpwcm9qZWN0X2lkGAIgASgJQge6SARyAhhAEjsKBnF1b3RhcxgDIAMoCzIhLnRyZWxsaXMuY29tcHV0ZS52MS5SZXNvdXJjZVF1b3RhQgi6SAWSAQIQQBI7CgV1c2FnZRgEIAMoCzIiLnRyZWxsaXMuY29tcHV0ZS52MS5SZXNvdXJjZUFtb3VudEIIukgFkgECEEASLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJMCg1Qcmlvcml0eUNsYXNzEhUKBG5hbWUYASABKAlCB7pIBHICGD8SEAoIcHJpb3JpdHkYAiABKAUSEgoKaXNfZGVmYXVsdBgDIAEoCCKIAQoPSm9iRGF0YXNldElucHV0EhsKCXJlZmVyZW5jZRgBIAEoCUIIukgFcgMYrAISMgoEbW9kZRgCIAEoDjIkLnRyZWxsaXMuY29tcHV0ZS52MS5EYXRhc2V0SW5wdXRNb2RlEiQKEnJlc29sdmVkX3JlZmVyZW5jZRgDIAEoCUIIukgFcgMYrAIiYQoMSm9iUmVzb3VyY2VzEhIKCmNwdV9taWxsaXMYASABKAMSFAoMbWVtb3J5X2J5dGVzGAIgASgDEgwKBGdwdXMYAyABKAUSGQoIZ3B1X3R5cGUYBCABKAlCB7pIBHICGGQiTgoLUmV0cnlQb2xpY3kSEwoLbWF4X3JldHJpZXMYASABKAUSKgoHYmFja29mZhgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiL8AwoHSm9iU3BlYxIWCgRuYW1lGAEgASgJQgi6SAVyAxiAARIXCgVpbWFnZRgCIAEoCUIIukgFcgMYgAQSIgoHY29tbWFuZBgDIAMoCUIRukgOkgELEIACIgZyBBiAgAESSwoDZW52GAQgAygLMiQudHJlbGxpcy5jb21wdXRlLnYxLkpvYlNwZWMuRW52RW50cnlCGLpIFZoBEhCAASIFcgMYgAIqBnIEGICABBIzCglyZXNvdXJjZXMYBSABKAsyIC50cmVsbGlzLmNvbXB1dGUudjEuSm9iUmVzb3VyY2VzEhAKCHJlcGxpY2FzGAYgASgFEjAKB3JldHJpZXMYByABKAsyHy50cmVsbGlzLmNvbXB1dGUudjEuUmV0cnlQb2xpY3kSKgoHdGltZW91dBgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI9CgZpbnB1dHMYCSADKAsyIy50cmVsbGlzLmNvbXB1dGUudjEuSm9iRGF0YXNldElucHV0Qgi6SAWSAQIQIBIeCg1leHBlcmltZW50X2lkGAogASgJQge6SARyAhhAEh8KDnByaW9yaXR5X2NsYXNzGAsgASgJQge6SARyAhg/GioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEigAMKB0F0dGVtcHQSDgoGbnVtYmVyGAEgASgFEi8KBXN0YXRlGAIgASgOMiAudHJlbGxpcy5jb21wdXRlLnYxLkF0dGVtcHRTdGF0ZRIgCg5iYWNrZW5kX2pvYl9pZBgDIAEoCUIIukgFcgMYgAISLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCWV4aXRfY29kZRgGIAEoCzIbLmdvb2dsZS5wcm90b2J1Zi5JbnQzMlZhbHVlEhgKBnJlYXNvbhgHIAEoCUIIukgFcgMYgCASLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKB2NsdXN0ZXIYCSABKAlCCLpIBXIDGIABEhsKCXBsYWNlbWVudBgKIAEoCUIIukgFcgMYgAgi0wMKA0pvYhITCgJpZBgBIAEoCUIHukgEcgIYQBIbCgpwcm9qZWN0X2lkGAIgASgJQge6SARyAhhAEhYKBXF1ZXVlGAMgASgJQge6SARyAhg/EikKBHNwZWMYBCABKAsyGy50cmVsbGlzLmNvbXB1dGUudjEuSm9iU3BlYxIQCghwcmlvcml0eRgFIAEoBRIrCgVzdGF0ZRgGIAEoDjIcLnRyZWxsaXMuY29tcHV0ZS52MS5Kb2JTdGF0ZRIYCgZyZWFzb24YByABKAlCCLpIBXIDGIAgEhcKBnJ1bl9pZBgIIAEoCUIHukgEcgIYQBI3CghhdHRlbXB0cxgJIAMoCzIbLnRyZWxsaXMuY29tcHV0ZS52MS5BdHRlbXB0Qgi6SAWSAQIQCxIcCgpjcmVhdG9yX2lkGAogASgJQgi6SAVyAxiAAhIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKCGdwdV90eXBlGA0gASgJQge6SARyAhhkEhEKCWJvcnJvd2luZxgOIAEoCCqmAQoTUmVjbGFpbVdpdGhpbkNvaG9ydBIlCiFSRUNMQUlNX1dJVEhJTl9DT0hPUlRfVU5TUEVDSUZJRUQQABIfChtSRUNMQUlNX1dJVEhJTl9DT0hPUlRfTkVWRVIQARIoCiRSRUNMQUlNX1dJVEhJTl9DT0hPUlRfTE9XRVJfUFJJT1JJVFkQAhIdChlSRUNMQUlNX1dJVEhJTl9DT0hPUlRfQU5ZEAMqZAoLV2l0aGluUXVldWUSHAoYV0lUSElOX1FVRVVFX1VOU1BFQ0lGSUVEEAASFgoSV0lUSElOX1FVRVVFX05FVkVSEAESHwobV0lUSElOX1FVRVVFX0xPV0VSX1BSSU9SSVRZEAIqlQEKD1BsYWNlbWVudFBvbGljeRIgChxQTEFDRU1FTlRfUE9MSUNZX1VOU1BFQ0lGSUVEEAASHgoaUExBQ0VNRU5UX1BPTElDWV9GSVJTVF9GSVQQARIhCh1QTEFDRU1FTlRfUE9MSUNZX0xFQVNUX0xPQURFRBACEh0KGVBMQUNFTUVOVF9QT0xJQ1lfQ0hFQVBFU1QQAyrKAQoISm9iU3RhdGUSGQoVSk9CX1NUQVRFX1VOU1BFQ0lGSUVEEAASFAoQSk9CX1NUQVRFX1FVRVVFRBABEhYKEkpPQl9TVEFURV9BRE1JVFRFRBACEhYKEkpPQl9TVEFURV9TVEFSVElORxADEhUKEUpPQl9TVEFURV9SVU5OSU5HEAQSFwoTSk9CX1NUQVRFX1NVQ0NFRURFRBAFEhQKEEpPQl9TVEFURV9GQUlMRUQQBhIXChNKT0JfU1RBVEVfQ0FOQ0VMTEVEEAcq1gEKDEF0dGVtcHRTdGF0ZRIdChlBVFRFTVBUX1NUQVRFX1VOU1BFQ0lGSUVEEAASHAoYQVRURU1QVF9TVEFURV9TVUJNSVRUSU5HEAESGgoWQVRURU1QVF9TVEFURV9TVEFSVElORxACEhkKFUFUVEVNUFRfU1RBVEVfUlVOTklORxADEhsKF0FUVEVNUFRfU1RBVEVfU1VDQ0VFREVEEAQSGAoUQVRURU1QVF9TVEFURV9GQUlMRUQQBRIbChdBVFRFTVBUX1NUQVRFX0NBTkNFTExFRBAGKnUKEERhdGFzZXRJbnB1dE1vZGUSIgoeREFUQVNFVF9JTlBVVF9NT0RFX1VOU1BFQ0lGSUVEEAASHwobREFUQVNFVF9JTlBVVF9NT0RFX0RPV05MT0FEEAESHAoYREFUQVNFVF9JTlBVVF9NT0RFX01PVU5UEAJiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_protobuf_wrappers]);
 
 /**
  * ResourceAmount is an amount of one named resource: `cpu` in millicores, `memory` in bytes,
@@ -139,7 +139,37 @@ export const PreemptionPolicySchema: GenMessage<PreemptionPolicy> = /*@__PURE__*
   messageDesc(file_trellis_compute_v1_resources, 2);
 
 /**
- * Queue is an admin-made queue on one cluster. Projects submit to it through their grants.
+ * QueueCluster is one of the clusters a queue places its jobs on.
+ *
+ * @generated from message trellis.compute.v1.QueueCluster
+ */
+export type QueueCluster = Message<"trellis.compute.v1.QueueCluster"> & {
+  /**
+   * name of the compute instance (a cluster of ClusterService).
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * cost_weight is the cluster's relative cost, for PLACEMENT_POLICY_CHEAPEST: finite, 0 or more;
+   * 0 means 1.
+   *
+   * @generated from field: double cost_weight = 2;
+   */
+  costWeight: number;
+};
+
+/**
+ * Describes the message trellis.compute.v1.QueueCluster.
+ * Use `create(QueueClusterSchema)` to create a new message.
+ */
+export const QueueClusterSchema: GenMessage<QueueCluster> = /*@__PURE__*/
+  messageDesc(file_trellis_compute_v1_resources, 3);
+
+/**
+ * Queue is an admin-made queue on one or more clusters. Projects submit to it through their
+ * grants; each admitted job runs whole on one of its clusters.
  *
  * @generated from message trellis.compute.v1.Queue
  */
@@ -152,7 +182,8 @@ export type Queue = Message<"trellis.compute.v1.Queue"> & {
   name: string;
 
   /**
-   * cluster is the name of the compute instance the queue's jobs run on; it never changes.
+   * cluster is the name of the queue's first cluster (clusters[0].name). In CreateQueue, a queue
+   * with cluster and no clusters is on that one cluster; with clusters, cluster is ignored.
    *
    * @generated from field: string cluster = 2;
    */
@@ -199,6 +230,22 @@ export type Queue = Message<"trellis.compute.v1.Queue"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 8;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * clusters the queue places jobs on, in order of preference, 1 to 16, each named once. A job
+   * runs whole on one cluster that can run it and has its whole gang free; changing them moves
+   * no job already placed.
+   *
+   * @generated from field: repeated trellis.compute.v1.QueueCluster clusters = 9;
+   */
+  clusters: QueueCluster[];
+
+  /**
+   * placement picks among the clusters that fit a job; unspecified is FIRST_FIT.
+   *
+   * @generated from field: trellis.compute.v1.PlacementPolicy placement = 10;
+   */
+  placement: PlacementPolicy;
 };
 
 /**
@@ -206,7 +253,7 @@ export type Queue = Message<"trellis.compute.v1.Queue"> & {
  * Use `create(QueueSchema)` to create a new message.
  */
 export const QueueSchema: GenMessage<Queue> = /*@__PURE__*/
-  messageDesc(file_trellis_compute_v1_resources, 3);
+  messageDesc(file_trellis_compute_v1_resources, 4);
 
 /**
  * ResourceQuota is a project's quota of one resource on one queue (Kueue's ClusterQueue quota).
@@ -249,7 +296,7 @@ export type ResourceQuota = Message<"trellis.compute.v1.ResourceQuota"> & {
  * Use `create(ResourceQuotaSchema)` to create a new message.
  */
 export const ResourceQuotaSchema: GenMessage<ResourceQuota> = /*@__PURE__*/
-  messageDesc(file_trellis_compute_v1_resources, 4);
+  messageDesc(file_trellis_compute_v1_resources, 5);
 
 /**
  * Grant lets a project submit to a queue, with its quotas there.
@@ -305,7 +352,7 @@ export type Grant = Message<"trellis.compute.v1.Grant"> & {
  * Use `create(GrantSchema)` to create a new message.
  */
 export const GrantSchema: GenMessage<Grant> = /*@__PURE__*/
-  messageDesc(file_trellis_compute_v1_resources, 5);
+  messageDesc(file_trellis_compute_v1_resources, 6);
 
 /**
  * PriorityClass is a named priority; higher runs first and may preempt per the queue's policy.
@@ -340,7 +387,7 @@ export type PriorityClass = Message<"trellis.compute.v1.PriorityClass"> & {
  * Use `create(PriorityClassSchema)` to create a new message.
  */
 export const PriorityClassSchema: GenMessage<PriorityClass> = /*@__PURE__*/
-  messageDesc(file_trellis_compute_v1_resources, 6);
+  messageDesc(file_trellis_compute_v1_resources, 7);
 
 /**
  * JobDatasetInput is a dataset version a job reads.
@@ -376,7 +423,7 @@ export type JobDatasetInput = Message<"trellis.compute.v1.JobDatasetInput"> & {
  * Use `create(JobDatasetInputSchema)` to create a new message.
  */
 export const JobDatasetInputSchema: GenMessage<JobDatasetInput> = /*@__PURE__*/
-  messageDesc(file_trellis_compute_v1_resources, 7);
+  messageDesc(file_trellis_compute_v1_resources, 8);
 
 /**
  * JobResources is what one replica of a job needs.
@@ -419,7 +466,7 @@ export type JobResources = Message<"trellis.compute.v1.JobResources"> & {
  * Use `create(JobResourcesSchema)` to create a new message.
  */
 export const JobResourcesSchema: GenMessage<JobResources> = /*@__PURE__*/
-  messageDesc(file_trellis_compute_v1_resources, 8);
+  messageDesc(file_trellis_compute_v1_resources, 9);
 
 /**
  * RetryPolicy says how often a failed job is run again, and after how long.
@@ -447,7 +494,7 @@ export type RetryPolicy = Message<"trellis.compute.v1.RetryPolicy"> & {
  * Use `create(RetryPolicySchema)` to create a new message.
  */
 export const RetryPolicySchema: GenMessage<RetryPolicy> = /*@__PURE__*/
-  messageDesc(file_trellis_compute_v1_resources, 9);
+  messageDesc(file_trellis_compute_v1_resources, 10);
 
 /**
  * JobSpec is what a job runs, as submitted; it never changes.
@@ -538,7 +585,7 @@ export type JobSpec = Message<"trellis.compute.v1.JobSpec"> & {
  * Use `create(JobSpecSchema)` to create a new message.
  */
 export const JobSpecSchema: GenMessage<JobSpec> = /*@__PURE__*/
-  messageDesc(file_trellis_compute_v1_resources, 10);
+  messageDesc(file_trellis_compute_v1_resources, 11);
 
 /**
  * Attempt is one submission of a job to its cluster.
@@ -601,6 +648,21 @@ export type Attempt = Message<"trellis.compute.v1.Attempt"> & {
    * @generated from field: google.protobuf.Timestamp create_time = 8;
    */
   createTime?: Timestamp | undefined;
+
+  /**
+   * cluster is the name of the cluster the attempt was submitted to.
+   *
+   * @generated from field: string cluster = 9;
+   */
+  cluster: string;
+
+  /**
+   * placement says why the attempt went to its cluster (the queue's policy, and what the clusters
+   * before it lacked); empty for attempts made before queues had several clusters.
+   *
+   * @generated from field: string placement = 10;
+   */
+  placement: string;
 };
 
 /**
@@ -608,7 +670,7 @@ export type Attempt = Message<"trellis.compute.v1.Attempt"> & {
  * Use `create(AttemptSchema)` to create a new message.
  */
 export const AttemptSchema: GenMessage<Attempt> = /*@__PURE__*/
-  messageDesc(file_trellis_compute_v1_resources, 11);
+  messageDesc(file_trellis_compute_v1_resources, 12);
 
 /**
  * Job is a submitted job and where it is.
@@ -720,7 +782,7 @@ export type Job = Message<"trellis.compute.v1.Job"> & {
  * Use `create(JobSchema)` to create a new message.
  */
 export const JobSchema: GenMessage<Job> = /*@__PURE__*/
-  messageDesc(file_trellis_compute_v1_resources, 12);
+  messageDesc(file_trellis_compute_v1_resources, 13);
 
 /**
  * ReclaimWithinCohort says which workloads of other projects in the cohort a job may preempt to
@@ -799,6 +861,49 @@ export const WithinQueueSchema: GenEnum<WithinQueue> = /*@__PURE__*/
   enumDesc(file_trellis_compute_v1_resources, 1);
 
 /**
+ * PlacementPolicy says which of a queue's clusters that have a job's whole gang free now gets it.
+ *
+ * @generated from enum trellis.compute.v1.PlacementPolicy
+ */
+export enum PlacementPolicy {
+  /**
+   * PLACEMENT_POLICY_UNSPECIFIED is FIRST_FIT.
+   *
+   * @generated from enum value: PLACEMENT_POLICY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * PLACEMENT_POLICY_FIRST_FIT: the first of the queue's clusters, in their order.
+   *
+   * @generated from enum value: PLACEMENT_POLICY_FIRST_FIT = 1;
+   */
+  FIRST_FIT = 1,
+
+  /**
+   * PLACEMENT_POLICY_LEAST_LOADED: the cluster with the lowest dominant used share once the job is
+   * placed (used / capacity over the resources the job asks for); ties go by the queue's order.
+   *
+   * @generated from enum value: PLACEMENT_POLICY_LEAST_LOADED = 2;
+   */
+  LEAST_LOADED = 2,
+
+  /**
+   * PLACEMENT_POLICY_CHEAPEST: the cluster with the lowest cost_weight x the dominant share of it
+   * the job takes; ties go by the queue's order.
+   *
+   * @generated from enum value: PLACEMENT_POLICY_CHEAPEST = 3;
+   */
+  CHEAPEST = 3,
+}
+
+/**
+ * Describes the enum trellis.compute.v1.PlacementPolicy.
+ */
+export const PlacementPolicySchema: GenEnum<PlacementPolicy> = /*@__PURE__*/
+  enumDesc(file_trellis_compute_v1_resources, 2);
+
+/**
  * JobState is where a job is in its life. SUCCEEDED, FAILED and CANCELLED are final.
  *
  * @generated from enum trellis.compute.v1.JobState
@@ -865,7 +970,7 @@ export enum JobState {
  * Describes the enum trellis.compute.v1.JobState.
  */
 export const JobStateSchema: GenEnum<JobState> = /*@__PURE__*/
-  enumDesc(file_trellis_compute_v1_resources, 2);
+  enumDesc(file_trellis_compute_v1_resources, 3);
 
 /**
  * AttemptState is where one attempt (one submission to the backend) is.
@@ -927,7 +1032,7 @@ export enum AttemptState {
  * Describes the enum trellis.compute.v1.AttemptState.
  */
 export const AttemptStateSchema: GenEnum<AttemptState> = /*@__PURE__*/
-  enumDesc(file_trellis_compute_v1_resources, 3);
+  enumDesc(file_trellis_compute_v1_resources, 4);
 
 /**
  * DatasetInputMode is how a job gets a dataset version.
@@ -961,5 +1066,5 @@ export enum DatasetInputMode {
  * Describes the enum trellis.compute.v1.DatasetInputMode.
  */
 export const DatasetInputModeSchema: GenEnum<DatasetInputMode> = /*@__PURE__*/
-  enumDesc(file_trellis_compute_v1_resources, 4);
+  enumDesc(file_trellis_compute_v1_resources, 5);
 
