@@ -15,6 +15,12 @@ export interface ComputeConformanceJobs {
   failing(): JobSpec;
   /** A job that keeps running until it is cancelled (`sleep 3600`). */
   running(): JobSpec;
+  /**
+   * A job this backend cannot run (an image for compute-local): when given, the backend must have
+   * `whyCannotRun`, which must refuse it with a sentence, and `submit` must throw a `TypeError` with
+   * that sentence and start nothing.
+   */
+  unrunnable?(): JobSpec;
 }
 
 /**
@@ -245,6 +251,24 @@ export function describeComputeConformance(name: string, factory: ComputeFactory
         const lines = await collect(backend.logs(jobId, { follow: true }));
         expect(lines.map((l) => l.line)).toContain('followed');
         expect((await backend.status(jobId)).state).toBe('succeeded');
+      });
+    });
+
+    describe('whyCannotRun', () => {
+      it("says nothing against the suite's own jobs, where the backend has the method", () => {
+        for (const job of [jobs.succeeding('runnable'), jobs.failing(), jobs.running()]) expect(backend.whyCannotRun?.(labelled(job))).toBeUndefined();
+      });
+
+      const unrunnable = jobs.unrunnable;
+      (unrunnable ? it : it.skip)('refuses a job it cannot run with a sentence, and submit throws a TypeError with it, starting nothing', async () => {
+        const spec = labelled(unrunnable?.() as JobSpec, { case: 'unrunnable' });
+        expect(typeof backend.whyCannotRun).toBe('function');
+        const why = backend.whyCannotRun?.(spec);
+        expect(why).toEqual(expect.stringMatching(/\S/));
+        const refused = backend.submit(spec, { idempotencyKey: key() });
+        await expect(refused).rejects.toThrow(TypeError);
+        await expect(refused).rejects.toThrow(why as string);
+        expect(await backend.list({ labels: { 'trellis-conformance': run, case: 'unrunnable' } })).toEqual([]);
       });
     });
 

@@ -7,6 +7,7 @@ describeComputeConformance('memory (the test backend)', () => new MemoryComputeB
   succeeding: (line) => ({ name: 'succeeds', command: ['echo', line], resources }),
   failing: () => ({ name: 'fails', command: ['exit', '3'], resources }),
   running: () => ({ name: 'runs', command: ['sleep', '3600'], resources }),
+  unrunnable: () => ({ name: 'an image', image: 'busybox:1.36', resources }),
 });
 
 describe('MemoryComputeBackend', () => {

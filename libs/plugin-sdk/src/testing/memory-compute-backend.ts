@@ -95,11 +95,21 @@ export class MemoryComputeBackend implements ComputeBackend {
     return structuredClone(this.total);
   }
 
+  /** Refuses a container image, and a command whose `command[0]` is not one of its programs. */
+  whyCannotRun(job: JobSpec): string | undefined {
+    if (job.image !== undefined) return `MemoryComputeBackend runs commands, not container images; job "${job.name}" names image ${job.image}`;
+    const name = job.command[0];
+    if (!Object.hasOwn(this.programs, name)) return `job "${job.name}": command ${JSON.stringify(name)} is not a program of this backend (it has ${Object.keys(this.programs).join(', ')})`;
+    return undefined;
+  }
+
   async submit(job: JobSpec, options: SubmitOptions): Promise<{ jobId: string }> {
     validateIdempotencyKey(options?.idempotencyKey);
     const existing = this.byIdempotencyKey.get(options.idempotencyKey);
     if (existing !== undefined) return { jobId: existing };
-    const program = this.programOf(job);
+    const why = this.whyCannotRun(job);
+    if (why !== undefined) throw new TypeError(why);
+    const program = this.programs[job.command?.[0] as string];
     this.checkResources(job);
     const jobId = randomUUID();
     const entry: MemoryJob = {
@@ -165,14 +175,6 @@ export class MemoryComputeBackend implements ComputeBackend {
     const job = this.jobs.get(jobId);
     if (!job) throw new JobNotFoundError(jobId);
     return job;
-  }
-
-  private programOf(job: JobSpec): JobProgram {
-    if (job.image !== undefined) throw new TypeError(`MemoryComputeBackend runs commands, not container images; job "${job.name}" names image ${job.image}`);
-    const name = job.command[0];
-    const program = this.programs[name];
-    if (!program) throw new TypeError(`job "${job.name}": command ${JSON.stringify(name)} is not a program of this backend (it has ${Object.keys(this.programs).join(', ')})`);
-    return program;
   }
 
   private checkResources(job: JobSpec): void {
