@@ -39,17 +39,18 @@ function naive(snapshot: AdmissionSnapshot): number {
     const cohortGrants = snapshot.grants.filter((g) => cohort.has(g.queueId));
     const mine = holding.filter((held) => held.queueId === job.queueId && held.projectId === job.projectId);
     const inCohort = holding.filter((held) => cohort.has(held.queueId));
-    const onCluster = holding.filter((held) => queues.get(held.queueId)?.clusterId === queue.clusterId);
+    const clusterId = queue.clusters[0]?.clusterId;
+    const onCluster = holding.filter((held) => held.clusterId === clusterId);
     const fits = Object.entries(job.request).every(([name, each]) => {
       const need = each * job.replicas;
       const quota = grant.quotas[name];
       const ceiling = (quota?.nominal ?? 0) + (quota?.borrowingLimit ?? Infinity);
       const cohortQuota = cohortGrants.reduce((total, g) => total + (g.quotas[name]?.nominal ?? 0), 0);
-      const capacity = clusters.get(queue.clusterId)?.capacity[name] ?? 0;
+      const capacity = clusters.get(clusterId)?.capacity[name] ?? 0;
       return sum(mine, name) + need <= ceiling && sum(inCohort, name) + need <= cohortQuota && sum(onCluster, name) + need <= capacity;
     });
     if (fits) {
-      holding.push({ ...job, admittedAt: 0 });
+      holding.push({ ...job, admittedAt: 0, clusterId });
       admitted++;
     }
   }

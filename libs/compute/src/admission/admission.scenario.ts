@@ -27,7 +27,8 @@ export function syntheticSnapshot(size: ScenarioSize): AdmissionSnapshot {
   const queues: AdmissionQueue[] = Array.from({ length: size.queues }, (_, q) => ({
     id: `queue-${q}`,
     name: `gpu-${q}`,
-    clusterId: 'cluster-1',
+    clusters: [{ clusterId: 'cluster-1', costWeight: 1 }],
+    placement: 'FIRST_FIT',
     cohort: 'gpu',
     preemption: { reclaimWithinCohort: 'LOWER_PRIORITY', withinQueue: 'LOWER_PRIORITY' },
   }));
@@ -73,7 +74,7 @@ export function syntheticSnapshot(size: ScenarioSize): AdmissionSnapshot {
       total[name] = (total[name] ?? 0) + each * job.replicas;
     }
     used.set(job.projectId, mine);
-    admitted.push({ ...job, admittedAt: n });
+    admitted.push({ ...job, admittedAt: n, clusterId: 'cluster-1' });
   }
   const pending: PendingWorkload[] = Array.from({ length: size.pending }, (_, n) => {
     const { request, ...rest } = workload(`job-${n}`);

@@ -120,7 +120,7 @@ export function buildPassState(snapshot: AdmissionSnapshot): PassState {
   const sortedGrants = [...snapshot.grants].sort((a, b) => compareIds(a.queueId, b.queueId) || compareIds(a.projectId, b.projectId));
   for (const grant of sortedGrants) {
     const queue = queues.get(grant.queueId);
-    const cluster = queue && clusters.get(queue.clusterId);
+    const cluster = queue && clusters.get(queue.clusters[0]?.clusterId);
     if (!queue || !cluster) continue;
     const cohortName = queue.cohort ? `cohort\u0000${queue.cohort}` : `queue\u0000${queue.id}`;
     let cohort = cohortsByName.get(cohortName);
@@ -159,8 +159,7 @@ export function buildPassState(snapshot: AdmissionSnapshot): PassState {
       take(grant, demand);
     } else {
       // Quota gone (grant deleted) but the job still runs: it still fills its cluster.
-      const queue = queues.get(workload.queueId);
-      const cluster = queue && clusters.get(queue.clusterId);
+      const cluster = clusters.get(workload.clusterId);
       if (cluster) addTo(cluster.usage, demand, 1);
     }
   }

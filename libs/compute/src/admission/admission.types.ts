@@ -28,6 +28,24 @@ export interface AdmissionCluster {
   capacity: Resources;
   /** Memory of each GPU in bytes, by GPU type (the `<type>` of `gpu/<type>`); to place untyped GPU requests. */
   gpuMemoryBytes: Readonly<Record<string, number>>;
+  /** false: the cluster is not answering; nothing new is placed on it (what runs there still counts). Absent: true. */
+  healthy?: boolean;
+}
+
+/**
+ * How a queue picks one of its clusters for a job, among those with the whole gang free:
+ * FIRST_FIT the first in the queue's order; LEAST_LOADED the lowest dominant used share (used /
+ * capacity over the resources the job asks for) once the job is placed; CHEAPEST the lowest
+ * costWeight x the dominant share of the cluster the job takes. Ties go by the queue's order.
+ */
+export type PlacementPolicy = 'FIRST_FIT' | 'LEAST_LOADED' | 'CHEAPEST';
+
+/** One of a queue's clusters. */
+export interface AdmissionQueueCluster {
+  /** The `AdmissionCluster.id`. */
+  clusterId: string;
+  /** Relative cost for CHEAPEST, > 0 (the proto's 0 means 1). */
+  costWeight: number;
 }
 
 /** Whether a job that reclaims its grant's nominal quota may preempt borrowers in the cohort (Kueue's meanings). */
@@ -44,13 +62,14 @@ export interface PreemptionPolicy {
   withinQueue: WithinQueue;
 }
 
-/** A queue: on one cluster, in one cohort, with a preemption policy. */
+/** A queue: on one or more clusters, in one cohort, with a placement and a preemption policy. */
 export interface AdmissionQueue {
   id: string;
   /** The name people know it by, used in reasons. */
   name: string;
-  /** The `AdmissionCluster.id` it runs on. */
-  clusterId: string;
+  /** The clusters it places jobs on, in order of preference (FIRST_FIT's order, the tie-break of the others). */
+  clusters: readonly AdmissionQueueCluster[];
+  placement: PlacementPolicy;
   /** Queues with the same cohort lend idle quota to each other; absent: the queue alone is its cohort. */
   cohort?: string;
   preemption: PreemptionPolicy;
@@ -86,17 +105,21 @@ export interface PendingWorkload extends Workload {
   /** Submission time in epoch milliseconds: first come, first served within a priority. */
   createdAt: number;
   /**
-   * GPUs per replica of whatever type the queue's cluster has (at least `minMemoryBytes` each):
+   * GPUs per replica of whatever type the cluster it is placed on has (at least `minMemoryBytes` each):
    * admission picks the first type by name where the whole job fits, and reports it in
    * `Admission.request`.
    */
   anyGpu?: { count: number; minMemoryBytes?: number };
+  /** The `clusterId`s of the queue's clusters that can run it (their backend accepts its spec); absent: all of them. */
+  clusterIds?: readonly string[];
 }
 
 /** A job holding quota (admitted, starting or running). */
 export interface AdmittedWorkload extends Workload {
   /** When it was admitted, in epoch milliseconds: preemption takes the newest first. */
   admittedAt: number;
+  /** The `AdmissionCluster.id` it was placed on: its usage counts against that cluster. */
+  clusterId: string;
 }
 
 /** Everything one admission pass decides on. */
@@ -112,6 +135,10 @@ export interface AdmissionSnapshot {
 /** A pending job to admit. */
 export interface Admission {
   workloadId: string;
+  /** The `AdmissionCluster.id` to run it on. */
+  clusterId: string;
+  /** Why that cluster, for `Attempt.placement`: the policy, and what the clusters passed over lacked. */
+  placement: string;
   /** What one replica gets: the job's request with `anyGpu` resolved to a `gpu/<type>`; record it as the admitted request. */
   request: Resources;
   /** Whether its grant uses more than its nominal quota of some resource once this job is admitted. */

@@ -14,10 +14,12 @@ import type {
 const H100 = 'gpu/nvidia-h100';
 const A100 = 'gpu/nvidia-a100';
 const GiB = 1024 ** 3;
+const onLocal = (queueName: string) => `first of queue ${queueName}'s clusters, in order, with the whole gang free: local`;
+const ON_LOCAL = onLocal('gpu-a');
 const NO_PREEMPTION: PreemptionPolicy = { reclaimWithinCohort: 'NEVER', withinQueue: 'NEVER' };
 
 function queue(name: string, cohort?: string, preemption: PreemptionPolicy = NO_PREEMPTION): AdmissionQueue {
-  return { id: name, name, clusterId: 'local', ...(cohort ? { cohort } : {}), preemption };
+  return { id: name, name, clusters: [{ clusterId: 'local', costWeight: 1 }], placement: 'FIRST_FIT', ...(cohort ? { cohort } : {}), preemption };
 }
 
 function grant(queueId: string, project: string, quotas: Record<string, ResourceQuota>): AdmissionGrant {
@@ -38,7 +40,7 @@ function pending(id: string, project: string, request: Resources, options: JobOp
 
 function running(id: string, project: string, request: Resources, options: JobOptions = {}): AdmittedWorkload {
   const { replicas = 1, priority = 100, at = 0, queue = 'gpu-a' } = options;
-  return { id, queueId: queue, projectId: project, priority, replicas, request, admittedAt: at };
+  return { id, queueId: queue, projectId: project, priority, replicas, request, admittedAt: at, clusterId: 'local' };
 }
 
 function snapshot(parts: Partial<AdmissionSnapshot> & { capacity?: Resources }): AdmissionSnapshot {
@@ -59,7 +61,7 @@ const waitingIds = (decisions: ReturnType<typeof admit>) => decisions.waiting.ma
 describe('admit', () => {
   it('admits a job that fits within its grant\'s nominal quota', () => {
     const decisions = admit(snapshot({ grants: [grant('gpu-a', 'vision', { [H100]: { nominal: 8 } })], pending: [pending('j1', 'vision', { [H100]: 4 })] }));
-    expect(decisions).toEqual({ admit: [{ workloadId: 'j1', request: { [H100]: 4 }, borrowing: false, preempts: [] }], preempt: [], waiting: [] });
+    expect(decisions).toEqual({ admit: [{ workloadId: 'j1', clusterId: 'local', placement: ON_LOCAL, request: { [H100]: 4 }, borrowing: false, preempts: [] }], preempt: [], waiting: [] });
   });
 
   it('keeps a job over nominal waiting when its queue has no cohort, saying what it uses and that nothing is lent', () => {
@@ -90,7 +92,7 @@ describe('admit', () => {
         pending: [pending('seven', 'vision', { [H100]: 7 }, { at: 1 }), pending('six', 'vision', { [H100]: 6 }, { at: 2 })],
       }),
     );
-    expect(decisions.admit).toEqual([{ workloadId: 'six', request: { [H100]: 6 }, borrowing: true, preempts: [] }]);
+    expect(decisions.admit).toEqual([{ workloadId: 'six', clusterId: 'local', placement: ON_LOCAL, request: { [H100]: 6 }, borrowing: true, preempts: [] }]);
     expect(decisions.waiting).toEqual([
       {
         workloadId: 'seven',
@@ -107,7 +109,7 @@ describe('admit', () => {
         pending: [pending('big', 'vision', { [H100]: 4 }, { at: 1 }), pending('small', 'vision', { [H100]: 2 }, { at: 2 })],
       }),
     );
-    expect(decisions.admit).toEqual([{ workloadId: 'small', request: { [H100]: 2 }, borrowing: true, preempts: [] }]);
+    expect(decisions.admit).toEqual([{ workloadId: 'small', clusterId: 'local', placement: ON_LOCAL, request: { [H100]: 2 }, borrowing: true, preempts: [] }]);
     expect(decisions.waiting).toEqual([
       { workloadId: 'big', reason: 'waiting: needs 1 replica x 4 gpu/nvidia-h100 = 4; project vision uses 0/0 gpu/nvidia-h100 of its quota on queue gpu-a; cohort gpu has 2 to lend' },
     ]);
@@ -122,7 +124,7 @@ describe('admit', () => {
         pending: [pending('own', 'speech', { [H100]: 6 }, { queue: 'gpu-b' })],
       }),
     );
-    expect(decisions.admit).toEqual([{ workloadId: 'own', request: { [H100]: 6 }, borrowing: false, preempts: [] }]);
+    expect(decisions.admit).toEqual([{ workloadId: 'own', clusterId: 'local', placement: onLocal('gpu-b'), request: { [H100]: 6 }, borrowing: false, preempts: [] }]);
   });
 
   it('gives idle quota to the project with the lowest dominant share first, then alternates as shares grow', () => {
@@ -181,7 +183,7 @@ describe('admit', () => {
         pending: [pending('gang', 'vision', { [H100]: 4 }, { replicas: 2, at: 1 }), pending('single', 'vision', { [H100]: 4 }, { at: 2 })],
       }),
     );
-    expect(decisions.admit).toEqual([{ workloadId: 'single', request: { [H100]: 4 }, borrowing: false, preempts: [] }]);
+    expect(decisions.admit).toEqual([{ workloadId: 'single', clusterId: 'local', placement: ON_LOCAL, request: { [H100]: 4 }, borrowing: false, preempts: [] }]);
     expect(decisions.waiting).toEqual([
       {
         workloadId: 'gang',
@@ -235,9 +237,9 @@ describe('admit', () => {
       }),
     );
     expect(decisions.admit).toEqual([
-      { workloadId: 'a', request: { cpu: 1000, [A100]: 2 }, borrowing: false, preempts: [] },
-      { workloadId: 'b', request: { cpu: 1000, [H100]: 4 }, borrowing: false, preempts: [] },
-      { workloadId: 'c', request: { cpu: 1000, [H100]: 1 }, borrowing: false, preempts: [] },
+      { workloadId: 'a', clusterId: 'local', placement: ON_LOCAL, request: { cpu: 1000, [A100]: 2 }, borrowing: false, preempts: [] },
+      { workloadId: 'b', clusterId: 'local', placement: ON_LOCAL, request: { cpu: 1000, [H100]: 4 }, borrowing: false, preempts: [] },
+      { workloadId: 'c', clusterId: 'local', placement: ON_LOCAL, request: { cpu: 1000, [H100]: 1 }, borrowing: false, preempts: [] },
     ]);
     expect(decisions.waiting).toEqual([
       { workloadId: 'd', reason: 'waiting: needs 1 GPU(s) per replica with at least 100 GiB memory each, no GPU type of cluster local has that much' },
@@ -289,8 +291,8 @@ describe('admit', () => {
     it('reclaims nominal quota from borrowers, lowest priority first, then the newest, one victim per job needing it', () => {
       const decisions = admit(reclaimSnapshot(ANY, [pending('v1', 'vision', { [H100]: 2 }, { at: 1 }), pending('v2', 'vision', { [H100]: 2 }, { at: 2 })]));
       expect(decisions.admit).toEqual([
-        { workloadId: 'v1', request: { [H100]: 2 }, borrowing: false, preempts: ['s-low'] },
-        { workloadId: 'v2', request: { [H100]: 2 }, borrowing: false, preempts: ['s-new'] },
+        { workloadId: 'v1', clusterId: 'local', placement: ON_LOCAL, request: { [H100]: 2 }, borrowing: false, preempts: ['s-low'] },
+        { workloadId: 'v2', clusterId: 'local', placement: ON_LOCAL, request: { [H100]: 2 }, borrowing: false, preempts: ['s-new'] },
       ]);
       expect(decisions.preempt).toEqual([reclaimed('s-low', 'v1'), reclaimed('s-new', 'v2')]);
     });
@@ -309,7 +311,7 @@ describe('admit', () => {
         }),
       );
       expect(decisions.preempt).toEqual([reclaimed('s-big', 'v1')]);
-      expect(decisions.admit).toEqual([{ workloadId: 'v1', request: { [H100]: 3 }, borrowing: false, preempts: ['s-big'] }]);
+      expect(decisions.admit).toEqual([{ workloadId: 'v1', clusterId: 'local', placement: ON_LOCAL, request: { [H100]: 3 }, borrowing: false, preempts: ['s-big'] }]);
     });
 
     it('preempts nothing under reclaimWithinCohort NEVER, and says so', () => {
@@ -398,7 +400,7 @@ describe('admit', () => {
       it('lets a higher-priority job preempt a lower-priority one of its own grant under LOWER_PRIORITY', () => {
         const decisions = admit(ownSnapshot('LOWER_PRIORITY', 1000));
         expect(decisions.preempt).toEqual([{ workloadId: 'low', by: 'urgent', reason: 'preempted by job urgent (priority 1000 over 0 in project vision on queue gpu-a)' }]);
-        expect(decisions.admit).toEqual([{ workloadId: 'urgent', request: { [H100]: 2 }, borrowing: false, preempts: ['low'] }]);
+        expect(decisions.admit).toEqual([{ workloadId: 'urgent', clusterId: 'local', placement: ON_LOCAL, request: { [H100]: 2 }, borrowing: false, preempts: ['low'] }]);
       });
 
       it('does not preempt a job of the same priority', () => {

@@ -88,7 +88,7 @@ class AdmissionPass {
     const grant = grantOf(this.state, workload.queueId, workload.projectId);
     if (!grant) {
       const queue = this.state.queues.get(workload.queueId);
-      this.wait(workload, unplacedReason(workload, queue?.name, !!queue && this.state.clusters.has(queue.clusterId)));
+      this.wait(workload, unplacedReason(workload, queue?.name, !!queue && this.state.clusters.has(queue.clusters[0]?.clusterId)));
       return undefined;
     }
     const variants = this.variants(workload, grant);
@@ -104,7 +104,9 @@ class AdmissionPass {
     take(grant, demand);
     let borrowing = false;
     for (const i of demand.index) if (grant.usage[i] > grant.nominal[i]) borrowing = true;
-    this.admitted.push({ workloadId: workload.id, request: demand.request, borrowing, preempts: victims ?? [] });
+    const { cluster } = grant.cluster;
+    const placement = `first of queue ${grant.queue.name}'s clusters, in order, with the whole gang free: ${cluster.name}`;
+    this.admitted.push({ workloadId: workload.id, clusterId: cluster.id, placement, request: demand.request, borrowing, preempts: victims ?? [] });
   }
 
   /** Admits the job by preempting others if that makes room; otherwise it waits, with why. */
