@@ -51,4 +51,5 @@ describeComputeConformance('compute-local', async () => backend({ workDir: await
   succeeding: (line) => job('succeeds', 'echo', line),
   failing: () => job('fails', 'sh', '-c', 'exit 3'),
   running: () => job('runs', 'sleep', '3600'),
+  unrunnable: () => ({ name: 'an image', image: 'python:3.12', resources: { cpus: 1, memoryBytes: 2 ** 26 } }),
 });

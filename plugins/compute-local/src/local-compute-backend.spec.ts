@@ -130,7 +130,7 @@ describe('compute-local process groups', () => {
   it('refuses an image, an env name that is no variable, and more CPUs than the host has, naming the field', async () => {
     const compute = await instance();
     const resources = { cpus: 1, memoryBytes: MiB };
-    await expect(compute.submit({ name: 'img', image: 'python:3.12', resources }, { idempotencyKey: 'img' })).rejects.toThrow(/image python:3.12 cannot run here/);
+    await expect(compute.submit({ name: 'img', image: 'python:3.12', resources }, { idempotencyKey: 'img' })).rejects.toThrow(/^compute-local runs commands, not container images: job "img" names image python:3.12; place it on a cluster that runs images .*, or drop the image/);
     await expect(compute.submit({ ...job('env', 'true'), env: { 'NOT A NAME': 'x' } }, { idempotencyKey: 'env' })).rejects.toThrow(/env "NOT A NAME"/);
     await expect(compute.submit({ ...job('cpus', 'true'), resources: { cpus: 100_000, memoryBytes: MiB } }, { idempotencyKey: 'cpus' })).rejects.toThrow(/resources.cpus/);
     await expect(compute.status(JobFiles.jobIdOf('img'))).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });

@@ -103,6 +103,12 @@ export class LocalComputeBackend implements ComputeBackend {
     };
   }
 
+  /** Refuses a container image: this plugin runs commands as processes of the host. */
+  whyCannotRun(spec: JobSpec): string | undefined {
+    if (spec.image === undefined) return undefined;
+    return `compute-local runs commands, not container images: job ${JSON.stringify(String(spec.name).slice(0, 60))} names image ${String(spec.image).slice(0, 100)}; place it on a cluster that runs images (Kubernetes, or Slurm with a container runtime), or drop the image and give the command to run`;
+  }
+
   async submit(spec: JobSpec, { idempotencyKey }: SubmitOptions): Promise<{ jobId: string }> {
     validateIdempotencyKey(idempotencyKey);
     const jobId = JobFiles.jobIdOf(idempotencyKey);
@@ -383,7 +389,8 @@ export class LocalComputeBackend implements ComputeBackend {
   /** The job's command, once the job is one this host can run; a TypeError naming the field otherwise. */
   private checked(spec: JobSpec): string[] {
     const job = `job ${JSON.stringify(String(spec.name).slice(0, 60))}`;
-    if (spec.image !== undefined) throw new TypeError(`${job}: image ${String(spec.image).slice(0, 100)} cannot run here: compute-local runs a command as local processes; give command instead`);
+    const why = this.whyCannotRun(spec);
+    if (why !== undefined) throw new TypeError(why);
     const { command, env = {}, resources, replicas = 1 } = spec;
     if (!Array.isArray(command) || command.length === 0 || command[0] === '' || !command.every(isPlainString)) throw new TypeError(`${job}: command must be a list of strings without NUL characters that starts with the program to run`);
     if (bytes(command) > MAX_ARGUMENT_BYTES) throw new TypeError(`${job}: command is ${bytes(command)} bytes long; at most ${MAX_ARGUMENT_BYTES}`);
