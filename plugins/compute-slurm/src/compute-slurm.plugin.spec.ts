@@ -1,5 +1,5 @@
 import { checkManifest, isSecretSchema, PluginConfigError } from '@trellis/plugin-sdk';
-import { createPluginInstance } from '@trellis/plugin-sdk/testing';
+import { createPluginInstance, createTestContext } from '@trellis/plugin-sdk/testing';
 import packageJson from '../package.json';
 import { computeSlurmConfig } from './compute-slurm.plugin';
 import plugin from './index';
@@ -34,9 +34,37 @@ describe('compute-slurm config', () => {
     await expect(createPluginInstance(plugin, config)).rejects.toThrow(message);
   });
 
-  it('refuses a container image before asking Slurm anything', async () => {
-    const compute = await createPluginInstance(plugin, { mode: 'cli', workDir: '/jobs', slurmConf: '/nonexistent/slurm.conf' });
-    await expect(compute.submit({ name: 'img', image: 'python:3.12', resources: { cpus: 1, memoryBytes: 1 } }, { idempotencyKey: 'k' })).rejects.toThrow(/^image: /);
+  it.each([
+    ['an empty containerRuntime.command', { command: [] }, /containerRuntime.command: the program first, then its arguments/],
+    ['a containerRuntime word with NUL', { command: ['apptainer', 'ex\0ec'] }, /containerRuntime.command: words without NUL characters/],
+    ['an unknown containerRuntime key', { command: ['apptainer', 'exec'], prefix: 'docker://' }, /prefix/],
+  ])('refuses %s, naming the key', async (_why, containerRuntime, message) => {
+    await expect(createPluginInstance(plugin, { mode: 'cli', workDir: '/jobs', containerRuntime })).rejects.toThrow(message);
+  });
+
+  it('refuses a container image before asking Slurm anything, naming the cluster and the config key that would run it', async () => {
+    const compute = await createPluginInstance(plugin, { mode: 'cli', workDir: '/jobs', slurmConf: '/nonexistent/slurm.conf' }, createTestContext({ instanceName: 'hpc' }));
+    const spec = { name: 'img', image: 'python:3.12', resources: { cpus: 1, memoryBytes: 1 } };
+    const why = compute.whyCannotRun?.(spec);
+    expect(why).toBe(
+      `cluster hpc's Slurm runs commands; it has no container runtime configured (compute-slurm config containerRuntime): place job "img" (image python:3.12) on a cluster that runs images, configure containerRuntime, or drop the image and give the command to run`,
+    );
+    await expect(compute.submit(spec, { idempotencyKey: 'k' })).rejects.toThrow(new TypeError(why));
+    expect(compute.whyCannotRun?.({ name: 'cmd', command: ['true'], resources: spec.resources })).toBeUndefined();
+  });
+
+  it('with a container runtime, runs jobs with an image and a command, and refuses an image without one unless runCommand is set', async () => {
+    const resources = { cpus: 1, memoryBytes: 1 };
+    const config = { mode: 'cli', workDir: '/jobs', slurmConf: '/nonexistent/slurm.conf' };
+    const exec = await createPluginInstance(plugin, { ...config, containerRuntime: { command: ['apptainer', 'exec'] } }, createTestContext({ instanceName: 'hpc' }));
+    expect(exec.whyCannotRun?.({ name: 'train', image: 'python:3.12', command: ['python', 'train.py'], resources })).toBeUndefined();
+    expect(exec.whyCannotRun?.({ name: 'serve', image: 'python:3.12', resources })).toMatch(
+      /^cluster hpc's Slurm runs an image only with a command: its container runtime has no runCommand .* \(compute-slurm config containerRuntime.runCommand, e.g. \["apptainer", "run"\]\); give job "serve" \(image python:3.12\) a command, or configure runCommand$/,
+    );
+    await expect(exec.submit({ name: 'serve', image: 'python:3.12', resources }, { idempotencyKey: 'k' })).rejects.toThrow(TypeError);
+    await expect(exec.submit({ name: 'spaced', image: 'python 3.12', command: ['true'], resources }, { idempotencyKey: 'k' })).rejects.toThrow(/^image: a container image reference of 1 to 1024 characters without spaces/);
+    const run = await createPluginInstance(plugin, { ...config, containerRuntime: { command: ['apptainer', 'exec'], runCommand: ['apptainer', 'run'] } });
+    expect(run.whyCannotRun?.({ name: 'serve', image: 'python:3.12', resources })).toBeUndefined();
   });
 });
 

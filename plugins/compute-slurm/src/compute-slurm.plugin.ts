@@ -7,6 +7,27 @@ import { SlurmRest } from './slurm-rest';
 const SLURM_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const slurmName = (what: string) => z.string().regex(SLURM_NAME, `${what}: 1 to 64 characters of A-Z a-z 0-9 . _ -`);
 const absolutePath = (what: string) => z.string().refine(isAbsolute, `${what} must be an absolute path`);
+const words = (what: string) =>
+  z
+    .array(z.string().min(1).max(4096).refine((word) => !word.includes('\0'), `${what}: words without NUL characters`))
+    .min(1, `${what}: the program first, then its arguments`)
+    .max(64);
+
+/** How the nodes run a container image: the runtime's program and arguments, which the image and the job's command follow. */
+const containerRuntime = z
+  .object({
+    /** Runs a command in an image: `["apptainer", "exec"]`, followed by the image and the job's command. */
+    command: words('containerRuntime.command'),
+    /** Put in front of the job's image: `docker://` for Apptainer to pull `python:3.12` from a registry. */
+    imagePrefix: z
+      .string()
+      .max(256)
+      .refine((prefix) => !prefix.includes('\0'), 'containerRuntime.imagePrefix: no NUL characters')
+      .default(''),
+    /** Runs an image's own entrypoint, for a job with an image and no command: `["apptainer", "run"]`, followed by the image. Left out: such a job is refused. */
+    runCommand: words('containerRuntime.runCommand').optional(),
+  })
+  .strict();
 
 /** What both modes share. */
 const common = {
@@ -22,6 +43,8 @@ const common = {
   path: z.string().min(1).default('/usr/local/bin:/usr/bin:/bin'),
   /** How often a watch or a followed log asks Slurm, in milliseconds (Slurm pushes nothing). */
   pollIntervalMs: z.number().int().min(50).max(60_000).default(500),
+  /** How jobs with a container image run (Apptainer, Singularity, Podman on the nodes); left out, such jobs are refused. */
+  containerRuntime: containerRuntime.optional(),
 };
 
 /** The config of a compute-slurm instance: `mode: cli` (Slurm's commands on this host) or `mode: rest` (slurmrestd). */
@@ -54,6 +77,6 @@ export const computeSlurmPlugin = definePlugin({
   configSchema: computeSlurmConfig,
   create: (ctx, config) => {
     const slurm = config.mode === 'rest' ? new SlurmRest(config.restUrl.replace(/\/+$/, ''), config.userName, config.jwtKey) : new SlurmCli(config.slurmConf);
-    return new SlurmComputeBackend(slurm, { ...config, signal: ctx.signal });
+    return new SlurmComputeBackend(slurm, { ...config, cluster: ctx.instanceName, signal: ctx.signal });
   },
 });

@@ -20,8 +20,22 @@ import { jobLogLines, pause } from './job-logs';
 import { jobStatus } from './job-state';
 import type { SlurmClient, SlurmJob, SlurmNode, SlurmSubmission } from './slurm-client';
 
+/** How the nodes run a container image (Apptainer, Singularity, Podman). */
+export interface ContainerRuntime {
+  /** Runs a command in an image: `["apptainer", "exec"]`; the image and the job's command follow. */
+  command: readonly string[];
+  /** Put in front of the job's image (`docker://`). */
+  imagePrefix: string;
+  /** Runs an image's own entrypoint (`["apptainer", "run"]`); the image follows. Without it, a job with an image needs a command. */
+  runCommand?: readonly string[];
+}
+
 /** What the backend is configured with besides its client. */
 export interface SlurmBackendOptions {
+  /** The instance's name: the cluster's name in Trellis, for messages. */
+  cluster: string;
+  /** How the nodes run a job's container image; without it, a job with an image is refused. */
+  containerRuntime?: ContainerRuntime;
   /** A directory on a filesystem this host and the nodes share, writable by the jobs' user. */
   workDir: string;
   partition?: string;
@@ -48,6 +62,8 @@ const LABEL = /^[A-Za-z0-9._-]{1,63}$/;
 const LABEL_VALUE = /^[A-Za-z0-9._-]{0,63}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const GPU_TYPE = /^[A-Za-z0-9._-]{1,64}$/;
+/** A container image reference: `python:3.12`, `ghcr.io/org/app@sha256:...`, a `.sif` path. */
+const IMAGE = /^[^\s\p{Cc}]{1,1024}$/u;
 const MAX_REPLICAS = 4096;
 /** The longest comment slurmctld takes (a longer one fails the submission). */
 const MAX_COMMENT = 1024;
@@ -78,6 +94,23 @@ export class SlurmComputeBackend implements ComputeBackend {
         return { cpus: node.cpus - node.allocCpus, memoryMiB: node.memoryMiB - node.allocMemoryMiB, gpus };
       }),
     };
+  }
+
+  /**
+   * Refuses a job with an image when no container runtime is configured, and one with an image but
+   * no command when the runtime has no `runCommand` to start the image's own entrypoint.
+   */
+  whyCannotRun(job: JobSpec): string | undefined {
+    if (job.image === undefined) return undefined;
+    const runtime = this.options.containerRuntime;
+    const what = `job ${JSON.stringify(String(job.name).slice(0, 60))} (image ${String(job.image).slice(0, 100)})`;
+    if (!runtime) {
+      return `cluster ${this.options.cluster}'s Slurm runs commands; it has no container runtime configured (compute-slurm config containerRuntime): place ${what} on a cluster that runs images, configure containerRuntime, or drop the image and give the command to run`;
+    }
+    if (!hasCommand(job) && !runtime.runCommand) {
+      return `cluster ${this.options.cluster}'s Slurm runs an image only with a command: its container runtime has no runCommand for an image's own entrypoint (compute-slurm config containerRuntime.runCommand, e.g. ["apptainer", "run"]); give ${what} a command, or configure runCommand`;
+    }
+    return undefined;
   }
 
   async submit(job: JobSpec, options: SubmitOptions): Promise<{ jobId: string }> {
@@ -170,10 +203,9 @@ export class SlurmComputeBackend implements ComputeBackend {
 
   /** What Slurm is given for `job`; throws a TypeError naming the field Slurm cannot take. */
   private submission(job: JobSpec, marks: Marks): SlurmSubmission {
-    if (job.image !== undefined) throw new TypeError(`image: compute-slurm runs commands on the cluster's nodes, not container images; give command (got image ${JSON.stringify(job.image)})`);
-    if (!Array.isArray(job.command) || job.command.length === 0 || !job.command.every((word) => typeof word === 'string' && !word.includes('\0'))) {
-      throw new TypeError('command: give the program and its arguments as a non-empty list of strings without NUL characters');
-    }
+    const why = this.whyCannotRun(job);
+    if (why !== undefined) throw new TypeError(why);
+    const command = this.commandOf(job);
     const replicas = job.replicas ?? 1;
     if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) throw new TypeError(`replicas: an integer from 1 to ${MAX_REPLICAS}, got ${replicas}`);
     const { cpus, memoryBytes, gpus } = job.resources ?? ({} as JobSpec['resources']);
@@ -193,7 +225,7 @@ export class SlurmComputeBackend implements ComputeBackend {
     const submission: SlurmSubmission = {
       // One word, so that it reads as one in squeue and scontrol.
       name: job.name.replace(/\s+/g, '-').slice(0, 128) || 'trellis-job',
-      script: batchScript(this.options.workDir, job.command, replicas, gpus?.count ?? 0),
+      script: batchScript(this.options.workDir, command, replicas, gpus?.count ?? 0),
       environment: { PATH: this.options.path, ...job.env },
       comment,
       workDir: this.options.workDir,
@@ -207,6 +239,20 @@ export class SlurmComputeBackend implements ComputeBackend {
     };
     if (gpus && gpus.count > 0) submission.gpusPerTask = this.gpusPerTask(gpus);
     return submission;
+  }
+
+  /**
+   * What each task runs: the job's command, or for a job with an image (which `whyCannotRun` let
+   * through) the container runtime's `command` with the image and the job's command, or its
+   * `runCommand` with the image.
+   */
+  private commandOf(job: JobSpec): readonly string[] {
+    const runtime = this.options.containerRuntime;
+    if (job.image === undefined || !runtime) return checkedCommand(job.command);
+    if (typeof job.image !== 'string' || !IMAGE.test(job.image)) throw new TypeError(`image: a container image reference of 1 to 1024 characters without spaces or control characters, got ${JSON.stringify(String(job.image).slice(0, 100))}`);
+    const image = runtime.imagePrefix + job.image;
+    if (hasCommand(job)) return [...runtime.command, image, ...checkedCommand(job.command)];
+    return [...(runtime.runCommand ?? []), image];
   }
 
   /** `[type:]count` for `--gpus-per-task`: the type asked for, or the smallest configured one with enough memory. */
@@ -242,6 +288,18 @@ export class SlurmComputeBackend implements ComputeBackend {
   private signalWith(signal: AbortSignal | undefined): AbortSignal {
     return signal ? AbortSignal.any([signal, this.options.signal]) : this.options.signal;
   }
+}
+
+/** Whether the job names a command (a job with an image may leave it out, or empty, to run the image's entrypoint). */
+function hasCommand(job: JobSpec): boolean {
+  return job.command !== undefined && job.command.length > 0;
+}
+
+function checkedCommand(command: unknown): readonly string[] {
+  if (!Array.isArray(command) || command.length === 0 || !command.every((word) => typeof word === 'string' && !word.includes('\0'))) {
+    throw new TypeError('command: give the program and its arguments as a non-empty list of strings without NUL characters');
+  }
+  return command;
 }
 
 /** GPUs by type in a GRES string (`gpu:tesla:2,gpu:a100:4(S:0-1)`, `gpu:tesla:1(IDX:0)`); an untyped `gpu:2` is of type `gpu`. */

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ComputeBackend, JobSpec, JobStatus } from '@trellis/plugin-sdk';
 import { createPluginInstance, describeComputeConformance } from '@trellis/plugin-sdk/testing';
@@ -97,7 +99,41 @@ describe('compute-slurm, cli mode, on a real cluster', () => {
     const labels = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`label-${i}`, 'v'.repeat(63)]));
     await expect(submit({ ...job('labelled', 'true'), labels })).rejects.toThrow(/^labels: with the idempotency key they take \d+ characters of the job's comment, where Slurm keeps 1024/);
     await expect(submit({ ...job('big', 'true'), resources: { ...resources, gpus: { count: 1, minMemoryBytes: 2 * TESLA_BYTES } } })).rejects.toThrow(/^resources.gpus.minMemoryBytes: /);
-    await expect(submit({ name: 'img', image: 'python:3.12', resources })).rejects.toThrow(/^image: /);
+    await expect(submit({ name: 'img', image: 'python:3.12', resources })).rejects.toThrow(/^cluster test's Slurm runs commands; it has no container runtime configured \(compute-slurm config containerRuntime\)/);
+  });
+
+  describe('with a container runtime', () => {
+    let runtime: ComputeBackend;
+
+    // Stands in for Apptainer: says which image it was asked to run, then runs the command in it
+    // (exec) or the image's entrypoint (run), so the job's log shows both.
+    beforeAll(async () => {
+      const fake = join(cluster.jobsDir, 'fake-apptainer');
+      await writeFile(fake, ['#!/bin/sh', 'echo "fake-apptainer $1 $2"', 'case "$1" in', '  exec) shift 2; exec "$@" ;;', '  run) echo "the entrypoint of $2" ;;', '  *) exit 64 ;;', 'esac', ''].join('\n'), { mode: 0o755 });
+      runtime = await backend({ containerRuntime: { command: [fake, 'exec'], imagePrefix: 'docker://', runCommand: [fake, 'run'] } });
+    });
+
+    it("runs a job's command in its image inside each task: the runtime gets the prefixed image, then the command", async () => {
+      const { jobId } = await runtime.submit(
+        { name: 'in-image', image: 'python:3.12', command: ['sh', '-c', 'echo "replica $TRELLIS_REPLICA_INDEX of $WORLD_SIZE"'], replicas: 2, resources },
+        { idempotencyKey: `cli-image-${Date.now()}` },
+      );
+      submitted.push(jobId);
+      expect((await collect(runtime.watch(jobId))).pop()).toMatchObject({ state: 'succeeded', exitCode: 0 });
+      expect((await collect(runtime.logs(jobId))).map(({ replica, stream, line }) => ({ replica, stream, line }))).toEqual([
+        { replica: 0, stream: 'stdout', line: 'fake-apptainer exec docker://python:3.12' },
+        { replica: 0, stream: 'stdout', line: 'replica 0 of 2' },
+        { replica: 1, stream: 'stdout', line: 'fake-apptainer exec docker://python:3.12' },
+        { replica: 1, stream: 'stdout', line: 'replica 1 of 2' },
+      ]);
+    });
+
+    it("runs the image's own entrypoint with runCommand for a job with an image and no command", async () => {
+      const { jobId } = await runtime.submit({ name: 'entrypoint', image: 'ghcr.io/org/app:1', resources }, { idempotencyKey: `cli-entrypoint-${Date.now()}` });
+      submitted.push(jobId);
+      expect((await collect(runtime.watch(jobId))).pop()).toMatchObject({ state: 'succeeded', exitCode: 0 });
+      expect((await collect(runtime.logs(jobId))).map((l) => l.line)).toEqual(['fake-apptainer run docker://ghcr.io/org/app:1', 'the entrypoint of docker://ghcr.io/org/app:1']);
+    });
   });
 
   it("fails a submission to a partition the cluster lacks with Slurm's reason", async () => {
@@ -114,4 +150,5 @@ describeComputeConformance('compute-slurm (cli)', () => backend(), {
   succeeding: (line) => job('succeeds', 'echo', line),
   failing: () => job('fails', 'sh', '-c', 'exit 3'),
   running: () => job('runs', 'sleep', '3600'),
+  unrunnable: () => ({ name: 'an image', image: 'python:3.12', resources }),
 });

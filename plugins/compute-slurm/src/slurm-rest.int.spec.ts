@@ -75,4 +75,5 @@ describeComputeConformance('compute-slurm (rest)', () => backend(), {
   succeeding: (line) => job('succeeds', 'echo', line),
   failing: () => job('fails', 'sh', '-c', 'exit 3'),
   running: () => job('runs', 'sleep', '3600'),
+  unrunnable: () => ({ name: 'an image', image: 'python:3.12', resources }),
 });
