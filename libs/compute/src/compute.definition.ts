@@ -6,6 +6,7 @@ import { AttemptEntity, JobEntity } from './jobs/job.entity';
 import { CreateComputeTables1796480000000 } from './migrations/1796480000000-create-compute-tables';
 import { AddAttemptCredentials1796480100000 } from './migrations/1796480100000-add-attempt-credentials';
 import { AddQueueOrgs1796480200000 } from './migrations/1796480200000-add-queue-orgs';
+import { AddQueueClusters1796480300000 } from './migrations/1796480300000-add-queue-clusters';
 import { GrantEntity, QueueEntity } from './queues/queue.entity';
 import { AdmissionWorker } from './scheduling/admission.worker';
 import { SupervisorWorker } from './scheduling/supervisor.worker';
@@ -30,5 +31,5 @@ export const computeService = defineService({
     },
   },
   entities: [QueueEntity, GrantEntity, JobEntity, AttemptEntity],
-  migrations: [CreateComputeTables1796480000000, AddAttemptCredentials1796480100000, AddQueueOrgs1796480200000],
+  migrations: [CreateComputeTables1796480000000, AddAttemptCredentials1796480100000, AddQueueOrgs1796480200000, AddQueueClusters1796480300000],
 });

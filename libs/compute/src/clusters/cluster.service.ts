@@ -16,13 +16,19 @@ export interface ClusterView {
   healthMessage: string;
 }
 
+/** Health checks failed in a row after which a cluster has stopped answering, and its jobs move. */
+export const FAILOVER_AFTER_FAILED_CHECKS = 3;
+
 /**
  * The service's clusters: its compute plugin instances. Capacity is asked of each backend and
- * kept for `capacityCacheMs`, so the admission loop does not call backends on every pass.
+ * kept for `capacityCacheMs`, so the admission loop does not call backends on every pass; each
+ * time it is asked counts as a health check.
  */
 @Injectable()
 export class ClusterService {
   private readonly cache = new Map<string, { at: number; view: ClusterView }>();
+  /** Health checks failed in a row, by cluster. */
+  private readonly failedChecks = new Map<string, number>();
 
   constructor(
     @InjectPluginInstances('compute') private readonly instances: PluginInstances<'compute'>,
@@ -57,13 +63,25 @@ export class ClusterService {
     if (!fresh && cached && Date.now() - cached.at < this.config.capacityCacheMs) return cached.view;
     const view = await this.ask(name);
     this.cache.set(name, { at: Date.now(), view });
+    this.failedChecks.set(name, view.healthy ? 0 : (this.failedChecks.get(name) ?? 0) + 1);
     return view;
   }
 
-  /** What admission needs of a cluster: its capacity as an upper bound, and the memory of its GPU types. */
+  /** What admission needs of a cluster: its capacity as an upper bound, the memory of its GPU types, and whether it answers (nothing new is placed on one that does not). */
   async forAdmission(name: string): Promise<AdmissionCluster> {
     const view = this.instances.has(name) ? await this.describe(name) : undefined;
-    return { id: name, name, capacity: view?.healthy ? view.capacity : {}, gpuMemoryBytes: view?.gpuMemoryBytes ?? {} };
+    return { id: name, name, capacity: view?.healthy ? view.capacity : {}, gpuMemoryBytes: view?.gpuMemoryBytes ?? {}, healthy: view?.healthy ?? false };
+  }
+
+  /**
+   * Checks the cluster's health (within `capacityCacheMs`) and says why its jobs must move: its
+   * plugin instance is gone, or its last FAILOVER_AFTER_FAILED_CHECKS checks failed. Undefined while it answers.
+   */
+  async stoppedAnswering(name: string): Promise<string | undefined> {
+    if (!this.instances.has(name)) return `moved: cluster ${name} stopped answering (its compute instance was deleted)`;
+    const view = await this.describe(name);
+    if ((this.failedChecks.get(name) ?? 0) < FAILOVER_AFTER_FAILED_CHECKS) return undefined;
+    return `moved: cluster ${name} stopped answering (${FAILOVER_AFTER_FAILED_CHECKS} health checks failed in a row: ${excerpt(view.healthMessage || 'unhealthy')})`;
   }
 
   private async ask(name: string): Promise<ClusterView> {

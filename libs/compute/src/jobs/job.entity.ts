@@ -109,9 +109,13 @@ export class AttemptEntity {
   @Column('varchar', { length: 16 })
   state!: AttemptStateName;
 
-  /** The compute instance it was submitted to. */
+  /** The compute instance it was submitted to: the one admission placed the job on. */
   @Column('varchar', { length: 128 })
   cluster!: string;
+
+  /** Why it went to that cluster, as admission put it (the queue's policy, what the clusters before it lacked); empty in older rows. */
+  @Column('text')
+  placement!: string;
 
   @Column('varchar', { name: 'backend_job_id', length: 256 })
   backendJobId!: string;

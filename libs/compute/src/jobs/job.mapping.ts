@@ -56,5 +56,7 @@ function attemptToProto(attempt: AttemptEntity): Attempt {
     exitCode: attempt.exitCode ?? undefined,
     reason: attempt.reason,
     createTime: timestampFromMs(attempt.createdAt),
+    cluster: attempt.cluster,
+    placement: attempt.placement,
   });
 }

@@ -1,8 +1,14 @@
 import { epochMillis } from '@trellis/platform';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { ReclaimWithinCohort, ResourceQuota, WithinQueue } from '../admission';
+import type { PlacementPolicy, ReclaimWithinCohort, ResourceQuota, WithinQueue } from '../admission';
 
-/** A queue: on one cluster, in one cohort, with a preemption policy; the org's, made by its admins. */
+/** One of a queue's clusters, as stored: its name and its cost weight as given (0 means 1). */
+export interface StoredQueueCluster {
+  name: string;
+  costWeight: number;
+}
+
+/** A queue: on one or more clusters, in one cohort, with a placement and a preemption policy; the org's, made by its admins. */
 @Entity('queues')
 export class QueueEntity {
   /** Unique in the service; jobs and grants name the queue by it. */
@@ -13,9 +19,17 @@ export class QueueEntity {
   @Column('varchar', { name: 'org_id', length: 64 })
   orgId!: string;
 
-  /** The compute instance its jobs run on. */
+  /** Its first cluster (`clusters[0].name`), kept for readers of the one-cluster schema. */
   @Column('varchar', { length: 128 })
   cluster!: string;
+
+  /** The compute instances it places jobs on, in order of preference; empty in rows older than the column: `[cluster]` (see `clustersOf`). */
+  @Column('simple-json')
+  clusters!: StoredQueueCluster[];
+
+  /** How it picks one of the clusters that fit a job. */
+  @Column('varchar', { length: 16 })
+  placement!: PlacementPolicy;
 
   /** Queues of one cohort lend to each other; empty: the queue alone. */
   @Column('varchar', { length: 63 })
@@ -57,4 +71,9 @@ export class GrantEntity {
 
   @Column('bigint', { name: 'updated_at', transformer: epochMillis })
   updatedAt!: number;
+}
+
+/** The queue's clusters in order; a row from before queues had several is on its one `cluster`. */
+export function clustersOf(queue: Pick<QueueEntity, 'cluster' | 'clusters'>): StoredQueueCluster[] {
+  return queue.clusters.length > 0 ? queue.clusters : [{ name: queue.cluster, costWeight: 0 }];
 }

@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import type { Metadata } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { Authenticated, callerOf } from '@trellis/platform';
+import { Authenticated, callerOf, InvalidArgumentError } from '@trellis/platform';
 import {
   CreateQueueResponseSchema,
   DeleteGrantResponseSchema,
@@ -34,7 +34,7 @@ import {
   type UpdateQueueResponse,
 } from '@trellis/proto';
 import { GrantService, type GrantView } from './grant.service';
-import { grantToProto, queueToProto, reclaimOf, withinOf } from './queue.mapping';
+import { grantToProto, placementOf, queueToProto, reclaimOf, withinOf } from './queue.mapping';
 import { QUEUE_KIND, QueueService, type QueueFields } from './queue.service';
 
 /**
@@ -114,10 +114,15 @@ export class QueueGrpc {
   }
 }
 
+/** The queue's fields; a queue with the single `cluster` and no `clusters` is on that cluster alone. */
 function fieldsOf(queue: Queue | undefined): QueueFields {
+  const placement = placementOf(queue?.placement ?? 0);
+  if (placement === undefined) throw new InvalidArgumentError(`must be a PlacementPolicy value (got ${queue?.placement})`, 'queue.placement');
+  const clusters = queue?.clusters.length ? queue.clusters : queue?.cluster ? [{ name: queue.cluster, costWeight: 0 }] : [];
   return {
     name: queue?.name ?? '',
-    cluster: queue?.cluster ?? '',
+    clusters: clusters.map(({ name, costWeight }) => ({ name, costWeight })),
+    placement,
     cohort: queue?.cohort ?? '',
     reclaimWithinCohort: reclaimOf(queue?.preemption?.reclaimWithinCohort ?? 0),
     withinQueue: withinOf(queue?.preemption?.withinQueue ?? 0),

@@ -1,9 +1,9 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import { GrantSchema, QueueSchema, ReclaimWithinCohort, ResourceQuotaSchema, WithinQueue, type Grant, type Queue } from '@trellis/proto';
-import type { ReclaimWithinCohort as Reclaim, Resources, WithinQueue as Within } from '../admission';
+import { GrantSchema, PlacementPolicy, QueueSchema, ReclaimWithinCohort, ResourceQuotaSchema, WithinQueue, type Grant, type Queue } from '@trellis/proto';
+import type { PlacementPolicy as Placement, ReclaimWithinCohort as Reclaim, Resources, WithinQueue as Within } from '../admission';
 import { amountsToProto } from '../resources';
-import type { GrantEntity, QueueEntity } from './queue.entity';
+import { clustersOf, type GrantEntity, type QueueEntity } from './queue.entity';
 
 const RECLAIM: Record<Reclaim, ReclaimWithinCohort> = {
   NEVER: ReclaimWithinCohort.NEVER,
@@ -11,6 +11,17 @@ const RECLAIM: Record<Reclaim, ReclaimWithinCohort> = {
   ANY: ReclaimWithinCohort.ANY,
 };
 const WITHIN: Record<Within, WithinQueue> = { NEVER: WithinQueue.NEVER, LOWER_PRIORITY: WithinQueue.LOWER_PRIORITY };
+const PLACEMENT: Record<Placement, PlacementPolicy> = {
+  FIRST_FIT: PlacementPolicy.FIRST_FIT,
+  LEAST_LOADED: PlacementPolicy.LEAST_LOADED,
+  CHEAPEST: PlacementPolicy.CHEAPEST,
+};
+
+/** The policy a proto enum names; UNSPECIFIED is FIRST_FIT, and a number no value has is undefined. */
+export function placementOf(value: PlacementPolicy): Placement | undefined {
+  if (value === PlacementPolicy.UNSPECIFIED) return 'FIRST_FIT';
+  return (Object.keys(PLACEMENT) as Placement[]).find((key) => PLACEMENT[key] === value);
+}
 
 /** The policy a proto enum names; UNSPECIFIED is NEVER. */
 export function reclaimOf(value: ReclaimWithinCohort): Reclaim {
@@ -26,7 +37,9 @@ export function withinOf(value: WithinQueue): Within {
 export function queueToProto(entity: QueueEntity): Queue {
   return create(QueueSchema, {
     name: entity.name,
-    cluster: entity.cluster,
+    cluster: clustersOf(entity)[0].name,
+    clusters: clustersOf(entity),
+    placement: PLACEMENT[entity.placement],
     cohort: entity.cohort,
     preemption: { reclaimWithinCohort: RECLAIM[entity.reclaimWithinCohort], withinQueue: WITHIN[entity.withinQueue] },
     description: entity.description,

@@ -13,12 +13,11 @@ import {
   NotFoundError,
   pageOf,
   pageSizeOf,
-  PermissionDeniedError,
 } from '@trellis/platform';
-import type { ReclaimWithinCohort, WithinQueue } from '../admission';
+import type { PlacementPolicy, ReclaimWithinCohort, WithinQueue } from '../admission';
 import { ClusterService } from '../clusters/cluster.service';
 import { AdmissionSignal } from '../scheduling/admission-signal';
-import { QueueEntity } from './queue.entity';
+import { QueueEntity, type StoredQueueCluster } from './queue.entity';
 import { QueueRepository } from './queue.repository';
 
 /** The resource kind of queues (and their grants) in permission rules and audit records. */
@@ -28,12 +27,17 @@ export const QUEUE_KIND = 'Queue';
 export const QUEUE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** The fields UpdateQueue may change. */
-const UPDATABLE = ['cohort', 'preemption', 'description'] as const;
+const UPDATABLE = ['clusters', 'placement', 'cohort', 'preemption', 'description'] as const;
+
+/** The most clusters one queue places jobs on. */
+export const MAX_QUEUE_CLUSTERS = 16;
 
 /** What a new queue, or an update of one, holds. */
 export interface QueueFields {
   name: string;
-  cluster: string;
+  /** In order of preference; a request that names only the old single `cluster` gives it alone. */
+  clusters: StoredQueueCluster[];
+  placement: PlacementPolicy;
   cohort: string;
   reclaimWithinCohort: ReclaimWithinCohort;
   withinQueue: WithinQueue;
@@ -56,17 +60,17 @@ export class QueueService {
     private readonly admission: AdmissionSignal,
   ) {}
 
-  /** Stores a new queue on an existing cluster. */
+  /** Stores a new queue on existing clusters. */
   async create(caller: Caller, input: QueueFields): Promise<QueueEntity> {
     assertOrgAdmin(caller, input.name);
     checkQueueName(input.name, 'queue.name');
-    this.clusters.check(input.cluster, 'queue.cluster');
+    this.checkClusters(input.clusters);
     checkCohort(input.cohort);
     checkDescription(input.description);
     return this.repository.transaction(async (tx) => {
       if (await this.repository.find(input.name, tx)) throw new AlreadyExistsError(`a queue is already named "${input.name}"`, { reason: 'QUEUE_NAME_TAKEN' });
       const now = Date.now();
-      const queue: QueueEntity = { ...input, orgId: caller.authenticated.orgId, creatorId: caller.authenticated.id, createdAt: now, updatedAt: now };
+      const queue: QueueEntity = { ...input, cluster: input.clusters[0].name, orgId: caller.authenticated.orgId, creatorId: caller.authenticated.id, createdAt: now, updatedAt: now };
       await this.repository.save(tx, queue);
       await this.audit.recordIn(tx, caller, { id: queue.name, projectId: '', name: queueResource(queue.name) });
       return queue;
@@ -86,14 +90,17 @@ export class QueueService {
     return { queues: items, nextPageToken };
   }
 
-  /** Changes the fields the mask names (`*`: all that can change). */
+  /** Changes the fields the mask names (`*`: all that can change); jobs already placed on a cluster the queue leaves stay there. */
   async update(caller: Caller, input: QueueFields, updateMask: readonly string[]): Promise<QueueEntity> {
     assertOrgAdmin(caller, input.name);
     const mask = checkUpdateMask(updateMask.length === 1 && updateMask[0] === '*' ? UPDATABLE : updateMask, UPDATABLE);
+    if (mask.has('clusters')) this.checkClusters(input.clusters);
     if (mask.has('cohort')) checkCohort(input.cohort);
     if (mask.has('description')) checkDescription(input.description);
     const queue = await this.repository.transaction(async (tx) => {
       const stored = found(await this.repository.lock(tx, input.name), input.name, caller);
+      if (mask.has('clusters')) Object.assign(stored, { clusters: input.clusters, cluster: input.clusters[0].name });
+      if (mask.has('placement')) stored.placement = input.placement;
       if (mask.has('cohort')) stored.cohort = input.cohort;
       if (mask.has('preemption')) Object.assign(stored, { reclaimWithinCohort: input.reclaimWithinCohort, withinQueue: input.withinQueue });
       if (mask.has('description')) stored.description = input.description;
@@ -104,6 +111,20 @@ export class QueueService {
     });
     this.admission.wake();
     return queue;
+  }
+
+  /** INVALID_ARGUMENT unless 1 to 16 clusters, each named once with a finite cost weight of 0 or more; NOT_FOUND `CLUSTER_NOT_FOUND` for one the service does not have. */
+  private checkClusters(clusters: readonly StoredQueueCluster[]): void {
+    if (clusters.length === 0) throw new InvalidArgumentError('name at least one cluster the queue places its jobs on', 'queue.clusters');
+    if (clusters.length > MAX_QUEUE_CLUSTERS) throw new InvalidArgumentError(`at most ${MAX_QUEUE_CLUSTERS} clusters (got ${clusters.length})`, 'queue.clusters');
+    const seen = new Set<string>();
+    clusters.forEach((cluster, index) => {
+      const field = `queue.clusters[${index}]`;
+      if (seen.has(cluster.name)) throw new InvalidArgumentError(`cluster "${excerpt(cluster.name)}" is named twice`, `${field}.name`);
+      seen.add(cluster.name);
+      if (!Number.isFinite(cluster.costWeight) || cluster.costWeight < 0) throw new InvalidArgumentError(`must be a finite number of 0 or more (0 means 1; got ${cluster.costWeight})`, `${field}.cost_weight`);
+      this.clusters.check(cluster.name, `${field}.name`);
+    });
   }
 
   /** Removes a queue without live jobs, and its grants. */
@@ -127,9 +148,7 @@ export function queueResource(name: string): string {
 
 /** PERMISSION_DENIED `ORG_ADMIN_REQUIRED` unless the caller is an org admin; names the queue as the call's audit target. */
 export function assertOrgAdmin(caller: Caller, queue: string): void {
-  caller.target = { kind: QUEUE_KIND, projectId: '', name: queueResource(queue) };
-  if (caller.authenticated.orgAdmin) return;
-  throw new PermissionDeniedError(`${caller.authenticated.id} may not change queues or grants: only org admins may`, { reason: 'ORG_ADMIN_REQUIRED', resource: queueResource(queue) });
+  caller.assertOrgAdmin('change queues or grants', { kind: QUEUE_KIND, name: queueResource(queue) });
 }
 
 /** The queue, if it is the caller's org's; NOT_FOUND `QUEUE_NOT_FOUND` otherwise (another org's queues look missing). */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Outbox } from '@trellis/platform';
 import type { JobStatus } from '@trellis/plugin-sdk';
+import type { EntityManager } from 'typeorm';
 import { publishJobEvent } from '../jobs/job-events';
 import { HOLDING_STATES, LIVE_ATTEMPT_STATES, STATE_REASONS, type AttemptEntity, type AttemptStateName, type JobEntity, type JobStateName } from '../jobs/job.entity';
 import { JobRepository } from '../jobs/job.repository';
@@ -10,6 +11,9 @@ const ACTOR = 'compute-supervisor';
 
 /** What `finish` did to the job. */
 export type FinishOutcome = 'job-ended' | 'retrying' | 'attempt-only';
+
+/** What `moveOff` did to the job: queued again to be placed elsewhere, or as `finish` does for an attempt that ran. */
+export type MoveOutcome = FinishOutcome | 'queued-again';
 
 /**
  * The supervisor's writes, each one transaction with its event (each locks the job before its
@@ -25,30 +29,37 @@ export class AttemptLedger {
     private readonly outbox: Outbox,
   ) {}
 
-  /** Records the next attempt of an admitted job as SUBMITTING; null when the job is no longer admitted or has a live attempt. */
-  async open(jobId: string, cluster: string): Promise<{ job: JobEntity; attempt: AttemptEntity } | null> {
+  /** Records the next attempt of an admitted job as SUBMITTING on `cluster`; null when the job is no longer admitted or has a live attempt. */
+  async open(jobId: string, cluster: string, placement = ''): Promise<{ job: JobEntity; attempt: AttemptEntity } | null> {
     return this.jobs.transaction(async (tx) => {
       const job = await this.jobs.lock(tx, jobId);
       if (job?.state !== 'ADMITTED') return null;
-      const latest = await this.jobs.latestAttempt(tx, jobId);
-      if (latest && LIVE_ATTEMPT_STATES.includes(latest.state)) return null;
-      const attempt: AttemptEntity = {
-        jobId,
-        number: (latest?.number ?? 0) + 1,
-        state: 'SUBMITTING',
-        cluster,
-        backendJobId: '',
-        credentialId: '',
-        stop: null,
-        reason: STATE_REASONS.none,
-        exitCode: null,
-        createdAt: Date.now(),
-        startedAt: null,
-        finishedAt: null,
-      };
-      await this.jobs.insertAttempt(tx, attempt);
-      return { job, attempt };
+      const attempt = await this.openIn(tx, jobId, cluster, placement);
+      return attempt ? { job, attempt } : null;
     });
+  }
+
+  /** In the caller's transaction, which holds the job's lock: the job's next attempt as SUBMITTING on `cluster`, placed there for `placement`; null when it has a live one. */
+  async openIn(tx: EntityManager, jobId: string, cluster: string, placement: string): Promise<AttemptEntity | null> {
+    const latest = await this.jobs.latestAttempt(tx, jobId);
+    if (latest && LIVE_ATTEMPT_STATES.includes(latest.state)) return null;
+    const attempt: AttemptEntity = {
+      jobId,
+      number: (latest?.number ?? 0) + 1,
+      state: 'SUBMITTING',
+      cluster,
+      placement,
+      backendJobId: '',
+      credentialId: '',
+      stop: null,
+      reason: STATE_REASONS.none,
+      exitCode: null,
+      createdAt: Date.now(),
+      startedAt: null,
+      finishedAt: null,
+    };
+    await this.jobs.insertAttempt(tx, attempt);
+    return attempt;
   }
 
   /** Records the backend's id of a submitted attempt: STARTING, and the job too while it is its current one. */
@@ -86,6 +97,28 @@ export class AttemptLedger {
       await this.jobs.lock(tx, attempt.jobId);
       const current = await this.jobs.lockAttempt(tx, attempt.jobId, attempt.number);
       if (current && LIVE_ATTEMPT_STATES.includes(current.state) && current.stop === null) await this.jobs.updateAttempt(tx, current, { stop, reason });
+    });
+  }
+
+  /**
+   * Takes a live attempt off a cluster that stopped answering (`reason`: `moved: cluster <name>
+   * stopped answering ...`). One that never ran is CANCELLED and, while it is the job's current
+   * one, the job gives its quota back and is QUEUED again at once, to be placed elsewhere; one that
+   * ran FAILED with the reason, and the job is retried per its retry policy (as `finish`).
+   */
+  async moveOff(attempt: AttemptEntity, reason: string): Promise<MoveOutcome> {
+    if (attempt.state === 'RUNNING') return this.finish(attempt, { state: 'failed', message: reason });
+    return this.jobs.transaction(async (tx) => {
+      const job = await this.jobs.lock(tx, attempt.jobId);
+      const current = await this.jobs.lockAttempt(tx, attempt.jobId, attempt.number);
+      if (!current || !LIVE_ATTEMPT_STATES.includes(current.state)) return 'attempt-only';
+      await this.jobs.updateAttempt(tx, current, { state: 'CANCELLED', finishedAt: Date.now(), reason: current.stop ? current.reason : reason, stop: null });
+      const latest = await this.jobs.latestAttempt(tx, attempt.jobId);
+      if (!job || !HOLDING_STATES.includes(job.state) || latest?.number !== current.number) return 'attempt-only';
+      const changes = { state: 'QUEUED' as const, reason, admittedAt: null, admittedRequest: null, borrowing: false, notBefore: 0, updatedAt: Date.now() };
+      await this.jobs.update(tx, job.id, changes);
+      await publishJobEvent(this.outbox, tx, { ...job, ...changes }, 'QUEUED', { actor: ACTOR, attempt: current.number });
+      return 'queued-again';
     });
   }
 

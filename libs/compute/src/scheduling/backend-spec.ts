@@ -11,7 +11,7 @@ export function attemptLabels(job: Pick<JobEntity, 'id' | 'projectId'>, attempt:
  * labels, and the job's environment plus the variables that tell it where it runs (`TRELLIS_*`,
  * and MLflow's when the job has a run: `extraEnv`).
  */
-export function backendSpec(job: JobEntity, attempt: AttemptEntity, extraEnv: Readonly<Record<string, string>> = {}): JobSpec {
+export function backendSpec(job: JobEntity, attempt: Pick<AttemptEntity, 'number'>, extraEnv: Readonly<Record<string, string>> = {}): JobSpec {
   const { spec } = job;
   const gpuType = Object.keys(job.admittedRequest ?? {})
     .find((name) => name.startsWith('gpu/'))

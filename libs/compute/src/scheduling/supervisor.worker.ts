@@ -6,6 +6,7 @@ import { DatasetInputError, DatasetMaterializer } from '../datasets/dataset-mate
 import type { ComputeConfig } from '../compute.config';
 import { attemptKey, FINAL_STATES, LIVE_ATTEMPT_STATES, type AttemptEntity } from '../jobs/job.entity';
 import { JobRepository } from '../jobs/job.repository';
+import { clustersOf } from '../queues/queue.entity';
 import { QueueRepository } from '../queues/queue.repository';
 import { AdmissionSignal, DispatchSignal } from './admission-signal';
 import { AttemptLedger } from './attempt-ledger';
@@ -17,18 +18,22 @@ import { JobRuns } from '../jobs/job-runs';
 const MAX_RETRY_MS = 30_000;
 
 /**
- * Runs admitted jobs on their clusters (one replica supervises). For each admitted job it records
- * the next attempt as SUBMITTING under the idempotency key `<jobId>:<n>`, submits it, records the
- * backend's id (STARTING) and watches it to its end; it cancels attempts asked to stop (cancel,
- * preemption, timeout). At start it reconciles with the backends: every SUBMITTING attempt is
- * submitted again with its key (the backend answers with the job it already has, starting nothing),
- * every STARTING or RUNNING one is watched again, and backend jobs with Trellis labels that no live
- * attempt owns are cancelled.
+ * Runs admitted jobs on their clusters (one replica supervises). Each admitted job's next attempt
+ * is recorded as SUBMITTING under the idempotency key `<jobId>:<n>`, on the cluster admission
+ * placed it on; the supervisor submits it there, records the backend's id (STARTING) and watches it
+ * to its end; it cancels attempts asked to stop (cancel, preemption, timeout). At start it
+ * reconciles with the backends: every SUBMITTING attempt is submitted again with its key (the
+ * backend answers with the job it already has, starting nothing), every STARTING or RUNNING one is
+ * watched again, and backend jobs with Trellis labels that no live attempt owns are cancelled.
+ * Attempts on a cluster that stopped answering move off it ({@link AttemptLedger.moveOff}): those
+ * that never ran go back to the queue to be placed elsewhere, those that ran fail and retry.
  */
 @Injectable()
 export class SupervisorWorker implements Worker {
   /** Attempts being submitted or watched now, by key, so each has one task. */
   private readonly tasks = new Map<string, Promise<void>>();
+  /** Clusters attempts moved off: when one answers again, what still runs there for them is cancelled. */
+  private readonly movedOff = new Set<string>();
 
   constructor(
     private readonly jobs: JobRepository,
@@ -56,6 +61,7 @@ export class SupervisorWorker implements Worker {
     }
     while (!signal.aborted) {
       try {
+        await this.moveOffSilentClusters();
         await this.resume(signal);
         await this.stopRequested();
         await this.dispatchAdmitted(signal);
@@ -75,13 +81,49 @@ export class SupervisorWorker implements Worker {
     }
   }
 
-  /** Opens an attempt of each admitted job and starts its task. */
+  /** Opens an attempt of each job admitted without one (by a version before admission opened them) on its queue's first cluster, and starts its task. */
   private async dispatchAdmitted(signal: AbortSignal): Promise<void> {
     for (const job of await this.jobs.admittedWithoutAttempt()) {
       const queue = await this.queues.find(job.queue);
       if (!queue) continue;
-      const opened = await this.ledger.open(job.id, queue.cluster);
+      const opened = await this.ledger.open(job.id, clustersOf(queue)[0].name);
       if (opened) this.track(opened.attempt, signal);
+    }
+  }
+
+  /**
+   * Moves the live attempts off each cluster that stopped answering (its instance deleted, or its
+   * health checks failing in a row): each is cancelled there as far as the cluster still answers,
+   * and the job is queued again or retried. A cluster attempts moved off that answers again has
+   * what still runs there for them cancelled, so nothing runs twice.
+   */
+  private async moveOffSilentClusters(): Promise<void> {
+    const byCluster = new Map<string, AttemptEntity[]>();
+    for (const attempt of await this.jobs.liveAttempts()) byCluster.set(attempt.cluster, [...(byCluster.get(attempt.cluster) ?? []), attempt]);
+    for (const cluster of new Set([...byCluster.keys(), ...this.movedOff])) {
+      const reason = await this.clusters.stoppedAnswering(cluster);
+      if (reason === undefined) {
+        if (this.movedOff.delete(cluster)) await this.cancelOrphans([cluster]);
+        continue;
+      }
+      for (const attempt of byCluster.get(cluster) ?? []) {
+        this.movedOff.add(cluster);
+        this.logger.warn({ job: attempt.jobId, attempt: attempt.number, cluster }, 'moving an attempt off a cluster that stopped answering');
+        const outcome = await this.ledger.moveOff(attempt, reason);
+        if (outcome !== 'attempt-only') this.admission.wake([attempt.jobId]);
+        await this.cancelQuietly(attempt);
+        await this.release(attempt);
+      }
+    }
+  }
+
+  /** Cancels the attempt on its backend if the backend has it and answers; a failure is logged, the orphan scan cancels it later. */
+  private async cancelQuietly(attempt: Pick<AttemptEntity, 'jobId' | 'number' | 'cluster' | 'backendJobId'>): Promise<void> {
+    if (attempt.backendJobId === '' || !this.clusters.names().includes(attempt.cluster)) return;
+    try {
+      await (await this.clusters.backend(attempt.cluster)).cancel(attempt.backendJobId);
+    } catch (error) {
+      this.logger.warn({ job: attempt.jobId, attempt: attempt.number, error: String(error) }, 'could not cancel an attempt on a cluster that stopped answering; it is cancelled when the cluster answers again');
     }
   }
 
@@ -142,7 +184,10 @@ export class SupervisorWorker implements Worker {
       return null;
     }
     failpoint('compute.after-submit');
-    return this.ledger.submitted(attempt, backendJobId, run.credentialId);
+    const recorded = await this.ledger.submitted(attempt, backendJobId, run.credentialId);
+    // Moved off the cluster while the backend took it: what was accepted there must not run beside the job's next attempt.
+    if (recorded && !LIVE_ATTEMPT_STATES.includes(recorded.state)) await this.cancelQuietly({ ...attempt, backendJobId });
+    return recorded;
   }
 
   /** Follows the attempt's states on its backend until it ends, then records the end; backend failures are retried with a growing pause. */
@@ -173,6 +218,9 @@ export class SupervisorWorker implements Worker {
           }
         } catch (error) {
           if (signal.aborted) return;
+          // An attempt moved off its cluster (or ended otherwise) is no longer watched.
+          const stored = (await this.jobs.attempts(current.jobId)).find((attempt) => attempt.number === current.number);
+          if (!stored || !LIVE_ATTEMPT_STATES.includes(stored.state)) return;
           this.logger.warn({ job: current.jobId, attempt: current.number, error: String(error) }, `watching an attempt failed; watching again in ${retryMs} ms`);
         }
         await pause(retryMs, signal);
@@ -197,6 +245,11 @@ export class SupervisorWorker implements Worker {
   private async end(attempt: AttemptEntity, status: JobStatus, retry = true): Promise<void> {
     const outcome = await this.ledger.finish(attempt, status, retry);
     if (outcome !== 'attempt-only') this.admission.wake([attempt.jobId]);
+    await this.release(attempt);
+  }
+
+  /** Drops an ended attempt's dataset copies, revokes its credential, and sets the run's status once the job is final. */
+  private async release(attempt: AttemptEntity): Promise<void> {
     await this.datasets.release(attempt).catch((error: unknown) => this.logger.warn({ job: attempt.jobId, attempt: attempt.number, error: String(error) }, "could not drop an attempt's dataset copies; the next start drops them"));
     const job = await this.jobs.find(attempt.jobId);
     if (!job) return;
@@ -219,14 +272,15 @@ export class SupervisorWorker implements Worker {
     }
   }
 
-  /** Cancels backend jobs with Trellis labels that no live attempt owns (left by a crash, or by an attempt that moved on). */
-  private async cancelOrphans(): Promise<void> {
+  /** Cancels backend jobs with Trellis labels that no live attempt owns (left by a crash, or by an attempt that moved on), on every cluster of a queue or those named. */
+  private async cancelOrphans(only?: readonly string[]): Promise<void> {
     const live = new Set((await this.jobs.liveAttempts()).map(attemptKey));
     const queues = await this.queues.all();
-    for (const cluster of new Set(queues.map((queue) => queue.cluster))) {
+    for (const cluster of only ?? new Set(queues.flatMap((queue) => clustersOf(queue).map(({ name }) => name)))) {
       if (!this.clusters.names().includes(cluster)) continue;
       const backend = await this.clusters.backend(cluster);
-      const projects = await this.jobs.projectsOn(queues.filter((queue) => queue.cluster === cluster).map((queue) => queue.name));
+      // A queue that left the cluster may still have run jobs there: every queue's projects are listed.
+      const projects = await this.jobs.projectsOn(queues.map((queue) => queue.name));
       for (const projectId of projects) {
         for (const summary of await backend.list({ labels: { 'trellis-project': projectId } })) {
           const jobId = summary.labels['trellis-job'];
