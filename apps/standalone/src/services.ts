@@ -5,6 +5,7 @@ import { governanceService } from '@trellis/governance';
 import type { EdgeDefinition, ServiceDefinition } from '@trellis/platform';
 import type { AnyPlugin } from '@trellis/plugin-sdk';
 import computeLocal from '@trellis/plugin-compute-local';
+import computeRay from '@trellis/plugin-compute-ray';
 import computeSlurm from '@trellis/plugin-compute-slurm';
 import kmsLocal from '@trellis/plugin-kms-local';
 import storageFs from '@trellis/plugin-storage-fs';
@@ -21,9 +22,9 @@ export const SERVICES: readonly ServiceDefinition[] = [governanceService, tracki
 /**
  * Plugins built into the program, so the embedded defaults (artifacts on disk, audit checkpoints
  * signed with a local key, jobs as local processes) need no configuration, and a storage instance on
- * S3 or a Slurm cluster needs only its config.
+ * S3, a Slurm or a Ray cluster needs only its config.
  */
-export const BUILT_IN_PLUGINS: readonly AnyPlugin[] = [storageFs, storageS3, kmsLocal, computeLocal, computeSlurm];
+export const BUILT_IN_PLUGINS: readonly AnyPlugin[] = [storageFs, storageS3, kmsLocal, computeLocal, computeSlurm, computeRay];
 
 /** The edges the standalone process serves in front of its services: the HTTP gateway. */
 export const EDGES: readonly EdgeDefinition[] = [gatewayEdge];
