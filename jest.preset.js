@@ -1,5 +1,5 @@
 // One jest setup for every project: @swc/jest (type-checking is `tsc --noEmit`, run separately),
-// and ESM-only dependencies (jose) compiled to CommonJS because jest on Node 20 cannot require() ESM.
+// and ESM-only dependencies (jose, @kubernetes/client-node and what it imports, kubernetes-models) compiled to CommonJS because jest on Node 20 cannot require() ESM.
 const fs = require('node:fs');
 const path = require('node:path');
 const nxPreset = require('@nx/jest/preset').default;
@@ -13,15 +13,24 @@ const moduleNameMapper = Object.fromEntries(
   ]),
 );
 
+// kubernetes-models (the fake Kubernetes API server's validators) exports only `import` entries beside
+// `types`, which jest's require() resolution would take: map its paths to the .js files.
+const modules = path.join(__dirname, 'node_modules');
+const kubernetesModels = {
+  '^kubernetes-models/(.*)$': path.join(modules, 'kubernetes-models/$1.js'),
+  '^@kubernetes-models/apimachinery/(.*)$': path.join(modules, '@kubernetes-models/apimachinery/$1.js'),
+  '^@kubernetes-models/(base|validate)$': path.join(modules, '@kubernetes-models/$1/dist/index.js'),
+};
+
 const swcrc = JSON.parse(fs.readFileSync(path.join(__dirname, '.swcrc'), 'utf8'));
 delete swcrc.$schema;
 
 module.exports = {
   ...nxPreset,
   testEnvironment: 'node',
-  moduleNameMapper,
+  moduleNameMapper: { ...moduleNameMapper, ...kubernetesModels },
   transform: { '^.+\\.(ts|js|mjs)$': ['@swc/jest', { ...swcrc, swcrc: false }] },
-  transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@kubernetes/client-node|openid-client|oauth4webapi|kubernetes-models|@kubernetes-models|is-cidr|cidr-regex)/)'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   testTimeout: 30000,
 };

@@ -1,23 +1,111 @@
-import { definePlugin, z } from '@trellis/plugin-sdk';
-import { ProcessComputeBackend } from './process-compute-backend';
+import { KubeConfig } from '@kubernetes/client-node';
+import { definePlugin, secret, z } from '@trellis/plugin-sdk';
+import { KubernetesComputeBackend } from './kubernetes-backend';
 
-/** The config of a compute-kubernetes instance. */
-export const computeKubernetesConfig = z
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+const RESOURCE_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$/;
+
+const labelMap = (what: string) =>
+  z.record(z.string().regex(LABEL_KEY, `${what}: keys are Kubernetes label keys ([prefix/]name)`), z.string().regex(LABEL_VALUE, `${what}: values are Kubernetes label values (at most 63 characters)`));
+
+const toleration = z
   .object({
-    /** The directory jobs run in; a relative path is taken from the working directory. The instance's data directory when left out. */
-    workDir: z.string().min(1, 'workDir must name a directory').optional(),
-    /** Variables of the Trellis process that every job also gets (a job's own `env` wins). */
-    passEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'passEnv names environment variables: letters, digits and _, not starting with a digit')).default(['PATH', 'HOME', 'LANG']),
+    key: z.string().regex(LABEL_KEY, 'tolerations: key is a taint key').optional(),
+    operator: z.enum(['Exists', 'Equal']).optional(),
+    value: z.string().regex(LABEL_VALUE).optional(),
+    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  })
+  .strict()
+  .refine((t) => t.operator !== 'Exists' || t.value === undefined, 'tolerations: an Exists toleration has no value');
+
+/** How a job asks for GPUs of one type: where they are and what each has. */
+const gpuType = z
+  .object({
+    /** Node labels that pick nodes with this type (default: `{ <gpuTypeLabel>: <the type's name> }`). */
+    nodeSelector: labelMap('gpuTypes.nodeSelector').optional(),
+    /** Tolerations for those nodes' taints (default: `gpuTolerations`). */
+    tolerations: z.array(toleration).max(16).optional(),
+    /** The extended resource these GPUs are counted in (default: `gpuResource`; a MIG profile such as nvidia.com/mig-1g.10gb). */
+    resource: z.string().regex(RESOURCE_NAME, 'gpuTypes.resource: an extended resource name').optional(),
+    /** Memory of one such GPU, in bytes (default: the nodes' `gpuMemoryLabel`). */
+    memoryBytes: z.number().int().positive().optional(),
   })
   .strict();
 
-/** Compute on the Trellis host: each replica of a job is a child process running the job's command. */
+/** The config of a compute-kubernetes instance: one namespace of one cluster. */
+export const computeKubernetesConfig = z
+  .object({
+    /**
+     * A kubeconfig (its YAML), a secret reference such as `file:/home/trellis/.kube/config`. Left
+     * out: the in-cluster service account (Trellis running in a pod of the cluster).
+     */
+    kubeconfig: secret().optional(),
+    /** The kubeconfig context to use (default: its current-context). */
+    context: z.string().min(1).max(253).optional(),
+    /** The namespace Jobs run in. */
+    namespace: z.string().regex(DNS_LABEL, 'namespace: a DNS label (lowercase letters, digits, -)').max(63).default('default'),
+    /** The image a job that gives only a command runs in; without it such jobs cannot run here. */
+    defaultImage: z.string().min(1).max(512).optional(),
+    /** The extended resource GPUs are requested as. */
+    gpuResource: z.string().regex(RESOURCE_NAME, 'gpuResource: an extended resource name such as nvidia.com/gpu').default('nvidia.com/gpu'),
+    /** The node label naming a node's GPU type (written by NVIDIA's GPU feature discovery). */
+    gpuTypeLabel: z.string().regex(LABEL_KEY, 'gpuTypeLabel: a label key').default('nvidia.com/gpu.product'),
+    /** The node label with the memory of one GPU in MiB (GPU feature discovery's), used where gpuTypes gives no memoryBytes. */
+    gpuMemoryLabel: z.string().regex(LABEL_KEY, 'gpuMemoryLabel: a label key').default('nvidia.com/gpu.memory'),
+    /** Tolerations every GPU job gets (GPU nodes are often tainted nvidia.com/gpu:NoSchedule). */
+    gpuTolerations: z.array(toleration).max(16).default([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]),
+    /** GPU types by the name jobs use (`resources.gpus.type`) and capacity reports. */
+    gpuTypes: z.record(z.string().regex(LABEL_VALUE).min(1, 'gpuTypes: a type name is not empty'), gpuType).default({}),
+    /** Kueue: Jobs get the LocalQueue's label and are created suspended, for Kueue to admit. */
+    kueue: z
+      .object({
+        /** The LocalQueue (in `namespace`) jobs are submitted to. */
+        queueName: z.string().regex(DNS_LABEL, 'kueue.queueName: a LocalQueue name').max(63),
+        /** A WorkloadPriorityClass for the jobs. */
+        priorityClass: z.string().regex(DNS_LABEL).max(63).optional(),
+      })
+      .strict()
+      .optional(),
+    /** The port replicas meet on (MASTER_PORT), through the job's headless Service. */
+    masterPort: z.number().int().min(1).max(65535).default(29500),
+    /**
+     * Seconds Kubernetes keeps a finished Job (and its pods, Service) before deleting it; the job's
+     * status, logs and idempotency key last as long.
+     */
+    ttlSecondsAfterFinished: z.number().int().min(0).max(30 * 86400).default(7 * 86400),
+    /** How long a failed watch waits before it tries again, in milliseconds. */
+    retryDelayMs: z.number().int().min(10).max(60_000).default(1000),
+  })
+  .strict();
+
+export type ComputeKubernetesConfig = z.infer<typeof computeKubernetesConfig>;
+
+/** Compute on Kubernetes: a Trellis job is a batch/v1 Job, its replicas the indexes of an Indexed Job. */
 export const computeKubernetesPlugin = definePlugin({
   manifest: { kind: 'compute', id: 'compute-kubernetes', apiVersion: 'v1' },
   configSchema: computeKubernetesConfig,
-  create: (ctx, config) => {
-    const backend = new ProcessComputeBackend({ workDir: config.workDir ?? ctx.dataDir, passEnv: config.passEnv });
-    ctx.signal.addEventListener('abort', () => void backend.close(), { once: true });
-    return backend;
-  },
+  create: (ctx, config) => new KubernetesComputeBackend(kubeConfig(config), config, ctx.signal),
 });
+
+/** The client's config: the kubeconfig given (and its context), or the pod's service account. */
+function kubeConfig(config: ComputeKubernetesConfig): KubeConfig {
+  const kc = new KubeConfig();
+  if (config.kubeconfig === undefined) {
+    if (config.context !== undefined) throw new TypeError('context: names a context of the kubeconfig, and no kubeconfig is given');
+    kc.loadFromCluster();
+    return kc;
+  }
+  try {
+    kc.loadFromString(config.kubeconfig);
+  } catch (error) {
+    throw new TypeError(`kubeconfig: not a kubeconfig Kubernetes' client can read (${(error as Error).message})`);
+  }
+  if (config.context !== undefined) {
+    if (!kc.getContextObject(config.context)) throw new TypeError(`context: the kubeconfig has no context ${JSON.stringify(config.context)} (it has ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+    kc.setCurrentContext(config.context);
+  }
+  if (!kc.getCurrentCluster()) throw new TypeError('kubeconfig: its current context names no cluster');
+  return kc;
+}
