@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type ComputeBackend, FINAL_JOB_STATES, type JobLogLine, type JobSpec, type JobStatus } from '@trellis/plugin-sdk';
 import { createPluginInstance } from '@trellis/plugin-sdk/testing';
 import { type FakeRay, type FakeRayOptions, startFakeRay } from '@trellis/plugin-compute-ray/testing';
-import { GANG_VARIABLE } from './gang-driver';
+import { GANG_VARIABLE, logLine } from './gang-driver';
 import plugin from './index';
 
 const GIB = 2 ** 30;
@@ -264,6 +264,42 @@ describe('compute-ray replicas', () => {
       command: ['train.sh'],
       masterPort: expect.any(Number),
     });
+  });
+
+  it("runs each replica with its rank variables, and gives each line as its replica's, stdout and stderr apart", async () => {
+    await startRay();
+    const compute = await backend();
+    const report = 'echo "$TRELLIS_REPLICA_INDEX $RANK $LOCAL_RANK $WORLD_SIZE $MASTER_ADDR $TRELLIS_BACKEND_JOB_ID ${TRELLIS_RAY_GANG:-unset}"; echo "to stderr $RANK" >&2';
+    const { jobId } = await compute.submit({ ...job('gang', 'sh', '-c', report), replicas: 2 }, { idempotencyKey: 'gang' });
+    expect(await finalStatus(compute, jobId)).toMatchObject({ state: 'succeeded', exitCode: 0 });
+    const seen = (await lines(compute, jobId)).map(({ replica, stream, line }) => `${replica} ${stream}: ${line}`).sort();
+    expect(seen).toEqual([
+      '0 stderr: to stderr 0',
+      '0 stdout: 0 0 0 2 127.0.0.1 trellis-gang unset',
+      '1 stderr: to stderr 1',
+      '1 stdout: 1 1 1 2 127.0.0.1 trellis-gang unset',
+    ]);
+  });
+
+  it("fails with the first failing replica's exit code, and the others end with the driver", async () => {
+    await startRay();
+    const compute = await backend();
+    const pidFile = join(dir, 'pid-0');
+    const script = `if [ "$RANK" = 1 ]; then while [ ! -e ${pidFile} ]; do sleep 0.02; done; exit 3; fi; echo $$ > ${pidFile}.tmp; mv ${pidFile}.tmp ${pidFile}; exec sleep 3600`;
+    const { jobId } = await compute.submit({ ...job('gang', 'sh', '-c', script), replicas: 2 }, { idempotencyKey: 'gang-fails' });
+    expect(await finalStatus(compute, jobId)).toMatchObject({ state: 'failed', exitCode: 3 });
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    while (running(pid)) await new Promise((resolve) => setImmediate(resolve));
+  });
+});
+
+describe('compute-ray log lines', () => {
+  it("takes a replica's line out of Ray's coloured prefix, and gives the driver's own as replica 0's stderr", () => {
+    const time = new Date();
+    expect(logLine('\x1b[36m(replica pid=4242, ip=10.0.0.7)\x1b[0m [trellis-replica 3 err] CUDA out of memory', true, time)).toEqual({ time, stream: 'stderr', replica: 3, line: 'CUDA out of memory' });
+    expect(logLine('(replica pid=4242, ip=10.0.0.7) [trellis-replica 12 out] ', true, time)).toEqual({ time, stream: 'stdout', replica: 12, line: '' });
+    expect(logLine('2026-12-05 INFO worker.py:1 -- Connecting to existing Ray cluster', true, time)).toEqual({ time, stream: 'stderr', replica: 0, line: '2026-12-05 INFO worker.py:1 -- Connecting to existing Ray cluster' });
+    expect(logLine('[trellis-replica 1 out] a single replica writes what it likes', false, time)).toMatchObject({ stream: 'stdout', replica: 0, line: '[trellis-replica 1 out] a single replica writes what it likes' });
   });
 });
 

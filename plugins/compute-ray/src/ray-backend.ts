@@ -203,7 +203,9 @@ export class RayComputeBackend implements ComputeBackend {
         ...(accelerator ? { entrypoint_resources: { [`accelerator_type:${accelerator}`]: ACCELERATOR_SHARE } } : {}),
       };
     }
-    const gang: Gang = { replicas, bundle: replica, command: job.command, masterPort };
+    // An amount of 0 reserves nothing; Ray refuses a bundle of only zeros.
+    const bundle = Object.fromEntries(Object.entries(replica).filter(([, amount]) => amount > 0));
+    const gang: Gang = { replicas, bundle, command: job.command, masterPort };
     return {
       ...common,
       // The driver only waits on its replicas, which hold the job's resources.

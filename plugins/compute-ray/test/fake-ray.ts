@@ -1,14 +1,16 @@
 // A fake Ray dashboard for specs: the Jobs REST API (`/api/jobs/`), `/api/version` and the state
 // API's `/api/v0/nodes`, with the request and response shapes of Ray 2.x's job_head.py and
 // JobSubmitRequest. Ray cannot run here; this runs each entrypoint as a local `sh -c` process group
-// with the runtime_env's env_vars, so logs, exit codes and stop are real. A request the real API
-// would refuse gets the real status and plain-text traceback, and is recorded in `rejected`:
-// the specs assert that list is empty.
+// with the runtime_env's env_vars, so logs, exit codes and stop are real. A Python entrypoint can
+// `import ray` (test/ray-library: tasks as threads of the driver, placement groups that reserve
+// nothing). A request the real API would refuse gets the real status and plain-text traceback, and
+// is recorded in `rejected`: the specs assert that list is empty.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 
 /** What `startFakeRay` may be told. */
 export interface FakeRayOptions {
@@ -59,6 +61,8 @@ const SUBMIT_FIELDS = new Set(['entrypoint', 'submission_id', 'job_id', 'runtime
 /** runtime_env fields Ray knows; another one names a plugin Ray does not have. */
 const RUNTIME_ENV_FIELDS = new Set(['working_dir', 'py_modules', 'py_executable', 'pip', 'conda', 'uv', 'env_vars', 'container', 'image_uri', 'config', 'excludes', 'java_jars', 'nsight', 'mpi']);
 const STOP_WAIT_MS = 3_000;
+/** A Python `ray` package for the entrypoints, as a Ray node has: the calls the gang driver makes, tasks as threads. */
+const RAY_LIBRARY = join(__dirname, 'ray-library');
 const GIB = 2 ** 30;
 
 /** Starts the fake on 127.0.0.1 and a free port. */
@@ -89,7 +93,7 @@ export async function startFakeRay(options: FakeRayOptions = {}): Promise<FakeRa
   const start = (job: FakeJob) => {
     driverCount += 1;
     Object.assign(job.details, { status: 'RUNNING', message: 'Job is currently running.', job_id: driverCount.toString(16).padStart(2, '0').padEnd(8, '0'), driver_node_id: nodeId });
-    const child = spawn('sh', ['-c', String(job.details['entrypoint'])], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env, ...job.env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('sh', ['-c', String(job.details['entrypoint'])], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PYTHONPATH: RAY_LIBRARY, ...options.env, ...job.env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     job.process = child;
     // Ray's driver log holds both streams.
     child.stdout?.on('data', (chunk: Buffer) => (job.logs += chunk.toString('utf8')));
