@@ -3,7 +3,7 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { Metadata } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { Authenticated, callerOf, InvalidArgumentError, PermissionDeniedError, type Caller } from '@trellis/platform';
+import { Authenticated, callerOf, InvalidArgumentError } from '@trellis/platform';
 import { CollectGarbageResponseSchema, type CollectGarbageRequest, type CollectGarbageResponse } from '@trellis/proto/trellis/data/v1/blob_service_pb';
 import { BlobGcService } from './blob-gc.service';
 import { GC_GRACE_MS } from './blob-gc.worker';
@@ -24,7 +24,8 @@ export class BlobGcGrpc {
   @Authenticated('delete', 'GarbageCollection')
   async collectGarbage(request: CollectGarbageRequest, metadata: Metadata): Promise<CollectGarbageResponse> {
     const caller = callerOf(metadata);
-    assertOrgAdmin(caller);
+    // Storage instances are the org's, and a collection spans every project.
+    caller.assertOrgAdmin('collect garbage');
     const graceMs = graceOf(request.graceSeconds);
     const now = Date.now();
     const instances = await this.gc.collect({ graceMs, now, dryRun: request.dryRun }, caller);
@@ -41,12 +42,6 @@ export class BlobGcGrpc {
       dryRun: request.dryRun,
     });
   }
-}
-
-/** Storage instances are the org's, and a collection spans every project: only org admins may run one. */
-function assertOrgAdmin(caller: Caller): void {
-  const principal = caller.authenticated;
-  if (!principal.orgAdmin) throw new PermissionDeniedError(`${principal.id} may not collect garbage: only org admins may`, { reason: 'ORG_ADMIN_REQUIRED' });
 }
 
 /** The grace asked for, in milliseconds: the sweep's for 0. */

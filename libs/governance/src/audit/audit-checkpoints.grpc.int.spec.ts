@@ -65,7 +65,7 @@ describe('audit checkpoints through real gRPC, signed by a configured KMS', () =
     await eventually(() => expect(published.at(-1)).toEqual(checkpoint));
     await expect(projectAdmin.createAuditCheckpoint({})).rejects.toMatchObject({
       code: status.PERMISSION_DENIED,
-      details: 'admin-1 may not checkpoint the audit chain: only an org admin may',
+      details: 'admin-1 may not checkpoint the audit chain: only org admins may',
       reason: 'ORG_ADMIN_REQUIRED',
     });
   });

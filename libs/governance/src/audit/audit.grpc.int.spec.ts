@@ -169,7 +169,7 @@ describe('AuditService through real gRPC', () => {
       await expect(exported()).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
       await expect(projectAdmin.verifyAuditChain({})).rejects.toMatchObject({
         code: status.PERMISSION_DENIED,
-        details: 'admin-1 may not verify the audit chain: only an org admin may',
+        details: 'admin-1 may not verify the audit chain: only org admins may',
         reason: 'ORG_ADMIN_REQUIRED',
       });
     });

@@ -1,6 +1,6 @@
 import { toJsonString } from '@bufbuild/protobuf';
 import { Injectable } from '@nestjs/common';
-import { decodePageToken, FailedPreconditionError, pageOf, pageSizeOf, PermissionDeniedError, SEQUENCE_POSITION, type Caller, type DrainableCall } from '@trellis/platform';
+import { decodePageToken, FailedPreconditionError, pageOf, pageSizeOf, SEQUENCE_POSITION, type Caller, type DrainableCall } from '@trellis/platform';
 import { AuditFilterSchema, type AuditFilter, type ExportAuditRecordsResponse } from '@trellis/proto';
 import type { Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
@@ -49,19 +49,15 @@ export class AuditService {
 
   /** Checks the whole chain against its hashes, head and signed checkpoints. */
   async verify(caller: Caller): Promise<ChainVerdict> {
-    assertOrgAdmin(caller, 'verify the audit chain');
+    caller.assertOrgAdmin('verify the audit chain');
     return verifyAuditChain(this.dataSource, await this.keys.key());
   }
 
   /** Signs the chain's head now and returns the checkpoint that covers it. */
   async checkpoint(caller: Caller): Promise<StoredCheckpoint> {
-    assertOrgAdmin(caller, 'checkpoint the audit chain');
+    caller.assertOrgAdmin('checkpoint the audit chain');
     const checkpoint = await this.checkpointer.checkpointNow();
     if (!checkpoint) throw new FailedPreconditionError('the audit chain has no records yet: there is nothing to checkpoint', { reason: 'AUDIT_CHAIN_EMPTY' });
     return checkpoint;
   }
-}
-
-function assertOrgAdmin(caller: Caller, what: string): void {
-  if (!caller.principal?.orgAdmin) throw new PermissionDeniedError(`${caller.principal?.id ?? 'anonymous'} may not ${what}: only an org admin may`, { reason: 'ORG_ADMIN_REQUIRED' });
 }

@@ -152,7 +152,7 @@ export class TokenService {
 
   /** Retires the signing key and starts signing with a new one (org admins only); returns the new key's id. */
   rotateSigningKey(caller: Caller): Promise<string> {
-    if (!caller.principal?.orgAdmin) throw new PermissionDeniedError(`${caller.principal?.id} is not an org admin; only org admins rotate signing keys`, { reason: 'ORG_ADMIN_REQUIRED' });
+    caller.assertOrgAdmin('rotate signing keys');
     return this.signingKeys.rotate();
   }
 

@@ -91,6 +91,19 @@ export class Caller {
   }
 
   /**
+   * Throws PermissionDeniedError `ORG_ADMIN_REQUIRED`, "<principal> may not <doing>: only org
+   * admins may", unless the caller is an admin of its org: for what belongs to the org rather than
+   * to a project (queues, plugin instances, the audit chain, signing keys). `resource`, when given,
+   * becomes the call's audit target, refused or not, and the error names it.
+   */
+  assertOrgAdmin(doing: string, resource?: { kind: SubjectKind; name: string }): void {
+    if (resource) this.target = { kind: resource.kind, projectId: '', name: resource.name };
+    const principal = this.authenticated;
+    if (principal.orgAdmin) return;
+    throw new PermissionDeniedError(`${principal.id} may not ${doing}: only org admins may`, { reason: 'ORG_ADMIN_REQUIRED', resource: resource?.name });
+  }
+
+  /**
    * The projects in which the caller may do `action` to `kind`, to narrow list queries;
    * `'all'` for an org admin within their org.
    */

@@ -145,13 +145,7 @@ export class PluginInstanceGrpc {
 
   /** Instances are the org's: only its admins create and delete them. The instance is the call's audit target. */
   private assertOrgAdmin(caller: Caller, instances: PluginInstances<Kind>, name: string): void {
-    caller.target = { kind: 'PluginInstance', projectId: '', name: instances.resourceOf(name) };
-    if (!caller.authenticated.orgAdmin) {
-      throw new PermissionDeniedError(`${caller.authenticated.id} may not manage ${instances.kind} instances of ${instances.service}: only org admins may`, {
-        reason: 'ORG_ADMIN_REQUIRED',
-        resource: instances.resourceOf(name),
-      });
-    }
+    caller.assertOrgAdmin(`manage ${instances.kind} instances of ${instances.service}`, { kind: 'PluginInstance', name: instances.resourceOf(name) });
   }
 
   /** Org admins, and project admins who choose among them, may read instances (secrets are never in what they get). */
