@@ -61,6 +61,10 @@ export class Gateway implements RouteHost {
     return { token: await this.auth.tokenOf(ctx), requestId: ctx.requestId, signal: ctx.signal };
   }
 
+  accessGained(ctx: RequestContext): void {
+    this.auth.accessGained(ctx);
+  }
+
   errorBody(ctx: RequestContext, error: unknown): unknown {
     const failure = toGatewayError(error, ctx.requestId, (unexpected) =>
       this.logger.error({ err: unexpected, requestId: ctx.requestId }, 'unexpected error in a gateway stream'),

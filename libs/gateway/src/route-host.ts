@@ -25,6 +25,12 @@ export interface RouteHost {
   clientsFor(ctx: RequestContext): Promise<RequestClients>;
   /** The call options of this request's caller (see RequestClients.options). */
   callOptions(ctx: RequestContext): Promise<GrpcCallOptions>;
+  /**
+   * Says that this request, now answered upstream, gave its caller access the token it was sent
+   * with does not carry (CreateProject makes the caller the project's owner): the caller's next
+   * request with the same API key carries a token that has it.
+   */
+  accessGained(ctx: RequestContext): void;
   /** The gateway's error body for `error`, for errors that arrive once a response has started. */
   errorBody(ctx: RequestContext, error: unknown): unknown;
 }

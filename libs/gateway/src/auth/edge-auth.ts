@@ -40,6 +40,15 @@ export class EdgeAuth {
     return this.tokens.tokenFor(credentials.apiKey, ctx.requestId);
   }
 
+  /**
+   * The request gave its caller access their token does not carry (it created a project): a
+   * request with the same API key gets a new token first. A client that sent a token exchanges again itself.
+   */
+  accessGained(ctx: RequestContext): void {
+    const credentials = credentialsOf(ctx.req.headers.authorization);
+    if (credentials.kind === 'apiKey') this.tokens.renew(credentials.apiKey);
+  }
+
   private async exchange(apiKey: string, requestId: string) {
     try {
       const { token, expireTime } = await this.upstreams.client(TokenServiceDesc).exchangeApiKey({ apiKey }, { requestId });

@@ -97,4 +97,47 @@ describe('TokenCache', () => {
     expect(await tokens.tokenFor(key(1), 'r3')).toBe(after);
     expect(exchanges).toHaveLength(2);
   });
+
+  describe('a key whose holder gained access (renew)', () => {
+    it('is exchanged again at its next request only, and the new token is reused', async () => {
+      const tokens = cache();
+      const before = await tokens.tokenFor(key(1), 'r1');
+      await tokens.tokenFor(key(2), 'r2');
+      now += 1;
+      tokens.renew(key(1));
+
+      const after = await tokens.tokenFor(key(1), 'r3');
+      expect(after).not.toBe(before);
+      expect(await tokens.tokenFor(key(1), 'r4')).toBe(after);
+      await tokens.tokenFor(key(2), 'r5');
+      expect(exchanges).toEqual([key(1), key(2), key(1)]);
+    });
+
+    it('keeps using the token it holds when that exchange fails, and tries again at the next request', async () => {
+      const tokens = cache();
+      const before = await tokens.tokenFor(key(1), 'r1');
+      tokens.renew(key(1));
+      answer = () => Promise.reject(new Error('too many exchanges of this API key'));
+      expect(await tokens.tokenFor(key(1), 'r2')).toBe(before);
+
+      answer = async () => ({ token: 'with-the-new-project', expiresAt: now + 300_000, claims });
+      expect(await tokens.tokenFor(key(1), 'r3')).toBe('with-the-new-project');
+      expect(exchanges).toHaveLength(3);
+    });
+
+    it('does not keep the token of an exchange that was under way, which may predate the access', async () => {
+      const tokens = cache();
+      let finishOld!: (token: ExchangedToken) => void;
+      answer = () => new Promise((resolve) => (finishOld = resolve));
+      const old = tokens.tokenFor(key(1), 'r1');
+      tokens.renew(key(1));
+      answer = async () => ({ token: 'new', expiresAt: now + 300_000, claims });
+      expect(await tokens.tokenFor(key(1), 'r2')).toBe('new');
+      finishOld({ token: 'old', expiresAt: now + 300_000, claims });
+      expect(await old).toBe('old');
+
+      expect(await tokens.tokenFor(key(1), 'r3')).toBe('new');
+      expect(exchanges).toHaveLength(2);
+    });
+  });
 });

@@ -18,10 +18,12 @@ export type ExchangeApiKey = (apiKey: string, requestId: string) => Promise<Exch
  * concurrent requests with the same key share one exchange; the least recently used entries go
  * first past `maxEntries`. A token that `revocations` names is dropped, so a revoked key is
  * exchanged again (and refused) and a principal whose roles were reduced gets a current token.
- * Failed exchanges are not cached: governance rate-limits them itself.
+ * A key `renew` names (its holder just gained access: it created a project) is exchanged again at
+ * its next request, so the new access works at once; the token held is used should that exchange
+ * fail. Failed exchanges are not cached: governance rate-limits them itself.
  */
 export class TokenCache {
-  private readonly entries = new Map<string, { token: string; refreshAt: number; claims: RevocableToken }>();
+  private readonly entries = new Map<string, { token: string; refreshAt: number; claims: RevocableToken; renew?: boolean }>();
   private readonly pending = new Map<string, Promise<string>>();
   private readonly maxEntries: number;
   private readonly now: () => number;
@@ -42,27 +44,43 @@ export class TokenCache {
   }
 
   tokenFor(apiKey: string, requestId: string): Promise<string> {
-    const digest = createHash('sha256').update(apiKey).digest('base64');
+    const digest = digestOf(apiKey);
     const cached = this.entries.get(digest);
+    let held: string | undefined;
     if (cached) {
       this.entries.delete(digest);
       if (cached.refreshAt > this.now() && !this.revocations?.reasonToRefuse(cached.claims)) {
         this.entries.set(digest, cached);
-        return Promise.resolve(cached.token);
+        if (!cached.renew) return Promise.resolve(cached.token);
+        held = cached.token;
       }
     }
     let exchanging = this.pending.get(digest);
     if (!exchanging) {
       const startedAt = this.now();
-      exchanging = this.exchange(apiKey, requestId)
+      const started: Promise<string> = this.exchange(apiKey, requestId)
         .then(({ token, expiresAt, claims }) => {
-          this.store(digest, { token, claims, refreshAt: expiresAt - Math.min(30_000, (expiresAt - startedAt) / 4) });
+          // An exchange `renew` superseded may carry the access from before: it is not kept.
+          if (this.pending.get(digest) === started) this.store(digest, { token, claims, refreshAt: expiresAt - Math.min(30_000, (expiresAt - startedAt) / 4) });
           return token;
         })
-        .finally(() => this.pending.delete(digest));
-      this.pending.set(digest, exchanging);
+        .finally(() => {
+          if (this.pending.get(digest) === started) this.pending.delete(digest);
+        });
+      this.pending.set(digest, (exchanging = started));
     }
-    return exchanging;
+    return held === undefined ? exchanging : exchanging.catch(() => held);
+  }
+
+  /**
+   * The holder of `apiKey` gained access its token does not carry (the gateway saw it create a
+   * project): its next request exchanges the key again, and an exchange already under way is not kept.
+   */
+  renew(apiKey: string): void {
+    const digest = digestOf(apiKey);
+    const cached = this.entries.get(digest);
+    if (cached) cached.renew = true;
+    this.pending.delete(digest);
   }
 
   private store(digest: string, entry: { token: string; refreshAt: number; claims: RevocableToken }): void {
@@ -70,4 +88,9 @@ export class TokenCache {
     this.entries.set(digest, entry);
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
   }
+}
+
+/** How the cache holds a key: its SHA-256, never the key itself. */
+function digestOf(apiKey: string): string {
+  return createHash('sha256').update(apiKey).digest('base64');
 }

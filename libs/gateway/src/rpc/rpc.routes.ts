@@ -1,5 +1,6 @@
 import { createRegistry, fromJson, toJson, type DescMessage, type DescMethod, type DescService, type JsonValue, type Message, type Registry } from '@bufbuild/protobuf';
 import type { GrpcCallOptions } from '@trellis/platform';
+import { IdentityServiceDesc } from '@trellis/proto';
 import { badRequest } from '../errors/gateway-error';
 import { ROUTED_BY_SERVICE_FIELD } from '../upstreams/exposed-services';
 import type { RouteHost } from '../route-host';
@@ -35,6 +36,12 @@ export function rpcRoutes(gateway: RouteHost): void {
 
 type Call = (request: unknown, options: GrpcCallOptions) => unknown;
 
+/**
+ * Methods that give their caller access its token does not carry: CreateProject makes the caller
+ * the new project's owner (an org admin's token names every project of its org as it was).
+ */
+const GAINS_ACCESS: ReadonlySet<DescMethod> = new Set([IdentityServiceDesc.method.createProject]);
+
 function rpcHandler(gateway: RouteHost, service: DescService, method: DescMethod, registry: Registry, routedByServiceField = false): RouteHandler {
   const answer = (message: Message) => toJson(method.output, message, { registry, alwaysEmitImplicit: true });
   const start = async (ctx: RequestContext, request?: Message) => {
@@ -49,7 +56,9 @@ function rpcHandler(gateway: RouteHost, service: DescService, method: DescMethod
       return async (ctx) => {
         const request = messageOf(method.input, await ctx.json(), registry);
         const { call, options } = await start(ctx, request);
-        ctx.sendJson(200, answer((await call(request, options)) as Message));
+        const response = (await call(request, options)) as Message;
+        if (GAINS_ACCESS.has(method)) gateway.accessGained(ctx);
+        ctx.sendJson(200, answer(response));
       };
     case 'server_streaming':
       return async (ctx) => {
