@@ -1,58 +1,84 @@
-import { borrowsAny, release, shortfall, take, withinNominal, type AdmittedEntry, type Demand, type GrantState } from './admission.state';
+import { borrowsAny, quotaShortfall, release, shareResource, shortOn, take, withinNominal, type AdmittedEntry, type ClusterState, type GrantState, type Rows } from './admission.state';
 import type { PendingWorkload } from './admission.types';
 
-/**
- * Finds the fewest admitted jobs whose release lets `demand` fit, under the queue's policy:
- * borrowers of other grants in the cohort when the job reclaims its own nominal quota
- * (reclaimWithinCohort), then lower-priority jobs of its own grant (withinQueue); within each,
- * lowest priority first, then the newest. Returns undefined, changing nothing, when even all of
- * them would not make room. On success the victims' usage is released from the pass's state; a
- * victim of another grant is one taken to reclaim nominal quota.
- */
-export function findVictims(grant: GrantState, demand: Demand, workload: PendingWorkload, mayReclaim: boolean): AdmittedEntry[] | undefined {
-  const { reclaimWithinCohort, withinQueue } = grant.queue.preemption;
-  const reclaiming = mayReclaim && reclaimWithinCohort !== 'NEVER' && withinNominal(grant, demand);
-  const removed: AdmittedEntry[] = [];
-  const fitsAfterRemoving = (entry: AdmittedEntry) => {
-    release(entry.grant, entry.demand);
-    removed.push(entry);
-    return !shortfall(grant, demand);
-  };
-  const eligible = (entry: AdmittedEntry) => !entry.preempted && sharesResource(entry.demand, demand);
+/** Victims that make room for a job on one cluster (its position in the queue), where the job then goes. */
+export interface Victims {
+  entries: AdmittedEntry[];
+  cluster: number;
+}
 
-  let fits = false;
+/**
+ * Finds the fewest admitted jobs whose release lets the job's `row` fit its quota and one cluster
+ * (victims elsewhere only free quota), under the queue's policy: borrowers of other grants in the cohort when the job
+ * reclaims its own nominal quota (reclaimWithinCohort), then lower-priority jobs of its own grant
+ * (withinQueue); within each, lowest priority first, then the newest. Each cluster of `clusters`
+ * (bits by position in the queue) is tried; the one needing the fewest victims wins, ties by the
+ * queue's order. Returns undefined, changing nothing, when no cluster works. On success the
+ * victims' usage is released from the pass's state; a victim of another grant is one taken to
+ * reclaim nominal quota.
+ */
+export function findVictims(rows: Rows, grant: GrantState, row: number, clusters: number, workload: PendingWorkload, mayReclaim: boolean): Victims | undefined {
+  let best: Victims | undefined;
+  const removed: AdmittedEntry[] = [];
+  for (let k = 0; k < grant.queue.clusters.length; k++) {
+    if (!(clusters & (1 << k))) continue;
+    const entries = victimsOn(rows, grant, grant.queue.clusters[k], row, workload, mayReclaim, removed);
+    if (entries && (!best || entries.length < best.entries.length)) best = { entries, cluster: k };
+  }
+  if (best) for (const entry of best.entries) release(rows, entry.grant, entry.cluster, entry.row);
+  return best;
+}
+
+const fits = (rows: Rows, grant: GrantState, cluster: ClusterState, row: number) => quotaShortfall(rows, grant, row) < 0 && shortOn(rows, cluster, row) < 0;
+
+const eligible = (rows: Rows, entry: AdmittedEntry, row: number) => !entry.preempted && shareResource(rows, entry.row, row);
+
+/** The fewest victims that make room on `cluster`, or undefined; either way the state is as before. `removed` is scratch space. */
+function victimsOn(
+  rows: Rows,
+  grant: GrantState,
+  cluster: ClusterState,
+  row: number,
+  workload: PendingWorkload,
+  mayReclaim: boolean,
+  removed: AdmittedEntry[],
+): AdmittedEntry[] | undefined {
+  const { reclaimWithinCohort, withinQueue } = grant.queue.queue.preemption;
+  const reclaiming = mayReclaim && reclaimWithinCohort !== 'NEVER' && withinNominal(rows, grant, row);
+  removed.length = 0;
+  let found = false;
   if (reclaiming) {
     for (const entry of grant.cohort.admitted) {
       if (reclaimWithinCohort === 'LOWER_PRIORITY' && entry.workload.priority >= workload.priority) break;
-      if (entry.grant === grant || !eligible(entry) || !borrowsAny(entry.grant, demand)) continue;
-      if ((fits = fitsAfterRemoving(entry))) break;
+      if (entry.grant === grant || !eligible(rows, entry, row) || !borrowsAny(rows, entry.grant, row)) continue;
+      release(rows, entry.grant, entry.cluster, entry.row);
+      removed.push(entry);
+      if ((found = fits(rows, grant, cluster, row))) break;
     }
   }
-  if (!fits && withinQueue === 'LOWER_PRIORITY') {
+  if (!found && withinQueue === 'LOWER_PRIORITY') {
     for (const entry of grant.admitted) {
       if (entry.workload.priority >= workload.priority) break;
-      if (!eligible(entry)) continue;
-      if ((fits = fitsAfterRemoving(entry))) break;
+      if (!eligible(rows, entry, row)) continue;
+      release(rows, entry.grant, entry.cluster, entry.row);
+      removed.push(entry);
+      if ((found = fits(rows, grant, cluster, row))) break;
     }
   }
-  if (!fits) {
-    for (const entry of removed) take(entry.grant, entry.demand);
+  if (!found) {
+    for (const entry of removed) take(rows, entry.grant, entry.cluster, entry.row);
     return undefined;
   }
   // Only as many as needed: spare every victim, latest chosen first, whose release the job does not need.
   const entries = [removed[removed.length - 1]];
   for (let k = removed.length - 2; k >= 0; k--) {
     const entry = removed[k];
-    take(entry.grant, entry.demand);
-    if (shortfall(grant, demand)) {
-      release(entry.grant, entry.demand);
+    take(rows, entry.grant, entry.cluster, entry.row);
+    if (!fits(rows, grant, cluster, row)) {
+      release(rows, entry.grant, entry.cluster, entry.row);
       entries.push(entry);
     }
   }
+  for (const entry of entries) take(rows, entry.grant, entry.cluster, entry.row);
   return entries.reverse();
-}
-
-function sharesResource(a: Demand, b: Demand): boolean {
-  for (const i of a.index) if (b.index.includes(i)) return true;
-  return false;
 }

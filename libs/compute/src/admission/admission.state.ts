@@ -5,32 +5,146 @@ import type {
   AdmissionSnapshot,
   AdmittedWorkload,
   PendingWorkload,
+  PlacementPolicy,
   Resources,
 } from './admission.types';
 
 // One pass works on dense vectors indexed by resource (names sorted), built once from the snapshot,
-// so every fit check is a few array reads instead of map lookups.
+// so every fit check is a few array reads instead of map lookups. What a job asks for is a row of
+// one matrix (`Rows`), not an object per job: a pass over 10,000 jobs allocates little beyond its
+// decisions.
 
-/** Amounts of some resources: `index[i]` is the resource, `amount[i]` the whole job's amount of it. */
-export interface Demand {
-  /** Resource indices, ascending. */
-  index: number[];
-  amount: number[];
-  /** Bit i set for each resource i in `index` (resources 0-29), or -1 past those: same mask, same resources. */
-  mask: number;
-  replicas: number;
-  /** The request per replica this demand stands for (`anyGpu` resolved). */
-  request: Resources;
+/** The demands of a pass, one row each: a job's whole gang (replicas x request), by resource. */
+export class Rows {
+  /** `amount[row * width + i]`: the whole gang's amount of resource i. */
+  amount: Float64Array;
+  replicas: Float64Array;
+  /** Bit i set for each resource i the row asks for (resources 0-29), or -1 past those: same mask, same resources. */
+  mask: Int32Array;
+  /** The queue's clusters (bit = position in the queue's list) the row may be placed on. */
+  clusters: Int32Array;
+  /** The resource an any-GPU request resolved to (its count per replica in `extra`), or -1. */
+  gpu: Int32Array;
+  extra: Float64Array;
+  /** A row with the same amounts and replicas (the first one seen), or -1 until asked: reasons are shared by shape. */
+  private shapes: Int32Array;
+  private readonly shapeIndex = new Map<number, number[]>();
+  count = 0;
+
+  constructor(
+    readonly width: number,
+    private capacity: number,
+  ) {
+    this.amount = new Float64Array(capacity * width);
+    this.replicas = new Float64Array(capacity);
+    this.mask = new Int32Array(capacity);
+    this.clusters = new Int32Array(capacity);
+    this.gpu = new Int32Array(capacity);
+    this.extra = new Float64Array(capacity);
+    this.shapes = new Int32Array(capacity).fill(-1);
+  }
+
+  /** A row for `replicas` x `request`, plus `extra` of resource `gpu` per replica when gpu >= 0. */
+  add(request: Resources, replicas: number, resourceIndex: ReadonlyMap<string, number>, clusters: number, gpu = -1, extra = 0): number {
+    if (this.count === this.capacity) this.grow();
+    const row = this.count++;
+    const base = row * this.width;
+    let mask = 0;
+    for (const name in request) {
+      const each = request[name];
+      if (each === 0) continue;
+      const i = resourceIndex.get(name);
+      if (i === undefined) throw new Error(`resource ${name} is not one of the pass's resources`);
+      this.amount[base + i] = each * replicas;
+      mask = mask >= 0 && i < 30 ? mask | (1 << i) : -1;
+    }
+    if (gpu >= 0 && extra > 0) {
+      this.amount[base + gpu] += extra * replicas;
+      mask = mask >= 0 && gpu < 30 ? mask | (1 << gpu) : -1;
+    }
+    this.replicas[row] = replicas;
+    this.mask[row] = mask;
+    this.clusters[row] = clusters;
+    this.gpu[row] = gpu;
+    this.extra[row] = extra;
+    return row;
+  }
+
+  /** The first row with the same amounts and replicas. */
+  shape(row: number): number {
+    const known = this.shapes[row];
+    if (known >= 0) return known;
+    const { amount, width } = this;
+    const base = row * width;
+    let hash = this.replicas[row] | 0;
+    for (let i = 0; i < width; i++) hash = (Math.imul(hash, 31) + (amount[base + i] % 2_147_483_647)) | 0;
+    let same = this.shapeIndex.get(hash);
+    if (!same) this.shapeIndex.set(hash, (same = []));
+    for (const other of same) if (this.sameAs(row, other)) return (this.shapes[row] = other);
+    same.push(row);
+    return (this.shapes[row] = row);
+  }
+
+  private sameAs(a: number, b: number): boolean {
+    if (this.replicas[a] !== this.replicas[b]) return false;
+    const { amount, width } = this;
+    for (let i = 0; i < width; i++) if (amount[a * width + i] !== amount[b * width + i]) return false;
+    return true;
+  }
+
+  private grow(): void {
+    this.capacity *= 2;
+    const widen = <T extends Float64Array | Int32Array>(old: T, make: (size: number) => T, size: number, fill = 0): T => {
+      const next = make(size);
+      if (fill) next.fill(fill);
+      next.set(old);
+      return next;
+    };
+    this.amount = widen(this.amount, (size) => new Float64Array(size), this.capacity * this.width);
+    this.replicas = widen(this.replicas, (size) => new Float64Array(size), this.capacity);
+    this.mask = widen(this.mask, (size) => new Int32Array(size), this.capacity);
+    this.clusters = widen(this.clusters, (size) => new Int32Array(size), this.capacity);
+    this.gpu = widen(this.gpu, (size) => new Int32Array(size), this.capacity);
+    this.extra = widen(this.extra, (size) => new Float64Array(size), this.capacity);
+    this.shapes = widen(this.shapes, (size) => new Int32Array(size), this.capacity, -1);
+  }
 }
 
 export interface ClusterState {
   cluster: AdmissionCluster;
+  /** Whether new jobs may be placed on it. */
+  healthy: boolean;
   capacity: number[];
   usage: number[];
   /** Counts changes to the cluster's usage. */
   version: number;
   /** GPU types, by name. */
   gpuTypes: string[];
+}
+
+/** One GPU type a queue's clusters have, for jobs asking for GPUs of any type. */
+export interface GpuOption {
+  type: string;
+  /** The resource index of `gpu/<type>`. */
+  resource: number;
+  /** The queue's clusters (bits by position) that have it with enough memory. */
+  clusters: number;
+}
+
+export interface QueueState {
+  queue: AdmissionQueue;
+  /** The queue's clusters the snapshot knows, in the queue's order; bit k of a cluster mask is `clusters[k]`. */
+  clusters: ClusterState[];
+  costWeights: number[];
+  placement: PlacementPolicy;
+  /** Positions by cluster id. */
+  position: Map<string, number>;
+  /** Clusters that take new jobs. */
+  healthy: number;
+  /** All of `clusters`. */
+  all: number;
+  /** Any-GPU options by minimum memory. */
+  gpuOptions: Map<number, GpuOption[]>;
 }
 
 export interface CohortState {
@@ -52,8 +166,7 @@ export interface CohortState {
 export interface GrantState {
   order: number;
   grant: AdmissionGrant;
-  queue: AdmissionQueue;
-  cluster: ClusterState;
+  queue: QueueState;
   cohort: CohortState;
   nominal: number[];
   /** nominal - lendable: the part of nominal the cohort never borrows. */
@@ -68,19 +181,20 @@ export interface GrantState {
 export interface AdmittedEntry {
   workload: AdmittedWorkload;
   grant: GrantState;
-  demand: Demand;
+  /** Where it runs; undefined when the snapshot does not know that cluster. */
+  cluster: ClusterState | undefined;
+  row: number;
   preempted: boolean;
 }
 
 export interface PassState {
   resources: string[];
   resourceIndex: Map<string, number>;
+  rows: Rows;
   clusters: Map<string, ClusterState>;
   queues: Map<string, AdmissionQueue>;
   /** Grants by queue id, then project id. */
   grants: Map<string, Map<string, GrantState>>;
-  /** Grants in order (queue id, then project id). */
-  grantList: GrantState[];
   cohorts: CohortState[];
 }
 
@@ -96,32 +210,82 @@ export function byVictimOrder(a: AdmittedEntry, b: AdmittedEntry): number {
 
 /** Admission order: highest priority first, then the oldest, then by id. */
 export function byAdmissionOrder(a: PendingWorkload, b: PendingWorkload): number {
-  return b.priority - a.priority || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return b.priority - a.priority || a.createdAt - b.createdAt || compareIds(a.id, b.id);
 }
 
 export const compareIds = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The pending jobs in admission order. Where priorities are few and submission times integers in
+ * a span that allows it, one numeric key per job (priority rank, time, position) sorts natively,
+ * several times faster than a comparator; runs of equal priority and time are then ordered by id.
+ */
+export function inAdmissionOrder(pending: readonly PendingWorkload[]): PendingWorkload[] {
+  const n = pending.length;
+  const ranks = new Map<number, number>();
+  let first = Infinity;
+  let last = -Infinity;
+  for (const job of pending) {
+    if (!ranks.has(job.priority)) ranks.set(job.priority, 0);
+    if (job.createdAt < first) first = job.createdAt;
+    if (job.createdAt > last) last = job.createdAt;
+  }
+  const span = last - first + 1;
+  const keyed = n > 1 && ranks.size * span * n < 2 ** 52 && pending.every((job) => Number.isInteger(job.createdAt) && Number.isFinite(job.priority));
+  if (!keyed) return [...pending].sort(byAdmissionOrder);
+  [...ranks.keys()].sort((a, b) => b - a).forEach((priority, rank) => ranks.set(priority, rank));
+  const keys = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const job = pending[k];
+    keys[k] = ((ranks.get(job.priority) as number) * span + (job.createdAt - first)) * n + k;
+  }
+  keys.sort();
+  const ordered = new Array<PendingWorkload>(n);
+  let runStart = 0;
+  for (let k = 0; k < n; k++) {
+    ordered[k] = pending[keys[k] % n];
+    if (k > 0 && Math.floor(keys[k] / n) !== Math.floor(keys[k - 1] / n)) {
+      if (k - runStart > 1) sortRun(ordered, runStart, k);
+      runStart = k;
+    }
+  }
+  if (n - runStart > 1) sortRun(ordered, runStart, n);
+  return ordered;
+}
+
+/** Orders jobs of equal priority and submission time by id (stable: equal ids keep their order). */
+function sortRun(ordered: PendingWorkload[], start: number, end: number): void {
+  const run = ordered.slice(start, end).sort((a, b) => compareIds(a.id, b.id));
+  for (let k = 0; k < run.length; k++) ordered[start + k] = run[k];
+}
 
 /** Builds the dense state of one pass: usage per grant, cohort and cluster counted once. */
 export function buildPassState(snapshot: AdmissionSnapshot): PassState {
   const resources = resourceNames(snapshot);
   const resourceIndex = new Map(resources.map((name, i) => [name, i]));
   const vector = (amounts: Resources | undefined) => resources.map((name) => amounts?.[name] ?? 0);
+  const rows = new Rows(resources.length, snapshot.pending.length + snapshot.admitted.length + 16);
 
   const clusters = new Map<string, ClusterState>();
   for (const cluster of snapshot.clusters) {
     const gpuTypes = Object.keys(cluster.gpuMemoryBytes).sort(compareIds);
-    clusters.set(cluster.id, { cluster, capacity: vector(cluster.capacity), usage: vector(undefined), version: 0, gpuTypes });
+    clusters.set(cluster.id, { cluster, healthy: cluster.healthy !== false, capacity: vector(cluster.capacity), usage: vector(undefined), version: 0, gpuTypes });
   }
   const queues = new Map(snapshot.queues.map((queue) => [queue.id, queue]));
+  const queueStates = new Map<string, QueueState | undefined>();
+  const queueState = (queue: AdmissionQueue) => {
+    if (!queueStates.has(queue.id)) queueStates.set(queue.id, buildQueueState(queue, clusters));
+    return queueStates.get(queue.id);
+  };
 
   const cohortsByName = new Map<string, CohortState>();
   const grants = new Map<string, Map<string, GrantState>>();
-  const grantList: GrantState[] = [];
+  let order = 0;
   const sortedGrants = [...snapshot.grants].sort((a, b) => compareIds(a.queueId, b.queueId) || compareIds(a.projectId, b.projectId));
   for (const grant of sortedGrants) {
     const queue = queues.get(grant.queueId);
-    const cluster = queue && clusters.get(queue.clusters[0]?.clusterId);
-    if (!queue || !cluster) continue;
+    const state = queue && queueState(queue);
+    if (!queue || !state) continue;
     const cohortName = queue.cohort ? `cohort\u0000${queue.cohort}` : `queue\u0000${queue.id}`;
     let cohort = cohortsByName.get(cohortName);
     if (!cohort) {
@@ -142,96 +306,121 @@ export function buildPassState(snapshot: AdmissionSnapshot): PassState {
       cohort.poolCapacity[i] += lendable;
       cohort.nominalTotal[i] += quota.nominal;
     }
-    const state: GrantState = { order: grantList.length, grant, queue, cluster, cohort, nominal, guaranteed, ceiling, usage: vector(undefined), admitted: [] };
-    cohort.grants.push(state);
-    grantList.push(state);
+    const grantState: GrantState = { order: order++, grant, queue: state, cohort, nominal, guaranteed, ceiling, usage: vector(undefined), admitted: [] };
+    cohort.grants.push(grantState);
     const ofQueue = grants.get(grant.queueId) ?? new Map<string, GrantState>();
-    grants.set(grant.queueId, ofQueue.set(grant.projectId, state));
+    grants.set(grant.queueId, ofQueue.set(grant.projectId, grantState));
   }
 
   for (const workload of snapshot.admitted) {
-    const demand = demandOf(workload.request, workload.replicas, resourceIndex);
+    const row = rows.add(workload.request, workload.replicas, resourceIndex, 0);
     const grant = grants.get(workload.queueId)?.get(workload.projectId);
+    const cluster = clusters.get(workload.clusterId);
     if (grant) {
-      const entry: AdmittedEntry = { workload, grant, demand, preempted: false };
+      const entry: AdmittedEntry = { workload, grant, cluster, row, preempted: false };
       grant.admitted.push(entry);
       grant.cohort.admitted.push(entry);
-      take(grant, demand);
-    } else {
+      take(rows, grant, cluster, row);
+    } else if (cluster) {
       // Quota gone (grant deleted) but the job still runs: it still fills its cluster.
-      const cluster = clusters.get(workload.clusterId);
-      if (cluster) addTo(cluster.usage, demand, 1);
+      addTo(cluster.usage, rows, row, 1);
     }
   }
   const cohorts = [...cohortsByName.entries()].sort(([a], [b]) => compareIds(a, b)).map(([, cohort]) => cohort);
-  for (const cohort of cohorts) cohort.admitted.sort(byVictimOrder);
-  for (const grant of grantList) grant.admitted.sort(byVictimOrder);
-  return { resources, resourceIndex, clusters, queues, grants, grantList, cohorts };
+  for (const cohort of cohorts) {
+    cohort.admitted.sort(byVictimOrder);
+    for (const grant of cohort.grants) grant.admitted.sort(byVictimOrder);
+  }
+  return { resources, resourceIndex, rows, clusters, queues, grants, cohorts };
 }
 
-/** The demand of `replicas` x `request`, over the pass's resources; zero amounts left out. */
-export function demandOf(request: Resources, replicas: number, resourceIndex: Map<string, number>): Demand {
-  // Arrays of the exact size, filled by insertion to keep `index` ascending: a pass makes one per job.
-  const names = Object.keys(request);
-  let size = 0;
-  for (const name of names) if (request[name] !== 0) size++;
-  const index = new Array<number>(size);
-  const amount = new Array<number>(size);
-  let mask = 0;
-  let filled = 0;
-  for (const name of names) {
-    if (request[name] === 0) continue;
-    const i = resourceIndex.get(name);
-    if (i === undefined) throw new Error(`resource ${name} is not one of the pass's resources`);
-    let k = filled++;
-    for (; k > 0 && index[k - 1] > i; k--) {
-      index[k] = index[k - 1];
-      amount[k] = amount[k - 1];
-    }
-    index[k] = i;
-    amount[k] = request[name] * replicas;
-    mask = mask >= 0 && i < 30 ? mask | (1 << i) : -1;
-  }
-  return { index, amount, mask, replicas, request };
+function buildQueueState(queue: AdmissionQueue, clusters: ReadonlyMap<string, ClusterState>): QueueState | undefined {
+  const known = queue.clusters.filter((entry, k) => clusters.has(entry.clusterId) && queue.clusters.findIndex((other) => other.clusterId === entry.clusterId) === k).slice(0, 16);
+  if (!known.length) return undefined;
+  const states = known.map((entry) => clusters.get(entry.clusterId) as ClusterState);
+  let healthy = 0;
+  states.forEach((cluster, k) => (healthy |= cluster.healthy ? 1 << k : 0));
+  return {
+    queue,
+    clusters: states,
+    costWeights: known.map((entry) => (entry.costWeight > 0 && Number.isFinite(entry.costWeight) ? entry.costWeight : 1)),
+    placement: queue.placement ?? 'FIRST_FIT',
+    position: new Map(known.map((entry, k) => [entry.clusterId, k])),
+    healthy,
+    all: (1 << states.length) - 1,
+    gpuOptions: new Map(),
+  };
+}
+
+/** The GPU types of the queue's clusters with at least `minMemoryBytes` per GPU, by name, each with the clusters that have it. */
+export function gpuOptions(queue: QueueState, minMemoryBytes: number, resourceIndex: ReadonlyMap<string, number>): GpuOption[] {
+  let options = queue.gpuOptions.get(minMemoryBytes);
+  if (options) return options;
+  const byType = new Map<string, number>();
+  queue.clusters.forEach((cluster, k) => {
+    for (const type of cluster.gpuTypes) if (cluster.cluster.gpuMemoryBytes[type] >= minMemoryBytes) byType.set(type, (byType.get(type) ?? 0) | (1 << k));
+  });
+  options = [...byType.entries()]
+    .sort(([a], [b]) => compareIds(a, b))
+    .map(([type, clusters]) => ({ type, resource: resourceIndex.get(`gpu/${type}`) as number, clusters }));
+  queue.gpuOptions.set(minMemoryBytes, options);
+  return options;
 }
 
 /** What `usage` counts in the cohort's pool: everything beyond the grant's unlendable part. */
 const pooled = (usage: number, guaranteed: number) => (usage > guaranteed ? usage - guaranteed : 0);
 
-/** Adds (sign 1) or removes (sign -1) a demand from a grant, its cohort's pool and its cluster. */
-function account(grant: GrantState, demand: Demand, sign: 1 | -1): void {
+/** Adds (sign 1) or removes (sign -1) a row from a grant, its cohort's pool and the cluster it is on. */
+function account(rows: Rows, grant: GrantState, cluster: ClusterState | undefined, row: number, sign: 1 | -1): void {
   const { usage, guaranteed, cohort } = grant;
+  const { amount, width } = rows;
+  const base = row * width;
   cohort.version++;
-  grant.cluster.version++;
-  for (let k = 0; k < demand.index.length; k++) {
-    const i = demand.index[k];
+  for (let i = 0; i < width; i++) {
+    const change = amount[base + i];
+    if (change === 0) continue;
     const before = usage[i];
-    const after = before + sign * demand.amount[k];
+    const after = before + sign * change;
     usage[i] = after;
     cohort.poolUsage[i] += pooled(after, guaranteed[i]) - pooled(before, guaranteed[i]);
   }
-  addTo(grant.cluster.usage, demand, sign);
-}
-
-export const take = (grant: GrantState, demand: Demand) => account(grant, demand, 1);
-export const release = (grant: GrantState, demand: Demand) => account(grant, demand, -1);
-
-function addTo(usage: number[], demand: Demand, sign: 1 | -1): void {
-  for (let k = 0; k < demand.index.length; k++) usage[demand.index[k]] += sign * demand.amount[k];
-}
-
-/** Whether the grant's usage plus the demand stays within its nominal quota of every resource. */
-export function withinNominal(grant: GrantState, demand: Demand): boolean {
-  for (let k = 0; k < demand.index.length; k++) {
-    const i = demand.index[k];
-    if (grant.usage[i] + demand.amount[k] > grant.nominal[i]) return false;
+  if (cluster) {
+    cluster.version++;
+    addTo(cluster.usage, rows, row, sign);
   }
+}
+
+export const take = (rows: Rows, grant: GrantState, cluster: ClusterState | undefined, row: number) => account(rows, grant, cluster, row, 1);
+export const release = (rows: Rows, grant: GrantState, cluster: ClusterState | undefined, row: number) => account(rows, grant, cluster, row, -1);
+
+function addTo(usage: number[], rows: Rows, row: number, sign: 1 | -1): void {
+  const { amount, width } = rows;
+  const base = row * width;
+  for (let i = 0; i < width; i++) usage[i] += sign * amount[base + i];
+}
+
+/** Whether the grant's usage plus the row stays within its nominal quota of every resource. */
+export function withinNominal(rows: Rows, grant: GrantState, row: number): boolean {
+  const { amount, width } = rows;
+  const base = row * width;
+  for (let i = 0; i < width; i++) if (amount[base + i] !== 0 && grant.usage[i] + amount[base + i] > grant.nominal[i]) return false;
   return true;
 }
 
-/** Whether the grant uses more than its nominal of any resource the demand names. */
-export function borrowsAny(grant: GrantState, demand: Demand): boolean {
-  for (const i of demand.index) if (grant.usage[i] > grant.nominal[i]) return true;
+/** Whether the grant uses more than its nominal of any resource the row asks for. */
+export function borrowsAny(rows: Rows, grant: GrantState, row: number): boolean {
+  const { amount, width } = rows;
+  const base = row * width;
+  for (let i = 0; i < width; i++) if (amount[base + i] !== 0 && grant.usage[i] > grant.nominal[i]) return true;
+  return false;
+}
+
+/** Whether two rows ask for some resource in common. */
+export function shareResource(rows: Rows, a: number, b: number): boolean {
+  const { mask } = rows;
+  if (mask[a] >= 0 && mask[b] >= 0) return (mask[a] & mask[b]) !== 0;
+  const { amount, width } = rows;
+  for (let i = 0; i < width; i++) if (amount[a * width + i] !== 0 && amount[b * width + i] !== 0) return true;
   return false;
 }
 
@@ -244,38 +433,73 @@ export function dominantShare(grant: GrantState): number {
   return share;
 }
 
-/** What stops a demand from fitting, or undefined when it fits. */
-export type Shortfall =
-  | { kind: 'cluster-total'; at: number }
-  | { kind: 'borrowing-limit'; at: number }
-  | { kind: 'cohort'; at: number }
-  | { kind: 'cluster-free'; at: number };
+// Shortfalls are numbers, `kind * SHORT + resource`, so a pass that checks 10,000 jobs allocates none.
+export const SHORT = 1024;
+export const BORROWING_LIMIT = 1;
+export const COHORT = 2;
 
 /**
- * Whether all of the demand fits at once (gang): each resource within the grant's nominal plus
- * borrowing limit, within the cohort's lendable pool, and within the cluster's free capacity. The
- * first shortfall found names what stands in the way, a cluster too small for it before anything else.
+ * What stops the row from fitting the grant's quota, or -1 when it fits: the first resource (by
+ * name) beyond its nominal plus borrowing limit (BORROWING_LIMIT) or the cohort's lendable pool (COHORT).
  */
-export function shortfall(grant: GrantState, demand: Demand): Shortfall | undefined {
-  const { capacity, usage: clusterUsage } = grant.cluster;
+export function quotaShortfall(rows: Rows, grant: GrantState, row: number): number {
+  const { amount, width } = rows;
+  const base = row * width;
   const { poolCapacity, poolUsage } = grant.cohort;
-  for (let k = 0; k < demand.index.length; k++) if (demand.amount[k] > capacity[demand.index[k]]) return { kind: 'cluster-total', at: k };
-  for (let k = 0; k < demand.index.length; k++) {
-    const i = demand.index[k];
+  for (let i = 0; i < width; i++) {
+    const need = amount[base + i];
+    if (need === 0) continue;
     const before = grant.usage[i];
-    const after = before + demand.amount[k];
-    if (after > grant.ceiling[i]) return { kind: 'borrowing-limit', at: k };
-    const pool = poolUsage[i] - pooled(before, grant.guaranteed[i]) + pooled(after, grant.guaranteed[i]);
-    if (pool > poolCapacity[i]) return { kind: 'cohort', at: k };
-    if (clusterUsage[i] + demand.amount[k] > capacity[i]) return { kind: 'cluster-free', at: k };
+    const after = before + need;
+    if (after > grant.ceiling[i]) return BORROWING_LIMIT * SHORT + i;
+    if (poolUsage[i] - pooled(before, grant.guaranteed[i]) + pooled(after, grant.guaranteed[i]) > poolCapacity[i]) return COHORT * SHORT + i;
   }
-  return undefined;
+  return -1;
+}
+
+/** The first resource (by name) of which the cluster has less than the row in all, or -1. */
+export function tooBigFor(rows: Rows, cluster: ClusterState, row: number): number {
+  const { amount, width } = rows;
+  const base = row * width;
+  for (let i = 0; i < width; i++) if (amount[base + i] > cluster.capacity[i]) return i;
+  return -1;
+}
+
+/** The first resource (by name) of which the cluster has less than the row free, or -1. */
+export function shortOn(rows: Rows, cluster: ClusterState, row: number): number {
+  const { amount, width } = rows;
+  const base = row * width;
+  for (let i = 0; i < width; i++) if (amount[base + i] !== 0 && cluster.usage[i] + amount[base + i] > cluster.capacity[i]) return i;
+  return -1;
+}
+
+/** The clusters of `mask` (bits by position in the queue) with the whole row free. */
+export function roomyClusters(rows: Rows, queue: QueueState, row: number, mask: number): number {
+  let fits = 0;
+  const { clusters } = queue;
+  for (let k = 0; k < clusters.length; k++) if (mask & (1 << k) && shortOn(rows, clusters[k], row) < 0) fits |= 1 << k;
+  return fits;
+}
+
+/** The clusters of `mask` that could hold the row at all (when empty). */
+export function bigEnoughClusters(rows: Rows, queue: QueueState, row: number, mask: number): number {
+  let fits = 0;
+  const { clusters } = queue;
+  for (let k = 0; k < clusters.length; k++) if (mask & (1 << k) && tooBigFor(rows, clusters[k], row) < 0) fits |= 1 << k;
+  return fits;
+}
+
+/** Sums the versions of the queue's clusters: changes whenever the usage of any of them changes. */
+export function clustersVersion(queue: QueueState): number {
+  let version = 0;
+  for (const cluster of queue.clusters) version += cluster.version;
+  return version;
 }
 
 function resourceNames(snapshot: AdmissionSnapshot): string[] {
   const names = new Set<string>();
   const add = (amounts: Readonly<Record<string, unknown>>) => {
-    for (const name of Object.keys(amounts)) names.add(name);
+    for (const name in amounts) names.add(name);
   };
   for (const cluster of snapshot.clusters) {
     add(cluster.capacity);

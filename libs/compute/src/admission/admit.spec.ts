@@ -16,6 +16,7 @@ const A100 = 'gpu/nvidia-a100';
 const GiB = 1024 ** 3;
 const onLocal = (queueName: string) => `first of queue ${queueName}'s clusters, in order, with the whole gang free: local`;
 const ON_LOCAL = onLocal('gpu-a');
+const afterPreempting = (victims: number) => `local, the cluster of queue gpu-a, after preempting ${victims} job${victims === 1 ? '' : 's'}`;
 const NO_PREEMPTION: PreemptionPolicy = { reclaimWithinCohort: 'NEVER', withinQueue: 'NEVER' };
 
 function queue(name: string, cohort?: string, preemption: PreemptionPolicy = NO_PREEMPTION): AdmissionQueue {
@@ -291,8 +292,8 @@ describe('admit', () => {
     it('reclaims nominal quota from borrowers, lowest priority first, then the newest, one victim per job needing it', () => {
       const decisions = admit(reclaimSnapshot(ANY, [pending('v1', 'vision', { [H100]: 2 }, { at: 1 }), pending('v2', 'vision', { [H100]: 2 }, { at: 2 })]));
       expect(decisions.admit).toEqual([
-        { workloadId: 'v1', clusterId: 'local', placement: ON_LOCAL, request: { [H100]: 2 }, borrowing: false, preempts: ['s-low'] },
-        { workloadId: 'v2', clusterId: 'local', placement: ON_LOCAL, request: { [H100]: 2 }, borrowing: false, preempts: ['s-new'] },
+        { workloadId: 'v1', clusterId: 'local', placement: afterPreempting(1), request: { [H100]: 2 }, borrowing: false, preempts: ['s-low'] },
+        { workloadId: 'v2', clusterId: 'local', placement: afterPreempting(1), request: { [H100]: 2 }, borrowing: false, preempts: ['s-new'] },
       ]);
       expect(decisions.preempt).toEqual([reclaimed('s-low', 'v1'), reclaimed('s-new', 'v2')]);
     });
@@ -311,7 +312,7 @@ describe('admit', () => {
         }),
       );
       expect(decisions.preempt).toEqual([reclaimed('s-big', 'v1')]);
-      expect(decisions.admit).toEqual([{ workloadId: 'v1', clusterId: 'local', placement: ON_LOCAL, request: { [H100]: 3 }, borrowing: false, preempts: ['s-big'] }]);
+      expect(decisions.admit).toEqual([{ workloadId: 'v1', clusterId: 'local', placement: afterPreempting(1), request: { [H100]: 3 }, borrowing: false, preempts: ['s-big'] }]);
     });
 
     it('preempts nothing under reclaimWithinCohort NEVER, and says so', () => {
@@ -400,7 +401,7 @@ describe('admit', () => {
       it('lets a higher-priority job preempt a lower-priority one of its own grant under LOWER_PRIORITY', () => {
         const decisions = admit(ownSnapshot('LOWER_PRIORITY', 1000));
         expect(decisions.preempt).toEqual([{ workloadId: 'low', by: 'urgent', reason: 'preempted by job urgent (priority 1000 over 0 in project vision on queue gpu-a)' }]);
-        expect(decisions.admit).toEqual([{ workloadId: 'urgent', clusterId: 'local', placement: ON_LOCAL, request: { [H100]: 2 }, borrowing: false, preempts: ['low'] }]);
+        expect(decisions.admit).toEqual([{ workloadId: 'urgent', clusterId: 'local', placement: afterPreempting(1), request: { [H100]: 2 }, borrowing: false, preempts: ['low'] }]);
       });
 
       it('does not preempt a job of the same priority', () => {

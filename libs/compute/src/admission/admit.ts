@@ -1,27 +1,51 @@
 import { Heap } from './admission.heap';
+import { pick, placementText, preemptionPlacementText } from './admission.placement';
 import { findVictims } from './admission.preemption';
-import { needsText, noGpuTypeReason, preemptedReason, situationOf, situationText, unplacedReason, type Situation } from './admission.reasons';
 import {
+  clusterLacks,
+  gangText,
+  needsText,
+  noGpuTypeReason,
+  oneClusterText,
+  preemptedReason,
+  quotaText,
+  unavailableReason,
+  unplacedReason,
+  type QuotaSituation,
+} from './admission.reasons';
+import {
+  BORROWING_LIMIT,
+  SHORT,
+  bigEnoughClusters,
   buildPassState,
   byAdmissionOrder,
-  demandOf,
+  clustersVersion,
   dominantShare,
+  gpuOptions,
   grantOf,
-  shortfall,
+  inAdmissionOrder,
+  quotaShortfall,
+  roomyClusters,
+  shortOn,
   take,
+  tooBigFor,
   withinNominal,
-  type Demand,
+  type ClusterState,
+  type CohortState,
   type GrantState,
+  type QueueState,
   type PassState,
-  type Shortfall,
 } from './admission.state';
-import type { Admission, AdmissionDecisions, AdmissionQueue, AdmissionSnapshot, PendingWorkload, Preemption, Waiting } from './admission.types';
+import type { Admission, AdmissionDecisions, AdmissionQueue, AdmissionSnapshot, PendingWorkload, Preemption, Resources, Waiting } from './admission.types';
 
-/** A pending job with the demands it may be admitted as (one per GPU type for `anyGpu`). */
+/** A pending job with its grant and the rows it may be admitted as (one per GPU type for `anyGpu`, consecutive). */
 interface Candidate {
   workload: PendingWorkload;
   grant: GrantState;
-  variants: Demand[];
+  row: number;
+  variants: number;
+  /** The queue's clusters (bits by position) whose backend can run it. */
+  eligible: number;
 }
 
 /**
@@ -30,39 +54,14 @@ interface Candidate {
  * from borrowers where the queue's policy lets it; then, cohort by cohort, jobs that must borrow
  * take idle quota by dominant resource fairness (the grant with the lowest dominant share goes
  * next). A job that does not fit does not hold back smaller ones behind it (BestEffortFIFO). A job
- * is admitted with all its replicas or not at all. Pure: the same snapshot gives the same decisions.
+ * is admitted with all its replicas on one cluster of its queue, healthy and able to run it, that
+ * has them all free, or not at all; the queue's placement policy picks among those clusters. Pure:
+ * the same snapshot gives the same decisions.
  */
 export function admit(snapshot: AdmissionSnapshot): AdmissionDecisions {
   const pass = new AdmissionPass(buildPassState(snapshot));
-  const borrowers = new Map<GrantState, Candidate[]>();
-  for (const workload of [...snapshot.pending].sort(byAdmissionOrder)) {
-    const candidate = pass.candidate(workload);
-    if (!candidate) continue;
-    let nominal: Demand | undefined;
-    let fitting: Demand | undefined;
-    for (const demand of candidate.variants) {
-      if (!withinNominal(candidate.grant, demand)) continue;
-      nominal ??= demand;
-      if (!shortfall(candidate.grant, demand)) {
-        fitting = demand;
-        break;
-      }
-    }
-    if (fitting) {
-      pass.admit(candidate, fitting, undefined);
-      continue;
-    }
-    if (nominal) {
-      pass.admitByPreempting(candidate, nominal, true);
-      continue;
-    }
-    const queued = borrowers.get(candidate.grant);
-    if (queued) queued.push(candidate);
-    else borrowers.set(candidate.grant, [candidate]);
-  }
-  for (const cohort of pass.state.cohorts) {
-    pass.shareIdleQuota(cohort.grants.map((grant) => borrowers.get(grant)).filter((queue): queue is Candidate[] => queue !== undefined));
-  }
+  for (const workload of inAdmissionOrder(snapshot.pending)) pass.consider(workload);
+  for (const cohort of pass.state.cohorts) pass.shareIdleQuota(cohort);
   return { admit: pass.admitted, preempt: pass.preempted, waiting: pass.waiting };
 }
 
@@ -70,72 +69,50 @@ class AdmissionPass {
   readonly admitted: Admission[] = [];
   readonly preempted: Preemption[] = [];
   readonly waiting: Waiting[] = [];
+  private readonly borrowers = new Map<GrantState, Candidate[]>();
   // Why preempting did not help (`; ...`, or nothing), per queue: for jobs within their nominal quota, and for borrowers.
   private readonly reclaimNotes = new Map<AdmissionQueue, string>();
   private readonly queueNotes = new Map<AdmissionQueue, string>();
-  private readonly situations = new Map<GrantState, { cohort: number; cluster: number; texts: Map<number, string> }>();
+  // Waiting reasons: every distinct text once (by note, situation, shape), and situations while they hold.
+  private readonly texts = new Map<string, Map<string, Map<number, string>>>();
+  private readonly memo = new Memo();
+  private readonly queueTexts = new Map<QueueState, Versioned>();
   // A job that found no victims tells the same for a later job of its grant with the same resources,
-  // at most its priority and at least its amounts (it has fewer candidates and needs more), until a
-  // preemption releases quota: in between usage only grows.
+  // at most its priority, at least its amounts and no more clusters to go to (it has fewer candidates
+  // and needs more), until a preemption releases quota: in between usage only grows.
   private readonly noVictims = new Map<GrantState, NoVictims[]>();
   private preemptions = 0;
   private noVictimsAt = 0;
 
   constructor(readonly state: PassState) {}
 
-  /** The job with its grant and demands, or undefined once it is decided as waiting. */
-  candidate(workload: PendingWorkload): Candidate | undefined {
-    const grant = grantOf(this.state, workload.queueId, workload.projectId);
-    if (!grant) {
-      const queue = this.state.queues.get(workload.queueId);
-      this.wait(workload, unplacedReason(workload, queue?.name, !!queue && this.state.clusters.has(queue.clusters[0]?.clusterId)));
-      return undefined;
+  /** Admits the job if it fits within its grant's nominal quota (preempting if need be), queues it to borrow, or says why it waits. */
+  consider(workload: PendingWorkload): void {
+    const candidate = this.candidate(workload);
+    if (!candidate) return;
+    const { rows } = this.state;
+    let nominal = -1;
+    for (let row = candidate.row; row < candidate.row + candidate.variants; row++) {
+      if (!withinNominal(rows, candidate.grant, row)) continue;
+      if (nominal < 0) nominal = row;
+      if (this.tryPlace(candidate, row)) return;
     }
-    const variants = this.variants(workload, grant);
-    if (!variants.length) {
-      this.wait(workload, noGpuTypeReason(grant, workload.anyGpu?.count ?? 0, workload.anyGpu?.minMemoryBytes));
-      return undefined;
-    }
-    return { workload, grant, variants };
-  }
-
-  admit(candidate: Candidate, demand: Demand, victims: string[] | undefined): void {
-    const { grant, workload } = candidate;
-    take(grant, demand);
-    let borrowing = false;
-    for (const i of demand.index) if (grant.usage[i] > grant.nominal[i]) borrowing = true;
-    const { cluster } = grant.cluster;
-    const placement = `first of queue ${grant.queue.name}'s clusters, in order, with the whole gang free: ${cluster.name}`;
-    this.admitted.push({ workloadId: workload.id, clusterId: cluster.id, placement, request: demand.request, borrowing, preempts: victims ?? [] });
-  }
-
-  /** Admits the job by preempting others if that makes room; otherwise it waits, with why. */
-  admitByPreempting(candidate: Candidate, demand: Demand, mayReclaim: boolean): void {
-    const { grant, workload } = candidate;
-    const short = shortfall(grant, demand);
-    if (!short) return this.admit(candidate, demand, undefined);
-    const victims = this.knownToFail(grant, demand, workload.priority, mayReclaim) ? undefined : findVictims(grant, demand, workload, mayReclaim);
-    if (!victims) {
-      this.remember(grant, { mayReclaim, priority: workload.priority, demand });
-      const note = short.kind === 'cluster-total' ? '' : this.preemptionNote(grant, mayReclaim);
-      this.wait(workload, `waiting: ${needsText(demand, short, this.state.resources)}${this.situation(grant, demand, short)}${note}`);
-      return;
-    }
-    this.preemptions++;
-    for (const entry of victims) {
-      entry.preempted = true;
-      this.preempted.push({ workloadId: entry.workload.id, by: workload.id, reason: preemptedReason(entry.workload, workload, entry.grant !== grant, grant) });
-    }
-    this.admit(candidate, demand, victims.map((entry) => entry.workload.id));
+    if (nominal >= 0) return this.admitByPreempting(candidate, nominal, true);
+    const queued = this.borrowers.get(candidate.grant);
+    if (queued) queued.push(candidate);
+    else this.borrowers.set(candidate.grant, [candidate]);
   }
 
   /**
    * Lends a cohort's idle quota to the jobs that must borrow: the grant with the lowest dominant
    * share goes next (ties: its next job's admission order, then the grant), one job at a time.
    */
-  shareIdleQuota(queues: Candidate[][]): void {
+  shareIdleQuota(cohort: CohortState): void {
     const heap = new Heap<Turn>(beforeTurn);
-    for (const queue of queues) heap.push({ queue, position: 0, share: dominantShare(queue[0].grant) });
+    for (const grant of cohort.grants) {
+      const queue = this.borrowers.get(grant);
+      if (queue) heap.push({ queue, position: 0, share: dominantShare(grant) });
+    }
     for (let turn = heap.pop(); turn; turn = heap.pop()) {
       this.borrow(turn.queue[turn.position++]);
       if (turn.position === turn.queue.length) continue;
@@ -144,91 +121,275 @@ class AdmissionPass {
     }
   }
 
-  private borrow(candidate: Candidate): void {
-    const fitting = candidate.variants.find((demand) => !shortfall(candidate.grant, demand));
-    if (fitting) this.admit(candidate, fitting, undefined);
-    else this.admitByPreempting(candidate, candidate.variants[0], false);
+  /** The job with its grant and rows, or undefined once it is decided as waiting. */
+  private candidate(workload: PendingWorkload): Candidate | undefined {
+    const { state } = this;
+    const grant = grantOf(state, workload.queueId, workload.projectId);
+    if (!grant) {
+      const queue = state.queues.get(workload.queueId);
+      const known = !!queue && queue.clusters.some((entry) => state.clusters.has(entry.clusterId));
+      this.wait(workload, unplacedReason(workload, queue?.name, queue?.clusters.length ?? 0, known));
+      return undefined;
+    }
+    const queue = grant.queue;
+    let eligible = queue.all;
+    if (workload.clusterIds) {
+      eligible = 0;
+      for (const id of workload.clusterIds) {
+        const k = queue.position.get(id);
+        if (k !== undefined) eligible |= 1 << k;
+      }
+    }
+    const usable = eligible & queue.healthy;
+    const { rows, resourceIndex } = state;
+    if (!usable) {
+      this.wait(workload, unavailableReason(rows, 0, queue, eligible, state.resources));
+      return undefined;
+    }
+    const first = rows.count;
+    if (!workload.anyGpu?.count) {
+      rows.add(workload.request, workload.replicas, resourceIndex, usable);
+      return { workload, grant, row: first, variants: 1, eligible };
+    }
+    const { count, minMemoryBytes = 0 } = workload.anyGpu;
+    for (const option of gpuOptions(queue, minMemoryBytes, resourceIndex)) {
+      if (option.clusters & usable) rows.add(workload.request, workload.replicas, resourceIndex, option.clusters & usable, option.resource, count);
+    }
+    if (rows.count === first) {
+      this.wait(workload, noGpuTypeReason(queue, usable, count, workload.anyGpu.minMemoryBytes));
+      return undefined;
+    }
+    return { workload, grant, row: first, variants: rows.count - first, eligible };
   }
 
-  private knownToFail(grant: GrantState, demand: Demand, priority: number, mayReclaim: boolean): boolean {
+  /** Admits the job as `row` on the cluster its queue's policy picks, if its quota allows and one has room. */
+  private tryPlace(candidate: Candidate, row: number): boolean {
+    const { rows } = this.state;
+    if (quotaShortfall(rows, candidate.grant, row) >= 0) return false;
+    const roomy = roomyClusters(rows, candidate.grant.queue, row, rows.clusters[row]);
+    if (!roomy) return false;
+    const queue = candidate.grant.queue;
+    const chosen = pick(rows, queue, row, roomy);
+    this.admit(candidate, row, chosen, placementText(rows, queue, row, chosen, roomy, candidate.eligible, this.state.resources), undefined);
+    return true;
+  }
+
+  private admit(candidate: Candidate, row: number, cluster: number, placement: string, victims: string[] | undefined): void {
+    const { grant, workload } = candidate;
+    const { rows, resources } = this.state;
+    const target = grant.queue.clusters[cluster];
+    take(rows, grant, target, row);
+    let borrowing = false;
+    for (let i = 0; i < rows.width; i++) if (rows.amount[row * rows.width + i] !== 0 && grant.usage[i] > grant.nominal[i]) borrowing = true;
+    let request: Resources = workload.request;
+    if (rows.gpu[row] >= 0) {
+      const name = resources[rows.gpu[row]];
+      request = { ...request, [name]: (request[name] ?? 0) + rows.extra[row] };
+    }
+    this.admitted.push({ workloadId: workload.id, clusterId: target.cluster.id, placement, request, borrowing, preempts: victims ?? [] });
+  }
+
+  /** Admits the job by preempting others if that makes room; otherwise it waits, with why. */
+  private admitByPreempting(candidate: Candidate, row: number, mayReclaim: boolean): void {
+    if (this.tryPlace(candidate, row)) return;
+    const { grant, workload } = candidate;
+    const { rows } = this.state;
+    const clusters = rows.clusters[row];
+    const big = bigEnoughClusters(rows, grant.queue, row, clusters);
+    const known = !!big && this.knownToFail(grant, row, workload.priority, mayReclaim);
+    const found = !big || known ? undefined : findVictims(rows, grant, row, big, workload, mayReclaim);
+    if (!found) {
+      // A failure known from one that needed no more tells nothing new.
+      if (!known) this.remember(grant, { mayReclaim, priority: workload.priority, row, clusters });
+      this.wait(workload, this.reason(candidate, row, mayReclaim, big));
+      return;
+    }
+    this.preemptions++;
+    for (const entry of found.entries) {
+      entry.preempted = true;
+      this.preempted.push({ workloadId: entry.workload.id, by: workload.id, reason: preemptedReason(entry.workload, workload, entry.grant !== grant, grant) });
+    }
+    const placement = preemptionPlacementText(grant.queue, found.cluster, found.entries.length);
+    this.admit(candidate, row, found.cluster, placement, found.entries.map((entry) => entry.workload.id));
+  }
+
+  private borrow(candidate: Candidate): void {
+    for (let row = candidate.row; row < candidate.row + candidate.variants; row++) if (this.tryPlace(candidate, row)) return;
+    this.admitByPreempting(candidate, candidate.row, false);
+  }
+
+  private knownToFail(grant: GrantState, row: number, priority: number, mayReclaim: boolean): boolean {
     if (this.noVictimsAt !== this.preemptions) {
       this.noVictims.clear();
       this.noVictimsAt = this.preemptions;
     }
-    const failures = demand.mask < 0 ? undefined : this.noVictims.get(grant);
+    const { rows } = this.state;
+    const failures = rows.mask[row] < 0 ? undefined : this.noVictims.get(grant);
     if (!failures) return false;
+    const { amount, width } = rows;
+    const clusters = rows.clusters[row];
     for (const failure of failures) {
-      if (failure.mayReclaim !== mayReclaim || failure.demand.mask !== demand.mask || failure.priority < priority) continue;
+      if (failure.mayReclaim !== mayReclaim || rows.mask[failure.row] !== rows.mask[row] || failure.priority < priority || clusters & ~failure.clusters) continue;
       let dominated = true;
-      for (let k = 0; k < demand.amount.length && dominated; k++) dominated = failure.demand.amount[k] <= demand.amount[k];
+      for (let i = 0; i < width && dominated; i++) dominated = amount[failure.row * width + i] <= amount[row * width + i];
       if (dominated) return true;
     }
     return false;
   }
 
   private remember(grant: GrantState, failure: NoVictims): void {
-    if (failure.demand.mask < 0) return;
+    if (this.state.rows.mask[failure.row] < 0) return;
     const failures = this.noVictims.get(grant);
     if (failures) failures.push(failure);
     else this.noVictims.set(grant, [failure]);
   }
 
-  /** What stands in the way of the demand, reused while the grant's cohort and cluster are unchanged. */
-  private situation(grant: GrantState, demand: Demand, short: Shortfall): string {
-    let cached = this.situations.get(grant);
-    if (!cached || cached.cohort !== grant.cohort.version || cached.cluster !== grant.cluster.version) {
-      cached = { cohort: grant.cohort.version, cluster: grant.cluster.version, texts: new Map() };
-      this.situations.set(grant, cached);
+  /**
+   * Why the job waits as `row`. Texts are interned: one string per (what stands in the way, what
+   * the job needs, the queue's preemption note), so 10,000 waiting jobs share about a thousand
+   * texts, and each situation's text is built once while the state it describes is unchanged.
+   */
+  private reason(candidate: Candidate, row: number, mayReclaim: boolean, big: number): string {
+    const { grant } = candidate;
+    const { rows } = this.state;
+    const queue = grant.queue;
+    const single = queue.clusters.length === 1 ? queue.clusters[0] : undefined;
+    if (!big) {
+      if (!single) return this.intern('', this.clustersSituation(candidate, row, false), -1, row);
+      const i = tooBigFor(rows, single, row);
+      return this.intern('', this.clusterSituation(single, i, true), i, row);
     }
-    const kind = situationOf(grant, demand, short);
-    const key = demand.index[short.at] * SITUATIONS.length + SITUATIONS.indexOf(kind);
-    let text = cached.texts.get(key);
+    const note = this.preemptionNote(grant, mayReclaim);
+    const short = quotaShortfall(rows, grant, row);
+    if (short >= 0) {
+      const i = short % SHORT;
+      const lent = grant.usage[i] + rows.amount[row * rows.width + i] <= grant.nominal[i];
+      const kind = Math.floor(short / SHORT) === BORROWING_LIMIT ? 'borrowing-limit' : lent ? 'cohort-lent' : 'cohort';
+      return this.intern(note, this.quotaSituation(grant, i, kind), i, row);
+    }
+    if (!single) return this.intern(note, this.clustersSituation(candidate, row, true), -1, row);
+    const i = shortOn(rows, single, row);
+    return this.intern(note, this.clusterSituation(single, i, false), i, row);
+  }
+
+  /** `waiting: <needs><situation><note>`, `needs` of resource i (the whole gang where i < 0); one string per distinct text. */
+  private intern(note: string, situation: string, i: number, row: number): string {
+    const { rows, resources } = this.state;
+    let bySituation = this.texts.get(note);
+    if (!bySituation) this.texts.set(note, (bySituation = new Map()));
+    let byNeeds = bySituation.get(situation);
+    if (!byNeeds) bySituation.set(situation, (byNeeds = new Map()));
+    // What `needs` shows: the amount of resource i and the replicas; the whole row where i < 0 or that does not fit a key.
+    const { width } = rows;
+    const replicas = rows.replicas[row];
+    let key = i < 0 ? -1 : (rows.amount[row * width + i] * 64 + replicas) * width + i;
+    if (i < 0 || replicas >= 64 || !Number.isSafeInteger(key)) key = -1 - (rows.shape(row) * (width + 1) + i + 1);
+    let text = byNeeds.get(key);
     if (text === undefined) {
-      text = situationText(grant, demand.index[short.at], kind, this.state.resources);
-      cached.texts.set(key, text);
+      text = `waiting: ${i < 0 ? gangText(rows, row, resources) : needsText(rows, row, i, resources)}${situation}${note}`;
+      byNeeds.set(key, text);
     }
     return text;
+  }
+
+  /** What stands in the way in the grant's quota at resource i: built once per distinct usage (and cohort pool left). */
+  private quotaSituation(grant: GrantState, i: number, kind: QuotaSituation): string {
+    const { cohort } = grant;
+    const texts = this.memo.leaf(grant, KINDS.indexOf(kind) * this.state.rows.width + i, grant.usage[i]);
+    const left = kind === 'cohort' ? cohort.poolCapacity[i] - cohort.poolUsage[i] : 0;
+    let text = texts.get(left);
+    if (text === undefined) texts.set(left, (text = quotaText(grant, i, kind, this.state.resources)));
+    return text;
+  }
+
+  /** What the one cluster of a queue lacks of resource i, in all or free now: built once per distinct free amount. */
+  private clusterSituation(cluster: ClusterState, i: number, total: boolean): string {
+    const texts = this.memo.leaf(cluster, i * 2 + (total ? 1 : 0), 0);
+    const free = total ? 0 : cluster.capacity[i] - cluster.usage[i];
+    let text = texts.get(free);
+    if (text === undefined) texts.set(free, (text = oneClusterText(cluster, i, total, this.state.resources)));
+    return text;
+  }
+
+  /** What each cluster of a queue of several lacks for the row (too small for it at all, or without room now). */
+  private clustersSituation(candidate: Candidate, row: number, free: boolean): string {
+    const { rows, resources } = this.state;
+    const queue = candidate.grant.queue;
+    const n = queue.clusters.length;
+    const key = ((rows.shape(row) * 2 ** n + rows.clusters[row]) * 2 ** n + candidate.eligible) * 2 + (free ? 1 : 0);
+    const texts = this.versioned(this.queueTexts, queue, clustersVersion(queue));
+    const slot = Number.isSafeInteger(key) ? key : -1;
+    let text = texts[slot];
+    if (text === undefined) {
+      const lacks = clusterLacks(rows, row, queue, queue.all, candidate.eligible, resources);
+      text = free ? `; no cluster of queue ${queue.queue.name} has the whole gang free: ${lacks}` : `; no cluster of queue ${queue.queue.name} is big enough: ${lacks}`;
+      if (slot >= 0) texts[slot] = text;
+    }
+    return text;
+  }
+
+  /** The texts kept for `owner` while its version is `version`; emptied when it changed. */
+  private versioned<K>(cache: Map<K, Versioned>, owner: K, version: number): Versioned['texts'] {
+    let entry = cache.get(owner);
+    if (!entry) cache.set(owner, (entry = { version, texts: [] }));
+    else if (entry.version !== version) {
+      entry.version = version;
+      entry.texts = [];
+    }
+    return entry.texts;
   }
 
   private wait(workload: PendingWorkload, reason: string): void {
     this.waiting.push({ workloadId: workload.id, reason });
   }
 
-  private variants(workload: PendingWorkload, grant: GrantState): Demand[] {
-    const { resourceIndex } = this.state;
-    if (!workload.anyGpu?.count) return [demandOf(workload.request, workload.replicas, resourceIndex)];
-    const { count, minMemoryBytes = 0 } = workload.anyGpu;
-    const { cluster, gpuTypes } = grant.cluster;
-    return gpuTypes
-      .filter((type) => cluster.gpuMemoryBytes[type] >= minMemoryBytes)
-      .map((type) => {
-        const name = `gpu/${type}`;
-        return demandOf({ ...workload.request, [name]: (workload.request[name] ?? 0) + count }, workload.replicas, resourceIndex);
-      });
-  }
-
   private preemptionNote(grant: GrantState, mayReclaim: boolean): string {
     const notes = mayReclaim ? this.reclaimNotes : this.queueNotes;
-    let note = notes.get(grant.queue);
+    const queue = grant.queue.queue;
+    let note = notes.get(queue);
     if (note === undefined) {
-      const { name, preemption } = grant.queue;
+      const { name, preemption } = queue;
       const reclaim = mayReclaim && preemption.reclaimWithinCohort !== 'NEVER';
       const policy = `reclaimWithinCohort ${preemption.reclaimWithinCohort}, withinQueue ${preemption.withinQueue}`;
       if (reclaim || preemption.withinQueue !== 'NEVER') note = `; preempting what queue ${name} allows would not make room (${policy})`;
       else note = mayReclaim ? `; queue ${name} preempts nothing (${policy})` : '';
-      notes.set(grant.queue, note);
+      notes.set(queue, note);
     }
     return note;
   }
 }
 
-const SITUATIONS: readonly Situation[] = ['cluster-total', 'cluster-free', 'borrowing-limit', 'cohort', 'cohort-lent'];
+const KINDS: readonly QuotaSituation[] = ['borrowing-limit', 'cohort', 'cohort-lent'];
+
+/** Texts by slot, valid while their owner's version is `version`. */
+interface Versioned {
+  version: number;
+  texts: (string | undefined)[];
+}
+
+/** Texts by their owner and the numbers they show (nested maps): each distinct text is built once. */
+class Memo {
+  private readonly owners = new Map<object, Map<number, Map<number, Map<number, string>>>>();
+
+  /** The texts of `owner` in `slot` showing `value`, by the one number left. */
+  leaf(owner: object, slot: number, value: number): Map<number, string> {
+    let slots = this.owners.get(owner);
+    if (!slots) this.owners.set(owner, (slots = new Map()));
+    let values = slots.get(slot);
+    if (!values) slots.set(slot, (values = new Map()));
+    let texts = values.get(value);
+    if (!texts) values.set(value, (texts = new Map()));
+    return texts;
+  }
+}
 
 /** A failed search for victims. */
 interface NoVictims {
   mayReclaim: boolean;
   priority: number;
-  demand: Demand;
+  row: number;
+  /** The clusters the job could go to. */
+  clusters: number;
 }
 
 /** A grant's turn to borrow: its next job waiting to borrow, and its dominant share now. */
