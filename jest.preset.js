@@ -13,12 +13,11 @@ const moduleNameMapper = Object.fromEntries(
   ]),
 );
 
-// kubernetes-models (the fake Kubernetes API server's validators) exports only `import` entries beside
-// `types`, which jest's require() resolution would take: map its paths to the .js files.
+// kubernetes-models (the fake Kubernetes API server's validators) imports its sibling packages, which
+// export only `import` entries beside `types`, and jest's require() would take the types: map them to .js.
 const modules = path.join(__dirname, 'node_modules');
 const kubernetesModels = {
-  '^kubernetes-models/(.*)$': path.join(modules, 'kubernetes-models/$1.js'),
-  '^@kubernetes-models/apimachinery/(.*)$': path.join(modules, '@kubernetes-models/apimachinery/$1.js'),
+  '^@kubernetes-models/apimachinery/(?!package\\.json$)(.*)$': path.join(modules, '@kubernetes-models/apimachinery/$1.js'),
   '^@kubernetes-models/(base|validate)$': path.join(modules, '@kubernetes-models/$1/dist/index.js'),
 };
 

@@ -4,6 +4,7 @@ import { gatewayEdge } from '@trellis/gateway';
 import { governanceService } from '@trellis/governance';
 import type { EdgeDefinition, ServiceDefinition } from '@trellis/platform';
 import type { AnyPlugin } from '@trellis/plugin-sdk';
+import computeKubernetes from '@trellis/plugin-compute-kubernetes';
 import computeLocal from '@trellis/plugin-compute-local';
 import computeRay from '@trellis/plugin-compute-ray';
 import computeSlurm from '@trellis/plugin-compute-slurm';
@@ -22,9 +23,9 @@ export const SERVICES: readonly ServiceDefinition[] = [governanceService, tracki
 /**
  * Plugins built into the program, so the embedded defaults (artifacts on disk, audit checkpoints
  * signed with a local key, jobs as local processes) need no configuration, and a storage instance on
- * S3, a Slurm or a Ray cluster needs only its config.
+ * S3, a Slurm, Kubernetes or Ray cluster needs only its config.
  */
-export const BUILT_IN_PLUGINS: readonly AnyPlugin[] = [storageFs, storageS3, kmsLocal, computeLocal, computeSlurm, computeRay];
+export const BUILT_IN_PLUGINS: readonly AnyPlugin[] = [storageFs, storageS3, kmsLocal, computeLocal, computeKubernetes, computeSlurm, computeRay];
 
 /** The edges the standalone process serves in front of its services: the HTTP gateway. */
 export const EDGES: readonly EdgeDefinition[] = [gatewayEdge];

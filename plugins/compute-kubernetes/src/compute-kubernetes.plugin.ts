@@ -100,7 +100,7 @@ function kubeConfig(config: ComputeKubernetesConfig): KubeConfig {
   try {
     kc.loadFromString(config.kubeconfig);
   } catch (error) {
-    throw new TypeError(`kubeconfig: not a kubeconfig Kubernetes' client can read (${(error as Error).message})`);
+    throw new TypeError(`kubeconfig: not a kubeconfig Kubernetes' client can read (${(error as Error).message})`, { cause: error });
   }
   if (config.context !== undefined) {
     if (!kc.getContextObject(config.context)) throw new TypeError(`context: the kubeconfig has no context ${JSON.stringify(config.context)} (it has ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);

@@ -192,14 +192,14 @@ export class KubernetesComputeBackend implements ComputeBackend {
       job = await this.batch.createNamespacedJob({ namespace, body: manifest });
       this.jobs.offer(job);
     } catch (error) {
-      if (httpCode(error) !== 409) throw refused('Job', error);
+      if (httpCode(error) !== 409) throw new Error(refusal('Job', error), { cause: error });
       job = await this.batch.readNamespacedJob({ name, namespace });
       const existing = job.metadata?.annotations?.[KEY_ANNOTATION];
-      if (existing !== key) throw new Error(`Job ${name} exists in namespace ${namespace} for another idempotency key (${JSON.stringify(existing)}); it was not made by this submission`);
+      if (existing !== key) throw new Error(`Job ${name} exists in namespace ${namespace} for another idempotency key (${JSON.stringify(existing)}); it was not made by this submission`, { cause: error });
     }
     if (replicas > 1) {
       await this.core.createNamespacedService({ namespace, body: serviceManifest(job, this.config.masterPort) }).catch((error: unknown) => {
-        if (httpCode(error) !== 409) throw refused('Service', error);
+        if (httpCode(error) !== 409) throw new Error(refusal('Service', error), { cause: error });
       });
     }
     return { jobId: name };
@@ -269,12 +269,12 @@ function unless(code: number) {
   };
 }
 
-/** The API server's refusal as an Error that says what it refused and why (its Status message). */
-function refused(kind: string, error: unknown): Error {
+/** What the API server refused and why (its Status message), for an Error. */
+function refusal(kind: string, error: unknown): string {
   const body = (error as { body?: unknown }).body;
   const status = typeof body === 'string' ? safeJson(body) : body;
-  const message = (status as { message?: string } | undefined)?.message;
-  return message ? new Error(`Kubernetes refused the ${kind} (${httpCode(error)}): ${message}`) : (error as Error);
+  const message = (status as { message?: string } | undefined)?.message ?? (error as Error).message;
+  return `Kubernetes refused the ${kind} (${httpCode(error) ?? 'no HTTP status'}): ${message}`;
 }
 
 function safeJson(text: string): unknown {

@@ -124,13 +124,15 @@ export class ResourceCache<T extends KubernetesObject> {
   }
 
   private pause(): Promise<void> {
+    const signal = this.stop.signal;
     return new Promise((resolve) => {
-      const timer = setTimeout(done, this.retryDelayMs);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        signal.removeEventListener('abort', done);
         resolve();
-      }
-      this.stop.signal.addEventListener('abort', done, { once: true });
+      };
+      const timer = setTimeout(done, this.retryDelayMs);
+      signal.addEventListener('abort', done, { once: true });
     });
   }
 

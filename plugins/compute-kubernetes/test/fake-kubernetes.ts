@@ -38,7 +38,7 @@ export interface FakeKubernetes {
   services(namespace?: string): V1Service[];
   /** Closes every open watch stream, as an API server restart or a load balancer does. */
   dropWatches(): void;
-  /** Forgets the change history: watches resuming from an older resourceVersion get 410 Gone. */
+  /** Forgets the change history: watches resuming from any resourceVersion given out so far get 410 Gone. */
   compact(): void;
   /** In Kueue 'hold' mode: admits every queued Job. */
   admitQueued(): void;

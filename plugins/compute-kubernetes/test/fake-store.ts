@@ -73,9 +73,12 @@ export class FakeStore {
     return this.history.filter((event) => event.rv > since && event.resource === filter.resource && matches(event.object, filter));
   }
 
-  /** Forgets every change kept so far, as etcd's compaction does: older resourceVersions get 410 from now on. */
+  /**
+   * Forgets every change kept so far, as etcd's compaction does after other objects changed: a
+   * watch from any resourceVersion given out before gets 410 Gone from now on.
+   */
   compact(): void {
-    this.compactedThrough = this.rv;
+    this.compactedThrough = ++this.rv;
     this.history.length = 0;
   }
 

@@ -1,7 +1,17 @@
-import { Job } from 'kubernetes-models/batch/v1/Job';
-import { DeleteOptions } from '@kubernetes-models/apimachinery/apis/meta/v1/DeleteOptions';
-import { Service } from 'kubernetes-models/v1/Service';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { isQuantity, parseQuantity } from '../src/quantity';
+
+/** A kubernetes-models class: its `validate()` checks the object against Kubernetes' OpenAPI schema. */
+type Model = new (data: never) => { validate(): void };
+
+// kubernetes-models exports its files to `import` only; loading them by path works from CommonJS
+// too (Node's require of ES modules, jest's transform), which its package exports would refuse.
+const load = createRequire(__filename);
+const model = (pkg: string, file: string, name: string) => (load(join(dirname(load.resolve(`${pkg}/package.json`)), file)) as Record<string, Model>)[name];
+const Job = model('kubernetes-models', 'batch/v1/Job.js', 'Job');
+const Service = model('kubernetes-models', 'v1/Service.js', 'Service');
+const DeleteOptions = model('@kubernetes-models/apimachinery', 'apis/meta/v1/DeleteOptions.js', 'DeleteOptions');
 
 /** A body the fake refused, as the real API server would have (422 Invalid, 400 BadRequest). */
 export interface ValidationFailure {
