@@ -106,15 +106,18 @@ export class SupervisorWorker implements Worker {
         if (this.movedOff.delete(cluster)) await this.cancelOrphans([cluster]);
         continue;
       }
-      for (const attempt of byCluster.get(cluster) ?? []) {
-        this.movedOff.add(cluster);
-        this.logger.warn({ job: attempt.jobId, attempt: attempt.number, cluster }, 'moving an attempt off a cluster that stopped answering');
-        const outcome = await this.ledger.moveOff(attempt, reason);
-        if (outcome !== 'attempt-only') this.admission.wake([attempt.jobId]);
-        await this.cancelQuietly(attempt);
-        await this.release(attempt);
-      }
+      for (const attempt of byCluster.get(cluster) ?? []) await this.moveOff(attempt, reason);
     }
+  }
+
+  /** Moves one attempt off its cluster (see `moveOffSilentClusters`). */
+  private async moveOff(attempt: AttemptEntity, reason: string): Promise<void> {
+    this.movedOff.add(attempt.cluster);
+    this.logger.warn({ job: attempt.jobId, attempt: attempt.number, cluster: attempt.cluster }, 'moving an attempt off a cluster that stopped answering');
+    const outcome = await this.ledger.moveOff(attempt, reason);
+    if (outcome !== 'attempt-only') this.admission.wake([attempt.jobId]);
+    await this.cancelQuietly(attempt);
+    await this.release(attempt);
   }
 
   /** Cancels the attempt on its backend if the backend has it and answers; a failure is logged, the orphan scan cancels it later. */
@@ -212,7 +215,10 @@ export class SupervisorWorker implements Worker {
               armTimeout(startedAt);
               if (!wasRunning) await this.followRun(current.jobId);
             } else if (FINAL_JOB_STATES.includes(status.state)) {
-              await this.end(current, status);
+              // A cluster whose instance is deleted ends its jobs as it closes: that is a move, not a user's cancel.
+              const gone = status.state === 'cancelled' && current.stop === null ? await this.clusters.stoppedAnswering(current.cluster) : undefined;
+              if (gone && !this.clusters.names().includes(current.cluster)) await this.moveOff(current, gone);
+              else await this.end(current, status);
               return;
             }
           }

@@ -8,6 +8,8 @@ export interface MemoryCluster {
   backend: MemoryComputeBackend;
   /** While false, every call of the instance but `whyCannotRun` and `close` fails, as a backend out of reach does. */
   answering: boolean;
+  /** While false, `submit` fails as a backend out of reach does, though the cluster's health check passes. */
+  submitting: boolean;
 }
 
 /** The memory clusters of this process, by instance name (the latest instance of each name). */
@@ -29,7 +31,7 @@ export const memoryComputePlugin = definePlugin({
     const backend = new MemoryComputeBackend({
       capacity: { total: { cpus: config.cpus, memoryBytes: 32 * GiB, gpus: config.gpus ? { 'nvidia-h100': { count: config.gpus, memoryBytes: 80 * GiB } } : {} } },
     });
-    const cluster: MemoryCluster = { backend, answering: true };
+    const cluster: MemoryCluster = { backend, answering: true, submitting: true };
     memoryClusters.set(ctx.instanceName, cluster);
     const withoutImage = (job: JobSpec): JobSpec => (config.images && job.image !== undefined ? { ...job, image: undefined, command: job.command ?? [] } : job);
     const own: Partial<ComputeBackend> = {
@@ -44,7 +46,7 @@ export const memoryComputePlugin = definePlugin({
         const method = (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args);
         if (ALWAYS.has(property)) return method;
         return (...args: unknown[]) => {
-          if (!cluster.answering) throw new Error(`memory cluster ${ctx.instanceName} does not answer`);
+          if (!cluster.answering || (property === 'submit' && !cluster.submitting)) throw new Error(`memory cluster ${ctx.instanceName} does not answer`);
           return method(...args);
         };
       },
