@@ -8,6 +8,7 @@
 export { z } from 'zod';
 
 export * from './contracts';
+export { watchByPolling, watchStatus, type WatchStatusOptions } from './compute/watch-status';
 export { consoleLogger, noopLogger, type PluginContext, type PluginLogger } from './context';
 export { type AnyPlugin, definePlugin, isPlugin, parsePluginConfig, type Plugin } from './define-plugin';
 export * from './errors';
@@ -16,3 +17,4 @@ export { checkManifest, type ManifestProblem, PLUGIN_ID_PATTERN, type PluginLoad
 export { isSecretSchema, secret, SECRET_MARK, SECRET_REFERENCE_PREFIXES } from './secret';
 export { iterateObjects } from './storage/iterate-objects';
 export { compareKeys, validateObjectKey } from './storage/object-key';
+export { pause, raceAbort } from './waiting';
