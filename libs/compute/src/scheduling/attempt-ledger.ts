@@ -143,9 +143,11 @@ export class AttemptLedger {
       // An attempt that ended before its watch saw it run still ran: say so, so the job's events tell its whole story.
       if (job.state !== 'RUNNING' && status.startedAt) await publishJobEvent(this.outbox, tx, { ...job, state: 'RUNNING', reason: STATE_REASONS.running }, 'RUNNING', { actor: ACTOR, attempt: current.number });
       const release = { admittedAt: null, admittedRequest: null, borrowing: false, updatedAt: Date.now() };
-      const retriesLeft = retry && state === 'FAILED' && current.number <= job.spec.retries.max;
+      // Retries count failed attempts: one moved off a silent cluster before it ran, or preempted, is no failure of the job.
+      const failures = state === 'FAILED' ? (await this.jobs.attempts(attempt.jobId, tx)).filter((each) => each.state === 'FAILED').length : 0;
+      const retriesLeft = retry && state === 'FAILED' && failures <= job.spec.retries.max;
       if (retriesLeft) {
-        const backoffMs = job.spec.retries.backoffMs * 2 ** (current.number - 1);
+        const backoffMs = job.spec.retries.backoffMs * 2 ** (failures - 1);
         const retryReason = `retrying: attempt ${current.number} failed (${reason || `exit code ${status.exitCode}`}); attempt ${current.number + 1} after ${Math.round(backoffMs / 1000)} s`;
         const changes = { ...release, state: 'QUEUED' as const, reason: retryReason, notBefore: Date.now() + backoffMs };
         await this.jobs.update(tx, job.id, changes);
