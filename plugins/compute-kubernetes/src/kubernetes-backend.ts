@@ -125,8 +125,9 @@ export class KubernetesComputeBackend implements ComputeBackend {
       while (ORDER[last.state] < 2 && !signal.aborted) {
         await changes.next(signal);
         if (signal.aborted) return;
-        const job = this.jobs.get(jobId);
-        const now = job ? await this.statusOf(job) : this.cancelledStatus(jobId, 'cancelled: the Job was deleted');
+        // A Job deleted right after it ended (ttlSecondsAfterFinished: 0) ends the watch in that final state.
+        const job = this.jobs.get(jobId) ?? this.jobs.deleted(jobId);
+        const now = job && (isFinal(job) || this.jobs.get(jobId)) ? await this.statusOf(job) : { jobId, state: 'cancelled' as const, message: 'cancelled: the Job was deleted', finishedAt: new Date() };
         if (ORDER[now.state] <= ORDER[last.state]) continue;
         last = now;
         yield now;
@@ -187,6 +188,8 @@ export class KubernetesComputeBackend implements ComputeBackend {
     const name = jobName(key);
     if (this.cancelled.has(name)) return { jobId: name };
     const namespace = this.config.namespace;
+    // Watching before the first create, so even a Job that ends and is deleted at once is seen ending.
+    await Promise.all([this.jobs.ready(), this.pods.ready()]);
     let job: V1Job;
     try {
       job = await this.batch.createNamespacedJob({ namespace, body: manifest });
@@ -209,8 +212,9 @@ export class KubernetesComputeBackend implements ComputeBackend {
   private async find(jobId: string): Promise<V1Job | undefined> {
     if (!JOB_ID.test(jobId)) return undefined;
     await this.jobs.ready();
-    const cached = this.jobs.get(jobId);
-    if (cached) return cached;
+    // A Job deleted once it ended (ttlSecondsAfterFinished) keeps its final state while the cache remembers it.
+    const cached = this.jobs.get(jobId) ?? this.jobs.deleted(jobId);
+    if (cached && (this.jobs.get(jobId) || isFinal(cached))) return cached;
     try {
       const job = await this.batch.readNamespacedJob({ name: jobId, namespace: this.config.namespace });
       if (job.metadata?.labels?.['app.kubernetes.io/managed-by'] !== 'trellis') return undefined;
@@ -223,9 +227,9 @@ export class KubernetesComputeBackend implements ComputeBackend {
   }
 
   /** The status of a job this instance cancelled and so deleted; JobNotFoundError for any other missing job. */
-  private cancelledStatus(jobId: string, message = 'cancelled: the Job was deleted'): JobStatus {
+  private cancelledStatus(jobId: string): JobStatus {
     const at = this.cancelled.get(jobId);
-    if (at) return { jobId, state: 'cancelled', message, finishedAt: at };
+    if (at) return { jobId, state: 'cancelled', message: 'cancelled: the Job was deleted', finishedAt: at };
     throw new JobNotFoundError(jobId);
   }
 

@@ -17,6 +17,8 @@ export interface CacheSource<T extends KubernetesObject> {
  */
 export class ResourceCache<T extends KubernetesObject> {
   private readonly objects = new Map<string, T>();
+  /** The last state of objects deleted lately (a DELETED event's object), newest last. */
+  private readonly gone = new Map<string, T>();
   private readonly listeners = new Set<() => void>();
   private resourceVersion = '';
   private started?: Promise<void>;
@@ -29,6 +31,7 @@ export class ResourceCache<T extends KubernetesObject> {
     private readonly watcher: Watch,
     private readonly retryDelayMs: number,
     signal: AbortSignal,
+    private readonly keepDeleted = 10_000,
   ) {
     signal.addEventListener('abort', () => this.close(), { once: true });
   }
@@ -41,6 +44,11 @@ export class ResourceCache<T extends KubernetesObject> {
 
   get(name: string): T | undefined {
     return this.objects.get(name);
+  }
+
+  /** The last state of an object this cache saw deleted lately (the last `keepDeleted` deletions). */
+  deleted(name: string): T | undefined {
+    return this.gone.get(name);
   }
 
   values(): T[] {
@@ -110,8 +118,12 @@ export class ResourceCache<T extends KubernetesObject> {
         this.resourceVersion = object.metadata?.resourceVersion ?? this.resourceVersion;
         if (type === 'BOOKMARK') return;
         const name = object.metadata?.name ?? '';
-        if (type === 'DELETED') this.objects.delete(name);
-        else this.objects.set(name, object);
+        if (type === 'DELETED') {
+          this.objects.delete(name);
+          this.gone.delete(name);
+          this.gone.set(name, object);
+          if (this.gone.size > this.keepDeleted) this.gone.delete(this.gone.keys().next().value as string);
+        } else this.objects.set(name, object);
         this.changed();
       };
       this.watcher
