@@ -1,6 +1,6 @@
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobLogLine } from '@trellis/plugin-sdk';
+import { type JobLogLine, pause } from '@trellis/plugin-sdk';
 import { REPLICA_LOG } from './batch-script';
 
 /** How far a log file has been read: bytes, and the start of a line not yet ended (bytes: a newline never splits a UTF-8 character). */
@@ -64,18 +64,4 @@ function byReplica(a: string, b: string): number {
   const [, ra, ka] = REPLICA_LOG.exec(a) ?? [];
   const [, rb, kb] = REPLICA_LOG.exec(b) ?? [];
   return Number(ra) - Number(rb) || (ka ?? '').localeCompare(kb ?? '');
-}
-
-/** Waits `ms`, or less when `signal` aborts; never throws. */
-export function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

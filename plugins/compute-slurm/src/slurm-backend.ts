@@ -14,9 +14,10 @@ import {
   type LogOptions,
   type SubmitOptions,
   validateIdempotencyKey,
+  watchByPolling,
 } from '@trellis/plugin-sdk';
 import { batchScript } from './batch-script';
-import { jobLogLines, pause } from './job-logs';
+import { jobLogLines } from './job-logs';
 import { jobStatus } from './job-state';
 import type { SlurmClient, SlurmJob, SlurmNode, SlurmSubmission } from './slurm-client';
 
@@ -139,18 +140,7 @@ export class SlurmComputeBackend implements ComputeBackend {
   }
 
   async *watch(jobId: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<JobStatus> {
-    const signal = this.signalWith(options.signal);
-    let last: JobStatus['state'] | undefined;
-    for (;;) {
-      const status = await this.status(jobId);
-      if (status.state !== last) {
-        last = status.state;
-        yield status;
-      }
-      if (FINAL_JOB_STATES.includes(status.state) || signal.aborted) return;
-      await pause(this.options.pollIntervalMs, signal);
-      if (signal.aborted) return;
-    }
+    yield* watchByPolling(() => this.status(jobId), { intervalMs: this.options.pollIntervalMs, signal: this.signalWith(options.signal) });
   }
 
   async cancel(jobId: string): Promise<void> {
