@@ -12,8 +12,10 @@ import {
   type JobSummary,
   type ListJobsOptions,
   type LogOptions,
+  pause,
   type SubmitOptions,
   validateIdempotencyKey,
+  watchByPolling,
 } from '@trellis/plugin-sdk';
 import { GANG_DRIVER, GANG_VARIABLE, type Gang, logLine } from './gang-driver';
 import { jobStatus } from './job-state';
@@ -104,18 +106,7 @@ export class RayComputeBackend implements ComputeBackend {
   }
 
   async *watch(jobId: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<JobStatus> {
-    const signal = this.signalWith(options.signal);
-    let last: JobStatus['state'] | undefined;
-    for (;;) {
-      const status = await this.status(jobId);
-      if (status.state !== last) {
-        last = status.state;
-        yield status;
-      }
-      if (FINAL_JOB_STATES.includes(status.state) || signal.aborted) return;
-      await pause(this.options.pollIntervalMs, signal);
-      if (signal.aborted) return;
-    }
+    yield* watchByPolling(() => this.status(jobId), { intervalMs: this.options.pollIntervalMs, signal: this.signalWith(options.signal) });
   }
 
   async cancel(jobId: string): Promise<void> {
@@ -261,18 +252,4 @@ function isGang(job: RayJobDetails): boolean {
 /** `value` as one word of a POSIX shell (Ray runs the entrypoint with a shell). */
 function quote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-/** Waits `ms`, or less when `signal` aborts; never throws. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
