@@ -26,19 +26,6 @@ export class Changes {
   }
 }
 
-/** Resolves when `change` does or `signal` aborts, whichever is first. */
-export function untilAborted(change: Promise<void>, signal?: AbortSignal): Promise<void> {
-  if (!signal) return change;
-  return new Promise((resolve) => {
-    const stop = () => resolve();
-    signal.addEventListener('abort', stop, { once: true });
-    void change.then(() => {
-      signal.removeEventListener('abort', stop);
-      resolve();
-    });
-  });
-}
-
 /**
  * `run` made safe to call at any time: one run at a time, and a call during a run gets one more run
  * after it (shared by every such call), so no call misses what changed before it.

@@ -145,6 +145,32 @@ describe('compute-local process groups', () => {
   });
 });
 
+describe('compute-local watch', () => {
+  it('ends when its signal aborts while the caller holds the status of a job that keeps running', async () => {
+    const compute = await instance();
+    const jobId = await submit(compute, job('runs', 'sh', '-c', 'echo started; sleep 3600'));
+    await waitForLine(compute, jobId, /started/);
+    const controller = new AbortController();
+    const seen: string[] = [];
+    for await (const { state } of compute.watch(jobId, { signal: controller.signal })) {
+      seen.push(state);
+      controller.abort();
+    }
+    expect(seen).toEqual(['running']);
+  });
+
+  it('ends a watch of a running job when the instance closes', async () => {
+    const compute = await instance();
+    const jobId = await submit(compute, job('runs', 'sh', '-c', 'echo started; sleep 3600'));
+    await waitForLine(compute, jobId, /started/);
+    const watch = compute.watch(jobId)[Symbol.asyncIterator]();
+    expect((await watch.next()).value).toMatchObject({ jobId, state: 'running' });
+    const ended = watch.next();
+    await compute.close?.();
+    expect(await ended).toEqual({ done: true, value: undefined });
+  });
+});
+
 describe('compute-local after a restart', () => {
   /** Starts a host process that submits `spec` with `key` and prints the job id; resolves with both. */
   async function crashingHost(spec: JobSpec, key: string): Promise<{ host: ChildProcess; jobId: string }> {

@@ -13,10 +13,12 @@ import {
   type ListJobsOptions,
   type LogOptions,
   type PluginLogger,
+  raceAbort,
   type SubmitOptions,
   validateIdempotencyKey,
+  watchStatus,
 } from '@trellis/plugin-sdk';
-import { Changes, coalesced, untilAborted } from './changes';
+import { Changes, coalesced } from './changes';
 import { eligibleGpus, type Gpu, gpuPools, pickGpus } from './gpus';
 import { type FinalRecord, JobFiles, type JobRecord, type ReplicaFacts } from './job-files';
 import { LogFile } from './log-file';
@@ -69,7 +71,12 @@ export class LocalComputeBackend implements ComputeBackend {
   private readonly held = new Map<string, string>();
   private readonly schedule = coalesced(() => this.startWaiting());
   private timer?: NodeJS.Timeout;
-  private closed = false;
+  /** Aborted by `close`: watches end. */
+  private readonly closing = new AbortController();
+
+  private get closed(): boolean {
+    return this.closing.signal.aborted;
+  }
 
   private constructor(
     private readonly files: JobFiles,
@@ -159,17 +166,13 @@ export class LocalComputeBackend implements ComputeBackend {
 
   async *watch(jobId: string, { signal }: { signal?: AbortSignal } = {}): AsyncIterable<JobStatus> {
     const job = await this.load(jobId);
-    let last: string | undefined;
-    while (!signal?.aborted && !this.closed) {
-      const next = job.states.next;
-      const status = await job.refresh();
-      if (status.state !== last) {
-        last = status.state;
-        yield status;
-        if (isFinal(status)) return;
-      }
-      await untilAborted(next, signal);
-    }
+    // The change waited for is taken before each read, so that one during the read is not missed.
+    let change = Promise.resolve();
+    const read = () => {
+      change = job.states.next;
+      return job.refresh();
+    };
+    yield* watchStatus(read, { nextChange: () => change, signal: signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal });
   }
 
   async cancel(jobId: string): Promise<void> {
@@ -196,13 +199,13 @@ export class LocalComputeBackend implements ComputeBackend {
         if (final) yield* file.rest();
       }
       if (final || !follow || signal?.aborted || this.closed) return;
-      await untilAborted(next, signal);
+      await raceAbort(next, signal);
     }
   }
 
   /** Stops watching files and processes. Jobs keep running: a later instance takes them over. */
   async close(): Promise<void> {
-    this.closed = true;
+    this.closing.abort();
     clearInterval(this.timer);
     for (const job of this.jobs.values()) {
       job.watcher?.close();
