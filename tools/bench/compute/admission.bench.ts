@@ -7,9 +7,9 @@
 //   the admitted jobs (no preemption, no fair share, GPUs of any type ignored): the obvious O(n x m).
 // Kueue's published figure for context: about 43 workloads admitted per second.
 // Run: node tools/bench/run.cjs tools/bench/compute/admission.bench.ts (BENCH_NAIVE_ROUNDS=0 leaves naive out)
-import { cpus, loadavg } from 'node:os';
-import { admit, type AdmissionSnapshot, type AdmittedWorkload, type PendingWorkload } from '../../../libs/compute/src/admission';
+import { admit, type AdmissionSnapshot, type AdmittedWorkload } from '../../../libs/compute/src/admission';
 import { syntheticSnapshot } from '../../../libs/compute/src/admission/admission.scenario';
+import { byPriorityThenAge, floor, load, machine, median, summary, table, time, type Timing } from './pass-timing';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
 const NAIVE_ROUNDS = Number(process.env.BENCH_NAIVE_ROUNDS ?? 3);
@@ -17,13 +17,6 @@ const PENDING = Number(process.env.BENCH_PENDING ?? 10_000);
 const PROJECTS = Number(process.env.BENCH_PROJECTS ?? 50);
 const QUEUES = Number(process.env.BENCH_QUEUES ?? 5);
 const ADMITTED = Number(process.env.BENCH_ADMITTED ?? 2_000);
-
-const byPriorityThenAge = (a: PendingWorkload, b: PendingWorkload) =>
-  b.priority - a.priority || a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-
-function floor(snapshot: AdmissionSnapshot): number {
-  return [...snapshot.pending].sort(byPriorityThenAge).length;
-}
 
 function naive(snapshot: AdmissionSnapshot): number {
   const queues = new Map(snapshot.queues.map((queue) => [queue.id, queue]));
@@ -57,28 +50,10 @@ function naive(snapshot: AdmissionSnapshot): number {
   return admitted;
 }
 
-interface Timing {
-  wall: number;
-  cpu: number;
-}
-
-// CPU time (user + system, all threads of the process, GC included) next to wall time: on a
-// machine shared with other builds, wall time counts the waits for a core as well.
-function time(run: () => unknown): Timing {
-  const start = process.hrtime.bigint();
-  const cpuStart = process.cpuUsage();
-  run();
-  const { user, system } = process.cpuUsage(cpuStart);
-  return { wall: Number(process.hrtime.bigint() - start) / 1e6, cpu: (user + system) / 1000 };
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const ms = (value: number) => value.toFixed(1).padStart(8);
-
 function main(): void {
   const snapshot = syntheticSnapshot({ projects: PROJECTS, queues: QUEUES, admitted: ADMITTED, pending: PENDING, seed: 1 });
   const decisions = admit(snapshot);
-  console.log(`node ${process.version}, ${cpus().length} x ${cpus()[0]?.model}, load average at start ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(machine());
   console.log(
     `snapshot: ${snapshot.pending.length} pending, ${snapshot.admitted.length} admitted, ${snapshot.grants.length} projects on ${snapshot.queues.length} queues in 1 cohort; ` +
       `one pass admits ${decisions.admit.length}, preempts ${decisions.preempt.length}, keeps ${decisions.waiting.length} waiting`,
@@ -97,22 +72,13 @@ function main(): void {
     floors.push(time(() => floor(snapshot)));
     if (round < NAIVE_ROUNDS) naives.push(time(() => naive(snapshot)));
   }
-  const row = (name: string, timings: Timing[]) => {
-    const wall = timings.map((t) => t.wall);
-    const cpu = timings.map((t) => t.cpu);
-    return `${name.padEnd(13)}${ms(median(wall))} ${ms(Math.min(...wall))} ${ms(Math.max(...wall))} ${ms(median(cpu))} ${ms(Math.min(...cpu))}   ${timings.length}`;
-  };
-  console.log(`\nway          wall ms: median      min      max   cpu ms: median   min   rounds`);
-  console.log(row('admit()', passes));
-  console.log(row('floor (sort)', floors));
-  if (naives.length) console.log(row('naive', naives));
-  const pass = median(passes.map((t) => t.wall));
-  const cpu = median(passes.map((t) => t.cpu));
-  console.log(
-    `\nadmit() decides ${Math.round(snapshot.pending.length / (pass / 1000)).toLocaleString('en')} jobs/s by wall time, ${Math.round(snapshot.pending.length / (cpu / 1000)).toLocaleString('en')} by CPU time ` +
-      `(Kueue: about 43 workloads/s admitted); ${(pass / median(floors.map((t) => t.wall))).toFixed(1)}x the floor, ${naives.length ? `${(median(naives.map((t) => t.wall)) / pass).toFixed(0)}x faster than naive; ` : ''}` +
-      `load average at end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
-  );
+  table([
+    ['admit()', passes],
+    ['floor (sort)', floors],
+    ...(naives.length ? ([['naive', naives]] as [string, Timing[]][]) : []),
+  ]);
+  const naiveRatio = naives.length ? `; ${(median(naives.map((t) => t.wall)) / median(passes.map((t) => t.wall))).toFixed(0)}x faster than naive` : '';
+  console.log(`\n${summary(snapshot.pending.length, passes, floors)}${naiveRatio} (Kueue: about 43 workloads/s admitted); load average at end ${load()}`);
 }
 
 main();

@@ -61,7 +61,8 @@ const memoryCompute = definePlugin({ manifest: { kind: 'compute', id: 'compute-m
 
 const jobSpec = (index: number) => ({
   name: `train-${index}`,
-  command: ['python', 'train.py', '--epochs', '10'],
+  // A program the memory backend runs, so that jobs wait for quota alone.
+  command: ['echo', 'train.py', '--epochs', '10'],
   env: { LEARNING_RATE: '0.001', BATCH_SIZE: '64' },
   resources: { cpuMillis: 2000n, memoryBytes: 4n * 1024n ** 3n },
   retries: { maxRetries: 2 },

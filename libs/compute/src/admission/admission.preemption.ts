@@ -48,7 +48,9 @@ function victimsOn(
   removed.length = 0;
   let found = false;
   if (reclaiming) {
-    for (const entry of grant.cohort.admitted) {
+    const { admitted } = grant.cohort;
+    for (let k = 0; k < admitted.length; k++) {
+      const entry = admitted[k];
       if (reclaimWithinCohort === 'LOWER_PRIORITY' && entry.workload.priority >= workload.priority) break;
       if (entry.grant === grant || !eligible(rows, entry, row) || !borrowsAny(rows, entry.grant, row)) continue;
       release(rows, entry.grant, entry.cluster, entry.row);
@@ -57,7 +59,9 @@ function victimsOn(
     }
   }
   if (!found && withinQueue === 'LOWER_PRIORITY') {
-    for (const entry of grant.admitted) {
+    const { admitted } = grant;
+    for (let k = 0; k < admitted.length; k++) {
+      const entry = admitted[k];
       if (entry.workload.priority >= workload.priority) break;
       if (!eligible(rows, entry, row)) continue;
       release(rows, entry.grant, entry.cluster, entry.row);

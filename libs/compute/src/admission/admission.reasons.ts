@@ -8,7 +8,7 @@ import type { AdmittedWorkload, PendingWorkload } from './admission.types';
 const GiB = 1024 ** 3;
 
 /** At most this many clusters are named in one text; the rest are counted. */
-const NAMED_CLUSTERS = 5;
+export const NAMED_CLUSTERS = 5;
 
 /** The amount in the resource's unit, without the unit. */
 function number(resource: string, amount: number): string {
@@ -70,28 +70,32 @@ export function oneClusterText(cluster: ClusterState, i: number, total: boolean,
 }
 
 /**
- * Why each cluster of the queue in `among` (bits by position) cannot take the row now, in the
- * queue's order: `k8s-a has 6/8 gpu/nvidia-h100 free, hpc has 4 gpu/nvidia-h100 in all, ray is
- * not answering, slurm cannot run it`; `eligible` are those whose backend can run the job. Past
- * tense for placement texts.
+ * Why the cluster cannot take the row now: `k8s-a has 6/8 gpu/nvidia-h100 free`, `hpc has 4
+ * gpu/nvidia-h100 in all`, `ray is not answering`, `slurm cannot run it` (not `eligible`), or
+ * `has room`. Past tense for placement texts.
  */
-export function clusterLacks(rows: Rows, row: number, queue: QueueState, among: number, eligible: number, resources: readonly string[], past = false): string {
+export function lackPhrase(rows: Rows, row: number, cluster: ClusterState, eligible: boolean, resources: readonly string[], past = false): string {
+  const name = cluster.cluster.name;
+  if (!eligible) return `${name} ${past ? 'could not' : 'cannot'} run it`;
+  if (!cluster.healthy) return `${name} ${past ? 'was' : 'is'} not answering`;
   const has = past ? 'had' : 'has';
+  const total = tooBigFor(rows, cluster, row);
+  const i = total >= 0 ? total : shortOn(rows, cluster, row);
+  if (i < 0) return `${name} ${has} room`;
+  const resource = resources[i];
+  const capacity = cluster.capacity[i];
+  if (total >= 0) return `${name} ${has} ${quantity(resource, capacity)} in all`;
+  return `${name} ${has} ${number(resource, Math.max(0, capacity - cluster.usage[i]))}/${quantity(resource, capacity)} free`;
+}
+
+/** The clusters of the queue in `among` (bits by position), in the queue's order, each with its `lackPhrase`; at most NAMED_CLUSTERS named. */
+export function clusterLacks(rows: Rows, row: number, queue: QueueState, among: number, eligible: number, resources: readonly string[], past = false): string {
   const parts: string[] = [];
   let more = 0;
   queue.clusters.forEach((cluster, k) => {
     if (!(among & (1 << k))) return;
-    if (parts.length === NAMED_CLUSTERS) return void more++;
-    const name = cluster.cluster.name;
-    if (!(eligible & (1 << k))) return void parts.push(`${name} ${past ? 'could not' : 'cannot'} run it`);
-    if (!cluster.healthy) return void parts.push(`${name} ${past ? 'was' : 'is'} not answering`);
-    const total = tooBigFor(rows, cluster, row);
-    const i = total >= 0 ? total : shortOn(rows, cluster, row);
-    if (i < 0) return void parts.push(`${name} ${has} room`);
-    const resource = resources[i];
-    const capacity = cluster.capacity[i];
-    if (total >= 0) parts.push(`${name} ${has} ${quantity(resource, capacity)} in all`);
-    else parts.push(`${name} ${has} ${number(resource, Math.max(0, capacity - cluster.usage[i]))}/${quantity(resource, capacity)} free`);
+    if (parts.length === NAMED_CLUSTERS) more++;
+    else parts.push(lackPhrase(rows, row, cluster, (eligible & (1 << k)) !== 0, resources, past));
   });
   return more ? `${parts.join(', ')} and ${more} more` : parts.join(', ');
 }

@@ -1,4 +1,4 @@
-import type { AdmissionGrant, AdmissionQueue, AdmissionSnapshot, AdmittedWorkload, PendingWorkload, ResourceQuota } from './admission.types';
+import type { AdmissionCluster, AdmissionGrant, AdmissionQueue, AdmissionSnapshot, AdmittedWorkload, PendingWorkload, ResourceQuota, Resources } from './admission.types';
 
 /** How big a synthetic snapshot to make. */
 export interface ScenarioSize {
@@ -96,6 +96,113 @@ export function syntheticSnapshot(size: ScenarioSize): AdmissionSnapshot {
     admitted,
     pending,
   };
+}
+
+/** How big a synthetic snapshot of queues across clusters to make. */
+export interface PlacementSize {
+  projects: number;
+  /** At most this many admitted jobs: fewer where clusters (85%) and quotas (150%) stop them first. */
+  admitted: number;
+  pending: number;
+  seed: number;
+}
+
+const TiB = 1024 * GiB;
+const L4 = 'gpu/nvidia-l4';
+
+/**
+ * A synthetic snapshot across 6 clusters of mixed kinds, the same for the same size and seed: two
+ * GPU clusters (H100s, A100s), two CPU-only ones, two mixed (H100 + L4, A100 + L4), different cost
+ * weights; three queues in one cohort, one per placement policy (gpu: FIRST_FIT over the GPU and
+ * mixed clusters; cpu: LEAST_LOADED over the CPU and mixed ones; batch: CHEAPEST over all six); one
+ * grant per project with nominal quotas; admitted jobs placed first-fit; pending jobs of three
+ * priorities, gangs of 1 to 8, some asking for any GPU type (some with a memory floor), a sixth
+ * that the small local cluster cannot run and some that only the Slurm clusters can.
+ */
+export function placementSnapshot(size: PlacementSize): AdmissionSnapshot {
+  const random = seeded(size.seed);
+  const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
+  const gpus = (types: Record<string, number>) => Object.fromEntries(Object.entries(types).map(([type, memory]) => [type, memory * GiB]));
+  const clusters: AdmissionCluster[] = [
+    { id: 'k8s-h100', name: 'k8s-h100', capacity: { cpu: 1_024_000, memory: 8 * TiB, [H100]: 128 }, gpuMemoryBytes: gpus({ 'nvidia-h100': 80 }) },
+    { id: 'slurm-a100', name: 'slurm-a100', capacity: { cpu: 512_000, memory: 4 * TiB, [A100]: 64 }, gpuMemoryBytes: gpus({ 'nvidia-a100': 40 }) },
+    { id: 'slurm-cpu', name: 'slurm-cpu', capacity: { cpu: 4_096_000, memory: 16 * TiB }, gpuMemoryBytes: {} },
+    { id: 'ray-cpu', name: 'ray-cpu', capacity: { cpu: 2_048_000, memory: 8 * TiB }, gpuMemoryBytes: {} },
+    { id: 'k8s-mixed', name: 'k8s-mixed', capacity: { cpu: 1_024_000, memory: 8 * TiB, [H100]: 16, [L4]: 64 }, gpuMemoryBytes: gpus({ 'nvidia-h100': 80, 'nvidia-l4': 24 }) },
+    { id: 'local-mixed', name: 'local-mixed', capacity: { cpu: 256_000, memory: 2 * TiB, [A100]: 8, [L4]: 16 }, gpuMemoryBytes: gpus({ 'nvidia-a100': 40, 'nvidia-l4': 24 }) },
+  ];
+  const weights: Record<string, number> = { 'k8s-h100': 3, 'slurm-a100': 2, 'slurm-cpu': 1, 'ray-cpu': 0.5, 'k8s-mixed': 1.5, 'local-mixed': 1 };
+  const preemption = { reclaimWithinCohort: 'LOWER_PRIORITY', withinQueue: 'LOWER_PRIORITY' } as const;
+  const queue = (id: string, placement: AdmissionQueue['placement'], ids: string[]): AdmissionQueue => ({
+    id,
+    name: id,
+    clusters: ids.map((clusterId) => ({ clusterId, costWeight: weights[clusterId] })),
+    placement,
+    cohort: 'org',
+    preemption,
+  });
+  const queues = [
+    queue('gpu', 'FIRST_FIT', ['k8s-h100', 'slurm-a100', 'k8s-mixed', 'local-mixed']),
+    queue('cpu', 'LEAST_LOADED', ['slurm-cpu', 'ray-cpu', 'k8s-mixed', 'local-mixed']),
+    queue('batch', 'CHEAPEST', ['ray-cpu', 'slurm-cpu', 'local-mixed', 'k8s-mixed', 'slurm-a100', 'k8s-h100']),
+  ];
+  const total: Record<string, number> = {};
+  for (const cluster of clusters) for (const [name, amount] of Object.entries(cluster.capacity)) total[name] = (total[name] ?? 0) + amount;
+  const nominal = (name: string) => Math.floor(total[name] / size.projects);
+  const grants: AdmissionGrant[] = Array.from({ length: size.projects }, (_, p) => {
+    const quota = (amount: number): ResourceQuota => ({ nominal: amount, ...(p % 3 === 0 ? { borrowingLimit: amount } : {}) });
+    const quotas = Object.fromEntries(Object.keys(total).map((name) => [name, quota(nominal(name))]));
+    return { queueId: queues[p % queues.length].id, projectId: `project-${p}`, projectName: `team-${p}`, quotas };
+  });
+  const workload = (id: string) => {
+    const project = Math.floor(random() * size.projects);
+    const queueId = queues[project % queues.length].id;
+    const gpu = queueId === 'gpu' || (queueId === 'batch' && random() < 0.3);
+    const type = queueId === 'gpu' ? pick([H100, H100, A100, L4]) : L4;
+    const request: Resources = {
+      cpu: pick(gpu ? [4000, 8000] : [1000, 4000, 16_000]),
+      memory: pick(gpu ? [32, 64] : [4, 16, 64]) * GiB,
+      ...(gpu ? { [type]: pick([1, 2, 4, 8]) } : {}),
+    };
+    return { id, queueId, projectId: `project-${project}`, priority: pick([0, 100, 100, 100, 1000]), replicas: pick([1, 1, 2, 4, 8]), request };
+  };
+  // Admitted jobs, placed first-fit on their queue's clusters while those stay under 85% and the project under 150% of its quota.
+  const onCluster = new Map(clusters.map((cluster) => [cluster.id, {} as Record<string, number>]));
+  const byProject = new Map<string, Record<string, number>>();
+  const admitted: AdmittedWorkload[] = [];
+  const fits = (used: Record<string, number>, request: Resources, replicas: number, limit: (name: string) => number) =>
+    Object.entries(request).every(([name, each]) => (used[name] ?? 0) + each * replicas <= limit(name));
+  const add = (used: Record<string, number>, request: Resources, replicas: number) => {
+    for (const [name, each] of Object.entries(request)) used[name] = (used[name] ?? 0) + each * replicas;
+  };
+  for (let n = 0; admitted.length < size.admitted && n < size.admitted * 4; n++) {
+    const job = workload(`run-${n}`);
+    const mine = byProject.get(job.projectId) ?? {};
+    if (!fits(mine, job.request, job.replicas, (name) => 1.5 * nominal(name))) continue;
+    const queueClusters = (queues.find((q) => q.id === job.queueId) as AdmissionQueue).clusters;
+    const target = queueClusters
+      .map(({ clusterId }) => clusters.find((c) => c.id === clusterId) as AdmissionCluster)
+      .find((cluster) => fits(onCluster.get(cluster.id) ?? {}, job.request, job.replicas, (name) => 0.85 * (cluster.capacity[name] ?? 0)));
+    if (!target) continue;
+    add(onCluster.get(target.id) ?? {}, job.request, job.replicas);
+    add(mine, job.request, job.replicas);
+    byProject.set(job.projectId, mine);
+    admitted.push({ ...job, admittedAt: n, clusterId: target.id });
+  }
+  const pending: PendingWorkload[] = Array.from({ length: size.pending }, (_, n) => {
+    const { request, ...rest } = workload(`job-${n}`);
+    const createdAt = size.admitted + Math.floor(random() * 1_000_000);
+    const ids = (queues.find((q) => q.id === rest.queueId) as AdmissionQueue).clusters.map((c) => c.clusterId);
+    const clusterIds = n % 6 === 0 ? ids.filter((id) => id !== 'local-mixed') : n % 20 === 1 ? ids.filter((id) => id.startsWith('slurm-')) : undefined;
+    const gpuName = Object.keys(request).find((name) => name.startsWith('gpu/'));
+    if (n % 5 === 0 && gpuName) {
+      const { [gpuName]: count, ...untyped } = request;
+      const minMemoryBytes = n % 10 === 0 ? 48 * GiB : undefined;
+      return { ...rest, createdAt, request: untyped, anyGpu: { count, ...(minMemoryBytes ? { minMemoryBytes } : {}) }, ...(clusterIds ? { clusterIds } : {}) };
+    }
+    return { ...rest, createdAt, request, ...(clusterIds ? { clusterIds } : {}) };
+  });
+  return { clusters, queues, grants, admitted, pending };
 }
 
 // A linear congruential generator (Numerical Recipes' constants): plenty for a scenario, no dependency.

@@ -116,8 +116,6 @@ export interface ClusterState {
   healthy: boolean;
   capacity: number[];
   usage: number[];
-  /** Counts changes to the cluster's usage. */
-  version: number;
   /** GPU types, by name. */
   gpuTypes: string[];
 }
@@ -153,8 +151,6 @@ export interface CohortState {
   grants: GrantState[];
   /** Σ lendable nominal (min(lendingLimit, nominal)) over the cohort's grants. */
   poolCapacity: number[];
-  /** Counts changes to the cohort's usage, so texts about it can be reused until it changes. */
-  version: number;
   /** Σ over grants of what each uses beyond its unlendable part. */
   poolUsage: number[];
   /** Σ nominal over the cohort's grants: the denominator of dominant shares. */
@@ -222,31 +218,43 @@ export const compareIds = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
  */
 export function inAdmissionOrder(pending: readonly PendingWorkload[]): PendingWorkload[] {
   const n = pending.length;
-  const ranks = new Map<number, number>();
+  // Each job's fields are read once: the jobs come in many shapes, so every read is a slow one.
+  const priority = new Float64Array(n);
+  const createdAt = new Float64Array(n);
+  const seen = new Set<number>();
   let first = Infinity;
   let last = -Infinity;
-  for (const job of pending) {
-    if (!ranks.has(job.priority)) ranks.set(job.priority, 0);
-    if (job.createdAt < first) first = job.createdAt;
-    if (job.createdAt > last) last = job.createdAt;
-  }
-  const span = last - first + 1;
-  const keyed = n > 1 && ranks.size * span * n < 2 ** 52 && pending.every((job) => Number.isInteger(job.createdAt) && Number.isFinite(job.priority));
-  if (!keyed) return [...pending].sort(byAdmissionOrder);
-  [...ranks.keys()].sort((a, b) => b - a).forEach((priority, rank) => ranks.set(priority, rank));
-  const keys = new Float64Array(n);
+  let integral = true;
   for (let k = 0; k < n; k++) {
     const job = pending[k];
-    keys[k] = ((ranks.get(job.priority) as number) * span + (job.createdAt - first)) * n + k;
+    const p = (priority[k] = job.priority);
+    const at = (createdAt[k] = job.createdAt);
+    seen.add(p);
+    if (at < first) first = at;
+    if (at > last) last = at;
+    if (!Number.isInteger(at) || !Number.isFinite(p)) integral = false;
+  }
+  const span = last - first + 1;
+  if (n < 2 || !integral || seen.size * span * n >= 2 ** 52) return [...pending].sort(byAdmissionOrder);
+  const priorities = [...seen].sort((a, b) => b - a);
+  const ranks = new Map(priorities.map((p, rank) => [p, rank]));
+  const keys = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const rank = priorities.length <= 8 ? priorities.indexOf(priority[k]) : (ranks.get(priority[k]) as number);
+    keys[k] = (rank * span + (createdAt[k] - first)) * n + k;
   }
   keys.sort();
   const ordered = new Array<PendingWorkload>(n);
   let runStart = 0;
+  let previous = -1;
   for (let k = 0; k < n; k++) {
-    ordered[k] = pending[keys[k] % n];
-    if (k > 0 && Math.floor(keys[k] / n) !== Math.floor(keys[k - 1] / n)) {
+    const key = keys[k];
+    const group = Math.floor(key / n);
+    ordered[k] = pending[key - group * n];
+    if (group !== previous) {
       if (k - runStart > 1) sortRun(ordered, runStart, k);
       runStart = k;
+      previous = group;
     }
   }
   if (n - runStart > 1) sortRun(ordered, runStart, n);
@@ -264,12 +272,16 @@ export function buildPassState(snapshot: AdmissionSnapshot): PassState {
   const resources = resourceNames(snapshot);
   const resourceIndex = new Map(resources.map((name, i) => [name, i]));
   const vector = (amounts: Resources | undefined) => resources.map((name) => amounts?.[name] ?? 0);
-  const rows = new Rows(resources.length, snapshot.pending.length + snapshot.admitted.length + 16);
+  // A job asking for GPUs of any type takes a row per type it may get.
+  const gpuTypes = new Set(snapshot.clusters.flatMap((cluster) => Object.keys(cluster.gpuMemoryBytes))).size;
+  let anyGpu = 0;
+  for (const job of snapshot.pending) if (job.anyGpu) anyGpu++;
+  const rows = new Rows(resources.length, snapshot.pending.length + snapshot.admitted.length + anyGpu * Math.max(0, gpuTypes - 1) + 16);
 
   const clusters = new Map<string, ClusterState>();
   for (const cluster of snapshot.clusters) {
     const gpuTypes = Object.keys(cluster.gpuMemoryBytes).sort(compareIds);
-    clusters.set(cluster.id, { cluster, healthy: cluster.healthy !== false, capacity: vector(cluster.capacity), usage: vector(undefined), version: 0, gpuTypes });
+    clusters.set(cluster.id, { cluster, healthy: cluster.healthy !== false, capacity: vector(cluster.capacity), usage: vector(undefined), gpuTypes });
   }
   const queues = new Map(snapshot.queues.map((queue) => [queue.id, queue]));
   const queueStates = new Map<string, QueueState | undefined>();
@@ -290,7 +302,7 @@ export function buildPassState(snapshot: AdmissionSnapshot): PassState {
     let cohort = cohortsByName.get(cohortName);
     if (!cohort) {
       const label = queue.cohort ? `cohort ${queue.cohort}` : `queue ${queue.name} (no cohort)`;
-      cohort = { label, grants: [], poolCapacity: vector(undefined), version: 0, poolUsage: vector(undefined), nominalTotal: vector(undefined), admitted: [] };
+      cohort = { label, grants: [], poolCapacity: vector(undefined), poolUsage: vector(undefined), nominalTotal: vector(undefined), admitted: [] };
       cohortsByName.set(cohortName, cohort);
     }
     const nominal = vector(undefined);
@@ -375,7 +387,6 @@ function account(rows: Rows, grant: GrantState, cluster: ClusterState | undefine
   const { usage, guaranteed, cohort } = grant;
   const { amount, width } = rows;
   const base = row * width;
-  cohort.version++;
   for (let i = 0; i < width; i++) {
     const change = amount[base + i];
     if (change === 0) continue;
@@ -384,10 +395,7 @@ function account(rows: Rows, grant: GrantState, cluster: ClusterState | undefine
     usage[i] = after;
     cohort.poolUsage[i] += pooled(after, guaranteed[i]) - pooled(before, guaranteed[i]);
   }
-  if (cluster) {
-    cluster.version++;
-    addTo(cluster.usage, rows, row, sign);
-  }
+  if (cluster) addTo(cluster.usage, rows, row, sign);
 }
 
 export const take = (rows: Rows, grant: GrantState, cluster: ClusterState | undefined, row: number) => account(rows, grant, cluster, row, 1);
@@ -487,13 +495,6 @@ export function bigEnoughClusters(rows: Rows, queue: QueueState, row: number, ma
   const { clusters } = queue;
   for (let k = 0; k < clusters.length; k++) if (mask & (1 << k) && tooBigFor(rows, clusters[k], row) < 0) fits |= 1 << k;
   return fits;
-}
-
-/** Sums the versions of the queue's clusters: changes whenever the usage of any of them changes. */
-export function clustersVersion(queue: QueueState): number {
-  let version = 0;
-  for (const cluster of queue.clusters) version += cluster.version;
-  return version;
 }
 
 function resourceNames(snapshot: AdmissionSnapshot): string[] {

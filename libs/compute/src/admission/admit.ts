@@ -2,8 +2,10 @@ import { Heap } from './admission.heap';
 import { pick, placementText, preemptionPlacementText } from './admission.placement';
 import { findVictims } from './admission.preemption';
 import {
+  NAMED_CLUSTERS,
   clusterLacks,
   gangText,
+  lackPhrase,
   needsText,
   noGpuTypeReason,
   oneClusterText,
@@ -18,8 +20,6 @@ import {
   SHORT,
   bigEnoughClusters,
   buildPassState,
-  byAdmissionOrder,
-  clustersVersion,
   dominantShare,
   gpuOptions,
   grantOf,
@@ -46,6 +46,8 @@ interface Candidate {
   variants: number;
   /** The queue's clusters (bits by position) whose backend can run it. */
   eligible: number;
+  /** Its place in the admission order. */
+  order: number;
 }
 
 /**
@@ -60,7 +62,8 @@ interface Candidate {
  */
 export function admit(snapshot: AdmissionSnapshot): AdmissionDecisions {
   const pass = new AdmissionPass(buildPassState(snapshot));
-  for (const workload of inAdmissionOrder(snapshot.pending)) pass.consider(workload);
+  const ordered = inAdmissionOrder(snapshot.pending);
+  for (let order = 0; order < ordered.length; order++) pass.consider(ordered[order], order);
   for (const cohort of pass.state.cohorts) pass.shareIdleQuota(cohort);
   return { admit: pass.admitted, preempt: pass.preempted, waiting: pass.waiting };
 }
@@ -76,7 +79,8 @@ class AdmissionPass {
   // Waiting reasons: every distinct text once (by note, situation, shape), and situations while they hold.
   private readonly texts = new Map<string, Map<string, Map<number, string>>>();
   private readonly memo = new Memo();
-  private readonly queueTexts = new Map<QueueState, Versioned>();
+  private readonly phrases = new Memo();
+  private readonly lackLists = new Map<QueueState, [PhraseNode, PhraseNode]>();
   // A job that found no victims tells the same for a later job of its grant with the same resources,
   // at most its priority, at least its amounts and no more clusters to go to (it has fewer candidates
   // and needs more), until a preemption releases quota: in between usage only grows.
@@ -87,8 +91,8 @@ class AdmissionPass {
   constructor(readonly state: PassState) {}
 
   /** Admits the job if it fits within its grant's nominal quota (preempting if need be), queues it to borrow, or says why it waits. */
-  consider(workload: PendingWorkload): void {
-    const candidate = this.candidate(workload);
+  consider(workload: PendingWorkload, order: number): void {
+    const candidate = this.candidate(workload, order);
     if (!candidate) return;
     const { rows } = this.state;
     let nominal = -1;
@@ -122,7 +126,7 @@ class AdmissionPass {
   }
 
   /** The job with its grant and rows, or undefined once it is decided as waiting. */
-  private candidate(workload: PendingWorkload): Candidate | undefined {
+  private candidate(workload: PendingWorkload, order: number): Candidate | undefined {
     const { state } = this;
     const grant = grantOf(state, workload.queueId, workload.projectId);
     if (!grant) {
@@ -149,7 +153,7 @@ class AdmissionPass {
     const first = rows.count;
     if (!workload.anyGpu?.count) {
       rows.add(workload.request, workload.replicas, resourceIndex, usable);
-      return { workload, grant, row: first, variants: 1, eligible };
+      return { workload, grant, row: first, variants: 1, eligible, order };
     }
     const { count, minMemoryBytes = 0 } = workload.anyGpu;
     for (const option of gpuOptions(queue, minMemoryBytes, resourceIndex)) {
@@ -159,7 +163,7 @@ class AdmissionPass {
       this.wait(workload, noGpuTypeReason(queue, usable, count, workload.anyGpu.minMemoryBytes));
       return undefined;
     }
-    return { workload, grant, row: first, variants: rows.count - first, eligible };
+    return { workload, grant, row: first, variants: rows.count - first, eligible, order };
   }
 
   /** Admits the job as `row` on the cluster its queue's policy picks, if its quota allows and one has room. */
@@ -228,7 +232,8 @@ class AdmissionPass {
     if (!failures) return false;
     const { amount, width } = rows;
     const clusters = rows.clusters[row];
-    for (const failure of failures) {
+    for (let f = 0; f < failures.length; f++) {
+      const failure = failures[f];
       if (failure.mayReclaim !== mayReclaim || rows.mask[failure.row] !== rows.mask[row] || failure.priority < priority || clusters & ~failure.clusters) continue;
       let dominated = true;
       for (let i = 0; i < width && dominated; i++) dominated = amount[failure.row * width + i] <= amount[row * width + i];
@@ -311,32 +316,46 @@ class AdmissionPass {
     return text;
   }
 
-  /** What each cluster of a queue of several lacks for the row (too small for it at all, or without room now). */
+  /**
+   * What each cluster of a queue of several lacks for the row (too small for it at all, or without
+   * room now): one string per distinct list of cluster phrases, found by walking the phrases.
+   */
   private clustersSituation(candidate: Candidate, row: number, free: boolean): string {
-    const { rows, resources } = this.state;
     const queue = candidate.grant.queue;
-    const n = queue.clusters.length;
-    const key = ((rows.shape(row) * 2 ** n + rows.clusters[row]) * 2 ** n + candidate.eligible) * 2 + (free ? 1 : 0);
-    const texts = this.versioned(this.queueTexts, queue, clustersVersion(queue));
-    const slot = Number.isSafeInteger(key) ? key : -1;
-    let text = texts[slot];
-    if (text === undefined) {
-      const lacks = clusterLacks(rows, row, queue, queue.all, candidate.eligible, resources);
-      text = free ? `; no cluster of queue ${queue.queue.name} has the whole gang free: ${lacks}` : `; no cluster of queue ${queue.queue.name} is big enough: ${lacks}`;
-      if (slot >= 0) texts[slot] = text;
+    let roots = this.lackLists.get(queue);
+    if (!roots) this.lackLists.set(queue, (roots = [{ next: new Map() }, { next: new Map() }]));
+    let node = roots[free ? 1 : 0];
+    const named = Math.min(queue.clusters.length, NAMED_CLUSTERS);
+    for (let k = 0; k < named; k++) {
+      const phrase = this.lackPhrase(queue.clusters[k], row, (candidate.eligible & (1 << k)) !== 0);
+      let next = node.next.get(phrase);
+      if (!next) node.next.set(phrase, (next = { next: new Map() }));
+      node = next;
     }
-    return text;
+    if (node.text === undefined) {
+      const lacks = clusterLacks(this.state.rows, row, queue, queue.all, candidate.eligible, this.state.resources);
+      node.text = `; no cluster of queue ${queue.queue.name} ${free ? 'has the whole gang free' : 'is big enough'}: ${lacks}`;
+    }
+    return node.text;
   }
 
-  /** The texts kept for `owner` while its version is `version`; emptied when it changed. */
-  private versioned<K>(cache: Map<K, Versioned>, owner: K, version: number): Versioned['texts'] {
-    let entry = cache.get(owner);
-    if (!entry) cache.set(owner, (entry = { version, texts: [] }));
-    else if (entry.version !== version) {
-      entry.version = version;
-      entry.texts = [];
+  /** The cluster's `lackPhrase` for the row: built once per distinct thing it says. */
+  private lackPhrase(cluster: ClusterState, row: number, eligible: boolean): string {
+    const { rows, resources } = this.state;
+    let slot = -3;
+    let value = 0;
+    if (!eligible) slot = -1;
+    else if (!cluster.healthy) slot = -2;
+    else {
+      const total = tooBigFor(rows, cluster, row);
+      const i = total >= 0 ? total : shortOn(rows, cluster, row);
+      if (i >= 0) slot = i * 2 + (total >= 0 ? 1 : 0);
+      if (i >= 0 && total < 0) value = cluster.capacity[i] - cluster.usage[i];
     }
-    return entry.texts;
+    const texts = this.phrases.leaf(cluster, slot, 0);
+    let text = texts.get(value);
+    if (text === undefined) texts.set(value, (text = lackPhrase(rows, row, cluster, eligible, resources)));
+    return text;
   }
 
   private wait(workload: PendingWorkload, reason: string): void {
@@ -361,10 +380,10 @@ class AdmissionPass {
 
 const KINDS: readonly QuotaSituation[] = ['borrowing-limit', 'cohort', 'cohort-lent'];
 
-/** Texts by slot, valid while their owner's version is `version`. */
-interface Versioned {
-  version: number;
-  texts: (string | undefined)[];
+/** A step in the lists of cluster phrases: the list so far, and its text once built. */
+interface PhraseNode {
+  next: Map<string, PhraseNode>;
+  text?: string;
 }
 
 /** Texts by their owner and the numbers they show (nested maps): each distinct text is built once. */
@@ -399,9 +418,8 @@ interface Turn {
   share: number;
 }
 
-/** Lowest dominant share first; then the jobs' admission order; then the grant's order. */
+/** Lowest dominant share first; then the jobs' admission order. */
 function beforeTurn(a: Turn, b: Turn): boolean {
   if (a.share !== b.share) return a.share < b.share;
-  const order = byAdmissionOrder(a.queue[a.position].workload, b.queue[b.position].workload);
-  return order < 0 || (order === 0 && a.queue[0].grant.order < b.queue[0].grant.order);
+  return a.queue[a.position].order < b.queue[b.position].order;
 }
