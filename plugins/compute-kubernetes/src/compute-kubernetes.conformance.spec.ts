@@ -24,4 +24,5 @@ describeComputeConformance('compute-kubernetes (fake API server)', () => createP
   succeeding: (line) => job('succeeds', 'echo', line),
   failing: () => job('fails', 'sh', '-c', 'exit 3'),
   running: () => job('runs', 'sleep', '3600'),
+  unrunnable: () => ({ name: 'no-image', command: ['echo', 'no image'], resources }),
 });
