@@ -84,8 +84,8 @@ export class AdmissionWorker implements Worker {
       decided = await this.decide(this.pendingJobs.due(now));
     }
     if (!decided) return { admit: [], preempt: [], waiting: [] };
-    const { decisions, waiting, pending, queues } = decided;
-    const admitted = await this.apply({ ...decisions, waiting }, pending, queues, now);
+    const { decisions, waiting, pending } = decided;
+    const admitted = await this.apply({ ...decisions, waiting }, pending, now);
     for (const { workloadId, reason } of waiting) {
       const job = pending.get(workloadId);
       if (job) job.reason = reason;
@@ -121,7 +121,7 @@ export class AdmissionWorker implements Worker {
       ...unrunnable,
       ...withoutGrant.map((job) => ({ workloadId: job.id, reason: `waiting: project ${job.projectId} has no grant on queue ${job.queue}; an org admin gives one with SetGrant` })),
     ];
-    return { decisions, waiting, pending: new Map(due.map((job) => [job.id, job])), queues };
+    return { decisions, waiting, pending: new Map(due.map((job) => [job.id, job])) };
   }
 
   private async snapshot(pending: readonly JobEntity[]): Promise<{ snapshot: Omit<AdmissionSnapshot, 'pending'>; queues: ReadonlyMap<string, QueueEntity> }> {
@@ -200,16 +200,14 @@ export class AdmissionWorker implements Worker {
   }
 
   /** Applies the decisions in one transaction; returns the ids of the jobs it admitted (not one whose earlier attempt still runs). */
-  private async apply(decisions: AdmissionDecisions, pending: ReadonlyMap<string, JobEntity>, queues: ReadonlyMap<string, QueueEntity>, now: number): Promise<string[]> {
+  private async apply(decisions: AdmissionDecisions, pending: ReadonlyMap<string, JobEntity>, now: number): Promise<string[]> {
     return this.jobs.transaction(async (tx) => {
       const admitted: string[] = [];
       for (const preemption of decisions.preempt) await this.preempt(tx, preemption.workloadId, preemption.reason, now);
       for (const admission of decisions.admit) {
         const job = await this.jobs.lock(tx, admission.workloadId);
         if (job?.state !== 'QUEUED') continue;
-        const queue = queues.get(job.queue);
-        const clusterId = admission.clusterId ?? (queue ? clustersOf(queue)[0].name : '');
-        const attempt = await this.ledger.openIn(tx, job.id, clusterId, admission.placement ?? '');
+        const attempt = await this.ledger.openIn(tx, job.id, admission.clusterId, admission.placement);
         if (!attempt) continue;
         const changes = { state: 'ADMITTED' as const, reason: admission.borrowing ? 'admitted, borrowing idle quota of the cohort' : 'admitted', admittedAt: now, admittedRequest: admission.request, borrowing: admission.borrowing, updatedAt: now };
         await this.jobs.update(tx, job.id, changes);
