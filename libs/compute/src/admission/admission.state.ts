@@ -31,10 +31,15 @@ export class Rows {
   private readonly shapeIndex = new Map<number, number[]>();
   count = 0;
 
+  readonly width: number;
+
+  /** Rows over the pass's resources, `names` (sorted), room for `capacity` to start with. */
   constructor(
-    readonly width: number,
+    private readonly names: readonly string[],
     private capacity: number,
   ) {
+    this.width = names.length;
+    const width = names.length;
     this.amount = new Float64Array(capacity * width);
     this.replicas = new Float64Array(capacity);
     this.mask = new Int32Array(capacity);
@@ -44,26 +49,39 @@ export class Rows {
     this.shapes = new Int32Array(capacity).fill(-1);
   }
 
-  /** A row for `replicas` x `request`, plus `extra` of resource `gpu` per replica when gpu >= 0. */
-  add(request: Resources, replicas: number, resourceIndex: ReadonlyMap<string, number>, clusters: number, gpu = -1, extra = 0): number {
+  /** A row for `replicas` x `request`, to be placed on `clusters`. */
+  add(request: Resources, replicas: number, clusters: number): number {
     if (this.count === this.capacity) this.grow();
     const row = this.count++;
     const base = row * this.width;
+    // One read per resource of the pass rather than a walk over the request's keys: requests come
+    // in many shapes, and a walk allocates its keys.
+    const { names } = this;
     let mask = 0;
-    for (const name in request) {
-      const each = request[name];
-      if (each === 0) continue;
-      const i = resourceIndex.get(name);
-      if (i === undefined) throw new Error(`resource ${name} is not one of the pass's resources`);
+    for (let i = 0; i < names.length; i++) {
+      const each = request[names[i]];
+      if (each === undefined || each === 0) continue;
       this.amount[base + i] = each * replicas;
       mask = mask >= 0 && i < 30 ? mask | (1 << i) : -1;
     }
-    if (gpu >= 0 && extra > 0) {
-      this.amount[base + gpu] += extra * replicas;
-      mask = mask >= 0 && gpu < 30 ? mask | (1 << gpu) : -1;
-    }
     this.replicas[row] = replicas;
     this.mask[row] = mask;
+    this.clusters[row] = clusters;
+    this.gpu[row] = -1;
+    return row;
+  }
+
+  /** A row like `from` plus `extra` of resource `gpu` per replica (an any-GPU request resolved), to be placed on `clusters`. */
+  variant(from: number, clusters: number, gpu: number, extra: number): number {
+    if (this.count === this.capacity) this.grow();
+    const row = this.count++;
+    const { width, amount } = this;
+    amount.copyWithin(row * width, from * width, from * width + width);
+    const replicas = this.replicas[from];
+    amount[row * width + gpu] += extra * replicas;
+    const mask = this.mask[from];
+    this.replicas[row] = replicas;
+    this.mask[row] = mask >= 0 && gpu < 30 ? mask | (1 << gpu) : -1;
     this.clusters[row] = clusters;
     this.gpu[row] = gpu;
     this.extra[row] = extra;
@@ -272,11 +290,11 @@ export function buildPassState(snapshot: AdmissionSnapshot): PassState {
   const resources = resourceNames(snapshot);
   const resourceIndex = new Map(resources.map((name, i) => [name, i]));
   const vector = (amounts: Resources | undefined) => resources.map((name) => amounts?.[name] ?? 0);
-  // A job asking for GPUs of any type takes a row per type it may get.
+  // A job asking for GPUs of any type takes a row per type it may get, and one for the rest of its request.
   const gpuTypes = new Set(snapshot.clusters.flatMap((cluster) => Object.keys(cluster.gpuMemoryBytes))).size;
   let anyGpu = 0;
   for (const job of snapshot.pending) if (job.anyGpu) anyGpu++;
-  const rows = new Rows(resources.length, snapshot.pending.length + snapshot.admitted.length + anyGpu * Math.max(0, gpuTypes - 1) + 16);
+  const rows = new Rows(resources, snapshot.pending.length + snapshot.admitted.length + anyGpu * gpuTypes + 16);
 
   const clusters = new Map<string, ClusterState>();
   for (const cluster of snapshot.clusters) {
@@ -325,7 +343,7 @@ export function buildPassState(snapshot: AdmissionSnapshot): PassState {
   }
 
   for (const workload of snapshot.admitted) {
-    const row = rows.add(workload.request, workload.replicas, resourceIndex, 0);
+    const row = rows.add(workload.request, workload.replicas, 0);
     const grant = grants.get(workload.queueId)?.get(workload.projectId);
     const cluster = clusters.get(workload.clusterId);
     if (grant) {

@@ -262,6 +262,20 @@ describe('admit', () => {
     expect(waitingIds(decisions)).toEqual(['old-low']);
   });
 
+  it('keeps that order whatever the submission times: fractions, epoch milliseconds spread over decades, equal times', () => {
+    const order = (times: number[]) =>
+      admittedIds(
+        admit(
+          snapshot({
+            grants: [grant('gpu-a', 'vision', { [H100]: { nominal: 64 } })],
+            pending: times.map((at, n) => pending(`j${n}`, 'vision', { [H100]: 1 }, { at, priority: n % 2 ? 0 : 100 })),
+          }),
+        ),
+      );
+    expect(order([3, 1.5, 2, 1.5, 1])).toEqual(['j4', 'j2', 'j0', 'j1', 'j3']);
+    expect(order([1_764_000_000_000, 1_000, 9_000_000_000_000_000, 5, 5])).toEqual(['j4', 'j0', 'j2', 'j3', 'j1']);
+  });
+
   it('says when a project has no grant on the queue', () => {
     const decisions = admit(snapshot({ pending: [pending('j1', 'vision', { [H100]: 1 })] }));
     expect(decisions.waiting).toEqual([{ workloadId: 'j1', reason: 'waiting: project vision has no grant on queue gpu-a; an admin can grant it quota there' }]);

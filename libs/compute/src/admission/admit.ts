@@ -150,15 +150,14 @@ class AdmissionPass {
       this.wait(workload, unavailableReason(rows, 0, queue, eligible, state.resources));
       return undefined;
     }
-    const first = rows.count;
     if (!workload.anyGpu?.count) {
-      rows.add(workload.request, workload.replicas, resourceIndex, usable);
-      return { workload, grant, row: first, variants: 1, eligible, order };
+      return { workload, grant, row: rows.add(workload.request, workload.replicas, usable), variants: 1, eligible, order };
     }
     const { count, minMemoryBytes = 0 } = workload.anyGpu;
-    for (const option of gpuOptions(queue, minMemoryBytes, resourceIndex)) {
-      if (option.clusters & usable) rows.add(workload.request, workload.replicas, resourceIndex, option.clusters & usable, option.resource, count);
-    }
+    const base = rows.add(workload.request, workload.replicas, 0);
+    const first = rows.count;
+    const options = gpuOptions(queue, minMemoryBytes, resourceIndex);
+    for (let k = 0; k < options.length; k++) if (options[k].clusters & usable) rows.variant(base, options[k].clusters & usable, options[k].resource, count);
     if (rows.count === first) {
       this.wait(workload, noGpuTypeReason(queue, usable, count, workload.anyGpu.minMemoryBytes));
       return undefined;
@@ -193,9 +192,8 @@ class AdmissionPass {
     this.admitted.push({ workloadId: workload.id, clusterId: target.cluster.id, placement, request, borrowing, preempts: victims ?? [] });
   }
 
-  /** Admits the job by preempting others if that makes room; otherwise it waits, with why. */
+  /** Admits the job, which does not fit as `row` now, by preempting others if that makes room; otherwise it waits, with why. */
   private admitByPreempting(candidate: Candidate, row: number, mayReclaim: boolean): void {
-    if (this.tryPlace(candidate, row)) return;
     const { grant, workload } = candidate;
     const { rows } = this.state;
     const clusters = rows.clusters[row];
