@@ -88,4 +88,19 @@ describe.each(serviceDatabases('compute'))('job submissions arriving together (%
     await eventually(() => expect([...queued].sort()).toEqual(created));
     await eventually(() => expect(created.filter((id) => audited.filter((resource) => resource.endsWith(`/${id}`)).length !== 1)).toEqual([]));
   });
+
+  it('makes one job of submissions with one request id that keep arriving while earlier ones are being written', async () => {
+    const answers: Array<Promise<string>> = [];
+    // Waves a turn of the event loop apart: on PostgreSQL later waves arrive while batches with the same request id are open.
+    for (let wave = 0; wave < 8; wave++) {
+      for (let index = 0; index < 5; index++) answers.push(editor.submitJob({ projectId: 'p1', queue: 'main', spec, requestId: 'waves' }).then(({ job }) => job!.id));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const ids = new Set(await Promise.all(answers));
+
+    expect(ids.size).toBe(1);
+    const [id] = ids;
+    expect((await editor.getJob({ jobId: id })).job?.state).toBe(JobState.QUEUED);
+    await eventually(() => expect(queued.filter((queuedId) => queuedId === id)).toHaveLength(1));
+  });
 });

@@ -37,6 +37,11 @@ export interface JobPosition {
 export class JobRepository {
   constructor(private readonly dataSource: DataSource) {}
 
+  /** Whether the database is PostgreSQL (several connections) rather than SQLite (one). */
+  get isPostgres(): boolean {
+    return this.dataSource.options.type === 'postgres';
+  }
+
   /** Runs `work` in one transaction; pass its manager to the writes and to `Outbox.publish`. */
   transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(work);

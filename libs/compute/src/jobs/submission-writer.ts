@@ -22,46 +22,97 @@ interface Pending extends PreparedSubmission {
 const MAX_BATCH = 256;
 
 /**
+ * Batches written at once on PostgreSQL, each on a connection of the pool: while one waits for its
+ * round trips and its commit, the calls that arrive meanwhile go into the next. SQLite writes one
+ * transaction at a time on its one connection, so one batch there, which also makes it the largest.
+ */
+const POSTGRES_BATCHES_AT_ONCE = 4;
+
+/**
  * Writes submissions with group commit: those that arrive in one turn of the event loop, or while
  * a transaction is open, go together into the next one (job rows in one statement, their events in
- * one and their audit records in one), and each caller is answered once that transaction has committed. A submission that
- * fails on its own (no grant, no queue) fails alone; if the transaction itself fails, each of its
- * submissions is tried again in a transaction of its own, so an error reaches only its cause.
+ * one and their audit records in one), and each caller is answered once that transaction has
+ * committed. On PostgreSQL up to {@link POSTGRES_BATCHES_AT_ONCE} transactions are open at once; a
+ * submission whose request id is in one of them waits for it, so the read of request ids in the next
+ * sees its job. A submission that fails on its own (no grant, no queue) fails alone; if the
+ * transaction itself fails, each of its submissions is tried again in a transaction of its own, so
+ * an error reaches only its cause.
  */
 @Injectable()
 export class SubmissionWriter {
   private readonly pending: Pending[] = [];
-  private writing = false;
+  /** Request keys of the submissions in open transactions. */
+  private readonly writingKeys = new Set<string>();
+  private readonly batchesAtOnce: number;
+  private batches = 0;
+  private scheduled = false;
 
   constructor(
     private readonly jobs: JobRepository,
     private readonly queues: QueueRepository,
     private readonly audit: AuditRecorder,
     private readonly outbox: Outbox,
-  ) {}
+  ) {
+    this.batchesAtOnce = jobs.isPostgres ? POSTGRES_BATCHES_AT_ONCE : 1;
+  }
 
   /** The job as committed: the new one, or the one an earlier submission with the same request id made. */
   write(submission: PreparedSubmission): Promise<JobEntity> {
     return new Promise((resolve, reject) => {
       this.pending.push({ ...submission, resolve, reject });
-      if (this.writing) return;
-      this.writing = true;
-      // After this turn of the event loop, so that the calls read from the sockets in it go together.
-      setImmediate(() => void this.drain());
+      this.schedule();
     });
   }
 
-  private async drain(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, MAX_BATCH);
-      try {
-        await this.commit(batch);
-      } catch (error) {
-        if (batch.length === 1) batch[0].reject(error);
-        else for (const one of batch) await this.commit([one]).catch(one.reject);
+  /** Starts batches after this turn of the event loop, so that the calls read from the sockets in it go together. */
+  private schedule(): void {
+    if (this.scheduled || this.batches >= this.batchesAtOnce || this.pending.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.batches < this.batchesAtOnce) {
+        const batch = this.takeBatch();
+        if (batch.length === 0) return;
+        this.batches++;
+        void this.writeBatch(batch).finally(() => {
+          this.batches--;
+          this.schedule();
+        });
+      }
+    });
+  }
+
+  /** Up to MAX_BATCH pending submissions, leaving those whose request id is being written. */
+  private takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    const keys = new Set<string>();
+    let kept = 0;
+    for (const submission of this.pending) {
+      const key = keyOf(submission.job);
+      if (batch.length === MAX_BATCH || (key !== undefined && this.writingKeys.has(key))) {
+        this.pending[kept++] = submission;
+        continue;
+      }
+      if (key !== undefined) keys.add(key);
+      batch.push(submission);
+    }
+    this.pending.length = kept;
+    for (const key of keys) this.writingKeys.add(key);
+    return batch;
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    try {
+      await this.commit(batch);
+    } catch (error) {
+      if (batch.length === 1) batch[0].reject(error);
+      else for (const one of batch) await this.commit([one]).catch(one.reject);
+    } finally {
+      for (const { job } of batch) {
+        const key = keyOf(job);
+        if (key !== undefined) this.writingKeys.delete(key);
       }
     }
-    this.writing = false;
   }
 
   /** Writes the batch in one transaction, then answers each submission. */
@@ -79,7 +130,7 @@ export class SubmissionWriter {
     const created: Pending[] = [];
     for (const submission of batch) {
       const { caller, job } = submission;
-      const key = job.requestId === null ? undefined : requestKey(job.projectId, job.requestId);
+      const key = keyOf(job);
       const earlier = key === undefined ? undefined : byRequest.get(key);
       if (earlier) {
         outcomes.push(earlier);
@@ -119,3 +170,6 @@ export class SubmissionWriter {
     });
   }
 }
+
+/** The submission's request key, if it names a request id. */
+const keyOf = (job: JobEntity): string | undefined => (job.requestId === null ? undefined : requestKey(job.projectId, job.requestId));
