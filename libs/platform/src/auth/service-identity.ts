@@ -7,7 +7,7 @@ import { DomainError } from '../errors';
 import type { GrpcCallOptions } from '../grpc/grpc-client';
 import type { ServiceClients } from '../grpc/service-clients';
 import type { Logger } from '../ops/logger';
-import { pause } from '../workers/leadership';
+import { pause } from '@trellis/plugin-sdk';
 import type { Caller } from './caller';
 
 /** A token of a service's own account, and when it stops being valid (milliseconds since the epoch). */

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
 import type { KitLogger } from '../persistence/logger';
-import { pause, type Lease, type Leadership } from './leadership';
+import { pause } from '@trellis/plugin-sdk';
+import type { Lease, Leadership } from './leadership';
 
 /** How often a replica that does not lead asks again, and how often the leader checks its connection. */
 export interface AdvisoryLockTiming {

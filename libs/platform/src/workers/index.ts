@@ -1,2 +1,2 @@
-export { pause } from './leadership';
+export { pause } from '@trellis/plugin-sdk';
 export type { Worker } from './worker';

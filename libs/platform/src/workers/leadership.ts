@@ -16,17 +16,3 @@ export interface Leadership {
 export const soleLeadership: Leadership = {
   acquire: async (stopped) => (stopped.aborted ? undefined : { lost: new AbortController().signal, release: async () => undefined }),
 };
-
-/** Resolves after `ms`, or as soon as `signal` aborts. */
-export function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -1,5 +1,6 @@
 import type { KitLogger } from '../persistence/logger';
-import { pause, type Leadership } from './leadership';
+import { pause } from '@trellis/plugin-sdk';
+import type { Leadership } from './leadership';
 import type { Worker } from './worker';
 
 /** Back-off between runs of a worker that failed: doubling from `initialMs` up to `maxMs`. */
