@@ -77,10 +77,9 @@ export function syntheticSnapshot(size: ScenarioSize): AdmissionSnapshot {
     admitted.push({ ...job, admittedAt: n, clusterId: 'cluster-1' });
   }
   const pending: PendingWorkload[] = Array.from({ length: size.pending }, (_, n) => {
-    const { request, ...rest } = workload(`job-${n}`);
-    const anyGpu = n % 7 === 0 && request[H100] ? { count: request[H100] } : undefined;
-    const { [H100]: _typed, ...untyped } = request;
-    return { ...rest, createdAt: size.admitted + Math.floor(random() * 1_000_000), ...(anyGpu ? { request: untyped, anyGpu } : { request }) };
+    const job = workload(`job-${n}`);
+    const anyGpu = n % 7 === 0 && job.request[H100] ? { count: job.request[H100] } : undefined;
+    return queued(job, size.admitted + Math.floor(random() * 1_000_000), anyGpu ? without(job.request, H100) : job.request, anyGpu);
   });
   return {
     clusters: [
@@ -190,20 +189,47 @@ export function placementSnapshot(size: PlacementSize): AdmissionSnapshot {
     admitted.push({ ...job, admittedAt: n, clusterId: target.id });
   }
   const pending: PendingWorkload[] = Array.from({ length: size.pending }, (_, n) => {
-    const { request, ...rest } = workload(`job-${n}`);
+    const job = workload(`job-${n}`);
     const createdAt = size.admitted + Math.floor(random() * 1_000_000);
-    const ids = (queues.find((q) => q.id === rest.queueId) as AdmissionQueue).clusters.map((c) => c.clusterId);
+    const ids = (queues.find((q) => q.id === job.queueId) as AdmissionQueue).clusters.map((c) => c.clusterId);
     const clusterIds = n % 6 === 0 ? ids.filter((id) => id !== 'local-mixed') : n % 20 === 1 ? ids.filter((id) => id.startsWith('slurm-')) : undefined;
-    const gpuName = Object.keys(request).find((name) => name.startsWith('gpu/'));
+    const gpuName = Object.keys(job.request).find((name) => name.startsWith('gpu/'));
     if (n % 5 === 0 && gpuName) {
-      const { [gpuName]: count, ...untyped } = request;
-      const minMemoryBytes = n % 10 === 0 ? 48 * GiB : undefined;
-      return { ...rest, createdAt, request: untyped, anyGpu: { count, ...(minMemoryBytes ? { minMemoryBytes } : {}) }, ...(clusterIds ? { clusterIds } : {}) };
+      const anyGpu = { count: job.request[gpuName], ...(n % 10 === 0 ? { minMemoryBytes: 48 * GiB } : {}) };
+      return queued(job, createdAt, without(job.request, gpuName), anyGpu, clusterIds);
     }
-    return { ...rest, createdAt, request, ...(clusterIds ? { clusterIds } : {}) };
+    return queued(job, createdAt, job.request, undefined, clusterIds);
   });
   return { clusters, queues, grants, admitted, pending };
 }
+
+/**
+ * A pending job the way the admission worker builds one: an object literal of one shape, so that
+ * reading its fields is as fast as in the service (rest and spread copies would give each job a
+ * shape of its own, making every read in a pass, and in the floor's sort, a slow lookup).
+ */
+function queued(
+  job: Omit<PendingWorkload, 'createdAt'>,
+  createdAt: number,
+  request: Resources,
+  anyGpu?: PendingWorkload['anyGpu'],
+  clusterIds?: readonly string[],
+): PendingWorkload {
+  return {
+    id: job.id,
+    queueId: job.queueId,
+    projectId: job.projectId,
+    priority: job.priority,
+    replicas: job.replicas,
+    request,
+    createdAt,
+    ...(anyGpu ? { anyGpu } : {}),
+    ...(clusterIds ? { clusterIds } : {}),
+  };
+}
+
+/** The request without one resource. */
+const without = (request: Resources, name: string): Resources => Object.fromEntries(Object.entries(request).filter(([other]) => other !== name));
 
 // A linear congruential generator (Numerical Recipes' constants): plenty for a scenario, no dependency.
 function seeded(seed: number): () => number {
