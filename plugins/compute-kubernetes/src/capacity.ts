@@ -1,6 +1,6 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { ComputeCapacity, ComputeResources } from '@trellis/plugin-sdk';
-import type { ComputeKubernetesConfig } from './compute-kubernetes.plugin';
+import type { ComputeKubernetesConfig } from './config';
 import { parseQuantity } from './quantity';
 
 const MIB = 2 ** 20;

@@ -6,7 +6,7 @@ import { checkManifest, type ComputeBackend, isSecretSchema, type JobSpec, type 
 import { createPluginInstance } from '@trellis/plugin-sdk/testing';
 import packageJson from '../package.json';
 import { type FakeKubernetes, type FakeKubernetesOptions, startFakeKubernetes } from '../test/fake-kubernetes';
-import { computeKubernetesConfig } from './compute-kubernetes.plugin';
+import { computeKubernetesConfig } from './config';
 import plugin from './index';
 import { jobName } from './job-manifest';
 

@@ -1,4 +1,4 @@
 import { computeKubernetesPlugin } from './compute-kubernetes.plugin';
 
-export { computeKubernetesConfig } from './compute-kubernetes.plugin';
+export { computeKubernetesConfig } from './config';
 export default computeKubernetesPlugin;

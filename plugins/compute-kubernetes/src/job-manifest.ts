@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { V1EnvVar, V1Job, V1Service, V1Toleration } from '@kubernetes/client-node';
 import type { JobSpec } from '@trellis/plugin-sdk';
-import type { ComputeKubernetesConfig } from './compute-kubernetes.plugin';
+import type { ComputeKubernetesConfig } from './config';
 import { cpuQuantity, memoryQuantity } from './quantity';
 
 /** Labels and annotations Trellis puts on what it creates. */

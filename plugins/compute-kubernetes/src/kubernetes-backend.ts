@@ -15,7 +15,7 @@ import {
   validateIdempotencyKey,
 } from '@trellis/plugin-sdk';
 import { clusterCapacity } from './capacity';
-import type { ComputeKubernetesConfig } from './compute-kubernetes.plugin';
+import type { ComputeKubernetesConfig } from './config';
 import { isFinal, jobStatus } from './job-state';
 import { JOB_NAME_LABEL, jobManifest, jobName, KEY_ANNOTATION, MANAGED_BY_TRELLIS, OWN_LABELS, replicasOf, serviceManifest } from './job-manifest';
 import { Notifier } from './notifier';

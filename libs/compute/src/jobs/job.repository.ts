@@ -37,9 +37,14 @@ export interface JobPosition {
 export class JobRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Whether the database is PostgreSQL (several connections) rather than SQLite (one). */
-  get isPostgres(): boolean {
-    return this.dataSource.options.type === 'postgres';
+  /**
+   * How many write transactions of submissions are worth having open at once: 4 on PostgreSQL, each
+   * on a connection of the pool, so that while one waits for its round trips and its commit the
+   * calls that arrive meanwhile go into the next; 1 on SQLite, which writes one transaction at a time
+   * on its one connection (which also makes its batches the largest).
+   */
+  get writeTransactionsAtOnce(): number {
+    return this.dataSource.options.type === 'postgres' ? 4 : 1;
   }
 
   /** Runs `work` in one transaction; pass its manager to the writes and to `Outbox.publish`. */

@@ -22,19 +22,12 @@ interface Pending extends PreparedSubmission {
 const MAX_BATCH = 256;
 
 /**
- * Batches written at once on PostgreSQL, each on a connection of the pool: while one waits for its
- * round trips and its commit, the calls that arrive meanwhile go into the next. SQLite writes one
- * transaction at a time on its one connection, so one batch there, which also makes it the largest.
- */
-const POSTGRES_BATCHES_AT_ONCE = 4;
-
-/**
  * Writes submissions with group commit: those that arrive in one turn of the event loop, or while
  * a transaction is open, go together into the next one (job rows in one statement, their events in
  * one and their audit records in one), and each caller is answered once that transaction has
- * committed. On PostgreSQL up to {@link POSTGRES_BATCHES_AT_ONCE} transactions are open at once; a
- * submission whose request id is in one of them waits for it, so the read of request ids in the next
- * sees its job. A submission that fails on its own (no grant, no queue) fails alone; if the
+ * committed. Up to `JobRepository.writeTransactionsAtOnce` transactions are open at once (several
+ * on PostgreSQL); a submission whose request id is in one of them waits for it, so the read of
+ * request ids in the next sees its job. A submission that fails on its own (no grant, no queue) fails alone; if the
  * transaction itself fails, each of its submissions is tried again in a transaction of its own, so
  * an error reaches only its cause.
  */
@@ -53,7 +46,7 @@ export class SubmissionWriter {
     private readonly audit: AuditRecorder,
     private readonly outbox: Outbox,
   ) {
-    this.batchesAtOnce = jobs.isPostgres ? POSTGRES_BATCHES_AT_ONCE : 1;
+    this.batchesAtOnce = jobs.writeTransactionsAtOnce;
   }
 
   /** The job as committed: the new one, or the one an earlier submission with the same request id made. */
