@@ -76,7 +76,7 @@ class AdmissionPass {
   // Why preempting did not help (`; ...`, or nothing), per queue: for jobs within their nominal quota, and for borrowers.
   private readonly reclaimNotes = new Map<AdmissionQueue, string>();
   private readonly queueNotes = new Map<AdmissionQueue, string>();
-  // Waiting reasons: every distinct text once (by note, situation, shape), and situations while they hold.
+  // Waiting reasons: every distinct text once (by note, situation, what the job needs), and each part once per distinct value it shows.
   private readonly texts = new Map<string, Map<string, Map<number, string>>>();
   private readonly memo = new Memo();
   private readonly phrases = new Memo();
@@ -109,7 +109,7 @@ class AdmissionPass {
 
   /**
    * Lends a cohort's idle quota to the jobs that must borrow: the grant with the lowest dominant
-   * share goes next (ties: its next job's admission order, then the grant), one job at a time.
+   * share goes next (ties: its next job's admission order), one job at a time.
    */
   shareIdleQuota(cohort: CohortState): void {
     const heap = new Heap<Turn>(beforeTurn);
@@ -250,7 +250,7 @@ class AdmissionPass {
   /**
    * Why the job waits as `row`. Texts are interned: one string per (what stands in the way, what
    * the job needs, the queue's preemption note), so 10,000 waiting jobs share about a thousand
-   * texts, and each situation's text is built once while the state it describes is unchanged.
+   * texts, and each part is built once per distinct value it shows.
    */
   private reason(candidate: Candidate, row: number, mayReclaim: boolean, big: number): string {
     const { grant } = candidate;
