@@ -1,4 +1,4 @@
-import { fromBinary } from '@bufbuild/protobuf';
+import { create, fromBinary } from '@bufbuild/protobuf';
 import type { EventEnvelope } from '@trellis/proto';
 import { createTestDatabase, eventually, type TestDatabase } from '@trellis/testing';
 import type { DataSource } from 'typeorm';
@@ -9,7 +9,7 @@ import { widgetTables } from '../persistence/test-fixtures/widgets';
 import type { EventBus } from './event-bus';
 import { Outbox } from './outbox';
 import { OutboxRelay } from './outbox-relay';
-import { busThatDiesAfterPublishing, createWidget } from './test-fixtures/widget-events';
+import { busThatDiesAfterPublishing, createWidget, WIDGET_CREATED } from './test-fixtures/widget-events';
 
 /** A bus that only records what reaches it. */
 function recordingBus(): EventBus & { envelopes: EventEnvelope[] } {
@@ -58,6 +58,27 @@ describe('OutboxRelay on PostgreSQL', () => {
     // A batch reaches the bus before its rows are deleted, so the outbox empties a moment after the last publish.
     await eventually(async () => expect(await dataSource.getRepository(OutboxEntity).count()).toBe(0));
     expect(names(bus.envelopes)).toEqual(expected);
+  });
+
+  it('publishes and drains the outbox of a service whose tables are in a schema of their own', async () => {
+    const inSchema = await openDatabase({ service: 'producer', database: { ...database.config, schema: 'producer_own' }, ...widgetTables });
+    others.push(inSchema);
+    const outbox = new Outbox();
+    await createWidget(inSchema, outbox, 'single');
+    await inSchema.transaction((manager) =>
+      outbox.publishAll(manager, ['a', 'b'].map((name) => ({ subject: WIDGET_CREATED, schema: WidgetCreatedSchema, message: create(WidgetCreatedSchema, { widget: { name } }), actor: name }))),
+    );
+    const bus = recordingBus();
+    startRelay(bus, inSchema);
+
+    await eventually(async () => expect(await inSchema.getRepository(OutboxEntity).count()).toBe(0));
+    expect(names(bus.envelopes)).toEqual(['single', 'a', 'b']);
+    expect(bus.envelopes.map(({ actor, requestId }) => ({ actor, requestId }))).toEqual([
+      { actor: 'user-7', requestId: 'req-single' },
+      { actor: 'a', requestId: '' },
+      { actor: 'b', requestId: '' },
+    ]);
+    expect(await dataSource.query(`SELECT count(*)::int AS n FROM public.trellis_outbox`)).toEqual([{ n: 0 }]);
   });
 
   it('publishes nothing from a transaction that rolled back', async () => {

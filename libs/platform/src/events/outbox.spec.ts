@@ -159,6 +159,36 @@ describe('Outbox and OutboxRelay on SQLite', () => {
     expect(await dataSource.getRepository(OutboxEntity).count()).toBe(0);
   });
 
+  it("leaves the connection syncing every commit after the relay's deletes, which skip that sync", async () => {
+    await createWidget(dataSource, new Outbox(), 'first');
+    startRelay();
+    await eventually(async () => expect(await dataSource.getRepository(OutboxEntity).count()).toBe(0));
+
+    expect(await dataSource.query('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
+    expect(receivedNames()).toEqual(['first']);
+  });
+
+  it('stores what publish and publishAll are given, absent context included, as the relay delivers it', async () => {
+    const outbox = new Outbox();
+    const message = (name: string) => create(WidgetCreatedSchema, { widget: { name, size: 7n } });
+    await dataSource.transaction(async (manager) => {
+      await outbox.publish(manager, { subject: WIDGET_CREATED, schema: WidgetCreatedSchema, message: message('bare') });
+      await outbox.publishAll(manager, [
+        { subject: WIDGET_CREATED, schema: WidgetCreatedSchema, message: message('full'), projectId: 'p-2', actor: 'user-8', requestId: 'req-full' },
+        { subject: WIDGET_CREATED, schema: WidgetCreatedSchema, message: message('empty') },
+      ]);
+    });
+    startRelay();
+
+    await eventually(() => expect(receivedNames()).toEqual(['bare', 'full', 'empty']));
+    expect(received.map(({ projectId, actor, requestId }) => ({ projectId, actor, requestId }))).toEqual([
+      { projectId: '', actor: '', requestId: '' },
+      { projectId: 'p-2', actor: 'user-8', requestId: 'req-full' },
+      { projectId: '', actor: '', requestId: '' },
+    ]);
+    expect(fromBinary(WidgetCreatedSchema, received[1].payload).widget?.size).toBe(7n);
+  });
+
   it('refuses to publish outside a transaction', async () => {
     await expect(
       new Outbox().publish(dataSource.manager, { subject: WIDGET_CREATED, schema: WidgetCreatedSchema, message: create(WidgetCreatedSchema) }),

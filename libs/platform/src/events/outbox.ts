@@ -1,8 +1,9 @@
 import { toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { randomUUID } from 'node:crypto';
-import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
+import type { DataSource, EntityManager, EntityMetadata, EntitySubscriberInterface, QueryRunner } from 'typeorm';
 import { OutboxEntity } from '../persistence/outbox.entity';
 import type { CatalogEvent, EventCatalog, EventContext, EventSubject, EventTable } from './event-catalog';
+import { outboxTablePath } from './outbox-store';
 import { checkSubject } from './subject-match';
 
 /** An event to publish without a catalog: a protobuf-es message, its schema, and where it goes. */
@@ -78,8 +79,7 @@ export class Outbox {
     const queryRunner = openTransactionOf(manager);
     const rows = events.map(rowOf);
     if (rows.length === 0) return [];
-    // One statement: each INSERT is a round trip to PostgreSQL.
-    await manager.createQueryBuilder().insert().into(OutboxEntity).values(rows).updateEntity(false).execute();
+    await insertRows(queryRunner, rows);
     this.wakeRelayOnCommit(manager, queryRunner);
     return rows.map(({ id }) => id);
   }
@@ -87,7 +87,7 @@ export class Outbox {
   private async write(manager: EntityManager, event: OutboxEvent): Promise<string> {
     const queryRunner = openTransactionOf(manager);
     const row = rowOf(event);
-    await manager.insert(OutboxEntity, row);
+    await insertRows(queryRunner, [row]);
     this.wakeRelayOnCommit(manager, queryRunner);
     return row.id;
   }
@@ -125,8 +125,46 @@ function openTransactionOf(manager: EntityManager): QueryRunner {
   return queryRunner;
 }
 
+type OutboxRow = Omit<OutboxEntity, 'seq'>;
+
+/** The columns an insert writes (all but `seq`), in order, with the statement's start, per DataSource. */
+const insertShapes = new WeakMap<DataSource, { columns: EntityMetadata['columns']; head: string }>();
+
+/** Rows per INSERT: 8 parameters a row stays far below PostgreSQL's 65,535 and SQLite's 32,766. */
+const ROWS_PER_INSERT = 1000;
+
+/**
+ * Writes `rows` with plain parameterised multi-row INSERTs (one for up to {@link ROWS_PER_INSERT}
+ * rows: each statement is a round trip to PostgreSQL). Values go through the driver's own
+ * conversion of each column, so they are stored exactly as TypeORM's insert would store them; the
+ * insert builder is skipped because building its statement cost more than running it.
+ */
+async function insertRows(queryRunner: QueryRunner, rows: readonly OutboxRow[]): Promise<void> {
+  const { connection } = queryRunner;
+  const { driver } = connection;
+  let shape = insertShapes.get(connection);
+  if (!shape) {
+    const columns = connection.getMetadata(OutboxEntity).columns.filter((column) => !column.isGenerated);
+    shape = { columns, head: `INSERT INTO ${outboxTablePath(connection)} (${columns.map((column) => driver.escape(column.databaseName)).join(', ')}) VALUES ` };
+    insertShapes.set(connection, shape);
+  }
+  const { columns, head } = shape;
+  for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+    const chunk = rows.slice(start, start + ROWS_PER_INSERT);
+    const parameters: unknown[] = [];
+    const tuples = chunk.map((row) => {
+      const placeholders = columns.map((column) => {
+        parameters.push(driver.preparePersistentValue(column.getEntityValue(row), column));
+        return driver.createParameter(`p${parameters.length}`, parameters.length - 1);
+      });
+      return `(${placeholders.join(', ')})`;
+    });
+    await queryRunner.query(head + tuples.join(', '), parameters);
+  }
+}
+
 /** The outbox row of `event`, once its subject and message are checked. */
-function rowOf(event: OutboxEvent): Omit<OutboxEntity, 'seq'> {
+function rowOf(event: OutboxEvent): OutboxRow {
   checkSubject(event.subject, { wildcards: false });
   if (!event.subject.startsWith('trellis.')) {
     throw new Error(`event subject "${event.subject}" must start with "trellis." (trellis.<service>.v1.<entity>.<verb>)`);
