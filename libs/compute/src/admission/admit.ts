@@ -38,18 +38,6 @@ import {
 } from './admission.state';
 import type { Admission, AdmissionDecisions, AdmissionQueue, AdmissionSnapshot, PendingWorkload, Preemption, Resources, Waiting } from './admission.types';
 
-/** A pending job with its grant and the rows it may be admitted as (one per GPU type for `anyGpu`, consecutive). */
-interface Candidate {
-  workload: PendingWorkload;
-  grant: GrantState;
-  row: number;
-  variants: number;
-  /** The queue's clusters (bits by position) whose backend can run it. */
-  eligible: number;
-  /** Its place in the admission order. */
-  order: number;
-}
-
 /**
  * One admission pass. Pending jobs go by priority (highest first), then submission time, then id.
  * First every job that fits within its grant's nominal quota is admitted, reclaiming nominal quota
@@ -61,9 +49,9 @@ interface Candidate {
  * the same snapshot gives the same decisions.
  */
 export function admit(snapshot: AdmissionSnapshot): AdmissionDecisions {
-  const pass = new AdmissionPass(buildPassState(snapshot));
   const ordered = inAdmissionOrder(snapshot.pending);
-  for (let order = 0; order < ordered.length; order++) pass.consider(ordered[order], order);
+  const pass = new AdmissionPass(buildPassState(snapshot), ordered);
+  for (let job = 0; job < ordered.length; job++) pass.consider(job);
   for (const cohort of pass.state.cohorts) pass.shareIdleQuota(cohort);
   return { admit: pass.admitted, preempt: pass.preempted, waiting: pass.waiting };
 }
@@ -72,7 +60,15 @@ class AdmissionPass {
   readonly admitted: Admission[] = [];
   readonly preempted: Preemption[] = [];
   readonly waiting: Waiting[] = [];
-  private readonly borrowers = new Map<GrantState, Candidate[]>();
+  // A pending job is its place in the admission order; what the pass knows of it is in these arrays
+  // (the jobs wait to borrow until the end of the pass, and 10,000 small objects would be copied by
+  // every scavenge meanwhile): its grant, its rows (one per GPU type for `anyGpu`, consecutive), and
+  // the queue's clusters (bits by position) whose backend can run it.
+  private readonly grantOf: (GrantState | undefined)[];
+  private readonly firstRow: Int32Array;
+  private readonly variants: Int32Array;
+  private readonly eligible: Int32Array;
+  private readonly borrowers = new Map<GrantState, number[]>();
   // Why preempting did not help (`; ...`, or nothing), per queue: for jobs within their nominal quota, and for borrowers.
   private readonly reclaimNotes = new Map<AdmissionQueue, string>();
   private readonly queueNotes = new Map<AdmissionQueue, string>();
@@ -88,23 +84,31 @@ class AdmissionPass {
   private preemptions = 0;
   private noVictimsAt = 0;
 
-  constructor(readonly state: PassState) {}
+  constructor(
+    readonly state: PassState,
+    private readonly jobs: readonly PendingWorkload[],
+  ) {
+    this.grantOf = new Array<GrantState | undefined>(jobs.length);
+    this.firstRow = new Int32Array(jobs.length);
+    this.variants = new Int32Array(jobs.length);
+    this.eligible = new Int32Array(jobs.length);
+  }
 
   /** Admits the job if it fits within its grant's nominal quota (preempting if need be), queues it to borrow, or says why it waits. */
-  consider(workload: PendingWorkload, order: number): void {
-    const candidate = this.candidate(workload, order);
-    if (!candidate) return;
+  consider(job: number): void {
+    const grant = this.prepare(job);
+    if (!grant) return;
     const { rows } = this.state;
     let nominal = -1;
-    for (let row = candidate.row; row < candidate.row + candidate.variants; row++) {
-      if (!withinNominal(rows, candidate.grant, row)) continue;
+    for (let row = this.firstRow[job]; row < this.firstRow[job] + this.variants[job]; row++) {
+      if (!withinNominal(rows, grant, row)) continue;
       if (nominal < 0) nominal = row;
-      if (this.tryPlace(candidate, row)) return;
+      if (this.tryPlace(job, row)) return;
     }
-    if (nominal >= 0) return this.admitByPreempting(candidate, nominal, true);
-    const queued = this.borrowers.get(candidate.grant);
-    if (queued) queued.push(candidate);
-    else this.borrowers.set(candidate.grant, [candidate]);
+    if (nominal >= 0) return this.admitByPreempting(job, nominal, true);
+    const queued = this.borrowers.get(grant);
+    if (queued) queued.push(job);
+    else this.borrowers.set(grant, [job]);
   }
 
   /**
@@ -115,19 +119,20 @@ class AdmissionPass {
     const heap = new Heap<Turn>(beforeTurn);
     for (const grant of cohort.grants) {
       const queue = this.borrowers.get(grant);
-      if (queue) heap.push({ queue, position: 0, share: dominantShare(grant) });
+      if (queue) heap.push({ queue, position: 0, grant, share: dominantShare(grant) });
     }
     for (let turn = heap.pop(); turn; turn = heap.pop()) {
       this.borrow(turn.queue[turn.position++]);
       if (turn.position === turn.queue.length) continue;
-      turn.share = dominantShare(turn.queue[0].grant);
+      turn.share = dominantShare(turn.grant);
       heap.push(turn);
     }
   }
 
-  /** The job with its grant and rows, or undefined once it is decided as waiting. */
-  private candidate(workload: PendingWorkload, order: number): Candidate | undefined {
+  /** Records the job's grant, rows and eligible clusters and returns its grant, or undefined once it is decided as waiting. */
+  private prepare(job: number): GrantState | undefined {
     const { state } = this;
+    const workload = this.jobs[job];
     const grant = grantOf(state, workload.queueId, workload.projectId);
     if (!grant) {
       const queue = state.queues.get(workload.queueId);
@@ -150,8 +155,12 @@ class AdmissionPass {
       this.wait(workload, unavailableReason(rows, 0, queue, eligible, state.resources));
       return undefined;
     }
+    this.grantOf[job] = grant;
+    this.eligible[job] = eligible;
     if (!workload.anyGpu?.count) {
-      return { workload, grant, row: rows.add(workload.request, workload.replicas, usable), variants: 1, eligible, order };
+      this.firstRow[job] = rows.add(workload.request, workload.replicas, usable);
+      this.variants[job] = 1;
+      return grant;
     }
     const { count, minMemoryBytes = 0 } = workload.anyGpu;
     const base = rows.add(workload.request, workload.replicas, 0);
@@ -162,23 +171,26 @@ class AdmissionPass {
       this.wait(workload, noGpuTypeReason(queue, usable, count, workload.anyGpu.minMemoryBytes));
       return undefined;
     }
-    return { workload, grant, row: first, variants: rows.count - first, eligible, order };
+    this.firstRow[job] = first;
+    this.variants[job] = rows.count - first;
+    return grant;
   }
 
   /** Admits the job as `row` on the cluster its queue's policy picks, if its quota allows and one has room. */
-  private tryPlace(candidate: Candidate, row: number): boolean {
+  private tryPlace(job: number, row: number): boolean {
     const { rows } = this.state;
-    if (quotaShortfall(rows, candidate.grant, row) >= 0) return false;
-    const roomy = roomyClusters(rows, candidate.grant.queue, row, rows.clusters[row]);
+    const grant = this.grantOf[job] as GrantState;
+    if (quotaShortfall(rows, grant, row) >= 0) return false;
+    const roomy = roomyClusters(rows, grant.queue, row, rows.clusters[row]);
     if (!roomy) return false;
-    const queue = candidate.grant.queue;
-    const chosen = pick(rows, queue, row, roomy);
-    this.admit(candidate, row, chosen, placementText(rows, queue, row, chosen, roomy, candidate.eligible, this.state.resources), undefined);
+    const chosen = pick(rows, grant.queue, row, roomy);
+    this.admit(job, row, chosen, placementText(rows, grant.queue, row, chosen, roomy, this.eligible[job], this.state.resources), undefined);
     return true;
   }
 
-  private admit(candidate: Candidate, row: number, cluster: number, placement: string, victims: string[] | undefined): void {
-    const { grant, workload } = candidate;
+  private admit(job: number, row: number, cluster: number, placement: string, victims: string[] | undefined): void {
+    const grant = this.grantOf[job] as GrantState;
+    const workload = this.jobs[job];
     const { rows, resources } = this.state;
     const target = grant.queue.clusters[cluster];
     take(rows, grant, target, row);
@@ -193,8 +205,9 @@ class AdmissionPass {
   }
 
   /** Admits the job, which does not fit as `row` now, by preempting others if that makes room; otherwise it waits, with why. */
-  private admitByPreempting(candidate: Candidate, row: number, mayReclaim: boolean): void {
-    const { grant, workload } = candidate;
+  private admitByPreempting(job: number, row: number, mayReclaim: boolean): void {
+    const grant = this.grantOf[job] as GrantState;
+    const workload = this.jobs[job];
     const { rows } = this.state;
     const clusters = rows.clusters[row];
     const big = bigEnoughClusters(rows, grant.queue, row, clusters);
@@ -203,7 +216,7 @@ class AdmissionPass {
     if (!found) {
       // A failure known from one that needed no more tells nothing new.
       if (!known) this.remember(grant, { mayReclaim, priority: workload.priority, row, clusters });
-      this.wait(workload, this.reason(candidate, row, mayReclaim, big));
+      this.wait(workload, this.reason(job, row, mayReclaim, big));
       return;
     }
     this.preemptions++;
@@ -212,12 +225,13 @@ class AdmissionPass {
       this.preempted.push({ workloadId: entry.workload.id, by: workload.id, reason: preemptedReason(entry.workload, workload, entry.grant !== grant, grant) });
     }
     const placement = preemptionPlacementText(grant.queue, found.cluster, found.entries.length);
-    this.admit(candidate, row, found.cluster, placement, found.entries.map((entry) => entry.workload.id));
+    this.admit(job, row, found.cluster, placement, found.entries.map((entry) => entry.workload.id));
   }
 
-  private borrow(candidate: Candidate): void {
-    for (let row = candidate.row; row < candidate.row + candidate.variants; row++) if (this.tryPlace(candidate, row)) return;
-    this.admitByPreempting(candidate, candidate.row, false);
+  private borrow(job: number): void {
+    const first = this.firstRow[job];
+    for (let row = first; row < first + this.variants[job]; row++) if (this.tryPlace(job, row)) return;
+    this.admitByPreempting(job, first, false);
   }
 
   private knownToFail(grant: GrantState, row: number, priority: number, mayReclaim: boolean): boolean {
@@ -252,13 +266,13 @@ class AdmissionPass {
    * the job needs, the queue's preemption note), so 10,000 waiting jobs share about a thousand
    * texts, and each part is built once per distinct value it shows.
    */
-  private reason(candidate: Candidate, row: number, mayReclaim: boolean, big: number): string {
-    const { grant } = candidate;
+  private reason(job: number, row: number, mayReclaim: boolean, big: number): string {
+    const grant = this.grantOf[job] as GrantState;
     const { rows } = this.state;
     const queue = grant.queue;
     const single = queue.clusters.length === 1 ? queue.clusters[0] : undefined;
     if (!big) {
-      if (!single) return this.intern('', this.clustersSituation(candidate, row, false), -1, row);
+      if (!single) return this.intern('', this.clustersSituation(job, row, false), -1, row);
       const i = tooBigFor(rows, single, row);
       return this.intern('', this.clusterSituation(single, i, true), i, row);
     }
@@ -270,7 +284,7 @@ class AdmissionPass {
       const kind = Math.floor(short / SHORT) === BORROWING_LIMIT ? 'borrowing-limit' : lent ? 'cohort-lent' : 'cohort';
       return this.intern(note, this.quotaSituation(grant, i, kind), i, row);
     }
-    if (!single) return this.intern(note, this.clustersSituation(candidate, row, true), -1, row);
+    if (!single) return this.intern(note, this.clustersSituation(job, row, true), -1, row);
     const i = shortOn(rows, single, row);
     return this.intern(note, this.clusterSituation(single, i, false), i, row);
   }
@@ -318,20 +332,21 @@ class AdmissionPass {
    * What each cluster of a queue of several lacks for the row (too small for it at all, or without
    * room now): one string per distinct list of cluster phrases, found by walking the phrases.
    */
-  private clustersSituation(candidate: Candidate, row: number, free: boolean): string {
-    const queue = candidate.grant.queue;
+  private clustersSituation(job: number, row: number, free: boolean): string {
+    const { queue } = this.grantOf[job] as GrantState;
+    const eligible = this.eligible[job];
     let roots = this.lackLists.get(queue);
     if (!roots) this.lackLists.set(queue, (roots = [{ next: new Map() }, { next: new Map() }]));
     let node = roots[free ? 1 : 0];
     const named = Math.min(queue.clusters.length, NAMED_CLUSTERS);
     for (let k = 0; k < named; k++) {
-      const phrase = this.lackPhrase(queue.clusters[k], row, (candidate.eligible & (1 << k)) !== 0);
+      const phrase = this.lackPhrase(queue.clusters[k], row, (eligible & (1 << k)) !== 0);
       let next = node.next.get(phrase);
       if (!next) node.next.set(phrase, (next = { next: new Map() }));
       node = next;
     }
     if (node.text === undefined) {
-      const lacks = clusterLacks(this.state.rows, row, queue, queue.all, candidate.eligible, this.state.resources);
+      const lacks = clusterLacks(this.state.rows, row, queue, queue.all, eligible, this.state.resources);
       node.text = `; no cluster of queue ${queue.queue.name} ${free ? 'has the whole gang free' : 'is big enough'}: ${lacks}`;
     }
     return node.text;
@@ -409,15 +424,16 @@ interface NoVictims {
   clusters: number;
 }
 
-/** A grant's turn to borrow: its next job waiting to borrow, and its dominant share now. */
+/** A grant's turn to borrow: its jobs waiting to borrow (places in the admission order), the next one, and its dominant share now. */
 interface Turn {
-  queue: Candidate[];
+  queue: number[];
   position: number;
+  grant: GrantState;
   share: number;
 }
 
 /** Lowest dominant share first; then the jobs' admission order. */
 function beforeTurn(a: Turn, b: Turn): boolean {
   if (a.share !== b.share) return a.share < b.share;
-  return a.queue[a.position].order < b.queue[b.position].order;
+  return a.queue[a.position] < b.queue[b.position];
 }
