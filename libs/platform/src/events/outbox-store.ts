@@ -79,15 +79,15 @@ class SqliteOutboxStore implements OutboxStore {
   async relayBatch(limit: number, publish: (envelope: EventEnvelope) => Promise<void>): Promise<RelayedBatch> {
     const raw = await runOutsideTransactions(
       this.dataSource,
-      (db) => db.prepare(`SELECT * FROM ${OUTBOX_TABLE} ORDER BY seq LIMIT ?`).all(limit) as RawRow[],
+      (db) => prepared(db, `SELECT * FROM ${OUTBOX_TABLE} ORDER BY seq LIMIT ?`).all(limit) as RawRow[],
     );
     const rows = hydrated(this.dataSource, raw);
     const { done, failure } = await publishInOrder(rows, publish);
     if (done.length > 0) {
+      // Exactly the rows in `done`: they are the first rows in seq order when read, and a row
+      // committed since has a higher seq (AUTOINCREMENT never reuses one; one writer at a time).
       await runOutsideTransactions(this.dataSource, (db) =>
-        withoutSyncAtCommit(db, () =>
-          db.prepare(`DELETE FROM ${OUTBOX_TABLE} WHERE seq IN (${done.map(() => '?').join(', ')})`).run(...done.map(Number)),
-        ),
+        withoutSyncAtCommit(db, () => prepared(db, `DELETE FROM ${OUTBOX_TABLE} WHERE seq BETWEEN ? AND ?`).run(Number(done[0]), Number(done.at(-1)))),
       );
     }
     return { published: done.length, read: rows.length, failure };
@@ -109,14 +109,26 @@ const SYNCHRONOUS_NORMAL = 1;
  * that commits with the caller's change at the connection's own setting.
  */
 function withoutSyncAtCommit<T>(db: SqliteHandle, work: () => T): T {
-  const [{ synchronous }] = db.prepare('PRAGMA synchronous').all() as Array<{ synchronous: number }>;
+  const [{ synchronous }] = prepared(db, 'PRAGMA synchronous').all() as Array<{ synchronous: number }>;
   if (synchronous <= SYNCHRONOUS_NORMAL) return work();
-  db.prepare(`PRAGMA synchronous = ${SYNCHRONOUS_NORMAL}`).run();
+  prepared(db, `PRAGMA synchronous = ${SYNCHRONOUS_NORMAL}`).run();
   try {
     return work();
   } finally {
-    db.prepare(`PRAGMA synchronous = ${synchronous}`).run();
+    prepared(db, `PRAGMA synchronous = ${synchronous}`).run();
   }
+}
+
+type Statement = ReturnType<SqliteHandle['prepare']>;
+const statements = new WeakMap<SqliteHandle, Map<string, Statement>>();
+
+/** `sql` prepared once per connection: preparing the relay's few statements anew each pass showed in profiles. */
+function prepared(db: SqliteHandle, sql: string): Statement {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) cache.set(sql, (statement = db.prepare(sql)));
+  return statement;
 }
 
 type RawRow = Record<string, unknown>;

@@ -189,6 +189,30 @@ describe('Outbox and OutboxRelay on SQLite', () => {
     expect(fromBinary(WidgetCreatedSchema, received[1].payload).widget?.size).toBe(7n);
   });
 
+  it('keeps the event the bus refused and the ones after it, removes the ones before, and delivers the rest in order later', async () => {
+    const outbox = new Outbox();
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    for (const name of names) await createWidget(dataSource, outbox, name);
+    const offered: string[] = [];
+    const refusesC: EventBus = {
+      publish: async (envelope) => {
+        const name = fromBinary(WidgetCreatedSchema, envelope.payload).widget?.name ?? '';
+        offered.push(name);
+        if (name === 'c' && offered.filter((each) => each === 'c').length === 1) throw new Error('bus unavailable');
+        await bus.publish(envelope);
+      },
+      subscribe: bus.subscribe.bind(bus),
+      watch: bus.watch.bind(bus),
+      close: bus.close.bind(bus),
+    };
+    relay = new OutboxRelay({ dataSource, bus: refusesC, pollIntervalMs: 10, retryInitialMs: 10 });
+    relay.start();
+
+    await eventually(() => expect(receivedNames()).toEqual(names));
+    expect(offered).toEqual(['a', 'b', 'c', 'c', 'd', 'e']);
+    expect(await dataSource.getRepository(OutboxEntity).count()).toBe(0);
+  });
+
   it('refuses to publish outside a transaction', async () => {
     await expect(
       new Outbox().publish(dataSource.manager, { subject: WIDGET_CREATED, schema: WidgetCreatedSchema, message: create(WidgetCreatedSchema) }),
