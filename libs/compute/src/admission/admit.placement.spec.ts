@@ -205,6 +205,32 @@ describe('admit across the clusters of a queue', () => {
     ]);
   });
 
+  it('reclaims quota from a borrower on another cluster when the job fits only where there is room', () => {
+    const reclaim: PreemptionPolicy = { reclaimWithinCohort: 'ANY', withinQueue: 'NEVER' };
+    const decisions = admit({
+      clusters: [cluster('k8s-a', { [H100]: 8 }), cluster('hpc', { [H100]: 16 })],
+      queues: [
+        { id: 'gpu', name: 'gpu', clusters: [{ clusterId: 'k8s-a', costWeight: 1 }, { clusterId: 'hpc', costWeight: 1 }], placement: 'FIRST_FIT', cohort: 'c', preemption: reclaim },
+        { id: 'other', name: 'other', clusters: [{ clusterId: 'k8s-a', costWeight: 1 }], placement: 'FIRST_FIT', cohort: 'c', preemption: NO_PREEMPTION },
+        { id: 'third', name: 'third', clusters: [{ clusterId: 'k8s-a', costWeight: 1 }], placement: 'FIRST_FIT', preemption: NO_PREEMPTION },
+      ],
+      grants: [
+        { queueId: 'gpu', projectId: 'vision', quotas: { [H100]: { nominal: 6 } } },
+        { queueId: 'other', projectId: 'speech', quotas: { [H100]: { nominal: 0 } } },
+        { queueId: 'third', projectId: 'audio', quotas: { [H100]: { nominal: 6 } } },
+      ],
+      // speech borrows 2 of vision's 6 on k8s-a, which audio's job fills up.
+      admitted: [
+        running('mine', 'hpc', 2),
+        running('borrowed', 'k8s-a', 2, { queueId: 'other', projectId: 'speech' }),
+        running('theirs', 'k8s-a', 6, { queueId: 'third', projectId: 'audio' }),
+      ],
+      pending: [job('reclaimer', 4)],
+    });
+    expect(decisions.preempt).toEqual([{ workloadId: 'borrowed', by: 'reclaimer', reason: 'preempted by job reclaimer (project vision reclaims its nominal quota on queue gpu)' }]);
+    expect(placed(decisions)).toEqual([['reclaimer', 'hpc']]);
+  });
+
   describe('determinism', () => {
     const big = placementSnapshot({ projects: 12, admitted: 300, pending: 2000, seed: 5 });
     const reversed = <T>(items: readonly T[]) => [...items].reverse();
