@@ -97,6 +97,17 @@ export type AttemptStateName = 'SUBMITTING' | 'STARTING' | 'RUNNING' | 'SUCCEEDE
 /** Attempts that may still run on their backend. */
 export const LIVE_ATTEMPT_STATES: readonly AttemptStateName[] = ['SUBMITTING', 'STARTING', 'RUNNING'];
 
+/**
+ * Most attempts one job has (Job.attempts' max_items): moves off silent clusters and preemptions
+ * use up no retry, so without a bound a job could gather attempts without end.
+ */
+export const MAX_ATTEMPTS = 64;
+
+/** Why the job fails instead of going back to the queue after its attempt `number` ended for `why`; undefined while it may have another. */
+export function outOfAttempts(number: number, why: string): string | undefined {
+  return number >= MAX_ATTEMPTS ? `failed: ${why}; attempt ${number} was the job's last (a job has at most ${MAX_ATTEMPTS} attempts)` : undefined;
+}
+
 /** One submission of a job to its cluster, under the idempotency key `<jobId>:<number>`. */
 @Entity('attempts')
 export class AttemptEntity {

@@ -175,6 +175,15 @@ export class JobRepository {
     });
   }
 
+  /** The jobs, with their specs: what placement asks the backends about (`whyCannotRun`). */
+  async withSpecs(ids: readonly string[]): Promise<Map<string, JobEntity>> {
+    const jobs: JobEntity[] = [];
+    for (let start = 0; start < ids.length; start += 500) {
+      jobs.push(...(await this.transaction((tx) => tx.findBy(JobEntity, { id: In(ids.slice(start, start + 500)) }))));
+    }
+    return new Map(jobs.map((job) => [job.id, job]));
+  }
+
   /** Jobs that hold quota now. */
   holding(): Promise<JobEntity[]> {
     return this.transaction((tx) =>

@@ -97,15 +97,6 @@ export class QueueRepository {
     await tx.delete(GrantEntity, { queue, projectId });
   }
 
-  /** The jobs, with their specs: what placement asks the backends about (`whyCannotRun`). */
-  async jobsWithSpecs(ids: readonly string[]): Promise<Map<string, JobEntity>> {
-    const jobs: JobEntity[] = [];
-    for (let start = 0; start < ids.length; start += 500) {
-      jobs.push(...(await this.transaction((tx) => tx.findBy(JobEntity, { id: In(ids.slice(start, start + 500)) }))));
-    }
-    return new Map(jobs.map((job) => [job.id, job]));
-  }
-
   /** The jobs of the grants that hold quota now: what one replica was admitted with, and how many replicas. */
   holdingJobs(grants: ReadonlyArray<{ queue: string; projectId: string }>): Promise<Array<Pick<JobEntity, 'queue' | 'projectId' | 'replicas' | 'admittedRequest'>>> {
     if (grants.length === 0) return Promise.resolve([]);

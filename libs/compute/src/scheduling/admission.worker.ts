@@ -5,7 +5,7 @@ import { admit, type AdmissionDecisions, type AdmissionSnapshot, type PendingWor
 import { ClusterService } from '../clusters/cluster.service';
 import type { ComputeConfig } from '../compute.config';
 import { publishJobEvent } from '../jobs/job-events';
-import { HOLDING_STATES, LIVE_ATTEMPT_STATES, type JobEntity } from '../jobs/job.entity';
+import { HOLDING_STATES, LIVE_ATTEMPT_STATES, outOfAttempts, type JobEntity } from '../jobs/job.entity';
 import { JobRepository } from '../jobs/job.repository';
 import { clustersOf, type QueueEntity } from '../queues/queue.entity';
 import { QueueRepository } from '../queues/queue.repository';
@@ -175,7 +175,7 @@ export class AdmissionWorker implements Worker {
       const answers = known.get(job.id);
       return queue !== undefined && clustersOf(queue).some((cluster) => names.has(cluster.name) && !answers?.has(cluster.name));
     });
-    const specs = await this.queues.jobsWithSpecs(asking.map((job) => job.id));
+    const specs = await this.jobs.withSpecs(asking.map((job) => job.id));
     const eligible = new Map<string, { clusterIds: string[] | undefined; reasons: string[] }>();
     for (const job of jobs) {
       const queue = queues.get(job.queue);
@@ -226,15 +226,17 @@ export class AdmissionWorker implements Worker {
     });
   }
 
-  /** Gives the job's quota back and queues it again; its live attempt is asked to stop. */
+  /** Gives the job's quota back and queues it again (fails it, saying so, after its last attempt: MAX_ATTEMPTS); its live attempt is asked to stop. */
   private async preempt(tx: EntityManager, jobId: string, reason: string, now: number): Promise<void> {
     const job = await this.jobs.lock(tx, jobId);
     if (!job || !HOLDING_STATES.includes(job.state)) return;
-    const changes = { state: 'QUEUED' as const, reason, admittedAt: null, admittedRequest: null, borrowing: false, notBefore: 0, updatedAt: now };
-    await this.jobs.update(tx, jobId, changes);
     const attempt = await this.jobs.latestAttempt(tx, jobId);
+    const last = attempt ? outOfAttempts(attempt.number, reason) : undefined;
+    const release = { admittedAt: null, admittedRequest: null, borrowing: false, updatedAt: now };
+    const changes = last ? { ...release, state: 'FAILED' as const, reason: last } : { ...release, state: 'QUEUED' as const, reason, notBefore: 0 };
+    await this.jobs.update(tx, jobId, changes);
     if (attempt && LIVE_ATTEMPT_STATES.includes(attempt.state)) await this.jobs.updateAttempt(tx, attempt, { stop: 'preempt', reason });
-    await publishJobEvent(this.outbox, tx, { ...job, ...changes }, 'QUEUED', { actor: ACTOR, attempt: attempt?.number });
+    await publishJobEvent(this.outbox, tx, { ...job, ...changes }, changes.state, { actor: ACTOR, attempt: attempt?.number });
   }
 }
 

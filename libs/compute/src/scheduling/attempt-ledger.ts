@@ -3,7 +3,7 @@ import { Outbox } from '@trellis/platform';
 import type { JobStatus } from '@trellis/plugin-sdk';
 import type { EntityManager } from 'typeorm';
 import { publishJobEvent } from '../jobs/job-events';
-import { HOLDING_STATES, LIVE_ATTEMPT_STATES, STATE_REASONS, type AttemptEntity, type AttemptStateName, type JobEntity, type JobStateName } from '../jobs/job.entity';
+import { HOLDING_STATES, LIVE_ATTEMPT_STATES, outOfAttempts, STATE_REASONS, type AttemptEntity, type AttemptStateName, type JobEntity, type JobStateName } from '../jobs/job.entity';
 import { JobRepository } from '../jobs/job.repository';
 
 /** The actor of the supervisor's events. */
@@ -103,8 +103,9 @@ export class AttemptLedger {
   /**
    * Takes a live attempt off a cluster that stopped answering (`reason`: `moved: cluster <name>
    * stopped answering ...`). One that never ran is CANCELLED and, while it is the job's current
-   * one, the job gives its quota back and is QUEUED again at once, to be placed elsewhere; one that
-   * ran FAILED with the reason, and the job is retried per its retry policy (as `finish`).
+   * one, the job gives its quota back and is QUEUED again at once, to be placed elsewhere (FAILED,
+   * saying so, if that was its last attempt: MAX_ATTEMPTS); one that ran FAILED with the reason,
+   * and the job is retried per its retry policy (as `finish`).
    */
   async moveOff(attempt: AttemptEntity, reason: string): Promise<MoveOutcome> {
     if (attempt.state === 'RUNNING') return this.finish(attempt, { state: 'failed', message: reason });
@@ -115,10 +116,12 @@ export class AttemptLedger {
       await this.jobs.updateAttempt(tx, current, { state: 'CANCELLED', finishedAt: Date.now(), reason: current.stop ? current.reason : reason, stop: null });
       const latest = await this.jobs.latestAttempt(tx, attempt.jobId);
       if (!job || !HOLDING_STATES.includes(job.state) || latest?.number !== current.number) return 'attempt-only';
-      const changes = { state: 'QUEUED' as const, reason, admittedAt: null, admittedRequest: null, borrowing: false, notBefore: 0, updatedAt: Date.now() };
+      const last = outOfAttempts(current.number, reason);
+      const release = { admittedAt: null, admittedRequest: null, borrowing: false, updatedAt: Date.now() };
+      const changes = last ? { ...release, state: 'FAILED' as const, reason: last } : { ...release, state: 'QUEUED' as const, reason, notBefore: 0 };
       await this.jobs.update(tx, job.id, changes);
-      await publishJobEvent(this.outbox, tx, { ...job, ...changes }, 'QUEUED', { actor: ACTOR, attempt: current.number });
-      return 'queued-again';
+      await publishJobEvent(this.outbox, tx, { ...job, ...changes }, changes.state, { actor: ACTOR, attempt: current.number });
+      return last ? 'job-ended' : 'queued-again';
     });
   }
 
@@ -145,17 +148,19 @@ export class AttemptLedger {
       const release = { admittedAt: null, admittedRequest: null, borrowing: false, updatedAt: Date.now() };
       // Retries count failed attempts: one moved off a silent cluster before it ran, or preempted, is no failure of the job.
       const failures = state === 'FAILED' ? (await this.jobs.attempts(attempt.jobId, tx)).filter((each) => each.state === 'FAILED').length : 0;
+      const failed = reason || `exit code ${status.exitCode}`;
       const retriesLeft = retry && state === 'FAILED' && failures <= job.spec.retries.max;
-      if (retriesLeft) {
+      const last = retriesLeft ? outOfAttempts(current.number, failed) : undefined;
+      if (retriesLeft && !last) {
         const backoffMs = job.spec.retries.backoffMs * 2 ** (failures - 1);
-        const retryReason = `retrying: attempt ${current.number} failed (${reason || `exit code ${status.exitCode}`}); attempt ${current.number + 1} after ${Math.round(backoffMs / 1000)} s`;
+        const retryReason = `retrying: attempt ${current.number} failed (${failed}); attempt ${current.number + 1} after ${Math.round(backoffMs / 1000)} s`;
         const changes = { ...release, state: 'QUEUED' as const, reason: retryReason, notBefore: Date.now() + backoffMs };
         await this.jobs.update(tx, job.id, changes);
         await publishJobEvent(this.outbox, tx, { ...job, ...changes }, 'QUEUED', { actor: ACTOR, attempt: current.number });
         return 'retrying';
       }
       const jobState: JobStateName = state === 'SUCCEEDED' ? 'SUCCEEDED' : state === 'FAILED' ? 'FAILED' : 'CANCELLED';
-      const jobReason = state === 'SUCCEEDED' ? 'succeeded' : state === 'FAILED' ? `failed: ${reason || `exit code ${status.exitCode}`}` : `cancelled on the backend: ${reason}`;
+      const jobReason = state === 'SUCCEEDED' ? 'succeeded' : state === 'FAILED' ? (last ?? `failed: ${failed}`) : `cancelled on the backend: ${reason}`;
       const changes = { ...release, state: jobState, reason: jobReason };
       await this.jobs.update(tx, job.id, changes);
       await publishJobEvent(this.outbox, tx, { ...job, ...changes }, jobState, { actor: ACTOR, attempt: current.number });
