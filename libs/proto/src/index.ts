@@ -32,4 +32,5 @@ export * from './gen/trellis/compute/v1/cluster_service_pb';
 export * from './gen/trellis/compute/v1/queue_service_pb';
 export * from './gen/trellis/compute/v1/job_service_pb';
 export * from './gen/trellis/compute/v1/events_pb';
+export * from './gen/inference/grpc_predict_v2_pb';
 export * from './service-descriptors';

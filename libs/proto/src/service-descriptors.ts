@@ -18,3 +18,4 @@ export { ProfileService as ProfileServiceDesc } from './gen/trellis/data/v1/prof
 export { ClusterService as ClusterServiceDesc } from './gen/trellis/compute/v1/cluster_service_pb';
 export { QueueService as QueueServiceDesc } from './gen/trellis/compute/v1/queue_service_pb';
 export { JobService as JobServiceDesc } from './gen/trellis/compute/v1/job_service_pb';
+export { GRPCInferenceService as GRPCInferenceServiceDesc } from './gen/inference/grpc_predict_v2_pb';
