@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computeService } from '../compute.definition';
+import { AttemptEntity, MAX_ATTEMPTS } from '../jobs/job.entity';
 import { memoryClusters, memoryComputePlugin } from '../testing/memory-compute.plugin';
 
 type SpecInit = Exclude<MessageInitShape<typeof JobSpecSchema>, { $typeName: string }>;
@@ -231,6 +232,27 @@ describe.each(serviceDatabases('compute'))('one queue across clusters (%s)', (_d
     flaky.submitting = true;
     await eventually(async () => expect(await runsOf(running)).toEqual({ flaky: ['cancelled'], east: ['running'] }));
     expect(await runsOf(unstarted)).toEqual({ east: ['running'] });
+  });
+
+  it('fails a job moved off its cluster at its last attempt, saying so, so its record stays bounded', async () => {
+    await admin.createQueue({ queue: { name: 'bounded', clusters: [{ name: 'flaky' }, { name: 'east' }] } });
+    await grant('bounded', 0, 'p1', 0n);
+    const job = await submit('bounded', sleeper(1));
+    // The job was moved or preempted 63 times already: its next attempt is its last.
+    const moves = Array.from({ length: MAX_ATTEMPTS - 1 }, (_, index) => ({
+      jobId: job, number: index + 1, state: 'CANCELLED' as const, cluster: 'flaky', placement: '', backendJobId: '', credentialId: '', stop: null,
+      reason: 'moved: cluster flaky stopped answering (an earlier run)', exitCode: null, createdAt: Date.now(), startedAt: null, finishedAt: Date.now(),
+    }));
+    await service.dataSource.getRepository(AttemptEntity).insert(moves);
+    memoryClusters.get('flaky')!.submitting = false;
+    await grant('bounded', 16);
+    await eventually(async () => expect(await attemptsOf(job)).toHaveLength(MAX_ATTEMPTS));
+
+    memoryClusters.get('flaky')!.answering = false;
+    const failed = await untilState(job, JobState.FAILED);
+    expect(failed.reason).toMatch(new RegExp(`^failed: moved: cluster flaky stopped answering .*; attempt ${MAX_ATTEMPTS} was the job's last \\(a job has at most ${MAX_ATTEMPTS} attempts\\)$`));
+    expect(failed.attempts).toHaveLength(MAX_ATTEMPTS);
+    expect(await runsOf(job)).toEqual({});
   });
 
   it('moves jobs off a cluster whose compute instance is deleted', async () => {
