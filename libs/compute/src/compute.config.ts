@@ -22,7 +22,9 @@ export const computeConfig = z.object({
     .min(100)
     .default(5000)
     .describe('how often the admission loop looks at the queues when nothing wakes it (submissions, finished jobs and grant changes wake it at once)'),
-  capacityCacheMs: z.coerce.number().int().min(0).default(30_000).describe("how long a cluster's reported capacity is reused by the admission loop before it asks the backend again"),
+  capacityCacheMs: z.coerce.number().int().min(0).default(30_000).describe(
+      "how long a cluster's reported capacity is reused by the admission loop before it asks the backend again; each ask is a health check, and 3 failed in a row move the cluster's jobs elsewhere (docs/compute.md)",
+    ),
   trackingUri: z
     .string()
     .default('http://127.0.0.1:8080')
