@@ -2,7 +2,8 @@
 # Makes sure the services the integration tests use are running on this machine:
 # PostgreSQL on 127.0.0.1:5432 and NATS with JetStream on 127.0.0.1:4222; the oldest protoc
 # the contracts must compile with (3.5, Debian's python3-grpc-tools); and Slurm's programs with
-# munged running (each compute-slurm spec starts its own slurmctld, slurmd and slurmrestd).
+# munged running (each compute-slurm spec starts its own slurmctld, slurmd and slurmrestd); and
+# Debian's python3-onnx, which writes the ONNX models of the runtime-onnx specs.
 # Starts them when they are down and installs them (Debian packages) when they are missing.
 # Override the addresses with TRELLIS_TEST_PG_URL / TRELLIS_TEST_NATS_URL to use servers elsewhere;
 # then this script only checks them.
@@ -64,6 +65,13 @@ ensure_old_protoc() {
   apt_install python3-grpc-tools
 }
 
+# plugins/runtime-onnx's specs and bench write their ONNX models with Debian's python3-onnx
+# (run as `command -p python3`: the system interpreter, which sees Debian's modules).
+ensure_python_onnx() {
+  if PATH=$(getconf PATH) python3 -c 'import onnx' >/dev/null 2>&1; then log "python3-onnx: installed"; return; fi
+  apt_install python3-onnx
+}
+
 # Slurm's daemons are started per spec file by @trellis/plugin-compute-slurm/testing; they all
 # authenticate through the one munged of the machine.
 ensure_slurm() {
@@ -81,4 +89,5 @@ ensure_slurm() {
 ensure_postgres
 ensure_nats
 ensure_old_protoc
+ensure_python_onnx
 ensure_slurm

@@ -46,6 +46,36 @@ export interface Tensor {
   data: ArrayLike<number | bigint | boolean | string> | readonly Uint8Array[];
 }
 
+/**
+ * Dynamic batching of one loaded model, as Triton's `dynamic_batching`: concurrent `infer` calls
+ * whose tensors differ only in their first dimension are run together as one batch along it, and
+ * each call gets its own rows back. Calls of other shapes or datatypes are never run together.
+ */
+export interface DynamicBatching {
+  /** The most rows (first dimension) one run takes; a run starts as soon as it has them. 1 turns batching off. */
+  maxBatchSize: number;
+  /** The longest a call waits for others to join its batch, in milliseconds; 0 runs what is queued at once. */
+  maxQueueDelayMs: number;
+}
+
+/** How to load one model; plain JSON, as it crosses to a worker thread. */
+export interface LoadOptions {
+  /** Batching for this model; the runtime's own default where absent. A runtime that does not batch runs each call alone. */
+  batching?: DynamicBatching;
+}
+
+/** What a loaded model has run since it was loaded. */
+export interface InferenceStats {
+  /** `infer` calls that reached the model (run, or failed in the run). */
+  requests: number;
+  /** Runs of the model: with dynamic batching one run answers several calls. */
+  runs: number;
+  /** How many runs had each batch size, in rows (the first dimension), keyed by that size. */
+  batchSizes: Record<number, number>;
+  /** The time calls waited in the batch queue before their run, added up, in milliseconds. */
+  queueDelayMs: number;
+}
+
 /** A model held in memory, ready to infer. */
 export interface LoadedModel {
   /** Its inputs and outputs. */
@@ -54,6 +84,8 @@ export interface LoadedModel {
   infer(inputs: readonly Tensor[], options?: { signal?: AbortSignal }): Promise<Tensor[]>;
   /** Frees what the model holds; `infer` rejects from then on. */
   unload(): Promise<void>;
+  /** What it has run so far (for metrics: batch sizes, queue delay); optional, a runtime that keeps no count leaves it out. */
+  stats?(): Promise<InferenceStats>;
 }
 
 /**
@@ -77,8 +109,8 @@ export interface ModelRuntime extends PluginInstance {
   /** The artifact formats it loads (`onnx`). */
   readonly formats: readonly string[];
   /**
-   * Loads the artifact at `path` (a file or directory on local disk) of `format`. Throws a
-   * `TypeError` for a format it does not declare.
+   * Loads the artifact at `path` (a file or directory on local disk) of `format`, with `options`
+   * (batching) where given. Throws a `TypeError` for a format it does not declare.
    */
-  load(path: string, format: string): Promise<LoadedModel>;
+  load(path: string, format: string, options?: LoadOptions): Promise<LoadedModel>;
 }

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { LoadedModel, ModelRuntime, ModelSignature, Tensor } from '../contracts';
+import type { InferenceStats, LoadedModel, LoadOptions, ModelRuntime, ModelSignature, Tensor } from '../contracts';
 import type { PluginLogger } from '../context';
 import type { PluginManifest } from '../manifest';
 
@@ -80,11 +80,14 @@ const ops = {
     const { runtime, manifest } = await ready;
     return { manifest, formats: [...runtime.formats] };
   },
-  async load(id, path, format) {
-    const loaded = await (await ready).runtime.load(path, format);
+  async load(id, path, format, options) {
+    const loaded = await (await ready).runtime.load(path, format, options);
     const handle = ++modelIds;
     models.set(handle, loaded);
-    return { handle, signature: loaded.describe() };
+    return { handle, signature: loaded.describe(), stats: typeof loaded.stats === 'function' };
+  },
+  async stats(id, handle) {
+    return model(handle).stats();
   },
   async infer(id, handle, inputs) {
     const controller = new AbortController();
@@ -203,10 +206,12 @@ class WorkerRuntime implements WorkerModelRuntime {
     readonly formats: readonly string[],
   ) {}
 
-  async load(path: string, format: string): Promise<LoadedModel> {
-    const { handle, signature } = (await this.client.call('load', [path, format])) as { handle: number; signature: ModelSignature };
+  async load(path: string, format: string, options?: LoadOptions): Promise<LoadedModel> {
+    const args = options === undefined ? [path, format] : [path, format, options];
+    const { handle, signature, stats } = (await this.client.call('load', args)) as { handle: number; signature: ModelSignature; stats: boolean };
     const client = this.client;
     return {
+      ...(stats && { stats: async () => (await client.call('stats', [handle])) as InferenceStats }),
       describe: () => structuredClone(signature) as ModelSignature,
       infer: async (inputs: readonly Tensor[], options: { signal?: AbortSignal } = {}) => {
         options.signal?.throwIfAborted();
