@@ -1,0 +1,27 @@
+import { Module, type DynamicModule, type ModuleMetadata, type Provider } from '@nestjs/common';
+import { InferenceGrpc } from './inference.grpc';
+import { INFERENCE_SERVER_INFO, INFERENCE_TARGETS, type InferenceServerInfo } from './inference-targets';
+
+/** How the serving service plugs its control plane into the Open Inference Protocol handlers. */
+export interface InferenceModuleOptions {
+  /** Modules that provide what `targets` uses. */
+  imports?: ModuleMetadata['imports'];
+  /** The `InferenceTargets`: `{ useExisting: EndpointRouter }`, `{ useFactory, inject }` or `{ useValue }`. */
+  targets: Omit<Exclude<Provider, Function>, 'provide'>;
+  /** What ServerMetadata answers. */
+  info: InferenceServerInfo;
+}
+
+/** The gRPC handlers of `inference.GRPCInferenceService` over the `InferenceTargets` given. */
+@Module({})
+export class InferenceModule {
+  static register(options: InferenceModuleOptions): DynamicModule {
+    return {
+      module: InferenceModule,
+      imports: options.imports ?? [],
+      controllers: [InferenceGrpc],
+      providers: [{ provide: INFERENCE_TARGETS, ...options.targets } as Provider, { provide: INFERENCE_SERVER_INFO, useValue: options.info }],
+      exports: [INFERENCE_TARGETS, INFERENCE_SERVER_INFO],
+    };
+  }
+}
