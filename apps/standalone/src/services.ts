@@ -9,6 +9,7 @@ import computeLocal from '@trellis/plugin-compute-local';
 import computeRay from '@trellis/plugin-compute-ray';
 import computeSlurm from '@trellis/plugin-compute-slurm';
 import kmsLocal from '@trellis/plugin-kms-local';
+import runtimeOnnx from '@trellis/plugin-runtime-onnx';
 import storageFs from '@trellis/plugin-storage-fs';
 import storageS3 from '@trellis/plugin-storage-s3';
 import { registryService } from '@trellis/registry';
@@ -23,9 +24,9 @@ export const SERVICES: readonly ServiceDefinition[] = [governanceService, tracki
 /**
  * Plugins built into the program, so the embedded defaults (artifacts on disk, audit checkpoints
  * signed with a local key, jobs as local processes) need no configuration, and a storage instance on
- * S3, a Slurm, Kubernetes or Ray cluster needs only its config.
+ * S3, a Slurm, Kubernetes or Ray cluster, or an ONNX serving runtime needs only its config.
  */
-export const BUILT_IN_PLUGINS: readonly AnyPlugin[] = [storageFs, storageS3, kmsLocal, computeLocal, computeKubernetes, computeSlurm, computeRay];
+export const BUILT_IN_PLUGINS: readonly AnyPlugin[] = [storageFs, storageS3, kmsLocal, computeLocal, computeKubernetes, computeSlurm, computeRay, runtimeOnnx];
 
 /** The edges the standalone process serves in front of its services: the HTTP gateway. */
 export const EDGES: readonly EdgeDefinition[] = [gatewayEdge];
