@@ -46,12 +46,14 @@ const PROGRAMS = [
       TRELLIS_COMPUTE_CREDENTIAL: serviceCredential('compute'),
     }),
   },
+  { name: 'serving', env: (up) => ({ TRELLIS_AUTH_JWKS_URL: jwksUrl(up), TRELLIS_REGISTRY_ADDRESS: up.registry.grpc }) },
   {
     name: 'gateway',
     env: (up) => ({
       TRELLIS_GATEWAY_UPSTREAM_GOVERNANCE: up.governance.grpc,
       TRELLIS_GATEWAY_UPSTREAM_TRACKING: up.tracking.grpc,
       TRELLIS_GATEWAY_UPSTREAM_REGISTRY: up.registry.grpc,
+      TRELLIS_GATEWAY_UPSTREAM_SERVING: up.serving.grpc,
       TRELLIS_GATEWAY_UPSTREAM_COMPUTE: up.compute.grpc,
       TRELLIS_GATEWAY_UPSTREAM_DATA: up.data.grpc,
     }),

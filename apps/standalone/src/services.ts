@@ -13,13 +13,14 @@ import runtimeOnnx from '@trellis/plugin-runtime-onnx';
 import storageFs from '@trellis/plugin-storage-fs';
 import storageS3 from '@trellis/plugin-storage-s3';
 import { registryService } from '@trellis/registry';
+import { servingService } from '@trellis/serving';
 import { trackingService } from '@trellis/tracking';
 
 /**
  * Every service the standalone process runs, in start order. Adding a service lib is one line
  * here (and one `apps/<service>/src/main.ts` for distributed mode).
  */
-export const SERVICES: readonly ServiceDefinition[] = [governanceService, trackingService, registryService, dataService, computeService];
+export const SERVICES: readonly ServiceDefinition[] = [governanceService, trackingService, registryService, dataService, computeService, servingService];
 
 /**
  * Plugins built into the program, so the embedded defaults (artifacts on disk, audit checkpoints

@@ -33,4 +33,7 @@ export * from './gen/trellis/compute/v1/queue_service_pb';
 export * from './gen/trellis/compute/v1/job_service_pb';
 export * from './gen/trellis/compute/v1/events_pb';
 export * from './gen/inference/grpc_predict_v2_pb';
+export * from './gen/trellis/serving/v1/resources_pb';
+export * from './gen/trellis/serving/v1/endpoint_service_pb';
+export * from './gen/trellis/serving/v1/events_pb';
 export * from './service-descriptors';

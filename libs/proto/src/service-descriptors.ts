@@ -19,3 +19,4 @@ export { ClusterService as ClusterServiceDesc } from './gen/trellis/compute/v1/c
 export { QueueService as QueueServiceDesc } from './gen/trellis/compute/v1/queue_service_pb';
 export { JobService as JobServiceDesc } from './gen/trellis/compute/v1/job_service_pb';
 export { GRPCInferenceService as GRPCInferenceServiceDesc } from './gen/inference/grpc_predict_v2_pb';
+export { EndpointService as EndpointServiceDesc } from './gen/trellis/serving/v1/endpoint_service_pb';

@@ -6,6 +6,7 @@ import {
   BlobServiceDesc,
   ClusterServiceDesc,
   DataServiceDesc,
+  EndpointServiceDesc,
   ExperimentServiceDesc,
   IdentityServiceDesc,
   JobServiceDesc,
@@ -29,6 +30,7 @@ export const EXPOSED_SERVICES: Readonly<Record<string, readonly DescService[]>> 
   registry: [RegistryServiceDesc],
   data: [DataServiceDesc, BlobServiceDesc, LineageServiceDesc, ProfileServiceDesc],
   compute: [ClusterServiceDesc, QueueServiceDesc, JobServiceDesc],
+  serving: [EndpointServiceDesc],
 };
 
 /**

@@ -1,0 +1,1 @@
+export { servingService } from './serving.definition';

@@ -1,0 +1,12 @@
+import { defineEvents } from '@trellis/platform';
+import { AuditEventSchema, EndpointCreatedEventSchema, EndpointDeletedEventSchema, EndpointTrafficChangedEventSchema, RevisionCreatedEventSchema } from '@trellis/proto';
+
+/** Every event the serving service publishes, by subject, with its message (proto/trellis/serving/v1/events.proto). */
+export const servingEvents = defineEvents({
+  'trellis.serving.v1.endpoint.created': EndpointCreatedEventSchema,
+  'trellis.serving.v1.endpoint.deleted': EndpointDeletedEventSchema,
+  'trellis.serving.v1.endpoint.traffic_changed': EndpointTrafficChangedEventSchema,
+  'trellis.serving.v1.revision.created': RevisionCreatedEventSchema,
+  /** Written by the kit's AuditRecorder for the service's calls. */
+  'trellis.serving.v1.audit.recorded': AuditEventSchema,
+});
