@@ -111,10 +111,13 @@ export function inferenceHttpHandler(options: InferenceHttpOptions): (request: I
     if ('status' in route) return route;
     if (route.kind === 'live') return { status: 200 };
     if (route.kind === 'ready') return (await options.targets.isReady()) ? { status: 200 } : errorAnswer(503, 'the server is not ready');
-    const model = 'model' in route ? { ...route.model, revision: revisionOf(request) } : undefined;
+    if (!('model' in route)) {
+      await options.authenticate?.(request, undefined);
+      return json(200, { name: options.info.name, version: options.info.version, extensions: options.info.extensions });
+    }
+    const model = { ...route.model, revision: revisionOf(request) };
     await options.authenticate?.(request, model);
-    if (route.kind === 'server') return json(200, { name: options.info.name, version: options.info.version, extensions: options.info.extensions });
-    const target = await options.targets.resolve(model!);
+    const target = await options.targets.resolve(model);
     if (route.kind === 'model') return json(200, metadataOf(target));
     if (route.kind === 'model-ready') return target.isReady() ? { status: 200 } : errorAnswer(400, `model ${JSON.stringify(excerpt(target.name, 64))} is not ready`);
     return infer(target, request, maxBodyBytes);

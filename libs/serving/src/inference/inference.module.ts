@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type ModuleMetadata, type Provider } from '@nestjs/common';
+import { Module, type ClassProvider, type DynamicModule, type ExistingProvider, type FactoryProvider, type ModuleMetadata, type Provider, type ValueProvider } from '@nestjs/common';
 import { InferenceGrpc } from './inference.grpc';
 import { INFERENCE_SERVER_INFO, INFERENCE_TARGETS, type InferenceServerInfo } from './inference-targets';
 
@@ -7,7 +7,7 @@ export interface InferenceModuleOptions {
   /** Modules that provide what `targets` uses. */
   imports?: ModuleMetadata['imports'];
   /** The `InferenceTargets`: `{ useExisting: EndpointRouter }`, `{ useFactory, inject }` or `{ useValue }`. */
-  targets: Omit<Exclude<Provider, Function>, 'provide'>;
+  targets: Omit<ExistingProvider | FactoryProvider | ValueProvider | ClassProvider, 'provide'>;
   /** What ServerMetadata answers. */
   info: InferenceServerInfo;
 }

@@ -2,7 +2,7 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import { InvalidArgumentError } from '@trellis/platform';
 import type { Tensor, TensorDatatype } from '@trellis/plugin-sdk';
 import type { InferTensorContents, InferTensorContentsSchema } from '@trellis/proto';
-import { CONTENTS_FIELD_NAMES, DATATYPES, type ContentsField } from './tensor-datatypes';
+import { CONTENTS_FIELD_NAMES, DATATYPES, type ContentsField, type NumericArrayConstructor } from './tensor-datatypes';
 
 /** What a tensor is before its data: its name, datatype and shape, already checked against the model. */
 export interface TensorHeader {
@@ -13,6 +13,13 @@ export interface TensorHeader {
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
+
+/** The typed array class of a numeric datatype (all but BOOL and BYTES). */
+function arrayOf(datatype: TensorDatatype): NumericArrayConstructor {
+  const array = DATATYPES[datatype].array;
+  if (!array) throw new TypeError(`${datatype} is not held in a typed array`);
+  return array;
+}
 
 /** How many elements a shape holds. */
 export function elementCount(shape: readonly number[]): number {
@@ -76,10 +83,11 @@ export function tensorFromRaw(header: TensorHeader, bytes: Uint8Array, role = 'i
     );
   }
   if (datatype === 'BOOL') return { ...base, data: Array.from(bytes, (byte) => byte !== 0) };
-  const Array_ = codec.array!;
+  const Array_ = arrayOf(datatype);
   // A view when the bytes sit aligned for the element size (the request's buffer stays alive with it), else a copy.
   const aligned = bytes.byteOffset % Array_.BYTES_PER_ELEMENT === 0;
-  const source = aligned ? bytes : bytes.slice();
+  // new Uint8Array copies, where a Buffer's slice() would be a view at the same offset.
+  const source = aligned ? bytes : new Uint8Array(bytes);
   return { ...base, data: new Array_(source.buffer, source.byteOffset, count) };
 }
 
@@ -132,7 +140,6 @@ export function encodesAsContents(datatype: TensorDatatype): boolean {
 
 /** A tensor's elements as raw little-endian bytes, BYTES length-prefixed, BOOL one byte each. */
 export function tensorToRaw(tensor: Tensor): Uint8Array {
-  const codec = DATATYPES[tensor.datatype];
   const values = tensor.data as ArrayLike<unknown>;
   if (tensor.datatype === 'BYTES') {
     const elements = Array.from(values, elementBytes);
@@ -147,7 +154,7 @@ export function tensorToRaw(tensor: Tensor): Uint8Array {
     return out;
   }
   if (tensor.datatype === 'BOOL') return Uint8Array.from(values as ArrayLike<unknown>, (value) => (value ? 1 : 0));
-  const Array_ = codec.array!;
+  const Array_ = arrayOf(tensor.datatype);
   const typed = ArrayBuffer.isView(values) && values.constructor === Array_ ? values : Array_.from(values);
   return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
 }
@@ -185,14 +192,14 @@ export function tensorFromJson(header: TensorHeader, data: unknown, role = 'inpu
       if (integer === undefined || integer < min || integer > max) throw bad(index, `an integer in [${min}, ${max}]`);
       return integer;
     });
-    return { ...base, data: codec.array!.from(values) };
+    return { ...base, data: arrayOf(datatype).from(values) };
   }
   const integer = datatype.startsWith('INT') || datatype.startsWith('UINT');
   const [min, max] = codec.range ?? (datatype === 'INT32' ? [-(2 ** 31), 2 ** 31 - 1] : datatype === 'UINT32' ? [0, 2 ** 32 - 1] : [-Infinity, Infinity]);
   flat.forEach((value, index) => {
     if (typeof value !== 'number' || (integer && !Number.isInteger(value)) || value < min || value > max) throw bad(index, integer ? `an integer in [${min}, ${max}]` : 'a number');
   });
-  return { ...base, data: codec.array!.from(flat) };
+  return { ...base, data: arrayOf(datatype).from(flat) };
 }
 
 /**
