@@ -1,22 +1,13 @@
 import 'reflect-metadata';
-import { dataService } from '@trellis/data';
-import { gatewayEdge } from '@trellis/gateway';
-import { governanceService, issueServiceKeyAsOperator } from '@trellis/governance';
-import { loadConfig, runProcess, type RunningProcess } from '@trellis/platform';
 import { type SlurmCluster, startSlurmCluster } from '@trellis/plugin-compute-slurm/testing';
-import kmsLocal from '@trellis/plugin-kms-local';
-import storageFs from '@trellis/plugin-storage-fs';
-import { closedPort, createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
-import { trackingService } from '@trellis/tracking';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { eventually } from '@trellis/testing';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ADMIN_KEY, type DistributedCompute, startDistributedCompute } from '../test/distributed-compute';
 
-const ROOT = resolve(__dirname, '..', '..', '..');
-const ADMIN_KEY = `trellis_00000000000000dd_${'D'.repeat(43)}`;
 const TESLA_BYTES = 16 * 1024 ** 3;
 const MiB = 1024 ** 2;
 
@@ -60,36 +51,18 @@ const TRAIN = [
  * Governance, tracking, data and the gateway run in this process.
  */
 describe('issue 14 done: a GPU job on Slurm under quotas, through the gateway, surviving compute kills', () => {
-  const saved = { ...process.env };
-  const dir = mkdtempSync(join(tmpdir(), 'trellis-done-when-'));
-  const databases: Array<TestDatabase<{ type: 'postgres'; url: string }>> = [];
-  let nats: TestNatsConfig;
   let slurm: SlurmCluster;
-  let platform: RunningProcess;
-  let gateway: string;
-  let computePort: number;
-  let computeEnv: Record<string, string>;
-  let compute: ChildProcess | undefined;
-  let computeOutput = '';
+  let stack: DistributedCompute;
 
   /** The API key of erin, the user who submits the jobs (an editor of both projects). */
   let userKey: string;
 
   /** A call to a gRPC method through the gateway's JSON route, with an API key (erin's unless named). */
-  async function call<T = Record<string, unknown>>(method: string, body: object, key = userKey): Promise<T> {
-    const response = await fetch(`${gateway}/v1/${method}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (response.status !== 200) throw new Error(`${method} answered ${response.status}: ${text}`);
-    return JSON.parse(text) as T;
-  }
+  const call = <T = Record<string, unknown>>(method: string, body: object, key = userKey) => stack.call<T>(method, body, key);
   const jobOf = async (jobId: string) => (await call<{ job: JsonJob }>('trellis.compute.v1.JobService/GetJob', { jobId })).job;
   const untilState = (jobId: string, state: string) => eventually(async () => expect((await jobOf(jobId)).state).toBe(state), { timeoutMs: 60_000, intervalMs: 100 });
   const logsOf = async (jobId: string): Promise<LogLine[]> => {
-    const response = await fetch(`${gateway}/v1/trellis.compute.v1.JobService/StreamJobLogs`, {
+    const response = await fetch(`${stack.gateway}/v1/trellis.compute.v1.JobService/StreamJobLogs`, {
       method: 'POST',
       headers: { authorization: `Bearer ${userKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({ jobId }),
@@ -98,7 +71,7 @@ describe('issue 14 done: a GPU job on Slurm under quotas, through the gateway, s
     return (await response.text()).split('\n').filter(Boolean).map((line) => JSON.parse(line) as LogLine);
   };
   const mlflowRun = async (runId: string) => {
-    const response = await fetch(`${gateway}/api/2.0/mlflow/runs/get?run_id=${runId}`, { headers: { authorization: `Bearer ${userKey}` } });
+    const response = await fetch(`${stack.gateway}/api/2.0/mlflow/runs/get?run_id=${runId}`, { headers: { authorization: `Bearer ${userKey}` } });
     expect(response.status).toBe(200);
     return ((await response.json()) as { run: { info: { status: string }; data: { metrics?: Array<{ key: string; value: number }> } } }).run;
   };
@@ -106,77 +79,19 @@ describe('issue 14 done: a GPU job on Slurm under quotas, through the gateway, s
   const slurmJobs = async () =>
     (await promisify(execFile)('squeue', ['-h', '-t', 'all', '-o', '%i'], { env: { ...process.env, SLURM_CONF: slurm.slurmConf } })).stdout.split('\n').filter(Boolean);
 
-  /** Starts apps/compute as its own process and waits until the gateway reaches it. */
-  async function startCompute(env: Record<string, string> = {}): Promise<ChildProcess> {
-    const started = spawn(process.execPath, ['tools/bench/run.cjs', 'apps/compute/src/main.ts'], { cwd: ROOT, env: { ...computeEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    started.stdout!.on('data', (chunk: Buffer) => (computeOutput += chunk.toString()));
-    started.stderr!.on('data', (chunk: Buffer) => (computeOutput += chunk.toString()));
-    compute = started;
-    await eventually(() => call('trellis.compute.v1.JobService/ListPriorityClasses', {}, ADMIN_KEY), { timeoutMs: 60_000, intervalMs: 200 });
-    return started;
-  }
-
   beforeAll(async () => {
     slurm = await startSlurmCluster();
-    for (let i = 0; i < 4; i++) databases.push(await createTestDatabase());
-    const [governanceDb, trackingDb, dataDb, computeDb] = databases;
-    nats = testNatsConfig();
-    computePort = await closedPort();
-    const gatewayPort = await closedPort();
-    gateway = `http://127.0.0.1:${gatewayPort}`;
-    Object.assign(process.env, {
-      ...nats.env,
-      TRELLIS_MODE: 'distributed',
-      TRELLIS_DATA_DIR: join(dir, 'platform'),
-      TRELLIS_OPS_PORT: '0',
-      TRELLIS_LOG_LEVEL: 'silent',
-      TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
-      TRELLIS_GOVERNANCE_DATABASE_URL: governanceDb.config.url,
-      TRELLIS_TRACKING_DATABASE_URL: trackingDb.config.url,
-      TRELLIS_DATA_DATABASE_URL: dataDb.config.url,
-      TRELLIS_GOVERNANCE_PORT: '0',
-      TRELLIS_TRACKING_PORT: '0',
-      TRELLIS_DATA_PORT: '0',
-      TRELLIS_GATEWAY_PORT: String(gatewayPort),
-      TRELLIS_GATEWAY_UPSTREAM_COMPUTE: `127.0.0.1:${computePort}`,
-    });
-    platform = await runProcess({ mode: 'distributed', services: [governanceService, trackingService, dataService], edges: [gatewayEdge], plugins: [storageFs, kmsLocal], print: () => undefined });
-    const address = (name: string) => platform.services.find((service) => service.name === name)!.grpcAddress;
-    computeEnv = {
-      ...(saved as Record<string, string>),
-      ...nats.env,
-      TRELLIS_MODE: 'distributed',
-      TRELLIS_DATA_DIR: join(dir, 'compute'),
-      TRELLIS_OPS_PORT: '0',
-      TRELLIS_LOG_LEVEL: 'warn',
-      TRELLIS_AUTH_JWKS_URL: `${platform.opsAddress}/.well-known/jwks.json`,
-      TRELLIS_COMPUTE_PORT: String(computePort),
-      TRELLIS_COMPUTE_DATABASE_URL: computeDb.config.url,
-      TRELLIS_COMPUTE_CREDENTIAL: 'env:SPEC_COMPUTE_KEY',
-      SPEC_COMPUTE_KEY: (await issueServiceKeyAsOperator(loadConfig({ services: ['governance'] }), 'compute')).secret,
-      TRELLIS_COMPUTE_TRACKING_URI: gateway,
-      TRELLIS_GOVERNANCE_ADDRESS: address('governance'),
-      TRELLIS_TRACKING_ADDRESS: address('tracking'),
-      TRELLIS_DATA_ADDRESS: address('data'),
-    };
+    stack = await startDistributedCompute('done-when');
   }, 120_000);
 
   afterAll(async () => {
-    if (compute && compute.exitCode === null && compute.signalCode === null) {
-      compute.kill('SIGTERM');
-      await once(compute, 'exit');
-    }
-    await platform?.stop();
-    process.env = saved;
+    await stack?.stop();
     await slurm?.stop();
-    await nats?.cleanup();
-    for (const database of databases) await database.drop();
-    rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   it('queues a 2-replica GPU job behind the quota, runs it once across two kills, and finishes its MLflow run', async () => {
     // The first compute process dies by the failpoint at its first submission to a backend.
-    const doomed = await startCompute({ TRELLIS_FAILPOINTS: 'compute.after-submit' });
+    const doomed = await stack.startCompute({ TRELLIS_FAILPOINTS: 'compute.after-submit' });
 
     // 1. The org admin registers the Slurm cluster; the local machine is a cluster already.
     const admin = <T = Record<string, unknown>>(method: string, body: object) => call<T>(method, body, ADMIN_KEY);
@@ -229,7 +144,7 @@ describe('issue 14 done: a GPU job on Slurm under quotas, through the gateway, s
     ).job.id;
     const [, signal] = await once(doomed, 'exit');
     expect(signal).toBe('SIGKILL');
-    await startCompute();
+    const compute = await stack.startCompute();
     await untilState(first, 'JOB_STATE_RUNNING');
     const [firstAttempt] = (await jobOf(first)).attempts;
     expect((await jobOf(first)).attempts).toHaveLength(1);
@@ -261,11 +176,10 @@ describe('issue 14 done: a GPU job on Slurm under quotas, through the gateway, s
     expect((await mlflowRun(running.runId)).info.status).toBe('RUNNING');
 
     // 4. The compute service is killed while both replicas run, and the job is let finish meanwhile.
-    const killed = compute!;
-    killed.kill('SIGKILL');
-    await once(killed, 'exit');
+    compute.kill('SIGKILL');
+    await once(compute, 'exit');
     writeFileSync(go, '');
-    await startCompute();
+    await stack.startCompute();
     await untilState(train, 'JOB_STATE_SUCCEEDED');
 
     // Nothing lost, nothing twice: one attempt, each replica's lines once, two Slurm jobs in all, the run FINISHED with its metric.

@@ -1,25 +1,15 @@
 import 'reflect-metadata';
-import { dataService } from '@trellis/data';
-import { gatewayEdge } from '@trellis/gateway';
-import { governanceService, issueServiceKeyAsOperator } from '@trellis/governance';
-import { loadConfig, runProcess, type RunningProcess } from '@trellis/platform';
 import { type FakeKubernetes, startFakeKubernetes } from '@trellis/plugin-compute-kubernetes/testing';
 import { type FakeRay, startFakeRay } from '@trellis/plugin-compute-ray/testing';
 import { type SlurmCluster, startSlurmCluster } from '@trellis/plugin-compute-slurm/testing';
-import kmsLocal from '@trellis/plugin-kms-local';
-import storageFs from '@trellis/plugin-storage-fs';
-import { closedPort, createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
-import { trackingService } from '@trellis/tracking';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { eventually } from '@trellis/testing';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { ADMIN_KEY, type DistributedCompute, startDistributedCompute } from '../test/distributed-compute';
 
-const ROOT = resolve(__dirname, '..', '..', '..');
-const ADMIN_KEY = `trellis_00000000000000ee_${'E'.repeat(43)}`;
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 const JOBS = 200;
@@ -86,30 +76,14 @@ const specOf = (n: number) => ({
  * (PostgreSQL, NATS); governance, tracking, data and the gateway run in this one.
  */
 describe('issue 15 done: one queue across local, Slurm, Kubernetes and Ray, 200 jobs of 3 projects under quotas, a cluster taken away', () => {
-  const saved = { ...process.env };
-  const dir = mkdtempSync(join(tmpdir(), 'trellis-one-queue-'));
-  const databases: Array<TestDatabase<{ type: 'postgres'; url: string }>> = [];
-  let nats: TestNatsConfig;
   let slurm: SlurmCluster;
   let k8s: FakeKubernetes;
   let ray: FakeRay;
-  let platform: RunningProcess;
-  let gateway: string;
-  let compute: ChildProcess | undefined;
+  let stack: DistributedCompute;
   let computeDb: Client;
-  let computeOutput = '';
   let userKey: string;
 
-  async function call<T = Record<string, unknown>>(method: string, body: object, key = userKey): Promise<T> {
-    const response = await fetch(`${gateway}/v1/${method}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (response.status !== 200) throw new Error(`${method} answered ${response.status}: ${text}`);
-    return JSON.parse(text) as T;
-  }
+  const call = <T = Record<string, unknown>>(method: string, body: object, key = userKey) => stack.call<T>(method, body, key);
   const admin = <T = Record<string, unknown>>(method: string, body: object) => call<T>(method, body, ADMIN_KEY);
 
   beforeAll(async () => {
@@ -119,71 +93,21 @@ describe('issue 15 done: one queue across local, Slurm, Kubernetes and Ray, 200 
       startFakeKubernetes({ kueue: 'hold', nodes: [{ name: 'node-a', cpus: 4, memoryBytes: 8 * GiB }] }),
       startFakeRay({ resources: { CPU: 4, memory: 8 * GiB } }),
     ]);
-    for (let i = 0; i < 4; i++) databases.push(await createTestDatabase());
-    const [governanceDb, trackingDb, dataDb, computeDatabase] = databases;
-    nats = testNatsConfig();
-    const computePort = await closedPort();
-    const gatewayPort = await closedPort();
-    gateway = `http://127.0.0.1:${gatewayPort}`;
-    Object.assign(process.env, {
-      ...nats.env,
-      TRELLIS_MODE: 'distributed',
-      TRELLIS_DATA_DIR: join(dir, 'platform'),
-      TRELLIS_OPS_PORT: '0',
-      TRELLIS_LOG_LEVEL: 'silent',
-      TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
-      TRELLIS_GOVERNANCE_DATABASE_URL: governanceDb.config.url,
-      TRELLIS_TRACKING_DATABASE_URL: trackingDb.config.url,
-      TRELLIS_DATA_DATABASE_URL: dataDb.config.url,
-      TRELLIS_GOVERNANCE_PORT: '0',
-      TRELLIS_TRACKING_PORT: '0',
-      TRELLIS_DATA_PORT: '0',
-      TRELLIS_GATEWAY_PORT: String(gatewayPort),
-      TRELLIS_GATEWAY_UPSTREAM_COMPUTE: `127.0.0.1:${computePort}`,
-    });
-    platform = await runProcess({ mode: 'distributed', services: [governanceService, trackingService, dataService], edges: [gatewayEdge], plugins: [storageFs, kmsLocal], print: () => undefined });
-    const address = (name: string) => platform.services.find((service) => service.name === name)!.grpcAddress;
-    writeFileSync(join(dir, 'kubeconfig'), k8s.kubeconfig);
-    const computeEnv = {
-      ...(saved as Record<string, string>),
-      ...nats.env,
-      TRELLIS_MODE: 'distributed',
-      TRELLIS_DATA_DIR: join(dir, 'compute'),
-      TRELLIS_OPS_PORT: '0',
-      TRELLIS_LOG_LEVEL: 'warn',
-      TRELLIS_AUTH_JWKS_URL: `${platform.opsAddress}/.well-known/jwks.json`,
-      TRELLIS_COMPUTE_PORT: String(computePort),
-      TRELLIS_COMPUTE_DATABASE_URL: computeDatabase.config.url,
-      TRELLIS_COMPUTE_CREDENTIAL: 'env:SPEC_COMPUTE_KEY',
-      SPEC_COMPUTE_KEY: (await issueServiceKeyAsOperator(loadConfig({ services: ['governance'] }), 'compute')).secret,
-      TRELLIS_COMPUTE_TRACKING_URI: gateway,
+    stack = await startDistributedCompute('one-queue');
+    writeFileSync(join(stack.dir, 'kubeconfig'), k8s.kubeconfig);
+    await stack.startCompute({
       // A health check at most every 250 ms, so 3 failed in a row (failover) take about a second.
       TRELLIS_COMPUTE_CAPACITY_CACHE_MS: '250',
       TRELLIS_COMPUTE_ADMISSION_INTERVAL_MS: '500',
-      TRELLIS_GOVERNANCE_ADDRESS: address('governance'),
-      TRELLIS_TRACKING_ADDRESS: address('tracking'),
-      TRELLIS_DATA_ADDRESS: address('data'),
-    };
-    compute = spawn(process.execPath, ['tools/bench/run.cjs', 'apps/compute/src/main.ts'], { cwd: ROOT, env: computeEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    compute.stdout!.on('data', (chunk: Buffer) => (computeOutput += chunk.toString()));
-    compute.stderr!.on('data', (chunk: Buffer) => (computeOutput += chunk.toString()));
-    await eventually(() => admin('trellis.compute.v1.JobService/ListPriorityClasses', {}), { timeoutMs: 60_000, intervalMs: 200 });
-    computeDb = new Client({ connectionString: computeDatabase.config.url });
+    });
+    computeDb = new Client({ connectionString: stack.computeDatabaseUrl });
     await computeDb.connect();
   }, 180_000);
 
   afterAll(async () => {
     await computeDb?.end();
-    if (compute && compute.exitCode === null && compute.signalCode === null) {
-      compute.kill('SIGTERM');
-      await once(compute, 'exit');
-    }
-    await platform?.stop();
-    process.env = saved;
+    await stack?.stop();
     await Promise.allSettled([slurm?.stop(), k8s?.stop(), ray?.close()]);
-    await nats?.cleanup();
-    for (const database of databases) await database.drop();
-    rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   it('runs 200 jobs of 3 projects once each on clusters that fit them, within quotas, and moves the jobs waiting on a cluster that stops answering', async () => {
@@ -200,7 +124,7 @@ describe('issue 15 done: one queue across local, Slurm, Kubernetes and Ray, 200 
       pollIntervalMs: 100,
       containerRuntime: { command: ['sh', '-c', 'shift; exec "$@"', 'container-runtime'] },
     });
-    await createCluster('k8s', 'compute-kubernetes', { kubeconfig: `file:${join(dir, 'kubeconfig')}`, kueue: { queueName: 'trellis' }, retryDelayMs: 100 });
+    await createCluster('k8s', 'compute-kubernetes', { kubeconfig: `file:${join(stack.dir, 'kubeconfig')}`, kueue: { queueName: 'trellis' }, retryDelayMs: 100 });
     await createCluster('ray', 'compute-ray', { address: ray.url, pollIntervalMs: 100 });
     const { clusters } = await admin<{ clusters: Array<{ name: string; plugin: string; healthy: boolean; healthMessage?: string; capacity: Array<{ resource: string; amount: string }> }> }>(
       'trellis.compute.v1.ClusterService/ListClusters',
@@ -359,7 +283,7 @@ describe('issue 15 done: one queue across local, Slurm, Kubernetes and Ray, 200 
     expect(created.filter(({ ran }) => ran).map(({ key }) => key).sort()).toEqual(keysOn('k8s', 'ATTEMPT_STATE_SUCCEEDED'));
 
     // compute-local: one job folder per attempt on local, each ended succeeded.
-    const localJobs = jobFolders(join(dir, 'compute'));
+    const localJobs = jobFolders(join(stack.dir, 'compute'));
     expect(localJobs.map((folder) => (JSON.parse(readFileSync(join(folder, 'job.json'), 'utf8')) as { idempotencyKey: string }).idempotencyKey).sort()).toEqual(keysOn('local'));
     expect(localJobs.map((folder) => (JSON.parse(readFileSync(join(folder, 'final.json'), 'utf8')) as { state: string }).state)).toEqual(localJobs.map(() => 'succeeded'));
 
