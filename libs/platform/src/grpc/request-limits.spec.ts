@@ -76,8 +76,11 @@ describe('request limits', () => {
     expect(refused).toEqual(new RefusedRequest(expect.objectContaining({ code: status.RESOURCE_EXHAUSTED, message: `the request is ${DEFAULT_MAX_REQUEST_BYTES + 1} bytes; trellis.tracking.v1.RunService/GetRun takes at most ${DEFAULT_MAX_REQUEST_BYTES}` })));
   });
 
-  it('takes 32 MiB requests only where the proto declares it: LogInputs, whose dataset profiles may be 16 MiB', () => {
+  it('takes larger requests only where the proto declares it: LogInputs (dataset profiles of up to 16 MiB) and ModelInfer (tensors)', () => {
     const large = methods.filter((method) => maxRequestBytesOf(method) > DEFAULT_MAX_REQUEST_BYTES);
-    expect(large.map((method) => [method.name, maxRequestBytesOf(method)])).toEqual([['LogInputs', 32 * 1024 * 1024]]);
+    expect(large.map((method) => [method.name, maxRequestBytesOf(method)]).sort()).toEqual([
+      ['LogInputs', 32 * 1024 * 1024],
+      ['ModelInfer', 64 * 1024 * 1024],
+    ]);
   });
 });
