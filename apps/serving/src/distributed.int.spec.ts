@@ -1,8 +1,6 @@
 import 'reflect-metadata';
 import { governanceService, issueServiceKeyAsOperator } from '@trellis/governance';
 import { createGrpcClient, loadConfig, runProcess, type RunningProcess } from '@trellis/platform';
-import { definePlugin, z } from '@trellis/plugin-sdk';
-import { MemoryModelRuntime } from '@trellis/plugin-sdk/testing';
 import storageFs from '@trellis/plugin-storage-fs';
 import { AuditServiceDesc, EndpointServiceDesc, IdentityServiceDesc, RegistryServiceDesc, TokenServiceDesc } from '@trellis/proto';
 import { registryService } from '@trellis/registry';
@@ -11,14 +9,10 @@ import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { memoryRuntime } from './memory-runtime.fixture';
 
 const ADMIN_KEY = `trellis_0000000000000001_${'A'.repeat(43)}`;
 
-const memoryRuntime = definePlugin({
-  manifest: { kind: 'runtime', id: 'runtime-memory', apiVersion: 'v1' },
-  configSchema: z.object({}),
-  create: () => new MemoryModelRuntime(),
-});
 
 describe('serving as its own process beside governance and the registry (distributed: PostgreSQL, NATS JetStream)', () => {
   const databases: Array<TestDatabase<{ type: 'postgres'; url: string }>> = [];

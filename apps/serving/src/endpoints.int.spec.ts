@@ -3,8 +3,6 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import { callEveryMethodWithoutToken, type EventSubscription, type GrpcCallError, type GrpcClient, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
-import { definePlugin, z } from '@trellis/plugin-sdk';
-import { MemoryModelRuntime } from '@trellis/plugin-sdk/testing';
 import storageFs from '@trellis/plugin-storage-fs';
 import {
   EndpointServiceDesc,
@@ -24,16 +22,12 @@ import { trackingService } from '@trellis/tracking';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { memoryRuntime } from './memory-runtime.fixture';
 
 type Endpoints = GrpcClient<(typeof EndpointServiceDesc)['method']>;
 type Registry = GrpcClient<(typeof RegistryServiceDesc)['method']>;
 type Role = 'viewer' | 'editor' | 'admin' | 'owner';
 
-const memoryRuntime = definePlugin({
-  manifest: { kind: 'runtime', id: 'runtime-memory', apiVersion: 'v1' },
-  configSchema: z.object({}),
-  create: () => new MemoryModelRuntime(),
-});
 
 const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as GrpcCallError | undefined;
 const refusal = async (call: Promise<unknown>) => {

@@ -2,8 +2,6 @@ import 'reflect-metadata';
 import { gatewayEdge } from '@trellis/gateway';
 import { governanceService } from '@trellis/governance';
 import { runProcess, type RunningProcess } from '@trellis/platform';
-import { definePlugin, z } from '@trellis/plugin-sdk';
-import { MemoryModelRuntime } from '@trellis/plugin-sdk/testing';
 import kmsLocal from '@trellis/plugin-kms-local';
 import storageFs from '@trellis/plugin-storage-fs';
 import { registryService } from '@trellis/registry';
@@ -13,14 +11,10 @@ import { trackingService } from '@trellis/tracking';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { memoryRuntime } from './memory-runtime.fixture';
 
 const ADMIN_KEY = `trellis_00000000000000d1_${'D'.repeat(43)}`;
 
-const memoryRuntime = definePlugin({
-  manifest: { kind: 'runtime', id: 'runtime-memory', apiVersion: 'v1' },
-  configSchema: z.object({}),
-  create: () => new MemoryModelRuntime(),
-});
 
 /** The parts of the JSON answers the spec reads. */
 interface Answer {

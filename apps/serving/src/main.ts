@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { servingService } from '@trellis/serving';
 import { runUntilSignalled } from '@trellis/platform';
+import runtimeOnnx from '@trellis/plugin-runtime-onnx';
+import { servingService } from '@trellis/serving';
 
-runUntilSignalled({ mode: 'distributed', services: [servingService] });
+runUntilSignalled({ mode: 'distributed', services: [servingService], plugins: [runtimeOnnx] });
