@@ -39,7 +39,10 @@ export interface OutboxRelayOptions {
  * Delivers the outbox: reads committed rows in insertion order, hands each to the bus as an
  * `EventEnvelope`, and deletes a row only after the bus has accepted it. A crash between the two
  * means the row is published again with the same event id, which JetStream (by `Nats-Msg-Id`) and
- * `subscribeIdempotent` (by its inbox) turn into a single effect; nothing is ever lost.
+ * `subscribeIdempotent` (by its inbox) turn into a single effect; nothing is ever lost. The
+ * relay's deletes commit without waiting for the disk (the inserts wait, with the caller's change),
+ * so a power loss or a database server crash may also send again the events that were still in
+ * the outbox at the last synced commit; a killed process does not.
  *
  * When the bus refuses an event the relay keeps that row and the ones after it, waits (exponential
  * backoff, at most `retryMaxMs`), and tries again; a commit notification does not cut the wait
