@@ -122,6 +122,16 @@ describe('Outbox and OutboxRelay on SQLite', () => {
     expect(received.map(({ id, actor }) => ({ id, actor }))).toEqual(ids.map((id, index) => ({ id, actor: ['a', 'b', 'c'][index] })));
   });
 
+  it('writes more events than one INSERT holds in one publishAll, all of them in order', async () => {
+    const names = Array.from({ length: 1001 }, (_, index) => `w-${index}`);
+    await dataSource.transaction((manager) =>
+      new Outbox().publishAll(manager, names.map((name) => ({ subject: WIDGET_CREATED, schema: WidgetCreatedSchema, message: create(WidgetCreatedSchema, { widget: { name } }) }))),
+    );
+    startRelay();
+
+    await eventually(() => expect(receivedNames()).toEqual(names));
+  });
+
   it('wakes the relay at commit instead of waiting for its next poll', async () => {
     await createWidget(dataSource, new Outbox(), 'first');
     const relay = startRelay({ pollIntervalMs: 600_000 });
