@@ -17,4 +17,5 @@ export { checkManifest, type ManifestProblem, PLUGIN_ID_PATTERN, type PluginLoad
 export { isSecretSchema, secret, SECRET_MARK, SECRET_REFERENCE_PREFIXES } from './secret';
 export { iterateObjects } from './storage/iterate-objects';
 export { compareKeys, validateObjectKey } from './storage/object-key';
+export { loadPluginInWorker, type WorkerModelRuntime, type WorkerPluginOptions } from './runtime-worker';
 export { pause, raceAbort } from './waiting';

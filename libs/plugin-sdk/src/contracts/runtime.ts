@@ -103,7 +103,7 @@ export interface LoadedModel {
  *   survives structured cloning (plain JSON: no functions, class instances or secrets already
  *   resolved to objects);
  * - returns models whose tensors are plain typed arrays or arrays, which cross threads as copies.
- * `loadPluginInWorker` in `@trellis/plugin-sdk/testing` loads a module this way in a spec.
+ * `loadPluginInWorker` (`@trellis/plugin-sdk`) loads a module this way; serving runs its runtime instances with it.
  */
 export interface ModelRuntime extends PluginInstance {
   /** The artifact formats it loads (`onnx`). */

@@ -17,4 +17,5 @@ export { MemoryKeyManager } from './memory-key-manager';
 export { LINEAR_JSON_FORMAT, type LinearModelFile, MemoryModelRuntime } from './memory-model-runtime';
 export { MemoryNotifier } from './memory-notifier';
 export { MemoryObjectStore, type StoredObject } from './memory-object-store';
-export { loadPluginInWorker, type WorkerModelRuntime, type WorkerPluginOptions } from './plugin-worker';
+/** Re-exported from the package's root, where the serving host takes it: specs load a runtime plugin as serving does. */
+export { loadPluginInWorker, type WorkerModelRuntime, type WorkerPluginOptions } from '../runtime-worker';

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { LINEAR_JSON_FORMAT, type LinearModelFile, MemoryModelRuntime } from './memory-model-runtime';
-import { loadPluginInWorker } from './plugin-worker';
+import { loadPluginInWorker } from '../runtime-worker';
 import { describeRuntimeConformance } from './runtime.conformance';
 
 const SDK_SOURCES = resolve(__dirname, '..');

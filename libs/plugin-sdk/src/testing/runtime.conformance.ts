@@ -1,5 +1,5 @@
 import type { ModelRuntime, Tensor } from '../contracts';
-import { loadPluginInWorker } from './plugin-worker';
+import { loadPluginInWorker } from '../runtime-worker';
 
 /** Makes a runtime instance in the test's thread for one test; called before every test of the suite. */
 export type RuntimeFactory = () => Promise<ModelRuntime> | ModelRuntime;

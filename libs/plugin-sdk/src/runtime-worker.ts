@@ -2,9 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { InferenceStats, LoadedModel, LoadOptions, ModelRuntime, ModelSignature, Tensor } from '../contracts';
-import type { PluginLogger } from '../context';
-import type { PluginManifest } from '../manifest';
+import type { InferenceStats, LoadedModel, LoadOptions, ModelRuntime, ModelSignature, Tensor } from './contracts';
+import type { PluginLogger } from './context';
+import type { PluginManifest } from './manifest';
 
 /** Options of `loadPluginInWorker`. */
 export interface WorkerPluginOptions {
@@ -123,13 +123,15 @@ parentPort.on('message', async ({ id, op, args }) => {
 `;
 
 /**
- * Loads the plugin module at `modulePath` (built JavaScript, CommonJS or ESM) in a new
+ * Loads the runtime plugin module at `modulePath` (built JavaScript, CommonJS or ESM) in a new
  * `worker_threads` Worker and makes a runtime instance there, as the serving host does: the worker
  * imports the module, takes its default export, checks that it is a runtime plugin, checks `config`
  * against its schema and calls `create()` with a `PluginContext` made in the worker. The instance
  * is used through the returned object; tensors cross as structured-clone copies, and errors come
  * back as errors of the same name (`TypeError`s stay `TypeError`s) and `code`. A module that cannot
- * be imported, is not a runtime plugin, or whose `create()` throws rejects with why.
+ * be imported, is not a runtime plugin, or whose `create()` throws rejects with why. The serving
+ * host runs each runtime instance this way; specs (`@trellis/plugin-sdk/testing` re-exports it)
+ * load a plugin as serving does.
  *
  * @example
  * const runtime = await loadPluginInWorker(require.resolve('../dist/index.js'), { config: {} });
