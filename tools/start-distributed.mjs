@@ -14,6 +14,7 @@
 //   TRELLIS_REGISTRY_CREDENTIAL   the registry's own API key (env:NAME or file:/path); by default
 //                         one is issued once into <data dir>/keys/registry.key (npm run service-key)
 //   TRELLIS_COMPUTE_CREDENTIAL    the same for the compute service (<data dir>/keys/compute.key)
+//   TRELLIS_SERVING_CREDENTIAL    the same for the serving service (<data dir>/keys/serving.key)
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -46,7 +47,7 @@ const PROGRAMS = [
       TRELLIS_COMPUTE_CREDENTIAL: serviceCredential('compute'),
     }),
   },
-  { name: 'serving', env: (up) => ({ TRELLIS_AUTH_JWKS_URL: jwksUrl(up), TRELLIS_REGISTRY_ADDRESS: up.registry.grpc }) },
+  { name: 'serving', env: (up) => ({ TRELLIS_AUTH_JWKS_URL: jwksUrl(up), TRELLIS_REGISTRY_ADDRESS: up.registry.grpc, TRELLIS_SERVING_CREDENTIAL: serviceCredential('serving') }) },
   {
     name: 'gateway',
     env: (up) => ({

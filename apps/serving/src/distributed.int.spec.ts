@@ -51,7 +51,11 @@ describe('serving as its own process beside governance and the registry (distrib
     });
     registry = await runProcess({ mode: 'distributed', services: [registryService], plugins: [storageFs], print: () => undefined });
     writeFileSync(join(dataDir, 'trellis.yaml'), 'runtime:\n  memory:\n    plugin: runtime-memory\n');
+    // Serving fetches revisions' files from the registry as its own service account.
+    process.env.SPEC_SERVING_KEY = (await issueServiceKeyAsOperator(loadConfig({ services: ['governance'] }), 'serving')).secret;
     Object.assign(process.env, {
+      TRELLIS_SERVING_CREDENTIAL: 'env:SPEC_SERVING_KEY',
+      TRELLIS_SERVING_HTTP_PORT: '0',
       TRELLIS_CONFIG: join(dataDir, 'trellis.yaml'),
       TRELLIS_SERVING_DATABASE_URL: ownDb.config.url,
       TRELLIS_SERVING_PORT: '0',

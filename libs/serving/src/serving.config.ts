@@ -12,6 +12,30 @@ export const servingConfig = z.object({
     .min(1)
     .default(10_000)
     .describe('how many endpoints one project may hold; CreateEndpoint answers RESOURCE_EXHAUSTED beyond it'),
+  httpPort: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65_535)
+    .default(8000)
+    .describe("port of the Open Inference Protocol's REST API (`/v2/...`), on the process's host; 0 picks a free one (docs/serving.md)"),
+  modelCacheDir: z
+    .string()
+    .default('')
+    .describe("where each replica keeps the files of the revisions it serves, fetched from the registry, one directory per revision")
+    .meta({ defaultText: '`<dataDir>/serving/models`' }),
+  runtimeModules: z
+    .string()
+    .default('')
+    .describe(
+      'where the worker thread of a runtime plugin imports it from, as `<plugin id>=<module path>` pairs separated by commas; a plugin not named here is imported as the package `@trellis/plugin-<id>`',
+    ),
+  reconcileIntervalMs: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(10_000)
+    .describe("how often each replica loads the revisions it does not hold yet (deployed through another replica) and unloads those of deleted endpoints"),
 });
 
 /** The parsed settings, as `@Inject(SERVICE_CONFIG)` gives them. */

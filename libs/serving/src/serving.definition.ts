@@ -1,5 +1,5 @@
 import { defineService } from '@trellis/platform';
-import { EndpointServiceDesc } from '@trellis/proto';
+import { EndpointServiceDesc, GRPCInferenceServiceDesc } from '@trellis/proto';
 import { EndpointEntity, RevisionEntity } from './endpoints/endpoint.entity';
 import { CreateServingTables1796456739312 } from './migrations/1796456739312-create-serving-tables';
 import { servingConfig } from './serving.config';
@@ -12,8 +12,10 @@ export const servingService = defineService({
   defaultPort: 50057,
   config: servingConfig,
   module: ServingModule,
-  grpcServices: [EndpointServiceDesc],
+  grpcServices: [EndpointServiceDesc, GRPCInferenceServiceDesc],
   calls: ['registry'],
+  // Every replica fetches the files of the revisions it serves from the registry, at start too.
+  identity: { purpose: "fetches revisions' model files from the registry, on behalf of whoever deployed them" },
   plugins: {
     runtime: {
       purpose: "runs revisions' models: each runtime instance is one a revision can name",

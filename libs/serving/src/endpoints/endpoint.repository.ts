@@ -24,6 +24,28 @@ export class EndpointRepository {
     return this.transaction((tx) => tx.findOneBy(EndpointEntity, { projectId, name }));
   }
 
+  /** Every project's endpoint of that name (inference names an endpoint without its project). */
+  findAllByName(name: string): Promise<EndpointEntity[]> {
+    return this.transaction((tx) => tx.find(EndpointEntity, { where: { name }, order: { projectId: 'ASC' } }));
+  }
+
+  /** The endpoint's revision with this id, or with this number when `key` is all digits. */
+  findRevision(endpointId: string, key: string): Promise<RevisionEntity | null> {
+    const where = /^[0-9]{1,9}$/.test(key) ? { endpointId, number: Number(key) } : { endpointId, id: key };
+    return this.transaction((tx) => tx.findOneBy(RevisionEntity, where));
+  }
+
+  /** Moves a PENDING revision to READY or FAILED; says whether it was PENDING (another replica may have moved it first). */
+  async settleRevision(id: string, state: 'READY' | 'FAILED', message: string): Promise<boolean> {
+    const result = await this.transaction((tx) => tx.update(RevisionEntity, { id, state: 'PENDING' }, { state, stateMessage: message }));
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Every endpoint, for a replica to reconcile the revisions it holds with those their splits name. */
+  allEndpoints(): Promise<EndpointEntity[]> {
+    return this.transaction((tx) => tx.find(EndpointEntity, { order: { id: 'ASC' } }));
+  }
+
   /** The endpoint with this id, its row locked until `tx` ends (PostgreSQL; SQLite runs one write transaction at a time). */
   lockById(tx: EntityManager, id: string): Promise<EndpointEntity | null> {
     return tx.findOne(EndpointEntity, { where: { id }, ...Dialect.of(tx).lockForUpdate<EndpointEntity>() });

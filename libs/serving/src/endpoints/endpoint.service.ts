@@ -28,6 +28,7 @@ import { servingEvents } from '../serving.events';
 import { EndpointEntity, RevisionEntity, type StoredResources } from './endpoint.entity';
 import { endpointToProto, revisionToProto, type EndpointView } from './endpoint.mapping';
 import { EndpointRepository } from './endpoint.repository';
+import { RevisionLoader } from '../revisions/revision-loader';
 import { ModelVersions, type ResolvedModel } from './model-versions';
 import { Runtimes } from './runtimes';
 import { checkSplit, revisionsOf, sameSplit, withNewTarget, type StoredSplit } from './traffic';
@@ -104,6 +105,7 @@ export class EndpointService {
     private readonly runtimes: Runtimes,
     private readonly audit: AuditRecorder,
     private readonly outbox: Outbox,
+    private readonly loader: RevisionLoader,
     @Inject(SERVICE_CONFIG) private readonly config: ServingConfig,
   ) {}
 
@@ -116,7 +118,7 @@ export class EndpointService {
     checkBatching(input.batching);
     const runtime = this.checkRevisionSpec(input);
     const model = await this.models.resolve(caller, input.projectId, input.model);
-    return this.repository.transaction(async (tx) => {
+    const view = await this.repository.transaction(async (tx) => {
       if (await this.repository.nameTaken(tx, input.projectId, input.name)) {
         throw new AlreadyExistsError(`project ${input.projectId} already has an endpoint named "${excerpt(input.name)}"`, { reason: 'ENDPOINT_NAME_TAKEN' });
       }
@@ -155,6 +157,8 @@ export class EndpointService {
       await this.audit.recordIn(tx, caller, { id: endpoint.id, projectId: endpoint.projectId });
       return view;
     });
+    this.loader.start(view.endpoint, view.revisions[0]);
+    return view;
   }
 
   /** The endpoint, if the caller may read it. */
@@ -180,7 +184,7 @@ export class EndpointService {
   /** Removes the endpoint and its revisions, and says so in an event. */
   async delete(caller: Caller, id: string): Promise<void> {
     checkRequired(id, 'endpoint_id');
-    await this.repository.transaction(async (tx) => {
+    const deleted = await this.repository.transaction(async (tx) => {
       const endpoint = visible(caller, await this.repository.lockById(tx, id), id, 'delete');
       const view = { endpoint, revisions: await this.repository.revisions(namedRevisions(endpoint), tx) };
       await this.repository.delete(tx, id);
@@ -190,7 +194,9 @@ export class EndpointService {
         ...contextOf(caller, endpoint.projectId),
       });
       await this.audit.recordIn(tx, caller);
+      return view;
     });
+    await this.loader.unload(deleted.revisions.map((revision) => revision.id));
   }
 
   /** Deploys a version as the endpoint's next revision, with its share of the traffic or as the shadow. */
@@ -202,7 +208,7 @@ export class EndpointService {
     const runtime = this.checkRevisionSpec(input);
     const before = visible(caller, await this.repository.findById(endpointId), endpointId, 'update');
     const model = await this.models.resolve(caller, before.projectId, input.model);
-    return this.repository.transaction(async (tx) => {
+    const deployed = await this.repository.transaction(async (tx) => {
       const endpoint = visible(caller, await this.repository.lockById(tx, endpointId), endpointId, 'update');
       const now = Date.now();
       const revision = revisionOf(caller, endpoint, endpoint.revisionCount + 1, input, runtime, model, now);
@@ -217,6 +223,8 @@ export class EndpointService {
       await this.audit.recordIn(tx, caller, { id: revision.id, projectId: endpoint.projectId, kind: 'Revision' });
       return { revision, view };
     });
+    this.loader.start(deployed.view.endpoint, deployed.revision);
+    return deployed;
   }
 
   /** Replaces the endpoint's split and shadow; the split it had becomes the one a rollback restores. */

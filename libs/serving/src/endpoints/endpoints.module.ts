@@ -1,10 +1,22 @@
 import { Module } from '@nestjs/common';
+import { ArtifactFetcher } from '../revisions/artifact-fetcher';
+import { EndpointRouter } from '../revisions/endpoint-router';
+import { RevisionLoader } from '../revisions/revision-loader';
+import { RuntimeWorkers } from '../revisions/runtime-workers';
 import { EndpointGrpc } from './endpoint.grpc';
 import { EndpointRepository } from './endpoint.repository';
 import { EndpointService } from './endpoint.service';
 import { ModelVersions } from './model-versions';
 import { Runtimes } from './runtimes';
 
-/** Endpoints and their revisions: the EndpointService handlers, the rules and the repository behind them. */
-@Module({ controllers: [EndpointGrpc], providers: [EndpointService, EndpointRepository, ModelVersions, Runtimes], exports: [EndpointService] })
+/**
+ * Endpoints and their revisions: the EndpointService handlers, the rules and the repository
+ * behind them, the loading of revisions into their runtimes' workers, and the router that
+ * inference resolves models through.
+ */
+@Module({
+  controllers: [EndpointGrpc],
+  providers: [EndpointService, EndpointRepository, ModelVersions, Runtimes, ArtifactFetcher, RuntimeWorkers, RevisionLoader, EndpointRouter],
+  exports: [EndpointService, EndpointRouter],
+})
 export class EndpointsModule {}

@@ -1,3 +1,4 @@
+import type { Caller } from '@trellis/platform';
 import type { ModelSignature, Tensor } from '@trellis/plugin-sdk';
 
 /** The gRPC metadata key and HTTP header that pin a request to one revision of an endpoint, bypassing the traffic split. */
@@ -11,6 +12,8 @@ export interface TargetRequest {
   version?: string;
   /** The revision pinned by the `trellis-revision` header; undefined to follow the traffic split. */
   revision?: string;
+  /** Who calls: the model is served only to a caller that may read the endpoint's project. */
+  caller?: Caller;
 }
 
 /** Options of one inference call. */

@@ -3,7 +3,7 @@ import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
 import { Controller, Inject } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { InvalidArgumentError, Public, Requires } from '@trellis/platform';
+import { type Caller, callerOf, InvalidArgumentError, Public, Requires } from '@trellis/platform';
 import type { ModelSignature, Tensor } from '@trellis/plugin-sdk';
 import {
   ModelInferResponseSchema,
@@ -70,6 +70,15 @@ export function responseOutputs(tensors: readonly Tensor[], raw: boolean): Pick<
     }),
   );
   return asRaw ? { outputs, rawOutputContents: tensors.map(tensorToRaw) } : { outputs };
+}
+
+/** The caller the kit's auth guard attached to the call; none where the handlers are served without it (their own specs). */
+function callerIfAny(metadata: Metadata | undefined): Caller | undefined {
+  try {
+    return metadata ? callerOf(metadata) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The revision a call pins with the `trellis-revision` metadata, if any. */
@@ -150,7 +159,7 @@ export class InferenceGrpc {
   }
 
   private async resolve(request: TargetRequest, metadata: Metadata | undefined): Promise<InferenceTarget> {
-    return this.targets.resolve({ model: request.model, version: request.version || undefined, revision: pinnedRevision(metadata) });
+    return this.targets.resolve({ model: request.model, version: request.version || undefined, revision: pinnedRevision(metadata), caller: callerIfAny(metadata) });
   }
 }
 

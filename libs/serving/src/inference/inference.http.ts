@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { status } from '@grpc/grpc-js';
-import { DomainError, excerpt, InvalidArgumentError, ResourceExhaustedError } from '@trellis/platform';
+import { type Caller, DomainError, excerpt, InvalidArgumentError, ResourceExhaustedError } from '@trellis/platform';
 import type { Tensor } from '@trellis/plugin-sdk';
 import { checkInputs, checkRequestedOutputs, runInference, type DeclaredInput } from './inference-request';
 import { REVISION_HEADER, type InferenceServerInfo, type InferenceTarget, type InferenceTargets, type TargetRequest } from './inference-targets';
@@ -20,10 +20,11 @@ export interface InferenceHttpOptions {
   /** Largest request body in bytes; a larger one is answered 413 unread (default 64 MiB). */
   maxBodyBytes?: number;
   /**
-   * Admits a request to any route but `/v2/health/*`, or throws a DomainError
-   * (UNAUTHENTICATED, PERMISSION_DENIED) that answers it. Without it every request is admitted.
+   * Admits a request to any route but `/v2/health/*`, returning its caller (whom `resolve` is
+   * given), or throws a DomainError (UNAUTHENTICATED, PERMISSION_DENIED) that answers it. Without
+   * it every request is admitted.
    */
-  authenticate?: (request: IncomingMessage, model: TargetRequest | undefined) => void | Promise<void>;
+  authenticate?: (request: IncomingMessage, model: TargetRequest | undefined) => Caller | void | Promise<Caller | void>;
   /** Told of an error that is not a DomainError, which is answered 500 without its text. */
   onUnexpectedError?: (error: unknown) => void;
 }
@@ -37,6 +38,9 @@ interface Answer {
 
 const json = (statusCode: number, body: unknown): Answer => ({ status: statusCode, body: JSON.stringify(body) });
 const errorAnswer = (statusCode: number, message: string): Answer => json(statusCode, { error: message });
+
+/** A body over the limit: RESOURCE_EXHAUSTED, answered 413 rather than 429. */
+class BodyTooLargeError extends ResourceExhaustedError {}
 
 /** HTTP status of the gRPC codes a DomainError carries, as KServe and grpc-gateway answer them. */
 function httpStatusOf(error: DomainError): number {
@@ -54,7 +58,7 @@ function httpStatusOf(error: DomainError): number {
     case status.ALREADY_EXISTS:
       return 409;
     case status.RESOURCE_EXHAUSTED:
-      return error.reason === 'REQUEST_TOO_LARGE' ? 413 : 429;
+      return error instanceof BodyTooLargeError ? 413 : 429;
     case status.UNAVAILABLE:
       return 503;
     case status.DEADLINE_EXCEEDED:
@@ -116,8 +120,8 @@ export function inferenceHttpHandler(options: InferenceHttpOptions): (request: I
       return json(200, { name: options.info.name, version: options.info.version, extensions: options.info.extensions });
     }
     const model = { ...route.model, revision: revisionOf(request) };
-    await options.authenticate?.(request, model);
-    const target = await options.targets.resolve(model);
+    const caller = await options.authenticate?.(request, model);
+    const target = await options.targets.resolve(caller ? { ...model, caller } : model);
     if (route.kind === 'model') return json(200, metadataOf(target));
     if (route.kind === 'model-ready') return target.isReady() ? { status: 200 } : errorAnswer(400, `model ${JSON.stringify(excerpt(target.name, 64))} is not ready`);
     return infer(target, request, maxBodyBytes);
@@ -149,7 +153,7 @@ function metadataOf(target: InferenceTarget) {
 }
 
 async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const tooLarge = (size: string) => new ResourceExhaustedError(`the request body is ${size} bytes; this server takes at most ${maxBytes}`, undefined, { reason: 'REQUEST_TOO_LARGE' });
+  const tooLarge = (size: string) => new BodyTooLargeError(`the request body is ${size} bytes; this server takes at most ${maxBytes}`);
   const declared = Number(request.headers['content-length']);
   if (declared > maxBytes) throw tooLarge(String(declared));
   const chunks: Buffer[] = [];
@@ -173,8 +177,15 @@ async function infer(target: InferenceTarget, request: IncomingMessage, maxBodyB
   const outputs = checkRequestedOutputs(body.outputs, target.signature);
   const requestId = body.id ?? randomUUID();
   const aborted = new AbortController();
-  request.socket.once('close', () => aborted.abort());
-  const tensors = await runInference(target, inputs, outputs, { requestId, signal: aborted.signal });
+  const abort = () => aborted.abort();
+  // A kept-alive socket carries many requests: each takes its listener off when it is answered.
+  request.socket.once('close', abort);
+  let tensors: Tensor[];
+  try {
+    tensors = await runInference(target, inputs, outputs, { requestId, signal: aborted.signal });
+  } finally {
+    request.socket.off('close', abort);
+  }
   return {
     status: 200,
     body: inferResponseText(target, requestId, tensors),

@@ -1,4 +1,5 @@
 import { Module, type ClassProvider, type DynamicModule, type ExistingProvider, type FactoryProvider, type ModuleMetadata, type Provider, type ValueProvider } from '@nestjs/common';
+import { InferenceHttpServer } from './inference-http.server';
 import { InferenceGrpc } from './inference.grpc';
 import { INFERENCE_SERVER_INFO, INFERENCE_TARGETS, type InferenceServerInfo } from './inference-targets';
 
@@ -12,7 +13,7 @@ export interface InferenceModuleOptions {
   info: InferenceServerInfo;
 }
 
-/** The gRPC handlers of `inference.GRPCInferenceService` over the `InferenceTargets` given. */
+/** The gRPC handlers of `inference.GRPCInferenceService` and the REST API on `services.serving.httpPort`, over the `InferenceTargets` given. */
 @Module({})
 export class InferenceModule {
   static register(options: InferenceModuleOptions): DynamicModule {
@@ -20,8 +21,8 @@ export class InferenceModule {
       module: InferenceModule,
       imports: options.imports ?? [],
       controllers: [InferenceGrpc],
-      providers: [{ provide: INFERENCE_TARGETS, ...options.targets } as Provider, { provide: INFERENCE_SERVER_INFO, useValue: options.info }],
-      exports: [INFERENCE_TARGETS, INFERENCE_SERVER_INFO],
+      providers: [{ provide: INFERENCE_TARGETS, ...options.targets } as Provider, { provide: INFERENCE_SERVER_INFO, useValue: options.info }, InferenceHttpServer],
+      exports: [INFERENCE_TARGETS, INFERENCE_SERVER_INFO, InferenceHttpServer],
     };
   }
 }

@@ -1,0 +1,201 @@
+import 'reflect-metadata';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { status } from '@grpc/grpc-js';
+import type { GrpcCallError, RunningService } from '@trellis/platform';
+import { TestPlatform } from '@trellis/platform/testing';
+import runtimeOnnx from '@trellis/plugin-runtime-onnx';
+import storageFs from '@trellis/plugin-storage-fs';
+import { ArtifactServiceDesc, EndpointServiceDesc, ExperimentServiceDesc, GRPCInferenceServiceDesc, RegistryServiceDesc, RevisionState, RunServiceDesc, type Endpoint } from '@trellis/proto';
+import { registryService } from '@trellis/registry';
+import { servingService } from '@trellis/serving';
+import { eventually } from '@trellis/testing';
+import { trackingService } from '@trellis/tracking';
+// Builds runtime-onnx and the SDK from this workspace's sources as a module a worker imports, as serving loads it.
+import { buildForWorker } from '../../../plugins/runtime-onnx/test/build-for-worker';
+
+/** `y = x * factor` over x FP32 [batch, 4], written with Debian's python3-onnx. */
+async function scaleModel(factor: number, path: string): Promise<Buffer> {
+  const script = [
+    'import sys, onnx',
+    'from onnx import helper, TensorProto',
+    'f = float(sys.argv[2])',
+    'g = helper.make_graph([helper.make_node("Mul", ["x", "c"], ["y"])], "scale",',
+    '  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 4])],',
+    '  [helper.make_tensor("c", TensorProto.FLOAT, [4], [f] * 4)])',
+    'm = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]); m.ir_version = 8',
+    'onnx.save(m, sys.argv[1])',
+  ].join('\n');
+  await promisify(execFile)('/bin/sh', ['-c', 'command -p python3 -c "$0" "$1" "$2"', script, path, String(factor)]);
+  return readFile(path);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as GrpcCallError | undefined;
+const X = [0.5, -1, 2, 4, 1.5, 0, -3, 0.25];
+const times = (factor: number) => X.map((value) => value * factor);
+
+describe('inference through endpoints: a registered ONNX model over OIP gRPC and REST, with its traffic split (SQLite)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trellis-serving-inference-'));
+  let platform: TestPlatform;
+  let serving: RunningService;
+  let rest: string;
+  let token: string;
+  let endpoints: Awaited<ReturnType<typeof platform.client<(typeof EndpointServiceDesc)['method']>>>;
+  let inference: Awaited<ReturnType<typeof platform.client<(typeof GRPCInferenceServiceDesc)['method']>>>;
+  let endpoint: Endpoint;
+  const erin = { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' as const }] };
+
+  const infer = async (headers: Record<string, string> = {}, as = token) => {
+    const response = await fetch(`${rest}/v2/models/scale/infer`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${as}`, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ id: 'r1', inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4], data: X }] }),
+    });
+    return { status: response.status, revision: response.headers.get('trellis-revision'), body: (await response.json()) as { outputs?: Array<{ data: number[] }>; error?: string } };
+  };
+  const answeredBy = async (requests: number) => {
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < requests; i++) {
+      const { revision } = await infer();
+      const number = String(endpoint.revisions.find((candidate) => candidate.id === revision)?.number ?? revision);
+      counts[number] = (counts[number] ?? 0) + 1;
+    }
+    return counts;
+  };
+  const revisionNumbered = async (number: number) => {
+    const { revisions } = (await endpoints.getEndpoint({ endpointId: endpoint.id })).endpoint!;
+    return revisions.find((revision) => revision.number === number)!;
+  };
+
+  beforeAll(async () => {
+    const runtimeModule = await buildForWorker(join(__dirname, '..', '..', '..', 'plugins', 'runtime-onnx', 'src'), join(dir, 'worker'));
+    const port = await freePort();
+    rest = `http://127.0.0.1:${port}`;
+    platform = await TestPlatform.start(
+      { TRELLIS_REGISTRY_PORT: '0', TRELLIS_TRACKING_PORT: '0', TRELLIS_SERVING_PORT: '0', TRELLIS_SERVING_HTTP_PORT: String(port), TRELLIS_SERVING_RUNTIME_MODULES: `runtime-onnx=${runtimeModule}` },
+      { plugins: [storageFs, runtimeOnnx] },
+    );
+    const tracking = await platform.startService(trackingService);
+    const registryRunning = await platform.startService(registryService);
+    serving = await platform.startService(servingService);
+    token = await platform.keys.mint(erin);
+    endpoints = await platform.client(EndpointServiceDesc, serving.grpcAddress, erin);
+    inference = await platform.client(GRPCInferenceServiceDesc, serving.grpcAddress, erin);
+    const registry = await platform.client(RegistryServiceDesc, registryRunning.grpcAddress, erin);
+    const artifacts = await platform.client(ArtifactServiceDesc, tracking.grpcAddress, erin);
+    const experimentId = (await (await platform.client(ExperimentServiceDesc, tracking.grpcAddress, erin)).createExperiment({ projectId: 'p1', name: 'scale' })).experiment!.id;
+    const runId = (await (await platform.client(RunServiceDesc, tracking.grpcAddress, erin)).createRun({ experimentId, runName: 'train' })).run!.info!.id;
+    const files: Array<[string, Buffer]> = [
+      ['v1/model.onnx', await scaleModel(2, join(dir, 'v1.onnx'))],
+      ['v2/model.onnx', await scaleModel(3, join(dir, 'v2.onnx'))],
+      ['v3/model.onnx', await scaleModel(5, join(dir, 'v3.onnx'))],
+      ['v4/model.onnx', Buffer.from('not an onnx model')],
+    ];
+    await registry.createModel({ projectId: 'p1', name: 'scale' });
+    for (const [path, bytes] of files) {
+      await artifacts.uploadArtifact([{ part: { case: 'header', value: { runId, path } } }, { part: { case: 'chunk', value: bytes } }]);
+      const { version } = (await registry.createVersion({ projectId: 'p1', modelName: 'scale', source: `runs:/${runId}/${path.split('/')[0]}`, runId, format: 'onnx' })).version!;
+      await registry.waitVersion({ projectId: 'p1', modelName: 'scale', version }, { timeoutMs: 30_000 });
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('deploys a registered version in one call; its revision goes from PENDING to READY', async () => {
+    endpoint = (await endpoints.createEndpoint({ projectId: 'p1', name: 'scale', model: 'models:/scale/1', batching: { maxBatchSize: 8, maxQueueDelayUs: 500n } })).endpoint!;
+    expect(endpoint.revisions.map((revision) => revision.state)).toEqual([RevisionState.PENDING]);
+    await eventually(async () => expect((await revisionNumbered(1)).state).toBe(RevisionState.READY), { timeoutMs: 30_000 });
+  });
+
+  it('answers a stock OIP gRPC request with raw_input_contents, with the values the model computes', async () => {
+    const response = await inference.modelInfer({
+      modelName: 'scale',
+      id: 'grpc-1',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [2n, 4n] }],
+      rawInputContents: [Buffer.from(new Float32Array(X).buffer)],
+    });
+    expect(response).toMatchObject({ modelName: 'scale', modelVersion: '1', id: 'grpc-1', outputs: [{ name: 'y', datatype: 'FP32', shape: [2n, 4n] }] });
+    const raw = response.rawOutputContents[0];
+    expect([...new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength))]).toEqual(times(2));
+    const metadata = await inference.modelMetadata({ name: 'scale' });
+    expect(metadata).toMatchObject({ name: 'scale', versions: ['1'], platform: 'onnx', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1n, 4n] }] });
+  });
+
+  it('answers over REST on its own port, naming the revision that answered', async () => {
+    const answer = await infer();
+    expect(answer).toMatchObject({ status: 200, revision: endpoint.revisions[0].id, body: { model_name: 'scale', model_version: '1', id: 'r1', outputs: [{ name: 'y', datatype: 'FP32', shape: [2, 4], data: times(2) }] } });
+  });
+
+  it("hides an endpoint from a caller who may not read its project, over both protocols", async () => {
+    const outsider = { sub: 'oscar', bindings: [{ project: 'p2', role: 'owner' as const }] };
+    expect((await infer({}, await platform.keys.mint(outsider))).status).toBe(404);
+    const client = await platform.client(GRPCInferenceServiceDesc, serving.grpcAddress, outsider);
+    expect((await failure(client.modelInfer({ modelName: 'scale', inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, 4n], contents: { fp32Contents: [1, 2, 3, 4] } }] })))?.code).toBe(status.NOT_FOUND);
+    const anonymous = await fetch(`${rest}/v2/models/scale`);
+    expect(anonymous.status).toBe(401);
+  });
+
+  it('splits traffic by weight: a 10% canary answers 1 request in 10, pinning answers by revision, rollback moves the answers back', async () => {
+    const { revision } = await endpoints.deployRevision({ endpointId: endpoint.id, model: 'models:/scale/2', trafficPercent: 10 });
+    endpoint = (await endpoints.getEndpoint({ endpointId: endpoint.id })).endpoint!;
+    await eventually(async () => expect((await revisionNumbered(2)).state).toBe(RevisionState.READY), { timeoutMs: 30_000 });
+    expect(await answeredBy(20)).toEqual({ '1': 18, '2': 2 });
+
+    const pinned = await infer({ 'trellis-revision': revision!.id });
+    expect(pinned).toMatchObject({ status: 200, revision: revision!.id, body: { model_version: '2', outputs: [{ data: times(3) }] } });
+    expect((await infer({ 'trellis-revision': '1' })).revision).toBe(endpoint.revisions.find((candidate) => candidate.number === 1)!.id);
+
+    await endpoints.setTraffic({ endpointId: endpoint.id, traffic: { targets: [{ revisionId: revision!.id, percent: 100 }] } });
+    expect(await answeredBy(5)).toEqual({ '2': 5 });
+    await endpoints.rollbackEndpoint({ endpointId: endpoint.id });
+    expect(await answeredBy(10)).toEqual({ '1': 9, '2': 1 });
+  });
+
+  it("sends the shadow a copy of each request and never returns its answer", async () => {
+    const shadow = (await endpoints.deployRevision({ endpointId: endpoint.id, model: 'models:/scale/3', shadow: true })).revision!;
+    await eventually(async () => expect((await revisionNumbered(3)).state).toBe(RevisionState.READY), { timeoutMs: 30_000 });
+    const shadowCount = async () => (await platform.runtime.metrics.registry.getSingleMetric('trellis_serving_shadow_requests_total')?.get())?.values.find((value) => value.labels.revision === shadow.id && value.labels.outcome === 'ok')?.value ?? 0;
+    const before = await shadowCount();
+    for (let i = 0; i < 10; i++) {
+      const answer = await infer();
+      expect(answer.revision).not.toBe(shadow.id);
+      expect(answer.body.outputs![0].data).not.toEqual(times(5));
+    }
+    await eventually(async () => expect(await shadowCount()).toBe(before + 10));
+  });
+
+  it('marks a revision whose artifact is not a model FAILED with the reason, and it takes no traffic', async () => {
+    const bad = (await endpoints.deployRevision({ endpointId: endpoint.id, model: 'models:/scale/4', trafficPercent: 10 })).revision!;
+    const failed = await eventually(async () => {
+      const found = await revisionNumbered(4);
+      expect(found.state).toBe(RevisionState.FAILED);
+      return found;
+    }, { timeoutMs: 30_000 });
+    expect(failed.stateMessage).toMatch(/^loading onnx model scale version 4 into runtime instance onnx failed: /);
+    endpoint = (await endpoints.getEndpoint({ endpointId: endpoint.id })).endpoint!;
+    expect(endpoint.traffic!.targets.map(({ percent }) => percent)).toEqual([81, 9, 10]);
+    // Its 10% goes to the others, in their proportions.
+    expect(await answeredBy(90)).toEqual({ '1': 81, '2': 9 });
+    const refused = await failure(endpoints.setTraffic({ endpointId: endpoint.id, traffic: { targets: [{ revisionId: bad.id, percent: 100 }] } }));
+    expect({ code: refused?.code, reason: refused?.reason }).toEqual({ code: status.FAILED_PRECONDITION, reason: 'REVISION_FAILED' });
+    const pinned = await infer({ 'trellis-revision': bad.id });
+    expect(pinned.status).toBe(400);
+    expect(pinned.body.error).toMatch(/^revision 4 \(.*\) of endpoint scale failed to load: loading onnx model/);
+  });
+});

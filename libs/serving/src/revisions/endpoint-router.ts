@@ -1,0 +1,128 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type Caller, excerpt, FailedPreconditionError, InvalidArgumentError, LOGGER, type Logger, Metrics, NotFoundError, UnauthenticatedError, UnavailableError } from '@trellis/platform';
+import type { Tensor } from '@trellis/plugin-sdk';
+import { Counter } from 'prom-client';
+import type { EndpointEntity, RevisionEntity } from '../endpoints/endpoint.entity';
+import { EndpointRepository } from '../endpoints/endpoint.repository';
+import { ENDPOINT_KIND } from '../endpoints/endpoint.service';
+import type { InferenceTarget, InferenceTargets, InferOptions, TargetRequest } from '../inference/inference-targets';
+import { RevisionLoader, type LoadedRevision } from './revision-loader';
+import { TrafficPicker } from './traffic-picker';
+
+const SHADOW_METRIC = 'trellis_serving_shadow_requests_total';
+
+/**
+ * The control plane's `InferenceTargets`: a model name is an endpoint's name (in a project the
+ * caller may read), a version is a registry version one of its split's revisions serves, and the
+ * `trellis-revision` header pins a revision by id or number. Without a pin the traffic split picks
+ * among its revisions that can answer (a FAILED one never does). The shadow revision, when there
+ * is one, gets a copy of each request whose answer is counted and never returned.
+ */
+@Injectable()
+export class EndpointRouter implements InferenceTargets {
+  private readonly picker = new TrafficPicker();
+  private readonly shadowAnswers: Counter<'endpoint' | 'revision' | 'outcome'>;
+
+  constructor(
+    private readonly repository: EndpointRepository,
+    private readonly loader: RevisionLoader,
+    metrics: Metrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.shadowAnswers =
+      (metrics.registry.getSingleMetric(SHADOW_METRIC) as Counter<'endpoint' | 'revision' | 'outcome'> | undefined) ??
+      new Counter({
+        name: SHADOW_METRIC,
+        help: "Copies of requests answered by endpoints' shadow revisions, whose answers are never returned, by outcome (ok, error).",
+        labelNames: ['endpoint', 'revision', 'outcome'] as const,
+        registers: [metrics.registry],
+      });
+  }
+
+  isReady(): boolean {
+    return true;
+  }
+
+  async resolve(request: TargetRequest): Promise<InferenceTarget> {
+    const endpoint = await this.endpointFor(request.model, request.caller);
+    const revisions = await this.repository.revisions([...endpoint.traffic.targets.map((target) => target.revisionId), endpoint.traffic.shadowRevisionId].filter(Boolean));
+    const byId = new Map(revisions.map((revision) => [revision.id, revision]));
+    const versions = [...new Set(endpoint.traffic.targets.map((target) => String(byId.get(target.revisionId)?.modelVersion ?? '')).filter(Boolean))];
+    const revision = request.revision !== undefined ? await this.pinned(endpoint, request.revision) : this.picked(endpoint, byId, request.version);
+    if (request.version !== undefined && String(revision.modelVersion) !== request.version) {
+      throw new NotFoundError(`revision ${revision.number} of model ${JSON.stringify(endpoint.name)} serves version ${revision.modelVersion}, not ${excerpt(request.version, 64)}`);
+    }
+    if (revision.state === 'FAILED') {
+      throw new FailedPreconditionError(`revision ${revision.number} (${revision.id}) of endpoint ${endpoint.name} failed to load: ${excerpt(revision.stateMessage)}`, { reason: 'REVISION_FAILED' });
+    }
+    let held: LoadedRevision;
+    try {
+      held = this.loader.held(revision.id) ?? (await this.loader.ensure(endpoint, revision));
+    } catch (error) {
+      throw new UnavailableError(`revision ${revision.number} of endpoint ${endpoint.name} cannot answer: ${(error as Error).message}`);
+    }
+    const shadow = byId.get(endpoint.traffic.shadowRevisionId);
+    return {
+      name: endpoint.name,
+      version: String(revision.modelVersion),
+      versions,
+      platform: revision.modelFormat,
+      revision: revision.id,
+      signature: held.signature,
+      isReady: () => this.loader.held(revision.id) !== undefined,
+      infer: (inputs, options) => {
+        if (shadow && shadow.state !== 'FAILED') this.copyToShadow(endpoint, shadow, inputs, options);
+        return held.model.infer(inputs, { signal: options.signal });
+      },
+    };
+  }
+
+  /** The endpoint of that name the caller may read: NOT_FOUND for none, INVALID_ARGUMENT when several projects have one. */
+  private async endpointFor(name: string, caller: Caller | undefined): Promise<EndpointEntity> {
+    if (!caller) throw new UnauthenticatedError('inference needs credentials: send `authorization: Bearer <token>`');
+    void caller.authenticated;
+    const readable = (await this.repository.findAllByName(name)).filter((endpoint) => caller.can('read', ENDPOINT_KIND, { projectId: endpoint.projectId, id: endpoint.id }));
+    if (readable.length === 0) throw new NotFoundError(`model ${JSON.stringify(excerpt(name, 64))} not found: no endpoint of that name in a project you may read`, { reason: 'ENDPOINT_NOT_FOUND' });
+    if (readable.length > 1) {
+      throw new InvalidArgumentError(`projects ${readable.map((endpoint) => endpoint.projectId).join(', ')} each have an endpoint named ${JSON.stringify(name)}; use a token scoped to one of them`);
+    }
+    return readable[0];
+  }
+
+  /** The endpoint's revision the header names, by id or number; it need not take traffic. */
+  private async pinned(endpoint: EndpointEntity, key: string): Promise<RevisionEntity> {
+    const revision = key.length <= 64 ? await this.repository.findRevision(endpoint.id, key) : null;
+    if (!revision) throw new NotFoundError(`endpoint ${endpoint.name} has no revision ${JSON.stringify(excerpt(key, 64))} (trellis-revision names one by id or number)`, { reason: 'REVISION_NOT_FOUND' });
+    return revision;
+  }
+
+  /** The revision the split picks among those of the version asked for that have not failed. */
+  private picked(endpoint: EndpointEntity, byId: ReadonlyMap<string, RevisionEntity>, version: string | undefined): RevisionEntity {
+    const ofVersion = endpoint.traffic.targets.filter((target) => version === undefined || String(byId.get(target.revisionId)?.modelVersion) === version);
+    if (ofVersion.length === 0) throw new NotFoundError(`model ${JSON.stringify(endpoint.name)} has no version ${JSON.stringify(excerpt(version ?? '', 64))} in its traffic split`);
+    const answering = ofVersion.filter((target) => byId.get(target.revisionId)?.state !== 'FAILED');
+    if (answering.length === 0) {
+      const failed = byId.get(ofVersion[0].revisionId)!;
+      throw new FailedPreconditionError(`every revision of endpoint ${endpoint.name}'s split failed to load; revision ${failed.number}: ${excerpt(failed.stateMessage)}`, { reason: 'REVISION_FAILED' });
+    }
+    return byId.get(this.picker.pick(endpoint.id, answering).revisionId)!;
+  }
+
+  /** Sends the shadow a copy of the request, never waited for: its answer is counted and dropped. */
+  private copyToShadow(endpoint: EndpointEntity, shadow: RevisionEntity, inputs: readonly Tensor[], options: InferOptions): void {
+    const count = (outcome: 'ok' | 'error') => this.shadowAnswers.inc({ endpoint: endpoint.name, revision: shadow.id, outcome });
+    this.loader
+      .ensure(endpoint, shadow)
+      .then((held) => held.model.infer(inputs))
+      .then(
+        (outputs) => {
+          count('ok');
+          this.logger.debug({ endpoint: endpoint.name, revision: shadow.id, requestId: options.requestId, outputs: outputs.map((tensor) => ({ name: tensor.name, shape: tensor.shape })) }, 'shadow answered');
+        },
+        (error: unknown) => {
+          count('error');
+          this.logger.debug({ endpoint: endpoint.name, revision: shadow.id, requestId: options.requestId, err: error }, 'shadow failed');
+        },
+      );
+  }
+}
