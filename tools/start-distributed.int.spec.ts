@@ -31,6 +31,7 @@ describe('npm run start:distributed', () => {
       TRELLIS_DATABASE_URL: testPostgresUrl(),
       TRELLIS_DATA_DIR: dataDir,
       TRELLIS_OPS_PORT: '0',
+      TRELLIS_SERVING_HTTP_PORT: '0',
       TRELLIS_GATEWAY_PORT: '0',
       TRELLIS_LOG_LEVEL: 'info',
     };

@@ -12,7 +12,7 @@ const ADMIN_KEY = `trellis_00000000000000ac_${'u'.repeat(43)}`;
 
 /** A distributed gateway-only runtime (no NATS, no database) with the given TRELLIS_* settings. */
 const gatewayRuntime = (env: Record<string, string>) =>
-  PlatformRuntime.create(loadConfig({ env: { TRELLIS_MODE: 'distributed', TRELLIS_OPS_PORT: '0', TRELLIS_GATEWAY_PORT: '0', TRELLIS_LOG_LEVEL: 'silent', ...env } }), {
+  PlatformRuntime.create(loadConfig({ env: { TRELLIS_MODE: 'distributed', TRELLIS_OPS_PORT: '0', TRELLIS_SERVING_HTTP_PORT: '0', TRELLIS_GATEWAY_PORT: '0', TRELLIS_LOG_LEVEL: 'silent', ...env } }), {
     withoutBroker: true,
   });
 
@@ -29,6 +29,7 @@ describe('the gateway and its upstreams', () => {
     Object.assign(process.env, {
       TRELLIS_DATA_DIR: dir,
       TRELLIS_OPS_PORT: '0',
+      TRELLIS_SERVING_HTTP_PORT: '0',
       TRELLIS_GOVERNANCE_PORT: '0',
       TRELLIS_GATEWAY_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',

@@ -154,6 +154,7 @@ describe('the gateway in front of governance', () => {
     Object.assign(process.env, {
       TRELLIS_MODE: 'distributed',
       TRELLIS_OPS_PORT: '0',
+      TRELLIS_SERVING_HTTP_PORT: '0',
       TRELLIS_GATEWAY_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
       ...nats.env,

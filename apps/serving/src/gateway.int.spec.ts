@@ -47,6 +47,7 @@ describe('serving through the gateway (standalone)', () => {
       TRELLIS_CONFIG: join(dir, 'trellis.yaml'),
       TRELLIS_DATA_DIR: join(dir, 'data'),
       TRELLIS_OPS_PORT: '0',
+      TRELLIS_SERVING_HTTP_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
       TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
       TRELLIS_GOVERNANCE_PORT: '0',

@@ -22,6 +22,7 @@ describe('the audit log of the standalone program', () => {
     Object.assign(process.env, {
       TRELLIS_DATA_DIR: join(dir, 'data'),
       TRELLIS_OPS_PORT: '0',
+      TRELLIS_SERVING_HTTP_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
       TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
       // Checkpoints on demand only: a timer's would be numbered at a moment the spec cannot know.

@@ -20,6 +20,7 @@ describe('lineage across tracking, the registry and data in the standalone progr
     Object.assign(process.env, {
       TRELLIS_DATA_DIR: join(dir, 'data'),
       TRELLIS_OPS_PORT: '0',
+      TRELLIS_SERVING_HTTP_PORT: '0',
       TRELLIS_GATEWAY_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
       TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,

@@ -112,7 +112,7 @@ describe('oversized requests to every method of every service', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trellis-oversized-'));
-    Object.assign(process.env, { TRELLIS_DATA_DIR: join(dir, 'data'), TRELLIS_OPS_PORT: '0', TRELLIS_GATEWAY_PORT: '0', TRELLIS_LOG_LEVEL: 'silent' });
+    Object.assign(process.env, { TRELLIS_DATA_DIR: join(dir, 'data'), TRELLIS_OPS_PORT: '0', TRELLIS_SERVING_HTTP_PORT: '0', TRELLIS_GATEWAY_PORT: '0', TRELLIS_LOG_LEVEL: 'silent' });
     for (const service of SERVICES) process.env[`TRELLIS_${service.name.toUpperCase()}_PORT`] = '0';
     const printed: string[] = [];
     const write = process.stdout.write.bind(process.stdout);

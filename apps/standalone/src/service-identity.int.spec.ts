@@ -65,6 +65,7 @@ describe('a registry copy that outlasts every token it started with', () => {
       TRELLIS_CONFIG: configFile,
       TRELLIS_DATA_DIR: join(dir, 'data'),
       TRELLIS_OPS_PORT: '0',
+      TRELLIS_SERVING_HTTP_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
       TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
       TRELLIS_AUTH_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS),

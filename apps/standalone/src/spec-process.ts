@@ -29,7 +29,7 @@ export function s3DefaultStorageEnv(dir: string, endpoint: string, bucket: strin
  * changes `process.env`: a spec saves it first and restores it after.
  */
 export function startStandalone(dataDir: string, adminKey: string, env: Record<string, string> = {}): Promise<RunningProcess> {
-  Object.assign(process.env, { TRELLIS_DATA_DIR: dataDir, TRELLIS_OPS_PORT: '0', TRELLIS_GATEWAY_PORT: '0', TRELLIS_LOG_LEVEL: 'silent', TRELLIS_GOVERNANCE_ADMIN_KEY: adminKey, ...env });
+  Object.assign(process.env, { TRELLIS_DATA_DIR: dataDir, TRELLIS_OPS_PORT: '0', TRELLIS_SERVING_HTTP_PORT: '0', TRELLIS_GATEWAY_PORT: '0', TRELLIS_LOG_LEVEL: 'silent', TRELLIS_GOVERNANCE_ADMIN_KEY: adminKey, ...env });
   for (const service of SERVICES) process.env[`TRELLIS_${service.name.toUpperCase()}_PORT`] = '0';
   return runProcess({ mode: 'standalone', services: SERVICES, edges: EDGES, plugins: BUILT_IN_PLUGINS, print: () => undefined });
 }

@@ -17,6 +17,7 @@ describe('the standalone process', () => {
     Object.assign(process.env, {
       TRELLIS_DATA_DIR: join(dir, 'data'),
       TRELLIS_OPS_PORT: '0',
+      TRELLIS_SERVING_HTTP_PORT: '0',
       TRELLIS_GATEWAY_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
     });

@@ -48,6 +48,7 @@ describe('encryption at rest in a standalone process', () => {
     Object.assign(process.env, {
       TRELLIS_DATA_DIR: dataDir,
       TRELLIS_OPS_PORT: '0',
+      TRELLIS_SERVING_HTTP_PORT: '0',
       TRELLIS_GATEWAY_PORT: '0',
       TRELLIS_LOG_LEVEL: 'silent',
       TRELLIS_GOVERNANCE_ADMIN_KEY: ADMIN_KEY,
