@@ -1,6 +1,6 @@
 import { checkManifest, isSecretSchema, type JobSpec, PluginConfigError } from '@trellis/plugin-sdk';
 import { createPluginInstance, describeComputeConformance } from '@trellis/plugin-sdk/testing';
-import { type FakeRay, startFakeRay } from '@trellis/plugin-compute-ray/testing';
+import { type FakeRay, startFakeRay } from '../test/fake-ray';
 import packageJson from '../package.json';
 import { computeRayConfig } from './compute-ray.plugin';
 import plugin from './index';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ComputeBackend, FINAL_JOB_STATES, type JobLogLine, type JobSpec, type JobStatus } from '@trellis/plugin-sdk';
 import { createPluginInstance } from '@trellis/plugin-sdk/testing';
-import { type FakeRay, type FakeRayOptions, startFakeRay } from '@trellis/plugin-compute-ray/testing';
+import { type FakeRay, type FakeRayOptions, startFakeRay } from '../test/fake-ray';
 import { GANG_VARIABLE, logLine } from './gang-driver';
 import plugin from './index';
 
