@@ -11,6 +11,7 @@
 //   TRELLIS_DATA_DIR      where tracking's artifacts and the registry's copies go (default ./.trellis/distributed)
 //   TRELLIS_OPS_PORT      the first ops port (default 9464; the next processes take the next ports; 0: any free ones)
 //   TRELLIS_<SERVICE>_PORT, TRELLIS_GATEWAY_PORT   gRPC and HTTP ports (defaults 50051, 50053, 50054, 8080)
+//   TRELLIS_SERVING_HTTP_PORT   serving's OIP REST API (default 8000), which the gateway forwards /v2 to
 //   TRELLIS_REGISTRY_CREDENTIAL   the registry's own API key (env:NAME or file:/path); by default
 //                         one is issued once into <data dir>/keys/registry.key (npm run service-key)
 //   TRELLIS_COMPUTE_CREDENTIAL    the same for the compute service (<data dir>/keys/compute.key)
@@ -47,7 +48,15 @@ const PROGRAMS = [
       TRELLIS_COMPUTE_CREDENTIAL: serviceCredential('compute'),
     }),
   },
-  { name: 'serving', env: (up) => ({ TRELLIS_AUTH_JWKS_URL: jwksUrl(up), TRELLIS_REGISTRY_ADDRESS: up.registry.grpc, TRELLIS_SERVING_CREDENTIAL: serviceCredential('serving') }) },
+  {
+    name: 'serving',
+    env: (up) => ({
+      TRELLIS_AUTH_JWKS_URL: jwksUrl(up),
+      TRELLIS_REGISTRY_ADDRESS: up.registry.grpc,
+      TRELLIS_SERVING_CREDENTIAL: serviceCredential('serving'),
+      TRELLIS_SERVING_HTTP_PORT: String(settings.servingHttpPort),
+    }),
+  },
   {
     name: 'gateway',
     env: (up) => ({
@@ -57,6 +66,8 @@ const PROGRAMS = [
       TRELLIS_GATEWAY_UPSTREAM_SERVING: up.serving.grpc,
       TRELLIS_GATEWAY_UPSTREAM_COMPUTE: up.compute.grpc,
       TRELLIS_GATEWAY_UPSTREAM_DATA: up.data.grpc,
+      // Serving's OIP REST API, on its gRPC server's host.
+      TRELLIS_GATEWAY_UPSTREAM_INFERENCE: `${up.serving.grpc.slice(0, up.serving.grpc.lastIndexOf(':'))}:${settings.servingHttpPort}`,
     }),
   },
 ];
@@ -88,6 +99,7 @@ const settings = {
   natsUrl: process.env.TRELLIS_NATS_URL ?? 'nats://127.0.0.1:4222',
   dataDir: resolve(process.env.TRELLIS_DATA_DIR ?? '.trellis/distributed'),
   firstOpsPort: Number(process.env.TRELLIS_OPS_PORT ?? 9464),
+  servingHttpPort: Number(process.env.TRELLIS_SERVING_HTTP_PORT ?? 8000),
 };
 
 ensureInstalled();

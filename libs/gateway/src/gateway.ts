@@ -1,10 +1,12 @@
 import type { DescService } from '@bufbuild/protobuf';
-import { ConfigError, listenError, type EdgeDefinition, type GrpcCallOptions, type Logger, type Metrics, type RevocationList } from '@trellis/platform';
+import { ConfigError, listenError, type EdgeDefinition, type TrellisConfig, type GrpcCallOptions, type Logger, type Metrics, type RevocationList } from '@trellis/platform';
 import { EdgeAuth } from './auth/edge-auth';
 import { dataHttpRoutes } from './data-http/blob.routes';
 import { versionPushRoutes } from './data-http/version-push.routes';
 import { toGatewayError } from './errors/gateway-error';
 import { HttpServer, renderJsonError } from './http/http-server';
+import { InferenceProxy, INFERENCE_UPSTREAM_SETTING, type InferenceUpstream } from './inference/inference-proxy';
+import { inferenceRoutes } from './inference/inference.routes';
 import { probeRoutes } from './http/probe.routes';
 import type { RequestContext } from './http/request-context';
 import { Router } from './http/router';
@@ -16,12 +18,20 @@ import { EXPOSED_SERVICES } from './upstreams/exposed-services';
 import { Upstreams } from './upstreams/upstreams';
 
 /** Every family of routes the gateway serves, in registration order. */
-const ROUTE_MODULES: readonly RouteModule[] = [rpcRoutes, openApiRoutes, mlflowRoutes, dataHttpRoutes, versionPushRoutes];
+const ROUTE_MODULES: readonly RouteModule[] = [rpcRoutes, openApiRoutes, mlflowRoutes, dataHttpRoutes, versionPushRoutes, inferenceRoutes];
+
+/** The upstream that is not a gRPC server: serving's OIP REST API (`services.serving.httpPort`), where `/v2` goes. */
+const INFERENCE = 'inference';
+
+/** `services.serving.httpPort`'s default, where serving's REST API listens unless told otherwise. */
+const DEFAULT_SERVING_HTTP_PORT = 8000;
 
 /** What a gateway needs. */
 export interface GatewayOptions {
   /** Platform service name -> `host:port` of its gRPC server. */
   upstreams: Readonly<Record<string, string>>;
+  /** Where `/v2` goes: `host:port` of serving's OIP REST API, or why there is none (`/v2` answers 503 with it). */
+  inference?: InferenceUpstream;
   /** Default body limit of routes that read their body. */
   maxBodyBytes: number;
   logger: Logger;
@@ -40,6 +50,7 @@ export interface GatewayOptions {
 export class Gateway implements RouteHost {
   readonly router = new Router();
   readonly upstreams: Upstreams;
+  readonly inference: InferenceProxy;
   readonly logger: Logger;
   private readonly auth: EdgeAuth;
   private readonly server: HttpServer;
@@ -47,6 +58,7 @@ export class Gateway implements RouteHost {
   constructor(options: GatewayOptions) {
     this.logger = options.logger;
     this.upstreams = new Upstreams(options.upstreams, options.services ?? EXPOSED_SERVICES, options.logger);
+    this.inference = new InferenceProxy(options.inference ?? { unknown: `no address is configured for serving's inference REST API: set ${INFERENCE_UPSTREAM_SETTING} to host:port of serving's services.serving.httpPort` });
     this.auth = new EdgeAuth(this.upstreams, { revocations: options.revocations });
     this.server = new HttpServer(this.router, { maxBodyBytes: options.maxBodyBytes, logger: options.logger, metrics: options.metrics, edge: 'gateway' });
     for (const addRoutes of ROUTE_MODULES) addRoutes(this);
@@ -81,6 +93,7 @@ export class Gateway implements RouteHost {
   async close(): Promise<void> {
     await this.server.close();
     this.upstreams.close();
+    this.inference.close();
   }
 }
 
@@ -94,14 +107,16 @@ export const gatewayEdge: EdgeDefinition = {
   name: 'gateway',
   async start({ runtime, upstreams: own }) {
     const { config } = runtime;
-    const upstreams = { ...own, ...config.gateway.upstreams };
+    const { [INFERENCE]: inferenceAddress, ...upstreams } = { ...own, ...config.gateway.upstreams };
     checkUpstreams(upstreams, config.gateway.upstreams, config.mode);
+    const inference = inferenceAddress !== undefined ? { address: inferenceAddress } : inProcessInference(config, own);
     const logger = runtime.logger.child({ edge: 'gateway' });
-    const gateway = new Gateway({ upstreams, maxBodyBytes: config.gateway.maxBodyBytes, logger, metrics: runtime.metrics, revocations: runtime.revocations });
+    const gateway = new Gateway({ upstreams, inference, maxBodyBytes: config.gateway.maxBodyBytes, logger, metrics: runtime.metrics, revocations: runtime.revocations });
     probeRoutes(gateway.router, runtime.ops);
     const removeChecks = Object.keys(upstreams).map((owner) =>
       runtime.ops.addReadinessCheck({ name: `gateway.upstream.${owner}`, check: () => gateway.upstreams.checkHealth(owner) }),
     );
+    if ('address' in inference) removeChecks.push(runtime.ops.addReadinessCheck({ name: `gateway.upstream.${INFERENCE}`, check: () => gateway.inference.checkHealth() }));
     let address: string;
     try {
       address = await gateway.listen(config.host, config.gateway.port);
@@ -110,7 +125,7 @@ export const gatewayEdge: EdgeDefinition = {
       await gateway.close();
       throw listenError(error, 'the gateway', `${config.host}:${config.gateway.port}`, 'gateway.port (TRELLIS_GATEWAY_PORT)');
     }
-    logger.info({ address, upstreams }, 'gateway listening');
+    logger.info({ address, upstreams, inference }, 'gateway listening');
     return {
       address,
       async close() {
@@ -124,16 +139,31 @@ export const gatewayEdge: EdgeDefinition = {
 
 /** Refuses upstreams the gateway cannot use, naming the settings, before anything listens. */
 function checkUpstreams(upstreams: Record<string, string>, configured: Record<string, string>, mode: string): void {
-  const known = Object.keys(EXPOSED_SERVICES);
+  const known = [...Object.keys(EXPOSED_SERVICES), INFERENCE];
   const unknown = Object.keys(configured).filter((name) => !known.includes(name));
   if (unknown.length > 0) {
     const settings = unknown.map((name) => `gateway.upstreams.${name} (TRELLIS_GATEWAY_UPSTREAM_${name.toUpperCase()})`);
     throw new ConfigError(`${settings.join(', ')}: the gateway serves no service of that name; it serves ${known.join(', ')}`);
   }
   if (mode === 'distributed' && Object.keys(upstreams).length === 0) {
-    const variables = known.map((name) => `TRELLIS_GATEWAY_UPSTREAM_${name.toUpperCase()}`);
+    const variables = Object.keys(EXPOSED_SERVICES).map((name) => `TRELLIS_GATEWAY_UPSTREAM_${name.toUpperCase()}`);
     throw new ConfigError(
       `the gateway has no upstreams: set gateway.upstreams.<service> to host:port of each service's gRPC server (${variables.join(', ')}); governance's is needed for API keys`,
     );
   }
+}
+
+/**
+ * Serving's REST API in this process (standalone): on the process's host at
+ * `services.serving.httpPort`. A port picked at start (0) is not known here, so it must be named.
+ */
+function inProcessInference(config: TrellisConfig, own: Readonly<Record<string, string>>): InferenceUpstream {
+  if (own.serving === undefined) return { unknown: `no address is configured for serving's inference REST API: set ${INFERENCE_UPSTREAM_SETTING} to host:port of serving's services.serving.httpPort` };
+  const port = Number(config.services.serving?.httpPort ?? DEFAULT_SERVING_HTTP_PORT);
+  if (port === 0) {
+    return { unknown: `serving's inference REST API listens on a port picked at start (services.serving.httpPort 0), which the gateway cannot learn: set services.serving.httpPort (TRELLIS_SERVING_HTTP_PORT) to a port, or ${INFERENCE_UPSTREAM_SETTING}` };
+  }
+  // A wildcard address listens on loopback too.
+  const host = { '0.0.0.0': '127.0.0.1', '::': '::1' }[config.host] ?? config.host;
+  return { address: `${host.includes(':') ? `[${host}]` : host}:${port}` };
 }

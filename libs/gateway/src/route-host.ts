@@ -2,6 +2,7 @@ import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2
 import type { GrpcCallOptions, GrpcClient, Logger } from '@trellis/platform';
 import type { RequestContext } from './http/request-context';
 import type { Router } from './http/router';
+import type { InferenceProxy } from './inference/inference-proxy';
 import type { Upstreams } from './upstreams/upstreams';
 
 /** The upstream clients of one request, and the call options that carry its caller. */
@@ -16,6 +17,8 @@ export interface RequestClients {
 export interface RouteHost {
   readonly router: Router;
   readonly upstreams: Upstreams;
+  /** Forwards `/v2` to serving's OIP REST API. */
+  readonly inference: InferenceProxy;
   readonly logger: Logger;
   /**
    * The clients a route calls upstream with on behalf of this request's caller:
