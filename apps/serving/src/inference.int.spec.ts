@@ -1,11 +1,7 @@
 import 'reflect-metadata';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { status } from '@grpc/grpc-js';
 import type { GrpcCallError, RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
@@ -14,34 +10,11 @@ import storageFs from '@trellis/plugin-storage-fs';
 import { ArtifactServiceDesc, EndpointServiceDesc, ExperimentServiceDesc, GRPCInferenceServiceDesc, RegistryServiceDesc, RevisionState, RunServiceDesc, type Endpoint } from '@trellis/proto';
 import { registryService } from '@trellis/registry';
 import { servingService } from '@trellis/serving';
-import { eventually } from '@trellis/testing';
+import { closedPort, eventually } from '@trellis/testing';
 import { trackingService } from '@trellis/tracking';
 // Builds runtime-onnx and the SDK from this workspace's sources as a module a worker imports, as serving loads it.
 import { buildForWorker } from '../../../plugins/runtime-onnx/test/build-for-worker';
-
-/** `y = x * factor` over x FP32 [batch, 4], written with Debian's python3-onnx. */
-async function scaleModel(factor: number, path: string): Promise<Buffer> {
-  const script = [
-    'import sys, onnx',
-    'from onnx import helper, TensorProto',
-    'f = float(sys.argv[2])',
-    'g = helper.make_graph([helper.make_node("Mul", ["x", "c"], ["y"])], "scale",',
-    '  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 4])],',
-    '  [helper.make_tensor("c", TensorProto.FLOAT, [4], [f] * 4)])',
-    'm = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]); m.ir_version = 8',
-    'onnx.save(m, sys.argv[1])',
-  ].join('\n');
-  await promisify(execFile)('/bin/sh', ['-c', 'command -p python3 -c "$0" "$1" "$2"', script, path, String(factor)]);
-  return readFile(path);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { scaleModel } from './scale-model.fixture';
 
 const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as GrpcCallError | undefined;
 const X = [0.5, -1, 2, 4, 1.5, 0, -3, 0.25];
@@ -82,7 +55,7 @@ describe('inference through endpoints: a registered ONNX model over OIP gRPC and
 
   beforeAll(async () => {
     const runtimeModule = await buildForWorker(join(__dirname, '..', '..', '..', 'plugins', 'runtime-onnx', 'src'), join(dir, 'worker'));
-    const port = await freePort();
+    const port = await closedPort();
     rest = `http://127.0.0.1:${port}`;
     platform = await TestPlatform.start(
       { TRELLIS_REGISTRY_PORT: '0', TRELLIS_TRACKING_PORT: '0', TRELLIS_SERVING_PORT: '0', TRELLIS_SERVING_HTTP_PORT: String(port), TRELLIS_SERVING_RUNTIME_MODULES: `runtime-onnx=${runtimeModule}` },

@@ -104,7 +104,7 @@ export const configSchema = z
           .record(z.string().regex(/^[a-z][a-z0-9]*$/, 'must be a service name'), hostPort)
           .default({})
           .describe(
-            '`host:port` of the gRPC server of service `<name>`, one of `governance`, `tracking`, `registry` (`TRELLIS_GATEWAY_UPSTREAM_GOVERNANCE`, ...). In distributed mode the gateway refuses to start without any (governance\'s is needed for API keys) or with another name; in standalone one overrides the in-process service. `/readyz` fails while an upstream does not answer its gRPC health check',
+            '`host:port` of the gRPC server of service `<name>` (`TRELLIS_GATEWAY_UPSTREAM_GOVERNANCE`, ...), and, under the name `inference`, of the serving service\'s Open Inference Protocol REST API (`services.serving.httpPort`), where the gateway forwards `/v2/...`. In distributed mode the gateway refuses to start without any (governance\'s is needed for API keys) or with a name no service has; in standalone one overrides the in-process service. `/readyz` fails while an upstream does not answer its health check (gRPC health; `/v2/health/live` for `inference`)',
           )
           .meta({ defaultText: "the process's own services" }),
         maxBodyBytes: z.coerce
