@@ -36,5 +36,6 @@ export * from './gen/inference/grpc_predict_v2_pb';
 export * from './gen/trellis/serving/v1/resources_pb';
 export * from './gen/trellis/serving/v1/endpoint_service_pb';
 export * from './gen/trellis/serving/v1/events_pb';
+export * from './gen/trellis/serving/v1/rollout_service_pb';
 export * from './gen/trellis/serving/v1/prediction_service_pb';
 export * from './service-descriptors';

@@ -20,4 +20,5 @@ export { QueueService as QueueServiceDesc } from './gen/trellis/compute/v1/queue
 export { JobService as JobServiceDesc } from './gen/trellis/compute/v1/job_service_pb';
 export { GRPCInferenceService as GRPCInferenceServiceDesc } from './gen/inference/grpc_predict_v2_pb';
 export { EndpointService as EndpointServiceDesc } from './gen/trellis/serving/v1/endpoint_service_pb';
+export { RolloutService as RolloutServiceDesc } from './gen/trellis/serving/v1/rollout_service_pb';
 export { PredictionService as PredictionServiceDesc } from './gen/trellis/serving/v1/prediction_service_pb';

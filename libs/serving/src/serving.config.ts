@@ -36,6 +36,12 @@ export const servingConfig = z.object({
     .min(100)
     .default(10_000)
     .describe("how often each replica loads the revisions it does not hold yet (deployed through another replica) and unloads those of deleted endpoints"),
+  rolloutIntervalMs: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .default(1000)
+    .describe('how often the rollout worker judges the canaries of progressive rollouts against their guards (an alias move wakes it at once); docs/serving.md#progressive-rollout'),
 });
 
 /** The parsed settings, as `@Inject(SERVICE_CONFIG)` gives them. */

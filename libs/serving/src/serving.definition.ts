@@ -1,7 +1,11 @@
-import { defineService } from '@trellis/platform';
-import { EndpointServiceDesc, GRPCInferenceServiceDesc } from '@trellis/proto';
+import { defineService, subscription } from '@trellis/platform';
+import { AliasSetEventSchema, EndpointServiceDesc, GRPCInferenceServiceDesc, RolloutServiceDesc } from '@trellis/proto';
 import { EndpointEntity, RevisionEntity } from './endpoints/endpoint.entity';
 import { CreateServingTables1796456739312 } from './migrations/1796456739312-create-serving-tables';
+import { CreateRolloutTables1796490000000 } from './migrations/1796490000000-create-rollout-tables';
+import { ALIAS_SET, AliasSetHandler } from './rollouts/alias-set.handler';
+import { RolloutEntity, RolloutPolicyEntity } from './rollouts/rollout.entity';
+import { RolloutWorker } from './rollouts/rollout.worker';
 import { servingConfig } from './serving.config';
 import { ServingModule } from './serving.module';
 
@@ -12,7 +16,10 @@ export const servingService = defineService({
   defaultPort: 50057,
   config: servingConfig,
   module: ServingModule,
-  grpcServices: [EndpointServiceDesc, GRPCInferenceServiceDesc],
+  grpcServices: [EndpointServiceDesc, GRPCInferenceServiceDesc, RolloutServiceDesc],
+  // Progressive rollout: an endpoint that follows an alias canaries each version it moves to.
+  subscriptions: [subscription({ subject: ALIAS_SET, schema: AliasSetEventSchema, handler: AliasSetHandler })],
+  workers: [RolloutWorker],
   calls: ['registry'],
   // Every replica fetches the files of the revisions it serves from the registry, at start too.
   identity: { purpose: "fetches revisions' model files from the registry, on behalf of whoever deployed them" },
@@ -24,6 +31,6 @@ export const servingService = defineService({
       defaults: { onnx: { plugin: 'runtime-onnx', config: async () => ({}) } },
     },
   },
-  entities: [EndpointEntity, RevisionEntity],
-  migrations: [CreateServingTables1796456739312],
+  entities: [EndpointEntity, RevisionEntity, RolloutPolicyEntity, RolloutEntity],
+  migrations: [CreateServingTables1796456739312, CreateRolloutTables1796490000000],
 });

@@ -1,5 +1,5 @@
 import { defineEvents } from '@trellis/platform';
-import { AuditEventSchema, EndpointCreatedEventSchema, EndpointDeletedEventSchema, EndpointTrafficChangedEventSchema, RevisionCreatedEventSchema } from '@trellis/proto';
+import { AuditEventSchema, EndpointCreatedEventSchema, EndpointDeletedEventSchema, EndpointTrafficChangedEventSchema, RevisionCreatedEventSchema, RolloutEventSchema } from '@trellis/proto';
 
 /** Every event the serving service publishes, by subject, with its message (proto/trellis/serving/v1/events.proto). */
 export const servingEvents = defineEvents({
@@ -7,6 +7,9 @@ export const servingEvents = defineEvents({
   'trellis.serving.v1.endpoint.deleted': EndpointDeletedEventSchema,
   'trellis.serving.v1.endpoint.traffic_changed': EndpointTrafficChangedEventSchema,
   'trellis.serving.v1.revision.created': RevisionCreatedEventSchema,
+  'trellis.serving.v1.rollout.started': RolloutEventSchema,
+  'trellis.serving.v1.rollout.promoted': RolloutEventSchema,
+  'trellis.serving.v1.rollout.rolled_back': RolloutEventSchema,
   /** Written by the kit's AuditRecorder for the service's calls. */
   'trellis.serving.v1.audit.recorded': AuditEventSchema,
 });

@@ -5,7 +5,7 @@
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb";
-import type { Endpoint, Revision } from "./resources_pb";
+import type { Endpoint, Revision, Rollout } from "./resources_pb";
 import { file_trellis_serving_v1_resources } from "./resources_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/serving/v1/events.proto.
  */
 export const file_trellis_serving_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch90cmVsbGlzL3NlcnZpbmcvdjEvZXZlbnRzLnByb3RvEhJ0cmVsbGlzLnNlcnZpbmcudjEiRgoURW5kcG9pbnRDcmVhdGVkRXZlbnQSLgoIZW5kcG9pbnQYASABKAsyHC50cmVsbGlzLnNlcnZpbmcudjEuRW5kcG9pbnQiRgoURW5kcG9pbnREZWxldGVkRXZlbnQSLgoIZW5kcG9pbnQYASABKAsyHC50cmVsbGlzLnNlcnZpbmcudjEuRW5kcG9pbnQihAEKG0VuZHBvaW50VHJhZmZpY0NoYW5nZWRFdmVudBIuCghlbmRwb2ludBgBIAEoCzIcLnRyZWxsaXMuc2VydmluZy52MS5FbmRwb2ludBI1CgVjYXVzZRgCIAEoDjImLnRyZWxsaXMuc2VydmluZy52MS5UcmFmZmljQ2hhbmdlQ2F1c2UihAEKFFJldmlzaW9uQ3JlYXRlZEV2ZW50Ei4KCHJldmlzaW9uGAEgASgLMhwudHJlbGxpcy5zZXJ2aW5nLnYxLlJldmlzaW9uEhsKCnByb2plY3RfaWQYAiABKAlCB7pIBHICGEASHwoNZW5kcG9pbnRfbmFtZRgDIAEoCUIIukgFcgMYgAEqnAEKElRyYWZmaWNDaGFuZ2VDYXVzZRIkCiBUUkFGRklDX0NIQU5HRV9DQVVTRV9VTlNQRUNJRklFRBAAEh8KG1RSQUZGSUNfQ0hBTkdFX0NBVVNFX0RFUExPWRABEhwKGFRSQUZGSUNfQ0hBTkdFX0NBVVNFX1NFVBACEiEKHVRSQUZGSUNfQ0hBTkdFX0NBVVNFX1JPTExCQUNLEANiBnByb3RvMw", [file_buf_validate_validate, file_trellis_serving_v1_resources]);
+  fileDesc("Ch90cmVsbGlzL3NlcnZpbmcvdjEvZXZlbnRzLnByb3RvEhJ0cmVsbGlzLnNlcnZpbmcudjEiRgoURW5kcG9pbnRDcmVhdGVkRXZlbnQSLgoIZW5kcG9pbnQYASABKAsyHC50cmVsbGlzLnNlcnZpbmcudjEuRW5kcG9pbnQiRgoURW5kcG9pbnREZWxldGVkRXZlbnQSLgoIZW5kcG9pbnQYASABKAsyHC50cmVsbGlzLnNlcnZpbmcudjEuRW5kcG9pbnQihAEKG0VuZHBvaW50VHJhZmZpY0NoYW5nZWRFdmVudBIuCghlbmRwb2ludBgBIAEoCzIcLnRyZWxsaXMuc2VydmluZy52MS5FbmRwb2ludBI1CgVjYXVzZRgCIAEoDjImLnRyZWxsaXMuc2VydmluZy52MS5UcmFmZmljQ2hhbmdlQ2F1c2UihAEKFFJldmlzaW9uQ3JlYXRlZEV2ZW50Ei4KCHJldmlzaW9uGAEgASgLMhwudHJlbGxpcy5zZXJ2aW5nLnYxLlJldmlzaW9uEhsKCnByb2plY3RfaWQYAiABKAlCB7pIBHICGEASHwoNZW5kcG9pbnRfbmFtZRgDIAEoCUIIukgFcgMYgAEiegoMUm9sbG91dEV2ZW50EiwKB3JvbGxvdXQYASABKAsyGy50cmVsbGlzLnNlcnZpbmcudjEuUm9sbG91dBIbCgpwcm9qZWN0X2lkGAIgASgJQge6SARyAhhAEh8KDWVuZHBvaW50X25hbWUYAyABKAlCCLpIBXIDGIABKpwBChJUcmFmZmljQ2hhbmdlQ2F1c2USJAogVFJBRkZJQ19DSEFOR0VfQ0FVU0VfVU5TUEVDSUZJRUQQABIfChtUUkFGRklDX0NIQU5HRV9DQVVTRV9ERVBMT1kQARIcChhUUkFGRklDX0NIQU5HRV9DQVVTRV9TRVQQAhIhCh1UUkFGRklDX0NIQU5HRV9DQVVTRV9ST0xMQkFDSxADYgZwcm90bzM", [file_buf_validate_validate, file_trellis_serving_v1_resources]);
 
 /**
  * EndpointCreatedEvent is published on trellis.serving.v1.endpoint.created when an endpoint is
@@ -122,6 +122,43 @@ export type RevisionCreatedEvent = Message<"trellis.serving.v1.RevisionCreatedEv
  */
 export const RevisionCreatedEventSchema: GenMessage<RevisionCreatedEvent> = /*@__PURE__*/
   messageDesc(file_trellis_serving_v1_events, 3);
+
+/**
+ * RolloutEvent is published on trellis.serving.v1.rollout.started when an alias move puts its
+ * version on an endpoint as a canary, and on trellis.serving.v1.rollout.promoted and
+ * trellis.serving.v1.rollout.rolled_back when the rollout is decided, with the reason.
+ *
+ * @generated from message trellis.serving.v1.RolloutEvent
+ */
+export type RolloutEvent = Message<"trellis.serving.v1.RolloutEvent"> & {
+  /**
+   * rollout as it stands after the change.
+   *
+   * @generated from field: trellis.serving.v1.Rollout rollout = 1;
+   */
+  rollout?: Rollout | undefined;
+
+  /**
+   * project_id of the endpoint's project.
+   *
+   * @generated from field: string project_id = 2;
+   */
+  projectId: string;
+
+  /**
+   * endpoint_name of the endpoint.
+   *
+   * @generated from field: string endpoint_name = 3;
+   */
+  endpointName: string;
+};
+
+/**
+ * Describes the message trellis.serving.v1.RolloutEvent.
+ * Use `create(RolloutEventSchema)` to create a new message.
+ */
+export const RolloutEventSchema: GenMessage<RolloutEvent> = /*@__PURE__*/
+  messageDesc(file_trellis_serving_v1_events, 4);
 
 /**
  * TrafficChangeCause says which call changed an endpoint's traffic.

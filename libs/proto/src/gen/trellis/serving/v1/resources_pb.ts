@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/serving/v1/resources.proto.
  */
 export const file_trellis_serving_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0cmVsbGlzL3NlcnZpbmcvdjEvcmVzb3VyY2VzLnByb3RvEhJ0cmVsbGlzLnNlcnZpbmcudjEiaAoPUmVzb3VyY2VSZXF1ZXN0EhYKDmNwdV9taWxsaWNvcmVzGAEgASgDEhQKDG1lbW9yeV9ieXRlcxgCIAEoAxIMCgRncHVzGAMgASgFEhkKCGdwdV90eXBlGAQgASgJQge6SARyAhg/IkUKD0R5bmFtaWNCYXRjaGluZxIWCg5tYXhfYmF0Y2hfc2l6ZRgBIAEoBRIaChJtYXhfcXVldWVfZGVsYXlfdXMYAiABKAMioAQKCFJldmlzaW9uEhMKAmlkGAEgASgJQge6SARyAhhAEhwKC2VuZHBvaW50X2lkGAIgASgJQge6SARyAhhAEg4KBm51bWJlchgDIAEoBRIbCgltb2RlbF9yZWYYBCABKAlCCLpIBXIDGNgEEhwKCm1vZGVsX25hbWUYBSABKAlCCLpIBXIDGIACEhUKDW1vZGVsX3ZlcnNpb24YBiABKAMSIAoOcmVzb2x2ZWRfYWxpYXMYByABKAlCCLpIBXIDGP8BEhgKBnJ1bl9pZBgIIAEoCUIIukgFcgMYgAISHgoMYXJ0aWZhY3RfdXJpGAkgASgJQgi6SAVyAxiAIBIdCgxtb2RlbF9mb3JtYXQYCiABKAlCB7pIBHICGEASGAoHcnVudGltZRgLIAEoCUIHukgEcgIYPxIQCghyZXBsaWNhcxgMIAEoBRI2CglyZXNvdXJjZXMYDSABKAsyIy50cmVsbGlzLnNlcnZpbmcudjEuUmVzb3VyY2VSZXF1ZXN0EjAKBXN0YXRlGA4gASgOMiEudHJlbGxpcy5zZXJ2aW5nLnYxLlJldmlzaW9uU3RhdGUSHwoNc3RhdGVfbWVzc2FnZRgPIAEoCUIIukgFcgMYgCASHAoKY3JlYXRvcl9pZBgQIAEoCUIIukgFcgMYgAISLwoLY3JlYXRlX3RpbWUYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj4KDVRyYWZmaWNUYXJnZXQSHAoLcmV2aXNpb25faWQYASABKAlCB7pIBHICGEASDwoHcGVyY2VudBgCIAEoBSJxCgxUcmFmZmljU3BsaXQSPAoHdGFyZ2V0cxgBIAMoCzIhLnRyZWxsaXMuc2VydmluZy52MS5UcmFmZmljVGFyZ2V0Qgi6SAWSAQIQEBIjChJzaGFkb3dfcmV2aXNpb25faWQYAiABKAlCB7pIBHICGEAi1AMKCEVuZHBvaW50EhMKAmlkGAEgASgJQge6SARyAhhAEhsKCnByb2plY3RfaWQYAiABKAlCB7pIBHICGEASFgoEbmFtZRgDIAEoCUIIukgFcgMYgAESHQoLZGVzY3JpcHRpb24YBCABKAlCCLpIBXIDGIAgEhwKCmNyZWF0b3JfaWQYBSABKAlCCLpIBXIDGIACEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoIYmF0Y2hpbmcYCCABKAsyIy50cmVsbGlzLnNlcnZpbmcudjEuRHluYW1pY0JhdGNoaW5nEjEKB3RyYWZmaWMYCSABKAsyIC50cmVsbGlzLnNlcnZpbmcudjEuVHJhZmZpY1NwbGl0EjoKEHByZXZpb3VzX3RyYWZmaWMYCiABKAsyIC50cmVsbGlzLnNlcnZpbmcudjEuVHJhZmZpY1NwbGl0EjkKCXJldmlzaW9ucxgLIAMoCzIcLnRyZWxsaXMuc2VydmluZy52MS5SZXZpc2lvbkIIukgFkgECEEAqgAEKDVJldmlzaW9uU3RhdGUSHgoaUkVWSVNJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIaChZSRVZJU0lPTl9TVEFURV9QRU5ESU5HEAESGAoUUkVWSVNJT05fU1RBVEVfUkVBRFkQAhIZChVSRVZJU0lPTl9TVEFURV9GQUlMRUQQA2IGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("CiJ0cmVsbGlzL3NlcnZpbmcvdjEvcmVzb3VyY2VzLnByb3RvEhJ0cmVsbGlzLnNlcnZpbmcudjEiaAoPUmVzb3VyY2VSZXF1ZXN0EhYKDmNwdV9taWxsaWNvcmVzGAEgASgDEhQKDG1lbW9yeV9ieXRlcxgCIAEoAxIMCgRncHVzGAMgASgFEhkKCGdwdV90eXBlGAQgASgJQge6SARyAhg/IkUKD0R5bmFtaWNCYXRjaGluZxIWCg5tYXhfYmF0Y2hfc2l6ZRgBIAEoBRIaChJtYXhfcXVldWVfZGVsYXlfdXMYAiABKAMioAQKCFJldmlzaW9uEhMKAmlkGAEgASgJQge6SARyAhhAEhwKC2VuZHBvaW50X2lkGAIgASgJQge6SARyAhhAEg4KBm51bWJlchgDIAEoBRIbCgltb2RlbF9yZWYYBCABKAlCCLpIBXIDGNgEEhwKCm1vZGVsX25hbWUYBSABKAlCCLpIBXIDGIACEhUKDW1vZGVsX3ZlcnNpb24YBiABKAMSIAoOcmVzb2x2ZWRfYWxpYXMYByABKAlCCLpIBXIDGP8BEhgKBnJ1bl9pZBgIIAEoCUIIukgFcgMYgAISHgoMYXJ0aWZhY3RfdXJpGAkgASgJQgi6SAVyAxiAIBIdCgxtb2RlbF9mb3JtYXQYCiABKAlCB7pIBHICGEASGAoHcnVudGltZRgLIAEoCUIHukgEcgIYPxIQCghyZXBsaWNhcxgMIAEoBRI2CglyZXNvdXJjZXMYDSABKAsyIy50cmVsbGlzLnNlcnZpbmcudjEuUmVzb3VyY2VSZXF1ZXN0EjAKBXN0YXRlGA4gASgOMiEudHJlbGxpcy5zZXJ2aW5nLnYxLlJldmlzaW9uU3RhdGUSHwoNc3RhdGVfbWVzc2FnZRgPIAEoCUIIukgFcgMYgCASHAoKY3JlYXRvcl9pZBgQIAEoCUIIukgFcgMYgAISLwoLY3JlYXRlX3RpbWUYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIj4KDVRyYWZmaWNUYXJnZXQSHAoLcmV2aXNpb25faWQYASABKAlCB7pIBHICGEASDwoHcGVyY2VudBgCIAEoBSJxCgxUcmFmZmljU3BsaXQSPAoHdGFyZ2V0cxgBIAMoCzIhLnRyZWxsaXMuc2VydmluZy52MS5UcmFmZmljVGFyZ2V0Qgi6SAWSAQIQEBIjChJzaGFkb3dfcmV2aXNpb25faWQYAiABKAlCB7pIBHICGEAivQQKCEVuZHBvaW50EhMKAmlkGAEgASgJQge6SARyAhhAEhsKCnByb2plY3RfaWQYAiABKAlCB7pIBHICGEASFgoEbmFtZRgDIAEoCUIIukgFcgMYgAESHQoLZGVzY3JpcHRpb24YBCABKAlCCLpIBXIDGIAgEhwKCmNyZWF0b3JfaWQYBSABKAlCCLpIBXIDGIACEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoIYmF0Y2hpbmcYCCABKAsyIy50cmVsbGlzLnNlcnZpbmcudjEuRHluYW1pY0JhdGNoaW5nEjEKB3RyYWZmaWMYCSABKAsyIC50cmVsbGlzLnNlcnZpbmcudjEuVHJhZmZpY1NwbGl0EjoKEHByZXZpb3VzX3RyYWZmaWMYCiABKAsyIC50cmVsbGlzLnNlcnZpbmcudjEuVHJhZmZpY1NwbGl0EjkKCXJldmlzaW9ucxgLIAMoCzIcLnRyZWxsaXMuc2VydmluZy52MS5SZXZpc2lvbkIIukgFkgECEEASOQoOcm9sbG91dF9wb2xpY3kYDCABKAsyIS50cmVsbGlzLnNlcnZpbmcudjEuUm9sbG91dFBvbGljeRIsCgdyb2xsb3V0GA0gASgLMhsudHJlbGxpcy5zZXJ2aW5nLnYxLlJvbGxvdXQiXAoNUm9sbG91dEd1YXJkcxIZChFtYXhfZXJyb3JfcGVyY2VudBgBIAEoARIaChJtYXhfcDk5X2xhdGVuY3lfbXMYAiABKAMSFAoMbWluX3JlcXVlc3RzGAMgASgDIooBCg1Sb2xsb3V0UG9saWN5EhgKBmZvbGxvdxgBIAEoCUIIukgFcgMY2AQSFgoOY2FuYXJ5X3BlcmNlbnQYAiABKAUSFAoMYmFrZV90aW1lX21zGAMgASgDEjEKBmd1YXJkcxgEIAEoCzIhLnRyZWxsaXMuc2VydmluZy52MS5Sb2xsb3V0R3VhcmRzIoUDCgdSb2xsb3V0EhMKAmlkGAEgASgJQge6SARyAhhAEhwKC2VuZHBvaW50X2lkGAIgASgJQge6SARyAhhAEi8KBXN0YWdlGAMgASgOMiAudHJlbGxpcy5zZXJ2aW5nLnYxLlJvbGxvdXRTdGFnZRIVCg1tb2RlbF92ZXJzaW9uGAQgASgDEiYKFWNhbmRpZGF0ZV9yZXZpc2lvbl9pZBgFIAEoCUIHukgEcgIYQBI6ChBwcmV2aW91c190cmFmZmljGAYgASgLMiAudHJlbGxpcy5zZXJ2aW5nLnYxLlRyYWZmaWNTcGxpdBIuCgpzdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtkZWNpZGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoGcmVhc29uGAkgASgJQgi6SAVyAxiAIBIQCghyZXF1ZXN0cxgKIAEoAxIOCgZlcnJvcnMYCyABKAMqgAEKDVJldmlzaW9uU3RhdGUSHgoaUkVWSVNJT05fU1RBVEVfVU5TUEVDSUZJRUQQABIaChZSRVZJU0lPTl9TVEFURV9QRU5ESU5HEAESGAoUUkVWSVNJT05fU1RBVEVfUkVBRFkQAhIZChVSRVZJU0lPTl9TVEFURV9GQUlMRUQQAyrSAQoMUm9sbG91dFN0YWdlEh0KGVJPTExPVVRfU1RBR0VfVU5TUEVDSUZJRUQQABIZChVST0xMT1VUX1NUQUdFX1BFTkRJTkcQARIYChRST0xMT1VUX1NUQUdFX0NBTkFSWRACEhoKFlJPTExPVVRfU1RBR0VfUFJPTU9URUQQAxIdChlST0xMT1VUX1NUQUdFX1JPTExFRF9CQUNLEAQSGQoVUk9MTE9VVF9TVEFHRV9BQk9SVEVEEAUSGAoUUk9MTE9VVF9TVEFHRV9GQUlMRUQQBmIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * ResourceRequest is what each replica of a revision needs; 0 means the runtime's default.
@@ -364,12 +364,26 @@ export type Endpoint = Message<"trellis.serving.v1.Endpoint"> & {
   /**
    * revisions named by traffic and previous_traffic, newest first.
    *
-   * Field numbers 12 to 19 are kept for progressive rollout on alias change (the alias followed,
-   * canary weight, bake time, guard metrics).
-   *
    * @generated from field: repeated trellis.serving.v1.Revision revisions = 11;
    */
   revisions: Revision[];
+
+  /**
+   * rollout_policy says how the endpoint follows a registry alias with progressive rollouts;
+   * unset when it follows none (RolloutService.SetRolloutPolicy sets it).
+   *
+   * @generated from field: trellis.serving.v1.RolloutPolicy rollout_policy = 12;
+   */
+  rolloutPolicy?: RolloutPolicy | undefined;
+
+  /**
+   * rollout is the endpoint's latest rollout, in progress or decided; unset before the first.
+   *
+   * Field numbers 14 to 19 are kept for progressive rollout (drift guards).
+   *
+   * @generated from field: trellis.serving.v1.Rollout rollout = 13;
+   */
+  rollout?: Rollout | undefined;
 };
 
 /**
@@ -378,6 +392,181 @@ export type Endpoint = Message<"trellis.serving.v1.Endpoint"> & {
  */
 export const EndpointSchema: GenMessage<Endpoint> = /*@__PURE__*/
   messageDesc(file_trellis_serving_v1_resources, 5);
+
+/**
+ * RolloutGuards are the limits a canary must stay within while it bakes; crossing one rolls it back
+ * at once. A guard left 0 is not checked.
+ *
+ * @generated from message trellis.serving.v1.RolloutGuards
+ */
+export type RolloutGuards = Message<"trellis.serving.v1.RolloutGuards"> & {
+  /**
+   * max_error_percent is the highest share of the canary's requests that may fail, 0 to 100.
+   *
+   * @generated from field: double max_error_percent = 1;
+   */
+  maxErrorPercent: number;
+
+  /**
+   * max_p99_latency_ms is the highest 99th-percentile latency of the canary's requests, in
+   * milliseconds, at most 3,600,000.
+   *
+   * @generated from field: int64 max_p99_latency_ms = 2;
+   */
+  maxP99LatencyMs: bigint;
+
+  /**
+   * min_requests is how many requests the canary must have answered before a guard is judged and
+   * before it can be promoted, at most 1,000,000,000; 0 means 1.
+   *
+   * @generated from field: int64 min_requests = 3;
+   */
+  minRequests: bigint;
+};
+
+/**
+ * Describes the message trellis.serving.v1.RolloutGuards.
+ * Use `create(RolloutGuardsSchema)` to create a new message.
+ */
+export const RolloutGuardsSchema: GenMessage<RolloutGuards> = /*@__PURE__*/
+  messageDesc(file_trellis_serving_v1_resources, 6);
+
+/**
+ * RolloutPolicy is how an endpoint follows a registry alias: when the alias moves to another
+ * version, that version is deployed as a canary with canary_percent of the requests, watched for
+ * bake_time_ms, then promoted to all of the traffic or rolled back.
+ *
+ * @generated from message trellis.serving.v1.RolloutPolicy
+ */
+export type RolloutPolicy = Message<"trellis.serving.v1.RolloutPolicy"> & {
+  /**
+   * follow is the alias followed, as models:/<name>@<alias> in the endpoint's project.
+   *
+   * @generated from field: string follow = 1;
+   */
+  follow: string;
+
+  /**
+   * canary_percent of the requests the new version answers while it bakes, 1 to 99.
+   *
+   * @generated from field: int32 canary_percent = 2;
+   */
+  canaryPercent: number;
+
+  /**
+   * bake_time_ms is how long the canary is watched before it is promoted, in milliseconds,
+   * 1 to 604,800,000 (a week).
+   *
+   * @generated from field: int64 bake_time_ms = 3;
+   */
+  bakeTimeMs: bigint;
+
+  /**
+   * guards the canary must stay within.
+   *
+   * @generated from field: trellis.serving.v1.RolloutGuards guards = 4;
+   */
+  guards?: RolloutGuards | undefined;
+};
+
+/**
+ * Describes the message trellis.serving.v1.RolloutPolicy.
+ * Use `create(RolloutPolicySchema)` to create a new message.
+ */
+export const RolloutPolicySchema: GenMessage<RolloutPolicy> = /*@__PURE__*/
+  messageDesc(file_trellis_serving_v1_resources, 7);
+
+/**
+ * Rollout is one progressive rollout of an endpoint: the alias move that started it, its candidate
+ * revision, and the decision with its reason.
+ *
+ * @generated from message trellis.serving.v1.Rollout
+ */
+export type Rollout = Message<"trellis.serving.v1.Rollout"> & {
+  /**
+   * id is assigned by the service.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * endpoint_id of the endpoint rolled out.
+   *
+   * @generated from field: string endpoint_id = 2;
+   */
+  endpointId: string;
+
+  /**
+   * stage the rollout is at.
+   *
+   * @generated from field: trellis.serving.v1.RolloutStage stage = 3;
+   */
+  stage: RolloutStage;
+
+  /**
+   * model_version the alias moved to.
+   *
+   * @generated from field: int64 model_version = 4;
+   */
+  modelVersion: bigint;
+
+  /**
+   * candidate_revision_id is the revision deployed for model_version; empty while PENDING and when FAILED.
+   *
+   * @generated from field: string candidate_revision_id = 5;
+   */
+  candidateRevisionId: string;
+
+  /**
+   * previous_traffic is the split before the canary, which a rollback restores.
+   *
+   * @generated from field: trellis.serving.v1.TrafficSplit previous_traffic = 6;
+   */
+  previousTraffic?: TrafficSplit | undefined;
+
+  /**
+   * start_time is when the canary started taking requests.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 7;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * decide_time is when it was promoted, rolled back, aborted or failed.
+   *
+   * @generated from field: google.protobuf.Timestamp decide_time = 8;
+   */
+  decideTime?: Timestamp | undefined;
+
+  /**
+   * reason of the last decision, such as "error rate 50.0% > 5.0% over 12 requests".
+   *
+   * @generated from field: string reason = 9;
+   */
+  reason: string;
+
+  /**
+   * requests the canary answered while it was watched, and errors among them, at the last check.
+   *
+   * @generated from field: int64 requests = 10;
+   */
+  requests: bigint;
+
+  /**
+   * errors among those requests.
+   *
+   * @generated from field: int64 errors = 11;
+   */
+  errors: bigint;
+};
+
+/**
+ * Describes the message trellis.serving.v1.Rollout.
+ * Use `create(RolloutSchema)` to create a new message.
+ */
+export const RolloutSchema: GenMessage<Rollout> = /*@__PURE__*/
+  messageDesc(file_trellis_serving_v1_resources, 8);
 
 /**
  * RevisionState says whether a revision's runtime can answer requests.
@@ -419,4 +608,68 @@ export enum RevisionState {
  */
 export const RevisionStateSchema: GenEnum<RevisionState> = /*@__PURE__*/
   enumDesc(file_trellis_serving_v1_resources, 0);
+
+/**
+ * RolloutStage is where a rollout stands.
+ *
+ * @generated from enum trellis.serving.v1.RolloutStage
+ */
+export enum RolloutStage {
+  /**
+   * ROLLOUT_STAGE_UNSPECIFIED is never stored.
+   *
+   * @generated from enum value: ROLLOUT_STAGE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * ROLLOUT_STAGE_PENDING is an alias move recorded whose version is not deployed yet.
+   *
+   * @generated from enum value: ROLLOUT_STAGE_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * ROLLOUT_STAGE_CANARY is a candidate answering canary_percent of the requests while it bakes.
+   *
+   * @generated from enum value: ROLLOUT_STAGE_CANARY = 2;
+   */
+  CANARY = 2,
+
+  /**
+   * ROLLOUT_STAGE_PROMOTED is a candidate that baked within its guards and answers all requests.
+   *
+   * @generated from enum value: ROLLOUT_STAGE_PROMOTED = 3;
+   */
+  PROMOTED = 3,
+
+  /**
+   * ROLLOUT_STAGE_ROLLED_BACK is a candidate that crossed a guard (or failed to load): it answers
+   * no requests and the split it replaced is restored.
+   *
+   * @generated from enum value: ROLLOUT_STAGE_ROLLED_BACK = 4;
+   */
+  ROLLED_BACK = 4,
+
+  /**
+   * ROLLOUT_STAGE_ABORTED is a rollout ended by AbortRollout, by a newer alias move, or by a change
+   * of the endpoint's traffic by hand, without a decision.
+   *
+   * @generated from enum value: ROLLOUT_STAGE_ABORTED = 5;
+   */
+  ABORTED = 5,
+
+  /**
+   * ROLLOUT_STAGE_FAILED is an alias move whose version could not be deployed; reason says why.
+   *
+   * @generated from enum value: ROLLOUT_STAGE_FAILED = 6;
+   */
+  FAILED = 6,
+}
+
+/**
+ * Describes the enum trellis.serving.v1.RolloutStage.
+ */
+export const RolloutStageSchema: GenEnum<RolloutStage> = /*@__PURE__*/
+  enumDesc(file_trellis_serving_v1_resources, 1);
 

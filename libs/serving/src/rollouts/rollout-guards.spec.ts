@@ -1,0 +1,28 @@
+import { judge } from './rollout-guards';
+
+const guards = { maxErrorPercent: 5, maxP99LatencyMs: 100, minRequests: 20 };
+
+describe('judging a canary', () => {
+  it('waits for the requests it needs before judging, even past its bake time', () => {
+    expect(judge(guards, { requests: 19, errors: 19, p99Ms: 500 }, true)).toEqual({ action: 'wait', reason: 'waiting for requests: 19 of the 20 needed to judge' });
+  });
+
+  it('rolls back as soon as the error rate crosses its guard, before the bake time ends', () => {
+    expect(judge(guards, { requests: 20, errors: 2, p99Ms: 3 }, false)).toEqual({ action: 'roll_back', reason: 'error rate 10.0% > 5.0% over 20 requests' });
+  });
+
+  it('rolls back on p99 latency over its guard', () => {
+    expect(judge(guards, { requests: 40, errors: 0, p99Ms: 120 }, false)).toEqual({ action: 'roll_back', reason: 'p99 latency 120.0 ms > 100 ms over 40 requests' });
+  });
+
+  it('keeps baking within its guards, then promotes', () => {
+    expect(judge(guards, { requests: 40, errors: 1, p99Ms: 8 }, false).action).toBe('wait');
+    expect(judge(guards, { requests: 40, errors: 1, p99Ms: 8 }, true)).toEqual({ action: 'promote', reason: 'baked within its guards: error rate 2.5%, p99 latency 8.0 ms over 40 requests' });
+  });
+
+  it('checks no guard left at 0, and needs one request when min_requests is 0', () => {
+    const none = { maxErrorPercent: 0, maxP99LatencyMs: 0, minRequests: 0 };
+    expect(judge(none, { requests: 0, errors: 0, p99Ms: undefined }, true).action).toBe('wait');
+    expect(judge(none, { requests: 3, errors: 3, p99Ms: 9000 }, true).action).toBe('promote');
+  });
+});

@@ -1,0 +1,40 @@
+/** The limits of a policy that a canary is judged by (0: not checked). */
+export interface Guards {
+  maxErrorPercent: number;
+  maxP99LatencyMs: number;
+  /** 0 means 1. */
+  minRequests: number;
+}
+
+/** What the canary did since it started taking traffic. */
+export interface CanaryWindow {
+  requests: number;
+  errors: number;
+  p99Ms: number | undefined;
+}
+
+/** What to do with a canary now, and why. */
+export type Verdict = { action: 'wait'; reason: string } | { action: 'promote'; reason: string } | { action: 'roll_back'; reason: string };
+
+const percent = (value: number) => `${value.toFixed(1)}%`;
+
+/**
+ * Judges a canary: rolled back as soon as a guard is crossed (once it has answered `minRequests`),
+ * promoted once it has baked (`baked`) within its guards, otherwise left to bake. A canary that
+ * baked without `minRequests` requests waits for them: promoting it would judge it on nothing.
+ */
+export function judge(guards: Guards, window: CanaryWindow, baked: boolean): Verdict {
+  const needed = Math.max(1, guards.minRequests);
+  const over = ` over ${window.requests} requests`;
+  if (window.requests < needed) return { action: 'wait', reason: `waiting for requests: ${window.requests} of the ${needed} needed to judge` };
+  const errorRate = (100 * window.errors) / window.requests;
+  if (guards.maxErrorPercent > 0 && errorRate > guards.maxErrorPercent) {
+    return { action: 'roll_back', reason: `error rate ${percent(errorRate)} > ${percent(guards.maxErrorPercent)}${over}` };
+  }
+  const p99 = window.p99Ms ?? 0;
+  if (guards.maxP99LatencyMs > 0 && p99 > guards.maxP99LatencyMs) {
+    return { action: 'roll_back', reason: `p99 latency ${p99.toFixed(1)} ms > ${guards.maxP99LatencyMs} ms${over}` };
+  }
+  if (!baked) return { action: 'wait', reason: `baking: error rate ${percent(errorRate)}, p99 ${p99.toFixed(1)} ms${over}` };
+  return { action: 'promote', reason: `baked within its guards: error rate ${percent(errorRate)}, p99 latency ${p99.toFixed(1)} ms${over}` };
+}

@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { Dialect } from '@trellis/platform';
+import { DataSource, In, type EntityManager } from 'typeorm';
+import { LIVE_STAGES, RolloutEntity, RolloutPolicyEntity } from './rollout.entity';
+
+/** Most rollouts ListRollouts returns. */
+export const ROLLOUTS_LISTED = 100;
+
+/** Reads and writes rollout policies and rollouts; the only part of the feature that knows the database. */
+@Injectable()
+export class RolloutRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  policy(endpointId: string, tx?: EntityManager): Promise<RolloutPolicyEntity | null> {
+    const read = (manager: EntityManager) => manager.findOneBy(RolloutPolicyEntity, { endpointId });
+    return tx ? read(tx) : this.transaction(read);
+  }
+
+  /** The policies of the project's endpoints that follow this alias of this model. */
+  following(tx: EntityManager, projectId: string, modelName: string, alias: string): Promise<RolloutPolicyEntity[]> {
+    return tx.find(RolloutPolicyEntity, { where: { projectId, modelName, alias }, order: { endpointId: 'ASC' } });
+  }
+
+  async savePolicy(tx: EntityManager, policy: RolloutPolicyEntity): Promise<void> {
+    await tx.save(RolloutPolicyEntity, policy);
+  }
+
+  async deletePolicy(tx: EntityManager, endpointId: string): Promise<void> {
+    await tx.delete(RolloutPolicyEntity, { endpointId });
+  }
+
+  byTrigger(tx: EntityManager, endpointId: string, triggerKey: string): Promise<RolloutEntity | null> {
+    return tx.findOneBy(RolloutEntity, { endpointId, triggerKey });
+  }
+
+  /** The endpoint's rollouts in progress (PENDING or CANARY), oldest first. */
+  live(tx: EntityManager, endpointId: string): Promise<RolloutEntity[]> {
+    return tx.find(RolloutEntity, { where: { endpointId, stage: In([...LIVE_STAGES]) }, order: { createdAt: 'ASC' } });
+  }
+
+  /** Every rollout in progress, oldest first: what the worker goes through. */
+  allLive(): Promise<RolloutEntity[]> {
+    return this.transaction((tx) => tx.find(RolloutEntity, { where: { stage: In([...LIVE_STAGES]) }, order: { createdAt: 'ASC', id: 'ASC' } }));
+  }
+
+  /** The endpoint's latest rollouts, newest first. */
+  recent(endpointId: string, limit = ROLLOUTS_LISTED): Promise<RolloutEntity[]> {
+    return this.transaction((tx) => tx.find(RolloutEntity, { where: { endpointId }, order: { createdAt: 'DESC', id: 'DESC' }, take: limit }));
+  }
+
+  /** The rollout, its row locked until `tx` ends where the database can. */
+  lock(tx: EntityManager, id: string): Promise<RolloutEntity | null> {
+    return tx.findOne(RolloutEntity, { where: { id }, ...Dialect.of(tx).lockForUpdate<RolloutEntity>() });
+  }
+
+  async insert(tx: EntityManager, rollout: RolloutEntity): Promise<void> {
+    await tx.insert(RolloutEntity, rollout);
+  }
+
+  async update(tx: EntityManager, id: string, changes: Partial<Omit<RolloutEntity, 'id'>>): Promise<void> {
+    await tx.update(RolloutEntity, { id }, changes);
+  }
+}

@@ -1,0 +1,323 @@
+import { create } from '@bufbuild/protobuf';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  AuditRecorder,
+  type Caller,
+  checkRequired,
+  DomainError,
+  excerpt,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  LOGGER,
+  type Logger,
+  Outbox,
+  ServiceIdentity,
+  UnavailableError,
+} from '@trellis/platform';
+import { RolloutEventSchema } from '@trellis/proto';
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import type { RevisionEntity } from '../endpoints/endpoint.entity';
+import type { EndpointView } from '../endpoints/endpoint.mapping';
+import { EndpointService, ENDPOINT_KIND } from '../endpoints/endpoint.service';
+import { parseModelRef } from '../endpoints/model-ref';
+import type { StoredSplit } from '../endpoints/traffic';
+import { RevisionMetrics } from '../metrics/revision-metrics';
+import { servingEvents } from '../serving.events';
+import { judge } from './rollout-guards';
+import { rolloutCaller } from './rollout-caller';
+import { RolloutEntity, RolloutPolicyEntity, type RolloutStageName } from './rollout.entity';
+import { rolloutToProto } from './rollout.mapping';
+import { RolloutRepository } from './rollout.repository';
+import { RolloutSignal } from './rollout.signal';
+
+/** A policy as a caller sets it. */
+export interface PolicyInput {
+  /** models:/<name>@<alias>. */
+  follow: string;
+  canaryPercent: number;
+  bakeTimeMs: number;
+  maxErrorPercent: number;
+  maxP99LatencyMs: number;
+  minRequests: number;
+}
+
+/** An alias move, as the registry's `alias.set` event tells it. */
+export interface AliasMove {
+  projectId: string;
+  modelName: string;
+  alias: string;
+  toVersion: number;
+  /** When the alias moved, in milliseconds since the epoch: with the version, what tells two moves apart. */
+  changedAt: number;
+  /** Who moved it. */
+  actorId: string;
+  requestId: string;
+}
+
+const LIMITS = { bakeTimeMs: 7 * 24 * 3600_000, maxP99LatencyMs: 3_600_000, minRequests: 1_000_000_000 };
+
+/** The subjects a rollout's decisions are published on. */
+type RolloutSubject = 'trellis.serving.v1.rollout.started' | 'trellis.serving.v1.rollout.promoted' | 'trellis.serving.v1.rollout.rolled_back';
+
+/**
+ * Progressive rollout: endpoints that follow a registry alias get each new version it points at
+ * as a canary, which is promoted to all of the traffic after its bake time within its guards, or
+ * rolled back as soon as it crosses one. Alias moves are recorded by `recordAliasMove` (the event
+ * handler); `advance` (the worker, on one replica) deploys, judges and decides.
+ */
+@Injectable()
+export class RolloutService {
+  constructor(
+    private readonly repository: RolloutRepository,
+    private readonly endpoints: EndpointService,
+    private readonly metrics: RevisionMetrics,
+    private readonly identity: ServiceIdentity,
+    private readonly audit: AuditRecorder,
+    private readonly outbox: Outbox,
+    private readonly signal: RolloutSignal,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Sets the endpoint's policy, or removes it when `input` is undefined; later alias moves follow it. */
+  async setPolicy(caller: Caller, endpointId: string, input: PolicyInput | undefined): Promise<RolloutPolicyEntity | undefined> {
+    const { endpoint } = await this.editable(caller, endpointId);
+    const policy = input && policyOf(caller, endpoint, input);
+    await this.repository.transaction(async (tx) => {
+      if (policy) await this.repository.savePolicy(tx, policy);
+      else await this.repository.deletePolicy(tx, endpoint.id);
+      await this.audit.recordIn(tx, caller);
+    });
+    return policy;
+  }
+
+  /** The endpoint's policy and its latest rollouts, newest first. */
+  async list(caller: Caller, endpointId: string): Promise<{ policy: RolloutPolicyEntity | null; rollouts: RolloutEntity[] }> {
+    const { endpoint } = await this.endpoints.get(caller, endpointId);
+    return { policy: await this.repository.policy(endpoint.id), rollouts: await this.repository.recent(endpoint.id) };
+  }
+
+  /** Ends the endpoint's rollout in progress without a decision, its canary's traffic given back to the split before it. */
+  async abort(caller: Caller, endpointId: string): Promise<RolloutEntity> {
+    const { endpoint } = await this.editable(caller, endpointId);
+    const live = await this.repository.transaction((tx) => this.repository.live(tx, endpoint.id));
+    const rollout = live.at(-1);
+    if (!rollout) throw new FailedPreconditionError(`endpoint ${endpoint.name} has no rollout pending or baking`, { reason: 'NO_ROLLOUT_IN_PROGRESS' });
+    const name = caller.authenticated.id;
+    for (const older of live.slice(0, -1)) await this.end(older, 'ABORTED', `superseded and aborted by ${name}`, caller);
+    return this.end(rollout, 'ABORTED', `aborted by ${name}`, caller);
+  }
+
+  /**
+   * Records a PENDING rollout for each endpoint of the project that follows the alias, in the
+   * event's transaction; a move it has already recorded (a replay) records nothing.
+   */
+  async recordAliasMove(tx: EntityManager, move: AliasMove): Promise<number> {
+    let recorded = 0;
+    const triggerKey = `${move.modelName}@${move.alias}->${move.toVersion}@${move.changedAt}`;
+    for (const policy of await this.repository.following(tx, move.projectId, move.modelName, move.alias)) {
+      if (await this.repository.byTrigger(tx, policy.endpointId, triggerKey)) continue;
+      await this.repository.insert(tx, {
+        id: randomUUID(),
+        endpointId: policy.endpointId,
+        endpointName: policy.endpointName,
+        projectId: policy.projectId,
+        triggerKey,
+        stage: 'PENDING',
+        modelName: move.modelName,
+        modelVersion: move.toVersion,
+        candidateRevisionId: '',
+        previousTraffic: null,
+        actorId: move.actorId,
+        requestId: excerpt(move.requestId, 128),
+        createdAt: Date.now(),
+        startedAt: 0,
+        decidedAt: 0,
+        reason: `${move.alias} moved to version ${move.toVersion}`,
+        requests: 0,
+        errors: 0,
+      });
+      recorded += 1;
+    }
+    if (recorded > 0) this.signal.wake();
+    return recorded;
+  }
+
+  /**
+   * One pass over the rollouts in progress: on each endpoint the newest is advanced (deployed as a
+   * canary, or judged) and older ones are aborted, superseded by a newer alias move.
+   */
+  async advance(now = Date.now()): Promise<void> {
+    const byEndpoint = new Map<string, RolloutEntity[]>();
+    for (const rollout of await this.repository.allLive()) byEndpoint.set(rollout.endpointId, [...(byEndpoint.get(rollout.endpointId) ?? []), rollout]);
+    for (const live of byEndpoint.values()) {
+      const newest = live[live.length - 1];
+      try {
+        for (const older of live.slice(0, -1)) await this.end(older, 'ABORTED', `superseded: the alias moved to version ${newest.modelVersion}`);
+        if (newest.stage === 'PENDING') await this.deploy(newest, now);
+        else await this.check(newest, now);
+      } catch (error) {
+        this.logger.warn({ rollout: newest.id, endpoint: newest.endpointId, error: String(error) }, 'rollout step failed; it is tried again at the next pass');
+      }
+    }
+  }
+
+  /** Deploys the version the alias moved to as a canary with the policy's share of the traffic. */
+  private async deploy(rollout: RolloutEntity, now: number): Promise<void> {
+    const policy = await this.repository.policy(rollout.endpointId);
+    if (!policy) return void (await this.end(rollout, 'ABORTED', 'the endpoint no longer follows the alias'));
+    const caller = await this.callerFor(rollout, 'DeployCanary');
+    let view: EndpointView;
+    try {
+      view = await this.endpoints.get(caller, rollout.endpointId);
+    } catch (error) {
+      return void (await this.end(rollout, 'ABORTED', `the endpoint is gone: ${(error as Error).message}`));
+    }
+    const serving = servingRevision(view);
+    if (serving && view.endpoint.traffic.targets.length === 1 && serving.modelName === rollout.modelName && serving.modelVersion === rollout.modelVersion) {
+      return void (await this.end(rollout, 'ABORTED', `version ${rollout.modelVersion} already answers all requests`));
+    }
+    let deployed: Awaited<ReturnType<EndpointService['deploy']>>;
+    try {
+      deployed = await this.endpoints.deploy(caller, rollout.endpointId, {
+        model: `models:/${rollout.modelName}/${rollout.modelVersion}`,
+        runtime: serving?.runtime ?? '',
+        replicas: serving?.replicas ?? 1,
+        resources: serving?.resources ?? { cpuMillicores: 0, memoryBytes: 0, gpus: 0, gpuType: '' },
+        trafficPercent: policy.canaryPercent,
+        shadow: false,
+      });
+    } catch (error) {
+      // The registry or a database that does not answer now may later; a version that cannot be deployed never will.
+      if (error instanceof UnavailableError || !(error instanceof DomainError)) throw error;
+      return void (await this.end(rollout, 'FAILED', `could not deploy version ${rollout.modelVersion}: ${error.message}`));
+    }
+    const changes = {
+      stage: 'CANARY' as const,
+      candidateRevisionId: deployed.revision.id,
+      previousTraffic: deployed.view.endpoint.previousTraffic ?? view.endpoint.traffic,
+      startedAt: now,
+      reason: `revision ${deployed.revision.number} (version ${rollout.modelVersion}) is the canary with ${policy.canaryPercent}% of the requests for ${policy.bakeTimeMs} ms`,
+    };
+    await this.decide(rollout, changes, 'trellis.serving.v1.rollout.started', caller);
+  }
+
+  /** Judges a canary by its guards: rolled back at once when it crosses one, promoted once baked within them. */
+  private async check(rollout: RolloutEntity, now: number): Promise<void> {
+    const policy = await this.repository.policy(rollout.endpointId);
+    if (!policy) return void (await this.end(rollout, 'ABORTED', 'the endpoint no longer follows the alias'));
+    const caller = await this.callerFor(rollout, 'JudgeCanary');
+    let view: EndpointView;
+    try {
+      view = await this.endpoints.get(caller, rollout.endpointId);
+    } catch (error) {
+      return void (await this.end(rollout, 'ABORTED', `the endpoint is gone: ${(error as Error).message}`));
+    }
+    const target = view.endpoint.traffic.targets.find((candidate) => candidate.revisionId === rollout.candidateRevisionId);
+    if (!target || target.percent === 100) {
+      return void (await this.end(rollout, 'ABORTED', "the endpoint's traffic was changed by hand while the canary baked", undefined, false));
+    }
+    const candidate = view.revisions.find((revision) => revision.id === rollout.candidateRevisionId);
+    if (candidate?.state === 'FAILED') return void (await this.end(rollout, 'ROLLED_BACK', `the canary failed to load: ${excerpt(candidate.stateMessage, 1000)}`, caller));
+    const window = this.metrics.window(rollout.candidateRevisionId, rollout.startedAt);
+    const verdict = judge(policy, window, now - rollout.startedAt >= policy.bakeTimeMs);
+    const seen = { requests: window.requests, errors: window.errors };
+    if (verdict.action === 'roll_back') return void (await this.end(rollout, 'ROLLED_BACK', verdict.reason, caller, true, seen));
+    if (verdict.action === 'promote') {
+      await this.endpoints.setTraffic(caller, rollout.endpointId, { targets: [{ revisionId: rollout.candidateRevisionId, percent: 100 }], shadowRevisionId: view.endpoint.traffic.shadowRevisionId });
+      return void (await this.decide(rollout, { stage: 'PROMOTED', decidedAt: Date.now(), reason: verdict.reason, ...seen }, 'trellis.serving.v1.rollout.promoted', caller));
+    }
+    if (seen.requests !== rollout.requests || verdict.reason !== rollout.reason) {
+      await this.repository.transaction((tx) => this.repository.update(tx, rollout.id, { ...seen, reason: verdict.reason }));
+    }
+  }
+
+  /**
+   * Ends a rollout with `stage` and `reason`: a canary's traffic goes back to the split it
+   * replaced (unless `restore` is false: the traffic is no longer the rollout's to change).
+   */
+  private async end(rollout: RolloutEntity, stage: RolloutStageName, reason: string, caller?: Caller, restore = true, seen?: { requests: number; errors: number }): Promise<RolloutEntity> {
+    const acting = caller ?? (await this.callerFor(rollout, 'EndRollout'));
+    if (restore && rollout.stage === 'CANARY' && rollout.previousTraffic) await this.restore(acting, rollout, rollout.previousTraffic);
+    const subject = stage === 'ROLLED_BACK' ? 'trellis.serving.v1.rollout.rolled_back' : undefined;
+    return this.decide(rollout, { stage, decidedAt: Date.now(), reason, ...seen }, subject, acting);
+  }
+
+  /** Puts the split before the canary back; one whose revisions are gone or failed gives the canary's share to the others. */
+  private async restore(caller: Caller, rollout: RolloutEntity, previous: StoredSplit): Promise<void> {
+    try {
+      await this.endpoints.setTraffic(caller, rollout.endpointId, previous);
+    } catch (error) {
+      if (!(error instanceof DomainError) || error instanceof UnavailableError) throw error;
+      this.logger.warn({ rollout: rollout.id, error: error.message }, 'the split before the canary cannot be restored; the canary is left as it is');
+      throw new FailedPreconditionError(`the split before the canary cannot be restored: ${error.message}`);
+    }
+  }
+
+  /** Writes the rollout's new state with its event and audit record in one transaction. */
+  private async decide(rollout: RolloutEntity, changes: Partial<RolloutEntity>, subject: RolloutSubject | undefined, caller: Caller): Promise<RolloutEntity> {
+    const next = { ...rollout, ...changes };
+    await this.repository.transaction(async (tx) => {
+      await this.repository.update(tx, rollout.id, changes);
+      if (subject) {
+        await this.outbox.publish(tx, servingEvents, {
+          subject,
+          message: create(RolloutEventSchema, { rollout: rolloutToProto(next), projectId: rollout.projectId, endpointName: rollout.endpointName }),
+          projectId: rollout.projectId,
+          actor: caller.authenticated.id,
+          requestId: caller.requestId,
+        });
+      }
+      await this.audit.recordIn(tx, caller, { id: rollout.id, projectId: rollout.projectId, kind: 'Rollout', action: 'update' });
+    });
+    return next;
+  }
+
+  private callerFor(rollout: RolloutEntity, step: string): Promise<Caller> {
+    return rolloutCaller(this.identity, rollout.projectId, rollout.actorId, rollout.requestId || `rollout-${rollout.id}`, `trellis.serving.v1.RolloutWorker/${step}`);
+  }
+
+  /** The endpoint, if the caller may change it. */
+  private async editable(caller: Caller, endpointId: string): Promise<EndpointView> {
+    checkRequired(endpointId, 'endpoint_id');
+    const view = await this.endpoints.get(caller, endpointId);
+    caller.assert('update', ENDPOINT_KIND, { projectId: view.endpoint.projectId, id: view.endpoint.id });
+    return view;
+  }
+}
+
+/** The revision with the largest share of the traffic: what a canary copies its runtime, replicas and resources from. */
+function servingRevision(view: EndpointView): RevisionEntity | undefined {
+  const top = [...view.endpoint.traffic.targets].sort((a, b) => b.percent - a.percent)[0];
+  return view.revisions.find((revision) => revision.id === top?.revisionId);
+}
+
+/** The policy after checking each field, INVALID_ARGUMENT naming the one out of range. */
+function policyOf(caller: Caller, endpoint: EndpointView['endpoint'], input: PolicyInput): RolloutPolicyEntity {
+  const ref = parseModelRef(input.follow, 'policy.follow');
+  if (ref.alias === undefined) throw new InvalidArgumentError(`"${excerpt(input.follow)}" names a version; follow an alias, as models:/<name>@<alias>`, 'policy.follow');
+  const whole = (value: number, min: number, max: number, field: string) => {
+    if (!Number.isSafeInteger(value) || value < min || value > max) throw new InvalidArgumentError(`must be ${min} to ${max}, not ${value}`, field);
+  };
+  whole(input.canaryPercent, 1, 99, 'policy.canary_percent');
+  whole(input.bakeTimeMs, 1, LIMITS.bakeTimeMs, 'policy.bake_time_ms');
+  whole(input.maxP99LatencyMs, 0, LIMITS.maxP99LatencyMs, 'policy.guards.max_p99_latency_ms');
+  whole(input.minRequests, 0, LIMITS.minRequests, 'policy.guards.min_requests');
+  if (!Number.isFinite(input.maxErrorPercent) || input.maxErrorPercent < 0 || input.maxErrorPercent > 100) {
+    throw new InvalidArgumentError(`must be 0 to 100, not ${input.maxErrorPercent}`, 'policy.guards.max_error_percent');
+  }
+  return {
+    endpointId: endpoint.id,
+    endpointName: endpoint.name,
+    projectId: endpoint.projectId,
+    modelName: ref.modelName,
+    alias: ref.alias,
+    canaryPercent: input.canaryPercent,
+    bakeTimeMs: input.bakeTimeMs,
+    maxErrorPercent: input.maxErrorPercent,
+    maxP99LatencyMs: input.maxP99LatencyMs,
+    minRequests: input.minRequests,
+    creatorId: caller.authenticated.id,
+    updatedAt: Date.now(),
+  };
+}
