@@ -42,6 +42,35 @@ export const servingConfig = z.object({
     .min(10)
     .default(1000)
     .describe('how often the rollout worker judges the canaries of progressive rollouts against their guards (an alias move wakes it at once); docs/serving.md#progressive-rollout'),
+  predictionLogShare: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe('share of inference requests logged (0 to 1) on endpoints that have no share of their own (SetPredictionLogging); docs/serving.md, "Prediction logs"'),
+  predictionLogBufferSize: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(10_000)
+    .describe('most prediction logs each replica holds while the event bus takes them; beyond it logs are dropped and counted in trellis_events_dropped_total, never waited for'),
+  predictionLogMaxTensorBytes: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(65_536)
+    .describe("largest tensor a prediction log carries, in raw bytes; a larger one is logged with its name, datatype and shape and `truncated`, without its data"),
+  predictionRetentionDays: z.coerce
+    .number()
+    .min(0.001)
+    .default(30)
+    .describe('how long logged predictions stay traceable (TracePrediction); older ones are deleted hourly'),
+  predictionLogRefreshMs: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(10_000)
+    .describe("how often each replica rereads endpoints' logging shares set through another replica"),
 });
 
 /** The parsed settings, as `@Inject(SERVICE_CONFIG)` gives them. */

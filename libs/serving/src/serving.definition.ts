@@ -1,8 +1,10 @@
 import { defineService, subscription } from '@trellis/platform';
-import { AliasSetEventSchema, EndpointServiceDesc, GRPCInferenceServiceDesc, RolloutServiceDesc } from '@trellis/proto';
+import { AliasSetEventSchema, EndpointServiceDesc, GRPCInferenceServiceDesc, PredictionServiceDesc, RolloutServiceDesc } from '@trellis/proto';
 import { EndpointEntity, RevisionEntity } from './endpoints/endpoint.entity';
 import { CreateServingTables1796456739312 } from './migrations/1796456739312-create-serving-tables';
+import { CreatePredictionTables1796500000000 } from './migrations/1796500000000-create-prediction-tables';
 import { CreateRolloutTables1796490000000 } from './migrations/1796490000000-create-rollout-tables';
+import { PredictionEntity, PredictionLoggingEntity } from './predictions/prediction.entity';
 import { ALIAS_SET, AliasSetHandler } from './rollouts/alias-set.handler';
 import { RolloutEntity, RolloutPolicyEntity } from './rollouts/rollout.entity';
 import { RolloutWorker } from './rollouts/rollout.worker';
@@ -16,11 +18,11 @@ export const servingService = defineService({
   defaultPort: 50057,
   config: servingConfig,
   module: ServingModule,
-  grpcServices: [EndpointServiceDesc, GRPCInferenceServiceDesc, RolloutServiceDesc],
+  grpcServices: [EndpointServiceDesc, GRPCInferenceServiceDesc, RolloutServiceDesc, PredictionServiceDesc],
   // Progressive rollout: an endpoint that follows an alias canaries each version it moves to.
   subscriptions: [subscription({ subject: ALIAS_SET, schema: AliasSetEventSchema, handler: AliasSetHandler })],
   workers: [RolloutWorker],
-  calls: ['registry'],
+  calls: ['registry', 'tracking'],
   // Every replica fetches the files of the revisions it serves from the registry, at start too.
   identity: { purpose: "fetches revisions' model files from the registry, on behalf of whoever deployed them" },
   plugins: {
@@ -31,6 +33,6 @@ export const servingService = defineService({
       defaults: { onnx: { plugin: 'runtime-onnx', config: async () => ({}) } },
     },
   },
-  entities: [EndpointEntity, RevisionEntity, RolloutPolicyEntity, RolloutEntity],
-  migrations: [CreateServingTables1796456739312, CreateRolloutTables1796490000000],
+  entities: [EndpointEntity, RevisionEntity, RolloutPolicyEntity, RolloutEntity, PredictionEntity, PredictionLoggingEntity],
+  migrations: [CreateServingTables1796456739312, CreateRolloutTables1796490000000, CreatePredictionTables1796500000000],
 });

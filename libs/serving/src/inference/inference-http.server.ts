@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { abilityFor, Caller, CONFIG, listenError, LOGGER, type Logger, SERVICE_CONFIG, TokenVerifier, type TrellisConfig, UnauthenticatedError } from '@trellis/platform';
 import type { ServingConfig } from '../serving.config';
 import { inferenceHttpHandler } from './inference.http';
-import { INFERENCE_SERVER_INFO, INFERENCE_TARGETS, type InferenceServerInfo, type InferenceTargets } from './inference-targets';
+import { INFERENCE_OBSERVER, INFERENCE_SERVER_INFO, INFERENCE_TARGETS, type InferenceObserver, type InferenceServerInfo, type InferenceTargets } from './inference-targets';
 
 /**
  * The Open Inference Protocol's REST API on the serving process's own HTTP port
@@ -25,6 +25,7 @@ export class InferenceHttpServer implements OnApplicationBootstrap, OnApplicatio
     @Inject(SERVICE_CONFIG) private readonly config: ServingConfig,
     @Inject(CONFIG) private readonly platform: TrellisConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(INFERENCE_OBSERVER) private readonly observer?: InferenceObserver,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -32,6 +33,7 @@ export class InferenceHttpServer implements OnApplicationBootstrap, OnApplicatio
       targets: this.targets,
       info: this.info,
       authenticate: (request) => this.callerOf(request),
+      observer: this.observer,
       onUnexpectedError: (error) => this.logger.error({ err: error }, 'unexpected error answering an inference request'),
     });
     const server = createServer(handler);

@@ -1,6 +1,6 @@
 import { excerpt, InvalidArgumentError } from '@trellis/platform';
 import type { ModelSignature, Tensor, TensorSpec } from '@trellis/plugin-sdk';
-import type { InferenceTarget, InferOptions } from './inference-targets';
+import type { InferenceObserver, InferenceTarget, InferOptions } from './inference-targets';
 import { isDatatype } from './tensor-datatypes';
 import type { TensorHeader } from './tensor.codec';
 
@@ -78,10 +78,25 @@ export function checkRequestedOutputs(names: readonly string[], signature: Model
 
 /**
  * Runs checked tensors through a target and returns the outputs asked for, in the order asked
- * (all, in the model's order, when none were asked for).
+ * (all, in the model's order, when none were asked for). `observer` is told of the call once
+ * the model answered or failed, with every output.
  */
-export async function runInference(target: InferenceTarget, inputs: readonly Tensor[], outputs: readonly string[] | undefined, options: InferOptions): Promise<Tensor[]> {
-  const results = await target.infer(inputs, options);
+export async function runInference(
+  target: InferenceTarget,
+  inputs: readonly Tensor[],
+  outputs: readonly string[] | undefined,
+  options: InferOptions,
+  observer?: InferenceObserver,
+): Promise<Tensor[]> {
+  const started = performance.now();
+  let results: Tensor[];
+  try {
+    results = await target.infer(inputs, options);
+  } catch (error) {
+    observer?.observe({ target, requestId: options.requestId, inputs, outputs: undefined, latencyMs: performance.now() - started });
+    throw error;
+  }
+  observer?.observe({ target, requestId: options.requestId, inputs, outputs: results, latencyMs: performance.now() - started });
   if (!outputs) return results;
   const byName = new Map(results.map((tensor) => [tensor.name, tensor]));
   return outputs.map((name) => {

@@ -1,5 +1,5 @@
 import type { Caller } from '@trellis/platform';
-import type { ModelSignature, Tensor } from '@trellis/plugin-sdk';
+import type { InferenceStats, ModelSignature, Tensor } from '@trellis/plugin-sdk';
 
 /** The gRPC metadata key and HTTP header that pin a request to one revision of an endpoint, bypassing the traffic split. */
 export const REVISION_HEADER = 'trellis-revision';
@@ -36,6 +36,10 @@ export interface InferenceTarget {
   readonly platform: string;
   /** The revision that answers, when the name has several; returned in the `trellis-revision` header. */
   readonly revision?: string;
+  /** The endpoint that answers and its project, when the name is an endpoint's (for metrics and prediction logs). */
+  readonly endpoint?: { readonly id: string; readonly projectId: string };
+  /** What the revision's loaded model has run (batch sizes, queue delay), when its runtime counts. */
+  readonly stats?: () => Promise<InferenceStats>;
   /** Its inputs and outputs; requests are checked against them before `infer` sees them. */
   readonly signature: ModelSignature;
   /** Whether it can infer now. */
@@ -75,3 +79,28 @@ export interface InferenceServerInfo {
 
 /** The Nest injection token of the `InferenceServerInfo`. */
 export const INFERENCE_SERVER_INFO = Symbol('InferenceServerInfo');
+
+/** The gRPC metadata key and HTTP header that return an inference request's id, as the response's `id` does. */
+export const REQUEST_ID_HEADER = 'trellis-request-id';
+
+/** One inference call that reached a target's model, as the handlers report it. */
+export interface ObservedInference {
+  target: InferenceTarget;
+  requestId: string;
+  inputs: readonly Tensor[];
+  /** The outputs returned; undefined when the model failed. */
+  outputs: readonly Tensor[] | undefined;
+  /** From handing the inputs to the target to its answer, in milliseconds. */
+  latencyMs: number;
+}
+
+/**
+ * Told of every inference call that reached a model (metrics, prediction logs), after it is
+ * answered. `observe` runs on the request's path: it must be synchronous and cheap, and never throw.
+ */
+export interface InferenceObserver {
+  observe(call: ObservedInference): void;
+}
+
+/** The Nest injection token of the `InferenceObserver` the handlers report to, if any. */
+export const INFERENCE_OBSERVER = Symbol('InferenceObserver');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
-import { Controller, Inject } from '@nestjs/common';
+import { Controller, Inject, Optional } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import { type Caller, callerOf, InvalidArgumentError, Public, Requires } from '@trellis/platform';
 import type { ModelSignature, Tensor } from '@trellis/plugin-sdk';
@@ -25,7 +25,18 @@ import {
   type ServerReadyResponse,
 } from '@trellis/proto';
 import { checkInputs, checkRequestedOutputs, runInference } from './inference-request';
-import { INFERENCE_SERVER_INFO, INFERENCE_TARGETS, REVISION_HEADER, type InferenceServerInfo, type InferenceTarget, type InferenceTargets, type TargetRequest } from './inference-targets';
+import {
+  INFERENCE_OBSERVER,
+  INFERENCE_SERVER_INFO,
+  INFERENCE_TARGETS,
+  REQUEST_ID_HEADER,
+  REVISION_HEADER,
+  type InferenceObserver,
+  type InferenceServerInfo,
+  type InferenceTarget,
+  type InferenceTargets,
+  type TargetRequest,
+} from './inference-targets';
 import { encodesAsContents, tensorFromContents, tensorFromRaw, tensorToContents, tensorToRaw } from './tensor.codec';
 
 /** The resource kind whose `read` permission calls a model: a model is served by an endpoint. */
@@ -97,6 +108,7 @@ export class InferenceGrpc {
   constructor(
     @Inject(INFERENCE_TARGETS) private readonly targets: InferenceTargets,
     @Inject(INFERENCE_SERVER_INFO) private readonly info: InferenceServerInfo,
+    @Optional() @Inject(INFERENCE_OBSERVER) private readonly observer?: InferenceObserver,
   ) {}
 
   @GrpcMethod('GRPCInferenceService', 'ServerLive')
@@ -148,8 +160,8 @@ export class InferenceGrpc {
     const requestId = request.id || randomUUID();
     const aborted = new AbortController();
     call?.once('cancelled', () => aborted.abort());
-    const tensors = await runInference(target, inputs, outputs, { requestId, signal: aborted.signal });
-    if (call && target.revision !== undefined) call.sendMetadata(revisionMetadata(target.revision));
+    const tensors = await runInference(target, inputs, outputs, { requestId, signal: aborted.signal }, this.observer);
+    call?.sendMetadata(answerMetadata(requestId, target.revision));
     return create(ModelInferResponseSchema, {
       modelName: target.name,
       modelVersion: target.version,
@@ -163,8 +175,9 @@ export class InferenceGrpc {
   }
 }
 
-function revisionMetadata(revision: string): Metadata {
+function answerMetadata(requestId: string, revision: string | undefined): Metadata {
   const metadata = new Metadata();
-  metadata.set(REVISION_HEADER, revision);
+  metadata.set(REQUEST_ID_HEADER, requestId);
+  if (revision !== undefined) metadata.set(REVISION_HEADER, revision);
   return metadata;
 }

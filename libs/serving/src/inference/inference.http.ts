@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { type Caller, DomainError, excerpt, InvalidArgumentError, ResourceExhaustedError } from '@trellis/platform';
 import type { Tensor } from '@trellis/plugin-sdk';
 import { checkInputs, checkRequestedOutputs, runInference, type DeclaredInput } from './inference-request';
-import { REVISION_HEADER, type InferenceServerInfo, type InferenceTarget, type InferenceTargets, type TargetRequest } from './inference-targets';
+import { REQUEST_ID_HEADER, REVISION_HEADER, type InferenceObserver, type InferenceServerInfo, type InferenceTarget, type InferenceTargets, type TargetRequest } from './inference-targets';
 import { tensorFromJson, tensorToJsonText } from './tensor.codec';
 
 /** Largest REST request body by default, as ModelInfer's largest gRPC request. */
@@ -25,6 +25,8 @@ export interface InferenceHttpOptions {
    * it every request is admitted.
    */
   authenticate?: (request: IncomingMessage, model: TargetRequest | undefined) => Caller | void | Promise<Caller | void>;
+  /** Told of every inference call that reached a model (metrics, prediction logs). */
+  observer?: InferenceObserver;
   /** Told of an error that is not a DomainError, which is answered 500 without its text. */
   onUnexpectedError?: (error: unknown) => void;
 }
@@ -124,7 +126,7 @@ export function inferenceHttpHandler(options: InferenceHttpOptions): (request: I
     const target = await options.targets.resolve(caller ? { ...model, caller } : model);
     if (route.kind === 'model') return json(200, metadataOf(target));
     if (route.kind === 'model-ready') return target.isReady() ? { status: 200 } : errorAnswer(400, `model ${JSON.stringify(excerpt(target.name, 64))} is not ready`);
-    return infer(target, request, maxBodyBytes);
+    return infer(target, request, maxBodyBytes, options.observer);
   };
   return (request, response) => {
     answerOf(request)
@@ -167,7 +169,7 @@ async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buf
 }
 
 /** Reads a `data`-carrying JSON request and answers it. */
-async function infer(target: InferenceTarget, request: IncomingMessage, maxBodyBytes: number): Promise<Answer> {
+async function infer(target: InferenceTarget, request: IncomingMessage, maxBodyBytes: number, observer: InferenceObserver | undefined): Promise<Answer> {
   if (request.headers['inference-header-content-length'] !== undefined) {
     throw new InvalidArgumentError('the binary tensor data extension is not supported: send data as JSON, or raw_input_contents over gRPC');
   }
@@ -182,14 +184,14 @@ async function infer(target: InferenceTarget, request: IncomingMessage, maxBodyB
   request.socket.once('close', abort);
   let tensors: Tensor[];
   try {
-    tensors = await runInference(target, inputs, outputs, { requestId, signal: aborted.signal });
+    tensors = await runInference(target, inputs, outputs, { requestId, signal: aborted.signal }, observer);
   } finally {
     request.socket.off('close', abort);
   }
   return {
     status: 200,
     body: inferResponseText(target, requestId, tensors),
-    headers: target.revision !== undefined ? { [REVISION_HEADER]: target.revision } : undefined,
+    headers: { [REQUEST_ID_HEADER]: requestId, ...(target.revision !== undefined && { [REVISION_HEADER]: target.revision }) },
   };
 }
 

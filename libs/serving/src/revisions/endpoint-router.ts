@@ -68,6 +68,8 @@ export class EndpointRouter implements InferenceTargets {
       versions,
       platform: revision.modelFormat,
       revision: revision.id,
+      endpoint: { id: endpoint.id, projectId: endpoint.projectId },
+      ...(held.model.stats && { stats: held.model.stats.bind(held.model) }),
       signature: held.signature,
       isReady: () => this.loader.held(revision.id) !== undefined,
       infer: (inputs, options) => {

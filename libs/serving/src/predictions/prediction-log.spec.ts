@@ -1,0 +1,117 @@
+import { fromBinary } from '@bufbuild/protobuf';
+import { type EventBus, Metrics, silentLogger } from '@trellis/platform';
+import type { Tensor } from '@trellis/plugin-sdk';
+import { PredictionLoggedEventSchema, type EventEnvelope } from '@trellis/proto';
+import { runInference } from '../inference/inference-request';
+import type { InferenceTarget } from '../inference/inference-targets';
+import { RevisionMetrics } from '../metrics/revision-metrics';
+import type { ServingConfig } from '../serving.config';
+import type { PredictionEntity } from './prediction.entity';
+import type { PredictionRepository } from './prediction.repository';
+import { PredictionLog, sampled } from './prediction-log';
+
+/** A bus that takes batches at once, or holds every batch until `release` (a stalled broker). */
+class TestBus {
+  readonly taken: EventEnvelope[] = [];
+  stalled = false;
+  private readonly held: Array<() => void> = [];
+  publish = async (envelope: EventEnvelope) => void this.taken.push(envelope);
+  publishBatch = (batch: readonly EventEnvelope[]) => {
+    if (!this.stalled) return Promise.resolve(void this.taken.push(...batch));
+    return new Promise<void>((resolve) => this.held.push(() => resolve(void this.taken.push(...batch))));
+  };
+  release(): void {
+    this.stalled = false;
+    for (const resume of this.held.splice(0)) resume();
+  }
+  subscribe = jest.fn();
+  watch = jest.fn();
+  close = jest.fn();
+}
+
+const x: Tensor = { name: 'x', datatype: 'FP32', shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) };
+const big: Tensor = { name: 'x', datatype: 'FP32', shape: [1, 64], data: new Float32Array(64) };
+
+function setUp(config: Partial<ServingConfig> = {}) {
+  const bus = new TestBus();
+  const kit = new Metrics();
+  const metrics = new RevisionMetrics(kit);
+  const stored: Omit<PredictionEntity, 'seq'>[] = [];
+  const repository = { insert: async (rows: Omit<PredictionEntity, 'seq'>[]) => void stored.push(...rows), shares: async () => [], prune: async () => 0 } as unknown as PredictionRepository;
+  const settings = { predictionLogShare: 1, predictionLogBufferSize: 10_000, predictionLogMaxTensorBytes: 65_536, predictionRetentionDays: 30, predictionLogRefreshMs: 10_000, ...config } as ServingConfig;
+  const log = new PredictionLog(metrics, repository, bus as unknown as EventBus, kit, settings, silentLogger as never);
+  const target: InferenceTarget = {
+    name: 'fraud',
+    version: '3',
+    versions: ['3'],
+    platform: 'onnx',
+    revision: 'rev-1',
+    endpoint: { id: 'ep-1', projectId: 'p1' },
+    signature: { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, -1] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, -1] }] },
+    isReady: () => true,
+    infer: async (inputs) => [{ ...inputs[0], name: 'y' }],
+  };
+  const infer = (requestId: string, input = x) => runInference(target, [input], undefined, { requestId }, log);
+  const events = () => bus.taken.map((envelope) => ({ envelope, event: fromBinary(PredictionLoggedEventSchema, envelope.payload) }));
+  return { bus, kit, metrics, log, stored, infer, events };
+}
+
+describe('PredictionLog', () => {
+  it('at a share of 1 logs every request: id, endpoint, revision, inputs, outputs and latency, and keeps it for tracing', async () => {
+    const { log, infer, events, stored } = setUp();
+    for (let index = 0; index < 5; index++) await infer(`req-${index}`);
+    await log.flush();
+    const logged = events();
+    expect(logged.map(({ event }) => event.prediction?.requestId)).toEqual(['req-0', 'req-1', 'req-2', 'req-3', 'req-4']);
+    expect(logged[0].envelope).toMatchObject({ subject: 'trellis.serving.v1.prediction.logged', projectId: 'p1', requestId: 'req-0' });
+    const { event } = logged[0];
+    expect(event.prediction).toMatchObject({ endpointId: 'ep-1', endpointName: 'fraud', revisionId: 'rev-1', projectId: 'p1' });
+    expect(event.prediction!.latencyUs).toBeGreaterThanOrEqual(0n);
+    expect(event.inputs[0]).toMatchObject({ name: 'x', datatype: 'FP32', shape: [1n, 4n], truncated: false });
+    expect([...new Float32Array(event.inputs[0].rawContents.slice().buffer)]).toEqual([1, 2, 3, 4]);
+    expect(event.outputs[0]).toMatchObject({ name: 'y', shape: [1n, 4n] });
+    expect(stored.map((row) => row.requestId)).toEqual(['req-0', 'req-1', 'req-2', 'req-3', 'req-4']);
+  });
+
+  it('at a share of 0 logs nothing, yet counts every request in the revision metrics', async () => {
+    const { log, infer, events, stored, metrics } = setUp({ predictionLogShare: 0 });
+    for (let index = 0; index < 5; index++) await infer(`req-${index}`);
+    await log.flush();
+    expect(events()).toEqual([]);
+    expect(stored).toEqual([]);
+    expect(metrics.window('rev-1', 0)).toMatchObject({ requests: 5, errors: 0 });
+  });
+
+  it("follows an endpoint's own share over the default, sampling by a hash of the request id", async () => {
+    const { log, infer, events } = setUp({ predictionLogShare: 0 });
+    log.applyShare('ep-1', 0.5);
+    const ids = Array.from({ length: 200 }, (_, index) => `req-${index}`);
+    for (const id of ids) await infer(id);
+    await log.flush();
+    const logged = events().map(({ event }) => event.prediction!.requestId);
+    expect(logged).toEqual(ids.filter((id) => sampled(id, 0.5)));
+    expect(logged.length).toBeGreaterThan(60);
+    expect(logged.length).toBeLessThan(140);
+  });
+
+  it('logs a tensor over the size cap with its name, datatype and shape, without its data', async () => {
+    const { log, infer, events } = setUp({ predictionLogMaxTensorBytes: 64 });
+    await infer('big', big);
+    await log.flush();
+    expect(events()[0].event.inputs[0]).toMatchObject({ name: 'x', shape: [1n, 64n], truncated: true, rawContents: new Uint8Array() });
+  });
+
+  it('never waits for a stalled bus: requests complete, logs beyond the buffer are dropped and counted', async () => {
+    const { bus, kit, log, infer, events } = setUp({ predictionLogBufferSize: 3 });
+    bus.stalled = true;
+    // The publisher takes the first log into a batch the bus holds; 3 more fill the buffer; the rest are dropped.
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, index) => infer(`req-${index}`)));
+    expect(answers).toHaveLength(10);
+    const dropped = async () => (await kit.eventsDropped.get()).values.find((value) => value.labels.subject === 'trellis.serving.v1.prediction.logged')?.value;
+    expect(await dropped()).toBeGreaterThanOrEqual(6);
+    expect(await kit.registry.metrics()).toMatch(/trellis_events_dropped_total\{subject="trellis.serving.v1.prediction.logged"\} \d+/);
+    bus.release();
+    await log.flush();
+    expect(events().length + (await dropped())!).toBe(10);
+  });
+});

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { create } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { BatchPublisher, EVENT_BUS, type EventBus, LOGGER, type Logger, Metrics, SERVICE_CONFIG } from '@trellis/platform';
+import type { Tensor } from '@trellis/plugin-sdk';
+import { LoggedTensorSchema, PredictionLoggedEventSchema, type LoggedTensor } from '@trellis/proto';
+import type { InferenceObserver, ObservedInference } from '../inference/inference-targets';
+import { tensorToRaw } from '../inference/tensor.codec';
+import { RevisionMetrics } from '../metrics/revision-metrics';
+import type { ServingConfig } from '../serving.config';
+import { servingEvents } from '../serving.events';
+import type { PredictionEntity } from './prediction.entity';
+import { PredictionRepository } from './prediction.repository';
+
+/** The subject of prediction logs. */
+export const PREDICTION_LOGGED = 'trellis.serving.v1.prediction.logged';
+/** Logged predictions stored in one INSERT. */
+const INDEX_BATCH = 256;
+const HOUR_MS = 3_600_000;
+
+/**
+ * Whether a request id falls in a sampled share: the first 4 bytes of its SHA-256 as a fraction
+ * of 2^32, below `share`. Deterministic, so every replica (and a spec) agrees; 1 logs all, 0 none.
+ */
+export function sampled(requestId: string, share: number): boolean {
+  if (share >= 1) return true;
+  if (share <= 0) return false;
+  return createHash('sha256').update(requestId).digest().readUInt32BE(0) / 2 ** 32 < share;
+}
+
+/**
+ * The inference path's observer: every call that reached a revision's model is recorded in
+ * `RevisionMetrics`; the sampled share of its endpoint's calls is published on
+ * `trellis.serving.v1.prediction.logged` through a dropping BatchPublisher (a bounded buffer: when
+ * the bus is behind, logs are dropped and counted, and inference never waits), and each log the
+ * publisher took is kept for TracePrediction, written in batches off the request's path.
+ */
+@Injectable()
+export class PredictionLog implements InferenceObserver, OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly publisher: BatchPublisher<typeof servingEvents.table>;
+  private readonly shares = new Map<string, number>();
+  private readonly pending: Omit<PredictionEntity, 'seq'>[] = [];
+  private writing?: Promise<void>;
+  private refreshTimer?: NodeJS.Timeout;
+  private pruneTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly metrics: RevisionMetrics,
+    private readonly repository: PredictionRepository,
+    @Inject(EVENT_BUS) bus: EventBus,
+    kit: Metrics,
+    @Inject(SERVICE_CONFIG) private readonly config: ServingConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.publisher = new BatchPublisher({ bus, events: servingEvents, bufferSize: config.predictionLogBufferSize, whenFull: 'drop', metrics: kit, logger });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.refresh();
+    this.refreshTimer = setInterval(() => void this.refresh(), this.config.predictionLogRefreshMs).unref();
+    this.pruneTimer = setInterval(() => void this.prune(), HOUR_MS).unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.refreshTimer);
+    clearInterval(this.pruneTimer);
+    await this.publisher.close();
+    await this.flush();
+  }
+
+  /** The share of the endpoint's requests logged now, in this replica. */
+  shareOf(endpointId: string): number {
+    return this.shares.get(endpointId) ?? this.config.predictionLogShare;
+  }
+
+  /** Applies a share set through this replica at once (others reread theirs every predictionLogRefreshMs). */
+  applyShare(endpointId: string, share: number): void {
+    this.shares.set(endpointId, share);
+  }
+
+  observe(call: ObservedInference): void {
+    const { target, requestId, latencyMs, outputs } = call;
+    if (target.revision === undefined) return;
+    this.metrics.record({ endpoint: target.name, revisionId: target.revision, latencyMs, error: outputs === undefined });
+    if (target.stats) this.metrics.watchRuntime(target.name, target.revision, target.stats);
+    const endpoint = target.endpoint;
+    if (!endpoint || outputs === undefined || !sampled(requestId, this.shareOf(endpoint.id))) return;
+    const row = {
+      requestId,
+      projectId: endpoint.projectId,
+      endpointId: endpoint.id,
+      endpointName: target.name,
+      revisionId: target.revision,
+      answeredAt: Date.now(),
+      latencyUs: Math.round(latencyMs * 1000),
+    };
+    const cap = this.config.predictionLogMaxTensorBytes;
+    const event = create(PredictionLoggedEventSchema, {
+      prediction: { ...row, answeredAt: timestampFromMs(row.answeredAt), latencyUs: BigInt(row.latencyUs) },
+      inputs: call.inputs.map((tensor) => logged(tensor, cap)),
+      outputs: outputs.map((tensor) => logged(tensor, cap)),
+    });
+    void this.publisher.publish(PREDICTION_LOGGED, event, { projectId: endpoint.projectId, requestId }).then((taken) => {
+      if (!taken) return;
+      this.pending.push(row);
+      if (this.pending.length >= INDEX_BATCH || !this.writing) void this.flush();
+    });
+  }
+
+  /** Resolves once every log taken so far is published (or dropped) and kept for tracing. */
+  async flush(): Promise<void> {
+    await this.publisher.flush();
+    while (this.writing) await this.writing;
+    while (this.pending.length > 0) {
+      const rows = this.pending.splice(0, INDEX_BATCH);
+      this.writing = this.repository.insert(rows).catch((error: unknown) => this.logger.warn({ err: error, dropped: rows.length }, 'storing logged predictions for tracing failed; they are not traceable'));
+      await this.writing;
+      this.writing = undefined;
+    }
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      const rows = await this.repository.shares();
+      this.shares.clear();
+      for (const row of rows) this.shares.set(row.endpointId, row.sampleShare);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'rereading prediction logging shares failed; keeping the last ones');
+    }
+  }
+
+  private async prune(): Promise<void> {
+    const before = Date.now() - this.config.predictionRetentionDays * 24 * HOUR_MS;
+    await this.repository.prune(before).catch((error: unknown) => this.logger.warn({ err: error }, 'deleting expired logged predictions failed'));
+  }
+}
+
+/** A tensor as a log carries it: raw bytes up to `cap`, only its header beyond. */
+function logged(tensor: Tensor, cap: number): LoggedTensor {
+  const raw = tensorToRaw(tensor);
+  const truncated = raw.byteLength > cap;
+  return create(LoggedTensorSchema, { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape.map(BigInt), rawContents: truncated ? new Uint8Array() : raw, truncated });
+}

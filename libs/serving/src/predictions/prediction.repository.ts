@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, LessThan } from 'typeorm';
+import { PredictionEntity, PredictionLoggingEntity } from './prediction.entity';
+
+/** Reads and writes logged predictions and logging shares; the only part of the feature that knows the database. */
+@Injectable()
+export class PredictionRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Stores a batch of logged predictions in one statement. */
+  async insert(rows: readonly Omit<PredictionEntity, 'seq'>[]): Promise<void> {
+    if (rows.length > 0) await this.dataSource.transaction((tx) => tx.insert(PredictionEntity, rows as PredictionEntity[]));
+  }
+
+  /** The kept predictions of that request id, latest first (a caller may reuse an id). */
+  byRequestId(requestId: string): Promise<PredictionEntity[]> {
+    return this.dataSource.transaction((tx) => tx.find(PredictionEntity, { where: { requestId }, order: { answeredAt: 'DESC', seq: 'DESC' }, take: 100 }));
+  }
+
+  /** Deletes predictions answered before `before` (epoch ms); how many went. */
+  async prune(before: number): Promise<number> {
+    const result = await this.dataSource.transaction((tx) => tx.delete(PredictionEntity, { answeredAt: LessThan(before) }));
+    return result.affected ?? 0;
+  }
+
+  /** Every endpoint's own share. */
+  shares(): Promise<PredictionLoggingEntity[]> {
+    return this.dataSource.transaction((tx) => tx.find(PredictionLoggingEntity));
+  }
+
+  share(endpointId: string): Promise<PredictionLoggingEntity | null> {
+    return this.dataSource.transaction((tx) => tx.findOneBy(PredictionLoggingEntity, { endpointId }));
+  }
+
+  async setShare(row: PredictionLoggingEntity): Promise<void> {
+    await this.dataSource.transaction((tx) => tx.upsert(PredictionLoggingEntity, row, ['endpointId']));
+  }
+}
