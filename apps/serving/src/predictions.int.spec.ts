@@ -1,0 +1,129 @@
+import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import type { GrpcCallError } from '@trellis/platform';
+import { TestPlatform } from '@trellis/platform/testing';
+import runtimeOnnx from '@trellis/plugin-runtime-onnx';
+import storageFs from '@trellis/plugin-storage-fs';
+import { ArtifactServiceDesc, EndpointServiceDesc, ExperimentServiceDesc, GRPCInferenceServiceDesc, PredictionServiceDesc, RegistryServiceDesc, RevisionState, RunServiceDesc, type Endpoint } from '@trellis/proto';
+import { registryService } from '@trellis/registry';
+import { servingService } from '@trellis/serving';
+import { closedPort, eventually } from '@trellis/testing';
+import { trackingService } from '@trellis/tracking';
+// Builds runtime-onnx and the SDK from this workspace's sources as a module a worker imports, as serving loads it.
+import { buildForWorker } from '../../../plugins/runtime-onnx/test/build-for-worker';
+import { scaleModel } from './scale-model.fixture';
+
+const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as GrpcCallError | undefined;
+const X = [0.5, -1, 2, 4];
+
+describe('prediction logs and tracing: from a request id back to the dataset versions the model was trained on (SQLite)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trellis-serving-predictions-'));
+  let platform: TestPlatform;
+  let rest: string;
+  let token: string;
+  let runId: string;
+  let endpoint: Endpoint;
+  let endpoints: Awaited<ReturnType<typeof platform.client<(typeof EndpointServiceDesc)['method']>>>;
+  let predictions: Awaited<ReturnType<typeof platform.client<(typeof PredictionServiceDesc)['method']>>>;
+  let inference: Awaited<ReturnType<typeof platform.client<(typeof GRPCInferenceServiceDesc)['method']>>>;
+  let servingAddress: string;
+  const erin = { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' as const }] };
+  const vera = { sub: 'vera', bindings: [{ project: 'p1', role: 'viewer' as const }] };
+  const oscar = { sub: 'oscar', bindings: [{ project: 'p2', role: 'owner' as const }] };
+  const dataset = { name: 'churn', digest: 'd1', sourceType: 'trellis', source: '{"uri": "datasets:/churn/3"}' };
+
+  const infer = async (id?: string) => {
+    const response = await fetch(`${rest}/v2/models/scale/infer`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...(id && { id }), inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: X }] }),
+    });
+    const body = (await response.json()) as { id: string };
+    return { status: response.status, requestId: response.headers.get('trellis-request-id'), id: body.id };
+  };
+
+  beforeAll(async () => {
+    const runtimeModule = await buildForWorker(join(__dirname, '..', '..', '..', 'plugins', 'runtime-onnx', 'src'), join(dir, 'worker'));
+    const port = await closedPort();
+    rest = `http://127.0.0.1:${port}`;
+    platform = await TestPlatform.start(
+      { TRELLIS_REGISTRY_PORT: '0', TRELLIS_TRACKING_PORT: '0', TRELLIS_SERVING_PORT: '0', TRELLIS_SERVING_HTTP_PORT: String(port), TRELLIS_SERVING_RUNTIME_MODULES: `runtime-onnx=${runtimeModule}` },
+      { plugins: [storageFs, runtimeOnnx] },
+    );
+    const tracking = await platform.startService(trackingService);
+    const registryRunning = await platform.startService(registryService);
+    const serving = await platform.startService(servingService);
+    servingAddress = serving.grpcAddress;
+    token = await platform.keys.mint(erin);
+    endpoints = await platform.client(EndpointServiceDesc, serving.grpcAddress, erin);
+    predictions = await platform.client(PredictionServiceDesc, serving.grpcAddress, erin);
+    inference = await platform.client(GRPCInferenceServiceDesc, serving.grpcAddress, erin);
+    const registry = await platform.client(RegistryServiceDesc, registryRunning.grpcAddress, erin);
+    const artifacts = await platform.client(ArtifactServiceDesc, tracking.grpcAddress, erin);
+    const runs = await platform.client(RunServiceDesc, tracking.grpcAddress, erin);
+    const experimentId = (await (await platform.client(ExperimentServiceDesc, tracking.grpcAddress, erin)).createExperiment({ projectId: 'p1', name: 'scale' })).experiment!.id;
+    runId = (await runs.createRun({ experimentId, runName: 'train' })).run!.info!.id;
+    // The training run records the dataset version it read, as the MLflow client's log_input does.
+    await runs.logInputs({ runId, datasets: [{ dataset, tags: [{ key: 'mlflow.data.context', value: 'training' }] }] });
+    await artifacts.uploadArtifact([{ part: { case: 'header', value: { runId, path: 'model/model.onnx' } } }, { part: { case: 'chunk', value: await scaleModel(2, join(dir, 'm.onnx')) } }]);
+    await registry.createModel({ projectId: 'p1', name: 'scale' });
+    const { version } = (await registry.createVersion({ projectId: 'p1', modelName: 'scale', source: `runs:/${runId}/model`, runId, format: 'onnx' })).version!;
+    await registry.waitVersion({ projectId: 'p1', modelName: 'scale', version }, { timeoutMs: 30_000 });
+    endpoint = (await endpoints.createEndpoint({ projectId: 'p1', name: 'scale', model: 'models:/scale/1' })).endpoint!;
+    await eventually(async () => expect((await endpoints.getEndpoint({ endpointId: endpoint.id })).endpoint!.revisions[0].state).toBe(RevisionState.READY), { timeoutMs: 30_000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('logs nothing by default: the request id comes back, but it is not traceable', async () => {
+    expect((await predictions.getPredictionLogging({ endpointId: endpoint.id })).logging).toMatchObject({ sampleShare: 0, isDefault: true });
+    const answer = await infer('unlogged-1');
+    expect(answer).toEqual({ status: 200, requestId: 'unlogged-1', id: 'unlogged-1' });
+    const refused = await failure(predictions.tracePrediction({ requestId: 'unlogged-1' }));
+    expect(refused?.code).toBe(status.NOT_FOUND);
+    expect(refused?.details).toContain('only sampled requests are kept');
+  });
+
+  it('at a share of 1, traces a REST and a gRPC request to the revision, model version, run and the dataset version the run trained on', async () => {
+    await predictions.setPredictionLogging({ endpointId: endpoint.id, sampleShare: 1 });
+    const rest = await infer();
+    expect(rest.requestId).toBe(rest.id);
+    const grpc = await inference.modelInfer({ modelName: 'scale', inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, 4n], contents: { fp32Contents: X } }] });
+    for (const requestId of [rest.id, grpc.id]) {
+      const trace = await eventually(() => predictions.tracePrediction({ requestId }));
+      expect(trace).toMatchObject({
+        prediction: { requestId, projectId: 'p1', endpointId: endpoint.id, endpointName: 'scale', revisionId: endpoint.revisions[0].id },
+        revisionNumber: 1,
+        modelName: 'scale',
+        modelVersion: 1n,
+        runId,
+        datasets: [{ ...dataset, context: 'training' }],
+      });
+    }
+  });
+
+  it('traces only for callers who may read the endpoint; only editors set the share', async () => {
+    const { id } = await infer('rbac-1');
+    await eventually(() => predictions.tracePrediction({ requestId: id }));
+    const viewer = await platform.client(PredictionServiceDesc, servingAddress, vera);
+    expect((await viewer.tracePrediction({ requestId: id })).runId).toBe(runId);
+    expect((await failure(viewer.setPredictionLogging({ endpointId: endpoint.id, sampleShare: 0.5 })))?.code).toBe(status.PERMISSION_DENIED);
+    const outsider = await platform.client(PredictionServiceDesc, servingAddress, oscar);
+    expect((await failure(outsider.tracePrediction({ requestId: id })))?.code).toBe(status.NOT_FOUND);
+    expect((await failure(predictions.setPredictionLogging({ endpointId: endpoint.id, sampleShare: 1.5 })))?.code).toBe(status.INVALID_ARGUMENT);
+  });
+
+  it("shows each revision's requests and latency on /metrics", async () => {
+    const text = await (await fetch(`${platform.opsAddress}/metrics`)).text();
+    const revision = endpoint.revisions[0].id;
+    expect(text).toMatch(new RegExp(`trellis_serving_requests_total\\{endpoint="scale",revision="${revision}",outcome="ok"\\} [4-9]`));
+    expect(text).toContain(`trellis_serving_request_duration_seconds_bucket{le="+Inf",endpoint="scale",revision="${revision}"}`);
+    expect(text).toContain(`trellis_serving_batch_size_runs{endpoint="scale",revision="${revision}",le="+Inf"}`);
+  });
+});
