@@ -12,13 +12,14 @@
 // one answers). The callers run in a child process, so they do not share the servers' event loop;
 // the in-process arm runs in this process. Every round runs every arm at every concurrency, arms
 // interleaved; p50/p99 (us) and requests/s are medians over rounds.
-// Then Trellis over gRPC at 64 in flight with dynamic batching on (maxBatchSize 64, no queue
-// delay) against an endpoint of the same model with it off (maxBatchSize 1), rounds alternating.
+// Then Trellis over gRPC at 64 in flight, rounds rotating the order: the main endpoint (batching
+// off: maxBatchSize 1; prediction logging off: share 0) against an endpoint of the same model with
+// dynamic batching on (maxBatchSize 64, no queue delay), and one with prediction logging at 100%.
 // Run: node tools/bench/run.cjs tools/bench/serving/oip.bench.ts
 // Env: BENCH_ROUNDS (5), BENCH_CALLS (requests per arm at 1 in flight, 2000; 5x that at 16 and 64),
 //      BENCH_ARMS (comma-separated subset of the arms above, for a profile: run with
 //      `node --cpu-prof tools/bench/run.cjs ... ` and BENCH_ARMS=trellis-grpc; the callers' process
-//      is not profiled), BENCH_BATCHING (0 skips the batching comparison).
+//      is not profiled), BENCH_BATCHING (0 skips the batching and logging comparisons).
 import 'reflect-metadata';
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -37,6 +38,7 @@ import {
   ExperimentServiceDesc,
   ModelInferRequestSchema,
   ModelInferResponseSchema,
+  PredictionServiceDesc,
   RegistryServiceDesc,
   RevisionState,
   RunServiceDesc,
@@ -60,7 +62,9 @@ const SELECTED = (process.env.BENCH_ARMS?.split(',') ?? [...ARMS]) as Arm[];
 const BATCHING = process.env.BENCH_BATCHING !== '0';
 const FEATURES = 10;
 const MODEL = 'mlp';
-const TARGETS = { grpcP50: 1.2, restP50: 1.3, grpcRate64: 3000, batching: 2, tritonOverheadUs: 41 };
+const TARGETS = { grpcP50: 1.2, restP50: 1.3, grpcRate64: 3000, batching: 2, logging: 0.9, tritonOverheadUs: 41 };
+/** The 64-in-flight comparisons over Trellis gRPC: endpoint name by figure. */
+const VARIANTS = { 'batching-off, logging-off': MODEL, 'batching-on': `${MODEL}-batched`, 'logging-100%': `${MODEL}-logged` } as const;
 
 /** What one arm at one concurrency measured. */
 interface Measure {
@@ -293,11 +297,11 @@ async function trellis(dir: string, modelPath: string) {
   const { version } = (await registry.createVersion({ projectId: 'p1', modelName: MODEL, source: `runs:/${runId}/model`, runId, format: 'onnx' })).version!;
   await registry.waitVersion({ projectId: 'p1', modelName: MODEL, version }, { timeoutMs: 60_000 });
 
-  const deploy = async (name: string, maxBatchSize: number) => {
+  const deploy = async (name: string, maxBatchSize: number): Promise<string> => {
     const endpoint = (await endpoints.createEndpoint({ projectId: 'p1', name, model: `models:/${MODEL}/${version}`, batching: { maxBatchSize, maxQueueDelayUs: 0n } })).endpoint!;
     for (const deadline = Date.now() + 60_000; ; ) {
       const [revision] = (await endpoints.getEndpoint({ endpointId: endpoint.id })).endpoint!.revisions;
-      if (revision.state === RevisionState.READY) return;
+      if (revision.state === RevisionState.READY) return endpoint.id;
       if (revision.state === RevisionState.FAILED) throw new Error(`revision of ${name} failed: ${revision.stateMessage}`);
       if (Date.now() > deadline) throw new Error(`revision of ${name} not READY after 60 s`);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -305,7 +309,9 @@ async function trellis(dir: string, modelPath: string) {
   };
   // The main endpoint unbatched, as the bare servers answer one request per run.
   await deploy(MODEL, 1);
-  await deploy(`${MODEL}-batched`, 64);
+  await deploy(VARIANTS['batching-on'], 64);
+  const logged = await deploy(VARIANTS['logging-100%'], 1);
+  await (await platform.client(PredictionServiceDesc, serving.grpcAddress, bench)).setPredictionLogging({ endpointId: logged, sampleShare: 1 });
   return { grpc: serving.grpcAddress, rest: `127.0.0.1:${httpPort}`, token: await platform.keys.mint({ ...bench, ttlSeconds: 24 * 3600 }), stop: () => platform.stop() };
 }
 
@@ -358,8 +364,11 @@ async function main(): Promise<void> {
         for (const arm of order) record(`${arm}@${inFlight}`, await measure(arm, inFlight, countAt(inFlight)));
       }
       if (BATCHING && SELECTED.includes('trellis-grpc')) {
-        const pair = round % 2 === 0 ? [MODEL, `${MODEL}-batched`] : [`${MODEL}-batched`, MODEL];
-        for (const model of pair) record(model === MODEL ? 'batching-off' : 'batching-on', await measure('trellis-grpc', 64, countAt(64), model));
+        const variants = Object.entries(VARIANTS);
+        for (let i = 0; i < variants.length; i++) {
+          const [figure, model] = variants[(i + round) % variants.length];
+          record(figure, await measure('trellis-grpc', 64, countAt(64), model));
+        }
       }
     }
     loads.push(loadavg()[0]);
@@ -409,12 +418,14 @@ async function main(): Promise<void> {
     if (rest1 && httpOne) console.log(`REST at 1 in flight (p50): Trellis - bare node:http ${(rest1.p50 - httpOne.p50).toFixed(0)} us`);
     const at64 = med('trellis-grpc@64');
     if (at64) console.log(`Trellis gRPC at 64 in flight: ${Math.round(at64.rate)} req/s (target >= ${TARGETS.grpcRate64}: ${verdict(at64.rate >= TARGETS.grpcRate64)}; MLServer ~2,800)`);
-    const on = med('batching-on');
-    const off = med('batching-off');
-    if (on && off) {
-      console.log(
-        `dynamic batching, Trellis gRPC at 64 in flight: on ${Math.round(on.rate)} req/s (p50 ${on.p50.toFixed(0)} us, rounds ${span('batching-on')}), off ${Math.round(off.rate)} req/s (p50 ${off.p50.toFixed(0)} us, rounds ${span('batching-off')}): ${(on.rate / off.rate).toFixed(2)}x (target >= ${TARGETS.batching}x: ${verdict(on.rate / off.rate >= TARGETS.batching)})`,
-      );
+    const plain = med('batching-off, logging-off');
+    if (plain) {
+      const describe = (figure: string, m: Measure) => `${figure} ${Math.round(m.rate)} req/s (p50 ${m.p50.toFixed(0)} us, rounds ${span(figure)})`;
+      console.log(`Trellis gRPC at 64 in flight, each a separate endpoint of the model: ${describe('batching-off, logging-off', plain)}`);
+      const on = med('batching-on')!;
+      console.log(`  dynamic batching on: ${describe('batching-on', on)}: ${(on.rate / plain.rate).toFixed(2)}x off (target >= ${TARGETS.batching}x: ${verdict(on.rate / plain.rate >= TARGETS.batching)})`);
+      const logging = med('logging-100%')!;
+      console.log(`  prediction logging at 100%: ${describe('logging-100%', logging)}: ${(logging.rate / plain.rate).toFixed(2)}x off (target >= ${TARGETS.logging}x: ${verdict(logging.rate / plain.rate >= TARGETS.logging)})`);
     }
   } finally {
     callers.close();
