@@ -53,6 +53,7 @@ const PROGRAMS = [
     env: (up) => ({
       TRELLIS_AUTH_JWKS_URL: jwksUrl(up),
       TRELLIS_REGISTRY_ADDRESS: up.registry.grpc,
+      TRELLIS_TRACKING_ADDRESS: up.tracking.grpc,
       TRELLIS_SERVING_CREDENTIAL: serviceCredential('serving'),
       TRELLIS_SERVING_HTTP_PORT: String(settings.servingHttpPort),
     }),
