@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fromBinary } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
-import type { EventEnvelope, EventSubscription, GrpcCallError, GrpcClient, RunningService } from '@trellis/platform';
+import type { EventSubscription, GrpcCallError, GrpcClient, RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
 import runtimeOnnx from '@trellis/plugin-runtime-onnx';
 import storageFs from '@trellis/plugin-storage-fs';
@@ -23,6 +23,7 @@ import {
   RolloutStage,
   RunServiceDesc,
   type Endpoint,
+  type EventEnvelope,
 } from '@trellis/proto';
 import { registryService } from '@trellis/registry';
 import { servingService } from '@trellis/serving';

@@ -10,6 +10,7 @@ import {
   InvalidArgumentError,
   LOGGER,
   type Logger,
+  NotFoundError,
   Outbox,
   ServiceIdentity,
   UnavailableError,
@@ -164,15 +165,9 @@ export class RolloutService {
 
   /** Deploys the version the alias moved to as a canary with the policy's share of the traffic. */
   private async deploy(rollout: RolloutEntity, now: number): Promise<void> {
-    const policy = await this.repository.policy(rollout.endpointId);
-    if (!policy) return void (await this.end(rollout, 'ABORTED', 'the endpoint no longer follows the alias'));
-    const caller = await this.callerFor(rollout, 'DeployCanary');
-    let view: EndpointView;
-    try {
-      view = await this.endpoints.get(caller, rollout.endpointId);
-    } catch (error) {
-      return void (await this.end(rollout, 'ABORTED', `the endpoint is gone: ${(error as Error).message}`));
-    }
+    const step = await this.stepOf(rollout, 'DeployCanary');
+    if (!step) return;
+    const { policy, caller, view } = step;
     const serving = servingRevision(view);
     if (serving && view.endpoint.traffic.targets.length === 1 && serving.modelName === rollout.modelName && serving.modelVersion === rollout.modelVersion) {
       return void (await this.end(rollout, 'ABORTED', `version ${rollout.modelVersion} already answers all requests`));
@@ -204,15 +199,9 @@ export class RolloutService {
 
   /** Judges a canary by its guards: rolled back at once when it crosses one, promoted once baked within them. */
   private async check(rollout: RolloutEntity, now: number): Promise<void> {
-    const policy = await this.repository.policy(rollout.endpointId);
-    if (!policy) return void (await this.end(rollout, 'ABORTED', 'the endpoint no longer follows the alias'));
-    const caller = await this.callerFor(rollout, 'JudgeCanary');
-    let view: EndpointView;
-    try {
-      view = await this.endpoints.get(caller, rollout.endpointId);
-    } catch (error) {
-      return void (await this.end(rollout, 'ABORTED', `the endpoint is gone: ${(error as Error).message}`));
-    }
+    const step = await this.stepOf(rollout, 'JudgeCanary');
+    if (!step) return;
+    const { policy, caller, view } = step;
     const target = view.endpoint.traffic.targets.find((candidate) => candidate.revisionId === rollout.candidateRevisionId);
     if (!target || target.percent === 100) {
       return void (await this.end(rollout, 'ABORTED', "the endpoint's traffic was changed by hand while the canary baked", undefined, false));
@@ -243,11 +232,13 @@ export class RolloutService {
     return this.decide(rollout, { stage, decidedAt: Date.now(), reason, ...seen }, subject, acting);
   }
 
-  /** Puts the split before the canary back; one whose revisions are gone or failed gives the canary's share to the others. */
+  /** Puts the split before the canary back. One that can no longer be set (a revision of it failed since) is logged and tried again at each pass: the canary keeps its share until someone sets the traffic. */
   private async restore(caller: Caller, rollout: RolloutEntity, previous: StoredSplit): Promise<void> {
     try {
       await this.endpoints.setTraffic(caller, rollout.endpointId, previous);
     } catch (error) {
+      // A deleted endpoint has no traffic left to give back.
+      if (error instanceof NotFoundError && error.reason === 'ENDPOINT_NOT_FOUND') return;
       if (!(error instanceof DomainError) || error instanceof UnavailableError) throw error;
       this.logger.warn({ rollout: rollout.id, error: error.message }, 'the split before the canary cannot be restored; the canary is left as it is');
       throw new FailedPreconditionError(`the split before the canary cannot be restored: ${error.message}`);
@@ -271,6 +262,19 @@ export class RolloutService {
       await this.audit.recordIn(tx, caller, { id: rollout.id, projectId: rollout.projectId, kind: 'Rollout', action: 'update' });
     });
     return next;
+  }
+
+  /** The policy, the acting caller and the endpoint for one step of a rollout; undefined once it is aborted because either is gone. */
+  private async stepOf(rollout: RolloutEntity, name: string): Promise<{ policy: RolloutPolicyEntity; caller: Caller; view: EndpointView } | undefined> {
+    const policy = await this.repository.policy(rollout.endpointId);
+    if (!policy) return void (await this.end(rollout, 'ABORTED', 'the endpoint no longer follows the alias'));
+    const caller = await this.callerFor(rollout, name);
+    try {
+      return { policy, caller, view: await this.endpoints.get(caller, rollout.endpointId) };
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      return void (await this.end(rollout, 'ABORTED', `the endpoint is gone: ${error.message}`));
+    }
   }
 
   private callerFor(rollout: RolloutEntity, step: string): Promise<Caller> {
