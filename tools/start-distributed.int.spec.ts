@@ -110,7 +110,7 @@ describe('npm run start:distributed', () => {
     const response = await fetch(`${gatewayUrl()}/readyz`);
     expect(response.status).toBe(200);
     const { checks } = (await response.json()) as { checks: Array<{ name: string; ok: boolean }> };
-    expect(checks.map((check) => check.name).sort()).toEqual(['events.nats', ...SERVICES.map((service) => `gateway.upstream.${service}`)].sort());
+    expect(checks.map((check) => check.name).sort()).toEqual(['events.nats', 'gateway.upstream.inference', ...SERVICES.map((service) => `gateway.upstream.${service}`)].sort());
   });
 
   it('takes an MLflow flow through the gateway: experiment, run, metrics, an artifact, and a registered version copied from the run', async () => {

@@ -11,7 +11,7 @@
 //   TRELLIS_DATA_DIR      where tracking's artifacts and the registry's copies go (default ./.trellis/distributed)
 //   TRELLIS_OPS_PORT      the first ops port (default 9464; the next processes take the next ports; 0: any free ones)
 //   TRELLIS_<SERVICE>_PORT, TRELLIS_GATEWAY_PORT   gRPC and HTTP ports (defaults 50051, 50053, 50054, 8080)
-//   TRELLIS_SERVING_HTTP_PORT   serving's OIP REST API (default 8000), which the gateway forwards /v2 to
+//   TRELLIS_SERVING_HTTP_PORT   serving's OIP REST API (default 8000; 0: one free at start), which the gateway forwards /v2 to
 //   TRELLIS_REGISTRY_CREDENTIAL   the registry's own API key (env:NAME or file:/path); by default
 //                         one is issued once into <data dir>/keys/registry.key (npm run service-key)
 //   TRELLIS_COMPUTE_CREDENTIAL    the same for the compute service (<data dir>/keys/compute.key)
@@ -20,6 +20,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureInstalled } from './ensure-installed.mjs';
@@ -52,6 +53,7 @@ const PROGRAMS = [
     name: 'serving',
     env: (up) => ({
       TRELLIS_AUTH_JWKS_URL: jwksUrl(up),
+      TRELLIS_GOVERNANCE_ADDRESS: up.governance.grpc,
       TRELLIS_REGISTRY_ADDRESS: up.registry.grpc,
       TRELLIS_TRACKING_ADDRESS: up.tracking.grpc,
       TRELLIS_SERVING_CREDENTIAL: serviceCredential('serving'),
@@ -100,8 +102,22 @@ const settings = {
   natsUrl: process.env.TRELLIS_NATS_URL ?? 'nats://127.0.0.1:4222',
   dataDir: resolve(process.env.TRELLIS_DATA_DIR ?? '.trellis/distributed'),
   firstOpsPort: Number(process.env.TRELLIS_OPS_PORT ?? 9464),
-  servingHttpPort: Number(process.env.TRELLIS_SERVING_HTTP_PORT ?? 8000),
+  servingHttpPort: await fixedPort(Number(process.env.TRELLIS_SERVING_HTTP_PORT ?? 8000)),
 };
+
+/**
+ * `port`, or for 0 a port free now: the gateway is told serving's REST address before serving
+ * starts, so it cannot learn a port serving picks for itself.
+ */
+async function fixedPort(port) {
+  if (port !== 0) return port;
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const free = server.address().port;
+  server.close();
+  await once(server, 'close');
+  return free;
+}
 
 ensureInstalled();
 const { build } = await import('./build.mjs');
