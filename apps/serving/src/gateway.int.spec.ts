@@ -21,6 +21,9 @@ interface Answer {
   project?: { id: string };
   endpoint?: { id: string; revisions: Array<{ id: string }>; traffic: { targets: unknown[] } };
   revision?: { id: string };
+  policy?: unknown;
+  rollouts?: unknown[];
+  logging?: unknown;
 }
 
 /** docs/serving.md's walk-through, through the gateway's JSON routes (standalone, one process). */
@@ -99,5 +102,24 @@ describe('serving through the gateway (standalone)', () => {
     const rolledBack = await call('trellis.serving.v1.EndpointService/RollbackEndpoint', { endpointId: endpoint.id });
     expect(rolledBack.json.endpoint!.traffic.targets).toEqual([{ revisionId: endpoint.revisions[0].id, percent: 100 }]);
     expect((await call('trellis.serving.v1.EndpointService/GetEndpoint', { endpointId: 'nope' })).status).toBe(404);
+  });
+
+  it('sets and reads rollout policies and prediction logging through their JSON routes', async () => {
+    const projectId = (await call('trellis.governance.v1.IdentityService/CreateProject', { name: 'fraud-serving' })).json.project!.id;
+    await call('trellis.registry.v1.RegistryService/CreateModel', { projectId, name: 'fraud' });
+    await call('trellis.registry.v1.RegistryService/CreateVersion', { projectId, modelName: 'fraud', source: 's3://models/fraud/1', format: 'onnx' });
+    const endpointId = (await call('trellis.serving.v1.EndpointService/CreateEndpoint', { projectId, name: 'fraud', model: 'models:/fraud/1' })).json.endpoint!.id;
+
+    const policy = { follow: 'models:/fraud@champion', canaryPercent: 10, bakeTimeMs: '600000', guards: { maxErrorPercent: 2, maxP99LatencyMs: '250', minRequests: '200' } };
+    const set = await call('trellis.serving.v1.RolloutService/SetRolloutPolicy', { endpointId, policy });
+    expect({ status: set.status, policy: set.json.policy }).toEqual({ status: 200, policy });
+    const listed = await call('trellis.serving.v1.RolloutService/ListRollouts', { endpointId });
+    expect(listed.json).toEqual({ policy, rollouts: [] });
+    expect((await call('trellis.serving.v1.RolloutService/SetRolloutPolicy', { endpointId, policy: { ...policy, canaryPercent: 100 } })).status).toBe(400);
+
+    const logging = await call('trellis.serving.v1.PredictionService/SetPredictionLogging', { endpointId, sampleShare: 1 });
+    expect({ status: logging.status, logging: logging.json.logging }).toEqual({ status: 200, logging: { endpointId, sampleShare: 1, isDefault: false } });
+    expect((await call('trellis.serving.v1.PredictionService/GetPredictionLogging', { endpointId })).json.logging).toEqual({ endpointId, sampleShare: 1, isDefault: false });
+    expect((await call('trellis.serving.v1.PredictionService/TracePrediction', { requestId: 'never-sent' })).status).toBe(404);
   });
 });

@@ -13,9 +13,11 @@ import {
   LineageServiceDesc,
   MetricServiceDesc,
   PluginInstanceServiceDesc,
+  PredictionServiceDesc,
   ProfileServiceDesc,
   QueueServiceDesc,
   RegistryServiceDesc,
+  RolloutServiceDesc,
   RunServiceDesc,
   TokenServiceDesc,
 } from '@trellis/proto';
@@ -30,7 +32,7 @@ export const EXPOSED_SERVICES: Readonly<Record<string, readonly DescService[]>> 
   registry: [RegistryServiceDesc],
   data: [DataServiceDesc, BlobServiceDesc, LineageServiceDesc, ProfileServiceDesc],
   compute: [ClusterServiceDesc, QueueServiceDesc, JobServiceDesc],
-  serving: [EndpointServiceDesc],
+  serving: [EndpointServiceDesc, RolloutServiceDesc, PredictionServiceDesc],
 };
 
 /**
