@@ -49,6 +49,8 @@ import { registryService } from '@trellis/registry';
 import { servingService } from '@trellis/serving';
 import { trackingService } from '@trellis/tracking';
 import * as Ort from 'onnxruntime-node';
+// Read only, to time the database reads each request makes (see the end of main).
+import { EndpointRepository } from '../../../libs/serving/src/endpoints/endpoint.repository';
 // Builds runtime-onnx and the SDK from this workspace's sources as a module a worker imports, as serving loads it.
 import { buildForWorker } from '../../../plugins/runtime-onnx/test/build-for-worker';
 import { writeModel } from '../../../plugins/runtime-onnx/test/models';
@@ -312,7 +314,7 @@ async function trellis(dir: string, modelPath: string) {
   await deploy(VARIANTS['batching-on'], 64);
   const logged = await deploy(VARIANTS['logging-100%'], 1);
   await (await platform.client(PredictionServiceDesc, serving.grpcAddress, bench)).setPredictionLogging({ endpointId: logged, sampleShare: 1 });
-  return { grpc: serving.grpcAddress, rest: `127.0.0.1:${httpPort}`, token: await platform.keys.mint({ ...bench, ttlSeconds: 24 * 3600 }), stop: () => platform.stop() };
+  return { serving, grpc: serving.grpcAddress, rest: `127.0.0.1:${httpPort}`, token: await platform.keys.mint({ ...bench, ttlSeconds: 24 * 3600 }), stop: () => platform.stop() };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -373,6 +375,19 @@ async function main(): Promise<void> {
     }
     loads.push(loadavg()[0]);
 
+    // What EndpointRouter.resolve reads from the database on every request: the endpoints of the
+    // model's name, then the split's revisions. Timed alone, one at a time, as the profile's hint.
+    let dbReads: Measure | undefined;
+    if (SELECTED.includes('trellis-grpc')) {
+      const repository = platform.serving.app.get(EndpointRepository, { strict: false });
+      const reads = async () => {
+        const [endpoint] = await repository.findAllByName(MODEL);
+        await repository.revisions([...endpoint.traffic.targets.map((target) => target.revisionId), endpoint.traffic.shadowRevisionId].filter(Boolean));
+      };
+      await closedLoop(200, 1, reads);
+      dbReads = await closedLoop(CALLS, 1, reads);
+    }
+
     const med = (key: string): Measure | undefined => {
       const values = rounds.get(key);
       return values && { p50: median(values.map((v) => v.p50)), p99: median(values.map((v) => v.p99)), rate: median(values.map((v) => v.rate)) };
@@ -413,6 +428,7 @@ async function main(): Promise<void> {
         `server overhead at 1 in flight (gRPC p50): Trellis - bare grpc-js ${(trellisOne.p50 - bareOne.p50).toFixed(0)} us; Trellis - in-process model ${(trellisOne.p50 - modelOne.p50).toFixed(0)} us (bare grpc-js - in-process ${(bareOne.p50 - modelOne.p50).toFixed(0)} us); Triton's own: ~${TARGETS.tritonOverheadUs} us`,
       );
     }
+    if (dbReads) console.log(`EndpointRouter.resolve's two database reads per request (endpoints by name, the split's revisions), alone, one at a time: p50 ${dbReads.p50.toFixed(0)} us, p99 ${dbReads.p99.toFixed(0)} us`);
     const rest1 = med('trellis-rest@1');
     const httpOne = med('http-bare@1');
     if (rest1 && httpOne) console.log(`REST at 1 in flight (p50): Trellis - bare node:http ${(rest1.p50 - httpOne.p50).toFixed(0)} us`);
