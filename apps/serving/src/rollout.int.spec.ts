@@ -195,6 +195,18 @@ describe('progressive rollout: moving @champion canaries the new version, then p
     expect(published.at(-1)!.reason).toBe(rolledBack.reason);
   });
 
+  it('shows the policy and the latest rollout on GetEndpoint and ListEndpoints, as ListRollouts does', async () => {
+    const { policy: followed, rollouts: [newest] } = await rollouts.listRollouts({ endpointId: endpoint.id });
+    expect(newest.stage).toBe(RolloutStage.ROLLED_BACK);
+    const got = (await endpoints.getEndpoint({ endpointId: endpoint.id })).endpoint!;
+    expect({ policy: got.rolloutPolicy, rollout: got.rollout }).toEqual({ policy: followed, rollout: newest });
+    const listed = (await endpoints.listEndpoints({ projectId: 'p1' })).endpoints;
+    expect(listed.map(({ name, rolloutPolicy, rollout }) => [name, rolloutPolicy?.bakeTimeMs, rollout?.id])).toEqual([
+      ['churn', 3_600_000n, newest.id],
+      ['churn-pinned', undefined, undefined],
+    ]);
+  });
+
   it('does nothing twice when an alias move is delivered again, under its own id or a new one', async () => {
     const moveTo3 = aliasMoves.at(-1)!;
     await platform.runtime.bus.publish(moveTo3);

@@ -1,6 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { EndpointSchema, RevisionSchema, RevisionState, TrafficSplitSchema, type Endpoint, type Revision, type TrafficSplit } from '@trellis/proto';
+import type { RolloutEntity, RolloutPolicyEntity } from '../rollouts/rollout.entity';
+import { policyToProto, rolloutToProto } from '../rollouts/rollout.mapping';
 import type { EndpointEntity, RevisionEntity } from './endpoint.entity';
 import { revisionsOf, type StoredSplit } from './traffic';
 
@@ -9,9 +11,13 @@ export interface EndpointView {
   endpoint: EndpointEntity;
   /** Newest first. */
   revisions: RevisionEntity[];
+  /** The policy the endpoint follows alias moves by, where it was read (GetEndpoint, ListEndpoints). */
+  rolloutPolicy?: RolloutPolicyEntity;
+  /** The endpoint's latest rollout, where it was read. */
+  rollout?: RolloutEntity;
 }
 
-export function endpointToProto({ endpoint, revisions }: EndpointView): Endpoint {
+export function endpointToProto({ endpoint, revisions, rolloutPolicy, rollout }: EndpointView): Endpoint {
   const named = new Set([...revisionsOf(endpoint.traffic), ...revisionsOf(endpoint.previousTraffic)]);
   return create(EndpointSchema, {
     id: endpoint.id,
@@ -25,6 +31,8 @@ export function endpointToProto({ endpoint, revisions }: EndpointView): Endpoint
     traffic: splitToProto(endpoint.traffic),
     previousTraffic: endpoint.previousTraffic ? splitToProto(endpoint.previousTraffic) : undefined,
     revisions: revisions.filter((revision) => named.has(revision.id)).map(revisionToProto),
+    rolloutPolicy: rolloutPolicy ? policyToProto(rolloutPolicy) : undefined,
+    rollout: rollout ? rolloutToProto(rollout) : undefined,
   });
 }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Dialect } from '@trellis/platform';
 import { DataSource, In, MoreThan, type EntityManager } from 'typeorm';
+import { RolloutEntity, RolloutPolicyEntity } from '../rollouts/rollout.entity';
 import { EndpointEntity, RevisionEntity } from './endpoint.entity';
 
 /** Reads and writes endpoints and their revisions; the only part of the feature that knows the database. */
@@ -88,5 +89,22 @@ export class EndpointRepository {
   page(projectId: string, after: string | undefined, limit: number): Promise<EndpointEntity[]> {
     const where = after === undefined ? { projectId } : { projectId, name: MoreThan(after) };
     return this.transaction((tx) => tx.find(EndpointEntity, { where, order: { name: 'ASC' }, take: limit }));
+  }
+
+  /** The rollout policies of these endpoints and the latest rollout of each: two queries, however many endpoints. */
+  rollouts(endpointIds: readonly string[]): Promise<{ policies: RolloutPolicyEntity[]; latest: RolloutEntity[] }> {
+    if (endpointIds.length === 0) return Promise.resolve({ policies: [], latest: [] });
+    const ids = [...new Set(endpointIds)];
+    return this.transaction(async (tx) => ({
+      policies: await tx.find(RolloutPolicyEntity, { where: { endpointId: In(ids) } }),
+      latest: await tx
+        .createQueryBuilder(RolloutEntity, 'rollout')
+        .where('rollout.endpoint_id IN (:...ids)', { ids })
+        .andWhere(
+          'NOT EXISTS (SELECT 1 FROM rollouts newer WHERE newer.endpoint_id = rollout.endpoint_id' +
+            ' AND (newer.created_at > rollout.created_at OR (newer.created_at = rollout.created_at AND newer.id > rollout.id)))',
+        )
+        .getMany(),
+    }));
   }
 }

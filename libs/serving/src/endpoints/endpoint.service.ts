@@ -165,7 +165,8 @@ export class EndpointService {
   async get(caller: Caller, id: string): Promise<EndpointView> {
     checkRequired(id, 'endpoint_id');
     const endpoint = visible(caller, await this.repository.findById(id), id, 'read');
-    return { endpoint, revisions: await this.repository.revisions(namedRevisions(endpoint)) };
+    const [view] = await this.withRevisionsAndRollouts([endpoint]);
+    return view;
   }
 
   /** A page of the project's endpoints, in name order. */
@@ -177,8 +178,19 @@ export class EndpointService {
     const after = decodePageToken(query.pageToken, listing);
     const rows = await this.repository.page(query.projectId, after, size + 1);
     const { items, nextPageToken } = pageOf(rows, size, (row) => row.name, listing);
-    const revisions = await this.repository.revisions(items.flatMap(namedRevisions));
-    return { endpoints: items.map((endpoint) => ({ endpoint, revisions: revisions.filter((revision) => revision.endpointId === endpoint.id) })), nextPageToken };
+    return { endpoints: await this.withRevisionsAndRollouts(items), nextPageToken };
+  }
+
+  /** The endpoints with the revisions their splits name, their rollout policies and latest rollouts, read for all of them at once. */
+  private async withRevisionsAndRollouts(endpoints: EndpointEntity[]): Promise<EndpointView[]> {
+    const revisions = await this.repository.revisions(endpoints.flatMap(namedRevisions));
+    const { policies, latest } = await this.repository.rollouts(endpoints.map((endpoint) => endpoint.id));
+    return endpoints.map((endpoint) => ({
+      endpoint,
+      revisions: revisions.filter((revision) => revision.endpointId === endpoint.id),
+      rolloutPolicy: policies.find((policy) => policy.endpointId === endpoint.id),
+      rollout: latest.find((rollout) => rollout.endpointId === endpoint.id),
+    }));
   }
 
   /** Removes the endpoint and its revisions, and says so in an event. */
