@@ -2,10 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type Caller, excerpt, FailedPreconditionError, InvalidArgumentError, LOGGER, type Logger, Metrics, NotFoundError, UnauthenticatedError, UnavailableError } from '@trellis/platform';
 import type { Tensor } from '@trellis/plugin-sdk';
 import { Counter } from 'prom-client';
+import { DataSource } from 'typeorm';
 import type { EndpointEntity, RevisionEntity } from '../endpoints/endpoint.entity';
 import { EndpointRepository } from '../endpoints/endpoint.repository';
 import { ENDPOINT_KIND } from '../endpoints/endpoint.service';
 import type { InferenceTarget, InferenceTargets, InferOptions, TargetRequest } from '../inference/inference-targets';
+import { EndpointDirectory } from './endpoint-directory';
 import { RevisionLoader, type LoadedRevision } from './revision-loader';
 import { TrafficPicker } from './traffic-picker';
 
@@ -16,19 +18,25 @@ const SHADOW_METRIC = 'trellis_serving_shadow_requests_total';
  * caller may read), a version is a registry version one of its split's revisions serves, and the
  * `trellis-revision` header pins a revision by id or number. Without a pin the traffic split picks
  * among its revisions that can answer (a FAILED one never does). The shadow revision, when there
- * is one, gets a copy of each request whose answer is counted and never returned.
+ * is one, gets a copy of each request whose answer is counted and never returned. Endpoints and
+ * their splits' revisions come from an {@link EndpointDirectory}, not from the database per request;
+ * the caller's right to read the endpoint is still checked on every request.
  */
 @Injectable()
 export class EndpointRouter implements InferenceTargets {
   private readonly picker = new TrafficPicker();
   private readonly shadowAnswers: Counter<'endpoint' | 'revision' | 'outcome'>;
+  private readonly directory: EndpointDirectory;
 
   constructor(
     private readonly repository: EndpointRepository,
     private readonly loader: RevisionLoader,
+    dataSource: DataSource,
     metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
+    this.directory = new EndpointDirectory(repository, dataSource);
+    loader.onReconcile(() => this.directory.forget());
     this.shadowAnswers =
       (metrics.registry.getSingleMetric(SHADOW_METRIC) as Counter<'endpoint' | 'revision' | 'outcome'> | undefined) ??
       new Counter({
@@ -44,9 +52,7 @@ export class EndpointRouter implements InferenceTargets {
   }
 
   async resolve(request: TargetRequest): Promise<InferenceTarget> {
-    const endpoint = await this.endpointFor(request.model, request.caller);
-    const revisions = await this.repository.revisions([...endpoint.traffic.targets.map((target) => target.revisionId), endpoint.traffic.shadowRevisionId].filter(Boolean));
-    const byId = new Map(revisions.map((revision) => [revision.id, revision]));
+    const { endpoint, revisions: byId } = await this.endpointFor(request.model, request.caller);
     const versions = [...new Set(endpoint.traffic.targets.map((target) => String(byId.get(target.revisionId)?.modelVersion ?? '')).filter(Boolean))];
     const revision = request.revision !== undefined ? await this.pinned(endpoint, request.revision) : this.picked(endpoint, byId, request.version);
     if (request.version !== undefined && String(revision.modelVersion) !== request.version) {
@@ -80,15 +86,16 @@ export class EndpointRouter implements InferenceTargets {
   }
 
   /** The endpoint of that name the caller may read: NOT_FOUND for none, INVALID_ARGUMENT when several projects have one. */
-  private async endpointFor(name: string, caller: Caller | undefined): Promise<EndpointEntity> {
+  private async endpointFor(name: string, caller: Caller | undefined): Promise<{ endpoint: EndpointEntity; revisions: ReadonlyMap<string, RevisionEntity> }> {
     if (!caller) throw new UnauthenticatedError('inference needs credentials: send `authorization: Bearer <token>`');
     void caller.authenticated;
-    const readable = (await this.repository.findAllByName(name)).filter((endpoint) => caller.can('read', ENDPOINT_KIND, { projectId: endpoint.projectId, id: endpoint.id }));
+    const named = await this.directory.named(name);
+    const readable = named.endpoints.filter((endpoint) => caller.can('read', ENDPOINT_KIND, { projectId: endpoint.projectId, id: endpoint.id }));
     if (readable.length === 0) throw new NotFoundError(`model ${JSON.stringify(excerpt(name, 64))} not found: no endpoint of that name in a project you may read`, { reason: 'ENDPOINT_NOT_FOUND' });
     if (readable.length > 1) {
       throw new InvalidArgumentError(`projects ${readable.map((endpoint) => endpoint.projectId).join(', ')} each have an endpoint named ${JSON.stringify(name)}; use a token scoped to one of them`);
     }
-    return readable[0];
+    return { endpoint: readable[0], revisions: named.revisions };
   }
 
   /** The endpoint's revision the header names, by id or number; it need not take traffic. */

@@ -42,6 +42,7 @@ export class RevisionLoader implements OnApplicationBootstrap, OnApplicationShut
   private readonly ready = new Map<string, LoadedRevision>();
   private timer?: NodeJS.Timeout;
   private reconciling?: Promise<void>;
+  private readonly reconcileListeners: (() => void)[] = [];
   private closed = false;
 
   constructor(
@@ -103,6 +104,11 @@ export class RevisionLoader implements OnApplicationBootstrap, OnApplicationShut
     );
   }
 
+  /** Calls `listener` at the start of every reconcile pass (what a change made elsewhere waits for at most). */
+  onReconcile(listener: () => void): void {
+    this.reconcileListeners.push(listener);
+  }
+
   /** Loads what the endpoints' splits name and this replica lacks; unloads what no split names any more. */
   reconcile(): Promise<void> {
     this.reconciling ??= this.reconcileOnce().finally(() => (this.reconciling = undefined));
@@ -111,6 +117,7 @@ export class RevisionLoader implements OnApplicationBootstrap, OnApplicationShut
 
   private async reconcileOnce(): Promise<void> {
     if (this.closed) return;
+    for (const listener of this.reconcileListeners) listener();
     try {
       const endpoints = await this.repository.allEndpoints();
       const named = new Set(endpoints.flatMap((endpoint) => [...revisionsOf(endpoint.traffic), ...revisionsOf(endpoint.previousTraffic)]));
