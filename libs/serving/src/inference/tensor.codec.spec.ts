@@ -41,6 +41,16 @@ describe('tensor codec', () => {
     expect(plain(tensorFromRaw(header('FP32'), buffer.subarray(1)).data)).toEqual([1.5, -0.25, 0]);
   });
 
+  it.each(['FP32', 'BYTES'] as const)('gives a %s tensor read from part of a pooled request buffer bytes of its own, so a worker is posted only those', (datatype) => {
+    const request = Buffer.from([1, 2, 3, ...SAMPLES[datatype].raw, 4]);
+    expect(request.buffer.byteLength).toBeGreaterThan(request.byteLength);
+    const tensor = tensorFromRaw(header(datatype), request.subarray(3, 3 + SAMPLES[datatype].raw.length));
+    request.fill(0);
+    expect(plain(tensor.data)).toEqual(SAMPLES[datatype].data);
+    const buffers = new Set(datatype === 'BYTES' ? (tensor.data as Uint8Array[]).map((element) => element.buffer) : [(tensor.data as Float32Array).buffer]);
+    expect([...buffers].map((buffer) => buffer.byteLength)).toEqual([SAMPLES[datatype].raw.length]);
+  });
+
   it('refuses raw bytes that do not add up to the shape, naming the input and both sizes', () => {
     expect(() => tensorFromRaw(header('FP32', [2, 2]), new Uint8Array(12))).toThrow(
       new InvalidArgumentError('input "x" has shape [2, 2] of FP32, 16 bytes, but its raw contents are 12 bytes'),

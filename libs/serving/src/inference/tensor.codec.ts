@@ -76,19 +76,18 @@ export function tensorFromRaw(header: TensorHeader, bytes: Uint8Array, role = 'i
   const codec = DATATYPES[datatype];
   const count = elementCount(header.shape);
   const base = { name: header.name, datatype, shape: header.shape };
-  if (datatype === 'BYTES') return { ...base, data: splitLengthPrefixed(header, role, bytes, count) };
+  // Bytes of their own: a view over part of a bigger buffer (a slice of Node's 8 KiB pool, of the
+  // whole request) would take all of that buffer with it when the tensor is posted to a worker.
+  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+  if (datatype === 'BYTES') return { ...base, data: splitLengthPrefixed(header, role, own, count) };
   if (bytes.byteLength !== count * codec.size) {
     throw new InvalidArgumentError(
       `${label(header, role)} has shape [${header.shape.join(', ')}] of ${datatype}, ${count * codec.size} bytes, but its raw contents are ${bytes.byteLength} bytes`,
     );
   }
   if (datatype === 'BOOL') return { ...base, data: Array.from(bytes, (byte) => byte !== 0) };
-  const Array_ = arrayOf(datatype);
-  // A view when the bytes sit aligned for the element size (the request's buffer stays alive with it), else a copy.
-  const aligned = bytes.byteOffset % Array_.BYTES_PER_ELEMENT === 0;
-  // new Uint8Array copies, where a Buffer's slice() would be a view at the same offset.
-  const source = aligned ? bytes : new Uint8Array(bytes);
-  return { ...base, data: new Array_(source.buffer, source.byteOffset, count) };
+  // At offset 0 of its own buffer, so aligned for any element size.
+  return { ...base, data: new (arrayOf(datatype))(own.buffer, 0, count) };
 }
 
 function splitLengthPrefixed(header: TensorHeader, role: string, bytes: Uint8Array, count: number): Uint8Array[] {
