@@ -13,8 +13,7 @@ import { trackingService } from '@trellis/tracking';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-// Builds runtime-onnx and the SDK from this workspace's sources as a module a worker imports, as serving loads it.
-import { buildForWorker } from '../../../plugins/runtime-onnx/test/build-for-worker';
+import { buildRuntimeOnnx } from '../test/onnx-serving';
 import { scaleModel } from './scale-model.fixture';
 
 const ADMIN_KEY = `trellis_00000000000000d3_${'G'.repeat(43)}`;
@@ -55,7 +54,7 @@ describe('OIP REST through the gateway (standalone)', () => {
     });
 
   beforeAll(async () => {
-    const runtimeModule = await buildForWorker(join(__dirname, '..', '..', '..', 'plugins', 'runtime-onnx', 'src'), join(dir, 'worker'));
+    const runtimeModule = await buildRuntimeOnnx(dir);
     Object.assign(process.env, {
       TRELLIS_DATA_DIR: join(dir, 'data'),
       TRELLIS_OPS_PORT: '0',

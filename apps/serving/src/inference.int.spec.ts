@@ -1,19 +1,11 @@
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { GrpcCallError, RunningService } from '@trellis/platform';
-import { TestPlatform } from '@trellis/platform/testing';
-import runtimeOnnx from '@trellis/plugin-runtime-onnx';
-import storageFs from '@trellis/plugin-storage-fs';
-import { ArtifactServiceDesc, EndpointServiceDesc, ExperimentServiceDesc, GRPCInferenceServiceDesc, RegistryServiceDesc, RevisionState, RunServiceDesc, type Endpoint } from '@trellis/proto';
-import { registryService } from '@trellis/registry';
-import { servingService } from '@trellis/serving';
-import { closedPort, eventually } from '@trellis/testing';
-import { trackingService } from '@trellis/tracking';
-// Builds runtime-onnx and the SDK from this workspace's sources as a module a worker imports, as serving loads it.
-import { buildForWorker } from '../../../plugins/runtime-onnx/test/build-for-worker';
+import type { TestPlatform } from '@trellis/platform/testing';
+import { EndpointServiceDesc, GRPCInferenceServiceDesc, RevisionState, type Endpoint } from '@trellis/proto';
+import { eventually } from '@trellis/testing';
+import { startOnnxServing, type OnnxServing } from '../test/onnx-serving';
 import { scaleModel } from './scale-model.fixture';
 
 const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as GrpcCallError | undefined;
@@ -21,7 +13,7 @@ const X = [0.5, -1, 2, 4, 1.5, 0, -3, 0.25];
 const times = (factor: number) => X.map((value) => value * factor);
 
 describe('inference through endpoints: a registered ONNX model over OIP gRPC and REST, with its traffic split (SQLite)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'trellis-serving-inference-'));
+  let stack: OnnxServing;
   let platform: TestPlatform;
   let serving: RunningService;
   let rest: string;
@@ -54,40 +46,21 @@ describe('inference through endpoints: a registered ONNX model over OIP gRPC and
   };
 
   beforeAll(async () => {
-    const runtimeModule = await buildForWorker(join(__dirname, '..', '..', '..', 'plugins', 'runtime-onnx', 'src'), join(dir, 'worker'));
-    const port = await closedPort();
-    rest = `http://127.0.0.1:${port}`;
-    platform = await TestPlatform.start(
-      { TRELLIS_REGISTRY_PORT: '0', TRELLIS_TRACKING_PORT: '0', TRELLIS_SERVING_PORT: '0', TRELLIS_SERVING_HTTP_PORT: String(port), TRELLIS_SERVING_RUNTIME_MODULES: `runtime-onnx=${runtimeModule}` },
-      { plugins: [storageFs, runtimeOnnx] },
-    );
-    const tracking = await platform.startService(trackingService);
-    const registryRunning = await platform.startService(registryService);
-    serving = await platform.startService(servingService);
+    stack = await startOnnxServing('inference');
+    ({ platform, serving, rest } = stack);
     token = await platform.keys.mint(erin);
     endpoints = await platform.client(EndpointServiceDesc, serving.grpcAddress, erin);
     inference = await platform.client(GRPCInferenceServiceDesc, serving.grpcAddress, erin);
-    const registry = await platform.client(RegistryServiceDesc, registryRunning.grpcAddress, erin);
-    const artifacts = await platform.client(ArtifactServiceDesc, tracking.grpcAddress, erin);
-    const experimentId = (await (await platform.client(ExperimentServiceDesc, tracking.grpcAddress, erin)).createExperiment({ projectId: 'p1', name: 'scale' })).experiment!.id;
-    const runId = (await (await platform.client(RunServiceDesc, tracking.grpcAddress, erin)).createRun({ experimentId, runName: 'train' })).run!.info!.id;
-    const files: Array<[string, Buffer]> = [
-      ['v1/model.onnx', await scaleModel(2, join(dir, 'v1.onnx'))],
-      ['v2/model.onnx', await scaleModel(3, join(dir, 'v2.onnx'))],
-      ['v3/model.onnx', await scaleModel(5, join(dir, 'v3.onnx'))],
-      ['v4/model.onnx', Buffer.from('not an onnx model')],
-    ];
-    await registry.createModel({ projectId: 'p1', name: 'scale' });
-    for (const [path, bytes] of files) {
-      await artifacts.uploadArtifact([{ part: { case: 'header', value: { runId, path } } }, { part: { case: 'chunk', value: bytes } }]);
-      const { version } = (await registry.createVersion({ projectId: 'p1', modelName: 'scale', source: `runs:/${runId}/${path.split('/')[0]}`, runId, format: 'onnx' })).version!;
-      await registry.waitVersion({ projectId: 'p1', modelName: 'scale', version }, { timeoutMs: 30_000 });
-    }
+    await stack.registerVersions(erin, await stack.createRun(erin, 'scale'), 'scale', [
+      ['v1', await scaleModel(2, join(stack.dir, 'v1.onnx'))],
+      ['v2', await scaleModel(3, join(stack.dir, 'v2.onnx'))],
+      ['v3', await scaleModel(5, join(stack.dir, 'v3.onnx'))],
+      ['v4', Buffer.from('not an onnx model')],
+    ]);
   }, 120_000);
 
   afterAll(async () => {
-    await platform?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('deploys a registered version in one call; its revision goes from PENDING to READY', async () => {

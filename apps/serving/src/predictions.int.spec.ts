@@ -1,26 +1,18 @@
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { GrpcCallError } from '@trellis/platform';
-import { TestPlatform } from '@trellis/platform/testing';
-import runtimeOnnx from '@trellis/plugin-runtime-onnx';
-import storageFs from '@trellis/plugin-storage-fs';
-import { ArtifactServiceDesc, EndpointServiceDesc, ExperimentServiceDesc, GRPCInferenceServiceDesc, PredictionServiceDesc, RegistryServiceDesc, RevisionState, RunServiceDesc, type Endpoint } from '@trellis/proto';
-import { registryService } from '@trellis/registry';
-import { servingService } from '@trellis/serving';
-import { closedPort, eventually } from '@trellis/testing';
-import { trackingService } from '@trellis/tracking';
-// Builds runtime-onnx and the SDK from this workspace's sources as a module a worker imports, as serving loads it.
-import { buildForWorker } from '../../../plugins/runtime-onnx/test/build-for-worker';
+import type { TestPlatform } from '@trellis/platform/testing';
+import { EndpointServiceDesc, GRPCInferenceServiceDesc, PredictionServiceDesc, RevisionState, RunServiceDesc, type Endpoint } from '@trellis/proto';
+import { eventually } from '@trellis/testing';
+import { startOnnxServing, type OnnxServing } from '../test/onnx-serving';
 import { scaleModel } from './scale-model.fixture';
 
 const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as GrpcCallError | undefined;
 const X = [0.5, -1, 2, 4];
 
 describe('prediction logs and tracing: from a request id back to the dataset versions the model was trained on (SQLite)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'trellis-serving-predictions-'));
+  let stack: OnnxServing;
   let platform: TestPlatform;
   let rest: string;
   let token: string;
@@ -46,39 +38,24 @@ describe('prediction logs and tracing: from a request id back to the dataset ver
   };
 
   beforeAll(async () => {
-    const runtimeModule = await buildForWorker(join(__dirname, '..', '..', '..', 'plugins', 'runtime-onnx', 'src'), join(dir, 'worker'));
-    const port = await closedPort();
-    rest = `http://127.0.0.1:${port}`;
-    platform = await TestPlatform.start(
-      { TRELLIS_REGISTRY_PORT: '0', TRELLIS_TRACKING_PORT: '0', TRELLIS_SERVING_PORT: '0', TRELLIS_SERVING_HTTP_PORT: String(port), TRELLIS_SERVING_RUNTIME_MODULES: `runtime-onnx=${runtimeModule}` },
-      { plugins: [storageFs, runtimeOnnx] },
-    );
-    const tracking = await platform.startService(trackingService);
-    const registryRunning = await platform.startService(registryService);
-    const serving = await platform.startService(servingService);
-    servingAddress = serving.grpcAddress;
+    stack = await startOnnxServing('predictions');
+    ({ platform, rest } = stack);
+    servingAddress = stack.serving.grpcAddress;
     token = await platform.keys.mint(erin);
-    endpoints = await platform.client(EndpointServiceDesc, serving.grpcAddress, erin);
-    predictions = await platform.client(PredictionServiceDesc, serving.grpcAddress, erin);
-    inference = await platform.client(GRPCInferenceServiceDesc, serving.grpcAddress, erin);
-    const registry = await platform.client(RegistryServiceDesc, registryRunning.grpcAddress, erin);
-    const artifacts = await platform.client(ArtifactServiceDesc, tracking.grpcAddress, erin);
-    const runs = await platform.client(RunServiceDesc, tracking.grpcAddress, erin);
-    const experimentId = (await (await platform.client(ExperimentServiceDesc, tracking.grpcAddress, erin)).createExperiment({ projectId: 'p1', name: 'scale' })).experiment!.id;
-    runId = (await runs.createRun({ experimentId, runName: 'train' })).run!.info!.id;
+    endpoints = await platform.client(EndpointServiceDesc, servingAddress, erin);
+    predictions = await platform.client(PredictionServiceDesc, servingAddress, erin);
+    inference = await platform.client(GRPCInferenceServiceDesc, servingAddress, erin);
+    runId = await stack.createRun(erin, 'scale');
     // The training run records the dataset version it read, as the MLflow client's log_input does.
+    const runs = await platform.client(RunServiceDesc, stack.tracking.grpcAddress, erin);
     await runs.logInputs({ runId, datasets: [{ dataset, tags: [{ key: 'mlflow.data.context', value: 'training' }] }] });
-    await artifacts.uploadArtifact([{ part: { case: 'header', value: { runId, path: 'model/model.onnx' } } }, { part: { case: 'chunk', value: await scaleModel(2, join(dir, 'm.onnx')) } }]);
-    await registry.createModel({ projectId: 'p1', name: 'scale' });
-    const { version } = (await registry.createVersion({ projectId: 'p1', modelName: 'scale', source: `runs:/${runId}/model`, runId, format: 'onnx' })).version!;
-    await registry.waitVersion({ projectId: 'p1', modelName: 'scale', version }, { timeoutMs: 30_000 });
+    await stack.registerVersions(erin, runId, 'scale', [['model', await scaleModel(2, join(stack.dir, 'm.onnx'))]]);
     endpoint = (await endpoints.createEndpoint({ projectId: 'p1', name: 'scale', model: 'models:/scale/1' })).endpoint!;
     await eventually(async () => expect((await endpoints.getEndpoint({ endpointId: endpoint.id })).endpoint!.revisions[0].state).toBe(RevisionState.READY), { timeoutMs: 30_000 });
   }, 120_000);
 
   afterAll(async () => {
-    await platform?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('logs nothing by default: the request id comes back, but it is not traceable', async () => {

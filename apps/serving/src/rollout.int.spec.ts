@@ -1,36 +1,25 @@
 import 'reflect-metadata';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fromBinary } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
-import type { EventSubscription, GrpcCallError, GrpcClient, RunningService } from '@trellis/platform';
-import { TestPlatform } from '@trellis/platform/testing';
-import runtimeOnnx from '@trellis/plugin-runtime-onnx';
-import storageFs from '@trellis/plugin-storage-fs';
+import type { EventSubscription, GrpcCallError, GrpcClient } from '@trellis/platform';
+import type { TestPlatform } from '@trellis/platform/testing';
 import {
-  ArtifactServiceDesc,
   EndpointServiceDesc,
-  ExperimentServiceDesc,
   RegistryServiceDesc,
   RevisionState,
   RolloutEventSchema,
   RolloutServiceDesc,
   RolloutStage,
-  RunServiceDesc,
   type Endpoint,
   type EventEnvelope,
 } from '@trellis/proto';
-import { registryService } from '@trellis/registry';
-import { servingService } from '@trellis/serving';
-import { closedPort, eventually } from '@trellis/testing';
-import { trackingService } from '@trellis/tracking';
-// Builds runtime-onnx and the SDK from this workspace's sources as a module a worker imports, as serving loads it.
-import { buildForWorker } from '../../../plugins/runtime-onnx/test/build-for-worker';
+import { eventually } from '@trellis/testing';
+import { startOnnxServing, type OnnxServing } from '../test/onnx-serving';
 import { scaleModel } from './scale-model.fixture';
 
 /** A model with x FP32 [batch, 4] that fails on every input of 2 rows: it reshapes the 8 values to 3 rows. */
@@ -52,9 +41,8 @@ const failure = async (call: Promise<unknown>) => (await call.then(() => undefin
 const X = [0.5, -1, 2, 4, 1.5, 0, -3, 0.25];
 
 describe('progressive rollout: moving @champion canaries the new version, then promotes or rolls it back by itself (SQLite, ONNX)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'trellis-serving-rollout-'));
+  let stack: OnnxServing;
   let platform: TestPlatform;
-  let serving: RunningService;
   let registry: GrpcClient<(typeof RegistryServiceDesc)['method']>;
   let endpoints: GrpcClient<(typeof EndpointServiceDesc)['method']>;
   let rollouts: GrpcClient<(typeof RolloutServiceDesc)['method']>;
@@ -93,20 +81,8 @@ describe('progressive rollout: moving @champion canaries the new version, then p
   };
 
   beforeAll(async () => {
-    const runtimeModule = await buildForWorker(join(__dirname, '..', '..', '..', 'plugins', 'runtime-onnx', 'src'), join(dir, 'worker'));
-    const port = await closedPort();
-    rest = `http://127.0.0.1:${port}`;
-    platform = await TestPlatform.start(
-      {
-        TRELLIS_REGISTRY_PORT: '0',
-        TRELLIS_TRACKING_PORT: '0',
-        TRELLIS_SERVING_PORT: '0',
-        TRELLIS_SERVING_HTTP_PORT: String(port),
-        TRELLIS_SERVING_RUNTIME_MODULES: `runtime-onnx=${runtimeModule}`,
-        TRELLIS_SERVING_ROLLOUT_INTERVAL_MS: '50',
-      },
-      { plugins: [storageFs, runtimeOnnx] },
-    );
+    stack = await startOnnxServing('rollout', { TRELLIS_SERVING_ROLLOUT_INTERVAL_MS: '50' });
+    ({ platform, rest } = stack);
     subscription = await platform.runtime.bus.subscribe({
       durable: 'serving-rollout-spec',
       subject: 'trellis.>',
@@ -117,27 +93,15 @@ describe('progressive rollout: moving @champion canaries the new version, then p
         published.push({ subject: envelope.subject, stage: rollout!.stage, reason: rollout!.reason });
       },
     });
-    const tracking = await platform.startService(trackingService);
-    const registryRunning = await platform.startService(registryService);
-    serving = await platform.startService(servingService);
     token = await platform.keys.mint(erin);
-    endpoints = await platform.client(EndpointServiceDesc, serving.grpcAddress, erin);
-    rollouts = await platform.client(RolloutServiceDesc, serving.grpcAddress, erin);
-    registry = await platform.client(RegistryServiceDesc, registryRunning.grpcAddress, erin);
-    const artifacts = await platform.client(ArtifactServiceDesc, tracking.grpcAddress, erin);
-    const experimentId = (await (await platform.client(ExperimentServiceDesc, tracking.grpcAddress, erin)).createExperiment({ projectId: 'p1', name: 'churn' })).experiment!.id;
-    const runId = (await (await platform.client(RunServiceDesc, tracking.grpcAddress, erin)).createRun({ experimentId, runName: 'train' })).run!.info!.id;
-    const files: Array<[string, Buffer]> = [
-      ['v1/model.onnx', await scaleModel(2, join(dir, 'v1.onnx'))],
-      ['v2/model.onnx', await scaleModel(3, join(dir, 'v2.onnx'))],
-      ['v3/model.onnx', await failingModel(join(dir, 'v3.onnx'))],
-    ];
-    await registry.createModel({ projectId: 'p1', name: 'churn' });
-    for (const [path, bytes] of files) {
-      await artifacts.uploadArtifact([{ part: { case: 'header', value: { runId, path } } }, { part: { case: 'chunk', value: bytes } }]);
-      const { version } = (await registry.createVersion({ projectId: 'p1', modelName: 'churn', source: `runs:/${runId}/${path.split('/')[0]}`, runId, format: 'onnx' })).version!;
-      await registry.waitVersion({ projectId: 'p1', modelName: 'churn', version }, { timeoutMs: 30_000 });
-    }
+    endpoints = await platform.client(EndpointServiceDesc, stack.serving.grpcAddress, erin);
+    rollouts = await platform.client(RolloutServiceDesc, stack.serving.grpcAddress, erin);
+    registry = await platform.client(RegistryServiceDesc, stack.registry.grpcAddress, erin);
+    await stack.registerVersions(erin, await stack.createRun(erin, 'churn'), 'churn', [
+      ['v1', await scaleModel(2, join(stack.dir, 'v1.onnx'))],
+      ['v2', await scaleModel(3, join(stack.dir, 'v2.onnx'))],
+      ['v3', await failingModel(join(stack.dir, 'v3.onnx'))],
+    ]);
     await registry.setAlias({ projectId: 'p1', modelName: 'churn', alias: 'champion', version: 1n });
     endpoint = (await endpoints.createEndpoint({ projectId: 'p1', name: 'churn', model: 'models:/churn@champion' })).endpoint!;
     plain = (await endpoints.createEndpoint({ projectId: 'p1', name: 'churn-pinned', model: 'models:/churn@champion' })).endpoint!;
@@ -146,8 +110,7 @@ describe('progressive rollout: moving @champion canaries the new version, then p
 
   afterAll(async () => {
     await subscription?.stop();
-    await platform?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('refuses a policy that follows a version rather than an alias, or a canary outside 1 to 99%, naming the field', async () => {
