@@ -106,7 +106,7 @@ describe('a gateway that cannot start says why', () => {
     const error = await gatewayEdge.start({ runtime, upstreams: {} }).catch((thrown: unknown) => thrown);
     await runtime.close();
     expect((error as Error).message).toBe(
-      `gateway.upstreams.trackng (TRELLIS_GATEWAY_UPSTREAM_TRACKNG): the gateway serves no service of that name; it serves ${Object.keys(EXPOSED_SERVICES).join(', ')}`,
+      `gateway.upstreams.trackng (TRELLIS_GATEWAY_UPSTREAM_TRACKNG): the gateway serves no service of that name; it serves ${[...Object.keys(EXPOSED_SERVICES), 'inference'].join(', ')}`,
     );
     expect(Object.keys(EXPOSED_SERVICES)).toEqual(expect.arrayContaining(['governance', 'tracking', 'registry', 'data']));
   });
