@@ -456,7 +456,8 @@ export const PredictionService: GenService<{
    * also its trellis-request-id header) to the revision that answered, its registry version, the
    * run that produced it and the datasets that run logged as inputs. Only logged (sampled)
    * requests within the retention are traceable. NOT_FOUND (PREDICTION_NOT_FOUND) when none of
-   * that id is kept in a project the caller may read.
+   * that id is kept in a project the caller may read; NOT_FOUND (RUN_NOT_FOUND) when the run that
+   * produced the model is gone from tracking.
    *
    * @generated from rpc trellis.serving.v1.PredictionService.TracePrediction
    */
