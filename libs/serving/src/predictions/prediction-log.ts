@@ -104,20 +104,29 @@ export class PredictionLog implements InferenceObserver, OnApplicationBootstrap,
     void this.publisher.publish(PREDICTION_LOGGED, event, { projectId: endpoint.projectId, requestId }).then((taken) => {
       if (!taken) return;
       this.pending.push(row);
-      if (this.pending.length >= INDEX_BATCH || !this.writing) void this.flush();
+      this.keep();
     });
   }
 
   /** Resolves once every log taken so far is published (or dropped) and kept for tracing. */
   async flush(): Promise<void> {
     await this.publisher.flush();
-    while (this.writing) await this.writing;
-    while (this.pending.length > 0) {
-      const rows = this.pending.splice(0, INDEX_BATCH);
-      this.writing = this.repository.insert(rows).catch((error: unknown) => this.logger.warn({ err: error, dropped: rows.length }, 'storing logged predictions for tracing failed; they are not traceable'));
-      await this.writing;
-      this.writing = undefined;
-    }
+    while (this.writing || this.pending.length > 0) await this.keep();
+  }
+
+  /**
+   * Stores the rows taken so far for tracing, unless a write is under way (rows taken meanwhile
+   * go in its next INSERT). It never waits for the publisher: a flush of it per request would
+   * publish one event per batch and cost an INSERT per request.
+   */
+  private keep(): Promise<void> {
+    this.writing ??= (async () => {
+      while (this.pending.length > 0) {
+        const rows = this.pending.splice(0, INDEX_BATCH);
+        await this.repository.insert(rows).catch((error: unknown) => this.logger.warn({ err: error, dropped: rows.length }, 'storing logged predictions for tracing failed; they are not traceable'));
+      }
+    })().finally(() => (this.writing = undefined));
+    return this.writing;
   }
 
   private async refresh(): Promise<void> {
