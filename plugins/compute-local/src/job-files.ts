@@ -76,6 +76,12 @@ export class JobFiles {
     this.spare = makeStaging(this.tmpDir, PREPARED_FILES);
   }
 
+  /** Stops making spare staging directories (a pending one would otherwise appear after the caller is gone). */
+  close(): void {
+    clearTimeout(this.preparing);
+    this.preparing = undefined;
+  }
+
   static jobIdOf(idempotencyKey: string): string {
     return `local-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;
   }

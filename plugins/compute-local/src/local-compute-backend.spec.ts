@@ -228,6 +228,7 @@ describe('compute-local after a restart', () => {
     const jobId = JobFiles.jobIdOf('reserved-key');
     const record = { jobId, idempotencyKey: 'reserved-key', name: 'reserved', labels: {}, command: ['echo', 'ran'], env: {}, replicas: 1, resources: { cpus: 1, memoryBytes: MiB }, masterPort: 29500, createdAt: new Date().toISOString() };
     expect(files.reserve(record, undefined)).toBe(true);
+    files.close();
     jobs.push(jobId);
 
     const compute = await instance();

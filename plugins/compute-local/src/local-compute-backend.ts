@@ -207,6 +207,7 @@ export class LocalComputeBackend implements ComputeBackend {
   async close(): Promise<void> {
     this.closing.abort();
     clearInterval(this.timer);
+    this.files.close();
     for (const job of this.jobs.values()) {
       job.watcher?.close();
       job.states.notify();
