@@ -11,7 +11,7 @@ import { servingService } from '@trellis/serving';
 import { closedPort } from '@trellis/testing';
 import { trackingService } from '@trellis/tracking';
 // Builds runtime-onnx and the SDK from this workspace's sources as a module a worker imports, as serving loads it.
-import { buildForWorker } from '../../../plugins/runtime-onnx/test/build-for-worker';
+import { buildForWorker } from '@trellis/plugin-runtime-onnx/testing';
 
 /** Builds runtime-onnx for serving's workers under `dir`; resolves with the module's path (for TRELLIS_SERVING_RUNTIME_MODULES). */
 export function buildRuntimeOnnx(dir: string): Promise<string> {
