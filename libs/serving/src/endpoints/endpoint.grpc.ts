@@ -28,7 +28,8 @@ import {
   type SetTrafficResponse,
 } from '@trellis/proto';
 import type { StoredResources } from './endpoint.entity';
-import { endpointToProto, revisionToProto, splitFromProto } from './endpoint.mapping';
+import { endpointToProto, revisionToProto } from './endpoint.mapping';
+import { splitFromProto } from './split.mapping';
 import { EndpointService, ENDPOINT_KIND } from './endpoint.service';
 
 /** Handlers of `trellis.serving.v1.EndpointService`: they map proto to domain and back, and declare each method's permission. */

@@ -1,10 +1,11 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import { EndpointSchema, RevisionSchema, RevisionState, TrafficSplitSchema, type Endpoint, type Revision, type TrafficSplit } from '@trellis/proto';
+import { EndpointSchema, RevisionSchema, RevisionState, type Endpoint, type Revision } from '@trellis/proto';
 import type { RolloutEntity, RolloutPolicyEntity } from '../rollouts/rollout.entity';
 import { policyToProto, rolloutToProto } from '../rollouts/rollout.mapping';
 import type { EndpointEntity, RevisionEntity } from './endpoint.entity';
-import { revisionsOf, type StoredSplit } from './traffic';
+import { splitToProto } from './split.mapping';
+import { revisionsOf } from './traffic';
 
 /** An endpoint with the revisions its splits name, as every call and event returns it. */
 export interface EndpointView {
@@ -34,14 +35,6 @@ export function endpointToProto({ endpoint, revisions, rolloutPolicy, rollout }:
     rolloutPolicy: rolloutPolicy ? policyToProto(rolloutPolicy) : undefined,
     rollout: rollout ? rolloutToProto(rollout) : undefined,
   });
-}
-
-export function splitToProto(split: StoredSplit): TrafficSplit {
-  return create(TrafficSplitSchema, { targets: split.targets, shadowRevisionId: split.shadowRevisionId });
-}
-
-export function splitFromProto(split: TrafficSplit | undefined): StoredSplit {
-  return { targets: (split?.targets ?? []).map(({ revisionId, percent }) => ({ revisionId, percent })), shadowRevisionId: split?.shadowRevisionId ?? '' };
 }
 
 export function revisionToProto(revision: RevisionEntity): Revision {

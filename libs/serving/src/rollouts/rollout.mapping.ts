@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { RolloutPolicySchema, RolloutSchema, RolloutStage, type Rollout, type RolloutPolicy } from '@trellis/proto';
-import { splitToProto } from '../endpoints/endpoint.mapping';
+import { splitToProto } from '../endpoints/split.mapping';
 import type { RolloutEntity, RolloutPolicyEntity } from './rollout.entity';
 
 export function policyToProto(policy: RolloutPolicyEntity): RolloutPolicy {
