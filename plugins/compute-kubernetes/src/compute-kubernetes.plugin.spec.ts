@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { BatchV1Api, KubeConfig } from '@kubernetes/client-node';
 import { checkManifest, type ComputeBackend, isSecretSchema, type JobSpec, type JobStatus, PluginConfigError } from '@trellis/plugin-sdk';
 import { createPluginInstance } from '@trellis/plugin-sdk/testing';
+import { eventually } from '@trellis/testing';
 import packageJson from '../package.json';
 import { type FakeKubernetes, type FakeKubernetesOptions, startFakeKubernetes } from '../test/fake-kubernetes';
 import { computeKubernetesConfig } from './config';
@@ -52,17 +53,19 @@ async function finalStatus(compute: ComputeBackend, jobId: string): Promise<JobS
   return last;
 }
 
-/** Waits for the status that `accept` takes (the watch only gives state changes; this rereads on each). */
-async function statusWhere(compute: ComputeBackend, jobId: string, accept: (status: JobStatus) => boolean): Promise<JobStatus> {
-  for (;;) {
-    const status = await compute.status(jobId);
-    if (accept(status)) return status;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Waits until the backend's watch says the job runs. */
+async function running(compute: ComputeBackend, jobId: string): Promise<void> {
+  for await (const status of compute.watch(jobId)) if (status.state === 'running') return;
+  throw new Error(`job ${jobId} ended without running`);
 }
 
-async function until(predicate: () => boolean): Promise<void> {
-  while (!predicate()) await new Promise((resolve) => setTimeout(resolve, 20));
+/** Waits until the fake's objects satisfy `predicate`, checking again at each change of them. */
+async function until(fake: FakeKubernetes, predicate: () => boolean): Promise<void> {
+  for (;;) {
+    const next = fake.changed();
+    if (predicate()) return;
+    await next;
+  }
 }
 
 async function lines(compute: ComputeBackend, jobId: string) {
@@ -160,14 +163,22 @@ describe('compute-kubernetes jobs', () => {
   it("keeps a job that fits no node pending, with the scheduler's reason", async () => {
     const { compute } = await cluster({ nodes: [teslaNode] });
     const { jobId } = await compute.submit({ ...job('too-big', 'true'), resources: { ...resources, gpus: { count: 4, type: 'tesla' } } }, { idempotencyKey: key() });
-    const status = await statusWhere(compute, jobId, (s) => s.message !== undefined);
+    const status = await eventually(async () => {
+      const now = await compute.status(jobId);
+      expect(now.message).toBeDefined();
+      return now;
+    });
     expect(status).toMatchObject({ state: 'pending', message: expect.stringMatching(/^replica 0: Unschedulable: 0\/1 nodes are available: 1 Insufficient nvidia.com\/gpu/) });
   });
 
   it('keeps a job whose image cannot be pulled pending, saying so', async () => {
     const { compute } = await cluster({ pullable: (image) => image !== 'no-such/image:1' });
     const { jobId } = await compute.submit({ ...job('bad-image', 'true'), image: 'no-such/image:1' }, { idempotencyKey: key() });
-    const status = await statusWhere(compute, jobId, (s) => s.message !== undefined);
+    const status = await eventually(async () => {
+      const now = await compute.status(jobId);
+      expect(now.message).toBeDefined();
+      return now;
+    });
     expect(status).toEqual({ jobId, state: 'pending', message: 'replica 0: ImagePullBackOff: Back-off pulling image "no-such/image:1"' });
   });
 
@@ -195,10 +206,10 @@ describe('compute-kubernetes jobs', () => {
   it('cancels by deleting the Job in the foreground: its pods stop and go, and the Service with them', async () => {
     const { fake, compute } = await cluster();
     const { jobId } = await compute.submit({ ...job('long', 'sleep', '3600'), replicas: 2 }, { idempotencyKey: key() });
-    await statusWhere(compute, jobId, (s) => s.state === 'running');
+    await running(compute, jobId);
     expect(fake.pods('ml')).toHaveLength(2);
     await compute.cancel(jobId);
-    await until(() => fake.jobs('ml').length === 0);
+    await until(fake, () => fake.jobs('ml').length === 0);
     expect(fake.pods('ml')).toEqual([]);
     expect(fake.services('ml')).toEqual([]);
     expect(await compute.status(jobId)).toMatchObject({ jobId, state: 'cancelled' });
@@ -212,7 +223,7 @@ describe('compute-kubernetes jobs', () => {
     const watching = (async () => {
       for await (const status of compute.watch(jobId)) seen.push(status.state);
     })();
-    await statusWhere(compute, jobId, (s) => s.state === 'running');
+    await running(compute, jobId);
     const lists = fake.requests.get('list jobs') ?? 0;
     fake.dropWatches();
     fake.compact();
@@ -248,7 +259,7 @@ describe('compute-kubernetes capacity', () => {
       available: { cpus: 12, memoryBytes: 48 * GIB, gpus: { tesla: { count: 2, memoryBytes: 16384 * 2 ** 20 } } },
     });
     const { jobId } = await compute.submit({ ...job('holds', 'sleep', '3600'), resources: { cpus: 2, memoryBytes: 4 * GIB, gpus: { count: 1, type: 'tesla' } } }, { idempotencyKey: key() });
-    await statusWhere(compute, jobId, (s) => s.state === 'running');
+    await running(compute, jobId);
     expect((await compute.capacity()).available).toEqual({ cpus: 10, memoryBytes: 44 * GIB, gpus: { tesla: { count: 1, memoryBytes: 16384 * 2 ** 20 } } });
   });
 });

@@ -44,6 +44,8 @@ export interface FakeKubernetes {
   admitQueued(): void;
   /** Total requests so far. */
   requestCount(): number;
+  /** Resolves at the next change of any object it stores (a create, an update of a status, a delete). */
+  changed(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -234,6 +236,13 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
     compact: () => store.compact(),
     admitQueued: () => cluster.admitQueued(),
     requestCount: () => [...requests.values()].reduce((a, b) => a + b, 0),
+    changed: () =>
+      new Promise<void>((resolve) => {
+        const stop = store.onChange(() => {
+          stop();
+          resolve();
+        });
+      }),
     stop: async () => {
       for (const res of watches) res.end();
       await cluster.stop();
