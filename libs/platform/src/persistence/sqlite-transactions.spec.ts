@@ -44,4 +44,14 @@ describe('transactions on a SQLite DataSource', () => {
 
     expect((await dataSource.getRepository(WidgetRow).find()).map((row) => row.id)).toEqual(['outer']);
   });
+
+  it('still nests a transaction started inside another one after earlier transactions ended', async () => {
+    await dataSource.transaction((manager) => manager.insert(WidgetRow, widget('first')));
+    await dataSource.transaction(async (outer) => {
+      await outer.insert(WidgetRow, widget('outer'));
+      await dataSource.transaction((inner) => inner.insert(WidgetRow, widget('inner')));
+    });
+
+    expect((await dataSource.getRepository(WidgetRow).find()).map((row) => row.id).sort()).toEqual(['first', 'inner', 'outer']);
+  });
 });

@@ -33,11 +33,24 @@ export function serializeSqliteTransactions(dataSource: DataSource): void {
   const original = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
   const serialized = (...args: unknown[]): Promise<unknown> => {
     if (serializer.inside.getStore()) return original(...args);
-    const run = serializer.tail.then(() => serializer.inside.run(true, () => original(...args)));
+    const run = serializer.tail.then(() => inside(serializer, () => original(...args)));
     serializer.tail = run.catch(() => undefined);
     return run;
   };
   manager.transaction = serialized as EntityManager['transaction'];
+}
+
+/**
+ * Runs one transaction with `serializer.inside` set, then switches the storage off: while any
+ * AsyncLocalStorage is on, node tracks every promise of the process (a gRPC call that reads no
+ * database paid for it too), and transactions run one at a time, so none is open once this one ends.
+ */
+async function inside<T>(serializer: Serializer, transaction: () => Promise<T>): Promise<T> {
+  try {
+    return await serializer.inside.run(true, transaction);
+  } finally {
+    serializer.inside.disable();
+  }
 }
 
 /** The better-sqlite3 connection under a DataSource opened on SQLite. */
