@@ -1,5 +1,22 @@
-import { Metadata, status, type ServerInterceptingCallInterface, type ServerMethodDefinition } from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import {
+  Client,
+  credentials,
+  Metadata,
+  Server,
+  ServerCredentials,
+  status,
+  type MethodDefinition,
+  type sendUnaryData,
+  type ServerInterceptingCallInterface,
+  type ServerMethodDefinition,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+} from '@grpc/grpc-js';
+import { eventually } from '@trellis/testing';
+import { GetWidgetResponseSchema, WidgetService } from '../../test/gen/trellis/kittest/v1/widget_service_pb';
 import { Metrics } from '../ops/metrics';
+import { packageDefinitionFor } from './package-definition';
 import { MAX_STATUS_DETAILS } from './grpc-status';
 import { statusInterceptor } from './status-interceptor';
 
@@ -37,14 +54,26 @@ describe('statusInterceptor', () => {
     expect(await handled(metrics, 'NOT_FOUND')).toBe(1);
   });
 
-  it('hands the listener, messages and short statuses on as they are', () => {
+  it('hands what the client sends to the listener, and messages and short statuses to grpc-js, as they are', () => {
     const { call, sent, messages, listeners } = interceptedCall(new Metrics());
-    const listener = { onReceiveMetadata: () => undefined, onReceiveMessage: () => undefined, onReceiveHalfClose: () => undefined, onCancel: () => undefined };
+    const heard: unknown[] = [];
+    const listener = {
+      onReceiveMetadata: (metadata: Metadata) => heard.push(metadata),
+      onReceiveMessage: (message: unknown) => heard.push(message),
+      onReceiveHalfClose: () => heard.push('half-close'),
+      onCancel: () => heard.push('cancel'),
+    };
     call.start(listener);
+    const given = listeners[0] as typeof listener;
+    const metadata = new Metadata();
+    given.onReceiveMetadata(metadata);
+    given.onReceiveMessage({ id: 'in' });
+    given.onReceiveHalfClose();
+    given.onCancel();
+    expect(heard).toEqual([metadata, { id: 'in' }, 'half-close', 'cancel']);
     const written = jest.fn();
     call.sendMessage({ id: 'x' }, written);
     call.sendStatus({ code: status.NOT_FOUND, details: 'widget x not found' });
-    expect(listeners).toEqual([listener]);
     expect(messages).toEqual([{ id: 'x' }]);
     expect(written).toHaveBeenCalledTimes(1);
     expect(sent).toEqual([{ code: status.NOT_FOUND, details: 'widget x not found' }]);
@@ -62,5 +91,60 @@ describe('statusInterceptor', () => {
     const inner = { getPeer: () => 'unknown', getConnectionInfo: () => ({ remoteAddress: '127.0.0.1', remotePort: 5123 }) } as unknown as ServerInterceptingCallInterface;
     const call = statusInterceptor(new Metrics())({ path: '/a.v1.B/C' } as ServerMethodDefinition<unknown, unknown>, inner);
     expect(call.getPeer()).toBe('127.0.0.1:5123');
+  });
+});
+
+describe('a unary call through statusInterceptor, as its handler hears it', () => {
+  const definition = packageDefinitionFor([WidgetService])[WidgetService.typeName] as ServiceDefinition;
+  const getWidget = definition.GetWidget as MethodDefinition<unknown, unknown>;
+  let server: Server;
+  let client: Client;
+  let answer: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => void;
+  const heard: string[] = [];
+
+  beforeAll(async () => {
+    server = new Server({ interceptors: [statusInterceptor(new Metrics())] });
+    server.addService(definition, {
+      GetWidget: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+        call.once('cancelled', () => heard.push('cancelled'));
+        answer(call, callback);
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+  });
+
+  beforeEach(() => void heard.splice(0));
+
+  afterAll(() => {
+    client.close();
+    server.forceShutdown();
+  });
+
+  const call = (onCall?: (cancel: () => void) => void) =>
+    new Promise<unknown>((resolve, reject) => {
+      const sent = client.makeUnaryRequest(getWidget.path, getWidget.requestSerialize, getWidget.responseDeserialize, { id: 'w1' }, (error, response) =>
+        error ? reject(error) : resolve(response),
+      );
+      onCall?.(() => sent.cancel());
+    });
+
+  it('is not cancelled once it has answered, so work it ties to the call is not aborted after the fact', async () => {
+    answer = (_call, callback) => callback(null, create(GetWidgetResponseSchema));
+    await call();
+    // grpc-js tells the handler of a cancel in the tick it sends the status, long before the client reads the answer.
+    await call();
+
+    expect(heard).toEqual([]);
+  });
+
+  it('is cancelled when the client cancels it before the answer', async () => {
+    let cancelCall!: () => void;
+    answer = () => cancelCall();
+    await expect(call((cancel) => (cancelCall = cancel))).rejects.toMatchObject({ code: status.CANCELLED });
+
+    await eventually(() => expect(heard).toEqual(['cancelled']));
   });
 });
