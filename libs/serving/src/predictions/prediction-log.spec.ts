@@ -2,7 +2,6 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { type EventBus, Metrics, silentLogger } from '@trellis/platform';
 import type { Tensor } from '@trellis/plugin-sdk';
 import { PredictionLoggedEventSchema, type EventEnvelope } from '@trellis/proto';
-import { runInference } from '../inference/inference-request';
 import type { InferenceTarget } from '../inference/inference-targets';
 import { RevisionMetrics } from '../metrics/revision-metrics';
 import type { ServingConfig } from '../serving.config';
@@ -51,7 +50,12 @@ function setUp(config: Partial<ServingConfig> = {}) {
     isReady: () => true,
     infer: async (inputs) => [{ ...inputs[0], name: 'y' }],
   };
-  const infer = (requestId: string, input = x) => runInference(target, [input], undefined, { requestId }, log);
+  // As the protocol handlers report a call once the model answered.
+  const infer = async (requestId: string, input = x) => {
+    const outputs = await target.infer([input], { requestId });
+    log.observe({ target, requestId, inputs: [input], outputs, latencyMs: 0.25 });
+    return outputs;
+  };
   const events = () => bus.taken.map((envelope) => ({ envelope, event: fromBinary(PredictionLoggedEventSchema, envelope.payload) }));
   return { bus, kit, metrics, log, stored, infer, events };
 }

@@ -4,19 +4,22 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { BatchPublisher, EVENT_BUS, type EventBus, LOGGER, type Logger, Metrics, SERVICE_CONFIG } from '@trellis/platform';
 import type { Tensor } from '@trellis/plugin-sdk';
+import { Counter } from 'prom-client';
 import { LoggedTensorSchema, PredictionLoggedEventSchema, type LoggedTensor } from '@trellis/proto';
 import type { InferenceObserver, ObservedInference } from '../inference/inference-targets';
 import { tensorToRaw } from '../inference/tensor.codec';
 import { RevisionMetrics } from '../metrics/revision-metrics';
 import type { ServingConfig } from '../serving.config';
 import { servingEvents } from '../serving.events';
-import type { PredictionEntity } from './prediction.entity';
 import { PredictionRepository } from './prediction.repository';
+import { TraceWriter } from './trace-writer';
 
 /** The subject of prediction logs. */
 export const PREDICTION_LOGGED = 'trellis.serving.v1.prediction.logged';
 /** Logged predictions stored in one INSERT. */
-const INDEX_BATCH = 256;
+const TRACE_BATCH_ROWS = 256;
+/** How long a logged prediction waits for others before it is stored for tracing. */
+const TRACE_LINGER_MS = 100;
 const HOUR_MS = 3_600_000;
 
 /**
@@ -40,8 +43,7 @@ export function sampled(requestId: string, share: number): boolean {
 export class PredictionLog implements InferenceObserver, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly publisher: BatchPublisher<typeof servingEvents.table>;
   private readonly shares = new Map<string, number>();
-  private readonly pending: Omit<PredictionEntity, 'seq'>[] = [];
-  private writing?: Promise<void>;
+  private readonly traces: TraceWriter;
   private refreshTimer?: NodeJS.Timeout;
   private pruneTimer?: NodeJS.Timeout;
 
@@ -54,6 +56,14 @@ export class PredictionLog implements InferenceObserver, OnApplicationBootstrap,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.publisher = new BatchPublisher({ bus, events: servingEvents, bufferSize: config.predictionLogBufferSize, whenFull: 'drop', metrics: kit, logger });
+    const untraced = tracesDropped(kit);
+    this.traces = new TraceWriter(repository, {
+      capacity: config.predictionLogBufferSize,
+      batchRows: TRACE_BATCH_ROWS,
+      lingerMs: TRACE_LINGER_MS,
+      dropped: (rows) => untraced.inc(rows),
+      logger,
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -66,7 +76,7 @@ export class PredictionLog implements InferenceObserver, OnApplicationBootstrap,
     clearInterval(this.refreshTimer);
     clearInterval(this.pruneTimer);
     await this.publisher.close();
-    await this.flush();
+    await this.traces.flush();
   }
 
   /** The share of the endpoint's requests logged now, in this replica. */
@@ -102,31 +112,14 @@ export class PredictionLog implements InferenceObserver, OnApplicationBootstrap,
       outputs: outputs.map((tensor) => logged(tensor, cap)),
     });
     void this.publisher.publish(PREDICTION_LOGGED, event, { projectId: endpoint.projectId, requestId }).then((taken) => {
-      if (!taken) return;
-      this.pending.push(row);
-      this.keep();
+      if (taken) this.traces.add(row);
     });
   }
 
-  /** Resolves once every log taken so far is published (or dropped) and kept for tracing. */
+  /** Resolves once every log taken so far is published (or dropped) and stored for tracing. */
   async flush(): Promise<void> {
     await this.publisher.flush();
-    while (this.writing || this.pending.length > 0) await this.keep();
-  }
-
-  /**
-   * Stores the rows taken so far for tracing, unless a write is under way (rows taken meanwhile
-   * go in its next INSERT). It never waits for the publisher: a flush of it per request would
-   * publish one event per batch and cost an INSERT per request.
-   */
-  private keep(): Promise<void> {
-    this.writing ??= (async () => {
-      while (this.pending.length > 0) {
-        const rows = this.pending.splice(0, INDEX_BATCH);
-        await this.repository.insert(rows).catch((error: unknown) => this.logger.warn({ err: error, dropped: rows.length }, 'storing logged predictions for tracing failed; they are not traceable'));
-      }
-    })().finally(() => (this.writing = undefined));
-    return this.writing;
+    await this.traces.flush();
   }
 
   private async refresh(): Promise<void> {
@@ -143,6 +136,12 @@ export class PredictionLog implements InferenceObserver, OnApplicationBootstrap,
     const before = Date.now() - this.config.predictionRetentionDays * 24 * HOUR_MS;
     await this.repository.prune(before).catch((error: unknown) => this.logger.warn({ err: error }, 'deleting expired logged predictions failed'));
   }
+}
+
+/** The count of logged predictions that could not be stored for tracing (the database behind or failing). */
+function tracesDropped(kit: Metrics): Counter {
+  const name = 'trellis_serving_prediction_traces_dropped_total';
+  return (kit.registry.getSingleMetric(name) as Counter | undefined) ?? new Counter({ name, help: 'Logged predictions published but not stored for TracePrediction: the database was behind or failed.', registers: [kit.registry] });
 }
 
 /** A tensor as a log carries it: raw bytes up to `cap`, only its header beyond. */

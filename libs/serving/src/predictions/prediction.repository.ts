@@ -7,9 +7,10 @@ import { PredictionEntity, PredictionLoggingEntity } from './prediction.entity';
 export class PredictionRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Stores a batch of logged predictions in one statement. */
+  /** Stores a batch of logged predictions in one statement; their generated `seq` is not read back. */
   async insert(rows: readonly Omit<PredictionEntity, 'seq'>[]): Promise<void> {
-    if (rows.length > 0) await this.dataSource.transaction((tx) => tx.insert(PredictionEntity, rows as PredictionEntity[]));
+    if (rows.length === 0) return;
+    await this.dataSource.transaction((tx) => tx.createQueryBuilder().insert().into(PredictionEntity).values(rows as PredictionEntity[]).updateEntity(false).execute());
   }
 
   /** The kept predictions of that request id, latest first (a caller may reuse an id). */
