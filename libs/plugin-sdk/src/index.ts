@@ -18,4 +18,6 @@ export { isSecretSchema, secret, SECRET_MARK, SECRET_REFERENCE_PREFIXES } from '
 export { iterateObjects } from './storage/iterate-objects';
 export { compareKeys, validateObjectKey } from './storage/object-key';
 export { loadPluginInWorker, type WorkerModelRuntime, type WorkerPluginOptions } from './runtime-worker';
+export { DynamicBatcher } from './runtime/dynamic-batcher';
+export { checkBatching, rowsOf, splitRows, stackRows } from './runtime/rows';
 export { pause, raceAbort } from './waiting';

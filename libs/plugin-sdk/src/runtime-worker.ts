@@ -2,9 +2,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { InferenceStats, LoadedModel, LoadOptions, ModelRuntime, ModelSignature, Tensor } from './contracts';
+import type { LoadedModel, LoadOptions, ModelRuntime } from './contracts';
 import type { PluginLogger } from './context';
 import type { PluginManifest } from './manifest';
+import { checkBatching } from './runtime/rows';
+import { WorkerClient } from './runtime/worker-client';
+import { stackable, WorkerModel, type WorkerModelHandle } from './runtime/worker-model';
 
 /** Options of `loadPluginInWorker`. */
 export interface WorkerPluginOptions {
@@ -26,16 +29,10 @@ export interface WorkerModelRuntime extends ModelRuntime {
   close(): Promise<void>;
 }
 
-interface Reply {
-  id: number;
-  ok: boolean;
-  value?: unknown;
-  error?: { name?: string; message?: string; code?: string };
-}
-
 // The worker's side, plain JavaScript (a worker cannot run TypeScript): it imports the module by
 // path, takes its default export as the host's loader does, makes the instance with a
-// PluginContext of its own, and answers calls by id.
+// PluginContext of its own, and answers calls by id. Where the runtime batches along the first
+// dimension its outputs are its caller's, so their buffers are moved back rather than copied.
 const WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
 const { pathToFileURL } = require('node:url');
@@ -65,7 +62,7 @@ const ready = (async () => {
     throw new TypeError('runtime instance "' + instanceName + '" (plugin ' + plugin.manifest.id + ') has an invalid config: ' + issues);
   }
   const runtime = await plugin.create({ instanceName, logger, dataDir, signal: shutdown.signal }, parsed.data);
-  return { runtime, manifest: { kind: plugin.manifest.kind, id: plugin.manifest.id, apiVersion: plugin.manifest.apiVersion } };
+  return { runtime, batches: runtime.batchesAlongFirstDimension === true, manifest: { kind: plugin.manifest.kind, id: plugin.manifest.id, apiVersion: plugin.manifest.apiVersion } };
 })();
 ready.catch(() => undefined);
 
@@ -77,8 +74,8 @@ const model = (handle) => {
 
 const ops = {
   async start() {
-    const { runtime, manifest } = await ready;
-    return { manifest, formats: [...runtime.formats] };
+    const { runtime, manifest, batches } = await ready;
+    return { manifest, formats: [...runtime.formats], batches };
   },
   async load(id, path, format, options) {
     const loaded = await (await ready).runtime.load(path, format, options);
@@ -89,14 +86,9 @@ const ops = {
   async stats(id, handle) {
     return model(handle).stats();
   },
-  async infer(id, handle, inputs) {
-    const controller = new AbortController();
-    calls.set(id, controller);
-    try {
-      return await model(handle).infer(inputs, { signal: controller.signal });
-    } finally {
-      calls.delete(id);
-    }
+  infer(id, handle, inputs, abortable) {
+    if (!abortable) return model(handle).infer(inputs);
+    return inferAbortable(id, handle, inputs);
   },
   async unload(id, handle) {
     const loaded = model(handle);
@@ -112,10 +104,42 @@ const ops = {
   },
 };
 
+const inferAbortable = async (id, handle, inputs) => {
+  const controller = new AbortController();
+  calls.set(id, controller);
+  try {
+    return await model(handle).infer(inputs, { signal: controller.signal });
+  } finally {
+    calls.delete(id);
+  }
+};
+
+// The whole-buffer arrays of a runtime's outputs, which it hands over (batchesAlongFirstDimension).
+const movable = (value) => {
+  const buffers = new Set();
+  for (const tensor of value) {
+    const data = tensor?.data;
+    if (ArrayBuffer.isView(data) && data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) buffers.add(data.buffer);
+  }
+  return [...buffers];
+};
+
+const answer = (id, op, value) => {
+  if (op !== 'infer' || !batches || !Array.isArray(value)) return parentPort.postMessage({ id, ok: true, value });
+  try {
+    parentPort.postMessage({ id, ok: true, value }, movable(value));
+  } catch {
+    parentPort.postMessage({ id, ok: true, value });
+  }
+};
+
+let batches = false;
+ready.then((started) => (batches = started.batches), () => undefined);
+
 parentPort.on('message', async ({ id, op, args }) => {
   if (op === 'abort') return calls.get(args[0])?.abort(new Error('aborted by the caller'));
   try {
-    parentPort.postMessage({ id, ok: true, value: await ops[op](id, ...args) });
+    answer(id, op, await ops[op](id, ...args));
   } catch (err) {
     parentPort.postMessage({ id, ok: false, error: { name: err?.name, message: err?.message ?? String(err), code: err?.code } });
   }
@@ -127,8 +151,11 @@ parentPort.on('message', async ({ id, op, args }) => {
  * `worker_threads` Worker and makes a runtime instance there, as the serving host does: the worker
  * imports the module, takes its default export, checks that it is a runtime plugin, checks `config`
  * against its schema and calls `create()` with a `PluginContext` made in the worker. The instance
- * is used through the returned object; tensors cross as structured-clone copies, and errors come
- * back as errors of the same name (`TypeError`s stay `TypeError`s) and `code`. A module that cannot
+ * is used through the returned object; a call's tensors cross as structured-clone copies, and
+ * errors come back as errors of the same name (`TypeError`s stay `TypeError`s) and `code`. Where
+ * the runtime declares `batchesAlongFirstDimension`, the dynamic batching a load asks for is done
+ * in the calling thread: concurrent calls are gathered and cross as one call of stacked tensors
+ * (moved, not copied), whose outputs come back moved and are split (see `WorkerModel`). A module that cannot
  * be imported, is not a runtime plugin, or whose `create()` throws rejects with why. The serving
  * host runs each runtime instance this way; specs (`@trellis/plugin-sdk/testing` re-exports it)
  * load a plugin as serving does.
@@ -149,53 +176,11 @@ export async function loadPluginInWorker(modulePath: string, options: WorkerPlug
   });
   const client = new WorkerClient(worker, options.logger);
   try {
-    const { manifest, formats } = (await client.call('start')) as { manifest: PluginManifest; formats: string[] };
-    return new WorkerRuntime(client, manifest, formats);
+    const { manifest, formats, batches } = (await client.call('start')) as { manifest: PluginManifest; formats: string[]; batches: boolean };
+    return new WorkerRuntime(client, manifest, formats, batches);
   } catch (err) {
     await worker.terminate();
     throw err;
-  }
-}
-
-class WorkerClient {
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
-  private ids = 0;
-  private ended: Error | undefined;
-
-  constructor(
-    readonly worker: Worker,
-    logger?: PluginLogger,
-  ) {
-    worker.on('message', (reply: Reply & { log?: { level: keyof PluginLogger; obj: object; msg?: string } }) => {
-      if (reply.log !== undefined) return logger?.[reply.log.level](reply.log.obj, reply.log.msg);
-      const call = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      if (reply.ok) call?.resolve(reply.value);
-      else call?.reject(errorFrom(reply.error));
-    });
-    worker.on('error', (err) => this.end(err));
-    worker.on('exit', (code) => this.end(new Error(`the plugin worker exited (code ${code})`)));
-  }
-
-  call(op: string, args: unknown[] = [], signal?: AbortSignal): Promise<unknown> {
-    if (this.ended) return Promise.reject(this.ended);
-    const id = ++this.ids;
-    return new Promise((resolve, reject) => {
-      const onAbort = () => this.worker.postMessage({ id: 0, op: 'abort', args: [id] });
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const settle = () => signal?.removeEventListener('abort', onAbort);
-      this.pending.set(id, {
-        resolve: (value) => (settle(), resolve(value)),
-        reject: (err) => (settle(), reject(err)),
-      });
-      this.worker.postMessage({ id, op, args });
-    });
-  }
-
-  private end(err: Error): void {
-    this.ended ??= err;
-    for (const call of this.pending.values()) call.reject(err);
-    this.pending.clear();
   }
 }
 
@@ -206,23 +191,15 @@ class WorkerRuntime implements WorkerModelRuntime {
     private readonly client: WorkerClient,
     readonly manifest: PluginManifest,
     readonly formats: readonly string[],
+    readonly batchesAlongFirstDimension: boolean,
   ) {}
 
   async load(path: string, format: string, options?: LoadOptions): Promise<LoadedModel> {
-    const args = options === undefined ? [path, format] : [path, format, options];
-    const { handle, signature, stats } = (await this.client.call('load', args)) as { handle: number; signature: ModelSignature; stats: boolean };
-    const client = this.client;
-    return {
-      ...(stats && { stats: async () => (await client.call('stats', [handle])) as InferenceStats }),
-      describe: () => structuredClone(signature) as ModelSignature,
-      infer: async (inputs: readonly Tensor[], options: { signal?: AbortSignal } = {}) => {
-        options.signal?.throwIfAborted();
-        return (await client.call('infer', [handle, inputs], options.signal)) as Tensor[];
-      },
-      unload: async () => {
-        await client.call('unload', [handle]);
-      },
-    };
+    // Where the runtime batches along the first dimension, the batching happens here, before the hop.
+    const batching = this.batchesAlongFirstDimension && options?.batching !== undefined ? checkBatching(options.batching) : undefined;
+    const forWorker: LoadOptions | undefined = batching ? { ...options, batching: { maxBatchSize: 1, maxQueueDelayMs: 0 } } : options;
+    const model = (await this.client.call('load', forWorker === undefined ? [path, format] : [path, format, forWorker])) as WorkerModelHandle;
+    return new WorkerModel(this.client, model, batching && batching.maxBatchSize > 1 && stackable(model.signature) ? batching : undefined);
   }
 
   async close(): Promise<void> {
@@ -234,13 +211,4 @@ class WorkerRuntime implements WorkerModelRuntime {
       await this.client.worker.terminate();
     }
   }
-}
-
-/** An error of the name the worker's error had (TypeError, RangeError or Error), with its code. */
-function errorFrom(error: Reply['error'] = {}): Error {
-  const message = error.message ?? 'the plugin worker failed';
-  const made = error.name === 'TypeError' ? new TypeError(message) : error.name === 'RangeError' ? new RangeError(message) : new Error(message);
-  if (error.name && made.name !== error.name) made.name = error.name;
-  if (error.code !== undefined) Object.assign(made, { code: error.code });
-  return made;
 }

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { DynamicBatching, InferenceStats, LoadedModel, LoadOptions, ModelRuntime, ModelSignature, Tensor, TensorSpec } from '@trellis/plugin-sdk';
+import { checkBatching, type DynamicBatching, DynamicBatcher, type InferenceStats, type LoadedModel, type LoadOptions, type ModelRuntime, type ModelSignature, stackRows, type Tensor, type TensorSpec } from '@trellis/plugin-sdk';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { DynamicBatcher } from './dynamic-batcher';
-import { checkInputs, datatypeOf, fromOrtData, type OrtData, type OrtInput, ortType, sizeOf, stack } from './tensors';
+import { checkInputs, datatypeOf, fromOrtData, type OrtData, type OrtInput, ortType, sizeOf } from './tensors';
 
 /** The format `OnnxModelRuntime` loads. */
 export const ONNX_FORMAT = 'onnx';
@@ -29,10 +28,13 @@ interface CachedSession {
  *
  * Sessions are cached by the sha256 of the model file: loading the same model again, from any path,
  * shares the session until every load of it is unloaded. Each loaded model batches its calls with
- * a `DynamicBatcher` configured by its `LoadOptions` (or the runtime's default).
+ * a `DynamicBatcher` configured by its `LoadOptions` (or the runtime's default); in a worker, the
+ * host batches before the hop instead (`batchesAlongFirstDimension`) and loads it with batching off.
  */
 export class OnnxModelRuntime implements ModelRuntime {
   readonly formats = [ONNX_FORMAT];
+  // Each row of a run's outputs comes from its row of the inputs, and outputs are fresh copies.
+  readonly batchesAlongFirstDimension = true;
   private readonly sessions = new Map<string, CachedSession>();
 
   constructor(private readonly options: OnnxRuntimeOptions) {}
@@ -107,13 +109,6 @@ export class OnnxModelRuntime implements ModelRuntime {
   }
 }
 
-function checkBatching(batching: DynamicBatching): DynamicBatching {
-  const { maxBatchSize, maxQueueDelayMs } = batching ?? {};
-  if (!Number.isSafeInteger(maxBatchSize) || maxBatchSize < 1) throw new TypeError(`batching.maxBatchSize must be an integer of at least 1, got ${String(maxBatchSize)}`);
-  if (!Number.isFinite(maxQueueDelayMs) || maxQueueDelayMs < 0) throw new TypeError(`batching.maxQueueDelayMs must be a number of at least 0, got ${String(maxQueueDelayMs)}`);
-  return { maxBatchSize, maxQueueDelayMs };
-}
-
 /** A model loaded by `OnnxModelRuntime`: a handle on its shared session, with a batcher of its own. */
 export class OnnxLoadedModel implements LoadedModel {
   private unloaded = false;
@@ -159,7 +154,7 @@ export class OnnxLoadedModel implements LoadedModel {
 
   /** Runs the calls of one batch as one session run, and gives each call its own rows of every output. */
   private async run(batch: OrtInput[][]): Promise<Tensor[][]> {
-    const inputs = batch.length === 1 ? batch[0] : stack(batch);
+    const inputs = batch.length === 1 ? batch[0] : (stackRows(batch) as OrtInput[]);
     const feeds = Object.fromEntries(inputs.map((input) => [input.name, new OrtTensor(ortType(input.datatype) as never, input.data as never, input.shape)]));
     const results = await this.session.run(feeds);
     const outputs = this.signature.outputs.map((spec) => ({ spec, tensor: results[spec.name] as OrtTensor }));

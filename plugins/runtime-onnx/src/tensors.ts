@@ -118,21 +118,3 @@ export function fromOrtData(datatype: TensorDatatype, data: OrtData, start: numb
   // slice, not subarray: a view would carry the whole batch's buffer with it across threads.
   return data.slice(start, end);
 }
-
-/** The tensors of several calls, of the same datatypes and trailing dimensions, stacked along the first dimension. */
-export function stack(parts: readonly OrtInput[][]): OrtInput[] {
-  return parts[0].map((first, index) => {
-    const pieces = parts.map((inputs) => inputs[index]);
-    const rows = pieces.reduce((sum, piece) => sum + piece.shape[0], 0);
-    const shape = [rows, ...first.shape.slice(1)];
-    if (Array.isArray(first.data)) return { ...first, shape, data: pieces.flatMap((piece) => piece.data as string[]) };
-    const array = first.data.constructor as TypedArrayClass;
-    const data = new array(sizeOf(shape));
-    let offset = 0;
-    for (const piece of pieces) {
-      data.set(piece.data as never, offset);
-      offset += piece.data.length;
-    }
-    return { ...first, shape, data };
-  });
-}

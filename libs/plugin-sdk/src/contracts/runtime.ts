@@ -109,6 +109,16 @@ export interface ModelRuntime extends PluginInstance {
   /** The artifact formats it loads (`onnx`). */
   readonly formats: readonly string[];
   /**
+   * True where the runtime promises, for every model whose inputs and outputs all leave their first
+   * dimension free (-1), that each row of the outputs comes from the same row of the inputs alone,
+   * and that the typed arrays of the tensors `infer` returns are its caller's (it keeps no reference
+   * to them). A host may then gather concurrent calls, stack them along the first dimension into
+   * one `infer` and split the outputs back, and move output buffers between threads rather than copy
+   * them: `loadPluginInWorker` does both, batching before the hop to the worker as the `LoadOptions`
+   * ask and loading the model in the worker with batching off. Absent: false.
+   */
+  readonly batchesAlongFirstDimension?: boolean;
+  /**
    * Loads the artifact at `path` (a file or directory on local disk) of `format`, with `options`
    * (batching) where given. Throws a `TypeError` for a format it does not declare.
    */

@@ -1,33 +1,16 @@
-import { transformFile } from '@swc/core';
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
+import { buildSdk } from '../../test/build-sdk';
 import { LINEAR_JSON_FORMAT, type LinearModelFile, MemoryModelRuntime } from './memory-model-runtime';
 import { loadPluginInWorker } from '../runtime-worker';
 import { describeRuntimeConformance } from './runtime.conformance';
 
-const SDK_SOURCES = resolve(__dirname, '..');
 const MODEL: LinearModelFile = { input: 'features', output: 'scores', weights: [[1, 0, 2], [0, -1, 0.5]], bias: [0.5, 0] };
 
 let dir: string;
 let modelPath: string;
 let pluginModule: string;
-
-/**
- * The SDK's sources built to CommonJS in `out` (a worker runs JavaScript only), beside a link to
- * the workspace's node_modules so that zod resolves: what a plugin package's build gives.
- */
-async function buildSdk(out: string): Promise<void> {
-  const entries = await readdir(SDK_SOURCES, { recursive: true, withFileTypes: true });
-  const sources = entries.filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts')).map((e) => join(e.parentPath, e.name));
-  for (const source of sources) {
-    const { code } = await transformFile(source, { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' }, swcrc: false });
-    const target = join(out, relative(SDK_SOURCES, source)).replace(/\.ts$/, '.js');
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, code);
-  }
-  await symlink(resolve(__dirname, '../../../../node_modules'), join(out, 'node_modules'), 'dir');
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'memory-runtime-'));

@@ -29,6 +29,8 @@ export interface LinearModelFile {
  */
 export class MemoryModelRuntime implements ModelRuntime {
   readonly formats = [LINEAR_JSON_FORMAT];
+  // Each output row is the model applied to its input row, into a fresh array.
+  readonly batchesAlongFirstDimension = true;
 
   async load(path: string, format: string): Promise<LoadedModel> {
     if (format !== LINEAR_JSON_FORMAT) throw new TypeError(`MemoryModelRuntime loads ${LINEAR_JSON_FORMAT} models, not ${JSON.stringify(format)}`);
