@@ -154,6 +154,67 @@ describe('BatchPublisher on the in-process bus', () => {
     expect(await droppedCount(metrics, WIDGET_CREATED)).toBe(1);
   });
 
+  it('builds an offered event only when its batch is sent, in order with published ones, with the time and context of the offer', async () => {
+    const events = publisher({ lingerMs: 600_000, batchSize: 100 });
+    const build = jest.fn(() => widget('b'));
+    const offeredAt = Date.now();
+
+    await events.publish(WIDGET_DELETED, widget('a'));
+    expect(events.offer(WIDGET_DELETED, build, { projectId: 'p-1', requestId: 'req-1' })).toBe(true);
+    await events.publish(WIDGET_DELETED, widget('c'));
+    expect(build).not.toHaveBeenCalled();
+    await events.flush();
+
+    expect(build).toHaveBeenCalledTimes(1);
+    expect(names()).toEqual(['a', 'b', 'c']);
+    expect(received[1]).toMatchObject({ subject: WIDGET_DELETED, payloadType: 'trellis.kittest.v1.Widget', projectId: 'p-1', requestId: 'req-1' });
+    expect(Number(received[1].eventTime!.seconds) * 1000).toBeGreaterThanOrEqual(Math.floor(offeredAt / 1000) * 1000);
+  });
+
+  it('drops an offer under back-pressure at once, whatever its policy, counting it and never building it', async () => {
+    held = gate();
+    const events = publisher({ bufferSize: 3, batchSize: 1 });
+    const built: string[] = [];
+    const offer = (name: string) => events.offer(WIDGET_DELETED, () => (built.push(name), widget(name)));
+
+    const outcomes = ['a', 'b', 'c', 'd', 'e'].map(offer);
+    // The first is in the batch the subscriber holds; the buffer still counts it until the bus took it.
+    await eventually(() => expect(arrived).toEqual(['a']));
+    outcomes.push(offer('f'));
+
+    expect(outcomes).toEqual([true, true, true, false, false, false]);
+    expect(await droppedCount(metrics, WIDGET_DELETED)).toBe(3);
+    held.open();
+    await events.flush();
+    expect(names()).toEqual(['a', 'b', 'c']);
+    expect(built).toEqual(['a', 'b', 'c']);
+  });
+
+  it('drops and counts an offered event whose build fails, or makes the wrong message, and sends the rest', async () => {
+    const events = publisher({ lingerMs: 600_000 });
+
+    events.offer(WIDGET_DELETED, () => widget('a'));
+    events.offer(WIDGET_DELETED, () => {
+      throw new Error('tensor gone');
+    });
+    // @ts-expect-error widget.created carries a WidgetCreated, not a Widget
+    events.offer(WIDGET_CREATED, () => widget('wrong'));
+    events.offer(WIDGET_DELETED, () => widget('d'));
+    await events.flush();
+
+    expect(names()).toEqual(['a', 'd']);
+    expect(await droppedCount(metrics, WIDGET_DELETED)).toBe(1);
+    expect(await droppedCount(metrics, WIDGET_CREATED)).toBe(1);
+  });
+
+  it('drops and counts an offer after close, without throwing', async () => {
+    const events = publisher();
+    await events.close();
+
+    expect(events.offer(WIDGET_DELETED, () => widget('late'))).toBe(false);
+    expect(await droppedCount(metrics, WIDGET_DELETED)).toBe(1);
+  });
+
   it("does not type-check, and refuses at run time, a message that is not its subject's", () => {
     const events = publisher();
     // @ts-expect-error widget.created carries a WidgetCreated, not a Widget

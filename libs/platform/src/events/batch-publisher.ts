@@ -1,5 +1,5 @@
 import { create, toBinary } from '@bufbuild/protobuf';
-import { timestampNow } from '@bufbuild/protobuf/wkt';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { EventEnvelopeSchema, type EventEnvelope } from '@trellis/proto';
 import { randomUUID } from 'node:crypto';
 import type { Metrics } from '../ops/metrics';
@@ -35,6 +35,14 @@ export interface BatchPublisherOptions<T extends EventTable> {
   logger?: KitLogger;
 }
 
+/** An event taken by `offer`: its message is built, checked and encoded when its batch is sent. */
+interface Offered {
+  subject: string;
+  build: () => unknown;
+  context: EventContext;
+  offeredAt: number;
+}
+
 interface Waiting {
   envelope: EventEnvelope;
   admitted: (buffered: boolean) => void;
@@ -49,7 +57,7 @@ type Nap = 'idle' | 'linger' | 'retry';
  * the bus refusing) with events still buffered. Every lost event is counted in `metrics`. Use the
  * `Outbox` for events that must never be lost.
  *
- * Events go out in publish order, one batch at a time; a batch the bus refuses is sent again
+ * Events go out in the order they were published or offered, one batch at a time; a batch the bus refuses is sent again
  * (the same event ids, so JetStream drops copies it already holds) after a growing wait, while
  * the buffer fills and `publish` waits or drops.
  */
@@ -64,7 +72,7 @@ export class BatchPublisher<T extends EventTable> {
   private readonly retryMaxMs: number;
   private readonly metrics?: Metrics;
   private readonly logger: KitLogger;
-  private readonly buffer: EventEnvelope[] = [];
+  private readonly buffer: Array<EventEnvelope | Offered> = [];
   private readonly waiting: Waiting[] = [];
   private readonly flushes: Array<{ upTo: number; done: () => void }> = [];
   private buffered = 0;
@@ -95,20 +103,9 @@ export class BatchPublisher<T extends EventTable> {
    * @throws if `message` is not the subject's message in the catalog, or after `close`.
    */
   publish<S extends EventSubject<T>>(subject: S, message: EventMessage<T, S>, context: EventContext = {}): Promise<boolean> {
-    const schema = this.events.checked(subject, message);
+    const envelope = this.envelope(subject, message, context, Date.now());
     if (this.closing) throw new Error('the batch publisher is closed');
-    const payload = toBinary(schema, message);
-    const envelope = create(EventEnvelopeSchema, {
-      id: randomUUID(),
-      subject,
-      payloadType: schema.typeName,
-      payload,
-      eventTime: timestampNow(),
-      projectId: context.projectId ?? '',
-      actor: context.actor ?? '',
-      requestId: context.requestId ?? '',
-    });
-    if (this.buffer.length < this.bufferSize && this.waiting.length === 0) {
+    if (this.hasRoom()) {
       this.enqueue(envelope);
       return Promise.resolve(true);
     }
@@ -117,6 +114,24 @@ export class BatchPublisher<T extends EventTable> {
       return Promise.resolve(false);
     }
     return new Promise((admitted) => this.waiting.push({ envelope, admitted }));
+  }
+
+  /**
+   * Takes one event whose message `build` makes later, off the caller's path: when its batch is
+   * sent, where it is also checked and encoded. Never waits and never throws, whatever `whenFull`:
+   * returns false, the event dropped and counted, when the buffer is full or the publisher closed;
+   * else true. For a lossy stream whose messages cost more to build than to drop (prediction logs):
+   * when the bus is behind, dropping costs the caller nothing. A `build` that throws, or makes a
+   * message that is not the subject's, loses that event (logged and counted). `build` must not
+   * rely on data the caller changes after this call; the event time is that of this call.
+   */
+  offer<S extends EventSubject<T>>(subject: S, build: () => EventMessage<T, S>, context: EventContext = {}): boolean {
+    if (this.closing || !this.hasRoom()) {
+      this.countDropped([{ subject }]);
+      return false;
+    }
+    this.enqueue({ subject, build, context, offeredAt: Date.now() });
+    return true;
   }
 
   /** Resolves once every event buffered before this call has been published (or dropped). */
@@ -139,8 +154,27 @@ export class BatchPublisher<T extends EventTable> {
     await this.loop;
   }
 
-  private enqueue(envelope: EventEnvelope): void {
-    this.buffer.push(envelope);
+  private hasRoom(): boolean {
+    return this.buffer.length < this.bufferSize && this.waiting.length === 0;
+  }
+
+  /** The envelope of `message`, checked against the catalog and encoded; throws if it is not the subject's. */
+  private envelope(subject: string, message: unknown, context: EventContext, timeMs: number): EventEnvelope {
+    const schema = this.events.checked(subject as EventSubject<T>, message as EventMessage<T, EventSubject<T>>);
+    return create(EventEnvelopeSchema, {
+      id: randomUUID(),
+      subject,
+      payloadType: schema.typeName,
+      payload: toBinary(schema, message as EventMessage<T, EventSubject<T>>),
+      eventTime: timestampFromMs(timeMs),
+      projectId: context.projectId ?? '',
+      actor: context.actor ?? '',
+      requestId: context.requestId ?? '',
+    });
+  }
+
+  private enqueue(entry: EventEnvelope | Offered): void {
+    this.buffer.push(entry);
     this.buffered += 1;
     const napping = this.nap?.kind;
     if (napping === 'idle' || (napping === 'linger' && this.buffer.length >= this.batchSize)) this.nap?.wake();
@@ -155,7 +189,11 @@ export class BatchPublisher<T extends EventTable> {
         continue;
       }
       if (this.buffer.length < this.batchSize && !this.closing && this.flushes.length === 0) await this.sleep('linger', this.lingerMs);
-      const batch = this.buffer.slice(0, this.batchSize);
+      const batch = this.built(this.batchSize);
+      if (batch.length === 0) {
+        this.settle(0);
+        continue;
+      }
       const { sent, error } = await this.send(batch);
       this.settle(sent);
       if (error === undefined) {
@@ -171,6 +209,35 @@ export class BatchPublisher<T extends EventTable> {
       await this.sleep('retry', retryInMs);
       retryInMs = Math.min(retryInMs * 2, this.retryMaxMs);
     }
+  }
+
+  /**
+   * The first `count` events of the buffer as envelopes, building the offered ones in place (so a
+   * retry sends the same ids); one whose build fails is dropped, counted and settled.
+   */
+  private built(count: number): EventEnvelope[] {
+    const batch: EventEnvelope[] = [];
+    let index = 0;
+    while (batch.length < count && index < this.buffer.length) {
+      const entry = this.buffer[index];
+      if (!('build' in entry)) {
+        batch.push(entry);
+        index += 1;
+        continue;
+      }
+      try {
+        const envelope = this.envelope(entry.subject, entry.build(), entry.context, entry.offeredAt);
+        this.buffer[index] = envelope;
+        batch.push(envelope);
+        index += 1;
+      } catch (error) {
+        this.logger.warn({ err: error, subject: entry.subject }, 'building an offered event failed; dropping it');
+        this.countDropped([entry]);
+        this.buffer.splice(index, 1);
+        this.settled += 1;
+      }
+    }
+    return batch;
   }
 
   /** Hands `batch` to the bus; `sent` counts the leading events it took, so they are not sent again. */
@@ -216,10 +283,10 @@ export class BatchPublisher<T extends EventTable> {
     this.settle(this.buffer.length);
   }
 
-  private countDropped(envelopes: EventEnvelope[]): void {
+  private countDropped(events: ReadonlyArray<{ subject: string }>): void {
     if (!this.metrics) return;
     const bySubject = new Map<string, number>();
-    for (const { subject } of envelopes) bySubject.set(subject, (bySubject.get(subject) ?? 0) + 1);
+    for (const { subject } of events) bySubject.set(subject, (bySubject.get(subject) ?? 0) + 1);
     for (const [subject, count] of bySubject) this.metrics.eventsDropped.inc({ subject }, count);
   }
 

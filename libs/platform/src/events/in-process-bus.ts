@@ -76,11 +76,17 @@ export class InProcessBus implements EventBus {
   async publish(envelope: EventEnvelope): Promise<void> {
     await this.resumed;
     if (this.closed) throw new Error('the in-process event bus is closed');
+    const subscribers = this.pickOnePerDurable(envelope.subject);
+    // Nobody listens (prediction logs in a process without monitoring): nothing to encode or deliver.
+    if (subscribers.length === 0) {
+      this.deliveries.delete(envelope.id);
+      return;
+    }
     const bytes = toBinary(EventEnvelopeSchema, envelope);
     const state = this.deliveries.get(envelope.id) ?? new Map<string, number | 'done'>();
     const failures: unknown[] = [];
     await Promise.all(
-      this.pickOnePerDurable(envelope.subject).map(async (subscriber) => {
+      subscribers.map(async (subscriber) => {
         const before = state.get(subscriber.durable) ?? 0;
         if (before === 'done') return;
         try {
