@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { GrpcCallError } from '@trellis/platform';
 import type { TestPlatform } from '@trellis/platform/testing';
-import { EndpointServiceDesc, GRPCInferenceServiceDesc, PredictionServiceDesc, RevisionState, RunServiceDesc, type Endpoint } from '@trellis/proto';
+import { fromBinary } from '@bufbuild/protobuf';
+import { EndpointServiceDesc, GRPCInferenceServiceDesc, PredictionLoggedEventSchema, PredictionServiceDesc, RevisionState, RunServiceDesc, type Endpoint, type PredictionLoggedEvent } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
 import { startOnnxServing, type OnnxServing } from '../test/onnx-serving';
 import { scaleModel } from './scale-model.fixture';
 
 const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as GrpcCallError | undefined;
 const X = [0.5, -1, 2, 4];
+const floats = (bytes: Uint8Array) => [...new Float32Array(bytes.slice().buffer)];
 
 describe('prediction logs and tracing: from a request id back to the dataset versions the model was trained on (SQLite)', () => {
   let stack: OnnxServing;
@@ -102,5 +104,29 @@ describe('prediction logs and tracing: from a request id back to the dataset ver
     expect(text).toMatch(new RegExp(`trellis_serving_requests_total\\{endpoint="scale",revision="${revision}",outcome="ok"\\} [4-9]`));
     expect(text).toContain(`trellis_serving_request_duration_seconds_bucket{le="+Inf",endpoint="scale",revision="${revision}"}`);
     expect(text).toContain(`trellis_serving_batch_size_runs{endpoint="scale",revision="${revision}",le="+Inf"}`);
+  });
+
+  it('publishes each request of a burst once, with its tensors, and keeps every one traceable', async () => {
+    const logged: PredictionLoggedEvent[] = [];
+    const subscription = await platform.runtime.bus.subscribe({
+      durable: 'spec-prediction-logs',
+      subject: 'trellis.serving.v1.prediction.logged',
+      handler: async (envelope) => void logged.push(fromBinary(PredictionLoggedEventSchema, envelope.payload)),
+    });
+    try {
+      await predictions.setPredictionLogging({ endpointId: endpoint.id, sampleShare: 1 });
+      const ids = Array.from({ length: 100 }, (_, index) => `burst-${index}`);
+      await Promise.all(ids.map((id) => inference.modelInfer({ id, modelName: 'scale', inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, 4n], contents: { fp32Contents: X } }] })));
+
+      const burst = () => logged.filter((event) => event.prediction!.requestId.startsWith('burst-'));
+      await eventually(() => expect(burst().map((event) => event.prediction!.requestId).sort()).toEqual([...ids].sort()));
+      const [first] = burst();
+      expect(first.inputs[0]).toMatchObject({ name: 'x', datatype: 'FP32', shape: [1n, 4n], truncated: false });
+      expect(floats(first.inputs[0].rawContents)).toEqual(X);
+      expect(floats(first.outputs[0].rawContents)).toEqual(X.map((value) => value * 2));
+      for (const requestId of ids) await eventually(async () => expect((await predictions.tracePrediction({ requestId })).prediction?.requestId).toBe(requestId));
+    } finally {
+      await subscription.stop();
+    }
   });
 });

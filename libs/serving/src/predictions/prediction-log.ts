@@ -1,25 +1,21 @@
 import { createHash } from 'node:crypto';
-import { create } from '@bufbuild/protobuf';
-import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { BatchPublisher, EVENT_BUS, type EventBus, LOGGER, type Logger, Metrics, SERVICE_CONFIG } from '@trellis/platform';
-import type { Tensor } from '@trellis/plugin-sdk';
 import { Counter } from 'prom-client';
-import { LoggedTensorSchema, PredictionLoggedEventSchema, type LoggedTensor } from '@trellis/proto';
 import type { InferenceObserver, ObservedInference } from '../inference/inference-targets';
-import { tensorToRaw } from '../inference/tensor.codec';
 import { RevisionMetrics } from '../metrics/revision-metrics';
 import type { ServingConfig } from '../serving.config';
 import { servingEvents } from '../serving.events';
+import { predictionEvent } from './prediction-event';
 import { PredictionRepository } from './prediction.repository';
 import { TraceWriter } from './trace-writer';
 
 /** The subject of prediction logs. */
 export const PREDICTION_LOGGED = 'trellis.serving.v1.prediction.logged';
-/** Logged predictions stored in one INSERT. */
-const TRACE_BATCH_ROWS = 256;
-/** How long a logged prediction waits for others before it is stored for tracing. */
-const TRACE_LINGER_MS = 100;
+/** Logged predictions stored in one INSERT (7 parameters each, within SQLite's 32,766). */
+const TRACE_BATCH_ROWS = 1024;
+/** How long a logged prediction waits for others before it is stored for tracing: each commit syncs the disk. */
+const TRACE_LINGER_MS = 250;
 const HOUR_MS = 3_600_000;
 
 /**
@@ -105,15 +101,11 @@ export class PredictionLog implements InferenceObserver, OnApplicationBootstrap,
       answeredAt: Date.now(),
       latencyUs: Math.round(latencyMs * 1000),
     };
+    const inputs = call.inputs;
     const cap = this.config.predictionLogMaxTensorBytes;
-    const event = create(PredictionLoggedEventSchema, {
-      prediction: { ...row, answeredAt: timestampFromMs(row.answeredAt), latencyUs: BigInt(row.latencyUs) },
-      inputs: call.inputs.map((tensor) => logged(tensor, cap)),
-      outputs: outputs.map((tensor) => logged(tensor, cap)),
-    });
-    void this.publisher.publish(PREDICTION_LOGGED, event, { projectId: endpoint.projectId, requestId }).then((taken) => {
-      if (taken) this.traces.add(row);
-    });
+    // The event is built and encoded when its batch is sent, off this request's path.
+    const taken = this.publisher.offer(PREDICTION_LOGGED, () => predictionEvent(row, inputs, outputs, cap), { projectId: endpoint.projectId, requestId });
+    if (taken) this.traces.add(row);
   }
 
   /** Resolves once every log taken so far is published (or dropped) and stored for tracing. */
@@ -142,11 +134,4 @@ export class PredictionLog implements InferenceObserver, OnApplicationBootstrap,
 function tracesDropped(kit: Metrics): Counter {
   const name = 'trellis_serving_prediction_traces_dropped_total';
   return (kit.registry.getSingleMetric(name) as Counter | undefined) ?? new Counter({ name, help: 'Logged predictions published but not stored for TracePrediction: the database was behind or failed.', registers: [kit.registry] });
-}
-
-/** A tensor as a log carries it: raw bytes up to `cap`, only its header beyond. */
-function logged(tensor: Tensor, cap: number): LoggedTensor {
-  const raw = tensorToRaw(tensor);
-  const truncated = raw.byteLength > cap;
-  return create(LoggedTensorSchema, { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape.map(BigInt), rawContents: truncated ? new Uint8Array() : raw, truncated });
 }

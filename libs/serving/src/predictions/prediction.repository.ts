@@ -1,16 +1,27 @@
 import { Injectable } from '@nestjs/common';
+import { Dialect, tableOf } from '@trellis/platform';
 import { DataSource, LessThan } from 'typeorm';
 import { PredictionEntity, PredictionLoggingEntity } from './prediction.entity';
+
+/** The columns `insert` fills, in the order it binds them. */
+const INSERTED_COLUMNS = 'request_id, project_id, endpoint_id, endpoint_name, revision_id, answered_at, latency_us';
 
 /** Reads and writes logged predictions and logging shares; the only part of the feature that knows the database. */
 @Injectable()
 export class PredictionRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Stores a batch of logged predictions in one statement; their generated `seq` is not read back. */
+  /**
+   * Stores a batch of logged predictions in one statement, written out: TypeORM's insert builder
+   * spent more on building the statement (per parameter, for every parameter) than SQLite on running it.
+   */
   async insert(rows: readonly Omit<PredictionEntity, 'seq'>[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.dataSource.transaction((tx) => tx.createQueryBuilder().insert().into(PredictionEntity).values(rows as PredictionEntity[]).updateEntity(false).execute());
+    await this.dataSource.transaction((tx) => {
+      const params = Dialect.of(tx).parameters();
+      const values = rows.map((row) => `(${[row.requestId, row.projectId, row.endpointId, row.endpointName, row.revisionId, row.answeredAt, row.latencyUs].map((value) => params.bind(value)).join(', ')})`);
+      return tx.query(`INSERT INTO ${tableOf(tx, PredictionEntity)} (${INSERTED_COLUMNS}) VALUES ${values.join(', ')}`, params.values);
+    });
   }
 
   /** The kept predictions of that request id, latest first (a caller may reuse an id). */
