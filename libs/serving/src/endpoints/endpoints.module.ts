@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ArtifactFetcher } from '../revisions/artifact-fetcher';
+import { EndpointDirectory } from '../revisions/endpoint-directory';
 import { EndpointRouter } from '../revisions/endpoint-router';
 import { RevisionLoader } from '../revisions/revision-loader';
 import { RuntimeWorkers } from '../revisions/runtime-workers';
@@ -12,11 +13,11 @@ import { Runtimes } from './runtimes';
 /**
  * Endpoints and their revisions: the EndpointService handlers, the rules and the repository
  * behind them, the loading of revisions into their runtimes' workers, and the router that
- * inference resolves models through.
+ * inference resolves models through, with the directory of endpoints by name it reads them from.
  */
 @Module({
   controllers: [EndpointGrpc],
-  providers: [EndpointService, EndpointRepository, ModelVersions, Runtimes, ArtifactFetcher, RuntimeWorkers, RevisionLoader, EndpointRouter],
+  providers: [EndpointService, EndpointRepository, ModelVersions, Runtimes, ArtifactFetcher, RuntimeWorkers, RevisionLoader, EndpointDirectory, EndpointRouter],
   exports: [EndpointService, EndpointRouter],
 })
 export class EndpointsModule {}

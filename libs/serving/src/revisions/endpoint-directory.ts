@@ -1,7 +1,10 @@
-import type { DataSource, EntitySubscriberInterface, QueryRunner } from 'typeorm';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { EVENT_BUS, watchEvent, type EventBus, type EventSubscription } from '@trellis/platform';
+import { DataSource, type EntitySubscriberInterface, type QueryRunner } from 'typeorm';
 import { EndpointEntity, RevisionEntity } from '../endpoints/endpoint.entity';
-import type { EndpointRepository } from '../endpoints/endpoint.repository';
+import { EndpointRepository } from '../endpoints/endpoint.repository';
 import { revisionsOf } from '../endpoints/traffic';
+import { servingEvents } from '../serving.events';
 
 /** Every project's endpoint of one name, with the revisions their splits name, by id. */
 export interface NamedEndpoints {
@@ -9,23 +12,45 @@ export interface NamedEndpoints {
   readonly revisions: ReadonlyMap<string, RevisionEntity>;
 }
 
+/** The events that change what a name resolves to: an endpoint of that name created or deleted, or its split changed. */
+const ENDPOINT_CHANGES = ['trellis.serving.v1.endpoint.created', 'trellis.serving.v1.endpoint.deleted', 'trellis.serving.v1.endpoint.traffic_changed'] as const;
+
 /**
  * Endpoints and their splits' revisions held in memory by name, so that inference reads the
  * database once per name rather than twice per request. A write to an endpoint or a revision on
  * this replica, wherever it is made, forgets them all when its transaction commits (before the call
- * that made it answers), so the next request reads them again; `forget` is also called by every
- * reconcile pass, the bound on how long a change made through another replica goes unseen here.
+ * that made it answers), so the next request reads them again. With an event bus, every replica
+ * watches the endpoint events (each replica gets each one) and forgets the endpoint's name as soon
+ * as a change made through another replica is published. `forget` is also called by every
+ * reconcile pass: the bound for what no event tells (a revision another replica moved to READY or FAILED).
  */
-export class EndpointDirectory {
+@Injectable()
+export class EndpointDirectory implements OnModuleInit, OnModuleDestroy {
   private readonly byName = new Map<string, Promise<NamedEndpoints>>();
   /** Transactions that wrote an endpoint or a revision and have not ended yet. */
   private readonly writing = new WeakSet<QueryRunner>();
+  private watches: EventSubscription[] = [];
 
   constructor(
     private readonly repository: EndpointRepository,
     dataSource: DataSource,
+    @Inject(EVENT_BUS) private readonly bus?: EventBus,
   ) {
     dataSource.subscribers.push(this.subscriber());
+  }
+
+  async onModuleInit(): Promise<void> {
+    const bus = this.bus;
+    if (!bus) return;
+    // From now on: what was published before is in the database, which this replica has not read yet.
+    const since = new Date();
+    for (const subject of ENDPOINT_CHANGES) {
+      this.watches.push(await watchEvent(bus, servingEvents, { subject, since, handler: ({ endpoint }) => this.forget(endpoint?.name) }));
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all(this.watches.splice(0).map((watch) => watch.stop()));
   }
 
   /** The endpoints of that name and their splits' revisions, read once until a change forgets them. */
@@ -40,8 +65,10 @@ export class EndpointDirectory {
     return entry;
   }
 
-  forget(): void {
-    this.byName.clear();
+  /** Forgets the endpoints of that name, or of every name. */
+  forget(name?: string): void {
+    if (name === undefined) this.byName.clear();
+    else this.byName.delete(name);
   }
 
   private async read(name: string): Promise<NamedEndpoints> {
