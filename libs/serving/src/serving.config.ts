@@ -35,13 +35,13 @@ export const servingConfig = z.object({
     .int()
     .min(100)
     .default(10_000)
-    .describe("how often each replica loads the revisions it does not hold yet (deployed through another replica) and unloads those of deleted endpoints"),
+    .describe("how often each replica loads the revisions it does not hold yet (deployed through another replica), unloads those of deleted endpoints, and rereads the endpoints it holds (a revision another replica loaded or failed to load)"),
   rolloutIntervalMs: z.coerce
     .number()
     .int()
     .min(10)
     .default(1000)
-    .describe('how often the rollout worker judges the canaries of progressive rollouts against their guards (an alias move wakes it at once); docs/serving.md#progressive-rollout'),
+    .describe("how often the rollout worker judges the canaries of progressive rollouts against their guards (an alias move wakes it at once), and how often every replica reports its counts of the canaries' requests for it to judge; docs/serving.md#progressive-rollout"),
   predictionLogShare: z.coerce
     .number()
     .min(0)

@@ -4,9 +4,10 @@ import { EndpointEntity, RevisionEntity } from './endpoints/endpoint.entity';
 import { CreateServingTables1796456739312 } from './migrations/1796456739312-create-serving-tables';
 import { CreatePredictionTables1796500000000 } from './migrations/1796500000000-create-prediction-tables';
 import { CreateRolloutTables1796490000000 } from './migrations/1796490000000-create-rollout-tables';
+import { CreateCanaryReports1796510000000 } from './migrations/1796510000000-create-canary-reports';
 import { PredictionEntity, PredictionLoggingEntity } from './predictions/prediction.entity';
 import { ALIAS_SET, AliasSetHandler } from './rollouts/alias-set.handler';
-import { RolloutEntity, RolloutPolicyEntity } from './rollouts/rollout.entity';
+import { CanaryReportEntity, RolloutEntity, RolloutPolicyEntity } from './rollouts/rollout.entity';
 import { RolloutWorker } from './rollouts/rollout.worker';
 import { servingConfig } from './serving.config';
 import { ServingModule } from './serving.module';
@@ -33,6 +34,6 @@ export const servingService = defineService({
       defaults: { onnx: { plugin: 'runtime-onnx', config: async () => ({}) } },
     },
   },
-  entities: [EndpointEntity, RevisionEntity, RolloutPolicyEntity, RolloutEntity, PredictionEntity, PredictionLoggingEntity],
-  migrations: [CreateServingTables1796456739312, CreateRolloutTables1796490000000, CreatePredictionTables1796500000000],
+  entities: [EndpointEntity, RevisionEntity, RolloutPolicyEntity, RolloutEntity, CanaryReportEntity, PredictionEntity, PredictionLoggingEntity],
+  migrations: [CreateServingTables1796456739312, CreateRolloutTables1796490000000, CreatePredictionTables1796500000000, CreateCanaryReports1796510000000],
 });

@@ -76,6 +76,9 @@ export interface NewRevision extends RevisionSpec {
   shadow: boolean;
 }
 
+/** Work a caller adds to a change's transaction, given what the change made: both commit, or neither. */
+export type InSameTransaction<T> = (tx: EntityManager, changed: T) => Promise<void>;
+
 /** Which of a project's endpoints to list, and which page. */
 export interface EndpointListQuery {
   projectId: string;
@@ -211,8 +214,8 @@ export class EndpointService {
     await this.loader.unload(deleted.revisions.map((revision) => revision.id));
   }
 
-  /** Deploys a version as the endpoint's next revision, with its share of the traffic or as the shadow. */
-  async deploy(caller: Caller, endpointId: string, input: NewRevision): Promise<{ revision: RevisionEntity; view: EndpointView }> {
+  /** Deploys a version as the endpoint's next revision, with its share of the traffic or as the shadow; `also` runs in its transaction. */
+  async deploy(caller: Caller, endpointId: string, input: NewRevision, also?: InSameTransaction<{ revision: RevisionEntity; view: EndpointView }>): Promise<{ revision: RevisionEntity; view: EndpointView }> {
     checkRequired(endpointId, 'endpoint_id');
     const percent = input.trafficPercent ?? (input.shadow ? 0 : 100);
     if (input.shadow && input.trafficPercent !== undefined) throw new InvalidArgumentError('cannot be set with shadow: a shadow answers no traffic', 'traffic_percent');
@@ -233,22 +236,26 @@ export class EndpointService {
       await this.outbox.publish(tx, servingEvents, revisionCreated(caller, endpoint, revision));
       if (changed) await this.outbox.publish(tx, servingEvents, trafficChanged(caller, view, TrafficChangeCause.DEPLOY));
       await this.audit.recordIn(tx, caller, { id: revision.id, projectId: endpoint.projectId, kind: 'Revision' });
+      await also?.(tx, { revision, view });
       return { revision, view };
     });
     this.loader.start(deployed.view.endpoint, deployed.revision);
     return deployed;
   }
 
-  /** Replaces the endpoint's split and shadow; the split it had becomes the one a rollback restores. */
-  async setTraffic(caller: Caller, endpointId: string, split: StoredSplit): Promise<EndpointView> {
+  /** Replaces the endpoint's split and shadow; the split it had becomes the one a rollback restores. `also` runs in its transaction. */
+  async setTraffic(caller: Caller, endpointId: string, split: StoredSplit, also?: InSameTransaction<EndpointView>): Promise<EndpointView> {
     checkRequired(endpointId, 'endpoint_id');
     checkSplit(split);
     return this.repository.transaction(async (tx) => {
       const endpoint = visible(caller, await this.repository.lockById(tx, endpointId), endpointId, 'update');
       const named = await this.repository.revisions(revisionsOf(split), tx);
       checkRevisions(endpoint, split, named);
-      if (sameSplit(split, endpoint.traffic)) return { endpoint, revisions: await this.repository.revisions(namedRevisions(endpoint), tx) };
-      return this.changeTraffic(tx, caller, endpoint, split, TrafficChangeCause.SET);
+      const view = sameSplit(split, endpoint.traffic)
+        ? { endpoint, revisions: await this.repository.revisions(namedRevisions(endpoint), tx) }
+        : await this.changeTraffic(tx, caller, endpoint, split, TrafficChangeCause.SET);
+      await also?.(tx, view);
+      return view;
     });
   }
 

@@ -1,4 +1,4 @@
-import { judge } from './rollout-guards';
+import { combined, judge } from './rollout-guards';
 
 const guards = { maxErrorPercent: 5, maxP99LatencyMs: 100, minRequests: 20 };
 
@@ -24,5 +24,21 @@ describe('judging a canary', () => {
     const none = { maxErrorPercent: 0, maxP99LatencyMs: 0, minRequests: 0 };
     expect(judge(none, { requests: 0, errors: 0, p99Ms: undefined }, true).action).toBe('wait');
     expect(judge(none, { requests: 3, errors: 3, p99Ms: 9000 }, true).action).toBe('promote');
+  });
+});
+
+describe("adding up the replicas' windows of a canary", () => {
+  it('adds requests and errors, and keeps the highest p99 of the replicas that answered any', () => {
+    const windows = [
+      { requests: 10, errors: 1, p99Ms: 12 },
+      { requests: 0, errors: 0, p99Ms: undefined },
+      { requests: 30, errors: 0, p99Ms: 4 },
+    ];
+    expect(combined(windows)).toEqual({ requests: 40, errors: 1, p99Ms: 12 });
+  });
+
+  it('has no p99 when no replica answered a request', () => {
+    expect(combined([{ requests: 0, errors: 0, p99Ms: undefined }])).toEqual({ requests: 0, errors: 0, p99Ms: undefined });
+    expect(combined([])).toEqual({ requests: 0, errors: 0, p99Ms: undefined });
   });
 });

@@ -13,6 +13,19 @@ export interface CanaryWindow {
   p99Ms: number | undefined;
 }
 
+/**
+ * What the canary did on all replicas, from each replica's window: requests and errors add up; the
+ * p99 is the highest of the replicas' p99s, which no more than 1% of all the requests exceed.
+ */
+export function combined(windows: readonly CanaryWindow[]): CanaryWindow {
+  const answered = windows.filter((window) => window.requests > 0);
+  return {
+    requests: answered.reduce((sum, window) => sum + window.requests, 0),
+    errors: answered.reduce((sum, window) => sum + window.errors, 0),
+    p99Ms: answered.length === 0 ? undefined : Math.max(...answered.map((window) => window.p99Ms ?? 0)),
+  };
+}
+
 /** What to do with a canary now, and why. */
 export type Verdict = { action: 'wait'; reason: string } | { action: 'promote'; reason: string } | { action: 'roll_back'; reason: string };
 

@@ -116,3 +116,30 @@ export class RolloutEntity {
   @Column('integer')
   errors!: number;
 }
+
+/**
+ * What one replica's requests to a baking canary came to, since the canary started: each replica
+ * writes its own row (as `CanaryReports` reports it) and the deciding worker adds them up.
+ */
+@Entity('rollout_canary_reports')
+export class CanaryReportEntity {
+  @PrimaryColumn('varchar', { name: 'rollout_id', length: 36 })
+  rolloutId!: string;
+
+  /** The replica that answered them: a new id each time a replica starts. */
+  @PrimaryColumn('varchar', { name: 'replica_id', length: 36 })
+  replicaId!: string;
+
+  @Column('integer')
+  requests!: number;
+
+  @Column('integer')
+  errors!: number;
+
+  /** The 99th percentile of the replica's latencies of those requests; 0 when it had none. */
+  @Column('double precision', { name: 'p99_ms' })
+  p99Ms!: number;
+
+  @Column('bigint', { name: 'reported_at', transformer: epochMillis })
+  reportedAt!: number;
+}

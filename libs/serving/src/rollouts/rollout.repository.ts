@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Dialect } from '@trellis/platform';
 import { DataSource, In, type EntityManager } from 'typeorm';
-import { LIVE_STAGES, RolloutEntity, RolloutPolicyEntity } from './rollout.entity';
+import { CanaryReportEntity, LIVE_STAGES, RolloutEntity, RolloutPolicyEntity, type RolloutStageName } from './rollout.entity';
 
 /** Most rollouts ListRollouts returns. */
 export const ROLLOUTS_LISTED = 100;
@@ -61,7 +61,24 @@ export class RolloutRepository {
     await tx.insert(RolloutEntity, rollout);
   }
 
-  async update(tx: EntityManager, id: string, changes: Partial<Omit<RolloutEntity, 'id'>>): Promise<void> {
-    await tx.update(RolloutEntity, { id }, changes);
+  /** Writes `changes` if the rollout is still at `stage`; says whether it was (a decision made meanwhile elsewhere leaves it as it is). */
+  async updateAt(tx: EntityManager, id: string, stage: RolloutStageName, changes: Partial<Omit<RolloutEntity, 'id'>>): Promise<boolean> {
+    const result = await tx.update(RolloutEntity, { id, stage }, changes);
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** The rollouts whose canaries are baking. */
+  canaries(): Promise<RolloutEntity[]> {
+    return this.transaction((tx) => tx.find(RolloutEntity, { where: { stage: 'CANARY' } }));
+  }
+
+  /** Replaces this replica's report of the rollout's canary. */
+  async saveReport(report: CanaryReportEntity): Promise<void> {
+    await this.transaction((tx) => tx.upsert(CanaryReportEntity, report, ['rolloutId', 'replicaId']));
+  }
+
+  /** Every replica's latest report of the rollout's canary. */
+  reports(rolloutId: string): Promise<CanaryReportEntity[]> {
+    return this.transaction((tx) => tx.find(CanaryReportEntity, { where: { rolloutId } }));
   }
 }

@@ -23,8 +23,8 @@ import type { EndpointView } from '../endpoints/endpoint.mapping';
 import { EndpointService, ENDPOINT_KIND } from '../endpoints/endpoint.service';
 import { parseModelRef } from '../endpoints/model-ref';
 import type { StoredSplit } from '../endpoints/traffic';
-import { RevisionMetrics } from '../metrics/revision-metrics';
 import { servingEvents } from '../serving.events';
+import { CanaryReports } from './canary-reports';
 import { judge } from './rollout-guards';
 import { rolloutCaller } from './rollout-caller';
 import { RolloutEntity, RolloutPolicyEntity, type RolloutStageName } from './rollout.entity';
@@ -72,7 +72,7 @@ export class RolloutService {
   constructor(
     private readonly repository: RolloutRepository,
     private readonly endpoints: EndpointService,
-    private readonly metrics: RevisionMetrics,
+    private readonly reports: CanaryReports,
     private readonly identity: ServiceIdentity,
     private readonly audit: AuditRecorder,
     private readonly outbox: Outbox,
@@ -172,29 +172,30 @@ export class RolloutService {
     if (serving && view.endpoint.traffic.targets.length === 1 && serving.modelName === rollout.modelName && serving.modelVersion === rollout.modelVersion) {
       return void (await this.end(rollout, 'ABORTED', `version ${rollout.modelVersion} already answers all requests`));
     }
-    let deployed: Awaited<ReturnType<EndpointService['deploy']>>;
+    const spec = {
+      model: `models:/${rollout.modelName}/${rollout.modelVersion}`,
+      runtime: serving?.runtime ?? '',
+      replicas: serving?.replicas ?? 1,
+      resources: serving?.resources ?? { cpuMillicores: 0, memoryBytes: 0, gpus: 0, gpuType: '' },
+      trafficPercent: policy.canaryPercent,
+      shadow: false,
+    };
     try {
-      deployed = await this.endpoints.deploy(caller, rollout.endpointId, {
-        model: `models:/${rollout.modelName}/${rollout.modelVersion}`,
-        runtime: serving?.runtime ?? '',
-        replicas: serving?.replicas ?? 1,
-        resources: serving?.resources ?? { cpuMillicores: 0, memoryBytes: 0, gpus: 0, gpuType: '' },
-        trafficPercent: policy.canaryPercent,
-        shadow: false,
-      });
+      // The canary's share and the rollout's new stage commit together: no canary without its rollout, nor the reverse.
+      await this.endpoints.deploy(caller, rollout.endpointId, spec, (tx, deployed) =>
+        this.record(tx, rollout, {
+          stage: 'CANARY',
+          candidateRevisionId: deployed.revision.id,
+          previousTraffic: deployed.view.endpoint.previousTraffic ?? view.endpoint.traffic,
+          startedAt: now,
+          reason: `revision ${deployed.revision.number} (version ${rollout.modelVersion}) is the canary with ${policy.canaryPercent}% of the requests for ${policy.bakeTimeMs} ms`,
+        }, 'trellis.serving.v1.rollout.started', caller),
+      );
     } catch (error) {
       // The registry or a database that does not answer now may later; a version that cannot be deployed never will.
-      if (error instanceof UnavailableError || !(error instanceof DomainError)) throw error;
+      if (error instanceof UnavailableError || !(error instanceof DomainError) || error.reason === 'NO_ROLLOUT_IN_PROGRESS') throw error;
       return void (await this.end(rollout, 'FAILED', `could not deploy version ${rollout.modelVersion}: ${error.message}`));
     }
-    const changes = {
-      stage: 'CANARY' as const,
-      candidateRevisionId: deployed.revision.id,
-      previousTraffic: deployed.view.endpoint.previousTraffic ?? view.endpoint.traffic,
-      startedAt: now,
-      reason: `revision ${deployed.revision.number} (version ${rollout.modelVersion}) is the canary with ${policy.canaryPercent}% of the requests for ${policy.bakeTimeMs} ms`,
-    };
-    await this.decide(rollout, changes, 'trellis.serving.v1.rollout.started', caller);
   }
 
   /** Judges a canary by its guards: rolled back at once when it crosses one, promoted once baked within them. */
@@ -208,60 +209,71 @@ export class RolloutService {
     }
     const candidate = view.revisions.find((revision) => revision.id === rollout.candidateRevisionId);
     if (candidate?.state === 'FAILED') return void (await this.end(rollout, 'ROLLED_BACK', `the canary failed to load: ${excerpt(candidate.stateMessage, 1000)}`, caller));
-    const window = this.metrics.window(rollout.candidateRevisionId, rollout.startedAt);
+    const window = await this.reports.window(rollout);
     const verdict = judge(policy, window, now - rollout.startedAt >= policy.bakeTimeMs);
     const seen = { requests: window.requests, errors: window.errors };
     if (verdict.action === 'roll_back') return void (await this.end(rollout, 'ROLLED_BACK', verdict.reason, caller, true, seen));
     if (verdict.action === 'promote') {
-      await this.endpoints.setTraffic(caller, rollout.endpointId, { targets: [{ revisionId: rollout.candidateRevisionId, percent: 100 }], shadowRevisionId: view.endpoint.traffic.shadowRevisionId });
-      return void (await this.decide(rollout, { stage: 'PROMOTED', decidedAt: Date.now(), reason: verdict.reason, ...seen }, 'trellis.serving.v1.rollout.promoted', caller));
+      const all = { targets: [{ revisionId: rollout.candidateRevisionId, percent: 100 }], shadowRevisionId: view.endpoint.traffic.shadowRevisionId };
+      const promoted = { stage: 'PROMOTED' as const, decidedAt: Date.now(), reason: verdict.reason, ...seen };
+      return void (await this.endpoints.setTraffic(caller, rollout.endpointId, all, (tx) => this.record(tx, rollout, promoted, 'trellis.serving.v1.rollout.promoted', caller)));
     }
     if (seen.requests !== rollout.requests || verdict.reason !== rollout.reason) {
-      await this.repository.transaction((tx) => this.repository.update(tx, rollout.id, { ...seen, reason: verdict.reason }));
+      await this.repository.transaction((tx) => this.repository.updateAt(tx, rollout.id, rollout.stage, { ...seen, reason: verdict.reason }));
     }
   }
 
   /**
    * Ends a rollout with `stage` and `reason`: a canary's traffic goes back to the split it
-   * replaced (unless `restore` is false: the traffic is no longer the rollout's to change).
+   * replaced (unless `restore` is false: the traffic is no longer the rollout's to change), in the
+   * transaction that records the decision.
    */
   private async end(rollout: RolloutEntity, stage: RolloutStageName, reason: string, caller?: Caller, restore = true, seen?: { requests: number; errors: number }): Promise<RolloutEntity> {
     const acting = caller ?? (await this.callerFor(rollout, 'EndRollout'));
-    if (restore && rollout.stage === 'CANARY' && rollout.previousTraffic) await this.restore(acting, rollout, rollout.previousTraffic);
     const subject = stage === 'ROLLED_BACK' ? 'trellis.serving.v1.rollout.rolled_back' : undefined;
-    return this.decide(rollout, { stage, decidedAt: Date.now(), reason, ...seen }, subject, acting);
+    const decision = { stage, decidedAt: Date.now(), reason, ...seen };
+    const record = (tx: EntityManager) => this.record(tx, rollout, decision, subject, acting);
+    const restored = restore && rollout.stage === 'CANARY' && rollout.previousTraffic && (await this.restore(acting, rollout, rollout.previousTraffic, record));
+    if (!restored) await this.repository.transaction(record);
+    return { ...rollout, ...decision };
   }
 
-  /** Puts the split before the canary back. One that can no longer be set (a revision of it failed since) is logged and tried again at each pass: the canary keeps its share until someone sets the traffic. */
-  private async restore(caller: Caller, rollout: RolloutEntity, previous: StoredSplit): Promise<void> {
+  /**
+   * Puts the split before the canary back, with `record` in its transaction; false when the endpoint
+   * is gone (no traffic left to give back). One that can no longer be set (a revision of it failed
+   * since) is logged and tried again at each pass: the canary keeps its share until someone sets the traffic.
+   */
+  private async restore(caller: Caller, rollout: RolloutEntity, previous: StoredSplit, record: (tx: EntityManager) => Promise<void>): Promise<boolean> {
     try {
-      await this.endpoints.setTraffic(caller, rollout.endpointId, previous);
+      await this.endpoints.setTraffic(caller, rollout.endpointId, previous, record);
+      return true;
     } catch (error) {
-      // A deleted endpoint has no traffic left to give back.
-      if (error instanceof NotFoundError && error.reason === 'ENDPOINT_NOT_FOUND') return;
-      if (!(error instanceof DomainError) || error instanceof UnavailableError) throw error;
+      if (error instanceof NotFoundError && error.reason === 'ENDPOINT_NOT_FOUND') return false;
+      if (!(error instanceof DomainError) || error instanceof UnavailableError || error.reason === 'NO_ROLLOUT_IN_PROGRESS') throw error;
       this.logger.warn({ rollout: rollout.id, error: error.message }, 'the split before the canary cannot be restored; the canary is left as it is');
       throw new FailedPreconditionError(`the split before the canary cannot be restored: ${error.message}`);
     }
   }
 
-  /** Writes the rollout's new state with its event and audit record in one transaction. */
-  private async decide(rollout: RolloutEntity, changes: Partial<RolloutEntity>, subject: RolloutSubject | undefined, caller: Caller): Promise<RolloutEntity> {
-    const next = { ...rollout, ...changes };
-    await this.repository.transaction(async (tx) => {
-      await this.repository.update(tx, rollout.id, changes);
-      if (subject) {
-        await this.outbox.publish(tx, servingEvents, {
-          subject,
-          message: create(RolloutEventSchema, { rollout: rolloutToProto(next), projectId: rollout.projectId, endpointName: rollout.endpointName }),
-          projectId: rollout.projectId,
-          actor: caller.authenticated.id,
-          requestId: caller.requestId,
-        });
-      }
-      await this.audit.recordIn(tx, caller, { id: rollout.id, projectId: rollout.projectId, kind: 'Rollout', action: 'update' });
-    });
-    return next;
+  /**
+   * Writes the rollout's new state with its event and audit record in `tx`: FAILED_PRECONDITION
+   * (NO_ROLLOUT_IN_PROGRESS) when it left the stage it was read at meanwhile (decided through
+   * another call), which rolls back the traffic change made in the same transaction.
+   */
+  private async record(tx: EntityManager, rollout: RolloutEntity, changes: Partial<RolloutEntity>, subject: RolloutSubject | undefined, caller: Caller): Promise<void> {
+    if (!(await this.repository.updateAt(tx, rollout.id, rollout.stage, changes))) {
+      throw new FailedPreconditionError(`rollout ${rollout.id} of endpoint ${rollout.endpointName} is no longer ${rollout.stage}: it was decided meanwhile`, { reason: 'NO_ROLLOUT_IN_PROGRESS' });
+    }
+    if (subject) {
+      await this.outbox.publish(tx, servingEvents, {
+        subject,
+        message: create(RolloutEventSchema, { rollout: rolloutToProto({ ...rollout, ...changes }), projectId: rollout.projectId, endpointName: rollout.endpointName }),
+        projectId: rollout.projectId,
+        actor: caller.authenticated.id,
+        requestId: caller.requestId,
+      });
+    }
+    await this.audit.recordIn(tx, caller, { id: rollout.id, projectId: rollout.projectId, kind: 'Rollout', action: 'update' });
   }
 
   /** The policy, the acting caller and the endpoint for one step of a rollout; undefined once it is aborted because either is gone. */

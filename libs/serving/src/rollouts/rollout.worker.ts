@@ -7,7 +7,7 @@ import { RolloutSignal } from './rollout.signal';
 /**
  * The rollout loop (one replica decides): on each alias move recorded and every
  * `services.serving.rolloutIntervalMs`, it deploys the canaries of new moves and judges those
- * baking, against this replica's own counts of their requests.
+ * baking, on every replica's requests (`CanaryReports`).
  */
 @Injectable()
 export class RolloutWorker implements Worker {

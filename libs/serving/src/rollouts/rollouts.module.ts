@@ -2,17 +2,18 @@ import { Module } from '@nestjs/common';
 import { EndpointsModule } from '../endpoints/endpoints.module';
 import { ServingMetricsModule } from '../metrics/serving-metrics.module';
 import { AliasSetHandler } from './alias-set.handler';
+import { CanaryReports } from './canary-reports';
 import { RolloutGrpc } from './rollout.grpc';
 import { RolloutRepository } from './rollout.repository';
 import { RolloutService } from './rollout.service';
 import { RolloutSignal } from './rollout.signal';
 import { RolloutWorker } from './rollout.worker';
 
-/** Progressive rollout: RolloutService's handlers, the alias-move subscriber and the worker that deploys, judges and decides canaries. */
+/** Progressive rollout: RolloutService's handlers, the alias-move subscriber, every replica's reports of canaries' requests, and the worker that deploys, judges and decides canaries. */
 @Module({
   imports: [EndpointsModule, ServingMetricsModule],
   controllers: [RolloutGrpc],
-  providers: [RolloutService, RolloutRepository, RolloutSignal, RolloutWorker, AliasSetHandler],
+  providers: [CanaryReports, RolloutService, RolloutRepository, RolloutSignal, RolloutWorker, AliasSetHandler],
   exports: [RolloutWorker, AliasSetHandler],
 })
 export class RolloutsModule {}
