@@ -3,14 +3,14 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG, SERVICE_CONFIG, ServiceClients, ServiceIdentity, type TrellisConfig } from '@trellis/platform';
+import { CONFIG, type GrpcCallError, SERVICE_CONFIG, ServiceClients, ServiceIdentity, type TrellisConfig } from '@trellis/platform';
 import { RegistryServiceDesc } from '@trellis/proto';
 import type { RevisionEntity } from '../endpoints/endpoint.entity';
 import type { ServingConfig } from '../serving.config';
 
 /** What a revision's files are fetched for: the version, its project, and who deployed it. */
 export interface ArtifactSource {
-  revision: Pick<RevisionEntity, 'id' | 'modelName' | 'modelVersion' | 'creatorId' | 'modelFormat'>;
+  revision: Pick<RevisionEntity, 'id' | 'modelName' | 'modelVersion' | 'creatorId' | 'modelFormat' | 'artifactUri'>;
   projectId: string;
 }
 
@@ -24,7 +24,8 @@ const CALL_TIMEOUT_MS = 5 * 60_000;
  * DownloadVersionFile) as serving's own service account, on behalf of the user who deployed the
  * revision: every replica fetches at start and long after the deploy call, when that user's
  * token is gone. The deployer's right to read the version was checked with their own token when
- * they deployed it.
+ * they deployed it. A version the registry holds only as a reference (its `source` an `s3://` or
+ * other URI, no copy) has no files to fetch: serving reaches no storage but the registry's.
  */
 @Injectable()
 export class ArtifactFetcher {
@@ -49,7 +50,9 @@ export class ArtifactFetcher {
       const partial = `${dir}.partial`;
       await rm(partial, { recursive: true, force: true });
       await mkdir(partial, { recursive: true });
-      await this.download({ revision, projectId }, '', partial);
+      await this.download({ revision, projectId }, '', partial).catch((error: unknown) => {
+        throw (error as GrpcCallError).reason === 'VERSION_IS_REFERENCE' ? new Error(referenceOnly(revision), { cause: error }) : error;
+      });
       await mkdir(join(partial, '.complete'));
       await rm(dir, { recursive: true, force: true });
       await rename(partial, dir);
@@ -98,6 +101,14 @@ export class ArtifactFetcher {
     const ofFormat = files.filter((file) => file.endsWith(extension));
     return named ?? (ofFormat.length === 1 ? ofFormat[0] : dir);
   }
+}
+
+/** Why a version kept as a reference cannot be served, and what to do instead. */
+function referenceOnly(revision: ArtifactSource['revision']): string {
+  return (
+    `version ${revision.modelVersion} of model ${revision.modelName} is a reference to ${revision.artifactUri}: the registry keeps no copy of its files, and serving loads only the files the registry keeps. ` +
+    `Register a version the registry copies (log the files to a run and create the version from runs:/<run id>/<path>) and deploy that version instead`
+  );
 }
 
 async function exists(path: string): Promise<boolean> {
