@@ -3,6 +3,7 @@ import type { Path } from '@bufbuild/protobuf/reflect';
 import { createValidator, type Violation } from '@bufbuild/protovalidate';
 import { max_request_bytes } from '@trellis/proto';
 import { DomainError, excerpt, InvalidArgumentError, ResourceExhaustedError } from '../errors';
+import { withinLimitsCheck } from './within-limits';
 
 /** Largest request message of a method that declares no `trellis.options.v1.max_request_bytes`: gRPC's usual 4 MiB. */
 export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
@@ -31,15 +32,18 @@ const validator = createValidator();
  * when a field breaks the message's `buf.validate` rules (lengths of strings, entries of lists and
  * maps), with a field violation per broken rule. Neither echoes the caller's values. A refusal is a `RefusedRequest`, which the kit's
  * gRPC server answers with its status so that no handler sees it. Rules that do not compile throw.
+ * A message that surely keeps within its limits (see withinLimitsCheck) is not walked by protovalidate.
  */
 export function requestDecoder(method: DescMethod): (bytes: Buffer) => Message | RefusedRequest {
   const maxBytes = maxRequestBytesOf(method);
   const name = `${method.parent.typeName}/${method.name}`;
+  const withinLimits = withinLimitsCheck(method.input);
   return (bytes) => {
     if (bytes.length > maxBytes) {
       return new RefusedRequest(new ResourceExhaustedError(`the request is ${bytes.length} bytes; ${name} takes at most ${maxBytes}`, undefined, { reason: 'REQUEST_TOO_LARGE' }));
     }
     const message = fromBinary(method.input, bytes);
+    if (withinLimits?.(message)) return message;
     const result = validator.validate(method.input, message);
     if (result.kind === 'valid') return message;
     // Rules that do not compile are the server's fault: grpc-js answers INTERNAL.
