@@ -1,0 +1,131 @@
+import 'reflect-metadata';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { Client, credentials, Metadata } from '@grpc/grpc-js';
+import type { GrpcClient, RunningService } from '@trellis/platform';
+import type { TestPlatform } from '@trellis/platform/testing';
+import { EndpointServiceDesc, ModelInferRequestSchema, ModelInferResponseSchema, RegistryServiceDesc, RevisionState, RolloutServiceDesc, RolloutStage, type Endpoint, type ModelInferRequest } from '@trellis/proto';
+import { servingService } from '@trellis/serving';
+import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
+import { join } from 'node:path';
+import { startOnnxServing, type OnnxServing } from '../test/onnx-serving';
+import { scaleModel } from './scale-model.fixture';
+
+const erin = { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' as const }] };
+
+/** A plain grpc-js client of one replica's ModelInfer, as any KServe client calls it: it may pin a revision with the `trellis-revision` header. */
+function inferenceAt(address: string, token: string) {
+  const client = new Client(address, credentials.createInsecure());
+  const serialize = (request: ModelInferRequest) => Buffer.from(toBinary(ModelInferRequestSchema, request));
+  const deserialize = (bytes: Buffer) => fromBinary(ModelInferResponseSchema, bytes);
+  return {
+    /** The registry version that answered one request, pinned to a revision or as the split picks. */
+    versionAnswering: (name: string, pin?: string) =>
+      new Promise<string>((resolve, reject) => {
+        const metadata = new Metadata();
+        metadata.set('authorization', `Bearer ${token}`);
+        if (pin) metadata.set('trellis-revision', pin);
+        const request = create(ModelInferRequestSchema, { modelName: name, inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, 4n], contents: { fp32Contents: [1, 2, 3, 4] } }] });
+        client.makeUnaryRequest('/inference.GRPCInferenceService/ModelInfer', serialize, deserialize, request, metadata, (error, response) => (error ? reject(error) : resolve(response!.modelVersion)));
+      }),
+    close: () => client.close(),
+  };
+}
+
+type Inference = ReturnType<typeof inferenceAt>;
+
+describe('serving on two replicas over one PostgreSQL database and NATS (ONNX)', () => {
+  const databases: Array<TestDatabase<{ type: 'postgres'; url: string }>> = [];
+  let nats: TestNatsConfig;
+  let stack: OnnxServing;
+  let platform: TestPlatform;
+  let second: RunningService;
+  let endpoints: GrpcClient<(typeof EndpointServiceDesc)['method']>;
+  let rollouts: GrpcClient<(typeof RolloutServiceDesc)['method']>;
+  let registry: GrpcClient<(typeof RegistryServiceDesc)['method']>;
+  /** Inference through each replica: [first, second]. */
+  let replicas: [Inference, Inference];
+
+  const ready = (endpointId: string) =>
+    eventually(async () => expect((await endpoints.getEndpoint({ endpointId })).endpoint!.revisions.map((revision) => revision.state)).toEqual(expect.arrayContaining([RevisionState.READY])), {
+      timeoutMs: 30_000,
+    });
+
+  beforeAll(async () => {
+    databases.push(await createTestDatabase(), await createTestDatabase(), await createTestDatabase());
+    nats = testNatsConfig();
+    stack = await startOnnxServing('replicas', {
+      TRELLIS_MODE: 'distributed',
+      TRELLIS_SERVING_DATABASE_URL: databases[0].config.url,
+      TRELLIS_REGISTRY_DATABASE_URL: databases[1].config.url,
+      TRELLIS_TRACKING_DATABASE_URL: databases[2].config.url,
+      ...nats.env,
+      // Each replica picks its own REST port; the spec speaks gRPC to each.
+      TRELLIS_SERVING_HTTP_PORT: '0',
+      // No reconcile pass within the spec: only an event can tell a replica of a change made through the other.
+      TRELLIS_SERVING_RECONCILE_INTERVAL_MS: '3600000',
+      TRELLIS_SERVING_ROLLOUT_INTERVAL_MS: '50',
+    });
+    platform = stack.platform;
+    second = await platform.startService(servingService);
+    endpoints = await platform.client(EndpointServiceDesc, stack.serving.grpcAddress, erin);
+    rollouts = await platform.client(RolloutServiceDesc, stack.serving.grpcAddress, erin);
+    registry = await platform.client(RegistryServiceDesc, stack.registry.grpcAddress, erin);
+    const token = await platform.keys.mint(erin);
+    replicas = [inferenceAt(stack.serving.grpcAddress, token), inferenceAt(second.grpcAddress, token)];
+    await stack.registerVersions(erin, await stack.createRun(erin, 'churn'), 'churn', [
+      ['v1', await scaleModel(2, join(stack.dir, 'v1.onnx'))],
+      ['v2', await scaleModel(3, join(stack.dir, 'v2.onnx'))],
+    ]);
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const replica of replicas ?? []) replica.close();
+    await stack?.stop();
+    await nats?.cleanup();
+    for (const database of databases) await database.drop();
+  });
+
+  it('serves a traffic change made through one replica on the other as soon as its event arrives', async () => {
+    const created = (await endpoints.createEndpoint({ projectId: 'p1', name: 'split', model: 'models:/churn/1' })).endpoint!;
+    await ready(created.id);
+    const { revision: canary } = await endpoints.deployRevision({ endpointId: created.id, model: 'models:/churn/2', trafficPercent: 0 });
+    // The second replica reads the endpoint now, with all of the traffic on version 1, and holds it.
+    expect(await replicas[1].versionAnswering('split')).toBe('1');
+    expect(await replicas[1].versionAnswering('split')).toBe('1');
+
+    await endpoints.setTraffic({ endpointId: created.id, traffic: { targets: [{ revisionId: canary!.id, percent: 100 }] } });
+    await eventually(async () => expect(await replicas[1].versionAnswering('split')).toBe('2'), { timeoutMs: 20_000 });
+    expect(await replicas[0].versionAnswering('split')).toBe('2');
+
+    await endpoints.rollbackEndpoint({ endpointId: created.id });
+    await eventually(async () => expect(await replicas[1].versionAnswering('split')).toBe('1'), { timeoutMs: 20_000 });
+  });
+
+  it('fails a revision of a version the registry holds only as a reference, saying what to deploy instead', async () => {
+    await registry.createModel({ projectId: 'p1', name: 'elsewhere' });
+    await registry.createVersion({ projectId: 'p1', modelName: 'elsewhere', source: 's3://models/elsewhere/model.onnx', format: 'onnx' });
+    const created = (await endpoints.createEndpoint({ projectId: 'p1', name: 'elsewhere', model: 'models:/elsewhere/1' })).endpoint!;
+    await eventually(async () => expect((await endpoints.getEndpoint({ endpointId: created.id })).endpoint!.revisions[0].state).toBe(RevisionState.FAILED), { timeoutMs: 30_000 });
+    expect((await endpoints.getEndpoint({ endpointId: created.id })).endpoint!.revisions[0].stateMessage).toBe(
+      'fetching its files from the registry failed: version 1 of model elsewhere is a reference to s3://models/elsewhere/model.onnx: the registry keeps no copy of its files, ' +
+        'and serving loads only the files the registry keeps. Register a version the registry copies (log the files to a run and create the version from runs:/<run id>/<path>) and deploy that version instead',
+    );
+  });
+
+  it("judges a canary on the requests of both replicas: neither one's share alone reaches min_requests", async () => {
+    await registry.setAlias({ projectId: 'p1', modelName: 'churn', alias: 'champion', version: 1n });
+    const followed: Endpoint = (await endpoints.createEndpoint({ projectId: 'p1', name: 'followed', model: 'models:/churn@champion' })).endpoint!;
+    await ready(followed.id);
+    const guards = { maxErrorPercent: 5, maxP99LatencyMs: 60_000n, minRequests: 20n };
+    await rollouts.setRolloutPolicy({ endpointId: followed.id, policy: { follow: 'models:/churn@champion', canaryPercent: 50, bakeTimeMs: 100n, guards } });
+    await registry.setAlias({ projectId: 'p1', modelName: 'churn', alias: 'champion', version: 2n });
+    const latest = async () => (await rollouts.listRollouts({ endpointId: followed.id })).rollouts[0];
+    await eventually(async () => expect((await latest())?.stage).toBe(RolloutStage.CANARY), { timeoutMs: 30_000 });
+    const candidate = (await latest())!.candidateRevisionId;
+
+    // Ten requests to the canary through each replica: twenty in all, the least the policy judges on.
+    for (const replica of replicas) for (let i = 0; i < 10; i++) expect(await replica.versionAnswering('followed', candidate)).toBe('2');
+    await eventually(async () => expect(await latest()).toMatchObject({ stage: RolloutStage.PROMOTED, requests: 20n, errors: 0n }), { timeoutMs: 30_000 });
+    expect((await latest())!.reason).toMatch(/^baked within its guards: error rate 0\.0%, p99 latency [0-9.]+ ms over 20 requests$/);
+  });
+});
