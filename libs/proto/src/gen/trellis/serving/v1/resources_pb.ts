@@ -409,7 +409,8 @@ export type RolloutGuards = Message<"trellis.serving.v1.RolloutGuards"> & {
 
   /**
    * max_p99_latency_ms is the highest 99th-percentile latency of the canary's requests, in
-   * milliseconds, at most 3,600,000.
+   * milliseconds, at most 3,600,000. With several serving replicas, the highest of the replicas'
+   * own 99th percentiles is judged: no more than 1% of all the requests are slower.
    *
    * @generated from field: int64 max_p99_latency_ms = 2;
    */
@@ -547,7 +548,8 @@ export type Rollout = Message<"trellis.serving.v1.Rollout"> & {
   reason: string;
 
   /**
-   * requests the canary answered while it was watched, and errors among them, at the last check.
+   * requests the canary answered while it was watched, on every serving replica, and errors among
+   * them, at the last check.
    *
    * @generated from field: int64 requests = 10;
    */
