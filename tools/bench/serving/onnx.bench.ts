@@ -2,9 +2,14 @@
 // plugin's specs (MatMul+Add+Relu+MatMul+Add, 10-8-3), one row per call.
 // - in-process: InferenceSession.run at batch 1 in this thread, one call at a time;
 // - the plugin as serving runs it: loaded by module path in a worker thread (loadPluginInWorker),
-//   each call crossing to the worker and back as structured-clone copies;
-// median latency of one call at a time, and calls/s with IN_FLIGHT calls in flight (closed loop),
-// dynamic batching on (maxBatchSize IN_FLIGHT, maxQueueDelayMs 0) against off (maxBatchSize 1).
+//   each call crossing to the worker and back;
+// median latency of one call at a time, and calls/s with IN_FLIGHT calls in flight (closed loop):
+// - batching off (maxBatchSize 1): every call crosses alone;
+// - batching on (maxBatchSize IN_FLIGHT, maxQueueDelayMs 0), before the hop, as serving loads a
+//   model: calls gathered in this thread cross as one message of stacked rows (runtime-onnx
+//   declares batchesAlongFirstDimension);
+// - batching on after the hop, for comparison: the same batching as the instance's default, the
+//   model loaded without batching options, so each call crosses alone and the worker gathers them.
 // Rounds alternate the ways; figures are medians over rounds.
 // Run: node tools/bench/run.cjs tools/bench/serving/onnx.bench.ts
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -64,8 +69,10 @@ async function main(): Promise<void> {
     const path = await writeModel('mlp', join(dir, 'mlp.onnx'));
     const session = await InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
     const bare = (i: number) => session.run({ x: new OrtTensor('float32', new Float32Array(rows[i % rows.length]), [1, FEATURES]) });
-    const runtime = await loadPluginInWorker(await buildForWorker(join(__dirname, '../../../plugins/runtime-onnx/src'), join(dir, 'build')), { config: {} });
-    const batched = await runtime.load(path, 'onnx', { batching: { maxBatchSize: IN_FLIGHT, maxQueueDelayMs: 0 } });
+    const batching = { maxBatchSize: IN_FLIGHT, maxQueueDelayMs: 0 };
+    const runtime = await loadPluginInWorker(await buildForWorker(join(__dirname, '../../../plugins/runtime-onnx/src'), join(dir, 'build')), { config: { batching } });
+    const batched = await runtime.load(path, 'onnx', { batching });
+    const batchedInWorker = await runtime.load(path, 'onnx');
     const unbatched = await runtime.load(path, 'onnx', { batching: { maxBatchSize: 1, maxQueueDelayMs: 0 } });
     const through = (model: LoadedModel) => (i: number) => model.infer([input(i)]);
 
@@ -73,14 +80,16 @@ async function main(): Promise<void> {
     await latency(500, bare);
     await latency(500, through(unbatched));
     await throughput(2000, IN_FLIGHT, through(batched));
+    await throughput(2000, IN_FLIGHT, through(batchedInWorker));
 
-    const figures: Record<string, number[]> = { bareLatency: [], pluginLatency: [], bareRate: [], batchedRate: [], unbatchedRate: [], batchRows: [] };
+    const figures: Record<string, number[]> = { bareLatency: [], pluginLatency: [], bareRate: [], batchedRate: [], unbatchedRate: [], batchRows: [], inWorkerRate: [], inWorkerRows: [] };
     for (let round = 0; round < ROUNDS; round++) {
       figures.bareLatency.push(await latency(LATENCY_CALLS, bare));
       figures.pluginLatency.push(await latency(LATENCY_CALLS, through(unbatched)));
       figures.bareRate.push(await throughput(THROUGHPUT_CALLS, 1, bare));
       figures.unbatchedRate.push(await throughput(THROUGHPUT_CALLS, IN_FLIGHT, through(unbatched)));
       figures.batchRows.push(await meanBatch(batched, async () => figures.batchedRate.push(await throughput(THROUGHPUT_CALLS, IN_FLIGHT, through(batched)))));
+      figures.inWorkerRows.push(await meanBatch(batchedInWorker, async () => figures.inWorkerRate.push(await throughput(THROUGHPUT_CALLS, IN_FLIGHT, through(batchedInWorker)))));
     }
     await runtime.close();
     await session.release();
@@ -91,8 +100,9 @@ async function main(): Promise<void> {
     console.log(`median latency, batch 1, one at a time   in-process ${m.bareLatency.toFixed(1)} us   plugin in a worker ${m.pluginLatency.toFixed(1)} us   (+${(m.pluginLatency - m.bareLatency).toFixed(1)} us)`);
     console.log(`calls/s, in-process, one at a time       ${Math.round(m.bareRate)} (rounds ${range(figures.bareRate)})`);
     console.log(`calls/s, plugin, ${IN_FLIGHT} in flight, batching off ${Math.round(m.unbatchedRate)} (rounds ${range(figures.unbatchedRate)})`);
-    console.log(`calls/s, plugin, ${IN_FLIGHT} in flight, batching on  ${Math.round(m.batchedRate)} (rounds ${range(figures.batchedRate)}), ${m.batchRows.toFixed(1)} rows per run`);
-    console.log(`batching on / off: ${(m.batchedRate / m.unbatchedRate).toFixed(2)}x`);
+    console.log(`calls/s, plugin, ${IN_FLIGHT} in flight, batching on  ${Math.round(m.batchedRate)} (rounds ${range(figures.batchedRate)}), ${m.batchRows.toFixed(1)} rows per run, gathered before the hop`);
+    console.log(`calls/s, plugin, ${IN_FLIGHT} in flight, batching on  ${Math.round(m.inWorkerRate)} (rounds ${range(figures.inWorkerRate)}), ${m.inWorkerRows.toFixed(1)} rows per run, gathered in the worker`);
+    console.log(`batching on / off: ${(m.batchedRate / m.unbatchedRate).toFixed(2)}x before the hop, ${(m.inWorkerRate / m.unbatchedRate).toFixed(2)}x in the worker`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
