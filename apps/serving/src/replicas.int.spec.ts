@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { Client, credentials, Metadata } from '@grpc/grpc-js';
-import type { GrpcClient, RunningService } from '@trellis/platform';
+import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
+import type { GrpcCallError, GrpcClient, RunningService } from '@trellis/platform';
 import type { TestPlatform } from '@trellis/platform/testing';
 import { EndpointServiceDesc, ModelInferRequestSchema, ModelInferResponseSchema, RegistryServiceDesc, RevisionState, RolloutServiceDesc, RolloutStage, type Endpoint, type ModelInferRequest } from '@trellis/proto';
 import { servingService } from '@trellis/serving';
@@ -127,5 +127,35 @@ describe('serving on two replicas over one PostgreSQL database and NATS (ONNX)',
     for (const replica of replicas) for (let i = 0; i < 10; i++) expect(await replica.versionAnswering('followed', candidate)).toBe('2');
     await eventually(async () => expect(await latest()).toMatchObject({ stage: RolloutStage.PROMOTED, requests: 20n, errors: 0n }), { timeoutMs: 30_000 });
     expect((await latest())!.reason).toMatch(/^baked within its guards: error rate 0\.0%, p99 latency [0-9.]+ ms over 20 requests$/);
+  });
+
+  it("lets AbortRollout racing the worker's promotion change nothing: a rollout's traffic change and its decision commit together", async () => {
+    await registry.setAlias({ projectId: 'p1', modelName: 'churn', alias: 'stable', version: 1n });
+    const raced = (await endpoints.createEndpoint({ projectId: 'p1', name: 'raced', model: 'models:/churn@stable' })).endpoint!;
+    await ready(raced.id);
+    const guards = { maxErrorPercent: 5, maxP99LatencyMs: 60_000n, minRequests: 1n };
+    await rollouts.setRolloutPolicy({ endpointId: raced.id, policy: { follow: 'models:/churn@stable', canaryPercent: 50, bakeTimeMs: 100n, guards } });
+    await registry.setAlias({ projectId: 'p1', modelName: 'churn', alias: 'stable', version: 2n });
+    const latest = async () => (await rollouts.listRollouts({ endpointId: raced.id })).rollouts[0];
+    await eventually(async () => expect((await latest())?.stage).toBe(RolloutStage.CANARY), { timeoutMs: 30_000 });
+
+    // The endpoint's row held, so that the worker's promotion and the abort both wait on it, in that order.
+    const database = stack.serving.dataSource;
+    const waiting = async () => ((await database.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")) as Array<{ n: number }>)[0].n;
+    const holder = database.createQueryRunner();
+    await holder.connect();
+    await holder.startTransaction();
+    await holder.query('SELECT id FROM endpoints WHERE id = $1 FOR UPDATE', [raced.id]);
+    expect(await replicas[0].versionAnswering('raced', (await latest())!.candidateRevisionId)).toBe('2');
+    await eventually(async () => expect(await waiting()).toBe(1), { timeoutMs: 30_000 });
+    const abort = rollouts.abortRollout({ endpointId: raced.id }).then(() => undefined, (error: GrpcCallError) => error);
+    await eventually(async () => expect(await waiting()).toBe(2), { timeoutMs: 30_000 });
+    await holder.commitTransaction();
+    await holder.release();
+
+    expect(await abort).toMatchObject({ code: status.FAILED_PRECONDITION, reason: 'NO_ROLLOUT_IN_PROGRESS', details: expect.stringContaining('it was decided meanwhile') });
+    expect(await latest()).toMatchObject({ stage: RolloutStage.PROMOTED });
+    const { endpoint } = await endpoints.getEndpoint({ endpointId: raced.id });
+    expect(endpoint!.traffic!.targets.map((target) => [endpoint!.revisions.find((revision) => revision.id === target.revisionId)!.modelVersion, target.percent])).toEqual([[2n, 100]]);
   });
 });
