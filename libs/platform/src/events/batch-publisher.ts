@@ -57,9 +57,9 @@ type Nap = 'idle' | 'linger' | 'retry';
  * the bus refusing) with events still buffered. Every lost event is counted in `metrics`. Use the
  * `Outbox` for events that must never be lost.
  *
- * Events go out in the order they were published or offered, one batch at a time; a batch the bus refuses is sent again
- * (the same event ids, so JetStream drops copies it already holds) after a growing wait, while
- * the buffer fills and `publish` waits or drops.
+ * Events go out in the order they were published or offered, one batch at a time; a batch the
+ * bus refuses is sent again (the same event ids, so JetStream drops copies it already holds) after
+ * a growing wait, while the buffer fills and `publish` waits or drops (`offer` drops).
  */
 export class BatchPublisher<T extends EventTable> {
   private readonly bus: EventBus;

@@ -15,7 +15,7 @@ export const PREDICTION_LOGGED = 'trellis.serving.v1.prediction.logged';
 /** Logged predictions stored in one INSERT (7 parameters each, within SQLite's 32,766). */
 const TRACE_BATCH_ROWS = 1024;
 /** How long a logged prediction waits for others before it is stored for tracing: each commit syncs the disk. */
-const TRACE_LINGER_MS = 250;
+const TRACE_LINGER_MS = 1000;
 const HOUR_MS = 3_600_000;
 
 /**
