@@ -1,32 +1,18 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildSdk } from '../../test/build-sdk';
+import { memoryRuntimeFixture } from '../../test/memory-runtime-fixture';
 import type { DynamicBatching, LoadedModel, Tensor } from '../contracts';
 import { loadPluginInWorker, type WorkerModelRuntime } from '../runtime-worker';
-import { LINEAR_JSON_FORMAT, type LinearModelFile } from '../testing/memory-model-runtime';
+import { LINEAR_JSON_FORMAT } from '../testing/memory-model-runtime';
 
-// scores = (f0 + 2 f2 + 0.5, -f1 + 0.5 f2): rows are independent, so the memory runtime batches along dim 0.
-const MODEL: LinearModelFile = { input: 'features', output: 'scores', weights: [[1, 0, 2], [0, -1, 0.5]], bias: [0.5, 0] };
+// The fixture's model: rows are independent, so the memory runtime batches along dim 0.
 const scores = (row: readonly number[]) => [row[0] + 2 * row[2] + 0.5, -row[1] + 0.5 * row[2]];
 
-let dir: string;
-let modelPath: string;
+const fixture = memoryRuntimeFixture('worker-model-');
 let runtime: WorkerModelRuntime;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'worker-model-'));
-  modelPath = join(dir, 'model.json');
-  await writeFile(modelPath, JSON.stringify(MODEL));
-  await buildSdk(join(dir, 'sdk'));
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
 beforeEach(async () => {
-  runtime = await loadPluginInWorker(join(dir, 'sdk', 'testing', 'memory-runtime.plugin.js'), { config: {} });
+  runtime = await loadPluginInWorker(fixture.pluginModule, { config: {} });
 });
 
 afterEach(async () => {
@@ -34,7 +20,7 @@ afterEach(async () => {
   await runtime.close();
 });
 
-const load = (batching: DynamicBatching) => runtime.load(modelPath, LINEAR_JSON_FORMAT, { batching });
+const load = (batching: DynamicBatching) => runtime.load(fixture.modelPath, LINEAR_JSON_FORMAT, { batching });
 const features = (rows: number[][], array: new (values: number[]) => ArrayLike<number> = Float32Array): Tensor => ({
   name: 'features',
   datatype: 'FP32',
@@ -91,7 +77,7 @@ describe('loadPluginInWorker: dynamic batching before the hop to the worker', ()
 
   it("runs a stacked run that fails again call by call, so one call's fault fails that call alone", async () => {
     // The memory runtime, refusing any call that holds a NaN: a fault of the values, not of the shape.
-    const picky = join(dir, 'sdk', 'picky.plugin.js');
+    const picky = join(fixture.dir, 'sdk', 'picky.plugin.js');
     await writeFile(
       picky,
       `const { definePlugin, z } = require('./index.js');
@@ -108,7 +94,7 @@ describe('loadPluginInWorker: dynamic batching before the hop to the worker', ()
     );
     const pickyRuntime = await loadPluginInWorker(picky, { config: {} });
     try {
-      const model = await pickyRuntime.load(modelPath, LINEAR_JSON_FORMAT, { batching: { maxBatchSize: 8, maxQueueDelayMs: 0 } });
+      const model = await pickyRuntime.load(fixture.modelPath, LINEAR_JSON_FORMAT, { batching: { maxBatchSize: 8, maxQueueDelayMs: 0 } });
       const first = model.infer([features(rowsOf(0))]);
       const [faulty, fine] = [model.infer([features([[1, Number.NaN, 3]])]), model.infer([features(rowsOf(2))])];
       expectScores(await first, rowsOf(0));

@@ -1,42 +1,25 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildSdk } from '../../test/build-sdk';
-import { LINEAR_JSON_FORMAT, type LinearModelFile, MemoryModelRuntime } from './memory-model-runtime';
+import { LINEAR_MODEL as MODEL, memoryRuntimeFixture } from '../../test/memory-runtime-fixture';
+import { LINEAR_JSON_FORMAT, MemoryModelRuntime } from './memory-model-runtime';
 import { loadPluginInWorker } from '../runtime-worker';
 import { describeRuntimeConformance } from './runtime.conformance';
 
-const MODEL: LinearModelFile = { input: 'features', output: 'scores', weights: [[1, 0, 2], [0, -1, 0.5]], bias: [0.5, 0] };
-
-let dir: string;
-let modelPath: string;
-let pluginModule: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'memory-runtime-'));
-  modelPath = join(dir, 'model.json');
-  await writeFile(modelPath, JSON.stringify(MODEL));
-  await buildSdk(join(dir, 'sdk'));
-  pluginModule = join(dir, 'sdk', 'testing', 'memory-runtime.plugin.js');
-});
-
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const fixture = memoryRuntimeFixture('memory-runtime-');
 
 describeRuntimeConformance('memory (the test runtime)', () => new MemoryModelRuntime(), () => ({
-  model: { path: modelPath, format: LINEAR_JSON_FORMAT },
+  model: { path: fixture.modelPath, format: LINEAR_JSON_FORMAT },
   example: {
     // Rows (1, 2, 3) and (0, 0, 0): scores (1 + 6 + 0.5, -2 + 1.5) and the bias (0.5, 0).
     inputs: [{ name: 'features', datatype: 'FP32', shape: [2, 3], data: new Float32Array([1, 2, 3, 0, 0, 0]) }],
     outputs: [{ name: 'scores', datatype: 'FP32', shape: [2, 2], data: new Float32Array([7.5, -0.5, 0.5, 0]) }],
   },
-  worker: { modulePath: pluginModule, config: {} },
+  worker: { modulePath: fixture.pluginModule, config: {} },
 }));
 
 describe('MemoryModelRuntime', () => {
   it('refuses a model file that is not a linear-json model, naming the field', async () => {
-    const bad = join(dir, 'bad.json');
+    const bad = join(fixture.dir, 'bad.json');
     await writeFile(bad, JSON.stringify({ ...MODEL, bias: [1] }));
     await expect(new MemoryModelRuntime().load(bad, LINEAR_JSON_FORMAT)).rejects.toThrow(/bias must hold 2 finite numbers/);
   });
@@ -44,13 +27,13 @@ describe('MemoryModelRuntime', () => {
 
 describe('loadPluginInWorker', () => {
   it('refuses a module whose default export is not a plugin, saying what a runtime module exports', async () => {
-    const notPlugin = join(dir, 'not-a-plugin.js');
+    const notPlugin = join(fixture.dir, 'not-a-plugin.js');
     await writeFile(notPlugin, 'module.exports = { hello: "world" };');
     await expect(loadPluginInWorker(notPlugin, { config: {} })).rejects.toThrow(/default export is not a plugin.*export default definePlugin/);
   });
 
   it('refuses a plugin of another kind, naming its kind', async () => {
-    const notRuntime = join(dir, 'sdk', 'notifier.plugin.js');
+    const notRuntime = join(fixture.dir, 'sdk', 'notifier.plugin.js');
     await writeFile(
       notRuntime,
       `const { definePlugin, z } = require('./index.js');
@@ -60,15 +43,15 @@ describe('loadPluginInWorker', () => {
   });
 
   it('refuses a config its schema refuses, naming the key', async () => {
-    await expect(loadPluginInWorker(pluginModule, { config: { extra: true } })).rejects.toThrow(/runtime instance "test" \(plugin runtime-memory\) has an invalid config: .*extra/);
+    await expect(loadPluginInWorker(fixture.pluginModule, { config: { extra: true } })).rejects.toThrow(/runtime instance "test" \(plugin runtime-memory\) has an invalid config: .*extra/);
   });
 
   it('rejects with the error of a module that cannot be imported', async () => {
-    await expect(loadPluginInWorker(join(dir, 'missing.js'), { config: {} })).rejects.toThrow(/missing\.js/);
+    await expect(loadPluginInWorker(join(fixture.dir, 'missing.js'), { config: {} })).rejects.toThrow(/missing\.js/);
   });
 
   it('forwards what the instance logs to the given logger', async () => {
-    const logged = join(dir, 'sdk', 'logging.plugin.js');
+    const logged = join(fixture.dir, 'sdk', 'logging.plugin.js');
     await writeFile(
       logged,
       `const { definePlugin, z } = require('./index.js');
