@@ -141,7 +141,8 @@ describe('serving on two replicas over one PostgreSQL database and NATS (ONNX)',
 
     // The endpoint's row held, so that the worker's promotion and the abort both wait on it, in that order.
     const database = stack.serving.dataSource;
-    const waiting = async () => ((await database.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")) as Array<{ n: number }>)[0].n;
+    const waiting = async () =>
+      ((await database.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM "endpoints"%FOR UPDATE%'`)) as Array<{ n: number }>)[0].n;
     const holder = database.createQueryRunner();
     await holder.connect();
     await holder.startTransaction();
