@@ -89,6 +89,16 @@ function runtimeCases(factory: RuntimeFactory, fixtures: () => RuntimeConformanc
     expectOutputs(doubled, f.example.outputs.map(twice), f.tolerance);
   });
 
+  it('where it declares batchesAlongFirstDimension, gives each of several concurrent calls batched together its own outputs', async () => {
+    if (!runtime.batchesAlongFirstDimension) return;
+    const model = await runtime.load(f.model.path, f.model.format, { batching: { maxBatchSize: 8, maxQueueDelayMs: 0 } });
+    const { inputs, outputs } = model.describe();
+    if (![...inputs, ...outputs].every((spec) => spec.shape[0] === -1)) return;
+    const calls = [f.example, { inputs: f.example.inputs.map(twice), outputs: f.example.outputs.map(twice) }, f.example, f.example];
+    const answers = await Promise.all(calls.map((call) => model.infer(call.inputs)));
+    answers.forEach((answer, i) => expectOutputs(answer, calls[i].outputs, f.tolerance));
+  });
+
   it('refuses a format it does not declare with a TypeError naming the format', async () => {
     const loading = runtime.load(f.model.path, 'no-such-format');
     await expect(loading).rejects.toThrow(TypeError);
