@@ -105,10 +105,10 @@ describe('PredictionLog', () => {
     expect(events()[0].event.inputs[0]).toMatchObject({ name: 'x', shape: [1n, 64n], truncated: true, rawContents: new Uint8Array() });
   });
 
-  it('never waits for a stalled bus: requests complete, logs beyond the buffer are dropped and counted', async () => {
-    const { bus, kit, log, infer, events } = setUp({ predictionLogBufferSize: 3 });
+  it('never waits for a stalled bus: requests complete, logs beyond the buffer are dropped and counted, and only those published are traceable', async () => {
+    const { bus, kit, log, infer, events, stored } = setUp({ predictionLogBufferSize: 3 });
     bus.stalled = true;
-    // The publisher takes the first log into a batch the bus holds; 3 more fill the buffer; the rest are dropped.
+    // The buffer holds 3 logs (a batch the bus holds still counts until the bus takes it); the rest are dropped.
     const answers = await Promise.all(Array.from({ length: 10 }, (_, index) => infer(`req-${index}`)));
     expect(answers).toHaveLength(10);
     const dropped = async () => (await kit.eventsDropped.get()).values.find((value) => value.labels.subject === 'trellis.serving.v1.prediction.logged')?.value;
@@ -117,5 +117,6 @@ describe('PredictionLog', () => {
     bus.release();
     await log.flush();
     expect(events().length + (await dropped())!).toBe(10);
+    expect(stored.map((row) => row.requestId)).toEqual(events().map(({ event }) => event.prediction!.requestId));
   });
 });

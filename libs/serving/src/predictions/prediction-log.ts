@@ -12,7 +12,7 @@ import { TraceWriter } from './trace-writer';
 
 /** The subject of prediction logs. */
 export const PREDICTION_LOGGED = 'trellis.serving.v1.prediction.logged';
-/** Logged predictions stored in one INSERT (7 parameters each, within SQLite's 32,766). */
+/** Logged predictions stored in one transaction (one commit, one disk sync). */
 const TRACE_BATCH_ROWS = 1024;
 /** How long a logged prediction waits for others before it is stored for tracing: each commit syncs the disk. */
 const TRACE_LINGER_MS = 1000;
