@@ -8,6 +8,7 @@ import {
   EndpointServiceDesc,
   EndpointTrafficChangedEventSchema,
   ExperimentServiceDesc,
+  PredictionServiceDesc,
   RegistryServiceDesc,
   RevisionCreatedEventSchema,
   RevisionState,
@@ -26,6 +27,7 @@ import { memoryRuntime } from './memory-runtime.fixture';
 
 type Endpoints = GrpcClient<(typeof EndpointServiceDesc)['method']>;
 type Registry = GrpcClient<(typeof RegistryServiceDesc)['method']>;
+type Predictions = GrpcClient<(typeof PredictionServiceDesc)['method']>;
 type Role = 'viewer' | 'editor' | 'admin' | 'owner';
 
 
@@ -69,6 +71,7 @@ describe.each(setups)('serving endpoints through gRPC, with the registry (%s)', 
   let viewer: Endpoints;
   let outsider: Endpoints;
   let registry: Registry;
+  let predictions: Predictions;
   let runId: string;
   const events: Array<{ subject: string; payload: Uint8Array }> = [];
   const configDir = mkdtempSync(join(tmpdir(), 'trellis-serving-spec-'));
@@ -97,6 +100,7 @@ describe.each(setups)('serving endpoints through gRPC, with the registry (%s)', 
     editor = await clientFor('erin', erin.bindings);
     viewer = await clientFor('vic', [{ project: 'p1', role: 'viewer' }]);
     outsider = await clientFor('oscar', [{ project: 'p2', role: 'owner' }]);
+    predictions = await platform.client(PredictionServiceDesc, serving.grpcAddress, { sub: 'vic', bindings: [{ project: 'p1', role: 'viewer' }] });
     registry = await platform.client(RegistryServiceDesc, registryRunning.grpcAddress, erin);
     const experiments = await platform.client(ExperimentServiceDesc, tracking.grpcAddress, erin);
     const runs = await platform.client(RunServiceDesc, tracking.grpcAddress, erin);
@@ -264,5 +268,29 @@ describe.each(setups)('serving endpoints through gRPC, with the registry (%s)', 
     expect(await refusal(viewer.getEndpoint({ endpointId: gone.id }))).toMatchObject({ code: status.NOT_FOUND, reason: 'ENDPOINT_NOT_FOUND' });
     expect((await failure(editor.deleteEndpoint({ endpointId: gone.id })))?.code).toBe(status.NOT_FOUND);
     await eventually(() => expect(events.map((event) => event.subject)).toContain('trellis.serving.v1.endpoint.deleted'));
+  });
+
+  it('deploys with a rollout policy and a logging share in the same call, and creates nothing when either is refused, naming the field', async () => {
+    const policy = { follow: 'models:/churn@champion', canaryPercent: 10, bakeTimeMs: 60_000n, guards: { maxErrorPercent: 2, maxP99LatencyMs: 250n, minRequests: 20n } };
+    const created = (await editor.createEndpoint({ projectId: 'p1', name: 'followed', model: 'models:/churn@champion', rolloutPolicy: policy, predictionLogShare: 0.25 })).endpoint!;
+    expect(created.rolloutPolicy).toMatchObject(policy);
+    expect((await viewer.getEndpoint({ endpointId: created.id })).endpoint?.rolloutPolicy).toMatchObject(policy);
+    expect((await predictions.getPredictionLogging({ endpointId: created.id })).logging).toMatchObject({ sampleShare: 0.25, isDefault: false });
+    // Without them, an endpoint follows no alias and logs the service's default share.
+    const plain = (await editor.createEndpoint({ projectId: 'p1', name: 'unfollowed', model: 'models:/churn/1' })).endpoint!;
+    expect(plain.rolloutPolicy).toBeUndefined();
+    expect((await predictions.getPredictionLogging({ endpointId: plain.id })).logging).toMatchObject({ sampleShare: 0, isDefault: true });
+
+    const refused = (settings: { rolloutPolicy?: typeof policy; predictionLogShare?: number }) => refusal(editor.createEndpoint({ projectId: 'p1', name: 'refused-settings', model: 'models:/churn/1', ...settings }));
+    const invalid = (field: string) => ({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(new RegExp(`^${field.replace(/\./g, '\\.')}: `)) });
+    expect(await refused({ rolloutPolicy: { ...policy, follow: 'models:/churn/1' } })).toMatchObject(invalid('rollout_policy.follow'));
+    expect(await refused({ rolloutPolicy: { ...policy, canaryPercent: 100 } })).toMatchObject(invalid('rollout_policy.canary_percent'));
+    expect(await refused({ rolloutPolicy: { ...policy, bakeTimeMs: 0n } })).toMatchObject(invalid('rollout_policy.bake_time_ms'));
+    expect(await refused({ rolloutPolicy: { ...policy, guards: { ...policy.guards, maxErrorPercent: 101 } } })).toMatchObject(invalid('rollout_policy.guards.max_error_percent'));
+    expect(await refused({ rolloutPolicy: policy, predictionLogShare: 1.5 })).toMatchObject(invalid('prediction_log_share'));
+    expect(await refused({ predictionLogShare: -0.1 })).toMatchObject(invalid('prediction_log_share'));
+    // Refused calls created nothing: the name is still free.
+    expect((await viewer.listEndpoints({ projectId: 'p1', pageSize: 1000 })).endpoints.map(({ name }) => name)).not.toContain('refused-settings');
+    expect((await editor.createEndpoint({ projectId: 'p1', name: 'refused-settings', model: 'models:/churn/1' })).endpoint?.rolloutPolicy).toBeUndefined();
   });
 });

@@ -47,7 +47,7 @@ export const servingConfig = z.object({
     .min(0)
     .max(1)
     .default(0)
-    .describe('share of inference requests logged (0 to 1) on endpoints that have no share of their own (SetPredictionLogging); docs/serving.md, "Prediction logs"'),
+    .describe('share of inference requests logged (0 to 1) on endpoints that have no share of their own (given to CreateEndpoint as `prediction_log_share`, or set with SetPredictionLogging); docs/serving.md, "Prediction logs"'),
   predictionLogBufferSize: z.coerce
     .number()
     .int()

@@ -27,6 +27,7 @@ import {
   type SetTrafficRequest,
   type SetTrafficResponse,
 } from '@trellis/proto';
+import { policyFromProto } from '../rollouts/rollout.mapping';
 import type { StoredResources } from './endpoint.entity';
 import { endpointToProto, revisionToProto } from './endpoint.mapping';
 import { splitFromProto } from './split.mapping';
@@ -49,6 +50,8 @@ export class EndpointGrpc {
       replicas: request.replicas,
       resources: resourcesOf(request.resources),
       batching: { maxBatchSize: request.batching?.maxBatchSize ?? 0, maxQueueDelayUs: Number(request.batching?.maxQueueDelayUs ?? 0n) },
+      rolloutPolicy: request.rolloutPolicy && policyFromProto(request.rolloutPolicy),
+      predictionLogShare: request.predictionLogShare,
     });
     return create(CreateEndpointResponseSchema, { endpoint: endpointToProto(created) });
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Dialect } from '@trellis/platform';
 import { DataSource, In, MoreThan, type EntityManager } from 'typeorm';
+import { PredictionLoggingEntity } from '../predictions/prediction.entity';
 import { RolloutEntity, RolloutPolicyEntity } from '../rollouts/rollout.entity';
 import { EndpointEntity, RevisionEntity } from './endpoint.entity';
 
@@ -76,6 +77,11 @@ export class EndpointRepository {
 
   async insertRevision(tx: EntityManager, revision: RevisionEntity): Promise<void> {
     await tx.insert(RevisionEntity, revision);
+  }
+
+  /** A new endpoint's own logging share, written with the endpoint (PredictionService sets it later). */
+  async insertLoggingShare(tx: EntityManager, share: PredictionLoggingEntity): Promise<void> {
+    await tx.insert(PredictionLoggingEntity, share);
   }
 
   /** The revisions with these ids, newest first; read in `tx` when given, else in a transaction of their own. */

@@ -28,7 +28,11 @@ import { servingEvents } from '../serving.events';
 import { EndpointEntity, RevisionEntity, type StoredResources } from './endpoint.entity';
 import { endpointToProto, revisionToProto, type EndpointView } from './endpoint.mapping';
 import { EndpointRepository } from './endpoint.repository';
+import { PredictionLog } from '../predictions/prediction-log';
 import { RevisionLoader } from '../revisions/revision-loader';
+import { policyOf, type PolicyInput } from '../rollouts/rollout-policy';
+import { RolloutRepository } from '../rollouts/rollout.repository';
+import { checkLoggingShare } from './logging-share';
 import { ModelVersions, type ResolvedModel } from './model-versions';
 import { Runtimes } from './runtimes';
 import { checkSplit, revisionsOf, sameSplit, withNewTarget, type StoredSplit } from './traffic';
@@ -68,6 +72,10 @@ export interface NewEndpoint extends RevisionSpec {
   name: string;
   description: string;
   batching: { maxBatchSize: number; maxQueueDelayUs: number };
+  /** The alias it follows with progressive rollouts from the start; undefined for none. */
+  rolloutPolicy?: PolicyInput;
+  /** Its own share of requests logged; undefined to follow the service default. */
+  predictionLogShare?: number;
 }
 
 /** A revision deployed behind an endpoint and what it gets: a share of the traffic (undefined: all), or the shadow. */
@@ -109,10 +117,12 @@ export class EndpointService {
     private readonly audit: AuditRecorder,
     private readonly outbox: Outbox,
     private readonly loader: RevisionLoader,
+    private readonly rollouts: RolloutRepository,
+    private readonly predictionLog: PredictionLog,
     @Inject(SERVICE_CONFIG) private readonly config: ServingConfig,
   ) {}
 
-  /** Creates the endpoint with its first revision answering all of its traffic. */
+  /** Creates the endpoint with its first revision answering all of its traffic, and its rollout policy and logging share when given, in one transaction. */
   async create(caller: Caller, input: NewEndpoint): Promise<EndpointView> {
     checkRequired(input.projectId, 'project_id');
     caller.assert('create', ENDPOINT_KIND, { projectId: input.projectId });
@@ -120,6 +130,10 @@ export class EndpointService {
     checkDescription(input.description);
     checkBatching(input.batching);
     const runtime = this.checkRevisionSpec(input);
+    const id = randomUUID();
+    const rolloutPolicy = input.rolloutPolicy && policyOf(caller, { id, name: input.name, projectId: input.projectId }, input.rolloutPolicy, 'rollout_policy');
+    const share = input.predictionLogShare;
+    if (share !== undefined) checkLoggingShare(share, 'prediction_log_share');
     const model = await this.models.resolve(caller, input.projectId, input.model);
     const view = await this.repository.transaction(async (tx) => {
       if (await this.repository.nameTaken(tx, input.projectId, input.name)) {
@@ -133,7 +147,7 @@ export class EndpointService {
       }
       const now = Date.now();
       const endpoint: EndpointEntity = {
-        id: randomUUID(),
+        id,
         projectId: input.projectId,
         name: input.name,
         description: input.description,
@@ -150,7 +164,9 @@ export class EndpointService {
       endpoint.traffic = { targets: [{ revisionId: revision.id, percent: 100 }], shadowRevisionId: '' };
       await this.repository.insert(tx, endpoint);
       await this.repository.insertRevision(tx, revision);
-      const view = { endpoint, revisions: [revision] };
+      if (rolloutPolicy) await this.rollouts.savePolicy(tx, rolloutPolicy);
+      if (share !== undefined) await this.repository.insertLoggingShare(tx, { endpointId: id, projectId: input.projectId, sampleShare: share });
+      const view = { endpoint, revisions: [revision], rolloutPolicy };
       await this.outbox.publish(tx, servingEvents, {
         subject: 'trellis.serving.v1.endpoint.created',
         message: create(EndpointCreatedEventSchema, { endpoint: endpointToProto(view) }),
@@ -160,6 +176,7 @@ export class EndpointService {
       await this.audit.recordIn(tx, caller, { id: endpoint.id, projectId: endpoint.projectId });
       return view;
     });
+    if (share !== undefined) this.predictionLog.applyShare(id, share);
     this.loader.start(view.endpoint, view.revisions[0]);
     return view;
   }

@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
+import { PredictionsModule } from '../predictions/predictions.module';
 import { ArtifactFetcher } from '../revisions/artifact-fetcher';
 import { EndpointDirectory } from '../revisions/endpoint-directory';
 import { EndpointRouter } from '../revisions/endpoint-router';
 import { RevisionLoader } from '../revisions/revision-loader';
 import { RuntimeWorkers } from '../revisions/runtime-workers';
+import { RolloutRepository } from '../rollouts/rollout.repository';
 import { EndpointGrpc } from './endpoint.grpc';
 import { EndpointRepository } from './endpoint.repository';
 import { EndpointService } from './endpoint.service';
@@ -16,8 +18,9 @@ import { Runtimes } from './runtimes';
  * inference resolves models through, with the directory of endpoints by name it reads them from.
  */
 @Module({
+  imports: [PredictionsModule],
   controllers: [EndpointGrpc],
-  providers: [EndpointService, EndpointRepository, ModelVersions, Runtimes, ArtifactFetcher, RuntimeWorkers, RevisionLoader, EndpointDirectory, EndpointRouter],
-  exports: [EndpointService, EndpointRouter],
+  providers: [EndpointService, EndpointRepository, ModelVersions, Runtimes, ArtifactFetcher, RuntimeWorkers, RevisionLoader, EndpointDirectory, EndpointRouter, RolloutRepository],
+  exports: [EndpointService, EndpointRouter, RolloutRepository],
 })
 export class EndpointsModule {}

@@ -15,7 +15,7 @@ import {
   type SetRolloutPolicyResponse,
 } from '@trellis/proto';
 import { ENDPOINT_KIND } from '../endpoints/endpoint.service';
-import { policyToProto, rolloutToProto } from './rollout.mapping';
+import { policyFromProto, policyToProto, rolloutToProto } from './rollout.mapping';
 import { RolloutService } from './rollout.service';
 
 /** Handlers of `trellis.serving.v1.RolloutService`: they map proto to domain and back, and declare each method's permission. */
@@ -26,16 +26,7 @@ export class RolloutGrpc {
   @GrpcMethod('RolloutService', 'SetRolloutPolicy')
   @Requires('update', ENDPOINT_KIND)
   async setRolloutPolicy(request: SetRolloutPolicyRequest, metadata: Metadata): Promise<SetRolloutPolicyResponse> {
-    const policy = request.policy;
-    const input = policy && {
-      follow: policy.follow,
-      canaryPercent: policy.canaryPercent,
-      bakeTimeMs: Number(policy.bakeTimeMs),
-      maxErrorPercent: policy.guards?.maxErrorPercent ?? 0,
-      maxP99LatencyMs: Number(policy.guards?.maxP99LatencyMs ?? 0n),
-      minRequests: Number(policy.guards?.minRequests ?? 0n),
-    };
-    const stored = await this.rollouts.setPolicy(callerOf(metadata), request.endpointId, input);
+    const stored = await this.rollouts.setPolicy(callerOf(metadata), request.endpointId, request.policy && policyFromProto(request.policy));
     return create(SetRolloutPolicyResponseSchema, { policy: stored && policyToProto(stored) });
   }
 

@@ -7,7 +7,6 @@ import {
   DomainError,
   excerpt,
   FailedPreconditionError,
-  InvalidArgumentError,
   LOGGER,
   type Logger,
   NotFoundError,
@@ -21,27 +20,16 @@ import type { EntityManager } from 'typeorm';
 import type { RevisionEntity } from '../endpoints/endpoint.entity';
 import type { EndpointView } from '../endpoints/endpoint.mapping';
 import { EndpointService, ENDPOINT_KIND } from '../endpoints/endpoint.service';
-import { parseModelRef } from '../endpoints/model-ref';
 import type { StoredSplit } from '../endpoints/traffic';
 import { servingEvents } from '../serving.events';
 import { CanaryReports } from './canary-reports';
 import { judge } from './rollout-guards';
 import { rolloutCaller } from './rollout-caller';
+import { policyOf, type PolicyInput } from './rollout-policy';
 import { RolloutEntity, RolloutPolicyEntity, type RolloutStageName } from './rollout.entity';
 import { rolloutToProto } from './rollout.mapping';
 import { RolloutRepository } from './rollout.repository';
 import { RolloutSignal } from './rollout.signal';
-
-/** A policy as a caller sets it. */
-export interface PolicyInput {
-  /** models:/<name>@<alias>. */
-  follow: string;
-  canaryPercent: number;
-  bakeTimeMs: number;
-  maxErrorPercent: number;
-  maxP99LatencyMs: number;
-  minRequests: number;
-}
 
 /** An alias move, as the registry's `alias.set` event tells it. */
 export interface AliasMove {
@@ -55,8 +43,6 @@ export interface AliasMove {
   actorId: string;
   requestId: string;
 }
-
-const LIMITS = { bakeTimeMs: 7 * 24 * 3600_000, maxP99LatencyMs: 3_600_000, minRequests: 1_000_000_000 };
 
 /** The subjects a rollout's decisions are published on. */
 type RolloutSubject = 'trellis.serving.v1.rollout.started' | 'trellis.serving.v1.rollout.promoted' | 'trellis.serving.v1.rollout.rolled_back';
@@ -83,7 +69,7 @@ export class RolloutService {
   /** Sets the endpoint's policy, or removes it when `input` is undefined; later alias moves follow it. */
   async setPolicy(caller: Caller, endpointId: string, input: PolicyInput | undefined): Promise<RolloutPolicyEntity | undefined> {
     const { endpoint } = await this.editable(caller, endpointId);
-    const policy = input && policyOf(caller, endpoint, input);
+    const policy = input && policyOf(caller, endpoint, input, 'policy');
     await this.repository.transaction(async (tx) => {
       if (policy) await this.repository.savePolicy(tx, policy);
       else await this.repository.deletePolicy(tx, endpoint.id);
@@ -306,34 +292,4 @@ export class RolloutService {
 function servingRevision(view: EndpointView): RevisionEntity | undefined {
   const top = [...view.endpoint.traffic.targets].sort((a, b) => b.percent - a.percent)[0];
   return view.revisions.find((revision) => revision.id === top?.revisionId);
-}
-
-/** The policy after checking each field, INVALID_ARGUMENT naming the one out of range. */
-function policyOf(caller: Caller, endpoint: EndpointView['endpoint'], input: PolicyInput): RolloutPolicyEntity {
-  const ref = parseModelRef(input.follow, 'policy.follow');
-  if (ref.alias === undefined) throw new InvalidArgumentError(`"${excerpt(input.follow)}" names a version; follow an alias, as models:/<name>@<alias>`, 'policy.follow');
-  const whole = (value: number, min: number, max: number, field: string) => {
-    if (!Number.isSafeInteger(value) || value < min || value > max) throw new InvalidArgumentError(`must be ${min} to ${max}, not ${value}`, field);
-  };
-  whole(input.canaryPercent, 1, 99, 'policy.canary_percent');
-  whole(input.bakeTimeMs, 1, LIMITS.bakeTimeMs, 'policy.bake_time_ms');
-  whole(input.maxP99LatencyMs, 0, LIMITS.maxP99LatencyMs, 'policy.guards.max_p99_latency_ms');
-  whole(input.minRequests, 0, LIMITS.minRequests, 'policy.guards.min_requests');
-  if (!Number.isFinite(input.maxErrorPercent) || input.maxErrorPercent < 0 || input.maxErrorPercent > 100) {
-    throw new InvalidArgumentError(`must be 0 to 100, not ${input.maxErrorPercent}`, 'policy.guards.max_error_percent');
-  }
-  return {
-    endpointId: endpoint.id,
-    endpointName: endpoint.name,
-    projectId: endpoint.projectId,
-    modelName: ref.modelName,
-    alias: ref.alias,
-    canaryPercent: input.canaryPercent,
-    bakeTimeMs: input.bakeTimeMs,
-    maxErrorPercent: input.maxErrorPercent,
-    maxP99LatencyMs: input.maxP99LatencyMs,
-    minRequests: input.minRequests,
-    creatorId: caller.authenticated.id,
-    updatedAt: Date.now(),
-  };
 }

@@ -4,7 +4,6 @@ import { ServingMetricsModule } from '../metrics/serving-metrics.module';
 import { AliasSetHandler } from './alias-set.handler';
 import { CanaryReports } from './canary-reports';
 import { RolloutGrpc } from './rollout.grpc';
-import { RolloutRepository } from './rollout.repository';
 import { RolloutService } from './rollout.service';
 import { RolloutSignal } from './rollout.signal';
 import { RolloutWorker } from './rollout.worker';
@@ -13,7 +12,7 @@ import { RolloutWorker } from './rollout.worker';
 @Module({
   imports: [EndpointsModule, ServingMetricsModule],
   controllers: [RolloutGrpc],
-  providers: [CanaryReports, RolloutService, RolloutRepository, RolloutSignal, RolloutWorker, AliasSetHandler],
+  providers: [CanaryReports, RolloutService, RolloutSignal, RolloutWorker, AliasSetHandler],
   exports: [RolloutWorker, AliasSetHandler],
 })
 export class RolloutsModule {}

@@ -473,8 +473,9 @@ export const EndpointService: GenService<{
    * (RUNTIME_NOT_FOUND) for an unknown runtime instance; FAILED_PRECONDITION
    * (MODEL_VERSION_NOT_READY, MODEL_VERSION_FAILED) for a version whose files are not in place.
    * With rollout_policy and prediction_log_share, the endpoint is created following its alias and
-   * logging that share, in the same transaction: INVALID_ARGUMENT naming the policy field as
-   * RolloutService.SetRolloutPolicy, or prediction_log_share outside 0 to 1, and nothing is created.
+   * logging that share, in the same transaction; INVALID_ARGUMENT naming the field
+   * (rollout_policy.<field>) for a policy RolloutService.SetRolloutPolicy would refuse, or for a
+   * prediction_log_share outside 0 to 1, and then nothing is created.
    *
    * @generated from rpc trellis.serving.v1.EndpointService.CreateEndpoint
    */

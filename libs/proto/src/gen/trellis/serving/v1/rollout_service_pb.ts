@@ -196,7 +196,8 @@ export const RolloutService: GenService<{
   /**
    * AbortRollout ends the endpoint's rollout in progress without a decision: a canary goes back to
    * 0% and the split before it is restored. NOT_FOUND (ENDPOINT_NOT_FOUND) as SetRolloutPolicy;
-   * FAILED_PRECONDITION (NO_ROLLOUT_IN_PROGRESS) when none is pending or baking.
+   * FAILED_PRECONDITION (NO_ROLLOUT_IN_PROGRESS) when none is pending or baking, or the worker
+   * decided it meanwhile.
    *
    * @generated from rpc trellis.serving.v1.RolloutService.AbortRollout
    */
