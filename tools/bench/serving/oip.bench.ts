@@ -11,7 +11,10 @@
 // at 1, 16 and 64 requests in flight (closed loop: each caller sends its next request when its last
 // one answers). The callers run in a child process, so they do not share the servers' event loop;
 // the in-process arm runs in this process. Every round runs every arm at every concurrency, arms
-// interleaved; p50/p99 (us) and requests/s are medians over rounds.
+// interleaved; p50/p99 (us), requests/s and server CPU per request are medians over rounds. Server CPU
+// is this process's (every thread: the servers, serving's runtime worker, and the in-process arm's
+// loop), measured around each arm's calls and divided by its requests, the callers' warm-up
+// requests included: what a request costs the server, less swayed by the machine's load than latency.
 // Then Trellis over gRPC at 64 in flight, rounds rotating the order: the main endpoint (batching
 // off: maxBatchSize 1; prediction logging off: share 0) against an endpoint of the same model with
 // dynamic batching on (maxBatchSize 64, no queue delay), and one with prediction logging at 100%.
@@ -49,8 +52,6 @@ import { registryService } from '@trellis/registry';
 import { servingService } from '@trellis/serving';
 import { trackingService } from '@trellis/tracking';
 import * as Ort from 'onnxruntime-node';
-// Read only, to time the database reads each request makes (see the end of main).
-import { EndpointRepository } from '../../../libs/serving/src/endpoints/endpoint.repository';
 // Builds runtime-onnx and the SDK from this workspace's sources as a module a worker imports, as serving loads it.
 import { buildForWorker } from '../../../plugins/runtime-onnx/test/build-for-worker';
 import { writeModel } from '../../../plugins/runtime-onnx/test/models';
@@ -68,12 +69,16 @@ const TARGETS = { grpcP50: 1.2, restP50: 1.3, grpcRate64: 3000, batching: 2, log
 /** The 64-in-flight comparisons over Trellis gRPC: endpoint name by figure. */
 const VARIANTS = { 'batching-off, logging-off': MODEL, 'batching-on': `${MODEL}-batched`, 'logging-100%': `${MODEL}-logged` } as const;
 
-/** What one arm at one concurrency measured. */
+/** What one arm at one concurrency measured: latencies, requests/s, and (where the servers run) their CPU per request. */
 interface Measure {
   p50: number;
   p99: number;
   rate: number;
+  cpuUs?: number;
 }
+
+/** Requests the callers send before the measured ones, to open connections and warm the paths. */
+const warmUpCalls = (inFlight: number) => Math.max(50, inFlight * 4);
 
 /** Tells the callers' process where to send what. */
 interface Job {
@@ -166,7 +171,7 @@ function callers(): void {
   process.on('message', (job: Job) => {
     const caller = job.kind === 'grpc' ? grpcCaller(job) : restCaller(job);
     // A few calls open the connections and warm the paths before the measured ones.
-    closedLoop(Math.max(50, job.inFlight * 4), job.inFlight, caller.call)
+    closedLoop(warmUpCalls(job.inFlight), job.inFlight, caller.call)
       .then(() => closedLoop(job.count, job.inFlight, caller.call))
       .then(
         (measure) => process.send!({ measure }),
@@ -276,7 +281,7 @@ async function bareHttp(session: Session): Promise<{ address: string; close(): v
   return { address: `127.0.0.1:${port}`, close: () => server.close() };
 }
 
-/** The serving service as its specs start it, the model registered from a run and deployed as two endpoints (batching on, off). */
+/** The serving service as its specs start it, the model registered from a run and deployed as three endpoints (plain, batching on, logging at 100%). */
 async function trellis(dir: string, modelPath: string) {
 
   const runtimeModule = await buildForWorker(join(__dirname, '..', '..', '..', 'plugins', 'runtime-onnx', 'src'), join(dir, 'worker'));
@@ -314,7 +319,7 @@ async function trellis(dir: string, modelPath: string) {
   await deploy(VARIANTS['batching-on'], 64);
   const logged = await deploy(VARIANTS['logging-100%'], 1);
   await (await platform.client(PredictionServiceDesc, serving.grpcAddress, bench)).setPredictionLogging({ endpointId: logged, sampleShare: 1 });
-  return { serving, grpc: serving.grpcAddress, rest: `127.0.0.1:${httpPort}`, token: await platform.keys.mint({ ...bench, ttlSeconds: 24 * 3600 }), stop: () => platform.stop() };
+  return { grpc: serving.grpcAddress, rest: `127.0.0.1:${httpPort}`, token: await platform.keys.mint({ ...bench, ttlSeconds: 24 * 3600 }), stop: () => platform.stop() };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,10 +340,10 @@ async function main(): Promise<void> {
     closers.unshift(() => platform.stop());
 
     const inProcess = (i: number) => session.run({ x: new Ort.Tensor('float32', new Float32Array(rows[i % rows.length]), [1, FEATURES]) });
-    const measure = async (arm: Arm, inFlight: number, count: number, model = MODEL): Promise<Measure> => {
+    const latencies = async (arm: Arm, inFlight: number, count: number, model: string): Promise<Measure> => {
       switch (arm) {
         case 'in-process':
-          await closedLoop(200, inFlight, inProcess);
+          await closedLoop(warmUpCalls(inFlight), inFlight, inProcess);
           return closedLoop(count, inFlight, inProcess);
         case 'grpc-bare':
           return callers.run({ kind: 'grpc', address: grpcBare.address, model, token: platform.token, inFlight, count });
@@ -349,6 +354,12 @@ async function main(): Promise<void> {
         case 'trellis-rest':
           return callers.run({ kind: 'rest', address: platform.rest, model, token: platform.token, inFlight, count });
       }
+    };
+    const measure = async (arm: Arm, inFlight: number, count: number, model = MODEL): Promise<Measure> => {
+      const before = process.cpuUsage();
+      const measured = await latencies(arm, inFlight, count, model);
+      const used = process.cpuUsage(before);
+      return { ...measured, cpuUs: (used.user + used.system) / (count + warmUpCalls(inFlight)) };
     };
     const countAt = (inFlight: number) => (inFlight === 1 ? CALLS : CALLS * 5);
 
@@ -375,22 +386,9 @@ async function main(): Promise<void> {
     }
     loads.push(loadavg()[0]);
 
-    // What EndpointRouter.resolve reads from the database on every request: the endpoints of the
-    // model's name, then the split's revisions. Timed alone, one at a time, as the profile's hint.
-    let dbReads: Measure | undefined;
-    if (SELECTED.includes('trellis-grpc')) {
-      const repository = platform.serving.app.get(EndpointRepository, { strict: false });
-      const reads = async () => {
-        const [endpoint] = await repository.findAllByName(MODEL);
-        await repository.revisions([...endpoint.traffic.targets.map((target) => target.revisionId), endpoint.traffic.shadowRevisionId].filter(Boolean));
-      };
-      await closedLoop(200, 1, reads);
-      dbReads = await closedLoop(CALLS, 1, reads);
-    }
-
     const med = (key: string): Measure | undefined => {
       const values = rounds.get(key);
-      return values && { p50: median(values.map((v) => v.p50)), p99: median(values.map((v) => v.p99)), rate: median(values.map((v) => v.rate)) };
+      return values && { p50: median(values.map((v) => v.p50)), p99: median(values.map((v) => v.p99)), rate: median(values.map((v) => v.rate)), cpuUs: median(values.map((v) => v.cpuUs ?? 0)) };
     };
     const span = (key: string) => {
       const rates = (rounds.get(key) ?? []).map((v) => v.rate);
@@ -399,11 +397,11 @@ async function main(): Promise<void> {
     const fmt = (value: number) => value.toFixed(0).padStart(8);
     console.log(`OIP bench: ${ROUNDS} rounds, ${CALLS} requests per arm at 1 in flight, ${CALLS * 5} at 16 and 64; ${cpus().length} cores (${cpus()[0]?.model}), node ${process.version}`);
     console.log(`load average (1 min) at each round's start and the end: ${loads.map((load) => load.toFixed(1)).join(' ')}`);
-    console.log(`${'arm'.padEnd(14)}${'in flight'.padStart(10)}${'p50 us'.padStart(8)}${'p99 us'.padStart(8)}${'req/s'.padStart(8)}  req/s over rounds`);
+    console.log(`${'arm'.padEnd(14)}${'in flight'.padStart(10)}${'p50 us'.padStart(8)}${'p99 us'.padStart(8)}${'req/s'.padStart(8)}${'CPU us'.padStart(8)}  req/s over rounds (CPU: the server process's per request)`);
     for (const arm of SELECTED) {
       for (const inFlight of CONCURRENCY) {
         const m = med(`${arm}@${inFlight}`)!;
-        console.log(`${arm.padEnd(14)}${String(inFlight).padStart(10)}${fmt(m.p50)}${fmt(m.p99)}${fmt(m.rate)}  ${span(`${arm}@${inFlight}`)}`);
+        console.log(`${arm.padEnd(14)}${String(inFlight).padStart(10)}${fmt(m.p50)}${fmt(m.p99)}${fmt(m.rate)}${fmt(m.cpuUs!)}  ${span(`${arm}@${inFlight}`)}`);
       }
     }
     const ratio = (figure: string, baseline: string, pick: (m: Measure) => number) => {
@@ -428,7 +426,15 @@ async function main(): Promise<void> {
         `server overhead at 1 in flight (gRPC p50): Trellis - bare grpc-js ${(trellisOne.p50 - bareOne.p50).toFixed(0)} us; Trellis - in-process model ${(trellisOne.p50 - modelOne.p50).toFixed(0)} us (bare grpc-js - in-process ${(bareOne.p50 - modelOne.p50).toFixed(0)} us); Triton's own: ~${TARGETS.tritonOverheadUs} us`,
       );
     }
-    if (dbReads) console.log(`EndpointRouter.resolve's two database reads per request (endpoints by name, the split's revisions), alone, one at a time: p50 ${dbReads.p50.toFixed(0)} us, p99 ${dbReads.p99.toFixed(0)} us`);
+    const cpuOverhead = (trellisArm: Arm, bareArm: Arm) =>
+      CONCURRENCY.map((inFlight) => {
+        const [a, b] = [med(`${trellisArm}@${inFlight}`), med(`${bareArm}@${inFlight}`)];
+        return a && b ? `${inFlight} in flight ${a.cpuUs!.toFixed(0)} - ${b.cpuUs!.toFixed(0)} = ${(a.cpuUs! - b.cpuUs!).toFixed(0)} us` : undefined;
+      }).filter(Boolean);
+    const cpuGrpc = cpuOverhead('trellis-grpc', 'grpc-bare');
+    if (cpuGrpc.length) console.log(`server CPU per request over gRPC, Trellis - bare grpc-js: ${cpuGrpc.join('; ')}`);
+    const cpuRest = cpuOverhead('trellis-rest', 'http-bare');
+    if (cpuRest.length) console.log(`server CPU per request over REST, Trellis - bare node:http: ${cpuRest.join('; ')}`);
     const rest1 = med('trellis-rest@1');
     const httpOne = med('http-bare@1');
     if (rest1 && httpOne) console.log(`REST at 1 in flight (p50): Trellis - bare node:http ${(rest1.p50 - httpOne.p50).toFixed(0)} us`);
