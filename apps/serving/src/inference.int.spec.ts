@@ -1,9 +1,23 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
-import { status } from '@grpc/grpc-js';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { GrpcCallError, RunningService } from '@trellis/platform';
 import type { TestPlatform } from '@trellis/platform/testing';
-import { EndpointServiceDesc, GRPCInferenceServiceDesc, RevisionState, type Endpoint } from '@trellis/proto';
+import {
+  ArtifactServiceDesc,
+  EndpointServiceDesc,
+  ExperimentServiceDesc,
+  GRPCInferenceServiceDesc,
+  ModelInferRequestSchema,
+  ModelInferResponseSchema,
+  RegistryServiceDesc,
+  RevisionState,
+  RunServiceDesc,
+  type Endpoint,
+  type ModelInferRequest,
+  type ModelInferResponse,
+} from '@trellis/proto';
 import { eventually } from '@trellis/testing';
 import { startOnnxServing, type OnnxServing } from '../test/onnx-serving';
 import { scaleModel } from './scale-model.fixture';
@@ -144,4 +158,68 @@ describe('inference through endpoints: a registered ONNX model over OIP gRPC and
     expect(pinned.status).toBe(400);
     expect(pinned.body.error).toMatch(/^revision 4 \(.*\) of endpoint scale failed to load: loading onnx model/);
   });
+
+  it('serves the endpoint of the project the trellis-project header names when several projects a caller may read have one of that name, over both protocols', async () => {
+    const both = { sub: 'pat', bindings: [{ project: 'p1', role: 'editor' as const }, { project: 'p2', role: 'editor' as const }] };
+    const p2Endpoint = await deployInP2(both, 'scale', await scaleModel(5, join(stack.dir, 'p2.onnx')));
+    const patToken = await platform.keys.mint(both);
+
+    const ambiguous = await infer({}, patToken);
+    expect(ambiguous.status).toBe(400);
+    expect(ambiguous.body.error).toBe('projects p1, p2 each have an endpoint named "scale"; name one with the trellis-project header (gRPC metadata or HTTP header), or use a token scoped to one of them');
+    expect(await infer({ 'trellis-project': 'p2' }, patToken)).toMatchObject({ status: 200, revision: p2Endpoint.revisions[0].id, body: { outputs: [{ data: times(5) }] } });
+    const inP1 = await infer({ 'trellis-project': 'p1' }, patToken);
+    expect(endpoint.revisions.map((revision) => revision.id)).toContain(inP1.revision);
+    expect(await infer({ 'trellis-project': 'p3' }, patToken)).toMatchObject({ status: 404, body: { error: 'model "scale" not found: no endpoint of that name in project "p3", or you may not read it' } });
+
+    const overGrpc = await grpcInfer(patToken, {});
+    expect({ code: overGrpc.error?.code, details: overGrpc.error?.details }).toEqual({ code: status.INVALID_ARGUMENT, details: ambiguous.body.error });
+    const fromP2 = await grpcInfer(patToken, { 'trellis-project': 'p2' });
+    expect({ revision: fromP2.revision, data: fromP2.response && [...new Float32Array(new Uint8Array(fromP2.response.rawOutputContents[0]).buffer)] }).toEqual({ revision: p2Endpoint.revisions[0].id, data: times(5) });
+    // A caller who may read one project still needs no header.
+    expect((await infer({}, token)).status).toBe(200);
+  });
+
+  /** Registers `onnx` as version 1 of model `name` in project p2 and deploys it there as endpoint `name`; resolves once its revision is READY. */
+  async function deployInP2(as: { sub: string; bindings: { project: string; role: 'editor' }[] }, name: string, onnx: Buffer): Promise<Endpoint> {
+    const { tracking, registry } = stack;
+    const experimentId = (await (await platform.client(ExperimentServiceDesc, tracking.grpcAddress, as)).createExperiment({ projectId: 'p2', name })).experiment!.id;
+    const runId = (await (await platform.client(RunServiceDesc, tracking.grpcAddress, as)).createRun({ experimentId, runName: 'train' })).run!.info!.id;
+    await (await platform.client(ArtifactServiceDesc, tracking.grpcAddress, as)).uploadArtifact([{ part: { case: 'header', value: { runId, path: 'model/model.onnx' } } }, { part: { case: 'chunk', value: onnx } }]);
+    const models = await platform.client(RegistryServiceDesc, registry.grpcAddress, as);
+    await models.createModel({ projectId: 'p2', name });
+    const { version } = (await models.createVersion({ projectId: 'p2', modelName: name, source: `runs:/${runId}/model`, runId, format: 'onnx' })).version!;
+    await models.waitVersion({ projectId: 'p2', modelName: name, version }, { timeoutMs: 30_000 });
+    const client = await platform.client(EndpointServiceDesc, serving.grpcAddress, as);
+    const { id } = (await client.createEndpoint({ projectId: 'p2', name, model: `models:/${name}/${version}` })).endpoint!;
+    return eventually(async () => {
+      const found = (await client.getEndpoint({ endpointId: id })).endpoint!;
+      expect(found.revisions[0].state).toBe(RevisionState.READY);
+      return found;
+    }, { timeoutMs: 30_000 });
+  }
+
+  /** ModelInfer as a stock grpc-js client sends it, with `headers` as metadata; resolves with the answer or the error, and the revision that answered. */
+  function grpcInfer(as: string, headers: Record<string, string>): Promise<{ response?: ModelInferResponse; error?: ServiceError; revision?: string }> {
+    const client = new Client(serving.grpcAddress, credentials.createInsecure());
+    const metadata = new Metadata();
+    metadata.set('authorization', `Bearer ${as}`);
+    for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
+    const request = create(ModelInferRequestSchema, { modelName: 'scale', inputs: [{ name: 'x', datatype: 'FP32', shape: [2n, 4n] }], rawInputContents: [new Uint8Array(new Float32Array(X).buffer)] });
+    return new Promise((resolve) => {
+      let revision: string | undefined;
+      const call = client.makeUnaryRequest(
+        '/inference.GRPCInferenceService/ModelInfer',
+        (message: ModelInferRequest) => Buffer.from(toBinary(ModelInferRequestSchema, message)),
+        (bytes: Buffer) => fromBinary(ModelInferResponseSchema, bytes),
+        request,
+        metadata,
+        (error, response) => {
+          client.close();
+          resolve(error ? { error, revision } : { response, revision });
+        },
+      );
+      call.on('metadata', (received: Metadata) => (revision = received.get('trellis-revision')[0] as string | undefined));
+    });
+  }
 });

@@ -1,4 +1,4 @@
-export { InferenceGrpc, responseOutputs, tensorsOfRequest } from './inference.grpc';
+export { InferenceGrpc, inferResponse, tensorsOfRequest } from './inference.grpc';
 export { DEFAULT_MAX_INFER_BODY_BYTES, inferenceHttpHandler, type InferenceHttpOptions } from './inference.http';
 export { InferenceModule, type InferenceModuleOptions } from './inference.module';
 export * from './inference-targets';

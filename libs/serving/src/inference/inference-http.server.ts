@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { abilityFor, Caller, CONFIG, listenError, LOGGER, type Logger, SERVICE_CONFIG, TokenVerifier, type TrellisConfig, UnauthenticatedError } from '@trellis/platform';
+import { abilityFor, type AppAbility, Caller, CONFIG, listenError, LOGGER, type Logger, type Principal, SERVICE_CONFIG, TokenVerifier, type TrellisConfig, UnauthenticatedError } from '@trellis/platform';
 import type { ServingConfig } from '../serving.config';
 import { inferenceHttpHandler } from './inference.http';
 import { INFERENCE_OBSERVER, INFERENCE_SERVER_INFO, INFERENCE_TARGETS, type InferenceObserver, type InferenceServerInfo, type InferenceTargets } from './inference-targets';
@@ -15,6 +15,8 @@ import { INFERENCE_OBSERVER, INFERENCE_SERVER_INFO, INFERENCE_TARGETS, type Infe
 @Injectable()
 export class InferenceHttpServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private server?: Server;
+  // The verifier returns the same Principal for the same token: its ability (and the decisions CASL caches on it) is built once, as the gRPC guard does.
+  private readonly abilities = new WeakMap<Principal, AppAbility>();
   /** Where it listens (`http://host:port`), once started. */
   address = '';
 
@@ -63,8 +65,17 @@ export class InferenceHttpServer implements OnApplicationBootstrap, OnApplicatio
     const header = request.headers.authorization ?? '';
     const token = /^Bearer (.+)$/i.exec(header)?.[1];
     if (!token) throw new UnauthenticatedError('this call needs credentials: send `Authorization: Bearer <token>`');
-    const principal = await this.verifier.verify(token);
+    const principal = this.verifier.verified(token) ?? (await this.verifier.verify(token));
     const requestId = (request.headers['x-request-id'] as string | undefined) || randomUUID();
-    return new Caller(principal, abilityFor(principal), requestId, token, `${request.socket.remoteAddress ?? ''}:${request.socket.remotePort ?? ''}`);
+    return new Caller(principal, this.abilityOf(principal), requestId, token, `${request.socket.remoteAddress ?? ''}:${request.socket.remotePort ?? ''}`);
+  }
+
+  private abilityOf(principal: Principal): AppAbility {
+    let ability = this.abilities.get(principal);
+    if (!ability) {
+      ability = abilityFor(principal);
+      this.abilities.set(principal, ability);
+    }
+    return ability;
   }
 }

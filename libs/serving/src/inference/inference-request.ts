@@ -1,6 +1,6 @@
 import { excerpt, InvalidArgumentError } from '@trellis/platform';
 import type { ModelSignature, Tensor, TensorSpec } from '@trellis/plugin-sdk';
-import type { InferenceObserver, InferenceTarget, InferOptions } from './inference-targets';
+import type { InferenceObserver, InferenceTarget } from './inference-targets';
 import { isDatatype } from './tensor-datatypes';
 import type { TensorHeader } from './tensor.codec';
 
@@ -23,6 +23,18 @@ function listed(specs: readonly TensorSpec[]): string {
   return specs.length > LISTED ? `${names.join(', ')} and ${specs.length - LISTED} more` : names.join(', ');
 }
 
+/** The model's inputs by name, worked out once per signature (a loaded revision keeps its signature). */
+const inputSpecs = new WeakMap<ModelSignature, ReadonlyMap<string, TensorSpec>>();
+
+function inputSpecsOf(signature: ModelSignature): ReadonlyMap<string, TensorSpec> {
+  let specs = inputSpecs.get(signature);
+  if (!specs) {
+    specs = new Map(signature.inputs.map((spec) => [spec.name, spec]));
+    inputSpecs.set(signature, specs);
+  }
+  return specs;
+}
+
 /**
  * Checks the inputs a request declares against the model's signature and returns their headers,
  * in the request's order: every model input exactly once and nothing else, each of the model's
@@ -30,34 +42,47 @@ function listed(specs: readonly TensorSpec[]): string {
  * size). INVALID_ARGUMENT naming the input, echoing at most a short prefix of what was sent.
  */
 export function checkInputs(inputs: readonly DeclaredInput[], signature: ModelSignature): TensorHeader[] {
-  const specs = new Map(signature.inputs.map((spec) => [spec.name, spec]));
-  const seen = new Set<string>();
-  const headers = inputs.map((input) => {
+  const specs = inputSpecsOf(signature);
+  const seen = inputs.length > 1 ? new Set<string>() : undefined;
+  const headers: TensorHeader[] = [];
+  for (const input of inputs) {
     const spec = specs.get(input.name);
     if (!spec) throw new InvalidArgumentError(`input ${quoted(input.name)} is not an input of the model; it takes ${listed(signature.inputs)}`);
-    if (seen.has(input.name)) throw new InvalidArgumentError(`input ${quoted(input.name)} appears more than once`);
-    seen.add(input.name);
+    if (seen?.has(input.name)) throw new InvalidArgumentError(`input ${quoted(input.name)} appears more than once`);
+    seen?.add(input.name);
     if (input.datatype !== spec.datatype) {
       const known = isDatatype(input.datatype) ? input.datatype : `unknown datatype ${quoted(input.datatype)}`;
       throw new InvalidArgumentError(`input ${quoted(input.name)} is ${spec.datatype}, got ${known}`);
     }
-    return { name: spec.name, datatype: spec.datatype, shape: checkShape(input, spec) };
-  });
-  const missing = signature.inputs.filter((spec) => !seen.has(spec.name));
-  if (missing.length > 0) throw new InvalidArgumentError(`the model needs input ${listed(missing)}, missing from the request`);
+    headers.push({ name: spec.name, datatype: spec.datatype, shape: checkShape(input, spec) });
+  }
+  // Each input named a distinct model input: any left out makes the count fall short.
+  if (inputs.length < specs.size) {
+    const named = new Set(inputs.map((input) => input.name));
+    throw new InvalidArgumentError(`the model needs input ${listed(signature.inputs.filter((spec) => !named.has(spec.name)))}, missing from the request`);
+  }
   return headers;
 }
 
 function checkShape(input: DeclaredInput, spec: TensorSpec): number[] {
-  const want = `[${spec.shape.join(', ')}]`;
-  const got = `[${input.shape.slice(0, spec.shape.length + 1).join(', ')}${input.shape.length > spec.shape.length + 1 ? ', ...' : ''}]`;
-  if (input.shape.length !== spec.shape.length) throw new InvalidArgumentError(`input ${quoted(input.name)} has shape ${want}, got ${got}`);
-  return input.shape.map((dim, index) => {
-    const size = Number(dim);
-    if (!Number.isSafeInteger(size) || size < 0) throw new InvalidArgumentError(`input ${quoted(input.name)}: dimension ${index} of shape ${got} must be a whole number, 0 or more`);
-    if (spec.shape[index] !== -1 && spec.shape[index] !== size) throw new InvalidArgumentError(`input ${quoted(input.name)} has shape ${want}, got ${got}`);
-    return size;
-  });
+  if (input.shape.length !== spec.shape.length) throw shapeError(input, spec);
+  const dims: number[] = [];
+  for (let index = 0; index < input.shape.length; index++) {
+    const size = Number(input.shape[index]);
+    if (!Number.isSafeInteger(size) || size < 0) throw new InvalidArgumentError(`input ${quoted(input.name)}: dimension ${index} of shape ${sentShape(input, spec)} must be a whole number, 0 or more`);
+    if (spec.shape[index] !== -1 && spec.shape[index] !== size) throw shapeError(input, spec);
+    dims.push(size);
+  }
+  return dims;
+}
+
+/** The shape a request sent, as errors echo it: at most one dimension past the model's rank. */
+function sentShape(input: DeclaredInput, spec: TensorSpec): string {
+  return `[${input.shape.slice(0, spec.shape.length + 1).join(', ')}${input.shape.length > spec.shape.length + 1 ? ', ...' : ''}]`;
+}
+
+function shapeError(input: DeclaredInput, spec: TensorSpec): InvalidArgumentError {
+  return new InvalidArgumentError(`input ${quoted(input.name)} has shape [${spec.shape.join(', ')}], got ${sentShape(input, spec)}`);
 }
 
 /**
@@ -76,27 +101,41 @@ export function checkRequestedOutputs(names: readonly string[], signature: Model
   return [...names];
 }
 
+/** What tells that a request's caller went away: a gRPC call's `cancelled`, an HTTP request's socket's `close`. */
+export interface CallerGone {
+  source: { once(event: string, listener: () => void): unknown; off(event: string, listener: () => void): unknown };
+  event: string;
+}
+
 /**
  * Runs checked tensors through a target and returns the outputs asked for, in the order asked
- * (all, in the model's order, when none were asked for). `observer` is told of the call once
- * the model answered or failed, with every output.
+ * (all, in the model's order, when none were asked for). The model's run is aborted if `gone`
+ * fires before it answers; not after (grpc-js reports every call `cancelled` once its stream
+ * closes, answered or not). `observer` is told of the call once the model answered or failed,
+ * with every output.
  */
 export async function runInference(
   target: InferenceTarget,
   inputs: readonly Tensor[],
   outputs: readonly string[] | undefined,
-  options: InferOptions,
+  requestId: string,
+  gone?: CallerGone,
   observer?: InferenceObserver,
 ): Promise<Tensor[]> {
+  const aborted = new AbortController();
+  const abort = () => aborted.abort();
+  gone?.source.once(gone.event, abort);
   const started = performance.now();
   let results: Tensor[];
   try {
-    results = await target.infer(inputs, options);
+    results = await target.infer(inputs, { requestId, signal: aborted.signal });
   } catch (error) {
-    observer?.observe({ target, requestId: options.requestId, inputs, outputs: undefined, latencyMs: performance.now() - started });
+    observer?.observe({ target, requestId, inputs, outputs: undefined, latencyMs: performance.now() - started });
     throw error;
+  } finally {
+    gone?.source.off(gone.event, abort);
   }
-  observer?.observe({ target, requestId: options.requestId, inputs, outputs: results, latencyMs: performance.now() - started });
+  observer?.observe({ target, requestId, inputs, outputs: results, latencyMs: performance.now() - started });
   if (!outputs) return results;
   const byName = new Map(results.map((tensor) => [tensor.name, tensor]));
   return outputs.map((name) => {

@@ -4,6 +4,12 @@ import type { InferenceStats, ModelSignature, Tensor } from '@trellis/plugin-sdk
 /** The gRPC metadata key and HTTP header that pin a request to one revision of an endpoint, bypassing the traffic split. */
 export const REVISION_HEADER = 'trellis-revision';
 
+/**
+ * The gRPC metadata key and HTTP header that name the project (by id) whose endpoint a model name
+ * means, when endpoints of that name exist in several projects the caller may read.
+ */
+export const PROJECT_HEADER = 'trellis-project';
+
 /** What a request names: a model (an endpoint), maybe a version, maybe a pinned revision. */
 export interface TargetRequest {
   /** The model name a client calls (`model_name`, `/v2/models/{name}`). */
@@ -12,6 +18,8 @@ export interface TargetRequest {
   version?: string;
   /** The revision pinned by the `trellis-revision` header; undefined to follow the traffic split. */
   revision?: string;
+  /** The project named by the `trellis-project` header; undefined for any project the caller may read. */
+  project?: string;
   /** Who calls: the model is served only to a caller that may read the endpoint's project. */
   caller?: Caller;
 }

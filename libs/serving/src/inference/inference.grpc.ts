@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
 import { Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
 import { Controller, Inject, Optional } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { type Caller, callerOf, InvalidArgumentError, Public, Requires } from '@trellis/platform';
+import { type Caller, callerOf, InvalidArgumentError, Public, Requires, wireField, type WireMessage } from '@trellis/platform';
 import type { ModelSignature, Tensor } from '@trellis/plugin-sdk';
 import {
+  ModelInferResponse_InferOutputTensorSchema,
   ModelInferResponseSchema,
   ModelMetadataResponseSchema,
   ModelReadyResponseSchema,
@@ -15,7 +16,6 @@ import {
   type InferTensorContents,
   type ModelInferRequest,
   type ModelInferResponse,
-  type ModelInferResponse_InferOutputTensorSchema,
   type ModelMetadataRequest,
   type ModelMetadataResponse,
   type ModelReadyRequest,
@@ -29,6 +29,7 @@ import {
   INFERENCE_OBSERVER,
   INFERENCE_SERVER_INFO,
   INFERENCE_TARGETS,
+  PROJECT_HEADER,
   REQUEST_ID_HEADER,
   REVISION_HEADER,
   type InferenceObserver,
@@ -46,7 +47,16 @@ const ENDPOINT_KIND = 'Endpoint';
 function hasElements(contents: InferTensorContents | undefined): boolean {
   if (!contents) return false;
   const { boolContents, intContents, int64Contents, uintContents, uint64Contents, fp32Contents, fp64Contents, bytesContents } = contents;
-  return [boolContents, intContents, int64Contents, uintContents, uint64Contents, fp32Contents, fp64Contents, bytesContents].some((values) => values.length > 0);
+  return (
+    boolContents.length > 0 ||
+    intContents.length > 0 ||
+    int64Contents.length > 0 ||
+    uintContents.length > 0 ||
+    uint64Contents.length > 0 ||
+    fp32Contents.length > 0 ||
+    fp64Contents.length > 0 ||
+    bytesContents.length > 0
+  );
 }
 
 /**
@@ -67,20 +77,31 @@ export function tensorsOfRequest(request: ModelInferRequest, signature: ModelSig
 }
 
 /**
- * The outputs of a ModelInferResponse: raw_output_contents when the request sent raw inputs or an
- * output has no typed contents (FP16), typed contents otherwise.
+ * The ModelInferResponse of a request's answer: raw_output_contents when the request sent raw
+ * inputs or an output has no typed contents (FP16), typed contents otherwise. Its fields are
+ * written by the kit's wire writer, carried as the message's unknown fields (which toBinary
+ * copies as they are): building the message and letting toBinary walk it cost several times more.
  */
-export function responseOutputs(tensors: readonly Tensor[], raw: boolean): Pick<MessageInitShape<typeof ModelInferResponseSchema>, 'outputs' | 'rawOutputContents'> {
+export function inferResponse(target: Pick<InferenceTarget, 'name' | 'version'>, requestId: string, tensors: readonly Tensor[], raw: boolean): ModelInferResponse {
   const asRaw = raw || tensors.some((tensor) => !encodesAsContents(tensor.datatype));
   const outputs = tensors.map(
-    (tensor): MessageInitShape<typeof ModelInferResponse_InferOutputTensorSchema> => ({
+    (tensor): WireMessage<typeof ModelInferResponse_InferOutputTensorSchema> => ({
       name: tensor.name,
       datatype: tensor.datatype,
-      shape: tensor.shape.map(BigInt),
+      shape: tensor.shape,
+      parameters: {},
       contents: asRaw ? undefined : tensorToContents(tensor),
     }),
   );
-  return asRaw ? { outputs, rawOutputContents: tensors.map(tensorToRaw) } : { outputs };
+  const response = create(ModelInferResponseSchema);
+  response.$unknown = [
+    ...wireField(ModelInferResponseSchema, 'modelName', target.name, 64),
+    ...wireField(ModelInferResponseSchema, 'modelVersion', target.version, 64),
+    ...wireField(ModelInferResponseSchema, 'id', requestId, 64),
+    ...wireField(ModelInferResponseSchema, 'outputs', outputs, 256),
+    ...(asRaw ? wireField(ModelInferResponseSchema, 'rawOutputContents', tensors.map(tensorToRaw), 256) : []),
+  ];
+  return response;
 }
 
 /** The caller the kit's auth guard attached to the call; none where the handlers are served without it (their own specs). */
@@ -92,10 +113,15 @@ function callerIfAny(metadata: Metadata | undefined): Caller | undefined {
   }
 }
 
-/** The revision a call pins with the `trellis-revision` metadata, if any. */
-function pinnedRevision(metadata: Metadata | undefined): string | undefined {
-  const [value] = metadata?.get(REVISION_HEADER) ?? [];
+/** The value a call sends in metadata `key`, if any. */
+function sent(metadata: Metadata | undefined, key: string): string | undefined {
+  const [value] = metadata?.get(key) ?? [];
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** What a call names: the model and version it asks for, and what its metadata pins and says of its caller. */
+function targetRequest(model: string, version: string, metadata: Metadata | undefined): TargetRequest {
+  return { model, version: version || undefined, revision: sent(metadata, REVISION_HEADER), project: sent(metadata, PROJECT_HEADER), caller: callerIfAny(metadata) };
 }
 
 /**
@@ -133,14 +159,14 @@ export class InferenceGrpc {
   @GrpcMethod('GRPCInferenceService', 'ModelReady')
   @Requires('read', ENDPOINT_KIND)
   async modelReady(request: ModelReadyRequest, metadata?: Metadata): Promise<ModelReadyResponse> {
-    const target = await this.resolve({ model: request.name, version: request.version }, metadata);
+    const target = await this.targets.resolve(targetRequest(request.name, request.version, metadata));
     return create(ModelReadyResponseSchema, { ready: target.isReady() });
   }
 
   @GrpcMethod('GRPCInferenceService', 'ModelMetadata')
   @Requires('read', ENDPOINT_KIND)
   async modelMetadata(request: ModelMetadataRequest, metadata?: Metadata): Promise<ModelMetadataResponse> {
-    const target = await this.resolve({ model: request.name, version: request.version }, metadata);
+    const target = await this.targets.resolve(targetRequest(request.name, request.version, metadata));
     const tensor = (spec: ModelSignature['inputs'][number]) => ({ name: spec.name, datatype: spec.datatype, shape: spec.shape.map(BigInt) });
     return create(ModelMetadataResponseSchema, {
       name: target.name,
@@ -154,24 +180,13 @@ export class InferenceGrpc {
   @GrpcMethod('GRPCInferenceService', 'ModelInfer')
   @Requires('read', ENDPOINT_KIND)
   async modelInfer(request: ModelInferRequest, metadata?: Metadata, call?: ServerUnaryCall<unknown, unknown>): Promise<ModelInferResponse> {
-    const target = await this.resolve({ model: request.modelName, version: request.modelVersion }, metadata);
+    const target = await this.targets.resolve(targetRequest(request.modelName, request.modelVersion, metadata));
     const inputs = tensorsOfRequest(request, target.signature);
     const outputs = checkRequestedOutputs(request.outputs.map((output) => output.name), target.signature);
     const requestId = request.id || randomUUID();
-    const aborted = new AbortController();
-    call?.once('cancelled', () => aborted.abort());
-    const tensors = await runInference(target, inputs, outputs, { requestId, signal: aborted.signal }, this.observer);
+    const tensors = await runInference(target, inputs, outputs, requestId, call && { source: call, event: 'cancelled' }, this.observer);
     call?.sendMetadata(answerMetadata(requestId, target.revision));
-    return create(ModelInferResponseSchema, {
-      modelName: target.name,
-      modelVersion: target.version,
-      id: requestId,
-      ...responseOutputs(tensors, request.rawInputContents.length > 0),
-    });
-  }
-
-  private async resolve(request: TargetRequest, metadata: Metadata | undefined): Promise<InferenceTarget> {
-    return this.targets.resolve({ model: request.model, version: request.version || undefined, revision: pinnedRevision(metadata), caller: callerIfAny(metadata) });
+    return inferResponse(target, requestId, tensors, request.rawInputContents.length > 0);
   }
 }
 

@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { type Caller, DomainError, excerpt, InvalidArgumentError, ResourceExhaustedError } from '@trellis/platform';
 import type { Tensor } from '@trellis/plugin-sdk';
 import { checkInputs, checkRequestedOutputs, runInference, type DeclaredInput } from './inference-request';
-import { REQUEST_ID_HEADER, REVISION_HEADER, type InferenceObserver, type InferenceServerInfo, type InferenceTarget, type InferenceTargets, type TargetRequest } from './inference-targets';
+import { PROJECT_HEADER, REQUEST_ID_HEADER, REVISION_HEADER, type InferenceObserver, type InferenceServerInfo, type InferenceTarget, type InferenceTargets, type TargetRequest } from './inference-targets';
 import { tensorFromJson, tensorToJsonText } from './tensor.codec';
 
 /** Largest REST request body by default, as ModelInfer's largest gRPC request. */
@@ -121,7 +121,7 @@ export function inferenceHttpHandler(options: InferenceHttpOptions): (request: I
       await options.authenticate?.(request, undefined);
       return json(200, { name: options.info.name, version: options.info.version, extensions: options.info.extensions });
     }
-    const model = { ...route.model, revision: revisionOf(request) };
+    const model = { ...route.model, revision: headerOf(request, REVISION_HEADER), project: headerOf(request, PROJECT_HEADER) };
     const caller = await options.authenticate?.(request, model);
     const target = await options.targets.resolve(caller ? { ...model, caller } : model);
     if (route.kind === 'model') return json(200, metadataOf(target));
@@ -138,6 +138,8 @@ export function inferenceHttpHandler(options: InferenceHttpOptions): (request: I
       .then((answer) => {
         const headers: Record<string, string | number> = { ...answer.headers };
         if (answer.body !== undefined) headers['content-type'] = 'application/json';
+        // Sized, not chunked: writeHead fixes the headers before end() could measure the body.
+        headers['content-length'] = answer.body === undefined ? 0 : Buffer.byteLength(answer.body);
         // A body left unread (refused, or too large) is not drained: the connection closes with the answer.
         if (!request.complete) headers.connection = 'close';
         response.writeHead(answer.status, headers).end(answer.body);
@@ -145,8 +147,8 @@ export function inferenceHttpHandler(options: InferenceHttpOptions): (request: I
   };
 }
 
-function revisionOf(request: IncomingMessage): string | undefined {
-  const value = request.headers[REVISION_HEADER];
+function headerOf(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
@@ -154,18 +156,27 @@ function metadataOf(target: InferenceTarget) {
   return { name: target.name, versions: target.versions, platform: target.platform, inputs: target.signature.inputs, outputs: target.signature.outputs };
 }
 
-async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/** The request's body, refused once it passes `maxBytes`. Read with listeners: an async iterator costs a promise per chunk. */
+function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const tooLarge = (size: string) => new BodyTooLargeError(`the request body is ${size} bytes; this server takes at most ${maxBytes}`);
   const declared = Number(request.headers['content-length']);
-  if (declared > maxBytes) throw tooLarge(String(declared));
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.byteLength;
-    if (size > maxBytes) throw tooLarge(`over ${maxBytes}`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+  if (declared > maxBytes) return Promise.reject(tooLarge(String(declared)));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size <= maxBytes) return void chunks.push(chunk);
+      settle();
+      // Paused rather than drained: the answer closes the connection (the body was not read to its end).
+      request.pause();
+      reject(tooLarge(`over ${maxBytes}`));
+    };
+    const onEnd = () => (settle(), resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
+    const onError = (error: Error) => (settle(), reject(error));
+    const settle = () => request.off('data', onData).off('end', onEnd).off('error', onError);
+    request.on('data', onData).on('end', onEnd).on('error', onError);
+  });
 }
 
 /** Reads a `data`-carrying JSON request and answers it. */
@@ -178,16 +189,8 @@ async function infer(target: InferenceTarget, request: IncomingMessage, maxBodyB
   const inputs = headers.map((header, index) => tensorFromJson(header, body.inputs[index].data));
   const outputs = checkRequestedOutputs(body.outputs, target.signature);
   const requestId = body.id ?? randomUUID();
-  const aborted = new AbortController();
-  const abort = () => aborted.abort();
   // A kept-alive socket carries many requests: each takes its listener off when it is answered.
-  request.socket.once('close', abort);
-  let tensors: Tensor[];
-  try {
-    tensors = await runInference(target, inputs, outputs, { requestId, signal: aborted.signal }, observer);
-  } finally {
-    request.socket.off('close', abort);
-  }
+  const tensors = await runInference(target, inputs, outputs, requestId, { source: request.socket, event: 'close' }, observer);
   return {
     status: 200,
     body: inferResponseText(target, requestId, tensors),

@@ -1,5 +1,5 @@
-import { create } from '@bufbuild/protobuf';
-import { InvalidArgumentError } from '@trellis/platform';
+import { create, fromBinary } from '@bufbuild/protobuf';
+import { InvalidArgumentError, toWire } from '@trellis/platform';
 import type { Tensor, TensorDatatype } from '@trellis/plugin-sdk';
 import { InferTensorContentsSchema } from '@trellis/proto';
 import { SAMPLES } from './tensor-samples.fixture';
@@ -19,7 +19,7 @@ describe('tensor codec', () => {
 
   it.each(DATATYPES.filter((datatype) => datatype !== 'FP16'))('reads and writes %s as typed contents, through the wire', (datatype) => {
     const tensor = tensorFromRaw(header(datatype), new Uint8Array(SAMPLES[datatype].raw));
-    const contents = create(InferTensorContentsSchema, tensorToContents(tensor));
+    const contents = fromBinary(InferTensorContentsSchema, toWire(InferTensorContentsSchema, tensorToContents(tensor)));
     const back = tensorFromContents(header(datatype), contents);
     expect(plain(back.data)).toEqual(SAMPLES[datatype].data);
     expect(back.data.constructor).toBe(tensor.datatype === 'BOOL' || tensor.datatype === 'BYTES' ? Array : tensor.data.constructor);

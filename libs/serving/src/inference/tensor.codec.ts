@@ -1,5 +1,4 @@
-import type { MessageInitShape } from '@bufbuild/protobuf';
-import { InvalidArgumentError } from '@trellis/platform';
+import { InvalidArgumentError, type WireMessage } from '@trellis/platform';
 import type { Tensor, TensorDatatype } from '@trellis/plugin-sdk';
 import type { InferTensorContents, InferTensorContentsSchema } from '@trellis/proto';
 import { CONTENTS_FIELD_NAMES, DATATYPES, type ContentsField, type NumericArrayConstructor } from './tensor-datatypes';
@@ -13,6 +12,9 @@ export interface TensorHeader {
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
+const CONTENTS_FIELDS = Object.keys(CONTENTS_FIELD_NAMES) as readonly ContentsField[];
+/** Typed contents with every field empty, as the wire writer takes them. */
+const NO_CONTENTS: WireMessage<typeof InferTensorContentsSchema> = Object.freeze(Object.fromEntries(CONTENTS_FIELDS.map((field) => [field, []])) as unknown as WireMessage<typeof InferTensorContentsSchema>);
 
 /** The typed array class of a numeric datatype (all but BOOL and BYTES). */
 function arrayOf(datatype: TensorDatatype): NumericArrayConstructor {
@@ -47,8 +49,7 @@ export function tensorFromContents(header: TensorHeader, contents: InferTensorCo
   const { datatype } = header;
   const codec = DATATYPES[datatype];
   if (!codec.contents) throw new InvalidArgumentError(`${label(header, role)} is ${datatype}, which has no typed contents: send it in raw_input_contents`);
-  const filled = contents ? (Object.keys(CONTENTS_FIELD_NAMES) as ContentsField[]).filter((field) => contents[field].length > 0) : [];
-  const wrong = filled.find((field) => field !== codec.contents);
+  const wrong = contents && CONTENTS_FIELDS.find((field) => field !== codec.contents && contents[field].length > 0);
   if (wrong) throw new InvalidArgumentError(`${label(header, role)} is ${datatype}: its elements go in ${CONTENTS_FIELD_NAMES[codec.contents]}, not ${CONTENTS_FIELD_NAMES[wrong]}`);
   const values = (contents?.[codec.contents] ?? []) as ArrayLike<unknown>;
   if (values.length !== elementCount(header.shape)) throw countError(header, role, values.length);
@@ -75,19 +76,18 @@ export function tensorFromRaw(header: TensorHeader, bytes: Uint8Array, role = 'i
   const { datatype } = header;
   const codec = DATATYPES[datatype];
   const count = elementCount(header.shape);
-  const base = { name: header.name, datatype, shape: header.shape };
   // Bytes of their own: a view over part of a bigger buffer (a slice of Node's 8 KiB pool, of the
   // whole request) would take all of that buffer with it when the tensor is posted to a worker.
   const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
-  if (datatype === 'BYTES') return { ...base, data: splitLengthPrefixed(header, role, own, count) };
+  if (datatype === 'BYTES') return { name: header.name, datatype, shape: header.shape, data: splitLengthPrefixed(header, role, own, count) };
   if (bytes.byteLength !== count * codec.size) {
     throw new InvalidArgumentError(
       `${label(header, role)} has shape [${header.shape.join(', ')}] of ${datatype}, ${count * codec.size} bytes, but its raw contents are ${bytes.byteLength} bytes`,
     );
   }
-  if (datatype === 'BOOL') return { ...base, data: Array.from(bytes, (byte) => byte !== 0) };
+  if (datatype === 'BOOL') return { name: header.name, datatype, shape: header.shape, data: Array.from(bytes, (byte) => byte !== 0) };
   // At offset 0 of its own buffer, so aligned for any element size.
-  return { ...base, data: new (arrayOf(datatype))(own.buffer, 0, count) };
+  return { name: header.name, datatype, shape: header.shape, data: new (arrayOf(datatype))(own.buffer, 0, count) };
 }
 
 function splitLengthPrefixed(header: TensorHeader, role: string, bytes: Uint8Array, count: number): Uint8Array[] {
@@ -112,23 +112,27 @@ function elementBytes(value: unknown): Uint8Array {
 }
 
 /**
- * A tensor's elements as typed contents (the field of its datatype). Throws for FP16, which has
- * no typed field: `encodesAsContents` says beforehand.
+ * A tensor's elements as typed contents (the field of its datatype; the others empty), as the
+ * wire writer and `create` both take them. Throws for FP16, which has no typed field:
+ * `encodesAsContents` says beforehand.
  */
-export function tensorToContents(tensor: Tensor): MessageInitShape<typeof InferTensorContentsSchema> {
+export function tensorToContents(tensor: Tensor): WireMessage<typeof InferTensorContentsSchema> {
   const field = DATATYPES[tensor.datatype].contents;
   if (!field) throw new TypeError(`${tensor.datatype} has no typed contents`);
-  const values = tensor.data as ArrayLike<unknown>;
+  return { ...NO_CONTENTS, [field]: contentsValues(field, tensor.data as ArrayLike<unknown>) } as WireMessage<typeof InferTensorContentsSchema>;
+}
+
+function contentsValues(field: ContentsField, values: ArrayLike<unknown>): readonly unknown[] {
   switch (field) {
     case 'int64Contents':
     case 'uint64Contents':
-      return { [field]: Array.from(values, (value) => BigInt(value as bigint | number)) };
+      return Array.from(values, (value) => BigInt(value as bigint | number));
     case 'bytesContents':
-      return { bytesContents: Array.from(values, elementBytes) };
+      return Array.from(values, elementBytes);
     case 'boolContents':
-      return { boolContents: Array.from(values, Boolean) };
+      return Array.from(values, Boolean);
     default:
-      return { [field]: Array.from(values as ArrayLike<number>, Number) };
+      return Array.from(values as ArrayLike<number>, Number);
   }
 }
 
@@ -168,7 +172,8 @@ export function tensorFromJson(header: TensorHeader, data: unknown, role = 'inpu
   const codec = DATATYPES[datatype];
   if (datatype === 'FP16') throw new InvalidArgumentError(`${label(header, role)} is FP16, which has no JSON form: send it over gRPC in raw_input_contents`);
   if (!Array.isArray(data)) throw new InvalidArgumentError(`${label(header, role)}: data must be an array`);
-  const flat = data.flat(Infinity) as unknown[];
+  // Most clients send data flat: only nested data is flattened (a copy).
+  const flat = (data.some(Array.isArray) ? data.flat(Infinity) : data) as unknown[];
   if (flat.length !== elementCount(header.shape)) throw countError(header, role, flat.length);
   const bad = (index: number, want: string) => new InvalidArgumentError(`${label(header, role)} is ${datatype}: element ${index} must be ${want}`);
   const base = { name: header.name, datatype, shape: header.shape };

@@ -2,11 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type Caller, excerpt, FailedPreconditionError, InvalidArgumentError, LOGGER, type Logger, Metrics, NotFoundError, UnauthenticatedError, UnavailableError } from '@trellis/platform';
 import type { Tensor } from '@trellis/plugin-sdk';
 import { Counter } from 'prom-client';
-import { DataSource } from 'typeorm';
 import type { EndpointEntity, RevisionEntity } from '../endpoints/endpoint.entity';
 import { EndpointRepository } from '../endpoints/endpoint.repository';
 import { ENDPOINT_KIND } from '../endpoints/endpoint.service';
-import type { InferenceTarget, InferenceTargets, InferOptions, TargetRequest } from '../inference/inference-targets';
+import type { StoredTarget } from '../endpoints/traffic';
+import { PROJECT_HEADER, type InferenceTarget, type InferenceTargets, type InferOptions, type TargetRequest } from '../inference/inference-targets';
 import { EndpointDirectory } from './endpoint-directory';
 import { RevisionLoader, type LoadedRevision } from './revision-loader';
 import { TrafficPicker } from './traffic-picker';
@@ -14,8 +14,20 @@ import { TrafficPicker } from './traffic-picker';
 const SHADOW_METRIC = 'trellis_serving_shadow_requests_total';
 
 /**
+ * What resolving a model name works out once per endpoint, as the directory holds it: the
+ * versions its split serves, the targets that can answer each version asked for, and the
+ * InferenceTarget of each revision it loaded. Kept by endpoint entity: a change to the endpoint or
+ * its revisions makes the directory read new entities, and these go with the old ones.
+ */
+interface EndpointRoutes {
+  readonly versions: readonly string[];
+  readonly answering: Map<string | undefined, readonly StoredTarget[]>;
+  readonly targets: Map<string, { held: LoadedRevision; target: InferenceTarget }>;
+}
+
+/**
  * The control plane's `InferenceTargets`: a model name is an endpoint's name (in a project the
- * caller may read), a version is a registry version one of its split's revisions serves, and the
+ * caller may read; the `trellis-project` header names which when several have one), a version is a registry version one of its split's revisions serves, and the
  * `trellis-revision` header pins a revision by id or number. Without a pin the traffic split picks
  * among its revisions that can answer (a FAILED one never does). The shadow revision, when there
  * is one, gets a copy of each request whose answer is counted and never returned. Endpoints and
@@ -25,17 +37,16 @@ const SHADOW_METRIC = 'trellis_serving_shadow_requests_total';
 @Injectable()
 export class EndpointRouter implements InferenceTargets {
   private readonly picker = new TrafficPicker();
+  private readonly routes = new WeakMap<EndpointEntity, EndpointRoutes>();
   private readonly shadowAnswers: Counter<'endpoint' | 'revision' | 'outcome'>;
-  private readonly directory: EndpointDirectory;
 
   constructor(
     private readonly repository: EndpointRepository,
     private readonly loader: RevisionLoader,
-    dataSource: DataSource,
+    private readonly directory: EndpointDirectory,
     metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.directory = new EndpointDirectory(repository, dataSource);
     loader.onReconcile(() => this.directory.forget());
     this.shadowAnswers =
       (metrics.registry.getSingleMetric(SHADOW_METRIC) as Counter<'endpoint' | 'revision' | 'outcome'> | undefined) ??
@@ -52,50 +63,61 @@ export class EndpointRouter implements InferenceTargets {
   }
 
   async resolve(request: TargetRequest): Promise<InferenceTarget> {
-    const { endpoint, revisions: byId } = await this.endpointFor(request.model, request.caller);
-    const versions = [...new Set(endpoint.traffic.targets.map((target) => String(byId.get(target.revisionId)?.modelVersion ?? '')).filter(Boolean))];
-    const revision = request.revision !== undefined ? await this.pinned(endpoint, request.revision) : this.picked(endpoint, byId, request.version);
+    if (!request.caller) throw new UnauthenticatedError('inference needs credentials: send `authorization: Bearer <token>`');
+    void request.caller.authenticated;
+    const named = await this.directory.named(request.model);
+    const endpoint = this.readableEndpoint(request.model, named.endpoints, request.caller, request.project);
+    const routes = this.routesOf(endpoint, named.revisions);
+    const revision = request.revision !== undefined ? await this.pinned(endpoint, request.revision) : this.picked(endpoint, routes, named.revisions, request.version);
     if (request.version !== undefined && String(revision.modelVersion) !== request.version) {
       throw new NotFoundError(`revision ${revision.number} of model ${JSON.stringify(endpoint.name)} serves version ${revision.modelVersion}, not ${excerpt(request.version, 64)}`);
     }
     if (revision.state === 'FAILED') {
       throw new FailedPreconditionError(`revision ${revision.number} (${revision.id}) of endpoint ${endpoint.name} failed to load: ${excerpt(revision.stateMessage)}`, { reason: 'REVISION_FAILED' });
     }
-    let held: LoadedRevision;
-    try {
-      held = this.loader.held(revision.id) ?? (await this.loader.ensure(endpoint, revision));
-    } catch (error) {
-      throw new UnavailableError(`revision ${revision.number} of endpoint ${endpoint.name} cannot answer: ${(error as Error).message}`);
+    let held = this.loader.held(revision.id);
+    if (!held) {
+      try {
+        held = await this.loader.ensure(endpoint, revision);
+      } catch (error) {
+        throw new UnavailableError(`revision ${revision.number} of endpoint ${endpoint.name} cannot answer: ${(error as Error).message}`);
+      }
     }
-    const shadow = byId.get(endpoint.traffic.shadowRevisionId);
-    return {
-      name: endpoint.name,
-      version: String(revision.modelVersion),
-      versions,
-      platform: revision.modelFormat,
-      revision: revision.id,
-      endpoint: { id: endpoint.id, projectId: endpoint.projectId },
-      ...(held.model.stats && { stats: held.model.stats.bind(held.model) }),
-      signature: held.signature,
-      isReady: () => this.loader.held(revision.id) !== undefined,
-      infer: (inputs, options) => {
-        if (shadow && shadow.state !== 'FAILED') this.copyToShadow(endpoint, shadow, inputs, options);
-        return held.model.infer(inputs, { signal: options.signal });
-      },
-    };
+    let known = routes.targets.get(revision.id);
+    if (known?.held !== held) {
+      known = { held, target: this.targetOf(endpoint, revision, held, routes.versions, named.revisions.get(endpoint.traffic.shadowRevisionId)) };
+      routes.targets.set(revision.id, known);
+    }
+    return known.target;
   }
 
-  /** The endpoint of that name the caller may read: NOT_FOUND for none, INVALID_ARGUMENT when several projects have one. */
-  private async endpointFor(name: string, caller: Caller | undefined): Promise<{ endpoint: EndpointEntity; revisions: ReadonlyMap<string, RevisionEntity> }> {
-    if (!caller) throw new UnauthenticatedError('inference needs credentials: send `authorization: Bearer <token>`');
-    void caller.authenticated;
-    const named = await this.directory.named(name);
-    const readable = named.endpoints.filter((endpoint) => caller.can('read', ENDPOINT_KIND, { projectId: endpoint.projectId, id: endpoint.id }));
-    if (readable.length === 0) throw new NotFoundError(`model ${JSON.stringify(excerpt(name, 64))} not found: no endpoint of that name in a project you may read`, { reason: 'ENDPOINT_NOT_FOUND' });
-    if (readable.length > 1) {
-      throw new InvalidArgumentError(`projects ${readable.map((endpoint) => endpoint.projectId).join(', ')} each have an endpoint named ${JSON.stringify(name)}; use a token scoped to one of them`);
+  /**
+   * The endpoint of that name the caller may read, in `project` when the caller names one: NOT_FOUND
+   * for none, INVALID_ARGUMENT when several projects have one and the caller named none.
+   */
+  private readableEndpoint(name: string, endpoints: readonly EndpointEntity[], caller: Caller, project: string | undefined): EndpointEntity {
+    const readable = endpoints.filter((endpoint) => (project === undefined || endpoint.projectId === project) && caller.can('read', ENDPOINT_KIND, { projectId: endpoint.projectId, id: endpoint.id }));
+    if (readable.length === 0) {
+      const where = project === undefined ? 'in a project you may read' : `in project ${JSON.stringify(excerpt(project, 64))}, or you may not read it`;
+      throw new NotFoundError(`model ${JSON.stringify(excerpt(name, 64))} not found: no endpoint of that name ${where}`, { reason: 'ENDPOINT_NOT_FOUND' });
     }
-    return { endpoint: readable[0], revisions: named.revisions };
+    if (readable.length > 1) {
+      throw new InvalidArgumentError(
+        `projects ${readable.map((endpoint) => endpoint.projectId).join(', ')} each have an endpoint named ${JSON.stringify(name)}; name one with the ${PROJECT_HEADER} header (gRPC metadata or HTTP header), or use a token scoped to one of them`,
+      );
+    }
+    return readable[0];
+  }
+
+  /** What resolve worked out for the endpoint as the directory holds it now (a change makes a new entity). */
+  private routesOf(endpoint: EndpointEntity, byId: ReadonlyMap<string, RevisionEntity>): EndpointRoutes {
+    let routes = this.routes.get(endpoint);
+    if (!routes) {
+      const versions = endpoint.traffic.targets.map((target) => String(byId.get(target.revisionId)?.modelVersion ?? '')).filter(Boolean);
+      routes = { versions: [...new Set(versions)], answering: new Map(), targets: new Map() };
+      this.routes.set(endpoint, routes);
+    }
+    return routes;
   }
 
   /** The endpoint's revision the header names, by id or number; it need not take traffic. */
@@ -106,15 +128,40 @@ export class EndpointRouter implements InferenceTargets {
   }
 
   /** The revision the split picks among those of the version asked for that have not failed. */
-  private picked(endpoint: EndpointEntity, byId: ReadonlyMap<string, RevisionEntity>, version: string | undefined): RevisionEntity {
-    const ofVersion = endpoint.traffic.targets.filter((target) => version === undefined || String(byId.get(target.revisionId)?.modelVersion) === version);
-    if (ofVersion.length === 0) throw new NotFoundError(`model ${JSON.stringify(endpoint.name)} has no version ${JSON.stringify(excerpt(version ?? '', 64))} in its traffic split`);
-    const answering = ofVersion.filter((target) => byId.get(target.revisionId)?.state !== 'FAILED');
-    if (answering.length === 0) {
-      const failed = byId.get(ofVersion[0].revisionId)!;
-      throw new FailedPreconditionError(`every revision of endpoint ${endpoint.name}'s split failed to load; revision ${failed.number}: ${excerpt(failed.stateMessage)}`, { reason: 'REVISION_FAILED' });
+  private picked(endpoint: EndpointEntity, routes: EndpointRoutes, byId: ReadonlyMap<string, RevisionEntity>, version: string | undefined): RevisionEntity {
+    let answering = routes.answering.get(version);
+    if (!answering) {
+      const ofVersion = endpoint.traffic.targets.filter((target) => version === undefined || String(byId.get(target.revisionId)?.modelVersion) === version);
+      if (ofVersion.length === 0) throw new NotFoundError(`model ${JSON.stringify(endpoint.name)} has no version ${JSON.stringify(excerpt(version ?? '', 64))} in its traffic split`);
+      answering = ofVersion.filter((target) => byId.get(target.revisionId)?.state !== 'FAILED');
+      if (answering.length === 0) {
+        const failed = byId.get(ofVersion[0].revisionId)!;
+        throw new FailedPreconditionError(`every revision of endpoint ${endpoint.name}'s split failed to load; revision ${failed.number}: ${excerpt(failed.stateMessage)}`, { reason: 'REVISION_FAILED' });
+      }
+      // Only versions the split serves are kept: a caller naming ever more versions does not grow it.
+      routes.answering.set(version, answering);
     }
     return byId.get(this.picker.pick(endpoint.id, answering).revisionId)!;
+  }
+
+  /** The target of a loaded revision, made once per revision as the directory holds its endpoint. */
+  private targetOf(endpoint: EndpointEntity, revision: RevisionEntity, held: LoadedRevision, versions: readonly string[], shadow: RevisionEntity | undefined): InferenceTarget {
+    const { model } = held;
+    return {
+      name: endpoint.name,
+      version: String(revision.modelVersion),
+      versions,
+      platform: revision.modelFormat,
+      revision: revision.id,
+      endpoint: { id: endpoint.id, projectId: endpoint.projectId },
+      ...(model.stats && { stats: model.stats.bind(model) }),
+      signature: held.signature,
+      isReady: () => this.loader.held(revision.id) !== undefined,
+      infer: (inputs, options) => {
+        if (shadow && shadow.state !== 'FAILED') this.copyToShadow(endpoint, shadow, inputs, options);
+        return model.infer(inputs, { signal: options.signal });
+      },
+    };
   }
 
   /** Sends the shadow a copy of the request, never waited for: its answer is counted and dropped. */

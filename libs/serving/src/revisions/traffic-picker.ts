@@ -8,17 +8,18 @@ import type { StoredTarget } from '../endpoints/traffic';
  */
 export class TrafficPicker {
   private readonly states = new Map<string, { key: string; current: number[] }>();
+  /** The key and total percent of each list of targets picked from, worked out once per list. */
+  private readonly splits = new WeakMap<readonly StoredTarget[], { key: string; total: number }>();
 
   /** The target of `targets` (non-empty) that answers the endpoint's next request. */
   pick(endpointId: string, targets: readonly StoredTarget[]): StoredTarget {
     if (targets.length === 1) return targets[0];
-    const key = targets.map((target) => `${target.revisionId}:${target.percent}`).join(',');
+    const { key, total } = this.splitOf(targets);
     let state = this.states.get(endpointId);
     if (state?.key !== key) {
       state = { key, current: targets.map(() => 0) };
       this.states.set(endpointId, state);
     }
-    const total = targets.reduce((sum, target) => sum + target.percent, 0);
     let best = 0;
     targets.forEach((target, index) => {
       state.current[index] += target.percent;
@@ -26,6 +27,15 @@ export class TrafficPicker {
     });
     state.current[best] -= total;
     return targets[best];
+  }
+
+  private splitOf(targets: readonly StoredTarget[]): { key: string; total: number } {
+    let split = this.splits.get(targets);
+    if (!split) {
+      split = { key: targets.map((target) => `${target.revisionId}:${target.percent}`).join(','), total: targets.reduce((sum, target) => sum + target.percent, 0) };
+      this.splits.set(targets, split);
+    }
+    return split;
   }
 
   /** Forgets the endpoint's state (it was deleted). */
