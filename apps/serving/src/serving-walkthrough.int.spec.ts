@@ -31,6 +31,7 @@ interface JsonRevision {
 }
 interface JsonEndpoint {
   id: string;
+  rolloutPolicy?: typeof POLICY;
   traffic: { targets: Array<{ revisionId: string; percent: number }> };
   revisions: JsonRevision[];
 }
@@ -136,11 +137,18 @@ describe('issue 16 done: a registered model deployed in one call, called by stoc
     expect(settled.version.status).toBe('MODEL_VERSION_STATUS_READY');
     await call('trellis.registry.v1.RegistryService/SetAlias', { projectId, modelName: 'churn', alias: 'champion', version: '1' });
 
-    // One call deploys it; the rollout policy and the logging share are the endpoint's settings.
-    endpoint = (await call<{ endpoint: JsonEndpoint }>('trellis.serving.v1.EndpointService/CreateEndpoint', { projectId, name: 'churn', model: 'models:/churn@champion' })).endpoint;
+    // One call deploys it, following @champion with the rollout policy and logging every request.
+    endpoint = (
+      await call<{ endpoint: JsonEndpoint }>('trellis.serving.v1.EndpointService/CreateEndpoint', {
+        projectId,
+        name: 'churn',
+        model: 'models:/churn@champion',
+        rolloutPolicy: POLICY,
+        predictionLogShare: 1,
+      })
+    ).endpoint;
     expect(endpoint.revisions).toMatchObject([{ number: 1, modelVersion: '1', resolvedAlias: 'champion', runId, state: 'REVISION_STATE_PENDING' }]);
-    await call('trellis.serving.v1.RolloutService/SetRolloutPolicy', { endpointId: endpoint.id, policy: POLICY });
-    await call('trellis.serving.v1.PredictionService/SetPredictionLogging', { endpointId: endpoint.id, sampleShare: 1 });
+    expect(endpoint.rolloutPolicy).toMatchObject(POLICY);
     await eventually(async () => expect((await getEndpoint()).revisions[0].state).toBe('REVISION_STATE_READY'), { timeoutMs: 30_000 });
   }, 120_000);
 

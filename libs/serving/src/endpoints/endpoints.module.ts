@@ -16,6 +16,8 @@ import { Runtimes } from './runtimes';
  * Endpoints and their revisions: the EndpointService handlers, the rules and the repository
  * behind them, the loading of revisions into their runtimes' workers, and the router that
  * inference resolves models through, with the directory of endpoints by name it reads them from.
+ * CreateEndpoint writes a rollout policy (RolloutRepository, shared with RolloutsModule) and a
+ * logging share (applied at once through PredictionLog) with the endpoint.
  */
 @Module({
   imports: [PredictionsModule],
