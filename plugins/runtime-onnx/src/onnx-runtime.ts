@@ -84,6 +84,8 @@ export class OnnxModelRuntime implements ModelRuntime {
         intraOpNumThreads: this.options.intraOpNumThreads,
         interOpNumThreads: 1,
         executionMode: 'sequential',
+        // Fatal only: a failed run reaches its caller as an error, so onnxruntime's own stderr line is noise.
+        logSeverityLevel: 4,
       });
     } catch (err) {
       throw new TypeError(`the model file ${path} is not an ONNX model onnxruntime can load: ${(err as Error).message}`, { cause: err });
