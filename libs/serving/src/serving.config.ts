@@ -53,7 +53,7 @@ export const servingConfig = z.object({
     .int()
     .min(1)
     .default(10_000)
-    .describe('most prediction logs each replica holds while the event bus takes them; beyond it logs are dropped and counted in trellis_events_dropped_total, never waited for'),
+    .describe('most prediction logs each replica holds while the event bus takes them, and most logged predictions waiting to be stored for tracing; beyond it they are dropped and counted (trellis_events_dropped_total, trellis_serving_prediction_traces_dropped_total), never waited for'),
   predictionLogMaxTensorBytes: z.coerce
     .number()
     .int()

@@ -4,6 +4,7 @@ import { type Caller, excerpt, forwardAs, InvalidArgumentError, NotFoundError, P
 import { RunServiceDesc, type DatasetInput } from '@trellis/proto';
 import { EndpointRepository } from '../endpoints/endpoint.repository';
 import { ENDPOINT_KIND } from '../endpoints/endpoint.service';
+import { checkLoggingShare } from '../endpoints/logging-share';
 import type { ServingConfig } from '../serving.config';
 import type { PredictionEntity } from './prediction.entity';
 import { PredictionLog } from './prediction-log';
@@ -47,7 +48,7 @@ export class PredictionService {
   }
 
   async setLogging(caller: Caller, endpointId: string, share: number): Promise<LoggingView> {
-    if (!Number.isFinite(share) || share < 0 || share > 1) throw new InvalidArgumentError('must be from 0 to 1', 'sample_share');
+    checkLoggingShare(share, 'sample_share');
     const endpoint = await this.endpoint(caller, endpointId, 'update');
     await this.predictions.setShare({ endpointId: endpoint.id, projectId: endpoint.projectId, sampleShare: share });
     this.log.applyShare(endpoint.id, share);
