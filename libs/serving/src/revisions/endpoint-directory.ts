@@ -19,7 +19,7 @@ const ENDPOINT_CHANGES = ['trellis.serving.v1.endpoint.created', 'trellis.servin
  * Endpoints and their splits' revisions held in memory by name, so that inference reads the
  * database once per name rather than twice per request. A write to an endpoint or a revision on
  * this replica, wherever it is made, forgets them all when its transaction commits (before the call
- * that made it answers), so the next request reads them again. With an event bus, every replica
+ * that made it answers), so the next request reads them again. Every replica also
  * watches the endpoint events (each replica gets each one) and forgets the endpoint's name as soon
  * as a change made through another replica is published. `forget` is also called by every
  * reconcile pass: the bound for what no event tells (a revision another replica moved to READY or FAILED).
@@ -34,18 +34,16 @@ export class EndpointDirectory implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly repository: EndpointRepository,
     dataSource: DataSource,
-    @Inject(EVENT_BUS) private readonly bus?: EventBus,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
   ) {
     dataSource.subscribers.push(this.subscriber());
   }
 
   async onModuleInit(): Promise<void> {
-    const bus = this.bus;
-    if (!bus) return;
     // From now on: what was published before is in the database, which this replica has not read yet.
     const since = new Date();
     for (const subject of ENDPOINT_CHANGES) {
-      this.watches.push(await watchEvent(bus, servingEvents, { subject, since, handler: ({ endpoint }) => this.forget(endpoint?.name) }));
+      this.watches.push(await watchEvent(this.bus, servingEvents, { subject, since, handler: ({ endpoint }) => this.forget(endpoint?.name) }));
     }
   }
 
