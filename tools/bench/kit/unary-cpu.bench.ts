@@ -11,64 +11,24 @@
 // Run: node tools/bench/run.cjs tools/bench/kit/unary-cpu.bench.ts
 // Env: BENCH_ROUNDS (7), BENCH_CALLS (calls per part, 4000).
 import 'reflect-metadata';
-import { create } from '@bufbuild/protobuf';
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Server, ServerCredentials, type Metadata, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
-import { Controller, Module } from '@nestjs/common';
-import { GrpcMethod, GrpcStreamMethod } from '@nestjs/microservices';
-import { callerOf, createGrpcClient, defineService, loadConfig, packageDefinitionFor, PlatformRuntime, Requires, startService } from '@trellis/platform';
+import type { ServerUnaryCall } from '@grpc/grpc-js';
+import { createGrpcClient, defineService, loadConfig, PlatformRuntime, startService } from '@trellis/platform';
 import { TestKeySet } from '@trellis/platform/testing';
-import { WidgetSchema, WidgetService, type GetWidgetRequest, type GetWidgetResponse } from '../../../libs/platform/test/gen/trellis/kittest/v1/widget_service_pb';
+import { WidgetService } from '../../../libs/platform/test/gen/trellis/kittest/v1/widget_service_pb';
+import { startBareWidgetServer, widgetBenchModule } from './widget-bench-servers';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const CALLS = Number(process.env.BENCH_CALLS ?? 4000);
 const IN_FLIGHT = [1, 64];
 
-const widget = create(WidgetSchema, { id: 'w1', projectId: 'p1', name: 'gear', size: 42n });
-const answer = (): GetWidgetResponse => ({ $typeName: 'trellis.kittest.v1.GetWidgetResponse', widget });
-
 /** What a handler that stops its work when the client goes away does on every call. */
-function tieToCall(call: ServerUnaryCall<unknown, unknown> | undefined): AbortSignal {
+function tieToCall(call: ServerUnaryCall<unknown, unknown> | undefined): void {
   const aborted = new AbortController();
   call?.once('cancelled', () => aborted.abort());
-  return aborted.signal;
-}
-
-@Controller()
-class BenchGrpc {
-  @GrpcMethod('WidgetService', 'GetWidget')
-  @Requires('read', 'Widget')
-  getWidget(_request: GetWidgetRequest, metadata: Metadata, call?: ServerUnaryCall<unknown, unknown>): GetWidgetResponse {
-    callerOf(metadata).assert('read', 'Widget', { projectId: 'p1' });
-    tieToCall(call);
-    return answer();
-  }
-  // The other methods exist so the kit's start-up check (every method guarded) passes.
-  @GrpcMethod('WidgetService', 'CreateWidget') @Requires('create', 'Widget') createWidget() { return {}; }
-  @GrpcMethod('WidgetService', 'WatchWidgets') @Requires('read', 'Widget') watchWidgets() { return []; }
-  @GrpcStreamMethod('WidgetService', 'UploadWidgets') @Requires('create', 'Widget') uploadWidgets() { return {}; }
-  @GrpcMethod('WidgetService', 'DeleteWidget') @Requires('delete', 'Widget') deleteWidget() { return {}; }
-}
-
-@Module({ controllers: [BenchGrpc] })
-class BenchModule {}
-
-async function startBare(): Promise<{ address: string; stop(): void }> {
-  const server = new Server();
-  const definition = packageDefinitionFor([WidgetService])[WidgetService.typeName] as unknown as ServiceDefinition;
-  server.addService(definition, {
-    GetWidget: (call: ServerUnaryCall<unknown, unknown>, callback: (error: null, response: GetWidgetResponse) => void) => {
-      tieToCall(call);
-      callback(null, answer());
-    },
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
-  );
-  return { address: `127.0.0.1:${port}`, stop: () => server.forceShutdown() };
 }
 
 /** What the parent asks the callers' process to do. */
@@ -121,9 +81,9 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'jwks.json'), JSON.stringify(keys.jwks));
   const config = loadConfig({ env: { TRELLIS_DATA_DIR: dir, TRELLIS_AUTH_JWKS_FILE: join(dir, 'jwks.json'), TRELLIS_OPS_PORT: '0', TRELLIS_LOG_LEVEL: 'warn' } });
   const runtime = await PlatformRuntime.create(config);
-  const kit = await startService(defineService({ name: 'bench', defaultPort: 0, module: BenchModule, grpcServices: [WidgetService] }), runtime);
+  const kit = await startService(defineService({ name: 'bench', defaultPort: 0, module: widgetBenchModule(tieToCall), grpcServices: [WidgetService] }), runtime);
   await kit.dataSource.transaction((manager) => manager.query('SELECT 1'));
-  const bare = await startBare();
+  const bare = await startBareWidgetServer(tieToCall);
   const token = await keys.mint({ sub: 'bench', bindings: [{ project: 'p1', role: 'viewer' }] });
   const child = fork(join(__dirname, '..', 'run.cjs'), [__filename, '--callers'], { execArgv: [], stdio: 'inherit' });
   await nextMessage(child);
