@@ -1,5 +1,5 @@
 import { defineEvents } from '@trellis/platform';
-import { AuditEventSchema, EndpointCreatedEventSchema, EndpointDeletedEventSchema, EndpointTrafficChangedEventSchema, PredictionLoggedEventSchema, RevisionCreatedEventSchema, RolloutEventSchema } from '@trellis/proto';
+import { AuditEventSchema, EndpointCreatedEventSchema, EndpointDeletedEventSchema, EndpointTrafficChangedEventSchema, PredictionLoggedEventSchema, RevisionCreatedEventSchema, RevisionStateChangedEventSchema, RolloutEventSchema } from '@trellis/proto';
 
 /** Every event the serving service publishes, by subject, with its message (proto/trellis/serving/v1/events.proto). */
 export const servingEvents = defineEvents({
@@ -7,6 +7,7 @@ export const servingEvents = defineEvents({
   'trellis.serving.v1.endpoint.deleted': EndpointDeletedEventSchema,
   'trellis.serving.v1.endpoint.traffic_changed': EndpointTrafficChangedEventSchema,
   'trellis.serving.v1.revision.created': RevisionCreatedEventSchema,
+  'trellis.serving.v1.revision.state_changed': RevisionStateChangedEventSchema,
   'trellis.serving.v1.rollout.started': RolloutEventSchema,
   'trellis.serving.v1.rollout.promoted': RolloutEventSchema,
   'trellis.serving.v1.rollout.rolled_back': RolloutEventSchema,

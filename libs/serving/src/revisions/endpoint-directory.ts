@@ -15,14 +15,18 @@ export interface NamedEndpoints {
 /** The events that change what a name resolves to: an endpoint of that name created or deleted, or its split changed. */
 const ENDPOINT_CHANGES = ['trellis.serving.v1.endpoint.created', 'trellis.serving.v1.endpoint.deleted', 'trellis.serving.v1.endpoint.traffic_changed'] as const;
 
+/** The event that a revision of an endpoint settled to READY or FAILED, through whichever replica loaded it. */
+const REVISION_SETTLED = 'trellis.serving.v1.revision.state_changed';
+
 /**
  * Endpoints and their splits' revisions held in memory by name, so that inference reads the
  * database once per name rather than twice per request. A write to an endpoint or a revision on
  * this replica, wherever it is made, forgets them all when its transaction commits (before the call
  * that made it answers), so the next request reads them again. Every replica also
- * watches the endpoint events (each replica gets each one) and forgets the endpoint's name as soon
- * as a change made through another replica is published. `forget` is also called by every
- * reconcile pass: the bound for what no event tells (a revision another replica moved to READY or FAILED).
+ * watches the endpoint events and trellis.serving.v1.revision.state_changed (each replica gets each
+ * one) and forgets the endpoint's name as soon as a change made through another replica, or a
+ * revision another replica moved to READY or FAILED, is published. `forget` is also called by every
+ * reconcile pass: the bound should an event be late.
  */
 @Injectable()
 export class EndpointDirectory implements OnModuleInit, OnModuleDestroy {
@@ -45,6 +49,7 @@ export class EndpointDirectory implements OnModuleInit, OnModuleDestroy {
     for (const subject of ENDPOINT_CHANGES) {
       this.watches.push(await watchEvent(this.bus, servingEvents, { subject, since, handler: ({ endpoint }) => this.forget(endpoint?.name) }));
     }
+    this.watches.push(await watchEvent(this.bus, servingEvents, { subject: REVISION_SETTLED, since, handler: ({ endpointName }) => this.forget(endpointName) }));
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -1,11 +1,14 @@
+import { create } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { excerpt, LOGGER, type Logger, SERVICE_CONFIG } from '@trellis/platform';
+import { excerpt, LOGGER, type Logger, Outbox, SERVICE_CONFIG } from '@trellis/platform';
 import type { DynamicBatching, LoadedModel, ModelSignature, WorkerModelRuntime } from '@trellis/plugin-sdk';
-import type { EndpointEntity, RevisionEntity } from '../endpoints/endpoint.entity';
+import { RevisionState, RevisionStateChangedEventSchema } from '@trellis/proto';
+import { RevisionEntity, type EndpointEntity } from '../endpoints/endpoint.entity';
 import { EndpointRepository } from '../endpoints/endpoint.repository';
 import { revisionsOf } from '../endpoints/traffic';
 import type { ServingConfig } from '../serving.config';
+import { servingEvents } from '../serving.events';
 import { ArtifactFetcher } from './artifact-fetcher';
 import { RuntimeWorkers } from './runtime-workers';
 
@@ -33,8 +36,9 @@ function transient(error: unknown): boolean {
  * here when it is deployed through this replica, when a request needs it, and at start and every
  * `reconcileIntervalMs` for the revisions the endpoints' splits name (deployed through another
  * replica). The first replica to load a PENDING revision, or to fail to, moves it to READY or to
- * FAILED with the reason; a failure that may pass (the registry unavailable) or that is not the
- * revision's (its runtime instance cannot start) leaves it PENDING.
+ * FAILED with the reason, and publishes trellis.serving.v1.revision.state_changed in the same
+ * transaction (so that the other replicas see it at once); a failure that may pass (the registry
+ * unavailable) or that is not the revision's (its runtime instance cannot start) leaves it PENDING.
  */
 @Injectable()
 export class RevisionLoader implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -49,6 +53,7 @@ export class RevisionLoader implements OnApplicationBootstrap, OnApplicationShut
     private readonly repository: EndpointRepository,
     private readonly fetcher: ArtifactFetcher,
     private readonly workers: RuntimeWorkers,
+    private readonly outbox: Outbox,
     @Inject(SERVICE_CONFIG) private readonly config: ServingConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -148,16 +153,39 @@ export class RevisionLoader implements OnApplicationBootstrap, OnApplicationShut
       stage = `loading ${revision.modelFormat} model ${revision.modelName} version ${revision.modelVersion} into runtime instance ${revision.runtime}`;
       const model = await runtime.load(path, revision.modelFormat, { batching: batchingOf(endpoint) });
       const held = { revisionId: revision.id, model, signature: model.describe() };
-      if (await this.repository.settleRevision(revision.id, 'READY', '')) this.logger.info({ revision: revision.id, endpoint: endpoint.name }, 'revision ready');
+      if (await this.settle(endpoint, revision, 'READY', '')) this.logger.info({ revision: revision.id, endpoint: endpoint.name }, 'revision ready');
       return held;
     } catch (error) {
       const reason = `${stage} failed: ${excerpt((error as Error).message ?? String(error), 900)}`;
       if (transient(error)) {
         this.logger.warn({ err: error, revision: revision.id }, `revision not loaded yet: ${reason}`);
-      } else if (await this.repository.settleRevision(revision.id, 'FAILED', reason).catch(() => false)) {
+      } else if (await this.settle(endpoint, revision, 'FAILED', reason).catch(() => false)) {
         this.logger.warn({ revision: revision.id, endpoint: endpoint.name, reason }, 'revision failed to load');
       }
       throw Object.assign(new Error(reason, { cause: error }), { transient: transient(error) });
     }
+  }
+
+  /** Moves a PENDING revision to `state` with its event, in one transaction; false when it was settled already (by this replica or another). */
+  private settle(endpoint: EndpointEntity, revision: RevisionEntity, state: 'READY' | 'FAILED', message: string): Promise<boolean> {
+    return this.repository.transaction(async (tx) => {
+      // Not the repository's settleRevision: it opens a transaction of its own, which the event must share.
+      const { affected } = await tx.update(RevisionEntity, { id: revision.id, state: 'PENDING' }, { state, stateMessage: message });
+      if (!affected) return false;
+      await this.outbox.publish(tx, servingEvents, {
+        subject: 'trellis.serving.v1.revision.state_changed',
+        message: create(RevisionStateChangedEventSchema, {
+          endpointId: endpoint.id,
+          endpointName: endpoint.name,
+          revisionId: revision.id,
+          revisionNumber: revision.number,
+          state: RevisionState[state],
+          stateMessage: message,
+          projectId: endpoint.projectId,
+        }),
+        projectId: endpoint.projectId,
+      });
+      return true;
+    });
   }
 }

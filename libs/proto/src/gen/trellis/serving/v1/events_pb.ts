@@ -5,7 +5,7 @@
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb";
-import type { Endpoint, Revision, Rollout } from "./resources_pb";
+import type { Endpoint, Revision, RevisionState, Rollout } from "./resources_pb";
 import { file_trellis_serving_v1_resources } from "./resources_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/serving/v1/events.proto.
  */
 export const file_trellis_serving_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch90cmVsbGlzL3NlcnZpbmcvdjEvZXZlbnRzLnByb3RvEhJ0cmVsbGlzLnNlcnZpbmcudjEiRgoURW5kcG9pbnRDcmVhdGVkRXZlbnQSLgoIZW5kcG9pbnQYASABKAsyHC50cmVsbGlzLnNlcnZpbmcudjEuRW5kcG9pbnQiRgoURW5kcG9pbnREZWxldGVkRXZlbnQSLgoIZW5kcG9pbnQYASABKAsyHC50cmVsbGlzLnNlcnZpbmcudjEuRW5kcG9pbnQihAEKG0VuZHBvaW50VHJhZmZpY0NoYW5nZWRFdmVudBIuCghlbmRwb2ludBgBIAEoCzIcLnRyZWxsaXMuc2VydmluZy52MS5FbmRwb2ludBI1CgVjYXVzZRgCIAEoDjImLnRyZWxsaXMuc2VydmluZy52MS5UcmFmZmljQ2hhbmdlQ2F1c2UihAEKFFJldmlzaW9uQ3JlYXRlZEV2ZW50Ei4KCHJldmlzaW9uGAEgASgLMhwudHJlbGxpcy5zZXJ2aW5nLnYxLlJldmlzaW9uEhsKCnByb2plY3RfaWQYAiABKAlCB7pIBHICGEASHwoNZW5kcG9pbnRfbmFtZRgDIAEoCUIIukgFcgMYgAEiegoMUm9sbG91dEV2ZW50EiwKB3JvbGxvdXQYASABKAsyGy50cmVsbGlzLnNlcnZpbmcudjEuUm9sbG91dBIbCgpwcm9qZWN0X2lkGAIgASgJQge6SARyAhhAEh8KDWVuZHBvaW50X25hbWUYAyABKAlCCLpIBXIDGIABKpwBChJUcmFmZmljQ2hhbmdlQ2F1c2USJAogVFJBRkZJQ19DSEFOR0VfQ0FVU0VfVU5TUEVDSUZJRUQQABIfChtUUkFGRklDX0NIQU5HRV9DQVVTRV9ERVBMT1kQARIcChhUUkFGRklDX0NIQU5HRV9DQVVTRV9TRVQQAhIhCh1UUkFGRklDX0NIQU5HRV9DQVVTRV9ST0xMQkFDSxADYgZwcm90bzM", [file_buf_validate_validate, file_trellis_serving_v1_resources]);
+  fileDesc("Ch90cmVsbGlzL3NlcnZpbmcvdjEvZXZlbnRzLnByb3RvEhJ0cmVsbGlzLnNlcnZpbmcudjEiRgoURW5kcG9pbnRDcmVhdGVkRXZlbnQSLgoIZW5kcG9pbnQYASABKAsyHC50cmVsbGlzLnNlcnZpbmcudjEuRW5kcG9pbnQiRgoURW5kcG9pbnREZWxldGVkRXZlbnQSLgoIZW5kcG9pbnQYASABKAsyHC50cmVsbGlzLnNlcnZpbmcudjEuRW5kcG9pbnQihAEKG0VuZHBvaW50VHJhZmZpY0NoYW5nZWRFdmVudBIuCghlbmRwb2ludBgBIAEoCzIcLnRyZWxsaXMuc2VydmluZy52MS5FbmRwb2ludBI1CgVjYXVzZRgCIAEoDjImLnRyZWxsaXMuc2VydmluZy52MS5UcmFmZmljQ2hhbmdlQ2F1c2UihAEKFFJldmlzaW9uQ3JlYXRlZEV2ZW50Ei4KCHJldmlzaW9uGAEgASgLMhwudHJlbGxpcy5zZXJ2aW5nLnYxLlJldmlzaW9uEhsKCnByb2plY3RfaWQYAiABKAlCB7pIBHICGEASHwoNZW5kcG9pbnRfbmFtZRgDIAEoCUIIukgFcgMYgAEiegoMUm9sbG91dEV2ZW50EiwKB3JvbGxvdXQYASABKAsyGy50cmVsbGlzLnNlcnZpbmcudjEuUm9sbG91dBIbCgpwcm9qZWN0X2lkGAIgASgJQge6SARyAhhAEh8KDWVuZHBvaW50X25hbWUYAyABKAlCCLpIBXIDGIABIoECChlSZXZpc2lvblN0YXRlQ2hhbmdlZEV2ZW50EhwKC2VuZHBvaW50X2lkGAEgASgJQge6SARyAhhAEh8KDWVuZHBvaW50X25hbWUYAiABKAlCCLpIBXIDGIABEhwKC3JldmlzaW9uX2lkGAMgASgJQge6SARyAhhAEhcKD3JldmlzaW9uX251bWJlchgEIAEoBRIwCgVzdGF0ZRgFIAEoDjIhLnRyZWxsaXMuc2VydmluZy52MS5SZXZpc2lvblN0YXRlEh8KDXN0YXRlX21lc3NhZ2UYBiABKAlCCLpIBXIDGIAgEhsKCnByb2plY3RfaWQYByABKAlCB7pIBHICGEAqnAEKElRyYWZmaWNDaGFuZ2VDYXVzZRIkCiBUUkFGRklDX0NIQU5HRV9DQVVTRV9VTlNQRUNJRklFRBAAEh8KG1RSQUZGSUNfQ0hBTkdFX0NBVVNFX0RFUExPWRABEhwKGFRSQUZGSUNfQ0hBTkdFX0NBVVNFX1NFVBACEiEKHVRSQUZGSUNfQ0hBTkdFX0NBVVNFX1JPTExCQUNLEANiBnByb3RvMw", [file_buf_validate_validate, file_trellis_serving_v1_resources]);
 
 /**
  * EndpointCreatedEvent is published on trellis.serving.v1.endpoint.created when an endpoint is
@@ -159,6 +159,71 @@ export type RolloutEvent = Message<"trellis.serving.v1.RolloutEvent"> & {
  */
 export const RolloutEventSchema: GenMessage<RolloutEvent> = /*@__PURE__*/
   messageDesc(file_trellis_serving_v1_events, 4);
+
+/**
+ * RevisionStateChangedEvent is published on trellis.serving.v1.revision.state_changed when the
+ * first replica to load a PENDING revision, or to fail to, settles it to READY or FAILED; it
+ * commits with that state. A revision's state is settled once, so each revision has at most one.
+ *
+ * @generated from message trellis.serving.v1.RevisionStateChangedEvent
+ */
+export type RevisionStateChangedEvent = Message<"trellis.serving.v1.RevisionStateChangedEvent"> & {
+  /**
+   * endpoint_id of the endpoint the revision belongs to.
+   *
+   * @generated from field: string endpoint_id = 1;
+   */
+  endpointId: string;
+
+  /**
+   * endpoint_name of that endpoint.
+   *
+   * @generated from field: string endpoint_name = 2;
+   */
+  endpointName: string;
+
+  /**
+   * revision_id of the revision.
+   *
+   * @generated from field: string revision_id = 3;
+   */
+  revisionId: string;
+
+  /**
+   * revision_number counts the endpoint's revisions from 1.
+   *
+   * @generated from field: int32 revision_number = 4;
+   */
+  revisionNumber: number;
+
+  /**
+   * state is the revision's new state: REVISION_STATE_READY or REVISION_STATE_FAILED.
+   *
+   * @generated from field: trellis.serving.v1.RevisionState state = 5;
+   */
+  state: RevisionState;
+
+  /**
+   * state_message says why the revision FAILED; empty for READY.
+   *
+   * @generated from field: string state_message = 6;
+   */
+  stateMessage: string;
+
+  /**
+   * project_id of the endpoint's project.
+   *
+   * @generated from field: string project_id = 7;
+   */
+  projectId: string;
+};
+
+/**
+ * Describes the message trellis.serving.v1.RevisionStateChangedEvent.
+ * Use `create(RevisionStateChangedEventSchema)` to create a new message.
+ */
+export const RevisionStateChangedEventSchema: GenMessage<RevisionStateChangedEvent> = /*@__PURE__*/
+  messageDesc(file_trellis_serving_v1_events, 5);
 
 /**
  * TrafficChangeCause says which call changed an endpoint's traffic.
