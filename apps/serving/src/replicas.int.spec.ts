@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
-import type { GrpcCallError, GrpcClient, RunningService } from '@trellis/platform';
+import type { EventSubscription, GrpcCallError, GrpcClient, RunningService } from '@trellis/platform';
 import type { TestPlatform } from '@trellis/platform/testing';
-import { EndpointServiceDesc, ModelInferRequestSchema, ModelInferResponseSchema, RegistryServiceDesc, RevisionState, RolloutServiceDesc, RolloutStage, type Endpoint, type ModelInferRequest } from '@trellis/proto';
+import { EndpointServiceDesc, ModelInferRequestSchema, ModelInferResponseSchema, ModelMetadataRequestSchema, ModelMetadataResponseSchema, RegistryServiceDesc, RevisionState, RevisionStateChangedEventSchema, RolloutServiceDesc, RolloutStage, type Endpoint, type ModelInferRequest, type RevisionStateChangedEvent } from '@trellis/proto';
 import { servingService } from '@trellis/serving';
 import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
 import { join } from 'node:path';
@@ -18,14 +18,24 @@ function inferenceAt(address: string, token: string) {
   const serialize = (request: ModelInferRequest) => Buffer.from(toBinary(ModelInferRequestSchema, request));
   const deserialize = (bytes: Buffer) => fromBinary(ModelInferResponseSchema, bytes);
   return {
-    /** The registry version that answered one request, pinned to a revision or as the split picks. */
-    versionAnswering: (name: string, pin?: string) =>
+    /** The registry version that answered one request, pinned to a revision or as the split picks (among the revisions of `version` when given). */
+    versionAnswering: (name: string, pin?: string, version = '') =>
       new Promise<string>((resolve, reject) => {
         const metadata = new Metadata();
         metadata.set('authorization', `Bearer ${token}`);
         if (pin) metadata.set('trellis-revision', pin);
-        const request = create(ModelInferRequestSchema, { modelName: name, inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, 4n], contents: { fp32Contents: [1, 2, 3, 4] } }] });
+        const request = create(ModelInferRequestSchema, { modelName: name, modelVersion: version, inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, 4n], contents: { fp32Contents: [1, 2, 3, 4] } }] });
         client.makeUnaryRequest('/inference.GRPCInferenceService/ModelInfer', serialize, deserialize, request, metadata, (error, response) => (error ? reject(error) : resolve(response!.modelVersion)));
+      }),
+    /** The versions ModelMetadata lists for the model, resolved for `version`: those of the split as the replica holds it. */
+    versionsListed: (name: string, version: string) =>
+      new Promise<string[]>((resolve, reject) => {
+        const metadata = new Metadata();
+        metadata.set('authorization', `Bearer ${token}`);
+        const request = create(ModelMetadataRequestSchema, { name, version });
+        const serializeRequest = (message: typeof request) => Buffer.from(toBinary(ModelMetadataRequestSchema, message));
+        const deserializeResponse = (bytes: Buffer) => fromBinary(ModelMetadataResponseSchema, bytes);
+        client.makeUnaryRequest('/inference.GRPCInferenceService/ModelMetadata', serializeRequest, deserializeResponse, request, metadata, (error, response) => (error ? reject(error) : resolve(response!.versions)));
       }),
     close: () => client.close(),
   };
@@ -99,6 +109,55 @@ describe('serving on two replicas over one PostgreSQL database and NATS (ONNX)',
 
     await endpoints.rollbackEndpoint({ endpointId: created.id });
     await eventually(async () => expect(await replicas[1].versionAnswering('split')).toBe('1'), { timeoutMs: 20_000 });
+  });
+
+  it("shows on the other replica a revision's FAILED reason as soon as its state_changed event arrives, without loading it there", async () => {
+    const settled: RevisionStateChangedEvent[] = [];
+    const watch: EventSubscription = await platform.runtime.bus.watch({
+      subject: 'trellis.serving.v1.revision.state_changed',
+      since: new Date(),
+      handler: async (envelope) => void settled.push(fromBinary(RevisionStateChangedEventSchema, envelope.payload)),
+    });
+    await registry.createModel({ projectId: 'p1', name: 'unreachable' });
+    await registry.createVersion({ projectId: 'p1', modelName: 'unreachable', source: 's3://models/unreachable/model.onnx', format: 'onnx' });
+    const created = (await endpoints.createEndpoint({ projectId: 'p1', name: 'mixed', model: 'models:/churn/2' })).endpoint!;
+    await ready(created.id);
+    await eventually(() => expect(settled).toContainEqual(expect.objectContaining({ endpointId: created.id, endpointName: 'mixed', revisionNumber: 1, state: RevisionState.READY, stateMessage: '' })));
+    expect(await replicas[1].versionAnswering('mixed')).toBe('2');
+
+    // Every update of a revision waits on a lock the spec holds, so the first replica cannot settle the new one yet.
+    const database = stack.serving.dataSource;
+    await database.query(`CREATE FUNCTION hold_revision_updates() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock_shared(16); RETURN NEW; END $$`);
+    await database.query('CREATE TRIGGER hold_revision_updates BEFORE UPDATE ON revisions FOR EACH ROW EXECUTE FUNCTION hold_revision_updates()');
+    const holder = database.createQueryRunner();
+    await holder.connect();
+    await holder.query('SELECT pg_advisory_lock(16)');
+    let failing: string;
+    try {
+      failing = (await endpoints.deployRevision({ endpointId: created.id, model: 'models:/unreachable/1', trafficPercent: 50 })).revision!.id;
+      const settling = async () =>
+        ((await database.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE "revisions"%'`)) as Array<{ n: number }>)[0].n;
+      await eventually(async () => expect(await settling()).toBe(1), { timeoutMs: 30_000 });
+      // Once the traffic change reaches it, the second replica reads the new split, with the new revision PENDING, and holds it
+      // (asked for version 2, which the revision it has loaded serves, it loads nothing and writes nothing).
+      await eventually(async () => expect(await replicas[1].versionsListed('mixed', '2')).toEqual(['2', '1']), { timeoutMs: 30_000 });
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock(16)');
+      await holder.release();
+      await database.query('DROP TRIGGER hold_revision_updates ON revisions');
+      await database.query('DROP FUNCTION hold_revision_updates()');
+    }
+
+    await eventually(() => expect(settled.map((event) => event.revisionId)).toContain(failing), { timeoutMs: 30_000 });
+    await watch.stop();
+    const event = settled.find((each) => each.revisionId === failing)!;
+    expect(event).toMatchObject({ endpointId: created.id, endpointName: 'mixed', revisionNumber: 2, state: RevisionState.FAILED, projectId: 'p1' });
+    expect(event.stateMessage).toMatch(/^fetching its files from the registry failed: version 1 of model unreachable is a reference to s3:\/\/models\/unreachable\/model\.onnx/);
+    // Loading it there would answer UNAVAILABLE; the event made the second replica read the state the first one recorded.
+    expect(await replicas[1].versionAnswering('mixed', undefined, '1').catch((error: GrpcCallError) => error)).toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      details: expect.stringContaining("every revision of endpoint mixed's split failed to load; revision 2: fetching its files from the registry failed: version 1 of model unreachable"),
+    });
   });
 
   it('fails a revision of a version the registry holds only as a reference, saying what to deploy instead', async () => {
