@@ -1,9 +1,9 @@
 import 'reflect-metadata';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
 import type { EventSubscription, GrpcCallError, GrpcClient, RunningService } from '@trellis/platform';
 import type { TestPlatform } from '@trellis/platform/testing';
-import { EndpointServiceDesc, ModelInferRequestSchema, ModelInferResponseSchema, ModelMetadataRequestSchema, ModelMetadataResponseSchema, RegistryServiceDesc, RevisionState, RevisionStateChangedEventSchema, RolloutServiceDesc, RolloutStage, type Endpoint, type ModelInferRequest, type RevisionStateChangedEvent } from '@trellis/proto';
+import { EndpointServiceDesc, ModelInferRequestSchema, ModelInferResponseSchema, ModelMetadataRequestSchema, ModelMetadataResponseSchema, RegistryServiceDesc, RevisionState, RevisionStateChangedEventSchema, RolloutServiceDesc, RolloutStage, type Endpoint, type RevisionStateChangedEvent } from '@trellis/proto';
 import { servingService } from '@trellis/serving';
 import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
 import { join } from 'node:path';
@@ -12,31 +12,26 @@ import { scaleModel } from './scale-model.fixture';
 
 const erin = { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' as const }] };
 
-/** A plain grpc-js client of one replica's ModelInfer, as any KServe client calls it: it may pin a revision with the `trellis-revision` header. */
+/** A plain grpc-js client of one replica's ModelInfer and ModelMetadata, as any KServe client calls them: it may pin a revision with the `trellis-revision` header. */
 function inferenceAt(address: string, token: string) {
   const client = new Client(address, credentials.createInsecure());
-  const serialize = (request: ModelInferRequest) => Buffer.from(toBinary(ModelInferRequestSchema, request));
-  const deserialize = (bytes: Buffer) => fromBinary(ModelInferResponseSchema, bytes);
+  const call = <I extends DescMessage, O extends DescMessage>(method: string, input: I, output: O, request: MessageShape<I>, pin?: string) =>
+    new Promise<MessageShape<O>>((resolve, reject) => {
+      const metadata = new Metadata();
+      metadata.set('authorization', `Bearer ${token}`);
+      if (pin) metadata.set('trellis-revision', pin);
+      const serialize = (message: MessageShape<I>) => Buffer.from(toBinary(input, message));
+      const deserialize = (bytes: Buffer) => fromBinary(output, bytes);
+      client.makeUnaryRequest(`/inference.GRPCInferenceService/${method}`, serialize, deserialize, request, metadata, (error, response) => (error ? reject(error) : resolve(response!)));
+    });
   return {
     /** The registry version that answered one request, pinned to a revision or as the split picks (among the revisions of `version` when given). */
-    versionAnswering: (name: string, pin?: string, version = '') =>
-      new Promise<string>((resolve, reject) => {
-        const metadata = new Metadata();
-        metadata.set('authorization', `Bearer ${token}`);
-        if (pin) metadata.set('trellis-revision', pin);
-        const request = create(ModelInferRequestSchema, { modelName: name, modelVersion: version, inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, 4n], contents: { fp32Contents: [1, 2, 3, 4] } }] });
-        client.makeUnaryRequest('/inference.GRPCInferenceService/ModelInfer', serialize, deserialize, request, metadata, (error, response) => (error ? reject(error) : resolve(response!.modelVersion)));
-      }),
+    versionAnswering: async (name: string, pin?: string, version = '') => {
+      const request = create(ModelInferRequestSchema, { modelName: name, modelVersion: version, inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, 4n], contents: { fp32Contents: [1, 2, 3, 4] } }] });
+      return (await call('ModelInfer', ModelInferRequestSchema, ModelInferResponseSchema, request, pin)).modelVersion;
+    },
     /** The versions ModelMetadata lists for the model, resolved for `version`: those of the split as the replica holds it. */
-    versionsListed: (name: string, version: string) =>
-      new Promise<string[]>((resolve, reject) => {
-        const metadata = new Metadata();
-        metadata.set('authorization', `Bearer ${token}`);
-        const request = create(ModelMetadataRequestSchema, { name, version });
-        const serializeRequest = (message: typeof request) => Buffer.from(toBinary(ModelMetadataRequestSchema, message));
-        const deserializeResponse = (bytes: Buffer) => fromBinary(ModelMetadataResponseSchema, bytes);
-        client.makeUnaryRequest('/inference.GRPCInferenceService/ModelMetadata', serializeRequest, deserializeResponse, request, metadata, (error, response) => (error ? reject(error) : resolve(response!.versions)));
-      }),
+    versionsListed: async (name: string, version: string) => (await call('ModelMetadata', ModelMetadataRequestSchema, ModelMetadataResponseSchema, create(ModelMetadataRequestSchema, { name, version }))).versions,
     close: () => client.close(),
   };
 }
