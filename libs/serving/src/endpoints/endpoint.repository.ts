@@ -37,9 +37,9 @@ export class EndpointRepository {
     return this.transaction((tx) => tx.findOneBy(RevisionEntity, where));
   }
 
-  /** Moves a PENDING revision to READY or FAILED; says whether it was PENDING (another replica may have moved it first). */
-  async settleRevision(id: string, state: 'READY' | 'FAILED', message: string): Promise<boolean> {
-    const result = await this.transaction((tx) => tx.update(RevisionEntity, { id, state: 'PENDING' }, { state, stateMessage: message }));
+  /** Moves a PENDING revision to READY or FAILED in `tx`; says whether it was PENDING (another replica may have moved it first). */
+  async settleRevision(tx: EntityManager, id: string, state: 'READY' | 'FAILED', message: string): Promise<boolean> {
+    const result = await tx.update(RevisionEntity, { id, state: 'PENDING' }, { state, stateMessage: message });
     return (result.affected ?? 0) > 0;
   }
 

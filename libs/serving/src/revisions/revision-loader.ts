@@ -4,7 +4,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { excerpt, LOGGER, type Logger, Outbox, SERVICE_CONFIG } from '@trellis/platform';
 import type { DynamicBatching, LoadedModel, ModelSignature, WorkerModelRuntime } from '@trellis/plugin-sdk';
 import { RevisionState, RevisionStateChangedEventSchema } from '@trellis/proto';
-import { RevisionEntity, type EndpointEntity } from '../endpoints/endpoint.entity';
+import type { EndpointEntity, RevisionEntity } from '../endpoints/endpoint.entity';
 import { EndpointRepository } from '../endpoints/endpoint.repository';
 import { revisionsOf } from '../endpoints/traffic';
 import type { ServingConfig } from '../serving.config';
@@ -169,9 +169,7 @@ export class RevisionLoader implements OnApplicationBootstrap, OnApplicationShut
   /** Moves a PENDING revision to `state` with its event, in one transaction; false when it was settled already (by this replica or another). */
   private settle(endpoint: EndpointEntity, revision: RevisionEntity, state: 'READY' | 'FAILED', message: string): Promise<boolean> {
     return this.repository.transaction(async (tx) => {
-      // Not the repository's settleRevision: it opens a transaction of its own, which the event must share.
-      const { affected } = await tx.update(RevisionEntity, { id: revision.id, state: 'PENDING' }, { state, stateMessage: message });
-      if (!affected) return false;
+      if (!(await this.repository.settleRevision(tx, revision.id, state, message))) return false;
       await this.outbox.publish(tx, servingEvents, {
         subject: 'trellis.serving.v1.revision.state_changed',
         message: create(RevisionStateChangedEventSchema, {
