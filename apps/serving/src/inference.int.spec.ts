@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { join } from 'node:path';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { GrpcCallError, RunningService } from '@trellis/platform';
 import type { TestPlatform } from '@trellis/platform/testing';
@@ -19,6 +19,7 @@ import {
   type ModelInferResponse,
 } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
+import { brokenChurnModel, CHURN_FEATURES } from '../test/churn-models';
 import { startOnnxServing, type OnnxServing } from '../test/onnx-serving';
 import { scaleModel } from './scale-model.fixture';
 
@@ -180,6 +181,36 @@ describe('inference through endpoints: a registered ONNX model over OIP gRPC and
     expect((await infer({}, token)).status).toBe(200);
   });
 
+  it('answers a request its model fails on with 500 over REST and INTERNAL over gRPC, naming the revision with an excerpt of the runtime error, and counts it as an error', async () => {
+    await stack.registerVersions(erin, await stack.createRun(erin, 'broken'), 'broken', [['broken', await brokenChurnModel(join(stack.dir, 'broken.onnx'))]]);
+    const { id } = (await endpoints.createEndpoint({ projectId: 'p1', name: 'broken', model: 'models:/broken/1' })).endpoint!;
+    const revision = await eventually(async () => {
+      const found = (await endpoints.getEndpoint({ endpointId: id })).endpoint!.revisions[0];
+      expect(found.state).toBe(RevisionState.READY);
+      return found;
+    }, { timeoutMs: 30_000 });
+    const row = Array.from({ length: CHURN_FEATURES }, (_, index) => index / 10);
+    const message = new RegExp(`^revision 1 \\(${revision.id}\\) of model broken failed on this request: Non-zero status code returned while running Gather node\\..{1,60}\\.\\.\\.$`);
+
+    const response = await fetch(`${rest}/v2/models/broken/infer`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'fails-rest', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, CHURN_FEATURES], data: row }] }),
+    });
+    const { error } = (await response.json()) as { error: string };
+    expect({ status: response.status, revision: response.headers.get('trellis-revision'), requestId: response.headers.get('trellis-request-id') }).toEqual({ status: 500, revision: revision.id, requestId: 'fails-rest' });
+    expect(error).toMatch(message);
+
+    const overGrpc = await grpcInfer(token, {}, { modelName: 'broken', id: 'fails-grpc', inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, BigInt(CHURN_FEATURES)] }], rawInputContents: [new Uint8Array(new Float32Array(row).buffer)] });
+    expect({ code: overGrpc.error?.code, revision: overGrpc.revision, requestId: overGrpc.requestId }).toEqual({ code: status.INTERNAL, revision: revision.id, requestId: 'fails-grpc' });
+    expect(overGrpc.error?.details).toMatch(message);
+    const failed = await failure(inference.modelInfer({ modelName: 'broken', id: 'fails-kit', inputs: [{ name: 'x', datatype: 'FP32', shape: [1n, BigInt(CHURN_FEATURES)], contents: { fp32Contents: row } }] }));
+    expect({ code: failed?.code, reason: failed?.reason, facts: failed?.statusDetails?.metadata }).toEqual({ code: status.INTERNAL, reason: 'INTERNAL', facts: { requestId: 'fails-kit', revision: revision.id } });
+
+    const errors = async () => (await platform.runtime.metrics.registry.getSingleMetric('trellis_serving_requests_total')?.get())?.values.find((value) => value.labels.revision === revision.id && value.labels.outcome === 'error')?.value;
+    await eventually(async () => expect(await errors()).toBe(3));
+  }, 60_000);
+
   /** Registers `onnx` as version 1 of model `name` in project p2 and deploys it there as endpoint `name`; resolves once its revision is READY. */
   async function deployInP2(as: { sub: string; bindings: { project: string; role: 'editor' }[] }, name: string, onnx: Buffer): Promise<Endpoint> {
     const { tracking, registry } = stack;
@@ -199,15 +230,24 @@ describe('inference through endpoints: a registered ONNX model over OIP gRPC and
     }, { timeoutMs: 30_000 });
   }
 
-  /** ModelInfer as a stock grpc-js client sends it, with `headers` as metadata; resolves with the answer or the error, and the revision that answered. */
-  function grpcInfer(as: string, headers: Record<string, string>): Promise<{ response?: ModelInferResponse; error?: ServiceError; revision?: string }> {
+  /**
+   * ModelInfer as a stock grpc-js client sends it (`fields`, scale's two rows by default), with
+   * `headers` as metadata; resolves with the answer or the error, and the revision and request id
+   * its initial metadata named.
+   */
+  function grpcInfer(
+    as: string,
+    headers: Record<string, string>,
+    fields: MessageInitShape<typeof ModelInferRequestSchema> = { modelName: 'scale', inputs: [{ name: 'x', datatype: 'FP32', shape: [2n, 4n] }], rawInputContents: [new Uint8Array(new Float32Array(X).buffer)] },
+  ): Promise<{ response?: ModelInferResponse; error?: ServiceError; revision?: string; requestId?: string }> {
     const client = new Client(serving.grpcAddress, credentials.createInsecure());
     const metadata = new Metadata();
     metadata.set('authorization', `Bearer ${as}`);
     for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
-    const request = create(ModelInferRequestSchema, { modelName: 'scale', inputs: [{ name: 'x', datatype: 'FP32', shape: [2n, 4n] }], rawInputContents: [new Uint8Array(new Float32Array(X).buffer)] });
+    const request = create(ModelInferRequestSchema, fields);
     return new Promise((resolve) => {
       let revision: string | undefined;
+      let requestId: string | undefined;
       const call = client.makeUnaryRequest(
         '/inference.GRPCInferenceService/ModelInfer',
         (message: ModelInferRequest) => Buffer.from(toBinary(ModelInferRequestSchema, message)),
@@ -216,10 +256,13 @@ describe('inference through endpoints: a registered ONNX model over OIP gRPC and
         metadata,
         (error, response) => {
           client.close();
-          resolve(error ? { error, revision } : { response, revision });
+          resolve(error ? { error, revision, requestId } : { response, revision, requestId });
         },
       );
-      call.on('metadata', (received: Metadata) => (revision = received.get('trellis-revision')[0] as string | undefined));
+      call.on('metadata', (received: Metadata) => {
+        revision = received.get('trellis-revision')[0] as string | undefined;
+        requestId = received.get('trellis-request-id')[0] as string | undefined;
+      });
     });
   }
 });

@@ -38,6 +38,7 @@ import {
   type InferenceTargets,
   type TargetRequest,
 } from './inference-targets';
+import { ModelRunError } from './model-run.error';
 import { encodesAsContents, tensorFromContents, tensorFromRaw, tensorToContents, tensorToRaw } from './tensor.codec';
 
 /** The resource kind whose `read` permission calls a model: a model is served by an endpoint. */
@@ -184,7 +185,14 @@ export class InferenceGrpc {
     const inputs = tensorsOfRequest(request, target.signature);
     const outputs = checkRequestedOutputs(request.outputs.map((output) => output.name), target.signature);
     const requestId = request.id || randomUUID();
-    const tensors = await runInference(target, inputs, outputs, requestId, call && { source: call, event: 'cancelled' }, this.observer);
+    let tensors: Tensor[];
+    try {
+      tensors = await runInference(target, inputs, outputs, requestId, call && { source: call, event: 'cancelled' }, this.observer);
+    } catch (error) {
+      // Ahead of the INTERNAL status, so a caller sees which revision failed (its ErrorInfo names it too).
+      if (error instanceof ModelRunError) call?.sendMetadata(answerMetadata(error.requestId, error.revision));
+      throw error;
+    }
     call?.sendMetadata(answerMetadata(requestId, target.revision));
     return inferResponse(target, requestId, tensors, request.rawInputContents.length > 0);
   }

@@ -5,6 +5,7 @@ import { type Caller, DomainError, excerpt, InvalidArgumentError, ResourceExhaus
 import type { Tensor } from '@trellis/plugin-sdk';
 import { checkInputs, checkRequestedOutputs, runInference, type DeclaredInput } from './inference-request';
 import { PROJECT_HEADER, REQUEST_ID_HEADER, REVISION_HEADER, type InferenceObserver, type InferenceServerInfo, type InferenceTarget, type InferenceTargets, type TargetRequest } from './inference-targets';
+import { ModelRunError } from './model-run.error';
 import { tensorFromJson, tensorToJsonText } from './tensor.codec';
 
 /** Largest REST request body by default, as ModelInfer's largest gRPC request. */
@@ -102,7 +103,8 @@ function routeOf(method: string, path: string): Route | Answer {
  * `GET /v2/health/live`, `GET /v2/health/ready`, `GET /v2`, `GET /v2/models/{name}[/versions/{v}]`,
  * its `/ready`, and `POST .../infer` with JSON tensors (`data` flat or nested). Errors answer
  * `{"error": "..."}`: 400 for a request that does not fit the model, naming the input; 404 for a
- * model nothing serves; 413 for a body over `maxBodyBytes`. The `trellis-revision` header pins a
+ * model nothing serves; 413 for a body over `maxBodyBytes`; 500 naming the revision (and with
+ * its headers) for a model that failed on the request. The `trellis-revision` header pins a
  * revision, and names the one that answered.
  */
 export function inferenceHttpHandler(options: InferenceHttpOptions): (request: IncomingMessage, response: ServerResponse) => void {
@@ -131,6 +133,7 @@ export function inferenceHttpHandler(options: InferenceHttpOptions): (request: I
   return (request, response) => {
     answerOf(request)
       .catch((error: unknown): Answer => {
+        if (error instanceof ModelRunError) return { ...errorAnswer(500, error.message), headers: answerHeaders(error.requestId, error.revision) };
         if (error instanceof DomainError) return errorAnswer(httpStatusOf(error), error.message);
         options.onUnexpectedError?.(error);
         return errorAnswer(500, 'internal error');
@@ -194,8 +197,13 @@ async function infer(target: InferenceTarget, request: IncomingMessage, maxBodyB
   return {
     status: 200,
     body: inferResponseText(target, requestId, tensors),
-    headers: { [REQUEST_ID_HEADER]: requestId, ...(target.revision !== undefined && { [REVISION_HEADER]: target.revision }) },
+    headers: answerHeaders(requestId, target.revision),
   };
+}
+
+/** The headers naming the request and the revision that answered it, or failed on it. */
+function answerHeaders(requestId: string, revision: string | undefined): Record<string, string> {
+  return { [REQUEST_ID_HEADER]: requestId, ...(revision !== undefined && { [REVISION_HEADER]: revision }) };
 }
 
 /** The JSON text of an inference response; 64-bit integers stay exact. */

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type Caller, excerpt, FailedPreconditionError, InvalidArgumentError, LOGGER, type Logger, Metrics, NotFoundError, UnauthenticatedError, UnavailableError } from '@trellis/platform';
+import { type Caller, DomainError, excerpt, FailedPreconditionError, InvalidArgumentError, LOGGER, type Logger, Metrics, NotFoundError, UnauthenticatedError, UnavailableError } from '@trellis/platform';
 import type { Tensor } from '@trellis/plugin-sdk';
 import { Counter } from 'prom-client';
 import type { EndpointEntity, RevisionEntity } from '../endpoints/endpoint.entity';
@@ -7,6 +7,7 @@ import { EndpointRepository } from '../endpoints/endpoint.repository';
 import { ENDPOINT_KIND } from '../endpoints/endpoint.service';
 import type { StoredTarget } from '../endpoints/traffic';
 import { PROJECT_HEADER, type InferenceTarget, type InferenceTargets, type InferOptions, type TargetRequest } from '../inference/inference-targets';
+import { ModelRunError } from '../inference/model-run.error';
 import { EndpointDirectory } from './endpoint-directory';
 import { RevisionLoader, type LoadedRevision } from './revision-loader';
 import { TrafficPicker } from './traffic-picker';
@@ -159,9 +160,22 @@ export class EndpointRouter implements InferenceTargets {
       isReady: () => this.loader.held(revision.id) !== undefined,
       infer: (inputs, options) => {
         if (shadow && shadow.state !== 'FAILED') this.copyToShadow(endpoint, shadow, inputs, options);
-        return model.infer(inputs, { signal: options.signal });
+        return model.infer(inputs, { signal: options.signal }).catch((error: unknown) => {
+          throw this.runFailure(endpoint, revision, options.requestId, error);
+        });
       },
     };
+  }
+
+  /**
+   * What a revision's failed run answers: a DomainError as it is; the runtime's own error as a
+   * ModelRunError naming the revision, logged here once with its stack and the request id.
+   */
+  private runFailure(endpoint: EndpointEntity, revision: RevisionEntity, requestId: string, error: unknown): unknown {
+    if (error instanceof DomainError) return error;
+    this.logger.error({ err: error, endpoint: endpoint.name, revision: revision.id, requestId }, 'a revision failed on a request');
+    const reason = excerpt(error instanceof Error ? error.message : String(error));
+    return new ModelRunError(`revision ${revision.number} (${revision.id}) of model ${endpoint.name} failed on this request: ${reason}`, requestId, revision.id);
   }
 
   /** Sends the shadow a copy of the request, never waited for: its answer is counted and dropped. */
