@@ -198,15 +198,17 @@ describe('issue 16 done: a registered model deployed in one call, called by stoc
     const latest = async () => (await call<{ rollouts: Array<{ stage: string; modelVersion: string }> }>('trellis.serving.v1.RolloutService/ListRollouts', { endpointId: endpoint.id })).rollouts[0];
     await eventually(async () => expect(await latest()).toMatchObject({ stage: 'ROLLOUT_STAGE_CANARY', modelVersion: '2' }), { timeoutMs: 30_000 });
     expect(await shares()).toEqual({ '1': 75, '2': 25 });
+    const canary = (await getEndpoint()).revisions.find((revision) => revision.modelVersion === '2')!;
 
     // Requests flow until the canary has answered the guard's minimum; the rollback needs no call.
     const decided: { rollout?: Rollout } = {};
     void rolledBack.then((rollout) => (decided.rollout = rollout));
     const answers: OipAnswer[] = [];
     for (let i = 0; !decided.rollout && i < 1000; i++) answers.push(await inferRest(`canary-${i}`));
-    // The canary's requests fail as its model fails (500), until the guard has seen its minimum of them.
-    const failed = answers.filter((answer) => answer.status !== 200);
-    expect(failed.map((answer) => answer.status)).toEqual(failed.map(() => 500));
+    // The canary's requests fail as its model fails (500, naming the canary in the headers and the message), until the guard has seen its minimum of them.
+    const failed = answers.map((answer, index) => ({ ...answer, sent: `canary-${index}` })).filter((answer) => answer.status !== 200);
+    const message = new RegExp(`^revision ${canary.number} \\(${canary.id}\\) of model churn failed on this request: Non-zero status code returned while running Gather node`);
+    expect(failed).toEqual(failed.map(({ sent }) => ({ status: 500, revision: canary.id, requestId: sent, sent, body: { error: expect.stringMatching(message) } })));
     expect(failed.length).toBeGreaterThanOrEqual(Number(POLICY.guards.minRequests));
     for (const answer of answers.filter((candidate) => candidate.status === 200)) expect(answer).toMatchObject({ revision: endpoint.revisions[0].id, body: { outputs: [{ data: expected }] } });
 
