@@ -15,14 +15,16 @@
 // is this process's (every thread: the servers, serving's runtime worker, and the in-process arm's
 // loop), measured around each arm's calls and divided by its requests, the callers' warm-up
 // requests included: what a request costs the server, less swayed by the machine's load than latency.
-// Then Trellis over gRPC at 64 in flight, rounds rotating the order: the main endpoint (batching
-// off: maxBatchSize 1; prediction logging off: share 0) against an endpoint of the same model with
-// dynamic batching on (maxBatchSize 64, no queue delay), and one with prediction logging at 100%.
+// Then, only when BENCH_ARMS includes trellis-grpc, Trellis over gRPC at 64 in flight, rounds
+// rotating the order: the main endpoint (batching off: maxBatchSize 1; prediction logging off:
+// share 0) against an endpoint of the same model with dynamic batching on (maxBatchSize 64, no
+// queue delay), whose rows per run are printed, and one created with prediction logging at 100%.
 // Run: node tools/bench/run.cjs tools/bench/serving/oip.bench.ts
 // Env: BENCH_ROUNDS (5), BENCH_CALLS (requests per arm at 1 in flight, 2000; 5x that at 16 and 64),
 //      BENCH_ARMS (comma-separated subset of the arms above, for a profile: run with
 //      `node --cpu-prof tools/bench/run.cjs ... ` and BENCH_ARMS=trellis-grpc; the callers' process
-//      is not profiled), BENCH_BATCHING (0 skips the batching and logging comparisons).
+//      is not profiled; without trellis-grpc the batching and logging comparisons do not run),
+//      BENCH_BATCHING (0 skips the batching and logging comparisons).
 import 'reflect-metadata';
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -41,7 +43,6 @@ import {
   ExperimentServiceDesc,
   ModelInferRequestSchema,
   ModelInferResponseSchema,
-  PredictionServiceDesc,
   RegistryServiceDesc,
   RevisionState,
   RunServiceDesc,
@@ -304,8 +305,8 @@ async function trellis(dir: string, modelPath: string) {
   const { version } = (await registry.createVersion({ projectId: 'p1', modelName: MODEL, source: `runs:/${runId}/model`, runId, format: 'onnx' })).version!;
   await registry.waitVersion({ projectId: 'p1', modelName: MODEL, version }, { timeoutMs: 60_000 });
 
-  const deploy = async (name: string, maxBatchSize: number): Promise<string> => {
-    const endpoint = (await endpoints.createEndpoint({ projectId: 'p1', name, model: `models:/${MODEL}/${version}`, batching: { maxBatchSize, maxQueueDelayUs: 0n } })).endpoint!;
+  const deploy = async (name: string, maxBatchSize: number, predictionLogShare = 0): Promise<string> => {
+    const endpoint = (await endpoints.createEndpoint({ projectId: 'p1', name, model: `models:/${MODEL}/${version}`, batching: { maxBatchSize, maxQueueDelayUs: 0n }, predictionLogShare })).endpoint!;
     for (const deadline = Date.now() + 60_000; ; ) {
       const [revision] = (await endpoints.getEndpoint({ endpointId: endpoint.id })).endpoint!.revisions;
       if (revision.state === RevisionState.READY) return endpoint.id;
@@ -317,9 +318,13 @@ async function trellis(dir: string, modelPath: string) {
   // The main endpoint unbatched, as the bare servers answer one request per run.
   await deploy(MODEL, 1);
   await deploy(VARIANTS['batching-on'], 64);
-  const logged = await deploy(VARIANTS['logging-100%'], 1);
-  await (await platform.client(PredictionServiceDesc, serving.grpcAddress, bench)).setPredictionLogging({ endpointId: logged, sampleShare: 1 });
-  return { grpc: serving.grpcAddress, rest: `127.0.0.1:${httpPort}`, token: await platform.keys.mint({ ...bench, ttlSeconds: 24 * 3600 }), stop: () => platform.stop() };
+  await deploy(VARIANTS['logging-100%'], 1, 1);
+  /** A sample of serving's metric `name` whose labels include `labels`; 0 when there is none. */
+  const metric = async (name: string, labels: Record<string, string>) =>
+    (await platform.runtime.metrics.registry.getSingleMetric(name)?.get())?.values.find((sample) => Object.entries(labels).every(([key, value]) => sample.labels[key] === value))?.value ?? 0;
+  /** The requests and runs of endpoint `name`'s model since it was loaded, as serving's metrics read them from its runtime's stats(). */
+  const modelRuns = async (name: string) => ({ requests: await metric('trellis_serving_model_requests', { endpoint: name }), runs: await metric('trellis_serving_batch_size_runs', { endpoint: name, le: '+Inf' }) });
+  return { grpc: serving.grpcAddress, rest: `127.0.0.1:${httpPort}`, token: await platform.keys.mint({ ...bench, ttlSeconds: 24 * 3600 }), modelRuns, stop: () => platform.stop() };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -446,6 +451,8 @@ async function main(): Promise<void> {
       console.log(`Trellis gRPC at 64 in flight, each a separate endpoint of the model: ${describe('batching-off, logging-off', plain)}`);
       const on = med('batching-on')!;
       console.log(`  dynamic batching on: ${describe('batching-on', on)}: ${(on.rate / plain.rate).toFixed(2)}x off (target >= ${TARGETS.batching}x: ${verdict(on.rate / plain.rate >= TARGETS.batching)})`);
+      const batched = await platform.modelRuns(VARIANTS['batching-on']);
+      console.log(`    its model ran ${batched.requests} requests in ${batched.runs} runs since loaded (warm-up included): ${(batched.requests / batched.runs).toFixed(1)} rows per run`);
       const logging = med('logging-100%')!;
       console.log(`  prediction logging at 100%: ${describe('logging-100%', logging)}: ${(logging.rate / plain.rate).toFixed(2)}x off (target >= ${TARGETS.logging}x: ${verdict(logging.rate / plain.rate >= TARGETS.logging)})`);
     }
