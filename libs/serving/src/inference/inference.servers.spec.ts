@@ -10,6 +10,7 @@ import { LINEAR_JSON_FORMAT, MemoryModelRuntime } from '@trellis/plugin-sdk/test
 import { GRPCInferenceServiceDesc, type ModelInferRequest, type ModelInferResponse } from '@trellis/proto';
 import { InferenceGrpc } from './inference.grpc';
 import { inferenceHttpHandler } from './inference.http';
+import { ModelRunError } from './model-run.error';
 import type { InferenceServerInfo, InferenceTarget, InferenceTargets, TargetRequest } from './inference-targets';
 import { DATATYPES } from './tensor-datatypes';
 import { SAMPLES } from './tensor-samples.fixture';
@@ -17,6 +18,9 @@ import { SAMPLES } from './tensor-samples.fixture';
 const INFO: InferenceServerInfo = { name: 'trellis', version: '0.1.0', extensions: [] };
 const ALL = Object.keys(SAMPLES) as TensorDatatype[];
 const TYPED = ALL.filter((datatype) => datatype !== 'FP16');
+
+/** What the `failing` model's run throws, as the endpoint router words a runtime's failure. */
+const RUN_FAILURE = 'revision 2 (r2) of model failing failed on this request: index 3 is out of bounds';
 
 /** A model that returns its input `x` as `y`, and its element count as `n`. */
 function echoModel(datatype: TensorDatatype): LoadedModel {
@@ -75,13 +79,13 @@ async function serveGrpc(): Promise<string> {
   return `127.0.0.1:${port}`;
 }
 
-/** Calls a method as a client with the generated types would; resolves to the answer and the response headers. */
+/** Calls a method as a client with the generated types would; resolves to the answer and the response headers, or rejects with the error and them. */
 function call<T = ModelInferResponse>(method: string, request: object, metadata = new Metadata()): Promise<{ response: T; headers: Metadata }> {
   const definition = definitions[method];
   return new Promise((resolve, reject) => {
     let headers = new Metadata();
     const unary = client.makeUnaryRequest(definition.path, definition.requestSerialize, definition.responseDeserialize, request, metadata, (error, response) =>
-      error ? reject(error) : resolve({ response: response as T, headers }),
+      error ? reject(Object.assign(error, { headers })) : resolve({ response: response as T, headers }),
     );
     unary.on('metadata', (received) => (headers = received));
   });
@@ -103,7 +107,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'oip-'));
   const modelPath = join(dir, 'model.json');
   await writeFile(modelPath, JSON.stringify({ input: 'features', output: 'scores', weights: [[1, 0, 2], [0, -1, 0.5]], bias: [0.5, 0] }));
-  targets.models.set('scorer', await new MemoryModelRuntime().load(modelPath, LINEAR_JSON_FORMAT));
+  const scorer = await new MemoryModelRuntime().load(modelPath, LINEAR_JSON_FORMAT);
+  targets.models.set('scorer', scorer);
+  targets.models.set('failing', { describe: () => scorer.describe(), infer: () => Promise.reject(new ModelRunError(RUN_FAILURE, 'req-1', 'r2')), unload: async () => undefined });
   for (const datatype of ALL) targets.models.set(`echo-${datatype.toLowerCase()}`, echoModel(datatype));
   client = new Client(await serveGrpc(), credentials.createInsecure());
   httpServer = createServer(inferenceHttpHandler({ targets, info: INFO, maxBodyBytes: 64 * 1024 }));
@@ -231,6 +237,16 @@ describe('Open Inference Protocol over gRPC', () => {
     expect(targets.resolved.at(-1)).toEqual({ model: 'scorer', version: undefined, revision: 'r2' });
     expect(headers.get('trellis-revision')).toEqual(['r2']);
   });
+
+  it('answers INTERNAL with the message of a model that failed on the request, naming its revision and request id in the response headers', async () => {
+    const failed = await call('ModelInfer', scorerRequest({}, { modelName: 'failing' })).then(undefined, (error: ServiceError & { headers: Metadata }) => error);
+    expect({ code: failed.code, details: failed.details, revision: failed.headers.get('trellis-revision'), requestId: failed.headers.get('trellis-request-id') }).toEqual({
+      code: status.INTERNAL,
+      details: RUN_FAILURE,
+      revision: ['r2'],
+      requestId: ['req-1'],
+    });
+  });
 });
 
 describe('Open Inference Protocol over REST', () => {
@@ -300,6 +316,16 @@ describe('Open Inference Protocol over REST', () => {
     const { headers } = await rest('/v2/models/scorer/infer', { body: { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] }, headers: { 'trellis-revision': 'r3' } });
     expect(targets.resolved.at(-1)).toEqual({ model: 'scorer', version: undefined, revision: 'r3' });
     expect(headers.get('trellis-revision')).toBe('r3');
+  });
+
+  it('answers 500 with the message of a model that failed on the request, naming its revision and request id in the headers', async () => {
+    const failed = await rest('/v2/models/failing/infer', { body: { id: 'req-1', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] } });
+    expect({ status: failed.status, json: failed.json, revision: failed.headers.get('trellis-revision'), requestId: failed.headers.get('trellis-request-id') }).toEqual({
+      status: 500,
+      json: { error: RUN_FAILURE },
+      revision: 'r2',
+      requestId: 'req-1',
+    });
   });
 });
 
