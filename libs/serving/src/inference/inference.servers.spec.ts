@@ -239,8 +239,8 @@ describe('Open Inference Protocol over gRPC', () => {
   });
 
   it('answers INTERNAL with the message of a model that failed on the request, naming its revision and request id in the response headers', async () => {
-    const failed = await call('ModelInfer', scorerRequest({}, { modelName: 'failing' })).then(undefined, (error: ServiceError & { headers: Metadata }) => error);
-    expect({ code: failed.code, details: failed.details, revision: failed.headers.get('trellis-revision'), requestId: failed.headers.get('trellis-request-id') }).toEqual({
+    const failed = await call('ModelInfer', scorerRequest({}, { modelName: 'failing' })).then(() => undefined, (error: ServiceError & { headers: Metadata }) => error);
+    expect({ code: failed?.code, details: failed?.details, revision: failed?.headers.get('trellis-revision'), requestId: failed?.headers.get('trellis-request-id') }).toEqual({
       code: status.INTERNAL,
       details: RUN_FAILURE,
       revision: ['r2'],
