@@ -161,7 +161,7 @@ export class EndpointRouter implements InferenceTargets {
       infer: (inputs, options) => {
         if (shadow && shadow.state !== 'FAILED') this.copyToShadow(endpoint, shadow, inputs, options);
         return model.infer(inputs, { signal: options.signal }).catch((error: unknown) => {
-          throw this.runFailure(endpoint, revision, options.requestId, error);
+          throw options.signal?.aborted ? error : this.runFailure(endpoint, revision, options.requestId, error);
         });
       },
     };
@@ -169,7 +169,8 @@ export class EndpointRouter implements InferenceTargets {
 
   /**
    * What a revision's failed run answers: a DomainError as it is; the runtime's own error as a
-   * ModelRunError naming the revision, logged here once with its stack and the request id.
+   * ModelRunError naming the revision, logged here once with its stack and the request id (a run
+   * aborted because its caller went away is neither: nobody reads its answer).
    */
   private runFailure(endpoint: EndpointEntity, revision: RevisionEntity, requestId: string, error: unknown): unknown {
     if (error instanceof DomainError) return error;
