@@ -79,6 +79,8 @@ async function serveGrpc(app: INestApplicationContext, module: DynamicModule, op
     interceptors: [statusInterceptor(metrics)],
     // grpc-js's own cap, per server: the largest any of its methods takes; each method's own is checked before decoding.
     'grpc.max_receive_message_length': Math.max(...services.flatMap((service) => service.methods.map(maxRequestBytesOf))),
+    // No server serves grpc.channelz.v1, so nobody could read the counters and timestamps grpc-js would keep per call and message.
+    'grpc.enable_channelz': 0,
   });
   for (const route of routes) {
     const definition = (packageDefinition[route.service] as Record<string, MethodDefinition<unknown, unknown>>)[route.method];
