@@ -33,7 +33,7 @@ async function failingModel(path: string): Promise<Buffer> {
     'm = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]); m.ir_version = 8',
     'onnx.save(m, sys.argv[1])',
   ].join('\n');
-  await promisify(execFile)('/bin/sh', ['-c', 'command -p python3 -c "$0" "$1"', script, path]);
+  await promisify(execFile)('/usr/bin/python3', ['-c', script, path]);
   return readFile(path);
 }
 

@@ -14,6 +14,6 @@ export async function scaleModel(factor: number, path: string): Promise<Buffer> 
     'm = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]); m.ir_version = 8',
     'onnx.save(m, sys.argv[1])',
   ].join('\n');
-  await promisify(execFile)('/bin/sh', ['-c', 'command -p python3 -c "$0" "$1" "$2"', script, path, String(factor)]);
+  await promisify(execFile)('/usr/bin/python3', ['-c', script, path, String(factor)]);
   return readFile(path);
 }

@@ -21,7 +21,7 @@ const WRITE_MODEL = join(__dirname, '..', '..', '..', 'plugins', 'runtime-onnx',
 
 /** Writes the churn MLP to `path`; resolves with the file's bytes. */
 export async function churnModel(path: string): Promise<Buffer> {
-  const child = promisify(execFile)('/bin/sh', ['-c', 'command -p python3 "$0" "$1"', WRITE_MODEL, path]);
+  const child = promisify(execFile)('/usr/bin/python3', [WRITE_MODEL, path]);
   child.child.stdin?.end(JSON.stringify({ kind: 'mlp', ...WEIGHTS }));
   await child;
   return readFile(path);
@@ -41,7 +41,7 @@ export async function brokenChurnModel(path: string): Promise<Buffer> {
     'm = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]); m.ir_version = 8',
     'onnx.save(m, sys.argv[1])',
   ].join('\n');
-  await promisify(execFile)('/bin/sh', ['-c', 'command -p python3 -c "$0" "$1"', script, path]);
+  await promisify(execFile)('/usr/bin/python3', ['-c', script, path]);
   return readFile(path);
 }
 

@@ -21,10 +21,10 @@ function grid(rows: number, columns: number, value: (row: number, column: number
   return Array.from({ length: rows }, (_, row) => Array.from({ length: columns }, (_, column) => Math.fround(value(row, column))));
 }
 
-/** Writes a model of `kind` to `path` with Debian's python3-onnx (`command -p python3`: the system interpreter, not a pyenv shim). */
+/** Writes a model of `kind` to `path` with Debian's python3-onnx (`/usr/bin/python3`: the system interpreter, not a pyenv shim). */
 export async function writeModel(kind: ModelKind, path: string): Promise<string> {
   const script = join(__dirname, 'write-model.py');
-  const child = promisify(execFile)('/bin/sh', ['-c', 'command -p python3 "$0" "$1"', script, path]);
+  const child = promisify(execFile)('/usr/bin/python3', [script, path]);
   child.child.stdin?.end(JSON.stringify({ kind, ...WEIGHTS }));
   await child;
   return path;

@@ -3,18 +3,11 @@
 // answering the same message with the same protobuf-es serializers, in one run. Prints p50/p99 of
 // sequential calls and throughput sequentially and at 64 calls in flight, and the kit/bare ratios.
 import 'reflect-metadata';
-import { create } from '@bufbuild/protobuf';
-import { Server, ServerCredentials, type Metadata, type ServiceDefinition as GrpcServiceDefinition } from '@grpc/grpc-js';
-import { Controller, Module } from '@nestjs/common';
-import { GrpcMethod, GrpcStreamMethod } from '@nestjs/microservices';
 import {
-  callerOf,
   createGrpcClient,
   defineService,
   loadConfig,
-  packageDefinitionFor,
   PlatformRuntime,
-  Requires,
   startService,
 } from '@trellis/platform';
 import { TestKeySet } from '@trellis/platform/testing';
@@ -23,12 +16,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import {
-  WidgetSchema,
-  WidgetService,
-  type GetWidgetRequest,
-  type GetWidgetResponse,
-} from '../../../libs/platform/test/gen/trellis/kittest/v1/widget_service_pb';
+import { WidgetService } from '../../../libs/platform/test/gen/trellis/kittest/v1/widget_service_pb';
+import { startBareWidgetServer, widgetBenchModule } from '../kit/widget-bench-servers';
 
 const SEQUENTIAL = Number(process.env.BENCH_CALLS ?? 5000);
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT_CALLS ?? 20000);
@@ -36,38 +25,6 @@ const IN_FLIGHT = 64;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 60);
 const BLOCK_CALLS = 300;
-
-const widget = create(WidgetSchema, { id: 'w1', projectId: 'p1', name: 'gear', size: 42n });
-const answer = (): GetWidgetResponse => ({ $typeName: 'trellis.kittest.v1.GetWidgetResponse', widget });
-
-@Controller()
-class BenchGrpc {
-  @GrpcMethod('WidgetService', 'GetWidget')
-  @Requires('read', 'Widget')
-  getWidget(_request: GetWidgetRequest, metadata: Metadata): GetWidgetResponse {
-    const caller = callerOf(metadata);
-    caller.assert('read', 'Widget', { projectId: 'p1' });
-    return answer();
-  }
-  // The other methods exist so the kit's start-up check (every method guarded) passes.
-  @GrpcMethod('WidgetService', 'CreateWidget') @Requires('create', 'Widget') createWidget() { return {}; }
-  @GrpcMethod('WidgetService', 'WatchWidgets') @Requires('read', 'Widget') watchWidgets() { return []; }
-  @GrpcStreamMethod('WidgetService', 'UploadWidgets') @Requires('create', 'Widget') uploadWidgets() { return {}; }
-  @GrpcMethod('WidgetService', 'DeleteWidget') @Requires('delete', 'Widget') deleteWidget() { return {}; }
-}
-
-@Module({ controllers: [BenchGrpc] })
-class BenchModule {}
-
-async function startBare(): Promise<{ address: string; stop(): void }> {
-  const server = new Server();
-  const definition = packageDefinitionFor([WidgetService])[WidgetService.typeName] as unknown as GrpcServiceDefinition;
-  server.addService(definition, { GetWidget: (_call: unknown, callback: (e: null, r: GetWidgetResponse) => void) => callback(null, answer()) });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
-  );
-  return { address: `127.0.0.1:${port}`, stop: () => server.forceShutdown() };
-}
 
 type Client = ReturnType<typeof createGrpcClient<(typeof WidgetService)['method']>>;
 
@@ -140,8 +97,8 @@ async function main() {
     env: { TRELLIS_DATA_DIR: dir, TRELLIS_AUTH_JWKS_FILE: join(dir, 'jwks.json'), TRELLIS_OPS_PORT: '0', TRELLIS_LOG_LEVEL: 'warn' },
   });
   const runtime = await PlatformRuntime.create(config);
-  const kit = await startService(defineService({ name: 'bench', defaultPort: 0, module: BenchModule, grpcServices: [WidgetService] }), runtime);
-  const bare = await startBare();
+  const kit = await startService(defineService({ name: 'bench', defaultPort: 0, module: widgetBenchModule(), grpcServices: [WidgetService] }), runtime);
+  const bare = await startBareWidgetServer();
   const token = await keys.mint({ sub: 'bench', bindings: [{ project: 'p1', role: 'viewer' }] });
   const kitClient = createGrpcClient(WidgetService, kit.grpcAddress, { token });
   const bareClient = createGrpcClient(WidgetService, bare.address, { token });
