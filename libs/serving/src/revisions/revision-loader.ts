@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { status } from '@grpc/grpc-js';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { excerpt, LOGGER, type Logger, Outbox, SERVICE_CONFIG } from '@trellis/platform';
-import type { DynamicBatching, LoadedModel, ModelSignature, WorkerModelRuntime } from '@trellis/plugin-sdk';
+import type { DynamicBatching, LoadedModel, LoadOptions, ModelSignature, WorkerModelRuntime } from '@trellis/plugin-sdk';
 import { RevisionState, RevisionStateChangedEventSchema } from '@trellis/proto';
 import type { EndpointEntity, RevisionEntity } from '../endpoints/endpoint.entity';
 import { EndpointRepository } from '../endpoints/endpoint.repository';
@@ -10,6 +10,7 @@ import { revisionsOf } from '../endpoints/traffic';
 import type { ServingConfig } from '../serving.config';
 import { servingEvents } from '../serving.events';
 import { ArtifactFetcher } from './artifact-fetcher';
+import { asOneModel } from './model-instances';
 import { RuntimeWorkers } from './runtime-workers';
 
 /** A revision this replica holds in its runtime's worker, ready to infer. */
@@ -31,14 +32,17 @@ function transient(error: unknown): boolean {
 }
 
 /**
- * Loads the revisions this replica serves into their runtime instances (each in a worker thread)
- * and unloads those it no longer serves. Every replica loads what it serves: a revision is loaded
- * here when it is deployed through this replica, when a request needs it, and at start and every
- * `reconcileIntervalMs` for the revisions the endpoints' splits name (deployed through another
- * replica). The first replica to load a PENDING revision, or to fail to, moves it to READY or to
- * FAILED with the reason, and publishes trellis.serving.v1.revision.state_changed in the same
- * transaction (so that the other replicas see it at once); a failure that may pass (the registry
- * unavailable) or that is not the revision's (its runtime instance cannot start) leaves it PENDING.
+ * Loads the revisions this replica serves into their runtime instances (in worker threads) and
+ * unloads those it no longer serves. A revision runs here as `replicas` model instances, each in a
+ * worker of its own, with its calls spread over them (ModelInstances); its `resources` are for
+ * schedulers placing serving processes and are not enforced inside one. Every replica loads what it
+ * serves: a revision is loaded here when it is deployed through this replica, when a request needs
+ * it, and at start and every `reconcileIntervalMs` for the revisions the endpoints' splits name
+ * (deployed through another replica). The first replica to load a PENDING revision, or to fail to,
+ * moves it to READY or to FAILED with the reason, and publishes
+ * trellis.serving.v1.revision.state_changed in the same transaction (so that the other replicas see
+ * it at once); a failure that may pass (the registry unavailable) or that is not the revision's
+ * (its runtime instance cannot start) leaves it PENDING.
  */
 @Injectable()
 export class RevisionLoader implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -138,9 +142,9 @@ export class RevisionLoader implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private async load(endpoint: EndpointEntity, revision: RevisionEntity): Promise<LoadedRevision> {
-    let runtime: WorkerModelRuntime;
+    let runtimes: WorkerModelRuntime[];
     try {
-      runtime = await this.workers.of(revision.runtime);
+      runtimes = await Promise.all(Array.from({ length: revision.replicas }, (_, slot) => this.workers.of(revision.runtime, slot)));
     } catch (error) {
       // The instance, not the revision, is at fault: the revision stays PENDING and is tried again.
       const reason = `runtime instance ${revision.runtime} cannot start in a worker thread: ${(error as Error).message}`;
@@ -151,9 +155,9 @@ export class RevisionLoader implements OnApplicationBootstrap, OnApplicationShut
     try {
       const path = await this.fetcher.fetch({ revision, projectId: endpoint.projectId });
       stage = `loading ${revision.modelFormat} model ${revision.modelName} version ${revision.modelVersion} into runtime instance ${revision.runtime}`;
-      const model = await runtime.load(path, revision.modelFormat, { batching: batchingOf(endpoint) });
+      const model = asOneModel(await this.loadInstances(runtimes, path, revision.modelFormat, { batching: batchingOf(endpoint) }));
       const held = { revisionId: revision.id, model, signature: model.describe() };
-      if (await this.settle(endpoint, revision, 'READY', '')) this.logger.info({ revision: revision.id, endpoint: endpoint.name }, 'revision ready');
+      if (await this.settle(endpoint, revision, 'READY', '')) this.logger.info({ revision: revision.id, endpoint: endpoint.name, replicas: revision.replicas }, 'revision ready');
       return held;
     } catch (error) {
       const reason = `${stage} failed: ${excerpt((error as Error).message ?? String(error), 900)}`;
@@ -164,6 +168,16 @@ export class RevisionLoader implements OnApplicationBootstrap, OnApplicationShut
       }
       throw Object.assign(new Error(reason, { cause: error }), { transient: transient(error) });
     }
+  }
+
+  /** One model instance in each runtime worker (each batching its own calls); where one fails to load, those loaded are unloaded. */
+  private async loadInstances(runtimes: readonly WorkerModelRuntime[], path: string, format: string, options: LoadOptions): Promise<LoadedModel[]> {
+    const results = await Promise.allSettled(runtimes.map((runtime) => runtime.load(path, format, options)));
+    const failed = results.find((result) => result.status === 'rejected');
+    if (!failed) return results.map((result) => (result as PromiseFulfilledResult<LoadedModel>).value);
+    const loaded = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    await Promise.all(loaded.map((model) => model.unload().catch(() => undefined)));
+    throw failed.reason;
   }
 
   /** Moves a PENDING revision to `state` with its event, in one transaction; false when it was settled already (by this replica or another). */

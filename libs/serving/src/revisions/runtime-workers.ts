@@ -6,9 +6,10 @@ import { loadPluginInWorker, type WorkerModelRuntime } from '@trellis/plugin-sdk
 import type { ServingConfig } from '../serving.config';
 
 /**
- * The runtime instances of this replica, each in a worker thread of its own: the worker imports
- * the instance's plugin module by path and makes the instance there (the runtime contract), so a
- * model's runs never block the event loop that answers requests.
+ * The runtime instances of this replica, in worker threads: the worker imports the instance's
+ * plugin module by path and makes the instance there (the runtime contract), so a model's runs
+ * never block the event loop that answers requests. An instance has a worker per slot, so that a
+ * revision with N replicas runs N model instances at once, one in each of slots 0..N-1.
  */
 @Injectable()
 export class RuntimeWorkers implements OnApplicationShutdown {
@@ -24,14 +25,15 @@ export class RuntimeWorkers implements OnApplicationShutdown {
     this.modules = parseRuntimeModules(config.runtimeModules);
   }
 
-  /** The worker of runtime instance `name`, started on first use; rejects with why it cannot start. */
-  of(name: string): Promise<WorkerModelRuntime> {
-    let worker = this.workers.get(name);
+  /** The worker of runtime instance `name` in `slot`, started on first use; rejects with why it cannot start. */
+  of(name: string, slot = 0): Promise<WorkerModelRuntime> {
+    const key = `${name}#${slot}`;
+    let worker = this.workers.get(key);
     if (!worker) {
-      worker = this.start(name);
-      this.workers.set(name, worker);
+      worker = this.start(name, slot);
+      this.workers.set(key, worker);
       // A worker that failed to start is tried again by the next revision that needs it.
-      worker.catch(() => this.workers.get(name) === worker && this.workers.delete(name));
+      worker.catch(() => this.workers.get(key) === worker && this.workers.delete(key));
     }
     return worker;
   }
@@ -42,10 +44,10 @@ export class RuntimeWorkers implements OnApplicationShutdown {
     await Promise.all(started.map(async (worker) => (await worker.catch(() => undefined))?.close()));
   }
 
-  private async start(name: string): Promise<WorkerModelRuntime> {
+  private async start(name: string, slot: number): Promise<WorkerModelRuntime> {
     const { plugin, config } = await this.instances.describe(name);
     const modulePath = this.modules.get(plugin) ?? packageEntry(plugin);
-    const logger = this.logger.child({ runtime: name, plugin });
+    const logger = this.logger.child({ runtime: name, plugin, slot });
     return loadPluginInWorker(modulePath, {
       config,
       instanceName: name,
