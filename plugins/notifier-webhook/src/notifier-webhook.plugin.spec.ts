@@ -1,34 +1,11 @@
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { checkManifest, PluginConfigError } from '@trellis/plugin-sdk';
-import { createPluginInstance, describeNotifierConformance, type NotifierReceiver, type ReceivedAlert } from '@trellis/plugin-sdk/testing';
+import { createPluginInstance, describeNotifierConformance } from '@trellis/plugin-sdk/testing';
 import packageJson from '../package.json';
+import { startSignedReceiver } from '../test/signed-receiver';
 import plugin from './index';
 
-/** An HTTP server that keeps what is posted to it, or answers 500 while it refuses. */
-async function startReceiver(): Promise<NotifierReceiver & { url: string; headers: IncomingHttpHeaders[]; close(): Promise<void> }> {
-  const alerts: ReceivedAlert[] = [];
-  const headers: IncomingHttpHeaders[] = [];
-  let refusing: string | undefined;
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      if (refusing !== undefined) return void response.writeHead(500).end(refusing);
-      alerts.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as ReceivedAlert);
-      headers.push(request.headers);
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/trellis`,
-    headers,
-    received: () => [...alerts],
-    refuse: (reason) => void (refusing = reason),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+const secret = 'whsec-conformance-0123456789';
+const valid = { url: 'https://hooks.example.com/trellis', secret };
 
 describe('notifier-webhook', () => {
   it('declares a manifest the host loads, of the kind its package.json names', () => {
@@ -37,27 +14,35 @@ describe('notifier-webhook', () => {
     expect(packageJson.trellis.kind).toBe(plugin.manifest.kind);
   });
 
-  it('refuses a URL that is not http(s) and an unknown key, naming them', async () => {
-    await expect(createPluginInstance(plugin, { url: 'ftp://example.com/' })).rejects.toThrow(PluginConfigError);
-    await expect(createPluginInstance(plugin, { url: 'ftp://example.com/' })).rejects.toThrow(/url must be an http/);
-    await expect(createPluginInstance(plugin, { url: 'https://example.com/', secret: 'x' })).rejects.toThrow(/secret/);
+  it('defaults the timeout, the tries and the backoff', () => {
+    expect(plugin.configSchema.parse(valid)).toEqual({
+      ...valid,
+      timeoutMs: 10_000,
+      maxAttempts: 5,
+      backoff: { initialMs: 500, maxMs: 30_000, multiplier: 2, jitter: 0.2 },
+      headers: {},
+    });
   });
 
-  it('sends the token as a bearer and the alert id as the idempotency key, and names only the host when refused', async () => {
-    const receiver = await startReceiver();
-    const notifier = await createPluginInstance(plugin, { url: receiver.url, token: 't0ken' });
-    const alert = { id: 'a-1', status: 'firing', severity: 'info', title: 'hello', source: 'spec', labels: {}, at: new Date() } as const;
-    await notifier.deliver(alert);
-    expect(receiver.headers[0]).toMatchObject({ authorization: 'Bearer t0ken', 'idempotency-key': 'a-1', 'content-type': 'application/json' });
-    receiver.refuse('down');
-    const refused = notifier.deliver(alert);
-    await expect(refused).rejects.toThrow(`the webhook at ${new URL(receiver.url).host} answered 500 to alert a-1: down`);
-    await expect(refused).rejects.not.toThrow('/hooks/trellis');
-    await receiver.close();
+  it.each([
+    [{ ...valid, url: 'ftp://example.com/' }, /url must be an http/],
+    [{ url: valid.url }, /secret/],
+    [{ ...valid, secret: 'short' }, /secret must have at least 16 characters/],
+    [{ ...valid, token: 'x' }, /token/],
+    [{ ...valid, maxAttempts: 0 }, /maxAttempts is at least 1/],
+    [{ ...valid, backoff: { initialMs: 5000, maxMs: 100 } }, /backoff.maxMs must be at least backoff.initialMs/],
+    [{ ...valid, backoff: { jitter: 2 } }, /backoff.jitter is between 0 and 1/],
+    [{ ...valid, headers: { 'Trellis-Signature': 'forged' } }, /headers may not set .*trellis-signature/],
+    [{ ...valid, headers: { 'bad header': 'x' } }, /a header name is letters/],
+  ])('refuses config %j, naming what is wrong', async (config, message) => {
+    const refused = createPluginInstance(plugin, config);
+    await expect(refused).rejects.toThrow(PluginConfigError);
+    await expect(refused).rejects.toThrow(message);
   });
 });
 
 describeNotifierConformance('notifier-webhook', async () => {
-  const receiver = await startReceiver();
-  return { receiver, notifier: await createPluginInstance(plugin, { url: receiver.url }) };
+  const receiver = await startSignedReceiver(secret);
+  const notifier = await createPluginInstance(plugin, { url: receiver.url, secret, maxAttempts: 2, backoff: { initialMs: 1, maxMs: 1, jitter: 0 } });
+  return { receiver, notifier };
 });
