@@ -3,7 +3,7 @@ import { createPluginInstance, describeDriftConformance } from '@trellis/plugin-
 import packageJson from '../package.json';
 import plugin from './index';
 
-const detector = (config: object = {}) => createPluginInstance(plugin, config);
+const detector = (config: object) => createPluginInstance(plugin, config);
 
 describe('drift-stats', () => {
   it('declares a manifest the host loads, of the kind its package.json names', () => {
@@ -12,23 +12,24 @@ describe('drift-stats', () => {
     expect(packageJson.trellis.kind).toBe(plugin.manifest.kind);
   });
 
-  it('refuses an unknown config key and a negative threshold, naming them', async () => {
-    await expect(detector({ method: 'ks' })).rejects.toThrow(PluginConfigError);
-    await expect(detector({ method: 'ks' })).rejects.toThrow(/method/);
-    await expect(detector({ threshold: -1 })).rejects.toThrow(/threshold/);
+  it('refuses an unknown method, an unknown key and a p-value threshold of 1 or more, naming them', async () => {
+    await expect(detector({ method: 'anderson' })).rejects.toThrow(/method/);
+    await expect(detector({ method: 'ks', bins: 3 })).rejects.toThrow(PluginConfigError);
+    await expect(detector({ method: 'ks', threshold: 2 })).rejects.toThrow(/threshold/);
   });
 
-  it('measures a numeric shift in standard deviations of the reference', async () => {
-    const shift = await detector({ threshold: 0.5 });
-    const reference = await shift.fit({ type: 'numeric', values: [1, 3, 1, 3] });
-    expect(await shift.score(reference, { type: 'numeric', values: [2.5, 3.5, null] })).toEqual({ measure: 'distance', statistic: 1, distance: 1, threshold: 0.5, drifted: true });
+  it('refuses a z-test on a column of more than two categories, naming the count', async () => {
+    const z = await detector({ method: 'z-test' });
+    const reference = await z.fit({ type: 'categorical', values: ['a', 'b'] });
+    await expect(z.score(reference, { type: 'categorical', values: ['a', 'c'] })).rejects.toThrow(/3 categories/);
   });
 
-  it('measures a categorical change as the total variation distance of the shares', async () => {
-    const shift = await detector();
-    const reference = await shift.fit({ type: 'categorical', summary: 'categories', counts: { a: 3, b: 1 } });
-    expect(await shift.score(reference, { type: 'categorical', values: ['a', 'b', 'c', 'c'] })).toMatchObject({ distance: 0.5, drifted: true });
+  it('gives a chi-square p-value of 0 when the window holds a category the reference never had', async () => {
+    const chi = await detector({ method: 'chi-square' });
+    const reference = await chi.fit({ type: 'categorical', summary: 'categories', counts: { a: 3, b: 1 } });
+    expect(await chi.score(reference, { type: 'categorical', values: ['a', 'b', 'c', null] })).toMatchObject({ pValue: 0, drifted: true });
   });
 });
 
-describeDriftConformance('drift-stats', () => detector());
+// The z-test is left out: the suite's categorical windows have four categories, and the z-test compares two.
+for (const method of ['ks', 'chi-square', 'wasserstein', 'jensen-shannon', 'psi']) describeDriftConformance(`drift-stats ${method}`, () => detector({ method }));

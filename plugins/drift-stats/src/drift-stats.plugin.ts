@@ -1,17 +1,34 @@
 import { definePlugin, z } from '@trellis/plugin-sdk';
-import { ShiftDetector } from './shift-detector';
+import { chiSquareMethod, jensenShannonMethod, zTestMethod } from './methods/categorical.method';
+import { ksMethod } from './methods/ks.method';
+import type { DriftMethod } from './methods/method';
+import { psiMethod } from './methods/psi.method';
+import { wassersteinMethod } from './methods/wasserstein.method';
+import { StatDetector } from './stat-detector';
+
+/** The methods an instance can be configured with. */
+export const METHODS: Readonly<Record<string, DriftMethod>> = {
+  ks: ksMethod,
+  'chi-square': chiSquareMethod,
+  'z-test': zTestMethod,
+  wasserstein: wassersteinMethod,
+  'jensen-shannon': jensenShannonMethod,
+  psi: psiMethod,
+};
 
 /** The config of a drift-stats instance. */
 export const driftStatsConfig = z
   .object({
-    /** The distance above which a window has drifted, when `score` is given no threshold. */
-    threshold: z.number().finite().min(0, 'threshold is a distance: 0 or more').default(0.2),
+    /** The statistical method of this instance. */
+    method: z.enum(['ks', 'chi-square', 'z-test', 'wasserstein', 'jensen-shannon', 'psi']),
+    /** Overrides the method's default threshold (a p-value strictly between 0 and 1, or a distance of 0 or more). */
+    threshold: z.number().finite().min(0, 'threshold is 0 or more').optional(),
   })
   .strict();
 
-/** Drift as a distance: a numeric column's mean shift in standard deviations, a categorical column's total variation distance. */
+/** Statistical drift detectors with Evidently's defaults, each instance one method. */
 export const driftStatsPlugin = definePlugin({
   manifest: { kind: 'drift', id: 'drift-stats', apiVersion: 'v1' },
   configSchema: driftStatsConfig,
-  create: (_ctx, config) => new ShiftDetector(config.threshold),
+  create: (_ctx, config) => new StatDetector(config.method, METHODS[config.method], config.threshold),
 });

@@ -1,0 +1,115 @@
+import type { CategoryCountsSummary, DriftColumn, HistogramSummary, QuantileSummary } from '@trellis/plugin-sdk';
+
+/** A numeric distribution as distinct ascending values with their weights (counts, or shares of a summary's count). */
+export interface WeightedValues {
+  values: number[];
+  weights: number[];
+  /** How many values it stands for (the sample size of a test). */
+  count: number;
+}
+
+/** Points a summary's stretch between two quantiles (or a histogram bin) is spread over, evenly. */
+const POINTS_PER_STRETCH = 16;
+
+/** The column's values that are not missing; `RangeError` when there are none. */
+function present<T>(values: ArrayLike<T | null>, which: string): T[] {
+  const kept: T[] = [];
+  for (let i = 0; i < values.length; i++) if (values[i] !== null && values[i] !== undefined) kept.push(values[i] as T);
+  if (kept.length === 0) throw new RangeError(`the ${which} window has no values that are not missing (${values.length} given)`);
+  return kept;
+}
+
+/** The column's numbers, ascending; `RangeError` for one that is not finite. */
+export function sortedNumbers(column: DriftColumn, which: string): Float64Array {
+  const kept = present(column.values as ArrayLike<number | null>, which);
+  kept.forEach((value, i) => {
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new RangeError(`the ${which} window's value ${i} is ${String(value)}; numeric values are finite numbers or null`);
+  });
+  return Float64Array.from(kept).sort();
+}
+
+/** Sorted numbers as distinct values with counts. */
+export function weighSorted(sorted: Float64Array): WeightedValues {
+  const values: number[] = [];
+  const weights: number[] = [];
+  for (const value of sorted) {
+    if (values.length > 0 && values[values.length - 1] === value) weights[weights.length - 1]++;
+    else {
+      values.push(value);
+      weights.push(1);
+    }
+  }
+  return { values, weights, count: sorted.length };
+}
+
+/** How often each category occurs in the column (missing values left out). */
+export function categoryCounts(column: DriftColumn, which: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of present(column.values as ArrayLike<string | null>, which)) {
+    if (typeof value !== 'string') throw new RangeError(`the ${which} window holds ${String(value)}; categorical values are strings or null`);
+    counts[value] = (counts[value] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** A categories summary's counts, checked. */
+export function summaryCounts(summary: CategoryCountsSummary): Record<string, number> {
+  const counts = Object.values(summary.counts ?? {});
+  checkCounts(counts, 'counts');
+  return Object.fromEntries(Object.entries(summary.counts).filter(([, n]) => n > 0));
+}
+
+/** A quantile or histogram summary spread evenly between its points (linear CDF between them), checked. */
+export function weighSummary(summary: QuantileSummary | HistogramSummary): WeightedValues {
+  const knots = summary.summary === 'quantiles' ? quantileKnots(summary) : histogramKnots(summary);
+  const count = summary.summary === 'quantiles' ? summary.count : sum(summary.counts);
+  const values: number[] = [];
+  const weights: number[] = [];
+  for (let i = 1; i < knots.length; i++) {
+    const [from, to] = [knots[i - 1], knots[i]];
+    const mass = (to.p - from.p) * count;
+    if (mass <= 0) continue;
+    for (let k = 0; k < POINTS_PER_STRETCH; k++) {
+      values.push(from.x + ((k + 0.5) / POINTS_PER_STRETCH) * (to.x - from.x));
+      weights.push(mass / POINTS_PER_STRETCH);
+    }
+  }
+  return { values, weights, count };
+}
+
+function quantileKnots(summary: QuantileSummary): { x: number; p: number }[] {
+  const q = summary.quantiles;
+  if (!Number.isInteger(summary.count) || summary.count < 1) throw new RangeError(`summary count is an integer of at least 1, got ${summary.count}`);
+  if (!Array.isArray(q) || q.length < 2) throw new RangeError('summary quantiles need at least two points');
+  q.forEach((point, i) => {
+    if (!Number.isFinite(point.value) || !(point.p >= 0 && point.p <= 1)) throw new RangeError(`summary quantiles[${i}] needs p from 0 to 1 and a finite value`);
+    if (i > 0 && (point.p <= q[i - 1].p || point.value < q[i - 1].value)) throw new RangeError(`summary quantiles[${i}] must follow quantiles[${i - 1}]: p ascending, value not decreasing`);
+  });
+  return q.map(({ p, value }) => ({ x: value, p }));
+}
+
+function histogramKnots(summary: HistogramSummary): { x: number; p: number }[] {
+  const { edges, counts } = summary;
+  if (!Array.isArray(edges) || !Array.isArray(counts) || edges.length !== counts.length + 1 || counts.length < 1) {
+    throw new RangeError(`summary edges needs one more entry than counts (${edges?.length} edges, ${counts?.length} counts)`);
+  }
+  edges.forEach((edge, i) => {
+    if (!Number.isFinite(edge) || (i > 0 && edge <= edges[i - 1])) throw new RangeError(`summary edges must be finite and strictly ascending; edges[${i}] is ${edge}`);
+  });
+  checkCounts(counts, 'counts');
+  const total = sum(counts);
+  let seen = 0;
+  return edges.map((x, i) => {
+    if (i > 0) seen += counts[i - 1];
+    return { x, p: seen / total };
+  });
+}
+
+function checkCounts(counts: readonly number[], field: string): void {
+  if (counts.some((c) => !Number.isInteger(c) || c < 0)) throw new RangeError(`summary ${field} are integers of 0 or more`);
+  if (sum(counts) === 0) throw new RangeError(`summary ${field} add up to 0: there is nothing to compare with`);
+}
+
+export function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
