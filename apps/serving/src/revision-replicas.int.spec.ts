@@ -9,8 +9,8 @@ import { scaleModel } from './scale-model.fixture';
 const X = [0.5, -1, 2, 4];
 
 /**
- * Each endpoint batches up to `replicas` calls for a second, so that one model instance given all
- * the concurrent calls runs them as one batch, and instances given one call each run it alone.
+ * Each endpoint batches as many rows as the spec makes calls at once, for up to a second: one model
+ * instance given all the calls runs them as one batch; instances given one call each run it alone.
  */
 describe("a revision's replicas: that many model instances, each in a worker thread, with calls spread over them (runtime-onnx, SQLite)", () => {
   let stack: OnnxServing;
@@ -19,8 +19,8 @@ describe("a revision's replicas: that many model instances, each in a worker thr
   let endpoints: Awaited<ReturnType<typeof platform.client<(typeof EndpointServiceDesc)['method']>>>;
   const erin = { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' as const }] };
 
-  const deploy = async (name: string, replicas: number): Promise<Endpoint> => {
-    const endpoint = (await endpoints.createEndpoint({ projectId: 'p1', name, model: 'models:/scale/1', replicas, batching: { maxBatchSize: replicas === 1 ? 3 : replicas, maxQueueDelayUs: 1_000_000n } })).endpoint!;
+  const deploy = async (name: string, replicas: number, maxBatchSize: number): Promise<Endpoint> => {
+    const endpoint = (await endpoints.createEndpoint({ projectId: 'p1', name, model: 'models:/scale/1', replicas, batching: { maxBatchSize, maxQueueDelayUs: 1_000_000n } })).endpoint!;
     await eventually(async () => expect((await endpoints.getEndpoint({ endpointId: endpoint.id })).endpoint!.revisions[0].state).toBe(RevisionState.READY), { timeoutMs: 30_000 });
     return endpoint;
   };
@@ -41,6 +41,13 @@ describe("a revision's replicas: that many model instances, each in a worker thr
     return { ofOneRow: values.find((value) => value.labels.le === '1')?.value, all: values.find((value) => value.labels.le === '+Inf')?.value };
   };
 
+  /** Deploys the scale model with `replicas` to a new endpoint, makes `calls` at once (each answered as the model computes) and resolves with its runs. */
+  const runsOfCallsAtOnce = async (name: string, replicas: number, calls: number) => {
+    const endpoint = await deploy(name, replicas, calls);
+    expect(await inferAtOnce(name, calls)).toEqual(Array(calls).fill({ status: 200, body: expect.objectContaining({ outputs: [expect.objectContaining({ data: X.map((value) => value * 2) })] }) }));
+    return runsOf(endpoint.revisions[0].id);
+  };
+
   beforeAll(async () => {
     stack = await startOnnxServing('revision-replicas');
     platform = stack.platform;
@@ -54,23 +61,14 @@ describe("a revision's replicas: that many model instances, each in a worker thr
   });
 
   it('runs one model instance for one replica: concurrent calls share its batches', async () => {
-    const endpoint = await deploy('scale-one', 1);
-    const answers = await inferAtOnce('scale-one', 3);
-    expect(answers).toEqual(Array(3).fill({ status: 200, body: expect.objectContaining({ outputs: [expect.objectContaining({ data: X.map((value) => value * 2) })] }) }));
-    await expect(runsOf(endpoint.revisions[0].id)).resolves.toEqual({ ofOneRow: 0, all: 1 });
+    await expect(runsOfCallsAtOnce('scale-one', 1, 3)).resolves.toEqual({ ofOneRow: 0, all: 1 });
   }, 60_000);
 
   it('loads a revision with 3 replicas into 3 model instances and gives each of 3 concurrent calls an instance of its own', async () => {
-    const endpoint = await deploy('scale-three', 3);
-    const answers = await inferAtOnce('scale-three', 3);
-    expect(answers).toEqual(Array(3).fill({ status: 200, body: expect.objectContaining({ outputs: [expect.objectContaining({ data: X.map((value) => value * 2) })] }) }));
-    await expect(runsOf(endpoint.revisions[0].id)).resolves.toEqual({ ofOneRow: 3, all: 3 });
+    await expect(runsOfCallsAtOnce('scale-three', 3, 3)).resolves.toEqual({ ofOneRow: 3, all: 3 });
   }, 60_000);
 
   it('loads a revision with 2 replicas twice: 2 concurrent calls run apart', async () => {
-    const endpoint = await deploy('scale-two', 2);
-    const answers = await inferAtOnce('scale-two', 2);
-    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
-    await expect(runsOf(endpoint.revisions[0].id)).resolves.toEqual({ ofOneRow: 2, all: 2 });
+    await expect(runsOfCallsAtOnce('scale-two', 2, 2)).resolves.toEqual({ ofOneRow: 2, all: 2 });
   }, 60_000);
 });
