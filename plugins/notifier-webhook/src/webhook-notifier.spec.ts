@@ -46,6 +46,7 @@ function notifierFor(options: Partial<WebhookOptions> = {}, dependencies: Partia
   };
   const notifier = new WebhookNotifier(config, {
     sleep: async (ms) => void sleeps.push(ms),
+    deadline: (ms) => AbortSignal.timeout(ms),
     random: () => 0,
     now: () => now,
     ...dependencies,
@@ -102,6 +103,13 @@ describe('WebhookNotifier', () => {
     expect(await readDeadLetters(dataDir)).toEqual([letter]);
   });
 
+  it('takes a redirect as a final answer, so the signed alert goes nowhere else', async () => {
+    const { notifier } = notifierFor();
+    receiver.plan({ status: 302, headers: { location: 'https://elsewhere.example/hook' } });
+    await expect(notifier.deliver(alert)).rejects.toThrow(/after 1 attempt, kept as a dead letter: it answered 302$/);
+    expect(receiver.arrived).toHaveLength(1);
+  });
+
   it('keeps a dead letter after the last of maxAttempts tries, and the dead letters outlive the instance', async () => {
     const { notifier, dataDir } = notifierFor();
     receiver.refuse('down for maintenance');
@@ -116,9 +124,15 @@ describe('WebhookNotifier', () => {
   });
 
   it('counts a receiver that does not answer within timeoutMs as a failed try, and tries again', async () => {
-    const { notifier } = notifierFor({ timeoutMs: 100 });
+    // The first try's time runs out once the receiver holds its request; later tries have all the time they need.
+    const deadlines = [new AbortController(), new AbortController()];
+    const { notifier } = notifierFor({}, { deadline: () => (deadlines.shift() as AbortController).signal });
+    const firstDeadline = deadlines[0];
     receiver.plan('hang');
-    await notifier.deliver(alert);
+    const delivery = notifier.deliver(alert);
+    await receiver.arrivals(1);
+    firstDeadline.abort(new DOMException('timed out', 'TimeoutError'));
+    await delivery;
     expect(receiver.arrived).toHaveLength(2);
     expect(await receiver.received()).toHaveLength(1);
   });

@@ -22,14 +22,15 @@ export interface WebhookOptions {
   signal?: AbortSignal;
 }
 
-/** What a spec swaps to drive time: the wait between tries, the jitter's random source, the clock. */
+/** What a spec swaps to drive time: the wait between tries, each try's time limit, the jitter's random source, the clock. */
 export interface WebhookDependencies {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  deadline(ms: number): AbortSignal;
   random(): number;
   now(): Date;
 }
 
-const realDependencies: WebhookDependencies = { sleep: pause, random: Math.random, now: () => new Date() };
+const realDependencies: WebhookDependencies = { sleep: pause, deadline: (ms) => AbortSignal.timeout(ms), random: Math.random, now: () => new Date() };
 
 /** Answers worth another try besides 5xx: a request timeout and too many requests. */
 const RETRIED_STATUSES = new Set([408, 429]);
@@ -76,7 +77,7 @@ export class WebhookNotifier implements Notifier {
   }
 
   private async post(alertId: string, body: string, stop: AbortSignal | undefined): Promise<Attempt> {
-    const timeout = AbortSignal.timeout(this.options.timeoutMs);
+    const timeout = this.dependencies.deadline(this.options.timeoutMs);
     try {
       const response = await fetch(this.options.url, {
         method: 'POST',
