@@ -19,13 +19,19 @@ function present<T>(values: ArrayLike<T | null>, which: string): T[] {
   return kept;
 }
 
-/** The column's numbers, ascending; `RangeError` for one that is not finite. */
+/** The column's numbers that are not missing, ascending; `RangeError` for one that is not finite, or for none. */
 export function sortedNumbers(column: DriftColumn, which: string): Float64Array {
-  const kept = present(column.values as ArrayLike<number | null>, which);
-  kept.forEach((value, i) => {
+  const values = column.values as ArrayLike<number | null>;
+  const kept = new Float64Array(values.length);
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (value === null || value === undefined) continue;
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new RangeError(`the ${which} window's value ${i} is ${String(value)}; numeric values are finite numbers or null`);
-  });
-  return Float64Array.from(kept).sort();
+    kept[count++] = value;
+  }
+  if (count === 0) throw new RangeError(`the ${which} window has no values that are not missing (${values.length} given)`);
+  return kept.subarray(0, count).sort();
 }
 
 /** Sorted numbers as distinct values with counts. */
