@@ -119,3 +119,18 @@ function checkCounts(counts: readonly number[], field: string): void {
 export function sum(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0);
 }
+
+/** Walks the merged support of a reference and a sorted window, giving `visit` each distinct value with both CDFs at it. */
+export function walkCdfs(reference: WeightedValues, current: Float64Array, visit: (x: number, referenceCdf: number, currentCdf: number) => void): void {
+  const referenceTotal = sum(reference.weights);
+  let [i, j, referenceSeen, currentSeen] = [0, 0, 0, 0];
+  while (i < reference.values.length || j < current.length) {
+    const x = Math.min(reference.values[i] ?? Infinity, current[j] ?? Infinity);
+    while (i < reference.values.length && reference.values[i] === x) referenceSeen += reference.weights[i++];
+    while (j < current.length && current[j] === x) {
+      currentSeen++;
+      j++;
+    }
+    visit(x, referenceSeen / referenceTotal, currentSeen / current.length);
+  }
+}

@@ -1,21 +1,14 @@
 import type { DriftColumn } from '@trellis/plugin-sdk';
-import { sortedNumbers, type WeightedValues } from '../columns';
+import { sortedNumbers, walkCdfs, type WeightedValues } from '../columns';
 import { EXACT_MAX_SAMPLE, oneSampleSurvival, twoSampleExactSurvival } from '../kolmogorov';
 import type { DriftMethod, FitInput, MethodResult } from './method';
 
 /** The largest gap between the two empirical CDFs. */
 function ksStatistic(reference: WeightedValues, current: Float64Array): number {
-  const [refTotal, curTotal] = [reference.weights.reduce((a, b) => a + b, 0), current.length];
-  let [i, j, refSeen, curSeen, gap] = [0, 0, 0, 0, 0];
-  while (i < reference.values.length || j < current.length) {
-    const x = Math.min(reference.values[i] ?? Infinity, current[j] ?? Infinity);
-    while (i < reference.values.length && reference.values[i] === x) refSeen += reference.weights[i++];
-    while (j < current.length && current[j] === x) {
-      curSeen++;
-      j++;
-    }
-    gap = Math.max(gap, Math.abs(refSeen / refTotal - curSeen / curTotal));
-  }
+  let gap = 0;
+  walkCdfs(reference, current, (_, referenceCdf, currentCdf) => {
+    gap = Math.max(gap, Math.abs(referenceCdf - currentCdf));
+  });
   return gap;
 }
 

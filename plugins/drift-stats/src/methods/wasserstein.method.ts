@@ -1,5 +1,5 @@
 import type { DriftColumn } from '@trellis/plugin-sdk';
-import { sortedNumbers, weighSorted, type WeightedValues } from '../columns';
+import { sortedNumbers, walkCdfs, type WeightedValues } from '../columns';
 import type { DriftMethod, FitInput, MethodResult } from './method';
 
 /** The smallest spread Evidently divides by, so a constant reference does not divide by 0. */
@@ -18,17 +18,12 @@ function spreadOf({ values, weights }: WeightedValues): number {
 }
 
 /** ∫ |F_reference - F_current| dx over the merged support (`scipy.stats.wasserstein_distance`). */
-function wassersteinDistance(reference: WeightedValues, current: WeightedValues): number {
-  const refTotal = reference.weights.reduce((a, b) => a + b, 0);
-  let [i, j, refSeen, curSeen, area] = [0, 0, 0, 0, 0];
-  let previous = Math.min(reference.values[0], current.values[0]);
-  while (i < reference.values.length || j < current.values.length) {
-    const x = Math.min(reference.values[i] ?? Infinity, current.values[j] ?? Infinity);
-    area += Math.abs(refSeen / refTotal - curSeen / current.count) * (x - previous);
-    while (i < reference.values.length && reference.values[i] === x) refSeen += reference.weights[i++];
-    while (j < current.values.length && current.values[j] === x) curSeen += current.weights[j++];
-    previous = x;
-  }
+function wassersteinDistance(reference: WeightedValues, current: Float64Array): number {
+  let [area, previous, gap] = [0, Number.NaN, 0];
+  walkCdfs(reference, current, (x, referenceCdf, currentCdf) => {
+    if (!Number.isNaN(previous)) area += gap * (x - previous);
+    [previous, gap] = [x, Math.abs(referenceCdf - currentCdf)];
+  });
   return area;
 }
 
@@ -41,7 +36,7 @@ export const wassersteinMethod: DriftMethod = {
   fit: (input: FitInput): WassersteinState | undefined => (input.type === 'numeric' ? { distribution: input.distribution, spread: spreadOf(input.distribution) } : undefined),
   score(state: unknown, current: DriftColumn): MethodResult {
     const { distribution, spread } = state as WassersteinState;
-    const value = wassersteinDistance(distribution, weighSorted(sortedNumbers(current, 'current'))) / Math.max(spread, MIN_SPREAD);
+    const value = wassersteinDistance(distribution, sortedNumbers(current, 'current')) / Math.max(spread, MIN_SPREAD);
     return { statistic: value, value };
   },
 };
