@@ -134,8 +134,13 @@ special_functions = {
     "upperGamma": [{"a": a, "x": x, "value": float(special.gammaincc(a, x))} for a in [0.5, 1, 1.5, 2, 4.5, 10, 49.5] for x in [0.01, 0.5, 1, 3, 7.5, 20, 60]],
     "normalSurvival": [{"z": z, "value": float(stats.norm.sf(z))} for z in [-3, -1.2, 0, 0.3, 1.96, 3.5, 6, 9]],
     "smirnovSurvival": [{"n": n, "d": d, "value": float(special.smirnov(n, d))} for n, d in [(5, 0.3), (20, 0.2), (100, 0.15), (1000, 0.05), (5000, 0.03)]],
-    # kstwo.sf where the KS asymptotic branch claims to match: n·d² >= 2.2, d >= 0.5, n·d <= 1, n·d >= n - 1
-    "oneSampleSurvival": [{"n": n, "d": d, "value": float(stats.kstwo.sf(d, n))} for n, d in [(5000, 0.025), (20000, 0.012), (500000, 0.0025), (150, 0.6), (300, 0.002), (300, 0.0031), (200, 0.996)]],
+    # kstwo.sf where the KS asymptotic branch claims to match: n·d² >= 2.2, d >= 0.5, n·d <= 1, n·d >= n - 1,
+    # n <= 140, and n <= 100,000 with n·d^1.5 <= 1.4
+    "oneSampleSurvival": [
+        {"n": n, "d": d, "value": float(stats.kstwo.sf(d, n))}
+        for n, d in [(5000, 0.025), (20000, 0.012), (500000, 0.0025), (150, 0.6), (300, 0.002), (300, 0.0031), (200, 0.996),
+                     (100, 0.1), (50, 0.05), (140, 0.13), (20, 0.3), (5000, 0.004), (80000, 0.0005)]
+    ],
 }
 
 with open("vectors.json", "w") as out:
