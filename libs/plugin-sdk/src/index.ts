@@ -19,5 +19,6 @@ export { iterateObjects } from './storage/iterate-objects';
 export { compareKeys, validateObjectKey } from './storage/object-key';
 export { loadPluginInWorker, type WorkerModelRuntime, type WorkerPluginOptions } from './runtime-worker';
 export { DynamicBatcher } from './runtime/dynamic-batcher';
+export { type CdfKnot, checkSummaryCounts, summaryKnots } from './drift/summary-knots';
 export { checkBatching, rowsOf, splitRows, stackRows } from './runtime/rows';
 export { pause, raceAbort } from './waiting';

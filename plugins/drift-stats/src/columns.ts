@@ -1,4 +1,4 @@
-import type { CategoryCountsSummary, DriftColumn, HistogramSummary, QuantileSummary } from '@trellis/plugin-sdk';
+import { checkSummaryCounts, summaryKnots, type CategoryCountsSummary, type DriftColumn, type HistogramSummary, type QuantileSummary } from '@trellis/plugin-sdk';
 
 /** A numeric distribution as distinct ascending values with their weights (counts, or shares of a summary's count). */
 export interface WeightedValues {
@@ -61,13 +61,13 @@ export function categoryCounts(column: DriftColumn, which: string): Record<strin
 /** A categories summary's counts, checked. */
 export function summaryCounts(summary: CategoryCountsSummary): Record<string, number> {
   const counts = Object.values(summary.counts ?? {});
-  checkCounts(counts, 'counts');
+  checkSummaryCounts(counts, 'counts');
   return Object.fromEntries(Object.entries(summary.counts).filter(([, n]) => n > 0));
 }
 
 /** A quantile or histogram summary spread evenly between its points (linear CDF between them), checked. */
 export function weighSummary(summary: QuantileSummary | HistogramSummary): WeightedValues {
-  const knots = summary.summary === 'quantiles' ? quantileKnots(summary) : histogramKnots(summary);
+  const knots = summaryKnots(summary);
   const count = summary.summary === 'quantiles' ? summary.count : sum(summary.counts);
   const values: number[] = [];
   const weights: number[] = [];
@@ -81,39 +81,6 @@ export function weighSummary(summary: QuantileSummary | HistogramSummary): Weigh
     }
   }
   return { values, weights, count };
-}
-
-function quantileKnots(summary: QuantileSummary): { x: number; p: number }[] {
-  const q = summary.quantiles;
-  if (!Number.isInteger(summary.count) || summary.count < 1) throw new RangeError(`summary count is an integer of at least 1, got ${summary.count}`);
-  if (!Array.isArray(q) || q.length < 2) throw new RangeError('summary quantiles need at least two points');
-  q.forEach((point, i) => {
-    if (!Number.isFinite(point.value) || !(point.p >= 0 && point.p <= 1)) throw new RangeError(`summary quantiles[${i}] needs p from 0 to 1 and a finite value`);
-    if (i > 0 && (point.p <= q[i - 1].p || point.value < q[i - 1].value)) throw new RangeError(`summary quantiles[${i}] must follow quantiles[${i - 1}]: p ascending, value not decreasing`);
-  });
-  return q.map(({ p, value }) => ({ x: value, p }));
-}
-
-function histogramKnots(summary: HistogramSummary): { x: number; p: number }[] {
-  const { edges, counts } = summary;
-  if (!Array.isArray(edges) || !Array.isArray(counts) || edges.length !== counts.length + 1 || counts.length < 1) {
-    throw new RangeError(`summary edges needs one more entry than counts (${edges?.length} edges, ${counts?.length} counts)`);
-  }
-  edges.forEach((edge, i) => {
-    if (!Number.isFinite(edge) || (i > 0 && edge <= edges[i - 1])) throw new RangeError(`summary edges must be finite and strictly ascending; edges[${i}] is ${edge}`);
-  });
-  checkCounts(counts, 'counts');
-  const total = sum(counts);
-  let seen = 0;
-  return edges.map((x, i) => {
-    if (i > 0) seen += counts[i - 1];
-    return { x, p: seen / total };
-  });
-}
-
-function checkCounts(counts: readonly number[], field: string): void {
-  if (counts.some((c) => !Number.isInteger(c) || c < 0)) throw new RangeError(`summary ${field} are integers of 0 or more`);
-  if (sum(counts) === 0) throw new RangeError(`summary ${field} add up to 0: there is nothing to compare with`);
 }
 
 export function sum(values: readonly number[]): number {

@@ -8,9 +8,8 @@ import type {
   DriftScoreOptions,
   DriftSummary,
   DriftSummaryForm,
-  HistogramSummary,
-  QuantileSummary,
 } from '../contracts';
+import { checkSummaryCounts, summaryKnots } from '../drift/summary-knots';
 
 /** The methods a `MemoryDriftDetector` computes. */
 export type MemoryDriftMethod = 'ks' | 'psi';
@@ -103,10 +102,10 @@ export class MemoryDriftDetector implements DriftDetector {
   private fitSummary(summary: DriftSummary): KsState | PsiState {
     if (summary.summary === 'categories') {
       const counts = new Map(Object.entries(summary.counts));
-      checkCounts([...counts.values()], 'counts');
+      checkSummaryCounts([...counts.values()], 'counts');
       return { method: 'psi', categories: proportions(counts) };
     }
-    const knots = summary.summary === 'quantiles' ? quantileSummaryKnots(summary) : histogramKnots(summary);
+    const knots = summaryKnots(summary);
     if (this.method === 'ks') return { method: 'ks', count: summary.summary === 'quantiles' ? summary.count : sum(summary.counts), knots };
     // PSI bins of a summary: cut at its inner points; each bin holds the probability between two cuts.
     const inner = knots.filter((k) => k.p > 0 && k.p < 1).filter((k, i, all) => i === 0 || k.x > all[i - 1].x);
@@ -137,11 +136,6 @@ function sum(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0);
 }
 
-function checkCounts(counts: readonly number[], field: string): void {
-  if (counts.some((c) => !Number.isInteger(c) || c < 0)) throw new RangeError(`summary ${field} are integers of 0 or more`);
-  if (sum(counts) === 0) throw new RangeError(`summary ${field} add up to 0: there is nothing to compare with`);
-}
-
 /** The value at probability `p` of sorted values, interpolated between neighbours. */
 function quantile(sorted: readonly number[], p: number): number {
   const at = p * (sorted.length - 1);
@@ -151,32 +145,6 @@ function quantile(sorted: readonly number[], p: number): number {
 
 function quantileKnots(sorted: readonly number[]): { x: number; p: number }[] {
   return Array.from({ length: KNOTS }, (_, i) => ({ x: quantile(sorted, i / (KNOTS - 1)), p: i / (KNOTS - 1) }));
-}
-
-function quantileSummaryKnots(summary: QuantileSummary): { x: number; p: number }[] {
-  const q = summary.quantiles;
-  if (!Number.isInteger(summary.count) || summary.count < 1) throw new RangeError(`summary count is an integer of at least 1, got ${summary.count}`);
-  if (!Array.isArray(q) || q.length < 2) throw new RangeError('summary quantiles need at least two points');
-  q.forEach((point, i) => {
-    if (!Number.isFinite(point.value) || !(point.p >= 0 && point.p <= 1)) throw new RangeError(`summary quantiles[${i}] needs p from 0 to 1 and a finite value`);
-    if (i > 0 && (point.p <= q[i - 1].p || point.value < q[i - 1].value)) throw new RangeError(`summary quantiles[${i}] must follow quantiles[${i - 1}]: p ascending, value not decreasing`);
-  });
-  return q.map(({ p, value }) => ({ x: value, p }));
-}
-
-function histogramKnots(summary: HistogramSummary): { x: number; p: number }[] {
-  const { edges, counts } = summary;
-  if (edges.length !== counts.length + 1 || counts.length < 1) throw new RangeError(`summary edges has ${edges.length} entries for ${counts.length} counts; it needs one more edge than counts`);
-  edges.forEach((edge, i) => {
-    if (!Number.isFinite(edge) || (i > 0 && edge <= edges[i - 1])) throw new RangeError(`summary edges must be finite and strictly ascending; edges[${i}] is ${edge}`);
-  });
-  checkCounts(counts, 'counts');
-  const total = sum(counts);
-  let seen = 0;
-  return edges.map((x, i) => {
-    if (i > 0) seen += counts[i - 1];
-    return { x, p: seen / total };
-  });
 }
 
 /** The reference CDF at `x`: linear between knots, 0 before the first and 1 from the last. */
