@@ -124,6 +124,8 @@ describe('inference through endpoints: a registered ONNX model over OIP gRPC and
 
     await endpoints.setTraffic({ endpointId: endpoint.id, traffic: { targets: [{ revisionId: revision!.id, percent: 100 }] } });
     expect(await answeredBy(5)).toEqual({ '2': 5 });
+    // A revision out of the split still answers when pinned.
+    expect(await infer({ 'trellis-revision': '1' })).toMatchObject({ status: 200, revision: endpoint.revisions.find((candidate) => candidate.number === 1)!.id, body: { model_version: '1' } });
     await endpoints.rollbackEndpoint({ endpointId: endpoint.id });
     expect(await answeredBy(10)).toEqual({ '1': 9, '2': 1 });
   });

@@ -69,7 +69,7 @@ export class EndpointRouter implements InferenceTargets {
     const named = await this.directory.named(request.model);
     const endpoint = this.readableEndpoint(request.model, named.endpoints, request.caller, request.project);
     const routes = this.routesOf(endpoint, named.revisions);
-    const revision = request.revision !== undefined ? await this.pinned(endpoint, request.revision) : this.picked(endpoint, routes, named.revisions, request.version);
+    const revision = request.revision !== undefined ? await this.pinned(endpoint, named.revisions, request.revision) : this.picked(endpoint, routes, named.revisions, request.version);
     if (request.version !== undefined && String(revision.modelVersion) !== request.version) {
       throw new NotFoundError(`revision ${revision.number} of model ${JSON.stringify(endpoint.name)} serves version ${revision.modelVersion}, not ${excerpt(request.version, 64)}`);
     }
@@ -121,8 +121,13 @@ export class EndpointRouter implements InferenceTargets {
     return routes;
   }
 
-  /** The endpoint's revision the header names, by id or number; it need not take traffic. */
-  private async pinned(endpoint: EndpointEntity, key: string): Promise<RevisionEntity> {
+  /**
+   * The endpoint's revision the header names, by id or number; it need not take traffic. One the
+   * split names (a canary, the shadow) comes from the directory; only another is read from the database.
+   */
+  private async pinned(endpoint: EndpointEntity, held: ReadonlyMap<string, RevisionEntity>, key: string): Promise<RevisionEntity> {
+    const inSplit = held.get(key) ?? [...held.values()].find((revision) => String(revision.number) === key && revision.endpointId === endpoint.id);
+    if (inSplit?.endpointId === endpoint.id) return inSplit;
     const revision = key.length <= 64 ? await this.repository.findRevision(endpoint.id, key) : null;
     if (!revision) throw new NotFoundError(`endpoint ${endpoint.name} has no revision ${JSON.stringify(excerpt(key, 64))} (trellis-revision names one by id or number)`, { reason: 'REVISION_NOT_FOUND' });
     return revision;
