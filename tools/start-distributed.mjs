@@ -60,12 +60,14 @@ const PROGRAMS = [
       TRELLIS_SERVING_HTTP_PORT: String(settings.servingHttpPort),
     }),
   },
+  { name: 'monitoring', env: (up) => ({ TRELLIS_AUTH_JWKS_URL: jwksUrl(up) }) },
   {
     name: 'gateway',
     env: (up) => ({
       TRELLIS_GATEWAY_UPSTREAM_GOVERNANCE: up.governance.grpc,
       TRELLIS_GATEWAY_UPSTREAM_TRACKING: up.tracking.grpc,
       TRELLIS_GATEWAY_UPSTREAM_REGISTRY: up.registry.grpc,
+      TRELLIS_GATEWAY_UPSTREAM_MONITORING: up.monitoring.grpc,
       TRELLIS_GATEWAY_UPSTREAM_SERVING: up.serving.grpc,
       TRELLIS_GATEWAY_UPSTREAM_COMPUTE: up.compute.grpc,
       TRELLIS_GATEWAY_UPSTREAM_DATA: up.data.grpc,

@@ -2,6 +2,7 @@ import { computeService } from '@trellis/compute';
 import { dataService } from '@trellis/data';
 import { gatewayEdge } from '@trellis/gateway';
 import { governanceService } from '@trellis/governance';
+import { monitoringService } from '@trellis/monitoring';
 import type { EdgeDefinition, ServiceDefinition } from '@trellis/platform';
 import type { AnyPlugin } from '@trellis/plugin-sdk';
 import computeKubernetes from '@trellis/plugin-compute-kubernetes';
@@ -20,7 +21,7 @@ import { trackingService } from '@trellis/tracking';
  * Every service the standalone process runs, in start order. Adding a service lib is one line
  * here (and one `apps/<service>/src/main.ts` for distributed mode).
  */
-export const SERVICES: readonly ServiceDefinition[] = [governanceService, trackingService, registryService, dataService, computeService, servingService];
+export const SERVICES: readonly ServiceDefinition[] = [governanceService, trackingService, registryService, dataService, computeService, servingService, monitoringService];
 
 /**
  * Plugins built into the program, so the embedded defaults (artifacts on disk, audit checkpoints

@@ -22,3 +22,4 @@ export { GRPCInferenceService as GRPCInferenceServiceDesc } from './gen/inferenc
 export { EndpointService as EndpointServiceDesc } from './gen/trellis/serving/v1/endpoint_service_pb';
 export { RolloutService as RolloutServiceDesc } from './gen/trellis/serving/v1/rollout_service_pb';
 export { PredictionService as PredictionServiceDesc } from './gen/trellis/serving/v1/prediction_service_pb';
+export { MonitoringService as MonitoringServiceDesc } from './gen/trellis/monitoring/v1/monitoring_service_pb';

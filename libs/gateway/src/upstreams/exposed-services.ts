@@ -12,6 +12,7 @@ import {
   JobServiceDesc,
   LineageServiceDesc,
   MetricServiceDesc,
+  MonitoringServiceDesc,
   PluginInstanceServiceDesc,
   PredictionServiceDesc,
   ProfileServiceDesc,
@@ -33,6 +34,7 @@ export const EXPOSED_SERVICES: Readonly<Record<string, readonly DescService[]>> 
   data: [DataServiceDesc, BlobServiceDesc, LineageServiceDesc, ProfileServiceDesc],
   compute: [ClusterServiceDesc, QueueServiceDesc, JobServiceDesc],
   serving: [EndpointServiceDesc, RolloutServiceDesc, PredictionServiceDesc],
+  monitoring: [MonitoringServiceDesc],
 };
 
 /**

@@ -1,0 +1,10 @@
+import { defineEvents } from '@trellis/platform';
+import { AuditEventSchema, MonitorCreatedEventSchema, MonitorDeletedEventSchema } from '@trellis/proto';
+
+/** Every event the monitoring service publishes, by subject, with its message (proto/trellis/monitoring/v1/events.proto). */
+export const monitoringEvents = defineEvents({
+  'trellis.monitoring.v1.monitor.created': MonitorCreatedEventSchema,
+  'trellis.monitoring.v1.monitor.deleted': MonitorDeletedEventSchema,
+  /** Written by the kit's AuditRecorder for the service's calls. */
+  'trellis.monitoring.v1.audit.recorded': AuditEventSchema,
+});

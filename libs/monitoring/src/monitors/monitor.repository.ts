@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { Dialect } from '@trellis/platform';
+import { DataSource, MoreThan, type EntityManager } from 'typeorm';
+import { MonitorEntity } from './monitor.entity';
+
+/** Reads and writes monitors; the only part of the feature that knows the database. */
+@Injectable()
+export class MonitorRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Runs `work` in one transaction; pass its manager to the writes and to `Outbox.publish`. */
+  transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  /** The monitor with this id, read in a transaction of its own. */
+  findById(id: string): Promise<MonitorEntity | null> {
+    // On SQLite every caller shares one connection: outside a transaction a read could see another call's uncommitted write.
+    return this.transaction((tx) => tx.findOneBy(MonitorEntity, { id }));
+  }
+
+  /** The monitor with this id, its row locked until `tx` ends (PostgreSQL; SQLite runs one write transaction at a time). */
+  lockById(tx: EntityManager, id: string): Promise<MonitorEntity | null> {
+    return tx.findOne(MonitorEntity, { where: { id }, ...Dialect.of(tx).lockForUpdate<MonitorEntity>() });
+  }
+
+  nameTaken(tx: EntityManager, projectId: string, name: string): Promise<boolean> {
+    return tx.existsBy(MonitorEntity, { projectId, name });
+  }
+
+  countIn(tx: EntityManager, projectId: string): Promise<number> {
+    return tx.countBy(MonitorEntity, { projectId });
+  }
+
+  async insert(tx: EntityManager, monitor: MonitorEntity): Promise<void> {
+    await tx.insert(MonitorEntity, monitor);
+  }
+
+  async update(tx: EntityManager, id: string, changes: Partial<Omit<MonitorEntity, 'id'>>): Promise<void> {
+    await tx.update(MonitorEntity, { id }, changes);
+  }
+
+  async delete(tx: EntityManager, id: string): Promise<void> {
+    await tx.delete(MonitorEntity, { id });
+  }
+
+  /** Up to `limit` of the project's monitors in name order, after the name `after` (from the first without one). */
+  page(projectId: string, after: string | undefined, limit: number): Promise<MonitorEntity[]> {
+    const where = after === undefined ? { projectId } : { projectId, name: MoreThan(after) };
+    return this.transaction((tx) => tx.find(MonitorEntity, { where, order: { name: 'ASC' }, take: limit }));
+  }
+}
