@@ -40,5 +40,6 @@ export * from './gen/trellis/serving/v1/rollout_service_pb';
 export * from './gen/trellis/serving/v1/prediction_service_pb';
 export * from './gen/trellis/monitoring/v1/resources_pb';
 export * from './gen/trellis/monitoring/v1/monitoring_service_pb';
+export * from './gen/trellis/monitoring/v1/alert_service_pb';
 export * from './gen/trellis/monitoring/v1/events_pb';
 export * from './service-descriptors';

@@ -23,3 +23,4 @@ export { EndpointService as EndpointServiceDesc } from './gen/trellis/serving/v1
 export { RolloutService as RolloutServiceDesc } from './gen/trellis/serving/v1/rollout_service_pb';
 export { PredictionService as PredictionServiceDesc } from './gen/trellis/serving/v1/prediction_service_pb';
 export { MonitoringService as MonitoringServiceDesc } from './gen/trellis/monitoring/v1/monitoring_service_pb';
+export { AlertService as AlertServiceDesc } from './gen/trellis/monitoring/v1/alert_service_pb';

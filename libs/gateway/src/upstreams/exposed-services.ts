@@ -1,5 +1,6 @@
 import type { DescService } from '@bufbuild/protobuf';
 import {
+  AlertServiceDesc,
   ApprovalServiceDesc,
   ArtifactServiceDesc,
   AuditServiceDesc,
@@ -34,7 +35,7 @@ export const EXPOSED_SERVICES: Readonly<Record<string, readonly DescService[]>> 
   data: [DataServiceDesc, BlobServiceDesc, LineageServiceDesc, ProfileServiceDesc],
   compute: [ClusterServiceDesc, QueueServiceDesc, JobServiceDesc],
   serving: [EndpointServiceDesc, RolloutServiceDesc, PredictionServiceDesc],
-  monitoring: [MonitoringServiceDesc],
+  monitoring: [MonitoringServiceDesc, AlertServiceDesc],
 };
 
 /**

@@ -1,7 +1,45 @@
 import { epochMillis } from '@trellis/platform';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-/** A monitor: a name in a project, with a description. */
+/** Counts and sizes in bigint columns, read back as numbers (the kit's bigint transformer). */
+const asCount = epochMillis;
+
+/** How a column's values are compared. */
+export type ColumnKindName = 'numeric' | 'categorical';
+
+/** The reference a monitor compares windows with, as stored. */
+export type StoredReference =
+  | { kind: 'dataset_version'; datasetUri: string; path: string; origin: string }
+  | { kind: 'log_window'; rows: number; origin: string };
+
+/** One column a monitor scores, resolved when it is created. */
+export interface MonitoredColumnRow {
+  name: string;
+  kind: ColumnKindName;
+  /** True for a column of an output tensor. */
+  output: boolean;
+  tensor: string;
+  /** Index in the tensor's second dimension (0 for a one-dimensional tensor). */
+  index: number;
+  /** The drift plugin instance that scores it. */
+  detector: string;
+  /** The threshold its verdicts use. */
+  threshold: number;
+}
+
+/** How predictions meet labels, as stored. */
+export interface StoredPerformance {
+  task: 'classification' | 'regression';
+  /** The output tensor holding the prediction. */
+  predictionTensor: string;
+  positiveClass: string;
+  decisionThreshold: number;
+}
+
+/** Where a monitor stands: PENDING until its reference is fitted. */
+export type MonitorStateName = 'pending' | 'active' | 'failed';
+
+/** A monitor of an endpoint's logged predictions. */
 @Entity('monitors')
 export class MonitorEntity {
   /** A UUID, the id clients name it by. */
@@ -26,4 +64,71 @@ export class MonitorEntity {
 
   @Column('bigint', { name: 'updated_at', transformer: epochMillis })
   updatedAt!: number;
+
+  /** The endpoint whose prediction logs it watches (by name, in the project). */
+  @Column('varchar', { name: 'endpoint_name', length: 128 })
+  endpointName!: string;
+
+  @Column('simple-json')
+  reference!: StoredReference;
+
+  /** Rows per count window; 0 for a time window. */
+  @Column('bigint', { name: 'window_rows', transformer: asCount })
+  windowRows!: number;
+
+  /** Seconds per time window; 0 for a count window. */
+  @Column('bigint', { name: 'window_seconds', transformer: asCount })
+  windowSeconds!: number;
+
+  /** Rows or seconds between window starts; equal to the size for tumbling windows. */
+  @Column('bigint', { name: 'window_slide', transformer: asCount })
+  windowSlide!: number;
+
+  /** The columns asked for by name; empty for all. */
+  @Column('simple-json', { name: 'requested_columns' })
+  requestedColumns!: string[];
+
+  @Column('simple-json', { name: 'tensor_columns' })
+  tensorColumns!: { tensor: string; names: string[] }[];
+
+  @Column('simple-json')
+  detectors!: { column: string; detector: string; threshold: number }[];
+
+  /** Share of drifted columns at which a window is dataset drift. */
+  @Column('double precision', { name: 'drift_share' })
+  driftShare!: number;
+
+  @Column('simple-json', { nullable: true })
+  performance!: StoredPerformance | null;
+
+  @Column('varchar', { length: 16 })
+  state!: MonitorStateName;
+
+  @Column('text', { name: 'state_message' })
+  stateMessage!: string;
+
+  /** The columns it scores, once resolved (empty while a log-window reference fills). */
+  @Column('simple-json', { name: 'monitored_columns' })
+  monitoredColumns!: MonitoredColumnRow[];
+
+  @Column('bigint', { name: 'windows_closed', transformer: asCount })
+  windowsClosed!: number;
+}
+
+/** A column's fitted reference: the detector's `DriftReference`, plain JSON. */
+@Entity('monitor_references')
+export class MonitorReferenceEntity {
+  @PrimaryColumn('varchar', { name: 'monitor_id', length: 36 })
+  monitorId!: string;
+
+  @PrimaryColumn('varchar', { length: 256 })
+  column!: string;
+
+  /** The detector instance that fitted it (a reference is read only by its own detector). */
+  @Column('varchar', { length: 128 })
+  detector!: string;
+
+  /** The `DriftReference` as JSON. */
+  @Column('text')
+  fitted!: string;
 }

@@ -95,7 +95,28 @@ export class MonitorService {
         });
       }
       const now = Date.now();
-      const monitor: MonitorEntity = { id: randomUUID(), ...input, creatorId: caller.authenticated.id, createdAt: now, updatedAt: now };
+      // Placeholder until CreateMonitor resolves endpoints and references (issue 17 in progress).
+      const monitor: MonitorEntity = {
+        id: randomUUID(),
+        ...input,
+        creatorId: caller.authenticated.id,
+        createdAt: now,
+        updatedAt: now,
+        endpointName: '',
+        reference: { kind: 'log_window', rows: 1000, origin: 'given' },
+        windowRows: 1000,
+        windowSeconds: 0,
+        windowSlide: 1000,
+        requestedColumns: [],
+        tensorColumns: [],
+        detectors: [],
+        driftShare: 0.5,
+        performance: null,
+        state: 'pending',
+        stateMessage: '',
+        monitoredColumns: [],
+        windowsClosed: 0,
+      };
       await this.repository.insert(tx, monitor);
       await this.outbox.publish(tx, monitoringEvents, {
         subject: 'trellis.monitoring.v1.monitor.created',

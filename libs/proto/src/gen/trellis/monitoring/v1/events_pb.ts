@@ -4,7 +4,8 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Monitor } from "./resources_pb";
+import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb";
+import type { Alert, Monitor, WindowResult } from "./resources_pb";
 import { file_trellis_monitoring_v1_resources } from "./resources_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -12,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/monitoring/v1/events.proto.
  */
 export const file_trellis_monitoring_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0cmVsbGlzL21vbml0b3JpbmcvdjEvZXZlbnRzLnByb3RvEhV0cmVsbGlzLm1vbml0b3JpbmcudjEiRgoTTW9uaXRvckNyZWF0ZWRFdmVudBIvCgdtb25pdG9yGAEgASgLMh4udHJlbGxpcy5tb25pdG9yaW5nLnYxLk1vbml0b3IiRgoTTW9uaXRvckRlbGV0ZWRFdmVudBIvCgdtb25pdG9yGAEgASgLMh4udHJlbGxpcy5tb25pdG9yaW5nLnYxLk1vbml0b3JiBnByb3RvMw", [file_trellis_monitoring_v1_resources]);
+  fileDesc("CiJ0cmVsbGlzL21vbml0b3JpbmcvdjEvZXZlbnRzLnByb3RvEhV0cmVsbGlzLm1vbml0b3JpbmcudjEiRgoTTW9uaXRvckNyZWF0ZWRFdmVudBIvCgdtb25pdG9yGAEgASgLMh4udHJlbGxpcy5tb25pdG9yaW5nLnYxLk1vbml0b3IiRgoTTW9uaXRvckRlbGV0ZWRFdmVudBIvCgdtb25pdG9yGAEgASgLMh4udHJlbGxpcy5tb25pdG9yaW5nLnYxLk1vbml0b3IizAEKEVdpbmRvd0Nsb3NlZEV2ZW50EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASHgoMbW9uaXRvcl9uYW1lGAIgASgJQgi6SAVyAxiAARIfCg1lbmRwb2ludF9uYW1lGAMgASgJQgi6SAVyAxiAARIzCgZ3aW5kb3cYBCABKAsyIy50cmVsbGlzLm1vbml0b3JpbmcudjEuV2luZG93UmVzdWx0EiQKDHJldmlzaW9uX2lkcxgFIAMoCUIOukgLkgEIEEAiBHICGEAiegoKQWxlcnRFdmVudBIrCgVhbGVydBgBIAEoCzIcLnRyZWxsaXMubW9uaXRvcmluZy52MS5BbGVydBIeCgxtb25pdG9yX25hbWUYAiABKAlCCLpIBXIDGIABEh8KDWVuZHBvaW50X25hbWUYAyABKAlCCLpIBXIDGIABYgZwcm90bzM", [file_buf_validate_validate, file_trellis_monitoring_v1_resources]);
 
 /**
  * MonitorCreatedEvent is published on trellis.monitoring.v1.monitor.created when a monitor is added.
@@ -55,4 +56,91 @@ export type MonitorDeletedEvent = Message<"trellis.monitoring.v1.MonitorDeletedE
  */
 export const MonitorDeletedEventSchema: GenMessage<MonitorDeletedEvent> = /*@__PURE__*/
   messageDesc(file_trellis_monitoring_v1_events, 1);
+
+/**
+ * WindowClosedEvent is published on trellis.monitoring.v1.window.closed when a monitor's window is
+ * scored, and on trellis.monitoring.v1.drift.detected as well when the window is dataset drift.
+ * It commits with the window's results.
+ *
+ * @generated from message trellis.monitoring.v1.WindowClosedEvent
+ */
+export type WindowClosedEvent = Message<"trellis.monitoring.v1.WindowClosedEvent"> & {
+  /**
+   * project_id of the monitor's project.
+   *
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+
+  /**
+   * monitor_name of the monitor.
+   *
+   * @generated from field: string monitor_name = 2;
+   */
+  monitorName: string;
+
+  /**
+   * endpoint_name the monitor watches.
+   *
+   * @generated from field: string endpoint_name = 3;
+   */
+  endpointName: string;
+
+  /**
+   * window as scored (without performance, which comes later).
+   *
+   * @generated from field: trellis.monitoring.v1.WindowResult window = 4;
+   */
+  window?: WindowResult | undefined;
+
+  /**
+   * revision_ids of the endpoint's revisions that answered the window's rows.
+   *
+   * @generated from field: repeated string revision_ids = 5;
+   */
+  revisionIds: string[];
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.WindowClosedEvent.
+ * Use `create(WindowClosedEventSchema)` to create a new message.
+ */
+export const WindowClosedEventSchema: GenMessage<WindowClosedEvent> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_events, 2);
+
+/**
+ * AlertEvent is published on trellis.monitoring.v1.alert.firing when an alert fires and on
+ * trellis.monitoring.v1.alert.resolved when a fired alert resolves. It commits with the change.
+ *
+ * @generated from message trellis.monitoring.v1.AlertEvent
+ */
+export type AlertEvent = Message<"trellis.monitoring.v1.AlertEvent"> & {
+  /**
+   * alert after the change.
+   *
+   * @generated from field: trellis.monitoring.v1.Alert alert = 1;
+   */
+  alert?: Alert | undefined;
+
+  /**
+   * monitor_name of the alert's monitor.
+   *
+   * @generated from field: string monitor_name = 2;
+   */
+  monitorName: string;
+
+  /**
+   * endpoint_name the monitor watches.
+   *
+   * @generated from field: string endpoint_name = 3;
+   */
+  endpointName: string;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.AlertEvent.
+ * Use `create(AlertEventSchema)` to create a new message.
+ */
+export const AlertEventSchema: GenMessage<AlertEvent> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_events, 3);
 

@@ -5,10 +5,10 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb";
-import type { FieldMask } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
+import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_trellis_options_v1_options } from "../../options/v1/options_pb";
-import type { Monitor } from "./resources_pb";
+import type { ColumnDetector, EndpointSource, Monitor, PerformanceSpec, Reference, TensorColumns, WindowResult, WindowSpec } from "./resources_pb";
 import { file_trellis_monitoring_v1_resources } from "./resources_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/monitoring/v1/monitoring_service.proto.
  */
 export const file_trellis_monitoring_v1_monitoring_service: GenFile = /*@__PURE__*/
-  fileDesc("Ci50cmVsbGlzL21vbml0b3JpbmcvdjEvbW9uaXRvcmluZ19zZXJ2aWNlLnByb3RvEhV0cmVsbGlzLm1vbml0b3JpbmcudjEiagoUQ3JlYXRlTW9uaXRvclJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIWCgRuYW1lGAIgASgJQgi6SAVyAxiAARIdCgtkZXNjcmlwdGlvbhgDIAEoCUIIukgFcgMYgCAiSAoVQ3JlYXRlTW9uaXRvclJlc3BvbnNlEi8KB21vbml0b3IYASABKAsyHi50cmVsbGlzLm1vbml0b3JpbmcudjEuTW9uaXRvciIwChFHZXRNb25pdG9yUmVxdWVzdBIbCgptb25pdG9yX2lkGAEgASgJQge6SARyAhhAIkUKEkdldE1vbml0b3JSZXNwb25zZRIvCgdtb25pdG9yGAEgASgLMh4udHJlbGxpcy5tb25pdG9yaW5nLnYxLk1vbml0b3IiYwoTTGlzdE1vbml0b3JzUmVxdWVzdBIbCgpwcm9qZWN0X2lkGAEgASgJQge6SARyAhhAEhEKCXBhZ2Vfc2l6ZRgCIAEoBRIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiAICJhChRMaXN0TW9uaXRvcnNSZXNwb25zZRIwCghtb25pdG9ycxgBIAMoCzIeLnRyZWxsaXMubW9uaXRvcmluZy52MS5Nb25pdG9yEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ4ChRVcGRhdGVNb25pdG9yUmVxdWVzdBIvCgdtb25pdG9yGAEgASgLMh4udHJlbGxpcy5tb25pdG9yaW5nLnYxLk1vbml0b3ISLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIkgKFVVwZGF0ZU1vbml0b3JSZXNwb25zZRIvCgdtb25pdG9yGAEgASgLMh4udHJlbGxpcy5tb25pdG9yaW5nLnYxLk1vbml0b3IiMwoURGVsZXRlTW9uaXRvclJlcXVlc3QSGwoKbW9uaXRvcl9pZBgBIAEoCUIHukgEcgIYQCIXChVEZWxldGVNb25pdG9yUmVzcG9uc2UyyAQKEU1vbml0b3JpbmdTZXJ2aWNlEnIKDUNyZWF0ZU1vbml0b3ISKy50cmVsbGlzLm1vbml0b3JpbmcudjEuQ3JlYXRlTW9uaXRvclJlcXVlc3QaLC50cmVsbGlzLm1vbml0b3JpbmcudjEuQ3JlYXRlTW9uaXRvclJlc3BvbnNlIgaguxiAgAQSaAoKR2V0TW9uaXRvchIoLnRyZWxsaXMubW9uaXRvcmluZy52MS5HZXRNb25pdG9yUmVxdWVzdBopLnRyZWxsaXMubW9uaXRvcmluZy52MS5HZXRNb25pdG9yUmVzcG9uc2UiBaC7GIAgEm4KDExpc3RNb25pdG9ycxIqLnRyZWxsaXMubW9uaXRvcmluZy52MS5MaXN0TW9uaXRvcnNSZXF1ZXN0GisudHJlbGxpcy5tb25pdG9yaW5nLnYxLkxpc3RNb25pdG9yc1Jlc3BvbnNlIgWguxiAQBJyCg1VcGRhdGVNb25pdG9yEisudHJlbGxpcy5tb25pdG9yaW5nLnYxLlVwZGF0ZU1vbml0b3JSZXF1ZXN0GiwudHJlbGxpcy5tb25pdG9yaW5nLnYxLlVwZGF0ZU1vbml0b3JSZXNwb25zZSIGoLsYgIAEEnEKDURlbGV0ZU1vbml0b3ISKy50cmVsbGlzLm1vbml0b3JpbmcudjEuRGVsZXRlTW9uaXRvclJlcXVlc3QaLC50cmVsbGlzLm1vbml0b3JpbmcudjEuRGVsZXRlTW9uaXRvclJlc3BvbnNlIgWguxiAIGIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_field_mask, file_trellis_options_v1_options, file_trellis_monitoring_v1_resources]);
+  fileDesc("Ci50cmVsbGlzL21vbml0b3JpbmcvdjEvbW9uaXRvcmluZ19zZXJ2aWNlLnByb3RvEhV0cmVsbGlzLm1vbml0b3JpbmcudjEijgQKFENyZWF0ZU1vbml0b3JSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASFgoEbmFtZRgCIAEoCUIIukgFcgMYgAESHQoLZGVzY3JpcHRpb24YAyABKAlCCLpIBXIDGIAgEjcKCGVuZHBvaW50GAQgASgLMiUudHJlbGxpcy5tb25pdG9yaW5nLnYxLkVuZHBvaW50U291cmNlEjMKCXJlZmVyZW5jZRgFIAEoCzIgLnRyZWxsaXMubW9uaXRvcmluZy52MS5SZWZlcmVuY2USMQoGd2luZG93GAYgASgLMiEudHJlbGxpcy5tb25pdG9yaW5nLnYxLldpbmRvd1NwZWMSIQoHY29sdW1ucxgHIAMoCUIQukgNkgEKEOgHIgVyAxiAAhJHCg50ZW5zb3JfY29sdW1ucxgIIAMoCzIkLnRyZWxsaXMubW9uaXRvcmluZy52MS5UZW5zb3JDb2x1bW5zQgm6SAaSAQMQgAISQwoJZGV0ZWN0b3JzGAkgAygLMiUudHJlbGxpcy5tb25pdG9yaW5nLnYxLkNvbHVtbkRldGVjdG9yQgm6SAaSAQMQ6AcSEwoLZHJpZnRfc2hhcmUYCiABKAESOwoLcGVyZm9ybWFuY2UYCyABKAsyJi50cmVsbGlzLm1vbml0b3JpbmcudjEuUGVyZm9ybWFuY2VTcGVjIkgKFUNyZWF0ZU1vbml0b3JSZXNwb25zZRIvCgdtb25pdG9yGAEgASgLMh4udHJlbGxpcy5tb25pdG9yaW5nLnYxLk1vbml0b3IiMAoRR2V0TW9uaXRvclJlcXVlc3QSGwoKbW9uaXRvcl9pZBgBIAEoCUIHukgEcgIYQCJFChJHZXRNb25pdG9yUmVzcG9uc2USLwoHbW9uaXRvchgBIAEoCzIeLnRyZWxsaXMubW9uaXRvcmluZy52MS5Nb25pdG9yImMKE0xpc3RNb25pdG9yc1JlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIRCglwYWdlX3NpemUYAiABKAUSHAoKcGFnZV90b2tlbhgDIAEoCUIIukgFcgMYgCAiYQoUTGlzdE1vbml0b3JzUmVzcG9uc2USMAoIbW9uaXRvcnMYASADKAsyHi50cmVsbGlzLm1vbml0b3JpbmcudjEuTW9uaXRvchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkieAoUVXBkYXRlTW9uaXRvclJlcXVlc3QSLwoHbW9uaXRvchgBIAEoCzIeLnRyZWxsaXMubW9uaXRvcmluZy52MS5Nb25pdG9yEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJIChVVcGRhdGVNb25pdG9yUmVzcG9uc2USLwoHbW9uaXRvchgBIAEoCzIeLnRyZWxsaXMubW9uaXRvcmluZy52MS5Nb25pdG9yIjMKFERlbGV0ZU1vbml0b3JSZXF1ZXN0EhsKCm1vbml0b3JfaWQYASABKAlCB7pIBHICGEAiFwoVRGVsZXRlTW9uaXRvclJlc3BvbnNlIsYBChhMaXN0V2luZG93UmVzdWx0c1JlcXVlc3QSGwoKbW9uaXRvcl9pZBgBIAEoCUIHukgEcgIYQBIuCgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAQgASgFEhwKCnBhZ2VfdG9rZW4YBSABKAlCCLpIBXIDGIAgImoKGUxpc3RXaW5kb3dSZXN1bHRzUmVzcG9uc2USNAoHd2luZG93cxgBIAMoCzIjLnRyZWxsaXMubW9uaXRvcmluZy52MS5XaW5kb3dSZXN1bHQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImsKBUxhYmVsEhwKCnJlcXVlc3RfaWQYASABKAlCCLpIBXIDGIACEgsKA3JvdxgCIAEoBRIQCgZudW1iZXIYAyABKAFIABIcCghjYXRlZ29yeRgEIAEoCUIIukgFcgMYgAJIAEIHCgV2YWx1ZSKKAQoRUG9zdExhYmVsc1JlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIfCg1lbmRwb2ludF9uYW1lGAIgASgJQgi6SAVyAxiAARI3CgZsYWJlbHMYAyADKAsyHC50cmVsbGlzLm1vbml0b3JpbmcudjEuTGFiZWxCCbpIBpIBAxCQTiI3ChJQb3N0TGFiZWxzUmVzcG9uc2USEAoIYWNjZXB0ZWQYASABKAUSDwoHbWF0Y2hlZBgCIAEoBTK3BgoRTW9uaXRvcmluZ1NlcnZpY2UScgoNQ3JlYXRlTW9uaXRvchIrLnRyZWxsaXMubW9uaXRvcmluZy52MS5DcmVhdGVNb25pdG9yUmVxdWVzdBosLnRyZWxsaXMubW9uaXRvcmluZy52MS5DcmVhdGVNb25pdG9yUmVzcG9uc2UiBqC7GICABBJoCgpHZXRNb25pdG9yEigudHJlbGxpcy5tb25pdG9yaW5nLnYxLkdldE1vbml0b3JSZXF1ZXN0GikudHJlbGxpcy5tb25pdG9yaW5nLnYxLkdldE1vbml0b3JSZXNwb25zZSIFoLsYgCASbgoMTGlzdE1vbml0b3JzEioudHJlbGxpcy5tb25pdG9yaW5nLnYxLkxpc3RNb25pdG9yc1JlcXVlc3QaKy50cmVsbGlzLm1vbml0b3JpbmcudjEuTGlzdE1vbml0b3JzUmVzcG9uc2UiBaC7GIBAEnIKDVVwZGF0ZU1vbml0b3ISKy50cmVsbGlzLm1vbml0b3JpbmcudjEuVXBkYXRlTW9uaXRvclJlcXVlc3QaLC50cmVsbGlzLm1vbml0b3JpbmcudjEuVXBkYXRlTW9uaXRvclJlc3BvbnNlIgaguxiAgAQScQoNRGVsZXRlTW9uaXRvchIrLnRyZWxsaXMubW9uaXRvcmluZy52MS5EZWxldGVNb25pdG9yUmVxdWVzdBosLnRyZWxsaXMubW9uaXRvcmluZy52MS5EZWxldGVNb25pdG9yUmVzcG9uc2UiBaC7GIAgEoABChFMaXN0V2luZG93UmVzdWx0cxIvLnRyZWxsaXMubW9uaXRvcmluZy52MS5MaXN0V2luZG93UmVzdWx0c1JlcXVlc3QaMC50cmVsbGlzLm1vbml0b3JpbmcudjEuTGlzdFdpbmRvd1Jlc3VsdHNSZXNwb25zZSIIkAIBoLsYgEASagoKUG9zdExhYmVscxIoLnRyZWxsaXMubW9uaXRvcmluZy52MS5Qb3N0TGFiZWxzUmVxdWVzdBopLnRyZWxsaXMubW9uaXRvcmluZy52MS5Qb3N0TGFiZWxzUmVzcG9uc2UiB6C7GICAgAJiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_trellis_options_v1_options, file_trellis_monitoring_v1_resources]);
 
 /**
  * CreateMonitorRequest names the project and describes the new monitor.
@@ -44,6 +44,64 @@ export type CreateMonitorRequest = Message<"trellis.monitoring.v1.CreateMonitorR
    * @generated from field: string description = 3;
    */
   description: string;
+
+  /**
+   * endpoint whose logged predictions the monitor watches; required.
+   *
+   * @generated from field: trellis.monitoring.v1.EndpointSource endpoint = 4;
+   */
+  endpoint?: EndpointSource | undefined;
+
+  /**
+   * reference to compare with; unset for the training data found through lineage. Its origin is ignored.
+   *
+   * @generated from field: trellis.monitoring.v1.Reference reference = 5;
+   */
+  reference?: Reference | undefined;
+
+  /**
+   * window; unset for tumbling windows of 1,000 rows.
+   *
+   * @generated from field: trellis.monitoring.v1.WindowSpec window = 6;
+   */
+  window?: WindowSpec | undefined;
+
+  /**
+   * columns to score, by name; empty for every input and output column the reference has.
+   *
+   * @generated from field: repeated string columns = 7;
+   */
+  columns: string[];
+
+  /**
+   * tensor_columns names the columns of two-dimensional tensors; without them, the columns of a
+   * tensor of shape [rows, k] take the names of the reference's first k columns, in file order,
+   * when the reference has k columns or k + 1 (the last being the label).
+   *
+   * @generated from field: repeated trellis.monitoring.v1.TensorColumns tensor_columns = 8;
+   */
+  tensorColumns: TensorColumns[];
+
+  /**
+   * detectors override the default detector of some columns.
+   *
+   * @generated from field: repeated trellis.monitoring.v1.ColumnDetector detectors = 9;
+   */
+  detectors: ColumnDetector[];
+
+  /**
+   * drift_share at which a window counts as dataset drift; 0 is 0.5.
+   *
+   * @generated from field: double drift_share = 10;
+   */
+  driftShare: number;
+
+  /**
+   * performance says how to compare predictions with posted labels; unset for none.
+   *
+   * @generated from field: trellis.monitoring.v1.PerformanceSpec performance = 11;
+   */
+  performance?: PerformanceSpec | undefined;
 };
 
 /**
@@ -265,14 +323,220 @@ export const DeleteMonitorResponseSchema: GenMessage<DeleteMonitorResponse> = /*
   messageDesc(file_trellis_monitoring_v1_monitoring_service, 9);
 
 /**
- * MonitoringService keeps the monitors of each project. Any call can also answer
- * UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE and INTERNAL.
+ * ListWindowResultsRequest names a monitor, a time range and a page.
+ *
+ * @generated from message trellis.monitoring.v1.ListWindowResultsRequest
+ */
+export type ListWindowResultsRequest = Message<"trellis.monitoring.v1.ListWindowResultsRequest"> & {
+  /**
+   * monitor_id of the monitor.
+   *
+   * @generated from field: string monitor_id = 1;
+   */
+  monitorId: string;
+
+  /**
+   * start_time: windows closed at or after it; unset for the first.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 2;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * end_time: windows closed before it; unset for the last.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 3;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * page_size is 100 when 0; more than 1000 is INVALID_ARGUMENT.
+   *
+   * @generated from field: int32 page_size = 4;
+   */
+  pageSize: number;
+
+  /**
+   * page_token is next_page_token of the previous page of this listing; empty for the first.
+   *
+   * @generated from field: string page_token = 5;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.ListWindowResultsRequest.
+ * Use `create(ListWindowResultsRequestSchema)` to create a new message.
+ */
+export const ListWindowResultsRequestSchema: GenMessage<ListWindowResultsRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_monitoring_service, 10);
+
+/**
+ * ListWindowResultsResponse is one page of windows, in window order.
+ *
+ * @generated from message trellis.monitoring.v1.ListWindowResultsResponse
+ */
+export type ListWindowResultsResponse = Message<"trellis.monitoring.v1.ListWindowResultsResponse"> & {
+  /**
+   * windows on this page.
+   *
+   * @generated from field: repeated trellis.monitoring.v1.WindowResult windows = 1;
+   */
+  windows: WindowResult[];
+
+  /**
+   * next_page_token continues the listing; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.ListWindowResultsResponse.
+ * Use `create(ListWindowResultsResponseSchema)` to create a new message.
+ */
+export const ListWindowResultsResponseSchema: GenMessage<ListWindowResultsResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_monitoring_service, 11);
+
+/**
+ * Label is the ground truth of one logged prediction row.
+ *
+ * @generated from message trellis.monitoring.v1.Label
+ */
+export type Label = Message<"trellis.monitoring.v1.Label"> & {
+  /**
+   * request_id of the inference request (the id its answer carried).
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * row of the request's batch, from 0.
+   *
+   * @generated from field: int32 row = 2;
+   */
+  row: number;
+
+  /**
+   * value of the truth: exactly one.
+   *
+   * @generated from oneof trellis.monitoring.v1.Label.value
+   */
+  value: {
+    /**
+     * number, for a regression (or a class given as a number).
+     *
+     * @generated from field: double number = 3;
+     */
+    value: number;
+    case: "number";
+  } | {
+    /**
+     * category, for a classification.
+     *
+     * @generated from field: string category = 4;
+     */
+    value: string;
+    case: "category";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.Label.
+ * Use `create(LabelSchema)` to create a new message.
+ */
+export const LabelSchema: GenMessage<Label> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_monitoring_service, 12);
+
+/**
+ * PostLabelsRequest carries labels for an endpoint's logged predictions.
+ *
+ * @generated from message trellis.monitoring.v1.PostLabelsRequest
+ */
+export type PostLabelsRequest = Message<"trellis.monitoring.v1.PostLabelsRequest"> & {
+  /**
+   * project_id of the endpoint's project.
+   *
+   * @generated from field: string project_id = 1;
+   */
+  projectId: string;
+
+  /**
+   * endpoint_name of the endpoint that answered the requests.
+   *
+   * @generated from field: string endpoint_name = 2;
+   */
+  endpointName: string;
+
+  /**
+   * labels, 1 to 10,000.
+   *
+   * @generated from field: repeated trellis.monitoring.v1.Label labels = 3;
+   */
+  labels: Label[];
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.PostLabelsRequest.
+ * Use `create(PostLabelsRequestSchema)` to create a new message.
+ */
+export const PostLabelsRequestSchema: GenMessage<PostLabelsRequest> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_monitoring_service, 13);
+
+/**
+ * PostLabelsResponse says what the labels joined.
+ *
+ * @generated from message trellis.monitoring.v1.PostLabelsResponse
+ */
+export type PostLabelsResponse = Message<"trellis.monitoring.v1.PostLabelsResponse"> & {
+  /**
+   * accepted labels, all of those posted.
+   *
+   * @generated from field: int32 accepted = 1;
+   */
+  accepted: number;
+
+  /**
+   * matched labels whose prediction was logged already; the others wait for theirs.
+   *
+   * @generated from field: int32 matched = 2;
+   */
+  matched: number;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.PostLabelsResponse.
+ * Use `create(PostLabelsResponseSchema)` to create a new message.
+ */
+export const PostLabelsResponseSchema: GenMessage<PostLabelsResponse> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_monitoring_service, 14);
+
+/**
+ * MonitoringService keeps the monitors of each project, the results of their windows, and the
+ * labels posted for logged predictions. Any call can also answer UNAUTHENTICATED,
+ * PERMISSION_DENIED, UNAVAILABLE and INTERNAL.
  *
  * @generated from service trellis.monitoring.v1.MonitoringService
  */
 export const MonitoringService: GenService<{
   /**
-   * CreateMonitor adds a monitor to a project.
+   * CreateMonitor adds a monitor of an endpoint to a project. Only the endpoint is required: the
+   * reference defaults to the training dataset version of the model version the endpoint serves
+   * (found through lineage: revision, registry version, run, its dataset input with context
+   * training, else its only dataset input), the window to 1,000 rows, the columns to every input
+   * and output the reference has, each column's detector to the default policy (up to 1,000
+   * reference rows: ks for numeric columns, z-test for binary ones, chi-square for other
+   * categorical ones; above: wasserstein and jensen-shannon). A monitor whose reference profile
+   * is still being computed is PENDING and becomes ACTIVE once it is ready.
+   * INVALID_ARGUMENT for a field out of range (the message names it);
+   * NOT_FOUND (ENDPOINT_NOT_FOUND) when the project has no such endpoint;
+   * NOT_FOUND (REFERENCE_NOT_FOUND) when the reference dataset version or its file does not exist;
+   * FAILED_PRECONDITION (NO_TRAINING_DATASET) when lineage finds no dataset to use as the
+   * reference, (COLUMNS_UNRESOLVED) when the tensors' columns cannot be matched to the reference's
+   * (name them with tensor_columns), (DETECTOR_NOT_FOUND) when a detector names no drift instance,
+   * (DETECTOR_UNSUITED) when it does not handle the column's kind;
    * ALREADY_EXISTS (MONITOR_NAME_TAKEN) when the project has one of that name;
    * RESOURCE_EXHAUSTED (MONITORS_LIMIT_REACHED) when it holds as many as the service allows.
    *
@@ -318,8 +582,8 @@ export const MonitoringService: GenService<{
     output: typeof UpdateMonitorResponseSchema;
   },
   /**
-   * DeleteMonitor removes a monitor. NOT_FOUND as GetMonitor, also when it was
-   * already deleted.
+   * DeleteMonitor removes a monitor with its windows, results and alert rules. NOT_FOUND as
+   * GetMonitor, also when it was already deleted.
    *
    * @generated from rpc trellis.monitoring.v1.MonitoringService.DeleteMonitor
    */
@@ -327,6 +591,34 @@ export const MonitoringService: GenService<{
     methodKind: "unary";
     input: typeof DeleteMonitorRequestSchema;
     output: typeof DeleteMonitorResponseSchema;
+  },
+  /**
+   * ListWindowResults pages through a monitor's scored windows in window order, those that
+   * closed from start_time (included) to end_time (excluded) when they are set, with their
+   * per-column verdicts and their performance once labels arrived. INVALID_ARGUMENT for a
+   * page_token of another listing or end_time before start_time; NOT_FOUND as GetMonitor.
+   *
+   * @generated from rpc trellis.monitoring.v1.MonitoringService.ListWindowResults
+   */
+  listWindowResults: {
+    methodKind: "unary";
+    input: typeof ListWindowResultsRequestSchema;
+    output: typeof ListWindowResultsResponseSchema;
+  },
+  /**
+   * PostLabels records the ground truth of logged predictions of an endpoint, by the request id
+   * the inference answer carried (and the row of a batched request). A label for a prediction not
+   * logged yet is kept, and joins it when it arrives; posting a label again replaces it. The
+   * windows those predictions belong to get their performance again. The caller needs edit
+   * rights on the project. INVALID_ARGUMENT for a label without a request id or a value, or more
+   * than 10,000 labels; NOT_FOUND (ENDPOINT_NOT_FOUND) when no monitor watches that endpoint.
+   *
+   * @generated from rpc trellis.monitoring.v1.MonitoringService.PostLabels
+   */
+  postLabels: {
+    methodKind: "unary";
+    input: typeof PostLabelsRequestSchema;
+    output: typeof PostLabelsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_trellis_monitoring_v1_monitoring_service, 0);

@@ -2,10 +2,11 @@
 // @generated from file trellis/monitoring/v1/resources.proto (package trellis.monitoring.v1, syntax proto3)
 /* eslint-disable */
 
-// Package trellis.monitoring.v1 is the monitoring service: the monitors of each project.
+// Package trellis.monitoring.v1 is the monitoring service: monitors that compare an endpoint's
+// logged predictions with a reference, window by window, their results, alert rules and alerts.
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -15,10 +16,336 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/monitoring/v1/resources.proto.
  */
 export const file_trellis_monitoring_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("CiV0cmVsbGlzL21vbml0b3JpbmcvdjEvcmVzb3VyY2VzLnByb3RvEhV0cmVsbGlzLm1vbml0b3JpbmcudjEi8gEKB01vbml0b3ISEwoCaWQYASABKAlCB7pIBHICGEASGwoKcHJvamVjdF9pZBgCIAEoCUIHukgEcgIYQBIWCgRuYW1lGAMgASgJQgi6SAVyAxiAARIdCgtkZXNjcmlwdGlvbhgEIAEoCUIIukgFcgMYgCASHAoKY3JlYXRvcl9pZBgFIAEoCUIIukgFcgMYgAISLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("CiV0cmVsbGlzL21vbml0b3JpbmcvdjEvcmVzb3VyY2VzLnByb3RvEhV0cmVsbGlzLm1vbml0b3JpbmcudjEiMQoORW5kcG9pbnRTb3VyY2USHwoNZW5kcG9pbnRfbmFtZRgBIAEoCUIIukgFcgMYgAEiUAoXRGF0YXNldFZlcnNpb25SZWZlcmVuY2USHQoLZGF0YXNldF91cmkYASABKAlCCLpIBXIDGNgEEhYKBHBhdGgYAiABKAlCCLpIBXIDGIAIIiIKEkxvZ1dpbmRvd1JlZmVyZW5jZRIMCgRyb3dzGAEgASgDIrkBCglSZWZlcmVuY2USSQoPZGF0YXNldF92ZXJzaW9uGAEgASgLMi4udHJlbGxpcy5tb25pdG9yaW5nLnYxLkRhdGFzZXRWZXJzaW9uUmVmZXJlbmNlSAASPwoKbG9nX3dpbmRvdxgCIAEoCzIpLnRyZWxsaXMubW9uaXRvcmluZy52MS5Mb2dXaW5kb3dSZWZlcmVuY2VIABIYCgZvcmlnaW4YAyABKAlCCLpIBXIDGIAgQgYKBGtpbmQiQwoKV2luZG93U3BlYxIMCgRyb3dzGAEgASgDEhgKEGR1cmF0aW9uX3NlY29uZHMYAiABKAMSDQoFc2xpZGUYAyABKAMiSgoNVGVuc29yQ29sdW1ucxIYCgZ0ZW5zb3IYASABKAlCCLpIBXIDGIACEh8KBW5hbWVzGAIgAygJQhC6SA2SAQoQ6AciBXIDGIACIlkKDkNvbHVtbkRldGVjdG9yEhgKBmNvbHVtbhgBIAEoCUIIukgFcgMYgAISGgoIZGV0ZWN0b3IYAiABKAlCCLpIBXIDGIABEhEKCXRocmVzaG9sZBgDIAEoASKjAQoPUGVyZm9ybWFuY2VTcGVjEi0KBHRhc2sYASABKA4yHy50cmVsbGlzLm1vbml0b3JpbmcudjEuVGFza1R5cGUSIwoRcHJlZGljdGlvbl90ZW5zb3IYAiABKAlCCLpIBXIDGIACEiAKDnBvc2l0aXZlX2NsYXNzGAMgASgJQgi6SAVyAxiAAhIaChJkZWNpc2lvbl90aHJlc2hvbGQYBCABKAEiwgEKD01vbml0b3JlZENvbHVtbhIWCgRuYW1lGAEgASgJQgi6SAVyAxiAAhIvCgRraW5kGAIgASgOMiEudHJlbGxpcy5tb25pdG9yaW5nLnYxLkNvbHVtbktpbmQSDgoGb3V0cHV0GAMgASgIEhgKBnRlbnNvchgEIAEoCUIIukgFcgMYgAISDQoFaW5kZXgYBSABKAUSGgoIZGV0ZWN0b3IYBiABKAlCCLpIBXIDGIABEhEKCXRocmVzaG9sZBgHIAEoASLdBgoHTW9uaXRvchITCgJpZBgBIAEoCUIHukgEcgIYQBIbCgpwcm9qZWN0X2lkGAIgASgJQge6SARyAhhAEhYKBG5hbWUYAyABKAlCCLpIBXIDGIABEh0KC2Rlc2NyaXB0aW9uGAQgASgJQgi6SAVyAxiAIBIcCgpjcmVhdG9yX2lkGAUgASgJQgi6SAVyAxiAAhIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjkKCGVuZHBvaW50GAggASgLMiUudHJlbGxpcy5tb25pdG9yaW5nLnYxLkVuZHBvaW50U291cmNlSAASMwoJcmVmZXJlbmNlGAkgASgLMiAudHJlbGxpcy5tb25pdG9yaW5nLnYxLlJlZmVyZW5jZRIxCgZ3aW5kb3cYCiABKAsyIS50cmVsbGlzLm1vbml0b3JpbmcudjEuV2luZG93U3BlYxIhCgdjb2x1bW5zGAsgAygJQhC6SA2SAQoQ6AciBXIDGIACEkcKDnRlbnNvcl9jb2x1bW5zGAwgAygLMiQudHJlbGxpcy5tb25pdG9yaW5nLnYxLlRlbnNvckNvbHVtbnNCCbpIBpIBAxCAAhJDCglkZXRlY3RvcnMYDSADKAsyJS50cmVsbGlzLm1vbml0b3JpbmcudjEuQ29sdW1uRGV0ZWN0b3JCCbpIBpIBAxDoBxITCgtkcmlmdF9zaGFyZRgOIAEoARI7CgtwZXJmb3JtYW5jZRgPIAEoCzImLnRyZWxsaXMubW9uaXRvcmluZy52MS5QZXJmb3JtYW5jZVNwZWMSMgoFc3RhdGUYECABKA4yIy50cmVsbGlzLm1vbml0b3JpbmcudjEuTW9uaXRvclN0YXRlEh8KDXN0YXRlX21lc3NhZ2UYESABKAlCCLpIBXIDGIAgEkwKEW1vbml0b3JlZF9jb2x1bW5zGBIgAygLMiYudHJlbGxpcy5tb25pdG9yaW5nLnYxLk1vbml0b3JlZENvbHVtbkIJukgGkgEDEOgHEhYKDndpbmRvd3NfY2xvc2VkGBMgASgDQggKBnNvdXJjZSLYAQoMQ29sdW1uUmVzdWx0EhgKBmNvbHVtbhgBIAEoCUIIukgFcgMYgAISGgoIZGV0ZWN0b3IYAiABKAlCCLpIBXIDGIABEg8KB3BfdmFsdWUYAyABKAgSEQoJc3RhdGlzdGljGAQgASgBEg0KBXZhbHVlGAUgASgBEhEKCXRocmVzaG9sZBgGIAEoARIPCgdkcmlmdGVkGAcgASgIEgwKBHJvd3MYCCABKAMSFAoMbWlzc2luZ19yYXRlGAkgASgBEhcKBWVycm9yGAogASgJQgi6SAVyAxiACCKFAQoRUGVyZm9ybWFuY2VSZXN1bHQSFAoMbGFiZWxlZF9yb3dzGAEgASgDEhAKCGFjY3VyYWN5GAIgASgBEhEKCXByZWNpc2lvbhgDIAEoARIOCgZyZWNhbGwYBCABKAESCgoCZjEYBSABKAESCwoDbWFlGAYgASgBEgwKBHJtc2UYByABKAEinAMKDFdpbmRvd1Jlc3VsdBIbCgptb25pdG9yX2lkGAEgASgJQge6SARyAhhAEg4KBm51bWJlchgCIAEoAxIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEcm93cxgFIAEoAxI/Cgdjb2x1bW5zGAYgAygLMiMudHJlbGxpcy5tb25pdG9yaW5nLnYxLkNvbHVtblJlc3VsdEIJukgGkgEDEOgHEhcKD2RyaWZ0ZWRfY29sdW1ucxgHIAEoBRITCgtkcmlmdF9zaGFyZRgIIAEoARIVCg1kYXRhc2V0X2RyaWZ0GAkgASgIEj0KC3BlcmZvcm1hbmNlGAogASgLMigudHJlbGxpcy5tb25pdG9yaW5nLnYxLlBlcmZvcm1hbmNlUmVzdWx0Ei4KCmNsb3NlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIicKE0RyaWZ0U2hhcmVDb25kaXRpb24SEAoIYXRfbGVhc3QYASABKAEiUQoXQ29sdW1uRGlzdGFuY2VDb25kaXRpb24SGAoGY29sdW1uGAEgASgJQgi6SAVyAxiAAhINCgVhYm92ZRgCIAEoARINCgViZWxvdxgDIAEoASKIAQoUUGVyZm9ybWFuY2VDb25kaXRpb24SOAoGbWV0cmljGAEgASgOMigudHJlbGxpcy5tb25pdG9yaW5nLnYxLlBlcmZvcm1hbmNlTWV0cmljEg0KBWJlbG93GAIgASgBEg0KBWFib3ZlGAMgASgBEhgKEG1pbl9sYWJlbGVkX3Jvd3MYBCABKAMiPwoUTWlzc2luZ1JhdGVDb25kaXRpb24SGAoGY29sdW1uGAEgASgJQgi6SAVyAxiAAhINCgVhYm92ZRgCIAEoASKbBAoJQWxlcnRSdWxlEhMKAmlkGAEgASgJQge6SARyAhhAEhsKCm1vbml0b3JfaWQYAiABKAlCB7pIBHICGEASFgoEbmFtZRgDIAEoCUIIukgFcgMYgAESQQoLZHJpZnRfc2hhcmUYBCABKAsyKi50cmVsbGlzLm1vbml0b3JpbmcudjEuRHJpZnRTaGFyZUNvbmRpdGlvbkgAEkkKD2NvbHVtbl9kaXN0YW5jZRgFIAEoCzIuLnRyZWxsaXMubW9uaXRvcmluZy52MS5Db2x1bW5EaXN0YW5jZUNvbmRpdGlvbkgAEkIKC3BlcmZvcm1hbmNlGAYgASgLMisudHJlbGxpcy5tb25pdG9yaW5nLnYxLlBlcmZvcm1hbmNlQ29uZGl0aW9uSAASQwoMbWlzc2luZ19yYXRlGAcgASgLMisudHJlbGxpcy5tb25pdG9yaW5nLnYxLk1pc3NpbmdSYXRlQ29uZGl0aW9uSAASEwoLZm9yX3NlY29uZHMYCCABKAMSNgoIc2V2ZXJpdHkYCSABKA4yJC50cmVsbGlzLm1vbml0b3JpbmcudjEuQWxlcnRTZXZlcml0eRIiCglub3RpZmllcnMYCiADKAlCD7pIDJIBCRAQIgVyAxiAARIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCwoJY29uZGl0aW9uIs4DCgVBbGVydBITCgJpZBgBIAEoCUIHukgEcgIYQBIYCgdydWxlX2lkGAIgASgJQge6SARyAhhAEhsKCXJ1bGVfbmFtZRgDIAEoCUIIukgFcgMYgAESGwoKbW9uaXRvcl9pZBgEIAEoCUIHukgEcgIYQBIbCgpwcm9qZWN0X2lkGAUgASgJQge6SARyAhhAEjAKBXN0YXRlGAYgASgOMiEudHJlbGxpcy5tb25pdG9yaW5nLnYxLkFsZXJ0U3RhdGUSNgoIc2V2ZXJpdHkYByABKA4yJC50cmVsbGlzLm1vbml0b3JpbmcudjEuQWxlcnRTZXZlcml0eRIwCgxwZW5kaW5nX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpcmluZ190aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1yZXNvbHZlZF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgV2YWx1ZRgLIAEoARIVCg13aW5kb3dfbnVtYmVyGAwgASgDEhkKB3N1bW1hcnkYDSABKAlCCLpIBXIDGIAgKnwKDE1vbml0b3JTdGF0ZRIdChlNT05JVE9SX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVTU9OSVRPUl9TVEFURV9QRU5ESU5HEAESGAoUTU9OSVRPUl9TVEFURV9BQ1RJVkUQAhIYChRNT05JVE9SX1NUQVRFX0ZBSUxFRBADKl8KCkNvbHVtbktpbmQSGwoXQ09MVU1OX0tJTkRfVU5TUEVDSUZJRUQQABIXChNDT0xVTU5fS0lORF9OVU1FUklDEAESGwoXQ09MVU1OX0tJTkRfQ0FURUdPUklDQUwQAipdCghUYXNrVHlwZRIZChVUQVNLX1RZUEVfVU5TUEVDSUZJRUQQABIcChhUQVNLX1RZUEVfQ0xBU1NJRklDQVRJT04QARIYChRUQVNLX1RZUEVfUkVHUkVTU0lPThACKoEBCg1BbGVydFNldmVyaXR5Eh4KGkFMRVJUX1NFVkVSSVRZX1VOU1BFQ0lGSUVEEAASFwoTQUxFUlRfU0VWRVJJVFlfSU5GTxABEhoKFkFMRVJUX1NFVkVSSVRZX1dBUk5JTkcQAhIbChdBTEVSVF9TRVZFUklUWV9DUklUSUNBTBADKu0BChFQZXJmb3JtYW5jZU1ldHJpYxIiCh5QRVJGT1JNQU5DRV9NRVRSSUNfVU5TUEVDSUZJRUQQABIfChtQRVJGT1JNQU5DRV9NRVRSSUNfQUNDVVJBQ1kQARIgChxQRVJGT1JNQU5DRV9NRVRSSUNfUFJFQ0lTSU9OEAISHQoZUEVSRk9STUFOQ0VfTUVUUklDX1JFQ0FMTBADEhkKFVBFUkZPUk1BTkNFX01FVFJJQ19GMRAEEhoKFlBFUkZPUk1BTkNFX01FVFJJQ19NQUUQBRIbChdQRVJGT1JNQU5DRV9NRVRSSUNfUk1TRRAGKnQKCkFsZXJ0U3RhdGUSGwoXQUxFUlRfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNBTEVSVF9TVEFURV9QRU5ESU5HEAESFgoSQUxFUlRfU1RBVEVfRklSSU5HEAISGAoUQUxFUlRfU1RBVEVfUkVTT0xWRUQQA2IGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
- * Monitor is a named monitor in a project.
+ * EndpointSource watches the prediction logs of a serving endpoint.
+ *
+ * @generated from message trellis.monitoring.v1.EndpointSource
+ */
+export type EndpointSource = Message<"trellis.monitoring.v1.EndpointSource"> & {
+  /**
+   * endpoint_name of an endpoint in the monitor's project.
+   *
+   * @generated from field: string endpoint_name = 1;
+   */
+  endpointName: string;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.EndpointSource.
+ * Use `create(EndpointSourceSchema)` to create a new message.
+ */
+export const EndpointSourceSchema: GenMessage<EndpointSource> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 0);
+
+/**
+ * DatasetVersionReference is a dataset version's profile used as the reference.
+ *
+ * @generated from message trellis.monitoring.v1.DatasetVersionReference
+ */
+export type DatasetVersionReference = Message<"trellis.monitoring.v1.DatasetVersionReference"> & {
+  /**
+   * dataset_uri names the version: datasets:/<name>/<version> in the monitor's project.
+   *
+   * @generated from field: string dataset_uri = 1;
+   */
+  datasetUri: string;
+
+  /**
+   * path of the tabular file in the version; empty for the version's only profiled file.
+   *
+   * @generated from field: string path = 2;
+   */
+  path: string;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.DatasetVersionReference.
+ * Use `create(DatasetVersionReferenceSchema)` to create a new message.
+ */
+export const DatasetVersionReferenceSchema: GenMessage<DatasetVersionReference> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 1);
+
+/**
+ * LogWindowReference is a fixed window of the monitor's own first logged rows used as the reference.
+ *
+ * @generated from message trellis.monitoring.v1.LogWindowReference
+ */
+export type LogWindowReference = Message<"trellis.monitoring.v1.LogWindowReference"> & {
+  /**
+   * rows logged after the monitor was created that make up the reference, 1 to 1,000,000.
+   *
+   * @generated from field: int64 rows = 1;
+   */
+  rows: bigint;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.LogWindowReference.
+ * Use `create(LogWindowReferenceSchema)` to create a new message.
+ */
+export const LogWindowReferenceSchema: GenMessage<LogWindowReference> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 2);
+
+/**
+ * Reference is what windows are compared with.
+ *
+ * @generated from message trellis.monitoring.v1.Reference
+ */
+export type Reference = Message<"trellis.monitoring.v1.Reference"> & {
+  /**
+   * kind of reference.
+   *
+   * @generated from oneof trellis.monitoring.v1.Reference.kind
+   */
+  kind: {
+    /**
+     * dataset_version is a dataset version's profile.
+     *
+     * @generated from field: trellis.monitoring.v1.DatasetVersionReference dataset_version = 1;
+     */
+    value: DatasetVersionReference;
+    case: "datasetVersion";
+  } | {
+    /**
+     * log_window is the monitor's first logged rows.
+     *
+     * @generated from field: trellis.monitoring.v1.LogWindowReference log_window = 2;
+     */
+    value: LogWindowReference;
+    case: "logWindow";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * origin says how the reference was chosen, for people: "lineage: models:/churn/3, run 4f1c,
+   * training input datasets:/churn/1", or "given"; output only.
+   *
+   * @generated from field: string origin = 3;
+   */
+  origin: string;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.Reference.
+ * Use `create(ReferenceSchema)` to create a new message.
+ */
+export const ReferenceSchema: GenMessage<Reference> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 3);
+
+/**
+ * WindowSpec says which rows make up a window. Exactly one of rows and duration_seconds is set;
+ * both 0 is a tumbling window of 1,000 rows.
+ *
+ * @generated from message trellis.monitoring.v1.WindowSpec
+ */
+export type WindowSpec = Message<"trellis.monitoring.v1.WindowSpec"> & {
+  /**
+   * rows in a count window, 1 to 1,000,000.
+   *
+   * @generated from field: int64 rows = 1;
+   */
+  rows: bigint;
+
+  /**
+   * duration_seconds of a time window (by the time each prediction was answered), 1 to 2,592,000 (30 days).
+   *
+   * @generated from field: int64 duration_seconds = 2;
+   */
+  durationSeconds: bigint;
+
+  /**
+   * slide is how far each window starts after the previous one, in rows or in seconds: 0 (or
+   * the window's size) for tumbling windows, less than the size for sliding ones.
+   *
+   * @generated from field: int64 slide = 3;
+   */
+  slide: bigint;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.WindowSpec.
+ * Use `create(WindowSpecSchema)` to create a new message.
+ */
+export const WindowSpecSchema: GenMessage<WindowSpec> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 4);
+
+/**
+ * TensorColumns names the columns of a two-dimensional input or output tensor, in order.
+ *
+ * @generated from message trellis.monitoring.v1.TensorColumns
+ */
+export type TensorColumns = Message<"trellis.monitoring.v1.TensorColumns"> & {
+  /**
+   * tensor is the input or output tensor's name.
+   *
+   * @generated from field: string tensor = 1;
+   */
+  tensor: string;
+
+  /**
+   * names of its columns, in order; a tensor of shape [rows, k] needs k names.
+   *
+   * @generated from field: repeated string names = 2;
+   */
+  names: string[];
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.TensorColumns.
+ * Use `create(TensorColumnsSchema)` to create a new message.
+ */
+export const TensorColumnsSchema: GenMessage<TensorColumns> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 5);
+
+/**
+ * ColumnDetector overrides the detector of one column.
+ *
+ * @generated from message trellis.monitoring.v1.ColumnDetector
+ */
+export type ColumnDetector = Message<"trellis.monitoring.v1.ColumnDetector"> & {
+  /**
+   * column name, as in Monitor.columns.
+   *
+   * @generated from field: string column = 1;
+   */
+  column: string;
+
+  /**
+   * detector is the name of a drift plugin instance of the monitoring service (the defaults are
+   * ks, chi-square, z-test, wasserstein, jensen-shannon and psi).
+   *
+   * @generated from field: string detector = 2;
+   */
+  detector: string;
+
+  /**
+   * threshold overrides the detector's own: a p-value strictly between 0 and 1, or a distance of 0
+   * or more; 0 keeps the detector's.
+   *
+   * @generated from field: double threshold = 3;
+   */
+  threshold: number;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.ColumnDetector.
+ * Use `create(ColumnDetectorSchema)` to create a new message.
+ */
+export const ColumnDetectorSchema: GenMessage<ColumnDetector> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 6);
+
+/**
+ * PerformanceSpec says how predictions are compared with labels posted later.
+ *
+ * @generated from message trellis.monitoring.v1.PerformanceSpec
+ */
+export type PerformanceSpec = Message<"trellis.monitoring.v1.PerformanceSpec"> & {
+  /**
+   * task of the model.
+   *
+   * @generated from field: trellis.monitoring.v1.TaskType task = 1;
+   */
+  task: TaskType;
+
+  /**
+   * prediction_tensor is the output tensor that holds the prediction; empty for the first output.
+   * For classification, a tensor of shape [rows, k > 1] predicts the index of its largest value;
+   * one value per row predicts that value (a float between 0 and 1 is a score: 1 at
+   * decision_threshold or above, 0 below).
+   *
+   * @generated from field: string prediction_tensor = 2;
+   */
+  predictionTensor: string;
+
+  /**
+   * positive_class whose precision, recall and F1 are reported; empty for "1".
+   *
+   * @generated from field: string positive_class = 3;
+   */
+  positiveClass: string;
+
+  /**
+   * decision_threshold for scores, strictly between 0 and 1; 0 is 0.5.
+   *
+   * @generated from field: double decision_threshold = 4;
+   */
+  decisionThreshold: number;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.PerformanceSpec.
+ * Use `create(PerformanceSpecSchema)` to create a new message.
+ */
+export const PerformanceSpecSchema: GenMessage<PerformanceSpec> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 7);
+
+/**
+ * MonitoredColumn is one column a monitor scores, as resolved when it was created; output only.
+ *
+ * @generated from message trellis.monitoring.v1.MonitoredColumn
+ */
+export type MonitoredColumn = Message<"trellis.monitoring.v1.MonitoredColumn"> & {
+  /**
+   * name of the column.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * kind of its values.
+   *
+   * @generated from field: trellis.monitoring.v1.ColumnKind kind = 2;
+   */
+  kind: ColumnKind;
+
+  /**
+   * output is true for a column of an output tensor, false for an input's.
+   *
+   * @generated from field: bool output = 3;
+   */
+  output: boolean;
+
+  /**
+   * tensor the column is read from.
+   *
+   * @generated from field: string tensor = 4;
+   */
+  tensor: string;
+
+  /**
+   * index of the column in the tensor's second dimension (0 for a one-dimensional tensor).
+   *
+   * @generated from field: int32 index = 5;
+   */
+  index: number;
+
+  /**
+   * detector is the drift plugin instance that scores it.
+   *
+   * @generated from field: string detector = 6;
+   */
+  detector: string;
+
+  /**
+   * threshold its verdicts use.
+   *
+   * @generated from field: double threshold = 7;
+   */
+  threshold: number;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.MonitoredColumn.
+ * Use `create(MonitoredColumnSchema)` to create a new message.
+ */
+export const MonitoredColumnSchema: GenMessage<MonitoredColumn> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 8);
+
+/**
+ * Monitor watches an endpoint's logged predictions and compares each window with a reference. Its
+ * resource name is projects/{project_id}/monitors/{name}.
  *
  * @generated from message trellis.monitoring.v1.Monitor
  */
@@ -71,6 +398,99 @@ export type Monitor = Message<"trellis.monitoring.v1.Monitor"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 7;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * source of the rows it watches.
+   *
+   * @generated from oneof trellis.monitoring.v1.Monitor.source
+   */
+  source: {
+    /**
+     * endpoint whose prediction logs it watches.
+     *
+     * @generated from field: trellis.monitoring.v1.EndpointSource endpoint = 8;
+     */
+    value: EndpointSource;
+    case: "endpoint";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * reference the windows are compared with.
+   *
+   * @generated from field: trellis.monitoring.v1.Reference reference = 9;
+   */
+  reference?: Reference | undefined;
+
+  /**
+   * window says which rows make up a window.
+   *
+   * @generated from field: trellis.monitoring.v1.WindowSpec window = 10;
+   */
+  window?: WindowSpec | undefined;
+
+  /**
+   * columns chosen by name; empty for every input and output column the reference has.
+   *
+   * @generated from field: repeated string columns = 11;
+   */
+  columns: string[];
+
+  /**
+   * tensor_columns names the columns of two-dimensional tensors.
+   *
+   * @generated from field: repeated trellis.monitoring.v1.TensorColumns tensor_columns = 12;
+   */
+  tensorColumns: TensorColumns[];
+
+  /**
+   * detectors override the default detector of some columns.
+   *
+   * @generated from field: repeated trellis.monitoring.v1.ColumnDetector detectors = 13;
+   */
+  detectors: ColumnDetector[];
+
+  /**
+   * drift_share is the share of drifted columns at which a window counts as dataset drift, above 0
+   * and at most 1; 0 is 0.5.
+   *
+   * @generated from field: double drift_share = 14;
+   */
+  driftShare: number;
+
+  /**
+   * performance says how to compare predictions with labels; unset for no performance metrics.
+   *
+   * @generated from field: trellis.monitoring.v1.PerformanceSpec performance = 15;
+   */
+  performance?: PerformanceSpec | undefined;
+
+  /**
+   * state of the monitor; output only.
+   *
+   * @generated from field: trellis.monitoring.v1.MonitorState state = 16;
+   */
+  state: MonitorState;
+
+  /**
+   * state_message says why it is PENDING or FAILED; output only.
+   *
+   * @generated from field: string state_message = 17;
+   */
+  stateMessage: string;
+
+  /**
+   * monitored_columns are the columns it scores, with their detectors; output only.
+   *
+   * @generated from field: repeated trellis.monitoring.v1.MonitoredColumn monitored_columns = 18;
+   */
+  monitoredColumns: MonitoredColumn[];
+
+  /**
+   * windows_closed counts the windows scored so far; output only.
+   *
+   * @generated from field: int64 windows_closed = 19;
+   */
+  windowsClosed: bigint;
 };
 
 /**
@@ -78,5 +498,834 @@ export type Monitor = Message<"trellis.monitoring.v1.Monitor"> & {
  * Use `create(MonitorSchema)` to create a new message.
  */
 export const MonitorSchema: GenMessage<Monitor> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 0);
+  messageDesc(file_trellis_monitoring_v1_resources, 9);
+
+/**
+ * ColumnResult is one column's verdict in a window.
+ *
+ * @generated from message trellis.monitoring.v1.ColumnResult
+ */
+export type ColumnResult = Message<"trellis.monitoring.v1.ColumnResult"> & {
+  /**
+   * column name.
+   *
+   * @generated from field: string column = 1;
+   */
+  column: string;
+
+  /**
+   * detector instance that scored it.
+   *
+   * @generated from field: string detector = 2;
+   */
+  detector: string;
+
+  /**
+   * p_value is true when value is a p-value (drifted below threshold), false for a distance
+   * (drifted above it).
+   *
+   * @generated from field: bool p_value = 3;
+   */
+  pValue: boolean;
+
+  /**
+   * statistic of the method (KS D, chi-square, PSI, ...).
+   *
+   * @generated from field: double statistic = 4;
+   */
+  statistic: number;
+
+  /**
+   * value is the p-value or the distance.
+   *
+   * @generated from field: double value = 5;
+   */
+  value: number;
+
+  /**
+   * threshold the verdict used.
+   *
+   * @generated from field: double threshold = 6;
+   */
+  threshold: number;
+
+  /**
+   * drifted is the verdict.
+   *
+   * @generated from field: bool drifted = 7;
+   */
+  drifted: boolean;
+
+  /**
+   * rows of the window that held a value for the column.
+   *
+   * @generated from field: int64 rows = 8;
+   */
+  rows: bigint;
+
+  /**
+   * missing_rate is the share of the window's rows without a value (missing, NaN or infinite).
+   *
+   * @generated from field: double missing_rate = 9;
+   */
+  missingRate: number;
+
+  /**
+   * error says why the column was not scored (no values in the window); empty when it was.
+   *
+   * @generated from field: string error = 10;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.ColumnResult.
+ * Use `create(ColumnResultSchema)` to create a new message.
+ */
+export const ColumnResultSchema: GenMessage<ColumnResult> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 10);
+
+/**
+ * PerformanceResult is a window's performance on the rows that have labels.
+ *
+ * @generated from message trellis.monitoring.v1.PerformanceResult
+ */
+export type PerformanceResult = Message<"trellis.monitoring.v1.PerformanceResult"> & {
+  /**
+   * labeled_rows of the window that have a label.
+   *
+   * @generated from field: int64 labeled_rows = 1;
+   */
+  labeledRows: bigint;
+
+  /**
+   * accuracy of a classification, 0 to 1.
+   *
+   * @generated from field: double accuracy = 2;
+   */
+  accuracy: number;
+
+  /**
+   * precision of the positive class.
+   *
+   * @generated from field: double precision = 3;
+   */
+  precision: number;
+
+  /**
+   * recall of the positive class.
+   *
+   * @generated from field: double recall = 4;
+   */
+  recall: number;
+
+  /**
+   * f1 of the positive class.
+   *
+   * @generated from field: double f1 = 5;
+   */
+  f1: number;
+
+  /**
+   * mae is the mean absolute error of a regression.
+   *
+   * @generated from field: double mae = 6;
+   */
+  mae: number;
+
+  /**
+   * rmse is the root mean squared error of a regression.
+   *
+   * @generated from field: double rmse = 7;
+   */
+  rmse: number;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.PerformanceResult.
+ * Use `create(PerformanceResultSchema)` to create a new message.
+ */
+export const PerformanceResultSchema: GenMessage<PerformanceResult> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 11);
+
+/**
+ * WindowResult is one scored window of a monitor.
+ *
+ * @generated from message trellis.monitoring.v1.WindowResult
+ */
+export type WindowResult = Message<"trellis.monitoring.v1.WindowResult"> & {
+  /**
+   * monitor_id of the monitor.
+   *
+   * @generated from field: string monitor_id = 1;
+   */
+  monitorId: string;
+
+  /**
+   * number of the window, from 1.
+   *
+   * @generated from field: int64 number = 2;
+   */
+  number: bigint;
+
+  /**
+   * start_time of the window: its first row's answer time (count windows) or its start (time windows).
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 3;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * end_time of the window: its last row's answer time, or its end.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 4;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * rows in the window.
+   *
+   * @generated from field: int64 rows = 5;
+   */
+  rows: bigint;
+
+  /**
+   * columns are the per-column verdicts.
+   *
+   * @generated from field: repeated trellis.monitoring.v1.ColumnResult columns = 6;
+   */
+  columns: ColumnResult[];
+
+  /**
+   * drifted_columns counts the columns that drifted.
+   *
+   * @generated from field: int32 drifted_columns = 7;
+   */
+  driftedColumns: number;
+
+  /**
+   * drift_share is drifted_columns over the columns scored.
+   *
+   * @generated from field: double drift_share = 8;
+   */
+  driftShare: number;
+
+  /**
+   * dataset_drift is true when drift_share reached the monitor's drift_share.
+   *
+   * @generated from field: bool dataset_drift = 9;
+   */
+  datasetDrift: boolean;
+
+  /**
+   * performance of the window once labels arrived; unset before.
+   *
+   * @generated from field: trellis.monitoring.v1.PerformanceResult performance = 10;
+   */
+  performance?: PerformanceResult | undefined;
+
+  /**
+   * close_time is when the window was scored.
+   *
+   * @generated from field: google.protobuf.Timestamp close_time = 11;
+   */
+  closeTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.WindowResult.
+ * Use `create(WindowResultSchema)` to create a new message.
+ */
+export const WindowResultSchema: GenMessage<WindowResult> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 12);
+
+/**
+ * DriftShareCondition holds while a window's share of drifted columns is at least at_least.
+ *
+ * @generated from message trellis.monitoring.v1.DriftShareCondition
+ */
+export type DriftShareCondition = Message<"trellis.monitoring.v1.DriftShareCondition"> & {
+  /**
+   * at_least, above 0 and at most 1.
+   *
+   * @generated from field: double at_least = 1;
+   */
+  atLeast: number;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.DriftShareCondition.
+ * Use `create(DriftShareConditionSchema)` to create a new message.
+ */
+export const DriftShareConditionSchema: GenMessage<DriftShareCondition> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 13);
+
+/**
+ * ColumnDistanceCondition holds while a column's distance (or p-value) crosses a bound.
+ *
+ * @generated from message trellis.monitoring.v1.ColumnDistanceCondition
+ */
+export type ColumnDistanceCondition = Message<"trellis.monitoring.v1.ColumnDistanceCondition"> & {
+  /**
+   * column name, one the monitor scores.
+   *
+   * @generated from field: string column = 1;
+   */
+  column: string;
+
+  /**
+   * above: the condition holds while the column's value is above it (a distance).
+   *
+   * @generated from field: double above = 2;
+   */
+  above: number;
+
+  /**
+   * below: the condition holds while the column's value is below it (a p-value); 0 for none.
+   *
+   * @generated from field: double below = 3;
+   */
+  below: number;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.ColumnDistanceCondition.
+ * Use `create(ColumnDistanceConditionSchema)` to create a new message.
+ */
+export const ColumnDistanceConditionSchema: GenMessage<ColumnDistanceCondition> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 14);
+
+/**
+ * PerformanceCondition holds while a performance metric crosses a bound.
+ *
+ * @generated from message trellis.monitoring.v1.PerformanceCondition
+ */
+export type PerformanceCondition = Message<"trellis.monitoring.v1.PerformanceCondition"> & {
+  /**
+   * metric to watch.
+   *
+   * @generated from field: trellis.monitoring.v1.PerformanceMetric metric = 1;
+   */
+  metric: PerformanceMetric;
+
+  /**
+   * below: holds while the metric is below it (accuracy, precision, recall, F1); 0 for none.
+   *
+   * @generated from field: double below = 2;
+   */
+  below: number;
+
+  /**
+   * above: holds while the metric is above it (MAE, RMSE); 0 for none.
+   *
+   * @generated from field: double above = 3;
+   */
+  above: number;
+
+  /**
+   * min_labeled_rows a window needs before its metric counts, 1 or more; 0 is 1.
+   *
+   * @generated from field: int64 min_labeled_rows = 4;
+   */
+  minLabeledRows: bigint;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.PerformanceCondition.
+ * Use `create(PerformanceConditionSchema)` to create a new message.
+ */
+export const PerformanceConditionSchema: GenMessage<PerformanceCondition> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 15);
+
+/**
+ * MissingRateCondition holds while a column's share of missing values is above a bound.
+ *
+ * @generated from message trellis.monitoring.v1.MissingRateCondition
+ */
+export type MissingRateCondition = Message<"trellis.monitoring.v1.MissingRateCondition"> & {
+  /**
+   * column name; empty for any column.
+   *
+   * @generated from field: string column = 1;
+   */
+  column: string;
+
+  /**
+   * above, 0 to 1.
+   *
+   * @generated from field: double above = 2;
+   */
+  above: number;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.MissingRateCondition.
+ * Use `create(MissingRateConditionSchema)` to create a new message.
+ */
+export const MissingRateConditionSchema: GenMessage<MissingRateCondition> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 16);
+
+/**
+ * AlertRule says when a monitor's windows raise an alert, and whom it notifies.
+ *
+ * @generated from message trellis.monitoring.v1.AlertRule
+ */
+export type AlertRule = Message<"trellis.monitoring.v1.AlertRule"> & {
+  /**
+   * id is assigned by the service.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * monitor_id of the monitor whose windows it judges.
+   *
+   * @generated from field: string monitor_id = 2;
+   */
+  monitorId: string;
+
+  /**
+   * name, unique per monitor: 1 to 128 characters.
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * condition that raises the alert: exactly one.
+   *
+   * @generated from oneof trellis.monitoring.v1.AlertRule.condition
+   */
+  condition: {
+    /**
+     * drift_share of a window.
+     *
+     * @generated from field: trellis.monitoring.v1.DriftShareCondition drift_share = 4;
+     */
+    value: DriftShareCondition;
+    case: "driftShare";
+  } | {
+    /**
+     * column_distance of one column.
+     *
+     * @generated from field: trellis.monitoring.v1.ColumnDistanceCondition column_distance = 5;
+     */
+    value: ColumnDistanceCondition;
+    case: "columnDistance";
+  } | {
+    /**
+     * performance metric of a window.
+     *
+     * @generated from field: trellis.monitoring.v1.PerformanceCondition performance = 6;
+     */
+    value: PerformanceCondition;
+    case: "performance";
+  } | {
+    /**
+     * missing_rate of a column.
+     *
+     * @generated from field: trellis.monitoring.v1.MissingRateCondition missing_rate = 7;
+     */
+    value: MissingRateCondition;
+    case: "missingRate";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * for_seconds the condition must hold (over the windows closed in that time) before the alert
+   * fires; 0 fires at the first window that meets it. 0 to 2,592,000.
+   *
+   * @generated from field: int64 for_seconds = 8;
+   */
+  forSeconds: bigint;
+
+  /**
+   * severity of its alerts.
+   *
+   * @generated from field: trellis.monitoring.v1.AlertSeverity severity = 9;
+   */
+  severity: AlertSeverity;
+
+  /**
+   * notifiers are the names of notifier plugin instances of the monitoring service that receive
+   * its alerts when they fire and resolve.
+   *
+   * @generated from field: repeated string notifiers = 10;
+   */
+  notifiers: string[];
+
+  /**
+   * create_time is when the rule was created; output only.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 11;
+   */
+  createTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.AlertRule.
+ * Use `create(AlertRuleSchema)` to create a new message.
+ */
+export const AlertRuleSchema: GenMessage<AlertRule> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 17);
+
+/**
+ * Alert is one episode of a rule's condition: pending, then firing, then resolved. A rule has at
+ * most one alert that is not resolved.
+ *
+ * @generated from message trellis.monitoring.v1.Alert
+ */
+export type Alert = Message<"trellis.monitoring.v1.Alert"> & {
+  /**
+   * id is assigned by the service.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * rule_id of the rule that raised it.
+   *
+   * @generated from field: string rule_id = 2;
+   */
+  ruleId: string;
+
+  /**
+   * rule_name of that rule.
+   *
+   * @generated from field: string rule_name = 3;
+   */
+  ruleName: string;
+
+  /**
+   * monitor_id of its monitor.
+   *
+   * @generated from field: string monitor_id = 4;
+   */
+  monitorId: string;
+
+  /**
+   * project_id of the monitor's project.
+   *
+   * @generated from field: string project_id = 5;
+   */
+  projectId: string;
+
+  /**
+   * state of the alert.
+   *
+   * @generated from field: trellis.monitoring.v1.AlertState state = 6;
+   */
+  state: AlertState;
+
+  /**
+   * severity of the rule.
+   *
+   * @generated from field: trellis.monitoring.v1.AlertSeverity severity = 7;
+   */
+  severity: AlertSeverity;
+
+  /**
+   * pending_time is when the condition began to hold.
+   *
+   * @generated from field: google.protobuf.Timestamp pending_time = 8;
+   */
+  pendingTime?: Timestamp | undefined;
+
+  /**
+   * firing_time is when the alert fired; unset while pending and for an alert resolved while pending.
+   *
+   * @generated from field: google.protobuf.Timestamp firing_time = 9;
+   */
+  firingTime?: Timestamp | undefined;
+
+  /**
+   * resolved_time is when the condition stopped holding; unset before.
+   *
+   * @generated from field: google.protobuf.Timestamp resolved_time = 10;
+   */
+  resolvedTime?: Timestamp | undefined;
+
+  /**
+   * value is the last value the condition saw (a share, a distance, a metric, a rate).
+   *
+   * @generated from field: double value = 11;
+   */
+  value: number;
+
+  /**
+   * window_number of the last window judged.
+   *
+   * @generated from field: int64 window_number = 12;
+   */
+  windowNumber: bigint;
+
+  /**
+   * summary says what holds, for people.
+   *
+   * @generated from field: string summary = 13;
+   */
+  summary: string;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.Alert.
+ * Use `create(AlertSchema)` to create a new message.
+ */
+export const AlertSchema: GenMessage<Alert> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 18);
+
+/**
+ * MonitorState says whether a monitor scores windows yet.
+ *
+ * @generated from enum trellis.monitoring.v1.MonitorState
+ */
+export enum MonitorState {
+  /**
+   * MONITOR_STATE_UNSPECIFIED is never returned.
+   *
+   * @generated from enum value: MONITOR_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * MONITOR_STATE_PENDING: the reference is not fitted yet (its profile is being computed, or the
+   * log window that is the reference is filling); state_message says which.
+   *
+   * @generated from enum value: MONITOR_STATE_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * MONITOR_STATE_ACTIVE: logged predictions fill windows, and each full window is scored.
+   *
+   * @generated from enum value: MONITOR_STATE_ACTIVE = 2;
+   */
+  ACTIVE = 2,
+
+  /**
+   * MONITOR_STATE_FAILED: the reference could not be fitted; state_message says why.
+   *
+   * @generated from enum value: MONITOR_STATE_FAILED = 3;
+   */
+  FAILED = 3,
+}
+
+/**
+ * Describes the enum trellis.monitoring.v1.MonitorState.
+ */
+export const MonitorStateSchema: GenEnum<MonitorState> = /*@__PURE__*/
+  enumDesc(file_trellis_monitoring_v1_resources, 0);
+
+/**
+ * ColumnKind is how a column's values are compared.
+ *
+ * @generated from enum trellis.monitoring.v1.ColumnKind
+ */
+export enum ColumnKind {
+  /**
+   * COLUMN_KIND_UNSPECIFIED is never returned.
+   *
+   * @generated from enum value: COLUMN_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * COLUMN_KIND_NUMERIC: numbers (integer and float tensors, numeric profile columns).
+   *
+   * @generated from enum value: COLUMN_KIND_NUMERIC = 1;
+   */
+  NUMERIC = 1,
+
+  /**
+   * COLUMN_KIND_CATEGORICAL: categories (BYTES and BOOL tensors, string and boolean profile columns).
+   *
+   * @generated from enum value: COLUMN_KIND_CATEGORICAL = 2;
+   */
+  CATEGORICAL = 2,
+}
+
+/**
+ * Describes the enum trellis.monitoring.v1.ColumnKind.
+ */
+export const ColumnKindSchema: GenEnum<ColumnKind> = /*@__PURE__*/
+  enumDesc(file_trellis_monitoring_v1_resources, 1);
+
+/**
+ * TaskType is what the model predicts, for performance metrics once labels arrive.
+ *
+ * @generated from enum trellis.monitoring.v1.TaskType
+ */
+export enum TaskType {
+  /**
+   * TASK_TYPE_UNSPECIFIED: no performance metrics.
+   *
+   * @generated from enum value: TASK_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * TASK_TYPE_CLASSIFICATION: accuracy, precision, recall and F1.
+   *
+   * @generated from enum value: TASK_TYPE_CLASSIFICATION = 1;
+   */
+  CLASSIFICATION = 1,
+
+  /**
+   * TASK_TYPE_REGRESSION: mean absolute error and root mean squared error.
+   *
+   * @generated from enum value: TASK_TYPE_REGRESSION = 2;
+   */
+  REGRESSION = 2,
+}
+
+/**
+ * Describes the enum trellis.monitoring.v1.TaskType.
+ */
+export const TaskTypeSchema: GenEnum<TaskType> = /*@__PURE__*/
+  enumDesc(file_trellis_monitoring_v1_resources, 2);
+
+/**
+ * AlertSeverity is how urgent an alert is.
+ *
+ * @generated from enum trellis.monitoring.v1.AlertSeverity
+ */
+export enum AlertSeverity {
+  /**
+   * ALERT_SEVERITY_UNSPECIFIED is WARNING when a rule is created.
+   *
+   * @generated from enum value: ALERT_SEVERITY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * ALERT_SEVERITY_INFO: for the record.
+   *
+   * @generated from enum value: ALERT_SEVERITY_INFO = 1;
+   */
+  INFO = 1,
+
+  /**
+   * ALERT_SEVERITY_WARNING: look soon.
+   *
+   * @generated from enum value: ALERT_SEVERITY_WARNING = 2;
+   */
+  WARNING = 2,
+
+  /**
+   * ALERT_SEVERITY_CRITICAL: look now.
+   *
+   * @generated from enum value: ALERT_SEVERITY_CRITICAL = 3;
+   */
+  CRITICAL = 3,
+}
+
+/**
+ * Describes the enum trellis.monitoring.v1.AlertSeverity.
+ */
+export const AlertSeveritySchema: GenEnum<AlertSeverity> = /*@__PURE__*/
+  enumDesc(file_trellis_monitoring_v1_resources, 3);
+
+/**
+ * PerformanceMetric names a performance metric.
+ *
+ * @generated from enum trellis.monitoring.v1.PerformanceMetric
+ */
+export enum PerformanceMetric {
+  /**
+   * PERFORMANCE_METRIC_UNSPECIFIED is refused.
+   *
+   * @generated from enum value: PERFORMANCE_METRIC_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * PERFORMANCE_METRIC_ACCURACY of a classification.
+   *
+   * @generated from enum value: PERFORMANCE_METRIC_ACCURACY = 1;
+   */
+  ACCURACY = 1,
+
+  /**
+   * PERFORMANCE_METRIC_PRECISION of the positive class.
+   *
+   * @generated from enum value: PERFORMANCE_METRIC_PRECISION = 2;
+   */
+  PRECISION = 2,
+
+  /**
+   * PERFORMANCE_METRIC_RECALL of the positive class.
+   *
+   * @generated from enum value: PERFORMANCE_METRIC_RECALL = 3;
+   */
+  RECALL = 3,
+
+  /**
+   * PERFORMANCE_METRIC_F1 of the positive class.
+   *
+   * @generated from enum value: PERFORMANCE_METRIC_F1 = 4;
+   */
+  F1 = 4,
+
+  /**
+   * PERFORMANCE_METRIC_MAE of a regression.
+   *
+   * @generated from enum value: PERFORMANCE_METRIC_MAE = 5;
+   */
+  MAE = 5,
+
+  /**
+   * PERFORMANCE_METRIC_RMSE of a regression.
+   *
+   * @generated from enum value: PERFORMANCE_METRIC_RMSE = 6;
+   */
+  RMSE = 6,
+}
+
+/**
+ * Describes the enum trellis.monitoring.v1.PerformanceMetric.
+ */
+export const PerformanceMetricSchema: GenEnum<PerformanceMetric> = /*@__PURE__*/
+  enumDesc(file_trellis_monitoring_v1_resources, 4);
+
+/**
+ * AlertState is where an alert stands.
+ *
+ * @generated from enum trellis.monitoring.v1.AlertState
+ */
+export enum AlertState {
+  /**
+   * ALERT_STATE_UNSPECIFIED is never returned.
+   *
+   * @generated from enum value: ALERT_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * ALERT_STATE_PENDING: the condition holds, for less than the rule's for_seconds.
+   *
+   * @generated from enum value: ALERT_STATE_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * ALERT_STATE_FIRING: the condition held for for_seconds; notifiers were told.
+   *
+   * @generated from enum value: ALERT_STATE_FIRING = 2;
+   */
+  FIRING = 2,
+
+  /**
+   * ALERT_STATE_RESOLVED: the condition stopped holding (after firing, or while pending).
+   *
+   * @generated from enum value: ALERT_STATE_RESOLVED = 3;
+   */
+  RESOLVED = 3,
+}
+
+/**
+ * Describes the enum trellis.monitoring.v1.AlertState.
+ */
+export const AlertStateSchema: GenEnum<AlertState> = /*@__PURE__*/
+  enumDesc(file_trellis_monitoring_v1_resources, 5);
 
