@@ -7,24 +7,38 @@ const COLUMN_TYPES: readonly DriftColumnType[] = ['numeric', 'categorical'];
 const FORMS_BY_TYPE: Readonly<Record<DriftColumnType, readonly DriftSummaryForm[]>> = { numeric: ['quantiles', 'histogram'], categorical: ['categories'] };
 const SAMPLE = 2000;
 const CATEGORIES = ['red', 'green', 'blue', 'black'];
+/** Category shares of the reference and of a shifted window, by how many categories the suite draws. */
+const SHARES: Readonly<Record<2 | 4, { reference: number[]; shifted: number[] }>> = {
+  2: { reference: [0.6, 0.4], shifted: [0.4, 0.6] },
+  4: { reference: [0.4, 0.3, 0.2, 0.1], shifted: [0.1, 0.2, 0.3, 0.4] },
+};
+
+/** Options of {@link describeDriftConformance}. */
+export interface DriftConformanceOptions {
+  /**
+   * Categories in the categorical windows: 4 (default), or 2 for a detector of binary columns
+   * (a proportion test), which the suite then draws from red and green only.
+   */
+  categories?: 2 | 4;
+}
 
 /**
  * Windows the suite scores, drawn from a seeded generator, so every run sees the same numbers:
- * numeric ones from normal distributions, categorical ones over four colours.
+ * numeric ones from normal distributions, categorical ones over two or four colours.
  */
-function window(type: DriftColumnType, seed: number, shifted: boolean): DriftColumn {
+function windowOf(categories: 2 | 4, type: DriftColumnType, seed: number, shifted: boolean): DriftColumn {
   const random = mulberry32(seed);
   if (type === 'numeric') {
     const values = Array.from({ length: SAMPLE }, () => normal(random) + (shifted ? 1.5 : 0));
     return { type, values };
   }
-  const weights = shifted ? [0.1, 0.2, 0.3, 0.4] : [0.4, 0.3, 0.2, 0.1];
+  const weights = SHARES[categories][shifted ? 'shifted' : 'reference'];
   return { type, values: Array.from({ length: SAMPLE }, () => pick(random, weights)) };
 }
 
 /** The reference window (seed 1) as a stored profile would summarize it. */
-function summaryOf(form: DriftSummaryForm): DriftSummary {
-  const reference = window(form === 'categories' ? 'categorical' : 'numeric', 1, false);
+function summaryOf(categories: 2 | 4, form: DriftSummaryForm): DriftSummary {
+  const reference = windowOf(categories, form === 'categories' ? 'categorical' : 'numeric', 1, false);
   if (form === 'categories') {
     const counts: Record<string, number> = {};
     for (const value of Array.from(reference.values as ArrayLike<string>)) counts[value] = (counts[value] ?? 0) + 1;
@@ -53,7 +67,9 @@ function summaryOf(form: DriftSummaryForm): DriftSummary {
  * @example
  * describeDriftConformance('drift-stats ks', () => plugin.create(createTestContext(), { method: 'ks' }));
  */
-export function describeDriftConformance(name: string, factory: DriftFactory): void {
+export function describeDriftConformance(name: string, factory: DriftFactory, options: DriftConformanceOptions = {}): void {
+  const categories = options.categories ?? 4;
+  const window = (type: DriftColumnType, seed: number, shifted: boolean) => windowOf(categories, type, seed, shifted);
   describe(`drift conformance (v1): ${name}`, () => {
     let detector: DriftDetector;
 
@@ -147,7 +163,7 @@ export function describeDriftConformance(name: string, factory: DriftFactory): v
       it('fits from each summary form it declares, giving the verdicts of raw values', async () => {
         for (const form of detector.summaries) {
           await named(`a ${form} summary`, async () => {
-            const summary = summaryOf(form);
+            const summary = summaryOf(categories, form);
             const reference = await detector.fit(JSON.parse(JSON.stringify(summary)) as DriftSummary);
             expect(reference.type).toBe(summary.type);
             const same = await detector.score(reference, window(summary.type, 2, false));
@@ -161,7 +177,7 @@ export function describeDriftConformance(name: string, factory: DriftFactory): v
       it('refuses a summary form it does not declare with a TypeError naming the form or its type', async () => {
         const others = (['quantiles', 'histogram', 'categories'] as const).filter((form) => !detector.summaries.includes(form));
         for (const form of others) {
-          const summary = summaryOf(form);
+          const summary = summaryOf(categories, form);
           const fitting = detector.fit(summary);
           await expect(fitting).rejects.toThrow(TypeError);
           await expect(fitting).rejects.toThrow(new RegExp(`${form}|${summary.type}`));

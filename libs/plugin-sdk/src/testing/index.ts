@@ -5,7 +5,7 @@
  * plugins, which serving runs in worker threads.
  */
 export { type ComputeConformanceJobs, type ComputeFactory, describeComputeConformance } from './compute.conformance';
-export { describeDriftConformance, type DriftFactory } from './drift.conformance';
+export { describeDriftConformance, type DriftConformanceOptions, type DriftFactory } from './drift.conformance';
 export { describeKmsConformance, type KmsConformanceKeys, type KmsFactory } from './kms.conformance';
 export { describeNotifierConformance, type NotifierFactory, type NotifierReceiver, type ReceivedAlert } from './notifier.conformance';
 export { describeRuntimeConformance, type RuntimeConformanceFixtures, type RuntimeFactory } from './runtime.conformance';
