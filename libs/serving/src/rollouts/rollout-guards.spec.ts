@@ -1,4 +1,4 @@
-import { combined, judge } from './rollout-guards';
+import { combined, driftFinding, judge, type DriftWindow } from './rollout-guards';
 
 const guards = { maxErrorPercent: 5, maxP99LatencyMs: 100, minRequests: 20 };
 
@@ -24,6 +24,38 @@ describe('judging a canary', () => {
     const none = { maxErrorPercent: 0, maxP99LatencyMs: 0, minRequests: 0 };
     expect(judge(none, { requests: 0, errors: 0, p99Ms: undefined }, true).action).toBe('wait');
     expect(judge(none, { requests: 3, errors: 3, p99Ms: 9000 }, true).action).toBe('promote');
+  });
+
+  it("rolls back on its drift monitor's finding before it has answered min_requests, even within its other guards", () => {
+    const finding = 'drift monitor churn-drift: window 7 was dataset drift (4 of 6 columns)';
+    expect(judge(guards, { requests: 0, errors: 0, p99Ms: undefined }, false, finding)).toEqual({ action: 'roll_back', reason: finding });
+    expect(judge(guards, { requests: 40, errors: 0, p99Ms: 3 }, true, finding)).toEqual({ action: 'roll_back', reason: finding });
+    expect(judge(guards, { requests: 40, errors: 0, p99Ms: 3 }, true, '').action).toBe('promote');
+  });
+});
+
+describe("a drift monitor's window, judged against a baking canary", () => {
+  const canary = { candidateRevisionId: 'rev-2', startedAt: 1_000 };
+  const window: DriftWindow = { monitorName: 'churn-drift', number: 7, closedAt: 5_000, datasetDrift: true, driftedColumns: 4, scoredColumns: 6, revisionIds: ['rev-1', 'rev-2'] };
+
+  it('condemns the canary with a reason that names the monitor, the window and its drifted columns', () => {
+    expect(driftFinding('churn-drift', canary, window)).toBe('drift monitor churn-drift: window 7 was dataset drift (4 of 6 columns)');
+  });
+
+  it("says nothing of another monitor's window, or to a policy without a drift monitor", () => {
+    expect(driftFinding('fraud-drift', canary, window)).toBeUndefined();
+    expect(driftFinding('', canary, { ...window, monitorName: '' })).toBeUndefined();
+  });
+
+  it('says nothing of a window without rows of the candidate, or without dataset drift', () => {
+    expect(driftFinding('churn-drift', canary, { ...window, revisionIds: ['rev-1'] })).toBeUndefined();
+    expect(driftFinding('churn-drift', canary, { ...window, datasetDrift: false })).toBeUndefined();
+  });
+
+  it('says nothing of a window scored before the canary took traffic, or when the event gives no time', () => {
+    expect(driftFinding('churn-drift', canary, { ...window, closedAt: 1_000 })).toBeUndefined();
+    expect(driftFinding('churn-drift', canary, { ...window, closedAt: 0 })).toBeUndefined();
+    expect(driftFinding('churn-drift', { ...canary, startedAt: 0 }, window)).toBeUndefined();
   });
 });
 

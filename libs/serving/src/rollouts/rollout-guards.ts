@@ -32,11 +32,13 @@ export type Verdict = { action: 'wait'; reason: string } | { action: 'promote'; 
 const percent = (value: number) => `${value.toFixed(1)}%`;
 
 /**
- * Judges a canary: rolled back as soon as a guard is crossed (once it has answered `minRequests`),
- * promoted once it has baked (`baked`) within its guards, otherwise left to bake. A canary that
- * baked without `minRequests` requests waits for them: promoting it would judge it on nothing.
+ * Judges a canary: rolled back as soon as a guard is crossed (once it has answered `minRequests`)
+ * or its drift monitor found drift in its rows (`driftFinding`, whatever it answered: the monitor
+ * judged them), promoted once it has baked (`baked`) within its guards, otherwise left to bake. A
+ * canary that baked without `minRequests` requests waits for them: promoting it would judge it on nothing.
  */
-export function judge(guards: Guards, window: CanaryWindow, baked: boolean): Verdict {
+export function judge(guards: Guards, window: CanaryWindow, baked: boolean, driftFinding = ''): Verdict {
+  if (driftFinding) return { action: 'roll_back', reason: driftFinding };
   const needed = Math.max(1, guards.minRequests);
   const over = ` over ${window.requests} requests`;
   if (window.requests < needed) return { action: 'wait', reason: `waiting for requests: ${window.requests} of the ${needed} needed to judge` };
@@ -50,4 +52,29 @@ export function judge(guards: Guards, window: CanaryWindow, baked: boolean): Ver
   }
   if (!baked) return { action: 'wait', reason: `baking: error rate ${percent(errorRate)}, p99 ${p99.toFixed(1)} ms${over}` };
   return { action: 'promote', reason: `baked within its guards: error rate ${percent(errorRate)}, p99 latency ${p99.toFixed(1)} ms${over}` };
+}
+
+/** A monitor's window scored as dataset drift, as monitoring's drift.detected event tells it. */
+export interface DriftWindow {
+  monitorName: string;
+  number: number;
+  /** When it was scored, in milliseconds since the epoch; 0 when the event does not say. */
+  closedAt: number;
+  datasetDrift: boolean;
+  driftedColumns: number;
+  scoredColumns: number;
+  /** The endpoint's revisions that answered the window's rows. */
+  revisionIds: readonly string[];
+}
+
+/**
+ * Why `window` condemns a canary whose policy names `driftMonitor`, as its rollback gives it, or
+ * undefined when the window says nothing of it: another monitor's, no dataset drift, no row the
+ * candidate answered, or scored before the canary took traffic (its drift was there without it).
+ */
+export function driftFinding(driftMonitor: string, canary: { candidateRevisionId: string; startedAt: number }, window: DriftWindow): string | undefined {
+  if (!driftMonitor || window.monitorName !== driftMonitor || !window.datasetDrift) return undefined;
+  if (!canary.candidateRevisionId || !window.revisionIds.includes(canary.candidateRevisionId)) return undefined;
+  if (canary.startedAt <= 0 || window.closedAt <= canary.startedAt) return undefined;
+  return `drift monitor ${driftMonitor}: window ${window.number} was dataset drift (${window.driftedColumns} of ${window.scoredColumns} columns)`;
 }

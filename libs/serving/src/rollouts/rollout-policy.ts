@@ -1,4 +1,4 @@
-import { type Caller, excerpt, InvalidArgumentError } from '@trellis/platform';
+import { type Caller, checkLength, checkNoControlCharacters, excerpt, InvalidArgumentError } from '@trellis/platform';
 import type { EndpointEntity } from '../endpoints/endpoint.entity';
 import { parseModelRef } from '../endpoints/model-ref';
 import type { RolloutPolicyEntity } from './rollout.entity';
@@ -12,10 +12,12 @@ export interface PolicyInput {
   maxErrorPercent: number;
   maxP99LatencyMs: number;
   minRequests: number;
+  /** The monitor whose dataset drift rolls a canary back; empty for none. */
+  driftMonitor: string;
 }
 
 /** Limits as RolloutPolicy and RolloutGuards declare them. */
-const LIMITS = { bakeTimeMs: 7 * 24 * 3600_000, maxP99LatencyMs: 3_600_000, minRequests: 1_000_000_000 };
+const LIMITS = { bakeTimeMs: 7 * 24 * 3600_000, maxP99LatencyMs: 3_600_000, minRequests: 1_000_000_000, driftMonitor: 128 };
 
 /** The endpoint's policy after checking each field, INVALID_ARGUMENT naming the one out of range as `<field>.<its name>`. */
 export function policyOf(caller: Caller, endpoint: Pick<EndpointEntity, 'id' | 'name' | 'projectId'>, input: PolicyInput, field: string): RolloutPolicyEntity {
@@ -31,6 +33,8 @@ export function policyOf(caller: Caller, endpoint: Pick<EndpointEntity, 'id' | '
   if (!Number.isFinite(input.maxErrorPercent) || input.maxErrorPercent < 0 || input.maxErrorPercent > 100) {
     throw new InvalidArgumentError(`must be 0 to 100, not ${input.maxErrorPercent}`, `${field}.guards.max_error_percent`);
   }
+  checkLength(input.driftMonitor, LIMITS.driftMonitor, `${field}.drift_monitor`);
+  checkNoControlCharacters(input.driftMonitor, `${field}.drift_monitor`);
   return {
     endpointId: endpoint.id,
     endpointName: endpoint.name,
@@ -42,6 +46,7 @@ export function policyOf(caller: Caller, endpoint: Pick<EndpointEntity, 'id' | '
     maxErrorPercent: input.maxErrorPercent,
     maxP99LatencyMs: input.maxP99LatencyMs,
     minRequests: input.minRequests,
+    driftMonitor: input.driftMonitor,
     creatorId: caller.authenticated.id,
     updatedAt: Date.now(),
   };

@@ -39,6 +39,10 @@ export class RolloutPolicyEntity {
   @Column('bigint', { name: 'min_requests', transformer: epochMillis })
   minRequests!: number;
 
+  /** The monitor (monitoring) whose dataset drift in a canary's window rolls the canary back; empty for none. */
+  @Column('varchar', { name: 'drift_monitor', length: 128 })
+  driftMonitor!: string;
+
   /** Who set the policy: rollouts act on their behalf. */
   @Column('varchar', { name: 'creator_id', length: 256 })
   creatorId!: string;
@@ -115,6 +119,13 @@ export class RolloutEntity {
 
   @Column('integer')
   errors!: number;
+
+  /**
+   * Why the policy's drift monitor condemned the canary (a window with its rows scored as dataset
+   * drift), as its rollback gives it; empty while none did. The worker rolls it back on its next pass.
+   */
+  @Column('text', { name: 'drift_finding' })
+  driftFinding!: string;
 }
 
 /**

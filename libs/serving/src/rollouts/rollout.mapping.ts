@@ -11,6 +11,7 @@ export function policyToProto(policy: RolloutPolicyEntity): RolloutPolicy {
     canaryPercent: policy.canaryPercent,
     bakeTimeMs: BigInt(policy.bakeTimeMs),
     guards: { maxErrorPercent: policy.maxErrorPercent, maxP99LatencyMs: BigInt(policy.maxP99LatencyMs), minRequests: BigInt(policy.minRequests) },
+    driftMonitor: policy.driftMonitor,
   });
 }
 
@@ -23,6 +24,7 @@ export function policyFromProto(policy: RolloutPolicy): PolicyInput {
     maxErrorPercent: policy.guards?.maxErrorPercent ?? 0,
     maxP99LatencyMs: Number(policy.guards?.maxP99LatencyMs ?? 0n),
     minRequests: Number(policy.guards?.minRequests ?? 0n),
+    driftMonitor: policy.driftMonitor,
   };
 }
 

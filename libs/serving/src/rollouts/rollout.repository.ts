@@ -67,6 +67,17 @@ export class RolloutRepository {
     return (result.affected ?? 0) > 0;
   }
 
+  /** The canaries baking on the project's endpoint of that name (none, or one unless it was deleted and made again). */
+  canariesOf(tx: EntityManager, projectId: string, endpointName: string): Promise<RolloutEntity[]> {
+    return tx.find(RolloutEntity, { where: { projectId, endpointName, stage: 'CANARY' }, order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  /** Records why the canary is to be rolled back, if it is still baking and had no finding; says whether it did. */
+  async condemn(tx: EntityManager, id: string, finding: string): Promise<boolean> {
+    const result = await tx.update(RolloutEntity, { id, stage: 'CANARY', driftFinding: '' }, { driftFinding: finding });
+    return (result.affected ?? 0) > 0;
+  }
+
   /** The rollouts whose canaries are baking. */
   canaries(): Promise<RolloutEntity[]> {
     return this.transaction((tx) => tx.find(RolloutEntity, { where: { stage: 'CANARY' } }));

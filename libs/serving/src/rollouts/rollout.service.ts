@@ -23,7 +23,7 @@ import { EndpointService, ENDPOINT_KIND } from '../endpoints/endpoint.service';
 import type { StoredSplit } from '../endpoints/traffic';
 import { servingEvents } from '../serving.events';
 import { CanaryReports } from './canary-reports';
-import { judge } from './rollout-guards';
+import { driftFinding, judge, type DriftWindow } from './rollout-guards';
 import { rolloutCaller } from './rollout-caller';
 import { policyOf, type PolicyInput } from './rollout-policy';
 import { RolloutEntity, RolloutPolicyEntity, type RolloutStageName } from './rollout.entity';
@@ -123,11 +123,29 @@ export class RolloutService {
         reason: `${move.alias} moved to version ${move.toVersion}`,
         requests: 0,
         errors: 0,
+        driftFinding: '',
       });
       recorded += 1;
     }
     if (recorded > 0) this.signal.wake();
     return recorded;
+  }
+
+  /**
+   * Notes, in the event's transaction, a drift monitor's window on the canary of the project's
+   * endpoint of that name when its policy names the monitor and the window condemns the candidate
+   * (`driftFinding`); the worker rolls it back at its next pass, as it does on its other guards. A
+   * canary already condemned keeps its first finding.
+   */
+  async recordDrift(tx: EntityManager, projectId: string, endpointName: string, window: DriftWindow): Promise<number> {
+    let noted = 0;
+    for (const canary of await this.repository.canariesOf(tx, projectId, endpointName)) {
+      const policy = await this.repository.policy(canary.endpointId, tx);
+      const finding = policy && driftFinding(policy.driftMonitor, canary, window);
+      if (finding && (await this.repository.condemn(tx, canary.id, finding))) noted += 1;
+    }
+    if (noted > 0) this.signal.wake();
+    return noted;
   }
 
   /**
@@ -196,7 +214,7 @@ export class RolloutService {
     const candidate = view.revisions.find((revision) => revision.id === rollout.candidateRevisionId);
     if (candidate?.state === 'FAILED') return void (await this.end(rollout, 'ROLLED_BACK', `the canary failed to load: ${excerpt(candidate.stateMessage, 1000)}`, caller));
     const window = await this.reports.window(rollout);
-    const verdict = judge(policy, window, now - rollout.startedAt >= policy.bakeTimeMs);
+    const verdict = judge(policy, window, now - rollout.startedAt >= policy.bakeTimeMs, rollout.driftFinding);
     const seen = { requests: window.requests, errors: window.errors };
     if (verdict.action === 'roll_back') return void (await this.end(rollout, 'ROLLED_BACK', verdict.reason, caller, true, seen));
     if (verdict.action === 'promote') {
