@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Dialect } from '@trellis/platform';
 import { DataSource, MoreThan, type EntityManager } from 'typeorm';
-import { MonitorEntity } from './monitor.entity';
+import { MonitorEntity, MonitorReferenceEntity } from './monitor.entity';
 
 /** Reads and writes monitors; the only part of the feature that knows the database. */
 @Injectable()
@@ -40,8 +40,26 @@ export class MonitorRepository {
     await tx.update(MonitorEntity, { id }, changes);
   }
 
+  /** Writes every column of the monitor as it is now (a monitor fitted after it was created). */
+  async save(tx: EntityManager, monitor: MonitorEntity): Promise<void> {
+    await tx.save(MonitorEntity, monitor);
+  }
+
+  /** Removes the monitor and its fitted references. */
   async delete(tx: EntityManager, id: string): Promise<void> {
+    await tx.delete(MonitorReferenceEntity, { monitorId: id });
     await tx.delete(MonitorEntity, { id });
+  }
+
+  /** Replaces the monitor's fitted references with `references` (none: removes them). */
+  async replaceReferences(tx: EntityManager, monitorId: string, references: MonitorReferenceEntity[]): Promise<void> {
+    await tx.delete(MonitorReferenceEntity, { monitorId });
+    if (references.length) await tx.insert(MonitorReferenceEntity, references);
+  }
+
+  /** The monitor's fitted references, by column. */
+  references(tx: EntityManager, monitorId: string): Promise<MonitorReferenceEntity[]> {
+    return tx.find(MonitorReferenceEntity, { where: { monitorId }, order: { column: 'ASC' } });
   }
 
   /** Up to `limit` of the project's monitors in name order, after the name `after` (from the first without one). */

@@ -2,7 +2,8 @@ import { Module } from '@nestjs/common';
 import { MonitorGrpc } from './monitor.grpc';
 import { MonitorRepository } from './monitor.repository';
 import { MonitorService } from './monitor.service';
+import { ReferenceFitter } from './reference-fitter';
 
-/** Monitors: the MonitoringService handlers, the rules and the repository behind them. */
-@Module({ controllers: [MonitorGrpc], providers: [MonitorService, MonitorRepository] })
+/** Monitors: the MonitoringService handlers, the rules and the repository behind them, and the fitting of references other features use. */
+@Module({ controllers: [MonitorGrpc], providers: [MonitorService, MonitorRepository, ReferenceFitter], exports: [ReferenceFitter] })
 export class MonitorsModule {}
