@@ -7,8 +7,27 @@ import type { EventEnvelope } from '@trellis/proto';
  */
 export type EventHandler = (envelope: EventEnvelope) => Promise<void>;
 
-/** A durable subscription request. */
-export interface SubscribeOptions {
+/**
+ * Handles a batch of delivered events at once, in stream order. Resolving acknowledges every one
+ * of them; throwing asks for all of them to be delivered again later. At-least-once, as
+ * {@link EventHandler}.
+ */
+export type EventBatchHandler = (envelopes: readonly EventEnvelope[]) => Promise<void>;
+
+/**
+ * How a batched subscription gathers its deliveries: up to `maxEvents` at once, the batch going
+ * at most `lingerMs` after its first event arrived (sooner when full). A subscription's batches are
+ * handled one at a time.
+ */
+export interface SubscribeBatch {
+  /** Most events a batch holds. */
+  maxEvents: number;
+  /** Longest wait, after a batch's first event, for more to fill it. */
+  lingerMs: number;
+  handler: EventBatchHandler;
+}
+
+interface SubscribeTarget {
   /**
    * The durable consumer's name (letters, digits, `-`, `_`), unique per consuming purpose, e.g.
    * `monitoring-run-finished`. It survives restarts; processes that subscribe with the same name
@@ -17,14 +36,34 @@ export interface SubscribeOptions {
   durable: string;
   /** The subject to receive, with NATS wildcards: `*` one token, `>` one or more trailing tokens. */
   subject: string;
-  handler: EventHandler;
-  /**
-   * How many events the handler may be given at once. Default 1: one after another, in stream
-   * order. Above 1 (JetStream only; in-process delivery is always one at a time) order is lost,
-   * which suits handlers that batch work, such as an append-only log committing in groups.
-   */
-  concurrency?: number;
 }
+
+/**
+ * A durable subscription request: events one at a time (`handler`), or in batches (`batch`).
+ */
+export type SubscribeOptions = SubscribeTarget &
+  (
+    | {
+        handler: EventHandler;
+        batch?: undefined;
+        /**
+         * How many events the handler may be given at once. Default 1: one after another, in stream
+         * order. Above 1 (JetStream only; in-process delivery is always one at a time) order is lost,
+         * which suits handlers that batch work, such as an append-only log committing in groups.
+         */
+        concurrency?: number;
+      }
+    | {
+        handler?: undefined;
+        /**
+         * Batched delivery: JetStream keeps `maxEvents` deliveries in flight and gathers them (see
+         * {@link SubscribeBatch}); the in-process bus hands each `publishBatch` over in batches of
+         * up to `maxEvents`, and each `publish` as a batch of one, without waiting.
+         */
+        batch: SubscribeBatch;
+        concurrency?: undefined;
+      }
+  );
 
 /** A watch request: see {@link EventBus.watch}. */
 export interface WatchOptions {

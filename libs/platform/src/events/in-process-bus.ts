@@ -1,7 +1,7 @@
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { EventEnvelopeSchema, type EventEnvelope } from '@trellis/proto';
 import { silentLogger, type KitLogger } from '../persistence/logger';
-import type { EventBus, EventHandler, EventSubscription, SubscribeOptions, WatchOptions } from './event-bus';
+import type { EventBus, EventHandler, EventSubscription, SubscribeBatch, SubscribeOptions, WatchOptions } from './event-bus';
 import { checkDurableName, checkSubject, subjectMatches } from './subject-match';
 
 /** How an {@link InProcessBus} delivers. */
@@ -28,10 +28,17 @@ export interface InProcessBusOptions {
   logger?: KitLogger;
 }
 
+/** An event of a delivery, and what each durable did with it so far. */
+interface Pending {
+  envelope: EventEnvelope;
+  state: Map<string, number | 'done'>;
+}
+
 interface Subscriber {
   durable: string;
   subject: string;
-  handler: EventHandler;
+  handler?: EventHandler;
+  batch?: SubscribeBatch;
   running: Set<Promise<unknown>>;
 }
 
@@ -44,6 +51,9 @@ interface Subscriber {
  * publishes the event again later. Durables that already handled it are not called again for
  * that retry (while this process lives), and each handler gets its own decoded copy of the
  * envelope, as it would from the wire. Subscribers that share a durable name take turns.
+ *
+ * `publishBatch` delivers its events the same way, in order, handing a batched subscriber up to its
+ * `maxEvents` of them in one call; a `publish` reaches it as a batch of one, without lingering.
  *
  * Because the relay keeps outbox order, an event whose handler keeps failing holds back the
  * events after it in its service's outbox until `maxDeliver` is reached.
@@ -74,50 +84,100 @@ export class InProcessBus implements EventBus {
   }
 
   async publish(envelope: EventEnvelope): Promise<void> {
+    await this.deliverAll([envelope]);
+  }
+
+  /**
+   * Delivers the events in order, as `publish` would one by one, except that a batched subscriber
+   * gets them in batches of up to its `maxEvents`. Rejects if any subscriber failed on any of them;
+   * publishing the batch again delivers only what each durable has not handled yet.
+   */
+  async publishBatch(envelopes: readonly EventEnvelope[]): Promise<void> {
+    await this.deliverAll(envelopes);
+  }
+
+  private async deliverAll(envelopes: readonly EventEnvelope[]): Promise<void> {
     await this.resumed;
     if (this.closed) throw new Error('the in-process event bus is closed');
-    const subscribers = this.pickOnePerDurable(envelope.subject);
-    // Nobody listens (prediction logs in a process without monitoring): nothing to encode or deliver.
-    if (subscribers.length === 0) {
-      this.deliveries.delete(envelope.id);
-      return;
+    const bySubscriber = new Map<Subscriber, Pending[]>();
+    const tracked: Array<Pending & { durables: string[] }> = [];
+    for (const envelope of envelopes) {
+      const subscribers = this.pickOnePerDurable(envelope.subject);
+      // Nobody listens (prediction logs in a process without monitoring): nothing to encode or deliver.
+      if (subscribers.length === 0) {
+        this.deliveries.delete(envelope.id);
+        continue;
+      }
+      const pending = { envelope, state: this.deliveries.get(envelope.id) ?? new Map<string, number | 'done'>() };
+      tracked.push({ ...pending, durables: subscribers.map((subscriber) => subscriber.durable) });
+      for (const subscriber of subscribers) {
+        if (pending.state.get(subscriber.durable) === 'done') continue;
+        const events = bySubscriber.get(subscriber);
+        if (events) events.push(pending);
+        else bySubscriber.set(subscriber, [pending]);
+      }
     }
-    const bytes = toBinary(EventEnvelopeSchema, envelope);
-    const state = this.deliveries.get(envelope.id) ?? new Map<string, number | 'done'>();
+    const bytes = new Map<EventEnvelope, Uint8Array>();
+    const copy = (envelope: EventEnvelope) => {
+      let encoded = bytes.get(envelope);
+      if (!encoded) bytes.set(envelope, (encoded = toBinary(EventEnvelopeSchema, envelope)));
+      return fromBinary(EventEnvelopeSchema, encoded);
+    };
     const failures: unknown[] = [];
     await Promise.all(
-      subscribers.map(async (subscriber) => {
-        const before = state.get(subscriber.durable) ?? 0;
-        if (before === 'done') return;
-        try {
-          await this.deliver(subscriber, fromBinary(EventEnvelopeSchema, bytes));
-          state.set(subscriber.durable, 'done');
-        } catch (error) {
-          const attempts = before + 1;
-          const fields = { durable: subscriber.durable, eventId: envelope.id, subject: envelope.subject, deliveries: attempts, err: error };
-          if (attempts >= this.maxDeliver) {
-            this.logger.error(fields, 'event handler failed on every delivery; giving up on this event');
-            state.set(subscriber.durable, 'done');
-          } else {
-            this.logger.warn(fields, 'event handler failed; the event will be delivered again');
-            state.set(subscriber.durable, attempts);
-            failures.push(error);
+      [...bySubscriber].map(async ([subscriber, events]) => {
+        const size = subscriber.batch?.maxEvents ?? 1;
+        // One batch after another, in order; after a failure the rest waits for the publisher's retry.
+        for (let start = 0; start < events.length; start += size) {
+          const chunk = events.slice(start, start + size);
+          try {
+            await this.deliver(subscriber, chunk.map((event) => copy(event.envelope)));
+            for (const { state } of chunk) state.set(subscriber.durable, 'done');
+          } catch (error) {
+            if (this.countFailure(subscriber, chunk, error)) {
+              failures.push(error);
+              return;
+            }
           }
         }
       }),
     );
-    if (failures.length > 0) {
-      this.deliveries.set(envelope.id, state);
-      throw new AggregateError(failures, `${failures.length} subscriber(s) failed to handle event ${envelope.id}`);
+    for (const { envelope, state, durables } of tracked) {
+      if (durables.every((durable) => state.get(durable) === 'done')) this.deliveries.delete(envelope.id);
+      else this.deliveries.set(envelope.id, state);
     }
-    this.deliveries.delete(envelope.id);
+    if (failures.length > 0) {
+      const what = envelopes.length === 1 ? `event ${envelopes[0].id}` : `a batch of ${envelopes.length} events`;
+      throw new AggregateError(failures, `${failures.length} subscriber(s) failed to handle ${what}`);
+    }
+  }
+
+  /**
+   * Counts a failed delivery of `chunk` to `subscriber`; true if some of its events will be
+   * delivered again, false if every one of them reached `maxDeliver` (given up, logged).
+   */
+  private countFailure(subscriber: Subscriber, chunk: readonly Pending[], error: unknown): boolean {
+    let retried = false;
+    for (const { envelope, state } of chunk) {
+      const attempts = ((state.get(subscriber.durable) as number | undefined) ?? 0) + 1;
+      const fields = { durable: subscriber.durable, eventId: envelope.id, subject: envelope.subject, deliveries: attempts, err: error };
+      if (attempts >= this.maxDeliver) {
+        this.logger.error(fields, 'event handler failed on every delivery; giving up on this event');
+        state.set(subscriber.durable, 'done');
+      } else {
+        this.logger.warn(fields, 'event handler failed; the event will be delivered again');
+        state.set(subscriber.durable, attempts);
+        retried = true;
+      }
+    }
+    return retried;
   }
 
   async subscribe(options: SubscribeOptions): Promise<EventSubscription> {
     if (this.closed) throw new Error('the in-process event bus is closed');
     checkDurableName(options.durable);
     checkSubject(options.subject, { wildcards: true });
-    const subscriber: Subscriber = { ...options, running: new Set() };
+    const subscriber: Subscriber = { durable: options.durable, subject: options.subject, handler: options.handler, batch: options.batch, running: new Set() };
     this.subscribers.push(subscriber);
     return {
       stop: async () => {
@@ -151,8 +211,8 @@ export class InProcessBus implements EventBus {
     await Promise.allSettled(all.flatMap((subscriber) => [...subscriber.running]));
   }
 
-  private async deliver(subscriber: Subscriber, envelope: EventEnvelope): Promise<void> {
-    const handling = subscriber.handler(envelope);
+  private async deliver(subscriber: Subscriber, envelopes: EventEnvelope[]): Promise<void> {
+    const handling = subscriber.batch ? subscriber.batch.handler(envelopes) : (subscriber.handler as EventHandler)(envelopes[0]);
     subscriber.running.add(handling);
     try {
       await handling;

@@ -1,6 +1,6 @@
 export { BatchPublisher, type BatchPublisherOptions, type BufferFullPolicy } from './batch-publisher';
 export { subscribeToEvent, watchEvent, type CatalogSubscribeOptions, type CatalogWatchOptions } from './catalog-subscriptions';
-export type { EventBus, EventHandler, EventSubscription, SubscribeOptions, WatchOptions } from './event-bus';
+export type { EventBatchHandler, EventBus, EventHandler, EventSubscription, SubscribeBatch, SubscribeOptions, WatchOptions } from './event-bus';
 export {
   defineEvents,
   type CatalogEvent,
@@ -15,5 +15,11 @@ export { InProcessBus, type InProcessBusOptions } from './in-process-bus';
 export { JetStreamBus, type JetStreamBusOptions } from './jetstream-bus';
 export { Outbox, type OutboxEvent, type OutboxWaker } from './outbox';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
-export { subscribeIdempotent, type IdempotentSubscribeOptions } from './subscribe-idempotent';
+export {
+  subscribeIdempotent,
+  subscribeIdempotentBatches,
+  type IdempotentBatchSubscribeOptions,
+  type IdempotentSubscribeOptions,
+  type ReceivedEvent,
+} from './subscribe-idempotent';
 export { subjectMatches } from './subject-match';

@@ -20,6 +20,7 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger, type KitLogger } from '../persistence/logger';
 import type { EventBus, EventHandler, EventSubscription, SubscribeOptions, WatchOptions } from './event-bus';
+import { DeliveryBatcher } from './delivery-batcher';
 import { checkDurableName, checkSubject } from './subject-match';
 
 /** Where and how a {@link JetStreamBus} talks to NATS. */
@@ -57,6 +58,8 @@ const CLOSE_FLUSH_TIMEOUT_MS = 1000;
 const CONSUMER_NOT_FOUND = 10014;
 /** The longest delay `handle` asks before redelivering an event whose handler failed. */
 const MAX_REDELIVERY_DELAY_MS = 60_000;
+/** nats-server's default limit on a consumer's delivered but unacknowledged events. */
+const DEFAULT_MAX_ACK_PENDING = 1000;
 
 /**
  * The event bus of distributed mode: NATS JetStream.
@@ -74,7 +77,11 @@ const MAX_REDELIVERY_DELAY_MS = 60_000;
  *   `publishTimeoutMs`) so the outbox relay retries later, and consumers resume on reconnection.
  *   `isConnected` says which, and `onReconnect` listeners (the relay) are called when it is back.
  *   `connect` and `subscribe` reject if NATS cannot be reached when they are called.
- * - Each subscription handles its events one at a time, in stream order.
+ * - Each subscription handles its events one at a time, in stream order, unless it asks for
+ *   `concurrency`. A batched one keeps `maxEvents` deliveries in flight, gathers them into batches
+ *   in stream-sequence order, and acks (or naks) each event once its batch handler resolved (or threw).
+ *   The consumer's `max_ack_pending` is raised to three times the deliveries a process keeps in
+ *   flight (its handlers' and its pull buffer's), so that batches fill, with a replica or two beside it.
  * - `watch` reads through an ordered consumer of its own (ephemeral, unacknowledged, in memory on
  *   the server), which starts at `since` and, after a lost connection, resumes where it stopped.
  */
@@ -178,16 +185,40 @@ export class JetStreamBus implements EventBus {
   async subscribe(options: SubscribeOptions): Promise<EventSubscription> {
     checkDurableName(options.durable);
     checkSubject(options.subject, { wildcards: true });
-    await this.ensureConsumer(options.durable, this.prefix + options.subject);
+    const concurrency = options.batch ? options.batch.maxEvents : (options.concurrency ?? 1);
+    await this.ensureConsumer(options.durable, this.prefix + options.subject, 3 * concurrency);
     const consumer = await this.client.consumers.get(this.stream, options.durable);
-    const messages = await consumer.consume({ max_messages: Math.max(16, 2 * (options.concurrency ?? 1)) });
+    const messages = await consumer.consume({ max_messages: Math.max(16, 2 * concurrency) });
+    const batch = options.batch;
+    const batcher =
+      batch &&
+      new DeliveryBatcher({
+        ...batch,
+        handler: async (envelopes) => {
+          try {
+            await batch.handler(envelopes);
+          } catch (error) {
+            this.logger.warn({ durable: options.durable, events: envelopes.length, err: error }, 'event batch handler failed; its events will be delivered again');
+            throw error;
+          }
+        },
+      });
+    const single = options.handler;
+    const delivery: Delivery = {
+      durable: options.durable,
+      concurrency,
+      batched: batcher !== undefined,
+      handler: batcher ? (envelope, message) => batcher.add(envelope, message.seq) : (envelope) => (single as EventHandler)(envelope),
+    };
     let stopping = false;
-    const loop = this.consume(messages, options, () => stopping);
+    const loop = this.consume(messages, delivery, () => stopping);
     const subscription: EventSubscription = {
       stop: async () => {
         stopping = true;
         this.subscriptions.delete(subscription);
         messages.stop();
+        // What is gathered goes now rather than after its linger.
+        batcher?.flush();
         await loop;
       },
     };
@@ -231,8 +262,8 @@ export class JetStreamBus implements EventBus {
     await this.connection.close();
   }
 
-  private async consume(messages: ConsumerMessages, options: SubscribeOptions, stopping: () => boolean): Promise<void> {
-    const limit = options.concurrency ?? 1;
+  private async consume(messages: ConsumerMessages, options: Delivery, stopping: () => boolean): Promise<void> {
+    const limit = options.concurrency;
     const running = new Set<Promise<void>>();
     try {
       for await (const message of messages) {
@@ -266,7 +297,7 @@ export class JetStreamBus implements EventBus {
     }
   }
 
-  private async handle(message: JsMsg, { durable, handler }: { durable: string; handler: EventHandler }): Promise<void> {
+  private async handle(message: JsMsg, { durable, handler, batched }: Delivery): Promise<void> {
     let envelope: EventEnvelope;
     try {
       envelope = fromBinary(EventEnvelopeSchema, message.data);
@@ -277,7 +308,7 @@ export class JetStreamBus implements EventBus {
     }
     const keepAlive = setInterval(() => message.working(), Math.max(this.ackWaitMs / 2, 100));
     try {
-      await handler(envelope);
+      await handler(envelope, message);
       message.ack();
     } catch (error) {
       const deliveries = message.info.deliveryCount;
@@ -288,7 +319,9 @@ export class JetStreamBus implements EventBus {
         message.term();
       } else {
         const retryInMs = Math.min(this.redeliveryDelayMs * 2 ** (deliveries - 1), 60_000);
-        this.logger.warn({ ...fields, retryInMs }, 'event handler failed; the event will be delivered again');
+        // A failed batch says so once (see below), not once per event.
+        if (batched) this.logger.debug({ ...fields, retryInMs }, 'event batch handler failed; the event will be delivered again');
+        else this.logger.warn({ ...fields, retryInMs }, 'event handler failed; the event will be delivered again');
         message.nak(retryInMs);
       }
     } finally {
@@ -322,8 +355,13 @@ export class JetStreamBus implements EventBus {
     this.logger.info({ stream: this.stream, subject }, 'JetStream stream ready');
   }
 
-  private async ensureConsumer(durable: string, filterSubject: string): Promise<void> {
-    const settings = { filter_subject: filterSubject, max_deliver: this.maxDeliver, ack_wait: nanos(this.ackWaitMs) };
+  private async ensureConsumer(durable: string, filterSubject: string, ackPending: number): Promise<void> {
+    const settings = {
+      filter_subject: filterSubject,
+      max_deliver: this.maxDeliver,
+      ack_wait: nanos(this.ackWaitMs),
+      max_ack_pending: Math.max(DEFAULT_MAX_ACK_PENDING, ackPending),
+    };
     const info = await this.manager.consumers.info(this.stream, durable).catch(unless(CONSUMER_NOT_FOUND));
     if (!info) {
       await this.manager.consumers.add(this.stream, {
@@ -335,7 +373,12 @@ export class JetStreamBus implements EventBus {
       return;
     }
     const current = info.config;
-    if (current.filter_subject !== filterSubject || current.max_deliver !== this.maxDeliver || current.ack_wait !== settings.ack_wait) {
+    if (
+      current.filter_subject !== filterSubject ||
+      current.max_deliver !== this.maxDeliver ||
+      current.ack_wait !== settings.ack_wait ||
+      current.max_ack_pending !== settings.max_ack_pending
+    ) {
       await this.manager.consumers.update(this.stream, durable, settings);
     }
   }
@@ -354,6 +397,15 @@ export class JetStreamBus implements EventBus {
       }
     })();
   }
+}
+
+/** How a subscription's messages are handed over: one handler per message, or into a batcher. */
+interface Delivery {
+  durable: string;
+  /** Most messages handled at once. */
+  concurrency: number;
+  batched: boolean;
+  handler: (envelope: EventEnvelope, message: JsMsg) => Promise<void>;
 }
 
 /** A rejection handler that turns the JetStream API error `code` into `undefined` and rethrows anything else. */

@@ -33,7 +33,7 @@ describe('subscribeIdempotent on PostgreSQL', () => {
       const bus: EventBus = {
         publish: async () => undefined,
         subscribe: async (options) => {
-          handlers.push(options.handler);
+          if (options.handler) handlers.push(options.handler);
           return { stop: async () => undefined };
         },
         watch: () => Promise.reject(new Error('not used')),

@@ -2,6 +2,7 @@ import type { DescMessage, DescService, MessageShape } from '@bufbuild/protobuf'
 import type { Type } from '@nestjs/common';
 import type { PluginKind } from '@trellis/plugin-sdk';
 import type { EventEnvelope } from '@trellis/proto';
+import type { ReceivedEvent } from '../events/subscribe-idempotent';
 import type { DataSourceOptions, EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { KIT_SECTION_KEYS } from '../config/service-section';
@@ -17,20 +18,59 @@ export interface EventHandlerProvider<Desc extends DescMessage = DescMessage> {
   handle(message: MessageShape<Desc>, envelope: EventEnvelope, manager: EntityManager): Promise<void>;
 }
 
-/** One event subscription of a service: what it receives and which provider handles it. */
-export interface SubscriptionDefinition<Desc extends DescMessage = DescMessage> {
+/**
+ * A Nest provider that acts on events in batches (a batched subscription, for events that come by
+ * the thousand). The kit calls `handleBatch` with the batch's events the inbox had not seen, in
+ * stream order, inside one transaction that also records all of them in the inbox.
+ */
+export interface BatchEventHandlerProvider<Desc extends DescMessage = DescMessage> {
+  /** Writes through `manager` commit with the inbox records; throwing rolls back and every event of the batch comes again. */
+  handleBatch(events: ReadonlyArray<ReceivedEvent<Desc>>, manager: EntityManager): Promise<void>;
+}
+
+/**
+ * How a batched subscription gathers its events: up to `maxEvents` (1 to 10,000) a batch, which
+ * goes at most `lingerMs` (0 to 10,000) after its first event arrived, sooner when full.
+ */
+export interface SubscriptionBatch {
+  maxEvents: number;
+  lingerMs: number;
+}
+
+/** The most events a batch may hold: the inbox INSERT binds three values an event, under SQLite's 32,766. */
+export const MAX_BATCH_EVENTS = 10_000;
+/** The longest a batch may wait for more events, in ms. */
+export const MAX_BATCH_LINGER_MS = 10_000;
+
+interface SubscriptionTarget<Desc extends DescMessage> {
   /** Subject pattern, NATS wildcards allowed: `trellis.tracking.v1.run.finished`. */
   subject: string;
   /** The payload's generated schema; events with another payload type are acknowledged and skipped. */
   schema: Desc;
-  /** The handler: a provider of the service's module. */
-  handler: Type<EventHandlerProvider<Desc>>;
   /**
    * The durable consumer's name, kept across restarts and shared by the service's replicas.
    * Default: `<service>-<handler class name in kebab case>`.
    */
   durable?: string;
 }
+
+/**
+ * One event subscription of a service: what it receives and which provider handles it, one event
+ * at a time (`handle`), or in batches when it declares `batch` (`handleBatch`).
+ */
+export type SubscriptionDefinition<Desc extends DescMessage = DescMessage> = SubscriptionTarget<Desc> &
+  (
+    | {
+        /** The handler: a provider of the service's module. */
+        handler: Type<EventHandlerProvider<Desc>>;
+        batch?: undefined;
+      }
+    | {
+        /** The handler: a provider of the service's module, with `handleBatch`. */
+        handler: Type<BatchEventHandlerProvider<Desc>>;
+        batch: SubscriptionBatch;
+      }
+  );
 
 /** Declares a subscription, inferring the handler's message type from `schema`. */
 export function subscription<Desc extends DescMessage>(definition: SubscriptionDefinition<Desc>): SubscriptionDefinition {
@@ -121,10 +161,23 @@ export function defineService<Config extends z.ZodObject>(definition: ServiceDef
     if (KIT_SECTION_KEYS.includes(key)) throw new Error(`${definition.name}'s config declares ${key}, which the kit sets for every service`);
     if (!/^[a-z][a-zA-Z0-9]*$/.test(key)) throw new Error(`${definition.name}'s config key "${key}" must be lowerCamelCase, so that its variable name maps back to it`);
   }
+  for (const declared of definition.subscriptions ?? []) checkBatch(definition.name, declared);
   const durables = (definition.subscriptions ?? []).map((declared) => durableName(definition.name, declared));
   const repeated = durables.find((durable, index) => durables.indexOf(durable) !== index);
   if (repeated) throw new Error(`${definition.name} subscribes twice as ${repeated}: give one of them a durable name of its own`);
   return definition as unknown as ServiceDefinition;
+}
+
+function checkBatch(service: string, declared: SubscriptionDefinition): void {
+  if (declared.batch === undefined) return;
+  const { maxEvents, lingerMs } = declared.batch;
+  const where = `${service}'s subscription ${durableName(service, declared)}`;
+  if (!Number.isInteger(maxEvents) || maxEvents < 1 || maxEvents > MAX_BATCH_EVENTS) {
+    throw new Error(`${where} declares batch.maxEvents ${maxEvents}: it must be a whole number from 1 to ${MAX_BATCH_EVENTS}`);
+  }
+  if (typeof lingerMs !== 'number' || !(lingerMs >= 0 && lingerMs <= MAX_BATCH_LINGER_MS)) {
+    throw new Error(`${where} declares batch.lingerMs ${lingerMs}: it must be from 0 to ${MAX_BATCH_LINGER_MS} ms`);
+  }
 }
 
 /** The durable name of a subscription: its own, else `<service>-<handler class in kebab case>`. */
