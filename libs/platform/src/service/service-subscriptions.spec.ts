@@ -8,14 +8,14 @@ import { defineService, subscription, type SubscriptionDefinition } from './defi
 import { startSubscriptions } from './service-subscriptions';
 
 class SingleHandler {
-  async handle(): Promise<void> {}
+  handle = async (): Promise<void> => undefined;
 }
 class BatchHandler {
-  async handleBatch(): Promise<void> {}
+  handleBatch = async (): Promise<void> => undefined;
 }
 class BothHandler {
-  async handle(): Promise<void> {}
-  async handleBatch(): Promise<void> {}
+  handle = async (): Promise<void> => undefined;
+  handleBatch = async (): Promise<void> => undefined;
 }
 class NeitherHandler {}
 
