@@ -12,6 +12,13 @@ export const monitoringConfig = z.object({
     .min(1)
     .default(10_000)
     .describe('how many monitors one project may hold; CreateMonitor answers RESOURCE_EXHAUSTED beyond it'),
+  labelRetentionDays: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3650)
+    .default(30)
+    .describe("days posted labels and monitors' predicted rows are kept for PostLabels to join; window performance already measured stays"),
   alertDeliveryPollMs: z.coerce
     .number()
     .int()
