@@ -142,8 +142,9 @@ export class InProcessBus implements EventBus {
         }
       }),
     );
+    // After a failure the publisher sends all of them again: each durable's progress must outlive this call.
     for (const { envelope, state, durables } of tracked) {
-      if (durables.every((durable) => state.get(durable) === 'done')) this.deliveries.delete(envelope.id);
+      if (failures.length === 0 && durables.every((durable) => state.get(durable) === 'done')) this.deliveries.delete(envelope.id);
       else this.deliveries.set(envelope.id, state);
     }
     if (failures.length > 0) {
