@@ -19,7 +19,7 @@ describe('row chunks', () => {
     expect(Array.from(back.answeredAtMs)).toEqual([1000, 1001, 1003]);
     expect(Array.from(back.revision)).toEqual([0, 1, 0]);
     expect(back.revisions).toEqual(['rev-a', 'rev-b']);
-    expect(back.columns.map((column) => [column.name, column.kind, Array.from(column.values)])).toEqual([
+    expect(back.columns.map((column) => [column.name, column.kind, Array.from(column.values as ArrayLike<unknown>)])).toEqual([
       ['age', 'numeric', [0.1, NaN, -3e300]],
       ['colour', 'categorical', ['red', null, 'grün']],
       ['score', 'numeric', [1, 2, 3]],
