@@ -12,6 +12,18 @@ export const monitoringConfig = z.object({
     .min(1)
     .default(10_000)
     .describe('how many monitors one project may hold; CreateMonitor answers RESOURCE_EXHAUSTED beyond it'),
+  timeWindowGraceMs: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(5000)
+    .describe('how long after a time window ends it waits for late rows before it is closed without a later row; rows answered in a closed window are counted as late and left out'),
+  windowCheckIntervalMs: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(1000)
+    .describe('how often the worker looks for time windows past their end and grace'),
   labelRetentionDays: z.coerce
     .number()
     .int()
