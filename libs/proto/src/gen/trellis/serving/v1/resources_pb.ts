@@ -471,7 +471,10 @@ export type RolloutPolicy = Message<"trellis.serving.v1.RolloutPolicy"> & {
 
   /**
    * drift_monitor names a monitor of the endpoint's project (monitoring): a window it scores as
-   * dataset drift while the canary bakes rolls the canary back. Empty for none.
+   * dataset drift while the canary bakes rolls the canary back, when the window has rows the
+   * canary answered and closed after the canary took its share, with the reason "drift monitor
+   * <name>: window <number> was dataset drift (<drifted> of <scored> columns)". At most 128
+   * characters, without control characters; empty for none.
    *
    * @generated from field: string drift_monitor = 5;
    */

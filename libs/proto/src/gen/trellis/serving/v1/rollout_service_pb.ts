@@ -159,11 +159,11 @@ export const AbortRolloutResponseSchema: GenMessage<AbortRolloutResponse> = /*@_
 /**
  * RolloutService sets how an endpoint follows a registry alias with progressive rollouts, and
  * shows and stops them. When the alias an endpoint follows moves to another version, serving
- * deploys that version as a canary, watches its error rate and p99 latency for the bake time, and
- * promotes it to all of the traffic or rolls it back by itself, with the reason recorded. A
- * project's viewers read rollouts; its editors change policies and abort rollouts. Besides the
- * codes each method lists, any call can answer UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE and
- * INTERNAL; INVALID_ARGUMENT always names the bad request field.
+ * deploys that version as a canary, watches its error rate, p99 latency and drift monitor for the
+ * bake time, and promotes it to all of the traffic or rolls it back by itself, with the reason
+ * recorded. A project's viewers read rollouts; its editors change policies and abort rollouts.
+ * Besides the codes each method lists, any call can answer UNAUTHENTICATED, PERMISSION_DENIED,
+ * UNAVAILABLE and INTERNAL; INVALID_ARGUMENT always names the bad request field.
  *
  * @generated from service trellis.serving.v1.RolloutService
  */
@@ -172,8 +172,8 @@ export const RolloutService: GenService<{
    * SetRolloutPolicy sets (or, with policy unset, removes) the endpoint's rollout policy. Only
    * later moves of the alias start rollouts. NOT_FOUND (ENDPOINT_NOT_FOUND) when there is no
    * endpoint with that id the caller may read; INVALID_ARGUMENT for follow not
-   * models:/<name>@<alias>, canary_percent outside 1 to 99, bake_time_ms outside 1 to a week, or
-   * a guard out of range.
+   * models:/<name>@<alias>, canary_percent outside 1 to 99, bake_time_ms outside 1 to a week, a
+   * guard out of range, or a drift_monitor over 128 characters or with a control character.
    *
    * @generated from rpc trellis.serving.v1.RolloutService.SetRolloutPolicy
    */
