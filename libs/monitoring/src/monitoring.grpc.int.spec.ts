@@ -2,12 +2,16 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { callEveryMethodWithoutToken, type EventSubscription, type GrpcClient, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
-import { MonitoringServiceDesc, MonitorCreatedEventSchema, MonitorDeletedEventSchema } from '@trellis/proto';
+import driftStats from '@trellis/plugin-drift-stats';
+import { MonitoringServiceDesc, MonitorCreatedEventSchema, MonitorDeletedEventSchema, MonitorState, TaskType } from '@trellis/proto';
 import { eventually, serviceDatabases, type ServiceDatabase } from '@trellis/testing';
 import { monitoringService } from './monitoring.definition';
 
 type Client = GrpcClient<(typeof MonitoringServiceDesc)['method']>;
 type Role = 'viewer' | 'editor' | 'admin' | 'owner';
+
+/** A monitor of endpoint churn whose reference is its first 100 logged rows: it needs nothing of serving to be created. */
+const LOGGED = { endpoint: { endpointName: 'churn' }, reference: { kind: { case: 'logWindow' as const, value: { rows: 100n } } } };
 
 const failure = async (call: Promise<unknown>) => (await call.then(() => undefined, (error: unknown) => error)) as ServiceError | undefined;
 
@@ -28,7 +32,7 @@ describe.each(serviceDatabases('monitoring'))('monitoring through gRPC (%s)', (_
 
   beforeAll(async () => {
     database = await databaseFor();
-    platform = await TestPlatform.start({ ...database.env, TRELLIS_MONITORING_MAX_MONITORS_PER_PROJECT: String(QUOTA) });
+    platform = await TestPlatform.start({ ...database.env, TRELLIS_MONITORING_MAX_MONITORS_PER_PROJECT: String(QUOTA) }, { plugins: [driftStats] });
     subscription = await platform.runtime.bus.subscribe({
       durable: 'monitoring-spec',
       subject: 'trellis.monitoring.v1.monitor.*',
@@ -55,7 +59,7 @@ describe.each(serviceDatabases('monitoring'))('monitoring through gRPC (%s)', (_
   });
 
   it('creates, gets, lists, updates and deletes a monitor, with an event for each creation and deletion', async () => {
-    const created = (await editor.createMonitor({ projectId: 'p1', name: 'first', description: 'one' })).monitor!;
+    const created = (await editor.createMonitor({ ...LOGGED, projectId: 'p1', name: 'first', description: 'one' })).monitor!;
     expect(created).toMatchObject({ projectId: 'p1', name: 'first', description: 'one', creatorId: 'erin' });
     expect(created.id).not.toBe('');
     expect(created.createTime).toBeDefined();
@@ -78,19 +82,79 @@ describe.each(serviceDatabases('monitoring'))('monitoring through gRPC (%s)', (_
     );
   });
 
+  it('creates a log-window monitor PENDING with the defaults, and returns every field it was given', async () => {
+    const created = (
+      await editor.createMonitor({
+        ...LOGGED,
+        projectId: 'p1',
+        name: 'logged',
+        window: { durationSeconds: 3600n, slide: 600n },
+        columns: ['age', 'plan'],
+        tensorColumns: [{ tensor: 'x', names: ['age', 'plan'] }],
+        detectors: [{ column: 'age', detector: 'psi', threshold: 0.3 }],
+        performance: { task: TaskType.CLASSIFICATION },
+      })
+    ).monitor!;
+    expect(created).toMatchObject({
+      source: { case: 'endpoint', value: { endpointName: 'churn' } },
+      reference: { origin: 'given', kind: { case: 'logWindow', value: { rows: 100n } } },
+      window: { rows: 0n, durationSeconds: 3600n, slide: 600n },
+      columns: ['age', 'plan'],
+      tensorColumns: [{ tensor: 'x', names: ['age', 'plan'] }],
+      detectors: [{ column: 'age', detector: 'psi', threshold: 0.3 }],
+      driftShare: 0.5,
+      performance: { task: TaskType.CLASSIFICATION, predictionTensor: '', positiveClass: '1', decisionThreshold: 0.5 },
+      state: MonitorState.PENDING,
+      stateMessage: 'waiting for the first 100 logged rows, the reference',
+      monitoredColumns: [],
+      windowsClosed: 0n,
+    });
+    expect((await viewer.getMonitor({ monitorId: created.id })).monitor).toEqual(created);
+    const tumbling = (await editor.createMonitor({ ...LOGGED, projectId: 'p1', name: 'tumbling', driftShare: 0.25 })).monitor!;
+    expect(tumbling).toMatchObject({ window: { rows: 1000n, durationSeconds: 0n, slide: 1000n }, driftShare: 0.25 });
+  });
+
+  it.each([
+    ['window.rows', { window: { rows: 10n, durationSeconds: 10n } }],
+    ['window.rows', { window: { rows: 1_000_001n } }],
+    ['window.duration_seconds', { window: { durationSeconds: 2_592_001n } }],
+    ['window.slide', { window: { rows: 100n, slide: 101n } }],
+    ['drift_share', { driftShare: 1.5 }],
+    ['reference.log_window.rows', { reference: { kind: { case: 'logWindow' as const, value: { rows: 0n } } } }],
+    ['endpoint.endpoint_name', { endpoint: { endpointName: '' } }],
+    ['detectors[0].threshold', { detectors: [{ column: 'age', detector: 'ks', threshold: 1.5 }] }],
+    ['performance.task', { performance: { decisionThreshold: 0.7 } }],
+  ])('refuses a monitor with %s out of range, naming the field', async (field, change) => {
+    const refused = await failure(editor.createMonitor({ ...LOGGED, projectId: 'p1', name: `bad-${field}`, ...change }));
+    expect(refused?.code).toBe(status.INVALID_ARGUMENT);
+    expect(refused?.details).toMatch(new RegExp(`^${field.replace(/[.[\]]/g, '\\$&')}: `));
+  });
+
+  it('refuses a detector no drift instance has (DETECTOR_NOT_FOUND), naming those there are', async () => {
+    const refused = await failure(editor.createMonitor({ ...LOGGED, projectId: 'p1', name: 'energy', detectors: [{ column: 'age', detector: 'energy' }] }));
+    expect(refused?.code).toBe(status.FAILED_PRECONDITION);
+    expect(refused?.details).toContain('detectors[0]: no drift instance is named "energy"; there are');
+  });
+
   it('pages through a project\'s monitors in name order', async () => {
-    for (const name of ['page-c', 'page-a', 'page-b']) await editor.createMonitor({ projectId: 'p1', name });
-    const first = await viewer.listMonitors({ projectId: 'p1', pageSize: 2 });
-    const second = await viewer.listMonitors({ projectId: 'p1', pageSize: 2, pageToken: first.nextPageToken });
-    expect([...first.monitors, ...second.monitors].map(({ name }) => name).filter((name) => name.startsWith('page-'))).toEqual(['page-a', 'page-b', 'page-c']);
-    expect(second.nextPageToken).toBe('');
+    for (const name of ['page-c', 'page-a', 'page-b']) await editor.createMonitor({ ...LOGGED, projectId: 'p1', name });
+    const names: string[] = [];
+    let pageToken = '';
+    do {
+      const page = await viewer.listMonitors({ projectId: 'p1', pageSize: 2, pageToken });
+      expect(page.monitors.length).toBeLessThanOrEqual(2);
+      names.push(...page.monitors.map(({ name }) => name));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    expect(names).toEqual([...names].sort());
+    expect(names.filter((name) => name.startsWith('page-'))).toEqual(['page-a', 'page-b', 'page-c']);
     expect((await failure(viewer.listMonitors({ projectId: 'p1', pageToken: 'made-up' })))?.code).toBe(status.INVALID_ARGUMENT);
   });
 
   it('refuses a taken name, a missing name and an update without a mask, naming the field', async () => {
-    const taken = (await editor.createMonitor({ projectId: 'p1', name: 'taken' })).monitor!;
-    expect((await failure(editor.createMonitor({ projectId: 'p1', name: 'taken' })))?.code).toBe(status.ALREADY_EXISTS);
-    const unnamed = await failure(editor.createMonitor({ projectId: 'p1', name: '' }));
+    const taken = (await editor.createMonitor({ ...LOGGED, projectId: 'p1', name: 'taken' })).monitor!;
+    expect((await failure(editor.createMonitor({ ...LOGGED, projectId: 'p1', name: 'taken' })))?.code).toBe(status.ALREADY_EXISTS);
+    const unnamed = await failure(editor.createMonitor({ ...LOGGED, projectId: 'p1', name: '' }));
     expect(unnamed?.code).toBe(status.INVALID_ARGUMENT);
     expect(unnamed?.details).toContain('name');
     const unmasked = await failure(editor.updateMonitor({ monitor: { id: taken.id, description: 'x' } }));
@@ -99,8 +163,8 @@ describe.each(serviceDatabases('monitoring'))('monitoring through gRPC (%s)', (_
   });
 
   it('lets a viewer read but not write, and shows an outsider nothing of the project', async () => {
-    const monitor = (await editor.createMonitor({ projectId: 'p1', name: 'guarded' })).monitor!;
-    expect((await failure(viewer.createMonitor({ projectId: 'p1', name: 'mine' })))?.code).toBe(status.PERMISSION_DENIED);
+    const monitor = (await editor.createMonitor({ ...LOGGED, projectId: 'p1', name: 'guarded' })).monitor!;
+    expect((await failure(viewer.createMonitor({ ...LOGGED, projectId: 'p1', name: 'mine' })))?.code).toBe(status.PERMISSION_DENIED);
     expect((await failure(viewer.updateMonitor({ monitor: { id: monitor.id, description: 'x' }, updateMask: { paths: ['description'] } })))?.code).toBe(status.PERMISSION_DENIED);
     expect((await failure(viewer.deleteMonitor({ monitorId: monitor.id })))?.code).toBe(status.PERMISSION_DENIED);
     // Another project's monitors look missing, so their ids tell an outsider nothing.
@@ -110,8 +174,8 @@ describe.each(serviceDatabases('monitoring'))('monitoring through gRPC (%s)', (_
   });
 
   it('holds a project to services.monitoring.maxMonitorsPerProject', async () => {
-    for (let i = 0; i < QUOTA; i++) await editor.createMonitor({ projectId: 'quota', name: `quota-${i}` });
-    const refused = await failure(editor.createMonitor({ projectId: 'quota', name: 'one-too-many' }));
+    for (let i = 0; i < QUOTA; i++) await editor.createMonitor({ ...LOGGED, projectId: 'quota', name: `quota-${i}` });
+    const refused = await failure(editor.createMonitor({ ...LOGGED, projectId: 'quota', name: 'one-too-many' }));
     expect(refused?.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(refused?.details).toContain('maxMonitorsPerProject');
   });

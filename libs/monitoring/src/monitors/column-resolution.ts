@@ -1,16 +1,7 @@
 import { excerpt, FailedPreconditionError } from '@trellis/platform';
-import type { ColumnKindName, MonitoredColumnRow, MonitorEntity } from './monitor.entity';
+import type { ColumnKindName, MonitoredColumnRow, MonitorEntity, TensorDescription } from './monitor.entity';
 
-/** One input or output tensor of the model, as its metadata or a logged prediction describes it. */
-export interface TensorDescription {
-  name: string;
-  /** The Open Inference Protocol datatype: BOOL, UINT8, ..., FP32, FP64, BYTES. */
-  datatype: string;
-  /** Its dimensions, the first being the rows; -1 for one of any size. */
-  shape: number[];
-  /** True for an output tensor. */
-  output: boolean;
-}
+export type { TensorDescription } from './monitor.entity';
 
 /** How many names an error lists before it says how many more there are. */
 const NAMES_SHOWN = 12;

@@ -7,9 +7,24 @@ const asCount = epochMillis;
 /** How a column's values are compared. */
 export type ColumnKindName = 'numeric' | 'categorical';
 
-/** The reference a monitor compares windows with, as stored. */
+/** One input or output tensor of the model, as its metadata or a logged prediction describes it. */
+export interface TensorDescription {
+  name: string;
+  /** The Open Inference Protocol datatype: BOOL, UINT8, ..., FP32, FP64, BYTES. */
+  datatype: string;
+  /** Its dimensions, the first being the rows; -1 for one of any size. */
+  shape: number[];
+  /** True for an output tensor. */
+  output: boolean;
+}
+
+/**
+ * The reference a monitor compares windows with, as stored. A dataset version's is pinned when the
+ * monitor is created (`datasetUri` names the number even when a tag was given), and keeps the
+ * model's tensors then, from which its columns are resolved once the profile is ready.
+ */
 export type StoredReference =
-  | { kind: 'dataset_version'; datasetUri: string; path: string; origin: string }
+  | { kind: 'dataset_version'; datasetUri: string; path: string; origin: string; datasetId: string; version: number; tensors: TensorDescription[] }
   | { kind: 'log_window'; rows: number; origin: string };
 
 /** One column a monitor scores, resolved when it is created. */

@@ -20,7 +20,7 @@ import {
   type UpdateMonitorRequest,
   type UpdateMonitorResponse,
 } from '@trellis/proto';
-import { monitorToProto } from './monitor.mapping';
+import { monitorToProto, newMonitorOf } from './monitor.mapping';
 import { MonitorService, MONITOR_KIND } from './monitor.service';
 
 /** Handlers of `trellis.monitoring.v1.MonitoringService`: they map proto to domain and back, and declare each method's permission. */
@@ -31,7 +31,7 @@ export class MonitorGrpc {
   @GrpcMethod('MonitoringService', 'CreateMonitor')
   @Requires('create', MONITOR_KIND)
   async createMonitor(request: CreateMonitorRequest, metadata: Metadata): Promise<CreateMonitorResponse> {
-    const created = await this.monitors.create(callerOf(metadata), { projectId: request.projectId, name: request.name, description: request.description });
+    const created = await this.monitors.create(callerOf(metadata), newMonitorOf(request));
     return create(CreateMonitorResponseSchema, { monitor: monitorToProto(created) });
   }
 

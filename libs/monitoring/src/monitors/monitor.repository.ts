@@ -62,6 +62,11 @@ export class MonitorRepository {
     return tx.find(MonitorReferenceEntity, { where: { monitorId }, order: { column: 'ASC' } });
   }
 
+  /** Monitors still PENDING, oldest first (at most `limit`): those whose reference waits for something. */
+  pendingProfiles(limit = 100): Promise<MonitorEntity[]> {
+    return this.transaction((tx) => tx.find(MonitorEntity, { where: { state: 'pending' }, order: { createdAt: 'ASC' }, take: limit }));
+  }
+
   /** Up to `limit` of the project's monitors in name order, after the name `after` (from the first without one). */
   page(projectId: string, after: string | undefined, limit: number): Promise<MonitorEntity[]> {
     const where = after === undefined ? { projectId } : { projectId, name: MoreThan(after) };

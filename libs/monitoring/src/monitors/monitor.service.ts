@@ -3,6 +3,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   AlreadyExistsError,
   AuditRecorder,
+  FailedPreconditionError,
+  forwardAs,
+  InvalidArgumentError,
+  LOGGER,
+  type Logger,
+  ServiceIdentity,
   type Action,
   type Caller,
   checkLength,
@@ -23,7 +29,12 @@ import { MonitorCreatedEventSchema, MonitorDeletedEventSchema } from '@trellis/p
 import { randomUUID } from 'node:crypto';
 import type { MonitoringConfig } from '../monitoring.config';
 import { monitoringEvents } from '../monitoring.events';
-import { MonitorEntity } from './monitor.entity';
+import { FileProfile } from '@trellis/proto/trellis/data/v1/profile_service_pb';
+import { resolveTensorColumns } from './column-resolution';
+import { Lineage } from './lineage';
+import type { MonitoredColumnRow, MonitorEntity, StoredPerformance, TensorDescription } from './monitor.entity';
+import { profileReference, type ProfileReference } from './profile-reference';
+import { type DetectorChoice, ReferenceFitter } from './reference-fitter';
 import { monitorToProto } from './monitor.mapping';
 import { MonitorRepository } from './monitor.repository';
 
@@ -31,16 +42,32 @@ import { MonitorRepository } from './monitor.repository';
 export const MONITOR_KIND = 'Monitor';
 
 /** The longest name and description, as resources.proto declares them. */
-const LIMITS = { nameLength: 128, descriptionLength: 4096 };
+const LIMITS = { nameLength: 128, descriptionLength: 4096, columnNameLength: 256, uriLength: 600, pathLength: 1024 };
 
 /** The fields UpdateMonitor may change, named in its update_mask. */
 const UPDATABLE = ['description'] as const;
 
-/** What a new monitor needs. */
+/** Window sizes and log-window rows the contract allows. */
+const WINDOW = { rows: 1_000_000, seconds: 2_592_000, defaultRows: 1000 };
+
+/** The reference CreateMonitor asks for: lineage's (unset), a dataset version, or the first logged rows. */
+export type RequestedReference = { kind: 'lineage' } | { kind: 'dataset_version'; datasetUri: string; path: string } | { kind: 'log_window'; rows: number };
+
+/** What a new monitor needs; checked by `create`. */
 export interface NewMonitor {
   projectId: string;
   name: string;
   description: string;
+  endpointName: string;
+  reference: RequestedReference;
+  /** Both sizes 0: tumbling windows of 1,000 rows; slide 0: tumbling. */
+  window: { rows: number; durationSeconds: number; slide: number };
+  columns: string[];
+  tensorColumns: { tensor: string; names: string[] }[];
+  detectors: DetectorChoice[];
+  /** 0 is 0.5. */
+  driftShare: number;
+  performance: StoredPerformance | null;
 }
 
 /** What UpdateMonitor changes: the fields its mask names. */
@@ -75,15 +102,69 @@ export class MonitorService {
     private readonly repository: MonitorRepository,
     private readonly audit: AuditRecorder,
     private readonly outbox: Outbox,
+    private readonly fitter: ReferenceFitter,
+    private readonly lineage: Lineage,
+    private readonly identity: ServiceIdentity,
     @Inject(SERVICE_CONFIG) private readonly config: MonitoringConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Stores a new monitor by the caller; its name must be free in the project, and the project under its quota. */
+  /**
+   * Stores a new monitor by the caller; its name must be free in the project, and the project under
+   * its quota. Its reference is resolved with the caller's credential: a dataset version's profile
+   * (lineage's when none is given) fits it at once when ready, else it stays PENDING until the
+   * pending-reference worker finds the profile ready; a log-window reference is fitted by the
+   * windows feature from the first rows logged, and needs nothing of serving now.
+   */
   async create(caller: Caller, input: NewMonitor): Promise<MonitorEntity> {
     checkRequired(input.projectId, 'project_id');
     caller.assert('create', MONITOR_KIND, { projectId: input.projectId });
-    checkName(input.name);
-    checkDescription(input.description);
+    const checked = checkNewMonitor(input);
+    await this.fitter.check(input.detectors);
+    const now = Date.now();
+    const monitor: MonitorEntity = {
+      id: randomUUID(),
+      projectId: input.projectId,
+      name: input.name,
+      description: input.description,
+      creatorId: caller.authenticated.id,
+      createdAt: now,
+      updatedAt: now,
+      endpointName: input.endpointName,
+      reference: { kind: 'log_window', rows: 0, origin: 'given' },
+      ...checked.window,
+      requestedColumns: input.columns,
+      tensorColumns: input.tensorColumns,
+      detectors: input.detectors,
+      driftShare: checked.driftShare,
+      performance: checked.performance,
+      state: 'pending',
+      stateMessage: '',
+      monitoredColumns: [],
+      windowsClosed: 0,
+    };
+    let ready: { file: FileProfile; columns: MonitoredColumnRow[] } | undefined;
+    if (input.reference.kind === 'log_window') {
+      monitor.reference = { kind: 'log_window', rows: input.reference.rows, origin: 'given' };
+      monitor.stateMessage = `waiting for the first ${input.reference.rows} logged rows, the reference`;
+    } else {
+      const options = forwardAs(caller);
+      const model = await this.lineage.servedModel(options, input.projectId, input.endpointName);
+      checkPredictionTensor(monitor, model.tensors);
+      const given = input.reference.kind === 'dataset_version' ? { uri: input.reference.datasetUri, origin: 'given' } : await this.lineage.trainingDataset(options, input.projectId, model);
+      const path = input.reference.kind === 'dataset_version' ? input.reference.path : '';
+      const dataset = await this.lineage.dataset(options, input.projectId, given.uri);
+      monitor.reference = { kind: 'dataset_version', datasetUri: dataset.uri, path, origin: given.origin, datasetId: dataset.datasetId, version: dataset.version, tensors: model.tensors };
+      const profile = await this.lineage.profile(options, dataset, path);
+      if (profile.state === 'ready') {
+        const columns = columnsOfProfile(monitor, model.tensors, profileReference(profile.file));
+        await this.fitter.check(input.detectors, (name) => columns.find((column) => column.name === name)?.kind);
+        ready = { file: profile.file, columns };
+      } else {
+        monitor.state = profile.state;
+        monitor.stateMessage = profile.message;
+      }
+    }
     return this.repository.transaction(async (tx) => {
       if (await this.repository.nameTaken(tx, input.projectId, input.name)) {
         throw new AlreadyExistsError(`project ${input.projectId} already has a monitor named "${excerpt(input.name)}"`, { reason: 'MONITOR_NAME_TAKEN' });
@@ -94,30 +175,11 @@ export class MonitorService {
           reason: 'MONITORS_LIMIT_REACHED',
         });
       }
-      const now = Date.now();
-      // Placeholder until CreateMonitor resolves endpoints and references (issue 17 in progress).
-      const monitor: MonitorEntity = {
-        id: randomUUID(),
-        ...input,
-        creatorId: caller.authenticated.id,
-        createdAt: now,
-        updatedAt: now,
-        endpointName: '',
-        reference: { kind: 'log_window', rows: 1000, origin: 'given' },
-        windowRows: 1000,
-        windowSeconds: 0,
-        windowSlide: 1000,
-        requestedColumns: [],
-        tensorColumns: [],
-        detectors: [],
-        driftShare: 0.5,
-        performance: null,
-        state: 'pending',
-        stateMessage: '',
-        monitoredColumns: [],
-        windowsClosed: 0,
-      };
       await this.repository.insert(tx, monitor);
+      if (ready) {
+        const reference = profileReference(ready.file);
+        await this.fitter.fit(tx, monitor, ready.columns, reference.summaries, reference.rows);
+      }
       await this.outbox.publish(tx, monitoringEvents, {
         subject: 'trellis.monitoring.v1.monitor.created',
         message: create(MonitorCreatedEventSchema, { monitor: monitorToProto(monitor) }),
@@ -126,6 +188,44 @@ export class MonitorService {
       await this.audit.recordIn(tx, caller, { id: monitor.id, projectId: monitor.projectId });
       return monitor;
     });
+  }
+
+  /**
+   * Fits the monitors whose reference profile was still being computed, as the service's own
+   * account on behalf of each monitor's creator: those whose profile is ready now become ACTIVE (or
+   * FAILED, saying why), those whose profile failed FAILED; the others wait for the next pass. One
+   * monitor's trouble (data unreachable) leaves it for the next pass and does not stop the others.
+   */
+  async fitPendingReferences(signal?: AbortSignal): Promise<void> {
+    for (const pending of await this.repository.pendingProfiles()) {
+      if (signal?.aborted) return;
+      const reference = pending.reference;
+      if (reference.kind !== 'dataset_version') continue;
+      try {
+        const options = await this.identity.callOptions({ onBehalfOf: pending.creatorId, projectId: pending.projectId, signal });
+        const profile = await this.lineage.profile(options, { datasetId: reference.datasetId, version: reference.version, uri: reference.datasetUri }, reference.path);
+        if (profile.state === 'pending') continue;
+        await this.repository.transaction(async (tx) => {
+          const monitor = await this.repository.lockById(tx, pending.id);
+          if (!monitor || monitor.state !== 'pending') return;
+          if (profile.state === 'failed') {
+            await this.repository.save(tx, Object.assign(monitor, { state: 'failed', stateMessage: profile.message, updatedAt: Date.now() }));
+            return;
+          }
+          const fitted = profileReference(profile.file);
+          let columns: MonitoredColumnRow[];
+          try {
+            columns = columnsOfProfile(monitor, reference.tensors, fitted);
+          } catch (error) {
+            await this.repository.save(tx, Object.assign(monitor, { state: 'failed', stateMessage: (error as Error).message, updatedAt: Date.now() }));
+            return;
+          }
+          await this.fitter.fit(tx, monitor, columns, fitted.summaries, fitted.rows);
+        });
+      } catch (error) {
+        this.logger.warn({ monitor: pending.id, err: error }, `the reference of monitor ${pending.id} could not be fitted now: ${(error as Error).message}; trying again`);
+      }
+    }
   }
 
   /** The monitor, if the caller may read it. */
@@ -209,4 +309,103 @@ function checkName(name: string): void {
 function checkDescription(description: string, field = 'description'): void {
   checkLength(description, LIMITS.descriptionLength, field);
   checkNoNul(description, field);
+}
+
+/** The window, drift share and performance of a new monitor, checked and with their defaults; INVALID_ARGUMENT naming the field. */
+function checkNewMonitor(input: NewMonitor): Pick<MonitorEntity, 'driftShare' | 'performance'> & { window: Pick<MonitorEntity, 'windowRows' | 'windowSeconds' | 'windowSlide'> } {
+  checkName(input.name);
+  checkDescription(input.description);
+  checkRequired(input.endpointName, 'endpoint.endpoint_name');
+  checkLength(input.endpointName, LIMITS.nameLength, 'endpoint.endpoint_name');
+  const reference = input.reference;
+  if (reference.kind === 'dataset_version') {
+    checkRequired(reference.datasetUri, 'reference.dataset_version.dataset_uri');
+    checkLength(reference.datasetUri, LIMITS.uriLength, 'reference.dataset_version.dataset_uri');
+    if (!reference.datasetUri.startsWith('datasets:/')) throw new InvalidArgumentError('is datasets:/<name>/<version> or datasets:/<name>@<tag>', 'reference.dataset_version.dataset_uri');
+    checkLength(reference.path, LIMITS.pathLength, 'reference.dataset_version.path');
+    checkNoNul(reference.path, 'reference.dataset_version.path');
+  }
+  if (reference.kind === 'log_window') checkRange(reference.rows, 1, WINDOW.rows, 'reference.log_window.rows');
+  const { rows, durationSeconds, slide } = input.window;
+  if (rows !== 0 && durationSeconds !== 0) throw new InvalidArgumentError('is set with window.duration_seconds; set exactly one', 'window.rows');
+  if (rows !== 0) checkRange(rows, 1, WINDOW.rows, 'window.rows');
+  if (durationSeconds !== 0) checkRange(durationSeconds, 1, WINDOW.seconds, 'window.duration_seconds');
+  const windowRows = rows === 0 && durationSeconds === 0 ? WINDOW.defaultRows : rows;
+  const size = windowRows || durationSeconds;
+  if (slide !== 0) checkRange(slide, 1, size, 'window.slide');
+  checkNames(input.columns, 'columns');
+  for (const [index, entry] of input.tensorColumns.entries()) {
+    checkRequired(entry.tensor, `tensor_columns[${index}].tensor`);
+    checkLength(entry.tensor, LIMITS.columnNameLength, `tensor_columns[${index}].tensor`);
+    if (entry.names.length === 0) throw new InvalidArgumentError('is required: one name per column of the tensor', `tensor_columns[${index}].names`);
+    checkNames(entry.names, `tensor_columns[${index}].names`);
+    if (input.tensorColumns.findIndex((other) => other.tensor === entry.tensor) !== index) throw new InvalidArgumentError(`names tensor "${excerpt(entry.tensor)}" again`, `tensor_columns[${index}].tensor`);
+  }
+  for (const [index, choice] of input.detectors.entries()) {
+    checkRequired(choice.column, `detectors[${index}].column`);
+    checkLength(choice.column, LIMITS.columnNameLength, `detectors[${index}].column`);
+    checkLength(choice.detector, LIMITS.nameLength, `detectors[${index}].detector`);
+    if (!Number.isFinite(choice.threshold) || choice.threshold < 0) throw new InvalidArgumentError('is a p-value strictly between 0 and 1, a distance of 0 or more, or 0 for the detector\'s own', `detectors[${index}].threshold`);
+    if (input.detectors.findIndex((other) => other.column === choice.column) !== index) throw new InvalidArgumentError(`names column "${excerpt(choice.column)}" again`, `detectors[${index}].column`);
+  }
+  const share = input.driftShare;
+  if (!Number.isFinite(share) || share < 0 || share > 1) throw new InvalidArgumentError('is above 0 and at most 1 (0 for 0.5)', 'drift_share');
+  return {
+    window: { windowRows, windowSeconds: durationSeconds, windowSlide: slide || size },
+    driftShare: share || 0.5,
+    performance: input.performance && checkPerformance(input.performance),
+  };
+}
+
+/** A performance spec with its defaults: positive class "1", decision threshold 0.5. */
+function checkPerformance(performance: StoredPerformance): StoredPerformance {
+  if (!performance.task) throw new InvalidArgumentError('is CLASSIFICATION or REGRESSION when performance is set', 'performance.task');
+  checkLength(performance.predictionTensor, LIMITS.columnNameLength, 'performance.prediction_tensor');
+  checkLength(performance.positiveClass, LIMITS.columnNameLength, 'performance.positive_class');
+  const threshold = performance.decisionThreshold;
+  if (!Number.isFinite(threshold) || threshold < 0 || threshold >= 1) throw new InvalidArgumentError('is strictly between 0 and 1 (0 for 0.5)', 'performance.decision_threshold');
+  return { ...performance, positiveClass: performance.positiveClass || '1', decisionThreshold: threshold || 0.5 };
+}
+
+/** The prediction tensor, once the model's outputs are known: the first output when none is named. */
+function checkPredictionTensor(monitor: MonitorEntity, tensors: readonly TensorDescription[]): void {
+  const performance = monitor.performance;
+  if (!performance) return;
+  const outputs = tensors.filter((tensor) => tensor.output).map((tensor) => tensor.name);
+  if (performance.predictionTensor === '') {
+    if (outputs.length === 0) throw new InvalidArgumentError('is required: the model has no output', 'performance.prediction_tensor');
+    performance.predictionTensor = outputs[0];
+  } else if (!outputs.includes(performance.predictionTensor)) {
+    throw new InvalidArgumentError(`names no output of the model; its outputs are ${outputs.map((name) => `"${excerpt(name)}"`).join(', ')}`, 'performance.prediction_tensor');
+  }
+}
+
+/**
+ * The columns a monitor scores against a profiled file: the tensors' columns the profile has,
+ * each of the kind the profile read it as. FAILED_PRECONDITION (COLUMNS_UNRESOLVED) otherwise.
+ */
+function columnsOfProfile(monitor: MonitorEntity, tensors: readonly TensorDescription[], reference: ProfileReference): MonitoredColumnRow[] {
+  const columns = resolveTensorColumns(monitor, tensors, reference.columns);
+  for (const column of columns) {
+    const kind = reference.kinds.get(column.name);
+    if (kind !== column.kind) {
+      const read = kind ? `${kind} in the reference` : 'of a type the reference cannot compare (timestamps)';
+      throw new FailedPreconditionError(`column "${excerpt(column.name)}" is ${column.kind} in tensor "${column.tensor}" and ${read}`, { reason: 'COLUMNS_UNRESOLVED' });
+    }
+  }
+  return columns;
+}
+
+/** Column names: each 1 to 256 characters, without control characters. */
+function checkNames(names: readonly string[], field: string): void {
+  for (const [index, name] of names.entries()) {
+    checkRequired(name, `${field}[${index}]`);
+    checkLength(name, LIMITS.columnNameLength, `${field}[${index}]`);
+    checkNoControlCharacters(name, `${field}[${index}]`);
+  }
+}
+
+/** A whole number from `min` to `max`. */
+function checkRange(value: number, min: number, max: number, field: string): void {
+  if (!Number.isInteger(value) || value < min || value > max) throw new InvalidArgumentError(`is ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}, not ${value}`, field);
 }
