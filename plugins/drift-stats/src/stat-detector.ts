@@ -1,5 +1,5 @@
 import type { DriftColumn, DriftColumnType, DriftDetector, DriftReference, DriftScore, DriftScoreOptions, DriftSummary, DriftSummaryForm } from '@trellis/plugin-sdk';
-import { categoryCounts, sortedNumbers, summaryCounts, weighSorted, weighSummary } from './columns';
+import { categoryCounts, finiteNumbers, summaryCounts, weighSummary } from './columns';
 import type { DriftMethod, FitInput } from './methods/method';
 
 /** A drift detector configured with one statistical method; its reference state is the method's, tagged with the method's name. */
@@ -38,10 +38,10 @@ export class StatDetector implements DriftDetector {
 
   private fitInput(reference: DriftColumn | DriftSummary): FitInput {
     if (!('summary' in reference)) {
-      return reference.type === 'numeric' ? { type: 'numeric', distribution: weighSorted(sortedNumbers(reference, 'reference')) } : { type: 'categorical', counts: categoryCounts(reference, 'reference') };
+      return reference.type === 'numeric' ? { type: 'numeric', raw: finiteNumbers(reference, 'reference') } : { type: 'categorical', counts: categoryCounts(reference, 'reference') };
     }
     if (!this.summaries.includes(reference.summary)) throw new TypeError(`the ${this.name} detector fits from ${this.summaries.join(', ')} summaries, not ${JSON.stringify(reference.summary)}`);
-    return reference.summary === 'categories' ? { type: 'categorical', counts: summaryCounts(reference) } : { type: 'numeric', distribution: weighSummary(reference) };
+    return reference.summary === 'categories' ? { type: 'categorical', counts: summaryCounts(reference) } : { type: 'numeric', spread: weighSummary(reference) };
   }
 
   private checkType(type: DriftColumnType): void {

@@ -1,8 +1,17 @@
 import type { DriftColumn, DriftColumnType, DriftMeasure, DriftSummaryForm } from '@trellis/plugin-sdk';
-import type { WeightedValues } from '../columns';
+import { sortFinite } from '../radix-sort';
+import { weighSorted, type WeightedValues } from '../columns';
 
-/** A reference reduced to what a method reads: a numeric distribution or category counts. */
-export type FitInput = { type: 'numeric'; distribution: WeightedValues } | { type: 'categorical'; counts: Record<string, number> };
+/** A numeric reference as a method fits it: its raw values (none missing, unsorted, a copy the method may reorder) or a summary spread over weighted points. */
+export type NumericFitInput = { type: 'numeric'; raw: Float64Array } | { type: 'numeric'; spread: WeightedValues };
+
+/** A reference reduced to what a method reads: numeric values or category counts. */
+export type FitInput = NumericFitInput | { type: 'categorical'; counts: Record<string, number> };
+
+/** A numeric reference as distinct ascending values with their weights. */
+export function distributionOf(input: NumericFitInput): WeightedValues {
+  return 'raw' in input ? weighSorted(sortFinite(input.raw)) : input.spread;
+}
 
 /** A method's number for a window: its statistic and its p-value or distance. */
 export interface MethodResult {

@@ -1,5 +1,6 @@
 import type { DriftColumn } from '@trellis/plugin-sdk';
-import { categoryCounts, sortedNumbers, sum, type WeightedValues } from '../columns';
+import { categoryCounts, finiteNumbers, sum, totalWeight, type WeightedValues } from '../columns';
+import { selectRanks } from '../select';
 import { unionOf, type DriftMethod, type FitInput, type MethodResult } from './method';
 
 const BINS = 10;
@@ -8,32 +9,61 @@ const EMPTY_SHARE = 1e-4;
 
 type PsiState = { cuts: number[]; shares: number[] } | { counts: Record<string, number> };
 
-/** numpy's linear quantile of weighted values (exact for integer weights: the values repeated). */
-function quantile({ values, weights }: WeightedValues, p: number): number {
-  const at = p * (sum(weights) - 1);
-  const valueAt = (rank: number) => {
-    let seen = 0;
-    for (let i = 0; i < values.length; i++) if ((seen += weights[i]) > rank) return values[i];
-    return values[values.length - 1];
+/** numpy's linear quantiles of weighted values at `ps` (exact for integer weights: the values repeated). */
+function quantiles(distribution: WeightedValues, ps: readonly number[]): number[] {
+  const { values, weights } = distribution;
+  // cumulative[i]: the weight of values[0..i]; a rank's value is the first whose cumulative weight passes it.
+  const cumulative = weights === null ? null : new Float64Array(weights.length);
+  let seen = 0;
+  if (weights && cumulative) for (let i = 0; i < weights.length; i++) cumulative[i] = seen += weights[i];
+  const valueAt = (rank: number): number => {
+    if (!cumulative) return values[Math.min(rank, values.length - 1)];
+    let [low, high] = [0, cumulative.length - 1];
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (cumulative[mid] > rank) high = mid;
+      else low = mid + 1;
+    }
+    return values[low];
   };
-  const low = Math.floor(at);
-  return valueAt(low) + (at - low) * (valueAt(low + 1) - valueAt(low));
+  const total = totalWeight(distribution);
+  return ps.map((p) => {
+    const at = p * (total - 1);
+    const low = Math.floor(at);
+    return valueAt(low) + (at - low) * (valueAt(low + 1) - valueAt(low));
+  });
+}
+
+/** numpy's linear quantiles of raw values at `ps`, selecting the ranks they read rather than sorting (`values` is reordered). */
+function rawQuantiles(values: Float64Array, ps: readonly number[]): number[] {
+  const at = ps.map((p) => p * (values.length - 1));
+  selectRanks(
+    values,
+    at.flatMap((rank) => [Math.floor(rank), Math.floor(rank) + 1]),
+  );
+  const valueAt = (rank: number) => values[Math.min(rank, values.length - 1)];
+  return at.map((rank) => {
+    const low = Math.floor(rank);
+    return valueAt(low) + (rank - low) * (valueAt(low + 1) - valueAt(low));
+  });
 }
 
 /** Shares of values per bin: below the first cut, between each two, from the last on. */
-function binShares(cuts: readonly number[], values: ArrayLike<number>, weights?: readonly number[]): number[] {
-  const counts = new Array<number>(cuts.length + 1).fill(0);
+function binShares(cuts: readonly number[], values: Float64Array, weights: Float64Array | null = null): number[] {
+  const counts = new Float64Array(cuts.length + 1);
   for (let i = 0; i < values.length; i++) {
+    const value = values[i];
     let [low, high] = [0, cuts.length];
     while (low < high) {
       const mid = (low + high) >> 1;
-      if (cuts[mid] <= values[i]) low = mid + 1;
+      if (cuts[mid] <= value) low = mid + 1;
       else high = mid;
     }
-    counts[low] += weights?.[i] ?? 1;
+    counts[low] += weights === null ? 1 : weights[i];
   }
-  const total = sum(counts);
-  return counts.map((c) => c / total);
+  const shares = Array.from(counts);
+  const total = sum(shares);
+  return shares.map((c) => c / total);
 }
 
 function fillEmpty(shares: number[]): number[] {
@@ -55,13 +85,18 @@ export const psiMethod: DriftMethod = {
   defaultThreshold: 0.1,
   fit(input: FitInput): PsiState {
     if (input.type === 'categorical') return { counts: input.counts };
-    const cuts = [...new Set(Array.from({ length: BINS - 1 }, (_, i) => quantile(input.distribution, (i + 1) / BINS)))];
-    return { cuts, shares: binShares(cuts, input.distribution.values, input.distribution.weights) };
+    const deciles = Array.from({ length: BINS - 1 }, (_, i) => (i + 1) / BINS);
+    if ('raw' in input) {
+      const cuts = [...new Set(rawQuantiles(input.raw, deciles))];
+      return { cuts, shares: binShares(cuts, input.raw) };
+    }
+    const cuts = [...new Set(quantiles(input.spread, deciles))];
+    return { cuts, shares: binShares(cuts, input.spread.values, input.spread.weights) };
   },
   score(state: unknown, current: DriftColumn): MethodResult {
     const psiState = state as PsiState;
     let value: number;
-    if ('cuts' in psiState) value = psi(psiState.shares, binShares(psiState.cuts, sortedNumbers(current, 'current')));
+    if ('cuts' in psiState) value = psi(psiState.shares, binShares(psiState.cuts, finiteNumbers(current, 'current')));
     else {
       const observed = categoryCounts(current, 'current');
       const keys = unionOf(psiState.counts, observed);
