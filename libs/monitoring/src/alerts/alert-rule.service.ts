@@ -93,7 +93,7 @@ export class AlertRuleService {
         throw new AlreadyExistsError(`monitor ${monitor.name} already has an alert rule named "${excerpt(input.name)}"`, { reason: 'ALERT_RULE_NAME_TAKEN' });
       }
       if ((await this.repository.countRules(tx, monitor.id)) >= MAX_RULES_PER_MONITOR) {
-        throw new ResourceExhaustedError(`monitor ${monitor.name} holds ${MAX_RULES_PER_MONITOR} alert rules, the most one may; delete one first`);
+        throw new ResourceExhaustedError(`monitor ${monitor.name} holds ${MAX_RULES_PER_MONITOR} alert rules, the most one may; delete one first`, undefined, { reason: 'ALERT_RULES_LIMIT_REACHED' });
       }
       const rule: AlertRuleEntity = { id: randomUUID(), ...input, projectId: monitor.projectId, createdAt: Date.now() };
       await this.repository.insertRule(tx, rule);

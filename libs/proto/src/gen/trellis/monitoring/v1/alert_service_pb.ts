@@ -227,10 +227,11 @@ export const AlertService: GenService<{
   /**
    * CreateAlertRule adds a rule to a monitor. The caller needs edit rights on its project.
    * INVALID_ARGUMENT for a missing condition or a bound out of range (the message names it);
-   * NOT_FOUND (MONITOR_NOT_FOUND) as GetMonitor; FAILED_PRECONDITION (COLUMN_NOT_MONITORED) when
-   * the condition names a column the monitor does not score, (NOTIFIER_NOT_FOUND) when a notifier
-   * names no notifier instance, (NO_PERFORMANCE) for a performance condition on a monitor without
-   * performance; ALREADY_EXISTS (ALERT_RULE_NAME_TAKEN) when the monitor has a rule of that name.
+   * NOT_FOUND (MONITOR_NOT_FOUND) as GetMonitor; FAILED_PRECONDITION (COLUMN_NOT_MONITORED when
+   * the condition names a column the monitor does not score, NOTIFIER_NOT_FOUND when a notifier
+   * names no notifier instance, NO_PERFORMANCE for a performance condition on a monitor without
+   * performance); ALREADY_EXISTS (ALERT_RULE_NAME_TAKEN) when the monitor has a rule of that name;
+   * RESOURCE_EXHAUSTED (ALERT_RULES_LIMIT_REACHED) when it holds 1,000 rules.
    *
    * @generated from rpc trellis.monitoring.v1.AlertService.CreateAlertRule
    */

@@ -533,10 +533,10 @@ export const MonitoringService: GenService<{
    * INVALID_ARGUMENT for a field out of range (the message names it);
    * NOT_FOUND (ENDPOINT_NOT_FOUND) when the project has no such endpoint;
    * NOT_FOUND (REFERENCE_NOT_FOUND) when the reference dataset version or its file does not exist;
-   * FAILED_PRECONDITION (NO_TRAINING_DATASET) when lineage finds no dataset to use as the
-   * reference, (COLUMNS_UNRESOLVED) when the tensors' columns cannot be matched to the reference's
-   * (name them with tensor_columns), (DETECTOR_NOT_FOUND) when a detector names no drift instance,
-   * (DETECTOR_UNSUITED) when it does not handle the column's kind;
+   * FAILED_PRECONDITION (NO_TRAINING_DATASET when lineage finds no dataset to use as the
+   * reference, COLUMNS_UNRESOLVED when the tensors' columns cannot be matched to the reference's:
+   * name them with tensor_columns, DETECTOR_NOT_FOUND when a detector names no drift instance,
+   * DETECTOR_UNSUITED when it does not handle the column's kind);
    * ALREADY_EXISTS (MONITOR_NAME_TAKEN) when the project has one of that name;
    * RESOURCE_EXHAUSTED (MONITORS_LIMIT_REACHED) when it holds as many as the service allows.
    *
