@@ -1,7 +1,7 @@
 import { abilityFor, Caller, InvalidArgumentError, type Principal } from '@trellis/platform';
 import { policyOf, type PolicyInput } from './rollout-policy';
 
-const erin: Principal = { id: 'erin', kind: 'user', orgId: 'o1', orgAdmin: false, bindings: [{ projectId: 'p1', role: 'editor' }], expiresAt: Number.MAX_SAFE_INTEGER };
+const erin: Principal = { id: 'erin', kind: 'user', orgId: 'o1', orgAdmin: false, scoped: false, bindings: [{ projectId: 'p1', role: 'editor' }], expiresAt: Number.MAX_SAFE_INTEGER };
 const testCaller = () => new Caller(erin, abilityFor(erin), 'req-1', undefined, '127.0.0.1:5000');
 
 const endpoint = { id: 'e-1', name: 'churn', projectId: 'p1' };
