@@ -1,3 +1,6 @@
+import { NotFoundError, type PluginInstances } from '@trellis/platform';
+import type { DriftDetector } from '@trellis/plugin-sdk';
+import { MemoryDriftDetector } from '@trellis/plugin-sdk/testing';
 import type { MonitorEntity } from './monitor.entity';
 
 /** A monitor as CreateMonitor stores one before its reference is fitted, with `overrides`; for specs. */
@@ -27,3 +30,23 @@ export function pendingMonitor(overrides: Partial<MonitorEntity> = {}): MonitorE
     ...overrides,
   };
 }
+
+/** Drift instances by name as the service would hold them: the memory detectors standing in for drift-stats' methods. */
+export const DETECTORS: Record<string, DriftDetector> = {
+  ks: new MemoryDriftDetector('ks'),
+  wasserstein: new MemoryDriftDetector('ks'),
+  psi: new MemoryDriftDetector('psi'),
+  'z-test': new MemoryDriftDetector('psi'),
+  'chi-square': new MemoryDriftDetector('psi'),
+  'jensen-shannon': new MemoryDriftDetector('psi'),
+};
+
+/** The service's drift instances, holding `DETECTORS`. */
+export const driftInstances = {
+  names: () => Object.keys(DETECTORS),
+  has: (name: string) => name in DETECTORS,
+  open: async (name: string) => {
+    if (!(name in DETECTORS)) throw new NotFoundError(`no drift instance ${name}`);
+    return DETECTORS[name];
+  },
+} as unknown as PluginInstances<'drift'>;

@@ -13,7 +13,7 @@ import {
   type Reference,
 } from '@trellis/proto';
 import type { ColumnKindName, MonitoredColumnRow, MonitorEntity, MonitorStateName, StoredPerformance, StoredReference } from './monitor.entity';
-import type { NewMonitor, RequestedReference } from './monitor.service';
+import type { NewMonitor, RequestedReference } from './new-monitor';
 
 const STATES: Record<MonitorStateName, MonitorState> = { pending: MonitorState.PENDING, active: MonitorState.ACTIVE, failed: MonitorState.FAILED };
 const KINDS: Record<ColumnKindName, ColumnKind> = { numeric: ColumnKind.NUMERIC, categorical: ColumnKind.CATEGORICAL };

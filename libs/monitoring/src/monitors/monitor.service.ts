@@ -34,7 +34,8 @@ import { resolveTensorColumns } from './column-resolution';
 import { Lineage } from './lineage';
 import type { MonitoredColumnRow, MonitorEntity, StoredPerformance, TensorDescription } from './monitor.entity';
 import { profileReference, type ProfileReference } from './profile-reference';
-import { type DetectorChoice, ReferenceFitter } from './reference-fitter';
+import type { NewMonitor } from './new-monitor';
+import { ReferenceFitter } from './reference-fitter';
 import { monitorToProto } from './monitor.mapping';
 import { MonitorRepository } from './monitor.repository';
 
@@ -49,26 +50,6 @@ const UPDATABLE = ['description'] as const;
 
 /** Window sizes and log-window rows the contract allows. */
 const WINDOW = { rows: 1_000_000, seconds: 2_592_000, defaultRows: 1000 };
-
-/** The reference CreateMonitor asks for: lineage's (unset), a dataset version, or the first logged rows. */
-export type RequestedReference = { kind: 'lineage' } | { kind: 'dataset_version'; datasetUri: string; path: string } | { kind: 'log_window'; rows: number };
-
-/** What a new monitor needs; checked by `create`. */
-export interface NewMonitor {
-  projectId: string;
-  name: string;
-  description: string;
-  endpointName: string;
-  reference: RequestedReference;
-  /** Both sizes 0: tumbling windows of 1,000 rows; slide 0: tumbling. */
-  window: { rows: number; durationSeconds: number; slide: number };
-  columns: string[];
-  tensorColumns: { tensor: string; names: string[] }[];
-  detectors: DetectorChoice[];
-  /** 0 is 0.5. */
-  driftShare: number;
-  performance: StoredPerformance | null;
-}
 
 /** What UpdateMonitor changes: the fields its mask names. */
 export interface MonitorUpdate {

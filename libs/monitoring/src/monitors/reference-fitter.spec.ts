@@ -1,30 +1,10 @@
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, type PluginInstances } from '@trellis/platform';
-import type { DriftColumn, DriftDetector, DriftSummary } from '@trellis/plugin-sdk';
-import { MemoryDriftDetector } from '@trellis/plugin-sdk/testing';
+import { FailedPreconditionError, InvalidArgumentError } from '@trellis/platform';
+import type { DriftColumn, DriftSummary } from '@trellis/plugin-sdk';
 import type { EntityManager } from 'typeorm';
 import type { MonitoredColumnRow, MonitorEntity, MonitorReferenceEntity } from './monitor.entity';
-import { pendingMonitor } from './monitor.fixture';
+import { DETECTORS, driftInstances, pendingMonitor } from './monitor.fixture';
 import type { MonitorRepository } from './monitor.repository';
 import { ReferenceFitter } from './reference-fitter';
-
-/** Drift instances by name as the service would hold them: the memory detectors standing in for drift-stats' methods. */
-const DETECTORS: Record<string, DriftDetector> = {
-  ks: new MemoryDriftDetector('ks'),
-  wasserstein: new MemoryDriftDetector('ks'),
-  psi: new MemoryDriftDetector('psi'),
-  'z-test': new MemoryDriftDetector('psi'),
-  'chi-square': new MemoryDriftDetector('psi'),
-  'jensen-shannon': new MemoryDriftDetector('psi'),
-};
-
-const instances = {
-  names: () => Object.keys(DETECTORS),
-  has: (name: string) => name in DETECTORS,
-  open: async (name: string) => {
-    if (!(name in DETECTORS)) throw new NotFoundError(`no drift instance ${name}`);
-    return DETECTORS[name];
-  },
-} as unknown as PluginInstances<'drift'>;
 
 /** A repository that keeps what the fitter writes, as the monitors table and its references would. */
 function memoryRepository() {
@@ -37,7 +17,7 @@ function memoryRepository() {
       written.saved.push(structuredClone(monitor));
     },
   } as unknown as MonitorRepository;
-  return { written, fitter: new ReferenceFitter(repository, instances) };
+  return { written, fitter: new ReferenceFitter(repository, driftInstances) };
 }
 
 const column = (name: string, kind: 'numeric' | 'categorical', overrides: Partial<MonitoredColumnRow> = {}): MonitoredColumnRow => ({
