@@ -39,6 +39,9 @@ describe('columnOf', () => {
     shifted.set(new Uint8Array(ints.buffer), 1);
     const tensor: RawTensor = { name: 'i', datatype: 'INT64', shape: [2], rawContents: shifted.subarray(1), truncated: false };
     expect(Array.from(columnOf(tensor, 0, 'numeric', 2).values as Float64Array)).toEqual([5, -7]);
+    // A Node Buffer at an odd offset of its pool, as decoded messages hold them.
+    const pooled = Buffer.concat([Buffer.from([0]), Buffer.from(new Float64Array([2.5, -1]).buffer)]).subarray(1);
+    expect(Array.from(columnOf({ ...tensor, datatype: 'FP64', rawContents: pooled }, 0, 'numeric', 2).values as Float64Array)).toEqual([2.5, -1]);
     expect(Array.from(columnOf(raw('UINT16', [2], new Uint16Array([65535, 3])), 0, 'numeric', 2).values as Float64Array)).toEqual([65535, 3]);
     expect(Array.from(columnOf(raw('INT8', [2], new Int8Array([-128, 4])), 0, 'numeric', 2).values as Float64Array)).toEqual([-128, 4]);
   });

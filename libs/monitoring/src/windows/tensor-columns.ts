@@ -84,8 +84,9 @@ function numericColumn(tensor: RawTensor, fixed: (typeof FIXED)[string], count: 
     for (let row = 0; row < rows; row++) out[row] = finiteOrNaN(halfToFloat(view.getUint16((row * width + index) * 2, true)));
     return out;
   }
-  // Typed arrays need their offset aligned to the element size: copy the bytes when they are not.
-  const aligned = bytes.byteOffset % fixed.size === 0 ? bytes : bytes.slice();
+  // Typed arrays need their offset aligned to the element size: copy the bytes when they are not
+  // (into a buffer of their own: a Node Buffer's slice is a view of the same memory).
+  const aligned = bytes.byteOffset % fixed.size === 0 ? bytes : new Uint8Array(bytes);
   const array = new fixed.array(aligned.buffer as ArrayBuffer, aligned.byteOffset, count);
   if (array instanceof BigInt64Array || array instanceof BigUint64Array) {
     for (let row = 0; row < rows; row++) out[row] = Number(array[row * width + index]);
