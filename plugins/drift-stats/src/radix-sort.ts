@@ -15,18 +15,29 @@ const DIGITS: readonly (readonly [word: 0 | 1, shift: number])[] = [
   [1, 22],
 ];
 
+/** Scratch words kept between sorts up to this many values (16 MiB), so that scoring window after window does not fault in fresh pages for each. */
+const SCRATCH_MAX = 1 << 20;
+let kept: Uint32Array[] = [];
+
+/** Four arrays of `n` words: the keys' low and high halves, and where a pass moves them. */
+function scratch(n: number): Uint32Array[] {
+  if (n > SCRATCH_MAX) return [0, 1, 2, 3].map(() => new Uint32Array(n));
+  if (kept.length === 0 || kept[0].length < n) kept = [0, 1, 2, 3].map(() => new Uint32Array(Math.min(SCRATCH_MAX, Math.max(n, 2 * (kept[0]?.length ?? 0)))));
+  return kept.map((words) => words.subarray(0, n));
+}
+
 /**
  * Sorts finite numbers ascending in place, as `Float64Array.prototype.sort()` does (-0 before 0),
  * and returns them: an LSD radix sort over the IEEE 754 bits made unsigned-comparable (every bit
  * flipped for a negative number, the sign bit for the rest), a pass per 11-bit digit, skipping the
- * digits all values share. A tenth or less of the engine's sort on 100,000 values or more.
+ * digits all values share. About half the time of the engine's sort on 100,000 and on 1M normal
+ * values here (tools/bench/monitoring, node 20).
  */
 export function sortFinite(values: Float64Array): Float64Array {
   const n = values.length;
   if (n < RADIX_MIN || endianness() !== 'LE') return values.sort();
   const words = new Uint32Array(values.buffer, values.byteOffset, n * 2);
-  let low = new Uint32Array(n);
-  let high = new Uint32Array(n);
+  let [low, high, nextLow, nextHigh] = scratch(n);
   // Int32Array and `+= 1`: V8 compiles `++` on a typed array element several times slower.
   const counts = new Int32Array(BUCKETS * DIGITS.length);
   for (let i = 0; i < n; i++) {
@@ -43,8 +54,6 @@ export function sortFinite(values: Float64Array): Float64Array {
     counts[4 * BUCKETS + ((k >>> 11) & DIGIT_MASK)] += 1;
     counts[5 * BUCKETS + (k >>> 22)] += 1;
   }
-  let nextLow = new Uint32Array(n);
-  let nextHigh = new Uint32Array(n);
   const starts = new Int32Array(BUCKETS);
   for (let d = 0; d < DIGITS.length; d++) {
     if (!startsOf(counts, d, n, starts)) continue;
