@@ -125,6 +125,14 @@ export class WindowRepository {
     await tx.query(`UPDATE monitors SET windows_closed = windows_closed + 1 WHERE id = ${p(1)}`, [window.monitorId]);
   }
 
+  /**
+   * Marks a monitor FAILED with `message`, when its log-window reference cannot be filled; the only
+   * write of the feature to a monitor besides its count of windows.
+   */
+  async failMonitor(tx: EntityManager, monitorId: string, message: string): Promise<void> {
+    await tx.update(MonitorEntity, { id: monitorId }, { state: 'failed', stateMessage: message, updatedAt: Date.now() });
+  }
+
   references(tx: EntityManager, monitorId: string): Promise<MonitorReferenceEntity[]> {
     return tx.find(MonitorReferenceEntity, { where: { monitorId } });
   }

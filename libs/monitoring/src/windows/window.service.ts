@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { Inject, Injectable } from '@nestjs/common';
-import { Outbox, SERVICE_CONFIG } from '@trellis/platform';
+import { FailedPreconditionError, Outbox, SERVICE_CONFIG } from '@trellis/platform';
 import type { DriftColumn } from '@trellis/plugin-sdk';
 import { WindowClosedEventSchema, type PredictionLoggedEvent } from '@trellis/proto';
 import type { EntityManager } from 'typeorm';
@@ -110,10 +110,17 @@ export class WindowService {
     if (filling && stream.columns.length === 0) {
       const first = events[0];
       const tensors = [...first.inputs.map((tensor) => ({ tensor, output: false })), ...first.outputs.map((tensor) => ({ tensor, output: true }))];
-      stream.columns = resolveTensorColumns(
-        monitor,
-        tensors.map(({ tensor, output }) => ({ name: tensor.name, datatype: tensor.datatype, shape: tensor.shape.map(Number), output })),
-      );
+      try {
+        stream.columns = resolveTensorColumns(
+          monitor,
+          tensors.map(({ tensor, output }) => ({ name: tensor.name, datatype: tensor.datatype, shape: tensor.shape.map(Number), output })),
+        );
+      } catch (error) {
+        // The model's tensors do not give the columns asked for: no later row will either.
+        if (!(error instanceof FailedPreconditionError)) throw error;
+        await this.repository.failMonitor(tx, monitor.id, `the logged rows cannot be read into the monitor's columns: ${error.message}`);
+        return;
+      }
     }
     const columns = filling ? stream.columns : monitor.monitoredColumns;
     const kept = this.keptRows(monitor, stream, columns, events);

@@ -228,6 +228,38 @@ describe.each(serviceDatabases('monitoring'))('windows of logged predictions (%s
     expect(second.endTime && Number(second.endTime.seconds) * 1000).toBe(t0 + 180_000);
   });
 
+  it('fails a monitor whose columns the logged tensors do not give, and goes on with the batch', async () => {
+    const failing = '00000000-0000-4000-8000-0000000000e5';
+    const healthy = '00000000-0000-4000-8000-0000000000e6';
+    const monitors = service.dataSource.getRepository(MonitorEntity);
+    await monitors.insert(monitorOf(failing, 'shared', 10, { name: 'wrong-tensor', tensorColumns: [{ tensor: 'embedding', names: ['e0'] }] }));
+    await monitors.insert(monitorOf(healthy, 'shared', 10, { name: 'right', windowRows: 10, windowSlide: 10 }));
+    const random = seeded(53);
+    await publish(platform.runtime.bus, [logged('shared', 'e-0', 10, random), logged('shared', 'e-1', 10, random)]);
+    await eventually(async () => expect(await windowRowsOf(service.dataSource, healthy)).toEqual([{ number: 1, rows: 10, firstSeq: 11, lastSeq: 20 }]));
+    const failed = await monitors.findOneByOrFail({ id: failing });
+    expect(failed.state).toBe('failed');
+    expect(failed.stateMessage).toContain('embedding');
+  });
+
+  it("removes a deleted monitor's rows, stream, windows and results", async () => {
+    const id = '00000000-0000-4000-8000-0000000000f7';
+    await service.dataSource.getRepository(MonitorEntity).insert(monitorOf(id, 'doomed', 10, { windowRows: 10, windowSlide: 10 }));
+    const random = seeded(61);
+    await publish(platform.runtime.bus, [0, 1, 2].map((i) => logged('doomed', `f-${i}`, 7, random)));
+    await eventually(async () => expect(await windowRowsOf(service.dataSource, id)).toHaveLength(1));
+    const editor = await platform.client(MonitoringServiceDesc, service.grpcAddress, { sub: 'erin', bindings: [{ project: 'p1', role: 'editor' }] });
+    await editor.deleteMonitor({ monitorId: id });
+    const left = async () => {
+      const counts: number[] = [];
+      for (const table of ['monitor_streams', 'monitor_chunks', 'monitor_windows', 'monitor_column_results']) {
+        counts.push((await service.dataSource.query(`SELECT monitor_id FROM ${table} WHERE monitor_id = '${id}'`)).length);
+      }
+      return counts;
+    };
+    await eventually(async () => expect(await left()).toEqual([0, 0, 0, 0]));
+  });
+
   it('closes a time window that no later row closes once it is past its end and the grace', async () => {
     const id = '00000000-0000-4000-8000-0000000000d4';
     const t0 = 1_600_000_000_000;
