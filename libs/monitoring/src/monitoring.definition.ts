@@ -5,10 +5,11 @@ import { CreateMonitoringTables1796476304875 } from './migrations/1796476304875-
 import { monitoringConfig } from './monitoring.config';
 import { MonitoringModule } from './monitoring.module';
 import { MonitorEntity, MonitorReferenceEntity } from './monitors/monitor.entity';
+import { monitorsFeature } from './monitors/monitors.feature';
 import { performanceFeature } from './performance/performance.feature';
 import { windowsFeature } from './windows/windows.feature';
 
-const features = [windowsFeature, performanceFeature, alertsFeature];
+const features = [monitorsFeature, windowsFeature, performanceFeature, alertsFeature];
 
 /**
  * The monitoring service: monitors of endpoints' logged predictions, each window scored against a
@@ -27,6 +28,9 @@ export const monitoringService = defineService({
   // The default reference is found through lineage: the endpoint's revision, its registry version,
   // the run, and the run's training dataset, whose profile data serves.
   calls: ['serving', 'registry', 'tracking', 'data'],
+  // A monitor whose dataset profile is computed later is fitted by a worker, as the service's own
+  // account on behalf of whoever created it.
+  identity: { purpose: 'fits the references of monitors whose dataset profile becomes ready later, on behalf of their creator' },
   plugins: {
     drift: {
       purpose: "scores each monitored column's window against its reference: a column names the instance that scores it",
