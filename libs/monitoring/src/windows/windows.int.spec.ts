@@ -1,9 +1,10 @@
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { status } from '@grpc/grpc-js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { startService, type EventBus, type GrpcClient, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
 import driftStats from '@trellis/plugin-drift-stats';
-import { EventEnvelopeSchema, MonitoringServiceDesc, PredictionLoggedEventSchema, type EventEnvelope, type WindowResult } from '@trellis/proto';
+import { EventEnvelopeSchema, MonitoringServiceDesc, PredictionLoggedEventSchema, WindowClosedEventSchema, type EventEnvelope, type WindowResult } from '@trellis/proto';
 import { eventually, serviceDatabases, type ServiceDatabase } from '@trellis/testing';
 import type { DataSource } from 'typeorm';
 import { monitoringService } from '../monitoring.definition';
@@ -133,6 +134,15 @@ describe.each(serviceDatabases('monitoring'))('windows of logged predictions (%s
   it('fits the log-window reference from the first rows, then scores each count window: the same distribution does not drift, a shifted one does', async () => {
     const id = '00000000-0000-4000-8000-0000000000a1';
     await service.dataSource.getRepository(MonitorEntity).insert(monitorOf(id, 'churn', 300, { windowRows: 200, windowSlide: 200 }));
+    const drifts: string[] = [];
+    const watching = await platform.runtime.bus.subscribe({
+      durable: 'windows-spec-drift',
+      subject: 'trellis.monitoring.v1.drift.detected',
+      handler: async (envelope) => {
+        const event = fromBinary(WindowClosedEventSchema, envelope.payload);
+        if (event.monitorName === 'churn') drifts.push(`${event.endpointName} window ${event.window?.number} ${event.revisionIds.join(',')}`);
+      },
+    });
     const random = seeded(19);
     const events = [
       ...Array.from({ length: 30 }, (_, i) => logged('churn', `a-ref-${i}`, 10, random)),
@@ -167,6 +177,20 @@ describe.each(serviceDatabases('monitoring'))('windows of logged predictions (%s
       { number: 2, rows: 200, firstSeq: 501, lastSeq: 700 },
     ]);
     expect(await service.dataSource.query(`SELECT first_seq FROM monitor_chunks WHERE monitor_id = '${id}'`)).toEqual([]);
+
+    await eventually(() => expect(drifts).toEqual(['churn window 2 rev-1']));
+    await watching.stop();
+
+    const client = await viewer();
+    const closed = Number(windows[1].closeTime?.seconds ?? 0n);
+    expect((await client.listWindowResults({ monitorId: id, startTime: { seconds: BigInt(closed + 3600) } })).windows).toEqual([]);
+    expect((await client.listWindowResults({ monitorId: id, endTime: { seconds: BigInt(closed + 3600) } })).windows).toHaveLength(2);
+    const refused = await client.listWindowResults({ monitorId: id, startTime: { seconds: 10n }, endTime: { seconds: 5n } }).then(
+      () => undefined,
+      (error: { code: number; details: string }) => error,
+    );
+    expect(refused?.code).toBe(status.INVALID_ARGUMENT);
+    expect(refused?.details).toContain('end_time');
 
     const paged = await (await viewer()).listWindowResults({ monitorId: id, pageSize: 1 });
     expect(paged.windows.map((window) => Number(window.number))).toEqual([1]);
