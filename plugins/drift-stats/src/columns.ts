@@ -53,6 +53,16 @@ export function finiteNumbers(column: DriftColumn, which: string): Float64Array 
   return count === kept.length ? kept : kept.subarray(0, count);
 }
 
+/** The column's numbers that are not missing, to read and not to change: a Float64Array column itself once checked, otherwise a copy; `RangeError` as `finiteNumbers`. */
+export function readFiniteNumbers(column: DriftColumn, which: string): Float64Array {
+  const values = column.values;
+  if (!(values instanceof Float64Array) || values.length === 0) return finiteNumbers(column, which);
+  let check = 0;
+  for (let i = 0; i < values.length; i++) check += values[i] - values[i];
+  // check is NaN exactly when a value is NaN or infinite; finiteNumbers then names the first.
+  return check === 0 ? values : finiteNumbers(column, which);
+}
+
 /** The column's numbers that are not missing, ascending; `RangeError` for one that is not finite, or for none. */
 export function sortedNumbers(column: DriftColumn, which: string): Float64Array {
   return sortFinite(finiteNumbers(column, which));

@@ -3,8 +3,11 @@
 // and Evidently compute it) and scipy.stats.wasserstein_distance divided by numpy's std of the
 // reference (Debian's python3-numpy and python3-scipy), timed in the same run, round by round.
 //
-//   node tools/bench/run.cjs tools/bench/monitoring/distances.bench.ts [--rows 1000000] [--runs 5]
+//   node --expose-gc tools/bench/run.cjs tools/bench/monitoring/distances.bench.ts [--rows 1000000] [--runs 5]
 //
+// With --expose-gc each timed phase starts on a collected heap (otherwise a phase pays for the
+// garbage of the one before it: a fitted 1M-value reference is some 20 MB of strings); it prints
+// which way it ran.
 // The same windows as ks.bench.ts (fixed seed, normal; the current one moved by 0.01). Each round
 // times the baseline on the arrays already loaded, then for each method the detector fitting the
 // raw reference and scoring the window (what the baseline does), then scoring alone against the
@@ -33,6 +36,9 @@ function baselineRound(referencePath: string, currentPath: string): { seconds: R
   return { seconds: { psi: out.seconds.psi[0], wasserstein: out.seconds.wasserstein[0] }, values: out.values, versions: `numpy ${out.numpy}, scipy ${out.scipy}` };
 }
 
+/** Collects the heap when node runs with --expose-gc. */
+const collect = (): void => (globalThis as { gc?: () => void }).gc?.();
+
 const distanceOf = (score: DriftScore): number => (score.measure === 'distance' ? score.distance : Number.NaN);
 
 async function main(): Promise<void> {
@@ -45,7 +51,7 @@ async function main(): Promise<void> {
   const detectors = { psi: await createPluginInstance(plugin, { method: 'psi' }), wasserstein: await createPluginInstance(plugin, { method: 'wasserstein' }) };
   const fitted = { psi: await detectors.psi.fit(referenceColumn), wasserstein: await detectors.wasserstein.fit(referenceColumn) };
   console.log(`PSI and Wasserstein bench: ${rows} vs ${rows} values, ${runs} rounds; ${cpus().length} x ${cpus()[0]?.model}, node ${process.version}`);
-  console.log(`load average at start: ${load()}`);
+  console.log(`load average at start: ${load()}; heap collected before each phase: ${typeof (globalThis as { gc?: unknown }).gc === 'function' ? 'yes' : 'no (run node with --expose-gc)'}`);
   const times = Object.fromEntries(METHODS.map((m) => [m, { baseline: [] as number[], fitScore: [] as number[], score: [] as number[] }])) as Record<Method, Record<'baseline' | 'fitScore' | 'score', number[]>>;
   let last = { baseline: {} as Record<Method, number>, driftStats: {} as Record<Method, number>, versions: '' };
   for (let round = 0; round < runs; round++) {
@@ -54,9 +60,11 @@ async function main(): Promise<void> {
     for (const method of METHODS) {
       const detector = detectors[method];
       times[method].baseline.push(baseline.seconds[method]);
+      collect();
       let start = process.hrtime.bigint();
       const fresh = await detector.score(await detector.fit(referenceColumn), currentColumn);
       times[method].fitScore.push(secondsSince(start));
+      collect();
       start = process.hrtime.bigint();
       await detector.score(fitted[method], currentColumn);
       times[method].score.push(secondsSince(start));

@@ -1,5 +1,5 @@
 import type { DriftColumn } from '@trellis/plugin-sdk';
-import { categoryCounts, finiteNumbers, sum, totalWeight, type WeightedValues } from '../columns';
+import { categoryCounts, readFiniteNumbers, sum, totalWeight, type WeightedValues } from '../columns';
 import { selectRanks } from '../select';
 import { unionOf, type DriftMethod, type FitInput, type MethodResult } from './method';
 
@@ -106,7 +106,7 @@ export const psiMethod: DriftMethod = {
   score(state: unknown, current: DriftColumn): MethodResult {
     const psiState = state as PsiState;
     let value: number;
-    if ('cuts' in psiState) value = psi(psiState.shares, binShares(psiState.cuts, finiteNumbers(current, 'current')));
+    if ('cuts' in psiState) value = psi(psiState.shares, binShares(psiState.cuts, readFiniteNumbers(current, 'current')));
     else {
       const observed = categoryCounts(current, 'current');
       const keys = unionOf(psiState.counts, observed);
