@@ -42,6 +42,8 @@ function bytesOf(values: string[]): Uint8Array {
 interface Rows {
   /** Moves age and income up and makes most colours blue. */
   shifted?: boolean;
+  /** Logs colour as a truncated tensor: its name, datatype and shape without data. */
+  truncatedColour?: boolean;
   answeredAtMs?: number;
 }
 
@@ -50,7 +52,7 @@ interface Rows {
  * [rows, 2] FP64 (age, income), input `colour` [rows] BYTES, output `score` [rows] FP32, its id
  * `id` (the envelope's, which the inbox deduplicates on).
  */
-function logged(endpoint: string, id: string, rows: number, random: () => number, { shifted = false, answeredAtMs = 1_700_000_000_000 }: Rows = {}): EventEnvelope {
+function logged(endpoint: string, id: string, rows: number, random: () => number, { shifted = false, truncatedColour = false, answeredAtMs = 1_700_000_000_000 }: Rows = {}): EventEnvelope {
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const features = new Float64Array(rows * 2);
   const colours: string[] = [];
@@ -66,7 +68,9 @@ function logged(endpoint: string, id: string, rows: number, random: () => number
     prediction: { requestId: id, projectId: 'p1', endpointId: `e-${endpoint}`, endpointName: endpoint, revisionId: 'rev-1', answeredAt: timestampFromMs(answeredAtMs) },
     inputs: [
       { name: 'features', datatype: 'FP64', shape: [BigInt(rows), 2n], rawContents: new Uint8Array(features.buffer) },
-      { name: 'colour', datatype: 'BYTES', shape: [BigInt(rows)], rawContents: bytesOf(colours) },
+      truncatedColour
+        ? { name: 'colour', datatype: 'BYTES', shape: [BigInt(rows)], truncated: true }
+        : { name: 'colour', datatype: 'BYTES', shape: [BigInt(rows)], rawContents: bytesOf(colours) },
     ],
     outputs: [{ name: 'score', datatype: 'FP32', shape: [BigInt(rows)], rawContents: new Uint8Array(scores.buffer) }],
   });
@@ -264,6 +268,25 @@ describe.each(serviceDatabases('monitoring'))('windows of logged predictions (%s
     const failed = await monitors.findOneByOrFail({ id: failing });
     expect(failed.state).toBe('failed');
     expect(failed.stateMessage).toContain('embedding');
+  });
+
+  it('gives a column with no values in a window an error and its missing rate, and scores the others', async () => {
+    const id = '00000000-0000-4000-8000-0000000000a8';
+    await service.dataSource.getRepository(MonitorEntity).insert(monitorOf(id, 'gappy', 100, { windowRows: 50, windowSlide: 50 }));
+    const random = seeded(71);
+    await publish(platform.runtime.bus, [
+      ...Array.from({ length: 10 }, (_, i) => logged('gappy', `g-ref-${i}`, 10, random)),
+      ...Array.from({ length: 5 }, (_, i) => logged('gappy', `g-${i}`, 10, random, { truncatedColour: true })),
+    ]);
+    const [window] = await eventually(async () => {
+      const listed = (await (await viewer()).listWindowResults({ monitorId: id })).windows;
+      expect(listed).toHaveLength(1);
+      return listed;
+    });
+    const colour = window.columns.find((column) => column.column === 'colour');
+    expect(colour).toMatchObject({ error: 'no values in the window', missingRate: 1, rows: 0n, drifted: false });
+    expect(window.columns.filter((column) => column.error === '').map((column) => column.column)).toEqual(['age', 'income', 'score']);
+    expect(window.driftShare).toBe(window.driftedColumns / 3);
   });
 
   it("removes a deleted monitor's rows, stream, windows and results", async () => {
