@@ -1,4 +1,4 @@
-import { columnOf, rowsOf, type RawTensor } from './tensor-columns';
+import { columnOf, readColumns, rowsOf, type ColumnTarget, type RawTensor } from './tensor-columns';
 
 const raw = (datatype: string, shape: number[], bytes: ArrayBufferView | Uint8Array, truncated = false): RawTensor => ({
   name: 't',
@@ -67,6 +67,21 @@ describe('columnOf', () => {
     expect(Array.from(columnOf(raw('FP32', [2], new Float32Array([1])), 0, 'numeric', 2).values as Float64Array)).toEqual([NaN, NaN]);
     expect(columnOf(undefined, 0, 'categorical', 2).values).toEqual([null, null]);
     expect(columnOf({ ...bytesTensor([2], ['a', 'b']), rawContents: bytesTensor([2], ['a', 'b']).rawContents.subarray(0, 6) }, 0, 'categorical', 2).values).toEqual([null, null]);
+  });
+
+  it('writes several columns of one tensor into their arrays at an offset, a missing tensor as missing values', () => {
+    const numbers = new Float64Array(4).fill(-1);
+    const names = new Array<string | null>(4).fill('untouched');
+    const targets: ColumnTarget[] = [
+      { index: 1, kind: 'numeric', values: numbers },
+      { index: 0, kind: 'categorical', values: names },
+    ];
+    readColumns(bytesTensor([2, 2], ['a', '1.5', 'b', 'x']), targets, 1, 2);
+    expect(Array.from(numbers)).toEqual([-1, 1.5, NaN, -1]);
+    expect(names).toEqual(['untouched', 'a', 'b', 'untouched']);
+    readColumns(undefined, targets, 3, 1);
+    expect(numbers[3]).toBeNaN();
+    expect(names[3]).toBeNull();
   });
 
   it('counts rows by the first dimension', () => {

@@ -44,60 +44,88 @@ function widthOf(tensor: Pick<RawTensor, 'shape'>): number {
   return width;
 }
 
+/** Where one column of a tensor goes: its index in the tensor's rows, and the array it fills. */
+export type ColumnTarget = { index: number } & ({ kind: 'numeric'; values: Float64Array } | { kind: 'categorical'; values: (string | null)[] });
+
+/** A tensor's elements read once: a typed view (numbers), the BYTES elements as text, or FP16 bits. */
+type Decoded = { width: number; boolean: boolean } & ({ numbers: ArrayLike<number> | BigInt64Array | BigUint64Array } | { strings: string[] } | { halves: DataView });
+
 /**
  * The `index`th element of each row of `tensor` as a column of `kind`, `rows` long. A truncated
  * tensor, raw bytes that do not add up to its shape, an index past its width, NaN and infinities
  * are missing values: a log of a prediction is never refused for what it holds.
  */
 export function columnOf(tensor: RawTensor | undefined, index: number, kind: ColumnKindName, rows: number): ColumnValues {
-  const missing = (): ColumnValues => (kind === 'numeric' ? { kind, values: new Float64Array(rows).fill(NaN) } : { kind, values: new Array<string | null>(rows).fill(null) });
-  if (!tensor || tensor.truncated || rowsOf(tensor) !== rows) return missing();
-  const width = widthOf(tensor);
-  if (index < 0 || index >= width) return missing();
-  const count = rows * width;
-  if (tensor.datatype === 'BYTES') {
-    const elements = splitBytes(tensor.rawContents, count);
-    if (!elements) return missing();
-    const strings = new Array<string | null>(rows);
-    for (let row = 0; row < rows; row++) strings[row] = elements[row * width + index];
-    if (kind === 'categorical') return { kind, values: strings };
-    const numbers = new Float64Array(rows);
-    for (let row = 0; row < rows; row++) numbers[row] = finiteOrNaN(strings[row] === '' ? NaN : Number(strings[row]));
-    return { kind, values: numbers };
-  }
-  const fixed = FIXED[tensor.datatype];
-  if (!fixed || tensor.rawContents.byteLength !== count * fixed.size) return missing();
-  const numbers = numericColumn(tensor, fixed, count, width, index, rows);
-  if (kind === 'numeric') return { kind, values: numbers };
-  const boolean = tensor.datatype === 'BOOL';
-  const strings = new Array<string | null>(rows);
-  for (let row = 0; row < rows; row++) strings[row] = Number.isNaN(numbers[row]) ? null : boolean ? String(numbers[row] !== 0) : String(numbers[row]);
-  return { kind, values: strings };
+  const target: ColumnTarget = kind === 'numeric' ? { index, kind, values: new Float64Array(rows) } : { index, kind, values: new Array<string | null>(rows) };
+  readColumns(tensor, [target], 0, rows);
+  return target.kind === 'numeric' ? { kind: 'numeric', values: target.values } : { kind: 'categorical', values: target.values };
 }
 
-/** Every `width`th element from `index` as float64, non-finite ones NaN. */
-function numericColumn(tensor: RawTensor, fixed: (typeof FIXED)[string], count: number, width: number, index: number, rows: number): Float64Array {
-  const bytes = tensor.rawContents;
-  const out = new Float64Array(rows);
-  if (!fixed.array) {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let row = 0; row < rows; row++) out[row] = finiteOrNaN(halfToFloat(view.getUint16((row * width + index) * 2, true)));
-    return out;
+/**
+ * Writes each target's column of `tensor` (`rows` rows) into its array from position `at`,
+ * reading the tensor's bytes once whatever the number of columns; missing values as `columnOf`.
+ */
+export function readColumns(tensor: RawTensor | undefined, targets: readonly ColumnTarget[], at: number, rows: number): void {
+  const decoded = tensor && !tensor.truncated && rowsOf(tensor) === rows ? decode(tensor, rows) : undefined;
+  for (const target of targets) {
+    if (!decoded || target.index < 0 || target.index >= decoded.width) fillMissing(target, at, rows);
+    else if (target.kind === 'numeric') readNumbers(decoded, target.index, target.values, at, rows);
+    else readCategories(decoded, target.index, target.values, at, rows);
   }
+}
+
+function fillMissing(target: ColumnTarget, at: number, rows: number): void {
+  if (target.kind === 'numeric') target.values.fill(NaN, at, at + rows);
+  else target.values.fill(null, at, at + rows);
+}
+
+function decode(tensor: RawTensor, rows: number): Decoded | undefined {
+  const width = widthOf(tensor);
+  const count = rows * width;
+  const boolean = tensor.datatype === 'BOOL';
+  if (tensor.datatype === 'BYTES') {
+    const strings = splitBytes(tensor.rawContents, count);
+    return strings && { width, boolean, strings };
+  }
+  const fixed = FIXED[tensor.datatype];
+  const bytes = tensor.rawContents;
+  if (!fixed || bytes.byteLength !== count * fixed.size) return undefined;
+  if (!fixed.array) return { width, boolean, halves: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
   // Typed arrays need their offset aligned to the element size: copy the bytes when they are not
   // (into a buffer of their own: a Node Buffer's slice is a view of the same memory).
   const aligned = bytes.byteOffset % fixed.size === 0 ? bytes : new Uint8Array(bytes);
-  const array = new fixed.array(aligned.buffer as ArrayBuffer, aligned.byteOffset, count);
-  if (array instanceof BigInt64Array || array instanceof BigUint64Array) {
-    for (let row = 0; row < rows; row++) out[row] = Number(array[row * width + index]);
-    return out;
+  return { width, boolean, numbers: new fixed.array(aligned.buffer as ArrayBuffer, aligned.byteOffset, count) };
+}
+
+function readNumbers(decoded: Decoded, index: number, out: Float64Array, at: number, rows: number): void {
+  const { width } = decoded;
+  if ('strings' in decoded) {
+    for (let row = 0; row < rows; row++) {
+      const text = decoded.strings[row * width + index];
+      out[at + row] = text === '' ? NaN : finiteOrNaN(Number(text));
+    }
+  } else if ('halves' in decoded) {
+    for (let row = 0; row < rows; row++) out[at + row] = finiteOrNaN(halfToFloat(decoded.halves.getUint16((row * width + index) * 2, true)));
+  } else if (decoded.numbers instanceof BigInt64Array || decoded.numbers instanceof BigUint64Array) {
+    for (let row = 0; row < rows; row++) out[at + row] = Number(decoded.numbers[row * width + index]);
+  } else {
+    const numbers = decoded.numbers as ArrayLike<number>;
+    for (let row = 0; row < rows; row++) out[at + row] = finiteOrNaN(numbers[row * width + index]);
   }
-  if (width === 1 && (array instanceof Float64Array || array instanceof Float32Array)) out.set(array);
-  else for (let row = 0; row < rows; row++) out[row] = array[row * width + index];
-  if (array instanceof Float64Array || array instanceof Float32Array) {
-    for (let row = 0; row < rows; row++) if (!Number.isFinite(out[row])) out[row] = NaN;
+}
+
+function readCategories(decoded: Decoded, index: number, out: (string | null)[], at: number, rows: number): void {
+  const { width } = decoded;
+  if ('strings' in decoded) {
+    for (let row = 0; row < rows; row++) out[at + row] = decoded.strings[row * width + index];
+    return;
   }
-  return out;
+  const numbers = new Float64Array(rows);
+  readNumbers(decoded, index, numbers, 0, rows);
+  for (let row = 0; row < rows; row++) {
+    const value = numbers[row];
+    out[at + row] = Number.isNaN(value) ? null : decoded.boolean ? String(value !== 0) : String(value);
+  }
 }
 
 /** BYTES elements (4-byte little-endian length, then the bytes) as UTF-8 text; undefined when they do not add up to `count`. */

@@ -17,7 +17,7 @@ import { predictionsOf } from './predictions';
 import { packChunk, unpackChunk, type ChunkColumn, type RowChunk } from './row-chunk';
 import { earliestFrom, joinChunks, pick, rowsOfSeq, rowsOfTime, type RowTable } from './row-table';
 import type { ScoredWindow } from './scored-window';
-import { columnOf, rowsOf, type RawTensor } from './tensor-columns';
+import { readColumns, rowsOf, type ColumnTarget, type RawTensor } from './tensor-columns';
 import { alignedStart, completeCountWindows, countWindowRange, nextTimeStart, type CountWindows, type TimeWindows } from './window-bounds';
 import { windowToProto } from './window.mapping';
 import { WindowMetrics } from './window-metrics';
@@ -171,6 +171,14 @@ export class WindowService {
     const values: ChunkColumn[] = columns.map(({ name, kind }) =>
       kind === 'numeric' ? { name, kind, values: new Float64Array(count) } : { name, kind, values: new Array<string | null>(count) },
     );
+    // Each tensor's columns together, so that a tensor's bytes are read once an event.
+    const byTensor = new Map<string, ColumnTarget[]>();
+    columns.forEach((column, c) => {
+      const target = values[c];
+      const targets = byTensor.get(column.tensor) ?? [];
+      targets.push(target.kind === 'numeric' ? { index: column.index, kind: 'numeric', values: target.values } : { index: column.index, kind: 'categorical', values: target.values });
+      byTensor.set(column.tensor, targets);
+    });
     let at = 0;
     for (const { event, rows, atMs } of kept) {
       const revisionId = event.prediction?.revisionId ?? '';
@@ -182,12 +190,7 @@ export class WindowService {
       answeredAtMs.fill(atMs, at, at + rows);
       revision.fill(index, at, at + rows);
       const tensors = tensorsByName(event);
-      columns.forEach((column, c) => {
-        const decoded = columnOf(tensors.get(column.tensor), column.index, column.kind, rows);
-        const target = values[c];
-        if (target.kind === 'numeric') target.values.set(decoded.values as Float64Array, at);
-        else for (let row = 0; row < rows; row++) target.values[at + row] = (decoded.values as (string | null)[])[row];
-      });
+      for (const [tensor, targets] of byTensor) readColumns(tensors.get(tensor), targets, at, rows);
       at += rows;
     }
     const firstSeq = stream.nextSeq;
