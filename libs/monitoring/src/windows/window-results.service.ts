@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { checkRequired, decodePageToken, excerpt, InvalidArgumentError, NotFoundError, pageOf, pageSizeOf, SEQUENCE_POSITION, type Caller } from '@trellis/platform';
 import type { WindowResult } from '@trellis/proto';
-import { MonitorEntity } from '../monitors/monitor.entity';
 import { MONITOR_KIND } from '../monitors/monitor.service';
 import { PerformanceLedger } from '../performance/performance-ledger';
 import { windowToProto } from './window.mapping';
@@ -33,7 +32,7 @@ export class WindowResults {
     if (query.fromMs !== undefined && query.toMs !== undefined && query.toMs < query.fromMs) throw new InvalidArgumentError('is before start_time', 'end_time');
     const listing = { monitorId: query.monitorId, fromMs: query.fromMs, toMs: query.toMs };
     const after = Number(decodePageToken(query.pageToken, listing, SEQUENCE_POSITION) ?? 0);
-    const monitor = await this.repository.transaction((tx) => tx.findOneBy(MonitorEntity, { id: query.monitorId }));
+    const monitor = await this.repository.findMonitor(query.monitorId);
     if (!monitor || !caller.can('read', MONITOR_KIND, { projectId: monitor.projectId, id: monitor.id })) {
       throw new NotFoundError(`monitor ${excerpt(query.monitorId)} not found`, { reason: 'MONITOR_NOT_FOUND' });
     }

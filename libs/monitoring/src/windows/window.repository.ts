@@ -43,6 +43,11 @@ export class WindowRepository {
     return tx.find(MonitorEntity, { where: endpoints.map(({ projectId, endpointName }) => ({ projectId, endpointName, state: In(['active', 'pending']) })) });
   }
 
+  /** The monitor with this id, read in a transaction of its own (SQLite shares one connection between callers). */
+  findMonitor(id: string): Promise<MonitorEntity | null> {
+    return this.transaction((tx) => tx.findOneBy(MonitorEntity, { id }));
+  }
+
   monitorsById(tx: EntityManager, ids: readonly string[]): Promise<MonitorEntity[]> {
     return ids.length ? tx.find(MonitorEntity, { where: { id: In([...ids]) } }) : Promise.resolve([]);
   }
