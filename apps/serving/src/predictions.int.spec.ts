@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import type { GrpcCallError } from '@trellis/platform';
 import type { TestPlatform } from '@trellis/platform/testing';
 import { fromBinary } from '@bufbuild/protobuf';
-import { EndpointServiceDesc, GRPCInferenceServiceDesc, PredictionLoggedEventSchema, PredictionServiceDesc, RevisionState, RunServiceDesc, type Endpoint, type PredictionLoggedEvent } from '@trellis/proto';
+import { EndpointServiceDesc, GRPCInferenceServiceDesc, PredictionServiceDesc, PredictionsLoggedEventSchema, RevisionState, RunServiceDesc, type Endpoint, type PredictionLoggedEvent } from '@trellis/proto';
 import { eventually } from '@trellis/testing';
 import { startOnnxServing, type OnnxServing } from '../test/onnx-serving';
 import { scaleModel } from './scale-model.fixture';
@@ -110,8 +110,8 @@ describe('prediction logs and tracing: from a request id back to the dataset ver
     const logged: PredictionLoggedEvent[] = [];
     const subscription = await platform.runtime.bus.subscribe({
       durable: 'spec-prediction-logs',
-      subject: 'trellis.serving.v1.prediction.logged',
-      handler: async (envelope) => void logged.push(fromBinary(PredictionLoggedEventSchema, envelope.payload)),
+      subject: 'trellis.serving.v1.predictions.logged',
+      handler: async (envelope) => void logged.push(...fromBinary(PredictionsLoggedEventSchema, envelope.payload).predictions),
     });
     try {
       await predictions.setPredictionLogging({ endpointId: endpoint.id, sampleShare: 1 });

@@ -53,7 +53,23 @@ export const servingConfig = z.object({
     .int()
     .min(1)
     .default(10_000)
-    .describe('most prediction logs each replica holds while the event bus takes them, and most logged predictions waiting to be stored for tracing; beyond it they are dropped and counted (trellis_events_dropped_total, trellis_serving_prediction_traces_dropped_total), never waited for'),
+    .describe(
+      'most logged predictions each replica holds while the event bus takes them (as packs of predictionLogPackSize), and most waiting to be stored for tracing; beyond it they are dropped and counted (trellis_serving_predictions_dropped_total, trellis_serving_prediction_traces_dropped_total), never waited for',
+    ),
+  predictionLogPackSize: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1024)
+    .default(256)
+    .describe('most logged predictions one event on trellis.serving.v1.predictions.logged carries (a pack holds about 512 KiB of tensors at most, whatever this says)'),
+  predictionLogPackLingerMs: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .default(20)
+    .describe('how long a logged prediction waits for others to fill its pack before the pack is published'),
   predictionLogMaxTensorBytes: z.coerce
     .number()
     .int()

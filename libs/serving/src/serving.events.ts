@@ -1,5 +1,5 @@
 import { defineEvents } from '@trellis/platform';
-import { AuditEventSchema, EndpointCreatedEventSchema, EndpointDeletedEventSchema, EndpointTrafficChangedEventSchema, PredictionLoggedEventSchema, RevisionCreatedEventSchema, RevisionStateChangedEventSchema, RolloutEventSchema } from '@trellis/proto';
+import { AuditEventSchema, EndpointCreatedEventSchema, EndpointDeletedEventSchema, EndpointTrafficChangedEventSchema, PredictionsLoggedEventSchema, RevisionCreatedEventSchema, RevisionStateChangedEventSchema, RolloutEventSchema } from '@trellis/proto';
 
 /** Every event the serving service publishes, by subject, with its message (proto/trellis/serving/v1/events.proto). */
 export const servingEvents = defineEvents({
@@ -11,8 +11,8 @@ export const servingEvents = defineEvents({
   'trellis.serving.v1.rollout.started': RolloutEventSchema,
   'trellis.serving.v1.rollout.promoted': RolloutEventSchema,
   'trellis.serving.v1.rollout.rolled_back': RolloutEventSchema,
-  /** Sampled inference requests, batched without the outbox: lossy by design (docs/serving.md, "Prediction logs"). */
-  'trellis.serving.v1.prediction.logged': PredictionLoggedEventSchema,
+  /** Sampled inference requests, packed many to an event and batched without the outbox: lossy by design (docs/serving.md, "Prediction logs"). */
+  'trellis.serving.v1.predictions.logged': PredictionsLoggedEventSchema,
   /** Written by the kit's AuditRecorder for the service's calls. */
   'trellis.serving.v1.audit.recorded': AuditEventSchema,
 });

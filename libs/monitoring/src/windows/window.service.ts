@@ -47,7 +47,7 @@ export class WindowService {
     @Inject(SERVICE_CONFIG) private readonly config: MonitoringConfig,
   ) {}
 
-  /** Consumes a batch of logged predictions in `tx`, the transaction that records them as consumed. */
+  /** Consumes logged predictions (those of a batch of packs, flattened) in `tx`, the transaction that records the packs as consumed. */
   async ingest(tx: EntityManager, events: readonly PredictionLoggedEvent[]): Promise<void> {
     const byEndpoint = new Map<string, PredictionLoggedEvent[]>();
     const endpoints: Array<{ projectId: string; endpointName: string }> = [];

@@ -1,9 +1,9 @@
 import { subscription } from '@trellis/platform';
-import { MonitorDeletedEventSchema, PredictionLoggedEventSchema } from '@trellis/proto';
+import { MonitorDeletedEventSchema, PredictionsLoggedEventSchema } from '@trellis/proto';
 import { CreateWindowTables1796476400000 } from '../migrations/1796476400000-create-window-tables';
 import type { MonitoringFeature } from '../monitoring.feature';
 import { WindowsMonitorDeletedHandler } from './monitor-deleted.handler';
-import { PREDICTION_BATCH, PREDICTION_LOGGED, PredictionLoggedHandler } from './prediction-logged.handler';
+import { PREDICTION_BATCH, PREDICTIONS_LOGGED, PredictionLoggedHandler } from './prediction-logged.handler';
 import { WindowCloserWorker } from './window-closer.worker';
 import { MonitorColumnResultEntity, MonitorWindowEntity } from './window.entity';
 
@@ -12,7 +12,7 @@ export const windowsFeature: MonitoringFeature = {
   entities: [MonitorWindowEntity, MonitorColumnResultEntity],
   migrations: [CreateWindowTables1796476400000],
   subscriptions: [
-    subscription({ subject: PREDICTION_LOGGED, schema: PredictionLoggedEventSchema, handler: PredictionLoggedHandler, batch: PREDICTION_BATCH }),
+    subscription({ subject: PREDICTIONS_LOGGED, schema: PredictionsLoggedEventSchema, handler: PredictionLoggedHandler, batch: PREDICTION_BATCH }),
     subscription({ subject: 'trellis.monitoring.v1.monitor.deleted', schema: MonitorDeletedEventSchema, handler: WindowsMonitorDeletedHandler }),
   ],
   workers: [WindowCloserWorker],

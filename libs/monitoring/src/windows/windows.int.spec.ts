@@ -4,13 +4,13 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { startService, type EventBus, type GrpcClient, type RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
 import driftStats from '@trellis/plugin-drift-stats';
-import { EventEnvelopeSchema, MonitoringServiceDesc, PredictionLoggedEventSchema, WindowClosedEventSchema, type EventEnvelope, type WindowResult } from '@trellis/proto';
+import { EventEnvelopeSchema, MonitoringServiceDesc, PredictionsLoggedEventSchema, WindowClosedEventSchema, type EventEnvelope, type WindowResult } from '@trellis/proto';
 import { eventually, serviceDatabases, type ServiceDatabase } from '@trellis/testing';
 import type { DataSource } from 'typeorm';
 import { monitoringService } from '../monitoring.definition';
 import { MonitorEntity } from '../monitors/monitor.entity';
 import { pendingMonitor } from '../monitors/monitor.fixture';
-import { PREDICTION_LOGGED } from './prediction-logged.handler';
+import { PREDICTIONS_LOGGED } from './prediction-logged.handler';
 
 type Client = GrpcClient<(typeof MonitoringServiceDesc)['method']>;
 
@@ -50,7 +50,7 @@ interface Rows {
 /**
  * A logged prediction of `rows` rows of endpoint `endpoint` in project p1: input `features`
  * [rows, 2] FP64 (age, income), input `colour` [rows] BYTES, output `score` [rows] FP32, its id
- * `id` (the envelope's, which the inbox deduplicates on).
+ * `id` (the envelope's, which the inbox deduplicates on), alone in its pack.
  */
 function logged(endpoint: string, id: string, rows: number, random: () => number, { shifted = false, truncatedColour = false, answeredAtMs = 1_700_000_000_000 }: Rows = {}): EventEnvelope {
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
@@ -64,7 +64,8 @@ function logged(endpoint: string, id: string, rows: number, random: () => number
     colours.push(shifted ? (pick < 0.8 ? 'blue' : 'red') : pick < 0.4 ? 'red' : pick < 0.8 ? 'green' : 'blue');
     scores[row] = random();
   }
-  const message = create(PredictionLoggedEventSchema, {
+  const message = create(PredictionsLoggedEventSchema, {
+    predictions: [{
     prediction: { requestId: id, projectId: 'p1', endpointId: `e-${endpoint}`, endpointName: endpoint, revisionId: 'rev-1', answeredAt: timestampFromMs(answeredAtMs) },
     inputs: [
       { name: 'features', datatype: 'FP64', shape: [BigInt(rows), 2n], rawContents: new Uint8Array(features.buffer) },
@@ -73,14 +74,27 @@ function logged(endpoint: string, id: string, rows: number, random: () => number
         : { name: 'colour', datatype: 'BYTES', shape: [BigInt(rows)], rawContents: bytesOf(colours) },
     ],
     outputs: [{ name: 'score', datatype: 'FP32', shape: [BigInt(rows)], rawContents: new Uint8Array(scores.buffer) }],
+    }],
   });
   return create(EventEnvelopeSchema, {
     id,
-    subject: PREDICTION_LOGGED,
-    payloadType: PredictionLoggedEventSchema.typeName,
-    payload: toBinary(PredictionLoggedEventSchema, message),
+    subject: PREDICTIONS_LOGGED,
+    payloadType: PredictionsLoggedEventSchema.typeName,
+    payload: toBinary(PredictionsLoggedEventSchema, message),
     projectId: 'p1',
   });
+}
+
+/** One pack of id `id` holding the predictions of `envelopes` (made by `logged`), in order, as serving packs them. */
+function packed(id: string, envelopes: readonly EventEnvelope[]): EventEnvelope {
+  const predictions = envelopes.flatMap((envelope) => fromBinary(PredictionsLoggedEventSchema, envelope.payload).predictions);
+  const message = create(PredictionsLoggedEventSchema, { predictions });
+  return create(EventEnvelopeSchema, { id, subject: PREDICTIONS_LOGGED, payloadType: PredictionsLoggedEventSchema.typeName, payload: toBinary(PredictionsLoggedEventSchema, message), projectId: 'p1' });
+}
+
+/** `envelopes` in packs of `size`, the pack ids `<prefix>-<index>`. */
+function packsOf(prefix: string, envelopes: readonly EventEnvelope[], size: number): EventEnvelope[] {
+  return Array.from({ length: Math.ceil(envelopes.length / size) }, (_, index) => packed(`${prefix}-${index}`, envelopes.slice(index * size, (index + 1) * size)));
 }
 
 async function publish(bus: EventBus, envelopes: readonly EventEnvelope[]): Promise<void> {
@@ -148,12 +162,13 @@ describe.each(serviceDatabases('monitoring'))('windows of logged predictions (%s
       },
     });
     const random = seeded(19);
-    const events = [
+    // Packs of 4 requests of 10 rows, the shifted ones from the 51st request on.
+    const events = packsOf('a', [
       ...Array.from({ length: 30 }, (_, i) => logged('churn', `a-ref-${i}`, 10, random)),
       ...Array.from({ length: 20 }, (_, i) => logged('churn', `a-same-${i}`, 10, random)),
       ...Array.from({ length: 20 }, (_, i) => logged('churn', `a-shift-${i}`, 10, random, { shifted: true })),
-    ];
-    for (let at = 0; at < events.length; at += 16) await publish(platform.runtime.bus, events.slice(at, at + 16));
+    ], 4);
+    for (let at = 0; at < events.length; at += 4) await publish(platform.runtime.bus, events.slice(at, at + 4));
 
     const windows = await eventually(async () => {
       const listed = (await (await viewer()).listWindowResults({ monitorId: id })).windows;
@@ -207,15 +222,16 @@ describe.each(serviceDatabases('monitoring'))('windows of logged predictions (%s
     const id = '00000000-0000-4000-8000-0000000000b2';
     await service.dataSource.getRepository(MonitorEntity).insert(monitorOf(id, 'restart', 100, { windowRows: 100, windowSlide: 50 }));
     const random = seeded(23);
-    const events = Array.from({ length: 40 }, (_, i) => logged('restart', `b-${i}`, 10, random));
-    await publish(platform.runtime.bus, events.slice(0, 15));
-    // The same events again, as a redelivery after a lost acknowledgement brings them.
-    await publish(platform.runtime.bus, events.slice(5, 15));
+    // 40 requests of 10 rows in packs of 5.
+    const events = packsOf('b', Array.from({ length: 40 }, (_, i) => logged('restart', `b-${i}`, 10, random)), 5);
+    await publish(platform.runtime.bus, events.slice(0, 3));
+    // The same packs again, as a redelivery after a lost acknowledgement brings them.
+    await publish(platform.runtime.bus, events.slice(1, 3));
     await eventually(async () => expect(await streamOf(service.dataSource, id)).toMatchObject({ nextSeq: 151 }));
 
     await first.close();
     service = await platform.startService(monitoringService);
-    await publish(platform.runtime.bus, [...events.slice(10, 25), ...events.slice(25, 40)]);
+    await publish(platform.runtime.bus, [...events.slice(2, 5), ...events.slice(5, 8)]);
     await eventually(async () => expect(await streamOf(service.dataSource, id)).toMatchObject({ nextSeq: 401 }));
 
     // Windows of 100 rows every 50 after the 100-row reference: rows 101-200, 151-250, ..., 301-400.

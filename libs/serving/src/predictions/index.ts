@@ -1,2 +1,2 @@
-export { PREDICTION_LOGGED, PredictionLog, sampled } from './prediction-log';
+export { PREDICTIONS_LOGGED, PredictionLog, sampled } from './prediction-log';
 export { PredictionsModule } from './predictions.module';

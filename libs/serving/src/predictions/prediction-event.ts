@@ -1,11 +1,28 @@
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { Tensor } from '@trellis/plugin-sdk';
-import type { LoggedTensor, PredictionLoggedEvent } from '@trellis/proto';
+import type { LoggedTensor, PredictionLoggedEvent, PredictionsLoggedEvent } from '@trellis/proto';
 import { tensorToRaw } from '../inference/tensor.codec';
+import type { PackedPrediction } from './prediction-packs';
 import type { TraceRow } from './trace-writer';
 
 /**
- * The event of one logged prediction, tensors as raw bytes up to `cap` each (only their header
+ * The event of a pack of logged predictions, in their order; one whose log cannot be built (its
+ * tensors do not hold what their datatypes say) is left out and handed to `failed`.
+ */
+export function predictionsEvent(pack: readonly PackedPrediction[], cap: number, failed: (prediction: PackedPrediction, error: unknown) => void): PredictionsLoggedEvent {
+  const predictions: PredictionLoggedEvent[] = [];
+  for (const prediction of pack) {
+    try {
+      predictions.push(predictionEvent(prediction.row, prediction.inputs, prediction.outputs, cap));
+    } catch (error) {
+      failed(prediction, error);
+    }
+  }
+  return { $typeName: 'trellis.serving.v1.PredictionsLoggedEvent', predictions };
+}
+
+/**
+ * The log of one prediction, tensors as raw bytes up to `cap` each (only their header
  * beyond). Built as plain messages, not through `create`, which costs more than the encoding on
  * this hot a stream; every field is set, as the message types require.
  */

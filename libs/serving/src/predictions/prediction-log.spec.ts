@@ -1,7 +1,8 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import { type EventBus, Metrics, silentLogger } from '@trellis/platform';
 import type { Tensor } from '@trellis/plugin-sdk';
-import { PredictionLoggedEventSchema, type EventEnvelope } from '@trellis/proto';
+import { eventually } from '@trellis/testing';
+import { PredictionsLoggedEventSchema, type EventEnvelope } from '@trellis/proto';
 import type { InferenceTarget } from '../inference/inference-targets';
 import { RevisionMetrics } from '../metrics/revision-metrics';
 import type { ServingConfig } from '../serving.config';
@@ -30,6 +31,8 @@ class TestBus {
 
 const x: Tensor = { name: 'x', datatype: 'FP32', shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) };
 const big: Tensor = { name: 'x', datatype: 'FP32', shape: [1, 64], data: new Float32Array(64) };
+/** 160,000 bytes: with its output (as big), two predictions' tensors are over a pack's 512 KiB. */
+const huge: Tensor = { name: 'x', datatype: 'FP32', shape: [1, 40_000], data: new Float32Array(40_000) };
 
 function setUp(config: Partial<ServingConfig> = {}) {
   const bus = new TestBus();
@@ -37,7 +40,7 @@ function setUp(config: Partial<ServingConfig> = {}) {
   const metrics = new RevisionMetrics(kit);
   const stored: Omit<PredictionEntity, 'seq'>[] = [];
   const repository = { insert: async (rows: Omit<PredictionEntity, 'seq'>[]) => void stored.push(...rows), shares: async () => [], prune: async () => 0 } as unknown as PredictionRepository;
-  const settings = { predictionLogShare: 1, predictionLogBufferSize: 10_000, predictionLogMaxTensorBytes: 65_536, predictionRetentionDays: 30, predictionLogRefreshMs: 10_000, ...config } as ServingConfig;
+  const settings = { predictionLogShare: 1, predictionLogBufferSize: 10_000, predictionLogPackSize: 256, predictionLogPackLingerMs: 20, predictionLogMaxTensorBytes: 65_536, predictionRetentionDays: 30, predictionLogRefreshMs: 10_000, ...config } as ServingConfig;
   const log = new PredictionLog(metrics, repository, bus as unknown as EventBus, kit, settings, silentLogger as never);
   const target: InferenceTarget = {
     name: 'fraud',
@@ -51,13 +54,17 @@ function setUp(config: Partial<ServingConfig> = {}) {
     infer: async (inputs) => [{ ...inputs[0], name: 'y' }],
   };
   // As the protocol handlers report a call once the model answered.
-  const infer = async (requestId: string, input = x) => {
-    const outputs = await target.infer([input], { requestId });
-    log.observe({ target, requestId, inputs: [input], outputs, latencyMs: 0.25 });
+  const infer = async (requestId: string, input = x, projectId = 'p1') => {
+    const call = { ...target, endpoint: { id: 'ep-1', projectId } };
+    const outputs = await call.infer([input], { requestId });
+    log.observe({ target: call, requestId, inputs: [input], outputs, latencyMs: 0.25 });
     return outputs;
   };
-  const events = () => bus.taken.map((envelope) => ({ envelope, event: fromBinary(PredictionLoggedEventSchema, envelope.payload) }));
-  return { bus, kit, metrics, log, stored, infer, events };
+  const packs = () => bus.taken.map((envelope) => ({ envelope, pack: fromBinary(PredictionsLoggedEventSchema, envelope.payload) }));
+  /** Every published prediction, packs flattened. */
+  const events = () => packs().flatMap(({ envelope, pack }) => pack.predictions.map((event) => ({ envelope, event })));
+  const dropped = async () => (await kit.registry.getSingleMetricAsString('trellis_serving_predictions_dropped_total')).match(/_total (\d+)/)?.[1];
+  return { bus, kit, metrics, log, stored, infer, events, packs, dropped };
 }
 
 describe('PredictionLog', () => {
@@ -67,7 +74,7 @@ describe('PredictionLog', () => {
     await log.flush();
     const logged = events();
     expect(logged.map(({ event }) => event.prediction?.requestId)).toEqual(['req-0', 'req-1', 'req-2', 'req-3', 'req-4']);
-    expect(logged[0].envelope).toMatchObject({ subject: 'trellis.serving.v1.prediction.logged', projectId: 'p1', requestId: 'req-0' });
+    expect(logged[0].envelope).toMatchObject({ subject: 'trellis.serving.v1.predictions.logged', projectId: 'p1' });
     const { event } = logged[0];
     expect(event.prediction).toMatchObject({ endpointId: 'ep-1', endpointName: 'fraud', revisionId: 'rev-1', projectId: 'p1' });
     expect(event.prediction!.latencyUs).toBeGreaterThanOrEqual(0n);
@@ -105,18 +112,63 @@ describe('PredictionLog', () => {
     expect(events()[0].event.inputs[0]).toMatchObject({ name: 'x', shape: [1n, 64n], truncated: true, rawContents: new Uint8Array() });
   });
 
-  it('never waits for a stalled bus: requests complete, logs beyond the buffer are dropped and counted, and only those published are traceable', async () => {
-    const { bus, kit, log, infer, events, stored } = setUp({ predictionLogBufferSize: 3 });
+  it('packs the logs of many requests into one event, up to predictionLogPackSize each, in the order they were answered', async () => {
+    const { log, infer, packs, stored } = setUp({ predictionLogPackSize: 2 });
+    for (let index = 0; index < 5; index++) await infer(`req-${index}`);
+    await log.flush();
+    expect(packs().map(({ pack }) => pack.predictions.map((event) => event.prediction!.requestId))).toEqual([['req-0', 'req-1'], ['req-2', 'req-3'], ['req-4']]);
+    expect(stored.map((row) => row.requestId)).toEqual(['req-0', 'req-1', 'req-2', 'req-3', 'req-4']);
+  });
+
+  it('publishes a pack that is not full once predictionLogPackLingerMs has passed, without a flush', async () => {
+    const { infer, packs } = setUp({ predictionLogPackLingerMs: 1 });
+    await infer('req-0');
+    await infer('req-1');
+    await eventually(() => expect(packs().map(({ pack }) => pack.predictions.length)).toEqual([2]));
+  });
+
+  it("packs each project's requests apart, the envelope naming the project", async () => {
+    const { log, infer, packs } = setUp();
+    await infer('a-0', x, 'p1');
+    await infer('b-0', x, 'p2');
+    await infer('a-1', x, 'p1');
+    await log.flush();
+    expect(packs().map(({ envelope, pack }) => [envelope.projectId, pack.predictions.map((event) => event.prediction!.requestId)])).toEqual([
+      ['p1', ['a-0', 'a-1']],
+      ['p2', ['b-0']],
+    ]);
+  });
+
+  it("closes a pack before its tensors pass about 512 KiB, the bus's message limit in mind", async () => {
+    const { log, infer, packs } = setUp({ predictionLogMaxTensorBytes: 200_000 });
+    for (let index = 0; index < 3; index++) await infer(`huge-${index}`, huge);
+    await log.flush();
+    expect(packs().map(({ pack }) => pack.predictions.length)).toEqual([1, 1, 1]);
+    expect(packs()[0].pack.predictions[0].inputs[0]).toMatchObject({ shape: [1n, 40_000n], truncated: false });
+  });
+
+  it('publishes the open pack at shutdown, and counts a later request as dropped', async () => {
+    const { log, infer, events, stored, dropped } = setUp();
+    for (let index = 0; index < 3; index++) await infer(`req-${index}`);
+    await log.onApplicationShutdown();
+    expect(events().map(({ event }) => event.prediction!.requestId)).toEqual(['req-0', 'req-1', 'req-2']);
+    expect(stored).toHaveLength(3);
+    await infer('late');
+    expect(await dropped()).toBe('1');
+    expect(stored).toHaveLength(3);
+  });
+
+  it('never waits for a stalled bus: requests complete, packs beyond the buffer are dropped and their predictions counted, and only those published are traceable', async () => {
+    // Packs of 2, the buffer 4 predictions: 2 packs (a batch the bus holds still counts until the bus takes it).
+    const { bus, kit, log, infer, events, stored, dropped } = setUp({ predictionLogBufferSize: 4, predictionLogPackSize: 2 });
     bus.stalled = true;
-    // The buffer holds 3 logs (a batch the bus holds still counts until the bus takes it); the rest are dropped.
     const answers = await Promise.all(Array.from({ length: 10 }, (_, index) => infer(`req-${index}`)));
     expect(answers).toHaveLength(10);
-    const dropped = async () => (await kit.eventsDropped.get()).values.find((value) => value.labels.subject === 'trellis.serving.v1.prediction.logged')?.value;
-    expect(await dropped()).toBeGreaterThanOrEqual(6);
-    expect(await kit.registry.metrics()).toMatch(/trellis_events_dropped_total\{subject="trellis.serving.v1.prediction.logged"\} \d+/);
+    expect(await dropped()).toBe('6');
+    expect(await kit.registry.metrics()).toMatch(/trellis_events_dropped_total\{subject="trellis.serving.v1.predictions.logged"\} 3/);
     bus.release();
     await log.flush();
-    expect(events().length + (await dropped())!).toBe(10);
-    expect(stored.map((row) => row.requestId)).toEqual(events().map(({ event }) => event.prediction!.requestId));
+    expect(events().map(({ event }) => event.prediction!.requestId)).toEqual(['req-0', 'req-1', 'req-2', 'req-3']);
+    expect(stored.map((row) => row.requestId)).toEqual(['req-0', 'req-1', 'req-2', 'req-3']);
   });
 });

@@ -6,12 +6,18 @@ import type { InferenceObserver, ObservedInference } from '../inference/inferenc
 import { RevisionMetrics } from '../metrics/revision-metrics';
 import type { ServingConfig } from '../serving.config';
 import { servingEvents } from '../serving.events';
-import { predictionEvent } from './prediction-event';
+import { predictionsEvent } from './prediction-event';
+import { PredictionPacks, type PackedPrediction } from './prediction-packs';
 import { PredictionRepository } from './prediction.repository';
 import { TraceWriter } from './trace-writer';
 
-/** The subject of prediction logs. */
-export const PREDICTION_LOGGED = 'trellis.serving.v1.prediction.logged';
+/** The subject of prediction logs, packed. */
+export const PREDICTIONS_LOGGED = 'trellis.serving.v1.predictions.logged';
+/**
+ * About the most tensor bytes of one pack: NATS refuses a message over its max_payload (1 MiB
+ * unless the server sets more), and a refused batch is retried, not dropped.
+ */
+const PACK_MAX_BYTES = 512 * 1024;
 /** Logged predictions stored in one transaction (one commit, one disk sync). */
 const TRACE_BATCH_ROWS = 1024;
 /** How long a logged prediction waits for others before it is stored for tracing: each commit syncs the disk. */
@@ -30,16 +36,20 @@ export function sampled(requestId: string, share: number): boolean {
 
 /**
  * The inference path's observer: every call that reached a revision's model is recorded in
- * `RevisionMetrics`; the sampled share of its endpoint's calls is published on
- * `trellis.serving.v1.prediction.logged` through a dropping BatchPublisher (a bounded buffer: when
- * the bus is behind, logs are dropped and counted, and inference never waits), and each log the
- * publisher took is kept for TracePrediction, written in batches off the request's path.
+ * `RevisionMetrics`; the sampled share of its endpoint's calls is gathered into packs (one event
+ * per pack: bulk logs travel packed, not one message per request) published on
+ * `trellis.serving.v1.predictions.logged` through a dropping BatchPublisher (a bounded buffer: when
+ * the bus is behind, packs are dropped and their predictions counted in
+ * trellis_serving_predictions_dropped_total, and inference never waits), and each prediction of a
+ * pack the publisher took is kept for TracePrediction, written in batches off the request's path.
  */
 @Injectable()
 export class PredictionLog implements InferenceObserver, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly publisher: BatchPublisher<typeof servingEvents.table>;
   private readonly shares = new Map<string, number>();
   private readonly traces: TraceWriter;
+  private readonly packs: PredictionPacks;
+  private readonly unpublished: Counter;
   private refreshTimer?: NodeJS.Timeout;
   private pruneTimer?: NodeJS.Timeout;
 
@@ -51,7 +61,10 @@ export class PredictionLog implements InferenceObserver, OnApplicationBootstrap,
     @Inject(SERVICE_CONFIG) private readonly config: ServingConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.publisher = new BatchPublisher({ bus, events: servingEvents, bufferSize: config.predictionLogBufferSize, whenFull: 'drop', metrics: kit, logger });
+    // The buffer holds packs: as many as make predictionLogBufferSize predictions when full.
+    const packs = Math.max(1, Math.ceil(config.predictionLogBufferSize / config.predictionLogPackSize));
+    this.publisher = new BatchPublisher({ bus, events: servingEvents, bufferSize: packs, whenFull: 'drop', metrics: kit, logger });
+    this.unpublished = predictionsDropped(kit);
     const untraced = tracesDropped(kit);
     this.traces = new TraceWriter(repository, {
       capacity: config.predictionLogBufferSize,
@@ -59,6 +72,13 @@ export class PredictionLog implements InferenceObserver, OnApplicationBootstrap,
       lingerMs: TRACE_LINGER_MS,
       dropped: (rows) => untraced.inc(rows),
       logger,
+    });
+    this.packs = new PredictionPacks({
+      rows: config.predictionLogPackSize,
+      lingerMs: config.predictionLogPackLingerMs,
+      maxBytes: PACK_MAX_BYTES,
+      tensorCap: config.predictionLogMaxTensorBytes,
+      ship: (projectId, pack) => this.ship(projectId, pack),
     });
   }
 
@@ -71,6 +91,7 @@ export class PredictionLog implements InferenceObserver, OnApplicationBootstrap,
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.refreshTimer);
     clearInterval(this.pruneTimer);
+    this.packs.close();
     await this.publisher.close();
     await this.traces.flush();
   }
@@ -101,17 +122,30 @@ export class PredictionLog implements InferenceObserver, OnApplicationBootstrap,
       answeredAt: Date.now(),
       latencyUs: Math.round(latencyMs * 1000),
     };
-    const inputs = call.inputs;
-    const cap = this.config.predictionLogMaxTensorBytes;
-    // The event is built and encoded when its batch is sent, off this request's path.
-    const taken = this.publisher.offer(PREDICTION_LOGGED, () => predictionEvent(row, inputs, outputs, cap), { projectId: endpoint.projectId, requestId });
-    if (taken) this.traces.add(row);
+    // Its log is built and encoded when its pack's batch is sent, off this request's path.
+    this.packs.add({ row, inputs: call.inputs, outputs });
   }
 
-  /** Resolves once every log taken so far is published (or dropped) and stored for tracing. */
+  /** Resolves once every log so far is published (or dropped) and stored for tracing. */
   async flush(): Promise<void> {
+    this.packs.drain();
     await this.publisher.flush();
     await this.traces.flush();
+  }
+
+  /** Offers a pack to the publisher: its predictions are kept for tracing if it was taken, counted as dropped if not. */
+  private ship(projectId: string, pack: PackedPrediction[]): void {
+    const cap = this.config.predictionLogMaxTensorBytes;
+    const failed = (prediction: PackedPrediction, error: unknown) => {
+      this.logger.warn({ err: error, requestId: prediction.row.requestId }, 'building the log of a prediction failed; leaving it out of its pack');
+      this.unpublished.inc();
+    };
+    const taken = this.publisher.offer(PREDICTIONS_LOGGED, () => predictionsEvent(pack, cap, failed), { projectId });
+    if (!taken) {
+      this.unpublished.inc(pack.length);
+      return;
+    }
+    for (const { row } of pack) this.traces.add(row);
   }
 
   private async refresh(): Promise<void> {
@@ -128,6 +162,15 @@ export class PredictionLog implements InferenceObserver, OnApplicationBootstrap,
     const before = Date.now() - this.config.predictionRetentionDays * 24 * HOUR_MS;
     await this.repository.prune(before).catch((error: unknown) => this.logger.warn({ err: error }, 'deleting expired logged predictions failed'));
   }
+}
+
+/** The count of sampled predictions that were not published (trellis_events_dropped_total counts their packs, the events). */
+function predictionsDropped(kit: Metrics): Counter {
+  const name = 'trellis_serving_predictions_dropped_total';
+  return (
+    (kit.registry.getSingleMetric(name) as Counter | undefined) ??
+    new Counter({ name, help: 'Sampled predictions not published on trellis.serving.v1.predictions.logged: their pack found the publish buffer full (the bus behind) or the service stopping, or their log could not be built.', registers: [kit.registry] })
+  );
 }
 
 /** The count of logged predictions that could not be stored for tracing (the database behind or failing). */
