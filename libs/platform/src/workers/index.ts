@@ -1,2 +1,3 @@
 export { pause } from '@trellis/plugin-sdk';
 export type { Worker } from './worker';
+export { WorkerSignal } from './worker-signal';

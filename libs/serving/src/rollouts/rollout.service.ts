@@ -127,7 +127,7 @@ export class RolloutService {
       });
       recorded += 1;
     }
-    if (recorded > 0) this.signal.wake();
+    if (recorded > 0) this.signal.wakeAfterCommit(tx);
     return recorded;
   }
 
@@ -144,7 +144,7 @@ export class RolloutService {
       const finding = policy && driftFinding(policy.driftMonitor, canary, window);
       if (finding && (await this.repository.condemn(tx, canary.id, finding))) noted += 1;
     }
-    if (noted > 0) this.signal.wake();
+    if (noted > 0) this.signal.wakeAfterCommit(tx);
     return noted;
   }
 
