@@ -16,6 +16,7 @@
 //                         one is issued once into <data dir>/keys/registry.key (npm run service-key)
 //   TRELLIS_COMPUTE_CREDENTIAL    the same for the compute service (<data dir>/keys/compute.key)
 //   TRELLIS_SERVING_CREDENTIAL    the same for the serving service (<data dir>/keys/serving.key)
+//   TRELLIS_MONITORING_CREDENTIAL the same for the monitoring service (<data dir>/keys/monitoring.key)
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -60,7 +61,18 @@ const PROGRAMS = [
       TRELLIS_SERVING_HTTP_PORT: String(settings.servingHttpPort),
     }),
   },
-  { name: 'monitoring', env: (up) => ({ TRELLIS_AUTH_JWKS_URL: jwksUrl(up) }) },
+  {
+    name: 'monitoring',
+    env: (up) => ({
+      TRELLIS_AUTH_JWKS_URL: jwksUrl(up),
+      TRELLIS_GOVERNANCE_ADDRESS: up.governance.grpc,
+      TRELLIS_SERVING_ADDRESS: up.serving.grpc,
+      TRELLIS_REGISTRY_ADDRESS: up.registry.grpc,
+      TRELLIS_TRACKING_ADDRESS: up.tracking.grpc,
+      TRELLIS_DATA_ADDRESS: up.data.grpc,
+      TRELLIS_MONITORING_CREDENTIAL: serviceCredential('monitoring'),
+    }),
+  },
   {
     name: 'gateway',
     env: (up) => ({

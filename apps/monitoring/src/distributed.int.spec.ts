@@ -1,7 +1,8 @@
 import 'reflect-metadata';
-import { governanceService } from '@trellis/governance';
+import { governanceService, issueServiceKeyAsOperator } from '@trellis/governance';
 import { monitoringService } from '@trellis/monitoring';
-import { createGrpcClient, runProcess, type RunningProcess } from '@trellis/platform';
+import { createGrpcClient, loadConfig, runProcess, type RunningProcess } from '@trellis/platform';
+import driftStats from '@trellis/plugin-drift-stats';
 import { AuditServiceDesc, IdentityServiceDesc, TokenServiceDesc, MonitoringServiceDesc } from '@trellis/proto';
 import { createTestDatabase, eventually, testNatsConfig, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,12 +34,22 @@ describe('monitoring as its own process beside governance (distributed: PostgreS
       TRELLIS_GOVERNANCE_PORT: '0',
     });
     governance = await runProcess({ mode: 'distributed', services: [governanceService], print: () => undefined });
+    // Monitoring fits references of monitors whose profile comes later as its own service account.
+    // The monitor here takes its reference from its own logs, so the services it would call for
+    // lineage are never reached.
+    process.env.SPEC_MONITORING_KEY = (await issueServiceKeyAsOperator(loadConfig({ services: ['governance'] }), 'monitoring')).secret;
     Object.assign(process.env, {
+      TRELLIS_MONITORING_CREDENTIAL: 'env:SPEC_MONITORING_KEY',
       TRELLIS_MONITORING_DATABASE_URL: ownDb.config.url,
       TRELLIS_MONITORING_PORT: '0',
+      TRELLIS_GOVERNANCE_ADDRESS: governance.services[0].grpcAddress,
+      TRELLIS_SERVING_ADDRESS: '127.0.0.1:1',
+      TRELLIS_REGISTRY_ADDRESS: '127.0.0.1:1',
+      TRELLIS_TRACKING_ADDRESS: '127.0.0.1:1',
+      TRELLIS_DATA_ADDRESS: '127.0.0.1:1',
       TRELLIS_AUTH_JWKS_URL: `${governance.opsAddress}/.well-known/jwks.json`,
     });
-    service = await runProcess({ mode: 'distributed', services: [monitoringService], print: () => undefined });
+    service = await runProcess({ mode: 'distributed', services: [monitoringService], plugins: [driftStats], print: () => undefined });
   });
 
   afterAll(async () => {
@@ -60,7 +71,8 @@ describe('monitoring as its own process beside governance (distributed: PostgreS
     const client = createGrpcClient(MonitoringServiceDesc, service.services[0].grpcAddress, { token });
     const audit = createGrpcClient(AuditServiceDesc, governanceAddress, { token });
 
-    const created = (await client.createMonitor({ projectId, name: 'first' })).monitor!;
+    const created = (await client.createMonitor({ projectId, name: 'first', endpoint: { endpointName: 'churn' }, reference: { kind: { case: 'logWindow', value: { rows: 100n } } } }))
+      .monitor!;
     expect((await client.listMonitors({ projectId })).monitors.map(({ id }) => id)).toEqual([created.id]);
     await eventually(async () => {
       const { records } = await audit.listAuditRecords({ pageSize: 1000 });

@@ -8,17 +8,16 @@ import kmsLocal from '@trellis/plugin-kms-local';
 import notifierWebhook from '@trellis/plugin-notifier-webhook';
 import runtimeOnnx from '@trellis/plugin-runtime-onnx';
 // Builds runtime-onnx and the SDK from this workspace's sources as a module a worker imports, as serving loads it.
-import { buildForWorker } from '@trellis/plugin-runtime-onnx/testing';
+import { buildForWorker, CHURN_FEATURES, churnModel } from '@trellis/plugin-runtime-onnx/testing';
 import storageFs from '@trellis/plugin-storage-fs';
 import { registryService } from '@trellis/registry';
 import { servingService } from '@trellis/serving';
 import { closedPort, eventually } from '@trellis/testing';
 import { trackingService } from '@trellis/tracking';
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 /** The platform as a user meets it: governance, data, tracking, registry, serving and monitoring behind the gateway, in one standalone process. */
 export interface MonitoringPlatform {
@@ -101,28 +100,7 @@ export async function startMonitoringPlatform(name: string, adminKey: string, en
   };
 }
 
-/** Features of a churn row: the model's input x is FP32 [batch, CHURN_FEATURES], the CSV's columns f0..f9 then churned. */
-export const CHURN_FEATURES = 10;
-const HIDDEN = 6;
-
-/** The MLP's weights: x [batch, 10] -> relu(x·w1 + b1)·w2 + b2 -> y [batch, 2] (a score per class). */
-const WEIGHTS = {
-  w1: Array.from({ length: CHURN_FEATURES }, (_, i) => Array.from({ length: HIDDEN }, (_, j) => (((i * 5 + j * 3) % 9) - 4) / 8)),
-  b1: Array.from({ length: HIDDEN }, (_, j) => (j % 2) / 10),
-  w2: Array.from({ length: HIDDEN }, (_, j) => [((j % 4) - 1.5) / 3, ((j % 3) - 1) / 2]),
-  b2: [0.05, -0.05],
-};
-
-// plugins/runtime-onnx's model writer (Debian's python3-onnx), run as a program: its `mlp` kind with the weights above.
-const WRITE_MODEL = join(__dirname, '..', '..', '..', 'plugins', 'runtime-onnx', 'test', 'write-model.py');
-
-/** Writes the churn MLP to `path`; resolves with the file's bytes. */
-async function churnModel(path: string): Promise<Buffer> {
-  const child = promisify(execFile)('/usr/bin/python3', [WRITE_MODEL, path]);
-  child.child.stdin?.end(JSON.stringify({ kind: 'mlp', ...WEIGHTS }));
-  await child;
-  return readFileSync(path);
-}
+export { CHURN_FEATURES };
 
 /**
  * `count` churn feature rows drawn from a fixed seed: feature i is roughly normal around i / 10

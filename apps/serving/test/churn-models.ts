@@ -1,31 +1,11 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 
-/** Features of a churn row: the model's input x is FP32 [batch, CHURN_FEATURES]. */
-export const CHURN_FEATURES = 10;
-const HIDDEN = 6;
+import { CHURN_FEATURES } from '@trellis/plugin-runtime-onnx/testing';
 
-/** The MLP's weights: x [batch, 10] -> relu(x·w1 + b1)·w2 + b2 -> y [batch, 2] (a score per class). */
-const WEIGHTS = {
-  w1: Array.from({ length: CHURN_FEATURES }, (_, i) => Array.from({ length: HIDDEN }, (_, j) => (((i * 5 + j * 3) % 9) - 4) / 8)),
-  b1: Array.from({ length: HIDDEN }, (_, j) => (j % 2) / 10),
-  w2: Array.from({ length: HIDDEN }, (_, j) => [((j % 4) - 1.5) / 3, ((j % 3) - 1) / 2]),
-  b2: [0.05, -0.05],
-};
-
-// plugins/runtime-onnx's model writer (Debian's python3-onnx), run as a program: its `mlp` kind with the weights above.
-const WRITE_MODEL = join(__dirname, '..', '..', '..', 'plugins', 'runtime-onnx', 'test', 'write-model.py');
-
-/** Writes the churn MLP to `path`; resolves with the file's bytes. */
-export async function churnModel(path: string): Promise<Buffer> {
-  const child = promisify(execFile)('/usr/bin/python3', [WRITE_MODEL, path]);
-  child.child.stdin?.end(JSON.stringify({ kind: 'mlp', ...WEIGHTS }));
-  await child;
-  return readFile(path);
-}
+export { CHURN_FEATURES, churnModel } from '@trellis/plugin-runtime-onnx/testing';
 
 /**
  * Writes a model with the churn model's input that loads but fails on every request: it reads
