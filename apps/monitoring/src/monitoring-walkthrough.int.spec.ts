@@ -178,6 +178,13 @@ describe('issue 17 done: an endpoint monitored in one call, a traffic shift aler
     const window = await closedWindow(2);
     expect(window).toMatchObject({ rows: String(WINDOW_ROWS), datasetDrift: true });
     expect(window.driftShare).toBeGreaterThanOrEqual(0.5);
+    // Prometheus shows the last window of the monitor as ListWindowResults does.
+    const metrics = await (await fetch(`${platform.process.opsAddress}/metrics`)).text();
+    const series = (name: string) => new RegExp(`^${name}\\{[^}]*monitor="churn-watch"[^}]*\\} (\\S+)$`, 'm').exec(metrics)?.[1];
+    expect({ datasetDrift: series('trellis_monitoring_dataset_drift'), driftShare: Number(series('trellis_monitoring_drift_share')) }).toEqual({
+      datasetDrift: '1',
+      driftShare: window.driftShare,
+    });
 
     const { alerts } = await platform.call<{ alerts: JsonAlert[] }>('trellis.monitoring.v1.AlertService/ListAlerts', { projectId: churn.projectId, monitorId: monitor.id });
     expect(alerts).toEqual([
