@@ -133,8 +133,11 @@ describe.each(serviceDatabases('data'))('dataset profiles (%s)', (_database, dat
     const repository = service.app.get(ProfileRepository);
     const sha256 = 'f'.repeat(64);
     const dataSource = service.app.get(DataSource);
-    await dataSource.transaction((tx) => repository.enqueue(tx, [{ sha256, format: 'csv', storeName: 'default' }], Date.now()));
-    await dataSource.getRepository(BlobProfileEntity).update({ sha256, format: 'csv' }, { attempts: 3 });
+    // Queued with its attempts spent in one transaction, so the worker never sees it with attempts left.
+    await dataSource.transaction(async (tx) => {
+      await repository.enqueue(tx, [{ sha256, format: 'csv', storeName: 'default' }], Date.now());
+      await tx.getRepository(BlobProfileEntity).update({ sha256, format: 'csv' }, { attempts: 3 });
+    });
     service.app.get(ProfileWorker).wake();
     const row = await eventually(async () => {
       const found = (await repository.find([{ sha256, format: 'csv' }])).get(`${sha256}/csv`);
