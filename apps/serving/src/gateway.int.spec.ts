@@ -110,7 +110,7 @@ describe('serving through the gateway (standalone)', () => {
     await call('trellis.registry.v1.RegistryService/CreateVersion', { projectId, modelName: 'fraud', source: 's3://models/fraud/1', format: 'onnx' });
     const endpointId = (await call('trellis.serving.v1.EndpointService/CreateEndpoint', { projectId, name: 'fraud', model: 'models:/fraud/1' })).json.endpoint!.id;
 
-    const policy = { follow: 'models:/fraud@champion', canaryPercent: 10, bakeTimeMs: '600000', guards: { maxErrorPercent: 2, maxP99LatencyMs: '250', minRequests: '200' } };
+    const policy = { follow: 'models:/fraud@champion', canaryPercent: 10, bakeTimeMs: '600000', guards: { maxErrorPercent: 2, maxP99LatencyMs: '250', minRequests: '200' }, driftMonitor: 'fraud-drift' };
     const set = await call('trellis.serving.v1.RolloutService/SetRolloutPolicy', { endpointId, policy });
     expect({ status: set.status, policy: set.json.policy }).toEqual({ status: 200, policy });
     const listed = await call('trellis.serving.v1.RolloutService/ListRollouts', { endpointId });
