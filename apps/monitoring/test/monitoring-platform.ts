@@ -12,7 +12,7 @@ import { buildForWorker, CHURN_FEATURES, churnModel } from '@trellis/plugin-runt
 import storageFs from '@trellis/plugin-storage-fs';
 import { registryService } from '@trellis/registry';
 import { servingService } from '@trellis/serving';
-import { closedPort, eventually } from '@trellis/testing';
+import { closedPort, eventually, seededUniforms } from '@trellis/testing';
 import { trackingService } from '@trellis/tracking';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -107,15 +107,7 @@ export { CHURN_FEATURES };
  * (a sum of uniforms), plus `shift` for a shifted distribution. The same arguments give the same rows.
  */
 export function churnRows(count: number, seed: number, shift = 0): number[][] {
-  let state = seed >>> 0;
-  // mulberry32: a small, fixed-seed generator, so the data are the same on every run.
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = seededUniforms(seed);
   return Array.from({ length: count }, () =>
     Array.from({ length: CHURN_FEATURES }, (_, i) => Math.round((i / 10 + (uniform() + uniform() + uniform() - 1.5) + shift) * 1000) / 1000),
   );

@@ -1,20 +1,9 @@
+import { seededUniforms } from '@trellis/testing';
 import { sortFinite } from './radix-sort';
 import { selectRanks } from './select';
 
-/** mulberry32: fixed draws in [0, 1). */
-function uniforms(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const draw = (seed: number, count: number, value: (u: number, i: number) => number): Float64Array => {
-  const random = uniforms(seed);
+  const random = seededUniforms(seed);
   return Float64Array.from({ length: count }, (_, i) => value(random(), i));
 };
 

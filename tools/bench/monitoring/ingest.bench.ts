@@ -16,6 +16,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { RunningService } from '@trellis/platform';
 import { TestPlatform } from '@trellis/platform/testing';
+import { seededUniforms } from '@trellis/testing';
 import { EventEnvelopeSchema, PredictionsLoggedEventSchema, type EventEnvelope, type PredictionLoggedEvent } from '@trellis/proto';
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
@@ -23,7 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { monitoringService } from '../../../libs/monitoring/src';
 import { MonitorEntity } from '../../../libs/monitoring/src/monitors/monitor.entity';
 import driftStats from '../../../plugins/drift-stats/src/index';
-import { argument, load, median, uniforms } from './samples';
+import { argument, load, median } from './samples';
 
 const COLUMNS = 10;
 /** Predictions a pack (serving's predictionLogPackSize default). */
@@ -40,7 +41,7 @@ const SIZES = argument('sizes', '1,32').split(',').map(Number);
 
 /** `count` rows of the endpoint's prediction log, `rowsPerEvent` a request, packed `PACK` requests an event, as encoded envelopes. */
 function envelopes(endpoint: string, count: number, rowsPerEvent: number, seed: number): EventEnvelope[] {
-  const random = uniforms(seed);
+  const random = seededUniforms(seed);
   const out: EventEnvelope[] = [];
   let pack: PredictionLoggedEvent[] = [];
   const ship = () => {

@@ -1,21 +1,11 @@
 // What the monitoring benches share: fixed-seed samples and how they print their conditions.
+import { seededUniforms } from '@trellis/testing';
 import { loadavg } from 'node:os';
 
-/** mulberry32: a small deterministic PRNG, uniform in [0, 1). */
-export function uniforms(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** mulberry32, then Box-Muller: `count` normal draws with mean `shift` and standard deviation `scale`, the same for a seed (as ks.bench.ts draws them). */
 export function normals(seed: number, count: number, shift = 0, scale = 1): Float64Array {
-  const random = uniforms(seed);
+  const random = seededUniforms(seed);
   return Float64Array.from({ length: count }, () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()) * scale + shift);
 }
 

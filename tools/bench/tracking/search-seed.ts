@@ -2,6 +2,7 @@
 // PARAMS params (p0.., values v0..v9), METRICS metrics (m0.., latest values uniform in [0, 1)) and
 // three tags, inserted with unnest in batches. Deterministic (a fixed-seed generator).
 import type { Client } from 'pg';
+import { seededUniforms } from '@trellis/testing';
 
 export interface SeedSize {
   runs: number;
@@ -12,18 +13,6 @@ export interface SeedSize {
 const STATUSES = ['FINISHED', 'FINISHED', 'FINISHED', 'FINISHED', 'FINISHED', 'FINISHED', 'FINISHED', 'FINISHED', 'FAILED', 'RUNNING'];
 const TEAMS = ['vision', 'speech', 'ranking', 'forecasting'];
 const BATCH = 50_000;
-
-/** mulberry32: small, fast and the same on every run. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 async function insertColumns(client: Client, table: string, columns: Array<[string, string, unknown[]]>): Promise<void> {
   const length = columns[0][2].length;
@@ -39,7 +28,7 @@ async function insertColumns(client: Client, table: string, columns: Array<[stri
 
 /** Fills the database behind `client` and returns the experiment's id. */
 export async function seedRuns(client: Client, size: SeedSize): Promise<number> {
-  const random = generator(42);
+  const random = seededUniforms(42);
   const now = Date.UTC(2026, 10, 1);
   const [{ id: experimentId }] = (
     await client.query(

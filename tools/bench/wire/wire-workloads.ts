@@ -3,24 +3,13 @@
 import type { RunView } from '../../../libs/tracking/src/runs/run.service';
 import type { RunSeries } from '../../../libs/tracking/src/metrics/metric-columns.encoding';
 import type { SeriesColumns } from '../../../libs/tracking/src/metrics/metric-sampling';
-
-/** mulberry32: small, fast and the same on every run. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { seededUniforms } from '@trellis/testing';
 
 const hexId = (random: () => number) => Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16)).join('');
 
 /** A page of `count` runs as search hydrates them: 20 params, 10 latest metrics, 3 tags, no inputs (search.bench.ts's seed). */
 export function searchPage(count = 1000): RunView[] {
-  const random = generator(7);
+  const random = seededUniforms(7);
   return Array.from({ length: count }, (_, i) => {
     const id = hexId(random);
     const run = {
@@ -54,7 +43,7 @@ export function searchPage(count = 1000): RunView[] {
 
 /** One series of `points` points as the store reads it. */
 export function series(points = 20_000): SeriesColumns {
-  const random = generator(11);
+  const random = seededUniforms(11);
   return {
     steps: Array.from({ length: points }, (_, step) => step),
     timestampsMs: Array.from({ length: points }, (_, step) => 1_767_225_600_000 + step * 10),
@@ -64,7 +53,7 @@ export function series(points = 20_000): SeriesColumns {
 
 /** `runs` runs' series of `points` points each, as GetSampledMetricSeries answers for MLflow's bulk-interval route. */
 export function sampledSeries(runs = 10, points = 2500): RunSeries[] {
-  return Array.from({ length: runs }, (_, i) => ({ runId: hexId(generator(i)), points: series(points), totalPoints: points * 8 }));
+  return Array.from({ length: runs }, (_, i) => ({ runId: hexId(seededUniforms(i)), points: series(points), totalPoints: points * 8 }));
 }
 
 /** The metrics of one MLflow log-batch body as JSON.parse returns them: 10 keys x 100 steps. */
