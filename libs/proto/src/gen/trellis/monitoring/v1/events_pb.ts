@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/monitoring/v1/events.proto.
  */
 export const file_trellis_monitoring_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0cmVsbGlzL21vbml0b3JpbmcvdjEvZXZlbnRzLnByb3RvEhV0cmVsbGlzLm1vbml0b3JpbmcudjEiRgoTTW9uaXRvckNyZWF0ZWRFdmVudBIvCgdtb25pdG9yGAEgASgLMh4udHJlbGxpcy5tb25pdG9yaW5nLnYxLk1vbml0b3IiRgoTTW9uaXRvckRlbGV0ZWRFdmVudBIvCgdtb25pdG9yGAEgASgLMh4udHJlbGxpcy5tb25pdG9yaW5nLnYxLk1vbml0b3IizAEKEVdpbmRvd0Nsb3NlZEV2ZW50EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASHgoMbW9uaXRvcl9uYW1lGAIgASgJQgi6SAVyAxiAARIfCg1lbmRwb2ludF9uYW1lGAMgASgJQgi6SAVyAxiAARIzCgZ3aW5kb3cYBCABKAsyIy50cmVsbGlzLm1vbml0b3JpbmcudjEuV2luZG93UmVzdWx0EiQKDHJldmlzaW9uX2lkcxgFIAMoCUIOukgLkgEIEEAiBHICGEAiegoKQWxlcnRFdmVudBIrCgVhbGVydBgBIAEoCzIcLnRyZWxsaXMubW9uaXRvcmluZy52MS5BbGVydBIeCgxtb25pdG9yX25hbWUYAiABKAlCCLpIBXIDGIABEh8KDWVuZHBvaW50X25hbWUYAyABKAlCCLpIBXIDGIABYgZwcm90bzM", [file_buf_validate_validate, file_trellis_monitoring_v1_resources]);
+  fileDesc("CiJ0cmVsbGlzL21vbml0b3JpbmcvdjEvZXZlbnRzLnByb3RvEhV0cmVsbGlzLm1vbml0b3JpbmcudjEiRgoTTW9uaXRvckNyZWF0ZWRFdmVudBIvCgdtb25pdG9yGAEgASgLMh4udHJlbGxpcy5tb25pdG9yaW5nLnYxLk1vbml0b3IiRgoTTW9uaXRvckRlbGV0ZWRFdmVudBIvCgdtb25pdG9yGAEgASgLMh4udHJlbGxpcy5tb25pdG9yaW5nLnYxLk1vbml0b3IihQIKEVdpbmRvd0Nsb3NlZEV2ZW50EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASHgoMbW9uaXRvcl9uYW1lGAIgASgJQgi6SAVyAxiAARIfCg1lbmRwb2ludF9uYW1lGAMgASgJQgi6SAVyAxiAARIzCgZ3aW5kb3cYBCABKAsyIy50cmVsbGlzLm1vbml0b3JpbmcudjEuV2luZG93UmVzdWx0EiQKDHJldmlzaW9uX2lkcxgFIAMoCUIOukgLkgEIEEAiBHICGEASHgoMZGF0YXNldF9uYW1lGAYgASgJQgi6SAVyAxiAARIXCg9kYXRhc2V0X3ZlcnNpb24YByABKAMiegoKQWxlcnRFdmVudBIrCgVhbGVydBgBIAEoCzIcLnRyZWxsaXMubW9uaXRvcmluZy52MS5BbGVydBIeCgxtb25pdG9yX25hbWUYAiABKAlCCLpIBXIDGIABEh8KDWVuZHBvaW50X25hbWUYAyABKAlCCLpIBXIDGIABYgZwcm90bzM", [file_buf_validate_validate, file_trellis_monitoring_v1_resources]);
 
 /**
  * MonitorCreatedEvent is published on trellis.monitoring.v1.monitor.created when a monitor is added.
@@ -80,7 +80,7 @@ export type WindowClosedEvent = Message<"trellis.monitoring.v1.WindowClosedEvent
   monitorName: string;
 
   /**
-   * endpoint_name the monitor watches.
+   * endpoint_name the monitor watches; empty for a dataset monitor.
    *
    * @generated from field: string endpoint_name = 3;
    */
@@ -99,6 +99,20 @@ export type WindowClosedEvent = Message<"trellis.monitoring.v1.WindowClosedEvent
    * @generated from field: repeated string revision_ids = 5;
    */
   revisionIds: string[];
+
+  /**
+   * dataset_name the monitor watches; empty for an endpoint monitor.
+   *
+   * @generated from field: string dataset_name = 6;
+   */
+  datasetName: string;
+
+  /**
+   * dataset_version that is the window, for a dataset monitor; 0 for an endpoint monitor.
+   *
+   * @generated from field: int64 dataset_version = 7;
+   */
+  datasetVersion: bigint;
 };
 
 /**

@@ -3,7 +3,8 @@
 /* eslint-disable */
 
 // Package trellis.monitoring.v1 is the monitoring service: monitors that compare an endpoint's
-// logged predictions with a reference, window by window, their results, alert rules and alerts.
+// logged predictions, or each new version of a dataset, with a reference, window by window, their
+// results, alert rules and alerts.
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
@@ -16,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/monitoring/v1/resources.proto.
  */
 export const file_trellis_monitoring_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("CiV0cmVsbGlzL21vbml0b3JpbmcvdjEvcmVzb3VyY2VzLnByb3RvEhV0cmVsbGlzLm1vbml0b3JpbmcudjEiMQoORW5kcG9pbnRTb3VyY2USHwoNZW5kcG9pbnRfbmFtZRgBIAEoCUIIukgFcgMYgAEiUAoXRGF0YXNldFZlcnNpb25SZWZlcmVuY2USHQoLZGF0YXNldF91cmkYASABKAlCCLpIBXIDGNgEEhYKBHBhdGgYAiABKAlCCLpIBXIDGIAIIiIKEkxvZ1dpbmRvd1JlZmVyZW5jZRIMCgRyb3dzGAEgASgDIrkBCglSZWZlcmVuY2USSQoPZGF0YXNldF92ZXJzaW9uGAEgASgLMi4udHJlbGxpcy5tb25pdG9yaW5nLnYxLkRhdGFzZXRWZXJzaW9uUmVmZXJlbmNlSAASPwoKbG9nX3dpbmRvdxgCIAEoCzIpLnRyZWxsaXMubW9uaXRvcmluZy52MS5Mb2dXaW5kb3dSZWZlcmVuY2VIABIYCgZvcmlnaW4YAyABKAlCCLpIBXIDGIAgQgYKBGtpbmQiQwoKV2luZG93U3BlYxIMCgRyb3dzGAEgASgDEhgKEGR1cmF0aW9uX3NlY29uZHMYAiABKAMSDQoFc2xpZGUYAyABKAMiSgoNVGVuc29yQ29sdW1ucxIYCgZ0ZW5zb3IYASABKAlCCLpIBXIDGIACEh8KBW5hbWVzGAIgAygJQhC6SA2SAQoQ6AciBXIDGIACIlkKDkNvbHVtbkRldGVjdG9yEhgKBmNvbHVtbhgBIAEoCUIIukgFcgMYgAISGgoIZGV0ZWN0b3IYAiABKAlCCLpIBXIDGIABEhEKCXRocmVzaG9sZBgDIAEoASKjAQoPUGVyZm9ybWFuY2VTcGVjEi0KBHRhc2sYASABKA4yHy50cmVsbGlzLm1vbml0b3JpbmcudjEuVGFza1R5cGUSIwoRcHJlZGljdGlvbl90ZW5zb3IYAiABKAlCCLpIBXIDGIACEiAKDnBvc2l0aXZlX2NsYXNzGAMgASgJQgi6SAVyAxiAAhIaChJkZWNpc2lvbl90aHJlc2hvbGQYBCABKAEiwgEKD01vbml0b3JlZENvbHVtbhIWCgRuYW1lGAEgASgJQgi6SAVyAxiAAhIvCgRraW5kGAIgASgOMiEudHJlbGxpcy5tb25pdG9yaW5nLnYxLkNvbHVtbktpbmQSDgoGb3V0cHV0GAMgASgIEhgKBnRlbnNvchgEIAEoCUIIukgFcgMYgAISDQoFaW5kZXgYBSABKAUSGgoIZGV0ZWN0b3IYBiABKAlCCLpIBXIDGIABEhEKCXRocmVzaG9sZBgHIAEoASLdBgoHTW9uaXRvchITCgJpZBgBIAEoCUIHukgEcgIYQBIbCgpwcm9qZWN0X2lkGAIgASgJQge6SARyAhhAEhYKBG5hbWUYAyABKAlCCLpIBXIDGIABEh0KC2Rlc2NyaXB0aW9uGAQgASgJQgi6SAVyAxiAIBIcCgpjcmVhdG9yX2lkGAUgASgJQgi6SAVyAxiAAhIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjkKCGVuZHBvaW50GAggASgLMiUudHJlbGxpcy5tb25pdG9yaW5nLnYxLkVuZHBvaW50U291cmNlSAASMwoJcmVmZXJlbmNlGAkgASgLMiAudHJlbGxpcy5tb25pdG9yaW5nLnYxLlJlZmVyZW5jZRIxCgZ3aW5kb3cYCiABKAsyIS50cmVsbGlzLm1vbml0b3JpbmcudjEuV2luZG93U3BlYxIhCgdjb2x1bW5zGAsgAygJQhC6SA2SAQoQ6AciBXIDGIACEkcKDnRlbnNvcl9jb2x1bW5zGAwgAygLMiQudHJlbGxpcy5tb25pdG9yaW5nLnYxLlRlbnNvckNvbHVtbnNCCbpIBpIBAxCAAhJDCglkZXRlY3RvcnMYDSADKAsyJS50cmVsbGlzLm1vbml0b3JpbmcudjEuQ29sdW1uRGV0ZWN0b3JCCbpIBpIBAxDoBxITCgtkcmlmdF9zaGFyZRgOIAEoARI7CgtwZXJmb3JtYW5jZRgPIAEoCzImLnRyZWxsaXMubW9uaXRvcmluZy52MS5QZXJmb3JtYW5jZVNwZWMSMgoFc3RhdGUYECABKA4yIy50cmVsbGlzLm1vbml0b3JpbmcudjEuTW9uaXRvclN0YXRlEh8KDXN0YXRlX21lc3NhZ2UYESABKAlCCLpIBXIDGIAgEkwKEW1vbml0b3JlZF9jb2x1bW5zGBIgAygLMiYudHJlbGxpcy5tb25pdG9yaW5nLnYxLk1vbml0b3JlZENvbHVtbkIJukgGkgEDEOgHEhYKDndpbmRvd3NfY2xvc2VkGBMgASgDQggKBnNvdXJjZSLYAQoMQ29sdW1uUmVzdWx0EhgKBmNvbHVtbhgBIAEoCUIIukgFcgMYgAISGgoIZGV0ZWN0b3IYAiABKAlCCLpIBXIDGIABEg8KB3BfdmFsdWUYAyABKAgSEQoJc3RhdGlzdGljGAQgASgBEg0KBXZhbHVlGAUgASgBEhEKCXRocmVzaG9sZBgGIAEoARIPCgdkcmlmdGVkGAcgASgIEgwKBHJvd3MYCCABKAMSFAoMbWlzc2luZ19yYXRlGAkgASgBEhcKBWVycm9yGAogASgJQgi6SAVyAxiACCKFAQoRUGVyZm9ybWFuY2VSZXN1bHQSFAoMbGFiZWxlZF9yb3dzGAEgASgDEhAKCGFjY3VyYWN5GAIgASgBEhEKCXByZWNpc2lvbhgDIAEoARIOCgZyZWNhbGwYBCABKAESCgoCZjEYBSABKAESCwoDbWFlGAYgASgBEgwKBHJtc2UYByABKAEinAMKDFdpbmRvd1Jlc3VsdBIbCgptb25pdG9yX2lkGAEgASgJQge6SARyAhhAEg4KBm51bWJlchgCIAEoAxIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEcm93cxgFIAEoAxI/Cgdjb2x1bW5zGAYgAygLMiMudHJlbGxpcy5tb25pdG9yaW5nLnYxLkNvbHVtblJlc3VsdEIJukgGkgEDEOgHEhcKD2RyaWZ0ZWRfY29sdW1ucxgHIAEoBRITCgtkcmlmdF9zaGFyZRgIIAEoARIVCg1kYXRhc2V0X2RyaWZ0GAkgASgIEj0KC3BlcmZvcm1hbmNlGAogASgLMigudHJlbGxpcy5tb25pdG9yaW5nLnYxLlBlcmZvcm1hbmNlUmVzdWx0Ei4KCmNsb3NlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIicKE0RyaWZ0U2hhcmVDb25kaXRpb24SEAoIYXRfbGVhc3QYASABKAEiUQoXQ29sdW1uRGlzdGFuY2VDb25kaXRpb24SGAoGY29sdW1uGAEgASgJQgi6SAVyAxiAAhINCgVhYm92ZRgCIAEoARINCgViZWxvdxgDIAEoASKIAQoUUGVyZm9ybWFuY2VDb25kaXRpb24SOAoGbWV0cmljGAEgASgOMigudHJlbGxpcy5tb25pdG9yaW5nLnYxLlBlcmZvcm1hbmNlTWV0cmljEg0KBWJlbG93GAIgASgBEg0KBWFib3ZlGAMgASgBEhgKEG1pbl9sYWJlbGVkX3Jvd3MYBCABKAMiPwoUTWlzc2luZ1JhdGVDb25kaXRpb24SGAoGY29sdW1uGAEgASgJQgi6SAVyAxiAAhINCgVhYm92ZRgCIAEoASKbBAoJQWxlcnRSdWxlEhMKAmlkGAEgASgJQge6SARyAhhAEhsKCm1vbml0b3JfaWQYAiABKAlCB7pIBHICGEASFgoEbmFtZRgDIAEoCUIIukgFcgMYgAESQQoLZHJpZnRfc2hhcmUYBCABKAsyKi50cmVsbGlzLm1vbml0b3JpbmcudjEuRHJpZnRTaGFyZUNvbmRpdGlvbkgAEkkKD2NvbHVtbl9kaXN0YW5jZRgFIAEoCzIuLnRyZWxsaXMubW9uaXRvcmluZy52MS5Db2x1bW5EaXN0YW5jZUNvbmRpdGlvbkgAEkIKC3BlcmZvcm1hbmNlGAYgASgLMisudHJlbGxpcy5tb25pdG9yaW5nLnYxLlBlcmZvcm1hbmNlQ29uZGl0aW9uSAASQwoMbWlzc2luZ19yYXRlGAcgASgLMisudHJlbGxpcy5tb25pdG9yaW5nLnYxLk1pc3NpbmdSYXRlQ29uZGl0aW9uSAASEwoLZm9yX3NlY29uZHMYCCABKAMSNgoIc2V2ZXJpdHkYCSABKA4yJC50cmVsbGlzLm1vbml0b3JpbmcudjEuQWxlcnRTZXZlcml0eRIiCglub3RpZmllcnMYCiADKAlCD7pIDJIBCRAQIgVyAxiAARIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCwoJY29uZGl0aW9uIs4DCgVBbGVydBITCgJpZBgBIAEoCUIHukgEcgIYQBIYCgdydWxlX2lkGAIgASgJQge6SARyAhhAEhsKCXJ1bGVfbmFtZRgDIAEoCUIIukgFcgMYgAESGwoKbW9uaXRvcl9pZBgEIAEoCUIHukgEcgIYQBIbCgpwcm9qZWN0X2lkGAUgASgJQge6SARyAhhAEjAKBXN0YXRlGAYgASgOMiEudHJlbGxpcy5tb25pdG9yaW5nLnYxLkFsZXJ0U3RhdGUSNgoIc2V2ZXJpdHkYByABKA4yJC50cmVsbGlzLm1vbml0b3JpbmcudjEuQWxlcnRTZXZlcml0eRIwCgxwZW5kaW5nX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpcmluZ190aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1yZXNvbHZlZF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgV2YWx1ZRgLIAEoARIVCg13aW5kb3dfbnVtYmVyGAwgASgDEhkKB3N1bW1hcnkYDSABKAlCCLpIBXIDGIAgKnwKDE1vbml0b3JTdGF0ZRIdChlNT05JVE9SX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVTU9OSVRPUl9TVEFURV9QRU5ESU5HEAESGAoUTU9OSVRPUl9TVEFURV9BQ1RJVkUQAhIYChRNT05JVE9SX1NUQVRFX0ZBSUxFRBADKl8KCkNvbHVtbktpbmQSGwoXQ09MVU1OX0tJTkRfVU5TUEVDSUZJRUQQABIXChNDT0xVTU5fS0lORF9OVU1FUklDEAESGwoXQ09MVU1OX0tJTkRfQ0FURUdPUklDQUwQAipdCghUYXNrVHlwZRIZChVUQVNLX1RZUEVfVU5TUEVDSUZJRUQQABIcChhUQVNLX1RZUEVfQ0xBU1NJRklDQVRJT04QARIYChRUQVNLX1RZUEVfUkVHUkVTU0lPThACKoEBCg1BbGVydFNldmVyaXR5Eh4KGkFMRVJUX1NFVkVSSVRZX1VOU1BFQ0lGSUVEEAASFwoTQUxFUlRfU0VWRVJJVFlfSU5GTxABEhoKFkFMRVJUX1NFVkVSSVRZX1dBUk5JTkcQAhIbChdBTEVSVF9TRVZFUklUWV9DUklUSUNBTBADKu0BChFQZXJmb3JtYW5jZU1ldHJpYxIiCh5QRVJGT1JNQU5DRV9NRVRSSUNfVU5TUEVDSUZJRUQQABIfChtQRVJGT1JNQU5DRV9NRVRSSUNfQUNDVVJBQ1kQARIgChxQRVJGT1JNQU5DRV9NRVRSSUNfUFJFQ0lTSU9OEAISHQoZUEVSRk9STUFOQ0VfTUVUUklDX1JFQ0FMTBADEhkKFVBFUkZPUk1BTkNFX01FVFJJQ19GMRAEEhoKFlBFUkZPUk1BTkNFX01FVFJJQ19NQUUQBRIbChdQRVJGT1JNQU5DRV9NRVRSSUNfUk1TRRAGKnQKCkFsZXJ0U3RhdGUSGwoXQUxFUlRfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNBTEVSVF9TVEFURV9QRU5ESU5HEAESFgoSQUxFUlRfU1RBVEVfRklSSU5HEAISGAoUQUxFUlRfU1RBVEVfUkVTT0xWRUQQA2IGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("CiV0cmVsbGlzL21vbml0b3JpbmcvdjEvcmVzb3VyY2VzLnByb3RvEhV0cmVsbGlzLm1vbml0b3JpbmcudjEiMQoORW5kcG9pbnRTb3VyY2USHwoNZW5kcG9pbnRfbmFtZRgBIAEoCUIIukgFcgMYgAEiRwoNRGF0YXNldFNvdXJjZRIeCgxkYXRhc2V0X25hbWUYASABKAlCCLpIBXIDGIABEhYKBHBhdGgYAiABKAlCCLpIBXIDGIAIIlAKF0RhdGFzZXRWZXJzaW9uUmVmZXJlbmNlEh0KC2RhdGFzZXRfdXJpGAEgASgJQgi6SAVyAxjYBBIWCgRwYXRoGAIgASgJQgi6SAVyAxiACCIiChJMb2dXaW5kb3dSZWZlcmVuY2USDAoEcm93cxgBIAEoAyK5AQoJUmVmZXJlbmNlEkkKD2RhdGFzZXRfdmVyc2lvbhgBIAEoCzIuLnRyZWxsaXMubW9uaXRvcmluZy52MS5EYXRhc2V0VmVyc2lvblJlZmVyZW5jZUgAEj8KCmxvZ193aW5kb3cYAiABKAsyKS50cmVsbGlzLm1vbml0b3JpbmcudjEuTG9nV2luZG93UmVmZXJlbmNlSAASGAoGb3JpZ2luGAMgASgJQgi6SAVyAxiAIEIGCgRraW5kIkMKCldpbmRvd1NwZWMSDAoEcm93cxgBIAEoAxIYChBkdXJhdGlvbl9zZWNvbmRzGAIgASgDEg0KBXNsaWRlGAMgASgDIkoKDVRlbnNvckNvbHVtbnMSGAoGdGVuc29yGAEgASgJQgi6SAVyAxiAAhIfCgVuYW1lcxgCIAMoCUIQukgNkgEKEOgHIgVyAxiAAiJZCg5Db2x1bW5EZXRlY3RvchIYCgZjb2x1bW4YASABKAlCCLpIBXIDGIACEhoKCGRldGVjdG9yGAIgASgJQgi6SAVyAxiAARIRCgl0aHJlc2hvbGQYAyABKAEiowEKD1BlcmZvcm1hbmNlU3BlYxItCgR0YXNrGAEgASgOMh8udHJlbGxpcy5tb25pdG9yaW5nLnYxLlRhc2tUeXBlEiMKEXByZWRpY3Rpb25fdGVuc29yGAIgASgJQgi6SAVyAxiAAhIgCg5wb3NpdGl2ZV9jbGFzcxgDIAEoCUIIukgFcgMYgAISGgoSZGVjaXNpb25fdGhyZXNob2xkGAQgASgBIsIBCg9Nb25pdG9yZWRDb2x1bW4SFgoEbmFtZRgBIAEoCUIIukgFcgMYgAISLwoEa2luZBgCIAEoDjIhLnRyZWxsaXMubW9uaXRvcmluZy52MS5Db2x1bW5LaW5kEg4KBm91dHB1dBgDIAEoCBIYCgZ0ZW5zb3IYBCABKAlCCLpIBXIDGIACEg0KBWluZGV4GAUgASgFEhoKCGRldGVjdG9yGAYgASgJQgi6SAVyAxiAARIRCgl0aHJlc2hvbGQYByABKAEilgcKB01vbml0b3ISEwoCaWQYASABKAlCB7pIBHICGEASGwoKcHJvamVjdF9pZBgCIAEoCUIHukgEcgIYQBIWCgRuYW1lGAMgASgJQgi6SAVyAxiAARIdCgtkZXNjcmlwdGlvbhgEIAEoCUIIukgFcgMYgCASHAoKY3JlYXRvcl9pZBgFIAEoCUIIukgFcgMYgAISLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI5CghlbmRwb2ludBgIIAEoCzIlLnRyZWxsaXMubW9uaXRvcmluZy52MS5FbmRwb2ludFNvdXJjZUgAEjcKB2RhdGFzZXQYFCABKAsyJC50cmVsbGlzLm1vbml0b3JpbmcudjEuRGF0YXNldFNvdXJjZUgAEjMKCXJlZmVyZW5jZRgJIAEoCzIgLnRyZWxsaXMubW9uaXRvcmluZy52MS5SZWZlcmVuY2USMQoGd2luZG93GAogASgLMiEudHJlbGxpcy5tb25pdG9yaW5nLnYxLldpbmRvd1NwZWMSIQoHY29sdW1ucxgLIAMoCUIQukgNkgEKEOgHIgVyAxiAAhJHCg50ZW5zb3JfY29sdW1ucxgMIAMoCzIkLnRyZWxsaXMubW9uaXRvcmluZy52MS5UZW5zb3JDb2x1bW5zQgm6SAaSAQMQgAISQwoJZGV0ZWN0b3JzGA0gAygLMiUudHJlbGxpcy5tb25pdG9yaW5nLnYxLkNvbHVtbkRldGVjdG9yQgm6SAaSAQMQ6AcSEwoLZHJpZnRfc2hhcmUYDiABKAESOwoLcGVyZm9ybWFuY2UYDyABKAsyJi50cmVsbGlzLm1vbml0b3JpbmcudjEuUGVyZm9ybWFuY2VTcGVjEjIKBXN0YXRlGBAgASgOMiMudHJlbGxpcy5tb25pdG9yaW5nLnYxLk1vbml0b3JTdGF0ZRIfCg1zdGF0ZV9tZXNzYWdlGBEgASgJQgi6SAVyAxiAIBJMChFtb25pdG9yZWRfY29sdW1ucxgSIAMoCzImLnRyZWxsaXMubW9uaXRvcmluZy52MS5Nb25pdG9yZWRDb2x1bW5CCbpIBpIBAxDoBxIWCg53aW5kb3dzX2Nsb3NlZBgTIAEoA0IICgZzb3VyY2Ui2AEKDENvbHVtblJlc3VsdBIYCgZjb2x1bW4YASABKAlCCLpIBXIDGIACEhoKCGRldGVjdG9yGAIgASgJQgi6SAVyAxiAARIPCgdwX3ZhbHVlGAMgASgIEhEKCXN0YXRpc3RpYxgEIAEoARINCgV2YWx1ZRgFIAEoARIRCgl0aHJlc2hvbGQYBiABKAESDwoHZHJpZnRlZBgHIAEoCBIMCgRyb3dzGAggASgDEhQKDG1pc3NpbmdfcmF0ZRgJIAEoARIXCgVlcnJvchgKIAEoCUIIukgFcgMYgAgihQEKEVBlcmZvcm1hbmNlUmVzdWx0EhQKDGxhYmVsZWRfcm93cxgBIAEoAxIQCghhY2N1cmFjeRgCIAEoARIRCglwcmVjaXNpb24YAyABKAESDgoGcmVjYWxsGAQgASgBEgoKAmYxGAUgASgBEgsKA21hZRgGIAEoARIMCgRybXNlGAcgASgBIpwDCgxXaW5kb3dSZXN1bHQSGwoKbW9uaXRvcl9pZBgBIAEoCUIHukgEcgIYQBIOCgZudW1iZXIYAiABKAMSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHJvd3MYBSABKAMSPwoHY29sdW1ucxgGIAMoCzIjLnRyZWxsaXMubW9uaXRvcmluZy52MS5Db2x1bW5SZXN1bHRCCbpIBpIBAxDoBxIXCg9kcmlmdGVkX2NvbHVtbnMYByABKAUSEwoLZHJpZnRfc2hhcmUYCCABKAESFQoNZGF0YXNldF9kcmlmdBgJIAEoCBI9CgtwZXJmb3JtYW5jZRgKIAEoCzIoLnRyZWxsaXMubW9uaXRvcmluZy52MS5QZXJmb3JtYW5jZVJlc3VsdBIuCgpjbG9zZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCInChNEcmlmdFNoYXJlQ29uZGl0aW9uEhAKCGF0X2xlYXN0GAEgASgBIlEKF0NvbHVtbkRpc3RhbmNlQ29uZGl0aW9uEhgKBmNvbHVtbhgBIAEoCUIIukgFcgMYgAISDQoFYWJvdmUYAiABKAESDQoFYmVsb3cYAyABKAEiiAEKFFBlcmZvcm1hbmNlQ29uZGl0aW9uEjgKBm1ldHJpYxgBIAEoDjIoLnRyZWxsaXMubW9uaXRvcmluZy52MS5QZXJmb3JtYW5jZU1ldHJpYxINCgViZWxvdxgCIAEoARINCgVhYm92ZRgDIAEoARIYChBtaW5fbGFiZWxlZF9yb3dzGAQgASgDIj8KFE1pc3NpbmdSYXRlQ29uZGl0aW9uEhgKBmNvbHVtbhgBIAEoCUIIukgFcgMYgAISDQoFYWJvdmUYAiABKAEimwQKCUFsZXJ0UnVsZRITCgJpZBgBIAEoCUIHukgEcgIYQBIbCgptb25pdG9yX2lkGAIgASgJQge6SARyAhhAEhYKBG5hbWUYAyABKAlCCLpIBXIDGIABEkEKC2RyaWZ0X3NoYXJlGAQgASgLMioudHJlbGxpcy5tb25pdG9yaW5nLnYxLkRyaWZ0U2hhcmVDb25kaXRpb25IABJJCg9jb2x1bW5fZGlzdGFuY2UYBSABKAsyLi50cmVsbGlzLm1vbml0b3JpbmcudjEuQ29sdW1uRGlzdGFuY2VDb25kaXRpb25IABJCCgtwZXJmb3JtYW5jZRgGIAEoCzIrLnRyZWxsaXMubW9uaXRvcmluZy52MS5QZXJmb3JtYW5jZUNvbmRpdGlvbkgAEkMKDG1pc3NpbmdfcmF0ZRgHIAEoCzIrLnRyZWxsaXMubW9uaXRvcmluZy52MS5NaXNzaW5nUmF0ZUNvbmRpdGlvbkgAEhMKC2Zvcl9zZWNvbmRzGAggASgDEjYKCHNldmVyaXR5GAkgASgOMiQudHJlbGxpcy5tb25pdG9yaW5nLnYxLkFsZXJ0U2V2ZXJpdHkSIgoJbm90aWZpZXJzGAogAygJQg+6SAySAQkQECIFcgMYgAESLwoLY3JlYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgsKCWNvbmRpdGlvbiLOAwoFQWxlcnQSEwoCaWQYASABKAlCB7pIBHICGEASGAoHcnVsZV9pZBgCIAEoCUIHukgEcgIYQBIbCglydWxlX25hbWUYAyABKAlCCLpIBXIDGIABEhsKCm1vbml0b3JfaWQYBCABKAlCB7pIBHICGEASGwoKcHJvamVjdF9pZBgFIAEoCUIHukgEcgIYQBIwCgVzdGF0ZRgGIAEoDjIhLnRyZWxsaXMubW9uaXRvcmluZy52MS5BbGVydFN0YXRlEjYKCHNldmVyaXR5GAcgASgOMiQudHJlbGxpcy5tb25pdG9yaW5nLnYxLkFsZXJ0U2V2ZXJpdHkSMAoMcGVuZGluZ190aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaXJpbmdfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNcmVzb2x2ZWRfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFdmFsdWUYCyABKAESFQoNd2luZG93X251bWJlchgMIAEoAxIZCgdzdW1tYXJ5GA0gASgJQgi6SAVyAxiAICp8CgxNb25pdG9yU3RhdGUSHQoZTU9OSVRPUl9TVEFURV9VTlNQRUNJRklFRBAAEhkKFU1PTklUT1JfU1RBVEVfUEVORElORxABEhgKFE1PTklUT1JfU1RBVEVfQUNUSVZFEAISGAoUTU9OSVRPUl9TVEFURV9GQUlMRUQQAypfCgpDb2x1bW5LaW5kEhsKF0NPTFVNTl9LSU5EX1VOU1BFQ0lGSUVEEAASFwoTQ09MVU1OX0tJTkRfTlVNRVJJQxABEhsKF0NPTFVNTl9LSU5EX0NBVEVHT1JJQ0FMEAIqXQoIVGFza1R5cGUSGQoVVEFTS19UWVBFX1VOU1BFQ0lGSUVEEAASHAoYVEFTS19UWVBFX0NMQVNTSUZJQ0FUSU9OEAESGAoUVEFTS19UWVBFX1JFR1JFU1NJT04QAiqBAQoNQWxlcnRTZXZlcml0eRIeChpBTEVSVF9TRVZFUklUWV9VTlNQRUNJRklFRBAAEhcKE0FMRVJUX1NFVkVSSVRZX0lORk8QARIaChZBTEVSVF9TRVZFUklUWV9XQVJOSU5HEAISGwoXQUxFUlRfU0VWRVJJVFlfQ1JJVElDQUwQAyrtAQoRUGVyZm9ybWFuY2VNZXRyaWMSIgoeUEVSRk9STUFOQ0VfTUVUUklDX1VOU1BFQ0lGSUVEEAASHwobUEVSRk9STUFOQ0VfTUVUUklDX0FDQ1VSQUNZEAESIAocUEVSRk9STUFOQ0VfTUVUUklDX1BSRUNJU0lPThACEh0KGVBFUkZPUk1BTkNFX01FVFJJQ19SRUNBTEwQAxIZChVQRVJGT1JNQU5DRV9NRVRSSUNfRjEQBBIaChZQRVJGT1JNQU5DRV9NRVRSSUNfTUFFEAUSGwoXUEVSRk9STUFOQ0VfTUVUUklDX1JNU0UQBip0CgpBbGVydFN0YXRlEhsKF0FMRVJUX1NUQVRFX1VOU1BFQ0lGSUVEEAASFwoTQUxFUlRfU1RBVEVfUEVORElORxABEhYKEkFMRVJUX1NUQVRFX0ZJUklORxACEhgKFEFMRVJUX1NUQVRFX1JFU09MVkVEEANiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * EndpointSource watches the prediction logs of a serving endpoint.
@@ -38,6 +39,36 @@ export type EndpointSource = Message<"trellis.monitoring.v1.EndpointSource"> & {
  */
 export const EndpointSourceSchema: GenMessage<EndpointSource> = /*@__PURE__*/
   messageDesc(file_trellis_monitoring_v1_resources, 0);
+
+/**
+ * DatasetSource watches a stream of dataset versions: each version committed after the reference
+ * is one window, the values of its tabular file scored column by column.
+ *
+ * @generated from message trellis.monitoring.v1.DatasetSource
+ */
+export type DatasetSource = Message<"trellis.monitoring.v1.DatasetSource"> & {
+  /**
+   * dataset_name of a dataset in the monitor's project.
+   *
+   * @generated from field: string dataset_name = 1;
+   */
+  datasetName: string;
+
+  /**
+   * path of the tabular file (CSV, JSON Lines or Parquet) scored in each version; empty for the
+   * version's only tabular file.
+   *
+   * @generated from field: string path = 2;
+   */
+  path: string;
+};
+
+/**
+ * Describes the message trellis.monitoring.v1.DatasetSource.
+ * Use `create(DatasetSourceSchema)` to create a new message.
+ */
+export const DatasetSourceSchema: GenMessage<DatasetSource> = /*@__PURE__*/
+  messageDesc(file_trellis_monitoring_v1_resources, 1);
 
 /**
  * DatasetVersionReference is a dataset version's profile used as the reference.
@@ -65,7 +96,7 @@ export type DatasetVersionReference = Message<"trellis.monitoring.v1.DatasetVers
  * Use `create(DatasetVersionReferenceSchema)` to create a new message.
  */
 export const DatasetVersionReferenceSchema: GenMessage<DatasetVersionReference> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 1);
+  messageDesc(file_trellis_monitoring_v1_resources, 2);
 
 /**
  * LogWindowReference is a fixed window of the monitor's own first logged rows used as the reference.
@@ -86,7 +117,7 @@ export type LogWindowReference = Message<"trellis.monitoring.v1.LogWindowReferen
  * Use `create(LogWindowReferenceSchema)` to create a new message.
  */
 export const LogWindowReferenceSchema: GenMessage<LogWindowReference> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 2);
+  messageDesc(file_trellis_monitoring_v1_resources, 3);
 
 /**
  * Reference is what windows are compared with.
@@ -119,7 +150,8 @@ export type Reference = Message<"trellis.monitoring.v1.Reference"> & {
 
   /**
    * origin says how the reference was chosen, for people: "lineage: models:/churn/3, run 4f1c,
-   * training input datasets:/churn/1", or "given"; output only.
+   * training input datasets:/churn/1", "latest version at creation: datasets:/churn/4" (a dataset
+   * monitor's default), or "given"; output only.
    *
    * @generated from field: string origin = 3;
    */
@@ -131,7 +163,7 @@ export type Reference = Message<"trellis.monitoring.v1.Reference"> & {
  * Use `create(ReferenceSchema)` to create a new message.
  */
 export const ReferenceSchema: GenMessage<Reference> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 3);
+  messageDesc(file_trellis_monitoring_v1_resources, 4);
 
 /**
  * WindowSpec says which rows make up a window. Exactly one of rows and duration_seconds is set;
@@ -168,7 +200,7 @@ export type WindowSpec = Message<"trellis.monitoring.v1.WindowSpec"> & {
  * Use `create(WindowSpecSchema)` to create a new message.
  */
 export const WindowSpecSchema: GenMessage<WindowSpec> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 4);
+  messageDesc(file_trellis_monitoring_v1_resources, 5);
 
 /**
  * TensorColumns names the columns of a two-dimensional input or output tensor, in order.
@@ -196,7 +228,7 @@ export type TensorColumns = Message<"trellis.monitoring.v1.TensorColumns"> & {
  * Use `create(TensorColumnsSchema)` to create a new message.
  */
 export const TensorColumnsSchema: GenMessage<TensorColumns> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 5);
+  messageDesc(file_trellis_monitoring_v1_resources, 6);
 
 /**
  * ColumnDetector overrides the detector of one column.
@@ -233,7 +265,7 @@ export type ColumnDetector = Message<"trellis.monitoring.v1.ColumnDetector"> & {
  * Use `create(ColumnDetectorSchema)` to create a new message.
  */
 export const ColumnDetectorSchema: GenMessage<ColumnDetector> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 6);
+  messageDesc(file_trellis_monitoring_v1_resources, 7);
 
 /**
  * PerformanceSpec says how predictions are compared with labels posted later.
@@ -278,7 +310,7 @@ export type PerformanceSpec = Message<"trellis.monitoring.v1.PerformanceSpec"> &
  * Use `create(PerformanceSpecSchema)` to create a new message.
  */
 export const PerformanceSpecSchema: GenMessage<PerformanceSpec> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 7);
+  messageDesc(file_trellis_monitoring_v1_resources, 8);
 
 /**
  * MonitoredColumn is one column a monitor scores, as resolved when it was created; output only.
@@ -308,7 +340,7 @@ export type MonitoredColumn = Message<"trellis.monitoring.v1.MonitoredColumn"> &
   output: boolean;
 
   /**
-   * tensor the column is read from.
+   * tensor the column is read from; empty for a dataset monitor's column (a column of the file).
    *
    * @generated from field: string tensor = 4;
    */
@@ -341,11 +373,11 @@ export type MonitoredColumn = Message<"trellis.monitoring.v1.MonitoredColumn"> &
  * Use `create(MonitoredColumnSchema)` to create a new message.
  */
 export const MonitoredColumnSchema: GenMessage<MonitoredColumn> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 8);
+  messageDesc(file_trellis_monitoring_v1_resources, 9);
 
 /**
- * Monitor watches an endpoint's logged predictions and compares each window with a reference. Its
- * resource name is projects/{project_id}/monitors/{name}.
+ * Monitor watches an endpoint's logged predictions, or a dataset's versions, and compares each
+ * window with a reference. Its resource name is projects/{project_id}/monitors/{name}.
  *
  * @generated from message trellis.monitoring.v1.Monitor
  */
@@ -412,6 +444,14 @@ export type Monitor = Message<"trellis.monitoring.v1.Monitor"> & {
      */
     value: EndpointSource;
     case: "endpoint";
+  } | {
+    /**
+     * dataset whose versions it watches: each version committed after the reference is one window.
+     *
+     * @generated from field: trellis.monitoring.v1.DatasetSource dataset = 20;
+     */
+    value: DatasetSource;
+    case: "dataset";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -422,7 +462,8 @@ export type Monitor = Message<"trellis.monitoring.v1.Monitor"> & {
   reference?: Reference | undefined;
 
   /**
-   * window says which rows make up a window.
+   * window says which rows make up a window; all 0 for a dataset monitor, whose windows are its
+   * dataset's versions.
    *
    * @generated from field: trellis.monitoring.v1.WindowSpec window = 10;
    */
@@ -472,7 +513,8 @@ export type Monitor = Message<"trellis.monitoring.v1.Monitor"> & {
   state: MonitorState;
 
   /**
-   * state_message says why it is PENDING or FAILED; output only.
+   * state_message says why it is PENDING or FAILED; for an ACTIVE dataset monitor, which version
+   * could not be scored and why, until a later version is; output only.
    *
    * @generated from field: string state_message = 17;
    */
@@ -498,7 +540,7 @@ export type Monitor = Message<"trellis.monitoring.v1.Monitor"> & {
  * Use `create(MonitorSchema)` to create a new message.
  */
 export const MonitorSchema: GenMessage<Monitor> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 9);
+  messageDesc(file_trellis_monitoring_v1_resources, 10);
 
 /**
  * ColumnResult is one column's verdict in a window.
@@ -583,7 +625,7 @@ export type ColumnResult = Message<"trellis.monitoring.v1.ColumnResult"> & {
  * Use `create(ColumnResultSchema)` to create a new message.
  */
 export const ColumnResultSchema: GenMessage<ColumnResult> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 10);
+  messageDesc(file_trellis_monitoring_v1_resources, 11);
 
 /**
  * PerformanceResult is a window's performance on the rows that have labels.
@@ -646,7 +688,7 @@ export type PerformanceResult = Message<"trellis.monitoring.v1.PerformanceResult
  * Use `create(PerformanceResultSchema)` to create a new message.
  */
 export const PerformanceResultSchema: GenMessage<PerformanceResult> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 11);
+  messageDesc(file_trellis_monitoring_v1_resources, 12);
 
 /**
  * WindowResult is one scored window of a monitor.
@@ -669,21 +711,22 @@ export type WindowResult = Message<"trellis.monitoring.v1.WindowResult"> & {
   number: bigint;
 
   /**
-   * start_time of the window: its first row's answer time (count windows) or its start (time windows).
+   * start_time of the window: its first row's answer time (count windows), its start (time
+   * windows), or the commit time of the dataset version that is the window (dataset monitors).
    *
    * @generated from field: google.protobuf.Timestamp start_time = 3;
    */
   startTime?: Timestamp | undefined;
 
   /**
-   * end_time of the window: its last row's answer time, or its end.
+   * end_time of the window: its last row's answer time, its end, or the version's commit time.
    *
    * @generated from field: google.protobuf.Timestamp end_time = 4;
    */
   endTime?: Timestamp | undefined;
 
   /**
-   * rows in the window.
+   * rows in the window (a dataset version's: the rows of its file).
    *
    * @generated from field: int64 rows = 5;
    */
@@ -737,7 +780,7 @@ export type WindowResult = Message<"trellis.monitoring.v1.WindowResult"> & {
  * Use `create(WindowResultSchema)` to create a new message.
  */
 export const WindowResultSchema: GenMessage<WindowResult> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 12);
+  messageDesc(file_trellis_monitoring_v1_resources, 13);
 
 /**
  * DriftShareCondition holds while a window's share of drifted columns is at least at_least.
@@ -758,7 +801,7 @@ export type DriftShareCondition = Message<"trellis.monitoring.v1.DriftShareCondi
  * Use `create(DriftShareConditionSchema)` to create a new message.
  */
 export const DriftShareConditionSchema: GenMessage<DriftShareCondition> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 13);
+  messageDesc(file_trellis_monitoring_v1_resources, 14);
 
 /**
  * ColumnDistanceCondition holds while a column's distance (or p-value) crosses a bound.
@@ -793,7 +836,7 @@ export type ColumnDistanceCondition = Message<"trellis.monitoring.v1.ColumnDista
  * Use `create(ColumnDistanceConditionSchema)` to create a new message.
  */
 export const ColumnDistanceConditionSchema: GenMessage<ColumnDistanceCondition> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 14);
+  messageDesc(file_trellis_monitoring_v1_resources, 15);
 
 /**
  * PerformanceCondition holds while a performance metric crosses a bound.
@@ -835,7 +878,7 @@ export type PerformanceCondition = Message<"trellis.monitoring.v1.PerformanceCon
  * Use `create(PerformanceConditionSchema)` to create a new message.
  */
 export const PerformanceConditionSchema: GenMessage<PerformanceCondition> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 15);
+  messageDesc(file_trellis_monitoring_v1_resources, 16);
 
 /**
  * MissingRateCondition holds while a column's share of missing values is above a bound.
@@ -863,7 +906,7 @@ export type MissingRateCondition = Message<"trellis.monitoring.v1.MissingRateCon
  * Use `create(MissingRateConditionSchema)` to create a new message.
  */
 export const MissingRateConditionSchema: GenMessage<MissingRateCondition> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 16);
+  messageDesc(file_trellis_monitoring_v1_resources, 17);
 
 /**
  * AlertRule says when a monitor's windows raise an alert, and whom it notifies.
@@ -967,7 +1010,7 @@ export type AlertRule = Message<"trellis.monitoring.v1.AlertRule"> & {
  * Use `create(AlertRuleSchema)` to create a new message.
  */
 export const AlertRuleSchema: GenMessage<AlertRule> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 17);
+  messageDesc(file_trellis_monitoring_v1_resources, 18);
 
 /**
  * Alert is one episode of a rule's condition: pending, then firing, then resolved. A rule has at
@@ -1073,7 +1116,7 @@ export type Alert = Message<"trellis.monitoring.v1.Alert"> & {
  * Use `create(AlertSchema)` to create a new message.
  */
 export const AlertSchema: GenMessage<Alert> = /*@__PURE__*/
-  messageDesc(file_trellis_monitoring_v1_resources, 18);
+  messageDesc(file_trellis_monitoring_v1_resources, 19);
 
 /**
  * MonitorState says whether a monitor scores windows yet.
