@@ -1,6 +1,7 @@
 import { defineService } from '@trellis/platform';
 import { AlertServiceDesc, MonitoringServiceDesc } from '@trellis/proto';
 import { alertsFeature } from './alerts/alerts.feature';
+import { datasetsFeature } from './datasets/datasets.feature';
 import { CreateMonitoringTables1796476304875 } from './migrations/1796476304875-create-monitoring-tables';
 import { monitoringConfig } from './monitoring.config';
 import { MonitoringModule } from './monitoring.module';
@@ -9,7 +10,7 @@ import { monitorsFeature } from './monitors/monitors.feature';
 import { performanceFeature } from './performance/performance.feature';
 import { windowsFeature } from './windows/windows.feature';
 
-const features = [monitorsFeature, windowsFeature, performanceFeature, alertsFeature];
+const features = [monitorsFeature, windowsFeature, performanceFeature, alertsFeature, datasetsFeature];
 
 /**
  * The monitoring service: monitors of endpoints' logged predictions, each window scored against a
@@ -30,7 +31,7 @@ export const monitoringService = defineService({
   calls: ['serving', 'registry', 'tracking', 'data'],
   // A monitor whose dataset profile is computed later is fitted by a worker, as the service's own
   // account on behalf of whoever created it.
-  identity: { purpose: 'fits the references of monitors whose dataset profile becomes ready later, on behalf of their creator' },
+  identity: { purpose: "fits the references of monitors whose dataset profile becomes ready later, and reads each new version of a monitored dataset, on behalf of the monitor's creator" },
   plugins: {
     drift: {
       purpose: "scores each monitored column's window against its reference: a column names the instance that scores it",

@@ -60,7 +60,11 @@ export class Lineage {
     const revision: Revision | undefined = endpoint.revisions.find((candidate) => candidate.id === top?.revisionId);
     if (!revision) throw new UnavailableError(`endpoint ${endpointName} has no revision in its traffic split now; try again once it has one`);
     const metadata = await remote(`serving's model metadata of endpoint ${endpointName}`, () =>
-      this.clients.of(GRPCInferenceServiceDesc, 'serving').modelMetadata({ name: endpointName, version: String(revision.modelVersion) }, options),
+      // The project header picks this project's endpoint where the caller may read another of that name.
+      this.clients.of(GRPCInferenceServiceDesc, 'serving').modelMetadata(
+        { name: endpointName, version: String(revision.modelVersion) },
+        { ...options, headers: { ...options.headers, 'trellis-project': projectId } },
+      ),
     'ENDPOINT_NOT_FOUND');
     const tensor = (output: boolean) => (spec: { name: string; datatype: string; shape: bigint[] }) => ({ name: spec.name, datatype: spec.datatype, shape: spec.shape.map(Number), output });
     return {
@@ -133,6 +137,24 @@ export class Lineage {
     return { state: 'failed', message: `${file.path} of ${dataset.uri} ${why}` };
   }
 
+  /**
+   * The project's live dataset named `name` and its latest live version (0 when it has none), paged
+   * through ListDatasets. NOT_FOUND (DATASET_NOT_FOUND) when the caller may read no such dataset.
+   */
+  async datasetNamed(options: GrpcCallOptions, projectId: string, name: string): Promise<{ datasetId: string; name: string; latestVersion: number }> {
+    const datasets = this.clients.of(DataServiceDesc, 'data');
+    let pageToken = '';
+    do {
+      const page = await remote(`data's datasets of project ${projectId}`, () => datasets.listDatasets({ projectId, pageSize: 1000, pageToken }, options), 'DATASET_NOT_FOUND');
+      const found = page.datasets.find((dataset) => dataset.name === name);
+      if (found) return { datasetId: found.id, name: found.name, latestVersion: Number(found.latestVersion) };
+      // Pages come in name order: past the name, it is not there.
+      if (page.datasets.some((dataset) => dataset.name > name)) break;
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    throw new NotFoundError(`project ${projectId} has no dataset named "${excerpt(name)}"`, { reason: 'DATASET_NOT_FOUND' });
+  }
+
   /** The project's endpoint named `name`, paged through ListEndpoints (serving has no GetEndpoint by name). */
   private async endpointNamed(options: GrpcCallOptions, projectId: string, name: string): Promise<Endpoint> {
     const endpoints = this.clients.of(EndpointServiceDesc, 'serving');
@@ -157,7 +179,7 @@ function noTrainingDataset(why: string): FailedPreconditionError {
  * The answer of another service, its refusals as this service's errors: NOT_FOUND with
  * `notFoundReason` when given, PERMISSION_DENIED as itself, anything else UNAVAILABLE.
  */
-async function remote<T>(what: string, call: () => Promise<T>, notFoundReason?: 'ENDPOINT_NOT_FOUND' | 'REFERENCE_NOT_FOUND'): Promise<T> {
+async function remote<T>(what: string, call: () => Promise<T>, notFoundReason?: 'ENDPOINT_NOT_FOUND' | 'REFERENCE_NOT_FOUND' | 'DATASET_NOT_FOUND'): Promise<T> {
   try {
     return await call();
   } catch (error) {

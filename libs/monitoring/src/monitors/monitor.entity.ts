@@ -54,7 +54,7 @@ export interface StoredPerformance {
 /** Where a monitor stands: PENDING until its reference is fitted. */
 export type MonitorStateName = 'pending' | 'active' | 'failed';
 
-/** A monitor of an endpoint's logged predictions. */
+/** A monitor of an endpoint's logged predictions, or of a dataset's versions (`datasetId` set). */
 @Entity('monitors')
 export class MonitorEntity {
   /** A UUID, the id clients name it by. */
@@ -83,6 +83,21 @@ export class MonitorEntity {
   /** The endpoint whose prediction logs it watches (by name, in the project). */
   @Column('varchar', { name: 'endpoint_name', length: 128 })
   endpointName!: string;
+
+  /**
+   * The dataset whose versions it watches, by id as data's events name it; '' for a monitor of an
+   * endpoint (optional here so that an endpoint monitor is written without it).
+   */
+  @Column('varchar', { name: 'dataset_id', length: 64, default: '' })
+  datasetId?: string;
+
+  /** The dataset's name, as the monitor was created with it; '' for an endpoint monitor. */
+  @Column('varchar', { name: 'dataset_name', length: 128, default: '' })
+  datasetName?: string;
+
+  /** The path of the file scored in each version; '' for the version's only tabular file. */
+  @Column('varchar', { name: 'dataset_path', length: 1024, default: '' })
+  datasetPath?: string;
 
   @Column('simple-json')
   reference!: StoredReference;

@@ -28,7 +28,9 @@ export function monitorToProto(entity: MonitorEntity): Monitor {
     creatorId: entity.creatorId,
     createTime: timestampFromMs(entity.createdAt),
     updateTime: timestampFromMs(entity.updatedAt),
-    source: { case: 'endpoint', value: { endpointName: entity.endpointName } },
+    source: entity.datasetId
+      ? { case: 'dataset', value: { datasetName: entity.datasetName ?? '', path: entity.datasetPath ?? '' } }
+      : { case: 'endpoint', value: { endpointName: entity.endpointName } },
     reference: referenceToProto(entity.reference),
     window: { rows: BigInt(entity.windowRows), durationSeconds: BigInt(entity.windowSeconds), slide: BigInt(entity.windowSlide) },
     columns: entity.requestedColumns,
@@ -50,6 +52,7 @@ export function newMonitorOf(request: CreateMonitorRequest): NewMonitor {
     name: request.name,
     description: request.description,
     endpointName: request.endpoint?.endpointName ?? '',
+    dataset: request.dataset ? { datasetName: request.dataset.datasetName, path: request.dataset.path } : null,
     reference: requestedReference(request.reference),
     window: {
       rows: Number(request.window?.rows ?? 0n),

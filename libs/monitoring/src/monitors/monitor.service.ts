@@ -30,6 +30,7 @@ import { randomUUID } from 'node:crypto';
 import type { MonitoringConfig } from '../monitoring.config';
 import { monitoringEvents } from '../monitoring.events';
 import { FileProfile } from '@trellis/proto/trellis/data/v1/profile_service_pb';
+import { resolveProfileColumns } from '../datasets/dataset-columns';
 import { resolveTensorColumns } from './column-resolution';
 import { Lineage } from './lineage';
 import type { MonitoredColumnRow, MonitorEntity, StoredPerformance, TensorDescription } from './monitor.entity';
@@ -125,7 +126,9 @@ export class MonitorService {
       windowsClosed: 0,
     };
     let ready: { file: FileProfile; columns: MonitoredColumnRow[] } | undefined;
-    if (input.reference.kind === 'log_window') {
+    if (input.dataset) {
+      ready = await this.datasetReference(caller, monitor, input.dataset, input.reference, input.detectors);
+    } else if (input.reference.kind === 'log_window') {
       monitor.reference = { kind: 'log_window', rows: input.reference.rows, origin: 'given' };
       monitor.stateMessage = `waiting for the first ${input.reference.rows} logged rows, the reference`;
     } else {
@@ -172,6 +175,46 @@ export class MonitorService {
   }
 
   /**
+   * The reference of a monitor of a dataset's versions, set on `monitor`: the version given (of
+   * that dataset), else the dataset's latest live version now; and its profiled file's columns when
+   * the profile is ready (the monitor stays PENDING otherwise).
+   */
+  private async datasetReference(
+    caller: Caller,
+    monitor: MonitorEntity,
+    source: NonNullable<NewMonitor['dataset']>,
+    requested: NewMonitor['reference'],
+    detectors: NewMonitor['detectors'],
+  ): Promise<{ file: FileProfile; columns: MonitoredColumnRow[] } | undefined> {
+    const options = forwardAs(caller);
+    const watched = await this.lineage.datasetNamed(options, monitor.projectId, source.datasetName);
+    let given: { uri: string; origin: string };
+    if (requested.kind === 'dataset_version') {
+      given = { uri: requested.datasetUri, origin: 'given' };
+    } else {
+      if (watched.latestVersion === 0) throw new NotFoundError(`dataset "${excerpt(source.datasetName)}" has no live version to be the reference; commit one first`, { reason: 'REFERENCE_NOT_FOUND' });
+      const uri = `datasets:/${watched.name}/${watched.latestVersion}`;
+      given = { uri, origin: `latest version at creation: ${uri}` };
+    }
+    const dataset = await this.lineage.dataset(options, monitor.projectId, given.uri);
+    if (dataset.datasetId !== watched.datasetId) {
+      throw new InvalidArgumentError(`names a version of another dataset than dataset.dataset_name "${excerpt(source.datasetName)}"`, 'reference.dataset_version.dataset_uri');
+    }
+    const path = requested.kind === 'dataset_version' && requested.path ? requested.path : source.path;
+    Object.assign(monitor, { datasetId: watched.datasetId, datasetName: watched.name, datasetPath: source.path });
+    monitor.reference = { kind: 'dataset_version', datasetUri: dataset.uri, path, origin: given.origin, datasetId: dataset.datasetId, version: dataset.version, tensors: [] };
+    const profile = await this.lineage.profile(options, dataset, path);
+    if (profile.state !== 'ready') {
+      monitor.state = profile.state;
+      monitor.stateMessage = profile.message;
+      return undefined;
+    }
+    const columns = resolveProfileColumns(monitor, profileReference(profile.file));
+    await this.fitter.check(detectors, (name) => columns.find((column) => column.name === name)?.kind);
+    return { file: profile.file, columns };
+  }
+
+  /**
    * Fits the monitors whose reference profile was still being computed, as the service's own
    * account on behalf of each monitor's creator: those whose profile is ready now become ACTIVE (or
    * FAILED, saying why), those whose profile failed FAILED; the others wait for the next pass. One
@@ -196,7 +239,7 @@ export class MonitorService {
           const fitted = profileReference(profile.file);
           let columns: MonitoredColumnRow[];
           try {
-            columns = columnsOfProfile(monitor, reference.tensors, fitted);
+            columns = monitor.datasetId ? resolveProfileColumns(monitor, fitted) : columnsOfProfile(monitor, reference.tensors, fitted);
           } catch (error) {
             await this.repository.save(tx, Object.assign(monitor, { state: 'failed', stateMessage: (error as Error).message, updatedAt: Date.now() }));
             return;
@@ -296,6 +339,7 @@ function checkDescription(description: string, field = 'description'): void {
 function checkNewMonitor(input: NewMonitor): Pick<MonitorEntity, 'driftShare' | 'performance'> & { window: Pick<MonitorEntity, 'windowRows' | 'windowSeconds' | 'windowSlide'> } {
   checkName(input.name);
   checkDescription(input.description);
+  if (input.dataset) return checkDatasetMonitor(input, input.dataset);
   checkRequired(input.endpointName, 'endpoint.endpoint_name');
   checkLength(input.endpointName, LIMITS.nameLength, 'endpoint.endpoint_name');
   const reference = input.reference;
@@ -314,7 +358,7 @@ function checkNewMonitor(input: NewMonitor): Pick<MonitorEntity, 'driftShare' | 
   const windowRows = rows === 0 && durationSeconds === 0 ? WINDOW.defaultRows : rows;
   const size = windowRows || durationSeconds;
   if (slide !== 0) checkRange(slide, 1, size, 'window.slide');
-  checkNames(input.columns, 'columns');
+  checkColumnsAndDetectors(input);
   for (const [index, entry] of input.tensorColumns.entries()) {
     checkRequired(entry.tensor, `tensor_columns[${index}].tensor`);
     checkLength(entry.tensor, LIMITS.columnNameLength, `tensor_columns[${index}].tensor`);
@@ -322,6 +366,45 @@ function checkNewMonitor(input: NewMonitor): Pick<MonitorEntity, 'driftShare' | 
     checkNames(entry.names, `tensor_columns[${index}].names`);
     if (input.tensorColumns.findIndex((other) => other.tensor === entry.tensor) !== index) throw new InvalidArgumentError(`names tensor "${excerpt(entry.tensor)}" again`, `tensor_columns[${index}].tensor`);
   }
+  return {
+    window: { windowRows, windowSeconds: durationSeconds, windowSlide: slide || size },
+    driftShare: checkDriftShare(input.driftShare),
+    performance: input.performance && checkPerformance(input.performance),
+  };
+}
+
+/**
+ * A monitor of a dataset's versions: exactly one source, a dataset version (or no) reference, and
+ * none of what only prediction logs have (windows, tensor columns, performance); its windows are
+ * the dataset's versions.
+ */
+function checkDatasetMonitor(input: NewMonitor, dataset: NonNullable<NewMonitor['dataset']>): ReturnType<typeof checkNewMonitor> {
+  if (input.endpointName !== '') throw new InvalidArgumentError('is set with endpoint; set exactly one of endpoint and dataset', 'dataset');
+  checkRequired(dataset.datasetName, 'dataset.dataset_name');
+  checkLength(dataset.datasetName, LIMITS.nameLength, 'dataset.dataset_name');
+  checkNoControlCharacters(dataset.datasetName, 'dataset.dataset_name');
+  checkLength(dataset.path, LIMITS.pathLength, 'dataset.path');
+  checkNoNul(dataset.path, 'dataset.path');
+  const reference = input.reference;
+  if (reference.kind === 'log_window') throw new InvalidArgumentError('is not taken by a monitor of a dataset: its reference is a version of the dataset', 'reference.log_window');
+  if (reference.kind === 'dataset_version') {
+    checkRequired(reference.datasetUri, 'reference.dataset_version.dataset_uri');
+    checkLength(reference.datasetUri, LIMITS.uriLength, 'reference.dataset_version.dataset_uri');
+    if (!reference.datasetUri.startsWith('datasets:/')) throw new InvalidArgumentError('is datasets:/<name>/<version> or datasets:/<name>@<tag>', 'reference.dataset_version.dataset_uri');
+    checkLength(reference.path, LIMITS.pathLength, 'reference.dataset_version.path');
+    checkNoNul(reference.path, 'reference.dataset_version.path');
+  }
+  const { rows, durationSeconds, slide } = input.window;
+  if (rows !== 0 || durationSeconds !== 0 || slide !== 0) throw new InvalidArgumentError('is not taken by a monitor of a dataset: each version of the dataset is one window', 'window');
+  if (input.tensorColumns.length) throw new InvalidArgumentError('is not taken by a monitor of a dataset: its columns are those of the file', 'tensor_columns');
+  if (input.performance) throw new InvalidArgumentError('is not taken by a monitor of a dataset: it has no predictions to compare with labels', 'performance');
+  checkColumnsAndDetectors(input);
+  return { window: { windowRows: 0, windowSeconds: 0, windowSlide: 0 }, driftShare: checkDriftShare(input.driftShare), performance: null };
+}
+
+/** The requested columns and detector overrides, each named once. */
+function checkColumnsAndDetectors(input: NewMonitor): void {
+  checkNames(input.columns, 'columns');
   for (const [index, choice] of input.detectors.entries()) {
     checkRequired(choice.column, `detectors[${index}].column`);
     checkLength(choice.column, LIMITS.columnNameLength, `detectors[${index}].column`);
@@ -329,13 +412,12 @@ function checkNewMonitor(input: NewMonitor): Pick<MonitorEntity, 'driftShare' | 
     if (!Number.isFinite(choice.threshold) || choice.threshold < 0) throw new InvalidArgumentError('is a p-value strictly between 0 and 1, a distance of 0 or more, or 0 for the detector\'s own', `detectors[${index}].threshold`);
     if (input.detectors.findIndex((other) => other.column === choice.column) !== index) throw new InvalidArgumentError(`names column "${excerpt(choice.column)}" again`, `detectors[${index}].column`);
   }
-  const share = input.driftShare;
+}
+
+/** The share of drifted columns at which a window is dataset drift: 0 is 0.5. */
+function checkDriftShare(share: number): number {
   if (!Number.isFinite(share) || share < 0 || share > 1) throw new InvalidArgumentError('is above 0 and at most 1 (0 for 0.5)', 'drift_share');
-  return {
-    window: { windowRows, windowSeconds: durationSeconds, windowSlide: slide || size },
-    driftShare: share || 0.5,
-    performance: input.performance && checkPerformance(input.performance),
-  };
+  return share || 0.5;
 }
 
 /** A performance spec with its defaults: positive class "1", decision threshold 0.5. */

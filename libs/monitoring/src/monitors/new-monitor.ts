@@ -9,7 +9,10 @@ export interface NewMonitor {
   projectId: string;
   name: string;
   description: string;
+  /** '' for a monitor of a dataset. */
   endpointName: string;
+  /** The dataset whose versions it watches, instead of an endpoint; null for an endpoint monitor. */
+  dataset: { datasetName: string; path: string } | null;
   reference: RequestedReference;
   /** Both sizes 0: tumbling windows of 1,000 rows; slide 0: tumbling. */
   window: { rows: number; durationSeconds: number; slide: number };

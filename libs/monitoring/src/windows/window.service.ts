@@ -21,7 +21,7 @@ import { readColumns, rowsOf, type ColumnTarget, type RawTensor } from './tensor
 import { alignedStart, completeCountWindows, countWindowRange, nextTimeStart, type CountWindows, type TimeWindows } from './window-bounds';
 import { windowToProto } from './window.mapping';
 import { WindowMetrics } from './window-metrics';
-import { WindowScorer } from './window-scorer';
+import { WindowScorer, type WindowColumn } from './window-scorer';
 import { WindowRepository, type StreamState } from './window.repository';
 
 /** The most revision ids a WindowClosedEvent carries (events.proto). */
@@ -285,12 +285,22 @@ export class WindowService {
     );
   }
 
-  /** Scores and stores one window, publishes its events and hands it to performance and alerts. */
+  /**
+   * Scores `values` (each column's, by name, `rows` rows) as the monitor's next window and stores
+   * it in `tx` as a window of logged rows is: its results, its events, alerts. The datasets
+   * feature's windows, one per version, which hold no logged rows (row numbers 0).
+   */
+  async recordWindow(tx: EntityManager, monitor: MonitorEntity, window: { values: ReadonlyMap<string, WindowColumn>; rows: number; startMs: number; endMs: number; datasetVersion: number }): Promise<ScoredWindow> {
+    const stream = (await this.repository.lockStreams(tx, [monitor.id])).get(monitor.id);
+    if (!stream) throw new Error(`monitor ${monitor.id} has no stream state`);
+    const number = stream.nextWindow++;
+    const scored = await this.storeWindow(tx, monitor, { number, ...window, firstSeq: 0, lastSeq: 0, revisionIds: [] });
+    await this.repository.saveStream(tx, stream);
+    return scored;
+  }
+
+  /** Scores and stores one window of logged rows. */
   private async closeWindow(tx: EntityManager, monitor: MonitorEntity, number: number, table: RowTable, indexes: Uint32Array, startMs: number, endMs: number): Promise<void> {
-    const verdicts = await this.scorer.score(tx, monitor, pick(table, indexes), indexes.length);
-    const scored = verdicts.filter((verdict) => !verdict.error);
-    const driftedColumns = scored.filter((verdict) => verdict.drifted).length;
-    const driftShare = scored.length ? driftedColumns / scored.length : 0;
     let firstSeq = Infinity;
     let lastSeq = -Infinity;
     const revisionIds = new Set<string>();
@@ -299,6 +309,16 @@ export class WindowService {
       lastSeq = Math.max(lastSeq, table.seq[index]);
       revisionIds.add(table.revision[index]);
     }
+    await this.storeWindow(tx, monitor, { number, values: pick(table, indexes), rows: indexes.length, startMs, endMs, firstSeq, lastSeq, revisionIds: [...revisionIds].filter(Boolean).sort() });
+  }
+
+  /** Scores and stores one window, publishes its events and hands it to performance and alerts. */
+  private async storeWindow(tx: EntityManager, monitor: MonitorEntity, closing: ClosingWindow): Promise<ScoredWindow> {
+    const { number, startMs, endMs, firstSeq, lastSeq } = closing;
+    const verdicts = await this.scorer.score(tx, monitor, closing.values, closing.rows);
+    const scored = verdicts.filter((verdict) => !verdict.error);
+    const driftedColumns = scored.filter((verdict) => verdict.drifted).length;
+    const driftShare = scored.length ? driftedColumns / scored.length : 0;
     const window: ScoredWindow = {
       monitorId: monitor.id,
       projectId: monitor.projectId,
@@ -308,14 +328,14 @@ export class WindowService {
       startMs,
       endMs,
       closedAtMs: Date.now(),
-      rows: indexes.length,
+      rows: closing.rows,
       firstSeq,
       lastSeq,
       columns: verdicts,
       driftedColumns,
       driftShare,
       datasetDrift: scored.length > 0 && driftShare >= monitor.driftShare,
-      revisionIds: [...revisionIds].filter(Boolean).sort(),
+      revisionIds: closing.revisionIds,
     };
     await this.repository.insertWindow(
       tx,
@@ -341,13 +361,30 @@ export class WindowService {
       endpointName: monitor.endpointName,
       window: windowToProto(window),
       revisionIds: window.revisionIds.slice(0, EVENT_REVISIONS),
+      datasetName: monitor.datasetName ?? '',
+      datasetVersion: BigInt(closing.datasetVersion ?? 0),
     });
     await this.outbox.publish(tx, monitoringEvents, { subject: 'trellis.monitoring.v1.window.closed', message, projectId: monitor.projectId });
     if (window.datasetDrift) await this.outbox.publish(tx, monitoringEvents, { subject: 'trellis.monitoring.v1.drift.detected', message, projectId: monitor.projectId });
     if (monitor.performance) await this.ledger.windowClosed(tx, monitor, window);
     await this.alerts.judgeWindow(tx, monitor, window);
     this.metrics.windowClosed(monitor, window);
+    return window;
   }
+}
+
+/** A window about to be scored: its number, each column's values and its bounds. */
+interface ClosingWindow {
+  number: number;
+  values: ReadonlyMap<string, WindowColumn>;
+  rows: number;
+  startMs: number;
+  endMs: number;
+  firstSeq: number;
+  lastSeq: number;
+  revisionIds: string[];
+  /** The dataset version that is the window, for a monitor of a dataset. */
+  datasetVersion?: number;
 }
 
 /** An event a monitor keeps, its rows and its answer time. */

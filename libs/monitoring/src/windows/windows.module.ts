@@ -17,5 +17,7 @@ import { WindowService } from './window.service';
   imports: [MonitorsModule, PerformanceModule, AlertsModule],
   controllers: [WindowGrpc],
   providers: [WindowService, WindowResults, WindowRepository, WindowScorer, WindowMetrics, PredictionLoggedHandler, WindowsMonitorDeletedHandler, WindowCloserWorker],
+  // The datasets feature stores each version as a window through it.
+  exports: [WindowService],
 })
 export class WindowsModule {}
