@@ -6,6 +6,7 @@ import type { DataSource } from 'typeorm';
 import type { AlertEvaluator } from '../alerts/alert-evaluator';
 import { CreateMonitoringTables1796476304875 } from '../migrations/1796476304875-create-monitoring-tables';
 import { CreatePerformanceTables1796476500000 } from '../migrations/1796476500000-create-performance-tables';
+import { AddDatasetMonitors1796476700000 } from '../migrations/1796476700000-add-dataset-monitors';
 import type { MonitoringConfig } from '../monitoring.config';
 import { MonitorEntity, MonitorReferenceEntity, type StoredPerformance } from '../monitors/monitor.entity';
 import type { ScoredWindow } from '../windows/scored-window';
@@ -123,7 +124,7 @@ describe.each(['postgres', 'sqlite'] as const)('performance on %s', (kind) => {
       service: 'monitoring',
       database: database.config as { type: 'postgres'; url: string } | { type: 'sqlite'; path: string },
       entities: [MonitorEntity, MonitorReferenceEntity, LabelEntity, PredictedRowEntity, WindowPerformanceEntity],
-      migrations: [CreateMonitoringTables1796476304875, CreatePerformanceTables1796476500000],
+      migrations: [CreateMonitoringTables1796476304875, CreatePerformanceTables1796476500000, AddDatasetMonitors1796476700000],
     });
     repository = new PerformanceRepository(dataSource);
     ledger = new PerformanceLedger(repository, { judgePerformance } as unknown as AlertEvaluator);
