@@ -67,11 +67,12 @@ describe('a monitor of a dataset, each new version one window', () => {
       { timeoutMs: 60_000 },
     );
 
-  /** Pushes a version holding accounts.csv; its number and commit time. */
-  const pushVersion = async (csv: string): Promise<{ version: string; createTime: string }> => {
+  /** Pushes a version holding accounts.csv (and `extra` files); its number and commit time. */
+  const pushVersion = async (csv: string, extra: Record<string, string> = {}): Promise<{ version: string; createTime: string }> => {
     const dir = join(platform.dir, `version-${++pushed}`);
     mkdirSync(dir);
     writeFileSync(join(dir, 'accounts.csv'), csv);
+    for (const [name, content] of Object.entries(extra)) writeFileSync(join(dir, name), content);
     writeFileSync(join(dir, 'README.md'), 'accounts, one row each\n');
     const response = await platform.http(`/v1/data/datasets/${datasetId}/versions?message=v${pushed}`, {
       method: 'POST',
@@ -144,5 +145,26 @@ describe('a monitor of a dataset, each new version one window', () => {
     expect(alerts).toEqual([expect.objectContaining({ ruleName: 'accounts-drift', state: 'ALERT_STATE_FIRING', windowNumber: '2' })]);
     const { monitor: read } = await platform.call<{ monitor: JsonMonitor }>('trellis.monitoring.v1.MonitoringService/GetMonitor', { monitorId: monitor.id });
     expect(read.windowsClosed).toBe('2');
+  });
+
+  it('skips a version it cannot tell which file to read of after three tries, saying so on the monitor, until a later version is scored', async () => {
+    const skipped = await pushVersion(accountsCsv(50, 8), { 'extra.csv': accountsCsv(50, 9) });
+    const noted = await eventually(
+      async () => {
+        const { monitor: read } = await platform.call<{ monitor: JsonMonitor }>('trellis.monitoring.v1.MonitoringService/GetMonitor', { monitorId: monitor.id });
+        if (!read.stateMessage) throw new Error('the monitor says nothing yet');
+        return read;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(noted).toMatchObject({
+      state: 'MONITOR_STATE_ACTIVE',
+      stateMessage: `version ${skipped.version} of dataset accounts was not scored after 3 tries: it has several tabular files; name the one to score with the monitor's dataset.path`,
+    });
+    await pushVersion(accountsCsv(200, 10));
+    expect(await closedWindow(3)).toMatchObject({ rows: '200' });
+    const { monitor: read } = await platform.call<{ monitor: JsonMonitor }>('trellis.monitoring.v1.MonitoringService/GetMonitor', { monitorId: monitor.id });
+    expect(read.stateMessage ?? '').toBe('');
+    expect(read.windowsClosed).toBe('3');
   });
 });
