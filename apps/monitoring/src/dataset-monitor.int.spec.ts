@@ -107,6 +107,8 @@ describe('a monitor of a dataset, each new version one window', () => {
     await expect(createMonitor({ name: 'both', endpoint: { endpointName: 'churn' }, dataset: { datasetName: 'accounts' } })).rejects.toThrow(/dataset: is set with endpoint; set exactly one of endpoint and dataset/);
     await expect(createMonitor({ name: 'log', dataset: { datasetName: 'accounts' }, reference: { logWindow: { rows: '100' } } })).rejects.toThrow(/reference\.log_window: is not taken by a monitor of a dataset/);
     await expect(createMonitor({ name: 'windowed', dataset: { datasetName: 'accounts' }, window: { rows: '10' } })).rejects.toThrow(/window: is not taken by a monitor of a dataset/);
+    await expect(createMonitor({ name: 'named', dataset: { datasetName: 'accounts' }, tensorColumns: [{ tensor: 'x', names: ['a'] }] })).rejects.toThrow(/tensor_columns: is not taken by a monitor of a dataset/);
+    await expect(createMonitor({ name: 'labeled', dataset: { datasetName: 'accounts' }, performance: { task: 'TASK_TYPE_REGRESSION' } })).rejects.toThrow(/performance: is not taken by a monitor of a dataset/);
     await expect(createMonitor({ name: 'nothing', dataset: { datasetName: 'no-such' } })).rejects.toThrow(/404.*DATASET_NOT_FOUND|DATASET_NOT_FOUND.*404|no dataset named "no-such"/);
   });
 
