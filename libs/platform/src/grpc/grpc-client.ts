@@ -28,6 +28,8 @@ export interface GrpcCallOptions {
    * the receiving service trusts it only when the token is a service account's (see ServiceIdentity).
    */
   onBehalfOf?: string;
+  /** More request headers, such as `trellis-project`, which names the project of an inference call's model. */
+  headers?: Readonly<Record<string, string>>;
   signal?: AbortSignal;
 }
 
@@ -76,6 +78,7 @@ export function createGrpcClient<T extends GenServiceMethods>(
     if (token) metadata.set('authorization', `Bearer ${token}`);
     if (call.requestId) metadata.set('x-request-id', call.requestId);
     if (call.onBehalfOf) metadata.set(ON_BEHALF_OF_HEADER, call.onBehalfOf);
+    for (const [name, value] of Object.entries(call.headers ?? {})) metadata.set(name, value);
     return metadata;
   };
   for (const method of service.methods) {
