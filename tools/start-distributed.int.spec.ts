@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..');
-const SERVICES = ['governance', 'tracking', 'registry', 'data', 'compute', 'serving'];
+const SERVICES = ['governance', 'tracking', 'registry', 'data', 'compute', 'serving', 'monitoring'];
 
 /**
  * `npm run start:distributed` as a newcomer runs it: the script builds, checks PostgreSQL and NATS,
