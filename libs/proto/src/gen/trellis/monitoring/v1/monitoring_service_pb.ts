@@ -545,7 +545,9 @@ export const MonitoringService: GenService<{
    * INVALID_ARGUMENT for a field out of range (the message names it), for both or neither of
    * endpoint and dataset, for a field a dataset monitor does not take, or a reference of another
    * dataset;
-   * NOT_FOUND (ENDPOINT_NOT_FOUND) when the project has no such endpoint;
+   * NOT_FOUND (ENDPOINT_NOT_FOUND) when the project has no such endpoint (a monitor with a
+   * log_window reference is not checked: it may be created before its endpoint, and fills once
+   * the endpoint logs);
    * NOT_FOUND (DATASET_NOT_FOUND) when the project has no live dataset of that name;
    * NOT_FOUND (REFERENCE_NOT_FOUND) when the reference dataset version or its file does not exist,
    * or the dataset has no live version to be the reference;
