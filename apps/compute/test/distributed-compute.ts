@@ -121,7 +121,11 @@ export async function startDistributedCompute(name: string): Promise<Distributed
       started.stdout!.on('data', (chunk: Buffer) => (computeOutput += chunk.toString()));
       started.stderr!.on('data', (chunk: Buffer) => (computeOutput += chunk.toString()));
       compute = started;
-      await eventually(() => call('trellis.compute.v1.JobService/ListPriorityClasses', {}, ADMIN_KEY), { timeoutMs: 60_000, intervalMs: 200 });
+      // The child compiles the service's sources as it loads them, which on a busy 2-core machine
+      // takes a while; a child that exits instead fails the start at once, with what it printed.
+      const exited = new Promise<never>((_, failed) => started.once('exit', (code) => failed(new Error(`compute exited (${code}) before it answered:\n${computeOutput}`))));
+      await Promise.race([eventually(() => call('trellis.compute.v1.JobService/ListPriorityClasses', {}, ADMIN_KEY), { timeoutMs: 120_000, intervalMs: 200 }), exited]);
+      exited.catch(() => undefined);
       return started;
     };
     return {
