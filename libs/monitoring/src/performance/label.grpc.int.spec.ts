@@ -55,15 +55,17 @@ describe.each(serviceDatabases('monitoring'))('PostLabels through gRPC (%s)', (_
   /** Records two predicted rows of request `requestId` (classes "1" and "0") and closes them as window 1, as ingest and the windows feature do. */
   const logAndClose = (monitor: MonitorEntity, requestId: string) => {
     const ledger = service.app.get(PerformanceLedger);
+    // Answered now: the retention worker, which prunes at start, leaves recent rows alone.
+    const now = Date.now();
     const window: ScoredWindow = {
       monitorId: monitor.id,
       projectId: 'p1',
       monitorName: monitor.name,
       endpointName: monitor.endpointName,
       number: 1,
-      startMs: 1000,
-      endMs: 1001,
-      closedAtMs: 2000,
+      startMs: now,
+      endMs: now + 1,
+      closedAtMs: now + 2,
       rows: 2,
       firstSeq: 1,
       lastSeq: 2,
@@ -75,8 +77,8 @@ describe.each(serviceDatabases('monitoring'))('PostLabels through gRPC (%s)', (_
     };
     return service.dataSource.transaction(async (tx) => {
       await ledger.recordPredictions(tx, monitor, [
-        { seq: 1, requestId, row: 0, answeredAtMs: 1000, predicted: '1' },
-        { seq: 2, requestId, row: 1, answeredAtMs: 1001, predicted: '0' },
+        { seq: 1, requestId, row: 0, answeredAtMs: now, predicted: '1' },
+        { seq: 2, requestId, row: 1, answeredAtMs: now + 1, predicted: '0' },
       ]);
       await ledger.windowClosed(tx, monitor, window);
     });
