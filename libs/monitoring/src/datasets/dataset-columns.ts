@@ -1,5 +1,4 @@
-import { excerpt, FailedPreconditionError } from '@trellis/platform';
-import { listed } from '../monitors/column-resolution';
+import { listed, unresolved, withDetectorOverrides } from '../monitors/column-resolution';
 import type { MonitoredColumnRow, MonitorEntity } from '../monitors/monitor.entity';
 import type { ProfileReference } from '../monitors/profile-reference';
 
@@ -24,15 +23,5 @@ export function resolveProfileColumns(monitor: Pick<MonitorEntity, 'requestedCol
   }
   const chosen = requested.length ? columns.filter((column) => requested.includes(column.name)) : columns;
   if (chosen.length === 0) unresolved(`the reference's file has no numeric or categorical column to score (its columns: ${listed(reference.columns)})`);
-  for (const override of monitor.detectors) {
-    const column = chosen.find((candidate) => candidate.name === override.column);
-    if (!column) unresolved(`detectors names column "${excerpt(override.column)}", which the monitor does not score; it scores ${listed(chosen.map(({ name }) => name))}`);
-    column.detector = override.detector;
-    column.threshold = override.threshold;
-  }
-  return chosen;
-}
-
-function unresolved(message: string): never {
-  throw new FailedPreconditionError(message, { reason: 'COLUMNS_UNRESOLVED' });
+  return withDetectorOverrides(monitor, chosen);
 }

@@ -52,6 +52,14 @@ export function resolveTensorColumns(monitor: MonitorEntity, tensors: readonly T
   if (missing.length) unresolved(`columns names ${listed(missing)}, which the model's tensors${inReference ? ' and the reference' : ''} do not both have; there are ${listed([...seen])}`);
   const chosen = requested.length ? columns.filter((column) => requested.includes(column.name)) : columns;
   if (chosen.length === 0) unresolved(`the model's tensors (${listed(tensors.map((tensor) => tensor.name))}) give no column to score`);
+  return withDetectorOverrides(monitor, chosen);
+}
+
+/**
+ * `chosen` with the monitor's detector overrides applied (each names a chosen column, whose
+ * detector and threshold it sets); COLUMNS_UNRESOLVED for an override of a column not chosen.
+ */
+export function withDetectorOverrides(monitor: Pick<MonitorEntity, 'detectors'>, chosen: MonitoredColumnRow[]): MonitoredColumnRow[] {
   for (const override of monitor.detectors) {
     const column = chosen.find((candidate) => candidate.name === override.column);
     if (!column) unresolved(`detectors names column "${excerpt(override.column)}", which the monitor does not score; it scores ${listed(chosen.map(({ name }) => name))}`);
@@ -79,7 +87,8 @@ function namesOf(tensor: TensorDescription, given: string[] | undefined, referen
   return Array.from({ length: width }, (_, index) => `${tensor.name}[${index}]`);
 }
 
-function unresolved(message: string): never {
+/** FAILED_PRECONDITION (COLUMNS_UNRESOLVED) saying why. */
+export function unresolved(message: string): never {
   throw new FailedPreconditionError(message, { reason: 'COLUMNS_UNRESOLVED' });
 }
 
