@@ -343,13 +343,7 @@ function checkNewMonitor(input: NewMonitor): Pick<MonitorEntity, 'driftShare' | 
   checkRequired(input.endpointName, 'endpoint.endpoint_name');
   checkLength(input.endpointName, LIMITS.nameLength, 'endpoint.endpoint_name');
   const reference = input.reference;
-  if (reference.kind === 'dataset_version') {
-    checkRequired(reference.datasetUri, 'reference.dataset_version.dataset_uri');
-    checkLength(reference.datasetUri, LIMITS.uriLength, 'reference.dataset_version.dataset_uri');
-    if (!reference.datasetUri.startsWith('datasets:/')) throw new InvalidArgumentError('is datasets:/<name>/<version> or datasets:/<name>@<tag>', 'reference.dataset_version.dataset_uri');
-    checkLength(reference.path, LIMITS.pathLength, 'reference.dataset_version.path');
-    checkNoNul(reference.path, 'reference.dataset_version.path');
-  }
+  if (reference.kind === 'dataset_version') checkDatasetVersionReference(reference);
   if (reference.kind === 'log_window') checkRange(reference.rows, 1, WINDOW.rows, 'reference.log_window.rows');
   const { rows, durationSeconds, slide } = input.window;
   if (rows !== 0 && durationSeconds !== 0) throw new InvalidArgumentError('is set with window.duration_seconds; set exactly one', 'window.rows');
@@ -373,6 +367,15 @@ function checkNewMonitor(input: NewMonitor): Pick<MonitorEntity, 'driftShare' | 
   };
 }
 
+/** A dataset version given as the reference: a datasets:/ URI and an optional file path. */
+function checkDatasetVersionReference(reference: { datasetUri: string; path: string }): void {
+  checkRequired(reference.datasetUri, 'reference.dataset_version.dataset_uri');
+  checkLength(reference.datasetUri, LIMITS.uriLength, 'reference.dataset_version.dataset_uri');
+  if (!reference.datasetUri.startsWith('datasets:/')) throw new InvalidArgumentError('is datasets:/<name>/<version> or datasets:/<name>@<tag>', 'reference.dataset_version.dataset_uri');
+  checkLength(reference.path, LIMITS.pathLength, 'reference.dataset_version.path');
+  checkNoNul(reference.path, 'reference.dataset_version.path');
+}
+
 /**
  * A monitor of a dataset's versions: exactly one source, a dataset version (or no) reference, and
  * none of what only prediction logs have (windows, tensor columns, performance); its windows are
@@ -387,13 +390,7 @@ function checkDatasetMonitor(input: NewMonitor, dataset: NonNullable<NewMonitor[
   checkNoNul(dataset.path, 'dataset.path');
   const reference = input.reference;
   if (reference.kind === 'log_window') throw new InvalidArgumentError('is not taken by a monitor of a dataset: its reference is a version of the dataset', 'reference.log_window');
-  if (reference.kind === 'dataset_version') {
-    checkRequired(reference.datasetUri, 'reference.dataset_version.dataset_uri');
-    checkLength(reference.datasetUri, LIMITS.uriLength, 'reference.dataset_version.dataset_uri');
-    if (!reference.datasetUri.startsWith('datasets:/')) throw new InvalidArgumentError('is datasets:/<name>/<version> or datasets:/<name>@<tag>', 'reference.dataset_version.dataset_uri');
-    checkLength(reference.path, LIMITS.pathLength, 'reference.dataset_version.path');
-    checkNoNul(reference.path, 'reference.dataset_version.path');
-  }
+  if (reference.kind === 'dataset_version') checkDatasetVersionReference(reference);
   const { rows, durationSeconds, slide } = input.window;
   if (rows !== 0 || durationSeconds !== 0 || slide !== 0) throw new InvalidArgumentError('is not taken by a monitor of a dataset: each version of the dataset is one window', 'window');
   if (input.tensorColumns.length) throw new InvalidArgumentError('is not taken by a monitor of a dataset: its columns are those of the file', 'tensor_columns');
