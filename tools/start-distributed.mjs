@@ -89,6 +89,7 @@ const PROGRAMS = [
   },
 ];
 const READY_TIMEOUT_MS = 120_000;
+const PROGRAM_NAMES = PROGRAMS.map(({ name }) => name);
 const API_KEY = /trellis_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/;
 
 const jwksUrl = (up) => `${up.governance.ops}/.well-known/jwks.json`;
@@ -117,7 +118,23 @@ const settings = {
   dataDir: resolve(process.env.TRELLIS_DATA_DIR ?? '.trellis/distributed'),
   firstOpsPort: Number(process.env.TRELLIS_OPS_PORT ?? 9464),
   servingHttpPort: await fixedPort(Number(process.env.TRELLIS_SERVING_HTTP_PORT ?? 8000)),
+  /** Service name -> the checkout it runs from, for those `--from` names; the others run from here. */
+  from: checkoutsFromArguments(process.argv.slice(2)),
 };
+
+/** `--from <service>=<checkout>` pairs; anything else stops the script with what it accepts. */
+function checkoutsFromArguments(args) {
+  const from = {};
+  for (let i = 0; i < args.length; i++) {
+    const [service, checkout] = args[i] === '--from' ? (args[++i] ?? '').split('=') : [];
+    if (!PROGRAM_NAMES.includes(service) || !checkout) {
+      print(`[trellis] usage: npm run start:distributed -- [--from <service>=<built checkout>]...; <service> is one of ${PROGRAM_NAMES.join(', ')}`);
+      process.exit(2);
+    }
+    from[service] = resolve(checkout);
+  }
+  return from;
+}
 
 /**
  * `port`, or for 0 a port free now: the gateway is told serving's REST address before serving
@@ -134,8 +151,12 @@ async function fixedPort(port) {
 }
 
 ensureInstalled();
-const { build } = await import('./build.mjs');
-await build();
+// `npm test` builds once before its specs (TRELLIS_PREBUILT=1), so specs that start this script
+// side by side never rebuild dist/ under each other's running processes.
+if (process.env.TRELLIS_PREBUILT !== '1') {
+  const { build } = await import('./build.mjs');
+  await build();
+}
 // Starts (or installs) local PostgreSQL and NATS; servers named by the settings are only used.
 const services = spawnSync('bash', ['tools/services/ensure-services.sh'], {
   stdio: 'inherit',
@@ -143,19 +164,22 @@ const services = spawnSync('bash', ['tools/services/ensure-services.sh'], {
 });
 if (services.status !== 0) process.exit(services.status ?? 1);
 
-const running = [];
+/** Program name -> its process, for those started. */
+const running = new Map();
 let stopping = false;
 
 /** Stops every process (the last started first), then exits with `code`. */
 async function stopAll(code) {
   if (stopping) return;
   stopping = true;
-  for (const program of [...running].reverse()) {
-    if (program.child.exitCode !== null || program.child.signalCode !== null) continue;
-    program.child.kill('SIGTERM');
-    await once(program.child, 'exit');
-  }
+  for (const { child } of [...running.values()].reverse()) await stop(child, 'SIGTERM');
   process.exit(code);
+}
+/** Sends `signal` to a process and resolves once it has exited (at once if it already had). */
+async function stop(child, signal) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill(signal);
+  await once(child, 'exit');
 }
 process.once('SIGINT', () => void stopAll(0));
 process.once('SIGTERM', () => void stopAll(0));
@@ -188,17 +212,34 @@ function serviceCredential(service) {
   return `file:${keyFile}`;
 }
 
-/** Starts one program and resolves with where it listens once its /readyz answers 200. */
-async function start(program, index, up) {
+/** The port of `host:port` or `http://host:port`. */
+const portOf = (address) => address.slice(address.lastIndexOf(':') + 1);
+
+/** The settings that keep a restarted program on the ports it had, where the others reach it. */
+function samePorts(name, before) {
+  if (!before) return {};
+  const ports = { TRELLIS_OPS_PORT: portOf(before.ops) };
+  if (before.grpc) ports[`TRELLIS_${name.toUpperCase()}_PORT`] = portOf(before.grpc);
+  if (name === 'gateway') ports.TRELLIS_GATEWAY_PORT = portOf(before.http);
+  return ports;
+}
+
+/**
+ * Starts one program (from `--from`'s checkout when it names one) and resolves with where it
+ * listens once its /readyz answers 200; `before` is where it listened, for a restart.
+ */
+async function start(program, index, up, before) {
   const env = {
     ...commonEnv(),
     TRELLIS_OPS_PORT: String(settings.firstOpsPort === 0 ? 0 : settings.firstOpsPort + index),
     TRELLIS_LOG_FORMAT: process.env.TRELLIS_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'),
     ...program.env(up),
+    ...samePorts(program.name, before),
   };
-  const child = spawn(process.execPath, [`apps/${program.name}/dist/main.js`], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  const entry = { name: program.name, child, adminKey: undefined };
-  running.push(entry);
+  const checkout = settings.from[program.name] ?? process.cwd();
+  const child = spawn(process.execPath, [join(checkout, 'apps', program.name, 'dist', 'main.js')], { cwd: checkout, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const entry = { child, adminKey: undefined, stoppedOnPurpose: false };
+  running.set(program.name, entry);
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => {
       entry.adminKey ??= API_KEY.exec(line)?.[0];
@@ -206,7 +247,7 @@ async function start(program, index, up) {
     });
   }
   child.once('exit', (code, signal) => {
-    if (stopping) return;
+    if (stopping || entry.stoppedOnPurpose) return;
     print(`[trellis] ${program.name} stopped (${signal ?? `exit code ${code}`}); its output above says why. Stopping the others.`);
     void stopAll(1);
   });
@@ -256,3 +297,37 @@ if (adminKey) print(`The admin's API key, shown this once; store it now:\n\n    
 else print('The admin key was shown at the first start; `npm run admin-key` issues a new one.');
 print(`MLflow clients: MLFLOW_TRACKING_URI=${up.gateway.http} MLFLOW_TRACKING_TOKEN=<the admin's API key>`);
 print('Ctrl-C stops every process.');
+
+/**
+ * Started by a program with an IPC channel (the end-to-end, version-skew and chaos suites), the
+ * script tells it where everything listens, then stops and starts one service at a time on request:
+ * `{ id, type: 'stop', service, signal }` (SIGTERM drains, SIGKILL is a crash) and
+ * `{ id, type: 'start', service, from }` (`from`: a built checkout, or null for this one), each
+ * answered `{ id, ok, error? }` once the process has exited, or is ready again on its old ports.
+ */
+if (process.send) {
+  const where = (name) => ({ grpc: up[name].grpc, http: up[name].http, ops: up[name].ops });
+  process.send({ type: 'up', adminKey, processes: Object.fromEntries(PROGRAM_NAMES.map((name) => [name, where(name)])) });
+  process.on('message', (request) => {
+    control(request).then(
+      () => process.send({ id: request.id, ok: true }),
+      (error) => process.send({ id: request.id, ok: false, error: error.message }),
+    );
+  });
+}
+
+async function control({ type, service, signal = 'SIGTERM', from }) {
+  const index = PROGRAM_NAMES.indexOf(service);
+  if (index < 0) throw new Error(`there is no program ${service}; the programs are ${PROGRAM_NAMES.join(', ')}`);
+  const entry = running.get(service);
+  if (type === 'stop') {
+    entry.stoppedOnPurpose = true;
+    await stop(entry.child, signal);
+  } else if (type === 'start') {
+    if (entry.child.exitCode === null && entry.child.signalCode === null) throw new Error(`${service} is running; stop it first`);
+    if (from !== undefined) settings.from[service] = from === null ? undefined : resolve(from);
+    up[service] = await start(PROGRAMS[index], index, up, up[service]);
+  } else {
+    throw new Error(`unknown request ${type}`);
+  }
+}

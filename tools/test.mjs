@@ -13,11 +13,14 @@ const env = {
   NX_NO_CLOUD: 'true',
   // Per-run names for databases and JetStream streams, so runs never see each other's data.
   TRELLIS_TEST_RUN_ID: process.env.TRELLIS_TEST_RUN_ID ?? `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`,
+  TRELLIS_PREBUILT: '1',
 };
 
 const steps = [
   ['test services (PostgreSQL, NATS JetStream, protoc 3.5)', 'bash tools/services/ensure-services.sh'],
   ['generated code is up to date', 'node tools/check-generated.mjs'],
+  // Specs that run the services as built (start:distributed, version skew, chaos) use this one build.
+  ['build', 'node tools/build.mjs'],
   ['unit and integration tests', 'npx nx run-many -t test --parallel=2 --outputStyle=static'],
   ['type-check', 'npx tsc --noEmit -p tsconfig.json'],
   ['lint (with module boundaries)', 'npx nx run-many -t lint --parallel=2 --outputStyle=static'],

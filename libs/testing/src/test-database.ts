@@ -18,18 +18,19 @@ export function testPostgresUrl(): string {
 }
 
 /**
- * Creates a fresh, empty PostgreSQL database `trellis_t_<run id>_<n>` on the test server and
- * returns its config; `drop()` removes it even if connections are still open.
+ * Creates a fresh, empty PostgreSQL database `trellis_t_<run id>_<n>` on the test server (or the
+ * server `serverUrl` names, e.g. one a chaos spec restarts) and returns its config; `drop()`
+ * removes it even if connections are still open.
  */
-export async function createTestDatabase(): Promise<TestDatabase<{ type: 'postgres'; url: string }>> {
+export async function createTestDatabase(serverUrl = testPostgresUrl()): Promise<TestDatabase<{ type: 'postgres'; url: string }>> {
   const name = uniqueTestName('trellis_t');
-  await withAdminClient((client) => createDatabase(client, name));
-  const url = new URL(testPostgresUrl());
+  await withAdminClient(serverUrl, (client) => createDatabase(client, name));
+  const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
     config: { type: 'postgres', url: url.toString() },
     drop: async () => {
-      await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await withAdminClient(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
 }
@@ -56,8 +57,8 @@ async function createDatabase(client: Client, name: string): Promise<void> {
   }
 }
 
-async function withAdminClient(work: (client: Client) => Promise<unknown>): Promise<void> {
-  const client = new Client({ connectionString: testPostgresUrl() });
+async function withAdminClient(serverUrl: string, work: (client: Client) => Promise<unknown>): Promise<void> {
+  const client = new Client({ connectionString: serverUrl });
   await client.connect();
   try {
     await work(client);

@@ -3,7 +3,7 @@ import { testRunId, uniqueTestName } from './run-id';
 
 /** NATS settings for one test's own stream; the fields match `JetStreamBus.connect`'s options. */
 export interface TestNatsConfig {
-  /** `TRELLIS_TEST_NATS_URL`, default `nats://127.0.0.1:4222`. */
+  /** The server: `TRELLIS_TEST_NATS_URL` (default `nats://127.0.0.1:4222`) unless the caller named one. */
   servers: string;
   /** `TRELLIS_<RUN ID>_<n>`: a stream no other test or run uses. */
   stream: string;
@@ -20,11 +20,10 @@ export function testNatsUrl(): string {
   return process.env['TRELLIS_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
 }
 
-/** A fresh stream name and subject prefix on the test NATS server, for one test. */
-export function testNatsConfig(): TestNatsConfig {
+/** A fresh stream name and subject prefix on the test NATS server (or on `servers`), for one test. */
+export function testNatsConfig(servers = testNatsUrl()): TestNatsConfig {
   const name = uniqueTestName('t');
   const stream = `TRELLIS_${name.slice(2).toUpperCase()}`;
-  const servers = testNatsUrl();
   return {
     servers,
     stream,
