@@ -226,15 +226,17 @@ function samePorts(name, before) {
 
 /**
  * Starts one program (from `--from`'s checkout when it names one) and resolves with where it
- * listens once its /readyz answers 200; `before` is where it listened, for a restart.
+ * listens once its /readyz answers 200; `before` is where it listened, for a restart, and
+ * `overrides` are settings of this start only (e.g. an upstream's address through a proxy).
  */
-async function start(program, index, up, before) {
+async function start(program, index, up, before, overrides = {}) {
   const env = {
     ...commonEnv(),
     TRELLIS_OPS_PORT: String(settings.firstOpsPort === 0 ? 0 : settings.firstOpsPort + index),
     TRELLIS_LOG_FORMAT: process.env.TRELLIS_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'),
     ...program.env(up),
     ...samePorts(program.name, before),
+    ...overrides,
   };
   const checkout = settings.from[program.name] ?? process.cwd();
   const child = spawn(process.execPath, [join(checkout, 'apps', program.name, 'dist', 'main.js')], { cwd: checkout, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
@@ -302,7 +304,8 @@ print('Ctrl-C stops every process.');
  * Started by a program with an IPC channel (the end-to-end, version-skew and chaos suites), the
  * script tells it where everything listens, then stops and starts one service at a time on request:
  * `{ id, type: 'stop', service, signal }` (SIGTERM drains, SIGKILL is a crash) and
- * `{ id, type: 'start', service, from }` (`from`: a built checkout, or null for this one), each
+ * `{ id, type: 'start', service, from, env }` (`from`: a built checkout, or null for this one;
+ * `env`: settings of this start only, over those the script gives), each
  * answered `{ id, ok, error? }` once the process has exited, or is ready again on its old ports.
  */
 if (process.send) {
@@ -316,7 +319,7 @@ if (process.send) {
   });
 }
 
-async function control({ type, service, signal = 'SIGTERM', from }) {
+async function control({ type, service, signal = 'SIGTERM', from, env }) {
   const index = PROGRAM_NAMES.indexOf(service);
   if (index < 0) throw new Error(`there is no program ${service}; the programs are ${PROGRAM_NAMES.join(', ')}`);
   const entry = running.get(service);
@@ -326,7 +329,7 @@ async function control({ type, service, signal = 'SIGTERM', from }) {
   } else if (type === 'start') {
     if (entry.child.exitCode === null && entry.child.signalCode === null) throw new Error(`${service} is running; stop it first`);
     if (from !== undefined) settings.from[service] = from === null ? undefined : resolve(from);
-    up[service] = await start(PROGRAMS[index], index, up, up[service]);
+    up[service] = await start(PROGRAMS[index], index, up, up[service], env);
   } else {
     throw new Error(`unknown request ${type}`);
   }

@@ -33,10 +33,11 @@ export interface DistributedPlatform {
   /** Stops one process: SIGTERM drains it, SIGKILL is a crash. Resolves once it has exited. */
   stop(program: Program, signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /**
-   * Starts a stopped process again on its old ports, from `from` (a built checkout; null: this
-   * one; left out: where it ran before). Resolves once its /readyz answers 200.
+   * Starts a stopped process again on its old ports. `from`: a built checkout (null: this one;
+   * left out: where it ran before); `env`: settings of this start only, over the script's (e.g. an
+   * upstream's address through a TCP proxy). Resolves once its /readyz answers 200.
    */
-  start(program: Program, from?: string | null): Promise<void>;
+  start(program: Program, options?: { from?: string | null; env?: Record<string, string> }): Promise<void>;
   /** Stops every process and removes the databases, the stream and the data directory. */
   close(): Promise<void>;
 }
@@ -108,7 +109,7 @@ export async function startDistributedPlatform(options: DistributedPlatformOptio
     dataDir,
     output: () => output,
     stop: (program, signal = 'SIGTERM') => request({ type: 'stop', service: program, signal }),
-    start: (program, from) => request({ type: 'start', service: program, from }),
+    start: (program, { from, env } = {}) => request({ type: 'start', service: program, from, env }),
     close: cleanUp,
   };
 }
@@ -130,7 +131,7 @@ function untilUp(script: ChildProcess, output: () => string): Promise<{ adminKey
 /** Sends the script one control request at a time and resolves when it answers. */
 function requester(script: ChildProcess, output: () => string) {
   let next = 0;
-  return (request: { type: 'stop' | 'start'; service: Program; signal?: string; from?: string | null }) =>
+  return (request: { type: 'stop' | 'start'; service: Program; signal?: string; from?: string | null; env?: Record<string, string> }) =>
     new Promise<void>((done, failed) => {
       const id = ++next;
       const onExit = (code: number | null) => failed(new Error(`start:distributed exited (${code}) during ${request.type} ${request.service}:\n${output().slice(-4000)}`));
