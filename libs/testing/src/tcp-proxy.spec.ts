@@ -50,4 +50,26 @@ describe('startTcpProxy', () => {
     proxy.unblock();
     expect(await roundTrip(proxy.port, 'ping')).toBe('ping');
   });
+
+  it('sends new connections to the targets it is routed to, in turn, and leaves open ones where they are', async () => {
+    const tagged = (tag: string) => createServer((socket) => socket.on('data', (data) => socket.write(`${tag}:${data}`))).listen(0, '127.0.0.1');
+    const [blue, green] = [tagged('blue'), tagged('green')];
+    await Promise.all([once(blue, 'listening'), once(green, 'listening')]);
+    const at = (server: Server) => `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const open = connect({ host: '127.0.0.1', port: proxy.port });
+      await once(open, 'connect');
+
+      proxy.route([at(blue), at(green)]);
+      expect([await roundTrip(proxy.port, 'a'), await roundTrip(proxy.port, 'b'), await roundTrip(proxy.port, 'c')]).toEqual(['blue:a', 'green:b', 'blue:c']);
+      open.write('still echo');
+      const [reply] = (await once(open, 'data')) as [Buffer];
+      expect(reply.toString()).toBe('still echo');
+      open.destroy();
+      expect(() => proxy.route([])).toThrow('at least one target');
+    } finally {
+      blue.close();
+      green.close();
+    }
+  });
 });

@@ -12,16 +12,27 @@ export interface TcpProxy {
   block(): void;
   /** Forwards new connections to the server again. */
   unblock(): void;
+  /**
+   * Sends new connections to `targets` from now on, in turn from the first (as a Kubernetes Service sends them to
+   * its ready endpoints); open connections stay where they are until either side closes them.
+   */
+  route(targets: Array<string | HostAndPort>): void;
   close(): Promise<void>;
+}
+
+export interface HostAndPort {
+  host: string;
+  port: number;
 }
 
 /**
  * Starts a proxy on a free port of 127.0.0.1 that forwards to `target` (a URL such as
- * `nats://127.0.0.1:4222`, or host and port). For tests of what a client does while its server is
- * unreachable, without stopping a server other tests share.
+ * `nats://127.0.0.1:4222`, `host:port`, or host and port). For tests of what a client does while its server is
+ * unreachable, without stopping a server other tests share, or while its server is replaced.
  */
-export async function startTcpProxy(target: string | { host: string; port: number }): Promise<TcpProxy> {
-  const { host, port } = typeof target === 'string' ? hostAndPort(target) : target;
+export async function startTcpProxy(target: string | HostAndPort): Promise<TcpProxy> {
+  let targets = [toHostAndPort(target)];
+  let next = 0;
   const sockets = new Set<Socket>();
   let blocked = false;
   const server = createServer((client) => {
@@ -29,7 +40,7 @@ export async function startTcpProxy(target: string | { host: string; port: numbe
       client.destroy();
       return;
     }
-    const upstream = connect({ host, port });
+    const upstream = connect(targets[next++ % targets.length]);
     for (const socket of [client, upstream]) {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
@@ -53,6 +64,11 @@ export async function startTcpProxy(target: string | { host: string; port: numbe
     unblock: () => {
       blocked = false;
     },
+    route: (to) => {
+      if (to.length === 0) throw new Error('route needs at least one target; block() refuses connections');
+      targets = to.map(toHostAndPort);
+      next = 0;
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
@@ -60,8 +76,10 @@ export async function startTcpProxy(target: string | { host: string; port: numbe
   };
 }
 
-function hostAndPort(url: string): { host: string; port: number } {
-  const parsed = new URL(url);
+/** `target` as host and port: a URL (`nats://host:port`), `host:port`, or already split. */
+function toHostAndPort(target: string | HostAndPort): HostAndPort {
+  if (typeof target !== 'string') return target;
+  const parsed = new URL(target.includes('://') ? target : `tcp://${target}`);
   if (!parsed.port) throw new Error(`${url} names no port`);
   return { host: parsed.hostname, port: Number(parsed.port) };
 }
