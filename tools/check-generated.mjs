@@ -2,7 +2,7 @@
 // differs from what tools/generate.mjs makes now, or when buf does not compile a vendored .proto
 // back to the descriptor it was written from. Fix: run `node tools/generate.mjs` and commit the result.
 // Also fails when the settings in docs/configuration.md differ from the config schemas
-// (fix: `node tools/config-docs.mjs`).
+// (fix: `node tools/config-docs.mjs`), and when deploy/kubernetes or deploy/grafana is stale.
 import { execSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createRegistry, equals, fromBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { CONFIGURATION_DOC, configurationDoc } from './config-docs.mjs';
-import { TEMPLATES, VENDORED, vendoredFiles } from './generate.mjs';
+import { DEPLOY_GENERATORS, TEMPLATES, VENDORED, vendoredFiles } from './generate.mjs';
 
 let stale = false;
 if (readFileSync(CONFIGURATION_DOC, 'utf8') !== configurationDoc()) {
@@ -50,4 +50,11 @@ for (const { template, out } of TEMPLATES) {
   }
 }
 rmSync(scratch, { recursive: true, force: true });
+for (const generator of DEPLOY_GENERATORS) {
+  try {
+    execSync(`node tools/bench/run.cjs ${generator} --check`, { stdio: 'inherit' });
+  } catch {
+    stale = true;
+  }
+}
 process.exit(stale ? 1 : 0);

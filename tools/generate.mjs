@@ -1,5 +1,6 @@
 // Regenerates the protobuf-es code of proto/ (libs/proto) and of the kit's test service, after
-// writing out the .proto files that proto/ imports from npm packages (VENDORED).
+// writing out the .proto files that proto/ imports from npm packages (VENDORED), and the deployment
+// files of deploy/ made from typed code (DEPLOY_GENERATORS).
 import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,6 +11,9 @@ export const TEMPLATES = [
   { template: 'buf.gen.yaml', out: 'libs/proto/src/gen' },
   { template: 'libs/platform/test/buf.gen.yaml', out: 'libs/platform/test/gen' },
 ];
+
+/** TypeScript generators of deploy/: each writes its files, or with `--check` exits 1 naming the stale ones. */
+export const DEPLOY_GENERATORS = ['tools/deploy/kubernetes/generate.ts', 'tools/deploy/grafana/generate.ts'];
 
 /** Where buf finds the imported .proto files that npm packages ship only as generated code. */
 export const VENDOR_ROOT = 'libs/proto/vendor';
@@ -40,4 +44,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     rmSync(out, { recursive: true, force: true });
     execSync(`npx buf generate --template ${template}`, { stdio: 'inherit' });
   }
+  for (const generator of DEPLOY_GENERATORS) execSync(`node tools/bench/run.cjs ${generator}`, { stdio: 'inherit' });
 }
