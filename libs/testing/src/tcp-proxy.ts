@@ -80,6 +80,6 @@ export async function startTcpProxy(target: string | HostAndPort): Promise<TcpPr
 function toHostAndPort(target: string | HostAndPort): HostAndPort {
   if (typeof target !== 'string') return target;
   const parsed = new URL(target.includes('://') ? target : `tcp://${target}`);
-  if (!parsed.port) throw new Error(`${url} names no port`);
+  if (!parsed.port) throw new Error(`${target} names no port`);
   return { host: parsed.hostname, port: Number(parsed.port) };
 }
