@@ -7,6 +7,8 @@ import type { Values } from './values';
 export const DATA_DIR = '/var/lib/trellis';
 /** Where a service that acts as itself finds its API key, mounted from the service keys' Secret. */
 export const KEYS_DIR = '/var/run/secrets/trellis';
+/** The user deploy/containers/Containerfile runs Trellis as; the volumes are made its group's (fsGroup). */
+const TRELLIS_USER = 10001;
 const NATS = { name: 'trellis-nats', client: 4222, monitor: 8222, config: '/etc/nats', data: '/data' };
 
 /** The Service (and Deployment) name of a program. */
@@ -66,6 +68,7 @@ function programObjects(program: Program, all: Program[], values: Values): Kuber
           spec: {
             // The endpoints' removal reaches every client during the preStop wait, then SIGTERM drains what is in flight.
             terminationGracePeriodSeconds: values.shutdown.endpointsSeconds + values.shutdown.drainSeconds,
+            securityContext: { runAsNonRoot: true, runAsUser: TRELLIS_USER, runAsGroup: TRELLIS_USER, fsGroup: TRELLIS_USER },
             containers: [
               {
                 name: program.name,
