@@ -51,6 +51,7 @@ function programObjects(program: Program, all: Program[], values: Values): Kuber
   if (!settings) throw new Error(`deploy/kubernetes/values.yaml has no programs.${program.name}: give its replicas and resources`);
   const name = objectName(program.name);
   const metadata = { name, namespace: values.namespace, labels: { ...selectorLabels(program.name), 'app.kubernetes.io/component': program.name } };
+  const tag = settings.tag ?? values.image.tag;
   const ports = Object.entries(program.ports).map(([portName, containerPort]) => ({ name: portName, containerPort, protocol: 'TCP' as const }));
   return [
     new Deployment({
@@ -62,7 +63,7 @@ function programObjects(program: Program, all: Program[], values: Values): Kuber
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         template: {
           metadata: {
-            labels: { ...metadata.labels, 'app.kubernetes.io/version': values.image.tag },
+            labels: { ...metadata.labels, 'app.kubernetes.io/version': tag },
             annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(program.ports.ops), 'prometheus.io/path': '/metrics' },
           },
           spec: {
@@ -72,7 +73,7 @@ function programObjects(program: Program, all: Program[], values: Values): Kuber
             containers: [
               {
                 name: program.name,
-                image: `${values.image.registry}/trellis-${program.name}:${values.image.tag}`,
+                image: `${values.image.registry}/trellis-${program.name}:${tag}`,
                 imagePullPolicy: values.image.pullPolicy,
                 ports,
                 env: environment(program, all, values),

@@ -19,6 +19,8 @@ const program = z
     cpu: quantity,
     memory: quantity,
     memoryLimit: quantity,
+    /** This program's image tag instead of image.tag: a staged rollout moves one program at a time. */
+    tag: z.string().min(1).optional(),
     /** The service's own database (TRELLIS_<SERVICE>_DATABASE_URL) instead of trellis_<service> on the shared server. */
     database: secretKey.optional(),
   })
