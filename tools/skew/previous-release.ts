@@ -126,8 +126,8 @@ function linkPackages(root: string, checkout: string): void {
     if (entry !== '@trellis' && !entry.startsWith('.')) symlinkSync(join(root, 'node_modules', entry), join(modules, entry));
   }
   const { packages } = JSON.parse(readFileSync(join(checkout, 'package-lock.json'), 'utf8')) as { packages: Record<string, { link?: boolean; resolved?: string }> };
-  for (const [place, entry] of Object.entries(packages)) {
-    if (entry.link && place.startsWith('node_modules/@trellis/')) symlinkSync(join('../..', entry.resolved!), join(checkout, place));
+  for (const [place, { link, resolved }] of Object.entries(packages)) {
+    if (link && resolved && place.startsWith('node_modules/@trellis/')) symlinkSync(join('../..', resolved), join(checkout, place));
   }
 }
 
