@@ -105,6 +105,7 @@ export function buildArgs(program) {
 export async function buildCheckout() {
   if (process.env.TRELLIS_PREBUILT === '1') return;
   const { build } = await import(join(ROOT, 'tools', 'build.mjs'));
+  // tools/build.mjs builds the projects under the current directory.
   const cwd = process.cwd();
   process.chdir(ROOT);
   try {
