@@ -1,7 +1,9 @@
 import type { DataSource } from 'typeorm';
+import type { Metrics } from '../ops/metrics';
 import { silentLogger, type KitLogger } from '../persistence/logger';
 import type { EventBus } from './event-bus';
 import { InboxPruner, inboxRetentionMs, type InboxPrunerOptions } from './inbox-pruner';
+import { reportOutboxBacklog } from './outbox-backlog';
 import { outboxStoreFor, type OutboxStore } from './outbox-store';
 
 /** What an {@link OutboxRelay} is doing about failures, for `/readyz`. */
@@ -32,6 +34,12 @@ export interface OutboxRelayOptions {
    * when the bus states its redelivery window; `false` turns it off.
    */
   inboxPruning?: false | Pick<InboxPrunerOptions, 'batchSize' | 'intervalMs' | 'now'>;
+  /**
+   * While the relay runs, `trellis_outbox_pending_events{service}` and
+   * `trellis_outbox_oldest_pending_seconds{service}` on `metrics` report its outbox's backlog,
+   * read when scraped (see `readOutboxBacklog`).
+   */
+  backlogMetrics?: { metrics: Metrics; service: string };
   logger?: KitLogger;
 }
 
@@ -50,7 +58,8 @@ export interface OutboxRelayOptions {
  * any number of relays may drain one database; on SQLite run one per database. Stop the relay
  * before destroying its DataSource.
  *
- * The relay also prunes its database's inbox while it runs (see `inboxPruning`).
+ * The relay also prunes its database's inbox while it runs (see `inboxPruning`), and reports its
+ * outbox's backlog on `/metrics` (see `backlogMetrics`).
  */
 export class OutboxRelay {
   private readonly store: OutboxStore;
@@ -61,6 +70,8 @@ export class OutboxRelay {
   private readonly retryMaxMs: number;
   private readonly logger: KitLogger;
   private readonly pruner?: InboxPruner;
+  private readonly reportBacklog?: () => () => void;
+  private stopReportingBacklog?: () => void;
   private loop?: Promise<void>;
   private running = false;
   private notified = false;
@@ -78,6 +89,8 @@ export class OutboxRelay {
     this.retryInitialMs = options.retryInitialMs ?? 100;
     this.retryMaxMs = options.retryMaxMs ?? 5000;
     this.logger = options.logger ?? silentLogger;
+    const backlog = options.backlogMetrics;
+    if (backlog) this.reportBacklog = () => reportOutboxBacklog(backlog.metrics, backlog.service, options.dataSource);
     const retentionMs = inboxRetentionMs(options.bus);
     if (options.inboxPruning !== false && retentionMs !== undefined) {
       this.pruner = new InboxPruner({ ...options.inboxPruning, dataSource: options.dataSource, retentionMs, logger: this.logger });
@@ -94,6 +107,7 @@ export class OutboxRelay {
     });
     this.loop = this.run();
     this.pruner?.start();
+    this.stopReportingBacklog = this.reportBacklog?.();
   }
 
   /** Says that events were committed: the relay looks at the outbox now instead of at its next poll. */
@@ -112,6 +126,8 @@ export class OutboxRelay {
     this.running = false;
     this.stopWatchingBus?.();
     this.stopWatchingBus = undefined;
+    this.stopReportingBacklog?.();
+    this.stopReportingBacklog = undefined;
     this.wake?.();
     await Promise.all([this.loop, this.pruner?.stop()]);
     this.loop = undefined;
