@@ -78,6 +78,16 @@ export interface WatchOptions {
   handler: (envelope: EventEnvelope) => void | Promise<void>;
 }
 
+/** What one durable consumer has yet to handle. */
+export interface ConsumerBacklog {
+  /** The durable consumer's name. */
+  consumer: string;
+  /** The subject it receives, as subscribed (wildcards kept, no prefix). */
+  subject: string;
+  /** Events not yet delivered to it, and those delivered but not yet acknowledged. */
+  pending: number;
+}
+
 /** A running subscription. */
 export interface EventSubscription {
   /** Stops receiving; resolves once handlers already running have finished. */
@@ -130,4 +140,11 @@ export interface EventBus {
    * (the outbox relay's retry) resumes at once; returns what removes the listener.
    */
   onReconnect?(listener: () => void): () => void;
+  /**
+   * The backlog of each durable consumer this process subscribes, asked of the broker (one
+   * question per consumer); rejects when the broker cannot answer. A bus without one leaves it
+   * out: in-process delivery keeps no backlog of its own, since `publish` resolves only once every
+   * subscriber has handled the event, so events that wait for a subscriber wait in the outbox.
+   */
+  consumerBacklog?(): Promise<ConsumerBacklog[]>;
 }

@@ -1,6 +1,7 @@
 export { BatchPublisher, type BatchPublisherOptions, type BufferFullPolicy } from './batch-publisher';
 export { subscribeToEvent, watchEvent, type CatalogSubscribeOptions, type CatalogWatchOptions } from './catalog-subscriptions';
-export type { EventBatchHandler, EventBus, EventHandler, EventSubscription, SubscribeBatch, SubscribeOptions, WatchOptions } from './event-bus';
+export { reportConsumerBacklog } from './consumer-backlog';
+export type { ConsumerBacklog, EventBatchHandler, EventBus, EventHandler, EventSubscription, SubscribeBatch, SubscribeOptions, WatchOptions } from './event-bus';
 export {
   defineEvents,
   type CatalogEvent,
@@ -15,6 +16,7 @@ export { InProcessBus, type InProcessBusOptions } from './in-process-bus';
 export { JetStreamBus, type JetStreamBusOptions } from './jetstream-bus';
 export { Outbox, type OutboxEvent, type OutboxWaker } from './outbox';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
+export { ScrapeReading, type ScrapeReadingOptions } from './scrape-reading';
 export {
   subscribeIdempotent,
   subscribeIdempotentBatches,

@@ -19,7 +19,7 @@ import {
 } from 'nats';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger, type KitLogger } from '../persistence/logger';
-import type { EventBus, EventHandler, EventSubscription, SubscribeOptions, WatchOptions } from './event-bus';
+import type { ConsumerBacklog, EventBus, EventHandler, EventSubscription, SubscribeOptions, WatchOptions } from './event-bus';
 import { DeliveryBatcher } from './delivery-batcher';
 import { checkDurableName, checkSubject } from './subject-match';
 
@@ -94,6 +94,8 @@ export class JetStreamBus implements EventBus {
   private readonly publishTimeoutMs: number;
   private readonly logger: KitLogger;
   private readonly subscriptions = new Set<EventSubscription>();
+  /** The durable consumer of each running subscription, and the subject it was asked for. */
+  private readonly consumers = new Map<EventSubscription, { durable: string; subject: string }>();
   private readonly reconnectListeners = new Set<() => void>();
   private connected = true;
   private streamLimits = { maxAgeMs: 0, duplicateWindowMs: 0 };
@@ -216,6 +218,7 @@ export class JetStreamBus implements EventBus {
       stop: async () => {
         stopping = true;
         this.subscriptions.delete(subscription);
+        this.consumers.delete(subscription);
         messages.stop();
         // What is gathered goes now rather than after its linger.
         batcher?.flush();
@@ -223,6 +226,7 @@ export class JetStreamBus implements EventBus {
       },
     };
     this.subscriptions.add(subscription);
+    this.consumers.set(subscription, { durable: options.durable, subject: options.subject });
     return subscription;
   }
 
@@ -247,6 +251,19 @@ export class JetStreamBus implements EventBus {
 
   isConnected(): boolean {
     return this.connected;
+  }
+
+  /** Asks JetStream about each durable consumer this bus subscribes (once per name): its `num_pending` plus `num_ack_pending`. */
+  async consumerBacklog(): Promise<ConsumerBacklog[]> {
+    // A question asked while NATS is out of reach would wait for its timeout to fail.
+    if (!this.connected) throw new Error('NATS is out of reach');
+    const subjects = new Map([...this.consumers.values()].map(({ durable, subject }) => [durable, subject]));
+    return Promise.all(
+      [...subjects].map(async ([consumer, subject]) => {
+        const info = await this.manager.consumers.info(this.stream, consumer);
+        return { consumer, subject, pending: info.num_pending + info.num_ack_pending };
+      }),
+    );
   }
 
   onReconnect(listener: () => void): () => void {
