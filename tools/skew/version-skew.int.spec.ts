@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { SERVICES, startDistributedPlatform, type DistributedPlatform, type Program } from '../e2e/distributed-platform';
+import { runUserFlow } from '../e2e/user-flow';
 import { buildPreviousRelease, recordedRelease, type PreviousRelease } from './previous-release';
 import { programChanges, programFolders } from './program-changes';
 
@@ -59,8 +60,8 @@ describe(`version skew against the previous release, ${release.version} (${relea
   if (swapped.length === 0) return;
 
   const directions = [
-    { name: `one program of ${release.version}, the others current`, base: (): string | null => null, swap: () => previous.checkout, flowName: 'prev' },
-    { name: `one current program, the others of ${release.version}`, base: () => previous.checkout, swap: (): string | null => null, flowName: 'curr' },
+    { name: `one program of ${release.version}, the others current`, base: (): string | null => null, swap: () => previous.checkout, flowName: 'one-old' },
+    { name: `one current program, the others of ${release.version}`, base: () => previous.checkout, swap: (): string | null => null, flowName: 'one-new' },
   ];
 
   describe.each(directions)('$name', ({ name: direction, base, swap, flowName }) => {
@@ -80,7 +81,7 @@ describe(`version skew against the previous release, ${release.version} (${relea
 
     it('runs the user flow before any swap', async () => {
       const started = Date.now();
-      await userFlow(await platformNow(), `${flowName}-none`);
+      await runUserFlow(await platformNow(), `${flowName}-none`);
       print(`${direction}: the user flow with no program swapped took ${seconds(started)} s (the platform's start included)`);
     }, 420_000);
 
@@ -102,7 +103,7 @@ describe(`version skew against the previous release, ${release.version} (${relea
       };
       await timed(`stopping ${program}`, () => running.stop(program));
       await timed(`starting ${program} ${describeCheckout(swap())}`, () => running.start(program, { from: swap() }));
-      await timed('the user flow', () => userFlow(running, `${flowName}-${program}`));
+      await timed('the user flow', () => runUserFlow(running, `${flowName}-${program}`));
       await timed(`stopping ${program}`, () => running.stop(program));
       await timed(`starting ${program} ${describeCheckout(base())} again`, () => running.start(program, { from: base() }));
       print(`${direction}, ${program} swapped: ${timings.join(', ')}`);
@@ -127,27 +128,4 @@ function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => relative(dir, join(entry.parentPath, entry.name)));
-}
-
-/** The user's flow through the gateway, until tools/e2e/user-flow.ts lands: tracking and the registry over MLflow's API, governance behind the key. */
-async function userFlow({ gateway, adminKey }: DistributedPlatform, name: string): Promise<void> {
-  const call = async <T>(path: string, body?: object): Promise<T> => {
-    const response = await fetch(`${gateway}${path}`, {
-      method: body ? 'POST' : 'GET',
-      body: body && JSON.stringify(body),
-      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-    });
-    const text = await response.text();
-    if (response.status !== 200) throw new Error(`${body ? 'POST' : 'GET'} ${path} answered ${response.status}: ${text}`);
-    return JSON.parse(text) as T;
-  };
-  const mlflow = '/api/2.0/mlflow';
-  const { experiment_id } = await call<{ experiment_id: string }>(`${mlflow}/experiments/create`, { name: `skew-${name}` });
-  const { run } = await call<{ run: { info: { run_id: string } } }>(`${mlflow}/runs/create`, { experiment_id, start_time: 1 });
-  await call(`${mlflow}/runs/log-metric`, { run_id: run.info.run_id, key: 'loss', value: 0.25, timestamp: 2, step: 0 });
-  const logged = await call<{ run: { data: { metrics: Array<{ key: string; value: number }> } } }>(`${mlflow}/runs/get?run_id=${run.info.run_id}`);
-  expect(logged.run.data.metrics).toEqual([expect.objectContaining({ key: 'loss', value: 0.25 })]);
-  await call(`${mlflow}/registered-models/create`, { name: `skew-${name}` });
-  const { registered_model } = await call<{ registered_model: { name: string } }>(`${mlflow}/registered-models/get?name=skew-${name}`);
-  expect(registered_model.name).toBe(`skew-${name}`);
 }
