@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type GrpcCallError, SERVICE_CONFIG, ServiceClients, ServiceIdentity, type TrellisConfig } from '@trellis/platform';
@@ -42,7 +42,8 @@ export class ArtifactFetcher {
 
   /**
    * The local path to load: the version's one file, or its `model.<format>`, or its only file of
-   * that extension, else its directory. Files already fetched by this replica are reused.
+   * that extension (for a version that names no format, its only `model.<extension>` beside
+   * MLflow's MLmodel), else its directory. Files already fetched by this replica are reused.
    */
   async fetch({ revision, projectId }: ArtifactSource): Promise<string> {
     const dir = join(this.root, revision.id);
@@ -96,6 +97,10 @@ export class ArtifactFetcher {
     const files = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
     if (files.length === 0) throw new Error(`the registry holds no files for ${revision.modelName} version ${revision.modelVersion}`);
     if (files.length === 1) return files[0];
+    if (!revision.modelFormat) {
+      const models = files.filter((file) => dirname(file) === dir && /^model\.[^.]+$/.test(basename(file)));
+      return models.length === 1 ? models[0] : dir;
+    }
     const extension = `.${revision.modelFormat}`;
     const named = files.find((file) => file === join(dir, `model${extension}`));
     const ofFormat = files.filter((file) => file.endsWith(extension));

@@ -157,7 +157,7 @@ export class EndpointRouter implements InferenceTargets {
       name: endpoint.name,
       version: String(revision.modelVersion),
       versions,
-      platform: revision.modelFormat,
+      platform: held.format,
       revision: revision.id,
       endpoint: { id: endpoint.id, projectId: endpoint.projectId },
       ...(model.stats && { stats: model.stats.bind(model) }),

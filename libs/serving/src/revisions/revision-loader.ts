@@ -10,6 +10,7 @@ import { revisionsOf } from '../endpoints/traffic';
 import type { ServingConfig } from '../serving.config';
 import { servingEvents } from '../serving.events';
 import { ArtifactFetcher } from './artifact-fetcher';
+import { formatToLoad } from './model-format';
 import { asOneModel } from './model-instances';
 import { RuntimeWorkers } from './runtime-workers';
 
@@ -18,6 +19,8 @@ export interface LoadedRevision {
   readonly revisionId: string;
   readonly model: LoadedModel;
   readonly signature: ModelSignature;
+  /** The format it was loaded as (OIP's `platform`): its version's, else its file's (see formatToLoad). */
+  readonly format: string;
 }
 
 /** The batching a runtime applies to an endpoint's models: 0 or 1 rows turns it off. */
@@ -154,9 +157,11 @@ export class RevisionLoader implements OnApplicationBootstrap, OnApplicationShut
     let stage = 'fetching its files from the registry';
     try {
       const path = await this.fetcher.fetch({ revision, projectId: endpoint.projectId });
-      stage = `loading ${revision.modelFormat} model ${revision.modelName} version ${revision.modelVersion} into runtime instance ${revision.runtime}`;
-      const model = asOneModel(await this.loadInstances(runtimes, path, revision.modelFormat, { batching: batchingOf(endpoint) }));
-      const held = { revisionId: revision.id, model, signature: model.describe() };
+      stage = `reading the format of model ${revision.modelName} version ${revision.modelVersion}`;
+      const format = formatToLoad(revision, path, runtimes[0].formats);
+      stage = `loading ${format} model ${revision.modelName} version ${revision.modelVersion} into runtime instance ${revision.runtime}`;
+      const model = asOneModel(await this.loadInstances(runtimes, path, format, { batching: batchingOf(endpoint) }));
+      const held = { revisionId: revision.id, model, signature: model.describe(), format };
       if (await this.settle(endpoint, revision, 'READY', '')) this.logger.info({ revision: revision.id, endpoint: endpoint.name, replicas: revision.replicas }, 'revision ready');
       return held;
     } catch (error) {
