@@ -1,7 +1,8 @@
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
-import { UnauthenticatedError } from '../errors';
+import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { UnauthenticatedError, UnavailableError } from '../errors';
 import { API_KEY_PATTERN, HOW_TO_GET_A_TOKEN } from './api-key-format';
 import { PROJECT_ROLES, type Principal, type RoleBinding } from './principal';
+import { remoteKeySet } from './remote-key-set';
 import { revocableClaims, RevocationList } from './revocation-list';
 import { TokenCache } from './token-cache';
 
@@ -10,7 +11,7 @@ const REFETCH_COOLDOWN_MS = 1000;
 
 /** Where token signing keys come from. */
 export type KeySetSource =
-  /** Governance's published key set, fetched over HTTP and cached (rotations are picked up). */
+  /** Governance's published key set, fetched over HTTP and cached (rotations are picked up; see remoteKeySet). */
   | { kind: 'remote'; url: string }
   /** A key set given inline (tests, or an air-gapped deployment that ships keys as files). */
   | { kind: 'local'; keys: JSONWebKeySet };
@@ -52,7 +53,7 @@ export class TokenVerifier {
   constructor(private readonly options: TokenVerifierOptions) {
     this.keySet =
       options.keys.kind === 'remote'
-        ? createRemoteJWKSet(new URL(options.keys.url), { cacheMaxAge: 10 * 60_000, cooldownDuration: REFETCH_COOLDOWN_MS })
+        ? remoteKeySet(options.keys.url, { cooldownMs: REFETCH_COOLDOWN_MS })
         : createLocalJWKSet(options.keys.keys);
     this.cache = new TokenCache(options.cacheSize ?? 10_000);
     this.revocations = options.revocations ?? new RevocationList();
@@ -90,12 +91,14 @@ export class TokenVerifier {
     try {
       return await this.checkJwt(token);
     } catch (error) {
+      // The keys could not be fetched: nothing is known about the token, and a retry may pass.
+      if (error instanceof UnavailableError) throw error;
       // A key rotated in the last second is unknown until the set may be fetched again; wait once,
       // a little past the cooldown, as a timer may fire a millisecond before Date.now() says it is due.
       if (error instanceof errors.JWKSNoMatchingKey && this.options.keys.kind === 'remote') {
         await new Promise((resolve) => setTimeout(resolve, REFETCH_COOLDOWN_MS + 50));
         return this.checkJwt(token).catch((retried: unknown) => {
-          throw tokenRefusal(retried);
+          throw retried instanceof UnavailableError ? retried : tokenRefusal(retried);
         });
       }
       throw tokenRefusal(error);
