@@ -1,3 +1,5 @@
+import { QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
+
 /** SQLSTATEs of a PostgreSQL server that is shutting down, starting up or full (class 08, connection exceptions, too). */
 const UNAVAILABLE_SQLSTATES = new Set([
   '57P01', // admin_shutdown: the connection was terminated (a restart, pg_terminate_backend)
@@ -18,6 +20,8 @@ const LOST_CONNECTION = /^(Connection terminated|timeout exceeded when trying to
  * failing so may succeed when retried. Looks at the error and at the driver error TypeORM wraps.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
+  // TypeORM releases a query runner whose connection PostgreSQL terminated: the transaction's next query throws this.
+  if (error instanceof QueryRunnerProviderAlreadyReleasedError) return true;
   const wrapped = (error as { driverError?: unknown } | null)?.driverError;
   return [error, wrapped].some((candidate) => {
     if (typeof candidate !== 'object' || candidate === null) return false;
