@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Dialect } from '@trellis/platform';
 import { DataSource, In, MoreThan, Not, type EntityManager } from 'typeorm';
-import { FINAL_STATES, HOLDING_STATES, JobEntity } from '../jobs/job.entity';
+import { FINAL_STATES, HOLDING_STATES, JobEntity, type JobStateName } from '../jobs/job.entity';
 import { GrantEntity, QueueEntity } from './queue.entity';
 
 /** Reads and writes queues and grants; the only part of the feature that knows the database. */
@@ -42,6 +42,26 @@ export class QueueRepository {
   async delete(tx: EntityManager, name: string): Promise<void> {
     await tx.delete(GrantEntity, { queue: name });
     await tx.delete(QueueEntity, { name });
+  }
+
+  /**
+   * How many jobs in `states` each queue holds, by state: one grouped read over the (queue, state)
+   * index, whose cost grows with those jobs, not with finished ones. A queue with none of them is
+   * one row with a null state.
+   */
+  async jobCounts(states: readonly JobStateName[]): Promise<Array<{ queue: string; state: JobStateName | null; jobs: number }>> {
+    const rows = await this.transaction((tx) =>
+      tx
+        .createQueryBuilder(QueueEntity, 'q')
+        .select('q.name', 'queue')
+        .addSelect('j.state', 'state')
+        .addSelect('COUNT(j.id)', 'jobs')
+        .leftJoin(JobEntity, 'j', 'j.queue = q.name AND j.state IN (:...states)', { states })
+        .groupBy('q.name')
+        .addGroupBy('j.state')
+        .getRawMany<{ queue: string; state: JobStateName | null; jobs: string | number }>(),
+    );
+    return rows.map((row) => ({ ...row, jobs: Number(row.jobs) }));
   }
 
   /** Whether jobs on the queue are not final yet. */
