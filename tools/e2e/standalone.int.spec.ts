@@ -1,5 +1,5 @@
 import { closedPort } from '@trellis/testing';
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,11 +17,10 @@ interface Started {
 }
 
 /**
- * Issue 18's end-to-end suite against standalone: the program `npm start` runs (every service and
- * the gateway in one process, on SQLite), started as its own process with its own data directory
- * and ports, and a user's whole path through its gateway. tools/start.mjs rebuilds dist/ before it
- * starts the program, which would pull the files from under specs running beside this one, so the
- * spec starts the built program itself, building first unless `npm test` did (TRELLIS_PREBUILT=1).
+ * Issue 18's end-to-end suite against standalone: `npm start`'s script, tools/start.mjs (every
+ * service and the gateway in one process, on SQLite), started as its own process with its own data
+ * directory and ports, and a user's whole path through its gateway. The script builds dist/ first
+ * unless `npm test` built it already (TRELLIS_PREBUILT=1), which it passes on.
  */
 describe('a user flow through the gateway, every service in one process', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'trellis-standalone-'));
@@ -30,16 +29,14 @@ describe('a user flow through the gateway, every service in one process', () => 
   let gateway: string;
 
   beforeAll(async () => {
-    if (process.env.TRELLIS_PREBUILT !== '1') execFileSync(process.execPath, ['tools/build.mjs'], { cwd: ROOT, stdio: 'ignore' });
     const [gatewayPort, servingHttpPort] = [await closedPort(), await closedPort()];
     const ports = Object.fromEntries(['governance', 'tracking', 'registry', 'data', 'compute', 'serving', 'monitoring'].map((service) => [`TRELLIS_${service.toUpperCase()}_PORT`, '0']));
-    program = fork(join(ROOT, 'apps/standalone/dist/main.js'), [], {
+    program = fork(join(ROOT, 'tools/start.mjs'), [], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: {
         ...process.env,
         ...ports,
-        TRELLIS_MODE: 'standalone',
         TRELLIS_DATA_DIR: dataDir,
         TRELLIS_OPS_PORT: '0',
         TRELLIS_GATEWAY_PORT: String(gatewayPort),
@@ -53,7 +50,7 @@ describe('a user flow through the gateway, every service in one process', () => 
     for (const stream of [program.stdout!, program.stderr!]) stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const started = await Promise.race([
       once(program, 'message').then(([message]) => message as Started),
-      once(program, 'exit').then(([code]) => Promise.reject(new Error(`the standalone program exited (${code}) before it was up:\n${output}`))),
+      once(program, 'exit').then(([code]) => Promise.reject(new Error(`npm start's script exited (${code}) before it was up:\n${output}`))),
     ]);
     gateway = started.edges.gateway;
   }, 240_000);

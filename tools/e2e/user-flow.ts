@@ -10,6 +10,17 @@ export interface FlowTarget {
   adminKey: string;
 }
 
+/** How the flow goes where a platform may not take the stock path. */
+export interface UserFlowOptions {
+  /**
+   * How the model is registered: `mlflow` (the default) as the stock MLflow client does
+   * (`mlflow.register_model`: model-versions/create, which names no format, so serving takes it
+   * from model.onnx); `registry` through the registry's CreateVersion with format onnx, for a
+   * platform whose serving predates that (0.17.0 loads only a version that names its format).
+   */
+  registration?: 'mlflow' | 'registry';
+}
+
 /** What one run of the flow made, by name and id, for a caller that checks more afterwards. */
 export interface UserFlow {
   projectName: string;
@@ -63,12 +74,13 @@ const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
  * grant on compute's `local` cluster; dataset `churn` pushed as a tar and tagged; a job on that
  * queue that reads the tagged version, fits a logistic regression (tools/e2e/train_churn.py under
  * Debian's python3) and logs it to its run, model included; the model registered from the run over
- * MLflow's REST API; an endpoint serving it; a monitor whose reference lineage finds (the training
- * version); one window of predictions, each equal to what the logged coefficients give, scored per
- * column. `name` makes every name of the run its own, so the flow runs many times on one platform.
- * A failed step says which step and what the gateway answered.
+ * MLflow's REST API as `mlflow.register_model` does (see UserFlowOptions); an endpoint serving it;
+ * a monitor whose reference lineage finds (the training version); one window of predictions, each
+ * equal to what the logged coefficients give, scored per column. `name` makes every name of the
+ * run its own, so the flow runs many times on one platform. A failed step says which step and what
+ * the gateway answered.
  */
-export async function runUserFlow(target: FlowTarget, name: string): Promise<UserFlow> {
+export async function runUserFlow(target: FlowTarget, name: string, { registration = 'mlflow' }: UserFlowOptions = {}): Promise<UserFlow> {
   const gateway = gatewayOf(target);
   const projectName = `e2e-${name}`;
   const queue = `e2e-${name}`;
@@ -145,14 +157,11 @@ export async function runUserFlow(target: FlowTarget, name: string): Promise<Use
   const modelVersion = await step("the model registered from the run's model/ folder", async () => {
     const mlflow = `/projects/${projectName}/api/2.0/mlflow`;
     await gateway.request(`${mlflow}/registered-models/create`, json({ name: modelName }));
-    // Registry's own route, not MLflow's model-versions/create: MLflow's request has no format, and serving loads only a version that names one.
-    const { version: created } = await gateway.call<{ version: { version: string } }>('trellis.registry.v1.RegistryService/CreateVersion', {
-      projectId,
-      modelName,
-      source: `runs:/${runId}/model`,
-      runId,
-      format: 'onnx',
-    });
+    const source = `runs:/${runId}/model`;
+    const created =
+      registration === 'registry'
+        ? (await gateway.call<{ version: { version: string } }>('trellis.registry.v1.RegistryService/CreateVersion', { projectId, modelName, source, runId, format: 'onnx' })).version
+        : (await gateway.request<{ model_version: { version: string } }>(`${mlflow}/model-versions/create`, json({ name: modelName, source, run_id: runId }))).model_version;
     const registered = await eventually(async () => {
       const { model_version: current } = await gateway.request<{ model_version: { status: string; status_message?: string } }>(
         `${mlflow}/model-versions/get?name=${modelName}&version=${created.version}`,
