@@ -4,7 +4,11 @@ const RATE = '[$__rate_interval]';
 const rate = (metric: string, by: string, filter = '') => `sum by (${by}) (rate(${metric}${filter}${RATE}))`;
 const quantile = (q: number, histogram: string, by: string) => `histogram_quantile(${q}, sum by (le, ${by}) (rate(${histogram}_bucket${RATE})))`;
 
-/** What every process exports (libs/platform/src/ops/metrics.ts and prom-client's defaults): gRPC, the gateway's HTTP, events, the Node.js runtime. */
+/**
+ * What every process exports (libs/platform/src/ops/metrics.ts and prom-client's defaults): gRPC,
+ * the gateway's HTTP, events, the Node.js runtime; and compute's queues, which an operator watches
+ * beside them during a rollout.
+ */
 const overview: Row[] = [
   {
     title: 'gRPC, by service',
@@ -68,6 +72,19 @@ const overview: Row[] = [
         description: 'Denied calls counted instead of written to the audit log, because their client address exceeded the audit rate for denials.',
         unit: 'short',
         queries: [{ expr: 'sum(rate(trellis_denied_calls_unaudited_total[$__rate_interval]))', legend: 'denied, unaudited' }],
+      },
+    ],
+  },
+  {
+    title: 'Compute queues',
+    charts: [
+      { title: 'Queued jobs', description: 'Jobs waiting on each compute queue for admission (quota, a cluster that fits).', unit: 'short', queries: [{ expr: 'max by (queue) (trellis_compute_queue_jobs{state="queued"})', legend: '{{queue}}' }] },
+      {
+        title: 'Jobs holding quota',
+        description: 'Jobs admitted, starting or running on each compute queue.',
+        unit: 'short',
+        stacked: true,
+        queries: [{ expr: 'max by (queue, state) (trellis_compute_queue_jobs{state!="queued"})', legend: '{{queue}} {{state}}' }],
       },
     ],
   },
@@ -177,7 +194,7 @@ const monitoring: Row[] = [
 
 /** Every dashboard, by file name under deploy/grafana. */
 export const DASHBOARDS: ReadonlyMap<string, Record<string, unknown>> = new Map([
-  ['trellis-overview.json', dashboard('trellis-overview', 'Trellis: overview', 'Every Trellis process: gRPC calls, the gateway, events and the Node.js runtime.', overview)],
+  ['trellis-overview.json', dashboard('trellis-overview', 'Trellis: overview', 'Every Trellis process: gRPC calls, the gateway, events, compute queues and the Node.js runtime.', overview)],
   ['trellis-serving.json', dashboard('trellis-serving', 'Trellis: serving', 'Inference through endpoints: requests, latency, batching and prediction logs.', serving)],
   ['trellis-monitoring.json', dashboard('trellis-monitoring', 'Trellis: monitoring', 'Monitors: rows, windows, drift, performance and alerts.', monitoring)],
 ]);
