@@ -87,7 +87,7 @@ describe('a network cut between two processes (distributed)', () => {
     expect((history.body.metrics as Array<{ step: number | string }>).map(({ step }) => Number(step))).not.toContain(1);
   }, 300_000);
 
-  it('registry -> tracking: while cut, a version from a run is refused with UNAVAILABLE at once; after, it is created and its files copied', async () => {
+  it('registry -> tracking: while cut, a version from a run is refused with UNAVAILABLE naming tracking; after, it is created and its files copied', async () => {
     const proxy = await throughProxy('registry', 'TRELLIS_TRACKING_ADDRESS', 'tracking');
     const { projectId, experimentId, runId } = await projectWithRun('cut-registry-tracking');
     const uploaded = await request(`/projects/cut-registry-tracking/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/model/weights.bin`, {
@@ -102,7 +102,8 @@ describe('a network cut between two processes (distributed)', () => {
     proxy.block();
     const refused = await createVersion();
     expect(refused.status).toBe(503);
-    expect(refused.body).toMatchObject({ status: 'UNAVAILABLE' });
+    expect(refused.body).toMatchObject({ status: 'UNAVAILABLE', message: expect.stringContaining(`the tracking service at ${proxy.host}:${proxy.port}`) });
+    expect(refused.body.message).toContain('TRELLIS_TRACKING_ADDRESS');
 
     proxy.unblock();
     const created = await eventually(

@@ -1,5 +1,6 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { DependencyUnavailableError, loadConfig, type RunningService } from '../src';
+import { closedPort } from '@trellis/testing';
+import { DependencyUnavailableError, loadConfig, ServiceClients, type RunningService } from '../src';
 import { TestPlatform } from '../src/testing';
 import { WidgetService } from './gen/trellis/kittest/v1/widget_service_pb';
 import { widgetService } from './widget/widget.service';
@@ -30,6 +31,17 @@ describe('clients of neighbouring services', () => {
   it('says which setting is missing for a service that runs nowhere it knows of', () => {
     expect(() => platform.runtime.clients.of(WidgetService, 'elsewhere')).toThrow(DependencyUnavailableError);
     expect(() => platform.runtime.clients.of(WidgetService, 'elsewhere')).toThrow('services.elsewhere.address (TRELLIS_ELSEWHERE_ADDRESS)');
+  });
+
+  it('names the service, where it was looked for and the setting when nothing answers there', async () => {
+    const address = `127.0.0.1:${await closedPort()}`;
+    const clients = new ServiceClients((name) => (name === 'widgets' ? address : undefined));
+    const failure = (await clients.of(WidgetService, 'widgets').createWidget({ projectId: 'p1', name: 'x' }).catch((error: unknown) => error)) as ServiceError;
+    clients.close();
+    expect({ code: failure.code, details: failure.details }).toEqual({
+      code: status.UNAVAILABLE,
+      details: `the widgets service at ${address} (services.widgets.address, TRELLIS_WIDGETS_ADDRESS) is not answering; check that it runs there`,
+    });
   });
 
   it('reads where other services answer from TRELLIS_<SERVICE>_ADDRESS', () => {

@@ -1,8 +1,8 @@
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
-import { status } from '@grpc/grpc-js';
+import { Channel, connectivityState, credentials, InterceptingCall, status, type Interceptor } from '@grpc/grpc-js';
 import type { Caller } from '../auth/caller';
 import { DomainError } from '../errors';
-import { createGrpcClient, type GrpcCallOptions, type GrpcClient } from './grpc-client';
+import { CLIENT_CHANNEL_OPTIONS, createGrpcClient, type GrpcCallOptions, type GrpcClient } from './grpc-client';
 
 /** Another platform service this one depends on is not reachable or not configured. */
 export class DependencyUnavailableError extends DomainError {
@@ -32,7 +32,9 @@ export class ServiceClients {
         { reason: 'DEPENDENCY_NOT_CONFIGURED', metadata: { service: owner } },
       );
     }
-    const client = createGrpcClient(service, address);
+    // grpc-js takes `channelOverride` among a client's options: the interceptor reads the state of the channel the calls use.
+    const channel = new Channel(address, credentials.createInsecure(), CLIENT_CHANNEL_OPTIONS);
+    const client = createGrpcClient(service, address, { channelOptions: { channelOverride: channel, interceptors: [namingUnreachable(owner, address, channel)] } });
     this.clients.set(key, client as unknown as GrpcClient<GenServiceMethods>);
     return client;
   }
@@ -41,6 +43,26 @@ export class ServiceClients {
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
   }
+}
+
+/**
+ * Turns an UNAVAILABLE the channel raised itself (no connection, a dropped one) into a message that
+ * names the service, where it was looked for and the setting that says so. One the service sent
+ * while connected (its own dependency is down) passes unchanged.
+ */
+function namingUnreachable(owner: string, address: string, channel: Channel): Interceptor {
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start(metadata, _listener, next) {
+        next(metadata, {
+          onReceiveStatus(received, nextStatus) {
+            const down = received.code === status.UNAVAILABLE && channel.getConnectivityState(false) !== connectivityState.READY;
+            const details = `the ${owner} service at ${address} (services.${owner}.address, TRELLIS_${owner.toUpperCase()}_ADDRESS) is not answering; check that it runs there`;
+            nextStatus(down ? { ...received, details } : received);
+          },
+        });
+      },
+    });
 }
 
 /** Call options that act as `caller`: its token and request id. */
