@@ -5,9 +5,9 @@ const rate = (metric: string, by: string, filter = '') => `sum by (${by}) (rate(
 const quantile = (q: number, histogram: string, by: string) => `histogram_quantile(${q}, sum by (le, ${by}) (rate(${histogram}_bucket${RATE})))`;
 
 /**
- * What every process exports (libs/platform/src/ops/metrics.ts and prom-client's defaults): gRPC,
- * the gateway's HTTP, events, the Node.js runtime; and compute's queues, which an operator watches
- * beside them during a rollout.
+ * What every process exports (libs/platform/src/ops/metrics.ts, the event backlogs of
+ * libs/platform/src/events and prom-client's defaults): gRPC, the gateway's HTTP, events, the
+ * Node.js runtime; and compute's queues, which an operator watches beside them during a rollout.
  */
 const overview: Row[] = [
   {
@@ -72,6 +72,29 @@ const overview: Row[] = [
         description: 'Denied calls counted instead of written to the audit log, because their client address exceeded the audit rate for denials.',
         unit: 'short',
         queries: [{ expr: 'sum(rate(trellis_denied_calls_unaudited_total[$__rate_interval]))', legend: 'denied, unaudited' }],
+      },
+    ],
+  },
+  {
+    title: 'Event backlog',
+    charts: [
+      {
+        title: 'Outbox backlog',
+        description: "Events waiting in each service's outbox for the event bus to take them (every replica reports its service's, hence max; counted up to 100000). Grows while NATS is out of reach or a relay falls behind, and should fall back to 0.",
+        unit: 'short',
+        queries: [{ expr: 'max by (service) (trellis_outbox_pending_events)', legend: '{{service}}' }],
+      },
+      {
+        title: 'Oldest event waiting',
+        description: "Age of the first event waiting in each service's outbox: how late its subscribers hear of its changes.",
+        unit: 's',
+        queries: [{ expr: 'max by (service) (trellis_outbox_oldest_pending_seconds)', legend: '{{service}}' }],
+      },
+      {
+        title: 'Consumer backlog',
+        description: 'Events each durable consumer (named after its service) has yet to handle: not yet delivered, or not yet acknowledged. Every replica reports its consumer, hence max. None in standalone, where waiting events stay in the outboxes.',
+        unit: 'short',
+        queries: [{ expr: 'max by (consumer) (trellis_event_consumer_pending)', legend: '{{consumer}}' }],
       },
     ],
   },
@@ -194,7 +217,7 @@ const monitoring: Row[] = [
 
 /** Every dashboard, by file name under deploy/grafana. */
 export const DASHBOARDS: ReadonlyMap<string, Record<string, unknown>> = new Map([
-  ['trellis-overview.json', dashboard('trellis-overview', 'Trellis: overview', 'Every Trellis process: gRPC calls, the gateway, events, compute queues and the Node.js runtime.', overview)],
+  ['trellis-overview.json', dashboard('trellis-overview', 'Trellis: overview', 'Every Trellis process: gRPC calls, the gateway, events and their backlogs, compute queues and the Node.js runtime.', overview)],
   ['trellis-serving.json', dashboard('trellis-serving', 'Trellis: serving', 'Inference through endpoints: requests, latency, batching and prediction logs.', serving)],
   ['trellis-monitoring.json', dashboard('trellis-monitoring', 'Trellis: monitoring', 'Monitors: rows, windows, drift, performance and alerts.', monitoring)],
 ]);

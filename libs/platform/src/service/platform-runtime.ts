@@ -9,7 +9,7 @@ import { credentialReference, credentialSetting, governanceTokenSource, LocalSer
 import { TokenVerifier, type KeySetSource } from '../auth/token-verifier';
 import { ServiceClients } from '../grpc/service-clients';
 import { ConfigError, type TrellisConfig } from '../config';
-import { InProcessBus, JetStreamBus, type EventBus } from '../events';
+import { InProcessBus, JetStreamBus, reportConsumerBacklog, type EventBus } from '../events';
 import { createLogger, logFormatFor, type Logger } from '../ops/logger';
 import { Metrics } from '../ops/metrics';
 import { OpsServer, type ReadinessCheck } from '../ops/ops-server';
@@ -78,6 +78,7 @@ export class PlatformRuntime {
     const ops = new OpsServer(metrics, logger);
     const bus = config.mode === 'standalone' || options.withoutBroker ? new InProcessBus({ logger, paused: options.holdEvents }) : await connectNats(config, logger);
     if (bus instanceof JetStreamBus) ops.addReadinessCheck(natsReadiness(bus, config));
+    reportConsumerBacklog(metrics, bus);
     const revocations = new RevocationList();
     const plugins = new PluginRegistry({
       dataDir: join(config.dataDir, 'plugins'),

@@ -75,7 +75,7 @@ export async function startService(declared: ServiceDefinition, runtime: Platfor
     await dataSource.destroy();
     throw error;
   }
-  const relay = new OutboxRelay({ dataSource, bus: runtime.bus, logger });
+  const relay = new OutboxRelay({ dataSource, bus: runtime.bus, logger, backlogMetrics: { metrics: runtime.metrics, service: definition.name } });
   const outbox = new Outbox({ relay });
   relay.start();
 
