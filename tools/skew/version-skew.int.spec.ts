@@ -93,11 +93,13 @@ describe(`version skew against the previous release, ${release.version} (${relea
         try {
           await action();
         } catch (error) {
+          // The platform's output ends with the others shutting down; the program's own lines say why it failed.
+          const own = running.output().split('\n').filter((line) => line.startsWith(`[${program}] `));
           // The platform may be down or half swapped: the next swap starts a fresh one.
           platform = undefined;
           // Closing is clean-up: what failed is the swap's error, not the clean-up's.
           await running.close().catch(() => undefined);
-          throw new Error(`${direction}, ${program} swapped: ${what} failed: ${(error as Error).message}`, { cause: error });
+          throw new Error(`${direction}, ${program} swapped: ${what} failed: ${(error as Error).message}\n${program}'s last lines:\n${own.slice(-40).join('\n')}`, { cause: error });
         }
         timings.push(`${what} ${seconds(started)} s`);
       };
