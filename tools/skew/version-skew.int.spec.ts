@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { SERVICES, startDistributedPlatform, type DistributedPlatform, type Program } from '../e2e/distributed-platform';
-import { runUserFlow } from '../e2e/user-flow';
+import { runUserFlow, type UserFlowOptions } from '../e2e/user-flow';
 import { buildPreviousRelease, recordedRelease, type PreviousRelease } from './previous-release';
 import { programChanges, programFolders } from './program-changes';
 
@@ -81,7 +81,7 @@ describe(`version skew against the previous release, ${release.version} (${relea
 
     it('runs the user flow before any swap', async () => {
       const started = Date.now();
-      await runUserFlow(await platformNow(), `${flowName}-none`);
+      await runUserFlow(await platformNow(), `${flowName}-none`, flowOptions(base()));
       print(`${direction}: the user flow with no program swapped took ${seconds(started)} s (the platform's start included)`);
     }, 420_000);
 
@@ -105,12 +105,19 @@ describe(`version skew against the previous release, ${release.version} (${relea
       };
       await timed(`stopping ${program}`, () => running.stop(program));
       await timed(`starting ${program} ${describeCheckout(swap())}`, () => running.start(program, { from: swap() }));
-      await timed('the user flow', () => runUserFlow(running, `${flowName}-${program}`));
+      await timed('the user flow', () => runUserFlow(running, `${flowName}-${program}`, flowOptions(program === 'serving' ? swap() : base())));
       await timed(`stopping ${program}`, () => running.stop(program));
       await timed(`starting ${program} ${describeCheckout(base())} again`, () => running.start(program, { from: base() }));
       print(`${direction}, ${program} swapped: ${timings.join(', ')}`);
     }, 420_000);
   });
+
+  /**
+   * The flow as serving from `servingCheckout` takes it: the previous release's serving may load only
+   * a version that names its format (0.17.0's does), so it gets one registered through the
+   * registry with its format, which every release takes.
+   */
+  const flowOptions = (servingCheckout: string | null): UserFlowOptions => ({ registration: servingCheckout === null ? 'mlflow' : 'registry' });
 
   const describeCheckout = (checkout: string | null) => (checkout === null ? 'from this checkout' : `from ${release.version}`);
 });
