@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger, Metrics } from '@trellis/platform';
+import { drainable, type Drain, type Logger, type Metrics } from '@trellis/platform';
 import { badRequest, GatewayError, toGatewayError } from '../errors/gateway-error';
 import { grpcToHttp } from '../errors/status-mapping';
 import { RequestContext, type ErrorRenderer } from './request-context';
@@ -43,9 +43,6 @@ export const renderJsonError: ErrorRenderer = (error, ctx) => {
 /** What a 429 tells the client to wait when the limit that refused it did not say: the next second's budget. */
 const DEFAULT_RETRY_AFTER_SECONDS = 1;
 
-/** How long `close()` lets requests in flight finish before cutting their connections. */
-const DRAIN_MS = 10_000;
-
 /**
  * A node:http server that routes each request through a Router: it assigns the request id,
  * answers unknown paths (404) and methods (405), and turns whatever a handler throws into the
@@ -53,13 +50,14 @@ const DRAIN_MS = 10_000;
  */
 export class HttpServer {
   private readonly server: Server;
-  private closing = false;
+  private readonly drain: Drain;
 
   constructor(
     private readonly router: Router,
     private readonly options: { maxBodyBytes: number; logger: Logger; metrics?: Metrics; edge?: string },
   ) {
     this.server = createServer((req, res) => this.handle(req, res));
+    this.drain = drainable(this.server);
   }
 
   /** Listens on host:port (0 picks a free port) and returns the URL it serves. */
@@ -72,18 +70,12 @@ export class HttpServer {
     return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
   }
 
-  /** Stops accepting connections; requests in flight finish (for at most ten seconds), then it resolves. */
+  /**
+   * Stops without failing a request a client sent: answers from now on say `Connection: close`,
+   * keep-alive connections close once idle, requests in flight finish (for at most ten seconds).
+   */
   async close(): Promise<void> {
-    if (!this.server.listening) return;
-    this.closing = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    // Keep-alive connections go as soon as their request in flight is answered.
-    const idle = setInterval(() => this.server.closeIdleConnections(), 50);
-    const cut = setTimeout(() => this.server.closeAllConnections(), DRAIN_MS);
-    this.server.closeIdleConnections();
-    await closed;
-    clearInterval(idle);
-    clearTimeout(cut);
+    await this.drain();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -93,7 +85,6 @@ export class HttpServer {
     if (metrics) res.once('close', () => metrics.observeHttp(edge, routeLabel, methodLabel(req.method), res.statusCode, startedAt));
     const requestId = requestIdOf(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
-    if (this.closing) res.setHeader('connection', 'close');
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt < 0 ? url : url.slice(0, queryAt);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { abilityFor, type AppAbility, Caller, CONFIG, listenError, LOGGER, type Logger, type Principal, SERVICE_CONFIG, TokenVerifier, type TrellisConfig, UnauthenticatedError } from '@trellis/platform';
+import { abilityFor, type AppAbility, Caller, CONFIG, drainable, type Drain, listenError, LOGGER, type Logger, type Principal, SERVICE_CONFIG, TokenVerifier, type TrellisConfig, UnauthenticatedError } from '@trellis/platform';
 import type { ServingConfig } from '../serving.config';
 import { inferenceHttpHandler } from './inference.http';
 import { INFERENCE_OBSERVER, INFERENCE_SERVER_INFO, INFERENCE_TARGETS, type InferenceObserver, type InferenceServerInfo, type InferenceTargets } from './inference-targets';
@@ -14,7 +14,7 @@ import { INFERENCE_OBSERVER, INFERENCE_SERVER_INFO, INFERENCE_TARGETS, type Infe
  */
 @Injectable()
 export class InferenceHttpServer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private server?: Server;
+  private drain?: Drain;
   // The verifier returns the same Principal for the same token: its ability (and the decisions CASL caches on it) is built once, as the gRPC guard does.
   private readonly abilities = new WeakMap<Principal, AppAbility>();
   /** Where it listens (`http://host:port`), once started. */
@@ -39,26 +39,21 @@ export class InferenceHttpServer implements OnApplicationBootstrap, OnApplicatio
       onUnexpectedError: (error) => this.logger.error({ err: error }, 'unexpected error answering an inference request'),
     });
     const server = createServer(handler);
+    this.drain = drainable(server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.config.httpPort, this.platform.host, () => resolve());
     }).catch((error: unknown) => {
       throw listenError(error, "serving's inference REST API", `${this.platform.host}:${this.config.httpPort}`, 'services.serving.httpPort (TRELLIS_SERVING_HTTP_PORT)');
     });
-    this.server = server;
     const { port } = server.address() as AddressInfo;
     this.address = `http://${this.platform.host.includes(':') ? `[${this.platform.host}]` : this.platform.host}:${port}`;
     this.logger.info({ address: this.address }, 'inference REST API listening');
   }
 
   async onApplicationShutdown(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+    // Clients (the gateway) leave their keep-alive connections before they close: no request fails.
+    await this.drain?.();
   }
 
   private async callerOf(request: IncomingMessage): Promise<Caller> {
