@@ -19,7 +19,7 @@
 //   TRELLIS_MONITORING_CREDENTIAL the same for the monitoring service (<data dir>/keys/monitoring.key)
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -48,6 +48,8 @@ const PROGRAMS = [
       TRELLIS_GOVERNANCE_ADDRESS: up.governance.grpc,
       TRELLIS_DATA_ADDRESS: up.data.grpc,
       TRELLIS_COMPUTE_CREDENTIAL: serviceCredential('compute'),
+      // Jobs log to their runs through the gateway, which starts after compute.
+      TRELLIS_COMPUTE_TRACKING_URI: process.env.TRELLIS_COMPUTE_TRACKING_URI ?? `http://127.0.0.1:${settings.gatewayPort}`,
     }),
   },
   {
@@ -76,6 +78,7 @@ const PROGRAMS = [
   {
     name: 'gateway',
     env: (up) => ({
+      TRELLIS_GATEWAY_PORT: String(settings.gatewayPort),
       TRELLIS_GATEWAY_UPSTREAM_GOVERNANCE: up.governance.grpc,
       TRELLIS_GATEWAY_UPSTREAM_TRACKING: up.tracking.grpc,
       TRELLIS_GATEWAY_UPSTREAM_REGISTRY: up.registry.grpc,
@@ -112,12 +115,16 @@ function databases() {
   });
 }
 
+/** Ports `fixedPort` has tried so far. */
+let fixedPortsTried = 0;
+
 const settings = {
   databaseUrl: process.env.TRELLIS_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   natsUrl: process.env.TRELLIS_NATS_URL ?? 'nats://127.0.0.1:4222',
   dataDir: resolve(process.env.TRELLIS_DATA_DIR ?? '.trellis/distributed'),
   firstOpsPort: Number(process.env.TRELLIS_OPS_PORT ?? 9464),
   servingHttpPort: await fixedPort(Number(process.env.TRELLIS_SERVING_HTTP_PORT ?? 8000)),
+  gatewayPort: await fixedPort(Number(process.env.TRELLIS_GATEWAY_PORT ?? 8080)),
   /** Service name -> the checkout it runs from, for those `--from` names; the others run from here. */
   from: checkoutsFromArguments(process.argv.slice(2)),
 };
@@ -137,17 +144,30 @@ function checkoutsFromArguments(args) {
 }
 
 /**
- * `port`, or for 0 a port free now: the gateway is told serving's REST address before serving
- * starts, so it cannot learn a port serving picks for itself.
+ * `port`, or for 0 a port free now, chosen below the kernel's range for ports picked by binding 0
+ * (ip_local_port_range), so no process started later can be handed it first: the gateway is told
+ * serving's REST address before serving starts, and compute the gateway's URL for its jobs.
  */
 async function fixedPort(port) {
   if (port !== 0) return port;
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const free = server.address().port;
-  server.close();
-  await once(server, 'close');
-  return free;
+  const [firstEphemeral] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  // Scripts running at once start their search at different places; one script never tries a port twice.
+  const span = Math.max(firstEphemeral - 10_000, 1000);
+  for (let tried = 0; tried < span; tried++) {
+    const candidate = 10_000 + ((process.pid * 7 + fixedPortsTried++) % span);
+    if (await canListen(candidate)) return candidate;
+  }
+  throw new Error(`no free port below ${firstEphemeral}`);
+}
+
+async function canListen(port) {
+  const server = createServer();
+  const listening = await new Promise((done) => {
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => done(true));
+  });
+  if (listening) await new Promise((done) => server.close(done));
+  return listening;
 }
 
 ensureInstalled();
@@ -225,11 +245,13 @@ function samePorts(name, before) {
 }
 
 /**
- * Starts one program (from `--from`'s checkout when it names one) and resolves with where it
- * listens once its /readyz answers 200; `before` is where it listened, for a restart, and
- * `overrides` are settings of this start only (e.g. an upstream's address through a proxy).
+ * Starts one program and resolves with where it listens once its /readyz answers 200. Options:
+ * `before`, where it listened (a restart keeps those ports); `overrides`, settings of this start
+ * only (e.g. an upstream's address through a proxy); `key`, its name among the running processes
+ * (the program's name; another for a second process of it); `checkout`, the built checkout it runs
+ * from (by default `--from`'s for the program, else this one).
  */
-async function start(program, index, up, before, overrides = {}) {
+async function start(program, index, up, { before, overrides = {}, key = program.name, checkout = settings.from[program.name] ?? process.cwd() } = {}) {
   const env = {
     ...commonEnv(),
     TRELLIS_OPS_PORT: String(settings.firstOpsPort === 0 ? 0 : settings.firstOpsPort + index),
@@ -238,19 +260,18 @@ async function start(program, index, up, before, overrides = {}) {
     ...samePorts(program.name, before),
     ...overrides,
   };
-  const checkout = settings.from[program.name] ?? process.cwd();
   const child = spawn(process.execPath, [join(checkout, 'apps', program.name, 'dist', 'main.js')], { cwd: checkout, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const entry = { child, adminKey: undefined, stoppedOnPurpose: false };
-  running.set(program.name, entry);
+  running.set(key, entry);
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => {
       entry.adminKey ??= API_KEY.exec(line)?.[0];
-      print(`[${program.name}] ${line}`);
+      print(`[${key}] ${line}`);
     });
   }
   child.once('exit', (code, signal) => {
     if (stopping || entry.stoppedOnPurpose) return;
-    print(`[trellis] ${program.name} stopped (${signal ?? `exit code ${code}`}); its output above says why. Stopping the others.`);
+    print(`[trellis] ${key} stopped (${signal ?? `exit code ${code}`}); its output above says why. Stopping the others.`);
     void stopAll(1);
   });
   const [message] = await once(child, 'message');
@@ -301,36 +322,55 @@ print(`MLflow clients: MLFLOW_TRACKING_URI=${up.gateway.http} MLFLOW_TRACKING_TO
 print('Ctrl-C stops every process.');
 
 /**
- * Started by a program with an IPC channel (the end-to-end, version-skew and chaos suites), the
- * script tells it where everything listens, then stops and starts one service at a time on request:
- * `{ id, type: 'stop', service, signal }` (SIGTERM drains, SIGKILL is a crash) and
- * `{ id, type: 'start', service, from, env }` (`from`: a built checkout, or null for this one;
- * `env`: settings of this start only, over those the script gives), each
- * answered `{ id, ok, error? }` once the process has exited, or is ready again on its old ports.
+ * Started by a program with an IPC channel (the end-to-end, version-skew, rollout and chaos
+ * suites), the script tells it where everything listens, then acts on one request at a time, each
+ * answered `{ id, ok, error? }` once done:
+ * - `{ id, type: 'stop', service, signal }`: stops a process (SIGTERM drains, SIGKILL is a crash);
+ *   `service` is a program's name or a second process's (below);
+ * - `{ id, type: 'start', service, from, env }`: starts a stopped program again on its ports, from
+ *   `from` (a built checkout, or null for this one) with `env` over the settings the script gives;
+ * - `{ id, type: 'surge', service, from, env }`: starts a second process of the program on ports of
+ *   its own, as a rolling update's new replica, and answers its name and where it listens.
  */
 if (process.send) {
-  const where = (name) => ({ grpc: up[name].grpc, http: up[name].http, ops: up[name].ops });
+  // Serving's `http` is its REST API, where the gateway forwards /v2.
+  const where = (name) => ({ grpc: up[name].grpc, http: name === 'serving' ? `http://127.0.0.1:${settings.servingHttpPort}` : up[name].http, ops: up[name].ops });
   process.send({ type: 'up', adminKey, processes: Object.fromEntries(PROGRAM_NAMES.map((name) => [name, where(name)])) });
   process.on('message', (request) => {
     control(request).then(
-      () => process.send({ id: request.id, ok: true }),
+      (answer) => process.send({ id: request.id, ok: true, ...answer }),
       (error) => process.send({ id: request.id, ok: false, error: error.message }),
     );
   });
 }
 
+let surges = 0;
+
 async function control({ type, service, signal = 'SIGTERM', from, env }) {
-  const index = PROGRAM_NAMES.indexOf(service);
-  if (index < 0) throw new Error(`there is no program ${service}; the programs are ${PROGRAM_NAMES.join(', ')}`);
   const entry = running.get(service);
-  if (type === 'stop') {
+  if (type === 'stop' && entry) {
     entry.stoppedOnPurpose = true;
     await stop(entry.child, signal);
-  } else if (type === 'start') {
+    return {};
+  }
+  const index = PROGRAM_NAMES.indexOf(service);
+  if (index < 0) throw new Error(`there is no program ${service}; the programs are ${PROGRAM_NAMES.join(', ')}`);
+  if (type === 'start') {
     if (entry.child.exitCode === null && entry.child.signalCode === null) throw new Error(`${service} is running; stop it first`);
     if (from !== undefined) settings.from[service] = from === null ? undefined : resolve(from);
-    up[service] = await start(PROGRAMS[index], index, up, up[service], env);
-  } else {
-    throw new Error(`unknown request ${type}`);
+    up[service] = await start(PROGRAMS[index], index, up, { before: up[service], overrides: env });
+    return {};
   }
+  if (type === 'surge') {
+    const key = `${service}#${++surges}`;
+    const ports = { TRELLIS_OPS_PORT: '0', [`TRELLIS_${service.toUpperCase()}_PORT`]: '0' };
+    // Serving's REST API cannot say where it listens: give it a port known here.
+    const rest = service === 'serving' ? await fixedPort(0) : undefined;
+    if (rest) ports.TRELLIS_SERVING_HTTP_PORT = String(rest);
+    if (service === 'gateway') ports.TRELLIS_GATEWAY_PORT = '0';
+    const checkout = from ? resolve(from) : from === null ? process.cwd() : undefined;
+    const listening = await start(PROGRAMS[index], index, up, { overrides: { ...ports, ...env }, key, ...(checkout ? { checkout } : {}) });
+    return { name: key, listening: { grpc: listening.grpc, http: rest ? `http://127.0.0.1:${rest}` : listening.http, ops: listening.ops } };
+  }
+  throw new Error(`unknown request ${type}`);
 }

@@ -1,4 +1,4 @@
-import { closedPort, createTestDatabase, testNatsConfig, testPostgresUrl, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
+import { createTestDatabase, testNatsConfig, testPostgresUrl, type TestDatabase, type TestNatsConfig } from '@trellis/testing';
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +12,7 @@ export const SERVICES = ['governance', 'tracking', 'registry', 'data', 'compute'
 export type Service = (typeof SERVICES)[number];
 export type Program = Service | 'gateway';
 
-/** Where one process listens: its gRPC address (services), HTTP base URL (gateway) and ops URL. */
+/** Where one process listens: its gRPC address (services), HTTP base URL (the gateway; serving's REST API) and ops URL. */
 export interface Listening {
   grpc?: string;
   http?: string;
@@ -30,8 +30,17 @@ export interface DistributedPlatform {
   readonly dataDir: string;
   /** Everything the processes and the script printed so far, each line prefixed by its program. */
   output(): string;
-  /** Stops one process: SIGTERM drains it, SIGKILL is a crash. Resolves once it has exited. */
-  stop(program: Program, signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /**
+   * Stops one process, a program or a second process `surge` started: SIGTERM drains it, SIGKILL
+   * is a crash. Resolves once it has exited.
+   */
+  stop(process: Program | string, signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /**
+   * Starts a second process of a program on ports of its own, as a rolling update's new replica
+   * (`from`: a built checkout, null: this one, left out: the program's), and resolves with its
+   * name (for `stop`) and where it listens, once its /readyz answers 200.
+   */
+  surge(program: Program, options?: { from?: string | null; env?: Record<string, string> }): Promise<{ name: string; listening: Listening }>;
   /**
    * Starts a stopped process again on its old ports. `from`: a built checkout (null: this one;
    * left out: where it ran before); `env`: settings of this start only, over the script's (e.g. an
@@ -64,7 +73,6 @@ export async function startDistributedPlatform(options: DistributedPlatformOptio
   for (let i = 0; i < SERVICES.length; i++) databases.push(await createTestDatabase(postgresUrl));
   const nats: TestNatsConfig = testNatsConfig(options.natsUrl);
   const dataDir = mkdtempSync(join(tmpdir(), 'trellis-distributed-'));
-  const gatewayPort = await closedPort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...nats.env,
@@ -72,9 +80,8 @@ export async function startDistributedPlatform(options: DistributedPlatformOptio
     TRELLIS_DATA_DIR: dataDir,
     TRELLIS_OPS_PORT: '0',
     TRELLIS_SERVING_HTTP_PORT: '0',
-    TRELLIS_GATEWAY_PORT: String(gatewayPort),
-    // Jobs log to their runs through the gateway, whose address compute must know before the gateway starts.
-    TRELLIS_COMPUTE_TRACKING_URI: `http://127.0.0.1:${gatewayPort}`,
+    // The script picks the gateway's port before compute starts, and gives compute the gateway's URL for its jobs.
+    TRELLIS_GATEWAY_PORT: '0',
     TRELLIS_LOG_LEVEL: process.env.TRELLIS_LOG_LEVEL ?? 'info',
     ...options.env,
   };
@@ -111,8 +118,12 @@ export async function startDistributedPlatform(options: DistributedPlatformOptio
     processes: up.processes,
     dataDir,
     output: () => output,
-    stop: (program, signal = 'SIGTERM') => request({ type: 'stop', service: program, signal }),
-    start: (program, { from, env } = {}) => request({ type: 'start', service: program, from, env }),
+    stop: async (name, signal = 'SIGTERM') => void (await request({ type: 'stop', service: name, signal })),
+    start: async (program, { from, env } = {}) => void (await request({ type: 'start', service: program, from, env })),
+    surge: async (program, { from, env } = {}) => {
+      const { name, listening } = await request({ type: 'surge', service: program, from, env });
+      return { name: name!, listening: listening! };
+    },
     close: cleanUp,
   };
 }
@@ -134,15 +145,16 @@ function untilUp(script: ChildProcess, output: () => string): Promise<{ adminKey
 /** Sends the script one control request at a time and resolves when it answers. */
 function requester(script: ChildProcess, output: () => string) {
   let next = 0;
-  return (request: { type: 'stop' | 'start'; service: Program; signal?: string; from?: string | null; env?: Record<string, string> }) =>
-    new Promise<void>((done, failed) => {
+  return (request: { type: 'stop' | 'start' | 'surge'; service: string; signal?: string; from?: string | null; env?: Record<string, string> }) =>
+    new Promise<{ name?: string; listening?: Listening }>((done, failed) => {
       const id = ++next;
-      const onExit = (code: number | null) => failed(new Error(`start:distributed exited (${code}) during ${request.type} ${request.service}:\n${output().slice(-4000)}`));
-      const onMessage = (message: { id?: number; ok: boolean; error?: string }) => {
+      const own = () => output().split('\n').filter((line) => line.startsWith(`[${request.service}] `)).slice(-40).join('\n');
+      const onExit = (code: number | null) => failed(new Error(`start:distributed exited (${code}) during ${request.type} ${request.service}; its last lines:\n${own()}`));
+      const onMessage = (message: { id?: number; ok: boolean; error?: string; name?: string; listening?: Listening }) => {
         if (message.id !== id) return;
         script.off('message', onMessage);
         script.off('exit', onExit);
-        if (message.ok) done();
+        if (message.ok) done(message);
         else failed(new Error(`${request.type} ${request.service}: ${message.error}`));
       };
       script.on('message', onMessage);
