@@ -1,5 +1,5 @@
 import { BinaryReader } from '@bufbuild/protobuf/wire';
-import { Client, connectivityState, InterceptingCall, Metadata, status, type Channel, type Interceptor } from '@grpc/grpc-js';
+import { Client, Metadata, status } from '@grpc/grpc-js';
 
 /** `grpc.health.v1.HealthCheckResponse.ServingStatus` names by number. */
 const SERVING_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
@@ -13,25 +13,6 @@ export interface UpstreamName {
 /** The sentence that names an upstream and the setting that says where it is. */
 export function describeUpstream({ owner, address }: UpstreamName): string {
   return `the ${owner} service at ${address} (gateway.upstreams.${owner}, TRELLIS_GATEWAY_UPSTREAM_${owner.toUpperCase()})`;
-}
-
-/**
- * A client interceptor that turns an UNAVAILABLE the channel raised itself (no connection, a
- * dropped one) into a message naming the upstream. An UNAVAILABLE that the service sent while
- * connected (it could not reach a service it calls) passes unchanged.
- */
-export function namingUnreachableUpstream(upstream: UpstreamName, channel: Channel): Interceptor {
-  return (options, nextCall) =>
-    new InterceptingCall(nextCall(options), {
-      start(metadata, _listener, next) {
-        next(metadata, {
-          onReceiveStatus(received, nextStatus) {
-            const down = received.code === status.UNAVAILABLE && channel.getConnectivityState(false) !== connectivityState.READY;
-            nextStatus(down ? { ...received, details: `${describeUpstream(upstream)} is not answering; check that it runs there` } : received);
-          },
-        });
-      },
-    });
 }
 
 /**

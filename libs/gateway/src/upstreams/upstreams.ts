@@ -1,10 +1,10 @@
 import type { DescService } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { Channel, Client, credentials, status, type ClientOptions } from '@grpc/grpc-js';
-import { CLIENT_CHANNEL_OPTIONS, createGrpcClient, type GrpcClient, type Logger } from '@trellis/platform';
+import { CLIENT_CHANNEL_OPTIONS, createGrpcClient, namingUnreachable, type GrpcClient, type Logger } from '@trellis/platform';
 import { GatewayError } from '../errors/gateway-error';
 import { UpstreamFailureLog } from './upstream-failures';
-import { checkUpstreamHealth, namingUnreachableUpstream } from './upstream-health';
+import { checkUpstreamHealth, describeUpstream } from './upstream-health';
 
 /** How long a readiness check waits for an upstream's health answer. */
 const HEALTH_TIMEOUT_MS = 2000;
@@ -92,6 +92,6 @@ export class Upstreams {
     let channel = this.channels.get(address);
     if (!channel) this.channels.set(address, (channel = new Channel(address, credentials.createInsecure(), CLIENT_CHANNEL_OPTIONS)));
     // grpc-js takes `channelOverride` among a client's options: every client of one upstream shares its channel.
-    return { channelOverride: channel, interceptors: [namingUnreachableUpstream({ owner, address }, channel)] };
+    return { channelOverride: channel, interceptors: [namingUnreachable(describeUpstream({ owner, address }), channel)] };
   }
 }

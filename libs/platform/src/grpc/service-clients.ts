@@ -34,7 +34,7 @@ export class ServiceClients {
     }
     // grpc-js takes `channelOverride` among a client's options: the interceptor reads the state of the channel the calls use.
     const channel = new Channel(address, credentials.createInsecure(), CLIENT_CHANNEL_OPTIONS);
-    const client = createGrpcClient(service, address, { channelOptions: { channelOverride: channel, interceptors: [namingUnreachable(owner, address, channel)] } });
+    const client = createGrpcClient(service, address, { channelOptions: { channelOverride: channel, interceptors: [namingUnreachable(`the ${owner} service at ${address} (services.${owner}.address, TRELLIS_${owner.toUpperCase()}_ADDRESS)`, channel)] } });
     this.clients.set(key, client as unknown as GrpcClient<GenServiceMethods>);
     return client;
   }
@@ -46,19 +46,18 @@ export class ServiceClients {
 }
 
 /**
- * Turns an UNAVAILABLE the channel raised itself (no connection, a dropped one) into a message that
- * names the service, where it was looked for and the setting that says so. One the service sent
- * while connected (its own dependency is down) passes unchanged.
+ * A client interceptor that turns an UNAVAILABLE the channel raised itself (no connection, a
+ * dropped one) into `<whatIsDown> is not answering; check that it runs there`. One the server sent
+ * while connected (a service it calls is down) passes unchanged.
  */
-function namingUnreachable(owner: string, address: string, channel: Channel): Interceptor {
+export function namingUnreachable(whatIsDown: string, channel: Channel): Interceptor {
   return (options, nextCall) =>
     new InterceptingCall(nextCall(options), {
       start(metadata, _listener, next) {
         next(metadata, {
           onReceiveStatus(received, nextStatus) {
             const down = received.code === status.UNAVAILABLE && channel.getConnectivityState(false) !== connectivityState.READY;
-            const details = `the ${owner} service at ${address} (services.${owner}.address, TRELLIS_${owner.toUpperCase()}_ADDRESS) is not answering; check that it runs there`;
-            nextStatus(down ? { ...received, details } : received);
+            nextStatus(down ? { ...received, details: `${whatIsDown} is not answering; check that it runs there` } : received);
           },
         });
       },
