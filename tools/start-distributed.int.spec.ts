@@ -4,9 +4,9 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SERVICES } from './e2e/distributed-platform';
 
 const ROOT = resolve(__dirname, '..');
-const SERVICES = ['governance', 'tracking', 'registry', 'data', 'compute', 'serving', 'monitoring'];
 
 /**
  * `npm run start:distributed` as a newcomer runs it: the script builds, checks PostgreSQL and NATS,

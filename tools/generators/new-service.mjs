@@ -30,12 +30,18 @@ function registrations(s) {
       path: 'libs/proto/src/service-descriptors.ts',
       edit: (text) => `${text}export { ${s.Name}Service as ${s.Name}ServiceDesc } from './gen/trellis/${s.name}/v1/${s.name}_service_pb';\n`,
     },
-    {
-      path: 'apps/standalone/src/services.ts',
+    // The lists of every service definition: the standalone process's, and the Kubernetes manifests'.
+    ...['apps/standalone/src/services.ts', 'tools/deploy/kubernetes/programs.ts'].map((path) => ({
+      path,
       edit: (text, file) => {
         const imported = addImport(text, `import { ${s.name}Service } from '@trellis/${s.name}';`, `@trellis/${s.name}`, file);
         return replaceMatch(imported, /(export const SERVICES: readonly ServiceDefinition\[\] = \[)([^\]]*)\]/, (match) => `${match[1]}${match[2]}, ${s.name}Service]`, file);
       },
+    })),
+    {
+      // Its Deployment's replicas and resources; the manifests are generated from these values.
+      path: 'deploy/kubernetes/values.yaml',
+      edit: (text, file) => insertAt(text, '  gateway: {', `  ${s.name}: { replicas: 2, cpu: 250m, memory: 384Mi, memoryLimit: 1Gi }\n`, file),
     },
     {
       path: 'libs/gateway/src/upstreams/exposed-services.ts',
