@@ -363,11 +363,11 @@ async function control({ type, service, signal = 'SIGTERM', from, env }) {
   }
   if (type === 'surge') {
     const key = `${service}#${++surges}`;
+    // TRELLIS_<PROGRAM>_PORT is each service's gRPC port and the gateway's HTTP port.
     const ports = { TRELLIS_OPS_PORT: '0', [`TRELLIS_${service.toUpperCase()}_PORT`]: '0' };
     // Serving's REST API cannot say where it listens: give it a port known here.
     const rest = service === 'serving' ? await fixedPort(0) : undefined;
     if (rest) ports.TRELLIS_SERVING_HTTP_PORT = String(rest);
-    if (service === 'gateway') ports.TRELLIS_GATEWAY_PORT = '0';
     const checkout = from ? resolve(from) : from === null ? process.cwd() : undefined;
     const listening = await start(PROGRAMS[index], index, up, { overrides: { ...ports, ...env }, key, ...(checkout ? { checkout } : {}) });
     return { name: key, listening: { grpc: listening.grpc, http: rest ? `http://127.0.0.1:${rest}` : listening.http, ops: listening.ops } };
