@@ -81,6 +81,25 @@ describe('remoteKeySet', () => {
     await expect(jwtVerify(await key.sign(), keys)).resolves.toMatchObject({ payload: { sub: 'u1' } });
   });
 
+  it('asks a publisher that fails for a stale set again at most once per cooldown', async () => {
+    const key = await signingKey('k1');
+    published = [key.jwk];
+    const keys = remoteKeySet(url, { maxAgeMs: 60_000, cooldownMs: 1000, now });
+    await jwtVerify(await key.sign(), keys);
+    server.removeAllListeners('request');
+    server.on('request', (_request, response) => {
+      fetches++;
+      response.writeHead(503).end();
+    });
+    clock += 60_001;
+    await jwtVerify(await key.sign(), keys);
+    await jwtVerify(await key.sign(), keys);
+    expect(fetches).toBe(2);
+    clock += 1000;
+    await jwtVerify(await key.sign(), keys);
+    expect(fetches).toBe(3);
+  });
+
   it('answers UNAVAILABLE naming the URL, not a bad token, when it has no key for the token and cannot fetch', async () => {
     const key = await signingKey('k1');
     published = [key.jwk];

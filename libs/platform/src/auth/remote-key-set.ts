@@ -45,7 +45,8 @@ export function remoteKeySet(url: string, options: RemoteKeySetOptions = {}): JW
 
   return async (header, token) => {
     if (!keys) await fetchSet();
-    else if (now() - fetchedAt > maxAgeMs) await fetchSet().catch(() => undefined);
+    // A stale set is fetched again at most once per cooldown while governance does not answer.
+    else if (now() - fetchedAt > maxAgeMs && now() - triedAt >= cooldownMs) await fetchSet().catch(() => undefined);
     try {
       return await keys!(header, token);
     } catch (error) {
