@@ -23,7 +23,7 @@ export * from './gen/trellis/plugins/v1/plugin_instance_service_pb';
 // trellis.data.v1.Dataset and trellis.tracking.v1.Dataset (a run's dataset input) share a name; the
 // star exports would make both ambiguous, so the index names tracking's, and data's code imports its
 // own from '@trellis/proto/trellis/data/v1/resources_pb'.
-export { type Dataset, DatasetSchema } from './gen/trellis/tracking/v1/resources_pb';
+export { type Dataset, type DatasetJson, DatasetSchema } from './gen/trellis/tracking/v1/resources_pb';
 export * from './gen/trellis/data/v1/resources_pb';
 export * from './gen/trellis/data/v1/data_service_pb';
 export * from './gen/trellis/data/v1/events_pb';
