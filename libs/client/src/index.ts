@@ -1,0 +1,4 @@
+export { GatewayClient, ndjsonLines, type CallOptions, type CredentialSource, type GatewayClientOptions, type RpcMethod } from './gateway-client';
+export { GatewayRequestError, type FieldViolation, type GatewayErrorBody } from './gateway-error';
+export { ApiKeySession } from './api-key-session';
+export { hasRole, ROLES, tokenClaims, type Role, type TokenClaims } from './token-claims';
