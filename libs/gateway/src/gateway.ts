@@ -14,6 +14,8 @@ import { mlflowRoutes } from './mlflow/mlflow.routes';
 import { openApiRoutes } from './openapi/openapi.routes';
 import type { RequestClients, RouteHost, RouteModule } from './route-host';
 import { rpcRoutes } from './rpc/rpc.routes';
+import { WebAssets, webAssetsRoot } from './ui/web-assets';
+import { webRoutes } from './ui/web.routes';
 import { EXPOSED_SERVICES } from './upstreams/exposed-services';
 import { Upstreams } from './upstreams/upstreams';
 
@@ -41,6 +43,8 @@ export interface GatewayOptions {
   services?: Readonly<Record<string, readonly DescService[]>>;
   /** The process's deny list: cached tokens it names are dropped (none when absent). */
   revocations?: RevocationList;
+  /** Directory of the built web UI served at `/` (none: `/` says how to build it). */
+  webRoot?: string;
 }
 
 /**
@@ -62,6 +66,7 @@ export class Gateway implements RouteHost {
     this.auth = new EdgeAuth(this.upstreams, { revocations: options.revocations });
     this.server = new HttpServer(this.router, { maxBodyBytes: options.maxBodyBytes, logger: options.logger, metrics: options.metrics, edge: 'gateway' });
     for (const addRoutes of ROUTE_MODULES) addRoutes(this);
+    webRoutes(this.router, options.webRoot === undefined ? undefined : new WebAssets(options.webRoot));
   }
 
   async clientsFor(ctx: RequestContext): Promise<RequestClients> {
@@ -111,7 +116,7 @@ export const gatewayEdge: EdgeDefinition = {
     checkUpstreams(upstreams, config.gateway.upstreams, config.mode);
     const inference = inferenceAddress !== undefined ? { address: inferenceAddress } : inProcessInference(config, own);
     const logger = runtime.logger.child({ edge: 'gateway' });
-    const gateway = new Gateway({ upstreams, inference, maxBodyBytes: config.gateway.maxBodyBytes, logger, metrics: runtime.metrics, revocations: runtime.revocations });
+    const gateway = new Gateway({ upstreams, inference, maxBodyBytes: config.gateway.maxBodyBytes, logger, metrics: runtime.metrics, revocations: runtime.revocations, webRoot: webAssetsRoot(config.gateway.webRoot) });
     probeRoutes(gateway.router, runtime.ops);
     const removeChecks = Object.keys(upstreams).map((owner) =>
       runtime.ops.addReadinessCheck({ name: `gateway.upstream.${owner}`, check: () => gateway.upstreams.checkHealth(owner) }),

@@ -113,6 +113,12 @@ export const configSchema = z
           .positive('must be a positive number of bytes')
           .default(1_048_576)
           .describe('largest JSON request body the gateway reads; larger ones are answered 413 (an NDJSON body: the largest line)'),
+        webRoot: z
+          .string()
+          .max(4096)
+          .default('')
+          .describe('directory of the built web UI the gateway serves at `/` (apps/web\'s `dist/`, made by `npm run build`)')
+          .meta({ defaultText: "the `dist/` of the @trellis/web package installed beside the gateway's" }),
       })
       .prefault({}),
     storage: instanceSection('storage')
@@ -174,6 +180,7 @@ export const ENVIRONMENT: Record<string, string> = {
   TRELLIS_PLUGINS_DIR: 'pluginsDir',
   TRELLIS_GATEWAY_PORT: 'gateway.port',
   TRELLIS_GATEWAY_MAX_BODY_BYTES: 'gateway.maxBodyBytes',
+  TRELLIS_GATEWAY_WEB_ROOT: 'gateway.webRoot',
 };
 
 /**

@@ -35,12 +35,12 @@ describe('loadConfig', () => {
   });
 
   it('reads the gateway settings, with an upstream per service from TRELLIS_GATEWAY_UPSTREAM_<SERVICE>', () => {
-    expect(loadConfig({ file: write(''), env: {} }).gateway).toEqual({ port: 8080, upstreams: {}, maxBodyBytes: 1_048_576 });
+    expect(loadConfig({ file: write(''), env: {} }).gateway).toEqual({ port: 8080, upstreams: {}, maxBodyBytes: 1_048_576, webRoot: '' });
     const config = loadConfig({
       file: write('gateway:\n  upstreams:\n    governance: gov:5000\n'),
       env: { TRELLIS_GATEWAY_PORT: '0', TRELLIS_GATEWAY_UPSTREAM_TRACKING: 'tracking.internal:5003', TRELLIS_GATEWAY_MAX_BODY_BYTES: '4096' },
     });
-    expect(config.gateway).toEqual({ port: 0, upstreams: { governance: 'gov:5000', tracking: 'tracking.internal:5003' }, maxBodyBytes: 4096 });
+    expect(config.gateway).toEqual({ port: 0, upstreams: { governance: 'gov:5000', tracking: 'tracking.internal:5003' }, maxBodyBytes: 4096, webRoot: '' });
     expect(() => loadConfig({ file: write(''), env: { TRELLIS_GATEWAY_UPSTREAM_TRACKING: 'http://tracking' } })).toThrow(
       'gateway.upstreams.tracking (from TRELLIS_GATEWAY_UPSTREAM_TRACKING): must be host:port',
     );
