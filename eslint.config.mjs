@@ -17,13 +17,14 @@ function boundaries({ tests }) {
       depConstraints: [
         { sourceTag: 'scope:proto', onlyDependOnLibsWithTags: [] },
         { sourceTag: 'scope:plugin-sdk', onlyDependOnLibsWithTags: [] },
-        { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:proto'] },
+        { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:proto', 'scope:client'] },
+        { sourceTag: 'scope:client', onlyDependOnLibsWithTags: ['scope:proto'] },
         { sourceTag: 'scope:platform', onlyDependOnLibsWithTags: ['scope:proto', 'scope:plugin-sdk', ...testing] },
         { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['scope:proto', 'scope:plugin-sdk', 'scope:platform', ...testing, ...plugins] },
         { sourceTag: 'type:plugin', onlyDependOnLibsWithTags: ['scope:plugin-sdk', ...testing] },
         {
           sourceTag: 'type:app',
-          onlyDependOnLibsWithTags: ['scope:proto', 'scope:plugin-sdk', 'scope:platform', 'type:service', 'type:plugin', ...testing],
+          onlyDependOnLibsWithTags: ['scope:proto', 'scope:plugin-sdk', 'scope:platform', 'scope:client', 'type:service', 'type:plugin', ...testing],
         },
         { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['*'] },
       ],
@@ -36,14 +37,14 @@ export default [
   ...nx.configs['flat/typescript'],
   { ignores: ['**/dist', '**/node_modules', '**/gen/**', 'tmp', '.nx', '.trellis'] },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     rules: {
       '@nx/enforce-module-boundaries': boundaries({ tests: false }),
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
   {
-    files: ['**/*.spec.ts', '**/test/**/*.ts', '**/test-fixtures/**/*.ts'],
+    files: ['**/*.spec.ts', '**/test/**/*.ts', '**/test-fixtures/**/*.ts', '**/e2e/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': boundaries({ tests: true }),
       '@typescript-eslint/no-non-null-assertion': 'off',

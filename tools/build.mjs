@@ -15,12 +15,24 @@ function* sources(dir) {
   }
 }
 
+/** Projects built by their own bundler instead of swc: the web UI (Vite), into its dist/. */
+const BUNDLED = { 'apps/web': buildWebUi };
+
+async function buildWebUi(root) {
+  const { build: bundle } = await import('vite');
+  await bundle({ configFile: join(root, 'vite.config.mjs'), logLevel: 'warn' });
+}
+
 export async function build() {
   const started = Date.now();
   let files = 0;
   for (const group of ['libs', 'plugins', 'apps']) {
     for (const project of readdirSync(group, { withFileTypes: true }).filter((e) => e.isDirectory())) {
       const root = join(group, project.name);
+      if (BUNDLED[root]) {
+        await BUNDLED[root](root);
+        continue;
+      }
       const src = join(root, 'src');
       const dist = join(root, 'dist');
       rmSync(dist, { recursive: true, force: true });

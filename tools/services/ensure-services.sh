@@ -3,7 +3,9 @@
 # PostgreSQL on 127.0.0.1:5432 and NATS with JetStream on 127.0.0.1:4222; the oldest protoc
 # the contracts must compile with (3.5, Debian's python3-grpc-tools); and Slurm's programs with
 # munged running (each compute-slurm spec starts its own slurmctld, slurmd and slurmrestd); and
-# Debian's python3-onnx, which writes the ONNX models of the runtime-onnx specs.
+# Debian's python3-onnx, which writes the ONNX models of the runtime-onnx specs; and Debian's
+# chromium, which the web UI's specs drive headless (through playwright-core, which never
+# downloads a browser).
 # Starts them when they are down and installs them (Debian packages) when they are missing.
 # Override the addresses with TRELLIS_TEST_PG_URL / TRELLIS_TEST_NATS_URL to use servers elsewhere;
 # then this script only checks them.
@@ -72,6 +74,11 @@ ensure_python_onnx() {
   apt_install python3-onnx
 }
 
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then log "chromium: installed"; return; fi
+  apt_install chromium
+}
+
 # Slurm's daemons are started per spec file by @trellis/plugin-compute-slurm/testing; they all
 # authenticate through the one munged of the machine.
 ensure_slurm() {
@@ -90,4 +97,5 @@ ensure_postgres
 ensure_nats
 ensure_old_protoc
 ensure_python_onnx
+ensure_chromium
 ensure_slurm

@@ -1,0 +1,10 @@
+import type { Area } from '../area';
+import { AuditPage } from './audit-page';
+import { MembersPage } from './members-page';
+
+export const governance: Area = {
+  projectRoutes: [{ path: 'members', element: <MembersPage /> }],
+  projectNav: [{ to: 'members', label: 'Members' }],
+  orgRoutes: [{ path: 'audit', element: <AuditPage /> }],
+  orgNav: [{ to: '/ui/audit', label: 'Audit' }],
+};

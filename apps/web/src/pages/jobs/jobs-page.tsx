@@ -1,0 +1,5 @@
+import { Page } from '../../components/page';
+
+export function JobsPage() {
+  return <Page title="Jobs" />;
+}

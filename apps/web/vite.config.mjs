@@ -1,0 +1,17 @@
+// Builds the web UI into dist/, which the gateway serves at / (tools/build.mjs runs this build).
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+  root: import.meta.dirname,
+  base: '/',
+  plugins: [react()],
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    sourcemap: true,
+    // The chart library is loaded only by pages with charts.
+    chunkSizeWarningLimit: 600,
+  },
+  logLevel: 'warn',
+});
