@@ -1,14 +1,34 @@
 import { Command, Option } from 'commander';
+import { registerAdmin } from './commands/admin';
+import { registerAudit } from './commands/audit';
 import { registerCompletion } from './commands/completion';
+import { registerDatasets } from './commands/datasets';
+import { registerJobs } from './commands/jobs';
 import { registerLogin } from './commands/login';
+import { registerModels } from './commands/models';
+import { registerMonitors } from './commands/monitors';
 import { registerProjects } from './commands/projects';
+import { registerRuns } from './commands/runs';
+import { registerServing } from './commands/serving';
 import { CliContext, type GlobalOptions } from './context';
 
 /** Adds a group of commands to the program; `context()` is the invocation's context. */
 export type CommandGroup = (program: Command, context: () => CliContext) => void;
 
 /** Every group of commands, in the order `trellis --help` lists them. */
-const GROUPS: readonly CommandGroup[] = [registerLogin, registerProjects, registerCompletion];
+const GROUPS: readonly CommandGroup[] = [
+  registerLogin,
+  registerProjects,
+  registerRuns,
+  registerDatasets,
+  registerJobs,
+  registerModels,
+  registerServing,
+  registerMonitors,
+  registerAudit,
+  registerAdmin,
+  registerCompletion,
+];
 
 /** The `trellis` program: global options, then each group's commands. */
 export function createProgram(env: NodeJS.ProcessEnv = process.env): Command {
