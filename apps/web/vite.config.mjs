@@ -8,7 +8,8 @@ export default defineConfig({
   plugins: [react()],
   build: {
     outDir: 'dist',
-    emptyOutDir: true,
+    // tools/build.mjs writes over the old build: a page loaded before a rebuild still finds its hashed files.
+    emptyOutDir: false,
     sourcemap: true,
     // The chart library is loaded only by pages with charts.
     chunkSizeWarningLimit: 600,
