@@ -44,6 +44,8 @@ describe('the standalone process', () => {
     expect(printed).toContain('Trellis (standalone) is running.');
     expect(printed).toContain(`  ${'ops'.padEnd(12)} ${running.opsAddress}  (/healthz /readyz /metrics)`);
     for (const service of running.services) expect(printed).toContain(`  ${service.name.padEnd(12)} grpc://${service.grpcAddress}`);
+    const gateway = running.edges.find((edge) => edge.name === 'gateway')!.address;
+    expect(printed).toContain(`  ${'web UI'.padEnd(12)} ${gateway}/  (sign in with an API key; \`trellis login --url ${gateway}\` for the CLI)`);
     expect(running.services.map((service) => service.name)).toEqual(SERVICES.map((service) => service.name));
   });
 

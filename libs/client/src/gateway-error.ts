@@ -55,7 +55,9 @@ export class GatewayRequestError extends Error {
 
   /** The error of a request that got no answer at all. */
   static unreachable(url: string, cause: unknown): GatewayRequestError {
-    const why = cause instanceof Error ? (((cause as { cause?: { code?: string } }).cause?.code ?? cause.message) as string) : String(cause);
+    // Not `instanceof Error`: fetch's errors may come from another realm (a test runner's).
+    const failure = cause as { message?: unknown; cause?: { code?: unknown } } | undefined;
+    const why = String(failure?.cause?.code ?? failure?.message ?? cause);
     return new GatewayRequestError(`cannot reach the gateway at ${url} (${why}): is Trellis running there?`, 0, 'UNAVAILABLE', 'GATEWAY_UNREACHABLE');
   }
 }

@@ -133,6 +133,7 @@ export const gatewayEdge: EdgeDefinition = {
     logger.info({ address, upstreams, inference }, 'gateway listening');
     return {
       address,
+      summary: { 'web UI': `${address}/  (sign in with an API key; \`trellis login --url ${address}\` for the CLI)` },
       async close() {
         for (const remove of removeChecks) remove();
         await gateway.close();

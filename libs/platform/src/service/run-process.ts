@@ -20,6 +20,8 @@ export interface EdgeContext {
 export interface RunningEdge {
   /** The URL it serves, as printed in the summary (`http://127.0.0.1:8080`). */
   address: string;
+  /** More lines of the summary, label -> text (the gateway's web UI). */
+  summary?: Readonly<Record<string, string>>;
   /** Stops accepting connections and lets requests in flight finish, then resolves. */
   close(): Promise<void>;
 }
@@ -102,7 +104,10 @@ export async function runProcess(plan: ProcessPlan): Promise<RunningProcess> {
     print(`Trellis (${config.mode}) is running.`);
     row('ops', `${opsAddress}  (/healthz /readyz /metrics)`);
     for (const service of services) row(service.name, `grpc://${service.grpcAddress}`);
-    for (const edge of edges) row(edge.name, edge.address);
+    for (const edge of edges) {
+      row(edge.name, edge.address);
+      for (const [label, text] of Object.entries(edge.summary ?? {})) row(label, text);
+    }
     if (services.length === 0 && edges.length === 0) print('  no services are registered in this build yet');
     if (services.length > 0) row('data', resolve(config.dataDir));
     for (const notice of notices) print(`\n${notice.trimEnd()}`);
