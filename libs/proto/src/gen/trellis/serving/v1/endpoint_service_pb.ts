@@ -5,8 +5,8 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../../../buf/validate/validate_pb";
-import type { DoubleValueJson, Int32ValueJson } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_wrappers } from "@bufbuild/protobuf/wkt";
+import type { DoubleValueJson, Duration, DurationJson, Int32ValueJson, Timestamp, TimestampJson } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_protobuf_wrappers } from "@bufbuild/protobuf/wkt";
 import { file_trellis_options_v1_options } from "../../options/v1/options_pb";
 import type { DynamicBatching, DynamicBatchingJson, Endpoint, EndpointJson, ResourceRequest, ResourceRequestJson, Revision, RevisionJson, RolloutPolicy, RolloutPolicyJson, TrafficSplit, TrafficSplitJson } from "./resources_pb";
 import { file_trellis_serving_v1_resources } from "./resources_pb";
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trellis/serving/v1/endpoint_service.proto.
  */
 export const file_trellis_serving_v1_endpoint_service: GenFile = /*@__PURE__*/
-  fileDesc("Cil0cmVsbGlzL3NlcnZpbmcvdjEvZW5kcG9pbnRfc2VydmljZS5wcm90bxISdHJlbGxpcy5zZXJ2aW5nLnYxIpYDChVDcmVhdGVFbmRwb2ludFJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIWCgRuYW1lGAIgASgJQgi6SAVyAxiAARIdCgtkZXNjcmlwdGlvbhgDIAEoCUIIukgFcgMYgCASFwoFbW9kZWwYBCABKAlCCLpIBXIDGNgEEhgKB3J1bnRpbWUYBSABKAlCB7pIBHICGD8SEAoIcmVwbGljYXMYBiABKAUSNgoJcmVzb3VyY2VzGAcgASgLMiMudHJlbGxpcy5zZXJ2aW5nLnYxLlJlc291cmNlUmVxdWVzdBI1CghiYXRjaGluZxgIIAEoCzIjLnRyZWxsaXMuc2VydmluZy52MS5EeW5hbWljQmF0Y2hpbmcSOQoOcm9sbG91dF9wb2xpY3kYCSABKAsyIS50cmVsbGlzLnNlcnZpbmcudjEuUm9sbG91dFBvbGljeRI6ChRwcmVkaWN0aW9uX2xvZ19zaGFyZRgKIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5Eb3VibGVWYWx1ZSJIChZDcmVhdGVFbmRwb2ludFJlc3BvbnNlEi4KCGVuZHBvaW50GAEgASgLMhwudHJlbGxpcy5zZXJ2aW5nLnYxLkVuZHBvaW50IjIKEkdldEVuZHBvaW50UmVxdWVzdBIcCgtlbmRwb2ludF9pZBgBIAEoCUIHukgEcgIYQCJFChNHZXRFbmRwb2ludFJlc3BvbnNlEi4KCGVuZHBvaW50GAEgASgLMhwudHJlbGxpcy5zZXJ2aW5nLnYxLkVuZHBvaW50ImQKFExpc3RFbmRwb2ludHNSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASEQoJcGFnZV9zaXplGAIgASgFEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGIAgInYKFUxpc3RFbmRwb2ludHNSZXNwb25zZRI6CgllbmRwb2ludHMYASADKAsyHC50cmVsbGlzLnNlcnZpbmcudjEuRW5kcG9pbnRCCbpIBpIBAxDoBxIhCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAgIjUKFURlbGV0ZUVuZHBvaW50UmVxdWVzdBIcCgtlbmRwb2ludF9pZBgBIAEoCUIHukgEcgIYQCIYChZEZWxldGVFbmRwb2ludFJlc3BvbnNlIvgBChVEZXBsb3lSZXZpc2lvblJlcXVlc3QSHAoLZW5kcG9pbnRfaWQYASABKAlCB7pIBHICGEASFwoFbW9kZWwYAiABKAlCCLpIBXIDGNgEEhgKB3J1bnRpbWUYAyABKAlCB7pIBHICGD8SEAoIcmVwbGljYXMYBCABKAUSNgoJcmVzb3VyY2VzGAUgASgLMiMudHJlbGxpcy5zZXJ2aW5nLnYxLlJlc291cmNlUmVxdWVzdBI0Cg90cmFmZmljX3BlcmNlbnQYBiABKAsyGy5nb29nbGUucHJvdG9idWYuSW50MzJWYWx1ZRIOCgZzaGFkb3cYByABKAgieAoWRGVwbG95UmV2aXNpb25SZXNwb25zZRIuCghyZXZpc2lvbhgBIAEoCzIcLnRyZWxsaXMuc2VydmluZy52MS5SZXZpc2lvbhIuCghlbmRwb2ludBgCIAEoCzIcLnRyZWxsaXMuc2VydmluZy52MS5FbmRwb2ludCJkChFTZXRUcmFmZmljUmVxdWVzdBIcCgtlbmRwb2ludF9pZBgBIAEoCUIHukgEcgIYQBIxCgd0cmFmZmljGAIgASgLMiAudHJlbGxpcy5zZXJ2aW5nLnYxLlRyYWZmaWNTcGxpdCJEChJTZXRUcmFmZmljUmVzcG9uc2USLgoIZW5kcG9pbnQYASABKAsyHC50cmVsbGlzLnNlcnZpbmcudjEuRW5kcG9pbnQiNwoXUm9sbGJhY2tFbmRwb2ludFJlcXVlc3QSHAoLZW5kcG9pbnRfaWQYASABKAlCB7pIBHICGEAiSgoYUm9sbGJhY2tFbmRwb2ludFJlc3BvbnNlEi4KCGVuZHBvaW50GAEgASgLMhwudHJlbGxpcy5zZXJ2aW5nLnYxLkVuZHBvaW50MpEGCg9FbmRwb2ludFNlcnZpY2USbwoOQ3JlYXRlRW5kcG9pbnQSKS50cmVsbGlzLnNlcnZpbmcudjEuQ3JlYXRlRW5kcG9pbnRSZXF1ZXN0GioudHJlbGxpcy5zZXJ2aW5nLnYxLkNyZWF0ZUVuZHBvaW50UmVzcG9uc2UiBqC7GICABBJlCgtHZXRFbmRwb2ludBImLnRyZWxsaXMuc2VydmluZy52MS5HZXRFbmRwb2ludFJlcXVlc3QaJy50cmVsbGlzLnNlcnZpbmcudjEuR2V0RW5kcG9pbnRSZXNwb25zZSIFoLsYgCASawoNTGlzdEVuZHBvaW50cxIoLnRyZWxsaXMuc2VydmluZy52MS5MaXN0RW5kcG9pbnRzUmVxdWVzdBopLnRyZWxsaXMuc2VydmluZy52MS5MaXN0RW5kcG9pbnRzUmVzcG9uc2UiBaC7GIBAEm4KDkRlbGV0ZUVuZHBvaW50EikudHJlbGxpcy5zZXJ2aW5nLnYxLkRlbGV0ZUVuZHBvaW50UmVxdWVzdBoqLnRyZWxsaXMuc2VydmluZy52MS5EZWxldGVFbmRwb2ludFJlc3BvbnNlIgWguxiAIBJvCg5EZXBsb3lSZXZpc2lvbhIpLnRyZWxsaXMuc2VydmluZy52MS5EZXBsb3lSZXZpc2lvblJlcXVlc3QaKi50cmVsbGlzLnNlcnZpbmcudjEuRGVwbG95UmV2aXNpb25SZXNwb25zZSIGoLsYgIAEEmIKClNldFRyYWZmaWMSJS50cmVsbGlzLnNlcnZpbmcudjEuU2V0VHJhZmZpY1JlcXVlc3QaJi50cmVsbGlzLnNlcnZpbmcudjEuU2V0VHJhZmZpY1Jlc3BvbnNlIgWguxiAQBJ0ChBSb2xsYmFja0VuZHBvaW50EisudHJlbGxpcy5zZXJ2aW5nLnYxLlJvbGxiYWNrRW5kcG9pbnRSZXF1ZXN0GiwudHJlbGxpcy5zZXJ2aW5nLnYxLlJvbGxiYWNrRW5kcG9pbnRSZXNwb25zZSIFoLsYgCBiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_wrappers, file_trellis_options_v1_options, file_trellis_serving_v1_resources]);
+  fileDesc("Cil0cmVsbGlzL3NlcnZpbmcvdjEvZW5kcG9pbnRfc2VydmljZS5wcm90bxISdHJlbGxpcy5zZXJ2aW5nLnYxIpYDChVDcmVhdGVFbmRwb2ludFJlcXVlc3QSGwoKcHJvamVjdF9pZBgBIAEoCUIHukgEcgIYQBIWCgRuYW1lGAIgASgJQgi6SAVyAxiAARIdCgtkZXNjcmlwdGlvbhgDIAEoCUIIukgFcgMYgCASFwoFbW9kZWwYBCABKAlCCLpIBXIDGNgEEhgKB3J1bnRpbWUYBSABKAlCB7pIBHICGD8SEAoIcmVwbGljYXMYBiABKAUSNgoJcmVzb3VyY2VzGAcgASgLMiMudHJlbGxpcy5zZXJ2aW5nLnYxLlJlc291cmNlUmVxdWVzdBI1CghiYXRjaGluZxgIIAEoCzIjLnRyZWxsaXMuc2VydmluZy52MS5EeW5hbWljQmF0Y2hpbmcSOQoOcm9sbG91dF9wb2xpY3kYCSABKAsyIS50cmVsbGlzLnNlcnZpbmcudjEuUm9sbG91dFBvbGljeRI6ChRwcmVkaWN0aW9uX2xvZ19zaGFyZRgKIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5Eb3VibGVWYWx1ZSJIChZDcmVhdGVFbmRwb2ludFJlc3BvbnNlEi4KCGVuZHBvaW50GAEgASgLMhwudHJlbGxpcy5zZXJ2aW5nLnYxLkVuZHBvaW50IjIKEkdldEVuZHBvaW50UmVxdWVzdBIcCgtlbmRwb2ludF9pZBgBIAEoCUIHukgEcgIYQCJFChNHZXRFbmRwb2ludFJlc3BvbnNlEi4KCGVuZHBvaW50GAEgASgLMhwudHJlbGxpcy5zZXJ2aW5nLnYxLkVuZHBvaW50ImQKFExpc3RFbmRwb2ludHNSZXF1ZXN0EhsKCnByb2plY3RfaWQYASABKAlCB7pIBHICGEASEQoJcGFnZV9zaXplGAIgASgFEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGIAgInYKFUxpc3RFbmRwb2ludHNSZXNwb25zZRI6CgllbmRwb2ludHMYASADKAsyHC50cmVsbGlzLnNlcnZpbmcudjEuRW5kcG9pbnRCCbpIBpIBAxDoBxIhCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAgIjUKFURlbGV0ZUVuZHBvaW50UmVxdWVzdBIcCgtlbmRwb2ludF9pZBgBIAEoCUIHukgEcgIYQCIYChZEZWxldGVFbmRwb2ludFJlc3BvbnNlIvgBChVEZXBsb3lSZXZpc2lvblJlcXVlc3QSHAoLZW5kcG9pbnRfaWQYASABKAlCB7pIBHICGEASFwoFbW9kZWwYAiABKAlCCLpIBXIDGNgEEhgKB3J1bnRpbWUYAyABKAlCB7pIBHICGD8SEAoIcmVwbGljYXMYBCABKAUSNgoJcmVzb3VyY2VzGAUgASgLMiMudHJlbGxpcy5zZXJ2aW5nLnYxLlJlc291cmNlUmVxdWVzdBI0Cg90cmFmZmljX3BlcmNlbnQYBiABKAsyGy5nb29nbGUucHJvdG9idWYuSW50MzJWYWx1ZRIOCgZzaGFkb3cYByABKAgieAoWRGVwbG95UmV2aXNpb25SZXNwb25zZRIuCghyZXZpc2lvbhgBIAEoCzIcLnRyZWxsaXMuc2VydmluZy52MS5SZXZpc2lvbhIuCghlbmRwb2ludBgCIAEoCzIcLnRyZWxsaXMuc2VydmluZy52MS5FbmRwb2ludCJkChFTZXRUcmFmZmljUmVxdWVzdBIcCgtlbmRwb2ludF9pZBgBIAEoCUIHukgEcgIYQBIxCgd0cmFmZmljGAIgASgLMiAudHJlbGxpcy5zZXJ2aW5nLnYxLlRyYWZmaWNTcGxpdCJEChJTZXRUcmFmZmljUmVzcG9uc2USLgoIZW5kcG9pbnQYASABKAsyHC50cmVsbGlzLnNlcnZpbmcudjEuRW5kcG9pbnQiNwoXUm9sbGJhY2tFbmRwb2ludFJlcXVlc3QSHAoLZW5kcG9pbnRfaWQYASABKAlCB7pIBHICGEAiSgoYUm9sbGJhY2tFbmRwb2ludFJlc3BvbnNlEi4KCGVuZHBvaW50GAEgASgLMhwudHJlbGxpcy5zZXJ2aW5nLnYxLkVuZHBvaW50IsYBChdHZXRFbmRwb2ludFN0YXRzUmVxdWVzdBIcCgtlbmRwb2ludF9pZBgBIAEoCUIHukgEcgIYQBIuCgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoMYnVja2V0X3dpZHRoGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIqUCChhHZXRFbmRwb2ludFN0YXRzUmVzcG9uc2USLgoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KDGJ1Y2tldF93aWR0aBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI5CgV0b3RhbBgEIAMoCzIfLnRyZWxsaXMuc2VydmluZy52MS5TdGF0c0J1Y2tldEIJukgGkgEDEKALEj8KCXJldmlzaW9ucxgFIAMoCzIhLnRyZWxsaXMuc2VydmluZy52MS5SZXZpc2lvblN0YXRzQgm6SAaSAQMQ6AcigwEKDVJldmlzaW9uU3RhdHMSHAoLcmV2aXNpb25faWQYASABKAlCB7pIBHICGEASFwoPcmV2aXNpb25fbnVtYmVyGAIgASgFEjsKB2J1Y2tldHMYAyADKAsyHy50cmVsbGlzLnNlcnZpbmcudjEuU3RhdHNCdWNrZXRCCbpIBpIBAxCgCyJ1CgtTdGF0c0J1Y2tldBIUCgx0aW1lc3RhbXBfbXMYASABKAMSEAoIcmVxdWVzdHMYAiABKAMSDgoGZXJyb3JzGAMgASgDEg4KBnA1MF9tcxgEIAEoARIOCgZwOTVfbXMYBSABKAESDgoGcDk5X21zGAYgASgBMocHCg9FbmRwb2ludFNlcnZpY2USbwoOQ3JlYXRlRW5kcG9pbnQSKS50cmVsbGlzLnNlcnZpbmcudjEuQ3JlYXRlRW5kcG9pbnRSZXF1ZXN0GioudHJlbGxpcy5zZXJ2aW5nLnYxLkNyZWF0ZUVuZHBvaW50UmVzcG9uc2UiBqC7GICABBJlCgtHZXRFbmRwb2ludBImLnRyZWxsaXMuc2VydmluZy52MS5HZXRFbmRwb2ludFJlcXVlc3QaJy50cmVsbGlzLnNlcnZpbmcudjEuR2V0RW5kcG9pbnRSZXNwb25zZSIFoLsYgCASawoNTGlzdEVuZHBvaW50cxIoLnRyZWxsaXMuc2VydmluZy52MS5MaXN0RW5kcG9pbnRzUmVxdWVzdBopLnRyZWxsaXMuc2VydmluZy52MS5MaXN0RW5kcG9pbnRzUmVzcG9uc2UiBaC7GIBAEm4KDkRlbGV0ZUVuZHBvaW50EikudHJlbGxpcy5zZXJ2aW5nLnYxLkRlbGV0ZUVuZHBvaW50UmVxdWVzdBoqLnRyZWxsaXMuc2VydmluZy52MS5EZWxldGVFbmRwb2ludFJlc3BvbnNlIgWguxiAIBJvCg5EZXBsb3lSZXZpc2lvbhIpLnRyZWxsaXMuc2VydmluZy52MS5EZXBsb3lSZXZpc2lvblJlcXVlc3QaKi50cmVsbGlzLnNlcnZpbmcudjEuRGVwbG95UmV2aXNpb25SZXNwb25zZSIGoLsYgIAEEmIKClNldFRyYWZmaWMSJS50cmVsbGlzLnNlcnZpbmcudjEuU2V0VHJhZmZpY1JlcXVlc3QaJi50cmVsbGlzLnNlcnZpbmcudjEuU2V0VHJhZmZpY1Jlc3BvbnNlIgWguxiAQBJ0ChBSb2xsYmFja0VuZHBvaW50EisudHJlbGxpcy5zZXJ2aW5nLnYxLlJvbGxiYWNrRW5kcG9pbnRSZXF1ZXN0GiwudHJlbGxpcy5zZXJ2aW5nLnYxLlJvbGxiYWNrRW5kcG9pbnRSZXNwb25zZSIFoLsYgCASdAoQR2V0RW5kcG9pbnRTdGF0cxIrLnRyZWxsaXMuc2VydmluZy52MS5HZXRFbmRwb2ludFN0YXRzUmVxdWVzdBosLnRyZWxsaXMuc2VydmluZy52MS5HZXRFbmRwb2ludFN0YXRzUmVzcG9uc2UiBaC7GIAgYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_protobuf_wrappers, file_trellis_options_v1_options, file_trellis_serving_v1_resources]);
 
 /**
  * CreateEndpointRequest names the project, the endpoint and the version it serves first.
@@ -791,6 +791,350 @@ export const RollbackEndpointResponseSchema: GenMessage<RollbackEndpointResponse
   messageDesc(file_trellis_serving_v1_endpoint_service, 13);
 
 /**
+ * GetEndpointStatsRequest names an endpoint and the span of time to summarize.
+ *
+ * @generated from message trellis.serving.v1.GetEndpointStatsRequest
+ */
+export type GetEndpointStatsRequest = Message<"trellis.serving.v1.GetEndpointStatsRequest"> & {
+  /**
+   * endpoint_id of the endpoint.
+   *
+   * @generated from field: string endpoint_id = 1;
+   */
+  endpointId: string;
+
+  /**
+   * start_time is the beginning of the span, rounded down to a multiple of bucket_width since the
+   * Unix epoch; unset means an hour before end_time.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 2;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * end_time is the end of the span (excluded); unset means now.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 3;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * bucket_width is the length of time each bucket covers, a whole number of minutes from 60
+   * seconds; unset means 60 seconds.
+   *
+   * @generated from field: google.protobuf.Duration bucket_width = 4;
+   */
+  bucketWidth?: Duration | undefined;
+};
+
+/**
+ * GetEndpointStatsRequest names an endpoint and the span of time to summarize.
+ *
+ * @generated from message trellis.serving.v1.GetEndpointStatsRequest
+ */
+export type GetEndpointStatsRequestJson = {
+  /**
+   * endpoint_id of the endpoint.
+   *
+   * @generated from field: string endpoint_id = 1;
+   */
+  endpointId?: string;
+
+  /**
+   * start_time is the beginning of the span, rounded down to a multiple of bucket_width since the
+   * Unix epoch; unset means an hour before end_time.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 2;
+   */
+  startTime?: TimestampJson;
+
+  /**
+   * end_time is the end of the span (excluded); unset means now.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 3;
+   */
+  endTime?: TimestampJson;
+
+  /**
+   * bucket_width is the length of time each bucket covers, a whole number of minutes from 60
+   * seconds; unset means 60 seconds.
+   *
+   * @generated from field: google.protobuf.Duration bucket_width = 4;
+   */
+  bucketWidth?: DurationJson;
+};
+
+/**
+ * Describes the message trellis.serving.v1.GetEndpointStatsRequest.
+ * Use `create(GetEndpointStatsRequestSchema)` to create a new message.
+ */
+export const GetEndpointStatsRequestSchema: GenMessage<GetEndpointStatsRequest, {jsonType: GetEndpointStatsRequestJson}> = /*@__PURE__*/
+  messageDesc(file_trellis_serving_v1_endpoint_service, 14);
+
+/**
+ * GetEndpointStatsResponse carries the buckets of the span that had requests, oldest first.
+ *
+ * @generated from message trellis.serving.v1.GetEndpointStatsResponse
+ */
+export type GetEndpointStatsResponse = Message<"trellis.serving.v1.GetEndpointStatsResponse"> & {
+  /**
+   * start_time of the first bucket of the span (the request's, rounded down).
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * end_time of the span, as asked or now.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 2;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * bucket_width each bucket covers.
+   *
+   * @generated from field: google.protobuf.Duration bucket_width = 3;
+   */
+  bucketWidth?: Duration | undefined;
+
+  /**
+   * total is the whole endpoint's buckets, every revision together.
+   *
+   * @generated from field: repeated trellis.serving.v1.StatsBucket total = 4;
+   */
+  total: StatsBucket[];
+
+  /**
+   * revisions that answered requests in the span, by revision number.
+   *
+   * @generated from field: repeated trellis.serving.v1.RevisionStats revisions = 5;
+   */
+  revisions: RevisionStats[];
+};
+
+/**
+ * GetEndpointStatsResponse carries the buckets of the span that had requests, oldest first.
+ *
+ * @generated from message trellis.serving.v1.GetEndpointStatsResponse
+ */
+export type GetEndpointStatsResponseJson = {
+  /**
+   * start_time of the first bucket of the span (the request's, rounded down).
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: TimestampJson;
+
+  /**
+   * end_time of the span, as asked or now.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 2;
+   */
+  endTime?: TimestampJson;
+
+  /**
+   * bucket_width each bucket covers.
+   *
+   * @generated from field: google.protobuf.Duration bucket_width = 3;
+   */
+  bucketWidth?: DurationJson;
+
+  /**
+   * total is the whole endpoint's buckets, every revision together.
+   *
+   * @generated from field: repeated trellis.serving.v1.StatsBucket total = 4;
+   */
+  total?: StatsBucketJson[];
+
+  /**
+   * revisions that answered requests in the span, by revision number.
+   *
+   * @generated from field: repeated trellis.serving.v1.RevisionStats revisions = 5;
+   */
+  revisions?: RevisionStatsJson[];
+};
+
+/**
+ * Describes the message trellis.serving.v1.GetEndpointStatsResponse.
+ * Use `create(GetEndpointStatsResponseSchema)` to create a new message.
+ */
+export const GetEndpointStatsResponseSchema: GenMessage<GetEndpointStatsResponse, {jsonType: GetEndpointStatsResponseJson}> = /*@__PURE__*/
+  messageDesc(file_trellis_serving_v1_endpoint_service, 15);
+
+/**
+ * RevisionStats is one revision's buckets.
+ *
+ * @generated from message trellis.serving.v1.RevisionStats
+ */
+export type RevisionStats = Message<"trellis.serving.v1.RevisionStats"> & {
+  /**
+   * revision_id of the revision.
+   *
+   * @generated from field: string revision_id = 1;
+   */
+  revisionId: string;
+
+  /**
+   * revision_number of the revision, counted from 1 in its endpoint.
+   *
+   * @generated from field: int32 revision_number = 2;
+   */
+  revisionNumber: number;
+
+  /**
+   * buckets in which the revision answered requests, oldest first; a bucket without requests is left out.
+   *
+   * @generated from field: repeated trellis.serving.v1.StatsBucket buckets = 3;
+   */
+  buckets: StatsBucket[];
+};
+
+/**
+ * RevisionStats is one revision's buckets.
+ *
+ * @generated from message trellis.serving.v1.RevisionStats
+ */
+export type RevisionStatsJson = {
+  /**
+   * revision_id of the revision.
+   *
+   * @generated from field: string revision_id = 1;
+   */
+  revisionId?: string;
+
+  /**
+   * revision_number of the revision, counted from 1 in its endpoint.
+   *
+   * @generated from field: int32 revision_number = 2;
+   */
+  revisionNumber?: number;
+
+  /**
+   * buckets in which the revision answered requests, oldest first; a bucket without requests is left out.
+   *
+   * @generated from field: repeated trellis.serving.v1.StatsBucket buckets = 3;
+   */
+  buckets?: StatsBucketJson[];
+};
+
+/**
+ * Describes the message trellis.serving.v1.RevisionStats.
+ * Use `create(RevisionStatsSchema)` to create a new message.
+ */
+export const RevisionStatsSchema: GenMessage<RevisionStats, {jsonType: RevisionStatsJson}> = /*@__PURE__*/
+  messageDesc(file_trellis_serving_v1_endpoint_service, 16);
+
+/**
+ * StatsBucket is what was answered in one bucket of time.
+ *
+ * @generated from message trellis.serving.v1.StatsBucket
+ */
+export type StatsBucket = Message<"trellis.serving.v1.StatsBucket"> & {
+  /**
+   * timestamp_ms is the start of the bucket, in milliseconds since the Unix epoch.
+   *
+   * @generated from field: int64 timestamp_ms = 1;
+   */
+  timestampMs: bigint;
+
+  /**
+   * requests that reached a revision's model in the bucket (a request refused before it, such as
+   * one with a malformed input, is not counted).
+   *
+   * @generated from field: int64 requests = 2;
+   */
+  requests: bigint;
+
+  /**
+   * errors among them: requests the model failed to answer.
+   *
+   * @generated from field: int64 errors = 3;
+   */
+  errors: bigint;
+
+  /**
+   * p50_ms is the median latency of the requests, in milliseconds, from a histogram whose buckets
+   * are about 19% wide: within 10% of the exact value.
+   *
+   * @generated from field: double p50_ms = 4;
+   */
+  p50Ms: number;
+
+  /**
+   * p95_ms is the 95th percentile latency, as p50_ms.
+   *
+   * @generated from field: double p95_ms = 5;
+   */
+  p95Ms: number;
+
+  /**
+   * p99_ms is the 99th percentile latency, as p50_ms.
+   *
+   * @generated from field: double p99_ms = 6;
+   */
+  p99Ms: number;
+};
+
+/**
+ * StatsBucket is what was answered in one bucket of time.
+ *
+ * @generated from message trellis.serving.v1.StatsBucket
+ */
+export type StatsBucketJson = {
+  /**
+   * timestamp_ms is the start of the bucket, in milliseconds since the Unix epoch.
+   *
+   * @generated from field: int64 timestamp_ms = 1;
+   */
+  timestampMs?: string;
+
+  /**
+   * requests that reached a revision's model in the bucket (a request refused before it, such as
+   * one with a malformed input, is not counted).
+   *
+   * @generated from field: int64 requests = 2;
+   */
+  requests?: string;
+
+  /**
+   * errors among them: requests the model failed to answer.
+   *
+   * @generated from field: int64 errors = 3;
+   */
+  errors?: string;
+
+  /**
+   * p50_ms is the median latency of the requests, in milliseconds, from a histogram whose buckets
+   * are about 19% wide: within 10% of the exact value.
+   *
+   * @generated from field: double p50_ms = 4;
+   */
+  p50Ms?: number | "NaN" | "Infinity" | "-Infinity";
+
+  /**
+   * p95_ms is the 95th percentile latency, as p50_ms.
+   *
+   * @generated from field: double p95_ms = 5;
+   */
+  p95Ms?: number | "NaN" | "Infinity" | "-Infinity";
+
+  /**
+   * p99_ms is the 99th percentile latency, as p50_ms.
+   *
+   * @generated from field: double p99_ms = 6;
+   */
+  p99Ms?: number | "NaN" | "Infinity" | "-Infinity";
+};
+
+/**
+ * Describes the message trellis.serving.v1.StatsBucket.
+ * Use `create(StatsBucketSchema)` to create a new message.
+ */
+export const StatsBucketSchema: GenMessage<StatsBucket, {jsonType: StatsBucketJson}> = /*@__PURE__*/
+  messageDesc(file_trellis_serving_v1_endpoint_service, 17);
+
+/**
  * EndpointService deploys registry versions behind endpoints and moves their traffic. A project's
  * viewers read its endpoints; its editors create, deploy, move traffic, roll back and delete.
  * Model references are resolved through the registry with the caller's own credential, so a caller
@@ -899,6 +1243,24 @@ export const EndpointService: GenService<{
     methodKind: "unary";
     input: typeof RollbackEndpointRequestSchema;
     output: typeof RollbackEndpointResponseSchema;
+  },
+  /**
+   * GetEndpointStats returns what an endpoint's revisions answered over a span of time, in
+   * buckets of bucket_width: requests, errors, and latency percentiles, per revision and for the
+   * whole endpoint. Every serving replica counts the requests its revisions' models answered or
+   * failed per minute and writes its counts every few seconds; the replica that answers adds the
+   * counts it has not written yet, so another replica's latest seconds may be missing. Counts are
+   * kept 30 days. A project's viewers may read them. NOT_FOUND (ENDPOINT_NOT_FOUND) as GetEndpoint;
+   * INVALID_ARGUMENT (STATS_RANGE_INVALID) naming the field for an end_time not after start_time,
+   * a span over 7 days, a bucket_width under 60 seconds or not a whole number of minutes, or more
+   * than 1440 buckets.
+   *
+   * @generated from rpc trellis.serving.v1.EndpointService.GetEndpointStats
+   */
+  getEndpointStats: {
+    methodKind: "unary";
+    input: typeof GetEndpointStatsRequestSchema;
+    output: typeof GetEndpointStatsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_trellis_serving_v1_endpoint_service, 0);
