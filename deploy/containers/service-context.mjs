@@ -84,6 +84,8 @@ export function programFiles(program) {
       addNpmPackage(packageName(specifier), dirname(file), false);
     }
   }
+  // The gateway serves the web UI's built files, which it finds by package name, not by require.
+  if (workspace.has('@trellis/gateway')) workspace.set('@trellis/web', realpathSync(packageDir('@trellis/web', ROOT)));
   return { workspace, npm: [...npm].sort() };
 }
 
