@@ -1,3 +1,4 @@
+import { GatewayClient, type RpcMethod } from '@trellis/client';
 import { eventually, seededUniforms } from '@trellis/testing';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -304,21 +305,17 @@ function tarOf(files: Record<string, string>): Buffer {
 
 /** Requests to the gateway with the admin key; any answer but 200 throws with the request and what the gateway said. */
 function gatewayOf({ gateway, adminKey }: FlowTarget) {
-  const request = async <T = unknown>(path: string, init: RequestInit = {}): Promise<T> => {
-    const response = await fetch(`${gateway}${path}`, { ...init, headers: { authorization: `Bearer ${adminKey}`, ...init.headers } });
-    const text = await response.text();
-    if (response.status !== 200) throw new Error(`${init.method ?? 'GET'} ${path} answered ${response.status}: ${text}`);
-    return (text ? JSON.parse(text) : {}) as T;
-  };
+  const client = new GatewayClient({ url: gateway, credential: adminKey });
   return {
-    request,
+    /** Any gateway route that answers JSON (MLflow REST, a dataset push). */
+    request: <T = unknown>(path: string, init: RequestInit = {}) => client.json<T>(path, init),
     /** The JSON route of a gRPC method, `/v1/<package.Service>/<Method>`. */
-    call: <T = unknown>(method: string, body: object) => request<T>(`/v1/${method}`, json(body)),
+    call: <T = unknown>(method: RpcMethod, body: object) => client.call<T>(method, body),
     /** The job's output, one line per line it wrote (NDJSON through the gateway). */
     async jobLogs(jobId: string): Promise<string> {
-      const response = await fetch(`${gateway}/v1/trellis.compute.v1.JobService/StreamJobLogs`, { ...json({ jobId }), headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' } });
-      const lines = (await response.text()).split('\n').filter(Boolean);
-      return lines.map((line) => (JSON.parse(line) as { line?: string }).line ?? line).join('\n');
+      const lines: string[] = [];
+      for await (const { line } of client.stream<{ line?: string }>('trellis.compute.v1.JobService/StreamJobLogs', { jobId })) lines.push(line ?? '');
+      return lines.join('\n');
     },
   };
 }
