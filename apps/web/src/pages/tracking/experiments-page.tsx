@@ -5,6 +5,7 @@ import { DataTable } from '../../components/data-table';
 import { formatTime } from '../../components/format';
 import { Page } from '../../components/page';
 import { useProjectId } from '../project-layout';
+import { trackingPaths } from './paths';
 
 /** The project's experiments, newest first. */
 export function ExperimentsPage() {
@@ -18,7 +19,7 @@ export function ExperimentsPage() {
         rows={experiments}
         rowKey={(experiment) => experiment.id ?? ''}
         columns={[
-          { key: 'name', header: 'Name', cell: (experiment) => <Link to={experiment.id ?? ''}>{experiment.name}</Link> },
+          { key: 'name', header: 'Name', cell: (experiment) => <Link to={trackingPaths(projectId).experiment(experiment.id ?? '')}>{experiment.name}</Link> },
           { key: 'created', header: 'Created', cell: (experiment) => formatTime(experiment.createTime) },
         ]}
         empty="No experiments yet: log a run with the MLflow client, or submit a job."

@@ -1,0 +1,65 @@
+import type { GetSampledMetricSeriesResponseJson } from '@trellis/proto/trellis/tracking/v1/metric_service_pb';
+import { useMemo, useState } from 'react';
+import { useRpc } from '../../api/use-rpc';
+import { ErrorBanner } from '../../components/error-banner';
+import { formatNumber } from '../../components/format';
+import { PALETTE, TimeSeriesChart } from '../../components/time-series-chart';
+import { alignSeries, stepRange } from './metric-series';
+
+/** Points per run a chart asks for: about one per pixel of a wide chart, whatever the series' length. */
+export const CHART_POINTS = 1000;
+
+/**
+ * One metric of one or more runs as a line chart that never downloads a whole series: tracking
+ * samples each run's points in the shown step range down to about CHART_POINTS, keeping every
+ * bucket's lowest and highest value so spikes show. Dragging across the chart zooms in and asks
+ * again for the zoomed range alone, so detail grows as the range shrinks, down to every point.
+ * The caption says which steps are shown and how many points of how many.
+ */
+export function SampledMetricChart({ metricKey, runs, sampling = 'METRIC_SAMPLING_EXTREMES' }: { metricKey: string; runs: ReadonlyArray<{ id: string; label: string }>; sampling?: 'METRIC_SAMPLING_EXTREMES' | 'METRIC_SAMPLING_EVEN_STEPS' }) {
+  const [range, setRange] = useState<{ start: number; end: number }>();
+  const runIds = runs.map((run) => run.id);
+  const { data, error, loading } = useRpc<GetSampledMetricSeriesResponseJson>('trellis.tracking.v1.MetricService/GetSampledMetricSeries', {
+    runIds,
+    key: metricKey,
+    maxPoints: CHART_POINTS,
+    sampling,
+    ...(range ? { startStep: String(range.start), endStep: String(range.end) } : {}),
+  });
+  // Keyed by content: a new array of the same runs must not redraw the chart.
+  const runsKey = JSON.stringify(runs);
+  const { x, series } = useMemo(() => {
+    // Each run keeps its colour by its place among the runs, whichever of them have points.
+    const ordered: Array<{ id: string; label: string }> = JSON.parse(runsKey);
+    return alignSeries(
+      (data?.series ?? []).map((one) => {
+        const index = ordered.findIndex((run) => run.id === one.runId);
+        return { label: ordered[index]?.label ?? one.runId ?? '', color: PALETTE[Math.max(index, 0) % PALETTE.length], points: one.points };
+      }),
+    );
+  }, [data, runsKey]);
+  const shown = (data?.series ?? []).reduce((sum, one) => sum + (one.points?.steps?.length ?? 0), 0);
+  const total = (data?.series ?? []).reduce((sum, one) => sum + Number(one.totalPoints ?? 0), 0);
+  const onZoom = (zoomed: { min: number; max: number } | undefined) => {
+    if (!zoomed) return setRange(undefined);
+    const steps = stepRange(zoomed);
+    if (steps) setRange(steps);
+  };
+  return (
+    <figure className="metric-chart" aria-busy={loading ? 'true' : 'false'}>
+      <div className="metric-chart-header">
+        <h3>{metricKey}</h3>
+        {range ? (
+          <button type="button" className="secondary" onClick={() => setRange(undefined)}>
+            Zoom out
+          </button>
+        ) : null}
+      </div>
+      <ErrorBanner error={error} />
+      {data && x.length > 0 ? <TimeSeriesChart label={`${metricKey} by step`} x={x} series={series} onZoom={onZoom} yLabel={metricKey} /> : null}
+      <figcaption className="muted" aria-live="polite">
+        {!data ? 'Loading…' : x.length === 0 ? 'No points in this range.' : `Steps ${formatNumber(x[0])}–${formatNumber(x[x.length - 1])}: ${formatNumber(shown)} of ${formatNumber(total)} points${range ? ' (zoomed; drag to zoom further)' : ' (drag across to zoom in)'}`}
+      </figcaption>
+    </figure>
+  );
+}
