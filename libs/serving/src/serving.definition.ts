@@ -6,12 +6,14 @@ import { CreatePredictionTables1796500000000 } from './migrations/1796500000000-
 import { CreateRolloutTables1796490000000 } from './migrations/1796490000000-create-rollout-tables';
 import { CreateCanaryReports1796510000000 } from './migrations/1796510000000-create-canary-reports';
 import { AddRolloutDriftGuard1796520000000 } from './migrations/1796520000000-add-rollout-drift-guard';
+import { CreateEndpointStats1796530000000 } from './migrations/1796530000000-create-endpoint-stats';
 import { PredictionEntity, PredictionLoggingEntity } from './predictions/prediction.entity';
 import { ALIAS_SET, AliasSetHandler } from './rollouts/alias-set.handler';
 import { DRIFT_DETECTED, DriftDetectedHandler } from './rollouts/drift-detected.handler';
 import { CanaryReportEntity, RolloutEntity, RolloutPolicyEntity } from './rollouts/rollout.entity';
 import { RolloutWorker } from './rollouts/rollout.worker';
 import { servingConfig } from './serving.config';
+import { EndpointStatsEntity } from './stats/endpoint-stats.entity';
 import { ServingModule } from './serving.module';
 
 /** The serving service: endpoints of each project, registry versions deployed behind them as revisions, and their traffic. */
@@ -39,6 +41,6 @@ export const servingService = defineService({
       defaults: { onnx: { plugin: 'runtime-onnx', config: async () => ({}) } },
     },
   },
-  entities: [EndpointEntity, RevisionEntity, RolloutPolicyEntity, RolloutEntity, CanaryReportEntity, PredictionEntity, PredictionLoggingEntity],
-  migrations: [CreateServingTables1796456739312, CreateRolloutTables1796490000000, CreatePredictionTables1796500000000, CreateCanaryReports1796510000000, AddRolloutDriftGuard1796520000000],
+  entities: [EndpointEntity, RevisionEntity, RolloutPolicyEntity, RolloutEntity, CanaryReportEntity, PredictionEntity, PredictionLoggingEntity, EndpointStatsEntity],
+  migrations: [CreateServingTables1796456739312, CreateRolloutTables1796490000000, CreatePredictionTables1796500000000, CreateCanaryReports1796510000000, AddRolloutDriftGuard1796520000000, CreateEndpointStats1796530000000],
 });

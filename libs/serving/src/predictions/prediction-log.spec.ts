@@ -5,6 +5,8 @@ import { eventually } from '@trellis/testing';
 import { PredictionsLoggedEventSchema, type EventEnvelope } from '@trellis/proto';
 import type { InferenceTarget } from '../inference/inference-targets';
 import { RevisionMetrics } from '../metrics/revision-metrics';
+import { EndpointStatsRecorder } from '../stats/endpoint-stats.recorder';
+import type { EndpointStatsRepository } from '../stats/endpoint-stats.repository';
 import type { ServingConfig } from '../serving.config';
 import type { PredictionEntity } from './prediction.entity';
 import type { PredictionRepository } from './prediction.repository';
@@ -41,7 +43,8 @@ function setUp(config: Partial<ServingConfig> = {}) {
   const stored: Omit<PredictionEntity, 'seq'>[] = [];
   const repository = { insert: async (rows: Omit<PredictionEntity, 'seq'>[]) => void stored.push(...rows), shares: async () => [], prune: async () => 0 } as unknown as PredictionRepository;
   const settings = { predictionLogShare: 1, predictionLogBufferSize: 10_000, predictionLogPackSize: 256, predictionLogPackLingerMs: 20, predictionLogMaxTensorBytes: 65_536, predictionRetentionDays: 30, predictionLogRefreshMs: 10_000, ...config } as ServingConfig;
-  const log = new PredictionLog(metrics, repository, bus as unknown as EventBus, kit, settings, silentLogger as never);
+  const stats = new EndpointStatsRecorder({ add: async () => undefined } as unknown as EndpointStatsRepository, silentLogger as never);
+  const log = new PredictionLog(metrics, stats, repository, bus as unknown as EventBus, kit, settings, silentLogger as never);
   const target: InferenceTarget = {
     name: 'fraud',
     version: '3',

@@ -4,6 +4,7 @@ import { BatchPublisher, EVENT_BUS, type EventBus, LOGGER, type Logger, Metrics,
 import { Counter } from 'prom-client';
 import type { InferenceObserver, ObservedInference } from '../inference/inference-targets';
 import { RevisionMetrics } from '../metrics/revision-metrics';
+import { EndpointStatsRecorder } from '../stats/endpoint-stats.recorder';
 import type { ServingConfig } from '../serving.config';
 import { servingEvents } from '../serving.events';
 import { predictionsEvent } from './prediction-event';
@@ -36,9 +37,9 @@ export function sampled(requestId: string, share: number): boolean {
 
 /**
  * The inference path's observer: every call that reached a revision's model is recorded in
- * `RevisionMetrics`; the sampled share of its endpoint's calls is gathered into packs (one event
- * per pack: bulk logs travel packed, not one message per request) published on
- * `trellis.serving.v1.predictions.logged` through a dropping BatchPublisher (a bounded buffer: when
+ * `RevisionMetrics` and counted in `EndpointStatsRecorder` (GetEndpointStats); the sampled share
+ * of its endpoint's calls is gathered into packs (one event per pack: bulk logs travel packed, not
+ * one message per request) published on `trellis.serving.v1.predictions.logged` through a dropping BatchPublisher (a bounded buffer: when
  * the bus is behind, packs are dropped and their predictions counted in
  * trellis_serving_predictions_dropped_total, and inference never waits), and each prediction of a
  * pack the publisher took is kept for TracePrediction, written in batches off the request's path.
@@ -55,6 +56,7 @@ export class PredictionLog implements InferenceObserver, OnApplicationBootstrap,
 
   constructor(
     private readonly metrics: RevisionMetrics,
+    private readonly stats: EndpointStatsRecorder,
     private readonly repository: PredictionRepository,
     @Inject(EVENT_BUS) bus: EventBus,
     kit: Metrics,
@@ -112,6 +114,7 @@ export class PredictionLog implements InferenceObserver, OnApplicationBootstrap,
     this.metrics.record({ endpoint: target.name, revisionId: target.revision, latencyMs, error: outputs === undefined });
     if (target.stats) this.metrics.watchRuntime(target.name, target.revision, target.stats);
     const endpoint = target.endpoint;
+    if (endpoint) this.stats.record(endpoint.id, target.revision, latencyMs, outputs === undefined);
     if (!endpoint || outputs === undefined || !sampled(requestId, this.shareOf(endpoint.id))) return;
     const row = {
       requestId,
