@@ -26,17 +26,18 @@ export function summarize(values: readonly number[]): SeriesSummary {
 /**
  * Values as a line of at most `width` block characters, one per value, scaled from the lowest
  * (▁) to the highest (█); a flat series sits in the middle. Longer series are cut into `width`
- * consecutive buckets, each drawn at its value farthest from the series' middle, so a spike
+ * consecutive buckets, each drawn at its value farthest from the series' mean, so a spike
  * stays visible. A bucket with no finite value (NaN, infinities) is a space.
  */
 export function sparkline(values: readonly number[], width: number): string {
   const { min, max } = summarize(values);
   if (min === undefined || max === undefined) return ' '.repeat(Math.min(values.length, width));
-  const middle = (min + max) / 2;
+  const finite = values.filter(Number.isFinite);
+  const mean = finite.reduce((sum, value) => sum + value, 0) / finite.length;
   const cells = bucket(values, Math.max(1, width)).map((cell) => {
     const finite = cell.filter(Number.isFinite);
     if (finite.length === 0) return undefined;
-    return finite.reduce((kept, value) => (Math.abs(value - middle) > Math.abs(kept - middle) ? value : kept));
+    return finite.reduce((kept, value) => (Math.abs(value - mean) > Math.abs(kept - mean) ? value : kept));
   });
   return cells
     .map((value) => {
