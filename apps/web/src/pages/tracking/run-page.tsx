@@ -1,4 +1,5 @@
 import type { ResolveDatasetReferenceResponseJson } from '@trellis/proto/trellis/data/v1/data_service_pb';
+import type { GetExperimentResponseJson } from '@trellis/proto/trellis/tracking/v1/experiment_service_pb';
 import type { DatasetInputJson, RunJson } from '@trellis/proto/trellis/tracking/v1/resources_pb';
 import type { GetRunResponseJson } from '@trellis/proto/trellis/tracking/v1/run_service_pb';
 import { Link, useParams } from 'react-router';
@@ -25,6 +26,7 @@ export function RunPage() {
   const { data, error, loading } = useRpc<GetRunResponseJson>('trellis.tracking.v1.RunService/GetRun', { runId });
   const run = data?.run;
   const info = run?.info;
+  const experiment = useRpc<GetExperimentResponseJson>('trellis.tracking.v1.ExperimentService/GetExperiment', info?.experimentId ? { experimentId: info.experimentId } : undefined);
   const metricKeys = [...new Set((run?.data?.metrics ?? []).map((metric) => metric.key ?? ''))].sort();
   return (
     <Page title={info ? info.runName || info.id : `Run ${runId}`} error={error} loading={loading}>
@@ -34,7 +36,7 @@ export function RunPage() {
             <Fields
               fields={[
                 ['Status', <RunStatusBadge status={info.status} />],
-                ['Experiment', <Link to={paths.experiment(info.experimentId ?? '')}>{info.experimentId}</Link>],
+                ['Experiment', <Link to={paths.experiment(info.experimentId ?? '')}>{experiment.data?.experiment?.name ?? info.experimentId}</Link>],
                 ['Started', formatTime(info.startTime)],
                 ['Ended', formatTime(info.endTime)],
                 ['Duration', durationOf(info.startTime, info.endTime)],

@@ -58,8 +58,16 @@ export function SampledMetricChart({ metricKey, runs, sampling = 'METRIC_SAMPLIN
       <ErrorBanner error={error} />
       {data && x.length > 0 ? <TimeSeriesChart label={`${metricKey} by step`} x={x} series={series} onZoom={onZoom} yLabel={metricKey} /> : null}
       <figcaption className="muted" aria-live="polite">
-        {!data ? 'Loading…' : x.length === 0 ? 'No points in this range.' : `Steps ${formatNumber(x[0])}–${formatNumber(x[x.length - 1])}: ${formatNumber(shown)} of ${formatNumber(total)} points${range ? ' (zoomed; drag to zoom further)' : ' (drag across to zoom in)'}`}
+        {captionOf({ loading, range, x, shown, total })}
       </figcaption>
     </figure>
   );
+}
+
+/** What the chart shows, once its points arrived: the steps, and how many points of how many. */
+function captionOf({ loading, range, x, shown, total }: { loading: boolean; range?: { start: number; end: number }; x: readonly number[]; shown: number; total: number }): string {
+  if (loading) return range ? `Loading steps ${formatNumber(range.start)}–${formatNumber(range.end)}…` : 'Loading…';
+  if (x.length === 0) return 'No points in this range.';
+  const steps = `Steps ${formatNumber(x[0])}–${formatNumber(x[x.length - 1])}: ${formatNumber(shown)} of ${formatNumber(total)} points`;
+  return `${steps}${range ? ' (zoomed; drag to zoom further)' : ' (drag across to zoom in)'}`;
 }
