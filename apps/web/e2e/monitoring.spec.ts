@@ -28,6 +28,8 @@ describe('monitoring in the web UI', () => {
     const alertRow = page.getByRole('table', { name: 'Alerts' }).getByRole('row').filter({ hasText: seeded.alertSummary });
     await visible(alertRow);
     expect(await alertRow.getByRole('cell').allTextContents()).toEqual(expect.arrayContaining(['firing', 'critical', seeded.monitorName, seeded.ruleName, '2']));
+    const ruleRow = page.getByRole('table', { name: 'Alert rules' }).getByRole('row').filter({ hasText: seeded.ruleName });
+    await visible(ruleRow.getByText(`${DRIFTING_COLUMN} p-value < 0.05`));
     await checkPage(ui, 'monitoring-alerts');
 
     await alertRow.getByRole('link', { name: seeded.monitorName }).click();
