@@ -39,7 +39,7 @@ export function ProjectsPage() {
       <Panel title="New project">
         <form className="inline-form" onSubmit={submit}>
           <label htmlFor="project-name">Name</label>
-          <input id="project-name" value={name} onChange={(event) => setName(event.target.value)} pattern="[a-z0-9-]{1,63}" title="1 to 63 lowercase letters, digits and dashes" required />
+          <input id="project-name" value={name} onChange={(event) => setName(event.target.value)} pattern="[a-z0-9\-]{1,63}" title="1 to 63 lowercase letters, digits and dashes" required />
           <button type="submit" disabled={create.pending}>
             Create
           </button>

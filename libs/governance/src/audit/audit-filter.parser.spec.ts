@@ -52,6 +52,14 @@ describe('audit list requests', () => {
     expect(recordFilterFor(filter({ onBehalfOf: 'user-1' }), adminOfP1AndP2)).toEqual({ projects: ['p1', 'p2'], onBehalfOf: 'user-1' });
   });
 
+  it('read the action and the method of the calls', () => {
+    expect(recordFilterFor(filter({ action: 'delete', method: 'trellis.data.v1.DataService/DeleteDataset' }), adminOfP1AndP2)).toEqual({
+      projects: ['p1', 'p2'],
+      action: 'delete',
+      method: 'trellis.data.v1.DataService/DeleteDataset',
+    });
+  });
+
   it('refuse a * anywhere but at the end of the resource, and an end before the start', () => {
     expect(() => recordFilterFor(filter({ resource: 'runs/*/x' }), adminOfP1AndP2)).toThrow('filter.resource: may contain * only as its last character');
     expect(() => recordFilterFor(filter({ startTime: { seconds: 20n }, endTime: { seconds: 20n } }), adminOfP1AndP2)).toThrow(

@@ -18,6 +18,8 @@ export function recordFilterFor(filter: AuditFilter | undefined, caller: Caller)
   const actor = checked(filter?.actor ?? '', 'filter.actor');
   const onBehalfOf = checked(filter?.onBehalfOf ?? '', 'filter.on_behalf_of');
   const resource = checked(filter?.resource ?? '', 'filter.resource');
+  const action = checked(filter?.action ?? '', 'filter.action');
+  const method = checked(filter?.method ?? '', 'filter.method');
   const projects = caller.projectsWhere('read', 'Audit');
   // The kit's guard lets a role through on kind alone, which conditional denials (Audit for editors) do not narrow.
   if (projects !== 'all' && projects.length === 0) {
@@ -29,6 +31,8 @@ export function recordFilterFor(filter: AuditFilter | undefined, caller: Caller)
   if (actor) query.actor = actor;
   if (onBehalfOf) query.onBehalfOf = onBehalfOf;
   if (resource) query.resource = resourceMatch(resource);
+  if (action) query.action = action;
+  if (method) query.method = method;
   if (filter?.startTime) query.startUs = microsOf(filter.startTime);
   if (filter?.endTime) query.endUs = microsOf(filter.endTime);
   if (query.startUs !== undefined && query.endUs !== undefined && query.endUs <= query.startUs) {

@@ -26,6 +26,10 @@ export interface RecordFilter {
   /** The user a service account acted for. */
   onBehalfOf?: string;
   resource?: { exact: string } | { prefix: string };
+  /** The permission the calls needed (read, create, ...). */
+  action?: string;
+  /** The full gRPC method of the calls. */
+  method?: string;
   /** Earliest `occurred_at_us`, inclusive. */
   startUs?: bigint;
   /** Latest `occurred_at_us`, exclusive. */
@@ -100,6 +104,8 @@ export async function findRecords(
   if (filter.projectId) where.push(`project_id = ${params.bind(filter.projectId)}`);
   if (filter.actor) where.push(`actor = ${params.bind(filter.actor)}`);
   if (filter.onBehalfOf) where.push(`on_behalf_of = ${params.bind(filter.onBehalfOf)}`);
+  if (filter.action) where.push(`action = ${params.bind(filter.action)}`);
+  if (filter.method) where.push(`method = ${params.bind(filter.method)}`);
   if (filter.resource && 'exact' in filter.resource) where.push(`resource = ${params.bind(filter.resource.exact)}`);
   if (filter.resource && 'prefix' in filter.resource && filter.resource.prefix) {
     // substr compares code points on both engines; LIKE would be case-insensitive on SQLite.

@@ -46,7 +46,7 @@ describe('AuditService through real gRPC', () => {
       auditEvent({ service: 'tracking', projectId: 'p1', actor: 'ann', resource: 'runs/r-1', eventTime: at(1) }),
       auditEvent({ service: 'registry', projectId: 'p2', actor: 'bob', resource: 'projects/p1/models/m-1', eventTime: at(2) }),
       auditEvent({ service: 'tracking', projectId: 'p1', actor: 'bob', resource: 'runs/r-2', eventTime: at(3) }),
-      auditEvent({ service: 'data', projectId: 'p1', actor: 'ann', resource: 'projects/p1/datasets/d-1', eventTime: at(4) }),
+      auditEvent({ service: 'data', projectId: 'p1', actor: 'ann', action: 'delete', method: 'trellis.data.v1.DataService/DeleteDataset', resource: 'projects/p1/datasets/d-1', eventTime: at(4) }),
       auditEvent({ service: 'tracking', projectId: 'p1', actor: 'ann', resource: 'runs/r-3', eventTime: at(5) }),
     );
     for (let index = events.length; index < EXPORTED; index++) events.push(auditEvent({ service: 'compute', projectId: 'p3', resource: `projects/p3/jobs/j-${index}`, eventTime: at(100 + index) }));
@@ -68,10 +68,12 @@ describe('AuditService through real gRPC', () => {
       expect(second.nextPageToken).toBe('');
     });
 
-    it('filters by project, actor, resource prefix and time', async () => {
+    it('filters by project, actor, action, method, resource prefix and time', async () => {
       const list = (filter: Parameters<AuditClient['listAuditRecords']>[0]['filter']) => orgAdmin.listAuditRecords({ filter }).then(sequencesOf);
       expect(await list({ projectId: 'p2' })).toEqual([2]);
       expect(await list({ actor: 'bob' })).toEqual([2, 3]);
+      expect(await list({ action: 'delete' })).toEqual([4]);
+      expect(await list({ projectId: 'p1', method: 'trellis.tracking.v1.RunService/CreateRun' })).toEqual([1, 3, 5]);
       expect(await list({ projectId: 'p1', resource: 'runs/*' })).toEqual([1, 3, 5]);
       expect(await list({ startTime: timestampFromMs(T0_MS + 2000), endTime: timestampFromMs(T0_MS + 4000) })).toEqual([2, 3]);
     });
