@@ -58,6 +58,26 @@ describe('trellis jobs, queues and clusters', () => {
     ]);
   });
 
+  it('follows a job through a retry: the failed attempt\'s lines, then the next one\'s, to the end', async () => {
+    const { project, editorKey, queue } = await seedQueue('cli-jobs-retry', 1000);
+    const marker = join(dir, 'retry.marker');
+    const file = join(dir, 'retry.yaml');
+    const gate = join(dir, 'retry.gate');
+    // The first attempt fails once the gate opens (so the spec follows it before it ends); the retry succeeds.
+    const script = 'if [ -f "$0" ]; then echo "second try"; else touch "$0"; echo "first try"; while [ ! -f "$1" ]; do sleep 0.1; done; exit 1; fi';
+    writeFileSync(file, `name: flaky\ncommand: ${JSON.stringify(['sh', '-c', script, marker, gate])}\nresources: { cpuMillis: 100, memoryBytes: 64Mi }\nretries: { maxRetries: 1, backoff: 0.1s }\n`);
+    const jobId = jsonOf<JobJson>(await runCli(['jobs', 'submit', '-f', file, '-q', queue, '-p', project, '-o', 'json'], { apiKey: editorKey })).id ?? '';
+    const follow = startCli(['jobs', 'logs', jobId, '-f', '-p', project], editorKey);
+    await follow.stdoutContains('first try\n');
+    writeFileSync(gate, '');
+    expect(await follow.exit).toEqual({ code: 0, stdout: 'first try\nsecond try\n', stderr: '' });
+    const attempts = jsonOf<JobJson>(await runCli(['jobs', 'show', jobId, '-p', project, '-o', 'json'], { apiKey: editorKey })).attempts ?? [];
+    expect(attempts.map((attempt) => [attempt.number, attempt.state])).toEqual([
+      [1, 'ATTEMPT_STATE_FAILED'],
+      [2, 'ATTEMPT_STATE_SUCCEEDED'],
+    ]);
+  });
+
   it("names each problem of a job file by its line and path, and --dry-run prints the request without submitting", async () => {
     const { project, projectId, editorKey, queue } = await seedQueue('cli-jobs-file', 1000);
     const bad = join(dir, 'bad.yaml');
@@ -73,7 +93,8 @@ describe('trellis jobs, queues and clusters', () => {
     ]);
 
     const good = join(dir, 'good.yaml');
-    writeFileSync(good, ['name: nightly', 'command: python train.py', 'retries: { max_retries: 2, backoff: 1m }', 'timeout: 1h30m', 'inputs: [{ reference: datasets:/churn@golden, mode: mount }]', ''].join('\n'));
+    const { experiment } = await platformClient(editorKey).call<{ experiment: { id: string } }>('trellis.tracking.v1.ExperimentService/CreateExperiment', { projectId, name: 'nightly' });
+    writeFileSync(good, ['name: nightly', 'command: python train.py', 'experiment: nightly', 'retries: { max_retries: 2, backoff: 1m }', 'timeout: 1h30m', 'inputs: [{ reference: datasets:/churn@golden, mode: mount }]', ''].join('\n'));
     const dryRun = await runCli(['jobs', 'submit', '-f', good, '--queue', queue, '-p', project, '--dry-run'], { apiKey: editorKey });
     expect(jsonOf(dryRun)).toEqual({
       projectId,
@@ -84,6 +105,7 @@ describe('trellis jobs, queues and clusters', () => {
         retries: { maxRetries: 2, backoff: '60s' },
         timeout: '5400s',
         inputs: [{ reference: 'datasets:/churn@golden', mode: 'DATASET_INPUT_MODE_MOUNT' }],
+        experimentId: experiment.id,
       },
     });
     expect(jsonOf(await runCli(['jobs', 'list', '-p', project, '-o', 'json'], { apiKey: editorKey }))).toEqual([]);

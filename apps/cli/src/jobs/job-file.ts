@@ -113,7 +113,8 @@ function closest(name: string, known: readonly string[]): string | undefined {
 
 function text(maxLength: number, { required = false } = {}): Reader<string> {
   return (value, path, problems) => {
-    if (typeof value !== 'string' && typeof value !== 'number') return void problems.add(path, 'must be a string');
+    // YAML reads `true` and `3` as a boolean and a number: a word of a command or a name means their text.
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return void problems.add(path, 'must be a string');
     const string = String(value);
     if (required && string === '') return void problems.add(path, 'must not be empty');
     if (string.length > maxLength) return void problems.add(path, `must be at most ${maxLength} characters`);
@@ -126,7 +127,7 @@ function integer(min: number, max: number, { int64 = false } = {}): Reader<numbe
   return (value, path, problems) => {
     const number = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
     if (!Number.isSafeInteger(number) || number < min || number > max) {
-      return void problems.add(path, min === 1 && max === Number.MAX_SAFE_INTEGER ? 'must be a positive integer' : `must be an integer from ${min} to ${max}`);
+      return void problems.add(path, min === 1 && max >= 2 ** 31 - 1 ? 'must be a positive integer' : `must be an integer from ${min} to ${max}`);
     }
     return int64 ? String(number) : number;
   };
