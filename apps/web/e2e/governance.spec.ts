@@ -20,7 +20,7 @@ describe('governance pages: audit, admin, members', () => {
     const { page } = ui;
     await page.getByLabel('Project').selectOption({ label: name });
     await page.getByLabel('Action').selectOption('create');
-    await page.getByLabel('Method contains').fill('SetRoleBinding');
+    await page.getByLabel('Method', { exact: true }).fill('SetRoleBinding');
     await page.getByRole('button', { name: 'Search' }).click();
     const records = page.getByRole('table', { name: 'Audit records' });
     const row = records.getByRole('row').filter({ hasText: 'SetRoleBinding' });

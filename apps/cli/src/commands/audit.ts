@@ -11,6 +11,8 @@ import type { CommandGroup } from '../program';
 
 interface FilterOptions {
   actor?: string;
+  action?: string;
+  method?: string;
   resource?: string;
   since?: string;
   until?: string;
@@ -22,20 +24,20 @@ export const registerAudit: CommandGroup = (program, context) => {
   const withFilters = (command: ReturnType<typeof audit.command>) =>
     command
       .option('--actor <principal-id>', 'records of this principal')
+      .addOption(new Option('--action <action>', 'records of calls that needed this permission').choices(AUDIT_ACTIONS))
+      .option('--method <method>', "records of this gRPC method: its name (SetRoleBinding), of any service, or a full one (trellis.governance.v1.IdentityService/SetRoleBinding)")
       .option('--resource <name>', 'records of this resource, or of every resource under a prefix ending in * (projects/<id>/models/*)')
       .option('--since <time>', 'records from this time on: RFC 3339, a date, or an age (15m, 2h, 7d)')
       .option('--until <time>', 'records before this time (as --since)');
 
   withFilters(audit.command('list'))
     .description('list audit records, oldest first, of every project whose log you may read, or of --project')
-    .addOption(new Option('--action <action>', 'records of calls that needed this permission').choices(AUDIT_ACTIONS))
-    .option('--method <text>', 'records whose gRPC method contains this text (SetRoleBinding)')
     .option('--limit <n>', 'at most this many records', parseLimit, 100)
     .addHelpText('after', '\nExamples:\n  trellis audit list --project churn --since 1d --action delete\n  trellis audit list --actor 3f2a... --method RevokeApiKey -o json')
-    .action(async (options: FilterOptions & { action?: string; method?: string; limit: number }) => {
+    .action(async (options: FilterOptions & { limit: number }) => {
       const ctx = context();
       const filter = await filterOf(ctx, options);
-      const { records, more } = await searchAuditRecords(ctx.client(), filter, { action: options.action, method: options.method }, options.limit);
+      const { records, more } = await searchAuditRecords(ctx.client(), filter, options.limit);
       ctx.output.table(records, [
         { header: 'seq', value: (record: AuditRecordJson) => record.sequence },
         { header: 'time', value: (record) => record.event?.eventTime },
@@ -79,6 +81,8 @@ async function filterOf(ctx: CliContext, options: FilterOptions): Promise<AuditF
   const filter: AuditFilterJson = {};
   if (ctx.options.project) filter.projectId = await ctx.resolveProject(ctx.options.project);
   if (options.actor) filter.actor = options.actor;
+  if (options.action) filter.action = options.action;
+  if (options.method) filter.method = options.method;
   if (options.resource) filter.resource = options.resource;
   if (options.since) filter.startTime = parseTimeArg(options.since, '--since');
   if (options.until) filter.endTime = parseTimeArg(options.until, '--until');

@@ -52,12 +52,13 @@ describe('audit list requests', () => {
     expect(recordFilterFor(filter({ onBehalfOf: 'user-1' }), adminOfP1AndP2)).toEqual({ projects: ['p1', 'p2'], onBehalfOf: 'user-1' });
   });
 
-  it('read the action and the method of the calls', () => {
+  it('read the action and the method of the calls, a full one or its name alone', () => {
     expect(recordFilterFor(filter({ action: 'delete', method: 'trellis.data.v1.DataService/DeleteDataset' }), adminOfP1AndP2)).toEqual({
       projects: ['p1', 'p2'],
       action: 'delete',
-      method: 'trellis.data.v1.DataService/DeleteDataset',
+      method: { exact: 'trellis.data.v1.DataService/DeleteDataset' },
     });
+    expect(recordFilterFor(filter({ method: 'DeleteDataset' }), adminOfP1AndP2).method).toEqual({ name: 'DeleteDataset' });
   });
 
   it('refuse a * anywhere but at the end of the resource, and an end before the start', () => {

@@ -32,7 +32,7 @@ export function recordFilterFor(filter: AuditFilter | undefined, caller: Caller)
   if (onBehalfOf) query.onBehalfOf = onBehalfOf;
   if (resource) query.resource = resourceMatch(resource);
   if (action) query.action = action;
-  if (method) query.method = method;
+  if (method) query.method = method.includes('/') ? { exact: method } : { name: method };
   if (filter?.startTime) query.startUs = microsOf(filter.startTime);
   if (filter?.endTime) query.endUs = microsOf(filter.endTime);
   if (query.startUs !== undefined && query.endUs !== undefined && query.endUs <= query.startUs) {

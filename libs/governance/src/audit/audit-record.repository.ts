@@ -28,8 +28,8 @@ export interface RecordFilter {
   resource?: { exact: string } | { prefix: string };
   /** The permission the calls needed (read, create, ...). */
   action?: string;
-  /** The full gRPC method of the calls. */
-  method?: string;
+  /** The gRPC method of the calls: a full one, exactly, or `{ name }`, that method of any service. */
+  method?: { exact: string } | { name: string };
   /** Earliest `occurred_at_us`, inclusive. */
   startUs?: bigint;
   /** Latest `occurred_at_us`, exclusive. */
@@ -105,7 +105,12 @@ export async function findRecords(
   if (filter.actor) where.push(`actor = ${params.bind(filter.actor)}`);
   if (filter.onBehalfOf) where.push(`on_behalf_of = ${params.bind(filter.onBehalfOf)}`);
   if (filter.action) where.push(`action = ${params.bind(filter.action)}`);
-  if (filter.method) where.push(`method = ${params.bind(filter.method)}`);
+  if (filter.method && 'exact' in filter.method) where.push(`method = ${params.bind(filter.method.exact)}`);
+  if (filter.method && 'name' in filter.method) {
+    // The method's last `/`-separated part: substr compares code points on both engines.
+    const suffix = `/${filter.method.name}`;
+    where.push(`substr(method, length(method) - ${[...suffix].length - 1}) = ${params.bind(suffix)}`);
+  }
   if (filter.resource && 'exact' in filter.resource) where.push(`resource = ${params.bind(filter.resource.exact)}`);
   if (filter.resource && 'prefix' in filter.resource && filter.resource.prefix) {
     // substr compares code points on both engines; LIKE would be case-insensitive on SQLite.

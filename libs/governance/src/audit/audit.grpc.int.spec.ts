@@ -74,6 +74,8 @@ describe('AuditService through real gRPC', () => {
       expect(await list({ actor: 'bob' })).toEqual([2, 3]);
       expect(await list({ action: 'delete' })).toEqual([4]);
       expect(await list({ projectId: 'p1', method: 'trellis.tracking.v1.RunService/CreateRun' })).toEqual([1, 3, 5]);
+      expect(await list({ method: 'DeleteDataset' })).toEqual([4]);
+      expect(await list({ method: 'Dataset' })).toEqual([]);
       expect(await list({ projectId: 'p1', resource: 'runs/*' })).toEqual([1, 3, 5]);
       expect(await list({ startTime: timestampFromMs(T0_MS + 2000), endTime: timestampFromMs(T0_MS + 4000) })).toEqual([2, 3]);
     });

@@ -94,8 +94,8 @@ export function AuditPage() {
               </option>
             ))}
           </select>
-          <label htmlFor="audit-method">Method contains</label>
-          <input {...field('method')} maxLength={200} placeholder="SetRoleBinding" />
+          <label htmlFor="audit-method">Method</label>
+          <input {...field('method')} maxLength={200} placeholder="SetRoleBinding" title="a method's name (SetRoleBinding), or a full method (trellis.governance.v1.IdentityService/SetRoleBinding)" />
           <label htmlFor="audit-actor">Actor id</label>
           <input {...field('actor')} maxLength={64} />
           <label htmlFor="audit-resource">Resource</label>
@@ -140,7 +140,7 @@ export function AuditPage() {
           Next page
         </button>
         <span className="muted" role="status">
-          {results.loading ? 'Searching…' : `${records.length} shown of ${results.data?.scanned ?? 0} records read`}
+          {results.loading ? 'Searching…' : `${records.length} shown`}
         </span>
       </div>
       {selected ? <AuditRecordDetails record={selected} onClose={() => setSelected(undefined)} /> : null}
@@ -152,11 +152,13 @@ export function AuditPage() {
 
 /** The form's values as a query: empty fields match everything; local times become RFC 3339. */
 function queryOf(draft: Draft): AuditQuery {
-  const filter: AuditQuery['filter'] = {};
+  const filter: AuditQuery = {};
   if (draft.projectId) filter.projectId = draft.projectId;
   if (draft.actor.trim()) filter.actor = draft.actor.trim();
+  if (draft.action) filter.action = draft.action;
+  if (draft.method.trim()) filter.method = draft.method.trim();
   if (draft.resource.trim()) filter.resource = draft.resource.trim();
   if (draft.since) filter.startTime = new Date(draft.since).toISOString();
   if (draft.until) filter.endTime = new Date(draft.until).toISOString();
-  return { filter, action: draft.action, method: draft.method.trim() };
+  return filter;
 }

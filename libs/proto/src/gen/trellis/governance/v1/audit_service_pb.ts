@@ -190,7 +190,8 @@ export type AuditFilter = Message<"trellis.governance.v1.AuditFilter"> & {
   action: string;
 
   /**
-   * method of the records: the full gRPC method (trellis.registry.v1.RegistryService/SetAlias).
+   * method of the records: a full gRPC method (trellis.registry.v1.RegistryService/SetAlias), or
+   * a method's name alone (SetAlias), which matches it in any service.
    *
    * @generated from field: string method = 8;
    */
@@ -255,7 +256,8 @@ export type AuditFilterJson = {
   action?: string;
 
   /**
-   * method of the records: the full gRPC method (trellis.registry.v1.RegistryService/SetAlias).
+   * method of the records: a full gRPC method (trellis.registry.v1.RegistryService/SetAlias), or
+   * a method's name alone (SetAlias), which matches it in any service.
    *
    * @generated from field: string method = 8;
    */
