@@ -22,6 +22,8 @@ export const EXIT = {
   invalidArgument: 8,
   /** A verification that ran found a problem (`audit verify` of a broken chain, `jobs logs` of a failed job). */
   checkFailed: 9,
+  /** Stopped by Ctrl-C (SIGINT), as shells report it: 128 + 2. */
+  interrupted: 130,
 } as const;
 
 /** A failure the CLI itself found, with its exit code and what to do about it. */

@@ -13,9 +13,6 @@ import { amounts, commandText, inAdmissionOrder, isFinal, quantity, resourcesTex
 import { followJobLogs, getJob, untilInterrupted, watchJob } from '../jobs/job-watch';
 import type { CommandGroup } from '../program';
 
-/** What a process stopped by Ctrl-C exits with, as shells report it (128 + SIGINT). */
-const INTERRUPTED = 130;
-
 /** `trellis jobs`, `trellis queues` and `trellis clusters`: submit from a YAML file, follow logs, cancel, and the queue with reasons. */
 export const registerJobs: CommandGroup = (program, context) => {
   const jobs = program.command('jobs').description("the project's jobs: submit from a YAML file, watch, read their logs, cancel");
@@ -156,7 +153,7 @@ job.yaml (the proto's field names, camelCase or snake_case):
           throw error;
         }
       });
-      if (interrupted) return void (process.exitCode = INTERRUPTED);
+      if (interrupted) return void (process.exitCode = EXIT.interrupted);
       failUnlessSucceeded(await getJob(client, jobId), { finalOnly: true });
     });
 
@@ -299,7 +296,7 @@ async function waitForEnd(ctx: CliContext, jobId: string): Promise<void> {
   });
   if (interrupted) {
     process.stderr.write(`Stopped waiting; job ${jobId} goes on (\`trellis jobs cancel ${jobId}\` stops it).\n`);
-    return void (process.exitCode = INTERRUPTED);
+    return void (process.exitCode = EXIT.interrupted);
   }
   if (ended.state === 'JOB_STATE_SUCCEEDED') return ctx.output.done(`Job ${jobId} succeeded.`, ended);
   if (ctx.output.format === 'json') ctx.output.json(ended);

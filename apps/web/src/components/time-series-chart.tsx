@@ -49,7 +49,20 @@ export function TimeSeriesChart({
       width: Math.max(target.clientWidth, 200),
       height,
       scales: { x: { time } },
-      series: [{}, ...series.map((line, index) => ({ label: line.label, stroke: line.color ?? PALETTE[index % PALETTE.length], width: 1.5, spanGaps: false }))],
+      series: [
+        {},
+        ...series.map((line, index) => {
+          // A value with gaps on both sides has no line to draw: it is drawn as a dot instead.
+          const isolated = isolatedIndexes(line.values);
+          return {
+            label: line.label,
+            stroke: line.color ?? PALETTE[index % PALETTE.length],
+            width: 1.5,
+            spanGaps: false,
+            ...(isolated.length > 0 ? { points: { show: true, size: 6, filter: isolated } } : {}),
+          };
+        }),
+      ],
       axes: [{}, { label: yLabel }],
       cursor: { drag: { x: true, y: false } },
       hooks: {
@@ -83,4 +96,10 @@ export function TimeSeriesChart({
   }, [x, series, time, height, yLabel]);
 
   return <div className="chart" ref={container} role="img" aria-label={label} />;
+}
+
+/** Indexes of values whose neighbours are both missing (or the ends of the series). */
+function isolatedIndexes(values: ReadonlyArray<number | null>): number[] {
+  const missing = (index: number) => index < 0 || index >= values.length || values[index] === null;
+  return values.flatMap((value, index) => (value !== null && missing(index - 1) && missing(index + 1) ? [index] : []));
 }
