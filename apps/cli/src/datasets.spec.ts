@@ -59,6 +59,17 @@ describe('trellis datasets', () => {
       ['docs/readme.txt', 'text/plain'],
       ['train.csv', 'text/csv'],
     ]);
+
+    // Profiles come after the commit: the command shows the CSV's columns once they are ready.
+    const profile = await eventually(async () => {
+      const answer = jsonOf<{ status: string; files: Array<{ path: string; columns?: Array<{ name: string; max?: number }> }> }>(await run(['datasets', 'profile', 'pushed:1', '-o', 'json']));
+      expect(answer.status).toBe('PROFILE_STATUS_READY');
+      return answer;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+    expect(profile.files.find((file) => file.path === 'train.csv')?.columns?.map((column) => [column.name, column.max])).toEqual([
+      ['x', 3],
+      ['y', 4],
+    ]);
   });
 
   it('resumes a push whose connection dropped: a rerun sends only the files and parts the gateway lacks', async () => {

@@ -7,8 +7,8 @@ import { BlobUploader, type BlobUpload } from './blob-upload';
 import { ByteRoutes } from './byte-routes';
 import { findDataset } from './dataset-ref';
 import { interruptible } from './interrupt';
-import { hashFile, localFiles, type HashedFile } from './local-files';
-import { formatBytes, startProgress } from './transfer-progress';
+import { hashFile, localFiles, type HashedFile, type LocalFile } from './local-files';
+import { formatBytes, startProgress, type Progress } from './transfer-progress';
 import { UploadState } from './upload-state';
 
 export interface PushOptions {
@@ -58,19 +58,17 @@ export async function pushDataset(ctx: CliContext, name: string, paths: readonly
   const files = localFiles(paths);
   if (files.length === 0) throw new CliError('nothing to push: the paths hold no files', EXIT.invalidArgument);
   const client = ctx.client();
-  const projectId = await ctx.projectId();
-  const dataset = await datasetToPush(ctx, projectId, name, options.create);
   const { url, apiKey } = ctx.credentials();
+  const started = Date.now();
+  // Hashing (local) and finding the project and dataset (round trips) go on at once.
+  const hashing = startProgress('hashing', files.reduce((sum, file) => sum + file.size, 0));
+  const hashes = hashAll(files, hashing);
+  const target = ctx.projectId().then(async (projectId) => ({ projectId, dataset: await datasetToPush(ctx, projectId, name, options.create) }));
+  const [hashed, { projectId, dataset }] = await Promise.all([hashes, target]).finally(() => hashing.stop());
   const bytes = new ByteRoutes(url, apiKey);
   const state = new UploadState(url);
   const uploader = new BlobUploader(client, bytes, state, projectId, options);
-  const started = Date.now();
   try {
-    const total = files.reduce((sum, file) => sum + file.size, 0);
-    const hashing = startProgress('hashing', total);
-    const hashed: HashedFile[] = [];
-    for (const file of files) hashed.push(await hashFile(file, hashing.add));
-    hashing.stop();
 
     const missing = await uploader.missing(hashed.map((file) => file.sha256));
     const resuming = state.pushUnderway(dataset.id ?? '');
@@ -99,6 +97,12 @@ export async function pushDataset(ctx: CliContext, name: string, paths: readonly
   } finally {
     bytes.close();
   }
+}
+
+async function hashAll(files: readonly LocalFile[], progress: Progress): Promise<HashedFile[]> {
+  const hashed: HashedFile[] = [];
+  for (const file of files) hashed.push(await hashFile(file, progress.add));
+  return hashed;
 }
 
 /** The dataset to push to; created first with `--create`, else a missing one says how to create it. */
