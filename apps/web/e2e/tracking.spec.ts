@@ -104,6 +104,29 @@ describe('the tracking pages', () => {
     await page.close();
   });
 
+  it('pages through an experiment of more runs than a page holds, 100 at a time', async () => {
+    const admin = platformClient();
+    const { experiment } = await admin.call<{ experiment: { id: string } }>('trellis.tracking.v1.ExperimentService/CreateExperiment', { projectId, name: 'many-runs' });
+    const names = Array.from({ length: 105 }, (_, i) => `run-${String(i).padStart(3, '0')}`);
+    for (let first = 0; first < names.length; first += 15) {
+      await Promise.all(names.slice(first, first + 15).map((runName, i) => admin.call('trellis.tracking.v1.RunService/CreateRun', { experimentId: experiment.id, runName, startTime: new Date(START + (first + i) * 1000).toISOString() })));
+    }
+    const ui = await signedInPage(browser, `/ui/p/${projectId}/experiments/${experiment.id}`);
+    const table = ui.page.getByRole('table', { name: 'Runs' });
+    const pager = ui.page.getByRole('navigation', { name: 'Pages of runs' });
+    await expectText(pager, /Page 1: 100 runs/);
+    await expectLinks(table, names.slice(5).reverse());
+    await ui.page.getByRole('button', { name: 'Next page' }).click();
+    await expectText(pager, /Page 2: 5 runs/);
+    await expectLinks(table, names.slice(0, 5).reverse());
+    expect(await ui.page.getByRole('button', { name: 'Next page' }).isDisabled()).toBe(true);
+    await ui.page.getByRole('button', { name: 'Previous page' }).click();
+    await expectText(pager, /Page 1: 100 runs/);
+    await runLink(table, 'run-104').waitFor();
+    expect(ui.errors).toEqual([]);
+    await ui.page.close();
+  });
+
   it('sorts by a metric column on the server and shows a viewer the runs and a run without editing controls', async () => {
     const { apiKey } = await seedUser(projectId, 'viewer', 'ui-tracking-viewer');
     const ui = await signedInPage(browser, `/ui/p/${projectId}/experiments/${experimentId}`, apiKey);
