@@ -1,3 +1,4 @@
+import { EXIT } from '../exit-codes';
 import type { Progress } from './transfer-progress';
 
 /**
@@ -8,7 +9,7 @@ export async function interruptible<T>(progress: Progress, resumeHint: string, w
   const stop = () => {
     progress.stop();
     process.stderr.write(`interrupted: ${resumeHint}\n`);
-    process.exit(130);
+    process.exit(EXIT.interrupted);
   };
   process.once('SIGINT', stop);
   try {
