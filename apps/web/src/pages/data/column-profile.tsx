@@ -29,9 +29,11 @@ export function FileProfile({ file }: { file: FileProfileJson }) {
             {enumLabel(file.format, 'TABULAR_FORMAT_')} · {Number(file.rows ?? 0).toLocaleString()} rows
             {Number(file.invalidRows ?? 0) > 0 ? ` · ${Number(file.invalidRows).toLocaleString()} invalid rows left out` : ''}
           </p>
-          {(file.columns ?? []).map((column) => (
-            <ColumnProfile key={column.name} file={file.path ?? ''} column={column} />
-          ))}
+          <div className="card-grid">
+            {(file.columns ?? []).map((column) => (
+              <ColumnProfile key={column.name} file={file.path ?? ''} column={column} />
+            ))}
+          </div>
         </>
       ) : null}
     </Panel>

@@ -37,7 +37,7 @@ export function DriftCharts({ windows, columns }: { windows: readonly WindowResu
     });
   }, [windows, columns, x]);
   return (
-    <>
+    <div className="card-grid">
       {charts.map(({ column, pValue, drifted, data }) => (
         <section key={column.name} aria-label={`Column ${column.name}`}>
           <h3>
@@ -54,7 +54,7 @@ export function DriftCharts({ windows, columns }: { windows: readonly WindowResu
           />
         </section>
       ))}
-    </>
+    </div>
   );
 }
 
