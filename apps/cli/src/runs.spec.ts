@@ -1,4 +1,7 @@
 import { platformClient, seedProject } from '@trellis/testing';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EXIT } from './exit-codes';
 import { jsonOf, runCli } from '../test/run-cli';
 import { sparkline, summarize } from './tracking/sparkline';
@@ -91,6 +94,28 @@ describe('trellis experiments and runs', () => {
     const none = await runCli(['runs', 'metric', fast, 'accuracy']);
     expect(none.code).toBe(EXIT.notFound);
     expect(none.stderr).toContain('has no metric "accuracy"');
+  });
+
+  it("lists a run's artifacts and downloads one, byte for byte, to a file or standard output", async () => {
+    const client = platformClient();
+    const { run } = await client.call<{ run: { info: { experimentId: string } } }>('trellis.tracking.v1.RunService/GetRun', { runId: fast });
+    const report = Buffer.from(Array.from({ length: 3000 }, (_, line) => `line ${line}\n`).join(''));
+    await client.request(`/api/2.0/mlflow-artifacts/artifacts/${run.info.experimentId}/${fast}/artifacts/eval/report.txt`, { method: 'PUT', body: report });
+
+    const root = jsonOf<Array<{ path: string; isDir?: boolean }>>(await runCli(['runs', 'artifacts', fast, '-p', project, '-o', 'json']));
+    expect(root).toEqual([{ path: 'eval', isDir: true, sizeBytes: '0' }]);
+    const listed = await runCli(['runs', 'artifacts', fast, 'eval', '-p', project]);
+    expect(listed.stdout).toMatch(new RegExp(`^eval/report.txt\\s+${report.length}$`, 'm'));
+
+    const dir = mkdtempSync(join(tmpdir(), 'trellis-artifact-'));
+    const written = await runCli(['runs', 'download', fast, 'eval/report.txt', '-p', project], { cwd: dir });
+    expect(written).toMatchObject({ code: 0, stdout: `Wrote report.txt (${report.length} bytes).\n` });
+    expect(readFileSync(join(dir, 'report.txt')).equals(report)).toBe(true);
+    const piped = await runCli(['runs', 'download', fast, 'eval/report.txt', '--to', '-', '-p', project]);
+    expect(piped.stdout).toBe(report.toString());
+    const missing = await runCli(['runs', 'download', fast, 'eval/nope.txt', '-p', project], { cwd: dir });
+    expect(missing.code).toBe(EXIT.notFound);
+    expect(readdirSync(dir)).toEqual(['report.txt']);
   });
 });
 

@@ -1,10 +1,13 @@
 import type { CreateExperimentResponseJson, SearchExperimentsResponseJson } from '@trellis/proto/trellis/tracking/v1/experiment_service_pb';
+import type { ListArtifactsResponseJson } from '@trellis/proto/trellis/tracking/v1/artifact_service_pb';
 import type { GetSampledMetricSeriesResponseJson } from '@trellis/proto/trellis/tracking/v1/metric_service_pb';
-import type { ExperimentJson, RunJson } from '@trellis/proto/trellis/tracking/v1/resources_pb';
+import type { ExperimentJson, FileInfoJson, RunJson } from '@trellis/proto/trellis/tracking/v1/resources_pb';
 import type { GetRunResponseJson, SearchRunsResponseJson } from '@trellis/proto/trellis/tracking/v1/run_service_pb';
+import { basename } from 'node:path';
 import { CliError, EXIT } from '../exit-codes';
 import type { Output, TableColumn } from '../output';
 import type { CommandGroup } from '../program';
+import { downloadArtifact } from '../tracking/artifact-download';
 import { positiveInteger } from '../tracking/arguments';
 import { resolveExperiment } from '../tracking/experiments';
 import { compareRuns } from '../tracking/run-comparison';
@@ -191,6 +194,36 @@ export const registerRuns: CommandGroup = (program, context) => {
       }
       const { min, max, last } = summarize(values);
       ctx.output.line(`${key}  ${sparkline(values, width)}  min ${number(min)}  max ${number(max)}  last ${number(last)}  (${series[0].totalPoints} points)`);
+    });
+  runs
+    .command('artifacts <run-id> [path]')
+    .description("list a run's artifacts, at its root or in a folder of them")
+    .addHelpText('after', '\nExamples:\n  trellis runs artifacts 5f0c6a1e...\n  trellis runs artifacts 5f0c6a1e... model -o json')
+    .action(async (runId: string, path: string | undefined) => {
+      const ctx = context();
+      const files: FileInfoJson[] = [];
+      let pageToken = '';
+      do {
+        const page = await ctx.client().call<ListArtifactsResponseJson>('trellis.tracking.v1.ArtifactService/ListArtifacts', { runId, path: path ?? '', pageSize: 1000, pageToken });
+        files.push(...(page.files ?? []));
+        pageToken = page.nextPageToken ?? '';
+      } while (pageToken);
+      ctx.output.table(files, [
+        { header: 'path', value: (file) => (file.isDir ? `${file.path}/` : file.path) },
+        { header: 'bytes', value: (file) => (file.isDir ? '' : (file.sizeBytes ?? '0')) },
+      ]);
+    });
+  runs
+    .command('download <run-id> <path>')
+    .description("download one of a run's artifact files (streamed: any size)")
+    .option('--to <file>', 'where to write it (default: its name, in this folder; - for standard output)')
+    .addHelpText('after', '\nExamples:\n  trellis runs download 5f0c6a1e... model/model.onnx\n  trellis runs download 5f0c6a1e... metrics.txt --to - | head')
+    .action(async (runId: string, path: string, options: { to?: string }) => {
+      const ctx = context();
+      const target = options.to ?? basename(path);
+      if (target === '' || target === '.' || target === '..') throw new CliError(`"${path.slice(0, 64)}" names no file: pass --to <file>`, EXIT.usage);
+      const bytes = await downloadArtifact(ctx.client(), runId, path, target);
+      if (target !== '-') ctx.output.done(`Wrote ${target} (${bytes} bytes).`, { runId, path, file: target, bytes });
     });
 };
 
