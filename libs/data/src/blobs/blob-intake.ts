@@ -21,10 +21,10 @@ export const INTAKE_PREFIX = 'blobs/intake/';
 const intakeKey = (id: string) => `${INTAKE_PREFIX}${id}`;
 
 /**
- * Stores bytes whose digest the sender did not announce (the files of a tar push): hashed as they
- * arrive, written once per instance under their digest, and held by the project as an upload's
- * are. Small files are hashed in memory first; larger ones stream to a key of their own, then are
- * copied under their digest unless the instance has it already.
+ * Stores bytes whose digest the sender did not announce (the files of a tar push, an UploadBlob
+ * without a digest): hashed as they arrive, written once per instance under their digest, and held
+ * by the project as an upload's are. Small files are hashed in memory first; larger ones stream to
+ * a key of their own, then are copied under their digest unless the instance has it already.
  */
 @Injectable()
 export class BlobIntake {
@@ -35,10 +35,20 @@ export class BlobIntake {
 
   /** Stores `size` bytes of `body` in the instance `storeName` for the project; `body` must yield exactly that many (a shorter one fails). */
   async store(projectId: string, storeName: string, size: number, body: AsyncIterable<Uint8Array>): Promise<TakenBlob> {
-    const store = await this.blobs.open(storeName);
-    const taken = size <= HASHED_IN_MEMORY_BYTES ? await this.fromMemory(store, storeName, body) : await this.throughIntakeKey(store, storeName, body);
-    await this.repository.transaction((tx) => this.repository.record(tx, projectId, storeName, taken.sha256, taken.size, Date.now()));
+    const taken = await this.take(storeName, size, body);
+    await this.hold(projectId, storeName, taken);
     return taken;
+  }
+
+  /** Stores the bytes under their digest in the instance as `store` does, without the project's hold: the caller records it with `hold`. */
+  async take(storeName: string, size: number, body: AsyncIterable<Uint8Array>): Promise<TakenBlob> {
+    const store = await this.blobs.open(storeName);
+    return size <= HASHED_IN_MEMORY_BYTES ? this.fromMemory(store, storeName, body) : this.throughIntakeKey(store, storeName, body);
+  }
+
+  /** Records the blob as stored in the instance and held by the project. */
+  hold(projectId: string, storeName: string, taken: TakenBlob): Promise<void> {
+    return this.repository.transaction((tx) => this.repository.record(tx, projectId, storeName, taken.sha256, taken.size, Date.now()));
   }
 
   private async fromMemory(store: ObjectStore, storeName: string, body: AsyncIterable<Uint8Array>): Promise<TakenBlob> {

@@ -4,10 +4,11 @@ import { InvalidPartError, MULTIPART_LIMITS, type ObjectStore } from '@trellis/p
 import { randomUUID } from 'node:crypto';
 import { pipeline, type Readable, Transform, type TransformCallback, Writable } from 'node:stream';
 import { BlobUploadEntity } from './blob-upload.entity';
+import { BlobIntake } from './blob-intake';
 import { BlobUploadRepository } from './blob-upload.repository';
 import { BlobRepository } from './blob.repository';
 import { blobKey, BlobStore, checkSha256, stagingKey } from './blob-store';
-import { DigestCheck, type ExpectedBlob } from './digest-check';
+import { DigestCheck, type ExpectedBlob, sizeMismatch } from './digest-check';
 
 /**
  * The resource kind blob calls are checked against: blobs are the files of dataset versions, so an
@@ -31,6 +32,7 @@ export interface StoredBlob {
 /** What an upload of one blob announces. */
 export interface BlobHeader {
   projectId: string;
+  /** Empty in an upload (not in parts) whose bytes are stored under the digest they turn out to have. */
   sha256: string;
   size: number;
 }
@@ -60,6 +62,7 @@ export class BlobService {
     private readonly blobs: BlobStore,
     private readonly repository: BlobRepository,
     private readonly uploads: BlobUploadRepository,
+    private readonly intake: BlobIntake,
   ) {}
 
   /** Which of `sha256s` the project does not hold in its instance, and the instance's name. */
@@ -75,8 +78,10 @@ export class BlobService {
    * the write, so nothing is stored. A blob the project holds already is not written again (its
    * bytes are read and dropped, so that the client's stream ends normally); one only other projects
    * hold is hashed and, when it matches, held by this project too, its stored bytes left as they are.
+   * Without a digest, the bytes are stored under the one they have (see `uploadUnnamed`).
    */
   async upload(caller: Caller, header: BlobHeader, body: Readable): Promise<{ blob: StoredBlob; alreadyStored: boolean }> {
+    if (header.sha256 === '') return this.uploadUnnamed(caller, header, body);
     const expected = this.checkHeader(caller, header, 'header.');
     const storeName = await this.blobs.storeNameFor(header.projectId);
     const held = await this.repository.findHeld(header.projectId, storeName, expected.sha256);
@@ -87,6 +92,22 @@ export class BlobService {
     await this.storeOnce(storeName, body, expected);
     await this.record(header.projectId, storeName, expected);
     return { blob: { ...expected, storeName }, alreadyStored: false };
+  }
+
+  /**
+   * Stores `body` under the digest it is hashed to while it is written (staged under a key of its
+   * own, then copied under its digest unless the instance has those bytes already; the staged bytes
+   * are deleted either way), so a client need not read a file twice. A body of another size than
+   * announced stores nothing. `alreadyStored` says, as for an upload that names its digest, that
+   * the project held the blob before: another project's blob is never told of.
+   */
+  private async uploadUnnamed(caller: Caller, header: BlobHeader, body: Readable): Promise<{ blob: StoredBlob; alreadyStored: boolean }> {
+    const size = this.checkTarget(caller, header, 'header.');
+    const storeName = await this.blobs.storeNameFor(header.projectId);
+    const taken = await this.intake.take(storeName, size, exactly(body, size));
+    const held = await this.repository.findHeld(header.projectId, storeName, taken.sha256);
+    await this.intake.hold(header.projectId, storeName, taken);
+    return { blob: { sha256: taken.sha256, size: taken.size, storeName }, alreadyStored: held !== null };
   }
 
   /** The blob's bytes (or `length` of them from `offset`; 0 is to the end), if the project holds it; NOT_FOUND otherwise, whoever else does. */
@@ -217,10 +238,14 @@ export class BlobService {
     checkRequired(header.projectId, `${prefix}project_id`);
     caller.assert('create', BLOB_KIND, { projectId: header.projectId });
     checkSha256(header.sha256, `${prefix}sha256`);
-    if (!Number.isSafeInteger(header.size) || header.size < 0 || header.size > MAX_BLOB_BYTES) {
-      throw new InvalidArgumentError(`must be the blob's size in bytes, from 0 to ${MAX_BLOB_BYTES}`, `${prefix}size`);
-    }
-    return { sha256: header.sha256, size: header.size };
+    return { sha256: header.sha256, size: checkSize(header.size, prefix) };
+  }
+
+  /** The header's size, once the caller is known to be a writer of its project. */
+  private checkTarget(caller: Caller, header: BlobHeader, prefix: string): number {
+    checkRequired(header.projectId, `${prefix}project_id`);
+    caller.assert('create', BLOB_KIND, { projectId: header.projectId });
+    return checkSize(header.size, prefix);
   }
 
   /** The upload, if it is open and the caller may write its project; NOT_FOUND otherwise, so ids of other projects tell nothing. */
@@ -259,6 +284,22 @@ export class BlobService {
   private record(projectId: string, storeName: string, expected: ExpectedBlob): Promise<void> {
     return this.repository.transaction((tx) => this.repository.record(tx, projectId, storeName, expected.sha256, expected.size, Date.now()));
   }
+}
+
+function checkSize(size: number, prefix: string): number {
+  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_BLOB_BYTES) throw new InvalidArgumentError(`must be the blob's size in bytes, from 0 to ${MAX_BLOB_BYTES}`, `${prefix}size`);
+  return size;
+}
+
+/** `body`'s chunks, failing (so that nothing is stored) once there are more than `size` bytes, or at the end when there are fewer. */
+async function* exactly(body: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+  let bytes = 0;
+  for await (const chunk of body) {
+    bytes += chunk.length;
+    if (bytes > size) throw sizeMismatch(size, 'more');
+    yield chunk;
+  }
+  if (bytes !== size) throw sizeMismatch(size, bytes);
 }
 
 function uploadNotFound(uploadId: string): NotFoundError {

@@ -23,6 +23,13 @@ async function* uploadRequests(projectId: string, sha256: string, size: number, 
   for (let at = 0; at < bytes.length; at += 256 * 1024) yield { part: { case: 'chunk' as const, value: bytes.subarray(at, at + 256 * 1024) } };
 }
 
+/** `size` bytes that differ from those of any other `label`: each 64-byte line names the label and its position. */
+function labelled(label: string, size: number): Buffer {
+  const bytes = Buffer.alloc(size);
+  for (let at = 0; at < size; at += 64) bytes.write(`${label} ${at}`.padEnd(64, '.'), at, 'latin1');
+  return bytes;
+}
+
 async function* partRequests(uploadId: string, partNumber: number, bytes: Uint8Array, size = bytes.length) {
   yield { part: { case: 'header' as const, value: { uploadId, partNumber, size: BigInt(size) } } };
   for (let at = 0; at < bytes.length; at += 256 * 1024) yield { part: { case: 'chunk' as const, value: bytes.subarray(at, at + 256 * 1024) } };
@@ -118,6 +125,41 @@ describe.each(serviceDatabases('data'))('blobs through gRPC (%s)', (_database, d
 
     expect(await keysOf(store)).toEqual(before);
     expect((await editor.findMissingBlobs({ projectId: 'p1', sha256s: [claimed, sha256Of(bytes)] })).missing).toEqual([claimed, sha256Of(bytes)]);
+  });
+
+  it.each([
+    ['hashed in memory', 100 * 1024],
+    ['staged under a key of its own', 5 * MiB + 3],
+  ])('stores bytes sent without a digest under the digest they have (%s), and the same bytes again as already stored', async (_how, size) => {
+    const bytes = labelled(`unnamed ${size}`, size);
+    const sha256 = sha256Of(bytes);
+    const before = await keysOf(store);
+
+    const first = await editor.uploadBlob(uploadRequests('p1', '', size, bytes));
+    expect(first).toMatchObject({ alreadyStored: false, blob: { sha256, size: BigInt(size), storeName: 'default' } });
+    expect((await editor.findMissingBlobs({ projectId: 'p1', sha256s: [sha256] })).missing).toEqual([]);
+    expect((await collect(viewer.downloadBlob({ projectId: 'p1', sha256 }))).equals(bytes)).toBe(true);
+    const stored = await store.head(blobKey(sha256));
+
+    expect(await editor.uploadBlob(uploadRequests('p1', '', size, bytes))).toMatchObject({ alreadyStored: true, blob: { sha256, size: BigInt(size) } });
+    expect(await editor.uploadBlob(uploadRequests('p1', sha256, size, bytes))).toMatchObject({ alreadyStored: true });
+    // Nothing staged is left behind, and the stored object was not written again.
+    expect(await keysOf(store)).toEqual([...before, blobKey(sha256)].sort());
+    expect(await store.head(blobKey(sha256))).toEqual(stored);
+  });
+
+  it('refuses bytes sent without a digest that are more or fewer than announced, and stores nothing', async () => {
+    const bytes = labelled('unnamed size', 5 * MiB + 1);
+    const before = await keysOf(store);
+    for (const announced of [bytes.length - 1, bytes.length + 1, 1000]) {
+      const refused = await failure(editor.uploadBlob(uploadRequests('p1', '', announced, bytes)));
+      expect([refused?.code, reasonOf(refused)]).toEqual([status.INVALID_ARGUMENT, 'SIZE_MISMATCH']);
+      expect(refused?.details).toContain(`not ${announced} as announced`);
+    }
+    expect(await keysOf(store)).toEqual(before);
+    expect((await editor.findMissingBlobs({ projectId: 'p1', sha256s: [sha256Of(bytes)] })).missing).toEqual([sha256Of(bytes)]);
+    const denied = await failure(viewer.uploadBlob(uploadRequests('p1', '', bytes.length, bytes)));
+    expect(denied?.code).toBe(status.PERMISSION_DENIED);
   });
 
   it('names the field of a bad digest, and refuses more than 10,000 digests', async () => {

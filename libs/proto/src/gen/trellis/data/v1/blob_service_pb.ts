@@ -191,14 +191,14 @@ export type UploadBlobHeader = Message<"trellis.data.v1.UploadBlobHeader"> & {
   projectId: string;
 
   /**
-   * sha256 the bytes must have.
+   * sha256 the bytes must have, or empty to store them under the digest they turn out to have.
    *
    * @generated from field: string sha256 = 2;
    */
   sha256: string;
 
   /**
-   * size the bytes must have, in bytes.
+   * size the bytes must have, in bytes, with or without a sha256.
    *
    * @generated from field: int64 size = 3;
    */
@@ -219,14 +219,14 @@ export type UploadBlobHeaderJson = {
   projectId?: string;
 
   /**
-   * sha256 the bytes must have.
+   * sha256 the bytes must have, or empty to store them under the digest they turn out to have.
    *
    * @generated from field: string sha256 = 2;
    */
   sha256?: string;
 
   /**
-   * size the bytes must have, in bytes.
+   * size the bytes must have, in bytes, with or without a sha256.
    *
    * @generated from field: int64 size = 3;
    */
@@ -312,7 +312,8 @@ export type UploadBlobResponse = Message<"trellis.data.v1.UploadBlobResponse"> &
   blob?: BlobInfo | undefined;
 
   /**
-   * already_stored is true when the instance held the blob before: nothing was written.
+   * already_stored is true when the project held the blob before: nothing was written (with an
+   * empty header sha256, the bytes were staged and then dropped).
    *
    * @generated from field: bool already_stored = 2;
    */
@@ -333,7 +334,8 @@ export type UploadBlobResponseJson = {
   blob?: BlobInfoJson;
 
   /**
-   * already_stored is true when the instance held the blob before: nothing was written.
+   * already_stored is true when the project held the blob before: nothing was written (with an
+   * empty header sha256, the bytes were staged and then dropped).
    *
    * @generated from field: bool already_stored = 2;
    */
@@ -1509,9 +1511,13 @@ export const BlobService: GenService<{
   /**
    * UploadBlob streams one blob: a header first, then its bytes in chunks. The bytes are hashed
    * while they are written, and appear under their digest only when digest and size match; a
-   * blob already stored is not written again (already_stored). INVALID_ARGUMENT (DIGEST_MISMATCH:
-   * the message names both digests' first 12 characters; SIZE_MISMATCH; a stream that does not
-   * start with the header; a bad digest or size).
+   * blob already stored is not written again (already_stored). A header with an empty sha256 lets
+   * a client send a file while it hashes it: the bytes are stored under the digest the service
+   * computes (staged first; dropped, once hashed, when the project holds that blob already), and
+   * the response's blob.sha256 is that digest, which the client should compare with its own.
+   * INVALID_ARGUMENT (DIGEST_MISMATCH: the message names both digests' first 12 characters;
+   * SIZE_MISMATCH, with or without a digest; a stream that does not start with the header; a bad
+   * digest or size).
    *
    * @generated from rpc trellis.data.v1.BlobService.UploadBlob
    */
