@@ -69,6 +69,9 @@ function versionOf(ctx: RequestContext): bigint {
 /**
  * The data service's byte routes, which JSON cannot carry well:
  * - `PUT /v1/data/projects/:projectId/blobs/:sha256`: the body is the blob (UploadBlob);
+ * - `PUT /v1/data/projects/:projectId/blobs`: the body is a blob stored under the digest the data
+ *   service computes, which the answer names (UploadBlob with an empty digest): a client sends a
+ *   file while it hashes it, and compares the digests;
  * - `PUT /v1/data/uploads/:uploadId/parts/:partNumber`: the body is one part of an upload in parts
  *   (UploadBlobPart); a client whose connection dropped lists the parts stored
  *   (`POST /v1/trellis.data.v1.BlobService/ListBlobUploadParts`) and sends the others;
@@ -84,19 +87,16 @@ export function dataHttpRoutes(gateway: RouteHost): void {
     return { client: rpc.of(BlobServiceDesc), options: rpc.options };
   };
 
-  gateway.router.add(
-    'PUT',
-    `${DATA_HTTP_PREFIX}/projects/:projectId/blobs/:sha256`,
-    async (ctx) => {
-      const size = contentLength(ctx, MAX_SINGLE_PUT_BYTES);
-      const { client, options } = await blobs(ctx);
-      const header: MessageInitShape<typeof UploadBlobRequestSchema> = { part: { case: 'header', value: { projectId: ctx.params.projectId, sha256: ctx.params.sha256, size: BigInt(size) } } };
-      const requests = bodyAfter(ctx, header, (bytes): MessageInitShape<typeof UploadBlobRequestSchema> => ({ part: { case: 'chunk', value: bytes } }));
-      const stored = await streamingUpload(ctx, () => client.uploadBlob(requests, options));
-      ctx.sendJson(200, { sha256: stored.blob?.sha256, size: String(stored.blob?.size ?? 0n), storeName: stored.blob?.storeName, alreadyStored: stored.alreadyStored });
-    },
-    { maxBodyBytes: MAX_SINGLE_PUT_BYTES },
-  );
+  const putBlob = async (ctx: RequestContext, sha256: string) => {
+    const size = contentLength(ctx, MAX_SINGLE_PUT_BYTES);
+    const { client, options } = await blobs(ctx);
+    const header: MessageInitShape<typeof UploadBlobRequestSchema> = { part: { case: 'header', value: { projectId: ctx.params.projectId, sha256, size: BigInt(size) } } };
+    const requests = bodyAfter(ctx, header, (bytes): MessageInitShape<typeof UploadBlobRequestSchema> => ({ part: { case: 'chunk', value: bytes } }));
+    const stored = await streamingUpload(ctx, () => client.uploadBlob(requests, options));
+    ctx.sendJson(200, { sha256: stored.blob?.sha256, size: String(stored.blob?.size ?? 0n), storeName: stored.blob?.storeName, alreadyStored: stored.alreadyStored });
+  };
+  gateway.router.add('PUT', `${DATA_HTTP_PREFIX}/projects/:projectId/blobs/:sha256`, (ctx) => putBlob(ctx, ctx.params.sha256), { maxBodyBytes: MAX_SINGLE_PUT_BYTES });
+  gateway.router.add('PUT', `${DATA_HTTP_PREFIX}/projects/:projectId/blobs`, (ctx) => putBlob(ctx, ''), { maxBodyBytes: MAX_SINGLE_PUT_BYTES });
 
   gateway.router.add(
     'PUT',
