@@ -1,7 +1,8 @@
 import { eventually, platformClient, seedProject, seedUser, sharedPlatform, startTcpProxy } from '@trellis/testing';
 import type { ListBlobUploadPartsResponseJson } from '@trellis/proto/trellis/data/v1/blob_service_pb';
 import type { DatasetFileChangeJson, DatasetVersionJson } from '@trellis/proto/trellis/data/v1/resources_pb';
-import { mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT } from './exit-codes';
@@ -14,6 +15,7 @@ interface Pushed {
   uploadedFiles: number;
   uploadedBytes: string;
   skippedFiles: number;
+  digests: { cached: number; hashedFirst: number; hashedWhileSent: number };
 }
 
 /** A directory with the given files (paths may hold `/`). */
@@ -70,6 +72,31 @@ describe('trellis datasets', () => {
       ['x', 3],
       ['y', 4],
     ]);
+  });
+
+  it('sends a large new file while it hashes it, and pushed again unchanged reads and sends nothing', async () => {
+    const big = patterned(20, 'hashed while sent');
+    const dir = directoryWith({ 'big.bin': big, 'small.csv': 'a,b\n1,2\n' });
+    const configDir = newConfigDir();
+    const first = await run(['datasets', 'push', 'streamed', dir, '--create', '-o', 'json'], { configDir });
+    expect(jsonOf<Pushed>(first)).toMatchObject({ uploadedFiles: 2, uploadedBytes: String(big.length + 8), skippedFiles: 0, digests: { cached: 0, hashedFirst: 1, hashedWhileSent: 1 } });
+    expect(first.stderr).toContain('digests: 1 file hashed first; 1 file (20.0 MiB) hashed while it is sent');
+    const shown = jsonOf<{ files: Array<{ path: string; sha256: string }> }>(await run(['datasets', 'show', 'streamed:1', '-o', 'json']));
+    expect(shown.files.find((file) => file.path === 'big.bin')?.sha256).toBe(createHash('sha256').update(big).digest('hex'));
+    expect(statSync(join(configDir, 'digests.json')).mode & 0o777).toBe(0o600);
+
+    const again = await run(['datasets', 'push', 'streamed', dir, '-o', 'json'], { configDir });
+    expect(jsonOf<Pushed>(again)).toMatchObject({ uploadedFiles: 0, uploadedBytes: '0', skippedFiles: 2, digests: { cached: 2, hashedFirst: 0, hashedWhileSent: 0 }, version: { version: '2' } });
+    expect(again.stderr).toContain('digests: 2 files unchanged since they were last hashed, not read');
+
+    // A file rewritten in place (same size, new bytes) is read again: the cache goes by its modification time.
+    const changed = patterned(20, 'rewritten');
+    writeFileSync(join(dir, 'big.bin'), changed);
+    const third = await run(['datasets', 'push', 'streamed', dir, '-o', 'json'], { configDir });
+    expect(jsonOf<Pushed>(third)).toMatchObject({ uploadedFiles: 1, uploadedBytes: String(changed.length), skippedFiles: 1, digests: { cached: 1, hashedFirst: 0, hashedWhileSent: 1 } });
+    const pulled = mkdtempSync(join(tmpdir(), 'trellis-cli-pull-'));
+    expect((await run(['datasets', 'pull', 'streamed', '--to', pulled])).code).toBe(0);
+    expect(readFileSync(join(pulled, 'big.bin')).equals(changed)).toBe(true);
   });
 
   it('resumes a push whose connection dropped: a rerun sends only the files and parts the gateway lacks', async () => {

@@ -59,7 +59,7 @@ export const registerDatasets: CommandGroup = (program, context) => {
   datasets
     .command('push <name> <paths...>')
     .description(
-      'push files and directories as a new version: only contents the project lacks are uploaded, and a push run again after an interruption sends only what is missing (a directory\'s files keep their paths relative to it)',
+      'push files and directories as a new version: only contents the project lacks are uploaded, and a push run again after an interruption sends only what is missing (a directory\'s files keep their paths relative to it); files unchanged since a push from this machine are not read again, and large new files are hashed while they are sent',
     )
     .option('-m, --message <text>', 'what changed in this version', '')
     .option('-t, --tag <tag>', 'tag the new version (repeatable; a tag on another version fails the push: move it with `datasets tag --move`)', collect, [])
@@ -78,7 +78,7 @@ export const registerDatasets: CommandGroup = (program, context) => {
       const rate = pushed.uploadedBytes > 0 && pushed.seconds > 0 ? ` at ${formatBytes(pushed.uploadedBytes / pushed.seconds)}/s` : '';
       ctx.output.done(
         `Pushed ${version.reference} (version ${version.version}): ${version.fileCount} files, ${formatBytes(Number(version.totalBytes ?? 0))}; uploaded ${pushed.uploadedFiles} files (${formatBytes(pushed.uploadedBytes)})${rate}, ${pushed.skippedFiles} already stored.`,
-        { version, uploadedFiles: pushed.uploadedFiles, uploadedBytes: String(pushed.uploadedBytes), skippedFiles: pushed.skippedFiles },
+        { version, uploadedFiles: pushed.uploadedFiles, uploadedBytes: String(pushed.uploadedBytes), skippedFiles: pushed.skippedFiles, digests: pushed.digests },
       );
     });
 

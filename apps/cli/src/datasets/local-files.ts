@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { CliError, EXIT } from '../exit-codes';
 
-/** A file to push: where it is on disk, the path it gets in the version, and its size. */
+/** A file to push: where it is on disk, the path it gets in the version, its size, and what tells it changed since it was last hashed. */
 export interface LocalFile {
   source: string;
   path: string;
   size: number;
+  mtimeMs: number;
+  ino: number;
 }
 
 /** A LocalFile with the sha256 of its bytes. */
@@ -33,7 +35,7 @@ export function localFiles(paths: readonly string[]): LocalFile[] {
     const source = resolve(given);
     const stats = statOrFail(source, given);
     if (stats.isDirectory()) collect(source, source, files);
-    else if (stats.isFile()) files.push({ source, path: basename(source), size: stats.size });
+    else if (stats.isFile()) files.push(localFile(source, basename(source), stats));
     else throw new CliError(`${excerpt(given)}: not a regular file or a directory`, EXIT.invalidArgument);
   }
   files.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
@@ -55,10 +57,14 @@ function collect(root: string, dir: string, into: LocalFile[]): void {
       continue;
     }
     const stats = entry.isSymbolicLink() ? statOrFail(source, source) : lstatSync(source);
-    if (stats.isFile()) into.push({ source, path, size: stats.size });
+    if (stats.isFile()) into.push(localFile(source, path, stats));
     else if (stats.isDirectory()) throw new CliError(`${excerpt(source)} links to a directory, which push does not follow: push that directory itself`, EXIT.invalidArgument);
     else throw new CliError(`${excerpt(source)}: not a regular file or a directory (a socket, a device or a pipe)`, EXIT.invalidArgument);
   }
+}
+
+function localFile(source: string, path: string, stats: Stats): LocalFile {
+  return { source, path, size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino };
 }
 
 function statOrFail(source: string, given: string) {
