@@ -135,6 +135,7 @@ export function RunsPage() {
           </button>
         ) : null}
       </form>
+      {/* `columns=none` (no column id) keeps an empty choice apart from no choice, which shows the defaults. */}
       <ColumnChooser keys={keys} chosen={chosen} onChange={(next) => update({ columns: next.map(columnId).join(',') || 'none' })} />
       <p id="run-filter-help" className="muted">
         MLflow's search grammar: <code>metrics.&lt;key&gt;</code>, <code>params.&lt;key&gt;</code>, <code>tags.&lt;key&gt;</code> and <code>attributes.status</code> compared with =, !=, &lt;, &gt;, LIKE…, joined by <code>and</code>.
