@@ -126,6 +126,17 @@ export class Dialect {
     return this.isPostgres ? `${a} > ${b}` : `(${a} > ${b} OR (${a} IS NULL AND ${b} IS NOT NULL))`;
   }
 
+  /**
+   * Numeric `column` as a value to compare, never a way into an index: SQLite keeps no statistics unless
+   * analysed, and would range-scan an index on the value across every row where an index on the
+   * row's key finds one row (`+column` is its idiom to rule an index out); PostgreSQL weighs both
+   * with its statistics, so the column is left as it is there. (Not for text: `+` would change how
+   * SQLite compares it.)
+   */
+  valueOnly(column: string): string {
+    return this.isPostgres ? column : `+${column}`;
+  }
+
   /** Float `column` holds a number, not NaN (which SQLite stores as NULL). */
   isNumber(column: string): string {
     return this.isPostgres ? `${column} <> 'NaN'::float8` : `${column} IS NOT NULL`;

@@ -1,8 +1,11 @@
 import 'reflect-metadata';
-import { InvalidArgumentError, type DatabaseConfig } from '@trellis/platform';
+import { Dialect, InvalidArgumentError, type DatabaseConfig } from '@trellis/platform';
 import { createTestDatabase, testSqliteDatabase, type TestDatabase } from '@trellis/testing';
 import type { DataSource } from 'typeorm';
 import { RunRepository } from './run.repository';
+import { buildRunSearchSql } from './run-search.query';
+import { parseOrderBy } from '../common/search/order-by.parser';
+import { parseRunFilter } from '../common/search/run-filter.parser';
 import { RunSearch, type RunSearchRequest } from './run-search';
 import { insertRow, openSearchDatabase } from '../common/search/test-fixtures/search-tables';
 
@@ -402,4 +405,20 @@ describe.each(engines)('RunSearch on %s', (_engine, makeDatabase) => {
       );
     });
   });
+
+  // SQLite has no statistics to choose by (PostgreSQL weighs both indexes with its own).
+  (_engine === 'SQLite' ? it : it.skip)('finds a run\'s metric by its (run_id, key) row, never by scanning the index of every run\'s values', async () => {
+    const { sql, parameters } = buildRunSearchSql(Dialect.of(dataSource), {
+      experimentIds: [1],
+      lifecycleStage: 'active',
+      filter: parseRunFilter("params.model = 'tree' and metrics.acc > 0.5"),
+      orderBy: [parseOrderBy('metrics.loss')],
+      limit: 100,
+      offset: 0,
+    });
+    const plan = JSON.stringify(await dataSource.query(`EXPLAIN QUERY PLAN ${sql}`, parameters));
+    // The value index (key, latest_value, run_id) serves searches across runs, not a run's own row.
+    expect(plan).not.toContain('metric_series_key_latest');
+  });
 });
+

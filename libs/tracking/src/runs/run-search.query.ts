@@ -86,10 +86,12 @@ function conditionOf(sql: SearchParameters, { entity, key, op, value }: RunCompa
     case 'dataset':
       return sql.exists(`SELECT 1 FROM run_inputs ${alias} WHERE ${alias}.run_id = r.id AND ${sql.compare(`${alias}.${DATASET_COLUMNS[key]}`, op, value)}`);
     case 'metric': {
+      // Each run's own (run_id, key) row is looked up; the value is only compared (Dialect.valueOnly).
+      const latest = sql.dialect.valueOnly(`${alias}.latest_value`);
       const head = `SELECT 1 FROM metric_series ${alias} WHERE ${alias}.run_id = r.id AND ${alias}.key = ${sql.bind(key)}`;
-      const compared = sql.compare(`${alias}.latest_value`, op, value);
+      const compared = sql.compare(latest, op, value);
       // NaN matches no comparison, where PostgreSQL holds it above every number and unequal to all.
-      const notNan = ['>', '>=', '!='].includes(op) ? ` AND ${sql.dialect.isNumber(`${alias}.latest_value`)}` : '';
+      const notNan = ['>', '>=', '!='].includes(op) ? ` AND ${sql.dialect.isNumber(latest)}` : '';
       return sql.exists(`${head} AND ${compared}${notNan}`);
     }
     default: {
