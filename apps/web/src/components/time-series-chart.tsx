@@ -27,6 +27,7 @@ export function TimeSeriesChart({
   yLabel,
   onZoom,
   label,
+  spanGaps = false,
 }: {
   x: readonly number[];
   series: readonly ChartSeries[];
@@ -36,6 +37,8 @@ export function TimeSeriesChart({
   onZoom?(range: { min: number; max: number } | undefined): void;
   /** The chart's accessible name (it is an image to screen readers). */
   label: string;
+  /** Draw lines across missing values: for series logged at different x (runs compared by step). */
+  spanGaps?: boolean;
 }) {
   const container = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
@@ -58,8 +61,8 @@ export function TimeSeriesChart({
             label: line.label,
             stroke: line.color ?? PALETTE[index % PALETTE.length],
             width: 1.5,
-            spanGaps: false,
-            ...(isolated.length > 0 ? { points: { show: true, size: 6, filter: isolated } } : {}),
+            spanGaps,
+            ...(!spanGaps && isolated.length > 0 ? { points: { show: true, size: 6, filter: isolated } } : {}),
           };
         }),
       ],
@@ -93,7 +96,7 @@ export function TimeSeriesChart({
       chart.destroy();
       plot.current = undefined;
     };
-  }, [x, series, time, height, yLabel]);
+  }, [x, series, time, height, yLabel, spanGaps]);
 
   return <div className="chart" ref={container} role="img" aria-label={label} />;
 }

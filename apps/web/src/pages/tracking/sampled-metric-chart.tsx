@@ -55,7 +55,7 @@ export function SampledMetricChart({ metricKey, runs, sampling = 'METRIC_SAMPLIN
         ) : null}
       </div>
       <ErrorBanner error={error} />
-      {data && x.length > 0 ? <TimeSeriesChart label={`${metricKey} by step`} x={x} series={series} onZoom={onZoom} yLabel={metricKey} /> : null}
+      {data && x.length > 0 ? <TimeSeriesChart label={`${metricKey} by step`} x={x} series={series} onZoom={onZoom} yLabel={metricKey} spanGaps={series.length > 1} /> : null}
       <figcaption className="muted" aria-live="polite">
         {captionOf({ loading, range, x, shown, total })}
       </figcaption>
