@@ -3,6 +3,8 @@ import type { ListBlobUploadPartsResponseJson } from '@trellis/proto/trellis/dat
 import type { DatasetFileChangeJson, DatasetVersionJson } from '@trellis/proto/trellis/data/v1/resources_pb';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT } from './exit-codes';
@@ -32,6 +34,27 @@ function directoryWith(files: Record<string, string | Buffer>): string {
 function patterned(mib: number, label: string): Buffer {
   const block = Buffer.alloc(MiB, `${label} trellis dataset bytes `);
   return Buffer.concat(Array.from({ length: mib }, (_, i) => Buffer.concat([Buffer.from(`${label} block ${i};`), block]).subarray(0, MiB)));
+}
+
+/**
+ * A gateway in front of the shared one whose route without a digest answers another digest than
+ * the bytes have, as bytes changed on the way would make it: every other request goes through.
+ */
+async function gatewayAnsweringAnotherDigest(): Promise<{ url: string; server: Server }> {
+  const target = new URL(sharedPlatform().gateway);
+  const server = createServer((incoming, answer) => {
+    if (incoming.method === 'PUT' && /^\/v1\/data\/projects\/[^/]+\/blobs$/.test(incoming.url ?? '')) {
+      incoming.resume().on('end', () => answer.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ sha256: 'f'.repeat(64), alreadyStored: false })));
+      return;
+    }
+    const forwarded = request({ host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: incoming.headers }, (response) => {
+      answer.writeHead(response.statusCode ?? 502, response.headers);
+      response.pipe(answer);
+    });
+    incoming.pipe(forwarded);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
 describe('trellis datasets', () => {
@@ -97,6 +120,20 @@ describe('trellis datasets', () => {
     const pulled = mkdtempSync(join(tmpdir(), 'trellis-cli-pull-'));
     expect((await run(['datasets', 'pull', 'streamed', '--to', pulled])).code).toBe(0);
     expect(readFileSync(join(pulled, 'big.bin')).equals(changed)).toBe(true);
+  });
+
+  it('refuses to commit a file hashed while sent when the gateway stored it under another digest', async () => {
+    const gateway = await gatewayAnsweringAnotherDigest();
+    try {
+      const pushed = await run(['datasets', 'push', 'garbled', directoryWith({ 'big.bin': patterned(16, 'garbled') }), '--create'], { env: { TRELLIS_URL: gateway.url } });
+      expect(pushed.code).toBe(EXIT.failed);
+      expect(pushed.stderr).toContain('big.bin: the gateway stored the bytes sent as sha256 ffffffffffff..., but they were read here as');
+      expect(pushed.stderr).toContain('Nothing was committed; push again');
+    } finally {
+      gateway.server.close();
+    }
+    const log = jsonOf<unknown[]>(await run(['datasets', 'log', 'garbled', '-o', 'json']));
+    expect(log).toEqual([]);
   });
 
   it('resumes a push whose connection dropped: a rerun sends only the files and parts the gateway lacks', async () => {
