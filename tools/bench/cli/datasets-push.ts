@@ -1,5 +1,7 @@
 // `trellis datasets push` of a 1 GiB file against curl uploading as many bytes to the gateway's
-// blob route (PUT /v1/data/projects/<p>/blobs/<sha256>, the gateway's upload rate), on one
+// blob route (PUT /v1/data/projects/<p>/blobs/<sha256>, the gateway's upload rate; also, for
+// reference, to the route that takes no digest, PUT /v1/data/projects/<p>/blobs, which the CLI
+// uses for a large file it hashes while sending), on one
 // standalone platform (`npm start`'s script, as built: run `npm run build` first), same disk, same
 // run. The CLI runs under a pseudo-terminal (util-linux `script`, with --log-timing), as a person at
 // a terminal runs it, so its progress bar is drawn; the largest gap between two of the bar's
@@ -7,12 +9,13 @@
 //
 //   node tools/bench/run.cjs tools/bench/cli/datasets-push.ts [--size-mib 1024] [--runs 3] [--dir <work dir>] [--with-parts]
 //
-// Each round uploads two new files of the same size (curl's and the CLI's, in alternating order),
+// Each round uploads three new files of the same size (curl's to each route and the CLI's, in an order that rotates),
 // made of a 1 MiB pseudo-random block with the round, the file and the block's number written into
 // every block, so no two blocks and no two files are alike (storage dedupes whole blobs only). The
-// CLI's time is the whole command (start, hashing, FindMissingBlobs, upload, commit); curl's
-// digest is computed beforehand and not timed. The ratio is the median of the rounds' ratios (each
-// round's pair runs back to back, under the same load). `--with-parts` adds a CLI push in resumable parts
+// CLI's time is the whole command (start, FindMissingBlobs, upload hashed while sent, commit);
+// curl's digest is computed beforehand and not timed. The ratio is the median of the rounds'
+// trellis/curl ratios against the route with a digest (each round's transfers run back to back,
+// under the same load). `--with-parts` adds a CLI push in resumable parts
 // (`--parts-over 0`) per round. Rows are medians of the rounds. The work dir (default
 // tmp/bench-cli-push, which git ignores) is removed at the end.
 import { GatewayClient } from '@trellis/client';
@@ -73,10 +76,12 @@ function settle(): void {
   execFileSync('sync');
 }
 
+/** curl's PUT of the file to the blob route, naming its digest, or to the route that computes it (`sha256` empty). */
 function curlPut(gateway: string, key: string, projectId: string, path: string, sha256: string): number {
   settle();
+  const route = `${gateway}/v1/data/projects/${projectId}/blobs${sha256 ? `/${sha256}` : ''}`;
   return timed(() => {
-    const code = execFileSync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Authorization: Bearer ${key}`, '-T', path, `${gateway}/v1/data/projects/${projectId}/blobs/${sha256}`]).toString();
+    const code = execFileSync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Authorization: Bearer ${key}`, '-T', path, route]).toString();
     if (code !== '200') throw new Error(`curl's upload answered ${code}`);
   });
 }
@@ -126,30 +131,33 @@ async function main(): Promise<void> {
     const admin = new GatewayClient({ url: platform.gateway, credential: platform.adminKey });
     const { project } = await admin.call<{ project: { id: string; name: string } }>('trellis.governance.v1.IdentityService/CreateProject', { name: `bench-cli-push-${Date.now()}` });
     const env = { ...process.env, TRELLIS_URL: platform.gateway, TRELLIS_API_KEY: platform.adminKey, TRELLIS_PROJECT: project.id, TRELLIS_CONFIG_DIR: join(workDir, 'config') };
-    const rows: Array<{ curl: number; cli: number; gap: number; redraws: number; parts?: number }> = [];
+    const rows: Array<{ curl: number; curlUnnamed: number; cli: number; gap: number; redraws: number; parts?: number }> = [];
     for (let round = 1; round <= runs; round += 1) {
-      const [curlFile, cliFile, partsFile] = ['curl', 'cli', 'parts'].map((who) => join(workDir, `${who}.bin`));
+      const [curlFile, unnamedFile, cliFile, partsFile] = ['curl', 'curl-unnamed', 'cli', 'parts'].map((who) => join(workDir, `${who}.bin`));
       const curlSha = writeFile(curlFile, `round ${round} curl`);
+      writeFile(unnamedFile, `round ${round} curl without digest`);
       writeFile(cliFile, `round ${round} cli`);
       const load = loadavg()[0].toFixed(1);
-      let curl = 0;
+      let [curl, curlUnnamed] = [0, 0];
       let cli = { seconds: 0, maxGapMs: 0, redraws: 0 };
-      // Alternate which goes first, so that neither always meets a warmer (or busier) platform.
-      const runCurl = () => (curl = curlPut(platform.gateway, platform.adminKey, project.id, curlFile, curlSha));
-      const runCli = () => (cli = cliPush(env, `round-${round}`, cliFile, []));
-      if (round % 2 === 1) [runCurl, runCli].forEach((run) => run());
-      else [runCli, runCurl].forEach((run) => run());
-      const row: (typeof rows)[number] = { curl: sizeMiB / curl, cli: sizeMiB / cli.seconds, gap: cli.maxGapMs, redraws: cli.redraws };
+      // Rotate which goes first, so that none always meets a warmer (or busier) platform.
+      const transfers = [
+        () => (curl = curlPut(platform.gateway, platform.adminKey, project.id, curlFile, curlSha)),
+        () => (cli = cliPush(env, `round-${round}`, cliFile, [])),
+        () => (curlUnnamed = curlPut(platform.gateway, platform.adminKey, project.id, unnamedFile, '')),
+      ];
+      for (let i = 0; i < transfers.length; i += 1) transfers[(round - 1 + i) % transfers.length]();
+      const row: (typeof rows)[number] = { curl: sizeMiB / curl, curlUnnamed: sizeMiB / curlUnnamed, cli: sizeMiB / cli.seconds, gap: cli.maxGapMs, redraws: cli.redraws };
       if (withParts) {
         writeFile(partsFile, `round ${round} parts`);
         row.parts = sizeMiB / cliPush(env, `round-${round}-parts`, partsFile, ['--parts-over', '0']).seconds;
       }
       rows.push(row);
       console.log(
-        `round ${round} (load ${load}): curl ${row.curl.toFixed(1)} MiB/s, trellis ${row.cli.toFixed(1)} MiB/s (ratio ${(row.cli / row.curl).toFixed(2)}), bar's largest gap ${row.gap} ms over ${row.redraws} redraws` +
+        `round ${round} (load ${load}): curl ${row.curl.toFixed(1)} MiB/s (without digest ${row.curlUnnamed.toFixed(1)}), trellis ${row.cli.toFixed(1)} MiB/s (ratio ${(row.cli / row.curl).toFixed(2)}), bar's largest gap ${row.gap} ms over ${row.redraws} redraws` +
           (row.parts !== undefined ? `, trellis in parts ${row.parts.toFixed(1)} MiB/s` : ''),
       );
-      for (const file of [curlFile, cliFile, partsFile]) rmSync(file, { force: true });
+      for (const file of [curlFile, unnamedFile, cliFile, partsFile]) rmSync(file, { force: true });
     }
     const [curl, cli, gap] = [median(rows.map((row) => row.curl)), median(rows.map((row) => row.cli)), Math.max(...rows.map((row) => row.gap))];
     // Each round's pair ran back to back; the machine's load changes between rounds, so the ratio is the median of the pairs'.
@@ -158,7 +166,8 @@ async function main(): Promise<void> {
     console.log(`\n${sizeMiB} MiB, median of ${runs}; ${cpus().length} x ${cpu}, ${Math.round(totalmem() / 1024 ** 3)} GiB; node ${process.version}; ${execFileSync('curl', ['--version']).toString().split('\n')[0]}`);
     console.log('| upload | MiB/s |\n|---|---|');
     console.log(`| curl PUT /v1/data/projects/<p>/blobs/<sha256> (the gateway's upload rate) | ${curl.toFixed(1)} |`);
-    console.log(`| trellis datasets push (hash, find missing, PUT, commit) | ${cli.toFixed(1)} |`);
+    console.log(`| curl PUT /v1/data/projects/<p>/blobs (no digest: the gateway computes it) | ${median(rows.map((row) => row.curlUnnamed)).toFixed(1)} |`);
+    console.log(`| trellis datasets push (find missing, PUT hashed while sent, commit) | ${cli.toFixed(1)} |`);
     if (withParts) console.log(`| trellis datasets push --parts-over 0 (64 MiB parts, complete) | ${median(rows.map((row) => row.parts ?? 0)).toFixed(1)} |`);
     console.log(`\nratio (median of the rounds' trellis/curl) ${ratio.toFixed(2)} (target >= ${TARGET_RATIO}): ${ratio >= TARGET_RATIO ? 'met' : 'NOT met'}`);
     console.log(`progress bar: largest gap between redraws ${gap} ms in any round (target <= ${TARGET_GAP_MS}): ${gap <= TARGET_GAP_MS ? 'met' : 'NOT met'}`);
