@@ -119,6 +119,41 @@ describe('storage-fs on disk', () => {
     expect(await filesUnder(join(root, 'staging'))).toEqual([]);
   });
 
+  it('moves by renaming: the file keeps its inode, its sidecar follows it, and the emptied directories of the source go', async () => {
+    await store.put('intake/upload-1/data.bin', Buffer.from('staged bytes'));
+    const before = await stat(join(root, 'objects', 'intake', 'upload-1', 'data.bin'));
+    const sha256 = createHash('sha256').update('staged bytes').digest('hex');
+    expect(await store.move?.('intake/upload-1/data.bin', 'blobs/ab/data.bin')).toMatchObject({ size: 12, sha256 });
+    expect((await stat(join(root, 'objects', 'blobs', 'ab', 'data.bin'))).ino).toBe(before.ino);
+    expect(await readdir(join(root, 'objects'))).toEqual(['blobs']);
+    expect(await filesUnder(join(root, 'meta'))).toHaveLength(1);
+    expect(await filesUnder(join(root, 'staging'))).toEqual([]);
+    expect(await store.head('blobs/ab/data.bin')).toMatchObject({ size: 12, sha256 });
+  });
+
+  it('reports the hash of the bytes on disk when moving a file that was changed behind its back', async () => {
+    await store.put('edited-source', Buffer.from('original'));
+    await writeFile(join(root, 'objects', 'edited-source'), 'changed by hand');
+    const sha256 = createHash('sha256').update('changed by hand').digest('hex');
+    expect(await store.move?.('edited-source', 'moved')).toMatchObject({ size: 15, sha256 });
+    expect(await store.head('moved')).toMatchObject({ size: 15, sha256 });
+  });
+
+  it('does not move from behind a symlink, nor into a symlinked directory or where other keys continue, leaving the source', async () => {
+    const outside = await mkdtemp(join(base, 'outside-'));
+    await writeFile(join(outside, 'secret'), 'not for the store');
+    await symlink(join(outside, 'secret'), join(root, 'objects', 'leak'));
+    await symlink(outside, join(root, 'objects', 'link'));
+    await store.put('real', Buffer.from('x'));
+    await store.put('c/d', Buffer.from('y'));
+    await expect(store.move?.('leak', 'stolen')).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND' });
+    await expect(store.move?.('real', 'link/planted')).rejects.toMatchObject({ code: 'INVALID_KEY' });
+    await expect(store.move?.('real', 'c')).rejects.toMatchObject({ code: 'INVALID_KEY', message: expect.stringContaining('objects exist under "c/"') });
+    expect(await readdir(outside)).toEqual(['secret']);
+    expect((await readAll(await store.get('real'))).toString()).toBe('x');
+    expect(await filesUnder(join(root, 'staging'))).toEqual([]);
+  });
+
   it('refuses an object under another object, and an object where other keys continue, naming the conflict', async () => {
     await store.put('a', Buffer.from('file'));
     await expect(store.put('a/b', Buffer.from('x'))).rejects.toMatchObject({ code: 'INVALID_KEY', message: expect.stringContaining('"a" is an object') });

@@ -147,6 +147,28 @@ export class FsObjectStore implements ObjectStore {
     return { key: to, size: staged.size, sha256: staged.sha256, etag: staged.sha256 };
   }
 
+  /**
+   * Renames the source's file to the destination's path: one filesystem, so the rename is atomic
+   * and no byte is copied. Runs under both keys' locks, taken in key order so that two moves never
+   * wait on each other, and gives the destination a sidecar (the source's hash, recorded or computed
+   * now; a rename keeps the identity the sidecar checks), then fsyncs both directories.
+   */
+  async move(from: string, to: string): Promise<PutResult> {
+    const source = this.layout.objectPath(from);
+    const path = this.layout.objectPath(to);
+    if (from === to) {
+      const info = await this.head(from);
+      if (!info) throw new ObjectNotFoundError(from);
+      // storage-fs's head always reports the SHA-256 (it hashes the file when its sidecar is stale).
+      return { key: to, size: info.size, sha256: info.sha256 as string, etag: info.etag };
+    }
+    const [first, second] = from < to ? [from, to] : [to, from];
+    const moved = await withLock(this.objectLock(first), () => withLock(this.objectLock(second), () => this.renameObject(from, source, to, path)));
+    await fsyncDir(dirname(path));
+    await fsyncDir(dirname(source));
+    return { key: to, size: moved.size, sha256: moved.sha256, etag: moved.sha256 };
+  }
+
   async delete(key: string): Promise<void> {
     const path = this.layout.objectPath(key);
     if (!(await this.layout.isRealDir(dirname(path)))) return;
@@ -262,6 +284,32 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
+  /** `move` under both locks: the source's file renamed into place as `to` with its sidecar; `ObjectNotFoundError` when there is none. */
+  private async renameObject(from: string, source: string, to: string, path: string): Promise<StagedFile> {
+    const opened = await this.layout.openObject(from);
+    if (!opened) throw new ObjectNotFoundError(from);
+    let sha256: string;
+    try {
+      sha256 = (await recordedSha256(this.metaPath(from), opened.stats)) ?? (await sha256OfFile(opened.fd));
+    } finally {
+      await promisify(close)(opened.fd);
+    }
+    const { size, ino, mtimeNs } = opened.stats;
+    const file: StagedFile = { path: source, size: Number(size), sha256, ino, mtimeNs };
+    const metaTmp = tempPath(this.layout.tmpDir);
+    try {
+      await stageMeta(metaTmp, metaOf(file));
+      await this.renameIntoPlace(to, path, source);
+      await commitMeta(metaTmp, this.metaPath(to));
+    } catch (err) {
+      await unlink(metaTmp).catch(() => undefined);
+      throw err;
+    }
+    await removeMeta(this.metaPath(from));
+    await this.pruneEmptyParents(source);
+    return file;
+  }
+
   /** A staged copy of the object at `key`; `ObjectNotFoundError` when there is none. */
   private async stageCopyOf(key: string): Promise<StagedFile> {
     const opened = await this.layout.openObject(key);
@@ -286,9 +334,7 @@ export class FsObjectStore implements ObjectStore {
   private async rehash(key: string): Promise<string | undefined> {
     const opened = await this.layout.openObject(key);
     if (!opened) return undefined;
-    const hash = createHash('sha256');
-    await pipeline(createReadStream('', { fd: opened.fd }), hash);
-    const sha256 = hash.digest('hex');
+    const sha256 = await sha256OfFile(opened.fd).finally(() => promisify(close)(opened.fd));
     const identity: FileIdentity = opened.stats;
     const metaTmp = tempPath(this.layout.tmpDir);
     try {
@@ -383,6 +429,13 @@ function rangeProblem(offset: number, length: number | undefined, size: number):
   if (length !== undefined && (!Number.isSafeInteger(length) || length < 1)) return `length must be an integer of at least 1, got ${length}`;
   if (offset > 0 && offset >= size) return `offset ${offset} is at or past the end of the object (${size} bytes)`;
   return undefined;
+}
+
+/** The SHA-256 of the whole file open as `fd`, which stays open. */
+async function sha256OfFile(fd: number): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream('', { fd, autoClose: false, start: 0 }), hash);
+  return hash.digest('hex');
 }
 
 async function* concatenate(files: readonly string[]): AsyncGenerator<Uint8Array> {

@@ -251,6 +251,16 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * S3 has no rename: a `copy` (CopyObject, so no byte passes through this process), then a
+   * DeleteObject of the source. A failure between the two leaves both objects whole.
+   */
+  async move(from: ObjectKey, to: ObjectKey): Promise<PutResult> {
+    const moved = await this.copy(from, to);
+    if (from !== to) await this.delete(from);
+    return moved;
+  }
+
   async presign(key: ObjectKey, options: PresignOptions): Promise<string> {
     validateObjectKey(key);
     const { method, expiresInSeconds } = options;

@@ -185,6 +185,18 @@ export interface ObjectStore extends PluginInstance {
    * a caller streams `get(from)` into `put(to)`.
    */
   copy?(from: ObjectKey, to: ObjectKey, options?: CopyOptions): Promise<PutResult>;
+  /**
+   * Moves the object at `from` to `to` inside the backend (a rename where it has one, else a copy
+   * then a delete of `from`), and reports it as `put` would. Makes `copy`'s promises (the object
+   * at `to` is replaced atomically: a reader sees the old object or the whole moved one; the same
+   * errors for invalid keys and a missing source, leaving `to` as it was), and `from` is gone once
+   * it resolves. At every moment one of the two keys holds the object whole, also when the move
+   * fails midway (then `from` may still be there). Moving an object onto its own key leaves it as
+   * it is. A write of `from` that races with a move may be lost where the backend has no rename:
+   * move keys that no one else writes. Optional: where a store lacks it, a caller copies (or gets
+   * and puts), then deletes `from`.
+   */
+  move?(from: ObjectKey, to: ObjectKey): Promise<PutResult>;
   /** A URL through which a client reads or writes the object directly, where the backend can issue one. */
   presign?(key: ObjectKey, options: PresignOptions): Promise<string>;
 }

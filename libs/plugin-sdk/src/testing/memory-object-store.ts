@@ -95,6 +95,19 @@ export class MemoryObjectStore implements ObjectStore {
     return { key: to, size: entry.bytes.length, sha256: entry.sha256, etag: entry.sha256 };
   }
 
+  async move(from: string, to: string): Promise<PutResult> {
+    validateObjectKey(from);
+    validateObjectKey(to);
+    const source = this.objects.get(from);
+    if (!source) throw new ObjectNotFoundError(from);
+    let entry = source;
+    if (from !== to) {
+      entry = this.store(to, source.bytes);
+      this.objects.delete(from);
+    }
+    return { key: to, size: entry.bytes.length, sha256: entry.sha256, etag: entry.sha256 };
+  }
+
   async delete(key: string): Promise<void> {
     validateObjectKey(key);
     this.objects.delete(key);

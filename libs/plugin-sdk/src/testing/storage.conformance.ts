@@ -258,6 +258,105 @@ export function describeStorageConformance(name: string, factory: StorageFactory
       });
     });
 
+    describe('move (where the store has it)', () => {
+      // A store without move passes these as they are: callers copy, then delete.
+      const moveOf = (s: ObjectStore) => s.move?.bind(s);
+
+      it('moves the bytes to the new key and reports them as put does; the source is gone', async () => {
+        const move = moveOf(store);
+        if (!move) return;
+        const bytes = pattern(300 * 1024, 31);
+        await store.put('move/deep/from.bin', bytes);
+        const result = await move('move/deep/from.bin', 'move/sub/to.bin');
+        expect(result).toMatchObject({ key: 'move/sub/to.bin', size: bytes.length, sha256: sha256(bytes) });
+        expect(result.etag).toEqual(expect.any(String));
+        expect(await readAll(await store.get('move/sub/to.bin'))).toEqual(bytes);
+        const info = await store.head('move/sub/to.bin');
+        expect(info).toMatchObject({ size: bytes.length, etag: result.etag });
+        if (info?.sha256 !== undefined) expect(info.sha256).toBe(sha256(bytes));
+        expect(await store.head('move/deep/from.bin')).toBeUndefined();
+        await expect(store.get('move/deep/from.bin')).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND' });
+        expect((await store.list({ prefix: 'move/' })).objects.map((o) => o.key)).toEqual(['move/sub/to.bin']);
+      });
+
+      it('replaces an object at the destination', async () => {
+        const move = moveOf(store);
+        if (!move) return;
+        await store.put('move/src', Buffer.from('the new content'));
+        const old = await store.put('move/dst', Buffer.from('old content, longer than the new one'));
+        const result = await move('move/src', 'move/dst');
+        expect(result.etag).not.toBe(old.etag);
+        expect((await readAll(await store.get('move/dst'))).toString()).toBe('the new content');
+        expect(await store.head('move/dst')).toMatchObject({ size: 15, etag: result.etag });
+        expect(await store.head('move/src')).toBeUndefined();
+      });
+
+      it('leaves the moved object alone when the source key is written again', async () => {
+        const move = moveOf(store);
+        if (!move) return;
+        await store.put('move/reused', Buffer.from('version 1'));
+        await move('move/reused', 'move/kept');
+        await store.put('move/reused', Buffer.from('version 2'));
+        expect((await readAll(await store.get('move/kept'))).toString()).toBe('version 1');
+        await store.delete('move/reused');
+        expect((await readAll(await store.get('move/kept'))).toString()).toBe('version 1');
+      });
+
+      it('moves an empty object, and leaves an object moved onto its own key as it is', async () => {
+        const move = moveOf(store);
+        if (!move) return;
+        await store.put('move/empty', new Uint8Array(0));
+        expect(await move('move/empty', 'move/empty-too')).toMatchObject({ size: 0, sha256: sha256(new Uint8Array(0)) });
+        expect((await store.head('move/empty-too'))?.size).toBe(0);
+        expect(await store.head('move/empty')).toBeUndefined();
+        await store.put('move/self', Buffer.from('same'));
+        expect(await move('move/self', 'move/self')).toMatchObject({ key: 'move/self', size: 4, sha256: sha256(Buffer.from('same')) });
+        expect((await readAll(await store.get('move/self'))).toString()).toBe('same');
+      });
+
+      it('throws ObjectNotFoundError naming the source when it is missing, leaving the destination as it was', async () => {
+        const move = moveOf(store);
+        if (!move) return;
+        await store.put('move/existing', Buffer.from('stays'));
+        await expect(move('move/missing', 'move/existing')).rejects.toMatchObject({ name: 'ObjectNotFoundError', code: 'OBJECT_NOT_FOUND', key: 'move/missing' });
+        await expect(move('move/missing', 'move/new')).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND' });
+        expect((await readAll(await store.get('move/existing'))).toString()).toBe('stays');
+        expect(await store.head('move/new')).toBeUndefined();
+      });
+
+      it.each(ESCAPING_KEYS)('refuses %j (%s) as either key with InvalidKeyError, moving nothing', async (key) => {
+        const move = moveOf(store);
+        if (!move) return;
+        await store.put('move/valid', Buffer.from('x'));
+        await expect(move(key, 'move/elsewhere')).rejects.toMatchObject({ code: 'INVALID_KEY' });
+        await expect(move('move/valid', key)).rejects.toMatchObject({ code: 'INVALID_KEY' });
+        expect((await store.list()).objects.map((o) => o.key)).toEqual(['move/valid']);
+      });
+
+      it('leaves readers of the destination only whole versions while moves race with writes', async () => {
+        const move = moveOf(store);
+        if (!move) return;
+        const size = MiB;
+        for (const fill of [1, 3]) await store.put(`move/race-${fill}`, Buffer.alloc(size, fill));
+        const writers = [1, 2, 3, 4].map((fill) => (fill % 2 ? move(`move/race-${fill}`, 'move/raced') : store.put('move/raced', slowStream(size, fill))));
+        const seen: string[] = [];
+        const reader = (async () => {
+          for (let i = 0; i < 10; i++) {
+            await new Promise((r) => setImmediate(r));
+            try {
+              seen.push(wholeVersionOf(await readAll(await store.get('move/raced')), size));
+            } catch (err) {
+              if ((err as { code?: string }).code !== 'OBJECT_NOT_FOUND') throw err;
+            }
+          }
+        })();
+        await Promise.all([...writers, reader]);
+        expect(seen.filter((v) => !v.startsWith('whole'))).toEqual([]);
+        expect(wholeVersionOf(await readAll(await store.get('move/raced')), size)).toMatch(/^whole [1-4]$/);
+        expect((await store.list({ prefix: 'move/race-' })).objects).toEqual([]);
+      });
+    });
+
     describe('delete', () => {
       it('removes an object, and succeeds again for the same key', async () => {
         await store.put('gone/soon', Buffer.from('x'));
