@@ -24,7 +24,8 @@ const intakeKey = (id: string) => `${INTAKE_PREFIX}${id}`;
  * Stores bytes whose digest the sender did not announce (the files of a tar push, an UploadBlob
  * without a digest): hashed as they arrive, written once per instance under their digest, and held
  * by the project as an upload's are. Small files are hashed in memory first; larger ones stream to
- * a key of their own, then are copied under their digest unless the instance has it already.
+ * a key of their own, then are moved (or, where the store cannot move, copied) under their digest
+ * unless the instance has it already.
  */
 @Injectable()
 export class BlobIntake {
@@ -67,17 +68,22 @@ export class BlobIntake {
     // A sender's failure (an archive cut short) is the answer, whatever the store makes of the broken stream.
     let failure: Error | undefined;
     source.once('error', (error) => (failure = error));
+    let moved = false;
     try {
       // The store hashes what it writes (the storage contract's PutResult), so the bytes pass once.
       const { sha256, size } = await store.put(key, source).catch((error: unknown) => Promise.reject(failure ?? error));
       const written = !(await this.repository.find(storeName, sha256));
-      if (written) {
+      // A move renames the bytes where the store can (storage-fs): for 1 GiB a copy cost ~0.6 s more.
+      if (written && store.move) {
+        await store.move(key, blobKey(sha256));
+        moved = true;
+      } else if (written) {
         if (store.copy) await store.copy(key, blobKey(sha256));
         else await store.put(blobKey(sha256), await store.get(key));
       }
       return { sha256, size, written };
     } finally {
-      await store.delete(key);
+      if (!moved) await store.delete(key);
     }
   }
 }
