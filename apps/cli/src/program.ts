@@ -10,10 +10,8 @@ import { registerMonitors } from './commands/monitors';
 import { registerProjects } from './commands/projects';
 import { registerRuns } from './commands/runs';
 import { registerServing } from './commands/serving';
+import type { CommandGroup } from './command-group';
 import { CliContext, type GlobalOptions } from './context';
-
-/** Adds a group of commands to the program; `context()` is the invocation's context. */
-export type CommandGroup = (program: Command, context: () => CliContext) => void;
 
 /** Every group of commands, in the order `trellis --help` lists them. */
 const GROUPS: readonly CommandGroup[] = [

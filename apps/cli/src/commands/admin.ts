@@ -7,7 +7,7 @@ import type { CliContext } from '../context';
 import { allPages } from '../governance/all-pages';
 import { listPrincipals, resolvePrincipal } from '../governance/principals';
 import { parseTimeFromNow } from '../governance/time-args';
-import type { CommandGroup } from '../program';
+import type { CommandGroup } from '../command-group';
 import { roleName } from './projects';
 
 /** `trellis admin`: users and service accounts, API keys, and who holds which role where. */

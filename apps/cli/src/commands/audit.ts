@@ -7,7 +7,7 @@ import { parseTimeArg } from '../governance/time-args';
 import { verdictText } from '../governance/audit-verdict';
 import { writeJsonLines } from '../governance/json-lines-file';
 import type { CliContext } from '../context';
-import type { CommandGroup } from '../program';
+import type { CommandGroup } from '../command-group';
 
 interface FilterOptions {
   actor?: string;

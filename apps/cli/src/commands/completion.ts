@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../exit-codes';
-import type { CommandGroup } from '../program';
+import type { CommandGroup } from '../command-group';
 
 /** `trellis completion bash|zsh`: a completion script made from the program's own commands and options. */
 export const registerCompletion: CommandGroup = (program, context) => {

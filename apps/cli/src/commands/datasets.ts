@@ -13,7 +13,7 @@ import { findDataset, parseVersionRef, resolveVersion } from '../datasets/datase
 import { pullDataset, versionFiles } from '../datasets/pull';
 import { pushDataset } from '../datasets/push';
 import { formatBytes } from '../datasets/transfer-progress';
-import type { CommandGroup } from '../program';
+import type { CommandGroup } from '../command-group';
 
 const MiB = 1024 * 1024;
 

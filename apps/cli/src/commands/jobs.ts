@@ -11,7 +11,7 @@ import { CliError, EXIT } from '../exit-codes';
 import { JobFileError, parseJobFile } from '../jobs/job-file';
 import { amounts, commandText, inAdmissionOrder, isFinal, quantity, resourcesText, STATE_NAMES, stateName } from '../jobs/job-format';
 import { followJobLogs, getJob, untilInterrupted, watchJob } from '../jobs/job-watch';
-import type { CommandGroup } from '../program';
+import type { CommandGroup } from '../command-group';
 
 /** `trellis jobs`, `trellis queues` and `trellis clusters`: submit from a YAML file, follow logs, cancel, and the queue with reasons. */
 export const registerJobs: CommandGroup = (program, context) => {

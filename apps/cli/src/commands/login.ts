@@ -2,7 +2,7 @@ import { GatewayClient, GatewayRequestError, tokenClaims } from '@trellis/client
 import type { ExchangeApiKeyResponseJson } from '@trellis/proto/trellis/governance/v1/token_service_pb';
 import { configPath, readConfig, writeConfig } from '../config-store';
 import { CliError, EXIT } from '../exit-codes';
-import type { CommandGroup } from '../program';
+import type { CommandGroup } from '../command-group';
 
 /** Where `npm start` serves the gateway. */
 const DEFAULT_URL = 'http://127.0.0.1:8080';

@@ -14,7 +14,7 @@ import type { AliasChangeJson, ModelVersionJson, RegisteredModelJson } from '@tr
 import { Option } from 'commander';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
-import type { CommandGroup } from '../program';
+import type { CommandGroup } from '../command-group';
 import { aliasApprovalWanted, pendingApprovalFor } from '../registry/alias-approval';
 import { waitForVersion } from '../registry/wait-version';
 import { versionChain } from '../registry/version-lineage';

@@ -9,7 +9,7 @@ import { collect, parseCount, parseDuration } from '../monitoring/arguments';
 import { conditionText, enumText, sourceText, verdictText, windowText } from '../monitoring/describe';
 import { createMonitorRequest, type CreateMonitorOptions } from '../monitoring/monitor-request';
 import { findMonitor, lastWindows, listMonitors } from '../monitoring/monitor-lookup';
-import type { CommandGroup } from '../program';
+import type { CommandGroup } from '../command-group';
 
 const ALERT_STATES = ['pending', 'firing', 'resolved'] as const;
 

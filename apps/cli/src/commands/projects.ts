@@ -9,7 +9,7 @@ import type { RoleBindingJson } from '@trellis/proto/trellis/governance/v1/resou
 import { Option } from 'commander';
 import { readConfig, writeConfig } from '../config-store';
 import { CliError, EXIT } from '../exit-codes';
-import type { CommandGroup } from '../program';
+import type { CommandGroup } from '../command-group';
 
 const ROLES = ['viewer', 'editor', 'admin', 'owner'];
 

@@ -6,7 +6,7 @@ import type { GetRunResponseJson, SearchRunsResponseJson } from '@trellis/proto/
 import { basename } from 'node:path';
 import { CliError, EXIT } from '../exit-codes';
 import type { Output, TableColumn } from '../output';
-import type { CommandGroup } from '../program';
+import type { CommandGroup } from '../command-group';
 import { downloadArtifact } from '../tracking/artifact-download';
 import { positiveInteger } from '../tracking/arguments';
 import { resolveExperiment } from '../tracking/experiments';

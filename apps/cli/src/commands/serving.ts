@@ -9,7 +9,7 @@ import type {
 import type { EndpointJson } from '@trellis/proto/trellis/serving/v1/resources_pb';
 import { Option } from 'commander';
 import { CliError, EXIT } from '../exit-codes';
-import type { CommandGroup } from '../program';
+import type { CommandGroup } from '../command-group';
 import { duration, modelRef, percent, trafficPairs } from '../serving/arguments';
 import { endpointNamed, findEndpoint, revisionLabel, splitLine, stateOf } from '../serving/endpoints';
 import { inferenceFailure, readInferRequest } from '../serving/predict';
