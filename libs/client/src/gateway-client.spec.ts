@@ -1,4 +1,3 @@
-import { closedPort } from '@trellis/testing';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiKeySession } from './api-key-session';
@@ -54,7 +53,11 @@ describe('GatewayClient', () => {
   it('names a status for an answer that is not an error body, and says when nothing answers', async () => {
     handle = (_req, _body, res) => res.writeHead(502, { 'content-type': 'text/html' }).end('<html>Bad Gateway</html>');
     await expect(new GatewayClient({ url }).json('/anything')).rejects.toMatchObject({ httpStatus: 502, status: 'UNAVAILABLE', message: 'HTTP 502: <html>Bad Gateway</html>' });
-    const nowhere = `http://127.0.0.1:${await closedPort()}`;
+    // A port that was free a moment ago: its server is closed before the call.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const nowhere = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
     await expect(new GatewayClient({ url: nowhere }).call('a.b/C')).rejects.toMatchObject({ httpStatus: 0, reason: 'GATEWAY_UNREACHABLE', message: expect.stringContaining(`cannot reach the gateway at ${nowhere} (ECONNREFUSED)`) });
   });
 
