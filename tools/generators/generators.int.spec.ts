@@ -26,7 +26,8 @@ const STEP_TIMEOUT = 10 * 60_000;
  * A copy of the working tree (tracked files and new ones git does not ignore) in a temporary
  * folder. Its node_modules links every installed package of this repository's except the
  * workspace links (@trellis/*) and caches, which are the copy's own, so that nothing run in the
- * copy resolves to, or writes into, this repository's sources.
+ * copy resolves to, or writes into, this repository's sources; a workspace's own node_modules is
+ * linked whole.
  */
 function copyOfRepository(): string {
   const copy = mkdtempSync(join(tmpdir(), 'trellis-generators-'));
@@ -38,6 +39,10 @@ function copyOfRepository(): string {
   mkdirSync(join(copy, 'node_modules', '@trellis'), { recursive: true });
   for (const entry of readdirSync(join(ROOT, 'node_modules'))) {
     if (entry !== '@trellis' && entry !== '.cache') symlinkSync(join(ROOT, 'node_modules', entry), join(copy, 'node_modules', entry));
+  }
+  // A workspace's own node_modules holds the versions it needs beside other ones at the root (the CLI's commander).
+  for (const workspace of ['apps', 'libs', 'plugins'].flatMap((group) => readdirSync(join(ROOT, group)).map((name) => join(group, name)))) {
+    if (existsSync(join(ROOT, workspace, 'node_modules')) && existsSync(join(copy, workspace))) symlinkSync(join(ROOT, workspace, 'node_modules'), join(copy, workspace, 'node_modules'));
   }
   const { packages } = JSON.parse(readFileSync(join(copy, 'package-lock.json'), 'utf8')) as { packages: Record<string, { resolved?: string; link?: boolean }> };
   for (const [path, entry] of Object.entries(packages)) {

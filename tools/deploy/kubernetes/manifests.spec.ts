@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -38,8 +38,9 @@ describe('the Kubernetes manifests (deploy/kubernetes)', () => {
     for (const [name, text] of fresh) expect({ name, text: readFileSync(join(MANIFESTS_DIR, name), 'utf8') }).toEqual({ name, text });
   });
 
-  it('hold one Deployment per distributed program (apps/<name>/src/main.ts but standalone)', () => {
-    const apps = readdirSync(join(ROOT, 'apps')).filter((name) => name !== 'standalone' && readdirSync(join(ROOT, 'apps', name)).includes('src'));
+  it('hold one Deployment per distributed program (an app whose main.ts runs a platform process, but standalone)', () => {
+    const main = (name: string) => join(ROOT, 'apps', name, 'src', 'main.ts');
+    const apps = readdirSync(join(ROOT, 'apps')).filter((name) => name !== 'standalone' && existsSync(main(name)) && readFileSync(main(name), 'utf8').includes('runUntilSignalled('));
     expect(ofKind('Deployment').map((deployment) => deployment.metadata.name).sort()).toEqual(apps.map((name) => `trellis-${name}`).sort());
   });
 
