@@ -154,16 +154,30 @@ async function auditCounts(platform: DistributedPlatform, resources: string[]): 
   return countsOf(resources, recorded);
 }
 
-/** The lineage edges from the dataset version to each run that logged it as an input. */
+/**
+ * The lineage edges from the dataset version to each run that logged it as an input, read run by
+ * run (upstream, one hop), eight at a time: the version's own downstream lineage would list every
+ * run at once, which the service refuses past 1,000 nodes, and how many runs the load makes in a
+ * minute depends on the machine.
+ */
 async function lineageCounts(platform: DistributedPlatform, datasetVersion: string, runIds: string[]): Promise<Counts> {
-  const { edges } = await gatewayOf(platform).call<{ edges?: Array<{ source: string; target: string }> }>('trellis.data.v1.LineageService/GetLineage', {
-    node: datasetVersion,
-    direction: 'LINEAGE_DIRECTION_DOWNSTREAM',
-    depth: 1,
-  });
+  const gateway = gatewayOf(platform);
+  const recorded: string[] = [];
+  const pending = [...runIds];
+  const reader = async () => {
+    for (let runId = pending.pop(); runId !== undefined; runId = pending.pop()) {
+      const { edges } = await gateway.call<{ edges?: Array<{ source: string; target: string }> }>('trellis.data.v1.LineageService/GetLineage', {
+        node: `runs/${runId}`,
+        direction: 'LINEAGE_DIRECTION_UPSTREAM',
+        depth: 1,
+      });
+      recorded.push(...(edges ?? []).filter(({ source }) => source === datasetVersion).map(({ target }) => target));
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, reader));
   return countsOf(
     runIds.map((runId) => `runs/${runId}`),
-    (edges ?? []).filter(({ source }) => source === datasetVersion).map(({ target }) => target),
+    recorded,
   );
 }
 
