@@ -15,6 +15,8 @@ class FakeGovernance {
   lifetimeMs = 300_000;
   failures: Array<{ code: number; details: string }> = [];
   asked: string[][] = [];
+  /** Projects governance names no role in, whatever it is asked (a project deleted, say). */
+  withheld = new Set<string>();
   constructor(private readonly keys: TestKeySet) {}
 
   async issue(projects: readonly string[]): Promise<ServiceToken> {
@@ -22,7 +24,7 @@ class FakeGovernance {
     const failure = this.failures.shift();
     if (failure) throw Object.assign(new Error(failure.details), failure);
     this.issued++;
-    const bindings = projects.map((project) => ({ project, role: 'viewer' as const }));
+    const bindings = projects.filter((project) => !this.withheld.has(project)).map((project) => ({ project, role: 'viewer' as const }));
     return { token: await this.keys.mint({ sub: `service-registry-${this.issued}`, kind: 'service_account', bindings }), expiresAt: Date.now() + this.lifetimeMs };
   }
 }
@@ -95,20 +97,31 @@ describe('ServiceIdentity', () => {
     expect(governance.asked).toHaveLength(1);
   });
 
-  it('renews a token that names no role in a project a call touches (a project made since), unless it was issued just now', async () => {
+  it('renews a token that names no role in a project a call touches (a project made since), at once, even a token issued just now', async () => {
     const young = identity({ freshMs: 60_000 });
     const first = await young.token('p1');
-    // Just issued: governance would answer the same.
-    expect(await young.token('p2')).toBe(first);
-    expect(governance.asked).toEqual([['p1']]);
+    // Not asked for p2 yet: asked at once, however young the token.
+    const second = await young.token('p2');
+    expect(second).not.toBe(first);
+    expect(governance.asked).toEqual([['p1'], ['p1', 'p2']]);
+    governance.asked = [];
 
     const registry = identity({ freshMs: 0 });
     const token = await registry.token('p1');
     expect(await registry.token('p1')).toBe(token);
     const renewed = await registry.token('p2');
     expect(renewed).not.toBe(token);
-    expect(governance.asked.slice(1)).toEqual([['p1'], ['p1', 'p2']]);
+    expect(governance.asked).toEqual([['p1'], ['p1', 'p2']]);
     expect(await registry.token('p2')).toBe(renewed);
+  });
+
+  it('asks again for a project governance just left out of a token only once the token is freshMs old', async () => {
+    governance.withheld.add('gone');
+    const registry = identity({ freshMs: 60_000 });
+    const token = await registry.token('gone');
+    // Governance answered just now without it: asking again would get the same.
+    expect(await registry.token('gone')).toBe(token);
+    expect(governance.asked).toEqual([['gone']]);
   });
 
   it("gives call options that act as the service for the caller: its token, the user's id and the request id", async () => {

@@ -44,7 +44,7 @@ export interface ServiceIdentityOptions {
   /** Delay before the first retry, doubled after each (default 200 ms), up to `maxDelayMs` (default 5 s). */
   firstDelayMs?: number;
   maxDelayMs?: number;
-  /** A token younger than this is not renewed for a project it lacks: governance answered just now (default 1 s). */
+  /** A token younger than this is not renewed for a project it lacks that it was asked for: governance answered just now (default 1 s). */
   freshMs?: number;
 }
 
@@ -76,7 +76,8 @@ const MAX_NEEDED_PROJECTS = 1000;
  * back-off. No timer outlives a renewal, and `close()` ends any wait at once.
  */
 export class ServiceIdentity {
-  private current?: ServiceToken & { issuedAt: number; projects: ReadonlySet<string> | 'all' };
+  /** The token in use: when it was issued, the projects it names a role in, and those it was asked for. */
+  private current?: ServiceToken & { issuedAt: number; projects: ReadonlySet<string> | 'all'; asked: ReadonlySet<string> };
   private renewal?: Promise<ServiceToken>;
   private readonly needed = new Set<string>();
   private readonly closed = new AbortController();
@@ -96,7 +97,9 @@ export class ServiceIdentity {
     }
     const now = Date.now();
     const current = this.current;
-    const stale = projectId !== undefined && lacks(current, projectId) && now - (current?.issuedAt ?? 0) >= (this.options.freshMs ?? 1000);
+    // A project the token was not asked for is asked for at once; one governance just left out, not before freshMs.
+    const justRefused = current !== undefined && current.asked.has(projectId ?? '') && now - current.issuedAt < (this.options.freshMs ?? 1000);
+    const stale = projectId !== undefined && lacks(current, projectId) && !justRefused;
     if (current && !dueForRenewal(current, now) && !stale) return current.token;
     return (await this.renew()).token;
   }
@@ -131,8 +134,9 @@ export class ServiceIdentity {
       if (this.closed.signal.aborted) throw new ServiceIdentityError(`${service} is stopping: its service identity issues no more tokens`);
       const issuedAt = Date.now();
       try {
-        const issued = await source.issue([...this.needed]);
-        this.current = { ...issued, issuedAt, projects: projectsOf(issued.token) };
+        const asked = [...this.needed];
+        const issued = await source.issue(asked);
+        this.current = { ...issued, issuedAt, projects: projectsOf(issued.token), asked: new Set(asked) };
         return issued;
       } catch (error) {
         if (!retriable(error) || attempt >= attempts) throw asIdentityError(service, error);
