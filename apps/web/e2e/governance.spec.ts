@@ -23,8 +23,9 @@ describe('governance pages: audit, admin, members', () => {
     await page.getByLabel('Method', { exact: true }).fill('SetRoleBinding');
     await page.getByRole('button', { name: 'Search' }).click();
     const records = page.getByRole('table', { name: 'Audit records' });
+    // The search's answer, not the unfiltered page shown before it.
+    await page.getByRole('status').filter({ hasText: /^1 shown$/ }).waitFor();
     const row = records.getByRole('row').filter({ hasText: 'SetRoleBinding' });
-    await row.waitFor();
     expect(await records.locator('tbody tr').count()).toBe(1);
 
     await row.getByRole('button', { name: /Details of record/ }).click();

@@ -97,8 +97,9 @@ export async function seedDriftingMonitor(name: string): Promise<DriftingMonitor
     rule: { monitorId: monitor.id, name: ruleName, columnDistance: { column: DRIFTING_COLUMN, below: 0.05 }, severity: 'ALERT_SEVERITY_CRITICAL' },
   });
 
-  await infer(endpointName, featureRows(WINDOW_ROWS, 101));
+  await infer(projectId, endpointName, featureRows(WINDOW_ROWS, 101));
   await infer(
+    projectId,
     endpointName,
     featureRows(WINDOW_ROWS, 202).map(([first, ...rest]) => [first + SHIFT, ...rest]),
   );
@@ -111,11 +112,15 @@ export async function seedDriftingMonitor(name: string): Promise<DriftingMonitor
   return { projectId, projectName, endpointName, monitorId: monitor.id, monitorName, ruleId: rule.id, ruleName, alertId: alert.id, alertSummary: alert.summary };
 }
 
-/** Sends rows to the endpoint as one OIP REST request (tensor x, FP32 [rows, 10]). */
-async function infer(endpointName: string, rows: number[][]): Promise<void> {
+/**
+ * Sends rows to the project's endpoint as one OIP REST request (tensor x, FP32 [rows, 10]), naming
+ * the project: the shared platform's admin reads every spec's projects, some with an endpoint of
+ * the same name.
+ */
+async function infer(projectId: string, endpointName: string, rows: number[][]): Promise<void> {
   await platformClient().json(`/v2/models/${endpointName}/infer`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'trellis-project': projectId },
     body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [rows.length, CHURN_FEATURES], data: rows.flat() }] }),
   });
 }
