@@ -2,3 +2,5 @@ export { GatewayClient, ndjsonLines, type CallOptions, type CredentialSource, ty
 export { GatewayRequestError, type FieldViolation, type GatewayErrorBody } from './gateway-error';
 export { ApiKeySession } from './api-key-session';
 export { hasRole, ROLES, tokenClaims, type Role, type TokenClaims } from './token-claims';
+export { formatBytes } from './format-bytes';
+export { conditionText, enumText, sourceText, verdictText, windowText } from './monitoring-text';

@@ -12,7 +12,7 @@ import { CliError, EXIT } from '../exit-codes';
 import { findDataset, parseVersionRef, resolveVersion } from '../datasets/dataset-ref';
 import { pullDataset, versionFiles } from '../datasets/pull';
 import { pushDataset } from '../datasets/push';
-import { formatBytes } from '../datasets/transfer-progress';
+import { formatBytes } from '@trellis/client';
 import type { CommandGroup } from '../command-group';
 
 const MiB = 1024 * 1024;

@@ -6,7 +6,7 @@ import { Option } from 'commander';
 import { CliError, EXIT } from '../exit-codes';
 import { alertRuleRequest, METRICS, SEVERITIES, type AlertRuleOptions } from '../monitoring/alert-rule-request';
 import { collect, parseCount, parseDuration } from '../monitoring/arguments';
-import { conditionText, enumText, sourceText, verdictText, windowText } from '../monitoring/describe';
+import { conditionText, enumText, sourceText, verdictText, windowText } from '@trellis/client';
 import { createMonitorRequest, type CreateMonitorOptions } from '../monitoring/monitor-request';
 import { findMonitor, lastWindows, listMonitors } from '../monitoring/monitor-lookup';
 import type { CommandGroup } from '../command-group';

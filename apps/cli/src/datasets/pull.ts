@@ -13,7 +13,8 @@ import { parseVersionRef, resolveVersion } from './dataset-ref';
 import { interruptible } from './interrupt';
 import { excerpt } from './local-files';
 import { note } from './push';
-import { formatBytes, startProgress, type Progress } from './transfer-progress';
+import { formatBytes } from '@trellis/client';
+import { startProgress, type Progress } from './transfer-progress';
 
 /** A partly downloaded file waits under its path with this suffix; a rerun continues it with a Range. */
 export const PARTIAL_SUFFIX = '.trellis-partial';

@@ -9,7 +9,8 @@ import { findDataset } from './dataset-ref';
 import { DigestCache } from './digest-cache';
 import { interruptible } from './interrupt';
 import { hashFile, localFiles, type HashedFile, type LocalFile } from './local-files';
-import { formatBytes, startProgress, type Progress } from './transfer-progress';
+import { formatBytes } from '@trellis/client';
+import { startProgress, type Progress } from './transfer-progress';
 import { UploadState } from './upload-state';
 
 export interface PushOptions {

@@ -1,4 +1,5 @@
 import { SingleBar } from 'cli-progress';
+import { formatBytes } from '@trellis/client';
 
 /** How often the bar gets a new rate and ETA, even when no byte moved (a stalled upload shows it). */
 const REDRAW_MS = 200;
@@ -57,18 +58,6 @@ export function startProgress(label: string, total: number, stream: NodeJS.Write
       bar.stop();
     },
   };
-}
-
-/** Bytes in the largest binary unit that keeps the number at least 1: `1.5 GiB`. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let size = bytes;
-  let unit = 0;
-  while (size >= 1024 && unit < units.length - 1) {
-    size /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${Math.round(size)} B` : `${size.toFixed(1)} ${units[unit]}`;
 }
 
 /** Seconds as `m:ss` (or `h:mm:ss`). */

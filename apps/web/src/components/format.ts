@@ -1,3 +1,5 @@
+import { formatBytes as bytesText } from '@trellis/client';
+
 /** A timestamp (RFC 3339 or milliseconds) as people read it, in their time zone. */
 export function formatTime(value: string | number | undefined): string {
   if (value === undefined || value === '' || value === 0) return '';
@@ -14,17 +16,9 @@ export function formatNumber(value: number | string | undefined): string {
   return Math.abs(number) >= 1e-3 && Math.abs(number) < 1e6 ? Number(number.toPrecision(5)).toString() : number.toExponential(3);
 }
 
-/** Bytes in the largest unit that keeps the number at least 1. */
+/** Bytes (a number, or an int64 as the JSON API writes it) as people read them, as the CLI does. */
 export function formatBytes(value: number | string | undefined): string {
-  const bytes = Number(value ?? 0);
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let size = bytes;
-  let unit = 0;
-  while (size >= 1024 && unit < units.length - 1) {
-    size /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? size : size.toFixed(1)} ${units[unit]}`;
+  return bytesText(Number(value ?? 0));
 }
 
 /** An enum value's name without its type prefix: JOB_STATE_RUNNING -> running. */

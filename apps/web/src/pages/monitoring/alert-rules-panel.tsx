@@ -1,3 +1,4 @@
+import { conditionText } from '@trellis/client';
 import type { CreateAlertRuleResponseJson, ListAlertRulesResponseJson } from '@trellis/proto/trellis/monitoring/v1/alert_service_pb';
 import type { AlertRuleJson, MonitorJson } from '@trellis/proto/trellis/monitoring/v1/resources_pb';
 import { useState, type FormEvent } from 'react';
@@ -6,7 +7,6 @@ import { DataTable } from '../../components/data-table';
 import { ErrorBanner } from '../../components/error-banner';
 import { Panel } from '../../components/page';
 import { SeverityBadge } from './badges';
-import { conditionText } from './monitoring-api';
 
 /** The kinds of condition the form offers, with how each reads and the rule field it fills. */
 const CONDITIONS = {

@@ -1,3 +1,4 @@
+import { conditionText } from '@trellis/client';
 import type { ListAlertRulesResponseJson, ListAlertsResponseJson } from '@trellis/proto/trellis/monitoring/v1/alert_service_pb';
 import type { ListMonitorsResponseJson } from '@trellis/proto/trellis/monitoring/v1/monitoring_service_pb';
 import type { AlertRuleJson, MonitorJson } from '@trellis/proto/trellis/monitoring/v1/resources_pb';
@@ -11,7 +12,6 @@ import { Page, Panel } from '../../components/page';
 import { useProjectId } from '../project-layout';
 import { AlertsTable } from './alerts-table';
 import { SeverityBadge } from './badges';
-import { conditionText } from './monitoring-api';
 
 const SHOWN = {
   open: { label: 'open (pending or firing)', states: ['ALERT_STATE_PENDING', 'ALERT_STATE_FIRING'] },

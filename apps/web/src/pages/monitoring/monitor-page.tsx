@@ -1,3 +1,4 @@
+import { sourceText, windowText } from '@trellis/client';
 import type { ListAlertsResponseJson } from '@trellis/proto/trellis/monitoring/v1/alert_service_pb';
 import type { GetMonitorResponseJson } from '@trellis/proto/trellis/monitoring/v1/monitoring_service_pb';
 import type { MonitorJson, WindowResultJson } from '@trellis/proto/trellis/monitoring/v1/resources_pb';
@@ -13,7 +14,7 @@ import { AlertRulesPanel } from './alert-rules-panel';
 import { AlertsTable } from './alerts-table';
 import { ColumnVerdict, MonitorStateBadge, WindowVerdict } from './badges';
 import { DriftCharts, DriftShareChart, PerformanceChart } from './drift-charts';
-import { MAX_WINDOWS, sourceText, useWindows, windowText } from './monitoring-api';
+import { MAX_WINDOWS, useWindows } from './monitoring-api';
 
 /** The spans the charts can cover, by the windows' close time. */
 const RANGES = [

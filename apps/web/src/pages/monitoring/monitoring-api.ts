@@ -1,6 +1,6 @@
 import type { GatewayClient } from '@trellis/client';
 import type { ListWindowResultsResponseJson } from '@trellis/proto/trellis/monitoring/v1/monitoring_service_pb';
-import type { AlertRuleJson, MonitorJson, WindowResultJson, WindowSpecJson } from '@trellis/proto/trellis/monitoring/v1/resources_pb';
+import type { WindowResultJson } from '@trellis/proto/trellis/monitoring/v1/resources_pb';
 import { useEffect, useState } from 'react';
 import { useSession } from '../../api/session';
 
@@ -53,39 +53,6 @@ export function useWindows(monitorId: string, since: string | undefined) {
     return () => abort.abort();
   }, [client, monitorId, since]);
   return state;
-}
-
-/** `endpoint churn` or `dataset accounts`. */
-export function sourceText(monitor: MonitorJson): string {
-  if (monitor.endpoint) return `endpoint ${monitor.endpoint.endpointName}`;
-  if (monitor.dataset) return `dataset ${monitor.dataset.datasetName}`;
-  return '';
-}
-
-/** `50 rows`, `3600 s, sliding by 600 s`, or `each version`. */
-export function windowText(window: WindowSpecJson | undefined, monitor: MonitorJson): string {
-  if (monitor.dataset) return 'each version';
-  const rows = Number(window?.rows ?? 0);
-  const seconds = Number(window?.durationSeconds ?? 0);
-  const slide = Number(window?.slide ?? 0);
-  const unit = rows ? ' rows' : ' s';
-  const size = `${(rows || seconds).toLocaleString()}${unit}`;
-  return slide && slide !== (rows || seconds) ? `${size}, sliding by ${slide.toLocaleString()}${unit}` : size;
-}
-
-/** What a rule's condition says: `drift share ≥ 0.5`, `f0 p-value < 0.05`, `accuracy < 0.8`. */
-export function conditionText(rule: AlertRuleJson): string {
-  if (rule.driftShare) return `drift share ≥ ${rule.driftShare.atLeast ?? 0}`;
-  if (rule.columnDistance) {
-    const { column, above, below } = rule.columnDistance;
-    return below ? `${column} p-value < ${below}` : `${column} distance > ${above ?? 0}`;
-  }
-  if (rule.performance) {
-    const { metric, below, above } = rule.performance;
-    return `${(metric ?? '').replace('PERFORMANCE_METRIC_', '').toLowerCase()} ${below ? `< ${below}` : `> ${above ?? 0}`}`;
-  }
-  if (rule.missingRate) return `${rule.missingRate.column || 'any column'} missing rate > ${rule.missingRate.above ?? 0}`;
-  return '';
 }
 
 /** A timestamp as seconds since the epoch, the x of a time chart. */

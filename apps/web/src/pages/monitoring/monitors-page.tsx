@@ -1,3 +1,4 @@
+import { sourceText, windowText } from '@trellis/client';
 import type { ListEndpointsResponseJson } from '@trellis/proto/trellis/serving/v1/endpoint_service_pb';
 import type { CreateMonitorResponseJson, ListMonitorsResponseJson } from '@trellis/proto/trellis/monitoring/v1/monitoring_service_pb';
 import type { MonitorJson, WindowResultJson } from '@trellis/proto/trellis/monitoring/v1/resources_pb';
@@ -11,7 +12,7 @@ import { formatTime } from '../../components/format';
 import { Page, Panel } from '../../components/page';
 import { useCan, useProjectId } from '../project-layout';
 import { MonitorStateBadge, WindowVerdict } from './badges';
-import { fetchLastWindow, sourceText, windowText } from './monitoring-api';
+import { fetchLastWindow } from './monitoring-api';
 
 /** The project's monitors: what each watches, its state and its last window's verdict; editors create one here. */
 export function MonitorsPage() {

@@ -1,3 +1,4 @@
+/** How a monitor, its window, a rule and a column's verdict read to people: the same words in the web UI and the CLI. */
 import type { AlertRuleJson, ColumnResultJson, MonitorJson, WindowSpecJson } from '@trellis/proto/trellis/monitoring/v1/resources_pb';
 
 /** `endpoint churn` or `dataset accounts (daily.csv)`. */
