@@ -44,7 +44,7 @@ describe('trellis jobs, queues and clusters', () => {
     const show = await runCli(['jobs', 'show', jobId, '-p', project], { apiKey: editorKey });
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(/^state: +succeeded$/m);
-    expect(show.stdout).toMatch(/^resources: +cpu 0\.1 cores, memory 64 MiB per replica$/m);
+    expect(show.stdout).toMatch(/^resources: +cpu 0\.1 cores, memory 64.0 MiB per replica$/m);
     expect(show.stdout).toMatch(/^1 +succeeded +local /m);
     const listed = jsonOf<JobJson[]>(await runCli(['jobs', 'list', '-p', project, '--state', 'succeeded', '-o', 'json'], { apiKey: editorKey }));
     expect(listed.map((job) => [job.id, job.state])).toEqual([[jobId, 'JOB_STATE_SUCCEEDED']]);

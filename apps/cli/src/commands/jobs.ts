@@ -1,4 +1,4 @@
-import { GatewayRequestError } from '@trellis/client';
+import { amounts, GatewayRequestError, inAdmissionOrder, isFinalJob, quantity } from '@trellis/client';
 import type { ListClustersResponseJson } from '@trellis/proto/trellis/compute/v1/cluster_service_pb';
 import type { CancelJobResponseJson, ListJobsResponseJson, StreamJobLogsResponseJson, SubmitJobResponseJson } from '@trellis/proto/trellis/compute/v1/job_service_pb';
 import type { GetGrantResponseJson, GetQueueResponseJson, ListQueuesResponseJson } from '@trellis/proto/trellis/compute/v1/queue_service_pb';
@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { CliContext } from '../context';
 import { CliError, EXIT } from '../exit-codes';
 import { JobFileError, parseJobFile } from '../jobs/job-file';
-import { amounts, commandText, inAdmissionOrder, isFinal, quantity, resourcesText, STATE_NAMES, stateName } from '../jobs/job-format';
+import { commandText, resourcesText, STATE_NAMES, stateName } from '../jobs/job-format';
 import { followJobLogs, getJob, untilInterrupted, watchJob } from '../jobs/job-watch';
 import type { CommandGroup } from '../command-group';
 
@@ -292,7 +292,7 @@ async function grantOf(ctx: CliContext, queue: string, projectId: string): Promi
 async function waitForEnd(ctx: CliContext, jobId: string): Promise<void> {
   let ended: JobJson = {};
   const interrupted = await untilInterrupted(async (signal) => {
-    ended = await watchJob(ctx.client(), jobId, isFinal, { signal, onChange: (job) => progress(`${stateName(job.state)}${job.reason ? `: ${job.reason}` : ''}`) });
+    ended = await watchJob(ctx.client(), jobId, isFinalJob, { signal, onChange: (job) => progress(`${stateName(job.state)}${job.reason ? `: ${job.reason}` : ''}`) });
   });
   if (interrupted) {
     process.stderr.write(`Stopped waiting; job ${jobId} goes on (\`trellis jobs cancel ${jobId}\` stops it).\n`);
@@ -305,7 +305,7 @@ async function waitForEnd(ctx: CliContext, jobId: string): Promise<void> {
 
 /** Throws exit code 9 for a job that failed or was cancelled (one still running passes when `finalOnly`). */
 function failUnlessSucceeded(job: JobJson, { finalOnly }: { finalOnly: boolean }): void {
-  if (job.state === 'JOB_STATE_SUCCEEDED' || (finalOnly && !isFinal(job))) return;
+  if (job.state === 'JOB_STATE_SUCCEEDED' || (finalOnly && !isFinalJob(job))) return;
   throw new CliError(`job ${job.id} ${stateName(job.state)}${job.reason ? `: ${job.reason}` : ''}`, EXIT.checkFailed);
 }
 

@@ -1,8 +1,7 @@
-import type { GatewayClient } from '@trellis/client';
+import { isFinalJob, type GatewayClient } from '@trellis/client';
 import type { GetJobResponseJson, StreamJobLogsResponseJson } from '@trellis/proto/trellis/compute/v1/job_service_pb';
 import type { AttemptJson, JobJson } from '@trellis/proto/trellis/compute/v1/resources_pb';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isFinal } from './job-format';
 
 /** How often a command that waits for a job looks at it (the API has no watch call for jobs). */
 const POLL_MS = 500;
@@ -50,7 +49,7 @@ export async function* followJobLogs(
 ): AsyncGenerator<StreamJobLogsResponseJson> {
   let from = 0;
   for (;;) {
-    const job = await watchJob(client, jobId, (current) => isFinal(current) || startedAttempt(current, from) !== undefined, { signal, onChange: onWait });
+    const job = await watchJob(client, jobId, (current) => isFinalJob(current) || startedAttempt(current, from) !== undefined, { signal, onChange: onWait });
     const attempt = startedAttempt(job, from);
     if (!attempt) return;
     yield* client.stream<StreamJobLogsResponseJson>('trellis.compute.v1.JobService/StreamJobLogs', { jobId, attempt: attempt.number, follow: true }, { signal });

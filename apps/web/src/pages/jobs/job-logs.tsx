@@ -1,9 +1,10 @@
+import { isFinalJob } from '@trellis/client';
 import type { StreamJobLogsResponseJson } from '@trellis/proto/trellis/compute/v1/job_service_pb';
 import type { JobJson } from '@trellis/proto/trellis/compute/v1/resources_pb';
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useSession } from '../../api/session';
 import { ErrorBanner } from '../../components/error-banner';
-import { isFinal } from './job-format';
+
 import './jobs.css';
 
 /** Lines kept on the page; older ones are dropped (the CLI's `trellis jobs logs` prints them all). */
@@ -75,7 +76,7 @@ function useAttemptLogs(jobId: string, attempt: number | undefined, follow: bool
  */
 export function JobLogs({ job, onEnd }: { job: JobJson; onEnd: () => void }) {
   const attempt = (job.attempts ?? []).filter((candidate) => candidate.backendJobId).at(-1);
-  const { lines, dropped, following, error } = useAttemptLogs(job.id ?? '', attempt?.number, !isFinal(job), onEnd);
+  const { lines, dropped, following, error } = useAttemptLogs(job.id ?? '', attempt?.number, !isFinalJob(job), onEnd);
   const box = useRef<HTMLPreElement>(null);
   const atBottom = useRef(true);
   useLayoutEffect(() => {

@@ -1,3 +1,4 @@
+import { isFinalJob, quantity, shellWords } from '@trellis/client';
 import type { CancelJobResponseJson, GetJobResponseJson } from '@trellis/proto/trellis/compute/v1/job_service_pb';
 import type { JobJson } from '@trellis/proto/trellis/compute/v1/resources_pb';
 import { useState, type ReactNode } from 'react';
@@ -9,7 +10,7 @@ import { enumLabel, formatTime } from '../../components/format';
 import { Fields, Page, Panel } from '../../components/page';
 import { useCan, useProjectId } from '../project-layout';
 import { JobLogs } from './job-logs';
-import { commandText, isFinal, quantity, StateBadge } from './job-format';
+import { StateBadge } from './job-format';
 import { usePolling } from './use-polling';
 
 /** A job: where it is and why, its run, its live log, every attempt, and its spec; editors may cancel it. */
@@ -19,9 +20,9 @@ export function JobPage() {
   const canCancel = useCan('editor');
   const { data, error, loading, reload } = useRpc<GetJobResponseJson>('trellis.compute.v1.JobService/GetJob', { jobId });
   const job = data?.job;
-  usePolling(reload, job !== undefined && !isFinal(job), 2000);
+  usePolling(reload, job !== undefined && !isFinalJob(job), 2000);
   return (
-    <Page title={job ? `Job ${job.spec?.name ?? ''}` : 'Job'} error={error} loading={loading && !data} actions={job && canCancel && !isFinal(job) ? <CancelJob job={job} onCancelled={reload} /> : null}>
+    <Page title={job ? `Job ${job.spec?.name ?? ''}` : 'Job'} error={error} loading={loading && !data} actions={job && canCancel && !isFinalJob(job) ? <CancelJob job={job} onCancelled={reload} /> : null}>
       {job ? (
         <>
           <Panel title="Status">
@@ -75,7 +76,7 @@ function specFields(job: JobJson): Array<[string, ReactNode]> {
   const resources = spec.resources ?? {};
   return [
     ['Image', spec.image],
-    ['Command', spec.command?.length ? <code key="command">{commandText(spec.command)}</code> : undefined],
+    ['Command', spec.command?.length ? <code key="command">{shellWords(spec.command)}</code> : undefined],
     ['CPU per replica', quantity('cpu', resources.cpuMillis ?? 1000)],
     ['Memory per replica', quantity('memory', resources.memoryBytes ?? 2 ** 30)],
     ['GPUs per replica', resources.gpus ? `${resources.gpus}${resources.gpuType || job.gpuType ? ` (${resources.gpuType || job.gpuType})` : ''}` : 'none'],

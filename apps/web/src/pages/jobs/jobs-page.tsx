@@ -1,3 +1,4 @@
+import { isFinalJob } from '@trellis/client';
 import type { ListJobsResponseJson } from '@trellis/proto/trellis/compute/v1/job_service_pb';
 import type { ListGrantsResponseJson } from '@trellis/proto/trellis/compute/v1/queue_service_pb';
 import { useState } from 'react';
@@ -7,7 +8,7 @@ import { DataTable } from '../../components/data-table';
 import { enumLabel, formatTime } from '../../components/format';
 import { Page } from '../../components/page';
 import { useProjectId } from '../project-layout';
-import { isFinal, JOB_STATES, StateBadge } from './job-format';
+import { JOB_STATES, StateBadge } from './job-format';
 import { usePolling } from './use-polling';
 
 const PAGE = 100;
@@ -21,7 +22,7 @@ export function JobsPage() {
   const grants = useRpc<ListGrantsResponseJson>('trellis.compute.v1.QueueService/ListGrants', { projectId, pageSize: 1000 });
   const { data, error, loading, reload } = useRpc<ListJobsResponseJson>('trellis.compute.v1.JobService/ListJobs', { projectId, queue, state: state || 'JOB_STATE_UNSPECIFIED', pageSize });
   const jobs = data?.jobs ?? [];
-  usePolling(reload, jobs.some((job) => !isFinal(job)), 3000);
+  usePolling(reload, jobs.some((job) => !isFinalJob(job)), 3000);
   return (
     <Page
       title="Jobs"

@@ -1,4 +1,4 @@
-import { GatewayRequestError } from '@trellis/client';
+import { GatewayRequestError, inAdmissionOrder, quantity } from '@trellis/client';
 import type { ListJobsResponseJson } from '@trellis/proto/trellis/compute/v1/job_service_pb';
 import type { GetGrantResponseJson, GetQueueResponseJson } from '@trellis/proto/trellis/compute/v1/queue_service_pb';
 import { useCallback } from 'react';
@@ -8,7 +8,7 @@ import { DataTable } from '../../components/data-table';
 import { enumLabel, formatTime } from '../../components/format';
 import { Fields, Page, Panel } from '../../components/page';
 import { useProjectId } from '../project-layout';
-import { inAdmissionOrder, quantity, usageOf } from './job-format';
+import { usageOf } from './job-format';
 import { clusterNames, placementName } from './queues-page';
 import { usePolling } from './use-polling';
 

@@ -1,3 +1,4 @@
+import { amounts } from '@trellis/client';
 import type { ListGrantsResponseJson, ListQueuesResponseJson } from '@trellis/proto/trellis/compute/v1/queue_service_pb';
 import type { QueueJson } from '@trellis/proto/trellis/compute/v1/resources_pb';
 import { Link } from 'react-router';
@@ -6,7 +7,6 @@ import { DataTable } from '../../components/data-table';
 import { enumLabel } from '../../components/format';
 import { Page } from '../../components/page';
 import { useProjectId } from '../project-layout';
-import { amounts } from './job-format';
 
 /** The org's queues, with the project's quota and usage on each it has a grant on. */
 export function QueuesPage() {
