@@ -1,5 +1,5 @@
 import { DatabaseError } from 'pg';
-import { QueryFailedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { isDatabaseUnavailable } from './database-unavailable';
 
 /** A query error as TypeORM throws it, wrapping what the driver threw. */
@@ -11,6 +11,7 @@ describe('isDatabaseUnavailable', () => {
   it('recognises a PostgreSQL restart, a cut connection and a server out of reach, as node-postgres and TypeORM report them', () => {
     const unavailable = [
       new QueryRunnerProviderAlreadyReleasedError(),
+      new QueryRunnerAlreadyReleasedError(),
       failedQuery(postgresError('terminating connection due to administrator command', '57P01')),
       failedQuery(postgresError('the database system is starting up', '57P03')),
       failedQuery(postgresError('the database system is shutting down', '57P03')),

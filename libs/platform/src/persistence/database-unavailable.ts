@@ -1,4 +1,4 @@
-import { QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
+import { QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 
 /** SQLSTATEs of a PostgreSQL server that is shutting down, starting up or full (class 08, connection exceptions, too). */
 const UNAVAILABLE_SQLSTATES = new Set([
@@ -20,8 +20,9 @@ const LOST_CONNECTION = /^(Connection terminated|timeout exceeded when trying to
  * failing so may succeed when retried. Looks at the error and at the driver error TypeORM wraps.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  // TypeORM releases a query runner whose connection PostgreSQL terminated: the transaction's next query throws this.
-  if (error instanceof QueryRunnerProviderAlreadyReleasedError) return true;
+  // TypeORM releases a query runner whose connection PostgreSQL terminated: the transaction's next
+  // query throws one of these (which one depends on where the transaction was: its COMMIT throws the second).
+  if (error instanceof QueryRunnerProviderAlreadyReleasedError || error instanceof QueryRunnerAlreadyReleasedError) return true;
   const wrapped = (error as { driverError?: unknown } | null)?.driverError;
   return [error, wrapped].some((candidate) => {
     if (typeof candidate !== 'object' || candidate === null) return false;
