@@ -4,7 +4,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /** What `drain` waits for before it cuts connections. */
 export interface DrainOptions {
-  /** How long a keep-alive connection must have been idle before it is closed (default 1 s). */
+  /**
+   * How long a keep-alive connection must have been idle before it is closed (default: the server's
+   * `keepAliveTimeout`, which it advertises in `Keep-Alive: timeout=`: a client stops reusing a
+   * connection before that, so none sends a request on one as it closes).
+   */
   idleMs?: number;
   /** How long requests in flight may take before their connections are cut (default 10 s). */
   drainMs?: number;
@@ -22,7 +26,9 @@ const SWEEP_MS = 50;
  * one always does) meets a closed socket instead of an answer. The drain returned answers every
  * request from then on with `Connection: close`, so clients leave their connections after one more
  * answer; it closes a connection only once no request is in flight on it and none came for
- * `idleMs`, and cuts what remains after `drainMs`. It refuses new connections at once.
+ * `idleMs` (by default as long as the server told clients they may keep one idle, so a client
+ * never reuses a connection the drain is closing), and cuts what remains after `drainMs`. It
+ * refuses new connections at once.
  */
 export function drainable(server: Server): Drain {
   const connections = new Map<Socket, { inFlight: number; lastActiveAt: number }>();
@@ -44,7 +50,7 @@ export function drainable(server: Server): Drain {
     });
   });
 
-  return async ({ idleMs = 1000, drainMs = 10_000 } = {}) => {
+  return async ({ idleMs = server.keepAliveTimeout || 5000, drainMs = 10_000 } = {}) => {
     if (!server.listening) return;
     draining = true;
     // net's close, not http's: it refuses new connections but leaves open ones be; it calls back once they are all gone.
