@@ -130,6 +130,9 @@ export class RevisionLoader implements OnApplicationBootstrap, OnApplicationShut
   private async reconcileOnce(): Promise<void> {
     if (this.closed) return;
     for (const listener of this.reconcileListeners) listener();
+    // Only what this replica held before reading the endpoints may be unloaded by this pass: a revision
+    // deployed meanwhile (start()) is missing from what it reads, and is not this pass's to judge.
+    const heldBefore = new Set(this.loaded.keys());
     try {
       const endpoints = await this.repository.allEndpoints();
       const named = new Set(endpoints.flatMap((endpoint) => [...revisionsOf(endpoint.traffic), ...revisionsOf(endpoint.previousTraffic)]));
@@ -138,7 +141,7 @@ export class RevisionLoader implements OnApplicationBootstrap, OnApplicationShut
       const serving = revisions.filter((revision) => revision.state !== 'FAILED' && byId.has(revision.endpointId));
       await Promise.all(serving.map((revision) => this.ensure(byId.get(revision.endpointId)!, revision).catch(() => undefined)));
       const kept = new Set(serving.map((revision) => revision.id));
-      await this.unload([...this.loaded.keys()].filter((id) => !kept.has(id)));
+      await this.unload([...heldBefore].filter((id) => this.loaded.has(id) && !kept.has(id)));
     } catch (error) {
       if (!this.closed) this.logger.warn({ err: error }, 'reconciling the revisions this replica serves failed; it tries again');
     }
